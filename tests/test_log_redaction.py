@@ -12,6 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import quote_from_bytes, urlencode
 
 import httpx
 import orjson
@@ -33,7 +34,7 @@ from gateway.queues import REPLY_QUEUE
 from gateway.same_text import SameTextWindow
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
-from tests.aggregator_support import aggregator_api, drain, running_gateway
+from tests.aggregator_support import AGGREGATOR_PATH, aggregator_api, drain, running_gateway, sign
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -47,6 +48,7 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.email_support import SmtpServerThread
+from tests.test_anonymous_traces import redis_values
 from tests.test_forwarding import cli
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import reaper
@@ -520,9 +522,54 @@ async def send_mail(gateway: GatewayServer, text: str) -> str:
     return result.tracking_id
 
 
+async def post_kannel(gateway: GatewayServer, fields: dict[str, str], text: bytes) -> httpx.Response:
+    """A Kannel callback as its sms-service posts it: the text its own bytes, %-escaped (`%a`, `%b`), not hex."""
+    body = (urlencode(fields) + "&text=" + quote_from_bytes(text, safe="")).encode()
+    return await gateway.client.post(AGGREGATOR_PATH, content=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Lapor-Signature": sign(body)})
+
+
+async def send_kannel_ucs2(gateway: GatewayServer, text: str) -> str:
+    """A UCS-2 SMS (an emoji in it) as Kannel escapes its UTF-16BE bytes."""
+    fields = {"id": "kannel-ucs2-1", "from": "6281277774444", "to": "1708", "coding": "2", "charset": "UTF-16BE",
+              "smsc": "telkomsel", "ts": "1763800000"}
+    response = await post_kannel(gateway, fields, text.replace("pungli", "pungli \U0001F621").encode("utf-16-be"))
+    assert response.status_code == 200, response.text
+    return str(response.json()["messages"][0]["tracking_id"])
+
+
+async def send_superseded_parts(gateway: GatewayServer, text: str) -> str:
+    """A concatenated SMS whose second part never came, taken at once when the phone's next message reuses its
+    reference (`message.parts_superseded`): its parts' UDH %-escaped as Kannel's `%u` gives them."""
+    later = "Mohon ditindaklanjuti segera karena warga sudah lama menunggu jawaban dari pihak kelurahan ya pak"
+    earlier_id = None
+    for message, numbers, tag in ((text, (1, 3), "a"), (later, (1, 2, 3), "b")):
+        third = -(-len(message) // 3)
+        for number in numbers:
+            fields = {"id": f"kannel-{tag}-{number}", "from": "6281277775555", "to": "1708", "coding": "0",
+                      "smsc": "telkomsel", "ts": "1763800000"}
+            udh = bytes([5, 0, 3, 0x2A, 3, number])
+            body = (urlencode(fields) + "&udh=" + quote_from_bytes(udh, safe="") + "&text="
+                    + quote_from_bytes(message[(number - 1) * third:number * third].encode(), safe="")).encode()
+            response = await gateway.client.post(AGGREGATOR_PATH, content=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "X-Lapor-Signature": sign(body)})
+            assert response.status_code == 200, response.text
+            if tag == "b" and number == 1:
+                [earlier] = response.json()["messages"]  # the earlier message, taken incomplete
+                earlier_id = str(earlier["tracking_id"])
+    assert earlier_id is not None
+    return earlier_id
+
+
 SENDERS = [
     KnownSender("sms-twilio", send_twilio_sms, ("6281277773333", "081277773333", "0812-7777-3333", "81277773333"),
                 "LAPOR pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
+    KnownSender("sms-aggregator-kannel-ucs2", send_kannel_ucs2, ("6281277774444", "081277774444", "81277774444"),
+                "LAPOR pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
+    KnownSender("sms-aggregator-parts-superseded", send_superseded_parts,
+                ("6281277775555", "081277775555", "81277775555"),
+                "LAPOR pungli uang surat tanah, diminta tunai tanpa kuitansi di kantor kelurahan Sukamulya oleh oknum "
+                "petugas"),
     KnownSender("email", send_mail, ("warga.sukamulya@contoh-desa.net", "warga.sukamulya", "Warga Sukamulya"),
                 "Pungli di kantor kelurahan Sukamulya oleh oknum petugas"),
 ]
@@ -549,6 +596,49 @@ async def test_no_process_logs_the_citizens_identity_or_words(
     for where, text in logs.items():
         for secret in (*sender.identity_forms, sender.text, "Sukamulya", "oknum petugas"):
             assert secret not in text, f"{secret!r} in the {where} log"
+
+
+# Mail the loop guards keep from the case store and from any answer, each over a real SMTP socket, with the words,
+# address and number of someone who wrote it: logged and counted by reason alone (`email.suppressed`).
+GUARDED_WORDS = "Saya sedang cuti. Hubungi Bu Sulastri di 0813-9988-7766 atau sulastri.wibowo@kantor-desa.net"
+GUARDED_FORMS = ("81399887766", "0813-9988-7766", "sulastri.wibowo", "Sulastri", "sedang cuti")
+
+
+def guarded_mail(kind: str) -> bytes:
+    head = (f"From: Sulastri Wibowo <sulastri.wibowo@kantor-desa.net>\r\nTo: pengaduan@lapor.go.id\r\n"
+            f"Message-ID: <guard-{kind}@kantor-desa.net>\r\nMIME-Version: 1.0\r\n")
+    if kind == "autoreply_subject":  # an out-of-office answer to our acknowledgement, its tag after the opening
+        return (head + "Subject: Automatic reply: [LAPOR #10000004] Jalan rusak\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n" + GUARDED_WORDS + "\r\n").encode()
+    if kind == "calendar_reply":  # an attendee's answer to an invitation, their comment in it
+        ics = ("BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nORGANIZER:mailto:kadis@dinas.example.go.id\r\n"
+               "ATTENDEE;PARTSTAT=DECLINED:mailto:sulastri.wibowo@kantor-desa.net\r\n"
+               f"COMMENT:{GUARDED_WORDS}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        return (head + "Subject: Declined: Rapat koordinasi\r\nContent-Type: multipart/alternative; boundary=b\r\n"
+                "\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + GUARDED_WORDS + "\r\n--b\r\n"
+                "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics + "--b--\r\n").encode()
+    # a feedback loop's abuse report on one of our replies (RFC 5965)
+    return (head + "Subject: Abuse report\r\nContent-Type: multipart/report; report-type=feedback-report; "
+            "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + GUARDED_WORDS
+            + "\r\n--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+            "Original-Rcpt-To: sulastri.wibowo@kantor-desa.net\r\n\r\n--b--\r\n").encode()
+
+
+@pytest.mark.parametrize("reason", ["autoreply_subject", "calendar_reply", "mail_report"])
+def test_mail_the_loop_guards_keep_is_logged_by_its_reason_alone(
+        reason: str, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO) -> None:
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(guarded_mail(reason), mail_from="sulastri.wibowo@kantor-desa.net")
+    finally:
+        server.stop()
+    assert result.data_code == 250 and result.tracking_id is None, result
+    assert [event.get("reason") for event in log_events(log_stream) if event["event"] == "email.suppressed"] == [reason]
+    logged = [line for line in log_stream.getvalue().splitlines() if any(form in line for form in GUARDED_FORMS)]
+    assert logged == []
+    kept = [(key, where) for key, where, value in redis_values(redis) if any(form in value for form in GUARDED_FORMS)]
+    assert kept == []
 
 
 def echoing_case_store() -> web.Application:
