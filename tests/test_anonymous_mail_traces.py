@@ -80,10 +80,14 @@ def settings(test_env: TestEnvironment, relay: tuple[RelayHandler, int],
                              LAPOR_EMAIL_IMAP_USER="lapor", LAPOR_EMAIL_IMAP_PASSWORD="imap-secret")
 
 
+# A confidential one's acknowledgement is a kind older reply workers do not know: its job names the one they do, and
+# its own under `text` (`channels.email.processor.reply_payload`).
+@pytest.mark.parametrize("flags", ["ANONIM", "ANONIM RAHASIA"], ids=["anonymous", "anonymous-confidential"])
 @pytest.mark.parametrize("refused", [None, "550", "451"], ids=["replied", "replies-dead-lettered", "replies-retried"])
 @pytest.mark.parametrize("over", ["smtp", "imap"])
 async def test_the_gateway_keeps_an_anonymous_mails_sender_only_in_its_envelope_copies(
-        over: str, refused: str | None, relay: tuple[RelayHandler, int], mailbox: tuple[FakeMailbox, FakeImapServer],
+        over: str, refused: str | None, flags: str, relay: tuple[RelayHandler, int],
+        mailbox: tuple[FakeMailbox, FakeImapServer],
         gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis, tmp_path: Path,
         log_stream: io.StringIO, test_env: TestEnvironment) -> None:
     handler, _ = relay
@@ -102,7 +106,7 @@ async def test_the_gateway_keeps_an_anonymous_mails_sender_only_in_its_envelope_
         drain(settings, ALL_QUEUES)
 
     try:
-        await deliver(mail("ANONIM pungli di kantor desa", "Kepala desa meminta uang untuk surat tanah."
+        await deliver(mail(f"{flags} pungli di kantor desa", "Kepala desa meminta uang untuk surat tanah."
                            "\r\n\r\n--\r\n" + NAME, "report-1@contoh-desa.net"))
         (filed,) = casestore.reports()
         tracking_id = str(filed["tracking_id"])
@@ -114,6 +118,7 @@ async def test_the_gateway_keeps_an_anonymous_mails_sender_only_in_its_envelope_
         intake.close()
     report = casestore.get(tracking_id)
     assert report is not None and report["anonymous"] is True and report["sender"]["kind"] == "reply_handle"
+    assert report["confidential"] is ("RAHASIA" in flags)
     if refused == "550":
         assert handler.received == [] and len(DeadLetters(redis).list()) == 3
     elif refused:
