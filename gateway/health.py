@@ -853,8 +853,8 @@ NEXT_STEPS = {
     # Where the tries are told: the process and its line (`channels.social.signal_poll_error`), where it said "the
     # poller's warning lines", the operator left to find whose and which.
     "poll_failing": "the provider or the network fails (its answer is in the reason; the channel.provider_error "
-                    "and channel.bad_payload lines of `{command}` have each try): the poller retries by itself; see "
-                    "the provider's status page",
+                    "and channel.bad_payload lines of `{command}` have each try, channel.lookups_failing Instagram's "
+                    "mention lookups): the poller retries by itself; see the provider's status page",
     "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
                     "lasts, poll less often or give the gateway a token of its own",
     # The reply queue's letters alone: the channel's forwards the case store refused, or a forward that killed its
