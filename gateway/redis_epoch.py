@@ -18,7 +18,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 from redis import Redis
+
+from gateway.embedded_redis import redis_database
 
 # The deployment's epoch in this Redis: written once (by the first beat on an empty Redis), never changed.
 EPOCH_KEY = "lapor:health:redis_epoch"
@@ -53,7 +56,9 @@ return current
 
 # Where a host's processes keep the epoch they last saw (under LAPOR_DATA_DIR), so that one starting again compares
 # with it: a host rebooted with its Redis, or everything restarted after Redis lost its data, began with nothing seen
-# and noted no loss, the commonest one missed.
+# and noted no loss, the commonest one missed. It names the Redis and database it was read from (`redis_database`):
+# a process of another Redis or database on the same data dir (a second deployment, a dev run beside a test run, a
+# move to a new Redis) compares with nothing, where the epoch alone read as that Redis's loss at its every start.
 EPOCH_FILE = "redis_epoch"
 
 
@@ -64,14 +69,19 @@ class RedisEpoch:
     def __init__(self, redis: Redis, process: str, data_dir: Path | None = None) -> None:
         self._check = redis.register_script(_CHECK_EPOCH)
         self._process = process
+        self._redis = redis_database(redis)
         self._file = None if data_dir is None else data_dir / EPOCH_FILE
         self.seen = self._read_kept()
 
     def _read_kept(self) -> str:
+        """The epoch kept for this process's Redis and database; "" for none, another's, or an unreadable file."""
         try:
-            return self._file.read_text(encoding="ascii").strip() if self._file is not None else ""
-        except (OSError, UnicodeDecodeError):  # none yet, or unreadable: nothing seen
+            kept = orjson.loads(self._file.read_bytes()) if self._file is not None else None
+        except (OSError, orjson.JSONDecodeError):  # none yet, or unreadable: nothing seen
             return ""
+        if not isinstance(kept, dict) or kept.get("redis") != self._redis or not isinstance(kept.get("epoch"), str):
+            return ""
+        return str(kept["epoch"])
 
     def _keep(self, epoch: str) -> None:
         """Write the epoch for the next process, whole or not at all; a data dir that takes no file keeps nothing
@@ -81,7 +91,7 @@ class RedisEpoch:
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
             written = self._file.with_name(f".{EPOCH_FILE}.{os.getpid()}")
-            written.write_text(epoch, encoding="ascii")
+            written.write_bytes(orjson.dumps({"redis": self._redis, "epoch": epoch}))
             os.replace(written, self._file)
         except OSError:
             pass

@@ -7,13 +7,17 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import orjson
 from redis import Redis
 
+from gateway.embedded_redis import EmbeddedRedis, redis_database
 from gateway.health import HealthMonitor, load_rules
 from gateway.liveness import ServingBeat
+from gateway.queues import redis_connection
 from gateway.redis_epoch import DATA_LOST_KEY, DATA_LOST_SHOWN_SECONDS, EPOCH_FILE, EPOCH_KEY
 from gateway.settings import CONFIG_DIR
 from tests.conftest import TestEnvironment, log_events
+from tests.test_faults import own_redis  # noqa: F401  (a fixture)
 from tests.test_forwarding import cli
 
 
@@ -98,7 +102,8 @@ def test_a_process_started_again_after_redis_lost_its_data_notices_it_by_the_epo
     nothing seen and noted nothing, the commonest loss missed. The epoch seen is kept in the data dir; a process on
     another host, or the first ever, has none and notes nothing."""
     assert ServingBeat(redis, "serve", ["sms-twilio"], data_dir=tmp_path).beat()
-    assert (tmp_path / EPOCH_FILE).read_text() == redis.get(EPOCH_KEY).decode()  # type: ignore[union-attr]
+    epoch = redis.get(EPOCH_KEY)
+    assert epoch is not None and kept_epoch(tmp_path) == {"redis": redis_database(redis), "epoch": epoch.decode()}
     redis.flushdb()  # the reboot: Redis back empty, the processes start again
     assert ServingBeat(redis, "serve", ["sms-twilio"], data_dir=tmp_path / "elsewhere").beat()  # another host's
     assert not redis.exists(DATA_LOST_KEY)
@@ -106,4 +111,31 @@ def test_a_process_started_again_after_redis_lost_its_data_notices_it_by_the_epo
     assert again.beat() and again.beat()
     assert redis.hget(DATA_LOST_KEY, "by").decode().startswith("smtp:")  # type: ignore[union-attr]
     assert [event["process"] for event in log_events(log_stream) if event["event"] == "redis.data_lost"] == ["smtp"]
-    assert (tmp_path / EPOCH_FILE).read_text() == redis.get(EPOCH_KEY).decode()  # type: ignore[union-attr]
+    assert kept_epoch(tmp_path)["epoch"] == redis.get(EPOCH_KEY).decode()  # type: ignore[union-attr]
+
+
+def kept_epoch(data_dir: Path) -> dict[str, str]:
+    kept = orjson.loads((data_dir / EPOCH_FILE).read_bytes())
+    assert isinstance(kept, dict)
+    return kept
+
+
+def test_processes_of_two_redis_servers_on_one_data_dir_note_no_loss_of_either(
+    redis: Redis, own_redis: EmbeddedRedis, tmp_path: Path, log_stream: io.StringIO  # noqa: F811
+) -> None:
+    """Two deployments on one data dir (a dev run beside a test run, another Redis database), or one moved to
+    another Redis: the epoch kept was the last process's, whatever Redis it read, and each start on the other noted a
+    loss there, every view degraded a day for nothing lost. The epoch kept names its Redis and database."""
+    other = redis_connection(own_redis.url)
+    try:
+        for _ in range(2):  # each starts again after the other
+            for client, process in ((redis, "serve"), (other, "smtp")):
+                started = ServingBeat(client, process, ["sms-twilio"], data_dir=tmp_path)
+                assert started.beat() and started.beat()
+        assert not redis.exists(DATA_LOST_KEY) and not other.exists(DATA_LOST_KEY)
+        assert [event for event in log_events(log_stream) if event["event"] == "redis.data_lost"] == []
+        other.flushdb()  # a loss of the Redis the data dir kept last is still noticed at a start
+        again = ServingBeat(other, "smtp", ["email"], data_dir=tmp_path)
+        assert again.beat() and other.exists(DATA_LOST_KEY)
+    finally:
+        other.close()
