@@ -203,10 +203,10 @@ class Gateway:
         with sensitive_values(*_citizen_values([message])):
             return await self._handle_message(adapter, message)
 
-    def _replay_pending(self) -> bool:
-        """`Intake.replay_pending`: whether a status query's report may still be in a disk spool. A gateway built
-        without an intake (answering queries only) spools nothing."""
-        return self.intake is not None and self.intake.replay_pending()
+    def _replay_pending(self, tracking_id: str | None) -> bool:
+        """`Intake.may_hold`: whether a status query's report may still be in a disk spool. A gateway built without
+        an intake (answering queries only) spools nothing."""
+        return self.intake is not None and tracking_id is not None and self.intake.may_hold(tracking_id)
 
     async def _handle_message(self, adapter: WebhookAdapter, message: InboundMessage) -> Outcome:
         normalized = normalize(message, default_region=self.settings.sms.default_region,
@@ -229,13 +229,13 @@ class Gateway:
                 return Outcome(reply_text=None)
             assert self.status_client is not None
             reply: str | None
+            spool_may_hold = functools.partial(self._replay_pending, query.tracking_id)
             if outbound is not None:
-                reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client,
-                                                             self._replay_pending)
+                reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client, spool_may_hold)
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
                     reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis,
-                                                                       self._replay_pending),
+                                                                       spool_may_hold),
                                                           adapter.section.status_inline_timeout_seconds)
                 except TimeoutError:
                     reply, later = None, True

@@ -263,6 +263,16 @@ class Intake:
             return True
         return self._spool is not None and self._spool.size_bytes() > 0
 
+    def may_hold(self, tracking_id: str) -> bool:
+        """Whether a disk spool may hold the report `tracking_id`, not replayed into Redis yet: this process spools
+        (Redis cannot be asked), gave it out from its spool, or a record waiting in its spool directory names it
+        (`Spool.may_hold`). Its replay writes Redis before it deletes its file: False, a report ever spooled is in
+        Redis now. What `replay_pending` says of any report, for this one: a status query for an ID no spool holds is
+        answered at once, where it waited for a replay that could not bring it."""
+        if self._spooling or tracking_id in self._spooled_ids.values():
+            return True
+        return self._spool is not None and self._spool.may_hold(tracking_id)
+
     @property
     def spooling(self) -> bool:
         """A Redis command failed and the replayer has not found Redis answering since: reports go to the spool."""

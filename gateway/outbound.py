@@ -397,8 +397,10 @@ class OutboundReplies:
                                tracking_id=query.tracking_id, allowed=False)
                 return None, await durably(self.once_per_message, source, message_id, held)
             spooled = replay_pending is not None and await asyncio.to_thread(replay_pending)
-            if spooled and recipient["to_report"] is None:
-                recipient = await durably(self.status_recipient, number, query.tracking_id, report_spooled=True)
+            if recipient["to_report"] is None:
+                # Read again after the spool: a report replayed since the first read is in Redis now, and its copy
+                # says whether the number asking is its anonymous reporter's.
+                recipient = await durably(self.status_recipient, number, query.tracking_id, report_spooled=spooled)
             job = partial(self.queue_status_job_and_promise, source=source, tracking_id=query.tracking_id,
                           language=query.language, report_spooled=spooled, **recipient)
             return None, await durably(self.once_per_message, source, message_id, job)

@@ -370,6 +370,28 @@ class Spool:
     def size_bytes(self) -> int:
         return sum(stat.st_size for stat, _ in self._pending_stats())
 
+    def may_hold(self, tracking_id: str) -> bool:
+        """Whether a file waiting for replay may hold the report `tracking_id`: one of its records names it, or the
+        file cannot be read (it may). Read as bytes, a damaged line too: erring towards "may" only makes a status
+        query wait for a replay. A spool's files do not say whether they hold an ID: asked of the spool as a whole,
+        a CEK for an ID no spool holds (mistyped, never given, a report whose copy expired) waited for a replay that
+        could not bring it, for hours while a file stayed (held by a hung gateway, unreadable), and was answered
+        nowhere: addressed by a report whose copy never came."""
+        needle = b'"tracking_id":' + orjson.dumps(tracking_id)
+        for path in self.pending_files():
+            try:
+                with path.open("rb") as handle:
+                    tail = b""
+                    while chunk := handle.read(1 << 20):
+                        if needle in tail + chunk:
+                            return True
+                        tail = chunk[-len(needle):]
+            except FileNotFoundError:  # replayed meanwhile: its records are in Redis now
+                continue
+            except OSError:
+                return True
+        return False
+
     def claim(self, path: Path) -> Path | None:
         """Take a file for replay, renamed `.replaying`, and hold its lock until `release`; None while a live process
         holds it (its writer, another replayer), or once it is gone. A file this process claimed before is still

@@ -2756,7 +2756,7 @@ def test_a_cek_by_mail_while_a_spool_may_hold_its_report_waits_for_it_instead_of
     """A report answered from a disk spool is in neither Redis nor the case store until its replay. A CEK by mail in
     that moment was answered "tidak ditemukan" for the ID just given out; while the intake says a spool may hold
     reports (`Intake.replay_pending`), the answer is retried as with the case store away, and no "not found" goes."""
-    monkeypatch.setattr(Intake, "replay_pending", lambda self: True)
+    monkeypatch.setattr(Intake, "may_hold", lambda self, tracking_id: True)
     spooled = format_tracking_id(98_765_432)  # in neither Redis nor the case store, as a report before its replay
     server = make_server()
     mail = citizen_mail(subject=f"CEK {spooled}", body=f"CEK {spooled}")
@@ -2783,7 +2783,7 @@ def test_a_cek_by_mail_of_an_anonymous_report_a_spool_may_hold_names_no_address_
     copy = redis.get(envelope_key(tracking_id))
     assert copy is not None and orjson.loads(copy)["anonymous"] is True
     redis.delete(envelope_key(tracking_id))  # as in a spool: a report the replay has not brought back yet
-    monkeypatch.setattr(Intake, "replay_pending", lambda self: True)
+    monkeypatch.setattr(Intake, "may_hold", lambda self, tracking_id: True)
     mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}", sender=sender)
     assert server.deliver(mail, mail_from=sender).data_code == 250
     run_replies(server.settings, redis)

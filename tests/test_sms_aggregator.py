@@ -4,6 +4,8 @@ the reply worker against the aggregator's send URL (respx)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import io
 import os
 import secrets
@@ -46,8 +48,9 @@ from gateway.queues import (
     queue,
     redis_connection,
 )
-from gateway.replies import render, status_name
+from gateway.replies import render, status_name, status_text
 from gateway.settings import Settings, SettingsError, load_settings
+from gateway.spool import SPOOL_DIR, SpoolRecord, encode_record
 from gateway.tracking import format_tracking_id, is_valid_tracking_id
 from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -2447,3 +2450,47 @@ async def test_a_part_that_takes_a_waiting_message_that_fails_to_file_is_still_s
     assert sorted(job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs) == [
         "ack", *(["kept_unfiled"] if failure == "bug" else [])]
     assert redis.zcard(PENDING_KEY) == 0
+
+
+@contextlib.contextmanager
+def spool_file_held(settings: Settings, tracking_id: str) -> Iterator[Path]:
+    """A spool file waiting for replay, holding one record of `tracking_id`, its lock held as a gateway cut off from
+    Redis (or hung) holds its live file: no replayer takes it, and `Intake.replay_pending` stays true."""
+    directory = settings.data_dir / SPOOL_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "held-elsewhere.spool"
+    path.write_bytes(encode_record(SpoolRecord(tracking_id=tracking_id, dedup_key="held:1", envelope={})))
+    with path.open("r+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            path.unlink()
+
+
+@pytest.mark.parametrize("case_store", ["answers", "away"])
+async def test_a_status_query_for_an_id_no_spool_holds_is_answered_at_its_number_while_a_spool_waits(
+    case_store: str, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings,
+    redis: Redis,
+) -> None:
+    """While a spool file waits (held by a gateway cut off from Redis, or one that hung), a `CEK` of an ID that no
+    spool holds (mistyped with a right check digit, never given) was addressed by that ID's report and waited for its
+    copy: nothing reached the one asking, and the promise, the status job and its "send CEK later" each retried for
+    hours into a dead letter. Only an ID a spool record names waits for its replay."""
+    await _report(gateway, casestore, settings, "081298765041", "LAPOR sampah menumpuk", "st-sp-1")
+    unknown = format_tracking_id(1_000_000 + 2_999)
+    with spool_file_held(settings, format_tracking_id(1_000_000 + 1_999)):
+        if case_store == "away":
+            casestore.stop()
+        try:
+            response = await post_callback(gateway.client, sms("081298765042", f"CEK {unknown}", "st-sp-2"))
+            assert response.status_code == 200, response.text
+        finally:
+            if case_store == "away":
+                casestore.start()
+        drain(settings)
+    not_found = status_text(unknown, "received", "id", found=False)
+    expected = [not_found] if case_store == "answers" else [
+        render("status_pending", "id", tracking_id=unknown), not_found]
+    assert api.texts_to("+6281298765042") == expected
+    assert DeadLetters(redis).count() == 0

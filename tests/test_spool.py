@@ -1777,3 +1777,36 @@ def test_an_aggregator_sms_kept_unfiled_and_sent_again_during_an_outage_is_forgo
     assert UnfiledMessages(redis).list() == ([], 0)
     assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["channel_message_id"] == "42"
     assert "dedup_id" not in orjson.loads(redis.get(envelope_key(spooled.tracking_id)))
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param({}, False, id="no-file"),
+        pytest.param({"a.spool": ["10000013"]}, False, id="another-report"),
+        pytest.param({"a.spool": ["10000013", "10000004"]}, True, id="its-record"),
+        pytest.param({"a.replaying": ["10000004"]}, True, id="being-replayed"),
+        pytest.param({"a.spool": ["10000013"] * 40_000 + ["10000004"]}, True, id="past-the-first-chunk"),
+        pytest.param({"a.spool": ["100000041"]}, False, id="a-longer-id"),
+        pytest.param({"a.spool": None}, True, id="unreadable"),
+    ],
+)
+def test_a_spool_may_hold_a_report_its_records_name_or_a_file_it_cannot_read(
+    tmp_path: Path, files: dict[str, list[str] | None], expected: bool
+) -> None:
+    """A status query waits for a replay only for an ID a spool may hold (`Intake.may_hold`): any spool file at all
+    made a CEK of an ID it never held wait for hours, answered nowhere."""
+    spool = Spool(tmp_path / "spool")
+    spool.directory.mkdir(parents=True, exist_ok=True)
+    for name, ids in files.items():
+        path = spool.directory / name
+        if ids is None:
+            path.write_bytes(b"x")
+            path.chmod(0)
+            continue
+        path.write_bytes(b"".join(encode_record(SpoolRecord(tracking_id=tracking_id, dedup_key=f"k:{index}",
+                                                            envelope={"text": "x" * 20}))
+                                  for index, tracking_id in enumerate(ids)))
+    if None in files.values() and os.geteuid() == 0:
+        pytest.skip("root reads a file without permissions")
+    assert spool.may_hold("10000004") is expected

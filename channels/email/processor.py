@@ -205,7 +205,7 @@ class MailProcessor:
         if query.valid:
             bind_message_context(tracking_id=query.tracking_id)
             # Its report may be in a disk spool not replayed yet: the worker waits for it, never "not found".
-            spooled = await asyncio.to_thread(self.intake.replay_pending)
+            spooled = await asyncio.to_thread(self.intake.may_hold, query.tracking_id)
             addressed = await durably(own_anonymous_report, self.redis, self.settings, query.tracking_id,
                                       mail.sender_address, report_spooled=spooled)
             if addressed is not None:  # threaded to the CEK all the same: its Message-IDs stay in the job
