@@ -219,7 +219,7 @@ class OutboundReplies:
         in clear beside that Tracking ID into the reply job (and the status job), kept 5 minutes once sent and, in a
         failed job and its dead letter, 30 days. Anyone else's number is no anonymous reporter's of that report.
 
-        `report_spooled`: a disk spool may hold the report (`Intake.replay_pending`). One without its envelope copy in
+        `report_spooled`: a disk spool may hold the report (`Intake.may_hold`). One without its envelope copy in
         Redis yet cannot tell whose it is, and is addressed by the report all the same: the number asking, maybe its
         anonymous reporter's, stood beside its Tracking ID in the status job, its promise and their dead letters (a
         spool not replayed for the jobs' retries). The reply worker reads the number from the copy once it is
@@ -374,7 +374,7 @@ class OutboundReplies:
     async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient,
                            replay_pending: Callable[[], bool] | None = None) -> tuple[str | None, Queued]:
         """(the reply text, or None when a status job answers later; what was queued). `replay_pending`: whether a
-        disk spool may hold a report not replayed into Redis yet (`Intake.replay_pending`)."""
+        disk spool may hold the report asked about, not replayed into Redis yet (`Intake.may_hold`)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
         allowed = await durably(self.count_message, source, number, message_id)

@@ -146,7 +146,7 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
                        replay_pending: Callable[[], bool] | None = None) -> tuple[str, bool]:
     """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not
     have yet but the gateway holds is "received"; while Redis cannot say, or while a disk spool may hold it
-    (`replay_pending`, `Intake.replay_pending`), it is answered later, never "not found"."""
+    (`replay_pending`, `Intake.may_hold`), it is answered later, never "not found"."""
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False

@@ -157,7 +157,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
         except (RetryableError, PermanentError) as error:
             return _failed(context, payload, error)
         if not found and payload.get("report_spooled"):
-            # Asked while a gateway's disk spool may hold the report (`Intake.replay_pending`), in neither Redis nor
+            # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
             # the case store until its replay: waited for as a case store away is, never answered "not found".
             return _failed(context, payload, RetryableError(
                 "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))

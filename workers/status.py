@@ -63,7 +63,7 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     except PermanentError as error:
         return _give_up(query, job, error, attempts)
     if not found and query.get("report_spooled"):
-        # Asked while a gateway's disk spool may hold the report (`Intake.replay_pending`): in neither Redis nor the
+        # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`): in neither Redis nor the
         # case store until the replay, which comes within seconds of Redis's return. "Not found" would deny an ID
         # just given out; retried as an outage is, and when the retries run out "send CEK later".
         error = RetryableError("the report may be in a gateway's disk spool, not in Redis yet",

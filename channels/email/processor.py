@@ -482,7 +482,7 @@ def own_anonymous_report(redis: Redis, settings: Settings, tracking_id: str, add
     status of someone else's report is all its writer learns), a named report's, or a report no longer kept. The copy
     is kept until the answer can have used its retries, no longer (as an SMS CEK's: `status_recipient`).
 
-    `report_spooled`: a disk spool may hold the report (`Intake.replay_pending`). One whose copy is not in Redis yet
+    `report_spooled`: a disk spool may hold the report (`Intake.may_hold`). One whose copy is not in Redis yet
     cannot tell whose it is, and is addressed by the report all the same, answered where its acknowledgement went
     once the copy is replayed: the address asking, maybe its anonymous sender's, stood beside its Tracking ID in the
     job, retried while the spool waits and kept 30 days as a dead letter when it waited too long."""
