@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import io
 import itertools
@@ -53,6 +54,7 @@ from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
+from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import cut_to_limit, normalize
@@ -79,6 +81,7 @@ from tests.email_support import (
 from tests.image_support import FIXTURES as ATTACHMENT_FIXTURES
 from tests.test_anonymous_traces import redis_values
 from tests.test_envelope_schema import sample_envelope
+from tests.test_sms_aggregator import spool_file_held
 from workers import email_reply as email_reply_worker
 from workers.deadletters import DeadLetters
 from workers.own_identity import without_own_identity
@@ -105,10 +108,11 @@ def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar
 def make_server(test_env: TestEnvironment, redis: Redis) -> Iterator:  # type: ignore[type-arg]
     servers: list[SmtpServerThread] = []
 
-    def make(intake_redis: Redis | None = None, **env: str) -> SmtpServerThread:
+    def make(intake_redis: Redis | None = None, *, with_spool: bool = False, **env: str) -> SmtpServerThread:
         settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), **env)
         connection = intake_redis or redis
-        server = SmtpServerThread(settings, connection, Intake(connection, settings)).start()
+        spool = Spool(settings.data_dir / SPOOL_DIR) if with_spool else None
+        server = SmtpServerThread(settings, connection, Intake(connection, settings, spool)).start()
         servers.append(server)
         return server
 
@@ -2737,18 +2741,23 @@ def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignor
     assert len(casestore.reports()) == 1
 
 
+@pytest.mark.parametrize("spool", ["empty", "another_report_held"])
 def test_a_cek_by_mail_of_an_unknown_id_is_answered_as_not_found(  # type: ignore[no-untyped-def]
-        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+        spool: str, make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """Also while a spool file of another report waits (held by a gateway cut off from Redis, or hung): the mail was
+    addressed by the ID's report, whose copy never came, retried for hours into a dead letter, and never answered."""
     unknown = format_tracking_id(98_765_432)
-    server = make_server()
+    server = make_server(with_spool=True)
     mail = citizen_mail(subject=f"CEK {unknown}", body=f"CEK {unknown}")
-    result = server.deliver(mail)
+    with (spool_file_held(server.settings, format_tracking_id(98_765_431)) if spool == "another_report_held"
+          else contextlib.nullcontext()):
+        result = server.deliver(mail)
     assert result.data_code == 250 and result.tracking_id is None
     run_replies(server.settings, redis)
     [answer] = answer_to(outbox(server.settings), mail)
     assert answer.get_content() == status_body(unknown, None, False)
     assert "tidak ditemukan" in answer.get_content() and "was not found" in answer.get_content()
-    assert envelope_count(redis) == 0
+    assert envelope_count(redis) == 0 and DeadLetters(redis).count() == 0
 
 
 def test_a_cek_by_mail_while_a_spool_may_hold_its_report_waits_for_it_instead_of_not_found(  # type: ignore[no-untyped-def]
