@@ -265,11 +265,12 @@ class Intake:
 
     def may_hold(self, tracking_id: str) -> bool:
         """Whether a disk spool may hold the report `tracking_id`, not replayed into Redis yet: this process spools
-        (Redis cannot be asked), gave it out from its spool, or a record waiting in its spool directory names it
-        (`Spool.may_hold`). Its replay writes Redis before it deletes its file: False, a report ever spooled is in
-        Redis now. What `replay_pending` says of any report, for this one: a status query for an ID no spool holds is
-        answered at once, where it waited for a replay that could not bring it."""
-        if self._spooling or tracking_id in self._spooled_ids.values():
+        (Redis cannot be asked), or a record waiting in its spool directory names it (`Spool.may_hold`; one given out
+        from the spool is written there before its ID is). Its replay writes Redis before it deletes its file: False,
+        a report ever spooled is in Redis now. What `replay_pending` says of any report, for this one: a status query
+        for an ID no spool holds is answered at once, where it waited for a replay that could not bring it. Not
+        `_spooled_ids`, which the committer and the replayer change from their threads as this reads."""
+        if self._spooling:
             return True
         return self._spool is not None and self._spool.may_hold(tracking_id)
 
