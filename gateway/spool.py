@@ -378,19 +378,23 @@ class Spool:
         could not bring it, for hours while a file stayed (held by a hung gateway, unreadable), and was answered
         nowhere: addressed by a report whose copy never came."""
         needle = b'"tracking_id":' + orjson.dumps(tracking_id)
-        for path in self.pending_files():
-            try:
-                with path.open("rb") as handle:
-                    tail = b""
-                    while chunk := handle.read(1 << 20):
-                        if needle in tail + chunk:
-                            return True
-                        tail = chunk[-len(needle):]
-            except FileNotFoundError:  # replayed meanwhile: its records are in Redis now
-                continue
-            except OSError:
-                return True
-        return False
+        for _ in range(3):
+            vanished = False
+            for path in self.pending_files():
+                try:
+                    with path.open("rb") as handle:
+                        tail = b""
+                        while chunk := handle.read(1 << 20):
+                            if needle in tail + chunk:
+                                return True
+                            tail = chunk[-len(needle):]
+                except FileNotFoundError:  # replayed and deleted, or claimed under its `.replaying` name: looked again
+                    vanished = True
+                except OSError:
+                    return True
+            if not vanished:
+                return False
+        return True
 
     def claim(self, path: Path) -> Path | None:
         """Take a file for replay, renamed `.replaying`, and hold its lock until `release`; None while a live process

@@ -1810,3 +1810,17 @@ def test_a_spool_may_hold_a_report_its_records_name_or_a_file_it_cannot_read(
     if None in files.values() and os.geteuid() == 0:
         pytest.skip("root reads a file without permissions")
     assert spool.may_hold("10000004") is expected
+
+
+def test_a_spool_file_claimed_as_it_is_read_is_looked_for_under_its_new_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replayer renames the file it takes (`.replaying`) between the listing and the read: read as replayed, its
+    report not in Redis yet, the status query was answered "not found"."""
+    spool = Spool(tmp_path / "spool")
+    spool.directory.mkdir(parents=True, exist_ok=True)
+    claimed = spool.directory / "a.replaying"
+    claimed.write_bytes(encode_record(SpoolRecord(tracking_id="10000004", dedup_key="k:1", envelope={})))
+    listings = iter([[spool.directory / "a.spool"], [claimed]])
+    monkeypatch.setattr(Spool, "pending_files", lambda self: next(listings))
+    assert spool.may_hold("10000004")
