@@ -44,6 +44,7 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "email_follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "email_follow_up_other_sender": frozenset({"follow_up_of", "tracking_id"}),
     "email_bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}), "email_bad_tracking_id": _ID,
+    "email_status_retry": _ID,
     "smtp_relay_denied": frozenset(), "smtp_bad_recipient": frozenset(), "smtp_too_many_recipients": frozenset(),
     "smtp_bad_sender": frozenset(), "smtp_retry_later": frozenset(), "smtp_too_large": _LIMIT,
     "smtp_too_many_parts": _LIMIT, "smtp_too_deeply_nested": _LIMIT, "smtp_too_many_header_lines": _LIMIT,

@@ -1111,6 +1111,12 @@ FORWARD_ROWS = [
       for key in ("email_ack", "email_ack_anonymous", "email_duplicate", "email_follow_up",
                   "email_follow_up_unknown", "email_follow_up_other_sender", "email_bad_tracking_id_photo",
                   "email_bad_tracking_id")),
+    # the answer to a CEK whose status lookups ran out ("send CEK later"), sent back: ours too
+    ForwardRow("our-status-retry-answer", "Fwd: [LAPOR #10001301] CEK 10001301",
+               "Lampunya masih mati.\n\n" + GMAIL_FORWARD + "\n\n".join(
+                   load_replies()["email_status_retry"][language].format(tracking_id="10001301")
+                   for language in ("id", "en")) + "\n",
+               "Lampunya masih mati."),
     # someone else's mail is the report, whole, our reply quoted in it too
     ForwardRow("an-officials-mail-quoting-our-reply-below-its-words", "Fwd: Jawaban kepala desa",
                "Mohon dicek.\n\n---------- Forwarded message ---------\nFrom: Kepala Desa <kades@desa.example.id>\n"

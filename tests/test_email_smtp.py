@@ -2808,6 +2808,36 @@ def test_a_cek_by_mail_of_an_anonymous_report_a_spool_may_hold_names_no_address_
     assert answer["To"] == sender and answer.get_content() == status_body(tracking_id, "received", True)
 
 
+@pytest.mark.parametrize("sender", ["warga@example.net", "orang.lain@example.net"],
+                         ids=["the-anonymous-reports-own-sender-by-the-report", "anyone-else-at-their-from"])
+def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lettered(  # type: ignore[no-untyped-def]
+        sender: str, make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """As by SMS (`[status_retry]`): once the status lookups' retries run out (the case store away), the citizen is
+    told the status cannot be checked now and to mail CEK again later (`[email_status_retry]`), where and as the
+    status answer would have gone (the anonymous report's own sender addressed by the report: no address beside its
+    Tracking ID in the job or its dead letter), and the job is dead-lettered still, for an operator to requeue. The
+    CEK was dead-lettered and the citizen got nothing at all."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server(LAPOR_CASESTORE_URL=f"http://127.0.0.1:{free_port()}", LAPOR_QUEUES_RETRY_INTERVALS="1")
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}", sender=sender)
+    assert server.deliver(mail, mail_from=sender).data_code == 250
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(server.settings, redis)  # the first try, retried
+    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(server.settings, redis)  # the last try
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == sender and str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    assert answer.get_content() == reply_body("status_retry", tracking_id)
+    assert "belum bisa dicek" in answer.get_content() and "cannot be checked" in answer.get_content()
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "casestore_unreachable")
+    assert ("to_report" in letter.args[0]) == (sender == "warga@example.net")
+    assert (sender in orjson.dumps(letter.args).decode()) == (sender != "warga@example.net")
+
+
 @dataclass(frozen=True)
 class FiledCekRow:
     id: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from email.message import EmailMessage
 from functools import partial
 from typing import Any
 
@@ -154,42 +155,70 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
             return _skip("capped")
         try:
             status, found = report_status(context, payload["tracking_id"])
-        except (RetryableError, PermanentError) as error:
+        except RetryableError as error:
+            return _lookup_failed(context, payload, addressed, cap_key, error)
+        except PermanentError as error:
             return _failed(context, payload, error)
         if not found and payload.get("report_spooled"):
             # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
             # the case store until its replay: waited for as a case store away is, never answered "not found".
-            return _failed(context, payload, RetryableError(
+            return _lookup_failed(context, payload, addressed, cap_key, RetryableError(
                 "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
         addressed = {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(addressed, context.settings)
-    if _over_cap(context, cap_key):
-        return _skip("capped")
     try:
-        if context.settings.email.relay_host:
-            send_via_relay(message, context.settings)
-            outcome = "sent"
-        else:
-            write_to_outbox(message, context.settings)
-            outcome = "outbox"
+        outcome = _deliver(context, message, cap_key)
     except (RetryableError, PermanentError) as error:
-        # A reply that did not go out is not one of the address's replies this hour. Counted, the retries of one
-        # reply through a relay outage used up the cap, and the reply was then dropped as capped.
-        uncount_in_window(context.redis, cap_key)
         return _failed(context, payload, error)
-    except BaseException:
-        # Nor is one ended by an exception the job does not classify (RQ's job timeout, a bug): RQ retries it, and
-        # counted, the retry past the cap dropped the reply as capped, with no dead letter.
-        uncount_in_window(context.redis, cap_key)
-        raise
+    if outcome == "capped":
+        return _skip("capped")
     # Tried again while Redis fails it (`record_sent`): unrecorded, the next run of the job mailed the reply again.
     record_sent(partial(context.redis.set, replied_key, payload["tracking_id"],
                         ex=context.settings.intake.dedup_ttl_seconds), kind=payload["kind"])
     HealthSignals(context.redis).reply_sent(health_channel(CHANNEL))  # counts lapor_replies_total too
     log.info("email.replied", outcome=outcome, kind=payload["kind"])
     return outcome
+
+
+def _deliver(context: WorkerContext, message: EmailMessage, cap_key: str) -> str:
+    """Counts the reply against the address's hourly cap and sends it: sent, outbox, or capped (nothing sent)."""
+    if _over_cap(context, cap_key):
+        return "capped"
+    try:
+        if context.settings.email.relay_host:
+            send_via_relay(message, context.settings)
+            return "sent"
+        write_to_outbox(message, context.settings)
+        return "outbox"
+    except BaseException:
+        # A reply that did not go out is not one of the address's replies this hour. Counted, the retries of one
+        # reply through a relay outage used up the cap, and the reply was then dropped as capped; so with one ended
+        # by an exception the job does not classify (RQ's job timeout, a bug): RQ retries it, and counted, the
+        # retry past the cap dropped the reply as capped, with no dead letter.
+        uncount_in_window(context.redis, cap_key)
+        raise
+
+
+def _lookup_failed(context: WorkerContext, payload: dict[str, Any], addressed: dict[str, Any], cap_key: str,
+                   error: RetryableError) -> str:
+    """A CEK's status lookup failed (the case store away, a report still in a disk spool). Retried while RQ has
+    retries left; then, as an SMS CEK's status job does (`workers.status.give_up`), the citizen is told to ask again
+    later (`[email_status_retry]`, addressed and threaded as the status answer would have been), and the job is
+    dead-lettered still, for an operator to requeue: it answered nothing and is not marked replied. A mail that
+    cannot be sent (or is past the cap) changes nothing of that dead letter: given up with the lookup's reason."""
+    job = get_current_job()
+    if job is not None and job.retries_left:
+        return _failed(context, payload, error)
+    try:
+        message = build_reply({**addressed, "kind": "status_retry", "text": "status_retry"}, context.settings)
+        outcome = _deliver(context, message, cap_key)
+    except (RetryableError, PermanentError) as send_error:
+        log.warning("email.status_retry_not_sent", reason=send_error.reason)
+    else:
+        log.info("email.status_retry_sent", outcome=outcome)
+    return _give_up(context, payload, error.reason, error.detail)
 
 
 def _failed(context: WorkerContext, payload: dict[str, Any], error: RetryableError | PermanentError) -> str:
