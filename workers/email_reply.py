@@ -207,15 +207,16 @@ def _lookup_failed(context: WorkerContext, payload: dict[str, Any], addressed: d
     retries left; then, as an SMS CEK's status job does (`workers.status.give_up`), the citizen is told to ask again
     later (`[email_status_retry]`, addressed and threaded as the status answer would have been), and the job is
     dead-lettered still, for an operator to requeue: it answered nothing and is not marked replied. A mail that
-    cannot be sent (or is past the cap) changes nothing of that dead letter: given up with the lookup's reason."""
+    cannot be built or sent (or is past the cap) changes nothing of that dead letter: given up with the lookup's
+    reason, as before."""
     job = get_current_job()
     if job is not None and job.retries_left:
         return _failed(context, payload, error)
     try:
         message = build_reply({**addressed, "kind": "status_retry", "text": "status_retry"}, context.settings)
         outcome = _deliver(context, message, cap_key)
-    except (RetryableError, PermanentError) as send_error:
-        log.warning("email.status_retry_not_sent", reason=send_error.reason)
+    except Exception as send_error:  # whatever ended it (a relay, a bug, RQ's timeout): dead-lettered as before
+        log.warning("email.status_retry_not_sent", reason=getattr(send_error, "reason", type(send_error).__name__))
     else:
         log.info("email.status_retry_sent", outcome=outcome)
     return _give_up(context, payload, error.reason, error.detail)
