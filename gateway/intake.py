@@ -253,22 +253,12 @@ class Intake:
         return [next(committed) if tracking_id is None else Receipt(tracking_id, duplicate=True, spooled=True)
                 for tracking_id in known]
 
-    def replay_pending(self) -> bool:
-        """Whether a report answered from a disk spool may be in neither Redis nor the case store yet: this process
-        spools, or holds spooled Tracking IDs not replayed, or its spool directory has records waiting (another
-        process's, one killed before its replay). A status query naming a report that neither has is then answered
-        later, not "not found": in the second between Redis's return and the replay, the citizen who had just been
-        given the ID was told it did not exist."""
-        if self._spooling or self._spooled_ids:
-            return True
-        return self._spool is not None and self._spool.size_bytes() > 0
-
     def may_hold(self, tracking_id: str) -> bool:
         """Whether a disk spool may hold the report `tracking_id`, not replayed into Redis yet: this process spools
         (Redis cannot be asked), or a record waiting in its spool directory names it (`Spool.may_hold`; one given out
         from the spool is written there before its ID is). Its replay writes Redis before it deletes its file: False,
-        a report ever spooled is in Redis now. What `replay_pending` says of any report, for this one: a status query
-        for an ID no spool holds is answered at once, where it waited for a replay that could not bring it. Not
+        a report ever spooled is in Redis now. Asked of the report, not of the spool as a whole: a status query for
+        an ID no spool holds is answered at once, where it waited for a replay that could not bring it. Not
         `_spooled_ids`, which the committer and the replayer change from their threads as this reads."""
         if self._spooling:
             return True

@@ -2763,8 +2763,8 @@ def test_a_cek_by_mail_of_an_unknown_id_is_answered_as_not_found(  # type: ignor
 def test_a_cek_by_mail_while_a_spool_may_hold_its_report_waits_for_it_instead_of_not_found(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """A report answered from a disk spool is in neither Redis nor the case store until its replay. A CEK by mail in
-    that moment was answered "tidak ditemukan" for the ID just given out; while the intake says a spool may hold
-    reports (`Intake.replay_pending`), the answer is retried as with the case store away, and no "not found" goes."""
+    that moment was answered "tidak ditemukan" for the ID just given out; while the intake says a spool may hold the
+    report (`Intake.may_hold`), the answer is retried as with the case store away, and no "not found" goes."""
     monkeypatch.setattr(Intake, "may_hold", lambda self, tracking_id: True)
     spooled = format_tracking_id(98_765_432)  # in neither Redis nor the case store, as a report before its replay
     server = make_server()

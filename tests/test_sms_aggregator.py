@@ -2455,7 +2455,7 @@ async def test_a_part_that_takes_a_waiting_message_that_fails_to_file_is_still_s
 @contextlib.contextmanager
 def spool_file_held(settings: Settings, tracking_id: str) -> Iterator[Path]:
     """A spool file waiting for replay, holding one record of `tracking_id`, its lock held as a gateway cut off from
-    Redis (or hung) holds its live file: no replayer takes it, and `Intake.replay_pending` stays true."""
+    Redis (or hung) holds its live file: no replayer takes it, and `Intake.may_hold` stays true for that report."""
     directory = settings.data_dir / SPOOL_DIR
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "held-elsewhere.spool"
