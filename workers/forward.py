@@ -43,6 +43,7 @@ from gateway.queues import (
     read_envelope,
 )
 from gateway.settings import Settings
+from gateway.spool import redis_time
 from workers.casestore_client import CREDENTIAL_STATUSES, SubmitInterrupted, SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
@@ -207,9 +208,8 @@ def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None,
     if down_reason is None:
         return None
     since = outage_noted.get(b"since")
-    seconds, microseconds = redis_now
     return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted,
-                     seconds + microseconds / 1_000_000)
+                     redis_time(redis_now))
 
 
 def end_outage(redis: Redis) -> OutageEnd | None:
@@ -296,8 +296,7 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     ahead of the one that noted the start declared an outage at its first failed try (one 503 retried at once), and
     one behind declared none until its own clock got there."""
     redis = context.redis
-    seconds, microseconds = redis.time()
-    now = seconds + microseconds / 1_000_000
+    now = redis_time(redis.time())
     # Where the forwards fail, for the views to say what to check: the workers' setting, not the viewer's.
     url = shown_url(context.settings.casestore_url)
     if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url) is None:

@@ -54,6 +54,7 @@ from gateway.queues import (
     release_held_forwards,
 )
 from gateway.settings import Settings
+from gateway.spool import redis_time
 from gateway.transactions import commit_watched
 from workers.deadletters import DeadLetters
 from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
@@ -252,8 +253,7 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
     ran `ORPHAN_AFTER_SECONDS` or more ahead of the one that saw the job first took it for stranded at its next beat,
     a second later, and a worker slowed for that second (a pause, a swap) ran it beside the requeued copy."""
     started = set(target.started_job_registry.get_job_ids(cleanup=False))
-    seconds, microseconds = redis.time()
-    now = seconds + microseconds / 1_000_000
+    now = redis_time(redis.time())
     reaped = []
     key = target.intermediate_queue_key
     listed = readable_job_ids(redis, target.name, key, redis.lrange(key, 0, -1), found="intermediate")
