@@ -203,7 +203,7 @@ class Gateway:
         with sensitive_values(*_citizen_values([message])):
             return await self._handle_message(adapter, message)
 
-    def _replay_pending(self, tracking_id: str | None) -> bool:
+    def _spool_may_hold(self, tracking_id: str | None) -> bool:
         """`Intake.may_hold`: whether a status query's report may still be in a disk spool. A gateway built without
         an intake (answering queries only) spools nothing."""
         return self.intake is not None and tracking_id is not None and self.intake.may_hold(tracking_id)
@@ -229,7 +229,7 @@ class Gateway:
                 return Outcome(reply_text=None)
             assert self.status_client is not None
             reply: str | None
-            spool_may_hold = functools.partial(self._replay_pending, query.tracking_id)
+            spool_may_hold = functools.partial(self._spool_may_hold, query.tracking_id)
             if outbound is not None:
                 reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client, spool_may_hold)
             else:

@@ -372,8 +372,8 @@ class OutboundReplies:
         return await durably(count_and_queue)
 
     async def answer_query(self, source: str, query: Query, client: httpx.AsyncClient,
-                           replay_pending: Callable[[], bool] | None = None) -> tuple[str | None, Queued]:
-        """(the reply text, or None when a status job answers later; what was queued). `replay_pending`: whether a
+                           spool_may_hold: Callable[[], bool] | None = None) -> tuple[str | None, Queued]:
+        """(the reply text, or None when a status job answers later; what was queued). `spool_may_hold`: whether a
         disk spool may hold the report asked about, not replayed into Redis yet (`Intake.may_hold`)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
@@ -384,7 +384,7 @@ class OutboundReplies:
         if query.action is Action.STATUS and query.tracking_id:
             try:
                 text, later = await asyncio.wait_for(
-                    answer_query(query, client, self._redis, replay_pending),
+                    answer_query(query, client, self._redis, spool_may_hold),
                     reply_limits(self._settings, source).status_inline_timeout_seconds
                 )
             except TimeoutError:
@@ -396,7 +396,7 @@ class OutboundReplies:
                 held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,
                                tracking_id=query.tracking_id, allowed=False)
                 return None, await durably(self.once_per_message, source, message_id, held)
-            spooled = replay_pending is not None and await asyncio.to_thread(replay_pending)
+            spooled = spool_may_hold is not None and await asyncio.to_thread(spool_may_hold)
             if recipient["to_report"] is None:
                 # Read again after the spool: a report replayed since the first read is in Redis now, and its copy
                 # says whether the number asking is its anonymous reporter's.

@@ -143,10 +143,10 @@ def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | N
 
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None,
-                       replay_pending: Callable[[], bool] | None = None) -> tuple[str, bool]:
+                       spool_may_hold: Callable[[], bool] | None = None) -> tuple[str, bool]:
     """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not
     have yet but the gateway holds is "received"; while Redis cannot say, or while a disk spool may hold it
-    (`replay_pending`, `Intake.may_hold`), it is answered later, never "not found"."""
+    (`spool_may_hold`, `Intake.may_hold`), it is answered later, never "not found"."""
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False
@@ -167,6 +167,6 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
             return render("status_pending", language, tracking_id=query.tracking_id), True
         if held:
             lookup = StatusLookup(found=True, status="received")
-        elif replay_pending is not None and await asyncio.to_thread(replay_pending):
+        elif spool_may_hold is not None and await asyncio.to_thread(spool_may_hold):
             return render("status_pending", language, tracking_id=query.tracking_id), True
     return status_text(query.tracking_id, lookup.status, language, found=lookup.found), False
