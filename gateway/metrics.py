@@ -173,7 +173,7 @@ DEADLETTERS_WAITING = Gauge(
     "lapor_deadletters_waiting", "Dead letters in the registry, waiting for an operator.",
     multiprocess_mode="mostrecent",
 )
-SPOOL_SIZE = Gauge("lapor_spool_size", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
+SPOOL_SIZE = Gauge("lapor_spool_bytes", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
 # While Redis does not answer, a scrape cannot read the channels or the queues: their gauges keep their last values
 # (all ok, say), and this is what says the views are DOWN.
 # The disk spool takes a file (1) or not (0): with Redis up nothing is refused yet, but /readyz answers 503, and

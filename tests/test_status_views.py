@@ -449,7 +449,7 @@ async def test_metrics_are_summed_over_the_gateway_and_worker_processes(
     assert value(text, "lapor_channel_state", channel="sms-twilio") == 0
     assert ("lapor_queue_depth", (("queue", "lapor-forward"),)) in samples(text)
     assert ("lapor_queue_oldest_job_age_seconds", (("queue", "lapor-forward"),)) in samples(text)
-    assert ("lapor_spool_size", ()) in samples(text)
+    assert ("lapor_spool_bytes", ()) in samples(text)
 
 
 async def _sleep() -> None:
@@ -718,7 +718,7 @@ async def test_a_spool_file_the_check_cannot_look_at_is_left_out_of_the_spool_si
 
     assert status.status_code == page.status_code == exposition.status_code == 200, status.text
     assert status.json()["spool_size"] == 0 and status.json()["overall"] != "unknown"
-    assert value(exposition.text, "lapor_spool_size") == 0
+    assert value(exposition.text, "lapor_spool_bytes") == 0
     told = [e for e in log_events(log_stream) if e["event"] == "spool.file_unreadable"]
     assert sorted((e["file"], e["error"]) for e in told) == [
         ("folder.spool", "IsADirectoryError"), ("loop.spool", "OSError")]
@@ -1700,7 +1700,7 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         assert "webhooks answer 503" not in page
         assert f"spool: {on_disk} bytes" in page
         metrics_text = (await client.get("/metrics")).text
-        assert value(metrics_text, "lapor_spool_size") == on_disk
+        assert value(metrics_text, "lapor_spool_bytes") == on_disk
 
         def outage_beats() -> list[dict[str, object]]:
             return [e for e in log_events(log_stream)
