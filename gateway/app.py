@@ -59,7 +59,7 @@ from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import acknowledgement, render, shown_typed_id
+from gateway.replies import acknowledgement, flagged, render, shown_typed_id
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
@@ -280,12 +280,13 @@ class Gateway:
             reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
         elif unknown_report and not repeated_text:
             # filed anonymous (the citizen's ANONIM, or privacy first: followups.py), it says so, as an ANONIM
-            # report's acknowledgement does
-            reply = render("follow_up_unknown_anonymous" if draft.anonymous else "follow_up_unknown",
+            # report's acknowledgement does, and confidential (its RAHASIA) likewise
+            reply = render(flagged("follow_up_unknown", anonymous=draft.anonymous, confidential=draft.confidential),
                            normalized.language, follow_up_of=unknown_report, tracking_id=receipt.tracking_id)
         elif normalized.mistyped_id and not repeated_text:
-            reply = render("bad_tracking_id_photo", normalized.language,
-                           typed_id=shown_typed_id(normalized.mistyped_id), tracking_id=receipt.tracking_id)
+            reply = render(flagged("bad_tracking_id_photo", anonymous=True, confidential=draft.confidential),
+                           normalized.language, typed_id=shown_typed_id(normalized.mistyped_id),
+                           tracking_id=receipt.tracking_id)
         else:
             reply = render(acknowledgement(draft.anonymous, draft.confidential, repeat=repeated_text,
                                            incomplete=message.incomplete),

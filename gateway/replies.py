@@ -42,9 +42,24 @@ def acknowledgement(anonymous: bool, confidential: bool = False, *, repeat: bool
     some of its parts (`incomplete`, always anonymous) says so, and how to send what is missing: acknowledged as
     any report, the citizen took the words the network lost for filed."""
     if incomplete and not repeat:
-        return "ack_incomplete"
-    key = "duplicate" if repeat else "ack"
-    flags = [flag for flag, on in (("anonymous", anonymous), ("confidential", confidential)) if on]
+        return flagged("ack_incomplete", anonymous=True, confidential=confidential)
+    return flagged("duplicate" if repeat else "ack", anonymous=anonymous, confidential=confidential)
+
+
+# The replies to a report that is always filed anonymous, whose text says so already: a concatenated SMS filed
+# without some of its parts, a photo sent with a mistyped Tracking ID (normalizer/pipeline.py). Their variant for a
+# confidential report is `<key>_confidential`, and names both flags.
+ALWAYS_ANONYMOUS = frozenset({"ack_incomplete", "bad_tracking_id_photo"})
+
+
+def flagged(key: str, *, anonymous: bool, confidential: bool) -> str:
+    """The private reply `key` (SMS, e-mail) for a report with these flags, as the acknowledgement's: `<key>_anonymous`
+    says its identity is kept secret, `<key>_confidential` that its content is not made public, and
+    `<key>_anonymous_confidential` names both. A key of `ALWAYS_ANONYMOUS` says the first already, and takes
+    `_confidential` alone. A RAHASIA a reply left unsaid left the citizen unsure whether it was read, as an ANONIM's
+    did before `[ack_anonymous]`."""
+    flags = [flag for flag, on in (("anonymous", anonymous and key not in ALWAYS_ANONYMOUS),
+                                   ("confidential", confidential)) if on]
     return "_".join([key, *flags])
 
 

@@ -1624,8 +1624,10 @@ def _parse_quoted_reply(text: str, grammar: Grammar, language: str, shortest_id:
 
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
 SMS_REPLY_KEYS = ("ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential", "ack_incomplete",
-                  "duplicate", "duplicate_anonymous", "duplicate_confidential", "duplicate_anonymous_confidential",
-                  "follow_up", "follow_up_unknown", "follow_up_unknown_anonymous", "bad_tracking_id_photo",
+                  "ack_incomplete_confidential", "duplicate", "duplicate_anonymous", "duplicate_confidential",
+                  "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown", "follow_up_unknown_anonymous",
+                  "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
+                  "bad_tracking_id_photo", "bad_tracking_id_photo_confidential",
                   "bad_tracking_id", "status", "status_retry", "status_pending", "status_unknown")
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
 _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})

@@ -67,15 +67,21 @@ PREVIOUS_WORKERS_KINDS = frozenset({"ack", "ack_anonymous", "duplicate", "follow
                                     "follow_up_other_sender", "bad_tracking_id_photo"})
 
 
-@pytest.mark.parametrize(("anonymous", "confidential", "unknown_parent", "text", "older"), [
-    (False, True, None, "ack_confidential", "ack"),
-    (True, True, None, "ack_anonymous_confidential", "ack_anonymous"),
-    (True, False, "1000000001", "follow_up_unknown_anonymous", "follow_up_unknown"),
-    (True, False, None, "ack_anonymous", "ack_anonymous"),
-], ids=["confidential", "anonymous-and-confidential", "unknown-id-anonymous", "anonymous-as-before"])
+@pytest.mark.parametrize(("anonymous", "confidential", "unknown_parent", "mistyped", "text", "older"), [
+    (False, True, None, None, "ack_confidential", "ack"),
+    (True, True, None, None, "ack_anonymous_confidential", "ack_anonymous"),
+    (True, False, "1000000001", None, "follow_up_unknown_anonymous", "follow_up_unknown"),
+    (False, True, "1000000001", None, "follow_up_unknown_confidential", "follow_up_unknown"),
+    (True, True, "1000000001", None, "follow_up_unknown_anonymous_confidential", "follow_up_unknown"),
+    (True, True, None, "12345", "bad_tracking_id_photo_confidential", "bad_tracking_id_photo"),
+    (True, False, None, "12345", "bad_tracking_id_photo", "bad_tracking_id_photo"),
+    (True, False, None, None, "ack_anonymous", "ack_anonymous"),
+], ids=["confidential", "anonymous-and-confidential", "unknown-id-anonymous", "unknown-id-confidential",
+        "unknown-id-anonymous-and-confidential", "mistyped-id-confidential", "mistyped-id-as-before",
+        "anonymous-as-before"])
 def test_a_reply_job_of_a_newer_kind_names_one_an_older_worker_knows(
-        settings: Settings, anonymous: bool, confidential: bool, unknown_parent: str | None, text: str,
-        older: str) -> None:
+        settings: Settings, anonymous: bool, confidential: bool, unknown_parent: str | None, mistyped: str | None,
+        text: str, older: str) -> None:
     """During a rolling upgrade (README: one host at a time) a newer SMTP server's job reaches an older reply worker:
     a kind it did not know was a KeyError, retried and dead-lettered, its citizen never answered. The job names the
     older kind, which that worker sends, and its own text under `text`, which this worker sends."""
@@ -85,10 +91,10 @@ def test_a_reply_job_of_a_newer_kind_names_one_an_older_worker_knows(
                         sender=Sender(kind=SenderKind.EMAIL, id="warga@example.net"), text="Jalan rusak.",
                         anonymous=anonymous, confidential=confidential)
     payload = reply_payload(mail, draft, Receipt(tracking_id="10000004", duplicate=False), "id",
-                            unknown_parent=unknown_parent)
+                            unknown_parent=unknown_parent, mistyped=mistyped)
     assert payload["kind"] == older and payload["kind"] in PREVIOUS_WORKERS_KINDS
     body = build_reply({**payload, "tracking_id": "10000004", "to": "warga@example.net"}, settings).get_content()
-    assert body == reply_body(text, "10000004", payload.get("follow_up_of"))
+    assert body == reply_body(text, "10000004", payload.get("follow_up_of"), mistyped)
 
 
 @pytest.mark.parametrize("odd", [pytest.param("\u00f6\u00e4@example.net", id="non-ascii"),

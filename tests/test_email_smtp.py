@@ -3038,6 +3038,7 @@ class MistypedPhotoRow:
     typed: str  # the number the answer repeats; "{bad}" too
     disposition: str = "attachment"
     content_id: str | None = None
+    confidential: bool = False  # a RAHASIA beside the query: the answer says the new report is confidential too
 
 
 MISTYPED_PHOTO_ROWS = [
@@ -3054,6 +3055,10 @@ MISTYPED_PHOTO_ROWS = [
                      "<p>CEK {bad}</p><p>Salam,<br>Budi<br>0812-3456-7001</p>", PHOTO, "{bad}"),
     MistypedPhotoRow("a-photo-pasted-into-the-text", "CEK {bad}", "CEK {bad}",
                      f'<p>CEK {{bad}}</p><img src="cid:{LOGO_CID}">', PHOTO, "{bad}", "inline", LOGO_CID),
+    MistypedPhotoRow("rahasia-before-the-cek", "", "RAHASIA CEK {bad}", "<p>RAHASIA CEK {bad}</p>", PHOTO, "{bad}",
+                     confidential=True),
+    MistypedPhotoRow("rahasia-in-the-subject", "RAHASIA", "CEK {bad}", "<p>CEK {bad}</p>", PHOTO, "{bad}",
+                     confidential=True),
 ]
 
 
@@ -3073,11 +3078,13 @@ def test_a_photo_with_a_cek_of_a_mistyped_id_is_an_anonymous_report_answered_not
     assert result.data_code == 250 and result.tracking_id is not None and result.tracking_id != tracking_id
     envelope = stored_envelope(redis, result.tracking_id)
     assert envelope is not None and envelope["anonymous"] is True and envelope["follow_up_of"] is None
+    assert envelope["confidential"] is row.confidential
     assert len(envelope["attachments"]) == 1
     run_replies(server.settings, redis)
     [answer] = answer_to(outbox(server.settings), mail)
     typed = row.typed.format(bad=bad)
-    assert answer.get_content() == reply_body("bad_tracking_id_photo", result.tracking_id, typed_id=typed)
+    kind = "bad_tracking_id_photo_confidential" if row.confidential else "bad_tracking_id_photo"
+    assert answer.get_content() == reply_body(kind, result.tracking_id, typed_id=typed)
     content = answer.get_content()
     assert f"Nomor lacak {typed} tidak valid" in content and f"Tracking ID {typed} is not valid" in content
     assert content.index("tidak valid") < content.index("English:")
@@ -3188,6 +3195,15 @@ CEK_PHOTO_ROWS = [
                 names="never_minted"),
     CekPhotoRow("issued-the-case-store-has-none", "", "CEK {id}", becomes="follow_up_unknown_anonymous",
                 names="issued_unused"),
+    # filed confidential (the mail's RAHASIA), the answer says so too, as an acknowledgement does
+    CekPhotoRow("never-minted-rahasia", "", "RAHASIA CEK {id}", becomes="follow_up_unknown_confidential",
+                names="never_minted", anonymous=False, confidential=True),
+    CekPhotoRow("never-minted-rahasia-in-the-subject", "RAHASIA", "CEK {id}", becomes="follow_up_unknown_confidential",
+                names="never_minted", anonymous=False, confidential=True),
+    CekPhotoRow("never-minted-anonim-rahasia", "", "ANONIM RAHASIA CEK {id}",
+                becomes="follow_up_unknown_anonymous_confidential", names="never_minted", confidential=True),
+    CekPhotoRow("issued-the-case-store-has-none-rahasia", "", "CEK {id} #rahasia",
+                becomes="follow_up_unknown_anonymous_confidential", names="issued_unused", confidential=True),
     CekPhotoRow("issued-the-case-store-has-it", "", "CEK {id}", names="issued_unused", anonymous=False,
                 confidential=True, held={"anonymous": False, "confidential": True}),
 ]

@@ -611,17 +611,21 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     assert len(casestore.reports()) == 1 and len(api.parts()) == 1
 
 
-@pytest.mark.parametrize(("lost", "words"), [
+@pytest.mark.parametrize(("lost", "words", "confidential"), [
     (1, ["ANONIM WBS kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
-         " setiap izin usaha yang diajukan warga"]),
+         " setiap izin usaha yang diajukan warga"], False),
     (3, ["WBS kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
-         " setiap izin usaha yang diajukan warga. #anonim"]),
+         " setiap izin usaha yang diajukan warga. #anonim"], False),
     (1, ["{parent} pelakunya kepala bidang perizinan", " meminta uang pelicin lima juta rupiah untuk",
-         " setiap izin usaha yang diajukan warga"]),
-], ids=["anonim-in-the-lost-first-part", "anonim-in-the-lost-last-part", "an-anonymous-reports-id-in-the-lost-part"])
+         " setiap izin usaha yang diajukan warga"], False),
+    # a RAHASIA in a part that came is read, and its acknowledgement says so (`[ack_incomplete_confidential]`)
+    (3, ["RAHASIA WBS kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
+         " setiap izin usaha yang diajukan warga. #anonim"], True),
+], ids=["anonim-in-the-lost-first-part", "anonim-in-the-lost-last-part", "an-anonymous-reports-id-in-the-lost-part",
+        "rahasia-in-a-part-that-came"])
 async def test_a_message_taken_without_a_part_that_may_have_held_its_anonim_is_anonymous(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
-    lost: int, words: list[str],
+    lost: int, words: list[str], confidential: bool,
 ) -> None:
     """A whistleblower's ANONIM (at the start, at the end, or anywhere as #anonim), or the Tracking ID of their
     anonymous report whose flags a follow-up takes, may be in the part that never came: the rest was filed as an
@@ -640,9 +644,10 @@ async def test_a_message_taken_without_a_part_that_may_have_held_its_anonim_is_a
     drain(settings)
     [taken] = [report for report in casestore.reports() if report["tracking_id"] != parent]
     assert taken["incomplete"] is True and "pelicin" in taken["text"]
-    assert (taken["anonymous"], taken["sender"]["kind"]) == (True, "reply_handle")
+    assert (taken["anonymous"], taken["sender"]["kind"], taken["confidential"]) == (True, "reply_handle", confidential)
     assert "81266660001" not in orjson.dumps(casestore.reports()).decode()
-    assert api.texts_to("+6281266660001")[-1] == render("ack_incomplete", "id", tracking_id=taken["tracking_id"])
+    ack = "ack_incomplete_confidential" if confidential else "ack_incomplete"
+    assert api.texts_to("+6281266660001")[-1] == render(ack, "id", tracking_id=taken["tracking_id"])
 
 
 def _age(redis: Redis, pattern: str, seconds: int) -> None:

@@ -19,7 +19,7 @@ from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
-from gateway.replies import acknowledgement, load_replies, render, reply_templates, shown_typed_id, status_name
+from gateway.replies import acknowledgement, flagged, load_replies, render, reply_templates, shown_typed_id, status_name
 from gateway.tables import REPLY_FIELDS
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
@@ -598,9 +598,12 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
 
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", ["ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
-                                 "ack_incomplete", "duplicate", "duplicate_anonymous", "duplicate_confidential",
+                                 "ack_incomplete", "ack_incomplete_confidential", "duplicate",
+                                 "duplicate_anonymous", "duplicate_confidential",
                                  "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown",
-                                 "follow_up_unknown_anonymous", "bad_tracking_id_photo"])
+                                 "follow_up_unknown_anonymous", "follow_up_unknown_confidential",
+                                 "follow_up_unknown_anonymous_confidential", "bad_tracking_id_photo",
+                                 "bad_tracking_id_photo_confidential"])
 def test_acknowledgements_fit_one_gsm7_sms_with_the_longest_tracking_id(key: str, language: str) -> None:
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
     assert len(longest) == MAX_LENGTH
@@ -678,6 +681,13 @@ SMS_ANSWERS_HELD = [
     pytest.param("ack_incomplete",
                  "LAPOR! Part of your SMS did not arrive; the rest is filed as an anonymous report. Tracking ID: "
                  "{tracking_id}. To add, text {tracking_id} <text> to 1708.", id="ack_incomplete-en"),
+    pytest.param("ack_incomplete_confidential",
+                 "LAPOR! Sebagian SMS Anda tidak sampai; sisanya dicatat anonim & rahasia. Nomor lacak: "
+                 "{tracking_id}. Susulan: ketik {tracking_id} <isi> kirim ke 1708.",
+                 id="ack_incomplete_confidential-id"),
+    pytest.param("ack_incomplete_confidential",
+                 "LAPOR! Part of your SMS did not arrive; the rest is filed anonymous and confidential. Tracking ID: "
+                 "{tracking_id}. To add, text {tracking_id} <text> to 1708.", id="ack_incomplete_confidential-en"),
     pytest.param("ack",
                  "LAPOR! Laporan Anda diterima. Nomor lacak: {tracking_id}. Cek status: ketik CEK {tracking_id} kirim "
                  "ke 1708.", id="ack-id"),
@@ -745,6 +755,26 @@ SMS_ANSWERS_HELD = [
     pytest.param("follow_up_unknown_anonymous",
                  "LAPOR! No report {follow_up_of} was found. Your message was filed as a new anonymous report. "
                  "Tracking ID: {tracking_id}.", id="follow_up_unknown_anonymous-en"),
+    pytest.param("follow_up_unknown_confidential",
+                 "LAPOR! Laporan {follow_up_of} tidak ditemukan. Pesan Anda dicatat sebagai laporan rahasia baru; "
+                 "isinya tidak dipublikasikan. Nomor lacak: {tracking_id}.", id="follow_up_unknown_confidential-id"),
+    pytest.param("follow_up_unknown_confidential",
+                 "LAPOR! No report {follow_up_of} was found. Your message was filed as a new confidential report; its "
+                 "content is not made public. Tracking ID: {tracking_id}.", id="follow_up_unknown_confidential-en"),
+    pytest.param("follow_up_unknown_anonymous_confidential",
+                 "LAPOR! Laporan {follow_up_of} tidak ditemukan. Pesan Anda dicatat sebagai laporan anonim & rahasia "
+                 "baru; identitas dirahasiakan. Nomor lacak: {tracking_id}.",
+                 id="follow_up_unknown_anonymous_confidential-id"),
+    pytest.param("follow_up_unknown_anonymous_confidential",
+                 "LAPOR! No report {follow_up_of} was found. Your message was filed as a new anonymous, confidential "
+                 "report; identity kept secret. Tracking ID: {tracking_id}.",
+                 id="follow_up_unknown_anonymous_confidential-en"),
+    pytest.param("bad_tracking_id_photo_confidential",
+                 "LAPOR! Nomor lacak {typed_id} tidak valid. Pesan dan foto Anda dicatat sebagai laporan anonim & "
+                 "rahasia baru. Nomor lacak: {tracking_id}.", id="bad_tracking_id_photo_confidential-id"),
+    pytest.param("bad_tracking_id_photo_confidential",
+                 "LAPOR! Tracking ID {typed_id} is not valid. Your message and photo were filed as a new anonymous, "
+                 "confidential report. Tracking ID: {tracking_id}.", id="bad_tracking_id_photo_confidential-en"),
     pytest.param("bad_tracking_id_photo",
                  "LAPOR! Nomor lacak {typed_id} tidak valid. Pesan dan foto Anda dicatat sebagai laporan baru. Nomor "
                  "lacak: {tracking_id}.", id="bad_tracking_id_photo-id"),
@@ -889,7 +919,9 @@ def test_an_answer_that_finds_no_report_says_to_check_the_number(key: str) -> No
 ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "follow_up_unknown_anonymous", "bad_tracking_id_photo",
                     "email_ack_anonymous", "email_follow_up_unknown_anonymous", "email_bad_tracking_id_photo",
                     "ack_anonymous_confidential", "duplicate_anonymous_confidential",
-                    "email_ack_anonymous_confidential")
+                    "email_ack_anonymous_confidential", "ack_incomplete", "ack_incomplete_confidential",
+                    "follow_up_unknown_anonymous_confidential", "bad_tracking_id_photo_confidential",
+                    "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential")
 
 
 @pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)
@@ -902,7 +934,22 @@ def test_a_private_reply_to_a_report_filed_anonymous_says_it_is_anonymous(key: s
 # it is anonymous; one that is both says both (`[ack_anonymous_confidential]`: the stronger one explained).
 ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_confidential",
                        "ack_anonymous_confidential", "duplicate_anonymous_confidential",
-                       "email_ack_anonymous_confidential")
+                       "email_ack_anonymous_confidential", "ack_incomplete_confidential",
+                       "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
+                       "bad_tracking_id_photo_confidential", "email_follow_up_unknown_confidential",
+                       "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential")
+
+
+def test_every_private_reply_that_names_a_flag_has_its_confidential_variants() -> None:
+    """A private reply with an anonymous variant, or one always anonymous, has the confidential variants beside it,
+    each saying so: `[follow_up_unknown]`, `[bad_tracking_id_photo]` and `[ack_incomplete]` said nothing of a
+    RAHASIA the citizen sent, as the acknowledgement did before `[ack_confidential]`."""
+    replies = load_replies()
+    bases = {key.removesuffix("_anonymous") for key in replies if key.endswith("_anonymous")}
+    always = {"ack_incomplete", "bad_tracking_id_photo", "email_bad_tracking_id_photo"}
+    expected = {f"{base}_confidential" for base in bases | always} | {f"{base}_anonymous_confidential"
+                                                                      for base in bases}
+    assert expected <= set(replies) and expected <= set(ALWAYS_CONFIDENTIAL)
 
 
 @pytest.mark.parametrize("key", ALWAYS_CONFIDENTIAL)
@@ -925,6 +972,33 @@ def test_a_private_reply_to_a_confidential_report_says_it_is_confidential(key: s
 def test_the_acknowledgement_key_follows_the_reports_flags(anonymous: bool, confidential: bool, repeat: bool,
                                                            key: str) -> None:
     assert acknowledgement(anonymous, confidential, repeat=repeat) == key
+    assert key in load_replies()
+
+
+@pytest.mark.parametrize(("confidential", "repeat", "key"), [
+    (False, False, "ack_incomplete"),
+    (True, False, "ack_incomplete_confidential"),
+    (False, True, "duplicate_anonymous"),
+    (True, True, "duplicate_anonymous_confidential"),
+])
+def test_an_incomplete_sms_is_acknowledged_with_its_confidential_flag(confidential: bool, repeat: bool,
+                                                                     key: str) -> None:
+    """A concatenated SMS filed without some of its parts is always anonymous, and its text says so; a RAHASIA in a
+    part that came is said too."""
+    assert acknowledgement(True, confidential, repeat=repeat, incomplete=True) == key
+
+
+@pytest.mark.parametrize(("base", "anonymous", "confidential", "key"), [
+    ("follow_up_unknown", False, False, "follow_up_unknown"),
+    ("follow_up_unknown", True, False, "follow_up_unknown_anonymous"),
+    ("follow_up_unknown", False, True, "follow_up_unknown_confidential"),
+    ("follow_up_unknown", True, True, "follow_up_unknown_anonymous_confidential"),
+    ("bad_tracking_id_photo", True, False, "bad_tracking_id_photo"),
+    ("bad_tracking_id_photo", True, True, "bad_tracking_id_photo_confidential"),
+    ("ack_incomplete", True, True, "ack_incomplete_confidential"),
+])
+def test_a_reply_to_a_new_report_names_its_flags(base: str, anonymous: bool, confidential: bool, key: str) -> None:
+    assert flagged(base, anonymous=anonymous, confidential=confidential) == key
     assert key in load_replies()
 
 

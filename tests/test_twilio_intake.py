@@ -778,6 +778,7 @@ class PhotoWithId:
     text: str  # the text filed with the photo
     follow_up_of: str | None
     anonymous: bool
+    confidential: bool = False
 
 
 PHOTO_WITH_ID_ROWS = [
@@ -811,6 +812,17 @@ PHOTO_WITH_ID_ROWS = [
                 "{parent}", True),
     PhotoWithId("anonim-cek-id-never-minted", "ANONIM CEK {never} foto loketnya", "follow_up_unknown_anonymous",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
+    # A RAHASIA goes with the photo too, and the answer to a report of its own says so, as an acknowledgement does
+    # (the plain and anonymous answers left the citizen unsure whether it was read); a follow-up's says nothing.
+    PhotoWithId("rahasia-cek-mistyped-id", "RAHASIA CEK {mistyped}", "bad_tracking_id_photo_confidential",
+                {"typed_id": "{mistyped}", "tracking_id": "{new}"}, "RAHASIA CEK {mistyped}", None, True, True),
+    PhotoWithId("rahasia-cek-id-never-minted", "RAHASIA CEK {never} foto loketnya", "follow_up_unknown_confidential",
+                {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, False, True),
+    PhotoWithId("anonim-rahasia-cek-id-never-minted", "ANONIM RAHASIA CEK {never} foto loketnya",
+                "follow_up_unknown_anonymous_confidential", {"follow_up_of": "{never}", "tracking_id": "{new}"},
+                "{never} foto loketnya", None, True, True),
+    PhotoWithId("rahasia-cek-id-words", "RAHASIA CEK {parent} lubangnya makin besar", "follow_up",
+                {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True, True),
 ]
 
 
@@ -838,10 +850,11 @@ async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
     # a photo filed anonymous as a new report (always, for a mistyped ID's), and the citizen is told so, as an ANONIM
     # report's is; a follow-up's answer says nothing of its report's flags
     assert ("anonim" in reply) is (row.follow_up_of is None and row.anonymous), reply
+    assert ("rahasia" in reply.split()) is (row.follow_up_of is None and row.confidential), reply
     assert [a["location"] for a in filed["attachments"]] == [media_url]
     expected_parent = row.follow_up_of.format(**ids) if row.follow_up_of else None
-    assert (filed["text"], filed["follow_up_of"], filed["anonymous"]) == (
-        row.text.format(**ids), expected_parent, row.anonymous)
+    assert (filed["text"], filed["follow_up_of"], filed["anonymous"], filed["confidential"]) == (
+        row.text.format(**ids), expected_parent, row.anonymous, row.confidential)
 
 
 async def test_an_addition_to_an_id_still_in_the_gateways_reserve_is_a_new_report_not_a_later_reports_follow_up(

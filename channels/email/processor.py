@@ -59,7 +59,7 @@ from gateway.logs import add_sensitive_values, bind_message_context, clear_messa
 from gateway.outbound import durably
 from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls, envelope_key
-from gateway.replies import acknowledgement
+from gateway.replies import acknowledgement, flagged
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
@@ -529,9 +529,14 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
     return None
 
 
-# The reply kinds older reply workers do not know -> the one they know that says the most of it.
+# The reply kinds older reply workers do not know -> the one they know that says the most of it. Every kind this
+# version added maps to one the release before it knew (tests/test_email_reply.py, PREVIOUS_WORKERS_KINDS): a worker
+# of that release may take any job of this one's during a rolling upgrade.
 OLDER_REPLY_KINDS = {"ack_confidential": "ack", "ack_anonymous_confidential": "ack_anonymous",
-                     "follow_up_unknown_anonymous": "follow_up_unknown"}
+                     "follow_up_unknown_anonymous": "follow_up_unknown",
+                     "follow_up_unknown_confidential": "follow_up_unknown",
+                     "follow_up_unknown_anonymous_confidential": "follow_up_unknown",
+                     "bad_tracking_id_photo_confidential": "bad_tracking_id_photo"}
 
 
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
@@ -547,7 +552,9 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     the new report's Tracking ID (`typed_id`), threaded as any acknowledgement. A new report's acknowledgement says
     it is anonymous when `told_anonymous` is (None: when the report is), not when another's report named made it so;
     so does the answer to a mail naming an unknown ID (`[email_follow_up_unknown_anonymous]`). It says the report is
-    confidential when `told_confidential` is (None: when the report is), likewise.
+    confidential when `told_confidential` is (None: when the report is), likewise, and so do those two answers and the
+    answer to a mistyped ID with a file (`[email_follow_up_unknown_confidential]`,
+    `[email_follow_up_unknown_anonymous_confidential]`, `[email_bad_tracking_id_photo_confidential]`).
     An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
     back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID."""
     named = unknown_parent or others_parent
@@ -556,18 +563,18 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     # goes out only when the first delivery's did not, and is the citizen's first answer. It was "we already have this
     # report" (`[email_duplicate]`), without how to add to it, to a citizen who had sent it once. A citizen's own mail
     # sent again is no delivery again: their client gives it a Message-ID of its own.
+    anonymous = draft.anonymous if told_anonymous is None else told_anonymous
+    confidential = draft.confidential if told_confidential is None else told_confidential
     if draft.follow_up_of:
         kind = "follow_up"
     elif unknown_parent:
-        kind = "follow_up_unknown_anonymous" if (
-            draft.anonymous if told_anonymous is None else told_anonymous) else "follow_up_unknown"
+        kind = flagged("follow_up_unknown", anonymous=anonymous, confidential=confidential)
     elif others_parent:
         kind = "follow_up_other_sender"
     elif mistyped is not None:
-        kind = "bad_tracking_id_photo"
+        kind = flagged("bad_tracking_id_photo", anonymous=True, confidential=confidential)
     else:
-        kind = acknowledgement(draft.anonymous if told_anonymous is None else told_anonymous,
-                               draft.confidential if told_confidential is None else told_confidential)
+        kind = acknowledgement(anonymous, confidential)
     # A kind this version added goes as the kind an older reply worker knows, and its own under `text`: during a
     # rolling upgrade an older worker took "ack_confidential" for a bug (KeyError, retried, dead-lettered: the citizen
     # never answered), where "ack" answers them, without the sentence it did not know (`channels.email.reply`).

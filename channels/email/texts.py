@@ -18,8 +18,11 @@ REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_
                "follow_up": "email_follow_up",
                "follow_up_unknown": "email_follow_up_unknown",
                "follow_up_unknown_anonymous": "email_follow_up_unknown_anonymous",
+               "follow_up_unknown_confidential": "email_follow_up_unknown_confidential",
+               "follow_up_unknown_anonymous_confidential": "email_follow_up_unknown_anonymous_confidential",
                "follow_up_other_sender": "email_follow_up_other_sender",
                "bad_tracking_id_photo": "email_bad_tracking_id_photo",
+               "bad_tracking_id_photo_confidential": "email_bad_tracking_id_photo_confidential",
                # a CEK whose status lookups ran out (workers/email_reply.py `_lookup_failed`)
                "status_retry": "email_status_retry"}
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid (the SMS's text, which
