@@ -2808,6 +2808,41 @@ def test_a_cek_by_mail_of_an_anonymous_report_a_spool_may_hold_names_no_address_
     assert answer["To"] == sender and answer.get_content() == status_body(tracking_id, "received", True)
 
 
+def test_a_cek_by_mail_of_a_report_no_gateway_replays_is_dead_lettered_without_the_address_asking(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spool that may hold an anonymous report is never replayed through the job's retries (README: a CEK by mail
+    asked while a disk spool may hold the report): the job is dead-lettered `report_not_replayed` and no "ask again
+    later" goes out, since its only address would be the one asking, maybe the whistleblower's, kept beside the
+    report's Tracking ID. Requeued once the copy is back, it is answered where the acknowledgement went."""
+    sender = "saksi.kunci@contoh-desa.net"
+    server = make_server(LAPOR_QUEUES_RETRY_INTERVALS="1")
+    filed = server.deliver(citizen_mail(subject="ANONIM pungli", body="Kepala desa minta uang.", sender=sender))
+    tracking_id = filed.tracking_id
+    assert filed.data_code == 250 and tracking_id
+    run_replies(server.settings, redis)  # its acknowledgement
+    copy = redis.get(envelope_key(tracking_id))
+    assert copy is not None
+    redis.delete(envelope_key(tracking_id))  # as in a spool that no gateway replays
+    monkeypatch.setattr(Intake, "may_hold", lambda self, tracking_id: True)
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}", sender=sender)
+    assert server.deliver(mail, mail_from=sender).data_code == 250
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(server.settings, redis)  # the first try, retried
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(server.settings, redis)  # the last try
+    assert answer_to(outbox(server.settings), mail) == []
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "report_not_replayed")
+    assert [(key, where) for key, where, value in redis_values(redis) if sender in value] == []
+    redis.set(envelope_key(tracking_id), copy)  # the replay, then the operator's requeue
+    DeadLetters(redis).requeue([letter], server.settings)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == sender and answer.get_content() == status_body(tracking_id, "received", True)
+
+
 @pytest.mark.parametrize("sender", ["warga@example.net", "orang.lain@example.net"],
                          ids=["the-anonymous-reports-own-sender-by-the-report", "anyone-else-at-their-from"])
 def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lettered(  # type: ignore[no-untyped-def]
