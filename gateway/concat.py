@@ -83,6 +83,11 @@ return {'waiting'}
 # KEYS: the pending set, the buffer, its `:as`. ARGV: the buffer's key, now, the lease's end, the parts' TTL.
 # Nothing (not due, or claimed by another sweeper), an empty list (the buffer is gone: dropped from the pending set in
 # the same step, so a part stored meanwhile keeps its deadline), or the parts and the part whose id the message takes.
+# `:as` names that part by its field and fingerprint (`p2 <fp>`): the buffer's key is the sender's, reference's and
+# part count's, so the next message with the reference has the same one, and only its fingerprint tells whose part 2
+# a claim took. An `:as` that names no part the buffer holds (an earlier message's) is replaced; one that does is
+# kept (a claim again after the lease: the same message), as is one written before it carried the fingerprint (`p2`)
+# whose field the buffer holds.
 _CLAIM_DUE = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
@@ -92,24 +97,36 @@ if #parts == 0 then
   return {}
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-local lowest
+local lowest, lowest_as, held = nil, nil, {}
 for i = 1, #parts, 2 do
   local number = tonumber(string.sub(parts[i], 2))
-  if number and (not lowest or number < lowest) then lowest = number end
+  local ok, record = pcall(cjson.decode, parts[i + 1])
+  local as = parts[i]
+  if ok and type(record) == 'table' and type(record['fp']) == 'string' then as = as .. ' ' .. record['fp'] end
+  held[as], held[parts[i]] = true, true
+  if number and (not lowest or number < lowest) then lowest, lowest_as = number, as end
 end
-redis.call('SET', KEYS[3], 'p' .. lowest, 'NX', 'EX', ARGV[4])
+local as = redis.call('GET', KEYS[3])
+if not (as and held[as]) then
+  redis.call('SET', KEYS[3], lowest_as, 'EX', ARGV[4])
+end
 return {parts, redis.call('GET', KEYS[3])}
 """
 
 
 # KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`. ARGV: the Tracking ID, the marker's
 # TTL, then each part taken and its fingerprint. A part goes only while the buffer holds it with that fingerprint (one
-# stored since at its number, another message's, stays); the buffer and its deadline go once no part is left.
+# stored since at its number, another message's, stays); the buffer and its deadline go once no part is left. The
+# `:as` goes only when it names a part taken (`_CLAIM_DUE`): a late mark (a superseded message's sweep, a second mark
+# that finds no parts) deleted the claim a sweep had made since on the next message with the reference, whose part 1
+# then joined it under another id than the sweep's, a second report of one SMS.
 _MARK_DONE = """
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+local as = redis.call('GET', KEYS[5])
 if #ARGV > 2 then
   redis.call('DEL', KEYS[3])
   for i = 3, #ARGV, 2 do
+    if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5]) end
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
     if held then
@@ -121,7 +138,6 @@ if #ARGV > 2 then
   end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
-redis.call('DEL', KEYS[5])
 if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], KEYS[1])
   redis.call('DEL', KEYS[1])
@@ -262,10 +278,11 @@ class PartBuffer:
     @staticmethod
     def joined_message(records: list[dict[str, Any]], taken_as: str | None = None) -> InboundMessage:
         """The SMS the parts make, `incomplete` when some are missing. Its id is its lowest part's id, or, once a
-        sweep claimed the buffer, the id of the part it took (`taken_as`, the part's field: `p2`)."""
+        sweep claimed the buffer, the id of the part it took (`taken_as`, the part's field and fingerprint:
+        `p2 <fp>`)."""
         records = sorted(records, key=lambda record: int(record["number"]))
         total = int(records[0]["total"])
-        first = next((record for record in records if f"p{record['number']}" == taken_as), records[0])
+        first = next((record for record in records if taken_as is not None and _names(taken_as, record)), records[0])
         text, missing = join_parts(records, total)
         meta = dict(first.get("meta") or {})
         meta.update(
@@ -322,6 +339,12 @@ class PartBuffer:
 def _records(flat: list[bytes]) -> list[dict[str, Any]]:
     """The part records of a buffer's HGETALL (field, record, field, record...)."""
     return [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+def _names(taken_as: str, record: dict[str, Any]) -> bool:
+    """Whether a claim's `:as` (`p2 <fingerprint>`, or `p2` as written before it carried one) names this part."""
+    field, _, print_ = taken_as.partition(" ")
+    return field == f"p{record['number']}" and (not print_ or print_ == record.get("fp"))
 
 
 def _text(value: bytes | None) -> str | None:

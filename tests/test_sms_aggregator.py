@@ -782,6 +782,46 @@ def test_a_next_messages_part_stored_as_a_sweep_takes_the_waiting_one_is_not_dro
     assert redis.zscore(PENDING_KEY, key) is not None  # its own deadline, until its join marks it done
 
 
+def _part(fields: dict[str, str], number: int, total: int = 3) -> InboundMessage:
+    """One part of a fixture's SMS, as the adapter parses it (reference 0xA7)."""
+    return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id=fields["id"],
+                          sender_kind=SenderKind.MSISDN, sender_address=fields["from"], text=fields["text"],
+                          received_at=utc_now(), part=MessagePart("167", total, number, "gsm7", fields["text"]),
+                          dedup_id=fields["id"])
+
+
+@pytest.mark.parametrize("late_mark", ["the-superseded-sweeps", "a-second-mark-finding-no-parts"])
+def test_a_late_mark_of_one_message_leaves_the_next_messages_claim_under_the_same_reference(
+    settings: Settings, redis: Redis, late_mark: str
+) -> None:
+    """Sweep A claims a message waiting without its part 1 (its `:as` names part 2); the next message under the same
+    reference (one reference for every long SMS) supersedes it at part 2, and itself waits without part 1 until
+    sweep B claims it (`:as`: its own part 2). Sweep A's mark, late, deleted the `:as` whatever it named: the next
+    message's part 1 then joined it under part 1's id, where sweep B had filed it under part 2's, two reports with two
+    Tracking IDs and two acknowledgements for one SMS. So too a second mark of the first message, which finds no
+    parts of its own."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (2, 3):  # part 1 is lost
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)  # sweep A
+    assert swept is not None and swept.provider_message_id == "kannel-cc-2"
+    conflict = buffer.add(_part(second["parts"][1], 2))
+    assert conflict.state == "conflict" and conflict.message is not None
+    buffer.mark_done(conflict.key, "10000004", conflict.message)  # the webhook takes the first one
+    for number in (2, 3):
+        assert buffer.add(_part(second["parts"][number - 1], number)).state == "waiting"
+    [(_, next_swept)] = buffer.claim_due(now=time.time() + 7200)  # sweep B, the second message's wait over
+    assert next_swept is not None and next_swept.provider_message_id == "kannel-cc-8"
+    if late_mark == "the-superseded-sweeps":
+        buffer.mark_done(key, "10000004", swept)  # sweep A, after its commit
+    else:
+        buffer.mark_done(key, "10000004", conflict.message)  # the first message marked again: none of its parts left
+    joined = buffer.add(_part(second["parts"][0], 1))
+    assert joined.state == "complete" and joined.message is not None
+    assert joined.message.provider_message_id == next_swept.provider_message_id  # sweep B's report, not a second
+
+
 @pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
 async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_sweeps_tracking_id(
     test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, sweep: str
