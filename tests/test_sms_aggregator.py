@@ -790,6 +790,41 @@ def _part(fields: dict[str, str], number: int, total: int = 3) -> InboundMessage
                           dedup_id=fields["id"])
 
 
+@pytest.mark.parametrize("next_total", [2, 4], ids=["fewer-parts", "more-parts"])
+def test_a_next_message_with_the_reference_but_another_part_count_never_joins_the_waiting_one(
+    settings: Settings, redis: Redis, next_total: int
+) -> None:
+    """The one signal that tells a next message's part at a number the waiting message lacks: its part count. The
+    buffer is the sender's, reference's and part count's, so the part waits in its own, in whatever order it comes."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (1, 3):  # part 2 is lost
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    states = [buffer.add(_part(second["parts"][number - 1], number, next_total)).state
+              for number in range(next_total, 0, -1) if number <= len(second["parts"])]
+    assert states[-1] == ("complete" if next_total == 2 else "waiting") and "conflict" not in states
+    [(_, waiting)] = [(key, message) for key, message in buffer.claim_due(now=time.time() + 3600)
+                      if message is not None and message.provider_message_id == "kannel-cc-1"]
+    assert waiting is not None and waiting.incomplete
+    assert waiting.channel_meta["part_ids"] == ["kannel-cc-1", "kannel-cc-3"]
+
+
+@pytest.mark.xfail(strict=True, reason="nothing in the SMS tells the two apart (README: Concatenated SMS)")
+def test_a_next_messages_part_at_a_number_the_waiting_message_lacks_is_not_joined_to_it(
+    settings: Settings, redis: Redis
+) -> None:
+    """The limit the README states: the waiting message lacks its part 2 (the network lost it); the sender's next
+    message with the same reference and part count sends its part 2 first. Same sender, reference, part count and
+    coding, a number the waiting message lacks, a full part like the lost one: it is joined to the waiting message,
+    one complete and open report of two messages' words, and the next message is taken without it. The SMSC time
+    (`ts`) is Kannel's receipt time over SMPP, for a late part as for the next message's, so it tells nothing either."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (1, 3):  # part 2 is lost
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    assert buffer.add(_part(second["parts"][1], 2)).state == "waiting"
+
+
 @pytest.mark.parametrize("late_mark", ["the-superseded-sweeps", "a-second-mark-finding-no-parts"])
 def test_a_late_mark_of_one_message_leaves_the_next_messages_claim_under_the_same_reference(
     settings: Settings, redis: Redis, late_mark: str
