@@ -337,10 +337,12 @@ class Gateway:
         except GatewayError:
             raise
         except Exception as error:
-            if not await self.keep_unfiled(adapter, message, error):
-                raise
+            # Kept and marked done at once, or neither (`keep_unfiled`): Redis away, the provider retries the part in
+            # hand (503) and finds the waiting message as it was. Raised as the bug, the webhook could keep it on a
+            # second try and answer 200, the part in hand unstored.
+            if not await self.keep_unfiled(adapter, message, error, (key, message)):
+                raise NotDurable("the superseded message could not be kept", reason="redis_unavailable") from error
             await self.tell_kept_unfiled(adapter, message)  # best effort: kept either way, as the sweeper's are
-            await durably(self.parts.mark_done, key, "-", message)
             return None
         await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message)
         return outcome
@@ -375,9 +377,8 @@ class Gateway:
         except GatewayError:
             raise
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
-            if not await self.keep_unfiled(adapter, message, error):
+            if not await self.keep_unfiled(adapter, message, error, (key, message)):
                 raise
-            await durably(self.parts.mark_done, key, "-", message)
             return
         await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message)
         log.info("message.parts_expired", incomplete=message.incomplete)
@@ -409,29 +410,28 @@ class Gateway:
 
         return handle
 
-    async def keep_unfiled(self, adapter: WebhookAdapter, message: InboundMessage, error: Exception) -> bool:
+    async def keep_unfiled(self, adapter: WebhookAdapter, message: InboundMessage, error: Exception,
+                           parts: tuple[str, InboundMessage | None] | None = None) -> bool:
         """Keep a message a bug of ours failed to file (`gateway.unfiled`): its webhook is answered 500, which Twilio
-        does not retry, and its words were lost. Best effort: with Redis away, said in the log (False)."""
+        does not retry, and its words were lost. Best effort: with Redis away, said in the log (False).
+
+        `parts`, for a concatenated SMS (its buffer, and the message whose parts go: `PartBuffer.mark_done`), are
+        marked done in the transaction that keeps it, both or neither: left there, the sweeper took it again after
+        the wait, kept and counted it twice, or, the bug gone, filed it while it stayed kept, its acknowledgement held
+        back as the kept SMS's repeat; kept, and its mark then failing (Redis), the provider's retry found it again,
+        and filed it while it stayed kept, its citizen told it was kept and never given its Tracking ID."""
+        also = None
+        if parts is not None:
+            assert self.parts is not None
+            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1])  # called with the MULTI
         try:
-            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time())
+            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also)
         except NotDurable as failure:
             log.error("message.not_kept", reason=failure.reason, error=type(error).__name__)
             return False
         log.error("message.unfiled", error=kept.error, where=kept.where)
         metrics.UNFILED.labels(adapter.name).inc()
         self.record_signal("message_unfiled", adapter.name, kept.reason)
-        return True
-
-    async def parts_taken(self, key: str) -> bool:
-        """Mark the buffer of a concatenated SMS kept unfiled done: left there, the sweeper took it again after the
-        wait, kept and counted it twice, or, the bug gone, filed it while it stayed kept, its acknowledgement held
-        back as the kept SMS's repeat. False when Redis does not take the mark (the provider gets its 500)."""
-        assert self.parts is not None
-        try:
-            await durably(self.parts.mark_done, key, "-")
-        except NotDurable as failure:
-            log.error("message.parts_not_marked", reason=failure.reason)
-            return False
         return True
 
     async def tell_kept_unfiled(self, adapter: WebhookAdapter, message: InboundMessage) -> bool:
@@ -498,10 +498,10 @@ class Gateway:
                 # Kept, and the request's last message (none after it left unread), the citizen is told so and the
                 # provider answered 200: before, the 500 got them nothing at all (Twilio neither retries it nor takes
                 # a reply later).
-                kept = failed is not None and await self.keep_unfiled(adapter, failed, error)
-                if kept and failed is not in_hand:  # a concatenated SMS's: its parts go, as the sweeper's do
-                    assert in_hand is not None and self.parts is not None
-                    kept = await self.parts_taken(self.parts.buffer_key(in_hand))
+                # A concatenated SMS's parts go with it, as the sweeper's do (`keep_unfiled`).
+                parts = (self.parts.buffer_key(in_hand), None) \
+                    if failed is not in_hand and in_hand is not None and self.parts is not None else None
+                kept = failed is not None and await self.keep_unfiled(adapter, failed, error, parts)
                 told = kept and failed is not None and in_hand is messages[-1] and \
                     await self.tell_kept_unfiled(adapter, failed)
                 # The traceback may quote the message in hand: logged with its words and sender still kept out.

@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from gateway.errors import INTERNAL_ERROR, GatewayError, RejectedInput
@@ -303,7 +304,8 @@ class PartBuffer:
             dedup_id=first.get("dedup_id"),
         )
 
-    def mark_done(self, key: str, tracking_id: str, message: InboundMessage | None = None) -> None:
+    def mark_done(self, key: str, tracking_id: str, message: InboundMessage | None = None,
+                  pipe: Pipeline | None = None) -> None:
         """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
         content at their number (`add`); the parts can go. A second mark of the message (two joins of it raced: a
         retried last part, a sweep as the missing part came) finds no parts, and leaves the first one's fingerprints:
@@ -311,13 +313,16 @@ class PartBuffer:
 
         With `message` (the joined one), only its own parts go (`part_ids`): a part of the sender's next message
         stored meanwhile (after a sweep claimed this one, the next message's part took it at once, `conflict`, and
-        started its own buffer) stays, and its buffer with it; dropped with the sweep's mark, it was lost."""
+        started its own buffer) stays, and its buffer with it; dropped with the sweep's mark, it was lost.
+
+        With `pipe` (a MULTI), the mark is queued on it, to be written with what else it holds (`UnfiledMessages.keep`);
+        the parts are read now."""
         ids = None if message is None else {str(part_id) for part_id in message.channel_meta.get("part_ids") or ()}
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
         self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as"],
-                   args=[tracking_id, self.done_ttl, *(item for pair in taken.items() for item in pair)])
+                   args=[tracking_id, self.done_ttl, *(item for pair in taken.items() for item in pair)], client=pipe)
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""

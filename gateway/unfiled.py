@@ -15,7 +15,7 @@ The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`chan
 from __future__ import annotations
 
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 from redis import Redis
+from redis.client import Pipeline
 
 from gateway.metrics import health_channel
 from normalizer.envelope import Attachment, Channel, SenderKind
@@ -98,9 +99,11 @@ class UnfiledMessages:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float) -> UnfiledMessage:
+    def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float,
+             also: Callable[[Pipeline], None] | None = None) -> UnfiledMessage:
         """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
-        its first time."""
+        its first time. `also` queues steps on the transaction that keeps it (a concatenated SMS's parts marked
+        done, `PartBuffer.mark_done`): both are written, or neither."""
         key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
         earlier = self._redis.hget(key, field)
         try:
@@ -108,8 +111,12 @@ class UnfiledMessages:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             first = now
         kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), message)
-        self._redis.hset(key, field, orjson.dumps({"unfiled_at": kept.unfiled_at, "error": kept.error,
-                                                   "where": kept.where, "message": message_record(message)}))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(key, field, orjson.dumps({"unfiled_at": kept.unfiled_at, "error": kept.error,
+                                            "where": kept.where, "message": message_record(message)}))
+        if also is not None:
+            also(pipe)
+        pipe.execute()
         return kept
 
     def list(self) -> tuple[list[UnfiledMessage], int]:

@@ -2532,6 +2532,52 @@ async def test_a_part_that_takes_a_waiting_message_that_fails_to_file_is_still_s
     assert redis.zcard(PENDING_KEY) == 0
 
 
+@pytest.mark.parametrize("bug", ["gone-by-the-retry", "still-there"])
+async def test_a_superseded_message_kept_unfiled_is_kept_and_told_once_when_its_mark_meets_a_redis_outage(
+    gateway: GatewayServer, redis: Redis, monkeypatch: pytest.MonkeyPatch, bug: str,
+) -> None:
+    """The next message's part takes the waiting one (one reference for every message); a bug fails to file it, so
+    it is kept unfiled and its citizen told; then Redis fails as its parts are marked done: a 503, and the
+    aggregator's retry found the waiting message again. The bug gone, it was filed while it stayed kept (two copies,
+    the citizen told both that it was kept and its Tracking ID); the bug still there, the citizen was told twice.
+    Kept and marked in one transaction, the 503 leaves neither, and the retry does it once."""
+    import gateway.app as app_module
+
+    original, failures = app_module.normalize, {"normalize": 0, "mark": 0}
+    mark_done = PartBuffer.mark_done
+
+    def normalize_failing_the_earlier(message: InboundMessage, **kwargs: Any) -> Any:
+        if message.incomplete and (bug == "still-there" or failures["normalize"] == 0):
+            failures["normalize"] += 1
+            raise ValueError("a bug")
+        return original(message, **kwargs)
+
+    def mark_done_in_an_outage(self: PartBuffer, *args: Any, **kwargs: Any) -> None:
+        if failures["mark"] == 0:
+            failures["mark"] += 1
+            raise RedisConnectionError("Connection refused")
+        mark_done(self, *args, **kwargs)
+
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    for number in (1, 3):  # part 2 is lost
+        assert (await post_callback(gateway.client, first["parts"][number - 1])).json()["messages"] == []
+    monkeypatch.setattr(app_module, "normalize", normalize_failing_the_earlier)
+    monkeypatch.setattr(PartBuffer, "mark_done", mark_done_in_an_outage)
+    taking = await post_callback(gateway.client, second["parts"][0])
+    assert taking.status_code == 503 and failures["mark"] == 1
+    again = await post_callback(gateway.client, second["parts"][0])  # the aggregator's retry
+    assert again.status_code == 200
+    for part in second["parts"][1:]:
+        assert (await post_callback(gateway.client, part)).status_code == 200
+    kept, _ = UnfiledMessages(redis).list()
+    kinds = sorted(job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs)
+    if bug == "gone-by-the-retry":  # filed once, never kept
+        assert kept == [] and kinds == ["ack", "ack"]
+    else:  # kept once, told once
+        assert [entry.message.incomplete for entry in kept] == [True] and kinds == ["ack", "kept_unfiled"]
+    assert redis.zcard(PENDING_KEY) == 0
+
+
 @contextlib.contextmanager
 def spool_file_held(settings: Settings, tracking_id: str) -> Iterator[Path]:
     """A spool file waiting for replay, holding one record of `tracking_id`, its lock held as a gateway cut off from
