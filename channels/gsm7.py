@@ -1,7 +1,8 @@
 """GSM 03.38 text: what fits in one SMS, and how a longer reply is split.
 
 One character outside the GSM-7 alphabet makes the whole message UCS-2 (70 characters, 67 per part), so every
-reply is first made GSM-7 safe (`to_gsm7`), then split into 153-character parts when it exceeds 160.
+reply is first made GSM-7 safe (`to_gsm7`), then split into parts when it exceeds 160: 153 septets each beside a
+concatenation UDH with an 8-bit reference (6 bytes), 152 beside one with a 16-bit reference (7 bytes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _GSM7_ALL = frozenset(GSM7_BASIC + GSM7_EXTENDED)
 
 SINGLE_PART = 160
 MULTI_PART = 153
+MULTI_PART_16 = 152
 
 _REPLACEMENTS = {
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
@@ -62,14 +64,14 @@ def to_gsm7(text: str) -> str:
     return "".join(out)
 
 
-def split_parts(text: str) -> list[str]:
-    """One part if it fits 160 septets, else 153-septet parts (never splitting an escape pair)."""
+def split_parts(text: str, part_septets: int = MULTI_PART) -> list[str]:
+    """One part if it fits 160 septets, else parts of `part_septets` (never splitting an escape pair)."""
     if septets(text) <= SINGLE_PART:
         return [text]
     parts, current, used = [], [], 0
     for char in text:
         cost = 2 if char in GSM7_EXTENDED else 1
-        if used + cost > MULTI_PART:
+        if used + cost > part_septets:
             parts.append("".join(current))
             current, used = [], 0
         current.append(char)

@@ -1,7 +1,8 @@
 """Sending SMS through the aggregator's Kannel sendsms-style URL: what the reply worker needs, no HTTP handler.
 
-A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 153-septet parts, each part its own
-sendsms request carrying a concatenation UDH (05 00 03 ref count number) so the phone joins them. Each request
+A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 152-septet parts, each part its own
+sendsms request carrying a concatenation UDH with a 16-bit reference (06 08 04 ref ref count number) so the phone
+joins them; Kannel sends a `udh` it is given as it is, splitting nothing itself. Each request
 asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number, and `sig`,
 a token over both: `dlr_token`).
 Failures are classified once, by `channels.send_http.send_request` as every reply sender's: 5xx, 429, timeouts (a 408
@@ -21,7 +22,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import httpx
 import orjson
 
-from channels.gsm7 import split_parts, to_gsm7
+from channels.gsm7 import MULTI_PART_16, split_parts, to_gsm7
 from channels.send_http import send_request
 from channels.signatures import hmac_sha256_hex
 from gateway.logs import scrub
@@ -65,13 +66,16 @@ def dlr_token(secret: str, reply_id: str, part: str) -> str:
 
 
 def reply_parts(text: str, reply_id: str) -> list[SmsPart]:
-    """The reply as GSM-7 SMS parts, with a concatenation UDH whose reference is derived from the reply id."""
-    chunks = split_parts(to_gsm7(text))
+    """The reply as GSM-7 SMS parts, with a concatenation UDH whose reference is derived from the reply id, so every
+    run of the reply gives its parts the same one. 16 bits of it (IEI 08, 152 septets a part): a phone joins parts
+    by sender, reference and count, and with 8 bits two long replies to one phone in 256 (a status answer and a help
+    text at once) had the same reference, their parts joined as one message or the second's dropped as repeats."""
+    chunks = split_parts(to_gsm7(text), MULTI_PART_16)
     if len(chunks) == 1:
         return [SmsPart(1, 1, chunks[0], None)]
-    reference = hashlib.sha256(reply_id.encode()).digest()[0]
+    reference = hashlib.sha256(reply_id.encode()).digest()[:2]
     return [
-        SmsPart(number, len(chunks), chunk, bytes([5, 0, 3, reference, len(chunks), number]))
+        SmsPart(number, len(chunks), chunk, bytes([6, 8, 4, *reference, len(chunks), number]))
         for number, chunk in enumerate(chunks, start=1)
     ]
 

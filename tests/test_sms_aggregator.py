@@ -31,7 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.job import Job
 
 from channels.base import InboundMessage, MessagePart
-from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
+from channels.gsm7 import MULTI_PART_16, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
 from gateway.concat import PENDING_KEY, PartBuffer
 from gateway.errors import PermanentError, RejectedInput, RetryableError
@@ -1540,7 +1540,7 @@ async def test_a_same_text_repeats_id_sent_by_another_citizen_is_that_citizens_o
 
 
 # -- the reply worker --------------------------------------------------------------------------------------------------
-async def test_a_long_reply_goes_out_in_concatenated_153_septet_parts(
+async def test_a_long_reply_goes_out_in_concatenated_152_septet_parts_with_a_16_bit_reference(
     gateway: GatewayServer, api: AggregatorApi, settings: Settings
 ) -> None:
     await post_callback(gateway.client, sms("081244440001", "BANTUAN", "help-1"))
@@ -1549,10 +1549,10 @@ async def test_a_long_reply_goes_out_in_concatenated_153_septet_parts(
     expected = render("help", "id")
     assert septets(expected) > SINGLE_PART
     assert "".join(p.text for p in parts) == expected
-    assert all(septets(p.text) <= MULTI_PART for p in parts[:-1])
+    assert all(septets(p.text) <= MULTI_PART_16 for p in parts[:-1])
     assert len(parts) >= 2
-    reference = parts[0].udh[3] if parts[0].udh else None
-    assert [p.udh for p in parts] == [bytes([5, 0, 3, reference, len(parts), n]) for n in range(1, len(parts) + 1)]
+    reference = list(parts[0].udh[3:5]) if parts[0].udh else []
+    assert [p.udh for p in parts] == [bytes([6, 8, 4, *reference, len(parts), n]) for n in range(1, len(parts) + 1)]
 
 
 @pytest.mark.parametrize(

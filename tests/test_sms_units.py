@@ -13,8 +13,8 @@ import pytest
 from redis import Redis
 
 from channels.base import InboundMessage
-from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator import parse_timestamp, parse_udh
+from channels.gsm7 import MULTI_PART, MULTI_PART_16, SINGLE_PART, is_gsm7, septets
+from channels.sms_aggregator import concat_elements, parse_timestamp, parse_udh
 from channels.sms_aggregator_send import reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
@@ -182,7 +182,7 @@ def test_timestamps(value: str, expected: str | None) -> None:
     assert parse_timestamp(value) == expected
 
 
-@pytest.mark.parametrize("length", [1, 160, 161, 306, 307, 500])
+@pytest.mark.parametrize("length", [1, 160, 161, 304, 305, 500])
 def test_reply_parts_fit_their_sms(length: int) -> None:
     text = ("Jalan rusak di desa kami. " * 30)[:length]
     parts = reply_parts(text, "reply-1")
@@ -190,9 +190,22 @@ def test_reply_parts_fit_their_sms(length: int) -> None:
     if length <= SINGLE_PART:
         assert len(parts) == 1 and parts[0].udh is None
     else:
-        assert all(septets(p.text) <= MULTI_PART for p in parts)
-        assert len(parts) == -(-length // MULTI_PART)
-        assert {p.udh[3] for p in parts if p.udh} == {parts[0].udh[3]}  # one reference for the whole reply
+        assert all(septets(p.text) <= MULTI_PART_16 for p in parts)
+        assert len(parts) == -(-length // MULTI_PART_16)
+        elements = [concat_elements(p.udh.hex()) for p in parts if p.udh]
+        assert elements == [[(elements[0][0][0], len(parts), n)] for n in range(1, len(parts) + 1)]
+        assert all(len(p.udh) == 7 and p.udh[1] == 0x08 for p in parts if p.udh)  # a 16-bit reference (IEI 08)
+
+
+@pytest.mark.parametrize(("one", "other"), [("reply-4", "reply-6")], ids=["same-first-byte-of-their-digest"])
+def test_two_long_replies_to_one_phone_carry_two_references(one: str, other: str) -> None:
+    """Each reply's reference is drawn from its reply id. One byte of it (an 8-bit reference) was the same for two
+    replies in 256: a phone holding both at once (a status answer and a help text) joined their parts as one message,
+    or dropped the second's as the first's repeated parts. 16 bits: one in 65,536."""
+    text = "Jalan rusak di desa kami. " * 20
+    references = {concat_elements(part.udh.hex())[0][0] for reply in (one, other)
+                  for part in reply_parts(text, reply) if part.udh}
+    assert len(references) == 2
 
 
 def test_reply_parts_never_split_an_escape_pair_and_are_gsm7_safe() -> None:
