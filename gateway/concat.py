@@ -8,8 +8,9 @@ sorted set; a sweeper claims a due buffer by pushing its deadline out by a lease
 mid-way leaves it to the next one), commits it through intake, then marks it done. The joined message's id is the
 aggregator id of its lowest part, so a buffer completed twice (a retried last part, a sweep racing a late part)
 dedups to one report. Once a sweep has claimed a buffer, every later join of it takes the id the sweep took (the
-buffer's `:as` key names that part): the sweep's lowest part is not the lowest once part 1 comes, and joined under
-two ids the one SMS was two reports, with two Tracking IDs and two acknowledgements. A done marker answers parts
+buffer's `:as` key names that part, with its fingerprint, and only a mark of the message holding it drops it): the
+sweep's lowest part is not the lowest once part 1 comes, and joined under two ids the one SMS was two reports, with
+two Tracking IDs and two acknowledgements. A done marker answers parts
 that arrive after the join with the same Tracking ID, for as long as intake remembers a single SMS's id
 (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an aggregator's retried callback, is no second
 report. A phone's reference is a counter of 8 (or 16) bits, so within that time its sender may use it again for
