@@ -121,9 +121,15 @@ return {parts, redis.call('GET', KEYS[3])}
 # stored since at its number, another message's, stays); the buffer and its deadline go once no part is left. The
 # `:as` goes only when it names a part taken (`_CLAIM_DUE`): a late mark (a superseded message's sweep, a second mark
 # that finds no parts) deleted the claim a sweep had made since on the next message with the reference, whose part 1
-# then joined it under another id than the sweep's, a second report of one SMS.
+# then joined it under another id than the sweep's, a second report of one SMS. A mark that takes no part writes the
+# done marker only where there is none: the mark that took the parts wrote it (a late mark of a superseded message
+# wrote its Tracking ID over the next message's, and that message's retried parts were answered with it).
 _MARK_DONE = """
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+if #ARGV > 2 then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
+end
 local as = redis.call('GET', KEYS[5])
 if #ARGV > 2 then
   redis.call('DEL', KEYS[3])

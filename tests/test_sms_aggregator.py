@@ -857,6 +857,32 @@ def test_a_late_mark_of_one_message_leaves_the_next_messages_claim_under_the_sam
     assert joined.message.provider_message_id == next_swept.provider_message_id  # sweep B's report, not a second
 
 
+def test_a_late_mark_of_a_superseded_message_leaves_the_next_ones_tracking_id_on_its_parts(
+    settings: Settings, redis: Redis
+) -> None:
+    """Sweep A claims a message waiting without its part 1; the next message under the same reference supersedes it
+    at part 2 and is joined whole (Tracking ID 10000005) before sweep A marks the first one done, late. That mark
+    took no part (the superseding took them) but wrote its Tracking ID on the done marker: the aggregator's retry of
+    the next message's part was answered with the first message's Tracking ID."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (2, 3):  # part 1 is lost
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)  # sweep A
+    conflict = buffer.add(_part(second["parts"][1], 2))
+    assert conflict.state == "conflict" and conflict.message is not None
+    buffer.mark_done(conflict.key, "10000004", conflict.message)  # the webhook takes the first one
+    for number in (2, 1):
+        assert buffer.add(_part(second["parts"][number - 1], number)).state == "waiting"
+    joined = buffer.add(_part(second["parts"][2], 3))
+    assert joined.state == "complete" and joined.message is not None
+    buffer.mark_done(joined.key, "10000005", joined.message)
+    buffer.mark_done(key, "10000004", swept)  # sweep A, after its commit
+    for number in (1, 2, 3):  # the aggregator's retries
+        retried = buffer.add(_part(second["parts"][number - 1], number))
+        assert (retried.state, retried.tracking_id) == ("done", "10000005")
+
+
 @pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
 async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_sweeps_tracking_id(
     test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, sweep: str
