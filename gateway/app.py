@@ -59,7 +59,7 @@ from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import acknowledgement, flagged, render, shown_typed_id
+from gateway.replies import render, report_reply
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
@@ -276,21 +276,11 @@ class Gateway:
         # the first one's id); the provider's retry of the very message it sent (its answer lost) gets the answer
         # the first delivery got, since for the citizen it is the one message they sent.
         repeated_text = receipt.duplicate and receipt.same_text
-        if draft.follow_up_of:
-            reply = render("follow_up", normalized.language, follow_up_of=draft.follow_up_of)
-        elif unknown_report and not repeated_text:
-            # filed anonymous (the citizen's ANONIM, or privacy first: followups.py), it says so, as an ANONIM
-            # report's acknowledgement does, and confidential (its RAHASIA) likewise
-            reply = render(flagged("follow_up_unknown", anonymous=draft.anonymous, confidential=draft.confidential),
-                           normalized.language, follow_up_of=unknown_report, tracking_id=receipt.tracking_id)
-        elif normalized.mistyped_id and not repeated_text:
-            reply = render(flagged("bad_tracking_id_photo", anonymous=True, confidential=draft.confidential),
-                           normalized.language, typed_id=shown_typed_id(normalized.mistyped_id),
-                           tracking_id=receipt.tracking_id)
-        else:
-            reply = render(acknowledgement(draft.anonymous, draft.confidential, repeat=repeated_text,
-                                           incomplete=message.incomplete),
-                           normalized.language, tracking_id=receipt.tracking_id)
+        # an unknown ID's report is filed anonymous (the citizen's ANONIM, or privacy first: followups.py) and says so
+        reply = report_reply(normalized.language, receipt.tracking_id, anonymous=draft.anonymous,
+                             confidential=draft.confidential, follow_up_of=draft.follow_up_of,
+                             unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
+                             repeat=repeated_text, incomplete=message.incomplete)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.message_identity, spooled=receipt.spooled)

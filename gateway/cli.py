@@ -1034,7 +1034,7 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     from gateway.followups import resolve_follow_up_now
     from gateway.outbound import OutboundReplies
     from gateway.queries import casestore_lookup_now
-    from gateway.replies import acknowledgement, render
+    from gateway.replies import report_reply
     from normalizer.pipeline import normalize
 
     normalized = normalize(message, default_region=settings.sms.default_region,
@@ -1044,16 +1044,20 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
         return f"a {normalized.query.action.value} message: nothing to file"
     assert normalized.draft is not None
     draft = normalized.draft
+    unknown_report = None
     if draft.follow_up_of:
-        draft, _ = resolve_follow_up_now(redis, draft, settings.intake.id_range, intake.holds_unminted,
-                                         casestore_lookup_now(settings))
+        parent = draft.follow_up_of
+        draft, unknown = resolve_follow_up_now(redis, draft, settings.intake.id_range, intake.holds_unminted,
+                                               casestore_lookup_now(settings))
+        unknown_report = parent if unknown else None
     (receipt,) = intake.commit([draft])
     filed = f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "")
     if message.source not in REPLY_SENDERS:
         return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
-    key = ("follow_up" if draft.follow_up_of
-           else acknowledgement(draft.anonymous, draft.confidential, incomplete=message.incomplete))
-    text = render(key, normalized.language, tracking_id=receipt.tracking_id, follow_up_of=draft.follow_up_of)
+    text = report_reply(normalized.language, receipt.tracking_id, anonymous=draft.anonymous,
+                        confidential=draft.confidential, follow_up_of=draft.follow_up_of,
+                        unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
+                        incomplete=message.incomplete)
     OutboundReplies(redis, settings).queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else
                                                  "ack", text=text, language=normalized.language,
                                                  tracking_id=receipt.tracking_id, to_report=receipt.tracking_id)

@@ -63,6 +63,25 @@ def flagged(key: str, *, anonymous: bool, confidential: bool) -> str:
     return "_".join([key, *flags])
 
 
+def report_reply(language: str, tracking_id: str, *, anonymous: bool, confidential: bool,
+                 follow_up_of: str | None = None, unknown_report: str | None = None, mistyped_id: str | None = None,
+                 repeat: bool = False, incomplete: bool = False) -> str:
+    """The private answer (SMS) to a message filed as a report: an addition to `follow_up_of`; a new report for an ID
+    no report has (`unknown_report`) or a mistyped one (`mistyped_id`), saying so; else the acknowledgement. One
+    choice for the webhook and for an SMS kept unfiled and filed later (`lapor-gateway unfiled retry`), which
+    answered an ID never issued with a plain acknowledgement. Text sent again (`repeat`) is "we already have it"."""
+    if follow_up_of:
+        return render("follow_up", language, follow_up_of=follow_up_of)
+    if unknown_report and not repeat:
+        return render(flagged("follow_up_unknown", anonymous=anonymous, confidential=confidential), language,
+                      follow_up_of=unknown_report, tracking_id=tracking_id)
+    if mistyped_id and not repeat:
+        return render(flagged("bad_tracking_id_photo", anonymous=True, confidential=confidential), language,
+                      typed_id=shown_typed_id(mistyped_id), tracking_id=tracking_id)
+    return render(acknowledgement(anonymous, confidential, repeat=repeat, incomplete=incomplete), language,
+                  tracking_id=tracking_id)
+
+
 def is_status(value: Any) -> bool:
     """Whether `value` is a case-store status of the contract (casestore/openapi.yaml): one `status_names` names, in
     Indonesian, the table every language falls back to."""

@@ -24,6 +24,7 @@ from gateway.queues import REPLY_QUEUE, queue
 from gateway.replies import render
 from gateway.same_text import SameTextWindow
 from gateway.settings import CONFIG_DIR
+from gateway.tracking import format_tracking_id
 from normalizer.envelope import ReportDraft
 from tests.aggregator_support import post_callback
 from tests.cli_process import run_cli
@@ -183,9 +184,14 @@ async def test_a_mail_refused_with_451_counts_against_the_email_channel(
 
 
 
-@pytest.mark.parametrize("channel", ["sms-twilio", "sms-aggregator"])
+@pytest.mark.parametrize(("channel", "names_unknown"), [
+    pytest.param("sms-twilio", False, id="sms-twilio"),
+    pytest.param("sms-aggregator", False, id="sms-aggregator"),
+    # an ID no report has, answered as the webhook answers it: it was a plain acknowledgement, as if nothing was named
+    pytest.param("sms-aggregator", True, id="sms-aggregator-naming-an-id-never-issued"),
+])
 async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retry(
-    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, channel: str
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, channel: str, names_unknown: bool
 ) -> None:
     """An SMS that met a bug of ours was answered 500, which Twilio does not retry: its words were lost, a
     whistleblower's too. It is kept unfiled now (the error's type and where, never its words, in the log and the
@@ -193,7 +199,8 @@ async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retr
     from gateway.unfiled import UnfiledMessages
 
     settings = test_env.settings()
-    text = "Pungli di kantor kelurahan Cibeunying oleh oknum petugas #anonim"
+    unknown = format_tracking_id(7_777_777)
+    text = f"{unknown + ' ' if names_unknown else ''}Pungli di kantor kelurahan Cibeunying oleh oknum petugas #anonim"
     async with serving_gateway(settings, redis, app=create_app(settings, redis, BrokenIntake(redis, settings))
                                ) as server:
         answer = await send(server, channel, 7, text)
@@ -229,8 +236,9 @@ async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retr
     else:  # told it was kept without a Tracking ID, the citizen gets it now
         assert f"filed as {filed}; its acknowledgement is queued for its citizen" in retried.stdout
         ack = [job.args[0] for job in queue(REPLY_QUEUE, redis).jobs if job.args[0]["kind"] == "ack"]
-        assert [(job["to_report"], job["text"]) for job in ack] == [
-            (filed, render("ack_anonymous", tracking_id=filed))]
+        answer = (render("follow_up_unknown_anonymous", follow_up_of=unknown, tracking_id=filed) if names_unknown
+                  else render("ack_anonymous", tracking_id=filed))
+        assert [(job["to_report"], job["text"]) for job in ack] == [(filed, answer)]
     stored = orjson.loads(redis.get(f"lapor:envelope:{filed}"))
     assert (stored["text"], stored["anonymous"], stored["channel"]) == (text.removesuffix(" #anonim"), True, "sms")
     assert UnfiledMessages(redis).list() == ([], 0)
