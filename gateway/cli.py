@@ -1138,7 +1138,9 @@ EXIT_DEGRADED_STRICT = 1
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="The /v1/status document instead of a table.")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a channel is degraded, too.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when the overall state is degraded, too: a channel, a case-store outage or its "
+                         "refused token, the disk spool, Redis's lost data.")] = False,
 ) -> None:
     """Every channel's state and why, the queues and the dead letters. Exit 2 when a channel is down, or when it
     cannot look: Redis unreachable, or a Redis that shows no sign of the deployment."""

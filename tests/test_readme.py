@@ -206,3 +206,14 @@ def test_every_module_the_architecture_table_names_exists_and_every_module_is_na
             if module.name != "__init__.py" and module.name not in named and not module.stem.endswith(suffixes):
                 unnamed.append(str(module.relative_to(ROOT)))
     assert unnamed == []
+
+
+def test_status_strict_help_names_what_it_exits_1_on_as_the_readme_does() -> None:
+    """`status --strict` exits 1 whenever the overall state is degraded: a declared case-store outage, a refused
+    token, a spool that cannot be written or replayed, or Redis's lost data, with every channel ok. Its help said
+    "when a channel is degraded", and a cron check written from it missed the rest."""
+    command, _ = _command(["status"])
+    strict = next(param for param in command.params if "--strict" in param.opts)
+    said = "when the overall state is degraded"
+    assert said in (strict.help or ""), strict.help
+    assert f"(`--strict`: 1 {said}" in README
