@@ -60,7 +60,7 @@ from channels.social import (
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import post_thread_key, post_thread_report
-from gateway.health import HealthSignals
+from gateway.health import HealthSignals, endpoint, poll_failure
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
@@ -163,7 +163,9 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     subcode = error.get("error_subcode") if isinstance(error, dict) else None
     meaning = CODE_MEANINGS.get(code)
-    detail = f"{response.status_code} code={code}" + (f" ({meaning})" if meaning else "")
+    # "503", not "503 code=None", for an answer without Meta's error object (a proxy's page, an empty body).
+    detail = f"{response.status_code}" + (f" code={code}" if code is not None else "") + (f" ({meaning})" if meaning
+                                                                                          else "")
     if response.status_code == 429 or code in RATE_LIMIT_CODES:
         return ProviderError(ProviderErrorKind.RATE_LIMIT, detail, status=response.status_code,
                              retry_at=_retry_at(response, now), code=code)
@@ -684,6 +686,8 @@ class InstagramPoller:
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
         self.max_files = settings.email.max_attachments  # a carousel's files (see media_attachments)
         self.signals = HealthSignals(redis)
+        # The host a failing poll's reason names (`graph.facebook.com`, or the fake provider's `127.0.0.1:8090`).
+        self.where = endpoint(self.settings.graph_base_url)
         self.pending_key = PENDING_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.comments_key = COMMENTS_KEY.format(ig_user_id=self.settings.ig_user_id)
         self.thread_comments_key = THREAD_COMMENTS_KEY.format(ig_user_id=self.settings.ig_user_id)
@@ -714,7 +718,7 @@ class InstagramPoller:
                 self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
         except (ProviderError, NotDurable, RedisError) as error:
             self.signalled_failure = None
-            return after_poll_error(self.channel, self.signals, self.backoff, error)
+            return after_poll_error(self.channel, self.signals, self.backoff, error, self.where)
         self._after_round()
         if resolved or comments or tagged is not None:
             log.info("channel.polled", channel=self.channel, resolved=resolved, comments=comments, tagged=tagged)
@@ -746,7 +750,9 @@ class InstagramPoller:
         if len(self.failed_lookups) < LOOKUPS_FAILING and not self.unsupported_lookups:
             return None
         last = next(reversed(self.failed_lookups.values()))
-        return f"mention lookups failing ({len(self.failed_lookups)} mentions, none read since): {last}"
+        # Each is an answer of the Graph API (a lookup nothing answered stops the round: `about_one_object`).
+        return (f"mention lookups failing ({len(self.failed_lookups)} mentions, none read since): "
+                f"{poll_failure(self.where, last, answered=True)}")
 
     def resolve_pending(self, go_on: GoOn = unleased) -> int:
         """Fetch and take the stored notifications, oldest first; each leaves the list only once durable or dropped.

@@ -41,7 +41,7 @@ from gateway.followups import (
     thread_report,
     until_unanswered,
 )
-from gateway.health import HealthSignals, health_channel
+from gateway.health import HealthSignals, health_channel, poll_failure
 from gateway.intake import Intake, dedup_key
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.metrics import reply_source
@@ -191,18 +191,22 @@ def reset_wait(error: ProviderError, now: float) -> float | None:
 
 
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,
-                      until: float | None = None, retry_at: float | None = None) -> None:
+                      until: float | None = None, retry_at: float | None = None, where: str | None = None) -> None:
     """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,
     when it knows). The reason is what the provider answered (`503 Service Unavailable`) or why nothing did
     (`ConnectionError`), not only the error's kind: "server" did not tell an outage at X from a network that no
-    longer reaches it."""
+    longer reaches it; with `where` (the host polled, `gateway.health.endpoint`), said as the IMAP poller says it
+    (`api.x.com answered 503 Service Unavailable`, `ConnectionError talking to api.x.com`: `poll_failure`)."""
     target = health_channel(channel)
     if error.kind is ProviderErrorKind.AUTH:
         signals.auth_failed(target, error.detail[:120] or "authentication failed")
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
         signals.rate_limited(target, until=until)
     else:
-        signals.poll_failed(target, error.detail[:120] or error.kind.value, retry_at=retry_at)
+        what = error.detail[:120] or error.kind.value
+        # An error with a status is an answer (a 200 too: a page that could not be read); without one nothing came.
+        reason = poll_failure(where, what, answered=error.status is not None) if where else what
+        signals.poll_failed(target, reason, retry_at=retry_at)
 
 
 def log_provider_error(channel: str, error: ProviderError, delay: float) -> None:
@@ -214,10 +218,11 @@ def log_provider_error(channel: str, error: ProviderError, delay: float) -> None
 
 
 def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
-                     error: ProviderError | NotDurable | RedisError) -> float:
+                     error: ProviderError | NotDurable | RedisError, where: str | None = None) -> float:
     """Seconds until the next poll after a failed one, logged and signalled the same way for every poller: a
     provider error by its kind, a report that could not be made durable (or given a Tracking ID) as
-    `channel.not_durable` and an intake refusal with its reason: the provider answered, intake did not take it."""
+    `channel.not_durable` and an intake refusal with its reason: the provider answered, intake did not take it.
+    `where`: the host the poller polls (`gateway.health.endpoint`), which a failing poll's reason names."""
     if isinstance(error, ProviderError):
         asked = backoff.reset_wait(error)
         delay = backoff.after_error(error)
@@ -231,7 +236,7 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
         # The provider's reset when it is ahead and waited for; none when it is past (or before the year 1, which
         # the views could not print): the channel is rate limited until a poll gets through.
         until = (backoff.clock() + delay if capped else error.retry_at) if asked is not None else None
-        signal_poll_error(signals, channel, error, until=until, retry_at=backoff.clock() + delay)
+        signal_poll_error(signals, channel, error, until=until, retry_at=backoff.clock() + delay, where=where)
         return delay
     delay = backoff.after_error(ProviderError(ProviderErrorKind.SERVER, type(error).__name__))
     reason = error.reason if isinstance(error, NotDurable) else "redis_unavailable"

@@ -42,7 +42,7 @@ from channels.social import (
     unleased,
 )
 from gateway.errors import NotDurable
-from gateway.health import HealthSignals
+from gateway.health import HealthSignals, endpoint
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger
@@ -246,6 +246,11 @@ def classify(error: Exception) -> ProviderError:
     if isinstance(error, tweepy.TwitterServerError) or (
             isinstance(error, tweepy.HTTPException) and status is not None and status >= 500):
         return ProviderError(ProviderErrorKind.SERVER, said(error), status=status)  # what X answered: "503 ..."
+    if not isinstance(error, tweepy.HTTPException):
+        # The error's type alone: the words of one raised before any answer quote the request, the bearer token
+        # among them (requests' InvalidHeader quotes the Authorization header it refuses), and they went to the
+        # logs, the dead letters and every status view.
+        return ProviderError(ProviderErrorKind.BAD_PAYLOAD, type(error).__name__, status=status)
     return ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"{type(error).__name__}: {said(error)}"[:200], status=status)
 
 
@@ -569,6 +574,8 @@ class XMentionsPoller:
         self.video_max_bytes = settings.attachments.max_bytes
         self.account = lease_account(settings, "x")  # the lease: one poller of this account polls at a time
         self.client = client or build_client(self.settings.base_url, self.settings.bearer_token)
+        # The host a failing poll's reason names (`api.twitter.com`, or the fake provider's `127.0.0.1:8090`).
+        self.where = endpoint(self.settings.base_url)
         self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
         self.signals = HealthSignals(redis)
@@ -583,7 +590,7 @@ class XMentionsPoller:
         try:
             taken = self._poll(go_on)
         except (ProviderError, NotDurable, RedisError) as error:
-            return after_poll_error(self.channel, self.signals, self.backoff, error)
+            return after_poll_error(self.channel, self.signals, self.backoff, error, self.where)
         after_poll_success(self.channel, self.signals, self.backoff)
         delay = self._next_interval()
         (log.info if taken else log.debug)("channel.polled", channel=self.channel, mentions=taken,

@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -957,6 +958,31 @@ def _clean(reason: str | None) -> str:
     """A reason as every view shows it: scrubbed, on one line (tweepy words X's 401 "401 Unauthorized\nUnauthorized"),
     and short."""
     return " ".join(scrub(str(reason or "")).split())[:REASON_LIMIT]
+
+
+def endpoint(url: str) -> str:
+    """Where a poller's requests go, as its failing reason names it: the URL's host, and its port when the URL gives
+    one (`api.x.com`, `127.0.0.1:8090`). Never its user, password, path or query, which may carry a credential."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host alone
+        port = None
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
+
+
+def poll_failure(where: str, what: str, *, answered: bool) -> str:
+    """A failing poll's reason as every poller writes it (`HealthSignals.poll_failed`), naming the server it failed
+    at: what that server answered (`api.x.com answered 503 Service Unavailable`, `graph.facebook.com answered 400
+    code=190 (...)`) or why nothing did (`ReadTimeout talking to api.x.com`, `ConnectionRefusedError talking to
+    imap.example.go.id:993`). `what` is the poller's own words for the failure (a status line and codes, an error's
+    type), never a provider's message or a request's, which may quote a token or a citizen's words. The X and
+    Instagram pollers' reasons named no server ("ConnectionError"): the operator had to find which host the process
+    polls, and whether the fault was the provider's or the network's."""
+    what = " ".join(what.split()) or "failed"
+    return f"{where} answered {what}" if answered else f"{what} talking to {where}"
 
 
 # -- The recorder ------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,10 @@ from gateway.settings import Settings
 from gateway.tls import tls_context
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from tests.aggregator_support import sign as sign_sha256
-from tests.conftest import GatewayServer, free_port, log_events
+from tests.conftest import GatewayServer, TestEnvironment, free_port, log_events
 from tests.social_helpers import (
     IG_SECRET,
+    IG_TOKEN,
     IG_USER_ID,
     IG_VERIFY,
     FakeProviderServer,
@@ -812,6 +814,47 @@ def test_a_refused_token_says_what_the_graph_code_means(
     assert (instagram["state"], instagram["reason"]) == ("degraded", reason)
 
 
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        pytest.param((503, {"error": {"code": 2, "message": "Service temporarily unavailable", "is_transient": True}}),
+                     "{host} answered 503 code=2 (service temporarily unavailable)", id="503-transient"),
+        pytest.param((502, {}), "{host} answered 502", id="502-a-proxys-page"),
+        pytest.param(None, "ConnectError talking to {host}", id="nothing-listening"),
+    ],
+)
+def test_a_failing_poll_names_the_graph_host_and_its_next_try(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, answer: tuple[int, dict[str, Any]] | None,
+    says: str,
+) -> None:
+    """The Instagram poller's failing reason said "503 code=2 ..." or "ConnectError" with no word of where: the
+    IMAP poller's named its server, and an operator at 2 a.m. had to find which host `lapor-gateway pollers` polls.
+    It names the Graph API's host (never the URL's user, password, path or the token) and when the poller tries
+    again."""
+    slow = {"LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS": "300", "LAPOR_INSTAGRAM_AUTH_RETRY_SECONDS": "600"}
+    if answer is None:
+        port = free_port()
+        settings = test_env.settings(**fake.env(
+            LAPOR_INSTAGRAM_GRAPH_BASE_URL=f"http://relay:s3cr3t-pw@127.0.0.1:{port}/graph/v21.0", **slow))
+        host = f"127.0.0.1:{port}"
+    else:
+        settings = test_env.settings(**fake.env(**slow))
+        fake.fail("/graph", answer[0], body=answer[1], count=10)
+        host = fake.url.removeprefix("http://")
+    intake = Intake(redis, settings)
+    ig, now = clocked(settings, redis, intake)
+    delay = ig.poll_once()
+    intake.close()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: now[0] + 130)
+    instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
+    [failing] = [f for f in instagram["findings"] if f["rule"] == "poll_failing"]
+    next_try = datetime.fromtimestamp(now[0] + delay, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert delay > 130  # a next try still ahead when the view looks
+    assert failing["reason"] == f"poller failing for 2 min: {says.format(host=host)} (next try {next_try})"
+    document = orjson.dumps(monitor.status()).decode()
+    assert "s3cr3t" not in document and IG_TOKEN not in document and "v21.0" not in failing["reason"]
+
+
 def test_server_errors_on_two_lookups_in_a_row_are_an_outage_and_stop_the_round(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
@@ -873,7 +916,10 @@ def test_every_mention_lookup_failing_while_tags_answers_is_a_failing_channel_th
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
     instagram = {h["channel"]: h for h in monitor.status(now=time.time() + 700)["channels"]}["instagram"]
     assert instagram["state"] == "down"
-    assert f"mention lookups failing (3 mentions, none read since): {error[0]} code=" in instagram["reason"]
+    # The host that answered, as every poller's reason names it (the IMAP poller's too).
+    where = fake.url.removeprefix("http://")
+    assert f"mention lookups failing (3 mentions, none read since): {where} answered {error[0]} code=" in (
+        instagram["reason"])
     assert "permission missing" in instagram["reason"]
     for ids in mentions:
         del fake.state.ig_object_errors[ids["comment_id"]]

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +31,7 @@ from channels.x_mentions import (
     CREDENTIAL_LOGGERS,
     XMentionsPoller,
     XReplyClient,
+    build_client,
     classify,
     strip_leading_mentions,
     tweet_time,
@@ -49,6 +51,7 @@ from normalizer.keywords import Action, parse_text
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import (
+    X_TOKEN,
     X_USER_ID,
     X_USER_KEYS,
     FakeProviderServer,
@@ -877,7 +880,8 @@ def test_a_429_for_the_monthly_usage_cap_says_so_and_is_no_rate_limit_waited_out
     x_health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
                 .status()["channels"]}["x"]
     assert x_health["last_errors"][0]["kind"] == "poll_failed"
-    assert x_health["last_errors"][0]["reason"].startswith("429 UsageCapExceeded: the plan's Monthly Product cap")
+    assert x_health["last_errors"][0]["reason"].startswith(
+        f"{fake.url.removeprefix('http://')} answered 429 UsageCapExceeded: the plan's Monthly Product cap")
     assert redis.hget("lapor:health:signals:x", "rate_limited_since") is None
     assert "Usage cap exceeded" not in log_stream.getvalue()  # X's words are not ours to log
     assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}
@@ -916,21 +920,28 @@ def test_a_provider_error_line_claims_no_state_the_health_views_do_not_show(
 @pytest.mark.parametrize(
     ("status", "says"),
     [
-        pytest.param(503, "503 Service Unavailable", id="503"),
-        pytest.param(500, "500 Internal Server Error", id="500"),
-        pytest.param(None, "ConnectionError", id="nothing-listening"),
+        pytest.param(503, "{host} answered 503 Service Unavailable", id="503"),
+        pytest.param(500, "{host} answered 500 Internal Server Error", id="500"),
+        pytest.param(None, "ConnectionError talking to {host}", id="nothing-listening"),
     ],
 )
 def test_a_failing_poll_says_what_failed_in_the_status_views(
     fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, status: int | None, says: str
 ) -> None:
     """The views said "poller failing for 12 min: server" (the error's kind): the operator could not tell an X
-    outage from a network that no longer reaches it. They say what the provider answered, or that nothing did."""
+    outage from a network that no longer reaches it. They say what the provider answered, or that nothing did, and
+    which host (the IMAP poller's reason named its server, X's none: the operator had to find which host `pollers`
+    polls), and when the poller tries again."""
     if status is None:
-        settings = test_env.settings(**fake.env(LAPOR_X_BASE_URL=f"http://127.0.0.1:{free_port()}/x"))
+        port = free_port()
+        # A user and password in the URL (a proxy's) never reach a reason: the host and port alone.
+        settings = test_env.settings(**fake.env(LAPOR_X_BASE_URL=f"http://relay:s3cr3t-pw@127.0.0.1:{port}/x"))
+        host = f"127.0.0.1:{port}"
     else:
         settings = test_env.settings(**fake.env())
         fake.fail("/x/2/users", status)
+        host = fake.url.removeprefix("http://")
+    says = says.format(host=host)
     intake = Intake(redis, settings)
     delay = make_poller(settings, redis, intake).poll_once()
     intake.close()
@@ -938,9 +949,28 @@ def test_a_failing_poll_says_what_failed_in_the_status_views(
     assert float(redis.hget(SIGNALS_KEY.format(channel="x"), "poll_retry_at") or 0) == NOW + delay
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
     x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
-    assert x_health["last_errors"][0]["reason"].startswith(says)
+    assert x_health["last_errors"][0]["reason"] == says
     [failing] = [f for f in x_health["findings"] if f["rule"] == "poll_failing"]
-    assert failing["reason"].startswith(f"poller failing for 2 min: {says}")
+    next_try = datetime.fromtimestamp(NOW + delay, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert failing["reason"] == f"poller failing for 2 min: {says} (next try {next_try})"
+    assert "s3cr3t" not in orjson.dumps(monitor.status()).decode() and X_TOKEN not in failing["reason"]
+
+
+def test_an_error_raised_before_any_answer_puts_no_word_of_the_request_in_a_reason(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """requests refuses a header it cannot send (a token pasted with its line break) with an InvalidHeader that
+    quotes the header, the bearer token in it: classified a bad payload with the error's words, it went to the
+    status views, the dead letters and the log. The reason has the error's type and the host alone."""
+    token = "AAAA-secret-bearer-token\nwith-its-line-break"
+    poller = XMentionsPoller(settings, redis, intake, clock=fixed_clock,
+                             client=build_client(settings.x.base_url, token))
+    poller.poll_once()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
+    x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert x_health["last_errors"][0]["reason"] == f"InvalidHeader talking to {fake.url.removeprefix('http://')}"
+    assert "secret-bearer" not in orjson.dumps(monitor.status()).decode()
+    assert "secret-bearer" not in log_stream.getvalue()
 
 
 def test_a_poll_that_succeeds_again_brings_the_channel_back(

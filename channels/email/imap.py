@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import NotDurable, TooLarge
-from gateway.health import HealthSignals, SignalWriter
+from gateway.health import HealthSignals, SignalWriter, poll_failure
 from gateway.intake import Intake
 from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
@@ -299,6 +299,7 @@ class ImapPoller:
             # pollers' backoff; without it a mailbox back read as failing with no word of when the poller would know.
             # The server it failed at, for the views: "ConnectionRefusedError" alone left the operator to find which
             # host and port this process polls.
-            reason = f"{type(error).__name__} ({self.email.imap_host}:{self.email.imap_port})"
+            reason = poll_failure(f"{self.email.imap_host}:{self.email.imap_port}", type(error).__name__,
+                                  answered=False)
             await asyncio.to_thread(HealthSignals(self.redis, clock=self.clock).poll_failed, "email", reason,
                                     retry_at=self.clock() + self.email.imap_interval_seconds)
