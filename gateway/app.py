@@ -142,7 +142,8 @@ class Gateway:
         starts, once, unless the process is stopping already."""
         if self.beats or self.beat_stop.is_set():
             return
-        beat = ServingBeat(self.redis, "serve", served_channels(self.adapters), data_dir=self.settings.data_dir)
+        beat = ServingBeat(self.redis, "serve", served_channels(self.adapters), data_dir=self.settings.data_dir,
+                           webhooks=notified_channels(self.adapters))
         self.beats.append(asyncio.create_task(beat.run(self.beat_stop)))
 
     def record_signal(self, method: str, *args: object) -> None:
@@ -877,8 +878,15 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 def served_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
     """The channels whose messages this process receives itself, for its beat: not those its webhooks only notify
     of (Instagram's: the pollers process fetches the message, and its beat is the one that says the channel is
-    served)."""
+    served; this process beats for their webhook apart, `notified_channels`)."""
     return [adapter.name for adapter in adapters if not adapter.notifies_only]
+
+
+def notified_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
+    """The channels whose webhook this process answers while another process fetches their messages (Instagram's):
+    its beat for them says the webhook is answered (health rule webhook_missing), the pollers' that they are
+    fetched."""
+    return [adapter.name for adapter in adapters if adapter.notifies_only]
 
 
 def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -> web.Application:

@@ -79,6 +79,9 @@ WORKER_ALIVE_KEY = "lapor:worker-alive:{name}"  # workers.reaper.ALIVE_KEY: a wo
 # When each process receiving the channel (HTTP gateway, SMTP server, pollers) last said it was alive:
 # a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
 SERVING_KEY = "lapor:health:serving:{channel}"
+# The same for an HTTP gateway answering the webhook of a channel whose messages another process fetches (Instagram's
+# notifications, which the pollers resolve): a second way in, whose loss the `webhook_missing` rule says.
+WEBHOOK_SERVING_KEY = "lapor:health:serving-webhook:{channel}"
 # A serving process counts as alive while its last beat is this recent (it beats every 2 s, gateway.liveness); the
 # process rule's thresholds may not be shorter.
 SERVING_ALIVE_SECONDS = 5.0
@@ -206,6 +209,13 @@ class ChannelRules(BaseModel):
     process_missing_degraded_seconds: float = 0
     process_missing_down_seconds: float = 0
     serving_process: str = "process serving the channel"
+    # No HTTP gateway answering the channel's webhook alive for this long (seconds), for a channel whose messages
+    # another process fetches (Instagram: the pollers, with their own process rule above); 0: the rule is off.
+    # `webhook_process` names it in the reason, `webhook_missing_effect` says what is lost meanwhile.
+    webhook_missing_degraded_seconds: float = 0
+    webhook_missing_down_seconds: float = 0
+    webhook_process: str = "HTTP gateway process (lapor-gateway serve)"
+    webhook_missing_effect: str = ""
     # One of the channel's `queues` with no live worker for this long (seconds); 0: the rule is off.
     worker_missing_degraded_seconds: float = 0
     worker_missing_down_seconds: float = 0
@@ -224,6 +234,7 @@ class ChannelRules(BaseModel):
     unfiled_down: int = 0
 
     @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
+                     "webhook_missing_degraded_seconds", "webhook_missing_down_seconds",
                      "worker_missing_degraded_seconds", "worker_missing_down_seconds")
     @classmethod
     def _longer_than_a_beat(cls, value: float) -> float:
@@ -244,6 +255,7 @@ class ChannelRules(BaseModel):
 # operator still counts: dead letters (a reply that failed for good is one), queues, held jobs, a mentions gap, a mail
 # that failed to read, unfiled messages.
 SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
+                "webhook_missing_degraded_seconds": 0, "webhook_missing_down_seconds": 0,
                 "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0,
                 "quiet_degraded_seconds": 0, "quiet_down_seconds": 0,
                 "poll_failing_degraded_seconds": 0, "poll_failing_down_seconds": 0,
@@ -349,6 +361,10 @@ class ChannelSignals:
     # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
     process_seen_at: float | None = None
     processes_alive: int = 0
+    # The same for the HTTP gateways answering its webhook, for a channel whose messages another process fetches
+    # (WEBHOOK_SERVING_KEY; None: none since Redis started).
+    webhook_seen_at: float | None = None
+    webhooks_alive: int = 0
     # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
     channel: str = ""
     last_deadletter_reason: str | None = None
@@ -808,17 +824,40 @@ def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
     return _finding("process_missing", state, f"no {rules.serving_process} alive ({seen})")
 
 
+def rule_webhook_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                         now: float) -> Finding | None:
+    """No HTTP gateway answering the webhook of a channel whose messages another process fetches (Instagram's
+    `mentions` and `comments`, which the pollers resolve and file): its webhooks go unanswered, and what comes only
+    by them is lost once the provider stops retrying. The pollers' beat alone said the channel was served, so it read
+    ok on every view while `lapor-gateway serve` was down. Counted as the process rule counts: from the last beat, or
+    from when monitoring began. With the pollers gone too, their own process rule gives the channel its state."""
+    if not (rules.webhook_missing_degraded_seconds or rules.webhook_missing_down_seconds):
+        return None
+    since = signals.webhook_seen_at or signals.first_seen
+    if since is None:
+        return None
+    missing = max(0.0, now - since)
+    state = _level(_silent_for(since, signals, now), rules.webhook_missing_degraded_seconds,
+                   rules.webhook_missing_down_seconds)
+    seen = (f"last seen {duration(missing)} ago" if signals.webhook_seen_at is not None
+            else f"last seen never; monitoring began {duration(missing)} ago")
+    effect = f": {rules.webhook_missing_effect}" if rules.webhook_missing_effect else ""
+    return _finding("webhook_missing", state, f"no {rules.webhook_process} alive ({seen}){effect}")
+
+
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
-    rule_process_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing, rule_rate_limited,
-    rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held, rule_queue_age,
-    rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
+    rule_process_missing, rule_webhook_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing,
+    rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held,
+    rule_queue_age, rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
 )
 
 
 # The command that runs the process receiving each channel (the process rule's next step).
 SERVING_COMMANDS = {"sms-aggregator": "lapor-gateway serve", "sms-twilio": "lapor-gateway serve",
                     "email": "lapor-gateway smtp", "x": "lapor-gateway pollers", "instagram": "lapor-gateway pollers"}
+# The command that runs the HTTP gateway, which answers every webhook (the webhook rule's next step).
+WEBHOOK_COMMAND = "lapor-gateway serve"
 # Where a refused token is set, by channel (the authentication rule's next step).
 TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACCESS_TOKEN"}
 # The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
@@ -884,8 +923,9 @@ NEXT_STEPS = {
 def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]) -> str:
     """What an operator does about a finding, in words to act on at 2 a.m.: the command to run or the setting to
     check. The reasons said what was wrong, and what to do was in the README alone."""
-    if finding.rule == "process_missing":
-        command = SERVING_COMMANDS.get(channel, "the process that receives it")
+    if finding.rule in ("process_missing", "webhook_missing"):
+        command = (WEBHOOK_COMMAND if finding.rule == "webhook_missing"
+                   else SERVING_COMMANDS.get(channel, "the process that receives it"))
         return (f"start `{command}` (is its unit running, with a restart policy?) and read its last log lines: "
                 "why did it stop?")
     if finding.rule == "intake_refused":
@@ -1588,7 +1628,8 @@ class CheckedHealth:
 
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
-             processes_alive: int = 0, unfiled: int = 0) -> ChannelSignals:
+             processes_alive: int = 0, unfiled: int = 0, newest_webhook_beat: Sequence[tuple[bytes, float]] = (),
+             webhooks_alive: int = 0) -> ChannelSignals:
     get = raw.get
     entries = (entry for entry in map(_error_entry, errors) if entry is not None)
     last_deadletter = next((e["reason"] for e in entries if e["kind"] == "dead_letter"), None)
@@ -1610,6 +1651,8 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         deadletters_in_window=int(deadletters_in_window),
         channel=channel, last_deadletter_reason=last_deadletter,
         process_seen_at=float(newest_beat[0][1]) if newest_beat else None, processes_alive=int(processes_alive),
+        webhook_seen_at=float(newest_webhook_beat[0][1]) if newest_webhook_beat else None,
+        webhooks_alive=int(webhooks_alive),
         mentions_gap_at=_float(get(b"mentions_gap_at")), mentions_gap=_text(get(b"mentions_gap")),
         mail_failed_at=_float(get(b"mail_failed_at")), mail_failed=_text(get(b"mail_failed")),
         unfiled=int(unfiled), unfiled_at=_float(get(b"unfiled_at")), unfiled_reason=_text(get(b"unfiled_reason")),
@@ -1873,8 +1916,11 @@ class HealthMonitor:
             pipe.zrevrange(serving, 0, 0, withscores=True)
             pipe.zcount(serving, now - SERVING_ALIVE_SECONDS, "+inf")
             pipe.hlen(UNFILED_KEY.format(channel=channel))
+            webhook = WEBHOOK_SERVING_KEY.format(channel=channel)
+            pipe.zrevrange(webhook, 0, 0, withscores=True)
+            pipe.zcount(webhook, now - SERVING_ALIVE_SECONDS, "+inf")
         replies = pipe.execute()
-        per = 7
+        per = 9
         return {channel: _signals(channel, *replies[per * index + 1:per * index + per])
                 for index, channel in enumerate(self.rules.watched)}
 
@@ -2288,6 +2334,10 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
             # The processes receiving it (HTTP gateways, SMTP servers, pollers; None: none ever beat for it).
             "processes_alive": sig.processes_alive if sig.process_seen_at is not None else None,
             "process_last_seen_at": _clock(sig.process_seen_at),
+            # The HTTP gateways answering its webhook, for a channel whose messages another process fetches
+            # (Instagram's; None: none ever beat for it).
+            "webhook_processes_alive": sig.webhooks_alive if sig.webhook_seen_at is not None else None,
+            "webhook_last_seen_at": _clock(sig.webhook_seen_at),
             # Its poller's account, the process holding its lease (host:pid) and the time the lease has left;
             # None for a channel nothing polls.
             "poller": stored.pollers.get(health.channel),

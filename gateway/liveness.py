@@ -1,6 +1,8 @@
 """The beat of a process that receives a channel: the HTTP gateway (the SMS webhooks), the SMTP server (`email`) and
 the pollers (`x`, `instagram`). Without it a dead `lapor-gateway serve`, `smtp` or `pollers` looks like a quiet
-channel for hours, or, for Twilio's SMS, like a channel that is fine.
+channel for hours, or, for Twilio's SMS, like a channel that is fine. The HTTP gateway also beats, apart, for the
+webhook of a channel whose messages the pollers fetch (Instagram's: `webhooks`, `WEBHOOK_SERVING_KEY`): without it a
+dead `serve` left Instagram ok on every view while its webhooks went unanswered (health rule `webhook_missing`).
 
 Every `interval` seconds the process writes, for each channel it serves right now, the time into the channel's
 sorted set (`gateway.health.SERVING_KEY`, one member per process, so several processes of a kind each count and
@@ -31,7 +33,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from gateway.health import SERVING_KEY
+from gateway.health import SERVING_KEY, WEBHOOK_SERVING_KEY
 from gateway.logs import get_logger
 from gateway.metrics import health_channel
 from gateway.redis_epoch import RedisEpoch
@@ -51,11 +53,15 @@ class ServingBeat:
 
     def __init__(self, redis: Redis, process: str, channels: Iterable[str] | Callable[[], Iterable[str]], *,
                  interval: float = BEAT_SECONDS, clock: Callable[[], float] = time.time,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, webhooks: Iterable[str] = ()) -> None:
         self._redis = redis
         self.process = process
         self.member = f"{process}:{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._channels = channels if callable(channels) else (lambda fixed=tuple(channels): fixed)
+        # The channels whose webhook this process answers while another process fetches their messages (Instagram's
+        # notifications, resolved by the pollers): beaten apart (`WEBHOOK_SERVING_KEY`), so that the channel is not
+        # counted served by this process alone, nor by its pollers alone (health rule webhook_missing).
+        self._webhooks = tuple(sorted({health_channel(channel) for channel in webhooks}))
         self._interval = interval
         self._clock = clock
         self._failing = False
@@ -67,13 +73,14 @@ class ServingBeat:
     def beat(self) -> bool:
         """One round trip for every channel served; False (logged once per outage) when Redis does not answer."""
         channels = sorted({health_channel(channel) for channel in self._channels()})
-        if not channels:
+        if not channels and not self._webhooks:
             return True
         now = self._clock()
+        keys = [*(SERVING_KEY.format(channel=channel) for channel in channels),
+                *(WEBHOOK_SERVING_KEY.format(channel=channel) for channel in self._webhooks)]
         try:
             pipe = self._redis.pipeline(transaction=False)
-            for channel in channels:
-                key = SERVING_KEY.format(channel=channel)
+            for key in keys:
                 pipe.zadd(key, {self.member: now})
                 pipe.zremrangebyscore(key, "-inf", now - FORGET_AFTER_SECONDS)
             pipe.execute()

@@ -25,6 +25,13 @@ NOW = 1_800_000_000.0
 RULES = ChannelRules(quiet_degraded_seconds=3600, quiet_down_seconds=86400)
 SERVED = ChannelRules(process_missing_down_seconds=30, serving_process="SMTP server process")
 WORKED = ChannelRules(worker_missing_degraded_seconds=30)
+# Instagram as shipped: fetched by the pollers (the process rule), its webhook answered by `lapor-gateway serve` (the
+# webhook rule). Only those two rules: the quiet rule's 12 h is not what these rows are about.
+INSTAGRAM = load_rules(CONFIG_DIR / "health.toml").for_channel("instagram").model_copy(
+    update={"quiet_degraded_seconds": 0, "quiet_down_seconds": 0})
+WEBHOOK_GONE = ("no HTTP gateway process (lapor-gateway serve) alive ({seen}): Instagram's webhooks go unanswered: "
+                "mentions in comments and captions and comments on our posts come only by them, and Meta retries one "
+                "only for a while; posts that tag the account are still found by the poller")
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,32 @@ CASES = [
          rules_fired=("process_missing",)),
     Case("process rule off (a channel the gateway serves itself, or disabled)",
          ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 9000), State.OK, rules=ChannelRules()),
+    # Instagram, received two ways: the pollers fetch, `lapor-gateway serve` answers the webhook. Before, only the
+    # pollers beat for it: with every HTTP gateway down its webhooks went unanswered and every view said ok.
+    Case("instagram with its pollers and its webhook's gateway alive is ok",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 2, webhook_seen_at=NOW - 2), State.OK,
+         rules=INSTAGRAM),
+    Case("instagram's webhook gateway gone a moment (a restart) is ok",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 2, webhook_seen_at=NOW - 20), State.OK,
+         rules=INSTAGRAM),
+    Case("instagram's webhook gateway gone, its pollers alive: degraded, saying what is lost",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 2, webhook_seen_at=NOW - 180), State.DEGRADED,
+         WEBHOOK_GONE.format(seen="last seen 3 min ago"), rules=INSTAGRAM, rules_fired=("webhook_missing",)),
+    Case("instagram's webhook gateway never seen since monitoring began: degraded",
+         ChannelSignals(first_seen=NOW - 45, process_seen_at=NOW - 2), State.DEGRADED,
+         WEBHOOK_GONE.format(seen="last seen never; monitoring began 45 s ago"), rules=INSTAGRAM,
+         rules_fired=("webhook_missing",)),
+    Case("instagram's pollers gone, its webhook answered: down (nothing filed, nobody answered)",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 180, webhook_seen_at=NOW - 2), State.DOWN,
+         "no pollers process polling Instagram alive (last seen 3 min ago)", rules=INSTAGRAM,
+         rules_fired=("process_missing",)),
+    Case("instagram with both gone is down, the webhook's loss named too",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 180, webhook_seen_at=NOW - 180), State.DOWN,
+         "no pollers process polling Instagram alive (last seen 3 min ago)", rules=INSTAGRAM,
+         rules_fired=("process_missing", "webhook_missing")),
+    Case("the webhook rule off (every channel but instagram)",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 2, webhook_seen_at=NOW - 9000), State.OK,
+         rules=SERVED),
     # several at once: the worst wins, and the reason names every rule at that level
     Case("the worst rule wins", ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3,
                                                poll_failing_since=NOW - 700, last_poll_error="401"),
@@ -318,6 +351,9 @@ STEPS = [
          ChannelSignals(signature_failures=20), ("LAPOR_AGGREGATOR_SECRET", "LAPOR_AGGREGATOR_ALLOWLIST")),
     Step("no SMTP server: the command that starts it", "email", ChannelSignals(first_seen=NOW - 999),
          ("start `lapor-gateway smtp`",), rules=SERVED),
+    Step("no gateway for Instagram's webhook, its pollers alive: the gateway to start, not the pollers", "instagram",
+         ChannelSignals(first_seen=NOW - 999, process_seen_at=NOW - 2), ("start `lapor-gateway serve`",),
+         rules=INSTAGRAM),
     Step("no gateway for the SMS webhooks", "sms-twilio", ChannelSignals(first_seen=NOW - 999),
          ("start `lapor-gateway serve`",), rules=SERVED),
     Step("no worker on two queues: one command for both", "x", ChannelSignals(first_seen=NOW - 9999),
@@ -390,6 +426,10 @@ def test_the_shipped_rules_cover_every_channel_with_their_overrides() -> None:
     assert {rules.for_channel(name).process_missing_down_seconds for name in rules.channels} == {30}
     assert rules.for_channel("sms-twilio").serving_process == "HTTP gateway process (lapor-gateway serve)"
     assert rules.for_channel("email").serving_process == "SMTP server process"
+    # Instagram's webhook, answered by `lapor-gateway serve` while the pollers fetch: the one channel received two
+    # ways (X has no webhook, the SMS channels' webhook is their process rule's).
+    assert {name: rules.for_channel(name).webhook_missing_degraded_seconds for name in rules.channels
+            if rules.for_channel(name).webhook_missing_degraded_seconds} == {"instagram": 30}
     # Every channel but the one of unattributed dead letters watches its queues' workers.
     assert {rules.for_channel(name).worker_missing_degraded_seconds for name in rules.channels} == {30}
     assert rules.for_channel("unknown").queues == ()

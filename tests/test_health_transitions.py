@@ -75,16 +75,21 @@ def reply_put_off(channel: str, until: float) -> Action:
     return act
 
 
-def serving_beat(process: str, *channels: str, instance: str = "1") -> Action:
-    """Instance `instance` of the SMTP server or pollers process saying it is alive (at the case's clock)."""
+def serving_beat(process: str, *channels: str, instance: str = "1", webhooks: tuple[str, ...] = ()) -> Action:
+    """Instance `instance` of the SMTP server or pollers process saying it is alive (at the case's clock); an HTTP
+    gateway says so for the webhooks it answers of channels the pollers fetch (`webhooks`: Instagram's) too."""
 
     def act(redis: Redis, _: HealthSignals, __: Settings, ___: float) -> None:
         beat = PROCESSES.setdefault((process, instance), ServingBeat(redis, process, channels,
-                                                                     clock=lambda: CLOCK["now"]))
+                                                                     clock=lambda: CLOCK["now"], webhooks=webhooks))
         assert beat.beat()
 
     act.__name__ = f"{process}_{instance}_beat"
     return act
+
+
+# An HTTP gateway answering Instagram's webhook (it receives no channel of its own in these cases).
+WEBHOOK_ANSWERED = serving_beat("serve", instance="webhook", webhooks=("instagram",))
 
 
 def live_worker(redis: Redis, queues: tuple[str, ...] = ALL_QUEUES, *, name: str = "lapor-test-p1-abcdef",
@@ -258,11 +263,23 @@ CASES = [
     ), processes_beating=False),
     RuleCase("any one of two pollers processes alive is enough", "instagram", (
         Step(0, steps(serving_beat("pollers", "instagram", instance="a"),
-                      serving_beat("pollers", "instagram", instance="b")), "ok"),
-        Step(50, serving_beat("pollers", "instagram", instance="b"), "ok"),  # a killed at 0 s; b goes on
-        Step(100, serving_beat("pollers", "instagram", instance="b"), "ok"),
-        Step(140, nothing, "down"),  # b killed at 100 s
-        Step(141, serving_beat("pollers", "instagram", instance="a"), "ok"),
+                      serving_beat("pollers", "instagram", instance="b"), WEBHOOK_ANSWERED), "ok"),
+        # a killed at 0 s; b goes on
+        Step(50, steps(serving_beat("pollers", "instagram", instance="b"), WEBHOOK_ANSWERED), "ok"),
+        Step(100, steps(serving_beat("pollers", "instagram", instance="b"), WEBHOOK_ANSWERED), "ok"),
+        Step(140, WEBHOOK_ANSWERED, "down"),  # b killed at 100 s
+        Step(141, steps(serving_beat("pollers", "instagram", instance="a"), WEBHOOK_ANSWERED), "ok"),
+    ), processes_beating=False),
+    # Instagram comes two ways: the gateway answers its webhook, the pollers fetch. Only the pollers beat for it, and
+    # with every gateway gone it read ok while its webhooks went unanswered.
+    RuleCase("instagram's webhook gateway killed: degraded; its pollers killed too: down", "instagram", (
+        Step(0, steps(serving_beat("pollers", "instagram"), WEBHOOK_ANSWERED), "ok"),
+        Step(29, serving_beat("pollers", "instagram"), "ok"),  # the gateway killed at 0 s
+        Step(31, serving_beat("pollers", "instagram"), "degraded"),
+        Step(300, serving_beat("pollers", "instagram"), "degraded"),
+        Step(340, nothing, "down"),  # the pollers killed at 300 s
+        Step(341, serving_beat("pollers", "instagram"), "degraded"),
+        Step(342, WEBHOOK_ANSWERED, "ok"),
     ), processes_beating=False),
     # Nothing queued: only the worker rule can tell.
     RuleCase("forward worker killed, then started again", "sms-aggregator", (
@@ -317,7 +334,8 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     for step in case.steps:
         clock["now"] = start + step.at
         if case.processes_beating:
-            serving_beat("serve", "sms-twilio", "sms-aggregator")(redis, signals, settings, start)
+            serving_beat("serve", "sms-twilio", "sms-aggregator", webhooks=("instagram",))(redis, signals, settings,
+                                                                                          start)
             serving_beat("smtp", "email")(redis, signals, settings, start)
             serving_beat("pollers", "x", "instagram")(redis, signals, settings, start)
         if case.workers_beating:

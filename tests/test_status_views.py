@@ -2363,6 +2363,52 @@ async def test_with_every_http_gateway_gone_the_sms_channels_are_down_on_the_ope
         assert channels[name]["processes_alive"] == 0
 
 
+async def test_instagram_reads_degraded_with_its_webhooks_gateway_gone_and_down_with_its_pollers_gone_too(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Instagram comes two ways: `lapor-gateway serve` answers its webhook (keeping the notifications), the pollers
+    fetch and file. Only the pollers beat for it, so with every HTTP gateway down Instagram read ok on every view
+    while its webhooks went unanswered (the SMS channels read down). The gateway beats for the webhook it answers,
+    apart from the channels it receives: the pollers' beat alone is not the gateway's, nor the gateway's theirs."""
+    from tests.social_helpers import running_fake_provider
+
+    with running_fake_provider() as fake:
+        settings = test_env.settings(**fake.env())
+        runner = web.AppRunner(create_app(settings, redis), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+        runner.app[GATEWAY_KEY].now_listening()
+        try:
+            await async_wait_until(lambda: redis.zcard("lapor:health:serving-webhook:instagram") == 1, timeout=5)
+            assert redis.zcard("lapor:health:serving:instagram") == 0  # the pollers' own, not the gateway's
+            served = time.time()
+            ServingBeat(redis, "pollers", ["instagram"]).beat()
+            fresh = {c["channel"]: c for c in HealthMonitor(redis, SHIPPED_RULES).status()["channels"]}
+            assert fresh["instagram"]["state"] == "ok", fresh["instagram"]
+            assert fresh["instagram"]["webhook_processes_alive"] == 1
+        finally:
+            await runner.cleanup()
+
+    def instagram(at: float) -> dict[str, Any]:
+        return {c["channel"]: c for c in HealthMonitor(redis, SHIPPED_RULES, clock=lambda: at).status()["channels"]}[
+            "instagram"]
+
+    later = served + 60  # the gateway gone a minute, the pollers beating all along
+    ServingBeat(redis, "pollers", ["instagram"], clock=lambda: later).beat()
+    gone = instagram(later)
+    assert gone["state"] == "degraded", gone
+    assert re.fullmatch(r"no HTTP gateway process \(lapor-gateway serve\) alive \(last seen (59|60|61) s ago\): "
+                        r"Instagram's webhooks go unanswered: .*", gone["reason"]), gone["reason"]
+    # No worker runs here either (the worker rule, degraded too): what gives the state, each with what to do.
+    assert {f["rule"] for f in gone["findings"]} == {"webhook_missing", "worker_missing"}
+    assert any(action.startswith("start `lapor-gateway serve`") for action in gone["actions"]), gone["actions"]
+    assert gone["webhook_processes_alive"] == 0 and gone["processes_alive"] == 1
+    both = instagram(later + 120)  # the pollers gone 2 min too
+    assert both["state"] == "down", both
+    assert {f["rule"] for f in both["findings"]} >= {"process_missing", "webhook_missing"}
+    assert both["reason"].startswith("no pollers process polling Instagram alive")
+
+
 def test_a_gateway_told_to_stop_beats_no_more_once_it_stops_listening(
     test_env: TestEnvironment, redis: Redis, start_process: Callable[..., ProcessHandle]
 ) -> None:
