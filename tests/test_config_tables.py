@@ -155,10 +155,16 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
     # an opening left blank matches every subject: every answer to our replies would be dropped as an autoreply
     ("email.toml", '[autoreply_subjects]\nprefixes = [', '[autoreply_subjects]\nprefixes = [" ", ',
      "cannot be used: ValueError: an empty subject opening"),
+    # the machine notices' and senders' words: a section gone, a text that is nothing but "...", an address
+    ("email.toml", "[noreply_senders]", "[noreply]", "section [noreply_senders] is missing"),
+    ("email.toml", '[recall]\nsubjects = ["Recall:"]\ntexts = [', '[recall]\nsubjects = ["Recall:"]\ntexts = ["...", ',
+     "cannot be used: ValueError: an empty phrase"),
+    ("email.toml", 'senders = ["postmaster"', 'senders = ["postmaster@example.net"',
+     "cannot be used: ValueError: [bounce] senders: a local part is one word"),
 ], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
         "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given", "former-placeholder",
         "former-language", "former-blank", "former-naming-no-report", "email-section", "email-value",
-        "email-blank-opening"])
+        "email-blank-opening", "email-noreply-section", "email-blank-text", "email-sender-address"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)

@@ -47,6 +47,8 @@ class Case:
     extra: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the whole text filed, when the row says it
     threads_under: str | None = None  # the Message-ID the reply must name in brackets, when the row says it
+    answered: bool = True  # a report filed and not answered (its answer would go to a noreply address) says False
+    reply_to: str | None = None  # where the answer goes, when not to the sender
 
 
 CASES = [
@@ -152,9 +154,19 @@ CASES = [
     Case("php_mailer_multipart_no_boundary", "report", "formulir@desa-sukamaju.example.id",
          "Formulir Pengaduan Desa", "Pengaduan warga: air bersih",
          ("Nama: Sutrisno\nIsi: Air PAM di Dusun Krajan tidak mengalir sejak tiga hari",)),
+    # a school's report system sending a parent's report from a noreply address: filed, and not answered there
     Case("script_multipart_boundary_mismatch", "report", "noreply-laporan@sdn5.example.sch.id",
          "Sistem Laporan Sekolah", "Laporan orang tua murid",
-         ("Sekolah meminta iuran Rp 250.000 per murid untuk seragam yang tidak pernah dibagikan.",)),
+         ("Sekolah meminta iuran Rp 250.000 per murid untuk seragam yang tidak pernah dibagikan.",), answered=False),
+    # mail from a noreply address: filed (it may carry a citizen's report), answered at its Reply-To when it names
+    # someone (a web form's, the citizen's), else not at all: our answer to "no-reply@" reached no one, or the
+    # system behind it, which may answer in turn
+    Case("webform_noreply_reply_to_citizen", "report", "noreply@desa-sukamaju.example.id",
+         "Formulir Pengaduan Desa Sukamaju", "Pengaduan warga: pungutan surat pindah",
+         ("meminta Rp 100.000 untuk surat keterangan pindah",), reply_to="sri.wahyuni.krajan@gmail.com"),
+    Case("noreply_notification_no_reply_to", "report", "no-reply@perizinan.example.go.id",
+         "Sistem Informasi Perizinan", "Status permohonan izin Anda: DIPROSES",
+         ("Permohonan izin nomor PB-2026-004417",), answered=False),
     # clear-signed mail (S/MIME from Outlook with a BSrE certificate, OpenPGP from Thunderbird): the text is read and
     # the detached signature is no file of the report (it was, withheld from an anonymous one)
     Case("outlook_smime_signed_photo", "report", "dewi.anggraini@pemkot.example.go.id", "Dewi Anggraini",
@@ -282,6 +294,20 @@ CASES = [
     Case("newsletter_one_click_unsubscribe", "suppressed", reason="mailing_list",
          mail_from="bounce-7f3a@mail.beritakota.example.id"),
     Case("quarantine_no_from", "quarantined", reason="no_sender"),
+    # machine mail that carries none of the fields above, each filed as a report and answered (a bogus case, and an
+    # answer that may start a loop): an Outlook message recall as Exchange sends it outside its organisation; DMARC
+    # aggregate reports (Google's zip, Microsoft's gzip); plain-text bounces from postmaster whose null sender was
+    # lost on the way (Postfix through a forwarder, Exchange); a Lotus Notes return receipt
+    Case("exchange_recall_external", "suppressed", reason="recall", mail_from="dewi.kartika@dinkes.example.go.id"),
+    Case("dmarc_aggregate_google", "suppressed", reason="dmarc_report",
+         mail_from="3kXYzaBQKCRcRdUcSRd-WXUdZc-SfURS.efjRchaiTUXXWffVgUZ.lfh@scoutcamp.bounces.google.com"),
+    Case("dmarc_aggregate_microsoft", "suppressed", reason="dmarc_report", mail_from="dmarcreport@microsoft.com"),
+    Case("postfix_plain_bounce_postmaster", "suppressed", reason="bounce_subject",
+         mail_from="bounces+srs=k3x9q=2a@forward.kelurahan.example.id"),
+    Case("exchange_plain_undeliverable_postmaster", "suppressed", reason="bounce_subject",
+         mail_from="postmaster@dinas.example.go.id"),
+    Case("domino_return_receipt", "suppressed", reason="return_receipt",
+         mail_from="sutrisno.hadi@pemkab.example.go.id"),
 ]
 
 
@@ -323,8 +349,9 @@ def test_fixture_mail_over_smtp(case: Case, smtp_server: SmtpServerThread, email
 
     if case.outcome in ("report", "follow_up"):
         check_report(case, result.tracking_id, raw, redis, email_settings)
-        assert len(replies) == 1
-        check_reply(case, replies[0], result.tracking_id, parse_mail(raw).message_id)
+        assert len(replies) == (1 if case.answered else 0)
+        if replies:
+            check_reply(case, replies[0], result.tracking_id, parse_mail(raw).message_id)
         return
 
     assert envelope_count(redis) == 0
@@ -377,7 +404,7 @@ def check_reply(case: Case, reply: object, tracking_id: str | None, message_id: 
     for prefix in ("Re: ", "RE: ", "FW: ", "Fw: ", "Fwd: ", "BLS: "):
         clean_subject = clean_subject.removeprefix(prefix)
     assert reply["Subject"] == f"[LAPOR #{thread_id}] {clean_subject}"  # type: ignore[index]
-    assert reply["To"] == case.sender  # type: ignore[index]
+    assert reply["To"] == (case.reply_to or case.sender)  # type: ignore[index]
     assert reply["Auto-Submitted"] == "auto-replied"  # type: ignore[index]
     if case.threads_under:  # read from the reply, not from our parse of the mail
         assert str(reply["In-Reply-To"]).strip() == f"<{case.threads_under}>"  # type: ignore[index]

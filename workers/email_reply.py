@@ -19,7 +19,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from channels.email.guards import is_our_address
+from channels.email.guards import is_noreply_address, is_our_address
 from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
@@ -76,9 +76,9 @@ def _own_address(context: WorkerContext, address: str) -> bool:
 
 
 def send_email_reply(payload: dict[str, Any]) -> str:
-    """RQ job. Returns what happened: sent, outbox, already_replied, capped, own_address, auto_response_suppressed,
-    failed, or deferred (another job of the mail is answering it: this one runs again once that job's send lease has
-    ended)."""
+    """RQ job. Returns what happened: sent, outbox, already_replied, capped, own_address, noreply_address,
+    auto_response_suppressed, failed, or deferred (another job of the mail is answering it: this one runs again once
+    that job's send lease has ended)."""
     context = current()
     bind_message_context(channel=CHANNEL, tracking_id=payload["tracking_id"])
     try:
@@ -87,6 +87,8 @@ def send_email_reply(payload: dict[str, Any]) -> str:
         return _failed(context, payload, error)
     if _own_address(context, addressed["to"]):
         return _skip("own_address")
+    if is_noreply_address(addressed["to"]):  # "noreply@...": the mail is filed, and our answer would reach no one
+        return _skip("noreply_address")
     if payload.get("no_auto_reply"):  # X-Auto-Response-Suppress: the mail is filed, and asked for no answer like ours
         return _skip("auto_response_suppressed")
     try:

@@ -3,9 +3,12 @@
 RFC 3834 (Auto-Submitted), Precedence, Exchange's automatic replies, X-Autoreply and kin, an autoresponder's subject
 on an answer to our reply (config/email.toml), List-*, a calendar's answer to an invitation, X-Loop, MAILER-DAEMON, our
 own addresses and Message-ID domain, a null envelope sender, delivery status notifications (RFC 3464), read receipts
-(RFC 8098) and any other multipart/report: such mail is logged and counted, never reported and never answered. A mail
-whose X-Auto-Response-Suppress asks for no automatic answer is reported and not answered. Our own Message-IDs carry the
-Tracking ID (`<lapor-<id>-<token>@<domain>>`), so a reply or a bounce can be tied to its report without state.
+(RFC 8098) and any other multipart/report, an Outlook message recall, a DMARC aggregate report (RFC 7489), a plain-text
+bounce from postmaster, a Lotus Notes return receipt: such mail is logged and counted, never reported and never
+answered. A mail whose X-Auto-Response-Suppress asks for no automatic answer is reported and not answered, and so is
+a mail whose answer would go to a noreply address (`is_noreply_address`, the reply worker's check). Our own
+Message-IDs carry the Tracking ID (`<lapor-<id>-<token>@<domain>>`), so a reply or a bounce can be tied to its report
+without state.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from prometheus_client import Counter
 from channels.email.machine_words import load_machine_words
 from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
+from channels.email.tnef import is_tnef
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.prefixes import FORWARD_SUBJECT, REPLY_SUBJECT
@@ -186,6 +190,71 @@ def _answering_parties(part: Message) -> set[str]:
             if found.group(1).upper() in roles}
 
 
+# A machine notice's text (a recall's line, a return receipt's table) is a few lines: a longer text is a person's words,
+# a citizen quoting such a notice or writing about one, and is filed.
+MACHINE_NOTICE_CHARS = 600
+
+
+def _is_notice(mail: ParsedMail, subject: re.Pattern[str], text: re.Pattern[str]) -> bool:
+    """Whether the mail is a machine notice known by its words (config/email.toml): its subject opens as the notice's
+    does (a forward's "Fwd:" or an answer's "Re:" before it is the citizen's), its text is one of the notice's texts
+    whole (a name, a subject, a time where the notice writes one: words of a citizen's before or after it make it
+    theirs), and it carries no file but Outlook's winmail.dat (a signature's logo is none)."""
+    if subject.match(mail.subject or "") is None or len(mail.text) > MACHINE_NOTICE_CHARS:
+        return False
+    if text.fullmatch(mail.text.strip()) is None:
+        return False
+    return all(item.decoration or is_tnef(item.content_type, item.name) for item in mail.attachments)
+
+
+def is_recall(mail: ParsedMail) -> bool:
+    """An Outlook message recall as Exchange sends it outside its organisation ("Recall: Jalan rusak", "Budi Santoso
+    would like to recall the message, ..."): filed as a report and answered, each recall was a bogus case, and the
+    citizen who recalled their mail to us got an acknowledgement of the recall."""
+    words = load_machine_words()
+    return _is_notice(mail, words.recall_subject, words.recall_text)
+
+
+def is_return_receipt(mail: ParsedMail) -> bool:
+    """A Lotus Notes / Domino return receipt ("Return Receipt", "Your document: ... was received by: ..."), which a
+    Domino server that does not write RFC 8098 receipts sends when its user opens our reply."""
+    words = load_machine_words()
+    return _is_notice(mail, words.return_receipt_subject, words.return_receipt_text)
+
+
+# RFC 7489 7.2.1.1: an aggregate report's subject, "Report Domain: <domain> Submitter: <submitter> Report-ID: <id>",
+# and its file, "<receiver>!<policy domain>!<begin>!<end>[!<unique id>].<xml, xml.gz, zip>".
+DMARC_SUBJECT = re.compile(r"^\s*Report\s+Domain\s*:\s*\S+\s+Submitter\s*:\s*\S+", re.IGNORECASE)
+DMARC_FILE = re.compile(r"^[^!\s/\\]+![^!\s/\\]+!\d{1,12}!\d{1,12}(?:![^!\s/\\]*)?\.(?:xml|xml\.gz|gz|gzip|zip)$",
+                        re.IGNORECASE)
+
+
+def is_dmarc_report(mail: ParsedMail) -> bool:
+    """A DMARC aggregate report about mail sent in our domain's name (Google's noreply-dmarc-support, Microsoft's,
+    Yahoo's: one a day from each): its subject is a report's (RFC 7489), and every file it carries is a report's
+    compressed XML by its name. Filed, each day's reports were cases, and each was answered."""
+    files = [item for item in mail.attachments if not item.decoration]
+    return DMARC_SUBJECT.match(mail.subject or "") is not None and bool(files) and all(
+        DMARC_FILE.match(item.name or "") for item in files)
+
+
+def is_plain_bounce(mail: ParsedMail) -> bool:
+    """A bounce in plain text whose null sender was lost on the way (a forwarding mailbox, a relay that rewrites it):
+    from a bounce sender (postmaster, config/email.toml) and under a bounce's subject ("Undeliverable:",
+    "Undelivered Mail Returned to Sender"). Postmaster's other mail, and a citizen's about a bounce, are filed."""
+    words = load_machine_words()
+    local = (mail.sender_address or "").rsplit("@", 1)[0].lower()
+    return local in words.bounce_senders and words.bounce_subject.match(mail.subject or "") is not None
+
+
+def is_noreply_address(address: str | None) -> bool:
+    """Whether an address reads no answer: its local part says so ("noreply", "no-reply", "donotreply",
+    config/email.toml). Mail from one is filed (a web form or a report system may send a citizen's report from one);
+    the reply worker sends nothing to one."""
+    local = (address or "").strip("<> ").rpartition("@")[0]
+    return bool(local) and load_machine_words().noreply_sender.search(local) is not None
+
+
 def _own_addresses(settings: EmailSettings) -> set[str]:
     return {address.lower() for address in [*settings.addresses, settings.from_address] if address}
 
@@ -249,6 +318,14 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "own_address"
     if mail.sender_address.rsplit("@", 1)[0] in BOUNCE_LOCAL_PARTS:
         return "mailer_daemon"
+    if is_plain_bounce(mail):
+        return "bounce_subject"
+    if is_recall(mail):
+        return "recall"
+    if is_return_receipt(mail):
+        return "return_receipt"
+    if is_dmarc_report(mail):
+        return "dmarc_report"
     if mail.message_id and mail.message_id.lower().endswith("@" + settings.message_id_domain.lower()):
         return "own_message_id"
     return None

@@ -1,0 +1,238 @@
+"""Machine mail that carries none of the loop-guard fields (Auto-Submitted, Precedence, List-*, multipart/report ...):
+an Outlook message recall, a DMARC aggregate report, a plain-text bounce from postmaster, a Lotus Notes return
+receipt, known by their words (config/email.toml) and shape; and mail from a noreply address, filed and never answered
+there. Each such mail was filed as a citizen's report and answered. A citizen's mail that only looks like one (a
+complaint about a recall or a bounce, a notice they forward or quote) is still a report: a false positive drops it.
+
+The real mails of these kinds are the corpus's rows (tests/test_email_corpus.py); here, what tells one from a citizen's.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+from redis import Redis
+
+from channels.email.guards import SUPPRESSED, is_noreply_address, loop_reason
+from channels.email.parse import parse_mail
+from gateway.settings import Settings
+from tests.conftest import TestEnvironment, free_port, log_events
+from tests.email_support import (
+    RECIPIENT,
+    SmtpServerThread,
+    envelope_count,
+    fixture,
+    outbox,
+    run_replies,
+    stored_envelope,
+)
+
+RECALL_LINE = 'Dewi Kartika would like to recall the message, "Laporan puskesmas tutup".'
+# A citizen's complaint of some length, which a machine notice's few lines never reach.
+COMPLAINT = ("Saya mengirim surel ke kementerian tiga kali tentang bantuan sosial yang tidak sampai ke keluarga kami "
+             "di Dusun Krajan, tetapi surel saya selalu ditolak dan kembali. Padahal alamatnya saya salin dari situs "
+             "resmi kementerian. Bantuan sudah empat bulan tidak cair, dan petugas desa bilang data kami hilang. Mohon "
+             "dibantu agar laporan ini sampai ke pihak yang berwenang, karena kami tidak tahu lagi harus mengadu ke "
+             "mana. Terima kasih.")
+
+
+def mail(subject: str, body: str, sender: str = "Warga <warga@example.net>", *, files: tuple[tuple[str, str], ...] = (),
+         reply_to: str | None = None) -> bytes:
+    """A mail of `body` and `files` ((name, content type) each, a few bytes of content)."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, RECIPIENT, subject
+    message["Message-ID"] = make_msgid(domain="example.net")
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message.set_content(body)
+    for name, content_type in files:
+        maintype, subtype = content_type.split("/")
+        data = gzip.compress(b"<feedback/>", mtime=0) if "!" in name else b"\x89PNG bukti"
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
+DMARC_SUBJECT = "Report domain: lapor.go.id Submitter: google.com Report-ID: 4719326508861294721"
+DMARC_FILE = ("google.com!lapor.go.id!1764806400!1764892799.zip", "application/zip")
+POSTMASTER = "Mail Delivery System <postmaster@mail.dinas.example.go.id>"
+RECEIPT_TABLE = ("Your document:   Jalan berlubang\nwas received by:   Sutrisno Hadi/DPUPR/PEMKAB\n"
+                 "at:   05/12/2026 10:05")
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    raw: bytes
+    reason: str | None  # None: a report
+
+
+ROWS = [
+    # an Outlook message recall: its subject, its one line, no file but winmail.dat
+    Row("recall-fixture", fixture("exchange_recall_external"), "recall"),
+    Row("recall-plain", mail("Recall: Laporan puskesmas tutup", RECALL_LINE), "recall"),
+    Row("recall-with-winmail-dat", mail("Recall: Laporan puskesmas tutup", RECALL_LINE,
+                                        files=(("winmail.dat", "application/ms-tnef"),)), "recall"),
+    Row("recall-line-wrapped", mail("RECALL: Laporan", "Dewi Kartika would like to recall\nthe message, \"Laporan\"."),
+        "recall"),
+    # a citizen's words about a recall, or one they forward, quote or answer: a report
+    Row("citizen-recall-subject-own-words", mail("Recall: susu formula ditarik tapi masih dijual",
+                                                 "Susu formula yang ditarik BPOM masih dijual di toko dekat pasar."),
+        None),
+    Row("citizen-recall-of-the", mail("Recall of the vehicles never happened",
+                                      "The dealer never recalled the faulty buses, they still carry passengers."),
+        None),
+    Row("forwarded-recall", mail("Fwd: Recall: Undangan rapat", RECALL_LINE), None),
+    Row("answer-to-a-recall", mail("RE: Recall: Undangan rapat", "Surel apa yang ditarik pak?\n\n" + RECALL_LINE),
+        None),
+    Row("recall-quoted-in-a-long-complaint", mail("Recall: surat dinas", RECALL_LINE + "\n\n" + COMPLAINT), None),
+    Row("recall-quoted-below-a-line", mail("Recall: surat dinas", "Kenapa surat pungli ini ditarik?\n\n" + RECALL_LINE),
+        None),
+    Row("recall-quoted-above-a-line", mail("Recall: surat dinas", RECALL_LINE + "\nIsinya permintaan uang."), None),
+    Row("recall-with-a-photo", mail("Recall: Laporan puskesmas tutup", RECALL_LINE,
+                                    files=(("bukti.png", "image/png"),)), None),
+    # a DMARC aggregate report: its subject (RFC 7489) and its report files alone
+    Row("dmarc-google-fixture", fixture("dmarc_aggregate_google"), "dmarc_report"),
+    Row("dmarc-microsoft-fixture", fixture("dmarc_aggregate_microsoft"), "dmarc_report"),
+    Row("dmarc-built", mail(DMARC_SUBJECT, "This is an aggregate report from google.com.", files=(DMARC_FILE,)),
+        "dmarc_report"),
+    Row("dmarc-subject-no-file", mail(DMARC_SUBJECT, "This is an aggregate report from google.com."), None),
+    Row("dmarc-subject-with-a-photo", mail(DMARC_SUBJECT, "Laporan", files=(DMARC_FILE, ("bukti.png", "image/png"))),
+        None),
+    Row("dmarc-file-under-a-citizens-subject", mail("Situs dinas dipalsukan", "Lampiran dari admin kami.",
+                                                    files=(DMARC_FILE,)), None),
+    Row("forwarded-dmarc", mail("Fwd: " + DMARC_SUBJECT, "Laporan dari admin", files=(DMARC_FILE,)), None),
+    # a plain-text bounce from postmaster, whose null sender was lost on the way
+    Row("postfix-bounce-fixture", fixture("postfix_plain_bounce_postmaster"), "bounce_subject"),
+    Row("exchange-undeliverable-fixture", fixture("exchange_plain_undeliverable_postmaster"), "bounce_subject"),
+    *(Row(f"postmaster-{subject.split(':')[0].split()[0].lower()}", mail(subject, "550 5.1.1 User unknown", POSTMASTER),
+          "bounce_subject")
+      for subject in ("Delivery Status Notification (Failure)", "Mail delivery failed: returning message to sender",
+                      "Undeliverable: Jalan rusak", "Returned mail: see transcript for details")),
+    # a citizen's mail about a bounce, a bounce forwarded, postmaster's own other mail: reports
+    Row("citizen-undeliverable-subject", mail("Undeliverable: surel saya ke kementerian selalu ditolak", COMPLAINT),
+        None),
+    Row("citizen-forwards-a-bounce", mail("Fwd: Undelivered Mail Returned to Sender", COMPLAINT), None),
+    Row("postmaster-ordinary-subject", mail("Server surel kelurahan diretas", "Akun admin kami diambil alih.",
+                                            POSTMASTER), None),
+    # a Lotus Notes return receipt: its subject and its table, its labels wrapped or not
+    Row("domino-receipt-fixture", fixture("domino_return_receipt"), "return_receipt"),
+    Row("domino-receipt-one-line-labels", mail("Return Receipt", RECEIPT_TABLE, "Sutrisno <s@pemkab.example.go.id>"),
+        "return_receipt"),
+    Row("citizen-return-receipt-subject", mail("Return receipt paket bansos tidak pernah ada",
+                                               "Kantor pos tidak memberi tanda terima paket bansos kami."), None),
+    Row("return-receipt-with-a-photo", mail("Return Receipt", RECEIPT_TABLE, files=(("bukti.png", "image/png"),)),
+        None),
+    Row("return-receipt-then-a-line", mail("Return Receipt", RECEIPT_TABLE + "\n\nTapi belum ada tindak lanjut."),
+        None),
+    Row("forwarded-return-receipt", mail("Fwd: Return Receipt", "Dinas sudah membaca surel saya.\n\n" + RECEIPT_TABLE),
+        None),
+    # a noreply sender is no loop reason: its mail may be a citizen's report (a web form's, a school system's)
+    Row("noreply-sender", mail("Pengaduan warga", "Petugas meminta uang.", "Formulir <noreply@desa.example.id>"), None),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_machine_mail_is_known_by_its_words_and_a_citizens_look_alike_is_a_report(settings: Settings,
+                                                                                  row: Row) -> None:
+    assert loop_reason(parse_mail(row.raw), "someone@example.net", settings.email) == row.reason
+
+
+@pytest.mark.parametrize(("address", "noreply"), [
+    ("noreply@desa.example.id", True), ("no-reply@perizinan.example.go.id", True), ("No_Reply@x.example", True),
+    ("noreply-dmarc-support@google.com", True), ("tlsrpt-noreply@x.example", True), ("DoNotReply@x.example", True),
+    ("do-not-reply@x.example", True), ("sistem.dontreply@x.example", True), ("jangan-balas@desa.example.id", True),
+    ("noreply+laporan@x.example", True), ("<noreply@x.example>", True),
+    ("noreplyanto@gmail.com", False), ("reply@x.example", False), ("no@x.example", False), ("warga@x.example", False),
+    ("nonoreply@x.example", False), ("warga@noreply.example", False), ("", False),
+], ids=lambda value: str(value))
+def test_a_noreply_address_is_told_by_its_local_part(address: str, noreply: bool) -> None:
+    assert is_noreply_address(address) is noreply
+
+
+@pytest.fixture
+def email_settings(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+
+
+@pytest.fixture
+def smtp_server(email_settings: Settings, redis: Redis) -> Iterator[SmtpServerThread]:
+    server = SmtpServerThread(email_settings, redis).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("exchange_recall_external", "recall"), ("dmarc_aggregate_google", "dmarc_report"),
+    ("postfix_plain_bounce_postmaster", "bounce_subject"), ("domino_return_receipt", "return_receipt")])
+def test_machine_mail_not_filed_is_logged_by_reason_without_address_or_words(  # type: ignore[no-untyped-def]
+        smtp_server: SmtpServerThread, email_settings: Settings, redis: Redis, log_stream, name: str,
+        reason: str) -> None:
+    raw = fixture(name)
+    before = SUPPRESSED.labels(reason)._value.get()
+    result = smtp_server.deliver(raw, mail_from="sender@example.net")
+    assert result.data_code == 250 and result.tracking_id is None
+    run_replies(email_settings, redis)
+    assert envelope_count(redis) == 0 and outbox(email_settings) == []
+    assert SUPPRESSED.labels(reason)._value.get() == before + 1
+    events = log_events(log_stream)
+    assert [event["reason"] for event in events if event["event"] == "email.suppressed"] == [reason]
+    parsed = parse_mail(raw)
+    logged = log_stream.getvalue()
+    for secret in (parsed.sender_address, parsed.subject, parsed.text.splitlines()[0]):
+        assert secret not in logged
+
+
+@dataclass(frozen=True)
+class Answered:
+    id: str
+    raw: bytes
+    to: str | None  # where our answer goes; None: not sent
+
+
+ANSWERED = [
+    # a citizen's complaint about a bounce, under a bounce's subject, or about a recall: filed and answered
+    Answered("citizen-undeliverable", mail("Undeliverable: surel saya ke kementerian selalu ditolak", COMPLAINT),
+             "warga@example.net"),
+    Answered("citizen-recall", mail("Recall: susu formula ditarik tapi masih dijual",
+                                    "Susu formula yang ditarik BPOM masih dijual di toko dekat pasar."),
+             "warga@example.net"),
+    # a noreply sender's mail: filed; answered at a Reply-To that names someone, never at a noreply address
+    Answered("noreply-from-alone", mail("Pengaduan warga", "Petugas meminta uang.", "Formulir <noreply@d.example.id>"),
+             None),
+    Answered("noreply-from-citizens-reply-to", mail("Pengaduan warga", "Petugas meminta uang.",
+                                                    "Formulir <noreply@d.example.id>", reply_to="sri@example.net"),
+             "sri@example.net"),
+    Answered("citizens-from-noreply-reply-to", mail("Pengaduan warga", "Petugas meminta uang.",
+                                                    reply_to="no-reply@d.example.id"), None),
+    Answered("anonymous-from-noreply", mail("ANONIM pungli", "Petugas meminta uang.",
+                                            "Sistem <donotreply@d.example.id>"), None),
+    Answered("name-like-noreply", mail("Pengaduan", "Petugas meminta uang.", "Noreplyanto <noreplyanto@example.net>"),
+             "noreplyanto@example.net"),
+]
+
+
+@pytest.mark.parametrize("row", ANSWERED, ids=[row.id for row in ANSWERED])
+def test_a_report_is_filed_and_never_answered_at_a_noreply_address(  # type: ignore[no-untyped-def]
+        smtp_server: SmtpServerThread, email_settings: Settings, redis: Redis, log_stream, row: Answered) -> None:
+    result = smtp_server.deliver(row.raw, mail_from="sender@example.net")
+    assert result.data_code == 250 and result.tracking_id is not None
+    assert stored_envelope(redis, result.tracking_id) is not None
+    run_replies(email_settings, redis)
+    assert [str(reply["To"]) for reply in outbox(email_settings)] == ([row.to] if row.to else [])
+    skipped = [event["reason"] for event in log_events(log_stream) if event["event"] == "email.reply_skipped"]
+    assert skipped == ([] if row.to else ["noreply_address"])
+
+
+def test_a_cek_from_a_noreply_address_is_not_answered(smtp_server: SmtpServerThread, email_settings: Settings,
+                                                      redis: Redis) -> None:
+    """A status query's answer goes to its From alone: a noreply one gets none (a mistyped ID's answer neither)."""
+    for body in ("CEK 10000057", "CEK 10000058"):
+        result = smtp_server.deliver(mail("", body, "Sistem <noreply@d.example.id>"), mail_from="sender@example.net")
+        assert result.data_code == 250 and result.tracking_id is None
+    run_replies(email_settings, redis)
+    assert envelope_count(redis) == 0 and outbox(email_settings) == []
