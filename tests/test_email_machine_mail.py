@@ -129,6 +129,8 @@ ROWS = [
         None),
     Row("return-receipt-then-a-line", mail("Return Receipt", RECEIPT_TABLE + "\n\nTapi belum ada tindak lanjut."),
         None),
+    Row("return-receipt-form-filled-with-words", mail("Return Receipt", "\n".join(
+        f"{label}   {COMPLAINT[:190]}" for label in ("Your document:", "was received by:", "at:"))), None),
     Row("forwarded-return-receipt", mail("Fwd: Return Receipt", "Dinas sudah membaca surel saya.\n\n" + RECEIPT_TABLE),
         None),
     # a noreply sender is no loop reason: its mail may be a citizen's report (a web form's, a school system's)

@@ -190,8 +190,9 @@ def _answering_parties(part: Message) -> set[str]:
             if found.group(1).upper() in roles}
 
 
-# A machine notice's text (a recall's line, a return receipt's table) is a few lines: a longer text is a person's words,
-# a citizen quoting such a notice or writing about one, and is filed.
+# A machine notice's text (a recall's line, a return receipt's table) is a few short lines: a longer text is a person's
+# words (a citizen who fills a notice's form with their own, line by line), and is filed. The bound also keeps the
+# whole-text match of a notice's pattern (config/email.toml) cheap on a long mail.
 MACHINE_NOTICE_CHARS = 600
 
 
