@@ -238,3 +238,14 @@ def test_a_cek_from_a_noreply_address_is_not_answered(smtp_server: SmtpServerThr
         assert result.data_code == 250 and result.tracking_id is None
     run_replies(email_settings, redis)
     assert envelope_count(redis) == 0 and outbox(email_settings) == []
+
+
+def test_a_notices_pattern_reads_a_text_of_spaces_at_once(settings: Settings) -> None:
+    """The guards run on the event loop: a text of one long run of spaces under a notice's subject took a notice's
+    whole-text pattern 0.3 s (each space could be taken by either side of a "..."), while every SMTP session waited."""
+    import time
+
+    parsed = parse_mail(mail("Return Receipt", "Your" + " " * 590 + "x"))
+    started = time.perf_counter()
+    assert loop_reason(parsed, "someone@example.net", settings.email) is None
+    assert time.perf_counter() - started < 0.05
