@@ -79,12 +79,12 @@ def _tnef_attribute(level: int, attribute: int, kind: int, data: bytes) -> bytes
             + len(data).to_bytes(4, "little") + data + (sum(data) & 0xFFFF).to_bytes(2, "little"))
 
 
-def tnef_stream(files: list[tuple[str, bytes]]) -> bytes:
+def tnef_stream(files: list[tuple[str, bytes]], message_class: str = "IPM.Microsoft Mail.Note") -> bytes:
     """A winmail.dat as Outlook writes one ([MS-OXTNEF]): its signature and key, the message's attributes (version,
     class), then each file: attAttachRenddata, attAttachTitle, attAttachData and its MAPI properties (none here)."""
     stream = (0x223E9F78).to_bytes(4, "little") + (0x1A2B).to_bytes(2, "little")
     stream += _tnef_attribute(1, 0x9006, 0x0008, (0x00010000).to_bytes(4, "little"))  # attTnefVersion
-    stream += _tnef_attribute(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\0")  # attMessageClass
+    stream += _tnef_attribute(1, 0x8008, 0x0007, message_class.encode("ascii") + b"\0")  # attMessageClass
     for name, data in files:
         stream += _tnef_attribute(2, 0x9002, 0x0006, bytes(14))  # attAttachRenddata: a file begins
         stream += _tnef_attribute(2, 0x8010, 0x0001, name.encode("cp1252") + b"\0")  # attAttachTitle

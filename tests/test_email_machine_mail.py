@@ -30,6 +30,7 @@ from tests.email_support import (
     outbox,
     run_replies,
     stored_envelope,
+    tnef_stream,
 )
 
 RECALL_LINE = 'Dewi Kartika would like to recall the message, "Laporan puskesmas tutup".'
@@ -57,6 +58,19 @@ def mail(subject: str, body: str, sender: str = "Warga <warga@example.net>", *, 
     return message.as_bytes().replace(b"\n", b"\r\n")
 
 
+def tnef_mail(subject: str, message_class: str, *, photo: bool = False) -> bytes:
+    """A mail in Outlook's rich text: a line of text and a winmail.dat of `message_class`, with no file inside."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Dewi <dewi@dinkes.example.go.id>", RECIPIENT, subject
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content("Dewi Kartika ingin menarik kembali pesan ini.")
+    message.add_attachment(tnef_stream([], message_class), maintype="application", subtype="ms-tnef",
+                           filename="winmail.dat")
+    if photo:
+        message.add_attachment(b"\x89PNG bukti", maintype="image", subtype="png", filename="bukti.png")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
 DMARC_SUBJECT = "Report domain: lapor.go.id Submitter: google.com Report-ID: 4719326508861294721"
 DMARC_FILE = ("google.com!lapor.go.id!1764806400!1764892799.zip", "application/zip")
 POSTMASTER = "Mail Delivery System <postmaster@mail.dinas.example.go.id>"
@@ -79,6 +93,11 @@ ROWS = [
                                         files=(("winmail.dat", "application/ms-tnef"),)), "recall"),
     Row("recall-line-wrapped", mail("RECALL: Laporan", "Dewi Kartika would like to recall\nthe message, \"Laporan\"."),
         "recall"),
+    # its winmail.dat's class says it whatever the language: Outlook in Indonesian, rich text to us
+    Row("recall-class-in-winmail-dat", tnef_mail("Penarikan: Laporan puskesmas tutup", "IPM.Outlook.Recall"), "recall"),
+    Row("note-class-in-winmail-dat", tnef_mail("Penarikan: Laporan puskesmas tutup", "IPM.Note"), None),
+    Row("forwarded-recall-class", tnef_mail("FW: Penarikan: Laporan puskesmas tutup", "IPM.Outlook.Recall"), None),
+    Row("recall-class-beside-a-photo", tnef_mail("Laporan", "IPM.Outlook.Recall", photo=True), None),
     # a citizen's words about a recall, or one they forward, quote or answer: a report
     Row("citizen-recall-subject-own-words", mail("Recall: susu formula ditarik tapi masih dijual",
                                                  "Susu formula yang ditarik BPOM masih dijual di toko dekat pasar."),

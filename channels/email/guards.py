@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from channels.email.machine_words import load_machine_words
 from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
-from channels.email.tnef import is_tnef
+from channels.email.tnef import is_tnef, tnef_message_class
 from gateway.settings import EmailSettings
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
 from normalizer.prefixes import FORWARD_SUBJECT, REPLY_SUBJECT
@@ -216,10 +216,26 @@ def _compact(text: str) -> str:
 
 def is_recall(mail: ParsedMail) -> bool:
     """An Outlook message recall as Exchange sends it outside its organisation ("Recall: Jalan rusak", "Budi Santoso
-    would like to recall the message, ..."): filed as a report and answered, each recall was a bogus case, and the
-    citizen who recalled their mail to us got an acknowledgement of the recall."""
+    would like to recall the message, ..."; or its winmail.dat's class, `_recall_class`): filed as a report and
+    answered, each recall was a bogus case, and the citizen who recalled their mail to us got an acknowledgement of
+    the recall."""
     words = load_machine_words()
-    return _is_notice(mail, words.recall_subject, words.recall_text)
+    return _is_notice(mail, words.recall_subject, words.recall_text) or _recall_class(mail)
+
+
+RECALL_CLASS = "ipm.outlook.recall"
+
+
+def _recall_class(mail: ParsedMail) -> bool:
+    """Whether the mail is a recall by its winmail.dat's message class (`IPM.Outlook.Recall`, Exchange sending rich
+    text to a domain set so), in any language, with no file but its TNEF; a forward ("FW:") is the citizen's."""
+    if FORWARD_SUBJECT.match(mail.subject or "") or not mail.attachments:
+        return False
+    if not all(item.decoration or is_tnef(item.content_type, item.name) for item in mail.attachments):
+        return False
+    return any(is_tnef(item.content_type, item.name)
+               and (tnef_message_class(item.data) or "").lower().startswith(RECALL_CLASS)
+               for item in mail.attachments)
 
 
 def is_return_receipt(mail: ParsedMail) -> bool:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 TNEF_SIGNATURE = 0x223E9F78
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+LEVEL_MESSAGE = 0x01
 LEVEL_ATTACHMENT = 0x02
+MESSAGE_CLASS = 0x8008  # attMessageClass: the message's class, NUL-terminated ("IPM.Note", "IPM.Outlook.Recall")
 ATTACH_RENDDATA = 0x9002  # opens a file
 ATTACH_TITLE = 0x8010  # its name, NUL-terminated, in the sender's ANSI code page
 ATTACH_DATA = 0x800F  # its bytes
@@ -31,6 +33,25 @@ class TnefFile:
 
 def is_tnef(content_type: str, name: str | None) -> bool:
     return content_type in TNEF_TYPES or (name or "").lower() == "winmail.dat"
+
+
+def tnef_message_class(data: bytes) -> str | None:
+    """The message class a TNEF stream names (attMessageClass), or None; never raises. Outlook's message recall is
+    `IPM.Outlook.Recall` whatever language its subject and text are in."""
+    if len(data) < 6 or int.from_bytes(data[:4], "little") != TNEF_SIGNATURE:
+        return None
+    offset = 6
+    while offset + _HEADER <= len(data):
+        level = data[offset]
+        attribute = int.from_bytes(data[offset + 1:offset + 3], "little")
+        length = int.from_bytes(data[offset + 5:offset + _HEADER], "little")
+        start = offset + _HEADER
+        offset = start + length + _CHECKSUM
+        if offset > len(data):
+            return None
+        if level == LEVEL_MESSAGE and attribute == MESSAGE_CLASS:
+            return data[start:start + length].split(b"\0", 1)[0].decode("ascii", "replace").strip() or None
+    return None
 
 
 def tnef_files(data: bytes, max_files: int) -> list[TnefFile]:
