@@ -220,6 +220,8 @@ class Grammar:
     # (filler, the word it must stand before): a filler read so only there (`[status_questions] fillers_only_before`:
     # "smp" is "sampai" before "mana", elsewhere the school). Folded.
     status_question_fillers_before: frozenset[tuple[str, str]] = frozenset()
+    # Its fillers (the first word of each pair).
+    status_question_fillers: frozenset[str] = frozenset()
     # Words (and pairs of words) that ask a report checked as a status command does, not opening the text ("mohon
     # dicek <id>", "follow up <id>"): with the ID they name the report asked about (`[status_questions] checks`).
     status_question_checks: frozenset[str] = frozenset()
@@ -463,7 +465,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                phrase_words={phrase: frozenset(phrase.replace(_ASKED, "").split())
                                              for phrase in padded},
                                anonymity_name_line_openers=frozenset(line[0] for line in grammar.anonymity_name_lines
-                                                                     if line))
+                                                                     if line),
+                               status_question_fillers=frozenset(
+                                   filler for filler, _ in grammar.status_question_fillers_before))
 
 
 def _blank_name_line(labels: list[str], values: list[str]) -> re.Pattern[str] | None:
@@ -623,6 +627,33 @@ _GLUED_SYMBOLS = frozenset({"So", "Sk"})
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
+# The longest text whose folded tokens `_folded_tokens` keeps: an SMS of ten parts and more. A longer one is folded
+# lazily, word by word, as its readers stop at its first or second word most times.
+_KEPT_TOKENS_CHARS = 2000
+
+
+@lru_cache(maxsize=32)
+def _kept_tokens(text: str) -> tuple[str, ...]:
+    """`_TOKENS` of the text, folded (`fold_word`): an ASCII text lowercased once, its tokens the same."""
+    return tuple(_TOKENS.findall(text.lower()) if text.isascii() else map(fold_word, _TOKENS.findall(text)))
+
+
+def _folded_tokens(text: str) -> Iterable[str]:
+    """The text's tokens folded, in order. Six readers of a message ask for them (the short-message tables, thanks for
+    what was done, how to report, status questions, flags asked in words): folded once a text and kept for the next
+    reader, where each folded them again, they cost a tenth of a report's parse. A long text's are folded lazily."""
+    if len(text) <= _KEPT_TOKENS_CHARS:
+        return _kept_tokens(text)
+    return (fold_word(match.group()) for match in _TOKENS.finditer(text))
+
+
+def _first_folded_tokens(text: str, count: int) -> tuple[str, ...] | list[str]:
+    """The text's first `count` folded tokens at least (all of a text `_folded_tokens` keeps)."""
+    if len(text) <= _KEPT_TOKENS_CHARS:
+        return _kept_tokens(text)
+    return list(itertools.islice(_folded_tokens(text), count))
+
+
 # A letter typed over and over ("makasiiih", "okeee"); digits are left as they are.
 _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
 # What follows a status command when it is a number and nothing else ("CEK 12345", "cek no. 1234-56"). The number's
@@ -654,6 +685,7 @@ _TRAILING_JOIN = with_compatibility_forms(" \t&+")
 _SENTENCE_END = tuple(with_compatibility_forms(".!?"))
 _QUESTION = with_compatibility_forms("?")
 _QUESTION_MARKS = tuple(_QUESTION)
+_QUESTION_MARK = re.compile(f"[{re.escape(_QUESTION)}]")
 # What may follow a question's closing "?" and still leave it closed: "sudah diproses belum laporan saya?!".
 _AFTER_QUESTION = with_compatibility_forms("!") + " \t\r\n"
 # What closes a question: "?" in its forms, and the interrobang some keyboards offer ("...diproses‽").
@@ -706,7 +738,7 @@ def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]
 
 def awaits_an_answer(text: str, grammar: Grammar) -> bool:
     """Whether a courtesy's words wait for our answer ("ditunggu tindak lanjutnya"; `[courtesy] awaiting`)."""
-    return any(fold_word(match.group()) in grammar.awaiting for match in _TOKENS.finditer(text))
+    return not grammar.awaiting.isdisjoint(_folded_tokens(text))
 
 
 def is_greeting(text: str, grammar: Grammar) -> bool:
@@ -730,11 +762,7 @@ def _only_short_message_words(text: str, grammar: Grammar) -> bool:
     """Whether every word of the text is in one of the short-message tables' vocabularies: only then is each table
     asked. Most messages fail at their first or second word, once instead of four times."""
     vocabulary = grammar.short_message_vocabulary
-    for match in _TOKENS.finditer(text):
-        word = fold_word(match.group())
-        if word not in vocabulary and _squeeze(word) not in vocabulary:
-            return False
-    return True
+    return all(word in vocabulary or _squeeze(word) in vocabulary for word in _folded_tokens(text))
 
 
 def _asks_how_to_report(text: str, grammar: Grammar, language: str) -> ParsedText | None:
@@ -744,8 +772,7 @@ def _asks_how_to_report(text: str, grammar: Grammar, language: str) -> ParsedTex
     most messages name something at their first or second word."""
     flags: set[str] = set()
     reports, asks = False, False
-    for count, match in enumerate(_TOKENS.finditer(text), 1):
-        word = fold_word(match.group())
+    for count, word in enumerate(_folded_tokens(text), 1):
         if count > grammar.how_to_report_max_words or (
                 word not in grammar.how_to_report and (word := _squeeze(word)) not in grammar.how_to_report):
             return None
@@ -768,9 +795,9 @@ def _thanks_for_what_was_done(text: str, grammar: Grammar) -> bool:
     sudah ditindaklanjuti", "laporan sudah selesai, makasih pak"): a courtesy, as thanks alone is. Filed, it was a new
     case at an agency and an acknowledgement for a report nobody made. Not a question ("?": "laporan saya sudah
     diproses?" asks), nor with any other word ("belum", "tapi", "jalan"): those may be a grievance."""
-    if any(char in _QUESTION for char in text) or not _made_only_of(text, grammar.thanks_for_done):
+    if _QUESTION_MARK.search(text) is not None or not _made_only_of(text, grammar.thanks_for_done):
         return False
-    words = {_squeeze(fold_word(word)) for word in _TOKENS.findall(text)}
+    words = {_squeeze(word) for word in _folded_tokens(text)}
     return not words.isdisjoint(grammar.done_words) and not words.isdisjoint(grammar.done_states)
 
 
@@ -786,8 +813,7 @@ def _made_only_of(text: str, table: WordTable) -> bool:
     Asked only of a text whose words are all in some table (`_only_short_message_words`); another table's word ends
     it before any phrase is looked for (squeezing a word costs a regex, so only a word not found as typed is)."""
     squeezed: list[str] = []
-    for match in _TOKENS.finditer(text):
-        word = fold_word(match.group())
+    for word in _folded_tokens(text):
         if word not in table.vocabulary:
             word = _squeeze(word)  # vocabulary words are squeezed: one found as typed has no letter twice
             if word not in table.vocabulary:
@@ -1156,8 +1182,7 @@ def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = 
     punctuation, emoji), as they may stand around a greeting: after a help word ("BANTUAN 1708", "HELP LAPOR", "Bantuan
     min", "REG spasi LAPOR" as help's "ketik REG spasi LAPOR" reads with `[commands] spelled_spaces`), filed, each was
     a case of the citizen's request for the usage text, acknowledged as a report."""
-    for match in _TOKENS.finditer(text):
-        word = fold_word(match.group())
+    for word in _folded_tokens(text):
         if word not in also and not any(form in table.fillers or form in table.names
                                         for form in (word, _squeeze(word))):
             return False
@@ -1176,17 +1201,11 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     "12345678 sudah sampai mana"). A loop that stops at the first other word (or a second number): most messages
     name something at their first or second word ("cek harga beras ...")."""
     count, topic, asks, states, command = 0, after_command or named, after_command, False, False
-    # Folded one word ahead of the loop, not all at once: most texts are told apart at their first or second word, and
-    # folding every word of a report first cost a tenth of its parse.
-    tokens = _TOKENS.finditer(text)
-    words = [fold_word(match.group()) for match in itertools.islice(tokens, 1)]
+    # The loop reads a word and the one after it, and returns at the word past `max_words`: a long text's first words
+    # alone are folded for it (`_first_folded_tokens`); all of them when it has no more.
+    words = _first_folded_tokens(text, grammar.status_question_max_words + 2)
     durations = grammar.status_question_durations
-    for at in itertools.count():
-        if at >= len(words):
-            break
-        word = words[at]
-        if (following := next(tokens, None)) is not None:
-            words.append(fold_word(following.group()))
+    for at, word in enumerate(words):
         count += 1
         command = (command or word in grammar.status_words or word in grammar.status_question_checks
                    or (at > 0 and (words[at - 1], word) in grammar.status_question_check_pairs))
@@ -1227,7 +1246,7 @@ def _filler_out_of_place(word: str, after: list[str], grammar: Grammar) -> bool:
     """Whether `word` is a filler read only before certain words (`status_question_fillers_before`) and `after`
     (the next word, if any) is none of them: "smp" in "nomor SMP berapa?" names a school, not "sampai"."""
     pairs = grammar.status_question_fillers_before
-    return any(filler == word for filler, _ in pairs) and (word, after[0] if after else "") not in pairs
+    return word in grammar.status_question_fillers and (word, after[0] if after else "") not in pairs
 
 
 def _parse_status_question(text: str, grammar: Grammar, language: str, shortest_id: int,
@@ -2259,7 +2278,7 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
     "saya", "di rahasiakan" "dirahasiakan")."""
     shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
     # An ASCII text lowercased once, as `detect_language` reads it: its words are the same, each folded.
-    folded = _TOKENS.findall(text.lower()) if text.isascii() else list(map(fold_word, _TOKENS.findall(text)))
+    folded = tuple(_folded_tokens(text))
     if split.keys().isdisjoint(folded):  # most texts: a word at a time
         return [shortened.get(word, word) for word in folded]
     words: list[str] = []
