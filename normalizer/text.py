@@ -20,7 +20,13 @@ def clean_text(text: str) -> str:
 
     NFC comes last: removing a control character can bring a base letter and a combining mark together
     ("a\\x00\\u0308"), which only a normalization after the removal composes.
+
+    Every message goes through this, a few times (its text, quoted posts, the sender's name): a text that is one line
+    of printable ASCII without a run of spaces or a space at either end, most SMS, is already clean, and is returned
+    as it is; so is the empty text.
     """
+    if not text or (text.isascii() and text.isprintable() and "  " not in text and text[0] != " " != text[-1]):
+        return text
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return unicodedata.normalize("NFC", _BLANK_LINES.sub("\n\n", text).strip())

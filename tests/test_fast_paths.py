@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from itertools import islice
@@ -54,8 +55,11 @@ from gateway.settings import Settings
 from normalizer import sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
 from normalizer.keywords import (
+    _KEPT_TOKENS_CHARS,
     _TOKENS,
     _WORDS,
+    _first_folded_tokens,
+    _folded_tokens,
     _folded_words,
     _squeeze,
     detect_language,
@@ -63,7 +67,7 @@ from normalizer.keywords import (
     load_grammar,
 )
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
-from normalizer.text import fold_word
+from normalizer.text import _BLANK_LINES, _CONTROL, _SPACES, clean_text, fold_word
 from tests.conftest import TWILIO_TOKEN, GatewayServer
 
 TWIML_CASES = [
@@ -545,3 +549,40 @@ def test_words_folded_at_once_in_an_ascii_text_are_the_words_folded_one_by_one(p
     text = gap.join(pieces)
     assert _folded_words(text, load_grammar()) == _folded_words_word_by_word(text)
 
+
+
+def _clean_text_in_full(text: str) -> str:
+    """`clean_text` as it reads every text, without the shortcut for one that is clean already."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return unicodedata.normalize("NFC", _BLANK_LINES.sub("\n\n", text).strip())
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.one_of(st.sampled_from(" \t\n\r\x00\x7f\x85\xa0\u200b\u0308e~"),
+                                       st.characters(max_codepoint=0x7f)), max_size=30))
+@example(text="")
+@example(text=" jalan rusak")
+@example(text="jalan rusak ")
+@example(text="jalan  rusak")
+@example(text="jalan\trusak")
+@example(text="a\x7f")
+def test_a_clean_text_returned_as_it_is_is_what_cleaning_it_gives(text: str) -> None:
+    """Most SMS are one line of printable ASCII without runs of spaces: returned as they are, they are what the
+    cleaning gives them."""
+    assert clean_text(text) == _clean_text_in_full(text)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.one_of(st.sampled_from(["LAPOR", "İS", "ＣＥＫ", "x_1", "ß", "１７０８", "makasiiih"]),
+                                 st.text(max_size=6)), max_size=10),
+       gap=st.sampled_from([" ", ", ", "\n", "_"]), padding=st.sampled_from([0, _KEPT_TOKENS_CHARS]))
+def test_folded_tokens_kept_or_read_lazily_are_the_tokens_folded_one_by_one(pieces: list[str], gap: str,
+                                                                           padding: int) -> None:
+    """A message's folded tokens are kept for its next readers, a long one's read lazily: the tokens either way, each
+    folded as the grammar folds it."""
+    text = "x" * padding + gap + gap.join(pieces)
+    expected = [fold_word(match.group()) for match in _TOKENS.finditer(text)]
+    assert list(_folded_tokens(text)) == expected
+    assert list(_folded_tokens(text)) == expected  # kept: the same again
+    assert list(_first_folded_tokens(text, 3)) == (expected if len(text) <= _KEPT_TOKENS_CHARS else expected[:3])
