@@ -879,11 +879,15 @@ def _take_leading_word(text: str) -> tuple[str, str, bool]:
     return word, text[end:], separated
 
 
+@lru_cache(maxsize=16)
 def _leading_word_at(text: str, at: int) -> tuple[str, int, bool]:
     """`_take_leading_word` from a position: (the word folded, where it and the separators after it end, whether it
     stands on its own); ("", `at`, False) when no word opens there. A position, not the rest of the text: the loops
     that read flag words and fillers off a text's start slice it once, at their end. Copying the rest each turn made a
-    text of repeated flag words ("anonim " 20,000 times) cost time quadratic in its length."""
+    text of repeated flag words ("anonim " 20,000 times) cost time quadratic in its length.
+
+    Cached: the readers of a message's leading words (kind and flag words, the words introducing a flag, a second
+    kind, commands, greetings) ask for the same word three times and more."""
     match = _LEADING_WORD.match(text, at)
     if not match:
         return "", at, False
