@@ -1303,7 +1303,7 @@ def _status_candidate(rest: str, misread: tuple[str, int] | None) -> str:
         return misread[0]
     digits = _LEADING_ID.match(rest)
     if digits is not None:
-        return _id_in(digits)[0]
+        return _id_in(digits, after_a_command=True)[0]
     return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
 
 
@@ -1322,7 +1322,7 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
     if misread is not None:
         after = rest[misread[1]:]
     elif digits is not None:
-        after = rest[_id_in(digits)[2]:]
+        after = rest[_id_in(digits, after_a_command=True)[2]:]
     else:
         words = rest.strip().split(maxsplit=1)
         after = words[1] if len(words) > 1 else ""
@@ -1330,16 +1330,20 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
     return "" if _is_punctuation(after) else after
 
 
-def _id_in(digits: re.Match[str]) -> tuple[str, str, int]:
+def _id_in(digits: re.Match[str], *, after_a_command: bool = False) -> tuple[str, str, int]:
     """The ID in a `_LEADING_ID` match, as (digits, as typed, where it ends in the text). A first word of an ID's
     shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
     ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
-    mistyped one), or all of them."""
+    mistyped one), or all of them. `after_a_command`: after a status command, a first word whose check digit fails
+    gives way to a longer run that holds ("CEK 1000000 4", the check digit typed apart: answered "1000000 not
+    valid")."""
     start, typed = digits.start("id"), digits.group("id")
     runs = [typed[:group.end()] for group in re.finditer(r"\S+", typed)]
     shaped = [run for run in runs if looks_like_tracking_id(run)]
     if looks_like_tracking_id(runs[0]):
         run = runs[0]
+        if after_a_command and not is_valid_tracking_id(run):
+            run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)), run)
     else:
         run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else typed)
     return normalize_tracking_id(run), run, start + len(run)

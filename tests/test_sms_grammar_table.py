@@ -244,6 +244,9 @@ ROWS = [
     query("bantuan-cek-id", "Bantuan cek {parent}", "status"),
     # autocorrect's en dash between the ID's digit groups (a UCS-2 SMS): read as "-"
     query("cek-en-dash-grouped-id", "CEK {parent_en_dash}", "status"),
+    # the check digit typed apart: answered "<the ID but its last digit> not valid"
+    query("cek-check-digit-apart", "CEK {parent_check_apart}", "status"),
+    query("status-check-digit-apart-question", "status {parent_check_apart}?", "status"),
     query("cek-status", "cek status {parent}", "status"),
     # the service's name after the command, as "cek laporan" is typed: filed, each was a case of the query's words
     query("cek-lapor", "CEK LAPOR {parent}", "status"),
@@ -711,9 +714,11 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     drain(settings)
     casestore.store.set_status(parent, "in_progress")
     fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}",
-              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}", "never": format_tracking_id(7_777_777),
+              "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}",
+              "parent_check_apart": f"{parent[:-1]} {parent[-1]}", "never": format_tracking_id(7_777_777),
               "parent_thousands": f"{int(parent):,}", "parent_letter_o": parent.replace("0", "O")}
     assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
+    assert damm_digit(parent[:-1]) != 0, parent  # the digits before the one typed apart are no ID of their own
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
                "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
 
