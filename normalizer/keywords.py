@@ -1279,10 +1279,11 @@ def _status_help(language: str, flags: set[str]) -> ParsedText:
 
 
 # A Tracking ID written as a number is ("10,000,004": grouped in thousands, as a calculator or a bank's SMS shows one)
-# or with the letter O for a zero ("1OOOOOO4", copied by hand or read aloud), a word of its own. A comma after it
-# ends it as after a plain ID ("CEK 10,000,004, terima kasih"); one before a digit goes on with the number.
-_MISREAD_ID = re.compile(r"(?:\d{1,3}(?:,\d{3}){1,6}|[\dOo]{6,24})(?!\w|,\d)")
-_MISREAD_AS_DIGITS = str.maketrans({"O": "0", "o": "0", ",": None})
+# or with the letter O for a zero ("1OOOOOO4", copied by hand or read aloud) or a lowercase l or capital I for a one
+# ("l0000004": filed, it was a new report), a word of its own. A comma after it ends it as after a plain ID ("CEK
+# 10,000,004, terima kasih"); one before a digit goes on with the number.
+_MISREAD_ID = re.compile(r"(?:\d{1,3}(?:,\d{3}){1,6}|[\dOoIl]{6,24})(?!\w|,\d)")
+_MISREAD_AS_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", ",": None})
 
 
 def _misread_id(rest: str) -> tuple[str, int] | None:

@@ -241,6 +241,11 @@ ROWS = [
     query("cek-spaced-id", "CEK {parent_spaced}", "status"),
     query("cek-thousands-grouped-id", "CEK {parent_thousands}", "status"),
     query("cek-letter-o-for-zero", "CEK {parent_letter_o}", "status"),
+    # a lowercase l or a capital I for a one, and the command misspelt: each was filed as a new report
+    query("cek-letter-l-for-one", "CEK {parent_letter_l}", "status"),
+    query("cek-capital-i-for-one", "cek {parent_capital_i}", "status"),
+    query("chek-misspelt", "CHEK {parent}", "status"),
+    query("chk-abbreviated", "chk no. {parent}", "status"),
     query("bantuan-cek-id", "Bantuan cek {parent}", "status"),
     # autocorrect's en dash between the ID's digit groups (a UCS-2 SMS): read as "-"
     query("cek-en-dash-grouped-id", "CEK {parent_en_dash}", "status"),
@@ -716,8 +721,10 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     fields = {"parent": parent, "bad": bad_check_digit(parent), "parent_spaced": f"{parent[:4]} {parent[4:]}",
               "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}",
               "parent_check_apart": f"{parent[:-1]} {parent[-1]}", "never": format_tracking_id(7_777_777),
-              "parent_thousands": f"{int(parent):,}", "parent_letter_o": parent.replace("0", "O")}
+              "parent_thousands": f"{int(parent):,}", "parent_letter_o": parent.replace("0", "O"),
+              "parent_letter_l": parent.replace("1", "l"), "parent_capital_i": parent.replace("1", "I")}
     assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
+    assert "l" in fields["parent_letter_l"] and "I" in fields["parent_capital_i"], parent
     assert damm_digit(parent[:-1]) != 0, parent  # the digits before the one typed apart are no ID of their own
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),
                "parent_arabic_indic": parent.translate(ARABIC_INDIC)}
