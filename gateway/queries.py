@@ -49,7 +49,7 @@ async def lookup_status(client: httpx.AsyncClient, tracking_id: str) -> StatusLo
     except httpx.HTTPError:
         return None
     if response.status_code == 404:
-        return StatusLookup(found=False)
+        return StatusLookup(found=False) if says_no_such_report(response) else None
     if response.status_code != 200:
         return None
     try:
@@ -77,6 +77,23 @@ def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | No
         return asyncio.run(ask())
     except TimeoutError:
         return None
+
+
+def says_no_such_report(response: httpx.Response) -> bool:
+    """Whether a 404 to `GET /v1/reports/{tracking_id}` is the case store's own "no such report": the contract's
+    Problem, a JSON object with an `error` string. Any other 404 (a proxy's or an ingress's page while the case store
+    is deployed, a wrong path in `LAPOR_CASESTORE_URL`, an empty body) is the case store not answering properly,
+    logged `casestore.bad_answer` and retried as an outage: read as "no such report", a citizen was told that the
+    report they were given an ID for does not exist, and a follow-up to it was filed as a new report."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return True
+    log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=404,
+                body="not_json" if body is None else type(body).__name__)
+    return False
 
 
 def names_report(report: dict[str, Any], tracking_id: str) -> bool:

@@ -1119,6 +1119,60 @@ def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
     assert bad and all((e["level"], e["path"]) == ("warning", "/v1/reports/{tracking_id}") for e in bad)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "found"),
+    [
+        # the contract's 404: a Problem, JSON with an `error`
+        pytest.param(b'{"error": "not_found", "detail": "no report with this Tracking ID"}', "application/json",
+                     False, id="the-case-stores-not-found"),
+        # not the case store's: an ingress's page while it is deployed, a wrong path in LAPOR_CASESTORE_URL
+        pytest.param(b"<html><body><h1>404 Not Found</h1>nginx</body></html>", "text/html", None, id="proxy-page"),
+        pytest.param(b"", "text/plain", None, id="empty"),
+        pytest.param(b'{"message": "no Route matched with those values"}', "application/json", None,
+                     id="api-gateways-json"),
+        pytest.param(b'"Not Found"', "application/json", None, id="json-string"),
+    ],
+)
+def test_only_the_case_stores_own_404_says_a_report_does_not_exist(
+    settings: Settings, redis: Redis, log_stream: io.StringIO, body: bytes, content_type: str, found: bool | None,
+) -> None:
+    """A CEK of a report the gateway no longer holds, answered 404 by something before the case store (an ingress
+    while the case store is deployed, a wrong path in its URL): both the immediate answer and the status job told the
+    citizen that the report does not exist. Only the contract's 404 (a Problem: JSON with an `error`) says so;
+    any other is the case store not answering properly: the answer follows, the job retries, then "send CEK later"."""
+    tracking_id, number = format_tracking_id(4_545_488), "+6281298765014"
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek-404",
+                             sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
+                             received_at=utc_now())
+    query = normalize(message).query
+    assert query is not None and query.tracking_id == tracking_id
+
+    async def immediate() -> tuple[str, bool]:
+        async with casestore_client(settings, 5) as client:
+            return await answer_query(query, client, redis)
+
+    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
+                                                                  tracking_id=tracking_id, language="id")
+    queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
+    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
+        mock.get(f"/v1/reports/{tracking_id}").respond(404, content=body, headers={"Content-Type": content_type})
+        inline = asyncio.run(immediate())
+        drain(settings, (STATUS_QUEUE,))
+    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+    if found is False:
+        assert inline == (render("status_unknown", "id", tracking_id=tracking_id), False)
+        assert answer.args[0]["text"] == render("status_unknown", "id", tracking_id=tracking_id)
+        assert DeadLetters(redis).count() == 0
+        return
+    assert inline == (render("status_pending", "id", tracking_id=tracking_id), True)
+    assert answer.args[0]["text"] == render("status_retry", "id", tracking_id=tracking_id)
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
+    bad = [e for e in log_events(log_stream) if e["event"] == "casestore.bad_answer"]
+    assert bad and all((e["level"], e["status"]) == ("warning", 404) for e in bad)
+    assert "nginx" not in log_stream.getvalue() and "Route" not in log_stream.getvalue()
+
+
 def test_an_immediate_status_answer_naming_another_report_is_no_answer(settings: Settings) -> None:
     """The immediate answer to a CEK reads the case store's answer as the status job does: one naming another report
     (a cache before the case store) told the citizen that report's status; now the answer follows, as when the case

@@ -18,6 +18,7 @@ import httpx
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError, retryable_status
 from gateway.logs import get_logger
+from gateway.queries import says_no_such_report
 from gateway.settings import Settings
 from gateway.tls import tls_context
 
@@ -274,12 +275,15 @@ class CaseStoreClient:
         return self._in_turn((reports[:middle], reports[middle:]), self._submit_batch)
 
     def get_report(self, tracking_id: str) -> dict[str, Any] | None:
-        """The stored report; None only for the case store's 404. A 200 whose body is not a JSON object (a proxy's
-        page, a truncated body, a broken deploy answering `null`) is the case store not answering properly, retried
-        as an outage is: read as "no such report", the citizen was told their report does not exist."""
+        """The stored report; None only for the case store's 404, the contract's Problem (`says_no_such_report`). A
+        200 whose body is not a JSON object (a proxy's page, a truncated body, a broken deploy answering `null`), or a
+        404 that is not the case store's (a proxy's page), is the case store not answering properly, retried as an
+        outage is: read as "no such report", the citizen was told their report does not exist."""
         response = self._request("GET", f"/v1/reports/{tracking_id}")
         if response.status_code == 404:
-            return None
+            if says_no_such_report(response):
+                return None
+            raise RetryableError("a 404 that is not the case store's", reason="casestore_bad_answer")
         if response.status_code != 200:
             raise PermanentError(
                 f"case store answered {response.status_code}", reason=f"casestore_{response.status_code}"
