@@ -60,7 +60,7 @@ from channels.social import (
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import post_thread_key, post_thread_report
-from gateway.health import HealthSignals, endpoint, poll_failure
+from gateway.health.signals import HealthSignals, endpoint, poll_failure
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger

@@ -41,10 +41,10 @@ from gateway.followups import (
     thread_report,
     until_unanswered,
 )
-from gateway.health import HealthSignals, health_channel, poll_failure
+from gateway.health.signals import HealthSignals, poll_failure
 from gateway.intake import Intake, dedup_key
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
-from gateway.metrics import reply_source
+from gateway.metrics import health_channel, reply_source
 from gateway.outbound import count_in_sliding_window
 from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, enqueue_calls, sender_digest

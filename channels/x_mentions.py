@@ -42,7 +42,7 @@ from channels.social import (
     unleased,
 )
 from gateway.errors import NotDurable
-from gateway.health import HealthSignals, endpoint
+from gateway.health.signals import HealthSignals, endpoint
 from gateway.intake import Intake
 from gateway.lease import lease_account
 from gateway.logs import clear_message_context, get_logger

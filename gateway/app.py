@@ -42,15 +42,10 @@ from gateway.errors import (
     TooLarge,
 )
 from gateway.followups import resolve_follow_up
-from gateway.health import (
-    HealthMonitor,
-    HealthSignals,
-    SignalWriter,
-    SpoolProbe,
-    check_failed_document,
-    load_rules,
-    publish_disabled,
-)
+from gateway.health.documents import check_failed_document
+from gateway.health.monitor import HealthMonitor, SpoolProbe, publish_disabled
+from gateway.health.rules import load_rules
+from gateway.health.signals import HealthSignals, SignalWriter
 from gateway.intake import Intake, build_intake, run_spool_replayer
 from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat

@@ -155,7 +155,7 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
-            from gateway.health import redis_trouble
+            from gateway.health.documents import redis_trouble
             from gateway.outage import no_such_database, wrong_type
             from gateway.queues import redis_connection
 
@@ -442,7 +442,7 @@ def _refuse_unknown_filters(queue: str | None, channel: str | None) -> None:
     if channel is None:
         return
     from channels.registry import channel_names
-    from gateway.health import UNATTRIBUTED
+    from gateway.health.signals import UNATTRIBUTED
     from gateway.metrics import health_channel
 
     known = (*channel_names(), UNATTRIBUTED)
@@ -455,7 +455,7 @@ def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
     """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
     (`x` takes `x-mentions` and `x-reply` too) or one source exactly."""
-    from gateway.health import UNATTRIBUTED
+    from gateway.health.signals import UNATTRIBUTED
     from gateway.metrics import health_channel
 
     return [
@@ -552,7 +552,7 @@ def _shown(letter: DeadLetter, zone: ZoneInfo | None) -> dict[str, Any]:
 def _channel_of(letter: DeadLetter) -> str:
     """The letter's channel, or `unknown` for one that could not tell it (a forward whose envelope was gone): the
     channel the views count it against and `--channel unknown` lists."""
-    from gateway.health import UNATTRIBUTED
+    from gateway.health.signals import UNATTRIBUTED
 
     return letter.channel or UNATTRIBUTED
 
@@ -812,7 +812,7 @@ def smtp() -> None:
 
     from channels.email.imap import ImapPoller
     from channels.email.server import start_smtp_server
-    from gateway.health import HealthSignals, SignalWriter
+    from gateway.health.signals import HealthSignals, SignalWriter
     from gateway.intake import Intake
     from gateway.liveness import ServingBeat
     from gateway.queues import redis_connection
@@ -1012,7 +1012,7 @@ def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
     Redis that fails now leaves them as they were: the retry's own lines come first)."""
     from redis.exceptions import RedisError
 
-    from gateway.health import HealthSignals
+    from gateway.health.signals import HealthSignals
 
     try:
         left, _ = store.list()
@@ -1148,14 +1148,9 @@ def status(
 
     from channels.registry import disabled_channels
     from gateway.embedded_redis import named_redis
-    from gateway.health import (
-        DEPLOYMENT_WAIT_SECONDS,
-        HealthMonitor,
-        deployment_seen,
-        load_rules,
-        no_deployment_document,
-        published_disabled,
-    )
+    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS, deployment_seen, no_deployment_document
+    from gateway.health.monitor import HealthMonitor, published_disabled
+    from gateway.health.rules import load_rules
     from gateway.lease import polled_accounts
     from gateway.queues import redis_connection
 

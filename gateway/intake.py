@@ -342,7 +342,7 @@ class Intake:
             for channel, _, entry in forgotten:
                 log.warning("message.unfiled_filed", channel=channel, tracking_id=entries[entry])
             if forgotten:
-                from gateway.health import HealthSignals  # only here: intake alone imports no health check
+                from gateway.health.signals import HealthSignals  # only here: intake alone imports no health check
 
                 signals = HealthSignals(self._redis)
                 for channel in sorted({channel for channel, _, _ in forgotten}):

@@ -33,7 +33,7 @@ from pathlib import Path
 from redis import Redis
 from redis.exceptions import RedisError
 
-from gateway.health import SERVING_KEY, WEBHOOK_SERVING_KEY
+from gateway.health.signals import SERVING_KEY, WEBHOOK_SERVING_KEY
 from gateway.logs import get_logger
 from gateway.metrics import health_channel
 from gateway.redis_epoch import RedisEpoch

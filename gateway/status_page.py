@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from gateway.health import duration
+from gateway.health.rules import duration
 from gateway.localtime import with_local_times
 
 if TYPE_CHECKING:

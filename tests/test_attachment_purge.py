@@ -709,7 +709,9 @@ def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
 
     from gateway import cli
     from gateway.cli import app
-    from gateway.health import HealthMonitor, HealthSignals, load_rules
+    from gateway.health.monitor import HealthMonitor
+    from gateway.health.rules import load_rules
+    from gateway.health.signals import HealthSignals
     from gateway.unfiled import UnfiledMessages
 
     keep_unfiled(redis, "1", 1)

@@ -21,7 +21,7 @@ from channels.registry import WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
 from channels.sms_aggregator_send import AggregatorSender
 from gateway.app import OPENAPI_PATH
-from gateway.health import load_rules
+from gateway.health.rules import load_rules
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR, Settings
 

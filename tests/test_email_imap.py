@@ -19,7 +19,8 @@ from channels.email import imap as imap_module
 from channels.email.imap import Cursor, ImapPoller, since_date
 from channels.email.store import Quarantine
 from gateway.errors import NotDurable
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake, Receipt
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft

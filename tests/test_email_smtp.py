@@ -49,7 +49,8 @@ from channels.email.server import (
     refusal_text,
 )
 from channels.email.store import MAX_LISTED_ATTACHMENTS
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render

@@ -15,7 +15,8 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.results import Result
 
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, JSONSerializer, queue
 from gateway.replies import render, status_name

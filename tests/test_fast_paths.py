@@ -32,7 +32,7 @@ from channels.gsm7 import to_gsm7
 from channels.twilio_sms import _form, _signed_urls, compute_signature, render_twiml, signed_params
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import RejectedInput
-from gateway.health import SIGNALS_KEY, HealthSignals
+from gateway.health.signals import SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.logs import (
     _ID_INT_FLOOR,

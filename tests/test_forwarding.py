@@ -34,7 +34,8 @@ from gateway import metrics
 from gateway.attachments import store_attachment
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import RetryableError
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queues import (
     FORWARD_FUNC,

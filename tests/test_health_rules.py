@@ -8,16 +8,7 @@ import pytest
 
 from channels.registry import OWN_PROCESS_CHANNELS, WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS
-from gateway.health import (
-    ChannelRules,
-    ChannelSignals,
-    Held,
-    QueueStats,
-    RulesError,
-    State,
-    evaluate,
-    load_rules,
-)
+from gateway.health.rules import ChannelRules, ChannelSignals, Held, QueueStats, RulesError, State, evaluate, load_rules
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR
 

@@ -19,7 +19,9 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
 from gateway.app import GATEWAY_KEY, create_app
-from gateway.health import OFF_REASON, ChannelHealth, Finding, HealthMonitor, HealthSignals, State, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import OFF_REASON, ChannelHealth, Finding, State, load_rules
+from gateway.health.signals import HealthSignals
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings

@@ -22,7 +22,8 @@ from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, GraphClient, Ins
 from channels.registry import polled_reply_target
 from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings

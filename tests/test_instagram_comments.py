@@ -29,7 +29,8 @@ from channels.instagram_graph import (
     InstagramPoller,
     comment_left_out,
 )
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings

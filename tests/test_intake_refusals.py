@@ -18,7 +18,8 @@ import pytest
 from redis import Redis
 
 from gateway.app import create_app
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake, Receipt
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.replies import render

@@ -28,7 +28,8 @@ from redis import Redis
 
 from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
-from gateway.health import HealthMonitor, HealthSignals
+from gateway.health.monitor import HealthMonitor
+from gateway.health.signals import HealthSignals
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.settings import Settings
 from tests.conftest import REPO_ROOT

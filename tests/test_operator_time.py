@@ -18,7 +18,7 @@ import orjson
 import pytest
 from redis import Redis
 
-from gateway.health import HealthSignals
+from gateway.health.signals import HealthSignals
 from gateway.localtime import local_clock, shown_time, with_local_times
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
 from gateway.settings import SettingsError, load_settings

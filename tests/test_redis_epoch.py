@@ -11,7 +11,8 @@ import orjson
 from redis import Redis
 
 from gateway.embedded_redis import EmbeddedRedis, redis_database
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.liveness import ServingBeat
 from gateway.queues import redis_connection
 from gateway.redis_epoch import DATA_LOST_KEY, DATA_LOST_SHOWN_SECONDS, EPOCH_FILE, EPOCH_KEY

@@ -30,7 +30,9 @@ from rq.job import Job, JobStatus
 from channels.email.processor import MailProcessor
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, find_redis_server
-from gateway.health import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthMonitor, HealthSignals, SignalWriter, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
+from gateway.health.signals import SIGNAL_WRITERS, SIGNALS_IN_FLIGHT, HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
 from gateway.liveness import ServingBeat
 from gateway.outbound import REPLY_FUNC

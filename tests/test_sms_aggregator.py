@@ -35,8 +35,9 @@ from channels.gsm7 import MULTI_PART_16, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
 from gateway.concat import PENDING_KEY, PartBuffer
 from gateway.errors import PermanentError, RejectedInput, RetryableError
-from gateway.health import SIGNALS_KEY, health_channel
+from gateway.health.signals import SIGNALS_KEY
 from gateway.lease import Holder, process_table
+from gateway.metrics import health_channel
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
 from gateway.queries import answer_query, casestore_client
 from gateway.queues import (

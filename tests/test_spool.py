@@ -29,7 +29,8 @@ from gateway import metrics
 from gateway import spool as spool_module
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
-from gateway.health import HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.intake import Intake, Receipt, SpoolReplayer, build_intake, dedup_key
 from gateway.logs import scrub
 from gateway.private_files import open_private

@@ -124,7 +124,8 @@ def _channel(name: str, state: str, reason: str = "") -> dict[str, object]:
 
 
 def _pages() -> dict[str, str]:
-    from gateway.health import check_failed_document, overall_reason, redis_down_document
+    from gateway.health.documents import check_failed_document, redis_down_document
+    from gateway.health.monitor import overall_reason
     from gateway.status_page import render_check_failed_page, render_status_page
     from gateway.status_page import render_redis_down_page as redis_down_page
 

@@ -41,28 +41,30 @@ from rq.worker_registration import register as register_worker
 from channels.email.processor import REPLY_FUNC as EMAIL_REPLY_FUNC
 from channels.registry import disabled_channels
 from channels.social import SOCIAL_REPLY_FUNC
-from gateway import health, metrics
+from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis, named_redis
 from gateway.errors import RetryableError
-from gateway.health import (
-    COUNTERS_KEY,
+from gateway.health import monitor as health_monitor
+from gateway.health.documents import (
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
-    DISABLED_KEY,
-    DISABLED_MIN_SECONDS,
-    ERRORS_KEY,
-    SIGNALS_KEY,
-    STATE_KEY,
-    WORKER_ALIVE_KEY,
-    WORKER_SEEN_KEY,
-    HealthMonitor,
-    HealthSignals,
+    check_failed_document,
     deployment_seen,
-    load_rules,
-    publish_disabled,
+    redis_down_document,
     spool_size,
 )
+from gateway.health.monitor import (
+    COUNTERS_KEY,
+    DISABLED_KEY,
+    DISABLED_MIN_SECONDS,
+    STATE_KEY,
+    WORKER_ALIVE_KEY,
+    HealthMonitor,
+    publish_disabled,
+)
+from gateway.health.rules import OFF_REASON, load_rules
+from gateway.health.signals import DEADLETTERS_KEY, ERRORS_KEY, SIGNALS_KEY, WORKER_SEEN_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.liveness import BEAT_SECONDS, ServingBeat
@@ -823,7 +825,7 @@ def test_a_channels_dead_letters_waiting_counts_those_older_than_a_week(
     the_deployments(redis)
     _add_letters(redis, 3, "sms-twilio", "casestore_503")
     week_ago = time.time() - 8 * 24 * 3600
-    counted = health.DEADLETTERS_KEY.format(channel="sms-twilio")
+    counted = DEADLETTERS_KEY.format(channel="sms-twilio")
     for key in redis.zrange(counted, 0, -1):  # as if they failed 8 days ago
         redis.zadd(counted, {key: week_ago})
         redis.zadd(INDEX_KEY, {key: week_ago})
@@ -958,7 +960,7 @@ async def test_a_stopped_gateway_leaves_no_write_of_its_health_loop_behind(
     def slow_publish(*args: Any) -> None:
         writing.set()
         time.sleep(0.5)  # a write that takes its time (a busy Redis)
-        health.publish_disabled(*args)
+        publish_disabled(*args)
 
     monkeypatch.setattr(gateway_app, "publish_disabled", slow_publish)
     async with serving_gateway(test_env.settings(LAPOR_HEALTH_EVALUATE_SECONDS="0.1"), redis):
@@ -983,13 +985,13 @@ async def test_the_status_cli_says_what_the_running_gateway_switched_off_not_wha
         await async_wait_until(lambda: redis.exists(DISABLED_KEY))
         assert 0 < redis.pttl(DISABLED_KEY) <= DISABLED_MIN_SECONDS * 1000  # gone soon after the gateway is
         code, x = await asyncio.to_thread(_x_as_the_cli_says, test_env.process_env(**X_ON))
-    assert (code, x["state"], x["reason"]) == (0, "ok", health.OFF_REASON)
+    assert (code, x["state"], x["reason"]) == (0, "ok", OFF_REASON)
 
     redis.delete(DISABLED_KEY)  # as when it expires, no gateway left to say: the CLI's own settings
     code, x = _x_as_the_cli_says(test_env.process_env(**X_ON))
     assert (code, x["state"]) == (2, "down") and "no pollers process polling X alive" in x["reason"], x
     code, x = _x_as_the_cli_says(test_env.process_env())
-    assert (code, x["state"], x["reason"]) == (0, "ok", health.OFF_REASON)
+    assert (code, x["state"], x["reason"]) == (0, "ok", OFF_REASON)
 
     # A gateway running X: the CLI's stale environment that has it off does not hide the channel (not a union).
     publish_disabled(redis, disabled_channels(test_env.settings(**X_ON)), 5.0)
@@ -1153,7 +1155,7 @@ def test_the_page_gives_the_last_successful_poll_of_a_polled_channel_only(
 
 
 def test_the_page_headline_groups_channels_by_state() -> None:
-    from gateway.health import overall_reason
+    from gateway.health.monitor import overall_reason
     from gateway.status_page import render_status_page
 
     def channel(name: str, state: str) -> dict[str, object]:
@@ -1187,8 +1189,8 @@ def _status_pages() -> list[tuple[str, str, str]]:
     return [
         ("ok", render_status_page(status, 10), "OK"),
         ("down", render_status_page({**status, "overall": "down", "reason": "DOWN: x"}, 10), "DOWN"),
-        ("check failed", render_check_failed_page(health.check_failed_document(KeyError("k"), 0), 10), "UNKNOWN"),
-        ("redis down", redis_down_page(health.redis_down_document(ConnectionError("refused"), 0, 0, "r"), 10),
+        ("check failed", render_check_failed_page(check_failed_document(KeyError("k"), 0), 10), "UNKNOWN"),
+        ("redis down", redis_down_page(redis_down_document(ConnectionError("refused"), 0, 0, "r"), 10),
          "DOWN"),
     ]
 
@@ -1968,7 +1970,8 @@ def test_replies_retried_for_one_channels_provider_age_that_channel_alone(
     assert (reasons["instagram"], reasons["sms-twilio"]) == (None, None)
     # The names the check reads jobs by are those the jobs are queued under.
     queued_under = (SOCIAL_REPLY_FUNC, EMAIL_REPLY_FUNC, {OUTBOUND_REPLY_FUNC, STATUS_FUNC})
-    assert queued_under == (health.SOCIAL_REPLY_FUNC, health.EMAIL_REPLY_FUNC, health.SOURCED_FUNCS)
+    assert queued_under == (health_monitor.SOCIAL_REPLY_FUNC, health_monitor.EMAIL_REPLY_FUNC,
+                            health_monitor.SOURCED_FUNCS)
     # A forward waiting holds back every channel's reports.
     enqueue_calls(redis, settings, FORWARD_QUEUE, FORWARD_FUNC, [(["10000020"],)])
     reasons = queue_age_reasons(monitor.status())

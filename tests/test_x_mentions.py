@@ -38,7 +38,9 @@ from channels.x_mentions import (
     x_progress,
 )
 from gateway.followups import remember_reply
-from gateway.health import SIGNALS_KEY, HealthMonitor, load_rules
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
+from gateway.health.signals import SIGNALS_KEY
 from gateway.intake import Intake, Receipt, dedup_key
 from gateway.lease import process_table
 from gateway.queries import LOOKUP_SECONDS

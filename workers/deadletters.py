@@ -20,7 +20,7 @@ from rq.registry import FailedJobRegistry
 from rq.results import Result
 
 from gateway import metrics
-from gateway.health import HealthSignals
+from gateway.health.signals import HealthSignals
 from gateway.logs import get_logger, scrub
 from gateway.queues import (
     FORWARD_FUNC,

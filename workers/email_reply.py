@@ -24,8 +24,9 @@ from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
 from gateway.errors import PermanentError, RetryableError
-from gateway.health import HealthSignals, health_channel
+from gateway.health.signals import HealthSignals
 from gateway.logs import bind_message_context, get_logger
+from gateway.metrics import health_channel
 from gateway.queues import REPLY_QUEUE, envelope_key, readable_envelope, sender_digest
 from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry

@@ -18,9 +18,9 @@ from redis import Redis
 from rq.job import Job
 
 from gateway.errors import RetryableError
-from gateway.health import HealthSignals, health_channel
+from gateway.health.signals import HealthSignals
 from gateway.logs import get_logger
-from gateway.metrics import reply_source
+from gateway.metrics import health_channel, reply_source
 from gateway.outbound import REPLY_FUNC, STATUS_FUNC, write_reply_record
 from gateway.queues import FORWARD_FUNC, REPLY_QUEUE
 from gateway.settings import Settings

@@ -28,7 +28,7 @@ from rq.timeouts import JobTimeoutException
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
-from gateway.health import CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, CASESTORE_REFUSING_KEY, credentials_step
+from gateway.health.signals import CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, CASESTORE_REFUSING_KEY, credentials_step
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,

@@ -38,7 +38,7 @@ from rq.job import Job, JobStatus
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from gateway.health import WORKER_SEEN_KEY
+from gateway.health.signals import WORKER_SEEN_KEY
 from gateway.lease import RELEASE_SCRIPT
 from gateway.logs import get_logger, loggable_host
 from gateway.queues import (

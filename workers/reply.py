@@ -38,8 +38,9 @@ from rq import get_current_job
 
 from channels.reply_senders import REPLY_SENDERS, ReplyPart, ReplySenderEntry
 from gateway.errors import PermanentError, RetryableError
-from gateway.health import HealthSignals, health_channel
+from gateway.health.signals import HealthSignals
 from gateway.logs import bind_message_context, get_logger
+from gateway.metrics import health_channel
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
 from gateway.queues import REPLY_QUEUE, envelope_key
 from workers.context import WorkerContext, attempt_number, current, note_retry

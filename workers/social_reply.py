@@ -52,9 +52,9 @@ from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
 from gateway.followups import remember_post_reply, remember_reply
-from gateway.health import HealthSignals, health_channel
+from gateway.health.signals import HealthSignals
 from gateway.logs import bind_message_context, get_logger
-from gateway.metrics import reply_source
+from gateway.metrics import health_channel, reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
 from gateway.replies import load_replies, render
 from gateway.settings import InstagramSettings, Settings, XSettings

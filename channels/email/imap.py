@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import NotDurable, TooLarge
-from gateway.health import HealthSignals, SignalWriter, poll_failure
+from gateway.health.signals import HealthSignals, SignalWriter, poll_failure
 from gateway.intake import Intake
 from gateway.lease import Lease, lease_account, mailbox_digest, wait_holding_async
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values

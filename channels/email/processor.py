@@ -53,7 +53,7 @@ from gateway.followups import (
     with_quoted_reports_privacy,
     with_reporters_identity,
 )
-from gateway.health import HealthSignals, SignalWriter
+from gateway.health.signals import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably

@@ -26,7 +26,7 @@ from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
 from gateway.errors import INTERNAL_ERROR, NotDurable, TooLarge
-from gateway.health import SignalWriter
+from gateway.health.signals import SignalWriter
 from gateway.intake import Intake
 from gateway.logs import get_logger, sensitive_values
 from gateway.replies import render

@@ -1,0 +1,848 @@
+"""The channel-health rules: what they see of a channel, and one pure function that turns it into ok / degraded / down.
+
+`evaluate(...)`: a pure function of (signals, queue stats, rules, now) -> `ChannelHealth`; the rules are the
+functions in `RULES`, their thresholds in config/health.toml (`HealthRules`, read by `load_rules`). Each finding
+carries what to do about it (`next_step`). What the rules see (`ChannelSignals`, `QueueStats`) is read from Redis by
+the monitor (`gateway.health.monitor`); nothing here reads Redis, so each rule is tested alone on a row of values.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from gateway.health.signals import SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
+from gateway.settings import SettingsError
+
+
+class State(StrEnum):
+    """A channel's state on every view and in the `channel.health` lines; the overall state is the worst of them."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+SEVERITY = {State.OK: 0, State.DEGRADED: 1, State.DOWN: 2}
+
+
+# -- Rules (config/health.toml) ---------------------------------------------------------------------------------------
+class ChannelRules(BaseModel):
+    """Thresholds for one channel; 0 switches a level of a rule off.
+
+    The values here apply only where config/health.toml's `[defaults]` leaves a key out (a rules file of its own, the
+    tests): what ships is in that file, which differs (`worker_missing_degraded_seconds` is 30 there). Read the file
+    for a deployment's numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    poll_failing_degraded_seconds: float = 120
+    poll_failing_down_seconds: float = 600
+    rate_limited_degraded_seconds: float = 300
+    rate_limited_down_seconds: float = 1800
+    auth_failures_degraded: int = 1
+    auth_failures_down: int = 3
+    signature_failures_degraded: int = 5
+    signature_failures_down: int = 20
+    intake_refusals_degraded: int = 1
+    intake_refusals_down: int = 5
+    # Refusals no retry gets past until an operator acts: the channel is down at the first.
+    intake_refusals_down_at_once: tuple[str, ...] = ("id_range_exhausted",)
+    deadletter_window_seconds: float = 900
+    deadletters_degraded: int = 1
+    deadletters_down: int = 20
+    reply_failures_degraded: int = 3
+    reply_failures_down: int = 10
+    # Replies put off by their provider's rate limit (429) since the last reply sent, while one is still put off.
+    reply_rate_limits_degraded: int = 1
+    reply_rate_limits_down: int = 0
+    queue_age_degraded_seconds: float = 300
+    queue_age_down_seconds: float = 1800
+    queues: tuple[str, ...] = ("lapor-forward", "lapor-reply")
+    quiet_degraded_seconds: float = 0
+    quiet_down_seconds: float = 0
+    # No process receiving the channel alive for this long (seconds); 0: the rule is off. `serving_process` names
+    # it in the reason.
+    process_missing_degraded_seconds: float = 0
+    process_missing_down_seconds: float = 0
+    serving_process: str = "process serving the channel"
+    # No HTTP gateway answering the channel's webhook alive for this long (seconds), for a channel whose messages
+    # another process fetches (Instagram: the pollers, with their own process rule above); 0: the rule is off.
+    # `webhook_process` names it in the reason, `webhook_missing_effect` says what is lost meanwhile.
+    webhook_missing_degraded_seconds: float = 0
+    webhook_missing_down_seconds: float = 0
+    webhook_process: str = "HTTP gateway process (lapor-gateway serve)"
+    webhook_missing_effect: str = ""
+    # One of the channel's `queues` with no live worker for this long (seconds); 0: the rule is off.
+    worker_missing_degraded_seconds: float = 0
+    worker_missing_down_seconds: float = 0
+    # A job a worker took, held in progress this long and past its own time limit; 0: the rule is off.
+    job_held_degraded_seconds: float = 300
+    job_held_down_seconds: float = 1800
+    # For how long after a poll found mentions possibly out of the provider's reach the channel says so (degraded,
+    # down); 0: that level is off.
+    mentions_gap_degraded_seconds: float = 3600
+    mentions_gap_down_seconds: float = 0
+    # For how long after a mail the gateway failed to read was quarantined the channel says so; 0: that level is off.
+    mail_failed_degraded_seconds: float = 3600
+    mail_failed_down_seconds: float = 0
+    # Messages the gateway failed to file, kept until an operator retries them (a count).
+    unfiled_degraded: int = 1
+    unfiled_down: int = 0
+
+    @field_validator("process_missing_degraded_seconds", "process_missing_down_seconds",
+                     "webhook_missing_degraded_seconds", "webhook_missing_down_seconds",
+                     "worker_missing_degraded_seconds", "worker_missing_down_seconds")
+    @classmethod
+    def _longer_than_a_beat(cls, value: float) -> float:
+        """Shorter, a live process between two beats (a worker's liveness key lives as long) would count as
+        missing."""
+        if value and value < SERVING_ALIVE_SECONDS:
+            raise ValueError(f"must be 0 (off) or at least {SERVING_ALIVE_SECONDS:g} s")
+        return value
+
+
+# The rules switched off for a channel disabled in settings: no process is meant to serve it, no message of it waits
+# for a worker, and no message is meant to come (its quiet rule said "no message since monitoring began": it is
+# off, not quiet). Nor is it polled, or its webhook or intake used: what its poller, webhook and intake last met
+# (a token refused, polls failing, a rate limit, bad signatures, refused reports) is a run nothing will ever end, and
+# a channel switched off because X revoked its token stayed down on every view, `status` exiting 2 at every cron run,
+# until its keys were deleted by hand. So is the run of failed replies: only a reply sent ends it, and none is sent on a
+# channel switched off (the aggregator's 503s before it was, degraded on every view for good). What waits for an
+# operator still counts: dead letters (a reply that failed for good is one), queues, held jobs, a mentions gap, a mail
+# that failed to read, unfiled messages.
+SWITCHED_OFF = {"process_missing_degraded_seconds": 0, "process_missing_down_seconds": 0,
+                "webhook_missing_degraded_seconds": 0, "webhook_missing_down_seconds": 0,
+                "worker_missing_degraded_seconds": 0, "worker_missing_down_seconds": 0,
+                "quiet_degraded_seconds": 0, "quiet_down_seconds": 0,
+                "poll_failing_degraded_seconds": 0, "poll_failing_down_seconds": 0,
+                "rate_limited_degraded_seconds": 0, "rate_limited_down_seconds": 0,
+                "auth_failures_degraded": 0, "auth_failures_down": 0,
+                "signature_failures_degraded": 0, "signature_failures_down": 0,
+                "intake_refusals_degraded": 0, "intake_refusals_down": 0, "intake_refusals_down_at_once": (),
+                "reply_failures_degraded": 0, "reply_failures_down": 0}
+# The reason every view gives a channel disabled in settings that no rule finds anything on.
+OFF_REASON = "switched off in settings: no traffic expected"
+
+
+class HealthRules(BaseModel):
+    """config/health.toml as read (`load_rules`): `channels` in the order the views list them, `[defaults]`, and each
+    `[channel.<name>]` kept as the keys it sets alone, so that `for_channel` lays them over the defaults at each call
+    and a default a channel did not set reaches it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: tuple[str, ...]
+    defaults: ChannelRules = ChannelRules()
+    overrides: dict[str, dict[str, Any]] = {}
+
+    def for_channel(self, channel: str) -> ChannelRules:
+        """The rules of `channel`: its own table over `[defaults]`. `unknown`, where dead letters that tell no channel
+        count, watches no queue unless the file lists it: a forward's queue is every channel's, not its own."""
+        if channel == UNATTRIBUTED and channel not in self.channels:  # only its dead letters count against it
+            return self.defaults.model_copy(update={"queues": (), **self.overrides.get(channel, {})})
+        return self.defaults.model_copy(update=self.overrides.get(channel, {}))
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """The configured channels, and the one unattributed dead letters count against."""
+        return self.channels if UNATTRIBUTED in self.channels else (*self.channels, UNATTRIBUTED)
+
+
+class RulesError(SettingsError):
+    """The health rules file (health.rules_file) is missing, unparsable or says what no rule reads."""
+
+
+def load_rules(path: Path) -> HealthRules:
+    """Read config/health.toml: `channels` (the list), `[defaults]`, and one `[channel.<name>]` per override. What
+    cannot be read is a RulesError naming the file and the setting that points to it: a missing file, a syntax error
+    or a misspelt key ended `serve` and `status` on a traceback (`status` exit 1, as no state it knows)."""
+    where = f"the health rules file {path} (health.rules_file, LAPOR_HEALTH_RULES_FILE)"
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{where} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise RulesError(f"{where} cannot be read: {error.strerror or type(error).__name__}") from None
+    if not isinstance(raw.get("channels"), list) or not all(isinstance(name, str) for name in raw["channels"]):
+        raise RulesError(f"{where} names no channels: it needs `channels = [...]`, a list of channel names")
+
+    def table(name: str, values: Any) -> dict[str, Any]:
+        """A table of rules, checked: a misspelt key fails at start-up, not at the first evaluation."""
+        if not isinstance(values, dict):
+            raise RulesError(f"{where}: [{name}] must be a table of rule = value")
+        try:
+            ChannelRules(**values)
+        except ValidationError as error:
+            raise RulesError(f"{where}: " + "; ".join(
+                f"[{name}] {'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+            )) from None
+        return values
+
+    channels = raw.get("channel", {})
+    if not isinstance(channels, dict):
+        raise RulesError(f"{where}: [channel.<name>] must be tables of rule = value")
+    overrides = {name: dict(table(f"channel.{name}", values)) for name, values in channels.items()}
+    defaults = ChannelRules(**table("defaults", raw.get("defaults", {})))
+    return HealthRules(channels=tuple(raw["channels"]), defaults=defaults, overrides=overrides)
+
+
+# -- Signals and what the rules see ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ChannelSignals:
+    """What every process recorded about one channel (times are Unix seconds; None: never)."""
+
+    first_seen: float | None = None
+    last_message_at: float | None = None
+    last_poll_ok_at: float | None = None
+    poll_failing_since: float | None = None
+    last_poll_error: str | None = None
+    # When the failing poller tries again (its backoff; None: not told).
+    poll_retry_at: float | None = None
+    rate_limited_since: float | None = None
+    rate_limited_until: float | None = None
+    auth_failures: int = 0
+    last_auth_error: str | None = None
+    signature_failures: int = 0
+    last_signature_error: str | None = None
+    intake_refusals: int = 0
+    last_intake_refusal: str | None = None
+    reply_failures: int = 0
+    last_reply_error: str | None = None
+    # Replies put off by a 429 since the last reply sent: how many, since when, and until when the last is put off.
+    reply_rate_limits: int = 0
+    reply_rate_limited_since: float | None = None
+    reply_rate_limited_until: float | None = None
+    deadletters_in_window: int = 0
+    # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
+    process_seen_at: float | None = None
+    processes_alive: int = 0
+    # The same for the HTTP gateways answering its webhook, for a channel whose messages another process fetches
+    # (WEBHOOK_SERVING_KEY; None: none since Redis started).
+    webhook_seen_at: float | None = None
+    webhooks_alive: int = 0
+    # The channel's name (for the commands a reason points to) and why its newest dead letter failed.
+    channel: str = ""
+    last_deadletter_reason: str | None = None
+    # When the evaluating process last saw its clock step forward (None: never): the beats and workers' times written
+    # before it read as older than they are, so their thresholds count from it too.
+    beats_counted_from: float | None = None
+    # The evaluating process's recent spans of Redis away (each from its last check that read Redis to the first that
+    # did again; oldest first, `REDIS_AWAY_SPANS` at most): no process could beat then, so they are not counted as a
+    # process's silence. All of them: with the last alone, a Redis back for a moment and away again (a restart's
+    # flapping) before a live process's next beat counted the outage before as its silence, the process gone.
+    redis_away: tuple[tuple[float, float], ...] = ()
+    # When a poll last found mentions possibly out of the provider's reach, and the window they were posted in.
+    mentions_gap_at: float | None = None
+    mentions_gap: str | None = None
+    # When a mail the gateway failed to read (a parser's or processor's error, not the mail's own form) was last
+    # quarantined, and why (the reason's code and the error's type: never its words, which may quote the mail).
+    mail_failed_at: float | None = None
+    mail_failed: str | None = None
+    # Messages the gateway failed to file, kept unfiled (gateway.unfiled): how many, when the newest was kept and why
+    # (the error's type and where it was raised).
+    unfiled: int = 0
+    unfiled_at: float | None = None
+    unfiled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The oldest of some jobs waiting on a queue: its age, and the failure the oldest retried one recorded."""
+
+    age_seconds: float
+    last_failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The longest-held of some jobs a queue's workers hold past their time limit: how long, that limit, the worker
+    holding it (one of ours, by name) and whether its liveness key is fresh (None: not known)."""
+
+    seconds: float
+    limit_seconds: float
+    worker: str | None = None
+    worker_alive: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """What `HealthMonitor` read of one RQ queue for the rules (age, workers, held jobs) and the views."""
+
+    name: str
+    depth: int
+    scheduled: int = 0
+    oldest_age_seconds: float | None = None
+    # Forward queue only: reports durable and answered whose job a gateway has not made yet (its linger).
+    held: int = 0
+    # Workers alive and listening on the queue (None: not counted); why the oldest job waiting for a retry failed.
+    workers: int | None = None
+    last_failure: str | None = None
+    # When a live worker was last seen on it (None: never since Redis started).
+    worker_seen_at: float | None = None
+    # Jobs in RQ's failed registry: jobs file their own failures as dead letters, so only a job no worker or reaper
+    # could read ends there (`worker.reap_job_unreadable`), where no dead-letter view showed it.
+    failed: int = 0
+    # Why the jobs at its head could not be looked at (the error's type: a job id that is not UTF-8 ...), logged as
+    # `health.queue_unreadable`; its oldest job's age and last failure are then unknown. None: they were read.
+    error: str | None = None
+    # Jobs waiting for a retry (or put off by their provider's rate limit) that tell their channel, the oldest per
+    # channel: a reply's or a status query's; they hold back that channel alone. `every_channel`: the oldest of the
+    # others (the head of the queue, a forward of any channel's reports), which holds back every channel of the
+    # queue. Empty and None where no retried job tells its channel: the queue's oldest is then every channel's.
+    by_channel: dict[str, Waiting] = field(default_factory=dict)
+    every_channel: Waiting | None = None
+    # Jobs its workers have taken and not finished (RQ's started registry, as RQ keeps it, without its clean-up),
+    # and how long the oldest has been held since it started (None: none held, or no start readable). Taken off the
+    # queue, a job a paused or hung worker holds showed nowhere: "0 queued" and no age.
+    in_progress: int = 0
+    oldest_in_progress_seconds: float | None = None
+    # Of those, the jobs held past their own time limit (RQ's job timeout ends a run sooner), the longest-held per
+    # channel a job tells (a reply's, a status query's) and under None the others' (a forward: every channel's).
+    overdue: dict[str | None, Held] = field(default_factory=dict)
+    # Forward queue, its jobs retried for a case-store failure: the URL the forward workers fail at, as they noted it
+    # with the outage (`workers.forward.casestore_failing`; None: none noted). The queue-age step names it: the
+    # viewer's own LAPOR_CASESTORE_URL may not be the workers'.
+    casestore_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What one rule found on a channel: its name (the `rule` of `ChannelHealth.cause`), the state it gives and the
+    reason an operator reads."""
+
+    rule: str
+    state: State
+    reason: str
+    # What the rule found it on, where one rule may find several things (the queues it names): part of the cause.
+    about: str = ""
+    # What an operator does about it (`next_step`), said beside the reason by every view and the channel.health line.
+    action: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    """A channel's evaluated state (`evaluate`): the worst finding's, with the reason of every finding at that level."""
+
+    channel: str
+    state: State
+    reason: str
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def cause(self) -> str:
+        """The rules (and what each found it on) that give the channel its state, as stored with it: a new cause
+        within the same state is a change an operator needs to read (a missing worker fixed as the token is refused),
+        the same cause in other words (2 in a row, 3 min) is not. `;`-separated, sorted."""
+        return ";".join(sorted(f"{f.rule}:{f.about}" if f.about else f.rule
+                               for f in self.findings if f.state is self.state))
+
+    @property
+    def actions(self) -> list[str]:
+        """What to do, for each finding that gives the channel its state (the reason names the same), once each."""
+        return list(dict.fromkeys(f.action for f in self.findings if f.state is self.state and f.action))
+
+
+def _level(value: float, degraded: float, down: float) -> State:
+    """The state a measured value reaches; a threshold of 0 is switched off."""
+    if down and value >= down:
+        return State.DOWN
+    if degraded and value >= degraded:
+        return State.DEGRADED
+    return State.OK
+
+
+def duration(seconds: float) -> str:
+    """A span as the reasons and views say it: "45 s", "4 min", "2 h 5 min"."""
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _finding(rule: str, state: State, reason: str, about: str = "") -> Finding | None:
+    """A rule's finding, or None when its state is OK: `evaluate` keeps only what degrades a channel."""
+    return None if state is State.OK else Finding(rule, state, reason, about)
+
+
+def rule_poll_failing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    """A poller failing (timeouts, 5xx, answers it cannot read) for so long since the first failure of the run: one
+    failed poll is retried and passes, so the time counts, not the number."""
+    if signals.poll_failing_since is None:
+        return None
+    failing = now - signals.poll_failing_since
+    state = _level(failing, rules.poll_failing_degraded_seconds, rules.poll_failing_down_seconds)
+    # When it tries again: its backoff grows to minutes, and a provider back (or a network mended) read as failing
+    # until then, down after 10 min, with no word of when the poller would know.
+    retry = signals.poll_retry_at
+    next_try = f" (next try {_clock(retry)})" if retry is not None and retry > now and _clock(retry) else ""
+    return _finding("poll_failing", state, f"poller failing for {duration(failing)}: {signals.last_poll_error or '?'}"
+                                           f"{next_try}")
+
+
+def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    """A poller told by its provider to wait (429), for so long in a row; over once the wait it was given is past."""
+    if signals.rate_limited_since is None:
+        return None
+    if signals.rate_limited_until is not None and signals.rate_limited_until <= now:
+        return None
+    limited = now - signals.rate_limited_since
+    until = f" (until {_clock(signals.rate_limited_until)})" if signals.rate_limited_until else ""
+    state = _level(limited, rules.rate_limited_degraded_seconds, rules.rate_limited_down_seconds)
+    return _finding("rate_limited", state, f"rate limited for {duration(limited)}{until}")
+
+
+def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Our credentials refused by the provider (a revoked token or password), in a row: nothing passes until an
+    operator mends them, so the default degrades at the first."""
+    state = _level(signals.auth_failures, rules.auth_failures_degraded, rules.auth_failures_down)
+    return _finding("auth", state, f"authentication failing ({signals.auth_failures} in a row): "
+                                   f"{signals.last_auth_error or '?'}")
+
+
+def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                    __: float) -> Finding | None:
+    """Webhook requests refused for their signature: our secret is wrong at the provider, or anyone is posting to a
+    public URL; so a run of them, not one, and a valid message ends the run."""
+    state = _level(signals.signature_failures, rules.signature_failures_degraded, rules.signature_failures_down)
+    return _finding("signature", state, f"webhook signatures refused ({signals.signature_failures} in a row, no valid "
+                                        f"message since): {signals.last_signature_error or '?'}")
+
+
+# What a refusal's reason means, where its code alone does not tell the operator.
+REFUSAL_CAUSES = {
+    "id_range_exhausted": "this cell's Tracking IDs up to intake.id_end are used up",
+    "internal_error": "an error in the gateway: see its message.rejected or email.failed log lines",
+}
+
+
+def rule_intake_refused(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                        __: float) -> Finding | None:
+    """New reports refused because they could not be made durable or given a Tracking ID (a webhook's 5xx, SMTP's
+    451, a poller keeping its cursor): nothing filed, no citizen answered. A run, ended by the next new report the
+    channel takes (not by a status query or a retry answered from its claim, which a used-up ID range lets through);
+    down at the first for a refusal no retry gets past."""
+    if not signals.intake_refusals:
+        return None
+    cause = signals.last_intake_refusal or "?"
+    if cause in rules.intake_refusals_down_at_once:
+        state = State.DOWN
+    else:
+        state = _level(signals.intake_refusals, rules.intake_refusals_degraded, rules.intake_refusals_down)
+    meaning = f" ({REFUSAL_CAUSES[cause]})" if cause in REFUSAL_CAUSES else ""
+    return _finding("intake_refused", state, f"new reports refused ({signals.intake_refusals} in a row, none taken "
+                                             f"since): {cause}{meaning}")
+
+
+def rule_deadletters(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                     __: float) -> Finding | None:
+    """Dead letters of the channel within the window: each is a report or reply that waits for an operator, so the
+    reason names the command that lists them."""
+    count = signals.deadletters_in_window
+    state = _level(count, rules.deadletters_degraded, rules.deadletters_down)
+    latest = f" (latest: {signals.last_deadletter_reason})" if signals.last_deadletter_reason else ""
+    return _finding("deadletters", state, f"{count} dead letter(s) in the last "
+                                          f"{duration(rules.deadletter_window_seconds)}{latest}: see `lapor-gateway "
+                                          f"deadletters list --channel {signals.channel or '<name>'}`")
+
+
+def rule_replies(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Replies to citizens failing in a row, ended by the next reply sent: citizens are not told their Tracking ID."""
+    state = _level(signals.reply_failures, rules.reply_failures_degraded, rules.reply_failures_down)
+    return _finding("replies", state, f"replies failing ({signals.reply_failures} in a row): "
+                                      f"{signals.last_reply_error or '?'}")
+
+
+def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                            now: float) -> Finding | None:
+    """Replies the provider told to wait (429), shown while the last one put off is not due again: a poll's success
+    says nothing of them (X limits posting apart from reading, and restricts an account from posting alone). Degraded
+    at the first by default, never down: one 429 is no page, and a reply still limited past the channel's
+    `reply_rate_limit_max_total_hours` is dead-lettered, which the dead-letter and reply rules count."""
+    until = signals.reply_rate_limited_until
+    if not signals.reply_rate_limits or until is None or until <= now:
+        return None
+    state = _level(signals.reply_rate_limits, rules.reply_rate_limits_degraded, rules.reply_rate_limits_down)
+    since = f" since {_clock(signals.reply_rate_limited_since)}" if signals.reply_rate_limited_since else ""
+    return _finding("reply_rate_limited", state, f"replies rate limited ({signals.reply_rate_limits} put off{since}, "
+                                                 f"none sent since; until {_clock(until) or '?'})")
+
+
+def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                   __: float) -> Finding | None:
+    """The oldest job of the channel's queues; a queue whose jobs could not be looked at is degraded: the age of its
+    oldest job is unknown, and its worker may well choke on what the check choked on."""
+    worst: Finding | None = None
+    for stats in queues:
+        if stats.name in rules.queues and stats.error is not None and worst is None:
+            worst = Finding("queue_age", State.DEGRADED, f"{stats.name}: its jobs could not be read ({stats.error}): "
+                                                         "the age of its oldest is unknown; see the log line "
+                                                         "health.queue_unreadable", stats.name)
+        waiting = _waiting_for(stats, signals.channel) if stats.name in rules.queues else None
+        if waiting is None:
+            continue
+        state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
+        found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {duration(waiting.age_seconds)}"
+                                             f" ({stats.depth} queued, {stats.scheduled} retrying"
+                                             f"{_why_stuck(stats, waiting)})"
+                                             f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
+        if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
+            worst = found
+    return worst
+
+
+# What a forward waiting means for citizens, said with its age: their reports were answered and made durable at
+# intake, whatever the case store does. "lapor-forward: oldest job waiting 31 min", every channel down, read as
+# citizens going unanswered.
+FORWARDS_WAITING = ": citizens answered, reports kept; not yet in the case store"
+
+
+def _waiting_for(stats: QueueStats, channel: str) -> Waiting | None:
+    """The oldest job of the queue that holds `channel`'s messages back, with the failure the oldest of those retried
+    recorded: its own retried jobs and every channel's. A mail relay that could not be reached aged `lapor-reply` for
+    the SMS aggregator, X and Instagram too, down after 30 min, their replies going out all the while."""
+    if not stats.by_channel:
+        return None if stats.oldest_age_seconds is None else Waiting(stats.oldest_age_seconds, stats.last_failure)
+    holding = sorted((w for w in (stats.every_channel, stats.by_channel.get(channel)) if w is not None),
+                     key=lambda w: w.age_seconds, reverse=True)
+    if not holding:
+        return None
+    return Waiting(holding[0].age_seconds, next((w.last_failure for w in holding if w.last_failure), None))
+
+
+def _why_stuck(stats: QueueStats, waiting: Waiting) -> str:
+    """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them."""
+    why = f"; last failure: {waiting.last_failure}" if waiting.last_failure else ""
+    return why + ("; no live worker takes its jobs" if stats.workers == 0 else "")
+
+
+def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                        now: float) -> Finding | None:
+    """A queue of the channel that no live worker takes (its worker killed, crashed or never started): counted from
+    when a worker was last seen on it, or from when monitoring began. Without it a dead forward or reply worker
+    showed only as "live workers 0" in the queues table, every channel ok, until a job had waited out the queue-age
+    rule (5 min), and never while nothing was queued."""
+    if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
+        return None
+    missing: list[tuple[State, str, str]] = []
+    for stats in queues:
+        if stats.name not in rules.queues or stats.workers != 0:
+            continue
+        since = stats.worker_seen_at or signals.first_seen
+        if since is None:
+            continue
+        gone = max(0.0, now - since)
+        state = _level(_silent_for(since, signals, now), rules.worker_missing_degraded_seconds,
+                       rules.worker_missing_down_seconds)
+        seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
+                else f"last seen never; monitoring began {duration(gone)} ago")
+        if state is not State.OK:
+            missing.append((state, f"{stats.name}: no live worker ({seen})", stats.name))
+    if not missing:
+        return None
+    worst = max((state for state, _, _ in missing), key=SEVERITY.__getitem__)
+    return Finding("worker_missing", worst, "; ".join(reason for state, reason, _ in missing if state is worst),
+                   ",".join(name for state, _, name in missing if state is worst))
+
+
+def rule_job_held(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                  __: float) -> Finding | None:
+    """A job a worker took and has held past its own time limit (RQ's job timeout, which ends a run sooner): its
+    worker is paused, or hung where the timeout cannot reach it (a call into a C library that waits without
+    returning to Python, a job catching the timeout's exception), and no other worker takes the job back while its
+    beat goes on (or none is left on the queue to). Taken off the queue, the job aged no queue: its reports never
+    reached the case store, or its reply never went, and every view said ok."""
+    worst: Finding | None = None
+    for stats in queues:
+        if stats.name not in rules.queues:
+            continue
+        held = max((h for h in (stats.overdue.get(None), stats.overdue.get(signals.channel)) if h is not None),
+                   key=lambda h: h.seconds, default=None)
+        if held is None:
+            continue
+        state = _level(held.seconds, rules.job_held_degraded_seconds, rules.job_held_down_seconds)
+        worker = _held_by(held, stats.workers)
+        found = _finding("job_held", state, f"{stats.name}: a job held in progress for {duration(held.seconds)}, "
+                                            f"past its {duration(held.limit_seconds)} time limit ({worker})"
+                                            f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
+        if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
+            worst = found
+    return worst
+
+
+def _held_by(held: Held, live_workers: int | None) -> str:
+    """What holds a job past its time limit, as the operator acts on it: the worker by name, and whether it is hung
+    (its beat goes on: restart it) or paused or gone (its beat lapsed; a live worker's reaper takes the job back
+    within seconds, so one held this long had none to). Said of the queue's live workers alone, a live worker beside
+    a paused one read "its worker is hung: restart it", and the worker restarted was the one that was not."""
+    name = f" {held.worker}" if held.worker else ""
+    if held.worker_alive:
+        return f"its worker{name} is hung: restart it and the job runs again"
+    if live_workers == 0:
+        return f"no live worker on the queue: the one holding it{name} is paused or gone"
+    if held.worker_alive is False:
+        return f"its worker{name} is paused or gone, and no live worker took the job back"
+    return "its worker is hung: restart it and the job runs again"
+
+
+# How many of its recent spans of Redis away a monitor leaves out of a process's silence (`_silent_for`): a restart's
+# flapping is a few of them.
+REDIS_AWAY_SPANS = 32
+
+
+def _silent_for(since: float, signals: ChannelSignals, now: float) -> float:
+    """How long a process or worker counts as silent: from its last beat, or from the clock's last step forward when
+    that came later (a beat written before it reads as older than it is, until the next one), less the time Redis
+    was away since (no process could beat then). Only that time: counted from Redis's return, a dead process was
+    hidden anew by every check that met a Redis error, for ever while they came more often than its threshold."""
+    start = max(since, signals.beats_counted_from or since)
+    away = sum(max(0.0, min(away_to, now) - max(away_from, start)) for away_from, away_to in signals.redis_away)
+    return max(0.0, now - start - away)
+
+
+def _for_a_while_after(at: float, now: float, degraded_seconds: float, down_seconds: float) -> State:
+    """The state an event leaves a channel in for a while after it (`at`): down, then degraded, then ok; a level
+    whose seconds are 0 is off."""
+    since = max(0.0, now - at)
+    return State.DOWN if since < down_seconds else State.DEGRADED if since < degraded_seconds else State.OK
+
+
+def rule_mentions_gap(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                      now: float) -> Finding | None:
+    """Mentions possibly out of the provider's reach (X keeps the newest ~800 reachable), for a while after the poll
+    that found them: nothing can fetch them, an operator can look them up by hand for the window said. Logged alone
+    (`channel.mentions_gap`), no view said that citizens' mentions may have been lost."""
+    if signals.mentions_gap_at is None:
+        return None
+    state = _for_a_while_after(signals.mentions_gap_at, now, rules.mentions_gap_degraded_seconds,
+                               rules.mentions_gap_down_seconds)
+    return _finding("mentions_gap", state, f"mentions posted {signals.mentions_gap} may be out of the provider's "
+                                           f"reach (found {_clock(signals.mentions_gap_at)}): look them up by hand")
+
+
+def rule_mail_failed(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                     now: float) -> Finding | None:
+    """A mail the gateway failed to read (its parser or processor raised: our fault, not the mail's) kept in the
+    quarantine, for a while after: its citizen got no reply and no case was filed, and only the log and the
+    rejection counters said so, every view "ok" (a parser bug quarantines every mail of its kind)."""
+    if signals.mail_failed_at is None:
+        return None
+    state = _for_a_while_after(signals.mail_failed_at, now, rules.mail_failed_degraded_seconds,
+                               rules.mail_failed_down_seconds)
+    return _finding("mail_failed", state, f"a mail the gateway failed to read was quarantined "
+                                          f"{_clock(signals.mail_failed_at)} ({signals.mail_failed or 'error'}): "
+                                          "lapor-gateway email quarantine list, reprocess once mended")
+
+
+def rule_unfiled(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+    """Messages the gateway failed to file (a bug their words or form met), kept so their words are not lost and a
+    poller goes on: no case and no answer until an operator retries them, however long ago. Before, a poller stuck
+    on such a message, an SMS was lost to its 500, and only the log said why."""
+    if not signals.unfiled:
+        return None
+    newest = f"; the newest {_clock(signals.unfiled_at)}: {signals.unfiled_reason}" if signals.unfiled_at else ""
+    return _finding("unfiled", _level(signals.unfiled, rules.unfiled_degraded, rules.unfiled_down),
+                    f"{signals.unfiled} message(s) the gateway failed to file kept unfiled{newest}: "
+                    "lapor-gateway unfiled list, retry once mended")
+
+
+def rule_quiet(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
+    """No message for longer than the channel is ever quiet (1708: an hour): the fault may be upstream, where no other
+    rule looks. Counted from when monitoring began if no message ever came; off (0) by default."""
+    since = signals.last_message_at or signals.first_seen
+    if since is None:
+        return None
+    quiet = now - since
+    state = _level(quiet, rules.quiet_degraded_seconds, rules.quiet_down_seconds)
+    what = "no message" if signals.last_message_at else "no message since monitoring began"
+    return _finding("quiet", state, f"{what} for {duration(quiet)}")
+
+
+def rule_process_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                         now: float) -> Finding | None:
+    """The process receiving the channel (the HTTP gateway, the SMTP server, the pollers) not running: counted from
+    its last beat, or from when monitoring began if none ever beat (a grace for start-up: `make run` starts them
+    together)."""
+    if not (rules.process_missing_degraded_seconds or rules.process_missing_down_seconds):
+        return None
+    since = signals.process_seen_at or signals.first_seen
+    if since is None:
+        return None
+    missing = max(0.0, now - since)
+    state = _level(_silent_for(since, signals, now), rules.process_missing_degraded_seconds,
+                   rules.process_missing_down_seconds)
+    seen = (f"last seen {duration(missing)} ago" if signals.process_seen_at is not None
+            else f"last seen never; monitoring began {duration(missing)} ago")
+    return _finding("process_missing", state, f"no {rules.serving_process} alive ({seen})")
+
+
+def rule_webhook_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                         now: float) -> Finding | None:
+    """No HTTP gateway answering the webhook of a channel whose messages another process fetches (Instagram's
+    `mentions` and `comments`, which the pollers resolve and file): its webhooks go unanswered, and what comes only
+    by them is lost once the provider stops retrying. The pollers' beat alone said the channel was served, so it read
+    ok on every view while `lapor-gateway serve` was down. Counted as the process rule counts: from the last beat, or
+    from when monitoring began. With the pollers gone too, their own process rule gives the channel its state."""
+    if not (rules.webhook_missing_degraded_seconds or rules.webhook_missing_down_seconds):
+        return None
+    since = signals.webhook_seen_at or signals.first_seen
+    if since is None:
+        return None
+    missing = max(0.0, now - since)
+    state = _level(_silent_for(since, signals, now), rules.webhook_missing_degraded_seconds,
+                   rules.webhook_missing_down_seconds)
+    seen = (f"last seen {duration(missing)} ago" if signals.webhook_seen_at is not None
+            else f"last seen never; monitoring began {duration(missing)} ago")
+    effect = f": {rules.webhook_missing_effect}" if rules.webhook_missing_effect else ""
+    return _finding("webhook_missing", state, f"no {rules.webhook_process} alive ({seen}){effect}")
+
+
+Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
+RULES: tuple[Rule, ...] = (
+    rule_process_missing, rule_webhook_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing,
+    rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held,
+    rule_queue_age, rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
+)
+
+
+# The command that runs the process receiving each channel (the process rule's next step).
+SERVING_COMMANDS = {"sms-aggregator": "lapor-gateway serve", "sms-twilio": "lapor-gateway serve",
+                    "email": "lapor-gateway smtp", "x": "lapor-gateway pollers", "instagram": "lapor-gateway pollers"}
+# The command that runs the HTTP gateway, which answers every webhook (the webhook rule's next step).
+WEBHOOK_COMMAND = "lapor-gateway serve"
+# Where a refused token is set, by channel (the authentication rule's next step).
+TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACCESS_TOKEN"}
+# The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
+# provider's status page, which is what the poll-failing step said; and a refused login (imap-tools'
+# MailboxLoginError: a password changed, an app password revoked), counted as a failing poll, passes no retry.
+IMAP_LOGIN_REFUSED = "MailboxLoginError"
+IMAP_LOGIN_STEP = ("the IMAP server refuses the poller's login: fix LAPOR_EMAIL_IMAP_USER or LAPOR_EMAIL_IMAP_PASSWORD "
+                   "(changed, or an app password revoked?), then restart `lapor-gateway smtp`")
+IMAP_POLL_STEP = ("the mailbox's IMAP server or the network fails (the error and the server are in the reason; "
+                  "`lapor-gateway smtp`'s email.imap_failed lines have each try): check that it answers there "
+                  "(LAPOR_EMAIL_IMAP_HOST, _PORT, _SSL); the poller retries by itself")
+# Why a channel's webhook signatures fail, by channel (the signature rule's next step).
+SIGNATURE_CAUSES = {
+    "sms-twilio": "LAPOR_TWILIO_AUTH_TOKEN differs from the Twilio account's auth token, or LAPOR_PUBLIC_URL is not "
+                  "the URL Twilio posts to (it signs that URL)",
+    "sms-aggregator": "LAPOR_AGGREGATOR_SECRET differs from the aggregator's (source_not_allowed: its address is not "
+                      "in LAPOR_AGGREGATOR_ALLOWLIST, or LAPOR_RATELIMIT_SOURCE_HEADER is unset behind a proxy)",
+    "instagram": "LAPOR_INSTAGRAM_APP_SECRET differs from the Meta app's secret",
+}
+# What to do about a refused report, by the refusal's reason (the intake rule's next step).
+REFUSAL_STEPS = {
+    "id_range_exhausted": "extend this cell's range (LAPOR_INTAKE_ID_END, over IDs no other cell mints) and restart "
+                          "`lapor-gateway serve`, `smtp` and `pollers`; the channel is ok again at its next report",
+    "redis_unavailable": "bring Redis back (and free the spool's disk, when that is full): the message.rejected log "
+                         "lines say why each was refused",
+    "spool_failed": "bring Redis back and free or mend the spool's disk (LAPOR_DATA_DIR/spool)",
+    "internal_error": "read the message.rejected or email.failed log lines and their traceback",
+}
+# What to do, by rule: `{channel}`, `{queues}` (the queues the finding names) and `{command}` (the process that
+# receives the channel) are filled in; the rules whose step
+# depends on more than that are in `next_step`.
+NEXT_STEPS = {
+    # Where the tries are told: the process and its line (`channels.social.signal_poll_error`), where it said "the
+    # poller's warning lines", the operator left to find whose and which.
+    "poll_failing": "the provider or the network fails (its answer is in the reason; the channel.provider_error "
+                    "and channel.bad_payload lines of `{command}` have each try, channel.lookups_failing Instagram's "
+                    "mention lookups): the poller retries by itself; see the provider's status page",
+    "rate_limited": "polling too often, or another app uses the same token: the poller waits by itself; if it "
+                    "lasts, poll less often or give the gateway a token of its own",
+    # The reply queue's letters alone: the channel's forwards the case store refused, or a forward that killed its
+    # workers (worker_died), were requeued with them, for nothing, or to kill its workers again.
+    "replies": f"the provider refuses our replies: `lapor-gateway deadletters list --channel {{channel}} --queue "
+               f"{REPLY_QUEUE}` shows each answer; fix the cause, then `lapor-gateway deadletters requeue --all "
+               f"--channel {{channel}} --queue {REPLY_QUEUE}`",
+    "reply_rate_limited": "nothing for a backlog (replies go out as the provider allows); if it lasts, see the "
+                          "provider's notices for the account, which may be restricted from posting",
+    "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "
+                   "cause, then `lapor-gateway deadletters requeue --all --channel {channel}`",
+    # A worker whose process still runs and beats no more is frozen (stopped with SIGSTOP, its host paused or out of
+    # memory): "start one" alone left it there, holding what it had taken.
+    "worker_missing": "start `lapor-gateway worker --queues {queues}` (and read the last log lines of the one that "
+                      "stopped: why did it?); one whose process still runs is frozen (stopped, its host paused or "
+                      "out of memory): restart it",
+    "job_held": "restart the worker the reason names (`py-spy dump --pid <pid>` first shows where it hangs): a live "
+                "worker then takes the job back and runs it again",
+    "mentions_gap": "search the provider for the account's mentions in that window and file them by hand",
+    "mail_failed": "`lapor-gateway email quarantine list` shows the mail; once mended (an upgrade), "
+                   "`lapor-gateway email quarantine reprocess` it",
+    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry --all`",
+}
+
+
+def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]) -> str:
+    """What an operator does about a finding, in words to act on at 2 a.m.: the command to run or the setting to
+    check. The reasons said what was wrong, and what to do was in the README alone."""
+    if finding.rule in ("process_missing", "webhook_missing"):
+        command = (WEBHOOK_COMMAND if finding.rule == "webhook_missing"
+                   else SERVING_COMMANDS.get(channel, "the process that receives it"))
+        return (f"start `{command}` (is its unit running, with a restart policy?) and read its last log lines: "
+                "why did it stop?")
+    if finding.rule == "intake_refused":
+        return REFUSAL_STEPS.get(signals.last_intake_refusal or "", "read the message.rejected log lines: they say "
+                                 "why each new report was refused")
+    if finding.rule == "auth":
+        setting = TOKEN_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* setting")
+        return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
+                f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")
+    if finding.rule == "signature":
+        cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
+        return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
+    if finding.rule == "queue_age":
+        return _queue_step(finding, queues)
+    if finding.rule == "poll_failing" and channel == "email":
+        return IMAP_LOGIN_STEP if (signals.last_poll_error or "").startswith(IMAP_LOGIN_REFUSED) else IMAP_POLL_STEP
+    if finding.rule == "quiet":
+        return (f"nothing arrives: send a test message to the channel, and check that the provider still delivers "
+                f"(its webhook or forwarding; for a polled channel, `{SERVING_COMMANDS.get(channel, 'its poller')}`'s "
+                "log lines)")
+    return NEXT_STEPS.get(finding.rule, "").format(channel=channel, queues=finding.about,
+                                                   command=SERVING_COMMANDS.get(channel, "its poller"))
+
+
+def _queue_step(finding: Finding, queues: Sequence[QueueStats]) -> str:
+    """A queue whose oldest job waits too long: no worker takes it, or its jobs are retried for a failure to fix."""
+    stats = next((q for q in queues if q.name == finding.about), None)
+    if stats is None or stats.error is not None:
+        return "see the health.queue_unreadable log line: a job there cannot be read"
+    if stats.workers == 0:
+        return f"start `lapor-gateway worker --queues {stats.name}`"
+    failure = stats.last_failure or ""
+    if failure.startswith("casestore_"):
+        # The URL itself where the workers noted it: "LAPOR_CASESTORE_URL" sent the operator to find which value the
+        # workers run with, while the page's footer named it.
+        where = stats.casestore_url or "the forward workers' LAPOR_CASESTORE_URL"
+        return (f"the case store fails (the last failure names how; the forward.retry log lines have each try): check "
+                f"that it answers at {where}; the forwards go by themselves once it does")
+    if failure:
+        return ("fix what the last failure names (the README's table of dead-letter reasons says what each means); "
+                "the jobs are retried by themselves")
+    return f"the workers are behind: start another `lapor-gateway worker --queues {stats.name}`"
+
+
+def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+             now: float) -> ChannelHealth:
+    """The channel's state: the worst any rule gives; the reason names every rule at that level, and each finding
+    what to do about it."""
+    findings = tuple(replace(f, action=next_step(f, channel, signals, queues))
+                     for f in (rule(signals, queues, rules, now) for rule in RULES) if f is not None)
+    if not findings:
+        return ChannelHealth(channel, State.OK, "")
+    worst = max(SEVERITY[f.state] for f in findings)
+    state = next(s for s, level in SEVERITY.items() if level == worst)
+    reason = "; ".join(f.reason for f in findings if f.state is state)
+    return ChannelHealth(channel, state, reason, findings)

@@ -1,0 +1,558 @@
+"""The recorder: how every channel, poller and worker tells the health check how it is doing, in Redis.
+
+`HealthSignals(redis)`: the recorder every channel, poller and worker calls. Each call is one Redis round trip, never
+raises (health must not break intake) and scrubs the reason of numbers and addresses::
+
+    signals = HealthSignals(redis)
+    signals.message_received("x")                # a message came in (webhook, poll, SMTP)
+    signals.poll_succeeded("x")                  # a poll went through (clears failing / rate limited / auth)
+    signals.poll_failed("x", "timeout talking to api.x.com")
+    signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
+    signals.auth_failed("x", "401 from the API") # a token or secret is refused
+    signals.signature_valid("instagram")         # a webhook's signature checked out (ends a run of refused ones)
+    signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
+    signals.reply_rate_limited("x", until=retry_epoch)  # 429 to a reply, put off until `until`
+    signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
+    signals.dead_lettered("x", key)              # called by workers.deadletters for you
+
+`SignalWriter` writes them off a process's event loop. Here too are the Redis keys that processes other than the
+monitor write for it to read (the signals, a channel's serving beats, the workers seen, the case store's outage) and
+the words a failing poll's reason is said in (`endpoint`, `poll_failure`). This module imports no other part of
+`gateway.health`: channels and workers import it alone, never the rules or the monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway import metrics
+from gateway.localtime import UTC_FORMAT
+from gateway.logs import get_logger, scrub
+from gateway.metrics import health_channel
+from gateway.transactions import after_commit, commit
+
+log = get_logger()
+
+SIGNALS_KEY = "lapor:health:signals:{channel}"
+ERRORS_KEY = "lapor:health:errors:{channel}"
+DEADLETTERS_KEY = "lapor:health:deadletters:{channel}"
+# When each process receiving the channel (HTTP gateway, SMTP server, pollers) last said it was alive:
+# a sorted set, one member per process, scored with the time of its last beat (gateway.liveness).
+SERVING_KEY = "lapor:health:serving:{channel}"
+# The same for an HTTP gateway answering the webhook of a channel whose messages another process fetches (Instagram's
+# notifications, which the pollers resolve): a second way in, whose loss the `webhook_missing` rule says.
+WEBHOOK_SERVING_KEY = "lapor:health:serving-webhook:{channel}"
+# A serving process counts as alive while its last beat is this recent (it beats every 2 s, gateway.liveness); the
+# process rule's thresholds may not be shorter.
+SERVING_ALIVE_SECONDS = 5.0
+# When a live worker was last seen on each queue (field: the queue, value: Unix seconds): written by every worker's
+# liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
+WORKER_SEEN_KEY = "lapor:health:worker-seen"
+# Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
+# moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
+# probes the case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
+CASESTORE_DOWN_KEY = "lapor:casestore:down"
+# The outage noted there: `since` (Unix seconds, by the forward that found it first), `url` (where it fails), `told`
+# once it was logged, and the probe's `probed` and `probed_at`; cleared with the key above.
+CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
+# Set (`reason`: `casestore_401`, `casestore_403` or `casestore_407`; `since` and `at`, Unix seconds) by a forward
+# the case store refused for the gateway's credentials (a rotated or revoked token): those reports are dead-lettered
+# at once, as any refusal is, and the views say why until the case store takes a report again, or the probe finds it
+# answering (`workers.casestore_probe`).
+CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
+LAST_ERRORS_KEPT = 10
+REASON_LIMIT = 200
+# Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
+# shown only while it has something to show.
+UNATTRIBUTED = "unknown"
+
+
+def credentials_step(reason: str) -> str:
+    """What to do while the case store refuses the gateway's credentials (`reason`: casestore_401...), as the headline
+    and `casestore.credentials_refused` say it. Every process that reads the case store holds the token from its start:
+    the HTTP gateway (a CEK's immediate answer) and every worker (forwards, and the status and mail replies' CEK
+    answers); restarting the forward workers alone left each CEK answered "cannot check now" on the old token."""
+    return (f"set LAPOR_CASESTORE_TOKEN, restart `lapor-gateway serve` and every `lapor-gateway worker`, then "
+            f"`lapor-gateway deadletters requeue --all --reason {reason}`")
+
+
+def _clock(timestamp: float | None) -> str | None:
+    """A Unix time as the reasons write it (`localtime.UTC_FORMAT`); None for one that cannot be a date."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT)
+    except (OverflowError, OSError, ValueError):  # a damaged time, past the year 9999: not shown
+        return None
+
+
+def _clean(reason: str | None) -> str:
+    """A reason as every view shows it: scrubbed, on one line (tweepy words X's 401 "401 Unauthorized\nUnauthorized"),
+    and short."""
+    return " ".join(scrub(str(reason or "")).split())[:REASON_LIMIT]
+
+
+def endpoint(url: str) -> str:
+    """Where a poller's requests go, as its failing reason names it: the URL's host, and its port when the URL gives
+    one (`api.x.com`, `127.0.0.1:8090`). Never its user, password, path or query, which may carry a credential."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host alone
+        port = None
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
+
+
+def poll_failure(where: str, what: str, *, answered: bool) -> str:
+    """A failing poll's reason as every poller writes it (`HealthSignals.poll_failed`), naming the server it failed
+    at: what that server answered (`api.x.com answered 503 Service Unavailable`, `graph.facebook.com answered 400
+    code=190 (...)`) or why nothing did (`ReadTimeout talking to api.x.com`, `ConnectionRefusedError talking to
+    imap.example.go.id:993`). `what` is the poller's own words for the failure (a status line and codes, an error's
+    type), never a provider's message or a request's, which may quote a token or a citizen's words. The X and
+    Instagram pollers' reasons named no server ("ConnectionError"): the operator had to find which host the process
+    polls, and whether the fault was the provider's or the network's."""
+    what = " ".join(what.split()) or "failed"
+    return f"{where} answered {what}" if answered else f"{what} talking to {where}"
+
+
+# -- The recorder ------------------------------------------------------------------------------------------------------
+# A time field set only forward: a process writing a message it noted a while ago (see `write_unwritten`) must not
+# take "last message" back past a later one another process wrote.
+_KEEP_LATEST = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if not current or tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+"""
+# A new report taken ends the run of refusals before it, not one recorded after it (a report noted within the second
+# before a refusal, written with the next write).
+_END_REFUSALS = """
+local refused = tonumber(redis.call('HGET', KEYS[1], 'last_intake_refusal_at'))
+if refused and refused <= tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'intake_refusals', 0) end
+"""
+# Likewise a valid signature (or message) ends the run of refused signatures before it, not a refusal noted after it
+# (a valid one noted within the second before a refusal, written with the next write). Without the refusal's time (a
+# count an older version wrote) the run ends, as it did.
+_END_SIGNATURE_FAILURES = """
+local valid = tonumber(ARGV[1])
+local known = tonumber(redis.call('HGET', KEYS[1], 'last_signature_valid_at'))
+if not known or valid > known then redis.call('HSET', KEYS[1], 'last_signature_valid_at', ARGV[1]) end
+local refused = tonumber(redis.call('HGET', KEYS[1], 'last_signature_failure_at'))
+if not refused or refused <= valid then redis.call('HSET', KEYS[1], 'signature_failures', 0) end
+"""
+# ... and a refusal written after the valid signature that came after it (the two writes on the gateway's two signal
+# threads, in either order) is not counted: that valid one ended the run it belongs to.
+_COUNT_SIGNATURE_FAILURE = """
+local refused = tonumber(ARGV[1])
+local valid = tonumber(redis.call('HGET', KEYS[1], 'last_signature_valid_at'))
+if valid and valid > refused then return 0 end
+redis.call('HINCRBY', KEYS[1], 'signature_failures', 1)
+local known = tonumber(redis.call('HGET', KEYS[1], 'last_signature_failure_at'))
+if not known or refused > known then redis.call('HSET', KEYS[1], 'last_signature_failure_at', ARGV[1]) end
+return 1
+"""
+# How often a process writes what it noted of a channel (the last message, a new report, a valid signature) at most,
+# unless it ends a run of refused signatures that process saw: a burst of valid webhooks, one write per request for
+# facts that change seldom, is one write a second per channel.
+NOTED_WRITE_SECONDS = 1.0
+
+
+class HealthSignals:
+    """What channels and workers call to say how they are doing. Best effort: a Redis failure is logged, not raised.
+
+    `message_received` writes at most once a second per channel and instance (a quiet period is hours long). The
+    newest message noted and not written yet (one within that second, or one whose write Redis did not take) is
+    kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first. A new
+    report (`report=True`) is written the same way, in a second of its own: the mail noted as it came in must not
+    hold back the report it became, which ends a run of intake refusals. A valid webhook signature
+    (`signature_valid`) is noted and written with them, in the same second: it says something only when it ends a
+    run of refused ones, and written per request it was one Redis write per notification of a burst. Whatever this
+    process noted is written at once, though, when it ends a run of refused signatures this process saw
+    (`signature_failed` since its last write): a run ends the moment the provider's signatures check out again.
+    """
+
+    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._last_attempt: dict[str, float] = {}
+        # The newest message (and new report) noted per channel, and the newest of each written. Written is kept
+        # apart, not popped off the noted: a health check that ran while another thread's write was on its way found
+        # nothing left to write and evaluated the state that write was about to end.
+        self._noted: dict[str, float] = {}
+        self._written: dict[str, float] = {}
+        self._last_report_attempt: dict[str, float] = {}
+        self._noted_reports: dict[str, float] = {}
+        self._written_reports: dict[str, float] = {}
+        # The newest valid signature noted and written per channel, and the channels with a signature refused since
+        # their last write was due.
+        self._noted_valid: dict[str, float] = {}
+        self._written_valid: dict[str, float] = {}
+        self._refused_since_write: set[str] = set()
+
+    def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
+               error: str | None = None, *, quiet: bool = False) -> bool:
+        """One round trip; False (logged unless `quiet`) when Redis did not take it."""
+        channel = health_channel(channel)
+        now = self._clock()
+        key = SIGNALS_KEY.format(channel=channel)
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hsetnx(key, "first_seen", now)
+            build(pipe, key, now)
+            if error is not None:
+                entry = orjson.dumps({"at": now, "kind": kind, "reason": _clean(error)})
+                pipe.lpush(ERRORS_KEY.format(channel=channel), entry)
+                pipe.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+            pipe.execute()
+        except RedisError as failure:
+            if not quiet:
+                log.warning("health.signal_lost", channel=channel, signal=kind, error=type(failure).__name__)
+            return False
+        return True
+
+    def message_received(self, channel: str, *, report: bool = False) -> None:
+        """A message came in on `channel` (counted where it came in: webhook path, poller, SMTP server); `report`:
+        it was taken as a new report (not a query, not one already received), which ends a run of intake refusals."""
+        if self.note_message(channel, report=report):
+            self.write_noted(channel)
+
+    def note_message(self, channel: str, *, report: bool = False) -> bool:
+        """The in-process half of `message_received`: sets the gauge, keeps the time for the Redis write and says
+        whether that write (`write_noted`) is due. No I/O, so the webhook path calls it on the event loop and hands
+        only the due writes to a thread."""
+        channel = health_channel(channel)
+        now = self._clock()
+        metrics.labelled(metrics.LAST_MESSAGE, channel).set(now)
+        self._noted[channel] = now
+        if report:
+            self._noted_reports[channel] = now
+        return self._due(channel, now, report=report)
+
+    def note_signature_valid(self, channel: str) -> bool:
+        """The in-process half of `signature_valid`: keeps the time for the Redis write and says whether that write
+        (`write_noted`) is due: at once when it ends a run of refused signatures this process saw (or it saw none
+        yet), else at most once a second per channel with what else was noted. No I/O, as `note_message`."""
+        channel = health_channel(channel)
+        now = self._clock()
+        self._noted_valid[channel] = now
+        return self._due(channel, now)
+
+    def note_signature_refused(self, channel: str) -> float:
+        """The in-process half of `signature_failed`: the next valid signature or message noted on `channel` is
+        written at once, since it ends this run. Returns the refusal's time, for `signature_failed(..., at=)`."""
+        channel = health_channel(channel)
+        self._refused_since_write.add(channel)
+        return self._clock()
+
+    def _due(self, channel: str, now: float, *, report: bool = False) -> bool:
+        """Whether the write of what was noted on `channel` is due now: a second after the last one due, a new
+        report a second after the last report's, or at once after a refused signature. Notes the attempt."""
+        due = channel in self._refused_since_write or now - self._last_attempt.get(channel, 0.0) >= NOTED_WRITE_SECONDS
+        if report:
+            due = due or now - self._last_report_attempt.get(channel, 0.0) >= NOTED_WRITE_SECONDS
+        if not due:
+            return False
+        self._refused_since_write.discard(channel)
+        self._last_attempt[channel] = now
+        if self._unwritten(channel)[1] is not None:
+            self._last_report_attempt[channel] = now
+        return True
+
+    def write_noted(self, channel: str, *, quiet: bool = False) -> bool:
+        """The Redis half of `message_received` and `signature_valid` (due at most once a second per channel but after
+        a refused signature, see `_due`): the newest message noted and not written yet becomes the channel's last
+        (unless another process wrote a later one), and ends a run of failures; the newest new report ends the run
+        of intake refusals before it, the newest valid signature (or message) the run of refused signatures before
+        it. Kept for the next write when Redis does not take it."""
+        channel = health_channel(channel)
+        at, report_at, valid_at = self._unwritten(channel)
+        if at is None and report_at is None and valid_at is None:  # written meanwhile, by another thread
+            return True
+        valid_since = max((t for t in (at, valid_at) if t is not None), default=None)
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            if at is not None:
+                pipe.eval(_KEEP_LATEST, 1, key, "last_message_at", at)
+                pipe.hset(key, "auth_failures", 0)
+            if report_at is not None:
+                pipe.eval(_END_REFUSALS, 1, key, report_at)
+            if valid_since is not None:
+                pipe.eval(_END_SIGNATURE_FAILURES, 1, key, valid_since)
+
+        if not self._write(channel, "message" if at is not None else "signature_valid", build, quiet=quiet):
+            return False  # still noted, for the next write
+        if at is not None:
+            self._written[channel] = max(at, self._written.get(channel, at))
+        if report_at is not None:
+            self._written_reports[channel] = max(report_at, self._written_reports.get(channel, report_at))
+        if valid_at is not None:
+            self._written_valid[channel] = max(valid_at, self._written_valid.get(channel, valid_at))
+        return True
+
+    def _unwritten(self, channel: str) -> tuple[float | None, float | None, float | None]:
+        """The newest message, new report and valid signature noted on `channel` and not written yet (None where
+        there is none)."""
+
+        def newer(noted: dict[str, float], written: dict[str, float]) -> float | None:
+            at = noted.get(channel)
+            return at if at is not None and at > written.get(channel, float("-inf")) else None
+
+        return (newer(self._noted, self._written), newer(self._noted_reports, self._written_reports),
+                newer(self._noted_valid, self._written_valid))
+
+    def write_unwritten(self) -> None:
+        """Write every channel's newest message, new report and valid signature not written yet. A message answered
+        from the disk spool while Redis was away, or a valid SMS within a second of the write before, was never
+        written: "last message" stayed at the outage's start, and a channel whose refused signatures another process
+        counted "down: signature_invalid", until the next write. Quiet when Redis does not take it: the check that
+        runs this next says so."""
+        for channel in {*self._noted, *self._noted_reports, *self._noted_valid}:
+            if self._unwritten(channel) != (None, None, None):
+                self.write_noted(channel, quiet=True)
+
+    def poll_succeeded(self, channel: str) -> None:
+        """A poll went through: clears failing, rate limited and authentication failures."""
+        metrics.LAST_POLL_SUCCESS.labels(channel).set(self._clock())
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"last_poll_ok_at": at, "auth_failures": 0})
+            pipe.hdel(key, "poll_failing_since", "last_poll_error", "poll_retry_at", "rate_limited_since",
+                      "rate_limited_until")
+
+        self._write(channel, "poll_ok", build)
+
+    def poll_failed(self, channel: str, reason: str, retry_at: float | None = None) -> None:
+        """A poll failed (timeout, 5xx, bad answer). The failing time counts from the first failure in a row;
+        `retry_at` (Unix seconds) is when the poller tries again, which the views say."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hsetnx(key, "poll_failing_since", at)
+            pipe.hset(key, "last_poll_error", _clean(reason))
+            if retry_at is not None and math.isfinite(retry_at):
+                pipe.hset(key, "poll_retry_at", retry_at)
+            else:
+                pipe.hdel(key, "poll_retry_at")
+
+        self._write(channel, "poll_failed", build, error=reason)
+
+    def mentions_gap(self, channel: str, gap_from: str, gap_to: str) -> None:
+        """A poll read as many mentions as the provider keeps reachable: those posted between `gap_from` and `gap_to`
+        (times) may be out of its reach, lost to the API. Logged alone, it was told by no view."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"mentions_gap_at": at, "mentions_gap": _clean(f"between {gap_from} and {gap_to}")})
+
+        self._write(channel, "mentions_gap", build)
+
+    def mail_failed(self, channel: str, reason: str) -> None:
+        """A mail the gateway failed to read went to the quarantine (`reason`: the quarantine's code and the error's
+        type, never its message, which may quote the mail)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"mail_failed_at": at, "mail_failed": _clean(reason)})
+
+        self._write(channel, "mail_failed", build, error=f"mail quarantined: {reason}")
+
+    def message_unfiled(self, channel: str, reason: str) -> None:
+        """A message the gateway failed to file was kept (`gateway.unfiled`); `reason`: the error's type and where."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hset(key, mapping={"unfiled_at": at, "unfiled_reason": _clean(reason)})
+
+        self._write(channel, "unfiled", build, error=f"message kept unfiled: {reason}")
+
+    def unfiled_left(self, channel: str, newest: tuple[float, str] | None) -> None:
+        """Messages kept unfiled were filed (`lapor-gateway unfiled retry`): the newest of those left, when it was kept
+        and why (None: none is left), is what the rule `unfiled` names; it named the one just filed."""
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            if newest is None:
+                pipe.hdel(key, "unfiled_at", "unfiled_reason")
+            else:
+                pipe.hset(key, mapping={"unfiled_at": newest[0], "unfiled_reason": _clean(newest[1])})
+
+        self._write(channel, "unfiled", build)
+
+    def rate_limited(self, channel: str, until: float | None = None) -> None:
+        """The provider said wait (429); `until` is its reset time (Unix seconds) when it gave one."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hsetnx(key, "rate_limited_since", at)
+            if until is not None:
+                pipe.hset(key, "rate_limited_until", until)
+
+        self._write(channel, "rate_limited", build, error=f"rate limited until {_clock(until) or 'unknown'}")
+
+    def auth_failed(self, channel: str, reason: str = "authentication failed") -> None:
+        """Our token or secret was refused by the provider (a poll, a reply)."""
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hincrby(key, "auth_failures", 1)
+            pipe.hset(key, "last_auth_error", _clean(reason))
+
+        self._write(channel, "auth_failed", build, error=reason)
+
+    def signature_failed(self, channel: str, reason: str = "bad signature", at: float | None = None) -> None:
+        """A webhook request's signature was refused by us: counted apart from `auth_failed`, since anyone can post
+        to a webhook, and ended by the next valid signature or message (`write_noted`). `at`: when it was refused,
+        as `note_signature_refused` said (the gateway writes it later, on a thread); noted here when not given."""
+        refused_at = self.note_signature_refused(channel) if at is None else at
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.eval(_COUNT_SIGNATURE_FAILURE, 1, key, refused_at)
+            pipe.hset(key, "last_signature_error", _clean(reason))
+
+        self._write(channel, "signature_failed", build, error=reason)
+
+    def signature_valid(self, channel: str) -> None:
+        """A webhook request's signature checked out: the run of refused ones before it ends, written at once after
+        a refusal this process saw, else at most once a second (`note_signature_valid`). A valid message does it
+        too (`message_received`); this is for a webhook whose valid requests carry none (Instagram's only notify:
+        the pollers process fetches the message)."""
+        if self.note_signature_valid(channel):
+            self.write_noted(channel)
+
+    def intake_refused(self, channel: str, reason: str) -> None:
+        """A new report was refused because it could not be made durable or given a Tracking ID (the webhook answered
+        5xx, SMTP 451, a poller kept its cursor): `reason` is the refusal's code (`id_range_exhausted`,
+        `redis_unavailable`, `internal_error`...). Counted in a run that the next new report taken ends
+        (`message_received(..., report=True)`)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hincrby(key, "intake_refusals", 1)
+            pipe.hset(key, mapping={"last_intake_refusal": _clean(reason), "last_intake_refusal_at": at})
+
+        self._write(channel, "intake_refused", build, error=reason)
+
+    def reply_sent(self, channel: str) -> None:
+        """A reply went out: ends the run of failed and of rate-limited replies."""
+        metrics.REPLIES.labels(channel, "sent").inc()
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hset(key, mapping={"reply_failures": 0, "reply_rate_limits": 0})
+            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until")
+
+        self._write(channel, "reply_sent", build)
+
+    def reply_rate_limited(self, channel: str, until: float) -> None:
+        """The provider told a reply to wait (429): it is put off until `until` (Unix seconds). Counted until a reply
+        is sent; the channel shows it while a reply put off is not due again (the latest `until`)."""
+
+        def build(pipe: Any, key: str, at: float) -> None:
+            pipe.hincrby(key, "reply_rate_limits", 1)
+            pipe.hsetnx(key, "reply_rate_limited_since", at)
+            pipe.eval(_KEEP_LATEST, 1, key, "reply_rate_limited_until", until)
+
+        self._write(channel, "reply_rate_limited", build,
+                    error=f"reply rate limited until {_clock(until) or 'unknown'}")
+
+    def reply_failed(self, channel: str, reason: str) -> None:
+        """A reply to a citizen failed for good (dead-lettered): counted in a run that the next reply sent ends."""
+        metrics.REPLIES.labels(channel, "failed").inc()
+
+        def build(pipe: Any, key: str, _: float) -> None:
+            pipe.hincrby(key, "reply_failures", 1)
+            pipe.hset(key, "last_reply_error", _clean(reason))
+
+        self._write(channel, "reply_failed", build, error=reason)
+
+    def dead_lettered(self, channel: str, key: str, reason: str = "dead letter", pipeline: Any = None) -> None:
+        """A job of this channel went to the dead-letter registry (workers.deadletters calls this); counted once
+        `pipeline`, when given, is committed (`gateway.transactions.commit`)."""
+        channel = health_channel(channel)
+        now = self._clock()
+        target = pipeline if pipeline is not None else self._redis.pipeline(transaction=False)
+        # Kept while the letter waits, however old: a forward's letter stays until an operator requeues or purges it
+        # (`dead_letters_cleared`), and a trim of those counted over a week ago made the channel's "dead letters"
+        # say 1 while `deadletters list --channel` listed last week's outage's hundreds, never delivered.
+        target.zadd(DEADLETTERS_KEY.format(channel=channel), {key: now})
+        target.lpush(ERRORS_KEY.format(channel=channel),
+                     orjson.dumps({"at": now, "kind": "dead_letter", "reason": _clean(reason)}))
+        target.ltrim(ERRORS_KEY.format(channel=channel), 0, LAST_ERRORS_KEPT - 1)
+        after_commit(target, metrics.DEAD_LETTERED_BY_CHANNEL.labels(channel).inc)
+        if pipeline is None:
+            try:
+                commit(target)
+            except RedisError as failure:
+                log.warning("health.signal_lost", channel=channel, signal="dead_letter",
+                            error=type(failure).__name__)
+
+    def dead_letters_cleared(self, letters: Iterable[tuple[str, str]], pipeline: Any) -> None:
+        """Requeued or purged dead letters, as (channel, key), no longer count against their channel."""
+        for channel, key in letters:
+            pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
+
+    def dead_letters_gone(self, keys: Sequence[bytes | str], pipeline: Any) -> None:
+        """Dead letters gone from the registry by no requeue or purge (their entry deleted) no longer count against
+        any channel: nothing tells their channel any more, so every channel's set is looked for (a scan, but only
+        for letters found gone, which is rare)."""
+        for counted in self._redis.scan_iter(match=DEADLETTERS_KEY.format(channel="*"), count=1000):
+            pipeline.zrem(counted, *keys)
+
+
+# The health-signal writes a process has on their way to Redis at most (the gateway's webhook refusals, signatures
+# and throttled "last message"; the SMTP process's refusals); past that they are dropped and counted
+# (`health.signals_dropped`, a line a minute at most): while Redis was slow or hung, every refusal queued one more
+# write, without bound. Room for a burst on a Redis that answers (20 refused webhooks in a row come faster than their
+# writes: at 8, a healthy gateway dropped part of a run and the channel was never said down), not for a hang's backlog.
+SIGNALS_IN_FLIGHT = 256
+SIGNAL_WRITERS = 2
+SIGNALS_DROPPED_LOG_SECONDS = 60.0
+
+
+class SignalWriter:
+    """Writes a process's health signals off its event loop without waiting for them (signals are best effort), on
+    SIGNAL_WRITERS threads of its own, so a hung Redis holds those threads and not the default executor's."""
+
+    def __init__(self, signals: HealthSignals) -> None:
+        self.signals = signals
+        self.in_flight = 0
+        self._dropped = 0  # since the last `health.signals_dropped` line
+        self._dropped_said_at = float("-inf")
+        self._threads = ThreadPoolExecutor(max_workers=SIGNAL_WRITERS, thread_name_prefix="lapor-signals")
+        self._closed = False
+
+    def record(self, method: str, *args: object) -> None:
+        """`self.signals.<method>(*args)` on the writer's threads; called on the event loop. Dropped and counted,
+        never queued, while SIGNALS_IN_FLIGHT are on their way already. Left unwritten once the writer is closed (a
+        request finishing during the stop): its threads take no more work, and asked to, they raised."""
+        if self._closed:
+            return
+        if self.in_flight >= SIGNALS_IN_FLIGHT:
+            self._drop(method)
+            return
+        self.in_flight += 1
+        write = asyncio.get_running_loop().run_in_executor(self._threads, getattr(self.signals, method), *args)
+        write.add_done_callback(self._written)
+
+    def close(self) -> None:
+        """On shutdown: writes still waiting on Redis are not waited for, and those queued behind them are dropped
+        (`cancel_futures`): the interpreter's exit joins the threads, which ran every queued write first, each
+        waiting out Redis's timeout on a Redis that hung."""
+        self._closed = True
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def _written(self, write: asyncio.Future[Any]) -> None:
+        self.in_flight -= 1
+        if not write.cancelled():
+            write.exception()  # HealthSignals logs its own failures; read here, not left "never retrieved"
+
+    def _drop(self, method: str) -> None:
+        metrics.SIGNALS_DROPPED.inc()
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._dropped_said_at >= SIGNALS_DROPPED_LOG_SECONDS:
+            log.warning("health.signals_dropped", reason="signals_backlog", signal=method, dropped=self._dropped,
+                        in_flight=self.in_flight)
+            self._dropped, self._dropped_said_at = 0, now
