@@ -195,8 +195,8 @@ def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError
     """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,
     when it knows). The reason is what the provider answered (`503 Service Unavailable`) or why nothing did
     (`ConnectionError`), not only the error's kind: "server" did not tell an outage at X from a network that no
-    longer reaches it; with `where` (the host polled, `gateway.health.endpoint`), said as the IMAP poller says it
-    (`api.x.com answered 503 Service Unavailable`, `ConnectionError talking to api.x.com`: `poll_failure`)."""
+    longer reaches it; with `where` (the host polled, `gateway.health.signals.endpoint`), said as the IMAP poller says
+    it (`api.x.com answered 503 Service Unavailable`, `ConnectionError talking to api.x.com`: `poll_failure`)."""
     target = health_channel(channel)
     if error.kind is ProviderErrorKind.AUTH:
         signals.auth_failed(target, error.detail[:120] or "authentication failed")
@@ -222,7 +222,7 @@ def after_poll_error(channel: str, signals: HealthSignals, backoff: Backoff,
     """Seconds until the next poll after a failed one, logged and signalled the same way for every poller: a
     provider error by its kind, a report that could not be made durable (or given a Tracking ID) as
     `channel.not_durable` and an intake refusal with its reason: the provider answered, intake did not take it.
-    `where`: the host the poller polls (`gateway.health.endpoint`), which a failing poll's reason names."""
+    `where`: the host the poller polls (`gateway.health.signals.endpoint`), which a failing poll's reason names."""
     if isinstance(error, ProviderError):
         asked = backoff.reset_wait(error)
         delay = backoff.after_error(error)

@@ -143,7 +143,8 @@ class Gateway:
 
     def record_signal(self, method: str, *args: object) -> None:
         """Record a health signal off the event loop without waiting for it (signals are best effort): dropped and
-        counted, never queued, while SIGNALS_IN_FLIGHT are on their way already (gateway.health.SignalWriter)."""
+        counted, never queued, while SIGNALS_IN_FLIGHT are on their way already
+        (gateway.health.signals.SignalWriter)."""
         if self.signal_writer is not None:
             self.signal_writer.record(method, *args)
 

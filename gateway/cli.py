@@ -291,7 +291,7 @@ def serve() -> None:
         log.error("gateway.refused_to_start", reason="spool_not_writable", detail=str(error))
         console.print(f"[red]refusing to start:[/red] {error}")
         raise typer.Exit(2) from None
-    except SettingsError as error:  # the health rules file (gateway.health.RulesError)
+    except SettingsError as error:  # the health rules file (gateway.health.rules.RulesError)
         log.error("gateway.refused_to_start", reason="configuration_error", detail=str(error))
         _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=False)
     settle_heap()

@@ -5,7 +5,7 @@ webhook of a channel whose messages the pollers fetch (Instagram's: `webhooks`, 
 dead `serve` left Instagram ok on every view while its webhooks went unanswered (health rule `webhook_missing`).
 
 Every `interval` seconds the process writes, for each channel it serves right now, the time into the channel's
-sorted set (`gateway.health.SERVING_KEY`, one member per process, so several processes of a kind each count and
+sorted set (`gateway.health.signals.SERVING_KEY`, one member per process, so several processes of a kind each count and
 any one alive is enough). The health monitor reads the newest beat in its round trip, and its `process_missing`
 rule turns the channel down when no beat is recent enough; a set, not a TTL key, so the reason can say when the
 process was last seen. A beat never raises: a Redis outage is logged once and the beats go on. Each beat also asks

@@ -16,7 +16,7 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# A UTC time as the views print it (`gateway.health._clock`, the CLI's `_when`), not one already followed by its
+# A UTC time as the views print it (`gateway.health.signals._clock`, the CLI's `_when`), not one already followed by its
 # local time: a text run through `with_local_times` twice says it once.
 UTC_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})Z(?! \(\d\d:\d\d )")
 UTC_FORMAT = "%Y-%m-%d %H:%M:%SZ"

@@ -126,7 +126,7 @@ def render_metrics(collected: CollectedMetrics | None = None) -> tuple[bytes, st
     return generate_latest(collect_metrics() if collected is None else collected), CONTENT_TYPE_LATEST
 
 
-# -- Channel health (gateway/health.py) ---------------------------------------------------------------------------
+# -- Channel health (gateway/health/) ----------------------------------------------------------------------------
 # Timestamps take the maximum over every process, living or not: "the last message" is the last one anyone saw.
 DEAD_LETTERED_BY_CHANNEL = Counter(
     "lapor_channel_deadletters_total", "Jobs moved to the dead-letter registry, by channel.", ["channel"]

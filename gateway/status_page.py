@@ -178,8 +178,8 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
     order = {"down": 0, "degraded": 1, "ok": 2}
     channels = sorted(status["channels"], key=lambda entry: order.get(entry["state"], 3))
     overall = escape(status["overall"])
-    # The document's `reason` (`gateway.health.overall_reason`): the channels down and degraded, and the case store
-    # during a declared outage, where the headline said "ALL CHANNELS OK" over it.
+    # The document's `reason` (`gateway.health.monitor.overall_reason`): the channels down and degraded, and the case
+    # store during a declared outage, where the headline said "ALL CHANNELS OK" over it.
     headline = escape(status.get("reason") or "ALL CHANNELS OK")
     queues = "".join(
         f"<tr><td>{escape(q['name'])}</td><td>{int(q['depth'])}</td><td>{int(q.get('held', 0))}</td>"

@@ -452,6 +452,6 @@ async def test_a_failing_imap_poll_says_when_it_tries_again_where_and_what_to_do
     email = {h["channel"]: h for h in monitor.status()["channels"]}["email"]
     [failing] = [f for f in email["findings"] if f["rule"] == "poll_failing"]
     next_try = datetime.fromtimestamp(now[0] + interval, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    # In the words every poller's reason uses (gateway.health.poll_failure): the X and Instagram pollers' too.
+    # In the words every poller's reason uses (gateway.health.signals.poll_failure): the X and Instagram pollers' too.
     assert failing["reason"] == f"poller failing for 2 min: {says} talking to 127.0.0.1:{port} (next try {next_try})"
     assert step in failing["action"] and "provider's status page" not in failing["action"], failing["action"]

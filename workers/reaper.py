@@ -86,7 +86,7 @@ def worker_name() -> str:
 def note_worker_seen(redis: Redis, queue_names: Sequence[str], *, pipeline: Any = None,
                      at: float | None = None) -> None:
     """Say that a live worker takes `queue_names` now (or `at`): the status views count a queue's missing worker
-    from the last time (`gateway.health.rule_worker_missing`)."""
+    from the last time (`gateway.health.rules.rule_worker_missing`)."""
     now = time.time() if at is None else at
     (pipeline if pipeline is not None else redis).hset(WORKER_SEEN_KEY, mapping=dict.fromkeys(queue_names, now))
 
