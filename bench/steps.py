@@ -26,7 +26,7 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     ("channels.twilio_sms", "TwilioSmsAdapter.authenticate", "signature"),
     ("channels.twilio_sms", "TwilioSmsAdapter.parse", "parse"),
     ("gateway.app", "normalize", "normalize"),
-    ("gateway.app", "render", "reply text"),
+    ("gateway.app", "report_reply", "reply text"),
     ("channels.twilio_sms", "TwilioSmsAdapter.respond", "answer"),
     # Every log line: the processors (context, redaction, JSON) and the write.
     ("structlog._base", "BoundLoggerBase._proxy_to_logger", "log lines"),

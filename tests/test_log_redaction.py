@@ -1061,7 +1061,8 @@ async def test_an_internal_error_quoting_a_joined_sms_logs_none_of_its_parts_wor
         async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
             raise ValueError(f"no table for {draft.text!r}")
 
-    settings = aggregator_settings(test_env)
+    # parts waited for long enough that a loaded machine's second post comes in time: no sweep takes part 1 alone
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="60")
     texts = ["LAPOR kepala desa Sukamulya meminta uang ", "pelicin untuk surat tanah dari warga"]
     app = create_app(settings, redis, QuotingIntake(redis, settings))
     async with serving_gateway(settings, redis, app=app) as server:
