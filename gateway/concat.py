@@ -8,7 +8,7 @@ sorted set; a sweeper claims a due buffer by pushing its deadline out by a lease
 mid-way leaves it to the next one), commits it through intake, then marks it done. The joined message's id is the
 aggregator id of its lowest part, so a buffer completed twice (a retried last part, a sweep racing a late part)
 dedups to one report. Once a sweep has claimed a buffer, every later join of it takes the id the sweep took (the
-buffer's `:as` key names that part, with its fingerprint, and only a mark of the message holding it drops it): the
+buffer's `:as` key names that part, `:as:fp` its fingerprint, and only a mark of the message holding it drops them): the
 sweep's lowest part is not the lowest once part 1 comes, and joined under two ids the one SMS was two reports, with
 two Tracking IDs and two acknowledgements. A done marker answers parts
 that arrive after the join with the same Tracking ID, for as long as intake remembers a single SMS's id
@@ -58,9 +58,31 @@ GAP_MARKER = " [...] "
 PARTS_TTL_SECONDS = 7 * 24 * 3600
 LEASE_SECONDS = 60
 
-# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`. ARGV: the part's field, its record,
-# the part count, the deadline, the parts' TTL, the part's fingerprint.
-_ADD_PART = """
+# The claim a buffer's `:as` and `:as:fp` make, as one name (`_names`): `p2 <fp>` while the buffer holds that
+# fingerprint at that part, else the field alone (`p2`). `:as` holds the field alone, as the release before this one
+# wrote and reads it (`f"p{number}" == taken_as`); a claim written as `p2 <fp>` was no part to it, and it joined the
+# message under its lowest part's id where this release's sweep had taken another: two reports of one SMS while both
+# ran. That release's mark deletes `:as` and leaves `:as:fp`, and its claim may then write `:as` anew for the next
+# message: a fingerprint the part at the field does not have is such a left one, and the field alone is read, as that
+# release reads it.
+_CLAIM_OF = """
+local function claim_of(buffer, as_key, fp_key)
+  local as = redis.call('GET', as_key)
+  if not as then return false end
+  local fp = redis.call('GET', fp_key)
+  if not fp then return as end
+  local held = redis.call('HGET', buffer, as)
+  if held then
+    local ok, record = pcall(cjson.decode, held)
+    if ok and type(record) == 'table' and record['fp'] == fp then return as .. ' ' .. fp end
+  end
+  return as
+end
+"""
+
+# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`. ARGV: the part's
+# field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
+_ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
@@ -70,27 +92,27 @@ local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then
   local ok, record = pcall(cjson.decode, held)
   if ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[6] then
-    return {'conflict', redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[5])}
+    return {'conflict', redis.call('HGETALL', KEYS[1]), claim_of(KEYS[1], KEYS[5], KEYS[6])}
   end
 end
 redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  return {'complete', redis.call('HGETALL', KEYS[1]), redis.call('GET', KEYS[5])}
+  return {'complete', redis.call('HGETALL', KEYS[1]), claim_of(KEYS[1], KEYS[5], KEYS[6])}
 end
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], KEYS[1])
 return {'waiting'}
 """
 
-# KEYS: the pending set, the buffer, its `:as`. ARGV: the buffer's key, now, the lease's end, the parts' TTL.
-# Nothing (not due, or claimed by another sweeper), an empty list (the buffer is gone: dropped from the pending set in
-# the same step, so a part stored meanwhile keeps its deadline), or the parts and the part whose id the message takes.
-# `:as` names that part by its field and fingerprint (`p2 <fp>`): the buffer's key is the sender's, reference's and
-# part count's, so the next message with the reference has the same one, and only its fingerprint tells whose part 2
-# a claim took. An `:as` that names no part the buffer holds (an earlier message's) is replaced; one that does is
-# kept (a claim again after the lease: the same message), as is one written before it carried the fingerprint (`p2`)
-# whose field the buffer holds.
-_CLAIM_DUE = """
+# KEYS: the pending set, the buffer, its `:as`, its `:as:fp`. ARGV: the buffer's key, now, the lease's end, the parts'
+# TTL. Nothing (not due, or claimed by another sweeper), an empty list (the buffer is gone: dropped from the pending
+# set in the same step, so a part stored meanwhile keeps its deadline), or the parts and the part whose id the message
+# takes. The claim names that part by its field (`:as`: `p2`) and fingerprint (`:as:fp`, `_CLAIM_OF`): the buffer's
+# key is the sender's, reference's and part count's, so the next message with the reference has the same one, and
+# only its fingerprint tells whose part 2 a claim took. A claim that names no part the buffer holds (an earlier
+# message's) is replaced; one that does is kept (a claim again after the lease: the same message), as is one the
+# release before this one wrote (`p2` alone) whose field the buffer holds.
+_CLAIM_DUE = _CLAIM_OF + """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
 local parts = redis.call('HGETALL', KEYS[2])
@@ -99,42 +121,51 @@ if #parts == 0 then
   return {}
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-local lowest, lowest_as, held = nil, nil, {}
+local lowest, lowest_field, lowest_fp, held = nil, nil, nil, {}
 for i = 1, #parts, 2 do
   local number = tonumber(string.sub(parts[i], 2))
   local ok, record = pcall(cjson.decode, parts[i + 1])
-  local as = parts[i]
-  if ok and type(record) == 'table' and type(record['fp']) == 'string' then as = as .. ' ' .. record['fp'] end
-  held[as], held[parts[i]] = true, true
-  if number and (not lowest or number < lowest) then lowest, lowest_as = number, as end
+  local fp = nil
+  if ok and type(record) == 'table' and type(record['fp']) == 'string' then fp = record['fp'] end
+  held[parts[i]] = true
+  if fp then held[parts[i] .. ' ' .. fp] = true end
+  if number and (not lowest or number < lowest) then lowest, lowest_field, lowest_fp = number, parts[i], fp end
 end
-local as = redis.call('GET', KEYS[3])
+local as = claim_of(KEYS[2], KEYS[3], KEYS[4])
 if not (as and held[as]) then
-  redis.call('SET', KEYS[3], lowest_as, 'EX', ARGV[4])
+  redis.call('SET', KEYS[3], lowest_field, 'EX', ARGV[4])
+  as = lowest_field
+  if lowest_fp then
+    redis.call('SET', KEYS[4], lowest_fp, 'EX', ARGV[4])
+    as = as .. ' ' .. lowest_fp
+  else
+    redis.call('DEL', KEYS[4])
+  end
 end
-return {parts, redis.call('GET', KEYS[3])}
+return {parts, as}
 """
 
 
-# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`. ARGV: the Tracking ID, the marker's
-# TTL, then each part taken and its fingerprint. A part goes only while the buffer holds it with that fingerprint (one
-# stored since at its number, another message's, stays); the buffer and its deadline go once no part is left. The
-# `:as` goes only when it names a part taken (`_CLAIM_DUE`): a late mark (a superseded message's sweep, a second mark
-# that finds no parts) deleted the claim a sweep had made since on the next message with the reference, whose part 1
-# then joined it under another id than the sweep's, a second report of one SMS. A mark that takes no part writes the
+# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`. ARGV: the Tracking ID,
+# the marker's TTL, then each part taken and its fingerprint. A part goes only while the buffer holds it with that
+# fingerprint (one stored since at its number, another message's, stays); the buffer and its deadline go once no part
+# is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`): a late mark (a
+# superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since on the next
+# message with the reference, whose part 1 then joined it under another id than the sweep's, a second report of one
+# SMS. A mark that takes no part writes the
 # done marker only where there is none: the mark that took the parts wrote it (a late mark of a superseded message
 # wrote its Tracking ID over the next message's, and that message's retried parts were answered with it).
-_MARK_DONE = """
+_MARK_DONE = _CLAIM_OF + """
 if #ARGV > 2 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 else
   redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
 end
-local as = redis.call('GET', KEYS[5])
+local as = claim_of(KEYS[1], KEYS[5], KEYS[6])
 if #ARGV > 2 then
   redis.call('DEL', KEYS[3])
   for i = 3, #ARGV, 2 do
-    if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5]) end
+    if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5], KEYS[6]) end
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
     if held then
@@ -242,7 +273,7 @@ class PartBuffer:
 
     @property
     def parts_ttl(self) -> int:
-        """How long a buffer's parts (and its `:as`) wait in Redis at most, swept or not."""
+        """How long a buffer's parts (and its claim, `:as` and `:as:fp`) wait in Redis at most, swept or not."""
         return int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
 
     def buffer_key(self, message: InboundMessage) -> str:
@@ -271,7 +302,7 @@ class PartBuffer:
         }
         deadline = time.time() + self.wait_seconds
         result = self._add(
-            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as"],
+            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as", key + ":as:fp"],
             args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl, part_print],
         )
         state = result[0].decode()
@@ -286,8 +317,8 @@ class PartBuffer:
     @staticmethod
     def joined_message(records: list[dict[str, Any]], taken_as: str | None = None) -> InboundMessage:
         """The SMS the parts make, `incomplete` when some are missing. Its id is its lowest part's id, or, once a
-        sweep claimed the buffer, the id of the part it took (`taken_as`, the part's field and fingerprint:
-        `p2 <fp>`)."""
+        sweep claimed the buffer, the id of the part it took (`taken_as`, as `_CLAIM_OF` reads the claim: the part's
+        field and fingerprint, `p2 <fp>`, or its field alone)."""
         records = sorted(records, key=lambda record: int(record["number"]))
         total = int(records[0]["total"])
         first = next((record for record in records if taken_as is not None and _names(taken_as, record)), records[0])
@@ -328,7 +359,7 @@ class PartBuffer:
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
-        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as"],
+        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp"],
                    args=[tracking_id, self.done_ttl, *(item for pair in taken.items() for item in pair)], client=pipe)
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
@@ -337,7 +368,7 @@ class PartBuffer:
         claimed: list[tuple[str, InboundMessage | None]] = []
         for raw_key in self._redis.zrangebyscore(PENDING_KEY, "-inf", now, start=0, num=limit):
             key = raw_key.decode()
-            result = self._claim(keys=[PENDING_KEY, key, key + ":as"],
+            result = self._claim(keys=[PENDING_KEY, key, key + ":as", key + ":as:fp"],
                                  args=[key, now, now + LEASE_SECONDS, self.parts_ttl])
             if not result:  # not due any more, or gone
                 continue
@@ -354,7 +385,7 @@ def _records(flat: list[bytes]) -> list[dict[str, Any]]:
 
 
 def _names(taken_as: str, record: dict[str, Any]) -> bool:
-    """Whether a claim's `:as` (`p2 <fingerprint>`, or `p2` as written before it carried one) names this part."""
+    """Whether a claim (`p2 <fingerprint>`, or `p2` where `:as:fp` is not the part's, `_CLAIM_OF`) names this part."""
     field, _, print_ = taken_as.partition(" ")
     return field == f"p{record['number']}" and (not print_ or print_ == record.get("fp"))
 

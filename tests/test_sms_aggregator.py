@@ -72,6 +72,7 @@ from tests.aggregator_support import (
 from tests.conftest import AGGREGATOR_SECRET, CaseStoreServer, GatewayServer, async_wait_until, log_events, wait_until
 from tests.conftest import TestEnvironment as Environment
 from tests.job_support import SecondJobInFirstSend
+from tests.upgrade_support import previous_module
 from workers.deadletters import DeadLetters
 from workers.reply import RateLimiter
 from workers.report_payload import reply_handle
@@ -882,6 +883,59 @@ def test_a_late_mark_of_a_superseded_message_leaves_the_next_ones_tracking_id_on
     for number in (1, 2, 3):  # the aggregator's retries
         retried = buffer.add(_part(second["parts"][number - 1], number))
         assert (retried.state, retried.tracking_id) == ("done", "10000005")
+
+
+@pytest.mark.parametrize("joins", ["the-previous-release-joins", "this-release-joins"])
+def test_a_message_this_releases_sweep_claimed_is_joined_under_the_same_part_by_the_previous_release(
+    settings: Settings, redis: Redis, joins: str
+) -> None:
+    """A rolling upgrade runs the previous release beside this one on one Redis. This release's sweep claims a message
+    waiting without its part 1 and files it under part 2's id; part 1 then reaches a gateway of the previous release.
+    That release reads the claim's `:as` as `p2` (`f"p{number}" == taken_as`): written `p2 <fingerprint>`, it named no
+    part, and the message was joined under part 1's id, a second report of one SMS. The previous release's sweep
+    claiming it after this one's lease gives the same id."""
+    previous = previous_module("gateway/concat.py").PartBuffer(redis, settings)
+    first = fixture("kannel_concat_gsm7_udh.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (2, 3):  # part 1 is late
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
+    assert swept is not None and swept.provider_message_id == "kannel-cc-2"
+    [(_, swept_again)] = previous.claim_due(now=time.time() + 7200)  # this release's sweeper died in its lease
+    assert swept_again is not None and swept_again.provider_message_id == "kannel-cc-2"
+    joiner = previous if joins == "the-previous-release-joins" else buffer
+    joined = joiner.add(_part(first["parts"][0], 1))
+    assert joined.state == "complete" and joined.message is not None
+    assert joined.message.provider_message_id == "kannel-cc-2"
+    buffer.mark_done(key, "10000004", swept)
+    assert redis.get(key + ":as") is None and redis.get(key + ":as:fp") is None
+
+
+def test_a_claim_the_previous_release_wrote_over_a_left_fingerprint_names_its_own_part(
+    settings: Settings, redis: Redis
+) -> None:
+    """The previous release's mark deletes a claim's `:as` and knows nothing of `:as:fp`, which stays; its claim of
+    the sender's next message under the reference then writes `:as` anew (`p2`, its own part 2). The fingerprint left
+    is the first message's: read with it, the claim named no part and this release joined the next message under its
+    part 1's id, where the previous release's sweep had filed it under part 2's."""
+    previous = previous_module("gateway/concat.py").PartBuffer(redis, settings)
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (2, 3):
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)  # this release's sweep
+    assert swept is not None
+    previous.mark_done(key, "10000004", swept)  # its mark by a process still on the previous release
+    assert redis.get(key + ":as") is None and redis.get(key + ":as:fp") is not None
+    for number in (2, 3):
+        assert buffer.add(_part(second["parts"][number - 1], number)).state == "waiting"
+    [(_, next_swept)] = previous.claim_due(now=time.time() + 7200)  # the previous release's sweep
+    assert next_swept is not None and next_swept.provider_message_id == "kannel-cc-8"
+    joined = buffer.add(_part(second["parts"][0], 1))
+    assert joined.state == "complete" and joined.message is not None
+    assert joined.message.provider_message_id == "kannel-cc-8"
+    buffer.mark_done(key, "10000005", joined.message)
+    assert redis.get(key + ":as") is None and redis.get(key + ":as:fp") is None
 
 
 @pytest.mark.parametrize("sweep", ["commits-after-the-join", "died-after-its-commit"])
