@@ -39,6 +39,10 @@ class ReplySender(Protocol):
     `channels.send_http.send_request`, which classifies the failure once for every sender."""
 
     def parts(self, text: str, reply_id: str) -> Sequence[ReplyPart]: ...
+    # A sender whose split of a reply changed between releases also has `SPLIT` (its split now, which the reply worker
+    # writes on the reply's record with each part sent), `UNMARKED_SPLIT` (the split of a record with parts sent and
+    # none named: the release before's) and takes `split` in `parts`: a reply keeps the split it started with
+    # (`channels.sms_aggregator_send`).
 
     def send_part(self, to: str, part: Any, reply_id: str) -> str: ...
 

@@ -2,7 +2,8 @@
 
 A reply is made GSM-7 safe, then sent as one SMS (up to 160 septets) or as 152-septet parts, each part its own
 sendsms request carrying a concatenation UDH with a 16-bit reference (06 08 04 ref ref count number) so the phone
-joins them; Kannel sends a `udh` it is given as it is, splitting nothing itself. Each request
+joins them; Kannel sends a `udh` it is given as it is, splitting nothing itself. A reply keeps the split it started
+with (`SPLIT_16`, or the release before's `SPLIT_8` for a reply whose parts that release began sending). Each request
 asks for delivery reports (`dlr-mask`, `dlr-url` pointing back at us with the reply id and part number, and `sig`,
 a token over both: `dlr_token`).
 Failures are classified once, by `channels.send_http.send_request` as every reply sender's: 5xx, 429, timeouts (a 408
@@ -22,7 +23,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import httpx
 import orjson
 
-from channels.gsm7 import MULTI_PART_16, split_parts, to_gsm7
+from channels.gsm7 import MULTI_PART, MULTI_PART_16, split_parts, to_gsm7
 from channels.send_http import send_request
 from channels.signatures import hmac_sha256_hex
 from gateway.logs import scrub
@@ -65,17 +66,31 @@ def dlr_token(secret: str, reply_id: str, part: str) -> str:
     return hmac_sha256_hex(secret, f"dlr|{reply_id}|{part}".encode())[:DLR_TOKEN_CHARS]
 
 
-def reply_parts(text: str, reply_id: str) -> list[SmsPart]:
+# How a long reply is split, written on the reply's record with each part the aggregator accepts (`workers.reply`), so
+# every run of the reply splits it the same way. `udh16`: 152-septet parts beside a 16-bit reference (IEI 08), this
+# release's. `udh8`: 153-septet parts beside an 8-bit reference (IEI 00), the release before's, which wrote no split
+# on the record: a reply whose parts it began sending is finished with its split. Split anew, the parts sent after an
+# upgrade were parts of another message (another reference, another count, other boundaries): the phone joined
+# neither, and the text at the boundary came twice.
+SPLIT_16 = "udh16"
+SPLIT_8 = "udh8"
+
+
+def reply_parts(text: str, reply_id: str, split: str = SPLIT_16) -> list[SmsPart]:
     """The reply as GSM-7 SMS parts, with a concatenation UDH whose reference is derived from the reply id, so every
     run of the reply gives its parts the same one. 16 bits of it (IEI 08, 152 septets a part): a phone joins parts
     by sender, reference and count, and with 8 bits two long replies to one phone in 256 (a status answer and a help
-    text at once) had the same reference, their parts joined as one message or the second's dropped as repeats."""
-    chunks = split_parts(to_gsm7(text), MULTI_PART_16)
+    text at once) had the same reference, their parts joined as one message or the second's dropped as repeats.
+    `split` `SPLIT_8`: as the release before split it (IEI 00, the digest's first byte, 153 septets a part); any
+    other is this release's."""
+    legacy = split == SPLIT_8
+    chunks = split_parts(to_gsm7(text), MULTI_PART if legacy else MULTI_PART_16)
     if len(chunks) == 1:
         return [SmsPart(1, 1, chunks[0], None)]
-    reference = hashlib.sha256(reply_id.encode()).digest()[:2]
+    digest = hashlib.sha256(reply_id.encode()).digest()
+    header = bytes([5, 0, 3, digest[0]]) if legacy else bytes([6, 8, 4, *digest[:2]])
     return [
-        SmsPart(number, len(chunks), chunk, bytes([6, 8, 4, *reference, len(chunks), number]))
+        SmsPart(number, len(chunks), chunk, header + bytes([len(chunks), number]))
         for number, chunk in enumerate(chunks, start=1)
     ]
 
@@ -92,8 +107,12 @@ class AggregatorSender:
     def close(self) -> None:
         self._client.close()
 
-    def parts(self, text: str, reply_id: str) -> list[SmsPart]:
-        return reply_parts(text, reply_id)
+    # The split `parts` makes now, and the one a reply's record with parts sent but no split names was made with.
+    SPLIT = SPLIT_16
+    UNMARKED_SPLIT = SPLIT_8
+
+    def parts(self, text: str, reply_id: str, split: str = SPLIT_16) -> list[SmsPart]:
+        return reply_parts(text, reply_id, split)
 
     def request_url(self, to: str, part: SmsPart, reply_id: str) -> str:
         dlr_url = (

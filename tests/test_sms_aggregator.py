@@ -32,7 +32,8 @@ from rq.job import Job
 
 from channels.base import InboundMessage, MessagePart
 from channels.gsm7 import MULTI_PART_16, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator_send import AggregatorSender, dlr_token, reply_parts
+from channels.sms_aggregator import concat_elements
+from channels.sms_aggregator_send import SPLIT_8, SPLIT_16, AggregatorSender, dlr_token, reply_parts
 from gateway.concat import PENDING_KEY, PartBuffer
 from gateway.errors import PermanentError, RejectedInput, RetryableError
 from gateway.health.signals import SIGNALS_KEY
@@ -1854,6 +1855,46 @@ def test_a_reply_interrupted_after_a_part_was_accepted_sends_each_part_once(
     assert record[b"state"] == b"sent" and record[b"attempts"] == b"2"
     assert [record[f"part.{n}.answer".encode()] for n in (1, 2, 3)] == [b"0: Accepted for delivery"] * 3
     assert DeadLetters(redis).count() == 0
+
+
+def a_long_reply_as_the_phone_joins_it(received: list[tuple[bytes | None, str]]) -> str:
+    """The text of a long reply's parts as received, (UDH, text) in the order of their numbers; asserting that they are
+    the parts of one message: one concatenation element (IEI 00 or 08), one reference, one count, numbered 1..count."""
+    elements = [concat_elements(udh.hex()) if udh else [] for udh, _ in received]
+    assert len({udh[:2] for udh, _ in received if udh}) == 1  # one kind of element: 8-bit or 16-bit reference
+    assert elements == [[(elements[0][0][0], len(received), n)] for n in range(1, len(received) + 1)]
+    return "".join(text for _, text in received)
+
+
+@pytest.mark.parametrize("began", ["the-previous-release", "this-release"])
+def test_a_long_reply_is_finished_with_the_split_it_began_with(
+    test_env: Environment, redis: Redis, api: AggregatorApi, began: str
+) -> None:
+    """A rolling upgrade changed how a long reply is split (153-septet parts beside an 8-bit reference, now 152 beside
+    a 16-bit one), and a retried reply sends only the parts its record lacks. Part 1 accepted from a worker of the
+    previous release, part 2 failing there (a 5xx, retried by a worker of this one): split anew, parts 2 and 3 were
+    another message's on the phone (another reference, other boundaries), neither joined, the text at the boundary
+    doubled. A reply records its split with its parts, and one with parts recorded and no split is the previous
+    release's; a reply this release began keeps its own."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    reply_id, _ = queue_long_reply(redis, settings)
+    received: list[tuple[bytes | None, str]] = []
+    if began == "the-previous-release":
+        previous = previous_module("channels/sms_aggregator_send.py").reply_parts(LONG_REPLY, reply_id)
+        received.append((previous[0].udh, previous[0].text))  # as its worker wrote the record, then part 2 failed
+        redis.hset(reply_key(reply_id), mapping={"part.1.answer": "0: Accepted for delivery", "parts": len(previous),
+                                                 "state": "retrying", "last_error": "aggregator_503", "attempts": 1})
+        api.route.mock(return_value=httpx.Response(202, text="0: Accepted for delivery"))
+    else:
+        outcomes = iter([httpx.Response(202), httpx.Response(503), httpx.Response(202), httpx.Response(202)])
+        api.route.mock(side_effect=lambda request: next(outcomes))
+    drain(settings, (REPLY_QUEUE,))
+    accepted = [call.request for call in api.route.calls if call.response.status_code == 202]
+    received += [(part.udh, part.text) for part in map(sent_part, accepted)]
+    assert a_long_reply_as_the_phone_joins_it(received) == LONG_REPLY
+    record = redis.hgetall(reply_key(reply_id))
+    assert record[b"state"] == b"sent" and record[b"parts"] == str(len(received)).encode()
+    assert record[b"split"] == (SPLIT_8 if began == "the-previous-release" else SPLIT_16).encode()
 
 
 def record_of_part_two_fails(times: int) -> Callable[..., Any]:

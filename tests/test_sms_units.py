@@ -15,7 +15,7 @@ from redis import Redis
 from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, MULTI_PART_16, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator import concat_elements, parse_timestamp, parse_udh
-from channels.sms_aggregator_send import reply_parts
+from channels.sms_aggregator_send import SPLIT_8, SPLIT_16, reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
@@ -28,6 +28,7 @@ from normalizer.keywords import PUBLIC_REPLY_KEYS, SMS_REPLY_KEYS, Action, parse
 from normalizer.pipeline import Normalized, normalize
 from normalizer.sender import normalize_msisdn
 from normalizer.text import clean_text
+from tests.upgrade_support import previous_module
 from workers.reply import RateLimiter
 from workers.social_reply import mention_ref
 from workers.windows import count_in_window
@@ -195,6 +196,23 @@ def test_reply_parts_fit_their_sms(length: int) -> None:
         elements = [concat_elements(p.udh.hex()) for p in parts if p.udh]
         assert elements == [[(elements[0][0][0], len(parts), n)] for n in range(1, len(parts) + 1)]
         assert all(len(p.udh) == 7 and p.udh[1] == 0x08 for p in parts if p.udh)  # a 16-bit reference (IEI 08)
+
+
+@pytest.mark.parametrize("length", [1, 160, 161, 305, 306, 307, 500])
+def test_a_reply_split_as_the_previous_release_split_it_is_its_parts_byte_for_byte(length: int) -> None:
+    """`SPLIT_8`, the split of a reply whose parts the release before this one began sending (no split on its record),
+    makes the parts that release made: 153 septets beside an 8-bit reference (05 00 03 ref count n). Finished with
+    this release's split, the parts sent after the upgrade were another message's on the phone."""
+    text = ("Jalan rusak di desa kami. " * 30)[:length]
+    parts = reply_parts(text, "reply-1", SPLIT_8)
+    previous = previous_module("channels/sms_aggregator_send.py").reply_parts(text, "reply-1")
+    assert [(p.number, p.total, p.text, p.udh) for p in parts] == [(p.number, p.total, p.text, p.udh) for p in previous]
+    if length > SINGLE_PART:
+        assert len(parts) == -(-length // MULTI_PART) and all(septets(p.text) <= MULTI_PART for p in parts)
+        elements = [concat_elements(p.udh.hex()) for p in parts if p.udh]
+        assert elements == [[(elements[0][0][0], len(parts), n)] for n in range(1, len(parts) + 1)]
+        assert all(len(p.udh) == 6 and p.udh[1] == 0x00 for p in parts if p.udh)  # an 8-bit reference (IEI 00)
+    assert reply_parts(text, "reply-1", SPLIT_16) == reply_parts(text, "reply-1")
 
 
 @pytest.mark.parametrize(("one", "other"), [("reply-4", "reply-6")], ids=["same-first-byte-of-their-digest"])

@@ -9,13 +9,15 @@ reply handle (mapped back through the gateway's own handle table), or, for answe
 by the number itself.
 
 Each part the provider accepts is written on the reply's record (`part.<n>.answer`, with the reply's part count
-`parts`) the moment it is accepted, so whatever ends an attempt (a retryable failure, RQ's job timeout, a killed
-worker, a bug), the next run of the reply (RQ's retry, the reaper's requeue, a requeue from the dead letters, a
-second job for the same reply id) sends only the parts not recorded, and nothing once every part is. Two jobs of one
-reply running at the same moment, on two reply workers, are kept apart by the reply's send lease
-(`workers.send_lease`): the job holding it reads the record, sends and records the outcome; the other sends nothing,
-writes nothing on the record and runs again later, after the holder's lease has ended once its retries ran out
-(`reply.send_in_progress`): never a dead letter.
+`parts` and, for a sender that has more than one, its split `split`) the moment it is accepted, so whatever ends an
+attempt (a retryable failure, RQ's job timeout, a killed worker, a bug), the next run of the reply (RQ's retry, the
+reaper's requeue, a requeue from the dead letters, a second job for the same reply id) sends only the parts not
+recorded, and nothing once every part is; split as the record says the first were (`_split_of`): split anew, after
+an upgrade that changed the split, they were parts of another message on the phone. Two jobs of one reply running
+at the same moment, on two reply workers, are kept apart by the reply's send lease (`workers.send_lease`): the job
+holding it reads the record, sends and records the outcome; the other sends nothing, writes nothing on the record and
+runs again later, after the holder's lease has ended once its retries ran out (`reply.send_in_progress`): never a
+dead letter.
 
 A reply queued to follow another (`after_reply`: a status answer after its "the answer follows") waits until that
 one is sent or given up, and one that such a reply overtook is not sent any more (`workers.reply_order`).
@@ -26,6 +28,7 @@ Retryable failures (5xx, 429, timeouts) are retried with the queue's backoff, th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -128,9 +131,29 @@ def _record(context: WorkerContext, reply_id: str, **fields: Any) -> None:
         pipe.execute()
 
 
+# The record's field naming how the reply was split (`_split_of`), and the fields of the parts accepted (`_sent_field`).
+SPLIT_FIELD = "split"
+_SENT_FIELD = re.compile(r"part\.[0-9]+\.answer")
+
+
 def _sent_field(number: int) -> str:
     """The record's field of a part the provider accepted: its answer, written the moment it was accepted."""
     return f"part.{number}.answer"
+
+
+def _split_of(context: WorkerContext, reply_id: str, sender: Any) -> str | None:
+    """How the reply's parts are split: as its record says (`SPLIT_FIELD`); with parts sent and no split named (the
+    release before wrote the record, and no split on it), as that release split them (`UNMARKED_SPLIT`); else the
+    sender's own (`SPLIT`). None for a sender that has one split only."""
+    if not hasattr(sender, "UNMARKED_SPLIT"):
+        return None
+    record = context.redis.hgetall(reply_key(reply_id))
+    named = record.get(SPLIT_FIELD.encode())
+    if named is not None:
+        return named.decode()
+    if any(_SENT_FIELD.fullmatch(name.decode(errors="replace")) for name in record):
+        return str(sender.UNMARKED_SPLIT)
+    return str(sender.SPLIT)
 
 
 def _sent_so_far(context: WorkerContext, reply_id: str,
@@ -174,7 +197,10 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
     reply_id = str(reply["reply_id"])
     source = str(reply["source"])
     sender = context.client(source, lambda: provider.build(context.settings))
-    parts = sender.parts(str(reply["text"]), reply_id)
+    split = _split_of(context, reply_id, sender)
+    text = str(reply["text"])
+    parts = sender.parts(text, reply_id) if split is None else sender.parts(text, reply_id, split)
+    split_field = {} if split is None else {SPLIT_FIELD: split}
     sent, recorded_sent, superseded = _sent_so_far(context, reply_id, parts)
     if recorded_sent and len(sent) == len(parts):  # a second job for this reply, or a requeue of a sent one
         log.info("reply.already_sent", reply_id=reply_id, parts=len(parts))
@@ -193,8 +219,8 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
             # With the part count, so a delivery report of this part knows how many its reply has to deliver
             # (`gateway.outbound.reply_delivery`) before `state` is sent, which its reports may well precede.
             # Tried again while Redis fails it (`record_sent`): a part missing from the record is sent again.
-            record_sent(partial(_record, context, reply_id, **{_sent_field(part.number): answer, "parts": len(parts)}),
-                        reply_id=reply_id, part=part.number)
+            record_sent(partial(_record, context, reply_id, **{_sent_field(part.number): answer, "parts": len(parts)},
+                                **split_field), reply_id=reply_id, part=part.number)
     except RetryableError as error:
         if job is not None and job.retries_left:
             note_retry(job, attempts, error.reason)
