@@ -47,6 +47,7 @@ from tests.conftest import (
 from tests.email_support import RECIPIENT, SmtpServerThread, fixture, outbox, run_replies, stored_envelope
 from tests.image_support import fixture as image_fixture
 from tests.job_support import SecondJobInFirstSend
+from tests.upgrade_support import previous_module
 from workers import email_reply
 from workers.casestore_client import CaseStoreClient
 from workers.deadletters import DeadLetters
@@ -62,17 +63,24 @@ def acknowledgement_subject(subject: str, settings: Settings) -> str:
     return str(reply["Subject"])
 
 
-# The reply kinds the reply worker of the release before the confidential acknowledgements knew (its REPLY_TEXTS).
-PREVIOUS_WORKERS_KINDS = frozenset({"ack", "ack_anonymous", "duplicate", "follow_up", "follow_up_unknown",
-                                    "follow_up_other_sender", "bad_tracking_id_photo"})
+# The reply kinds the reply worker of the release before this one (785442f, `tests.upgrade_support`) knew: the keys of
+# its REPLY_TEXTS (channels/email/texts.py).
+PREVIOUS_WORKERS_KINDS = frozenset({"ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
+                                    "duplicate", "follow_up", "follow_up_unknown", "follow_up_unknown_anonymous",
+                                    "follow_up_other_sender", "bad_tracking_id_photo", "status_retry"})
+
+
+def test_the_previous_workers_kinds_are_those_the_previous_release_knew() -> None:
+    assert set(previous_module("channels/email/texts.py").REPLY_TEXTS) == PREVIOUS_WORKERS_KINDS
 
 
 @pytest.mark.parametrize(("anonymous", "confidential", "unknown_parent", "mistyped", "text", "older"), [
-    (False, True, None, None, "ack_confidential", "ack"),
-    (True, True, None, None, "ack_anonymous_confidential", "ack_anonymous"),
-    (True, False, "1000000001", None, "follow_up_unknown_anonymous", "follow_up_unknown"),
+    (False, True, None, None, "ack_confidential", "ack_confidential"),
+    (True, True, None, None, "ack_anonymous_confidential", "ack_anonymous_confidential"),
+    (True, False, "1000000001", None, "follow_up_unknown_anonymous", "follow_up_unknown_anonymous"),
     (False, True, "1000000001", None, "follow_up_unknown_confidential", "follow_up_unknown"),
-    (True, True, "1000000001", None, "follow_up_unknown_anonymous_confidential", "follow_up_unknown"),
+    # the anonymity sentence kept where the previous release's worker cannot say it is confidential
+    (True, True, "1000000001", None, "follow_up_unknown_anonymous_confidential", "follow_up_unknown_anonymous"),
     (True, True, None, "12345", "bad_tracking_id_photo_confidential", "bad_tracking_id_photo"),
     (True, False, None, "12345", "bad_tracking_id_photo", "bad_tracking_id_photo"),
     (True, False, None, None, "ack_anonymous", "ack_anonymous"),
@@ -84,7 +92,8 @@ def test_a_reply_job_of_a_newer_kind_names_one_an_older_worker_knows(
         text: str, older: str) -> None:
     """During a rolling upgrade (README: one host at a time) a newer SMTP server's job reaches an older reply worker:
     a kind it did not know was a KeyError, retried and dead-lettered, its citizen never answered. The job names the
-    older kind, which that worker sends, and its own text under `text`, which this worker sends."""
+    kind the previous release knows that says the most (`older`: an anonymous whistleblower's keeps the anonymity
+    sentence), which that worker sends, and its own text under `text`, which this worker sends."""
     mail = parse_mail(b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Jalan rusak\r\n"
                       b"Message-ID: <m1@example.net>\r\n\r\nJalan rusak.\r\n")
     draft = ReportDraft(received_at=utc_now(), channel=Channel.EMAIL, channel_message_id="m1",

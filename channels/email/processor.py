@@ -529,13 +529,14 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
     return None
 
 
-# The reply kinds older reply workers do not know -> the one they know that says the most of it. Every kind this
-# version added maps to one the release before it knew (tests/test_email_reply.py, PREVIOUS_WORKERS_KINDS): a worker
-# of that release may take any job of this one's during a rolling upgrade.
-OLDER_REPLY_KINDS = {"ack_confidential": "ack", "ack_anonymous_confidential": "ack_anonymous",
-                     "follow_up_unknown_anonymous": "follow_up_unknown",
-                     "follow_up_unknown_confidential": "follow_up_unknown",
-                     "follow_up_unknown_anonymous_confidential": "follow_up_unknown",
+# The reply kinds the release before this one does not know -> the one it knows that says the most of it: the job
+# names that one as `kind`, and its own under `text`, which a worker that knows it sends (that release's does too).
+# Every kind this version added maps to one that release knew (tests/test_email_reply.py, PREVIOUS_WORKERS_KINDS): a
+# worker of that release may take any job of this one's during a rolling upgrade. An anonymous whistleblower's keeps
+# the anonymity sentence (`follow_up_unknown_anonymous`, which that release knew); mapped to the plain
+# `follow_up_unknown`, that release's worker answered without it. A kind that release knew is named as it is.
+OLDER_REPLY_KINDS = {"follow_up_unknown_confidential": "follow_up_unknown",
+                     "follow_up_unknown_anonymous_confidential": "follow_up_unknown_anonymous",
                      "bad_tracking_id_photo_confidential": "bad_tracking_id_photo"}
 
 
