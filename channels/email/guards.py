@@ -20,7 +20,7 @@ from email.message import Message
 
 from prometheus_client import Counter
 
-from channels.email.machine_words import load_machine_words
+from channels.email.machine_words import NoticeText, load_machine_words
 from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
 from channels.email.texts import SUBJECT_TAG
 from channels.email.tnef import is_tnef, tnef_message_class
@@ -196,14 +196,15 @@ def _answering_parties(part: Message) -> set[str]:
 MACHINE_NOTICE_CHARS = 600
 
 
-def _is_notice(mail: ParsedMail, subject: re.Pattern[str], text: re.Pattern[str]) -> bool:
+def _is_notice(mail: ParsedMail, subject: re.Pattern[str], texts: tuple[NoticeText, ...]) -> bool:
     """Whether the mail is a machine notice known by its words (config/email.toml): its subject opens as the notice's
     does (a forward's "Fwd:" or an answer's "Re:" before it is the citizen's), its text is one of the notice's texts
     whole (a name, a subject, a time where the notice writes one: words of a citizen's before or after it make it
     theirs), and it carries no file but Outlook's winmail.dat (a signature's logo is none)."""
     if subject.match(mail.subject or "") is None or len(mail.text) > MACHINE_NOTICE_CHARS:
         return False
-    if text.fullmatch(_compact(mail.text)) is None:
+    text = _compact(mail.text)
+    if not any(notice.matches(text) for notice in texts):
         return False
     return all(item.decoration or is_tnef(item.content_type, item.name) for item in mail.attachments)
 
@@ -220,7 +221,7 @@ def is_recall(mail: ParsedMail) -> bool:
     answered, each recall was a bogus case, and the citizen who recalled their mail to us got an acknowledgement of
     the recall."""
     words = load_machine_words()
-    return _is_notice(mail, words.recall_subject, words.recall_text) or _recall_class(mail)
+    return _is_notice(mail, words.recall_subject, words.recall_texts) or _recall_class(mail)
 
 
 RECALL_CLASS = "ipm.outlook.recall"
@@ -242,7 +243,7 @@ def is_return_receipt(mail: ParsedMail) -> bool:
     """A Lotus Notes / Domino return receipt ("Return Receipt", "Your document: ... was received by: ..."), which a
     Domino server that does not write RFC 8098 receipts sends when its user opens our reply."""
     words = load_machine_words()
-    return _is_notice(mail, words.return_receipt_subject, words.return_receipt_text)
+    return _is_notice(mail, words.return_receipt_subject, words.return_receipt_texts)
 
 
 # RFC 7489 7.2.1.1: an aggregate report's subject, "Report Domain: <domain> Submitter: <submitter> Report-ID: <id>",

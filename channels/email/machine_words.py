@@ -28,9 +28,9 @@ class MachineWords:
     autoreply_subject: re.Pattern[str]
     calendar_reply_subject: re.Pattern[str]
     recall_subject: re.Pattern[str]
-    recall_text: re.Pattern[str]
+    recall_texts: tuple[NoticeText, ...]
     return_receipt_subject: re.Pattern[str]
-    return_receipt_text: re.Pattern[str]
+    return_receipt_texts: tuple[NoticeText, ...]
     bounce_subject: re.Pattern[str]
     bounce_senders: frozenset[str]
     noreply_sender: re.Pattern[str]
@@ -60,24 +60,83 @@ def _openings(table: dict[str, object], section: str, key: str = "prefixes") -> 
     return re.compile(rf"^\s*(?:{'|'.join(_prefix(entry) for entry in entries)})", re.IGNORECASE)
 
 
-# What a "..." of a notice's text stands for: a name, a subject or a time, on one line (at most 200 characters), with
-# white space and line ends around it (a notice's table wraps its labels). Not two lines of words: a citizen's own
+# A notice's text is read by `NoticeText.matches`, never by one regular expression of the whole text: a pattern with
+# several gaps of "any text on a line" gives a text that repeats its labels many ways to be split, and trying them all
+# took minutes on a 600-character mail (the whole process stopped: `re` holds the GIL through a match).
+
+# What a "..." of a notice's text stands for: a name, a subject or a time, on one line: at most 200 characters between
+# the white space and line ends around them (a notice's table wraps its labels), no line end inside: a citizen's own
 # line before or after a notice they quote makes the text theirs.
-_GAP = r"\s*[^\n]{0,200}?\s*"
+GAP_CHARS = 200
+LINE = "..."
+_GAPS = re.compile(r"(\.\.\.)")
 
 
-def _phrase(entry: str) -> str:
-    """One notice's whole text as a pattern: its words with any run of white space (a line end too) between them,
-    each "..." standing for one line's worth of any text (`_GAP`: the name, subject or time the notice writes there)."""
-    pieces = [piece.split() for piece in entry.split("...")]
+def _gap_holds(kind: str | None, gap: str) -> bool:
+    """Whether `gap` (the text between two pieces, or before the first or after the last) is what `kind` stands for:
+    nothing but white space where the text has no gap (None), one line's worth of text ("...")."""
+    content = gap.strip()
+    if kind is None:
+        return not content
+    return "\n" not in content and len(content) <= GAP_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeText:
+    """One notice's whole text (config/email.toml): its pieces of words in order, and what stands before, between
+    and after them (`gaps`, one more than the pieces: None where the text has nothing there, or "...")."""
+
+    pieces: tuple[re.Pattern[str], ...]
+    gaps: tuple[str | None, ...]
+
+    def matches(self, text: str) -> bool:
+        """Whether `text` (white space compacted: `guards._compact`) is this notice's text whole. Each piece is taken
+        at its leftmost place after the one before (the first at the text's start where nothing stands before it, the
+        last at its end where nothing stands after it), and each gap must hold what its kind stands for. Each piece is
+        looked for once, from where the one before ended: the work grows with the text's length, never with the ways
+        it could be split. A text that would fit only with a piece taken further on (a subject on the receipt's line
+        that holds the whole word "was") is not known as the notice: filed, a bogus case, never a lost report."""
+        position, last = 0, len(self.pieces) - 1
+        for index, piece in enumerate(self.pieces):
+            if index == 0 and self.gaps[0] is None:
+                found = piece.match(text)
+            elif index == last and self.gaps[-1] is None:
+                found = piece.search(text, position)
+                while found is not None and found.end() != len(text):  # the last piece ends the text
+                    found = piece.search(text, found.start() + 1)
+            else:
+                found = piece.search(text, position)
+            if found is None or not _gap_holds(self.gaps[index], text[position:found.start()]):
+                return False
+            position = found.end()
+        return _gap_holds(self.gaps[-1], text[position:])
+
+
+def _piece(words: list[str]) -> re.Pattern[str]:
+    """A piece's words with any run of white space between them, each of its ends a word's end where it is a letter
+    ("was" is not read in "pengawasan", "at:" not in "Surat:")."""
+    body = r"\s+".join(map(re.escape, words))
+    before = r"(?<!\w)" if re.match(r"\w", words[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", words[-1][-1]) else ""
+    return re.compile(before + body + after, re.IGNORECASE)
+
+
+def _notice_text(entry: str) -> NoticeText:
+    """One notice's whole text: its words, with white space of any kind between them (a line end too), and "..." where
+    the notice writes a name, a subject or a time (`_gap_holds`)."""
+    parts = _GAPS.split(entry)
+    pieces = [part.split() for part in parts[0::2]]
+    kinds = parts[1::2]
     if not any(pieces) or not all(pieces[1:-1]):
         raise ValueError(f"an empty phrase or piece of one ({entry!r})")
-    return _GAP.join(r"\s+".join(map(re.escape, words)) for words in pieces)
+    between = [kind for index, kind in enumerate(kinds) if pieces[index] and pieces[index + 1]]
+    gaps = (kinds[0] if not pieces[0] else None, *between, kinds[-1] if not pieces[-1] else None)
+    return NoticeText(pieces=tuple(_piece(words) for words in pieces if words), gaps=gaps)
 
 
-def _phrases(table: dict[str, object], section: str, key: str) -> re.Pattern[str]:
-    """The section's texts as one pattern of a whole text (`fullmatch`): a notice's text, and nothing more."""
-    return re.compile("|".join(f"(?:{_phrase(entry)})" for entry in _texts(table, section, key)), re.IGNORECASE)
+def _notice_texts(table: dict[str, object], section: str, key: str) -> tuple[NoticeText, ...]:
+    """The section's texts, each a notice's whole text: a notice's text, and nothing more."""
+    return tuple(_notice_text(entry) for entry in _texts(table, section, key))
 
 
 def _local_parts(table: dict[str, object], section: str, key: str) -> list[str]:
@@ -103,9 +162,9 @@ def load_machine_words(path: Path = CONFIG_DIR / EMAIL_TABLE) -> MachineWords:
     return MachineWords(autoreply_subject=_openings(table, "autoreply_subjects"),
                         calendar_reply_subject=_openings(table, "calendar_reply_subjects"),
                         recall_subject=_openings(table, "recall", "subjects"),
-                        recall_text=_phrases(table, "recall", "texts"),
+                        recall_texts=_notice_texts(table, "recall", "texts"),
                         return_receipt_subject=_openings(table, "return_receipt", "subjects"),
-                        return_receipt_text=_phrases(table, "return_receipt", "texts"),
+                        return_receipt_texts=_notice_texts(table, "return_receipt", "texts"),
                         bounce_subject=_openings(table, "bounce", "subjects"),
                         bounce_senders=frozenset(_local_parts(table, "bounce", "senders")),
                         noreply_sender=_noreply(table))
