@@ -199,8 +199,9 @@ MACHINE_NOTICE_CHARS = 600
 def _is_notice(mail: ParsedMail, subject: re.Pattern[str], texts: tuple[NoticeText, ...]) -> bool:
     """Whether the mail is a machine notice known by its words (config/email.toml): its subject opens as the notice's
     does (a forward's "Fwd:" or an answer's "Re:" before it is the citizen's), its text is one of the notice's texts
-    whole (a name, a subject, a time where the notice writes one: words of a citizen's before or after it make it
-    theirs), and it carries no file but Outlook's winmail.dat (a signature's logo is none)."""
+    whole (a name, a subject, a time where the notice writes one: words of a citizen's on a line of their own, after
+    the notice's end or its time, make it theirs; on the line of its name or subject they are taken for it:
+    `machine_words`), and it carries no file but Outlook's winmail.dat (a signature's logo is none)."""
     if subject.match(mail.subject or "") is None or len(mail.text) > MACHINE_NOTICE_CHARS:
         return False
     text = _compact(mail.text)

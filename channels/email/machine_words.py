@@ -1,9 +1,15 @@
 """The words of machine mail (`config/email.toml`): the subject openings of an autoresponder ("Automatic reply:",
 "Balasan otomatis:", "AUTO:"), a calendar's answer to an invitation ("Accepted:", "Diterima:"), an Outlook message
 recall ("Recall:"), a Lotus Notes return receipt ("Return Receipt") and a plain-text bounce ("Undeliverable:"); the
-phrases of a recall's and a return receipt's text; the senders of bounces (postmaster) and of mail that takes no
-answer (noreply). Data, not code; compiled once per path, and loaded and checked as a process starts
-(`gateway.tables`), so a mistake in the table stops the start instead of the first mail."""
+whole texts of a recall and a return receipt (`NoticeText`); the senders of bounces (postmaster) and of mail that
+takes no answer (noreply). Data, not code; compiled once per path, and loaded and checked as a process starts
+(`gateway.tables`), so a mistake in the table stops the start instead of the first mail.
+
+A notice's text is known whole, its "..." standing for the name or the subject it writes on its own line: what a
+citizen writes on that line, where the name or the subject stands ("Tolong. Dewi Kartika would like to recall ...",
+"Your document: Jalan rusak, sudah 3 bulan"), is taken for the notice's, and the mail is dropped with it; words on a
+line of their own, after the recall's closing '".' or after the receipt's time ("{time}"), and a "?" or "!" with
+words after it in a "...", make the mail the citizen's."""
 
 from __future__ import annotations
 
@@ -64,27 +70,36 @@ def _openings(table: dict[str, object], section: str, key: str = "prefixes") -> 
 # several gaps of "any text on a line" gives a text that repeats its labels many ways to be split, and trying them all
 # took minutes on a 600-character mail (the whole process stopped: `re` holds the GIL through a match).
 
-# What a "..." of a notice's text stands for: a name, a subject or a time, on one line: at most 200 characters between
-# the white space and line ends around them (a notice's table wraps its labels), no line end inside: a citizen's own
-# line before or after a notice they quote makes the text theirs.
+# What a "..." of a notice's text stands for: a name or a subject, on one line: at most 200 characters between the
+# white space and line ends around them (a notice's table wraps its labels), no line end inside (a citizen's own line
+# before or after a notice they quote makes the text theirs), and no question or exclamation mark with words after it
+# ("Kenapa ditarik? Dewi Kartika would like to recall ...": a citizen's question, then the notice).
 GAP_CHARS = 200
-LINE = "..."
-_GAPS = re.compile(r"(\.\.\.)")
+_SENTENCE_THEN_WORDS = re.compile(r"[?!]\s+\w")
+# What a "{time}" stands for: a date and a time of day as a mail client writes them ("05/12/2026 10:05:01",
+# "12/05/2026 10:05:01 AM", "05.12.2026 10.05", "2026-12-05 10:05 WIB", "... 10:05:01 AM ZE7"), and nothing after them:
+# a citizen's words after the receipt's time ("... at: 05/12/2026 10:05 tapi sampai sekarang ...") make it theirs.
+_TIME = re.compile(r"\d{1,4}([/.-])\d{1,2}\1\d{1,4},?\s\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?[ap]\.?m\.?)?"
+                   r"(?:\s(?-i:[A-Z]{2,5}|ZE\d{1,2}|(?:GMT|UTC)[+-]\d{1,2}(?::?\d{2})?))?", re.IGNORECASE)
+LINE, TIME = "...", "{time}"
+_GAPS = re.compile(r"(\.\.\.|\{time\})")
 
 
 def _gap_holds(kind: str | None, gap: str) -> bool:
     """Whether `gap` (the text between two pieces, or before the first or after the last) is what `kind` stands for:
-    nothing but white space where the text has no gap (None), one line's worth of text ("...")."""
+    nothing but white space where the text has no gap (None), one line's worth of text ("..."), a time ("{time}")."""
     content = gap.strip()
     if kind is None:
         return not content
-    return "\n" not in content and len(content) <= GAP_CHARS
+    if kind == TIME:
+        return _TIME.fullmatch(content) is not None
+    return "\n" not in content and len(content) <= GAP_CHARS and _SENTENCE_THEN_WORDS.search(content) is None
 
 
 @dataclass(frozen=True, slots=True)
 class NoticeText:
     """One notice's whole text (config/email.toml): its pieces of words in order, and what stands before, between
-    and after them (`gaps`, one more than the pieces: None where the text has nothing there, or "...")."""
+    and after them (`gaps`, one more than the pieces: None where the text has nothing there, "..." or "{time}")."""
 
     pieces: tuple[re.Pattern[str], ...]
     gaps: tuple[str | None, ...]
@@ -122,8 +137,8 @@ def _piece(words: list[str]) -> re.Pattern[str]:
 
 
 def _notice_text(entry: str) -> NoticeText:
-    """One notice's whole text: its words, with white space of any kind between them (a line end too), and "..." where
-    the notice writes a name, a subject or a time (`_gap_holds`)."""
+    """One notice's whole text: its words, with white space of any kind between them (a line end too), and "..." or
+    "{time}" where the notice writes a name, a subject or a time (`_gap_holds`)."""
     parts = _GAPS.split(entry)
     pieces = [part.split() for part in parts[0::2]]
     kinds = parts[1::2]
