@@ -22,7 +22,7 @@ import pytest
 from redis import Redis
 
 from channels.email.guards import SUPPRESSED, is_noreply_address, loop_reason
-from channels.email.machine_words import load_machine_words
+from channels.email.machine_words import _notice_text, load_machine_words
 from channels.email.parse import parse_mail
 from gateway.settings import Settings
 from tests.conftest import TestEnvironment, free_port, log_events
@@ -323,15 +323,25 @@ class CountedPiece:
         return self.pattern.search(text, *args)
 
 
+# An operator's text of many gaps, as config/email.toml allows, and what repeats its pieces.
+MANY_GAPS = '... would ... like ... to ... recall ... the ... message, "...".'
+MANY_GAPS_LOOK_ALIKE = "x " + 'would like to recall the message, "". ' * 14 + "!"
+
+
 @pytest.mark.parametrize("text", [
     pytest.param(receipt_look_alike(repeats), id=f"receipt-look-alike-{repeats}") for repeats in (1, 8, 19, 100)] + [
     pytest.param("Your " + "document: " * 60 + "was received by: at: 05/12/2026 10:05", id="labels-repeated"),
     pytest.param("Your document: x\nwas received by: y\nat: 05/12/2026 10:05", id="a-receipt"),
+    pytest.param(RECALL_LINE, id="a-recall"),
+    pytest.param(MANY_GAPS_LOOK_ALIKE, id="recall-look-alike"),
+    pytest.param('"". ' * 140, id="recall-closings-repeated"),
 ])
 def test_each_piece_of_a_notices_text_is_looked_for_once_whatever_the_text(text: str) -> None:
-    """The work of reading a notice's text grows with the text, not with the ways it could be split: each piece of the
-    configured text is looked for once, from where the piece before it ended."""
-    for notice in load_machine_words().return_receipt_texts:
+    """The work of reading a notice's text grows with the text, not with the ways it could be split: each piece of a
+    configured text (each of the table's, and an operator's of many gaps) is looked for once, from where the piece
+    before it ended."""
+    words = load_machine_words()
+    for notice in (*words.return_receipt_texts, *words.recall_texts, _notice_text(MANY_GAPS)):
         looks = [0]
         counted = replace(notice, pieces=tuple(CountedPiece(piece, looks) for piece in notice.pieces))
         counted.matches(text)

@@ -81,7 +81,7 @@ _SENTENCE_THEN_WORDS = re.compile(r"[?!]\s+\w")
 # a citizen's words after the receipt's time ("... at: 05/12/2026 10:05 tapi sampai sekarang ...") make it theirs.
 _TIME = re.compile(r"\d{1,4}([/.-])\d{1,2}\1\d{1,4},?\s\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s?[ap]\.?m\.?)?"
                    r"(?:\s(?-i:[A-Z]{2,5}|ZE\d{1,2}|(?:GMT|UTC)[+-]\d{1,2}(?::?\d{2})?))?", re.IGNORECASE)
-LINE, TIME = "...", "{time}"
+TIME = "{time}"
 _GAPS = re.compile(r"(\.\.\.|\{time\})")
 
 
@@ -107,33 +107,28 @@ class NoticeText:
     def matches(self, text: str) -> bool:
         """Whether `text` (white space compacted: `guards._compact`) is this notice's text whole. Each piece is taken
         at its leftmost place after the one before (the first at the text's start where nothing stands before it, the
-        last at its end where nothing stands after it), and each gap must hold what its kind stands for. Each piece is
-        looked for once, from where the one before ended: the work grows with the text's length, never with the ways
-        it could be split. A text that would fit only with a piece taken further on (a subject on the receipt's line
-        that holds the whole word "was") is not known as the notice: filed, a bogus case, never a lost report."""
-        position, last = 0, len(self.pieces) - 1
+        last at its end where nothing stands after it: `_piece`), and each gap must hold what its kind stands for.
+        Each piece is looked for once, from where the one before ended: the work grows with the text's length, never
+        with the ways it could be split. A text that would fit only with a piece taken further on (a subject on the
+        receipt's line that holds the whole word "was") is not known as the notice: filed, a bogus case, never a lost
+        report."""
+        position = 0
         for index, piece in enumerate(self.pieces):
-            if index == 0 and self.gaps[0] is None:
-                found = piece.match(text)
-            elif index == last and self.gaps[-1] is None:
-                found = piece.search(text, position)
-                while found is not None and found.end() != len(text):  # the last piece ends the text
-                    found = piece.search(text, found.start() + 1)
-            else:
-                found = piece.search(text, position)
+            found = piece.match(text) if index == 0 and self.gaps[0] is None else piece.search(text, position)
             if found is None or not _gap_holds(self.gaps[index], text[position:found.start()]):
                 return False
             position = found.end()
         return _gap_holds(self.gaps[-1], text[position:])
 
 
-def _piece(words: list[str]) -> re.Pattern[str]:
+def _piece(words: list[str], *, ends_text: bool = False) -> re.Pattern[str]:
     """A piece's words with any run of white space between them, each of its ends a word's end where it is a letter
-    ("was" is not read in "pengawasan", "at:" not in "Surat:")."""
+    ("was" is not read in "pengawasan", "at:" not in "Surat:"); the text's end after it where it `ends_text` (the
+    recall's closing '".')."""
     body = r"\s+".join(map(re.escape, words))
     before = r"(?<!\w)" if re.match(r"\w", words[0]) else ""
     after = r"(?!\w)" if re.match(r"\w", words[-1][-1]) else ""
-    return re.compile(before + body + after, re.IGNORECASE)
+    return re.compile(before + body + after + (r"\Z" if ends_text else ""), re.IGNORECASE)
 
 
 def _notice_text(entry: str) -> NoticeText:
@@ -146,7 +141,8 @@ def _notice_text(entry: str) -> NoticeText:
         raise ValueError(f"an empty phrase or piece of one ({entry!r})")
     between = [kind for index, kind in enumerate(kinds) if pieces[index] and pieces[index + 1]]
     gaps = (kinds[0] if not pieces[0] else None, *between, kinds[-1] if not pieces[-1] else None)
-    return NoticeText(pieces=tuple(_piece(words) for words in pieces if words), gaps=gaps)
+    return NoticeText(pieces=tuple(_piece(words, ends_text=words is pieces[-1] and gaps[-1] is None)
+                                   for words in pieces if words), gaps=gaps)
 
 
 def _notice_texts(table: dict[str, object], section: str, key: str) -> tuple[NoticeText, ...]:
