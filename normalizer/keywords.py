@@ -721,29 +721,6 @@ def is_courtesy(text: str, grammar: Grammar) -> bool:
     return _made_only_of(text, grammar.courtesy)
 
 
-def adds_to_the_report(words: str, grammar: Grammar) -> bool:
-    """Whether the words after a status query's Tracking ID tell the report something ("CEK <id> kepala dinas minta
-    setoran lagi", "CEK <id> jalan masih rusak"), rather than ask after it ("sudah sampai mana?", "mohon info",
-    "gmn pak"; `[status_questions]`) or thank ("terima kasih"). Answered with the status alone, they were dropped:
-    a whistleblower's new evidence lost. A word of any script makes something of them; a number alone does not."""
-    if not any(char.isalpha() for char in words):  # a number alone ("CEK 1234 5671 2"): no words of theirs
-        return False
-    if _asks_status(words, grammar, set(), after_command=True, named=True) or is_courtesy(words, grammar):
-        return False
-    # A piece of our own status answer copied with the ID ("Silakan kirim CEK <id> ke 1708 lagi nanti.", "Status
-    # laporan <id> belum bisa dicek saat ini.") says nothing of the citizen's: a status query, as it was.
-    return not set(_folded_tokens(words)) <= _status_reply_words()
-
-
-@lru_cache(maxsize=1)
-def _status_reply_words() -> frozenset[str]:
-    """The words of our answers that name a report (`SMS_REPLY_KEYS`), both languages, folded, and our short code."""
-    replies = load_replies()
-    texts = [template for key in SMS_REPLY_KEYS for language in ("id", "en")
-             for template in reply_templates(replies[key], language)]
-    return frozenset(word for text in texts for word in _folded_tokens(text.replace("{", " ").replace("}", " ")))
-
-
 @lru_cache(maxsize=1)
 def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]:
     """A line that is only a mail's closing phrase (config/identity.toml's `[closings]`, which the anonymous mail's

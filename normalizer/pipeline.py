@@ -17,7 +17,6 @@ from normalizer.keywords import (
     Action,
     Grammar,
     ParsedText,
-    adds_to_the_report,
     awaits_an_answer,
     closing_phrase,
     hashtag_flags,
@@ -203,12 +202,6 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         if parsed.action is Action.BAD_TRACKING_ID:
             mistyped_id = parsed.tracking_id
         parsed = _photo_with_a_tracking_id(parsed, text)
-    elif (parsed.action is Action.STATUS and message.channel in GRAMMAR_CHANNELS
-          and adds_to_the_report(parsed.text, grammar)):
-        # Words after the ID that tell the report something ("CEK <id> kepala dinas minta setoran lagi") are an
-        # addition to it, as with a photo: answered with the status alone, they were lost. A mail's words are filed
-        # by the mail channel's own reading (`mail_status_query`).
-        parsed = replace(parsed, action=Action.FOLLOW_UP)
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
     # Nor is a text of no letter or digit at all ("😡😡😡", "🔥🔥", "!!!"): filed, a case of three angry faces,

@@ -312,16 +312,7 @@ ROWS = [
     query("anonim-cek", "ANONIM CEK {parent}", "status"),
     query("rahasia-cek", "rahasia: cek {parent}", "status"),
     query("anonymous-check-en", "ANONYMOUS CHECK {parent}", "status", "en"),
-    # words that tell the report something: an addition to it (answered with the status alone, they were dropped)
-    follow_up("anonim-cek-then-words", "ANONIM CEK {parent} lubangnya makin besar", "lubangnya makin besar",
-              anonymous=True),
-    follow_up("cek-then-words", "CEK {parent} kepala dinas minta setoran lagi", "kepala dinas minta setoran lagi"),
-    follow_up("cek-dash-then-words-en", "check {parent} - please fix the broken street light",
-              "please fix the broken street light", "en"),
-    query("cek-then-status-words", "CEK {parent} sudah sampai mana?", "status"),
-    query("cek-then-thanks", "cek {parent} terima kasih", "status"),
-    query("cek-again", "CEK {parent} lagi", "status"),  # our [status_retry]'s own words: no addition
-    query("status-retry-copied", "Silakan kirim CEK {parent} ke 1708 lagi nanti.", "status"),
+    query("anonim-cek-then-words", "ANONIM CEK {parent} lubangnya makin besar", "status"),  # words dropped, as CEK
     query("cek-anonim", "CEK ANONIM {parent}", "status"),
     query("anonim-laporan-id", "ANONIM laporan {parent}", "status"),
     query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),
