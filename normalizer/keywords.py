@@ -1336,15 +1336,20 @@ def _id_in(digits: re.Match[str], *, after_a_command: bool = False) -> tuple[str
     shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
     ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
     mistyped one), or all of them. `after_a_command`: after a status command, a first word whose check digit fails
-    gives way to a longer run that holds ("CEK 1000000 4", the check digit typed apart: answered "1000000 not
-    valid")."""
+    gives way to a longer run that holds and ends the text ("CEK 1000000 4", the check digit typed apart: answered
+    "1000000 not valid")."""
     start, typed = digits.start("id"), digits.group("id")
     runs = [typed[:group.end()] for group in re.finditer(r"\S+", typed)]
     shaped = [run for run in runs if looks_like_tracking_id(run)]
     if looks_like_tracking_id(runs[0]):
         run = runs[0]
         if after_a_command and not is_valid_tracking_id(run):
-            run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)), run)
+            # Only with nothing after it: "cek 1500000 5 bulan gaji honorer belum dibayar" is an amount and the
+            # citizen's words, and read as an ID (one amount in ten has a check digit that holds) it was answered
+            # with another report's status, the complaint dropped.
+            after = digits.string[start:]
+            run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)
+                        and not any(char.isalnum() for char in after[len(longer):])), run)
     else:
         run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else typed)
     return normalize_tracking_id(run), run, start + len(run)

@@ -330,6 +330,12 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
         (f"CEK {VALID[:4]} {VALID[4:]} 2", Action.STATUS, VALID),
         (f"{BAD} 2 motor jatuh lagi", Action.BAD_TRACKING_ID, BAD),
         ("CEK 12345", Action.BAD_TRACKING_ID, "12345"),
+        # The check digit typed apart is the ID only where nothing follows it: an amount and words ("cek 1500000 5
+        # bulan gaji ...") were answered with the status of the report whose ID the digits made, the words dropped.
+        (f"CEK {VALID[:-1]} {VALID[-1]}", Action.STATUS, VALID),
+        (f"cek {VALID[:-1]} {VALID[-1]}?", Action.STATUS, VALID),
+        (f"cek {VALID[:-1]} {VALID[-1]} bulan gaji honorer belum dibayar", Action.BAD_TRACKING_ID, VALID[:-1]),
+        (f"cek {VALID[:-1]} {VALID[-1]} kali saya datang", Action.BAD_TRACKING_ID, VALID[:-1]),
         # Our short code copied from "ketik CEK <id> kirim ke 1708" between the command and the ID.
         (f"CEK 1708 {VALID}", Action.STATUS, VALID),
         (f"cek 1708 no. {VALID[:4]} {VALID[4:]}", Action.STATUS, VALID),
@@ -380,7 +386,8 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
          "cek-question-mark", "bantuan-question-mark", "help-question-mark", "menu-spaced-question-mark",
          "cek-question-mark-id", "follow-up-opens-with-a-number", "follow-up-opens-with-a-date",
          "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number",
-         "cek-too-short", "cek-short-code-id", "cek-short-code-filler-grouped", "cek-handle-id",
+         "cek-too-short", "cek-check-digit-apart", "cek-check-digit-apart-question",
+         "cek-check-digit-apart-then-words-an-amount", "cek-check-digit-apart-then-words", "cek-short-code-id", "cek-short-code-filler-grouped", "cek-handle-id",
          "cek-short-code-too-short", "cek-filler-too-short", "cek-too-long", "cek-a-number-in-a-complaint",
          "id-question-mark", "id-spaced-punctuation", "bad-question-mark", "id-emoji-is-a-follow-up",
          "named-nomor-lacak", "named-id-in-brackets", "named-bad", "named-then-words", "named-bad-then-words",
