@@ -79,17 +79,22 @@ def lookup_status_now(settings: Settings, tracking_id: str) -> StatusLookup | No
         return None
 
 
+# The `error` of the case store's own 404 (casestore/app.py `_problem`).
+NOT_FOUND_ERROR = "not_found"
+
+
 def says_no_such_report(response: httpx.Response) -> bool:
     """Whether a 404 to `GET /v1/reports/{tracking_id}` is the case store's own "no such report": the contract's
-    Problem, a JSON object with an `error` string. Any other 404 (a proxy's or an ingress's page while the case store
-    is deployed, a wrong path in `LAPOR_CASESTORE_URL`, an empty body) is the case store not answering properly,
-    logged `casestore.bad_answer` and retried as an outage: read as "no such report", a citizen was told that the
-    report they were given an ID for does not exist, and a follow-up to it was filed as a new report."""
+    Problem, a JSON object whose `error` is `not_found` (as the reference case store writes it). Any other 404 (a
+    proxy's or an ingress's page while the case store is deployed, a wrong path in `LAPOR_CASESTORE_URL`, an empty
+    body, a framework's own JSON such as Spring's `{"error": "Not Found", ...}`) is the case store not answering
+    properly, logged `casestore.bad_answer` and retried as an outage: read as "no such report", a citizen was told
+    that the report they were given an ID for does not exist, and a follow-up to it was filed as a new report."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
+    if isinstance(body, dict) and body.get("error") == NOT_FOUND_ERROR:
         return True
     log.warning("casestore.bad_answer", path="/v1/reports/{tracking_id}", status=404,
                 body="not_json" if body is None else type(body).__name__)

@@ -1187,6 +1187,9 @@ def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
         pytest.param(b'{"message": "no Route matched with those values"}', "application/json", None,
                      id="api-gateways-json"),
         pytest.param(b'"Not Found"', "application/json", None, id="json-string"),
+        # a framework's own 404 behind a wrong path: an `error`, but not the contract's
+        pytest.param(b'{"timestamp": "2026-12-05T03:40:00.000+00:00", "status": 404, "error": "Not Found", '
+                     b'"path": "/api/v1/reports/10000004"}', "application/json", None, id="spring-boots-json"),
     ],
 )
 def test_only_the_case_stores_own_404_says_a_report_does_not_exist(
