@@ -11,6 +11,7 @@ RTF in its MAPI properties) is not, nor the long file name there (the title is t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 TNEF_SIGNATURE = 0x223E9F78
@@ -35,11 +36,11 @@ def is_tnef(content_type: str, name: str | None) -> bool:
     return content_type in TNEF_TYPES or (name or "").lower() == "winmail.dat"
 
 
-def tnef_message_class(data: bytes) -> str | None:
-    """The message class a TNEF stream names (attMessageClass), or None; never raises. Outlook's message recall is
-    `IPM.Outlook.Recall` whatever language its subject and text are in."""
+def _attributes(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """A TNEF stream's attributes, each (level, id, data), in order; none for a stream that is none, and none past the
+    point a stream cut short cannot be read past."""
     if len(data) < 6 or int.from_bytes(data[:4], "little") != TNEF_SIGNATURE:
-        return None
+        return
     offset = 6
     while offset + _HEADER <= len(data):
         level = data[offset]
@@ -48,30 +49,27 @@ def tnef_message_class(data: bytes) -> str | None:
         start = offset + _HEADER
         offset = start + length + _CHECKSUM
         if offset > len(data):
-            return None
+            return
+        yield level, attribute, data[start:start + length]
+
+
+def tnef_message_class(data: bytes) -> str | None:
+    """The message class a TNEF stream names (attMessageClass), or None; never raises. Outlook's message recall is
+    `IPM.Outlook.Recall` whatever language its subject and text are in."""
+    for level, attribute, value in _attributes(data):
         if level == LEVEL_MESSAGE and attribute == MESSAGE_CLASS:
-            return data[start:start + length].split(b"\0", 1)[0].decode("ascii", "replace").strip() or None
+            return value.split(b"\0", 1)[0].decode("ascii", "replace").strip() or None
     return None
 
 
 def tnef_files(data: bytes, max_files: int) -> list[TnefFile]:
     """The files of a TNEF stream, at most `max_files`; never raises: a stream that is none or is cut short gives the
     files read whole before the point it could not be read past."""
-    if len(data) < 6 or int.from_bytes(data[:4], "little") != TNEF_SIGNATURE:
-        return []
     files: list[TnefFile] = []
     name: str | None = None
     content: bytes | None = None
     opened = False
-    offset = 6
-    while offset + _HEADER <= len(data):
-        level = data[offset]
-        attribute = int.from_bytes(data[offset + 1:offset + 3], "little")
-        length = int.from_bytes(data[offset + 5:offset + _HEADER], "little")
-        start = offset + _HEADER
-        offset = start + length + _CHECKSUM
-        if offset > len(data):
-            break
+    for level, attribute, value in _attributes(data):
         if level != LEVEL_ATTACHMENT:
             continue
         if attribute == ATTACH_RENDDATA:
@@ -81,9 +79,9 @@ def tnef_files(data: bytes, max_files: int) -> list[TnefFile]:
                 return files
             opened, name, content = True, None, None
         elif opened and attribute == ATTACH_TITLE:
-            name = data[start:start + length].split(b"\0", 1)[0].decode("cp1252", "replace").strip() or None
+            name = value.split(b"\0", 1)[0].decode("cp1252", "replace").strip() or None
         elif opened and attribute == ATTACH_DATA:
-            content = data[start:start + length]
+            content = value
     if opened and content and len(files) < max_files:
         files.append(TnefFile(name, content))
     return files
