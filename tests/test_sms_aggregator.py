@@ -1197,8 +1197,9 @@ def test_only_the_case_stores_own_404_says_a_report_does_not_exist(
 ) -> None:
     """A CEK of a report the gateway no longer holds, answered 404 by something before the case store (an ingress
     while the case store is deployed, a wrong path in its URL): both the immediate answer and the status job told the
-    citizen that the report does not exist. Only the contract's 404 (a Problem: JSON with an `error`) says so;
-    any other is the case store not answering properly: the answer follows, the job retries, then "send CEK later"."""
+    citizen that the report does not exist. Only the contract's 404 (a Problem: JSON whose `error` is `not_found`)
+    says so; any other is the case store not answering properly: the answer follows, the job retries, then "send CEK
+    later"."""
     tracking_id, number = format_tracking_id(4_545_488), "+6281298765014"
     message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek-404",
                              sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
