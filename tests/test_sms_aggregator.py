@@ -1175,6 +1175,32 @@ def test_a_status_answer_that_is_not_a_report_is_no_answer_and_never_not_found(
     assert bad and all((e["level"], e["path"]) == ("warning", "/v1/reports/{tracking_id}") for e in bad)
 
 
+def _cek_answered(settings: Settings, redis: Redis, tracking_id: str, status: int, body: bytes,
+                  content_type: str) -> tuple[tuple[str | None, bool], Job]:
+    """A CEK by SMS answered while the case store answers `status` with `body`: the immediate answer (text, whether
+    one follows), and the reply job its status job queued once its retries ran (the promise left out)."""
+    number = "+6281298765014"
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek",
+                             sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
+                             received_at=utc_now())
+    query = normalize(message).query
+    assert query is not None and query.tracking_id == tracking_id
+
+    async def immediate() -> tuple[str | None, bool]:
+        async with casestore_client(settings, 5) as client:
+            return await answer_query(query, client, redis)
+
+    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
+                                                                  tracking_id=tracking_id, language="id")
+    queue(REPLY_QUEUE, redis).empty()  # the promise: not what these tests count
+    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
+        mock.get(f"/v1/reports/{tracking_id}").respond(status, content=body, headers={"Content-Type": content_type})
+        inline = asyncio.run(immediate())
+        drain(settings, (STATUS_QUEUE,))
+    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+    return inline, answer
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "found"),
     [
@@ -1200,25 +1226,8 @@ def test_only_the_case_stores_own_404_says_a_report_does_not_exist(
     citizen that the report does not exist. Only the contract's 404 (a Problem: JSON whose `error` is `not_found`)
     says so; any other is the case store not answering properly: the answer follows, the job retries, then "send CEK
     later"."""
-    tracking_id, number = format_tracking_id(4_545_488), "+6281298765014"
-    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek-404",
-                             sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
-                             received_at=utc_now())
-    query = normalize(message).query
-    assert query is not None and query.tracking_id == tracking_id
-
-    async def immediate() -> tuple[str, bool]:
-        async with casestore_client(settings, 5) as client:
-            return await answer_query(query, client, redis)
-
-    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
-                                                                  tracking_id=tracking_id, language="id")
-    queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
-    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
-        mock.get(f"/v1/reports/{tracking_id}").respond(404, content=body, headers={"Content-Type": content_type})
-        inline = asyncio.run(immediate())
-        drain(settings, (STATUS_QUEUE,))
-    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+    tracking_id = format_tracking_id(4_545_488)
+    inline, answer = _cek_answered(settings, redis, tracking_id, 404, body, content_type)
     if found is False:
         assert inline == (render("status_unknown", "id", tracking_id=tracking_id), False)
         assert answer.args[0]["text"] == render("status_unknown", "id", tracking_id=tracking_id)
@@ -1265,28 +1274,10 @@ def test_a_status_outside_the_contract_is_never_echoed_and_both_answers_agree(
     """A report whose status is none of the contract's is the case store not answering properly, as a body that is
     no report: the immediate answer says the answer follows, the status job retries, then "send CEK later" and a dead
     letter. The immediate answer echoed an unknown name raw, and null as "None"; the job read null as "received"."""
-    tracking_id, number = format_tracking_id(4_545_462), "+6281298765013"
+    tracking_id = format_tracking_id(4_545_462)
     body = orjson.dumps({"tracking_id": tracking_id, "text": "Jalan rusak", **report})
-    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-cek",
-                             sender_kind=SenderKind.MSISDN, sender_address=number, text=f"CEK {tracking_id}",
-                             received_at=utc_now())
-    query = normalize(message).query
-    assert query is not None and query.tracking_id == tracking_id
-
-    async def immediate() -> tuple[str, bool]:
-        async with casestore_client(settings, 5) as client:
-            return await answer_query(query, client, redis)
-
-    OutboundReplies(redis, settings).queue_status_job_and_promise(source="sms-aggregator", to=number,
-                                                                  tracking_id=tracking_id, language="id")
-    queue(REPLY_QUEUE, redis).empty()  # the promise: not what this test counts
-    with respx.mock(base_url=settings.casestore_url, assert_all_called=True) as mock:
-        mock.get(f"/v1/reports/{tracking_id}").respond(200, content=body,
-                                                       headers={"Content-Type": "application/json"})
-        inline = asyncio.run(immediate())
-        drain(settings, (STATUS_QUEUE,))
+    inline, answer = _cek_answered(settings, redis, tracking_id, 200, body, "application/json")
     assert inline == (render("status_pending", "id", tracking_id=tracking_id), True)
-    [answer] = queue(REPLY_QUEUE, redis).get_jobs()
     assert answer.args[0]["text"] == render("status_retry", "id", tracking_id=tracking_id)
     [letter] = DeadLetters(redis).list()
     assert (letter.queue, letter.tracking_id, letter.reason) == (STATUS_QUEUE, tracking_id, "casestore_bad_answer")
