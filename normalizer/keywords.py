@@ -2216,8 +2216,11 @@ def _without_address_alone(parsed: ParsedText, grammar: Grammar) -> ParsedText:
     return replace(parsed, text="")
 
 
-# What anonymity or confidentiality asked in words flags: what files the citizen's words under their number.
-_FILED = frozenset({Action.REPORT, Action.FOLLOW_UP})
+# What anonymity or confidentiality asked in words flags: what files the citizen's words under their number. A
+# status query's words are filed with a photo sent with it, as an addition to its report or a report of its own
+# (normalizer/pipeline.py): "CEK <id> foto loketnya, tolong jangan sebut nama saya" was filed open, the number
+# beside it.
+_FILED = frozenset({Action.REPORT, Action.FOLLOW_UP, Action.STATUS})
 
 
 def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str) -> ParsedText:

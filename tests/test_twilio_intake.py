@@ -823,6 +823,14 @@ PHOTO_WITH_ID_ROWS = [
                 "{never} foto loketnya", None, True, True),
     PhotoWithId("rahasia-cek-id-words", "RAHASIA CEK {parent} lubangnya makin besar", "follow_up",
                 {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True, True),
+    # Privacy asked in words after the ID goes with the photo as a flag word does (it was filed open, the number
+    # beside it); here to a report of its own, whose flags are the words' alone.
+    PhotoWithId("cek-id-never-minted-anonymity-in-words", "CEK {never} foto loketnya, tolong jangan sebut nama saya",
+                "follow_up_unknown_anonymous", {"follow_up_of": "{never}", "tracking_id": "{new}"},
+                "{never} foto loketnya, tolong jangan sebut nama saya", None, True),
+    PhotoWithId("cek-id-never-minted-confidentiality-in-words", "CEK {never} mohon laporan ini tidak dipublikasikan",
+                "follow_up_unknown_confidential", {"follow_up_of": "{never}", "tracking_id": "{new}"},
+                "{never} mohon laporan ini tidak dipublikasikan", None, False, True),
 ]
 
 
