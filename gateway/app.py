@@ -367,7 +367,8 @@ class Gateway:
             if not await self.keep_unfiled(adapter, message, error, (key, message)):
                 raise
             return
-        await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message)
+        # `late`: a part that came as it was taken is its late part, no second report (`PartBuffer.mark_done`).
+        await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message, late=True)
         log.info("message.parts_expired", incomplete=message.incomplete)
 
     def dlr_handler(self, adapter: WebhookAdapter) -> Handler:

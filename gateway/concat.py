@@ -147,24 +147,29 @@ return {parts, as}
 
 
 # KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`. ARGV: the Tracking ID,
-# the marker's TTL, then each part taken and its fingerprint. A part goes only while the buffer holds it with that
-# fingerprint (one stored since at its number, another message's, stays); the buffer and its deadline go once no part
-# is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`): a late mark (a
-# superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since on the next
-# message with the reference, whose part 1 then joined it under another id than the sweep's, a second report of one
-# SMS. A mark that takes no part writes the
-# done marker only where there is none: the mark that took the parts wrote it (a late mark of a superseded message
+# the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes only while the
+# buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
+# deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`):
+# a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
+# on the next message with the reference, whose part 1 then joined it under another id than the sweep's, a second
+# report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the parts wrote it (a late mark of a superseded message
 # wrote its Tracking ID over the next message's, and that message's retried parts were answered with it).
+# ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
+# part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
+# another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
+# fingerprint kept, the part dropped. Left, it waited out the sweep's lease and was filed as a second report of the
+# one SMS, the message's other late parts joining it there.
 _MARK_DONE = _CLAIM_OF + """
-if #ARGV > 2 then
+if #ARGV > 3 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 else
   redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
 end
 local as = claim_of(KEYS[1], KEYS[5], KEYS[6])
-if #ARGV > 2 then
+if #ARGV > 3 then
   redis.call('DEL', KEYS[3])
-  for i = 3, #ARGV, 2 do
+  local all_held = true
+  for i = 4, #ARGV, 2 do
     if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5], KEYS[6]) end
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
@@ -172,6 +177,20 @@ if #ARGV > 2 then
       local ok, record = pcall(cjson.decode, held)
       if not (ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[i + 1]) then
         redis.call('HDEL', KEYS[1], ARGV[i])
+      else
+        all_held = false
+      end
+    else
+      all_held = false
+    end
+  end
+  if ARGV[3] == '1' and all_held then
+    local left = redis.call('HGETALL', KEYS[1])
+    for i = 1, #left, 2 do
+      local ok, record = pcall(cjson.decode, left[i + 1])
+      if ok and type(record) == 'table' and type(record['fp']) == 'string' then
+        redis.call('HSET', KEYS[3], left[i], record['fp'])
+        redis.call('HDEL', KEYS[1], left[i])
       end
     end
   end
@@ -343,7 +362,7 @@ class PartBuffer:
         )
 
     def mark_done(self, key: str, tracking_id: str, message: InboundMessage | None = None,
-                  pipe: Pipeline | None = None) -> None:
+                  pipe: Pipeline | None = None, *, late: bool = False) -> None:
         """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
         content at their number (`add`); the parts can go. A second mark of the message (two joins of it raced: a
         retried last part, a sweep as the missing part came) finds no parts, and leaves the first one's fingerprints:
@@ -354,13 +373,17 @@ class PartBuffer:
         started its own buffer) stays, and its buffer with it; dropped with the sweep's mark, it was lost.
 
         With `pipe` (a MULTI), the mark is queued on it, to be written with what else it holds (`UnfiledMessages.keep`);
-        the parts are read now."""
+        the parts are read now.
+
+        `late`, a sweep's mark (`_MARK_DONE`): a part stored while the sweep took the message, at a number it lacked,
+        is taken as its late part (its retries answered with the Tracking ID), not left to make a second report."""
         ids = None if message is None else {str(part_id) for part_id in message.channel_meta.get("part_ids") or ()}
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
         self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp"],
-                   args=[tracking_id, self.done_ttl, *(item for pair in taken.items() for item in pair)], client=pipe)
+                   args=[tracking_id, self.done_ttl, "1" if late else "0",
+                         *(item for pair in taken.items() for item in pair)], client=pipe)
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""
@@ -413,7 +436,7 @@ async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage],
             except RejectedInput as error:
                 # Retrying cannot change a refusal: drop the buffer rather than retry it for ever.
                 log.error("concat.expired_rejected", reason=error.reason, detail=error.detail)
-                await asyncio.to_thread(buffer.mark_done, key, "-", message)
+                await asyncio.to_thread(buffer.mark_done, key, "-", message, late=True)
             except GatewayError as error:
                 log.error("concat.expired_not_taken", reason=error.reason, detail=error.detail)
             except Exception as error:  # a bug: this message again after its lease, the others now

@@ -980,6 +980,43 @@ async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_
     assert ack.text == render(ack_key, "id", tracking_id=stored["tracking_id"])
 
 
+@pytest.mark.parametrize("in_window", [1, 3], ids=["the-lowest-part", "a-later-part"])
+async def test_a_part_stored_while_a_sweep_takes_its_message_is_no_second_report(
+    test_env: Environment, casestore: CaseStoreServer, api: AggregatorApi, redis: Redis, in_window: int
+) -> None:
+    """The message waits with its part 2 alone (1 and 3 lost); a sweep claims it, and before the sweep marks it done
+    one of the missing parts comes: the buffer still holds the message, so the part joins it and waits (200, no
+    Tracking ID yet). The sweep's mark dropped only the part it took: the late one stayed, under the lease's deadline,
+    and a sweep after the lease filed it as a second report of the one SMS (a second Tracking ID and acknowledgement),
+    the other missing part joining it there instead of getting the Tracking ID. It is a late part of the message
+    taken, as one coming after the mark is: no second report, and its retry gets the Tracking ID."""
+    from gateway.app import GATEWAY_KEY, create_app
+    from tests.conftest import serving_gateway
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    case = fixture("kannel_concat_gsm7_udh.json")
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        assert (await post_callback(gateway.client, case["parts"][1])).json()["messages"] == []
+        # Another gateway's sweep claims the message, its wait over.
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
+        assert message is not None and message.incomplete
+        window = await post_callback(gateway.client, case["parts"][in_window - 1])
+        assert (window.status_code, window.json()["messages"]) == (200, [])
+        await handler.handle_expired_parts(key, message)
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []  # nothing left for a sweep
+        after = [(await post_callback(gateway.client, case["parts"][number - 1])).json()["messages"]
+                 for number in (1, 3)]
+        assert PartBuffer(redis, settings).claim_due(time.time() + 800) == []
+    drain(settings)
+    [stored] = casestore.reports()
+    assert stored["incomplete"] is True and stored["text"] == f"[...] {case['parts'][1]['text'].strip()} [...]"
+    assert after == [[{"tracking_id": stored["tracking_id"], "duplicate": True}]] * 2
+    assert [part.text for part in api.parts()] == [render("ack_incomplete", "id", tracking_id=stored["tracking_id"])]
+    assert redis.zcard(PENDING_KEY) == 0
+
+
 async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_stay_out_of_the_log(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
     log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
