@@ -152,8 +152,9 @@ return {parts, as}
 # deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`):
 # a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
 # on the next message with the reference, whose part 1 then joined it under another id than the sweep's, a second
-# report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the parts wrote it (a late mark of a superseded message
-# wrote its Tracking ID over the next message's, and that message's retried parts were answered with it).
+# report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the
+# parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that message's
+# retried parts were answered with it).
 # ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
 # part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
 # another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
