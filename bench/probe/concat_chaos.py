@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 from redis import Redis
 
+import gateway.concat as gateway_concat
 from gateway.concat import PENDING_KEY
 from gateway.queues import redis_connection
 from gateway.settings import Settings
@@ -191,6 +192,7 @@ class Result:
     envelopes: int
     limit_hits: int
     swept_early: int
+    late_stored: int  # late parts answered as stored: they came before (or as) the sweep took their message
     findings: list[Finding]
 
 
@@ -299,8 +301,9 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
             if strangers:
                 findings.append(Finding("answer_id", f"message {message.index} part {number} ({when}) answered "
                                         f"{answer}, its report {tracking_id}"))
-            if when == "late" and message.index not in limited and ids != [tracking_id] and not (
-                    ids == [] and number in found):
+            # A late part is answered with the Tracking ID, or as stored when it came before the sweep's mark: then
+            # it is in the report, or taken as a late part (no second report: `filed_count`).
+            if when == "late" and message.index not in limited and ids not in ([tracking_id], []):
                 findings.append(Finding("late_answer", f"message {message.index} part {number} answered {answer}, "
                                         f"its report {tracking_id} {envelope['text']!r}; {describe(message)}"))
         if when_final := [a for a in message.answers if a[1] == "retry"]:
@@ -321,8 +324,10 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
     unfiled = [key for key in redis.scan_iter("lapor:unfiled:*") if redis.hlen(key)]
     if unfiled:
         findings.append(Finding("unfiled", str(unfiled)))
+    late_stored = sum(1 for m in everything for _, when, status, answer in m.answers
+                      if when == "late" and status == 200 and answer == [])
     return Result(plan.seed, len(everything), sum(len(m.answers) for m in everything), len(stored), limit_hits,
-                  swept_early, findings)
+                  swept_early, late_stored, findings)
 
 
 async def run_probe(plan: Plan, settings: Settings, redis: Redis, second: Settings | None = None) -> Result:
@@ -337,6 +342,7 @@ async def run_probe(plan: Plan, settings: Settings, redis: Redis, second: Settin
         await asyncio.gather(*(run_phone([g.client for g in gateways], plan, messages, phone_rngs[phone])
                                for phone, messages in by_phone.items()))
         await asyncio.sleep(plan.wait + 4 * plan.sweep + 0.5)
+        await asyncio.sleep(gateway_concat.LEASE_SECONDS)  # what a sweep's claim left is swept again
         # The aggregator retries a part of every message that is the last with its key: its Tracking ID comes back.
         lasts: dict[tuple[str, int, bool, int], Message] = {}
         for messages in by_phone.values():
@@ -347,6 +353,20 @@ async def run_probe(plan: Plan, settings: Settings, redis: Redis, second: Settin
             await send(gateway.client, message, rng.choice(sent), "retry")
         await asyncio.sleep(plan.wait + 4 * plan.sweep + 0.5)
     return check(plan, by_phone, redis)
+
+
+def slow_sweeps(most: float) -> None:
+    """Widen the window between a sweep's claim and its commit and mark, as a slow intake would."""
+    from gateway.app import Gateway
+
+    handle = Gateway.handle_expired_parts
+    rng = random.Random(most)
+
+    async def slowly(self: Gateway, key: str, message: Any) -> None:
+        await asyncio.sleep(rng.uniform(0, most))
+        await handle(self, key, message)
+
+    Gateway.handle_expired_parts = slowly  # type: ignore[method-assign]
 
 
 def probe_settings(values: dict[str, str], plan: Plan) -> Settings:
@@ -362,6 +382,10 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--wait", type=float, default=2.0)
     parser.add_argument("--gateways", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--lease", type=int, default=3)
+    parser.add_argument("--p-late", type=float, default=0.15, help="the share of messages with parts sent late")
+    parser.add_argument("--sweep-delay", type=float, default=0.15,
+                        help="a sweep waits up to this long after its claim: a wider window for parts to race it")
     args = parser.parse_args()
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -373,7 +397,7 @@ def main() -> int:
     configure_logging("critical")
     failed = 0
     for seed in args.seed:
-        plan = Plan(seed=seed, phones=args.phones, messages=args.messages, wait=args.wait)
+        plan = Plan(seed=seed, phones=args.phones, messages=args.messages, wait=args.wait, p_late=args.p_late)
         redis = redis_connection(url)
         redis.flushdb()
         port = free_port()
@@ -395,6 +419,7 @@ def main() -> int:
                                            second if args.gateways == 2 else None))
         print(f"seed {seed}: {result.messages} messages, {result.parts_sent} callbacks, {result.envelopes} reports, "
               f"{result.limit_hits} limit hits (README), {result.swept_early} taken before all first parts came, "
+              f"{result.late_stored} late parts answered as stored, "
               f"{len(result.findings)} findings, {time.monotonic() - started:.1f} s")
         for finding in result.findings:
             print(f"  {finding.kind}: {finding.detail}")
