@@ -13,8 +13,14 @@ envelopes) tell where each part went. The oracle:
   does, and a last retry of every message (the last with its reference) does;
 - nothing stays in the pending set, the buffers or the unfiled messages at the end.
 
-Run: `REDIS_URL=redis://127.0.0.1:6379/<db> .venv/bin/python -m bench.probe.concat_chaos --seed 1` (it flushes that
-database). `run_probe` is what `tests/test_concat_chaos.py` runs with a small, quick plan.
+Chaos of our own, each an option: sweeps that wait after their claim (`--sweep-delay`), a short lease (`--lease`: what a
+claim leaves is swept again within the run), and a bug for some messages' words (`--p-bug`: kept unfiled, never
+filed, their parts answered with no Tracking ID).
+
+Run: `REDIS_URL=redis://127.0.0.1:6379/<db> .venv/bin/python -m bench.probe.concat_chaos --seed 1 2 3` (it flushes
+that database; some 25 s a seed of 20 senders by 10 messages). Timing varies between runs (the sweeps race the
+senders): a seed fixes the plan, not every interleaving. `tests/test_concat_interleavings.py` is the deterministic,
+seeded part of it, at the part buffer's level.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from tests.conftest import TestEnvironment, free_port
 
 WORDS = ("jalan", "rusak", "lampu", "mati", "banjir", "sampah", "got", "tersumbat", "warga", "mohon", "segera",
          "diperbaiki", "depan", "pasar", "sekolah", "dekat", "masjid", "trotoar", "berlubang", "parah")
+BUG_WORD = "gagalsistem"
 TOKEN = re.compile(r"zq([a-z]+)x([a-e])")
 
 
@@ -71,6 +78,7 @@ class Message:
     mode: str  # whole, lost (some parts never sent), late (some sent after the sweep)
     missing: list[int]  # part numbers not sent at first
     parallel: bool
+    bug: bool  # its words meet a bug of ours (`--p-bug`): it is kept unfiled, never filed
     sends: list[int] = field(default_factory=list)  # the order of the first sends (duplicates included)
     answers: list[tuple[int, str, int, Any]] = field(default_factory=list)  # (number, when, status, messages)
 
@@ -118,6 +126,7 @@ class Plan:
     p_parallel: float = 0.25
     p_ucs2: float = 0.2
     p_pause: float = 0.2  # a pause longer than the wait before the next message
+    p_bug: float = 0.0  # messages whose filing meets a bug (`buggy_intake`)
 
 
 def make_messages(plan: Plan) -> dict[str, list[Message]]:
@@ -134,6 +143,9 @@ def make_messages(plan: Plan) -> dict[str, list[Message]]:
             ucs2 = rng.random() < plan.p_ucs2
             texts = [f"zq{letters(index)}x{'abcde'[n]} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6)))
                      + " " for n in range(total)]
+            bug = rng.random() < plan.p_bug
+            if bug:  # in every part: the message may be taken without any one of them
+                texts = [text.replace(" ", f" {BUG_WORD} ", 1) for text in texts]
             roll = rng.random()
             mode = "lost" if roll < plan.p_lost else "late" if roll < plan.p_lost + plan.p_late else "whole"
             missing = sorted(rng.sample(range(1, total + 1), rng.randint(1, total - 1))) if mode != "whole" else []
@@ -141,7 +153,7 @@ def make_messages(plan: Plan) -> dict[str, list[Message]]:
             sends += [n for n in sends if rng.random() < plan.p_dup]
             rng.shuffle(sends)
             messages.append(Message(index, phone, ref, wide, total, ucs2, texts, mode, missing,
-                                    rng.random() < plan.p_parallel, sends))
+                                    rng.random() < plan.p_parallel, bug, sends))
             index += 1
         by_phone[phone] = messages
     return by_phone
@@ -203,7 +215,31 @@ def describe(message: Message) -> str:
 
 
 def envelopes(redis: Redis) -> list[dict[str, Any]]:
-    return [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*") if redis.type(key) == b"string"]
+    """The intake's envelopes, and the messages kept unfiled (`kept`: True) with their text and id."""
+    filed = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")
+             if redis.type(key) == b"string"]
+    kept: list[dict[str, Any]] = []
+    for key in redis.scan_iter("lapor:unfiled:*"):
+        for entry, raw in redis.hgetall(key).items():
+            message = orjson.loads(raw)["message"]
+            kept.append({"tracking_id": f"unfiled:{entry.decode()}", "text": message["text"], "kept": True,
+                         "channel_message_id": message["provider_message_id"],
+                         "incomplete": message.get("incomplete", False)})
+    return filed + kept
+
+
+def buggy_intake() -> None:
+    """A bug of ours for the messages with `BUG_WORD`: each is kept unfiled (`Gateway.keep_unfiled`)."""
+    from gateway.app import Gateway
+
+    handle = Gateway.handle_message
+
+    async def failing(self: Gateway, adapter: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+        if BUG_WORD in (message.text or ""):
+            raise RuntimeError("the probe's bug")
+        return await handle(self, adapter, message, *args, **kwargs)
+
+    Gateway.handle_message = failing  # type: ignore[method-assign]
 
 
 def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Result:
@@ -272,8 +308,13 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
                                         f"reports holding {whose}"))
             continue
         [envelope] = mine
+        if message.index not in limited and envelope.get("kept", False) != message.bug:
+            findings.append(Finding("kept" if message.bug else "not_kept", f"message {message.index}: "
+                                    f"{envelope['tracking_id']}; {describe(message)}"))
         tracking_id = envelope["tracking_id"]
         found = tokens_of[stored.index(envelope)][message.index]
+        # Kept unfiled, it has no Tracking ID: its parts and their retries are answered with none.
+        unfiled_ok = envelope.get("kept", False)
         if message.index not in limited:
             first_sent = set(message.sends)
             if not found <= first_sent | set(message.missing if message.mode == "late" else []):
@@ -298,22 +339,23 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
             if tracking_id in ids:
                 told = True
             strangers = [i for i in ids if i != tracking_id and i not in own_key_ids]
-            if strangers:
+            if strangers and not unfiled_ok:
                 findings.append(Finding("answer_id", f"message {message.index} part {number} ({when}) answered "
                                         f"{answer}, its report {tracking_id}"))
             # A late part is answered with the Tracking ID, or as stored when it came before the sweep's mark: then
             # it is in the report, or taken as a late part (no second report: `filed_count`).
-            if when == "late" and message.index not in limited and ids not in ([tracking_id], []):
+            if when == "late" and message.index not in limited and ids not in ([tracking_id], []) and not unfiled_ok:
                 findings.append(Finding("late_answer", f"message {message.index} part {number} answered {answer}, "
                                         f"its report {tracking_id} {envelope['text']!r}; {describe(message)}"))
         if when_final := [a for a in message.answers if a[1] == "retry"]:
             for number, _, status, answer in when_final:
-                if status == 200 and message.index not in limited and \
-                        answer != [{"tracking_id": tracking_id, "duplicate": True}]:
+                expected = [] if unfiled_ok else [{"tracking_id": tracking_id, "duplicate": True}]
+                if status == 200 and message.index not in limited and answer != expected:
                     findings.append(Finding("retry_answer", f"message {message.index} part {number} retried: "
                                             f"{answer}, its report {tracking_id}"))
         # A whole message's completing part names its Tracking ID (unless a sweep took it first: slow sends).
-        if not told and message.mode == "whole" and message.index not in limited and found == set(message.sends):
+        if not (told or unfiled_ok) and message.mode == "whole" and message.index not in limited and \
+                found == set(message.sends):
             findings.append(Finding("never_told", f"message {message.index}: {message.answers}"))
     if redis.zcard(PENDING_KEY):
         findings.append(Finding("pending_left", str(redis.zrange(PENDING_KEY, 0, -1, withscores=True))))
@@ -321,7 +363,7 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
                if not key.endswith((b":done", b":taken")) and key != PENDING_KEY.encode()]
     if buffers:
         findings.append(Finding("keys_left", ", ".join(f"{k.decode()}={redis.type(k).decode()}" for k in buffers)))
-    unfiled = [key for key in redis.scan_iter("lapor:unfiled:*") if redis.hlen(key)]
+    unfiled = [e["tracking_id"] for e in stored if e.get("kept") and BUG_WORD not in e["text"]]
     if unfiled:
         findings.append(Finding("unfiled", str(unfiled)))
     late_stored = sum(1 for m in everything for _, when, status, answer in m.answers
@@ -383,6 +425,7 @@ def main() -> int:
     parser.add_argument("--wait", type=float, default=2.0)
     parser.add_argument("--gateways", type=int, choices=(1, 2), default=2)
     parser.add_argument("--lease", type=int, default=3)
+    parser.add_argument("--p-bug", type=float, default=0.1, help="the share of messages whose filing meets a bug")
     parser.add_argument("--p-late", type=float, default=0.15, help="the share of messages with parts sent late")
     parser.add_argument("--sweep-delay", type=float, default=0.15,
                         help="a sweep waits up to this long after its claim: a wider window for parts to race it")
@@ -395,9 +438,16 @@ def main() -> int:
     from tests.conftest import AGGREGATOR_SECRET, AGGREGATOR_SEND_URL, CASESTORE_TOKEN, secrets_of_enabled_channels
 
     configure_logging("critical")
+    # The sweep's lease, short: what a claim leaves behind is swept again within the run, and seen.
+    gateway_concat.LEASE_SECONDS = args.lease
+    if args.sweep_delay:
+        slow_sweeps(args.sweep_delay)
+    if args.p_bug:
+        buggy_intake()
     failed = 0
     for seed in args.seed:
-        plan = Plan(seed=seed, phones=args.phones, messages=args.messages, wait=args.wait, p_late=args.p_late)
+        plan = Plan(seed=seed, phones=args.phones, messages=args.messages, wait=args.wait, p_late=args.p_late,
+                    p_bug=args.p_bug)
         redis = redis_connection(url)
         redis.flushdb()
         port = free_port()
