@@ -82,11 +82,20 @@ end
 
 # KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`. ARGV: the part's
 # field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
+# A late part taken (none held at its number, no next message begun) keeps its fingerprint beside the parts taken: a
+# next message's part at that number, with other content, then starts that message. Unkept, it was answered as a
+# second late part, and the next message's text lost.
 _ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
-  if taken == ARGV[6] or (not taken and redis.call('EXISTS', KEYS[1]) == 0) then return {'done', done} end
+  if taken == ARGV[6] then return {'done', done} end
+  if not taken and redis.call('EXISTS', KEYS[1]) == 0 then
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+    local ttl = redis.call('PTTL', KEYS[2])
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
+    return {'done', done}
+  end
 end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then

@@ -828,6 +828,28 @@ def test_a_next_messages_part_at_a_number_the_waiting_message_lacks_is_not_joine
     assert buffer.add(_part(second["parts"][1], 2)).state == "waiting"
 
 
+def test_a_next_messages_part_at_the_number_of_a_late_part_taken_starts_the_next_message(
+    settings: Settings, redis: Redis
+) -> None:
+    """The first message was taken without its part 1, which came late and was answered as its late part. The next
+    message with the reference sends its part 1 first: the number the first message lacked when taken, but whose
+    late part has come since, with other content. It was answered as a second late part of the first message (its
+    Tracking ID, or none when that one was kept unfiled), and the next message's text lost; the late part's
+    fingerprint now tells it is another message's, as a part the message was taken with does."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (2, 3):  # part 1 comes late
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
+    assert swept is not None
+    buffer.mark_done(key, "10000004", swept, late=True)
+    late = buffer.add(_part(first["parts"][0], 1))
+    assert (late.state, late.tracking_id) == ("done", "10000004")
+    assert buffer.add(_part(second["parts"][0], 1)).state == "waiting"  # the next message's, not a second late one
+    again = buffer.add(_part(first["parts"][0], 1))  # the late part's retry is still the first message's
+    assert (again.state, again.tracking_id) == ("done", "10000004")
+
+
 @pytest.mark.parametrize("late_mark", ["the-superseded-sweeps", "a-second-mark-finding-no-parts"])
 def test_a_late_mark_of_one_message_leaves_the_next_messages_claim_under_the_same_reference(
     settings: Settings, redis: Redis, late_mark: str

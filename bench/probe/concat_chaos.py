@@ -210,7 +210,7 @@ class Result:
 
 def describe(message: Message) -> str:
     answers = [(n, when, status, answer) for n, when, status, answer in message.answers if status != 429]
-    return (f"{message.mode} key {message.key} sends {message.sends} missing {message.missing} "
+    return (f"{message.mode} bug {message.bug} key {message.key} sends {message.sends} missing {message.missing} "
             f"parallel {message.parallel} answers {answers}")
 
 
