@@ -1158,7 +1158,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # Grouped by commas with words after it ("Cek 12,500,000 dana desa tidak jelas": "cek" is a cheque too): an
         # amount, the citizen's words. Read as an ID, the complaint went unfiled, answered with another's status.
         return None
-    candidate = _status_candidate(after_fillers, misread)
+    candidate = _status_candidate(after_fillers, misread, grammar)
     if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
         # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
         # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
@@ -1166,7 +1166,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         return _status_help(language, flags)
     if is_valid_tracking_id(candidate):
         # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
-        words = _follow_up_flags(_words_after_status_id(after_fillers, misread), grammar, flags)
+        words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar), grammar, flags)
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
@@ -1297,14 +1297,14 @@ def _misread_id(rest: str) -> tuple[str, int] | None:
     return (candidate, match.end()) if is_valid_tracking_id(candidate) else None
 
 
-def _status_candidate(rest: str, misread: tuple[str, int] | None) -> str:
+def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> str:
     """The ID after a status command: a misread ID (`misread`: `_misread_id` of `rest`), the digits at the start
     ("CEK 1000 0004"), or its first word."""
     if misread is not None:
         return misread[0]
     digits = _LEADING_ID.match(rest)
     if digits is not None:
-        return _id_in(digits, after_a_command=True)[0]
+        return _id_in(digits, after_a_command=grammar)[0]
     return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
 
 
@@ -1315,7 +1315,7 @@ _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 
 
-def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
+def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> str:
     """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"; `misread`: `_misread_id` of
     `rest`): a status query answers without them, but sent with a photo they describe it and go with it to the report
     (normalizer/pipeline.py)."""
@@ -1323,7 +1323,7 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
     if misread is not None:
         after = rest[misread[1]:]
     elif digits is not None:
-        after = rest[_id_in(digits, after_a_command=True)[2]:]
+        after = rest[_id_in(digits, after_a_command=grammar)[2]:]
     else:
         words = rest.strip().split(maxsplit=1)
         after = words[1] if len(words) > 1 else ""
@@ -1331,28 +1331,34 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None) -> str:
     return "" if _is_punctuation(after) else after
 
 
-def _id_in(digits: re.Match[str], *, after_a_command: bool = False) -> tuple[str, str, int]:
+def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None) -> tuple[str, str, int]:
     """The ID in a `_LEADING_ID` match, as (digits, as typed, where it ends in the text). A first word of an ID's
     shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
     ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
-    mistyped one), or all of them. `after_a_command`: after a status command, a first word whose check digit fails
-    gives way to a longer run that holds and ends the text ("CEK 1000000 4", the check digit typed apart: answered
-    "1000000 not valid")."""
+    mistyped one), or all of them. `after_a_command` (the grammar, after a status command): a first word whose check
+    digit fails gives way to a longer run that holds, where nothing but thanks or a status question's words follow it
+    ("CEK 1000000 4", "CEK 1000000 4 terima kasih", the check digit typed apart: answered "1000000 not valid")."""
     start, typed = digits.start("id"), digits.group("id")
     runs = [typed[:group.end()] for group in re.finditer(r"\S+", typed)]
     shaped = [run for run in runs if looks_like_tracking_id(run)]
     if looks_like_tracking_id(runs[0]):
         run = runs[0]
-        if after_a_command and not is_valid_tracking_id(run):
-            # Only with nothing after it: "cek 1500000 5 bulan gaji honorer belum dibayar" is an amount and the
-            # citizen's words, and read as an ID (one amount in ten has a check digit that holds) it was answered
-            # with another report's status, the complaint dropped.
+        if after_a_command is not None and not is_valid_tracking_id(run):
+            # Not before other words: "cek 1500000 5 bulan gaji honorer belum dibayar" is an amount and the citizen's
+            # words, and read as an ID (one amount in ten has a check digit that holds) it was answered with another
+            # report's status.
             after = digits.string[start:]
             run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)
-                        and not any(char.isalnum() for char in after[len(longer):])), run)
+                        and _asks_nothing_more(after[len(longer):], after_a_command)), run)
     else:
         run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else typed)
     return normalize_tracking_id(run), run, start + len(run)
+
+
+def _asks_nothing_more(words: str, grammar: Grammar) -> bool:
+    """Whether the words after a status query's ID add nothing to it: none, thanks, or a status question's."""
+    return (not any(char.isalnum() for char in words) or is_courtesy(words, grammar)
+            or _asks_status(words, grammar, set(), after_command=True, named=True))
 
 
 def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,

@@ -336,6 +336,8 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
         (f"cek {VALID[:-1]} {VALID[-1]}?", Action.STATUS, VALID),
         (f"cek {VALID[:-1]} {VALID[-1]} bulan gaji honorer belum dibayar", Action.BAD_TRACKING_ID, VALID[:-1]),
         (f"cek {VALID[:-1]} {VALID[-1]} kali saya datang", Action.BAD_TRACKING_ID, VALID[:-1]),
+        (f"CEK {VALID[:-1]} {VALID[-1]} terima kasih", Action.STATUS, VALID),  # thanks or a status question's words
+        (f"cek {VALID[:-1]} {VALID[-1]} sudah sampai mana?", Action.STATUS, VALID),
         # Our short code copied from "ketik CEK <id> kirim ke 1708" between the command and the ID.
         (f"CEK 1708 {VALID}", Action.STATUS, VALID),
         (f"cek 1708 no. {VALID[:4]} {VALID[4:]}", Action.STATUS, VALID),
@@ -387,7 +389,8 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
          "cek-question-mark-id", "follow-up-opens-with-a-number", "follow-up-opens-with-a-date",
          "grouped-follow-up-opens-with-a-number", "cek-grouped-then-a-number", "bad-then-a-number",
          "cek-too-short", "cek-check-digit-apart", "cek-check-digit-apart-question",
-         "cek-check-digit-apart-then-words-an-amount", "cek-check-digit-apart-then-words", "cek-short-code-id",
+         "cek-check-digit-apart-then-words-an-amount", "cek-check-digit-apart-then-words",
+         "cek-check-digit-apart-then-thanks", "cek-check-digit-apart-then-a-status-question", "cek-short-code-id",
          "cek-short-code-filler-grouped", "cek-handle-id",
          "cek-short-code-too-short", "cek-filler-too-short", "cek-too-long", "cek-a-number-in-a-complaint",
          "id-question-mark", "id-spaced-punctuation", "bad-question-mark", "id-emoji-is-a-follow-up",
