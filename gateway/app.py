@@ -364,7 +364,7 @@ class Gateway:
         except GatewayError:
             raise
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
-            if not await self.keep_unfiled(adapter, message, error, (key, message)):
+            if not await self.keep_unfiled(adapter, message, error, (key, message), late=True):
                 raise
             return
         # `late`: a part that came as it was taken is its late part, no second report (`PartBuffer.mark_done`).
@@ -399,7 +399,7 @@ class Gateway:
         return handle
 
     async def keep_unfiled(self, adapter: WebhookAdapter, message: InboundMessage, error: Exception,
-                           parts: tuple[str, InboundMessage | None] | None = None) -> bool:
+                           parts: tuple[str, InboundMessage | None] | None = None, *, late: bool = False) -> bool:
         """Keep a message a bug of ours failed to file (`gateway.unfiled`): its webhook is answered 500, which Twilio
         does not retry, and its words were lost. Best effort: with Redis away, said in the log (False).
 
@@ -411,7 +411,8 @@ class Gateway:
         also = None
         if parts is not None:
             assert self.parts is not None
-            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1])  # called with the MULTI
+            # called with the MULTI; `late`, a sweep's: a part that came as it took the message is its late part
+            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1], late=late)
         try:
             kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also)
         except NotDurable as failure:

@@ -553,3 +553,20 @@ def test_a_full_disk_is_the_error_told_and_a_failure_answered_never_stored(
         store._connection.execute("PRAGMA max_page_count=1073741823")
     response = client.post("/v1/reports/batch", json={"reports": batch})
     assert [r["status"] for r in response.json()["results"]] == [201, 201]
+
+
+@pytest.mark.parametrize(("body", "no_such_report"), [
+    pytest.param({"error": "not_found", "detail": "no report with this Tracking ID"}, True, id="the-contracts"),
+    pytest.param({"error": "unknown_tracking_id"}, False, id="another-error"),
+    pytest.param({"status": 404, "error": "Not Found", "path": "/v1/reports/10000004"}, False, id="a-frameworks"),
+])
+def test_the_contracts_404_is_the_one_the_gateway_takes_for_no_such_report(body: dict[str, object],
+                                                                           no_such_report: bool) -> None:
+    """The gateway takes a 404 to GET /v1/reports/{tracking_id} as "no such report" only with the error `not_found`
+    (`gateway.queries.says_no_such_report`; any other is retried as an outage). The contract asked any Problem, and a
+    case store built to it with an error of its own had every CEK of an unknown ID answered "cannot check now"."""
+    from gateway.queries import says_no_such_report
+
+    schema = "/paths/~1v1~1reports~1{tracking_id}/get/responses/404/content/application~1json/schema"
+    assert contract_validator(schema).is_valid(body) is no_such_report
+    assert says_no_such_report(httpx.Response(404, json=body)) is no_such_report

@@ -70,7 +70,15 @@ from tests.aggregator_support import (
     sent_part,
     sign,
 )
-from tests.conftest import AGGREGATOR_SECRET, CaseStoreServer, GatewayServer, async_wait_until, log_events, wait_until
+from tests.conftest import (
+    AGGREGATOR_SECRET,
+    CaseStoreServer,
+    GatewayServer,
+    async_wait_until,
+    log_events,
+    serving_gateway,
+    wait_until,
+)
 from tests.conftest import TestEnvironment as Environment
 from tests.job_support import SecondJobInFirstSend
 from tests.upgrade_support import previous_module
@@ -2850,3 +2858,37 @@ async def test_a_status_query_for_an_id_no_spool_holds_is_answered_at_its_number
         render("status_pending", "id", tracking_id=unknown), not_found]
     assert api.texts_to("+6281298765042") == expected
     assert DeadLetters(redis).count() == 0
+
+
+async def test_a_part_that_comes_as_the_sweep_takes_a_message_a_bug_keeps_unfiled_is_no_second_message(
+    test_env: Environment, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep's mark takes a part that came after its claim, at a number the message lacks, as the message's late
+    part (`mark_done(late=True)`); so does the mark of a swept message a bug keeps unfiled (`keep_unfiled(late=True)`).
+    Marked without it, the part stayed, and the next sweep after the lease took it as a message of its own: a second
+    report of the one SMS, or a second unfiled entry."""
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    case = fixture("kannel_concat_gsm7_udh.json")
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    original = app_module.normalize
+
+    def a_bug_for_the_swept_one(message: InboundMessage, **kwargs: Any) -> Any:
+        if message.incomplete and "kannel-cc-1" not in (message.channel_meta.get("part_ids") or ()):
+            raise ValueError("a bug")
+        return original(message, **kwargs)
+
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        # Part 2 is lost; part 3 waits until the sweep claims it.
+        assert (await post_callback(gateway.client, case["parts"][2])).json()["messages"] == []
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)  # the sweep's claim
+        assert message is not None and message.incomplete
+        late = await post_callback(gateway.client, case["parts"][0])  # part 1, as the sweep takes the message
+        assert (late.status_code, late.json()["messages"]) == (200, [])
+        monkeypatch.setattr(app_module, "normalize", a_bug_for_the_swept_one)
+        await handler.handle_expired_parts(key, message)  # kept unfiled, its parts marked done
+        left = PartBuffer(redis, settings).claim_due(time.time() + 400)
+        assert left == [], [m.channel_meta.get("part_ids") if m else None for _, m in left]
