@@ -206,13 +206,16 @@ def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
 
 
 @pytest.mark.parametrize(
-    ("answer", "answers"),
-    [pytest.param(404, True, id="404-the-contracts-answer"),
-     pytest.param(503, False, id="503-still-down"),
-     pytest.param(401, False, id="401-refusing-our-token")],
+    ("answer", "error", "answers"),
+    [pytest.param(404, "not_found", True, id="404-the-contracts-answer"),
+     # a framework's own 404 behind a wrong path in LAPOR_CASESTORE_URL: the status lookups retry it as an outage,
+     # and the probe took it for the case store answering again
+     pytest.param(404, "Not Found", False, id="404-a-frameworks-not-the-contracts"),
+     pytest.param(503, "x", False, id="503-still-down"),
+     pytest.param(401, "x", False, id="401-refusing-our-token")],
 )
 def test_what_the_probe_takes_for_a_case_store_that_answers(
-    settings: Settings, casestore: CaseStoreServer, answer: int, answers: bool,
+    settings: Settings, casestore: CaseStoreServer, answer: int, error: str, answers: bool,
 ) -> None:
     from workers.casestore_client import CaseStoreClient
 
@@ -221,7 +224,7 @@ def test_what_the_probe_takes_for_a_case_store_that_answers(
     def build() -> web.Application:
         async def report(request: web.Request) -> web.Response:
             seen.append((request.path, request.headers.get("Authorization", "")))
-            return web.json_response({"error": "x"}, status=answer)
+            return web.json_response({"error": error}, status=answer)
 
         app = web.Application()
         app.router.add_get("/v1/reports/{tracking_id}", report)

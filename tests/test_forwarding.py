@@ -765,10 +765,16 @@ def taken(reports: list[dict[str, Any]], stored: list[str], *, batch: bool) -> w
 
 
 def case_store_app(answer: Callable[[web.Request], Awaitable[web.Response]]) -> web.Application:
-    """A fake case store answering both the single and the batch POST with `answer`."""
+    """A fake case store answering both the single and the batch POST with `answer`, and a report's read (the outage
+    probe's) with the contract's 404."""
+
+    async def no_such_report(_: web.Request) -> web.Response:
+        return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
+
     app = web.Application()
     app.router.add_post("/v1/reports", answer)
     app.router.add_post("/v1/reports/batch", answer)
+    app.router.add_get("/v1/reports/{tracking_id}", no_such_report)
     return app
 
 

@@ -297,13 +297,15 @@ class CaseStoreClient:
         return report
 
     def answers(self) -> bool:
-        """Whether the case store answers a read as its contract says: GET of a report it cannot have, 404 (200 would
-        do). False while it fails as in an outage (5xx, 429, a timeout, not listening) or refuses us (401, 403)."""
+        """Whether the case store answers a read as its contract says: GET of a report it cannot have, its own 404
+        (`says_no_such_report`; 200 would do). False while it fails as in an outage (5xx, 429, a timeout, not
+        listening), refuses us (401, 403), or something else answers 404 (a framework behind a wrong path, which the
+        status lookups retry as an outage: the probe took it for the case store back)."""
         try:
             response = self._request("GET", f"/v1/reports/{PROBE_TRACKING_ID}")
         except RetryableError:
             return False
-        return response.status_code in (200, 404)
+        return response.status_code == 200 or (response.status_code == 404 and says_no_such_report(response))
 
     def refused_credentials(self) -> int | None:
         """The status with which the case store refuses our credentials (`CREDENTIAL_STATUSES`), asked by the read
