@@ -65,17 +65,20 @@ LEASE_SECONDS = 60
 # ran. That release's mark deletes `:as` and leaves `:as:fp`, and its claim may then write `:as` anew for the next
 # message: a fingerprint the part at the field does not have is such a left one, and the field alone is read, as that
 # release reads it.
+# `fp_of`: the fingerprint a part's record carries (nil for one the release before wrote, or one not readable).
 _CLAIM_OF = """
+local function fp_of(raw)
+  local ok, record = pcall(cjson.decode, raw)
+  if ok and type(record) == 'table' and type(record['fp']) == 'string' then return record['fp'] end
+  return nil
+end
 local function claim_of(buffer, as_key, fp_key)
   local as = redis.call('GET', as_key)
   if not as then return false end
   local fp = redis.call('GET', fp_key)
   if not fp then return as end
   local held = redis.call('HGET', buffer, as)
-  if held then
-    local ok, record = pcall(cjson.decode, held)
-    if ok and type(record) == 'table' and record['fp'] == fp then return as .. ' ' .. fp end
-  end
+  if held and fp_of(held) == fp then return as .. ' ' .. fp end
   return as
 end
 """
@@ -99,8 +102,8 @@ if done then
 end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then
-  local ok, record = pcall(cjson.decode, held)
-  if ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[6] then
+  local fp = fp_of(held)
+  if fp and fp ~= ARGV[6] then
     return {'conflict', redis.call('HGETALL', KEYS[1]), claim_of(KEYS[1], KEYS[5], KEYS[6])}
   end
 end
@@ -133,9 +136,7 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 local lowest, lowest_field, lowest_fp, held = nil, nil, nil, {}
 for i = 1, #parts, 2 do
   local number = tonumber(string.sub(parts[i], 2))
-  local ok, record = pcall(cjson.decode, parts[i + 1])
-  local fp = nil
-  if ok and type(record) == 'table' and type(record['fp']) == 'string' then fp = record['fp'] end
+  local fp = fp_of(parts[i + 1])
   held[parts[i]] = true
   if fp then held[parts[i] .. ' ' .. fp] = true end
   if number and (not lowest or number < lowest) then lowest, lowest_field, lowest_fp = number, parts[i], fp end
@@ -184,8 +185,8 @@ if #ARGV > 3 then
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
     if held then
-      local ok, record = pcall(cjson.decode, held)
-      if not (ok and type(record) == 'table' and type(record['fp']) == 'string' and record['fp'] ~= ARGV[i + 1]) then
+      local fp = fp_of(held)
+      if not (fp and fp ~= ARGV[i + 1]) then
         redis.call('HDEL', KEYS[1], ARGV[i])
       else
         all_held = false
@@ -197,9 +198,9 @@ if #ARGV > 3 then
   if ARGV[3] == '1' and all_held then
     local left = redis.call('HGETALL', KEYS[1])
     for i = 1, #left, 2 do
-      local ok, record = pcall(cjson.decode, left[i + 1])
-      if ok and type(record) == 'table' and type(record['fp']) == 'string' then
-        redis.call('HSET', KEYS[3], left[i], record['fp'])
+      local fp = fp_of(left[i + 1])
+      if fp then
+        redis.call('HSET', KEYS[3], left[i], fp)
         redis.call('HDEL', KEYS[1], left[i])
       end
     end
