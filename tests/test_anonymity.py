@@ -492,6 +492,10 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("mail: the From name turned round, the family name first", MAIL_SENDER,
                     "Saya, SANTOSO Budi, warga RT 03, melihat Santoso\nBudi Agus dan Pak Santoso di loket",
                     "Saya, [anonim], warga RT 03, melihat Santoso\nBudi Agus dan Pak Santoso di loket"),
+    # ... and with a comma after the family name, as a directory or a form writes it: it reached the case store whole.
+    OwnIdentityCase("mail: the From name turned round with a comma after the family name", MAIL_SENDER,
+                    "Pelapor: Santoso, Budi (SANTOSO, BUDI). Pak Santoso, bendahara desa, memungut biaya",
+                    "Pelapor: [anonim] ([anonim]). Pak Santoso, bendahara desa, memungut biaya"),
     OwnIdentityCase("mail: a From with degrees, a title and an office, signed with the name alone", {
                         **MAIL_SENDER, "display_name": "Dr. Budi Santoso, M.Si. (Dinas PU)"},
                     "Dana dipotong.\n\nHormat saya,\nBudi Santoso, staf teknis",

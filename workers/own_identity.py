@@ -285,7 +285,7 @@ def _display_name_pattern(name: str | None) -> str | None:
     around it: degrees and titles (`Dr. Budi Santoso, M.Si.`: every word with a dot), an office in brackets or after
     a bar (`Budi Santoso (Dinas PU)`, `Budi Santoso | SDN 3`), an X or Instagram name's emoji (`Budi Santoso 🇮🇩`),
     when two words or more are left; each also with its words turned round, the family name first ("Santoso Budi",
-    as a form or a roll writes it). Its letters with or without their accents (`_name_word`)."""
+    "Santoso, Budi", as a form or a roll writes it). Its letters with or without their accents (`_name_word`)."""
     words = (name or "").split()
     if len(words) < _MIN_DISPLAY_NAME_WORDS:
         return None
@@ -299,13 +299,14 @@ def _display_name_pattern(name: str | None) -> str | None:
     if len(alone) >= _MIN_DISPLAY_NAME_WORDS and alone not in orders:
         orders.append(alone)
     # Its other orders ("Rahayu Siti", "RAHAYU Siti" for "Siti Rahayu") on one line: a name ending a line and another
-    # opening the next ("B. Santoso\nbudi.kantor@...") are two lines, not the name turned round.
+    # opening the next ("B. Santoso\nbudi.kantor@...") are two lines, not the name turned round. A comma may follow the
+    # family name, as a directory or a form writes it ("Rahayu, Siti"): it reached the case store whole.
     plain = [[word.strip(",") for word in order] for order in orders]
     turned = [list(other) for other in dict.fromkeys(tuple(order[turn:] + order[:turn])
                                                      for order in orders for turn in range(1, len(order)))
               if [word.strip(",") for word in other] not in plain]
     return "|".join(r"(?<!\w)" + separator.join(_name_word(word) for word in order) + r"(?!\w)"
-                    for separator, group in ((r"\s+", orders), (r"[^\S\n]+", turned)) for order in group)
+                    for separator, group in ((r"\s+", orders), (r",?[^\S\n]+", turned)) for order in group)
 
 
 def _folded(word: str) -> str:
