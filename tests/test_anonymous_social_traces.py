@@ -5,7 +5,11 @@ Instagram: the poller files it, the forward and reply queues are worked to the e
 refused until it is a dead letter), and the author's account (id, username, name) and the post's id (which opens the
 post and its author, and which anyone can list among the account's public mentions) are searched for, as they are
 and by an unkeyed hash, in every Redis key and value, every file under the data dir, every log line, `/metrics`,
-`/v1/status`, the status page and the operator's commands. They may stand in the envelope copy alone.
+`/v1/status`, the status page and the operator's commands. The account may stand in the envelope copy alone. The
+post's id is public, and our public reply pairs it with the Tracking ID anyway (README, "What anonymity cannot hide"):
+besides the envelope copy it may stand in the markers that keep a mention from being filed or answered twice (no
+longer than the envelope copy), the poll's cursor, and the reply's job and dead letter (what a requeue sends); never in
+a file, a log line or anything shown.
 """
 
 from __future__ import annotations
@@ -59,18 +63,27 @@ def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
     return test_env.settings(**fake.env(), LAPOR_TRIAGE_ENABLED="true")
 
 
-def mention_on_x(fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake) -> tuple[str, ...]:
+# Where the post's id may stand in Redis, besides the envelope copy: markers named after it (or its hash), which expire
+# with the envelope copy at the latest, and values that must hold it as it is.
+POST_MARKERS = ("lapor:dedup:", "lapor:social:reply-queued:", "lapor:social:replied:", "lapor:social:reply-attempted:",
+                "lapor:social:reply-first-attempt:", "lapor:social:reply-cap:", "lapor:social:thread-post:")
+POST_HOLDERS = ("lapor:cursor:", "rq:job:", "lapor:deadletters")
+
+
+def mention_on_x(fake: FakeProviderServer, settings: Settings, redis: Redis,
+                 intake: Intake) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The author's forms, and the post's."""
     tweet = fake.state.add_tweet(f"@lapor1708 {TEXT}", username=USERNAME, name=NAME)
     XMentionsPoller(settings, redis, intake).poll_once()
-    return needles(USERNAME, NAME, tweet["author_id"])
+    return needles(USERNAME, NAME, tweet["author_id"]), needles(tweet["id"])
 
 
 def comment_on_instagram(fake: FakeProviderServer, settings: Settings, redis: Redis,
-                         intake: Intake) -> tuple[str, ...]:
+                         intake: Intake) -> tuple[tuple[str, ...], tuple[str, ...]]:
     username = USERNAME.replace("_", ".")
-    fake.state.add_ig_mention(f"@lapor1708 {TEXT}", username=username, kind="media")
+    ids = fake.state.add_ig_mention(f"@lapor1708 {TEXT}", username=username, kind="media")
     InstagramPoller(settings, redis, intake).poll_once()
-    return needles(username, fake.state.ig_user(username))
+    return needles(username, fake.state.ig_user(username)), needles(ids["media_id"])
 
 
 @pytest.mark.parametrize("reply_refused", [False, True], ids=["replied", "reply-dead-lettered"])
@@ -86,7 +99,7 @@ async def test_the_gateway_keeps_an_anonymous_mentions_author_only_in_its_envelo
                   count=50, method="POST")
     intake = Intake(redis, settings)
     try:
-        forms = mention(fake, settings, redis, intake)
+        forms, post = mention(fake, settings, redis, intake)
     finally:
         intake.close()
     drain(settings, ALL_QUEUES)
@@ -104,6 +117,12 @@ async def test_the_gateway_keeps_an_anonymous_mentions_author_only_in_its_envelo
     leaks = [(key, where, hits) for key, where, text in redis_values(redis)
              if (hits := found_in(forms, text)) and (key not in kept or where != "value")]
     assert leaks == [], f"Redis keeps the anonymous mention's author beyond the envelope copy: {leaks}"
+    post_leaks = [(key, where) for key, where, text in redis_values(redis) if found_in(post, text)
+                  and not (key in kept and where == "value") and not key.startswith(POST_HOLDERS)
+                  and not (key.startswith(POST_MARKERS)
+                           and 0 < redis.ttl(key) <= settings.intake.envelope_ttl_seconds)]
+    assert post_leaks == [], f"Redis keeps the anonymous mention's post beyond where it must: {post_leaks}"
+    forms = (*forms, *post)  # and nowhere else
     files = {str(path.relative_to(tmp_path)): hits for path, text in data_files(Path(settings.data_dir))
              if (hits := found_in(forms, text))}
     assert files == {}, f"a file under the data dir names the anonymous author: {files}"
