@@ -44,6 +44,7 @@ from gateway.tls import tls_context
 from normalizer.envelope import STORE_FIELDS, Envelope
 
 if TYPE_CHECKING:
+    from tests.email_support import SmtpServerThread
     from tests.social_helpers import FakeProviderServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -237,6 +238,22 @@ def log_stream() -> Iterator[io.StringIO]:
     configure_logging("debug", stream=stream)
     yield stream
     configure_logging("info")
+
+
+@pytest.fixture
+def email_settings(test_env: TestEnvironment) -> Settings:
+    """The settings of an e-mail test: its SMTP server (`smtp_server`) on a port of its own."""
+    return test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
+
+
+@pytest.fixture
+def smtp_server(email_settings: Settings, redis: Redis) -> Iterator[SmtpServerThread]:
+    """The gateway's SMTP server on loopback (`email_settings`), in a thread of its own."""
+    from tests.email_support import SmtpServerThread  # here: tests.email_support imports this module
+
+    server = SmtpServerThread(email_settings, redis).start()
+    yield server
+    server.stop()
 
 
 def log_events(stream: io.StringIO) -> list[dict[str, object]]:

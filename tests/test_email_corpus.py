@@ -8,7 +8,6 @@ outbox; a loop-guard row checks that nothing is reported or answered and that th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -18,7 +17,6 @@ from channels.email.guards import SUPPRESSED
 from channels.email.parse import parse_mail
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY
-from tests.conftest import TestEnvironment, free_port
 from tests.email_support import (
     RECIPIENT,
     SmtpServerThread,
@@ -309,18 +307,6 @@ CASES = [
     Case("domino_return_receipt", "suppressed", reason="return_receipt",
          mail_from="sutrisno.hadi@pemkab.example.go.id"),
 ]
-
-
-@pytest.fixture
-def email_settings(test_env: TestEnvironment) -> Settings:
-    return test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
-
-
-@pytest.fixture
-def smtp_server(email_settings: Settings, redis: Redis) -> Iterator[SmtpServerThread]:
-    server = SmtpServerThread(email_settings, redis).start()
-    yield server
-    server.stop()
 
 
 def suppressed_count(reason: str) -> float:

@@ -13,7 +13,6 @@ import gzip
 import smtplib
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -25,7 +24,7 @@ from channels.email.guards import SUPPRESSED, is_noreply_address, loop_reason
 from channels.email.machine_words import _notice_text, load_machine_words
 from channels.email.parse import parse_mail
 from gateway.settings import Settings
-from tests.conftest import TestEnvironment, free_port, log_events
+from tests.conftest import log_events
 from tests.email_support import (
     RECIPIENT,
     SmtpServerThread,
@@ -198,18 +197,6 @@ def test_machine_mail_is_known_by_its_words_and_a_citizens_look_alike_is_a_repor
 ], ids=lambda value: str(value))
 def test_a_noreply_address_is_told_by_its_local_part(address: str, noreply: bool) -> None:
     assert is_noreply_address(address) is noreply
-
-
-@pytest.fixture
-def email_settings(test_env: TestEnvironment) -> Settings:
-    return test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
-
-
-@pytest.fixture
-def smtp_server(email_settings: Settings, redis: Redis) -> Iterator[SmtpServerThread]:
-    server = SmtpServerThread(email_settings, redis).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize(("name", "reason"), [
