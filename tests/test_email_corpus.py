@@ -47,6 +47,7 @@ class Case:
     threads_under: str | None = None  # the Message-ID the reply must name in brackets, when the row says it
     answered: bool = True  # a report filed and not answered (its answer would go to a noreply address) says False
     reply_to: str | None = None  # where the answer goes, when not to the sender
+    bounce_status: str = "5.1.1"  # a bounce row's status, as recorded on its report
 
 
 CASES = [
@@ -294,16 +295,24 @@ CASES = [
     Case("quarantine_no_from", "quarantined", reason="no_sender"),
     # machine mail that carries none of the fields above, each filed as a report and answered (a bogus case, and an
     # answer that may start a loop): an Outlook message recall as Exchange sends it outside its organisation; DMARC
-    # aggregate reports (Google's zip, Microsoft's gzip); plain-text bounces from postmaster whose null sender was
-    # lost on the way (Postfix through a forwarder, Exchange); a Lotus Notes return receipt
+    # aggregate reports (Google's zip, Microsoft's gzip); a Lotus Notes return receipt; plain-text bounces, dropped
+    # unrecorded when from postmaster (Postfix through a forwarder, Exchange), or filed and answered when from
+    # Exchange's system mailbox ("Microsoft Outlook"): a bounce of one of our replies (our Message-ID in the header it
+    # returns, or our tag in its subject) is recorded on its report, as a DSN of one is; another, a bounce of a mail
+    # forged in our name, is dropped
     Case("exchange_recall_external", "suppressed", reason="recall", mail_from="dewi.kartika@dinkes.example.go.id"),
     Case("dmarc_aggregate_google", "suppressed", reason="dmarc_report",
          mail_from="3kXYzaBQKCRcRdUcSRd-WXUdZc-SfURS.efjRchaiTUXXWffVgUZ.lfh@scoutcamp.bounces.google.com"),
     Case("dmarc_aggregate_microsoft", "suppressed", reason="dmarc_report", mail_from="dmarcreport@microsoft.com"),
-    Case("postfix_plain_bounce_postmaster", "suppressed", reason="bounce_subject",
+    Case("postfix_plain_bounce_postmaster", "bounce", reason="dsn", follow_up_of="10000057",
          mail_from="bounces+srs=k3x9q=2a@forward.kelurahan.example.id"),
-    Case("exchange_plain_undeliverable_postmaster", "suppressed", reason="bounce_subject",
-         mail_from="postmaster@dinas.example.go.id"),
+    Case("exchange_plain_undeliverable_postmaster", "bounce", reason="dsn", follow_up_of="10000057",
+         mail_from="postmaster@dinas.example.go.id", bounce_status="5.1.10"),
+    Case("exchange_ndr_text_of_our_reply", "bounce", reason="dsn", follow_up_of="10000057", mail_from=""),
+    Case("exchange_ndr_text_backscatter", "suppressed", reason="bounce_subject",
+         mail_from="postmaster@perusahaan.example.com"),
+    Case("exim_plain_bounce_of_our_reply", "bounce", reason="dsn", follow_up_of="10000057", mail_from=""),
+    Case("qmail_plain_bounce_of_our_reply", "bounce", reason="dsn", follow_up_of="10000057", mail_from=""),
     Case("domino_return_receipt", "suppressed", reason="return_receipt",
          mail_from="sutrisno.hadi@pemkab.example.go.id"),
 ]
@@ -347,7 +356,7 @@ def test_fixture_mail_over_smtp(case: Case, smtp_server: SmtpServerThread, email
     elif case.outcome == "bounce":
         state = redis.hgetall(f"lapor:report:{case.follow_up_of}")
         assert state[b"reply_bounce_action"] == b"failed"
-        assert state[b"reply_bounce_status"] == b"5.1.1"
+        assert state[b"reply_bounce_status"] == case.bounce_status.encode()
     elif case.outcome == "quarantined":
         directory = email_settings.data_dir / "email" / "quarantine"
         key = hashlib.sha256(raw).hexdigest()

@@ -1,6 +1,7 @@
 """Machine mail that carries none of the loop-guard fields (Auto-Submitted, Precedence, List-*, multipart/report ...):
-an Outlook message recall, a DMARC aggregate report, a plain-text bounce from postmaster, a Lotus Notes return
-receipt, known by their words (config/email.toml) and shape; and mail from a noreply address, filed and never answered
+an Outlook message recall, a DMARC aggregate report, a plain-text bounce (by its From, subject, first words and fields),
+a Lotus Notes return receipt, known by their words (config/email.toml) and shape; a plain-text bounce of one of our
+replies, recorded on its report as a DSN of one is; and mail from a noreply address, filed and never answered
 there. Each such mail was filed as a citizen's report and answered. A citizen's mail that only looks like one (a
 complaint about a recall or a bounce, a notice they forward or quote) is still a report: a false positive drops it.
 
@@ -14,13 +15,15 @@ import smtplib
 import threading
 import time
 from dataclasses import dataclass, replace
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import make_msgid
 
 import pytest
 from redis import Redis
 
-from channels.email.guards import SUPPRESSED, is_noreply_address, loop_reason
+from channels.email.guards import BOUNCES, SUPPRESSED, Bounce, bounce_of_our_reply, is_noreply_address, loop_reason
 from channels.email.machine_words import _notice_text, load_machine_words
 from channels.email.parse import parse_mail
 from gateway.settings import Settings
@@ -46,9 +49,11 @@ COMPLAINT = ("Saya mengirim surel ke kementerian tiga kali tentang bantuan sosia
 
 
 def mail(subject: str, body: str, sender: str = "Warga <warga@example.net>", *, files: tuple[tuple[str, str], ...] = (),
-         reply_to: str | None = None) -> bytes:
-    """A mail of `body` and `files` ((name, content type) each, a few bytes of content)."""
+         reply_to: str | None = None, fields: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A mail of `body` and `files` ((name, content type) each, a few bytes of content), with header `fields`."""
     message = EmailMessage()
+    for name, value in fields:
+        message[name] = value
     message["From"], message["To"], message["Subject"] = sender, RECIPIENT, subject
     message["Message-ID"] = make_msgid(domain="example.net")
     if reply_to:
@@ -79,6 +84,46 @@ DMARC_FILE = ("google.com!lapor.go.id!1764806400!1764892799.zip", "application/z
 POSTMASTER = "Mail Delivery System <postmaster@mail.dinas.example.go.id>"
 RECEIPT_TABLE = ("Your document:   Jalan berlubang\nwas received by:   Sutrisno Hadi/DPUPR/PEMKAB\n"
                  "at:   05/12/2026 10:05")
+
+
+# Bounces' own words, as each MTA writes them (Postfix, Exim's delay warning, qmail, Gmail, Yahoo, Exchange).
+POSTFIX_WORDS = ("This is the mail system at host mail.kelurahan.example.id.\n\nI'm sorry to have to inform you that "
+                 "your message could not\nbe delivered to one or more recipients. It's attached below.\n\n"
+                 "                   The mail system\n\n<lurah@kelurahan.example.id>: host "
+                 "mail.kelurahan.example.id[192.0.2.7] said: 550\n    5.1.1 <lurah@kelurahan.example.id>: Recipient "
+                 "address rejected: User unknown (in reply to RCPT TO command)\n")
+EXIM_DELAY_WORDS = ("This message was created automatically by mail delivery software.\nA message that you sent has "
+                    "not yet been delivered to one or more of its\nrecipients after more than 24 hours on the queue on "
+                    "srv1.hosting.example.id.\n\nThe message identifier is:     1tJ7Ql-0004Zz-3a\n\n"
+                    "No action is required on your part. Delivery attempts will continue for\nsome time.\n")
+QMAIL_WORDS = ("Hi. This is the qmail-send program at mail.desa.example.id.\nI'm afraid I wasn't able to deliver your "
+               "message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work "
+               "out.\n\n<sekdes@desa.example.id>:\nSorry, no mailbox here by that name. (#5.1.1)\n")
+GMAIL_WORDS = ("** Address not found **\n\nYour message wasn't delivered to kades@sukamaju.example.id because the "
+               "address couldn't be found, or is unable to receive mail.\n\nThe response from the remote server was:\n"
+               "550 5.1.1 <kades@sukamaju.example.id>: Recipient address rejected: User unknown\n")
+YAHOO_WORDS = ("Sorry, we were unable to deliver your message to the following address.\n\n"
+               "<kades@sukamaju.example.id>:\nRemote host said: 550 5.1.1 <kades@sukamaju.example.id>... User Unknown "
+               "[RCPT_TO]\n")
+EXCHANGE_WORDS = ("Delivery has failed to these recipients or groups:\n\nsekretariat@dinas.example.go.id\nThe e-mail "
+                  "address you entered couldn't be found.\n\nDiagnostic information for administrators:\n\n"
+                  "Generating server: EXCH02.dinas.example.go.id\n\nsekretariat@dinas.example.go.id\n#550 5.1.1 "
+                  "RESOLVER.ADR.RecipNotFound; not found ##\n")
+# Where a bounce comes from when its MTA's own address was rewritten or is not postmaster's: a forwarding mailbox.
+FORWARDER = "Pengaduan Kelurahan <pengaduan@kelurahan.example.id>"
+GMAIL_FORWARD_DIVIDER = ("---------- Forwarded message ---------\nFrom: Mail Delivery System "
+                         "<MAILER-DAEMON@mail.kelurahan.example.id>\nDate: Sat, 5 Dec 2026 at 10:02\n"
+                         "Subject: Undelivered Mail Returned to Sender\nTo: <warga@example.net>\n\n\n")
+
+
+def mail_attaching(subject: str, body: str, attached: bytes) -> bytes:
+    """A citizen's mail of `body` with the mail `attached` (message/rfc822): their evidence."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, subject
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(body)
+    message.add_attachment(BytesParser(policy=policy.default).parsebytes(attached))
+    return message.as_bytes().replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)
@@ -150,6 +195,51 @@ ROWS = [
     Row("citizen-forwards-a-bounce", mail("Fwd: Undelivered Mail Returned to Sender", COMPLAINT), None),
     Row("postmaster-ordinary-subject", mail("Server surel kelurahan diretas", "Akun admin kami diambil alih.",
                                             POSTMASTER), None),
+    # a plain-text bounce from an address that is not postmaster's: two of a mail system's From (its name, Exchange's
+    # system mailbox), a bounce's subject, a bounce's first words, a null reverse path; or Exim's X-Failed-Recipients
+    Row("exchange-ndr-text-fixture", fixture("exchange_ndr_text_of_our_reply"), "bounce_subject"),
+    Row("exchange-ndr-backscatter-fixture", fixture("exchange_ndr_text_backscatter"), "bounce_subject"),
+    Row("microsoft-outlook-name-another-address", mail("Undeliverable: Jalan rusak", EXCHANGE_WORDS,
+                                                       "Microsoft Outlook <ndr@relay.dinas.example.go.id>"),
+        "bounce_subject"),
+    Row("mail-delivery-subsystem-name-another-address", mail("Delivery Status Notification (Failure)", GMAIL_WORDS,
+                                                             "Mail Delivery Subsystem <bounce@relay.example.net>"),
+        "bounce_subject"),
+    Row("mail-delivery-system-name-exim-delay-words", mail("Warning: message 1tJ7Ql-0004Zz-3a delayed 24 hours",
+                                                           EXIM_DELAY_WORDS, "Mail Delivery System <" +
+                                                           "relay@forward.kelurahan.example.id>"), "bounce_text"),
+    Row("bounce-subject-and-postfix-words-from-a-forwarder", mail("Undelivered Mail Returned to Sender", POSTFIX_WORDS,
+                                                                  FORWARDER), "bounce_text"),
+    Row("yahoo-words-under-its-subject-from-a-forwarder", mail("Failure Notice", YAHOO_WORDS, FORWARDER),
+        "bounce_text"),
+    Row("qmail-words-and-a-null-return-path", mail("Laporan", QMAIL_WORDS, FORWARDER, fields=(("Return-Path", "<>"),)),
+        "bounce_text"),
+    Row("x-failed-recipients", mail("Laporan", "Jalan rusak.", FORWARDER,
+                                    fields=(("X-Failed-Recipients", "kades@sukamaju.example.id"),)), "bounce_header"),
+    # one sign alone, or a bounce a citizen forwards, quotes, pastes or attaches: a report
+    Row("citizen-forwards-a-bounce-with-words", mail("Fwd: Undelivered Mail Returned to Sender", "Surel saya ke "
+        "kelurahan ditolak terus, mohon dibantu.\n\n" + GMAIL_FORWARD_DIVIDER + POSTFIX_WORDS), None),
+    Row("citizen-forwards-a-bounce-without-words", mail("Fwd: Undelivered Mail Returned to Sender",
+                                                        GMAIL_FORWARD_DIVIDER + POSTFIX_WORDS), None),
+    Row("citizen-quotes-a-bounce-below-their-words", mail("Surel ke kelurahan selalu ditolak",
+                                                          COMPLAINT + "\n\n" + POSTFIX_WORDS), None),
+    Row("citizen-pastes-a-bounce-above-their-words", mail("Surel ke kelurahan selalu ditolak",
+                                                          POSTFIX_WORDS + "\n\n" + COMPLAINT), None),
+    Row("citizen-attaches-a-bounce-under-its-subject", mail_attaching(
+        "Undelivered Mail Returned to Sender", "", fixture("postfix_plain_bounce_postmaster")), None),
+    Row("citizen-named-microsoft-outlook", mail("Jalan rusak di depan SDN 3", COMPLAINT,
+                                                "Microsoft Outlook <budi.santoso@example.net>"), None),
+    Row("citizen-with-a-null-return-path", mail("Jalan rusak di depan SDN 3", COMPLAINT,
+                                                fields=(("Return-Path", "<>"),)), None),
+    # 100 KB a mail system's words are looked for in, read once: white space before them, their first words repeated
+    # by a citizen, the words of several bounces run together
+    Row("100-kb-of-white-space-before-a-bounces-words", mail("Undelivered Mail Returned to Sender",
+                                                              " \t\n" * 34_000 + POSTFIX_WORDS, FORWARDER),
+        "bounce_text"),
+    Row("100-kb-of-a-bounces-first-words-repeated", mail("Laporan", "Hi. This is the qmail-send program at " * 2_700),
+        None),
+    Row("100-kb-of-bounces-words-run-together", mail("Undelivered Mail Returned to Sender",
+                                                     "".join((POSTFIX_WORDS + QMAIL_WORDS).split()) * 300), None),
     # a Lotus Notes return receipt: its subject and its table, its labels wrapped or not
     Row("domino-receipt-fixture", fixture("domino_return_receipt"), "return_receipt"),
     Row("domino-receipt-one-line-labels", mail("Return Receipt", RECEIPT_TABLE, "Sutrisno <s@pemkab.example.go.id>"),
@@ -201,7 +291,7 @@ def test_a_noreply_address_is_told_by_its_local_part(address: str, noreply: bool
 
 @pytest.mark.parametrize(("name", "reason"), [
     ("exchange_recall_external", "recall"), ("dmarc_aggregate_google", "dmarc_report"),
-    ("postfix_plain_bounce_postmaster", "bounce_subject"), ("domino_return_receipt", "return_receipt")])
+    ("exchange_ndr_text_backscatter", "bounce_subject"), ("domino_return_receipt", "return_receipt")])
 def test_machine_mail_not_filed_is_logged_by_reason_without_address_or_words(  # type: ignore[no-untyped-def]
         smtp_server: SmtpServerThread, email_settings: Settings, redis: Redis, log_stream, name: str,
         reason: str) -> None:
@@ -363,3 +453,94 @@ def test_another_smtp_session_is_answered_while_a_return_receipt_look_alike_is_r
 def test_a_citizens_words_where_a_notice_writes_a_name_or_a_subject_are_a_report(settings: Settings, subject: str,
                                                                                  body: str) -> None:
     assert loop_reason(parse_mail(mail(subject, body)), "someone@example.net", settings.email) is None
+
+
+# Our reply, as the mail a bounce returns quotes its header.
+OUR_MESSAGE_ID = "lapor-10000057-2d4f6a8c0e1b3d5f@mail.lapor.go.id"
+OUR_HEADER = (f"From: LAPOR! <pengaduan@lapor.go.id>\nTo: kades@sukamaju.example.id\nSubject: [LAPOR #10000057] Jalan "
+              f"berlubang\nMessage-ID: <{OUR_MESSAGE_ID}>\nAuto-Submitted: auto-replied\n")
+
+
+@dataclass(frozen=True)
+class BounceRow:
+    id: str
+    raw: bytes
+    tracking_id: str | None  # None: not recorded as a bounce of our reply
+    action: str = "failed"
+    status: str = "5.1.1"
+
+
+BOUNCE_ROWS = [
+    # the report a plain-text bounce is about: our Message-ID in the header it returns, in its threading fields, or
+    # our tag in its subject; its status code as its diagnostic writes it
+    BounceRow("postfix-returned-header", fixture("postfix_plain_bounce_postmaster"), "10000057"),
+    BounceRow("exchange-subject-tag", fixture("exchange_plain_undeliverable_postmaster"), "10000057",
+              status="5.1.10"),
+    BounceRow("exchange-ndr-text-from-its-system-mailbox", fixture("exchange_ndr_text_of_our_reply"), "10000057"),
+    BounceRow("exim-returned-mail-and-references", fixture("exim_plain_bounce_of_our_reply"), "10000057"),
+    BounceRow("qmail-returned-mail", fixture("qmail_plain_bounce_of_our_reply"), "10000057"),
+    BounceRow("yahoo-returned-header", mail("Failure Notice", YAHOO_WORDS + "\n--- Below this line is a copy of the "
+                                            "message.\n\n" + OUR_HEADER, "MAILER-DAEMON@yahoo.example.com"),
+              "10000057"),
+    BounceRow("gmail-delay-in-reply-to-ours", mail(
+        "Delivery Status Notification (Delay)", GMAIL_WORDS.replace("550 5.1.1", "450 4.2.2"),
+        "Mail Delivery Subsystem <bounce@relay.example.net>", fields=(("In-Reply-To", f"<{OUR_MESSAGE_ID}>"),)),
+              "10000057", action="delayed", status="4.2.2"),
+    BounceRow("no-status-code-in-its-words", mail("failure notice", QMAIL_WORDS.replace(" (#5.1.1)", "") + "\n"
+                                                  + OUR_HEADER, POSTMASTER), "10000057", status=""),
+    # a bounce of someone else's mail, a mistyped tag, another domain's id: nothing recorded
+    BounceRow("qmail-of-another-mail", fixture("qmail_plain_bounce"), None),
+    BounceRow("backscatter-of-a-forged-mail", fixture("exchange_ndr_text_backscatter"), None),
+    BounceRow("mistyped-tag", mail("Undeliverable: [LAPOR #10000058] Jalan", EXCHANGE_WORDS, POSTMASTER), None),
+    BounceRow("our-id-in-another-domain", mail("failure notice", QMAIL_WORDS + "\n" + OUR_HEADER.replace(
+        "mail.lapor.go.id", "lapor.example.net"), POSTMASTER), None),
+    # a citizen's forward of a bounce of our reply to them is their mail, not a bounce
+    BounceRow("citizen-forwards-the-bounce-of-our-reply", mail(
+        "Fwd: Undelivered Mail Returned to Sender", "Balasan LAPOR tidak sampai ke surel saya.\n\n"
+        + GMAIL_FORWARD_DIVIDER + POSTFIX_WORDS + "\n" + OUR_HEADER), None),
+    # 100 KB read once: unclosed Message-IDs of ours before the real one; a run of dotted digits that is no status
+    BounceRow("100-kb-of-unclosed-message-ids", mail("failure notice", QMAIL_WORDS + "\n" + "Message-ID: <lapor-"
+                                                     * 5_000 + "\n" + OUR_HEADER, POSTMASTER), "10000057"),
+    BounceRow("100-kb-of-dotted-digits", mail("Undeliverable: [LAPOR #10000057] Jalan", "Delivery has failed to these "
+                                              "recipients or groups:\n\n#550 " + "5." * 50_000 + "5.1.1", POSTMASTER),
+              "10000057", status=""),
+]
+
+
+@pytest.mark.parametrize("row", BOUNCE_ROWS, ids=[row.id for row in BOUNCE_ROWS])
+def test_a_plain_text_bounce_of_our_reply_names_its_report(settings: Settings, row: BounceRow) -> None:
+    bounce = bounce_of_our_reply(parse_mail(row.raw), settings.email, "")
+    if row.tracking_id is None:
+        assert bounce is None
+    else:
+        assert bounce == Bounce(tracking_id=row.tracking_id, action=row.action, status=row.status)
+
+
+@pytest.mark.parametrize(("name", "mail_from"), [
+    ("postfix_plain_bounce_postmaster", "bounces+srs=k3x9q=2a@forward.kelurahan.example.id"),
+    ("exchange_plain_undeliverable_postmaster", "postmaster@dinas.example.go.id"),
+    ("exchange_ndr_text_of_our_reply", ""), ("exim_plain_bounce_of_our_reply", ""),
+    ("qmail_plain_bounce_of_our_reply", "")])
+def test_a_plain_text_bounce_of_our_reply_is_recorded_on_its_report_as_a_dsn_is(  # type: ignore[no-untyped-def]
+        smtp_server: SmtpServerThread, email_settings: Settings, redis: Redis, log_stream, name: str,
+        mail_from: str) -> None:
+    """Our acknowledgement never reached the citizen: an operator sees it on the report (`reply_bounce_*`, the
+    `email.reply_bounced` line, `lapor_email_bounces_total`), where a plain-text bounce was dropped unrecorded (from
+    postmaster or MAILER-DAEMON, with Auto-Submitted) or filed as the citizen's addition and answered (Exchange's)."""
+    raw = fixture(name)
+    bounces, dsn = BOUNCES.labels("failed")._value.get(), SUPPRESSED.labels("dsn")._value.get()
+    result = smtp_server.deliver(raw, mail_from=mail_from)
+    assert result.data_code == 250 and result.tracking_id is None
+    run_replies(email_settings, redis)
+    assert envelope_count(redis) == 0 and outbox(email_settings) == []
+    state = redis.hgetall("lapor:report:10000057")
+    assert state[b"reply_bounce_action"] == b"failed" and state[b"reply_bounce_status"].startswith(b"5.1.1")
+    assert b"reply_bounced_at" in state
+    assert BOUNCES.labels("failed")._value.get() == bounces + 1
+    assert SUPPRESSED.labels("dsn")._value.get() == dsn + 1
+    [event] = [event for event in log_events(log_stream) if event["event"] == "email.reply_bounced"]
+    assert event["tracking_id"] == "10000057" and event["action"] == "failed"
+    parsed = parse_mail(raw)
+    logged = log_stream.getvalue()
+    for secret in (parsed.sender_address, parsed.subject, parsed.text.splitlines()[0]):
+        assert secret not in logged

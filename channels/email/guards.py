@@ -4,11 +4,11 @@ RFC 3834 (Auto-Submitted), Precedence, Exchange's automatic replies, X-Autoreply
 on an answer to our reply (config/email.toml), List-*, a calendar's answer to an invitation, X-Loop, MAILER-DAEMON, our
 own addresses and Message-ID domain, a null envelope sender, delivery status notifications (RFC 3464), read receipts
 (RFC 8098) and any other multipart/report, an Outlook message recall, a DMARC aggregate report (RFC 7489), a plain-text
-bounce from postmaster, a Lotus Notes return receipt: such mail is logged and counted, never reported and never
+bounce (`plain_bounce`), a Lotus Notes return receipt: such mail is logged and counted, never reported and never
 answered. A mail whose X-Auto-Response-Suppress asks for no automatic answer is reported and not answered, and so is
 a mail whose answer would go to a noreply address (`is_noreply_address`, the reply worker's check). Our own
 Message-IDs carry the Tracking ID (`<lapor-<id>-<token>@<domain>>`), so a reply or a bounce can be tied to its report
-without state.
+without state; a bounce of one, a DSN or a plain-text one, is recorded on its report (`bounce_of_our_reply`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ from email.message import Message
 
 from prometheus_client import Counter
 
-from channels.email.machine_words import NoticeText, load_machine_words
-from channels.email.parse import ParsedMail, decode_text, header_text, message_ids, replied_to, without_comments
+from channels.email.machine_words import MachineWords, NoticeText, folded, load_machine_words
+from channels.email.parse import (
+    ParsedMail,
+    decode_text,
+    header_text,
+    message_ids,
+    part_text,
+    replied_to,
+    without_comments,
+)
 from channels.email.texts import SUBJECT_TAG
 from channels.email.tnef import is_tnef, tnef_message_class
 from gateway.settings import EmailSettings
@@ -263,13 +271,71 @@ def is_dmarc_report(mail: ParsedMail) -> bool:
         DMARC_FILE.match(item.name or "") for item in files)
 
 
-def is_plain_bounce(mail: ParsedMail) -> bool:
-    """A bounce in plain text whose null sender was lost on the way (a forwarding mailbox, a relay that rewrites it):
-    from a bounce sender (postmaster, config/email.toml) and under a bounce's subject ("Undeliverable:",
-    "Undelivered Mail Returned to Sender"). Postmaster's other mail, and a citizen's about a bounce, are filed."""
+# A plain-text bounce is read with string methods alone, never a pattern: an earlier pattern over a mail's text held
+# the SMTP server's event loop, and the GIL, for two minutes on a 600-character mail. Each sign below is one pass over
+# at most the bytes it names, whatever the text holds.
+# How much of a bounce's own text its first words are looked for in (after its leading white space), and how much of
+# it is read for the returned header's Message-ID and a status code.
+OPENING_CHARS = 400
+RETURNED_TEXT_CHARS = 256 * 1024
+# What a bounce's own text is read from: its plain-text parts that are no file.
+_TEXT_PLAIN = "text/plain"
+
+
+def _own_texts(message: Message) -> Iterator[str]:
+    """The mail's own plain-text parts, decoded, in order; not those of a mail attached to it (`own_parts`): a bounce
+    a citizen attaches to their mail is their report's evidence."""
+    for part in own_parts(message):
+        if part.get_content_type() == _TEXT_PLAIN and part.get_content_disposition() != "attachment":
+            try:
+                yield part_text(part)
+            except Exception:  # a part the stdlib cannot decode: read as no text
+                continue
+
+
+def _sender_is_a_mail_system(mail: ParsedMail, words: MachineWords) -> bool:
+    """A From whose local part (a "+tag" dropped) is a bounce sender's (postmaster, MicrosoftExchange329e...), or whose
+    name is a bounce's ("Mail Delivery System", "Microsoft Outlook"): config/email.toml."""
+    local = (mail.sender_address or "").rpartition("@")[0].partition("+")[0]
+    return local in words.bounce_senders or folded(mail.sender_name or "") in words.bounce_names
+
+
+def _opens_as_a_bounce(mail: ParsedMail, words: MachineWords) -> bool:
+    """Whether the mail's first own plain-text part opens with a bounce's first words ("This is the mail system at
+    host", "Hi. This is the qmail-send program at"): a citizen's words, or a forward's divider, before them make it
+    theirs."""
+    text = next(_own_texts(mail.message), "")
+    head = folded(text.lstrip()[:OPENING_CHARS])
+    return any(head.startswith(opening) for opening in words.bounce_openings)
+
+
+def _null_reverse_path(message: Message, envelope_sender: str | None) -> bool:
+    """A null reverse path: the envelope's, or a `Return-Path: <>` that a mailbox the mail passed through wrote."""
+    if envelope_sender is not None and not envelope_sender.strip("<> "):
+        return True
+    return header_text(message, "Return-Path").strip() == "<>"
+
+
+def plain_bounce(mail: ParsedMail, envelope_sender: str | None = None) -> str | None:
+    """Why the mail is a bounce in plain text (no multipart/report), or None: `bounce_subject`, a bounce sender
+    (postmaster) under a bounce's subject ("Undeliverable:"); `bounce_header`, Exim's X-Failed-Recipients, which no
+    mail client writes; `bounce_text`, any two of a mail system's From (a bounce sender or name: "Mail Delivery
+    System", "Microsoft Outlook"), a bounce's subject, a bounce's first words in its own text, a null reverse path
+    (config/email.toml). One sign alone is a citizen's mail: their words about a bounce under its subject, a bounce
+    they forward ("Fwd:", their words or the forward's divider first), or attach."""
     words = load_machine_words()
-    local = (mail.sender_address or "").rsplit("@", 1)[0].lower()
-    return local in words.bounce_senders and words.bounce_subject.match(mail.subject or "") is not None
+    subject = words.bounce_subject.match(mail.subject or "") is not None
+    sender = _sender_is_a_mail_system(mail, words)
+    if sender and subject:
+        return "bounce_subject"
+    if mail.message.get("X-Failed-Recipients") is not None:
+        return "bounce_header"
+    signs = (sender, subject, _opens_as_a_bounce(mail, words), _null_reverse_path(mail.message, envelope_sender))
+    return "bounce_text" if sum(signs) >= 2 else None
+
+
+def is_plain_bounce(mail: ParsedMail, envelope_sender: str | None = None) -> bool:
+    return plain_bounce(mail, envelope_sender) is not None
 
 
 def is_noreply_address(address: str | None) -> bool:
@@ -343,8 +409,9 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "own_address"
     if mail.sender_address.rsplit("@", 1)[0] in BOUNCE_LOCAL_PARTS:
         return "mailer_daemon"
-    if is_plain_bounce(mail):
-        return "bounce_subject"
+    reason = plain_bounce(mail, envelope_sender)
+    if reason is not None:
+        return reason
     if is_recall(mail):
         return "recall"
     if is_return_receipt(mail):
@@ -496,13 +563,71 @@ def _original_ids(message: Message) -> list[str]:
     return ids
 
 
-def bounce_of_our_reply(mail: ParsedMail, settings: EmailSettings) -> Bounce | None:
-    """A DSN naming one of our replies (in the returned headers or In-Reply-To/References), else None."""
-    if not is_dsn(mail.message):
+def bounce_of_our_reply(mail: ParsedMail, settings: EmailSettings, envelope_sender: str | None = None) -> Bounce | None:
+    """A bounce naming one of our replies, else None: a DSN (in its returned headers or In-Reply-To/References), or a
+    plain-text bounce (`plain_bounce`) that names it by the returned header it quotes, its threading fields or our
+    reply's subject (`_plain_bounce_names`). Recorded on its report, so an operator sees that the citizen never got
+    their Tracking ID."""
+    if is_dsn(mail.message):
+        for message_id in [*_original_ids(mail.message), *mail.in_reply_to, *mail.references]:
+            tracking_id = our_tracking_id(message_id, settings)
+            if tracking_id:
+                action, status = _delivery_fields(mail.message)
+                return Bounce(tracking_id=tracking_id, action=action, status=status)
         return None
-    for message_id in [*_original_ids(mail.message), *mail.in_reply_to, *mail.references]:
+    if plain_bounce(mail, envelope_sender) is None:
+        return None
+    tracking_id = _plain_bounce_names(mail, settings)
+    if tracking_id is None:
+        return None
+    return Bounce(tracking_id=tracking_id, action=_plain_action(mail), status=_plain_status(mail))
+
+
+def _quoted_message_ids(message: Message) -> Iterator[str]:
+    """The ids of the `Message-ID:` lines of the mail's own text (the returned header a Postfix, qmail, Exim or Yahoo
+    bounce copies below its words), read line by line with string methods."""
+    for text in _own_texts(message):
+        for line in text[:RETURNED_TEXT_CHARS].splitlines():
+            line = line.strip()
+            if line[:11].lower() != "message-id:":
+                continue
+            value = line[11:].strip()
+            end = value.find(">")
+            if value.startswith("<") and end > 1:
+                yield value[1:end]
+
+
+def _plain_bounce_names(mail: ParsedMail, settings: EmailSettings) -> str | None:
+    """The report whose reply a plain-text bounce is about: our Message-ID in the mail it returns (a part, or the
+    header it quotes in its text), in its In-Reply-To or References, else our `[LAPOR #<id>]` in its subject
+    ("Undeliverable: [LAPOR #<id>] ..."), a valid Tracking ID."""
+    returned = [*_original_ids(mail.message), *_quoted_message_ids(mail.message), *mail.in_reply_to,
+                *mail.references]
+    for message_id in returned:
         tracking_id = our_tracking_id(message_id, settings)
         if tracking_id:
-            action, status = _delivery_fields(mail.message)
-            return Bounce(tracking_id=tracking_id, action=action, status=status)
-    return None
+            return tracking_id
+    tag = SUBJECT_TAG.search(mail.subject or "")
+    return normalize_tracking_id(tag.group(1)) if tag and is_valid_tracking_id(tag.group(1)) else None
+
+
+def _plain_action(mail: ParsedMail) -> str:
+    """"delayed" for a warning that the mail server still tries ("Delivery Status Notification (Delay)", Exim's
+    "Warning: message ... delayed", sendmail's "Warning: could not send message for past 4 hours"), else "failed"."""
+    subject = (mail.subject or "").casefold()
+    return "delayed" if "delay" in subject or subject.lstrip().startswith("warning:") else "failed"
+
+
+# An enhanced status code (RFC 3463) as a bounce's diagnostic writes it, after an SMTP reply code or a "#" ("550 5.1.1
+# User unknown", "550-5.1.1", "(#5.1.1)", "#550 5.1.10 RESOLVER.ADR.RecipientNotFound"): not a version number
+# ("Exim 4.96.2") or a part of an address. Bounded repetitions, nothing nested: one pass over the text.
+_PLAIN_STATUS = re.compile(r"(?:(?<![\w.])[245]\d\d[ -]|#)([245]\.\d{1,3}\.\d{1,3})(?!\w|\.\d)")
+
+
+def _plain_status(mail: ParsedMail) -> str:
+    """The first enhanced status code of the bounce's own text ("5.1.1"), or "" when it names none."""
+    for text in _own_texts(mail.message):
+        found = _PLAIN_STATUS.search(text, 0, RETURNED_TEXT_CHARS)
+        if found:
+            return found.group(1)
+    return ""

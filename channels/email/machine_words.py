@@ -1,8 +1,9 @@
 """The words of machine mail (`config/email.toml`): the subject openings of an autoresponder ("Automatic reply:",
 "Balasan otomatis:", "AUTO:"), a calendar's answer to an invitation ("Accepted:", "Diterima:"), an Outlook message
 recall ("Recall:"), a Lotus Notes return receipt ("Return Receipt") and a plain-text bounce ("Undeliverable:"); the
-whole texts of a recall and a return receipt (`NoticeText`); the senders of bounces (postmaster) and of mail that
-takes no answer (noreply). Data, not code; compiled once per path, and loaded and checked as a process starts
+whole texts of a recall and a return receipt (`NoticeText`); the senders of bounces (postmaster, "Mail Delivery
+System") and the first words of their texts ("This is the mail system at host"); the senders of mail that takes no
+answer (noreply). Data, not code; compiled once per path, and loaded and checked as a process starts
 (`gateway.tables`), so a mistake in the table stops the start instead of the first mail.
 
 A notice's text is known whole, its "..." standing for the name or the subject it writes on its own line: what a
@@ -25,7 +26,8 @@ EMAIL_TABLE = "email.toml"
 # The sections (and their keys) the table cannot be read without (checked as a process starts: `gateway.tables`).
 EMAIL_REQUIRED: dict[str, tuple[str, ...]] = {
     "autoreply_subjects": ("prefixes",), "calendar_reply_subjects": ("prefixes",), "recall": ("subjects", "texts"),
-    "return_receipt": ("subjects", "texts"), "bounce": ("subjects", "senders"), "noreply_senders": ("local_parts",)}
+    "return_receipt": ("subjects", "texts"), "bounce": ("subjects", "senders", "names", "openings"),
+    "noreply_senders": ("local_parts",)}
 _COLONS = re.escape(with_compatibility_forms(":"))
 
 
@@ -39,6 +41,9 @@ class MachineWords:
     return_receipt_texts: tuple[NoticeText, ...]
     bounce_subject: re.Pattern[str]
     bounce_senders: frozenset[str]
+    # Folded (`folded`): compared with a sender's name and with a text's start by plain string comparison.
+    bounce_names: frozenset[str]
+    bounce_openings: tuple[str, ...]
     noreply_sender: re.Pattern[str]
 
 
@@ -167,6 +172,19 @@ def _noreply(table: dict[str, object]) -> re.Pattern[str]:
     return re.compile(rf"(?:^|[-_.+])(?:{'|'.join(words)})(?:$|[-_.+])", re.IGNORECASE)
 
 
+def folded(text: str) -> str:
+    """The text with each run of white space one space, without case, trimmed: how a bounce's name and first words are
+    compared (plain string methods, no pattern: the work is one pass over what is read, whatever the text holds)."""
+    return " ".join(text.split()).casefold()
+
+
+def _openings_folded(table: dict[str, object], section: str, key: str) -> tuple[str, ...]:
+    entries = tuple(folded(entry) for entry in _texts(table, section, key))
+    if not all(entries):
+        raise ValueError(f"[{section}] {key}: an empty opening")
+    return entries
+
+
 @lru_cache(maxsize=4)
 def load_machine_words(path: Path = CONFIG_DIR / EMAIL_TABLE) -> MachineWords:
     table = _read_toml(path)
@@ -178,4 +196,6 @@ def load_machine_words(path: Path = CONFIG_DIR / EMAIL_TABLE) -> MachineWords:
                         return_receipt_texts=_notice_texts(table, "return_receipt", "texts"),
                         bounce_subject=_openings(table, "bounce", "subjects"),
                         bounce_senders=frozenset(_local_parts(table, "bounce", "senders")),
+                        bounce_names=frozenset(map(folded, _texts(table, "bounce", "names"))),
+                        bounce_openings=_openings_folded(table, "bounce", "openings"),
                         noreply_sender=_noreply(table))

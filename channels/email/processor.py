@@ -176,7 +176,7 @@ class MailProcessor:
                                           recipients)
         add_sensitive_values(mail.text, mail.subject, mail.sender_address, mail.sender_name)
         mail = without_our_reply_to(mail, self.settings.email)
-        bounce = bounce_of_our_reply(mail, self.settings.email)
+        bounce = bounce_of_our_reply(mail, self.settings.email, envelope_sender)
         if bounce is not None:
             await self._record_bounce(bounce)
             return MailOutcome("bounce", bounce.tracking_id, "dsn")
