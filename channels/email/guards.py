@@ -271,9 +271,10 @@ def is_dmarc_report(mail: ParsedMail) -> bool:
         DMARC_FILE.match(item.name or "") for item in files)
 
 
-# A plain-text bounce is read with string methods alone, never a pattern: an earlier pattern over a mail's text held
-# the SMTP server's event loop, and the GIL, for two minutes on a 600-character mail. Each sign below is one pass over
-# at most the bytes it names, whatever the text holds.
+# A plain-text bounce's text is read with string methods, never a pattern of gaps: an earlier pattern over a mail's text
+# held the SMTP server's event loop, and the GIL, for two minutes on a 600-character mail. Each sign below is one pass
+# over at most the characters it names, whatever the text holds (its subject's opening is the table's anchored pattern,
+# as every subject's; the status code's pattern has no repetition inside another, and reads the text once).
 # How much of a bounce's own text its first words are looked for in (after its leading white space), and how much of
 # it is read for the returned header's Message-ID and a status code.
 OPENING_CHARS = 400
@@ -332,10 +333,6 @@ def plain_bounce(mail: ParsedMail, envelope_sender: str | None = None) -> str | 
         return "bounce_header"
     signs = (sender, subject, _opens_as_a_bounce(mail, words), _null_reverse_path(mail.message, envelope_sender))
     return "bounce_text" if sum(signs) >= 2 else None
-
-
-def is_plain_bounce(mail: ParsedMail, envelope_sender: str | None = None) -> bool:
-    return plain_bounce(mail, envelope_sender) is not None
 
 
 def is_noreply_address(address: str | None) -> bool:
