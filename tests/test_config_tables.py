@@ -161,10 +161,17 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
      "cannot be used: ValueError: an empty phrase"),
     ("email.toml", 'senders = ["postmaster"', 'senders = ["postmaster@example.net"',
      "cannot be used: ValueError: [bounce] senders: a local part is one word"),
+    # a blank bounce name is every nameless sender's, a blank opening every text's: one sign of a bounce on each mail
+    ("email.toml", 'names = ["Mail Delivery System"', 'names = [" ", "Mail Delivery System"',
+     "cannot be used: ValueError: [bounce] names: a blank entry"),
+    ("email.toml", 'openings = [\n', 'openings = [\n    "",\n',
+     "cannot be used: ValueError: [bounce] openings: a blank entry"),
+    ("email.toml", "openings = [", "first_words = [", "[bounce] openings is missing"),
 ], ids=["reply-language", "status-names", "grammar-key", "identity-section", "grammar-kind", "identity-value",
         "reply-placeholder", "reply-brace-open", "reply-placeholder-not-given", "former-placeholder",
         "former-language", "former-blank", "former-naming-no-report", "email-section", "email-value",
-        "email-blank-opening", "email-noreply-section", "email-blank-text", "email-sender-address"])
+        "email-blank-opening", "email-noreply-section", "email-blank-text", "email-sender-address",
+        "email-blank-bounce-name", "email-blank-bounce-opening", "email-bounce-openings-missing"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)

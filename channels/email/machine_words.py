@@ -178,10 +178,12 @@ def folded(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _openings_folded(table: dict[str, object], section: str, key: str) -> tuple[str, ...]:
+def _folded_entries(table: dict[str, object], section: str, key: str) -> tuple[str, ...]:
+    """The section's texts, folded; none blank: a blank name is every nameless sender's, a blank opening every text's
+    (each mail one sign of a bounce on its way to two)."""
     entries = tuple(folded(entry) for entry in _texts(table, section, key))
     if not all(entries):
-        raise ValueError(f"[{section}] {key}: an empty opening")
+        raise ValueError(f"[{section}] {key}: a blank entry")
     return entries
 
 
@@ -196,6 +198,6 @@ def load_machine_words(path: Path = CONFIG_DIR / EMAIL_TABLE) -> MachineWords:
                         return_receipt_texts=_notice_texts(table, "return_receipt", "texts"),
                         bounce_subject=_openings(table, "bounce", "subjects"),
                         bounce_senders=frozenset(_local_parts(table, "bounce", "senders")),
-                        bounce_names=frozenset(map(folded, _texts(table, "bounce", "names"))),
-                        bounce_openings=_openings_folded(table, "bounce", "openings"),
+                        bounce_names=frozenset(_folded_entries(table, "bounce", "names")),
+                        bounce_openings=_folded_entries(table, "bounce", "openings"),
                         noreply_sender=_noreply(table))
