@@ -700,10 +700,14 @@ class InstagramPoller:
         # Since the last lookup that read its object: each mention whose lookup failed for more than "not readable"
         # (its comment or media id -> why); and the failure last signalled.
         self.failed_lookups: dict[str, str] = {}
+        # When each of them is looked up again (its notification's `retry_at`): the earliest is the failing lookups'
+        # next try, which the views say as they say a failing poll's.
+        self.lookup_retry_at: dict[str, float] = {}
         # Those of them refused for a field the API does not have (code 100 "nonexisting field"): our request, not
         # their objects, so one is enough to say the lookups are failing.
         self.unsupported_lookups: set[str] = set()
-        self.signalled_failure: str | None = None
+        # The failure last signalled, and the next try it was signalled with.
+        self.signalled_failure: tuple[str, float | None] | None = None
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
         """One round (pending notifications, then /tags when due), asking `go_on` before each Graph call that
@@ -734,11 +738,17 @@ class InstagramPoller:
             after_poll_success(self.channel, self.signals, self.backoff)
             return
         self.backoff.after_success()
-        if failing != self.signalled_failure:
-            self.signals.poll_failed(self.channel, failing)
-            log.warning("channel.lookups_failing", channel=self.channel, reason=failing,
-                        mentions=len(self.failed_lookups))
-            self.signalled_failure = failing
+        # The next try is the earliest of the failed lookups' retries (each is retried on its own): signalled again
+        # when it moves, or the views' "next try" would go by and say none while the lookups still fail.
+        retry_at = min((self.lookup_retry_at[key] for key in self.failed_lookups if key in self.lookup_retry_at),
+                       default=None)
+        if (failing, retry_at) != self.signalled_failure:
+            self.signals.poll_failed(self.channel, failing, retry_at=retry_at)
+            if self.signalled_failure is None or failing != self.signalled_failure[0]:
+                log.warning("channel.lookups_failing", channel=self.channel, reason=failing,
+                            mentions=len(self.failed_lookups),
+                            retry_in_seconds=None if retry_at is None else round(retry_at - self.clock(), 1))
+            self.signalled_failure = (failing, retry_at)
 
     def lookups_failing(self) -> str | None:
         """Why the mention lookups are failing: LOOKUPS_FAILING mentions or more failed for more than "not readable"
@@ -787,10 +797,13 @@ class InstagramPoller:
                     self.failed_lookups[key] = error.detail[:120]
                 if error.unsupported:
                     self.unsupported_lookups.add(key)
-                self._retry_later(raw, item, error)
+                retry_at = self._retry_later(raw, item, error)
+                if retry_at is not None:
+                    self.lookup_retry_at[key] = retry_at
                 continue
             server_errors = 0
             self.failed_lookups.clear()
+            self.lookup_retry_at.clear()
             self.unsupported_lookups.clear()
             if message is not None:
                 self.mentions.take([message])
@@ -874,11 +887,11 @@ class InstagramPoller:
             self.mentions.keep_unfiled(read, error)
             return None
 
-    def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> None:
+    def _retry_later(self, raw: bytes, item: Mapping[str, Any], error: ProviderError) -> float | None:
         """Count the failed attempt and move the notification to the end of the list, due again after a delay that
         doubles; or drop it, once its grace period is over, after two attempts at least, and only if the Graph API
         has answered another call since its last attempt and the lookups are not failing (so an outage or a revoked
-        permission drops nothing, even while /tags answers)."""
+        permission drops nothing, even while /tags answers). When it is due again; None: dropped."""
         now = self.clock()
         first_seen = float(item.get("first_seen") or now)  # notifications stored before they carried it
         attempts = int(item.get("attempts") or 0) + 1
@@ -890,9 +903,10 @@ class InstagramPoller:
             # Deleted since, never readable, or not a mention of ours: dropped, with a log line (ids only in Redis).
             self.redis.lrem(self.pending_key, 1, raw)
             self.failed_lookups.pop(str(item.get("comment_id") or item["media_id"]), None)
+            self.lookup_retry_at.pop(str(item.get("comment_id") or item["media_id"]), None)
             self.unsupported_lookups.discard(str(item.get("comment_id") or item["media_id"]))
             log.warning("mention.unresolvable", waited_seconds=round(waited), **fields)
-            return
+            return None
         retry = self.settings.pending_retry_seconds
         # At most a quarter of the grace period: a few attempts within it, however small the first delay.
         delay = min(max(retry, self.settings.pending_grace_minutes * 15), retry * 2 ** (attempts - 1))
@@ -902,6 +916,7 @@ class InstagramPoller:
         pipe.rpush(self.pending_key, orjson.dumps(updated))
         pipe.execute()
         log.info("mention.lookup_failed", retry_in_seconds=round(delay, 1), **fields)
+        return now + delay
 
     def poll_tags(self, go_on: GoOn = unleased) -> int:
         """Walk /tags newest first down to the newest media seen last time; progress saved after each page.

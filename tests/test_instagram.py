@@ -931,6 +931,34 @@ def test_every_mention_lookup_failing_while_tags_answers_is_a_failing_channel_th
     assert "lookups failing" not in instagram["reason"]
 
 
+def test_failing_mention_lookups_say_the_host_and_their_next_try(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """Each failed lookup is retried on its own (`mention.lookup_failed`), and "mention lookups failing ..." said no
+    next try, where a failing poll's reason says when its poller tries again. It says the earliest of their retries,
+    and moves with it as they fail again (signalled once, its next try went by and none was said)."""
+    mentions = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak {n}", kind="comment") for n in range(2)]
+    for ids in mentions:
+        fake.state.ig_object_errors[ids["comment_id"]] = graph_error(10, "Application does not have permission", 403)
+    key = PENDING_KEY.format(ig_user_id=IG_USER_ID)
+    redis.rpush(key, *[orjson.dumps(ids) for ids in mentions])
+    ig, now = clocked(settings, redis, intake)
+    now[0] += 3600  # the poller's clock an hour ahead of the monitor's: its next tries are ahead of every check
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    where = fake.url.removeprefix("http://")
+    tries = []
+    for _ in range(2):
+        ig.poll_once()
+        due = min(float(orjson.loads(raw)["retry_at"]) for raw in redis.lrange(key, 0, -1))
+        instagram = {h["channel"]: h for h in monitor.status(now=time.time() + 601)["channels"]}["instagram"]
+        next_try = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        assert (f"mention lookups failing (2 mentions, none read since): {where} answered 403 code=10 (permission "
+                f"missing) (next try {next_try})") in instagram["reason"]
+        tries.append(due)
+        now[0] = due + 1
+    assert tries[1] > tries[0]
+
+
 def test_a_lookup_refused_for_a_field_the_api_does_not_have_drops_no_mention_and_fails_the_channel(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
