@@ -190,6 +190,19 @@ def reset_wait(error: ProviderError, now: float) -> float | None:
     return wait if wait > 1 else None
 
 
+def auth_refusal(error: ProviderError) -> str:
+    """What a provider refused in an authentication error (`gateway.health.signals.AUTH_REFUSALS`), which says what an
+    operator mends: the token itself (401; the Graph API's codes 190 and 102, an invalid or expired token or session),
+    a permission or scope it lacks (403; Graph codes 10 and 200-299), or the account polled (X: 404, or a 200 whose
+    errors say the account cannot be read)."""
+    code = error.code
+    if error.status == 401 or code in (102, 190):
+        return "token"
+    if error.status == 403 or code == 10 or (code is not None and 200 <= code <= 299):
+        return "permission"
+    return "account" if error.status in (200, 404) else "token"
+
+
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,
                       until: float | None = None, retry_at: float | None = None, where: str | None = None) -> None:
     """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,
@@ -199,7 +212,11 @@ def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError
     it (`api.x.com answered 503 Service Unavailable`, `ConnectionError talking to api.x.com`: `poll_failure`)."""
     target = health_channel(channel)
     if error.kind is ProviderErrorKind.AUTH:
-        signals.auth_failed(target, error.detail[:120] or "authentication failed")
+        # Named as a failing poll's: "api.x.com answered 401 Unauthorized" (the status alone did not say which host
+        # of which setting refused).
+        what = error.detail[:120] or "authentication failed"
+        reason = poll_failure(where, what, answered=error.status is not None) if where else what
+        signals.auth_failed(target, reason, refusal=auth_refusal(error))
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
         signals.rate_limited(target, until=until)
     else:

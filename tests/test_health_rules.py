@@ -336,6 +336,27 @@ STEPS = [
          ("renew or fix LAPOR_X_BEARER_TOKEN", "restart `lapor-gateway pollers`")),
     Step("Instagram's token refused: its own setting", "instagram",
          ChannelSignals(auth_failures=1, last_auth_error="400 code=190"), ("LAPOR_INSTAGRAM_ACCESS_TOKEN",)),
+    # By what the provider refused (`signals.AUTH_REFUSALS`): a permission is not mended by renewing the token.
+    Step("X's token refused: set the current bearer token", "x",
+         ChannelSignals(auth_failures=1, last_auth_error="api.x.com answered 401 Unauthorized",
+                        last_auth_refusal="token"),
+         ("X refuses the poller's token", "set LAPOR_X_BEARER_TOKEN", "restart `lapor-gateway pollers`")),
+    Step("X refusing the token access to mentions: its project, plan or scopes", "x",
+         ChannelSignals(auth_failures=1, last_auth_error="api.x.com answered 403 Forbidden",
+                        last_auth_refusal="permission"),
+         ("access to mentions", "Project", "tweet.read", "LAPOR_X_BEARER_TOKEN", "restart `lapor-gateway pollers`")),
+    Step("X unable to read the account: its id", "x",
+         ChannelSignals(auth_failures=1, last_auth_error="api.x.com answered 200 with errors: account suspended "
+                        "(x.user_id)", last_auth_refusal="account"),
+         ("suspended", "LAPOR_X_USER_ID", "restart `lapor-gateway pollers`")),
+    Step("Instagram's token expired: a new long-lived one", "instagram",
+         ChannelSignals(auth_failures=1, last_auth_error="graph.facebook.com answered 400 code=190 (access token "
+                        "invalid or expired)", last_auth_refusal="token"),
+         ("expired", "set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived token", "restart `lapor-gateway pollers`")),
+    Step("Instagram's token lacking a permission: grant it, then a token issued after", "instagram",
+         ChannelSignals(auth_failures=1, last_auth_error="graph.facebook.com answered 403 code=10 (permission "
+                        "missing)", last_auth_refusal="permission"),
+         ("instagram_manage_comments", "grant it", "LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after")),
     Step("Twilio's signatures: the auth token or the public URL", "sms-twilio", ChannelSignals(signature_failures=20),
          ("LAPOR_TWILIO_AUTH_TOKEN", "LAPOR_PUBLIC_URL", "someone else is posting")),
     Step("the aggregator's signatures: its secret and allowlist", "sms-aggregator",

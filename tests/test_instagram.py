@@ -791,28 +791,40 @@ def test_an_error_about_the_whole_account_still_stops_the_round(
 
 
 @pytest.mark.parametrize(
-    ("error", "reason"),
+    ("error", "reason", "does"),
     [
         pytest.param(graph_error(190, "Error validating access token: Session has expired", subcode=463),
-                     "authentication failing (1 in a row): 400 code=190 (access token invalid or expired)",
-                     id="token-expired-190"),
+                     "{host} answered 400 code=190 (access token invalid or expired)",
+                     "set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived token", id="token-expired-190"),
+        pytest.param(graph_error(102, "Session key invalid or no longer valid"), "{host} answered 400 code=102 (API "
+                     "session invalid)", "set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived token",
+                     id="api-session-102"),
+        pytest.param((401, {}), "{host} answered 401", "set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived token",
+                     id="401-no-code"),
         pytest.param(graph_error(10, "Application does not have permission for this action", 403),
-                     "authentication failing (1 in a row): 403 code=10 (permission missing)", id="permission-10"),
+                     "{host} answered 403 code=10 (permission missing)",
+                     "grant it in the Meta app, set LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after",
+                     id="permission-10"),
     ],
 )
-def test_a_refused_token_says_what_the_graph_code_means(
+def test_a_refused_token_names_the_host_says_what_the_graph_code_means_and_what_to_set(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, error: tuple[int, dict[str, Any]],
-    reason: str,
+    reason: str, does: str,
 ) -> None:
     """A long-lived Instagram token expires every 60 days: "400 code=190" sent the operator to Meta's error tables
-    at 2 a.m.; the reason says the token is what to renew."""
+    at 2 a.m.; the reason says what the code means and names the host that refused (LAPOR_INSTAGRAM_GRAPH_BASE_URL's,
+    as a failing poll's reason does), and the step what to set: a new token, or a permission granted first (a
+    renewed token lacks it still)."""
     status, body = error
     fake.fail("/graph", status, body=body)
     ig, _ = clocked(settings, redis, intake)
     ig.poll_once()
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
     instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
+    reason = f"authentication failing (1 in a row): {reason.format(host=fake.url.removeprefix('http://'))}"
     assert (instagram["state"], instagram["reason"]) == ("degraded", reason)
+    [action] = instagram["actions"]
+    assert does in action and "restart `lapor-gateway pollers`" in action, action
 
 
 @pytest.mark.parametrize(

@@ -958,6 +958,36 @@ def test_a_failing_poll_says_what_failed_in_the_status_views(
     assert "s3cr3t" not in orjson.dumps(monitor.status()).decode() and X_TOKEN not in failing["reason"]
 
 
+@pytest.mark.parametrize(("status", "body", "says", "does"), [
+    pytest.param(401, "x/unauthorized.json", "{host} answered 401 Unauthorized",
+                 ("X refuses the poller's token", "set LAPOR_X_BEARER_TOKEN"), id="401-token"),
+    pytest.param(403, None, "{host} answered 403 Forbidden",
+                 ("access to mentions", "tweet.read and users.read scopes", "LAPOR_X_BEARER_TOKEN"), id="403-scope"),
+    pytest.param(200, "x/mentions_account_suspended.json",
+                 "{host} answered 200 with errors: account suspended (x.user_id)", ("LAPOR_X_USER_ID",),
+                 id="200-account-suspended"),
+])
+def test_a_refused_token_names_the_host_that_refused_it_and_what_to_set(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, status: int, body: str | None, says: str,
+    does: tuple[str, ...],
+) -> None:
+    """"authentication failing (1 in a row): 401 Unauthorized" named no host, where a failing poll's reason names the
+    one it failed at (`LAPOR_X_BASE_URL`'s), and its step said to renew the token whatever X refused: a 403 for the
+    token's access, or an account X cannot read, is not mended so. The reason names the host; the step says what to
+    set for what X refused, and to restart the pollers."""
+    settings = test_env.settings(**fake.env())
+    fake.fail("/x/2/users", status, body=fixture(body) if body else {"title": "Forbidden"})
+    intake = Intake(redis, settings)
+    make_poller(settings, redis, intake).poll_once()
+    intake.close()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    says = says.format(host=fake.url.removeprefix("http://"))
+    assert (x_health["state"], x_health["reason"]) == ("degraded", f"authentication failing (1 in a row): {says}")
+    [action] = x_health["actions"]
+    assert all(words in action for words in (*does, "restart `lapor-gateway pollers`")), action
+
+
 def test_an_error_raised_before_any_answer_puts_no_word_of_the_request_in_a_reason(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:

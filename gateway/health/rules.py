@@ -211,6 +211,8 @@ class ChannelSignals:
     rate_limited_until: float | None = None
     auth_failures: int = 0
     last_auth_error: str | None = None
+    # What the provider refused (`signals.AUTH_REFUSALS`: the token, a permission, the account; None: not told).
+    last_auth_refusal: str | None = None
     signature_failures: int = 0
     last_signature_error: str | None = None
     intake_refusals: int = 0
@@ -724,6 +726,27 @@ SERVING_COMMANDS = {"sms-aggregator": "lapor-gateway serve", "sms-twilio": "lapo
 WEBHOOK_COMMAND = "lapor-gateway serve"
 # Where a refused token is set, by channel (the authentication rule's next step).
 TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACCESS_TOKEN"}
+# What to do about a refused token, by channel and by what the provider refused (`signals.AUTH_REFUSALS`): the reason
+# names the host that refused (the X or Graph API host of LAPOR_X_BASE_URL, LAPOR_INSTAGRAM_GRAPH_BASE_URL). "Renew
+# or fix the token" alone sent the operator to renew a token that a permission was missing from, or that named an
+# account X no longer serves.
+TOKEN_REFUSAL_STEPS = {
+    ("x", "token"): "X refuses the poller's token (revoked, expired or wrong?): set LAPOR_X_BEARER_TOKEN to the app's "
+                    "current bearer token (developer portal: Keys and tokens), then restart `lapor-gateway pollers`",
+    ("x", "permission"): "X refuses the token access to mentions (403: its app not in a Project, a plan without the "
+                         "mentions endpoint, or a user token without the tweet.read and users.read scopes): mend that "
+                         "in the developer portal or set LAPOR_X_BEARER_TOKEN to a token that has it, then restart "
+                         "`lapor-gateway pollers`",
+    ("x", "account"): "X cannot read the account polled (suspended, protected, or LAPOR_X_USER_ID mistyped?): check "
+                      "the account at X and LAPOR_X_USER_ID, then restart `lapor-gateway pollers`",
+    ("instagram", "token"): "Meta refuses the access token (invalid or expired: a long-lived one lasts 60 days; or the "
+                            "password of its user changed): set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived "
+                            "token, then restart `lapor-gateway pollers`",
+    ("instagram", "permission"): "the access token lacks a permission (instagram_basic, instagram_manage_comments; "
+                                 "or its user lost access to the Page): grant it in the Meta app, set "
+                                 "LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after, then restart "
+                                 "`lapor-gateway pollers`",
+}
 # The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
 # provider's status page, which is what the poll-failing step said; and a refused login (imap-tools'
 # MailboxLoginError: a password changed, an app password revoked), counted as a failing poll, passes no retry.
@@ -796,6 +819,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return REFUSAL_STEPS.get(signals.last_intake_refusal or "", "read the message.rejected log lines: they say "
                                  "why each new report was refused")
     if finding.rule == "auth":
+        if (channel, signals.last_auth_refusal) in TOKEN_REFUSAL_STEPS:
+            return TOKEN_REFUSAL_STEPS[channel, signals.last_auth_refusal]
         setting = TOKEN_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* setting")
         return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
                 f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")

@@ -72,6 +72,9 @@ CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
 # answering (`workers.casestore_probe`).
 CASESTORE_REFUSING_KEY = "lapor:casestore:refusing"
 LAST_ERRORS_KEPT = 10
+# What a provider refused when it refused our credentials (`HealthSignals.auth_failed`): the token itself (expired,
+# revoked, wrong), a permission or scope the token lacks, or the account polled (unknown, suspended, protected).
+AUTH_REFUSALS = ("token", "permission", "account")
 REASON_LIMIT = 200
 # Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
 # shown only while it has something to show.
@@ -394,12 +397,17 @@ class HealthSignals:
 
         self._write(channel, "rate_limited", build, error=f"rate limited until {_clock(until) or 'unknown'}")
 
-    def auth_failed(self, channel: str, reason: str = "authentication failed") -> None:
-        """Our token or secret was refused by the provider (a poll, a reply)."""
+    def auth_failed(self, channel: str, reason: str = "authentication failed", refusal: str | None = None) -> None:
+        """Our token or secret was refused by the provider (a poll, a reply). `refusal`: what it refused, one of
+        AUTH_REFUSALS (the token, a permission it lacks, the account polled), which the views' next step follows."""
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "auth_failures", 1)
             pipe.hset(key, "last_auth_error", _clean(reason))
+            if refusal in AUTH_REFUSALS:
+                pipe.hset(key, "last_auth_refusal", refusal)
+            else:
+                pipe.hdel(key, "last_auth_refusal")
 
         self._write(channel, "auth_failed", build, error=reason)
 
