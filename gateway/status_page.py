@@ -1,12 +1,15 @@
-"""The operators' status page: one server-rendered HTML page, readable at 2 a.m., reloading itself.
+"""The operators' status page: one server-rendered HTML page, readable at 2 a.m., refreshing itself.
 
-No front-end build and no script: a `<meta http-equiv="refresh">` reloads it. The worst state comes first in
-big letters, with what gives it (the channels, and the case store while forwards find it down); every channel shows
-its state, why, its counters and its last errors; then the queues.
+No front-end build: a small inline script (REFRESH_SCRIPT) fetches the page again every period and shows it, and
+while the gateway does not answer keeps the last one, dimmed, under a banner saying since when it is unreachable;
+without scripts a `<meta http-equiv="refresh">` reloads it. The worst state comes first in big letters, with what
+gives it (the channels, and the case store while forwards find it down); every channel shows its state, why, its
+counters and its last errors; then the queues.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +39,63 @@ td,th{padding:.2rem .8rem .2rem 0;text-align:left;font-size:.95rem;vertical-alig
 .counters td{display:inline-block} .scroll{overflow-x:auto} .errors td:last-child{overflow-wrap:anywhere}
 @media (max-width:600px){body{margin:.6rem;font-size:16px} .overall{font-size:1.4rem;padding:.4rem .6rem}
 .channel{padding:.6rem} .reason{font-size:1.1rem}}
+#unreachable{background:#4a148c;color:#fff;font-size:1.4rem;position:sticky;top:0;z-index:1}
+html[data-stale] body>:not(#unreachable){opacity:.45}
 """
+
+# The page's refresh while scripts run: the page is fetched again every period (the `?refresh=` it was opened with)
+# and its body shown in place. Reloaded by the meta refresh alone, a page open on a gateway that stopped became the
+# browser's "This site can't be reached": the last state and its reasons gone, and nothing said since when, or that
+# what the operator saw was no longer true (a browser that does not retry its error pages never came back). While no
+# page comes (no connection, no answer within the period or 10 s, an answer that is not this page: a proxy's 502),
+# the last page stays, dimmed, under a banner: since when the gateway is unreachable (UTC, and the operators' zone
+# as `data-zone` names it), why, and when the data shown was generated; the first page that comes again replaces it.
+REFRESH_SCRIPT = """(function () {
+  var root = document.documentElement, period = Number(root.dataset.refresh) * 1000;
+  var wait = Math.max(period, 10000), since = null;
+  function utc(d) { return d.toISOString().slice(0, 19).replace("T", " ") + "Z"; }
+  function local(d) {
+    if (!root.dataset.zone) return "";
+    try {
+      return " (" + new Intl.DateTimeFormat("en-GB", {timeZone: root.dataset.zone, hour: "2-digit", minute: "2-digit",
+        second: "2-digit", hourCycle: "h23"}).format(d) + " " + root.dataset.zoneLabel + ")";
+    } catch (e) { return ""; }
+  }
+  function stale(why) {
+    if (since === null) since = new Date();
+    var banner = document.getElementById("unreachable"), generated = document.querySelector("[data-generated]");
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.id = "unreachable";
+      banner.className = "overall";
+      document.body.insertBefore(banner, document.body.firstChild);
+    }
+    banner.textContent = "gateway unreachable since " + utc(since) + local(since) + ": " + why + "; last data from "
+      + (generated ? generated.dataset.generated : "?") + " (stale below); trying again every " + period / 1000 + " s";
+    root.dataset.stale = "true";
+    if (document.title.indexOf("UNREACHABLE") !== 0) document.title = "UNREACHABLE · " + document.title;
+  }
+  function show(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    if (!fresh.getElementById("overall")) return false;
+    document.title = fresh.title;
+    document.body.innerHTML = fresh.body.innerHTML;
+    delete root.dataset.stale;
+    since = null;
+    return true;
+  }
+  function refresh() {
+    var control = new AbortController(), timer = setTimeout(function () { control.abort(); }, wait);
+    fetch(location.href, {cache: "no-store", signal: control.signal}).then(function (response) {
+      return response.text().then(function (text) {
+        if (!show(text)) stale("answered " + response.status + ", not with the status page");
+      });
+    }).catch(function () {
+      stale(control.signal.aborted ? "no answer in " + wait / 1000 + " s" : "no connection");
+    }).then(function () { clearTimeout(timer); setTimeout(refresh, period); });
+  }
+  setTimeout(refresh, period);
+})();"""
 
 # "files lost": attachments its reports reached the case store without (flagged not_fetched).
 COUNTER_LABELS = (
@@ -136,25 +195,44 @@ def in_progress(entry: dict[str, Any]) -> str:
 VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
 
-def _head(title: str, refresh_seconds: int) -> str:
-    """The document up to its body: the language, the charset, the viewport, the reload and a title that starts with
-    the worst state, for a browser tab among others to tell it."""
+def _zone_attributes(zone: ZoneInfo | None) -> str:
+    """The operators' zone for the refresh script's banner: its IANA name and its abbreviation now (none for UTC,
+    whose time is said already, as `localtime.local_clock` says none)."""
+    label = datetime.now(UTC).astimezone(zone).tzname() if zone is not None else None
+    if zone is None or not label or label == "UTC":
+        return ""
+    return f' data-zone="{escape(zone.key)}" data-zone-label="{escape(label)}"'
+
+
+def _head(title: str, refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
+    """The document up to its body: the language, the period and zone the refresh script reads, the charset, the
+    viewport, the refresh (REFRESH_SCRIPT; the meta refresh without scripts) and a title that starts with the worst
+    state, for a browser tab among others to tell it."""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">' + VIEWPORT
-        + f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
-        f"<title>{title} · LAPOR! gateway status</title><style>{STYLE}</style></head><body>"
+        f'<!doctype html><html lang="en" data-refresh="{int(refresh_seconds)}"{_zone_attributes(zone)}><head>'
+        '<meta charset="utf-8">' + VIEWPORT
+        + f'<noscript><meta http-equiv="refresh" content="{int(refresh_seconds)}"></noscript>'
+        f"<title>{title} · LAPOR! gateway status</title><style>{STYLE}</style><script>{REFRESH_SCRIPT}</script>"
+        "</head><body>"
     )
+
+
+def _generated(status: dict[str, Any]) -> str:
+    """The line under the headline, up to when the document shown was generated; that time also in its
+    `data-generated`, for the refresh script's "last data from"."""
+    generated = escape(str(status["generated_at"]))
+    return f'<div class="muted" data-generated="{generated}">generated {generated}'
 
 
 def render_check_failed_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The page when the health check itself failed on something not Redis's (`health.check_failed_document`):
     that, and why, instead of a bare 500. Each time in UTC and in the operators' `zone`, as on every page."""
     return with_local_times(
-        _head("UNKNOWN", refresh_seconds)
+        _head("UNKNOWN", refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall unknown" id="overall">UNKNOWN: the health check failed ({escape(status["error"])})</div>'
         f'<div class="reason">{escape(status["reason"])}</div>'
-        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        f'{_generated(status)} · reloads every {int(refresh_seconds)} s'
         "</div></body></html>", zone)
 
 
@@ -162,12 +240,12 @@ def render_redis_down_page(status: dict[str, Any], refresh_seconds: int, zone: Z
     """The page while Redis cannot be read (`health.redis_down_document`): that, and why, and the spool's size (the
     reports answered meanwhile wait there)."""
     return with_local_times(
-        _head("DOWN", refresh_seconds)
+        _head("DOWN", refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall down" id="overall">DOWN: Redis {escape(str(status.get("redis_state", "unreachable")))}'
         f' ({escape(str(status["redis"]))})</div>'
         f'<div class="reason">{escape(str(status["reason"]))}</div>'
-        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        f'{_generated(status)} · reloads every {int(refresh_seconds)} s'
         f' · spool: {int(status["spool_size"])} bytes</div></body></html>', zone)
 
 
@@ -199,10 +277,10 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
                  f"{escape(casestore_step(outage))}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return with_local_times(
-        _head(overall.upper(), refresh_seconds)
+        _head(overall.upper(), refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall {overall}" id="overall">{headline}</div>'
-        f'<div class="muted">generated {escape(str(status["generated_at"]))} · reloads every {int(refresh_seconds)} s'
+        f'{_generated(status)} · reloads every {int(refresh_seconds)} s'
         f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])} bytes'
         f" · {casestore}</div>"
         + "".join(_channel_html(entry) for entry in channels)

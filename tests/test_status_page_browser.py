@@ -1,9 +1,12 @@
 """The status page in a real headless browser (Debian's chromium, driven by playwright): it loads, reloads
-itself, and shows a channel turning down with the reason, then coming back."""
+itself, and shows a channel turning down with the reason, then coming back; the gateway gone, it says so and since
+when over the last data it had, and comes back by itself."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis import Redis
 
-from tests.conftest import GatewayServer
+from gateway.settings import Settings
+from tests.conftest import GatewayServer, serving_gateway
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -106,6 +110,107 @@ async def test_the_status_page_shows_a_channel_turning_down_and_why(
     assert (await gateway.post_twilio(form)).status_code == 200  # a good SMS: the token is right again
     shown = await _wait_for_state(page, "sms-twilio", "ok")
     assert shown["overall"] == "ALL CHANNELS OK"
+
+
+STALE_JS = """() => {
+    const banner = document.getElementById('unreachable');
+    const section = document.getElementById('channel-sms-twilio');
+    return {
+        banner: banner ? banner.innerText : null,
+        stale: document.documentElement.dataset.stale || null,
+        title: document.title,
+        url: location.href,
+        generated: (document.querySelector('[data-generated]') || {dataset: {}}).dataset.generated || null,
+        overall: (document.getElementById('overall') || {}).innerText || null,
+        state: section ? section.dataset.state : null,
+        dimmed: section ? getComputedStyle(section).opacity : null,
+    };
+}"""
+
+
+async def _wait_for(page: object, test: object, timeout: float = 15) -> dict[str, str | None]:
+    """The page as STALE_JS reads it, once `test` holds of it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        shown = await page.evaluate(STALE_JS)  # type: ignore[attr-defined]
+        if test(shown):  # type: ignore[operator]
+            return shown
+        assert asyncio.get_running_loop().time() < deadline, f"never: {shown}"
+        await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def standing_in(kind: str, port: int) -> AsyncIterator[None]:
+    """What answers on the gateway's port while it is gone: nothing (`stopped`), a proxy's own error page (`proxy`),
+    or a process that takes the connection and never answers (`hung`: stopped with SIGSTOP, its host paused)."""
+    if kind == "stopped":
+        yield
+        return
+    held: list[asyncio.StreamWriter] = []
+
+    async def take(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if kind == "proxy":
+            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+            writer.close()
+        else:
+            held.append(writer)
+
+    server = await asyncio.start_server(take, "127.0.0.1", port, reuse_address=True)
+    try:
+        yield
+    finally:
+        server.close()
+        for writer in held:
+            writer.close()
+
+
+GONE = [
+    pytest.param("stopped", "no connection", id="process-stopped"),
+    pytest.param("proxy", "answered 502, not with the status page", id="a-proxys-502"),
+    pytest.param("hung", "no answer in 10 s", id="hung"),
+]
+
+
+@pytest.mark.parametrize(("kind", "why"), GONE)
+async def test_the_status_page_says_since_when_the_gateway_is_unreachable_and_comes_back_by_itself(
+    settings: Settings, redis: Redis, page: object, kind: str, why: str
+) -> None:
+    """Reloaded by its meta refresh alone, a page open on a gateway that stopped became chromium's "This site can't
+    be reached" (chrome-error://chromewebdata/): the last state and its reasons gone, nothing said since when (and
+    a proxy's 502 page replaced it as well). It keeps the last data, dimmed, under a banner that says since when the
+    gateway is unreachable (UTC and the operators' zone), why, and when that data was generated, the same "since"
+    however many tries fail; once the gateway answers again the page is its own again, without a click."""
+    async with serving_gateway(settings, redis) as gateway:
+        await page.goto(f"{gateway.url}/status?refresh=1")  # type: ignore[attr-defined]
+        # A refresh by the script, not a load: the document stays while its body is replaced.
+        await page.evaluate("() => { window.sameDocument = true; }")  # type: ignore[attr-defined]
+        before = await _wait_for(page, lambda shown: shown["state"] == "ok")
+        await asyncio.sleep(1.5)
+        before = await _wait_for(page, lambda shown: shown["state"] == "ok")
+        assert before["banner"] is None and before["stale"] is None
+    async with standing_in(kind, settings.http.port):
+        gone = await _wait_for(page, lambda shown: shown["banner"] is not None, timeout=25)
+        assert gone["url"] == f"{gateway.url}/status?refresh=1"
+        banner = gone["banner"] or ""
+        since = re.search(r"^gateway unreachable since (\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ) \(\d\d:\d\d:\d\d WIB\): "
+                          rf"{re.escape(why)}; last data from (.+) \(stale below\); trying again every 1 s$", banner)
+        assert since, banner
+        assert since.group(2) == gone["generated"] and re.fullmatch(r".+Z \(\d\d:\d\d WIB\)", since.group(2))
+        # The last data is still there, dimmed; the tab says it too.
+        assert (gone["state"], gone["overall"], gone["stale"]) == ("ok", "ALL CHANNELS OK", "true")
+        assert float(gone["dimmed"] or 1) < 1 and (gone["title"] or "").startswith("UNREACHABLE · OK")
+        await asyncio.sleep(2.5)  # more tries fail (for `hung`, one is still waiting): since when stays the first
+        later = await page.evaluate(STALE_JS)  # type: ignore[attr-defined]
+        assert (later["banner"] or "").startswith(f"gateway unreachable since {since.group(1)} "), later
+        assert await page.evaluate("() => window.sameDocument === true")  # type: ignore[attr-defined]
+
+    async with serving_gateway(settings, redis):  # the same port: the gateway is back
+        back = await _wait_for(page, lambda shown: shown["banner"] is None and shown["state"] == "ok")
+    assert back["stale"] is None and float(back["dimmed"] or 0) == 1
+    assert (back["title"] or "").startswith("OK ·") and back["generated"] != gone["generated"]
 
 
 # A long reason (a URL, no space in 90 characters), a long hostname and a long Redis address: what made the page
