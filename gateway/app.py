@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -152,8 +152,12 @@ class Gateway:
         """The request's body, decoded. BodyTimeout when it has not all come within `http.body_timeout_seconds`: a
         client that stalled or trickled it held a connection and a handler for as long as it liked. Stopping when the
         process stops meanwhile: its stop waited for such a client up to the shutdown grace (10 s), then cut it off
-        without an answer."""
+        without an answer. TooLarge at once for a Content-Length past the limit: its body was waited for, and a client
+        that announced more than it sent (a huge or a false length) held a handler until the body timeout for a 408,
+        where the request was one too large whatever came."""
         limit = self.settings.http.max_body_bytes
+        if _declared_too_large(request, limit):
+            raise TooLarge("request body exceeds the limit", reason="body_too_large")
         if request.content.is_eof():  # all of it came with the headers (nearly every webhook): no deadline to arm
             return await _read_body(request, limit)
         if self.stopping:
@@ -537,6 +541,27 @@ class Gateway:
         return handle
 
 
+def _declared_too_large(request: web.Request, limit: int) -> bool:
+    """Whether the request's Content-Length announces more than `limit` bytes (raw bytes: aiohttp refuses past
+    `client_max_size` whatever their Content-Encoding)."""
+    declared = request.content_length
+    return declared is not None and declared > limit
+
+
+async def expect_within_limit(request: web.Request) -> None:
+    """`Expect: 100-continue` on a webhook: aiohttp's answer (100 Continue, or 417 for another expectation), but for
+    a Content-Length past the limit, where no 100 is sent: the client, waiting for it, gets the handler's 413 at once
+    instead of sending the body it was about to have refused."""
+    if _declared_too_large(request, request.app[GATEWAY_KEY].settings.http.max_body_bytes):
+        return
+    expect = request.headers.get("Expect", "")
+    if request.version == HttpVersion11:
+        if expect.lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # as aiohttp's own: the body's size counts from here
+
+
 async def _read_body(request: web.Request, limit: int) -> bytes:
     try:
         body = await request.read()
@@ -902,13 +927,14 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
                           handler_args={"auto_decompress": False})  # `decoded_body` decodes it
     app[GATEWAY_KEY] = gateway
     for adapter in gateway.adapters:
-        app.router.add_post(adapter.path, gateway.webhook_handler(adapter))
+        app.router.add_post(adapter.path, gateway.webhook_handler(adapter), expect_handler=expect_within_limit)
     if any(adapter.outbound_replies for adapter in gateway.adapters):
         gateway.outbound = OutboundReplies(redis, settings)
         gateway.parts = PartBuffer(redis, settings)
     for adapter in gateway.adapters:
         if getattr(adapter, "dlr_path", None):
-            app.router.add_post(adapter.dlr_path, gateway.dlr_handler(adapter))  # type: ignore[attr-defined]
+            app.router.add_post(adapter.dlr_path, gateway.dlr_handler(adapter),  # type: ignore[attr-defined]
+                                expect_handler=expect_within_limit)
         if type(adapter).verify is not WebhookAdapter.verify:
             app.router.add_get(adapter.path, gateway.verify_handler(adapter))
     app.router.add_get("/healthz", healthz)

@@ -533,6 +533,38 @@ async def test_a_body_that_stalls_or_trickles_is_answered_408_once_the_body_time
     assert redis_snapshot(redis) == before
 
 
+@pytest.mark.parametrize(("path", "length", "expect"), [
+    pytest.param(AGGREGATOR, 10**12, False, id="aggregator-huge-length"),
+    pytest.param(TWILIO, MAX_BODY + 1, False, id="twilio-one-past-the-limit"),
+    pytest.param(INSTAGRAM, 10**9, True, id="instagram-expecting-100-continue"),
+    pytest.param(DLR, MAX_BODY + 1, True, id="dlr-expecting-100-continue"),
+])
+async def test_a_content_length_past_the_limit_is_answered_413_as_its_headers_come(
+        test_env: Environment, redis: Redis, log_stream: io.StringIO, path: str, length: int, expect: bool) -> None:
+    """A request announcing more than `http.max_body_bytes` waited for that body: a client that sent less (a huge or
+    a false length) held a handler until the body timeout and got a 408 `body_timeout`, and one that asked
+    `Expect: 100-continue` was told to send it. It is answered 413 `body_too_large` at once, no 100 Continue first."""
+    settings = test_env.settings(**instagram_env(LAPOR_HTTP_BODY_TIMEOUT_SECONDS="30"))
+    before = redis_snapshot(redis)
+    async with running_gateway(settings, redis) as gateway:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.settings.http.port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: {length}\r\n"
+                     f"{'Expect: 100-continue' + chr(13) + chr(10) if expect else ''}\r\nid=1&from=62".encode())
+        await writer.drain()
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)  # the body timeout is 30 s
+            assert head.startswith(b"HTTP/1.1 413 "), head
+            length_field = re.search(rb"(?i)content-length: *(\d+)", head)
+            assert length_field is not None
+            body = orjson.loads(await reader.readexactly(int(length_field.group(1))))
+        finally:
+            writer.close()
+    assert body["error"] == "body_too_large"
+    [line] = [e for e in log_events(log_stream) if e.get("reason") == "body_too_large"]
+    assert line["event"] in ("message.rejected", "dlr.rejected") and line["level"] == "warning"
+    assert redis_snapshot(redis) == before
+
+
 def test_a_stop_answers_a_request_whose_body_is_still_arriving_at_once(
         test_env: Environment, start_process: Callable[..., ProcessHandle]) -> None:
     """SIGTERM while a client's body is still to come (a body timeout of 30 s here): the stop waited for that
