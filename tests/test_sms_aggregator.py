@@ -269,6 +269,33 @@ async def test_a_json_callback_works_like_a_form(
     assert stored["text"] == "tambah trayek angkot ke pasar"
 
 
+async def test_json_numbers_are_read_as_written_and_two_ids_past_64_bits_are_two_messages(
+    gateway: GatewayServer, redis: Redis
+) -> None:
+    """An aggregator that numbers its messages by the time writes ids past 64 bits as JSON numbers. They were read as
+    floats: 20261205055512345678 and ...679 were both "2.0261205055512346e+19", so the citizen's second SMS had the
+    first one's dedup id and was answered as its retry (its Tracking ID, `duplicate`), never filed. Each read field
+    holds the number as written (`1e5` was "100000.0")."""
+    answers = []
+    for last, text in (("78", "LAPOR jalan rusak di depan pasar"), ("79", "LAPOR lampu jalan mati di gang 3")):
+        body = (b'{"id": 202612050555123456' + last.encode() + b', "from": 6281234567002, "to": 1708, '
+                b'"ts": 1.7649e9, "text": "' + text.encode() + b'"}')
+        response = await gateway.client.post(AGGREGATOR_PATH, content=body,
+                                             headers={"Content-Type": JSON, "X-Lapor-Signature": sign(body)})
+        assert response.status_code == 200, response.text
+        [message] = response.json()["messages"]
+        answers.append(message)
+    assert [answer["duplicate"] for answer in answers] == [False, False]
+    assert answers[0]["tracking_id"] != answers[1]["tracking_id"]
+    envelopes = [orjson.loads(redis.get(envelope_key(answer["tracking_id"]))) for answer in answers]
+    assert [e["channel_message_id"] for e in envelopes] == ["20261205055512345678", "20261205055512345679"]
+    response = await gateway.client.post(AGGREGATOR_PATH, content=(body := b'{"id": "t-1e5", "from": "6281234567003",'
+                                                                           b' "text": 1e5}'),
+                                         headers={"Content-Type": JSON, "X-Lapor-Signature": sign(body)})
+    [message] = response.json()["messages"]
+    assert orjson.loads(redis.get(envelope_key(message["tracking_id"])))["text"] == "1e5"
+
+
 SENT = b"id=enc-1&from=6281234567001&to=1708&text="
 SENT_JSON = b'{"id": "enc-1", "from": "6281234567001", "to": "1708", "text": '
 
