@@ -132,8 +132,10 @@ def _json_fields(body: bytes, charset: str) -> dict[str, str]:
     try:
         document = body if _is_utf8(charset) else body.decode(charset)
         raw = orjson.loads(document)
-    except (LookupError, UnicodeError) as error:
-        raise RejectedInput(f"JSON body is not {charset}", reason="bad_encoding") from error
+    except LookupError as error:  # its name not repeated: anything a client wrote, of any length, into the log
+        raise RejectedInput("JSON body declares an unknown charset", reason="bad_encoding") from error
+    except UnicodeError as error:
+        raise RejectedInput(f"JSON body is not {charset.upper()}", reason="bad_encoding") from error
     except orjson.JSONDecodeError as error:
         raise RejectedInput("body is not JSON", reason="bad_json") from error
     if not isinstance(raw, dict):

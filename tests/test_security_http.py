@@ -416,6 +416,23 @@ async def test_hostile_input_gets_a_typed_rejection_and_a_log_line(
     assert not any("exception" in e or e.get("level") == "error" for e in log_events(log_stream))
 
 
+@pytest.mark.parametrize("content_type", [JSON, FORM])
+async def test_an_unknown_charset_is_refused_without_repeating_its_name(
+        server: GatewayServer, log_stream: io.StringIO, content_type: str) -> None:
+    """A JSON callback's unknown charset was named in the answer and the log line whole: anything a client wrote
+    there, words and of any length (the form body's refusal never named it)."""
+    body = js(AGG) if content_type == JSON else form(AGG)
+    charset = "Budiono Santoso " + "z" * 3000
+    response = await server.client.post(AGGREGATOR, content=body, headers={
+        "Content-Type": f'{content_type}; charset="{charset}"', "X-Lapor-Signature": hmac_header(AGGREGATOR_SECRET,
+                                                                                                 body)})
+    assert (response.status_code, response.json()["error"]) == (400, "bad_encoding")
+    [line] = [e for e in log_events(log_stream) if e.get("reason") == "bad_encoding"]
+    assert line["event"] == "message.rejected"
+    assert "Budiono" not in response.text and "zzz" not in response.text
+    assert "Budiono" not in log_stream.getvalue() and "zzz" not in log_stream.getvalue()
+
+
 @pytest.mark.parametrize("path", [TWILIO, AGGREGATOR, DLR, INSTAGRAM])
 async def test_a_caller_that_hangs_up_mid_body_is_a_warning_not_an_error_traceback(
         server: GatewayServer, redis: Redis, log_stream: io.StringIO, path: str) -> None:
