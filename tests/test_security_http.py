@@ -416,6 +416,34 @@ async def test_hostile_input_gets_a_typed_rejection_and_a_log_line(
     assert not any("exception" in e or e.get("level") == "error" for e in log_events(log_stream))
 
 
+@pytest.mark.parametrize(("path", "header", "value"), [
+    pytest.param(AGGREGATOR, "X-Lapor-Signature", b"sha256=ab\xff\xfe", id="aggregator"),
+    pytest.param(DLR, "X-Lapor-Signature", b"sha256=\xff", id="dlr"),
+    pytest.param(INSTAGRAM, "X-Hub-Signature-256", b"sha256=\xc3", id="instagram"),
+    pytest.param(TWILIO, "X-Twilio-Signature", b"\xff\xfe", id="twilio"),
+])
+async def test_a_signature_header_that_is_no_utf8_is_refused_403(
+        server: GatewayServer, redis: Redis, log_stream: io.StringIO, path: str, header: str, value: bytes) -> None:
+    """aiohttp hands a header's bytes that are no UTF-8 over as lone surrogates, and the signature comparison encoded
+    them strictly: an unsigned request was a 500 `internal_error` with an error line and its traceback, counted
+    against the channel as a refused report (its health degraded by anyone who could reach the port). A 403."""
+    before = redis_snapshot(redis)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.settings.http.port)
+    body = form(AGG)
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: {len(body)}\r\n"
+                 f"Connection: close\r\n{header}: ".encode() + value + b"\r\n\r\n" + body)
+    await writer.drain()
+    try:
+        status, answer = await asyncio.wait_for(_answer(reader), 5)
+    finally:
+        writer.close()
+    assert (status, answer["error"]) == (403, "signature_invalid")
+    [line] = [e for e in log_events(log_stream) if e.get("reason") == "signature_invalid"]
+    assert line["event"] in ("message.rejected", "dlr.rejected") and line["level"] == "warning"
+    assert not [e for e in log_events(log_stream) if e.get("level") in ("error", "critical") or "exception" in e]
+    assert redis_snapshot(redis) == before
+
+
 @pytest.mark.parametrize("content_type", [JSON, FORM])
 async def test_an_unknown_charset_is_refused_without_repeating_its_name(
         server: GatewayServer, log_stream: io.StringIO, content_type: str) -> None:
