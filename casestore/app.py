@@ -68,9 +68,10 @@ def _validate(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
 async def bearer_auth(request: web.Request, handler: Any) -> web.StreamResponse:
     expected = request.app[TOKEN_KEY]
     given = request.headers.get("Authorization", "")
-    # Constant time: a byte-by-byte comparison would tell a caller how much of the token it guessed.
-    if request.path != "/healthz" and (not given.startswith("Bearer ")
-                                       or not hmac.compare_digest(given[7:].encode(), expected.encode())):
+    # Constant time: a byte-by-byte comparison would tell a caller how much of the token it guessed. A header's bytes
+    # that are no UTF-8 come as lone surrogates, kept as bytes here: encoded strictly, they were a 500, not a 401.
+    if request.path != "/healthz" and (not given.startswith("Bearer ") or not hmac.compare_digest(
+            given[7:].encode("utf-8", "surrogatepass"), expected.encode())):
         return _problem(401, "unauthorized", "a valid bearer token is required")
     return await handler(request)
 

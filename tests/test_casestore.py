@@ -81,10 +81,13 @@ def test_an_invalid_envelope_is_refused_with_422_and_a_reason(client: httpx.Clie
     assert response.json()["detail"]
 
 
-def test_a_wrong_token_is_refused(casestore: CaseStoreServer) -> None:
+# A token whose bytes are no UTF-8 (aiohttp hands them over as lone surrogates) was a 500, not a 401.
+@pytest.mark.parametrize("authorization", [b"Bearer wrong", b"Bearer \xff\xfe"], ids=["wrong", "not-utf8"])
+def test_a_wrong_token_is_refused(casestore: CaseStoreServer, authorization: bytes) -> None:
     response = httpx.post(f"{casestore.url}/v1/reports", json=envelope(ids(1)[0]),
-                          headers={"Authorization": "Bearer wrong"})
+                          headers={"Authorization": authorization})
     assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
     assert casestore.store.count() == 0
 
 
