@@ -94,6 +94,16 @@ def bucket_key(source: str) -> str:
     return source
 
 
+def loggable_source(source: str) -> str:
+    """A source as its throttled line names it: an address, or `not_an_address` for anything else a source header
+    carried (a proxy that passes the client's own header on unchecked: words, numbers, kilobytes of it)."""
+    try:
+        ipaddress.ip_address(source)
+    except ValueError:
+        return "not_an_address"
+    return source
+
+
 def route_path(request: web.Request) -> str:
     """The path of the route `request` matched (`unmatched` for none), never the path as sent: a label per path sent
     would let a flood to made-up paths under the prefix add time series without bound."""
@@ -117,7 +127,7 @@ def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monot
         path = route_path(request)
         THROTTLED.labels(path).inc()
         if started:  # one line when a source starts being throttled, not one per refused request
-            log.warning("ratelimit.throttled", reason="rate_limited", source=source, path=path,
+            log.warning("ratelimit.throttled", reason="rate_limited", source=loggable_source(source), path=path,
                         retry_after_seconds=math.ceil(wait))
         return web.json_response({"error": "rate_limited", "detail": "too many requests from this source"},
                                  status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
