@@ -119,6 +119,24 @@ class UnfiledMessages:
         pipe.execute()
         return kept
 
+    def rejoin(self, channel: str, message: InboundMessage) -> bool:
+        """Keep `message` in place of the one kept under its id (a concatenated SMS with a part that came after it was
+        kept, `PartBuffer.add`: `kept`), its time and error as they were; False when none is kept there (filed by an
+        operator since, or purged): nothing is kept anew. Raises RedisError."""
+        key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
+
+        def replace(pipe: Pipeline) -> bool:
+            raw = pipe.hget(key, field)
+            if raw is None:
+                return False
+            entry = orjson.loads(raw)
+            entry["message"] = message_record(message)
+            pipe.multi()
+            pipe.hset(key, field, orjson.dumps(entry))
+            return True
+
+        return bool(self._redis.transaction(replace, key, value_from_callable=True))
+
     def list(self) -> tuple[list[UnfiledMessage], int]:
         """Every unfiled message, oldest first, and how many entries could not be read back."""
         kept, damaged = self.read()

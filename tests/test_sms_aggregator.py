@@ -2919,3 +2919,49 @@ async def test_a_part_that_comes_as_the_sweep_takes_a_message_a_bug_keeps_unfile
         await handler.handle_expired_parts(key, message)  # kept unfiled, its parts marked done
         left = PartBuffer(redis, settings).claim_due(time.time() + 400)
         assert left == [], [m.channel_meta.get("part_ids") if m else None for _, m in left]
+
+
+@pytest.mark.parametrize("comes", ["after-the-keep", "as-the-sweep-takes-it"])
+async def test_a_part_at_a_number_a_message_kept_unfiled_lacks_is_kept_with_it_not_lost(
+    test_env: Environment, redis: Redis, monkeypatch: pytest.MonkeyPatch, comes: str
+) -> None:
+    """A sweep takes a message without its parts 1 and 2, and a bug of ours keeps it unfiled. The sender's next
+    message with the reference sends its part 1 (or the first message's late part 1: nothing tells them apart). Taken
+    as the kept message's late part, it was answered with nothing (no Tracking ID to give) and its words lost: the
+    citizen had neither a report nor an answer. It is kept with the kept message (one entry, no second telling),
+    its retry answered as before, and filed with it once the bug is mended (one report of two messages' words, the
+    README's limit, as a filed message's late part is answered with its Tracking ID)."""
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    original = app_module.normalize
+
+    def a_bug_for_the_first(message: InboundMessage, **kwargs: Any) -> Any:
+        if "kannel-cc-3" in (message.channel_meta.get("part_ids") or ()):
+            raise ValueError("a bug")
+        return original(message, **kwargs)
+
+    monkeypatch.setattr(app_module, "normalize", a_bug_for_the_first)
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        assert (await post_callback(gateway.client, first["parts"][2])).json()["messages"] == []  # 1 and 2 lost
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)  # the sweep's claim
+        assert message is not None and message.incomplete
+        if comes == "as-the-sweep-takes-it":
+            answer = await post_callback(gateway.client, second["parts"][0])
+            assert (answer.status_code, answer.json()["messages"]) == (200, [])
+        await handler.handle_expired_parts(key, message)  # kept unfiled, its parts marked done
+        if comes == "after-the-keep":
+            answer = await post_callback(gateway.client, second["parts"][0])
+            assert (answer.status_code, answer.json()["messages"]) == (200, [])
+        retry = await post_callback(gateway.client, second["parts"][0])  # the aggregator's retry
+        assert (retry.status_code, retry.json()["messages"]) == (200, [])
+        [kept], _ = UnfiledMessages(redis).list()
+        assert kept.message.provider_message_id == "kannel-cc-3"  # kept under the id it was kept under
+        assert kept.message.text == f"{second['parts'][0]['text']} [...] {first['parts'][2]['text']}"
+        assert kept.message.channel_meta["part_ids"] == ["kannel-cc-7", "kannel-cc-3"]
+        assert "ack" not in [job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs]
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
