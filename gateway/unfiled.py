@@ -121,7 +121,8 @@ class UnfiledMessages:
 
     def rejoin(self, channel: str, message: InboundMessage) -> bool:
         """Keep `message` in place of the one kept under its id (a concatenated SMS with a part that came after it was
-        kept, `PartBuffer.add`: `kept`), its time and error as they were; False when none is kept there (filed by an
+        kept, `PartBuffer.add`: `kept`), its time and error as they were, unless that one has a part `message` lacks
+        (two parts joined it at once, and the join of more came first); False when none is kept there (filed by an
         operator since, or purged): nothing is kept anew. Raises RedisError."""
         key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
 
@@ -130,6 +131,9 @@ class UnfiledMessages:
             if raw is None:
                 return False
             entry = orjson.loads(raw)
+            had = set((entry["message"].get("channel_meta") or {}).get("part_ids") or ())
+            if not had <= set(message.channel_meta.get("part_ids") or ()):
+                return True
             entry["message"] = message_record(message)
             pipe.multi()
             pipe.hset(key, field, orjson.dumps(entry))

@@ -3019,3 +3019,23 @@ def test_a_16_bit_references_parts_the_previous_release_buffered_are_joined_and_
     retry = buffer.add(_wide_part(2, texts[1]))  # the aggregator's retry, to this release
     assert (retry.state, retry.tracking_id) == ("done", "10000004")
     assert redis.zcard(PENDING_KEY) == 0
+
+
+def test_a_kept_message_is_kept_again_only_with_every_part_it_had(redis: Redis) -> None:
+    """Two parts that join a message kept unfiled at once are each kept with it (`UnfiledMessages.rejoin`): the join
+    of fewer parts, written last, dropped the other's part. A message no longer kept (filed by an operator, purged)
+    is not kept anew."""
+    def joined(*part_ids: str) -> InboundMessage:
+        return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="rj-3",
+                              sender_kind=SenderKind.MSISDN, sender_address="6281299990044",
+                              text=" ".join(part_ids), received_at=utc_now(), dedup_id="rj-3",
+                              channel_meta={"part_ids": list(part_ids)})
+
+    unfiled = UnfiledMessages(redis)
+    unfiled.keep("sms-aggregator", joined("rj-3"), ValueError("a bug"), time.time())
+    assert unfiled.rejoin("sms-aggregator", joined("rj-1", "rj-2", "rj-3"))
+    assert unfiled.rejoin("sms-aggregator", joined("rj-1", "rj-3"))  # the other join, late: it changes nothing
+    [kept], _ = unfiled.list()
+    assert kept.message.text == "rj-1 rj-2 rj-3"
+    unfiled.release(kept)
+    assert not unfiled.rejoin("sms-aggregator", joined("rj-1", "rj-2", "rj-3")) and unfiled.list() == ([], 0)
