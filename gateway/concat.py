@@ -21,7 +21,9 @@ part, in the order sent, was answered as the first one's and lost. So too before
 waiting buffer holds with other content is another message's (a phone that gives every message the same reference,
 an earlier message's part lost), and the earlier message is taken at once as its parts make it; the part then
 starts the new buffer. Kept as a duplicate, it was lost, and its message's other parts were joined to the earlier
-message's as one report.
+message's as one report. A message a bug of ours keeps unfiled keeps its parts in `:kept`: a part at a number it
+lacks, coming later, is kept with it (`add`: `kept`), not answered with nothing and lost. An 8-bit and a 16-bit
+reference of one value are two counters, with two buffers (`buffer_key`, `part_key`).
 """
 
 from __future__ import annotations
