@@ -283,13 +283,19 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
                                         f"parts {sorted(numbers)} (keys {owner.key} / {other.key})"))
     # The same limit after the waiting message was taken incomplete: the next message's part at a number it never had,
     # coming before any other part of the next one, is answered as the late part (the README).
-    report_of = {index: envs[0] for index, envs in holders.items()}
+    # Every report holding a part of the message: one limit hit may leave a message in two (its late part taken as
+    # a message of its own), and the next one's part answered as that one's late part is the limit again.
+    def report_of(index: int, tracking_id: str | None) -> dict[str, Any] | None:
+        return next((e for e in holders.get(index, []) if e["tracking_id"] == tracking_id), None)
+
     for message in everything:
         for number, _, status, answer in message.answers:
             for item in answer or [] if status == 200 else []:
+                tracking_id = item.get("tracking_id")
                 earlier = [m for m in by_phone[message.phone] if m.key == message.key and m.index < message.index
-                           and m.index in report_of and report_of[m.index]["tracking_id"] == item.get("tracking_id")]
-                if earlier and number not in tokens_of[stored.index(report_of[earlier[-1].index])][earlier[-1].index]:
+                           and report_of(m.index, tracking_id) is not None]
+                held = report_of(earlier[-1].index, tracking_id) if earlier else None
+                if held is not None and number not in tokens_of[stored.index(held)][earlier[-1].index]:
                     limit_hits += 1
                     limited |= {earlier[-1].index, message.index}
     swept_early = 0
