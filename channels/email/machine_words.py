@@ -24,10 +24,11 @@ from normalizer.text import with_compatibility_forms
 
 EMAIL_TABLE = "email.toml"
 # The sections (and their keys) the table cannot be read without (checked as a process starts: `gateway.tables`).
+# `[bounce] names` and `openings` came after the rest: a table customised before them lacks them, and reads them as
+# empty (`_folded_entries`) rather than stopping every process at its upgrade.
 EMAIL_REQUIRED: dict[str, tuple[str, ...]] = {
     "autoreply_subjects": ("prefixes",), "calendar_reply_subjects": ("prefixes",), "recall": ("subjects", "texts"),
-    "return_receipt": ("subjects", "texts"), "bounce": ("subjects", "senders", "names", "openings"),
-    "noreply_senders": ("local_parts",)}
+    "return_receipt": ("subjects", "texts"), "bounce": ("subjects", "senders"), "noreply_senders": ("local_parts",)}
 _COLONS = re.escape(with_compatibility_forms(":"))
 
 
@@ -179,9 +180,13 @@ def folded(text: str) -> str:
 
 
 def _folded_entries(table: dict[str, object], section: str, key: str) -> tuple[str, ...]:
-    """The section's texts, folded; none blank: a blank name is every nameless sender's, a blank opening every text's
-    (each mail one sign of a bounce on its way to two)."""
-    entries = tuple(folded(entry) for entry in _texts(table, section, key))
+    """The section's texts, folded; none when the key is missing or its list empty (a table customised before the key
+    came), none blank: a blank name is every nameless sender's, a blank opening every text's (each mail one sign of a
+    bounce on its way to two)."""
+    entries = table[section].get(key, [])  # type: ignore[attr-defined]
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        raise TypeError(f"[{section}] {key} must be a list of texts")
+    entries = tuple(folded(entry) for entry in entries)
     if not all(entries):
         raise ValueError(f"[{section}] {key}: a blank entry")
     return entries
