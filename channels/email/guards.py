@@ -294,44 +294,97 @@ def _own_texts(message: Message) -> Iterator[str]:
                 continue
 
 
+def _is_a_mail_systems_address(address: str | None, words: MachineWords) -> bool:
+    """An address whose local part (a "+tag" dropped, without case) is a bounce sender's (postmaster, mailer-daemon,
+    MicrosoftExchange329e...: config/email.toml)."""
+    local = (address or "").strip("<> ").lower().rpartition("@")[0].partition("+")[0]
+    return local in words.bounce_senders or local in BOUNCE_LOCAL_PARTS
+
+
 def _sender_is_a_mail_system(mail: ParsedMail, words: MachineWords) -> bool:
-    """A From whose local part (a "+tag" dropped) is a bounce sender's (postmaster, MicrosoftExchange329e...), or whose
-    name is a bounce's ("Mail Delivery System", "Microsoft Outlook"): config/email.toml."""
-    local = (mail.sender_address or "").rpartition("@")[0].partition("+")[0]
-    return local in words.bounce_senders or folded(mail.sender_name or "") in words.bounce_names
+    """A From whose address is a mail system's (`_is_a_mail_systems_address`), or whose name is a bounce's ("Mail
+    Delivery System", "Microsoft Outlook"): config/email.toml."""
+    address, name = mail.sender_address, folded(mail.sender_name or "")
+    return _is_a_mail_systems_address(address, words) or name in words.bounce_names
+
+
+# The first words of a text may follow a byte order mark (a client that writes UTF-8 with one, a relay that kept it).
+_BOM = "\ufeff"
 
 
 def _opens_as_a_bounce(mail: ParsedMail, words: MachineWords) -> bool:
     """Whether the mail's first own plain-text part opens with a bounce's first words ("This is the mail system at
-    host", "Hi. This is the qmail-send program at"): a citizen's words, or a forward's divider, before them make it
-    theirs."""
+    host", "Hi. This is the qmail-send program at"), white space and a byte order mark before them: a citizen's words,
+    or a forward's divider, before them make it theirs."""
     text = next(_own_texts(mail.message), "")
-    head = folded(text.lstrip()[:OPENING_CHARS])
+    head = folded(text.lstrip().lstrip(_BOM)[:OPENING_CHARS])
     return any(head.startswith(opening) for opening in words.bounce_openings)
 
 
 def _null_reverse_path(message: Message, envelope_sender: str | None) -> bool:
-    """A null reverse path: the envelope's, or a `Return-Path: <>` that a mailbox the mail passed through wrote."""
+    """A null reverse path: the envelope's, or a `Return-Path: <>` (`< >`) that a mailbox the mail passed through
+    wrote, any of them (a forwarding mailbox's delivery writes one above the one it received)."""
     if envelope_sender is not None and not envelope_sender.strip("<> "):
         return True
-    return header_text(message, "Return-Path").strip() == "<>"
+    return any(_is_null_path(str(value)) for value in message.get_all("Return-Path") or ())
 
 
-def plain_bounce(mail: ParsedMail, envelope_sender: str | None = None) -> str | None:
-    """Why the mail is a bounce in plain text (no multipart/report), or None: `bounce_subject`, a bounce sender
-    (postmaster) under a bounce's subject ("Undeliverable:"); `bounce_header`, Exim's X-Failed-Recipients, which no
-    mail client writes; `bounce_text`, any two of a mail system's From (a bounce sender or name: "Mail Delivery
-    System", "Microsoft Outlook"), a bounce's subject, a bounce's first words in its own text, a null reverse path
-    (config/email.toml). One sign alone is a citizen's mail: their words about a bounce under its subject, a bounce
-    they forward ("Fwd:", their words or the forward's divider first), or attach."""
+def _is_null_path(value: str) -> bool:
+    value = value.strip()
+    return value.startswith("<") and value.endswith(">") and not value[1:-1].strip()
+
+
+# How much of a Resent-From field is read for its address: a person's field names one.
+RESENT_FIELD_CHARS = 1000
+_ADDRESS = re.compile(r"[^\s<>,;\"']{1,256}@[^\s<>,;\"']{1,256}")
+
+
+def resent_by(message: Message) -> str | None:
+    """Who sent the mail on to us with a mail client's Redirect (Thunderbird, Apple Mail, Roundcube: RFC 5322 3.6.6),
+    the address of its latest (first) Resent-From, else Resent-Sender, lower case ("" when the field names none);
+    None for a mail not sent on so."""
+    for name in ("Resent-From", "Resent-Sender"):
+        value = message.get(name)
+        if value is not None:
+            found = _ADDRESS.search(str(value)[:RESENT_FIELD_CHARS])
+            return found.group(0).lower() if found else ""
+    return None
+
+
+def _resent_by_a_person(mail: ParsedMail, words: MachineWords, settings: EmailSettings | None) -> bool:
+    """Whether a person sent the mail on to us (`resent_by`): a Resent-From neither a mail system's address nor our
+    own. The bounce they redirect, its From, subject and X-Failed-Recipients kept, is their evidence."""
+    address = resent_by(mail.message)
+    if address is None:
+        return False
+    return not _is_a_mail_systems_address(address, words) and not (
+        settings is not None and is_our_address(address, settings))
+
+
+def plain_bounce(mail: ParsedMail, envelope_sender: str | None = None,
+                 settings: EmailSettings | None = None) -> str | None:
+    """Why the mail is a bounce in plain text (no multipart/report), or None. A sign a citizen can write, type or paste
+    (a bounce's subject, its first words, a display name "Microsoft Outlook") is never enough, in any number: a
+    citizen who pastes a bounce above their complaint under its subject writes two. One needs a sign no mail client
+    writes: a From whose address is a mail system's (postmaster, MicrosoftExchange329e...), a null reverse path (the
+    envelope's, a `Return-Path: <>`), Exim's X-Failed-Recipients. So: `bounce_subject`, such a From under a bounce's
+    subject ("Undeliverable:"); `bounce_header`, X-Failed-Recipients; `bounce_text`, any two of a mail system's From
+    (its address or name), a bounce's subject, a bounce's first words in its own text, a null reverse path, one of
+    them its address or the null path (config/email.toml). A bounce a person sent on to us with their client's
+    Redirect (`_resent_by_a_person`) is their evidence, as one they forward ("Fwd:") or attach: None."""
     words = load_machine_words()
+    if _resent_by_a_person(mail, words, settings):
+        return None
     subject = words.bounce_subject.match(mail.subject or "") is not None
-    sender = _sender_is_a_mail_system(mail, words)
-    if sender and subject:
+    system_address = _is_a_mail_systems_address(mail.sender_address, words)
+    if system_address and subject:
         return "bounce_subject"
     if mail.message.get("X-Failed-Recipients") is not None:
         return "bounce_header"
-    signs = (sender, subject, _opens_as_a_bounce(mail, words), _null_reverse_path(mail.message, envelope_sender))
+    null_path = _null_reverse_path(mail.message, envelope_sender)
+    if not (system_address or null_path):
+        return None
+    signs = (_sender_is_a_mail_system(mail, words), subject, _opens_as_a_bounce(mail, words), null_path)
     return "bounce_text" if sum(signs) >= 2 else None
 
 
@@ -406,7 +459,7 @@ def loop_reason(mail: ParsedMail, envelope_sender: str | None, settings: EmailSe
         return "own_address"
     if mail.sender_address.rsplit("@", 1)[0] in BOUNCE_LOCAL_PARTS:
         return "mailer_daemon"
-    reason = plain_bounce(mail, envelope_sender)
+    reason = plain_bounce(mail, envelope_sender, settings)
     if reason is not None:
         return reason
     if is_recall(mail):
@@ -453,8 +506,11 @@ def _answers_a_mail(mail: ParsedMail) -> bool:
 def asks_no_auto_reply(mail: ParsedMail) -> bool:
     """Whether the mail is filed and not answered: its X-Auto-Response-Suppress asks for no automatic answer, or an
     X-Loop names another system's loop (`_x_loop_names_us`): a forwarder or an autoresponder, which our answer could
-    set going."""
+    set going; or it is a mail system's mail a person sent on to us with their client's Redirect (`resent_by`: a
+    bounce, their evidence), whose From, where our answer would go, is that mail system's."""
     if header_text(mail.message, "X-Loop"):
+        return True
+    if resent_by(mail.message) is not None and _is_a_mail_systems_address(mail.sender_address, load_machine_words()):
         return True
     value = header_text(mail.message, "X-Auto-Response-Suppress")
     return bool({word.strip().lower() for word in value.split(",")} & NO_AUTO_REPLY)
@@ -572,7 +628,7 @@ def bounce_of_our_reply(mail: ParsedMail, settings: EmailSettings, envelope_send
                 action, status = _delivery_fields(mail.message)
                 return Bounce(tracking_id=tracking_id, action=action, status=status)
         return None
-    if plain_bounce(mail, envelope_sender) is None:
+    if plain_bounce(mail, envelope_sender, settings) is None:
         return None
     tracking_id = _plain_bounce_names(mail, settings)
     if tracking_id is None:
