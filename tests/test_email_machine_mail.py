@@ -96,6 +96,15 @@ EXIM_DELAY_WORDS = ("This message was created automatically by mail delivery sof
                     "not yet been delivered to one or more of its\nrecipients after more than 24 hours on the queue on "
                     "srv1.hosting.example.id.\n\nThe message identifier is:     1tJ7Ql-0004Zz-3a\n\n"
                     "No action is required on your part. Delivery attempts will continue for\nsome time.\n")
+POSTFIX_DELAY_WORDS = ("This is the mail system at host mail.kelurahan.example.id.\n\n"
+                       "####################################################################\n"
+                       "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n"
+                       "####################################################################\n\n"
+                       "<lurah@kelurahan.example.id>: host mail.kelurahan.example.id[192.0.2.7] said: 451 4.7.1 "
+                       "Try again later (in reply to RCPT TO command)\n")
+EXCHANGE_DELAY_WORDS = ("Delivery is delayed to these recipients or groups:\n\nsekretariat@dinas.example.go.id\n\n"
+                        "Subject: [LAPOR #10000057] Jalan berlubang\n\nThis message hasn't been delivered yet. "
+                        "Delivery will continue to be attempted.\n\n#450 4.4.7 Message delayed ##\n")
 QMAIL_WORDS = ("Hi. This is the qmail-send program at mail.desa.example.id.\nI'm afraid I wasn't able to deliver your "
                "message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work "
                "out.\n\n<sekdes@desa.example.id>:\nSorry, no mailbox here by that name. (#5.1.1)\n")
@@ -555,10 +564,36 @@ BOUNCE_ROWS = [
     # null reverse path, a citizen's mail without it (each what a citizen can type)
     BounceRow("mail-delivery-system-name-and-a-null-envelope", mail(
         "Undelivered Mail Returned to Sender", POSTFIX_WORDS + "\n" + OUR_HEADER,
-        "Mail Delivery System <relay@forward.kelurahan.example.id>"), "10000057", status="", envelope=""),
+        "Mail Delivery System <relay@forward.kelurahan.example.id>"), "10000057", envelope=""),
     BounceRow("mail-delivery-system-name-without-a-null-envelope", mail(
         "Undelivered Mail Returned to Sender", POSTFIX_WORDS + "\n" + OUR_HEADER,
         "Mail Delivery System <relay@forward.kelurahan.example.id>"), None),
+    # the status code after a reply code on a line Postfix wrapped ("said: 550\n    5.1.1 <...>"); none after a
+    # blank line
+    BounceRow("postfix-wrapped-diagnostic", mail("Undelivered Mail Returned to Sender", POSTFIX_WORDS + "\n"
+                                                 + OUR_HEADER, POSTMASTER), "10000057"),
+    BounceRow("reply-code-and-a-status-a-blank-line-apart", mail(
+        "Undelivered Mail Returned to Sender", POSTFIX_WORDS.replace("550\n", "550\n\n") + "\n" + OUR_HEADER,
+        POSTMASTER), "10000057", status=""),
+    # a delay warning known by its subject's start, as each MTA writes it; the citizen's words of our reply's subject
+    # after our tag ("KRL delay 2 jam") say nothing of it
+    BounceRow("postfix-delayed-mail", mail("Delayed Mail (still being retried)", POSTFIX_DELAY_WORDS + "\n"
+                                           + OUR_HEADER, POSTMASTER), "10000057", action="delayed", status="4.7.1"),
+    BounceRow("exchange-delivery-delayed", mail("Delivery delayed:[LAPOR #10000057] Jalan berlubang",
+                                                EXCHANGE_DELAY_WORDS, EXCHANGE_SYSTEM), "10000057", action="delayed",
+              status="4.4.7"),
+    BounceRow("exim-warning-message-delayed", mail("Warning: message 1tJ7Ql-0004Zz-3a delayed 24 hours",
+                                                   EXIM_DELAY_WORDS + "\n" + OUR_HEADER, POSTMASTER), "10000057",
+              action="delayed", status=""),
+    BounceRow("sendmail-warning-could-not-send", mail(
+        "Warning: could not send message for past 4 hours", "    **********************************************\n"
+        "    **      THIS IS A WARNING MESSAGE ONLY      **\n    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **\n"
+        "    **********************************************\n\n451 4.4.1 reply: read error from mx.example.id.\n\n"
+        + OUR_HEADER, POSTMASTER), "10000057", action="delayed", status="4.4.1"),
+    BounceRow("ndr-of-our-reply-whose-subject-says-delay", mail(
+        "Undeliverable: [LAPOR #10000057] KRL delay 2 jam tiap pagi", EXCHANGE_WORDS, EXCHANGE_SYSTEM), "10000057"),
+    BounceRow("ndr-of-our-reply-whose-subject-says-a-warning-delayed", mail(
+        "Undeliverable: [LAPOR #10000057] Warning: message ini delayed", EXCHANGE_WORDS, EXCHANGE_SYSTEM), "10000057"),
     BounceRow("no-status-code-in-its-words", mail("failure notice", QMAIL_WORDS.replace(" (#5.1.1)", "") + "\n"
                                                   + OUR_HEADER, POSTMASTER), "10000057", status=""),
     # a bounce of someone else's mail, a mistyped tag, another domain's id: nothing recorded

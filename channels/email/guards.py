@@ -664,17 +664,35 @@ def _plain_bounce_names(mail: ParsedMail, settings: EmailSettings) -> str | None
     return normalize_tracking_id(tag.group(1)) if tag and is_valid_tracking_id(tag.group(1)) else None
 
 
+# The subjects of a warning that the mail server still tries, as MTAs write them, read at the subject's start alone:
+# after them comes our reply's subject, whose words are the citizen's ("[LAPOR #<id>] KRL delay 2 jam"). Gmail's and
+# sendmail's "Delivery Status Notification (Delay)", Postfix's "Delayed Mail (still being retried)", Exchange's
+# "Delivery delayed:", Exim's "Warning: message 1tJ7Ql-0004Zz-3a delayed 24 hours", sendmail's "Warning: could not
+# send message for past 4 hours". Bounded repetitions, nothing nested.
+_DELAY_SUBJECT = re.compile(
+    r"\s{0,16}(?:Delivery\s{1,4}Status\s{1,4}Notification\s{0,4}\(\s{0,4}Delay\s{0,4}\)"
+    r"|Delayed\s{1,4}Mail\s{0,4}\(\s{0,4}still\s{1,4}being\s{1,4}retried\s{0,4}\)"
+    r"|Delivery\s{1,4}delayed\s{0,4}:"
+    r"|Warning\s{0,4}:\s{0,4}message\s{1,4}\S{1,64}\s{1,4}delayed(?!\w)"
+    r"|Warning\s{0,4}:\s{0,4}could\s{1,4}not\s{1,4}send\s{1,4}message\s{1,4}for\s{1,4}past(?!\w))",
+    re.IGNORECASE)
+
+
 def _plain_action(mail: ParsedMail) -> str:
-    """"delayed" for a warning that the mail server still tries ("Delivery Status Notification (Delay)", Exim's
-    "Warning: message ... delayed", sendmail's "Warning: could not send message for past 4 hours"), else "failed"."""
-    subject = (mail.subject or "").casefold()
-    return "delayed" if "delay" in subject or subject.lstrip().startswith("warning:") else "failed"
+    """"delayed" for a warning that the mail server still tries, known by its subject's start before our
+    `[LAPOR #<id>]` (`_DELAY_SUBJECT`), else "failed"."""
+    subject = mail.subject or ""
+    tag = SUBJECT_TAG.search(subject)
+    head = subject[:tag.start()] if tag else subject
+    return "delayed" if _DELAY_SUBJECT.match(head) else "failed"
 
 
 # An enhanced status code (RFC 3463) as a bounce's diagnostic writes it, after an SMTP reply code or a "#" ("550 5.1.1
-# User unknown", "550-5.1.1", "(#5.1.1)", "#550 5.1.10 RESOLVER.ADR.RecipientNotFound"): not a version number
-# ("Exim 4.96.2") or a part of an address. Bounded repetitions, nothing nested: one pass over the text.
-_PLAIN_STATUS = re.compile(r"(?:(?<![\w.])[245]\d\d[ -]|#)([245]\.\d{1,3}\.\d{1,3})(?!\w|\.\d)")
+# User unknown", "550-5.1.1", "(#5.1.1)", "#550 5.1.10 RESOLVER.ADR.RecipientNotFound", Postfix's line wrapped between
+# the two, "said: 550\n    5.1.1 <...>"): not a version number ("Exim 4.96.2") or a part of an address. Bounded
+# repetitions, nothing nested: one pass over the text.
+_PLAIN_STATUS = re.compile(r"(?:(?<![\w.])[245]\d\d(?:-|[ \t]{1,16}|[ \t]{0,16}\r?\n[ \t]{0,16})|#)"
+                           r"([245]\.\d{1,3}\.\d{1,3})(?!\w|\.\d)")
 
 
 def _plain_status(mail: ParsedMail) -> str:
