@@ -197,6 +197,29 @@ def test_a_relay_attempt_among_valid_recipients_only_drops_the_foreign_one(make_
     assert envelope_count(redis) == 1
 
 
+def test_a_sessions_next_refusals_are_logged_under_no_tracking_id_of_its_last_mail_and_with_the_code_sent(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, log_stream: io.StringIO) -> None:
+    """The Tracking ID bound while a mail was processed stayed bound to its session: the refusals of the session's
+    next transaction (a relay attempt, a mail over the size limit) were logged under the first mail's ID, a report they
+    had nothing to do with. A line over the size limit was logged `code` 500 while the client got 552."""
+    server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
+    with server.client() as client:
+        assert client.mail("warga@example.net")[0] == 250 and client.rcpt(RECIPIENT)[0] == 250
+        code, message = client.data(citizen_mail())
+        assert code == 250 and b"LAPOR #" in message
+        assert client.mail("warga@example.net")[0] == 250
+        assert client.rcpt("victim@example.org")[0] == 550
+        assert client.rcpt(RECIPIENT)[0] == 250
+        assert client.data(b"Subject: x\r\n\r\n" + b"x" * 5000 + b"\r\n")[0] == 552
+    accepted = [e for e in log_events(log_stream) if e.get("event") == "message.accepted"]
+    assert accepted and accepted[0].get("tracking_id")
+    refusals = [e for e in log_events(log_stream) if e.get("event") in ("smtp.refused", "email.relay_denied")]
+    assert len(refusals) == 3, refusals
+    assert not [e for e in refusals if "tracking_id" in e], refusals
+    assert [e.get("code") for e in refusals if e["event"] == "smtp.refused"] == ["550", "552"]
+    assert envelope_count(redis) == 1
+
+
 def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
     big = citizen_mail(body="Laporan panjang. " * 600)

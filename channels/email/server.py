@@ -28,7 +28,7 @@ from gateway import metrics
 from gateway.errors import INTERNAL_ERROR, NotDurable, TooLarge
 from gateway.health.signals import SignalWriter
 from gateway.intake import Intake
-from gateway.logs import get_logger, sensitive_values
+from gateway.logs import clear_message_context, get_logger, sensitive_values
 from gateway.replies import render
 from gateway.settings import EmailSettings, Settings, SettingsError
 
@@ -173,6 +173,9 @@ class LoggedSMTP(SMTP):
             await super().smtp_DATA(arg)
         finally:
             reader._limit = COMMAND_STREAM_LIMIT  # type: ignore[attr-defined]
+            # The mail's Tracking ID, bound while it was processed, is the session's no longer once DATA is answered:
+            # the refusals of the session's next transaction (a relay attempt, a 552) were logged under it.
+            clear_message_context()
 
     def data_received(self, data: bytes) -> None:
         """aiosmtpd restarts its timeout at each command alone, so DATA's bytes had to arrive within it from the DATA
@@ -184,15 +187,17 @@ class LoggedSMTP(SMTP):
             self._reset_timeout()
 
     async def push(self, status: str) -> None:
-        if status[:1] in ("4", "5"):
-            code, _, text = status.partition(" ")
-            log.warning("smtp.refused", channel="email-smtp", code=code, reason=text[:80])
+        sent = status
         if status in AIOSMTPD_SIZE_REFUSALS:  # refused by aiosmtpd itself, so counted here as every refusal is
             metrics.REJECTED.labels("email-smtp", TooLarge.reason).inc()
             # 5.3.4 "message too big for system" (RFC 3463), as the parse's limits answer: a bounce quoting only 552
             # told the sending server and the citizen's mail client less than every other refusal of ours.
-            status = "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
-        await super().push(status)
+            sent = "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
+        if status[:1] in ("4", "5"):
+            # The code the client got (a line over the size limit was logged 500, answered 552); aiosmtpd's own
+            # words for why, which name the limit it met.
+            log.warning("smtp.refused", channel="email-smtp", code=sent[:3], reason=status.partition(" ")[2][:80])
+        await super().push(sent)
 
 
 def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
