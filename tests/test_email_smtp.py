@@ -220,6 +220,44 @@ def test_a_sessions_next_refusals_are_logged_under_no_tracking_id_of_its_last_ma
     assert envelope_count(redis) == 1
 
 
+def test_a_mail_whose_client_leaves_after_its_final_dot_is_filed_whole_and_once(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """aiosmtpd cancels a session's handler when its connection drops: a sending server that left after the final
+    dot (its timeout, a network hiccup) cut the mail off half-way, its report filed with no reply job, no
+    `message.accepted` line and no count. The mail is processed to its end; its delivery again is the same report."""
+    queue_reply_job = MailProcessor._queue_reply_job
+
+    async def slow_queue_reply_job(self: MailProcessor, payload: dict[str, object]) -> None:
+        await asyncio.sleep(0.5)  # the client is gone by now
+        await queue_reply_job(self, payload)
+
+    monkeypatch.setattr(MailProcessor, "_queue_reply_job", slow_queue_reply_job)
+    server = make_server()
+    mail = citizen_mail()
+    replies = queue(REPLY_QUEUE, redis)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        for command in _transaction(mail):
+            sock.sendall(command)
+            if not command.endswith(b".\r\n"):
+                line = reader.readline()
+                while line[3:4] == b"-":
+                    line = reader.readline()
+                assert line[:1] in (b"2", b"3"), line
+        reader.close()  # the socket closes with its last file, so the client leaves here without the answer
+    wait_until(lambda: replies.count == 1)
+    gone = wait_until(lambda: [e for e in log_events(log_stream) if e.get("event") == "smtp.client_gone"])
+    assert envelope_count(redis) == 1
+    accepted = [e for e in log_events(log_stream) if e.get("event") == "message.accepted"]
+    assert [e["duplicate"] for e in accepted] == [False]
+    [tracking_id] = [key.decode().rsplit(":", 1)[1] for key in redis.scan_iter("lapor:envelope:*")]
+    assert gone == [{**gone[0], "code": "250", "tracking_id": tracking_id}]
+    # Delivered again, as the sending server does: the same report.
+    assert server.deliver(mail).tracking_id == tracking_id
+    assert envelope_count(redis) == 1
+
+
 def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
     big = citizen_mail(body="Laporan panjang. " * 600)

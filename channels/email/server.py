@@ -77,12 +77,17 @@ AIOSMTPD_SIZE_REFUSALS = frozenset({"552 Error: message size exceeds fixed maxim
 MAX_RECIPIENTS = 100
 
 
+# How DATA's 250 names the mail's report: `250 2.0.0 OK: LAPOR #<tracking id>`.
+TRACKING_ID_MARKER = "LAPOR #"
+
+
 class IntakeHandler:
     """aiosmtpd handler: recipient policy at RCPT, the processor at DATA."""
 
     def __init__(self, processor: MailProcessor) -> None:
         self.processor = processor
         self.settings = processor.settings.email
+        self._orphans: set[asyncio.Task[str]] = set()  # mails whose client left: referenced until they are done
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
@@ -114,8 +119,30 @@ class IntakeHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """A mail received whole is processed to its end, whether or not its client waits for the answer. aiosmtpd
+        cancels the session's handler when the connection drops: a client that left after its final dot (a sending
+        server's timeout, a network hiccup) cut the mail off half-way, its report filed with no reply job, no
+        `message.accepted` line and no count, until the sending server delivered it again."""
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        task = asyncio.ensure_future(self._answer_sensitively(raw, envelope))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                self._orphans.add(task)
+                task.add_done_callback(self._orphan_done)
+            raise
+
+    def _orphan_done(self, task: asyncio.Task[str]) -> None:
+        self._orphans.discard(task)
+        status = "" if task.cancelled() or task.exception() is not None else task.result()
+        # The answer's code and Tracking ID, never its text; the sending server delivers the mail again, and the
+        # dedup makes that the same report.
+        tracking_id = status.rpartition(TRACKING_ID_MARKER)[2].strip() if TRACKING_ID_MARKER in status else None
+        log.warning("smtp.client_gone", channel="email-smtp", code=status[:3] or None, tracking_id=tracking_id)
+
+    async def _answer_sensitively(self, raw: bytes, envelope: Envelope) -> str:
         with sensitive_values():  # the mail's words and sender, once parsed, until its answer is chosen
             return await self._answer(raw, envelope)
 
@@ -138,7 +165,7 @@ class IntakeHandler:
             log.exception("email.failed", error=type(error).__name__)
             return "451 4.3.0 " + refusal_text("smtp_retry_later")
         if outcome.tracking_id and outcome.status != "bounce":
-            return f"250 2.0.0 OK: LAPOR #{outcome.tracking_id}"
+            return f"250 2.0.0 OK: {TRACKING_ID_MARKER}{outcome.tracking_id}"
         return "250 2.0.0 OK"
 
 
