@@ -94,6 +94,11 @@ CASES = [
     Case("webmail_rfc2231_undefined_charset", "report", "suryani.rt03@desanet.example.id", "Suryani",
          "Jalan desa rusak di RT 03", ("lubang sedalam 30 cm di depan masjid",),
          attachments=(("Foto jalan rusak \u2013 RT 03.jpg", "image/jpeg", ()),)),
+    # the same webmail's 8-bit text part labelled `undefined`: the stdlib decoded it with that codec while the parser
+    # looked for forwarded mails, which raised, and the mail was quarantined (unreadable_mime), answered 250 unfiled
+    Case("webmail_8bit_text_charset_undefined", "report", "suryani.rt03@desanet.example.id", "Suryani",
+         "Lampu jalan mati di RT 03", ("Lampu jalan di depan Kaf\u00e9 Melati", "dalam gelap \u2014 mohon"),
+         attachments=(("lampu.jpg", "image/jpeg", ()),)),
     Case("apple_mail_related", "report", "kevin.tanoto@icloud.com", "Kevin Tanoto", "Trotoar rusak",
          ("Trotoar di Jl. Sudirman depan halte rusak parah",), ("Dikirim dari iPhone",),
          attachments=(("IMG_0412.png", "image/png", ("inline",)),)),

@@ -396,9 +396,11 @@ def _encoded_forwards(part: Message, depth: int) -> Iterator[tuple[Message, int]
             and str(part.get("Content-Transfer-Encoding", "")).strip().lower() in _FORWARD_ENCODINGS:
         yield part, depth
         return
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        for child in payload:
+    # A leaf's payload is not read: the stdlib's `get_payload()` decodes an 8-bit one with the part's charset, and
+    # raised for a charset whose codec refuses it (webmail's `undefined`, `idna`, a name with a NUL), so a citizen's
+    # mail with such a text part or photo was quarantined as unreadable_mime, answered 250 with no report.
+    if part.is_multipart():
+        for child in part.get_payload():
             if isinstance(child, Message):
                 yield from _encoded_forwards(child, depth + 1)
 
@@ -835,7 +837,7 @@ def _walk(part: Message, out: _Walk, *, related: bool = False) -> None:
 
 
 def _walk_forwarded(part: Message, out: _Walk) -> None:
-    payload = part.get_payload()
+    payload = part.get_payload() if part.is_multipart() else None  # a leaf's is read as bytes (`_encoded_forwards`)
     inner = payload[0] if isinstance(payload, list) and payload else None
     if not isinstance(inner, Message):
         out.attachments.append(RawAttachment("message/rfc822", _filename(part), part_bytes(part)))
