@@ -204,6 +204,15 @@ class LoggedSMTP(SMTP):
             # the refusals of the session's next transaction (a relay attempt, a 552) were logged under it.
             clear_message_context()
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """The address of a MAIL or RCPT, None when malformed (553 5.1.3). The standard library's parser raises
+        IndexError for one ending in `@` without angle brackets (`MAIL FROM:a@`), which aiosmtpd does not catch: it
+        answered `500 Error: (IndexError) string index out of range` and logged a traceback at error level."""
+        try:
+            return super()._getaddr(arg)
+        except (IndexError, ValueError):
+            return None, None
+
     def data_received(self, data: bytes) -> None:
         """aiosmtpd restarts its timeout at each command alone, so DATA's bytes had to arrive within it from the DATA
         command on: a 20 MB mail from a sender on a line slower than 1.4 Mbit/s was cut off at 120 s each time it was
