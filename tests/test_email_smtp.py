@@ -2555,6 +2555,54 @@ def test_starttls_is_offered_when_a_certificate_is_configured(make_server, redis
     assert envelope_count(redis) == 1
 
 
+def test_a_failed_tls_handshake_is_one_warning_and_the_server_serves_on(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, certificate: tuple[Path, Path], log_stream: io.StringIO) -> None:
+    """A client that sends no TLS after STARTTLS (a scanner, a client with no cipher in common) was logged by aiosmtpd
+    as an `SMTP session exception` at error level with a traceback: the client's failure, now one warning."""
+    server = make_server(LAPOR_EMAIL_TLS_CERT=str(certificate[0]), LAPOR_EMAIL_TLS_KEY=str(certificate[1]))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"EHLO client.example.net\r\n")
+        while reader.readline()[3:4] == b"-":
+            pass
+        sock.sendall(b"STARTTLS\r\n")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"\x16\x03\x01\x00\x05 this is no TLS handshake\r\n")
+        assert reader.read() == b""  # closed
+        reader.close()
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    context.check_hostname = False
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+        client.starttls(context=context)
+        client.sendmail("warga@example.net", [RECIPIENT], citizen_mail())
+    assert envelope_count(redis) == 1
+    events = log_events(log_stream)
+    assert not [e for e in events if e["level"] in ("error", "critical")]
+    [failed] = [e for e in events if e["event"] == "smtp.tls_failed"]
+    assert failed["level"] == "warning" and failed["error"] == "SSLError"
+
+
+def test_an_exception_in_a_session_is_answered_451_without_its_text(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """aiosmtpd answered an exception it met in a session `500 Error: (<type>) <its text>`: a permanent refusal for
+    what is a bug of the server's, bouncing the mail, with a text that may quote the command. 451, and logged."""
+    from channels.email.server import IntakeHandler
+
+    async def broken(*args: object) -> str:
+        raise RuntimeError("cannot take pengaduan@lapor.go.id")
+
+    monkeypatch.setattr(IntakeHandler, "handle_RCPT", broken)
+    server = make_server()
+    with server.client() as client:
+        assert client.mail("warga@example.net")[0] == 250
+        code, message = client.rcpt(RECIPIENT)
+    assert code == 451 and message.startswith(b"4.3.0 ") and b"RuntimeError" not in message
+    assert b"pengaduan" not in message
+    [failed] = [e for e in log_events(log_stream) if e["event"] == "smtp.session_failed"]
+    assert failed["level"] == "error" and failed["error"] == "RuntimeError"
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [({"LAPOR_EMAIL_RELAY_HOST": "smtp.example.net", "LAPOR_EMAIL_RELAY_USER": "lapor"}, "LAPOR_EMAIL_RELAY_PASSWORD"),

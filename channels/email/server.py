@@ -18,7 +18,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException
 from redis import Redis
 
 from channels.email.guards import without_subaddress
@@ -117,6 +117,21 @@ class IntakeHandler:
             return "452 4.5.3 " + refusal_text("smtp_too_many_recipients")
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_exception(self, error: Exception) -> str:
+        """An exception aiosmtpd's session met outside our hooks. A client whose TLS handshake failed (a scanner, a
+        client without a cipher in common) is the client's failure: one warning, where aiosmtpd logged a traceback
+        at error level and the session closes as before. Anything else is a bug of aiosmtpd's or ours, not the
+        client's: 451, so that a sending server tries again, and the traceback logged; aiosmtpd answered 500, a
+        permanent refusal that bounced the mail, with the exception's own text, which may quote the command."""
+        if isinstance(error, TLSSetupException):
+            cause = error.__cause__ or error
+            log.warning("smtp.tls_failed", channel="email-smtp", error=type(cause).__name__,
+                        reason=getattr(cause, "reason", None))
+            return "421 4.7.0 " + refusal_text("smtp_retry_later")  # not sent: aiosmtpd closes the connection
+        metrics.REJECTED.labels(self.processor.source, INTERNAL_ERROR).inc()
+        log.error("smtp.session_failed", channel="email-smtp", error=type(error).__name__, exc_info=error)
+        return "451 4.3.0 " + refusal_text("smtp_retry_later")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """A mail received whole is processed to its end, whether or not its client waits for the answer. aiosmtpd
