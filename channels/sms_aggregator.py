@@ -71,11 +71,6 @@ UTF16_CHARSETS = frozenset({"utf-16be", "utf16be", "utf-16", "utf16", "ucs-2", "
 
 def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
     """Every concatenation element (IEI 0x00 or 0x08) of a UDH, in order, as (reference, part count, part number)."""
-    return [(reference, total, number) for reference, total, number, _ in _concat_elements(udh_hex)]
-
-
-def _concat_elements(udh_hex: str) -> list[tuple[str, int, int, bool]]:
-    """`concat_elements`, each with whether its reference is a 16-bit one (IEI 0x08)."""
     udh = hex_bytes(udh_hex)
     if not udh:
         return []
@@ -85,9 +80,9 @@ def _concat_elements(udh_hex: str) -> list[tuple[str, int, int, bool]]:
         iei, size = elements[index], elements[index + 1]
         value = elements[index + 2:index + 2 + size]
         if iei == 0x00 and size == 3 and len(value) == 3:
-            found.append((str(value[0]), value[1], value[2], False))
+            found.append((str(value[0]), value[1], value[2]))
         elif iei == 0x08 and size == 4 and len(value) == 4:
-            found.append((str(int.from_bytes(value[:2], "big")), value[2], value[3], True))
+            found.append((str(int.from_bytes(value[:2], "big")), value[2], value[3]))
         index += 2 + size
     return found
 
@@ -265,17 +260,15 @@ def _kannel_bytes(coding: str, data: str, charset: str, raw: bytes | None) -> st
     return raw.hex().upper()
 
 
-def _concat_fields(fields: Mapping[str, str], raw_udh: bytes | None = None) -> tuple[str, int, int, bool] | None:
-    """(reference, part count, part number, whether the reference is a 16-bit one) of a part, else None. The
-    aggregator's own `ref` field says no width: it is taken as an 8-bit one's, as it always was."""
+def _concat_fields(fields: Mapping[str, str], raw_udh: bytes | None = None) -> tuple[str, int, int] | None:
     udh = fields.get("udh", "").strip()
     try:
         udh = _udh_hex(udh, raw_udh) if udh else udh
-        elements = _concat_elements(udh) if udh else []
+        elements = concat_elements(udh) if udh else []
     except RejectedInput as error:  # hex_bytes' words are the text's: "text is not hex" sent Kannel's admin astray
         raise RejectedInput("udh is not hex", reason="bad_hex") from error
-    concat = next((element for element in elements if usable_concat(element[:3])), None)
-    for _, total, number, _ in (element for element in elements if not usable_concat(element[:3])):
+    concat = next((element for element in elements if usable_concat(element)), None)
+    for _, total, number in (element for element in elements if not usable_concat(element)):
         # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.
         log.warning("concat.element_ignored", reason="part_outside_count", part_count=total, part_number=number)
     if concat is None and fields.get("ref", "").strip():
@@ -284,10 +277,10 @@ def _concat_fields(fields: Mapping[str, str], raw_udh: bytes | None = None) -> t
         total, number = _int_field(fields, "parts"), _int_field(fields, "part")
         if total is None or number is None:
             raise RejectedInput("ref needs parts and part", reason="bad_concat")
-        concat = (fields["ref"].strip(), total, number, False)
+        concat = (fields["ref"].strip(), total, number)
     if concat is None:
         return None
-    _, total, number, _ = concat
+    _, total, number = concat
     if not 1 <= total <= MAX_PARTS:  # the aggregator's own ref/parts/part fields
         raise RejectedInput(f"part count outside 1 to {MAX_PARTS}", reason="bad_concat")
     if not 1 <= number <= total:
@@ -348,8 +341,8 @@ class AggregatorSmsAdapter(WebhookAdapter):
         coding = _payload_coding(coding, data)
         text = decode_payload(coding, data)
         concat = _concat_fields(fields, _raw_field(request, body, fields, "udh"))
-        part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data,
-                           wide=concat[3]) if concat else None
+        part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data) \
+            if concat else None
         meta: dict[str, Any] = {"aggregator_id": message_id, "short_code": fields.get("to") or None}
         for key, name in (("smsc", "smsc"), ("sent_at", "ts")):
             value = parse_timestamp(fields.get(name, "")) if key == "sent_at" else fields.get(name) or None

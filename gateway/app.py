@@ -438,14 +438,6 @@ class Gateway:
         self.record_signal("message_unfiled", adapter.name, kept.reason)
         return True
 
-    async def part_key(self, message: InboundMessage) -> str:
-        """The buffer `message`'s part went to (`PartBuffer.part_key`); with Redis away, the one it is named by."""
-        assert self.parts is not None
-        try:
-            return await durably(self.parts.part_key, message)
-        except NotDurable:
-            return self.parts.buffer_key(message)
-
     async def rejoin_kept(self, adapter: WebhookAdapter, message: InboundMessage) -> None:
         """Keep a concatenated SMS kept unfiled again with the parts that came since (`UnfiledMessages.rejoin`): its
         citizen was told once, and is not told again."""
@@ -517,7 +509,7 @@ class Gateway:
                 # provider answered 200: before, the 500 got them nothing at all (Twilio neither retries it nor takes
                 # a reply later).
                 # A concatenated SMS's parts go with it, as the sweeper's do (`keep_unfiled`).
-                parts = (await self.part_key(in_hand), None) \
+                parts = (self.parts.buffer_key(in_hand), None) \
                     if failed is not in_hand and in_hand is not None and self.parts is not None else None
                 kept = failed is not None and await self.keep_unfiled(adapter, failed, error, parts)
                 told = kept and failed is not None and in_hand is messages[-1] and \

@@ -22,8 +22,7 @@ waiting buffer holds with other content is another message's (a phone that gives
 an earlier message's part lost), and the earlier message is taken at once as its parts make it; the part then
 starts the new buffer. Kept as a duplicate, it was lost, and its message's other parts were joined to the earlier
 message's as one report. A message a bug of ours keeps unfiled keeps its parts in `:kept`: a part at a number it
-lacks, coming later, is kept with it (`add`: `kept`), not answered with nothing and lost. An 8-bit and a 16-bit
-reference of one value are two counters, with two buffers (`buffer_key`, `part_key`).
+lacks, coming later, is kept with it (`add`: `kept`), not answered with nothing and lost.
 """
 
 from __future__ import annotations
@@ -344,60 +343,26 @@ class PartBuffer:
         """How long a buffer's parts (and its claim, `:as` and `:as:fp`) wait in Redis at most, swept or not."""
         return int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
 
-    def buffer_key(self, message: InboundMessage, *, width: bool = True) -> str:
+    def buffer_key(self, message: InboundMessage) -> str:
         """The parts' buffer, named by the sender's keyed digest (`sender_digest`) with the reference and part count.
         An unkeyed SHA-1 of them named it, and its `:done` marker, holding the Tracking ID, stays 30 days: hashing a
         suspect's number with the 256 references an 8-bit UDH has told whether an anonymous report was theirs. The
-        parts of a message that span an upgrade to this name are taken as two incomplete (anonymous) messages.
-
-        A 16-bit reference (`MessagePart.wide`) is another counter than an 8-bit one of the same value: its buffer is
-        named with `16` too. Named alike, an 8-bit and a 16-bit message of one sender with one value and part count
-        were joined as one. `width=False`: the name the release before this one gives it (the 8-bit one's);
-        `part_key` says which of the two a part goes to."""
+        parts of a message that span an upgrade to this name are taken as two incomplete (anonymous) messages."""
         assert message.part is not None
         sender = normalize_msisdn(message.sender_address, self._settings.sms.default_region)
-        wide = ("16",) if width and message.part.wide else ()
-        digest = sender_digest(self._settings, "concat", sender, message.part.reference, str(message.part.total),
-                               *wide)
+        digest = sender_digest(self._settings, "concat", sender, message.part.reference, str(message.part.total))
         return BUFFER_KEY.format(source=message.source, digest=digest)
-
-    def part_key(self, message: InboundMessage) -> str:
-        """The buffer a part goes to: `buffer_key`, save for a 16-bit reference's part that belongs to a buffer of the
-        release before this one, which names it as an 8-bit one's (a rolling upgrade runs both on one Redis): a part
-        of it that release stored waits there (a record without `bits`, that release's, or a 16-bit one of ours,
-        joined to it), or the part was taken there (its fingerprint at its number: a retry, answered with its
-        Tracking ID), and its buffer under the new name holds neither. Its parts are joined and swept there, as
-        that release would; a message whose first parts this release stored is that release's two incomplete ones."""
-        part = message.part
-        assert part is not None
-        key = self.buffer_key(message)
-        if not part.wide:
-            return key
-        legacy = self.buffer_key(message, width=False)
-        field, part_print = f"p{part.number}".encode(), fingerprint(part.coding, part.data).encode()
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(key)
-        pipe.hget(key + ":taken", field)
-        pipe.hget(legacy + ":taken", field)
-        pipe.hvals(legacy)
-        waiting, taken, taken_legacy, legacy_parts = pipe.execute()
-        if waiting or taken == part_print:
-            return key
-        if taken_legacy == part_print or any(orjson.loads(raw).get("bits", 16) == 16 for raw in legacy_parts):
-            return legacy
-        return key
 
     def add(self, message: InboundMessage) -> PartResult:
         """Store one part durably; return the joined message when this part completes it."""
         part = message.part
         assert part is not None
-        key = self.part_key(message)
-        # `fp`: what tells this part's content from another message's at its number (`_ADD_PART`). `bits`: the
-        # reference's width (`part_key`; the release before this one wrote none).
+        key = self.buffer_key(message)
+        # `fp`: what tells this part's content from another message's at its number (`_ADD_PART`).
         part_print = fingerprint(part.coding, part.data)
         record = {
-            "fp": part_print, "bits": 16 if part.wide else 8, "id": message.provider_message_id,
-            "dedup_id": message.dedup_id, "number": part.number, "total": part.total,
+            "fp": part_print, "id": message.provider_message_id, "dedup_id": message.dedup_id, "number": part.number,
+            "total": part.total,
             "coding": part.coding, "data": part.data, "reference": part.reference, "sender": message.sender_address,
             "recipient": message.recipient, "source": message.source, "channel": message.channel.value,
             "received_at": message.received_at.isoformat(), "meta": dict(message.channel_meta),

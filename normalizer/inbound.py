@@ -21,8 +21,7 @@ class MessagePart:
     """One part of a concatenated SMS (UDH reference, part count, part number), joined by the gateway.
 
     `data` is the part's payload as delivered: text for GSM-7, hex for UCS-2 and 8-bit, so a character split
-    across two parts (a UTF-16 surrogate pair) is decoded only once the bytes are joined. `wide`: the reference is
-    a 16-bit one (UDH IEI 0x08), another counter than the 8-bit one (IEI 0x00) of the same value.
+    across two parts (a UTF-16 surrogate pair) is decoded only once the bytes are joined.
     """
 
     reference: str
@@ -30,7 +29,6 @@ class MessagePart:
     number: int
     coding: str
     data: str
-    wide: bool = False
 
 
 def decode_payload(coding: str, data: str) -> str:

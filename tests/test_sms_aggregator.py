@@ -2967,60 +2967,6 @@ async def test_a_part_at_a_number_a_message_kept_unfiled_lacks_is_kept_with_it_n
         assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
 
 
-async def test_an_8_bit_and_a_16_bit_reference_of_one_value_are_two_messages(
-    gateway: GatewayServer, redis: Redis
-) -> None:
-    """One sender's 8-bit reference 0x2A (UDH IEI 0x00) and 16-bit reference 0x002A (IEI 0x08) are two counters: two
-    messages, each of two parts. One buffer held both (its name had the reference's value alone), and part 1 of the
-    one with part 2 of the other were joined as one complete report, the two texts' other halves another."""
-    parts = [("jalan rusak di depan ", "0500032A0201", "w8-1"), ("tiga belas malam ini", "060804002A0202", "w16-2"),
-             ("pasar sejak minggu lalu", "0500032A0202", "w8-2"), ("lampu mati di gang ", "060804002A0201", "w16-1")]
-    answers = [await post_callback(gateway.client, sms("081299990042", text, part_id, udh=udh))
-               for text, udh, part_id in parts]
-    assert [answer.json()["messages"] for answer in answers[:2]] == [[], []]
-    texts = []
-    for answer in answers[2:]:
-        [filed] = answer.json()["messages"]
-        texts.append(orjson.loads(redis.get(envelope_key(filed["tracking_id"])))["text"])  # type: ignore[arg-type]
-    assert texts == ["jalan rusak di depan pasar sejak minggu lalu", "lampu mati di gang tiga belas malam ini"]
-
-
-def _wide_part(number: int, text: str) -> InboundMessage:
-    """A part of a 3-part SMS with the 16-bit reference 0x002A."""
-    return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id=f"wide-{number}",
-                          sender_kind=SenderKind.MSISDN, sender_address="6281299990043", text=text,
-                          received_at=utc_now(), part=MessagePart("42", 3, number, "gsm7", text, wide=True),
-                          dedup_id=f"wide-{number}")
-
-
-@pytest.mark.parametrize("taken_by", ["this-releases-join", "this-releases-sweep"])
-def test_a_16_bit_references_parts_the_previous_release_buffered_are_joined_and_swept_by_this_one(
-    settings: Settings, redis: Redis, taken_by: str
-) -> None:
-    """A rolling upgrade runs the previous release beside this one on one Redis. That release buffers a 16-bit
-    reference's parts under the name of an 8-bit one's; this release names them apart. The message's part that
-    reaches this release after the previous one stored another joins it there, its retry there is answered with its
-    Tracking ID, and this release's sweep takes a message that release left waiting."""
-    previous = previous_module("gateway/concat.py").PartBuffer(redis, settings)
-    buffer = PartBuffer(redis, settings)
-    texts = ["LAPOR jembatan putus ", "di desa kami sejak ", "banjir kemarin sore"]
-    assert previous.add(_wide_part(1, texts[0])).state == "waiting"
-    assert buffer.add(_wide_part(2, texts[1])).state == "waiting"
-    if taken_by == "this-releases-join":
-        joined = buffer.add(_wide_part(3, texts[2]))
-        assert joined.state == "complete" and joined.message is not None
-        key, message, expected = joined.key, joined.message, "".join(texts).strip()
-    else:  # part 3 is lost
-        [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
-        assert swept is not None
-        message, expected = swept, f"{texts[0]}{texts[1]}".strip() + " [...]"
-    assert (message.text, message.provider_message_id) == (expected, "wide-1")
-    buffer.mark_done(key, "10000004", message, late=True)
-    retry = buffer.add(_wide_part(2, texts[1]))  # the aggregator's retry, to this release
-    assert (retry.state, retry.tracking_id) == ("done", "10000004")
-    assert redis.zcard(PENDING_KEY) == 0
-
-
 def test_a_kept_message_is_kept_again_only_with_every_part_it_had(redis: Redis) -> None:
     """Two parts that join a message kept unfiled at once are each kept with it (`UnfiledMessages.rejoin`): the join
     of fewer parts, written last, dropped the other's part. A message no longer kept (filed by an operator, purged)

@@ -120,7 +120,6 @@ class Plan:
     wait: float = 1.5
     sweep: float = 0.2
     refs: int = 2  # references each phone draws from (per width)
-    shared_refs: bool = False  # 8-bit and 16-bit references of the same values (two counters, two buffers)
     p_lost: float = 0.25
     p_late: float = 0.15
     p_dup: float = 0.3
@@ -140,7 +139,7 @@ def make_messages(plan: Plan) -> dict[str, list[Message]]:
         for _ in range(plan.messages):
             total = rng.choice((2, 2, 3, 3, 3, 4, 5))
             wide = rng.random() < 0.3
-            ref = rng.randrange(plan.refs) + (0x40 if plan.shared_refs or not wide else 0x1234)
+            ref = rng.randrange(plan.refs) + (0x1234 if wide else 0x40)
             ucs2 = rng.random() < plan.p_ucs2
             texts = [f"zq{letters(index)}x{'abcde'[n]} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6)))
                      + " " for n in range(total)]
@@ -434,8 +433,6 @@ def main() -> int:
     parser.add_argument("--lease", type=int, default=3)
     parser.add_argument("--p-bug", type=float, default=0.1, help="the share of messages whose filing meets a bug")
     parser.add_argument("--p-late", type=float, default=0.15, help="the share of messages with parts sent late")
-    parser.add_argument("--shared-refs", action="store_true",
-                        help="8-bit and 16-bit references of the same values: each width's parts must stay apart")
     parser.add_argument("--sweep-delay", type=float, default=0.15,
                         help="a sweep waits up to this long after its claim: a wider window for parts to race it")
     args = parser.parse_args()
@@ -456,7 +453,7 @@ def main() -> int:
     failed = 0
     for seed in args.seed:
         plan = Plan(seed=seed, phones=args.phones, messages=args.messages, wait=args.wait, p_late=args.p_late,
-                    p_bug=args.p_bug, shared_refs=args.shared_refs)
+                    p_bug=args.p_bug)
         redis = redis_connection(url)
         redis.flushdb()
         port = free_port()
