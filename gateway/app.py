@@ -426,10 +426,10 @@ class Gateway:
         if parts is not None:
             assert self.parts is not None
             # called with the MULTI; `late`, a sweep's: a part that came as it took the message is its late part
-            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1], late=late,
-                                     kept=message.provider_message_id)
+            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1], late=late, kept=message)
         try:
-            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also)
+            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also,
+                                 parts_key=None if parts is None else parts[0])
         except NotDurable as failure:
             log.error("message.not_kept", reason=failure.reason, error=type(error).__name__)
             return False

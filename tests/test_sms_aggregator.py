@@ -2985,3 +2985,163 @@ def test_a_kept_message_is_kept_again_only_with_every_part_it_had(redis: Redis) 
     assert kept.message.text == "rj-1 rj-2 rj-3"
     unfiled.release(kept)
     assert not unfiled.rejoin("sms-aggregator", joined("rj-1", "rj-2", "rj-3")) and unfiled.list() == ([], 0)
+
+
+async def _kept_by_a_sweep(test_env: Environment, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+                           gateway: GatewayServer, handler: Any, settings: Settings, first: dict[str, Any]) -> str:
+    """Part 3 of `first` alone comes, a sweep takes it, and a bug of ours keeps it unfiled: its buffer's key."""
+    assert (await post_callback(gateway.client, first["parts"][2])).json()["messages"] == []
+    [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
+    assert message is not None
+    await handler.handle_expired_parts(key, message)
+    return key
+
+
+def _a_bug_for(monkeypatch: pytest.MonkeyPatch, part_id: str) -> None:
+    import gateway.app as app_module
+
+    original = app_module.normalize
+
+    def a_bug(message: InboundMessage, **kwargs: Any) -> Any:
+        if part_id in (message.channel_meta.get("part_ids") or ()):
+            raise ValueError("a bug")
+        return original(message, **kwargs)
+
+    monkeypatch.setattr(app_module, "normalize", a_bug)
+
+
+@pytest.mark.parametrize("gone_by", ["purge", "unfiled-retry", "forget_filed", "the-release-before"])
+async def test_the_kept_parts_of_a_message_kept_unfiled_go_with_its_entry(
+    test_env: Environment, redis: Redis, monkeypatch: pytest.MonkeyPatch, gone_by: str
+) -> None:
+    """A message kept unfiled keeps its parts' records (the sender's number and words) in `<buffer>:kept`, 30 days.
+    They outlived its entry: purged (`attachments purge`), released by `unfiled retry` or forgotten as filed by a
+    later delivery, the entry went and `:kept` stayed, and a part coming then wrote its whole record there again
+    (its TTL renewed), answered with nothing. Now they go with the entry, and a part coming after it is answered as
+    before a kept message kept its parts (nothing), nothing of it kept; an entry another release deleted, which
+    knows nothing of `:kept`, takes it with it at that part."""
+    from gateway.app import GATEWAY_KEY, create_app
+    from gateway.unfiled import unfiled_entry
+    from tests.cli_process import run_cli
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    app = create_app(settings, redis)
+    _a_bug_for(monkeypatch, "kannel-cc-3")
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        key = await _kept_by_a_sweep(test_env, redis, monkeypatch, gateway, app[GATEWAY_KEY], settings, first)
+        store = UnfiledMessages(redis)
+        [entry], _ = store.list()
+        assert redis.exists(key + ":kept")
+        if gone_by == "purge":
+            assert store.purge(time.time() + 10) == (1, 0)
+        elif gone_by == "unfiled-retry":  # the bug mended: the command's process has none
+            retried = run_cli(["unfiled", "retry", entry.key], test_env.process_env(COLUMNS="200"))
+            assert retried.returncode == 0 and "filed as" in retried.stdout, retried.stdout + retried.stderr
+        elif gone_by == "forget_filed":
+            assert len(store.forget_filed([unfiled_entry(entry.message.source, entry.message.message_identity)])) == 1
+        else:
+            redis.hdel(f"lapor:unfiled:{entry.channel}", entry.key)
+        assert store.list() == ([], 0)
+        if gone_by != "the-release-before":
+            assert not redis.exists(key + ":kept")
+        answer = await post_callback(gateway.client, second["parts"][0])  # a part at a number it lacked
+        assert (answer.status_code, answer.json()["messages"]) == (200, [])
+        assert not redis.exists(key + ":kept") and store.list() == ([], 0)
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
+
+
+@pytest.mark.parametrize("comes", ["before-the-retry-files-it", "before-its-rejoin-is-written", "as-it-is-filed"])
+async def test_a_part_that_comes_as_unfiled_retry_files_a_kept_message_is_not_lost(
+    test_env: Environment, redis: Redis, monkeypatch: pytest.MonkeyPatch, comes: str
+) -> None:
+    """`unfiled retry` read a kept message, filed it, then released it: a part that joined it in between (`rejoin`)
+    was lost with the release, which deleted the entry whatever it held, and a release left to the next retry lost it
+    there (the message found filed). The retry now takes the parts' records (`:kept`) before it files: a part joined
+    by then is filed with it, even one whose rejoin is written only after (the release forgets an entry holding no
+    part more than the version filed); one coming after is a filed message's part, answered with nothing and nothing
+    of it kept. The release of an older version than the entry's leaves the entry."""
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    app = create_app(settings, redis)
+    _a_bug_for(monkeypatch, "kannel-cc-3")
+    both = f"{second['parts'][0]['text']} [...] {first['parts'][2]['text']}"
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        key = await _kept_by_a_sweep(test_env, redis, monkeypatch, gateway, app[GATEWAY_KEY], settings, first)
+        store = UnfiledMessages(redis)
+        [read], _ = store.list()  # the retry read it ...
+        rejoins: list[InboundMessage] = []
+        if comes == "before-its-rejoin-is-written":
+            async def later(self: Any, adapter: Any, message: InboundMessage) -> None:
+                rejoins.append(message)
+
+            monkeypatch.setattr(app_module.Gateway, "rejoin_kept", later)
+        if comes != "as-it-is-filed":  # ... as a part joins it
+            answer = await post_callback(gateway.client, second["parts"][0])
+            assert (answer.status_code, answer.json()["messages"]) == (200, [])
+        if comes == "before-the-retry-files-it":
+            assert not store.release(read)  # the version read is not the one kept now: it stays
+        filed = store.take_parts(read)  # the retry files it now
+        assert not redis.exists(key + ":kept")
+        if comes == "as-it-is-filed":
+            answer = await post_callback(gateway.client, second["parts"][0])  # a filed message's part
+            assert (answer.status_code, answer.json()["messages"]) == (200, [])
+            assert not redis.exists(key + ":kept") and filed.message.text == read.message.text
+        else:
+            assert filed.message.text == both
+        for message in rejoins:  # the rejoin written after the retry took the parts
+            assert store.rejoin("sms-aggregator", message)
+        assert store.release(filed) and store.list() == ([], 0) and not redis.exists(key + ":kept")
+
+
+def _gsm_part(number: int, text: str) -> InboundMessage:
+    """A part of a 3-part GSM-7 SMS with the 8-bit reference 7."""
+    return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id=f"race-{number}",
+                          sender_kind=SenderKind.MSISDN, sender_address="6281299990050", text=text,
+                          received_at=utc_now(), part=MessagePart("7", 3, number, "gsm7", text),
+                          dedup_id=f"race-{number}")
+
+
+@pytest.mark.parametrize("b", ["keeps-it", "files-it"])
+def test_two_gateways_keeping_one_message_at_once_keep_every_part(settings: Settings, redis: Redis, b: str) -> None:
+    """Gateway A's sweep takes parts 2 and 3 as gateway B's part 1 completes the message, and A's filing meets a bug:
+    A's keep read the buffer (its mark's parts) before B took them, and wrote after it. Its mark, taking none of its
+    parts, left `:kept` holding `=id` alone (the next read of it raised IndexError), and, B's filing meeting the bug
+    too, its entry, of parts 2 and 3, replaced B's of all three. Now A's keep leaves B's entry, and its mark `:kept`
+    as B left it."""
+    import functools
+
+    from gateway.concat import _kept_message
+
+    buffer, store = PartBuffer(redis, settings), UnfiledMessages(redis)
+    texts = ["LAPOR jalan rusak ", "di depan pasar ", "sejak minggu lalu"]
+    buffer.add(_gsm_part(2, texts[1]))
+    buffer.add(_gsm_part(3, texts[2]))
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)  # A's sweep: parts 2 and 3
+    assert swept is not None
+    done = buffer.add(_gsm_part(1, texts[0]))  # B: part 1 completes it
+    assert done.state == "complete" and done.message is not None
+
+    def a_mark_then_b_keeps(pipe: Pipeline) -> None:
+        buffer.mark_done(key, "-", swept, pipe, late=True, kept=swept)  # A's mark reads the buffer now ...
+        if redis.exists(key + ":done"):  # ... and B's keep (or filing) is written whole before A's (once)
+            return
+        if b == "keeps-it":
+            store.keep("sms-aggregator", done.message, ValueError("a bug"), time.time(),
+                       functools.partial(buffer.mark_done, key, "-", None, kept=done.message))
+        else:
+            buffer.mark_done(key, "10000007", done.message)
+
+    store.keep("sms-aggregator", swept, ValueError("a bug"), time.time(), a_mark_then_b_keeps)
+    [entry], _ = store.list()
+    kept = buffer.kept_message(key)
+    if b == "keeps-it":
+        assert entry.message.text == "".join(texts).strip()
+        assert kept is not None and kept.channel_meta["part_ids"] == ["race-1", "race-2", "race-3"]
+    else:
+        assert entry.message.provider_message_id == swept.provider_message_id
+        assert kept is None and not redis.exists(key + ":kept")
+    assert _kept_message([b"=id", b"race-2"]) is None and _kept_message([]) is None
