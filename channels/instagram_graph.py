@@ -743,8 +743,10 @@ class InstagramPoller:
         retry_at = min((self.lookup_retry_at[key] for key in self.failed_lookups if key in self.lookup_retry_at),
                        default=None)
         if (failing, retry_at) != self.signalled_failure:
-            self.signals.poll_failed(self.channel, failing, retry_at=retry_at)
-            if self.signalled_failure is None or failing != self.signalled_failure[0]:
+            # Only a new failure (its text, not its next try) is one more of the channel's last errors.
+            new_failure = self.signalled_failure is None or failing != self.signalled_failure[0]
+            self.signals.poll_failed(self.channel, failing, retry_at=retry_at, new_error=new_failure)
+            if new_failure:
                 log.warning("channel.lookups_failing", channel=self.channel, reason=failing,
                             mentions=len(self.failed_lookups),
                             retry_in_seconds=None if retry_at is None else round(retry_at - self.clock(), 1))

@@ -24,6 +24,7 @@ from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
+from gateway.health.signals import ERRORS_KEY, SIGNALS_KEY, HealthSignals
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
@@ -969,6 +970,33 @@ def test_failing_mention_lookups_say_the_host_and_their_next_try(
         tries.append(due)
         now[0] = due + 1
     assert tries[1] > tries[0]
+
+
+def test_failing_mention_lookups_moving_their_next_try_add_no_last_error_each_retry(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """The failing lookups are signalled again each time their earliest retry moves, for the views' next try: each
+    signal was one more of the channel's last errors, the same text every retry, and after a dozen retries the list
+    held it alone, the token refused and the 503 before it pushed out. Their next try moves, their error is one."""
+    signals = HealthSignals(redis)
+    signals.auth_failed("instagram", "graph answered 400 code=190 (access token expired)", refusal="token")
+    signals.poll_failed("instagram", "graph answered 503")
+    mentions = [fake.state.add_ig_mention(f"@lapor1708 jalan rusak {n}", kind="comment") for n in range(3)]
+    for ids in mentions:
+        fake.state.ig_object_errors[ids["comment_id"]] = graph_error(10, "Application does not have permission", 403)
+    key = PENDING_KEY.format(ig_user_id=IG_USER_ID)
+    redis.rpush(key, *[orjson.dumps(ids) for ids in mentions])
+    ig, now = clocked(settings, redis, intake)
+    tries = set()
+    for _ in range(12):
+        ig.poll_once()
+        tries.add(float(redis.hget(SIGNALS_KEY.format(channel="instagram"), "poll_retry_at") or 0))
+        now[0] = min(float(orjson.loads(raw)["retry_at"]) for raw in redis.lrange(key, 0, -1)) + 1
+    assert len(tries) == 12  # the next try said moved with every retry
+    errors = [orjson.loads(raw) for raw in redis.lrange(ERRORS_KEY.format(channel="instagram"), 0, -1)]
+    assert [e["kind"] for e in errors] == ["poll_failed", "poll_failed", "auth_failed"]
+    assert errors[0]["reason"].startswith("mention lookups failing (3 mentions, none read since): ")
+    assert errors[1]["reason"] == "graph answered 503"
 
 
 def test_a_lookup_refused_for_a_field_the_api_does_not_have_drops_no_mention_and_fails_the_channel(

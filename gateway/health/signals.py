@@ -335,9 +335,11 @@ class HealthSignals:
 
         self._write(channel, "poll_ok", build)
 
-    def poll_failed(self, channel: str, reason: str, retry_at: float | None = None) -> None:
+    def poll_failed(self, channel: str, reason: str, retry_at: float | None = None, *, new_error: bool = True) -> None:
         """A poll failed (timeout, 5xx, bad answer). The failing time counts from the first failure in a row;
-        `retry_at` (Unix seconds) is when the poller tries again, which the views say."""
+        `retry_at` (Unix seconds) is when the poller tries again, which the views say. `new_error=False`: the same
+        failure signalled again for its next try alone, which adds no entry to the last errors (one per retry, they
+        held that failure alone, the errors before it pushed out)."""
 
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hsetnx(key, "poll_failing_since", at)
@@ -347,7 +349,7 @@ class HealthSignals:
             else:
                 pipe.hdel(key, "poll_retry_at")
 
-        self._write(channel, "poll_failed", build, error=reason)
+        self._write(channel, "poll_failed", build, error=reason if new_error else None)
 
     def mentions_gap(self, channel: str, gap_from: str, gap_to: str) -> None:
         """A poll read as many mentions as the provider keeps reachable: those posted between `gap_from` and `gap_to`
