@@ -475,7 +475,7 @@ def _is_own_name(value: Any) -> bool:
     return isinstance(value, str) and _OWN_NAME.fullmatch(value) is not None
 
 
-def _is_ip_address(value: Any) -> bool:
+def is_ip_address(value: Any) -> bool:
     """One IP address and nothing else, without an IPv6 zone (`%` and any text)."""
     if not isinstance(value, str) or "%" in value:
         return False
@@ -488,7 +488,7 @@ def _is_ip_address(value: Any) -> bool:
 
 # What keeps a key's value whole on the gateway's own lines (OWN_NAME_KEYS, NETWORK_ADDRESS_KEYS): one lookup a key.
 _KEPT_ON_OWN_LINES: dict[str, Callable[[Any], bool]] = {
-    **dict.fromkeys(OWN_NAME_KEYS, _is_own_name), **dict.fromkeys(NETWORK_ADDRESS_KEYS, _is_ip_address),
+    **dict.fromkeys(OWN_NAME_KEYS, _is_own_name), **dict.fromkeys(NETWORK_ADDRESS_KEYS, is_ip_address),
 }
 
 

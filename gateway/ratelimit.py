@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from prometheus_client import Counter
 
-from gateway.logs import get_logger
+from gateway.logs import get_logger, is_ip_address
 from gateway.settings import RateLimitSettings
 
 log = get_logger()
@@ -96,12 +96,9 @@ def bucket_key(source: str) -> str:
 
 def loggable_source(source: str) -> str:
     """A source as its throttled line names it: an address, or `not_an_address` for anything else a source header
-    carried (a proxy that passes the client's own header on unchecked: words, numbers, kilobytes of it)."""
-    try:
-        ipaddress.ip_address(source)
-    except ValueError:
-        return "not_an_address"
-    return source
+    carried (a proxy that passes the client's own header on unchecked: words, numbers, kilobytes of it), an IPv6
+    zone too (`fe80::1%` and any text after it: a name, a street), as the log's own check of `source` reads it."""
+    return source if is_ip_address(source) else "not_an_address"
 
 
 def route_path(request: web.Request) -> str:
