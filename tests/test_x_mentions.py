@@ -62,6 +62,7 @@ from tests.social_helpers import (
     run_reply_jobs,
 )
 from tests.test_envelope_schema import sample_envelope
+from tests.upgrade_support import previous_module
 from workers import social_reply
 from workers.context import WorkerContext
 from workers.deadletters import DeadLetters
@@ -986,6 +987,33 @@ def test_a_refused_token_names_the_host_that_refused_it_and_what_to_set(
     assert (x_health["state"], x_health["reason"]) == ("degraded", f"authentication failing (1 in a row): {says}")
     [action] = x_health["actions"]
     assert all(words in action for words in (*does, "restart `lapor-gateway pollers`")), action
+
+
+@pytest.mark.parametrize("succeeded_between", [True, False], ids=["a-poll-ok-between", "refused-in-a-row"])
+def test_a_token_refused_by_the_previous_releases_poller_gets_no_step_of_an_earlier_refusal(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, succeeded_between: bool
+) -> None:
+    """What X refused (`last_auth_refusal`) is new; the previous release's poller (a rollback, or both running during
+    the upgrade) records an auth failure writing `last_auth_error` alone. The refusal left from an earlier 403 (a
+    permission) stayed, and the views gave the permission's step for a revoked token: it is read only with the error
+    it came with, and a poll that goes through clears it."""
+    settings = test_env.settings(**fake.env())
+    fake.fail("/x/2/users", 403, body={"title": "Forbidden"})
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    key = SIGNALS_KEY.format(channel="x")
+    assert redis.hget(key, "last_auth_refusal") == b"permission"
+    if succeeded_between:
+        poller.poll_once()
+        assert redis.hget(key, "last_auth_refusal") is None and redis.hget(key, "auth_failures") == b"0"
+    intake.close()
+    previous_module("gateway/health.py").HealthSignals(redis).auth_failed("x", "401 Unauthorized")
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
+    assert x_health["reason"].endswith(": 401 Unauthorized")
+    [action] = x_health["actions"]
+    assert "renew or fix LAPOR_X_BEARER_TOKEN" in action and "access to mentions" not in action, action
 
 
 def test_an_error_raised_before_any_answer_puts_no_word_of_the_request_in_a_reason(

@@ -200,6 +200,15 @@ class CheckedHealth:
     collected: metrics.CollectedMetrics
 
 
+def _auth_refusal(raw: dict[bytes, bytes]) -> str | None:
+    """What the provider refused, while the last auth error is still the one it was recorded with: the previous
+    release's pollers write `last_auth_error` alone, and a refusal left from an earlier error is not this one's."""
+    error = raw.get(b"last_auth_error")
+    if error is None or raw.get(b"last_auth_refusal_error") != error:
+        return None
+    return _text(raw.get(b"last_auth_refusal"))
+
+
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
              processes_alive: int = 0, unfiled: int = 0, newest_webhook_beat: Sequence[tuple[bytes, float]] = (),
@@ -213,7 +222,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_poll_error=_text(get(b"last_poll_error")), poll_retry_at=_float(get(b"poll_retry_at")),
         rate_limited_since=_float(get(b"rate_limited_since")),
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=_int(get(b"auth_failures")),
-        last_auth_error=_text(get(b"last_auth_error")), last_auth_refusal=_text(get(b"last_auth_refusal")),
+        last_auth_error=_text(get(b"last_auth_error")), last_auth_refusal=_auth_refusal(raw),
         signature_failures=_int(get(b"signature_failures")),
         last_signature_error=_text(get(b"last_signature_error")),
         intake_refusals=_int(get(b"intake_refusals")),

@@ -331,7 +331,7 @@ class HealthSignals:
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hset(key, mapping={"last_poll_ok_at": at, "auth_failures": 0})
             pipe.hdel(key, "poll_failing_since", "last_poll_error", "poll_retry_at", "rate_limited_since",
-                      "rate_limited_until")
+                      "rate_limited_until", "last_auth_refusal", "last_auth_refusal_error")
 
         self._write(channel, "poll_ok", build)
 
@@ -401,15 +401,19 @@ class HealthSignals:
 
     def auth_failed(self, channel: str, reason: str = "authentication failed", refusal: str | None = None) -> None:
         """Our token or secret was refused by the provider (a poll, a reply). `refusal`: what it refused, one of
-        AUTH_REFUSALS (the token, a permission it lacks, the account polled), which the views' next step follows."""
+        AUTH_REFUSALS (the token, a permission it lacks, the account polled), which the views' next step follows.
+
+        It is kept with the error it came with (`last_auth_refusal_error`), and read only while `last_auth_error` is
+        still that error (`monitor`): the previous release records an auth failure writing `last_auth_error` alone,
+        and a refusal left from before (a permission) gave the step of a permission for its revoked token."""
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "auth_failures", 1)
             pipe.hset(key, "last_auth_error", _clean(reason))
             if refusal in AUTH_REFUSALS:
-                pipe.hset(key, "last_auth_refusal", refusal)
+                pipe.hset(key, mapping={"last_auth_refusal": refusal, "last_auth_refusal_error": _clean(reason)})
             else:
-                pipe.hdel(key, "last_auth_refusal")
+                pipe.hdel(key, "last_auth_refusal", "last_auth_refusal_error")
 
         self._write(channel, "auth_failed", build, error=reason)
 
