@@ -402,7 +402,7 @@ class Gateway:
             except GatewayError as error:
                 status = http_status_for(error)
                 log.warning("dlr.rejected", reason=error.reason, status=status)
-                return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+                return refused_response(request, error, status)
             if known is False:
                 log.warning("dlr.unknown_reply", reason="unknown_reply")
                 return web.json_response({"error": "unknown_reply"}, status=404)
@@ -498,7 +498,7 @@ class Gateway:
                 level = log.error if refused else log.warning
                 with sensitive_values(*_citizen_values([*messages, *joined])):  # handle_message's block has ended
                     level("message.rejected", reason=error.reason, detail=error.detail, status=status)
-                return web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+                return refused_response(request, error, status)
             except web.HTTPException:
                 raise
             except Exception as error:  # a bug: refused like a report that could not be made durable, and counted
@@ -556,6 +556,16 @@ class Gateway:
             return response
 
         return handle
+
+
+def refused_response(request: web.Request, error: GatewayError, status: int) -> web.Response:
+    """The JSON answer to a refused request; one that leaves its body unread (a 413 for the Content-Length it
+    declared, sent before the body, or a 408) also closes the connection (`Connection: close`): a keep-alive
+    client sends its next request on it, which was read as the rest of that body and never answered."""
+    response = web.json_response({"error": error.reason, "detail": error.detail}, status=status)
+    if not request.content.is_eof():
+        response.force_close()
+    return response
 
 
 def _declared_too_large(request: web.Request, limit: int) -> bool:

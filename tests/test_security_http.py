@@ -588,7 +588,9 @@ async def test_a_content_length_past_the_limit_is_answered_413_as_its_headers_co
         test_env: Environment, redis: Redis, log_stream: io.StringIO, path: str, length: int, expect: bool) -> None:
     """A request announcing more than `http.max_body_bytes` waited for that body: a client that sent less (a huge or
     a false length) held a handler until the body timeout and got a 408 `body_timeout`, and one that asked
-    `Expect: 100-continue` was told to send it. It is answered 413 `body_too_large` at once, no 100 Continue first."""
+    `Expect: 100-continue` was told to send it. It is answered 413 `body_too_large` at once, no 100 Continue first.
+    The body is never read, so the connection closes after that answer and says so (`Connection: close`): a
+    keep-alive client sent its next request on it, read as the rest of that body and never answered."""
     settings = test_env.settings(**instagram_env(LAPOR_HTTP_BODY_TIMEOUT_SECONDS="30"))
     before = redis_snapshot(redis)
     async with running_gateway(settings, redis) as gateway:
@@ -602,6 +604,14 @@ async def test_a_content_length_past_the_limit_is_answered_413_as_its_headers_co
             length_field = re.search(rb"(?i)content-length: *(\d+)", head)
             assert length_field is not None
             body = orjson.loads(await reader.readexactly(int(length_field.group(1))))
+            assert re.search(rb"(?i)\r\nconnection: *close\r\n", head), head
+            if expect:  # a client that sent no body: its next request, were the connection kept, became the body
+                with contextlib.suppress(ConnectionError):
+                    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    await writer.drain()
+                # Closed, not kept for more requests: once aiohttp's lingering read (up to 10 s, so a client still
+                # sending does not lose the 413 to a reset) ends.
+                assert await asyncio.wait_for(reader.read(), 15) == b""
         finally:
             writer.close()
     assert body["error"] == "body_too_large"
