@@ -2,13 +2,14 @@
 
 No front-end build: a small inline script (REFRESH_SCRIPT) fetches the page again every period and shows it, and
 while the gateway does not answer keeps the last one, dimmed, under a banner saying since when it is unreachable;
-without scripts a `<meta http-equiv="refresh">` reloads it. The worst state comes first in big letters, with what
+when no script runs a `<meta http-equiv="refresh">` reloads it. The worst state comes first in big letters, with what
 gives it (the channels, and the case store while forwards find it down); every channel shows its state, why, its
 counters and its last errors; then the queues.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -50,9 +51,22 @@ html[data-stale] body>:not(#unreachable){opacity:.45}
 # page comes (no connection, no answer within the period or 10 s, an answer that is not this page: a proxy's 502),
 # the last page stays, dimmed, under a banner: since when the gateway is unreachable (UTC, and the operators' zone
 # as `data-zone` names it), why, and when the data shown was generated; the first page that comes again replaces it.
+#
+# The meta refresh stands in the head for a browser that runs no script, and for one whose proxy's CSP blocks inline
+# scripts (in a `<noscript>`, that page never refreshed): the script removes it as it starts and, as removing it
+# does not cancel the refresh the parser scheduled (chromium), stops it at the load event (`window.stop()`).
+# Each page fetched gives the document's `<html>` its data attributes (the zone's label across a DST change, the
+# period); one whose script or style differ (`data-version`, PAGE_VERSION: the gateway was upgraded) is loaded
+# whole, where the tab kept the old ones for as long as it stayed open.
 REFRESH_SCRIPT = """(function () {
-  var root = document.documentElement, period = Number(root.dataset.refresh) * 1000;
-  var wait = Math.max(period, 10000), since = null;
+  var root = document.documentElement, meta = document.querySelector('meta[http-equiv="refresh"]');
+  if (meta) {
+    meta.parentNode.removeChild(meta);
+    window.addEventListener("load", function () { window.stop(); });
+  }
+  var period, wait, since = null;
+  function timing() { period = Number(root.dataset.refresh) * 1000; wait = Math.max(period, 10000); }
+  timing();
   function utc(d) { return d.toISOString().slice(0, 19).replace("T", " ") + "Z"; }
   function local(d) {
     if (!root.dataset.zone) return "";
@@ -76,8 +90,21 @@ REFRESH_SCRIPT = """(function () {
     if (document.title.indexOf("UNREACHABLE") !== 0) document.title = "UNREACHABLE · " + document.title;
   }
   function show(html) {
-    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var fresh = new DOMParser().parseFromString(html, "text/html"), page = fresh.documentElement, i, name;
     if (!fresh.getElementById("overall")) return false;
+    if (page.dataset.version !== root.dataset.version) {
+      location.reload();
+      return true;
+    }
+    for (i = root.attributes.length - 1; i >= 0; i--) {
+      name = root.attributes[i].name;
+      if (name.indexOf("data-") === 0 && !page.hasAttribute(name)) root.removeAttribute(name);
+    }
+    for (i = 0; i < page.attributes.length; i++) {
+      name = page.attributes[i].name;
+      if (name.indexOf("data-") === 0) root.setAttribute(name, page.attributes[i].value);
+    }
+    timing();
     document.title = fresh.title;
     document.body.innerHTML = fresh.body.innerHTML;
     delete root.dataset.stale;
@@ -96,6 +123,9 @@ REFRESH_SCRIPT = """(function () {
   }
   setTimeout(refresh, period);
 })();"""
+
+# What the page's script and style are, in its `<html data-version>`: a page fetched with another is loaded whole.
+PAGE_VERSION = hashlib.sha256((STYLE + REFRESH_SCRIPT).encode()).hexdigest()[:12]
 
 # "files lost": attachments its reports reached the case store without (flagged not_fetched).
 COUNTER_LABELS = (
@@ -206,12 +236,13 @@ def _zone_attributes(zone: ZoneInfo | None) -> str:
 
 def _head(title: str, refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The document up to its body: the language, the period and zone the refresh script reads, the charset, the
-    viewport, the refresh (REFRESH_SCRIPT; the meta refresh without scripts) and a title that starts with the worst
+    viewport, the refresh (REFRESH_SCRIPT; the meta refresh when no script runs) and a title that starts with the worst
     state, for a browser tab among others to tell it."""
     return (
-        f'<!doctype html><html lang="en" data-refresh="{int(refresh_seconds)}"{_zone_attributes(zone)}><head>'
+        f'<!doctype html><html lang="en" data-refresh="{int(refresh_seconds)}"{_zone_attributes(zone)}'
+        f' data-version="{PAGE_VERSION}"><head>'
         '<meta charset="utf-8">' + VIEWPORT
-        + f'<noscript><meta http-equiv="refresh" content="{int(refresh_seconds)}"></noscript>'
+        + f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">'
         f"<title>{title} · LAPOR! gateway status</title><style>{STYLE}</style><script>{REFRESH_SCRIPT}</script>"
         "</head><body>"
     )

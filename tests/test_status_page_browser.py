@@ -213,6 +213,80 @@ async def test_the_status_page_says_since_when_the_gateway_is_unreachable_and_co
     assert (back["title"] or "").startswith("OK ·") and back["generated"] != gone["generated"]
 
 
+ROOT_JS = """() => ({
+    zoneLabel: document.documentElement.dataset.zoneLabel || null,
+    gone: document.documentElement.dataset.gone || null,
+    version: document.documentElement.dataset.version || null,
+    sameDocument: window.sameDocument === true,
+    meta: document.querySelectorAll('meta[http-equiv="refresh"]').length,
+    overall: (document.getElementById('overall') || {}).innerText || null,
+})"""
+
+
+async def _wait_for_root(page: object, test: object, timeout: float = 15) -> dict[str, object]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with contextlib.suppress(playwright_api.Error):  # the page is between two loads
+            shown = await page.evaluate(ROOT_JS)  # type: ignore[attr-defined]
+            if test(shown):  # type: ignore[operator]
+                return shown
+        assert asyncio.get_running_loop().time() < deadline, "never"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_status_page_takes_its_html_attributes_from_each_page_and_loads_whole_after_an_upgrade(
+    gateway: GatewayServer, page: object
+) -> None:
+    """The script swapped the body alone: the `<html>` data attributes (the zone's label across a DST change, the
+    period) stayed as the tab first had them, and after an upgrade the tab ran the old script and style for as long
+    as it stayed open. Each page fetched gives its attributes; one with another `data-version` is loaded whole. And
+    the meta refresh, now in the head, is removed and reloads nothing while the script runs."""
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append("load"))  # type: ignore[attr-defined]
+    await page.goto(f"{gateway.url}/status?refresh=1")  # type: ignore[attr-defined]
+    await page.evaluate("""() => {
+        window.sameDocument = true;
+        document.documentElement.dataset.zoneLabel = 'WITA';  // as before a change of the zone's abbreviation
+        document.documentElement.dataset.gone = 'x';
+    }""")  # type: ignore[attr-defined]
+    shown = await _wait_for_root(page, lambda shown: shown["zoneLabel"] == "WIB" and shown["gone"] is None)
+    from gateway.status_page import PAGE_VERSION
+
+    assert shown["sameDocument"] and shown["meta"] == 0 and shown["version"] == PAGE_VERSION
+    await asyncio.sleep(2.5)  # more refreshes by the script, and the meta refresh's period twice over
+    assert (await page.evaluate(ROOT_JS))["sameDocument"] and loads == ["load"]  # type: ignore[attr-defined]
+
+    # The tab's script and style are an older release's: the next page fetched is loaded whole.
+    await page.evaluate("() => { document.documentElement.dataset.version = 'older0000000'; }")  # type: ignore
+    shown = await _wait_for_root(page, lambda shown: not shown["sameDocument"] and shown["overall"] is not None)
+    assert shown["version"] == PAGE_VERSION and len(loads) >= 2
+
+
+async def test_the_status_page_reloads_itself_when_a_proxys_csp_blocks_its_inline_script(
+    gateway: GatewayServer, page: object
+) -> None:
+    """Scripts on, but a proxy's `Content-Security-Policy` refusing inline scripts: the script never ran and the
+    meta refresh, in a `<noscript>`, did not apply either, so the page never refreshed. The meta refresh is in the
+    head, and reloads it."""
+    blocked: list[str] = []
+
+    async def with_csp(route: object) -> None:
+        response = await route.fetch()  # type: ignore[attr-defined]
+        await route.fulfill(response=response,  # type: ignore[attr-defined]
+                            headers={**response.headers, "content-security-policy": "script-src 'none'"})
+
+    await page.route("**/status*", with_csp)  # type: ignore[attr-defined]
+    page.on("console", lambda message: blocked.append(message.text))  # type: ignore[attr-defined]
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append("load"))  # type: ignore[attr-defined]
+    await page.goto(f"{gateway.url}/status?refresh=1")  # type: ignore[attr-defined]
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(loads) < 3:
+        assert asyncio.get_running_loop().time() < deadline, f"the page reloaded {len(loads) - 1} time(s)"
+        await asyncio.sleep(0.1)
+    assert any("Content Security Policy" in text for text in blocked), blocked  # the script was blocked indeed
+
+
 # A long reason (a URL, no space in 90 characters), a long hostname and a long Redis address: what made the page
 # wider than a phone's screen, with the nine counters in one row.
 LONG_REASON = ("poller failing for 11 min: Graph API 503 Service Unavailable: https://graph.microsoft.com/v1.0/"

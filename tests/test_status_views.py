@@ -87,7 +87,7 @@ from gateway.queues import (
 )
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.spool import Spool
-from gateway.status_page import render_status_page
+from gateway.status_page import PAGE_VERSION, render_status_page
 from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
 from gateway.tracking import TrackingIdAllocator
@@ -372,10 +372,16 @@ async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
     assert page.headers["Content-Type"].startswith("text/html")
     html = page.text
     # Refreshed by its own script (which keeps the last page under a banner while the gateway is unreachable, see
-    # tests/test_status_page_browser.py): the period and the operators' zone it reads, the generated time it quotes,
-    # and the meta refresh for a browser without scripts.
-    assert re.search(r'<html lang="en" data-refresh="10" data-zone="Asia/Jakarta" data-zone-label="WIB">', html)
-    assert re.search(r'<noscript><meta http-equiv="refresh" content="10"></noscript>', html)
+    # tests/test_status_page_browser.py): the period and the operators' zone it reads, the version of its script and
+    # style (a page fetched with another is loaded whole), the generated time it quotes, and the meta refresh for a
+    # browser that runs no script: in the head, not in a `<noscript>` (a proxy's CSP blocking inline scripts left
+    # the page with neither), which the script removes as it starts.
+    assert re.search(r'<html lang="en" data-refresh="10" data-zone="Asia/Jakarta" data-zone-label="WIB" '
+                     rf'data-version="{PAGE_VERSION}">', html)
+    assert re.fullmatch(r"[0-9a-f]{12}", PAGE_VERSION)
+    assert re.search(r'<head><meta charset="utf-8"><meta name="viewport"[^>]*><meta http-equiv="refresh" '
+                     r'content="10"><title>', html)
+    assert "<noscript>" not in html and 'document.querySelector(\'meta[http-equiv="refresh"]\')' in html
     assert re.search(r'<div class="muted" data-generated="([-\d]+ [:\d]+Z \(\d\d:\d\d WIB\))">generated \1 · ', html)
     assert 'id="overall">DOWN: email<' in html
     assert 'id="channel-email" data-state="down"' in html
@@ -1208,7 +1214,8 @@ def test_every_status_page_says_its_language_charset_viewport_and_state_in_its_t
     (how each is laid out is tests/test_status_page_browser.py's). Each is refreshed by the same script, which keeps
     it under a banner while the gateway is unreachable and quotes its generated time (Redis down, or the check
     failing, is no time to lose the page either)."""
-    assert page.startswith('<!doctype html><html lang="en" data-refresh="10"><head><meta charset="utf-8">'), page[:80]
+    assert page.startswith(f'<!doctype html><html lang="en" data-refresh="10" data-version="{PAGE_VERSION}"><head>'
+                           '<meta charset="utf-8">'), page[:80]
     assert page.count("<script>") == 1 and ' data-generated="' in page and 'id="overall"' in page
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert re.search(f"<title>{state} · LAPOR! gateway status</title>", page)
