@@ -100,7 +100,8 @@ def dedup_id(settings: Settings, message_id: str, sender: str, smsc: str) -> str
     message was dropped as a retry of another's. Only a true retry (same id, sender and SMSC) is one message. The
     sender goes in as a keyed digest (`sender_digest`): the identity stands as it is in Redis (a same-text repeat's
     first, an unfiled message's field). Claims made by the id alone before this are not found again: a retry across
-    the upgrade is a second report."""
+    the upgrade is a second report; so, likewise, is one of a JSON id past 64 bits or written as a float, read as its
+    float's text before (`2.0261205055512346e+19`, `100000.0`) and as written since (see `read_fields`)."""
     return f"{message_id}#{sender_digest(settings, 'sms-aggregator', smsc, sender)}"
 
 
