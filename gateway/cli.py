@@ -702,7 +702,7 @@ def _printable(text: str) -> str:
 @_tells_an_unreachable_redis
 def attachments_list(tracking_id: TrackingIdArgument) -> None:
     """Each attachment of a report as the gateway keeps it, and what the case store gets of it (or why not)."""
-    from workers.handover import WITHHELD
+    from workers.handover import MISSING_FILE, WITHHELD
 
     settings = _operator_settings()
     report = _report_files(settings, tracking_id)
@@ -717,10 +717,16 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
         table.add_row(str(view.index), _printable(view.content_type), "-" if view.size is None else str(view.size),
                       _printable(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
     console.print(table)
-    withheld = [str(view.index) for view in report.attachments if view.case_store == WITHHELD]
-    if withheld:
-        console.print(f"{len(withheld)} file(s) withheld from the case store. After a review: lapor-gateway "
-                      f"attachments export {report.tracking_id} <dir> " + " ".join(f"--index {i}" for i in withheld))
+    # Only a file the gateway still has can be handed over: the export of a missing one ends on FileMissing.
+    withheld = [view for view in report.attachments if view.case_store == WITHHELD]
+    kept = [str(view.index) for view in withheld if view.keeps != MISSING_FILE]
+    missing = [str(view.index) for view in withheld if view.keeps == MISSING_FILE]
+    if kept:
+        console.print(f"{len(kept)} file(s) withheld from the case store. After a review: lapor-gateway "
+                      f"attachments export {report.tracking_id} <dir> " + " ".join(f"--index {i}" for i in kept))
+    if missing:
+        console.print(f"{len(missing)} withheld file(s) cannot be handed over, #{', #'.join(missing)}: the gateway's "
+                      f"file is missing or unreadable under {settings.data_dir / 'attachments'}")
 
 
 @attachments_app.command("export")

@@ -515,6 +515,9 @@ def test_an_unknown_or_expired_report_or_a_missing_file_is_said_plainly(
     assert not (tmp_path / "out").exists()
     listing = cli(test_env, "attachments", "list", tracking_id)
     assert [row[4:] for row in table_rows(listing.stdout)][1] == ["missing file", "withheld", "unreadable"]
+    # The next step names only the files an export can write: it named the missing one, whose export then failed.
+    assert f"attachments export {tracking_id} <dir> --index 3\n" in listing.stdout, listing.stdout
+    assert "1 withheld file(s) cannot be handed over, #1: the gateway's file is missing" in listing.stdout
 
     stored = orjson.loads(redis.get(envelope_key(tracking_id)))  # type: ignore[arg-type]
     for damaged in ("x", [1], [{"location": 7}], [{"location": "", "flags": "not_stored"}]):
