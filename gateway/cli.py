@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -642,8 +643,7 @@ def deadletters_purge(
     settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? their reports will not be "
-                                              "delivered"):
+    if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? {_what_a_purge_loses(letters)}"):
         # Answered no, the command ended on its question, and with no terminal to ask (cron) on a bare "Aborted."
         console.print("purge not confirmed: nothing was purged (--yes to purge without asking)")
         raise typer.Exit(1)
@@ -655,6 +655,21 @@ def deadletters_purge(
                       "the command again for those still to purge")
     if missing or purged < len(letters):
         raise typer.Exit(1)
+
+
+def _what_a_purge_loses(letters: list[DeadLetter]) -> str:
+    """What is lost for good, by queue: the question said "their reports will not be delivered" of a reply's letter
+    too, whose report the case store has (its citizen's answer is what is lost)."""
+    from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE
+
+    counts = Counter(letter.queue if letter.readable else "" for letter in letters)
+    lost = {FORWARD_QUEUE: "report(s) will never reach the case store", REPLY_QUEUE: "reply(ies) will never be sent",
+            STATUS_QUEUE: "status answer(s) will never be sent"}
+    parts = [f"{counts[queue]} {what}" for queue, what in lost.items() if counts[queue]]
+    others = sum(count for queue, count in counts.items() if queue not in lost)
+    if others:
+        parts.append(f"{others} unreadable or unknown letter(s) deleted")
+    return ", ".join(parts)
 
 
 def _confirmed(question: str) -> bool:

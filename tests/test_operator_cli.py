@@ -24,7 +24,7 @@ from redis import Redis
 from channels.email.store import Quarantine, QuarantinedMail
 from channels.registry import channel_names
 from gateway.liveness import ServingBeat
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE
 from gateway.supervisor import hold_data_dir
 from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events
@@ -820,10 +820,28 @@ def test_a_purge_not_confirmed_says_nothing_was_purged(
                                 text=True, timeout=60, env=test_env.process_env(COLUMNS="200"))
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stdout.startswith("purge 1 dead letter(s)? their reports will not be delivered [y/N]: ")
+    assert result.stdout.startswith("purge 1 dead letter(s)? 1 report(s) will never reach the case store [y/N]: ")
     assert result.stdout.endswith("purge not confirmed: nothing was purged (--yes to purge without asking)\n")
     assert result.stderr == "" and no_traceback(result)
     assert DeadLetters(redis).count() == 1
+
+
+def test_a_purges_question_says_what_each_queues_letters_lose(test_env: TestEnvironment, redis: Redis) -> None:
+    """A reply's letter loses its citizen's answer, not the report (the case store has it): the question said "their
+    reports will not be delivered" of every letter."""
+    letters = DeadLetters(redis)
+    letters.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                    item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    for tracking_id in ("10000020", "10000036"):
+        letters.add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": tracking_id}],
+                        tracking_id=tracking_id, item=tracking_id, reason="aggregator_unreachable", detail="down",
+                        channel="sms-aggregator")
+    result = cli(test_env, "deadletters", "purge", "--all")  # its stdin is /dev/null: nothing purged
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("purge 3 dead letter(s)? 1 report(s) will never reach the case store, "
+                                    "2 reply(ies) will never be sent [y/N]: "), result.stdout
+    assert letters.count() == 3
 
 
 @pytest.mark.parametrize(("reason", "detail", "shown"), [
