@@ -479,7 +479,12 @@ def test_cli_show_with_settings_wrong_in_every_profile_says_a_configuration_erro
 @pytest.mark.parametrize(("content", "code", "said"), [
     pytest.param(b"text,category\nJalan rusak parah di desa kami,PEKERJAAN UMUM DAN PENATAAN RUANG\n"
                  b"Jembatan putus,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n",
-                 0, "held-out topic accuracy not measured", id="a category with one example is installed"),
+                 0, "held-out topic accuracy not measured (every category needs two examples or more, one of them "
+                 "held out: 1 has one (KEPENDUDUKAN))", id="a category with one example is installed"),
+    pytest.param(b"text,category\nJalan rusak parah di desa kami,PEKERJAAN UMUM DAN PENATAAN RUANG\n"
+                 b"Jembatan putus,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\nAkta,KEPENDUDUKAN\n",
+                 0, "held-out topic accuracy not measured (the held-out quarter (1 of 4 examples) needs one example of "
+                 "each of the 2 categories: 5 examples or more)", id="two of each is installed, too few to measure"),
     pytest.param("text,category\nJalan rusak é parah,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP,KEPENDUDUKAN\n"
                  .encode("cp1252"), 2, "not UTF-8 text", id="an export saved as Windows-1252 is refused"),
     pytest.param(b"text,category,kind\nJalan rusak,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi\n", 2,
@@ -758,8 +763,13 @@ def test_cli_show_with_training_data_it_cannot_use_says_so_naming_the_setting(
 @pytest.mark.parametrize(("content", "said"), [
     pytest.param(None, "{data}: cannot be read (No such file or directory)", id="missing"),
     pytest.param(b"text,category\nJalan rusak parah,PEKERJAAN UMUM DAN PENATAAN RUANG\nJembatan putus,PEKERJAAN UMUM "
-                 b"DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n", "every category needs two examples or more",
-                 id="a category with one example"),
+                 b"DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\n", "every category needs two examples or more, "
+                 "one of them held out: 1 has one (KEPENDUDUKAN)", id="a category with one example"),
+    # Two of each, but a quarter of four examples holds one: it was said as a category with a single example.
+    pytest.param(b"text,category\nJalan rusak parah,PEKERJAAN UMUM DAN PENATAAN RUANG\nJembatan putus,PEKERJAAN UMUM "
+                 b"DAN PENATAAN RUANG\nKTP belum jadi,KEPENDUDUKAN\nAkta lahir lama,KEPENDUDUKAN\n",
+                 "the held-out quarter (1 of 4 examples) needs one example of each of the 2 categories: 5 examples "
+                 "or more", id="two of each, too few to hold one of each out"),
 ])
 def test_cli_evaluate_on_data_it_cannot_use_says_why(content: bytes | None, said: str, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,7 +127,7 @@ def train(
 ) -> None:
     """Retrain topic and kind from an operator's export; workers pick it up when they restart."""
     from triage.engine import OPERATOR_TRAINING_FILE, model_version
-    from triage.evaluate import split
+    from triage.evaluate import held_out_shortfall, split
     from triage.model import SEED_PATH, TextModel, TrainingDataError, load_categories, read_examples
 
     settings = _settings()
@@ -142,7 +142,7 @@ def train(
     try:
         held_out_train, held_out = split(examples)
     except ValueError:  # a category with a single example cannot be held out: the data is still good to train on
-        measured = "held-out topic accuracy not measured (every category needs two examples or more for it)"
+        measured = f"held-out topic accuracy not measured ({held_out_shortfall(examples)})"
     else:
         model = TextModel.train(held_out_train + categories.keyword_examples())
         accuracy = sum(model.predict(e.text)[0].labels[0] == e.category for e in held_out) / len(held_out)
@@ -170,7 +170,7 @@ def evaluate_command(
     """Print region, topic, kind, language, duplicate and timing figures (uses a private embedded Redis)."""
     from gateway.embedded_redis import EmbeddedRedis
     from gateway.queues import redis_connection
-    from triage.evaluate import evaluate, split
+    from triage.evaluate import evaluate, held_out_shortfall, split
     from triage.model import SEED_PATH, TrainingDataError, load_categories, read_examples
 
     settings = _settings()
@@ -178,13 +178,13 @@ def evaluate_command(
     # the command on a traceback.
     path = data or SEED_PATH
     try:
-        split(read_examples(path, load_categories()))
+        examples = read_examples(path, load_categories())
+        split(examples)
     except TrainingDataError as error:
         console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
     except ValueError:
-        console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] every category needs two examples or "
-                      "more, one of them held out")
+        console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] {escape(held_out_shortfall(examples))}")
         raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory() as directory, EmbeddedRedis(Path(directory)) as embedded:
         redis = redis_connection(embedded.url)

@@ -15,10 +15,12 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import random
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,21 @@ class Evaluation:
 
     def add(self, name: str, value: float | int | str) -> None:
         self.figures[name] = round(value, 3) if isinstance(value, float) else value
+
+
+def held_out_shortfall(examples: list[Example]) -> str:
+    """Why `split` cannot hold a quarter of these examples out (scikit-learn's ValueError), in an operator's words:
+    a category with a single example, or a quarter too small to hold one of each category. The second was said as
+    the first ("every category needs two examples or more") of data whose every category had two."""
+    counts = Counter(example.category for example in examples)
+    single = sorted(category for category, count in counts.items() if count < 2)
+    if single:
+        named = ", ".join(single[:3]) + (", ..." if len(single) > 3 else "")
+        return (f"every category needs two examples or more, one of them held out: {len(single)} "
+                f"{'has' if len(single) == 1 else 'have'} one ({named})")
+    held_out = math.ceil(HOLD_OUT * len(examples))
+    return (f"the held-out quarter ({held_out} of {len(examples)} examples) needs one example of each of the "
+            f"{len(counts)} categories: {4 * len(counts) - 3} examples or more")
 
 
 def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
