@@ -1303,7 +1303,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     _print_pollers(document, zone)
     outage = document.get("casestore_outage")
     casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
-                       f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; {casestore_step(outage)}")
+                       f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; "
+                       f"{casestore_step(outage, document['deadletters']['total'])}")
                  if outage else "")
     # The spool in bytes, as the page of Redis down and the reasons say it: "spool: 2" read as two reports.
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']} bytes"

@@ -138,11 +138,17 @@ COUNTER_LABELS = (
 CASESTORE_DOWN_NOTE = "citizens are still answered and their reports kept"
 
 
-def casestore_step(outage: dict[str, Any]) -> str:
+def casestore_step(outage: dict[str, Any], dead_letters: int = 0) -> str:
     """What to do while forwards find the case store down, said after CASESTORE_DOWN_NOTE: where to look (the URL the
-    forward workers fail at, as they noted it; an older version's outage has none)."""
+    forward workers fail at, as they noted it; an older version's outage has none). With dead letters waiting, that
+    a forward among them does not go by itself: "the forwards go by themselves" was said of those too, whose retries
+    had run out, and nothing then said to requeue them."""
     where = f"at {outage['url']}" if outage.get("url") else "at LAPOR_CASESTORE_URL"
-    return f"check that the case store answers {where}: the forwards go by themselves once it does"
+    step = f"check that the case store answers {where}: the forwards go by themselves once it does"
+    if dead_letters:
+        step += (", but not those whose retries ran out: requeue those once it answers (`lapor-gateway deadletters "
+                 "requeue --all --queue lapor-forward`)")
+    return step
 # The counters also shown by reason, under the table.
 BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))
 
@@ -305,7 +311,7 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
     # "case-store latency: 3 ms" all through an outage.
     casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
                  f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}; "
-                 f"{escape(casestore_step(outage))}" if outage
+                 f"{escape(casestore_step(outage, status['deadletters']['total']))}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     return with_local_times(
         _head(overall.upper(), refresh_seconds, zone)

@@ -1635,6 +1635,18 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     assert plain.stdout.startswith(f"overall: {with_local_times(headline, gateway.settings.operator_zone)}  ("), (
         plain.stdout)
     assert f"their reports kept; {step}" in " ".join(plain.stdout.split()), plain.stdout
+    assert "requeue" not in plain.stdout
+
+    # A forward whose retries ran out does not go by itself: the step said it did, and nothing said to requeue it.
+    letters = DeadLetters(redis)
+    letter = letters.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                             item="10000012", reason="casestore_unreachable", detail="gave up", channel="sms-twilio")
+    requeue = (f"{step}, but not those whose retries ran out: requeue those once it answers (`lapor-gateway "
+               "deadletters requeue --all --queue lapor-forward`)")
+    assert f"their reports kept; {requeue}</div>" in (await gateway.client.get("/status")).text
+    plain = await asyncio.to_thread(cli, test_env, "status")
+    assert f"their reports kept; {requeue}" in " ".join(plain.stdout.split()), plain.stdout
+    assert letters.purge([letter], 60) == 1
 
     forward.tell_back(forward.end_outage(redis), 0, seen_by="probe")  # as the probe that finds it answering
     assert [e["event"] for e in log_events(log_stream) if e["event"].startswith("casestore.")][-1] == "casestore.back"
