@@ -782,15 +782,19 @@ def attachments_purge(
 ) -> None:
     """Delete the kept files no envelope in Redis names, quarantined mail and spool records, e-mail and SMS outbox
     replies, unfiled messages and dead letters, unused for the retention (cron)."""
+    from gateway.embedded_redis import named_redis
     from gateway.queues import redis_connection
-    from workers.retention import DAY_SECONDS, PurgeError, purge
+    from workers.retention import DAY_SECONDS, PurgeError, RedisUnavailable, purge
 
     settings = _operator_settings()
     redis = redis_connection(_require_redis_url(settings))
     try:
         result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
     except PurgeError as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        # Which Redis and what then, as every other operator command says it: the bare error named neither.
+        check = (f": check {named_redis(redis, settings.data_dir)}, and run it again once Redis answers "
+                 "(`lapor-gateway status` says when)" if isinstance(error, RedisUnavailable) else "")
+        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error) + check)}")
         raise typer.Exit(1) from None
     days = f"{result.retention_seconds / DAY_SECONDS:g} day(s)"
     verb = "would delete" if dry_run else "deleted"

@@ -569,10 +569,15 @@ def test_a_purge_that_cannot_tell_what_is_needed_deletes_nothing(
         purge(settings, redis)
 
     tracking_id(redis)
-    unreachable = cli(test_env, "attachments", "purge", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    port = free_port()
+    unreachable = cli(test_env, "attachments", "purge", REDIS_URL=f"redis://127.0.0.1:{port}/0")
     assert (unreachable.returncode, "RedisUnavailable" in unreachable.stdout, old.exists()) == (1, True, True), \
         unreachable.stdout
     assert "nothing was deleted" in unreachable.stdout and "Traceback" not in unreachable.stderr
+    # Which Redis, and what then: the line named neither.
+    assert (f"nothing was deleted: check the Redis server REDIS_URL names (127.0.0.1:{port}), and run it again once "
+            "Redis answers (`lapor-gateway status` says when)") in " ".join(unreachable.stdout.split()), \
+        unreachable.stdout
 
     too_short = cli(test_env, "attachments", "purge", "--older-than", "0")
     assert (too_short.returncode, old.exists()) == (2, True), too_short.stdout + too_short.stderr
