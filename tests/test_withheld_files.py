@@ -409,6 +409,8 @@ def test_an_operator_exports_the_files_as_sent_and_nothing_is_overwritten(
     again = cli(test_env, "attachments", "export", tracking_id, str(handover))
     assert again.returncode == 1
     assert "WouldOverwrite" in again.stdout and "nothing was exported" in again.stdout
+    # What then: the line stopped at what it did not do.
+    assert "export into an empty directory, or move those files aside first" in " ".join(again.stdout.split())
     assert sorted(path.name for path in handover.iterdir()) == [f"{tracking_id}-1.pdf", f"{tracking_id}-3.mp4"]
 
     everything = tmp_path / "semua"

@@ -288,7 +288,8 @@ def export_files(report: ReportFiles, data_dir: Path, directory: Path,
     targets = {view.index: directory / export_name(report.tracking_id, view) for view in chosen}
     there = sorted(str(path) for path in targets.values() if path.exists() or path.is_symlink())
     if there:
-        raise WouldOverwrite(f"not overwriting {', '.join(there)}: nothing was exported")
+        raise WouldOverwrite(f"not overwriting {', '.join(there)}: nothing was exported; export into an empty "
+                             "directory, or move those files aside first")
     if not directory.exists():
         directory.mkdir(mode=DIRECTORY_MODE, parents=True)
     remove_orphans(directory, EXPORT_TEMPORARY)
