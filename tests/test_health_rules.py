@@ -296,6 +296,15 @@ CASES = [
 ]
 
 
+def test_replies_failing_on_a_provider_that_does_not_answer_are_not_said_to_be_refused() -> None:
+    health = evaluate("sms-aggregator", ChannelSignals(reply_failures=3, last_reply_error="aggregator_unreachable"),
+                      (), RULES, NOW)
+    assert health.reason == "replies failing (3 in a row): aggregator_unreachable"
+    assert health.actions[0].startswith("the reply provider refuses our replies or does not answer (the reason says "
+                                        "which): `lapor-gateway deadletters list --channel sms-aggregator --queue "
+                                        "lapor-reply` shows each failure"), health.actions
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_evaluate(case: Case) -> None:
     health = evaluate("x", case.signals, case.queues, case.rules, NOW)

@@ -786,9 +786,11 @@ NEXT_STEPS = {
                     "lasts, poll less often or give the gateway a token of its own",
     # The reply queue's letters alone: the channel's forwards the case store refused, or a forward that killed its
     # workers (worker_died), were requeued with them, for nothing, or to kill its workers again.
-    "replies": f"the provider refuses our replies: `lapor-gateway deadletters list --channel {{channel}} --queue "
-               f"{REPLY_QUEUE}` shows each answer; fix the cause, then `lapor-gateway deadletters requeue --all "
-               f"--channel {{channel}} --queue {REPLY_QUEUE}`",
+    # Refused or not answered (`aggregator_unreachable`, `relay_timeout`): the reason names which; "refuses" alone
+    # sent the operator after a refusal where the provider's host was down.
+    "replies": f"the reply provider refuses our replies or does not answer (the reason says which): `lapor-gateway "
+               f"deadletters list --channel {{channel}} --queue {REPLY_QUEUE}` shows each failure; fix the cause, "
+               f"then `lapor-gateway deadletters requeue --all --channel {{channel}} --queue {REPLY_QUEUE}`",
     "reply_rate_limited": "nothing for a backlog (replies go out as the provider allows); if it lasts, see the "
                           "provider's notices for the account, which may be restricted from posting",
     "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "
