@@ -489,6 +489,8 @@ def test_cli_show_with_settings_wrong_in_every_profile_says_a_configuration_erro
                  .encode("cp1252"), 2, "not UTF-8 text", id="an export saved as Windows-1252 is refused"),
     pytest.param(b"text,category,kind\nJalan rusak,PEKERJAAN UMUM DAN PENATAAN RUANG\nKTP belum jadi\n", 2,
                  "row 3: 1 column(s)", id="a row cut short is refused with its row"),
+    pytest.param(b"text,category\nJalan rusak,PEKERJAAN UMUM DAN PENATAAN RUANG\n", 2,
+                 "needs examples of at least two categories", id="a single category is refused"),
 ])
 def test_cli_train_says_what_is_wrong_with_an_export_and_leaves_no_file_behind(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, code: int, said: str) -> None:
@@ -503,6 +505,7 @@ def test_cli_train_says_what_is_wrong_with_an_export_and_leaves_no_file_behind(
     result = CliRunner().invoke(app, ["triage", "train", str(export), "--replace"], env={"COLUMNS": "200"})
     assert (result.exit_code, type(result.exception)) == (code, SystemExit if code else type(None)), result.output
     assert said in result.output
+    assert result.output.count(str(export)) <= 1, result.output  # "cannot use x.csv: x.csv: ..." named it twice
     installed = tmp_path / "data" / "triage"
     left = sorted(path.name for path in installed.iterdir()) if installed.exists() else []
     assert left == (["training.csv"] if code == 0 else [])

@@ -135,7 +135,8 @@ def train(
     try:
         examples = read_examples(export, categories)
     except (TrainingDataError, OSError) as error:
-        console.print(f"[red]cannot use {export}:[/red] {error}")
+        # The error names the file itself where it is about the whole file ("cannot use x.csv: x.csv: empty file").
+        console.print(f"[red]cannot use {escape(str(export))}:[/red] {escape(str(error).removeprefix(f'{export}: '))}")
         raise typer.Exit(2) from None
     if not replace:
         examples = read_examples(SEED_PATH, categories) + examples
@@ -181,7 +182,7 @@ def evaluate_command(
         examples = read_examples(path, load_categories())
         split(examples)
     except TrainingDataError as error:
-        console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error))}")
+        console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error).removeprefix(f'{path}: '))}")
         raise typer.Exit(2) from None
     except ValueError:
         console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] {escape(held_out_shortfall(examples))}")
