@@ -296,6 +296,20 @@ CASES = [
 ]
 
 
+def test_dead_letters_of_reports_whose_envelope_is_gone_are_not_sent_round_again() -> None:
+    """Their forward cannot go: "fix the cause, then requeue" made each the same letter again."""
+    health = evaluate("unknown", ChannelSignals(deadletters_in_window=2, last_deadletter_reason="envelope_missing"),
+                      (), RULES, NOW)
+    assert health.state is State.DEGRADED
+    assert health.actions == [
+        "`lapor-gateway deadletters list --channel unknown --reason envelope_missing` lists them: forwards of reports "
+        "whose envelope is gone from Redis (emptied, restored from an older copy?), which a requeue cannot deliver "
+        "unless the envelope is restored; once looked into, `lapor-gateway deadletters purge --all --channel unknown "
+        "--reason envelope_missing`"]
+    other = evaluate("x", ChannelSignals(deadletters_in_window=1, last_deadletter_reason="x_auth"), (), RULES, NOW)
+    assert other.actions[0].endswith("then `lapor-gateway deadletters requeue --all --channel x`"), other.actions
+
+
 def test_replies_failing_on_a_provider_that_does_not_answer_are_not_said_to_be_refused() -> None:
     health = evaluate("sms-aggregator", ChannelSignals(reply_failures=3, last_reply_error="aggregator_unreachable"),
                       (), RULES, NOW)

@@ -2263,6 +2263,9 @@ def test_dead_letters_of_no_known_channel_do_not_leave_the_status_green(
     unknown = next(c for c in document["channels"] if c["channel"] == "unknown")
     assert unknown["deadletters"] == 1
     assert "(latest: envelope_missing): see `lapor-gateway deadletters list --channel unknown`" in unknown["reason"]
+    # No requeue delivers it: the step said to requeue, which made the same letter again.
+    assert "`lapor-gateway deadletters purge --all --channel unknown --reason envelope_missing`" in (
+        unknown["actions"][0])
     listing = cli(test_env, "deadletters", "list", "--channel", "unknown")
     assert "10000011" in listing.stdout
     assert "purged 1" in cli(test_env, "deadletters", "purge", "--all", "--channel", "unknown", "--yes").stdout

@@ -809,6 +809,15 @@ NEXT_STEPS = {
 }
 
 
+# A forward whose report's envelope is gone (the `unknown` channel's letters): "fix the cause, then requeue" sent it
+# round again to the same letter, as nothing a requeue reads can bring the report back.
+ENVELOPE_MISSING = "envelope_missing"
+ENVELOPE_MISSING_STEP = ("`lapor-gateway deadletters list --channel {channel} --reason envelope_missing` lists them: "
+                         "forwards of reports whose envelope is gone from Redis (emptied, restored from an older "
+                         "copy?), which a requeue cannot deliver unless the envelope is restored; once looked into, "
+                         "`lapor-gateway deadletters purge --all --channel {channel} --reason envelope_missing`")
+
+
 def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]) -> str:
     """What an operator does about a finding, in words to act on at 2 a.m.: the command to run or the setting to
     check. The reasons said what was wrong, and what to do was in the README alone."""
@@ -831,6 +840,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
     if finding.rule == "queue_age":
         return _queue_step(finding, queues)
+    if finding.rule == "deadletters" and signals.last_deadletter_reason == ENVELOPE_MISSING:
+        return ENVELOPE_MISSING_STEP.format(channel=channel)
     if finding.rule == "poll_failing" and channel == "email":
         return IMAP_LOGIN_STEP if (signals.last_poll_error or "").startswith(IMAP_LOGIN_REFUSED) else IMAP_POLL_STEP
     if finding.rule == "quiet":
