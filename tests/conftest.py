@@ -69,15 +69,20 @@ def secrets_of_enabled_channels(prefix: str) -> dict[str, str]:
 # Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux), where the thousands of
 # outgoing connections the tests make take theirs: a port the kernel handed out (bind to 0) could be taken by such a
 # connection before the test's server binds it ("address already in use"). Each xdist worker draws from its own
-# band, and a test process never hands the same port out twice.
+# band, and a test process hands a port out again only once most of its band has been: then the oldest half of those
+# it handed out are drawn from again (their servers long stopped). Never handing one out twice, a run of many e-mail
+# modules in one process used its 2,500 up ("no free port in 12000-14500").
 PORT_BASE, PORT_BAND, PORT_BANDS = 12_000, 2_500, 8  # 12000-31999: up to eight workers apart
-_issued_ports: set[int] = set()
+_issued_ports: dict[int, None] = {}  # in the order handed out
 
 
 def free_port() -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     low = PORT_BASE + (int(worker[2:] or 0) % PORT_BANDS) * PORT_BAND
-    for _ in range(500):
+    for attempt in range(1000):
+        if attempt == 500 or len(_issued_ports) >= PORT_BAND * 9 // 10:
+            for port in list(_issued_ports)[:len(_issued_ports) // 2]:
+                del _issued_ports[port]
         port = random.randrange(low, low + PORT_BAND)
         if port in _issued_ports:
             continue
@@ -86,7 +91,7 @@ def free_port() -> int:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        _issued_ports.add(port)
+        _issued_ports[port] = None
         return port
     raise RuntimeError(f"no free port in {low}-{low + PORT_BAND}")
 
