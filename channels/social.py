@@ -203,6 +203,22 @@ def auth_refusal(error: ProviderError) -> str:
     return "account" if error.status in (200, 404) else "token"
 
 
+def failure_kind(error: ProviderError) -> str:
+    """The kind of failure (`gateway.health.signals.REPLY_FAILURES`) a provider error is, as a failed reply's reason
+    words it and its step follows: what an authentication error refused (`auth_refusal`), a rate limit, a server
+    error, or for an error with no answer its type's (`ReadTimeout`: a timeout, `SSLError`: TLS, `ConnectionError`:
+    no connection); a refusal of the post itself otherwise."""
+    if error.kind is ProviderErrorKind.AUTH:
+        return auth_refusal(error)
+    if error.kind is ProviderErrorKind.RATE_LIMIT:
+        return "rate_limit"
+    if error.kind is ProviderErrorKind.SERVER:
+        if error.status is not None:
+            return "server"
+        return "timeout" if "Timeout" in error.detail else "tls" if "SSL" in error.detail else "unreachable"
+    return "refused"
+
+
 def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError,
                       until: float | None = None, retry_at: float | None = None, where: str | None = None) -> None:
     """What a provider error means for the channel's health (auth: down; rate limit: `until` the poller asks again,

@@ -545,9 +545,24 @@ def _shown(letter: DeadLetter, zone: ZoneInfo | None) -> dict[str, Any]:
     # A letter a forward or reply job wrote of its own decision (a provider's refusal, retries run out) names no RQ
     # job: `-`, as the tables show a missing value, where Python's `None` was printed. A status query's names its job
     # whoever gave it up.
+    # Where and how a reply failed, and what to do about it, as the health views say it (`reply_step`); `-` in a
+    # letter that tells neither (an earlier version's, a job that failed).
+    step = _letter_step(letter)
     return {**shown, "failed_at": shown_time(letter.failed_at, zone),
             "channel": _channel_of(letter),  # as `list` shows them
-            "job_id": shown["job_id"] or "-"}
+            "job_id": shown["job_id"] or "-", "where": shown["where"] or "-", "failure": letter.failure or "-",
+            **({"what to do": step} if step else {})}
+
+
+def _letter_step(letter: DeadLetter) -> str | None:
+    """What to do about a failed reply's letter, by its channel and kind of failure, as the views' step says it."""
+    from gateway.health.rules import reply_step
+    from gateway.metrics import health_channel
+    from gateway.queues import REPLY_QUEUE
+
+    if letter.failure is None or letter.queue != REPLY_QUEUE:
+        return None
+    return reply_step(health_channel(_channel_of(letter)), letter.failure)
 
 
 def _channel_of(letter: DeadLetter) -> str:

@@ -11,15 +11,25 @@ INTERNAL_ERROR = "internal_error"
 
 
 class GatewayError(Exception):
-    """Base class. `reason` is a short machine-readable code that goes into logs and metrics."""
+    """Base class. `reason` is a short machine-readable code that goes into logs and metrics.
+
+    A downstream's failure may also say where it failed and how, as the health views name it (`said`: "api.x.com
+    answered 401 Unauthorized", "ReadTimeout talking to smtp.example.go.id:587", written by
+    `gateway.health.signals.poll_failure`) and its kind (`failure`: one of `gateway.health.signals.REPLY_FAILURES`),
+    which the views' next step follows. Neither ever quotes an answer's words, a token or a citizen."""
 
     reason: str = "error"
+    said: str | None = None
+    failure: str | None = None
 
-    def __init__(self, detail: str = "", *, reason: str | None = None) -> None:
+    def __init__(self, detail: str = "", *, reason: str | None = None, said: str | None = None,
+                 failure: str | None = None) -> None:
         super().__init__(detail or self.reason)
         self.detail = detail
         if reason is not None:
             self.reason = reason
+        self.said = said
+        self.failure = failure
 
 
 class RejectedInput(GatewayError):
@@ -71,8 +81,9 @@ class RetryableError(GatewayError):
 
     reason = "retryable"
 
-    def __init__(self, detail: str = "", *, reason: str | None = None, retry_after: float | None = None) -> None:
-        super().__init__(detail, reason=reason)
+    def __init__(self, detail: str = "", *, reason: str | None = None, retry_after: float | None = None,
+                 said: str | None = None, failure: str | None = None) -> None:
+        super().__init__(detail, reason=reason, said=said, failure=failure)
         self.retry_after = retry_after
 
 
@@ -83,6 +94,7 @@ class PermanentError(GatewayError):
 
     reason = "permanent"
 
-    def __init__(self, detail: str = "", *, reason: str | None = None, status: int | None = None) -> None:
-        super().__init__(detail, reason=reason)
+    def __init__(self, detail: str = "", *, reason: str | None = None, status: int | None = None,
+                 said: str | None = None, failure: str | None = None) -> None:
+        super().__init__(detail, reason=reason, said=said, failure=failure)
         self.status = status

@@ -40,7 +40,7 @@ from channels.x_mentions import (
 from gateway.followups import remember_reply
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
-from gateway.health.signals import SIGNALS_KEY
+from gateway.health.signals import SIGNALS_KEY, endpoint
 from gateway.intake import Intake, Receipt, dedup_key
 from gateway.lease import process_table
 from gateway.queries import LOOKUP_SECONDS
@@ -1416,8 +1416,10 @@ def test_a_backlog_over_the_reply_rate_is_tried_about_once_per_reply_not_again_e
 @pytest.mark.parametrize(
     ("status", "body", "dead_lettered", "scheduled", "reply_error"),
     [
-        pytest.param(401, "x/unauthorized.json", 1, 0, "x_auth (401 Unauthorized)", id="auth-dead-letter"),
-        pytest.param(403, None, 1, 0, "x_auth (403 Forbidden)", id="forbidden-dead-letter"),
+        pytest.param(401, "x/unauthorized.json", 1, 0,
+                     "x_auth (credentials refused): {host} answered 401 Unauthorized", id="auth-dead-letter"),
+        pytest.param(403, None, 1, 0, "x_auth (permission refused): {host} answered 403 Forbidden",
+                     id="forbidden-dead-letter"),
         pytest.param(429, "x/too_many_requests.json", 0, 1, None, id="rate-limit-rescheduled-at-reset"),
         pytest.param(503, "x/service_unavailable.json", 0, 1, None, id="server-error-retried"),
     ],
@@ -1427,8 +1429,8 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     dead_lettered: int, scheduled: int, reply_error: str | None,
 ) -> None:
     """A reply refused for good is a dead letter, and the channel's last reply error (the views' "replies failing
-    (3 in a row): ...") says X's answer beside its kind: the kind alone, `x_auth`, did not tell a revoked token (401)
-    from a refused post (403)."""
+    (3 in a row): ...") says X's answer beside its kind, and the host it came from (LAPOR_X_BASE_URL's), as the
+    poller's reasons do: the kind alone, `x_auth`, did not tell a revoked token (401) from a refused post (403)."""
     fake.state.add_tweet("@lapor1708 trotoar dipakai parkir")
     make_poller(settings, redis, intake).poll_once()
     fake.fail("/x/2/tweets", status, body=fixture(body) if body else {"detail": "Forbidden"},
@@ -1442,7 +1444,8 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
         assert (letters[0].queue, letters[0].channel, letters[0].reason) == (REPLY_QUEUE, "x-reply", "x_auth")
     assert queue(REPLY_QUEUE, redis).scheduled_job_registry.count == scheduled
     said = redis.hget(SIGNALS_KEY.format(channel="x"), "last_reply_error")
-    assert (said.decode() if said else None) == reply_error
+    host = endpoint(settings.x.base_url)
+    assert (said.decode() if said else None) == (reply_error.format(host=host) if reply_error else None)
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,12 @@ class DeadLetter:
     # gives itself up ends normally, and RQ keeps no failure of it). None in letters an earlier version wrote, and in
     # those a forward or reply job wrote of its own decision.
     job_id: str | None = None
+    # Where and how a reply failed, as the health views say it (`gateway.health.signals.reply_failure`): the host (or
+    # the relay's host:port) and its answer's status line or the error's type (`api.x.com answered 401 Unauthorized`),
+    # and the kind of failure (`signals.REPLY_FAILURES`), which `show`'s step follows. None in letters an earlier
+    # version wrote and in those that tell neither; fields added, none changed, so each version reads the other's.
+    where: str | None = None
+    failure: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -77,13 +83,13 @@ class DeadLetter:
 UNREADABLE = "unreadable"
 _FIELDS = frozenset(field.name for field in fields(DeadLetter))
 _REQUIRED = frozenset(field.name for field in fields(DeadLetter)
-                      if field.name not in {"attempts", "channel", "job_id"})
+                      if field.name not in {"attempts", "channel", "job_id", "where", "failure"})
 # What each field must hold for the commands to print, filter and sort letters: a Tracking ID written as a JSON
 # number (a hand edit, another version) ended `deadletters list` on a TypeError, and a purge among others too.
 _TYPES: dict[str, tuple[type, ...]] = {
     "key": (str,), "queue": (str,), "func": (str,), "args": (list,), "tracking_id": (str,), "reason": (str,),
     "detail": (str,), "failed_at": (int, float), "attempts": (int,), "channel": (str, type(None)),
-    "job_id": (str, type(None)),
+    "job_id": (str, type(None)), "where": (str, type(None)), "failure": (str, type(None)),
 }
 # The item of a `job_failed` letter: the reason and the failed job's id (`workers.failures.dead_letter_job`), by which
 # a purge finds RQ's record of a letter written before letters named their job.
@@ -130,13 +136,13 @@ class DeadLetters:
 
     def add_new(self, *, queue: str, func: str, args: list[Any], tracking_id: str, item: str, reason: str,
                 detail: str, attempts: int = 1, channel: str | None = None, job_id: str | None = None,
-                pipeline: Any = None) -> DeadLetter:
+                where: str | None = None, failure: str | None = None, pipeline: Any = None) -> DeadLetter:
         """The detail is kept as a log line shows it: a downstream's answer may quote the citizen (a case store
         echoing the report it refuses), and only the job in hand knows their words (`sensitive_values`)."""
         letter = DeadLetter(
             key=self.entry_key(queue, item), queue=queue, func=func, args=args, tracking_id=tracking_id,
             reason=reason, detail=scrub(detail), failed_at=time.time(), attempts=attempts, channel=channel,
-            job_id=job_id,
+            job_id=job_id, where=scrub(where) if where else None, failure=failure,
         )
         self.add(letter, pipeline=pipeline)
         return letter

@@ -23,8 +23,8 @@ from channels.email.guards import is_noreply_address, is_our_address
 from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
-from gateway.errors import PermanentError, RetryableError
-from gateway.health.signals import HealthSignals
+from gateway.errors import GatewayError, PermanentError, RetryableError
+from gateway.health.signals import HealthSignals, reply_failure
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel
 from gateway.queues import REPLY_QUEUE, envelope_key, readable_envelope, sender_digest
@@ -232,7 +232,7 @@ def _failed(context: WorkerContext, payload: dict[str, Any], error: RetryableErr
         log.warning("email.reply_retry", reason=error.reason)
         note_retry(job, attempt_number(job), error.reason)
         raise error
-    return _give_up(context, payload, error.reason, error.detail)
+    return _give_up(context, payload, error.reason, error.detail, error)
 
 
 def _skip(reason: str) -> str:
@@ -241,12 +241,17 @@ def _skip(reason: str) -> str:
     return reason
 
 
-def _give_up(context: WorkerContext, payload: dict[str, Any], reason: str, detail: str) -> str:
+def _give_up(context: WorkerContext, payload: dict[str, Any], reason: str, detail: str,
+             error: GatewayError | None = None) -> str:
+    """Dead-lettered, with where and how the relay failed when `error` says (`relay_535 (credentials refused):
+    smtp.example.go.id:587 answered 535`): `relay_535` alone named neither the relay nor what to set."""
     job = get_current_job()
     attempts = attempt_number(job)
+    said, failure = (error.said, error.failure) if error is not None else (None, None)
     DeadLetters(context.redis).add_new(queue=REPLY_QUEUE, func=REPLY_FUNC, args=[payload],
                                        tracking_id=payload["tracking_id"], item=_item(payload),
-                                       reason=reason, detail=detail, attempts=attempts, channel=CHANNEL)
-    HealthSignals(context.redis).reply_failed(health_channel(CHANNEL), reason)
+                                       reason=reason, detail=detail, attempts=attempts, channel=CHANNEL,
+                                       where=said, failure=failure)
+    HealthSignals(context.redis).reply_failed(health_channel(CHANNEL), reply_failure(reason, said, failure), failure)
     log.error("email.reply_failed", reason=reason)
     return "failed"

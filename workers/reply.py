@@ -41,7 +41,7 @@ from rq import get_current_job
 
 from channels.reply_senders import REPLY_SENDERS, ReplyPart, ReplySenderEntry
 from gateway.errors import PermanentError, RetryableError
-from gateway.health.signals import HealthSignals
+from gateway.health.signals import HealthSignals, reply_failure
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
@@ -242,8 +242,11 @@ def _give_up(context: WorkerContext, reply: dict[str, Any], error: RetryableErro
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=REPLY_FUNC, args=[reply], tracking_id=str(reply.get("tracking_id") or reply_id),
         item=reply_id, reason=error.reason, detail=f"after {attempts} attempt(s): {error.detail}",
-        attempts=attempts, channel=reply.get("source"),
+        attempts=attempts, channel=reply.get("source"), where=error.said, failure=error.failure,
     )
     _record(context, reply_id, state="dead_lettered", last_error=error.reason, attempts=attempts)
-    HealthSignals(context.redis).reply_failed(health_channel(str(reply.get("source", "unknown"))), error.reason)
+    # Where and how it failed beside the reason (`aggregator_401 (credentials refused): sms.example.id answered 401
+    # Unauthorized`): `aggregator_401` alone named neither the host nor which setting to mend.
+    HealthSignals(context.redis).reply_failed(health_channel(str(reply.get("source", "unknown"))),
+                                              reply_failure(error.reason, error.said, error.failure), error.failure)
     return {"reply_id": reply_id, "dead_lettered": True}

@@ -47,12 +47,12 @@ from typing import Any
 from rq import get_current_job
 
 from channels.instagram_graph import GraphClient, our_reply_in
-from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind, reset_wait
+from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind, failure_kind, reset_wait
 from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
 from gateway.followups import remember_post_reply, remember_reply
-from gateway.health.signals import HealthSignals
+from gateway.health.signals import HealthSignals, endpoint, poll_failure, reply_failure
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel, reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
@@ -344,7 +344,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
         limited = now - first_attempt
         if limited >= _max_total_wait(context, channel):
             detail = f"still rate limited {limited / 3600:.1f} h after its first attempt: {error.detail}"
-            return _dead_letter(context, args, _refusal(channel, error), detail)
+            return _dead_letter(context, args, _refusal(channel, error), detail, error)
         delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
         HealthSignals(context.redis).reply_rate_limited(health_channel(channel), until=now + delay)
@@ -354,7 +354,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
         log.warning("reply.retry", reason=error.reason, status=error.status)
         note_retry(job, attempt_number(job), _refusal(channel, error))
         raise RetryableError(error.detail, reason=error.reason)
-    return _dead_letter(context, args, _refusal(channel, error), error.detail)
+    return _dead_letter(context, args, _refusal(channel, error), error.detail, error)
 
 
 def _reset_wait(context: WorkerContext, channel: str, error: ProviderError) -> float:
@@ -376,18 +376,38 @@ def _max_total_wait(context: WorkerContext, channel: str) -> float:
     return _channel_settings(context, channel).reply_rate_limit_max_total_hours * 3600
 
 
-def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str) -> str:
+def _where(context: WorkerContext, channel: str) -> str:
+    """The host a reply of `channel` is posted to (`endpoint`: LAPOR_X_BASE_URL's, LAPOR_INSTAGRAM_GRAPH_BASE_URL's),
+    as its poller's failing reason names it."""
+    return endpoint(context.settings.x.base_url if channel == Channel.TWITTER.value
+                    else context.settings.instagram.graph_base_url)
+
+
+def _said(context: WorkerContext, channel: str, error: ProviderError) -> str:
+    """Where and how the reply failed, as a failing poll's reason says it (`api.x.com answered 403 Forbidden`,
+    `ConnectionError talking to api.x.com`); a lookup that could not tell whether an Instagram reply is out, with the
+    host it asked."""
+    where = _where(context, channel)
+    if error.reason == "reply_unverified":
+        return f"{error.detail} at {where}"
+    return poll_failure(where, error.detail, answered=error.status is not None)
+
+
+def _dead_letter(context: WorkerContext, args: tuple[Any, ...], reason: str, detail: str,
+                 error: ProviderError) -> str:
     channel, target, _, tracking_id, *_ = args
-    # The provider's answer beside its kind, as the dead letter has it (a status line and error codes, never a message
-    # that may quote the post: `ProviderError`): "replies failing (4 in a row): x_auth" said nothing of X's 403.
-    HealthSignals(context.redis).reply_failed(health_channel(channel), f"{reason} ({detail})" if detail else reason)
+    # The provider's answer beside its kind and the host it came from, as the pollers' reasons name theirs (a status
+    # line and error codes, never a message that may quote the post: `ProviderError`): "x_auth (403 Forbidden)" named
+    # no host, and no setting to mend (the views' step follows `failure`).
+    said, failure = _said(context, channel, error), failure_kind(error)
+    HealthSignals(context.redis).reply_failed(health_channel(channel), reply_failure(reason, said, failure), failure)
     # The letter's key is shown to operators as it is: the post it answers (whose id opens the post and its author,
     # beside an anonymous report's Tracking ID) goes in it by a keyed digest; the arguments keep it for a requeue.
     item = f"{channel}:{opaque_message_id(context.settings.privacy.reply_handle_secret, channel, _target_id(target))}"
     DeadLetters(context.redis).add_new(
         queue=REPLY_QUEUE, func=SOCIAL_REPLY_FUNC, args=list(args), tracking_id=tracking_id or "",
         item=item, reason=reason, detail=detail[:200],
-        attempts=attempt_number(get_current_job()), channel=reply_source(channel),
+        attempts=attempt_number(get_current_job()), channel=reply_source(channel), where=said, failure=failure,
     )
     context.redis.delete(first_attempt_key(channel, target))  # requeued, it starts afresh
     return "dead_lettered"

@@ -26,6 +26,7 @@ import idna
 from channels.email.guards import NO_REPORT, SUBJECT_TAG
 from channels.email.texts import REPLY_TEXTS
 from gateway.errors import PermanentError, RetryableError
+from gateway.health.signals import poll_failure, transport_failure
 from gateway.private_files import write_atomically
 from gateway.replies import load_replies, render, shown_typed_id, status_text
 from gateway.settings import Settings
@@ -205,10 +206,32 @@ def write_to_outbox(message: EmailMessage, settings: Settings) -> Path:
     return path
 
 
+# SMTP answers that refuse our login to the relay (RFC 4954: 530 authentication required, 534 mechanism too weak,
+# 535 credentials invalid; 538 encryption required for it).
+RELAY_LOGIN_REFUSED = (530, 534, 535, 538)
+
+
+def relay_where(settings: Settings) -> str:
+    """The relay as a failed reply's reason names it: `host:port` (an IPv6 address in brackets)."""
+    host = settings.email.relay_host
+    return f"[{host}]:{settings.email.relay_port}" if ":" in host else f"{host}:{settings.email.relay_port}"
+
+
+def _relay_code_failure(code: int) -> str:
+    """The kind of failure (`gateway.health.signals.REPLY_FAILURES`) of a relay's answer: our login refused, a
+    temporary failure (4xx), or the mail refused (5xx)."""
+    if code in RELAY_LOGIN_REFUSED:
+        return "token"
+    return "server" if 400 <= code < 500 else "refused"
+
+
 def send_via_relay(message: EmailMessage, settings: Settings) -> None:
     """smtplib to the configured relay; 4xx and connection trouble are retryable, 5xx permanent, and so is a UTF-8
-    address when the relay does not offer SMTPUTF8."""
+    address when the relay does not offer SMTPUTF8. Each failure says where and how it failed (`said`, `failure`:
+    `smtp.example.go.id:587 answered 535`, `token`), the relay's codes alone: its words may quote the citizen's
+    address."""
     email = settings.email
+    where = relay_where(settings)
     accepted = False
     try:
         try:
@@ -220,7 +243,8 @@ def send_via_relay(message: EmailMessage, settings: Settings) -> None:
                 if email.relay_user:
                     client.login(email.relay_user, email.relay_password)
                 if not str(message["To"]).isascii() and not client.has_extn("smtputf8"):  # a UTF-8 local part
-                    raise PermanentError("relay does not offer SMTPUTF8", reason="relay_no_smtputf8")
+                    raise PermanentError("relay does not offer SMTPUTF8", reason="relay_no_smtputf8",
+                                         said=f"{where} offers no SMTPUTF8", failure="refused")
                 # Null envelope sender would be right for a bounce; an auto-reply uses our address (RFC 3834 §3.3).
                 client.send_message(message, from_addr=email.from_address, to_addrs=[message["To"]])
                 accepted = True
@@ -231,10 +255,18 @@ def send_via_relay(message: EmailMessage, settings: Settings) -> None:
                 raise
     except smtplib.SMTPResponseException as error:
         kind = RetryableError if 400 <= error.smtp_code < 500 else PermanentError
-        raise kind(f"relay answered {error.smtp_code}", reason=f"relay_{error.smtp_code}") from error
+        raise kind(f"relay answered {error.smtp_code}", reason=f"relay_{error.smtp_code}",
+                   said=poll_failure(where, str(error.smtp_code), answered=True),
+                   failure=_relay_code_failure(error.smtp_code)) from error
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
-        kind = RetryableError if codes and all(400 <= code < 500 for code in codes) else PermanentError
-        raise kind("relay refused the recipient", reason="relay_recipient_refused") from error
+        temporary = bool(codes) and all(400 <= code < 500 for code in codes)
+        kind = RetryableError if temporary else PermanentError
+        raise kind("relay refused the recipient", reason="relay_recipient_refused",
+                   said=poll_failure(where, " ".join(str(code) for code in codes) + " to the recipient",
+                                     answered=True),
+                   failure="server" if temporary else "refused") from error
     except (OSError, smtplib.SMTPException) as error:
-        raise RetryableError(f"relay unreachable: {type(error).__name__}", reason="relay_unreachable") from error
+        failure, name = transport_failure(error)
+        raise RetryableError(f"relay unreachable: {type(error).__name__}", reason="relay_unreachable",
+                             said=poll_failure(where, name, answered=False), failure=failure) from error

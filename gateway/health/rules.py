@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gateway.health.signals import SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
+from gateway.health.signals import AUTH_REFUSALS, SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import SettingsError
 
@@ -219,6 +219,8 @@ class ChannelSignals:
     last_intake_refusal: str | None = None
     reply_failures: int = 0
     last_reply_error: str | None = None
+    # The kind of the last failed reply's failure (`signals.REPLY_FAILURES`; None: not told, an older version's).
+    last_reply_failure: str | None = None
     # Replies put off by a 429 since the last reply sent: how many, since when, and until when the last is put off.
     reply_rate_limits: int = 0
     reply_rate_limited_since: float | None = None
@@ -730,6 +732,8 @@ TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACC
 # names the host that refused (the X or Graph API host of LAPOR_X_BASE_URL, LAPOR_INSTAGRAM_GRAPH_BASE_URL). "Renew
 # or fix the token" alone sent the operator to renew a token that a permission was missing from, or that named an
 # account X no longer serves.
+# How each poller's token step ends (a reply's step restarts the workers instead: `reply_step`).
+POLLERS_RESTART = ", then restart `lapor-gateway pollers`"
 TOKEN_REFUSAL_STEPS = {
     ("x", "token"): "X refuses the poller's token (revoked, expired or wrong?): set LAPOR_X_BEARER_TOKEN to the app's "
                     "current bearer token (developer portal: Keys and tokens), then restart `lapor-gateway pollers`",
@@ -747,6 +751,68 @@ TOKEN_REFUSAL_STEPS = {
                                  "LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after, then restart "
                                  "`lapor-gateway pollers`",
 }
+# What to do about a reply that failed for good, by channel and kind of failure (`signals.REPLY_FAILURES`, recorded
+# with it): the reason names the host, or the relay's host:port, that refused or failed (`signals.reply_failure`).
+# "The provider refuses our replies" alone left the operator to find which setting of which process: a reply worker
+# holds its own credentials (X's OAuth 1.0a keys, not the pollers' bearer token), its client built once. Followed by
+# the restart and the requeue (`reply_step`).
+REPLY_CREDENTIAL_STEPS = {
+    ("x", "token"): "X refuses the reply worker's credentials (revoked, expired or wrong?): set LAPOR_X_ACCESS_TOKEN "
+                    "and LAPOR_X_ACCESS_TOKEN_SECRET (with LAPOR_X_CONSUMER_KEY and _SECRET: developer portal, Keys "
+                    "and tokens), or LAPOR_X_USER_ACCESS_TOKEN, which X expires 2 hours after it is issued",
+    ("x", "permission"): "X refuses the account to post (403: an app whose permissions are Read only, or an access "
+                         "token issued before Read and Write was set; or the account is restricted): set Read and "
+                         "Write in the developer portal and LAPOR_X_ACCESS_TOKEN and _SECRET to a token issued after",
+    ("sms-aggregator", "token"): "the aggregator refuses our send credentials: set LAPOR_AGGREGATOR_SEND_USERNAME and "
+                                 "LAPOR_AGGREGATOR_SEND_PASSWORD to the account's (the aggregator's console)",
+    ("sms-aggregator", "permission"): "the aggregator refuses to send for our account (403: its sender 1708, its "
+                                      "balance, or our address not on its allowlist): ask the aggregator to mend it",
+    ("email", "token"): "the relay refuses our login: set LAPOR_EMAIL_RELAY_USER and LAPOR_EMAIL_RELAY_PASSWORD "
+                        "(changed, or an app password revoked?)",
+}
+# Where each channel's replies go, as the reply steps name the setting.
+REPLY_ENDPOINT_SETTINGS = {"x": "LAPOR_X_BASE_URL", "instagram": "LAPOR_INSTAGRAM_GRAPH_BASE_URL",
+                           "sms-aggregator": "LAPOR_AGGREGATOR_SEND_URL",
+                           "email": "LAPOR_EMAIL_RELAY_HOST, _PORT and _STARTTLS"}
+# The same by kind of failure alone, for every channel (`{setting}`: where its replies go).
+REPLY_FAILURE_STEPS = {
+    "rate_limit": "the provider limited our replies past every retry: see its notices for the account (restricted "
+                  "from posting?) and send fewer (the channel's reply or send rate)",
+    "server": "the provider failed through every retry: see its status page",
+    "timeout": "nothing answered in time at the host named: check that it answers there from the workers' hosts "
+               "({setting}; a firewall, a proxy or DNS on the way)",
+    "unreachable": "nothing answered at the host named: check that it answers there from the workers' hosts "
+                   "({setting}; a firewall, a proxy or DNS on the way)",
+    "tls": "TLS with the host named failed: its certificate (expired, for another name, from a CA the workers do not "
+           "trust), or a port that speaks no TLS ({setting})",
+    "refused": "the provider refused the message itself: `lapor-gateway deadletters show <tracking-id>` has its answer",
+    "redirect": "{setting} redirects (an http:// URL, a moved path): set it to where it points",
+}
+# The processes that hold a reply's credentials from their start (the reply workers; Instagram's token the pollers too).
+REPLY_RESTART = {"instagram": "every `lapor-gateway worker` and `lapor-gateway pollers`"}
+
+
+def reply_step(channel: str, failure: str | None) -> str | None:
+    """What to do about `channel`'s replies failing for good with a `failure` of that kind (`signals.REPLY_FAILURES`),
+    then the restart its credentials need and the requeue; None when the kind is not told (an older version's
+    failure, a job that failed). A refused token or permission of Instagram's is the pollers' too: their step
+    (`TOKEN_REFUSAL_STEPS`), which restarts the workers with them."""
+    setting = REPLY_ENDPOINT_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* settings")
+    requeue = f"requeue them: `lapor-gateway deadletters requeue --all --channel {channel} --queue {REPLY_QUEUE}`"
+    if failure in AUTH_REFUSALS:
+        restart = REPLY_RESTART.get(channel, "every `lapor-gateway worker`")
+        if (channel, failure) in REPLY_CREDENTIAL_STEPS:
+            step = REPLY_CREDENTIAL_STEPS[channel, failure]
+        elif (channel, failure) in TOKEN_REFUSAL_STEPS:
+            step = TOKEN_REFUSAL_STEPS[channel, failure].removesuffix(POLLERS_RESTART)
+        else:
+            step = "the provider refuses our credentials: fix the channel's LAPOR_<PROVIDER>_* credentials"
+        return f"{step}; then restart {restart}, and {requeue}"
+    if failure in REPLY_FAILURE_STEPS:
+        return f"{REPLY_FAILURE_STEPS[failure].format(setting=setting)}; then {requeue}"
+    return None
+
+
 # The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
 # provider's status page, which is what the poll-failing step said; and a refused login (imap-tools'
 # MailboxLoginError: a password changed, an app password revoked), counted as a failing poll, passes no retry.
@@ -835,6 +901,10 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         setting = TOKEN_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* setting")
         return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
                 f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")
+    if finding.rule == "replies":
+        step = reply_step(channel, signals.last_reply_failure)
+        if step is not None:
+            return step
     if finding.rule == "signature":
         cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"

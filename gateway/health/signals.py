@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +76,16 @@ LAST_ERRORS_KEPT = 10
 # What a provider refused when it refused our credentials (`HealthSignals.auth_failed`): the token itself (expired,
 # revoked, wrong), a permission or scope the token lacks, or the account polled (unknown, suspended, protected).
 AUTH_REFUSALS = ("token", "permission", "account")
+# What kind of failure ended a reply for good (`HealthSignals.reply_failed`, a dead letter's `failure`), which the
+# views' next step follows: what a provider refused of our credentials (AUTH_REFUSALS), its rate limit, its server
+# failing, no answer in time, no connection (refused, reset, no such host), TLS (a certificate, a handshake), the
+# message itself refused, or a redirect not followed.
+REPLY_FAILURES = (*AUTH_REFUSALS, "rate_limit", "server", "timeout", "unreachable", "tls", "refused", "redirect")
+# Each as a failed reply's reason says it (`reply_failure`).
+FAILURE_WORDS = {"token": "credentials refused", "permission": "permission refused", "account": "account refused",
+                 "rate_limit": "rate limited", "server": "server error", "timeout": "timed out",
+                 "unreachable": "no connection", "tls": "TLS failed", "refused": "message refused",
+                 "redirect": "redirect not followed"}
 REASON_LIMIT = 200
 # Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
 # shown only while it has something to show.
@@ -129,6 +140,52 @@ def poll_failure(where: str, what: str, *, answered: bool) -> str:
     polls, and whether the fault was the provider's or the network's."""
     what = " ".join(what.split()) or "failed"
     return f"{where} answered {what}" if answered else f"{what} talking to {where}"
+
+
+def status_failure(status: int) -> str:
+    """The kind of failure (`REPLY_FAILURES`) an HTTP answer that is no success is: 401 the credentials, 403 a
+    permission, 429 a rate limit, 408 a timeout (a proxy before the server gave up), 5xx the server, 3xx a redirect,
+    any other the message refused."""
+    if status == 401:
+        return "token"
+    if status == 403:
+        return "permission"
+    if status == 429:
+        return "rate_limit"
+    if status == 408:
+        return "timeout"
+    if status >= 500:
+        return "server"
+    return "redirect" if 300 <= status < 400 else "refused"
+
+
+def transport_failure(error: BaseException) -> tuple[str, str]:
+    """The kind of failure (`timeout`, `tls` or `unreachable`) of an error raised before any answer came, and the
+    type that names it, looked for along the error's causes (httpx wraps a certificate refused in a ConnectError):
+    (`tls`, `SSLCertVerificationError`), (`timeout`, `ReadTimeout`), (`unreachable`, `ConnectionRefusedError`).
+    The type alone: an error's words may quote the request, a credential among them."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError):
+            return "tls", type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    names = [kind.__name__ for kind in type(error).__mro__]
+    if isinstance(error, TimeoutError) or any("Timeout" in name for name in names):
+        return "timeout", type(error).__name__
+    return "unreachable", type(error).__name__
+
+
+def reply_failure(reason: str, said: str | None = None, failure: str | None = None) -> str:
+    """A failed reply's reason as every view shows it (`HealthSignals.reply_failed`): the dead letter's reason (what
+    `deadletters list --reason` filters), the kind of failure in words, and where it failed as a failing poll's reason
+    names it (`poll_failure`): `x_auth (credentials refused): api.x.com answered 401 Unauthorized`,
+    `relay_unreachable (no connection): ConnectionRefusedError talking to smtp.example.go.id:587`. The reason alone
+    when neither is known (a job that failed, a worker that died)."""
+    words = FAILURE_WORDS.get(failure or "")
+    head = f"{reason} ({words})" if words else reason
+    return f"{head}: {said}" if said else head
 
 
 # -- The recorder ------------------------------------------------------------------------------------------------------
@@ -471,13 +528,19 @@ class HealthSignals:
         self._write(channel, "reply_rate_limited", build,
                     error=f"reply rate limited until {_clock(until) or 'unknown'}")
 
-    def reply_failed(self, channel: str, reason: str) -> None:
-        """A reply to a citizen failed for good (dead-lettered): counted in a run that the next reply sent ends."""
+    def reply_failed(self, channel: str, reason: str, failure: str | None = None) -> None:
+        """A reply to a citizen failed for good (dead-lettered): counted in a run that the next reply sent ends.
+        `reason` as `reply_failure` words it; `failure`: its kind, one of REPLY_FAILURES, which the views' next step
+        follows (None: not told, a job that failed or a worker that died)."""
         metrics.REPLIES.labels(channel, "failed").inc()
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "reply_failures", 1)
             pipe.hset(key, "last_reply_error", _clean(reason))
+            if failure in REPLY_FAILURES:
+                pipe.hset(key, "last_reply_failure", failure)
+            else:
+                pipe.hdel(key, "last_reply_failure")
 
         self._write(channel, "reply_failed", build, error=reason)
 
