@@ -164,13 +164,16 @@ def transport_failure(error: BaseException) -> tuple[str, str]:
     type that names it, looked for along the error's causes (httpx wraps a certificate refused in a ConnectError):
     (`tls`, `SSLCertVerificationError`), (`timeout`, `ReadTimeout`), (`unreachable`, `ConnectionRefusedError`).
     The type alone: an error's words may quote the request, a credential among them."""
-    seen: BaseException | None = error
-    for _ in range(8):
-        if seen is None:
-            break
-        if isinstance(seen, ssl.SSLError):
-            return "tls", type(seen).__name__
-        seen = seen.__cause__ or seen.__context__
+    waiting: list[BaseException] = [error]
+    seen: set[int] = set()
+    while waiting and len(seen) < 16:
+        cause = waiting.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return "tls", type(cause).__name__
+        waiting.extend(link for link in (cause.__cause__, cause.__context__) if link is not None)
     names = [kind.__name__ for kind in type(error).__mro__]
     if isinstance(error, TimeoutError) or any("Timeout" in name for name in names):
         return "timeout", type(error).__name__

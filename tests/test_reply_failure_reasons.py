@@ -1,0 +1,299 @@
+"""What an operator reads when replies fail: the host (or the relay's host:port) that refused or failed, the kind of
+failure, and the step, as the pollers' reasons say theirs (`signals.poll_failure`, `rules.TOKEN_REFUSAL_STEPS`).
+
+"replies failing (4 in a row): aggregator_401" named neither the host nor what to set. Each row runs a reply through
+its real worker against its provider's stand-in (respx for the aggregator's HTTP, a local aiosmtpd relay), then reads
+the channel's signals as the monitor does and evaluates them: the reason, the step, and the dead letter's new fields.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+import respx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from redis import Redis
+
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import ChannelRules, evaluate, load_rules
+from gateway.health.signals import transport_failure
+from gateway.outbound import OutboundReplies
+from gateway.queues import REPLY_QUEUE, queue
+from gateway.replies import render
+from gateway.settings import Settings
+from tests.aggregator_support import aggregator_settings, drain
+from tests.conftest import AGGREGATOR_SEND_URL, TestEnvironment, free_port
+from tests.email_support import SmtpServerThread, fixture, run_replies
+from tests.upgrade_support import previous_module
+from workers.deadletters import DeadLetter, DeadLetters
+
+NUMBER = "+6281234567802"
+AGGREGATOR_HOST = "aggregator.invalid"  # AGGREGATOR_SEND_URL's host
+
+
+def failing_reply_health(redis: Redis, settings: Settings, channel: str) -> tuple[str, str, Any]:
+    """The channel's reason and step with its replies failing (its signals read as the monitor reads them, the run
+    made long enough to degrade it), and the one dead letter."""
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())[channel]
+    health = evaluate(channel, replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    finding = next(f for f in health.findings if f.rule == "replies")
+    [letter] = DeadLetters(redis).list()
+    return finding.reason, finding.action, letter
+
+
+@dataclass(frozen=True)
+class AggregatorRow:
+    id: str
+    answer: httpx.Response | Callable[[httpx.Request], httpx.Response] | type[Exception]
+    reason: str  # the channel's reason after "replies failing (3 in a row): "
+    failure: str
+    step: tuple[str, ...]  # words the step says
+
+
+AGGREGATOR_ROWS = [
+    AggregatorRow("credentials-refused", httpx.Response(401, text="bad login"),
+                  f"aggregator_401 (credentials refused): {AGGREGATOR_HOST} answered 401 Unauthorized", "token",
+                  ("LAPOR_AGGREGATOR_SEND_USERNAME", "LAPOR_AGGREGATOR_SEND_PASSWORD",
+                   "restart every `lapor-gateway worker`",
+                   "deadletters requeue --all --channel sms-aggregator --queue lapor-reply")),
+    AggregatorRow("permission-refused", httpx.Response(403),
+                  f"aggregator_403 (permission refused): {AGGREGATOR_HOST} answered 403 Forbidden", "permission",
+                  ("ask the aggregator",)),
+    AggregatorRow("message-refused", httpx.Response(400, text="invalid number"),
+                  f"aggregator_400 (message refused): {AGGREGATOR_HOST} answered 400 Bad Request", "refused",
+                  ("deadletters show",)),
+    AggregatorRow("server-error-through-every-retry", httpx.Response(503),
+                  f"aggregator_503 (server error): {AGGREGATOR_HOST} answered 503 Service Unavailable", "server",
+                  ("status page",)),
+    AggregatorRow("rate-limited-through-every-retry", httpx.Response(429),
+                  f"aggregator_429 (rate limited): {AGGREGATOR_HOST} answered 429 Too Many Requests", "rate_limit",
+                  ("send fewer",)),
+    AggregatorRow("timeout", httpx.ConnectTimeout,
+                  f"aggregator_timeout (timed out): ConnectTimeout talking to {AGGREGATOR_HOST}", "timeout",
+                  ("LAPOR_AGGREGATOR_SEND_URL",)),
+    AggregatorRow("connection-refused", httpx.ConnectError,
+                  f"aggregator_unreachable (no connection): ConnectError talking to {AGGREGATOR_HOST}", "unreachable",
+                  ("LAPOR_AGGREGATOR_SEND_URL", "DNS")),
+    AggregatorRow("redirect", httpx.Response(302, headers={"Location": "https://elsewhere.invalid/"}),
+                  f"aggregator_302 (redirect not followed): {AGGREGATOR_HOST} answered 302 Found", "redirect",
+                  ("LAPOR_AGGREGATOR_SEND_URL redirects",)),
+]
+
+
+@pytest.mark.parametrize("row", AGGREGATOR_ROWS, ids=[row.id for row in AGGREGATOR_ROWS])
+def test_an_sms_reply_failing_names_the_aggregators_host_the_kind_and_the_step(
+    test_env: TestEnvironment, redis: Redis, row: AggregatorRow
+) -> None:
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_SEND_USERNAME="lapor",
+                                   LAPOR_AGGREGATOR_SEND_PASSWORD="s3cr3t-pw")
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
+        route = router.get(url__startswith=AGGREGATOR_SEND_URL)
+        if isinstance(row.answer, httpx.Response):
+            route.mock(return_value=row.answer)
+        elif isinstance(row.answer, type):
+            route.mock(side_effect=row.answer("failed"))
+        else:
+            route.mock(side_effect=row.answer)
+        OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="help", text=render("help", "id"),
+                                                     language="id", tracking_id=None, to=NUMBER)
+        drain(settings, (REPLY_QUEUE,))
+    reason, step, letter = failing_reply_health(redis, settings, "sms-aggregator")
+    assert reason == f"replies failing (3 in a row): {row.reason}"
+    assert all(words in step for words in row.step), step
+    # The dead letter keeps its reason as before, and says where and how beside it.
+    assert (letter.reason, letter.where, letter.failure) == (row.reason.split(" ")[0], row.reason.split(": ", 1)[1],
+                                                             row.failure)
+    for secret in ("s3cr3t-pw", NUMBER, NUMBER[1:], "Tracking"):
+        assert secret not in reason + step + str(letter.where)
+
+
+class RefusingAuthenticator:
+    """A relay that refuses every login (535)."""
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        return AuthResult(success=False, handled=False)
+
+
+class RelayAnswering:
+    """A relay that answers DATA with `answer`."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.answer
+
+
+@dataclass(frozen=True)
+class RelayRow:
+    id: str
+    relay: str  # "550": a relay answering DATA so; "535": one refusing our login; "": nothing listening
+    reason: str  # with {where}: the relay's host:port
+    failure: str
+    step: tuple[str, ...]
+
+
+RELAY_ROWS = [
+    RelayRow("mail-refused", "550 5.1.1 <budi.santoso1987@gmail.com> no such user",
+             "relay_550 (message refused): {where} answered 550", "refused", ("deadletters show",)),
+    RelayRow("login-refused", "535", "relay_535 (credentials refused): {where} answered 535", "token",
+             ("LAPOR_EMAIL_RELAY_USER", "LAPOR_EMAIL_RELAY_PASSWORD", "restart every `lapor-gateway worker`",
+              "deadletters requeue --all --channel email --queue lapor-reply")),
+    RelayRow("certificate-refused", "tls",
+             "relay_unreachable (TLS failed): SSLCertVerificationError talking to {where}", "tls",
+             ("certificate", "LAPOR_EMAIL_RELAY_HOST, _PORT and _STARTTLS")),
+    RelayRow("connection-refused", "", "relay_unreachable (no connection): ConnectionRefusedError talking to {where}",
+             "unreachable", ("LAPOR_EMAIL_RELAY_HOST, _PORT and _STARTTLS",)),
+]
+
+
+@pytest.fixture
+def relay_for(tmp_path: Path) -> Iterator[Callable[[str], int]]:
+    controllers: list[Controller] = []
+
+    def start(kind: str) -> int:
+        port = free_port()
+        if kind == "tls":  # STARTTLS with a self-signed certificate, which the worker does not trust
+            cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                            "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            controller = Controller(RelayAnswering("250 OK"), hostname="127.0.0.1", port=port, tls_context=context)
+        elif kind == "535":
+            controller = Controller(RelayAnswering("250 OK"), hostname="127.0.0.1", port=port,
+                                    authenticator=RefusingAuthenticator(), auth_require_tls=False)
+        elif kind:
+            controller = Controller(RelayAnswering(kind), hostname="127.0.0.1", port=port)
+        else:
+            return port  # nothing listens there
+        controller.start()
+        controllers.append(controller)
+        return port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def run_replies_to_their_end(settings: Settings, redis: Redis) -> None:
+    """Work the reply queue, each retry its jobs scheduled run at once, as RQ's scheduler would later, until none is
+    left."""
+    replies = queue(REPLY_QUEUE, redis)
+    for _ in range(10):
+        run_replies(settings, redis)
+        retried = replies.scheduled_job_registry.get_job_ids()
+        if not retried:
+            return
+        for job_id in retried:
+            replies.scheduled_job_registry.remove(job_id)
+            replies.enqueue_job(replies.fetch_job(job_id))
+
+
+@pytest.mark.parametrize("row", RELAY_ROWS, ids=[row.id for row in RELAY_ROWS])
+def test_a_mail_reply_failing_names_the_relays_host_and_port_the_kind_and_the_step(
+    test_env: TestEnvironment, redis: Redis, relay_for: Callable[[str], int], row: RelayRow
+) -> None:
+    port = relay_for(row.relay)
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(port), LAPOR_QUEUES_RETRY_INTERVALS="1,1",
+                                 LAPOR_EMAIL_RELAY_STARTTLS="true" if row.relay == "tls" else "false",
+                                 LAPOR_EMAIL_RELAY_USER="lapor" if row.relay == "535" else "",
+                                 LAPOR_EMAIL_RELAY_PASSWORD="s3cr3t-pw" if row.relay == "535" else "")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    run_replies_to_their_end(settings, redis)
+    reason, step, letter = failing_reply_health(redis, settings, "email")
+    expected = row.reason.format(where=f"127.0.0.1:{port}")
+    assert reason == f"replies failing (3 in a row): {expected}"
+    assert all(words in step for words in row.step), step
+    assert (letter.where, letter.failure) == (expected.split(": ", 1)[1], row.failure)
+    for secret in ("s3cr3t-pw", "budi.santoso1987", "gmail.com"):
+        assert secret not in reason + step + str(letter.where)
+
+
+def test_a_reply_failure_recorded_without_its_kind_keeps_the_step_it_had(redis: Redis,
+                                                                          test_env: TestEnvironment) -> None:
+    """An older version's record (no `last_reply_failure`) and a job that failed (no kind) keep the step that lists
+    and requeues the reply's dead letters."""
+    settings = test_env.settings()
+    from gateway.health.signals import HealthSignals
+
+    HealthSignals(redis).reply_failed("x", "x_auth (403 Forbidden)")
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    health = evaluate("x", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    [action] = health.actions
+    assert health.reason == "replies failing (3 in a row): x_auth (403 Forbidden)"
+    assert "deadletters list --channel x --queue lapor-reply" in action
+
+
+@pytest.mark.parametrize("writer", ["this-release", "previous-release"])
+def test_a_failed_replys_dead_letter_reads_in_both_releases(redis: Redis, writer: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rolling upgrade runs both releases on one Redis: the letter this release writes, with `where` and `failure`
+    beside the fields it had, reads in the previous release as it wrote them (its fields unchanged in meaning), and
+    the previous release's letter reads here with neither."""
+    import gateway.health
+    from gateway.health.signals import HealthSignals
+
+    # The previous release imported the recorder from `gateway.health`, a module then, a package now.
+    monkeypatch.setattr(gateway.health, "HealthSignals", HealthSignals, raising=False)
+    previous = previous_module("workers/deadletters.py").DeadLetters(redis)
+    fields = dict(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-1"}],
+                  tracking_id="10000012", item="r-1", reason="aggregator_401",
+                  detail="after 1 attempt(s): aggregator refused with 401: bad login", attempts=1,
+                  channel="sms-aggregator")
+    if writer == "this-release":
+        DeadLetters(redis).add_new(**fields, where=f"{AGGREGATOR_HOST} answered 401 Unauthorized", failure="token")
+        [read] = previous.list()
+        assert (read.reason, read.detail, read.channel, read.func, read.args, read.readable) == (
+            fields["reason"], fields["detail"], fields["channel"], fields["func"], fields["args"], True)
+    else:
+        previous.add_new(**fields)
+        [read] = DeadLetters(redis).list()
+        assert isinstance(read, DeadLetter) and read.readable
+        assert (read.reason, read.where, read.failure) == ("aggregator_401", None, None)
+
+
+def _raised_from(error: BaseException, cause: BaseException) -> BaseException:
+    """`error` raised from `cause`, as a library wraps what it caught."""
+    try:
+        try:
+            raise cause
+        except BaseException as caught:
+            raise error from caught
+    except BaseException as raised:
+        return raised
+
+
+@pytest.mark.parametrize(
+    ("error", "failure", "named"),
+    [
+        pytest.param(_raised_from(httpx.ConnectError("TLS"), _raised_from(
+            httpcore.ConnectError("TLS"), ssl.SSLCertVerificationError(1, "certificate verify failed"))),
+            "tls", "SSLCertVerificationError", id="httpx-certificate-refused"),
+        pytest.param(httpx.ReadTimeout("slow"), "timeout", "ReadTimeout", id="httpx-read-timeout"),
+        pytest.param(httpx.ConnectError("refused"), "unreachable", "ConnectError", id="httpx-no-connection"),
+        pytest.param(TimeoutError("timed out"), "timeout", "TimeoutError", id="socket-timeout"),
+        pytest.param(ConnectionRefusedError(111, "refused"), "unreachable", "ConnectionRefusedError",
+                     id="connection-refused"),
+    ],
+)
+def test_an_error_before_any_answer_is_named_by_its_kind_and_type(error: BaseException, failure: str,
+                                                                    named: str) -> None:
+    """A certificate refused comes wrapped by httpx (and httpcore) in a ConnectError: named by the ssl error it
+    was raised from, not as a connection that failed."""
+    assert transport_failure(error) == (failure, named)
