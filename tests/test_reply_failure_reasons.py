@@ -26,7 +26,6 @@ from redis import Redis
 
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import ChannelRules, evaluate, load_rules
-from gateway.health.signals import transport_failure
 from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.replies import render
@@ -296,4 +295,6 @@ def test_an_error_before_any_answer_is_named_by_its_kind_and_type(error: BaseExc
                                                                     named: str) -> None:
     """A certificate refused comes wrapped by httpx (and httpcore) in a ConnectError: named by the ssl error it
     was raised from, not as a connection that failed."""
+    from gateway.health.signals import transport_failure
+
     assert transport_failure(error) == (failure, named)
