@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,8 @@ from channels.registry import polled_reply_target
 from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
 from gateway.health.monitor import HealthMonitor
-from gateway.health.rules import load_rules
-from gateway.health.signals import ERRORS_KEY, SIGNALS_KEY, HealthSignals
+from gateway.health.rules import ChannelRules, evaluate, load_rules
+from gateway.health.signals import ERRORS_KEY, SIGNALS_KEY, HealthSignals, endpoint
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
@@ -1625,3 +1626,40 @@ def test_mentions_whose_answers_lack_their_id_are_each_kept_under_their_own(
          (f"instagram:{second['comment_id']}", "lampu jalan mati")])
     assert {entry.message.channel_meta["comment_id"] for entry in kept} == {first["comment_id"],
                                                                             second["comment_id"]}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said", "failure", "step"),
+    [
+        pytest.param(400, fixture("instagram/graph_error_oauth.json"),
+                     "instagram_auth (credentials refused): {host} answered 400 code=190", "token",
+                     ("LAPOR_INSTAGRAM_ACCESS_TOKEN", "restart every `lapor-gateway worker` and `lapor-gateway "
+                      "pollers`", "deadletters requeue --all --channel instagram --queue lapor-reply"),
+                     id="token-expired"),
+        pytest.param(403, {"error": {"code": 10, "message": "Application does not have permission for this action"}},
+                     "instagram_auth (permission refused): {host} answered 403 code=10", "permission",
+                     ("instagram_manage_comments", "LAPOR_INSTAGRAM_ACCESS_TOKEN"), id="permission-missing"),
+    ],
+)
+def test_a_refused_reply_names_the_graph_host_and_what_to_set(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, status: int, body: dict[str, Any],
+    said: str, failure: str, step: tuple[str, ...],
+) -> None:
+    """A reply Meta refuses says where, as the poller's refusals do (LAPOR_INSTAGRAM_GRAPH_BASE_URL's host), and the
+    step follows what was refused, the pollers' own (TOKEN_REFUSAL_STEPS: the token is theirs too), restarting the
+    workers with them: "instagram_auth (400 code=190 ...)" named neither."""
+    ids = fake.state.add_ig_mention("@lapor1708 lampu jalan mati di Jl. Cibeunying", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    poller(settings, redis, intake).resolve_pending()
+    fake.fail(f"/graph/v21.0/{IG_USER_ID}/mentions", status, body=body)
+    run_reply_jobs(settings)
+    [letter] = DeadLetters(redis).list()
+    expected = said.format(host=endpoint(settings.instagram.graph_base_url))
+    assert (letter.reason, letter.failure) == ("instagram_auth", failure)
+    assert letter.where is not None and expected.split(": ", 1)[1] in letter.where
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir)
+    signals = monitor.read_signals(time.time())["instagram"]
+    health = evaluate("instagram", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    [finding] = [f for f in health.findings if f.rule == "replies"]
+    assert finding.reason.startswith(f"replies failing (3 in a row): {expected}"), finding.reason
+    assert all(words in finding.action for words in step), finding.action
