@@ -245,6 +245,31 @@ def test_a_dead_letter_of_no_rq_job_shows_a_dash_for_its_job_id(test_env: TestEn
     assert "None" not in shown.stdout
 
 
+@pytest.mark.parametrize(
+    ("where", "failure", "says"),
+    [
+        pytest.param("aggregator.invalid answered 401 Unauthorized", "token",
+                     ["where: aggregator.invalid answered 401 Unauthorized\n", "failure: token\n", "what to do: ",
+                      "LAPOR_AGGREGATOR_SEND_PASSWORD"], id="where-failure-and-step"),
+        pytest.param(None, None, ["where: -\n", "failure: -\n"], id="an-earlier-versions-letter"),
+    ],
+)
+def test_show_says_where_and_how_a_reply_failed_and_what_to_do(test_env: TestEnvironment, redis: Redis,
+                                                                where: str | None, failure: str | None,
+                                                                says: list[str]) -> None:
+    """A failed reply's letter names the host and the kind of failure as the channel's reason does, and the step;
+    one without them (an earlier version's) shows `-`, with no step."""
+    DeadLetters(redis).add_new(queue="lapor-reply", func="workers.reply.send_reply", args=[], tracking_id="10000012",
+                               item="r-1", reason="aggregator_401", detail="refused", channel="sms-aggregator",
+                               where=where, failure=failure)
+
+    shown = cli(test_env, "deadletters", "show", "10000012")
+
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert all(words in shown.stdout for words in says), shown.stdout
+    assert ("what to do" in shown.stdout) is (failure is not None)
+
+
 @dataclass(frozen=True)
 class Filter:
     id: str

@@ -758,11 +758,13 @@ TOKEN_REFUSAL_STEPS = {
 # the restart and the requeue (`reply_step`).
 REPLY_CREDENTIAL_STEPS = {
     ("x", "token"): "X refuses the reply worker's credentials (revoked, expired or wrong?): set LAPOR_X_ACCESS_TOKEN "
-                    "and LAPOR_X_ACCESS_TOKEN_SECRET (with LAPOR_X_CONSUMER_KEY and _SECRET: developer portal, Keys "
-                    "and tokens), or LAPOR_X_USER_ACCESS_TOKEN, which X expires 2 hours after it is issued",
+                    "and LAPOR_X_ACCESS_TOKEN_SECRET (with LAPOR_X_CONSUMER_KEY and LAPOR_X_CONSUMER_SECRET: "
+                    "developer portal, Keys and tokens), or LAPOR_X_USER_ACCESS_TOKEN, which X expires 2 hours after "
+                    "it is issued",
     ("x", "permission"): "X refuses the account to post (403: an app whose permissions are Read only, or an access "
                          "token issued before Read and Write was set; or the account is restricted): set Read and "
-                         "Write in the developer portal and LAPOR_X_ACCESS_TOKEN and _SECRET to a token issued after",
+                         "Write in the developer portal, and set LAPOR_X_ACCESS_TOKEN and LAPOR_X_ACCESS_TOKEN_SECRET "
+                         "to a token issued after",
     ("sms-aggregator", "token"): "the aggregator refuses our send credentials: set LAPOR_AGGREGATOR_SEND_USERNAME and "
                                  "LAPOR_AGGREGATOR_SEND_PASSWORD to the account's (the aggregator's console)",
     ("sms-aggregator", "permission"): "the aggregator refuses to send for our account (403: its sender 1708, its "
