@@ -110,6 +110,12 @@ CASES = [
          State.DEGRADED,
          "replies rate limited (1 put off since 2027-01-15 07:59:00Z, none sent since; until 2027-01-15 08:01:00Z)",
          rules_fired=("reply_rate_limited",)),
+    Case("a reply put off by a 429 names the host that limits it",
+         ChannelSignals(reply_rate_limits=1, reply_rate_limited_since=NOW - 60, reply_rate_limited_until=NOW + 60,
+                        last_reply_rate_limit="api.x.com answered 429 Too Many Requests"),
+         State.DEGRADED,
+         "replies rate limited (1 put off since 2027-01-15 07:59:00Z, none sent since; until 2027-01-15 08:01:00Z): "
+         "api.x.com answered 429 Too Many Requests", rules_fired=("reply_rate_limited",)),
     Case("replies put off for a day are not down",
          ChannelSignals(reply_rate_limits=500, reply_rate_limited_since=NOW - 86400, reply_rate_limited_until=NOW + 60),
          State.DEGRADED, rules_fired=("reply_rate_limited",)),

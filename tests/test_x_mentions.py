@@ -1446,6 +1446,11 @@ def test_a_failing_reply_is_retried_rescheduled_or_dead_lettered_by_kind(
     said = redis.hget(SIGNALS_KEY.format(channel="x"), "last_reply_error")
     host = endpoint(settings.x.base_url)
     assert (said.decode() if said else None) == (reply_error.format(host=host) if reply_error else None)
+    # A reply put off by X's 429 names the host too, beside when it is tried again (the views' "replies rate limited
+    # (... until ...): api.x.com answered 429 Too Many Requests").
+    limited = redis.hget(SIGNALS_KEY.format(channel="x"), "last_reply_rate_limit")
+    assert (limited.decode() if limited else None) == (f"{host} answered 429 Too Many Requests" if status == 429
+                                                       else None)
 
 
 @pytest.mark.parametrize(

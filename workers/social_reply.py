@@ -347,7 +347,8 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
             return _dead_letter(context, args, _refusal(channel, error), detail, error)
         delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
-        HealthSignals(context.redis).reply_rate_limited(health_channel(channel), until=now + delay)
+        HealthSignals(context.redis).reply_rate_limited(health_channel(channel), until=now + delay,
+                                                        said=_said(context, channel, error))
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:

@@ -225,6 +225,8 @@ class ChannelSignals:
     reply_rate_limits: int = 0
     reply_rate_limited_since: float | None = None
     reply_rate_limited_until: float | None = None
+    # Where the last 429 came from (`api.x.com answered 429 Too Many Requests`; None: not told, an older version's).
+    last_reply_rate_limit: str | None = None
     deadletters_in_window: int = 0
     # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
     process_seen_at: float | None = None
@@ -480,8 +482,9 @@ def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], ru
         return None
     state = _level(signals.reply_rate_limits, rules.reply_rate_limits_degraded, rules.reply_rate_limits_down)
     since = f" since {_clock(signals.reply_rate_limited_since)}" if signals.reply_rate_limited_since else ""
+    said = f": {signals.last_reply_rate_limit}" if signals.last_reply_rate_limit else ""
     return _finding("reply_rate_limited", state, f"replies rate limited ({signals.reply_rate_limits} put off{since}, "
-                                                 f"none sent since; until {_clock(until) or '?'})")
+                                                 f"none sent since; until {_clock(until) or '?'}){said}")
 
 
 def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,

@@ -515,18 +515,23 @@ class HealthSignals:
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hset(key, mapping={"reply_failures": 0, "reply_rate_limits": 0})
-            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until")
+            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until", "last_reply_rate_limit")
 
         self._write(channel, "reply_sent", build)
 
-    def reply_rate_limited(self, channel: str, until: float) -> None:
+    def reply_rate_limited(self, channel: str, until: float, said: str | None = None) -> None:
         """The provider told a reply to wait (429): it is put off until `until` (Unix seconds). Counted until a reply
-        is sent; the channel shows it while a reply put off is not due again (the latest `until`)."""
+        is sent; the channel shows it while a reply put off is not due again (the latest `until`). `said`: where, as
+        a failing poll's reason says it (`api.x.com answered 429 Too Many Requests`), which the reason names."""
 
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hincrby(key, "reply_rate_limits", 1)
             pipe.hsetnx(key, "reply_rate_limited_since", at)
             pipe.eval(_KEEP_LATEST, 1, key, "reply_rate_limited_until", until)
+            if said:
+                pipe.hset(key, "last_reply_rate_limit", _clean(said))
+            else:
+                pipe.hdel(key, "last_reply_rate_limit")
 
         self._write(channel, "reply_rate_limited", build,
                     error=f"reply rate limited until {_clock(until) or 'unknown'}")
