@@ -8,6 +8,7 @@ the channel's signals as the monitor does and evaluates them: the reason, the st
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 import time
@@ -159,6 +160,7 @@ RELAY_ROWS = [
 @pytest.fixture
 def relay_for(tmp_path: Path) -> Iterator[Callable[[str], int]]:
     controllers: list[Controller] = []
+    held: list[socket.socket] = []
 
     def start(kind: str) -> int:
         port = free_port()
@@ -174,8 +176,11 @@ def relay_for(tmp_path: Path) -> Iterator[Callable[[str], int]]:
                                     authenticator=RefusingAuthenticator(), auth_require_tls=False)
         elif kind:
             controller = Controller(RelayAnswering(kind), hostname="127.0.0.1", port=port)
-        else:
-            return port  # nothing listens there
+        else:  # bound and never listening: refused, and no other test's server can take the port meanwhile
+            closed = socket.socket()
+            closed.bind(("127.0.0.1", 0))
+            held.append(closed)
+            return int(closed.getsockname()[1])
         controller.start()
         controllers.append(controller)
         return port
@@ -183,6 +188,8 @@ def relay_for(tmp_path: Path) -> Iterator[Callable[[str], int]]:
     yield start
     for controller in controllers:
         controller.stop()
+    for closed in held:
+        closed.close()
 
 
 def run_replies_to_their_end(settings: Settings, redis: Redis) -> None:
