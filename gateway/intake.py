@@ -277,14 +277,6 @@ class Intake:
             log.error("intake.spooling", reason="redis_unavailable", error=type(error).__name__)
         self._spooling = True
 
-    def lease_reserve(self) -> None:
-        """Lease the reserve now, as the first report would (`build_intake`, at start); nothing when Redis does not
-        answer: the first report tries again, and the replayer's probe says whether Redis is down."""
-        try:
-            self._allocator.top_up(self._settings.intake.id_reserve)
-        except (RedisError, NotDurable):
-            pass
-
     def _top_up_reserve(self) -> None:
         # The reports just committed are durable whatever happens here. A Redis error sends the next batches to the
         # spool at once (they need not wait out the timeout again); a used-up ID range is the next commit's to say.
@@ -881,11 +873,7 @@ def build_intake(settings: Settings, redis: Redis) -> Intake:
     spool = Spool(settings.data_dir / SPOOL_DIR)
     spool.check_writable()
     intake = Intake(redis, settings, spool)
-    if not intake.restore_saved_reserve():
-        # No earlier process left a reserve here (a new host, a container's fresh disk, one killed outright): it was
-        # leased after the first report only, and Redis failing before that answered every webhook 503 (Twilio does
-        # not send an SMS again). Leased beside the start, so a Redis that hangs delays no start.
-        threading.Thread(target=intake.lease_reserve, name="intake-reserve", daemon=True).start()
+    intake.restore_saved_reserve()
     return intake
 
 

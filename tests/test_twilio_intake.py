@@ -425,8 +425,7 @@ async def test_a_redis_that_answers_a_ping_but_refuses_writes_is_not_ready(test_
     /readyz said ready while every webhook got 503: it must take a write."""
     own = EmbeddedRedis(tmp_path / "redis").start()
     try:
-        # A gateway holding no Tracking IDs in reserve: one that holds some answers from its spool, and is ready.
-        settings = test_env.settings(REDIS_URL=own.url, LAPOR_INTAKE_ID_RESERVE="0")
+        settings = test_env.settings(REDIS_URL=own.url)
         admin = redis_connection(own.url)
         async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
             assert (await server.client.get("/readyz")).status_code == 200
