@@ -350,12 +350,6 @@ class Gateway:
             # "-": the joined message was a query, which has no Tracking ID.
             tracking_id = result.tracking_id if result.tracking_id != "-" else None
             return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
-        if result.state == "kept":
-            # A late part of a message a bug kept unfiled (or the sender's next message's part: nothing tells them
-            # apart), kept with it: taken as a late part, its words were lost, and it was answered with nothing.
-            assert result.message is not None
-            await self.rejoin_kept(adapter, result.message)
-            return Outcome(reply_text=None, tracking_id=None, duplicate=True)
         assert result.message is not None
         if joined is not None:
             joined.append(result.message)
@@ -376,10 +370,6 @@ class Gateway:
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
             if not await self.keep_unfiled(adapter, message, error, (key, message), late=True):
                 raise
-            # A part that came as the sweep took it joined it in `:kept` (the mark's): kept with it, not lost.
-            kept = await durably(self.parts.kept_message, key)
-            if kept is not None and kept.channel_meta.get("part_ids") != message.channel_meta.get("part_ids"):
-                await self.rejoin_kept(adapter, kept)
             return
         # `late`: a part that came as it was taken is its late part, no second report (`PartBuffer.mark_done`).
         await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message, late=True)
@@ -426,10 +416,9 @@ class Gateway:
         if parts is not None:
             assert self.parts is not None
             # called with the MULTI; `late`, a sweep's: a part that came as it took the message is its late part
-            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1], late=late, kept=message)
+            also = functools.partial(self.parts.mark_done, parts[0], "-", parts[1], late=late)
         try:
-            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also,
-                                 parts_key=None if parts is None else parts[0])
+            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message, error, time.time(), also)
         except NotDurable as failure:
             log.error("message.not_kept", reason=failure.reason, error=type(error).__name__)
             return False
@@ -437,12 +426,6 @@ class Gateway:
         metrics.UNFILED.labels(adapter.name).inc()
         self.record_signal("message_unfiled", adapter.name, kept.reason)
         return True
-
-    async def rejoin_kept(self, adapter: WebhookAdapter, message: InboundMessage) -> None:
-        """Keep a concatenated SMS kept unfiled again with the parts that came since (`UnfiledMessages.rejoin`): its
-        citizen was told once, and is not told again."""
-        if await durably(UnfiledMessages(self.redis).rejoin, adapter.name, message):
-            log.info("message.unfiled_part_kept", parts_received=message.channel_meta.get("parts_received"))
 
     async def tell_kept_unfiled(self, adapter: WebhookAdapter, message: InboundMessage) -> bool:
         """Whether the citizen of a message kept unfiled can be told so: in the answer (Twilio), or by an SMS queued

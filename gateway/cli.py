@@ -1145,8 +1145,7 @@ def unfiled_retry(
                         MentionIntake(redis, settings, intake, polled_reply_target(entry.channel)).take(
                             [entry.message], keep_unfiled=False)
                         outcome = "filed"
-                    else:  # a part coming now is a filed message's: none joins the entry as it is filed
-                        entry = store.take_parts(entry)
+                    else:
                         outcome = _file_sms(redis, settings, intake, entry.message)
             except (NotDurable, RedisError):
                 console.print(f"{escape(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
@@ -1157,8 +1156,7 @@ def unfiled_retry(
             except Exception as error:  # the bug it met is still there: it stays unfiled
                 console.print(f"{escape(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
                 continue
-            if not store.release(entry):  # a part joined it as it was filed: that version stays, for the next retry
-                outcome += "; a part joined it as it was filed: it stays unfiled with that part (`unfiled list`)"
+            store.release(entry)
             filed += 1
             console.print(f"{escape(entry.key)}: {escape(outcome)}")
     finally:

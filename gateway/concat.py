@@ -21,8 +21,7 @@ part, in the order sent, was answered as the first one's and lost. So too before
 waiting buffer holds with other content is another message's (a phone that gives every message the same reference,
 an earlier message's part lost), and the earlier message is taken at once as its parts make it; the part then
 starts the new buffer. Kept as a duplicate, it was lost, and its message's other parts were joined to the earlier
-message's as one report. A message a bug of ours keeps unfiled keeps its parts in `:kept`: a part at a number it
-lacks, coming later, is kept with it (`add`: `kept`), not answered with nothing and lost.
+message's as one report.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ from gateway.errors import INTERNAL_ERROR, GatewayError, RejectedInput
 from gateway.logs import clear_message_context, get_logger, sensitive_values
 from gateway.queues import sender_digest
 from gateway.settings import Settings
-from gateway.unfiled import unfiled_entry
 from normalizer.envelope import Channel, SenderKind
 from normalizer.inbound import InboundMessage, decode_payload
 from normalizer.sender import normalize_msisdn
@@ -85,62 +83,20 @@ local function claim_of(buffer, as_key, fp_key)
 end
 """
 
-# A message a bug of ours kept unfiled (`mark_done(kept=...)`) keeps its parts' records in `:kept` (`=id`: the id it
-# was kept under; `=entry`: its field in its channel's unfiled hash), for as long as the done marker. `kept_of`: those
-# records (HGETALL), while they are the parts the done marker answers for (each at its number in `:taken` with its
-# fingerprint: a mark of the release before this one, which knows nothing of `:kept`, leaves it beside another
-# message's parts) and the message is still kept unfiled (`unfiled_key` holds `=entry`); else false. Once it is not
-# (filed, released, purged), `:kept` goes here too: its records, the sender's number and words, outlived the entry (the
-# store deletes it with the entry; one written before the entry named its buffer stays no longer).
-_KEPT_OF = """
-local function kept_of(taken_key, kept_key, unfiled_key)
-  local kept = redis.call('HGETALL', kept_key)
-  if #kept == 0 then return false end
-  local entry, parts = false, 0
-  for i = 1, #kept, 2 do
-    if kept[i] == '=entry' then
-      entry = kept[i + 1]
-    elseif kept[i] ~= '=id' then
-      if redis.call('HGET', taken_key, kept[i]) ~= fp_of(kept[i + 1]) then return false end
-      parts = parts + 1
-    end
-  end
-  if not entry or parts == 0 or redis.call('HEXISTS', unfiled_key, entry) == 0 then
-    redis.call('DEL', kept_key)
-    return false
-  end
-  return kept
-end
-"""
-
-# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`, its `:kept`, the
-# channel's unfiled hash. ARGV: the part's field, its record, the part count, the deadline, the parts' TTL, the part's
-# fingerprint.
-# A late part of a message kept unfiled (no part at its number taken, none stored since) joins it in `:kept`, `kept`
-# with the records (`PartBuffer.add`), as does its retry: the gateway keeps the message again with it. Taken as a late
-# part it was answered with nothing (no Tracking ID) and its words lost, those of the sender's next message too, whose
-# part it may be (nothing tells them apart: the README's limit; a filed message's Tracking ID answers it there).
+# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`. ARGV: the part's
+# field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
 # A late part taken (none held at its number, no next message begun) keeps its fingerprint beside the parts taken: a
 # next message's part at that number, with other content, then starts that message. Unkept, it was answered as a
 # second late part, and the next message's text lost.
-_ADD_PART = _CLAIM_OF + _KEPT_OF + """
+_ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
-  local kept = done == '-' and kept_of(KEYS[4], KEYS[7], KEYS[8])
-  if taken == ARGV[6] then
-    if kept and redis.call('HEXISTS', KEYS[7], ARGV[1]) == 1 then return {'kept', done, kept} end
-    return {'done', done}
-  end
+  if taken == ARGV[6] then return {'done', done} end
   if not taken and redis.call('EXISTS', KEYS[1]) == 0 then
     redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
     local ttl = redis.call('PTTL', KEYS[2])
     if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
-    if kept then
-      redis.call('HSET', KEYS[7], ARGV[1], ARGV[2])
-      if ttl > 0 then redis.call('PEXPIRE', KEYS[7], ttl) end
-      return {'kept', done, redis.call('HGETALL', KEYS[7])}
-    end
     return {'done', done}
   end
 end
@@ -200,44 +156,37 @@ return {parts, as}
 """
 
 
-# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its `:kept`. ARGV: the
-# Tracking ID, the marker's TTL, `late` ('1' or '0', below), `kept` (the id of a message a bug of ours kept unfiled, its
-# parts' records then kept in `:kept`, late ones too: `_KEPT_OF`; '' for one filed) and its unfiled entry's field, then
-# each part taken and its fingerprint. A kept mark that takes none of its parts (two gateways kept the message at once,
-# and the other's mark took them) leaves `:kept` as that one wrote it: wiped, it held `=id` alone. A part goes only
-# while the buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer
-# and its deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken
-# (`_CLAIM_OF`): a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep
-# had made since on the next message with the reference, whose part 1 then joined it under another id than the sweep's,
-# a second report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that
-# took the parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that
-# message's retried parts were answered with it).
+# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`. ARGV: the Tracking ID,
+# the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes only while the
+# buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
+# deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`):
+# a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
+# on the next message with the reference, whose part 1 then joined it under another id than the sweep's, a second
+# report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the
+# parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that message's
+# retried parts were answered with it).
 # ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
 # part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
 # another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
 # fingerprint kept, the part dropped. Left, it waited out the sweep's lease and was filed as a second report of the
 # one SMS, the message's other late parts joining it there.
 _MARK_DONE = _CLAIM_OF + """
-if #ARGV > 5 then
+if #ARGV > 3 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 else
   redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
 end
 local as = claim_of(KEYS[1], KEYS[5], KEYS[6])
-if #ARGV > 5 then
+if #ARGV > 3 then
   redis.call('DEL', KEYS[3])
-  local kept = ARGV[4] ~= ''
-  local records = {}
-  if not kept then redis.call('DEL', KEYS[7]) end
   local all_held = true
-  for i = 6, #ARGV, 2 do
+  for i = 4, #ARGV, 2 do
     if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5], KEYS[6]) end
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
     if held then
       local fp = fp_of(held)
       if not (fp and fp ~= ARGV[i + 1]) then
-        if kept and fp then table.insert(records, ARGV[i]); table.insert(records, held) end
         redis.call('HDEL', KEYS[1], ARGV[i])
       else
         all_held = false
@@ -252,17 +201,11 @@ if #ARGV > 5 then
       local fp = fp_of(left[i + 1])
       if fp then
         redis.call('HSET', KEYS[3], left[i], fp)
-        if kept then table.insert(records, left[i]); table.insert(records, left[i + 1]) end
         redis.call('HDEL', KEYS[1], left[i])
       end
     end
   end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
-  if #records > 0 then
-    redis.call('DEL', KEYS[7])
-    redis.call('HSET', KEYS[7], '=id', ARGV[4], '=entry', ARGV[5], unpack(records))
-    redis.call('EXPIRE', KEYS[7], ARGV[2])
-  end
 end
 if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], KEYS[1])
@@ -273,8 +216,7 @@ end
 
 @dataclass(frozen=True, slots=True)
 class PartResult:
-    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined), `kept`
-    (joined to the message a bug of ours kept unfiled, `message` now: keep it again, `UnfiledMessages.rejoin`) or
+    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined) or
     `conflict`: the buffer holds another content at this part's number, so it is another message with the same
     reference (a phone that gives every message one reference, an earlier one's part lost); `message` is the earlier
     message as its parts make it, nothing of this part stored. Take it (`mark_done`), then add the part again."""
@@ -390,14 +332,11 @@ class PartBuffer:
         }
         deadline = time.time() + self.wait_seconds
         result = self._add(
-            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as", key + ":as:fp", key + ":kept",
-                  unfiled_entry(message.source, "")[0]],
+            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as", key + ":as:fp"],
             args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl, part_print],
         )
         state = result[0].decode()
-        if state == "kept" and (kept := _kept_message(result[2])) is not None:
-            return PartResult("kept", key, message=kept)
-        if state in ("done", "kept"):
+        if state == "done":
             return PartResult("done", key, tracking_id=result[1].decode())
         if state == "waiting":
             return PartResult("waiting", key)
@@ -434,7 +373,7 @@ class PartBuffer:
         )
 
     def mark_done(self, key: str, tracking_id: str, message: InboundMessage | None = None,
-                  pipe: Pipeline | None = None, *, late: bool = False, kept: InboundMessage | None = None) -> None:
+                  pipe: Pipeline | None = None, *, late: bool = False) -> None:
         """After intake committed the joined message: later parts get its Tracking ID, unless the message had other
         content at their number (`add`); the parts can go. A second mark of the message (two joins of it raced: a
         retried last part, a sweep as the missing part came) finds no parts, and leaves the first one's fingerprints:
@@ -448,26 +387,14 @@ class PartBuffer:
         the parts are read now.
 
         `late`, a sweep's mark (`_MARK_DONE`): a part stored while the sweep took the message, at a number it lacked,
-        is taken as its late part (its retries answered with the Tracking ID), not left to make a second report.
-
-        `kept`, the message a bug of ours kept unfiled (`UnfiledMessages.keep`): its parts' records stay in `:kept`,
-        late ones too, so a part at a number it lacked, coming later, joins it there (`add`: `kept`) while its unfiled
-        entry is kept; the store deletes them with the entry (`UnfiledMessages.release`, `purge`, `forget_filed`)."""
+        is taken as its late part (its retries answered with the Tracking ID), not left to make a second report."""
         ids = None if message is None else {str(part_id) for part_id in message.channel_meta.get("part_ids") or ()}
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
-        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp", key + ":kept"],
+        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp"],
                    args=[tracking_id, self.done_ttl, "1" if late else "0",
-                         "" if kept is None else kept.provider_message_id,
-                         "" if kept is None else unfiled_entry(kept.source, kept.message_identity)[1],
                          *(item for pair in taken.items() for item in pair)], client=pipe)
-
-    def kept_message(self, key: str) -> InboundMessage | None:
-        """The message kept unfiled from this buffer as its parts in `:kept` make it (a part that came as a sweep took
-        it joined there by the mark), under the id it was kept under; None when there is none."""
-        flat = self._redis.hgetall(key + ":kept")
-        return _kept_message([item for pair in flat.items() for item in pair])
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""
@@ -489,17 +416,6 @@ class PartBuffer:
 def _records(flat: list[bytes]) -> list[dict[str, Any]]:
     """The part records of a buffer's HGETALL (field, record, field, record...)."""
     return [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)]
-
-
-def _kept_message(flat: list[bytes]) -> InboundMessage | None:
-    """The message a `:kept` hash's records make (HGETALL: `=id`, the id it was kept under, `=entry`, and its parts);
-    None when it holds no part (an `=id` alone raised IndexError), its lowest part's id when it names none."""
-    kept_id = next((flat[i + 1].decode() for i in range(0, len(flat), 2) if flat[i] == b"=id"), None)
-    records = [orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2) if not flat[i].startswith(b"=")]
-    if not records:
-        return None
-    first = next((record for record in records if str(record["id"]) == kept_id), None)
-    return PartBuffer.joined_message(records, None if first is None else f"p{first['number']} {first.get('fp', '')}")
 
 
 def _names(taken_as: str, record: dict[str, Any]) -> bool:

@@ -282,19 +282,13 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
                                         f"parts {sorted(numbers)} (keys {owner.key} / {other.key})"))
     # The same limit after the waiting message was taken incomplete: the next message's part at a number it never had,
     # coming before any other part of the next one, is answered as the late part (the README).
-    # Every report holding a part of the message: one limit hit may leave a message in two (its late part taken as
-    # a message of its own), and the next one's part answered as that one's late part is the limit again.
-    def report_of(index: int, tracking_id: str | None) -> dict[str, Any] | None:
-        return next((e for e in holders.get(index, []) if e["tracking_id"] == tracking_id), None)
-
+    report_of = {index: envs[0] for index, envs in holders.items()}
     for message in everything:
         for number, _, status, answer in message.answers:
             for item in answer or [] if status == 200 else []:
-                tracking_id = item.get("tracking_id")
                 earlier = [m for m in by_phone[message.phone] if m.key == message.key and m.index < message.index
-                           and report_of(m.index, tracking_id) is not None]
-                held = report_of(earlier[-1].index, tracking_id) if earlier else None
-                if held is not None and number not in tokens_of[stored.index(held)][earlier[-1].index]:
+                           and m.index in report_of and report_of[m.index]["tracking_id"] == item.get("tracking_id")]
+                if earlier and number not in tokens_of[stored.index(report_of[earlier[-1].index])][earlier[-1].index]:
                     limit_hits += 1
                     limited |= {earlier[-1].index, message.index}
     swept_early = 0
@@ -366,7 +360,7 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
     if redis.zcard(PENDING_KEY):
         findings.append(Finding("pending_left", str(redis.zrange(PENDING_KEY, 0, -1, withscores=True))))
     buffers = [key for key in redis.scan_iter("lapor:concat:*")
-               if not key.endswith((b":done", b":taken", b":kept")) and key != PENDING_KEY.encode()]
+               if not key.endswith((b":done", b":taken")) and key != PENDING_KEY.encode()]
     if buffers:
         findings.append(Finding("keys_left", ", ".join(f"{k.decode()}={redis.type(k).decode()}" for k in buffers)))
     unfiled = [e["tracking_id"] for e in stored if e.get("kept") and BUG_WORD not in e["text"]]
