@@ -62,7 +62,9 @@ REFRESH_SCRIPT = """(function () {
   var root = document.documentElement, meta = document.querySelector('meta[http-equiv="refresh"]');
   if (meta) {
     meta.parentNode.removeChild(meta);
-    window.addEventListener("load", function () { window.stop(); });
+    // Run after the load (a proxy or an optimiser deferring inline scripts), it stops the refresh at once.
+    if (document.readyState === "complete") window.stop();
+    else window.addEventListener("load", function () { window.stop(); });
   }
   var period, wait, since = null;
   function timing() { period = Number(root.dataset.refresh) * 1000; wait = Math.max(period, 10000); }
@@ -146,8 +148,10 @@ def casestore_step(outage: dict[str, Any], dead_letters: int = 0) -> str:
     where = f"at {outage['url']}" if outage.get("url") else "at LAPOR_CASESTORE_URL"
     step = f"check that the case store answers {where}: the forwards go by themselves once it does"
     if dead_letters:
-        step += (", but not those whose retries ran out: requeue those once it answers (`lapor-gateway deadletters "
-                 "requeue --all --queue lapor-forward`)")
+        # Listed first: the letters counted may be replies' too, or envelope_missing ones no requeue delivers.
+        step += (", but not those whose retries ran out: once it answers, `lapor-gateway deadletters list --queue "
+                 "lapor-forward` says why each failed; requeue those the outage left (`lapor-gateway deadletters "
+                 "requeue --all --queue lapor-forward`, with `--reason` to pick)")
     return step
 # The counters also shown by reason, under the table.
 BY_REASON_LABELS = (("rejected", "rejected by reason"), ("attachments_not_fetched", "files lost by reason"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -286,6 +287,29 @@ async def test_the_status_page_reloads_itself_when_a_proxys_csp_blocks_its_inlin
         await asyncio.sleep(0.1)
     assert any("Content Security Policy" in text for text in blocked), blocked  # the script was blocked indeed
 
+
+
+async def test_the_status_page_run_after_its_load_still_cancels_the_meta_refresh(
+    gateway: GatewayServer, page: object
+) -> None:
+    """A proxy or an optimiser that defers inline scripts runs the refresh script after the load event: the script
+    stopped the meta refresh at the load event only, which had passed, and the tab was reloaded whole every period
+    (the browser's error page in place of the banner once the gateway was gone). Run late, it stops it at once."""
+    async def deferred(route: object) -> None:
+        response = await route.fetch()  # type: ignore[attr-defined]
+        html = await response.text()
+        script = html[html.index("<script>") + len("<script>"):html.index("</script>")]
+        late = ("window.addEventListener('load', function () { setTimeout(function () { var s = "
+                "document.createElement('script'); s.textContent = " + json.dumps(script) + "; "
+                "document.head.appendChild(s); }, 50); });")
+        await route.fulfill(response=response, body=html.replace(script, late))  # type: ignore[attr-defined]
+
+    await page.route("**/status*", deferred)  # type: ignore[attr-defined]
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append("load"))  # type: ignore[attr-defined]
+    await page.goto(f"{gateway.url}/status?refresh=1")  # type: ignore[attr-defined]
+    await asyncio.sleep(3.5)  # the meta refresh's period three times over
+    assert loads == ["load"], f"the page was reloaded whole {len(loads) - 1} time(s)"
 
 # A long reason (a URL, no space in 90 characters), a long hostname and a long Redis address: what made the page
 # wider than a phone's screen, with the nine counters in one row.
