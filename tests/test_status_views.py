@@ -1641,8 +1641,9 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     letters = DeadLetters(redis)
     letter = letters.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
                              item="10000012", reason="casestore_unreachable", detail="gave up", channel="sms-twilio")
-    requeue = (f"{step}, but not those whose retries ran out: requeue those once it answers (`lapor-gateway "
-               "deadletters requeue --all --queue lapor-forward`)")
+    requeue = (f"{step}, but not those whose retries ran out: once it answers, `lapor-gateway deadletters list "
+               "--queue lapor-forward` says why each failed; requeue those the outage left (`lapor-gateway "
+               "deadletters requeue --all --queue lapor-forward`, with `--reason` to pick)")
     assert f"their reports kept; {requeue}</div>" in (await gateway.client.get("/status")).text
     plain = await asyncio.to_thread(cli, test_env, "status")
     assert f"their reports kept; {requeue}" in " ".join(plain.stdout.split()), plain.stdout
