@@ -77,6 +77,27 @@ AIOSMTPD_SIZE_REFUSALS = frozenset({"552 Error: message size exceeds fixed maxim
 MAX_RECIPIENTS = 100
 
 
+# Exceptions a session meets for the client's own bytes, not for a bug: a command aiosmtpd echoes back (`VRFY`,
+# `EXPN`...) holding a byte that is no UTF-8 cannot be encoded in its answer.
+CLIENT_ERRORS: tuple[type[Exception], ...] = (UnicodeError,)
+
+
+def exception_texts(error: BaseException) -> list[str]:
+    """The texts of an exception and of its causes and contexts (with their notes), as its logged traceback shows
+    them: for `sensitive_values`, as such a text may quote the command line and the address in it."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), *(str(note) for note in getattr(current, "__notes__", ()))]
+        pending += [current.__cause__, current.__context__]
+    return texts
+
+
 # How DATA's 250 names the mail's report: `250 2.0.0 OK: LAPOR #<tracking id>`.
 TRACKING_ID_MARKER = "LAPOR #"
 
@@ -121,16 +142,23 @@ class IntakeHandler:
     async def handle_exception(self, error: Exception) -> str:
         """An exception aiosmtpd's session met outside our hooks. A client whose TLS handshake failed (a scanner, a
         client without a cipher in common) is the client's failure: one warning, where aiosmtpd logged a traceback
-        at error level and the session closes as before. Anything else is a bug of aiosmtpd's or ours, not the
-        client's: 451, so that a sending server tries again, and the traceback logged; aiosmtpd answered 500, a
-        permanent refusal that bounced the mail, with the exception's own text, which may quote the command."""
+        at error level and the session closes as before. So is a command aiosmtpd cannot answer for the bytes it
+        holds (`CLIENT_ERRORS`: `VRFY` of an undecodable byte, echoed back, cannot be encoded): `500 5.5.2` and one
+        warning, where it was 451 and a traceback at error level each time, which anyone could fill the log with.
+        Anything else is a bug of aiosmtpd's or ours, not the client's: 451, so that a sending server tries again,
+        and the traceback logged; aiosmtpd answered 500, a permanent refusal that bounced the mail, with the
+        exception's own text, which may quote the command: that text, and its causes', is kept out of the line."""
         if isinstance(error, TLSSetupException):
             cause = error.__cause__ or error
             log.warning("smtp.tls_failed", channel="email-smtp", error=type(cause).__name__,
                         reason=getattr(cause, "reason", None))
             return "421 4.7.0 " + refusal_text("smtp_retry_later")  # not sent: aiosmtpd closes the connection
+        if isinstance(error, CLIENT_ERRORS):
+            log.warning("smtp.bad_command", channel="email-smtp", error=type(error).__name__)
+            return "500 5.5.2 Error: bad syntax"
         metrics.REJECTED.labels(self.processor.source, INTERNAL_ERROR).inc()
-        log.error("smtp.session_failed", channel="email-smtp", error=type(error).__name__, exc_info=error)
+        with sensitive_values(*exception_texts(error)):
+            log.error("smtp.session_failed", channel="email-smtp", error=type(error).__name__, exc_info=error)
         return "451 4.3.0 " + refusal_text("smtp_retry_later")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -222,10 +250,12 @@ class LoggedSMTP(SMTP):
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """The address of a MAIL or RCPT, None when malformed (553 5.1.3). The standard library's parser raises
         IndexError for one ending in `@` without angle brackets (`MAIL FROM:a@`), which aiosmtpd does not catch: it
-        answered `500 Error: (IndexError) string index out of range` and logged a traceback at error level."""
+        answered `500 Error: (IndexError) string index out of range` and logged a traceback at error level.
+        An unclosed domain literal (`MAIL FROM:<a@[1>`) raised AttributeError in it, answered 451 on every attempt:
+        whatever it raises, the address is the client's and malformed."""
         try:
             return super()._getaddr(arg)
-        except (IndexError, ValueError):
+        except Exception:
             return None, None
 
     def data_received(self, data: bytes) -> None:
