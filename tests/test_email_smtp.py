@@ -258,6 +258,37 @@ def test_a_mail_whose_client_leaves_after_its_final_dot_is_filed_whole_and_once(
     assert envelope_count(redis) == 1
 
 
+def _leave_after_the_final_dot(port: int, mail: bytes) -> None:
+    """A transaction over the socket whose client leaves after its final dot, without waiting for the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        for command in _transaction(mail):
+            sock.sendall(command)
+            if not command.endswith(b".\r\n"):
+                line = reader.readline()
+                while line[3:4] == b"-":
+                    line = reader.readline()
+                assert line[:1] in (b"2", b"3"), line
+        reader.close()  # the socket closes with its last file
+
+
+def test_a_mail_whose_client_left_and_whose_processing_failed_names_the_exception(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """`smtp.client_gone` of a mail whose processing raised said only `code: null`, as if it had been cancelled."""
+    from channels.email.server import IntakeHandler
+
+    async def failing(*args: object) -> str:
+        await asyncio.sleep(0.5)  # the client is gone by now
+        raise RuntimeError("processing failed")
+
+    monkeypatch.setattr(IntakeHandler, "_answer", failing)
+    server = make_server()
+    _leave_after_the_final_dot(server.port, citizen_mail())
+    gone = wait_until(lambda: [e for e in log_events(log_stream) if e.get("event") == "smtp.client_gone"])
+    assert [(e.get("code"), e.get("error")) for e in gone] == [(None, "RuntimeError")]
+
+
 def test_the_size_limit_is_announced_and_enforced(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
     server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES="4096")
     big = citizen_mail(body="Laporan panjang. " * 600)

@@ -179,11 +179,13 @@ class IntakeHandler:
 
     def _orphan_done(self, task: asyncio.Task[str]) -> None:
         self._orphans.discard(task)
-        status = "" if task.cancelled() or task.exception() is not None else task.result()
+        failure = None if task.cancelled() else task.exception()
+        status = "" if task.cancelled() or failure is not None else task.result()
         # The answer's code and Tracking ID, never its text; the sending server delivers the mail again, and the
-        # dedup makes that the same report.
+        # dedup makes that the same report. A mail whose processing failed names the exception's type.
         tracking_id = status.rpartition(TRACKING_ID_MARKER)[2].strip() if TRACKING_ID_MARKER in status else None
-        log.warning("smtp.client_gone", channel="email-smtp", code=status[:3] or None, tracking_id=tracking_id)
+        log.warning("smtp.client_gone", channel="email-smtp", code=status[:3] or None, tracking_id=tracking_id,
+                    **({"error": type(failure).__name__} if failure is not None else {}))
 
     async def _answer_sensitively(self, raw: bytes, envelope: Envelope) -> str:
         with sensitive_values():  # the mail's words and sender, once parsed, until its answer is chosen
