@@ -894,7 +894,7 @@ def smtp() -> None:
         beat = asyncio.create_task(ServingBeat(redis, "smtp", ["email"], data_dir=settings.data_dir).run(stop))
         await stop.wait()
         server.close()
-        await server.wait_closed()
+        await server.wait_closed()  # and for the mails being processed (bounded), before the intake closes
         if poller is not None:
             await poller
         await beat

@@ -273,6 +273,30 @@ def _leave_after_the_final_dot(port: int, mail: bytes) -> None:
         reader.close()  # the socket closes with its last file
 
 
+def test_a_mail_whose_client_left_is_processed_to_its_end_across_a_stop(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """The stop of `lapor-gateway smtp` closed the intake and returned at once (the server's `wait_closed` does not
+    wait in Python 3.11), and the mail its client had left was cancelled half-way: filed with no reply job and no
+    `message.accepted` line. The stop waits for it (bounded)."""
+    queue_reply_job = MailProcessor._queue_reply_job
+    queueing = []
+
+    async def slow_queue_reply_job(self: MailProcessor, payload: dict[str, object]) -> None:
+        queueing.append(True)
+        await asyncio.sleep(1.0)  # the client is gone, and the server stopping, by now
+        await queue_reply_job(self, payload)
+
+    monkeypatch.setattr(MailProcessor, "_queue_reply_job", slow_queue_reply_job)
+    server = make_server()
+    _leave_after_the_final_dot(server.port, citizen_mail())
+    wait_until(lambda: queueing)
+    server.stop()
+    assert envelope_count(redis) == 1
+    assert queue(REPLY_QUEUE, redis).count == 1
+    assert [e["event"] for e in log_events(log_stream) if e.get("event") == "message.accepted"] == ["message.accepted"]
+    assert [e.get("code") for e in log_events(log_stream) if e.get("event") == "smtp.client_gone"] == ["250"]
+
+
 def test_a_mail_whose_client_left_and_whose_processing_failed_names_the_exception(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
     """`smtp.client_gone` of a mail whose processing raised said only `code: null`, as if it had been cancelled."""

@@ -109,6 +109,7 @@ class IntakeHandler:
         self.processor = processor
         self.settings = processor.settings.email
         self._orphans: set[asyncio.Task[str]] = set()  # mails whose client left: referenced until they are done
+        self._mails: set[asyncio.Task[str]] = set()  # every mail being processed, its client waiting or gone
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
@@ -169,6 +170,8 @@ class IntakeHandler:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         task = asyncio.ensure_future(self._answer_sensitively(raw, envelope))
+        self._mails.add(task)
+        task.add_done_callback(self._mails.discard)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -176,6 +179,16 @@ class IntakeHandler:
                 self._orphans.add(task)
                 task.add_done_callback(self._orphan_done)
             raise
+
+    async def finish_mails(self, grace: float) -> None:
+        """Wait, up to `grace` seconds, for the mails being processed, those whose client left among them: the stop
+        of `lapor-gateway smtp` cancelled them half-way (a report filed with no reply job, no `message.accepted` line
+        and no count), as `asyncio.run` cancels every task left when its coroutine returns."""
+        if not self._mails:
+            return
+        _, unfinished = await asyncio.wait(set(self._mails), timeout=grace)
+        if unfinished:
+            log.warning("smtp.stopped_with_mails_unfinished", channel="email-smtp", mails=len(unfinished))
 
     def _orphan_done(self, task: asyncio.Task[str]) -> None:
         self._orphans.discard(task)
@@ -307,8 +320,8 @@ def tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
 SESSION_TIMEOUT_SECONDS = 300.0
 
 
-def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
-    handler = IntakeHandler(processor)
+def smtp_factory(processor: MailProcessor, hostname: str | None = None, handler: IntakeHandler | None = None) -> Any:
+    handler = handler or IntakeHandler(processor)
     context = tls_context(processor.settings.email)
     limit = processor.settings.email.max_message_bytes
 
@@ -322,19 +335,46 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None) -> Any:
     return factory
 
 
+# How long a stop waits for the mails being processed (`IntakeHandler.finish_mails`): the HTTP server's shutdown grace,
+# within the supervisor's before it kills a process (gateway.supervisor.GRACE_SECONDS).
+STOP_GRACE_SECONDS = 10.0
+
+
+class SmtpServer:
+    """The listening server, and its handler: `wait_closed` waits for the mails being processed too."""
+
+    def __init__(self, server: asyncio.AbstractServer, handler: IntakeHandler) -> None:
+        self.server = server
+        self.handler = handler
+
+    @property
+    def sockets(self) -> Any:
+        return self.server.sockets  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.server.close()
+
+    async def wait_closed(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """The server's own wait (at once in Python 3.11, its sessions still open), then the mails' (`grace`): a mail
+        taken whole is processed to its end across a stop, before the caller closes the intake."""
+        await self.server.wait_closed()
+        await self.handler.finish_mails(grace)
+
+
 async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | None = None, *,
                             host: str | None = None, port: int | None = None,
-                            signal_writer: SignalWriter | None = None) -> asyncio.Server:
+                            signal_writer: SignalWriter | None = None) -> SmtpServer:
     """Listen on [smtp] host/port (LAPOR_SMTP_PORT); the caller serves it and closes it (and `signal_writer`)."""
     processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True,
                               signal_writer=signal_writer)
+    handler = IntakeHandler(processor)
     loop = asyncio.get_running_loop()
     # The name the server gives in its greeting, looked up once and off the event loop: without it aiosmtpd looks it up
     # (a DNS lookup when the name is not in /etc/hosts) for each connection, on the loop, and while DNS was slow or
     # down every connection held up every SMTP session and the IMAP poller for the resolver's timeout.
     hostname = await asyncio.to_thread(socket.getfqdn)
-    server = await loop.create_server(smtp_factory(processor, hostname), host or settings.smtp.host,
+    server = await loop.create_server(smtp_factory(processor, hostname, handler), host or settings.smtp.host,
                                       settings.smtp.port if port is None else port, reuse_address=True)
     log.info("smtp.listening", host=host or settings.smtp.host, port=settings.smtp.port if port is None else port,
              starttls=tls_context(settings.email) is not None)
-    return server
+    return SmtpServer(server, handler)
