@@ -59,7 +59,10 @@ def send_request(provider: str, request: Callable[[], httpx.Response], *,
                              failure=failure,
                              said=poll_failure(_where(_request_of(error)), name, answered=False)) from error
     status = response.status_code
-    said = poll_failure(_where(response.request), f"{status} {response.reason_phrase}".strip(), answered=True)
+    # The standard phrase of its status, never the provider's own status line: that is the server's text (an
+    # aggregator's "400 Rejected msisdn ... text '...' pass=..."), which quoted the number, words and password.
+    said = poll_failure(_where(response.request), f"{status} {httpx.codes.get_reason_phrase(status)}".strip(),
+                        answered=True)
     if retryable_status(status):
         raise RetryableError(f"{provider} answered {status}", reason=f"{provider}_{status}", said=said,
                              failure=status_failure(status))

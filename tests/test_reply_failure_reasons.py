@@ -72,6 +72,12 @@ AGGREGATOR_ROWS = [
     AggregatorRow("message-refused", httpx.Response(400, text="invalid number"),
                   f"aggregator_400 (message refused): {AGGREGATOR_HOST} answered 400 Bad Request", "refused",
                   ("deadletters show",)),
+    # Its own status line quoting the send (the number, the words, the password): the standard phrase is said.
+    AggregatorRow("message-refused-in-its-own-words",
+                  httpx.Response(400, extensions={"reason_phrase": b"Rejected msisdn 6281234567802 text 'Jalan "
+                                                                   b"rusak' pass=s3cr3t-pw"}),
+                  f"aggregator_400 (message refused): {AGGREGATOR_HOST} answered 400 Bad Request", "refused",
+                  ("deadletters show",)),
     AggregatorRow("server-error-through-every-retry", httpx.Response(503),
                   f"aggregator_503 (server error): {AGGREGATOR_HOST} answered 503 Service Unavailable", "server",
                   ("status page",)),
@@ -113,7 +119,7 @@ def test_an_sms_reply_failing_names_the_aggregators_host_the_kind_and_the_step(
     # The dead letter keeps its reason as before, and says where and how beside it.
     assert (letter.reason, letter.where, letter.failure) == (row.reason.split(" ")[0], row.reason.split(": ", 1)[1],
                                                              row.failure)
-    for secret in ("s3cr3t-pw", NUMBER, NUMBER[1:], "Tracking"):
+    for secret in ("s3cr3t-pw", NUMBER, NUMBER[1:], "Tracking", "Jalan"):
         assert secret not in reason + step + str(letter.where)
 
 
