@@ -221,11 +221,15 @@ ROWS = [
         "Mail Delivery System <relay@forward.kelurahan.example.id>", fields=(("Return-Path", "<>"),)), "bounce_text"),
     Row("qmail-words-and-a-null-return-path", mail("Laporan", QMAIL_WORDS, FORWARDER, fields=(("Return-Path", "<>"),)),
         "bounce_text"),
-    # a null reverse path in any Return-Path field (a forwarding mailbox's delivery writes its own above), with a space
-    # between its brackets; a bounce's first words after a byte order mark
+    # a null reverse path in the newest Return-Path field alone, with a space between its brackets; a bounce's first
+    # words after a byte order mark. An older null one below a forwarder's is a hop before it, which a citizen's mail
+    # carries too: with a typed bounce subject it made two signs, and their mail was dropped; such a bounce is filed
     Row("postfix-words-and-a-null-return-path-below-a-forwarders", mail(
         "Laporan", POSTFIX_WORDS, FORWARDER, fields=(("Return-Path", "<srs0=k3x9=kelurahan.example.id=p@fwd.example>"),
-                                                     ("Return-Path", "<>"))), "bounce_text"),
+                                                     ("Return-Path", "<>"))), None),
+    Row("citizens-typed-bounce-subject-and-a-null-return-path-below-a-forwarders", mail(
+        "Delivery Failure bantuan sosial", "Bantuan sosial belum diterima warga RT 02 sejak Agustus.", FORWARDER,
+        fields=(("Return-Path", "<srs0=k3x9=kelurahan.example.id=p@fwd.example>"), ("Return-Path", "<>"))), None),
     Row("qmail-words-and-a-null-return-path-with-a-space", mail("Laporan", QMAIL_WORDS, FORWARDER,
                                                                 fields=(("Return-Path", "< >"),)), "bounce_text"),
     Row("postfix-words-after-a-byte-order-mark-and-a-null-return-path", mail(

@@ -322,11 +322,14 @@ def _opens_as_a_bounce(mail: ParsedMail, words: MachineWords) -> bool:
 
 
 def _null_reverse_path(message: Message, envelope_sender: str | None) -> bool:
-    """A null reverse path: the envelope's, or a `Return-Path: <>` (`< >`) that a mailbox the mail passed through
-    wrote, any of them (a forwarding mailbox's delivery writes one above the one it received)."""
+    """A null reverse path: the envelope's, or the newest `Return-Path: <>` (`< >`), its last delivery's. An older one
+    below it is a hop before a forwarder's, which a citizen's mail can carry too: read with the rest, a typed
+    "Delivery Failure ..." subject made it two signs of a bounce, and their mail was dropped (a bounce a mailbox
+    forwards on with a sender of its own is filed, a junk case at worst)."""
     if envelope_sender is not None and not envelope_sender.strip("<> "):
         return True
-    return any(_is_null_path(str(value)) for value in message.get_all("Return-Path") or ())
+    newest = message.get("Return-Path")
+    return newest is not None and _is_null_path(str(newest))
 
 
 def _is_null_path(value: str) -> bool:
