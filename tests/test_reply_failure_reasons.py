@@ -252,6 +252,26 @@ def test_a_reply_failure_recorded_without_its_kind_keeps_the_step_it_had(redis: 
     assert "deadletters list --channel x --queue lapor-reply" in action
 
 
+@pytest.mark.parametrize("sent_between", [True, False], ids=["a-reply-sent-between", "failures-in-a-row"])
+def test_a_reply_failure_the_previous_release_records_gets_no_step_of_an_earlier_kind(
+        redis: Redis, test_env: TestEnvironment, sent_between: bool) -> None:
+    """The previous release's reply worker (a rollback, or both during the upgrade) writes `last_reply_error` alone:
+    the kind this release recorded for an earlier failure stayed, and an X 503 was given the step for refused
+    credentials. The kind is read only with the error it came with, and a reply sent clears it."""
+    settings = test_env.settings()
+    from gateway.health.signals import HealthSignals
+
+    HealthSignals(redis).reply_failed("x", "x_auth (credentials refused): api.x.com answered 401 Unauthorized",
+                                      "token")
+    if sent_between:
+        HealthSignals(redis).reply_sent("x")
+    previous_module("gateway/health.py").HealthSignals(redis).reply_failed("x", "x_server (503 Service Unavailable)")
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    health = evaluate("x", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    [action] = health.actions
+    assert health.reason == "replies failing (3 in a row): x_server (503 Service Unavailable)"
+    assert "LAPOR_X_ACCESS_TOKEN" not in action and "deadletters list --channel x --queue lapor-reply" in action
+
 @pytest.mark.parametrize("writer", ["this-release", "previous-release"])
 def test_a_failed_replys_dead_letter_reads_in_both_releases(redis: Redis, writer: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

@@ -209,6 +209,15 @@ def _auth_refusal(raw: dict[bytes, bytes]) -> str | None:
     return _text(raw.get(b"last_auth_refusal"))
 
 
+def _reply_failure(raw: dict[bytes, bytes]) -> str | None:
+    """The kind of the last failed reply, while the last reply error is still the one it was recorded with (as
+    `_auth_refusal`): the previous release's reply workers write `last_reply_error` alone."""
+    error = raw.get(b"last_reply_error")
+    if error is None or raw.get(b"last_reply_failure_error") != error:
+        return None
+    return _text(raw.get(b"last_reply_failure"))
+
+
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
              processes_alive: int = 0, unfiled: int = 0, newest_webhook_beat: Sequence[tuple[bytes, float]] = (),
@@ -228,7 +237,7 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         intake_refusals=_int(get(b"intake_refusals")),
         last_intake_refusal=_text(get(b"last_intake_refusal")),
         reply_failures=_int(get(b"reply_failures")),
-        last_reply_error=_text(get(b"last_reply_error")), last_reply_failure=_text(get(b"last_reply_failure")),
+        last_reply_error=_text(get(b"last_reply_error")), last_reply_failure=_reply_failure(raw),
         reply_rate_limits=_int(get(b"reply_rate_limits")),
         reply_rate_limited_since=_float(get(b"reply_rate_limited_since")),
         reply_rate_limited_until=_float(get(b"reply_rate_limited_until")),

@@ -515,7 +515,8 @@ class HealthSignals:
 
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hset(key, mapping={"reply_failures": 0, "reply_rate_limits": 0})
-            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until", "last_reply_rate_limit")
+            pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until", "last_reply_rate_limit",
+                      "last_reply_failure", "last_reply_failure_error")
 
         self._write(channel, "reply_sent", build)
 
@@ -542,13 +543,16 @@ class HealthSignals:
         follows (None: not told, a job that failed or a worker that died)."""
         metrics.REPLIES.labels(channel, "failed").inc()
 
+        # The kind is kept with the error it came with (`last_reply_failure_error`) and read only while
+        # `last_reply_error` is still that one: the previous release's workers write `last_reply_error` alone, and a
+        # kind left from an earlier failure gave a step for another (X's credentials beside an X 503).
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "reply_failures", 1)
             pipe.hset(key, "last_reply_error", _clean(reason))
             if failure in REPLY_FAILURES:
-                pipe.hset(key, "last_reply_failure", failure)
+                pipe.hset(key, mapping={"last_reply_failure": failure, "last_reply_failure_error": _clean(reason)})
             else:
-                pipe.hdel(key, "last_reply_failure")
+                pipe.hdel(key, "last_reply_failure", "last_reply_failure_error")
 
         self._write(channel, "reply_failed", build, error=reason)
 
