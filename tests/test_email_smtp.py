@@ -235,17 +235,7 @@ def test_a_mail_whose_client_leaves_after_its_final_dot_is_filed_whole_and_once(
     server = make_server()
     mail = citizen_mail()
     replies = queue(REPLY_QUEUE, redis)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        reader = sock.makefile("rb")
-        assert reader.readline().startswith(b"220")
-        for command in _transaction(mail):
-            sock.sendall(command)
-            if not command.endswith(b".\r\n"):
-                line = reader.readline()
-                while line[3:4] == b"-":
-                    line = reader.readline()
-                assert line[:1] in (b"2", b"3"), line
-        reader.close()  # the socket closes with its last file, so the client leaves here without the answer
+    _leave_after_the_final_dot(server.port, mail)  # the client leaves without the answer
     wait_until(lambda: replies.count == 1)
     gone = wait_until(lambda: [e for e in log_events(log_stream) if e.get("event") == "smtp.client_gone"])
     assert envelope_count(redis) == 1
