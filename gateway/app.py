@@ -52,9 +52,9 @@ from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
 from gateway.outbound import OutboundReplies, delivery_label, durably
-from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client
+from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import render, report_reply
+from gateway.replies import follow_up_status_reply, render, report_reply
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
@@ -282,10 +282,31 @@ class Gateway:
                              confidential=draft.confidential, follow_up_of=draft.follow_up_of,
                              unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
                              repeat=repeated_text, incomplete=message.incomplete)
+        status_later = False
+        if normalized.asks_status and draft.follow_up_of:
+            # "CEK <id> <words>": the words were added to the report, and the status asked for is answered with it.
+            status = await self._follow_up_status(adapter, draft.follow_up_of)
+            status_later = status is None and outbound is not None
+            reply = follow_up_status_reply(normalized.language, draft.follow_up_of, status, anonymous=draft.anonymous,
+                                           confidential=draft.confidential, later=outbound is not None)
+            log.info("message.follow_up_status", answered=status is not None)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
-                                           normalized.language, message.message_identity, spooled=receipt.spooled)
+                                           normalized.language, message.message_identity, spooled=receipt.spooled,
+                                           status_later=status_later)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
+
+    async def _follow_up_status(self, adapter: WebhookAdapter, tracking_id: str) -> str | None:
+        """The status of the report an addition that asked it was added to, within the channel's wait for a status
+        (`status_inline_timeout_seconds`); None when it did not come (a status job asks it, or the citizen is asked
+        to send CEK later where no job can answer). While intake spools, Redis is not asked: a hang's timeout again."""
+        assert self.status_client is not None
+        redis = None if self.intake.spooling else self.redis
+        try:
+            return await asyncio.wait_for(follow_up_status(self.status_client, redis, tracking_id),
+                                          adapter.section.status_inline_timeout_seconds)
+        except TimeoutError:
+            return None
 
     async def handle_part(self, adapter: WebhookAdapter, message: InboundMessage,
                           joined: list[InboundMessage] | None = None) -> list[Outcome]:

@@ -262,16 +262,26 @@ class OutboundReplies:
                                                                                       tracking_id=tracking_id),
                                    language=language, tracking_id=tracking_id, to=to, to_report=to_report,
                                    pipeline=pipe, report_spooled=report_spooled)
-        # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
-        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
-               "status_id": uuid.uuid4().hex, "promise_reply_id": promise.reply_id,
-               **({"to_report": to_report} if to_report else {}),
-               **({"report_spooled": True} if report_spooled else {})}
-        enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipe)
-        after_commit(pipe, partial(log.info, "status.job_queued", tracking_id=tracking_id))
+        self.queue_status_job(source=source, to=to, tracking_id=tracking_id, language=language,
+                              promise_reply_id=promise.reply_id, pipeline=pipe, to_report=to_report,
+                              report_spooled=report_spooled)
         if pipeline is None:
             commit(pipe)
         return Queued("status_job")
+
+    def queue_status_job(self, *, source: str, to: str | None, tracking_id: str, language: str,
+                         promise_reply_id: str, pipeline: Any, to_report: str | None = None,
+                         report_spooled: bool = False) -> None:
+        """The status job alone, inside `pipeline`, its answer to follow the reply `promise_reply_id` (the promise
+        `queue_status_job_and_promise` queues, or the answer to an addition that asked the status too, which says
+        the status follows: `reply_to_report`). The job is the one every release runs."""
+        # status_id: the job's identity, whatever reruns it (a retry, a requeue, a copy): it is answered once.
+        job = {"source": source, "to": to, "tracking_id": tracking_id, "language": language,
+               "status_id": uuid.uuid4().hex, "promise_reply_id": promise_reply_id,
+               **({"to_report": to_report} if to_report else {}),
+               **({"report_spooled": True} if report_spooled else {})}
+        enqueue_calls(self._redis, self._settings, STATUS_QUEUE, STATUS_FUNC, [(job,)], pipeline=pipeline)
+        after_commit(pipeline, partial(log.info, "status.job_queued", tracking_id=tracking_id))
 
     def once_per_message(self, source: str, message_id: str, queue: Callable[..., Queued], *,
                          what: str = "query") -> Queued:
@@ -341,19 +351,33 @@ class OutboundReplies:
 
     # -- the gateway's async faces ------------------------------------------------------------------------------------
     async def reply_to_report(self, source: str, draft: ReportDraft, tracking_id: str, duplicate: bool,
-                              text: str, language: str, message_id: str, *, spooled: bool = False) -> Queued:
+                              text: str, language: str, message_id: str, *, spooled: bool = False,
+                              status_later: bool = False) -> Queued:
         """The reply to a report, once per provider message (`message_id`, this delivery's own id: a same-text
         repeat's draft carries the first message's), as a query's answer is: the provider's retry of a report whose
         200 it never got is a duplicate at intake, and must not send the citizen a second SMS. `spooled`: intake put
         the report in its disk spool (Redis failed and the replayer has not found it answering since), while Redis
-        takes the reply: the job says so, and waits for the report's replay."""
+        takes the reply: the job says so, and waits for the report's replay.
+
+        `status_later`: an addition that asked its report's status too ("CEK <id> <words>"), whose status the case
+        store did not give in time: the reply says the status follows, and a status job asks it, in the same
+        transaction, its answer to follow this reply (`promise_reply_id`) and addressed as this reply is, by the
+        addition's own report (`to_report`), whose envelope holds the sender: the number stays out of the job."""
         kind = "follow_up" if draft.follow_up_of else "duplicate" if duplicate else "ack"
+
+        def queue(pipeline: Any, allowed: bool) -> Queued:
+            queued = self.queue_reply(source=source, kind=kind, text=text, language=language, tracking_id=tracking_id,
+                                      to_report=tracking_id, allowed=allowed, report_spooled=spooled,
+                                      pipeline=pipeline)
+            if status_later and allowed and draft.follow_up_of:
+                self.queue_status_job(source=source, to=None, tracking_id=draft.follow_up_of, language=language,
+                                      promise_reply_id=queued.reply_id, pipeline=pipeline, to_report=tracking_id,
+                                      report_spooled=spooled)
+            return queued
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
             allowed = self.count_message(source, draft.sender.id, message_id)
-            reply = partial(self.queue_reply, source=source, kind=kind, text=text, language=language,
-                            tracking_id=tracking_id, to_report=tracking_id, allowed=allowed, report_spooled=spooled)
-            return self.once_per_message(source, message_id, reply, what="report")
+            return self.once_per_message(source, message_id, partial(queue, allowed=allowed), what="report")
 
         return await durably(count_and_queue)
 

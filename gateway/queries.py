@@ -164,6 +164,16 @@ def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | N
     return partial(lookup_status_now, settings)
 
 
+async def follow_up_status(client: httpx.AsyncClient, redis: Redis | None, tracking_id: str) -> str | None:
+    """The status of the report an addition that asked it too was added to ("CEK <id> <words>"), for the answer that
+    gives both: the case store's, "received" for a report the gateway holds and has not forwarded yet; None when
+    the status job must ask (no answer in time, none of the contract, a report neither has), as for a CEK."""
+    lookup = await lookup_status(client, tracking_id)
+    if lookup is None or not lookup.found:
+        return "received" if lookup is not None and await _held(redis, tracking_id) else None
+    return lookup.status
+
+
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None,
                        spool_may_hold: Callable[[], bool] | None = None) -> tuple[str, bool]:
     """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not

@@ -82,6 +82,20 @@ def report_reply(language: str, tracking_id: str, *, anonymous: bool, confidenti
                   tracking_id=tracking_id)
 
 
+def follow_up_status_reply(language: str, follow_up_of: str, status: str | None, *, anonymous: bool,
+                           confidential: bool, later: bool = True) -> str:
+    """The private answer (SMS) to a status query whose words after the ID were added to its report ("CEK <id>
+    kepala dinas minta setoran lagi"): that the addition was received, and the status asked for (`status`, one of
+    the contract's); without it, that the status follows (`later`: a status job answers, `[follow_up_status_pending]`)
+    or is to be asked again later (no job follows: `[follow_up_status_retry]`). The addition's flags (its report's,
+    the message's own) are named as the acknowledgement names them."""
+    if status is not None:
+        return render(flagged("follow_up_status", anonymous=anonymous, confidential=confidential), language,
+                      follow_up_of=follow_up_of, status=status_name(status, language))
+    key = "follow_up_status_pending" if later else "follow_up_status_retry"
+    return render(flagged(key, anonymous=anonymous, confidential=confidential), language, follow_up_of=follow_up_of)
+
+
 def is_status(value: Any) -> bool:
     """Whether `value` is a case-store status of the contract (casestore/openapi.yaml): one `status_names` names, in
     Indonesian, the table every language falls back to."""

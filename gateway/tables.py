@@ -37,6 +37,10 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_confidential": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_anonymous_confidential": frozenset({"follow_up_of", "tracking_id"}),
+    **{f"follow_up_status{flags}": frozenset({"follow_up_of", "status"})
+       for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")},
+    **{f"follow_up_status_{later}{flags}": frozenset({"follow_up_of"}) for later in ("pending", "retry")
+       for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")},
     "bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}),
     "bad_tracking_id_photo_confidential": frozenset({"typed_id", "tracking_id"}), "help": frozenset(),
     "status_help": frozenset(),

@@ -1164,8 +1164,14 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
         # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
         return _status_help(language, flags)
+    if is_valid_tracking_id(candidate) and _an_amount_and_words(after_fillers, misread, grammar):
+        # A number written or named as an amount, words after it ("cek 15000005 rupiah dana desa dipotong", "Cek
+        # 15.000.005 dana desa ...", "cek 15000005,- diminta"): the citizen's words, a report, as an amount grouped
+        # by commas is. Read as an ID, the words went to the report those digits happen to name.
+        return None
     if is_valid_tracking_id(candidate):
-        # Sent with a photo, the words and their flags go to the report as a follow-up (normalizer/pipeline.py).
+        # Words after it that tell the report something are a follow-up of it, with a photo or without (the words
+        # and their flags go to the report: normalizer/pipeline.py); a question, thanks or urging stay the query.
         words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar), grammar, flags)
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
@@ -1175,6 +1181,23 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
+
+
+def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> bool:
+    """Whether the number opening `rest` (the words after a status command) is an amount, words of the citizen's
+    after it: written as one (thousands grouped by dots, "15.000.005"; ",-", "/bulan", "-an" glued after it) or named
+    one by a unit after it (`amount_units`: "15000005 rupiah", "15000005 jiwa")."""
+    digits = _LEADING_ID.match(rest)
+    if misread is not None or digits is None:
+        return False
+    _, typed, end = _id_in(digits, after_a_command=grammar)
+    after = rest[end:]
+    if not any(char.isalnum() for char in after):
+        return False
+    unit = _TOKENS.search(after)
+    return bool(_AMOUNT_SUFFIX.match(rest, end) or _DATE_OR_AMOUNT.fullmatch(typed)
+                or (unit is not None and not after[:unit.start()].strip()
+                    and fold_word(unit.group()) in grammar.amount_units))
 
 
 def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = frozenset()) -> bool:
@@ -1239,7 +1262,10 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # What became of it, asked with nothing else ("sudah diproses?", "udah ditindaklanjuti belum?"): of the report,
     # there being nothing else named; filed, each was a case of the question.
     topic = topic or (states and question)
-    return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states)
+    # After a status command and its ID what became of it is asked about, "?" or none ("CEK 12345678 kapan
+    # selesai", "CEK 12345678 mohon ditindaklanjuti"): the citizen's question or urging, no grievance to add to it.
+    asked_of_the_id = after_command and named
+    return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states or asked_of_the_id)
 
 
 def _filler_out_of_place(word: str, after: list[str], grammar: Grammar) -> bool:
@@ -1359,6 +1385,53 @@ def _asks_nothing_more(words: str, grammar: Grammar) -> bool:
     """Whether the words after a status query's ID add nothing to it: none, thanks, or a status question's."""
     return (not any(char.isalnum() for char in words) or is_courtesy(words, grammar)
             or _asks_status(words, grammar, set(), after_command=True, named=True))
+
+
+def addition_of_a_status_query(parsed: ParsedText, typed: str, grammar: Grammar | None = None, *,
+                               shortest_id: int = MIN_LENGTH) -> ParsedText | None:
+    """The follow-up a status query's words after its ID make of it (`parse_text`'s reading of `typed`, the message):
+    its words, flags (a flag word, privacy asked in words) and ID as a photo sent with it files them; None when they
+    add nothing (`adds_to_the_report`). One of our answers sent back that opens as a status command does ("LAPOR!
+    Status laporan <id> belum bisa dicek saat ini. ..."): read as our answers sent back are (`_parse_quoted_reply`),
+    the citizen's words beside it alone, none of ours."""
+    grammar = grammar or load_grammar()
+    if parsed.action is not Action.STATUS or not parsed.text or parsed.tracking_id is None:
+        return None
+    quoted = _parse_quoted_reply(typed, grammar, parsed.language, shortest_id)
+    if quoted is not None and quoted.tracking_id == parsed.tracking_id:
+        if quoted.action is not Action.FOLLOW_UP:
+            return None
+        added = replace(quoted, anonymous=quoted.anonymous or parsed.anonymous,
+                        confidential=quoted.confidential or parsed.confidential)
+        return _with_flags_asked_in_words(added, grammar, typed)
+    return replace(parsed, action=Action.FOLLOW_UP) if adds_to_the_report(parsed.text, grammar) else None
+
+
+def adds_to_the_report(words: str, grammar: Grammar) -> bool:
+    """Whether the words after a status query's Tracking ID ("CEK 12345678 kepala dinas minta setoran lagi") tell the
+    report something new, rather than only ask after it, thank or urge (`_asks_nothing_more`: "sudah sampai mana?",
+    "kok lama", "mohon ditindaklanjuti", "terima kasih"; `[status_questions]`), or are words of our own status
+    answers copied with the ID ("Silakan kirim CEK <id> ke 1708 lagi nanti.", "... belum bisa dicek saat ini.").
+    Answered with the status alone, such words were dropped: a whistleblower's new information lost. A number alone
+    is none of theirs to add."""
+    if not any(char.isalpha() for char in words) or _asks_nothing_more(words, grammar):
+        return False
+    return not set(_folded_tokens(words)) <= _status_answer_words()
+
+
+# Our answers to a status query (config/replies.toml), whose words a citizen copies back with the ID.
+_STATUS_ANSWER_KEYS = ("status", "status_retry", "status_pending", "status_unknown")
+
+
+@lru_cache(maxsize=1)
+def _status_answer_words() -> frozenset[str]:
+    """The words of our answers to a status query (`_STATUS_ANSWER_KEYS`, current and former texts, both languages)
+    and of the status names, folded: "kirim", "ke", "1708", "lagi", "nanti", "belum", "bisa", "dicek", "diterima"."""
+    replies = load_replies()
+    texts = [template for key in _STATUS_ANSWER_KEYS for language in ("id", "en")
+             for template in reply_templates(replies[key], language)]
+    texts += [name for names in replies["status_names"].values() for name in names.values()]
+    return frozenset(word for text in texts for word in _folded_tokens(re.sub(r"\{\w+\}", " ", text)))
 
 
 def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,
@@ -1663,7 +1736,9 @@ SMS_REPLY_KEYS = ("ack", "ack_anonymous", "ack_confidential", "ack_anonymous_con
                   "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown", "follow_up_unknown_anonymous",
                   "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
                   "bad_tracking_id_photo", "bad_tracking_id_photo_confidential",
-                  "bad_tracking_id", "status", "status_retry", "status_pending", "status_unknown")
+                  "bad_tracking_id", "status", "status_retry", "status_pending", "status_unknown",
+                  *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
+                    for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")))
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
 _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})
 # Our answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a status;

@@ -17,6 +17,7 @@ from normalizer.keywords import (
     Action,
     Grammar,
     ParsedText,
+    addition_of_a_status_query,
     awaits_an_answer,
     closing_phrase,
     hashtag_flags,
@@ -65,6 +66,9 @@ class Normalized:
     query: Query | None = None
     language: str = "id"
     mistyped_id: str | None = None
+    # A status query whose words after the ID tell the report something ("CEK <id> kepala dinas minta setoran lagi"):
+    # filed as a follow-up of it, whose answer says both that the words were added and the status asked for.
+    asks_status: bool = False
 
 
 def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
@@ -185,6 +189,7 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         parsed = replace(parsed, action=Action(message.provider_action), tracking_id=None)
     quoted = clean_text(message.quoted_text or "")
     mistyped_id: str | None = None
+    asks_status = False
     # A photo is something to report whatever the words beside it: thanks, "STOP", a greeting or a help word sent with
     # one is its report ("Halo" and a photo of the road). So is a post quoted or answered with a greeting or a help word
     # ("@lapor1708 tolong" under a complaint). A courtesy's text is the words as a report keeps them; help's, as typed.
@@ -202,6 +207,13 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         if parsed.action is Action.BAD_TRACKING_ID:
             mistyped_id = parsed.tracking_id
         parsed = _photo_with_a_tracking_id(parsed, text)
+    elif (message.channel in GRAMMAR_CHANNELS
+          and (added := addition_of_a_status_query(parsed, text, grammar, shortest_id=shortest_id)) is not None):
+        # Words after the ID that tell the report something, no photo ("CEK <id> kepala dinas minta setoran lagi"):
+        # answered with the status alone, they were dropped. A follow-up of it as with a photo (its flags, typed or
+        # asked in words, go with it), whose answer also gives the status asked for. A mail's words are read by the
+        # mail channel (`mail_status_query`).
+        parsed, asks_status = added, True
     # "@lapor1708" alone under a complaint, or quoting one, asks us to take that post: a report, not a help request.
     # Nothing readable ("\ufffd": a UCS-2 SMS of one broken character) is no text either: filed, it was a case of "?".
     # Nor is a text of no letter or digit at all ("😡😡😡", "🔥🔥", "!!!"): filed, a case of three angry faces,
@@ -239,7 +251,7 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         # rejection naming the fields, never their values (they may be the citizen's).
         fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
         raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
-    return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id)
+    return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id, asks_status=asks_status)
 
 
 def _has_words(text: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from channels.gsm7 import MULTI_PART, SINGLE_PART, is_gsm7, septets
-from gateway.replies import acknowledgement, render, status_name
+from gateway.replies import acknowledgement, flagged, render, status_name
 from gateway.settings import Settings
 from gateway.tracking import damm_digit, format_tracking_id
 from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
@@ -42,6 +42,17 @@ def report(id: str, text: str, kind: str, body: str, language: str = "id", *, an
 def follow_up(id: str, text: str, body: str, language: str = "id", *, anonymous: bool = False,
               confidential: bool = False) -> Row:
     return Row(id, text, "follow_up", "complaint", body, anonymous, confidential, language)
+
+
+def added(id: str, text: str, body: str, language: str = "id", *, anonymous: bool = False,
+          confidential: bool = False) -> Row:
+    """A status query with words after its ID that tell the report something: a follow-up of it, answered with both
+    the addition received and the report's status (`[follow_up_status]`, its flags named)."""
+    return Row(id, text, "follow_up_status", "complaint", body, anonymous, confidential, language)
+
+
+# The replies of a follow-up of the table's parent report.
+FOLLOW_UPS = ("follow_up", "follow_up_status")
 
 
 def unknown_report(id: str, text: str, body: str, *, anonymous: bool = False) -> Row:
@@ -312,7 +323,47 @@ ROWS = [
     query("anonim-cek", "ANONIM CEK {parent}", "status"),
     query("rahasia-cek", "rahasia: cek {parent}", "status"),
     query("anonymous-check-en", "ANONYMOUS CHECK {parent}", "status", "en"),
-    query("anonim-cek-then-words", "ANONIM CEK {parent} lubangnya makin besar", "status"),  # words dropped, as CEK
+    # words after the ID that tell the report something: an addition to it, its flags (typed, asked in words) kept,
+    # answered with the addition received and the status (answered with the status alone, the words were dropped)
+    added("anonim-cek-then-words", "ANONIM CEK {parent} lubangnya makin besar", "lubangnya makin besar",
+          anonymous=True),
+    added("cek-then-words", "CEK {parent} kepala dinas minta setoran lagi", "kepala dinas minta setoran lagi"),
+    added("cek-then-words-anonymous-in-words", "CEK {parent} kepala dinas minta setoran, jangan sebut nama saya",
+          "kepala dinas minta setoran, jangan sebut nama saya", anonymous=True),
+    added("rahasia-cek-then-words", "RAHASIA CEK {parent} bukti transfer ke bendahara sudah saya simpan",
+          "bukti transfer ke bendahara sudah saya simpan", confidential=True),
+    added("cek-then-words-confidential-in-words",
+          "CEK {parent} bendahara memotong dana BOS, mohon laporan ini tidak dipublikasikan",
+          "bendahara memotong dana BOS, mohon laporan ini tidak dipublikasikan", confidential=True),
+    added("check-dash-then-words-en", "check {parent} - the street light is still broken",
+          "the street light is still broken", "en"),
+    added("status-then-a-number-and-words", "STATUS {parent} 2 motor jatuh lagi di lubang yang sama",
+          "2 motor jatuh lagi di lubang yang sama"),  # a number in the words stays the words'
+    # an ID never minted: a new report of the words, the ID opening them, as "<id> <words>" is
+    unknown_report("cek-never-minted-then-words", "CEK {never} kepala dinas minta setoran lagi",
+                   "{never} kepala dinas minta setoran lagi"),
+    # words that only ask after it, thank or urge: the status query, nothing added
+    query("cek-then-sudah-ditangani-belum", "CEK {parent} sudah ditangani belum", "status"),
+    query("cek-then-progresnya-gimana", "cek {parent} progresnya gimana", "status"),
+    query("cek-then-sdh-smp-mn", "CEK {parent} sdh smp mn", "status"),
+    query("cek-then-tolong-infokan", "CEK {parent} tolong infokan", "status"),
+    query("cek-then-kok-lama", "cek {parent} kok lama", "status"),
+    query("cek-then-kapan-selesai", "CEK {parent} kapan selesai", "status"),
+    query("cek-then-mohon-ditindaklanjuti", "CEK {parent} mohon ditindaklanjuti", "status"),
+    query("cek-then-ditunggu-kabarnya", "CEK {parent} ditunggu kabarnya", "status"),
+    query("cek-then-terima-kasih", "cek {parent} terima kasih", "status"),
+    query("cek-then-sudah-sampai-mana", "CEK {parent} sudah sampai mana?", "status"),
+    query("cek-then-kok-belum-ada-tanggapan", "CEK {parent} kok blm ada tanggapan", "status"),
+    query("cek-then-mohon-segera-diproses", "CEK {parent} mohon segera diproses ya pak", "status"),
+    query("check-then-any-update-en", "check {parent} any update?", "status", "en"),
+    query("check-then-please-follow-up-en", "check {parent} please follow up", "status", "en"),
+    query("cek-again", "CEK {parent} lagi", "status"),
+    query("status-retry-copied", "Silakan kirim CEK {parent} ke 1708 lagi nanti.", "status"),
+    # an amount with words after "cek" stays the citizen's words: a report, or as before a number not valid
+    report("cek-amount-rupiah-then-words", "cek {amount} rupiah dana desa dipotong", "complaint",
+           "cek {amount} rupiah dana desa dipotong"),
+    query("cek-amount-check-digit-apart-then-words", "cek {amount_check_apart} bulan gaji honorer belum dibayar",
+          "bad_tracking_id_amount"),
     query("cek-anonim", "CEK ANONIM {parent}", "status"),
     query("anonim-laporan-id", "ANONIM laporan {parent}", "status"),
     query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),
@@ -722,7 +773,10 @@ async def test_every_message_form_gets_the_right_report_and_reply(
               "parent_en_dash": f"{parent[:4]}\u2013{parent[4:]}",
               "parent_check_apart": f"{parent[:-1]} {parent[-1]}", "never": format_tracking_id(7_777_777),
               "parent_thousands": f"{int(parent):,}", "parent_letter_o": parent.replace("0", "O"),
-              "parent_letter_l": parent.replace("1", "l"), "parent_capital_i": parent.replace("1", "I")}
+              "parent_letter_l": parent.replace("1", "l"), "parent_capital_i": parent.replace("1", "I"),
+              # an amount whose check digit holds (read as an ID, its words went to that report), and one whose
+              # digit typed apart would make one
+              "amount": "15000005", "amount_check_apart": "1500000 5"}
     assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
     assert "l" in fields["parent_letter_l"] and "I" in fields["parent_capital_i"], parent
     assert damm_digit(parent[:-1]) != 0, parent  # the digits before the one typed apart are no ID of their own
@@ -757,7 +811,7 @@ async def test_every_message_form_gets_the_right_report_and_reply(
     assert not problems, "\n".join(problems)
 
     follow_ups = casestore.get(parent)["follow_ups"]
-    assert sorted(f["text"] for f in follow_ups) == sorted(r.body for r in ROWS if r.reply == "follow_up")
+    assert sorted(f["text"] for f in follow_ups) == sorted(r.body for r in ROWS if r.reply in FOLLOW_UPS)
     _check_every_part_is_gsm7_and_sized(api)
 
 
@@ -768,7 +822,7 @@ def _check_report(row: Row, stored: dict | None, parent: str, number: str, field
         return [f"{row.id}: no report in the case store"]
     body = row.body.format(**fields) if row.body is not None else None
     expected = {"kind": row.kind, "anonymous": row.anonymous, "confidential": row.confidential, "text": body,
-                "language": row.language, "follow_up_of": parent if row.reply == "follow_up" else None}
+                "language": row.language, "follow_up_of": parent if row.reply in FOLLOW_UPS else None}
     actual = {key: stored[key] for key in expected}
     problems = [f"{row.id}: {actual} != {expected}"] if actual != expected else []
     sender_id = stored["sender"]["id"]
@@ -788,6 +842,11 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
                       tracking_id=stored["tracking_id"])
     if row.reply == "follow_up":
         return render("follow_up", row.language, follow_up_of=parent)
+    if row.reply == "follow_up_status":
+        return render(flagged("follow_up_status", anonymous=row.anonymous, confidential=row.confidential),
+                      row.language, follow_up_of=parent, status=status_name("in_progress", row.language))
+    if row.reply == "bad_tracking_id_amount":
+        return render("bad_tracking_id", row.language, tracking_id=fields["amount_check_apart"].split()[0])
     if row.reply == "follow_up_unknown":
         assert stored is not None, row.id
         # filed anonymous, it says so, as an ANONIM report's acknowledgement does

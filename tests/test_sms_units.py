@@ -849,6 +849,101 @@ SMS_ANSWERS_HELD = [
                  "LAPOR! Laporan {tracking_id} tidak ditemukan.", id="status_unknown-id"),
     pytest.param("status_unknown",
                  "LAPOR! Report {tracking_id} was not found.", id="status_unknown-en"),
+    # An addition that asked the status too ("CEK <id> <words>"): added, and the status, or that it follows.
+    pytest.param("follow_up_status",
+                 "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Status laporan: {status}.",
+                 id="follow_up_status-id"),
+    pytest.param("follow_up_status",
+                 "LAPOR! Your addition to report {follow_up_of} was received. Report status: {status}.",
+                 id="follow_up_status-en"),
+    pytest.param("follow_up_status_anonymous",
+                 "LAPOR! Tambahan anonim untuk laporan {follow_up_of} diterima; identitas Anda dirahasiakan. Status "
+                 "laporan: {status}.",
+                 id="follow_up_status_anonymous-id"),
+    pytest.param("follow_up_status_anonymous",
+                 "LAPOR! Your anonymous addition to report {follow_up_of} was received; identity kept secret. Report "
+                 "status: {status}.",
+                 id="follow_up_status_anonymous-en"),
+    pytest.param("follow_up_status_confidential",
+                 "LAPOR! Tambahan rahasia untuk laporan {follow_up_of} diterima; isinya tidak dipublikasikan. Status "
+                 "laporan: {status}.",
+                 id="follow_up_status_confidential-id"),
+    pytest.param("follow_up_status_confidential",
+                 "LAPOR! Your confidential addition to report {follow_up_of} was received; content not made public. "
+                 "Report status: {status}.",
+                 id="follow_up_status_confidential-en"),
+    pytest.param("follow_up_status_anonymous_confidential",
+                 "LAPOR! Tambahan anonim & rahasia untuk laporan {follow_up_of} diterima; identitas dirahasiakan. "
+                 "Status laporan: {status}.",
+                 id="follow_up_status_anonymous_confidential-id"),
+    pytest.param("follow_up_status_anonymous_confidential",
+                 "LAPOR! Your anonymous, confidential addition to report {follow_up_of} was received; identity kept "
+                 "secret. Status: {status}.",
+                 id="follow_up_status_anonymous_confidential-en"),
+    pytest.param("follow_up_status_pending",
+                 "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Statusnya sedang dicek, jawaban dikirim lewat"
+                 " SMS.",
+                 id="follow_up_status_pending-id"),
+    pytest.param("follow_up_status_pending",
+                 "LAPOR! Your addition to report {follow_up_of} was received. Checking its status; the answer follows "
+                 "by SMS.",
+                 id="follow_up_status_pending-en"),
+    pytest.param("follow_up_status_pending_anonymous",
+                 "LAPOR! Tambahan anonim untuk laporan {follow_up_of} diterima; identitas Anda dirahasiakan. Statusnya"
+                 " dikirim lewat SMS.",
+                 id="follow_up_status_pending_anonymous-id"),
+    pytest.param("follow_up_status_pending_anonymous",
+                 "LAPOR! Your anonymous addition to report {follow_up_of} was received; identity kept secret. Its "
+                 "status follows by SMS.",
+                 id="follow_up_status_pending_anonymous-en"),
+    pytest.param("follow_up_status_pending_confidential",
+                 "LAPOR! Tambahan rahasia untuk laporan {follow_up_of} diterima; isinya tidak dipublikasikan. "
+                 "Statusnya dikirim lewat SMS.",
+                 id="follow_up_status_pending_confidential-id"),
+    pytest.param("follow_up_status_pending_confidential",
+                 "LAPOR! Your confidential addition to report {follow_up_of} was received; content not made public. "
+                 "Status follows by SMS.",
+                 id="follow_up_status_pending_confidential-en"),
+    pytest.param("follow_up_status_pending_anonymous_confidential",
+                 "LAPOR! Tambahan anonim & rahasia untuk laporan {follow_up_of} diterima; identitas dirahasiakan. "
+                 "Statusnya dikirim lewat SMS.",
+                 id="follow_up_status_pending_anonymous_confidential-id"),
+    pytest.param("follow_up_status_pending_anonymous_confidential",
+                 "LAPOR! Your anonymous, confidential addition to report {follow_up_of} was received; identity kept "
+                 "secret. Status follows by SMS.",
+                 id="follow_up_status_pending_anonymous_confidential-en"),
+    pytest.param("follow_up_status_retry",
+                 "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Statusnya belum bisa dicek; kirim CEK "
+                 "{follow_up_of} ke 1708 nanti.",
+                 id="follow_up_status_retry-id"),
+    pytest.param("follow_up_status_retry",
+                 "LAPOR! Your addition to report {follow_up_of} was received. Its status cannot be checked now; send "
+                 "CEK {follow_up_of} to 1708 later.",
+                 id="follow_up_status_retry-en"),
+    pytest.param("follow_up_status_retry_anonymous",
+                 "LAPOR! Tambahan anonim untuk laporan {follow_up_of} diterima; identitas dirahasiakan. Status: kirim "
+                 "CEK {follow_up_of} ke 1708 nanti.",
+                 id="follow_up_status_retry_anonymous-id"),
+    pytest.param("follow_up_status_retry_anonymous",
+                 "LAPOR! Anonymous addition to report {follow_up_of} received; identity kept secret. For its status, "
+                 "send CEK {follow_up_of} to 1708 later.",
+                 id="follow_up_status_retry_anonymous-en"),
+    pytest.param("follow_up_status_retry_confidential",
+                 "LAPOR! Tambahan rahasia untuk laporan {follow_up_of} diterima; isi tidak dipublikasikan. Status: "
+                 "kirim CEK {follow_up_of} ke 1708 nanti.",
+                 id="follow_up_status_retry_confidential-id"),
+    pytest.param("follow_up_status_retry_confidential",
+                 "LAPOR! Confidential addition to report {follow_up_of} received; not made public. For its status, "
+                 "send CEK {follow_up_of} to 1708 later.",
+                 id="follow_up_status_retry_confidential-en"),
+    pytest.param("follow_up_status_retry_anonymous_confidential",
+                 "LAPOR! Tambahan anonim & rahasia untuk laporan {follow_up_of} diterima. Status: kirim CEK "
+                 "{follow_up_of} ke 1708 nanti.",
+                 id="follow_up_status_retry_anonymous_confidential-id"),
+    pytest.param("follow_up_status_retry_anonymous_confidential",
+                 "LAPOR! Anonymous, confidential addition to report {follow_up_of} received. For its status, send CEK "
+                 "{follow_up_of} to 1708 later.",
+                 id="follow_up_status_retry_anonymous_confidential-en"),
     # Reworded: the texts they have now (the former ones above are `[<key>.former]` in config/replies.toml).
     pytest.param("duplicate",
                  "LAPOR! Laporan ini sudah kami terima. Nomor lacak: {tracking_id}. Cek status: ketik CEK "
@@ -979,7 +1074,9 @@ ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_
                        "email_ack_anonymous_confidential", "ack_incomplete_confidential",
                        "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
                        "bad_tracking_id_photo_confidential", "email_follow_up_unknown_confidential",
-                       "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential")
+                       "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential",
+                       *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
+                         for flags in ("_confidential", "_anonymous_confidential")))
 
 
 def test_every_private_reply_that_names_a_flag_has_its_confidential_variants() -> None:
@@ -1726,9 +1823,15 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     pytest.param(f"LAPOR! gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-a-kind-word"),
     pytest.param(f"ANONIM gimana laporan {VALID}?", Action.STATUS, VALID, True, "id", id="after-a-flag"),
     pytest.param(f"🙏 1708 gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-emoji-short-code"),
+    # what became of it as citizens ask it (`[status_questions] states`: "diperbaiki", "ditangani"; `topics`,
+    # `questions`, `fillers`: "progresnya", "infokan", "kok lama")
+    pytest.param(f"{VALID} sudah diperbaiki?", Action.STATUS, VALID, False, "id", id="id-first-repaired-asked"),
+    pytest.param(f"{VALID} progresnya gimana?", Action.STATUS, VALID, False, "id", id="id-first-progresnya"),
+    pytest.param(f"laporan {VALID} kok lama?", Action.STATUS, VALID, False, "id", id="kok-lama"),
+    pytest.param(f"tolong infokan laporan {VALID}", Action.STATUS, VALID, False, "id", id="infokan"),
     # Any other word, a second number, no topic, or a word of what became of the report without a "?": as before.
     pytest.param(f"{VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, False, "id", id="follow-up"),
-    pytest.param(f"{VALID} sudah diperbaiki?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-other-words"),
+    pytest.param(f"{VALID} sudah diaspal?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-other-words"),
     pytest.param(f"{VALID} belum diproses", Action.FOLLOW_UP, VALID, False, "id", id="id-first-a-grievance"),
     pytest.param(f"laporan {VALID} diproses", Action.REPORT, None, False, "id", id="topic-id-and-a-state"),
     pytest.param(f"{VALID} nomor anonim meneror saya", Action.FOLLOW_UP, VALID, False, "id",
@@ -1765,7 +1868,9 @@ def test_a_status_question_with_a_tracking_id_is_its_status_query(text: str, act
     pytest.param(f"ANONIM {VALID} CEK", Action.STATUS, "", True, id="flag-id-then-cek"),
     pytest.param(f"1708 {VALID} status", Action.STATUS, "", False, id="short-code-id-then-status"),
     # Any other word is the citizen's to add, a status word among them included.
-    pytest.param(f"{VALID} cek lagi", Action.FOLLOW_UP, "cek lagi", False, id="other-words"),
+    pytest.param(f"{VALID} cek jalannya", Action.FOLLOW_UP, "cek jalannya", False, id="other-words"),
+    # "again" asks the status again, as after "CEK <id>" (`[status_questions] fillers`): nothing to add
+    pytest.param(f"{VALID} cek lagi", Action.STATUS, "", False, id="cek-again"),
     pytest.param(f"{VALID} status pembayaran belum jelas", Action.FOLLOW_UP, "status pembayaran belum jelas", False,
                  id="a-status-word-in-prose"),
     pytest.param(f"{VALID} laporan saya", Action.FOLLOW_UP, "laporan saya", False, id="fillers-without-a-command"),

@@ -1226,3 +1226,24 @@ async def test_the_same_text_sent_twice_at_once_is_one_report(gateway: GatewaySe
     assert sorted(replies) == sorted([render("ack", "id", tracking_id=tracking_id),
                                       render("duplicate", "id", tracking_id=tracking_id)])
     assert len(list(redis.scan_iter("lapor:envelope:*"))) == 1
+
+
+async def test_words_after_a_cek_by_twilio_are_added_and_answered_with_the_status_too(
+    gateway: GatewayServer, casestore: CaseStoreServer, redis: Redis
+) -> None:
+    """"CEK <id> <words>": the words a follow-up of the report (answered with the status alone, they were dropped),
+    and the TwiML answer says both, the status as any CEK's (the report held by the gateway, not forwarded: received).
+    With the case store away no job can answer later: the citizen is asked to send CEK again."""
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR lampu jalan mati", MessageSid="SM" + "a1" * 16))
+    tracking_id = tracking_id_in(twiml_message(ack.text))
+    added = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id} tiangnya juga miring",
+                                                          MessageSid="SM" + "a2" * 16))
+    assert twiml_message(added.text) == render("follow_up_status", "id", follow_up_of=tracking_id,
+                                               status="diterima")
+    casestore.stop()
+    later = await gateway.post_twilio(gateway.twilio_form(Body=f"cek {tracking_id} kabelnya putus",
+                                                          MessageSid="SM" + "a3" * 16))
+    assert twiml_message(later.text) == render("follow_up_status_retry", "id", follow_up_of=tracking_id)
+    follow_ups = [orjson.loads(raw) for raw in redis.mget(list(redis.scan_iter(envelope_key("*"))))]
+    assert sorted(e["text"] for e in follow_ups if e.get("follow_up_of") == tracking_id) == [
+        "kabelnya putus", "tiangnya juga miring"]

@@ -1,0 +1,115 @@
+"""A status query with words after its Tracking ID that tell the report something ("CEK <id> kepala dinas minta
+setoran lagi", no photo), end to end over real HTTP (the aggregator callback, Redis and the queues, the reference case
+store, the reply worker): the words reach the case store as a follow-up of that report, with its privacy and the
+message's own, and the citizen's answer says both that they were added and the status asked for. Answered with the
+status alone, the words were dropped: a whistleblower's new information lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+
+from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, queue
+from gateway.replies import render, status_name
+from gateway.settings import Settings
+from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
+from tests.conftest import CaseStoreServer, GatewayServer
+from tests.conftest import TestEnvironment as Environment
+
+
+@pytest.fixture
+def settings(test_env: Environment) -> Settings:
+    return aggregator_settings(test_env, LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS="30")
+
+
+@pytest.fixture
+def api() -> Iterator[AggregatorApi]:
+    yield from aggregator_api()
+
+
+def sms(number: str, text: str, message_id: str) -> dict[str, str]:
+    return {"from": number, "to": "1708", "text": text, "id": message_id, "coding": "0"}
+
+
+async def _anonymous_report(gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings) -> str:
+    response = await post_callback(gateway.client, sms("081377770001", "LAPOR ANONIM kepala dinas minta setoran",
+                                                       "cw-parent"))
+    tracking_id = str(response.json()["messages"][0]["tracking_id"])
+    drain(settings)
+    assert casestore.get(tracking_id)["anonymous"] is True
+    return tracking_id
+
+
+async def test_words_after_a_cek_reach_the_report_as_a_follow_up_and_the_answer_gives_the_status_too(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    parent = await _anonymous_report(gateway, casestore, settings)
+    casestore.store.set_status(parent, "in_progress")
+    # The reporter, and someone else who asks in words not to be named: both added anonymously (the report's ANONIM,
+    # and the message's own wish), never beside their number.
+    await post_callback(gateway.client, sms("081377770001", f"CEK {parent} kepala dinas minta setoran lagi", "cw-1"))
+    await post_callback(gateway.client, sms(
+        "081377770002", f"cek {parent} bendahara ikut memotong, jangan sebut nama saya", "cw-2"))
+    # Words that only ask after it or urge: the status alone, nothing added.
+    await post_callback(gateway.client, sms("081377770003", f"CEK {parent} kok lama, mohon ditindaklanjuti", "cw-3"))
+    drain(settings)
+
+    follow_ups = casestore.get(parent)["follow_ups"]
+    assert sorted(f["text"] for f in follow_ups) == [
+        "bendahara ikut memotong, jangan sebut nama saya", "kepala dinas minta setoran lagi"]
+    for follow_up in follow_ups:
+        stored = casestore.get(follow_up["tracking_id"])
+        assert stored["follow_up_of"] == parent and stored["anonymous"] is True
+        assert stored["sender"]["kind"] == "reply_handle"
+        assert "81377770001" not in str(stored) and "81377770002" not in str(stored)
+    in_progress = status_name("in_progress", "id")
+    both = render("follow_up_status_anonymous", "id", follow_up_of=parent, status=in_progress)
+    assert "Tambahan" in both and in_progress in both  # added, and the status asked for
+    assert api.texts_to("+6281377770001")[1:] == [both]
+    assert api.texts_to("+6281377770002") == [both]
+    assert api.texts_to("+6281377770003") == [render("status", "id", tracking_id=parent, status=in_progress)]
+
+
+async def test_the_status_an_addition_asks_follows_by_sms_when_the_case_store_is_away(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The answer says the words were added and the status follows; the status job every release runs answers it
+    after that answer, addressed by the addition's own report (its envelope holds the sender): no number in it."""
+    parent = await _anonymous_report(gateway, casestore, settings)
+    casestore.store.set_status(parent, "resolved")
+    casestore.stop()
+    try:
+        response = await post_callback(gateway.client, sms("081377770001", f"CEK {parent} jalan rusak lagi", "cw-4"))
+        assert response.status_code == 200
+        [answer] = queue(REPLY_QUEUE, redis).get_jobs()
+        [job] = queue(STATUS_QUEUE, redis).get_jobs()
+    finally:
+        casestore.start()
+    reply = answer.args[0]
+    assert reply["kind"] == "follow_up"  # a kind every release knows
+    query = job.args[0]
+    assert set(query) == {"source", "to", "tracking_id", "language", "status_id", "promise_reply_id", "to_report"}
+    assert (query["tracking_id"], query["to"], query["promise_reply_id"]) == (parent, None, reply["reply_id"])
+    assert query["to_report"] == reply["to_report"] != parent
+    assert "81377770001" not in str(query)
+    drain(settings)
+    assert api.texts_to("+6281377770001")[1:] == [
+        render("follow_up_status_pending_anonymous", "id", follow_up_of=parent),
+        render("status", "id", tracking_id=parent, status=status_name("resolved", "id")),
+    ]
+    [follow_up] = casestore.get(parent)["follow_ups"]
+    assert follow_up["text"] == "jalan rusak lagi"
+
+
+async def test_an_amount_after_cek_stays_the_citizens_words(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """"cek 15000005 rupiah dana desa dipotong": the digits happen to make a valid Tracking ID, and read as one the
+    complaint was added to that report (or answered with its status). A report of its own."""
+    await post_callback(gateway.client, sms("081377770004", "cek 15000005 rupiah dana desa dipotong", "cw-5"))
+    drain(settings)
+    [stored] = casestore.reports()
+    assert (stored["text"], stored["follow_up_of"]) == ("cek 15000005 rupiah dana desa dipotong", None)
+    assert api.texts_to("+6281377770004") == [render("ack", "id", tracking_id=stored["tracking_id"])]
