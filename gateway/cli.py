@@ -1074,7 +1074,8 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     from gateway.followups import resolve_follow_up_now
     from gateway.outbound import OutboundReplies
     from gateway.queries import casestore_lookup_now
-    from gateway.replies import report_reply
+    from gateway.replies import follow_up_status_reply, report_reply
+    from gateway.transactions import commit
     from normalizer.pipeline import normalize
 
     normalized = normalize(message, default_region=settings.sms.default_region,
@@ -1098,9 +1099,20 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
                         confidential=draft.confidential, follow_up_of=draft.follow_up_of,
                         unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
                         incomplete=message.incomplete)
-    OutboundReplies(redis, settings).queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else
-                                                 "ack", text=text, language=normalized.language,
-                                                 tracking_id=receipt.tracking_id, to_report=receipt.tracking_id)
+    asks_status = normalized.asks_status and draft.follow_up_of is not None
+    if asks_status:  # "CEK <id> <words>": added, and the status asked for follows by the status job, as the webhook's
+        text = follow_up_status_reply(normalized.language, str(draft.follow_up_of), None, anonymous=draft.anonymous,
+                                      confidential=draft.confidential)
+    outbound = OutboundReplies(redis, settings)
+    pipe = redis.pipeline(transaction=True)
+    queued = outbound.queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else "ack", text=text,
+                                  language=normalized.language, tracking_id=receipt.tracking_id,
+                                  to_report=receipt.tracking_id, pipeline=pipe)
+    if asks_status:
+        outbound.queue_status_job(source=message.source, to=None, tracking_id=str(draft.follow_up_of),
+                                  language=normalized.language, promise_reply_id=str(queued.reply_id),
+                                  pipeline=pipe, to_report=receipt.tracking_id)
+    commit(pipe)
     return f"{filed}; its acknowledgement is queued for its citizen"
 
 

@@ -14,6 +14,8 @@ from redis import Redis
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE, queue
 from gateway.replies import render, status_name
 from gateway.settings import Settings
+from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
 from tests.aggregator_support import AggregatorApi, aggregator_api, aggregator_settings, drain, post_callback
 from tests.conftest import CaseStoreServer, GatewayServer
 from tests.conftest import TestEnvironment as Environment
@@ -113,3 +115,36 @@ async def test_an_amount_after_cek_stays_the_citizens_words(
     [stored] = casestore.reports()
     assert (stored["text"], stored["follow_up_of"]) == ("cek 15000005 rupiah dana desa dipotong", None)
     assert api.texts_to("+6281377770004") == [render("ack", "id", tracking_id=stored["tracking_id"])]
+
+
+async def test_an_addition_asking_the_status_kept_unfiled_is_answered_so_when_the_retry_files_it(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """`lapor-gateway unfiled retry` files a kept SMS as the webhook would have: "CEK <id> <words>" is the addition,
+    and its answer says the status follows, with the status job queued with it (it was "addition received" alone, the
+    status asked for never given)."""
+    from gateway.cli import _file_sms
+    from gateway.intake import build_intake
+
+    parent = await _anonymous_report(gateway, casestore, settings)
+    casestore.store.set_status(parent, "verified")
+    message = InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="cw-kept",
+                             sender_kind=SenderKind.MSISDN, sender_address="+6281377770001",
+                             text=f"CEK {parent} bukti setoran saya simpan", received_at=utc_now())
+    intake = build_intake(settings, redis)
+    try:
+        outcome = _file_sms(redis, settings, intake, message)
+    finally:
+        intake.close()
+    assert "its acknowledgement is queued" in outcome
+    [answer] = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs()]
+    [query] = [job.args[0] for job in queue(STATUS_QUEUE, redis).get_jobs()]
+    assert (answer["kind"], answer["text"]) == (
+        "follow_up", render("follow_up_status_pending_anonymous", "id", follow_up_of=parent))
+    assert (query["tracking_id"], query["promise_reply_id"], query["to"]) == (parent, answer["reply_id"], None)
+    drain(settings)
+    assert api.texts_to("+6281377770001")[1:] == [
+        render("follow_up_status_pending_anonymous", "id", follow_up_of=parent),
+        render("status", "id", tracking_id=parent, status=status_name("verified", "id")),
+    ]
+    assert [f["text"] for f in casestore.get(parent)["follow_ups"]] == ["bukti setoran saya simpan"]
