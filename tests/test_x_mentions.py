@@ -2873,3 +2873,25 @@ def test_a_mention_kept_unfiled_whose_words_cannot_be_read_is_filed_as_its_addre
     normalized = normalize(kept)
     assert normalized.query is None and normalized.draft is not None
     assert normalized.draft.text == f"https://x.com/i/web/status/{tweet_id}"
+
+
+def test_a_mention_cek_with_words_adds_them_to_the_report_and_answers_in_public_with_its_link(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """"@lapor1708 CEK <id> <words>", no photo: the words are added to the report (anonymous as the report is), where
+    the status answer dropped them; the public answer is the follow-up's, the report's link (where a status query by
+    mention points too) and nothing of the report's words."""
+    fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat")
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    (parent,) = envelopes(redis)
+    tweet = fake.state.add_tweet(f"@lapor1708 CEK {parent['tracking_id']} petugasnya minta lagi hari ini")
+    poller.poll_once()
+    (added,) = [e for e in envelopes(redis) if e["tracking_id"] != parent["tracking_id"]]
+    assert (added["follow_up_of"], added["text"], added["anonymous"]) == (
+        parent["tracking_id"], "petugasnya minta lagi hari ini", True)
+    assert reply_jobs(redis)[-1] == ("twitter", {"tweet_id": tweet["id"]}, "social_follow_up",
+                                     parent["tracking_id"], "id")
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
+    assert "pungli" not in replies[tweet["id"]] and "petugas" not in replies[tweet["id"]]
