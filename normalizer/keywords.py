@@ -272,6 +272,10 @@ class Grammar:
     tracking_names: frozenset[str] = frozenset()
     # Words that make the number before them an amount or a count (`[commands] amount_units`: "12500000 rupiah").
     amount_units: frozenset[str] = frozenset()
+    # Of those, the units that only ever follow an amount (`[commands] amount_only_units`: "rupiah", "ribu", "juta"),
+    # which alone make an amount of a valid Tracking ID after a status command or a "#" ("CEK 10000004 orang itu
+    # datang lagi" is that report's addition; "CEK 15000005 rupiah dana desa dipotong" a report of an amount).
+    amount_only_units: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
     # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), by their first
@@ -448,6 +452,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         follow_up_words=frozenset(w.lower() for w in raw["commands"].get("follow_up", [])),
         tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
         amount_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_units", [])),
+        amount_only_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_only_units", [])),
         how_to_report=(frozenset(fold_word(w) for key in ("reports", "helps", "asks", "fillers")
                                  for w in how.get(key, []))
                        | frozenset(flags) | greeting.vocabulary),
@@ -1184,9 +1189,13 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
 
 
 def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> bool:
-    """Whether the number opening `rest` (the words after a status command) is an amount, words of the citizen's
-    after it: written as one (thousands grouped by dots, "15.000.005"; ",-", "/bulan", "-an" glued after it) or named
-    one by a unit after it (`amount_units`: "15000005 rupiah", "15000005 jiwa")."""
+    """Whether the valid Tracking ID opening `rest` (the words after a status command) is an amount, words of the
+    citizen's after it: written as one (",-" or "-an" glued after it, thousands grouped by dots with a round group:
+    "15.000.005"; a date) or named one by a unit that only ever follows an amount (`amount_only_units`: "15000005
+    rupiah", "15000005 juta"). A noun that counts ("orang", "jiwa", "kk", "per") or a currency written before a number
+    ("rp 500rb") may as well open the citizen's words about the report ("CEK 10000004 orang itu datang lagi", "CEK
+    10000004 jiwa saya terancam"): read as an amount, the addition to an anonymous report was filed as a new report
+    beside the sender's number, where the addition costs at worst a line in the right case."""
     digits = _LEADING_ID.match(rest)
     if misread is not None or digits is None:
         return False
@@ -1195,9 +1204,11 @@ def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Gr
     if not any(char.isalnum() for char in after):
         return False
     unit = _TOKENS.search(after)
-    return bool(_AMOUNT_SUFFIX.match(rest, end) or _DATE_OR_AMOUNT.fullmatch(typed)
+    written = _DATE_OR_AMOUNT.fullmatch(typed)
+    return bool(_AMOUNT_ONLY_SUFFIX.match(rest, end)
+                or (written is not None and (written.group(1) is not None or _ROUND_GROUP.search(typed)))
                 or (unit is not None and not after[:unit.start()].strip()
-                    and fold_word(unit.group()) in grammar.amount_units))
+                    and fold_word(unit.group()) in grammar.amount_only_units))
 
 
 def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = frozenset()) -> bool:
@@ -1337,6 +1348,10 @@ def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Gramm
 # What only an amount has glued after its digits: Indonesian's ",-" ("Rp 12.500.000,-"), a rate ("/bulan", "/orang")
 # and the "-an" of "about" ("12500000-an"). No Tracking ID is written so.
 _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
+# Of those, the ones only an amount takes: "/" may set words apart from a Tracking ID ("CEK 10000004/pelaku ...").
+_AMOUNT_ONLY_SUFFIX = re.compile(r",-|-an\b", re.IGNORECASE)
+# A group of thousands that is round ("15.000.005"): an amount so grouped, where "12.345.671" is an ID typed in groups.
+_ROUND_GROUP = re.compile(rf"[{_DOTS}]000(?!\d)")
 # What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 
@@ -1480,8 +1495,12 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
-    if _AMOUNT_SUFFIX.match(unmarked, end) or (
-            (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in grammar.amount_units):
+    # Marked as an ID by a "#" or help's brackets ("#10000004 orang itu datang lagi", "<10000004> jiwa saya
+    # terancam"), a count's noun after it is the citizen's word, only a unit that follows nothing but an amount not.
+    as_an_id = marked or unmarked[:digits.start("id")].strip() != ""
+    units = grammar.amount_only_units if as_an_id else grammar.amount_units
+    if (_AMOUNT_ONLY_SUFFIX if as_an_id else _AMOUNT_SUFFIX).match(unmarked, end) or (
+            (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in units):
         # An amount or a count whose check digit happens to hold ("Untuk 12500000 rupiah dana desa dipotong", "About
         # 4500000 rupiah was taken"), or written as one ("12500000,- diminta", "12500000/bulan", "12500000-an"):
         # read as an ID, the complaint went to another report, or to none, unfiled.

@@ -148,3 +148,26 @@ async def test_an_addition_asking_the_status_kept_unfiled_is_answered_so_when_th
         render("status", "id", tracking_id=parent, status=status_name("verified", "id")),
     ]
     assert [f["text"] for f in casestore.get(parent)["follow_ups"]] == ["bukti setoran saya simpan"]
+
+
+async def test_a_count_s_noun_after_an_anonymous_report_s_id_is_its_anonymous_addition(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """"CEK <id> orang itu datang lagi", "CEK <id> jiwa saya terancam": read as an amount ("orang", "jiwa" count), each
+    was a new named report, the reporter's number beside the anonymous report's ID. The report's additions, anonymous
+    as it is."""
+    parent = await _anonymous_report(gateway, casestore, settings)
+    casestore.store.set_status(parent, "in_progress")
+    texts = [f"CEK {parent} orang itu datang lagi tadi malam", f"CEK {parent} jiwa saya terancam",
+             f"CEK {parent} rp 500rb diminta lagi", f"LAPOR CEK {parent} kk saya dicoret",
+             f"#{parent} orang itu kembali"]
+    for at, text in enumerate(texts):
+        await post_callback(gateway.client, sms("081377770001", text, f"cw-noun-{at}"))
+    drain(settings)
+    follow_ups = casestore.get(parent)["follow_ups"]
+    assert sorted(f["text"] for f in follow_ups) == sorted([
+        "orang itu datang lagi tadi malam", "jiwa saya terancam", "rp 500rb diminta lagi", "kk saya dicoret",
+        "orang itu kembali"])
+    assert len(casestore.reports()) == 1 + len(texts)
+    for stored in casestore.reports():
+        assert stored["anonymous"] is True and "81377770001" not in str(stored)

@@ -369,6 +369,16 @@ ROWS = [
            "cek {amount} rupiah dana desa dipotong"),
     query("cek-amount-check-digit-apart-then-words", "cek {amount_check_apart} bulan gaji honorer belum dibayar",
           "bad_tracking_id_amount"),
+    # a count's noun, "per" or a currency written before a number after a valid ID: the citizen's words about the
+    # report, its addition (read as an amount, a new report beside the sender's number); a unit only an amount
+    # takes, above, makes it one
+    added("cek-id-then-orang", "CEK {parent} orang itu datang lagi tadi malam", "orang itu datang lagi tadi malam"),
+    added("cek-id-then-jiwa", "CEK {parent} jiwa saya terancam", "jiwa saya terancam"),
+    added("cek-id-then-per", "CEK {parent} per hari ini pelaku masih berjualan", "per hari ini pelaku masih berjualan"),
+    added("cek-id-then-rp-before-a-number", "CEK {parent} rp 500rb diminta lagi", "rp 500rb diminta lagi"),
+    added("cek-id-then-kk", "CEK {parent} kk saya dicoret", "kk saya dicoret"),
+    added("lapor-cek-id-then-orang", "LAPOR CEK {parent} orang dinas datang lagi", "orang dinas datang lagi"),
+    follow_up("hash-id-then-orang", "#{parent} orang itu datang lagi", "orang itu datang lagi"),
     query("cek-anonim", "CEK ANONIM {parent}", "status"),
     query("anonim-laporan-id", "ANONIM laporan {parent}", "status"),
     query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),

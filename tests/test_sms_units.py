@@ -4527,3 +4527,67 @@ def test_emoji_around_a_greeting_before_an_id_or_a_kind_word_go_with_it(text: st
     was a new report answered with a new Tracking ID."""
     parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
     assert (parsed.action, parsed.kind, parsed.text) == (action, kind, body.format(id=VALID))
+
+
+def _read_after_cek(text: str, attachments: list[Attachment] | None = None) -> tuple:
+    """How `text` is read: ("added", ID, words, anonymous) for an addition to that report, ("query", ID) for the
+    status query, ("report", text, anonymous) for a new report of the whole text."""
+    normalized = normalize(InboundMessage(
+        channel=Channel.SMS, source="table", provider_message_id="SM1", sender_kind=SenderKind.MSISDN,
+        sender_address="+6281234567890", text=text, received_at=datetime(2026, 11, 22, tzinfo=UTC),
+        attachments=attachments or []))
+    if normalized.query is not None:
+        return ("query", normalized.query.tracking_id)
+    draft = normalized.draft
+    assert draft is not None
+    if draft.follow_up_of is not None:
+        return ("added", draft.follow_up_of, draft.text, draft.anonymous)
+    return ("report", draft.text, draft.anonymous)
+
+
+# The first ID ever minted, "10000004" (ZEROED), and another: the words after it, a count's noun or "per" first, are
+# the citizen's about that report; only a unit that follows nothing but an amount makes the number one.
+@pytest.mark.parametrize("tracking_id", [ZEROED, VALID])
+@pytest.mark.parametrize(("form", "words"), [
+    pytest.param("CEK {id} {words}", "orang itu datang lagi tadi malam", id="cek-orang"),
+    pytest.param("CEK {id} {words}", "jiwa saya terancam", id="cek-jiwa"),
+    pytest.param("CEK {id} {words}", "per hari ini pelaku masih berjualan", id="cek-per"),
+    pytest.param("CEK {id} {words}", "rp 500rb diminta lagi", id="cek-rp-before-a-number"),
+    pytest.param("CEK {id} {words}", "kk saya dicoret dari daftar", id="cek-kk"),
+    pytest.param("CEK {id} {words}", "people came again last night", id="cek-people"),
+    pytest.param("LAPOR CEK {id} {words}", "orang itu datang lagi", id="lapor-cek-orang"),
+    pytest.param("#{id} {words}", "orang itu datang lagi", id="hash-orang"),
+    pytest.param("<{id}> {words}", "jiwa saya terancam", id="angle-brackets-jiwa"),
+])
+def test_a_count_s_noun_after_a_valid_id_is_the_citizen_s_word(form: str, words: str, tracking_id: str) -> None:
+    """Read as an amount ("orang", "jiwa", "kk", "per" were `amount_units`), the addition was filed as a new report
+    beside the sender's number, an anonymous report's reporter's too."""
+    read = _read_after_cek(form.format(id=tracking_id, words=words))
+    assert read[:3] == ("added", tracking_id, words)
+
+
+@pytest.mark.parametrize("text", ["CEK {id} orang itu datang lagi tadi malam", "CEK {id} jiwa saya terancam"])
+def test_a_count_s_noun_after_a_valid_id_with_a_photo_is_the_report_s_addition(text: str) -> None:
+    """Sent with a photo (it was the addition on main; the amount rule made it a new report)."""
+    read = _read_after_cek(text.format(id=ZEROED), [PHOTO])
+    assert read[:2] == ("added", ZEROED)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a unit only an amount takes, written as an amount: a report of the whole text
+    pytest.param("cek 15000005 rupiah dana desa dipotong", "report", id="rupiah"),
+    pytest.param("cek 15000005 juta dana desa dipotong", "report", id="juta"),
+    pytest.param("cek 15000005 rb diminta", "report", id="rb"),
+    pytest.param("cek 15000005,- diminta", "report", id="comma-dash"),
+    pytest.param("Cek 15.000.005 dana desa dipotong", "report", id="grouped-round"),
+    # an ID typed in groups of three with words after it: the report's addition
+    pytest.param("CEK 12.345.671 pelaku datang lagi", "added", id="grouped-not-round"),
+])
+def test_an_amount_after_cek_is_a_report_and_an_id_keeps_its_words(text: str, expected: str) -> None:
+    """Only an amount written or named as one is the citizen's report;
+    read as an ID, a stranger's words went to the case those digits happen to name."""
+    read = _read_after_cek(text)
+    if expected.startswith("report"):
+        assert read == ("report", text.removeprefix("ANONIM "), expected == "report-anonymous")
+    else:
+        assert read[0] == expected, read
