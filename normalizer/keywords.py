@@ -1178,6 +1178,8 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # Words after it that tell the report something are a follow-up of it, with a photo or without (the words
         # and their flags go to the report: normalizer/pipeline.py); a question, thanks or urging stay the query.
         words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar), grammar, flags)
+        if _a_round_amount_and_words(candidate, words, grammar):
+            return None
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
@@ -1209,6 +1211,16 @@ def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Gr
                 or (written is not None and (written.group(1) is not None or _ROUND_GROUP.search(typed)))
                 or (unit is not None and not after[:unit.start()].strip()
                     and fold_word(unit.group()) in grammar.amount_only_units))
+
+
+def _a_round_amount_and_words(candidate: str, words: str, grammar: Grammar) -> bool:
+    """Whether a valid Tracking ID after a status command is rather a round amount with words after it that tell
+    something (`adds_to_the_report`): its digits before the check digit end in three zeros or more, and so does the
+    number typed, its check digit a zero ("cek 13000000 untuk apa", "cek 4500000 masuk rekening kades": an amount is
+    round to its last digit, where "10000004" is an ID). Read as an ID, a stranger's complaint went into the case
+    those digits happen to name; a report of the whole text files it. Alone, or with a question or thanks, it stays
+    the query."""
+    return candidate.endswith(_ROUND) and adds_to_the_report(words, grammar)
 
 
 def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = frozenset()) -> bool:
@@ -1352,6 +1364,9 @@ _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
 _AMOUNT_ONLY_SUFFIX = re.compile(r",-|-an\b", re.IGNORECASE)
 # A group of thousands that is round ("15.000.005"): an amount so grouped, where "12.345.671" is an ID typed in groups.
 _ROUND_GROUP = re.compile(rf"[{_DOTS}]000(?!\d)")
+# How a round number ends, three zeros before a check digit of zero ("1300000|0"): an amount
+# (`_a_round_amount_and_words`).
+_ROUND = "0000"
 # What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 

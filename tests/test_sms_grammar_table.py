@@ -379,6 +379,15 @@ ROWS = [
     added("cek-id-then-kk", "CEK {parent} kk saya dicoret", "kk saya dicoret"),
     added("lapor-cek-id-then-orang", "LAPOR CEK {parent} orang dinas datang lagi", "orang dinas datang lagi"),
     follow_up("hash-id-then-orang", "#{parent} orang itu datang lagi", "orang itu datang lagi"),
+    # a round number (three zeros before a check digit of zero) and words: an amount, a report of the whole text;
+    # alone or with a question it stays the query
+    report("cek-round-amount-then-words", "cek 13000000 untuk apa", "complaint", "cek 13000000 untuk apa"),
+    report("cek-round-amount-rekening", "cek 4500000 masuk rekening kades", "complaint",
+           "cek 4500000 masuk rekening kades"),
+    report("cek-round-amount-dana-bos", "cek 21000000 dana bos tidak jelas", "complaint",
+           "cek 21000000 dana bos tidak jelas"),
+    query("cek-round-id-alone", "CEK {round}", "status_unknown"),
+    query("cek-round-id-asked", "CEK {round} sudah sampai mana?", "status_unknown"),
     query("cek-anonim", "CEK ANONIM {parent}", "status"),
     query("anonim-laporan-id", "ANONIM laporan {parent}", "status"),
     query("anonim-cek-bad-check-digit", "[ANONIM] CEK {bad}", "bad_tracking_id"),
@@ -791,7 +800,9 @@ async def test_every_message_form_gets_the_right_report_and_reply(
               "parent_letter_l": parent.replace("1", "l"), "parent_capital_i": parent.replace("1", "I"),
               # an amount whose check digit holds (read as an ID, its words went to that report), and one whose
               # digit typed apart would make one
-              "amount": "15000005", "amount_check_apart": "1500000 5"}
+              "amount": "15000005", "amount_check_apart": "1500000 5",
+              # a valid ID that is a round number, never minted here ("cek 13000000 untuk apa" is an amount's)
+              "round": "13000000"}
     assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
     assert "l" in fields["parent_letter_l"] and "I" in fields["parent_capital_i"], parent
     assert damm_digit(parent[:-1]) != 0, parent  # the digits before the one typed apart are no ID of their own
@@ -872,7 +883,8 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
     if row.reply == "bad_tracking_id":
         return render("bad_tracking_id", row.language, tracking_id=fields["bad"])
     if row.reply == "status_unknown":
-        return render("status_unknown", row.language, tracking_id=fields["never"])
+        return render("status_unknown", row.language,
+                      tracking_id=fields["round"] if "{round}" in row.text else fields["never"])
     return render(row.reply, row.language)
 
 

@@ -4582,9 +4582,19 @@ def test_a_count_s_noun_after_a_valid_id_with_a_photo_is_the_report_s_addition(t
     pytest.param("Cek 15.000.005 dana desa dipotong", "report", id="grouped-round"),
     # an ID typed in groups of three with words after it: the report's addition
     pytest.param("CEK 12.345.671 pelaku datang lagi", "added", id="grouped-not-round"),
+    # a round number (three zeros before a check digit of zero) and words: an amount, a report of the whole text
+    pytest.param("cek 13000000 untuk apa", "report", id="round-untuk-apa"),
+    pytest.param("cek 4500000 masuk rekening kades", "report", id="round-rekening"),
+    pytest.param("cek 21000000 dana bos tidak jelas", "report", id="round-dana-bos"),
+    pytest.param("ANONIM cek 21000000 dana bos tidak jelas", "report-anonymous", id="round-anonim"),
+    # alone, or with a question, thanks or urging: the status query
+    pytest.param("CEK 13000000", "query", id="round-alone"),
+    pytest.param("CEK 13000000 terima kasih", "query", id="round-thanks"),
+    pytest.param("CEK 13000000 sudah sampai mana?", "query", id="round-question"),
+    pytest.param("cek 4500000 mohon ditindaklanjuti", "query", id="round-urging"),
 ])
 def test_an_amount_after_cek_is_a_report_and_an_id_keeps_its_words(text: str, expected: str) -> None:
-    """Only an amount written or named as one is the citizen's report;
+    """Only an amount written or named as one, or a round number with words after it, is the citizen's report;
     read as an ID, a stranger's words went to the case those digits happen to name."""
     read = _read_after_cek(text)
     if expected.startswith("report"):
