@@ -233,6 +233,17 @@ class Grammar:
     # Units of time a number before them counts ("Sudah 2 minggu laporan saya belum ada tanggapan?"): the number a
     # duration, no Tracking ID (`durations`). Folded.
     status_question_durations: frozenset[str] = frozenset()
+    # After a status command and a valid Tracking ID only (`[status_questions.after_id]`): the topic, question, filler
+    # and state words added there to those above (unions, folded), the (filler, next word) pairs, and the words that
+    # make a question or a request of a state (`asking`). A word typed with a letter over and over is read squeezed
+    # (`after_id_squeezed`: each word of those tables by its squeezed form).
+    after_id_topics: frozenset[str] = frozenset()
+    after_id_asks: frozenset[str] = frozenset()
+    after_id_vocabulary: frozenset[str] = frozenset()
+    after_id_states: frozenset[str] = frozenset()
+    after_id_fillers_before: frozenset[tuple[str, str]] = frozenset()
+    after_id_asking: frozenset[str] = frozenset()
+    after_id_squeezed: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Kind words that name the kind right after the generic "LAPOR" (`[second_kinds]`: "LAPOR! WBS ...").
     second_kinds: frozenset[str] = frozenset()
     courtesy: WordTable = WordTable()
@@ -472,7 +483,24 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                anonymity_name_line_openers=frozenset(line[0] for line in grammar.anonymity_name_lines
                                                                      if line),
                                status_question_fillers=frozenset(
-                                   filler for filler, _ in grammar.status_question_fillers_before))
+                                   filler for filler, _ in grammar.status_question_fillers_before),
+                               **_after_id_tables(raw.get("status_questions", {}).get("after_id", {}), grammar))
+
+
+def _after_id_tables(table: dict, grammar: Grammar) -> dict:
+    """`Grammar.after_id_*` of `[status_questions.after_id]`: its words added to the status question's own."""
+    def words(key: str) -> frozenset[str]:
+        return frozenset(fold_word(w) for w in table.get(key, []))
+    topics = grammar.status_question_topics | words("topics")
+    asks = grammar.status_question_asks | words("questions")
+    vocabulary = grammar.status_question_vocabulary | topics | asks | words("fillers")
+    states = grammar.status_question_states | words("states")
+    pairs = grammar.status_question_fillers_before | {
+        (fold_word(filler), fold_word(after)) for filler, afters in table.get("fillers_only_before", {}).items()
+        for after in afters}
+    return {"after_id_topics": topics, "after_id_asks": asks, "after_id_vocabulary": vocabulary,
+            "after_id_states": states, "after_id_fillers_before": pairs, "after_id_asking": words("asking"),
+            "after_id_squeezed": {_squeeze(word): word for word in sorted(vocabulary | states)}}
 
 
 def _blank_name_line(labels: list[str], values: list[str]) -> re.Pattern[str] | None:
@@ -1247,6 +1275,14 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     "12345678 sudah sampai mana"). A loop that stops at the first other word (or a second number): most messages
     name something at their first or second word ("cek harga beras ...")."""
     count, topic, asks, states, command = 0, after_command or named, after_command, False, False
+    # After a status command and its ID, `[status_questions.after_id]` adds its words, read squeezed too ("lamaaa").
+    after_id = after_command and named
+    vocabulary = grammar.after_id_vocabulary if after_id else grammar.status_question_vocabulary
+    state_words = grammar.after_id_states if after_id else grammar.status_question_states
+    topics = grammar.after_id_topics if after_id else grammar.status_question_topics
+    question_words = grammar.after_id_asks if after_id else grammar.status_question_asks
+    pairs = grammar.after_id_fillers_before if after_id else grammar.status_question_fillers_before
+    asking = False
     # The loop reads a word and the one after it, and returns at the word past `max_words`: a long text's first words
     # alone are folded for it (`_first_folded_tokens`); all of them when it has no more.
     words = _first_folded_tokens(text, grammar.status_question_max_words + 2)
@@ -1257,12 +1293,13 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
                    or (at > 0 and (words[at - 1], word) in grammar.status_question_check_pairs))
         if count > grammar.status_question_max_words:
             return False
-        if _filler_out_of_place(word, words[at + 1:at + 2], grammar):
+        if _filler_out_of_place(word, words[at + 1:at + 2], grammar, pairs):
             return False
         if word in durations and at > 0 and words[at - 1].isdigit():
             continue  # "Sudah 2 minggu ...": the number before it, read past, was a duration
-        if word not in grammar.status_question_vocabulary:
-            if word in grammar.status_question_states:
+        asking = asking or word in grammar.after_id_asking
+        if word not in vocabulary:
+            if word in state_words:
                 states = True
                 continue
             if word.isdigit() and at + 1 < len(words) and words[at + 1] in durations:
@@ -1273,8 +1310,8 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
             continue
         if word in grammar.flags:
             flags.add(grammar.flags[word])
-        topic = topic or word in grammar.status_question_topics
-        asks = asks or word in grammar.status_question_asks
+        topic = topic or word in topics
+        asks = asks or word in question_words
     question = text.rstrip(_AFTER_QUESTION).endswith(_CLOSING_QUESTION) or (
         # "sudah ditanggapi belum": the "sudah ... belum" of a question, its "?" left out
         bool(words) and words[-1] in grammar.status_question_closings
@@ -1285,16 +1322,19 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # What became of it, asked with nothing else ("sudah diproses?", "udah ditindaklanjuti belum?"): of the report,
     # there being nothing else named; filed, each was a case of the question.
     topic = topic or (states and question)
-    # After a status command and its ID what became of it is asked about, "?" or none ("CEK 12345678 kapan
-    # selesai", "CEK 12345678 mohon ditindaklanjuti"): the citizen's question or urging, no grievance to add to it.
-    asked_of_the_id = after_command and named
-    return count > 0 and topic and (asks or question or bool(numbers)) and (question or not states or asked_of_the_id)
+    # After a status command and its ID what became of it is asked about with a "?", "sudah ... belum", a question
+    # word or a request (`asking`: "CEK <id> kapan selesai", "CEK <id> mohon ditindaklanjuti"); stated without them
+    # ("CEK <id> sudah diperbaiki, terima kasih", "CEK <id> belum ada tindakan") it is the citizen's word on the
+    # outcome, an addition to the report, as anywhere else a grievance stays the citizen's words.
+    return (count > 0 and topic and (asks or question or bool(numbers))
+            and (question or not states or (after_id and asking)))
 
 
-def _filler_out_of_place(word: str, after: list[str], grammar: Grammar) -> bool:
-    """Whether `word` is a filler read only before certain words (`status_question_fillers_before`) and `after`
-    (the next word, if any) is none of them: "smp" in "nomor SMP berapa?" names a school, not "sampai"."""
-    pairs = grammar.status_question_fillers_before
+def _filler_out_of_place(word: str, after: list[str], grammar: Grammar,
+                         pairs: frozenset[tuple[str, str]] | None = None) -> bool:
+    """Whether `word` is a filler read only before certain words (`pairs`, by default `status_question_fillers_before`)
+    and `after` (the next word, if any) is none of them: "smp" in "nomor SMP berapa?" names a school, not "sampai"."""
+    pairs = grammar.status_question_fillers_before if pairs is None else pairs
     return word in grammar.status_question_fillers and (word, after[0] if after else "") not in pairs
 
 

@@ -1823,15 +1823,9 @@ def test_a_status_question_without_an_id_is_answered_with_how_to_ask(text: str, 
     pytest.param(f"LAPOR! gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-a-kind-word"),
     pytest.param(f"ANONIM gimana laporan {VALID}?", Action.STATUS, VALID, True, "id", id="after-a-flag"),
     pytest.param(f"🙏 1708 gimana laporan {VALID}?", Action.STATUS, VALID, False, "id", id="after-emoji-short-code"),
-    # what became of it as citizens ask it (`[status_questions] states`: "diperbaiki", "ditangani"; `topics`,
-    # `questions`, `fillers`: "progresnya", "infokan", "kok lama")
-    pytest.param(f"{VALID} sudah diperbaiki?", Action.STATUS, VALID, False, "id", id="id-first-repaired-asked"),
-    pytest.param(f"{VALID} progresnya gimana?", Action.STATUS, VALID, False, "id", id="id-first-progresnya"),
-    pytest.param(f"laporan {VALID} kok lama?", Action.STATUS, VALID, False, "id", id="kok-lama"),
-    pytest.param(f"tolong infokan laporan {VALID}", Action.STATUS, VALID, False, "id", id="infokan"),
     # Any other word, a second number, no topic, or a word of what became of the report without a "?": as before.
     pytest.param(f"{VALID} jalan masih rusak", Action.FOLLOW_UP, VALID, False, "id", id="follow-up"),
-    pytest.param(f"{VALID} sudah diaspal?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-other-words"),
+    pytest.param(f"{VALID} sudah diperbaiki?", Action.FOLLOW_UP, VALID, False, "id", id="id-first-other-words"),
     pytest.param(f"{VALID} belum diproses", Action.FOLLOW_UP, VALID, False, "id", id="id-first-a-grievance"),
     pytest.param(f"laporan {VALID} diproses", Action.REPORT, None, False, "id", id="topic-id-and-a-state"),
     pytest.param(f"{VALID} nomor anonim meneror saya", Action.FOLLOW_UP, VALID, False, "id",
@@ -1868,9 +1862,7 @@ def test_a_status_question_with_a_tracking_id_is_its_status_query(text: str, act
     pytest.param(f"ANONIM {VALID} CEK", Action.STATUS, "", True, id="flag-id-then-cek"),
     pytest.param(f"1708 {VALID} status", Action.STATUS, "", False, id="short-code-id-then-status"),
     # Any other word is the citizen's to add, a status word among them included.
-    pytest.param(f"{VALID} cek jalannya", Action.FOLLOW_UP, "cek jalannya", False, id="other-words"),
-    # "again" asks the status again, as after "CEK <id>" (`[status_questions] fillers`): nothing to add
-    pytest.param(f"{VALID} cek lagi", Action.STATUS, "", False, id="cek-again"),
+    pytest.param(f"{VALID} cek lagi", Action.FOLLOW_UP, "cek lagi", False, id="other-words"),
     pytest.param(f"{VALID} status pembayaran belum jelas", Action.FOLLOW_UP, "status pembayaran belum jelas", False,
                  id="a-status-word-in-prose"),
     pytest.param(f"{VALID} laporan saya", Action.FOLLOW_UP, "laporan saya", False, id="fillers-without-a-command"),
@@ -4601,3 +4593,45 @@ def test_an_amount_after_cek_is_a_report_and_an_id_keeps_its_words(text: str, ex
         assert read == ("report", text.removeprefix("ANONIM "), expected == "report-anonymous")
     else:
         assert read[0] == expected, read
+
+
+# What became of the report after "CEK <id>": stated (no "?", no question word or request, not "sudah ... belum"), the
+# citizen's word on the outcome, added to the report (the answer gives the status all the same); asked, the query.
+@pytest.mark.parametrize(("words", "expected"), [
+    pytest.param("sudah diperbaiki kemarin, terima kasih", "added", id="repaired-thanks"),
+    pytest.param("thank you, it is fixed", "added", id="fixed-en"),
+    pytest.param("tidak tuntas", "added", id="tidak-tuntas"),
+    pytest.param("belum tuntas", "added", id="belum-tuntas"),
+    pytest.param("sudah ditindak", "added", id="sudah-ditindak"),
+    pytest.param("udah beres min makasih", "added", id="beres-makasih"),
+    pytest.param("laporan saya tidak ditanggapi", "added", id="tidak-ditanggapi"),
+    pytest.param("kok ga ada tanggapan", "added", id="kok-ga-ada-tanggapan"),
+    pytest.param("kok blm ada tanggapan", "added", id="kok-blm-ada-tanggapan"),
+    pytest.param("belum ada tindakan", "added", id="belum-ada-tindakan"),
+    pytest.param("laporan saya diabaikan", "added", id="diabaikan"),
+    pytest.param("kok dicuekin", "added", id="dicuekin"),
+    pytest.param("percuma lapor", "added", id="percuma-lapor"),
+    pytest.param("pelayanan lambat", "added", id="pelayanan-lambat"),
+    pytest.param("sudah diperbaiki?", "query", id="repaired-asked"),
+    pytest.param("sudah ditangani belum", "query", id="sudah-belum"),
+    pytest.param("kapan diperbaiki", "query", id="kapan"),
+    pytest.param("mohon ditindaklanjuti", "query", id="mohon"),
+    pytest.param("ditunggu tanggapannya", "query", id="ditunggu"),
+    pytest.param("is it fixed?", "query", id="fixed-asked-en"),
+    pytest.param("kok belum ditanggapi?", "query", id="kok-asked"),
+])
+def test_what_became_of_the_report_stated_after_cek_is_added_asked_is_the_query(words: str, expected: str) -> None:
+    read = _read_after_cek(f"CEK {ZEROED} {words}")
+    assert read[:2] == ((expected, ZEROED) if expected == "query" else ("added", ZEROED)), read
+    if expected == "added":
+        assert read[2] == words
+
+
+# The words read after "CEK <id>" only: without a Tracking ID these read as before them, reports (made a question how
+# to ask the status, the complaint was not filed).
+@pytest.mark.parametrize("text", [
+    "kenapa lama sekali prosesnya", "tolong dipercepat prosesnya", "belum ada penanganan", "kapan diperbaiki?",
+    "kapan dikerjakan?", "Lapor, kok lama banget penanganannya",
+])
+def test_the_words_of_a_status_question_after_an_id_leave_a_text_without_one_a_report(text: str) -> None:
+    assert _read_after_cek(text) == ("report", text.removeprefix("Lapor, "), False)
