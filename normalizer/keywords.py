@@ -1286,6 +1286,9 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     # The loop reads a word and the one after it, and returns at the word past `max_words`: a long text's first words
     # alone are folded for it (`_first_folded_tokens`); all of them when it has no more.
     words = _first_folded_tokens(text, grammar.status_question_max_words + 2)
+    if after_id:
+        words = [word if word in vocabulary or word in state_words else grammar.after_id_squeezed.get(
+            _squeeze(word), word) for word in words]
     durations = grammar.status_question_durations
     for at, word in enumerate(words):
         count += 1

@@ -4595,6 +4595,18 @@ def test_an_amount_after_cek_is_a_report_and_an_id_keeps_its_words(text: str, ex
         assert read[0] == expected, read
 
 
+# After "CEK <id>", words that only ask after the report, apologise or ask leave, urge, wait or laugh: the status
+# query (`[status_questions.after_id]`; a letter typed over and over counts once). Each was added to the report.
+@pytest.mark.parametrize("words", [
+    "sudah sampai dimana?", "udh smp dmn", "smp dmn", "mohon maaf, sudah sampai mana?", "maaf mengganggu",
+    "maaf pak mau tanya", "permisi", "ada kabar terbaru?", "kabar terbaru", "mohon kejelasannya", "mohon kepastian",
+    "kok blm ada kejelasan", "mana tindakannya", "plis", "kok lamaaa", "lamaa bgt", "lama bgtt", "lama amat",
+    "lama bener", "hehe", "wkwk", "kenapa ditolak", "instansi mana",
+])
+def test_words_that_only_ask_after_the_report_stay_the_status_query(words: str) -> None:
+    assert _read_after_cek(f"CEK {ZEROED} {words}") == ("query", ZEROED)
+
+
 # What became of the report after "CEK <id>": stated (no "?", no question word or request, not "sudah ... belum"), the
 # citizen's word on the outcome, added to the report (the answer gives the status all the same); asked, the query.
 @pytest.mark.parametrize(("words", "expected"), [
