@@ -1220,7 +1220,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
 
 def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> bool:
     """Whether the valid Tracking ID opening `rest` (the words after a status command) is an amount, words of the
-    citizen's after it: written as one (",-" or "-an" glued after it, thousands grouped by dots with a round group:
+    citizen's after it: written as one (",-" glued after it, thousands grouped by dots with a round group:
     "15.000.005"; a date) or named one by a unit that only ever follows an amount (`amount_only_units`: "15000005
     rupiah", "15000005 juta"). A noun that counts ("orang", "jiwa", "kk", "per") or a currency written before a number
     ("rp 500rb") may as well open the citizen's words about the report ("CEK 10000004 orang itu datang lagi", "CEK
@@ -1403,8 +1403,9 @@ def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Gramm
 # What only an amount has glued after its digits: Indonesian's ",-" ("Rp 12.500.000,-"), a rate ("/bulan", "/orang")
 # and the "-an" of "about" ("12500000-an"). No Tracking ID is written so.
 _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
-# Of those, the ones only an amount takes: "/" may set words apart from a Tracking ID ("CEK 10000004/pelaku ...").
-_AMOUNT_ONLY_SUFFIX = re.compile(r",-|-an\b", re.IGNORECASE)
+# Of those, the one only an amount takes: "/" may set words apart from a Tracking ID ("CEK 10000004/pelaku ..."), and
+# "-an" glued to one is no amount's either ("CEK 10000004-an pelaku": a typo, the words the report's).
+_AMOUNT_ONLY_SUFFIX = re.compile(r",-")
 # A group of thousands that is round ("15.000.005"): an amount so grouped, where "12.345.671" is an ID typed in groups.
 _ROUND_GROUP = re.compile(rf"[{_DOTS}]000(?!\d)")
 # How a round number ends, three zeros before a check digit of zero ("1300000|0"): an amount

@@ -4550,6 +4550,7 @@ def _read_after_cek(text: str, attachments: list[Attachment] | None = None) -> t
     pytest.param("LAPOR CEK {id} {words}", "orang itu datang lagi", id="lapor-cek-orang"),
     pytest.param("#{id} {words}", "orang itu datang lagi", id="hash-orang"),
     pytest.param("<{id}> {words}", "jiwa saya terancam", id="angle-brackets-jiwa"),
+    pytest.param("CEK {id}-{words}", "an pelaku datang lagi", id="cek-dash-an"),
 ])
 def test_a_count_s_noun_after_a_valid_id_is_the_citizen_s_word(form: str, words: str, tracking_id: str) -> None:
     """Read as an amount ("orang", "jiwa", "kk", "per" were `amount_units`), the addition was filed as a new report
