@@ -284,8 +284,8 @@ class Grammar:
     # Words that make the number before them an amount or a count (`[commands] amount_units`: "12500000 rupiah").
     amount_units: frozenset[str] = frozenset()
     # Of those, the units that only ever follow an amount (`[commands] amount_only_units`: "rupiah", "ribu", "juta"),
-    # which alone make an amount of a valid Tracking ID after a status command or a "#" ("CEK 10000004 orang itu
-    # datang lagi" is that report's addition; "CEK 15000005 rupiah dana desa dipotong" a report of an amount).
+    # which alone make an amount of a valid Tracking ID marked by a "#" ("#10000004 orang itu datang lagi" is that
+    # report's addition). After a status command a valid ID is never an amount (`_parse_status_command`).
     amount_only_units: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
@@ -1197,17 +1197,10 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
         # for a photo sent with it ("CEK ANONIM" and a picture: a report of it, anonymous).
         return _status_help(language, flags)
-    if is_valid_tracking_id(candidate) and _an_amount_and_words(after_fillers, misread, grammar):
-        # A number written or named as an amount, words after it ("cek 15000005 rupiah dana desa dipotong", "Cek
-        # 15.000.005 dana desa ...", "cek 15000005,- diminta"): the citizen's words, a report, as an amount grouped
-        # by commas is. Read as an ID, the words went to the report those digits happen to name.
-        return None
     if is_valid_tracking_id(candidate):
         # Words after it that tell the report something are a follow-up of it, with a photo or without (the words
         # and their flags go to the report: normalizer/pipeline.py); a question, thanks or urging stay the query.
         words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar), grammar, flags)
-        if _a_round_amount_and_words(candidate, words, grammar):
-            return None
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
@@ -1216,39 +1209,6 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
-
-
-def _an_amount_and_words(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> bool:
-    """Whether the valid Tracking ID opening `rest` (the words after a status command) is an amount, words of the
-    citizen's after it: written as one (",-" glued after it, thousands grouped by dots with a round group:
-    "15.000.005"; a date) or named one by a unit that only ever follows an amount (`amount_only_units`: "15000005
-    rupiah", "15000005 juta"). A noun that counts ("orang", "jiwa", "kk", "per") or a currency written before a number
-    ("rp 500rb") may as well open the citizen's words about the report ("CEK 10000004 orang itu datang lagi", "CEK
-    10000004 jiwa saya terancam"): read as an amount, the addition to an anonymous report was filed as a new report
-    beside the sender's number, where the addition costs at worst a line in the right case."""
-    digits = _LEADING_ID.match(rest)
-    if misread is not None or digits is None:
-        return False
-    _, typed, end = _id_in(digits, after_a_command=grammar)
-    after = rest[end:]
-    if not any(char.isalnum() for char in after):
-        return False
-    unit = _TOKENS.search(after)
-    written = _DATE_OR_AMOUNT.fullmatch(typed)
-    return bool(_AMOUNT_ONLY_SUFFIX.match(rest, end)
-                or (written is not None and (written.group(1) is not None or _ROUND_GROUP.search(typed)))
-                or (unit is not None and not after[:unit.start()].strip()
-                    and fold_word(unit.group()) in grammar.amount_only_units))
-
-
-def _a_round_amount_and_words(candidate: str, words: str, grammar: Grammar) -> bool:
-    """Whether a valid Tracking ID after a status command is rather a round amount with words after it that tell
-    something (`adds_to_the_report`): its digits before the check digit end in three zeros or more, and so does the
-    number typed, its check digit a zero ("cek 13000000 untuk apa", "cek 4500000 masuk rekening kades": an amount is
-    round to its last digit, where "10000004" is an ID). Read as an ID, a stranger's complaint went into the case
-    those digits happen to name; a report of the whole text files it. Alone, or with a question or thanks, it stays
-    the query."""
-    return candidate.endswith(_ROUND) and adds_to_the_report(words, grammar)
 
 
 def _only_names_and_fillers(text: str, table: WordTable, also: frozenset[str] = frozenset()) -> bool:
@@ -1406,11 +1366,6 @@ _AMOUNT_SUFFIX = re.compile(r",-|-an\b|/[^\W\d_]", re.IGNORECASE)
 # Of those, the one only an amount takes: "/" may set words apart from a Tracking ID ("CEK 10000004/pelaku ..."), and
 # "-an" glued to one is no amount's either ("CEK 10000004-an pelaku": a typo, the words the report's).
 _AMOUNT_ONLY_SUFFIX = re.compile(r",-")
-# A group of thousands that is round ("15.000.005"): an amount so grouped, where "12.345.671" is an ID typed in groups.
-_ROUND_GROUP = re.compile(rf"[{_DOTS}]000(?!\d)")
-# How a round number ends, three zeros before a check digit of zero ("1300000|0"): an amount
-# (`_a_round_amount_and_words`).
-_ROUND = "0000"
 # What closes an ID a status command named ("CEK (12345678) foto", "CEK *12345678*: foto").
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 

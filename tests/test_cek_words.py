@@ -105,16 +105,18 @@ async def test_the_status_an_addition_asks_follows_by_sms_when_the_case_store_is
     assert follow_up["text"] == "jalan rusak lagi"
 
 
-async def test_an_amount_after_cek_stays_the_citizens_words(
+async def test_an_amount_after_cek_that_is_a_valid_id_never_issued_is_filed(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
-    """"cek 15000005 rupiah dana desa dipotong": the digits happen to make a valid Tracking ID, and read as one the
-    complaint was added to that report (or answered with its status). A report of its own."""
+    """"cek 15000005 rupiah dana desa dipotong": the digits make a valid Tracking ID, read as that ID (an amount rule
+    made an issued anonymous report's addition a new named report); never issued, the words are filed as a new
+    report of their own."""
     await post_callback(gateway.client, sms("081377770004", "cek 15000005 rupiah dana desa dipotong", "cw-5"))
     drain(settings)
     [stored] = casestore.reports()
-    assert (stored["text"], stored["follow_up_of"]) == ("cek 15000005 rupiah dana desa dipotong", None)
-    assert api.texts_to("+6281377770004") == [render("ack", "id", tracking_id=stored["tracking_id"])]
+    assert (stored["text"], stored["follow_up_of"]) == ("15000005 rupiah dana desa dipotong", None)
+    assert api.texts_to("+6281377770004") == [render("follow_up_unknown", "id", follow_up_of="15000005",
+                                                     tracking_id=stored["tracking_id"])]
 
 
 async def test_an_addition_asking_the_status_kept_unfiled_is_answered_so_when_the_retry_files_it(

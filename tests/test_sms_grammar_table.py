@@ -56,7 +56,8 @@ FOLLOW_UPS = ("follow_up", "follow_up_status")
 
 
 def unknown_report(id: str, text: str, body: str, *, anonymous: bool = False) -> Row:
-    """A follow-up to an ID no gateway ever minted ({never}): filed as a new report, that ID opening its text."""
+    """A follow-up to an ID no gateway ever minted ({never}, or a round one): filed as a new report, that ID opening
+    its text."""
     return Row(id, text, "follow_up_unknown", "complaint", body, anonymous)
 
 
@@ -438,9 +439,14 @@ ROWS = [
     query("check-then-please-follow-up-en", "check {parent} please follow up", "status", "en"),
     query("cek-again", "CEK {parent} lagi", "status"),
     query("status-retry-copied", "Silakan kirim CEK {parent} ke 1708 lagi nanti.", "status"),
-    # an amount with words after "cek" stays the citizen's words: a report, or as before a number not valid
-    report("cek-amount-rupiah-then-words", "cek {amount} rupiah dana desa dipotong", "complaint",
-           "cek {amount} rupiah dana desa dipotong"),
+    # a valid ID after "cek" is that ID whatever follows it, an amount's unit too: never issued, the follow-up's
+    # resolution files a new report of the ID and its words (read as an amount, an issued report's addition was a new
+    # named report beside the sender's number); a number not valid stays as before
+    unknown_report("cek-amount-rupiah-then-words", "cek {amount} rupiah dana desa dipotong",
+                   "{amount} rupiah dana desa dipotong"),
+    added("cek-id-then-rupiah", "CEK {parent} rupiah yang diminta naik jadi 500rb",
+          "rupiah yang diminta naik jadi 500rb"),
+    added("cek-id-comma-dash-then-words", "CEK {parent},- orang itu datang lagi", "orang itu datang lagi"),
     query("cek-amount-check-digit-apart-then-words", "cek {amount_check_apart} bulan gaji honorer belum dibayar",
           "bad_tracking_id_amount"),
     # a count's noun, "per" or a currency written before a number after a valid ID: the citizen's words about the
@@ -453,13 +459,15 @@ ROWS = [
     added("cek-id-then-kk", "CEK {parent} kk saya dicoret", "kk saya dicoret"),
     added("lapor-cek-id-then-orang", "LAPOR CEK {parent} orang dinas datang lagi", "orang dinas datang lagi"),
     follow_up("hash-id-then-orang", "#{parent} orang itu datang lagi", "orang itu datang lagi"),
-    # a round number (three zeros before a check digit of zero) and words: an amount, a report of the whole text;
-    # alone or with a question it stays the query
-    report("cek-round-amount-then-words", "cek 13000000 untuk apa", "complaint", "cek 13000000 untuk apa"),
-    report("cek-round-amount-rekening", "cek 4500000 masuk rekening kades", "complaint",
-           "cek 4500000 masuk rekening kades"),
-    report("cek-round-amount-dana-bos", "cek 21000000 dana bos tidak jelas", "complaint",
-           "cek 21000000 dana bos tidak jelas"),
+    # a round valid ID (three zeros before a check digit of zero) and words: that ID's addition where it was issued,
+    # here never, a new report of it; alone or with a question it stays the query
+    unknown_report("cek-round-amount-then-words", "cek 13000000 untuk apa", "13000000 untuk apa"),
+    # (seven digits: an ID the gateway cannot tell it never issued, the new report filed anonymous)
+    unknown_report("cek-round-amount-rekening", "cek 4500000 masuk rekening kades", "4500000 masuk rekening kades",
+                   anonymous=True),
+    unknown_report("cek-round-amount-dana-bos", "cek 21000000 dana bos tidak jelas", "21000000 dana bos tidak jelas"),
+    unknown_report("anonim-cek-round-amount", "ANONIM cek 21000000 dana bos tidak jelas",
+                   "21000000 dana bos tidak jelas", anonymous=True),
     query("cek-round-id-alone", "CEK {round}", "status_unknown"),
     query("cek-round-id-asked", "CEK {round} sudah sampai mana?", "status_unknown"),
     query("cek-anonim", "CEK ANONIM {parent}", "status"),
@@ -951,7 +959,7 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
         assert stored is not None, row.id
         # filed anonymous, it says so, as an ANONIM report's acknowledgement does
         return render("follow_up_unknown_anonymous" if row.anonymous else "follow_up_unknown", row.language,
-                      follow_up_of=fields["never"], tracking_id=stored["tracking_id"])
+                      follow_up_of=row.body.format(**fields).split()[0], tracking_id=stored["tracking_id"])
     if row.reply == "status":
         return render("status", row.language, tracking_id=parent, status=status_name("in_progress", row.language))
     if row.reply == "bad_tracking_id":

@@ -4567,33 +4567,64 @@ def test_a_count_s_noun_after_a_valid_id_with_a_photo_is_the_report_s_addition(t
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    # a unit only an amount takes, written as an amount: a report of the whole text
-    pytest.param("cek 15000005 rupiah dana desa dipotong", "report", id="rupiah"),
-    pytest.param("cek 15000005 juta dana desa dipotong", "report", id="juta"),
-    pytest.param("cek 15000005 rb diminta", "report", id="rb"),
-    pytest.param("cek 15000005,- diminta", "report", id="comma-dash"),
-    pytest.param("Cek 15.000.005 dana desa dipotong", "report", id="grouped-round"),
-    # an ID typed in groups of three with words after it: the report's addition
+    # A valid ID after a status command is that ID whatever follows it: a unit only an amount takes, ",-", dots with a
+    # round group or a round number make no amount of it (read as one, "CEK 10070000 pelaku datang lagi", a real
+    # anonymous report's addition, was a new named report beside the sender's number, the report's ID in its text)
+    pytest.param("cek 15000005 rupiah dana desa dipotong", "added", id="rupiah"),
+    pytest.param("cek 15000005 juta dana desa dipotong", "added", id="juta"),
+    pytest.param("cek 15000005 rb diminta", "added", id="rb"),
+    pytest.param("cek 15000005,- diminta", "added", id="comma-dash"),
+    pytest.param("CEK 12345671,- orang itu datang lagi", "added", id="comma-dash-orang"),
+    pytest.param("Cek 15.000.005 dana desa dipotong", "added", id="grouped-round"),
+    pytest.param("CEK 10.000.004 orang itu datang lagi", "added", id="grouped-round-orang"),
+    pytest.param("CEK 12345671 rupiah yang diminta naik jadi 500rb", "added", id="rupiah-opens-words"),
+    pytest.param("CEK 12345671 juta-an rupiah hilang", "added", id="juta-an"),
     pytest.param("CEK 12.345.671 pelaku datang lagi", "added", id="grouped-not-round"),
-    # a round number (three zeros before a check digit of zero) and words: an amount, a report of the whole text
-    pytest.param("cek 13000000 untuk apa", "report", id="round-untuk-apa"),
-    pytest.param("cek 4500000 masuk rekening kades", "report", id="round-rekening"),
-    pytest.param("cek 21000000 dana bos tidak jelas", "report", id="round-dana-bos"),
-    pytest.param("ANONIM cek 21000000 dana bos tidak jelas", "report-anonymous", id="round-anonim"),
+    pytest.param("CEK 10070000 pelaku datang lagi tadi malam", "added", id="round-pelaku"),
+    pytest.param("cek 13000000 untuk apa", "added", id="round-untuk-apa"),
+    pytest.param("cek 4500000 masuk rekening kades", "added", id="round-rekening"),
+    pytest.param("cek 21000000 dana bos tidak jelas", "added", id="round-dana-bos"),
     # alone, or with a question, thanks or urging: the status query
     pytest.param("CEK 13000000", "query", id="round-alone"),
     pytest.param("CEK 13000000 terima kasih", "query", id="round-thanks"),
     pytest.param("CEK 13000000 sudah sampai mana?", "query", id="round-question"),
+    pytest.param("CEK 10.070.000 sudah sampai mana?", "query", id="grouped-round-question"),
     pytest.param("cek 4500000 mohon ditindaklanjuti", "query", id="round-urging"),
+    # grouped by commas with words after it (main's rule): a cheque's amount, a report of the whole text
+    pytest.param("Cek 12,500,000 dana desa tidak jelas", "report", id="comma-grouped"),
 ])
-def test_an_amount_after_cek_is_a_report_and_an_id_keeps_its_words(text: str, expected: str) -> None:
-    """Only an amount written or named as one, or a round number with words after it, is the citizen's report;
-    read as an ID, a stranger's words went to the case those digits happen to name."""
+def test_a_valid_id_after_cek_is_never_an_amount(text: str, expected: str) -> None:
+    """Only main's comma-grouped amount is the citizen's report; a valid ID otherwise names the report it may be, and
+    where it was never issued the follow-up's resolution files a new report keeping the flags
+    (gateway/followups.py)."""
     read = _read_after_cek(text)
-    if expected.startswith("report"):
-        assert read == ("report", text.removeprefix("ANONIM "), expected == "report-anonymous")
-    else:
-        assert read[0] == expected, read
+    assert read[0] == expected, read
+    if expected == "report":
+        assert read[1] == text
+
+
+@pytest.mark.parametrize(("text", "anonymous"), [
+    pytest.param("CEK 10070000 pelaku datang lagi tadi malam", False, id="named"),
+    pytest.param("CEK 10070000 ANONIM pelaku datang lagi tadi malam", True, id="anonim-after-id"),
+    pytest.param("ANONIM CEK 10070000 pelaku datang lagi tadi malam", True, id="anonim-before"),
+    pytest.param("CEK ANONIM 15000005 rupiah dana desa dipotong", True, id="anonim-between"),
+    pytest.param("ANONIM cek 21000000 dana bos tidak jelas", True, id="round-anonim"),
+])
+def test_flags_before_or_after_a_valid_id_are_kept_on_its_addition(text: str, anonymous: bool) -> None:
+    read = _read_after_cek(text)
+    assert read[0] == "added" and read[3] is anonymous, read
+
+
+@pytest.mark.parametrize("text", ["CEK ANONIM 12,500,000 dana desa tidak jelas",
+                                  "ANONIM CEK 12,500,000 dana desa tidak jelas"])
+def test_flags_are_kept_when_a_comma_grouped_amount_makes_a_report(text: str) -> None:
+    read = _read_after_cek(text)
+    assert read[0] == "report" and read[2] is True, read
+
+
+def test_a_round_valid_id_with_words_and_a_photo_is_the_report_s_addition() -> None:
+    read = _read_after_cek("CEK 10070000 pelaku datang lagi tadi malam", [PHOTO])
+    assert read[:2] == ("added", "10070000")
 
 
 # After "CEK <id>", words that only ask after the report, apologise or ask leave, urge, wait or laugh: the status
