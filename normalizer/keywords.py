@@ -1511,8 +1511,12 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         rest = ""
     # Marked as an ID by a "#" or help's brackets ("#10000004 orang itu datang lagi", "<10000004> jiwa saya
     # terancam"), a count's noun after it is the citizen's word, only a unit that follows nothing but an amount not.
+    # So after any valid ID: a count's noun, "per" or "rp" opens the citizen's words about the report as often as it
+    # counts ("Tambahan: <id> kk saya dicoret", "<id> jiwa saya terancam", "<id> per hari ini ..."); read as an
+    # amount, the addition was a new named report holding the ID, an anonymous report's reporter beside it.
+    # Written as an amount (",-", "-an", "/bulan" glued to it) it stays one unless marked.
     as_an_id = marked or unmarked[:digits.start("id")].strip() != ""
-    units = grammar.amount_only_units if as_an_id else grammar.amount_units
+    units = grammar.amount_only_units if as_an_id or is_valid_tracking_id(candidate) else grammar.amount_units
     if (_AMOUNT_ONLY_SUFFIX if as_an_id else _AMOUNT_SUFFIX).match(unmarked, end) or (
             (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in units):
         # An amount or a count whose check digit happens to hold ("Untuk 12500000 rupiah dana desa dipotong", "About
@@ -1663,7 +1667,8 @@ _QUERIES_AFTER_KIND = frozenset({Action.STATUS, Action.STATUS_HELP})
 
 
 def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int, flags: set[str], *,
-                   after_kind: bool = False, addressed: bool | None = None) -> ParsedText | None:
+                   after_kind: bool = False, addressed: bool | None = None,
+                   commanded: bool = False) -> ParsedText | None:
     """What the words after leading flag words ask when it is no new report, read as they are without the flags,
     with those flags on top of their own. Help's earlier "Tambah ANONIM ..." led people to put the flag before anything:
     "ANONIM <id> saya saksi" (a follow-up), "ANONIM CEK <id>", "RAHASIA laporan <id>" (status queries), "ANONIM CEK"
@@ -1676,7 +1681,9 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
     is the query it is without the flag. `after_kind`: the words follow a kind word, where only `_QUERIES_AFTER_KIND`
     are taken (a status query alone, its words are a report's, and our short code after the kind word is not read
     past again); else `_FLAGGED_QUERIES`. `addressed`: whether our short code opening the words is read past to the
-    message after it (by default not after a kind word)."""
+    message after it (by default not after a kind word). `commanded`: after a kind word a status command opens the
+    words, whose valid ID with words after it names the report they add to ("WBS CEK <id> kepala dinas minta setoran
+    lagi", as "LAPOR CEK <id> ..." reads): filed, the addition was a new named report holding that report's ID."""
     asks = _QUERIES_AFTER_KIND if after_kind else _FLAGGED_QUERIES
     parsed = _parse_query(rest, grammar, language, shortest_id, False,
                           addressed=not after_kind if addressed is None else addressed)
@@ -1686,7 +1693,8 @@ def _flagged_query(rest: str, grammar: Grammar, language: str, shortest_id: int,
         # <id> ..."), read past as one opening the text is (`_parse_as_typed`): the follow-up was a new report answered
         # with a new Tracking ID. Not through our short code again: "ANONIM pak 1708 " repeated would recurse.
         parsed = _parse_query(rest[greeted:], grammar, language, shortest_id, False, addressed=False)
-    if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (after_kind and parsed.text):
+    if parsed is None or parsed.action not in asks or _mistyped_id_and_words(parsed) or (
+            after_kind and parsed.text and not (commanded and parsed.action is Action.STATUS)):
         return None
     return _with_flags(parsed, flags)
 
@@ -3100,10 +3108,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                 at, compound = typed_at, True
                 break
         at = end
-    if explicit and (_status_command_at(text, at, grammar) or text[at:at + 1].isdigit()):
+    if explicit and ((commanded := _status_command_at(text, at, grammar)) or text[at:at + 1].isdigit()):
         # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
         # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.
-        asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, after_kind=True)
+        asked = _flagged_query(text[at:], grammar, language, shortest_id, flags, after_kind=True,
+                               commanded=bool(commanded))
         if asked is not None:
             return asked
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:

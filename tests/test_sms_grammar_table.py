@@ -459,6 +459,15 @@ ROWS = [
     added("cek-id-then-kk", "CEK {parent} kk saya dicoret", "kk saya dicoret"),
     added("lapor-cek-id-then-orang", "LAPOR CEK {parent} orang dinas datang lagi", "orang dinas datang lagi"),
     follow_up("hash-id-then-orang", "#{parent} orang itu datang lagi", "orang itu datang lagi"),
+    # so after a valid ID typed first, help's "Tambahan:" before it, or a kind word before the status command
+    follow_up("id-first-then-jiwa", "{parent} jiwa saya terancam", "jiwa saya terancam"),
+    follow_up("id-colon-then-orang", "{parent}: orang itu datang lagi", "orang itu datang lagi"),
+    follow_up("id-first-then-per", "{parent} per hari ini pelaku masih buka lapak",
+              "per hari ini pelaku masih buka lapak"),
+    follow_up("tambahan-label-id-then-kk", "Tambahan: {parent} kk saya dicoret", "kk saya dicoret"),
+    follow_up("tambahan-id-then-jiwa", "Tambahan {parent} jiwa saya terancam", "jiwa saya terancam"),
+    added("wbs-cek-id-then-words", "WBS CEK {parent} kepala dinas minta setoran lagi",
+          "kepala dinas minta setoran lagi"),
     # a round valid ID (three zeros before a check digit of zero) and words: that ID's addition where it was issued,
     # here never, a new report of it; alone or with a question it stays the query
     unknown_report("cek-round-amount-then-words", "cek 13000000 untuk apa", "13000000 untuk apa"),

@@ -1610,13 +1610,21 @@ def test_a_flag_word_changes_nothing_for_a_status_query(text: str, action: Actio
     pytest.param(f"WBS CEK {VALID}", Action.STATUS, "complaint", "", False, id="wbs-cek-id"),
     pytest.param(f"LAPOR ANONIM CEK {VALID}", Action.STATUS, "complaint", "", True, id="lapor-anonim-cek-id"),
     pytest.param(f"LAPOR {VALID}", Action.STATUS, "complaint", "", False, id="lapor-id"),
-    # With words after the ID the citizen reports: answered with the status, the words were never filed.
-    pytest.param(f"WBS CEK {VALID} kepala dinas minta setoran lagi", Action.REPORT, "whistleblowing",
-                 f"CEK {VALID} kepala dinas minta setoran lagi", False, id="wbs-cek-id-and-words"),
-    pytest.param(f"LAPOR ANONIM CEK {VALID} pungli lagi di loket", Action.REPORT, "complaint",
-                 f"CEK {VALID} pungli lagi di loket", True, id="lapor-anonim-cek-id-and-words"),
-    pytest.param(f"ASPIRASI CEK {VALID} usul halte baru", Action.REPORT, "aspiration",
-                 f"CEK {VALID} usul halte baru", False, id="aspirasi-cek-id-and-words"),
+    # With words after the ID the citizen tells that report something: its addition, as "LAPOR CEK <id> ..." (filed
+    # as a new report, the ID in its text, it was a named report beside an anonymous report's ID), the flags kept.
+    pytest.param(f"WBS CEK {VALID} kepala dinas minta setoran lagi", Action.STATUS, "complaint",
+                 "kepala dinas minta setoran lagi", False, id="wbs-cek-id-and-words"),
+    pytest.param(f"LAPOR ANONIM CEK {VALID} pungli lagi di loket", Action.STATUS, "complaint",
+                 "pungli lagi di loket", True, id="lapor-anonim-cek-id-and-words"),
+    pytest.param(f"ASPIRASI CEK {VALID} usul halte baru", Action.STATUS, "complaint",
+                 "usul halte baru", False, id="aspirasi-cek-id-and-words"),
+    pytest.param(f"WBS ANONIM CEK {VALID} kepala dinas minta setoran lagi", Action.STATUS, "complaint",
+                 "kepala dinas minta setoran lagi", True, id="wbs-anonim-cek-id-and-words"),
+    # A mistyped ID with words after it stays a report of the whole text.
+    pytest.param(f"WBS CEK {BAD} kepala dinas minta setoran lagi", Action.REPORT, "whistleblowing",
+                 f"CEK {BAD} kepala dinas minta setoran lagi", False, id="wbs-cek-mistyped-id-and-words"),
+    pytest.param("WBS cek 2 lampu jalan mati", Action.REPORT, "whistleblowing", "cek 2 lampu jalan mati", False,
+                 id="wbs-cek-a-count"),
     # Our short code between kind words, over and over: each pair was read again from its start, in a call of its
     # own (RecursionError from 250 pairs, a message of 2,300 characters) and in time quadratic in the text.
     pytest.param("WBS 1708 " * 2_000 + "kepala dinas minta setoran", Action.REPORT, "whistleblowing",
@@ -1952,8 +1960,16 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
     pytest.param(f"About {VALID_AMOUNT} rupiah was taken by the village head", REPORT, None,
                  f"About {VALID_AMOUNT} rupiah was taken by the village head", False, False, "en",
                  id="about-an-amount-in-rupiah"),
-    pytest.param(f"Update {VALID_AMOUNT} jiwa terdampak banjir", REPORT, None,
-                 f"Update {VALID_AMOUNT} jiwa terdampak banjir", False, False, "id", id="update-a-count-of-people"),
+    # A count's noun, "per" or "rp" after a valid ID is the citizen's word: that report's addition (read as an amount,
+    # "Tambahan: <id> kk saya dicoret", help's taught form, was a new named report holding an anonymous report's ID)
+    pytest.param(f"Update {VALID_AMOUNT} jiwa terdampak banjir", FOLLOW_UP, VALID_AMOUNT, "jiwa terdampak banjir",
+                 False, False, "id", id="update-a-count-of-people"),
+    pytest.param(f"Tambahan: {VALID} kk saya dicoret", FOLLOW_UP, VALID, "kk saya dicoret", False, False, "id",
+                 id="taught-form-kk"),
+    pytest.param(f"Tambahan {VALID} jiwa saya terancam", FOLLOW_UP, VALID, "jiwa saya terancam", False, False, "id",
+                 id="bare-label-jiwa"),
+    pytest.param(f"Tambahan {VALID} rp 500rb diminta lagi", FOLLOW_UP, VALID, "rp 500rb diminta lagi", False, False,
+                 "id", id="bare-label-rp"),
     pytest.param(f"{VALID_AMOUNT} rupiah diminta kepala desa", REPORT, None,
                  f"{VALID_AMOUNT} rupiah diminta kepala desa", False, False, "id", id="an-amount-in-rupiah-first"),
     pytest.param(f"Untuk {VALID_AMOUNT},- dana desa dipotong", REPORT, None,
@@ -1962,7 +1978,7 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
                  "id", id="an-amount-with-comma-dash-first"),
     pytest.param(f"Update {VALID_AMOUNT}/bulan dipotong", REPORT, None, f"Update {VALID_AMOUNT}/bulan dipotong", False,
                  False, "id", id="a-rate"),
-    pytest.param(f"Update {VALID_AMOUNT} per bulan dipotong", REPORT, None, f"Update {VALID_AMOUNT} per bulan dipotong",
+    pytest.param(f"Update {VALID_AMOUNT} per bulan dipotong", FOLLOW_UP, VALID_AMOUNT, "per bulan dipotong",
                  False, False, "id", id="a-rate-in-words"),
     pytest.param(f"untuk {VALID_AMOUNT}-an dipungut", REPORT, None, f"untuk {VALID_AMOUNT}-an dipungut", False, False,
                  "id", id="an-approximate-amount"),
@@ -4551,6 +4567,16 @@ def _read_after_cek(text: str, attachments: list[Attachment] | None = None) -> t
     pytest.param("#{id} {words}", "orang itu datang lagi", id="hash-orang"),
     pytest.param("<{id}> {words}", "jiwa saya terancam", id="angle-brackets-jiwa"),
     pytest.param("CEK {id}-{words}", "an pelaku datang lagi", id="cek-dash-an"),
+    # the ID first, help's label before it, a kind word before the command: as after "CEK" (each was a new named
+    # report holding the ID)
+    pytest.param("{id} {words}", "jiwa saya terancam", id="id-first-jiwa"),
+    pytest.param("{id}: {words}", "orang itu datang lagi", id="id-colon-orang"),
+    pytest.param("{id} {words}", "per hari ini pelaku masih buka lapak", id="id-first-per"),
+    pytest.param("{id} {words}", "rp 500rb diminta lagi", id="id-first-rp"),
+    pytest.param("Tambahan: {id} {words}", "kk saya dicoret", id="taught-label-kk"),
+    pytest.param("Tambahan {id} {words}", "jiwa saya terancam", id="bare-label-jiwa"),
+    pytest.param("WBS CEK {id} {words}", "kepala dinas minta setoran lagi", id="wbs-cek"),
+    pytest.param("WBS CEK {id} {words}", "orang itu datang lagi", id="wbs-cek-orang"),
 ])
 def test_a_count_s_noun_after_a_valid_id_is_the_citizen_s_word(form: str, words: str, tracking_id: str) -> None:
     """Read as an amount ("orang", "jiwa", "kk", "per" were `amount_units`), the addition was filed as a new report
@@ -4559,7 +4585,8 @@ def test_a_count_s_noun_after_a_valid_id_is_the_citizen_s_word(form: str, words:
     assert read[:3] == ("added", tracking_id, words)
 
 
-@pytest.mark.parametrize("text", ["CEK {id} orang itu datang lagi tadi malam", "CEK {id} jiwa saya terancam"])
+@pytest.mark.parametrize("text", ["CEK {id} orang itu datang lagi tadi malam", "CEK {id} jiwa saya terancam",
+                                  "{id} jiwa saya terancam", "WBS CEK {id} kepala dinas minta setoran lagi"])
 def test_a_count_s_noun_after_a_valid_id_with_a_photo_is_the_report_s_addition(text: str) -> None:
     """Sent with a photo (it was the addition on main; the amount rule made it a new report)."""
     read = _read_after_cek(text.format(id=ZEROED), [PHOTO])
