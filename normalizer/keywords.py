@@ -1445,7 +1445,40 @@ def adds_to_the_report(words: str, grammar: Grammar) -> bool:
     is none of theirs to add."""
     if not any(char.isalpha() for char in words) or _asks_nothing_more(words, grammar):
         return False
-    return not set(_folded_tokens(words)) <= _status_answer_words()
+    return not _copied_from_a_status_answer(words)
+
+
+def _copied_from_a_status_answer(words: str) -> bool:
+    """Whether the words (Tracking IDs read past) run as they do in one of our status answers with a status named in
+    it (`_status_answer_runs`: "ke 1708 lagi nanti", "sedang ditindaklanjuti", "belum bisa dicek saat ini"). Their
+    words in another order or put together are the citizen's on the outcome ("belum selesai", "ditolak lagi", "not
+    resolved", "belum diteruskan ke instansi"): dropped as ours, the word on the report was lost, where the answer
+    gives the status either way."""
+    typed = tuple(word for word in _folded_tokens(words) if not _AN_ID_TOKEN.fullmatch(word))
+    if not typed or not set(typed) <= _status_answer_words():
+        return False
+    return any(_runs_in(typed, run) for run in _status_answer_runs())
+
+
+def _runs_in(typed: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    """Whether `typed` stands in `run` word for word, one after the other."""
+    return any(run[at:at + len(typed)] == typed for at in range(len(run) - len(typed) + 1))
+
+
+# A Tracking ID's token in our answers' words, read past: the ID is a placeholder in the templates.
+_AN_ID_TOKEN = re.compile(r"\d{6,}")
+
+
+@lru_cache(maxsize=1)
+def _status_answer_runs() -> tuple[tuple[str, ...], ...]:
+    """Our status answers' words in their order (`_STATUS_ANSWER_KEYS`, current and former texts, both languages),
+    each status name put in for `{status}`, and the status names alone, folded."""
+    replies = load_replies()
+    names = [name for by_language in replies["status_names"].values() for name in by_language.values()]
+    texts = [template.replace("{status}", name) if "{status}" in template else template
+             for key in _STATUS_ANSWER_KEYS for language in ("id", "en")
+             for template in reply_templates(replies[key], language) for name in names]
+    return tuple(dict.fromkeys(tuple(_folded_tokens(re.sub(r"\{\w+\}", " ", text))) for text in texts + names))
 
 
 # Our answers to a status query (config/replies.toml), whose words a citizen copies back with the ID.

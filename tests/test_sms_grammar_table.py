@@ -439,6 +439,11 @@ ROWS = [
     query("check-then-please-follow-up-en", "check {parent} please follow up", "status", "en"),
     query("cek-again", "CEK {parent} lagi", "status"),
     query("status-retry-copied", "Silakan kirim CEK {parent} ke 1708 lagi nanti.", "status"),
+    # the outcome stated in our answers' words put together as ours never are: the citizen's, added
+    added("cek-id-then-belum-selesai", "CEK {parent} belum selesai", "belum selesai"),
+    added("cek-id-then-ditolak-lagi", "CEK {parent} ditolak lagi", "ditolak lagi"),
+    added("check-id-then-not-resolved", "CEK {parent} not resolved", "not resolved"),
+    added("cek-id-then-belum-diteruskan", "CEK {parent} belum diteruskan ke instansi", "belum diteruskan ke instansi"),
     # a valid ID after "cek" is that ID whatever follows it, an amount's unit too: never issued, the follow-up's
     # resolution files a new report of the ID and its words (read as an amount, an issued report's addition was a new
     # named report beside the sender's number); a number not valid stays as before

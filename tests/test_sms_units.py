@@ -4666,6 +4666,27 @@ def test_words_that_only_ask_after_the_report_stay_the_status_query(words: str) 
     assert _read_after_cek(f"CEK {ZEROED} {words}") == ("query", ZEROED)
 
 
+# The outcome stated in words our status answers hold, put together as ours never do: the citizen's word on the report,
+# added (dropped as our answer copied back, it was lost; the answer gives the status either way). Our answer's words
+# as they run in it, or a status name alone, stay ours: the query.
+@pytest.mark.parametrize(("words", "expected"), [
+    pytest.param("belum selesai", "added", id="belum-selesai"),
+    pytest.param("tidak selesai", "added", id="tidak-selesai"),
+    pytest.param("not resolved", "added", id="not-resolved"),
+    pytest.param("ditolak lagi", "added", id="ditolak-lagi"),
+    pytest.param("belum diterima", "added", id="belum-diterima"),
+    pytest.param("belum diteruskan ke instansi", "added", id="belum-diteruskan"),
+    pytest.param("lagi", "query", id="lagi"),
+    pytest.param("ke 1708 lagi nanti.", "query", id="retry-tail"),
+    pytest.param("sedang ditindaklanjuti", "query", id="status-name"),
+    pytest.param("diteruskan ke instansi", "query", id="status-name-forwarded"),
+    pytest.param(f"belum bisa dicek saat ini. Silakan kirim CEK {ZEROED} ke 1708 lagi nanti.", "query",
+                 id="retry-answer-copied"),
+])
+def test_an_outcome_stated_in_our_answers_words_is_the_citizen_s_addition(words: str, expected: str) -> None:
+    assert _read_after_cek(f"CEK {ZEROED} {words}")[0] == expected
+
+
 # What became of the report after "CEK <id>": stated (no "?", no question word or request, not "sudah ... belum"), the
 # citizen's word on the outcome, added to the report (the answer gives the status all the same); asked, the query.
 @pytest.mark.parametrize(("words", "expected"), [
