@@ -22,8 +22,9 @@ from tests.conftest import TestEnvironment as Environment
 
 
 @pytest.fixture
-def settings(test_env: Environment) -> Settings:
-    return aggregator_settings(test_env, LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS="30")
+def settings(test_env: Environment, request: pytest.FixtureRequest) -> Settings:
+    return aggregator_settings(test_env, LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS="30",
+                               **getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -173,3 +174,41 @@ async def test_a_count_s_noun_after_an_anonymous_report_s_id_is_its_anonymous_ad
     assert len(casestore.reports()) == 1 + len(texts)
     for stored in casestore.reports():
         assert stored["anonymous"] is True and "81377770001" not in str(stored)
+
+
+# The first ID minted is 10070000: a round one (one in 10,000).
+@pytest.mark.parametrize("settings", [{"LAPOR_INTAKE_ID_START": "1007000"}], indirect=True)
+@pytest.mark.parametrize("words", ["pelaku datang lagi tadi malam", "rupiah yang diminta naik jadi 500rb",
+                                   "orang itu datang lagi", "belum selesai"])
+async def test_words_after_a_round_anonymous_report_s_id_are_its_addition_never_a_named_report(
+    words: str, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """Read as a round amount, "CEK 10070000 pelaku datang lagi" became a new named report holding the anonymous
+    report's ID beside the sender's number; "belum selesai", words of our status answers, was dropped."""
+    parent = await _anonymous_report(gateway, casestore, settings)
+    assert parent == "10070000"
+    await post_callback(gateway.client, sms("081377770005", f"CEK {parent} {words}", "cw-round"))
+    drain(settings)
+    assert [report["tracking_id"] for report in casestore.reports() if report["follow_up_of"] is None] == [parent]
+    [follow_up] = [report for report in casestore.reports() if report["follow_up_of"] == parent]
+    assert (follow_up["text"], follow_up["anonymous"], follow_up["sender"]["kind"]) == (words, True, "reply_handle")
+    assert api.texts_to("+6281377770005") == [render("follow_up_status_anonymous", "id", follow_up_of=parent,
+                                                     status=status_name("received", "id"))]
+
+
+@pytest.mark.parametrize(("form", "words"), [
+    pytest.param("Tambahan: {id} {words}", "kk saya dicoret", id="taught-label-kk"),
+    pytest.param("{id} {words}", "jiwa saya terancam", id="id-first-jiwa"),
+    pytest.param("{id}: {words}", "orang itu datang lagi", id="id-colon-orang"),
+    pytest.param("WBS CEK {id} {words}", "kepala dinas minta setoran lagi", id="wbs-cek"),
+])
+async def test_a_count_s_noun_or_a_kind_word_never_makes_an_anonymous_report_s_addition_a_named_report(
+    form: str, words: str, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """Each was a new named report holding the anonymous report's ID beside the sender's number."""
+    parent = await _anonymous_report(gateway, casestore, settings)
+    await post_callback(gateway.client, sms("081377770006", form.format(id=parent, words=words), "cw-count"))
+    drain(settings)
+    assert [report["tracking_id"] for report in casestore.reports() if report["follow_up_of"] is None] == [parent]
+    [follow_up] = [report for report in casestore.reports() if report["follow_up_of"] == parent]
+    assert (follow_up["text"], follow_up["anonymous"], follow_up["sender"]["kind"]) == (words, True, "reply_handle")
