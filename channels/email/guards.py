@@ -322,12 +322,13 @@ def _opens_as_a_bounce(mail: ParsedMail, words: MachineWords) -> bool:
 
 
 def _null_reverse_path(message: Message, envelope_sender: str | None) -> bool:
-    """A null reverse path: the envelope's, or the newest `Return-Path: <>` (`< >`), its last delivery's. An older one
-    below it is a hop before a forwarder's, which a citizen's mail can carry too: read with the rest, a typed
+    """A null reverse path: the envelope's, where there is one (the SMTP server's MAIL FROM; the IMAP poller's is the
+    newest `Return-Path`, its mailbox's delivery); else the newest `Return-Path: <>` (`< >`). A `Return-Path` in a
+    mail that came with an envelope of its own is a hop before it, which a citizen's mail can carry too: read, a typed
     "Delivery Failure ..." subject made it two signs of a bounce, and their mail was dropped (a bounce a mailbox
     forwards on with a sender of its own is filed, a junk case at worst)."""
-    if envelope_sender is not None and not envelope_sender.strip("<> "):
-        return True
+    if envelope_sender is not None:
+        return not envelope_sender.strip("<> ")
     newest = message.get("Return-Path")
     return newest is not None and _is_null_path(str(newest))
 
