@@ -30,7 +30,6 @@ from twilio.request_validator import RequestValidator
 from channels.registry import WEBHOOK_ADAPTERS
 from gateway.queues import ALL_QUEUES, envelope_key, queue
 from gateway.settings import Settings
-from gateway.tracking import SEQUENCE_KEY
 from normalizer.text import clean_text
 from tests.aggregator_support import running_gateway
 from tests.conftest import (
@@ -162,12 +161,10 @@ UNAUTHENTICATED = [
 
 
 def redis_snapshot(redis: Redis) -> tuple[dict[str, int], set[bytes]]:
-    """Queue lengths and every key but the health counters (which count refusals on purpose), RQ's own
-    bookkeeping of worker processes (a worker left by another test may heartbeat meanwhile) and the Tracking ID
-    sequence, which a gateway started in the test leases its reserve from as it starts (`build_intake`)."""
+    """Queue lengths and every key but the health counters (which count refusals on purpose) and RQ's own
+    bookkeeping of worker processes (a worker left by another test may heartbeat meanwhile)."""
     keys = {key for key in redis.scan_iter()
-            if not key.startswith((b"lapor:health:", b"rq:scheduler", b"rq:worker", b"rq:workers"))
-            and key != SEQUENCE_KEY.encode()}
+            if not key.startswith((b"lapor:health:", b"rq:scheduler", b"rq:worker", b"rq:workers"))}
     return {name: queue(name, redis).count for name in ALL_QUEUES}, keys
 
 
