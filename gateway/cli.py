@@ -653,7 +653,8 @@ def deadletters_purge(
     channel: ChannelFilter = None,
     reason: ReasonFilter = None,
 ) -> None:
-    """Delete dead letters for good (a forward's report never reaches the case store; a reply is never sent)."""
+    """Delete dead letters for good (a forward's report never reaches the case store; a reply or a status answer is
+    never sent)."""
     _refuse_unknown_filters(queue, channel)
     settings = _operator_settings()
     registry = _dead_letters(settings)

@@ -272,6 +272,7 @@ def test_a_reply_failure_the_previous_release_records_gets_no_step_of_an_earlier
     assert health.reason == "replies failing (3 in a row): x_server (503 Service Unavailable)"
     assert "LAPOR_X_ACCESS_TOKEN" not in action and "deadletters list --channel x --queue lapor-reply" in action
 
+
 @pytest.mark.parametrize("writer", ["this-release", "previous-release"])
 def test_a_failed_replys_dead_letter_reads_in_both_releases(redis: Redis, writer: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

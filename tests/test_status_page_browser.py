@@ -288,7 +288,6 @@ async def test_the_status_page_reloads_itself_when_a_proxys_csp_blocks_its_inlin
     assert any("Content Security Policy" in text for text in blocked), blocked  # the script was blocked indeed
 
 
-
 async def test_the_status_page_run_after_its_load_still_cancels_the_meta_refresh(
     gateway: GatewayServer, page: object
 ) -> None:
