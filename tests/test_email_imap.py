@@ -16,7 +16,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channels.email import imap as imap_module
-from channels.email.imap import Cursor, ImapPoller, since_date
+from channels.email.imap import Cursor, ImapPoller, envelope_sender, since_date
 from channels.email.store import Quarantine
 from gateway.errors import NotDurable
 from gateway.health.monitor import HealthMonitor
@@ -455,3 +455,17 @@ async def test_a_failing_imap_poll_says_when_it_tries_again_where_and_what_to_do
     # In the words every poller's reason uses (gateway.health.signals.poll_failure): the X and Instagram pollers' too.
     assert failing["reason"] == f"poller failing for 2 min: {says} talking to 127.0.0.1:{port} (next try {next_try})"
     assert step in failing["action"] and "provider's status page" not in failing["action"], failing["action"]
+
+
+@pytest.mark.parametrize(("head", "sender"), [
+    (b"Return-Path: <budi@example.net>\r\nFrom: budi@example.net\r\n", "budi@example.net"),
+    (b"Return-Path: <>\r\nFrom: MAILER-DAEMON@example.net\r\n", ""),
+    (b"Return-Path: < >\r\n", ""),
+    # folded: the address on the next line was read as a null sender, and the citizen's mail dropped as a bounce's
+    (b"Return-Path:\r\n <srs0=k3x9=kelurahan.example.id=p@fwd.example>\r\nFrom: x@example.net\r\n",
+     "srs0=k3x9=kelurahan.example.id=p@fwd.example"),
+    (b"Return-Path:\n\t<budi@example.net>\nSubject: jalan\n", "budi@example.net"),
+    (b"From: budi@example.net\r\n", None),
+])
+def test_the_envelope_sender_is_the_return_path_read_whole(head: bytes, sender: str | None) -> None:
+    assert envelope_sender(head + b"\r\nJalan rusak.\r\n") == sender

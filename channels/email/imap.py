@@ -102,11 +102,19 @@ def since_date(now: float, dedup_ttl_seconds: int) -> date:
 
 
 def envelope_sender(raw: bytes) -> str | None:
-    """The Return-Path the delivering server recorded ("" for a bounce), or None when there is none."""
+    """The Return-Path the delivering server recorded ("" for a bounce), or None when there is none. Its field read
+    whole, folded lines too: `Return-Path:` with the address on the next line was read as a null sender, and the
+    citizen's mail dropped as a bounce's."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].decode("latin-1")
-    for line in head.splitlines():
+    lines = head.splitlines()
+    for index, line in enumerate(lines):
         if line.lower().startswith("return-path:"):
-            value = line.split(":", 1)[1].strip()
+            folded = [line.split(":", 1)[1]]
+            for following in lines[index + 1:]:
+                if not following[:1].isspace():
+                    break
+                folded.append(following)
+            value = " ".join(part.strip() for part in folded).strip()
             return "" if value.strip("<> ") == "" else parseaddr(value)[1]
     return None
 
