@@ -6,6 +6,8 @@ retry or dead-letter decisions in `workers`. Code acts on the kind, never on the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 # The reason a webhook or a mail refused for an error none of these kinds names (a bug) is counted and logged under.
 INTERNAL_ERROR = "internal_error"
 
@@ -98,3 +100,17 @@ class PermanentError(GatewayError):
                  said: str | None = None, failure: str | None = None) -> None:
         super().__init__(detail, reason=reason, said=said, failure=failure)
         self.status = status
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then each exception linked to it as a cause or a context (and theirs), once each: what a traceback
+    shows of it (a ConnectError wrapping the certificate refused, a parser's error under the command's)."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(link for link in (current.__cause__, current.__context__) if link is not None)

@@ -25,7 +25,7 @@ from channels.email.guards import without_subaddress
 from channels.email.parse import TooComplex
 from channels.email.processor import MailProcessor
 from gateway import metrics
-from gateway.errors import INTERNAL_ERROR, NotDurable, TooLarge
+from gateway.errors import INTERNAL_ERROR, NotDurable, TooLarge, exception_chain
 from gateway.health.signals import SignalWriter
 from gateway.intake import Intake
 from gateway.logs import clear_message_context, get_logger, sensitive_values
@@ -85,17 +85,8 @@ CLIENT_ERRORS: tuple[type[Exception], ...] = (UnicodeError,)
 def exception_texts(error: BaseException) -> list[str]:
     """The texts of an exception and of its causes and contexts (with their notes), as its logged traceback shows
     them: for `sensitive_values`, as such a text may quote the command line and the address in it."""
-    texts: list[str] = []
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        texts += [str(current), *(str(note) for note in getattr(current, "__notes__", ()))]
-        pending += [current.__cause__, current.__context__]
-    return texts
+    return [text for linked in exception_chain(error)
+            for text in (str(linked), *(str(note) for note in getattr(linked, "__notes__", ())))]
 
 
 # How DATA's 250 names the mail's report: `250 2.0.0 OK: LAPOR #<tracking id>`.
@@ -108,8 +99,8 @@ class IntakeHandler:
     def __init__(self, processor: MailProcessor) -> None:
         self.processor = processor
         self.settings = processor.settings.email
-        self._orphans: set[asyncio.Task[str]] = set()  # mails whose client left: referenced until they are done
-        self._mails: set[asyncio.Task[str]] = set()  # every mail being processed, its client waiting or gone
+        # Every mail being processed, its client waiting or gone: referenced until it is done, and waited for at a stop.
+        self._mails: set[asyncio.Task[str]] = set()
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
@@ -176,7 +167,6 @@ class IntakeHandler:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             if not task.done():
-                self._orphans.add(task)
                 task.add_done_callback(self._orphan_done)
             raise
 
@@ -191,7 +181,6 @@ class IntakeHandler:
             log.warning("smtp.stopped_with_mails_unfinished", channel="email-smtp", mails=len(unfinished))
 
     def _orphan_done(self, task: asyncio.Task[str]) -> None:
-        self._orphans.discard(task)
         failure = None if task.cancelled() else task.exception()
         status = "" if task.cancelled() or failure is not None else task.result()
         # The answer's code and Tracking ID, never its text; the sending server delivers the mail again, and the

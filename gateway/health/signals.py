@@ -38,6 +38,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway import metrics
+from gateway.errors import exception_chain
 from gateway.localtime import UTC_FORMAT
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
@@ -164,16 +165,9 @@ def transport_failure(error: BaseException) -> tuple[str, str]:
     type that names it, looked for along the error's causes (httpx wraps a certificate refused in a ConnectError):
     (`tls`, `SSLCertVerificationError`), (`timeout`, `ReadTimeout`), (`unreachable`, `ConnectionRefusedError`).
     The type alone: an error's words may quote the request, a credential among them."""
-    waiting: list[BaseException] = [error]
-    seen: set[int] = set()
-    while waiting and len(seen) < 16:
-        cause = waiting.pop(0)
-        if id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        if isinstance(cause, ssl.SSLError):
-            return "tls", type(cause).__name__
-        waiting.extend(link for link in (cause.__cause__, cause.__context__) if link is not None)
+    tls = next((linked for linked in exception_chain(error) if isinstance(linked, ssl.SSLError)), None)
+    if tls is not None:
+        return "tls", type(tls).__name__
     names = [kind.__name__ for kind in type(error).__mro__]
     if isinstance(error, TimeoutError) or any("Timeout" in name for name in names):
         return "timeout", type(error).__name__
@@ -189,6 +183,16 @@ def reply_failure(reason: str, said: str | None = None, failure: str | None = No
     words = FAILURE_WORDS.get(failure or "")
     head = f"{reason} ({words})" if words else reason
     return f"{head}: {said}" if said else head
+
+
+def _write_kind(pipe: Any, key: str, field: str, kind: str | None, error: str) -> None:
+    """Keep what kind of failure `error` was (`field`), beside the error it came with (`<field>_error`), or neither
+    for a kind not told. Read only while the last error is still that one (`monitor._kind_of_last_error`): the
+    previous release writes the error alone, and a kind left from an earlier one would name another's step."""
+    if kind is not None:
+        pipe.hset(key, mapping={field: kind, f"{field}_error": _clean(error)})
+    else:
+        pipe.hdel(key, field, f"{field}_error")
 
 
 # -- The recorder ------------------------------------------------------------------------------------------------------
@@ -470,10 +474,7 @@ class HealthSignals:
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "auth_failures", 1)
             pipe.hset(key, "last_auth_error", _clean(reason))
-            if refusal in AUTH_REFUSALS:
-                pipe.hset(key, mapping={"last_auth_refusal": refusal, "last_auth_refusal_error": _clean(reason)})
-            else:
-                pipe.hdel(key, "last_auth_refusal", "last_auth_refusal_error")
+            _write_kind(pipe, key, "last_auth_refusal", refusal if refusal in AUTH_REFUSALS else None, reason)
 
         self._write(channel, "auth_failed", build, error=reason)
 
@@ -543,16 +544,12 @@ class HealthSignals:
         follows (None: not told, a job that failed or a worker that died)."""
         metrics.REPLIES.labels(channel, "failed").inc()
 
-        # The kind is kept with the error it came with (`last_reply_failure_error`) and read only while
-        # `last_reply_error` is still that one: the previous release's workers write `last_reply_error` alone, and a
-        # kind left from an earlier failure gave a step for another (X's credentials beside an X 503).
+        # The kind is kept with the error it came with (`_write_kind`): a kind left from an earlier failure gave a
+        # step for another (X's credentials beside an X 503 the previous release's worker wrote).
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "reply_failures", 1)
             pipe.hset(key, "last_reply_error", _clean(reason))
-            if failure in REPLY_FAILURES:
-                pipe.hset(key, mapping={"last_reply_failure": failure, "last_reply_failure_error": _clean(reason)})
-            else:
-                pipe.hdel(key, "last_reply_failure", "last_reply_failure_error")
+            _write_kind(pipe, key, "last_reply_failure", failure if failure in REPLY_FAILURES else None, reason)
 
         self._write(channel, "reply_failed", build, error=reason)
 
