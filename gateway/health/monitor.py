@@ -200,22 +200,14 @@ class CheckedHealth:
     collected: metrics.CollectedMetrics
 
 
-def _auth_refusal(raw: dict[bytes, bytes]) -> str | None:
-    """What the provider refused, while the last auth error is still the one it was recorded with: the previous
-    release's pollers write `last_auth_error` alone, and a refusal left from an earlier error is not this one's."""
-    error = raw.get(b"last_auth_error")
-    if error is None or raw.get(b"last_auth_refusal_error") != error:
+def _kind_of_last_error(raw: dict[bytes, bytes], field: bytes, error_field: bytes) -> str | None:
+    """What kind the last error was (`field`: what a provider refused, a failed reply's kind), while `error_field` is
+    still the error it was recorded with (`signals._write_kind`): the previous release writes the error alone, and a
+    kind left from an earlier error is not this one's."""
+    error = raw.get(error_field)
+    if error is None or raw.get(field + b"_error") != error:
         return None
-    return _text(raw.get(b"last_auth_refusal"))
-
-
-def _reply_failure(raw: dict[bytes, bytes]) -> str | None:
-    """The kind of the last failed reply, while the last reply error is still the one it was recorded with (as
-    `_auth_refusal`): the previous release's reply workers write `last_reply_error` alone."""
-    error = raw.get(b"last_reply_error")
-    if error is None or raw.get(b"last_reply_failure_error") != error:
-        return None
-    return _text(raw.get(b"last_reply_failure"))
+    return _text(raw.get(field))
 
 
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
@@ -231,13 +223,15 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_poll_error=_text(get(b"last_poll_error")), poll_retry_at=_float(get(b"poll_retry_at")),
         rate_limited_since=_float(get(b"rate_limited_since")),
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=_int(get(b"auth_failures")),
-        last_auth_error=_text(get(b"last_auth_error")), last_auth_refusal=_auth_refusal(raw),
+        last_auth_error=_text(get(b"last_auth_error")),
+        last_auth_refusal=_kind_of_last_error(raw, b"last_auth_refusal", b"last_auth_error"),
         signature_failures=_int(get(b"signature_failures")),
         last_signature_error=_text(get(b"last_signature_error")),
         intake_refusals=_int(get(b"intake_refusals")),
         last_intake_refusal=_text(get(b"last_intake_refusal")),
         reply_failures=_int(get(b"reply_failures")),
-        last_reply_error=_text(get(b"last_reply_error")), last_reply_failure=_reply_failure(raw),
+        last_reply_error=_text(get(b"last_reply_error")),
+        last_reply_failure=_kind_of_last_error(raw, b"last_reply_failure", b"last_reply_error"),
         reply_rate_limits=_int(get(b"reply_rate_limits")),
         reply_rate_limited_since=_float(get(b"reply_rate_limited_since")),
         reply_rate_limited_until=_float(get(b"reply_rate_limited_until")),
