@@ -737,22 +737,21 @@ TOKEN_SETTINGS = {"x": "LAPOR_X_BEARER_TOKEN", "instagram": "LAPOR_INSTAGRAM_ACC
 # account X no longer serves.
 # How each poller's token step ends (a reply's step restarts the workers instead: `reply_step`).
 POLLERS_RESTART = ", then restart `lapor-gateway pollers`"
+# Each without its restart: the pollers' (`POLLERS_RESTART`) or the reply workers' (`reply_step`) is put after it.
 TOKEN_REFUSAL_STEPS = {
     ("x", "token"): "X refuses the poller's token (revoked, expired or wrong?): set LAPOR_X_BEARER_TOKEN to the app's "
-                    "current bearer token (developer portal: Keys and tokens), then restart `lapor-gateway pollers`",
+                    "current bearer token (developer portal: Keys and tokens)",
     ("x", "permission"): "X refuses the token access to mentions (403: its app not in a Project, a plan without the "
                          "mentions endpoint, or a user token without the tweet.read and users.read scopes): mend that "
-                         "in the developer portal or set LAPOR_X_BEARER_TOKEN to a token that has it, then restart "
-                         "`lapor-gateway pollers`",
+                         "in the developer portal or set LAPOR_X_BEARER_TOKEN to a token that has it",
     ("x", "account"): "X cannot read the account polled (suspended, protected, or LAPOR_X_USER_ID mistyped?): check "
-                      "the account at X and LAPOR_X_USER_ID, then restart `lapor-gateway pollers`",
+                      "the account at X and LAPOR_X_USER_ID",
     ("instagram", "token"): "Meta refuses the access token (invalid or expired: a long-lived one lasts 60 days; or the "
                             "password of its user changed): set LAPOR_INSTAGRAM_ACCESS_TOKEN to a new long-lived "
-                            "token, then restart `lapor-gateway pollers`",
+                            "token",
     ("instagram", "permission"): "the access token lacks a permission (instagram_basic, instagram_manage_comments; "
                                  "or its user lost access to the Page): grant it in the Meta app, set "
-                                 "LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after, then restart "
-                                 "`lapor-gateway pollers`",
+                                 "LAPOR_INSTAGRAM_ACCESS_TOKEN to a token issued after",
 }
 # What to do about a reply that failed for good, by channel and kind of failure (`signals.REPLY_FAILURES`, recorded
 # with it): the reason names the host, or the relay's host:port, that refused or failed (`signals.reply_failure`).
@@ -809,7 +808,7 @@ def reply_step(channel: str, failure: str | None) -> str | None:
         if (channel, failure) in REPLY_CREDENTIAL_STEPS:
             step = REPLY_CREDENTIAL_STEPS[channel, failure]
         elif (channel, failure) in TOKEN_REFUSAL_STEPS:
-            step = TOKEN_REFUSAL_STEPS[channel, failure].removesuffix(POLLERS_RESTART)
+            step = TOKEN_REFUSAL_STEPS[channel, failure]
         else:
             step = "the provider refuses our credentials: fix the channel's LAPOR_<PROVIDER>_* credentials"
         return f"{step}; then restart {restart}, and {requeue}"
@@ -902,7 +901,7 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
                                  "why each new report was refused")
     if finding.rule == "auth":
         if (channel, signals.last_auth_refusal) in TOKEN_REFUSAL_STEPS:
-            return TOKEN_REFUSAL_STEPS[channel, signals.last_auth_refusal]
+            return TOKEN_REFUSAL_STEPS[channel, signals.last_auth_refusal] + POLLERS_RESTART
         setting = TOKEN_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* setting")
         return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
                 f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")
