@@ -1487,13 +1487,9 @@ _STATUS_ANSWER_KEYS = ("status", "status_retry", "status_pending", "status_unkno
 
 @lru_cache(maxsize=1)
 def _status_answer_words() -> frozenset[str]:
-    """The words of our answers to a status query (`_STATUS_ANSWER_KEYS`, current and former texts, both languages)
-    and of the status names, folded: "kirim", "ke", "1708", "lagi", "nanti", "belum", "bisa", "dicek", "diterima"."""
-    replies = load_replies()
-    texts = [template for key in _STATUS_ANSWER_KEYS for language in ("id", "en")
-             for template in reply_templates(replies[key], language)]
-    texts += [name for names in replies["status_names"].values() for name in names.values()]
-    return frozenset(word for text in texts for word in _folded_tokens(re.sub(r"\{\w+\}", " ", text)))
+    """The words of our answers to a status query and of the status names (`_status_answer_runs`), folded: "kirim",
+    "ke", "1708", "lagi", "nanti", "belum", "bisa", "dicek", "diterima"."""
+    return frozenset(word for run in _status_answer_runs() for word in run)
 
 
 def _skip_fillers(rest: str, grammar: Grammar, flags: set[str] | None = None,

@@ -63,6 +63,12 @@ def _settings(*, as_json: bool = False) -> Settings:
     return settings
 
 
+def _cannot_use(path: Path, error: Exception) -> None:
+    """A data file refused as a whole, named once: its error names the file itself where it is about the whole file
+    ("cannot use x.csv: x.csv: empty file")."""
+    console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error).removeprefix(f'{path}: '))}")
+
+
 def _cannot_use_training_data(error: Exception, settings: Settings, *, as_json: bool = False) -> NoReturn:
     """The training data cannot be used: say why and where it is set, then exit 2."""
     where = ("triage.training_data (LAPOR_TRIAGE_TRAINING_DATA)" if settings.triage.training_data else
@@ -135,8 +141,7 @@ def train(
     try:
         examples = read_examples(export, categories)
     except (TrainingDataError, OSError) as error:
-        # The error names the file itself where it is about the whole file ("cannot use x.csv: x.csv: empty file").
-        console.print(f"[red]cannot use {escape(str(export))}:[/red] {escape(str(error).removeprefix(f'{export}: '))}")
+        _cannot_use(export, error)
         raise typer.Exit(2) from None
     if not replace:
         examples = read_examples(SEED_PATH, categories) + examples
@@ -182,7 +187,7 @@ def evaluate_command(
         examples = read_examples(path, load_categories())
         split(examples)
     except TrainingDataError as error:
-        console.print(f"[red]cannot use {escape(str(path))}:[/red] {escape(str(error).removeprefix(f'{path}: '))}")
+        _cannot_use(path, error)
         raise typer.Exit(2) from None
     except ValueError:
         console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] {escape(held_out_shortfall(examples))}")
