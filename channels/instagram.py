@@ -30,6 +30,7 @@ from channels.instagram_graph import (
     comment_left_out,
     in_answered_thread,
     notification_items,
+    read_json,
     store_pending,
 )
 from gateway import metrics
@@ -53,7 +54,7 @@ class InstagramWebhookAdapter(WebhookAdapter):
 
     async def defer(self, redis: Redis, request: web.Request, body: bytes) -> bool:
         try:
-            notifications = notification_items(orjson.loads(body), self.settings.instagram.ig_user_id)
+            notifications = notification_items(read_json(body), self.settings.instagram.ig_user_id)
         except (orjson.JSONDecodeError, ValueError) as error:
             raise RejectedInput(f"not a mentions notification: {error}", reason="bad_payload") from error
         items, comments = notifications.items, notifications.comments

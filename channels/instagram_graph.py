@@ -31,6 +31,7 @@ replies come back as `comments` changes, never filed. Such a report is answered 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -142,6 +143,47 @@ LOOKUPS_FAILING = 2
 RECENT_SEEN = 20
 
 
+# -- reading Meta's JSON --------------------------------------------------------------------------------------
+# A `\uD800`..`\uDFFF` escape: half of a UTF-16 surrogate pair, as Meta writes a character past U+FFFF.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def read_json(raw: bytes) -> Any:
+    """A webhook body or Graph API answer, parsed; orjson.JSONDecodeError when it is no JSON.
+
+    Meta escapes every character past U+FFFF as a surrogate pair (`\\ud83d\\ude21`), and a text cut inside one (a
+    comment or caption cut short by its client) keeps half of it, `\\ud83d` alone: valid JSON, but no Unicode text,
+    and orjson refuses the whole document for it. One such comment refused a webhook delivery whole (each mention
+    beside it lost at every retry), a mention whose answer held one was dropped as unreadable after the grace
+    period, and a /tags page holding one failed every walk. Such a document is read with each half character
+    replaced by U+FFFD, the rest of its words kept; anything else orjson refuses stays refused."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        if not _SURROGATE_ESCAPE.search(raw):
+            raise
+        try:
+            return _whole_characters(json.loads(raw.decode("utf-8"), parse_constant=_no_constant))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, NaN, or nested past what a parser takes
+            raise error from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # as orjson: NaN and Infinity are not taken
+
+
+def _whole_characters(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
+    return value
+
+
 # -- errors --------------------------------------------------------------------------------------------------
 def _retry_at(response: httpx.Response, now: float) -> float | None:
     """Meta's X-Business-Use-Case-Usage says how many minutes until access comes back."""
@@ -234,7 +276,7 @@ class GraphClient:
         if response.status_code != 200:
             raise classify_response(response, self.clock())
         try:
-            body = orjson.loads(response.content)
+            body = read_json(response.content)
         except orjson.JSONDecodeError as error:
             raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "response is not JSON", status=200) from error
         if not isinstance(body, dict):
