@@ -32,6 +32,7 @@ replies come back as `comments` changes, never filed. Such a report is answered 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -164,13 +165,28 @@ def read_json(raw: bytes) -> Any:
         if not _SURROGATE_ESCAPE.search(raw):
             raise
         try:
-            return _whole_characters(json.loads(raw.decode("utf-8"), parse_constant=_no_constant))
+            loaded = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_int=_int, parse_float=_float)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, NaN, or nested past what a parser takes
             raise error from None
+        return _whole_characters(loaded)
 
 
+# Numbers read as orjson reads them, so that what is stored again (orjson.dumps) takes them: an integer past 64 bits
+# as a float (kept as an int, it raised out of the webhook as a 500), NaN and infinities refused.
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # as orjson: NaN and Infinity are not taken
+    raise ValueError(f"{name} is not JSON")
+
+
+def _int(text: str) -> int | float:
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else _float(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("a number past a double's range")
+    return value
 
 
 def _whole_characters(value: Any) -> Any:

@@ -67,10 +67,14 @@ def poll(settings: Settings, redis: Redis) -> None:
         intake.close()
 
 
+@pytest.mark.parametrize("time", [
+    pytest.param(b"1763609300", id="as-meta-sends-it"),
+    pytest.param(b"100000000000000000000000000000", id="a-time-past-64-bits-a-float-as-orjson-reads-it"),
+])
 async def test_a_comment_cut_inside_an_emoji_leaves_the_mentions_of_its_delivery_durable(
-    gateway: GatewayServer, redis: Redis, graph: respx.MockRouter,
+    gateway: GatewayServer, redis: Redis, graph: respx.MockRouter, time: bytes,
 ) -> None:
-    body = fixture_bytes("instagram/webhook_batch_lone_surrogate.json")
+    body = fixture_bytes("instagram/webhook_batch_lone_surrogate.json").replace(b"1763609300", time)
     response = await gateway.client.post(WEBHOOK, content=body, headers={
         "Content-Type": "application/json", "X-Hub-Signature-256": sign(body, IG_SECRET)})
     assert (response.status_code, response.text) == (200, "EVENT_RECEIVED")
@@ -111,6 +115,10 @@ def test_a_graph_answer_cut_inside_an_emoji_is_filed_not_dropped_or_failing_ever
         pytest.param(rb'{"text": "\ude21 rusak"}', {"text": "\ufffd rusak"}, id="a-low-half-alone"),
         pytest.param(rb'{"\ud83d": ["\udca9", 1]}', {"\ufffd": ["\ufffd", 1]}, id="in-a-key-and-a-list"),
         pytest.param(rb'{"text": "\ud83d", "n": NaN}', None, id="nan-still-refused"),
+        pytest.param(rb'{"text": "\ud83d", "n": 1e400}', None, id="a-number-past-a-double-refused-as-orjson-does"),
+        pytest.param(rb'{"text": "\ud83d", "time": 100000000000000000000000000000, "id": 18446744073709551615}',
+                     {"text": "\ufffd", "time": 1e29, "id": 18446744073709551615},
+                     id="an-integer-past-64-bits-a-float-as-orjson-reads-it"),
         pytest.param(rb'{"text": "\ud83d"', None, id="not-json-still-refused"),
         pytest.param(b'{"text": "\\ud83d \xff"}', None, id="not-utf8-still-refused"),
         pytest.param(b'{"text": "\\ud83d", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", None,
