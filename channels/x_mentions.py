@@ -697,6 +697,16 @@ class XMentionsPoller:
         return min(high, max(low, reset_in / remaining))
 
 
+def reply_not_found(error: ProviderError) -> ProviderError:
+    """A reply answered 404: the message refused (`x_not_found`), not the account polled. A poll's 404 is about the
+    account it reads (`auth_refusal`: LAPOR_X_USER_ID), but POST /2/tweets names no account: its 404 is X's
+    "resource requested does not exist" (the post answered, as X words it for a reply) or a URL that is not the API's
+    (LAPOR_X_BASE_URL behind a proxy). Read as the pollers' refusal, the views sent the operator to check the polled
+    account, which was fine. Not a `gone` target: X answers a post deleted or hidden from us with 403 "deleted or not
+    visible", and a 404 may be our URL; the dead letter keeps the answer."""
+    return ProviderError(ProviderErrorKind.BAD_PAYLOAD, error.detail, status=error.status, reason="not_found")
+
+
 class XReplyClient:
     """Posts a threaded public reply; used by the reply worker. Raises ProviderError by kind.
 
@@ -721,6 +731,8 @@ class XReplyClient:
             if capped is not None:  # put off as a rate limit is (a plan raised lifts it), named for what it is
                 raise ProviderError(ProviderErrorKind.RATE_LIMIT, capped.detail, status=429,
                                     retry_at=classified.retry_at, reason=capped.reason) from error
+            if classified.kind is ProviderErrorKind.AUTH and classified.status == 404:
+                raise reply_not_found(classified) from error
             raise classified from error
         except UNREADABLE_ANSWER as error:
             # A 2xx whose body cannot be read: the reply may be out. Retried as after a 5xx, whose next attempt X

@@ -28,13 +28,16 @@ from redis import Redis
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import ChannelRules, evaluate, load_rules
 from gateway.outbound import OutboundReplies
-from gateway.queues import REPLY_QUEUE, queue
+from gateway.queues import REPLY_QUEUE, enqueue_calls, queue
 from gateway.replies import render
 from gateway.settings import Settings
 from tests.aggregator_support import aggregator_settings, drain
 from tests.conftest import AGGREGATOR_SEND_URL, TestEnvironment, free_port
 from tests.email_support import SmtpServerThread, fixture, run_replies
+from tests.social_helpers import FakeProviderServer
+from tests.social_helpers import fixture as social_fixture
 from tests.upgrade_support import previous_module
+from workers import social_reply
 from workers.deadletters import DeadLetter, DeadLetters
 
 NUMBER = "+6281234567802"
@@ -121,6 +124,54 @@ def test_an_sms_reply_failing_names_the_aggregators_host_the_kind_and_the_step(
                                                              row.failure)
     for secret in ("s3cr3t-pw", NUMBER, NUMBER[1:], "Tracking", "Jalan"):
         assert secret not in reason + step + str(letter.where)
+
+
+@dataclass(frozen=True)
+class XRow:
+    id: str
+    status: int
+    body: str  # a fixture of tests/fixtures/x/
+    reason: str  # with {where}: the X API's host:port
+    failure: str
+    step: tuple[str, ...]  # words the step says
+    not_said: tuple[str, ...] = ()  # words the step must not say
+    # Hours since the reply's first attempt (`social_reply.FIRST_ATTEMPT_KEY`): a 429 past the longest total wait
+    # dead-letters it.
+    first_attempt_hours_ago: float = 0.0
+
+
+X_TARGET = "1860000000000000101"
+X_ROWS = [
+    XRow("credentials-refused", 401, "unauthorized.json",
+         "x_auth (credentials refused): {where} answered 401 Unauthorized", "token",
+         ("LAPOR_X_ACCESS_TOKEN", "restart every `lapor-gateway worker`")),
+    # The post answered not found (deleted, or a URL that is not the API's): the message refused, not the account the
+    # pollers read, whose step sent the operator to check LAPOR_X_USER_ID.
+    XRow("post-not-found", 404, "reply_not_found.json",
+         "x_not_found (message refused): {where} answered 404 Not Found", "refused",
+         ("deadletters show",), ("LAPOR_X_USER_ID", "restart")),
+]
+
+
+@pytest.mark.parametrize("row", X_ROWS, ids=[row.id for row in X_ROWS])
+def test_an_x_reply_failing_names_the_api_host_the_kind_and_the_step(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, row: XRow
+) -> None:
+    settings = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="0")
+    if row.first_attempt_hours_ago:
+        redis.set(social_reply.FIRST_ATTEMPT_KEY.format(channel="twitter", target=X_TARGET),
+                  time.time() - row.first_attempt_hours_ago * 3600)
+    fake.fail("/x/2/tweets", row.status, body=social_fixture(f"x/{row.body}"), method="POST")
+    enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply",
+                  [("twitter", {"tweet_id": X_TARGET}, "social_ack", "10000012", "id")])
+    run_replies_to_their_end(settings, redis)
+    reason, step, letter = failing_reply_health(redis, settings, "x")
+    expected = row.reason.format(where=fake.url.removeprefix("http://"))
+    assert reason == f"replies failing (3 in a row): {expected}"
+    assert all(words in step for words in row.step), step
+    assert not any(words in step for words in row.not_said), step
+    assert (letter.reason, letter.where, letter.failure) == (expected.split(" ")[0], expected.split(": ", 1)[1],
+                                                             row.failure)
 
 
 class RefusingAuthenticator:
