@@ -205,11 +205,14 @@ def auth_refusal(error: ProviderError) -> str:
 
 def failure_kind(error: ProviderError) -> str:
     """The kind of failure (`gateway.health.signals.REPLY_FAILURES`) a provider error is, as a failed reply's reason
-    words it and its step follows: what an authentication error refused (`auth_refusal`), a rate limit, a server
-    error, or for an error with no answer its type's (`ReadTimeout`: a timeout, `SSLError`: TLS, `ConnectionError`:
-    no connection); a refusal of the post itself otherwise."""
+    words it and its step follows: what an authentication error refused (`auth_refusal`), a plan's usage cap used up
+    (X's 429 `UsageCapExceeded`, put off as a rate limit is, but no window's reset ends it: its step said to send
+    fewer), a rate limit, a server error, or for an error with no answer its type's (`ReadTimeout`: a timeout,
+    `SSLError`: TLS, `ConnectionError`: no connection); a refusal of the post itself otherwise."""
     if error.kind is ProviderErrorKind.AUTH:
         return auth_refusal(error)
+    if error.reason == "usage_cap":  # channels.x_mentions.USAGE_CAP
+        return "usage_cap"
     if error.kind is ProviderErrorKind.RATE_LIMIT:
         return "rate_limit"
     if error.kind is ProviderErrorKind.SERVER:

@@ -185,14 +185,17 @@ def _rate_limit_reset(error: tweepy.TooManyRequests) -> int | None:
 # X's problem type for a 429 that is a plan's usage cap used up (`UsageCapExceeded`, with `period` Monthly and
 # `scope` Product), not the 15-minute window: no reset in its headers ends it.
 USAGE_CAPPED = "/problems/usage-capped"
+# Its errors' reason (`x_usage_cap`), and a failed reply's kind (`channels.social.failure_kind`).
+USAGE_CAP = "usage_cap"
 CAP_WORD = re.compile(r"^[A-Za-z]{1,20}$")
 
 
-def usage_capped(error: Exception) -> ProviderError | None:
+def usage_capped(error: Exception, held: str = "nothing is read") -> ProviderError | None:
     """A 429 for the plan's usage cap, as a poll failure that says so; None for any other error. Read as a rate
     limit, every view said "rate limited until" the window's reset, a quarter of an hour ahead, again and again for the
     rest of the month, while no mention was read. A failing poll it is: retried with the backoff of one, its reason
-    naming the cap. Only X's own words for the cap's period and scope are kept (never its `detail`)."""
+    naming the cap. Only X's own words for the cap's period and scope are kept (never its `detail`); `held`: what
+    waits for the reset (a reply's: "no reply is posted")."""
     if not isinstance(error, tweepy.TooManyRequests):
         return None
     try:
@@ -204,8 +207,8 @@ def usage_capped(error: Exception) -> ProviderError | None:
         return None
     words = [str(body[name]) for name in ("period", "scope") if CAP_WORD.match(str(body.get(name) or ""))]
     cap = " ".join(words) or "usage"
-    return ProviderError(ProviderErrorKind.SERVER, f"429 UsageCapExceeded: the plan's {cap} cap is used up, nothing is "
-                         "read until it resets", status=429, reason="usage_cap")
+    return ProviderError(ProviderErrorKind.SERVER, f"429 UsageCapExceeded: the plan's {cap} cap is used up, {held} "
+                         "until it resets", status=429, reason=USAGE_CAP)
 
 
 def said(error: Exception) -> str:
@@ -727,7 +730,7 @@ class XReplyClient:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth)
             return str((response.data or {}).get("id", ""))
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
-            capped, classified = usage_capped(error), classify(error)
+            capped, classified = usage_capped(error, "no reply is posted"), classify(error)
             if capped is not None:  # put off as a rate limit is (a plan raised lifts it), named for what it is
                 raise ProviderError(ProviderErrorKind.RATE_LIMIT, capped.detail, status=429,
                                     retry_at=classified.retry_at, reason=capped.reason) from error

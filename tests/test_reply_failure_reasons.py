@@ -150,6 +150,14 @@ X_ROWS = [
     XRow("post-not-found", 404, "reply_not_found.json",
          "x_not_found (message refused): {where} answered 404 Not Found", "refused",
          ("deadletters show",), ("LAPOR_X_USER_ID", "restart")),
+    # The plan's monthly cap, still used up a day after the reply's first attempt: no window's reset ends it, and
+    # "rate limited ... send fewer" had the operator slow a reply rate that was never the cause.
+    XRow("usage-cap-used-up", 429, "usage_capped.json",
+         "x_usage_cap (usage cap used up): {where} answered 429 UsageCapExceeded: the plan's Monthly Product cap is "
+         "used up, no reply is posted until it resets", "usage_cap",
+         ("usage cap is used up", "until it resets", "the plan is raised",
+          "then requeue them: `lapor-gateway deadletters requeue --all --channel x --queue lapor-reply`"),
+         ("send fewer", "restricted from posting", "status page", "restart"), first_attempt_hours_ago=25),
 ]
 
 
@@ -301,6 +309,30 @@ def test_a_reply_failure_recorded_without_its_kind_keeps_the_step_it_had(redis: 
     [action] = health.actions
     assert health.reason == "replies failing (3 in a row): x_auth (403 Forbidden)"
     assert "deadletters list --channel x --queue lapor-reply" in action
+
+
+def test_a_reply_failure_of_a_kind_a_later_release_adds_gets_the_generic_step(redis: Redis,
+                                                                              test_env: TestEnvironment) -> None:
+    """During a rolling upgrade a later release's worker may record a kind this one does not know: read as none
+    told (the step that lists and requeues the reply's dead letters, no words after the reason), never a crash, and
+    its dead letter's `show` gives no step of another kind."""
+    settings = test_env.settings()
+    from gateway.health.rules import reply_step
+    from gateway.health.signals import HealthSignals
+
+    HealthSignals(redis).reply_failed("x", "x_new_refusal: api.x.com answered 499", "a_later_kind")
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    health = evaluate("x", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    [action] = health.actions
+    assert health.reason == "replies failing (3 in a row): x_new_refusal: api.x.com answered 499"
+    assert "deadletters list --channel x --queue lapor-reply" in action
+    redis.hset("lapor:health:signals:x", mapping={"last_reply_failure": "a_later_kind",
+                                                  "last_reply_failure_error": "x_new_refusal: api.x.com answered 499"})
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    assert signals.last_reply_failure == "a_later_kind"
+    health = evaluate("x", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    assert health.actions == [action]
+    assert reply_step("x", "a_later_kind") is None
 
 
 @pytest.mark.parametrize("sent_between", [True, False], ids=["a-reply-sent-between", "failures-in-a-row"])

@@ -782,6 +782,10 @@ REPLY_ENDPOINT_SETTINGS = {"x": "LAPOR_X_BASE_URL", "instagram": "LAPOR_INSTAGRA
 REPLY_FAILURE_STEPS = {
     "rate_limit": "the provider limited our replies past every retry: see its notices for the account (restricted "
                   "from posting?) and send fewer (the channel's reply or send rate)",
+    # A 429 that no rate window ends (X's `UsageCapExceeded`): "send fewer" had the operator slow a reply rate
+    # that was never the cause.
+    "usage_cap": "the plan's usage cap is used up (X: the posts its plan allows a month; developer portal, Dashboard): "
+                 "no reply goes out until it resets at the plan's next period, or the plan is raised",
     "server": "the provider failed through every retry: see its status page",
     "timeout": "nothing answered in time at the host named: check that it answers there from the workers' hosts "
                "({setting}; a firewall, a proxy or DNS on the way)",
