@@ -208,11 +208,15 @@ def failure_kind(error: ProviderError) -> str:
     words it and its step follows: what an authentication error refused (`auth_refusal`), a plan's usage cap used up
     (X's 429 `UsageCapExceeded`, put off as a rate limit is, but no window's reset ends it: its step said to send
     fewer), a rate limit, a server error, or for an error with no answer its type's (`ReadTimeout`: a timeout,
-    `SSLError`: TLS, `ConnectionError`: no connection); a refusal of the post itself otherwise."""
+    `SSLError`: TLS, `ConnectionError`: no connection); a refusal of the post itself otherwise. An Instagram reply
+    held because an earlier attempt may have posted it and its lookup could not tell (`reply_unverified`) is that,
+    whatever the lookup's last answer was: a full page of others read "no connection", a lookup's 5xx "server error"."""
     if error.kind is ProviderErrorKind.AUTH:
         return auth_refusal(error)
     if error.reason == "usage_cap":  # channels.x_mentions.USAGE_CAP
         return "usage_cap"
+    if error.reason == "reply_unverified":  # workers.social_reply._unverified
+        return "unverified"
     if error.kind is ProviderErrorKind.RATE_LIMIT:
         return "rate_limit"
     if error.kind is ProviderErrorKind.SERVER:

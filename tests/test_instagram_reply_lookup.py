@@ -9,8 +9,9 @@ field expansion); the reply job runs in this process, each retry put back on its
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -21,6 +22,8 @@ from redis import Redis
 from channels.instagram_graph import REPLY_LISTING_LIMIT
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway.followups import post_thread_key
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import ChannelRules, evaluate, load_rules
 from gateway.queues import REPLY_QUEUE, enqueue_calls, envelope_key
 from gateway.settings import Settings
 from tests.conftest import TestEnvironment, log_events
@@ -294,6 +297,52 @@ def test_a_reply_whose_lookup_fails_through_every_retry_is_dead_lettered_unposte
     run_reply_jobs_to_the_end(settings, redis)
     assert (graph.posts.call_count, graph.lookups.call_count) == (1, 2)
     assert sent_as(redis, ON_COMMENT) == FOUND_ON_COMMENT.encode() and DeadLetters(redis).list() == []
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A lookup that cannot tell whether an earlier attempt posted the reply, through every retry."""
+
+    id: str
+    lookup: Any  # its answer (a response, an exception raised)
+    said: str  # how the reason says the lookup ended
+
+
+UNCONFIRMED = [
+    Unconfirmed("lookup-answered-5xx", SERVER_ERROR, "lookup failed: 500 code=1"),
+    Unconfirmed("lookup-timed-out", httpx.ReadTimeout("timed out"), "lookup failed: ReadTimeout"),
+    Unconfirmed("a-full-page-of-others", full_page_of_others(),
+                f"lookup inconclusive: a full page of {REPLY_LISTING_LIMIT} comments, ours not among them"),
+]
+
+
+@pytest.mark.parametrize("row", UNCONFIRMED, ids=[row.id for row in UNCONFIRMED])
+def test_a_reply_held_unconfirmed_is_said_so_on_the_views_not_as_a_connection_or_server_failing(
+    redis: Redis, test_env: TestEnvironment, graph: GraphApi, row: Unconfirmed
+) -> None:
+    """A reply held because its lookup could not tell was counted with the failure of its lookup's last answer: a
+    full page of others, which no connection failed on, read "no connection" and a step to check the network; a 5xx
+    sent the operator to Meta's status page. What the operator needs to know is that the reply may be out already,
+    and that a requeue looks again before it posts: its own kind, `unverified` ("not confirmed")."""
+    settings = test_env.settings(
+        LAPOR_INSTAGRAM_ENABLED="true", LAPOR_INSTAGRAM_APP_SECRET=IG_SECRET, LAPOR_INSTAGRAM_VERIFY_TOKEN=IG_VERIFY,
+        LAPOR_INSTAGRAM_ACCESS_TOKEN=IG_TOKEN, LAPOR_INSTAGRAM_IG_USER_ID=IG_USER_ID,
+        LAPOR_INSTAGRAM_GRAPH_BASE_URL=GRAPH, LAPOR_QUEUES_RETRY_INTERVALS="0")
+    graph.answer([SERVER_ERROR], [row.lookup])
+    queue_reply(redis, settings, ON_COMMENT)
+    run_reply_jobs_to_the_end(settings, redis)
+    (letter,) = DeadLetters(redis).list()
+    assert (letter.reason, letter.failure) == ("instagram_reply_unverified", "unverified")
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["instagram"]
+    health = evaluate("instagram", replace(signals, reply_failures=3), (), ChannelRules(), time.time())
+    finding = next(f for f in health.findings if f.rule == "replies")
+    assert finding.reason.startswith(
+        f"replies failing (3 in a row): instagram_reply_unverified (not confirmed): {row.said}"), finding.reason
+    assert all(words in finding.action for words in (
+        "may have posted", "looks again first",
+        "then requeue them: `lapor-gateway deadletters requeue --all --channel instagram --queue lapor-reply`")), \
+        finding.action
+    assert not any(words in finding.action for words in ("status page", "firewall", "restart")), finding.action
 
 
 def test_a_listing_whose_paging_is_not_an_object_is_a_lookup_that_cannot_tell(

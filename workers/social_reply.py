@@ -305,7 +305,8 @@ def _posted_before(context: WorkerContext, args: tuple[Any, ...], first_attempt:
 
 
 def _unverified(detail: str, cause: ProviderError | None = None) -> ProviderError:
-    """Retried as a server error is; its dead letter says the reply may be out (`instagram_reply_unverified`)."""
+    """Retried as a server error is; its dead letter says the reply may be out (`instagram_reply_unverified`, failure
+    `unverified`: `failure_kind`)."""
     return ProviderError(ProviderErrorKind.SERVER, detail, status=cause.status if cause else None,
                          code=cause.code if cause else None, reason="reply_unverified")
 

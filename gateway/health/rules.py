@@ -795,6 +795,12 @@ REPLY_FAILURE_STEPS = {
            "trust), or a port that speaks no TLS ({setting})",
     "refused": "the provider refused the message itself: `lapor-gateway deadletters show <tracking-id>` has its answer",
     "redirect": "{setting} redirects (an http:// URL, a moved path): set it to where it points",
+    # Held rather than posted twice (`workers.social_reply._posted_before`): read by its lookup's last answer, a full
+    # page of others said "no connection" and sent the operator after the network.
+    "unverified": "an attempt may have posted the reply already, and the lookup for it on the post could not tell "
+                  "through every retry (the reason says why; no setting to mend): a requeued reply looks again first "
+                  "and posts only if ours is not there (held again after a full page of others: the README's \"A "
+                  "reply that may be out already\" says how to post it anyway)",
 }
 # The processes that hold a reply's credentials from their start (the reply workers; Instagram's token the pollers too).
 REPLY_RESTART = {"instagram": "every `lapor-gateway worker` and `lapor-gateway pollers`"}

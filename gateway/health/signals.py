@@ -80,15 +80,16 @@ AUTH_REFUSALS = ("token", "permission", "account")
 # What kind of failure ended a reply for good (`HealthSignals.reply_failed`, a dead letter's `failure`), which the
 # views' next step follows: what a provider refused of our credentials (AUTH_REFUSALS), its rate limit, the plan's
 # usage cap used up (X's monthly posts), its server failing, no answer in time, no connection (refused, reset, no such
-# host), TLS (a certificate, a handshake), the message itself refused, or a redirect not followed. A kind a later
+# host), TLS (a certificate, a handshake), the message itself refused, a redirect not followed, or a reply held
+# unconfirmed (an attempt may have posted it, and the lookup for it could not tell: Instagram's). A kind a later
 # release adds is written by it and read here as none told (`rules.reply_step`: the generic step), never refused.
 REPLY_FAILURES = (*AUTH_REFUSALS, "rate_limit", "usage_cap", "server", "timeout", "unreachable", "tls", "refused",
-                  "redirect")
+                  "redirect", "unverified")
 # Each as a failed reply's reason says it (`reply_failure`).
 FAILURE_WORDS = {"token": "credentials refused", "permission": "permission refused", "account": "account refused",
                  "rate_limit": "rate limited", "usage_cap": "usage cap used up", "server": "server error",
                  "timeout": "timed out", "unreachable": "no connection", "tls": "TLS failed",
-                 "refused": "message refused", "redirect": "redirect not followed"}
+                 "refused": "message refused", "redirect": "redirect not followed", "unverified": "not confirmed"}
 REASON_LIMIT = 200
 # Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
 # shown only while it has something to show.
