@@ -182,6 +182,36 @@ def test_an_x_reply_failing_names_the_api_host_the_kind_and_the_step(
                                                              row.failure)
 
 
+@pytest.mark.parametrize(
+    ("body", "said", "step", "not_said"),
+    [
+        pytest.param("too_many_requests.json", "answered 429 Too Many Requests", "restricted from posting",
+                     "usage cap", id="the-posting-rate-limit"),
+        pytest.param("usage_capped.json", "answered 429 UsageCapExceeded: the plan's Monthly Product cap is used up",
+                     "usage cap is used up", "restricted from posting", id="the-plans-usage-cap"),
+    ],
+)
+def test_an_x_reply_put_off_by_a_429_gets_the_step_of_that_429(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, body: str, said: str, step: str,
+    not_said: str,
+) -> None:
+    """A reply put off by the plan's usage cap (still tried again as a rate limit is: a plan raised lifts it) got
+    the posting limit's step: "nothing for a backlog ... the account may be restricted from posting", while no
+    reply went out until the cap reset. The 429's kind is kept with where it came from, and the step follows it."""
+    settings = test_env.settings(**fake.env())
+    fake.fail("/x/2/tweets", 429, body=social_fixture(f"x/{body}"), method="POST",
+              headers={"x-rate-limit-reset": str(int(time.time()) + 600)})
+    enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply",
+                  [("twitter", {"tweet_id": X_TARGET}, "social_ack", "10000012", "id")])
+    run_replies(settings, redis)
+    assert DeadLetters(redis).list() == []  # put off
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    finding = next(f for f in evaluate("x", signals, (), ChannelRules(), time.time()).findings
+                   if f.rule == "reply_rate_limited")
+    assert said in finding.reason, finding.reason
+    assert step in finding.action and not_said not in finding.action, finding.action
+
+
 class RefusingAuthenticator:
     """A relay that refuses every login (535)."""
 

@@ -349,7 +349,8 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
         delay = _reset_wait(context, channel, error)
         _later(context, delay, args)
         HealthSignals(context.redis).reply_rate_limited(health_channel(channel), until=now + delay,
-                                                        said=_said(context, channel, error))
+                                                        said=_said(context, channel, error),
+                                                        failure=failure_kind(error))
         log.warning("reply.provider_rate_limited", retry_in_seconds=round(delay, 1))
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:

@@ -227,6 +227,8 @@ class ChannelSignals:
     reply_rate_limited_until: float | None = None
     # Where the last 429 came from (`api.x.com answered 429 Too Many Requests`; None: not told, an older version's).
     last_reply_rate_limit: str | None = None
+    # Which 429 that was (`signals.RATE_LIMIT_FAILURES`: `usage_cap`, X's plan's cap; None: not told, a rate limit).
+    last_reply_rate_limit_kind: str | None = None
     deadletters_in_window: int = 0
     # The newest beat of a process serving the channel (None: none since Redis started), and how many are alive.
     process_seen_at: float | None = None
@@ -802,6 +804,11 @@ REPLY_FAILURE_STEPS = {
                   "and posts only if ours is not there (held again after a full page of others: the README's \"A "
                   "reply that may be out already\" says how to post it anyway)",
 }
+# Replies put off by X's plan's usage cap: "nothing for a backlog ... send fewer" had the operator wait for a backlog
+# or slow the reply rate, neither of them the cause.
+USAGE_CAP_WAIT_STEP = (f"{REPLY_FAILURE_STEPS['usage_cap']}; the replies are tried again by themselves meanwhile, "
+                       "and one still held past the channel's reply_rate_limit_max_total_hours is dead-lettered "
+                       "(x_usage_cap), to requeue once the cap allows")
 # The processes that hold a reply's credentials from their start (the reply workers; Instagram's token the pollers too).
 REPLY_RESTART = {"instagram": "every `lapor-gateway worker` and `lapor-gateway pollers`"}
 
@@ -919,6 +926,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         step = reply_step(channel, signals.last_reply_failure)
         if step is not None:
             return step
+    if finding.rule == "reply_rate_limited" and signals.last_reply_rate_limit_kind == "usage_cap":
+        return USAGE_CAP_WAIT_STEP
     if finding.rule == "signature":
         cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"

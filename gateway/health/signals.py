@@ -85,6 +85,8 @@ AUTH_REFUSALS = ("token", "permission", "account")
 # release adds is written by it and read here as none told (`rules.reply_step`: the generic step), never refused.
 REPLY_FAILURES = (*AUTH_REFUSALS, "rate_limit", "usage_cap", "server", "timeout", "unreachable", "tls", "refused",
                   "redirect", "unverified")
+# The kinds of a 429 that puts a reply off (`HealthSignals.reply_rate_limited`).
+RATE_LIMIT_FAILURES = ("rate_limit", "usage_cap")
 # Each as a failed reply's reason says it (`reply_failure`).
 FAILURE_WORDS = {"token": "credentials refused", "permission": "permission refused", "account": "account refused",
                  "rate_limit": "rate limited", "usage_cap": "usage cap used up", "server": "server error",
@@ -520,14 +522,18 @@ class HealthSignals:
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hset(key, mapping={"reply_failures": 0, "reply_rate_limits": 0})
             pipe.hdel(key, "reply_rate_limited_since", "reply_rate_limited_until", "last_reply_rate_limit",
-                      "last_reply_failure", "last_reply_failure_error")
+                      "last_reply_rate_limit_kind", "last_reply_rate_limit_kind_error", "last_reply_failure",
+                      "last_reply_failure_error")
 
         self._write(channel, "reply_sent", build)
 
-    def reply_rate_limited(self, channel: str, until: float, said: str | None = None) -> None:
+    def reply_rate_limited(self, channel: str, until: float, said: str | None = None,
+                           failure: str | None = None) -> None:
         """The provider told a reply to wait (429): it is put off until `until` (Unix seconds). Counted until a reply
         is sent; the channel shows it while a reply put off is not due again (the latest `until`). `said`: where, as
-        a failing poll's reason says it (`api.x.com answered 429 Too Many Requests`), which the reason names."""
+        a failing poll's reason says it (`api.x.com answered 429 Too Many Requests`), which the reason names.
+        `failure`: which 429 (`rate_limit`, or `usage_cap`: X's plan's cap, which no window's reset ends), kept with
+        `said` as a failed reply's kind is (`_write_kind`), which the views' step follows."""
 
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hincrby(key, "reply_rate_limits", 1)
@@ -537,6 +543,8 @@ class HealthSignals:
                 pipe.hset(key, "last_reply_rate_limit", _clean(said))
             else:
                 pipe.hdel(key, "last_reply_rate_limit")
+            _write_kind(pipe, key, "last_reply_rate_limit_kind",
+                        failure if said and failure in RATE_LIMIT_FAILURES else None, said or "")
 
         self._write(channel, "reply_rate_limited", build,
                     error=f"reply rate limited until {_clock(until) or 'unknown'}")
