@@ -445,3 +445,57 @@ def test_an_error_before_any_answer_is_named_by_its_kind_and_type(error: BaseExc
     from gateway.health.signals import transport_failure
 
     assert transport_failure(error) == (failure, named)
+
+
+def retrying_reply_failure(redis: Redis, settings: Settings, channel: str) -> tuple[str | None, str | None]:
+    """The reply queue's last failure and `channel`'s own, as the status views read them while its reply waits for
+    a retry."""
+    [stats] = [s for s in HealthMonitor(redis, load_rules(settings.health.rules_path())).queue_stats(time.time())
+               if s.name == REPLY_QUEUE]
+    waiting = stats.by_channel.get(channel)
+    return stats.last_failure, None if waiting is None else waiting.last_failure
+
+
+def test_an_sms_reply_waiting_for_a_retry_names_the_host_and_the_kind(test_env: TestEnvironment,
+                                                                       redis: Redis) -> None:
+    """"lapor-reply: oldest job waiting 12 min (0 queued, 40 retrying; last failure: aggregator_timeout)" named
+    neither the host nor how it failed while the replies were still retried; their dead letters did. A retried
+    reply records what its dead letter would say."""
+    settings = aggregator_settings(test_env, LAPOR_QUEUES_RETRY_INTERVALS="600")
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
+        router.get(url__startswith=AGGREGATOR_SEND_URL).mock(side_effect=httpx.ReadTimeout("slow"))
+        OutboundReplies(redis, settings).queue_reply(source="sms-aggregator", kind="help", text=render("help", "id"),
+                                                     language="id", tracking_id=None, to=NUMBER)
+        drain(settings, (REPLY_QUEUE,))
+    said = f"aggregator_timeout (timed out): ReadTimeout talking to {AGGREGATOR_HOST}"
+    assert retrying_reply_failure(redis, settings, "sms-aggregator") == (said, said)
+    assert DeadLetters(redis).list() == []  # still retried
+
+
+def test_an_x_reply_waiting_for_a_retry_names_the_host_and_the_kind(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    settings = test_env.settings(**fake.env(), LAPOR_QUEUES_RETRY_INTERVALS="600")
+    fake.fail("/x/2/tweets", 503, method="POST")
+    enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply",
+                  [("twitter", {"tweet_id": X_TARGET}, "social_ack", "10000012", "id")])
+    run_replies(settings, redis)
+    said = f"x_server (server error): {fake.url.removeprefix('http://')} answered 503 Service Unavailable"
+    assert retrying_reply_failure(redis, settings, "x") == (said, said)
+
+
+def test_a_mail_reply_waiting_for_a_retry_names_the_relays_host_and_the_kind(
+    test_env: TestEnvironment, redis: Redis, relay_for: Callable[[str], int]
+) -> None:
+    port = relay_for("")
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
+                                 LAPOR_EMAIL_RELAY_PORT=str(port), LAPOR_QUEUES_RETRY_INTERVALS="600",
+                                 LAPOR_EMAIL_RELAY_STARTTLS="false")
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+    run_replies(settings, redis)
+    said = f"relay_unreachable (no connection): ConnectionRefusedError talking to 127.0.0.1:{port}"
+    assert retrying_reply_failure(redis, settings, "email") == (said, said)

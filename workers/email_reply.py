@@ -230,7 +230,7 @@ def _failed(context: WorkerContext, payload: dict[str, Any], error: RetryableErr
     job = get_current_job()
     if isinstance(error, RetryableError) and job is not None and job.retries_left:
         log.warning("email.reply_retry", reason=error.reason)
-        note_retry(job, attempt_number(job), error.reason)
+        note_retry(job, attempt_number(job), reply_failure(error.reason, error.said, error.failure))
         raise error
     return _give_up(context, payload, error.reason, error.detail, error)
 

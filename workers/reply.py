@@ -223,7 +223,7 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
                                 **split_field), reply_id=reply_id, part=part.number)
     except RetryableError as error:
         if job is not None and job.retries_left:
-            note_retry(job, attempts, error.reason)
+            note_retry(job, attempts, reply_failure(error.reason, error.said, error.failure))
             _record(context, reply_id, state="retrying", last_error=error.reason, attempts=attempts)
             log.warning("reply.retry", reason=error.reason, reply_id=reply_id, attempt=attempts)
             raise

@@ -355,7 +355,8 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
         log.warning("reply.retry", reason=error.reason, status=error.status)
-        note_retry(job, attempt_number(job), _refusal(channel, error))
+        note_retry(job, attempt_number(job), reply_failure(_refusal(channel, error), _said(context, channel, error),
+                                                          failure_kind(error)))
         raise RetryableError(error.detail, reason=error.reason)
     return _dead_letter(context, args, _refusal(channel, error), error.detail, error)
 

@@ -635,7 +635,7 @@ class HealthMonitor:
             groups.setdefault(None if job.id in head else _job_channel(job), []).append((created, job))
 
         def failure(members: list[tuple[float, Job]]) -> str | None:
-            return next((str(job.meta["last_error"]) for _, job in members if job.meta.get("last_error")), None)
+            return next((_clean(str(job.meta["last_error"])) for _, job in members if job.meta.get("last_error")), None)
 
         every = groups.pop(None, None)
         own = {channel: Waiting(max(0.0, now - members[0][0]), failure(members)) for channel, members in groups.items()
