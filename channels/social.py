@@ -82,7 +82,14 @@ def unleased() -> bool:
 # sent to the case store) and `.@lapor1708 CEK <id>` a new report.
 # The dot is read with the spaces after it (`\s*(?:\.\s*)?`): `\s*\.?\s*` took time quadratic in a text's leading
 # spaces (a post of 25,000 spaces: seconds of the poller's time).
-LEADING_MENTIONS = re.compile(r"^\s*(?:\.\s*)?@[\w.]{1,30}[\s:,-]*(?:\s*@[\w.]{1,30}[\s:,-]*)*")
+# Between and before the handles, a space is also any invisible mark a keyboard or a paste puts there (the right-to-left
+# mark of an Arabic-script keyboard, a directional isolate, a byte order mark, a zero-width space: the format characters
+# `normalizer.text.clean_text` removes), and the at sign is also X's fullwidth one (`＠`, which X takes for a mention):
+# read as words, `\u200f@lapor1708 @dishub jalan rusak` kept both handles at the head of the report.
+_SPACES = r"\s\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_GAP, _AFTER, _AT = f"[{_SPACES}]", f"[{_SPACES}:,-]", "[@\uff20]"
+_HANDLE = rf"{_AT}[\w.]{{1,30}}{_AFTER}*"
+LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*")
 
 
 def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
@@ -99,8 +106,8 @@ def _leading_mentions_with(own: str) -> re.Pattern[str]:
     """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
     # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
     # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
-    one = rf"(?:@[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?)[\s:,-]*"
-    return re.compile(rf"^\s*(?:\.\s*)?{one}(?:\s*{one})*", re.IGNORECASE)
+    one = rf"(?:{_AT}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_AFTER}*"
+    return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*", re.IGNORECASE)
 
 
 class ProviderErrorKind(StrEnum):

@@ -175,10 +175,38 @@ def test_a_mentions_text_is_what_the_citizen_wrote_whole_unescaped_and_without_t
         pytest.param(". @lapor1708 @pemkot_bdg CEK 10000004", "CEK 10000004", id="dot-space-mention"),
         pytest.param("... jalan rusak @lapor1708", "... jalan rusak @lapor1708", id="dots-before-words-stay"),
         pytest.param("jalan rusak. @lapor1708", "jalan rusak. @lapor1708", id="inside-after-a-dot-stays"),
+        # invisible marks a keyboard or a paste puts before or between the handles: the right-to-left mark, the
+        # directional isolates, the byte order mark, a zero-width space
+        pytest.param("\u200f@lapor1708 jalan rusak", "jalan rusak", id="rtl-mark-before"),
+        pytest.param("\u2067@lapor1708\u2069 jalan rusak", "jalan rusak", id="isolate-around"),
+        pytest.param("\ufeff@lapor1708 @pemkot_bdg\u200b jalan rusak", "jalan rusak", id="bom-and-zero-width"),
+        pytest.param("\u200b jalan rusak @lapor1708", "\u200b jalan rusak @lapor1708",
+                     id="zero-width-before-words-stays"),
+        # X takes the fullwidth at sign (a Chinese or Japanese keyboard's) for a mention as it takes "@"
+        pytest.param("\uff20lapor1708 jalan rusak", "jalan rusak", id="fullwidth-at"),
+        pytest.param("@lapor1708 \uff20pemkot_bdg jalan rusak", "jalan rusak", id="fullwidth-at-second"),
     ],
 )
 def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
     assert strip_leading_mentions(text) == expected
+
+
+def test_a_mention_led_by_an_invisible_mark_or_a_fullwidth_at_is_filed_without_the_handle(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """A right-to-left mark, an isolate or a byte order mark before `@lapor1708` (an Arabic-script keyboard, a
+    paste), or X's fullwidth `＠`: the handles were left at the head of the report, `@lapor1708 @dishub_kotabdg lampu
+    ...` sent to the case store as the citizen's words."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_invisible_marks.json"))
+    make_poller(settings, redis, intake).poll_once()
+    texts = {tweet_id: report["text"] for tweet_id, report in reports_by_tweet(redis).items()}
+    assert texts == {
+        "1860000000000001101": "saluran air tersumbat & banjir di Jl. Sukajadi",
+        "1860000000000001102": "sampah menumpuk di pasar Kosambi",
+        "1860000000000001103": "lampu lalu lintas mati di simpang Dago",
+        "1860000000000001104": "\u0627\u0644\u0637\u0631\u064a\u0642 \u0645\u0643\u0633\u0648\u0631 jalan rusak di "
+                               "Kampung Arab Pekojan",
+    }
 
 
 @pytest.mark.parametrize("own_handle", [None, "lapor1708"], ids=["x", "instagram"])
