@@ -37,6 +37,7 @@ from gateway.errors import GatewayError, NotDurable, RejectedInput
 from gateway.followups import (
     post_thread_report,
     resolve_follow_up_now,
+    sent_by_reports_sender,
     stored_envelope,
     thread_report,
     until_unanswered,
@@ -348,10 +349,24 @@ def _count(messages: Sequence[InboundMessage], refused: list[tuple[str, str]], q
 
 
 def _answers_last(messages: Sequence[InboundMessage]) -> tuple[list[InboundMessage], list[InboundMessage]]:
-    """The batch's messages that answer none of the others by their sender (`own_posts`), and those that do."""
+    """The batch's messages that answer none of the others by their sender (`own_posts`) nor answer in a thread one
+    of the others began (`_thread_root`), and those that do."""
     ids = {message.provider_message_id for message in messages}
-    later = [message for message in messages if ids.intersection(message.own_posts)]
-    return [message for message in messages if not ids.intersection(message.own_posts)], later
+    first: list[InboundMessage] = []
+    later: list[InboundMessage] = []
+    for message in messages:
+        (later if ids.intersection(message.own_posts) or _thread_root(message) in ids else first).append(message)
+    return first, later
+
+
+def _thread_root(message: InboundMessage) -> str | None:
+    """The post that began the conversation an answer is in (X's `conversation_id`, `channel_meta`), when the answer is
+    not to that post itself; None for a post that answers nothing, or answers the first post."""
+    root = message.channel_meta.get("conversation_id")
+    if not message.replied_to or not isinstance(root, str) or root in (message.provider_message_id,
+                                                                          message.replied_to):
+        return None
+    return root
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,11 +578,22 @@ class MentionIntake:
                     return report
             # An answer to (or a quote of) the sender's own mention goes on with the report it filed: X names the
             # post's author, so no envelope is needed to tell it is theirs (see InboundMessage.own_posts).
-            return self._filed_report(message, message.own_posts)
+            return self._filed_report(message, message.own_posts) or self._thread_root_report(message, draft)
         if message.commented_on:
             return post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
                                       message.provider_message_id)
         return None
+
+    def _thread_root_report(self, message: InboundMessage, draft: ReportDraft) -> str | None:
+        """The report the sender's own mention that began this answer's conversation filed (`_thread_root`), read from
+        its envelope as theirs. Their answer to a neighbour under that mention comes as a mention too, X putting the
+        thread's handles before it ("@budi_bdg @lapor1708 iya, kejadian lagi"): filed as a report of its own, the
+        case doubled, a second Tracking ID was answered in public, and under an #anonim mention it went named. None for
+        anyone else's answer there (a report of its own), or once that report is gone."""
+        root = _thread_root(message)
+        report = self._filed_report(message, [root]) if root else None
+        envelope = stored_envelope(self._redis, report, message.source) if report else None
+        return report if envelope is not None and sent_by_reports_sender(envelope, draft.sender) else None
 
     def _without_own_quotes(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """An addition by answering the sender's own mention, without that mention quoted again (the report it filed

@@ -2616,6 +2616,49 @@ def test_an_answer_to_the_reporters_own_mention_adds_to_the_report_it_filed(
         assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
 
 
+@pytest.mark.parametrize(
+    ("first", "deeper", "expected"),
+    [
+        # X puts the handles of the thread before an answer in it: "@budi_bdg @lapor1708" is X's, not the citizen's
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@budi_bdg @lapor1708 iya, kejadian lagi hari ini"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="whistleblower-answers-a-neighbour"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@budi_bdg @lapor1708 iya, makin parah"},
+                     {"follow_up_of": "parent", "anonymous": False}, id="reporter-answers-a-neighbour"),
+        pytest.param("@lapor1708 jalan rusak di Jl. Dago",
+                     {"text": "@budi_bdg @lapor1708 di Jl. Riau juga", "username": "dewi_k"},
+                     {"follow_up_of": None, "anonymous": False}, id="a-third-citizen-in-the-thread"),
+        pytest.param("@lapor1708 #anonim pungli di loket samsat",
+                     {"text": "@budi_bdg @lapor1708 iya, kejadian lagi", "same_page": True},
+                     {"follow_up_of": "parent", "anonymous": True}, id="whistleblower-thread-read-in-one-page"),
+    ],
+)
+def test_a_reporters_answer_deeper_in_their_own_mentions_thread_adds_to_the_report_it_filed(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    first: str, deeper: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """A neighbour answers the reporter's mention, and the reporter answers the neighbour: X gives that answer as a
+    mention (`@budi_bdg @lapor1708 ...`, the thread's handles put before it), in the conversation the mention began.
+    It was filed as a report of its own, the case doubled and a second Tracking ID answered in public; under an
+    #anonim mention, named: the whistleblower's handle sent to the agency with more of the anonymous report's words.
+    By the mention's own sender it adds to the report the mention filed (its flags carry over); anyone else's post in
+    the thread is a report of its own, as before."""
+    poller = make_poller(settings, redis, intake)
+    mention = fake.state.add_tweet(first, username="siti_rahma")
+    if not deeper.get("same_page"):
+        poller.poll_once()
+    neighbour = fake.state.add_tweet("@siti_rahma @lapor1708 betul, saya juga lihat", username="budi_bdg",
+                                     in_reply_to=mention["id"])
+    tweet = fake.state.add_tweet(deeper["text"], username=deeper.get("username", "siti_rahma"),
+                                 in_reply_to=neighbour["id"])
+    assert tweet["conversation_id"] == mention["id"]
+    poller.poll_once()
+    parent = reports_by_tweet(redis)[mention["id"]]
+    report = filed_and_answered_as(redis, tweet, parent, expected)
+    if report["anonymous"]:
+        assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
+
+
 def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
