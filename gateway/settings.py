@@ -663,7 +663,19 @@ def settings_warnings(settings: Settings) -> list[str]:
                 "2 hours)")
         found.append(f"X replies are posted with {used}: set {', '.join(env_name('x', key) for key in OAUTH1_KEYS)} "
                      "(OAuth 1.0a User Context of the account, which does not expire)")
+    if x.enabled and x.oauth1 and (owner := _access_token_owner(x.access_token)) and owner != x.user_id.strip():
+        found.append(f"{env_name('x', 'access_token')} belongs to another account than {env_name('x', 'user_id')}: "
+                     "every reply would be posted by that account, X would name the account polled in it, and the "
+                     "poller would take each reply for a citizen's mention and answer it, again and again; generate "
+                     "the access token signed in as the account polled")
     return found
+
+
+def _access_token_owner(token: str) -> str | None:
+    """The user id an OAuth 1.0a access token is X's for (`<user id>-<secret part>`); None for a token of another
+    shape."""
+    owner, dash, _ = token.strip().partition("-")
+    return owner if dash and owner.isdigit() else None
 
 
 def unknown_variables(environ: Mapping[str, str] | None = None,

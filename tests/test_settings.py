@@ -608,6 +608,28 @@ def test_x_replies_without_oauth_1a_are_a_warning_at_start(environ: dict[str, st
         assert all(name in warning for name in X_OAUTH1)
 
 
+@pytest.mark.parametrize(("token", "warned"), [
+    pytest.param("1708-at-value", False, id="the-polled-accounts-token"),
+    pytest.param("4242-at-value", True, id="another-accounts-token"),
+    pytest.param("17080-at-value", True, id="an-id-sharing-its-first-digits"),
+    pytest.param("at-value-of-no-account", False, id="no-account-in-the-token"),
+])
+def test_replies_signed_by_another_account_than_the_one_polled_are_a_warning_at_start(token: str,
+                                                                                      warned: bool) -> None:
+    """An OAuth 1.0a access token is `<user id>-<secret part>`. One of another account posts every reply as that
+    account: X puts @lapor1708 before each (the mention answered named it), so the poller reads our replies as
+    citizens' mentions (not our own: another author) and answers them, again and again, up to the cap per account
+    each hour. Names only: never a value."""
+    warnings = settings_warnings(load_settings({**PRODUCTION_SECRETS, **X_ON, **X_OAUTH1,
+                                                "LAPOR_X_ACCESS_TOKEN": token}))
+    if not warned:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert "LAPOR_X_ACCESS_TOKEN" in warning and "LAPOR_X_USER_ID" in warning
+        assert not any(value in warning for value in (token, "4242", "17080", "1708 "))
+
+
 def test_a_command_warns_of_x_replies_with_an_expiring_token_on_stderr() -> None:
     environ = {**os.environ, **PRODUCTION_SECRETS, **X_ON, "LAPOR_X_USER_ACCESS_TOKEN": "token-never-shown",
                "LAPOR_DATA_DIR": "/nonexistent", "REDIS_URL": "redis://127.0.0.1:1/0"}
