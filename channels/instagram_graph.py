@@ -650,11 +650,13 @@ class Notifications:
 
 
 def _graph_id(value: Any) -> str | None:
-    """A Graph object id as Meta sends it (digits, as a string or a number); None for anything else."""
+    """A Graph object id as Meta sends it (ASCII digits, as a string or a number); None for anything else. Not
+    `str.isdigit` alone: it takes other scripts' digits and superscripts ("١٢٣", "²³", "１２３"), which no Graph id
+    is, and such an id went into the Graph API's paths and our keys as it came."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     text = str(value)
-    return text if text.isdigit() else None
+    return text if text.isascii() and text.isdigit() else None
 
 
 def notification_items(payload: Any, ig_user_id: str | None = None) -> Notifications:

@@ -19,7 +19,15 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from channels.instagram_graph import PENDING_KEY, PROGRESS_KEY, GraphClient, InstagramPoller, our_reply_in, own_post
+from channels.instagram_graph import (
+    PENDING_KEY,
+    PROGRESS_KEY,
+    GraphClient,
+    InstagramPoller,
+    notification_items,
+    our_reply_in,
+    own_post,
+)
 from channels.registry import polled_reply_target
 from channels.social import ProviderError, strip_leading_mentions
 from gateway.app import create_app
@@ -202,6 +210,38 @@ async def test_one_change_that_cannot_be_read_leaves_the_other_mentions_of_its_d
     assert [e["reason"] for e in rejected] == ["bad_payload", "bad_payload"]
     assert REGISTRY.get_sample_value("lapor_messages_rejected_total",
                                      {"channel": "instagram", "reason": "bad_payload"}) == before + 2
+
+
+@pytest.mark.parametrize(
+    ("media_id", "taken"),
+    [
+        pytest.param("17887498072083521", True, id="ascii-digits"),
+        pytest.param(17887498072083521, True, id="a-number"),
+        pytest.param("\u0661\u0662\u0663", False, id="arabic-indic-digits"),
+        pytest.param("\u06f1\u06f2\u06f3", False, id="extended-arabic-indic-digits"),
+        pytest.param("\u00b2\u00b3", False, id="superscripts"),
+        pytest.param("\uff11\uff12\uff13", False, id="fullwidth-digits"),
+        pytest.param("\u0967\u0968", False, id="devanagari-digits"),
+        pytest.param("", False, id="empty"),
+        pytest.param("-1", False, id="signed"),
+        pytest.param(True, False, id="a-boolean"),
+    ],
+)
+def test_a_graph_id_is_ascii_digits_only(media_id: object, taken: bool) -> None:
+    """`str.isdigit` takes other scripts' digits and superscripts: no Graph id is written so, and one came into the
+    Graph API's paths and our keys as it was."""
+    change = {"field": "mentions", "value": {"media_id": media_id, "comment_id": "17894227972186121"}}
+    comment = {"field": "comments", "value": {"id": "17865799348089039", "text": "@lapor1708 lampu mati",
+                                              "media": {"id": media_id}, "parent_id": media_id,
+                                              "from": {"id": media_id, "username": "warga"}}}
+    found = notification_items({"object": "instagram", "entry": [{"id": IG_USER_ID, "changes": [change, comment]}]})
+    assert [item["media_id"] for item in found.items] == ([str(media_id)] if taken else [])
+    (kept,) = found.comments
+    expected = str(media_id) if taken else ""
+    assert (kept["media_id"], kept["parent_id"], kept["from_id"]) == (expected, expected, expected)
+    mention_by_comment = {"field": "mentions", "value": {"media_id": "17887498072083521", "comment_id": media_id}}
+    found = notification_items({"entry": [{"id": IG_USER_ID, "changes": [mention_by_comment]}]})
+    assert len(found.items) == (1 if taken or media_id == "" else 0)
 
 
 async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
