@@ -10,6 +10,9 @@ retries. Fetching inline would tie our 200 to the Graph API's latency and failur
 A `comments` change (a comment under one of our own posts, which never comes as a mention) carries its text: one
 that addresses us is kept on a list of its own, as durably, for the same poller to file (no lookup); our own
 comments and those not written to us ("mantap min", emoji) are only counted (`comment_left_out`).
+
+Direct messages (an entry's `messaging` list, Story mentions among them: Meta delivers those only as a direct message)
+are not taken: each is logged `webhook.message_not_taken` and counted rejected as `unsupported`, and answered 200.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ from gateway.logs import get_logger
 
 log = get_logger()
 
+# Why a direct message or Story mention is counted rejected (`lapor_messages_rejected_total{reason=...}`): the gateway
+# does not take Instagram's direct messages (README, "Direct messages and Story mentions").
+UNSUPPORTED = "unsupported"
+
 
 class InstagramWebhookAdapter(WebhookAdapter):
     name = "instagram"
@@ -58,7 +65,8 @@ class InstagramWebhookAdapter(WebhookAdapter):
         except (orjson.JSONDecodeError, ValueError) as error:
             raise RejectedInput(f"not a mentions notification: {error}", reason="bad_payload") from error
         items, comments = notifications.items, notifications.comments
-        if notifications.rejected and not items and not comments:  # nothing in it could be read: refused whole
+        # Nothing in it could be read: refused whole. A direct message beside a bad change was read (and counted).
+        if notifications.rejected and not items and not comments and not notifications.messages:
             raise RejectedInput(f"no mentions change could be read: {notifications.rejected[0]}", reason="bad_payload")
         settings = self.settings.instagram
         ours = [item for item in items if item["ig_user_id"] in ("", settings.ig_user_id)]
@@ -86,10 +94,18 @@ class InstagramWebhookAdapter(WebhookAdapter):
         for reason in notifications.rejected:  # the rest of the delivery is taken: refused, Meta resent it whole
             metrics.labelled(metrics.REJECTED, self.name, "bad_payload").inc()
             log.warning("webhook.change_rejected", reason="bad_payload", detail=reason)
+        # A citizen's direct message or Story mention is not taken (no report, no answer): said and counted, by its
+        # kind alone (never its words, sender or address), and answered 200 so that Meta does not send it again.
+        messages = [message for message in notifications.messages
+                    if message["ig_user_id"] in ("", settings.ig_user_id)]
+        for message in messages:
+            metrics.labelled(metrics.REJECTED, self.name, UNSUPPORTED).inc()
+            log.warning("webhook.message_not_taken", reason=UNSUPPORTED, kind=message["kind"])
         log.info("webhook.stored", notifications=len(ours), ignored=len(items) - len(ours) + len(comments)
-                 - len(on_our_posts), rejected=len(notifications.rejected), comments=len(to_us),
-                 thread_comments=len(in_threads), own_comments=left_out.count("own"),
-                 comments_not_addressed=left_out.count("not_addressed"))
+                 - len(on_our_posts) + len(notifications.messages) - len(messages),
+                 rejected=len(notifications.rejected), comments=len(to_us), thread_comments=len(in_threads),
+                 own_comments=left_out.count("own"), comments_not_addressed=left_out.count("not_addressed"),
+                 messages_not_taken=len(messages))
         return True
 
     def parse(self, request: web.Request, body: bytes) -> list[InboundMessage]:

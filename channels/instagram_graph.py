@@ -642,11 +642,13 @@ def _delivery_time(sent: Any) -> str | None:
 @dataclass(frozen=True, slots=True)
 class Notifications:
     """A webhook payload's `mentions` changes: each one's {ig_user_id, media_id, comment_id?}; its `comments` changes
-    (comments on our own posts, see comment_item); and why each change that could not be read was left out."""
+    (comments on our own posts, see comment_item); why each change that could not be read was left out; and the
+    citizens' direct messages it carries, which the gateway does not take (see message_kind): {ig_user_id, kind}."""
 
     items: list[dict[str, str]]
     rejected: list[str]
     comments: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
 
 
 def _graph_id(value: Any) -> str | None:
@@ -657,6 +659,34 @@ def _graph_id(value: Any) -> str | None:
         return None
     text = str(value)
     return text if text.isascii() and text.isdigit() else None
+
+
+# Direct messages (Instagram Messaging API), Story mentions among them: Meta delivers a Story that mentions the account
+# only as a direct message, whose attachment is of type `story_mention` with the Story's CDN address ("Story Mention",
+# https://developers.facebook.com/docs/messenger-platform/instagram/features/story-mention; and "Webhooks for
+# Instagram Messaging", https://developers.facebook.com/docs/instagram-messaging/webhooks). They come in an entry's
+# `messaging` list (`standby` when another app holds the conversation), not its `changes`:
+#   {"sender": {"id": IGSID}, "recipient": {"id": IGID}, "timestamp": ms,
+#    "message": {"mid": ..., "text": ..., "attachments": [{"type": "story_mention", "payload": {"url": ...}}]}}
+# The gateway takes none of them (that needs the instagram_manage_messages permission, the Send API and its 24-hour
+# window): each is logged and counted, so that an operator sees them come (README, "Direct messages and Story
+# mentions").
+MESSAGING_LISTS = ("messaging", "standby")
+
+
+def message_kind(event: Any) -> str | None:
+    """What a `messaging` event a citizen sent us is: `story_mention` (a Story naming the account) or `direct_message`;
+    None for anything else: an echo of a message our account sent (`is_echo`, an operator answering by hand in the
+    Instagram app), a message its sender deleted, and the events that are no message (read receipts, reactions,
+    postbacks, referrals)."""
+    message = event.get("message") if isinstance(event, dict) else None
+    if not isinstance(message, dict) or message.get("is_echo") is True or message.get("is_deleted") is True:
+        return None
+    attachments = message.get("attachments")
+    if isinstance(attachments, list) and any(isinstance(attachment, dict) and attachment.get("type") == "story_mention"
+                                             for attachment in attachments):
+        return "story_mention"
+    return "direct_message"
 
 
 def notification_items(payload: Any, ig_user_id: str | None = None) -> Notifications:
@@ -670,10 +700,17 @@ def notification_items(payload: Any, ig_user_id: str | None = None) -> Notificat
     items: list[dict[str, str]] = []
     rejected: list[str] = []
     comments: list[dict[str, Any]] = []
+    messages: list[dict[str, str]] = []
     for entry in payload["entry"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("changes", []), list):
             rejected.append("malformed entry")
             continue
+        for name in MESSAGING_LISTS:
+            events = entry.get(name)
+            for event in events if isinstance(events, list) else []:
+                kind = message_kind(event)
+                if kind is not None:
+                    messages.append({"ig_user_id": str(entry.get("id") or ig_user_id or ""), "kind": kind})
         for change in entry.get("changes", []):
             if isinstance(change, dict) and change.get("field") == "comments":
                 comment = comment_item(change.get("value"), entry)
@@ -694,7 +731,7 @@ def notification_items(payload: Any, ig_user_id: str | None = None) -> Notificat
             if comment_id:
                 item["comment_id"] = str(comment_id)
             items.append(item)
-    return Notifications(items, rejected, comments)
+    return Notifications(items, rejected, comments, messages)
 
 
 def comment_item(value: Any, entry: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -244,6 +244,72 @@ def test_a_graph_id_is_ascii_digits_only(media_id: object, taken: bool) -> None:
     assert len(found.items) == (1 if taken or media_id == "" else 0)
 
 
+STORY_MENTION = fixture("instagram/webhook_messaging_story_mention.json")
+DIRECT_MESSAGE = fixture("instagram/webhook_messaging_direct_message.json")
+DM_EVENT = DIRECT_MESSAGE["entry"][0]["messaging"][0]
+MENTION_ENTRY = fixture("instagram/webhook_comment_mention.json")["entry"][0]
+
+
+def messaging_delivery(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "instagram", "entry": list(entries)}
+
+
+def dm_entry(*events: dict[str, Any], name: str = "messaging", account: str = IG_USER_ID) -> dict[str, Any]:
+    return {"id": account, "time": 1763609460231, name: list(events)}
+
+
+@pytest.mark.parametrize(
+    ("payload", "kinds", "mentions"),
+    [
+        pytest.param(STORY_MENTION, ["story_mention"], 0, id="story-mention"),
+        pytest.param(DIRECT_MESSAGE, ["direct_message"], 0, id="direct-message"),
+        pytest.param(messaging_delivery(dm_entry(DM_EVENT, name="standby")), ["direct_message"], 0,
+                     id="direct-message-in-standby"),
+        pytest.param(messaging_delivery(dm_entry(DM_EVENT, STORY_MENTION["entry"][0]["messaging"][0])),
+                     ["direct_message", "story_mention"], 0, id="two-in-one-entry"),
+        pytest.param(messaging_delivery(MENTION_ENTRY, dm_entry(DM_EVENT)), ["direct_message"], 1,
+                     id="beside-a-mention"),
+        pytest.param(messaging_delivery(dm_entry(DM_EVENT), "not an entry"), ["direct_message"], 0,
+                     id="beside-an-entry-that-cannot-be-read"),
+        pytest.param(messaging_delivery(dm_entry(
+            {**DM_EVENT, "sender": {"id": IG_USER_ID}, "recipient": DM_EVENT["sender"],
+             "message": {**DM_EVENT["message"], "is_echo": True}})), [], 0, id="echo-of-our-own-message"),
+        pytest.param(messaging_delivery(dm_entry(
+            {**DM_EVENT, "message": {"mid": DM_EVENT["message"]["mid"], "is_deleted": True}})), [], 0,
+                     id="message-deleted-by-its-sender"),
+        pytest.param(messaging_delivery(dm_entry(
+            {key: DM_EVENT[key] for key in ("sender", "recipient", "timestamp")}
+            | {"read": {"mid": DM_EVENT["message"]["mid"]}})), [], 0, id="read-receipt"),
+        pytest.param(messaging_delivery(dm_entry(DM_EVENT, account="17841400000000001")), [], 0,
+                     id="another-accounts-message"),
+    ],
+)
+async def test_a_direct_message_or_story_mention_is_answered_200_logged_and_counted_never_taken(
+        gateway: GatewayServer, redis: Redis, log_stream: io.StringIO, payload: dict[str, Any], kinds: list[str],
+        mentions: int) -> None:
+    """Meta delivers a Story that mentions @lapor1708 only as a direct message (`messaging`, an attachment of type
+    `story_mention`). The gateway takes none (no report, no reply): each was answered 200 with nothing stored, logged
+    or counted, and no operator could see that a citizen had written. Now each is logged by its kind alone and counted
+    `unsupported`; our own messages' echoes and the events that are no message are neither."""
+    labels = {"channel": "instagram", "reason": "unsupported"}
+    before = REGISTRY.get_sample_value("lapor_messages_rejected_total", labels) or 0.0
+
+    response = await post_webhook(gateway, orjson.dumps(payload))
+
+    assert (response.status_code, response.text, pending(redis)) == (200, "EVENT_RECEIVED", mentions)
+    assert envelopes(redis) == [] and queue(REPLY_QUEUE, redis).count == 0
+    lines = [e for e in log_events(log_stream) if e["event"] == "webhook.message_not_taken"]
+    assert [(line["kind"], line["reason"], line["channel"]) for line in lines] == [
+        (kind, "unsupported", "instagram") for kind in kinds]
+    assert (REGISTRY.get_sample_value("lapor_messages_rejected_total", labels) or 0.0) == before + len(kinds)
+    (stored,) = [e for e in log_events(log_stream) if e["event"] == "webhook.stored"]
+    assert stored["messages_not_taken"] == len(kinds)
+    logged = log_stream.getvalue()
+    for secret in (DM_EVENT["sender"]["id"], "Gang Mawar", "lampu jalan", "6655", "lookaside", "asset_id",
+                   DM_EVENT["message"]["mid"][:16]):
+        assert secret not in logged, f"{secret!r} in the log"
+
+
 async def test_the_notification_is_durable_before_the_200_or_the_answer_is_503(
     settings: Settings, redis: Redis
 ) -> None:
