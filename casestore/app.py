@@ -6,8 +6,9 @@ changes nothing either.
 A malformed envelope answers 422 with the reason (`invalid_envelope`; an `envelope_version` that is not the JSON
 integer, `1.0`, `true`, `"1"` or null, is one), one of another major `envelope_version` 422
 `unsupported_envelope_version`, one naming a field the store adds itself (`status`, `seq`, `stored_at`, `follow_ups`)
-422 `reserved_field`. Any other field this store does not know, at any level, is a later revision's: stored and
-returned as sent, never refused. Every request needs the bearer token.
+422 `reserved_field`, one nested deeper than the store can write it back (a listing's report, a follow-up under its
+report: 254 levels in all) 422 `invalid_envelope`. Any other field this store does not know, at any level, is a later
+revision's: stored and returned as sent, never refused. Every request needs the bearer token.
 """
 
 from __future__ import annotations
@@ -61,7 +62,22 @@ def _validate(raw: Any) -> tuple[dict[str, Any] | None, str, str]:
         where = ".".join(str(part) for part in first["loc"])
         refusal = RESERVED_FIELD if first["type"] == RESERVED_FIELD else "invalid_envelope"
         return None, refusal, f"{where}: {first['msg']}" if where else first["msg"]
+    if not _servable(raw):
+        return None, "invalid_envelope", "nested deeper than this case store writes a report back"
     return raw, "", ""
+
+
+def _servable(envelope: dict[str, Any]) -> bool:
+    """Whether the store can write this envelope back where it answers it deepest: a listing page's report, or a
+    follow-up under its report's GET (two levels below the answer's top). orjson reads JSON 1024 levels deep but
+    writes 254 at most: a later revision's field nested deeper was a 500 for its post and for every other report of
+    its batch, retried by the gateway until dead-lettered, or, stored, a 500 for its report's CEK and for every
+    listing page that held it, ever after."""
+    try:
+        orjson.dumps({"reports": [envelope]})
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 @web.middleware

@@ -573,3 +573,42 @@ def test_the_contracts_404_is_the_one_the_gateway_takes_for_no_such_report(body:
     schema = "/paths/~1v1~1reports~1{tracking_id}/get/responses/404/content/application~1json/schema"
     assert contract_validator(schema).is_valid(body) is no_such_report
     assert says_no_such_report(httpx.Response(404, json=body)) is no_such_report
+
+
+def nested(depth: int) -> list[object]:
+    """A later revision's field of `depth` arrays, one inside the other."""
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+# orjson reads JSON 1024 levels deep and writes it 254 deep at most: a report read and stored had a 500 for its post
+# (and its whole batch), or, nested deep enough to be stored, broke every answer that writes it two levels further
+# down (its report's GET, a CEK's, as a follow-up; each listing page holding it).
+@pytest.mark.parametrize(("depth", "as_follow_up"), [
+    pytest.param(300, False, id="too-deep-to-store"),
+    pytest.param(252, True, id="follow-up-too-deep-to-serve-under-its-report"),
+    pytest.param(252, False, id="too-deep-to-serve-in-a-listing"),
+])
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_an_envelope_nested_deeper_than_the_store_writes_back_is_refused_alone(
+        client: httpx.Client, casestore: CaseStoreServer, depth: int, as_follow_up: bool, batch: bool) -> None:
+    casestore.posted_by_hand = True
+    parent, good, deep = ids(3)
+    client.post("/v1/reports", json=envelope(parent))
+    document = envelope(deep, follow_up_of=parent if as_follow_up else None, later=nested(depth))
+    if batch:
+        response = client.post("/v1/reports/batch", json={"reports": [envelope(good), document]})
+        assert response.status_code == 200, response.text
+        results = {r["tracking_id"]: r for r in response.json()["results"]}
+        assert results[good]["status"] == 201
+        answer = results[deep]
+    else:
+        response = client.post("/v1/reports", json=document)
+        assert response.status_code == 422, response.text
+        answer = response.json()
+    assert (answer.get("status", 422), answer["error"]) == (422, "invalid_envelope")
+    assert casestore.store.get(deep) is None
+    assert client.get(f"/v1/reports/{parent}").status_code == 200
+    assert client.get("/v1/reports", params={"after": 0, "limit": 10}).status_code == 200
