@@ -126,7 +126,10 @@ async def post_batch(request: web.Request) -> web.Response:
     reports = body.get("reports") if isinstance(body, dict) else None
     if not isinstance(reports, list) or len(reports) > MAX_BATCH:
         return _problem(422, "invalid_batch", f"'reports' must be a list of at most {MAX_BATCH} envelopes")
-    valid, results = [], []
+    # In the order of the reports: a refused one whose Tracking ID is no string is named null, and only its place
+    # says which report it is (the refusals came first, and a client reading by place mistook stored and refused).
+    results: list[dict[str, Any]] = []
+    valid, places = [], []
     for raw in reports:
         envelope, error, detail = _validate(raw)
         if envelope is None:
@@ -135,15 +138,17 @@ async def post_batch(request: web.Request) -> web.Response:
             results.append({"tracking_id": tracking_id if isinstance(tracking_id, str) else None, "status": 422,
                             "error": error, "detail": detail})
         else:
+            places.append(len(results))
+            results.append({})
             valid.append(envelope)
     stored = await asyncio.to_thread(request.app[STORE_KEY].store_many, valid)
-    for result in stored:
+    for place, result in zip(places, stored, strict=True):
         if result.taken:
             log.warning("casestore.tracking_id_taken", tracking_id=result.tracking_id)
-            results.append({"tracking_id": result.tracking_id, "status": 409, "error": "tracking_id_taken",
-                            "detail": TAKEN_DETAIL})
+            results[place] = {"tracking_id": result.tracking_id, "status": 409, "error": "tracking_id_taken",
+                              "detail": TAKEN_DETAIL}
         else:
-            results.append({"tracking_id": result.tracking_id, "status": 201 if result.created else 200})
+            results[place] = {"tracking_id": result.tracking_id, "status": 201 if result.created else 200}
     return _json({"results": results})
 
 

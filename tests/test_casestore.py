@@ -111,7 +111,7 @@ def test_a_batch_answer_is_valid_under_the_contract_whatever_its_reports_name_as
     batch = "/paths/~1v1~1reports~1batch/post/responses/200/content/application~1json/schema"
     contract_validator(batch).validate(response.json())
     assert [(r["tracking_id"], r["status"]) for r in response.json()["results"]] == [
-        (None, 422), (None, 422), (None, 422), (good, 201)]
+        (good, 201), (None, 422), (None, 422), (None, 422)]
 
 
 def test_listing_is_in_arrival_order_and_pages(client: httpx.Client) -> None:
@@ -639,3 +639,16 @@ def test_a_request_the_store_cannot_read_is_answered_as_the_contract_documents(
     assert response.status_code == status
     documented = yaml.safe_load(OPENAPI.read_text())["paths"][path][method]["responses"]
     assert str(status) in documented
+
+
+def test_a_batchs_results_come_in_the_order_of_its_reports(client: httpx.Client, casestore: CaseStoreServer) -> None:
+    """A refused report whose Tracking ID is no string is answered with a null one: only its place says which report
+    it is. The refusals came first and the stored reports after them, so a client reading the results by place took
+    a stored report for refused and a refused one for stored."""
+    casestore.posted_by_hand = True
+    stored, again, refused = ids(3)
+    client.post("/v1/reports", json=envelope(again))
+    reports = [envelope(stored), {"tracking_id": 5}, envelope(again), envelope(refused, kind="x"), []]
+    response = client.post("/v1/reports/batch", json={"reports": reports})
+    assert [(r["tracking_id"], r["status"]) for r in response.json()["results"]] == [
+        (stored, 201), (None, 422), (again, 200), (refused, 422), (None, 422)]
