@@ -31,8 +31,6 @@ replies come back as `comments` changes, never filed. Such a report is answered 
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -145,9 +143,11 @@ RECENT_SEEN = 20
 
 
 # -- reading Meta's JSON --------------------------------------------------------------------------------------
-# A `\uD800`..`\uDFFF` escape: half of a UTF-16 surrogate pair, as Meta writes a character past U+FFFF.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A `\uD800`..`\uDFFF` escape (half of a UTF-16 surrogate pair, as Meta writes a character past U+FFFF), preceded by
+# an even number of backslashes (an odd one escapes the backslash: `\\ud83d` is the text `\ud83d`): a high half with
+# the low half after it (a whole character, kept), or either half alone.
+_HALF_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+                          rb"|(?<!\\)((?:\\\\)*)\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def read_json(raw: bytes) -> Any:
@@ -158,46 +158,25 @@ def read_json(raw: bytes) -> Any:
     and orjson refuses the whole document for it. One such comment refused a webhook delivery whole (each mention
     beside it lost at every retry), a mention whose answer held one was dropped as unreadable after the grace
     period, and a /tags page holding one failed every walk. Such a document is read with each half character
-    replaced by U+FFFD, the rest of its words kept; anything else orjson refuses stays refused."""
+    written as U+FFFD, by orjson still (its numbers, its depth limit, its duplicate keys); anything else orjson
+    refuses stays refused."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        if not _SURROGATE_ESCAPE.search(raw):
+        mended = _HALF_ESCAPE.sub(_whole_or_replaced, raw)
+        if mended == raw:
             raise
         try:
-            loaded = json.loads(raw.decode("utf-8"), parse_constant=_no_constant, parse_int=_int, parse_float=_float)
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, NaN, or nested past what a parser takes
+            return orjson.loads(mended)
+        except orjson.JSONDecodeError:
             raise error from None
-        return _whole_characters(loaded)
 
 
-# Numbers read as orjson reads them, so that what is stored again (orjson.dumps) takes them: an integer past 64 bits
-# as a float (kept as an int, it raised out of the webhook as a 500), NaN and infinities refused.
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _int(text: str) -> int | float:
-    value = int(text)
-    return value if -(2**63) <= value < 2**64 else _float(text)
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError("a number past a double's range")
-    return value
-
-
-def _whole_characters(value: Any) -> Any:
-    """`value` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [_whole_characters(item) for item in value]
-    if isinstance(value, dict):
-        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
-    return value
+def _whole_or_replaced(match: re.Match[bytes]) -> bytes:
+    """A whole pair as it was; half of one as U+FFFD's escape, after the backslashes before it."""
+    if match.group(3) is not None:
+        return match.group(0)
+    return (match.group(1) if match.group(2) is not None else match.group(4)) + rb"\ufffd"
 
 
 # -- errors --------------------------------------------------------------------------------------------------

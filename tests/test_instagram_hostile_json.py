@@ -123,6 +123,17 @@ def test_a_graph_answer_cut_inside_an_emoji_is_filed_not_dropped_or_failing_ever
         pytest.param(b'{"text": "\\ud83d \xff"}', None, id="not-utf8-still-refused"),
         pytest.param(b'{"text": "\\ud83d", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", None,
                      id="nested-past-any-parser-refused-not-a-crash"),
+        # Nested as deep as orjson reads (the standard library's parser, then a walk replacing the halves, raised
+        # RecursionError from about 500 levels: a 500 for the webhook, and a poller failing every round on one item).
+        pytest.param(b'{"text": "\\ud83d", "deep": ' + b"[" * 600 + b"]" * 600 + b"}",
+                     {"text": "\ufffd", "deep": orjson.loads(b"[" * 600 + b"]" * 600)}, id="nested-600-deep"),
+        pytest.param(b'{"text": "\\ud83d", "deep": ' + b"[" * 1100 + b"]" * 1100 + b"}", None,
+                     id="nested-past-orjsons-limit-refused"),
+        # An escaped backslash before it: the text `\ud83d`, no half character.
+        pytest.param(rb'{"text": "\\ud83d \ud83d"}', {"text": "\\ud83d \ufffd"}, id="an-escaped-backslash-kept"),
+        pytest.param(rb'{"text": "\\\ud83d"}', {"text": "\\\ufffd"}, id="an-escaped-backslash-then-a-half"),
+        pytest.param(rb'{"text": "\ud83d\ud83d\ude21"}', {"text": "\ufffd\U0001F621"},
+                     id="a-half-then-a-whole-pair"),
     ],
 )
 def test_reading_metas_json(raw: bytes, expected: Any) -> None:
