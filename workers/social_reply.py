@@ -393,7 +393,9 @@ def _said(context: WorkerContext, channel: str, error: ProviderError) -> str:
     host it asked."""
     where = _where(context, channel)
     if error.reason == "reply_unverified":
-        return f"{error.detail} at {where}"
+        # Not "<words> at <host>": the scrubber every view applies reads that as an address written to dodge
+        # harvesters, and the reason said "lookup failed: [email]".
+        return f"{error.detail} (asking {where})"
     return poll_failure(where, error.detail, answered=error.status is not None)
 
 
