@@ -1318,7 +1318,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     queues = Table(title="Queues")
     for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
                    "last failure", "in progress"):
-        queues.add_column(column)
+        queues.add_column(column, overflow="fold")  # cut to its width, `aggre…` named no failure
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),

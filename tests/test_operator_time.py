@@ -328,3 +328,25 @@ def test_a_command_refuses_to_start_on_an_unknown_zone_naming_the_setting(
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "configuration error: invalid settings: operator_timezone (LAPOR_OPERATOR_TIMEZONE)" in refused.stdout
     assert "Asia/Jakarta" in refused.stdout  # what a name looks like
+
+
+def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80 columns the queues table cut each cell to its width with an ellipsis: the reason code read `aggre…`, and
+    a retried reply's failure (its kind and host beside the code) was lost whole. Folded, every character is there."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=80, soft_wrap=True))
+    failure = "aggregator_timeout (timed out): ReadTimeout talking to sms.example.id"
+    document = _document()
+    document["channels"][0]["counters"] = dict.fromkeys(
+        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
+         "replies_failed"), 0)
+    document["queues"] = [{"name": "lapor-reply", "depth": 0, "held": 0, "scheduled": 40, "oldest_age_seconds": 720.0,
+                           "workers": 1, "failed": 0, "last_failure": failure, "in_progress": 0}]
+    cli_module._print_status(document)
+    cells = "".join(line.split("│")[8] for line in output.getvalue().split("Queues\n")[1].splitlines()
+                    if line.count("│") == 10)
+    assert "".join(cells.split()) == "".join(failure.split()), output.getvalue()
