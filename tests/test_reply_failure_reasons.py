@@ -499,3 +499,14 @@ def test_a_mail_reply_waiting_for_a_retry_names_the_relays_host_and_the_kind(
     run_replies(settings, redis)
     said = f"relay_unreachable (no connection): ConnectionRefusedError talking to 127.0.0.1:{port}"
     assert retrying_reply_failure(redis, settings, "email") == (said, said)
+
+
+def test_a_retried_replys_failure_is_cleaned_as_it_is_written() -> None:
+    """A release before the one that wrote it shows a job's last failure as it finds it: written clean (one line,
+    scrubbed, cut), whatever a provider put in the words it is made of."""
+    from gateway.health.signals import REASON_LIMIT, retry_reason
+
+    said = "api.x.com answered 503 Service Unavailable\nbudi.santoso1987@gmail.com +6281234567802 " + "x" * 300
+    written = retry_reason("x_server", said, "server")
+    assert written.startswith("x_server (server error): api.x.com answered 503 Service Unavailable [email] [phone]")
+    assert "\n" not in written and len(written) == REASON_LIMIT

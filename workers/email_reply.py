@@ -24,7 +24,7 @@ from channels.email.processor import REPLY_ADDRESS, REPLY_FUNC
 from channels.email.reply import ascii_address, build_reply, send_via_relay, write_to_outbox
 from gateway import metrics
 from gateway.errors import GatewayError, PermanentError, RetryableError
-from gateway.health.signals import HealthSignals, reply_failure
+from gateway.health.signals import HealthSignals, reply_failure, retry_reason
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel
 from gateway.queues import REPLY_QUEUE, envelope_key, readable_envelope, sender_digest
@@ -230,7 +230,7 @@ def _failed(context: WorkerContext, payload: dict[str, Any], error: RetryableErr
     job = get_current_job()
     if isinstance(error, RetryableError) and job is not None and job.retries_left:
         log.warning("email.reply_retry", reason=error.reason)
-        note_retry(job, attempt_number(job), reply_failure(error.reason, error.said, error.failure))
+        note_retry(job, attempt_number(job), retry_reason(error.reason, error.said, error.failure))
         raise error
     return _give_up(context, payload, error.reason, error.detail, error)
 

@@ -41,7 +41,7 @@ from rq import get_current_job
 
 from channels.reply_senders import REPLY_SENDERS, ReplyPart, ReplySenderEntry
 from gateway.errors import PermanentError, RetryableError
-from gateway.health.signals import HealthSignals, reply_failure
+from gateway.health.signals import HealthSignals, reply_failure, retry_reason
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel
 from gateway.outbound import REPLY_FUNC, reply_key, write_reply_record
@@ -223,7 +223,7 @@ def _send_parts(context: WorkerContext, job: Any, reply: dict[str, Any], provide
                                 **split_field), reply_id=reply_id, part=part.number)
     except RetryableError as error:
         if job is not None and job.retries_left:
-            note_retry(job, attempts, reply_failure(error.reason, error.said, error.failure))
+            note_retry(job, attempts, retry_reason(error.reason, error.said, error.failure))
             _record(context, reply_id, state="retrying", last_error=error.reason, attempts=attempts)
             log.warning("reply.retry", reason=error.reason, reply_id=reply_id, attempt=attempts)
             raise

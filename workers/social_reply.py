@@ -52,7 +52,7 @@ from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
 from gateway.followups import remember_post_reply, remember_reply
-from gateway.health.signals import HealthSignals, endpoint, poll_failure, reply_failure
+from gateway.health.signals import HealthSignals, endpoint, poll_failure, reply_failure, retry_reason
 from gateway.logs import bind_message_context, get_logger
 from gateway.metrics import health_channel, reply_source
 from gateway.queues import REPLY_QUEUE, enqueue_later
@@ -355,7 +355,7 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
         return "deferred"
     if error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left:
         log.warning("reply.retry", reason=error.reason, status=error.status)
-        note_retry(job, attempt_number(job), reply_failure(_refusal(channel, error), _said(context, channel, error),
+        note_retry(job, attempt_number(job), retry_reason(_refusal(channel, error), _said(context, channel, error),
                                                           failure_kind(error)))
         raise RetryableError(error.detail, reason=error.reason)
     return _dead_letter(context, args, _refusal(channel, error), error.detail, error)

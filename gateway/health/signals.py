@@ -190,6 +190,13 @@ def reply_failure(reason: str, said: str | None = None, failure: str | None = No
     return f"{head}: {said}" if said else head
 
 
+def retry_reason(reason: str, said: str | None = None, failure: str | None = None) -> str:
+    """What a reply waiting for a retry records as its job's last failure (`workers.context.note_retry`), which the
+    queue views show: what its dead letter would say (`reply_failure`), cleaned as it is written, for a release
+    before this one shows it as it finds it."""
+    return _clean(reply_failure(reason, said, failure))
+
+
 def _write_kind(pipe: Any, key: str, field: str, kind: str | None, error: str) -> None:
     """Keep what kind of failure `error` was (`field`), beside the error it came with (`<field>_error`), or neither
     for a kind not told. Read only while the last error is still that one (`monitor._kind_of_last_error`): the
