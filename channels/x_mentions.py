@@ -11,6 +11,8 @@ poll's `newest_id`) is saved after each page, so a poll that fails half-way resu
 since_id cursor moves to `newest_id` only when the last page is durable. A mention seen again is deduplicated by
 its tweet id in intake, and gets no second reply. The very first poll (no cursor) asks only for the mentions of
 the last `x.first_poll_lookback_minutes` (`start_time`): an account with a long history is not answered all at once.
+A poll asks from `x.since_lookback_seconds` before the cursor, for the mentions X indexes late, and passes over the
+ones of that window it read before (ReadMentions).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ UNREADABLE_ANSWER = (AttributeError, KeyError, TypeError)
 REACHABLE_MENTIONS = 800
 GAP_WARNING_AT = 750
 TWITTER_EPOCH_MS = 1288834974657
+# How long the set of mentions read in the look-back window (ReadMentions) outlives the last poll that wrote it.
+READ_SET_IDLE_SECONDS = 7 * 86400
 # The earliest `start_time` X takes ("'start_time' must be on or after 2010-11-06T00:00:01Z"): a first poll's lookback
 # reaching further back is asked from there.
 EARLIEST_START_TIME = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC).timestamp()
@@ -566,6 +570,78 @@ def x_progress(redis: Redis, user_id: str) -> PollProgress:
                         fields=("since_id", "next_token", "newest_id", "start_time", "walked", "oldest_id"))
 
 
+def snowflake_ms(tweet_id: str | int) -> int:
+    """When a tweet was posted, from its snowflake id: Unix milliseconds."""
+    return (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
+
+
+def first_snowflake(ms: int) -> int:
+    """The lowest snowflake id of the millisecond `ms` (Unix), 0 before X's epoch."""
+    return max(0, ms - TWITTER_EPOCH_MS) << 22
+
+
+def looked_back(cursor: str, seconds: float) -> str:
+    """The since_id a poll asks with: the cursor set back by `seconds`, as the lowest id of the moment that long before
+    the cursor's post. The cursor itself for 0 seconds, or an id that carries no time (below 2**22)."""
+    back = int(seconds * 1000)
+    if back <= 0 or int(cursor) >> 22 == 0:
+        return cursor
+    return str(max(first_snowflake(snowflake_ms(cursor) - back), 1))
+
+
+class ReadMentions:
+    """The ids of the mentions polls read in the look-back window (`x.since_lookback_seconds`): a sorted set under
+    `lapor:x:read:<user_id>`, each id scored by its post's time (ms), and beside it `lapor:x:read-from:<user_id>`, the
+    cursor the last walk saved and the id above which the set holds every mention read since (`from`).
+
+    X's mentions timeline gives some posts late: a mention indexed after a newer one was read has an id below the
+    cursor, and a poll asking `since_id=<cursor>` never reads it (a report lost without a word). So a poll asks from
+    the cursor set back by the window, and passes over the mentions of that window it read before: filed once, they
+    are not taken, counted, answered or noted in the health signals again. Only a late one, never read, is taken.
+
+    The cursor (`lapor:cursor:x:<user_id>`) keeps its meaning and form: the newest mention read. The look-back never
+    asks below `from`, and a cursor moved by anyone else (a release without the look-back, during a rolling upgrade;
+    the look-back switched off a while) is not the one recorded here: the set then starts again from that cursor, so
+    mentions read by the other are not read again as new."""
+
+    def __init__(self, redis: Redis, user_id: str) -> None:
+        self._redis = redis
+        self.key = f"lapor:x:read:{user_id}"
+        self.from_key = f"lapor:x:read-from:{user_id}"
+
+    def read_from(self, cursor: str) -> str:
+        """The lowest id a poll from `cursor` may ask from: `from` while the cursor is the one recorded, else itself."""
+        recorded, floor = self._redis.hmget(self.from_key, "cursor", "from")
+        if recorded is None or floor is None or recorded.decode() != cursor:
+            return cursor
+        return floor.decode()
+
+    def already(self, ids: Collection[str]) -> set[str]:
+        """Those of `ids` read before."""
+        if not ids:
+            return set()
+        ordered = list(ids)
+        scores = self._redis.zmscore(self.key, ordered)
+        return {post_id for post_id, score in zip(ordered, scores, strict=True) if score is not None}
+
+    def add(self, ids: Collection[str], keep_seconds: float) -> None:
+        """Remember `ids` as read (their page is durable); the set is dropped if no poll touches it for long."""
+        if ids:
+            with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(self.key, {post_id: snowflake_ms(post_id) for post_id in ids})
+                pipe.expire(self.key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
+                pipe.execute()
+
+    def moved(self, cursor: str, floor: str, asked_from: str, keep_seconds: float) -> None:
+        """The walk saved `cursor`; the set holds what was read above `floor`. Ids a poll asking from `asked_from`
+        cannot read again are dropped."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.from_key, mapping={"cursor": cursor, "from": floor})
+            pipe.expire(self.from_key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
+            pipe.zremrangebyscore(self.key, "-inf", f"({snowflake_ms(asked_from)}")
+            pipe.execute()
+
+
 class XMentionsPoller:
     """One account's mentions. `poll_once` returns how long to wait before the next poll."""
 
@@ -581,6 +657,7 @@ class XMentionsPoller:
         self.where = endpoint(self.settings.base_url)
         self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
+        self.read = ReadMentions(redis, self.settings.user_id)
         self.signals = HealthSignals(redis)
         self.clock = clock
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
@@ -607,13 +684,18 @@ class XMentionsPoller:
         start = None if since_id else state.get("start_time") or self._first_poll_start()
         if start and not state.get("start_time"):
             self.progress.save(since_id=None, start_time=start)
+        # Above which id every mention read is remembered (ReadMentions): the look-back asks from no lower.
+        read_from = None
+        if self.lookback:
+            read_from = self.read.read_from(since_id) if since_id else self._start_id(start)
+        asked = self._asked_since(since_id, read_from)
         taken, pages = 0, 0
         walked, oldest = int(state.get("walked") or 0), state.get("oldest_id")
         while pages < self.settings.max_pages:
             if not go_on():  # the lease went to another process: it goes on from the progress saved below
                 return taken
             try:
-                response = self._page(since_id, token, start)
+                response = self._page(asked, token, start)
             except tweepy.BadRequest as error:
                 if token:  # an expired pagination token: start this poll again from since_id (dedup covers it)
                     log.warning("channel.pagination_reset", channel=self.channel)
@@ -639,9 +721,15 @@ class XMentionsPoller:
                                        self.video_max_bytes, unread)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
+            if self.lookback:  # the look-back window's mentions read before: filed once, passed over
+                again = self.read.already({str(post_id) for post_id in page_ids})
+                messages = [message for message in messages if message.provider_message_id not in again]
+                unread = [(message, error) for message, error in unread if message.provider_message_id not in again]
             for message, error in unread:
                 self.mentions.keep_unfiled(message, error)
             self.mentions.take(messages)
+            if self.lookback:
+                self.read.add({str(post_id) for post_id in page_ids}, self.lookback)
             taken += len(messages)
             # A walk goes from the newest mention to older ones: a page that names itself as the next one, or brings
             # back no mention older than the walk has read (pages in a cycle, A -> B -> A), was read again and again,
@@ -658,16 +746,42 @@ class XMentionsPoller:
             if not token:
                 # A walk cut short by its pages leaves the mentions between since_id and the oldest read unread, as
                 # one past X's reach does: since_id moves past them, so every view says so (silent, they were lost).
+                # A walk that read back past since_id (into the look-back window) left none of them unread.
                 gap_from = tweet_time(since_id) if since_id else start if cut else None
-                if gap_from and oldest and (walked >= GAP_WARNING_AT or cut):
+                reached = bool(since_id and oldest and int(oldest) <= int(since_id))
+                if gap_from and oldest and not reached and (walked >= GAP_WARNING_AT or cut):
                     log_mentions_gap(gap_from, oldest, walked)
                     self.signals.mentions_gap(self.channel, gap_from, tweet_time(oldest))
                 if newest:
-                    self.progress.save(since_id=newest)
+                    # Never back: the newest of a walk that read only the window's (a late mention) is below it.
+                    cursor = str(max(int(newest), int(since_id or 0)))
+                    self.progress.save(since_id=cursor)
+                    if self.lookback and read_from:
+                        self.read.moved(cursor, read_from, self._asked_since(cursor, read_from), self.lookback)
                 return taken
             self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start,
                                walked=walked, oldest_id=oldest)
         return taken
+
+    @property
+    def lookback(self) -> float:
+        return self.settings.since_lookback_seconds
+
+    def _asked_since(self, since_id: str | None, read_from: str | None) -> str | None:
+        """The since_id to ask with: the cursor set back by `x.since_lookback_seconds`, never below `read_from`
+        (ReadMentions); None before the first cursor (the first poll's start_time bounds it)."""
+        if not since_id or not self.lookback:
+            return since_id
+        floor = min(int(read_from or since_id), int(since_id))  # never above the cursor: mentions would be skipped
+        return str(max(int(looked_back(since_id, self.lookback)), floor))
+
+    @staticmethod
+    def _start_id(start: str | None) -> str | None:
+        """The lowest id of the first poll's start: every mention it reads is above it, and remembered."""
+        if not start:
+            return None
+        ms = int(datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() * 1000)
+        return str(first_snowflake(ms))
 
     def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:
         return self.client.get_users_mentions(

@@ -355,6 +355,9 @@ class XSettings(_Section):
     max_results: int = Field(ge=5, le=100)
     max_pages: int = Field(ge=1)
     first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
+    # How far back before the cursor a poll asks again, for mentions X indexes late (0: none). A day at most: X keeps
+    # only the newest ~800 mentions reachable, and the mentions of the window are read again at every poll.
+    since_lookback_seconds: float = Field(ge=0, le=86400, allow_inf_nan=False)
     auth_retry_seconds: FinitePositive
     error_retry_seconds: FinitePositive
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).

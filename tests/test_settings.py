@@ -185,6 +185,9 @@ def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
     ("LAPOR_X_MAX_POLL_INTERVAL_SECONDS", "10"),  # below the shortest interval (15)
     ("LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES", "-60"),  # the first poll asks for mentions from the future only
     ("LAPOR_X_FIRST_POLL_LOOKBACK_MINUTES", "nan"),
+    ("LAPOR_X_SINCE_LOOKBACK_SECONDS", "-60"),  # asked past the newest read: mentions skipped
+    ("LAPOR_X_SINCE_LOOKBACK_SECONDS", "nan"),
+    ("LAPOR_X_SINCE_LOOKBACK_SECONDS", "90000"),  # beyond a day: every poll rereads X's whole reach
     ("LAPOR_X_AUTH_RETRY_SECONDS", "0"),
     ("LAPOR_X_ERROR_RETRY_SECONDS", "0"),  # a failing poll retried at once, forever
     ("LAPOR_X_ERROR_RETRY_SECONDS", "inf"),

@@ -40,7 +40,7 @@ from channels.x_mentions import (
 from gateway.followups import remember_reply
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
-from gateway.health.signals import SIGNALS_KEY, endpoint
+from gateway.health.signals import NOTED_WRITE_SECONDS, SIGNALS_KEY, endpoint
 from gateway.intake import Intake, Receipt, dedup_key
 from gateway.lease import process_table
 from gateway.queries import LOOKUP_SECONDS
@@ -370,9 +370,96 @@ def test_mentions_over_several_pages_are_each_reported_once(
     assert len(reply_jobs(redis)) == 23
     assert x_progress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
 
-    poller.poll_once()  # nothing new: the next poll asks since the newest and finds nothing
-    assert fake.state.requests[-1]["query"]["since_id"] == tweets[-1]["id"]
+    poller.poll_once()  # nothing new: the next poll asks from a minute before the newest, and takes none again
+    assert fake.state.requests[-1]["query"]["since_id"] == str(((int(tweets[-1]["id"]) >> 22) - 60_000) << 22)
     assert len(envelopes(redis)) == 23 and len(reply_jobs(redis)) == 23
+
+
+# A snowflake id `ms` milliseconds before another: X's ids count milliseconds from the 22nd bit up.
+def _earlier(tweet_id: str, ms: int) -> str:
+    return str(int(tweet_id) - 3 - (ms << 22))
+
+
+@dataclass(frozen=True)
+class LateCase:
+    id: str
+    lookback: str  # LAPOR_X_SINCE_LOOKBACK_SECONDS
+    late_by_ms: int  # how much older the late mention is than the newest one read before it showed
+    taken: bool
+
+
+LATE_CASES = [
+    LateCase("same-millisecond", "60", 0, True),
+    LateCase("thirty-seconds-older", "60", 30_000, True),
+    LateCase("default-lookback", "", 45_000, True),
+    LateCase("older-than-the-window", "60", 61_000, False),
+    LateCase("no-lookback", "0", 0, False),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in LATE_CASES])
+def test_a_mention_x_indexes_late_below_the_newest_read_is_filed_and_answered_once(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, case: LateCase
+) -> None:
+    """X's mentions timeline gives some posts late: a mention indexed after a newer one was read has a lower id, and
+    a poll asking since the newest read never sees it (valory-xyz/IEKit#307). A poll asks from
+    `x.since_lookback_seconds` before the newest read: the late one is filed and answered once, the others of the
+    window are not taken again."""
+    overrides = {"LAPOR_X_SINCE_LOOKBACK_SECONDS": case.lookback} if case.lookback else {}
+    settings = test_env.settings(**fake.env(**overrides))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    first = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
+    newest = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau")
+    poller.poll_once()
+    late = fake.state.add_tweet("@lapor1708 sampah menumpuk di pasar", tweet_id=_earlier(newest["id"],
+                                                                                         case.late_by_ms))
+    assert int(late["id"]) < int(newest["id"])
+    poller.poll_once()
+    poller.poll_once()
+    intake.close()
+    run_reply_jobs(settings)
+
+    filed = {first["id"], newest["id"], *([late["id"]] if case.taken else [])}
+    assert set(reports_by_tweet(redis)) == filed
+    assert sorted(reply["in_reply_to_tweet_id"] for reply in fake.state.x_replies) == sorted(filed)
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": newest["id"]}  # the cursor never went back
+
+
+def test_mentions_read_again_in_the_lookback_window_are_not_new_messages(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """Each poll reads the window before the cursor again: a report, a status query, a thank-you and a mention kept
+    unfiled read again are not counted, answered, kept, or noted as the channel's last message again; the poll
+    line says it took nothing."""
+    fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
+    fake.state.add_tweet(f"@lapor1708 CEK {VALID_ID}")
+    fake.state.add_tweet("@lapor1708 terima kasih")
+    fake.state.add_tweet("@lapor1708")  # no report in it: refused
+    poller = make_poller(settings, redis, intake)
+    poller.poll_once()
+    counters = channel_counts()
+    last_message = counted("lapor_channel_last_message_timestamp_seconds", channel="x")
+    jobs = reply_jobs(redis)
+    signals = redis.hget(SIGNALS_KEY.format(channel="x"), "last_message_at")
+
+    time.sleep(NOTED_WRITE_SECONDS + 0.1)  # a message noted now would be written, not held back
+    poller.poll_once()
+    asked = fake.state.requests[-1]["query"]
+    assert int(asked["since_id"]) < int(fake.state.tweets[0]["id"])  # the window was read again
+    assert channel_counts() == counters
+    assert counted("lapor_channel_last_message_timestamp_seconds", channel="x") == last_message
+    assert reply_jobs(redis) == jobs and len(envelopes(redis)) == 1
+    assert redis.hget(SIGNALS_KEY.format(channel="x"), "last_message_at") == signals
+    polled = [e for e in log_events(log_stream) if e["event"] == "channel.polled"]
+    assert [(line["mentions"], line["level"]) for line in polled][-1] == (0, "debug")
+
+
+def channel_counts(channel: str = "x-mentions") -> dict[tuple[str, ...], float]:
+    """Every sample of the counters and gauges labelled with `channel`, by name and labels."""
+    return {(sample.name, *sorted(f"{k}={v}" for k, v in sample.labels.items())): sample.value
+            for metric in REGISTRY.collect() for sample in metric.samples
+            if sample.labels.get("channel") == channel and not sample.name.endswith("_created")}
 
 
 def test_a_page_naming_itself_as_the_next_ends_the_walk(
@@ -2515,6 +2602,7 @@ def test_the_reply_cap_counts_per_account_and_each_mention_once(
     for key in redis.scan_iter("lapor:social:reply-queued:*"):  # as if that batch's EXEC had not gone through
         redis.delete(key)
     redis.delete(x_progress(redis, X_USER_ID).key)
+    redis.delete(poller.read.key, poller.read.from_key)  # nor had the page been remembered as read
     queue(REPLY_QUEUE, redis).empty()
     poller.poll_once()  # the same two mentions taken again
     fake.state.add_tweet("@lapor1708 keluhan lagi soal parkir liar", username="siti_rahma")
