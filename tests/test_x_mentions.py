@@ -455,6 +455,58 @@ def test_mentions_read_again_in_the_lookback_window_are_not_new_messages(
     assert [(line["mentions"], line["level"]) for line in polled][-1] == (0, "debug")
 
 
+def test_a_cursor_moved_by_a_poller_that_does_not_look_back_is_not_looked_back_past(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A rolling upgrade: a poller of the release before (no look-back, the same cursor) and this one take turns on one
+    Redis. Each reads the other's cursor as its own; the mentions the other read, never remembered as read here, are
+    not asked for again and taken as new (counted, logged as duplicates), nor is one lost."""
+    settings = test_env.settings(**fake.env())
+    earlier = test_env.settings(**fake.env(LAPOR_X_SINCE_LOOKBACK_SECONDS="0"))
+    intake = Intake(redis, settings)
+    first = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
+    make_poller(settings, redis, intake).poll_once()
+    second = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau")
+    make_poller(earlier, redis, intake).poll_once()
+    assert fake.state.requests[-1]["query"]["since_id"] == first["id"]  # this release's cursor, read as before
+    received = channel_counts()
+    third = fake.state.add_tweet("@lapor1708 sampah menumpuk di pasar")
+    make_poller(settings, redis, intake).poll_once()
+    assert fake.state.requests[-1]["query"]["since_id"] == second["id"]
+    make_poller(settings, redis, intake).poll_once()  # from here on it looks back from its own cursor
+    assert int(fake.state.requests[-1]["query"]["since_id"]) < int(third["id"])
+    intake.close()
+    assert set(reports_by_tweet(redis)) == {first["id"], second["id"], third["id"]}
+    assert sorted(args[1]["tweet_id"] for args in reply_jobs(redis)) == sorted([first["id"], second["id"],
+                                                                               third["id"]])
+    after = channel_counts()
+    assert {key: after[key] - received.get(key, 0.0) for key in after if after[key] != received.get(key)} == {
+        ("lapor_messages_received_total", "channel=x-mentions"): 1.0,
+        ("lapor_messages_accepted_total", "channel=x-mentions"): 1.0}
+
+
+def test_a_walk_that_reads_back_past_the_cursor_into_the_window_leaves_no_gap(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A walk of about 800 mentions whose oldest is at or below the cursor (the look-back window read again) reached
+    every mention after the cursor: no mentions gap is logged or shown, where one from the cursor would."""
+    settings = test_env.settings(**fake.env(LAPOR_X_MAX_RESULTS="100", LAPOR_X_MAX_PAGES="10"))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    for n in range(300):
+        fake.state.add_tweet(f"@lapor1708 laporan {n} sebelum")
+    poller.poll_once()
+    for n in range(460):
+        fake.state.add_tweet(f"@lapor1708 laporan {n} sesudah")
+    poller.poll_once()
+    intake.close()
+    assert len(reports_by_tweet(redis)) == 760
+    assert [e for e in log_events(log_stream) if e["event"] == "channel.mentions_gap"] == []
+    x = {c["channel"]: c for c in HealthMonitor(redis, load_rules(settings.health.rules_path())).status()[
+        "channels"]}["x"]
+    assert "may be out of the provider's reach" not in x["reason"], x
+
+
 def channel_counts(channel: str = "x-mentions") -> dict[tuple[str, ...], float]:
     """Every sample of the counters and gauges labelled with `channel`, by name and labels."""
     return {(sample.name, *sorted(f"{k}={v}" for k, v in sample.labels.items())): sample.value
