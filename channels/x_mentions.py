@@ -778,10 +778,11 @@ class XMentionsPoller:
     @staticmethod
     def _start_id(start: str | None) -> str | None:
         """The lowest id of the first poll's start: every mention it reads is above it, and remembered."""
-        if not start:
+        try:
+            moment = datetime.strptime(start or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:  # none, or not as saved: the look-back starts at the first cursor
             return None
-        ms = int(datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() * 1000)
-        return str(first_snowflake(ms))
+        return str(first_snowflake(int(moment.timestamp() * 1000)))
 
     def _page(self, since_id: str | None, token: str | None, start_time: str | None = None) -> Any:
         return self.client.get_users_mentions(
