@@ -507,6 +507,18 @@ def test_a_walk_that_reads_back_past_the_cursor_into_the_window_leaves_no_gap(
     assert "may be out of the provider's reach" not in x["reason"], x
 
 
+def test_a_first_polls_start_saved_in_another_form_is_polled_not_a_crash(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """The look-back's floor on a first poll is read from its saved start; one in another form (with milliseconds)
+    raised out of every round. The mention is taken; the look-back starts at the first cursor."""
+    x_progress(redis, X_USER_ID).save(start_time="2010-11-06T00:00:01.000Z")
+    tweet = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
+    make_poller(settings, redis, intake).poll_once()
+    assert set(reports_by_tweet(redis)) == {tweet["id"]}
+    assert "poller.crashed" not in {e["event"] for e in log_events(log_stream)}
+
+
 def channel_counts(channel: str = "x-mentions") -> dict[tuple[str, ...], float]:
     """Every sample of the counters and gauges labelled with `channel`, by name and labels."""
     return {(sample.name, *sorted(f"{k}={v}" for k, v in sample.labels.items())): sample.value
