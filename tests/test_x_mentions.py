@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -24,6 +24,7 @@ from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from channels.fake_provider import X_ID_START
 from channels.pollers import run_poller
 from channels.registry import polled_reply_target
 from channels.social import ProviderError, ProviderErrorKind
@@ -33,6 +34,7 @@ from channels.x_mentions import (
     XReplyClient,
     build_client,
     classify,
+    snowflake_ms,
     strip_leading_mentions,
     tweet_time,
     x_progress,
@@ -90,8 +92,15 @@ def intake(redis: Redis, settings: Settings) -> Iterator[Intake]:
     intake.close()
 
 
-def make_poller(settings: Settings, redis: Redis, intake: Intake) -> XMentionsPoller:
-    return XMentionsPoller(settings, redis, intake, clock=fixed_clock)
+def make_poller(settings: Settings, redis: Redis, intake: Intake,
+                clock: Callable[[], float] = fixed_clock) -> XMentionsPoller:
+    return XMentionsPoller(settings, redis, intake, clock=clock)
+
+
+def when_posted() -> float:
+    """A clock a few seconds after the fake provider's tweets were posted (their ids' time): the look-back window
+    (`x.since_lookback_seconds`) is read again only while the newest mention read is that recent."""
+    return snowflake_ms(X_ID_START) / 1000 + 5
 
 
 def envelopes(redis: Redis) -> list[dict[str, Any]]:
@@ -358,7 +367,7 @@ def test_mentions_over_several_pages_are_each_reported_once(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
     tweets = [fake.state.add_tweet(f"@lapor1708 laporan nomor {n} jalan rusak") for n in range(23)]
-    poller = make_poller(settings, redis, intake)
+    poller = make_poller(settings, redis, intake, when_posted)
     poller.poll_once()
 
     mention_calls = [r for r in fake.state.requests if r["path"].endswith("/mentions")]
@@ -370,8 +379,8 @@ def test_mentions_over_several_pages_are_each_reported_once(
     assert len(reply_jobs(redis)) == 23
     assert x_progress(redis, X_USER_ID).load() == {"since_id": tweets[-1]["id"]}
 
-    poller.poll_once()  # nothing new: the next poll asks from a minute before the newest, and takes none again
-    assert fake.state.requests[-1]["query"]["since_id"] == str(((int(tweets[-1]["id"]) >> 22) - 60_000) << 22)
+    poller.poll_once()  # nothing new: the next poll asks from 30 s before the newest, and takes none again
+    assert fake.state.requests[-1]["query"]["since_id"] == str(((int(tweets[-1]["id"]) >> 22) - 30_000) << 22)
     assert len(envelopes(redis)) == 23 and len(reply_jobs(redis)) == 23
 
 
@@ -391,7 +400,7 @@ class LateCase:
 LATE_CASES = [
     LateCase("same-millisecond", "60", 0, True),
     LateCase("thirty-seconds-older", "60", 30_000, True),
-    LateCase("default-lookback", "", 45_000, True),
+    LateCase("default-lookback", "", 25_000, True),
     LateCase("older-than-the-window", "60", 61_000, False),
     LateCase("no-lookback", "0", 0, False),
 ]
@@ -408,7 +417,7 @@ def test_a_mention_x_indexes_late_below_the_newest_read_is_filed_and_answered_on
     overrides = {"LAPOR_X_SINCE_LOOKBACK_SECONDS": case.lookback} if case.lookback else {}
     settings = test_env.settings(**fake.env(**overrides))
     intake = Intake(redis, settings)
-    poller = make_poller(settings, redis, intake)
+    poller = make_poller(settings, redis, intake, when_posted)
     first = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
     newest = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau")
     poller.poll_once()
@@ -436,7 +445,7 @@ def test_mentions_read_again_in_the_lookback_window_are_not_new_messages(
     fake.state.add_tweet(f"@lapor1708 CEK {VALID_ID}")
     fake.state.add_tweet("@lapor1708 terima kasih")
     fake.state.add_tweet("@lapor1708")  # no report in it: refused
-    poller = make_poller(settings, redis, intake)
+    poller = make_poller(settings, redis, intake, when_posted)
     poller.poll_once()
     counters = channel_counts()
     last_message = counted("lapor_channel_last_message_timestamp_seconds", channel="x")
@@ -465,15 +474,15 @@ def test_a_cursor_moved_by_a_poller_that_does_not_look_back_is_not_looked_back_p
     earlier = test_env.settings(**fake.env(LAPOR_X_SINCE_LOOKBACK_SECONDS="0"))
     intake = Intake(redis, settings)
     first = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
-    make_poller(settings, redis, intake).poll_once()
+    make_poller(settings, redis, intake, when_posted).poll_once()
     second = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau")
-    make_poller(earlier, redis, intake).poll_once()
+    make_poller(earlier, redis, intake, when_posted).poll_once()
     assert fake.state.requests[-1]["query"]["since_id"] == first["id"]  # this release's cursor, read as before
     received = channel_counts()
     third = fake.state.add_tweet("@lapor1708 sampah menumpuk di pasar")
-    make_poller(settings, redis, intake).poll_once()
+    make_poller(settings, redis, intake, when_posted).poll_once()
     assert fake.state.requests[-1]["query"]["since_id"] == second["id"]
-    make_poller(settings, redis, intake).poll_once()  # from here on it looks back from its own cursor
+    make_poller(settings, redis, intake, when_posted).poll_once()  # from here on it looks back from its own cursor
     assert int(fake.state.requests[-1]["query"]["since_id"]) < int(third["id"])
     intake.close()
     assert set(reports_by_tweet(redis)) == {first["id"], second["id"], third["id"]}
@@ -492,7 +501,7 @@ def test_a_walk_that_reads_back_past_the_cursor_into_the_window_leaves_no_gap(
     every mention after the cursor: no mentions gap is logged or shown, where one from the cursor would."""
     settings = test_env.settings(**fake.env(LAPOR_X_MAX_RESULTS="100", LAPOR_X_MAX_PAGES="10"))
     intake = Intake(redis, settings)
-    poller = make_poller(settings, redis, intake)
+    poller = make_poller(settings, redis, intake, when_posted)
     for n in range(300):
         fake.state.add_tweet(f"@lapor1708 laporan {n} sebelum")
     poller.poll_once()
@@ -505,6 +514,29 @@ def test_a_walk_that_reads_back_past_the_cursor_into_the_window_leaves_no_gap(
     x = {c["channel"]: c for c in HealthMonitor(redis, load_rules(settings.health.rules_path())).status()[
         "channels"]}["x"]
     assert "may be out of the provider's reach" not in x["reason"], x
+
+
+@pytest.mark.parametrize(("seconds_after", "looks_back"), [
+    pytest.param(5, True, id="a-newest-mention-5-s-old"),
+    pytest.param(2 * 60 + 15 - 1, True, id="within-twice-the-window-and-a-poll"),
+    pytest.param(2 * 60 + 15 + 1, False, id="past-twice-the-window-and-a-poll"),
+    pytest.param(86_400, False, id="a-quiet-day"),
+])
+def test_a_quiet_account_is_not_read_again_once_a_late_mention_has_had_its_window(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, seconds_after: float,
+    looks_back: bool,
+) -> None:
+    """Looking back from a cursor of any age read the window's mentions again at every poll, the newest at least,
+    however long nobody wrote: 4 posts a minute at a poll every 15 s, each counted against the plan's post reads.
+    Once the newest read is older than twice the window and a poll interval, a late one had its window to come and a
+    poll to be read: a poll asks from the cursor itself."""
+    settings = test_env.settings(**fake.env(LAPOR_X_SINCE_LOOKBACK_SECONDS="60", LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    tweet = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
+    make_poller(settings, redis, intake, when_posted).poll_once()
+    make_poller(settings, redis, intake, lambda: snowflake_ms(tweet["id"]) / 1000 + seconds_after).poll_once()
+    asked = fake.state.requests[-1]["query"]["since_id"]
+    assert (asked != tweet["id"]) is looks_back
+    assert int(asked) <= int(tweet["id"]) and len(reports_by_tweet(redis)) == 1
 
 
 def test_a_first_polls_start_saved_in_another_form_is_polled_not_a_crash(
