@@ -36,10 +36,12 @@ app = typer.Typer(help="LAPOR! intake gateway: processes and operator tools.", n
                   pretty_exceptions_enable=False, pretty_exceptions_show_locals=False)
 deadletters_app = typer.Typer(help="List, inspect, requeue and purge dead letters.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
-# Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep.
-console = Console(soft_wrap=True)
+# Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep. Nothing is
+# highlighted by guesswork: rich's highlighter looks for numbers and URLs in every line in a time that grows with the
+# square of a run of letters, and `deadletters show` of a letter quoting a 2 MB answer ran for hours at full CPU.
+console = Console(soft_wrap=True, highlight=False)
 # Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).
-errors = Console(stderr=True, soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True, highlight=False)
 # Piped (to grep, a file, a cron mail) there is no terminal width to keep to: without a width rich squeezes tables
 # into 80 columns and cuts queue names and reasons short ("lapor-for…", "casesto…"). Tables take the width their
 # cells need instead (COLUMNS still sets one).

@@ -889,3 +889,29 @@ def test_quarantine_list_shows_a_failures_type_not_its_message_quoting_the_mail(
     row = next(line for line in listed.stdout.splitlines() if reason in line)
     assert row.split("│")[5].strip() == shown, listed.stdout
     assert "Budi" not in listed.stdout and "Merdeka" not in listed.stdout
+
+
+# A case store's or an aggregator's answer quoted whole (an HTML error page, a body echoing a long report), or a
+# hand-edited entry: one long run of letters, with no space for the terminal to break it at.
+HUGE = 200_000
+
+
+@pytest.mark.parametrize("field", ["detail", "reason", "tracking_id"])
+def test_a_dead_letter_with_a_huge_value_is_listed_and_shown_at_once(
+        field: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """rich's highlighter guessed at numbers and URLs in every line printed, in a time that grows with the square of
+    a run of letters: `deadletters show` of a 2 MB detail ran for hours at full CPU, one of 200,000 characters for
+    minutes."""
+    letter = DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]],
+                                        tracking_id="10000012", item="10000012", reason="casestore_422",
+                                        detail="refused", channel="sms-twilio")
+    stored = json.loads(redis.hget(ENTRIES_KEY, letter.key))
+    redis.hset(ENTRIES_KEY, letter.key, json.dumps({**stored, field: "A" * HUGE}))
+    env = test_env.process_env(COLUMNS="200")
+
+    listing = run_cli(["deadletters", "list"], env, timeout=20)
+    show = run_cli(["deadletters", "show", letter.key], env, timeout=20)
+
+    for result in (listing, show):
+        assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+    assert "A" * 50 in listing.stdout and f"{field}: {'A' * HUGE}" in show.stdout
