@@ -478,7 +478,7 @@ def deadletters_list(
     channel: ChannelFilter = None,
     reason: ReasonFilter = None,
 ) -> None:
-    """Dead letters, oldest first: Tracking ID, queue, reason, attempts, when."""
+    """Dead letters, oldest first: key, Tracking ID, queue, channel, reason, attempts, when, detail."""
     _refuse_unknown_filters(queue, channel)
     settings = _operator_settings()
     registry = _dead_letters(settings)
@@ -489,11 +489,13 @@ def deadletters_list(
     else:
         letters, total = registry.list(limit=limit, offset=offset), registry.count()
     table = Table(title=f"Dead letters ({registry.count()} in all)")
-    for column in ("tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
+    # The key names one letter (a report's forward apart from its reply), and the only name of an unreadable one,
+    # which has no Tracking ID: `requeue` says to purge those by key, and the list showed none.
+    for column in ("key", "tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
         table.add_column(column)
     for letter in letters:
-        table.add_row(_printable(letter.tracking_id), _printable(letter.queue), _printable(_channel_of(letter)),
-                      _printable(letter.reason), str(letter.attempts),
+        table.add_row(_printable(letter.key), _printable(letter.tracking_id), _printable(letter.queue),
+                      _printable(_channel_of(letter)), _printable(letter.reason), str(letter.attempts),
                       shown_time(letter.failed_at, settings.operator_zone), _printable(scrub(letter.detail)[:60]))
     console.print(table)
     # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no

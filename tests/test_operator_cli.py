@@ -229,7 +229,8 @@ def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
 
     assert shown.returncode == 0 and "channel: unknown\n" in shown.stdout, shown.stdout + shown.stderr
     row = next(line for line in listed.stdout.splitlines() if "10000012" in line)
-    assert [cell.strip() for cell in row.split("│")[1:5]] == ["10000012", FORWARD_QUEUE, "unknown", "envelope_missing"]
+    assert [cell.strip() for cell in row.split("│")[1:6]] == [f"{FORWARD_QUEUE}:10000012", "10000012", FORWARD_QUEUE,
+                                                             "unknown", "envelope_missing"]
 
 
 def test_a_dead_letter_of_no_rq_job_shows_a_dash_for_its_job_id(test_env: TestEnvironment, redis: Redis) -> None:
@@ -915,3 +916,27 @@ def test_a_dead_letter_with_a_huge_value_is_listed_and_shown_at_once(
     for result in (listing, show):
         assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
     assert "A" * 50 in listing.stdout and f"{field}: {'A' * HUGE}" in show.stdout
+
+
+def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnvironment, redis: Redis) -> None:
+    """An unreadable entry has no Tracking ID: `requeue` said to purge it by its key, and `show ""` to give a key "as
+    `deadletters list` shows it", but the list showed no key, so only one who had read Redis by hand could. A report's
+    forward and reply share a Tracking ID: their keys tell them apart."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                     item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    registry.add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-7"}],
+                     tracking_id="10000012", item="r-7", reason="aggregator_401", detail="refused",
+                     channel="sms-aggregator")
+    damaged = "lapor-reply:r-9"
+    redis.hset(ENTRIES_KEY, damaged, b"\xff not json")
+    redis.zadd(INDEX_KEY, {damaged: 1_796_176_800})
+
+    listing = cli(test_env, "deadletters", "list")
+    keys = [row.split("│")[1].strip() for row in listing.stdout.splitlines() if row.startswith("│")]
+    purge = cli(test_env, "deadletters", "purge", keys[0], "--yes")
+
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert keys == [damaged, f"{FORWARD_QUEUE}:10000012", f"{REPLY_QUEUE}:r-7"], listing.stdout
+    assert purge.returncode == 0 and "purged 1 dead letter(s)" in purge.stdout, purge.stdout + purge.stderr
+    assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
