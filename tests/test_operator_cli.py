@@ -940,3 +940,29 @@ def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnv
     assert keys == [damaged, f"{FORWARD_QUEUE}:10000012", f"{REPLY_QUEUE}:r-7"], listing.stdout
     assert purge.returncode == 0 and "purged 1 dead letter(s)" in purge.stdout, purge.stdout + purge.stderr
     assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
+
+
+@pytest.mark.parametrize("selection", [("--all", "--reason", "unreadable"), ("lapor-reply:\udcff\udcfe-1",)],
+                         ids=["all unreadable", "its key as typed"])
+def test_a_dead_letter_whose_key_is_not_utf8_is_listed_with_its_time_and_purged(
+        selection: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
+    """Its key was read with the bytes replaced, which named no entry: it was listed as failed in 1970, and every
+    purge of it said `skipped 1 dead letter(s) that changed since they were listed` (exit 1) while it stayed, counted
+    among the letters waiting for good. Typed in a shell (`$'lapor-reply:\\xff\\xfe-1'`), its key names it."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                     item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    damaged = b"lapor-reply:\xff\xfe-1"
+    redis.hset(ENTRIES_KEY, damaged, b"{}")
+    redis.zadd(INDEX_KEY, {damaged: 1_796_176_800})  # 2026-12-02 02:00:00Z
+
+    listing = cli(test_env, "deadletters", "list")
+    purge = cli(test_env, "deadletters", "purge", *selection, "--yes")
+
+    assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
+    row = next(line for line in listing.stdout.splitlines() if "unreadable" in line)
+    assert "lapor-reply:\\udcff\\udcfe-1" in row and "2026-12-02 02:00:00Z" in row, row
+    assert purge.returncode == 0 and no_traceback(purge), purge.stdout + purge.stderr
+    assert "purged 1 dead letter(s)" in purge.stdout
+    assert not redis.hexists(ENTRIES_KEY, damaged) and redis.zscore(INDEX_KEY, damaged) is None
+    assert registry.count() == 1

@@ -115,6 +115,13 @@ def _announce(letter: DeadLetter) -> None:
               detail=letter.detail, channel=letter.channel)
 
 
+def _stored(key: bytes | str) -> bytes | str:
+    """A letter's key as Redis holds it. A key that is not UTF-8 (a hand edit, a partial restore) is read with its
+    bytes kept (`surrogateescape`), and written back so: read with them replaced, it named no entry, and `purge`
+    skipped it for good as "changed since listed" (exit 1) while it counted among the letters waiting."""
+    return key.encode("utf-8", "surrogateescape") if isinstance(key, str) and not key.isascii() else key
+
+
 class DeadLetters:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -185,7 +192,7 @@ class DeadLetters:
         the keys were read from the index, not typed by an operator)."""
         if not keys:
             return [], 0
-        raws = self._redis.hmget(ENTRIES_KEY, list(keys))
+        raws = self._redis.hmget(ENTRIES_KEY, [_stored(key) for key in keys])
         gone = [key for key, raw in zip(keys, raws, strict=True) if raw is None]
         letters = [self._read(key, raw) for key, raw in zip(keys, raws, strict=True) if raw is not None]
         return letters, self._prune(gone) if prune and gone else 0
@@ -211,7 +218,7 @@ class DeadLetters:
         """The entry as a dead letter. One that is not (a partial restore, a hand edit, a version's other form) ended
         every `deadletters` command on a traceback, so none could list, requeue or purge any letter: it is read as
         an `unreadable` letter under its key, to purge."""
-        name = key.decode(errors="replace") if isinstance(key, bytes) else key
+        name = key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
         try:
             stored = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -225,7 +232,7 @@ class DeadLetters:
         return DeadLetter(
             key=name, queue=name.partition(":")[0], func="", args=[], tracking_id="", reason=UNREADABLE,
             detail="this entry is no dead letter this version can read: nothing to requeue; purge it by its key",
-            failed_at=float(self._redis.zscore(INDEX_KEY, name) or 0), attempts=0)
+            failed_at=float(self._redis.zscore(INDEX_KEY, _stored(name)) or 0), attempts=0)
 
     def select(self, selectors: Iterable[str] | None) -> list[DeadLetter]:
         """Entries by key or Tracking ID; every entry when `selectors` is None."""
@@ -322,7 +329,7 @@ class DeadLetters:
             return 0
 
         def purge_unchanged(pipe: Any) -> tuple[list[DeadLetter], int]:
-            raws = pipe.hmget(ENTRIES_KEY, list(wanted))
+            raws = pipe.hmget(ENTRIES_KEY, [_stored(key) for key in wanted])
             unchanged = [letter for (key, letter), raw in zip(wanted.items(), raws, strict=True)
                          if raw is not None and self._read(key, raw) == letter]
             return unchanged, self._purge(pipe, unchanged, envelope_ttl) if unchanged else 0
@@ -359,12 +366,13 @@ class DeadLetters:
         stored = pipe.mget([envelope_key(tid) for tid in forwards]) if forwards else []
         jobs = self._left_by_rq(pipe, letters)
         pipe.multi()
-        pipe.hdel(ENTRIES_KEY, *[letter.key for letter in letters])
-        pipe.zrem(INDEX_KEY, *[letter.key for letter in letters])
+        pipe.hdel(ENTRIES_KEY, *[_stored(letter.key) for letter in letters])
+        pipe.zrem(INDEX_KEY, *[_stored(letter.key) for letter in letters])
         for tracking_id, raw in zip(forwards, stored, strict=True):
             expire_report(pipe, tracking_id, readable_envelope(tracking_id, raw) if raw is not None else None,
                           envelope_ttl)
-        HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", lt.key) for lt in letters], pipe)
+        HealthSignals(self._redis).dead_letters_cleared([(lt.channel or "unknown", _stored(lt.key)) for lt in letters],
+                                                       pipe)
         self._delete_rq_records(pipe, jobs)
         pipe.execute()
         return len(jobs)

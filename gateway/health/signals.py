@@ -592,7 +592,7 @@ class HealthSignals:
                 log.warning("health.signal_lost", channel=channel, signal="dead_letter",
                             error=type(failure).__name__)
 
-    def dead_letters_cleared(self, letters: Iterable[tuple[str, str]], pipeline: Any) -> None:
+    def dead_letters_cleared(self, letters: Iterable[tuple[str, bytes | str]], pipeline: Any) -> None:
         """Requeued or purged dead letters, as (channel, key), no longer count against their channel."""
         for channel, key in letters:
             pipeline.zrem(DEADLETTERS_KEY.format(channel=health_channel(channel)), key)
