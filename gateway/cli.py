@@ -942,6 +942,18 @@ def _quarantine_detail(reason: str, detail: str) -> str:
     return scrub(detail)[:60]
 
 
+def _refuse_names_and_all(what: str, names: list[str] | None, all_: bool) -> None:
+    """Exit 2 unless names or `--all` are given, and not both: `unfiled retry <key> --all` filed every message kept
+    unfiled (and answered their citizens), not the one named, as `deadletters purge <id> --all` once purged them all.
+    Before anything is read."""
+    if not names and not all_:
+        console.print(f"name {what} or pass --all")
+        raise typer.Exit(2)
+    if names and all_:
+        console.print(f"name {what} or pass --all, not both: nothing was done")
+        raise typer.Exit(2)
+
+
 @quarantine_app.command("reprocess")
 @_tells_an_unreachable_redis
 def quarantine_reprocess(
@@ -961,9 +973,7 @@ def quarantine_reprocess(
     from gateway.intake import Intake
     from gateway.queues import redis_connection
 
-    if not keys and not all_:
-        console.print("name quarantine keys or pass --all")
-        raise typer.Exit(2)
+    _refuse_names_and_all("quarantine keys", keys, all_)
     quarantine = Quarantine(settings.data_dir)
     named = {key: quarantine.get(key) for key in keys or []}
     for key in (key for key, entry in named.items() if entry is None):
@@ -1143,9 +1153,7 @@ def unfiled_retry(
     from gateway.intake import Intake
     from gateway.unfiled import failure_site
 
-    if not keys and not all_:
-        console.print("name unfiled messages' keys or pass --all")
-        raise typer.Exit(2)
+    _refuse_names_and_all("unfiled messages' keys", keys, all_)
     redis, store, entries, damaged = _unfiled(settings)
     chosen = entries if all_ else [entry for entry in entries if entry.key in set(keys or [])]
     damaged = damaged if all_ else [(channel, key) for channel, key in damaged if key in set(keys or [])]

@@ -24,7 +24,7 @@ from redis import Redis
 from channels.email.store import Quarantine, QuarantinedMail
 from channels.registry import channel_names
 from gateway.liveness import ServingBeat
-from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key
 from gateway.supervisor import hold_data_dir
 from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events
@@ -966,3 +966,44 @@ def test_a_dead_letter_whose_key_is_not_utf8_is_listed_with_its_time_and_purged(
     assert "purged 1 dead letter(s)" in purge.stdout
     assert not redis.hexists(ENTRIES_KEY, damaged) and redis.zscore(INDEX_KEY, damaged) is None
     assert registry.count() == 1
+
+
+def _two_unfiled_sms(redis: Redis) -> list[str]:
+    """Two SMS kept unfiled (a bug they met), as the webhook keeps them; their keys as `unfiled list` shows them."""
+    from gateway.unfiled import UnfiledMessages
+    from normalizer.envelope import Channel, SenderKind, utc_now
+    from normalizer.inbound import InboundMessage
+
+    store = UnfiledMessages(redis)
+    return [store.keep("sms-aggregator", InboundMessage(
+        channel=Channel.SMS, source="sms-aggregator", provider_message_id=f"kept-{number}",
+        sender_kind=SenderKind.MSISDN, sender_address=f"+62813777700{number:02d}", text="Jalan rusak di depan SD",
+        received_at=utc_now()), ValueError("a bug"), 1_796_176_800.0).key for number in (1, 2)]
+
+
+@pytest.mark.parametrize("command", ["unfiled retry", "email quarantine reprocess"])
+def test_keys_and_all_together_are_refused_by_every_command_that_files(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`unfiled retry <key> --all` filed every message kept unfiled, their citizens answered, and `email quarantine
+    reprocess <key> --all` every quarantined mail, not the one named: refused as `deadletters requeue` and `purge`
+    refuse it, nothing done."""
+    from gateway.unfiled import UnfiledMessages
+
+    if command == "unfiled retry":
+        named = _two_unfiled_sms(redis)[0]
+    else:
+        quarantine = Quarantine(test_env.settings().data_dir)
+        named = quarantine.add(READABLE_MAIL, "parse_error", "before the fix", "budi.santoso@example.net",
+                               [RECIPIENT]).key
+        quarantine.add(READABLE_MAIL.replace(b"a1@", b"a2@"), "parse_error", "before the fix",
+                       "budi.santoso@example.net", [RECIPIENT])
+
+    result = cli(test_env, *command.split(), named, "--all")
+
+    assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
+    assert "or pass --all, not both: nothing was done" in result.stdout, result.stdout
+    if command == "unfiled retry":
+        assert len(UnfiledMessages(redis).list()[0]) == 2
+    else:
+        assert len(Quarantine(test_env.settings().data_dir).list()) == 2
+    assert not redis.keys(envelope_key("*"))
