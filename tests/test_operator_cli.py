@@ -1007,3 +1007,29 @@ def test_keys_and_all_together_are_refused_by_every_command_that_files(
     else:
         assert len(Quarantine(test_env.settings().data_dir).list()) == 2
     assert not redis.keys(envelope_key("*"))
+
+
+@pytest.mark.parametrize(("forwarded_at", "said"), [
+    ("yesterday", "forwarded (at a time that cannot be read)"),
+    ("nan", "forwarded (at a time that cannot be read)"),
+    ("1796176800", "forwarded at 2026-12-02 02:00:00Z"),
+], ids=["not a number", "not finite", "a time"])
+def test_attachments_list_of_a_report_whose_forwarded_time_is_damaged_says_so(
+        forwarded_at: str, said: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """A report's state whose `forwarded_at` is no number (a partial restore, a hand edit) ended `attachments list`
+    on a ValueError traceback (exit 1): the views read such a value as absent, and so does the list."""
+    from gateway.queues import REPORT_STATE_KEY
+    from gateway.tracking import SEQUENCE_KEY
+
+    redis.set(SEQUENCE_KEY, 10000100)
+    redis.set(envelope_key("10000004"), json.dumps({
+        "envelope_version": 1, "tracking_id": "10000004", "channel": "email", "source": "email-smtp",
+        "anonymous": False, "sender": {"kind": "email", "id": "siti.rahma@example.co.id"}, "text": "Jalan rusak",
+        "attachments": []}))
+    redis.hset(REPORT_STATE_KEY.format(tracking_id="10000004"),
+               mapping={"state": "forwarded", "forwarded_at": forwarded_at})
+
+    result = cli(test_env, "attachments", "list", "10000004")
+
+    assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+    assert f"report 10000004: named, email, {said}" in result.stdout, result.stdout

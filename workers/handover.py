@@ -12,6 +12,7 @@ file names are never used: a file is named by its Tracking ID, its index and an 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -128,8 +129,9 @@ class ReportFiles:
     tracking_id: str
     channel: str
     anonymous: bool
-    forwarded_at: float | None
+    forwarded_at: float | None  # None too for a forwarded report whose time cannot be read (`forwarded` says which)
     attachments: tuple[AttachmentView, ...]
+    forwarded: bool = False
 
 
 def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
@@ -151,12 +153,22 @@ def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
                                  "of attachments)")
     anonymous = bool(envelope.get("anonymous"))
     state = redis.hgetall(REPORT_STATE_KEY.format(tracking_id=tracking_id))
-    forwarded = state.get(b"forwarded_at") if state.get(b"state") == b"forwarded" else None
+    forwarded = state.get(b"state") == b"forwarded"
     own_identity = own_identity_remover(envelope) if anonymous else None
     views = tuple(_view(settings.data_dir, redis, index, attachment, own_identity)
                   for index, attachment in enumerate(attachments))
     return ReportFiles(tracking_id, str(envelope.get("channel") or ""), anonymous,
-                       float(forwarded) if forwarded else None, views)
+                       _time(state.get(b"forwarded_at")) if forwarded else None, views, forwarded)
+
+
+def _time(raw: bytes | None) -> float | None:
+    """A time the gateway wrote (seconds since the epoch), or None where it cannot be read (a partial restore, a hand
+    edit: not a number, not finite), as the views read such a value: it ended `attachments list` on a traceback."""
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _readable_attachment(item: Any) -> bool:
