@@ -1033,3 +1033,21 @@ def test_attachments_list_of_a_report_whose_forwarded_time_is_damaged_says_so(
 
     assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
     assert f"report 10000004: named, email, {said}" in result.stdout, result.stdout
+
+
+def test_a_dead_letter_naming_a_queue_the_gateway_has_not_is_not_requeued_into_it(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A letter whose queue is none of the gateway's (a hand edit, `lapor-forwrd`) was "requeued" onto a queue no
+    worker reads, exit 0, and its letter deleted: the report was never forwarded and nothing said so. It is read as
+    unreadable: `requeue` skips it (exit 1) and it stays listed, to purge by its key."""
+    registry = DeadLetters(redis)
+    letter = registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                              item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    stored = json.loads(redis.hget(ENTRIES_KEY, letter.key))
+    redis.hset(ENTRIES_KEY, letter.key, json.dumps({**stored, "queue": "lapor-forwrd"}))
+
+    requeue = cli(test_env, "deadletters", "requeue", "--all")
+
+    assert requeue.returncode == 1 and no_traceback(requeue), requeue.stdout + requeue.stderr
+    assert "skipped 1 unreadable dead letter(s)" in requeue.stdout, requeue.stdout
+    assert not redis.exists("rq:queue:lapor-forwrd") and registry.count() == 1

@@ -23,6 +23,7 @@ from gateway import metrics
 from gateway.health.signals import HealthSignals
 from gateway.logs import get_logger, scrub
 from gateway.queues import (
+    ALL_QUEUES,
     FORWARD_FUNC,
     FORWARD_QUEUE,
     JSONSerializer,
@@ -223,9 +224,11 @@ class DeadLetters:
             stored = orjson.loads(raw)
         except orjson.JSONDecodeError:
             stored = None
+        # A queue none of the gateway's (a hand edit, `lapor-forwrd`) was requeued onto a queue no worker reads, and
+        # the letter deleted: the report was never forwarded, and nothing said so.
         if isinstance(stored, dict) and stored.keys() >= _REQUIRED and all(
                 isinstance(stored[field], types) and not isinstance(stored[field], bool)
-                for field, types in _TYPES.items() if field in stored):
+                for field, types in _TYPES.items() if field in stored) and stored["queue"] in ALL_QUEUES:
             letter = DeadLetter(**{field: value for field, value in stored.items() if field in _FIELDS})
             if letter.key == name:
                 return letter
