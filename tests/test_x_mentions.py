@@ -2275,6 +2275,13 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
         f"lihat ini, pungli parkir di alun-alun\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000999"
     for private in ("rina_kopo", "agus_sby", "1860000000000000970", "t.co/", "parkir_info"):
         assert all(private not in report["text"] for report in reports.values()), private
+    # The case store gets an anonymous report's quoted posts without their addresses: the post rina answered names
+    # her ("Replying to @rina_kopo" one click away); a named report keeps them.
+    assert case_store_payload(rina, settings)["text"] == (
+        f"di Jl. Kopo Sayati juga sama\n\n{QUOTED_MARK}\n"
+        "> Jalan Kopo banjir lagi setinggi lutut, @dishub_bdg @[pelapor / reporter] kapan gorong-gorongnya "
+        "dibersihkan? Sudah lapor dari https://x.com/[pelapor / reporter]")
+    assert case_store_payload(quote, settings)["text"] == quote["text"]
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,7 @@ from typing import Any
 
 import phonenumbers
 
+from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits, is_valid_tracking_id
 from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
@@ -1252,8 +1253,25 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
+    if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
+        kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
     return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
+
+
+@lru_cache(maxsize=1)
+def _quoted_post_address() -> re.Pattern[str]:
+    """The address after the mark of a post a mention quotes or answers (channels.x_mentions.quoted_posts)."""
+    mark = load_replies()["report_quoted_post"]
+    return re.compile(rf"(\[{re.escape(mark['id'])} / {re.escape(mark['en'])}\]) https://x\.com/i/status/\d+")
+
+
+def without_quoted_post_addresses(text: str) -> str:
+    """An anonymous mention's text with the addresses of the posts it quotes or answers left out, their words kept.
+    The address names no handle, but the post it opens names whom it answers: an anonymous reporter's answer to a
+    neighbour who had answered their #anonim mention quoted the neighbour's post, one click from "Replying to
+    @<the reporter>"."""
+    return _quoted_post_address().sub(r"\1", text)
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
