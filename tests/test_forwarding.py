@@ -845,6 +845,10 @@ def timing_out_on_one_case_store(bad: str, how: str, requests: list[int],
         pytest.param("slow", "2", "casestore_timeout", True, id="client-timeout-split"),
         pytest.param("408", "2", "casestore_408", True, id="proxy-408-split"),
         pytest.param("504", "2", "casestore_504", True, id="proxy-504-split"),
+        # A case store that fails on one report it cannot store (a character its database refuses, a field nested
+        # deeper than it writes) with a 500, or a proxy's 502 when the case store died on it, while it answers reads.
+        pytest.param("500", "2", "casestore_500", True, id="internal-error-on-one-report-split"),
+        pytest.param("502", "2", "casestore_502", True, id="proxy-502-split"),
         pytest.param("slow", "1", "casestore_timeout", True, id="split-at-the-first-timeout"),
         pytest.param("slow", "0", "casestore_timeout", False, id="never-split-when-switched-off"),
     ],
@@ -881,43 +885,6 @@ def test_a_batch_timing_out_on_one_report_is_split_so_only_that_report_is_dead_l
     assert splits and all(event["level"] == "warning" and event["reason"] == reason for event in splits)
     assert splits[0]["reports"] == 6 and splits[0]["halves"] == [3, 3]
     assert [event["timeouts"] for event in splits] == [int(split_after)] * len(splits)
-
-
-@pytest.mark.parametrize(("status", "split_after", "alone"), [
-    pytest.param("500", "2", True, id="case-store-500"),
-    pytest.param("502", "2", True, id="proxy-502"),
-    pytest.param("503", "2", False, id="503-never-split"),
-    pytest.param("500", "0", False, id="never-split-when-switched-off"),
-])
-def test_a_batch_failing_on_one_report_through_all_its_tries_is_split_so_only_that_report_is_dead_lettered(
-    status: str, split_after: str, alone: bool, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
-) -> None:
-    """A case store that fails on one report it cannot store (a character its database refuses, a field nested
-    deeper than it writes: the reference store's own 500) with a 500, or a proxy's 502 when the case store died on
-    it, failed the whole batch at every try, and every report of it was dead-lettered with that one. The batch is
-    tried whole through all its tries (a case store failing every write while it answers reads is waited out as
-    before); then, instead of its give-up, its reports go on as halves, down to the one at fault."""
-    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0",
-                                 LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS=split_after)
-    requests: list[int] = []
-    stored: list[str] = []
-    tracking_ids = forward_one_job(settings, redis, [f"failing-{status}-{split_after}-{n}" for n in range(6)],
-                                   lambda ids: timing_out_on_one_case_store(ids[4], status, requests, stored))
-    bad = tracking_ids[4]
-    letters = DeadLetters(redis)
-    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
-    assert requests[:4] == [6] * 4  # whole through every try first
-    if not alone:
-        assert stored == [] and requests == [6] * 4
-        assert sorted(letter.tracking_id for letter in letters.list()) == sorted(tracking_ids)
-        return
-    others = [tid for tid in tracking_ids if tid != bad]
-    assert sorted(stored) == sorted(others)  # each once
-    states = {tid: redis.hget(REPORT_STATE_KEY.format(tracking_id=tid), "state") for tid in tracking_ids}
-    assert [tid for tid in tracking_ids if states[tid] == b"forwarded"] == others
-    assert [(letter.tracking_id, letter.reason) for letter in letters.list()] == [(bad, f"casestore_{status}")]
-    splits = [event for event in log_events(log_stream) if event["event"] == "forward.split_for_timeouts"]
-    assert splits[0]["reports"] == 6 and splits[0]["halves"] == [3, 3]
 
 
 def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:

@@ -6,9 +6,9 @@ store takes (201, or 200 when it already had them) are marked forwarded; a refus
 dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
 backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too. Reports posted
 one request after another keep what the case store answered before such a failure (`SubmitInterrupted`). A job of
-several reports whose request timed out `casestore.split_after_timeouts` times, or failed with a 500 or 502 at its
-last try, is replaced by two jobs of halves of the reports it has not done (`split_timing_out`), so a report the case
-store keeps timing out or failing on holds back only itself.
+several reports whose request timed out (or failed with a 500 or 502) `casestore.split_after_timeouts` times is
+replaced by two jobs of halves of the reports it has not done (`split_timing_out`), so a report the case store keeps
+timing out or failing on holds back only itself.
 """
 
 from __future__ import annotations
@@ -71,10 +71,8 @@ UPLOADED_META = "uploaded"
 TIMEOUT_REASONS = frozenset({"casestore_timeout", "casestore_408", "casestore_504"})
 # How a request fails that may fail for one of its reports, as a timeout may: the case store's 500 on a report it cannot
 # store (a character its database refuses, a field nested deeper than it writes), a proxy's 502 when the case store
-# died on one. Split at the job's last try only: a case store failing every write while it answers reads (a database
-# failover, a full disk) is waited out by whole batches, not by one job a report. Not a 503 (unavailable: overloaded,
-# down for maintenance), which no report of a batch causes.
-FAILURE_REASONS = frozenset({"casestore_500", "casestore_502"})
+# died on one. Not a 503 (unavailable: overloaded, down for maintenance), which no report of a batch causes.
+SPLIT_REASONS = TIMEOUT_REASONS | {"casestore_500", "casestore_502"}
 # The tries of a forward job whose request to the case store timed out (in its meta), for `split_timing_out`.
 TIMEOUTS_META = "timeouts"
 # The ids of the two jobs a forward job was split into for its timeouts (in its meta).
@@ -549,10 +547,9 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
 
 def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], done: set[str],
                      error: RetryableError, uploaded: Mapping[str, bool]) -> dict[str, int] | None:
-    """Count a try whose request to the case store timed out (`TIMEOUT_REASONS`) on the job; at the
-    `casestore.split_after_timeouts`-th, or at its last try for a 500 or 502 (`FAILURE_REASONS`), queue two forward
-    jobs of halves of its reports not yet done in place of its retry or give-up, and return its counts (None: retry
-    or give up as before).
+    """Count a try whose request to the case store timed out or failed (`SPLIT_REASONS`) on the job; at the
+    `casestore.split_after_timeouts`-th, queue two forward jobs of halves of its reports not yet done in place of its
+    retry, and return its counts (None: retry or give up as before).
 
     A batch with one report the case store (or a proxy before it) keeps timing out on (a huge mail, a report it chokes
     on, a large body through a proxy) timed out whole at every try, and the other reports of the batch waited with it
@@ -564,21 +561,17 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     it ended), leaves them to the halves. Each report stays in exactly one job; the case store's idempotency on the
     Tracking ID covers a report posted again by a job run twice. Only while the case store answers a read
     (`CaseStoreClient.answers`, asked once the count is reached): one that times out on everything is in an outage,
-    which no split shortens. A 500 or 502 the same, but only once the job has no retry left: a batch the case store
-    failed on for one report it cannot store was dead-lettered whole with that one, and a batch failing so early on
-    is as likely a case store failing every write, which splitting would only multiply."""
+    which no split shortens. A 500 or 502 the same: a batch the case store failed on for one report it cannot store
+    was retried whole and every report of it dead-lettered with that one."""
     threshold = context.settings.casestore.split_after_timeouts
-    failed = error.reason in FAILURE_REASONS
-    if job is None or threshold <= 0 or not (failed or error.reason in TIMEOUT_REASONS):
+    if job is None or threshold <= 0 or error.reason not in SPLIT_REASONS:
         return None
     pending = [tid for tid in dict.fromkeys(tracking_ids) if tid not in done]
     if len(pending) < 2:
         return None
-    timeouts = int(job.meta.get(TIMEOUTS_META) or 0)
-    if not failed:
-        timeouts += 1
-        job.meta[TIMEOUTS_META] = timeouts  # saved with the retry's progress (note_retry) when it does not split
-    if (job.retries_left if failed else timeouts < threshold) or not context.casestore.answers():
+    timeouts = int(job.meta.get(TIMEOUTS_META) or 0) + 1
+    job.meta[TIMEOUTS_META] = timeouts  # saved with the retry's progress (note_retry) when it does not split
+    if timeouts < threshold or not context.casestore.answers():
         # Not answering a read either: hung as a whole, not held up by a report. Split, each job of a batch of N
         # became up to 2N - 1 jobs timing out through every retry (about 6N requests where the batch made 14).
         return None
