@@ -6,9 +6,8 @@ store takes (201, or 200 when it already had them) are marked forwarded; a refus
 dead-letter registry with the reason; a retryable failure (5xx, 429, timeout) makes RQ retry the job with
 backoff, skipping what is already done, until the retries run out and the rest is dead-lettered too. Reports posted
 one request after another keep what the case store answered before such a failure (`SubmitInterrupted`). A job of
-several reports whose request timed out (or failed with a 500 or 502) `casestore.split_after_timeouts` times is
-replaced by two jobs of halves of the reports it has not done (`split_timing_out`), so a report the case store keeps
-timing out or failing on holds back only itself.
+several reports whose request timed out `casestore.split_after_timeouts` times is replaced by two jobs of halves of
+the reports it has not done (`split_timing_out`), so a report the case store keeps timing out on holds back only itself.
 """
 
 from __future__ import annotations
@@ -69,10 +68,6 @@ UPLOADED_META = "uploaded"
 # How a request to the case store that timed out fails: httpx's timeout, a proxy's 408 (its body timeout: a large
 # body) or 504 (the case store behind it did not answer in time).
 TIMEOUT_REASONS = frozenset({"casestore_timeout", "casestore_408", "casestore_504"})
-# How a request fails that may fail for one of its reports, as a timeout may: the case store's 500 on a report it cannot
-# store (a character its database refuses, a field nested deeper than it writes), a proxy's 502 when the case store
-# died on one. Not a 503 (unavailable: overloaded, down for maintenance), which no report of a batch causes.
-SPLIT_REASONS = TIMEOUT_REASONS | {"casestore_500", "casestore_502"}
 # The tries of a forward job whose request to the case store timed out (in its meta), for `split_timing_out`.
 TIMEOUTS_META = "timeouts"
 # The ids of the two jobs a forward job was split into for its timeouts (in its meta).
@@ -547,7 +542,7 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
 
 def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], done: set[str],
                      error: RetryableError, uploaded: Mapping[str, bool]) -> dict[str, int] | None:
-    """Count a try whose request to the case store timed out or failed (`SPLIT_REASONS`) on the job; at the
+    """Count a try whose request to the case store timed out (`TIMEOUT_REASONS`) on the job; at the
     `casestore.split_after_timeouts`-th, queue two forward jobs of halves of its reports not yet done in place of its
     retry, and return its counts (None: retry or give up as before).
 
@@ -561,10 +556,9 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     it ended), leaves them to the halves. Each report stays in exactly one job; the case store's idempotency on the
     Tracking ID covers a report posted again by a job run twice. Only while the case store answers a read
     (`CaseStoreClient.answers`, asked once the count is reached): one that times out on everything is in an outage,
-    which no split shortens. A 500 or 502 the same: a batch the case store failed on for one report it cannot store
-    was retried whole and every report of it dead-lettered with that one."""
+    which no split shortens."""
     threshold = context.settings.casestore.split_after_timeouts
-    if job is None or threshold <= 0 or error.reason not in SPLIT_REASONS:
+    if job is None or threshold <= 0 or error.reason not in TIMEOUT_REASONS:
         return None
     pending = [tid for tid in dict.fromkeys(tracking_ids) if tid not in done]
     if len(pending) < 2:
