@@ -626,6 +626,7 @@ TOO_LARGE = b" " * (16 * 1024 * 1024 + 1)  # the reference store's body limit, o
     pytest.param("patch", "/v1/reports/{tracking_id}", b"\xff", True, 400, id="status-not-utf8"),
     pytest.param("post", "/v1/reports", TOO_LARGE, True, 413, id="report-too-large"),
     pytest.param("post", "/v1/reports/batch", TOO_LARGE, True, 413, id="batch-too-large"),
+    pytest.param("patch", "/v1/reports/{tracking_id}", TOO_LARGE, True, 413, id="status-too-large"),
     pytest.param("post", "/v1/reports/batch", b"{}", False, 401, id="batch-no-token"),
     pytest.param("get", "/v1/reports", b"", False, 401, id="listing-no-token"),
     pytest.param("get", "/v1/reports/{tracking_id}", b"", False, 401, id="report-no-token"),
