@@ -623,7 +623,7 @@ def deadletters_requeue(
     settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    requeued = busy = unreadable = gone = 0
+    requeued = busy = unreadable = gone = foreign = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
         task = progress.add_task("requeueing", total=len(letters))
@@ -632,6 +632,7 @@ def deadletters_requeue(
             outcome = registry.requeue(chunk, settings)
             requeued, busy = requeued + outcome.requeued, busy + outcome.busy
             unreadable, gone = unreadable + outcome.unreadable, gone + outcome.gone
+            foreign += outcome.foreign
             progress.advance(task, len(chunk))
     console.print(f"requeued {requeued} dead letter(s)")
     if gone:
@@ -643,7 +644,10 @@ def deadletters_requeue(
     if unreadable:
         console.print(f"skipped {unreadable} unreadable dead letter(s): no job in them to redo; see them with "
                       "`deadletters list --reason unreadable`, purge them by key")
-    if busy or missing or unreadable or gone:
+    if foreign:
+        console.print(f"skipped {foreign} dead letter(s) of a queue this release has not (`deadletters list` shows "
+                      f"which): requeue them with the release that has it, or purge them; they are still listed")
+    if busy or missing or unreadable or gone or foreign:
         raise typer.Exit(1)
 
 

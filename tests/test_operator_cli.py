@@ -1037,9 +1037,10 @@ def test_attachments_list_of_a_report_whose_forwarded_time_is_damaged_says_so(
 
 def test_a_dead_letter_naming_a_queue_the_gateway_has_not_is_not_requeued_into_it(
         test_env: TestEnvironment, redis: Redis) -> None:
-    """A letter whose queue is none of the gateway's (a hand edit, `lapor-forwrd`) was "requeued" onto a queue no
-    worker reads, exit 0, and its letter deleted: the report was never forwarded and nothing said so. It is read as
-    unreadable: `requeue` skips it (exit 1) and it stays listed, to purge by its key."""
+    """A letter whose queue is none of the gateway's (a hand edit, `lapor-forwrd`, or a later release's queue) was
+    "requeued" onto a queue no worker reads, exit 0, and its letter deleted: the report was never forwarded and nothing
+    said so. `requeue` skips it (exit 1); it stays listed whole, its Tracking ID, channel and reason read, not as an
+    unreadable entry (a later release's letter lost them, and an operator told to purge unreadable ones purged it)."""
     registry = DeadLetters(redis)
     letter = registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
                               item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
@@ -1049,5 +1050,8 @@ def test_a_dead_letter_naming_a_queue_the_gateway_has_not_is_not_requeued_into_i
     requeue = cli(test_env, "deadletters", "requeue", "--all")
 
     assert requeue.returncode == 1 and no_traceback(requeue), requeue.stdout + requeue.stderr
-    assert "skipped 1 unreadable dead letter(s)" in requeue.stdout, requeue.stdout
+    assert "skipped 1 dead letter(s) of a queue this release has not" in requeue.stdout, requeue.stdout
     assert not redis.exists("rq:queue:lapor-forwrd") and registry.count() == 1
+    [kept] = registry.list()
+    assert (kept.tracking_id, kept.channel, kept.reason, kept.queue) == ("10000012", "sms-twilio", "casestore_422",
+                                                                         "lapor-forwrd")

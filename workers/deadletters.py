@@ -101,12 +101,14 @@ JOB_FAILED_ITEM = "job-failed-"
 class Requeued:
     """What a requeue did: letters put back on their queue, letters left in the registry (`busy`) because it
     kept changing under them (running the requeue again takes those), `unreadable` ones, which only a purge
-    takes, and letters `gone` from the registry since they were read (another operator requeued or purged them)."""
+    takes, letters `gone` from the registry since they were read (another operator requeued or purged them), and
+    letters of a queue this release has not (`foreign`), left in the registry."""
 
     requeued: int = 0
     busy: int = 0
     unreadable: int = 0
     gone: int = 0
+    foreign: int = 0
 
 
 def _announce(letter: DeadLetter) -> None:
@@ -224,11 +226,9 @@ class DeadLetters:
             stored = orjson.loads(raw)
         except orjson.JSONDecodeError:
             stored = None
-        # A queue none of the gateway's (a hand edit, `lapor-forwrd`) was requeued onto a queue no worker reads, and
-        # the letter deleted: the report was never forwarded, and nothing said so.
         if isinstance(stored, dict) and stored.keys() >= _REQUIRED and all(
                 isinstance(stored[field], types) and not isinstance(stored[field], bool)
-                for field, types in _TYPES.items() if field in stored) and stored["queue"] in ALL_QUEUES:
+                for field, types in _TYPES.items() if field in stored):
             letter = DeadLetter(**{field: value for field, value in stored.items() if field in _FIELDS})
             if letter.key == name:
                 return letter
@@ -253,10 +253,17 @@ class DeadLetters:
         A letter no longer in the registry (another operator requeued or purged it since it was listed) is skipped:
         its job is never enqueued twice. A letter whose registry kept changing through every try is left there,
         counted as busy."""
-        requeued = busy = unreadable = gone = jobs = 0
+        requeued = busy = unreadable = gone = jobs = foreign = 0
         for letter in {letter.key: letter for letter in letters}.values():
             if not letter.readable:
                 unreadable += 1
+                continue
+            if letter.queue not in ALL_QUEUES:
+                # A queue none of this release's (a later release's, a hand edit's `lapor-forwrd`): requeued onto it,
+                # no worker read it, the letter was deleted and its report never forwarded, and nothing said so.
+                # Read whole all the same (its Tracking ID, channel and reason), not as an unreadable entry.
+                foreign += 1
+                log.warning("deadletter.requeue_foreign_queue", queue=letter.queue, tracking_id=letter.tracking_id)
                 continue
             outcome, deleted = self._requeue_one(letter, settings)
             jobs += deleted
@@ -272,7 +279,7 @@ class DeadLetters:
                 log.warning("deadletter.requeue_gone", queue=letter.queue, tracking_id=letter.tracking_id)
         if jobs:
             log.info("deadletter.failed_jobs_purged", jobs=jobs)
-        return Requeued(requeued, busy, unreadable, gone)
+        return Requeued(requeued, busy, unreadable, gone, foreign)
 
     def _requeue_one(self, letter: DeadLetter, settings: Settings) -> tuple[Literal["requeued", "gone", "busy"], int]:
         """Requeue one letter under WATCH of the whole registry (a letter is a field of one hash), so any letter added
