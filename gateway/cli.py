@@ -745,7 +745,8 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
 
     settings = _operator_settings()
     report = _report_files(settings, tracking_id)
-    forwarded = (f"forwarded at {shown_time(report.forwarded_at, settings.operator_zone)}" if report.forwarded_at
+    forwarded = (f"forwarded at {shown_time(report.forwarded_at, settings.operator_zone)}"
+                 if report.forwarded_at is not None
                  else "forwarded (at a time that cannot be read)" if report.forwarded else "not forwarded yet")
     console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
                   f"{_printable(report.channel)}, {forwarded}")

@@ -1012,8 +1012,10 @@ def test_keys_and_all_together_are_refused_by_every_command_that_files(
 @pytest.mark.parametrize(("forwarded_at", "said"), [
     ("yesterday", "forwarded (at a time that cannot be read)"),
     ("nan", "forwarded (at a time that cannot be read)"),
+    ("1e13", "forwarded (at a time that cannot be read)"),
+    ("0", "forwarded at 1970-01-01 00:00:00Z"),
     ("1796176800", "forwarded at 2026-12-02 02:00:00Z"),
-], ids=["not a number", "not finite", "a time"])
+], ids=["not a number", "not finite", "past the year 9999", "the epoch", "a time"])
 def test_attachments_list_of_a_report_whose_forwarded_time_is_damaged_says_so(
         forwarded_at: str, said: str, test_env: TestEnvironment, redis: Redis) -> None:
     """A report's state whose `forwarded_at` is no number (a partial restore, a hand edit) ended `attachments list`

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +164,16 @@ def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
 
 def _time(raw: bytes | None) -> float | None:
     """A time the gateway wrote (seconds since the epoch), or None where it cannot be read (a partial restore, a hand
-    edit: not a number, not finite), as the views read such a value: it ended `attachments list` on a traceback."""
+    edit: not a number, not finite, no date: past the year 9999), as the views read such a value: it ended
+    `attachments list` on a traceback."""
     try:
         value = float(raw) if raw else None
-    except ValueError:
+        if value is None or not math.isfinite(value):
+            return None
+        datetime.fromtimestamp(value, UTC)
+    except (ValueError, OverflowError, OSError):
         return None
-    return value if value is not None and math.isfinite(value) else None
+    return value
 
 
 def _readable_attachment(item: Any) -> bool:
