@@ -72,5 +72,10 @@ def with_local_times(text: str, zone: ZoneInfo | None) -> str:
 
 def shown_time(timestamp: float, zone: ZoneInfo | None = None) -> str:
     """A Unix time as the operator commands print it: UTC, then the local time in `zone` (`operator_timezone`); no
-    zone (a JSON output): UTC alone."""
-    return with_local_times(datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT), zone)
+    zone (a JSON output): UTC alone. `?` for a time no date can say (a hand edit's 1e13, past the year 9999): it ended
+    `deadletters list` on a traceback, every letter unlisted."""
+    try:
+        moment = datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return "?"
+    return with_local_times(moment.strftime(UTC_FORMAT), zone)

@@ -1057,3 +1057,23 @@ def test_a_dead_letter_naming_a_queue_the_gateway_has_not_is_not_requeued_into_i
     [kept] = registry.list()
     assert (kept.tracking_id, kept.channel, kept.reason, kept.queue) == ("10000012", "sms-twilio", "casestore_422",
                                                                          "lapor-forwrd")
+
+
+def test_a_dead_letter_failed_at_a_time_no_date_can_say_is_listed_with_the_others(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """A letter whose `failed_at` no date can say (a hand edit's 1e13, past the year 9999) ended `deadletters list`
+    and `show` on a traceback: no letter could be seen. Its time reads `?`."""
+    registry = DeadLetters(redis)
+    letter = registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                              item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000020"]], tracking_id="10000020",
+                     item="10000020", reason="casestore_422", detail="refused", channel="sms-twilio")
+    stored = json.loads(redis.hget(ENTRIES_KEY, letter.key))
+    redis.hset(ENTRIES_KEY, letter.key, json.dumps({**stored, "failed_at": 1e13}))
+
+    listing = run_cli(["deadletters", "list"], test_env.process_env(COLUMNS="400"))
+    show = run_cli(["deadletters", "show", "10000012"], test_env.process_env(COLUMNS="400"))
+
+    assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
+    assert "10000012" in listing.stdout and "10000020" in listing.stdout, listing.stdout
+    assert show.returncode == 0 and no_traceback(show), show.stdout + show.stderr
