@@ -41,6 +41,7 @@ from gateway.followups import (
     stored_envelope,
     thread_report,
     until_unanswered,
+    with_parent_flags,
 )
 from gateway.health.signals import HealthSignals, poll_failure
 from gateway.intake import Intake, dedup_key
@@ -370,6 +371,36 @@ def _thread_root(message: InboundMessage) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Continued:
+    """The report a message goes on with (`follow_up_of`), and the privacy flags of the sender's own post it goes on
+    from when that post added to a report (it named the report's Tracking ID): a whistleblower's `#anonim` mention
+    naming another's report is an anonymous addition to it, and her answer under that mention adds to it anonymously
+    too. The report's own flags are added by the follow-up steps."""
+
+    report: str
+    anonymous: bool = False
+    confidential: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """What a post of the channel filed (`tracking_id`, a report or an addition to one) and its envelope (None once
+    it is gone or damaged)."""
+
+    tracking_id: str
+    envelope: dict[str, Any] | None
+
+    @property
+    def continued(self) -> Continued:
+        """The report to add to: the one the post filed, or the one it added to, with the post's own flags."""
+        if self.envelope is None:
+            return Continued(self.tracking_id)
+        parent = self.envelope.get("follow_up_of")
+        report = parent if isinstance(parent, str) and parent else self.tracking_id
+        return Continued(report, self.envelope["anonymous"], self.envelope["confidential"])
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyJob:
     """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""
 
@@ -490,8 +521,10 @@ class MentionIntake:
             threaded = None if edited else self._thread_follow_up(message, draft)
             if threaded and _only_own_posts(message):
                 draft = self._without_own_quotes(message, draft)
-            if edited or threaded:
-                draft = draft.model_copy(update={"follow_up_of": edited or threaded})
+            if continued := edited or threaded:
+                # The flags of the sender's own post it goes on from come with it, as the report's do (below)
+                draft = with_parent_flags(draft.model_copy(update={"follow_up_of": continued.report}),
+                                          continued.anonymous, continued.confidential)
             elif message.own_post_anonymous and not draft.anonymous:
                 # Their own anonymous mention answered, its report out of reach (its claim expired): a report of its
                 # own, the anonymous words quoted in it, went named, the handle beside them.
@@ -538,7 +571,7 @@ class MentionIntake:
             draft_messages, receipts, strict=True)])
         return queued
 
-    def _edited_report(self, message: InboundMessage) -> str | None:
+    def _edited_report(self, message: InboundMessage) -> Continued | None:
         """The report an edit continues: the one its latest earlier version filed (`channel_meta.edit_of`, X), or the
         report that version added to. X gives an edited post a new id, and the edit ("jalan rusak di Jl. Dago no. 5,
         bukan no. 3") was filed as a second report and answered with a second Tracking ID in public. None when no
@@ -546,22 +579,21 @@ class MentionIntake:
         earlier = message.channel_meta.get("edit_of")
         if not isinstance(earlier, list | tuple):
             return None
-        return self._filed_report(message, reversed(earlier))
+        filed = self._filed(message, reversed(earlier))
+        return filed.continued if filed else None
 
-    def _filed_report(self, message: InboundMessage, post_ids: Iterable[object]) -> str | None:
-        """The report the first of `post_ids` (posts of this channel) filed, or the report it added to; None when
-        none of them filed one (never read, a query, a thank-you, refused)."""
+    def _filed(self, message: InboundMessage, post_ids: Iterable[object]) -> Filed | None:
+        """What the first of `post_ids` (posts of this channel) filed, a report or an addition to one, with the
+        report to add to; None when none of them filed anything (never read, a query, a thank-you, refused)."""
         for post_id in post_ids:
             tracking_id, state = self._redis.hmget(dedup_key(message.channel.value, str(post_id)), "id", "state")
             if tracking_id is None or state != b"committed":  # a claim not yet stored: no report to add to
                 continue
             filed = tracking_id.decode()
-            envelope = stored_envelope(self._redis, filed, message.source)
-            root = envelope.get("follow_up_of") if envelope is not None else None
-            return root if isinstance(root, str) and root else filed
+            return Filed(filed, stored_envelope(self._redis, filed, message.source))
         return None
 
-    def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> str | None:
+    def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> Continued | None:
         """The report this message continues by answering our reply to it, in the thread or quoting it (X), written
         by that report's own sender, or by answering or quoting the sender's own mention that filed a report (a thread
         of theirs: filed as a report of its own, a whistleblower's answer under their #anonim mention went named, the
@@ -575,25 +607,31 @@ class MentionIntake:
             for post_id in filter(None, (message.replied_to, message.quoted_post)):
                 report = thread_report(self._redis, message.channel.value, post_id, draft.sender)
                 if report:
-                    return report
+                    return Continued(report)
             # An answer to (or a quote of) the sender's own mention goes on with the report it filed: X names the
             # post's author, so no envelope is needed to tell it is theirs (see InboundMessage.own_posts).
-            return self._filed_report(message, message.own_posts) or self._thread_root_report(message, draft)
+            own = self._filed(message, message.own_posts)
+            return own.continued if own else self._thread_root_report(message, draft)
         if message.commented_on:
-            return post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
-                                      message.provider_message_id)
+            report = post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
+                                        message.provider_message_id)
+            return Continued(report) if report else None
         return None
 
-    def _thread_root_report(self, message: InboundMessage, draft: ReportDraft) -> str | None:
+    def _thread_root_report(self, message: InboundMessage, draft: ReportDraft) -> Continued | None:
         """The report the sender's own mention that began this answer's conversation filed (`_thread_root`), read from
         its envelope as theirs. Their answer to a neighbour under that mention comes as a mention too, X putting the
         thread's handles before it ("@budi_bdg @lapor1708 iya, kejadian lagi"): filed as a report of its own, the
         case doubled, a second Tracking ID was answered in public, and under an #anonim mention it went named. None for
-        anyone else's answer there (a report of its own), or once that report is gone."""
+        anyone else's answer there (a report of its own), or once that report is gone.
+
+        The sender is told by what the mention itself filed: when it added to another's report (it named that
+        report's Tracking ID), the addition's envelope is the mention's, and the other report's sender is not hers."""
         root = _thread_root(message)
-        report = self._filed_report(message, [root]) if root else None
-        envelope = stored_envelope(self._redis, report, message.source) if report else None
-        return report if envelope is not None and sent_by_reports_sender(envelope, draft.sender) else None
+        filed = self._filed(message, [root]) if root else None
+        if filed is None or filed.envelope is None or not sent_by_reports_sender(filed.envelope, draft.sender):
+            return None
+        return filed.continued
 
     def _without_own_quotes(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """An addition by answering the sender's own mention, without that mention quoted again (the report it filed

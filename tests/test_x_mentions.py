@@ -2850,6 +2850,57 @@ def test_a_reporters_answer_deeper_in_their_own_mentions_thread_adds_to_the_repo
         assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
 
 
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        pytest.param({"text": "@lapor1708 kejadian lagi hari ini", "to": "mention"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="her-answer-under-her-mention"),
+        pytest.param({"text": "@dewi_k @lapor1708 iya, kejadian lagi hari ini", "to": "neighbour"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="her-answer-deeper-in-its-thread"),
+        pytest.param({"text": "@lapor1708 #anonim saya pegawainya, pelakunya pak wakil kepala loket", "to": "edit"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="her-mention-edited"),
+        pytest.param({"text": "@dewi_k @lapor1708 di loket 2 juga", "to": "neighbour", "username": "budi_bdg"},
+                     {"follow_up_of": None, "anonymous": False}, id="the-other-reports-sender-deeper-in-her-thread"),
+    ],
+)
+def test_an_answer_under_an_anonymous_mention_that_added_to_anothers_report_adds_to_it_anonymously(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    answer: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """A whistleblower's #anonim mention names the public Tracking ID of another citizen's (named) report: it is an
+    anonymous addition to that report. Her answer directly under it went on with that report with only the report's
+    flags, so it was added named, her handle beside it; her answer deeper in its thread was checked against that
+    report's sender, not hers, and became a named report of its own. Both, and an edit of her mention, now add to the
+    report with her mention's flags; whose post it is, is told by what her mention filed."""
+    poller = make_poller(settings, redis, intake)
+    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
+    poller.poll_once()
+    parent = reports_by_tweet(redis)[budi["id"]]
+    mention = fake.state.add_tweet(f"@lapor1708 {parent['tracking_id']} #anonim saya pegawainya, pelakunya pak "
+                                   "kepala loket", username="siti_rahma")
+    poller.poll_once()
+    assert (reports_by_tweet(redis)[mention["id"]]["follow_up_of"], reports_by_tweet(redis)[mention["id"]][
+        "anonymous"]) == (parent["tracking_id"], True)
+    if answer["to"] == "edit":
+        tweet = fake.state.edit_tweet(mention["id"], answer["text"].replace("#anonim ", ""))
+        assert tweet is not None
+    else:
+        replied_to = mention["id"]
+        if answer["to"] == "neighbour":
+            replied_to = fake.state.add_tweet("@siti_rahma @lapor1708 betul", username="dewi_k",
+                                              in_reply_to=mention["id"])["id"]
+        tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
+                                     in_reply_to=replied_to)
+    poller.poll_once()
+    report = reports_by_tweet(redis)[tweet["id"]]
+    for name in ("follow_up_of", "anonymous"):
+        wanted = parent["tracking_id"] if expected[name] == "parent" else expected[name]
+        assert report[name] == wanted, name
+    if report["anonymous"]:
+        assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
+        assert report["from_reports_sender"] is None
+
+
 def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
