@@ -89,8 +89,10 @@ def unleased() -> bool:
 # `normalizer.text.clean_text` removes), and the at sign is also X's fullwidth one (`＠`, which X takes for a mention):
 # read as words, `\u200f@lapor1708 @dishub jalan rusak` kept both handles at the head of the report.
 _SPACES = r"\s\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_GAP, _AFTER, _AT = f"[{_SPACES}]", f"[{_SPACES}:,-]", "[@\uff20]"
-_HANDLE = rf"{_AT}[\w.]{{1,30}}{_AFTER}*"
+# The at signs X takes for a mention (`channels.x_mentions` replaces a reporter's handle written with either).
+AT_SIGN = "[@\uff20]"
+_GAP, _AFTER = f"[{_SPACES}]", f"[{_SPACES}:,-]"
+_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}{_AFTER}*"
 LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*")
 
 
@@ -108,7 +110,7 @@ def _leading_mentions_with(own: str) -> re.Pattern[str]:
     """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
     # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
     # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
-    one = rf"(?:{_AT}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_AFTER}*"
+    one = rf"(?:{AT_SIGN}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_AFTER}*"
     return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*", re.IGNORECASE)
 
 

@@ -31,6 +31,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.social import (
+    AT_SIGN,
     Backoff,
     Clock,
     GoOn,
@@ -388,11 +389,12 @@ def _label(key: str) -> str:
 
 
 def _without_handle(text: str, username: str | None) -> str:
-    """`text` with `@username` and `x.com/username` (twitter.com too) standing as `@[pelapor / reporter]`."""
+    """`text` with `@username` and `x.com/username` (twitter.com too) standing as `@[pelapor / reporter]`. The at sign
+    is also X's fullwidth one (`＠username`, which X takes for a mention as well: `channels.social.AT_SIGN`)."""
     if not username:
         return text
     table = load_replies()["report_reporter_handle"]
-    return re.sub(rf"(@|\b(?:x|twitter)\.com/){re.escape(username)}(?!\w)",
+    return re.sub(rf"({AT_SIGN}|\b(?:x|twitter)\.com/){re.escape(username)}(?!\w)",
                   lambda found: f"{found.group(1)}[{table['id']} / {table['en']}]", text, flags=re.IGNORECASE)
 
 

@@ -2285,6 +2285,31 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
 
 
 @pytest.mark.parametrize(
+    "neighbour",
+    [
+        pytest.param("@siti_rahma betul, loket 3 minta uang", id="at-sign"),
+        pytest.param("\uff20siti_rahma betul, loket 3 minta uang", id="fullwidth-at-sign"),
+        pytest.param("kata \uff20SITI_RAHMA loket 3 minta uang", id="fullwidth-at-sign-other-case"),
+        pytest.param("lihat x.com/siti_rahma, loket 3 minta uang", id="profile-link"),
+    ],
+)
+def test_an_anonymous_reporters_handle_in_the_post_they_answer_is_replaced_however_x_wrote_the_at_sign(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, neighbour: str
+) -> None:
+    """X takes the fullwidth at sign (`＠siti_rahma`) for a mention as it takes `@`: a neighbour's post naming the
+    whistleblower so, quoted into her #anonim answer to it, kept her handle in the anonymous report."""
+    post = fake.state.add_tweet(neighbour, username="budi_bdg")
+    answer = fake.state.add_tweet("@budi_bdg @lapor1708 #anonim betul, saya pegawainya", username="siti_rahma",
+                                  in_reply_to=post["id"])
+    make_poller(settings, redis, intake).poll_once()
+    report = reports_by_tweet(redis)[answer["id"]]
+    assert report["anonymous"] is True
+    assert "loket 3 minta uang" in report["text"]
+    assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode().lower()
+    assert "[pelapor / reporter]" in report["text"]
+
+
+@pytest.mark.parametrize(
     ("mention", "expected_text"),
     [
         pytest.param({"text": "@lapor1708 tolong ditindak", "ref": "quote_of"},
