@@ -56,6 +56,7 @@ from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
+from normalizer.text import INVISIBLE_FORMAT
 
 log = get_logger()
 
@@ -88,7 +89,7 @@ def unleased() -> bool:
 # mark of an Arabic-script keyboard, a directional isolate, a byte order mark, a zero-width space: the format characters
 # `normalizer.text.clean_text` removes), and the at sign is also X's fullwidth one (`＠`, which X takes for a mention):
 # read as words, `\u200f@lapor1708 @dishub jalan rusak` kept both handles at the head of the report.
-_SPACES = r"\s\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_SPACES = rf"\s{INVISIBLE_FORMAT}"
 # The at signs X takes for a mention (`channels.x_mentions` replaces a reporter's handle written with either).
 AT_SIGN = "[@\uff20]"
 _GAP, _AFTER = f"[{_SPACES}]", f"[{_SPACES}:,-]"

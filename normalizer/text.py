@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0/C1 controls, DEL, zero-width and bidi overrides; newlines and tabs survive as plain whitespace. Also the other
-# invisible format characters: soft hyphen, Arabic letter mark, Mongolian vowel separator, word joiner and invisible
-# operators, deprecated format controls, interlinear annotation marks. Kept, one inside or after a word cut it, and the
-# grammar missed an "ANONIM\u2060" or a "CEK\u00ad <id>".
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                      r"\u2066-\u206f\ufeff\ufff9-\ufffb]")
+# The invisible format characters (a character class's body): soft hyphen, Arabic letter mark, Mongolian vowel
+# separator, zero-width characters and directional marks, bidi embeddings and overrides, word joiner and invisible
+# operators, isolates and deprecated format controls, byte order mark, interlinear annotation marks. Kept, one inside
+# or after a word cut it, and the grammar missed an "ANONIM\u2060" or a "CEK\u00ad <id>". The channels read them as
+# spaces where they read a text before it is cleaned (`channels.social`: the leading handles).
+INVISIBLE_FORMAT = r"\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+# C0/C1 controls and DEL, and the invisible format characters; newlines and tabs survive as plain whitespace.
+_CONTROL = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{INVISIBLE_FORMAT}]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

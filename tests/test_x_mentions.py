@@ -9,6 +9,7 @@ import secrets
 import socket
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import ReportDraft
 from normalizer.keywords import Action, parse_text
+from normalizer.text import clean_text
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend
 from tests.social_helpers import (
@@ -189,6 +191,7 @@ def test_a_mentions_text_is_what_the_citizen_wrote_whole_unescaped_and_without_t
         pytest.param("\u200f@lapor1708 jalan rusak", "jalan rusak", id="rtl-mark-before"),
         pytest.param("\u2067@lapor1708\u2069 jalan rusak", "jalan rusak", id="isolate-around"),
         pytest.param("\ufeff@lapor1708 @pemkot_bdg\u200b jalan rusak", "jalan rusak", id="bom-and-zero-width"),
+        pytest.param("\ufff9@lapor1708\ufffb jalan rusak", "jalan rusak", id="interlinear-annotation-marks"),
         pytest.param("\u200b jalan rusak @lapor1708", "\u200b jalan rusak @lapor1708",
                      id="zero-width-before-words-stays"),
         # X takes the fullwidth at sign (a Chinese or Japanese keyboard's) for a mention as it takes "@"
@@ -198,6 +201,18 @@ def test_a_mentions_text_is_what_the_citizen_wrote_whole_unescaped_and_without_t
 )
 def test_leading_mentions_are_stripped(text: str, expected: str) -> None:
     assert strip_leading_mentions(text) == expected
+
+
+def test_every_invisible_mark_the_normalizer_removes_is_a_gap_before_the_leading_handles() -> None:
+    """The leading handles are read before the normalizer cleans the text, so every invisible format character
+    `clean_text` removes must be a space to them: the interlinear annotation marks (U+FFF9-FFFB) were left out of
+    that set, and `\\ufff9@lapor1708 jalan rusak` kept the handle at the head of the report."""
+    removed = [char for char in map(chr, range(0xA0, 0x10000))
+               if unicodedata.category(char) == "Cf" and clean_text(f"a{char}b") == "ab"]
+    assert {"\u200f", "\ufeff", "\ufff9", "\ufffb"} <= set(removed)
+    kept = [f"U+{ord(char):04X}" for char in removed
+            if strip_leading_mentions(f"{char}@lapor1708{char} @pemkot_bdg jalan rusak") != "jalan rusak"]
+    assert kept == []
 
 
 def test_a_mention_led_by_an_invisible_mark_or_a_fullwidth_at_is_filed_without_the_handle(
