@@ -857,9 +857,10 @@ class XReplyClient:
             return str((response.data or {}).get("id", ""))
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
             capped, classified = usage_capped(error, "no reply is posted"), classify(error)
-            if capped is not None:  # put off as a rate limit is (a plan raised lifts it), named for what it is
+            if capped is not None:  # put off as a rate limit is (a plan raised lifts it), named for what it is; the
+                # 15-minute window's reset in its headers is not the cap's (workers.social_reply._reset_wait)
                 raise ProviderError(ProviderErrorKind.RATE_LIMIT, capped.detail, status=429,
-                                    retry_at=classified.retry_at, reason=capped.reason) from error
+                                    reason=capped.reason) from error
             if classified.kind is ProviderErrorKind.AUTH and classified.status == 404:
                 raise reply_not_found(classified) from error
             raise classified from error

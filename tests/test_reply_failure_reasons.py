@@ -510,3 +510,40 @@ def test_a_retried_replys_failure_is_cleaned_as_it_is_written() -> None:
     written = retry_reason("x_server", said, "server")
     assert written.startswith("x_server (server error): api.x.com answered 503 Service Unavailable [email] [phone]")
     assert "\n" not in written and len(written) == REASON_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("body", "tried_again_in", "said", "not_said"),
+    [
+        # the 15-minute window's reset ends a posting limit: tried again then
+        pytest.param("too_many_requests.json", 30, "replies rate limited (1 put off", "held by the usage cap",
+                     id="the-posting-rate-limit"),
+        # no window's reset ends the plan's cap (xdevplatform/xdk#25: the window nearly untouched): tried again
+        # after the channel's longest wait, and the view names no end of it
+        pytest.param("usage_capped.json", 900, "replies held by the usage cap (1 put off", "; until ",
+                     id="the-plans-usage-cap"),
+    ],
+)
+def test_an_x_reply_put_off_by_a_429_is_tried_again_when_that_429_may_have_ended(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, body: str, tried_again_in: float, said: str,
+    not_said: str,
+) -> None:
+    """A reply held by the plan's usage cap was tried again at the 15-minute window's reset, which X's headers give
+    with every 429 (a minute once it had passed): each held reply was posted again about once a minute for its 24
+    hours, and the view said "until" a time half a minute away while its step said nothing goes out before the plan's
+    next period. It now waits the channel's `rate_limit_max_wait_seconds`, and the view says when it is tried again."""
+    settings = test_env.settings(**fake.env(), LAPOR_X_RATE_LIMIT_MAX_WAIT_SECONDS="900")
+    fake.fail("/x/2/tweets", 429, body=social_fixture(f"x/{body}"), method="POST",
+              headers={"x-rate-limit-limit": "100", "x-rate-limit-remaining": "99",
+                       "x-rate-limit-reset": str(int(time.time()) + 30)})
+    enqueue_calls(redis, settings, REPLY_QUEUE, "workers.social_reply.send_social_reply",
+                  [("twitter", {"tweet_id": X_TARGET}, "social_ack", "10000012", "id")])
+    run_replies(settings, redis)
+    scheduled = queue(REPLY_QUEUE, redis).scheduled_job_registry
+    [job_id] = scheduled.get_job_ids()
+    when = scheduled.get_expiration_time(queue(REPLY_QUEUE, redis).fetch_job(job_id)).timestamp() - time.time()
+    assert tried_again_in - 5 < when <= tried_again_in + 1, when
+    signals = HealthMonitor(redis, load_rules(settings.health.rules_path())).read_signals(time.time())["x"]
+    finding = next(f for f in evaluate("x", signals, (), ChannelRules(), time.time()).findings
+                   if f.rule == "reply_rate_limited")
+    assert said in finding.reason and not_said not in finding.reason, finding.reason

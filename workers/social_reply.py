@@ -364,11 +364,18 @@ def _failed(context: WorkerContext, error: ProviderError, args: tuple[Any, ...],
 def _reset_wait(context: WorkerContext, channel: str, error: ProviderError) -> float:
     """Until the provider's rate-limit reset (`reset_wait`), at most the channel's `rate_limit_max_wait_seconds`, as
     its poller waits: a reset years ahead (a clock-skewed or buggy answer) put the citizen's reply off for years. A
-    minute when the provider named no reset ahead."""
+    minute when the provider named no reset ahead.
+
+    A reply held by X's plan's usage cap (`usage_cap`) waits `rate_limit_max_wait_seconds` whole: no window's reset
+    ends the cap (it ends at the plan's next period, or when the plan is raised), and waiting for the 15-minute
+    window's (a minute once it had passed) posted every held reply again about once a minute for its 24 hours."""
+    longest = _channel_settings(context, channel).rate_limit_max_wait_seconds
+    if failure_kind(error) == "usage_cap":
+        return longest
     asked = reset_wait(error, time.time())
     if asked is None:
         return 60.0
-    return min(asked, _channel_settings(context, channel).rate_limit_max_wait_seconds)
+    return min(asked, longest)
 
 
 def _channel_settings(context: WorkerContext, channel: str) -> XSettings | InstagramSettings:

@@ -485,6 +485,11 @@ def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], ru
     state = _level(signals.reply_rate_limits, rules.reply_rate_limits_degraded, rules.reply_rate_limits_down)
     since = f" since {_clock(signals.reply_rate_limited_since)}" if signals.reply_rate_limited_since else ""
     said = f": {signals.last_reply_rate_limit}" if signals.last_reply_rate_limit else ""
+    if signals.last_reply_rate_limit_kind == "usage_cap":
+        # No reply goes out before the plan's next period: `until` is only when the last one put off is tried again
+        return _finding("reply_rate_limited", state, f"replies held by the usage cap ({signals.reply_rate_limits} put "
+                                                     f"off{since}, none sent since; tried again at "
+                                                     f"{_clock(until) or '?'}){said}")
     return _finding("reply_rate_limited", state, f"replies rate limited ({signals.reply_rate_limits} put off{since}, "
                                                  f"none sent since; until {_clock(until) or '?'}){said}")
 

@@ -553,8 +553,10 @@ class HealthSignals:
             _write_kind(pipe, key, "last_reply_rate_limit_kind",
                         failure if said and failure in RATE_LIMIT_FAILURES else None, said or "")
 
-        self._write(channel, "reply_rate_limited", build,
-                    error=f"reply rate limited until {_clock(until) or 'unknown'}")
+        # A usage cap's `until` is only when the reply is tried again: the cap itself ends at the plan's next period
+        held = (f"reply held by the usage cap, tried again at {_clock(until) or 'unknown'}" if failure == "usage_cap"
+                else f"reply rate limited until {_clock(until) or 'unknown'}")
+        self._write(channel, "reply_rate_limited", build, error=held)
 
     def reply_failed(self, channel: str, reason: str, failure: str | None = None) -> None:
         """A reply to a citizen failed for good (dead-lettered): counted in a run that the next reply sent ends.
