@@ -566,7 +566,7 @@ def _letter_step(letter: DeadLetter) -> str | None:
 
     if letter.failure is None or letter.queue != REPLY_QUEUE:
         return None
-    return reply_step(health_channel(_channel_of(letter)), letter.failure)
+    return reply_step(health_channel(_channel_of(letter)), letter.failure, letter.reason)
 
 
 def _channel_of(letter: DeadLetter) -> str:

@@ -271,6 +271,30 @@ def test_show_says_where_and_how_a_reply_failed_and_what_to_do(test_env: TestEnv
     assert ("what to do" in shown.stdout) is (failure is not None)
 
 
+
+@pytest.mark.parametrize(
+    ("reason", "says", "not_said"),
+    [
+        pytest.param("x_not_found", ["failure: refused\n", "deadletters show", "LAPOR_X_BASE_URL"], [],
+                     id="xs-404-names-the-base-url"),
+        pytest.param("x_bad_payload", ["failure: refused\n", "deadletters show"], ["LAPOR_X_BASE_URL"],
+                     id="another-refusal-does-not"),
+    ],
+)
+def test_show_gives_an_x_reply_refused_with_404_the_step_of_its_base_url(
+        test_env: TestEnvironment, redis: Redis, reason: str, says: list[str], not_said: list[str]) -> None:
+    """X's 404 to every reply most likely means LAPOR_X_BASE_URL is not the API's: the letter's step names it, as
+    the views' does; another refusal of the message is no URL's."""
+    DeadLetters(redis).add_new(queue="lapor-reply", func="workers.social_reply.send_social_reply", args=[],
+                               tracking_id="10000012", item="twitter:1", reason=reason, detail="refused",
+                               channel="x-reply", where="api.x.com answered 404 Not Found", failure="refused")
+
+    shown = cli(test_env, "deadletters", "show", "10000012")
+
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert all(words in shown.stdout for words in says), shown.stdout
+    assert not any(words in shown.stdout for words in not_said), shown.stdout
+
 @dataclass(frozen=True)
 class Filter:
     id: str

@@ -147,9 +147,15 @@ X_ROWS = [
          ("LAPOR_X_ACCESS_TOKEN", "restart every `lapor-gateway worker`")),
     # The post answered not found (deleted, or a URL that is not the API's): the message refused, not the account the
     # pollers read, whose step sent the operator to check LAPOR_X_USER_ID.
+    # ... and for every reply most likely LAPOR_X_BASE_URL not the API's (a proxy's path): named, with the restart
+    # the workers need to read it again
     XRow("post-not-found", 404, "reply_not_found.json",
          "x_not_found (message refused): {where} answered 404 Not Found", "refused",
-         ("deadletters show",), ("LAPOR_X_USER_ID", "restart")),
+         ("deadletters show", "LAPOR_X_BASE_URL", "restart every `lapor-gateway worker`"), ("LAPOR_X_USER_ID",)),
+    # Any other refusal of the message is no URL's: its step names no setting
+    XRow("post-refused", 400, "reply_invalid_request.json",
+         "x_bad_payload (message refused): {where} answered BadRequest: 400 Bad Request", "refused",
+         ("deadletters show",), ("LAPOR_X_BASE_URL", "LAPOR_X_USER_ID", "restart")),
     # The plan's monthly cap, still used up a day after the reply's first attempt: no window's reset ends it, and
     # "rate limited ... send fewer" had the operator slow a reply rate that was never the cause.
     XRow("usage-cap-used-up", 429, "usage_capped.json",

@@ -814,17 +814,28 @@ REPLY_FAILURE_STEPS = {
 USAGE_CAP_WAIT_STEP = (f"{REPLY_FAILURE_STEPS['usage_cap']}; the replies are tried again by themselves meanwhile, "
                        "and one still held past the channel's reply_rate_limit_max_total_hours is dead-lettered "
                        "(x_usage_cap), to requeue once the cap allows")
+# A refused reply's step by its dead letter's reason, where the reason tells more than the kind: X's 404 to a reply
+# (`x_not_found`, channels.x_mentions.reply_not_found) is the post answered gone for one reply, but for every reply
+# most likely a base URL that is not the API's (a proxy's path, a typo), which "the message itself" did not name.
+REPLY_REASON_STEPS = {
+    "x_not_found": "X answered 404 Not Found: for one reply, the post it answers (`lapor-gateway deadletters show "
+                   "<tracking-id>` has the answer); for every reply, LAPOR_X_BASE_URL is most likely not the API's (a "
+                   "proxy's path, a typo): set it to the API's base URL and restart every `lapor-gateway worker`",
+}
 # The processes that hold a reply's credentials from their start (the reply workers; Instagram's token the pollers too).
 REPLY_RESTART = {"instagram": "every `lapor-gateway worker` and `lapor-gateway pollers`"}
 
 
-def reply_step(channel: str, failure: str | None) -> str | None:
+def reply_step(channel: str, failure: str | None, reason: str | None = None) -> str | None:
     """What to do about `channel`'s replies failing for good with a `failure` of that kind (`signals.REPLY_FAILURES`),
     then the restart its credentials need and the requeue; None when the kind is not told (an older version's
     failure, a job that failed). A refused token or permission of Instagram's is the pollers' too: their step
-    (`TOKEN_REFUSAL_STEPS`), which restarts the workers with them."""
+    (`TOKEN_REFUSAL_STEPS`), which restarts the workers with them. `reason`: the dead letter's (`x_not_found`), for
+    a refusal whose reason has a step of its own (`REPLY_REASON_STEPS`)."""
     setting = REPLY_ENDPOINT_SETTINGS.get(channel, "the channel's LAPOR_<PROVIDER>_* settings")
     requeue = f"requeue them: `lapor-gateway deadletters requeue --all --channel {channel} --queue {REPLY_QUEUE}`"
+    if failure == "refused" and reason in REPLY_REASON_STEPS:
+        return f"{REPLY_REASON_STEPS[reason]}; then {requeue}"
     if failure in AUTH_REFUSALS:
         restart = REPLY_RESTART.get(channel, "every `lapor-gateway worker`")
         if (channel, failure) in REPLY_CREDENTIAL_STEPS:
@@ -928,7 +939,9 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return (f"the provider refuses our token: renew or fix {setting} (revoked, expired or wrong?), then restart "
                 f"`{SERVING_COMMANDS.get(channel, 'the process that polls it')}`")
     if finding.rule == "replies":
-        step = reply_step(channel, signals.last_reply_failure)
+        # The failure's dead-letter reason heads its words (`signals.reply_failure`: "x_not_found (message ...")
+        reason = (signals.last_reply_error or "").partition(" ")[0].rstrip(":")
+        step = reply_step(channel, signals.last_reply_failure, reason)
         if step is not None:
             return step
     if finding.rule == "reply_rate_limited" and signals.last_reply_rate_limit_kind == "usage_cap":
