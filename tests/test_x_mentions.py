@@ -3249,3 +3249,25 @@ def test_a_mention_cek_with_words_adds_them_to_the_report_and_answers_in_public_
     run_reply_jobs(settings)
     replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
     assert "pungli" not in replies[tweet["id"]] and "petugas" not in replies[tweet["id"]]
+
+
+@pytest.mark.parametrize(("text", "sent"), [
+    pytest.param(f"sama\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000960\n> banjir lagi",
+                 f"sama\n\n{QUOTED_MARK}\n> banjir lagi", id="the-mark-as-written"),
+    # A table customised (or reworded since the report was filed): the text keeps the mark it was written with,
+    # cleaned (spaces folded), which the mark's current words did not match.
+    pytest.param("sama\n\n[Kutipan dari X / Quoted from X] https://x.com/i/status/1860000000000000960\n> banjir",
+                 "sama\n\n[Kutipan dari X / Quoted from X]\n> banjir", id="a-customised-mark"),
+    pytest.param(f"{QUOTED_MARK} https://x.com/i/status/1\n\n{QUOTED_MARK} https://x.com/i/status/2",
+                 f"{QUOTED_MARK}\n\n{QUOTED_MARK}", id="two-posts"),
+    pytest.param("lihat https://x.com/i/status/1860000000000000960 ini", "lihat https://x.com/i/status/"
+                 "1860000000000000960 ini", id="an-address-in-the-reporters-words-is-theirs"),
+])
+def test_an_anonymous_reports_quoted_posts_reach_the_case_store_without_their_addresses(
+    settings: Settings, text: str, sent: str
+) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "twitter", "anonymous": True, "text": text,
+                "sender": {"kind": "x_user", "id": "1062224386750651", "display_name": "Siti"},
+                "channel_meta": {"username": "siti_rahma"}, "channel_message_id": "1860000000000001204"}
+    assert case_store_payload(envelope, settings)["text"] == sent
+    assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == text

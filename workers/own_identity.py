@@ -63,7 +63,6 @@ from typing import Any
 
 import phonenumbers
 
-from gateway.replies import load_replies
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits, is_valid_tracking_id
 from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
@@ -1259,11 +1258,11 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
 
 
-@lru_cache(maxsize=1)
-def _quoted_post_address() -> re.Pattern[str]:
-    """The address after the mark of a post a mention quotes or answers (channels.x_mentions.quoted_posts)."""
-    mark = load_replies()["report_quoted_post"]
-    return re.compile(rf"(\[{re.escape(mark['id'])} / {re.escape(mark['en'])}\]) https://x\.com/i/status/\d+")
+# The line that marks a post a mention quotes or answers (channels.x_mentions.quoted_posts): a mark in brackets, then
+# the post's address. Read by its shape, not by the mark's words: the text was cleaned after the mark was written
+# (spaces folded, NFC), and a table customised or reworded since writes it otherwise, so the mark's own words matched
+# none of them and the address went on.
+_QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/\d+$", re.MULTILINE)
 
 
 def without_quoted_post_addresses(text: str) -> str:
@@ -1271,7 +1270,7 @@ def without_quoted_post_addresses(text: str) -> str:
     The address names no handle, but the post it opens names whom it answers: an anonymous reporter's answer to a
     neighbour who had answered their #anonim mention quoted the neighbour's post, one click from "Replying to
     @<the reporter>"."""
-    return _quoted_post_address().sub(r"\1", text)
+    return _QUOTED_POST_LINE.sub(r"\1", text)
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
