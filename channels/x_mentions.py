@@ -17,6 +17,8 @@ ones of that window it read before (ReadMentions).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import logging
 import re
@@ -592,53 +594,74 @@ def looked_back(cursor: str, seconds: float) -> str:
 
 
 class ReadMentions:
-    """The ids of the mentions polls read in the look-back window (`x.since_lookback_seconds`): a sorted set under
-    `lapor:x:read:<user_id>`, each id scored by its post's time (ms), and beside it `lapor:x:read-from:<user_id>`, the
-    cursor the last walk saved and the id above which the set holds every mention read since (`from`).
+    """The mentions polls read in the look-back window (`x.since_lookback_seconds`): a sorted set under
+    `lapor:x:read:<user_id>`, each scored by its post's time (ms), and beside it `lapor:x:read-from:<user_id>`, which
+    cursor the last walk saved and the time (ms) above which the set holds every mention read since (`from_ms`).
 
     X's mentions timeline gives some posts late: a mention indexed after a newer one was read has an id below the
     cursor, and a poll asking `since_id=<cursor>` never reads it (a report lost without a word). So a poll asks from
     the cursor set back by the window, and passes over the mentions of that window it read before: filed once, they
     are not taken, counted, answered or noted in the health signals again. Only a late one, never read, is taken.
 
+    Neither key holds a post's id: an anonymous mention's id opens the post and its author, and may stand only where
+    the README's anonymity section says. Members and the cursor are a keyed hash of the id
+    (`privacy.reply_handle_secret`), enough to know one read again; times stand as milliseconds.
+
     The cursor (`lapor:cursor:x:<user_id>`) keeps its meaning and form: the newest mention read. The look-back never
-    asks below `from`, and a cursor moved by anyone else (a release without the look-back, during a rolling upgrade;
+    asks below `from_ms`, and a cursor moved by anyone else (a release without the look-back, during a rolling upgrade;
     the look-back switched off a while) is not the one recorded here: the set then starts again from that cursor, so
     mentions read by the other are not read again as new."""
 
-    def __init__(self, redis: Redis, user_id: str) -> None:
+    def __init__(self, redis: Redis, user_id: str, secret: str) -> None:
         self._redis = redis
+        self._secret = secret.encode()
+        self._user_id = user_id
         self.key = f"lapor:x:read:{user_id}"
         self.from_key = f"lapor:x:read-from:{user_id}"
 
+    def mark(self, post_id: str) -> str:
+        """What stands for a post's id here: a keyed hash, the same for the same id."""
+        message = f"x-read:{self._user_id}:{post_id}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def record(self) -> dict[str, str]:
+        return {key.decode(): value.decode() for key, value in self._redis.hgetall(self.from_key).items()}
+
     def read_from(self, cursor: str) -> str:
-        """The lowest id a poll from `cursor` may ask from: `from` while the cursor is the one recorded, else itself."""
-        recorded, floor = self._redis.hmget(self.from_key, "cursor", "from")
-        if recorded is None or floor is None or recorded.decode() != cursor:
+        """The lowest id a poll from `cursor` may ask from: the first of `from_ms` while the cursor is the one recorded,
+        else the cursor itself."""
+        record = self.record()
+        if record.get("cursor") != self.mark(cursor) or not record.get("from_ms", "").isdigit():
             return cursor
-        return floor.decode()
+        return str(min(int(cursor), first_snowflake(int(record["from_ms"]))))
 
     def already(self, ids: Collection[str]) -> set[str]:
         """Those of `ids` read before."""
         if not ids:
             return set()
         ordered = list(ids)
-        scores = self._redis.zmscore(self.key, ordered)
+        scores = self._redis.zmscore(self.key, [self.mark(post_id) for post_id in ordered])
         return {post_id for post_id, score in zip(ordered, scores, strict=True) if score is not None}
 
     def add(self, ids: Collection[str], keep_seconds: float) -> None:
         """Remember `ids` as read (their page is durable); the set is dropped if no poll touches it for long."""
         if ids:
             with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(self.key, {post_id: snowflake_ms(post_id) for post_id in ids})
+                pipe.zadd(self.key, {self.mark(post_id): snowflake_ms(post_id) for post_id in ids})
                 pipe.expire(self.key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
                 pipe.execute()
 
     def moved(self, cursor: str, floor: str, asked_from: str, keep_seconds: float) -> None:
         """The walk saved `cursor`; the set holds what was read above `floor`. Ids a poll asking from `asked_from`
-        cannot read again are dropped."""
+        cannot read again are dropped.
+
+        The floor is kept as its millisecond: a poll may ask from that millisecond's first id. `floor` itself, a cursor
+        another release saved when the set starts again from it, is remembered as read, so it is not taken as new;
+        one that release read in the same millisecond below it would be (and deduplicated by intake)."""
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.from_key, mapping={"cursor": cursor, "from": floor})
+            pipe.zadd(self.key, {self.mark(floor): snowflake_ms(floor)})
+            pipe.delete(self.from_key)  # with a `from` id of before
+            pipe.hset(self.from_key, mapping={"cursor": self.mark(cursor), "from_ms": str(snowflake_ms(floor))})
             pipe.expire(self.from_key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
             pipe.zremrangebyscore(self.key, "-inf", f"({snowflake_ms(asked_from)}")
             pipe.execute()
@@ -659,7 +682,7 @@ class XMentionsPoller:
         self.where = endpoint(self.settings.base_url)
         self.progress = x_progress(redis, self.settings.user_id)
         self.mentions = MentionIntake(redis, settings, intake, reply_target)
-        self.read = ReadMentions(redis, self.settings.user_id)
+        self.read = ReadMentions(redis, self.settings.user_id, settings.privacy.reply_handle_secret)
         self.signals = HealthSignals(redis)
         self.clock = clock
         self.backoff = Backoff(self.settings.error_retry_seconds, self.settings.auth_retry_seconds,
