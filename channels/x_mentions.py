@@ -596,7 +596,8 @@ def looked_back(cursor: str, seconds: float) -> str:
 class ReadMentions:
     """The mentions polls read in the look-back window (`x.since_lookback_seconds`): a sorted set under
     `lapor:x:read:<user_id>`, each scored by its post's time (ms), and beside it `lapor:x:read-from:<user_id>`, which
-    cursor the last walk saved and the time (ms) above which the set holds every mention read since (`from_ms`).
+    cursor the last walk saved, the time (ms) above which the set holds every mention read since (`from_ms`), and when
+    (our clock) that cursor was first saved (`saved_at`) and a walk that looked back from it began (`looked_at`).
 
     X's mentions timeline gives some posts late: a mention indexed after a newer one was read has an id below the
     cursor, and a poll asking `since_id=<cursor>` never reads it (a report lost without a word). So a poll asks from
@@ -635,6 +636,37 @@ class ReadMentions:
             return cursor
         return str(min(int(cursor), first_snowflake(int(record["from_ms"]))))
 
+    def settled(self, cursor: str, lookback: float) -> bool:
+        """Whether a walk that looked back from `cursor` began at least the window after the cursor was first saved,
+        both on our clock: a mention posted before the cursor's that X gives late has then been read."""
+        record = self.record()
+        try:
+            return (record.get("cursor") == self.mark(cursor)
+                    and float(record["looked_at"]) >= float(record["saved_at"]) + lookback)
+        except (KeyError, ValueError):
+            return False
+
+    def walk(self, since_id: str) -> tuple[str, float] | None:
+        """The since_id and start (our clock) of the unfinished walk from the cursor `since_id`, if one began here."""
+        record = self.record()
+        if record.get("walk_cursor") != self.mark(since_id):
+            return None
+        try:
+            return record.get("walk_since") or since_id, float(record["walk_at"])
+        except (KeyError, ValueError):
+            return None
+
+    def walking(self, since_id: str, asked: str, began: float, keep_seconds: float) -> None:
+        """A walk from the cursor `since_id` that asked its first page from `asked` at `began` goes on to another page:
+        its resumes ask as it did, and it counts as begun then. Only an `asked` below the cursor is written: a walk
+        that looks back asks from a moment's first id, never a post's."""
+        walk_since = asked if int(asked) < int(since_id) else ""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.from_key, mapping={"walk_cursor": self.mark(since_id), "walk_since": walk_since,
+                                              "walk_at": repr(began)})
+            pipe.expire(self.from_key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
+            pipe.execute()
+
     def already(self, ids: Collection[str]) -> set[str]:
         """Those of `ids` read before."""
         if not ids:
@@ -651,19 +683,27 @@ class ReadMentions:
                 pipe.expire(self.key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
                 pipe.execute()
 
-    def moved(self, cursor: str, floor: str, asked_from: str, keep_seconds: float) -> None:
-        """The walk saved `cursor`; the set holds what was read above `floor`. Ids a poll asking from `asked_from`
-        cannot read again are dropped.
+    def moved(self, cursor: str, floor: str, keep_from: str, keep_seconds: float, *, now: float,
+              looked_at: float | None) -> None:
+        """The walk saved `cursor`; the set holds what was read above `floor`, and keeps what was posted from
+        `keep_from` on. `now`: when the walk ended; `looked_at`: when it began, if it looked back from `cursor`.
 
         The floor is kept as its millisecond: a poll may ask from that millisecond's first id. `floor` itself, a cursor
         another release saved when the set starts again from it, is remembered as read, so it is not taken as new;
         one that release read in the same millisecond below it would be (and deduplicated by intake)."""
+        record = self.record()
+        same = record.get("cursor") == self.mark(cursor)
+        mapping = {"cursor": self.mark(cursor), "from_ms": str(snowflake_ms(floor)),
+                   "saved_at": record.get("saved_at", repr(now)) if same else repr(now)}
+        looked = repr(looked_at) if same and looked_at is not None else record.get("looked_at") if same else None
+        if looked is not None:
+            mapping["looked_at"] = looked
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self.key, {self.mark(floor): snowflake_ms(floor)})
-            pipe.delete(self.from_key)  # with a `from` id of before
-            pipe.hset(self.from_key, mapping={"cursor": self.mark(cursor), "from_ms": str(snowflake_ms(floor))})
+            pipe.delete(self.from_key)
+            pipe.hset(self.from_key, mapping=mapping)
             pipe.expire(self.from_key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
-            pipe.zremrangebyscore(self.key, "-inf", f"({snowflake_ms(asked_from)}")
+            pipe.zremrangebyscore(self.key, "-inf", f"({snowflake_ms(keep_from)}")
             pipe.execute()
 
 
@@ -713,7 +753,12 @@ class XMentionsPoller:
         read_from = None
         if self.lookback:
             read_from = self.read.read_from(since_id) if since_id else self._start_id(start)
+        began = self.clock()
         asked = self._asked_since(since_id, read_from)
+        walk = self.read.walk(since_id) if token and since_id and self.lookback else None
+        if walk is not None:  # a walk resumed asks as its first page did, and began when that one was asked
+            asked, began = walk
+        resumed = bool(token)
         taken, pages = 0, 0
         walked, oldest = int(state.get("walked") or 0), state.get("oldest_id")
         while pages < self.settings.max_pages:
@@ -782,8 +827,17 @@ class XMentionsPoller:
                     cursor = str(max(int(newest), int(since_id or 0)))
                     self.progress.save(since_id=cursor)
                     if self.lookback and read_from:
-                        self.read.moved(cursor, read_from, self._asked_since(cursor, read_from), self.lookback)
+                        # Kept: the whole window below the new cursor, whether the next poll looks back or not.
+                        keep_from = max(int(looked_back(cursor, self.lookback)), min(int(read_from), int(cursor)))
+                        # A walk looked back if it asked from below the cursor from its first page on: one resumed
+                        # here that another release began (from the cursor) did not, whatever it asked since.
+                        looked = (since_id is not None and asked is not None and int(asked) < int(since_id)
+                                  and (walk is not None or not resumed))
+                        self.read.moved(cursor, read_from, str(keep_from), self.lookback, now=self.clock(),
+                                        looked_at=began if looked and cursor == since_id else None)
                 return taken
+            if self.lookback and since_id and asked and not resumed and pages == 1:
+                self.read.walking(since_id, asked, began, self.lookback)
             self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start,
                                walked=walked, oldest_id=oldest)
         return taken
@@ -801,13 +855,14 @@ class XMentionsPoller:
         return str(max(int(looked_back(since_id, self.lookback)), floor))
 
     def _settled(self, cursor: str) -> bool:
-        """Whether a mention posted before the cursor's post that X gives late has had its look-back window to come
-        and a poll after it to be read: the cursor's post older than twice the window and a poll interval. Then a poll
-        asks from the cursor itself. Looking back from a cursor of any age read the window's mentions again at every
-        poll, the newest at least, however long nobody wrote: 4 posts a minute at a poll every 15 s, day and night,
-        each counted against the plan's post reads, where Basic's month holds about 15,000."""
-        age = self.clock() - snowflake_ms(cursor) / 1000
-        return age > 2 * self.lookback + self.settings.poll_interval_seconds
+        """Whether a mention posted before the cursor's that X gives late has had its window to come and a walk after
+        it has looked back for it (ReadMentions.settled): then a poll asks from the cursor itself. Decided by when we
+        first saved the cursor and when a completed walk that looked back from it began, both on our clock: not by the
+        post's age on X's clock against ours, which ended the look-back before any poll looked back after a pause (an
+        outage, a 429's wait, polls spread over the quota) or with our clock ahead of X's, and read the window again
+        for as long as ours was behind. Looking back from a cursor of any age read the window's mentions again at
+        every poll, the newest at least, however long nobody wrote: 4 posts a minute at a poll every 15 s."""
+        return self.read.settled(cursor, self.lookback)
 
     @staticmethod
     def _start_id(start: str | None) -> str | None:

@@ -531,27 +531,181 @@ def test_a_walk_that_reads_back_past_the_cursor_into_the_window_leaves_no_gap(
     assert "may be out of the provider's reach" not in x["reason"], x
 
 
-@pytest.mark.parametrize(("seconds_after", "looks_back"), [
-    pytest.param(5, True, id="a-newest-mention-5-s-old"),
-    pytest.param(2 * 60 + 15 - 1, True, id="within-twice-the-window-and-a-poll"),
-    pytest.param(2 * 60 + 15 + 1, False, id="past-twice-the-window-and-a-poll"),
-    pytest.param(86_400, False, id="a-quiet-day"),
-])
+C_ID = str(X_ID_START)  # the newest mention read, in the look-back tests below
+C_POSTED = snowflake_ms(C_ID) / 1000  # its time on X's clock
+
+
+def posted_after_c(ms: int) -> str:
+    """A snowflake id `ms` milliseconds after C (negative: before)."""
+    return str(int(C_ID) + (ms << 22) + (3 if ms < 0 else 0))
+
+
+class SetClock:
+    """Our clock, set by the test."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass(frozen=True)
+class QuietCase:
+    id: str
+    polls: tuple[float, ...]  # our clock at each poll after the first, seconds after the cursor was first read
+    looks_back: tuple[bool, ...]  # whether each asked from before the cursor
+    skew: float = 0.0  # our clock ahead of X's (negative: behind)
+
+
+QUIET_CASES = [
+    QuietCase("every-15-s", (15, 30, 45, 60, 75, 90), (True, True, True, True, False, False)),
+    QuietCase("a-quiet-day", (86_400, 86_415), (True, False)),
+    QuietCase("our-clock-10-min-behind", (15, 30, 45, 60, 75, 90), (True, True, True, True, False, False), -600),
+    QuietCase("our-clock-2-min-ahead", (15, 30, 45, 60, 75, 90), (True, True, True, True, False, False), 120),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in QUIET_CASES])
 def test_a_quiet_account_is_not_read_again_once_a_late_mention_has_had_its_window(
-    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, seconds_after: float,
-    looks_back: bool,
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake, case: QuietCase,
 ) -> None:
     """Looking back from a cursor of any age read the window's mentions again at every poll, the newest at least,
     however long nobody wrote: 4 posts a minute at a poll every 15 s, each counted against the plan's post reads.
-    Once the newest read is older than twice the window and a poll interval, a late one had its window to come and a
-    poll to be read: a poll asks from the cursor itself."""
+    Once a walk that looked back began the window after the cursor was first read (our clock both), a late one had
+    its window to come and was read: a poll asks from the cursor itself. X's clock against ours plays no part: a skew
+    ended the look-back at once (ours ahead) or kept it on for as long as the skew (ours behind)."""
     settings = test_env.settings(**fake.env(LAPOR_X_SINCE_LOOKBACK_SECONDS="60", LAPOR_X_POLL_INTERVAL_SECONDS="15"))
-    tweet = fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago")
-    make_poller(settings, redis, intake, when_posted).poll_once()
-    make_poller(settings, redis, intake, lambda: snowflake_ms(tweet["id"]) / 1000 + seconds_after).poll_once()
-    asked = fake.state.requests[-1]["query"]["since_id"]
-    assert (asked != tweet["id"]) is looks_back
-    assert int(asked) <= int(tweet["id"]) and len(reports_by_tweet(redis)) == 1
+    clock = SetClock(C_POSTED + 1 + case.skew)
+    poller = make_poller(settings, redis, intake, clock)
+    fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago", tweet_id=C_ID)
+    poller.poll_once()
+    first_read, asked = clock.t, []
+    for seconds in case.polls:
+        clock.t = first_read + seconds
+        poller.poll_once()
+        asked.append(fake.state.requests[-1]["query"]["since_id"])
+    assert tuple(since != C_ID for since in asked) == case.looks_back
+    assert all(int(since) <= int(C_ID) for since in asked) and len(reports_by_tweet(redis)) == 1
+
+
+@dataclass(frozen=True)
+class PauseCase:
+    id: str
+    failures: int  # polls X answers 503 to after the late mention shows
+    next_poll: float  # seconds after C was read that the next poll comes
+    skew: float = 0.0  # our clock ahead of X's
+
+
+PAUSE_CASES = [
+    PauseCase("next-poll-on-time", 0, 15),
+    PauseCase("x-answers-503-for-a-minute-and-more", 3, 100),
+    PauseCase("a-restart-or-a-429-wait-of-15-min", 0, 900),
+    PauseCase("our-clock-2-min-ahead-of-x", 0, 15, skew=120),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in PAUSE_CASES])
+def test_a_late_mention_is_read_however_long_the_next_poll_comes_after_the_cursor(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, case: PauseCase
+) -> None:
+    """The look-back ended when the cursor's post was older on our clock than twice the window and a poll interval
+    (75 s): a poll that came later than that (X failing, a 429's wait, a restart) or a clock ahead of X's asked from
+    the cursor, and a mention X indexed late below it was lost. The first walk after the cursor was read looks back,
+    however late it comes."""
+    settings = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    intake = Intake(redis, settings)
+    clock = SetClock(C_POSTED + 1 + case.skew)
+    poller = make_poller(settings, redis, intake, clock)
+    fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau", tweet_id=C_ID)
+    poller.poll_once()
+    late = fake.state.add_tweet("@lapor1708 sampah menumpuk di pasar", tweet_id=posted_after_c(-10_000))
+    if case.failures:
+        fake.fail("/x/2/users", 503, count=case.failures)
+    for n in range(case.failures):
+        clock.t = C_POSTED + case.skew + 16 + 20 * n
+        poller.poll_once()
+    clock.t = C_POSTED + case.skew + case.next_poll
+    poller.poll_once()
+    intake.close()
+    assert set(reports_by_tweet(redis)) == {C_ID, late["id"]}
+
+
+def test_a_late_mention_is_read_when_the_quota_spreads_polls_far_apart(test_env: TestEnvironment, redis: Redis) -> None:
+    """With few reads left in X's 15-minute window, the next poll comes minutes later (up to 900 s): every cursor was
+    older than 75 s by then, no poll looked back, and a late mention was lost as with no look-back at all."""
+    fake = FakeProviderServer(free_port(), started_at=time.time())
+    fake.start()
+    try:
+        settings = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+        intake = Intake(redis, settings)
+        offset = [0.0]
+        poller = make_poller(settings, redis, intake, lambda: time.time() + offset[0])
+        fake.state.rate_remaining, fake.state.rate_reset = 11, time.time() + 900  # 10 calls left in the window
+        newest = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau")
+        delay = poller.poll_once()
+        assert delay > 75
+        late = fake.state.add_tweet("@lapor1708 sampah menumpuk", tweet_id=str(int(newest["id"]) - (10_000 << 22)))
+        offset[0] += delay
+        poller.poll_once()
+        intake.close()
+        assert set(reports_by_tweet(redis)) == {newest["id"], late["id"]}
+    finally:
+        fake.stop()
+
+
+def test_a_walk_resumed_asks_from_where_its_first_page_looked_back(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A walk whose first page asked from before the cursor stops after it (the lease moved, a 429, a 5xx) and is
+    resumed later, the cursor by then no longer looked back from: its next page was asked with the cursor as since_id
+    and the page token, and the window's half of the walk, a late mention in it, was never read."""
+    settings = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    intake = Intake(redis, settings)
+    clock = SetClock(C_POSTED + 1)
+    poller = make_poller(settings, redis, intake, clock)
+    fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Riau", tweet_id=C_ID)
+    poller.poll_once()
+    late = fake.state.add_tweet("@lapor1708 sampah menumpuk di pasar", tweet_id=posted_after_c(-10_000))
+    newer = [fake.state.add_tweet(f"@lapor1708 laporan baru {n}", tweet_id=posted_after_c(40_000 + n))["id"]
+             for n in range(6)]  # two pages of 5 (LAPOR_X_MAX_RESULTS in fake.env)
+    clock.t = C_POSTED + 70
+    calls = iter([True, False])
+    poller.poll_once(lambda: next(calls))  # page 1, then the lease goes elsewhere
+    first_page = fake.state.requests[-1]["query"]["since_id"]
+    assert int(first_page) < int(C_ID) and x_progress(redis, X_USER_ID).load().get("next_token")
+    clock.t = C_POSTED + 80
+    poller.poll_once()
+    assert fake.state.requests[-1]["query"]["since_id"] == first_page
+    intake.close()
+    assert set(reports_by_tweet(redis)) == {C_ID, late["id"], *newer}
+
+
+def test_a_window_trimmed_by_one_poll_is_not_read_as_new_by_the_next(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Two processes taking turns on the lease, one's clock 90 s ahead: the one ahead found the new cursor settled and
+    trimmed the read mentions below it; the other looked back from it and took the window's mentions as new, counted
+    (received, duplicate, queries) again. The read mentions of the whole window are kept, and settling does not depend
+    on a process's clock against X's."""
+    settings = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    intake = Intake(redis, settings)
+    clock = SetClock(C_POSTED + 1)
+    right = make_poller(settings, redis, intake, clock)
+    ahead = make_poller(settings, redis, intake, lambda: clock.t + 90)
+    fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago", tweet_id=posted_after_c(-10_000))
+    fake.state.add_tweet(f"@lapor1708 CEK {VALID_ID}", tweet_id=posted_after_c(-5_000))
+    fake.state.add_tweet("@lapor1708 terima kasih", tweet_id=C_ID)
+    right.poll_once()
+    clock.t = C_POSTED + 16
+    fake.state.add_tweet("@lapor1708 lampu mati", tweet_id=posted_after_c(5_000))
+    ahead.poll_once()
+    before = channel_counts()
+    clock.t = C_POSTED + 31
+    right.poll_once()
+    intake.close()
+    assert int(fake.state.requests[-1]["query"]["since_id"]) < int(posted_after_c(-10_000))  # the window read again
+    assert channel_counts() == before
 
 
 def test_a_first_polls_start_saved_in_another_form_is_polled_not_a_crash(
