@@ -816,8 +816,9 @@ class XMentionsPoller:
             if not token:
                 # A walk cut short by its pages leaves the mentions between since_id and the oldest read unread, as
                 # one past X's reach does: since_id moves past them, so every view says so (silent, they were lost).
-                # A walk that read back past since_id (into the look-back window) left none of them unread.
-                gap_from = tweet_time(since_id) if since_id else start if cut else None
+                # A walk that read back past since_id (into the look-back window) left none of them unread. The gap
+                # starts where the walk asked from (the look-back's since_id): a mention X gives late may be there too.
+                gap_from = tweet_time(asked) if asked else start if cut else None
                 reached = bool(since_id and oldest and int(oldest) <= int(since_id))
                 if gap_from and oldest and not reached and (walked >= GAP_WARNING_AT or cut):
                     log_mentions_gap(gap_from, oldest, walked)

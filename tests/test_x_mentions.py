@@ -35,6 +35,7 @@ from channels.x_mentions import (
     XReplyClient,
     build_client,
     classify,
+    looked_back,
     snowflake_ms,
     strip_leading_mentions,
     tweet_time,
@@ -785,8 +786,9 @@ def test_a_walk_from_the_cursor_cut_short_by_its_pages_says_which_mentions_it_le
 
     assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
     gaps = [e for e in log_events(log_stream) if e["event"] == "channel.mentions_gap"]
+    asked = looked_back(first["id"], settings.x.since_lookback_seconds)  # the gap starts at the since_id asked
     assert [(gap["gap_from"], gap["gap_to"]) for gap in gaps] == [
-        (tweet_time(first["id"]), tweet_time(page["meta"]["oldest_id"]))]
+        (tweet_time(asked), tweet_time(page["meta"]["oldest_id"]))]
     x = {c["channel"]: c for c in HealthMonitor(redis, load_rules(settings.health.rules_path())).status()[
         "channels"]}["x"]
     assert f"mentions posted between {gaps[0]['gap_from']} and {gaps[0]['gap_to']}" in x["reason"], x
@@ -953,8 +955,10 @@ def test_mentions_out_of_reach_after_a_long_outage_are_logged_for_operators(
     if gap_logged:
         (gap,) = gaps
         assert gap["channel"] == "x-mentions" and gap["level"] == "warning" and gap["mentions_read"] == 800
-        # When the unreachable mentions were posted (RFC 3339, from the snowflake ids: since_id to the oldest read).
-        assert gap["gap_from"] == tweet_time(first["id"]) and gap["gap_to"] == tweet_time(fake.state.tweets[-800]["id"])
+        # When the unreachable mentions were posted (RFC 3339, from the snowflake ids: the since_id asked, the cursor
+        # looked back from, to the oldest read).
+        asked = looked_back(first["id"], settings.x.since_lookback_seconds)
+        assert gap["gap_from"] == tweet_time(asked) and gap["gap_to"] == tweet_time(fake.state.tweets[-800]["id"])
     assert x_progress(redis, X_USER_ID).load() == {"since_id": fake.state.tweets[-1]["id"]}
     # Every view says it too, for an hour: logged alone, the channel stayed ok while citizens' mentions were lost.
     rules = load_rules(settings.health.rules_path())
