@@ -12,7 +12,8 @@ since_id cursor moves to `newest_id` only when the last page is durable. A menti
 its tweet id in intake, and gets no second reply. The very first poll (no cursor) asks only for the mentions of
 the last `x.first_poll_lookback_minutes` (`start_time`): an account with a long history is not answered all at once.
 A poll asks from `x.since_lookback_seconds` before the cursor, for the mentions X indexes late, and passes over the
-ones of that window it read before (ReadMentions).
+ones of that window it read before (ReadMentions), until a walk that looked back began that long after the cursor was
+first read (our clock): then from the cursor itself.
 """
 
 from __future__ import annotations
