@@ -675,6 +675,9 @@ def test_a_walk_resumed_asks_from_where_its_first_page_looked_back(
     poller.poll_once(lambda: next(calls))  # page 1, then the lease goes elsewhere
     first_page = fake.state.requests[-1]["query"]["since_id"]
     assert int(first_page) < int(C_ID) and x_progress(redis, X_USER_ID).load().get("next_token")
+    kept = [*redis.hvals(poller.read.from_key), *redis.zrange(poller.read.key, 0, -1)]
+    posts = [C_ID, late["id"], *newer]
+    assert kept and not [value for value in kept if any(post.encode() in value for post in posts)]  # no post's id
     clock.t = C_POSTED + 80
     poller.poll_once()
     assert fake.state.requests[-1]["query"]["since_id"] == first_page
