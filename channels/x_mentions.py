@@ -694,7 +694,9 @@ class ReadMentions:
         one that release read in the same millisecond below it would be (and deduplicated by intake)."""
         record = self.record()
         same = record.get("cursor") == self.mark(cursor)
-        mapping = {"cursor": self.mark(cursor), "from_ms": str(snowflake_ms(floor)),
+        # Complete from the later of the two: what was read below `keep_from` is trimmed here, and a poller with a
+        # larger window (raised at a restart, another host's during a rollout) asking below it took it as new.
+        mapping = {"cursor": self.mark(cursor), "from_ms": str(max(snowflake_ms(floor), snowflake_ms(keep_from))),
                    "saved_at": record.get("saved_at", repr(now)) if same else repr(now)}
         looked = repr(looked_at) if same and looked_at is not None else record.get("looked_at") if same else None
         if looked is not None:

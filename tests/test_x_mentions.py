@@ -3432,3 +3432,23 @@ def test_an_anonymous_reports_quoted_posts_reach_the_case_store_without_their_ad
                 "channel_meta": {"username": "siti_rahma"}, "channel_message_id": "1860000000000001204"}
     assert case_store_payload(envelope, settings)["text"] == sent
     assert case_store_payload({**envelope, "anonymous": False}, settings)["text"] == text
+
+
+def test_a_window_raised_since_the_last_walk_does_not_take_mentions_trimmed_from_the_read_set_as_new(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, intake: Intake
+) -> None:
+    """The read set keeps the window below the cursor, but its record said it was complete from the first poll's start:
+    a poller restarted with a larger window asked below what the set kept and took a mention read 45 s before the
+    cursor as new (counted received and duplicate again). The record says complete from what the set keeps."""
+    cursor_id = str(X_ID_START)
+    posted = snowflake_ms(cursor_id) / 1000
+    narrow = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15"))
+    wide = test_env.settings(**fake.env(LAPOR_X_POLL_INTERVAL_SECONDS="15", LAPOR_X_SINCE_LOOKBACK_SECONDS="60"))
+    fake.state.add_tweet("@lapor1708 jalan rusak di Jl. Dago", tweet_id=str(int(cursor_id) - (45_000 << 22) - 3))
+    fake.state.add_tweet("@lapor1708 lampu mati", tweet_id=cursor_id)
+    make_poller(narrow, redis, intake, lambda: posted + 1).poll_once()
+    counters = channel_counts()
+
+    make_poller(wide, redis, intake, lambda: posted + 16).poll_once()
+
+    assert channel_counts() == counters and len(reports_by_tweet(redis)) == 2
