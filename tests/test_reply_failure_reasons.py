@@ -307,6 +307,15 @@ def run_replies_to_their_end(settings: Settings, redis: Redis) -> None:
             replies.enqueue_job(replies.fetch_job(job_id))
 
 
+def mail_received(settings: Settings, redis: Redis) -> None:
+    """A citizen's mail taken over real SMTP: its reply is queued."""
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("row", RELAY_ROWS, ids=[row.id for row in RELAY_ROWS])
 def test_a_mail_reply_failing_names_the_relays_host_and_port_the_kind_and_the_step(
     test_env: TestEnvironment, redis: Redis, relay_for: Callable[[str], int], row: RelayRow
@@ -317,11 +326,7 @@ def test_a_mail_reply_failing_names_the_relays_host_and_port_the_kind_and_the_st
                                  LAPOR_EMAIL_RELAY_STARTTLS="true" if row.relay == "tls" else "false",
                                  LAPOR_EMAIL_RELAY_USER="lapor" if row.relay == "535" else "",
                                  LAPOR_EMAIL_RELAY_PASSWORD="s3cr3t-pw" if row.relay == "535" else "")
-    server = SmtpServerThread(settings, redis).start()
-    try:
-        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
-    finally:
-        server.stop()
+    mail_received(settings, redis)
     run_replies_to_their_end(settings, redis)
     reason, step, letter = failing_reply_health(redis, settings, "email")
     expected = row.reason.format(where=f"127.0.0.1:{port}")
@@ -497,11 +502,7 @@ def test_a_mail_reply_waiting_for_a_retry_names_the_relays_host_and_the_kind(
     settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), LAPOR_EMAIL_RELAY_HOST="127.0.0.1",
                                  LAPOR_EMAIL_RELAY_PORT=str(port), LAPOR_QUEUES_RETRY_INTERVALS="600",
                                  LAPOR_EMAIL_RELAY_STARTTLS="false")
-    server = SmtpServerThread(settings, redis).start()
-    try:
-        server.deliver(fixture("gmail_alternative"), mail_from="budi.santoso1987@gmail.com")
-    finally:
-        server.stop()
+    mail_received(settings, redis)
     run_replies(settings, redis)
     said = f"relay_unreachable (no connection): ConnectionRefusedError talking to 127.0.0.1:{port}"
     assert retrying_reply_failure(redis, settings, "email") == (said, said)
