@@ -354,12 +354,13 @@ def _count(messages: Sequence[InboundMessage], refused: list[tuple[str, str]], q
 
 def _answers_last(messages: Sequence[InboundMessage]) -> tuple[list[InboundMessage], list[InboundMessage]]:
     """The batch's messages that answer none of the others by their sender (`own_posts`) nor answer in a thread one
-    of the others began (`_thread_root`), and those that do."""
+    of the others began (`_thread_root`) or answered (`thread_parents`), and those that do."""
     ids = {message.provider_message_id for message in messages}
     first: list[InboundMessage] = []
     later: list[InboundMessage] = []
     for message in messages:
-        (later if ids.intersection(message.own_posts) or _thread_root(message) in ids else first).append(message)
+        answers = ids.intersection(message.own_posts) or ids.intersection(message.thread_parents)
+        (later if answers or _thread_root(message) in ids else first).append(message)
     return first, later
 
 
@@ -622,19 +623,25 @@ class MentionIntake:
         return None
 
     def _thread_root_report(self, message: InboundMessage, draft: ReportDraft) -> Continued | None:
-        """The report the sender's own mention that began this answer's conversation filed (`_thread_root`), read from
-        its envelope as theirs. Their answer to a neighbour under that mention comes as a mention too, X putting the
-        thread's handles before it ("@budi_bdg @lapor1708 iya, kejadian lagi"): filed as a report of its own, the
-        case doubled, a second Tracking ID was answered in public, and under an #anonim mention it went named. None for
-        anyone else's answer there (a report of its own), or once that report is gone.
+        """The report the sender's own post up this answer's thread filed: the post that the one it answers (a
+        neighbour's answer, our reply) answers in turn (`thread_parents`), or the mention that began the conversation
+        (`_thread_root`), each read from its envelope as theirs. Their answer to a neighbour under that mention comes
+        as a mention too, X putting the thread's handles before it ("@budi_bdg @lapor1708 iya, kejadian lagi"): filed
+        as a report of its own, the case doubled, a second Tracking ID was answered in public, and under an #anonim
+        mention it went named. None for anyone else's answer there (a report of its own), or once that report is gone.
 
-        The sender is told by what the mention itself filed: when it added to another's report (it named that
-        report's Tracking ID), the addition's envelope is the mention's, and the other report's sender is not hers."""
+        The sender is told by what the post itself filed: when it added to another's report (it named that report's
+        Tracking ID), the addition's envelope is the post's, and the other report's sender is not hers. An #anonim
+        addition posted inside another's thread (under the post our public reply gave its Tracking ID) has that
+        thread's first post as its conversation: only the step up the thread finds it, and her answer under it went
+        named, as a new report."""
         root = _thread_root(message)
-        filed = self._filed(message, [root]) if root else None
-        if filed is None or filed.envelope is None or not sent_by_reports_sender(filed.envelope, draft.sender):
-            return None
-        return filed.continued
+        for post_id in dict.fromkeys([*message.thread_parents, *([root] if root else [])]):
+            filed = self._filed(message, [post_id])
+            if filed is not None and filed.envelope is not None and sent_by_reports_sender(filed.envelope,
+                                                                                          draft.sender):
+                return filed.continued
+        return None
 
     def _without_own_quotes(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """An addition by answering the sender's own mention, without that mention quoted again (the report it filed

@@ -468,7 +468,21 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         quoted_text=quoted,
         own_posts=own,
         own_post_anonymous=_own_post_anonymous(own, posts or {}),
+        thread_parents=_thread_parents(tweet, posts or {}),
     )
+
+
+def _thread_parents(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[str, ...]:
+    """The posts that the posts the mention answers or quotes answer in turn (`includes.tweets` gives each with its
+    own `referenced_tweets`): one step up the thread, past a neighbour's answer or our reply, to what may be the
+    sender's own filed post (see InboundMessage.thread_parents)."""
+    parents: list[str] = []
+    for ref in tweet.referenced_tweets or []:
+        post = posts.get(str(ref.id)) if ref.type in QUOTING else None
+        for up in (post.referenced_tweets or []) if post is not None else []:
+            if up.type == "replied_to" and str(up.id) not in parents and str(up.id) != str(tweet.id):
+                parents.append(str(up.id))
+    return tuple(parents)
 
 
 def _own_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[str, ...]:

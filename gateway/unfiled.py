@@ -58,7 +58,7 @@ def message_record(message: InboundMessage) -> dict[str, Any]:
     record.update(channel=message.channel.value, sender_kind=message.sender_kind.value,
                   received_at=message.received_at.isoformat(),
                   attachments=[attachment.model_dump(mode="json") for attachment in message.attachments],
-                  own_posts=list(message.own_posts))
+                  own_posts=list(message.own_posts), thread_parents=list(message.thread_parents))
     return record
 
 
@@ -67,7 +67,8 @@ def message_from_record(record: dict[str, Any]) -> InboundMessage:
     fields = {**record, "channel": Channel(record["channel"]), "sender_kind": SenderKind(record["sender_kind"]),
               "received_at": datetime.fromisoformat(record["received_at"]),
               "attachments": [Attachment.model_validate(item) for item in record.get("attachments") or ()],
-              "own_posts": tuple(record.get("own_posts") or ()), "part": None}
+              "own_posts": tuple(record.get("own_posts") or ()),
+              "thread_parents": tuple(record.get("thread_parents") or ()), "part": None}
     return InboundMessage(**fields)
 
 

@@ -101,6 +101,11 @@ class InboundMessage:
     own_posts: tuple[str, ...] = ()
     # One of those asks anonymity: the message is anonymous whatever it adds to (see channels.x_mentions).
     own_post_anonymous: bool = False
+    # The posts that the posts this one answers or quotes answer in turn (X: their own `replied_to`, as
+    # `includes.tweets` gives them): one the sender filed makes this an addition to what it filed, when it is not the
+    # conversation's first post (a whistleblower's #anonim addition inside another's thread, answered by a neighbour
+    # or by us, and her answer to that). Never copied to the report: it may name an anonymous post.
+    thread_parents: tuple[str, ...] = ()
     # The message's identity at the gateway where the provider's id alone is none: an aggregator's ids are unique per
     # SMSC and sender at most, and two citizens' messages with one id were deduped as one (`message_identity`).
     dedup_id: str | None = None

@@ -3103,6 +3103,62 @@ def test_an_answer_under_an_anonymous_mention_that_added_to_anothers_report_adds
         assert report["from_reports_sender"] is None
 
 
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        pytest.param({"text": "@dewi_k @lapor1708 iya, kejadian lagi hari ini", "to": "neighbour"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="her-answer-to-a-neighbour-under-it"),
+        pytest.param({"text": "@lapor1708 kejadian lagi hari ini", "to": "our-reply"},
+                     {"follow_up_of": "parent", "anonymous": True}, id="her-answer-to-our-reply-under-it"),
+        pytest.param({"text": "@siti_rahma @lapor1708 betul, saya juga lihat", "to": "mention",
+                      "username": "dewi_k"},
+                     {"follow_up_of": None, "anonymous": False}, id="a-neighbours-answer-to-it"),
+        pytest.param({"text": "@dewi_k @lapor1708 di loket 2 juga", "to": "neighbour", "username": "rudi_h"},
+                     {"follow_up_of": None, "anonymous": False}, id="someone-elses-answer-to-a-neighbour-under-it"),
+    ],
+)
+def test_an_answer_under_an_anonymous_addition_inside_anothers_thread_adds_to_that_report_anonymously(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    answer: dict[str, Any], expected: dict[str, Any],
+) -> None:
+    """A whistleblower learns Budi's Tracking ID from our reply under his post and posts her #anonim addition there,
+    as an answer in his thread: X gives it, and all under it, Budi's post as the conversation. Her later answer to a
+    neighbour under it, or to our reply under it, was told by Budi's report (not hers) and filed as a new named
+    report, her user id and name sent to the case store and a new Tracking ID answered in public. The step up the
+    thread (the post she answers, as X's includes.tweets gives it, answers her addition) finds what she filed.
+    Anyone else's answer there stays a report of its own."""
+    poller = make_poller(settings, redis, intake)
+    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
+    poller.poll_once()
+    parent = reports_by_tweet(redis)[budi["id"]]
+    mention = fake.state.add_tweet(f"@budi_bdg @lapor1708 {parent['tracking_id']} #anonim saya pegawainya, "
+                                   "pelakunya pak kepala loket", username="siti_rahma", in_reply_to=budi["id"])
+    poller.poll_once()
+    filed = reports_by_tweet(redis)[mention["id"]]
+    assert (filed["follow_up_of"], filed["anonymous"]) == (parent["tracking_id"], True)
+    assert fake.state.tweet(mention["id"])["conversation_id"] == budi["id"]
+    replied_to = mention["id"]
+    if answer["to"] == "neighbour":
+        replied_to = fake.state.add_tweet("@siti_rahma @lapor1708 betul", username="dewi_k",
+                                          in_reply_to=mention["id"], mention=False)["id"]
+    elif answer["to"] == "our-reply":
+        run_reply_jobs(settings)
+        replied_to = next(reply["id"] for reply in fake.state.x_replies
+                          if reply["in_reply_to_tweet_id"] == mention["id"])
+    tweet = fake.state.add_tweet(answer["text"], username=answer.get("username", "siti_rahma"),
+                                 in_reply_to=replied_to)
+    poller.poll_once()
+    report = reports_by_tweet(redis)[tweet["id"]]
+    for name in ("follow_up_of", "anonymous"):
+        wanted = parent["tracking_id"] if expected[name] == "parent" else expected[name]
+        assert report[name] == wanted, name
+    payload = orjson.dumps(case_store_payload(report, settings)).decode()
+    if report["anonymous"]:
+        assert "siti_rahma" not in payload and filed["sender"]["id"] not in payload
+    else:  # never her report: nothing of hers goes with it
+        assert report["sender"]["id"] != filed["sender"]["id"]
+
+
 def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
