@@ -57,6 +57,7 @@ from gateway.settings import Settings, XSettings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import parse_text
+from normalizer.quoted_posts import POST_URL
 
 log = get_logger()
 
@@ -86,8 +87,6 @@ READ_SET_IDLE_SECONDS = 7 * 86400
 EARLIEST_START_TIME = datetime(2010, 11, 6, 0, 0, 1, tzinfo=UTC).timestamp()
 # The references whose post a report carries, marked as quoted: a quote tweet's, and an answer's (retweets are skipped).
 QUOTING = frozenset({"quoted", "replied_to"})
-# A post's address without its author's handle.
-POST_URL = "https://x.com/i/status/{post_id}"
 STATUS_LINK = re.compile(r"/status(?:es)?/(\d+)")
 # X's 403 to a reply into a conversation whose author restricted who can reply: API v2's `detail` ("Reply to this
 # conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you

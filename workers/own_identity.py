@@ -66,6 +66,7 @@ import phonenumbers
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits, is_valid_tracking_id
 from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
+from normalizer.quoted_posts import without_quoted_post_addresses
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
@@ -1256,21 +1257,6 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
     return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
-
-
-# The line that marks a post a mention quotes or answers (channels.x_mentions.quoted_posts): a mark in brackets, then
-# the post's address. Read by its shape, not by the mark's words: the text was cleaned after the mark was written
-# (spaces folded, NFC), and a table customised or reworded since writes it otherwise, so the mark's own words matched
-# none of them and the address went on.
-_QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/\d+$", re.MULTILINE)
-
-
-def without_quoted_post_addresses(text: str) -> str:
-    """An anonymous mention's text with the addresses of the posts it quotes or answers left out, their words kept.
-    The address names no handle, but the post it opens names whom it answers: an anonymous reporter's answer to a
-    neighbour who had answered their #anonim mention quoted the neighbour's post, one click from "Replying to
-    @<the reporter>"."""
-    return _QUOTED_POST_LINE.sub(r"\1", text)
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:

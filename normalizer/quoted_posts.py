@@ -1,0 +1,25 @@
+"""The shape of the lines that mark an X post a mention quotes or answers, for the channel that writes them and for
+the worker that takes parts of them out again.
+
+`channels.x_mentions.quoted_posts` writes each such post as a block: a mark in brackets, the post's address
+(`POST_URL`: no handle in it), then the post's words, each line after `> `. The lines are read by their shape, not by
+the mark's words: the text is cleaned after the mark is written (spaces folded, NFC), and a table customised or
+reworded since writes it otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A post's address without its author's handle.
+POST_URL = "https://x.com/i/status/{post_id}"
+_QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
+
+
+def without_quoted_post_addresses(text: str) -> str:
+    """An anonymous mention's text with the addresses of the posts it quotes or answers left out, their words kept.
+    The address names no handle, but the post it opens names whom it answers: an anonymous reporter's answer to a
+    neighbour who had answered their #anonim mention quoted the neighbour's post, one click from "Replying to
+    @<the reporter>"."""
+    return _QUOTED_POST_LINE.sub(r"\1", text)
+
