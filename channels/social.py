@@ -56,6 +56,7 @@ from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
+from normalizer.quoted_posts import without_quoted_posts
 from normalizer.text import INVISIBLE_FORMAT
 
 log = get_logger()
@@ -501,6 +502,8 @@ class MentionIntake:
         threads: list[bool] = []
         # Per draft: whether it is an edit of a mention filed before, added to that report unanswered.
         edits: list[bool] = []
+        # The mentions of the batch filed anonymous, which a later one of it may quote or answer.
+        anonymous_here: set[str] = set()
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
@@ -538,6 +541,10 @@ class MentionIntake:
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,
                                                        self._intake.holds_unminted, ask_casestore)
                 unknown_parent = parent if unknown else None
+            if not draft.anonymous:
+                draft = self._without_anonymous_posts(message, draft, anonymous_here)
+            else:
+                anonymous_here.add(message.provider_message_id)
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))
             mistyped.append(normalized.mistyped_id)
@@ -642,6 +649,32 @@ class MentionIntake:
                                                                                           draft.sender):
                 return filed.continued
         return None
+
+    def _without_anonymous_posts(self, message: InboundMessage, draft: ReportDraft,
+                                 anonymous_here: set[str]) -> ReportDraft:
+        """A named report without the posts it quotes or answers that filed an anonymous report or addition (their
+        mark alone stays: no address, no words), nor such a post as its conversation's first (`channel_meta`). The
+        address opens the post, which names its author, and the words match the anonymous report's own text: a named
+        report answering a whistleblower's #anonim mention handed the case store both. A post whose dedup record
+        stands but whose envelope is gone is taken as anonymous: nothing says it was not. The sender's own posts
+        are marked without an address already (channels.x_mentions.quoted_posts)."""
+        root = message.channel_meta.get("conversation_id")
+        candidates = {post for post in (message.replied_to, message.quoted_post, root)
+                      if isinstance(post, str) and post and post != message.provider_message_id}
+        anonymous = {post for post in candidates - set(message.own_posts)
+                     if post in anonymous_here or self._filed_anonymous(message, post)}
+        if not anonymous:
+            return draft
+        update: dict[str, Any] = {"text": without_quoted_posts(draft.text, anonymous)}
+        if root in anonymous:
+            update["channel_meta"] = {key: value for key, value in draft.channel_meta.items()
+                                      if key != "conversation_id"}
+        return draft.model_copy(update=update)
+
+    def _filed_anonymous(self, message: InboundMessage, post_id: str) -> bool:
+        """Whether post `post_id` filed an anonymous report or addition (or one whose envelope is gone)."""
+        filed = self._filed(message, [post_id])
+        return filed is not None and (filed.envelope is None or bool(filed.envelope.get("anonymous")))
 
     def _without_own_quotes(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """An addition by answering the sender's own mention, without that mention quoted again (the report it filed

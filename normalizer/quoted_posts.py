@@ -1,5 +1,5 @@
 """The shape of the lines that mark an X post a mention quotes or answers, for the channel that writes them and for
-the worker that takes parts of them out again.
+the worker and the intake steps that take parts of them out again.
 
 `channels.x_mentions.quoted_posts` writes each such post as a block: a mark in brackets, the post's address
 (`POST_URL`: no handle in it), then the post's words, each line after `> `. The lines are read by their shape, not by
@@ -10,10 +10,13 @@ reworded since writes it otherwise.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 # A post's address without its author's handle.
 POST_URL = "https://x.com/i/status/{post_id}"
 _QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
+# The same line with the quoted words under it (an empty quoted line may have lost its space to the cleaning).
+_QUOTED_POST_BLOCK = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$(?:\n>[^\n]*)*", re.MULTILINE)
 
 
 def without_quoted_post_addresses(text: str) -> str:
@@ -23,3 +26,10 @@ def without_quoted_post_addresses(text: str) -> str:
     @<the reporter>"."""
     return _QUOTED_POST_LINE.sub(r"\1", text)
 
+
+def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
+    """`text` with the posts `post_ids` it quotes or answers left out, their mark alone kept: no address, no words
+    (see channels.social.MentionIntake: a named report quoting a post that filed an anonymous report)."""
+    if not post_ids:
+        return text
+    return _QUOTED_POST_BLOCK.sub(lambda found: found.group(1) if found.group(2) in post_ids else found.group(0), text)

@@ -3159,6 +3159,55 @@ def test_an_answer_under_an_anonymous_addition_inside_anothers_thread_adds_to_th
         assert report["sender"]["id"] != filed["sender"]["id"]
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param({"how": "answer", "where": "own-thread"}, id="answering-an-anonim-mention"),
+        pytest.param({"how": "quote", "where": "own-thread"}, id="quoting-an-anonim-mention"),
+        pytest.param({"how": "answer", "where": "own-thread", "same_page": True},
+                     id="answering-an-anonim-mention-on-its-page"),
+        pytest.param({"how": "answer", "where": "budis-thread"}, id="answering-an-anonim-addition-in-anothers-thread"),
+        pytest.param({"how": "quote", "where": "budis-thread"}, id="quoting-an-anonim-addition"),
+        pytest.param({"how": "answer", "where": "own-thread", "named": True}, id="answering-a-named-mention"),
+    ],
+)
+def test_a_named_report_answering_or_quoting_an_anonymous_post_carries_neither_its_address_nor_its_words(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, case: dict[str, Any],
+) -> None:
+    """Dewi's named report answering (or quoting) Siti's #anonim mention or addition carried its address
+    (x.com/i/status/<id>, which opens her post and names her) and her words, which the case store matches to the
+    anonymous report: both are left out, the mark alone kept, and so is a conversation that anonymous post began. A
+    named post quoted keeps both."""
+    poller = make_poller(settings, redis, intake)
+    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
+    poller.poll_once()
+    parent = reports_by_tweet(redis)[budi["id"]]
+    words = "saya pegawainya, pelakunya pak kepala loket"
+    flag = "" if case.get("named") else "#anonim "
+    if case["where"] == "budis-thread":
+        siti = fake.state.add_tweet(f"@budi_bdg @lapor1708 {parent['tracking_id']} {flag}{words}",
+                                    username="siti_rahma", in_reply_to=budi["id"])
+    else:
+        siti = fake.state.add_tweet(f"@lapor1708 {flag}{words}", username="siti_rahma")
+    if not case.get("same_page"):
+        poller.poll_once()
+    reference = {"in_reply_to": siti["id"]} if case["how"] == "answer" else {"quote_of": siti["id"]}
+    dewi = fake.state.add_tweet("@siti_rahma @lapor1708 betul, saya juga lihat", username="dewi_k", **reference)
+    poller.poll_once()
+    reports = reports_by_tweet(redis)
+    assert reports[siti["id"]]["anonymous"] is not bool(case.get("named"))
+    report = reports[dewi["id"]]
+    assert (report["anonymous"], report["follow_up_of"]) == (False, None)
+    payload = case_store_payload(report, settings)
+    sent = orjson.dumps(payload).decode()
+    assert payload["text"].startswith("betul, saya juga lihat")
+    assert f"[{load_replies()['report_quoted_post']['id']}" in payload["text"]
+    if case.get("named"):
+        assert f"https://x.com/i/status/{siti['id']}" in payload["text"] and words in payload["text"]
+    else:
+        assert siti["id"] not in sent and words not in sent and "pegawainya" not in sent
+
+
 def test_an_answer_to_the_reporters_own_mention_on_the_same_page_adds_to_the_report_it_filed(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
 ) -> None:
