@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,24 +52,36 @@ def failure_site(error: BaseException) -> str:
     return f"{where.parent.name}/{where.name}:{frame.lineno} in {frame.name}"
 
 
+# What a kept record may set of a message: the rest (a later release's field) is left out as it is read.
+MESSAGE_FIELDS = frozenset(field.name for field in fields(InboundMessage))
+
+
 def message_record(message: InboundMessage) -> dict[str, Any]:
     """`message` as JSON can hold it, read back whole by `message_from_record`."""
     record = asdict(message)
     record.update(channel=message.channel.value, sender_kind=message.sender_kind.value,
                   received_at=message.received_at.isoformat(),
                   attachments=[attachment.model_dump(mode="json") for attachment in message.attachments],
-                  own_posts=list(message.own_posts), thread_parents=list(message.thread_parents))
+                  own_posts=list(message.own_posts))
+    # Only where there are some: the release before reads a record with a field it does not know as damaged, and
+    # says to delete it (a citizen's words), as it would every new record of every channel.
+    if message.thread_parents:
+        record["thread_parents"] = list(message.thread_parents)
+    else:
+        del record["thread_parents"]
     return record
 
 
 def message_from_record(record: dict[str, Any]) -> InboundMessage:
     """The message `message_record` kept. A concatenated SMS is kept joined: none is one part of one."""
-    fields = {**record, "channel": Channel(record["channel"]), "sender_kind": SenderKind(record["sender_kind"]),
+    # A field a later release adds is left out, not a reason to read the record as damaged.
+    values = {**{key: value for key, value in record.items() if key in MESSAGE_FIELDS},
+              "channel": Channel(record["channel"]), "sender_kind": SenderKind(record["sender_kind"]),
               "received_at": datetime.fromisoformat(record["received_at"]),
               "attachments": [Attachment.model_validate(item) for item in record.get("attachments") or ()],
               "own_posts": tuple(record.get("own_posts") or ()),
               "thread_parents": tuple(record.get("thread_parents") or ()), "part": None}
-    return InboundMessage(**fields)
+    return InboundMessage(**values)
 
 
 @dataclass(frozen=True, slots=True)
