@@ -354,13 +354,16 @@ def _count(messages: Sequence[InboundMessage], refused: list[tuple[str, str]], q
 
 
 def _answers_last(messages: Sequence[InboundMessage]) -> tuple[list[InboundMessage], list[InboundMessage]]:
-    """The batch's messages that answer none of the others by their sender (`own_posts`) nor answer in a thread one
-    of the others began (`_thread_root`) or answered (`thread_parents`), and those that do."""
+    """The batch's messages that answer or quote none of the others (`replied_to`, `quoted_post`, `own_posts`) nor
+    answer in a thread one of the others began (`_thread_root`) or answered (`thread_parents`), and those that do: a
+    named answer to an anonymous addition of the same page, taken with it, carried its words and address (the
+    addition not yet filed, nothing said it was anonymous)."""
     ids = {message.provider_message_id for message in messages}
     first: list[InboundMessage] = []
     later: list[InboundMessage] = []
     for message in messages:
-        answers = ids.intersection(message.own_posts) or ids.intersection(message.thread_parents)
+        referenced = {*message.own_posts, *message.thread_parents, message.replied_to, message.quoted_post}
+        answers = ids.intersection(referenced)
         (later if answers or _thread_root(message) in ids else first).append(message)
     return first, later
 

@@ -432,6 +432,13 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
         text = _cut(_without_handle(tweet_text(post).strip(), reporter_username), max_chars)
         if str(post.author_id) == str(tweet.author_id):
             label = f"[{_label('report_earlier_post')}]"
+        elif _asks_anonymity(post):
+            # Someone else's post asking anonymity, whatever our records say of it (gone after 30 days, or never
+            # read): its mark alone, as for one that filed an anonymous report (channels.social), not its words
+            # and address, which name its author beside the anonymous report the same words filed.
+            blocks.append(f"[{_label('report_quoted_post')}]")
+            held.add(str(ref.id))
+            continue
         else:
             label = f"[{_label('report_quoted_post')}] {POST_URL.format(post_id=post.id)}"
         blocks.append("\n".join([label, *(f"> {line}" for line in text.splitlines() or [""])]))
@@ -459,7 +466,7 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         text=strip_leading_mentions(tweet_text(tweet, quoted_ids)),
         received_at=created or utc_now(),
         attachments=_attachments(tweet, media_by_key, video_max_bytes),
-        channel_meta={"tweet_id": str(tweet.id), "conversation_id": str(tweet.conversation_id or tweet.id),
+        channel_meta={"tweet_id": str(tweet.id), **_conversation(tweet, posts or {}),
                       "username": author.username if author else None,
                       **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {})},
         replied_to=_referenced(tweet, "replied_to"),
@@ -492,12 +499,27 @@ def _own_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> tuple[
                  and str(post.author_id) == str(tweet.author_id))
 
 
+def _conversation(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet]) -> dict[str, str]:
+    """The mention's `conversation_id`, unless it is someone else's post it answers that asks anonymity: a named
+    report answering it would carry the id that opens it (see quoted_posts). The sender's own stays: it tells what
+    their answer adds to (channels.social)."""
+    conversation = str(tweet.conversation_id or tweet.id)
+    root = posts.get(conversation)
+    if root is not None and str(root.author_id) != str(tweet.author_id) and _asks_anonymity(root):
+        return {}
+    return {"conversation_id": conversation}
+
+
+def _asks_anonymity(post: tweepy.Tweet) -> bool:
+    """Whether a post's own words ask anonymity (`#anonim`, `ANONIM`, in words), as the keyword grammar reads them."""
+    return parse_text(strip_leading_mentions(tweet_text(post))).anonymous
+
+
 def _own_post_anonymous(own: Sequence[str], posts: Mapping[str, tweepy.Tweet]) -> bool:
     """Whether a post of the sender's own (`own`: `_own_posts`) that the mention answers or quotes asks anonymity
     (`#anonim`, `ANONIM`, in words): the report it filed may be out of reach (its claim expired), and the answer, a
     report of its own, quotes those words beside the sender's handle."""
-    return any(parse_text(strip_leading_mentions(tweet_text(posts[post_id]))).anonymous
-               for post_id in own)
+    return any(_asks_anonymity(posts[post_id]) for post_id in own)
 
 
 def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:

@@ -3579,3 +3579,30 @@ def test_an_unfiled_record_reads_in_both_releases(thread_parents: tuple[str, ...
     assert set(record) <= before | ({"thread_parents"} if thread_parents else set())
     assert message_from_record(orjson.loads(orjson.dumps(record))) == message
     assert message_from_record({**record, "a_later_field": [1]}) == message
+
+
+@pytest.mark.parametrize("when", ["same-page", "after-its-records-expired"])
+def test_a_named_answer_to_an_anonymous_post_our_records_cannot_tell_carries_neither_its_address_nor_its_words(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, when: str,
+) -> None:
+    """Dewi's named answer to Siti's anonymous post carried its words and address where nothing in Redis said the post
+    was anonymous: the post an addition of Siti's quoting her own #anonim mention, on Dewi's page (taken before it,
+    not yet filed), or an #anonim mention whose records had expired (30 days; the post stays on X). The answer is
+    taken after what it answers on its page, and a post asking anonymity in its own words is marked alone."""
+    words = "saya pegawainya, pelakunya pak kepala loket"
+    poller = make_poller(settings, redis, intake)
+    if when == "same-page":
+        first = fake.state.add_tweet("@lapor1708 #anonim pungli di loket samsat", username="siti_rahma")
+        siti = fake.state.add_tweet(f"@lapor1708 {words}", username="siti_rahma", quote_of=first["id"])
+    else:
+        siti = fake.state.add_tweet(f"@lapor1708 #anonim {words}", username="siti_rahma")
+        poller.poll_once()
+        redis.delete(dedup_key("twitter", siti["id"]))  # intake.dedup_ttl_seconds later
+    dewi = fake.state.add_tweet("@siti_rahma @lapor1708 betul, saya juga lihat", username="dewi_k",
+                                in_reply_to=siti["id"])
+    poller.poll_once()
+
+    reports = reports_by_tweet(redis)
+    assert reports[siti["id"]]["anonymous"] is True and reports[dewi["id"]]["anonymous"] is False
+    sent = orjson.dumps(case_store_payload(reports[dewi["id"]], settings)).decode()
+    assert siti["id"] not in sent and "pegawainya" not in sent and "siti_rahma" not in sent, sent
