@@ -429,7 +429,11 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
                 if post is None:
                     blocks.append(f"[{_label('report_quoted_post')}] {POST_URL.format(post_id=ref.id)}")
             continue
-        text = _cut(_without_handle(tweet_text(post).strip(), reporter_username), max_chars)
+        # Without X's reply prefix (the handles of the thread it answers, a whistleblower's among them) and the links
+        # to the posts it quotes or answers in turn (`x.com/<handle>/status/<id>`: the handle, and the post).
+        its_own = {str(up.id) for up in post.referenced_tweets or []}
+        text = strip_leading_mentions(tweet_text(post, its_own)).strip()
+        text = _cut(_without_handle(text, reporter_username), max_chars)
         if str(post.author_id) == str(tweet.author_id):
             label = f"[{_label('report_earlier_post')}]"
         elif _asks_anonymity(post):
