@@ -52,6 +52,8 @@ def failure_site(error: BaseException) -> str:
     return f"{where.parent.name}/{where.name}:{frame.lineno} in {frame.name}"
 
 
+# The entry's field beside the message's record for its `thread_parents` (X), which the release before does not read.
+THREAD_PARENTS = "thread_parents"
 # What a kept record may set of a message: the rest (a later release's field) is left out as it is read.
 MESSAGE_FIELDS = frozenset(field.name for field in fields(InboundMessage))
 
@@ -63,12 +65,9 @@ def message_record(message: InboundMessage) -> dict[str, Any]:
                   received_at=message.received_at.isoformat(),
                   attachments=[attachment.model_dump(mode="json") for attachment in message.attachments],
                   own_posts=list(message.own_posts))
-    # Only where there are some: the release before reads a record with a field it does not know as damaged, and
-    # says to delete it (a citizen's words), as it would every new record of every channel.
-    if message.thread_parents:
-        record["thread_parents"] = list(message.thread_parents)
-    else:
-        del record["thread_parents"]
+    # Kept beside the record (`THREAD_PARENTS`), not in it: the release before reads a record with a field it does not
+    # know as damaged, and says to delete it (a citizen's words).
+    del record["thread_parents"]
     return record
 
 
@@ -125,8 +124,11 @@ class UnfiledMessages:
             first = now
         kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), message)
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(key, field, orjson.dumps({"unfiled_at": kept.unfiled_at, "error": kept.error,
-                                            "where": kept.where, "message": message_record(message)}))
+        entry = {"unfiled_at": kept.unfiled_at, "error": kept.error, "where": kept.where,
+                 "message": message_record(message)}
+        if message.thread_parents:
+            entry[THREAD_PARENTS] = list(message.thread_parents)
+        pipe.hset(key, field, orjson.dumps(entry))
         if also is not None:
             also(pipe)
         pipe.execute()
@@ -152,7 +154,9 @@ class UnfiledMessages:
                 try:
                     entry = orjson.loads(raw)
                     kept.append(UnfiledMessage(channel, field.decode(), float(entry["unfiled_at"]), str(entry["error"]),
-                                               str(entry.get("where") or ""), message_from_record(entry["message"])))
+                                               str(entry.get("where") or ""),
+                                               message_from_record({**entry["message"],
+                                                                    THREAD_PARENTS: entry.get(THREAD_PARENTS)})))
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
                     damaged.append((channel, field.decode(errors="replace")))
         return sorted(kept, key=lambda entry: entry.unfiled_at), damaged
