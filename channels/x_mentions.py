@@ -429,10 +429,14 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
                 if post is None:
                     blocks.append(f"[{_label('report_quoted_post')}] {POST_URL.format(post_id=ref.id)}")
             continue
-        # Without X's reply prefix (the handles of the thread it answers, a whistleblower's among them) and the links
-        # to the posts it quotes or answers in turn (`x.com/<handle>/status/<id>`: the handle, and the post).
+        # Without X's reply prefix (the handles of the thread it answers, a whistleblower's among them: a post that
+        # answers another) and the links to the posts it quotes or answers in turn (`x.com/<handle>/status/<id>`: the
+        # handle, and the post). A post that answers nothing keeps the handles it opens with: its own words ("@kades
+        # menerima suap"), the one it accuses among them.
         its_own = {str(up.id) for up in post.referenced_tweets or []}
-        text = strip_leading_mentions(tweet_text(post, its_own)).strip()
+        text = tweet_text(post, its_own).strip()
+        if any(up.type == "replied_to" for up in post.referenced_tweets or []):
+            text = strip_leading_mentions(text).strip() or text
         text = _cut(_without_handle(text, reporter_username), max_chars)
         if str(post.author_id) == str(tweet.author_id):
             label = f"[{_label('report_earlier_post')}]"

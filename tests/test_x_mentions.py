@@ -2465,7 +2465,6 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
 @pytest.mark.parametrize(
     "neighbour",
     [
-        # Leading, as X's reply prefix writes the handles of a thread: left out with the prefix
         pytest.param("@siti_rahma betul, loket 3 minta uang", id="at-sign"),
         pytest.param("\uff20siti_rahma betul, loket 3 minta uang", id="fullwidth-at-sign"),
         pytest.param("betul @siti_rahma, loket 3 minta uang", id="at-sign-in-the-words"),
@@ -2486,7 +2485,7 @@ def test_an_anonymous_reporters_handle_in_the_post_they_answer_is_replaced_howev
     assert report["anonymous"] is True
     assert "loket 3 minta uang" in report["text"]
     assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode().lower()
-    assert ("[pelapor / reporter]" in report["text"]) is not neighbour.startswith(("@", "\uff20"))
+    assert "[pelapor / reporter]" in report["text"]
 
 
 @pytest.mark.parametrize(
@@ -2967,7 +2966,7 @@ def test_a_rounds_error_quoting_a_mention_logs_neither_its_words_nor_its_author(
                      {"follow_up_of": "parent", "anonymous": True, "text": "kejadian lagi hari ini"},
                      id="whistleblower-answers-own-anonymous-mention"),
         pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708"},
-                     {"follow_up_of": "parent", "text": f"{EARLIER_MARK}\n> jalan rusak di Jl. Dago"},
+                     {"follow_up_of": "parent", "text": f"{EARLIER_MARK}\n> @lapor1708 jalan rusak di Jl. Dago"},
                      id="the-handle-alone-under-own-mention-keeps-the-quote"),
         pytest.param("@lapor1708 jalan rusak di Jl. Dago", {"text": "@lapor1708 masih rusak", "quote": True},
                      {"follow_up_of": "parent", "anonymous": False, "text": "masih rusak"},
@@ -3637,3 +3636,20 @@ def test_a_neighbours_post_quoted_one_step_from_an_anonymous_mention_names_neith
     sent = orjson.dumps(case_store_payload(report, settings)).decode()
     assert report["anonymous"] is False and "saya juga dipalak di sana" in report["text"]
     assert "siti_rahma" not in sent and siti["id"] not in sent, sent
+
+
+@pytest.mark.parametrize(("post", "quoted"), [
+    pytest.param("@kades_sukamaju menerima suap dana desa Rp 50 juta",
+                 "> @kades_sukamaju menerima suap dana desa Rp 50 juta", id="a-handle-that-is-its-words"),
+    pytest.param("@dishub_bdg @pemkot_bdg", "> @dishub_bdg @pemkot_bdg", id="handles-alone"),
+])
+def test_a_quoted_post_that_answers_nothing_keeps_the_handles_it_opens_with(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, post: str, quoted: str,
+) -> None:
+    """Only X's reply prefix is left out of a quoted post (the handles of the thread a post answers): a post that
+    answers nothing opens with its own words, the official it accuses among them."""
+    viral = fake.state.add_tweet(post, username="warga_sukamaju")
+    answer = fake.state.add_tweet("@warga_sukamaju @lapor1708 tolong ditindak", username="dewi_k",
+                                  in_reply_to=viral["id"])
+    make_poller(settings, redis, intake).poll_once()
+    assert reports_by_tweet(redis)[answer["id"]]["text"].endswith(f"{viral['id']}\n{quoted}")
