@@ -3653,3 +3653,14 @@ def test_a_quoted_post_that_answers_nothing_keeps_the_handles_it_opens_with(
                                   in_reply_to=viral["id"])
     make_poller(settings, redis, intake).poll_once()
     assert reports_by_tweet(redis)[answer["id"]]["text"].endswith(f"{viral['id']}\n{quoted}")
+
+
+def test_no_case_store_gets_a_posts_conversation(settings: Settings) -> None:
+    """The first post of a named report's thread may be an #anonim one whose records are gone (30 days): its id, in
+    `conversation_id`, went to the case store and opened it, its author named. The gateway keeps it for itself."""
+    envelope = {"tracking_id": "10000012", "channel": "twitter", "anonymous": False, "text": "betul",
+                "sender": {"kind": "x_user", "id": "1013627468458897", "display_name": "Dewi"},
+                "channel_meta": {"tweet_id": "1860000000000000014", "conversation_id": "1860000000000000000",
+                                 "username": "dewi_k"}, "channel_message_id": "1860000000000000014"}
+    assert case_store_payload(envelope, settings)["channel_meta"] == {"tweet_id": "1860000000000000014",
+                                                                      "username": "dewi_k"}

@@ -23,6 +23,13 @@ HANDLE_KEY = "lapor:handle:{handle}"
 NOT_UPLOADED = "not_uploaded"
 
 
+# What of a report's channel_meta is the gateway's alone, sent to no case store, of a named report either: a mail's
+# other names for its sender (to know what an anonymous text must lose), and an X post's conversation, the first post
+# of its thread (to tell what a reporter's answer adds to): that post may be an #anonim one whose records are gone
+# (channels.social drops it while they stand), and its id opens it and names its author.
+GATEWAYS_OWN = frozenset({SENDER_IDENTITIES, "conversation_id"})
+
+
 def reply_handle(secret: str, tracking_id: str) -> str:
     """An opaque, per-report handle: unlinkable across reports, mapped back only by the gateway."""
     digest = hmac.new(secret.encode(), f"reply-handle:{tracking_id}".encode(), hashlib.sha256).hexdigest()
@@ -32,11 +39,9 @@ def reply_handle(secret: str, tracking_id: str) -> str:
 def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
     payload = dict(envelope)
-    if SENDER_IDENTITIES in (envelope.get("channel_meta") or {}):
-        # A mail's other names for its sender are the gateway's, to know what an anonymous text must lose: no reply
-        # needs them, so no case store gets them, of a named report either.
+    if GATEWAYS_OWN.intersection(envelope.get("channel_meta") or {}):
         payload["channel_meta"] = {key: value for key, value in envelope["channel_meta"].items()
-                                   if key != SENDER_IDENTITIES}
+                                   if key not in GATEWAYS_OWN}
     if payload.get("anonymous"):
         # Before the sender and channel_meta go: they say what the sender's own identity looks like in the text.
         payload.update(without_own_identity(envelope))
