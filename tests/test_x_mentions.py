@@ -3054,6 +3054,14 @@ def test_a_reporters_answer_deeper_in_their_own_mentions_thread_adds_to_the_repo
         assert "siti_rahma" not in orjson.dumps(case_store_payload(report, settings)).decode()
 
 
+def budis_named_report(fake: FakeProviderServer, redis: Redis,
+                       poller: XMentionsPoller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Budi's named mention, polled: his post and the report it filed (whose Tracking ID our reply makes public)."""
+    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
+    poller.poll_once()
+    return budi, reports_by_tweet(redis)[budi["id"]]
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
@@ -3077,9 +3085,7 @@ def test_an_answer_under_an_anonymous_mention_that_added_to_anothers_report_adds
     report's sender, not hers, and became a named report of its own. Both, and an edit of her mention, now add to the
     report with her mention's flags; whose post it is, is told by what her mention filed."""
     poller = make_poller(settings, redis, intake)
-    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
-    poller.poll_once()
-    parent = reports_by_tweet(redis)[budi["id"]]
+    _, parent = budis_named_report(fake, redis, poller)
     mention = fake.state.add_tweet(f"@lapor1708 {parent['tracking_id']} #anonim saya pegawainya, pelakunya pak "
                                    "kepala loket", username="siti_rahma")
     poller.poll_once()
@@ -3130,9 +3136,7 @@ def test_an_answer_under_an_anonymous_addition_inside_anothers_thread_adds_to_th
     thread (the post she answers, as X's includes.tweets gives it, answers her addition) finds what she filed.
     Anyone else's answer there stays a report of its own."""
     poller = make_poller(settings, redis, intake)
-    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
-    poller.poll_once()
-    parent = reports_by_tweet(redis)[budi["id"]]
+    budi, parent = budis_named_report(fake, redis, poller)
     mention = fake.state.add_tweet(f"@budi_bdg @lapor1708 {parent['tracking_id']} #anonim saya pegawainya, "
                                    "pelakunya pak kepala loket", username="siti_rahma", in_reply_to=budi["id"])
     poller.poll_once()
@@ -3181,9 +3185,7 @@ def test_a_named_report_answering_or_quoting_an_anonymous_post_carries_neither_i
     anonymous report: both are left out, the mark alone kept, and so is a conversation that anonymous post began. A
     named post quoted keeps both."""
     poller = make_poller(settings, redis, intake)
-    budi = fake.state.add_tweet("@lapor1708 pungli di loket samsat Jl. Dago", username="budi_bdg")
-    poller.poll_once()
-    parent = reports_by_tweet(redis)[budi["id"]]
+    budi, parent = budis_named_report(fake, redis, poller)
     words = "saya pegawainya, pelakunya pak kepala loket"
     flag = "" if case.get("named") else "#anonim "
     if case["where"] == "budis-thread":
