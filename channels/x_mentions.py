@@ -598,8 +598,7 @@ def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
 
 def tweet_time(tweet_id: str | int) -> str:
     """When a tweet was posted, from its snowflake id (RFC 3339, UTC)."""
-    ms = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(snowflake_ms(tweet_id) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def log_mentions_gap(gap_from: str, oldest_id: str, walked: int) -> None:
@@ -670,29 +669,27 @@ class ReadMentions:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
 
     def record(self) -> dict[str, str]:
+        """The record beside the set, read once by a poll for each of the questions below."""
         return {key.decode(): value.decode() for key, value in self._redis.hgetall(self.from_key).items()}
 
-    def read_from(self, cursor: str) -> str:
+    def read_from(self, record: Mapping[str, str], cursor: str) -> str:
         """The lowest id a poll from `cursor` may ask from: the first of `from_ms` while the cursor is the one recorded,
         else the cursor itself."""
-        record = self.record()
         if record.get("cursor") != self.mark(cursor) or not record.get("from_ms", "").isdigit():
             return cursor
         return str(min(int(cursor), first_snowflake(int(record["from_ms"]))))
 
-    def settled(self, cursor: str, lookback: float) -> bool:
+    def settled(self, record: Mapping[str, str], cursor: str, lookback: float) -> bool:
         """Whether a walk that looked back from `cursor` began at least the window after the cursor was first saved,
         both on our clock: a mention posted before the cursor's that X gives late has then been read."""
-        record = self.record()
         try:
             return (record.get("cursor") == self.mark(cursor)
                     and float(record["looked_at"]) >= float(record["saved_at"]) + lookback)
         except (KeyError, ValueError):
             return False
 
-    def walk(self, since_id: str) -> tuple[str, float] | None:
+    def walk(self, record: Mapping[str, str], since_id: str) -> tuple[str, float] | None:
         """The since_id and start (our clock) of the unfinished walk from the cursor `since_id`, if one began here."""
-        record = self.record()
         if record.get("walk_cursor") != self.mark(since_id):
             return None
         try:
@@ -727,15 +724,15 @@ class ReadMentions:
                 pipe.expire(self.key, int(keep_seconds) + READ_SET_IDLE_SECONDS)
                 pipe.execute()
 
-    def moved(self, cursor: str, floor: str, keep_from: str, keep_seconds: float, *, now: float,
-              looked_at: float | None) -> None:
+    def moved(self, record: Mapping[str, str], cursor: str, floor: str, keep_from: str, keep_seconds: float, *,
+              now: float, looked_at: float | None) -> None:
         """The walk saved `cursor`; the set holds what was read above `floor`, and keeps what was posted from
-        `keep_from` on. `now`: when the walk ended; `looked_at`: when it began, if it looked back from `cursor`.
+        `keep_from` on. `record`: as the walk found it (its `walking` marks are dropped with it). `now`: when the walk
+        ended; `looked_at`: when it began, if it looked back from `cursor`.
 
         The floor is kept as its millisecond: a poll may ask from that millisecond's first id. `floor` itself, a cursor
         another release saved when the set starts again from it, is remembered as read, so it is not taken as new;
         one that release read in the same millisecond below it would be (and deduplicated by intake)."""
-        record = self.record()
         same = record.get("cursor") == self.mark(cursor)
         # Complete from the later of the two: what was read below `keep_from` is trimmed here, and a poller with a
         # larger window (raised at a restart, another host's during a rollout) asking below it took it as new.
@@ -796,12 +793,13 @@ class XMentionsPoller:
         if start and not state.get("start_time"):
             self.progress.save(since_id=None, start_time=start)
         # Above which id every mention read is remembered (ReadMentions): the look-back asks from no lower.
+        record = self.read.record() if self.lookback else {}
         read_from = None
         if self.lookback:
-            read_from = self.read.read_from(since_id) if since_id else self._start_id(start)
+            read_from = self.read.read_from(record, since_id) if since_id else self._start_id(start)
         began = self.clock()
-        asked = self._asked_since(since_id, read_from)
-        walk = self.read.walk(since_id) if token and since_id and self.lookback else None
+        asked = self._asked_since(record, since_id, read_from)
+        walk = self.read.walk(record, since_id) if token and since_id and self.lookback else None
         if walk is not None:  # a walk resumed asks as its first page did, and began when that one was asked
             asked, began = walk
         resumed = bool(token)
@@ -880,8 +878,8 @@ class XMentionsPoller:
                         # here that another release began (from the cursor) did not, whatever it asked since.
                         looked = (since_id is not None and asked is not None and int(asked) < int(since_id)
                                   and (walk is not None or not resumed))
-                        self.read.moved(cursor, read_from, str(keep_from), self.lookback, now=self.clock(),
-                                        looked_at=began if looked and cursor == since_id else None)
+                        self.read.moved(record, cursor, read_from, str(keep_from), self.lookback,
+                                        now=self.clock(), looked_at=began if looked and cursor == since_id else None)
                 return taken
             if self.lookback and since_id and asked and not resumed and pages == 1:
                 self.read.walking(since_id, asked, began, self.lookback)
@@ -893,15 +891,15 @@ class XMentionsPoller:
     def lookback(self) -> float:
         return self.settings.since_lookback_seconds
 
-    def _asked_since(self, since_id: str | None, read_from: str | None) -> str | None:
+    def _asked_since(self, record: Mapping[str, str], since_id: str | None, read_from: str | None) -> str | None:
         """The since_id to ask with: the cursor set back by `x.since_lookback_seconds`, never below `read_from`
         (ReadMentions); None before the first cursor (the first poll's start_time bounds it)."""
-        if not since_id or not self.lookback or self._settled(since_id):
+        if not since_id or not self.lookback or self._settled(record, since_id):
             return since_id
         floor = min(int(read_from or since_id), int(since_id))  # never above the cursor: mentions would be skipped
         return str(max(int(looked_back(since_id, self.lookback)), floor))
 
-    def _settled(self, cursor: str) -> bool:
+    def _settled(self, record: Mapping[str, str], cursor: str) -> bool:
         """Whether a mention posted before the cursor's that X gives late has had its window to come and a walk after
         it has looked back for it (ReadMentions.settled): then a poll asks from the cursor itself. Decided by when we
         first saved the cursor and when a completed walk that looked back from it began, both on our clock: not by the
@@ -909,7 +907,7 @@ class XMentionsPoller:
         outage, a 429's wait, polls spread over the quota) or with our clock ahead of X's, and read the window again
         for as long as ours was behind. Looking back from a cursor of any age read the window's mentions again at
         every poll, the newest at least, however long nobody wrote: 4 posts a minute at a poll every 15 s."""
-        return self.read.settled(cursor, self.lookback)
+        return self.read.settled(record, cursor, self.lookback)
 
     @staticmethod
     def _start_id(start: str | None) -> str | None:
