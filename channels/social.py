@@ -505,8 +505,6 @@ class MentionIntake:
         threads: list[bool] = []
         # Per draft: whether it is an edit of a mention filed before, added to that report unanswered.
         edits: list[bool] = []
-        # The mentions of the batch filed anonymous, which a later one of it may quote or answer.
-        anonymous_here: set[str] = set()
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
@@ -544,10 +542,8 @@ class MentionIntake:
                 draft, unknown = resolve_follow_up_now(self._redis, draft, self._settings.intake.id_range,
                                                        self._intake.holds_unminted, ask_casestore)
                 unknown_parent = parent if unknown else None
-            if not draft.anonymous:
-                draft = self._without_anonymous_posts(message, draft, anonymous_here)
-            else:
-                anonymous_here.add(message.provider_message_id)
+            if not draft.anonymous:  # what it answers or quotes on its page is filed first (_answers_last)
+                draft = self._without_anonymous_posts(message, draft)
             drafts.append(draft)
             draft_messages.append((message, normalized.language, unknown_parent))
             mistyped.append(normalized.mistyped_id)
@@ -653,8 +649,7 @@ class MentionIntake:
                 return filed.continued
         return None
 
-    def _without_anonymous_posts(self, message: InboundMessage, draft: ReportDraft,
-                                 anonymous_here: set[str]) -> ReportDraft:
+    def _without_anonymous_posts(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """A named report without the posts it quotes or answers that filed an anonymous report or addition (their
         mark alone stays: no address, no words), nor such a post as its conversation's first (`channel_meta`). The
         address opens the post, which names its author, and the words match the anonymous report's own text: a named
@@ -665,7 +660,7 @@ class MentionIntake:
         candidates = {post for post in (message.replied_to, message.quoted_post, root)
                       if isinstance(post, str) and post and post != message.provider_message_id}
         anonymous = {post for post in candidates - set(message.own_posts)
-                     if post in anonymous_here or self._filed_anonymous(message, post)}
+                     if self._filed_anonymous(message, post)}
         if not anonymous:
             return draft
         update: dict[str, Any] = {"text": without_quoted_posts(draft.text, anonymous)}
