@@ -70,12 +70,19 @@ def with_local_times(text: str, zone: ZoneInfo | None) -> str:
     return UTC_TIME.sub(annotated, text)
 
 
+def utc_time(timestamp: float | None) -> str | None:
+    """A Unix time in UTC (`UTC_FORMAT`); None for none, or one no date can say (a damaged or hand-edited value: not a
+    number, not finite, past the year 9999), which ended a view or a command on a traceback where it was read."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def shown_time(timestamp: float, zone: ZoneInfo | None = None) -> str:
     """A Unix time as the operator commands print it: UTC, then the local time in `zone` (`operator_timezone`); no
-    zone (a JSON output): UTC alone. `?` for a time no date can say (a hand edit's 1e13, past the year 9999): it ended
-    `deadletters list` on a traceback, every letter unlisted."""
-    try:
-        moment = datetime.fromtimestamp(timestamp, UTC)
-    except (OverflowError, OSError, ValueError):
-        return "?"
-    return with_local_times(moment.strftime(UTC_FORMAT), zone)
+    zone (a JSON output): UTC alone. `?` for a time no date can say (a hand edit's 1e13 ended `deadletters list`)."""
+    text = utc_time(timestamp)
+    return "?" if text is None else with_local_times(text, zone)

@@ -12,18 +12,17 @@ file names are never used: a file is named by its Tracking ID, its index and an 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from redis import Redis
 
 from gateway.attachments import is_provider_url, is_stored, kept_by_gateway, stored_path
+from gateway.localtime import utc_time
 from gateway.logs import get_logger
 from gateway.private_files import DIRECTORY_MODE, TEMPORARY_SUFFIX, remove_orphans, write_temporary
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
@@ -168,12 +167,9 @@ def _time(raw: bytes | None) -> float | None:
     `attachments list` on a traceback."""
     try:
         value = float(raw) if raw else None
-        if value is None or not math.isfinite(value):
-            return None
-        datetime.fromtimestamp(value, UTC)
-    except (ValueError, OverflowError, OSError):
+    except ValueError:
         return None
-    return value
+    return value if utc_time(value) is not None else None
 
 
 def _readable_attachment(item: Any) -> bool:

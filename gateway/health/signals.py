@@ -29,7 +29,6 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,7 +38,7 @@ from redis.exceptions import RedisError
 
 from gateway import metrics
 from gateway.errors import exception_chain
-from gateway.localtime import UTC_FORMAT
+from gateway.localtime import utc_time
 from gateway.logs import get_logger, scrub
 from gateway.metrics import health_channel
 from gateway.transactions import after_commit, commit
@@ -107,14 +106,8 @@ def credentials_step(reason: str) -> str:
             f"`lapor-gateway deadletters requeue --all --reason {reason}`")
 
 
-def _clock(timestamp: float | None) -> str | None:
-    """A Unix time as the reasons write it (`localtime.UTC_FORMAT`); None for one that cannot be a date."""
-    if timestamp is None:
-        return None
-    try:
-        return datetime.fromtimestamp(timestamp, UTC).strftime(UTC_FORMAT)
-    except (OverflowError, OSError, ValueError):  # a damaged time, past the year 9999: not shown
-        return None
+# A Unix time as the reasons write it; None for one that cannot be a date (a damaged time, past the year 9999).
+_clock = utc_time
 
 
 def _clean(reason: str | None) -> str:
