@@ -592,12 +592,7 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     """The dead letters an operator named (or all, with --all), narrowed by the filters; and the Tracking IDs and
     keys named that none of them has, each said as `show` says it."""
     _refuse_empty_selectors(selectors)
-    if not selectors and not all_:
-        console.print("name Tracking IDs or pass --all")
-        raise typer.Exit(2)
-    if selectors and all_:  # `purge <id> --all --yes` would otherwise drop every dead letter, not the one named
-        console.print("name Tracking IDs or pass --all, not both: nothing was done")
-        raise typer.Exit(2)
+    _refuse_names_and_all("Tracking IDs", selectors, all_)
     letters = _matching(registry.select(None if all_ else selectors), queue, channel, reason)
     filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
