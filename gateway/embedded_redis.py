@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -33,6 +34,8 @@ PASSWORD_FILE = "password"
 STDERR_FILE = "redis.stderr"
 # The oldest redis-server the options and the configuration on standard input are known to work with.
 NEEDED_VERSION = "6.2"
+# How many ports it chooses before a port taken at every start is reported (`port_in_use`).
+PORT_ATTEMPTS = 3
 # redis-server creates its append-only files and log with the mode its umask leaves: none for other accounts.
 PRIVATE_UMASK = 0o077
 # A password that goes into a URL's user part and a redis.conf line as it is: one kept by hand of other characters
@@ -176,6 +179,9 @@ class EmbeddedRedis:
                  die_with_owner: bool = False) -> None:
         # Absolute: redis-server changes into --dir before it opens --logfile.
         self.directory = directory.resolve()
+        # A port it chose may be taken by another process between the choice and redis-server's bind (a client's
+        # outgoing connection among them): it chooses again then. A port it was given is kept.
+        self._port_chosen = port is None
         self.port = port or _free_port()
         self.appendfsync = appendfsync
         # SIGTERM (Redis writes its AOF and exits) when the process that started it dies without stopping it
@@ -207,6 +213,16 @@ class EmbeddedRedis:
         return self._process.poll() if self._process is not None else None
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start_once(timeout)
+            except EmbeddedRedisFailed as failure:
+                if failure.reason != "port_in_use" or not self._port_chosen:
+                    raise
+            self.port = _free_port()
+        return self._start_once(timeout)
+
+    def _start_once(self, timeout: float) -> EmbeddedRedis:
         server = find_redis_server()
         # Its append-only file holds every envelope (numbers, addresses, an anonymous reporter's among them, and
         # their words): the gateway user's only, as the spool is (gateway/private_files.py), whatever the umask.
@@ -257,6 +273,9 @@ class EmbeddedRedis:
             if self._process.poll() is not None:
                 raise start_failure(self.directory, self._process.returncode, log_offset=log_offset,
                                     server=server)
+            if not self._listening():
+                time.sleep(0.05)
+                continue
             try:
                 client.ping()
                 client.close()
@@ -266,6 +285,17 @@ class EmbeddedRedis:
         self.stop()
         raise EmbeddedRedisFailed("no_answer", f"embedded redis did not answer within {timeout:g} s; see "
                                   f"{self.directory}/redis.log and {self.directory}/{STDERR_FILE}")
+
+    def _listening(self) -> bool:
+        """Whether the server listens on its port itself: until then a PING may reach another process that took the
+        port first (with no read limit, a listener that never answers held `make run` for good)."""
+        assert self._process is not None
+        try:
+            sockets = psutil.Process(self._process.pid).net_connections(kind="tcp")
+        except psutil.Error:  # exited (its exit is read next) or not ours to inspect
+            return False
+        return any(each.status == psutil.CONN_LISTEN and each.laddr and each.laddr.port == self.port
+                   for each in sockets)
 
     def _send_configuration(self, configuration: bytes) -> None:
         """Write the configuration to redis-server's standard input and close it: it reads up to the end first."""

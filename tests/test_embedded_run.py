@@ -230,6 +230,16 @@ def _supervisor_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _logged(supervisor: subprocess.Popen[bytes], log_path: Path, text: str, timeout: float = 60) -> None:
+    """Wait until the supervisor's log holds `text`; fail at once, its log shown, when it exited first (a start that
+    failed read as 60 s of waiting and no word why)."""
+    def said_or_exited() -> bool:
+        return text in log_path.read_text() or supervisor.poll() is not None
+
+    wait_until(said_or_exited, timeout=timeout)
+    assert text in log_path.read_text(), f"exited {supervisor.poll()}: {log_path.read_text()[-3000:]}"
+
+
 def _refused_start(supervisor: subprocess.Popen[bytes], log_path: Path) -> str:
     """What a supervisor that must refuse to start logged, once it exited 1 (killed with its group if it runs on)."""
     try:
@@ -259,7 +269,7 @@ def test_ctrl_c_stops_the_processes_before_the_embedded_redis(tmp_path: Path) ->
     log_path = tmp_path / "supervisor.log"
     supervisor = _start_supervisor(procfile, env, log_path, script=SUPERVISE)
     try:
-        wait_until(lambda: '"worker.ready"' in log_path.read_text(), timeout=60)
+        _logged(supervisor, log_path, '"worker.ready"')
         os.killpg(supervisor.pid, signal.SIGINT)
         assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
     finally:
@@ -308,7 +318,7 @@ def test_a_stop_signal_to_the_supervisor_stops_its_processes_cleanly(tmp_path: P
     log_path = tmp_path / "supervisor.log"
     supervisor = _start_supervisor(procfile, env, log_path)
     try:
-        wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
+        _logged(supervisor, log_path, '"supervisor.started"')
         children = psutil.Process(supervisor.pid).children()
         supervisor.send_signal(signum)
         assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
@@ -351,7 +361,7 @@ def test_a_supervisor_killed_outright_leaves_no_process_behind(
     supervisor = _start_supervisor(procfile, env, log_path, script=SUPERVISE, new_session=False)
     try:
         parent = psutil.Process(supervisor.pid)
-        wait_until(lambda: f'"{worker_state}"' in log_path.read_text(), timeout=60)
+        _logged(supervisor, log_path, f'"{worker_state}"')
         children = parent.children()
         assert {Path(child.name()).name for child in children} == expected_children
     finally:
@@ -369,7 +379,7 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     log_path = tmp_path / "supervisor.log"
     supervisor = _start_supervisor(procfile, env, log_path)
     try:
-        wait_until(lambda: '"supervisor.started"' in log_path.read_text(), timeout=60)
+        _logged(supervisor, log_path, '"supervisor.started"')
         [redis] = [child for child in psutil.Process(supervisor.pid).children() if child.name() == "redis-server"]
         # Named by the pid the supervisor logged: its `sh -c "exec sleep"` may not have become `sleep` yet.
         [started] = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.started"' in line]
@@ -394,6 +404,34 @@ def test_an_embedded_redis_started_then_used_as_a_context_manager_runs_once(tmp_
         assert entered is redis and redis.pid == first
         assert Redis.from_url(redis.url).ping()
     assert redis.pid is None and not psutil.pid_exists(first)
+
+
+@pytest.mark.parametrize("port_given", [False, True], ids=["port-it-chose-is-chosen-again", "port-given-is-kept"])
+def test_an_embedded_redis_whose_port_is_taken_before_it_binds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, port_given: bool,
+) -> None:
+    """The port it chose free may be taken before redis-server binds it (another process's listener, a client's
+    outgoing connection): `make run` ended on `port_in_use`, "start again". It chooses another port then; a port it
+    was given is the caller's and stays refused. Its PING never goes to the process holding the port: one that
+    never answers held the start for good (no read limit, for a long load)."""
+    with socket.socket() as holder:  # listens and never answers
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        choices = iter([taken, free_port()])
+        monkeypatch.setattr(embedded_redis, "_free_port", lambda: next(choices))
+        redis = EmbeddedRedis(tmp_path / "redis", port=taken if port_given else None)
+        if port_given:
+            with pytest.raises(embedded_redis.EmbeddedRedisFailed) as refused:
+                redis.start()
+            assert refused.value.reason == "port_in_use"
+        else:
+            with redis.start():
+                assert redis.port != taken and Redis.from_url(redis.url).ping()
+                assert "Address already in use" in (tmp_path / "redis" / "redis.log").read_text()  # the first try's
+        holder.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            holder.accept()  # no connection came
 
 
 def _make_run_that_cannot_start_redis(tmp_path: Path, env: dict[str, str] | None = None,
@@ -647,7 +685,7 @@ def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_who
     first = _start_supervisor(procfile, env, first_log)
     second: subprocess.Popen[bytes] | None = None
     try:
-        wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
+        _logged(first, first_log, '"supervisor.started"')
         metrics_file = tmp_path / "var" / "metrics" / "counter_1.db"
         metrics_file.write_bytes(b"kept")  # as a process of the first run would have written
         url = embedded_redis_url(tmp_path / "var")
@@ -843,7 +881,7 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
     first = _start_supervisor(procfile, env, first_log, new_session=False)
     second: subprocess.Popen[bytes] | None = None
     try:
-        wait_until(lambda: '"supervisor.started"' in first_log.read_text(), timeout=60)
+        _logged(first, first_log, '"supervisor.started"')
         children = psutil.Process(first.pid).children()
         killed_url = embedded_redis_url(tmp_path / "var")
         first.kill()
@@ -857,7 +895,7 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
         assert (f"REDIS_URL is not set and {tmp_path}/var/redis/url is left from a `make run` that no longer runs "
                 "(killed?)") in listed.stdout, listed.stdout + listed.stderr
         second = _start_supervisor(procfile, env, second_log)
-        wait_until(lambda: '"supervisor.started"' in second_log.read_text(), timeout=60)
+        _logged(second, second_log, '"supervisor.started"')
         assert run_cli(["deadletters", "list"], env).returncode == 0
         url = embedded_redis_url(tmp_path / "var")
         assert url is not None and url != killed_url and redis_connection(url).ping()
