@@ -79,7 +79,7 @@ def _settings(*, log_stream: TextIO | None = None, as_json: bool = False) -> Set
                      + (f" (did you mean {close}?)" if close else ""))
     for warning in settings_warnings(settings):
         errors.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    configure_logging(settings.logging.level, stream=log_stream)
+    configure_logging(settings.logging.level, stream=log_stream, own_hosts=settings.own_hosts)
     return settings
 
 

@@ -305,16 +305,58 @@ def _path_in_run(text: str, start: int, at: int) -> int:
 _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 
 
+# The hosts of the deployment's own endpoints (`Settings.own_hosts`: the case store, Redis, the providers' base URLs,
+# the mail relay...) that the number rule would take, as one pattern; None: none. Set by `configure_logging` from the
+# settings of the process. Scrubbed, a case store at 192.168.100.200 or a Redis at 10.255.255.1 read as `[phone]` in a
+# reason, a dead letter's detail or an exception's message about them ("case store at http://[phone]:8080 refused"),
+# and an operator could not tell which endpoint failed. Kept where the text has one whole, as written (any case): not
+# within a longer name or address (10.255.255.10, 5.10.255.255.1), and not run into a number by the marks that join
+# its groups (0812 192.168.100.200, 10.255.255.1-0812: scrubbed whole, as before). Nothing else: another address, or a
+# number typed with dots (0812.3456.7890, 081.234.56.78), is scrubbed as before.
+_own_hosts: re.Pattern[str] | None = None
+# A digit before a kept host, or after it, with the marks that may join two groups of a number between (`_SEPARATOR`).
+_JOINED_BEFORE = re.compile(rf"\d(?:{_SEPARATOR}){{0,3}}\Z")
+_JOINED_AFTER = re.compile(rf"(?:{_SEPARATOR}){{0,3}}\d")
+_JOIN_LOOKBACK = 32  # three separators (percent-encoded, 9 characters each) and a digit
+
+
+def _own_hosts_pattern(hosts: Iterable[str]) -> re.Pattern[str] | None:
+    """The pattern of those of `hosts` the number rule would take (the others need no keeping, and a deployment
+    whose hosts have no such number pays nothing); None if none would be."""
+    taken = sorted({host for host in hosts if _redact_glued(_redact_number_runs(host)) != host}, key=len, reverse=True)
+    if not taken:
+        return None
+    return re.compile(rf"(?<![\w.\-])(?:{'|'.join(map(re.escape, taken))})(?![\w\-]|\.\w)", re.IGNORECASE)
+
+
+def _own_host_spans(text: str, own_hosts: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Where `text` names one of the deployment's own hosts whole (`_own_hosts`)."""
+    spans = []
+    for found in own_hosts.finditer(text):
+        start, end = found.span()
+        if text[start].isdigit() and _JOINED_BEFORE.search(text[max(0, start - _JOIN_LOOKBACK):start]) is not None:
+            continue
+        if text[end - 1].isdigit() and _JOINED_AFTER.match(text, end) is not None:
+            continue
+        spans.append((start, end))
+    return spans
+
+
 def _redact_numbers(text: str) -> str:
-    """`_PHONE`'s matches replaced, a run the bound cut taken whole (`_PHONE_TAIL`); UUIDs left as they are, the text
-    around each redacted on its own (a number typed right before one is still a number)."""
-    uuids = list(_UUID.finditer(text)) if "-" in text else []
-    if not uuids:
+    """`_PHONE`'s matches replaced, a run the bound cut taken whole (`_PHONE_TAIL`); UUIDs and the deployment's own
+    hosts (`_own_hosts`) left as they are, the text around each redacted on its own (a number typed right before one
+    is still a number)."""
+    kept = [found.span() for found in _UUID.finditer(text)] if "-" in text else []
+    if _own_hosts is not None:
+        kept = sorted(kept + _own_host_spans(text, _own_hosts))
+    if not kept:
         return _redact_glued(_redact_number_runs(text))
     pieces, position = [], 0
-    for found in uuids:
-        pieces += (_redact_glued(_redact_number_runs(text[position:found.start()])), found.group())
-        position = found.end()
+    for start, end in kept:
+        if start < position:  # within one kept already
+            continue
+        pieces += (_redact_glued(_redact_number_runs(text[position:start])), text[start:end])
+        position = end
     return "".join(pieces) + _redact_glued(_redact_number_runs(text[position:]))
 
 
@@ -524,8 +566,12 @@ class _UnparsableRequestFilter(logging.Filter):
 _UNPARSABLE_REQUESTS = _UnparsableRequestFilter()
 
 
-def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
-    """JSON lines on stdout (or `stream`), shared by structlog and the standard library's loggers."""
+def configure_logging(level: str = "info", stream: TextIO | None = None, own_hosts: Iterable[str] = ()) -> None:
+    """JSON lines on stdout (or `stream`), shared by structlog and the standard library's loggers. `own_hosts`: the
+    hosts of the deployment's own endpoints (`Settings.own_hosts`), kept whole wherever free text is scrubbed, in the
+    logs and in every view that scrubs its text with `scrub`; without them, none is."""
+    global _own_hosts
+    _own_hosts = _own_hosts_pattern(own_hosts)
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

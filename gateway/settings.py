@@ -555,6 +555,23 @@ class Settings(_Section):
         return self.casestore.url or f"http://127.0.0.1:{self.casestore.port}"
 
     @property
+    def own_hosts(self) -> tuple[str, ...]:
+        """The hosts of the deployment's own endpoints as configured: where it listens, its public URL, the case store,
+        Redis, the X and Graph API base URLs, the aggregator's send URL, the mail relay and the IMAP server (Twilio's
+        API has no setting: api.twilio.com). The log and view redaction keeps them whole in free text
+        (`gateway.logs.configure_logging`): configuration, not a citizen's details. A URL's host alone, never its
+        user or password."""
+        urls = (self.public_url, self.casestore_url, self.redis_url, self.x.base_url, self.instagram.graph_base_url,
+                self.aggregator.send_url)
+        hosts = [self.http.host, self.smtp.host, self.email.relay_host, self.email.imap_host]
+        for url in urls:
+            try:
+                hosts.append(urlsplit(url.strip()).hostname or "")
+            except ValueError:  # a send URL unchecked here ("outbox:" has no host, which is none)
+                continue
+        return tuple(dict.fromkeys(host.strip() for host in hosts if host and host.strip()))
+
+    @property
     def operator_zone(self) -> ZoneInfo:
         """The zone the human views add the local time in (`gateway.localtime`); ZoneInfo keeps one per name."""
         return operator_zone(self.operator_timezone)

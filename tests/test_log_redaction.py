@@ -9,7 +9,7 @@ import logging
 import re
 import smtplib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import quote_from_bytes, urlencode
@@ -28,13 +28,14 @@ from channels.email.server import start_smtp_server
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway import logs
 from gateway.intake import Intake
-from gateway.logs import get_logger, scrub, sensitive_values
+from gateway.logs import configure_logging, get_logger, scrub, sensitive_values
 from gateway.outbound import OutboundReplies
-from gateway.queues import REPLY_QUEUE
+from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE
 from gateway.same_text import SameTextWindow
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
 from tests.aggregator_support import AGGREGATOR_PATH, aggregator_api, drain, running_gateway, sign
+from tests.cli_process import run_cli
 from tests.conftest import (
     CaseStoreServer,
     GatewayServer,
@@ -415,6 +416,110 @@ async def test_a_throttled_peer_is_named_and_a_number_in_its_place_is_not(
     throttled = [e["source"] for e in log_events(log_stream) if e["event"] == "ratelimit.throttled"]
     assert throttled == [PEER_ADDRESS, "not_an_address"]
     assert "0812.3456.7890" not in log_stream.getvalue()
+
+
+# The deployment's own endpoints as its settings give them, each host with 9 digits or more: scrubbed as a number,
+# an operator read "case store at http://[phone]:8080 refused" and could not tell which endpoint of theirs failed. The
+# case store's and Redis's URLs carry a user and a password, which no line shows.
+OWN_CASESTORE, OWN_REDIS = "192.168.100.200", "10.255.255.1"
+OWN_X, OWN_GRAPH = "ip-172-31-45-101.ap-southeast-3.compute.internal", "graph-2024120101.internal"
+OWN_RELAY, OWN_SEND = "relay-3456789012.internal", "172.16.254.254"
+OWN_ENDPOINTS = {
+    "LAPOR_CASESTORE_URL": f"http://lapor:s3cret-case@{OWN_CASESTORE}:8080",
+    "REDIS_URL": f"redis://gateway:s3cret-redis@{OWN_REDIS}:6379/10",
+    "LAPOR_X_BASE_URL": f"https://{OWN_X}/x",
+    "LAPOR_INSTAGRAM_GRAPH_BASE_URL": f"https://{OWN_GRAPH}/v21.0",
+    "LAPOR_EMAIL_RELAY_HOST": OWN_RELAY,
+    "LAPOR_AGGREGATOR_SEND_URL": f"http://{OWN_SEND}:13013/cgi-bin/sendsms?username=lapor&password=s3cret-send",
+}
+
+
+@pytest.fixture
+def own_endpoints(test_env: TestEnvironment) -> Settings:
+    return test_env.settings(**OWN_ENDPOINTS)
+
+
+@pytest.fixture
+def own_log_stream(own_endpoints: Settings) -> Iterator[io.StringIO]:
+    """`log_stream`, logging set up as every process sets it up: with its settings' own endpoints."""
+    stream = io.StringIO()
+    configure_logging("debug", stream=stream, own_hosts=own_endpoints.own_hosts)
+    yield stream
+    configure_logging("info")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    # Each host kept as written, in a reason or a detail as the gateway writes them about its own endpoints.
+    pytest.param(f"case store at http://{OWN_CASESTORE}:8080 refused", None, id="the case store in a reason"),
+    pytest.param(f"Error 111 connecting to {OWN_REDIS}:6379. Connection refused.", None, id="redis in a detail"),
+    pytest.param(f"timeout talking to {OWN_X}:443", None, id="the x base url's host"),
+    pytest.param(f"403 from https://{OWN_GRAPH}/17841400000000000/tags", f"403 from https://{OWN_GRAPH}/[id]/tags",
+                 id="the graph api's host, an id beside it"),
+    pytest.param(f"relay {OWN_RELAY}:587 said 421", None, id="the relay host"),
+    pytest.param(f"invalid destination in http://{OWN_SEND}:13013/cgi-bin/sendsms?to=%2B6281234567890",
+                 f"invalid destination in http://{OWN_SEND}:13013/cgi-bin/sendsms?to=%2B[phone]", id="the send url"),
+    pytest.param(f"forward to HTTP://{OWN_CASESTORE.upper()}:8080 failed", None, id="whatever its case"),
+    pytest.param(f"http://{OWN_CASESTORE}:8080/v1/reports/10000004 (ConnectError), retried", None,
+                 id="with a path and a tracking id"),
+    # Nothing else: another address, one that only begins or ends like ours, a number run into ours, a phone number.
+    pytest.param(f"case store at {OWN_CASESTORE}, not at 192.168.100.201", f"case store at {OWN_CASESTORE}, not "
+                 "at [phone]", id="another address in the same text"),
+    pytest.param(f"{OWN_REDIS}, not 10.255.255.10, 110.255.255.1 nor 10.255.255.1.5",
+                 f"{OWN_REDIS}, not [phone], [phone] nor [phone]", id="longer addresses that hold ours"),
+    pytest.param(f"{OWN_CASESTORE}: reply to 0812 {OWN_CASESTORE}", f"{OWN_CASESTORE}: reply to [phone]",
+                 id="a number run into ours before it"),
+    pytest.param(f"{OWN_REDIS}: {OWN_REDIS} 0812-3456", f"{OWN_REDIS}: [phone]", id="a number run into ours after it"),
+    pytest.param(f"at {OWN_CASESTORE} from 0812.3456.7890", f"at {OWN_CASESTORE} from [phone]",
+                 id="a phone number with dots"),
+    pytest.param(f"{OWN_REDIS} said 081.234.56.78", f"{OWN_REDIS} said [phone]", id="a number in four dotted parts"),
+    pytest.param(f"ip-172-31-45-102.ap-southeast-3.compute.internal beside {OWN_X}",
+                 f"ip-[phone].ap-southeast-3.compute.internal beside {OWN_X}", id="a name like ours"),
+    pytest.param(f"{OWN_CASESTORE} bounced budi@{OWN_CASESTORE}", f"{OWN_CASESTORE} bounced [email]",
+                 id="an address at our host"),
+])
+def test_the_deployments_own_endpoints_stay_readable_in_free_text_and_nothing_else(
+        text: str, shown: str | None, own_log_stream: io.StringIO) -> None:
+    """In a reason and a detail as every view shows them (`scrub`), and in a log line, its free text as any key's."""
+    shown = text if shown is None else shown
+    assert scrub(text) == shown
+    get_logger().warning("case.own_endpoint", reason=text, detail=text, url=text)
+    [line] = [e for e in log_events(own_log_stream) if e["event"] == "case.own_endpoint"]
+    assert (line["reason"], line["detail"], line["url"]) == (shown, shown, shown)
+
+
+def test_the_own_endpoints_are_hosts_without_a_user_or_password(own_endpoints: Settings,
+                                                                own_log_stream: io.StringIO) -> None:
+    """Only a URL's host is configuration to keep: a user or password of it, quoted, is scrubbed or shown as before."""
+    assert {OWN_CASESTORE, OWN_REDIS, OWN_X, OWN_GRAPH, OWN_RELAY, OWN_SEND} <= set(own_endpoints.own_hosts)
+    assert not any(secret in host for host in own_endpoints.own_hosts
+                   for secret in ("lapor", "gateway", "s3cret", "password", "@"))
+    for url in (OWN_ENDPOINTS["LAPOR_CASESTORE_URL"], OWN_ENDPOINTS["REDIS_URL"]):
+        assert "s3cret" not in scrub(f"cannot reach {url}")
+
+
+def test_an_operator_reads_our_own_case_store_in_a_dead_letters_detail(
+        test_env: TestEnvironment, redis: Redis, own_log_stream: io.StringIO) -> None:
+    """Recorded by a worker set up with its settings, shown by `deadletters list` and `show` set up with theirs."""
+    detail = f"422 from http://{OWN_CASESTORE}:8080/v1/reports: agency unknown; citizen 0812.3456.7890"
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000004"]], tracking_id="10000004",
+                               item="10000004", reason="casestore_422", detail=detail, channel="sms-twilio")
+    kept = f"422 from http://{OWN_CASESTORE}:8080/v1/reports: agency unknown; citizen [phone]"
+    assert DeadLetters(redis).get("10000004").detail == kept
+    for command in (("deadletters", "show", "10000004"), ("deadletters", "list")):
+        shown = cli(test_env, *command, **{**OWN_ENDPOINTS, "REDIS_URL": test_env.values["REDIS_URL"]})
+        assert shown.returncode == 0, shown.stderr
+        assert f"http://{OWN_CASESTORE}:8080" in shown.stdout, shown.stdout
+        assert "0812.3456.7890" not in shown.stdout and "s3cret" not in shown.stdout
+
+
+def test_the_status_names_the_redis_it_cannot_reach_by_its_configured_address(test_env: TestEnvironment) -> None:
+    """127.100.200.1 is loopback (all of 127.0.0.0/8 is) and 10 digits: the reason read "(REDIS_URL names
+    ([phone]:port)"."""
+    port = free_port()
+    result = run_cli(["status", "--json"], test_env.process_env(REDIS_URL=f"redis://:s3cret@127.100.200.1:{port}/0"))
+    reason = str(orjson.loads(result.stdout)["reason"])
+    assert reason.endswith(f"Check the Redis server REDIS_URL names (127.100.200.1:{port})"), reason
+    assert "s3cret" not in reason
 
 
 def test_deadletters_show_calls_an_instagram_id_an_id(test_env: TestEnvironment, redis: Redis) -> None:
