@@ -35,6 +35,8 @@ from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import ChannelRules, evaluate, load_rules
 from gateway.health.signals import ERRORS_KEY, SIGNALS_KEY, HealthSignals, endpoint
 from gateway.intake import Intake
+from gateway.liveness import ServingBeat
+from gateway.logs import configure_logging
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -55,6 +57,7 @@ from tests.social_helpers import (
     run_reply_jobs_to_the_end,
     running_fake_provider,
 )
+from tests.test_forwarding import cli
 from workers import social_reply
 from workers.deadletters import DeadLetters
 
@@ -974,6 +977,31 @@ def test_a_failing_poll_names_the_graph_host_and_its_next_try(
     assert failing["reason"] == f"poller failing for 2 min: {says.format(host=host)} (next try {next_try})"
     document = orjson.dumps(monitor.status()).decode()
     assert "s3cr3t" not in document and IG_TOKEN not in document and "v21.0" not in failing["reason"]
+
+
+def test_a_graph_api_at_an_address_of_the_deployments_own_is_named_whole_in_the_status(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A Graph API base URL at an address of 9 digits or more (a proxy of the deployment's own; 127.100.200.1 is
+    loopback, as all of 127.0.0.0/8 is): the failing reason read "ConnectError talking to [phone]:<port>" in every
+    view. The pollers, set up with their settings, keep the address, and so does `lapor-gateway status` with its own;
+    never the URL's user or password."""
+    port = free_port()
+    env = fake.env(LAPOR_INSTAGRAM_GRAPH_BASE_URL=f"http://relay:s3cr3t-pw@127.100.200.1:{port}/graph/v21.0")
+    settings = test_env.settings(**env)
+    configure_logging("info", own_hosts=settings.own_hosts)  # as `lapor-gateway pollers` sets it up
+    try:
+        intake = Intake(redis, settings)
+        ig, _ = clocked(settings, redis, intake)
+        ig.poll_once()
+        intake.close()
+    finally:
+        configure_logging("info")
+    ServingBeat(redis, "pollers", ["instagram"]).beat()  # a running deployment's, which `status` looks for
+    shown = cli(test_env, "status", "--json", **env)
+    [instagram] = [c for c in orjson.loads(shown.stdout)["channels"] if c["channel"] == "instagram"]
+    assert [e["reason"] for e in instagram["last_errors"]] == [f"ConnectError talking to 127.100.200.1:{port}"]
+    assert "s3cr3t" not in shown.stdout and "relay" not in shown.stdout
 
 
 def test_server_errors_on_two_lookups_in_a_row_are_an_outage_and_stop_the_round(
