@@ -2,7 +2,8 @@
 
 Every process calls `configure_logging` once. A line carries `channel`, `event` and `tracking_id` when they
 are known (bound with `bind_message_context`). The `redact` processor removes phone numbers, e-mail
-addresses and message text from every line, tracebacks included; tracebacks carry no local variables.
+addresses and message text from every line, tracebacks included; tracebacks carry no local variables. The hosts of
+the deployment's own endpoints, given to `configure_logging` from the settings, stay whole in free text.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ _OWN_NAME = re.compile(r"[a-z][a-z_]*(?:[.\-][a-z_]+)*")
 # No phone number as people write it passes: the module refuses a leading zero (0812.3456.7890, 081.234.56.78) and a
 # "+", and a mobile number in international form (62 8..., 11 digits or more) fits no four parts of at most 255. An
 # IPv6 zone (`fe80::1%eth0`) may be any text: refused. Only by the key, and only on the gateway's own lines: the same
-# address in free text or a message is scrubbed, for no pattern tells it from a number typed with dots.
+# address in free text or a message is scrubbed, for no pattern tells it from a number typed with dots, unless the
+# settings name it as one of the deployment's own endpoints (`_own_hosts`).
 NETWORK_ADDRESS_KEYS = frozenset({"host", "source"})
 
 # An optional "+", then 9 to 17 digits with a short separator between digits: +62 812-3456-7890,
