@@ -133,6 +133,11 @@ _EMAIL_NEXT = re.compile(f"({_EMAIL_LOCAL}+)" + _EMAIL_DOMAIN)  # its group: the
 # (bounces+budi=desa.id@lists.example). An address in the URL's authority (https://budi@desa.id/) still takes the URL
 # from "//" on, and one in a URL without a scheme (desa.id/p?to=budi@x.id) the URL from its start, as before.
 _URL_SCHEME = "://"
+# A URL's user and password ("https://kannel:s3cret@sms.example.id/send", "redis://:pw@10.0.0.1:6379"), as a library
+# quotes a request or a client its connection: taken for an address, the line read "https://kannel:[email]/send",
+# the user shown and the host gone. Replaced whole (up to the authority's last "@", a password may hold one), the host
+# kept. Only with a ":" in it: "https://budi@desa.id/" may be a citizen's address, which goes as any address.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^\s/?#@]*:[^\s/?#]*@")
 _SCHEME_LOOKBACK = 256  # a host and port (at most 253 and 6 characters) between a scheme and the run
 _AUTHORITY_SO_FAR = re.compile(r"[^\s/?#]*")
 _URL_MARK = _AUTHORITY_END = re.compile(r"[/?#]")
@@ -206,6 +211,8 @@ def scrub(text: str) -> str:
                 text = _redact_cut(text, value)
             if len(value) > _CUT_TAIL and value[-_CUT_TAIL:] in text:
                 text = _redact_cut_tail(text, value)
+    if "://" in text and "@" in text:
+        text = _URL_CREDENTIALS.sub("[credentials]@", text)
     if _maybe_obfuscated(text):
         text = _OBFUSCATED_EMAIL.sub("[email]", text)
     if _MAYBE_NUMBER_OR_ADDRESS.search(text) is None:

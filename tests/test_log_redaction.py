@@ -1000,8 +1000,16 @@ def test_addresses_with_an_asian_keyboards_at_sign_or_dots_are_redacted(text: st
     pytest.param("https://h.example/p?next=/a/siti@x.id", "https://h.example/p?next=[email]", id="slashes in a value"),
     # Where no path tells the address from the URL, it goes from where it went before.
     pytest.param("https://budi@desa.id/path", "https:[email]/path", id="an address in the authority"),
-    pytest.param("https://admin:siti@desa.id/p?to=budi@x.id", "https://admin:[email][email]",
-                 id="an address in the authority, then one in the query"),
+    pytest.param("https://siti:x@desa.id/p?to=budi@x.id", "https://[credentials]@desa.id/p?to=[email]",
+                 id="a user and password in the authority, then an address in the query"),
+    # A URL's user and password go whole, up to the authority's last "@"; its host stays.
+    pytest.param("send failed: https://kannel:s3cret@sms.example.id/cgi-bin/sendsms?to=0812",
+                 "send failed: https://[credentials]@sms.example.id/cgi-bin/sendsms?to=0812", id="a send url's login"),
+    pytest.param("redis://:pw-1@redis.internal:6379/0 down", "redis://[credentials]@redis.internal:6379/0 down",
+                 id="a password alone"),
+    pytest.param("https://u:p@ss@h.example/x then budi@x.id", "https://[credentials]@h.example/x then [email]",
+                 id="an at sign in the password"),
+    pytest.param("https://u:081234567890@h.example", "https://[credentials]@h.example", id="a number for a password"),
     pytest.param("desa.id/p?to=budi@x.id", "[email]", id="no scheme"),
     pytest.param("mailto:siti@desa.id?cc=budi@desa.id", "mailto:[email][email]", id="a mailto link"),
     pytest.param("see https://a.example then x/budi@x.id", "see https://a.example then [email]",
