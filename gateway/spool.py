@@ -244,11 +244,14 @@ class Spool:
             # Per thread: the status views probe from several threads of one process at once, and one's unlink
             # made another's fail.
             probe = self.directory / f".probe-{os.getpid()}-{threading.get_ident()}"
-            with open_private(probe) as handle:
-                handle.write(b"probe")
-                handle.flush()
-                os.fsync(handle.fileno())
-            probe.unlink()
+            try:
+                with open_private(probe) as handle:
+                    handle.write(b"probe")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            finally:  # a full disk failed the write and left it: one more file each `status` run, for good
+                with contextlib.suppress(OSError):
+                    probe.unlink(missing_ok=True)
         except OSError as error:
             raise SpoolNotWritable(f"spool directory {self.directory} is not writable: {error}") from error
 

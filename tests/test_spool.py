@@ -1265,6 +1265,23 @@ def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
         Spool(blocked).check_writable()
 
 
+def test_a_spool_on_a_full_disk_is_refused_and_its_probe_is_not_left(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check of a full disk's spool left its `.probe-<pid>-<thread>` file behind, one more with each
+    `lapor-gateway status` run (a new pid each), outliving the full disk."""
+    spool = Spool(tmp_path / "spool")
+
+    def disk_full(_: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(SpoolNotWritable, match="No space left"):
+        spool.check_writable()
+    monkeypatch.undo()
+    assert [path.name for path in (tmp_path / "spool").iterdir() if path.name.startswith(".probe-")] == []
+    spool.check_writable()  # room again
+
+
 def test_the_gateway_refuses_to_start_when_the_spool_is_not_writable(test_env: TestEnvironment, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
