@@ -492,7 +492,7 @@ def deadletters_list(
     # The key names one letter (a report's forward apart from its reply), and the only name of an unreadable one,
     # which has no Tracking ID: `requeue` says to purge those by key, and the list showed none.
     for column in ("key", "tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # cut to its width, the key read `lapor-forwar…`
     for letter in letters:
         table.add_row(_printable(letter.key), _printable(letter.tracking_id), _printable(letter.queue),
                       _printable(_channel_of(letter)), _printable(letter.reason), str(letter.attempts),
@@ -1364,7 +1364,7 @@ def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> No
     # When each last polled it without an error: the channels table's "last message" is when a citizen last wrote,
     # which for a quiet account says nothing of the poller; only the page and the JSON said it.
     for column in ("channel", "account", "polled by", "lease left (s)", "last successful poll"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # cut to its width, an Instagram account read `178414…`
     for entry in polled:
         poller = entry["poller"]
         left = poller["lease_remaining_seconds"]

@@ -966,6 +966,25 @@ def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnv
     assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
 
 
+def _column(listing: str, index: int) -> str:
+    """A table column's cells joined, its folded lines put back together (a line per row piece)."""
+    return "".join(row.split("│")[index].strip() for row in listing.splitlines() if row.startswith("│"))
+
+
+def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
+    """At 120 columns or fewer the key, channel and reason were cut with an ellipsis (`lapor-forwar…`, `casestore_4…`): the
+    reason `--reason` filters on and the key an unreadable entry is named by could not be read. Folded, whole."""
+    DeadLetters(redis).add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-7"}],
+                               tracking_id="10000012", item="r-7", reason="aggregator_timeout", detail="timed out",
+                               channel="sms-aggregator")
+
+    listing = run_cli(["deadletters", "list"], test_env.process_env(COLUMNS="80"))
+
+    assert listing.returncode == 0 and "…" not in listing.stdout, listing.stdout + listing.stderr
+    assert (_column(listing.stdout, 1), _column(listing.stdout, 4), _column(listing.stdout, 5)) == (
+        f"{REPLY_QUEUE}:r-7", "sms-aggregator", "aggregator_timeout"), listing.stdout
+
+
 @pytest.mark.parametrize("selection", [("--all", "--reason", "unreadable"), ("lapor-reply:\udcff\udcfe-1",)],
                          ids=["all unreadable", "its key as typed"])
 def test_a_dead_letter_whose_key_is_not_utf8_is_listed_with_its_time_and_purged(

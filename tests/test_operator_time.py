@@ -350,3 +350,22 @@ def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatc
     cells = "".join(line.split("│")[8] for line in output.getvalue().split("Queues\n")[1].splitlines()
                     if line.count("│") == 10)
     assert "".join(cells.split()) == "".join(failure.split()), output.getvalue()
+
+
+def test_the_pollers_account_and_holder_are_folded_not_cut_on_a_narrow_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 100 columns the pollers table cut an Instagram account's id and the process polling it with an ellipsis:
+    which account, and which host's process, could not be read."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=60, soft_wrap=True))
+    account, holder = "17841400000000000", "lapor-pollers-vm-jakarta-02:p4242"
+    document = {"channels": [{"channel": "instagram", "last_poll_ok_at": None, "poller": {
+        "account": account, "holder": holder, "lease_remaining_seconds": 12.0}}]}
+    cli_module._print_pollers(document)
+    rows = [line.split("│") for line in output.getvalue().splitlines() if line.count("│") == 6]
+    assert "…" not in output.getvalue(), output.getvalue()
+    assert ("".join(row[2].strip() for row in rows), "".join(row[3].strip() for row in rows)) == (account, holder)
