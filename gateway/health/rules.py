@@ -871,9 +871,13 @@ SIGNATURE_CAUSES = {
 REFUSAL_STEPS = {
     "id_range_exhausted": "extend this cell's range (LAPOR_INTAKE_ID_END, over IDs no other cell mints) and restart "
                           "`lapor-gateway serve`, `smtp` and `pollers`; the channel is ok again at its next report",
+    # Said until the channel's next report is taken, Redis back or not: "bring Redis back" alone, with Redis back,
+    # sent the operator after what was mended, for the hours a quiet channel waits for its next report.
     "redis_unavailable": "bring Redis back (and free the spool's disk, when that is full): the message.rejected log "
-                         "lines say why each was refused",
-    "spool_failed": "bring Redis back and free or mend the spool's disk (LAPOR_DATA_DIR/spool)",
+                         "lines say why each was refused; once Redis answers, the channel is ok again at its next "
+                         "report",
+    "spool_failed": "bring Redis back and free or mend the spool's disk (LAPOR_DATA_DIR/spool); once both are "
+                    "mended, the channel is ok again at its next report",
     "internal_error": "read the message.rejected or email.failed log lines and their traceback",
 }
 # What to do, by rule: `{channel}`, `{queues}` (the queues the finding names) and `{command}` (the process that
