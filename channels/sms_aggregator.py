@@ -69,8 +69,14 @@ READ_FIELDS = frozenset({"from", "to", "text", "id", "ts", "coding", "charset", 
 UTF16_CHARSETS = frozenset({"utf-16be", "utf16be", "utf-16", "utf16", "ucs-2", "ucs2", "ucs-2be", "unicode"})
 
 
-def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
-    """Every concatenation element (IEI 0x00 or 0x08) of a UDH, in order, as (reference, part count, part number)."""
+# The information elements of a UDH this channel reads (3GPP TS 23.040 9.2.3.24): concatenation with an 8-bit and a
+# 16-bit reference, and application port addressing with 8-bit and 16-bit ports.
+IEI_CONCAT_8, IEI_PORTS_8, IEI_PORTS_16, IEI_CONCAT_16 = 0x00, 0x04, 0x05, 0x08
+
+
+def udh_elements(udh_hex: str) -> list[tuple[int, bytes]]:
+    """Every information element of a UDH, in order, as (IEI, value); one the header's length cuts short is left
+    out. RejectedInput (`bad_hex`) for a UDH that is no hex."""
     udh = hex_bytes(udh_hex)
     if not udh:
         return []
@@ -79,11 +85,34 @@ def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
     while index + 2 <= len(elements):
         iei, size = elements[index], elements[index + 1]
         value = elements[index + 2:index + 2 + size]
-        if iei == 0x00 and size == 3 and len(value) == 3:
-            found.append((str(value[0]), value[1], value[2]))
-        elif iei == 0x08 and size == 4 and len(value) == 4:
-            found.append((str(int.from_bytes(value[:2], "big")), value[2], value[3]))
+        if len(value) == size:
+            found.append((iei, value))
         index += 2 + size
+    return found
+
+
+def concat_elements(udh_hex: str) -> list[tuple[str, int, int]]:
+    """Every concatenation element (IEI 0x00 or 0x08) of a UDH, in order, as (reference, part count, part number)."""
+    found = []
+    for iei, value in udh_elements(udh_hex):
+        if iei == IEI_CONCAT_8 and len(value) == 3:
+            found.append((str(value[0]), value[1], value[2]))
+        elif iei == IEI_CONCAT_16 and len(value) == 4:
+            found.append((str(int.from_bytes(value[:2], "big")), value[2], value[3]))
+    return found
+
+
+def port_elements(udh_hex: str) -> list[tuple[int, int, int]]:
+    """Every application port addressing element of a UDH, in order, as (destination port, originator port, port
+    width in bits): IEI 0x04, 8-bit ports, and 0x05, 16-bit ports (3GPP TS 23.040 9.2.3.24.3 and .4). Such an SMS is
+    for an application on the phone (a vCard to port 9204, a WAP push to 2948, an operator's SIM or MMS
+    notification), not a person's text: its payload is that application's data."""
+    found = []
+    for iei, value in udh_elements(udh_hex):
+        if iei == IEI_PORTS_8 and len(value) == 2:
+            found.append((value[0], value[1], 8))
+        elif iei == IEI_PORTS_16 and len(value) == 4:
+            found.append((int.from_bytes(value[:2], "big"), int.from_bytes(value[2:], "big"), 16))
     return found
 
 
@@ -261,13 +290,34 @@ def _kannel_bytes(coding: str, data: str, charset: str, raw: bytes | None) -> st
     return raw.hex().upper()
 
 
-def _concat_fields(fields: Mapping[str, str], raw_udh: bytes | None = None) -> tuple[str, int, int] | None:
+def _udh_field(fields: Mapping[str, str], raw_udh: bytes | None) -> str:
+    """The `udh` field as hex (`_udh_hex`), "" without one; RejectedInput (`bad_hex`) naming the UDH."""
     udh = fields.get("udh", "").strip()
     try:
-        udh = _udh_hex(udh, raw_udh) if udh else udh
-        elements = concat_elements(udh) if udh else []
+        return _udh_hex(udh, raw_udh) if udh else udh
     except RejectedInput as error:  # hex_bytes' words are the text's: "text is not hex" sent Kannel's admin astray
         raise RejectedInput("udh is not hex", reason="bad_hex") from error
+
+
+def refuse_port_addressed(udh: str) -> None:
+    """RejectedInput (`port_addressed`) for an SMS whose UDH (hex) carries an application port addressing element
+    (`port_elements`), whatever its coding and whether it is a part of a concatenated one: it was decoded as text,
+    filed as a complaint and acknowledged by SMS (a vCard sent to port 9204 put a third person's name and number in
+    an open case; a WAP push filed the operator's binary as words). Refused before its parts are buffered, so no
+    part of it waits to be joined. Logged with the ports and their width, never the payload or the sender."""
+    ports = port_elements(udh) if udh else []
+    if not ports:
+        return
+    port, origin, width = ports[-1]  # TS 23.040 9.2.3.24: a repeated element's last occurrence is the one used
+    concatenated = bool(concat_elements(udh))
+    log.warning("aggregator.port_addressed", reason="port_addressed", port=port, originator_port=origin,
+                port_bits=width, concatenated=concatenated)
+    raise RejectedInput(f"addressed to application port {port} ({width}-bit ports), not a person's text",
+                        reason="port_addressed")
+
+
+def _concat_fields(fields: Mapping[str, str], udh: str) -> tuple[str, int, int] | None:
+    elements = concat_elements(udh) if udh else []
     concat = next((element for element in elements if usable_concat(element)), None)
     for _, total, number in (element for element in elements if not usable_concat(element)):
         # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.
@@ -335,13 +385,15 @@ class AggregatorSmsAdapter(WebhookAdapter):
         coding = CODING_NAMES.get(fields.get("coding", "0").strip().lower() or "0")
         if coding is None:
             raise RejectedInput("unknown coding", reason="bad_coding")
+        udh = _udh_field(fields, _raw_field(request, body, fields, "udh"))
+        refuse_port_addressed(udh)
         data = fields["text"]
         if len(data) > MAX_TEXT:
             raise RejectedInput("text too long for an SMS part", reason="text_too_long")
         data = _kannel_bytes(coding, data, fields.get("charset", ""), _raw_field(request, body, fields, "text"))
         coding = _payload_coding(coding, data)
         text = decode_payload(coding, data)
-        concat = _concat_fields(fields, _raw_field(request, body, fields, "udh"))
+        concat = _concat_fields(fields, udh)
         part = MessagePart(reference=concat[0], total=concat[1], number=concat[2], coding=coding, data=data) \
             if concat else None
         meta: dict[str, Any] = {"aggregator_id": message_id, "short_code": fields.get("to") or None}

@@ -396,6 +396,71 @@ async def test_malformed_callbacks_get_a_typed_400(
     assert any(e["event"] == "message.rejected" and e["reason"] == reason for e in log_events(log_stream))
 
 
+@dataclass(frozen=True)
+class PortAddressed:
+    """A callback fixture (one SMS, or the parts of one) and what becomes of it: refused `port_addressed` with its
+    destination `port` (None: taken, its `expected_text` filed and acknowledged)."""
+
+    id: str
+    fixture: str
+    port: int | None
+    port_bits: int | None = None
+
+
+PORT_ADDRESSED = [
+    PortAddressed("vcard-16bit-ports", "kannel_8bit_vcard_port_9204.json", 9204, 16),
+    PortAddressed("wap-push-16bit-ports", "kannel_8bit_wap_push_port_2948.json", 2948, 16),
+    # Its payload opens with "LAPOR ": still no one's text.
+    PortAddressed("8bit-ports", "kannel_8bit_ports_8bit.json", 245, 8),
+    PortAddressed("vcard-16bit-ports-then-concatenation", "kannel_8bit_vcard_port_9204_concat.json", 9204, 16),
+    PortAddressed("concatenation-then-8bit-ports", "kannel_8bit_ports_8bit_concat.json", 245, 8),
+    PortAddressed("plain-concatenated-text", "kannel_concat_gsm7_udh.json", None),
+    PortAddressed("plain-8bit-text", "kannel_8bit_form.json", None),
+]
+
+
+@pytest.mark.parametrize("row", PORT_ADDRESSED, ids=[row.id for row in PORT_ADDRESSED])
+async def test_an_sms_addressed_to_an_application_port_is_refused_and_never_filed_or_answered(
+    row: PortAddressed, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings,
+    redis: Redis, log_stream: io.StringIO,
+) -> None:
+    """An SMS whose UDH addresses an application port (IEI 04, 8-bit ports; 05, 16-bit ports: 3GPP TS 23.040
+    9.2.3.24.3, .4) is for an application on the phone, not a person's text. Its payload was decoded as words: a vCard
+    sent to port 9204 was filed as a complaint (a third person's name and number in an open case) and acknowledged by
+    SMS, and so was a WAP push. It is refused with a typed 400 (not retried, as every malformed callback), its parts
+    not buffered, no reply; logged with the port, counted as refusals are. A concatenated text is taken as before."""
+    case = fixture(row.fixture)
+    parts = case.get("parts") or [case["fields"]]
+    assert (case.get("port"), case.get("port_bits")) == (row.port, row.port_bits)
+    counter = {"channel": "sms-aggregator", "reason": "port_addressed"}
+    before = REGISTRY.get_sample_value("lapor_messages_rejected_total", counter) or 0
+    answers = [await post_callback(gateway.client, part) for part in parts]
+    drain(settings)
+    if row.port is None:
+        assert [answer.status_code for answer in answers] == [200] * len(parts)
+        [message] = answers[-1].json()["messages"]
+        assert report_by_message_id(casestore, parts[0]["id"])["text"] == case["expected_text"]
+        assert [part.text for part in api.parts()] == [render("ack", "id", tracking_id=message["tracking_id"])]
+        assert not [e for e in log_events(log_stream) if e["event"] == "aggregator.port_addressed"]
+        return
+    detail = f"addressed to application port {row.port} ({row.port_bits}-bit ports), not a person's text"
+    assert [(answer.status_code, answer.json()) for answer in answers] == [
+        (400, {"error": "port_addressed", "detail": detail})] * len(parts)
+    assert nothing_queued(redis)  # no part buffered, no report, no reply queued
+    assert casestore.reports() == [] and api.parts() == []
+    assert (REGISTRY.get_sample_value("lapor_messages_rejected_total", counter) or 0) - before == len(parts)
+    events = log_events(log_stream)
+    told = [e for e in events if e["event"] == "aggregator.port_addressed"]
+    assert [(e["channel"], e["reason"], e["port"], e["port_bits"], e["concatenated"]) for e in told] == [
+        ("sms-aggregator", "port_addressed", row.port, row.port_bits, len(parts) > 1)] * len(parts)
+    assert [e["reason"] for e in events if e["event"] == "message.rejected"] == ["port_addressed"] * len(parts)
+    logged = log_stream.getvalue()
+    for part in parts:
+        assert part["text"] not in logged and part["from"] not in logged
+    for payload in (bytes.fromhex(part["text"]).decode("latin-1") for part in parts):
+        assert not any(line in logged for line in payload.splitlines() if len(line) > 4)
+
+
 JSON_SMS = {"from": "081234567890", "to": "1708", "id": "json-1", "text": "LAPOR jalan rusak", "coding": "0"}
 
 
@@ -462,7 +527,9 @@ async def test_a_field_that_is_not_hex_is_named_in_the_400(gateway: GatewayServe
         pytest.param("0500030A0200", id="part-zero"),
         pytest.param("0500030A0001", id="count-zero"),
         pytest.param("0608040A0B0203", id="16bit-part-above-count"),
-        pytest.param("0B05041582000000030A0200", id="part-zero-after-port-addressing"),
+        # A text formatting element (EMS, IEI 0A) first: read past. (Port addressing first was this row's element;
+        # such an SMS is refused now, `port_addressed`.)
+        pytest.param("0A0A0300050100030A0200", id="part-zero-after-text-formatting"),
     ],
 )
 async def test_a_concatenation_element_out_of_range_is_ignored_and_the_sms_taken_as_one_message(

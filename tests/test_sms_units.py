@@ -14,7 +14,7 @@ from redis import Redis
 
 from channels.base import InboundMessage
 from channels.gsm7 import MULTI_PART, MULTI_PART_16, SINGLE_PART, is_gsm7, septets
-from channels.sms_aggregator import concat_elements, parse_timestamp, parse_udh
+from channels.sms_aggregator import concat_elements, parse_timestamp, parse_udh, port_elements
 from channels.sms_aggregator_send import SPLIT_8, SPLIT_16, reply_parts
 from channels.social import strip_leading_mentions
 from gateway.concat import GAP_MARKER, join_parts
@@ -94,6 +94,26 @@ def test_a_sender_that_is_no_number_is_rejected(raw: str) -> None:
 )
 def test_udh_concatenation_elements(udh: str, expected: tuple[str, int, int] | None) -> None:
     assert parse_udh(udh) == expected
+
+
+@pytest.mark.parametrize(
+    ("udh", "expected"),
+    [
+        ("06050423F40000", [(9204, 0, 16)]),  # a vCard (Smart Messaging)
+        ("0605040B8423F0", [(2948, 9200, 16)]),  # a WAP push
+        ("040402F5F5", [(245, 245, 8)]),
+        ("0B050423F400000003A70201", [(9204, 0, 16)]),  # ports, then concatenation
+        ("0900032A02010402F500", [(245, 0, 8)]),  # concatenation, then ports
+        ("050003A70301", []),
+        ("", []),
+        ("050503158200", []),  # 16-bit ports in 3 octets: no such element
+        ("0505041582", []),  # cut short by the header's length
+    ],
+    ids=["16bit-vcard", "16bit-wap-push", "8bit", "16bit-then-concat", "concat-then-8bit", "concat-only", "empty",
+         "wrong-size", "cut-short"],
+)
+def test_udh_port_addressing_elements(udh: str, expected: list[tuple[int, int, int]]) -> None:
+    assert port_elements(udh) == expected
 
 
 @pytest.mark.parametrize(
