@@ -972,8 +972,9 @@ def _column(listing: str, index: int) -> str:
 
 
 def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
-    """At 120 columns or fewer the key, channel and reason were cut with an ellipsis (`lapor-forwar…`, `casestore_4…`): the
-    reason `--reason` filters on and the key an unreadable entry is named by could not be read. Folded, whole."""
+    """At 120 columns or fewer the key, channel and reason were cut with an ellipsis (`lapor-forwar…`,
+    `casestore_4…`): the reason `--reason` filters on and the key an unreadable entry is named by could not be read.
+    Folded, whole."""
     DeadLetters(redis).add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-7"}],
                                tracking_id="10000012", item="r-7", reason="aggregator_timeout", detail="timed out",
                                channel="sms-aggregator")
