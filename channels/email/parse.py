@@ -27,14 +27,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
-from email.headerregistry import UnstructuredHeader
+from email.headerregistry import MessageIDHeader, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
-from channels.email.texts import SUBJECT_TAG, opens_our_text, our_paragraph
+from channels.email.texts import SUBJECT_TAG, cut_at_word, opens_our_text, our_paragraph
 from channels.email.tnef import is_tnef, tnef_files
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
@@ -259,6 +259,36 @@ def mime_field_sizes(lines: list[str]) -> list[int]:
 _RFC2231_CHARSET = re.compile(r"""(\*(?:0\*)?\s*=\s*"?)[^';]*'""")
 
 
+# The most of a field's value read as text: a Subject, a Message-ID, In-Reply-To or References, and the fields the loop
+# guards read (X-Loop, Auto-Submitted, Precedence, List-Id...). The stdlib's parse of such a field takes time quadratic
+# in its length: a Subject of 2 MB (within `email.max_header_bytes`) held a parse thread for minutes, the SMTP answer
+# came after 140 s and the acknowledgement's job died at its timeout, so the citizen never got a Tracking ID; 200 KB of
+# References or X-Loop took 2 to 5 s. 16 KiB of a field is read (`header_text`, 0.01 s): more than any real one
+# holds. The policy, which every lookup of such a field goes through, cuts what reaches the stdlib at twice that
+# (MAX_FIELD_PARSE): `header_text` hands it a field's encoded-words rewritten (`_joined_words`), up to a third longer,
+# and a second cut could fall inside one. The whole mail is kept as it came (the quarantine, the attachments' source).
+MAX_FIELD_READ = 16 * 1024
+MAX_FIELD_PARSE = 2 * MAX_FIELD_READ
+
+
+def within_reading(name: str, value: str, limit: int = MAX_FIELD_READ) -> str:
+    """The part of a field's raw value that is read (at most `limit` characters): its start, cut at the last
+    whitespace within it (an encoded-word, a msg-id stays whole); of References, whose newest msg-ids come last (the
+    one our reply is threaded by), its end, cut at the first."""
+    if len(value) <= limit:
+        return value
+    if name.lower() == "references":
+        tail = value[-limit:]
+        space = _SPACE.search(tail)
+        return tail[space.end():] if space else tail
+    head = value[:limit]
+    space = max(head.rfind(char) for char in " \t\r\n")
+    return head[:space] if space > 0 else head
+
+
+_SPACE = re.compile(r"\s")
+
+
 class _ReadOncePolicy(EmailPolicy):
     """policy.default, reading each Content-Type and Content-Disposition value of one mail once: the stdlib parses a
     header again at every lookup, and a part's type, parameters, charset and disposition are looked up about twelve
@@ -269,7 +299,10 @@ class _ReadOncePolicy(EmailPolicy):
         if hasattr(value, "name"):
             return super().header_fetch_parse(name, value)
         if name.lower() not in MIME_FIELDS:
-            if "=?" in value and issubclass(self.header_factory[name], UnstructuredHeader):
+            kind = self.header_factory[name]
+            if issubclass(kind, (UnstructuredHeader, MessageIDHeader)):
+                value = within_reading(name, value, MAX_FIELD_PARSE)
+            if "=?" in value and issubclass(kind, UnstructuredHeader):
                 value = decoded_words(value)
             return super().header_fetch_parse(name, value)
         read: dict[tuple[str, str], Any] = self.__dict__["_read"]
@@ -570,13 +603,14 @@ def header_text(message: Message, name: str) -> str:
     raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), None)
     if raw is None:
         return ""
+    raw = within_reading(name, raw)
     try:
         if _has_raw_bytes(raw):  # the bytes as body text is read, then the policy's parse of that text
             value = message.policy.header_fetch_parse(name, decode_text(raw.encode("utf-8", "surrogateescape")))
         elif "=?" in raw and raw != (read := _WORD_CHARSET.sub(_word_charset, _WORD_RUN.sub(_joined_words, raw))):
             value = message.policy.header_fetch_parse(name, read)
-        else:
-            value = message.get(name)
+        else:  # `message.get`, of the field as read
+            value = message.policy.header_fetch_parse(name, raw)
     except Exception:  # a header the policy cannot parse at all: read its raw form
         value = raw
     text = str(value)
@@ -1224,6 +1258,18 @@ def mailboxes(message: Message, name: str) -> list[tuple[str, str]]:
     return addresses if not addresses or addresses[0][1].isprintable() else []
 
 
+# The longest subject kept, in characters: what the case store gets, the reply's is shorter still
+# (`reply.MAX_REPLY_SUBJECT`). A subject is one line, a few words; RFC 5322 2.1.1 holds a line to 998 characters.
+MAX_SUBJECT_CHARS = 1000
+
+
+def mail_subject(message: Message) -> str:
+    """The Subject as text (`header_text`), at most MAX_SUBJECT_CHARS: a longer one, or one whose field was longer
+    than is read (MAX_FIELD_READ), is cut at a word and ends in "…"."""
+    first = next((value for key, value in message.raw_items() if key.lower() == "subject"), "")
+    return cut_at_word(header_text(message, "Subject"), MAX_SUBJECT_CHARS, cut=len(first) > MAX_FIELD_READ)
+
+
 def _sender(message: EmailMessage, max_address_field: int) -> tuple[str, str | None]:
     if _raw_length(message, "From") > max_address_field:
         raise RejectedInput(f"From header longer than {max_address_field} characters", reason="from_too_long")
@@ -1269,7 +1315,7 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     message_id = message_ids(header_text(message, "Message-ID"))
     reply_to = [a for _, a in mailboxes(message, "Reply-To")] \
         if _raw_length(message, "Reply-To") <= max_address_field else []
-    subject = header_text(message, "Subject")
+    subject = mail_subject(message)
     forwarded = bool(FORWARD_SUBJECT.match(subject))
     text, _ = _trimmed(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))

@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 
 from gateway.replies import load_replies, reply_templates
-from normalizer.text import with_compatibility_forms
+from normalizer.text import cut_text, with_compatibility_forms
 
 # A reply's kind -> its text. ("duplicate": replies queued before a mail delivered again was answered as its first
 # delivery; see processor.reply_payload)
@@ -90,3 +90,15 @@ def opens_our_text(line: str) -> bool:
     again."""
     words = " ".join(line.split())
     return bool(words) and any(opening.startswith(words) or words.startswith(opening) for opening in _openings())
+
+
+def cut_at_word(text: str, limit: int, *, cut: bool = False) -> str:
+    """`text` when it is at most `limit` characters (and `cut` is False: nothing was cut off before it); else its
+    start, ending at a word's end and with "…", together at most `limit` long. The start of a word longer than half
+    the limit is kept, cut inside it (`cut_text`: never inside a character as a reader sees it)."""
+    if len(text) <= limit and not cut:
+        return text
+    kept = cut_text(text, limit - 1)
+    if len(kept) < len(text) and not text[len(kept)].isspace() and (space := kept.rfind(" ")) >= limit // 2:
+        kept = kept[:space]  # the word the cut runs through goes
+    return kept.rstrip() + "…"
