@@ -10,6 +10,8 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
+from email._header_value_parser import get_unstructured
+from email.headerregistry import UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -27,7 +29,7 @@ from rq.timeouts import JobTimeoutException
 
 from channels.email.parse import parse_mail
 from channels.email.processor import reply_payload
-from channels.email.reply import build_reply, outbox_dir, reply_body
+from channels.email.reply import MAX_REPLY_SUBJECT, build_reply, outbox_dir, reply_body
 from gateway.attachments import attachment_location
 from gateway.intake import Receipt
 from gateway.lease import process_table
@@ -998,3 +1000,34 @@ def test_a_cek_by_mail_of_the_anonymous_reports_own_sender_is_addressed_by_the_r
     kept = redis.ttl(envelope_key("10000004"))
     assert kept >= answerable if addressed else kept <= ttl
     assert own_anonymous_report(redis, settings, "10000012", asker) is None  # no copy: answered at its From
+
+
+@pytest.mark.parametrize(("tracking_id", "subject", "expected"), [
+    pytest.param("10000004", "Jalan rusak", "[LAPOR #10000004] Jalan rusak", id="short"),
+    pytest.param("10000004", "x" * (MAX_REPLY_SUBJECT - 18), "[LAPOR #10000004] " + "x" * (MAX_REPLY_SUBJECT - 18),
+                 id="exactly-the-limit"),
+    pytest.param("10000004", "Jalan rusak parah " * 20,
+                 "[LAPOR #10000004] " + ("Jalan rusak parah " * 10).rstrip() + "…",
+                 id="cut-at-a-word"),
+    pytest.param("10000004", "Re: " + "x" * 500, "[LAPOR #10000004] " + "x" * (MAX_REPLY_SUBJECT - 19) + "…",
+                 id="one-long-word-cut-inside"),
+    pytest.param("", "kata " * 100, "Re: " + ("kata " * 39).rstrip() + "…", id="no-report"),
+    # a job queued before the parser kept at most 1,000 characters of a subject
+    pytest.param("10000004", "a " * 50_000, "[LAPOR #10000004] " + ("a " * 91).rstrip() + "…", id="queued-long-ago"),
+])
+def test_our_acknowledgements_subject_is_kept_to_max_reply_subject_cut_at_a_word(
+        tracking_id: str, subject: str, expected: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reply's Subject was the citizen's whole: a subject of 1.8 MB was parsed and folded again for the reply,
+    past the job's 120 s timeout at every attempt, and the citizen never got the Tracking ID. The tag stays whole."""
+    parsed: list[int] = []
+
+    def spy(value: str) -> Any:
+        parsed.append(len(value))
+        return get_unstructured(value)
+
+    monkeypatch.setattr(UnstructuredHeader, "value_parser", staticmethod(spy))
+    reply = build_reply({"tracking_id": tracking_id, "to": "warga@example.net", "subject": subject, "kind": "ack"},
+                        settings)
+    assert str(reply["Subject"]) == expected and len(expected) <= MAX_REPLY_SUBJECT
+    assert parsed and max(parsed) <= MAX_REPLY_SUBJECT  # the standard library never parses more of it
+    assert bytes(reply)  # written, folded

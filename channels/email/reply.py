@@ -24,7 +24,7 @@ from typing import Any
 import idna
 
 from channels.email.guards import NO_REPORT, SUBJECT_TAG
-from channels.email.texts import REPLY_TEXTS
+from channels.email.texts import REPLY_TEXTS, cut_at_word
 from gateway.errors import PermanentError, RetryableError
 from gateway.health.signals import poll_failure, transport_failure
 from gateway.private_files import write_atomically
@@ -57,18 +57,26 @@ def subject_text(original: str) -> str:
     return " ".join(text.split())
 
 
+# The longest subject of a reply, in characters, the tag included: the citizen's subject after the tag is cut at a
+# word, with "…". A mail client shows a few dozen; written whole, a subject of 1.8 MB (before the parser kept at most
+# `parse.MAX_SUBJECT_CHARS`, and still so in a job queued then) was parsed and folded again for the reply, past the
+# job's timeout at every attempt: the citizen never got the Tracking ID.
+MAX_REPLY_SUBJECT = 200
+
+
 def reply_subject(tracking_id: str, original: str) -> str:
     """`[LAPOR #<id>] <original subject>`, without stacking tags or the reply and forward prefixes before, between
     and after them ("RE: AW: [LAPOR #<id>] Re[2]: Jalan rusak" answers as "[LAPOR #<id>] Jalan rusak"), and
-    without control characters (`subject_text`). Without a report (`tracking_id` "": a mistyped ID's answer),
-    `Re: <original subject>` and no tag: one of a number that is no ID would thread the citizen's next mail to it."""
+    without control characters (`subject_text`), at most MAX_REPLY_SUBJECT characters (`cut_at_word`). Without a
+    report (`tracking_id` "": a mistyped ID's answer), `Re: <original subject>` and no tag: one of a number that is
+    no ID would thread the citizen's next mail to it."""
     original = subject_text(original or "")
     if SUBJECT_TAG.search(original):  # between two words the tag leaves one space, not two ("Tambahan  foto")
         original = " ".join(SUBJECT_TAG.sub(" ", original).split())
     original = STACKED_PREFIXES.sub("", original).strip()
     if not tracking_id:
-        return f"Re: {original}" if original else "LAPOR!"
-    return f"[LAPOR #{tracking_id}] {original}".strip()
+        return cut_at_word(f"Re: {original}", MAX_REPLY_SUBJECT) if original else "LAPOR!"
+    return cut_at_word(f"[LAPOR #{tracking_id}] {original}".strip(), MAX_REPLY_SUBJECT)
 
 
 def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None) -> str:
