@@ -3599,3 +3599,39 @@ def test_a_long_subject_is_filed_answered_and_forwarded_cut_at_a_word(  # type: 
     assert report["subject"] == subject
     assert parsed and max(parsed) <= MAX_FIELD_PARSE, max(parsed)
 
+
+def mail_of_size(size: int, line: bytes) -> bytes:
+    """A citizen's mail of exactly `size` bytes, its body `line` over and over (a line opening with "." is sent with
+    its dot doubled: RFC 5321 4.5.2)."""
+    def mail(padding: int) -> bytes:
+        return citizen_mail(body="Laporan" + "x" * padding, message_id="<sized@example.net>")
+
+    lines = (size - len(mail(0))) // len(line)
+    raw = mail(size - len(mail(0)) - lines * len(line)) + line * lines
+    assert len(raw) == size
+    return raw
+
+
+@pytest.mark.parametrize(("line", "over", "code"), [
+    pytest.param(b"xy\r\n", 0, 250, id="exactly-the-limit"),
+    pytest.param(b"xy\r\n", 1, 552, id="one-byte-over"),
+    pytest.param(b".y\r\n", 0, 250, id="lines-opening-with-a-dot-exactly-the-limit"),
+    pytest.param(b".y\r\n", 1, 552, id="lines-opening-with-a-dot-one-byte-over"),
+    pytest.param(b".\r\n", 0, 250, id="lone-dots-exactly-the-limit"),  # a third longer on the wire, the most
+    pytest.param(b".\r\n", 1, 552, id="lone-dots-one-byte-over"),
+])
+def test_the_size_limit_counts_the_mail_not_its_doubled_dots(make_server, redis: Redis, line: bytes,  # type: ignore[no-untyped-def]
+                                                              over: int, code: int) -> None:
+    """aiosmtpd counted the bytes on the wire, the dot SMTP doubles at a line's start among them: a mail of exactly the
+    limit whose lines open with "." was refused 552, while `SIZE=` of its size was taken (RFC 1870 counts the mail)."""
+    limit = 8192
+    server = make_server(LAPOR_EMAIL_MAX_MESSAGE_BYTES=str(limit))
+    counted = rejected("too_large")
+    result = server.deliver(mail_of_size(limit + over, line))
+    assert result.data_code == code, result
+    if code == 552:
+        assert result.data_message == "5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(limit))
+        assert rejected("too_large") == counted + 1
+        assert envelope_count(redis) == 0
+    else:
+        assert result.tracking_id is not None and envelope_count(redis) == 1

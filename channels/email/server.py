@@ -89,6 +89,16 @@ def exception_texts(error: BaseException) -> list[str]:
             for text in (str(linked), *(str(note) for note in getattr(linked, "__notes__", ())))]
 
 
+def wire_size_limit(limit: int | None) -> int | None:
+    """The most bytes a mail of `limit` bytes takes on the wire in DATA. SMTP doubles the dot that opens a line
+    (RFC 5321 4.5.2), and aiosmtpd counts its size limit in the bytes received, before it removes them: a mail of
+    exactly the limit whose lines open with "." (a list of "...", a quoted signature) was refused 552 while `SIZE=`
+    took it, and RFC 1870 counts the mail, not the doubled dots. A line opening with a dot is 3 bytes at least
+    (".\r\n", sent "..\r\n"), so a mail is at most a third longer on the wire; the mail itself is held to `limit` at
+    DATA (`IntakeHandler.handle_DATA`), and a session holds at most this many bytes."""
+    return limit + (limit + 2) // 3 if limit else limit
+
+
 # How DATA's 250 names the mail's report: `250 2.0.0 OK: LAPOR #<tracking id>`.
 TRACKING_ID_MARKER = "LAPOR #"
 
@@ -160,6 +170,10 @@ class IntakeHandler:
         `message.accepted` line and no count, until the sending server delivered it again."""
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        limit = self.settings.max_message_bytes
+        if len(raw) > limit:  # taken on the wire up to `wire_size_limit`: the mail without its doubled dots counts
+            metrics.REJECTED.labels(self.processor.source, TooLarge.reason).inc()
+            return "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(limit))
         task = asyncio.ensure_future(self._answer_sensitively(raw, envelope))
         self._mails.add(task)
         task.add_done_callback(self._mails.discard)
@@ -233,6 +247,9 @@ class LoggedSMTP(SMTP):
         8-bit text with no wrapping) and the MTAs that take mail for people (Postfix, Gmail) take them: at 1,001
         bytes such a mail got `500 Line too long` at the end of its DATA, a permanent refusal, and was lost."""
         super().__init__(handler, **kwargs)  # its stream holds a command line to aiosmtpd's 1,001 bytes
+        # The limit announced (EHLO's SIZE) and checked at MAIL FROM SIZE= and in the refusals' text: the mail's size.
+        # aiosmtpd's own count in DATA, of the bytes on the wire, is given the doubled dots' room (`smtp_DATA`).
+        self.message_size_limit = self.data_size_limit
         if line_length_limit:  # read at each line of DATA, and as the stream's limit while DATA is read
             self.line_length_limit = line_length_limit
 
@@ -243,9 +260,11 @@ class LoggedSMTP(SMTP):
         it there sending a byte a minute. asyncio's StreamReader reads its limit at each read: raised for DATA alone."""
         reader: asyncio.StreamReader = self._reader
         reader._limit = max(self.line_length_limit, COMMAND_STREAM_LIMIT)  # type: ignore[attr-defined]
+        self.data_size_limit = wire_size_limit(self.message_size_limit)  # read once, as DATA begins
         try:
             await super().smtp_DATA(arg)
         finally:
+            self.data_size_limit = self.message_size_limit
             reader._limit = COMMAND_STREAM_LIMIT  # type: ignore[attr-defined]
             # The mail's Tracking ID, bound while it was processed, is the session's no longer once DATA is answered:
             # the refusals of the session's next transaction (a relay attempt, a 552) were logged under it.
@@ -277,7 +296,7 @@ class LoggedSMTP(SMTP):
             metrics.REJECTED.labels("email-smtp", TooLarge.reason).inc()
             # 5.3.4 "message too big for system" (RFC 3463), as the parse's limits answer: a bounce quoting only 552
             # told the sending server and the citizen's mail client less than every other refusal of ours.
-            sent = "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(self.data_size_limit or 0))
+            sent = "552 5.3.4 " + refusal_text("smtp_too_large", limit=readable_size(self.message_size_limit or 0))
         if status[:1] in ("4", "5"):
             # The code the client got (a line over the size limit was logged 500, answered 552); aiosmtpd's own
             # words for why, which name the limit it met.
@@ -315,11 +334,11 @@ def smtp_factory(processor: MailProcessor, hostname: str | None = None, handler:
     limit = processor.settings.email.max_message_bytes
 
     def factory() -> SMTP:
-        # A line of the mail may be as long as the mail may be: the size limit bounds what one session holds, as
-        # before. A command line is still held to aiosmtpd's 512 bytes (`command_size_limit`).
-        return LoggedSMTP(handler, data_size_limit=limit, line_length_limit=limit, enable_SMTPUTF8=True,
-                          decode_data=False, hostname=hostname, tls_context=context, require_starttls=False,
-                          timeout=SESSION_TIMEOUT_SECONDS)
+        # A line of the mail may be as long as the mail may be on the wire (`wire_size_limit`): the size limit
+        # bounds what one session holds, as before. A command line is still held to aiosmtpd's 512 bytes.
+        return LoggedSMTP(handler, data_size_limit=limit, line_length_limit=wire_size_limit(limit) or 0,
+                          enable_SMTPUTF8=True, decode_data=False, hostname=hostname, tls_context=context,
+                          require_starttls=False, timeout=SESSION_TIMEOUT_SECONDS)
 
     return factory
 
