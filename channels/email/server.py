@@ -1,7 +1,8 @@
 """The SMTP server: aiosmtpd on asyncio, feeding the mail processor.
 
 Never an open relay: RCPT is refused (550) for any address that is not ours. The size limit (552) is
-aiosmtpd's own, lowered from its 32 MiB default; a mail of more MIME parts than `email.max_mime_parts`, nested
+aiosmtpd's own, lowered from its 32 MiB default, with room for the dots SMTP doubles (`wire_size_limit`) and the mail
+itself held to it at DATA; a mail of more MIME parts than `email.max_mime_parts`, nested
 deeper than `email.max_mime_depth`, or of more header lines or bytes than `email.max_header_lines` and
 `email.max_header_bytes`, is refused with 552 5.3.4 at DATA, as soon as the parse reaches the limit. DATA
 answers 250 only once the report is durable, 451 when it cannot be made durable (the sending server retries), and
