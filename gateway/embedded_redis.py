@@ -17,7 +17,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import psutil
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -36,6 +35,8 @@ STDERR_FILE = "redis.stderr"
 NEEDED_VERSION = "6.2"
 # How many ports it chooses before a port taken at every start is reported (`port_in_use`).
 PORT_ATTEMPTS = 3
+# What redis-server logs once it listens on its port (after the bind, before it loads its data).
+BOUND_MARK = "Server initialized"
 # redis-server creates its append-only files and log with the mode its umask leaves: none for other accounts.
 PRIVATE_UMASK = 0o077
 # A password that goes into a URL's user part and a redis.conf line as it is: one kept by hand of other characters
@@ -215,12 +216,17 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         for _ in range(PORT_ATTEMPTS - 1):
             try:
-                return self._start_once(timeout)
+                return self._started(timeout)
             except EmbeddedRedisFailed as failure:
                 if failure.reason != "port_in_use" or not self._port_chosen:
                     raise
             self.port = _free_port()
-        return self._start_once(timeout)
+        return self._started(timeout)
+
+    def _started(self, timeout: float) -> EmbeddedRedis:
+        self._start_once(timeout)
+        self._port_chosen = False  # its clients have its URL now: a restart keeps its port, or fails on it
+        return self
 
     def _start_once(self, timeout: float) -> EmbeddedRedis:
         server = find_redis_server()
@@ -267,13 +273,14 @@ class EmbeddedRedis:
         assert self._process is not None
         deadline = time.monotonic() + timeout
         # No read timeout: while it reads a large append-only file, redis-server (6.2 and 7) takes the connection
-        # and answers once loaded, so the limit is on its first answer, never on the load.
-        client = Redis(port=self.port, password=self._password, socket_connect_timeout=0.2)
+        # and answers once loaded, so the limit is on its first answer, never on the load. The address it binds,
+        # never "localhost": where that names ::1 first, a process listening there got the PING.
+        client = Redis(host="127.0.0.1", port=self.port, password=self._password, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise start_failure(self.directory, self._process.returncode, log_offset=log_offset,
                                     server=server)
-            if not self._listening():
+            if not self._bound(log_offset):
                 time.sleep(0.05)
                 continue
             try:
@@ -286,16 +293,11 @@ class EmbeddedRedis:
         raise EmbeddedRedisFailed("no_answer", f"embedded redis did not answer within {timeout:g} s; see "
                                   f"{self.directory}/redis.log and {self.directory}/{STDERR_FILE}")
 
-    def _listening(self) -> bool:
-        """Whether the server listens on its port itself: until then a PING may reach another process that took the
-        port first (with no read limit, a listener that never answers held `make run` for good)."""
-        assert self._process is not None
-        try:
-            sockets = psutil.Process(self._process.pid).net_connections(kind="tcp")
-        except psutil.Error:  # exited (its exit is read next) or not ours to inspect
-            return False
-        return any(each.status == psutil.CONN_LISTEN and each.laddr and each.laddr.port == self.port
-                   for each in sockets)
+    def _bound(self, log_offset: int) -> bool:
+        """Whether the server has its port: it logs `Server initialized` once it listens (Redis 6.2 and 7 alike),
+        before it loads its append-only file, and exits where the bind fails. Until then a PING may reach another
+        process that took the port first: with no read limit, one that never answered held `make run` for good."""
+        return BOUND_MARK in _read_from(self.directory / "redis.log", log_offset)
 
     def _send_configuration(self, configuration: bytes) -> None:
         """Write the configuration to redis-server's standard input and close it: it reads up to the end first."""

@@ -434,6 +434,35 @@ def test_an_embedded_redis_whose_port_is_taken_before_it_binds(
             holder.accept()  # no connection came
 
 
+def test_a_restarted_embedded_redis_keeps_its_port_its_clients_were_given(tmp_path: Path) -> None:
+    """Its clients hold its URL once it started: a restart on a port taken meanwhile moved it to another port, and
+    they lost it without a word. It fails on the port instead (`port_in_use`)."""
+    redis = EmbeddedRedis(tmp_path / "redis").start()
+    port = redis.port
+    redis.stop()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with pytest.raises(embedded_redis.EmbeddedRedisFailed) as refused:
+            redis.start()
+    assert (refused.value.reason, redis.port) == ("port_in_use", port)
+
+
+def test_the_embedded_redis_is_asked_at_the_address_it_binds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked at "localhost", which names ::1 first on many hosts, its PING reached whatever listened on [::1] at its
+    port, while it bound 127.0.0.1 alone: one that never answered held the start for good."""
+    asked: list[str] = []
+
+    class Recorded(Redis):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            asked.append(kwargs.get("host", "localhost"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(embedded_redis, "Redis", Recorded)
+    with EmbeddedRedis(tmp_path / "redis").start():
+        assert asked == ["127.0.0.1"]
+
+
 def _make_run_that_cannot_start_redis(tmp_path: Path, env: dict[str, str] | None = None,
                                        script: str = SUPERVISE_LOGGING_JSON) -> tuple[dict[str, Any], str]:
     """A `make run` whose embedded Redis cannot start: (its one `redis.embedded_failed` line, all it wrote), once it
