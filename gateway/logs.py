@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -321,27 +322,52 @@ _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 # and an operator could not tell which endpoint failed. Kept where the text has one whole, as written (any case): not
 # within a longer name or address (10.255.255.10, 5.10.255.255.1), and not run into a number by the marks that join
 # its groups (0812 192.168.100.200, 10.255.255.1-0812: scrubbed whole, as before). Nothing else: another address, or a
-# number typed with dots (0812.3456.7890, 081.234.56.78), is scrubbed as before.
-_own_hosts: re.Pattern[str] | None = None
+# number typed with dots (0812.3456.7890, 081.234.56.78), is scrubbed as before. Only a host that is one: an IP
+# address, or a name whose last label has a letter; a number pasted into a host setting
+# (LAPOR_EMAIL_RELAY_HOST=0812.3456.7890) let every citizen's same number through.
+_own_hosts: _OwnHosts | None = None
 # A digit before a kept host, or after it, with the marks that may join two groups of a number between (`_SEPARATOR`).
 _JOINED_BEFORE = re.compile(rf"\d(?:{_SEPARATOR}){{0,3}}\Z")
 _JOINED_AFTER = re.compile(rf"(?:{_SEPARATOR}){{0,3}}\d")
 _JOIN_LOOKBACK = 32  # three separators (percent-encoded, 9 characters each) and a digit
 
 
-def _own_hosts_pattern(hosts: Iterable[str]) -> re.Pattern[str] | None:
-    """The pattern of those of `hosts` the number rule would take (the others need no keeping, and a deployment
-    whose hosts have no such number pays nothing); None if none would be."""
-    taken = sorted({host for host in hosts if _redact_glued(_redact_number_runs(host)) != host}, key=len, reverse=True)
+@dataclass(frozen=True, slots=True)
+class _OwnHosts:
+    names: tuple[str, ...]  # lower case: a text that holds none of them is not searched (a third of a scrub's time)
+    pattern: re.Pattern[str]
+
+
+_HOST_NAME = re.compile(r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9-]*\.?")
+
+
+def _is_host(host: str) -> bool:
+    """An IP address, or a name whose last label has a letter (a number with dots has none)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
+
+
+def _own_hosts_pattern(hosts: Iterable[str]) -> _OwnHosts | None:
+    """Those of `hosts` the number rule would take (the others need no keeping, and a deployment whose hosts have no
+    such number pays nothing) and that are hosts (`_is_host`); None if none are."""
+    taken = sorted({host for host in hosts if _is_host(host) and _redact_glued(_redact_number_runs(host)) != host},
+                   key=len, reverse=True)
     if not taken:
         return None
-    return re.compile(rf"(?<![\w.\-])(?:{'|'.join(map(re.escape, taken))})(?![\w\-]|\.\w)", re.IGNORECASE)
+    return _OwnHosts(tuple(host.lower() for host in taken), re.compile(
+        rf"(?<![\w.\-])(?:{'|'.join(map(re.escape, taken))})(?![\w\-]|\.\w)", re.IGNORECASE))
 
 
-def _own_host_spans(text: str, own_hosts: re.Pattern[str]) -> list[tuple[int, int]]:
+def _own_host_spans(text: str, own_hosts: _OwnHosts) -> list[tuple[int, int]]:
     """Where `text` names one of the deployment's own hosts whole (`_own_hosts`)."""
+    lowered = text.lower()
+    if not any(name in lowered for name in own_hosts.names):
+        return []
     spans = []
-    for found in own_hosts.finditer(text):
+    for found in own_hosts.pattern.finditer(text):
         start, end = found.span()
         if text[start].isdigit() and _JOINED_BEFORE.search(text[max(0, start - _JOIN_LOOKBACK):start]) is not None:
             continue

@@ -488,6 +488,21 @@ def test_the_deployments_own_endpoints_stay_readable_in_free_text_and_nothing_el
     assert (line["reason"], line["detail"], line["url"]) == (shown, shown, shown)
 
 
+@pytest.mark.parametrize("host", ["0812.3456.7890", "081234567890", "62.812.3456.7890", "+6281234567890"])
+def test_a_number_in_a_host_setting_keeps_no_citizens_number(test_env: TestEnvironment, host: str) -> None:
+    """A number pasted into a host setting was kept whole as one of the deployment's hosts: every citizen's same
+    number then went through every scrub as it was written. Only an IP address, or a name whose last label has a
+    letter, is kept."""
+    settings = test_env.settings(LAPOR_EMAIL_RELAY_HOST=host, **{
+        key: value for key, value in OWN_ENDPOINTS.items() if key != "LAPOR_EMAIL_RELAY_HOST"})
+    configure_logging("debug", stream=io.StringIO(), own_hosts=settings.own_hosts)
+    try:
+        assert scrub(f"nomor saya {host}, tolong dibalas") == "nomor saya [phone], tolong dibalas"
+        assert scrub(f"timeout talking to {OWN_X}") == f"timeout talking to {OWN_X}"  # the hosts still kept
+    finally:
+        configure_logging("info")
+
+
 def test_the_own_endpoints_are_hosts_without_a_user_or_password(own_endpoints: Settings,
                                                                 own_log_stream: io.StringIO) -> None:
     """Only a URL's host is configuration to keep: a user or password of it, quoted, is scrubbed or shown as before."""
