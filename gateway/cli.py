@@ -1246,7 +1246,9 @@ def status(
         published = published_disabled(redis)
         if published is not None:
             monitor.disabled = published
-        document = monitor.status()
+        # A process or worker silent is looked at again for a beat: just after Redis came back from a pause, every
+        # beat read as old as the pause, and the channels DOWN (exit 2) while their processes beat again.
+        document = monitor.settled_status()
     except RedisError as error:
         # The spool size is this data dir's: on the gateway's host, that of the gateways running there.
         down = monitor.redis_down(error)

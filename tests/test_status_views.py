@@ -1128,6 +1128,117 @@ def test_the_status_waits_a_beat_for_a_deployment_starting_as_it_looks(redis: Re
     assert slept == [DEPLOYMENT_LOOK_SECONDS] * 3
 
 
+# How long Redis was paused (SIGSTOP) in the operator's reproduction: past every beat rule's 30 s.
+PAUSED_SECONDS = 39.0
+
+
+def every_process_beating(redis: Redis, at: float, *, smtp: bool = True) -> None:
+    """Every process of the deployment beating at `at` (the SMTP server's with `smtp`): the HTTP gateway (the SMS
+    channels and Instagram's webhook), the pollers, and a worker on every queue, its 5-second liveness key set only
+    for a beat of now (one of `at` long ago has expired, Redis's clock having moved on through its pause)."""
+    clock = lambda: at  # noqa: E731
+    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=clock, webhooks=["instagram"]).beat()
+    ServingBeat(redis, "pollers", ["x", "instagram"], clock=clock).beat()
+    if smtp:
+        ServingBeat(redis, "smtp", ["email"], clock=clock).beat()
+    live_worker(redis, at=at)
+    if at < time.time() - 5:
+        redis.delete(WORKER_ALIVE_KEY.format(name="lapor-test-p1-abcdef"))
+
+
+@dataclass(frozen=True)
+class SilenceCase:
+    id: str
+    beaten_ago: float  # when every process last beat as the status first looks
+    beat_again: bool  # whether they beat again while it looks (the SMTP server's too)
+    smtp_beats_again: bool
+    auth_failures: int  # the IMAP poller's token refused in a row: down for another rule than a silent beat
+    overall: str
+    looks: int  # how many times the status was read
+
+
+SILENCE_CASES = [
+    SilenceCase("every process beating: one look", 0.0, False, False, 0, "ok", 1),
+    SilenceCase("redis back from a pause: every beat as old as the pause until each beats again", PAUSED_SECONDS,
+                True, True, 0, "ok", 3),
+    SilenceCase("the smtp server gone: still down once the others beat again", PAUSED_SECONDS, True, False, 0,
+                "down", 1 + round(health_monitor.BEATS_WAIT_SECONDS / health_monitor.BEATS_LOOK_SECONDS)),
+    SilenceCase("down for a refused token, every process beating: one look", 0.0, False, False, 3, "down", 1),
+]
+
+
+@pytest.mark.parametrize("case", SILENCE_CASES, ids=lambda case: case.id)
+def test_the_status_looks_again_for_a_beat_while_a_process_reads_as_silent(redis: Redis, case: SilenceCase) -> None:
+    """`lapor-gateway status` just after Redis came back from a pause of 30 s or more: every beat read as old as the
+    pause, "DOWN: email ... no SMTP server process alive (last seen 39 s ago)", exit 2, while the SMTP server beat
+    again a moment later and /v1/status said ok (the gateway's monitor leaves out the time Redis was away; a one-shot
+    command has no such record). It looks again, for up to a beat and a margin, while a process or a worker reads as
+    silent; at once when none does. (A clock that moves when slept; the processes beat again at the second sleep.)"""
+    every_process_beating(redis, time.time() - case.beaten_ago)
+    for _ in range(case.auth_failures):
+        HealthSignals(redis).auth_failed("email", "401 Unauthorized")
+    monitor = HealthMonitor(redis, SHIPPED_RULES)
+    looks = 0
+    status = monitor.status
+
+    def counted_status(now: float | None = None) -> dict[str, Any]:
+        nonlocal looks
+        looks += 1
+        return status(now)
+
+    monitor.status = counted_status  # type: ignore[method-assign]
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+        if case.beat_again and len(slept) == 2:
+            every_process_beating(redis, time.time(), smtp=case.smtp_beats_again)
+
+    document = monitor.settled_status(sleep=sleep, clock=lambda: clock[0])
+    assert (document["overall"], looks) == (case.overall, case.looks), document["reason"]
+    assert sum(slept) <= health_monitor.BEATS_WAIT_SECONDS
+    if case.overall == "down" and case.beat_again:
+        email = next(c for c in document["channels"] if c["channel"] == "email")
+        assert email["reason"] == f"no SMTP server process alive (last seen {PAUSED_SECONDS:.0f} s ago)"
+        assert {c["state"] for c in document["channels"] if c["channel"] != "email"} == {"ok"}
+
+
+def test_the_cli_just_after_redis_came_back_from_a_pause_says_ok_once_the_processes_beat_again(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The operator's reproduction, in Redis as it is the moment Redis comes back from a 40-s SIGSTOP: every beat
+    written 39 s ago, then each process beating again a moment after `lapor-gateway status` first read them (the
+    command's read of the channels' signals notes when monitoring of one began: the processes beat once that is
+    there). Exit 2, "DOWN: ... no SMTP server process alive (last seen 39 s ago)", where it now says ok."""
+    every_process_beating(redis, time.time() - PAUSED_SECONDS)
+    first_read = SIGNALS_KEY.format(channel="email")
+    assert not redis.exists(first_read)
+
+    def processes_back() -> None:
+        wait_until(lambda: redis.hexists(first_read, "first_seen"), timeout=30, interval=0.005)
+        every_process_beating(redis, time.time())
+
+    resumed = threading.Thread(target=processes_back)
+    resumed.start()
+    try:
+        shown = cli(test_env, "status", "--json")
+    finally:
+        resumed.join()
+    document = orjson.loads(shown.stdout)
+    assert (shown.returncode, document["overall"], document["reason"]) == (0, "ok", None), shown.stdout
+    assert {c["process_last_seen_at"] is not None for c in document["channels"]} == {True}
+
+    # And with none of them back (their beats of a moment ago taken away): down, after a beat and a margin.
+    redis.delete(*redis.keys("lapor:health:serving*"))
+    every_process_beating(redis, time.time() - PAUSED_SECONDS)
+    started = time.monotonic()
+    gone = cli(test_env, "status")
+    assert gone.returncode == 2 and "no SMTP server process alive (last seen 4" in gone.stdout, gone.stdout
+    assert time.monotonic() - started >= health_monitor.BEATS_WAIT_SECONDS
+
+
 @pytest.mark.parametrize(("url", "named"), [
     pytest.param("redis://:s3cret-pass@127.0.0.1:6390/7", "127.0.0.1:6390/7", id="a password is never shown"),
     pytest.param("redis://127.0.0.1:6390", "127.0.0.1:6390/0", id="no database in the URL: 0"),

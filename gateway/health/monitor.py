@@ -120,6 +120,17 @@ SPOOL_FAILURE_STATE = State.DEGRADED
 # and how long one may take before the disk is said not to answer.
 SPOOL_PROBE_SECONDS = 1.0
 SPOOL_PROBE_HUNG_SECONDS = 2.0
+# The rules that count a process's or a worker's silence from its last beat (`rules._silent_for`). A one-shot view
+# (`lapor-gateway status`) keeps no spans of Redis away as the gateway's monitor does (`ChannelSignals.redis_away`):
+# just after Redis came back from a pause or a hang of 30 s or more, every beat read as old as the pause until each
+# process beat again (within a beat, `gateway.liveness.BEAT_SECONDS`), and it said "DOWN: no SMTP server process alive
+# (last seen 39 s ago)", exit 2, while the SMTP server had beaten again a moment later and /v1/status said ok. So
+# `settled_status` looks again, for up to BEATS_WAIT_SECONDS (a serving process's beat, 2 s, and a margin), every
+# BEATS_LOOK_SECONDS, while any of these rules finds a channel degraded or down: a process that is gone is still
+# found so then, and a status where no beat is silent is given at the first look.
+BEAT_RULES = frozenset({"process_missing", "webhook_missing", "worker_missing"})
+BEATS_WAIT_SECONDS = 3.0
+BEATS_LOOK_SECONDS = 0.5
 # More wall-clock time than monotonic time gone between two checks of a process, in seconds: its clock stepped
 # forward (NTP); the checks of one process run a few seconds apart, their clocks read within milliseconds.
 CLOCK_STEP_SECONDS = 2.0
@@ -777,6 +788,18 @@ class HealthMonitor:
         document["counters_at"] = _clock(_float(snapshot.get("at")))
         return document
 
+    def settled_status(self, *, wait: float = BEATS_WAIT_SECONDS, sleep: Callable[[float], None] = time.sleep,
+                       clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
+        """`status`, looked at again every BEATS_LOOK_SECONDS for up to `wait` while a process or a worker reads as
+        silent (`BEAT_RULES`): Redis back from a pause a moment ago, each process beats again within a beat, and the
+        silence was Redis's, not theirs. One look when none is silent."""
+        document = self.status()
+        deadline = clock() + wait
+        while beats_silent(document) and clock() < deadline:
+            sleep(min(BEATS_LOOK_SECONDS, max(0.0, deadline - clock())))
+            document = self.status()
+        return document
+
     def redis_down(self, error: BaseException) -> dict[str, Any]:
         """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk) and
         lapor_redis_up at 0."""
@@ -859,6 +882,12 @@ def _stuck_spools(raw: dict[bytes, bytes], now: float) -> list[dict[str, Any]]:
             "bytes": int(_number(latest.get("bytes")) or 0),
             "reason": "; ".join(dict.fromkeys(_clean(str(entry.get("reason", ""))) for entry in replayers))})
     return sorted(stuck, key=lambda entry: entry["since"] or "")
+
+
+def beats_silent(document: Mapping[str, Any]) -> bool:
+    """Whether the status document finds a channel degraded or down for a process or a worker silent (`BEAT_RULES`)."""
+    return any(finding.get("rule") in BEAT_RULES for channel in document.get("channels", ())
+               for finding in channel.get("findings", ()))
 
 
 def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
