@@ -10,15 +10,23 @@ import asyncio
 import io
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import orjson
 import pytest
 from aiohttp import web
 from redis import Redis
 from rq.scheduler import RQScheduler
 
+from gateway import metrics
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
+from gateway.health.signals import CASESTORE_REFUSING_KEY
 from gateway.intake import Intake
+from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue
-from gateway.settings import Settings
+from gateway.settings import CONFIG_DIR, Settings
 from gateway.tracking import is_valid_tracking_id
 from tests.aggregator_support import drain
 from tests.conftest import (
@@ -32,10 +40,12 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.test_faults import all_stored, assert_exactly_once, send_stream
+from tests.test_forwarding import cli
 from tests.test_spool import draft
 from workers import forward
 from workers.casestore_client import PROBE_TRACKING_ID
 from workers.casestore_probe import PROBE_KEY, CaseStoreProbe
+from workers.deadletters import DeadLetters
 from workers.forward import CASESTORE_DOWN_KEY
 
 PERIOD = 0.2
@@ -203,6 +213,87 @@ def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
     [back] = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
     assert (back["last_failure"], back["forwards_retried_now"], back["seen_by"]) == ("casestore_unreachable", 0,
                                                                                       "probe")
+
+
+@dataclass(frozen=True)
+class RefusedAfterOutage:
+    id: str
+    retry_intervals: str  # "0": the forwards' retries run out through the outage, none is left waiting
+    noted_before: bool  # the case store refused the token already before it went down (a note left from then)
+    probe: str  # what the probe's round finds once the case store answers refusing the token
+    back_seen_by: str | None  # `casestore.back`'s `seen_by` (None: a forward, refused, ended it)
+    refused_told: int  # `casestore.credentials_refused` lines
+
+
+REFUSED_AFTER_OUTAGE = [
+    RefusedAfterOutage("a forward waiting: the probe runs it, refused, it ends the outage", "600", False, "retried",
+                       None, 1),
+    RefusedAfterOutage("none waiting: the probe ends the outage and notes the refusal", "0", False, "ended", "probe",
+                       1),
+    RefusedAfterOutage("refused before the outage too: the forward ends it, the refusal's start kept", "600", True,
+                       "retried", None, 0),
+]
+
+
+@pytest.mark.parametrize("case", REFUSED_AFTER_OUTAGE, ids=lambda case: case.id)
+def test_a_case_store_back_refusing_the_gateways_token_ends_the_outage_and_only_the_refusal_is_said(
+    case: RefusedAfterOutage, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, tmp_path: Path,
+    log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The case store down (an outage declared), then back with the gateway's token rotated: it refuses every
+    request 401. The probe took the 401 for no answer ("down" every round) and a refused forward noted the refusal
+    without ending the outage: it stayed declared as long as the refusal lasted, its reason `casestore_unreachable`
+    and its step "check that the case store answers at ...: the forwards go by themselves" beside the refusal's, and
+    lapor_casestore_outage 1. A refusal is an answer: the outage ends (`casestore.back`, with the refusal), and every
+    view says the refusal alone."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS=case.retry_intervals,
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"]).beat()  # the deployment, for `lapor-gateway status`
+    refused_since = time.time() - 600
+    if case.noted_before:
+        redis.hset(CASESTORE_REFUSING_KEY, mapping={"reason": "casestore_401", "since": refused_since,
+                                                    "at": refused_since})
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        tracking_ids = forward_each(intake, settings, "refused-after-1", "refused-after-2", "refused-after-3")
+    finally:
+        intake.close()
+    assert redis.hget(forward.CASESTORE_OUTAGE_KEY, "told") is not None  # declared: casestore.down logged
+    rotated = CaseStoreServer(casestore.port, "the-rotated-token", tmp_path / "rotated.db")
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    rotated.start()
+    try:
+        assert probe.probe() == case.probe
+        run_due(redis, settings)  # the forward the probe brought to now, refused; it brings the others
+        run_due(redis, settings)
+    finally:
+        probe.stop()
+        rotated.stop()
+
+    assert redis.get(forward.CASESTORE_DOWN_KEY) is None and not redis.exists(forward.CASESTORE_OUTAGE_KEY)
+    assert redis.hget(CASESTORE_REFUSING_KEY, "reason") == b"casestore_401"
+    assert (float(redis.hget(CASESTORE_REFUSING_KEY, "since") or 0) == refused_since) is case.noted_before
+    # every report kept as a dead letter, those waiting out the outage refused at once, not an hour of backoff later
+    letters = {letter.tracking_id: letter.reason for letter in DeadLetters(redis).list()}
+    expected = "casestore_unreachable" if case.retry_intervals == "0" else "casestore_401"
+    assert letters == dict.fromkeys(tracking_ids, expected)
+    events = log_events(log_stream)
+    [back] = [e for e in events if e["event"] == "casestore.back"]
+    assert (back["last_failure"], back["refusing"], back.get("seen_by")) == (
+        "casestore_unreachable", "casestore_401", case.back_seen_by)
+    assert len([e for e in events if e["event"] == "casestore.credentials_refused"]) == case.refused_told
+
+    shown = cli(test_env, "status", "--json")
+    document = orjson.loads(shown.stdout)
+    assert (shown.returncode, document["overall"], document["casestore_outage"]) == (0, "degraded", None), shown
+    assert document["casestore_refusing"]["reason"] == "casestore_401"
+    assert document["reason"].startswith("DEGRADED: case store (refuses the gateway's credentials since ")
+    assert "forwards failing" not in document["reason"] and "answers at" not in shown.stdout
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check_and_collect(time.time())
+    assert (metrics.gauge_value(checked.collected, "lapor_casestore_outage"),
+            metrics.gauge_value(checked.collected, "lapor_casestore_refusing")) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize(

@@ -296,26 +296,30 @@ class CaseStoreClient:
             raise RetryableError(f"report answer is not a JSON object ({kind})", reason="casestore_bad_answer")
         return report
 
-    def answers(self) -> bool:
-        """Whether the case store answers a read as its contract says: GET of a report it cannot have, its own 404
-        (`says_no_such_report`; 200 would do). False while it fails as in an outage (5xx, 429, a timeout, not
-        listening), refuses us (401, 403), or something else answers 404 (a framework behind a wrong path, which the
-        status lookups retry as an outage: the probe took it for the case store back)."""
-        try:
-            response = self._request("GET", f"/v1/reports/{PROBE_TRACKING_ID}")
-        except RetryableError:
-            return False
-        return response.status_code == 200 or (response.status_code == 404 and says_no_such_report(response))
-
-    def refused_credentials(self) -> int | None:
-        """The status with which the case store refuses our credentials (`CREDENTIAL_STATUSES`), asked by the read
-        `answers` makes, which carries no report: a 403 to it is the token's, never a firewall's for a report's words.
-        None while it answers that read (or fails as in an outage)."""
+    def read_answer(self) -> int | None:
+        """How the case store answers a read of a report it cannot have (GET, authenticated): the status when it
+        answers as its contract says (its own 404, `says_no_such_report`; 200 would do) or refuses our credentials
+        (`CREDENTIAL_STATUSES`: the read carries no report, so a 403 to it is the token's, never a firewall's for a
+        report's words); None while it fails as in an outage (5xx, 429, a timeout, not listening) or something else
+        answers 404 (a framework behind a wrong path, which the status lookups retry as an outage)."""
         try:
             response = self._request("GET", f"/v1/reports/{PROBE_TRACKING_ID}")
         except RetryableError:
             return None
-        return response.status_code if response.status_code in CREDENTIAL_STATUSES else None
+        status = response.status_code
+        if status == 200 or (status == 404 and says_no_such_report(response)) or status in CREDENTIAL_STATUSES:
+            return status
+        return None
+
+    def answers(self) -> bool:
+        """Whether the case store answers the read as its contract says (`read_answer`): not while it refuses us."""
+        return self.read_answer() in (200, 404)
+
+    def refused_credentials(self) -> int | None:
+        """The status with which the case store refuses our credentials to the read (`read_answer`); None while it
+        answers it (or fails as in an outage)."""
+        status = self.read_answer()
+        return status if status in CREDENTIAL_STATUSES else None
 
     def put_attachment(self, sha256: str, content_type: str, content: bytes) -> int:
         """PUT /v1/attachments/{sha256} (idempotent); 201 or 200. Other 4xx are PermanentError.

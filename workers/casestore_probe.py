@@ -1,15 +1,16 @@
 """While forwards find the case store down, a forward worker asks it now and then whether it answers again.
 
 Only a forward the case store took ended an outage and brought the forwards waiting it out to now (`casestore.back`,
-`forward.retry_now`); after a long outage none came until a citizen sent a new report, so the backlog waited out its
-own backoff (up to an hour) and the views said the case store was failing, though it was back. Now, while the outage
-record is set (`workers.forward.CASESTORE_DOWN_KEY`), one forward worker of the deployment every
-`casestore.probe_seconds` asks the case store for a report it cannot have (`CaseStoreClient.answers`: the contract's
-GET, authenticated, 404). Once it answers, the forward due first runs at once; the first report the case store takes
-ends the outage and brings every other waiting forward to now, as it always did. One forward first, not all: a case
-store that answers reads while it fails writes (a database failover behind it) costs one try of one forward per
-probe, not one of each forward, and each such probe waits twice as long as the last before trying another. With no
-forward waiting for the outage (their retries ran out), the probe ends it itself: the views say so.
+`forward.retry_now`); after a long outage none came until a citizen sent a new report, so the backlog waited out its own
+backoff (up to an hour) and the views said the case store was failing, though it was back. Now, while the outage record
+is set (`workers.forward.CASESTORE_DOWN_KEY`), one forward worker of the deployment every `casestore.probe_seconds` asks
+the case store for a report it cannot have (`CaseStoreClient.read_answer`: the contract's GET, authenticated, 404; or a
+refusal of our credentials, 401, 403 or 407: it answers, and takes them not). Once it answers, the forward due first
+runs at once; the first report the case store takes (or refuses our credentials) ends the outage and brings every other
+waiting forward to now, as it always did. One forward first, not all: a case store that answers reads while it fails
+writes (a database failover behind it) costs one try of one forward per probe, not one of each forward, and each such
+probe waits twice as long as the last before trying another. With no forward waiting for the outage (their retries ran
+out), the probe ends it itself: the views say so.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis.exceptions import RedisError
 
 from gateway.logs import get_logger
 from gateway.settings import Settings
-from workers.casestore_client import CaseStoreClient
+from workers.casestore_client import CREDENTIAL_STATUSES, CaseStoreClient
 from workers.forward import (
     CASESTORE_DOWN_KEY,
     CASESTORE_OUTAGE_KEY,
@@ -90,8 +91,9 @@ class CaseStoreProbe:
 
     def probe(self) -> str:
         """One round; what it found: `no_outage`, `holding_back` (a forward it ran failed: its period doubles),
-        `probed_elsewhere` (another worker's turn), `down` (no answer as the contract says), `retried` (a forward
-        runs now) or `ended` (none waited for the outage: it is over). With no outage but a refusal of our credentials
+        `probed_elsewhere` (another worker's turn), `down` (no answer as the contract says, nor a refusal of our
+        credentials), `retried` (a forward runs now) or `ended` (none waited for the outage: it is over, and a refusal
+        of our credentials that answered is noted). With no outage but a refusal of our credentials
         noted (`CASESTORE_REFUSING_KEY`), `refusing` while it lasts, `ended` once the case store answers (a token put
         right, its workers restarted: the views stop saying so without waiting for a report)."""
         period = self._settings.casestore.probe_seconds
@@ -116,13 +118,18 @@ class CaseStoreProbe:
             return "holding_back"
         if not self._redis.set(PROBE_KEY, self._name, nx=True, px=max(1, int(period * 1000))):
             return "probed_elsewhere"
-        if not self._client.answers():
+        # A refusal of our credentials is an answer: the case store is back (the forward run now is refused too, and
+        # ends the outage as it notes the refusal). Taken for no answer, it held the outage declared, its reason stale
+        # and its step wrong, for as long as the refusal lasted.
+        answer = self._client.read_answer()
+        if answer is None:
             return "down"
         if not self._note_probe(keys=[CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY], args=[time.time()]):
             return "no_outage"  # a forward ended it meanwhile
         if retry_next_outage_forward(self._redis) is not None:
             return "retried"
-        ended = end_outage(self._redis)
+        refused = answer if answer in CREDENTIAL_STATUSES else None
+        ended = end_outage(self._redis, refused)
         if ended is not None:
-            tell_back(ended, 0, seen_by="probe")
+            tell_back(ended, 0, seen_by="probe", **({"refusing": f"casestore_{refused}"} if refused else {}))
         return "ended"

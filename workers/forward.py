@@ -192,11 +192,13 @@ def _source(envelope: Mapping[str, Any]) -> str:
     return str(envelope.get("source") or envelope.get("channel", "unknown"))
 
 
-def _end_outage(pipe: Any) -> None:
+def _end_outage(pipe: Any, *, credentials_taken: bool = True) -> None:
     """Queue into `pipe` the end of a case-store outage: its record read and cleared (`_ended` reads the answers),
-    and of a refusal of our credentials (the case store took a report, or answered the probe: it takes them now). Last,
-    Redis's clock, which timed the outage's start (`casestore_failing`)."""
-    pipe.delete(CASESTORE_REFUSING_KEY)
+    and, with `credentials_taken`, of a refusal of our credentials (the case store took a report, or answered the
+    probe: it takes them now). A refusal of our credentials ends an outage too, its note left in place: the case store
+    answers. Last, Redis's clock, which timed the outage's start (`casestore_failing`)."""
+    if credentials_taken:
+        pipe.delete(CASESTORE_REFUSING_KEY)
     pipe.hgetall(CASESTORE_OUTAGE_KEY)
     pipe.delete(CASESTORE_OUTAGE_KEY)
     pipe.getdel(CASESTORE_DOWN_KEY)
@@ -212,13 +214,21 @@ def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None,
                      redis_time(redis_now))
 
 
-def end_outage(redis: Redis) -> OutageEnd | None:
+def end_outage(redis: Redis, refused: int | None = None) -> OutageEnd | None:
     """End a case-store outage that no forward can end, none waiting for it (`workers.casestore_probe`); the outage,
-    if one was noted."""
+    if one was noted. `refused`: the status with which the case store refused our credentials to the probe's read,
+    which it answers all the same: the refusal is noted in the same transaction (as a refused forward notes it),
+    where a read answered clears one."""
     pipe = redis.pipeline(transaction=True)
-    _end_outage(pipe)
-    refusing_cleared, outage_noted, _, down_reason, redis_now = pipe.execute()
-    _tell_credentials_taken(refusing_cleared)
+    if refused is None:
+        _end_outage(pipe)
+        refusing_cleared, outage_noted, _, down_reason, redis_now = pipe.execute()
+        _tell_credentials_taken(refusing_cleared)
+    else:
+        _note_refusal(pipe, refused)
+        _end_outage(pipe, credentials_taken=False)
+        noted, _, outage_noted, _, down_reason, redis_now = pipe.execute()
+        _tell_credentials_refused(noted, refused)
     return _ended(outage_noted, down_reason, redis_now)
 
 
@@ -236,19 +246,44 @@ def casestore_refusing(context: WorkerContext, results: Sequence[SubmitResult]) 
 
     Asked once per refusal, not by every job it refuses: noted already, it stands until a report is taken or the probe
     finds the case store answering. Each job of a backlog made one more request of a case store that refused it, and
-    waited out the client's timeout on a read that hung, its reports' dead letters written and its progress not."""
+    waited out the client's timeout on a read that hung, its reports' dead letters written and its progress not.
+
+    A case store that refuses our credentials answers: an outage of it (forwards found it down before) ends then, in
+    the transaction that notes the refusal (`casestore.back`, with the refusal's `refusing`), and the forwards waiting
+    it out run now, to be refused as this one was. The outage stayed declared for as long as the refusal lasted, its
+    reason `casestore_unreachable` and its step "check that the case store answers" beside the refusal's."""
     if not any(r.status in CREDENTIAL_STATUSES for r in results if not r.accepted and not r.retryable):
         return
-    if context.redis.exists(CASESTORE_REFUSING_KEY):
-        return
-    status = context.casestore.refused_credentials()
-    if status is None:
-        return
-    now = time.time()
+    status: int | None = None
+    if not context.redis.exists(CASESTORE_REFUSING_KEY):
+        status = context.casestore.refused_credentials()
+        if status is None:
+            return
     pipe = context.redis.pipeline(transaction=True)
+    if status is not None:
+        _note_refusal(pipe, status)
+    pipe.hget(CASESTORE_REFUSING_KEY, "reason")
+    _end_outage(pipe, credentials_taken=False)
+    *noted, reason, outage_noted, _, down_reason, redis_now = pipe.execute()
+    if status is not None:
+        _tell_credentials_refused(noted[0], status)
+    ended = _ended(outage_noted, down_reason, redis_now)
+    if ended is not None:
+        refusing = None if reason is None else reason.decode(errors="replace")
+        tell_back(ended, retry_outage_now(context), refusing=refusing)
+
+
+def _note_refusal(pipe: Any, status: int) -> None:
+    """Queue into `pipe` the note of a refusal of our credentials with `status` (two answers: the first says whether
+    it is a new refusal, for `_tell_credentials_refused`)."""
+    now = time.time()
     pipe.hsetnx(CASESTORE_REFUSING_KEY, "since", now)
     pipe.hset(CASESTORE_REFUSING_KEY, mapping={"reason": f"casestore_{status}", "at": now})
-    if pipe.execute()[0]:
+
+
+def _tell_credentials_refused(new: int, status: int) -> None:
+    """`casestore.credentials_refused` (error), once per refusal: when its note was new (`_note_refusal`)."""
+    if new:
         log.error("casestore.credentials_refused", reason=f"casestore_{status}",
                   detail=f"the case store refuses the gateway's credentials: {credentials_step(f'casestore_{status}')}")
 
