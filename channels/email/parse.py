@@ -1,9 +1,10 @@
 """Raw mail -> ParsedMail, with the standard library's email package (policy.default) and html2text (html_text.py).
 
 Real mail is messy: undeclared 8-bit text, charsets that lie (iso-8859-1 that is really windows-1252),
-unknown transfer encodings. Every text part is decoded by `decode_text`, which never raises: it tries the
-declared charset, then UTF-8, then windows-1252. Only mail without any usable header (no sender address) is
-refused with RejectedInput, and the processor quarantines it.
+unknown transfer encodings. Every text part is decoded by `decode_text`, which never raises: the declared charset,
+else UTF-8, else windows-1252, a few bytes that are invalid read as U+FFFD (`decode_text` says when a text is read in
+another charset). Only mail without any usable header (no sender address) is refused with RejectedInput, and the
+processor quarantines it.
 
 A mail of more MIME parts than `email.max_mime_parts` is refused with TooManyParts: the parse and the walk cost about
 1.4 ms of CPU per part, so the 115,000 one-byte parts a 20 MiB mail holds would pin a process for minutes. The parser
@@ -34,6 +35,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels.email.html_text import html_to_text
+from channels.email.iso2022jp import CODEC as ISO_2022_JP
 from channels.email.texts import SUBJECT_TAG, cut_at_word, opens_our_text, our_paragraph
 from channels.email.tnef import is_tnef, tnef_files
 from gateway.errors import GatewayError, RejectedInput, TooLarge
@@ -46,7 +48,7 @@ from normalizer.prefixes import FORWARD_SUBJECT
 # windows-1252: mojibake; Outlook labels Thai `windows-874`, which Python does not know, and each Thai letter was a
 # Latin one.
 CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
-                   "ascii": "windows-1252", "iso-2022-jp": "iso2022_jp_ext", "gb2312": "gb18030", "gbk": "gb18030",
+                   "ascii": "windows-1252", "iso-2022-jp": ISO_2022_JP, "gb2312": "gb18030", "gbk": "gb18030",
                    "x-gbk": "gb18030", "gb_2312-80": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949",
                    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
                    "csshiftjis": "cp932", "x-euc-jp": "euc_jp", "big5": "big5hkscs", "x-x-big5": "big5hkscs",
@@ -486,20 +488,59 @@ def _codec(charset: str | None) -> str | None:
 
 
 def decode_text(data: bytes, charset: str | None = None) -> str:
-    """Bytes -> text, never failing: declared charset, then UTF-8, then windows-1252 (what undeclared 8-bit is).
+    """Bytes -> text, never failing, read as mail clients and browsers read a declared charset (WHATWG): each
+    sequence invalid in it is one U+FFFD, the rest of the text as declared. A single stray byte (a web form cutting a
+    character, a footer pasted from another charset, a mail cut short) made the whole text mojibake when one invalid
+    byte failed the charset: "“" was "â€œ", and an anonymous report's "José" signed below it ("JosÃ©") was no longer
+    the sender's name its removal looks for, and reached the case store.
+
+    A text is read in another charset only when the declared one mostly cannot read it: the reading kept is the
+    first of the declared charset and UTF-8 with the fewest invalid sequences among those that read at least as many
+    characters outside ASCII validly as they find invalid sequences; when neither does, windows-1252 (what undeclared
+    8-bit text is, and what Latin-1 and ASCII labels mean), which reads every byte. So a Latin-1 or windows-1252 text
+    labelled UTF-8 (its accents invalid UTF-8, none valid) and a UTF-8 text labelled Shift_JIS (valid UTF-8, invalid
+    Shift_JIS) still read right, and a text with no charset or a Latin-1 or ASCII label is UTF-8 when it mostly
+    is. ISO-2022-JP is read by channels/email/iso2022jp.py (Outlook's ① and ㈱).
+
     A declared name of one of Python's codecs that is no text encoding (`base64`, `hex`, `rot13`, `zlib`, `quopri`:
     LookupError) or that refuses every text (`undefined`: UnicodeError) is a charset the mail does not have: it
     raised, and the mail was quarantined as unreadable (`unreadable_mime`), answered 250 with no report and no reply."""
     codec = _codec(charset)
-    if codec and codec not in ("utf-8", "cp1252"):
+    readings = [codec] if codec and codec not in ("utf-8", "cp1252") else []
+    if "utf-8" not in readings:
+        readings.append("utf-8")
+    best: tuple[int, str] | None = None
+    for name in readings:
         try:
-            return data.decode(codec)
+            return data.decode(name)
         except (UnicodeError, LookupError):
             pass
+        read = _read_with_replacement(data, name)
+        if read is not None and read[0] <= read[2] and (best is None or read[0] < best[0]):
+            best = read[:2]
+    return best[1] if best is not None else _windows_1252(data)
+
+
+_INVALID = "\udfff"  # what an invalid sequence reads as while they are counted: no codec reads a lone surrogate
+
+
+def _marked(error: UnicodeDecodeError) -> tuple[str, int]:
+    return _INVALID, error.end
+
+
+codecs.register_error("lapor-mark-invalid", _marked)
+
+
+def _read_with_replacement(data: bytes, codec: str) -> tuple[int, str, int] | None:
+    """The text in `codec` with U+FFFD for each invalid sequence, how many there are, and how many characters outside
+    ASCII it reads validly; None when the codec reads no text at all."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _windows_1252(data)
+        text = data.decode(codec, "lapor-mark-invalid")
+    except (UnicodeError, LookupError):
+        return None
+    invalid = text.count(_INVALID)
+    outside_ascii = len(text) - len(text.encode("ascii", "ignore")) - invalid
+    return invalid, text.replace(_INVALID, "\ufffd"), outside_ascii
 
 
 # The five bytes windows-1252 leaves undefined, as the decoder's surrogate escapes, and their Latin-1 characters.
