@@ -494,31 +494,34 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     byte failed the charset: "“" was "â€œ", and an anonymous report's "José" signed below it ("JosÃ©") was no longer
     the sender's name its removal looks for, and reached the case store.
 
-    A text is read in another charset only when the declared one mostly cannot read it: the reading kept is the
-    first of the declared charset and UTF-8 with the fewest invalid sequences among those that read at least as many
-    characters outside ASCII validly as they find invalid sequences; when neither does, windows-1252 (what undeclared
-    8-bit text is, and what Latin-1 and ASCII labels mean), which reads every byte. So a Latin-1 or windows-1252 text
-    labelled UTF-8 (its accents invalid UTF-8, none valid) and a UTF-8 text labelled Shift_JIS (valid UTF-8, invalid
-    Shift_JIS) still read right, and a text with no charset or a Latin-1 or ASCII label is UTF-8 when it mostly
-    is. ISO-2022-JP is read by channels/email/iso2022jp.py (Outlook's ① and ㈱).
+    A text is read in another charset only when the declared one cannot read it: one UTF-8 reads whole is UTF-8 (a
+    mislabelled UTF-8 text). Otherwise the few invalid sequences are read as U+FFFD in the first of UTF-8 and the
+    declared charset that reads at least as many characters outside ASCII validly as it finds invalid sequences;
+    when neither does, in windows-1252 (what undeclared 8-bit text is, and what Latin-1 and ASCII labels mean), which
+    reads every byte. UTF-8 comes first as its invalid sequences tell it from other charsets: a Latin-1 or Shift_JIS
+    text read as UTF-8 is mostly invalid sequences, while Shift_JIS reads most UTF-8 bytes as some characters. So a
+    Latin-1 text labelled UTF-8 (its accents invalid UTF-8, none valid) is windows-1252, a UTF-8 text labelled
+    Shift_JIS is UTF-8, and a text with no charset or a Latin-1 or ASCII label is UTF-8 when it mostly is. ISO-2022-JP
+    is read by channels/email/iso2022jp.py (Outlook's ① and ㈱).
 
     A declared name of one of Python's codecs that is no text encoding (`base64`, `hex`, `rot13`, `zlib`, `quopri`:
     LookupError) or that refuses every text (`undefined`: UnicodeError) is a charset the mail does not have: it
     raised, and the mail was quarantined as unreadable (`unreadable_mime`), answered 250 with no report and no reply."""
     codec = _codec(charset)
-    readings = [codec] if codec and codec not in ("utf-8", "cp1252") else []
-    if "utf-8" not in readings:
+    declared = codec if codec and codec not in ("utf-8", "cp1252") else None
+    readings = [declared] if declared else []
+    if not declared or not data.isascii():  # ASCII read as UTF-8 is no other reading of ISO-2022-JP's 7 bits
         readings.append("utf-8")
-    best: tuple[int, str] | None = None
     for name in readings:
         try:
             return data.decode(name)
         except (UnicodeError, LookupError):
             pass
+    for name in reversed(readings):  # UTF-8 first
         read = _read_with_replacement(data, name)
-        if read is not None and read[0] <= read[2] and (best is None or read[0] < best[0]):
-            best = read[:2]
-    return best[1] if best is not None else _windows_1252(data)
+        if read is not None and read[0] <= read[2]:
+            return read[1]
+    return _windows_1252(data)
 
 
 _INVALID = "\udfff"  # what an invalid sequence reads as while they are counted: no codec reads a lone surrogate
