@@ -144,6 +144,12 @@ MAIL_CASES = [
     MailCase("anonymous_eudora_8bit_latin1_headers", "jose.ximenes.kupang@example.net",
              ("Jos\u00e9 Ximenes", "jose.ximenes.kupang"),
              ("Petugas kelurahan meminta Rp 50.000 untuk surat keterangan domisili", "Hormat saya,\n[anonim]")),
+    # A name outside ASCII, in the text and signed, and one byte of the UTF-8 text cut: the whole text was read as
+    # windows-1252, "JosÃ© RamÃrez" matched the sender's name nowhere, and reached the case store.
+    MailCase("anonymous_utf8_name_one_bad_byte", "jose.ramirez.bks@example.net",
+             ("Jos\u00e9 Ram\u00edrez", "Jos\u00c3", "Ram\u00c3", "jose.ramirez.bks"),
+             ("Ada pungli Rp 500rb di kantor kelurahan Sukamaju, saya [anonim] yang melihatnya sendiri.",
+              "Petugas bilang \u201cini sudah biasa\u201d", "Salam,\n[anonim]")),
     # Thunderbird: a citizen signs family name first, with a comma, as a roll writes it; "Bu Siti", the official the
     # report names, is not the sender however alike the name.
     MailCase("anonymous_thunderbird_reversed_name", "siti@example.net", ("Rahayu, Siti", "siti@example.net"),

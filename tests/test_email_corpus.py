@@ -113,6 +113,27 @@ CASES = [
     Case("japanese_shift_jis_nec_characters", "report", "ichiro.takahashi@example.ne.jp", "髙橋 一郎",
          "空港での不正請求",
          ("バリ島の空港で係員に１万円を要求されました。領収書はありません。髙橋①",)),
+    # Japanese Outlook's ISO-2022-JP with NEC row 13 (①, ㈱, Ⅱ) and NEC-selected IBM characters (髙) in its JIS X 0208
+    # runs, in the text, the subject and the name: Python's codec failed each whole, filed as "$B-!(B"
+    Case("outlook_iso2022jp_nec_characters", "report", "ken.takagi@example.co.jp", "髙木 健",
+         "㈱サヌール観光の二重請求①",
+         text="高橋様の件とは別に報告します。\nバリ島の㈱サヌール観光で、入場料を二重に請求されました。\n"
+              "①入口で１０万ルピア、②出口でまた１０万ルピアです。\nⅡ期工事のため、と説明されましたが領収書はありません。"
+              "\n\n髙木 健"),
+    # One byte a declared charset cannot read is one U+FFFD, the rest as declared: a form that cut its text mid-
+    # character, a line pasted from a windows-1252 document, a Shift_JIS form cut mid-character. The whole text was
+    # read as windows-1252 ("“" filed as "â€œ").
+    Case("webform_utf8_cut_character", "report", "formulir@desa-sukamaju.example.id", "Formulir Pengaduan Desa",
+         "Pengaduan warga: jalan rusak", reply_to="sutrisno.krajan@gmail.com",
+         text="Nama: Sutrisno\nLokasi: Jl. Merdeka \u2014 depan SDN 3 Kabupat\u00e9n Bogor\n"
+              "Isi: Jalan \u201crusak\u201d parah sejak Januari, sudah tiga pengendara jatuh. "
+              "Mohon segera diperbaiki \ufffd"),
+    Case("android_base64_utf8_one_cp1252_byte", "report", "andi.wijaya.bgr@gmail.com", "Andi Wijaya",
+         "Pungli di Samsat Bogor",
+         text="Petugas loket Samsat meminta \u201cuang rokok\u201d Rp 500rb \u2014 tanpa kuitansi. Kejadian di "
+              "Kabupat\u00e9n Bogor, Senin 30 November 2026.\n\nAndi\nLBH Rakyat \ufffd Pos Pengaduan Bogor"),
+    Case("shift_jis_cut_character", "report", "hanako.sato@example.ne.jp", "佐藤 花子", "道路の穴",
+         text="道路に大きな穴があります。場所は①番地の前、コンビニの横です。\ufffd"),
     Case("yahoo_alternative", "report", "wahyu_nugroho@yahoo.co.id", "Wahyu Nugroho", "Guru honorer belum digaji",
          ("Guru honorer di SD Negeri 5 belum menerima gaji",), ("ydp1a2b3c4d",)),
     Case("yahoo_android_footer", "report", "dewi.lestari77@yahoo.co.id", "Dewi Lestari",

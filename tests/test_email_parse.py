@@ -84,13 +84,34 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
         ("道路 香港 𨋢".encode("big5hkscs"), "big5", "道路 香港 𨋢"),
         ("Ödeme 50€ “kutip”".encode("cp1254"), "iso-8859-9", "Ödeme 50€ “kutip”"),
         ("שלום".encode("iso8859_8"), "iso-8859-8-i", "שלום"),
+        # A declared charset is honoured with U+FFFD for its few invalid sequences (WHATWG); one stray byte made the
+        # whole text windows-1252 ("“" read as "â€œ"). A truncated tail, a byte of another charset, a cut Shift_JIS
+        # character; undeclared and Latin-1-labelled text that is UTF-8 but for a byte is UTF-8 too.
+        ("Jalan “rusak” di Kabupatén 😀".encode()[:-2], "utf-8", "Jalan “rusak” di Kabupatén \ufffd"),
+        ("Pungli — “Rp 500rb”".encode() + b"\x96 selesai", "utf-8", "Pungli — “Rp 500rb”\ufffd selesai"),
+        ("道路に大きな穴があります".encode("cp932") + b"\x83", "Shift_JIS", "道路に大きな穴があります\ufffd"),
+        ("Jalan “rusak”".encode() + b"\xff", None, "Jalan “rusak”\ufffd"),
+        ("Jalan “rusak”".encode() + b"\xff", "us-ascii", "Jalan “rusak”\ufffd"),
+        # ... but a text mostly invalid in its label is read as the charset it mostly is: Latin-1 labelled UTF-8 (a
+        # valid character among them does not make it UTF-8), UTF-8 labelled Shift_JIS, cut or not.
+        ("café naïve à 5€ ok".encode("cp1252") + "é".encode(), "utf-8", "café naïve à 5€ okÃ©"),
+        ("Jalan “rusak” é".encode(), "Shift_JIS", "Jalan “rusak” é"),
+        ("Jalan “rusak” é".encode() + b"\xff", "Shift_JIS", "Jalan “rusak” é\ufffd"),
+        # ISO-2022-JP as Windows writes it: NEC row 13 (①, ㈱, Ⅱ) and NEC-selected IBM characters (髙, 﨑) in its JIS
+        # X 0208 runs, read as cp932 reads them; Python's codec failed the whole text, filed as "$B-!(B"
+        (b"\x1b$B-!-j-6\x1b(B 5 \x1b$B|b66\x1b(B", "ISO-2022-JP", "①㈱Ⅱ 5 髙橋"),
+        (b"\x1b$B-!\x1b(B \x1b$(D0!\x1b(J\\\x1b(I1\x1b(B", "iso-2022-jp", "① 丂¥ｱ"),
+        (b"\x1b$B-!-\x1b(B ok \x1b$B-!", "iso-2022-jp", "①\ufffd ok ①"),
     ],
     ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
          "unknown-charset", "invalid-utf8", "undeclared-cp1252-undefined-bytes", "cp1252-undefined-bytes",
          "latin1-undefined-bytes", "declared-koi8-r", "bytes-codec-base64", "bytes-codec-hex", "bytes-codec-rot13",
          "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined", "shift-jis-is-cp932", "windows-874",
          "tis-620-is-windows-874", "euc-kr-is-cp949", "big5-is-big5-hkscs", "iso-8859-9-is-windows-1254",
-         "iso-8859-8-i"],
+         "iso-8859-8-i", "utf8-truncated-tail", "utf8-one-cp1252-byte", "shift-jis-cut-character",
+         "undeclared-utf8-one-bad-byte", "us-ascii-utf8-one-bad-byte", "latin1-labelled-utf8",
+         "utf8-labelled-shift-jis", "utf8-labelled-shift-jis-one-bad-byte", "iso-2022-jp-nec-and-ibm",
+         "iso-2022-jp-other-sets", "iso-2022-jp-half-a-character"],
 )
 def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected
@@ -152,9 +173,17 @@ def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: b
         (b"=?windows-874?Q?" + "".join(f"={b:02X}" for b in "ถนนเสียหาย".encode("cp874")).encode() + b"?=",
          "ถนนเสียหาย"),
         (b"=?EUC-KR*ko?B?" + base64.b64encode("똠방각하".encode("cp949")) + b"?=", "똠방각하"),
+        (b"=?ISO-2022-JP?B?GyRCLSEbKEI=?=", "\u2460"),
+        (b"=?iso-2022-jp?B?" + base64.b64encode(b"\x1b$B-j%5%L!<%k\x1b(B") + b"?= =?iso-2022-jp?B?"
+         + base64.b64encode(b"\x1b$B-6\x1b(B") + b"?=", "㈱サヌールⅡ"),
+        (b"=?utf-8?B?" + base64.b64encode("Jalan “rusak” di Kabupatén".encode() + b"\xe2\x80") + b"?=",
+         "Jalan “rusak” di Kabupatén\ufffd"),
+        (b"=?utf-8?B?" + base64.b64encode("Jalan “rusak”".encode()) + b"?= =?utf-8?B?"
+         + base64.b64encode(b"\xff di Kabupat\xc3\xa9n") + b"?=", "Jalan “rusak”\ufffd di Kabupatén"),
     ],
     ids=["latin1-really-cp1252", "cp1252", "latin1", "utf8-words", "shift-jis-is-cp932", "windows-874",
-         "euc-kr-with-a-language-is-cp949"],
+         "euc-kr-with-a-language-is-cp949", "iso-2022-jp-nec-row-13", "iso-2022-jp-words",
+         "utf8-word-truncated", "utf8-words-one-bad-byte"],
 )
 def test_encoded_words_read_like_body_text(subject: bytes, expected: str) -> None:
     """Outlook labels windows-1252 as iso-8859-1 in headers too: its quotes, dashes and euro sign were C1 controls."""
