@@ -516,6 +516,16 @@ OWN_IDENTITY_CASES = [
                     "Salam, Andre Nunez / ANDR\u00c9 N\u00da\u00d1EZ / Andre\u0301 Nu\u0301n\u0303ez, "
                     "bukan Andreas Nunez",
                     "Salam, [anonim] / [anonim] / [anonim], bukan Andreas Nunez"),
+    # A byte of the name its mail's charset could not read is a U+FFFD in the text (an old client's Latin-1 "é" in a
+    # UTF-8 text): the name matched nowhere and reached the case store; a name of its other words stays.
+    OwnIdentityCase("mail: a From name with accents, a letter of it unreadable in the text", {
+                        **MAIL_SENDER, "display_name": "Jos\u00e9 Ram\u00edrez"},
+                    "Saya Jos\ufffd Ram\u00edrez melihatnya, bersama Jos\ufffd Ramos.\nSalam, Jos\u00e9 Ram\ufffdrez",
+                    "Saya [anonim] melihatnya, bersama Jos\ufffd Ramos.\nSalam, [anonim]"),
+    OwnIdentityCase("mail: a From name in Japanese, a character of it unreadable in the text", {
+                        **MAIL_SENDER, "display_name": "\u9ad9\u6a4b \u4e00\u90ce"},
+                    "\ufffd\u6a4b \u4e00\u90ce \u3067\u3059\u3002\u6a4b\u672c \u4e00\u90ce",
+                    "[anonim] \u3067\u3059\u3002\u6a4b\u672c \u4e00\u90ce"),
     OwnIdentityCase("mail: a From name without accents, signed with them", {
                         **MAIL_SENDER, "display_name": "Andre Nunez"},
                     "Salam, Andr\u00e9 N\u00fa\u00f1ez", "Salam, [anonim]"),

@@ -818,13 +818,19 @@ _ACCENTED_FORMS = _accented_forms()
 
 def _name_word(word: str) -> str:
     """A word of a name, each Latin letter with or without its accents, composed or not: a name with accents is
-    signed without them on a phone's keyboard ("Andre Nunez" for "André Núñez"), and a Mac sends them decomposed."""
+    signed without them on a phone's keyboard ("Andre Nunez" for "André Núñez"), and a Mac sends them decomposed.
+    A letter that may be written with an accent, and any other letter outside ASCII, may also be a U+FFFD: a mail's
+    text reads a byte its charset cannot read as one (channels/email/parse.py), and an old client's Latin-1 "é" in
+    a UTF-8 text made "Jos\ufffd Ramírez", which matched the sender's "José Ramírez" nowhere."""
     parts: list[str] = []
     for char in unicodedata.normalize("NFC", word):
         if unicodedata.combining(char) and parts and parts[-1].endswith(_ACCENTS):
             continue  # a further accent on a letter already matched with any
         forms = _ACCENTED_FORMS.get(unicodedata.normalize("NFD", char)[0].lower())
-        parts.append(f"[{re.escape(forms)}]{_ACCENTS}" if forms else re.escape(char))
+        if forms:
+            parts.append(f"[{re.escape(forms)}\ufffd]{_ACCENTS}")
+        else:
+            parts.append(re.escape(char) if char.isascii() else f"(?:{re.escape(char)}|\ufffd)")
     return "".join(parts)
 
 
