@@ -103,6 +103,7 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
         (b"\x1b$B-!\x1b(B \x1b$(D0!\x1b(J\\\x1b(I1\x1b(B", "iso-2022-jp", "① 丂¥ｱ"),
         (b"\x1b$B-!-\x1b(B ok \x1b$B-!", "iso-2022-jp", "①\ufffd ok ①"),
         (b"\x1b$B-!\r\n0!\x1b(B", "iso-2022-jp", "①\r\n亜"),
+        (b"\x1b$B-!\x1b(B", "csISO2022JP", "①"),
     ],
     ids=["utf8", "latin1", "latin1-really-cp1252", "undeclared-cp1252", "undeclared-utf8", "iso-2022-jp",
          "unknown-charset", "invalid-utf8", "undeclared-cp1252-undefined-bytes", "cp1252-undefined-bytes",
@@ -112,7 +113,8 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
          "iso-8859-8-i", "utf8-truncated-tail", "utf8-one-cp1252-byte", "shift-jis-cut-character",
          "undeclared-utf8-one-bad-byte", "us-ascii-utf8-one-bad-byte", "latin1-labelled-utf8",
          "utf8-labelled-shift-jis", "utf8-labelled-shift-jis-one-bad-byte", "iso-2022-jp-nec-and-ibm",
-         "iso-2022-jp-other-sets", "iso-2022-jp-half-a-character", "iso-2022-jp-a-line-ends-in-a-run"],
+         "iso-2022-jp-other-sets", "iso-2022-jp-half-a-character", "iso-2022-jp-a-line-ends-in-a-run",
+         "csiso2022jp-is-iso-2022-jp"],
 )
 def test_decode_text_never_fails(data: bytes, charset: str | None, expected: str) -> None:
     assert decode_text(data, charset) == expected

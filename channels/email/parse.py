@@ -34,8 +34,8 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
+import channels.email.iso2022jp as iso2022jp
 from channels.email.html_text import html_to_text
-from channels.email.iso2022jp import CODEC as ISO_2022_JP
 from channels.email.texts import SUBJECT_TAG, cut_at_word, opens_our_text, our_paragraph
 from channels.email.tnef import is_tnef, tnef_files
 from gateway.errors import GatewayError, RejectedInput, TooLarge
@@ -48,7 +48,8 @@ from normalizer.prefixes import FORWARD_SUBJECT
 # windows-1252: mojibake; Outlook labels Thai `windows-874`, which Python does not know, and each Thai letter was a
 # Latin one.
 CHARSET_ALIASES = {"iso-8859-1": "windows-1252", "latin1": "windows-1252", "us-ascii": "windows-1252",
-                   "ascii": "windows-1252", "iso-2022-jp": ISO_2022_JP, "gb2312": "gb18030", "gbk": "gb18030",
+                   "ascii": "windows-1252", "iso-2022-jp": iso2022jp.CODEC, "csiso2022jp": iso2022jp.CODEC,
+                   "gb2312": "gb18030", "gbk": "gb18030",
                    "x-gbk": "gb18030", "gb_2312-80": "gb18030", "ks_c_5601-1987": "cp949", "euc-kr": "cp949",
                    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
                    "csshiftjis": "cp932", "x-euc-jp": "euc_jp", "big5": "big5hkscs", "x-x-big5": "big5hkscs",
