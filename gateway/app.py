@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from channels.base import Outcome, WebhookAdapter, is_delivery_report
 from channels.registry import disabled_channels, enabled_webhook_adapters
 from gateway import metrics
-from gateway.concat import PartBuffer, PartResult, run_sweeper
+from gateway.concat import LatePart, PartBuffer, PartResult, run_sweeper
 from gateway.errors import (
     INTERNAL_ERROR,
     AuthenticationFailed,
@@ -41,7 +41,7 @@ from gateway.errors import (
     Stopping,
     TooLarge,
 )
-from gateway.followups import resolve_follow_up
+from gateway.followups import resolve_follow_up, stored_envelope
 from gateway.health.documents import check_failed_document
 from gateway.health.monitor import HealthMonitor, SpoolProbe, publish_disabled
 from gateway.health.rules import load_rules
@@ -59,6 +59,7 @@ from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
 from gateway.unfiled import UnfiledMessages
+from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
@@ -74,6 +75,10 @@ STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
     (RejectedInput, 400),
     (NotDurable, 503),
 )
+
+
+class LatePartUnfiled(Exception):
+    """Why a late part of a concatenated SMS is kept unfiled (`Gateway.take_late_part`): its message has no report."""
 
 
 def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
@@ -371,6 +376,9 @@ class Gateway:
             # "-": the joined message was a query, which has no Tracking ID.
             tracking_id = result.tracking_id if result.tracking_id != "-" else None
             return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
+        if result.state == "late":
+            assert result.late is not None
+            return await self.take_late_part(adapter, result.late)
         assert result.message is not None
         if joined is not None:
             joined.append(result.message)
@@ -391,10 +399,65 @@ class Gateway:
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever
             if not await self.keep_unfiled(adapter, message, error, (key, message), late=True):
                 raise
+            await self.take_late_parts(adapter, key)  # a part that came as it was taken: kept unfiled with it
             return
         # `late`: a part that came as it was taken is its late part, no second report (`PartBuffer.mark_done`).
         await durably(self.parts.mark_done, key, outcome.tracking_id or "-", message, late=True)
         log.info("message.parts_expired", incomplete=message.incomplete)
+        await self.take_late_parts(adapter, key)
+
+    async def take_late_parts(self, adapter: WebhookAdapter, key: str) -> None:
+        """File the late parts a sweep's mark set aside (`PartBuffer.late_parts`): parts stored as it took their
+        message, answered as stored (200) and so never sent again."""
+        assert self.parts is not None
+        for late in await durably(self.parts.late_parts, key):
+            await self.take_late_part(adapter, late)
+
+    async def take_late_part(self, adapter: WebhookAdapter, late: LatePart) -> Outcome:
+        """A part of a message taken without it (`LatePart`): its words filed as an addition to the message's report,
+        with the report's flags (`resolve_follow_up`: an incomplete message is anonymous, and so is this), durable
+        before the provider is answered, then marked taken (`late_taken`). Answered as a delivery of the message is,
+        with its Tracking ID and no SMS: the citizen sent one SMS and has its acknowledgement. Where the message has no
+        Tracking ID (kept unfiled, a query, refused) the part is kept unfiled (`gateway.unfiled`), for an operator to
+        file. Logged `concat.late_part`: the Tracking ID, the part's number, never its words or sender."""
+        assert self.parts is not None
+        message = late.message
+        with sensitive_values(*message.personal_values()):
+            bind_message_context(channel=adapter.name)
+            tracking_id = late.tracking_id if late.tracking_id != "-" else None
+            addition = None if tracking_id is None else await self.late_addition(adapter, message, tracking_id)
+            if addition is None:
+                kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message,
+                                     LatePartUnfiled("its message has no report to add it to"), time.time())
+                log.warning("concat.late_part", tracking_id=tracking_id, part=late.number, kept_unfiled=True)
+                metrics.UNFILED.labels(adapter.name).inc()
+                self.record_signal("message_unfiled", adapter.name, kept.reason)
+            else:
+                receipt = await self.intake.submit(addition)
+                log.info("concat.late_part", tracking_id=tracking_id, part=late.number,
+                         follow_up_of=addition.follow_up_of, addition=receipt.tracking_id,
+                         duplicate=receipt.duplicate)
+            await durably(self.parts.late_taken, late)
+        return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
+
+    async def late_addition(self, adapter: WebhookAdapter, message: InboundMessage,
+                            tracking_id: str) -> ReportDraft | None:
+        """The late part's words as an addition to `tracking_id`'s report (to the report that one adds to, where the
+        message was itself an addition), with its flags; None when they read as no report (a status query, no
+        word): kept unfiled then."""
+        normalized = normalize(message, default_region=self.settings.sms.default_region,
+                               shortest_id=self.settings.intake.shortest_tracking_id,
+                               max_text_chars=self.settings.intake.max_text_chars)
+        if normalized.draft is None:
+            return None
+        envelope = await durably(stored_envelope, self.redis, tracking_id, adapter.name)
+        parent = (envelope or {}).get("follow_up_of") or tracking_id
+        draft = normalized.draft.model_copy(update={"follow_up_of": parent})
+        assert self.status_client is not None
+        draft, _unknown = await resolve_follow_up(self.redis, self.status_client, draft,
+                                                  self.settings.intake.id_range, redis_down=self.intake.spooling,
+                                                  unminted=self.intake.holds_unminted)
+        return draft
 
     def dlr_handler(self, adapter: WebhookAdapter) -> Handler:
         """Delivery reports for replies, authenticated like the adapter's callbacks, recorded on the reply."""

@@ -87,17 +87,21 @@ end
 # field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
 # A late part taken (none held at its number, no next message begun) keeps its fingerprint beside the parts taken: a
 # next message's part at that number, with other content, then starts that message. Unkept, it was answered as a
-# second late part, and the next message's text lost.
+# second late part, and the next message's text lost. Its fingerprint is kept pending (`<fp> late`)
+# and the part answered `late`: the webhook files its words as an addition to the report, then marks it taken
+# (`late_taken`). Until then each delivery of it is `late` again (the provider's retry of a callback its filing failed,
+# 503, files it; intake's dedup makes every filing of it one addition); after, `done`.
 _ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
   if taken == ARGV[6] then return {'done', done} end
+  if taken == ARGV[6] .. ' late' then return {'late', done} end
   if not taken and redis.call('EXISTS', KEYS[1]) == 0 then
-    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6] .. ' late')
     local ttl = redis.call('PTTL', KEYS[2])
     if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
-    return {'done', done}
+    return {'late', done}
   end
 end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
@@ -156,7 +160,8 @@ return {parts, as}
 """
 
 
-# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`. ARGV: the Tracking ID,
+# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its late parts. ARGV:
+# the Tracking ID,
 # the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes only while the
 # buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
 # deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`):
@@ -168,8 +173,10 @@ return {parts, as}
 # ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
 # part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
 # another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
-# fingerprint kept, the part dropped. Left, it waited out the sweep's lease and was filed as a second report of the
-# one SMS, the message's other late parts joining it there.
+# fingerprint kept pending (`<fp> late`), its record moved to the message's late parts (KEYS[7], `late_parts`), for
+# the sweeper to file as an addition to the report (`late_taken` then drops it). Left, it waited out the sweep's lease
+# and was filed as a second report of the one SMS, the message's other late parts joining it there; dropped, as it
+# was, its words were lost.
 _MARK_DONE = _CLAIM_OF + """
 if #ARGV > 3 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
@@ -200,7 +207,9 @@ if #ARGV > 3 then
     for i = 1, #left, 2 do
       local fp = fp_of(left[i + 1])
       if fp then
-        redis.call('HSET', KEYS[3], left[i], fp)
+        redis.call('HSET', KEYS[3], left[i], fp .. ' late')
+        redis.call('HSET', KEYS[7], left[i], left[i + 1])
+        redis.call('EXPIRE', KEYS[7], ARGV[2])
         redis.call('HDEL', KEYS[1], left[i])
       end
     end
@@ -213,10 +222,24 @@ if redis.call('HLEN', KEYS[1]) == 0 then
 end
 """
 
+# KEYS: the buffer's parts taken, its late parts. ARGV: the late part's field and fingerprint. A late part filed (or
+# kept unfiled): its fingerprint is taken as the message's other parts' are, and its record goes. A fingerprint at the
+# field that is no longer this one pending (a next mark wrote the parts taken anew) is left as it is.
+_LATE_TAKEN = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] .. ' late' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if record then
+  local ok, decoded = pcall(cjson.decode, record)
+  if ok and type(decoded) == 'table' and decoded['fp'] == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) end
+end
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class PartResult:
-    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined) or
+    """`waiting` (stored, more to come), `complete` (`message` is the joined SMS), `done` (already joined),
+    `late` (a part of a message taken without it, not yet filed: `message` is the part as a message of its own,
+    `LatePart`; file it as an addition to `tracking_id`'s report, then `late_taken`) or
     `conflict`: the buffer holds another content at this part's number, so it is another message with the same
     reference (a phone that gives every message one reference, an earlier one's part lost); `message` is the earlier
     message as its parts make it, nothing of this part stored. Take it (`mark_done`), then add the part again."""
@@ -225,6 +248,23 @@ class PartResult:
     key: str
     message: InboundMessage | None = None
     tracking_id: str | None = None
+    late: LatePart | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LatePart:
+    """A part that came after its message was taken (`_ADD_PART`'s `late`, or stored as a sweep took the message,
+    `_MARK_DONE`): `message` is the part alone as a message (its text between gap markers where parts are before or
+    after it, `incomplete`), its identity (`dedup_id`) the message's Tracking ID, the part's number and fingerprint,
+    so every filing of it, from any delivery or path, is one addition at intake."""
+
+    key: str
+    field: str
+    part_print: str
+    number: int
+    message: InboundMessage
+    # The message's Tracking ID, "-" where it has none (a query, a message kept unfiled or refused; its marker gone).
+    tracking_id: str
 
 
 def fingerprint(coding: str, data: str) -> str:
@@ -288,6 +328,7 @@ class PartBuffer:
         self._add = redis.register_script(_ADD_PART)
         self._claim = redis.register_script(_CLAIM_DUE)
         self._mark = redis.register_script(_MARK_DONE)
+        self._late_taken = redis.register_script(_LATE_TAKEN)
 
     @property
     def wait_seconds(self) -> float:
@@ -338,6 +379,9 @@ class PartBuffer:
         state = result[0].decode()
         if state == "done":
             return PartResult("done", key, tracking_id=result[1].decode())
+        if state == "late":
+            late = self.late_part(key, record, result[1].decode())
+            return PartResult("late", key, message=late.message, tracking_id=late.tracking_id, late=late)
         if state == "waiting":
             return PartResult("waiting", key)
         if state == "conflict":
@@ -392,9 +436,30 @@ class PartBuffer:
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
-        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp"],
+        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp", key + ":late"],
                    args=[tracking_id, self.done_ttl, "1" if late else "0",
                          *(item for pair in taken.items() for item in pair)], client=pipe)
+
+    @staticmethod
+    def late_part(key: str, record: dict[str, Any], tracking_id: str) -> LatePart:
+        """The late part `record` of the message taken as `tracking_id` (`LatePart`)."""
+        field, part_print = f"p{record['number']}", str(record["fp"])
+        identity = f"concat-late:{key.rsplit(':', 1)[-1]}:{tracking_id}:{field}:{part_print}"
+        alone = PartBuffer.joined_message([{**record, "dedup_id": identity}])
+        return LatePart(key, field, part_print, int(record["number"]), alone, tracking_id)
+
+    def late_parts(self, key: str) -> list[LatePart]:
+        """The late parts a sweep's mark set aside (`_MARK_DONE`), not yet filed (`late_taken`)."""
+        raw_done, raw_parts = self._redis.get(key + ":done"), self._redis.hvals(key + ":late")
+        if not raw_parts:
+            return []
+        tracking_id = raw_done.decode() if raw_done is not None else "-"
+        return [self.late_part(key, record, tracking_id) for record in map(orjson.loads, raw_parts)
+                if isinstance(record, dict) and record.get("fp")]
+
+    def late_taken(self, late: LatePart) -> None:
+        """A late part filed as an addition (or kept unfiled): its deliveries from now on are `done` (`_LATE_TAKEN`)."""
+        self._late_taken(keys=[late.key + ":taken", late.key + ":late"], args=[late.field, late.part_print])
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""

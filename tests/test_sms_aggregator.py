@@ -112,6 +112,13 @@ def report_by_message_id(casestore: CaseStoreServer, message_id: str) -> dict[st
     return matches[0]
 
 
+def additions_of(casestore: CaseStoreServer, tracking_id: str) -> list[dict[str, Any]]:
+    """The additions the case store holds to report `tracking_id`, in the order of their words in the SMS (a late
+    part's text is the part's alone, between gap markers)."""
+    return sorted((report for report in casestore.reports() if report.get("follow_up_of") == tracking_id),
+                  key=lambda report: (str(report["text"]).startswith("[...]"), str(report["text"])))
+
+
 def nothing_queued(redis: Redis) -> bool:
     return all(queue(name, redis).count == 0 for name in (FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE)) and not list(
         redis.scan_iter("lapor:concat:*")
@@ -709,11 +716,14 @@ async def test_missing_parts_are_taken_as_they_are_after_the_wait_marked_incompl
     [ack] = api.parts()
     assert ack.text == render("ack_incomplete", "id", tracking_id=stored["tracking_id"])
 
-    # The missing part arriving late does not make a second report: it gets the same Tracking ID, no new SMS.
+    # The missing part arriving late does not make a second report: it gets the same Tracking ID, no new SMS, and its
+    # words are added to the report (anonymous, as the report is).
     late = await post_callback(gateway.client, case["parts"][1])
     assert late.json()["messages"] == [{"tracking_id": stored["tracking_id"], "duplicate": True}]
     drain(settings)
-    assert len(casestore.reports()) == 1 and len(api.parts()) == 1
+    [addition] = additions_of(casestore, stored["tracking_id"])
+    assert (addition["text"], addition["anonymous"]) == (f"[...] {case['parts'][1]['text']} [...]", True)
+    assert len(casestore.reports()) == 2 and len(api.parts()) == 1
 
 
 @pytest.mark.parametrize(("lost", "words", "confidential"), [
@@ -780,7 +790,8 @@ async def test_a_part_arriving_long_after_its_message_was_taken_makes_no_second_
     taken: list[int], late: dict[str, object],
 ) -> None:
     """Eleven minutes after the join (an SMSC that late, an aggregator retrying a part's callback), a part is still
-    answered with its message's Tracking ID: no second report, no second acknowledgement."""
+    answered with its message's Tracking ID: no second report, no second acknowledgement. A part the message was taken
+    without is added to its report; one it was taken with adds nothing."""
     case = fixture("kannel_concat_gsm7_udh.json")
     for number in taken:
         assert (await post_callback(gateway.client, case["parts"][number - 1])).status_code == 200
@@ -796,7 +807,10 @@ async def test_a_part_arriving_long_after_its_message_was_taken_makes_no_second_
     await asyncio.sleep(settings.aggregator.concat_wait_seconds + 3 * settings.aggregator.concat_sweep_seconds)
     assert redis.zcard(PENDING_KEY) == 0
     drain(settings)
-    assert len(casestore.reports()) == 1 and len(api.parts()) == 1
+    added = additions_of(casestore, stored["tracking_id"])
+    assert [addition["text"] for addition in added] == ([] if number in taken else [
+        f"[...] {case['parts'][number - 1]['text']} [...]"])
+    assert len(casestore.reports()) == 1 + len(added) and len(api.parts()) == 1
 
 
 @pytest.mark.parametrize(("later", "first_taken"), [
@@ -946,9 +960,14 @@ def test_a_next_messages_part_at_the_number_of_a_late_part_taken_starts_the_next
     assert swept is not None
     buffer.mark_done(key, "10000004", swept, late=True)
     late = buffer.add(_part(first["parts"][0], 1))
-    assert (late.state, late.tracking_id) == ("done", "10000004")
+    assert (late.state, late.tracking_id) == ("late", "10000004") and late.late is not None
     assert buffer.add(_part(second["parts"][0], 1)).state == "waiting"  # the next message's, not a second late one
     again = buffer.add(_part(first["parts"][0], 1))  # the late part's retry is still the first message's
+    # Not filed yet: filed again, as the one addition (its identity is the first delivery's).
+    assert (again.state, again.tracking_id) == ("late", "10000004") and again.late is not None
+    assert again.late.message.message_identity == late.late.message.message_identity
+    buffer.late_taken(late.late)
+    again = buffer.add(_part(first["parts"][0], 1))  # filed: answered as the message's other parts are
     assert (again.state, again.tracking_id) == ("done", "10000004")
 
 
@@ -1113,7 +1132,9 @@ async def test_a_part_stored_while_a_sweep_takes_its_message_is_no_second_report
     Tracking ID yet). The sweep's mark dropped only the part it took: the late one stayed, under the lease's deadline,
     and a sweep after the lease filed it as a second report of the one SMS (a second Tracking ID and acknowledgement),
     the other missing part joining it there instead of getting the Tracking ID. It is a late part of the message
-    taken, as one coming after the mark is: no second report, and its retry gets the Tracking ID."""
+    taken, as one coming after the mark is: no second report, and its retry gets the Tracking ID. Its words are
+    filed as an addition to the report by the sweep that took the message (dropped with the mark, they were lost),
+    and so are the other missing part's, coming after the mark; no SMS more."""
     from gateway.app import GATEWAY_KEY, create_app
     from tests.conftest import serving_gateway
 
@@ -1134,11 +1155,16 @@ async def test_a_part_stored_while_a_sweep_takes_its_message_is_no_second_report
                  for number in (1, 3)]
         assert PartBuffer(redis, settings).claim_due(time.time() + 800) == []
     drain(settings)
-    [stored] = casestore.reports()
+    [stored] = [report for report in casestore.reports() if not report.get("follow_up_of")]
     assert stored["incomplete"] is True and stored["text"] == f"[...] {case['parts'][1]['text'].strip()} [...]"
     assert after == [[{"tracking_id": stored["tracking_id"], "duplicate": True}]] * 2
+    additions = additions_of(casestore, stored["tracking_id"])
+    # Each missing part once, as its words came, anonymous as the report is (the case store gets no message id).
+    assert [addition["text"] for addition in additions] == [
+        f"{case['parts'][0]['text'].removeprefix('LAPOR ')} [...]", f"[...] {case['parts'][2]['text']}"]
+    assert all(addition["anonymous"] is True for addition in additions)
     assert [part.text for part in api.parts()] == [render("ack_incomplete", "id", tracking_id=stored["tracking_id"])]
-    assert redis.zcard(PENDING_KEY) == 0
+    assert redis.zcard(PENDING_KEY) == 0 and not list(redis.scan_iter("lapor:concat:*:late"))
 
 
 async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_stay_out_of_the_log(
