@@ -813,6 +813,76 @@ async def test_a_part_arriving_long_after_its_message_was_taken_makes_no_second_
     assert len(casestore.reports()) == 1 + len(added) and len(api.parts()) == 1
 
 
+@dataclass(frozen=True)
+class LatePartCase:
+    """A message taken without its part 2 (the sweep), then that part: how many deliveries of it, at once or one after
+    the other, what part 1 said, and whether the sender's next message under the reference follows."""
+
+    id: str
+    deliveries: int = 1
+    at_once: bool = False
+    opening: str = ""  # put before part 1's words
+    confidential: bool = False
+    next_message: bool = False
+
+
+LATE_PART_CASES = [
+    LatePartCase("once"),
+    LatePartCase("retried", deliveries=3),
+    LatePartCase("ten-at-once", deliveries=10, at_once=True),
+    LatePartCase("a-confidential-report", opening="RAHASIA ", confidential=True),
+    # its parts at numbers the message taken had (1, 3) with other content, and at the late part's (2)
+    LatePartCase("the-next-message-after-it", next_message=True),
+]
+
+
+@pytest.mark.parametrize("case", LATE_PART_CASES, ids=[case.id for case in LATE_PART_CASES])
+async def test_a_part_arriving_after_its_message_was_taken_is_added_to_its_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    log_stream: io.StringIO, case: LatePartCase,
+) -> None:
+    """The sweep took the message without its part 2 (filed anonymous, the citizen told a part did not come), then
+    part 2 came. It was answered with the Tracking ID and its words thrown away: acknowledged, then lost. They are
+    added to the report, once however many times or at once the aggregator delivers the part, with the report's
+    flags; answered as before (the Tracking ID, no SMS more), and logged without the words or the sender."""
+    sms = fixture("kannel_concat_gsm7_udh.json")
+    first, late, third = sms["parts"]
+    first = {**first, "text": case.opening + first["text"][len(case.opening):]}  # one part's length still
+    for part in (first, third):
+        assert (await post_callback(gateway.client, part)).json()["messages"] == []
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    await async_wait_until(lambda: queue(FORWARD_QUEUE, redis).count == 1, timeout=5)
+    drain(settings)
+    [stored] = casestore.reports()
+    tracking_id = stored["tracking_id"]
+
+    posts = [post_callback(gateway.client, late) for _ in range(case.deliveries)]
+    answers = await asyncio.gather(*posts) if case.at_once else [await post for post in posts]
+    assert [(a.status_code, a.json()["messages"]) for a in answers] == [
+        (200, [{"tracking_id": tracking_id, "duplicate": True}])] * case.deliveries
+    if case.next_message:
+        for part in fixture("kannel_concat_gsm7_udh_reference_reused.json")["parts"]:
+            assert (await post_callback(gateway.client, part)).status_code == 200
+    drain(settings)
+
+    [addition] = additions_of(casestore, tracking_id)
+    assert addition["text"] == f"[...] {late['text']} [...]"
+    assert (addition["anonymous"], addition["confidential"]) == (True, case.confidential) == (
+        stored["anonymous"], stored["confidential"])
+    assert addition["sender"]["kind"] == "reply_handle" and "81234567004" not in orjson.dumps(addition).decode()
+    others = [r for r in casestore.reports() if r["tracking_id"] not in (tracking_id, addition["tracking_id"])]
+    expected = [fixture("kannel_concat_gsm7_udh_reference_reused.json")["expected_text"]] if case.next_message else []
+    assert [r["text"] for r in others] == expected
+    assert len(api.parts()) == 1 + len(expected)  # the acknowledgements of the reports: none for the addition
+    lines = [event for event in log_events(log_stream) if event["event"] == "concat.late_part"]
+    assert sum(not line["duplicate"] for line in lines) == 1  # one filing; each other found it filed (intake's dedup)
+    assert {(line["tracking_id"], line["channel"], line["part"], line["addition"]) for line in lines} == {
+        (tracking_id, "sms-aggregator", 2, addition["tracking_id"])}
+    logged = log_stream.getvalue()
+    assert "81234567004" not in logged and "menyeberang sungai" not in logged
+    assert not list(redis.scan_iter("lapor:concat:*:late"))
+
+
 @pytest.mark.parametrize(("later", "first_taken"), [
     (0, [1, 2, 3]),
     (24 * 3600, [1, 2, 3]),
