@@ -1237,6 +1237,83 @@ async def test_a_part_stored_while_a_sweep_takes_its_message_is_no_second_report
     assert redis.zcard(PENDING_KEY) == 0 and not list(redis.scan_iter("lapor:concat:*:late"))
 
 
+@pytest.mark.parametrize("when", ["after-the-mark", "as-the-sweep-takes-it"])
+async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, when: str,
+) -> None:
+    """A bug of ours failed the sweep on the message (part 1 alone): it is kept unfiled, no Tracking ID, no report to
+    add its other parts to. A part coming after the mark, or as the sweep took the message, was answered and dropped:
+    kept unfiled beside its message now, for an operator to file, and logged; its retries keep it once."""
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, late, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
+    original = app_module.normalize
+
+    def failing_on_the_message(message: InboundMessage, **kwargs: Any) -> Any:
+        if "Cibeber" in message.text:  # the message the sweep takes: part 1 alone
+            raise RuntimeError("a bug")
+        return original(message, **kwargs)
+
+    monkeypatch.setattr(app_module, "normalize", failing_on_the_message)
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        assert (await post_callback(gateway.client, first)).json()["messages"] == []
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
+        assert message is not None
+        if when == "as-the-sweep-takes-it":
+            assert (await post_callback(gateway.client, third)).json()["messages"] == []
+        await handler.handle_expired_parts(key, message)
+        answers = [(await post_callback(gateway.client, part)) for part in (late, late, third)]
+        assert [(answer.status_code, answer.json()["messages"]) for answer in answers] == [(200, [])] * 3
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
+    kept, damaged = UnfiledMessages(redis).list()
+    assert damaged == 0 and sorted(entry.message.text for entry in kept) == sorted(
+        [message.text, f"[...] {late['text']} [...]", f"[...] {third['text']}"])
+    assert casestore.reports() == []
+    lines = [event for event in log_events(log_stream) if event["event"] == "concat.late_part"]
+    assert sorted((line["tracking_id"], line["channel"], line["part"], line["kept_unfiled"]) for line in lines) == [
+        (None, "sms-aggregator", 2, True), (None, "sms-aggregator", 3, True)]
+    assert "menyeberang sungai" not in log_stream.getvalue()
+
+
+async def test_a_late_part_whose_filing_failed_is_filed_when_the_aggregator_sends_it_again(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its fingerprint kept, a late part whose filing failed (Redis, answered 503) was answered done when the
+    aggregator sent it again, and lost: it stays to be filed until it is."""
+    from gateway.app import GATEWAY_KEY, create_app
+    from gateway.errors import NotDurable
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, late, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        for part in (first, third):
+            assert (await post_callback(gateway.client, part)).json()["messages"] == []
+        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
+        assert message is not None
+        await handler.handle_expired_parts(key, message)
+        submit = handler.intake.submit
+
+        async def failing_once(draft: Any, *args: Any) -> Any:
+            monkeypatch.setattr(handler.intake, "submit", submit)
+            raise NotDurable("redis went away", reason="redis_unavailable")
+
+        monkeypatch.setattr(handler.intake, "submit", failing_once)
+        assert (await post_callback(gateway.client, late)).status_code == 503
+        again = await post_callback(gateway.client, late)
+    drain(settings)
+    [stored] = [report for report in casestore.reports() if not report.get("follow_up_of")]
+    assert again.json()["messages"] == [{"tracking_id": stored["tracking_id"], "duplicate": True}]
+    assert [addition["text"] for addition in additions_of(casestore, stored["tracking_id"])] == [
+        f"[...] {late['text']} [...]"]
+
+
 async def test_a_message_the_sweep_fails_on_holds_back_no_other_and_its_words_stay_out_of_the_log(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
     log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
