@@ -13,7 +13,8 @@ sweep's lowest part is not the lowest once part 1 comes, and joined under two id
 two Tracking IDs and two acknowledgements. A done marker answers parts
 that arrive after the join with the same Tracking ID, for as long as intake remembers a single SMS's id
 (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an aggregator's retried callback, is no second
-report. A phone's reference is a counter of 8 (or 16) bits, so within that time its sender may use it again for
+report. A part the message was taken without (`late`) is filed as an addition to its report, once (`LatePart`). A
+phone's reference is a counter of 8 (or 16) bits, so within that time its sender may use it again for
 another message: the marker also keeps a fingerprint of each part taken, and a part whose number the message had
 with other content starts that other message. A part at a number the message never had (taken incomplete) goes to
 that other message once one has begun, and is taken as the late part only while none has: else the next message's
@@ -431,7 +432,8 @@ class PartBuffer:
         the parts are read now.
 
         `late`, a sweep's mark (`_MARK_DONE`): a part stored while the sweep took the message, at a number it lacked,
-        is taken as its late part (its retries answered with the Tracking ID), not left to make a second report."""
+        is taken as its late part (its retries answered with the Tracking ID), not left to make a second report, and
+        set aside for the sweep to file as an addition (`late_parts`)."""
         ids = None if message is None else {str(part_id) for part_id in message.channel_meta.get("part_ids") or ()}
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
