@@ -411,7 +411,10 @@ class Gateway:
         message, answered as stored (200) and so never sent again."""
         assert self.parts is not None
         for late in await durably(self.parts.late_parts, key):
-            await self.take_late_part(adapter, late)
+            try:
+                await self.take_late_part(adapter, late)
+            except GatewayError as error:  # its message is taken: the part stays set aside (README), said here
+                log.error("concat.late_part_not_filed", part=late.number, reason=error.reason, detail=error.detail)
 
     async def take_late_part(self, adapter: WebhookAdapter, late: LatePart) -> Outcome:
         """A part of a message taken without it (`LatePart`): its words filed as an addition to the message's report,
@@ -434,6 +437,7 @@ class Gateway:
                 self.record_signal("message_unfiled", adapter.name, kept.reason)
             else:
                 receipt = await self.intake.submit(addition)
+                metrics.labelled(metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED, adapter.name).inc()
                 log.info("concat.late_part", tracking_id=tracking_id, part=late.number,
                          follow_up_of=addition.follow_up_of, addition=receipt.tracking_id,
                          duplicate=receipt.duplicate)

@@ -256,8 +256,10 @@ class PartResult:
 class LatePart:
     """A part that came after its message was taken (`_ADD_PART`'s `late`, or stored as a sweep took the message,
     `_MARK_DONE`): `message` is the part alone as a message (its text between gap markers where parts are before or
-    after it, `incomplete`), its identity (`dedup_id`) the message's Tracking ID, the part's number and fingerprint,
-    so every filing of it, from any delivery or path, is one addition at intake."""
+    after it, `incomplete`), its identity (`dedup_id`) its buffer's (the sender's, reference's and part count's), its
+    number and fingerprint, so every filing of it, from any delivery or path, is one addition at intake. Not the
+    message's Tracking ID: the sender's next message under the reference, taken, writes its own parts taken over
+    these, and a retry of this part then came as that message's late part, and was added to its report too."""
 
     key: str
     field: str
@@ -446,7 +448,7 @@ class PartBuffer:
     def late_part(key: str, record: dict[str, Any], tracking_id: str) -> LatePart:
         """The late part `record` of the message taken as `tracking_id` (`LatePart`)."""
         field, part_print = f"p{record['number']}", str(record["fp"])
-        identity = f"concat-late:{key.rsplit(':', 1)[-1]}:{tracking_id}:{field}:{part_print}"
+        identity = f"concat-late:{key.rsplit(':', 1)[-1]}:{field}:{part_print}"
         alone = PartBuffer.joined_message([{**record, "dedup_id": identity}])
         return LatePart(key, field, part_print, int(record["number"]), alone, tracking_id)
 

@@ -883,6 +883,35 @@ async def test_a_part_arriving_after_its_message_was_taken_is_added_to_its_repor
     assert not list(redis.scan_iter("lapor:concat:*:late"))
 
 
+async def test_a_late_part_sent_again_after_the_next_message_was_taken_is_added_to_no_other_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis
+) -> None:
+    """The first message was taken without its part 2, which came late and was added to its report. The sender's next
+    message under the reference (same part count) was taken without its part 2 too, and its parts taken are written
+    over the first's. The aggregator sends the first's part 2 again: it came as the next message's late part, and its
+    words were added to that report as well (a part once in every report that took its number missing)."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+
+    async def taken_without_part_2(sms: dict[str, Any], reports: int) -> str:
+        for part in (sms["parts"][0], sms["parts"][2]):
+            assert (await post_callback(gateway.client, part)).json()["messages"] == []
+        await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+        await async_wait_until(lambda: len(redis.keys("lapor:envelope:*")) == reports, timeout=5)
+        drain(settings)
+        [taken] = [r for r in casestore.reports() if sms["parts"][2]["text"] in str(r["text"])]
+        return str(taken["tracking_id"])
+
+    one = await taken_without_part_2(first, 1)
+    assert (await post_callback(gateway.client, first["parts"][1])).status_code == 200
+    await async_wait_until(lambda: len(redis.keys("lapor:envelope:*")) == 2, timeout=5)
+    two = await taken_without_part_2(second, 3)
+    assert one != two
+    assert (await post_callback(gateway.client, first["parts"][1])).status_code == 200
+    drain(settings)
+    assert [a["text"] for a in additions_of(casestore, one)] == [f"[...] {first['parts'][1]['text']} [...]"]
+    assert additions_of(casestore, two) == []
+
+
 @pytest.mark.parametrize(("later", "first_taken"), [
     (0, [1, 2, 3]),
     (24 * 3600, [1, 2, 3]),
