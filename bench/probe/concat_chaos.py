@@ -52,6 +52,8 @@ from tests.conftest import TestEnvironment, free_port
 WORDS = ("jalan", "rusak", "lampu", "mati", "banjir", "sampah", "got", "tersumbat", "warga", "mohon", "segera",
          "diperbaiki", "depan", "pasar", "sekolah", "dekat", "masjid", "trotoar", "berlubang", "parah")
 BUG_WORD = "gagalsistem"
+# In a late part's identity (`gateway.concat.PartBuffer.late_part`), and so in its unfiled entry's name.
+LATE_IDENTITY = "concat-late:"
 TOKEN = re.compile(r"zq([a-z]+)x([a-e])")
 
 
@@ -206,6 +208,7 @@ class Result:
     swept_early: int
     late_stored: int  # late parts answered as stored: they came before (or as) the sweep took their message
     findings: list[Finding]
+    additions: int = 0  # late parts filed as additions to their reports (or kept unfiled beside theirs)
 
 
 def describe(message: Message) -> str:
@@ -246,7 +249,11 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
     findings: list[Finding] = []
     everything = [message for messages in by_phone.values() for message in messages]
     by_index = {message.index: message for message in everything}
-    stored = envelopes(redis)
+    # A late part's words are an addition to its message's report (`follow_up_of`), or kept unfiled beside a message
+    # kept unfiled: checked apart (`check_additions`), the oracle below reads the reports.
+    everyone = envelopes(redis)
+    additions = [e for e in everyone if e.get("follow_up_of") or LATE_IDENTITY in e["tracking_id"]]
+    stored = [e for e in everyone if not (e.get("follow_up_of") or LATE_IDENTITY in e["tracking_id"])]
     holders: dict[int, list[dict[str, Any]]] = defaultdict(list)  # message index -> envelopes holding its parts
     tokens_of: list[dict[int, set[int]]] = []
     for envelope in stored:
@@ -357,6 +364,7 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
         if not (told or unfiled_ok) and message.mode == "whole" and message.index not in limited and \
                 found == set(message.sends):
             findings.append(Finding("never_told", f"message {message.index}: {message.answers}"))
+    findings.extend(check_additions(everything, additions, holders, tokens_of, stored, limited))
     if redis.zcard(PENDING_KEY):
         findings.append(Finding("pending_left", str(redis.zrange(PENDING_KEY, 0, -1, withscores=True))))
     buffers = [key for key in redis.scan_iter("lapor:concat:*")
@@ -369,7 +377,52 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
     late_stored = sum(1 for m in everything for _, when, status, answer in m.answers
                       if when == "late" and status == 200 and answer == [])
     return Result(plan.seed, len(everything), sum(len(m.answers) for m in everything), len(stored), limit_hits,
-                  swept_early, late_stored, findings)
+                  swept_early, late_stored, findings, len(additions))
+
+
+def check_additions(everything: list[Message], additions: list[dict[str, Any]],
+                    holders: dict[int, list[dict[str, Any]]], tokens_of: list[dict[int, set[int]]],
+                    stored: list[dict[str, Any]], limited: set[int]) -> list[Finding]:
+    """Each addition holds one part of one message, added to that message's report (kept unfiled beside a message
+    kept unfiled), a part the report lacks, and no part is added twice; every part sent of a message is in its report
+    or in an addition to it (acknowledged, none lost)."""
+    findings: list[Finding] = []
+    added: dict[int, list[int]] = defaultdict(list)
+    for addition in additions:
+        found: dict[int, set[int]] = defaultdict(set)
+        for word, part in TOKEN.findall(addition.get("text") or ""):
+            index = next((m.index for m in everything if m.token == "zq" + word), None)
+            if index is not None:
+                found[index].add("abcde".index(part) + 1)
+        if len(found) != 1 or len(next(iter(found.values()))) != 1:
+            findings.append(Finding("addition_parts", f"{addition['tracking_id']} holds {dict(found)}"))
+            continue
+        [(index, numbers)] = found.items()
+        [number] = numbers
+        added[index].append(number)
+        reports = holders.get(index, [])
+        if index in limited or len(reports) != 1:
+            continue
+        [report] = reports
+        if bool(addition.get("kept")) != bool(report.get("kept")) or (
+                not addition.get("kept") and addition.get("follow_up_of") != report["tracking_id"]):
+            findings.append(Finding("addition_of", f"message {index} part {number} in {addition['tracking_id']} "
+                                    f"(of {addition.get('follow_up_of')}), its report {report['tracking_id']}"))
+        if number in tokens_of[stored.index(report)][index]:
+            findings.append(Finding("addition_in_report", f"message {index} part {number}: {report['tracking_id']}"))
+    for message in everything:
+        numbers = added.get(message.index, [])
+        if len(numbers) != len(set(numbers)):
+            findings.append(Finding("added_twice", f"message {message.index} parts {sorted(numbers)}"))
+        reports = holders.get(message.index, [])
+        if message.index in limited or len(reports) != 1:
+            continue
+        sent = set(message.sends) | set(message.missing if message.mode == "late" else [])
+        filed = tokens_of[stored.index(reports[0])][message.index] | set(numbers)
+        if not sent <= filed:
+            findings.append(Finding("part_lost", f"message {message.index}: parts {sorted(sent - filed)} sent, filed "
+                                    f"{sorted(filed)}; {describe(message)}"))
+    return findings
 
 
 async def run_probe(plan: Plan, settings: Settings, redis: Redis, second: Settings | None = None) -> Result:
@@ -469,7 +522,7 @@ def main() -> int:
                                            second if args.gateways == 2 else None))
         print(f"seed {seed}: {result.messages} messages, {result.parts_sent} callbacks, {result.envelopes} reports, "
               f"{result.limit_hits} limit hits (README), {result.swept_early} taken before all first parts came, "
-              f"{result.late_stored} late parts answered as stored, "
+              f"{result.late_stored} late parts answered as stored, {result.additions} late parts added, "
               f"{len(result.findings)} findings, {time.monotonic() - started:.1f} s")
         for finding in result.findings:
             print(f"  {finding.kind}: {finding.detail}")
