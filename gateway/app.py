@@ -394,6 +394,12 @@ class Gateway:
         bind_message_context(channel=adapter.name)
         try:
             outcome = await self.handle_message(adapter, message)
+        except RejectedInput:
+            # Dropped by the sweep (`sweep_once`, which says so); a part that came as it was taken is kept unfiled
+            # here first, not set aside for good.
+            await durably(self.parts.mark_done, key, "-", message, late=True)
+            await self.take_late_parts(adapter, key)
+            raise
         except GatewayError:
             raise
         except Exception as error:  # a bug: kept unfiled, not tried again after every lease for ever

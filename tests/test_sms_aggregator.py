@@ -1266,16 +1266,19 @@ async def test_a_part_stored_while_a_sweep_takes_its_message_is_no_second_report
     assert redis.zcard(PENDING_KEY) == 0 and not list(redis.scan_iter("lapor:concat:*:late"))
 
 
+@pytest.mark.parametrize("failure", ["a-bug", "refused"])
 @pytest.mark.parametrize("when", ["after-the-mark", "as-the-sweep-takes-it"])
 async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
     test_env: Environment, casestore: CaseStoreServer, redis: Redis, log_stream: io.StringIO,
-    monkeypatch: pytest.MonkeyPatch, when: str,
+    monkeypatch: pytest.MonkeyPatch, when: str, failure: str,
 ) -> None:
     """A bug of ours failed the sweep on the message (part 1 alone): it is kept unfiled, no Tracking ID, no report to
-    add its other parts to. A part coming after the mark, or as the sweep took the message, was answered and dropped:
-    kept unfiled beside its message now, for an operator to file, and logged; its retries keep it once."""
+    add its other parts to; or the message was refused, and dropped. A part coming after the mark, or as the sweep
+    took the message, was answered and dropped: kept unfiled (beside its message), for an operator to file, and
+    logged; its retries keep it once."""
     import gateway.app as app_module
     from gateway.app import GATEWAY_KEY, create_app
+    from gateway.concat import sweep_once
 
     settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
     first, late, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
@@ -1283,7 +1286,7 @@ async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
 
     def failing_on_the_message(message: InboundMessage, **kwargs: Any) -> Any:
         if "Cibeber" in message.text:  # the message the sweep takes: part 1 alone
-            raise RuntimeError("a bug")
+            raise RuntimeError("a bug") if failure == "a-bug" else RejectedInput("refused", reason="bad_field")
         return original(message, **kwargs)
 
     monkeypatch.setattr(app_module, "normalize", failing_on_the_message)
@@ -1291,17 +1294,28 @@ async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
     handler = app[GATEWAY_KEY]
     async with serving_gateway(settings, redis, app=app) as gateway:
         assert (await post_callback(gateway.client, first)).json()["messages"] == []
-        [(key, message)] = PartBuffer(redis, settings).claim_due(time.time() + 301)
-        assert message is not None
-        if when == "as-the-sweep-takes-it":
-            assert (await post_callback(gateway.client, third)).json()["messages"] == []
-        await handler.handle_expired_parts(key, message)
-        answers = [(await post_callback(gateway.client, part)) for part in (late, late, third)]
-        assert [(answer.status_code, answer.json()["messages"]) for answer in answers] == [(200, [])] * 3
+        buffer = PartBuffer(redis, settings)
+        claim_due = buffer.claim_due
+        if when == "as-the-sweep-takes-it":  # part 3 comes after the sweep's claim, before its mark
+
+            def claimed_then_part(*args: Any, **kwargs: Any) -> Any:
+                taken = claim_due(time.time() + 301)
+                buffer.add(_part(third, 3))
+                return taken
+
+            monkeypatch.setattr(buffer, "claim_due", claimed_then_part)
+        else:
+            monkeypatch.setattr(buffer, "claim_due", lambda *args, **kwargs: claim_due(time.time() + 301))
+        assert await sweep_once(buffer, handler.handle_expired_parts) == (1 if failure == "a-bug" else 0)
+        # Part 3, answered as stored when it came as the sweep took the message, is not sent again.
+        after = (late, late) if when == "as-the-sweep-takes-it" else (late, late, third)
+        answers = [(await post_callback(gateway.client, part)) for part in after]
+        assert [(answer.status_code, answer.json()["messages"]) for answer in answers] == [(200, [])] * len(after)
         assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
     kept, damaged = UnfiledMessages(redis).list()
+    swept = [f"{first['text']} [...]"] if failure == "a-bug" else []  # the message kept, as its parts make it
     assert damaged == 0 and sorted(entry.message.text for entry in kept) == sorted(
-        [message.text, f"[...] {late['text']} [...]", f"[...] {third['text']}"])
+        [*swept, f"[...] {late['text']} [...]", f"[...] {third['text']}"])
     assert casestore.reports() == []
     lines = [event for event in log_events(log_stream) if event["event"] == "concat.late_part"]
     assert sorted((line["tracking_id"], line["channel"], line["part"], line["kept_unfiled"]) for line in lines) == [
