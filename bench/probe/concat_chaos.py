@@ -298,6 +298,13 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
                 if earlier and number not in tokens_of[stored.index(report_of[earlier[-1].index])][earlier[-1].index]:
                     limit_hits += 1
                     limited |= {earlier[-1].index, message.index}
+    # So too after a message kept unfiled (no Tracking ID to answer with): such a part is kept unfiled as its late part.
+    for addition in additions:
+        for word, _ in TOKEN.findall(addition.get("text") or "") if addition.get("kept") else []:
+            owner = next((m for m in everything if m.token == "zq" + word), None)
+            if owner is not None and any(m.key == owner.key and m.index < owner.index and m.bug for m in everything):
+                limit_hits += 1
+                limited.add(owner.index)
     swept_early = 0
     for message in everything:
         if any(status != 200 for _, _, status, _ in message.answers if status not in (429, 503)):
