@@ -88,10 +88,11 @@ end
 # field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
 # A late part taken (none held at its number, no next message begun) keeps its fingerprint beside the parts taken: a
 # next message's part at that number, with other content, then starts that message. Unkept, it was answered as a
-# second late part, and the next message's text lost. Its fingerprint is kept pending (`<fp> late`)
-# and the part answered `late`: the webhook files its words as an addition to the report, then marks it taken
-# (`late_taken`). Until then each delivery of it is `late` again (the provider's retry of a callback its filing failed,
-# 503, files it; intake's dedup makes every filing of it one addition); after, `done`.
+# second late part, and the next message's text lost. Its fingerprint is kept pending (`<fp> late`) and the part
+# answered `late`: the webhook files its words as an addition to the report, then marks it taken (`late_taken`). Until
+# then each delivery of it is `late` again (the provider's retry of a callback its filing failed, 503, files it;
+# intake's dedup makes every filing of it one addition); after, `done`. A release before this one reads `<fp> late` as
+# another part's fingerprint: a delivery of the part there starts a buffer, taken after the wait as a report of its own.
 _ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
 if done then
@@ -162,15 +163,14 @@ return {parts, as}
 
 
 # KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its late parts. ARGV:
-# the Tracking ID,
-# the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes only while the
-# buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
-# deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`):
-# a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
-# on the next message with the reference, whose part 1 then joined it under another id than the sweep's, a second
-# report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the
-# parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that message's
-# retried parts were answered with it).
+# the Tracking ID, the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes
+# only while the buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the
+# buffer and its deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken
+# (`_CLAIM_OF`): a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep
+# had made since on the next message with the reference, whose part 1 then joined it under another id than the sweep's,
+# a second report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that
+# took the parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that
+# message's retried parts were answered with it).
 # ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
 # part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
 # another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
