@@ -4,7 +4,8 @@ The aggregator's callback is answered with a bare 200; the citizen's SMS (acknow
 status) is a job on `lapor-reply`. This module decides and queues those jobs, with the limits of each provider's
 own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
 - flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
-  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always;
+  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always (`count_message`,
+  which holds back Twilio's answers in its webhook's response too);
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
@@ -152,6 +153,19 @@ def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, wind
     return int(count)
 
 
+def count_message(redis: Redis, settings: Settings, source: str, number: str, message_id: str | None,
+                  limit: int) -> bool:
+    """Flood control: count one message from `number` to `source`; False once the last 60 seconds hold more than
+    `limit` (its channel's `flood_replies_per_minute`): the reply is held back, the report taken as always.
+
+    A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
+    Counted by `message_id` when given, so the provider's retry of a message is not a second one. The replies the
+    reply worker sends (`OutboundReplies.count_message`) and those in a webhook's answer (Twilio's TwiML,
+    `gateway.app`) are counted alike: an auto-responder answering each reply with an SMS of its own is stopped."""
+    key = FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
+    return count_in_sliding_window(redis, key, message_id, 60) <= limit
+
+
 @dataclass(frozen=True, slots=True)
 class Queued:
     """What became of a reply: `queued` (a job will send it), `held` (flood control), `status_job`, or `repeated`
@@ -170,14 +184,10 @@ class OutboundReplies:
 
     # -- flood control -------------------------------------------------------------------------------------------
     def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
-        """Count one message from `number`; False once the last 60 seconds hold more than the limit (hold the reply).
-
-        A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
-        Counted by `message_id` when given, so the provider's retry of a message is not a second one.
-        """
-        key = FLOOD_KEY.format(source=source, digest=sender_digest(self._settings, number))
-        count = count_in_sliding_window(self._redis, key, message_id, 60)
-        return count <= reply_limits(self._settings, source).flood_replies_per_minute
+        """Count one message from `number`; False once the last 60 seconds hold more than the limit of `source`'s
+        reply sender's section (hold the reply): `count_message`, which Twilio's answers in the webhook use too."""
+        return count_message(self._redis, self._settings, source, number, message_id,
+                             reply_limits(self._settings, source).flood_replies_per_minute)
 
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
