@@ -51,7 +51,7 @@ from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
-from gateway.outbound import OutboundReplies, delivery_label, durably
+from gateway.outbound import OutboundReplies, count_message, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import follow_up_status_reply, render, report_reply
@@ -63,6 +63,7 @@ from normalizer.envelope import ReportDraft
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
+from normalizer.sender import normalize_msisdn
 
 log = get_logger()
 
@@ -83,6 +84,15 @@ class LatePartUnfiled(Exception):
 
 def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
     return [value for message in messages for value in message.personal_values()]
+
+
+def _query_number(message: InboundMessage, settings: Settings) -> str:
+    """The number a query came from, as flood control counts it: in E.164, or as the provider gave it when it is no
+    number (an inline answer goes back to whatever sent the query, and is not refused for its sender)."""
+    try:
+        return normalize_msisdn(message.sender_address, settings.sms.default_region)
+    except RejectedInput:
+        return message.sender_address
 
 
 def http_status_for(error: GatewayError) -> int:
@@ -238,6 +248,9 @@ class Gateway:
             spool_may_hold = functools.partial(self._spool_may_hold, query.tracking_id)
             if outbound is not None:
                 reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client, spool_may_hold)
+            elif not await self._inline_reply_allowed(adapter, message, _query_number(message, self.settings),
+                                                      query.action.value, query.tracking_id):
+                reply = None  # held back, and the case store not asked: no answer would carry the status
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
                     reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis,
@@ -299,7 +312,33 @@ class Gateway:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.message_identity, spooled=receipt.spooled,
                                            status_later=status_later)
+        elif not await self._inline_reply_allowed(
+                adapter, message, draft.sender.id,
+                "follow_up" if draft.follow_up_of else "duplicate" if repeated_text else "ack", receipt.tracking_id):
+            reply = None  # the report is filed all the same: only its answer is held back
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
+
+    async def _inline_reply_allowed(self, adapter: WebhookAdapter, message: InboundMessage, number: str, kind: str,
+                                    tracking_id: str | None) -> bool:
+        """Flood control of an answer in the webhook's response (Twilio's TwiML), as the aggregator's replies have it
+        (`gateway.outbound.count_message`, by the adapter's section's `flood_replies_per_minute`): False, and the
+        answer is held back (`reply.held`, `lapor_replies_total{outcome="held"}`), once the number sent more than
+        that within a minute. Without it an auto-responder that answers each of our SMS (with our own words, read
+        back as a status query, or as a report) drew one TwiML <Message> after another, each segment paid, limited
+        only by the carrier. While intake spools, or Redis fails the count, the answer goes: a report is never held
+        up for a count, and Redis is not waited for again."""
+        if self.intake is not None and self.intake.spooling:
+            return True
+        try:
+            allowed = await durably(count_message, self.redis, self.settings, adapter.name, number,
+                                    message.message_identity, adapter.section.flood_replies_per_minute)
+        except NotDurable as error:
+            log.warning("reply.flood_not_counted", reply_kind=kind, reason=error.reason)
+            return True
+        if not allowed:
+            metrics.labelled(metrics.REPLIES, adapter.name, "held").inc()
+            log.info("reply.held", reply_kind=kind, tracking_id=tracking_id, reason="flood_control")
+        return allowed
 
     async def _follow_up_status(self, adapter: WebhookAdapter, tracking_id: str) -> str | None:
         """The status of the report an addition that asked it was added to, within the channel's wait for a status

@@ -219,6 +219,9 @@ class TwilioSettings(_Section):
     webhook_shared_key: str
     status_inline_timeout_seconds: float = Field(gt=0)
     same_text_window_seconds: int = Field(ge=1)  # as the aggregator's
+    # The aggregator's flood control, for the answers in the TwiML (`gateway.outbound.count_message`); 0 held every
+    # reply back, as there.
+    flood_replies_per_minute: int = Field(ge=1)
 
 
 # The levels `gateway.logs.configure_logging` knows, as the standard library names them (any case; warn and fatal

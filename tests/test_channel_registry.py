@@ -31,6 +31,8 @@ DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
 DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
 # What the reply worker and gateway.outbound read from a reply sender's section (channels.reply_senders).
 REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "status_inline_timeout_seconds")
+# What gateway.app reads from the section of a provider answered in its webhook's response (Twilio's TwiML).
+INLINE_LIMITS = ("status_inline_timeout_seconds", "flood_replies_per_minute")
 
 
 def missing(adapter: type[WebhookAdapter]) -> list[str]:
@@ -70,12 +72,14 @@ class _Unwatched(WebhookAdapter):
 
 def _inline_answer_gaps(adapter: type[WebhookAdapter]) -> list[str]:
     """An adapter answered in its webhook's response (Twilio's TwiML): a CEK waits its section's
-    `status_inline_timeout_seconds` for the case store (gateway/app.py), and it queues no reply job, so the reply
-    queue is no queue of its channel. Without the key, every CEK it took raised AttributeError in the gateway;
-    watching the reply queue, its channel went degraded whenever no reply worker ran, every citizen of it answered."""
+    `status_inline_timeout_seconds` for the case store (gateway/app.py), its answers are held back past its
+    `flood_replies_per_minute`, and it queues no reply job, so the reply queue is no queue of its channel. Without
+    the keys, every CEK (or every message answered) it took raised AttributeError in the gateway; watching the reply
+    queue, its channel went degraded whenever no reply worker ran, every citizen of it answered."""
     gaps, section = [], DEFAULTS.get(adapter.settings_section)
-    if section is not None and "status_inline_timeout_seconds" not in section:
-        gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no status_inline_timeout_seconds")
+    lacking = [key for key in INLINE_LIMITS if section is not None and key not in section]
+    if lacking:
+        gaps.append(f"config/defaults.toml: [{adapter.settings_section}] has no {', '.join(lacking)}")
     if adapter.name in HEALTH_CHANNELS and REPLY_QUEUE in HEALTH_RULES.for_channel(adapter.name).queues:
         gaps.append(f"config/health.toml: [channel.{adapter.name}] watches {REPLY_QUEUE}, which it queues nothing on")
     return gaps
@@ -174,11 +178,12 @@ class _SameTextWithoutItsWindow(WebhookAdapter):
                      ["channels/reply_senders.py: 'sms-twilio' reads [aggregator], its adapter [twilio]"],
                      id="replies-later-by-another-providers-section"),
         pytest.param(_RepliesLater, {"sms-twilio": ReplySenderEntry("twilio", AggregatorSender)},
-                     ["config/defaults.toml: [twilio] has no send_rate_per_second, flood_replies_per_minute",
+                     ["config/defaults.toml: [twilio] has no send_rate_per_second",
                       "config/health.toml: [channel.sms-twilio] does not watch lapor-reply, lapor-status"],
                      id="replies-later-without-its-limits-and-queues"),
         pytest.param(_AnsweredInline, {},
-                     ["config/defaults.toml: [instagram] has no status_inline_timeout_seconds",
+                     ["config/defaults.toml: [instagram] has no status_inline_timeout_seconds, "
+                      "flood_replies_per_minute",
                       "config/health.toml: [channel.instagram] watches lapor-reply, which it queues nothing on"],
                      id="answered-inline-without-its-timeout-watching-the-reply-queue"),
         pytest.param(_SameTextWithoutItsWindow, {},

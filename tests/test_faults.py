@@ -68,9 +68,11 @@ async def send_stream(server: GatewayServer, count: int, *, prefix: str, concurr
         while not pending.empty():
             index = pending.get_nowait()
             sid = twilio_sid(f"{prefix}-{index}")
-            # Words of their own per stream: the same text from one number within the window is one report.
+            # Words of their own per stream: the same text from one number within the window is one report. A number
+            # of its own per message: past `twilio.flood_replies_per_minute` from one number the answer is empty,
+            # and carries no Tracking ID to check.
             form = server.twilio_form(MessageSid=sid, Body=f"Laporan {prefix} nomor {index}",
-                                      From="+6281234500000")
+                                      From=f"+62812345{index:05d}")
             headers = {"Content-Type": "application/x-www-form-urlencoded",
                        "X-Twilio-Signature": server.twilio_signature(form)}
             for _attempt in range(400):

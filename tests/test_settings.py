@@ -233,6 +233,7 @@ def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, v
     ("LAPOR_CASESTORE_SPLIT_AFTER_TIMEOUTS", "-1"),  # a split at every try, before any timeout
     ("LAPOR_AGGREGATOR_DLR_MASK", "-1"),
     ("LAPOR_AGGREGATOR_FLOOD_REPLIES_PER_MINUTE", "0"),  # every reply held back
+    ("LAPOR_TWILIO_FLOOD_REPLIES_PER_MINUTE", "0"),  # every TwiML answer empty
     ("LAPOR_AGGREGATOR_STATUS_INLINE_TIMEOUT_SECONDS", "-1"),
     ("LAPOR_EMAIL_MAX_MESSAGE_BYTES", "0"),  # no limit to aiosmtpd, every mail too large to the IMAP poller
     ("LAPOR_EMAIL_MAX_ATTACHMENT_BYTES", "-1"),

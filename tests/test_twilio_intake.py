@@ -1247,3 +1247,87 @@ async def test_words_after_a_cek_by_twilio_are_added_and_answered_with_the_statu
     follow_ups = [orjson.loads(raw) for raw in redis.mget(list(redis.scan_iter(envelope_key("*"))))]
     assert sorted(e["text"] for e in follow_ups if e.get("follow_up_of") == tracking_id) == [
         "kabelnya putus", "tiangnya juga miring"]
+
+
+@dataclass(frozen=True)
+class FloodRow:
+    """`posts` messages from one number within seconds, each its own MessageSid, each `body(n, first_reply)`;
+    `limit` the flood setting given (None: the default, 10); `reports` the envelopes filed; `first` and `then` the
+    reply keys of the first answer and those after it up to the limit."""
+
+    id: str
+    body: Callable[[int, str | None], str]
+    limit: str | None
+    reports: int
+    first: str
+    then: str
+
+
+FLOOD_ROWS = [
+    # The probe's: another system's auto-reply to our acknowledgement, the same words every time. One report (the
+    # same-text window), answered "we already have this report" until the limit.
+    FloodRow("the-same-auto-reply-text", lambda n, first: "Balasan otomatis: kami sedang di luar kantor, pesan Anda "
+             "akan kami balas secepatnya", None, 1, "ack", "duplicate"),
+    # An auto-responder that echoes what it gets: our acknowledgement read back is a status query (no report), and
+    # each status answer it echoed drew the next one.
+    FloodRow("our-acknowledgement-echoed", lambda n, first: first or "LAPOR jalan rusak di gang 7", None, 1, "ack",
+             "status"),
+    FloodRow("distinct-reports-a-lower-limit", lambda n, first: f"LAPOR lampu jalan nomor {n} mati di Jl. Kenanga",
+             "4", 15, "ack", "ack"),
+]
+
+
+@pytest.mark.parametrize("row", FLOOD_ROWS, ids=[row.id for row in FLOOD_ROWS])
+async def test_a_flood_from_one_number_by_twilio_gets_empty_answers_past_the_limit_and_every_report_is_kept(
+        row: FloodRow, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+        log_stream: io.StringIO) -> None:
+    """Twilio's answers in the TwiML had no flood control, which the aggregator's replies have: 15 messages from one
+    number in seconds got 15 <Message> answers (each segment paid; an auto-responder's ping-pong was limited only by
+    the carrier), where the aggregator queued its limit. Past `twilio.flood_replies_per_minute` the answer is an empty
+    <Response />, `reply.held` is logged and counted as the aggregator's is; the report is filed as always. Another
+    number's message is answered."""
+    settings = test_env.settings(**({"LAPOR_TWILIO_FLOOD_REPLIES_PER_MINUTE": row.limit} if row.limit else {}))
+    limit = settings.twilio.flood_replies_per_minute
+    assert limit == int(row.limit or 10)
+    held_before = counted("lapor_replies_total", channel="sms-twilio", outcome="held")
+    sent_before = counted("lapor_replies_total", channel="sms-twilio", outcome="sent")
+    number = "+6281377770001"
+    async with serving_gateway(settings, redis) as gateway:
+        answers: list[str] = []
+        first: str | None = None
+        for n in range(15):
+            sid = twilio_sid(f"{row.id}-{n}")
+            form = gateway.twilio_form(Body=row.body(n, first), From=number, MessageSid=sid, SmsMessageSid=sid,
+                                       SmsSid=sid)
+            response = await gateway.post_twilio(form)
+            assert response.status_code == 200, response.text
+            answers.append(response.text)
+            if first is None:
+                first = twiml_message(response.text)
+        replies = [ElementTree.fromstring(answer).findall("Message") for answer in answers]
+        assert [len(messages) for messages in replies] == [1] * limit + [0] * (15 - limit)
+        assert all(answer.endswith("<Response />") for answer in answers[limit:])
+        assert first is not None
+        tracking_id = tracking_id_in(first)
+        assert first == render(row.first, "id", tracking_id=tracking_id)
+        if row.then == "duplicate":
+            assert {message.text for [message] in replies[1:limit]} == {render("duplicate", "id",
+                                                                               tracking_id=tracking_id)}
+        elif row.then == "status":
+            assert {message.text for [message] in replies[1:limit]} == {f"LAPOR! Laporan {tracking_id}: diterima."}
+        assert len(list(redis.scan_iter("lapor:envelope:*"))) == row.reports  # held answers, reports filed
+
+        # Twilio's retry of a held message (the same MessageSid) is no new message: held still, counted once.
+        retry = await gateway.post_twilio(form)
+        assert ElementTree.fromstring(retry.text).findall("Message") == []
+        other_sid = twilio_sid(f"{row.id}-other")
+        other = await gateway.post_twilio(gateway.twilio_form(
+            Body="LAPOR sampah menumpuk di pasar", From="+6281377770002", MessageSid=other_sid,
+            SmsMessageSid=other_sid, SmsSid=other_sid))
+        assert twiml_message(other.text).startswith("LAPOR! ")
+    held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
+    assert len(held) == 15 - limit + 1
+    assert {(e["channel"], e["reason"]) for e in held} == {("sms-twilio", "flood_control")}
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="held") - held_before == 15 - limit + 1
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="sent") - sent_before == limit + 1
+    assert number not in log_stream.getvalue()
