@@ -636,6 +636,9 @@ class Gateway:
                                   status=200 if told else 500)
                 if told:
                     inline = None if adapter.outbound_replies else render("sms_kept_unfiled")
+                    if inline is not None and failed is not None and not await self._inline_reply_allowed(
+                            adapter, failed, _query_number(failed, self.settings), "kept_unfiled", None):
+                        inline = None  # kept all the same; flood control holds the answer, as the aggregator's SMS
                     return adapter.respond([*outcomes, Outcome(reply_text=inline)])
                 return web.json_response({"error": INTERNAL_ERROR, "detail": ""}, status=500)
             finally:

@@ -245,6 +245,31 @@ async def test_an_sms_a_bug_failed_to_file_is_kept_unfiled_and_filed_by_the_retr
     assert UnfiledMessages(redis).list() == ([], 0)
 
 
+@pytest.mark.parametrize("channel", ["sms-twilio", "sms-aggregator"])
+async def test_the_kept_unfiled_answers_to_one_number_stop_at_its_flood_limit_on_either_sms_channel(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, channel: str
+) -> None:
+    """Every message a bug fails on is kept; its citizen is told so up to the channel's `flood_replies_per_minute`,
+    as any answer: the aggregator's SMS were held past it, and Twilio's TwiML answers went on without end."""
+    from gateway.unfiled import UnfiledMessages
+
+    settings = test_env.settings(LAPOR_TWILIO_FLOOD_REPLIES_PER_MINUTE="2",
+                                 LAPOR_AGGREGATOR_FLOOD_REPLIES_PER_MINUTE="2")
+    async with serving_gateway(settings, redis, app=create_app(settings, redis, BrokenIntake(redis, settings))
+                               ) as server:
+        answers = [await send(server, channel, 40 + n) for n in range(4)]
+    assert [answer.status_code for answer in answers] == [200] * 4
+    if channel == "sms-twilio":
+        assert [render("sms_kept_unfiled") in answer.text for answer in answers] == [True, True, False, False]
+        assert all(answer.text.endswith("<Response />") for answer in answers[2:])
+    else:
+        assert [job.args[0]["kind"] for job in queue(REPLY_QUEUE, redis).jobs] == ["kept_unfiled"] * 2
+    kept, _ = UnfiledMessages(redis).list()
+    assert len(kept) == 4
+    held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
+    assert [(e["channel"], e["reply_kind"]) for e in held] == [(channel, "kept_unfiled")] * 2
+
+
 @pytest.mark.parametrize(("channel", "forgetting_fails"), [
     pytest.param("sms-twilio", False, id="twilio"),
     pytest.param("sms-aggregator", False, id="aggregator"),
