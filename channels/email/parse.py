@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from email.feedparser import BytesFeedParser
-from email.headerregistry import MessageIDHeader, UnstructuredHeader
+from email.headerregistry import AddressHeader, MessageIDHeader, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
@@ -305,6 +305,8 @@ class _ReadOncePolicy(EmailPolicy):
             kind = self.header_factory[name]
             if issubclass(kind, (UnstructuredHeader, MessageIDHeader)):
                 value = within_reading(name, value, MAX_FIELD_PARSE)
+            elif issubclass(kind, AddressHeader):  # its parser is slower still: a Resent-From of 1.9 MB took 270 s
+                value = within_reading(name, value, MAX_ADDRESS_FIELD)
             if "=?" in value and issubclass(kind, UnstructuredHeader):
                 value = decoded_words(value)
             return super().header_fetch_parse(name, value)
@@ -1226,6 +1228,21 @@ def sender_identities(message: Message, max_address_field: int = MAX_ADDRESS_FIE
     return SenderIdentities(tuple(addresses), tuple(names))
 
 
+# One of our own Message-IDs as a References field writes it (`channels.email.guards.OUR_MESSAGE_ID` reads it), found
+# in linear time; and the most of them taken from a field's part not read (our replies keep the last 20).
+_OUR_ID_IN_FIELD = re.compile(r"<\s*(lapor-[0-9A-Za-z]{1,20}-[0-9a-f]{1,64}@[^<>\s]{1,255})\s*>", re.IGNORECASE)
+MAX_OUR_IDS_BEYOND = 20
+
+
+def _ours_before_reading(message: Message) -> list[str]:
+    """Our own Message-IDs in the part of a References field longer than MAX_FIELD_READ that is not read (its start):
+    a follow-up whose thread named our reply among 10,000 others was filed as a new report, and one answering an
+    anonymous report lost its anonymity."""
+    raw = next((value for key, value in message.raw_items() if key.lower() == "references"), "")
+    unread = raw[:len(raw) - len(within_reading("References", raw))]
+    return [found.group(1) for found in _OUR_ID_IN_FIELD.finditer(unread)][-MAX_OUR_IDS_BEYOND:]
+
+
 def _raw_length(message: Message, name: str) -> int:
     """The longest raw value of a header, read without the policy's parse."""
     return max((len(value) for key, value in message.raw_items() if key.lower() == name.lower()), default=0)
@@ -1360,6 +1377,8 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
     text, _ = _trimmed(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))
     references = message_ids(header_text(message, "References"))
+    if _raw_length(message, "References") > MAX_FIELD_READ:
+        references = _ours_before_reading(message) + references
     answer_text: str | None = None
     tagged_text: str | None = None
     tagged = bool(SUBJECT_TAG.search(subject))
