@@ -150,6 +150,11 @@ MAIL_CASES = [
              ("Jos\u00e9 Ram\u00edrez", "Jos\u00c3", "Ram\u00c3", "jose.ramirez.bks"),
              ("Ada pungli Rp 500rb di kantor kelurahan Sukamaju, saya [anonim] yang melihatnya sendiri.",
               "Petugas bilang \u201cini sudah biasa\u201d", "Salam,\n[anonim]")),
+    # A UTF-8 text whose sign-off ("J. Ramírez") an old client or a pasted signature wrote in cp1252: read as U+FFFD,
+    # "Ram\ufffdrez" matched the sender's name nowhere and reached the case store; read as cp1252 reads those bytes.
+    MailCase("anonymous_utf8_cp1252_sign_off", "jose.ramirez.pdg@example.net",
+             ("Jos\u00e9 Ram\u00edrez", "Jos\ufffd", "Ram\ufffd", "jose.ramirez.pdg"),
+             ("katanya \u201cini sudah biasa\u201d \u2014 tanpa kuitansi.", "Hormat saya,\n[anonim]")),
     # Thunderbird: a citizen signs family name first, with a comma, as a roll writes it; "Bu Siti", the official the
     # report names, is not the sender however alike the name.
     MailCase("anonymous_thunderbird_reversed_name", "siti@example.net", ("Rahayu, Siti", "siti@example.net"),

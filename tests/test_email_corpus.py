@@ -131,7 +131,7 @@ CASES = [
     Case("android_base64_utf8_one_cp1252_byte", "report", "andi.wijaya.bgr@gmail.com", "Andi Wijaya",
          "Pungli di Samsat Bogor",
          text="Petugas loket Samsat meminta \u201cuang rokok\u201d Rp 500rb \u2014 tanpa kuitansi. Kejadian di "
-              "Kabupat\u00e9n Bogor, Senin 30 November 2026.\n\nAndi\nLBH Rakyat \ufffd Pos Pengaduan Bogor"),
+              "Kabupat\u00e9n Bogor, Senin 30 November 2026.\n\nAndi\nLBH Rakyat \u2013 Pos Pengaduan Bogor"),
     Case("shift_jis_cut_character", "report", "hanako.sato@example.ne.jp", "佐藤 花子", "道路の穴",
          text="道路に大きな穴があります。場所は①番地の前、コンビニの横です。\ufffd"),
     Case("yahoo_alternative", "report", "wahyu_nugroho@yahoo.co.id", "Wahyu Nugroho", "Guru honorer belum digaji",

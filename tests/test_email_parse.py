@@ -87,9 +87,20 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
         ("שלום".encode("iso8859_8"), "iso-8859-8-i", "שלום"),
         # A declared charset is honoured with U+FFFD for its few invalid sequences (WHATWG); one stray byte made the
         # whole text windows-1252 ("“" read as "â€œ"). A truncated tail, a byte of another charset, a cut Shift_JIS
-        # character; undeclared and Latin-1-labelled text that is UTF-8 but for a byte is UTF-8 too.
+        # character; undeclared and Latin-1-labelled text that is UTF-8 but for a byte is UTF-8 too. In UTF-8 a
+        # byte no character begins with is read as windows-1252 reads it (an old client's Latin-1 or cp1252 among
+        # UTF-8 quotes: as U+FFFD a name signed "Jos\xe9" was "Jos\ufffd", which its removal did not take).
         ("Jalan “rusak” di Kabupatén 😀".encode()[:-2], "utf-8", "Jalan “rusak” di Kabupatén \ufffd"),
-        ("Pungli — “Rp 500rb”".encode() + b"\x96 selesai", "utf-8", "Pungli — “Rp 500rb”\ufffd selesai"),
+        ("Pungli — “Rp 500rb”".encode() + b"\x96 selesai", "utf-8", "Pungli — “Rp 500rb”– selesai"),
+        ("Petugas bilang “ini biasa”.\nSalam,\n".encode() + b"Jos\xe9 Ram\xedrez", "utf-8",
+         "Petugas bilang “ini biasa”.\nSalam,\nJosé Ramírez"),
+        ("Jalan “rusak” di Kabupat".encode() + b"\xf0\x9f\x98 parah", "utf-8", "Jalan “rusak” di Kabupat\ufffd parah"),
+        # A double-byte charset reads a cp1252 text's curly quote and the letter after it as one character: read so
+        # only where it reads four characters for each invalid sequence ("“ini" was "搃ni").
+        ("Petugas bilang “ini sudah biasa” dan “tidak apa-apa”.".encode("cp1252"), "gb2312",
+         "Petugas bilang “ini sudah biasa” dan “tidak apa-apa”."),
+        ("Petugas bilang “ini sudah biasa” dan “tidak apa-apa”.".encode("cp1252"), "shift_jis",
+         "Petugas bilang “ini sudah biasa” dan “tidak apa-apa”."),
         ("道路に大きな穴があります".encode("cp932") + b"\x83", "Shift_JIS", "道路に大きな穴があります\ufffd"),
         ("Jalan “rusak”".encode() + b"\xff", None, "Jalan “rusak”\ufffd"),
         ("Jalan “rusak”".encode() + b"\xff", "us-ascii", "Jalan “rusak”\ufffd"),
@@ -111,7 +122,8 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
          "latin1-undefined-bytes", "declared-koi8-r", "bytes-codec-base64", "bytes-codec-hex", "bytes-codec-rot13",
          "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined", "shift-jis-is-cp932", "windows-874",
          "tis-620-is-windows-874", "euc-kr-is-cp949", "big5-is-big5-hkscs", "iso-8859-9-is-windows-1254",
-         "iso-8859-8-i", "utf8-truncated-tail", "utf8-one-cp1252-byte", "shift-jis-cut-character",
+         "iso-8859-8-i", "utf8-truncated-tail", "utf8-one-cp1252-byte", "utf8-cp1252-name-signed",
+         "utf8-cut-character-inside", "cp1252-labelled-gb2312", "cp1252-labelled-shift-jis", "shift-jis-cut-character",
          "undeclared-utf8-one-bad-byte", "us-ascii-utf8-one-bad-byte", "latin1-labelled-utf8",
          "utf8-labelled-shift-jis", "utf8-labelled-shift-jis-one-bad-byte", "iso-2022-jp-nec-and-ibm",
          "iso-2022-jp-other-sets", "iso-2022-jp-half-a-character", "iso-2022-jp-a-line-ends-in-a-run",
@@ -183,7 +195,7 @@ def test_a_part_without_a_charset_that_is_not_utf8_reads_as_windows_1252(part: b
         (b"=?utf-8?B?" + base64.b64encode("Jalan “rusak” di Kabupatén".encode() + b"\xe2\x80") + b"?=",
          "Jalan “rusak” di Kabupatén\ufffd"),
         (b"=?utf-8?B?" + base64.b64encode("Jalan “rusak”".encode()) + b"?= =?utf-8?B?"
-         + base64.b64encode(b"\xff di Kabupat\xc3\xa9n") + b"?=", "Jalan “rusak”\ufffd di Kabupatén"),
+         + base64.b64encode(b"\xff di Kabupat\xc3\xa9n") + b"?=", "Jalan “rusak”ÿ di Kabupatén"),
     ],
     ids=["latin1-really-cp1252", "cp1252", "latin1", "utf8-words", "shift-jis-is-cp932", "windows-874",
          "euc-kr-with-a-language-is-cp949", "iso-2022-jp-nec-row-13", "iso-2022-jp-words",

@@ -522,9 +522,41 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
             pass
     for name in reversed(readings):  # UTF-8 first
         read = _read_with_replacement(data, name)
-        if read is not None and read[0] <= read[2]:
-            return read[1]
+        if read is None:
+            continue
+        invalid, text, valid = read
+        if name == "utf-8" and invalid <= valid:
+            # Each invalid byte as windows-1252 reads it, not U+FFFD: such a byte is an old client's Latin-1 or
+            # cp1252 (a name signed "Jos\xe9" under UTF-8 quotes), and read as U+FFFD the sign-off was "Jos\ufffd",
+            # which the anonymous report's name removal did not take, so it reached the case store.
+            return data.decode("utf-8", _CP1252_BYTES) if invalid <= MAX_BYTES_READ_APART else text
+        if invalid * (1 if data.isascii() else LEGACY_VALID_PER_INVALID) <= valid:  # 7 bits: ISO-2022's escapes
+            return text
     return _windows_1252(data)
+
+
+# A declared double-byte charset (GB18030, Big5, Shift_JIS, EUC-KR) read with U+FFFD for its invalid sequences only
+# where it reads this many characters validly for each: such a charset reads many a windows-1252 text's pair of bytes
+# as a character (a curly quote and the letter after it), and a cp1252 text so labelled lost the first letter of each
+# quoted word ("“ini" read "搃ni") where it was read as windows-1252 before.
+LEGACY_VALID_PER_INVALID = 4
+# The most invalid bytes of a UTF-8 text read one by one as windows-1252 (each a call of Python's error handler, 1 µs);
+# past it, U+FFFD.
+MAX_BYTES_READ_APART = 100_000
+_CP1252_BYTES = "lapor-cp1252-bytes"
+
+
+def _bytes_as_windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """A UTF-8 decoding error handler: a byte no UTF-8 character begins with as windows-1252 reads it
+    (`_windows_1252`); a character cut short (the start of one, two or three bytes of it, or the text's end inside
+    one: a web form's cut, a mail cut short) one U+FFFD, as a declared charset's invalid sequence is."""
+    assert isinstance(error, UnicodeDecodeError)
+    if error.end - error.start > 1 or error.end == len(error.object):
+        return "\ufffd", error.end
+    return _windows_1252(error.object[error.start:error.end]), error.end
+
+
+codecs.register_error(_CP1252_BYTES, _bytes_as_windows_1252)
 
 
 def _read_with_replacement(data: bytes, codec: str) -> tuple[int, str, int] | None:
