@@ -51,7 +51,7 @@ from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
-from gateway.outbound import OutboundReplies, RecentNumbers, count_message, delivery_label, durably
+from gateway.outbound import FloodCounter, OutboundReplies, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import follow_up_status_reply, render, report_reply
@@ -113,8 +113,8 @@ class Gateway:
     status_client: httpx.AsyncClient | None = None
     # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
     outbound: OutboundReplies | None = None
-    # The numbers answered in a webhook's response within the flood window (`_inline_reply_allowed`).
-    recent_numbers: RecentNumbers = field(default_factory=RecentNumbers)
+    # Flood control's counts of the answers in a webhook's response (`_inline_reply_allowed`).
+    flood: FloodCounter | None = None
     parts: PartBuffer | None = None
     signals: HealthSignals | None = None
     monitor: HealthMonitor | None = None
@@ -331,13 +331,11 @@ class Gateway:
         up for a count, and Redis is not waited for again."""
         if self.intake is not None and self.intake.spooling:
             return True
-        earlier = self.recent_numbers.note(number, message.message_identity, time.time())
-        if earlier is None:  # the number's first message here within the window: never held, Redis not asked
-            return True
+        if self.flood is None:
+            self.flood = FloodCounter(self.redis, self.settings)
         try:
-            allowed = await durably(count_message, self.redis, self.settings, adapter.name, number,
-                                    message.message_identity, adapter.section.flood_replies_per_minute,
-                                    earlier=earlier)
+            allowed = await self.flood.allowed(adapter.name, number, message.message_identity,
+                                               adapter.section.flood_replies_per_minute)
         except NotDurable as error:
             log.warning("reply.flood_not_counted", reply_kind=kind, reason=error.reason)
             return True

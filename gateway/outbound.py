@@ -26,7 +26,6 @@ import asyncio
 import re
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -141,27 +140,28 @@ def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[i
     return statuses, int(parts) if parts.isdigit() else highest
 
 
-def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int, *,
-                            earlier: Mapping[str, float] | None = None) -> int:
+def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int) -> int:
     """Count one message in the sliding window `key` names (a sorted set of arrival times); returns how many the
     last `window_seconds` hold, this one included. Counted by `message_id` when given: the provider's retry of a
-    message, or a poll that takes it again, is not a second one. `earlier`: messages not counted when they came
-    (message id: arrival time), counted now at their time. The flood control of SMS numbers and the cap on public
-    replies per account (`channels.social`) count with it."""
+    message, or a poll that takes it again, is not a second one. The flood control of SMS numbers and the cap on
+    public replies per account (`channels.social`) count with it."""
     now = time.time()
     pipe = redis.pipeline(transaction=True)
     pipe.zremrangebyscore(key, "-inf", now - window_seconds)
-    if earlier:
-        pipe.zadd(key, {key_digest(earlier_id): at for earlier_id, at in earlier.items()})
-    pipe.zadd(key, {key_digest(message_id) if message_id is not None else uuid.uuid4().hex: now})
+    pipe.zadd(key, {_window_member(message_id): now})
     pipe.zcard(key)
     pipe.expire(key, window_seconds + 1)
     *_, count, _ = pipe.execute()
     return int(count)
 
 
+def _window_member(message_id: str | None) -> str:
+    """A message's member of a sliding window: its id's digest, or a random one for a message with no id."""
+    return key_digest(message_id) if message_id is not None else uuid.uuid4().hex
+
+
 def count_message(redis: Redis, settings: Settings, source: str, number: str, message_id: str | None,
-                  limit: int, *, earlier: Mapping[str, float] | None = None) -> bool:
+                  limit: int) -> bool:
     """Flood control: count one message from `number` to `source`; False once the last 60 seconds hold more than
     `limit` (its channel's `flood_replies_per_minute`): the reply is held back, the report taken as always.
 
@@ -170,35 +170,69 @@ def count_message(redis: Redis, settings: Settings, source: str, number: str, me
     reply worker sends (`OutboundReplies.count_message`) and those in a webhook's answer (Twilio's TwiML,
     `gateway.app`) are counted alike: an auto-responder answering each reply with an SMS of its own is stopped."""
     key = FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
-    return count_in_sliding_window(redis, key, message_id, FLOOD_WINDOW_SECONDS, earlier=earlier) <= limit
+    return count_in_sliding_window(redis, key, message_id, FLOOD_WINDOW_SECONDS) <= limit
 
 
-class RecentNumbers:
-    """The numbers this process had a message from within the flood window, in memory, so that flood control's count
-    in Redis (`count_message`) is asked from a number's second message here on: a number's first message in a
-    minute is never held (a limit is 1 at least). An answer in a webhook's response (Twilio's TwiML) waited for a
-    Redis transaction on a thread for every message, 0.2 ms of CPU on a webhook of 0.45 (`make bench`). The first
-    message is counted with the second, at its own time (`note`). Bounded: past `most` numbers the oldest are
-    forgotten, their next message read as a first again."""
+# One message counted in its number's sliding window (`count_in_sliding_window` in one command). KEYS: the window.
+# ARGV: the oldest time kept, now, the message's member, the key's TTL.
+_COUNT_IN_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])
+"""
 
-    def __init__(self, window: float = FLOOD_WINDOW_SECONDS, most: int = 100_000) -> None:
-        self._window, self._most = window, most
-        # number -> (when its last message came, the id of its first one while that is not counted yet)
-        self._seen: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
-    def note(self, number: str, message_id: str | None, now: float) -> dict[str, float] | None:
-        """None for the number's first message within the window here (nothing to count); otherwise what to count
-        with this one: its first message (id: time) when that one was not counted yet, else nothing."""
-        seen = self._seen
-        while seen and (len(seen) >= self._most or next(iter(seen.values()))[0] <= now - self._window):
-            seen.popitem(last=False)
-        known = seen.pop(number, None)
-        if known is None:
-            seen[number] = (now, message_id or uuid.uuid4().hex)
-            return None
-        seen[number] = (now, None)
-        _, first = known
-        return {first: known[0]} if first is not None else {}
+class FloodCounter:
+    """Flood control of the answers a webhook's response carries (Twilio's TwiML): every message counted in its
+    number's window in Redis, as the aggregator's replies are (`count_message`), those of the webhooks waiting at
+    one moment in one pipeline on one thread. Counted one by one, each webhook waited for a Redis transaction on a
+    thread of its own, 0.2 ms of CPU beside a webhook's 0.45 (`make bench`); counted only from a number's second
+    message to a process, a flood spread over many gateway processes (SO_REUSEPORT, several hosts) was held late or
+    never. Built once per process, on its event loop."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis, self._settings = redis, settings
+        self._script = redis.register_script(_COUNT_IN_WINDOW)
+        self._waiting: list[tuple[str, str, float, asyncio.Future[int]]] = []
+        self._counting = False
+
+    async def allowed(self, source: str, number: str, message_id: str | None, limit: int) -> bool:
+        """Count one message from `number` to `source`; False once the last minute holds more than `limit` (hold
+        the answer). NotDurable when Redis fails the count."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        key = FLOOD_KEY.format(source=source, digest=sender_digest(self._settings, number))
+        self._waiting.append((key, _window_member(message_id), time.time(), future))
+        if not self._counting:
+            self._counting = True
+            asyncio.get_running_loop().create_task(self._count_waiting())
+        return await future <= limit
+
+    async def _count_waiting(self) -> None:
+        """Count what waits, one pipeline a round, until nothing does (what comes meanwhile goes in the next)."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    counts = await asyncio.to_thread(self._count, batch)
+                except RedisError as error:
+                    failure = NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable")
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(failure)
+                    continue
+                for (*_, future), count in zip(batch, counts, strict=True):
+                    if not future.done():
+                        future.set_result(int(count))
+        finally:
+            self._counting = False
+
+    def _count(self, batch: list[tuple[str, str, float, asyncio.Future[int]]]) -> list[Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        for key, member, now, _ in batch:
+            self._script(keys=[key], args=[now - FLOOD_WINDOW_SECONDS, now, member, FLOOD_WINDOW_SECONDS + 1],
+                         client=pipe)
+        return pipe.execute()
 
 
 @dataclass(frozen=True, slots=True)
