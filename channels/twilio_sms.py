@@ -208,12 +208,16 @@ class TwilioSmsAdapter(WebhookAdapter):
         except RejectedInput as error:
             raise AuthenticationFailed("body unreadable", reason="signature_invalid") from error
         rule = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        url = self.public_url(request)
         if rule is None:
-            matches = self._signature_matches(self.public_url(request), params, signature)
+            matches = self._signature_matches(url, params, signature)
         else:
-            matches = self._rule_signature_matches(rule, self.public_url(request), params, signature)
+            matches = self._rule_signature_matches(rule, url, params, signature)
         if not matches:
-            raise AuthenticationFailed("X-Twilio-Signature does not match", reason="signature_invalid")
+            # The URL it was checked over (Twilio signs the URL it posts to): a gateway moved to another port without
+            # LAPOR_PUBLIC_URL refused every webhook, and nothing said over which URL it had checked.
+            raise AuthenticationFailed(f"X-Twilio-Signature does not match (checked over {url}, from "
+                                       "LAPOR_PUBLIC_URL)", reason="signature_invalid")
 
     def _rule_signature_matches(self, rule: str, url: str, params: MultiDict[str], signature: str) -> bool:
         """A signature made with a Webhooks Rule's SharedKey (`SIGNATURE_SETTINGS_HEADER`): AuthenticationFailed

@@ -221,6 +221,12 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
         return _supervise(settings, procfile)
 
 
+# The settings that name a port besides its own: the URL Twilio signs and the fake provider delivers webhooks to, the
+# APIs the pollers ask. Moved alone, every signed webhook was refused, or the pollers asked the old port.
+MOVED_TOGETHER = {"LAPOR_HTTP_PORT": "LAPOR_PUBLIC_URL",
+                  "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL"}
+
+
 def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
     """(process, host, port, the setting that moves it) of each of the Procfile's `commands` that listens."""
     ports = {"serve": ("gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT", "LAPOR_HTTP_HOST"),
@@ -347,9 +353,11 @@ def _taken(target: tuple[int, tuple[Any, ...]]) -> bool:
 def _supervise(settings: Settings, procfile: Path) -> int:
     taken = taken_ports(settings, read_procfile(procfile).values())
     for process, host, port, setting in taken:
+        together = MOVED_TOGETHER.get(setting.split()[0])
         log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
                   detail=f"port {port} is taken (another process listens on it, a second make run?): stop that "
-                         f"process, or move this one with {setting}; nothing was started")
+                         f"process, or move this one with {setting}"
+                         + (f" together with {together}" if together else "") + "; nothing was started")
     if taken:
         return 1
     if settings.is_development:

@@ -156,6 +156,10 @@ async def test_a_bad_signature_is_refused_and_nothing_is_queued(
     assert len(rejections) == 1
     assert rejections[0]["channel"] == "sms-twilio"
     assert rejections[0]["reason"] == ("signature_missing" if signature is None else "signature_invalid")
+    if signature is not None:  # the URL it checked over: a gateway moved without LAPOR_PUBLIC_URL refused every SMS
+        assert response.json()["detail"] == (f"X-Twilio-Signature does not match (checked over "
+                                             f"{gateway.settings.public_url}/v1/channels/sms/twilio, from "
+                                             "LAPOR_PUBLIC_URL)")
 
 
 async def test_a_tampered_body_fails_the_signature(gateway: GatewayServer, redis: Redis) -> None:
