@@ -41,7 +41,7 @@ from gateway.errors import (
     Stopping,
     TooLarge,
 )
-from gateway.followups import resolve_follow_up, stored_envelope
+from gateway.followups import resolve_follow_up, stored_envelope, with_parent_flags
 from gateway.health.documents import check_failed_document
 from gateway.health.monitor import HealthMonitor, SpoolProbe, publish_disabled
 from gateway.health.rules import load_rules
@@ -467,11 +467,11 @@ class Gateway:
 
     async def take_late_part(self, adapter: WebhookAdapter, late: LatePart) -> Outcome:
         """A part of a message taken without it (`LatePart`): its words filed as an addition to the message's report,
-        with the report's flags (`resolve_follow_up`: an incomplete message is anonymous, and so is this), durable
-        before the provider is answered, then marked taken (`late_taken`). Answered as a delivery of the message is,
-        with its Tracking ID and no SMS: the citizen sent one SMS and has its acknowledgement. Where the message has no
-        Tracking ID (kept unfiled, a query, refused) the part is kept unfiled (`gateway.unfiled`), for an operator to
-        file. Logged `concat.late_part`: the Tracking ID, the part's number, never its words or sender."""
+        with the report's flags and its message's own (`late_addition`: an incomplete message is anonymous, and so is
+        this), durable before the provider is answered, then marked taken (`late_taken`). Answered as a delivery of the
+        message is, with its Tracking ID and no SMS: the citizen sent one SMS and has its acknowledgement. Where the
+        message has no Tracking ID (kept unfiled, a query, refused) the part is kept unfiled (`gateway.unfiled`), for an
+        operator to file. Logged `concat.late_part`: the Tracking ID, the part's number, never its words or sender."""
         assert self.parts is not None
         message = late.message
         with sensitive_values(*message.personal_values()):
@@ -505,7 +505,11 @@ class Gateway:
             return None
         envelope = await durably(stored_envelope, self.redis, tracking_id, adapter.name)
         parent = (envelope or {}).get("follow_up_of") or tracking_id
-        draft = normalized.draft.model_copy(update={"follow_up_of": parent})
+        # The message's own flags as well as its root report's: an addition sent RAHASIA to an open report is
+        # confidential, and its late part, filed with the root's flags alone, was not.
+        own = envelope or {}
+        draft = with_parent_flags(normalized.draft, own.get("anonymous") is True, own.get("confidential") is True)
+        draft = draft.model_copy(update={"follow_up_of": parent})
         assert self.status_client is not None
         draft, _unknown = await resolve_follow_up(self.redis, self.status_client, draft,
                                                   self.settings.intake.id_range, redis_down=self.intake.spooling,

@@ -912,6 +912,31 @@ async def test_a_late_part_sent_again_after_the_next_message_was_taken_is_added_
     assert additions_of(casestore, two) == []
 
 
+async def test_a_late_part_of_a_confidential_addition_to_an_open_report_is_filed_confidential(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis
+) -> None:
+    """An open report, then a three-part SMS adding to it with RAHASIA (a confidential addition), taken without its
+    part 3, then part 3. The part was filed with the open report's flags alone: the whistleblower's words, which they
+    had asked to be kept confidential, went to the agency as a plain addition. It carries its message's flags too."""
+    number = "081266660009"
+    first = await post_callback(gateway.client, sms(number, "LAPOR jalan rusak di depan pasar", "conf-0"))
+    parent = first.json()["messages"][0]["tracking_id"]
+    words = [f"{parent} RAHASIA kepala bidang perizinan di dinas", " meminta uang pelicin lima juta rupiah untuk",
+             " setiap izin usaha: rekeningnya atas nama istrinya di bank X"]
+    for part, text in enumerate(words[:2], start=1):
+        fields = sms(number, text, f"conf-{part}", udh=f"05000362030{part}")
+        assert (await post_callback(gateway.client, fields)).json()["messages"] == []
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    await async_wait_until(lambda: len(list(redis.scan_iter("lapor:envelope:*"))) == 2, timeout=5)
+    late = await post_callback(gateway.client, sms(number, words[2], "conf-3", udh="050003620303"))
+    assert late.status_code == 200
+    drain(settings)
+    [message, added] = additions_of(casestore, parent)
+    assert "pelicin" in message["text"] and message["confidential"] is True
+    assert "rekeningnya" in added["text"]
+    assert (added["anonymous"], added["confidential"]) == (True, True)
+
+
 @pytest.mark.parametrize(("later", "first_taken"), [
     (0, [1, 2, 3]),
     (24 * 3600, [1, 2, 3]),
