@@ -13,7 +13,8 @@ sweep's lowest part is not the lowest once part 1 comes, and joined under two id
 two Tracking IDs and two acknowledgements. A done marker answers parts
 that arrive after the join with the same Tracking ID, for as long as intake remembers a single SMS's id
 (`intake.dedup_ttl_seconds`): a part an SMSC delivers late, or an aggregator's retried callback, is no second
-report. A part the message was taken without (`late`) is filed as an addition to its report, once (`LatePart`). A
+report. A part the message was taken without (`late`) is filed as an addition to its report, once (`LatePart`); a
+part any message under the reference was taken with (`:seen`) is never one, whatever message was taken since. A
 phone's reference is a counter of 8 (or 16) bits, so within that time its sender may use it again for
 another message: the marker also keeps a fingerprint of each part taken, and a part whose number the message had
 with other content starts that other message. A part at a number the message never had (taken incomplete) goes to
@@ -84,27 +85,42 @@ local function claim_of(buffer, as_key, fp_key)
 end
 """
 
-# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`. ARGV: the part's
-# field, its record, the part count, the deadline, the parts' TTL, the part's fingerprint.
-# A late part taken (none held at its number, no next message begun) keeps its fingerprint beside the parts taken: a
-# next message's part at that number, with other content, then starts that message. Unkept, it was answered as a
-# second late part, and the next message's text lost. Its fingerprint is kept pending (`<fp> late`) and the part
-# answered `late`: the webhook files its words as an addition to the report, then marks it taken (`late_taken`). Until
-# then each delivery of it is `late` again (the provider's retry of a callback its filing failed, 503, files it;
-# intake's dedup makes every filing of it one addition); after, `done`. A release before this one reads `<fp> late` as
-# another part's fingerprint: a delivery of the part there starts a buffer, taken after the wait as a report of its own.
+# KEYS: the buffer, its done marker, the pending set, its parts taken, its `:as`, its `:as:fp`, every part taken under
+# the key (`:seen`), its late parts pending (`:pending-late`). ARGV: the part's field, its record, the part count, the
+# deadline, the parts' TTL, the part's fingerprint.
+# `:taken` holds the last message's parts (`p2` -> fingerprint), as the release before this one writes and reads it;
+# `:seen` every part any message under the key was taken with (`p2 <fp>` -> its Tracking ID), for as long as the done
+# marker: a next message's mark writes `:taken` anew, and a part of the message before delivered again, at a number
+# the next one was taken without, was that one's late part (the first message's words, named, added to the next one's
+# report, anonymous). It is answered `done` with its own message's Tracking ID, as it was before late parts were filed.
+# A late part taken (never seen under the key, none held at its number, no next message begun) keeps its
+# fingerprint in `:taken` beside the parts taken: a next message's part at that number, with other content, then
+# starts that message (unkept, it was answered as a second late part, and the next message's text lost); the release
+# before this one reads it there as a part taken, and answers its deliveries `done` (a pending mark there, `<fp> late`,
+# was another message's part to it: a buffer of its own, a second report). It is pending in `:pending-late` (`p2 <fp>`
+# -> the Tracking ID) and answered `late`: the webhook files its words as an addition to the report, then marks it
+# taken (`late_taken`). Until then each delivery of it is `late` again, with that Tracking ID whatever message was taken
+# since (the provider's retry of a callback its filing failed, 503, files it; intake's dedup makes every filing of it
+# one addition); after, `done`.
 _ADD_PART = _CLAIM_OF + """
 local done = redis.call('GET', KEYS[2])
+local named = ARGV[1] .. ' ' .. ARGV[6]
+local pending = redis.call('HGET', KEYS[8], named)
+if pending then return {'late', pending} end
+local seen = redis.call('HGET', KEYS[7], named)
 if done then
   local taken = redis.call('HGET', KEYS[4], ARGV[1])
-  if taken == ARGV[6] then return {'done', done} end
-  if taken == ARGV[6] .. ' late' then return {'late', done} end
+  if taken == ARGV[6] then return {'done', seen or done} end
+  if seen then return {'done', seen} end
   if not taken and redis.call('EXISTS', KEYS[1]) == 0 then
-    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6] .. ' late')
     local ttl = redis.call('PTTL', KEYS[2])
-    if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) end
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[6])
+    redis.call('HSET', KEYS[8], named, done)
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[4], ttl) redis.call('PEXPIRE', KEYS[8], ttl) end
     return {'late', done}
   end
+elseif seen then
+  return {'done', seen}
 end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then
@@ -162,22 +178,23 @@ return {parts, as}
 """
 
 
-# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its late parts. ARGV:
-# the Tracking ID, the marker's TTL, `late` ('1' or '0', below), then each part taken and its fingerprint. A part goes
-# only while the buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the
-# buffer and its deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken
-# (`_CLAIM_OF`): a late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep
-# had made since on the next message with the reference, whose part 1 then joined it under another id than the sweep's,
-# a second report of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that
-# took the parts wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that
-# message's retried parts were answered with it).
-# ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`): when every part taken was still held, as taken, any other
-# part the buffer holds came while the sweep took the message (at a number it lacked: it joined it, as a part at
-# another number would have made a conflict), a late part of it, taken as one that comes after the mark is: its
-# fingerprint kept pending (`<fp> late`), its record moved to the message's late parts (KEYS[7], `late_parts`), for
-# the sweeper to file as an addition to the report (`late_taken` then drops it). Left, it waited out the sweep's lease
-# and was filed as a second report of the one SMS, the message's other late parts joining it there; dropped, as it
-# was, its words were lost.
+# KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its late parts, every
+# part taken under the key (`:seen`, `_ADD_PART`), its late parts pending. ARGV: the Tracking ID, the marker's TTL,
+# `late` ('0', or the late parts' TTL, below), then each part taken and its fingerprint. A part goes only while the
+# buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
+# deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`): a
+# late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
+# on the next message with the reference, whose part 1 then joined it under another id than the sweep's, a second report
+# of one SMS. A mark that takes no part writes the done marker only where there is none: the mark that took the parts
+# wrote it (a late mark of a superseded message wrote its Tracking ID over the next message's, and that message's
+# retried parts were answered with it).
+# ARGV[3] `late` (a sweep's mark, `mark_done(late=True)`, with the TTL of what it sets aside): when every part taken was
+# still held, as taken, any other part the buffer holds came while the sweep took the message (at a number it lacked: it
+# joined it, as a part at another number would have made a conflict), a late part of it, taken as one that comes after
+# the mark is: its fingerprint kept pending (KEYS[9]), its record moved to the message's late parts (KEYS[7],
+# `late_parts`), for the sweeper to file as an addition to the report (`late_taken` then drops it). Left, it waited out
+# the sweep's lease and was filed as a second report of the one SMS, the message's other late parts joining it there;
+# dropped, as it was, its words were lost.
 _MARK_DONE = _CLAIM_OF + """
 if #ARGV > 3 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
@@ -191,6 +208,7 @@ if #ARGV > 3 then
   for i = 4, #ARGV, 2 do
     if as == ARGV[i] .. ' ' .. ARGV[i + 1] or as == ARGV[i] then redis.call('DEL', KEYS[5], KEYS[6]) end
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+    redis.call('HSET', KEYS[8], ARGV[i] .. ' ' .. ARGV[i + 1], ARGV[1])
     local held = redis.call('HGET', KEYS[1], ARGV[i])
     if held then
       local fp = fp_of(held)
@@ -203,19 +221,22 @@ if #ARGV > 3 then
       all_held = false
     end
   end
-  if ARGV[3] == '1' and all_held then
+  if ARGV[3] ~= '0' and all_held then
     local left = redis.call('HGETALL', KEYS[1])
     for i = 1, #left, 2 do
       local fp = fp_of(left[i + 1])
       if fp then
-        redis.call('HSET', KEYS[3], left[i], fp .. ' late')
+        redis.call('HSET', KEYS[3], left[i], fp)
+        redis.call('HSET', KEYS[9], left[i] .. ' ' .. fp, ARGV[1])
+        redis.call('EXPIRE', KEYS[9], ARGV[2])
         redis.call('HSET', KEYS[7], left[i], left[i + 1])
-        redis.call('EXPIRE', KEYS[7], ARGV[2])
+        redis.call('EXPIRE', KEYS[7], ARGV[3])
         redis.call('HDEL', KEYS[1], left[i])
       end
     end
   end
   redis.call('EXPIRE', KEYS[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[8], ARGV[2])
 end
 if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], KEYS[1])
@@ -223,15 +244,21 @@ if redis.call('HLEN', KEYS[1]) == 0 then
 end
 """
 
-# KEYS: the buffer's parts taken, its late parts. ARGV: the late part's field and fingerprint. A late part filed (or
-# kept unfiled): its fingerprint is taken as the message's other parts' are, and its record goes. A fingerprint at the
-# field that is no longer this one pending (a next mark wrote the parts taken anew) is left as it is.
+# KEYS: the buffer's parts taken under the key (`:seen`), its late parts pending, its late parts. ARGV: the late
+# part's field and fingerprint, the marker's TTL. A late part filed (or kept unfiled): it is taken as the message's
+# other parts are (`:seen`, with its message's Tracking ID), no longer pending, and its record goes.
 _LATE_TAKEN = """
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] .. ' late' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-local record = redis.call('HGET', KEYS[2], ARGV[1])
+local named = ARGV[1] .. ' ' .. ARGV[2]
+local tracking_id = redis.call('HGET', KEYS[2], named)
+if tracking_id then
+  redis.call('HSET', KEYS[1], named, tracking_id)
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('HDEL', KEYS[2], named)
+end
+local record = redis.call('HGET', KEYS[3], ARGV[1])
 if record then
   local ok, decoded = pcall(cjson.decode, record)
-  if ok and type(decoded) == 'table' and decoded['fp'] == ARGV[2] then redis.call('HDEL', KEYS[2], ARGV[1]) end
+  if ok and type(decoded) == 'table' and decoded['fp'] == ARGV[2] then redis.call('HDEL', KEYS[3], ARGV[1]) end
 end
 """
 
@@ -376,7 +403,8 @@ class PartBuffer:
         }
         deadline = time.time() + self.wait_seconds
         result = self._add(
-            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as", key + ":as:fp"],
+            keys=[key, key + ":done", PENDING_KEY, key + ":taken", key + ":as", key + ":as:fp", key + ":seen",
+                  key + ":pending-late"],
             args=[f"p{part.number}", orjson.dumps(record), part.total, deadline, self.parts_ttl, part_print],
         )
         state = result[0].decode()
@@ -440,8 +468,9 @@ class PartBuffer:
         taken = {f"p{record['number']}": fingerprint(record["coding"], record["data"])
                  for record in map(orjson.loads, self._redis.hvals(key))
                  if not ids or str(record["id"]) in ids}
-        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp", key + ":late"],
-                   args=[tracking_id, self.done_ttl, "1" if late else "0",
+        self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp", key + ":late",
+                         key + ":seen", key + ":pending-late"],
+                   args=[tracking_id, self.done_ttl, self.done_ttl if late else 0,
                          *(item for pair in taken.items() for item in pair)], client=pipe)
 
     @staticmethod
@@ -454,16 +483,19 @@ class PartBuffer:
 
     def late_parts(self, key: str) -> list[LatePart]:
         """The late parts a sweep's mark set aside (`_MARK_DONE`), not yet filed (`late_taken`)."""
-        raw_done, raw_parts = self._redis.get(key + ":done"), self._redis.hvals(key + ":late")
+        raw_parts = self._redis.hvals(key + ":late")
         if not raw_parts:
             return []
-        tracking_id = raw_done.decode() if raw_done is not None else "-"
-        return [self.late_part(key, record, tracking_id) for record in map(orjson.loads, raw_parts)
-                if isinstance(record, dict) and record.get("fp")]
+        # Each with its own message's Tracking ID (pending since the mark that set it aside), not the done marker's.
+        pending = {name.decode(): value.decode() for name, value in self._redis.hgetall(key + ":pending-late").items()}
+        records = [record for record in map(orjson.loads, raw_parts) if isinstance(record, dict) and record.get("fp")]
+        return [self.late_part(key, record, pending.get(f"p{record['number']} {record['fp']}", "-"))
+                for record in records]
 
     def late_taken(self, late: LatePart) -> None:
         """A late part filed as an addition (or kept unfiled): its deliveries from now on are `done` (`_LATE_TAKEN`)."""
-        self._late_taken(keys=[late.key + ":taken", late.key + ":late"], args=[late.field, late.part_print])
+        self._late_taken(keys=[late.key + ":seen", late.key + ":pending-late", late.key + ":late"],
+                         args=[late.field, late.part_print, self.done_ttl])
 
     def claim_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, InboundMessage | None]]:
         """Buffers whose wait is over, each claimed for a lease, with the message their parts make (None: gone)."""

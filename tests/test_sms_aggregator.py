@@ -937,6 +937,31 @@ async def test_a_late_part_of_a_confidential_addition_to_an_open_report_is_filed
     assert (added["anonymous"], added["confidential"]) == (True, True)
 
 
+async def test_a_part_of_the_message_before_delivered_again_is_added_to_no_report_of_the_next(
+    gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, redis: Redis
+) -> None:
+    """The sender's first message was taken whole and named; their next one under the reference (same part count) was
+    taken without its part 1, anonymous. The SMSC delivers the first message's part 1 again. The next message's mark
+    had written its parts taken over the first's, so the part, at a number the next message lacked, was its late part:
+    the first message's words, from a named report, added to the anonymous one. Every part taken under the reference
+    is remembered (as long as the done marker): it is answered with its own message's Tracking ID, and filed nowhere."""
+    first, second = fixture("kannel_concat_gsm7_udh.json"), fixture("kannel_concat_gsm7_udh_reference_reused.json")
+    for part in first["parts"]:
+        await post_callback(gateway.client, part)
+    for part in second["parts"][1:]:
+        assert (await post_callback(gateway.client, part)).json()["messages"] == []
+    await async_wait_until(lambda: redis.zcard(PENDING_KEY) == 0, timeout=10)
+    await async_wait_until(lambda: len(list(redis.scan_iter("lapor:envelope:*"))) == 2, timeout=5)
+    drain(settings)
+    [named] = [r for r in casestore.reports() if not r["incomplete"]]
+    [anonymous] = [r for r in casestore.reports() if r["incomplete"]]
+    assert named["anonymous"] is False and anonymous["anonymous"] is True
+    again = await post_callback(gateway.client, {**first["parts"][0], "id": "kannel-cc-1-again"})
+    assert again.json()["messages"] == [{"tracking_id": named["tracking_id"], "duplicate": True}]
+    drain(settings)
+    assert additions_of(casestore, anonymous["tracking_id"]) == [] and len(casestore.reports()) == 2
+
+
 @pytest.mark.parametrize(("later", "first_taken"), [
     (0, [1, 2, 3]),
     (24 * 3600, [1, 2, 3]),
@@ -1177,6 +1202,32 @@ def test_a_message_this_releases_sweep_claimed_is_joined_under_the_same_part_by_
     assert joined.message.provider_message_id == "kannel-cc-2"
     buffer.mark_done(key, "10000004", swept)
     assert redis.get(key + ":as") is None and redis.get(key + ":as:fp") is None
+
+
+def test_a_pending_late_part_is_answered_done_by_the_previous_release(settings: Settings, redis: Redis) -> None:
+    """A rolling upgrade: a late part reaches this release, whose filing fails (the provider retries, 503), and the
+    retry reaches a gateway of the previous release. Kept pending as `<fp> late` in the parts taken, it was another
+    message's fingerprint to that release, which stored the part as a message of its own, filed it as a second report
+    (a second acknowledgement SMS) and wrote its Tracking ID over the message's done marker. Its parts taken hold the
+    plain fingerprint: that release answers it as a part taken, and this release still files it."""
+    previous = previous_module("gateway/concat.py").PartBuffer(redis, settings)
+    first = fixture("kannel_concat_gsm7_udh.json")
+    buffer = PartBuffer(redis, settings)
+    for number in (1, 3):
+        assert buffer.add(_part(first["parts"][number - 1], number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
+    assert swept is not None
+    buffer.mark_done(key, "10000004", swept, late=True)
+    pending = buffer.add(_part(first["parts"][1], 2))
+    assert (pending.state, pending.tracking_id) == ("late", "10000004")  # its filing fails: not `late_taken`
+    retried = previous.add(_part(first["parts"][1], 2))
+    assert (retried.state, retried.tracking_id) == ("done", "10000004")
+    assert redis.zcard(PENDING_KEY) == 0 and previous.claim_due(now=time.time() + 7200) == []
+    again = buffer.add(_part(first["parts"][1], 2))
+    assert (again.state, again.tracking_id) == ("late", "10000004") and again.late is not None
+    buffer.late_taken(again.late)
+    assert buffer.add(_part(first["parts"][1], 2)).state == "done"
+    assert redis.get(key + ":done") == b"10000004"
 
 
 def test_a_claim_the_previous_release_wrote_over_a_left_fingerprint_names_its_own_part(
