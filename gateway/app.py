@@ -79,7 +79,8 @@ STATUS_BY_ERROR: tuple[tuple[type[GatewayError], int], ...] = (
 
 
 class LatePartUnfiled(Exception):
-    """Why a late part of a concatenated SMS is kept unfiled (`Gateway.take_late_part`): its message has no report."""
+    """Why a late part of a concatenated SMS is kept unfiled (`Gateway.take_late_part`): its message has no report,
+    or (one a sweep set aside, `Gateway.take_late_parts`) its filing failed."""
 
 
 def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
@@ -457,13 +458,33 @@ class Gateway:
 
     async def take_late_parts(self, adapter: WebhookAdapter, key: str) -> None:
         """File the late parts a sweep's mark set aside (`PartBuffer.late_parts`): parts stored as it took their
-        message, answered as stored (200) and so never sent again."""
+        message, answered as stored (200) and so never sent again. One whose filing fails, for any reason, is kept
+        unfiled (`gateway.unfiled`), for an operator to file: nothing else would retry it, and it stayed in Redis, its
+        words and sender, unfiled, until its set-aside record expired. Where even that fails (Redis away) it stays set
+        aside, at most as long as parts wait (`PartBuffer.late_ttl`); a delivery of it again files it."""
         assert self.parts is not None
         for late in await durably(self.parts.late_parts, key):
             try:
                 await self.take_late_part(adapter, late)
-            except GatewayError as error:  # its message is taken: the part stays set aside (README), said here
-                log.error("concat.late_part_not_filed", part=late.number, reason=error.reason, detail=error.detail)
+            except Exception as error:  # its message is taken: kept unfiled, said here without its words
+                reason = error.reason if isinstance(error, GatewayError) else INTERNAL_ERROR
+                log.error("concat.late_part_not_filed", part=late.number, reason=reason, error=type(error).__name__)
+                try:
+                    await self.keep_late_part(adapter, late, late.tracking_id if late.tracking_id != "-" else None,
+                                              LatePartUnfiled(f"its filing failed ({reason})"))
+                except Exception as kept_error:  # Redis away: the part stays set aside
+                    log.error("concat.late_part_not_kept", part=late.number, error=type(kept_error).__name__)
+
+    async def keep_late_part(self, adapter: WebhookAdapter, late: LatePart, tracking_id: str | None,
+                             why: LatePartUnfiled) -> None:
+        """Keep a late part unfiled (`gateway.unfiled`) and mark it taken (`late_taken`)."""
+        assert self.parts is not None
+        with sensitive_values(*late.message.personal_values()):
+            kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, late.message, why, time.time())
+            log.warning("concat.late_part", tracking_id=tracking_id, part=late.number, kept_unfiled=True)
+            metrics.UNFILED.labels(adapter.name).inc()
+            self.record_signal("message_unfiled", adapter.name, kept.reason)
+            await durably(self.parts.late_taken, late)
 
     async def take_late_part(self, adapter: WebhookAdapter, late: LatePart) -> Outcome:
         """A part of a message taken without it (`LatePart`): its words filed as an addition to the message's report,
@@ -479,17 +500,14 @@ class Gateway:
             tracking_id = late.tracking_id if late.tracking_id != "-" else None
             addition = None if tracking_id is None else await self.late_addition(adapter, message, tracking_id)
             if addition is None:
-                kept = await durably(UnfiledMessages(self.redis).keep, adapter.name, message,
-                                     LatePartUnfiled("its message has no report to add it to"), time.time())
-                log.warning("concat.late_part", tracking_id=tracking_id, part=late.number, kept_unfiled=True)
-                metrics.UNFILED.labels(adapter.name).inc()
-                self.record_signal("message_unfiled", adapter.name, kept.reason)
-            else:
-                receipt = await self.intake.submit(addition)
-                metrics.labelled(metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED, adapter.name).inc()
-                log.info("concat.late_part", tracking_id=tracking_id, part=late.number,
-                         follow_up_of=addition.follow_up_of, addition=receipt.tracking_id,
-                         duplicate=receipt.duplicate)
+                await self.keep_late_part(adapter, late, tracking_id,
+                                          LatePartUnfiled("its message has no report to add it to"))
+                return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
+            receipt = await self.intake.submit(addition)
+            metrics.labelled(metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED, adapter.name).inc()
+            log.info("concat.late_part", tracking_id=tracking_id, part=late.number,
+                     follow_up_of=addition.follow_up_of, addition=receipt.tracking_id,
+                     duplicate=receipt.duplicate)
             await durably(self.parts.late_taken, late)
         return Outcome(reply_text=None, tracking_id=tracking_id, duplicate=True)
 

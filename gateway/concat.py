@@ -373,6 +373,12 @@ class PartBuffer:
         return int(max(self._settings.intake.dedup_ttl_seconds, 2 * self.wait_seconds))
 
     @property
+    def late_ttl(self) -> int:
+        """How long a late part a sweep set aside (`:late`: its words and sender) waits at most to be filed: no
+        longer than parts wait (it waited the done marker's 30 days where its filing failed)."""
+        return min(self.done_ttl, self.parts_ttl)
+
+    @property
     def parts_ttl(self) -> int:
         """How long a buffer's parts (and its claim, `:as` and `:as:fp`) wait in Redis at most, swept or not."""
         return int(max(PARTS_TTL_SECONDS, 2 * self.wait_seconds))
@@ -470,7 +476,7 @@ class PartBuffer:
                  if not ids or str(record["id"]) in ids}
         self._mark(keys=[key, key + ":done", key + ":taken", PENDING_KEY, key + ":as", key + ":as:fp", key + ":late",
                          key + ":seen", key + ":pending-late"],
-                   args=[tracking_id, self.done_ttl, self.done_ttl if late else 0,
+                   args=[tracking_id, self.done_ttl, self.late_ttl if late else 0,
                          *(item for pair in taken.items() for item in pair)], client=pipe)
 
     @staticmethod

@@ -1399,6 +1399,55 @@ async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
     assert "menyeberang sungai" not in log_stream.getvalue()
 
 
+@pytest.mark.parametrize("failure", ["not-durable", "a-bug"])
+async def test_a_part_set_aside_by_the_sweep_whose_filing_fails_is_kept_unfiled(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, failure: str,
+) -> None:
+    """Part 3 came as the sweep took the message (after its claim, before its mark): answered as stored, set aside,
+    and filed by the sweep. Its filing failed (Redis blinking; a bug, which ended the sweep's step): nothing tried
+    again, the aggregator never sends it again, and its words and sender stayed in Redis the done marker's 30 days,
+    filed nowhere. It is kept unfiled, for an operator to file, and set aside no longer than parts wait."""
+    from gateway.app import GATEWAY_KEY, create_app
+    from gateway.concat import sweep_once
+    from gateway.errors import NotDurable
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, _, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    set_aside_ttls: list[int] = []
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        assert (await post_callback(gateway.client, first)).json()["messages"] == []
+        buffer = PartBuffer(redis, settings)
+        claim_due = buffer.claim_due
+
+        def claimed_then_part(*args: Any, **kwargs: Any) -> Any:
+            taken = claim_due(time.time() + 301)
+            buffer.add(_part(third, 3))
+            return taken
+
+        async def failing(*args: Any, **kwargs: Any) -> Any:
+            set_aside_ttls.extend(redis.ttl(key) for key in redis.scan_iter("lapor:concat:*:late"))
+            if failure == "a-bug":
+                raise RuntimeError("a bug in the late part's filing")
+            raise NotDurable("redis blinked", reason="redis_unavailable")
+
+        monkeypatch.setattr(buffer, "claim_due", claimed_then_part)
+        monkeypatch.setattr(handler, "late_addition", failing)
+        assert await sweep_once(buffer, handler.handle_expired_parts) == 1
+        again = await post_callback(gateway.client, third)
+        [done] = [redis.get(key) for key in redis.scan_iter("lapor:concat:*:done")]
+        assert done is not None and again.json()["messages"] == [{"tracking_id": done.decode(), "duplicate": True}]
+    assert len(set_aside_ttls) == 1 and 0 < set_aside_ttls[0] <= buffer.parts_ttl < buffer.done_ttl
+    kept, damaged = UnfiledMessages(redis).list()
+    assert damaged == 0 and [entry.message.text for entry in kept] == [f"[...] {third['text']}"]
+    assert not list(redis.scan_iter("lapor:concat:*:late")) and not list(redis.scan_iter("lapor:concat:*:pending-late"))
+    events = [event["event"] for event in log_events(log_stream) if event["event"].startswith("concat.late_part")]
+    assert events == ["concat.late_part_not_filed", "concat.late_part"]
+    assert third["text"][:30] not in log_stream.getvalue()
+
+
 async def test_a_late_part_whose_filing_failed_is_filed_when_the_aggregator_sends_it_again(
     test_env: Environment, casestore: CaseStoreServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
