@@ -427,8 +427,25 @@ class Gateway:
         if joined is not None:
             joined.append(result.message)
         outcome = await self.handle_message(adapter, result.message)
+        if outcome.duplicate and outcome.tracking_id is not None:
+            await self.take_parts_the_report_lacks(adapter, result, outcome.tracking_id)
         await durably(self.parts.mark_done, result.key, outcome.tracking_id or "-", result.message)
         return outcome
+
+    async def take_parts_the_report_lacks(self, adapter: WebhookAdapter, result: PartResult, tracking_id: str) -> None:
+        """A message joined whole where a sweep had already filed it without a part (its commit done, its mark not
+        yet): joined under the sweep's id, intake took it for that report, and the part's words were lost. Each part
+        the report was not filed with (its `part_ids`) is filed as a late part (`take_late_part`), before the mark."""
+        assert self.parts is not None
+        assert result.message is not None
+        envelope = await durably(stored_envelope, self.redis, tracking_id, adapter.name) or {}
+        filed = (envelope.get("channel_meta") or {}).get("part_ids")
+        # The report this message's id made, nothing else intake took it for (the same text as an earlier report).
+        if envelope.get("channel_message_id") != result.message.provider_message_id or not isinstance(filed, list):
+            return
+        for record in result.records:
+            if str(record["id"]) not in {str(part_id) for part_id in filed} and record.get("fp"):
+                await self.take_late_part(adapter, self.parts.late_part(result.key, record, tracking_id))
 
     async def handle_expired_parts(self, key: str, message: InboundMessage) -> None:
         """The sweeper's step for a message whose parts never all came: taken as it is, marked incomplete."""

@@ -277,6 +277,8 @@ class PartResult:
     message: InboundMessage | None = None
     tracking_id: str | None = None
     late: LatePart | None = None
+    # `complete`: the part records the message was joined from (`Gateway.take_parts_the_report_lacks`).
+    records: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +425,9 @@ class PartBuffer:
             return PartResult("waiting", key)
         if state == "conflict":
             return PartResult("conflict", key, message=self.joined_message(_records(result[1]), _text(result[2])))
-        return PartResult("complete", key, message=self.joined_message(_records(result[1]), _text(result[2])))
+        records = _records(result[1])
+        return PartResult("complete", key, message=self.joined_message(records, _text(result[2])),
+                          records=tuple(records))
 
     @staticmethod
     def joined_message(records: list[dict[str, Any]], taken_as: str | None = None) -> InboundMessage:

@@ -1263,7 +1263,9 @@ async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_
 ) -> None:
     """Part 1 comes just as a sweep takes the message without it (its wait over): the sweep joins parts 2 and 3
     under part 2's id, the webhook all three under part 1's. Two ids were two reports: two Tracking IDs, two
-    acknowledgements, for one SMS. So too within a sweep's lease when the sweeper died after its commit."""
+    acknowledgements, for one SMS. So too within a sweep's lease when the sweeper died after its commit (or had not yet
+    marked the message): the join, under part 2's id, was that report to intake, and part 1's words were lost; they are
+    added to it, as a late part's are."""
     from gateway.app import GATEWAY_KEY, create_app
     from gateway.concat import PartBuffer
     from tests.conftest import serving_gateway
@@ -1288,10 +1290,14 @@ async def test_the_lowest_part_arriving_as_the_sweep_takes_its_message_gets_the_
             await handler.handle_expired_parts(key, message)
         assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []  # done: nothing for the next sweep
     drain(settings)
-    [stored] = casestore.reports()
+    [stored] = [report for report in casestore.reports() if report.get("follow_up_of") is None]
     assert answer["tracking_id"] == stored["tracking_id"]
     # The first commit is the report: the whole text when the webhook's join came first.
     assert stored["incomplete"] is (sweep == "died-after-its-commit")
+    added = [addition["text"] for addition in additions_of(casestore, stored["tracking_id"])]
+    part_1 = case["parts"][0]["text"].removeprefix("LAPOR ")  # its keyword read, as a report's is
+    assert added == ([f"{part_1} [...]"] if sweep == "died-after-its-commit" else [])
+    assert len(casestore.reports()) == 1 + len(added)
     [ack] = api.parts()
     # Taken without a part that may have held its ANONIM, the report is anonymous, and its acknowledgement says so.
     ack_key = "ack_incomplete" if stored["incomplete"] else "ack"
