@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -216,7 +216,11 @@ class TwilioSmsAdapter(WebhookAdapter):
         if not matches:
             # The URL it was checked over (Twilio signs the URL it posts to): a gateway moved to another port without
             # LAPOR_PUBLIC_URL refused every webhook, and nothing said over which URL it had checked.
-            raise AuthenticationFailed(f"X-Twilio-Signature does not match (checked over {url}, from "
+            # Its scheme, host, port and path alone: the detail is the response's too, and LAPOR_PUBLIC_URL may carry
+            # a user and password (Twilio's basic auth), the query a token.
+            parts = urlsplit(url)
+            shown = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+            raise AuthenticationFailed(f"X-Twilio-Signature does not match (checked over {shown}, from "
                                        "LAPOR_PUBLIC_URL)", reason="signature_invalid")
 
     def _rule_signature_matches(self, rule: str, url: str, params: MultiDict[str], signature: str) -> bool:

@@ -138,9 +138,9 @@ _URL_SCHEME = "://"
 # quotes a request or a client its connection: taken for an address, the line read "https://kannel:[email]/send",
 # the user shown and the host gone. Replaced up to the first "@" (RFC 3986 has none raw in a password; run to the
 # last, it took a citizen's address further on for the host: `"https://u:p@cs.id","email":"budi@desa.id"` kept
-# `desa.id`), never past a quote, an angle bracket or a comma, the host kept. Only with a ":" in it:
-# "https://budi@desa.id/" may be a citizen's address, which goes as any address.
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^\s/?#@\"'<>,]*:[^\s/?#@\"'<>,]*@")
+# `desa.id`), the user never past a quote, an angle bracket or a comma (the password may hold them), the host kept.
+# Only with a ":" in it: "https://budi@desa.id/" may be a citizen's address, which goes as any address.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^\s/?#@\"'<>,]*:[^\s/?#@]*@")
 _SCHEME_LOOKBACK = 256  # a host and port (at most 253 and 6 characters) between a scheme and the run
 _AUTHORITY_SO_FAR = re.compile(r"[^\s/?#]*")
 _URL_MARK = _AUTHORITY_END = re.compile(r"[/?#]")

@@ -1027,6 +1027,8 @@ def test_addresses_with_an_asian_keyboards_at_sign_or_dots_are_redacted(text: st
     pytest.param('{"webhook":"https://u:p@cs.id","email":"budi.santoso@pemda.go.id","phone":"081234567890"}',
                  '{"webhook":"https://[credentials]@cs.id","email":"[email]","phone":"[phone]"}',
                  id="never past a quote: a citizen's address further on is no host"),
+    pytest.param("https://kannel:pa,ss\"<x>'@sms.example.id/send", "https://[credentials]@sms.example.id/send",
+                 id="a password holding a comma, quotes and brackets"),
     pytest.param("https://u:081234567890@h.example", "https://[credentials]@h.example", id="a number for a password"),
     pytest.param("desa.id/p?to=budi@x.id", "[email]", id="no scheme"),
     pytest.param("mailto:siti@desa.id?cc=budi@desa.id", "mailto:[email][email]", id="a mailto link"),

@@ -157,6 +157,7 @@ async def test_a_bad_signature_is_refused_and_nothing_is_queued(
     assert rejections[0]["channel"] == "sms-twilio"
     assert rejections[0]["reason"] == ("signature_missing" if signature is None else "signature_invalid")
     if signature is not None:  # the URL it checked over: a gateway moved without LAPOR_PUBLIC_URL refused every SMS
+        # (its scheme, host, port and path: the response's body shows it to whoever posted)
         assert response.json()["detail"] == (f"X-Twilio-Signature does not match (checked over "
                                              f"{gateway.settings.public_url}/v1/channels/sms/twilio, from "
                                              "LAPOR_PUBLIC_URL)")
@@ -1380,3 +1381,18 @@ async def test_the_flood_counts_of_webhooks_waiting_together_go_to_redis_in_one_
     assert allowed == [True] * 20 + [False]  # the first number's second message is past a limit of 1
     assert rounds == [21]
 
+
+
+async def test_a_refused_signatures_detail_shows_no_user_password_or_query_of_the_public_url(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """The URL a refused signature was checked over went into the 403's body whole: LAPOR_PUBLIC_URL's password
+    (Twilio's basic auth) and the query's token, to whoever posted."""
+    port = free_port()
+    settings = test_env.settings(LAPOR_HTTP_PORT=str(port), LAPOR_PUBLIC_URL=f"http://twilio:Sup3rS3cret@127.0.0.1:{port}")
+    async with serving_gateway(settings, redis) as gateway:
+        form = gateway.twilio_form(Body="Pungli di kelurahan")
+        response = await gateway.client.post(f"http://127.0.0.1:{port}/v1/channels/sms/twilio?token=abc123", data=form,
+                                             headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+    assert response.status_code == 403
+    assert response.json()["detail"] == (f"X-Twilio-Signature does not match (checked over http://127.0.0.1:{port}"
+                                         "/v1/channels/sms/twilio, from LAPOR_PUBLIC_URL)")
