@@ -94,7 +94,11 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
         ("Pungli — “Rp 500rb”".encode() + b"\x96 selesai", "utf-8", "Pungli — “Rp 500rb”– selesai"),
         ("Petugas bilang “ini biasa”.\nSalam,\n".encode() + b"Jos\xe9 Ram\xedrez", "utf-8",
          "Petugas bilang “ini biasa”.\nSalam,\nJosé Ramírez"),
-        ("Jalan “rusak” di Kabupat".encode() + b"\xf0\x9f\x98 parah", "utf-8", "Jalan “rusak” di Kabupat\ufffd parah"),
+        # Within the text, bytes that begin a character and do not end it are cp1252's (an Outlook no-break space
+        # after a cp1252 letter: "Jos\xe9\xa0Ram\xedrez" was "Jos\ufffdRam\ufffdrez"); at its end, a cut character.
+        ("Jalan “rusak”,\n".encode() + b"Jos\xe9\xa0Ram\xedrez", "utf-8", "Jalan “rusak”,\nJosé\xa0Ramírez"),
+        ("Jalan “rusak” di Kabupat".encode() + b"\xf0\x9f\x98\r\n", "utf-8", "Jalan “rusak” di Kabupat\ufffd\r\n"),
+        ("Jalan “rusak”,\nSalam,\n".encode() + b"Jos\xe9\n", "utf-8", "Jalan “rusak”,\nSalam,\nJosé\n"),
         # A double-byte charset reads a cp1252 text's curly quote and the letter after it as one character: read so
         # only where it reads four characters for each invalid sequence ("“ini" was "搃ni").
         ("Petugas bilang “ini sudah biasa” dan “tidak apa-apa”.".encode("cp1252"), "gb2312",
@@ -123,7 +127,9 @@ from tests.email_support import fixture, header_size_of, mail_nested, tnef_strea
          "bytes-codec-zlib", "bytes-codec-quopri", "codec-undefined", "shift-jis-is-cp932", "windows-874",
          "tis-620-is-windows-874", "euc-kr-is-cp949", "big5-is-big5-hkscs", "iso-8859-9-is-windows-1254",
          "iso-8859-8-i", "utf8-truncated-tail", "utf8-one-cp1252-byte", "utf8-cp1252-name-signed",
-         "utf8-cut-character-inside", "cp1252-labelled-gb2312", "cp1252-labelled-shift-jis", "shift-jis-cut-character",
+         "utf8-cp1252-name-with-a-no-break-space", "utf8-cut-character-at-a-line-end",
+         "utf8-cp1252-name-at-the-end", "cp1252-labelled-gb2312", "cp1252-labelled-shift-jis",
+         "shift-jis-cut-character",
          "undeclared-utf8-one-bad-byte", "us-ascii-utf8-one-bad-byte", "latin1-labelled-utf8",
          "utf8-labelled-shift-jis", "utf8-labelled-shift-jis-one-bad-byte", "iso-2022-jp-nec-and-ibm",
          "iso-2022-jp-other-sets", "iso-2022-jp-half-a-character", "iso-2022-jp-a-line-ends-in-a-run",

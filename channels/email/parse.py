@@ -547,13 +547,19 @@ _CP1252_BYTES = "lapor-cp1252-bytes"
 
 
 def _bytes_as_windows_1252(error: UnicodeError) -> tuple[str, int]:
-    """A UTF-8 decoding error handler: a byte no UTF-8 character begins with as windows-1252 reads it
-    (`_windows_1252`); a character cut short (the start of one, two or three bytes of it, or the text's end inside
-    one: a web form's cut, a mail cut short) one U+FFFD, as a declared charset's invalid sequence is."""
+    """A UTF-8 decoding error handler: invalid bytes as windows-1252 reads them (`_windows_1252`), but a character cut
+    short at the text's end, its line end after it at most (a web form's cut, a mail cut short: the start of one after
+    no letter, or two or three
+    bytes of one) as one U+FFFD, as a declared charset's invalid sequence is. Within the text, bytes that begin a
+    character and do not end it are cp1252's too: "Jos\xe9\xa0Ram\xedrez" (an Outlook no-break space) read
+    "Jos\ufffdRam\ufffdrez", as did a name at the text's end, or an encoded-word's ("=?utf-8?q?Jos=E9?="), and the
+    anonymous report's name removal took neither."""
     assert isinstance(error, UnicodeDecodeError)
-    if error.end - error.start > 1 or error.end == len(error.object):
-        return "\ufffd", error.end
-    return _windows_1252(error.object[error.start:error.end]), error.end
+    data, start, end = error.object, error.start, error.end
+    at_the_end = len(data) - end <= 2 and not data[end:].strip()  # its line end after it at most
+    if at_the_end and (end - start > 1 or not data[start - 1:start].isalpha()):
+        return "\ufffd", end
+    return _windows_1252(data[start:end]), end
 
 
 codecs.register_error(_CP1252_BYTES, _bytes_as_windows_1252)
