@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 from redis import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import NoScriptError, RedisError, WatchError
 
 from channels.reply_senders import reply_limits
 from gateway import metrics
@@ -193,9 +193,9 @@ class FloodCounter:
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis, self._settings = redis, settings
-        self._script = redis.register_script(_COUNT_IN_WINDOW)
+        self._sha: str | None = None
         self._waiting: list[tuple[str, str, float, asyncio.Future[int]]] = []
-        self._counting = False
+        self._task: asyncio.Task[None] | None = None
 
     async def allowed(self, source: str, number: str, message_id: str | None, limit: int) -> bool:
         """Count one message from `number` to `source`; False once the last minute holds more than `limit` (hold
@@ -203,36 +203,52 @@ class FloodCounter:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         key = FLOOD_KEY.format(source=source, digest=sender_digest(self._settings, number))
         self._waiting.append((key, _window_member(message_id), time.time(), future))
-        if not self._counting:
-            self._counting = True
-            asyncio.get_running_loop().create_task(self._count_waiting())
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._count_waiting())
         return await future <= limit
 
     async def _count_waiting(self) -> None:
-        """Count what waits, one pipeline a round, until nothing does (what comes meanwhile goes in the next)."""
+        """Count what waits, one pipeline a round, until nothing does (what comes meanwhile goes in the next). Each
+        future is settled whatever happens: one left, its webhook waited for good."""
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    counts = await asyncio.to_thread(self._count, batch)
-                except RedisError as error:
+                    counts = await asyncio.to_thread(self._count, [(key, member, now) for key, member, now, _ in batch])
+                except BaseException as error:
                     failure = NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable")
                     for *_, future in batch:
                         if not future.done():
                             future.set_exception(failure)
+                    if not isinstance(error, Exception):  # cancelled, the loop stopping
+                        raise
                     continue
                 for (*_, future), count in zip(batch, counts, strict=True):
                     if not future.done():
-                        future.set_result(int(count))
+                        if isinstance(count, BaseException):  # this key's alone (WRONGTYPE): the others are counted
+                            future.set_exception(NotDurable(f"redis refused the count: {type(count).__name__}",
+                                                            reason="redis_unavailable"))
+                        else:
+                            future.set_result(int(count))
         finally:
-            self._counting = False
+            self._task = None
 
-    def _count(self, batch: list[tuple[str, str, float, asyncio.Future[int]]]) -> list[Any]:
+    def _count(self, batch: list[tuple[str, str, float]]) -> list[Any]:
+        """One EVALSHA a message, in one pipeline; the script loaded once (redis-py's pipeline asked SCRIPT EXISTS
+        before every pipeline that held a script), and again when Redis lost it (a restart, SCRIPT FLUSH)."""
+        counts = self._evaluate(batch)
+        if any(isinstance(count, NoScriptError) for count in counts):
+            self._sha = None
+            counts = self._evaluate(batch)
+        return counts
+
+    def _evaluate(self, batch: list[tuple[str, str, float]]) -> list[Any]:
+        if self._sha is None:
+            self._sha = str(self._redis.script_load(_COUNT_IN_WINDOW))
         pipe = self._redis.pipeline(transaction=False)
-        for key, member, now, _ in batch:
-            self._script(keys=[key], args=[now - FLOOD_WINDOW_SECONDS, now, member, FLOOD_WINDOW_SECONDS + 1],
-                         client=pipe)
-        return pipe.execute()
+        for key, member, now in batch:
+            pipe.evalsha(self._sha, 1, key, now - FLOOD_WINDOW_SECONDS, now, member, FLOOD_WINDOW_SECONDS + 1)
+        return pipe.execute(raise_on_error=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from channels.twilio_sms import TwilioSmsAdapter
 from gateway import app as app_module
 from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
+from gateway.errors import NotDurable
 from gateway.outbound import FloodCounter
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
@@ -1396,3 +1397,30 @@ async def test_a_refused_signatures_detail_shows_no_user_password_or_query_of_th
     assert response.status_code == 403
     assert response.json()["detail"] == (f"X-Twilio-Signature does not match (checked over http://127.0.0.1:{port}"
                                          "/v1/channels/sms/twilio, from LAPOR_PUBLIC_URL)")
+
+
+async def test_a_flood_count_that_fails_any_way_settles_every_waiting_webhook(
+        settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a Redis error settled the waiting webhooks: any other (the loop's executor shut down) left them waiting
+    for good. Each is told NotDurable (its answer then goes, `reply.flood_not_counted`); the next count works."""
+    counter = FloodCounter(redis, settings)
+
+    def shut_down(_: object) -> list[object]:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(counter, "_count", shut_down)
+    results = await asyncio.wait_for(asyncio.gather(
+        *(counter.allowed("sms-twilio", f"+62813777{n:05d}", f"SM{n}", 10) for n in range(3)),
+        return_exceptions=True), timeout=5)
+    assert [type(result) for result in results] == [NotDurable] * 3
+    monkeypatch.undo()
+    assert await counter.allowed("sms-twilio", "+6281377700001", "SM-next", 10)
+
+
+async def test_a_flood_count_after_redis_lost_its_scripts_loads_its_script_again(
+        settings: Settings, redis: Redis) -> None:
+    counter = FloodCounter(redis, settings)
+    assert await counter.allowed("sms-twilio", "+6281377700002", "SM-1", 1)
+    redis.script_flush()  # as a Redis restart loses them
+    assert not await counter.allowed("sms-twilio", "+6281377700002", "SM-2", 1)  # counted: the second of a limit of 1
+
