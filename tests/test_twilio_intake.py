@@ -1281,8 +1281,9 @@ FLOOD_ROWS = [
     # each status answer it echoed drew the next one.
     FloodRow("our-acknowledgement-echoed", lambda n, first: first or "LAPOR jalan rusak di gang 7", None, 1, "ack",
              "status"),
-    FloodRow("distinct-reports-a-lower-limit", lambda n, first: f"LAPOR lampu jalan nomor {n} mati di Jl. Kenanga",
-             "4", 15, "ack", "ack"),
+    # An auto-responder answering in words of its own, the same each time, under a lower limit.
+    FloodRow("the-same-text-a-lower-limit", lambda n, first: "Maaf, nomor ini tidak menerima SMS.", "4", 1, "ack",
+             "duplicate"),
 ]
 
 
@@ -1314,16 +1315,18 @@ async def test_a_flood_from_one_number_by_twilio_gets_empty_answers_past_the_lim
             if first is None:
                 first = twiml_message(response.text)
         replies = [ElementTree.fromstring(answer).findall("Message") for answer in answers]
-        assert [len(messages) for messages in replies] == [1] * limit + [0] * (15 - limit)
-        assert all(answer.endswith("<Response />") for answer in answers[limit:])
+        # The new report's acknowledgement (never counted), then `limit` repeats answered, then held.
+        assert [len(messages) for messages in replies] == [1] * (limit + 1) + [0] * (14 - limit)
+        assert all(answer.endswith("<Response />") for answer in answers[limit + 1:])
         assert first is not None
         tracking_id = tracking_id_in(first)
         assert first == render(row.first, "id", tracking_id=tracking_id)
         if row.then == "duplicate":
-            assert {message.text for [message] in replies[1:limit]} == {render("duplicate", "id",
+            assert {message.text for [message] in replies[1:limit + 1]} == {render("duplicate", "id",
                                                                                tracking_id=tracking_id)}
         elif row.then == "status":
-            assert {message.text for [message] in replies[1:limit]} == {f"LAPOR! Laporan {tracking_id}: diterima."}
+            assert {message.text for [message] in replies[1:limit + 1]} == {
+                f"LAPOR! Laporan {tracking_id}: diterima."}
         assert len(list(redis.scan_iter("lapor:envelope:*"))) == row.reports  # held answers, reports filed
 
         # Twilio's retry of a held message (the same MessageSid) is no new message: held still, counted once.
@@ -1335,10 +1338,10 @@ async def test_a_flood_from_one_number_by_twilio_gets_empty_answers_past_the_lim
             SmsMessageSid=other_sid, SmsSid=other_sid))
         assert twiml_message(other.text).startswith("LAPOR! ")
     held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
-    assert len(held) == 15 - limit + 1
+    assert len(held) == 14 - limit + 1
     assert {(e["channel"], e["reason"]) for e in held} == {("sms-twilio", "flood_control")}
-    assert counted("lapor_replies_total", channel="sms-twilio", outcome="held") - held_before == 15 - limit + 1
-    assert counted("lapor_replies_total", channel="sms-twilio", outcome="sent") - sent_before == limit + 1
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="held") - held_before == 14 - limit + 1
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="sent") - sent_before == limit + 2
     assert number not in log_stream.getvalue()
 
 
@@ -1356,10 +1359,10 @@ async def test_flood_control_counts_a_numbers_messages_across_gateway_processes(
         for n in range(limit + 4):
             gateway = (first, second)[n % 2]
             sid = twilio_sid(f"spread-{n}")
-            form = gateway.twilio_form(Body=f"Balasan otomatis nomor {n}: kami sedang di luar kantor",
-                                       From="+6281377770004", MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
+            form = gateway.twilio_form(Body="Balasan otomatis: kami sedang di luar kantor", From="+6281377770004",
+                                       MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
             answered.append(len(ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message")))
-    assert answered == [1] * limit + [0] * 4
+    assert answered == [1] * (limit + 1) + [0] * 3  # the first a new report's acknowledgement, never counted
 
 
 async def test_the_flood_counts_of_webhooks_waiting_together_go_to_redis_in_one_pipeline(
@@ -1423,4 +1426,17 @@ async def test_a_flood_count_after_redis_lost_its_scripts_loads_its_script_again
     assert await counter.allowed("sms-twilio", "+6281377700002", "SM-1", 1)
     redis.script_flush()  # as a Redis restart loses them
     assert not await counter.allowed("sms-twilio", "+6281377700002", "SM-2", 1)  # counted: the second of a limit of 1
+
+
+async def test_a_new_reports_acknowledgement_is_never_held_nor_counted(settings: Settings, redis: Redis) -> None:
+    """Every new report from one number gets its Tracking ID, however many a minute, and costs no Redis count (each
+    webhook paid one, `make bench`): the loops flood control stops answer our answer with a repeat, an addition or a
+    query, which are counted and held past the limit."""
+    async with serving_gateway(settings, redis) as gateway:
+        for n in range(settings.twilio.flood_replies_per_minute + 3):
+            sid = twilio_sid(f"new-{n}")
+            form = gateway.twilio_form(Body=f"LAPOR lampu jalan nomor {n} mati di Jl. Kenanga", From="+6281377770005",
+                                       MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
+            assert twiml_message((await gateway.post_twilio(form)).text).startswith("LAPOR! ")
+    assert list(redis.scan_iter("lapor:flood:*")) == []
 
