@@ -4,8 +4,8 @@ The aggregator's callback is answered with a bare 200; the citizen's SMS (acknow
 status) is a job on `lapor-reply`. This module decides and queues those jobs, with the limits of each provider's
 own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
 - flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
-  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always (`count_message`,
-  which holds back Twilio's answers in its webhook's response too);
+  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always (`count_message`;
+  Twilio's answers in its webhook's response are counted in the same windows by `FloodCounter`);
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
@@ -167,8 +167,9 @@ def count_message(redis: Redis, settings: Settings, source: str, number: str, me
 
     A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
     Counted by `message_id` when given, so the provider's retry of a message is not a second one. The replies the
-    reply worker sends (`OutboundReplies.count_message`) and those in a webhook's answer (Twilio's TwiML,
-    `gateway.app`) are counted alike: an auto-responder answering each reply with an SMS of its own is stopped."""
+    reply worker sends (`OutboundReplies.count_message`) are counted here, those in a webhook's answer (Twilio's
+    TwiML) in the same windows by `FloodCounter`: an auto-responder answering each reply with an SMS of its own is
+    stopped."""
     key = FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
     return count_in_sliding_window(redis, key, message_id, FLOOD_WINDOW_SECONDS) <= limit
 
@@ -184,12 +185,13 @@ return redis.call('ZCARD', KEYS[1])
 
 
 class FloodCounter:
-    """Flood control of the answers a webhook's response carries (Twilio's TwiML): every message counted in its
-    number's window in Redis, as the aggregator's replies are (`count_message`), those of the webhooks waiting at
-    one moment in one pipeline on one thread. Counted one by one, each webhook waited for a Redis transaction on a
-    thread of its own, 0.2 ms of CPU beside a webhook's 0.45 (`make bench`); counted only from a number's second
-    message to a process, a flood spread over many gateway processes (SO_REUSEPORT, several hosts) was held late or
-    never. Built once per process, on its event loop."""
+    """Flood control of the answers a webhook's response carries (Twilio's TwiML; `gateway.app` asks for the
+    repeats, additions, queries and notices, not a new report's acknowledgement): each counted in its number's
+    window in Redis, as the aggregator's replies are (`count_message`), those of the webhooks waiting at one moment
+    in one pipeline on one thread. Counted one by one, each webhook waited for a Redis transaction on a thread of its
+    own, 0.2 ms of CPU beside a webhook's 0.45 (`make bench`); counted only from a number's second message to a
+    process, a flood spread over many gateway processes (SO_REUSEPORT, several hosts) was held late or never. Built
+    once per process, on its event loop."""
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis, self._settings = redis, settings
