@@ -1324,9 +1324,9 @@ async def test_a_flood_from_one_number_by_twilio_gets_empty_answers_past_the_lim
         if row.then == "duplicate":
             assert {message.text for [message] in replies[1:limit + 1]} == {render("duplicate", "id",
                                                                                tracking_id=tracking_id)}
-        elif row.then == "status":
-            assert {message.text for [message] in replies[1:limit + 1]} == {
-                f"LAPOR! Laporan {tracking_id}: diterima."}
+        elif row.then == "status":  # the status, or (the case store slower than the inline wait) to ask again later
+            assert {message.text for [message] in replies[1:limit + 1]} <= {
+                f"LAPOR! Laporan {tracking_id}: diterima.", render("status_retry", "id", tracking_id=tracking_id)}
         assert len(list(redis.scan_iter("lapor:envelope:*"))) == row.reports  # held answers, reports filed
 
         # Twilio's retry of a held message (the same MessageSid) is no new message: held still, counted once.
