@@ -178,9 +178,14 @@ return {parts, as}
 """
 
 
+# The messages under one key (a sender's reference and part count) whose parts are remembered (`:seen`): the newest,
+# by Tracking ID (a sequence).
+SEEN_MESSAGES = 8
+
 # KEYS: the buffer, its done marker, its parts taken, the pending set, its `:as`, its `:as:fp`, its late parts, every
-# part taken under the key (`:seen`, `_ADD_PART`), its late parts pending. ARGV: the Tracking ID, the marker's TTL,
-# `late` ('0', or the late parts' TTL, below), then each part taken and its fingerprint. A part goes only while the
+# part taken under the key (`:seen`, `_ADD_PART`, the last SEEN_MESSAGES messages'), its late parts pending. ARGV:
+# the Tracking ID, the marker's TTL, `late` ('0', or the late parts' TTL, below), then each part taken and its
+# fingerprint. A part goes only while the
 # buffer holds it with that fingerprint (one stored since at its number, another message's, stays); the buffer and its
 # deadline go once no part is left. The claim (`:as` and `:as:fp`) goes only when it names a part taken (`_CLAIM_OF`): a
 # late mark (a superseded message's sweep, a second mark that finds no parts) deleted the claim a sweep had made since
@@ -196,6 +201,7 @@ return {parts, as}
 # the sweep's lease and was filed as a second report of the one SMS, the message's other late parts joining it there;
 # dropped, as it was, its words were lost.
 _MARK_DONE = _CLAIM_OF + """
+local previous = redis.call('GET', KEYS[2])
 if #ARGV > 3 then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 else
@@ -203,6 +209,36 @@ else
 end
 local as = claim_of(KEYS[1], KEYS[5], KEYS[6])
 if #ARGV > 3 then
+  -- The parts the message before took, under its Tracking ID, where `:seen` lacks them (a release before this one
+  -- kept none: a named message's part delivered again was taken for the next, anonymous one's late part).
+  if previous and previous ~= ARGV[1] then
+    local taken = redis.call('HGETALL', KEYS[3])
+    for i = 1, #taken, 2 do
+      local named = taken[i] .. ' ' .. (string.gsub(taken[i + 1], ' late$', ''))
+      if redis.call('HEXISTS', KEYS[8], named) == 0 then redis.call('HSET', KEYS[8], named, previous) end
+    end
+  end
+  -- Only the last SEEN_MESSAGES messages' parts are kept (a phone that gives every message one reference grew it by
+  -- each message's parts for as long as it wrote, its TTL pushed back at each).
+  local seen = redis.call('HGETALL', KEYS[8])
+  local ids, order = {}, {}
+  ids[ARGV[1]] = true
+  table.insert(order, ARGV[1])
+  for i = 2, #seen, 2 do
+    if not ids[seen[i]] then
+      ids[seen[i]] = true
+      table.insert(order, seen[i])
+    end
+  end
+  if #order > SEEN_MESSAGES then
+    table.sort(order, function(a, b) return (tonumber(a) or 0) > (tonumber(b) or 0) end)
+    local kept = {}
+    kept[ARGV[1]] = true
+    for i = 1, SEEN_MESSAGES do kept[order[i]] = true end
+    for i = 1, #seen, 2 do
+      if not kept[seen[i + 1]] then redis.call('HDEL', KEYS[8], seen[i]) end
+    end
+  end
   redis.call('DEL', KEYS[3])
   local all_held = true
   for i = 4, #ARGV, 2 do
@@ -359,7 +395,7 @@ class PartBuffer:
         self._settings = settings
         self._add = redis.register_script(_ADD_PART)
         self._claim = redis.register_script(_CLAIM_DUE)
-        self._mark = redis.register_script(_MARK_DONE)
+        self._mark = redis.register_script(_MARK_DONE.replace("SEEN_MESSAGES", str(SEEN_MESSAGES)))
         self._late_taken = redis.register_script(_LATE_TAKEN)
 
     @property

@@ -34,7 +34,7 @@ from channels.base import InboundMessage, MessagePart
 from channels.gsm7 import MULTI_PART_16, SINGLE_PART, is_gsm7, septets
 from channels.sms_aggregator import concat_elements
 from channels.sms_aggregator_send import SPLIT_8, SPLIT_16, AggregatorSender, dlr_token, reply_parts
-from gateway.concat import PENDING_KEY, PartBuffer
+from gateway.concat import PENDING_KEY, SEEN_MESSAGES, PartBuffer
 from gateway.errors import PermanentError, RejectedInput, RetryableError
 from gateway.health.signals import SIGNALS_KEY
 from gateway.lease import Holder, process_table
@@ -1228,6 +1228,56 @@ def test_a_pending_late_part_is_answered_done_by_the_previous_release(settings: 
     buffer.late_taken(again.late)
     assert buffer.add(_part(first["parts"][1], 2)).state == "done"
     assert redis.get(key + ":done") == b"10000004"
+
+
+def _own_part(text: str, provider_id: str, number: int, *, reference: str = "77", total: int = 3) -> InboundMessage:
+    """A part from one sender under one reference, its text its own bytes (GSM-7 as the test writes it)."""
+    return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id=provider_id,
+                          sender_kind=SenderKind.MSISDN, sender_address="081266665555", text=text,
+                          received_at=utc_now(), part=MessagePart(reference, total, number, "gsm7", text),
+                          dedup_id=provider_id)
+
+
+def test_a_part_of_a_message_the_previous_release_took_is_no_late_part_of_the_next(
+        settings: Settings, redis: Redis) -> None:
+    """The previous release kept no `:seen`: a named message it took, whose part an SMSC delivered again once this
+    release had taken the sender's next message under the reference incomplete (anonymous), was taken for that one's
+    late part, the named words added to the anonymous report. The next mark remembers the parts the message before
+    took, under its Tracking ID."""
+    previous = previous_module("gateway/concat.py").PartBuffer(redis, settings)
+    buffer = PartBuffer(redis, settings)
+    named = ["LAPOR saya Budi Santoso NIK 3201", "xxxx melaporkan pungli di loket", " kelurahan setiap senin"]
+    for number in (1, 2):
+        assert previous.add(_own_part(named[number - 1], f"a{number}", number)).state == "waiting"
+    taken = previous.add(_own_part(named[2], "a3", 3))
+    assert taken.state == "complete"
+    previous.mark_done(taken.key, "10000004", taken.message)
+    anonymous = ["anonim: kepala dinas menerima suap", "", " dari kontraktor proyek jalan"]
+    for number in (1, 3):  # its part 2 is lost
+        assert buffer.add(_own_part(anonymous[number - 1], f"b{number}", number)).state == "waiting"
+    [(key, swept)] = buffer.claim_due(now=time.time() + 3600)
+    assert swept is not None
+    buffer.mark_done(key, "10000012", swept, late=True)
+    again = buffer.add(_own_part(named[1], "a2", 2))
+    assert (again.state, again.tracking_id) == ("done", "10000004")
+
+
+def test_the_parts_remembered_under_one_reference_are_the_last_messages_only(settings: Settings, redis: Redis) -> None:
+    """`:seen` kept every part of every message under a key, its expiry pushed back at each: a phone that gives every
+    message one reference grew it for as long as it wrote (5,000 messages: 850 KB). The last SEEN_MESSAGES messages'
+    parts are kept."""
+    buffer = PartBuffer(redis, settings)
+    for n in range(SEEN_MESSAGES * 3):
+        buffer.add(_own_part(f"pesan {n} bagian satu", f"m{n}-1", 1, reference="9", total=2))
+        joined = buffer.add(_own_part(f"pesan {n} bagian dua", f"m{n}-2", 2, reference="9", total=2))
+        assert joined.message is not None
+        buffer.mark_done(joined.key, format_tracking_id(10_000 + n), joined.message)
+    [seen] = list(redis.scan_iter("lapor:concat:*:seen"))
+    kept = {value.decode() for value in redis.hvals(seen)}
+    assert kept == {format_tracking_id(10_000 + n) for n in range(SEEN_MESSAGES * 2, SEEN_MESSAGES * 3)}
+    assert redis.hlen(seen) == 2 * SEEN_MESSAGES
+    newest = buffer.add(_own_part(f"pesan {SEEN_MESSAGES * 3 - 1} bagian dua", "m-again", 2, reference="9", total=2))
+    assert (newest.state, newest.tracking_id) == ("done", format_tracking_id(10_000 + SEEN_MESSAGES * 3 - 1))
 
 
 def test_a_claim_the_previous_release_wrote_over_a_left_fingerprint_names_its_own_part(

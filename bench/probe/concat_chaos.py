@@ -375,7 +375,7 @@ def check(plan: Plan, by_phone: dict[str, list[Message]], redis: Redis) -> Resul
     if redis.zcard(PENDING_KEY):
         findings.append(Finding("pending_left", str(redis.zrange(PENDING_KEY, 0, -1, withscores=True))))
     buffers = [key for key in redis.scan_iter("lapor:concat:*")
-               if not key.endswith((b":done", b":taken", b":seen")) and key != PENDING_KEY.encode()]
+               if not key.endswith((b":done", b":taken", b":seen", b":pending-late")) and key != PENDING_KEY.encode()]
     if buffers:
         findings.append(Finding("keys_left", ", ".join(f"{k.decode()}={redis.type(k).decode()}" for k in buffers)))
     unfiled = [e["tracking_id"] for e in stored if e.get("kept") and BUG_WORD not in e["text"]]
