@@ -22,7 +22,14 @@ from rich.table import Table
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
 from gateway.localtime import shown_time, with_local_times
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
-from gateway.settings import Settings, SettingsError, load_settings, settings_warnings, unknown_variables
+from gateway.settings import (
+    MOVED_TOGETHER,
+    Settings,
+    SettingsError,
+    load_settings,
+    settings_warnings,
+    unknown_variables,
+)
 
 if TYPE_CHECKING:
     import threading
@@ -299,7 +306,7 @@ def serve() -> None:
         _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=False)
     settle_heap()
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
-                 together_with="LAPOR_PUBLIC_URL", host_setting="LAPOR_HTTP_HOST",
+                 together_with=MOVED_TOGETHER["LAPOR_HTTP_PORT"], host_setting="LAPOR_HTTP_HOST",
                  listening={"profile": settings.profile}, shutdown_timeout=10,
                  reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening)
 
@@ -413,7 +420,7 @@ def fake_providers(
     state = FakeProviderState(config, started_at=time.time())
     _run_web_app(create_fake_provider_app(state), "fake_providers", "127.0.0.1", listen_port,
                  "--port" if port else "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
-                 together_with="" if port else "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL")
+                 together_with="" if port else MOVED_TOGETHER["LAPOR_SOCIAL_FAKE_PROVIDERS_PORT"])
 
 
 def _dead_letters(settings: Settings) -> DeadLetters:

@@ -140,18 +140,24 @@ def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[i
     return statuses, int(parts) if parts.isdigit() else highest
 
 
+# One message counted in a sliding window (`count_in_sliding_window`; `FloodCounter` sends one a webhook in a
+# pipeline). KEYS: the window. ARGV: the oldest time kept, now, the message's member, the key's TTL.
+_COUNT_IN_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
 def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int) -> int:
     """Count one message in the sliding window `key` names (a sorted set of arrival times); returns how many the
     last `window_seconds` hold, this one included. Counted by `message_id` when given: the provider's retry of a
     message, or a poll that takes it again, is not a second one. The flood control of SMS numbers and the cap on
     public replies per account (`channels.social`) count with it."""
     now = time.time()
-    pipe = redis.pipeline(transaction=True)
-    pipe.zremrangebyscore(key, "-inf", now - window_seconds)
-    pipe.zadd(key, {_window_member(message_id): now})
-    pipe.zcard(key)
-    pipe.expire(key, window_seconds + 1)
-    *_, count, _ = pipe.execute()
+    count = redis.register_script(_COUNT_IN_WINDOW)(
+        keys=[key], args=[now - window_seconds, now, _window_member(message_id), window_seconds + 1])
     return int(count)
 
 
@@ -170,18 +176,15 @@ def count_message(redis: Redis, settings: Settings, source: str, number: str, me
     reply worker sends (`OutboundReplies.count_message`) are counted here, those in a webhook's answer (Twilio's
     TwiML) in the same windows by `FloodCounter`: an auto-responder answering each reply with an SMS of its own is
     stopped."""
-    key = FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
-    return count_in_sliding_window(redis, key, message_id, FLOOD_WINDOW_SECONDS) <= limit
+    return count_in_sliding_window(redis, flood_key(settings, source, number), message_id,
+                                   FLOOD_WINDOW_SECONDS) <= limit
 
 
-# One message counted in its number's sliding window (`count_in_sliding_window` in one command). KEYS: the window.
-# ARGV: the oldest time kept, now, the message's member, the key's TTL.
-_COUNT_IN_WINDOW = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return redis.call('ZCARD', KEYS[1])
-"""
+def flood_key(settings: Settings, source: str, number: str) -> str:
+    """Where a number's messages to `source` are counted (`FLOOD_KEY`, under its keyed digest)."""
+    return FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
+
+
 
 
 class FloodCounter:
@@ -203,8 +206,8 @@ class FloodCounter:
         """Count one message from `number` to `source`; False once the last minute holds more than `limit` (hold
         the answer). NotDurable when Redis fails the count."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        key = FLOOD_KEY.format(source=source, digest=sender_digest(self._settings, number))
-        self._waiting.append((key, _window_member(message_id), time.time(), future))
+        self._waiting.append((flood_key(self._settings, source, number), _window_member(message_id), time.time(),
+                              future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._count_waiting())
         return await future <= limit

@@ -25,6 +25,12 @@ from redis.connection import parse_url
 from gateway.localtime import operator_zone
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 
+# The settings that name a port besides its own setting: the URL Twilio signs and the fake provider delivers webhooks
+# to, the APIs the pollers ask. Moved alone, every signed webhook was refused, or the pollers asked the old port
+# (`process.port_in_use` names them).
+MOVED_TOGETHER = {"LAPOR_HTTP_PORT": "LAPOR_PUBLIC_URL",
+                  "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL"}
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
 

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisFailed
 from gateway.logs import get_logger
 from gateway.runtime import tied_to_this_process
-from gateway.settings import Settings
+from gateway.settings import MOVED_TOGETHER, Settings
 
 log = get_logger()
 
@@ -219,12 +219,6 @@ def supervise(settings: Settings, procfile: Path = REPO_ROOT / "Procfile") -> in
         return 1
     with lock:
         return _supervise(settings, procfile)
-
-
-# The settings that name a port besides its own: the URL Twilio signs and the fake provider delivers webhooks to, the
-# APIs the pollers ask. Moved alone, every signed webhook was refused, or the pollers asked the old port.
-MOVED_TOGETHER = {"LAPOR_HTTP_PORT": "LAPOR_PUBLIC_URL",
-                  "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL"}
 
 
 def listening_ports(settings: Settings, commands: Iterable[str]) -> list[tuple[str, str, int, str]]:
