@@ -276,11 +276,13 @@ class EmbeddedRedis:
         # and answers once loaded, so the limit is on its first answer, never on the load. The address it binds,
         # never "localhost": where that names ::1 first, a process listening there got the PING.
         client = Redis(host="127.0.0.1", port=self.port, password=self._password, socket_connect_timeout=0.2)
+        bound = False
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise start_failure(self.directory, self._process.returncode, log_offset=log_offset,
                                     server=server)
-            if not self._bound(log_offset):
+            bound = bound or self._bound(log_offset)  # its log read until it says so, not at every try after
+            if not bound:
                 time.sleep(0.05)
                 continue
             try:

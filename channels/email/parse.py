@@ -498,8 +498,9 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     the sender's name its removal looks for, and reached the case store.
 
     A text is read in another charset only when the declared one cannot read it: one UTF-8 reads whole is UTF-8 (a
-    mislabelled UTF-8 text). Otherwise the few invalid sequences are read as U+FFFD in the first of UTF-8 and the
-    declared charset that reads at least as many characters outside ASCII validly as it finds invalid sequences;
+    mislabelled UTF-8 text). Otherwise the few invalid sequences are read as U+FFFD (in UTF-8, as windows-1252 reads
+    them: `_bytes_as_windows_1252`) in the first of UTF-8 that reads at least as many characters outside ASCII validly
+    as it finds invalid sequences and the declared charset that reads four times as many (LEGACY_VALID_PER_INVALID);
     when neither does, in windows-1252 (what undeclared 8-bit text is, and what Latin-1 and ASCII labels mean), which
     reads every byte. UTF-8 comes first as its invalid sequences tell it from other charsets: a Latin-1 or Shift_JIS
     text read as UTF-8 is mostly invalid sequences, while Shift_JIS reads most UTF-8 bytes as some characters. So a
@@ -549,9 +550,9 @@ _CP1252_BYTES = "lapor-cp1252-bytes"
 def _bytes_as_windows_1252(error: UnicodeError) -> tuple[str, int]:
     """A UTF-8 decoding error handler: invalid bytes as windows-1252 reads them (`_windows_1252`), but a character cut
     short at the text's end, its line end after it at most (a web form's cut, a mail cut short: the start of one after
-    no letter, or two or three
-    bytes of one) as one U+FFFD, as a declared charset's invalid sequence is. Within the text, bytes that begin a
-    character and do not end it are cp1252's too: "Jos\xe9\xa0Ram\xedrez" (an Outlook no-break space) read
+    no letter, or two or three bytes of one) as one U+FFFD, as a declared charset's invalid sequence is. Within the
+    text, bytes that begin a character and do not end it are cp1252's too: "Jos\xe9\xa0Ram\xedrez" (an Outlook
+    no-break space) read
     "Jos\ufffdRam\ufffdrez", as did a name at the text's end, or an encoded-word's ("=?utf-8?q?Jos=E9?="), and the
     anonymous report's name removal took neither."""
     assert isinstance(error, UnicodeDecodeError)
