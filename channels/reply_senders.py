@@ -5,8 +5,8 @@ aggregator) has it queued by `gateway.outbound` and sent by the reply worker (`w
 provider here by its source (the adapter's `name`): the factory of its outbound client, and its settings section,
 which holds its limits:
 - `send_rate_per_second`: the most parts sent per second, across every reply worker (`workers.reply`);
-- `flood_replies_per_minute`, `status_inline_timeout_seconds`: flood control and how long a status query waits for
-  the case store (`gateway.outbound`).
+- `flood_replies_per_minute`, `flood_replies_per_hour`, `status_inline_timeout_seconds`: flood control and how long
+  a status query waits for the case store (`gateway.outbound`).
 Each client lives in a module of its own, never the webhook adapter's: the reply worker loads no HTTP handler
 (tests/test_layering.py). A source with no entry here has its replies dead-lettered as `no_sender`.
 

@@ -51,7 +51,7 @@ from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
-from gateway.outbound import FloodCounter, OutboundReplies, delivery_label, durably
+from gateway.outbound import FloodCounter, OutboundReplies, RecentSenders, delivery_label, durably
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import follow_up_status_reply, render, report_reply
@@ -114,8 +114,10 @@ class Gateway:
     status_client: httpx.AsyncClient | None = None
     # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
     outbound: OutboundReplies | None = None
-    # Flood control's counts of the answers in a webhook's response (`_inline_reply_allowed`).
+    # Flood control's counts of the answers in a webhook's response (`_inline_reply_allowed`), and the senders of the
+    # new reports this process took within the hour (a number's first is not counted).
     flood: FloodCounter | None = None
+    recent_senders: RecentSenders = field(default_factory=RecentSenders)
     parts: PartBuffer | None = None
     signals: HealthSignals | None = None
     monitor: HealthMonitor | None = None
@@ -315,31 +317,39 @@ class Gateway:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,
                                            normalized.language, message.message_identity, spooled=receipt.spooled,
                                            status_later=status_later)
-        # A new report's acknowledgement is never held, nor counted: a loop flood control stops answers our answer
-        # with what reads as the same text again, an addition or a status query (its first message alone is new),
-        # and a count for every new report cost each webhook a Redis round trip (0.05 ms of CPU, `make bench`).
-        elif (draft.follow_up_of or repeated_text) and not await self._inline_reply_allowed(
-                adapter, message, draft.sender.id, "follow_up" if draft.follow_up_of else "duplicate",
-                receipt.tracking_id):
-            reply = None  # the report is filed all the same: only its answer is held back
+        elif draft.follow_up_of or repeated_text:
+            if not await self._inline_reply_allowed(adapter, message, draft.sender.id,
+                                                    "follow_up" if draft.follow_up_of else "duplicate",
+                                                    receipt.tracking_id):
+                reply = None  # the report is filed all the same: only its answer is held back
+        # A new report's acknowledgement is held by the hour's limit alone, and counted only from its number's second
+        # message to this process: a count for every new report cost each webhook a Redis round trip (0.05 ms of CPU,
+        # `make bench`), and most citizens send one. An auto-responder whose every answer reads as a new report (a
+        # ticket number of its own in each) drew an acknowledgement each time, without end.
+        elif self.recent_senders.seen_before(draft.sender.id) and not await self._inline_reply_allowed(
+                adapter, message, draft.sender.id, "report", receipt.tracking_id, per_minute=False):
+            reply = None
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def _inline_reply_allowed(self, adapter: WebhookAdapter, message: InboundMessage, number: str, kind: str,
-                                    tracking_id: str | None) -> bool:
+                                    tracking_id: str | None, *, per_minute: bool = True) -> bool:
         """Flood control of an answer in the webhook's response (Twilio's TwiML), as the aggregator's replies have it
-        (`gateway.outbound.count_message`, by the adapter's section's `flood_replies_per_minute`): False, and the
-        answer is held back (`reply.held`, `lapor_replies_total{outcome="held"}`), once the number sent more than
-        that within a minute. Without it an auto-responder that answers each of our SMS (with our own words, read
-        back as a status query, or as a report) drew one TwiML <Message> after another, each segment paid, limited
-        only by the carrier. While intake spools, or Redis fails the count, the answer goes: a report is never held
-        up for a count, and Redis is not waited for again."""
+        (`gateway.outbound.count_message`, by the adapter's section's `flood_replies_per_minute` and
+        `flood_replies_per_hour`): False, and the answer is held back (`reply.held`,
+        `lapor_replies_total{outcome="held"}`), once the number sent more than the first within a minute (not asked
+        without `per_minute`) or the second within an hour. Without it an auto-responder that answers each of our SMS
+        (with our own words, read back as a status query, or as a report) drew one TwiML <Message> after another, each
+        segment paid, limited only by the carrier. While intake spools, or Redis fails the count, the answer goes: a
+        report is never held up for a count, and Redis is not waited for again."""
         if self.intake is not None and self.intake.spooling:
             return True
         if self.flood is None:
             self.flood = FloodCounter(self.redis, self.settings)
         try:
+            section = adapter.section
             allowed = await self.flood.allowed(adapter.name, number, message.message_identity,
-                                               adapter.section.flood_replies_per_minute)
+                                               section.flood_replies_per_minute if per_minute else None,
+                                               section.flood_replies_per_hour)
         except NotDurable as error:
             log.warning("reply.flood_not_counted", reply_kind=kind, reason=error.reason)
             return True

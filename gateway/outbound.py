@@ -3,9 +3,10 @@
 The aggregator's callback is answered with a bare 200; the citizen's SMS (acknowledgement, follow-up, help,
 status) is a job on `lapor-reply`. This module decides and queues those jobs, with the limits of each provider's
 own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
-- flood control: more than `flood_replies_per_minute` messages a minute from one number and the replies are held
-  back (recorded as `held`, not sent); the reports themselves are accepted and forwarded as always (`count_message`;
-  Twilio's answers in its webhook's response are counted in the same windows by `FloodCounter`);
+- flood control: more than `flood_replies_per_minute` messages a minute, or `flood_replies_per_hour` an hour, from
+  one number and the replies are held back (recorded as `held`, not sent); the reports themselves are accepted and
+  forwarded as always (`count_message`; Twilio's answers in its webhook's response are counted in the same windows by
+  `FloodCounter`);
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
   the citizen is told the answer follows and a status job on `lapor-status` sends it (or, when its retries run
   out, that the status cannot be checked now), never before the promise (`after_reply`, `workers.reply_order`);
@@ -26,6 +27,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -63,10 +65,11 @@ log = get_logger()
 REPLY_FUNC = "workers.reply.send_reply"
 STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
-# A number's messages of the last minute (flood control), under its keyed digest (`sender_digest`).
+# A number's messages of the last hour (flood control), under its keyed digest (`sender_digest`).
 FLOOD_KEY = "lapor:flood:{source}:{digest}"
-# The span flood control counts a number's messages over (`flood_replies_per_minute`).
+# The spans flood control counts a number's messages over: `flood_replies_per_minute` and `flood_replies_per_hour`.
 FLOOD_WINDOW_SECONDS = 60
+FLOOD_HOUR_SECONDS = 3600
 # A message's provider id, answered (`once_per_message`): a query's, or a report's (the key's name is older).
 QUERY_SEEN_KEY = "lapor:query-seen:{source}:{digest}"
 # Tries of `once_per_message` under WATCH before the provider is told to retry (only its own writes spoil a try).
@@ -140,8 +143,8 @@ def _part_statuses(record: Mapping[bytes, bytes], reported: int) -> tuple[dict[i
     return statuses, int(parts) if parts.isdigit() else highest
 
 
-# One message counted in a sliding window (`count_in_sliding_window`; `FloodCounter` sends one a webhook in a
-# pipeline). KEYS: the window. ARGV: the oldest time kept, now, the message's member, the key's TTL.
+# One message counted in a sliding window (`count_in_sliding_window`). KEYS: the window. ARGV: the oldest time
+# kept, now, the message's member, the key's TTL.
 _COUNT_IN_WINDOW = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
@@ -153,12 +156,46 @@ return redis.call('ZCARD', KEYS[1])
 def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, window_seconds: int) -> int:
     """Count one message in the sliding window `key` names (a sorted set of arrival times); returns how many the
     last `window_seconds` hold, this one included. Counted by `message_id` when given: the provider's retry of a
-    message, or a poll that takes it again, is not a second one. The flood control of SMS numbers and the cap on
-    public replies per account (`channels.social`) count with it."""
+    message, or a poll that takes it again, is not a second one. The cap on public replies per account
+    (`channels.social`) counts with it; the flood control of SMS numbers, over two windows, with `count_message`."""
     now = time.time()
     count = redis.register_script(_COUNT_IN_WINDOW)(
         keys=[key], args=[now - window_seconds, now, _window_member(message_id), window_seconds + 1])
     return int(count)
+
+
+# One message counted in a number's flood windows (`count_message`; `FloodCounter` sends one a webhook in a
+# pipeline): the sorted set keeps the last hour. KEYS: the window. ARGV: the oldest time kept, now, the message's
+# member, the key's TTL, the start of the last minute (exclusive). Returns {the last minute's count, the hour's}.
+_COUNT_IN_FLOOD_WINDOWS = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return {redis.call('ZCOUNT', KEYS[1], ARGV[5], '+inf'), redis.call('ZCARD', KEYS[1])}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FloodCount:
+    """How many messages a number's flood windows hold, the one just counted included."""
+
+    minute: int
+    hour: int
+
+    def within(self, per_minute: int | None, per_hour: int) -> bool:
+        """Whether an answer may go: within the hour's limit, and the minute's when one is given (a new report's
+        acknowledgement is held by the hour's alone)."""
+        return self.hour <= per_hour and (per_minute is None or self.minute <= per_minute)
+
+
+def _flood_args(now: float, member: str) -> list[str | float | int]:
+    """`_COUNT_IN_FLOOD_WINDOWS`'s ARGV for a message counted at `now`."""
+    return [now - FLOOD_HOUR_SECONDS, now, member, FLOOD_HOUR_SECONDS + 1, f"({now - FLOOD_WINDOW_SECONDS!r}"]
+
+
+def _flood_count(counted: Any) -> FloodCount:
+    minute, hour = counted
+    return FloodCount(int(minute), int(hour))
 
 
 def _window_member(message_id: str | None) -> str:
@@ -167,17 +204,21 @@ def _window_member(message_id: str | None) -> str:
 
 
 def count_message(redis: Redis, settings: Settings, source: str, number: str, message_id: str | None,
-                  limit: int) -> bool:
+                  per_minute: int, per_hour: int) -> bool:
     """Flood control: count one message from `number` to `source`; False once the last 60 seconds hold more than
-    `limit` (its channel's `flood_replies_per_minute`): the reply is held back, the report taken as always.
+    `per_minute` or the last hour more than `per_hour` (its channel's `flood_replies_per_minute` and
+    `flood_replies_per_hour`): the reply is held back, the report taken as always.
 
-    A sliding window (a sorted set of arrival times per number), so a flood is not split by minute boundaries.
-    Counted by `message_id` when given, so the provider's retry of a message is not a second one. The replies the
-    reply worker sends (`OutboundReplies.count_message`) are counted here, those in a webhook's answer (Twilio's
-    TwiML) in the same windows by `FloodCounter`: an auto-responder answering each reply with an SMS of its own is
-    stopped."""
-    return count_in_sliding_window(redis, flood_key(settings, source, number), message_id,
-                                   FLOOD_WINDOW_SECONDS) <= limit
+    Sliding windows (a sorted set of arrival times per number), so a flood is not split by minute boundaries; the
+    hour's stops an auto-responder slower than the minute's limit (one answer every 10 s was never held, 360 paid SMS
+    an hour). Counted by `message_id` when given, so the provider's retry of a message is not a second one. The
+    replies the reply worker sends (`OutboundReplies.count_message`) are counted here, those in a webhook's answer
+    (Twilio's TwiML) in the same windows by `FloodCounter`: an auto-responder answering each reply with an SMS of its
+    own is stopped."""
+    now = time.time()
+    counted = redis.register_script(_COUNT_IN_FLOOD_WINDOWS)(
+        keys=[flood_key(settings, source, number)], args=_flood_args(now, _window_member(message_id)))
+    return _flood_count(counted).within(per_minute, per_hour)
 
 
 def flood_key(settings: Settings, source: str, number: str) -> str:
@@ -189,28 +230,31 @@ def flood_key(settings: Settings, source: str, number: str) -> str:
 
 class FloodCounter:
     """Flood control of the answers a webhook's response carries (Twilio's TwiML; `gateway.app` asks for the
-    repeats, additions, queries and notices, not a new report's acknowledgement): each counted in its number's
-    window in Redis, as the aggregator's replies are (`count_message`), those of the webhooks waiting at one moment
-    in one pipeline on one thread. Counted one by one, each webhook waited for a Redis transaction on a thread of its
-    own, 0.2 ms of CPU beside a webhook's 0.45 (`make bench`); counted only from a number's second message to a
-    process, a flood spread over many gateway processes (SO_REUSEPORT, several hosts) was held late or never. Built
-    once per process, on its event loop."""
+    repeats, additions, queries and notices, and for a new report's acknowledgement from its number's second new
+    report to the process, `RecentSenders`): each counted in its number's windows in Redis, as the aggregator's
+    replies are (`count_message`), those of the webhooks waiting at one moment in one pipeline on one thread. Counted
+    one by one, each webhook waited for a Redis transaction on a thread of its own, 0.2 ms of CPU beside a webhook's
+    0.45 (`make bench`); a repeat counted only from a number's second message to a process, a flood spread over many
+    gateway processes (SO_REUSEPORT, several hosts) was held late or never by the minute's limit. Built once per
+    process, on its event loop."""
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis, self._settings = redis, settings
         self._sha: str | None = None
-        self._waiting: list[tuple[str, str, float, asyncio.Future[int]]] = []
+        self._waiting: list[tuple[str, str, float, asyncio.Future[FloodCount]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def allowed(self, source: str, number: str, message_id: str | None, limit: int) -> bool:
-        """Count one message from `number` to `source`; False once the last minute holds more than `limit` (hold
-        the answer). NotDurable when Redis fails the count."""
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    async def allowed(self, source: str, number: str, message_id: str | None, per_minute: int | None,
+                      per_hour: int) -> bool:
+        """Count one message from `number` to `source`; False once the last minute holds more than `per_minute`
+        (None: the minute is not asked) or the last hour more than `per_hour` (hold the answer). NotDurable when
+        Redis fails the count."""
+        future: asyncio.Future[FloodCount] = asyncio.get_running_loop().create_future()
         self._waiting.append((flood_key(self._settings, source, number), _window_member(message_id), time.time(),
                               future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._count_waiting())
-        return await future <= limit
+        return (await future).within(per_minute, per_hour)
 
     async def _count_waiting(self) -> None:
         """Count what waits, one pipeline a round, until nothing does (what comes meanwhile goes in the next). Each
@@ -234,7 +278,7 @@ class FloodCounter:
                             future.set_exception(NotDurable(f"redis refused the count: {type(count).__name__}",
                                                             reason="redis_unavailable"))
                         else:
-                            future.set_result(int(count))
+                            future.set_result(_flood_count(count))
         finally:
             self._task = None
 
@@ -249,11 +293,33 @@ class FloodCounter:
 
     def _evaluate(self, batch: list[tuple[str, str, float]]) -> list[Any]:
         if self._sha is None:
-            self._sha = str(self._redis.script_load(_COUNT_IN_WINDOW))
+            self._sha = str(self._redis.script_load(_COUNT_IN_FLOOD_WINDOWS))
         pipe = self._redis.pipeline(transaction=False)
         for key, member, now in batch:
-            pipe.evalsha(self._sha, 1, key, now - FLOOD_WINDOW_SECONDS, now, member, FLOOD_WINDOW_SECONDS + 1)
+            pipe.evalsha(self._sha, 1, key, *_flood_args(now, member))
         return pipe.execute(raise_on_error=False)
+
+
+class RecentSenders:
+    """The senders of the new reports one gateway process took within the last hour, in its memory, by their
+    strings' hashes (no number kept): flood control counts a number's new reports from its second to the process
+    on (`Gateway.recent_senders`). A number's first costs no Redis round trip, and most citizens send one; a loop
+    spread over N processes is counted N messages late. Used on the event loop alone."""
+
+    LIMIT = 100_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seen: OrderedDict[int, float] = OrderedDict()
+        self._clock = clock
+
+    def seen_before(self, sender: str) -> bool:
+        """Whether `sender` sent a new report to this process within the hour; remembers this one."""
+        key, now = hash(sender), self._clock()
+        earlier = self._seen.pop(key, None)
+        self._seen[key] = now
+        if len(self._seen) > self.LIMIT:
+            self._seen.popitem(last=False)
+        return earlier is not None and now - earlier < FLOOD_HOUR_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +340,12 @@ class OutboundReplies:
 
     # -- flood control -------------------------------------------------------------------------------------------
     def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
-        """Count one message from `number`; False once the last 60 seconds hold more than the limit of `source`'s
-        reply sender's section (hold the reply): `count_message`, which Twilio's answers in the webhook use too."""
+        """Count one message from `number`; False once the last 60 seconds or the last hour hold more than the
+        limits of `source`'s reply sender's section (hold the reply): `count_message`, which Twilio's answers in the
+        webhook use too."""
+        limits = reply_limits(self._settings, source)
         return count_message(self._redis, self._settings, source, number, message_id,
-                             reply_limits(self._settings, source).flood_replies_per_minute)
+                             limits.flood_replies_per_minute, limits.flood_replies_per_hour)
 
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,

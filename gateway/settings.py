@@ -228,6 +228,7 @@ class TwilioSettings(_Section):
     # The aggregator's flood control, for the answers in the TwiML (`gateway.outbound.count_message`); 0 held every
     # reply back, as there.
     flood_replies_per_minute: int = Field(ge=1)
+    flood_replies_per_hour: int = Field(ge=1)
 
 
 # The levels `gateway.logs.configure_logging` knows, as the standard library names them (any case; warn and fatal
@@ -267,6 +268,7 @@ class AggregatorSettings(_Section):
     concat_sweep_seconds: float = Field(gt=0)
     # 0 held every reply back: no citizen was answered.
     flood_replies_per_minute: int = Field(ge=1)
+    flood_replies_per_hour: int = Field(ge=1)
     same_text_window_seconds: int = Field(ge=1)
     status_inline_timeout_seconds: float = Field(ge=0)  # 0: every CEK answered by SMS (a status job)
 

@@ -30,9 +30,10 @@ HEALTH_RULES = load_rules(CONFIG_DIR / "health.toml")
 DEFAULTS = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
 DOCUMENTED_PATHS = set(yaml.safe_load(OPENAPI_PATH.read_text())["paths"])
 # What the reply worker and gateway.outbound read from a reply sender's section (channels.reply_senders).
-REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "status_inline_timeout_seconds")
+REPLY_LIMITS = ("send_rate_per_second", "flood_replies_per_minute", "flood_replies_per_hour",
+                "status_inline_timeout_seconds")
 # What gateway.app reads from the section of a provider answered in its webhook's response (Twilio's TwiML).
-INLINE_LIMITS = ("status_inline_timeout_seconds", "flood_replies_per_minute")
+INLINE_LIMITS = ("status_inline_timeout_seconds", "flood_replies_per_minute", "flood_replies_per_hour")
 
 
 def missing(adapter: type[WebhookAdapter]) -> list[str]:
@@ -183,7 +184,7 @@ class _SameTextWithoutItsWindow(WebhookAdapter):
                      id="replies-later-without-its-limits-and-queues"),
         pytest.param(_AnsweredInline, {},
                      ["config/defaults.toml: [instagram] has no status_inline_timeout_seconds, "
-                      "flood_replies_per_minute",
+                      "flood_replies_per_minute, flood_replies_per_hour",
                       "config/health.toml: [channel.instagram] watches lapor-reply, which it queues nothing on"],
                      id="answered-inline-without-its-timeout-watching-the-reply-queue"),
         pytest.param(_SameTextWithoutItsWindow, {},

@@ -47,6 +47,7 @@ class StandInSection:
     send_url: str = STANDIN_URL
     send_rate_per_second: float = 0.5
     flood_replies_per_minute: int = 1
+    flood_replies_per_hour: int = 30
     status_inline_timeout_seconds: float = 0.3
 
 

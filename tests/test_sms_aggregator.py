@@ -39,7 +39,7 @@ from gateway.errors import PermanentError, RejectedInput, RetryableError
 from gateway.health.signals import SIGNALS_KEY
 from gateway.lease import Holder, process_table
 from gateway.metrics import health_channel
-from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, reply_key
+from gateway.outbound import REPLY_FUNC, STATUS_FUNC, OutboundReplies, flood_key, reply_key
 from gateway.queries import answer_query, casestore_client
 from gateway.queues import (
     FORWARD_QUEUE,
@@ -2109,6 +2109,25 @@ async def test_a_flood_from_one_number_holds_replies_back_but_keeps_every_report
     assert len(api.texts_to("+6281311112222")) == settings.aggregator.flood_replies_per_minute == 3
     held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
     assert len(held) == 3
+
+
+async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """An auto-responder answering each of our SMS once every 10 s was never held by the minute's limit (360 paid
+    SMS an hour): the hour's (`aggregator.flood_replies_per_hour`) holds it. Its reports are filed all the same."""
+    now, limit = time.time(), settings.aggregator.flood_replies_per_hour
+    redis.zadd(flood_key(settings, "sms-aggregator", "+6281311113333"),
+               {f"earlier-{n}": now - 3000 + n for n in range(limit - 1)})  # none within the last minute
+    texts = [f"Tiket #{4471 + n}: pesan Anda kami terima, CS akan membalas" for n in range(3)]
+    for n, text in enumerate(texts):
+        assert (await post_callback(gateway.client, sms("081311113333", text, f"hourly-{n}"))).status_code == 200
+    drain(settings)
+    assert len(casestore.reports()) == 3
+    assert settings.aggregator.flood_replies_per_minute == 3  # the minute's limit lets all three through
+    assert len(api.texts_to("+6281311113333")) == 1  # the hour's last
+    held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
+    assert len(held) == 2
 
 
 async def test_the_same_text_from_the_same_number_is_one_report(

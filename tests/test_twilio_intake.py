@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from gateway import app as app_module
 from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
-from gateway.outbound import FloodCounter
+from gateway.outbound import FloodCounter, flood_key
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
 from gateway.settings import Settings
@@ -1379,9 +1380,9 @@ async def test_the_flood_counts_of_webhooks_waiting_together_go_to_redis_in_one_
 
     monkeypatch.setattr(counter, "_count", counted)
     numbers = [f"+628137778{n:04d}" for n in range(20)]
-    allowed = await asyncio.gather(*(counter.allowed("sms-twilio", number, f"SM{n}", 1)
+    allowed = await asyncio.gather(*(counter.allowed("sms-twilio", number, f"SM{n}", 1, 30)
                                      for n, number in enumerate(numbers)),
-                                   counter.allowed("sms-twilio", numbers[0], "SM-again", 1))
+                                   counter.allowed("sms-twilio", numbers[0], "SM-again", 1, 30))
     assert allowed == [True] * 20 + [False]  # the first number's second message is past a limit of 1
     assert rounds == [21]
 
@@ -1413,30 +1414,82 @@ async def test_a_flood_count_that_fails_any_way_settles_every_waiting_webhook(
 
     monkeypatch.setattr(counter, "_count", shut_down)
     results = await asyncio.wait_for(asyncio.gather(
-        *(counter.allowed("sms-twilio", f"+62813777{n:05d}", f"SM{n}", 10) for n in range(3)),
+        *(counter.allowed("sms-twilio", f"+62813777{n:05d}", f"SM{n}", 10, 30) for n in range(3)),
         return_exceptions=True), timeout=5)
     assert [type(result) for result in results] == [NotDurable] * 3
     monkeypatch.undo()
-    assert await counter.allowed("sms-twilio", "+6281377700001", "SM-next", 10)
+    assert await counter.allowed("sms-twilio", "+6281377700001", "SM-next", 10, 30)
 
 
 async def test_a_flood_count_after_redis_lost_its_scripts_loads_its_script_again(
         settings: Settings, redis: Redis) -> None:
     counter = FloodCounter(redis, settings)
-    assert await counter.allowed("sms-twilio", "+6281377700002", "SM-1", 1)
+    assert await counter.allowed("sms-twilio", "+6281377700002", "SM-1", 1, 30)
     redis.script_flush()  # as a Redis restart loses them
-    assert not await counter.allowed("sms-twilio", "+6281377700002", "SM-2", 1)  # counted: the second of a limit of 1
+    assert not await counter.allowed("sms-twilio", "+6281377700002", "SM-2", 1, 30)  # the second of a limit of 1
 
 
-async def test_a_new_reports_acknowledgement_is_never_held_nor_counted(settings: Settings, redis: Redis) -> None:
-    """Every new report from one number gets its Tracking ID, however many a minute, and costs no Redis count (each
-    webhook paid one, `make bench`): the loops flood control stops answer our answer with a repeat, an addition or a
-    query, which are counted and held past the limit."""
+async def test_a_new_reports_acknowledgement_is_held_by_the_hours_limit_alone(settings: Settings, redis: Redis
+                                                                                ) -> None:
+    """New reports from one number get their Tracking IDs past the minute's limit (a citizen with several complaints
+    at once); the hour's limit counts them. A number's first new report to the process costs no Redis count (each
+    webhook paid one, `make bench`: most citizens send one)."""
+    assert settings.twilio.flood_replies_per_minute + 3 <= settings.twilio.flood_replies_per_hour
     async with serving_gateway(settings, redis) as gateway:
+        sid = twilio_sid("new-first")
+        first = gateway.twilio_form(Body="LAPOR lampu jalan mati di Jl. Kenanga", From="+6281377770005",
+                                    MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
+        assert twiml_message((await gateway.post_twilio(first)).text).startswith("LAPOR! ")
+        assert list(redis.scan_iter("lapor:flood:*")) == []
         for n in range(settings.twilio.flood_replies_per_minute + 3):
             sid = twilio_sid(f"new-{n}")
             form = gateway.twilio_form(Body=f"LAPOR lampu jalan nomor {n} mati di Jl. Kenanga", From="+6281377770005",
                                        MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
             assert twiml_message((await gateway.post_twilio(form)).text).startswith("LAPOR! ")
-    assert list(redis.scan_iter("lapor:flood:*")) == []
+    [key] = redis.scan_iter("lapor:flood:*")
+    assert redis.zcard(key) == settings.twilio.flood_replies_per_minute + 3  # all but the first counted
+
+
+async def test_an_auto_responder_whose_every_answer_is_a_new_report_is_held_past_the_hours_limit(
+        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO) -> None:
+    """Another system's auto-reply with a ticket number of its own in each (a new text every time, so a new report
+    every time) drew an acknowledgement each time, without end: each of ours drew its next. Past
+    `twilio.flood_replies_per_hour` the acknowledgement is held (an empty <Response />, `reply.held` with the reply's
+    kind `report`), the report filed all the same; another number is answered."""
+    settings = test_env.settings(LAPOR_TWILIO_FLOOD_REPLIES_PER_HOUR="4")
+    async with serving_gateway(settings, redis) as gateway:
+        answers = []
+        for n in range(8):
+            sid = twilio_sid(f"ticket-{n}")
+            form = gateway.twilio_form(Body=f"Pesan Anda sudah kami terima dengan nomor tiket #{4471 + n}. CS kami "
+                                       "akan segera membalas.", From="+6281377770006", MessageSid=sid,
+                                       SmsMessageSid=sid, SmsSid=sid)
+            answers.append(len(ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message")))
+        sid = twilio_sid("ticket-other")
+        other = await gateway.post_twilio(gateway.twilio_form(
+            Body="LAPOR sampah menumpuk di pasar", From="+6281377770007", MessageSid=sid, SmsMessageSid=sid,
+            SmsSid=sid))
+        assert twiml_message(other.text).startswith("LAPOR! ")
+    # The first not counted (the number's first to this process), then four within the hour's limit, then held.
+    assert answers == [1] * 5 + [0] * 3
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 9  # every one filed
+    held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
+    assert [(e["reply_kind"], e["reason"]) for e in held] == [("report", "flood_control")] * 3
+    assert all(e["tracking_id"] for e in held)
+
+
+async def test_the_hours_limit_holds_answers_the_minutes_would_give(settings: Settings, redis: Redis) -> None:
+    """A loop slower than the minute's limit (one answer every 10 s was never held: 360 paid SMS an hour) is held by
+    the hour's: the number's window keeps an hour of messages, and the minute's limit counts the last minute's."""
+    counter = FloodCounter(redis, settings)
+    number, now = "+6281377700003", time.time()
+    key = flood_key(settings, "sms-twilio", number)
+    redis.zadd(key, {f"earlier-{n}": now - 3000 + 90 * n for n in range(5)})  # five within the hour, none this minute
+    assert await counter.allowed("sms-twilio", number, "SM-6", 10, 6)  # the sixth
+    assert not await counter.allowed("sms-twilio", number, "SM-7", 10, 6)  # the seventh, the minute's second
+    assert not await counter.allowed("sms-twilio", number, "SM-8", None, 6)
+    redis.zadd(key, {"older-than-an-hour": now - 3700})
+    assert await counter.allowed("sms-twilio", number, "SM-9", 10, 9)  # the hour's ninth: the old one is not counted
+    assert redis.zscore(key, "older-than-an-hour") is None
+    assert 3600 < redis.ttl(key) <= 3601
 
