@@ -310,8 +310,12 @@ def superseded(tweet: tweepy.Tweet) -> bool:
 
 
 def is_retweet(tweet: tweepy.Tweet) -> bool:
+    """A repost of another post (`referenced_tweets` of type `retweeted`, which X gives every retweet: the field is
+    asked for). Not a post whose words open with "RT @": that is a citizen's own post relaying another ("RT
+    @warga_dago: lampu jalan mati @lapor1708 tolong"), the old manual retweet, whose first post may not name us at
+    all: passed over as a retweet, its report was lost without a word."""
     referenced = tweet.referenced_tweets or []
-    return any(getattr(ref, "type", None) == "retweeted" for ref in referenced) or tweet.text.startswith("RT @")
+    return any(getattr(ref, "type", None) == "retweeted" for ref in referenced)
 
 
 def _video_variant(media: tweepy.Media, max_bytes: int | None) -> str | None:

@@ -379,6 +379,34 @@ def test_own_tweets_and_retweets_are_ignored(
     assert len(reply_jobs(redis)) == int(reported)
 
 
+@pytest.mark.parametrize(
+    ("text", "retweet", "reported"),
+    [
+        # X's retweet: `referenced_tweets` of type retweeted, its text "RT @<author>: ..." (the fake provider's)
+        pytest.param("@lapor1708 lampu jalan mati di Jl. Dago", True, False, id="retweet"),
+        # The old manual retweet: the citizen's own post, relaying one that did not name us, with @lapor1708 added
+        pytest.param("RT @warga_dago: lampu jalan mati di Jl. Dago sejak minggu lalu @lapor1708 tolong", False, True,
+                     id="manual-rt-adding-us"),
+        pytest.param("RT @lapor1708 jembatan ambrol di desa kami", False, True, id="manual-rt-of-us"),
+    ],
+)
+def test_a_post_is_a_retweet_by_its_reference_not_by_its_words(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, text: str, retweet: bool,
+    reported: bool,
+) -> None:
+    """Only X's own retweet is passed over: a citizen's post that opens with "RT @" is their report."""
+    tweet = fake.state.add_tweet(text, username="rina_bdg", retweet=retweet)
+    make_poller(settings, redis, intake).poll_once()
+    reports = reports_by_tweet(redis)
+    assert (tweet["id"] in reports) is reported
+    if reported:
+        assert "lampu jalan mati" in reports[tweet["id"]]["text"] or "jembatan" in reports[tweet["id"]]["text"]
+        ((_, target, reply_key, *_),) = reply_jobs(redis)
+        assert (target, reply_key) == ({"tweet_id": tweet["id"]}, "social_ack")
+    else:
+        assert reply_jobs(redis) == []
+
+
 # -- exactly once --------------------------------------------------------------------------------------------------
 def test_mentions_over_several_pages_are_each_reported_once(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
