@@ -12,17 +12,21 @@ and one of them polls each account, the others stand by and take over when it di
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 from channels import instagram_graph, x_mentions
 from channels.social import GoOn, unleased
+from gateway.health.signals import POLLER_CRASHED, HealthSignals
 from gateway.intake import Intake
 from gateway.lease import Lease, wait_holding
 from gateway.liveness import ServingBeat
 from gateway.logs import get_logger, sensitive_values
+from gateway.metrics import health_channel
 from gateway.settings import Settings
 
 log = get_logger()
@@ -34,6 +38,9 @@ class Poller(Protocol):
     channel: str
     # What the lease is taken on: one per provider account (e.g. "x:<user id>").
     account: str
+
+    # Where a round's outcome is told (the status views): a round that crashed is told there too (run_poller).
+    signals: HealthSignals
 
     def poll_once(self, go_on: GoOn = unleased) -> float: ...
 
@@ -47,8 +54,13 @@ def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None
 
     With `lease`, a round runs only while this poller holds it, renewing it before each further page (and
     ending when another process took it); a standby checks every `lease.check_seconds` whether the holder is gone.
-    The lease is released on the way out, so a standby takes over at once."""
+    The lease is released on the way out, so a standby takes over at once.
+
+    A round that raised (a bug some answer meets) fails the channel's poll (`signal_crash`) until a round goes
+    through: logged alone, it crashed every 30 s while every view showed the channel healthy, its last success
+    standing."""
     log.info("poller.started", channel=poller.channel)
+    crashed: str | None = None
     while not stop.is_set():
         if lease is not None and not lease.hold():
             stop.wait(lease.check_seconds)
@@ -59,6 +71,9 @@ def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None
             except Exception as error:  # a bug must not end the channel: log it and try again later
                 log.exception("poller.crashed", channel=poller.channel, error=type(error).__name__)
                 delay = CRASH_RETRY_SECONDS
+                crashed = signal_crash(poller, error, delay, crashed)
+            else:
+                crashed = None
         if lease is None:
             stop.wait(delay)
             continue
@@ -67,6 +82,19 @@ def run_poller(poller: Poller, stop: threading.Event, lease: Lease | None = None
     if lease is not None and lease.held:
         lease.release()
     log.info("poller.stopped", channel=poller.channel)
+
+
+def signal_crash(poller: Poller, error: Exception, delay: float, before: str | None) -> str:
+    """A crashed round as a failing poll, with its error's type alone (its words may quote a mention) and the next try;
+    `before`: the reason the round before signalled, when it crashed too (the same one adds no last error again). The
+    reason signalled."""
+    reason = f"{POLLER_CRASHED}: {type(error).__name__}"
+    try:
+        poller.signals.poll_failed(health_channel(poller.channel), reason, retry_at=time.time() + delay,
+                                   new_error=reason != before)
+    except RedisError:  # the next round says it again
+        return before or ""
+    return reason
 
 
 def poller_lease(settings: Settings, redis: Redis, poller: Poller) -> Lease:

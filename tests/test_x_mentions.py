@@ -1375,6 +1375,43 @@ def test_a_failing_poll_says_what_failed_in_the_status_views(
     assert "s3cr3t" not in orjson.dumps(monitor.status()).decode() and X_TOKEN not in failing["reason"]
 
 
+def test_a_poller_round_that_crashes_fails_the_channel_in_the_status_views_until_a_round_goes_through(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A page whose `meta.newest_id` is no post id (a spoiled answer) raises past the poller's error handling. Logged
+    `poller.crashed` alone, every view went on showing the channel healthy, its last success standing, while each
+    round crashed again 30 s later. The views say the poll fails, why (the error's type: its words may quote a post),
+    that it is a bug to read in the log, and when it tries again; a round that goes through clears it."""
+    tweet = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Dago")
+    spoiled = {"data": [{**tweet, "text": "@lapor1708 jembatan ambrol"}], "meta": {"newest_id": "?", "result_count": 1}}
+    fake.fail("/x/2/users", 200, body=spoiled, count=2)
+    poller, stop = make_poller(settings, redis, intake, time.time), threading.Event()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
+    seen: list[dict[str, Any]] = []
+
+    def after_round(seconds: float | None = None) -> bool:  # the loop's sleep, without sleeping
+        seen.append({h["channel"]: h for h in monitor.status()["channels"]}["x"])
+        retry_at = redis.hget(SIGNALS_KEY.format(channel="x"), "poll_retry_at")
+        seen[-1]["next_try_in"] = float(retry_at) - time.time() if retry_at else None
+        if len(seen) == 3:
+            stop.set()
+        return stop.is_set()
+
+    stop.wait = after_round  # type: ignore[method-assign]
+    run_poller(poller, stop)
+
+    assert [e["error"] for e in log_events(log_stream) if e["event"] == "poller.crashed"] == ["ValueError"] * 2
+    for crashed in seen[:2]:
+        [failing] = [f for f in crashed["findings"] if f["rule"] == "poll_failing"]
+        assert failing["reason"] == "poller failing for 2 min: poller crashed: ValueError"
+        assert crashed["next_try_in"] == pytest.approx(30, abs=2)  # the crashed round's wait (CRASH_RETRY_SECONDS)
+        assert "poller.crashed" in failing["action"] and "the provider or the network" not in failing["action"]
+        # The same crash again is no further entry among the last errors
+        assert [e["reason"] for e in crashed["last_errors"]] == ["poller crashed: ValueError"]
+    assert [f for f in seen[2]["findings"] if f["rule"] == "poll_failing"] == []
+    assert tweet["id"] in reports_by_tweet(redis)
+
+
 @pytest.mark.parametrize(("status", "body", "says", "does"), [
     pytest.param(401, "x/unauthorized.json", "{host} answered 401 Unauthorized",
                  ("X refuses the poller's token", "set LAPOR_X_BEARER_TOKEN"), id="401-token"),

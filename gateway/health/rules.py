@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gateway.health.signals import AUTH_REFUSALS, SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
+from gateway.health.signals import AUTH_REFUSALS, POLLER_CRASHED, SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import SettingsError
 
@@ -853,6 +853,10 @@ def reply_step(channel: str, failure: str | None, reason: str | None = None) -> 
 # The IMAP poller's failing polls (channel `email`): the mailbox's server is the deployment's to check, not a
 # provider's status page, which is what the poll-failing step said; and a refused login (imap-tools'
 # MailboxLoginError: a password changed, an app password revoked), counted as a failing poll, passes no retry.
+# A poll round that raised past the poller's error handling: no provider's failure, and no setting mends it.
+POLLER_CRASHED_STEP = ("a bug of the gateway's that a provider's answer meets: read the poller.crashed lines of "
+                       "`{command}` and their traceback; the poller retries every 30 s, and what it reads waits till "
+                       "that is mended")
 IMAP_LOGIN_REFUSED = "MailboxLoginError"
 IMAP_LOGIN_STEP = ("the IMAP server refuses the poller's login: fix LAPOR_EMAIL_IMAP_USER or LAPOR_EMAIL_IMAP_PASSWORD "
                    "(changed, or an app password revoked?), then restart `lapor-gateway smtp`")
@@ -957,6 +961,8 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         return _queue_step(finding, queues)
     if finding.rule == "deadletters" and signals.last_deadletter_reason == ENVELOPE_MISSING:
         return ENVELOPE_MISSING_STEP.format(channel=channel)
+    if finding.rule == "poll_failing" and (signals.last_poll_error or "").startswith(POLLER_CRASHED):
+        return POLLER_CRASHED_STEP.format(command=SERVING_COMMANDS.get(channel, "its poller"))
     if finding.rule == "poll_failing" and channel == "email":
         return IMAP_LOGIN_STEP if (signals.last_poll_error or "").startswith(IMAP_LOGIN_REFUSED) else IMAP_POLL_STEP
     if finding.rule == "quiet":

@@ -240,6 +240,11 @@ return 1
 NOTED_WRITE_SECONDS = 1.0
 
 
+# The reason of a poll round that raised past the poller's own error handling (channels.pollers.run_poller): a bug of
+# the gateway's that an answer met, not the provider failing; its step says so (gateway.health.rules.next_step).
+POLLER_CRASHED = "poller crashed"
+
+
 class HealthSignals:
     """What channels and workers call to say how they are doing. Best effort: a Redis failure is logged, not raised.
 
