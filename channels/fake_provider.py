@@ -458,7 +458,8 @@ async def x_create_tweet(request: web.Request) -> web.Response:
                                   "type": "about:blank", "title": "Forbidden", "status": 403}, status=403)
     tweet_id = str(next(state._x_ids))
     reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-    state.x_replies.append({"id": tweet_id, "text": body.get("text", ""), "in_reply_to_tweet_id": reply_to})
+    state.x_replies.append({"id": tweet_id, "text": body.get("text", ""), "in_reply_to_tweet_id": reply_to,
+                            "exclude_reply_user_ids": (body.get("reply") or {}).get("exclude_reply_user_ids")})
     state.add_tweet(body.get("text", ""), own=True, tweet_id=tweet_id, in_reply_to=reply_to)
     return web.json_response({"data": {"id": tweet_id, "text": body.get("text", ""),
                                        "edit_history_tweet_ids": [tweet_id]}}, status=201)

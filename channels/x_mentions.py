@@ -95,6 +95,9 @@ STATUS_LINK = re.compile(r"/status(?:es)?/(\d+)")
 REPLY_RESTRICTED_PHRASES = ("reply to this conversation is not allowed", "restricted who can reply",
                             "not allowed to reply")
 REPLY_RESTRICTED_CODE = 433
+# The `channel_meta` key of the accounts a reply leaves out of its prefix (`others_named`); the gateway's alone, sent to
+# no case store (workers.report_payload.GATEWAYS_OWN).
+REPLY_EXCLUDE = "reply_exclude"
 
 
 class XApiSession(requests.Session):
@@ -480,7 +483,8 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         attachments=_attachments(tweet, media_by_key, video_max_bytes),
         channel_meta={"tweet_id": str(tweet.id), **_conversation(tweet, posts or {}),
                       "username": author.username if author else None,
-                      **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {})},
+                      **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {}),
+                      **({REPLY_EXCLUDE: others} if (others := others_named(tweet, own_user_id)) else {})},
         replied_to=_referenced(tweet, "replied_to"),
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
@@ -539,8 +543,23 @@ def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:
     return next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == kind), None)
 
 
+def others_named(tweet: tweepy.Tweet, own_user_id: str) -> str | None:
+    """The accounts a mention names besides its author and us (`entities.mentions`: the handles of the thread it
+    answers, X's reply prefix, and any it tags), comma-separated; None when there are none. X names each of them again
+    in the prefix of a reply to the mention (API v2 replies "to all", unless told `reply.exclude_reply_user_ids`), so
+    our reply with its Tracking ID reached every account the citizen tagged or answered: the official a whistleblower's
+    #anonim mention answered was notified of the report, and every mention of a thread pinged its whole cast."""
+    mentions = (tweet.entities or {}).get("mentions") if isinstance(tweet.entities, Mapping) else None
+    ids = [str(item.get("id") or "") for item in mentions or [] if isinstance(item, Mapping)]
+    others = [i for i in dict.fromkeys(ids) if i.isascii() and i.isdigit() and i not in (str(tweet.author_id),
+                                                                                          own_user_id)]
+    return ",".join(others) or None
+
+
 def reply_target(message: InboundMessage) -> dict[str, str]:
-    return {"tweet_id": message.provider_message_id}
+    """The mention our reply answers, and the accounts its prefix leaves out (`others_named`): to its author alone."""
+    others = message.channel_meta.get(REPLY_EXCLUDE)
+    return {"tweet_id": message.provider_message_id, **({"exclude": others} if isinstance(others, str) else {})}
 
 
 def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
@@ -978,9 +997,13 @@ class XReplyClient:
         else:
             self.client = build_client(x.base_url, x.user_access_token or x.bearer_token)
 
-    def reply(self, tweet_id: str, text: str) -> str:
+    def reply(self, tweet_id: str, text: str, exclude: str | None = None) -> str:
+        """Our reply to the post `tweet_id`, addressed to its author alone: `exclude`, the other accounts its prefix
+        would name (`others_named`, comma-separated)."""
+        others = [user_id for user_id in (exclude or "").split(",") if user_id]
         try:
-            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth)
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=tweet_id, user_auth=self.user_auth,
+                                                exclude_reply_user_ids=others or None)
             return str((response.data or {}).get("id", ""))
         except (tweepy.TweepyException, requests.RequestException, ValueError) as error:
             capped, classified = usage_capped(error, "no reply is posted"), classify(error)

@@ -380,6 +380,34 @@ def test_own_tweets_and_retweets_are_ignored(
 
 
 @pytest.mark.parametrize(
+    ("tweet_id", "left_out"),
+    [
+        # Tagging officials: our reply goes to the citizen, not to @pemkot_bdg and @dishub_bdg again
+        pytest.param("1860000000000000912", ["1447000000000000041", "1447000000000000042"], id="tags-officials"),
+        # A whistleblower's #anonim answer under the official's own post: the official is not told its Tracking ID
+        pytest.param("1860000000000000911", ["1447000000000000031"], id="anonymous-answer-to-the-accused"),
+        pytest.param("1860000000000000910", None, id="names-us-alone"),
+    ],
+)
+def test_a_reply_is_addressed_to_the_mentions_author_alone(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, tweet_id: str,
+    left_out: list[str] | None,
+) -> None:
+    """X API v2 replies "to all": the reply's prefix names every account the answered post names (its reply prefix
+    and its tags) unless `reply.exclude_reply_user_ids` leaves them out. Every reply with a Tracking ID reached each
+    official a citizen tagged, and the one a whistleblower's #anonim answer accused. They are left out (the author
+    cannot be, and is not asked to be); the case store does not get their ids."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_naming_others.json"))
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply for reply in fake.state.x_replies}
+    assert set(replies) == {"1860000000000000910", "1860000000000000911", "1860000000000000912"}
+    assert replies[tweet_id]["exclude_reply_user_ids"] == left_out
+    envelope = reports_by_tweet(redis)[tweet_id]
+    assert "reply_exclude" not in (case_store_payload(envelope, settings).get("channel_meta") or {})
+
+
+@pytest.mark.parametrize(
     ("text", "retweet", "reported"),
     [
         # X's retweet: `referenced_tweets` of type retweeted, its text "RT @<author>: ..." (the fake provider's)

@@ -27,7 +27,9 @@ NOT_UPLOADED = "not_uploaded"
 # other names for its sender (to know what an anonymous text must lose), and an X post's conversation, the first post
 # of its thread (to tell what a reporter's answer adds to): that post may be an #anonim one whose records are gone
 # (channels.social drops it while they stand), and its id opens it and names its author.
-GATEWAYS_OWN = frozenset({SENDER_IDENTITIES, "conversation_id"})
+# So are the accounts an X mention names besides its author, which our reply leaves out of its prefix
+# (channels.x_mentions.others_named): the agency gets the mention's words, which name them.
+GATEWAYS_OWN = frozenset({SENDER_IDENTITIES, "conversation_id", "reply_exclude"})
 
 
 def reply_handle(secret: str, tracking_id: str) -> str:

@@ -150,7 +150,7 @@ def _send(context: WorkerContext, channel: str, target: dict[str, str], text: st
     """Through the process's one client per provider (its connection pool is kept between jobs)."""
     if channel == Channel.TWITTER.value:
         x_client: XReplyClient = context.client("x-reply", lambda: XReplyClient(context.settings))
-        return x_client.reply(target["tweet_id"], text)
+        return x_client.reply(target["tweet_id"], text, target.get("exclude"))
     if target.get("thread"):  # a comment on our own post, which is no mention: answered under it
         return _graph(context).reply_to_comment(target["comment_id"], text)
     return _graph(context).reply(target["media_id"], target.get("comment_id"), text)
