@@ -23,10 +23,10 @@ from gateway.embedded_redis import URL_FILE, embedded_redis_url
 from gateway.localtime import shown_time, with_local_times
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
 from gateway.settings import (
-    MOVED_TOGETHER,
     Settings,
     SettingsError,
     load_settings,
+    moved_with,
     settings_warnings,
     unknown_variables,
 )
@@ -203,8 +203,7 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     second checkout's `make run`) ended the process on an OSError traceback that named neither."""
     log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
               detail=f"port {port} is taken (another process listens on it, or an outgoing connection holds it a "
-                     f"moment): stop that process, or move this one with {setting}"
-              + (f" together with {together_with}" if together_with else ""))
+                     f"moment): stop that process, or move this one with {setting}{together_with}")
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 
@@ -306,7 +305,7 @@ def serve() -> None:
         _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=False)
     settle_heap()
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
-                 together_with=MOVED_TOGETHER["LAPOR_HTTP_PORT"], host_setting="LAPOR_HTTP_HOST",
+                 together_with=moved_with("LAPOR_HTTP_PORT", settings), host_setting="LAPOR_HTTP_HOST",
                  listening={"profile": settings.profile}, shutdown_timeout=10,
                  reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening)
 
@@ -420,7 +419,7 @@ def fake_providers(
     state = FakeProviderState(config, started_at=time.time())
     _run_web_app(create_fake_provider_app(state), "fake_providers", "127.0.0.1", listen_port,
                  "--port" if port else "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
-                 together_with="" if port else MOVED_TOGETHER["LAPOR_SOCIAL_FAKE_PROVIDERS_PORT"])
+                 together_with="" if port else moved_with("LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", settings))
 
 
 def _dead_letters(settings: Settings) -> DeadLetters:

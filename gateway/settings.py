@@ -27,9 +27,17 @@ from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 
 # The settings that name a port besides its own setting: the URL Twilio signs and the fake provider delivers webhooks
 # to, the APIs the pollers ask. Moved alone, every signed webhook was refused, or the pollers asked the old port
-# (`process.port_in_use` names them).
-MOVED_TOGETHER = {"LAPOR_HTTP_PORT": "LAPOR_PUBLIC_URL",
-                  "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL"}
+# (`process.port_in_use` names them). In the development profile each follows its port (`_follow_moved_ports`).
+MOVED_TOGETHER: dict[str, tuple[str, ...]] = {
+    "LAPOR_HTTP_PORT": ("LAPOR_PUBLIC_URL",),
+    "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": ("LAPOR_X_BASE_URL", "LAPOR_INSTAGRAM_GRAPH_BASE_URL"),
+}
+# Where each of them is read: (its section, or None for a top-level key; its key).
+_PLACES: dict[str, tuple[str | None, str]] = {
+    "LAPOR_HTTP_PORT": ("http", "port"), "LAPOR_PUBLIC_URL": (None, "public_url"),
+    "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": ("social", "fake_providers_port"),
+    "LAPOR_X_BASE_URL": ("x", "base_url"), "LAPOR_INSTAGRAM_GRAPH_BASE_URL": ("instagram", "graph_base_url"),
+}
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
@@ -734,6 +742,62 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _on_this_machine(url: str, port: int) -> bool:
+    """Whether `url` names `port` (written out) of this machine's loopback: the URL of a process `make run` starts."""
+    try:
+        parts = urlsplit(str(url).strip())
+        if parts.port != port or not parts.hostname:
+            return False
+    except ValueError:  # no URL, or a port that is none: its own check says so
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _read(raw: Mapping[str, Any], name: str) -> Any:
+    section, key = _PLACES[name]
+    return raw.get(key) if section is None else raw.get(section, {}).get(key)
+
+
+def _follow_moved_ports(configured: dict[str, Any], raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` (the configuration files' values, `configured`, with the environment's) with each setting of
+    MOVED_TOGETHER moved to its port where the environment moved the port and set that setting not: the development
+    profile's URLs of its own processes (`make run`). A gateway moved with LAPOR_HTTP_PORT alone checked every
+    Twilio signature over the old port's public URL (each SMS refused 403), and the pollers asked the old port.
+    Only a URL that names the port as configured, on loopback: one set otherwise is no URL of these processes."""
+    result = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
+    for port_name, followers in MOVED_TOGETHER.items():
+        old, new = _read(configured, port_name), str(_read(raw, port_name)).strip()
+        if port_name not in environ or not new.isdigit() or not 1 <= int(new) <= 65535 or int(new) == old:
+            continue
+        for name in followers:
+            url = _read(raw, name)
+            if name in environ or not isinstance(url, str) or not _on_this_machine(url, old):
+                continue
+            parts = urlsplit(url.strip())
+            host, _, _ = parts.netloc.rpartition(":")
+            section, key = _PLACES[name]
+            (result if section is None else result[section])[key] = parts._replace(netloc=f"{host}:{new}").geturl()
+    return result
+
+
+def moved_with(port_name: str, settings: Settings, environ: Mapping[str, str] | None = None) -> str:
+    """What `process.port_in_use` adds to "move this one with `port_name`": the settings to move with it (all of
+    MOVED_TOGETHER's in production, where the public URL is the real public address; in development those set
+    in the environment, or naming no port of this machine's), and those that follow it (development)."""
+    environ = os.environ if environ is None else environ
+    names, values = MOVED_TOGETHER.get(port_name, ()), settings.model_dump()
+    follow = [name for name in names if settings.is_development and name not in environ
+              and _on_this_machine(_read(values, name), _read(values, port_name))]
+    moved = [name for name in names if name not in follow]
+    return ((f" together with {' and '.join(moved)}" if moved else "")
+            + (f" ({' and '.join(follow)} {'follows' if len(follow) == 1 else 'follow'} it)" if follow else ""))
+
+
 def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> Settings:
     """Build the settings for this process (from `config_dir`, by default CONFIG_DIR); raises SettingsError naming what
     is wrong."""
@@ -743,7 +807,9 @@ def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | N
     profile = environ.get(env_name(None, "profile"), raw.get("profile", "production"))
     if profile == "development":
         raw = _merge(raw, _read_toml(config_dir / "development.toml"))
-    raw = _apply_environment(raw, environ)
+    configured, raw = raw, _apply_environment(raw, environ)
+    if profile == "development":
+        raw = _follow_moved_ports(configured, raw, environ)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:

@@ -734,22 +734,26 @@ def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_who
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize(("command", "process", "setting", "together"), [
-    ("lapor-gateway casestore", "casestore", "LAPOR_CASESTORE_PORT", None),
-    # Moved alone, every signed webhook was refused (Twilio signs LAPOR_PUBLIC_URL), or the pollers asked the old port.
-    ("lapor-gateway serve", "gateway", "LAPOR_HTTP_PORT", "LAPOR_PUBLIC_URL"),
-    ("lapor-gateway fake-providers", "fake_providers", "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
-     "LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL"),
-], ids=["case-store", "gateway-with-its-public-url", "fake-providers-with-the-apis-base-urls"])
+@pytest.mark.parametrize(("command", "process", "setting", "set_too", "moved_with"), [
+    ("lapor-gateway casestore", "casestore", "LAPOR_CASESTORE_PORT", {}, ";"),
+    # Moved alone, every signed webhook was refused (Twilio signs LAPOR_PUBLIC_URL), or the pollers asked the old port:
+    # in development they follow it, unless set.
+    ("lapor-gateway serve", "gateway", "LAPOR_HTTP_PORT", {}, " (LAPOR_PUBLIC_URL follows it);"),
+    ("lapor-gateway serve", "gateway", "LAPOR_HTTP_PORT", {"LAPOR_PUBLIC_URL": "http://127.0.0.1:8080"},
+     " together with LAPOR_PUBLIC_URL;"),
+    ("lapor-gateway fake-providers", "fake_providers", "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", {},
+     " (LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL follow it);"),
+], ids=["case-store", "gateway-its-public-url-following", "gateway-with-its-public-url-set",
+        "fake-providers-the-apis-base-urls-following"])
 def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_the_setting(
-        tmp_path: Path, command: str, process: str, setting: str, together: str | None) -> None:
+        tmp_path: Path, command: str, process: str, setting: str, set_too: dict[str, str], moved_with: str) -> None:
     """A second checkout's `make run` on a data dir of its own with the same ports ran its pollers and workers
     against the first one's fake providers and case store (filing the first one's mentions) for the moment before its
     gateway found the port taken and everything stopped. The ports are tried first: nothing starts. The settings to
-    move with the port are named too."""
+    move with the port are named too, and those that follow it."""
     procfile = tmp_path / "Procfile"
     procfile.write_text(f"{process}: {command}\nsleeper: sleep 300\n")
-    env = _supervisor_env(tmp_path)
+    env = {**_supervisor_env(tmp_path), **set_too}
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -764,7 +768,7 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
     events = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     [taken] = [event for event in events if event["event"] == "process.port_in_use"]
     assert (taken["process"], taken["port"], taken["setting"]) == (process, int(env[setting]), setting)
-    assert (f"together with {together};" in taken["detail"]) if together else "together" not in taken["detail"]
+    assert f"move this one with {setting}{moved_with}" in taken["detail"]
     assert [event["event"] for event in events if event["event"] in ("supervisor.started", "redis.embedded")] == []
     assert not (tmp_path / "var" / "redis").exists()
 

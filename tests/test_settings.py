@@ -740,3 +740,85 @@ def test_an_empty_case_store_url_is_the_local_one() -> None:
 def test_a_url_is_taken_as_checked_without_the_spaces_around_it(variable: str, field: str) -> None:
     settings = load_settings({**PRODUCTION_SECRETS, variable: " https://lapor.example.go.id \n"})
     assert getattr(settings, field) == "https://lapor.example.go.id"
+
+
+DEVELOPMENT = {"LAPOR_PROFILE": "development"}
+
+
+@pytest.mark.parametrize(("moved", "read", "expected"), [
+    # Twilio's signature is checked over the public URL: moved alone, every SMS webhook was refused 403.
+    ({"LAPOR_HTTP_PORT": "18080"}, lambda s: s.public_url, "http://127.0.0.1:18080"),
+    ({"LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "18090"}, lambda s: s.x.base_url, "http://127.0.0.1:18090/x"),
+    ({"LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "18090"}, lambda s: s.instagram.graph_base_url,
+     "http://127.0.0.1:18090/graph/v21.0"),
+    ({"LAPOR_CASESTORE_PORT": "18081"}, lambda s: s.casestore_url, "http://127.0.0.1:18081"),
+], ids=["public-url", "x-base-url", "graph-base-url", "case-store-url"])
+def test_in_development_a_url_of_a_moved_port_follows_it(moved: dict[str, str], read: Any, expected: str) -> None:
+    """`LAPOR_HTTP_PORT=18080 make run` checked every Twilio signature over http://127.0.0.1:8080 (each SMS refused
+    403), and a moved fake providers' port left the pollers asking the old one."""
+    assert read(load_settings({**DEVELOPMENT, **moved})) == expected
+
+
+@pytest.mark.parametrize(("environ", "read", "expected"), [
+    ({"LAPOR_HTTP_PORT": "18080", "LAPOR_PUBLIC_URL": "https://tunnel.example"}, lambda s: s.public_url,
+     "https://tunnel.example"),
+    ({"LAPOR_HTTP_PORT": "18080", "LAPOR_PUBLIC_URL": "http://127.0.0.1:8080"}, lambda s: s.public_url,
+     "http://127.0.0.1:8080"),
+    ({"LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "18090", "LAPOR_X_BASE_URL": "http://127.0.0.1:8090/x"},
+     lambda s: (s.x.base_url, s.instagram.graph_base_url),
+     ("http://127.0.0.1:8090/x", "http://127.0.0.1:18090/graph/v21.0")),
+    ({"LAPOR_CASESTORE_PORT": "18081", "LAPOR_CASESTORE_URL": "http://127.0.0.1:8081"}, lambda s: s.casestore_url,
+     "http://127.0.0.1:8081"),
+], ids=["public-url-elsewhere", "public-url-the-old-port", "one-base-url-set", "case-store-url"])
+def test_a_setting_set_with_its_moved_port_is_kept(environ: dict[str, str], read: Any, expected: Any) -> None:
+    assert read(load_settings({**DEVELOPMENT, **environ})) == expected
+
+
+def test_in_production_the_public_url_never_follows_the_port() -> None:
+    """There it is the real public address (a proxy's), whatever port the gateway listens on behind it."""
+    assert load_settings({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "18080"}).public_url == "http://127.0.0.1:8080"
+
+
+def _development_public_url(config_dir: Path, public_url: str) -> Path:
+    """A copy of config/ whose development profile has `public_url` (a top-level key: before its first table)."""
+    for name in ("defaults.toml", "development.toml"):
+        (config_dir / name).write_text((CONFIG_DIR / name).read_text())
+    development = config_dir / "development.toml"
+    development.write_text(f'public_url = "{public_url}"\n' + development.read_text())
+    return config_dir
+
+
+@pytest.mark.parametrize("public_url", ["https://lapor.example.go.id", "http://192.0.2.7:8080",
+                                        "http://127.0.0.1:8081", "http://127.0.0.1"])
+def test_a_configured_url_that_names_no_port_of_this_machines_is_kept(tmp_path: Path, public_url: str) -> None:
+    """Only a URL of `make run`'s own processes follows: the moved port, as configured, on loopback."""
+    settings = load_settings({**DEVELOPMENT, "LAPOR_HTTP_PORT": "18080"},
+                             config_dir=_development_public_url(tmp_path, public_url))
+    assert settings.public_url == public_url
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.2", "[::1]"])
+def test_a_loopback_url_by_any_name_follows_keeping_the_rest(tmp_path: Path, host: str) -> None:
+    settings = load_settings({**DEVELOPMENT, "LAPOR_HTTP_PORT": "18080"},
+                             config_dir=_development_public_url(tmp_path, f"http://user:pw@{host}:8080/lapor?a=1"))
+    assert settings.public_url == f"http://user:pw@{host}:18080/lapor?a=1"
+
+
+@pytest.mark.parametrize(("environ", "port_name", "said"), [
+    (DEVELOPMENT, "LAPOR_HTTP_PORT", " (LAPOR_PUBLIC_URL follows it)"),
+    ({**DEVELOPMENT, "LAPOR_HTTP_PORT": "18080"}, "LAPOR_HTTP_PORT", " (LAPOR_PUBLIC_URL follows it)"),
+    ({**DEVELOPMENT, "LAPOR_PUBLIC_URL": "http://127.0.0.1:8080"}, "LAPOR_HTTP_PORT",
+     " together with LAPOR_PUBLIC_URL"),
+    (DEVELOPMENT, "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
+     " (LAPOR_X_BASE_URL and LAPOR_INSTAGRAM_GRAPH_BASE_URL follow it)"),
+    ({**DEVELOPMENT, "LAPOR_X_BASE_URL": "http://127.0.0.1:8090/x"}, "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT",
+     " together with LAPOR_X_BASE_URL (LAPOR_INSTAGRAM_GRAPH_BASE_URL follows it)"),
+    (PRODUCTION_SECRETS, "LAPOR_HTTP_PORT", " together with LAPOR_PUBLIC_URL"),
+    (DEVELOPMENT, "LAPOR_CASESTORE_PORT", ""),
+], ids=["development", "development-moved", "public-url-set", "fake-providers", "one-base-url-set", "production",
+        "no-url-names-it"])
+def test_a_taken_port_says_which_settings_to_move_with_it_and_which_follow(
+        environ: dict[str, str], port_name: str, said: str) -> None:
+    from gateway.settings import moved_with
+
+    assert moved_with(port_name, load_settings(environ), environ) == said
