@@ -773,6 +773,31 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
     assert not (tmp_path / "var" / "redis").exists()
 
 
+def test_a_gateway_moved_with_its_port_alone_takes_the_sms_twilio_signs_over_the_new_port(tmp_path: Path) -> None:
+    """`LAPOR_HTTP_PORT=18080 make run` checked every Twilio signature over the public URL of port 8080: each SMS
+    webhook was refused 403. In development the public URL follows the port."""
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("gateway: lapor-gateway serve\n")
+    port = free_port()
+    env = {**_supervisor_env(tmp_path), "LAPOR_HTTP_PORT": str(port)}
+    log_path = tmp_path / "run.log"
+    supervisor = _start_supervisor(procfile, env, log_path)
+    try:
+        _logged(supervisor, log_path, '"gateway.listening"')
+        url = f"http://127.0.0.1:{port}/v1/channels/sms/twilio"
+        form = {"MessageSid": "SMfe01ce2a7fbac8fafaed7c982a04e230", "AccountSid": "AC879119c25f6ab9d8cdfdb5d5de671b84",
+                "From": "0812-3456-7890", "To": "1708", "Body": "LAPOR lampu jalan mati di Jl. Merdeka"}
+        signature = RequestValidator("dev-twilio-auth-token").compute_signature(url, form)
+        reply = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=10)
+        assert reply.status_code == 200, reply.text
+        assert "Nomor lacak: " in reply.text
+        os.killpg(supervisor.pid, signal.SIGINT)
+        assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize(("case", "command", "process", "setting"), [
     ("the case store moved with --port", "lapor-gateway casestore --port {port}", "casestore", "--port"),
     ("the case store moved with --port=", "lapor-gateway  casestore  --port={port}", "casestore", "--port"),
