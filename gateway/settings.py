@@ -798,6 +798,19 @@ def moved_with(port_name: str, settings: Settings, environ: Mapping[str, str] | 
             + (f" ({' and '.join(follow)} {'follows' if len(follow) == 1 else 'follow'} it)" if follow else ""))
 
 
+def followed_ports(settings: Settings, environ: Mapping[str, str] | None = None) -> list[tuple[str, str, int]]:
+    """(setting, the port setting it follows, the port) of each URL the development profile moved with a port the
+    environment set (`_follow_moved_ports`): `make run` says so at start, as a moved public URL is what Twilio
+    must sign."""
+    environ = os.environ if environ is None else environ
+    if not settings.is_development:
+        return []
+    values = settings.model_dump()
+    return [(name, port_name, _read(values, port_name)) for port_name, names in MOVED_TOGETHER.items()
+            if port_name in environ for name in names
+            if name not in environ and _on_this_machine(_read(values, name), _read(values, port_name))]
+
+
 def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> Settings:
     """Build the settings for this process (from `config_dir`, by default CONFIG_DIR); raises SettingsError naming what
     is wrong."""

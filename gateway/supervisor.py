@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisFailed
 from gateway.logs import get_logger
 from gateway.runtime import tied_to_this_process
-from gateway.settings import Settings, moved_with
+from gateway.settings import Settings, followed_ports, moved_with
 
 log = get_logger()
 
@@ -356,6 +356,9 @@ def _supervise(settings: Settings, procfile: Path) -> int:
     if settings.is_development:
         log.warning("profile.development", detail="development secrets, fake providers and a local outbox are in "
                     "use; never expose this instance to the internet")
+        for setting, port_setting, port in followed_ports(settings):
+            log.info("settings.followed_port", setting=setting, port_setting=port_setting, port=port,
+                     detail=f"{setting} was moved with {port_setting} to port {port} (set {setting} to choose it)")
     embedded: EmbeddedRedis | None = None
     redis_url = settings.redis_url
     if not redis_url:

@@ -775,7 +775,7 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
 
 def test_a_gateway_moved_with_its_port_alone_takes_the_sms_twilio_signs_over_the_new_port(tmp_path: Path) -> None:
     """`LAPOR_HTTP_PORT=18080 make run` checked every Twilio signature over the public URL of port 8080: each SMS
-    webhook was refused 403. In development the public URL follows the port."""
+    webhook was refused 403. In development the public URL follows the port, and the supervisor says so."""
     procfile = tmp_path / "Procfile"
     procfile.write_text("gateway: lapor-gateway serve\n")
     port = free_port()
@@ -791,6 +791,9 @@ def test_a_gateway_moved_with_its_port_alone_takes_the_sms_twilio_signs_over_the
         reply = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=10)
         assert reply.status_code == 200, reply.text
         assert "Nomor lacak: " in reply.text
+        events = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+        assert [(event["setting"], event["port_setting"], event["port"]) for event in events
+                if event["event"] == "settings.followed_port"] == [("LAPOR_PUBLIC_URL", "LAPOR_HTTP_PORT", port)]
         os.killpg(supervisor.pid, signal.SIGINT)
         assert supervisor.wait(timeout=30) == 0, log_path.read_text()[-3000:]
     finally:

@@ -822,3 +822,18 @@ def test_a_taken_port_says_which_settings_to_move_with_it_and_which_follow(
     from gateway.settings import moved_with
 
     assert moved_with(port_name, load_settings(environ), environ) == said
+
+
+@pytest.mark.parametrize(("environ", "followed"), [
+    ({**DEVELOPMENT, "LAPOR_HTTP_PORT": "18080"}, [("LAPOR_PUBLIC_URL", "LAPOR_HTTP_PORT", 18080)]),
+    ({**DEVELOPMENT, "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT": "18090", "LAPOR_X_BASE_URL": "http://127.0.0.1:8090/x"},
+     [("LAPOR_INSTAGRAM_GRAPH_BASE_URL", "LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", 18090)]),
+    ({**DEVELOPMENT, "LAPOR_HTTP_PORT": "18080", "LAPOR_PUBLIC_URL": "http://127.0.0.1:18080"}, []),
+    (DEVELOPMENT, []),
+    ({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "18080"}, []),
+], ids=["public-url", "one-base-url-set", "public-url-set", "nothing-moved", "production"])
+def test_the_urls_that_followed_a_moved_port_are_named(environ: dict[str, str],
+                                                       followed: list[tuple[str, str, int]]) -> None:
+    from gateway.settings import followed_ports
+
+    assert followed_ports(load_settings(environ), environ) == followed
