@@ -837,3 +837,14 @@ def test_the_urls_that_followed_a_moved_port_are_named(environ: dict[str, str],
     from gateway.settings import followed_ports
 
     assert followed_ports(load_settings(environ), environ) == followed
+
+
+def test_every_setting_moved_with_a_port_is_read_where_its_variable_sets_it() -> None:
+    """A place that names another key than its variable's would move (or read) a setting nobody set."""
+    from gateway.settings import _PLACES, MOVED_TOGETHER
+
+    named = {name for port_name, names in MOVED_TOGETHER.items() for name in (port_name, *names)}
+    assert set(_PLACES) == named
+    assert all(env_name(*place) == name for name, place in _PLACES.items())
+    raw = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
+    assert all((raw[key] if section is None else raw[section][key]) is not None for section, key in _PLACES.values())
