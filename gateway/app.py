@@ -51,7 +51,14 @@ from gateway.lease import polled_accounts
 from gateway.liveness import ServingBeat
 from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.outage import RedisOutage
-from gateway.outbound import FloodCounter, OutboundReplies, RecentSenders, delivery_label, durably
+from gateway.outbound import (
+    FloodCounter,
+    OutboundReplies,
+    RecentSenders,
+    delivery_label,
+    durably,
+    flood_notice_due,
+)
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
 from gateway.replies import follow_up_status_reply, render, report_reply
@@ -326,9 +333,10 @@ class Gateway:
         # message to this process: a count for every new report cost each webhook a Redis round trip (0.05 ms of CPU,
         # `make bench`), and most citizens send one. An auto-responder whose every answer reads as a new report (a
         # ticket number of its own in each) drew an acknowledgement each time, without end.
+        # Held, its number is told once an hour, with this report's Tracking ID, that the next ones go unanswered.
         elif self.recent_senders.seen_before(draft.sender.id) and not await self._inline_reply_allowed(
-                adapter, message, draft.sender.id, "report", receipt.tracking_id, per_minute=False):
-            reply = None
+                adapter, message, draft.sender.id, "ack", receipt.tracking_id, per_minute=False):
+            reply = await self._flood_notice(adapter, draft, normalized.language, receipt.tracking_id)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def _inline_reply_allowed(self, adapter: WebhookAdapter, message: InboundMessage, number: str, kind: str,
@@ -357,6 +365,20 @@ class Gateway:
             metrics.labelled(metrics.REPLIES, adapter.name, "held").inc()
             log.info("reply.held", reply_kind=kind, tracking_id=tracking_id, reason="flood_control")
         return allowed
+
+    async def _flood_notice(self, adapter: WebhookAdapter, draft: ReportDraft, language: str,
+                            tracking_id: str) -> str | None:
+        """`[report_flood_notice]` in place of a held acknowledgement, the first of its number's hour
+        (`flood_notice_due`); None for the others, and when Redis fails (the answer stays held)."""
+        try:
+            due = await durably(flood_notice_due, self.redis, self.settings, adapter.name, draft.sender.id)
+        except NotDurable as error:
+            log.warning("reply.flood_notice_failed", reason=error.reason)
+            return None
+        if not due:
+            return None
+        log.info("reply.flood_notice", tracking_id=tracking_id)
+        return render("report_flood_notice", language, tracking_id=tracking_id)
 
     async def _follow_up_status(self, adapter: WebhookAdapter, tracking_id: str) -> str | None:
         """The status of the report an addition that asked it was added to, within the channel's wait for a status

@@ -65,8 +65,14 @@ log = get_logger()
 REPLY_FUNC = "workers.reply.send_reply"
 STATUS_FUNC = "workers.status.answer_status"
 REPLY_KEY = "lapor:reply:{reply_id}"
-# A number's messages of the last hour (flood control), under its keyed digest (`sender_digest`).
-FLOOD_KEY = "lapor:flood:{source}:{digest}"
+# A number's messages of the last hour (flood control), under its keyed digest (`sender_digest`). Not the name of the
+# minute's window before it (`lapor:flood:<source>:<digest>`), which a release before trims to a minute.
+FLOOD_KEY = "lapor:flood:hour:{source}:{digest}"
+# A number told, within the hour, that its new reports' acknowledgements pause (`flood_notice_due`).
+FLOOD_NOTICE_KEY = "lapor:floodnotice:{source}:{digest}"
+# A new report's member of a number's window (`FloodCounter.allowed` without a minute's limit): counted in the hour,
+# never in the minute, whose limit holds the answers to repeats, additions and queries alone.
+NEW_REPORT_MEMBER = "n:"
 # The spans flood control counts a number's messages over: `flood_replies_per_minute` and `flood_replies_per_hour`.
 FLOOD_WINDOW_SECONDS = 60
 FLOOD_HOUR_SECONDS = 3600
@@ -166,12 +172,19 @@ def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, wind
 
 # One message counted in a number's flood windows (`count_message`; `FloodCounter` sends one a webhook in a
 # pipeline): the sorted set keeps the last hour. KEYS: the window. ARGV: the oldest time kept, now, the message's
-# member, the key's TTL, the start of the last minute (exclusive). Returns {the last minute's count, the hour's}.
+# member, the key's TTL, the start of the last minute (exclusive), '1' to count the minute. Returns {the last minute's
+# count but its new reports' (NEW_REPORT_MEMBER), or 0 when not asked; the hour's}.
 _COUNT_IN_FLOOD_WINDOWS = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return {redis.call('ZCOUNT', KEYS[1], ARGV[5], '+inf'), redis.call('ZCARD', KEYS[1])}
+local minute = 0
+if ARGV[6] == '1' then
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[5], '+inf')) do
+    if string.sub(member, 1, 2) ~= 'n:' then minute = minute + 1 end
+  end
+end
+return {minute, redis.call('ZCARD', KEYS[1])}
 """
 
 
@@ -189,8 +202,10 @@ class FloodCount:
 
 
 def _flood_args(now: float, member: str) -> list[str | float | int]:
-    """`_COUNT_IN_FLOOD_WINDOWS`'s ARGV for a message counted at `now`."""
-    return [now - FLOOD_HOUR_SECONDS, now, member, FLOOD_HOUR_SECONDS + 1, f"({now - FLOOD_WINDOW_SECONDS!r}"]
+    """`_COUNT_IN_FLOOD_WINDOWS`'s ARGV for a message counted at `now`; a new report's member (NEW_REPORT_MEMBER)
+    asks for the hour's count alone."""
+    minute = "0" if member.startswith(NEW_REPORT_MEMBER) else "1"
+    return [now - FLOOD_HOUR_SECONDS, now, member, FLOOD_HOUR_SECONDS + 1, f"({now - FLOOD_WINDOW_SECONDS!r}", minute]
 
 
 def _flood_count(counted: Any) -> FloodCount:
@@ -226,6 +241,14 @@ def flood_key(settings: Settings, source: str, number: str) -> str:
     return FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
 
 
+def flood_notice_due(redis: Redis, settings: Settings, source: str, number: str) -> bool:
+    """Whether a number whose new report's acknowledgement flood control holds is to be told so now: once an hour
+    (`[report_flood_notice]`, with that report's Tracking ID), so a citizen with many reports knows why no answer
+    comes, and an auto-responder's answer to it is held as the rest. Raises RedisError."""
+    key = FLOOD_NOTICE_KEY.format(source=source, digest=sender_digest(settings, number))
+    return bool(redis.set(key, "1", nx=True, ex=FLOOD_HOUR_SECONDS))
+
+
 
 
 class FloodCounter:
@@ -247,11 +270,12 @@ class FloodCounter:
     async def allowed(self, source: str, number: str, message_id: str | None, per_minute: int | None,
                       per_hour: int) -> bool:
         """Count one message from `number` to `source`; False once the last minute holds more than `per_minute`
-        (None: the minute is not asked) or the last hour more than `per_hour` (hold the answer). NotDurable when
-        Redis fails the count."""
+        or the last hour more than `per_hour` (hold the answer). `per_minute` None: a new report, counted in the hour
+        alone (NEW_REPORT_MEMBER). NotDurable when Redis fails the count."""
         future: asyncio.Future[FloodCount] = asyncio.get_running_loop().create_future()
-        self._waiting.append((flood_key(self._settings, source, number), _window_member(message_id), time.time(),
-                              future))
+        member = _window_member(message_id) if per_minute is not None else NEW_REPORT_MEMBER + _window_member(
+            message_id)
+        self._waiting.append((flood_key(self._settings, source, number), member, time.time(), future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._count_waiting())
         return (await future).within(per_minute, per_hour)
@@ -545,6 +569,15 @@ class OutboundReplies:
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
             allowed = self.count_message(source, draft.sender.id, message_id)
+            if not allowed and kind == "ack" and flood_notice_due(self._redis, self._settings, source,
+                                                                  draft.sender.id):
+                # Its number told once an hour, with this report's Tracking ID, that the next ones go unanswered.
+                log.info("reply.flood_notice", tracking_id=tracking_id)
+                notice = render("report_flood_notice", language, tracking_id=tracking_id)
+                return self.once_per_message(source, message_id, partial(
+                    self.queue_reply, source=source, kind="flood_notice", text=notice, language=language,
+                    tracking_id=tracking_id, to_report=tracking_id, allowed=True, report_spooled=spooled),
+                    what="report")
             return self.once_per_message(source, message_id, partial(queue, allowed=allowed), what="report")
 
         return await durably(count_and_queue)

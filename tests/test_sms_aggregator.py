@@ -81,6 +81,7 @@ from tests.conftest import (
 )
 from tests.conftest import TestEnvironment as Environment
 from tests.job_support import SecondJobInFirstSend
+from tests.test_twilio_intake import tracking_id_in
 from tests.upgrade_support import previous_module
 from workers.deadletters import DeadLetters
 from workers.reply import RateLimiter
@@ -2106,9 +2107,13 @@ async def test_a_flood_from_one_number_holds_replies_back_but_keeps_every_report
     drain(settings)
 
     assert sorted(r["text"] for r in casestore.reports()) == sorted(t[len("LAPOR "):] for t in texts)
-    assert len(api.texts_to("+6281311112222")) == settings.aggregator.flood_replies_per_minute == 3
+    sent = api.texts_to("+6281311112222")
+    # The limit's acknowledgements, then, once in the hour, the notice with the first held one's Tracking ID.
+    assert len(sent) == settings.aggregator.flood_replies_per_minute + 1 == 4
+    tracking_ids = [tracking_id_in(text) for text in sent]
+    assert sent[-1] == render("report_flood_notice", "id", tracking_id=tracking_ids[-1])
     held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
-    assert len(held) == 3
+    assert len(held) == 2
 
 
 async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room(
@@ -2125,9 +2130,11 @@ async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room
     drain(settings)
     assert len(casestore.reports()) == 3
     assert settings.aggregator.flood_replies_per_minute == 3  # the minute's limit lets all three through
-    assert len(api.texts_to("+6281311113333")) == 1  # the hour's last
+    first, notice = api.texts_to("+6281311113333")  # the hour's last acknowledgement, then the notice once
+    assert first == render("ack", "id", tracking_id=tracking_id_in(first))
+    assert notice == render("report_flood_notice", "id", tracking_id=tracking_id_in(notice))
     held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
-    assert len(held) == 2
+    assert len(held) == 1
 
 
 async def test_the_same_text_from_the_same_number_is_one_report(

@@ -869,6 +869,13 @@ SMS_ANSWERS_HELD = [
                  "LAPOR! Laporan {tracking_id} tidak ditemukan.", id="status_unknown-id"),
     pytest.param("status_unknown",
                  "LAPOR! Report {tracking_id} was not found.", id="status_unknown-en"),
+    # In place of an acknowledgement flood control holds, once an hour a number.
+    pytest.param("report_flood_notice",
+                 "LAPOR! Laporan diterima, nomor lacak: {tracking_id}. Pesan dari nomor ini terlalu banyak: laporan "
+                 "berikutnya tetap diterima, untuk sementara tanpa balasan.", id="report_flood_notice-id"),
+    pytest.param("report_flood_notice",
+                 "LAPOR! Report received, Tracking ID: {tracking_id}. Too many messages from this number: further "
+                 "reports are still received, for now without an answer.", id="report_flood_notice-en"),
     # An addition that asked the status too ("CEK <id> <words>"): added, and the status, or that it follows.
     pytest.param("follow_up_status",
                  "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Status laporan: {status}.",

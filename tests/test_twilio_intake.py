@@ -30,7 +30,7 @@ from gateway import app as app_module
 from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
-from gateway.outbound import FloodCounter, flood_key
+from gateway.outbound import _COUNT_IN_FLOOD_WINDOWS, FloodCounter, RecentSenders, _flood_args, flood_key
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import render
 from gateway.settings import Settings
@@ -1455,7 +1455,8 @@ async def test_an_auto_responder_whose_every_answer_is_a_new_report_is_held_past
     """Another system's auto-reply with a ticket number of its own in each (a new text every time, so a new report
     every time) drew an acknowledgement each time, without end: each of ours drew its next. Past
     `twilio.flood_replies_per_hour` the acknowledgement is held (an empty <Response />, `reply.held` with the reply's
-    kind `report`), the report filed all the same; another number is answered."""
+    kind `ack`, as the aggregator's), the report filed all the same, but for the first held in the hour, answered with
+    its Tracking ID and why the next go unanswered (`[report_flood_notice]`); another number is answered."""
     settings = test_env.settings(LAPOR_TWILIO_FLOOD_REPLIES_PER_HOUR="4")
     async with serving_gateway(settings, redis) as gateway:
         answers = []
@@ -1464,18 +1465,65 @@ async def test_an_auto_responder_whose_every_answer_is_a_new_report_is_held_past
             form = gateway.twilio_form(Body=f"Pesan Anda sudah kami terima dengan nomor tiket #{4471 + n}. CS kami "
                                        "akan segera membalas.", From="+6281377770006", MessageSid=sid,
                                        SmsMessageSid=sid, SmsSid=sid)
-            answers.append(len(ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message")))
+            answers.append(ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message"))
         sid = twilio_sid("ticket-other")
         other = await gateway.post_twilio(gateway.twilio_form(
             Body="LAPOR sampah menumpuk di pasar", From="+6281377770007", MessageSid=sid, SmsMessageSid=sid,
             SmsSid=sid))
         assert twiml_message(other.text).startswith("LAPOR! ")
-    # The first not counted (the number's first to this process), then four within the hour's limit, then held.
-    assert answers == [1] * 5 + [0] * 3
+    # The first not counted (the number's first to this process), then four within the hour's limit, then the notice
+    # once in the hour in place of the sixth's acknowledgement, then nothing.
+    assert [len(answer) for answer in answers] == [1] * 6 + [0] * 2
     assert len(list(redis.scan_iter("lapor:envelope:*"))) == 9  # every one filed
     held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
-    assert [(e["reply_kind"], e["reason"]) for e in held] == [("report", "flood_control")] * 3
-    assert all(e["tracking_id"] for e in held)
+    assert [(e["reply_kind"], e["reason"]) for e in held] == [("ack", "flood_control")] * 3
+    [notice] = [e for e in log_events(log_stream) if e["event"] == "reply.flood_notice"]
+    assert notice["tracking_id"] == held[0]["tracking_id"]
+    assert answers[5][0].text == render("report_flood_notice", "id", tracking_id=held[0]["tracking_id"])
+
+
+async def test_new_reports_do_not_count_toward_the_minutes_limit_of_the_answers_after_them(
+        settings: Settings, redis: Redis) -> None:
+    """A citizen's burst of new reports (acknowledged past the minute's limit) filled that minute's count, and their
+    CEK right after was held: the minute's limit counts repeats, additions, queries and notices alone."""
+    number = "+6281377770034"
+    async with serving_gateway(settings, redis) as gateway:
+        for n in range(settings.twilio.flood_replies_per_minute + 2):
+            sid = twilio_sid(f"burst-{n}")
+            answer = await gateway.post_twilio(gateway.twilio_form(Body=f"LAPOR lampu jalan {n} mati di gang {n}",
+                                                                   From=number, MessageSid=sid, SmsMessageSid=sid,
+                                                                   SmsSid=sid))
+            tracking_id = tracking_id_in(twiml_message(answer.text))
+        sid = twilio_sid("burst-cek")
+        answer = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id}", From=number, MessageSid=sid,
+                                                               SmsMessageSid=sid, SmsSid=sid))
+    assert [message.text for message in ElementTree.fromstring(answer.text).findall("Message")] == [
+        render("status_retry", "id", tracking_id=tracking_id)]  # answered (no case store here: ask again later)
+
+
+def test_a_numbers_windows_count_the_last_minute_and_the_last_hour_with_their_edges_left_out(redis: Redis) -> None:
+    key, now = "lapor:flood:hour:test:edges", 1_764_941_234.25
+    redis.zadd(key, {"at-the-minutes-edge": now - 60, "in-the-minute": now - 59.999, "at-the-hours-edge": now - 3600,
+                     "in-the-hour": now - 3599.999, "n:a-new-report-in-the-minute": now - 1})
+    count = redis.register_script(_COUNT_IN_FLOOD_WINDOWS)
+    assert count(keys=[key], args=_flood_args(now, "this-one")) == [2, 5]  # no new report in the minute's
+    assert count(keys=[key], args=_flood_args(now, "n:another-new-report")) == [0, 6]  # the hour's alone asked
+    assert redis.zscore(key, "at-the-hours-edge") is None
+
+
+def test_a_numbers_new_reports_are_counted_from_its_second_within_the_hour_to_the_process() -> None:
+    clock = [0.0]
+    senders = RecentSenders(clock=lambda: clock[0])
+    assert not senders.seen_before("+6281377770040")
+    clock[0] = 3599.0
+    assert senders.seen_before("+6281377770040")
+    clock[0] = 3599.0 + 3600
+    assert not senders.seen_before("+6281377770040")  # an hour after the last: a first again
+    senders.LIMIT = 3
+    for n in range(4):
+        senders.seen_before(f"+62813777700{50 + n}")
+    assert not senders.seen_before("+6281377770040")  # the oldest forgotten past the limit
+    assert senders.seen_before("+6281377770053")
 
 
 async def test_the_hours_limit_holds_answers_the_minutes_would_give(settings: Settings, redis: Redis) -> None:
