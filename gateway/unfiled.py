@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import WatchError
 
 from gateway.metrics import health_channel
 from normalizer.envelope import Attachment, Channel, SenderKind
@@ -105,6 +106,51 @@ def failure_reason(error: str, where: str) -> str:
     return f"{error} at {where}" if where else error
 
 
+# How often `UnfiledMessages.keep` reads its channel's hash again when another write changed it as it kept a message.
+KEEP_TRIES = 32
+
+
+def _carries(message: InboundMessage) -> tuple[int, int]:
+    """How much of its citizen's words `message` carries, to order two messages kept under one identity: its parts
+    (a concatenated SMS's `part_ids`), then its text's length. Two joins of one SMS under one identity are one within
+    the other (the whole join holds every part; a sweep's, those stored by its claim): the larger holds every word."""
+    part_ids = message.channel_meta.get("part_ids")
+    parts = len({str(part_id) for part_id in part_ids}) if isinstance(part_ids, list | tuple) else 0
+    return parts, len(message.text)
+
+
+def _entry_to_keep(channel: str, field: str, earlier: bytes | None, message: InboundMessage, error: BaseException,
+                   now: float) -> tuple[UnfiledMessage, dict[str, Any]]:
+    """What `UnfiledMessages.keep` writes at `field`, where `earlier` is what it holds: `message` with this failure,
+    or the message held when it carries more (`_carries`), with this failure; the first time either way. An entry
+    that cannot be read back is replaced, as before."""
+    held: dict[str, Any] | None = None
+    first = now
+    try:
+        held = orjson.loads(earlier) if earlier is not None else None
+        if held is not None:
+            first = float(held["unfiled_at"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        held = None
+    kept_message = message
+    entry: dict[str, Any] = {"message": message_record(message)}
+    if message.thread_parents:
+        entry[THREAD_PARENTS] = list(message.thread_parents)
+    if isinstance(held, dict):
+        try:
+            held_message = message_from_record({**held["message"], THREAD_PARENTS: held.get(THREAD_PARENTS)})
+        except (KeyError, TypeError, ValueError):
+            held_message = None
+        if held_message is not None and _carries(held_message) > _carries(message):
+            # The held record as it was written (a later release's fields too), beside its thread parents.
+            kept_message = held_message
+            entry = {"message": held["message"]}
+            if held.get(THREAD_PARENTS):
+                entry[THREAD_PARENTS] = held[THREAD_PARENTS]
+    kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), kept_message)
+    return kept, {"unfiled_at": kept.unfiled_at, "error": kept.error, "where": kept.where, **entry}
+
+
 class UnfiledMessages:
     """The unfiled messages in Redis. Reading skips an entry it cannot read back (logged by the caller's count)."""
 
@@ -115,24 +161,29 @@ class UnfiledMessages:
              also: Callable[[Pipeline], None] | None = None) -> UnfiledMessage:
         """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
         its first time. `also` queues steps on the transaction that keeps it (a concatenated SMS's parts marked
-        done, `PartBuffer.mark_done`): both are written, or neither."""
+        done, `PartBuffer.mark_done`): both are written, or neither.
+
+        Where a message is kept already under its identity, the one that carries more words stays (`_carries`), with
+        this failure's error: a concatenated SMS the webhook joined whole and kept, then a sweep's join of fewer of
+        its parts under the same identity (its claim), overwrote it, and the parts only the whole one had were lost.
+        Read and written in one transaction (WATCH), so two keeps at once leave the larger."""
         key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
-        earlier = self._redis.hget(key, field)
-        try:
-            first = float(orjson.loads(earlier)["unfiled_at"]) if earlier is not None else now
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            first = now
-        kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), message)
-        pipe = self._redis.pipeline(transaction=True)
-        entry = {"unfiled_at": kept.unfiled_at, "error": kept.error, "where": kept.where,
-                 "message": message_record(message)}
-        if message.thread_parents:
-            entry[THREAD_PARENTS] = list(message.thread_parents)
-        pipe.hset(key, field, orjson.dumps(entry))
-        if also is not None:
-            also(pipe)
-        pipe.execute()
-        return kept
+        tries = 0
+        with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    kept, entry = _entry_to_keep(channel, field, pipe.hget(key, field), message, error, now)
+                    pipe.multi()
+                    pipe.hset(key, field, orjson.dumps(entry))
+                    if also is not None:
+                        also(pipe)
+                    pipe.execute()
+                    return kept
+                except WatchError:  # the channel's hash changed meanwhile: read it again
+                    tries += 1
+                    if tries >= KEEP_TRIES:
+                        raise
 
     def list(self) -> tuple[list[UnfiledMessage], int]:
         """Every unfiled message, oldest first, and how many entries could not be read back."""

@@ -1456,6 +1456,40 @@ async def test_a_late_part_of_a_message_kept_unfiled_is_kept_unfiled_too(
     assert "menyeberang sungai" not in log_stream.getvalue()
 
 
+async def test_a_message_kept_unfiled_whole_keeps_its_words_when_a_sweep_keeps_fewer_of_its_parts(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep claims the message with parts 2 and 3 (its wait over); part 1 comes, and the webhook joins all three
+    under the sweep's id. A bug of ours fails both: the webhook keeps the whole message unfiled, then the sweep keeps
+    its own join, under the same identity. It overwrote the whole one, and part 1's words were lost; the entry keeps
+    the message that carries every part, and its first time."""
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, second, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
+
+    def failing(message: InboundMessage, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app_module, "normalize", failing)
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        for part in (second, third):
+            assert (await post_callback(gateway.client, part)).json()["messages"] == []
+        [(key, swept)] = PartBuffer(redis, settings).claim_due(time.time() + 301)  # another gateway's sweep
+        assert swept is not None and swept.incomplete
+        assert (await post_callback(gateway.client, first)).status_code == 200  # joined whole, kept unfiled
+        [whole] = UnfiledMessages(redis).list()[0]
+        assert not whole.message.incomplete and first["text"] in whole.message.text
+        await handler.handle_expired_parts(key, swept)  # the bug again: the sweep keeps its join unfiled
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
+    kept, damaged = UnfiledMessages(redis).list()
+    assert damaged == 0 and [entry.message for entry in kept] == [whole.message]
+    assert kept[0].unfiled_at == whole.unfiled_at and casestore.reports() == []
+
+
 @pytest.mark.parametrize("failure", ["not-durable", "a-bug"])
 async def test_a_part_set_aside_by_the_sweep_whose_filing_fails_is_kept_unfiled(
     test_env: Environment, casestore: CaseStoreServer, redis: Redis, log_stream: io.StringIO,

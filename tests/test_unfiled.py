@@ -1,0 +1,163 @@
+"""`gateway.unfiled.UnfiledMessages.keep` where a message is kept already under the same identity: the one that
+carries more of its citizen's words stays (a concatenated SMS's whole join, not a sweep's join of fewer parts), with
+its first time, in one transaction with what the caller writes beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import WatchError
+
+import gateway.unfiled as unfiled
+from gateway.unfiled import UNFILED_KEY, UnfiledMessage, UnfiledMessages, message_record
+from normalizer.envelope import Channel, SenderKind, utc_now
+from normalizer.inbound import InboundMessage
+
+WORDS = ["Jembatan desa Cibeber rusak berat.", "Anak-anak menyeberang sungai setiap hari.", "Mohon diperbaiki."]
+
+
+def joined(parts: list[int], *, error_text: str = "") -> InboundMessage:
+    """A concatenated SMS as a join of `parts` makes it (`PartBuffer.joined_message`), under part 2's id: the id a
+    sweep's claim gives every later join."""
+    text = " [...] ".join(" ".join(WORDS[n - 1] for n in run) for run in _runs(parts))
+    text = ("[...] " if parts[0] != 1 else "") + text + (" [...]" if parts[-1] != len(WORDS) else "") + error_text
+    return InboundMessage(channel=Channel.SMS, source="sms-aggregator", provider_message_id="kannel-2",
+                          sender_kind=SenderKind.MSISDN, sender_address="6281234567004", text=text,
+                          received_at=utc_now(), dedup_id="kannel-2",
+                          channel_meta={"concat_reference": "7", "parts": 3, "parts_received": len(parts),
+                                        "part_ids": [f"kannel-{n}" for n in parts]},
+                          incomplete=len(parts) < len(WORDS))
+
+
+def _runs(parts: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for number in parts:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return runs
+
+
+def mention(text: str) -> InboundMessage:
+    return InboundMessage(channel=Channel.TWITTER, source="x", provider_message_id="1790000000000000001",
+                          sender_kind=SenderKind.X_USER, sender_address="warga_cibeber", text=text,
+                          received_at=utc_now(), thread_parents=("1790000000000000000",))
+
+
+def same(kept: UnfiledMessage, entry: UnfiledMessage) -> bool:
+    """Whether `entry`, as read back, is what `keep` said it kept (a message read back holds lists, not tuples)."""
+    return (kept.channel, kept.key, kept.unfiled_at, kept.error, kept.where, message_record(kept.message)) == (
+        entry.channel, entry.key, entry.unfiled_at, entry.error, entry.where, message_record(entry.message))
+
+
+def test_a_message_kept_whole_stays_when_fewer_of_its_parts_are_kept_under_its_identity(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    whole = store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_000.0)
+    kept = store.keep("sms-aggregator", joined([2, 3]), KeyError("another"), 2_000.0)
+    assert message_record(kept.message) == message_record(whole.message)
+    assert (kept.unfiled_at, kept.error) == (1_000.0, "KeyError")
+    [entry] = store.list()[0]
+    assert same(kept, entry) and all(words in entry.message.text for words in WORDS)
+
+
+def test_a_message_kept_with_fewer_parts_gives_way_to_its_whole_join(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 1_000.0)
+    kept = store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 2_000.0)
+    [entry] = store.list()[0]
+    assert same(kept, entry) and entry.unfiled_at == 1_000.0
+    assert not entry.message.incomplete and all(words in entry.message.text for words in WORDS)
+
+
+@pytest.mark.parametrize("held", ["longer", "shorter"])
+def test_a_message_without_parts_keeps_its_longer_text(redis: Redis, held: str) -> None:
+    """A mention read again (the same post): the same words, or, where one reading held more, the longer."""
+    store = UnfiledMessages(redis)
+    long, short = mention("@lapor jalan di depan pasar berlubang besar"), mention("@lapor jalan")
+    store.keep("x", long if held == "longer" else short, ValueError("a bug"), 1_000.0)
+    store.keep("x", short if held == "longer" else long, ValueError("a bug"), 2_000.0)
+    [entry] = store.list()[0]
+    assert entry.message.text == long.text and entry.message.thread_parents == long.thread_parents
+    assert entry.unfiled_at == 1_000.0
+
+
+def test_the_same_message_kept_again_takes_the_new_failure_and_keeps_its_first_time(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_000.0)
+    kept = store.keep("sms-aggregator", joined([1, 2, 3]), KeyError("the next bug"), 2_000.0)
+    [entry] = store.list()[0]
+    assert same(kept, entry) and (entry.unfiled_at, entry.error) == (1_000.0, "KeyError")
+
+
+def test_the_held_record_is_kept_as_written_fields_of_a_later_release_too(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    whole = store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_000.0)
+    key = UNFILED_KEY.format(channel="sms-aggregator")
+    entry = orjson.loads(redis.hget(key, whole.key))
+    redis.hset(key, whole.key, orjson.dumps({**entry, "message": {**entry["message"], "later_field": 1}}))
+    store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 2_000.0)
+    assert orjson.loads(redis.hget(key, whole.key))["message"]["later_field"] == 1
+
+
+def test_an_entry_that_cannot_be_read_back_is_replaced(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    message = joined([2, 3])
+    field = f"sms-aggregator:{message.message_identity}"
+    redis.hset(UNFILED_KEY.format(channel="sms-aggregator"), field, b"{not json")
+    kept = store.keep("sms-aggregator", message, RuntimeError("a bug"), 2_000.0)
+    [entry], damaged = store.list()
+    assert damaged == 0 and same(kept, entry) and kept.unfiled_at == 2_000.0
+
+
+@pytest.mark.parametrize("order", ["whole-first", "fewer-first"])
+def test_the_parts_marked_beside_it_are_written_with_the_message_kept(redis: Redis, order: str) -> None:
+    store = UnfiledMessages(redis)
+    first, then = (joined([1, 2, 3]), joined([2, 3])) if order == "whole-first" else (joined([2, 3]), joined([1, 2, 3]))
+    store.keep("sms-aggregator", first, RuntimeError("a bug"), 1_000.0, lambda pipe: pipe.set("marked", "1"))
+    redis.delete("marked")
+    store.keep("sms-aggregator", then, RuntimeError("a bug"), 2_000.0, lambda pipe: pipe.set("marked", "2"))
+    assert redis.get("marked") == b"2"
+    assert [entry.message.channel_meta["part_ids"] for entry in store.list()[0]] == [["kannel-1", "kannel-2",
+                                                                                     "kannel-3"]]
+
+
+def test_a_whole_message_kept_as_a_sweep_keeps_fewer_parts_stays(redis: Redis) -> None:
+    """The webhook keeps the whole join between the sweep's read of the entry and its write: the sweep reads again,
+    and the whole one stays (written over, part 1's words were lost)."""
+    store = UnfiledMessages(redis)
+    other = Redis(connection_pool=redis.connection_pool)
+    calls: list[int] = []
+
+    def meanwhile(pipe: Pipeline) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            UnfiledMessages(other).keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_500.0)
+        pipe.set("marked", str(len(calls)))
+
+    kept = store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 2_000.0, meanwhile)
+    [entry] = store.list()[0]
+    assert same(kept, entry) and len(calls) == 2 and redis.get("marked") == b"2"
+    assert entry.message.channel_meta["part_ids"] == ["kannel-1", "kannel-2", "kannel-3"]
+    assert entry.unfiled_at == 1_500.0
+
+
+def test_a_hash_that_keeps_changing_raises_as_redis_would(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another write at every try: WatchError, a RedisError, as when Redis does not take it; nothing written."""
+    store = UnfiledMessages(redis)
+    monkeypatch.setattr(unfiled, "KEEP_TRIES", 3)
+    tries: list[Any] = []
+
+    def meanwhile(pipe: Pipeline) -> None:
+        tries.append(1)
+        redis.hset(UNFILED_KEY.format(channel="sms-aggregator"), f"other:{len(tries)}", b"{}")
+        pipe.set("marked", "1")
+
+    with pytest.raises(WatchError):
+        store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 2_000.0, meanwhile)
+    assert len(tries) == 3 and redis.get("marked") is None
+    assert redis.hget(UNFILED_KEY.format(channel="sms-aggregator"), "sms-aggregator:kannel-2") is None
