@@ -15,7 +15,7 @@ The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`chan
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -114,9 +114,10 @@ def _carries(message: InboundMessage) -> tuple[int, int]:
     """How much of its citizen's words `message` carries, to order two messages kept under one identity: its parts
     (a concatenated SMS's `part_ids`), then its text's length. Two joins of one SMS under one identity are one within
     the other (the whole join holds every part; a sweep's, those stored by its claim): the larger holds every word."""
-    part_ids = message.channel_meta.get("part_ids")
+    meta = message.channel_meta
+    part_ids = meta.get("part_ids") if isinstance(meta, Mapping) else None
     parts = len({str(part_id) for part_id in part_ids}) if isinstance(part_ids, list | tuple) else 0
-    return parts, len(message.text)
+    return parts, len(message.text) if isinstance(message.text, str) else 0
 
 
 def _entry_to_keep(channel: str, field: str, earlier: bytes | None, message: InboundMessage, error: BaseException,

@@ -161,3 +161,14 @@ def test_a_hash_that_keeps_changing_raises_as_redis_would(redis: Redis, monkeypa
         store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 2_000.0, meanwhile)
     assert len(tries) == 3 and redis.get("marked") is None
     assert redis.hget(UNFILED_KEY.format(channel="sms-aggregator"), "sms-aggregator:kannel-2") is None
+
+
+@pytest.mark.parametrize("meta", [[], "parts", {"part_ids": "kannel-1"}])
+def test_a_held_message_whose_parts_cannot_be_counted_is_ordered_by_its_text(redis: Redis, meta: Any) -> None:
+    store = UnfiledMessages(redis)
+    held = store.keep("x", mention("@lapor jalan di depan pasar berlubang besar"), ValueError("a bug"), 1_000.0)
+    key = UNFILED_KEY.format(channel="x")
+    entry = orjson.loads(redis.hget(key, held.key))
+    redis.hset(key, held.key, orjson.dumps({**entry, "message": {**entry["message"], "channel_meta": meta}}))
+    kept = store.keep("x", mention("@lapor jalan"), ValueError("a bug"), 2_000.0)
+    assert kept.message.text == held.message.text and kept.unfiled_at == 1_000.0
