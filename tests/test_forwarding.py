@@ -883,6 +883,70 @@ def test_a_batch_timing_out_on_one_report_is_split_so_only_that_report_is_dead_l
     assert [event["timeouts"] for event in splits] == [int(split_after)] * len(splits)
 
 
+def failing_500_case_store(bad: str | None, reads: int, requests: list[int],
+                           stored: list[str]) -> Callable[[], web.Application]:
+    """A case store with an unhandled error (500) on every request carrying the report `bad` (None: on every post, a
+    database that takes no write), batch or single, which answers a read with `reads` (the contract's 404, or 500 too);
+    `requests` collects the number of reports in each post, `stored` what it took."""
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            batch = request.path.endswith("/batch")
+            reports = body["reports"] if batch else [body]
+            requests.append(len(reports))
+            if bad is None or any(report["tracking_id"] == bad for report in reports):
+                return web.Response(text="Internal Server Error", status=500)
+            return taken(reports, stored, batch=batch)
+
+        async def read(_: web.Request) -> web.Response:
+            return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=reads)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        app.router.add_post("/v1/reports/batch", answer)
+        app.router.add_get("/v1/reports/{tracking_id}", read)
+        return app
+
+    return build
+
+
+def test_a_batch_answered_500_for_one_report_goes_one_by_one_so_only_that_report_is_dead_lettered(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A case store failing on one report (an unhandled error: 500) failed its whole batch at every try: the other
+    reports waited through every retry with it and were dead-lettered with it. After two such answers the job posts
+    one report a request: the others are stored at the next try, the one at fault is dead-lettered alone."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0")
+    requests: list[int] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"failing-500-{n}" for n in range(6)],
+                                   lambda ids: failing_500_case_store(ids[4], 404, requests, stored))
+    bad = tracking_ids[4]
+    assert sorted(stored) == sorted(tid for tid in tracking_ids if tid != bad)  # each once
+    assert [(letter.tracking_id, letter.reason) for letter in DeadLetters(redis).list()] == [(bad, "casestore_500")]
+    assert requests == [6, 6, 1, 1, 1, 1, 1, 1, 1]  # one by one from the third try; the failed one last in the fourth
+    [switched] = [event for event in log_events(log_stream) if event["event"] == "forward.one_by_one_after_500s"]
+    assert switched["level"] == "warning" and switched["reports"] == 6
+    assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+@pytest.mark.parametrize(("reads", "posts"), [(404, [3, 3, 1, 1]), (500, [3, 3, 3, 3])],
+                         ids=["writes-fail-one-post-a-try", "reads-fail-too-stays-batched"])
+def test_a_case_store_failing_every_write_costs_one_request_a_try_one_by_one(
+    reads: int, posts: list[int], test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Going one by one costs a case store that fails every write one post a try, as the batch did; one failing its
+    reads too is in an outage, and the job stays batched. Every report is dead-lettered when the retries run out."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0")
+    requests: list[int] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"no-writes-{reads}-{n}" for n in range(3)],
+                                   lambda _: failing_500_case_store(None, reads, requests, stored))
+    assert requests == posts and stored == []
+    assert sorted(letter.tracking_id for letter in DeadLetters(redis).list()) == sorted(tracking_ids)
+
+
 def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:
     """A case store hung as a whole: every request, reads too, takes past the worker's timeout; `requests` collects
     the method and path of each."""

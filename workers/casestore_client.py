@@ -202,10 +202,12 @@ class CaseStoreClient:
                                  reason=f"casestore_{response.status_code}", retry_after=_retry_after(response))
         return response
 
-    def submit(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
-        """Post reports; one result per report. Raises RetryableError when the whole call must be retried."""
+    def submit(self, reports: Sequence[dict[str, Any]], *, one_by_one: bool = False) -> list[SubmitResult]:
+        """Post reports; one result per report. Raises RetryableError when the whole call must be retried.
+        `one_by_one`: one request per report, whatever the batch setting (a batch the case store keeps failing whole
+        for one report in it, `workers.forward.BATCH_500S_META`)."""
         self.answered = []
-        if self._batch and len(reports) > 1 and self._clock() >= self._no_batch_until:
+        if not one_by_one and self._batch and len(reports) > 1 and self._clock() >= self._no_batch_until:
             return self._submit_batch(reports)
         return self._submit_each(reports)
 

@@ -8,6 +8,8 @@ backoff, skipping what is already done, until the retries run out and the rest i
 one request after another keep what the case store answered before such a failure (`SubmitInterrupted`). A job of
 several reports whose request timed out `casestore.split_after_timeouts` times is replaced by two jobs of halves of
 the reports it has not done (`split_timing_out`), so a report the case store keeps timing out on holds back only itself.
+A job whose batch the case store answered 500 `ONE_BY_ONE_AFTER` times posts its reports one per request from its next
+try (`one_by_one_after_500s`), so a report the case store fails on holds back only itself there too.
 """
 
 from __future__ import annotations
@@ -72,6 +74,11 @@ TIMEOUT_REASONS = frozenset({"casestore_timeout", "casestore_408", "casestore_50
 TIMEOUTS_META = "timeouts"
 # The ids of the two jobs a forward job was split into for its timeouts (in its meta).
 SPLIT_INTO_META = "split_into"
+# How many times a forward job's batch may be answered 500 as a whole before its next tries post its reports one per
+# request (`one_by_one_after_500s`), and its meta's count of them and the switch.
+ONE_BY_ONE_AFTER = 2
+BATCH_500S_META = "batch_500s"
+ONE_BY_ONE_META = "one_by_one"
 # Retry-scheduled forward jobs read at a time looking for one that waits out an outage (`retry_next_outage_forward`).
 PROBE_PAGE = 100
 
@@ -472,7 +479,8 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     try:
         waiting, upload_error = _upload_attachments(context, payloads, uploaded)
         ready = [p for p in payloads if p["tracking_id"] not in waiting]
-        results = context.casestore.submit(ready) if ready else []
+        one_by_one = bool(job is not None and job.meta.get(ONE_BY_ONE_META))
+        results = context.casestore.submit(ready, one_by_one=one_by_one) if ready else []
     except SubmitInterrupted as error:  # what the case store answered before the failure is kept, not posted again
         results, interrupted = error.answered, error
     except JobTimeoutException:
@@ -490,6 +498,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     except RetryableError as error:
         if (split := split_timing_out(context, job, tracking_ids, done, error, uploaded)) is not None:
             return split
+        one_by_one_after_500s(context, job, ready, error)
         return _retry_or_give_up(context, job, envelopes, [p["tracking_id"] for p in payloads] + held, done, error,
                                  attempts, uploaded=uploaded)
     except PermanentError as error:  # the whole batch refused (401, 403...): each report under that status
@@ -635,6 +644,28 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     log.warning("forward.split_for_timeouts", reason=error.reason, timeouts=timeouts, reports=len(pending),
                 halves=[half, len(pending) - half], jobs=halves, delay_seconds=delay, tracking_ids=pending)
     return {"forwarded": 0, "dead_lettered": 0, "retry": 0, "split": len(pending)}
+
+
+def one_by_one_after_500s(context: WorkerContext, job: Any, posted: Sequence[dict[str, Any]],
+                          error: RetryableError) -> None:
+    """Count a batch the case store answered 500 as a whole (an unhandled error, which one report's content may cause)
+    on the job; at the `ONE_BY_ONE_AFTER`-th, while the case store answers a read (`CaseStoreClient.answers`), switch
+    the job's next tries to one request per report (`ONE_BY_ONE_META`, saved with the retry's progress by note_retry).
+
+    A batch with one report the case store fails on was answered 500 at every try, and every report of it (up to
+    `intake.max_batch`) waited through every retry, hours, and was dead-lettered with it. Posted one by one, the reports
+    before it are taken, and the one that failed goes last at each later try (`_forward_reports`): the others are taken
+    at the next, the one at fault is dead-lettered alone. A case store failing every write costs one request a try
+    still (the first post fails and the try ends there); one failing reads too is in an outage, and stays batched."""
+    if job is None or error.reason != "casestore_500" or len(posted) < 2 or job.meta.get(ONE_BY_ONE_META):
+        return
+    count = int(job.meta.get(BATCH_500S_META) or 0) + 1
+    job.meta[BATCH_500S_META] = count
+    if count < ONE_BY_ONE_AFTER or not job.retries_left or not context.casestore.answers():
+        return
+    job.meta[ONE_BY_ONE_META] = True
+    log.warning("forward.one_by_one_after_500s", batch_500s=count, reports=len(posted),
+                tracking_ids=[payload["tracking_id"] for payload in posted])
 
 
 def _next_interval(job: Any) -> int:
