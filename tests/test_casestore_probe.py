@@ -142,6 +142,42 @@ def reads_but_no_writes() -> web.Application:
     return app
 
 
+def reads_but_writes_asked_to_wait() -> web.Application:
+    """A case store answering reads (404 for the probe's report) while it answers every write 503 with a Retry-After of
+    an hour (a maintenance window, load shed)."""
+
+    async def maintenance(_: web.Request) -> web.Response:
+        return web.json_response({"error": "unavailable"}, status=503, headers={"Retry-After": "3600"})
+
+    async def not_found(_: web.Request) -> web.Response:
+        return web.json_response({"error": "not_found"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/v1/reports/{tracking_id}", not_found)
+    app.router.add_post("/v1/reports", maintenance)
+    app.router.add_post("/v1/reports/batch", maintenance)
+    return app
+
+
+def test_the_probe_runs_no_forward_before_the_retry_after_the_case_store_asked_for(
+    settings: Settings, redis: Redis, intake: Intake, casestore: CaseStoreServer,
+) -> None:
+    """A forward answered 503 with a Retry-After waits it out: the probe, finding the case store answering reads,
+    ran it at once (and again at each probe it doubled), and ended the outage while writes were still refused."""
+    casestore.stop()
+    stand_in = LoopbackServer(reads_but_writes_asked_to_wait, settings.casestore.port)
+    stand_in.start()
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        forward_each(intake, settings, "maintenance-1")
+        assert next_round(probe, redis) == "asked_to_wait"
+        assert due_now(redis) == []
+        assert redis.get(CASESTORE_DOWN_KEY) == b"casestore_503"  # the outage stays said
+    finally:
+        probe.stop()
+        stand_in.stop()
+
+
 def test_a_case_store_answering_the_probe_but_failing_writes_costs_one_forward_a_probe_less_and_less_often(
     test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
 ) -> None:

@@ -1713,12 +1713,14 @@ def test_a_case_store_that_redirects_is_named_where_it_points(status: int, test_
         assert "LAPOR_CASESTORE_URL" in letter.detail
 
 
-def batch_throttling(retry_after: str) -> Callable[[], web.Application]:
-    """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date)."""
+def batch_throttling(retry_after: str, status: int = 429) -> Callable[[], web.Application]:
+    """A case store that throttles: 429 with a Retry-After header (seconds or an HTTP date), or `status` (a 503
+    shedding load)."""
 
     def build() -> web.Application:
         async def throttle(_: web.Request) -> web.Response:
-            return web.json_response({"error": "too_many_requests"}, status=429, headers={"Retry-After": retry_after})
+            return web.json_response({"error": "too_many_requests"}, status=status,
+                                     headers={"Retry-After": retry_after})
 
         app = web.Application()
         app.router.add_post("/v1/reports/batch", throttle)
@@ -2019,6 +2021,7 @@ def test_a_forward_retry_line_names_its_reports_channel_and_nothing_of_the_citiz
         pytest.param(None, True, id="not-listening"),
         pytest.param(stalling_case_store(0.0), True, id="answering-503"),
         pytest.param(batch_throttling("3600"), False, id="throttling-keeps-its-retry-after"),
+        pytest.param(batch_throttling("3600", 503), False, id="shedding-load-503-keeps-its-retry-after"),
     ],
 )
 def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_report_again(
@@ -2027,7 +2030,9 @@ def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_repo
 ) -> None:
     """Each forward waited out its own backoff, up to an hour in a long outage: after the case store came back, the
     views said the reports still waited ("last failure: casestore_unreachable") and they did. The first report
-    it takes moves the forwards waiting for that outage to now; a throttled one keeps the wait it was asked for."""
+    it takes moves the forwards waiting for that outage to now; a throttled one keeps the wait it was asked for, and
+    so does one answered 503 with a Retry-After (a case store shedding load: moved to now by every report another
+    forward got through, its retries were spent in seconds and its reports dead-lettered)."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600")
     casestore.stop()
     stand_in = LoopbackServer(failing, settings.casestore.port) if failing else None

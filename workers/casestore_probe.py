@@ -25,6 +25,7 @@ from gateway.logs import get_logger
 from gateway.settings import Settings
 from workers.casestore_client import CREDENTIAL_STATUSES, CaseStoreClient
 from workers.forward import (
+    ASKED_TO_WAIT,
     CASESTORE_DOWN_KEY,
     CASESTORE_OUTAGE_KEY,
     CASESTORE_REFUSING_KEY,
@@ -92,10 +93,11 @@ class CaseStoreProbe:
     def probe(self) -> str:
         """One round; what it found: `no_outage`, `holding_back` (a forward it ran failed: its period doubles),
         `probed_elsewhere` (another worker's turn), `down` (no answer as the contract says, nor a refusal of our
-        credentials), `retried` (a forward runs now) or `ended` (none waited for the outage: it is over, and a refusal
-        of our credentials that answered is noted). With no outage but a refusal of our credentials
-        noted (`CASESTORE_REFUSING_KEY`), `refusing` while it lasts, `ended` once the case store answers (a token put
-        right, its workers restarted: the views stop saying so without waiting for a report)."""
+        credentials), `retried` (a forward runs now), `asked_to_wait` (the forwards waiting for the outage all wait
+        out the case store's Retry-After: none runs sooner, the outage stays) or `ended` (none waited for the outage:
+        it is over, and a refusal of our credentials that answered is noted). With no outage but a refusal of our
+        credentials noted (`CASESTORE_REFUSING_KEY`), `refusing` while it lasts, `ended` once the case store answers (a
+        token put right, its workers restarted: the views stop saying so without waiting for a report)."""
         period = self._settings.casestore.probe_seconds
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(CASESTORE_DOWN_KEY)
@@ -126,7 +128,10 @@ class CaseStoreProbe:
             return "down"
         if not self._note_probe(keys=[CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY], args=[time.time()]):
             return "no_outage"  # a forward ended it meanwhile
-        if retry_next_outage_forward(self._redis) is not None:
+        retried = retry_next_outage_forward(self._redis)
+        if retried == ASKED_TO_WAIT:
+            return "asked_to_wait"
+        if retried is not None:
             return "retried"
         refused = answer if answer in CREDENTIAL_STATUSES else None
         ended = end_outage(self._redis, refused)

@@ -60,6 +60,11 @@ log = get_logger()
 
 # The longest a case store's Retry-After may hold a forward back (a misconfigured one must not park reports for days).
 MAX_RETRY_AFTER_SECONDS = 3600
+# Until when (epoch seconds, in a forward job's meta) the case store asked the job's last try to wait (its Retry-After):
+# an outage's end moves the job no sooner (`retry_outage_now`), the probe runs it no sooner.
+RETRY_AFTER_META = "retry_after_until"
+# What `retry_next_outage_forward` answers when every forward waiting for an outage waits out a Retry-After.
+ASKED_TO_WAIT = ""
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
@@ -569,9 +574,11 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
+        until = None
         if error.retry_after:
             _wait_at_least(job, error.retry_after)
-        note_retry(job, attempts, error.reason, done=sorted(done),
+            until = time.time() + min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+        note_retry(job, attempts, error.reason, done=sorted(done), **{RETRY_AFTER_META: until},
                    failed=sorted(_failed_before(job).union(failed)),
                    **{UPLOADED_META: _uploaded_so_far(job, uploaded or {})})
         for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
@@ -692,13 +699,27 @@ def outage(reason: str | None) -> bool:
 def retry_outage_now(context: WorkerContext) -> int:
     """The case store took a report again: the forwards waiting for their retry after an outage run now (their
     RQ scheduler enqueues them within a second), not each at the end of its own backoff, up to an hour later, the
-    views meanwhile still saying the reports wait for a case store that is back. Returns how many."""
+    views meanwhile still saying the reports wait for a case store that is back. Returns how many.
+
+    One whose last try the case store asked to wait (a 503 with Retry-After: shedding load, a maintenance window) runs
+    at the end of that wait, not sooner (`_asked_to_wait`): moved to now by every report another forward got through,
+    a case store shedding load saw each such job again at once, its retries spent in seconds instead of the hours of
+    backoff, and its reports dead-lettered while the case store asked for a minute."""
     registry = queue(FORWARD_QUEUE, context.redis).scheduled_job_registry
     ids = registry.get_job_ids(cleanup=False)
     jobs = Job.fetch_many(ids, connection=context.redis, serializer=JSONSerializer) if ids else []
-    waiting = [job.id for job in jobs if job is not None and outage(job.meta.get("last_error"))]
+    now = int(time.time())
+    waiting: dict[str, int] = {}
+    for job in jobs:
+        if job is None or not outage(job.meta.get("last_error")):
+            continue
+        until = _asked_to_wait(job)
+        if until is None:
+            waiting[job.id] = now
+        elif (due := math.ceil(until)) < float(context.redis.zscore(registry.key, job.id) or 0):
+            waiting[job.id] = due  # its backoff was longer than what the case store asked (none: enqueued meanwhile)
     if waiting:  # XX: a job the scheduler enqueued meanwhile is not scheduled again (it would run twice)
-        context.redis.zadd(registry.key, dict.fromkeys(waiting, int(time.time())), xx=True)
+        context.redis.zadd(registry.key, waiting, xx=True)
         log.info("forward.retry_now", reason="casestore_back", jobs=len(waiting))
     return len(waiting)
 
@@ -706,18 +727,31 @@ def retry_outage_now(context: WorkerContext) -> int:
 def retry_next_outage_forward(redis: Redis) -> str | None:
     """A probe found the case store answering again (`workers.casestore_probe`): the forward waiting out the outage
     whose retry is due first runs now, alone; the first report the case store takes brings the others to now
-    (`retry_outage_now`). Its job id; None when no forward waits for an outage."""
+    (`retry_outage_now`). Its job id; None when no forward waits for an outage; `ASKED_TO_WAIT` when those that
+    wait for it all wait out what the case store asked (a Retry-After, `_asked_to_wait`): none runs sooner, and the
+    outage is not over for them."""
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     start = 0
+    asked = False
     while ids := registry.get_job_ids(start, start + PROBE_PAGE - 1, cleanup=False):  # the soonest due first
         for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer):
-            if job is not None and outage(job.meta.get("last_error")):
-                # XX: one the scheduler enqueued meanwhile runs already
-                redis.zadd(registry.key, {job.id: int(time.time())}, xx=True)
-                log.info("forward.retry_now", reason="casestore_answers", jobs=1)
-                return job.id
+            if job is None or not outage(job.meta.get("last_error")):
+                continue
+            if _asked_to_wait(job) is not None:
+                asked = True
+                continue
+            # XX: one the scheduler enqueued meanwhile runs already
+            redis.zadd(registry.key, {job.id: int(time.time())}, xx=True)
+            log.info("forward.retry_now", reason="casestore_answers", jobs=1)
+            return job.id
         start += PROBE_PAGE
-    return None
+    return ASKED_TO_WAIT if asked else None
+
+
+def _asked_to_wait(job: Job) -> float | None:
+    """Until when the case store asked the job's last try to wait (`RETRY_AFTER_META`), if that is still to come."""
+    until = job.meta.get(RETRY_AFTER_META)
+    return float(until) if isinstance(until, int | float) and until > time.time() else None
 
 
 def _wait_at_least(job: Any, seconds: float) -> None:
