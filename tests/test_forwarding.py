@@ -1550,18 +1550,27 @@ def batch_answering(body: bytes) -> Callable[[], web.Application]:
         pytest.param(b'{"results": null}', id="results-null"),
         pytest.param(b'{"results": ["stored"]}', id="result-not-an-object"),
         pytest.param(b'{"results": [{"tracking_id": "%s", "status": "created"}]}', id="status-not-a-number"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": true}, {"tracking_id": "%t", "status": 201}]}',
+                     id="status-true"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": 0}, {"tracking_id": "%t", "status": 201}]}',
+                     id="status-zero"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": 422}, {"tracking_id": "%s", "status": 201},'
+                     b' {"tracking_id": "%t", "status": 201}]}', id="one-report-answered-twice"),
     ],
 )
 def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     body: bytes, test_env: TestEnvironment, redis: Redis
 ) -> None:
     """A 200 whose body is not one result per report (a captive portal, a proxy, a broken deploy) must not end the
-    job in RQ's failed registry, where no dead-letter view or requeue shows it."""
+    job in RQ's failed registry, where no dead-letter view or requeue shows it. A result whose status is no HTTP
+    status was a refusal (`casestore_1`, `casestore_0`) at the first try, and of a report answered twice the last
+    answer was taken: refused, then stored, it was marked forwarded."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
     intake = Intake(redis, settings)
     try:
         receipts = intake.commit([draft("answer-1"), draft("answer-2")])
-        odd = LoopbackServer(batch_answering(body.replace(b"%s", receipts[0].tracking_id.encode())),
+        first, second = (receipt.tracking_id.encode() for receipt in receipts)
+        odd = LoopbackServer(batch_answering(body.replace(b"%s", first).replace(b"%t", second)),
                              settings.casestore.port)
         odd.start()
         try:

@@ -117,10 +117,22 @@ def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None
     """Tracking ID -> (status, error) from a batch answer; a report it leaves out counts as 502 (retried).
 
     A 200 whose body is not the contract's (an HTML page from a proxy, a broken deploy) is retryable: raised as
-    such, the job's retries run out into the dead-letter registry instead of RQ's failed registry."""
+    such, the job's retries run out into the dead-letter registry instead of RQ's failed registry. So is one whose
+    result's status is no HTTP status as a JSON integer (`true`, `0`, `"ok"`), or that answers one report twice
+    with two statuses: read as they came, a `true` or a `0` dead-lettered its report at the first try as a refusal
+    (`casestore_1`), and of a report answered 422 then 201 the last was taken, the refused report marked forwarded."""
     try:
         results = response.json().get("results")
-        statuses = {str(item["tracking_id"]): (int(item["status"]), _reason(item)) for item in results}
+        statuses: dict[str, tuple[int, str | None]] = {}
+        for item in results:
+            status = item["status"]
+            if type(status) is not int or not 200 <= status <= 599:
+                raise TypeError(f"a result's status is not an HTTP status: {type(status).__name__}")
+            if item["tracking_id"] is None:  # a refused report that named none: none of ours (they all name one)
+                continue
+            answer = (status, _reason(item))
+            if statuses.setdefault(str(item["tracking_id"]), answer)[0] != status:
+                raise ValueError("one report answered with two statuses")
     except (ValueError, AttributeError, TypeError, KeyError) as error:
         raise RetryableError(f"batch answer is not one result per report: {_describe(response)}",
                              reason="casestore_bad_answer") from error
