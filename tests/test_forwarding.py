@@ -1654,6 +1654,37 @@ def test_a_report_a_batch_refuses_is_dead_lettered_with_the_case_stores_error_an
                for letter in letters if letter)
 
 
+def test_reports_a_batch_keeps_failing_are_dead_lettered_each_with_its_own_answer(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Reports a batch answer failed one by one through every try (a shard down behind the case store: 503 with its
+    words), or left out of its results, were dead-lettered alike: "case store failed 3 report(s) in a batch". Each
+    letter says what the case store answered for its own report, or that it was left out."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"shard-{n}") for n in range(4)])
+        first, second, left_out, taken_id = (receipt.tracking_id for receipt in receipts)
+        results = [{"tracking_id": tid, "status": 503, "error": "unavailable", "detail": "shard 3 is down"}
+                   for tid in (first, second)] + [{"tracking_id": taken_id, "status": 201}]
+        sharded = LoopbackServer(batch_answering(orjson.dumps({"results": results})), settings.casestore.port)
+        sharded.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            sharded.stop()
+    finally:
+        intake.close()
+    letters = {letter.tracking_id: letter for letter in DeadLetters(redis).list()}
+    assert sorted(letters) == sorted([first, second, left_out])
+    assert {letter.reason for letter in letters.values()} == {"casestore_partial"}
+    for tid in (first, second):
+        assert letters[tid].detail == ("gave up after 2 attempt(s): case store answered 503 for this report: "
+                                       "unavailable: shard 3 is down")
+    assert letters[left_out].detail == "gave up after 2 attempt(s): the case store's batch answer left this report out"
+    assert redis.hget(REPORT_STATE_KEY.format(tracking_id=taken_id), "state") == b"forwarded"
+
+
 def batch_answering_with(status: int, refused: str, posted: list[list[str]]) -> Callable[[], web.Application]:
     """A case store whose batch endpoint answers with `status` and one result per report: 201, but 422 for the report
     whose channel_message_id is `refused`. `posted` collects each batch's channel_message_ids."""

@@ -25,6 +25,8 @@ from gateway.tls import tls_context
 log = get_logger()
 
 ACCEPTED_STATUSES = frozenset({200, 201})
+# The error of a report a batch answer left out (counted as a 502, retried).
+LEFT_OUT = "the case store's batch answer left this report out"
 # A body that did not parse as JSON (`_json_body`), told apart from one that parsed to JSON null.
 _NOT_JSON = object()
 # How a case store without the batch extension (the contract's core) answers POST /v1/reports/batch: no such path
@@ -279,7 +281,7 @@ class CaseStoreClient:
         # report refused inside a 201 was marked forwarded (in no case store, queue or dead letter), and the reports
         # a 207 stored were dead-lettered. A 2xx without the contract's results is retried (`_batch_statuses`).
         statuses = _batch_statuses(response)
-        return self._answer([SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, None)))
+        return self._answer([SubmitResult(report["tracking_id"], *statuses.get(report["tracking_id"], (502, LEFT_OUT)))
                              for report in reports])
 
     def _submit_halves(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:

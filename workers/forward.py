@@ -46,7 +46,7 @@ from gateway.queues import (
 )
 from gateway.settings import Settings
 from gateway.spool import redis_time
-from workers.casestore_client import CREDENTIAL_STATUSES, SubmitInterrupted, SubmitResult
+from workers.casestore_client import CREDENTIAL_STATUSES, LEFT_OUT, SubmitInterrupted, SubmitResult
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
@@ -523,13 +523,23 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         error = upload_error if upload_error is not None and not retry_ids else RetryableError(
             f"case store failed {len(retry_ids)} report(s) in a batch", reason="casestore_partial")
         return _retry_or_give_up(context, job, envelopes, retry_ids + waiting + held, done, error, attempts,
-                                 failed=retry_ids + waiting[:1], uploaded=uploaded)
+                                 failed=retry_ids + waiting[:1], uploaded=uploaded,
+                                 details={r.tracking_id: _answered(r) for r in results if r.retryable})
     if held:
         reason = with_media.held[held[0]]
         error = RetryableError(f"{len(held)} report(s) wait for a file from their provider ({reason})",
                                reason=f"attachment_{reason}")
         return _retry_or_give_up(context, job, envelopes, held, done, error, attempts, uploaded=uploaded)
     return counts
+
+
+def _answered(result: SubmitResult) -> str:
+    """A batch's retryable result for one report, as its dead letter says it: the status and the case store's words,
+    or that its answer left the report out (`LEFT_OUT`). Each said "case store failed N report(s) in a batch", the
+    same for a shard down (503) as for a report missing from the answer."""
+    if result.error == LEFT_OUT:
+        return LEFT_OUT
+    return f"case store answered {result.status} for this report" + (f": {result.error}" if result.error else "")
 
 
 def _take_answers(context: WorkerContext, envelopes: dict[str, dict[str, Any]], results: list[SubmitResult],
@@ -568,9 +578,11 @@ def may_wait_for_files(settings: Settings, job: Any) -> bool:
 
 def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dict[str, Any]], remaining: list[str],
                       done: set[str], error: RetryableError, attempts: int,
-                      failed: Sequence[str] = (), uploaded: Mapping[str, bool] | None = None) -> dict[str, int]:
+                      failed: Sequence[str] = (), uploaded: Mapping[str, bool] | None = None,
+                      details: Mapping[str, str] | None = None) -> dict[str, int]:
     """Retry `remaining` (`failed`: those whose own post or file failed, to go last in every later try; `uploaded`:
-    the files the case store took, not uploaded again), or, with no retry left, dead-letter them."""
+    the files the case store took, not uploaded again), or, with no retry left, dead-letter them, each with its own
+    answer's words where it had one (`details`: a batch's result for it) or the error's."""
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None and job.retries_left:
@@ -586,8 +598,9 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
                         attempt=attempts, retries_left=job.retries_left)
         raise error
     for tracking_id in remaining:
+        detail = (details or {}).get(tracking_id, error.detail)
         _dead_letter(context, envelopes.get(tracking_id), tracking_id, error.reason,
-                     f"gave up after {attempts} attempt(s): {error.detail}", attempts)
+                     f"gave up after {attempts} attempt(s): {detail}", attempts)
     return {"forwarded": 0, "dead_lettered": len(remaining), "retry": 0}
 
 
