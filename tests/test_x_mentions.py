@@ -2555,6 +2555,29 @@ def test_a_real_page_of_quotes_and_answers_carries_each_post_marked_as_not_the_r
     assert case_store_payload(quote, settings)["text"] == quote["text"]
 
 
+def test_an_anonymous_mention_whose_author_x_left_out_carries_no_words_of_the_posts_it_answers(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """X leaves an author out of `includes.users` (suspended, protected, an expansion cut short): the reporter's
+    @handle in the post they answer cannot be replaced, and rina's #anonim answer carried "@rina_kopo" and
+    "x.com/rina_kopo" in the neighbour's words to the case store. An anonymous report whose author X did not name
+    carries the mark of such a post alone; a named one (dewi's) keeps its words."""
+    page = fixture("x/mentions_page_quotes.json")
+    left_out = {"1447000000000000011", "1447000000000000007"}  # rina (#anonim), dewi (named)
+    page["includes"]["users"] = [user for user in page["includes"]["users"] if user["id"] not in left_out]
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    reports = reports_by_tweet(redis)
+    rina = reports["1860000000000001204"]
+    assert rina["anonymous"] is True
+    assert rina["text"] == f"di Jl. Kopo Sayati juga sama\n\n{QUOTED_MARK}"
+    assert "rina_kopo" not in case_store_payload(rina, settings)["text"]
+    dewi = reports["1860000000000001203"]
+    assert dewi["anonymous"] is False
+    assert dewi["text"] == f"tolong ditindak\n\n{QUOTED_MARK} https://x.com/i/status/1860000000000000950\n{VIRAL_950}"
+
+
 @pytest.mark.parametrize(
     "neighbour",
     [
