@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import json
 import logging
 import re
 import time
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +49,7 @@ from channels.social import (
     strip_leading_mentions,
     unleased,
 )
+from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.health.signals import HealthSignals, endpoint
 from gateway.intake import Intake
@@ -108,7 +111,10 @@ class XApiSession(requests.Session):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.last_headers: Mapping[str, str] = {}
-        self.hooks["response"].extend([self._readable_reset, self._readable_error, self._remember])
+        # The items of the last answer's `data` list that tweepy cannot read as posts (see _readable_posts).
+        self.set_aside: list[Any] = []
+        self.hooks["response"].extend([self._readable_reset, self._readable_error, self._readable_posts,
+                                       self._remember])
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         url = url.decode() if isinstance(url, bytes) else url
@@ -145,6 +151,27 @@ class XApiSession(requests.Session):
         errors = body.get("errors", []) if isinstance(body, dict) else None
         if not isinstance(errors, list) or not all(isinstance(item, str | dict) for item in errors):
             response._content = b"{}"
+        return response
+
+    def _readable_posts(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        """A page whose `data` holds a post tweepy cannot read (`edit_history_tweet_ids` a number or a list of
+        objects, `referenced_tweets` no list of references) without it: tweepy raised reading the page, and the one
+        post made all of it a bad payload at every poll, every other mention on it held back. Those posts are kept in
+        `set_aside` for the poller (XMentionsPoller.set_aside_mentions), the rest read as X gave them."""
+        self.set_aside = []
+        if not response.ok or not response.content:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            return response
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            return response
+        readable = [item for item in data if unreadable_post(item) is None]
+        if len(readable) < len(data):
+            self.set_aside = [item for item in data if unreadable_post(item) is not None]
+            response._content = json.dumps({**body, "data": readable}).encode()
         return response
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -291,6 +318,48 @@ def account_unreadable(response: Any, user_id: str) -> ProviderError | None:
         meaning = next((meant for phrase, meant in ACCOUNT_ERRORS if phrase in words), "account not readable")
         return ProviderError(ProviderErrorKind.AUTH, f"200 with errors: {meaning} (x.user_id)", status=200)
     return None
+
+
+def unreadable_post(item: Any) -> Exception | None:
+    """What tweepy raises reading `item` (one of a page's `data`) as a post, None when it reads it."""
+    try:
+        with warnings.catch_warnings():  # a post without `edit_history_tweet_ids` is read (tweepy warns)
+            warnings.simplefilter("ignore")
+            tweepy.Tweet(item)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        return error
+    return None
+
+
+def post_id(value: Any) -> str | None:
+    """`value` as a post's id (X's ids are strings of digits), None when it is none."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    return value if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exception] | None:
+    """A mention tweepy could not read (XApiSession._readable_posts), as far as it can be read for sure, with the
+    error, for the poller to keep unfiled (`plain_mention`): its words and author; the posts it answers or quotes
+    only if their references can be read, and anonymous if it answers or quotes any (or they cannot be read). None
+    for one not to take (ours, a retweet) or that cannot be kept (no id or author to read: `mention.rejected`)."""
+    error = unreadable_post(item) or TypeError("unreadable post")
+    if not isinstance(item, dict) or post_id(item.get("id")) is None or post_id(item.get("author_id")) is None:
+        log.warning("mention.rejected", channel=SOURCE, reason="bad_payload", error=type(error).__name__)
+        metrics.labelled(metrics.REJECTED, SOURCE, "bad_payload").inc()
+        return None
+    references = item.get("referenced_tweets")
+    readable = {key: value for key, value in item.items() if key not in ("edit_history_tweet_ids",
+                                                                         "referenced_tweets")}
+    tweet = tweepy.Tweet({**readable, "text": item.get("text"), "edit_history_tweet_ids": []})
+    if references is not None and unreadable_post({**readable, "referenced_tweets": references,
+                                                   "edit_history_tweet_ids": []}) is None:
+        tweet = tweepy.Tweet({**readable, "referenced_tweets": references, "edit_history_tweet_ids": []})
+    if str(tweet.author_id) == own_user_id or is_retweet(tweet):
+        log.debug("mention.ignored", channel=SOURCE,
+                  reason="own_tweet" if str(tweet.author_id) == own_user_id else "retweet")
+        return None
+    return plain_mention(tweet, answers=bool(references)), error
 
 
 def edit_history(tweet: tweepy.Tweet) -> list[str]:
@@ -579,13 +648,14 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
         if str(tweet.author_id) == own_user_id:
             log.debug("mention.ignored", channel=SOURCE, reason="own_tweet")
             continue
-        if is_retweet(tweet):
-            log.debug("mention.ignored", channel=SOURCE, reason="retweet")
-            continue
-        if superseded(tweet):
-            log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
-            continue
         try:
+            # Inside the guard: a field of a shape not met before raised here too, and made the page unreadable.
+            if is_retweet(tweet):
+                log.debug("mention.ignored", channel=SOURCE, reason="retweet")
+                continue
+            if superseded(tweet):
+                log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
+                continue
             messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
                                        video_max_bytes))
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -595,20 +665,21 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
     return messages
 
 
-def plain_mention(tweet: tweepy.Tweet) -> InboundMessage:
+def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False) -> InboundMessage:
     """A mention as far as it can be read for sure when its reading raised (`to_inbound`): its words and author,
     without its files or the posts it quotes; its address (`permalink`) shows them. Kept unfiled (gateway.unfiled),
     filed as such by a retry. The posts it answers or quotes are kept as far as their ids can be read (an answer to
     our reply still adds to its report), but not whose they are: one answering or quoting any post, or whose posts
     cannot be read, is filed anonymous (`own_post_anonymous`), as it may answer its sender's own #anonim mention (the
-    whistleblower's answer under it, kept so, was filed named, their handle sent with it)."""
+    whistleblower's answer under it, kept so, was filed named, their handle sent with it). `answers`: it answers or
+    quotes a post whose reference could not be read."""
     permalink = f"https://x.com/i/web/status/{tweet.id}"
     # Words that cannot be read are its address: read as no words, it was answered with help in public and released,
     # its report (a photo, say) lost.
     text = html.unescape(tweet.text) if isinstance(tweet.text, str) else permalink
     try:
         replied_to, quoted = _referenced(tweet, "replied_to"), _referenced(tweet, "quoted")
-        answers = bool(tweet.referenced_tweets)
+        answers = answers or bool(tweet.referenced_tweets)
     except (AttributeError, KeyError, TypeError, ValueError):
         replied_to, quoted, answers = None, None, True
     return InboundMessage(
@@ -858,6 +929,7 @@ class XMentionsPoller:
                                        self.video_max_bytes, unread)
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
+            page_ids += self._set_aside(response, unread)
             if self.lookback:  # the look-back window's mentions read before: filed once, passed over
                 again = self.read.already({str(post_id) for post_id in page_ids})
                 messages = [message for message in messages if message.provider_message_id not in again]
@@ -909,6 +981,20 @@ class XMentionsPoller:
             self.progress.save(since_id=since_id, next_token=token, newest_id=newest, start_time=start,
                                walked=walked, oldest_id=oldest)
         return taken
+
+    def _set_aside(self, response: Any, unread: list[tuple[InboundMessage, Exception]]) -> list[int]:
+        """The page's mentions tweepy could not read (XApiSession._readable_posts) added to `unread`, to keep unfiled,
+        or rejected (`set_aside_mention`); their ids. A page none of whose mentions can be read at all is a bad
+        payload, as before: nothing on it is taken, the cursor stays."""
+        aside = list(getattr(self.client.session, "set_aside", None) or [])
+        if not aside:
+            return []
+        ids = [int(found) for item in aside if isinstance(item, dict) and (found := post_id(item.get("id")))]
+        if not response.data and not ids:
+            raise ProviderError(ProviderErrorKind.BAD_PAYLOAD,
+                                f"unreadable mentions page: {type(unreadable_post(aside[0])).__name__}", status=200)
+        unread.extend(found for item in aside if (found := set_aside_mention(item, self.settings.user_id)))
+        return ids
 
     @property
     def lookback(self) -> float:

@@ -3458,6 +3458,70 @@ def test_a_mention_the_gateway_fails_to_file_is_kept_whole_and_the_cursor_moves_
     assert broken in {args[1]["tweet_id"] for args in reply_jobs(redis)}
 
 
+@pytest.mark.parametrize(("spoiled", "kept_as"), [
+    pytest.param({"edit_history_tweet_ids": 1860000000000001203}, "TypeError", id="edit-history-a-number"),
+    pytest.param({"edit_history_tweet_ids": [{"id": "1860000000000001203"}]}, "TypeError",
+                 id="edit-history-of-objects"),
+    pytest.param({"referenced_tweets": {"type": "quoted", "id": "1860000000000000950"}}, "TypeError",
+                 id="references-an-object"),
+    pytest.param({"referenced_tweets": [{"type": "quoted", "id": "x"}]}, "ValueError", id="reference-no-id"),
+    pytest.param({"id": None}, None, id="no-id"),
+])
+def test_one_mention_of_an_unreadable_shape_is_set_aside_and_the_rest_of_its_page_is_taken(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    spoiled: dict[str, Any], kept_as: str | None,
+) -> None:
+    """tweepy reads a page's posts before the poller sees any: one whose `edit_history_tweet_ids` or
+    `referenced_tweets` was of another shape raised there, and the whole page was a bad payload at every poll, each
+    mention on it held back. That one is set aside: kept unfiled as far as it can be read (anonymous, as it quotes a
+    post), or, with no id to know it by, rejected (`mention.rejected`, reason `bad_payload`); the rest is filed and
+    the cursor moves on."""
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_quotes.json")
+    dewi = next(post for post in page["data"] if post["id"] == "1860000000000001203")
+    dewi.update(spoiled)
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    events = log_events(log_stream)
+    assert "channel.bad_payload" not in {e["event"] for e in events}
+    filed = reports_by_tweet(redis)
+    assert set(filed) == {"1860000000000001204", "1860000000000001205", "1860000000000001207",
+                          "1860000000000001208"}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+    kept, _ = UnfiledMessages(redis).list()
+    if kept_as is None:
+        assert kept == []
+        assert [(e["reason"], e["error"]) for e in events if e["event"] == "mention.rejected"] == [
+            ("bad_payload", "TypeError")]
+        return
+    [(unfiled)] = kept
+    assert (unfiled.key, unfiled.error) == ("x-mentions:1860000000000001203", kept_as)
+    assert unfiled.message.text == "tolong ditindak https://t.co/Qv9kLm2XyZ"
+    assert unfiled.message.own_post_anonymous is True
+
+
+def test_a_mention_whose_edit_history_cannot_be_read_is_unread_and_the_rest_of_its_page_is_read() -> None:
+    """`superseded` and `is_retweet` ran outside the page's per-mention guard: a mention whose fields raised there
+    made every mention of the page unreadable. It is `unread` now, kept unfiled by the poller, as any other."""
+    import tweepy
+
+    from channels.x_mentions import mentions_of
+
+    page = fixture("x/mentions_page_quotes.json")
+    tweets = [tweepy.Tweet(post) for post in page["data"]]
+    broken = next(tweet for tweet in tweets if str(tweet.id) == "1860000000000001203")
+    broken.data["edit_history_tweet_ids"] = 1860000000000001203
+    includes = {"users": [tweepy.User(user) for user in page["includes"]["users"]],
+                "tweets": [tweepy.Tweet(post) for post in page["includes"]["tweets"]]}
+    unread: list[tuple[InboundMessage, Exception]] = []
+    messages = mentions_of(SimpleNamespace(data=tweets, includes=includes), X_USER_ID, unread=unread)
+    assert len(messages) == 4 and "1860000000000001203" not in {m.provider_message_id for m in messages}
+    assert [(message.provider_message_id, type(error)) for message, error in unread] == [
+        ("1860000000000001203", TypeError)]
+
+
 def test_a_mention_kept_unfiled_after_others_were_filed_logs_no_tracking_id_of_theirs(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
     monkeypatch: pytest.MonkeyPatch,
