@@ -881,7 +881,8 @@ class XMentionsPoller:
 
     def _poll(self, go_on: GoOn) -> int:
         state = self.progress.load()
-        since_id, token, newest = state.get("since_id"), state.get("next_token"), state.get("newest_id")
+        # A newest_id no post id (saved from a spoiled page by an older release) is dropped: the walk's own is read.
+        since_id, token, newest = state.get("since_id"), state.get("next_token"), post_id(state.get("newest_id"))
         # Until the account has a cursor, every poll starts at the same moment, fixed (and saved) by the first.
         start = None if since_id else state.get("start_time") or self._first_poll_start()
         if start and not state.get("start_time"):
@@ -921,7 +922,10 @@ class XMentionsPoller:
             if not isinstance(meta, dict):  # read as an object below: it raised past the poll's error handling
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, "unreadable mentions page: meta not an object",
                                     status=200)
-            newest = newest or meta.get("newest_id")
+            # A `newest_id` that is no post id crashed the round where the cursor is moved (`poller.crashed`, every
+            # round): a bad payload, the page's mentions taken first, the cursor left where it is.
+            spoiled = newest is None and meta.get("newest_id") is not None and post_id(meta["newest_id"]) is None
+            newest = newest or post_id(meta.get("newest_id"))
             unread: list[tuple[InboundMessage, Exception]] = []
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
@@ -940,6 +944,9 @@ class XMentionsPoller:
             if self.lookback:
                 self.read.add({str(post_id) for post_id in page_ids}, self.lookback)
             taken += len(messages)
+            if spoiled:
+                raise ProviderError(ProviderErrorKind.BAD_PAYLOAD,
+                                    "unreadable mentions page: meta.newest_id is no post id", status=200)
             # A walk goes from the newest mention to older ones: a page that names itself as the next one, or brings
             # back no mention older than the walk has read (pages in a cycle, A -> B -> A), was read again and again,
             # and no newer mention was ever asked for (they wait for the walk). Its mentions are taken; the walk ends.

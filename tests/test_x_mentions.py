@@ -1406,14 +1406,21 @@ def test_a_failing_poll_says_what_failed_in_the_status_views(
 def test_a_poller_round_that_crashes_fails_the_channel_in_the_status_views_until_a_round_goes_through(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
-    """A page whose `meta.newest_id` is no post id (a spoiled answer) raises past the poller's error handling. Logged
+    """A step that raises past the poller's error handling (a bug of ours; here the page's filing, twice). Logged
     `poller.crashed` alone, every view went on showing the channel healthy, its last success standing, while each
     round crashed again 30 s later. The views say the poll fails, why (the error's type: its words may quote a post),
     that it is a bug to read in the log, and when it tries again; a round that goes through clears it."""
     tweet = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Dago")
-    spoiled = {"data": [{**tweet, "text": "@lapor1708 jembatan ambrol"}], "meta": {"newest_id": "?", "result_count": 1}}
-    fake.fail("/x/2/users", 200, body=spoiled, count=2)
     poller, stop = make_poller(settings, redis, intake, time.time), threading.Event()
+    take, crashes = poller.mentions.take, iter([ValueError("a bug"), ValueError("a bug")])
+
+    def take_with_a_bug(*args: Any, **kwargs: Any) -> Any:
+        error = next(crashes, None)
+        if error is not None:
+            raise error
+        return take(*args, **kwargs)
+
+    poller.mentions.take = take_with_a_bug  # type: ignore[method-assign]
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: time.time() + 130)
     seen: list[dict[str, Any]] = []
 
@@ -1438,6 +1445,35 @@ def test_a_poller_round_that_crashes_fails_the_channel_in_the_status_views_until
         assert [e["reason"] for e in crashed["last_errors"]] == ["poller crashed: ValueError"]
     assert [f for f in seen[2]["findings"] if f["rule"] == "poll_failing"] == []
     assert tweet["id"] in reports_by_tweet(redis)
+
+
+def test_a_page_whose_newest_id_is_no_post_id_is_a_bad_payload_whose_mentions_are_taken(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A page whose `meta.newest_id` is no post id (a spoiled answer) raised where the cursor is moved, every round:
+    `poller crashed: ValueError` in the views, a bug to look for. It is a bad payload, which says so: the cursor
+    stays, and the mentions on the page are taken (a page read again files none twice)."""
+    tweet = fake.state.add_tweet("@lapor1708 lampu jalan mati di Jl. Dago")
+    page = fixture("x/mentions_page.json")
+    page["meta"]["newest_id"] = "?"
+    fake.fail("/x/2/users", 200, body=page, count=2)
+    for _ in range(2):
+        make_poller(settings, redis, intake).poll_once()
+
+    events = log_events(log_stream)
+    assert "poller.crashed" not in {e["event"] for e in events}
+    assert [e["detail"] for e in events if e["event"] == "channel.bad_payload"] == [
+        "unreadable mentions page: meta.newest_id is no post id"] * 2
+    assert set(reports_by_tweet(redis)) == {"1860000000000000404", "1860000000000000101"}
+    assert x_progress(redis, X_USER_ID).load().keys() <= {"start_time"}  # no cursor moved
+    x_health = {h["channel"]: h for h in HealthMonitor(redis, load_rules(settings.health.rules_path()))
+                .status()["channels"]}["x"]
+    assert x_health["last_errors"][0]["kind"] == "poll_failed"
+    assert "newest_id" in x_health["last_errors"][0]["reason"]
+
+    make_poller(settings, redis, intake).poll_once()  # X's answer mended: the walk goes on, the cursor moves
+    assert tweet["id"] in reports_by_tweet(redis)
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": tweet["id"]}
 
 
 @pytest.mark.parametrize(("status", "body", "says", "does"), [
