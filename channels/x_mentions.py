@@ -157,9 +157,10 @@ class XApiSession(requests.Session):
         """A page whose `data` holds a post tweepy cannot read (`edit_history_tweet_ids` a number or a list of
         objects, `referenced_tweets` no list of references) without it: tweepy raised reading the page, and the one
         post made all of it a bad payload at every poll, every other mention on it held back. Those posts are kept in
-        `set_aside` for the poller (XMentionsPoller.set_aside_mentions), the rest read as X gave them."""
+        `set_aside` for the poller (XMentionsPoller._set_aside), the rest read as X gave them. Only a page asked for
+        (GET): a reply's answer whose `data` is a list is no post, which says the reply may be out (XReplyClient)."""
         self.set_aside = []
-        if not response.ok or not response.content:
+        if not response.ok or not response.content or response.request.method != "GET":
             return response
         try:
             body = response.json()
