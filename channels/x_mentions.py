@@ -111,8 +111,10 @@ class XApiSession(requests.Session):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.last_headers: Mapping[str, str] = {}
-        # The items of the last answer's `data` list that tweepy cannot read as posts (see _readable_posts).
+        # The items of the last answer's `data` list that tweepy cannot read as posts, and the ids of the posts of its
+        # `includes` left out as unreadable (see _readable_posts).
         self.set_aside: list[Any] = []
+        self.posts_set_aside: set[str] = set()
         self.hooks["response"].extend([self._readable_reset, self._readable_error, self._readable_posts,
                                        self._remember])
 
@@ -159,20 +161,32 @@ class XApiSession(requests.Session):
         post made all of it a bad payload at every poll, every other mention on it held back. Those posts are kept in
         `set_aside` for the poller (XMentionsPoller._set_aside), the rest read as X gave them. Only a page asked for
         (GET): a reply's answer whose `data` is a list is no post, which says the reply may be out (XReplyClient)."""
-        self.set_aside = []
+        self.set_aside, self.posts_set_aside = [], set()
         if not response.ok or not response.content or response.request.method != "GET":
             return response
         try:
             body = response.json()
         except ValueError:
             return response
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
+        if not isinstance(body, dict):
             return response
-        readable = [item for item in data if unreadable_post(item) is None]
-        if len(readable) < len(data):
+        read = dict(body)
+        data = body.get("data")
+        if isinstance(data, list) and any(unreadable_post(item) is not None for item in data):
             self.set_aside = [item for item in data if unreadable_post(item) is not None]
-            response._content = json.dumps({**body, "data": readable}).encode()
+            read["data"] = [item for item in data if unreadable_post(item) is None]
+        includes = body.get("includes")
+        for name, kind in INCLUDED if isinstance(includes, dict) else ():
+            items = includes.get(name)
+            if not isinstance(items, list) or all(unreadable(kind, item) is None for item in items):
+                continue
+            if name == "tweets":  # the mentions that answer or quote one go unread (mentions_of); "": which is unknown
+                self.posts_set_aside |= {post_id(item.get("id") if isinstance(item, dict) else None) or ""
+                                         for item in items if unreadable(kind, item) is not None}
+            read["includes"] = {**read.get("includes", includes),
+                                name: [item for item in items if unreadable(kind, item) is None]}
+        if read != body:
+            response._content = json.dumps(read).encode()
         return response
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -321,15 +335,26 @@ def account_unreadable(response: Any, user_id: str) -> ProviderError | None:
     return None
 
 
-def unreadable_post(item: Any) -> Exception | None:
-    """What tweepy raises reading `item` (one of a page's `data`) as a post, None when it reads it."""
+def unreadable(kind: type, item: Any) -> Exception | None:
+    """What tweepy raises reading `item` as a `kind` (tweepy.Tweet, User, Media), None when it reads it."""
     try:
         with warnings.catch_warnings():  # a post without `edit_history_tweet_ids` is read (tweepy warns)
             warnings.simplefilter("ignore")
-            tweepy.Tweet(item)
+            kind(item)
     except (AttributeError, KeyError, TypeError, ValueError) as error:
         return error
     return None
+
+
+def unreadable_post(item: Any) -> Exception | None:
+    """What tweepy raises reading `item` (one of a page's `data`) as a post, None when it reads it."""
+    return unreadable(tweepy.Tweet, item)
+
+
+# The parts of a page's `includes` tweepy reads into objects, each left out alone when it cannot read it: a user (an
+# author X gave in part: no name) is then unknown, as one X left out (see channels.social._without_others_posts); a
+# file is not attached; a post, quoted or answered, makes the mentions that quote or answer it unread.
+INCLUDED = (("tweets", tweepy.Tweet), ("users", tweepy.User), ("media", tweepy.Media))
 
 
 def post_id(value: Any) -> str | None:
@@ -634,12 +659,15 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
 
 def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
                 video_max_bytes: int | None = None,
-                unread: list[tuple[InboundMessage, Exception]] | None = None) -> list[InboundMessage]:
+                unread: list[tuple[InboundMessage, Exception]] | None = None,
+                posts_set_aside: Collection[str] = ()) -> list[InboundMessage]:
     """The page's mentions as inbound messages, oldest first, without our own tweets, retweets, and versions of a post
     edited since (see superseded; a later version says which it replaced: `channel_meta.edit_of`). With `unread`, a
     mention whose reading raised (a bug of ours, a field of a shape not met before) goes there as far as it can be
     read for sure (`plain_mention`), with the error, for the poller to keep unfiled: raised, it made the whole page
-    unreadable, every poll, and no mention after it was filed."""
+    unreadable, every poll, and no mention after it was filed. `posts_set_aside`: the ids of the page's included posts
+    left out as unreadable (XApiSession._readable_posts; "" for one without an id): a mention that answers or quotes
+    one is unread too, as what it quotes, and whose it is, cannot be read."""
     includes = response.includes or {}
     users = {str(user.id): user for user in includes.get("users", [])}
     media_by_key = {media.media_key: media for media in includes.get("media", [])}
@@ -657,6 +685,9 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
             if superseded(tweet):
                 log.debug("mention.ignored", channel=SOURCE, reason="edited_since")
                 continue
+            references = {str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type in QUOTING}
+            if references and posts_set_aside and ("" in posts_set_aside or references & set(posts_set_aside)):
+                raise ValueError("a post it answers or quotes could not be read")
             messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
                                        video_max_bytes))
         except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -931,7 +962,8 @@ class XMentionsPoller:
             try:
                 page_ids = [int(tweet.id) for tweet in response.data or []]
                 messages = mentions_of(response, self.settings.user_id, self.settings.quoted_post_max_chars,
-                                       self.video_max_bytes, unread)
+                                       self.video_max_bytes, unread,
+                                       getattr(self.client.session, "posts_set_aside", None) or ())
             except (AttributeError, KeyError, TypeError, ValueError) as error:
                 raise ProviderError(ProviderErrorKind.BAD_PAYLOAD, f"unreadable mentions page: {error}") from error
             page_ids += self._set_aside(response, unread)

@@ -3538,6 +3538,41 @@ def test_one_mention_of_an_unreadable_shape_is_set_aside_and_the_rest_of_its_pag
     assert unfiled.message.own_post_anonymous is True
 
 
+@pytest.mark.parametrize("spoiled", [
+    pytest.param({"edit_history_tweet_ids": 5}, id="edit-history-a-number"),
+    pytest.param({"id": None}, id="no-id"),
+])
+def test_an_included_post_of_an_unreadable_shape_makes_the_mentions_quoting_it_unread_not_the_page(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    spoiled: dict[str, Any],
+) -> None:
+    """A post of `includes.tweets` tweepy cannot read made the whole page a bad payload at every poll. It is left out:
+    the mentions that quote or answer it are kept unfiled, anonymous (whose post it is cannot be read), and the rest
+    of the page is filed; with no id to tell which it is, every mention that quotes or answers a post. An included
+    user tweepy cannot read (no name) is an author X left out: rina's #anonim answer carries the post's mark alone."""
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_quotes.json")
+    next(post for post in page["includes"]["tweets"] if post["id"] == "1860000000000000950").update(spoiled)
+    del next(user for user in page["includes"]["users"] if user["username"] == "rina_kopo")["name"]
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    assert "channel.bad_payload" not in {e["event"] for e in log_events(log_stream)}
+    filed = reports_by_tweet(redis)
+    kept, _ = UnfiledMessages(redis).list()
+    quoting_950 = {"x-mentions:1860000000000001203", "x-mentions:1860000000000001207"}
+    if "id" in spoiled:  # which post it is cannot be read: every mention that quotes or answers one
+        assert {unfiled.key for unfiled in kept} == {f"x-mentions:{post['id']}" for post in page["data"]}
+        assert filed == {}
+        return
+    assert {unfiled.key for unfiled in kept} == quoting_950
+    assert all(unfiled.message.own_post_anonymous for unfiled in kept)
+    assert set(filed) == {"1860000000000001204", "1860000000000001205", "1860000000000001208"}
+    assert filed["1860000000000001204"]["text"] == f"di Jl. Kopo Sayati juga sama\n\n{QUOTED_MARK}"
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+
+
 def test_a_mention_whose_edit_history_cannot_be_read_is_unread_and_the_rest_of_its_page_is_read() -> None:
     """`superseded` and `is_retweet` ran outside the page's per-mention guard: a mention whose fields raised there
     made every mention of the page unreadable. It is `unread` now, kept unfiled by the poller, as any other."""
