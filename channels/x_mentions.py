@@ -375,12 +375,12 @@ def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exce
         metrics.labelled(metrics.REJECTED, SOURCE, "bad_payload").inc()
         return None
     references = item.get("referenced_tweets")
-    readable = {key: value for key, value in item.items() if key not in ("edit_history_tweet_ids",
-                                                                         "referenced_tweets")}
-    tweet = tweepy.Tweet({**readable, "text": item.get("text"), "edit_history_tweet_ids": []})
-    if references is not None and unreadable_post({**readable, "referenced_tweets": references,
-                                                   "edit_history_tweet_ids": []}) is None:
-        tweet = tweepy.Tweet({**readable, "referenced_tweets": references, "edit_history_tweet_ids": []})
+    # Its id, author and words alone (any other field may be the one of another shape), and its references if read.
+    readable = {"id": item["id"], "author_id": item["author_id"], "text": item.get("text"),
+                "edit_history_tweet_ids": []}
+    if references is not None and unreadable_post({**readable, "referenced_tweets": references}) is None:
+        readable["referenced_tweets"] = references
+    tweet = tweepy.Tweet(readable)
     if str(tweet.author_id) == own_user_id or is_retweet(tweet):
         log.debug("mention.ignored", channel=SOURCE,
                   reason="own_tweet" if str(tweet.author_id) == own_user_id else "retweet")

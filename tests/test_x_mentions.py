@@ -3501,6 +3501,8 @@ def test_a_mention_the_gateway_fails_to_file_is_kept_whole_and_the_cursor_moves_
     pytest.param({"referenced_tweets": {"type": "quoted", "id": "1860000000000000950"}}, "TypeError",
                  id="references-an-object"),
     pytest.param({"referenced_tweets": [{"type": "quoted", "id": "x"}]}, "ValueError", id="reference-no-id"),
+    pytest.param({"edit_history_tweet_ids": 5, "conversation_id": "x", "created_at": 7}, "TypeError",
+                 id="other-fields-too"),
     pytest.param({"id": None}, None, id="no-id"),
 ])
 def test_one_mention_of_an_unreadable_shape_is_set_aside_and_the_rest_of_its_page_is_taken(
