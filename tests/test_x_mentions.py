@@ -1476,6 +1476,21 @@ def test_a_page_whose_newest_id_is_no_post_id_is_a_bad_payload_whose_mentions_ar
     assert x_progress(redis, X_USER_ID).load() == {"since_id": tweet["id"]}
 
 
+def test_a_walk_saved_with_a_newest_id_that_is_no_post_id_goes_on_and_moves_the_cursor(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A walk whose progress holds a `newest_id` that is no post id (saved from a spoiled first page by an earlier
+    release) crashed at its last page, every round, resumed from that progress again: it is dropped, and the cursor
+    moves to the newest the walk's last page names."""
+    page = fixture("x/mentions_page.json")
+    x_progress(redis, X_USER_ID).save(since_id="1860000000000000001", next_token="7140dibdnow9c7btw3z2vwioavpvutgzrzm",
+                                      newest_id="?")
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    assert "poller.crashed" not in {e["event"] for e in log_events(log_stream)}
+    assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
+
+
 @pytest.mark.parametrize(("status", "body", "says", "does"), [
     pytest.param(401, "x/unauthorized.json", "{host} answered 401 Unauthorized",
                  ("X refuses the poller's token", "set LAPOR_X_BEARER_TOKEN"), id="401-token"),
