@@ -651,6 +651,51 @@ def test_a_health_result_older_than_the_one_applied_is_discarded(redis: Redis, l
     assert monitor.commit([passing], now + 2) == {"x": State.DEGRADED}
 
 
+def test_a_check_that_read_before_another_is_discarded_though_it_evaluated_after_it(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """The SMTP server starts while email is down, as two checks run at once (the health loop's and a view's, or two
+    gateways'). The view's check takes its time first and reads Redis after the first beat: ok. The loop's check,
+    timed after it, read Redis before that beat and stores its result last: down. Its time alone said it was the
+    newer, so it was kept, and the log said email ok, down and ok again within a second, an extra page for a server
+    that had just come up. A result read from Redis before the one stored was is discarded, as one evaluated before
+    it is."""
+    start = float(int(time.time()))
+    clock = {"now": start}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
+    live_worker(redis, at=start + 100)
+    redis.zadd("lapor:health:serving:email", {"smtp:killed": start - 100})
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "down"
+
+    committing, let_go = threading.Event(), threading.Event()
+    commit = monitor.commit
+
+    def held_commit(*args: object, **kwargs: object) -> dict[str, State]:
+        if threading.current_thread() is not threading.main_thread():
+            committing.set()
+            assert let_go.wait(10)
+        return commit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monitor.commit = held_commit  # type: ignore[method-assign]
+    loops = threading.Thread(target=monitor.check, kwargs={"now": start + 2})  # read before the beat
+    loops.start()
+    try:
+        assert committing.wait(10)
+        clock["now"] = start + 1.5
+        assert smtp.beat()
+        view = monitor.check(now=start + 1)  # timed before the loop's check, read after the beat
+        assert next(c for c in view["channels"] if c["channel"] == "email")["state"] == "ok"
+    finally:
+        let_go.set()
+        loops.join(10)
+    assert orjson.loads(redis.hget("lapor:health:state", "email") or b"{}")["state"] == "ok"
+    assert [line["state"] for line in health_lines(log_stream, "email")] == ["down", "ok"]
+    clock["now"] = start + 3
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "ok"
+    assert [line["state"] for line in health_lines(log_stream, "email")] == ["down", "ok"]
+
+
 def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
     redis: Redis, log_stream: io.StringIO
 ) -> None:

@@ -140,8 +140,10 @@ CLOCK_STEP_SECONDS = 2.0
 # Compare-and-set of a channel's state: returns the previous state when it changed, or when its cause did within the
 # same state (ChannelHealth.cause; "since" starts again when no cause of before remains), for the caller to log;
 # `STALE` for a result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to
-# store), which is discarded; nil otherwise. A state stored without a cause (by an older version) keeps its "since"
-# and logs nothing. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host
+# store), or read from Redis before it (`read`, Redis's clock as the signals were read: the later to evaluate may be
+# the first to read, before a process's first beat that the other read, and its "down" came after the other's "ok"),
+# which is discarded; nil otherwise. A state stored without a cause (by an older version) keeps its "since" and logs
+# nothing. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host
 # resumed before its clock was set), not by a check that overtook this one: it must not hold the state still until
 # that time comes. A check takes a few Redis round trips, each bounded by its timeout.
 STALE = "stale"
@@ -158,6 +160,8 @@ if raw then
   if decoded and type(current) == 'table' and known[current.state] then
     local stored_at = tonumber(current.at)
     if stored_at and at < stored_at and stored_at - at <= tonumber(ARGV[5]) then return 'stale' end
+    local stored_read, read = tonumber(current.read), tonumber(ARGV[7])
+    if stored_read and read and read < stored_read and stored_read - read <= tonumber(ARGV[5]) then return 'stale' end
     previous = current.state
     if previous == ARGV[2] then
       local kept = type(current.cause) ~= 'string' or current.cause == ARGV[6]
@@ -172,7 +176,8 @@ if raw then
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1],
-           cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at, cause = ARGV[6]}))
+           cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at, cause = ARGV[6],
+                         read = tonumber(ARGV[7]) and ARGV[7] or nil}))
 if previous ~= ARGV[2] or new_cause then return previous end
 return false
 """
@@ -504,7 +509,13 @@ class HealthMonitor:
     def read_signals(self, now: float) -> dict[str, ChannelSignals]:
         """Every configured channel's signals, in one round trip; a channel never seen before gets its `first_seen`
         (the start of the process rule's grace), its one write."""
-        pipe = self._redis.pipeline(transaction=False)
+        return self._read_signals(now)[0]
+
+    def _read_signals(self, now: float) -> tuple[dict[str, ChannelSignals], str]:
+        """`read_signals`, and when Redis read them by its own clock ("seconds.microseconds"): one transaction, so
+        that two checks' signals are read in the order of their times (`_SET_STATE`'s `read`)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.time()
         for channel in self.rules.watched:
             key = SIGNALS_KEY.format(channel=channel)
             window = self.rules.for_channel(channel).deadletter_window_seconds
@@ -519,10 +530,10 @@ class HealthMonitor:
             webhook = WEBHOOK_SERVING_KEY.format(channel=channel)
             pipe.zrevrange(webhook, 0, 0, withscores=True)
             pipe.zcount(webhook, now - SERVING_ALIVE_SECONDS, "+inf")
-        replies = pipe.execute()
+        (seconds, microseconds), *replies = pipe.execute()
         per = 9
         return {channel: _signals(channel, *replies[per * index + 1:per * index + per])
-                for index, channel in enumerate(self.rules.watched)}
+                for index, channel in enumerate(self.rules.watched)}, f"{int(seconds)}.{int(microseconds):06d}"
 
     def queue_stats(self, now: float) -> list[QueueStats]:
         """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog);
@@ -674,10 +685,16 @@ class HealthMonitor:
                                                              dict[str, ChannelSignals]]:
         """Every channel's health, recording nothing but when monitoring of a channel began (`read_signals`); `check`
         also records states and logs changes."""
+        healths, queues, signals, _ = self._evaluate(now)
+        return healths, queues, signals
+
+    def _evaluate(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
+                                                           dict[str, ChannelSignals], str]:
+        """`evaluate_all`, and when Redis read the signals (`_read_signals`), for `commit`."""
         now = self._now() if now is None else now
         try:
             queues = self.queue_stats(now)
-            signals = self.read_signals(now)
+            signals, read = self._read_signals(now)
         except RedisError as error:  # away, or refusing writes: nobody's beat went in either (a key out of place did)
             if self._redis_failed_from is None and not wrong_type(error):  # away since after the last read at most
                 self._redis_failed_from = self._redis_read_at if self._redis_read_at is not None else float("-inf")
@@ -690,7 +707,7 @@ class HealthMonitor:
             signals = {channel: replace(sig, beats_counted_from=self._clock_stepped_at, redis_away=self._redis_away)
                        for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
-        return healths, queues, signals
+        return healths, queues, signals, read
 
     def _now(self) -> float:
         """The wall clock for a check, noting (and logging, `health.clock_stepped`) a step forward since the last
@@ -711,15 +728,16 @@ class HealthMonitor:
                         detail="beats and workers counted from now: the clock moved ahead of them")
         return now
 
-    def commit(self, healths: Sequence[ChannelHealth], now: float) -> dict[str, State]:
-        """Store each channel's state, evaluated at `now` (one round trip); on a change of state or of its cause,
-        log `channel.health` once, whichever process gets there first. A result older than the one stored is
-        discarded: it would take the state back, and forth again at the next. Returns the previous state of every
-        channel that changed (the same state for a new cause)."""
+    def commit(self, healths: Sequence[ChannelHealth], now: float, read: str = "") -> dict[str, State]:
+        """Store each channel's state, evaluated at `now` from signals Redis read at `read` (its clock, as
+        `_read_signals` gives it; "": not known) in one round trip; on a change of state or of its cause, log
+        `channel.health` once, whichever process gets there first. A result older than the one stored, evaluated or
+        read before it, is discarded: it would take the state back, and forth again at the next. Returns the
+        previous state of every channel that changed (the same state for a new cause)."""
         pipe = self._redis.pipeline(transaction=False)
         for health in healths:
             self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now,
-                                                    STALE_WINDOW_SECONDS, health.cause], client=pipe)
+                                                    STALE_WINDOW_SECONDS, health.cause, read], client=pipe)
         changed: dict[str, State] = {}
         for health, stored in zip(healths, pipe.execute(), strict=True):
             previous = stored.decode() if isinstance(stored, bytes) else stored
@@ -746,8 +764,8 @@ class HealthMonitor:
         now = self._now() if now is None else now
         if self._signals is not None:
             self._signals.write_unwritten()
-        healths, queues, signals = self.evaluate_all(now)
-        self.commit(healths, now)
+        healths, queues, signals, read = self._evaluate(now)
+        self.commit(healths, now, read)
         for stats in queues:
             metrics.QUEUE_DEPTH.labels(stats.name).set(stats.depth + stats.scheduled)
             metrics.QUEUE_OLDEST_AGE.labels(stats.name).set(stats.oldest_age_seconds or 0)
