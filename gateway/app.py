@@ -57,6 +57,7 @@ from gateway.outbound import (
     RecentSenders,
     delivery_label,
     durably,
+    flood_notice,
     flood_notice_due,
 )
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
@@ -335,12 +336,15 @@ class Gateway:
         # ticket number of its own in each) drew an acknowledgement each time, without end.
         # Held, its number is told once an hour, with this report's Tracking ID, that the next ones go unanswered.
         elif self.recent_senders.seen_before(draft.sender.id) and not await self._inline_reply_allowed(
-                adapter, message, draft.sender.id, "ack", receipt.tracking_id, per_minute=False):
-            reply = await self._flood_notice(adapter, draft, normalized.language, receipt.tracking_id)
+                adapter, message, draft.sender.id, "ack", receipt.tracking_id, per_minute=False, tell_held=False):
+            reply = await self._flood_notice(adapter, message, draft, normalized.language, receipt.tracking_id)
+            if reply is None:
+                self._held(adapter, "ack", receipt.tracking_id)
         return Outcome(reply_text=reply, tracking_id=receipt.tracking_id, duplicate=receipt.duplicate)
 
     async def _inline_reply_allowed(self, adapter: WebhookAdapter, message: InboundMessage, number: str, kind: str,
-                                    tracking_id: str | None, *, per_minute: bool = True) -> bool:
+                                    tracking_id: str | None, *, per_minute: bool = True, tell_held: bool = True,
+                                    ) -> bool:
         """Flood control of an answer in the webhook's response (Twilio's TwiML), as the aggregator's replies have it
         (`gateway.outbound.count_message`, by the adapter's section's `flood_replies_per_minute` and
         `flood_replies_per_hour`): False, and the answer is held back (`reply.held`,
@@ -348,7 +352,8 @@ class Gateway:
         without `per_minute`) or the second within an hour. Without it an auto-responder that answers each of our SMS
         (with our own words, read back as a status query, or as a report) drew one TwiML <Message> after another, each
         segment paid, limited only by the carrier. While intake spools, or Redis fails the count, the answer goes: a
-        report is never held up for a count, and Redis is not waited for again."""
+        report is never held up for a count, and Redis is not waited for again. Without `tell_held` the caller logs
+        and counts a held answer (`_held`): one it answers otherwise is not held."""
         if self.intake is not None and self.intake.spooling:
             return True
         if self.flood is None:
@@ -361,24 +366,30 @@ class Gateway:
         except NotDurable as error:
             log.warning("reply.flood_not_counted", reply_kind=kind, reason=error.reason)
             return True
-        if not allowed:
-            metrics.labelled(metrics.REPLIES, adapter.name, "held").inc()
-            log.info("reply.held", reply_kind=kind, tracking_id=tracking_id, reason="flood_control")
+        if not allowed and tell_held:
+            self._held(adapter, kind, tracking_id)
         return allowed
 
-    async def _flood_notice(self, adapter: WebhookAdapter, draft: ReportDraft, language: str,
-                            tracking_id: str) -> str | None:
-        """`[report_flood_notice]` in place of a held acknowledgement, the first of its number's hour
-        (`flood_notice_due`); None for the others, and when Redis fails (the answer stays held)."""
+    @staticmethod
+    def _held(adapter: WebhookAdapter, kind: str, tracking_id: str | None) -> None:
+        metrics.labelled(metrics.REPLIES, adapter.name, "held").inc()
+        log.info("reply.held", reply_kind=kind, tracking_id=tracking_id, reason="flood_control")
+
+    async def _flood_notice(self, adapter: WebhookAdapter, message: InboundMessage, draft: ReportDraft,
+                            language: str, tracking_id: str) -> str | None:
+        """The notice (`flood_notice`) in place of a held acknowledgement, the first of its number's hour
+        (`flood_notice_due`: Twilio's retry of that message gets it again); None for the others, and when Redis fails
+        (the answer stays held)."""
         try:
-            due = await durably(flood_notice_due, self.redis, self.settings, adapter.name, draft.sender.id)
+            due = await durably(flood_notice_due, self.redis, self.settings, adapter.name, draft.sender.id,
+                                message.message_identity)
         except NotDurable as error:
             log.warning("reply.flood_notice_failed", reason=error.reason)
             return None
         if not due:
             return None
         log.info("reply.flood_notice", tracking_id=tracking_id)
-        return render("report_flood_notice", language, tracking_id=tracking_id)
+        return flood_notice(language, tracking_id, anonymous=draft.anonymous, confidential=draft.confidential)
 
     async def _follow_up_status(self, adapter: WebhookAdapter, tracking_id: str) -> str | None:
         """The status of the report an addition that asked it was added to, within the channel's wait for a status

@@ -172,16 +172,29 @@ def count_in_sliding_window(redis: Redis, key: str, message_id: str | None, wind
 
 # One message counted in a number's flood windows (`count_message`; `FloodCounter` sends one a webhook in a
 # pipeline): the sorted set keeps the last hour. KEYS: the window. ARGV: the oldest time kept, now, the message's
-# member, the key's TTL, the start of the last minute (exclusive), '1' to count the minute. Returns {the last minute's
-# count but its new reports' (NEW_REPORT_MEMBER), or 0 when not asked; the hour's}.
+# member, the key's TTL, the start of the last minute (exclusive), the minute's limit ('': not asked). Returns {the
+# last minute's count but its new reports' (NEW_REPORT_MEMBER), counted only as far as one past the limit, 0 when
+# not asked; the hour's}. The new reports are looked for only past the limit, newest first, a limit's worth at a time:
+# a flood of one number's repeats costs as much as its limit, not a walk over its minute at each message.
 _COUNT_IN_FLOOD_WINDOWS = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-local minute = 0
-if ARGV[6] == '1' then
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[5], '+inf')) do
-    if string.sub(member, 1, 2) ~= 'n:' then minute = minute + 1 end
+local limit, minute = tonumber(ARGV[6]), 0
+if limit then
+  minute = redis.call('ZCOUNT', KEYS[1], ARGV[5], '+inf')
+  if minute > limit then
+    minute = 0
+    local offset = 0
+    while minute <= limit do
+      local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[5], 'LIMIT', offset, limit + 1)
+      if #members == 0 then break end
+      for _, member in ipairs(members) do
+        if string.sub(member, 1, 2) ~= 'n:' then minute = minute + 1 end
+        if minute > limit then break end
+      end
+      offset = offset + #members
+    end
   end
 end
 return {minute, redis.call('ZCARD', KEYS[1])}
@@ -201,11 +214,11 @@ class FloodCount:
         return self.hour <= per_hour and (per_minute is None or self.minute <= per_minute)
 
 
-def _flood_args(now: float, member: str) -> list[str | float | int]:
-    """`_COUNT_IN_FLOOD_WINDOWS`'s ARGV for a message counted at `now`; a new report's member (NEW_REPORT_MEMBER)
-    asks for the hour's count alone."""
-    minute = "0" if member.startswith(NEW_REPORT_MEMBER) else "1"
-    return [now - FLOOD_HOUR_SECONDS, now, member, FLOOD_HOUR_SECONDS + 1, f"({now - FLOOD_WINDOW_SECONDS!r}", minute]
+def _flood_args(now: float, member: str, per_minute: int | None) -> list[str | float | int]:
+    """`_COUNT_IN_FLOOD_WINDOWS`'s ARGV for a message counted at `now`, the minute counted against `per_minute`
+    (None: the hour's count alone, a new report's)."""
+    return [now - FLOOD_HOUR_SECONDS, now, member, FLOOD_HOUR_SECONDS + 1, f"({now - FLOOD_WINDOW_SECONDS!r}",
+            "" if per_minute is None else per_minute]
 
 
 def _flood_count(counted: Any) -> FloodCount:
@@ -232,7 +245,7 @@ def count_message(redis: Redis, settings: Settings, source: str, number: str, me
     own is stopped."""
     now = time.time()
     counted = redis.register_script(_COUNT_IN_FLOOD_WINDOWS)(
-        keys=[flood_key(settings, source, number)], args=_flood_args(now, _window_member(message_id)))
+        keys=[flood_key(settings, source, number)], args=_flood_args(now, _window_member(message_id), per_minute))
     return _flood_count(counted).within(per_minute, per_hour)
 
 
@@ -241,12 +254,22 @@ def flood_key(settings: Settings, source: str, number: str) -> str:
     return FLOOD_KEY.format(source=source, digest=sender_digest(settings, number))
 
 
-def flood_notice_due(redis: Redis, settings: Settings, source: str, number: str) -> bool:
-    """Whether a number whose new report's acknowledgement flood control holds is to be told so now: once an hour
-    (`[report_flood_notice]`, with that report's Tracking ID), so a citizen with many reports knows why no answer
-    comes, and an auto-responder's answer to it is held as the rest. Raises RedisError."""
+def flood_notice(language: str, tracking_id: str, *, anonymous: bool, confidential: bool) -> str:
+    """`[report_flood_notice]`, or its variant that says again that the report is anonymous (its sender's identity
+    kept secret) or confidential, as the acknowledgement it stands in for would have."""
+    flags = "_anonymous" * anonymous + "_confidential" * confidential
+    return render(f"report_flood_notice{flags}", language, tracking_id=tracking_id)
+
+
+def flood_notice_due(redis: Redis, settings: Settings, source: str, number: str, message_id: str) -> bool:
+    """Whether a number whose new report's acknowledgement flood control holds is to be told so with this message's
+    answer: once an hour (`[report_flood_notice]`, with that report's Tracking ID), so a citizen with many reports
+    knows why no answer comes, and an auto-responder's answer to it is held as the rest. The hour's notice is the
+    message's that took it, whose delivery again (the provider's retry, its answer lost or not queued) is told again.
+    Raises RedisError."""
     key = FLOOD_NOTICE_KEY.format(source=source, digest=sender_digest(settings, number))
-    return bool(redis.set(key, "1", nx=True, ex=FLOOD_HOUR_SECONDS))
+    member = key_digest(message_id)
+    return bool(redis.set(key, member, nx=True, ex=FLOOD_HOUR_SECONDS)) or redis.get(key) == member.encode()
 
 
 
@@ -264,7 +287,7 @@ class FloodCounter:
     def __init__(self, redis: Redis, settings: Settings) -> None:
         self._redis, self._settings = redis, settings
         self._sha: str | None = None
-        self._waiting: list[tuple[str, str, float, asyncio.Future[FloodCount]]] = []
+        self._waiting: list[tuple[str, str, float, int | None, asyncio.Future[FloodCount]]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def allowed(self, source: str, number: str, message_id: str | None, per_minute: int | None,
@@ -275,7 +298,7 @@ class FloodCounter:
         future: asyncio.Future[FloodCount] = asyncio.get_running_loop().create_future()
         member = _window_member(message_id) if per_minute is not None else NEW_REPORT_MEMBER + _window_member(
             message_id)
-        self._waiting.append((flood_key(self._settings, source, number), member, time.time(), future))
+        self._waiting.append((flood_key(self._settings, source, number), member, time.time(), per_minute, future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._count_waiting())
         return (await future).within(per_minute, per_hour)
@@ -287,7 +310,7 @@ class FloodCounter:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
                 try:
-                    counts = await asyncio.to_thread(self._count, [(key, member, now) for key, member, now, _ in batch])
+                    counts = await asyncio.to_thread(self._count, [entry[:4] for entry in batch])
                 except BaseException as error:
                     failure = NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable")
                     for *_, future in batch:
@@ -306,7 +329,7 @@ class FloodCounter:
         finally:
             self._task = None
 
-    def _count(self, batch: list[tuple[str, str, float]]) -> list[Any]:
+    def _count(self, batch: list[tuple[str, str, float, int | None]]) -> list[Any]:
         """One EVALSHA a message, in one pipeline; the script loaded once (redis-py's pipeline asked SCRIPT EXISTS
         before every pipeline that held a script), and again when Redis lost it (a restart, SCRIPT FLUSH)."""
         counts = self._evaluate(batch)
@@ -315,12 +338,12 @@ class FloodCounter:
             counts = self._evaluate(batch)
         return counts
 
-    def _evaluate(self, batch: list[tuple[str, str, float]]) -> list[Any]:
+    def _evaluate(self, batch: list[tuple[str, str, float, int | None]]) -> list[Any]:
         if self._sha is None:
             self._sha = str(self._redis.script_load(_COUNT_IN_FLOOD_WINDOWS))
         pipe = self._redis.pipeline(transaction=False)
-        for key, member, now in batch:
-            pipe.evalsha(self._sha, 1, key, *_flood_args(now, member))
+        for key, member, now, per_minute in batch:
+            pipe.evalsha(self._sha, 1, key, *_flood_args(now, member, per_minute))
         return pipe.execute(raise_on_error=False)
 
 
@@ -558,6 +581,14 @@ class OutboundReplies:
         kind = "follow_up" if draft.follow_up_of else "duplicate" if duplicate else "ack"
 
         def queue(pipeline: Any, allowed: bool) -> Queued:
+            if not allowed and kind == "ack" and flood_notice_due(self._redis, self._settings, source,
+                                                                  draft.sender.id, message_id):
+                # In place of the held acknowledgement, once in its number's hour: the notice with its Tracking ID.
+                after_commit(pipeline, partial(log.info, "reply.flood_notice", tracking_id=tracking_id))
+                notice = flood_notice(language, tracking_id, anonymous=draft.anonymous, confidential=draft.confidential)
+                return self.queue_reply(source=source, kind="flood_notice", text=notice, language=language,
+                                        tracking_id=tracking_id, to_report=tracking_id, report_spooled=spooled,
+                                        pipeline=pipeline)
             queued = self.queue_reply(source=source, kind=kind, text=text, language=language, tracking_id=tracking_id,
                                       to_report=tracking_id, allowed=allowed, report_spooled=spooled,
                                       pipeline=pipeline)
@@ -569,15 +600,6 @@ class OutboundReplies:
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
             allowed = self.count_message(source, draft.sender.id, message_id)
-            if not allowed and kind == "ack" and flood_notice_due(self._redis, self._settings, source,
-                                                                  draft.sender.id):
-                # Its number told once an hour, with this report's Tracking ID, that the next ones go unanswered.
-                log.info("reply.flood_notice", tracking_id=tracking_id)
-                notice = render("report_flood_notice", language, tracking_id=tracking_id)
-                return self.once_per_message(source, message_id, partial(
-                    self.queue_reply, source=source, kind="flood_notice", text=notice, language=language,
-                    tracking_id=tracking_id, to_report=tracking_id, allowed=True, report_spooled=spooled),
-                    what="report")
             return self.once_per_message(source, message_id, partial(queue, allowed=allowed), what="report")
 
         return await durably(count_and_queue)

@@ -1807,7 +1807,8 @@ SMS_REPLY_KEYS = ("ack", "ack_anonymous", "ack_confidential", "ack_anonymous_con
                   "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
                   "bad_tracking_id_photo", "bad_tracking_id_photo_confidential",
                   "bad_tracking_id", "status", "status_retry", "status_pending", "status_unknown",
-                  "report_flood_notice",
+                  *(f"report_flood_notice{flags}" for flags in ("", "_anonymous", "_confidential",
+                                                                "_anonymous_confidential")),
                   *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
                     for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")))
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.

@@ -2171,6 +2171,37 @@ async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room
     assert len(held) == 1
 
 
+async def test_the_flood_notice_goes_once_to_the_report_not_the_number_and_a_retry_does_not_spend_it(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """The notice standing in for a held acknowledgement is addressed by its report, as the acknowledgement is (an
+    anonymous report's number stays out of the reply job), says again that the report is anonymous, and goes once
+    an hour. The aggregator's retry of a report answered before, held now, spent the hour's notice without a word:
+    the next held acknowledgement went silent."""
+    limit = settings.aggregator.flood_replies_per_minute
+    answers = [await post_callback(gateway.client, sms("081311114444", f"ANONIM pungli di loket {n}", f"notice-{n}"))
+               for n in range(limit)]
+    [first] = answers[0].json()["messages"]
+    await post_callback(gateway.client, sms("081311114444", f"CEK {first['tracking_id']}", "notice-cek"))  # held
+    retry = await post_callback(gateway.client, sms("081311114444", f"ANONIM pungli di loket {limit - 1}",
+                                                    f"notice-{limit - 1}"))  # answered before, held now
+    assert retry.status_code == 200
+    later = [await post_callback(gateway.client, sms("081311114444", f"ANONIM pungli di loket {n}", f"notice-{n}"))
+             for n in range(limit, limit + 2)]
+    notices = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "kind") == b"flood_notice"]
+    assert len(notices) == 1
+    assert redis.hget(notices[0], "tracking_id").decode() == later[0].json()["messages"][0]["tracking_id"]
+    record = redis.hgetall(notices[0])
+    assert b"6281311114444" not in b"".join(record.values())
+    jobs = b"".join(redis.get(key) or b"" for key in redis.scan_iter("rq:job:*") if redis.type(key) == b"string")
+    jobs += b"".join(b"".join(redis.hvals(key)) for key in redis.scan_iter("rq:job:*") if redis.type(key) == b"hash")
+    assert b"6281311114444" not in jobs
+    drain(settings)
+    sent = api.texts_to("+6281311114444")
+    assert len(sent) == limit + 1
+    assert sent[-1] == render("report_flood_notice_anonymous", "id", tracking_id=tracking_id_in(sent[-1]))
+
+
 async def test_the_same_text_from_the_same_number_is_one_report(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:

@@ -876,6 +876,25 @@ SMS_ANSWERS_HELD = [
     pytest.param("report_flood_notice",
                  "LAPOR! Report received, Tracking ID: {tracking_id}. Too many messages from this number: further "
                  "reports are still received, for now without an answer.", id="report_flood_notice-en"),
+    pytest.param("report_flood_notice_anonymous",
+                 "LAPOR! Laporan anonim diterima, identitas dirahasiakan. Nomor lacak: {tracking_id}. Pesan terlalu "
+                 "banyak: laporan berikutnya diterima tanpa balasan dulu.", id="report_flood_notice_anonymous-id"),
+    pytest.param("report_flood_notice_anonymous",
+                 "LAPOR! Anonymous report received, identity kept secret. Tracking ID: {tracking_id}. Too many "
+                 "messages: further reports received, unanswered for now.", id="report_flood_notice_anonymous-en"),
+    pytest.param("report_flood_notice_confidential",
+                 "LAPOR! Laporan rahasia diterima. Nomor lacak: {tracking_id}. Pesan terlalu banyak: laporan "
+                 "berikutnya diterima tanpa balasan dulu.", id="report_flood_notice_confidential-id"),
+    pytest.param("report_flood_notice_confidential",
+                 "LAPOR! Confidential report received. Tracking ID: {tracking_id}. Too many messages: further reports "
+                 "received, unanswered for now.", id="report_flood_notice_confidential-en"),
+    pytest.param("report_flood_notice_anonymous_confidential",
+                 "LAPOR! Laporan anonim & rahasia diterima, identitas dirahasiakan. Nomor lacak: {tracking_id}. Pesan "
+                 "terlalu banyak: berikutnya tanpa balasan dulu.", id="report_flood_notice_anonymous_confidential-id"),
+    pytest.param("report_flood_notice_anonymous_confidential",
+                 "LAPOR! Anonymous, confidential report received, identity kept secret. Tracking ID: {tracking_id}. "
+                 "Too many messages: next ones unanswered for now.",
+                 id="report_flood_notice_anonymous_confidential-en"),
     # An addition that asked the status too ("CEK <id> <words>"): added, and the status, or that it follows.
     pytest.param("follow_up_status",
                  "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Status laporan: {status}.",
@@ -1036,7 +1055,9 @@ def test_every_sms_answer_naming_a_report_has_its_held_text() -> None:
 
 
 @pytest.mark.parametrize("key", ["help", "status_help", "bad_tracking_id", "status", "status_unknown",
-                                 "status_pending", "status_retry", "sms_kept_unfiled"])
+                                 "status_pending", "status_retry", "sms_kept_unfiled",
+                                 *(f"report_flood_notice{flags}" for flags in ("", "_anonymous", "_confidential",
+                                                                               "_anonymous_confidential"))])
 def test_every_other_reply_is_gsm7_in_both_languages(key: str) -> None:
     """Each fits one SMS too, but for help, the usage text."""
     longest = format_tracking_id(10 ** (MAX_LENGTH - 1) - 1)
@@ -1103,7 +1124,8 @@ ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_
                        "bad_tracking_id_photo_confidential", "email_follow_up_unknown_confidential",
                        "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential",
                        *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
-                         for flags in ("_confidential", "_anonymous_confidential")))
+                         for flags in ("_confidential", "_anonymous_confidential")),
+                       "report_flood_notice_confidential", "report_flood_notice_anonymous_confidential")
 
 
 def test_every_private_reply_that_names_a_flag_has_its_confidential_variants() -> None:

@@ -21,6 +21,7 @@ from aiohttp import web
 from multidict import MultiDict
 from prometheus_client import REGISTRY
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from twilio.request_validator import RequestValidator
 
 from channels.base import Outcome, WebhookAdapter
@@ -1450,36 +1451,87 @@ async def test_a_new_reports_acknowledgement_is_held_by_the_hours_limit_alone(se
     assert redis.zcard(key) == settings.twilio.flood_replies_per_minute + 3  # all but the first counted
 
 
+@pytest.mark.parametrize(("words", "notice_key"), [
+    ("Pesan Anda sudah kami terima dengan nomor tiket #{n}. CS kami akan segera membalas.", "report_flood_notice"),
+    ("ANONIM pungli di loket nomor {n}", "report_flood_notice_anonymous"),
+    ("RAHASIA pungli di loket nomor {n}", "report_flood_notice_confidential"),
+    ("ANONIM RAHASIA pungli di loket nomor {n}", "report_flood_notice_anonymous_confidential"),
+], ids=["auto-reply", "anonymous", "confidential", "anonymous-confidential"])
 async def test_an_auto_responder_whose_every_answer_is_a_new_report_is_held_past_the_hours_limit(
-        test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO) -> None:
+        words: str, notice_key: str, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+        log_stream: io.StringIO) -> None:
     """Another system's auto-reply with a ticket number of its own in each (a new text every time, so a new report
     every time) drew an acknowledgement each time, without end: each of ours drew its next. Past
     `twilio.flood_replies_per_hour` the acknowledgement is held (an empty <Response />, `reply.held` with the reply's
-    kind `ack`, as the aggregator's), the report filed all the same, but for the first held in the hour, answered with
-    its Tracking ID and why the next go unanswered (`[report_flood_notice]`); another number is answered."""
+    kind `ack`, as the aggregator's), the report filed all the same, but for the first held in the number's hour,
+    answered with its Tracking ID and why the next go unanswered (`[report_flood_notice]`, saying again what an
+    anonymous or confidential report's acknowledgement says), counted sent, not held; Twilio's retry of that message
+    gets the notice again. Another number is answered, and told in its own turn."""
     settings = test_env.settings(LAPOR_TWILIO_FLOOD_REPLIES_PER_HOUR="4")
+    held_before = counted("lapor_replies_total", channel="sms-twilio", outcome="held")
+    sent_before = counted("lapor_replies_total", channel="sms-twilio", outcome="sent")
     async with serving_gateway(settings, redis) as gateway:
-        answers = []
-        for n in range(8):
-            sid = twilio_sid(f"ticket-{n}")
-            form = gateway.twilio_form(Body=f"Pesan Anda sudah kami terima dengan nomor tiket #{4471 + n}. CS kami "
-                                       "akan segera membalas.", From="+6281377770006", MessageSid=sid,
+
+        async def post(number: str, n: int) -> list[ElementTree.Element]:
+            sid = twilio_sid(f"{notice_key}-{number}-{n}")
+            form = gateway.twilio_form(Body=words.format(n=4471 + n), From=number, MessageSid=sid,
                                        SmsMessageSid=sid, SmsSid=sid)
-            answers.append(ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message"))
-        sid = twilio_sid("ticket-other")
-        other = await gateway.post_twilio(gateway.twilio_form(
-            Body="LAPOR sampah menumpuk di pasar", From="+6281377770007", MessageSid=sid, SmsMessageSid=sid,
-            SmsSid=sid))
-        assert twiml_message(other.text).startswith("LAPOR! ")
+            return ElementTree.fromstring((await gateway.post_twilio(form)).text).findall("Message")
+
+        answers = [await post("+6281377770006", n) for n in range(8)]
+        retried = await post("+6281377770006", 5)  # Twilio's retry of the message the notice answered
+        others = [await post("+6281377770007", n) for n in range(7)]
     # The first not counted (the number's first to this process), then four within the hour's limit, then the notice
     # once in the hour in place of the sixth's acknowledgement, then nothing.
     assert [len(answer) for answer in answers] == [1] * 6 + [0] * 2
-    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 9  # every one filed
+    assert [len(answer) for answer in others] == [1] * 6 + [0]
+    assert len(list(redis.scan_iter("lapor:envelope:*"))) == 15  # every one filed
     held = [e for e in log_events(log_stream) if e["event"] == "reply.held"]
     assert [(e["reply_kind"], e["reason"]) for e in held] == [("ack", "flood_control")] * 3
-    [notice] = [e for e in log_events(log_stream) if e["event"] == "reply.flood_notice"]
-    assert notice["tracking_id"] == held[0]["tracking_id"]
-    assert answers[5][0].text == render("report_flood_notice", "id", tracking_id=held[0]["tracking_id"])
+    notices = [e["tracking_id"] for e in log_events(log_stream) if e["event"] == "reply.flood_notice"]
+    assert len(notices) == 3 and notices[0] == notices[1] != notices[2]
+    assert answers[5][0].text == retried[0].text == render(notice_key, "id", tracking_id=notices[0])
+    assert others[5][0].text == render(notice_key, "id", tracking_id=notices[2])
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="held") - held_before == 3
+    assert counted("lapor_replies_total", channel="sms-twilio", outcome="sent") - sent_before == 13
+
+
+async def test_a_notice_redis_fails_to_note_leaves_the_acknowledgement_held(
+        test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
+    """The once-an-hour notice is noted in Redis before it goes: Redis failing that, the answer stays held (logged
+    `reply.flood_notice_failed`), never a notice each time."""
+    import gateway.app
+
+    def failing(*_: object) -> bool:
+        raise RedisConnectionError("gone")
+
+    monkeypatch.setattr(gateway.app, "flood_notice_due", failing)
+    settings = test_env.settings(LAPOR_TWILIO_FLOOD_REPLIES_PER_HOUR="1")
+    async with serving_gateway(settings, redis) as served:
+        answers = []
+        for n in range(4):
+            sid = twilio_sid(f"notice-fails-{n}")
+            form = served.twilio_form(Body=f"Tiket #{n}: pesan diterima", From="+6281377770008", MessageSid=sid,
+                                      SmsMessageSid=sid, SmsSid=sid)
+            answers.append(len(ElementTree.fromstring((await served.post_twilio(form)).text).findall("Message")))
+    assert answers == [1, 1, 0, 0]
+    events = [e["event"] for e in log_events(log_stream)]
+    assert events.count("reply.flood_notice_failed") == 2 and events.count("reply.held") == 2
+
+
+async def test_a_window_of_the_release_before_counts_nothing_of_this_ones(
+        settings: Settings, redis: Redis) -> None:
+    """The release before keeps a number's window for a minute under `lapor:flood:<source>:<digest>`, and trims it
+    so at each count: the hour's window has a name of its own, which that trim never empties."""
+    counter = FloodCounter(redis, settings)
+    number = "+6281377700009"
+    old = flood_key(settings, "sms-twilio", number).replace(":hour:", ":")
+    redis.zadd(old, {f"old-{n}": time.time() - 1 for n in range(50)})
+    assert await counter.allowed("sms-twilio", number, "SM-1", 1, 1)
+    redis.zremrangebyscore(flood_key(settings, "sms-twilio", number), "-inf", "+inf")  # a release before's trim
+    assert redis.zcard(old) == 50
+    redis.zadd(flood_key(settings, "sms-twilio", number), {"SM-earlier": time.time() - 120})
+    assert not await counter.allowed("sms-twilio", number, "SM-2", 10, 1)
 
 
 async def test_new_reports_do_not_count_toward_the_minutes_limit_of_the_answers_after_them(
@@ -1506,9 +1558,13 @@ def test_a_numbers_windows_count_the_last_minute_and_the_last_hour_with_their_ed
     redis.zadd(key, {"at-the-minutes-edge": now - 60, "in-the-minute": now - 59.999, "at-the-hours-edge": now - 3600,
                      "in-the-hour": now - 3599.999, "n:a-new-report-in-the-minute": now - 1})
     count = redis.register_script(_COUNT_IN_FLOOD_WINDOWS)
-    assert count(keys=[key], args=_flood_args(now, "this-one")) == [2, 5]  # no new report in the minute's
-    assert count(keys=[key], args=_flood_args(now, "n:another-new-report")) == [0, 6]  # the hour's alone asked
+    # Past a limit of 1, the minute's count is looked at closer: no new report in it, and counted one past the limit.
+    assert count(keys=[key], args=_flood_args(now, "this-one", 1)) == [2, 5]
+    assert count(keys=[key], args=_flood_args(now, "this-one", 3)) == [3, 5]  # within it: no need to look closer
+    assert count(keys=[key], args=_flood_args(now, "n:another-new-report", None)) == [0, 6]  # the hour's alone
     assert redis.zscore(key, "at-the-hours-edge") is None
+    redis.zadd(key, {f"repeat-{n}": now - 1 for n in range(30)})
+    assert count(keys=[key], args=_flood_args(now, "one-more", 10)) == [11, 37]  # counted as far as one past 10
 
 
 def test_a_numbers_new_reports_are_counted_from_its_second_within_the_hour_to_the_process() -> None:
