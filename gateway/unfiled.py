@@ -24,7 +24,6 @@ from typing import Any
 import orjson
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import WatchError
 
 from gateway.metrics import health_channel
 from normalizer.envelope import Attachment, Channel, SenderKind
@@ -106,50 +105,74 @@ def failure_reason(error: str, where: str) -> str:
     return f"{error} at {where}" if where else error
 
 
-# How often `UnfiledMessages.keep` reads its channel's hash again when another write changed it as it kept a message.
-KEEP_TRIES = 32
-
-
 def _carries(message: InboundMessage) -> tuple[int, int]:
     """How much of its citizen's words `message` carries, to order two messages kept under one identity: its parts
     (a concatenated SMS's `part_ids`), then its text's length. Two joins of one SMS under one identity are one within
-    the other (the whole join holds every part; a sweep's, those stored by its claim): the larger holds every word."""
+    the other (the whole join holds every part; a sweep's, those stored by its claim): the larger holds every word.
+    `_KEEP`, in Redis, counts a held record's the same way."""
     meta = message.channel_meta
     part_ids = meta.get("part_ids") if isinstance(meta, Mapping) else None
     parts = len({str(part_id) for part_id in part_ids}) if isinstance(part_ids, list | tuple) else 0
     return parts, len(message.text) if isinstance(message.text, str) else 0
 
 
-def _entry_to_keep(channel: str, field: str, earlier: bytes | None, message: InboundMessage, error: BaseException,
-                   now: float) -> tuple[UnfiledMessage, dict[str, Any]]:
-    """What `UnfiledMessages.keep` writes at `field`, where `earlier` is what it holds: `message` with this failure,
-    or the message held when it carries more (`_carries`), with this failure; the first time either way. An entry
-    that cannot be read back is replaced, as before."""
-    held: dict[str, Any] | None = None
-    first = now
-    try:
-        held = orjson.loads(earlier) if earlier is not None else None
-        if held is not None:
-            first = float(held["unfiled_at"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        held = None
-    kept_message = message
-    entry: dict[str, Any] = {"message": message_record(message)}
-    if message.thread_parents:
-        entry[THREAD_PARENTS] = list(message.thread_parents)
-    if isinstance(held, dict):
-        try:
-            held_message = message_from_record({**held["message"], THREAD_PARENTS: held.get(THREAD_PARENTS)})
-        except (KeyError, TypeError, ValueError):
-            held_message = None
-        if held_message is not None and _carries(held_message) > _carries(message):
-            # The held record as it was written (a later release's fields too), beside its thread parents.
-            kept_message = held_message
-            entry = {"message": held["message"]}
-            if held.get(THREAD_PARENTS):
-                entry[THREAD_PARENTS] = held[THREAD_PARENTS]
-    kept = UnfiledMessage(channel, field, first, type(error).__name__, failure_site(error), kept_message)
-    return kept, {"unfiled_at": kept.unfiled_at, "error": kept.error, "where": kept.where, **entry}
+# KEYS: the channel's hash. ARGV: the message's field, its new entry as JSON without its leading `{"unfiled_at":`
+# (`keep`), what it carries (`_carries`: parts, then characters), the time kept now (JSON), and the entry `keep` read
+# at the field and could not read back as a message ('' for none). The compare-and-write of that one field, atomic:
+# the entry held stays, as written (its failure too), where its message carries more; otherwise the new one is
+# written with the held entry's first time. An entry that cannot be read is replaced (with its time where that can be
+# read). Returns the entry the field holds now. Concurrent keeps of other messages of the channel never conflict.
+_KEEP = r"""
+local function carries(message)
+  local parts, length = 0, 0
+  local meta = message['channel_meta']
+  if type(meta) == 'table' and type(meta['part_ids']) == 'table' then
+    local seen = {}
+    for _, id in ipairs(meta['part_ids']) do
+      local name = tostring(id)
+      if not seen[name] then
+        seen[name] = true
+        parts = parts + 1
+      end
+    end
+  end
+  if type(message['text']) == 'string' then
+    -- characters, as Python counts them: every byte that does not continue a UTF-8 sequence
+    length = select(2, string.gsub(message['text'], '[^\128-\191]', ''))
+  end
+  return parts, length
+end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local first = ARGV[5]
+if raw then
+  local ok, held = pcall(cjson.decode, raw)
+  if ok and type(held) == 'table' then
+    local at = tonumber(held['unfiled_at'])
+    if at and at == at and at ~= math.huge and at ~= -math.huge then
+      first = string.format('%.17g', at)
+      if raw ~= ARGV[6] and type(held['message']) == 'table' then
+        local parts, length = carries(held['message'])
+        local new_parts, new_length = tonumber(ARGV[3]), tonumber(ARGV[4])
+        if parts > new_parts or (parts == new_parts and length > new_length) then return raw end
+      end
+    end
+  end
+end
+local entry = '{"unfiled_at":' .. first .. ',' .. ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], entry)
+return entry
+"""
+
+
+def _entry_from_record(channel: str, field: str, raw: bytes) -> UnfiledMessage:
+    """The entry `raw` at `field` of `channel`'s hash, read back (raises what a damaged one raises)."""
+    entry = orjson.loads(raw)
+    return UnfiledMessage(channel, field, float(entry["unfiled_at"]), str(entry["error"]),
+                          str(entry.get("where") or ""),
+                          message_from_record({**entry["message"], THREAD_PARENTS: entry.get(THREAD_PARENTS)}))
+
+
+_UNREADABLE = (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError)
 
 
 class UnfiledMessages:
@@ -157,34 +180,42 @@ class UnfiledMessages:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._keep = redis.register_script(_KEEP)
 
     def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float,
              also: Callable[[Pipeline], None] | None = None) -> UnfiledMessage:
-        """Keep `message` (raises RedisError when Redis does not take it). Kept again after a failed retry, it keeps
-        its first time. `also` queues steps on the transaction that keeps it (a concatenated SMS's parts marked
-        done, `PartBuffer.mark_done`): both are written, or neither.
+        """Keep `message` (raises RedisError when Redis does not take it); what the entry holds now. Kept again after
+        a failed retry, it keeps its first time. `also` queues steps on the transaction that keeps it (a concatenated
+        SMS's parts marked done, `PartBuffer.mark_done`): both are written, or neither.
 
         Where a message is kept already under its identity, the one that carries more words stays (`_carries`), with
-        this failure's error: a concatenated SMS the webhook joined whole and kept, then a sweep's join of fewer of
-        its parts under the same identity (its claim), overwrote it, and the parts only the whole one had were lost.
-        Read and written in one transaction (WATCH), so two keeps at once leave the larger."""
+        its own failure (the same message, the new one): a concatenated SMS the webhook joined whole and kept, then a
+        sweep's join of fewer of its parts under the same identity (its claim), overwrote it, and the parts only the
+        whole one had were lost. Compared and written in Redis at once (`_KEEP`), in the transaction, so two keeps at
+        once leave the larger; it once WATCHed the channel's hash, and keeps of other messages of the channel at once
+        made a keep fail, its message not kept (the webhook answered 500, and Twilio does not retry)."""
         key, field = UNFILED_KEY.format(channel=channel), unfiled_entry(message.source, message.message_identity)[1]
-        tries = 0
+        new = UnfiledMessage(channel, field, now, type(error).__name__, failure_site(error), message)
+        entry: dict[str, Any] = {"error": new.error, "where": new.where, "message": message_record(message)}
+        if message.thread_parents:
+            entry[THREAD_PARENTS] = list(message.thread_parents)
+        unreadable = b""
+        if (held := self._redis.hget(key, field)) is not None:
+            try:
+                _entry_from_record(channel, field, held)
+            except _UNREADABLE:  # replaced, unless another keep writes it meanwhile (then compared in Redis)
+                unreadable = held
+        parts, length = _carries(message)
         with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    kept, entry = _entry_to_keep(channel, field, pipe.hget(key, field), message, error, now)
-                    pipe.multi()
-                    pipe.hset(key, field, orjson.dumps(entry))
-                    if also is not None:
-                        also(pipe)
-                    pipe.execute()
-                    return kept
-                except WatchError:  # the channel's hash changed meanwhile: read it again
-                    tries += 1
-                    if tries >= KEEP_TRIES:
-                        raise
+            self._keep(keys=[key], args=[field, orjson.dumps(entry)[1:], parts, length, orjson.dumps(float(now)),
+                                         unreadable], client=pipe)
+            if also is not None:
+                also(pipe)
+            stored = pipe.execute()[0]
+        try:
+            return _entry_from_record(channel, field, stored)
+        except _UNREADABLE:  # never so: the new entry, or a held one read back
+            return new
 
     def list(self) -> tuple[list[UnfiledMessage], int]:
         """Every unfiled message, oldest first, and how many entries could not be read back."""
