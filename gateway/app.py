@@ -499,6 +499,14 @@ class Gateway:
         adapter = next(a for a in self.adapters if a.name == message.source)
         clear_message_context()
         bind_message_context(channel=adapter.name)
+        if await durably(UnfiledMessages(self.redis).holds_more_parts, message):
+            # The webhook joined it whole and kept it unfiled (a bug its words met): the operator's retry files the
+            # whole message once. Filed here, its fewer parts took the identity, the retry found its report filed, and
+            # the parts only the whole one had were lost, its citizen told it was kept and never given a Tracking ID.
+            await durably(self.parts.mark_done, key, "-", message, late=True)
+            log.warning("message.parts_expired_kept_whole", incomplete=message.incomplete)
+            await self.take_late_parts(adapter, key)
+            return
         try:
             outcome = await self.handle_message(adapter, message)
         except RejectedInput:

@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 from redis import Redis
@@ -323,22 +324,25 @@ class Intake:
             return []
         return sorted({unfiled_entry(source, "")[0] for source in set(sources) if source})
 
-    def _forget_unfiled(self, filed: Iterable[tuple[str | None, str, str]], held: set[str]) -> None:
+    def _forget_unfiled(self, filed: Iterable[tuple[str | None, str, str, Any]], held: set[str]) -> None:
         """Forget the messages kept unfiled (`gateway.unfiled`) that `filed` (source, provider message id, Tracking
-        ID) has just filed: a later delivery of one (the provider's retry, a poller reading it again, after an upgrade
-        or a passing bug). Asked only of the channels whose hash `held` names (the claim script saw it hold any), so
-        a channel with none pays nothing. Their channel's health names the newest message left, or none. The reports
-        are durable already: a failure here is logged, not raised, and leaves the entry to `lapor-gateway unfiled
-        retry`, which finds its report filed (the dedup claim)."""
+        ID, the draft's `part_ids` or None) has just filed, unless one kept holds a part the filed one lacks
+        (`UnfiledMessages.forget_filed`): a later delivery of one (the provider's retry, a poller reading it again,
+        after an upgrade or a passing bug). Asked only of the channels whose hash `held` names (the claim script saw
+        it hold any), so a channel with none pays nothing. Their channel's health names the newest message left, or
+        none. The reports are durable already: a failure here is logged, not raised, and leaves the entry to
+        `lapor-gateway unfiled retry`, which finds its report filed (the dedup claim)."""
         entries: dict[tuple[str, str], str] = {}
-        for source, provider_id, tracking_id in filed:
+        parts: dict[tuple[str, str], Any] = {}
+        for source, provider_id, tracking_id, part_ids in filed:
             if source and (entry := unfiled_entry(source, provider_id))[0] in held:
                 entries.setdefault(entry, tracking_id)
+                parts.setdefault(entry, part_ids)
         if not entries:
             return
         try:
             store = UnfiledMessages(self._redis)
-            forgotten = store.forget_filed(list(entries))
+            forgotten = store.forget_filed([(*entry, parts[entry]) for entry in entries])
             for channel, _, entry in forgotten:
                 log.warning("message.unfiled_filed", channel=channel, tracking_id=entries[entry])
             if forgotten:
@@ -436,7 +440,8 @@ class Intake:
         if held:  # a channel of the batch holds messages kept unfiled: those filed now go
             filed = [*zip(drafts, receipts, strict=True),
                      *(zip(received, receipts, strict=True) if received is not None else ())]
-            self._forget_unfiled([(draft.source, draft.message_identity, receipt.tracking_id)
+            self._forget_unfiled([(draft.source, draft.message_identity, receipt.tracking_id,
+                                   draft.channel_meta.get("part_ids"))
                                   for draft, receipt in filed if draft is not None], held)
         return receipts
 
@@ -571,7 +576,8 @@ class Intake:
             self._store(to_store)
         if held:  # filed from the spool: a message kept unfiled goes as it would have from the webhook
             self._forget_unfiled([(record.envelope.get("source"),
-                                   record.identity or str(record.envelope.get("channel_message_id")), tracking_id)
+                                   record.identity or str(record.envelope.get("channel_message_id")), tracking_id,
+                                   (record.envelope.get("channel_meta") or {}).get("part_ids"))
                                   for record, (tracking_id, _) in zip(records, claims, strict=True)], held)
         for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:

@@ -164,6 +164,26 @@ return entry
 """
 
 
+# KEYS: the channel's hash. ARGV: the message's field, the filed draft's `part_ids` (JSON, strings). The entry goes
+# unless its message holds a part (`part_ids`) the filed one lacks; one that cannot be read goes, as before.
+_FORGET_FILED = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local ok, entry = pcall(cjson.decode, raw)
+if ok and type(entry) == 'table' and type(entry['message']) == 'table' then
+  local meta = entry['message']['channel_meta']
+  if type(meta) == 'table' and type(meta['part_ids']) == 'table' then
+    local filed = {}
+    for _, id in ipairs(cjson.decode(ARGV[2])) do filed[id] = true end
+    for _, id in ipairs(meta['part_ids']) do
+      if not filed[tostring(id)] then return 0 end
+    end
+  end
+end
+return redis.call('HDEL', KEYS[1], ARGV[1])
+"""
+
+
 def _entry_from_record(channel: str, field: str, raw: bytes) -> UnfiledMessage:
     """The entry `raw` at `field` of `channel`'s hash, read back (raises what a damaged one raises)."""
     entry = orjson.loads(raw)
@@ -181,6 +201,7 @@ class UnfiledMessages:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._keep = redis.register_script(_KEEP)
+        self._forget = redis.register_script(_FORGET_FILED)
 
     def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float,
              also: Callable[[Pipeline], None] | None = None) -> UnfiledMessage:
@@ -261,15 +282,39 @@ class UnfiledMessages:
         """Forget an unfiled message once it is filed."""
         self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
 
-    def forget_filed(self, entries: Sequence[tuple[str, str]]) -> list[tuple[str, str, tuple[str, str]]]:
-        """Forget the messages at `entries` (hash, field: `unfiled_entry`), filed by a later delivery of their own, in
-        one round trip; those that were kept, as (channel, field, their entry). Raises RedisError."""
+    def forget_filed(self, entries: Sequence[tuple[str, str, Any]]) -> list[tuple[str, str, tuple[str, str]]]:
+        """Forget the messages at `entries` (hash, field: `unfiled_entry`; then the filed draft's `part_ids`, or
+        None), filed by a later delivery of their own, in one round trip; those that were kept, as (channel, field,
+        (hash, field)). Raises RedisError.
+
+        A kept message holding a part the filed one lacks stays (`_FORGET_FILED`): a concatenated SMS the webhook
+        joined whole and kept, then a sweep's join of fewer of its parts filed under the same identity, forgot it,
+        and the parts only the whole one had were lost, its citizen told it was kept and never given a Tracking ID."""
         pipe = self._redis.pipeline(transaction=False)
-        for key, field in entries:
-            pipe.hdel(key, field)
+        for key, field, filed_parts in entries:
+            parts = [str(part_id) for part_id in filed_parts] if isinstance(filed_parts, list | tuple) else []
+            self._forget(keys=[key], args=[field, orjson.dumps(parts)], client=pipe)
         prefix = UNFILED_KEY.format(channel="")
-        return [(entry[0].removeprefix(prefix), entry[1], entry)
-                for entry, gone in zip(entries, pipe.execute(), strict=True) if gone]
+        return [(key.removeprefix(prefix), field, (key, field))
+                for (key, field, _), gone in zip(entries, pipe.execute(), strict=True) if gone]
+
+    def holds_more_parts(self, message: InboundMessage) -> bool:
+        """Whether the message kept under `message`'s identity holds every part `message` has and more (`part_ids`):
+        a concatenated SMS's whole join, kept, and `message` a sweep's join of fewer of its parts. Filed, it took the
+        identity, the operator's retry of the whole one found its report filed, and the parts only the whole one had
+        were lost. Raises RedisError."""
+        part_ids = message.channel_meta.get("part_ids")
+        if not isinstance(part_ids, list | tuple):
+            return False
+        key, field = unfiled_entry(message.source, message.message_identity)
+        raw = self._redis.hget(key, field)
+        if raw is None:
+            return False
+        try:
+            kept = _entry_from_record(health_channel(message.source), field, raw).message.channel_meta.get("part_ids")
+        except _UNREADABLE:
+            return False
+        return isinstance(kept, list | tuple) and {str(part) for part in kept} > {str(part) for part in part_ids}
 
     def newest(self, channel: str) -> tuple[float, str] | None:
         """When the newest message still kept unfiled on `channel` was kept, and why; None when none is (or none can

@@ -59,6 +59,7 @@ from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import normalize
 from tests.aggregator_support import (
     AGGREGATOR_PATH,
+    AGGREGATOR_TEST_SETTINGS,
     DLR_PATH,
     AggregatorApi,
     aggregator_api,
@@ -1488,6 +1489,64 @@ async def test_a_message_kept_unfiled_whole_keeps_its_words_when_a_sweep_keeps_f
     kept, damaged = UnfiledMessages(redis).list()
     assert damaged == 0 and [entry.message for entry in kept] == [whole.message]
     assert kept[0].unfiled_at == whole.unfiled_at and casestore.reports() == []
+
+
+@pytest.mark.parametrize("sweep_sees_it", [True, False])
+async def test_a_whole_message_kept_unfiled_is_not_forgotten_for_a_sweep_s_join_of_fewer_of_its_parts(
+    test_env: Environment, casestore: CaseStoreServer, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO, sweep_sees_it: bool,
+) -> None:
+    """A sweep claims the message with parts 2 and 3; part 1 comes, the webhook joins all three under the sweep's id,
+    and a bug only part 1's words meet keeps it unfiled. The sweep's join of parts 2 and 3 was filed under the same
+    identity, which forgot the whole one: part 1's words lost, its citizen told it was kept and never given a Tracking
+    ID. The sweep leaves it to the operator's retry, which files the whole message once and releases it; where the
+    sweep files it all the same (the whole one kept just after its look), the whole one stays kept."""
+    from typer.testing import CliRunner
+
+    import gateway.app as app_module
+    from gateway.app import GATEWAY_KEY, create_app
+    from gateway.cli import app as cli_app
+
+    settings = aggregator_settings(test_env, LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS="300")  # no sweep of the app's own
+    first, second, third = fixture("kannel_concat_gsm7_udh.json")["parts"]
+
+    def failing_on_part_1(message: InboundMessage, **kwargs: Any) -> Any:
+        if "Sukamaju" in message.text:  # a bug only part 1's words meet
+            raise RuntimeError("a bug")
+        return app_normalize(message, **kwargs)
+
+    app_normalize = app_module.normalize
+    monkeypatch.setattr(app_module, "normalize", failing_on_part_1)
+    if not sweep_sees_it:
+        monkeypatch.setattr(UnfiledMessages, "holds_more_parts", lambda self, message: False)
+    app = create_app(settings, redis)
+    handler = app[GATEWAY_KEY]
+    async with serving_gateway(settings, redis, app=app) as gateway:
+        for part in (second, third):
+            assert (await post_callback(gateway.client, part)).json()["messages"] == []
+        [(key, swept)] = PartBuffer(redis, settings).claim_due(time.time() + 301)  # another gateway's sweep
+        assert swept is not None and swept.incomplete
+        assert (await post_callback(gateway.client, first)).status_code == 200  # joined whole, kept unfiled
+        [whole] = UnfiledMessages(redis).list()[0]
+        await handler.handle_expired_parts(key, swept)
+        assert ("message.parts_expired_kept_whole" in log_stream.getvalue()) is sweep_sees_it
+        assert PartBuffer(redis, settings).claim_due(time.time() + 400) == []
+    kept, damaged = UnfiledMessages(redis).list()
+    assert damaged == 0 and [entry.message for entry in kept] == [whole.message]
+    envelopes = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+    assert len(envelopes) == (0 if sweep_sees_it else 1)
+    if not sweep_sees_it:  # its report holds parts 2 and 3; the entry, with every part, stays for the operator
+        return
+
+    for name, value in {**test_env.values, **AGGREGATOR_TEST_SETTINGS,
+                        "LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS": "300"}.items():
+        monkeypatch.setenv(name, value)
+    retried = CliRunner().invoke(cli_app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})  # logs: log_stream's
+    assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
+    assert UnfiledMessages(redis).list() == ([], 0)
+    [envelope] = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
+    assert all(words in envelope["text"] for words in ("Desa Sukamaju", "berkarat", "sebelum ada korban"))
+    assert sorted(envelope["channel_meta"]["part_ids"]) == sorted(str(part["id"]) for part in (first, second, third))
 
 
 @pytest.mark.parametrize("failure", ["not-durable", "a-bug"])

@@ -217,3 +217,45 @@ def test_a_held_message_whose_parts_cannot_be_counted_is_ordered_by_its_text(red
     redis.hset(key, held.key, orjson.dumps({**entry, "message": {**entry["message"], "channel_meta": meta}}))
     kept = store.keep("x", mention("@lapor jalan"), ValueError("a bug"), 2_000.0)
     assert kept.message.text == held.message.text and kept.unfiled_at == 1_000.0
+
+
+@pytest.mark.parametrize(("held", "filed", "forgotten"), [
+    ([1, 2, 3], [2, 3], False),  # the whole join kept, a sweep's join of fewer parts filed: part 1's words stay
+    ([1, 2, 3], None, False),
+    ([1, 2, 3], [1, 2, 3], True),
+    ([2, 3], [1, 2, 3], True),
+    ([2, 3], [2, 3], True),
+])
+def test_a_message_kept_goes_when_filed_only_if_the_filed_one_holds_its_parts(
+    redis: Redis, held: list[int], filed: list[int] | None, forgotten: bool
+) -> None:
+    store = UnfiledMessages(redis)
+    kept = store.keep("sms-aggregator", joined(held), RuntimeError("a bug"), 1_000.0)
+    key = UNFILED_KEY.format(channel="sms-aggregator")
+    parts = None if filed is None else [f"kannel-{n}" for n in filed]
+    gone = store.forget_filed([(key, kept.key, parts)])
+    assert gone == ([("sms-aggregator", kept.key, (key, kept.key))] if forgotten else [])
+    assert (redis.hget(key, kept.key) is None) is forgotten
+
+
+def test_a_message_without_parts_or_unreadable_goes_when_filed(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    kept = store.keep("x", mention("@lapor jalan"), ValueError("a bug"), 1_000.0)
+    key = UNFILED_KEY.format(channel="sms-aggregator")
+    redis.hset(key, "sms-aggregator:damaged", b"{not json")
+    assert [field for _, field, _ in store.forget_filed([(UNFILED_KEY.format(channel="x"), kept.key, None),
+                                                        (key, "sms-aggregator:damaged", ["kannel-1"]),
+                                                        (key, "sms-aggregator:none", None)])] == [
+        kept.key, "sms-aggregator:damaged"]
+    assert store.list() == ([], 0)
+
+
+@pytest.mark.parametrize(("held", "swept", "more"), [
+    ([1, 2, 3], [2, 3], True), ([1, 2, 3], [1, 2, 3], False), ([2, 3], [1, 2, 3], False), (None, [2, 3], False)])
+def test_a_sweep_s_join_of_fewer_of_a_kept_message_s_parts_is_told(
+    redis: Redis, held: list[int] | None, swept: list[int], more: bool
+) -> None:
+    store = UnfiledMessages(redis)
+    if held is not None:
+        store.keep("sms-aggregator", joined(held), RuntimeError("a bug"), 1_000.0)
+    assert store.holds_more_parts(joined(swept)) is more
