@@ -7,7 +7,8 @@ does not retry: its words were lost. Now each is kept whole (the message as the 
 type and where it was raised (never its words, which may quote the message), the channel turns degraded while any is
 kept (health rule `unfiled`), and `lapor-gateway unfiled retry` files it once the bug is mended. A Redis failure
 while keeping a mention raises: the poller keeps its cursor, and nothing is lost. A later delivery of the same message
-filed as any (the provider's retry, a poller reading it again) forgets it too (`gateway.intake`, `forget_filed`).
+filed as any (the provider's retry, a poller reading it again) forgets it too (`gateway.intake`, `forget_filed`),
+unless the one kept holds a part (a concatenated SMS's) the filed one lacks.
 
 The e-mail channel keeps its own equivalent, on disk: the mail quarantine (`channels.email.store.Quarantine`).
 """
