@@ -259,3 +259,23 @@ def test_a_sweep_s_join_of_fewer_of_a_kept_message_s_parts_is_told(
     if held is not None:
         store.keep("sms-aggregator", joined(held), RuntimeError("a bug"), 1_000.0)
     assert store.holds_more_parts(joined(swept)) is more
+
+
+@pytest.mark.parametrize("held", ["longer", "shorter"])
+def test_texts_are_compared_in_characters_not_bytes(redis: Redis, held: str) -> None:
+    """Redis compares the held text by its characters, as Python counts them: in bytes, a held text of fewer but
+    wider characters (an emoji, an accented letter) stayed over a longer one."""
+    store = UnfiledMessages(redis)
+    wide, long = mention("@lapor 🙏🙏🙏 é"), mention("@lapor jalan rusak")  # 12 characters, 22 bytes; 18 of each
+    store.keep("x", long if held == "longer" else wide, ValueError("a bug"), 1_000.0)
+    store.keep("x", wide if held == "longer" else long, ValueError("a bug"), 2_000.0)
+    [entry] = store.list()[0]
+    assert entry.message.text == long.text
+
+
+def test_the_first_time_is_kept_to_the_last_digit(redis: Redis) -> None:
+    store = UnfiledMessages(redis)
+    first = store.keep("sms-aggregator", joined([2, 3]), RuntimeError("a bug"), 1_733_407_966.123456)
+    kept = store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_733_407_999.5)
+    [entry] = store.list()[0]
+    assert first.unfiled_at == kept.unfiled_at == entry.unfiled_at == 1_733_407_966.123456
