@@ -492,6 +492,8 @@ def _graph_checks(request: web.Request) -> web.Response | None:
 
 
 async def graph_user(request: web.Request) -> web.Response:
+    if request.match_info["ig_user_id"] != _state(request).config.ig_user_id:
+        return _graph_comment(request)  # GET /{ig-comment-id}: the same path shape
     refused = _graph_checks(request)
     if refused:
         return refused
@@ -608,14 +610,34 @@ async def graph_reply(request: web.Request) -> web.Response:
     return web.json_response({"id": reply_id})
 
 
-def _own_post_comment(request: web.Request) -> dict[str, Any] | web.Response:
-    """The comment under our own post a `/{ig-comment-id}/replies` call names, or the Graph API's refusal."""
+def _own_post_comment(request: web.Request, comment_id: str | None = None) -> dict[str, Any] | web.Response:
+    """The comment under our own post a `/{ig-comment-id}/replies` call (or `comment_id`) names, or the Graph API's
+    refusal."""
     if (refused := _token_refused(request)) is not None:
         return refused
-    comment = _state(request).ig_comments.get(request.match_info["comment_id"])
+    comment = _state(request).ig_comments.get(comment_id or request.match_info["comment_id"])
     if comment is None or "thread" not in comment:
         return _graph_error("Unsupported get request. Object does not exist", 100, subcode=33)
     return comment
+
+
+def _graph_comment(request: web.Request) -> web.Response:
+    """`GET /{ig-comment-id}?fields=...`: a comment under our own post, with the fields asked for (`parent_id` for a
+    reply in a thread), as the Graph API reads one on media the account owns; any other id as an object not there."""
+    state = _state(request)
+    fields = request.query.get("fields", "id")
+    refused = _token_refused(request) or _unsupported_field(state, fields, "IGComment")
+    if refused:
+        return refused
+    comment = _own_post_comment(request, request.match_info["ig_user_id"])
+    if isinstance(comment, web.Response):
+        return comment
+    if comment["id"] in state.ig_object_errors:
+        status, body = state.ig_object_errors[comment["id"]]
+        return web.json_response(body, status=status)
+    served = {**comment, **({"parent_id": comment["thread"]} if comment["thread"] != comment["id"] else {})}
+    asked = _fields_in_braces(fields + "}", 0) | {"id"}
+    return web.json_response({key: value for key, value in served.items() if key in asked})
 
 
 async def graph_comment_reply(request: web.Request) -> web.Response:

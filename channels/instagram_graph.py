@@ -111,6 +111,10 @@ COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},media{id,permalin
 # told by the account's id (`own_post`), which a renamed account keeps while `instagram.username` goes stale.
 REPLY_LISTING_FIELDS = "id,text,username,from{id,username},timestamp"
 REPLY_LISTING_LIMIT = 50
+# A comment's author, read when our reply to it opens with their @username (`GraphClient.comment_author`).
+COMMENT_AUTHOR_FIELDS = "id,username,from{id,username}"
+# What an Instagram username can be: letters, digits, periods and underscores, at most 30.
+INSTAGRAM_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
 AUTH_CODES = frozenset({10, 102, 190, 200})
@@ -356,6 +360,16 @@ class GraphClient:
     def reply_to_comment(self, comment_id: str, message: str) -> str:
         """Our reply to a comment on our own post (not `/{ig-user-id}/mentions`: it is no mention)."""
         return str(self._call("POST", f"{comment_id}/replies", {"message": message}).get("id", ""))
+
+    def comment_author(self, comment_id: str) -> str | None:
+        """The username of the author of a comment under our own post, read at send time (`GET /{ig-comment-id}`,
+        IG Comment fields `from{id,username}` and `username`: readable for a comment on media the account owns); None
+        when the answer names no username an Instagram account could have. For the `@username` that opens our reply
+        to a reply in someone's thread (workers.social_reply): the reply job carries no one's identity."""
+        found = self._call("GET", comment_id, {"fields": COMMENT_AUTHOR_FIELDS})
+        author = found.get("from") if isinstance(found.get("from"), dict) else {}
+        username = author.get("username") or found.get("username")
+        return username if isinstance(username, str) and INSTAGRAM_USERNAME.fullmatch(username) else None
 
     def comment_replies(self, thread_id: str) -> ReplyListing:
         """The replies under a comment on our own post, where our reply to it (or to a reply in its thread) is once

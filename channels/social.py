@@ -408,6 +408,23 @@ class Filed:
         return Continued(report, self.envelope["anonymous"], self.envelope["confidential"])
 
 
+# In a reply target: the reply opens with the @username of its comment's author, looked up when it is sent
+# (workers.social_reply), never carried in the job. Set for a comment under our own Instagram post that replies in a
+# thread (its `thread`, the top-level comment, is not the comment itself): Meta adds our reply to the top-level comment
+# ("You can only reply to top-level comments; replies to a reply will be added to the top-level comment"), which tells
+# the thread's starter, not the reporter, unless our text names them (as Instagram's own app does). Never for an
+# anonymous report: our comment would keep their handle beside the Tracking ID even once they deleted theirs.
+NAME_AUTHOR = "name_author"
+
+
+def name_author(target: dict[str, str], named: bool) -> dict[str, str]:
+    """`target` marked NAME_AUTHOR when `named` and it is a reply in another comment's thread (see NAME_AUTHOR)."""
+    thread = target.get("thread")
+    if named and thread and thread != target.get("comment_id"):
+        return {**target, NAME_AUTHOR: "1"}
+    return target
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyJob:
     """One public reply to queue: where it goes, which text key, and which Tracking ID it carries."""
@@ -568,15 +585,17 @@ class MentionIntake:
             if edit:  # its first version's reply, under the same post, gave the Tracking ID
                 continue
             if draft.follow_up_of:
-                jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language))
+                jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language,
+                                      named=not draft.anonymous))
             elif unknown_parent:
                 jobs.append(self._job(message, "social_follow_up_unknown", receipt.tracking_id, language,
-                                      unknown_parent))
+                                      unknown_parent, named=not draft.anonymous))
             elif mistyped_id:
                 jobs.append(self._job(message, "social_bad_tracking_id_photo", receipt.tracking_id, language,
-                                      mistyped_id))
+                                      mistyped_id, named=not draft.anonymous))
             else:
-                jobs.append(self._job(message, "social_ack", receipt.tracking_id, language))
+                jobs.append(self._job(message, "social_ack", receipt.tracking_id, language,
+                                      named=not draft.anonymous))
         queued = self._queue_replies(jobs)
         clear_message_context()
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
@@ -687,16 +706,19 @@ class MentionIntake:
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
                      language: str) -> ReplyJob:
         log.info("message.query", channel=message.source, action=action.value)
-        if action is Action.STATUS and tracking_id:
+        if action is Action.STATUS and tracking_id:  # the report asked about may be anonymous: its asker not named
             return self._job(message, "social_status", tracking_id, language)
         if action is Action.BAD_TRACKING_ID and tracking_id:  # the number as typed: "not valid, check it"
-            return self._job(message, "social_bad_tracking_id", None, language, tracking_id)
-        return self._job(message, "social_help", None, language)
+            return self._job(message, "social_bad_tracking_id", None, language, tracking_id, named=True)
+        return self._job(message, "social_help", None, language, named=True)
 
     def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str,
-             typed_id: str | None = None) -> ReplyJob:
+             typed_id: str | None = None, *, named: bool = False) -> ReplyJob:
+        """`named`: the reply may open with its comment's author's @username where the provider would otherwise
+        not tell them of it (`name_author`); false for an anonymous report, and for a status query (the report it asks
+        about may be one)."""
         return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
-                        target=self._reply_target(message), reply_key=key, tracking_id=tracking_id,
+                        target=name_author(self._reply_target(message), named), reply_key=key, tracking_id=tracking_id,
                         language=language, typed_id=typed_id,
                         sender=f"{message.sender_kind.value}:{message.sender_address}",
                         unanswerable=_unanswerable(message))

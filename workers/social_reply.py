@@ -4,10 +4,14 @@ Privacy by construction: the job's arguments are the reply target (tweet id, IG 
 from config/replies.toml, the Tracking ID and a language (and the number a citizen gave as a Tracking ID, public in
 their mention already, for `social_bad_tracking_id_photo` and `social_follow_up_unknown`). The text is rendered here
 from those alone, with the report link (`social.report_link`), so a reply can never carry the complaint text or the
-citizen's name; anonymous and confidential reports get the same reply as any other. Each reply ends with its
-mention's reference (`mention_ref`, a digest of the id it answers): X refuses a text the account posted before as
-"duplicate content", and without it the second citizen asking for help, checking a report or adding to it would get
-no reply.
+citizen's name; anonymous and confidential reports get the same reply as any other. One exception, under our own
+Instagram posts: Meta adds our reply to a comment that replies in another's thread to that thread's top-level comment,
+which tells its author, not the reporter, so such a reply opens with the reporter's `@username`, read from the comment
+when it is sent (`_author_prefix`; the job only says it may, `channels.social.NAME_AUTHOR`), never for an anonymous
+report (our comment would keep their handle beside the Tracking ID even once they deleted theirs). Each reply ends
+with its mention's reference (`mention_ref`, a digest of the id it answers): X refuses a text the account posted
+before as "duplicate content", and without it the second citizen asking for help, checking a report or adding to it
+would get no reply.
 
 Rate: at most `reply_rate_per_minute` replies per channel per minute (a Redis counter per minute); a job over the
 limit is scheduled again for its own place in a later minute (`_over_rate`), so a backlog is not tried again whole
@@ -47,7 +51,14 @@ from typing import Any
 from rq import get_current_job
 
 from channels.instagram_graph import GraphClient, our_reply_in
-from channels.social import SOCIAL_REPLY_FUNC, ProviderError, ProviderErrorKind, failure_kind, reset_wait
+from channels.social import (
+    NAME_AUTHOR,
+    SOCIAL_REPLY_FUNC,
+    ProviderError,
+    ProviderErrorKind,
+    failure_kind,
+    reset_wait,
+)
 from channels.x_mentions import XReplyClient
 from gateway import metrics
 from gateway.errors import RetryableError
@@ -85,6 +96,8 @@ FIRST_ATTEMPT_META = "first_attempt_at"
 # FIRST_ATTEMPT_KEY outlives the longest total wait by this much more than one provider wait: the 429 that ends it
 # must still find it.
 FIRST_ATTEMPT_MARGIN_SECONDS = 3600
+# The longest comment Instagram takes: a reply whose author's @username would make it longer goes without it.
+IG_COMMENT_MAX_CHARS = 2200
 
 
 def mention_ref(target_id: str) -> str:
@@ -234,6 +247,18 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         outcome = _posted_before(context, args, first_attempt, sent_key, ttl)
         if outcome is not None:
             return outcome
+    if channel == Channel.INSTAGRAM.value and _names_author(target):
+        try:
+            prefix, outcome = _author_prefix(context, args, text, first_attempt, sent_key, ttl)
+        except RetryableError:
+            if not tried_before:  # nothing was sent: the next attempt posts without looking
+                context.redis.delete(attempted_key)
+            raise
+        if outcome is not None:
+            if not tried_before:
+                context.redis.delete(attempted_key)
+            return outcome
+        text = prefix + text
     try:
         reply_id = _send(context, channel, target, text)
     except ProviderError as error:
@@ -254,6 +279,48 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
     _record_sent(context, args, reply_id, sent_key, ttl)
     log.info("reply.sent", reply_key=reply_key)
     return "sent"
+
+
+def _names_author(target: dict[str, str]) -> bool:
+    """Whether the reply opens with its comment's author's @username: a non-anonymous report's (or query's) comment
+    replying in another comment's thread under our own post (`channels.social.NAME_AUTHOR`)."""
+    thread = target.get("thread")
+    return bool(target.get(NAME_AUTHOR) and thread and target.get("comment_id") and thread != target["comment_id"])
+
+
+def _author_prefix(context: WorkerContext, args: tuple[Any, ...], text: str, first_attempt: float, sent_key: str,
+                   ttl: int) -> tuple[str, str | None]:
+    """`@<username> ` of the comment's author, read now (`GraphClient.comment_author`: the job carries no one's
+    identity), and None; or "" and what happened when the reply went no further.
+
+    Meta adds a reply to a reply to its top-level comment, which tells that comment's author, not ours: the
+    @username is what tells the reporter, as Instagram's own app does. A comment deleted since takes the reply with
+    it (as the send would find); a rate limit or an auth error is what the send would meet, handled as its would be;
+    a server error is retried while the job has retries. Past them, or on an answer without a username (a field
+    the API does not have, an unreadable answer), the reply goes without it (`reply.author_not_named`): the Tracking ID
+    in the thread rather than none. So does one the @username would make longer than Instagram takes."""
+    channel, target, *_ = args
+    try:
+        username = _graph(context).comment_author(target["comment_id"])
+    except ProviderError as error:
+        if error.gone:
+            return "", _target_gone(context, channel, sent_key, ttl)
+        job = get_current_job()
+        if error.kind in (ProviderErrorKind.RATE_LIMIT, ProviderErrorKind.AUTH) or (
+                error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left):
+            return "", _failed(context, error, args, first_attempt)
+        log.warning("reply.author_not_named", reason=error.reason, status=error.status, code=error.code)
+        return "", None
+    if username is None:
+        log.warning("reply.author_not_named", reason="no_username")
+        return "", None
+    if username.lower() == context.settings.instagram.username.lstrip("@").lower():
+        return "", None
+    prefix = f"@{username} "
+    if len(prefix) + len(text) > IG_COMMENT_MAX_CHARS:
+        log.warning("reply.author_not_named", reason="too_long")
+        return "", None
+    return prefix, None
 
 
 def _refused(error: ProviderError) -> bool:
