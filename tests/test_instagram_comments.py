@@ -79,12 +79,14 @@ def settings(test_env: TestEnvironment) -> Settings:
 
 @dataclass
 class GraphApi:
-    """The Graph API as respx answers it: every call is noted; `replies` answers each POST /{comment-id}/replies
-    and `listings` each GET /{comment-id}/replies in turn (a response, or an exception raised)."""
+    """The Graph API as respx answers it: every call is noted; `replies` answers each POST /{comment-id}/replies,
+    `listings` each GET /{comment-id}/replies and `authors` each GET /{comment-id} in turn (a response, or an
+    exception raised)."""
 
     router: respx.MockRouter
     replies: list[Any] = field(default_factory=list)
     listings: list[Any] = field(default_factory=list)
+    authors: list[Any] = field(default_factory=list)
 
     def calls(self, method: str, suffix: str = "") -> list[httpx.Request]:
         return [call.request for call in self.router.calls
@@ -113,6 +115,7 @@ def graph(settings: Settings) -> Iterator[GraphApi]:
         # Neither the mention lookups nor /{ig-user-id}/mentions: a comment under our own post is no mention.
         router.route(url__startswith=f"{GRAPH}/{IG_USER_ID}").mock(return_value=httpx.Response(
             400, json=fixture("instagram/graph_error_unknown.json")))
+        router.get(url__regex=rf"^{GRAPH}/\d+(\?|$)").mock(side_effect=in_turn(api.authors))  # after: not ours
         yield api
 
 
@@ -171,7 +174,8 @@ class Delivery:
         pytest.param(Delivery(KEYWORD_REPLY, {BUDI["id"]: {
             "anonymous": False, "text": "lampu PJU di Jl. Kolonel Masturi mati sudah sebulan",
             "sender": BUDI["from"]["id"], "kind": "complaint"}},
-            [{"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"], "thread": BUDI["parent_id"]}],
+            [{"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"], "thread": BUDI["parent_id"],
+              "name_author": "1"}],
             {"own": 0, "not_addressed": 0}), id="a-reply-opening-with-LAPOR-filed-answered-in-its-thread"),
         pytest.param(Delivery(NOT_ADDRESSED, {}, [], {"own": 0, "not_addressed": 3}),
                      id="mantap-min-emoji-thanks-neither-filed-nor-answered"),
@@ -212,6 +216,9 @@ async def test_a_comment_on_our_own_post_is_filed_and_answered_only_when_written
     assert not any(text[:12] in line for text in texts for line in logged), "a comment's words in a log line"
 
 
+AUTHOR = httpx.Response(200, json=fixture("instagram/graph_comment_author.json"))
+
+
 @pytest.mark.parametrize(
     ("payload", "comment"),
     [pytest.param(ADDRESSED, SARI, id="top-level-comment"), pytest.param(KEYWORD_REPLY, BUDI, id="reply-in-a-thread")],
@@ -219,10 +226,18 @@ async def test_a_comment_on_our_own_post_is_filed_and_answered_only_when_written
 async def test_the_reply_goes_to_the_comment_not_through_mentions(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, payload: str, comment: dict[str, Any],
 ) -> None:
+    """A reply in someone's thread (Budi's LAPOR under another's comment) is answered in that thread: Meta adds a reply
+    to a reply to the top-level comment, which tells its author alone. Ours opens with Budi's @username, read from
+    his comment when it is sent (the job carries no one's name), so Instagram tells him; Sari's own comment, answered
+    directly, is not named (and she asked #anonim)."""
     graph.replies.append(httpx.Response(200, json=fixture("instagram/graph_comment_reply.json")))
+    in_thread = "parent_id" in comment
+    if in_thread:
+        graph.authors.append(AUTHOR)
     assert (await post_webhook(gateway, fixture_bytes(payload))).status_code == 200
     poll(settings, redis)
     (filed,) = reports(redis).values()
+    assert comment["from"]["username"] not in str(reply_targets(redis))
 
     run_reply_jobs_to_the_end(settings, redis)
 
@@ -231,7 +246,16 @@ async def test_the_reply_goes_to_the_comment_not_through_mentions(
     sent = dict(httpx.QueryParams(post.content.decode()))
     assert set(sent) == {"message"}
     assert filed["tracking_id"] in sent["message"] and f"(ref {mention_ref(comment['id'])})" in sent["message"]
-    assert comment["text"].split()[-1] not in sent["message"] and comment["from"]["username"] not in sent["message"]
+    assert comment["text"].split()[-1] not in sent["message"]
+    lookups = [call for call in graph.calls("GET") if not call.url.path.endswith(("/replies", "/tags"))]
+    if in_thread:
+        assert sent["message"].startswith(f"@{comment['from']['username']} Laporan Anda kami terima.")
+        (lookup,) = lookups
+        assert lookup.url.path == f"/graph/v21.0/{comment['id']}"
+        assert lookup.url.params["fields"] == "id,username,from{id,username}"
+        assert lookup.headers["Authorization"] == f"Bearer {IG_TOKEN}"
+    else:
+        assert comment["from"]["username"] not in sent["message"] and lookups == []
     assert post.headers["Authorization"] == f"Bearer {IG_TOKEN}"
     assert redis.get(SENT_KEY.format(channel="instagram", target=comment["id"])) == OUR_REPLY_ID.encode()
     assert DeadLetters(redis).list() == []
@@ -241,6 +265,86 @@ SERVER_ERROR = httpx.Response(500, json=fixture("instagram/graph_error_unknown.j
 POSTED = httpx.Response(200, json=fixture("instagram/graph_comment_reply.json"))
 OURS_THERE = httpx.Response(200, json=fixture("instagram/graph_comment_replies_ours.json"))
 NOTHING_THERE = httpx.Response(200, json={"data": []})
+
+
+async def test_an_anonymous_reply_in_someones_thread_is_answered_without_its_authors_name(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, log_stream: io.StringIO,
+) -> None:
+    """#anonim in another's thread: our comment would keep the reporter's handle beside the Tracking ID in public,
+    even once they deleted theirs. Answered as before: no @username, and their comment is not even read for one."""
+    delivery = fixture(ADDRESSED)
+    value = delivery["entry"][0]["changes"][0]["value"]
+    value["parent_id"] = "17987654321000000"
+    graph.replies.append(POSTED)  # graph.authors empty: a GET /{comment-id} fails the test
+    assert (await post_webhook(gateway, orjson.dumps(delivery))).status_code == 200
+    poll(settings, redis)
+    (filed,) = reports(redis).values()
+    assert filed["anonymous"] is True
+    assert reply_targets(redis) == [{"media_id": SARI["media"]["id"], "comment_id": SARI["id"],
+                                     "thread": "17987654321000000"}]
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    (post,) = graph.calls("POST")
+    sent = dict(httpx.QueryParams(post.content.decode()))["message"]
+    assert sent.startswith("Laporan Anda kami terima.") and filed["tracking_id"] in sent
+    assert SARI["from"]["username"] not in sent and not sent.startswith("@")
+    assert SARI["from"]["username"] not in log_stream.getvalue()
+
+
+RATE_LIMITED = httpx.Response(400, json=fixture("instagram/graph_error_rate_limit.json"))
+TRANSIENT = httpx.Response(500, json=fixture("instagram/graph_error_transient.json"))
+
+
+@pytest.mark.parametrize(
+    ("authors", "named", "outcome", "tiny_limit"),
+    [
+        pytest.param([TRANSIENT, AUTHOR], True, "sent", False, id="5xx-then-read-retried-and-named"),
+        pytest.param([RATE_LIMITED, AUTHOR], True, "sent", False, id="rate-limited-put-off-then-named"),
+        pytest.param([TRANSIENT, TRANSIENT], False, "sent", False, id="5xx-past-the-retries-sent-without-the-name"),
+        pytest.param([httpx.Response(400, json=fixture("instagram/graph_error_nonexisting_field.json"))], False,
+                     "sent", False, id="field-refused-sent-without-the-name"),
+        pytest.param([httpx.Response(200, json={"id": BUDI["id"]})], False, "sent", False,
+                     id="no-username-in-the-answer-sent-without-the-name"),
+        pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "budi cimahi<script>"})], False, "sent",
+                     False, id="no-instagram-username-sent-without-the-name"),
+        pytest.param([AUTHOR], False, "sent", True, id="too-long-with-the-name-sent-without-it"),
+        pytest.param([httpx.Response(400, json=fixture("instagram/graph_error_reply_deleted.json"))], False, "gone",
+                     False, id="comment-deleted-nothing-posted"),
+    ],
+)
+async def test_reading_the_authors_username_fails_or_is_put_off(
+    gateway: GatewayServer, redis: Redis, graph: GraphApi, test_env: TestEnvironment, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, authors: list[Any], named: bool, outcome: str, tiny_limit: bool,
+) -> None:
+    """The @username is read when the reply is sent; a comment deleted since takes the reply with it (the POST would
+    fail the same way), a rate limit puts it off and a 5xx is retried as the send's would be. A lookup that still
+    cannot name them sends the Tracking ID without the name, never no reply: it is in the thread all the same."""
+    settings = test_env.settings(**INSTAGRAM_ENV, LAPOR_QUEUES_RETRY_INTERVALS="0")  # one retry
+    if tiny_limit:
+        monkeypatch.setattr("workers.social_reply.IG_COMMENT_MAX_CHARS", 1)
+    graph.authors.extend(authors)
+    if outcome == "sent":
+        graph.replies.append(POSTED)
+    assert (await post_webhook(gateway, fixture_bytes(KEYWORD_REPLY))).status_code == 200
+    poll(settings, redis)
+    (filed,) = reports(redis).values()
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    assert graph.authors == []  # each answer asked for once: no listing, no second read
+    sent_key = SENT_KEY.format(channel="instagram", target=BUDI["id"])
+    assert DeadLetters(redis).list() == []
+    if outcome == "gone":
+        assert graph.calls("POST") == [] and redis.get(sent_key) == b"gone"
+        return
+    (post,) = graph.calls("POST")
+    sent = dict(httpx.QueryParams(post.content.decode()))["message"]
+    assert filed["tracking_id"] in sent and redis.get(sent_key) == OUR_REPLY_ID.encode()
+    assert sent.startswith("@budi.cimahi Laporan Anda") if named else sent.startswith("Laporan Anda")
+    events = [line for line in log_events(log_stream) if line["event"] == "reply.author_not_named"]
+    assert bool(events) is not named
+    assert "budi.cimahi" not in "".join(line for line in log_stream.getvalue().splitlines() if '"reply.' in line)
 
 
 @pytest.mark.parametrize(
@@ -544,7 +648,7 @@ async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_
 
     assert list(reports(redis)) == [BUDI["id"]] and stored_comments(redis) == 0
     assert reply_targets(redis) == [{"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"],
-                                     "thread": BUDI["parent_id"]}]
+                                     "thread": BUDI["parent_id"], "name_author": "1"}]
     events = log_events(log_stream)
     assert not [line for line in events if line["event"] == "poller.crashed"]
     (kept,) = [line for line in events if line["event"] == "message.unfiled"]
@@ -641,10 +745,10 @@ async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
             raise ValueError("a bug")
         return normalize(message, **options)
 
-    def job_with_a_bug(self: Any, message: Any, *args: Any) -> Any:
+    def job_with_a_bug(self: Any, message: Any, *args: Any, **options: Any) -> Any:
         if bug["present"]:
             raise ValueError("a bug in the reply")
-        return job(self, message, *args)
+        return job(self, message, *args, **options)
 
     monkeypatch.setattr(channels.social, "normalize", normalize_with_a_bug)
     assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
