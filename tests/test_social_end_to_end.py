@@ -146,7 +146,9 @@ async def test_comments_under_our_own_instagram_post_are_filed_when_written_to_u
 ) -> None:
     """The whole way for a comment under our own post (Meta's `comments` field, never a mention): Sari's comment
     naming us is filed, anonymous, and answered under it (`/{comment-id}/replies`); her reply to our answer adds to
-    her report; a "mantap min" beside it and our own reply coming back as a comment are neither filed nor answered."""
+    her report; a "mantap min" beside it and our own reply coming back as a comment are neither filed nor answered.
+    Rudi's report in her thread is answered there, opening with his @username (read from his comment, `GET
+    /{comment-id}`), or Instagram would tell Sari alone; her anonymous addition in it names no one."""
     pollers = start_process("pollers", **fake.env())
     worker = start_process("worker", **fake.env())
     async with httpx.AsyncClient(verify=tls_context(), base_url=fake.url, timeout=10) as control:
@@ -160,10 +162,14 @@ async def test_comments_under_our_own_instagram_post_are_filed_when_written_to_u
         more = (await control.post("/_fake/instagram/comments", json={
             "text": "@lapor1708 sudah dua bulan belum diperbaiki", "username": "sari.sukamaju",
             "parent_id": sari["comment_id"]})).json()
-    assert {sari["webhook_status"], thanks["webhook_status"], ours["webhook_status"], more["webhook_status"]} == {200}
+        rudi = (await control.post("/_fake/instagram/comments", json={
+            "text": "LAPOR di desa sebelah jalannya juga rusak", "username": "rudi.dago",
+            "parent_id": sari["comment_id"]})).json()
+    assert {sari["webhook_status"], thanks["webhook_status"], ours["webhook_status"], more["webhook_status"],
+            rudi["webhook_status"]} == {200}
 
     try:
-        await async_wait_until(lambda: len(casestore.reports()) == 2 and len(fake.state.ig_replies) == 2, timeout=30)
+        await async_wait_until(lambda: len(casestore.reports()) == 3 and len(fake.state.ig_replies) == 3, timeout=30)
     except AssertionError:
         pytest.fail(f"not delivered\npollers:\n{pollers.output()[-3000:]}\nworker:\n{worker.output()[-3000:]}")
     reports = {r["text"]: r for r in casestore.reports()}
@@ -174,8 +180,13 @@ async def test_comments_under_our_own_instagram_post_are_filed_when_written_to_u
     assert answer["comment_id"] == sari["comment_id"] and first["tracking_id"] in answer["message"]
     [second] = [r for r in fake.state.ig_replies if r["comment_id"] == more["comment_id"]]
     assert second["thread"] == sari["comment_id"] and first["tracking_id"] in second["message"]
+    assert not answer["message"].startswith("@") and not second["message"].startswith("@")
+    [to_rudi] = [r for r in fake.state.ig_replies if r["comment_id"] == rudi["comment_id"]]
+    assert to_rudi["thread"] == sari["comment_id"]
+    assert to_rudi["message"].startswith("@rudi.dago Laporan Anda kami terima.")
+    assert reports["di desa sebelah jalannya juga rusak"]["tracking_id"] in to_rudi["message"]
     await asyncio.sleep(1.5)  # rounds enough for a wrongly kept "mantap min" or our own comment to be filed
-    assert len(casestore.reports()) == 2 and len(fake.state.ig_replies) == 2
+    assert len(casestore.reports()) == 3 and len(fake.state.ig_replies) == 3
 
 
 async def test_an_instagram_reply_whose_post_got_a_5xx_after_the_comment_was_made_is_posted_once(
