@@ -931,6 +931,24 @@ def test_a_batch_answered_500_for_one_report_goes_one_by_one_so_only_that_report
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+def test_going_one_by_one_on_the_last_try_posts_every_report_past_the_one_the_case_store_fails_on(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Gone one by one at the job's last try, the try stopped at the report the case store fails on: the reports
+    after it went untried into the dead letters, as if the case store had answered 500 for each. Once it took one
+    report of the try, a 500 is that report's answer and the next one goes."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    requests: list[int] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"last-try-500-{n}" for n in range(6)],
+                                   lambda ids: failing_500_case_store(ids[1], 404, requests, stored))
+    bad = tracking_ids[1]
+    assert sorted(stored) == sorted(tid for tid in tracking_ids if tid != bad)
+    assert requests == [6, 6, 1, 1, 1, 1, 1, 1]  # the last try one by one, every report posted
+    [letter] = DeadLetters(redis).list()
+    assert letter.tracking_id == bad and "case store answered 500 for this report" in letter.detail
+
+
 @pytest.mark.parametrize(("reads", "posts"), [(404, [3, 3, 1, 1]), (500, [3, 3, 3, 3])],
                          ids=["writes-fail-one-post-a-try", "reads-fail-too-stays-batched"])
 def test_a_case_store_failing_every_write_costs_one_request_a_try_one_by_one(
@@ -1583,6 +1601,40 @@ def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     assert [letter.reason if letter else None for letter in letters] == ["casestore_bad_answer"] * 2
     assert all("attempt" in letter.detail for letter in letters if letter)
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": "201"}, {"tracking_id": "%t", "status": "200"}]}',
+                     id="statuses-as-strings"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": 201}, {"tracking_id": "%s", "status": 200},'
+                     b' {"tracking_id": "%t", "status": 201}]}', id="one-report-stored-then-found-stored"),
+    ],
+)
+def test_a_batch_answer_the_contract_can_be_read_in_takes_its_reports(
+    body: bytes, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A status as its three digits in a string (a case store whose JSON writes them so), and a report answered
+    stored then found stored, are answers that stored the reports: each batch was retried for two hours as an
+    answer not of the contract and dead-lettered, its reports in the case store."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("readable-1"), draft("readable-2")])
+        first, second = (receipt.tracking_id.encode() for receipt in receipts)
+        odd = LoopbackServer(batch_answering(body.replace(b"%s", first).replace(b"%t", second)),
+                             settings.casestore.port)
+        odd.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            odd.stop()
+    finally:
+        intake.close()
+    assert [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts] == [None, None]
+    assert [redis.hget(REPORT_STATE_KEY.format(tracking_id=receipt.tracking_id), "state") for receipt in receipts] \
+        == [b"forwarded"] * 2
 
 
 def report_answering(body: bytes) -> Callable[[], web.Application]:

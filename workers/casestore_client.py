@@ -115,26 +115,37 @@ def _reason(item: dict[str, Any]) -> str | None:
     return ": ".join(parts) or None
 
 
+def _http_status(value: Any) -> int:
+    """A batch result's status: a JSON integer of an HTTP status, or its three digits as a string (a case store
+    written in a language whose JSON has them so; the contract says integer, and refused, each stored batch was
+    retried for two hours and dead-lettered); TypeError for anything else (`true`, `0`, `"ok"`, `201.0`)."""
+    if type(value) is str and len(value) == 3 and value.isascii() and value.isdigit():
+        value = int(value)
+    if type(value) is not int or not 200 <= value <= 599:
+        raise TypeError(f"a result's status is not an HTTP status: {type(value).__name__}")
+    return value
+
+
 def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None]]:
     """Tracking ID -> (status, error) from a batch answer; a report it leaves out counts as 502 (retried).
 
     A 200 whose body is not the contract's (an HTML page from a proxy, a broken deploy) is retryable: raised as
     such, the job's retries run out into the dead-letter registry instead of RQ's failed registry. So is one whose
-    result's status is no HTTP status as a JSON integer (`true`, `0`, `"ok"`), or that answers one report twice
-    with two statuses: read as they came, a `true` or a `0` dead-lettered its report at the first try as a refusal
-    (`casestore_1`), and of a report answered 422 then 201 the last was taken, the refused report marked forwarded."""
+    result's status is no HTTP status (`_http_status`: `true`, `0`, `"ok"`), or that answers one report both as
+    stored and as refused: read as they came, a `true` or a `0` dead-lettered its report at the first try as a
+    refusal (`casestore_1`), and of a report answered 422 then 201 the last was taken, the refused report marked
+    forwarded. A report answered 201 then 200 (twice in a batch: stored, then found stored) is stored."""
     try:
         results = response.json().get("results")
         statuses: dict[str, tuple[int, str | None]] = {}
         for item in results:
-            status = item["status"]
-            if type(status) is not int or not 200 <= status <= 599:
-                raise TypeError(f"a result's status is not an HTTP status: {type(status).__name__}")
+            status = _http_status(item["status"])
             if item["tracking_id"] is None:  # a refused report that named none: none of ours (they all name one)
                 continue
             answer = (status, _reason(item))
-            if statuses.setdefault(str(item["tracking_id"]), answer)[0] != status:
-                raise ValueError("one report answered with two statuses")
+            earlier = statuses.setdefault(str(item["tracking_id"]), answer)[0]
+            if (earlier < 300) != (status < 300):  # 201 then 200 (stored, then found stored) is one answer
+                raise ValueError("one report answered as stored and refused")
     except (ValueError, AttributeError, TypeError, KeyError) as error:
         raise RetryableError(f"batch answer is not one result per report: {_describe(response)}",
                              reason="casestore_bad_answer") from error
@@ -223,7 +234,7 @@ class CaseStoreClient:
         self.answered = []
         if not one_by_one and self._batch and len(reports) > 1 and self._clock() >= self._no_batch_until:
             return self._submit_batch(reports)
-        return self._submit_each(reports)
+        return self._submit_each(reports, past_500s=one_by_one)
 
     def _answer(self, results: list[SubmitResult]) -> list[SubmitResult]:
         """Note the case store's answers as they come (`answered`)."""
@@ -231,10 +242,15 @@ class CaseStoreClient:
         return results
 
     def _in_turn(self, parts: Iterable[Sequence[dict[str, Any]]],
-                 post: Callable[[Sequence[dict[str, Any]]], list[SubmitResult]]) -> list[SubmitResult]:
+                 post: Callable[[Sequence[dict[str, Any]]], list[SubmitResult]], *,
+                 past_500s: bool = False) -> list[SubmitResult]:
         """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before. A part
         refused whole (PermanentError: a firewall's 403 for one report's words) is a refusal of its own reports, under
-        its status: raised, it dead-lettered the reports other parts delivered, and the parts after it never went."""
+        its status: raised, it dead-lettered the reports other parts delivered, and the parts after it never went.
+        `past_500s` (a job gone one by one for a batch failing whole, `workers.forward.ONE_BY_ONE_META`): a 500 once
+        the case store took a report of this call is that part's answer, retried alone, and the next part goes; stopped
+        there, the reports after it went untried, and on the job's last try into the dead letters, blamed for its
+        500. A 500 before any report was taken still ends the call: a case store failing every write costs one post."""
         results: list[SubmitResult] = []
         for part in parts:
             try:
@@ -244,12 +260,18 @@ class CaseStoreClient:
                 results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
                                              for report in part]))
             except RetryableError as error:
+                if past_500s and error.reason == "casestore_500" and not isinstance(error, SubmitInterrupted) \
+                        and any(result.accepted for result in results):
+                    results.extend(self._answer([SubmitResult(report["tracking_id"], 500, error.detail)
+                                                 for report in part]))
+                    continue
                 earlier = error.answered if isinstance(error, SubmitInterrupted) else []
                 raise SubmitInterrupted(error, results + earlier) from error
         return results
 
-    def _submit_each(self, reports: Sequence[dict[str, Any]]) -> list[SubmitResult]:
-        return self._in_turn(([report] for report in reports), lambda part: [self._submit_one(part[0])])
+    def _submit_each(self, reports: Sequence[dict[str, Any]], *, past_500s: bool = False) -> list[SubmitResult]:
+        return self._in_turn(([report] for report in reports), lambda part: [self._submit_one(part[0])],
+                             past_500s=past_500s)
 
     def _submit_one(self, report: dict[str, Any]) -> SubmitResult:
         response = self._request("POST", "/v1/reports", json=report)
