@@ -226,6 +226,36 @@ def scrub(text: str) -> str:
     return _redact_numbers(text)
 
 
+# How many words in a row of a report's own text make a quote of it (`withhold_quoted`).
+QUOTED_WORDS = 3
+_WORD = re.compile(r"\w+")
+
+
+def withhold_quoted(said: str, *texts: str | None) -> str:
+    """`said` (what a system downstream said about a report: a case store's refusal, its error for one report)
+    with each run of QUOTED_WORDS or more of its words that a text of the report holds (case and spacing aside)
+    replaced by `[redacted]`. `scrub` takes a sensitive value quoted whole, or cut at its start or end; a quote from
+    its middle ("could not index 'kepala desa menerima suap'") went into dead letters, the views and log lines."""
+    folded = [" ".join(text.casefold().split()) for text in texts if text]
+    words = list(_WORD.finditer(said)) if folded else []
+    parts, position, index = [], 0, 0
+
+    def quoted(first: int, last: int) -> bool:
+        run = " ".join(said[words[first].start():words[last].end()].casefold().split())
+        return any(run in text for text in folded)
+
+    while index + QUOTED_WORDS <= len(words):
+        last = index + QUOTED_WORDS - 1
+        if not quoted(index, last):
+            index += 1
+            continue
+        while last + 1 < len(words) and quoted(index, last + 1):
+            last += 1
+        parts += (said[position:words[index].start()], REDACTED)
+        position, index = words[last].end(), last + 1
+    return "".join(parts) + said[position:] if parts else said
+
+
 def _maybe_obfuscated(text: str) -> bool:
     """Whether `text` may hold an address written against harvesters (`_MAYBE_OBFUSCATED`): looked for by substring
     first, as most values have neither an at sign nor "at" (the search alone doubled a short value's scrub)."""

@@ -1637,6 +1637,44 @@ def test_a_batch_answer_the_contract_can_be_read_in_takes_its_reports(
         == [b"forwarded"] * 2
 
 
+@pytest.mark.parametrize("status", [422, 503])
+def test_a_dead_letter_keeps_no_quote_of_the_reports_words_from_the_case_stores(
+    status: int, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """What the case store says of a report it refuses (422) or fails on (503, one result of a batch) went into the
+    dead letter, its line in the log and the views: a quote from the middle of the report's words passed the log's
+    scrub, which knows a value quoted whole or cut at an end."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0")
+    words = "Lapor: kepala desa Sukamaju menerima suap dari kontraktor jalan"
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft("quoted-1", words), draft("quoted-2", words)])
+
+        def build() -> web.Application:
+            async def answer(request: web.Request) -> web.Response:  # each report's own result, retried in a batch
+                return web.json_response({"results": [
+                    {"tracking_id": report["tracking_id"], "status": status, "error": "shard_down",
+                     "detail": "could not index 'kepala desa Sukamaju menerima suap'"}
+                    for report in (await request.json())["reports"]]})
+
+            app = web.Application()
+            app.router.add_post("/v1/reports/batch", answer)
+            return app
+
+        store = LoopbackServer(build, settings.casestore.port)
+        store.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            store.stop()
+    finally:
+        intake.close()
+    for receipt in receipts:
+        letter = DeadLetters(redis).get(receipt.tracking_id)
+        assert letter is not None and "could not index '[redacted]'" in letter.detail, letter
+    assert "Sukamaju" not in log_stream.getvalue()
+
+
 def report_answering(body: bytes) -> Callable[[], web.Application]:
     """A case store (or a proxy before it) whose POST /v1/reports answers 200 with `body`."""
 

@@ -28,7 +28,7 @@ from channels.email.server import start_smtp_server
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway import logs
 from gateway.intake import Intake
-from gateway.logs import configure_logging, get_logger, scrub, sensitive_values
+from gateway.logs import configure_logging, get_logger, scrub, sensitive_values, withhold_quoted
 from gateway.outbound import OutboundReplies
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE
 from gateway.same_text import SameTextWindow
@@ -1246,3 +1246,18 @@ def test_values_learnt_midway_last_until_their_block_ends_and_outside_every_bloc
         add_sensitive_values("Kepala desa Sukamulya")
         assert scrub("kata Kepala desa Sukamulya") == f"kata {logs.REDACTED}"
     assert scrub("Kepala desa Sukamulya") == "Kepala desa Sukamulya"
+
+
+@pytest.mark.parametrize(("said", "texts", "kept"), [
+    ("shard_down: could not index 'kepala desa Sukamaju menerima suap'",
+     ("Lapor: Kepala desa Sukamaju\n  menerima suap dari kontraktor",), "shard_down: could not index '[redacted]'"),
+    ("agency code unknown", ("Jalan rusak di depan SDN 3",), "agency code unknown"),
+    ("rejected 'desa Sukamaju' twice", ("kepala desa Sukamaju",), "rejected 'desa Sukamaju' twice"),  # two words
+    ("subject 'Pungli di Puskesmas Cempaka' too long", (None, "ANONIM Pungli di Puskesmas Cempaka"),
+     "subject '[redacted]' too long"),
+    ("one: jalan tidak bisa dilewati; two: air tidak mengalir lagi",
+     ("jalan tidak bisa dilewati, air tidak mengalir lagi",), "one: [redacted]; two: [redacted]"),
+], ids=["middle-quote", "no-quote", "two-words-only", "the-subject", "two-quotes"])
+def test_a_downstreams_words_keep_no_quote_of_a_reports_text(said: str, texts: tuple[str | None, ...],
+                                                             kept: str) -> None:
+    assert withhold_quoted(said, *texts) == kept

@@ -21,7 +21,7 @@ from rq.results import Result
 
 from gateway import metrics
 from gateway.health.signals import HealthSignals
-from gateway.logs import get_logger, scrub
+from gateway.logs import get_logger, scrub, withhold_quoted
 from gateway.queues import (
     ALL_QUEUES,
     FORWARD_FUNC,
@@ -111,6 +111,11 @@ class Requeued:
     foreign: int = 0
 
 
+def _text(value: Any) -> str | None:
+    """An envelope's text field as a string, or None (a damaged copy's field of another type)."""
+    return value if isinstance(value, str) else None
+
+
 def _announce(letter: DeadLetter) -> None:
     """A letter committed: counted, and logged for the operator."""
     metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
@@ -159,8 +164,11 @@ class DeadLetters:
 
     def add_forward(self, tracking_id: str, envelope: Mapping[str, Any] | None, *, reason: str, detail: str,
                     attempts: int, job_id: str | None = None, pipeline: Any = None) -> DeadLetter:
-        """One report's forward, requeued alone (`[[tracking_id]]`), filed under its envelope's source or channel."""
+        """One report's forward, requeued alone (`[[tracking_id]]`), filed under its envelope's source or channel.
+        What the case store said of it keeps no quote of its text or subject (`withhold_quoted`): the letter is
+        shown in the views and logged."""
         envelope = envelope or {}
+        detail = withhold_quoted(detail, _text(envelope.get("text")), _text(envelope.get("subject")))
         return self.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tracking_id]], tracking_id=tracking_id,
                             item=tracking_id, reason=reason, detail=detail, attempts=attempts,
                             channel=envelope.get("source") or envelope.get("channel"), job_id=job_id,
