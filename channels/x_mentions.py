@@ -638,16 +638,35 @@ def _referenced(tweet: tweepy.Tweet, kind: str) -> str | None:
     return next((str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == kind), None)
 
 
-def others_named(tweet: tweepy.Tweet, own_user_id: str) -> str | None:
+def _mentions(entities: Any) -> list[Mapping[str, Any]]:
+    """The `mentions` of a post's (or its note's) `entities`, each an object; none when they are of another shape."""
+    mentions = entities.get("mentions") if isinstance(entities, Mapping) else None
+    return [item for item in mentions if isinstance(item, Mapping)] if isinstance(mentions, list) else []
+
+
+def others_named(tweet: tweepy.Tweet, own_user_id: str, ids_by_username: Mapping[str, str] | None = None
+                 ) -> str | None:
     """The accounts a mention names besides its author and us (`entities.mentions`: the handles of the thread it
     answers, X's reply prefix, and any it tags), comma-separated; None when there are none. X names each of them again
     in the prefix of a reply to the mention (API v2 replies "to all", unless told `reply.exclude_reply_user_ids`), so
     our reply with its Tracking ID reached every account the citizen tagged or answered: the official a whistleblower's
-    #anonim mention answered was notified of the report, and every mention of a thread pinged its whole cast."""
-    mentions = (tweet.entities or {}).get("mentions") if isinstance(tweet.entities, Mapping) else None
-    ids = [str(item.get("id") or "") for item in mentions or [] if isinstance(item, Mapping)]
-    others = [i for i in dict.fromkeys(ids) if i.isascii() and i.isdigit() and i not in (str(tweet.author_id),
-                                                                                          own_user_id)]
+    #anonim mention answered was notified of the report, and every mention of a thread pinged its whole cast.
+
+    A post over 280 characters has the mentions of its cut `text` in `entities`, and those of the whole post in
+    `note_tweet.entities`: both are read (an official tagged at the end of a long post was notified). X's mention
+    object needs only `username` (`id` is optional): one without an id is found by its username in
+    `ids_by_username` (the page's `includes.users`, which the `entities.mentions.username` expansion fills)."""
+    note = tweet.data.get("note_tweet") if isinstance(tweet.data, Mapping) else None
+    named = [*_mentions(tweet.data.get("entities") if isinstance(tweet.data, Mapping) else None),
+             *_mentions(note.get("entities") if isinstance(note, Mapping) else None)]
+    ids = []
+    for item in named:
+        found = post_id(item.get("id"))
+        username = item.get("username")
+        if found is None and isinstance(username, str) and ids_by_username:
+            found = ids_by_username.get(username.lower())
+        ids.append(found or "")
+    others = [i for i in dict.fromkeys(ids) if i and i not in (str(tweet.author_id), own_user_id)]
     return ",".join(others) or None
 
 

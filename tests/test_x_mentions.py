@@ -407,6 +407,20 @@ def test_a_reply_is_addressed_to_the_mentions_author_alone(
     assert "reply_exclude" not in (case_store_payload(envelope, settings).get("channel_meta") or {})
 
 
+def test_a_long_post_tagging_officials_after_the_cut_leaves_them_out_of_our_reply(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+) -> None:
+    """A post over 280 characters: its `text` is cut short, and `entities` are the cut text's; the whole post and its
+    mentions are in `note_tweet`. Reading `entities` alone, the officials tagged at the end of the post were named
+    again in our reply's prefix, and notified of its Tracking ID."""
+    fake.fail("/x/2/users", 200, body=fixture("x/mentions_page_long_and_unnumbered.json"))
+    make_poller(settings, redis, intake).poll_once()
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply for reply in fake.state.x_replies}
+    assert replies["1860000000000000921"]["exclude_reply_user_ids"] == ["1447000000000000041", "1447000000000000042"]
+    assert reports_by_tweet(redis)["1860000000000000921"]["text"].endswith("cc @pemkot_bdg @dishub_bdg")
+
+
 @pytest.mark.parametrize(
     ("text", "retweet", "reported"),
     [
