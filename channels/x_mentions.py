@@ -364,11 +364,25 @@ def post_id(value: Any) -> str | None:
     return value if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
+def _readable_mentions(entities: Any) -> dict[str, Any] | None:
+    """The `entities` of a post set aside as far as they can be read for sure: each mention's `id` and `username`
+    (what `others_named` reads), None when there are none."""
+    kept = []
+    for item in _mentions(entities):
+        found, username = post_id(item.get("id")), item.get("username")
+        if found or isinstance(username, str):
+            kept.append({**({"id": found} if found else {}), **({"username": username} if isinstance(username, str)
+                                                                  else {})})
+    return {"mentions": kept} if kept else None
+
+
 def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exception] | None:
     """A mention tweepy could not read (XApiSession._readable_posts), as far as it can be read for sure, with the
-    error, for the poller to keep unfiled (`plain_mention`): its words and author; the posts it answers or quotes
-    only if their references can be read, and anonymous if it answers or quotes any (or they cannot be read). None
-    for one not to take (ours, a retweet) or that cannot be kept (no id or author to read: `mention.rejected`)."""
+    error, for the poller to keep unfiled (`plain_mention`): its words and author; the accounts it names
+    (`entities.mentions`, `note_tweet.entities.mentions`: our reply leaves them out, as a filed mention's); the posts
+    it answers or quotes only if their references can be read, and anonymous if it answers or quotes any (or they
+    cannot be read). None for one not to take (ours, a retweet) or that cannot be kept (no id or author to read:
+    `mention.rejected`)."""
     error = unreadable_post(item) or TypeError("unreadable post")
     if not isinstance(item, dict) or post_id(item.get("id")) is None or post_id(item.get("author_id")) is None:
         log.warning("mention.rejected", channel=SOURCE, reason="bad_payload", error=type(error).__name__)
@@ -376,8 +390,16 @@ def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exce
         return None
     references = item.get("referenced_tweets")
     # Its id, author and words alone (any other field may be the one of another shape), and its references if read.
-    readable = {"id": item["id"], "author_id": item["author_id"], "text": item.get("text"),
-                "edit_history_tweet_ids": []}
+    readable: dict[str, Any] = {"id": item["id"], "author_id": item["author_id"], "text": item.get("text"),
+                                "edit_history_tweet_ids": []}
+    if (entities := _readable_mentions(item.get("entities"))) is not None:
+        readable["entities"] = entities
+    note, note_read = item.get("note_tweet"), {}
+    if isinstance(note, dict):
+        note_read = {**({"text": note["text"]} if isinstance(note.get("text"), str) and note["text"] else {}),
+                     **({"entities": found} if (found := _readable_mentions(note.get("entities"))) else {})}
+        if note_read:
+            readable["note_tweet"] = note_read
     if references is not None and unreadable_post({**readable, "referenced_tweets": references}) is None:
         readable["referenced_tweets"] = references
     tweet = tweepy.Tweet(readable)
@@ -385,7 +407,7 @@ def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exce
         log.debug("mention.ignored", channel=SOURCE,
                   reason="own_tweet" if str(tweet.author_id) == own_user_id else "retweet")
         return None
-    return plain_mention(tweet, answers=bool(references)), error
+    return plain_mention(tweet, answers=bool(references), own_user_id=own_user_id), error
 
 
 def edit_history(tweet: tweepy.Tweet) -> list[str]:
@@ -712,18 +734,20 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             if unread is None:
                 raise
-            unread.append((plain_mention(tweet), error))
+            unread.append((plain_mention(tweet, own_user_id=own_user_id), error))
     return messages
 
 
-def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False) -> InboundMessage:
+def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False, own_user_id: str = "") -> InboundMessage:
     """A mention as far as it can be read for sure when its reading raised (`to_inbound`): its words and author,
     without its files or the posts it quotes; its address (`permalink`) shows them. Kept unfiled (gateway.unfiled),
     filed as such by a retry. The posts it answers or quotes are kept as far as their ids can be read (an answer to
     our reply still adds to its report), but not whose they are: one answering or quoting any post, or whose posts
     cannot be read, is filed anonymous (`own_post_anonymous`), as it may answer its sender's own #anonim mention (the
     whistleblower's answer under it, kept so, was filed named, their handle sent with it). `answers`: it answers or
-    quotes a post whose reference could not be read."""
+    quotes a post whose reference could not be read. The accounts it names besides its author and us (`others_named`)
+    are left out of our reply, as a filed mention's are: without them, its retry's reply named every one (an #anonim
+    answer under an accused official's post notified the official)."""
     permalink = f"https://x.com/i/web/status/{tweet.id}"
     # Words that cannot be read are its address: read as no words, it was answered with help in public and released,
     # its report (a photo, say) lost.
@@ -733,10 +757,15 @@ def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False) -> InboundMessa
         answers = answers or bool(tweet.referenced_tweets)
     except (AttributeError, KeyError, TypeError, ValueError):
         replied_to, quoted, answers = None, None, True
+    try:
+        others = others_named(tweet, own_user_id)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        others = None
     return InboundMessage(
         channel=Channel.TWITTER, source=SOURCE, provider_message_id=str(tweet.id), sender_kind=SenderKind.X_USER,
         sender_address=str(tweet.author_id), text=strip_leading_mentions(text), received_at=utc_now(),
-        channel_meta={"tweet_id": str(tweet.id), "permalink": permalink, "read_in_part": True},
+        channel_meta={"tweet_id": str(tweet.id), "permalink": permalink, "read_in_part": True,
+                      **({REPLY_EXCLUDE: others} if others else {})},
         replied_to=replied_to, quoted_post=quoted, own_post_anonymous=answers,
     )
 

@@ -3604,6 +3604,56 @@ def test_an_included_post_of_an_unreadable_shape_makes_the_mentions_quoting_it_u
     assert x_progress(redis, X_USER_ID).load() == {"since_id": page["meta"]["newest_id"]}
 
 
+@pytest.mark.parametrize(("spoil", "tweet_id", "left_out"), [
+    # The post the whistleblower's #anonim answer answers (the accused's own) cannot be read: the answer is unread
+    pytest.param("include", "1860000000000000911", ["1447000000000000031"], id="anonymous-answer-to-unreadable-post"),
+    # The mention itself cannot be read: set aside
+    pytest.param("data", "1860000000000000912", ["1447000000000000041", "1447000000000000042"],
+                 id="set-aside-mention-tagging-officials"),
+])
+def test_a_mention_kept_unfiled_then_retried_is_still_answered_to_its_author_alone(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, spoil: str, tweet_id: str,
+    left_out: list[str],
+) -> None:
+    """A mention kept unfiled because part of it could not be read lost the accounts it names: its retry's reply
+    (`lapor-gateway unfiled retry`) named every one again, and the official a whistleblower's #anonim answer accused was
+    notified of its Tracking ID. They are kept with it and left out of the reply, as a filed mention's are."""
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_naming_others.json")
+    if spoil == "include":
+        page["includes"]["tweets"][0]["edit_history_tweet_ids"] = 5
+    else:
+        next(post for post in page["data"] if post["id"] == tweet_id)["edit_history_tweet_ids"] = 5
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.message.provider_message_id == tweet_id
+    MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    assert tweet_id in reports_by_tweet(redis)
+    assert "reply_exclude" not in (case_store_payload(reports_by_tweet(redis)[tweet_id], settings)
+                                   .get("channel_meta") or {})
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply for reply in fake.state.x_replies}
+    assert replies[tweet_id]["exclude_reply_user_ids"] == left_out
+
+
+@pytest.mark.parametrize("mentions", [
+    pytest.param("a string", id="mentions-a-string"),
+    pytest.param([5, {"id": {"x": 1}}, {"username": ["x"]}], id="mentions-of-other-shapes"),
+])
+def test_a_set_aside_mention_whose_mentions_cannot_be_read_is_kept_without_them(mentions: Any) -> None:
+    """The accounts a set-aside mention names are read from its raw `entities.mentions` as far as they can be."""
+    from channels.x_mentions import set_aside_mention
+
+    item = {**fixture("x/mentions_page_naming_others.json")["data"][0], "edit_history_tweet_ids": 5,
+            "entities": {"mentions": mentions}}
+    found = set_aside_mention(item, X_USER_ID)
+    assert found is not None
+    assert "reply_exclude" not in found[0].channel_meta
+
+
 def test_a_mention_whose_edit_history_cannot_be_read_is_unread_and_the_rest_of_its_page_is_read() -> None:
     """`superseded` and `is_retweet` ran outside the page's per-mention guard: a mention whose fields raised there
     made every mention of the page unreadable. It is `unread` now, kept unfiled by the poller, as any other."""
