@@ -376,13 +376,19 @@ def _readable_mentions(entities: Any) -> dict[str, Any] | None:
     return {"mentions": kept} if kept else None
 
 
+# A post's words opening as X's retweet does ("RT @<author>: ..."), read only where its references cannot be.
+RELAYS = re.compile(rf"\s*RT\s*{AT_SIGN}")
+
+
 def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exception] | None:
     """A mention tweepy could not read (XApiSession._readable_posts), as far as it can be read for sure, with the
     error, for the poller to keep unfiled (`plain_mention`): its words and author; the accounts it names
     (`entities.mentions`, `note_tweet.entities.mentions`: our reply leaves them out, as a filed mention's); the posts
     it answers or quotes only if their references can be read, and anonymous if it answers or quotes any (or they
     cannot be read). None for one not to take (ours, a retweet) or that cannot be kept (no id or author to read:
-    `mention.rejected`)."""
+    `mention.rejected`). One whose references cannot be read and whose words open as X's retweet ("RT @warga:
+    @lapor1708 #anonim ...") is rejected too (`mention.rejected`, reason `retweet_unreadable`): kept, a retry filed it
+    as the retweeter's own report, the whistleblower's handle in its words, and answered it in public."""
     error = unreadable_post(item) or TypeError("unreadable post")
     if not isinstance(item, dict) or post_id(item.get("id")) is None or post_id(item.get("author_id")) is None:
         log.warning("mention.rejected", channel=SOURCE, reason="bad_payload", error=type(error).__name__)
@@ -402,6 +408,11 @@ def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exce
             readable["note_tweet"] = note_read
     if references is not None and unreadable_post({**readable, "referenced_tweets": references}) is None:
         readable["referenced_tweets"] = references
+    elif references is not None and any(isinstance(words, str) and RELAYS.match(words)
+                                        for words in (item.get("text"), note_read.get("text"))):
+        log.warning("mention.rejected", channel=SOURCE, reason="retweet_unreadable", error=type(error).__name__)
+        metrics.labelled(metrics.REJECTED, SOURCE, "retweet_unreadable").inc()
+        return None
     tweet = tweepy.Tweet(readable)
     if str(tweet.author_id) == own_user_id or is_retweet(tweet):
         log.debug("mention.ignored", channel=SOURCE,

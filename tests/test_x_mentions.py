@@ -3639,6 +3639,42 @@ def test_a_mention_kept_unfiled_then_retried_is_still_answered_to_its_author_alo
     assert replies[tweet_id]["exclude_reply_user_ids"] == left_out
 
 
+@pytest.mark.parametrize("references", [
+    pytest.param({"type": "retweeted", "id": "1860000000000000911"}, id="references-an-object"),
+    pytest.param([{"type": "retweeted", "id": "x"}], id="reference-no-id"),
+])
+def test_a_retweet_whose_references_cannot_be_read_is_rejected_not_filed_as_the_retweeters(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    references: Any,
+) -> None:
+    """X's retweet of a whistleblower's #anonim mention, its `referenced_tweets` of another shape: set aside and kept
+    unfiled, a retry filed it as the retweeter's own report, the whistleblower's handle in its words ("RT
+    @warga_sukamaju: ..."), and answered it in public. It is rejected (`mention.rejected`, `retweet_unreadable`); the
+    rest of the page is filed, and a post of the same shape that is no retweet's is still kept."""
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_naming_others.json")
+    page["data"].append({
+        "edit_history_tweet_ids": ["1860000000000000913"], "conversation_id": "1860000000000000913",
+        "author_id": "1447000000000000024", "created_at": "2026-11-20T05:03:00.000Z", "id": "1860000000000000913",
+        "lang": "in",
+        "text": "RT @warga_sukamaju: @lapor1708 #anonim dana desa dipotong 30% untuk setoran ke kecamatan",
+        "referenced_tweets": references,
+    })
+    page["data"].append({**page["data"][-1], "id": "1860000000000000914", "edit_history_tweet_ids": [
+        "1860000000000000914"], "text": "@lapor1708 dana desa dipotong, lihat ini"})
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    kept, _ = UnfiledMessages(redis).list()
+    assert [unfiled.key for unfiled in kept] == ["x-mentions:1860000000000000914"]
+    assert set(reports_by_tweet(redis)) == {"1860000000000000910", "1860000000000000911", "1860000000000000912"}
+    assert [(e["reason"], e["error"]) for e in log_events(log_stream) if e["event"] == "mention.rejected"] == [
+        ("retweet_unreadable", "TypeError" if isinstance(references, dict) else "ValueError")]
+    assert not any("warga_sukamaju" in line for line in log_stream.getvalue().splitlines()
+                   if "mention.rejected" in line)
+
+
 @pytest.mark.parametrize("mentions", [
     pytest.param("a string", id="mentions-a-string"),
     pytest.param([5, {"id": {"x": 1}}, {"username": ["x"]}], id="mentions-of-other-shapes"),
