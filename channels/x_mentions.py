@@ -382,7 +382,8 @@ RELAYS = re.compile(rf"\s*RT\s*{AT_SIGN}")
 
 def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exception] | None:
     """A mention tweepy could not read (XApiSession._readable_posts), as far as it can be read for sure, with the
-    error, for the poller to keep unfiled (`plain_mention`): its words and author; the accounts it names
+    error, for the poller to keep unfiled (`plain_mention`): its words (a long post's whole, `note_tweet.text`) and
+    author; the accounts it names
     (`entities.mentions`, `note_tweet.entities.mentions`: our reply leaves them out, as a filed mention's); the posts
     it answers or quotes only if their references can be read, and anonymous if it answers or quotes any (or they
     cannot be read). None for one not to take (ours, a retweet) or that cannot be kept (no id or author to read:
@@ -762,7 +763,11 @@ def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False, own_user_id: st
     permalink = f"https://x.com/i/web/status/{tweet.id}"
     # Words that cannot be read are its address: read as no words, it was answered with help in public and released,
     # its report (a photo, say) lost.
-    text = html.unescape(tweet.text) if isinstance(tweet.text, str) else permalink
+    # A post over 280 characters is whole only in `note_tweet.text` (`text` is cut short: see tweet_text).
+    note = tweet.data.get("note_tweet") if isinstance(tweet.data, Mapping) else None
+    words = note.get("text") if isinstance(note, Mapping) and isinstance(note.get("text"), str) else None
+    words = words or tweet.text
+    text = html.unescape(words) if isinstance(words, str) else permalink
     try:
         replied_to, quoted = _referenced(tweet, "replied_to"), _referenced(tweet, "quoted")
         answers = answers or bool(tweet.referenced_tweets)

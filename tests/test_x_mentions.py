@@ -3639,6 +3639,29 @@ def test_a_mention_kept_unfiled_then_retried_is_still_answered_to_its_author_alo
     assert replies[tweet_id]["exclude_reply_user_ids"] == left_out
 
 
+def test_a_long_post_set_aside_is_kept_whole_and_answered_to_its_author_alone(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+) -> None:
+    """A post over 280 characters set aside (tweepy could not read it) was kept with its cut `text` alone: the end of
+    the report was lost, and the officials it tags there were named in its retry's reply. It is kept with the whole
+    post (`note_tweet.text`) and the accounts the whole post names (`note_tweet.entities.mentions`)."""
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_long_and_unnumbered.json")
+    long_post = next(post for post in page["data"] if post["id"] == "1860000000000000921")
+    long_post["edit_history_tweet_ids"] = 5
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.message.provider_message_id == "1860000000000000921"
+    assert kept.message.text == strip_leading_mentions(long_post["note_tweet"]["text"])
+    MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply for reply in fake.state.x_replies}
+    assert replies["1860000000000000921"]["exclude_reply_user_ids"] == ["1447000000000000041", "1447000000000000042"]
+
+
 @pytest.mark.parametrize("references", [
     pytest.param({"type": "retweeted", "id": "1860000000000000911"}, id="references-an-object"),
     pytest.param([{"type": "retweeted", "id": "x"}], id="reference-no-id"),
