@@ -67,7 +67,9 @@ log = get_logger()
 SOURCE = "x-mentions"
 TWITTER_HOST = "https://api.twitter.com"
 PROGRESS_KEY = "lapor:cursor:x:{user_id}"
-EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id"]
+# `entities.mentions.username`: the accounts a mention names, in `includes.users` (X's mention object needs only a
+# username: its id is optional), for the ids our reply leaves out (others_named).
+EXPANSIONS = ["author_id", "attachments.media_keys", "referenced_tweets.id", "entities.mentions.username"]
 TWEET_FIELDS = ["id", "text", "author_id", "created_at", "conversation_id", "referenced_tweets", "attachments", "lang",
                 "entities", "note_tweet"]
 MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants", "duration_ms"]
@@ -380,7 +382,8 @@ def _readable_mentions(entities: Any) -> dict[str, Any] | None:
 RELAYS = re.compile(rf"\s*RT\s*{AT_SIGN}")
 
 
-def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exception] | None:
+def set_aside_mention(item: Any, own_user_id: str, ids_by_username: Mapping[str, str] | None = None
+                      ) -> tuple[InboundMessage, Exception] | None:
     """A mention tweepy could not read (XApiSession._readable_posts), as far as it can be read for sure, with the
     error, for the poller to keep unfiled (`plain_mention`): its words (a long post's whole, `note_tweet.text`) and
     author; the accounts it names
@@ -419,7 +422,8 @@ def set_aside_mention(item: Any, own_user_id: str) -> tuple[InboundMessage, Exce
         log.debug("mention.ignored", channel=SOURCE,
                   reason="own_tweet" if str(tweet.author_id) == own_user_id else "retweet")
         return None
-    return plain_mention(tweet, answers=bool(references), own_user_id=own_user_id), error
+    return plain_mention(tweet, answers=bool(references), own_user_id=own_user_id,
+                         ids_by_username=ids_by_username), error
 
 
 def edit_history(tweet: tweepy.Tweet) -> list[str]:
@@ -592,8 +596,8 @@ def quoted_posts(tweet: tweepy.Tweet, posts: Mapping[str, tweepy.Tweet], own_use
 
 def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
                media_by_key: Mapping[str, tweepy.Media], posts: Mapping[str, tweepy.Tweet] | None = None,
-               own_user_id: str = "", quoted_max_chars: int = 1000, video_max_bytes: int | None = None
-               ) -> InboundMessage:
+               own_user_id: str = "", quoted_max_chars: int = 1000, video_max_bytes: int | None = None,
+               ids_by_username: Mapping[str, str] | None = None) -> InboundMessage:
     """The mention as an inbound message; `posts`: the page's `includes.tweets` (see quoted_posts)."""
     author = users.get(str(tweet.author_id))
     created: datetime | None = tweet.created_at
@@ -613,7 +617,8 @@ def to_inbound(tweet: tweepy.Tweet, users: Mapping[str, tweepy.User],
         channel_meta={"tweet_id": str(tweet.id), **_conversation(tweet, posts or {}),
                       "username": author.username if author else None,
                       **({"edit_of": earlier} if (earlier := earlier_versions(tweet)) else {}),
-                      **({REPLY_EXCLUDE: others} if (others := others_named(tweet, own_user_id)) else {})},
+                      **({REPLY_EXCLUDE: others} if (others := others_named(tweet, own_user_id, ids_by_username))
+                         else {})},
         replied_to=_referenced(tweet, "replied_to"),
         quoted_post=_referenced(tweet, "quoted"),
         quoted_text=quoted,
@@ -704,6 +709,16 @@ def others_named(tweet: tweepy.Tweet, own_user_id: str, ids_by_username: Mapping
     return ",".join(others) or None
 
 
+def usernames(users: Any) -> dict[str, str]:
+    """The ids of a page's `includes.users` by username, lowercased (X's usernames are case-insensitive)."""
+    found = {}
+    for user in users or []:
+        name, user_id = getattr(user, "username", None), post_id(getattr(user, "id", None))
+        if isinstance(name, str) and user_id:
+            found.setdefault(name.lower(), user_id)
+    return found
+
+
 def reply_target(message: InboundMessage) -> dict[str, str]:
     """The mention our reply answers, and the accounts its prefix leaves out (`others_named`): to its author alone."""
     others = message.channel_meta.get(REPLY_EXCLUDE)
@@ -723,6 +738,7 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
     one is unread too, as what it quotes, and whose it is, cannot be read."""
     includes = response.includes or {}
     users = {str(user.id): user for user in includes.get("users", [])}
+    ids_by_username = usernames(includes.get("users", []))
     media_by_key = {media.media_key: media for media in includes.get("media", [])}
     posts = {str(post.id): post for post in includes.get("tweets", [])}
     messages = []
@@ -742,15 +758,16 @@ def mentions_of(response: Any, own_user_id: str, quoted_max_chars: int = 1000,
             if references and posts_set_aside and ("" in posts_set_aside or references & set(posts_set_aside)):
                 raise ValueError("a post it answers or quotes could not be read")
             messages.append(to_inbound(tweet, users, media_by_key, posts, own_user_id, quoted_max_chars,
-                                       video_max_bytes))
+                                       video_max_bytes, ids_by_username))
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             if unread is None:
                 raise
-            unread.append((plain_mention(tweet, own_user_id=own_user_id), error))
+            unread.append((plain_mention(tweet, own_user_id=own_user_id, ids_by_username=ids_by_username), error))
     return messages
 
 
-def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False, own_user_id: str = "") -> InboundMessage:
+def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False, own_user_id: str = "",
+                  ids_by_username: Mapping[str, str] | None = None) -> InboundMessage:
     """A mention as far as it can be read for sure when its reading raised (`to_inbound`): its words and author,
     without its files or the posts it quotes; its address (`permalink`) shows them. Kept unfiled (gateway.unfiled),
     filed as such by a retry. The posts it answers or quotes are kept as far as their ids can be read (an answer to
@@ -774,7 +791,7 @@ def plain_mention(tweet: tweepy.Tweet, *, answers: bool = False, own_user_id: st
     except (AttributeError, KeyError, TypeError, ValueError):
         replied_to, quoted, answers = None, None, True
     try:
-        others = others_named(tweet, own_user_id)
+        others = others_named(tweet, own_user_id, ids_by_username)
     except (AttributeError, KeyError, TypeError, ValueError):
         others = None
     return InboundMessage(
@@ -1097,7 +1114,9 @@ class XMentionsPoller:
         if not response.data and not ids:
             raise ProviderError(ProviderErrorKind.BAD_PAYLOAD,
                                 f"unreadable mentions page: {type(unreadable_post(aside[0])).__name__}", status=200)
-        unread.extend(found for item in aside if (found := set_aside_mention(item, self.settings.user_id)))
+        ids_by_username = usernames((response.includes or {}).get("users"))
+        unread.extend(found for item in aside
+                      if (found := set_aside_mention(item, self.settings.user_id, ids_by_username)))
         return ids
 
     @property

@@ -421,6 +421,34 @@ def test_a_long_post_tagging_officials_after_the_cut_leaves_them_out_of_our_repl
     assert reports_by_tweet(redis)["1860000000000000921"]["text"].endswith("cc @pemkot_bdg @dishub_bdg")
 
 
+@pytest.mark.parametrize("set_aside", [pytest.param(False, id="filed"),
+                                       pytest.param(True, id="set-aside-then-retried")])
+def test_an_account_named_without_an_id_is_left_out_of_our_reply_by_its_username(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, set_aside: bool,
+) -> None:
+    """X's mention object needs only `username`; its `id` is optional. One without an id was dropped from the accounts
+    our reply leaves out, and the official a whistleblower's #anonim mention tags was notified of its Tracking ID. The
+    poll asks for the `entities.mentions.username` expansion, and the id is read from `includes.users` by username
+    (case aside)."""
+    from channels.social import MentionIntake
+    from gateway.unfiled import UnfiledMessages
+
+    page = fixture("x/mentions_page_long_and_unnumbered.json")
+    if set_aside:
+        next(post for post in page["data"] if post["id"] == "1860000000000000922")["edit_history_tweet_ids"] = 5
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+    asked = next(r for r in fake.state.requests if r["path"].endswith("/mentions"))
+    assert "entities.mentions.username" in asked["query"]["expansions"].split(",")
+    if set_aside:
+        (kept,), _ = UnfiledMessages(redis).list()
+        MentionIntake(redis, settings, intake, polled_reply_target("x")).take([kept.message], keep_unfiled=False)
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply for reply in fake.state.x_replies}
+    assert replies["1860000000000000922"]["exclude_reply_user_ids"] == ["1447000000000000051"]
+    assert reports_by_tweet(redis)["1860000000000000922"]["anonymous"] is True
+
+
 @pytest.mark.parametrize(
     ("text", "retweet", "reported"),
     [
