@@ -76,6 +76,9 @@ MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants", "du
 USER_FIELDS = ["id", "username", "name"]
 MEDIA_TYPES = {"photo": "image/jpeg", "video": "video/mp4", "animated_gif": "video/mp4"}
 PREVIEW_TYPE = "image/jpeg"
+UNKNOWN_TYPE = "application/octet-stream"
+# The flag of a post's file the gateway could not take (workers.media.NOT_FETCHED: its report goes without it).
+NOT_FETCHED = "not_fetched"
 REQUEST_TIMEOUT = 10.0
 # What tweepy raises reading a 2xx whose JSON is not of the shape it expects (a list, `data` or `includes` of another
 # type): an answer X (or a proxy before it) spoiled, not a bug of ours.
@@ -472,12 +475,20 @@ def _video_variant(media: tweepy.Media, max_bytes: int | None) -> str | None:
 def _attachments(tweet: tweepy.Tweet, media_by_key: Mapping[str, tweepy.Media],
                  video_max_bytes: int | None = None) -> list[Attachment]:
     """The post's photos, and each video or GIF as its still (a JPEG: kept for an anonymous report, whose video the
-    gateway withholds) and its MP4 (`variants`: with the still alone, a citizen's video came as one frame of it)."""
+    gateway withholds) and its MP4 (`variants`: with the still alone, a citizen's video came as one frame of it).
+
+    A file whose entry the page does not give (`includes.media` without it, or one tweepy could not read, left out by
+    XApiSession._readable_posts) is listed without an address, flagged `not_fetched` as a file the forward worker could
+    not fetch, and logged (`attachment.unreadable`): dropped, the citizen's photo was lost without a word, and the
+    agency read a report with no sign that it had one."""
     keys = (tweet.attachments or {}).get("media_keys", [])
     attachments = []
     for key in keys:
         media = media_by_key.get(key)
         if media is None:
+            # Its key is not logged: it opens the post, an anonymous reporter's among them.
+            log.warning("attachment.unreadable", channel=SOURCE, reason="media_unreadable")
+            attachments.append(Attachment(content_type=UNKNOWN_TYPE, location="", flags=[NOT_FETCHED]))
             continue
         if media.url:
             location, content_type = media.url, MEDIA_TYPES.get(media.type, "application/octet-stream")

@@ -2548,6 +2548,36 @@ def test_a_follow_up_mention_to_an_anonymous_report_stays_anonymous(
     assert follow_up["anonymous"] is True and follow_up["text"] == "kejadian lagi hari ini"
 
 
+@pytest.mark.parametrize("spoil", [
+    pytest.param(lambda media: media.pop("type"), id="media-without-type"),
+    pytest.param(lambda media: media.pop("media_key"), id="media-without-key"),
+])
+def test_a_photo_whose_entry_cannot_be_read_is_listed_flagged_not_dropped_without_a_word(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    spoil: Callable[[dict[str, Any]], Any],
+) -> None:
+    """An included media object tweepy cannot read is left out of the page (the rest of it is read): the citizen's
+    photo was dropped without a word, and the agency read the #anonim report with no sign it had one. It is listed
+    without an address, flagged `not_fetched`, and logged (`attachment.unreadable`), neither the post nor the file
+    named; the video beside it is attached as before."""
+    page = fixture("x/mentions_page.json")
+    spoil(next(media for media in page["includes"]["media"] if media["media_key"] == "3_1860000000000000101"))
+    fake.fail("/x/2/users", 200, body=page)
+    make_poller(settings, redis, intake).poll_once()
+
+    report = reports_by_tweet(redis)["1860000000000000101"]
+    assert report["anonymous"] is True
+    lost = [a for a in report["attachments"] if "not_fetched" in a.get("flags", [])]
+    assert [(a["location"], a.get("name"), a["content_type"]) for a in lost] == [
+        ("", None, "application/octet-stream")]
+    assert any(a["location"].endswith("/Xy.jpg") for a in report["attachments"])
+    sent = case_store_payload(report, settings)
+    assert [a for a in sent["attachments"] if "not_fetched" in a.get("flags", [])] == [
+        {**lost[0], "name": None, "sha256": None, "size": None}]
+    lines = [line for line in log_stream.getvalue().splitlines() if "attachment.unreadable" in line]
+    assert len(lines) == 1 and "1860000000000000101" not in lines[0] and "siti" not in lines[0]
+
+
 @pytest.mark.parametrize(("text", "reply_key", "filed", "typed"), [
     pytest.param("@lapor1708 {parent}", "social_follow_up", {"text": "", "follow_up_of": "{parent}"}, None,
                  id="id-alone"),
