@@ -3804,10 +3804,10 @@ def test_a_mention_kept_unfiled_after_others_were_filed_logs_no_tracking_id_of_t
     broken = fake.state.add_tweet("@lapor1708 pungli di kelurahan Cibeunying", username="sari_w")
     job = MentionIntake._job
 
-    def job_with_a_bug(self: MentionIntake, message: Any, *args: Any) -> Any:
+    def job_with_a_bug(self: MentionIntake, message: Any, *args: Any, **kwargs: Any) -> Any:
         if message.provider_message_id == broken["id"]:
             raise KeyError("reply")
-        return job(self, message, *args)
+        return job(self, message, *args, **kwargs)
 
     monkeypatch.setattr(MentionIntake, "_job", job_with_a_bug)
     make_poller(settings, redis, intake).poll_once()
