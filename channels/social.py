@@ -706,17 +706,18 @@ class MentionIntake:
     def _query_reply(self, message: InboundMessage, action: Action, tracking_id: str | None,
                      language: str) -> ReplyJob:
         log.info("message.query", channel=message.source, action=action.value)
-        if action is Action.STATUS and tracking_id:  # the report asked about may be anonymous: its asker not named
+        # A query's answer never names its asker: the report asked about may be anonymous, and a mistyped ID (even
+        # in `#anonim CEK <id>`) is one keystroke from the Tracking ID it meant.
+        if action is Action.STATUS and tracking_id:
             return self._job(message, "social_status", tracking_id, language)
         if action is Action.BAD_TRACKING_ID and tracking_id:  # the number as typed: "not valid, check it"
-            return self._job(message, "social_bad_tracking_id", None, language, tracking_id, named=True)
-        return self._job(message, "social_help", None, language, named=True)
+            return self._job(message, "social_bad_tracking_id", None, language, tracking_id)
+        return self._job(message, "social_help", None, language)
 
     def _job(self, message: InboundMessage, key: str, tracking_id: str | None, language: str,
              typed_id: str | None = None, *, named: bool = False) -> ReplyJob:
         """`named`: the reply may open with its comment's author's @username where the provider would otherwise
-        not tell them of it (`name_author`); false for an anonymous report, and for a status query (the report it asks
-        about may be one)."""
+        not tell them of it (`name_author`); false for an anonymous report, and for any query (`_query_reply`)."""
         return ReplyJob(channel=message.channel.value, provider_id=message.provider_message_id,
                         target=name_author(self._reply_target(message), named), reply_key=key, tracking_id=tracking_id,
                         language=language, typed_id=typed_id,

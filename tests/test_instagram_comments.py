@@ -34,6 +34,7 @@ from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
+from gateway.tracking import format_tracking_id
 from tests.aggregator_support import sign
 from tests.conftest import GatewayServer, TestEnvironment, log_events
 from tests.social_helpers import (
@@ -290,6 +291,51 @@ async def test_an_anonymous_reply_in_someones_thread_is_answered_without_its_aut
     assert sent.startswith("Laporan Anda kami terima.") and filed["tracking_id"] in sent
     assert SARI["from"]["username"] not in sent and not sent.startswith("@")
     assert SARI["from"]["username"] not in log_stream.getvalue()
+
+
+VALID_ID = format_tracking_id(1_000_123)
+MISTYPED_ID = VALID_ID[:-1] + str((int(VALID_ID[-1]) + 1) % 10)
+NEVER_MINTED = format_tracking_id(7_777_777)
+
+
+@pytest.mark.parametrize(
+    ("text", "reply_key"),
+    [
+        # A whistleblower's ID mistyped by one digit: their handle beside it would all but give their report away.
+        pytest.param(f"@lapor1708 #anonim CEK {MISTYPED_ID}", "social_bad_tracking_id", id="anonim-mistyped-id"),
+        pytest.param(f"@lapor1708 CEK {MISTYPED_ID}", "social_bad_tracking_id", id="mistyped-id"),
+        pytest.param(f"@lapor1708 CEK {VALID_ID}", "social_status", id="status"),
+        pytest.param("@lapor1708 bantuan", "social_help", id="help"),
+        # An anonymous addition to an ID never issued, filed as a new anonymous report.
+        pytest.param(f"@lapor1708 #anonim {NEVER_MINTED} lubangnya makin besar", "social_follow_up_unknown",
+                     id="follow-up-to-an-unknown-id"),
+    ],
+)
+async def test_queries_and_unknown_additions_in_someones_thread_are_answered_without_the_authors_name(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, text: str, reply_key: str,
+) -> None:
+    """A query's answer (`CEK <id>`, a mistyped ID, help) never names its asker, in another's thread or not: the
+    report asked about may be anonymous, and a mistyped ID is one keystroke from the one meant; nor does the answer
+    to an anonymous addition to an ID never issued (a new anonymous report). Their comment is not even read for
+    the name."""
+    delivery = fixture(KEYWORD_REPLY)
+    delivery["entry"][0]["changes"][0]["value"]["text"] = text
+    graph.replies.append(POSTED)  # graph.authors empty: a GET /{comment-id} fails the test
+    assert (await post_webhook(gateway, orjson.dumps(delivery))).status_code == 200
+    poll(settings, redis)
+    (job,) = queue(REPLY_QUEUE, redis).jobs
+    assert job.args[2] == reply_key
+    assert job.args[1] == {"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"], "thread": BUDI["parent_id"]}
+    if reply_key == "social_follow_up_unknown":
+        (filed,) = reports(redis).values()
+        assert filed["anonymous"] is True and filed["follow_up_of"] is None
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    (post,) = graph.calls("POST")
+    sent = dict(httpx.QueryParams(post.content.decode()))["message"]
+    assert not sent.startswith("@") and BUDI["from"]["username"] not in sent
+    assert DeadLetters(redis).list() == []
 
 
 RATE_LIMITED = httpx.Response(400, json=fixture("instagram/graph_error_rate_limit.json"))
