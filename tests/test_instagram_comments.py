@@ -345,9 +345,10 @@ TRANSIENT = httpx.Response(500, json=fixture("instagram/graph_error_transient.js
 @pytest.mark.parametrize(
     ("authors", "named", "outcome", "tiny_limit"),
     [
-        pytest.param([TRANSIENT, AUTHOR], True, "sent", False, id="5xx-then-read-retried-and-named"),
+        pytest.param([TRANSIENT], False, "sent", False, id="5xx-sent-without-the-name-no-retry-spent"),
+        pytest.param([SERVER_ERROR], False, "sent", False, id="500-sent-without-the-name-no-retry-spent"),
+        pytest.param([httpx.ReadTimeout("no answer")], False, "sent", False, id="timeout-sent-without-the-name"),
         pytest.param([RATE_LIMITED, AUTHOR], True, "sent", False, id="rate-limited-put-off-then-named"),
-        pytest.param([TRANSIENT, TRANSIENT], False, "sent", False, id="5xx-past-the-retries-sent-without-the-name"),
         pytest.param([httpx.Response(400, json=fixture("instagram/graph_error_nonexisting_field.json"))], False,
                      "sent", False, id="field-refused-sent-without-the-name"),
         pytest.param([httpx.Response(200, json={"id": BUDI["id"]})], False, "sent", False,
@@ -364,8 +365,9 @@ async def test_reading_the_authors_username_fails_or_is_put_off(
     monkeypatch: pytest.MonkeyPatch, authors: list[Any], named: bool, outcome: str, tiny_limit: bool,
 ) -> None:
     """The @username is read when the reply is sent; a comment deleted since takes the reply with it (the POST would
-    fail the same way), a rate limit puts it off and a 5xx is retried as the send's would be. A lookup that still
-    cannot name them sends the Tracking ID without the name, never no reply: it is in the thread all the same."""
+    fail the same way) and a rate limit puts it off as the send's would be. A lookup that cannot name them (a 5xx, no
+    answer) sends the Tracking ID without the name at once, never no reply and no retry spent before anything is
+    posted: it is in the thread all the same."""
     settings = test_env.settings(**INSTAGRAM_ENV, LAPOR_QUEUES_RETRY_INTERVALS="0")  # one retry
     if tiny_limit:
         monkeypatch.setattr("workers.social_reply.IG_COMMENT_MAX_CHARS", 1)
@@ -391,6 +393,30 @@ async def test_reading_the_authors_username_fails_or_is_put_off(
     events = [line for line in log_events(log_stream) if line["event"] == "reply.author_not_named"]
     assert bool(events) is not named
     assert "budi.cimahi" not in "".join(line for line in log_stream.getvalue().splitlines() if '"reply.' in line)
+
+
+async def test_a_lookup_5xx_spends_no_retry_the_send_may_need(
+    gateway: GatewayServer, redis: Redis, graph: GraphApi, test_env: TestEnvironment, log_stream: io.StringIO,
+) -> None:
+    """The author's lookup failing with a 5xx is no reply failure: the reply goes without the name, and the job's one
+    retry is still there for the send's own 5xx (spent on the lookup, that 5xx dead-lettered the reply)."""
+    settings = test_env.settings(**INSTAGRAM_ENV, LAPOR_QUEUES_RETRY_INTERVALS="0")  # one retry
+    graph.authors.extend([TRANSIENT, TRANSIENT])
+    graph.replies.extend([TRANSIENT, POSTED])
+    graph.listings.append(NOTHING_THERE)
+    assert (await post_webhook(gateway, fixture_bytes(KEYWORD_REPLY))).status_code == 200
+    poll(settings, redis)
+    (filed,) = reports(redis).values()
+
+    run_reply_jobs_to_the_end(settings, redis)
+
+    assert DeadLetters(redis).list() == [] and graph.authors == []
+    first, second = graph.calls("POST")
+    sent = dict(httpx.QueryParams(second.content.decode()))["message"]
+    assert sent.startswith("Laporan Anda") and filed["tracking_id"] in sent
+    events = log_events(log_stream)
+    assert [line["reason"] for line in events if line["event"] == "reply.author_not_named"] == ["server"] * 2
+    assert len([line for line in events if line["event"] == "reply.retry"]) == 1  # the send's alone
 
 
 @pytest.mark.parametrize(

@@ -248,12 +248,7 @@ def _reply(context: WorkerContext, args: tuple[Any, ...]) -> str:
         if outcome is not None:
             return outcome
     if channel == Channel.INSTAGRAM.value and _names_author(target):
-        try:
-            prefix, outcome = _author_prefix(context, args, text, first_attempt, sent_key, ttl)
-        except RetryableError:
-            if not tried_before:  # nothing was sent: the next attempt posts without looking
-                context.redis.delete(attempted_key)
-            raise
+        prefix, outcome = _author_prefix(context, args, text, first_attempt, sent_key, ttl)
         if outcome is not None:
             if not tried_before:
                 context.redis.delete(attempted_key)
@@ -295,19 +290,18 @@ def _author_prefix(context: WorkerContext, args: tuple[Any, ...], text: str, fir
 
     Meta adds a reply to a reply to its top-level comment, which tells that comment's author, not ours: the
     @username is what tells the reporter, as Instagram's own app does. A comment deleted since takes the reply with
-    it (as the send would find); a rate limit or an auth error is what the send would meet, handled as its would be;
-    a server error is retried while the job has retries. Past them, or on an answer without a username (a field
-    the API does not have, an unreadable answer), the reply goes without it (`reply.author_not_named`): the Tracking ID
-    in the thread rather than none. So does one the @username would make longer than Instagram takes."""
+    it (as the send would find); a rate limit (put off, no retry spent) or an auth error is what the send would meet,
+    handled as its would be. A server error or no answer, or an answer without a username (a field the API does not
+    have, an unreadable answer), sends the reply without it (`reply.author_not_named`): the Tracking ID in the thread
+    now rather than a retry spent before anything is posted. So does one the @username would make longer than
+    Instagram takes."""
     channel, target, *_ = args
     try:
         username = _graph(context).comment_author(target["comment_id"])
     except ProviderError as error:
         if error.gone:
             return "", _target_gone(context, channel, sent_key, ttl)
-        job = get_current_job()
-        if error.kind in (ProviderErrorKind.RATE_LIMIT, ProviderErrorKind.AUTH) or (
-                error.kind is ProviderErrorKind.SERVER and job is not None and job.retries_left):
+        if error.kind in (ProviderErrorKind.RATE_LIMIT, ProviderErrorKind.AUTH):
             return "", _failed(context, error, args, first_attempt)
         log.warning("reply.author_not_named", reason=error.reason, status=error.status, code=error.code)
         return "", None
