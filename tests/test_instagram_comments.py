@@ -411,7 +411,7 @@ async def test_a_lookup_5xx_spends_no_retry_the_send_may_need(
     run_reply_jobs_to_the_end(settings, redis)
 
     assert DeadLetters(redis).list() == [] and graph.authors == []
-    first, second = graph.calls("POST")
+    _, second = graph.calls("POST")
     sent = dict(httpx.QueryParams(second.content.decode()))["message"]
     assert sent.startswith("Laporan Anda") and filed["tracking_id"] in sent
     events = log_events(log_stream)
