@@ -113,8 +113,9 @@ REPLY_LISTING_FIELDS = "id,text,username,from{id,username},timestamp"
 REPLY_LISTING_LIMIT = 50
 # A comment's author, read when our reply to it opens with their @username (`GraphClient.comment_author`).
 COMMENT_AUTHOR_FIELDS = "id,username,from{id,username}"
-# What an Instagram username can be: letters, digits, periods and underscores, at most 30.
-INSTAGRAM_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+# What an Instagram username can be: letters, digits, periods and underscores, at most 30; no period first, last or
+# next to another (`@budi.` in our reply would be read as `@budi`, telling another account).
+INSTAGRAM_USERNAME = re.compile(r"(?!.*\.\.)(?!\.)[A-Za-z0-9._]{0,29}[A-Za-z0-9_]")
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80002})
 # 102 (an API session gone) as much as 190: Meta answers it with 400, which alone would read as a bad payload.
 AUTH_CODES = frozenset({10, 102, 190, 200})

@@ -24,6 +24,7 @@ from redis import Redis
 
 from channels.instagram_graph import (
     COMMENTS_KEY,
+    INSTAGRAM_USERNAME,
     PENDING_KEY,
     THREAD_COMMENTS_KEY,
     InstagramPoller,
@@ -355,6 +356,9 @@ TRANSIENT = httpx.Response(500, json=fixture("instagram/graph_error_transient.js
                      id="no-username-in-the-answer-sent-without-the-name"),
         pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "budi cimahi<script>"})], False, "sent",
                      False, id="no-instagram-username-sent-without-the-name"),
+        pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "budi.",
+                                                "from": {"id": BUDI["from"]["id"], "username": "budi."}})],
+                     False, "sent", False, id="username-ending-in-a-period-sent-without-the-name"),
         pytest.param([AUTHOR], False, "sent", True, id="too-long-with-the-name-sent-without-it"),
         pytest.param([httpx.Response(400, json=fixture("instagram/graph_error_reply_deleted.json"))], False, "gone",
                      False, id="comment-deleted-nothing-posted"),
@@ -393,6 +397,19 @@ async def test_reading_the_authors_username_fails_or_is_put_off(
     events = [line for line in log_events(log_stream) if line["event"] == "reply.author_not_named"]
     assert bool(events) is not named
     assert "budi.cimahi" not in "".join(line for line in log_stream.getvalue().splitlines() if '"reply.' in line)
+
+
+@pytest.mark.parametrize(
+    ("username", "usable"),
+    [("budi.cimahi", True), ("budi_cimahi", True), ("b", True), ("_", True), ("budi.c1mahi_", True), ("a" * 30, True),
+     ("a" * 31, False), ("", False), (".", False), ("..", False), ("budi.", False), (".budi", False),
+     ("budi..cimahi", False), ("budi cimahi", False), ("budi@cimahi", False), ("budi-cimahi", False),
+     ("bud\u00ed", False), ("budi\n", False)],
+)
+def test_what_an_instagram_username_can_be(username: str, usable: bool) -> None:
+    """The @username opening our reply is only one Instagram reads whole: `@budi.` would be read as `@budi` (another
+    account told of the reply), and so would one with a period first or two together."""
+    assert bool(INSTAGRAM_USERNAME.fullmatch(username)) is usable
 
 
 async def test_a_lookup_5xx_spends_no_retry_the_send_may_need(
