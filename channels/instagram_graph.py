@@ -362,15 +362,18 @@ class GraphClient:
         """Our reply to a comment on our own post (not `/{ig-user-id}/mentions`: it is no mention)."""
         return str(self._call("POST", f"{comment_id}/replies", {"message": message}).get("id", ""))
 
-    def comment_author(self, comment_id: str) -> str | None:
-        """The username of the author of a comment under our own post, read at send time (`GET /{ig-comment-id}`,
-        IG Comment fields `from{id,username}` and `username`: readable for a comment on media the account owns); None
-        when the answer names no username an Instagram account could have. For the `@username` that opens our reply
-        to a reply in someone's thread (workers.social_reply): the reply job carries no one's identity."""
+    def comment_author(self, comment_id: str) -> CommentAuthor:
+        """The author of a comment under our own post, read at send time (`GET /{ig-comment-id}`, IG Comment fields
+        `from{id,username}` and `username`: readable for a comment on media the account owns): its username, None
+        when the answer names no username an Instagram account could have; and whether it is our own account
+        (`own_post`: by `from.id`, a renamed account's old username being someone else's). For the `@username` that
+        opens our reply to a reply in someone's thread (workers.social_reply): the reply job carries no one's
+        identity."""
         found = self._call("GET", comment_id, {"fields": COMMENT_AUTHOR_FIELDS})
         author = found.get("from") if isinstance(found.get("from"), dict) else {}
         username = author.get("username") or found.get("username")
-        return username if isinstance(username, str) and INSTAGRAM_USERNAME.fullmatch(username) else None
+        usable = username if isinstance(username, str) and INSTAGRAM_USERNAME.fullmatch(username) else None
+        return CommentAuthor(usable, own_post(found, self.settings))
 
     def comment_replies(self, thread_id: str) -> ReplyListing:
         """The replies under a comment on our own post, where our reply to it (or to a reply in its thread) is once
@@ -380,6 +383,15 @@ class GraphClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+@dataclass(frozen=True, slots=True)
+class CommentAuthor:
+    """Who wrote a comment (`GraphClient.comment_author`): a username Instagram reads whole, or None; `ours`: our own
+    account."""
+
+    username: str | None
+    ours: bool
 
 
 @dataclass(frozen=True, slots=True)

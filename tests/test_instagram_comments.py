@@ -359,6 +359,13 @@ TRANSIENT = httpx.Response(500, json=fixture("instagram/graph_error_transient.js
         pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "budi.",
                                                 "from": {"id": BUDI["from"]["id"], "username": "budi."}})],
                      False, "sent", False, id="username-ending-in-a-period-sent-without-the-name"),
+        # Our own account, told by its id: under the configured username, and renamed since (the setting stale).
+        pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "lapor1708",
+                                                "from": {"id": IG_USER_ID, "username": "lapor1708"}})],
+                     False, "sent", False, id="our-own-account-not-named"),
+        pytest.param([httpx.Response(200, json={"id": BUDI["id"], "username": "lapor_baru",
+                                                "from": {"id": IG_USER_ID, "username": "lapor_baru"}})],
+                     False, "sent", False, id="our-own-account-renamed-not-named"),
         pytest.param([AUTHOR], False, "sent", True, id="too-long-with-the-name-sent-without-it"),
         pytest.param([httpx.Response(400, json=fixture("instagram/graph_error_reply_deleted.json"))], False, "gone",
                      False, id="comment-deleted-nothing-posted"),

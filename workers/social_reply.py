@@ -297,7 +297,7 @@ def _author_prefix(context: WorkerContext, args: tuple[Any, ...], text: str, fir
     Instagram takes."""
     channel, target, *_ = args
     try:
-        username = _graph(context).comment_author(target["comment_id"])
+        author = _graph(context).comment_author(target["comment_id"])
     except ProviderError as error:
         if error.gone:
             return "", _target_gone(context, channel, sent_key, ttl)
@@ -305,12 +305,13 @@ def _author_prefix(context: WorkerContext, args: tuple[Any, ...], text: str, fir
             return "", _failed(context, error, args, first_attempt)
         log.warning("reply.author_not_named", reason=error.reason, status=error.status, code=error.code)
         return "", None
-    if username is None:
+    if author.ours:  # never ourselves: told by the account's id, which a rename keeps
+        log.info("reply.author_not_named", reason="own_account")
+        return "", None
+    if author.username is None:
         log.warning("reply.author_not_named", reason="no_username")
         return "", None
-    if username.lower() == context.settings.instagram.username.lstrip("@").lower():
-        return "", None
-    prefix = f"@{username} "
+    prefix = f"@{author.username} "
     if len(prefix) + len(text) > IG_COMMENT_MAX_CHARS:
         log.warning("reply.author_not_named", reason="too_long")
         return "", None
