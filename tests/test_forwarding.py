@@ -28,6 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.job import JobStatus
+from rq.scheduler import RQScheduler
 
 from casestore.app import create_casestore_app
 from gateway import metrics
@@ -2189,6 +2190,69 @@ def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_repo
     assert due is retried_now
     assert [e["jobs"] for e in log_events(log_stream) if e["event"] == "forward.retry_now"] == ([1] if retried_now
                                                                                                else [])
+
+
+def shedding_case_store(stored: list[str], shedding: dict[str, bool]) -> Callable[[], web.Application]:
+    """A case store shedding load without a Retry-After: while `shedding["on"]`, every other report request (one or
+    a batch) is answered 503, the others taken (each into `stored`, once per time it is taken)."""
+
+    def build() -> web.Application:
+        requests = [0]
+
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            requests[0] += 1
+            if shedding["on"] and requests[0] % 2:
+                return web.json_response({"error": "overloaded"}, status=503)
+            batch = request.path.endswith("/batch")
+            return taken(body["reports"] if batch else [body], stored, batch=batch)
+
+        return case_store_app(answer)
+
+    return build
+
+
+def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_moved_ahead_of_its_turn(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A case store shedding load without a Retry-After ends an outage at every report it takes, and each end moves
+    every waiting forward to now. Each such try counted as one of the job's retries: spent at the rate of the case
+    store's successes, a job's two retries were gone in a second and its report dead-lettered, to be requeued by an
+    operator. A try ahead of its turn that fails goes back to its turn with no retry spent: no report is
+    dead-lettered, the shed ones are taken at a later move or once the case store stops shedding, each exactly once."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    casestore.stop()
+    stored: list[str] = []
+    shedding = {"on": True}
+    stand_in = LoopbackServer(shedding_case_store(stored, shedding), settings.casestore.port)
+    stand_in.start()
+    intake = Intake(redis, settings)
+    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([FORWARD_QUEUE])
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+
+    def run_until_none_is_due() -> None:
+        for _ in range(40):
+            drain(settings, (FORWARD_QUEUE,))
+            if not any(registry.get_scheduled_time(job_id).timestamp() <= time.time()
+                       for job_id in registry.get_job_ids(cleanup=False)):
+                return
+            scheduler.enqueue_scheduled_jobs()  # what a worker's scheduler does within a second
+
+    try:
+        receipts = [receipt for n in range(16) for receipt in intake.commit([draft(f"shed-{n}")])]  # 16 jobs
+        run_until_none_is_due()
+        assert DeadLetters(redis).list() == []
+        assert 8 <= len(stored) < 16  # it takes writes while it sheds; the last one shed waits for its turn
+        shedding["on"] = False
+        [after] = intake.commit([draft("once-it-stops-shedding")])
+        run_until_none_is_due()
+    finally:
+        intake.close()
+        stand_in.stop()
+    assert DeadLetters(redis).list() == []
+    assert sorted(stored) == sorted(receipt.tracking_id for receipt in [*receipts, after])  # each exactly once
+    assert registry.get_job_ids() == []
 
 
 def unavailable_case_store() -> web.Application:

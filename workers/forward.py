@@ -65,6 +65,11 @@ MAX_RETRY_AFTER_SECONDS = 3600
 RETRY_AFTER_META = "retry_after_until"
 # What `retry_next_outage_forward` answers when every forward waiting for an outage waits out a Retry-After.
 ASKED_TO_WAIT = ""
+# A forward job an outage's end moved ahead of its retry (`retry_outage_now`): when that retry was due (epoch seconds),
+# kept until then. A try of it that fails before then goes back to that time with no retry spent (`_back_to_its_turn`).
+MOVED_KEY = "lapor:forward:moved:{job_id}"
+# How long a moved job's note outlives the retry it was moved from (a worker busy with others when it came due).
+MOVED_KEY_GRACE_SECONDS = 60
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
@@ -585,6 +590,8 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
     answer's words where it had one (`details`: a batch's result for it) or the error's."""
     if outage(error.reason):
         casestore_failing(context, error.reason)
+    if job is not None:
+        _back_to_its_turn(context, job)
     if job is not None and job.retries_left:
         until = None
         if error.retry_after:
@@ -717,7 +724,18 @@ def retry_outage_now(context: WorkerContext) -> int:
     One whose last try the case store asked to wait (a 503 with Retry-After: shedding load, a maintenance window) runs
     at the end of that wait, not sooner (`_asked_to_wait`): moved to now by every report another forward got through,
     a case store shedding load saw each such job again at once, its retries spent in seconds instead of the hours of
-    backoff, and its reports dead-lettered while the case store asked for a minute."""
+    backoff, and its reports dead-lettered while the case store asked for a minute.
+
+    A move is a try ahead of the job's turn, not one of its retries: each job moved notes when its retry was due
+    (`MOVED_KEY`, in the same script as the move), and a try of it that fails before then goes back to that time with
+    no retry spent (`_back_to_its_turn`). A case store shedding load without a Retry-After (a 503 to nine requests in
+    ten) ends an "outage" at every report it takes, and each end moved every waiting job to now: their retries were
+    spent at the rate of its successes, and about a quarter of them dead-lettered within seconds. Now a job's retries
+    go at its own backoff's pace, as the schedule means (about two hours in all), however often the case store flaps,
+    and a real outage still drains at once. Chosen over moving jobs only after an outage that lasted past a threshold
+    (a flapping case store with little traffic lasts past any threshold between two successes, and a short outage
+    left jobs in long backoffs waiting an hour) and over moving them in waves (each wave still spent a retry of each
+    job in it): this one keeps every move and makes none of them cost a retry."""
     registry = queue(FORWARD_QUEUE, context.redis).scheduled_job_registry
     ids = registry.get_job_ids(cleanup=False)
     jobs = Job.fetch_many(ids, connection=context.redis, serializer=JSONSerializer) if ids else []
@@ -727,14 +745,60 @@ def retry_outage_now(context: WorkerContext) -> int:
         if job is None or not outage(job.meta.get("last_error")):
             continue
         until = _asked_to_wait(job)
-        if until is None:
-            waiting[job.id] = now
-        elif (due := math.ceil(until)) < float(context.redis.zscore(registry.key, job.id) or 0):
-            waiting[job.id] = due  # its backoff was longer than what the case store asked (none: enqueued meanwhile)
-    if waiting:  # XX: a job the scheduler enqueued meanwhile is not scheduled again (it would run twice)
-        context.redis.zadd(registry.key, waiting, xx=True)
-        log.info("forward.retry_now", reason="casestore_back", jobs=len(waiting))
-    return len(waiting)
+        # Its backoff may be longer than what the case store asked: it runs at the end of that wait.
+        waiting[job.id] = now if until is None else math.ceil(until)
+    moved = _move_ahead(context.redis, registry.key, waiting, now) if waiting else 0
+    if moved:
+        log.info("forward.retry_now", reason="casestore_back", jobs=moved)
+    return moved
+
+
+# KEYS[1] the scheduled registry, KEYS[2..] each job's MOVED_KEY; ARGV[1] now, then each job's id and when it is to
+# run. A job still scheduled later than that (not enqueued meanwhile: it would run twice) is moved there, and when it
+# was due is noted, unless it was moved already (due by then: its first note stands).
+_MOVE_AHEAD = """
+local moved = 0
+local now = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local id = ARGV[2 * i - 2]
+  local at = tonumber(ARGV[2 * i - 1])
+  local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
+  if due and at < due then
+    redis.call('ZADD', KEYS[1], at, id)
+    redis.call('SET', KEYS[i], due, 'EX', math.max(1, math.ceil(due - now)) + tonumber(ARGV[#ARGV]))
+    moved = moved + 1
+  end
+end
+return moved
+"""
+
+
+def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: int) -> int:
+    """Move the scheduled forward jobs `runs` (job id: when to run) ahead, noting when each was due (`MOVED_KEY`), in
+    one script; how many moved."""
+    keys = [registry_key, *(MOVED_KEY.format(job_id=job_id) for job_id in runs)]
+    args: list[Any] = [now]
+    for job_id, at in runs.items():
+        args += [job_id, at]
+    return int(redis.eval(_MOVE_AHEAD, len(keys), *keys, *args, MOVED_KEY_GRACE_SECONDS))
+
+
+def _back_to_its_turn(context: WorkerContext, job: Any) -> None:
+    """A try of a job that an outage's end moved ahead of its retry (`retry_outage_now`) failed before that retry was
+    due: the job goes back to that time, its retry not spent (RQ spends one as it schedules the job: given back here,
+    and the interval it schedules by is what was left of the wait). A try at or after its turn is one of its retries,
+    as any. The note is taken (GETDEL), so a try counts as ahead of its turn once."""
+    due = context.redis.getdel(MOVED_KEY.format(job_id=job.id))
+    if due is None:
+        return
+    wait = math.ceil(float(due) - time.time())
+    if wait < 1:
+        return
+    job.retries_left = (job.retries_left or 0) + 1
+    intervals = list(job.retry_intervals or [0])
+    index = min(max(len(intervals) - job.retries_left, 0), len(intervals) - 1)
+    intervals[index] = wait
+    job.retry_intervals = intervals
 
 
 def retry_next_outage_forward(redis: Redis) -> str | None:
