@@ -17,6 +17,7 @@ import orjson
 import pytest
 from aiohttp import web
 from redis import Redis
+from rq.job import Job
 from rq.scheduler import RQScheduler
 
 from gateway import metrics
@@ -220,6 +221,39 @@ def test_a_case_store_answering_the_probe_but_failing_writes_costs_one_forward_a
     assert retried[1][1] - retried[0][0] >= 2 * period and retried[2][1] - retried[1][0] >= 4 * period
     assert queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 3
     assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_503"
+
+
+def test_a_forward_the_probe_ran_ahead_of_its_turn_that_fails_goes_back_to_its_turn_with_no_retry_spent(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A case store that answers reads while it fails writes: each forward the probe ran ahead of its turn spent one
+    of its retries, on top of those its own backoff spends, one each period while the outage lasted. It goes back to
+    the turn it had, its retries as they were, as a forward an outage's end moved does."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600",
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        forward_each(intake, settings, "ahead-1")
+    finally:
+        intake.close()
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    turn = registry.get_scheduled_time(job_id).timestamp()
+    stand_in = LoopbackServer(reads_but_no_writes, settings.casestore.port)
+    stand_in.start()
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        assert probe.probe() == "retried"
+        run_due(redis, settings)  # it fails again
+    finally:
+        probe.stop()
+        stand_in.stop()
+    job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+    assert (job.retries_left, job.meta["attempts"]) == (1, 2)
+    assert registry.get_job_ids() == [job_id]
+    assert abs(registry.get_scheduled_time(job_id).timestamp() - turn) <= 2
+    assert DeadLetters(redis).list() == []
 
 
 def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(

@@ -804,7 +804,8 @@ def _back_to_its_turn(context: WorkerContext, job: Any) -> None:
 def retry_next_outage_forward(redis: Redis) -> str | None:
     """A probe found the case store answering again (`workers.casestore_probe`): the forward waiting out the outage
     whose retry is due first runs now, alone; the first report the case store takes brings the others to now
-    (`retry_outage_now`). Its job id; None when no forward waits for an outage; `ASKED_TO_WAIT` when those that
+    (`retry_outage_now`); its try, failed before its turn, spends no retry of it. Its job id; None when no forward
+    waits for an outage; `ASKED_TO_WAIT` when those that
     wait for it all wait out what the case store asked (a Retry-After, `_asked_to_wait`): none runs sooner, and the
     outage is not over for them."""
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
@@ -817,8 +818,10 @@ def retry_next_outage_forward(redis: Redis) -> str | None:
             if _asked_to_wait(job) is not None:
                 asked = True
                 continue
-            # XX: one the scheduler enqueued meanwhile runs already
-            redis.zadd(registry.key, {job.id: int(time.time())}, xx=True)
+            # One the scheduler enqueued meanwhile runs already. A try ahead of its turn, as an outage's end moves:
+            # failed before its turn, it goes back to it with no retry spent (`_back_to_its_turn`).
+            now = int(time.time())
+            _move_ahead(redis, registry.key, {job.id: now}, now)
             log.info("forward.retry_now", reason="casestore_answers", jobs=1)
             return job.id
         start += PROBE_PAGE
