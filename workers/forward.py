@@ -65,7 +65,7 @@ MAX_RETRY_AFTER_SECONDS = 3600
 RETRY_AFTER_META = "retry_after_until"
 # What `retry_next_outage_forward` answers when every forward waiting for an outage waits out a Retry-After.
 ASKED_TO_WAIT = ""
-# A forward job an outage's end moved ahead of its retry (`retry_outage_now`): when that retry was due (epoch seconds),
+# A forward job moved ahead of its retry (`retry_outage_now`, the probe's): when that retry was due (epoch seconds),
 # kept until then. A try of it that fails before then goes back to that time with no retry spent (`_back_to_its_turn`).
 MOVED_KEY = "lapor:forward:moved:{job_id}"
 # How long a moved job's note outlives the retry it was moved from (a worker busy with others when it came due).
@@ -784,7 +784,8 @@ def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: i
 
 
 def _back_to_its_turn(context: WorkerContext, job: Any) -> None:
-    """A try of a job that an outage's end moved ahead of its retry (`retry_outage_now`) failed before that retry was
+    """A try of a job moved ahead of its retry (an outage's end, `retry_outage_now`, or the probe,
+    `retry_next_outage_forward`) failed before that retry was
     due: the job goes back to that time, its retry not spent (RQ spends one as it schedules the job: given back here,
     and the interval it schedules by is what was left of the wait). A try at or after its turn is one of its retries,
     as any. The note is taken (GETDEL), so a try counts as ahead of its turn once."""
@@ -805,9 +806,8 @@ def retry_next_outage_forward(redis: Redis) -> str | None:
     """A probe found the case store answering again (`workers.casestore_probe`): the forward waiting out the outage
     whose retry is due first runs now, alone; the first report the case store takes brings the others to now
     (`retry_outage_now`); its try, failed before its turn, spends no retry of it. Its job id; None when no forward
-    waits for an outage; `ASKED_TO_WAIT` when those that
-    wait for it all wait out what the case store asked (a Retry-After, `_asked_to_wait`): none runs sooner, and the
-    outage is not over for them."""
+    waits for an outage; `ASKED_TO_WAIT` when those that wait for it all wait out what the case store asked (a
+    Retry-After, `_asked_to_wait`): none runs sooner, and the outage is not over for them."""
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     start = 0
     asked = False
