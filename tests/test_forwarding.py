@@ -37,7 +37,7 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import RetryableError
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
-from gateway.intake import Intake
+from gateway.intake import Intake, Receipt
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
@@ -1561,6 +1561,25 @@ def batch_answering(body: bytes) -> Callable[[], web.Application]:
     return build
 
 
+def forward_two_against_a_batch_answer(settings: Settings, redis: Redis, body: bytes, name: str) -> list[Receipt]:
+    """Commit two drafts (one forward job) and drain it against a batch endpoint answering `body`, its `%s` and `%t`
+    the two reports' Tracking IDs; their receipts."""
+    intake = Intake(redis, settings)
+    try:
+        receipts = intake.commit([draft(f"{name}-1"), draft(f"{name}-2")])
+        first, second = (receipt.tracking_id.encode() for receipt in receipts)
+        odd = LoopbackServer(batch_answering(body.replace(b"%s", first).replace(b"%t", second)),
+                             settings.casestore.port)
+        odd.start()
+        try:
+            drain(settings, (FORWARD_QUEUE,))
+        finally:
+            odd.stop()
+    finally:
+        intake.close()
+    return receipts
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -1585,19 +1604,7 @@ def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(
     status was a refusal (`casestore_1`, `casestore_0`) at the first try, and of a report answered twice the last
     answer was taken: refused, then stored, it was marked forwarded."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft("answer-1"), draft("answer-2")])
-        first, second = (receipt.tracking_id.encode() for receipt in receipts)
-        odd = LoopbackServer(batch_answering(body.replace(b"%s", first).replace(b"%t", second)),
-                             settings.casestore.port)
-        odd.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            odd.stop()
-    finally:
-        intake.close()
+    receipts = forward_two_against_a_batch_answer(settings, redis, body, "answer")
     letters = [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts]
     assert [letter.reason if letter else None for letter in letters] == ["casestore_bad_answer"] * 2
     assert all("attempt" in letter.detail for letter in letters if letter)
@@ -1620,19 +1627,7 @@ def test_a_batch_answer_the_contract_can_be_read_in_takes_its_reports(
     stored then found stored, are answers that stored the reports: each batch was retried for two hours as an
     answer not of the contract and dead-lettered, its reports in the case store."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
-    intake = Intake(redis, settings)
-    try:
-        receipts = intake.commit([draft("readable-1"), draft("readable-2")])
-        first, second = (receipt.tracking_id.encode() for receipt in receipts)
-        odd = LoopbackServer(batch_answering(body.replace(b"%s", first).replace(b"%t", second)),
-                             settings.casestore.port)
-        odd.start()
-        try:
-            drain(settings, (FORWARD_QUEUE,))
-        finally:
-            odd.stop()
-    finally:
-        intake.close()
+    receipts = forward_two_against_a_batch_answer(settings, redis, body, "readable")
     assert [DeadLetters(redis).get(receipt.tracking_id) for receipt in receipts] == [None, None]
     assert [redis.hget(REPORT_STATE_KEY.format(tracking_id=receipt.tracking_id), "state") for receipt in receipts] \
         == [b"forwarded"] * 2
