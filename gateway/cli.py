@@ -1086,6 +1086,34 @@ def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
         signals.unfiled_left(channel, None if newest is None else (newest.unfiled_at, newest.reason))
 
 
+# What makes the identity of the whole words of a concatenated SMS added to the report filed with fewer of its parts.
+WHOLE_WORDS_SUFFIX = ":whole"
+
+
+def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message: Any, draft: Any,
+                            tracking_id: str) -> Any:
+    """The kept message's words as an addition to `tracking_id`'s report, where that report is this message's and
+    was filed with fewer of its parts (a sweep's join filed as the webhook kept the whole one, in the moment between
+    the sweep's look and its mark); None otherwise. Released as "already filed", the parts only the whole one had were
+    lost. The addition carries the report's flags and has an identity of its own, so a retry files it once."""
+    from gateway.followups import resolve_follow_up_now, stored_envelope, with_parent_flags
+    from gateway.queries import casestore_lookup_now
+
+    kept = (message.channel_meta or {}).get("part_ids")
+    envelope = stored_envelope(redis, tracking_id, message.source) or {}
+    filed = (envelope.get("channel_meta") or {}).get("part_ids")
+    if not isinstance(kept, list) or not isinstance(filed, list) or \
+            envelope.get("channel_message_id") != message.provider_message_id or \
+            {str(part) for part in kept} <= {str(part) for part in filed}:
+        return None
+    addition = with_parent_flags(draft, envelope.get("anonymous") is True, envelope.get("confidential") is True)
+    addition = addition.model_copy(update={"follow_up_of": envelope.get("follow_up_of") or tracking_id})
+    addition = addition.under_identity(draft.message_identity + WHOLE_WORDS_SUFFIX)
+    addition, _unknown = resolve_follow_up_now(redis, addition, settings.intake.id_range, intake.holds_unminted,
+                                               casestore_lookup_now(settings))
+    return addition
+
+
 def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     """File an SMS kept unfiled, as the webhook would have (a follow-up's flags from its report, as the pollers find
     them); what became of it, for the operator. Its citizen was told it was kept, without a Tracking ID: where the
@@ -1114,6 +1142,11 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
         unknown_report = parent if unknown else None
     (receipt,) = intake.commit([draft])
     filed = f"filed as {receipt.tracking_id}" + (" (already filed)" if receipt.duplicate else "")
+    if receipt.duplicate and (addition := _lacking_parts_addition(redis, settings, intake, message, draft,
+                                                                   receipt.tracking_id)) is not None:
+        (added,) = intake.commit([addition])
+        draft, receipt, unknown_report = addition, added, None
+        filed += f", without some of its parts: its whole words added to it as {added.tracking_id}"
     if message.source not in REPLY_SENDERS:
         return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
     text = report_reply(normalized.language, receipt.tracking_id, anonymous=draft.anonymous,

@@ -1537,18 +1537,23 @@ async def test_a_whole_message_kept_unfiled_is_not_forgotten_for_a_sweep_s_join_
     assert damaged == 0 and [entry.message for entry in kept] == [whole.message]
     envelopes = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
     assert len(envelopes) == (0 if sweep_sees_it else 1)
-    if not sweep_sees_it:  # its report holds parts 2 and 3; the entry, with every part, stays for the operator
-        return
 
+    # The operator's retry files the whole message once; where the sweep filed its fewer parts all the same (the
+    # whole one kept in the moment after its look), the whole words go as an addition to that report, never lost.
     for name, value in {**test_env.values, **AGGREGATOR_TEST_SETTINGS,
                         "LAPOR_AGGREGATOR_CONCAT_WAIT_SECONDS": "300"}.items():
         monkeypatch.setenv(name, value)
     retried = CliRunner().invoke(cli_app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})  # logs: log_stream's
     assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
+    assert ("its whole words added to it" in retried.output) is not sweep_sees_it
     assert UnfiledMessages(redis).list() == ([], 0)
-    [envelope] = [orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")]
-    assert all(words in envelope["text"] for words in ("Desa Sukamaju", "berkarat", "sebelum ada korban"))
-    assert sorted(envelope["channel_meta"]["part_ids"]) == sorted(str(part["id"]) for part in (first, second, third))
+    envelopes = sorted((orjson.loads(redis.get(key)) for key in redis.scan_iter("lapor:envelope:*")),
+                       key=lambda envelope: envelope["follow_up_of"] or "")
+    whole = envelopes[-1]
+    assert all(words in whole["text"] for words in ("Desa Sukamaju", "berkarat", "sebelum ada korban"))
+    assert sorted(whole["channel_meta"]["part_ids"]) == sorted(str(part["id"]) for part in (first, second, third))
+    if not sweep_sees_it:
+        assert len(envelopes) == 2 and whole["follow_up_of"] == envelopes[0]["tracking_id"]
 
 
 @pytest.mark.parametrize("failure", ["not-durable", "a-bug"])
