@@ -256,6 +256,59 @@ def test_a_forward_the_probe_ran_ahead_of_its_turn_that_fails_goes_back_to_its_t
     assert DeadLetters(redis).list() == []
 
 
+def test_the_probe_tries_another_forward_before_one_whose_try_ahead_failed_a_moment_ago(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A forward whose try ahead of its turn fails as the case store's whole failure (503 for its report: a shard of
+    the store down) goes back to its turn, at the head of the registry: the probe picked it at every round, and the
+    forwards behind it, which the case store would take, waited out their own backoff, the outage declared."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600",
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        [failing] = forward_each(intake, settings, "shard-down-1")
+        time.sleep(1.1)  # due a second after it
+        [taken_one] = forward_each(intake, settings, "shard-up-1")
+    finally:
+        intake.close()
+    tried: list[str] = []
+    stored: list[str] = []
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            report = await request.json()
+            tried.append(report["tracking_id"])
+            if report["tracking_id"] == failing:
+                return web.json_response({"error": "unavailable"}, status=503)
+            stored.append(report["tracking_id"])
+            return web.json_response({"tracking_id": report["tracking_id"], "status": "received"}, status=201)
+
+        async def not_found(_: web.Request) -> web.Response:
+            return web.json_response({"error": "not_found"}, status=404)
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", not_found)
+        app.router.add_post("/v1/reports", answer)
+        return app
+
+    stand_in = LoopbackServer(build, settings.casestore.port)
+    stand_in.start()
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        for _ in range(2):
+            assert next_round(probe, redis) == "retried"
+            run_due(redis, settings)
+            redis.hset(forward.CASESTORE_OUTAGE_KEY, "probed_at", 0)  # its hold-back passed
+    finally:
+        probe.stop()
+        stand_in.stop()
+    assert tried == [failing, taken_one] and stored == [taken_one]
+    job = Job.fetch(queue(FORWARD_QUEUE, redis).scheduled_job_registry.get_job_ids()[0], connection=redis,
+                    serializer=JSONSerializer)
+    assert job.retries_left == 1  # its first try's retry spent, its try ahead of its turn spent none
+
+
 def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
     test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
     monkeypatch: pytest.MonkeyPatch,

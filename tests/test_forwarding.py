@@ -2250,6 +2250,53 @@ def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_
     assert registry.get_job_ids() == []
 
 
+def test_a_report_the_case_store_fails_on_alone_spends_its_retries_though_the_others_end_outages(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A report the case store answers 500 alone (an unhandled error its content meets) fails as an outage does, and
+    each other report taken ended that "outage" and moved it to now: given its retry back each time, it was tried at
+    the pace of the traffic for its whole backoff (two hours) and dead-lettered that much later. Its tries ahead of
+    its turn spend its retries, as before: dead-lettered once they are spent, every other report taken."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    casestore.stop()
+    stored: list[str] = []
+    poison: set[str] = set()
+    poison_tries: list[str] = []
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            batch = request.path.endswith("/batch")
+            reports = (await request.json())["reports"] if batch else [await request.json()]
+            if any(report["tracking_id"] in poison for report in reports):
+                poison_tries.append("tried")
+                return web.json_response({"error": "internal"}, status=500)
+            return taken(reports, stored, batch=batch)
+
+        return case_store_app(answer)
+
+    stand_in = LoopbackServer(build, settings.casestore.port)
+    stand_in.start()
+    intake = Intake(redis, settings)
+    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([FORWARD_QUEUE])
+    try:
+        [bad] = intake.commit([draft("fails-alone", "Laporan yang gagal")])
+        poison.add(bad.tracking_id)
+        drain(settings, (FORWARD_QUEUE,))
+        others = []
+        for n in range(10):
+            others += intake.commit([draft(f"taken-{n}")])
+            drain(settings, (FORWARD_QUEUE,))
+            scheduler.enqueue_scheduled_jobs()
+            drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+        stand_in.stop()
+    assert len(poison_tries) == 3  # its first try and its two retries
+    assert [letter.tracking_id for letter in DeadLetters(redis).list()] == [bad.tracking_id]
+    assert sorted(stored) == sorted(receipt.tracking_id for receipt in others)
+
+
 def unavailable_case_store() -> web.Application:
     """A case store answering 503 to every report, one or a batch (a database failover behind it)."""
 

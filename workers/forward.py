@@ -70,6 +70,17 @@ ASKED_TO_WAIT = ""
 MOVED_KEY = "lapor:forward:moved:{job_id}"
 # How long a moved job's note outlives the retry it was moved from (a worker busy with others when it came due).
 MOVED_KEY_GRACE_SECONDS = 60
+# The failures of a try ahead of its turn that give its retry back (`_back_to_its_turn`): the case store failing as
+# a whole, for a while (not listening, timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one
+# report's content may cause: given back at every other report's success, such a job was tried at the pace of the
+# traffic for its whole backoff (two hours), its dead letter that much later, and the probe picked it first at each
+# round while the forwards behind it waited out theirs.
+GIVES_RETRY_BACK = frozenset({"casestore_unreachable", "casestore_timeout", "casestore_502", "casestore_503",
+                              "casestore_504"})
+# When (epoch seconds, in a forward job's meta) a try of it ahead of its turn last failed and gave its retry back:
+# the probe tries another forward first for PROBE_AVOIDS_SECONDS (`retry_next_outage_forward`).
+GIVEN_BACK_META = "given_back_at"
+PROBE_AVOIDS_SECONDS = 300
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
@@ -591,7 +602,7 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None:
-        _back_to_its_turn(context, job)
+        _back_to_its_turn(context, job, error.reason)
     if job is not None and job.retries_left:
         until = None
         if error.retry_after:
@@ -783,18 +794,20 @@ def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: i
     return int(redis.eval(_MOVE_AHEAD, len(keys), *keys, *args, MOVED_KEY_GRACE_SECONDS))
 
 
-def _back_to_its_turn(context: WorkerContext, job: Any) -> None:
+def _back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> None:
     """A try of a job moved ahead of its retry (an outage's end, `retry_outage_now`, or the probe,
-    `retry_next_outage_forward`) failed before that retry was
-    due: the job goes back to that time, its retry not spent (RQ spends one as it schedules the job: given back here,
-    and the interval it schedules by is what was left of the wait). A try at or after its turn is one of its retries,
-    as any. The note is taken (GETDEL), so a try counts as ahead of its turn once."""
+    `retry_next_outage_forward`) failed before that retry was due, the case store failing as a whole
+    (GIVES_RETRY_BACK): the job goes back to that time, its retry not spent (RQ spends one as it schedules the job:
+    given back here, and the interval it schedules by is what was left of the wait). A try at or after its turn, or
+    failed otherwise, is one of its retries, as any. The note is taken (GETDEL), so a try counts as ahead of its turn
+    once."""
     due = context.redis.getdel(MOVED_KEY.format(job_id=job.id))
-    if due is None:
+    if due is None or reason not in GIVES_RETRY_BACK:
         return
     wait = math.ceil(float(due) - time.time())
     if wait < 1:
         return
+    job.meta[GIVEN_BACK_META] = time.time()
     job.retries_left = (job.retries_left or 0) + 1
     intervals = list(job.retry_intervals or [0])
     index = min(max(len(intervals) - job.retries_left, 0), len(intervals) - 1)
@@ -811,6 +824,7 @@ def retry_next_outage_forward(redis: Redis) -> str | None:
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     start = 0
     asked = False
+    avoided: str | None = None  # the first one whose try ahead of its turn failed a moment ago
     while ids := registry.get_job_ids(start, start + PROBE_PAGE - 1, cleanup=False):  # the soonest due first
         for job in Job.fetch_many(ids, connection=redis, serializer=JSONSerializer):
             if job is None or not outage(job.meta.get("last_error")):
@@ -818,14 +832,24 @@ def retry_next_outage_forward(redis: Redis) -> str | None:
             if _asked_to_wait(job) is not None:
                 asked = True
                 continue
-            # One the scheduler enqueued meanwhile runs already. A try ahead of its turn, as an outage's end moves:
-            # failed before its turn, it goes back to it with no retry spent (`_back_to_its_turn`).
-            now = int(time.time())
-            _move_ahead(redis, registry.key, {job.id: now}, now)
-            log.info("forward.retry_now", reason="casestore_answers", jobs=1)
-            return job.id
+            given_back = job.meta.get(GIVEN_BACK_META)
+            if isinstance(given_back, int | float) and time.time() - given_back < PROBE_AVOIDS_SECONDS:
+                avoided = avoided or job.id  # back at the head of the registry, it was picked at every round
+                continue
+            return _probe_runs(redis, registry.key, job.id)
         start += PROBE_PAGE
+    if avoided is not None:
+        return _probe_runs(redis, registry.key, avoided)
     return ASKED_TO_WAIT if asked else None
+
+
+def _probe_runs(redis: Redis, registry_key: str, job_id: str) -> str:
+    """The probe's forward run now. One the scheduler enqueued meanwhile runs already. A try ahead of its turn, as an
+    outage's end moves: failed before its turn, it goes back to it with no retry spent (`_back_to_its_turn`)."""
+    now = int(time.time())
+    _move_ahead(redis, registry_key, {job_id: now}, now)
+    log.info("forward.retry_now", reason="casestore_answers", jobs=1)
+    return job_id
 
 
 def _asked_to_wait(job: Job) -> float | None:
