@@ -1095,17 +1095,21 @@ def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message
     """The kept message's words as an addition to `tracking_id`'s report, where that report is this message's and
     was filed with fewer of its parts (a sweep's join filed as the webhook kept the whole one, in the moment between
     the sweep's look and its mark); None otherwise. Released as "already filed", the parts only the whole one had were
-    lost. The addition carries the report's flags and has an identity of its own, so a retry files it once."""
+    lost. The addition carries the report's flags (without the report's copy, as `resolve_follow_up_now` finds them,
+    privacy first) and has an identity of its own, so a retry files it once."""
     from gateway.followups import resolve_follow_up_now, stored_envelope, with_parent_flags
     from gateway.queries import casestore_lookup_now
 
     kept = (message.channel_meta or {}).get("part_ids")
-    envelope = stored_envelope(redis, tracking_id, message.source) or {}
-    filed = (envelope.get("channel_meta") or {}).get("part_ids")
-    if not isinstance(kept, list) or not isinstance(filed, list) or \
-            envelope.get("channel_message_id") != message.provider_message_id or \
-            {str(part) for part in kept} <= {str(part) for part in filed}:
+    if not isinstance(kept, list) or len(kept) < 2:
         return None
+    envelope = stored_envelope(redis, tracking_id, message.source)
+    if envelope is not None:  # gone (its copy expires) or damaged: the words are added, twice at worst, never lost
+        filed = (envelope.get("channel_meta") or {}).get("part_ids")
+        if envelope.get("channel_message_id") != message.provider_message_id or not isinstance(filed, list) or \
+                {str(part) for part in kept} <= {str(part) for part in filed}:
+            return None
+    envelope = envelope or {}
     addition = with_parent_flags(draft, envelope.get("anonymous") is True, envelope.get("confidential") is True)
     addition = addition.model_copy(update={"follow_up_of": envelope.get("follow_up_of") or tracking_id})
     addition = addition.under_identity(draft.message_identity + WHOLE_WORDS_SUFFIX)

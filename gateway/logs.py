@@ -234,14 +234,15 @@ _WORD = re.compile(r"\w+")
 def withhold_quoted(said: str, *texts: str | None) -> str:
     """`said` (what a system downstream said about a report: a case store's refusal, its error for one report)
     with each run of QUOTED_WORDS or more of its words that a text of the report holds (case and spacing aside)
-    replaced by `[redacted]`. `scrub` takes a sensitive value quoted whole, or cut at its start or end; a quote from
-    its middle ("could not index 'kepala desa menerima suap'") went into dead letters, the views and log lines."""
-    folded = [" ".join(text.casefold().split()) for text in texts if text]
+    replaced by `[redacted]`, word for word, punctuation aside. `scrub` takes a sensitive value quoted whole, or cut
+    at its start or end; a quote from its middle ("could not index 'kepala desa menerima suap'") went into dead
+    letters, the views and log lines."""
+    folded = [f" {' '.join(_WORD.findall(text.casefold()))} " for text in texts if text]
     words = list(_WORD.finditer(said)) if folded else []
     parts, position, index = [], 0, 0
 
-    def quoted(first: int, last: int) -> bool:
-        run = " ".join(said[words[first].start():words[last].end()].casefold().split())
+    def quoted(first: int, last: int) -> bool:  # word for word: "is not a" is in "this is not an accident" no more
+        run = f" {' '.join(word.group().casefold() for word in words[first:last + 1])} "
         return any(run in text for text in folded)
 
     while index + QUOTED_WORDS <= len(words):

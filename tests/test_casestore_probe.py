@@ -127,11 +127,12 @@ def test_once_the_case_store_answers_the_probe_the_backlog_goes_without_a_new_re
         ("casestore_answers", 1), ("casestore_back", 2)]
 
 
-def reads_but_no_writes() -> web.Application:
-    """A case store answering reads (404 for the probe's report) while every write fails: a database failover."""
+def reads_but_no_writes(status: int = 503) -> web.Application:
+    """A case store answering reads (404 for the probe's report) while every write fails with `status`: a database
+    failover (503), or a broken write path (500)."""
 
     async def unavailable(_: web.Request) -> web.Response:
-        return web.json_response({"error": "unavailable"}, status=503)
+        return web.json_response({"error": "unavailable"}, status=status)
 
     async def not_found(_: web.Request) -> web.Response:
         return web.json_response({"error": "not_found"}, status=404)
@@ -223,12 +224,14 @@ def test_a_case_store_answering_the_probe_but_failing_writes_costs_one_forward_a
     assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_503"
 
 
+@pytest.mark.parametrize("status", [503, 500])
 def test_a_forward_the_probe_ran_ahead_of_its_turn_that_fails_goes_back_to_its_turn_with_no_retry_spent(
-    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+    status: int, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
 ) -> None:
     """A case store that answers reads while it fails writes: each forward the probe ran ahead of its turn spent one
     of its retries, on top of those its own backoff spends, one each period while the outage lasted. It goes back to
-    the turn it had, its retries as they were, as a forward an outage's end moved does."""
+    the turn it had, its retries as they were, as a forward an outage's end moved does; for a 500 to every write too
+    (an outage's end gives no retry back for a 500, which one report may draw: the probe's try is the probe's)."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600",
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
     casestore.stop()
@@ -240,7 +243,7 @@ def test_a_forward_the_probe_ran_ahead_of_its_turn_that_fails_goes_back_to_its_t
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     [job_id] = registry.get_job_ids()
     turn = registry.get_scheduled_time(job_id).timestamp()
-    stand_in = LoopbackServer(reads_but_no_writes, settings.casestore.port)
+    stand_in = LoopbackServer(lambda: reads_but_no_writes(status), settings.casestore.port)
     stand_in.start()
     probe = CaseStoreProbe(redis, settings, "lapor-a")
     try:

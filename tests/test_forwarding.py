@@ -1594,6 +1594,8 @@ def forward_two_against_a_batch_answer(settings: Settings, redis: Redis, body: b
                      id="status-zero"),
         pytest.param(b'{"results": [{"tracking_id": "%s", "status": 422}, {"tracking_id": "%s", "status": 201},'
                      b' {"tracking_id": "%t", "status": 201}]}', id="one-report-answered-twice"),
+        pytest.param(b'{"results": [{"tracking_id": "%s", "status": 422}, {"tracking_id": "%s", "status": 503},'
+                     b' {"tracking_id": "%t", "status": 201}]}', id="one-report-refused-two-ways"),
     ],
 )
 def test_a_batch_answer_that_is_not_the_contract_is_retried_then_dead_lettered(

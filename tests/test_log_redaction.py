@@ -1257,7 +1257,9 @@ def test_values_learnt_midway_last_until_their_block_ends_and_outside_every_bloc
      "subject '[redacted]' too long"),
     ("one: jalan tidak bisa dilewati; two: air tidak mengalir lagi",
      ("jalan tidak bisa dilewati, air tidak mengalir lagi",), "one: [redacted]; two: [redacted]"),
-], ids=["middle-quote", "no-quote", "two-words-only", "the-subject", "two-quotes"])
+    ("report 1234567 is not a valid follow-up", ("this is not an accident",),
+     "report 1234567 is not a valid follow-up"),  # "is not a" inside "is not an": no quote, word for word
+], ids=["middle-quote", "no-quote", "two-words-only", "the-subject", "two-quotes", "words-not-inside-words"])
 def test_a_downstreams_words_keep_no_quote_of_a_reports_text(said: str, texts: tuple[str | None, ...],
                                                              kept: str) -> None:
     assert withhold_quoted(said, *texts) == kept

@@ -131,10 +131,11 @@ def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None
 
     A 200 whose body is not the contract's (an HTML page from a proxy, a broken deploy) is retryable: raised as
     such, the job's retries run out into the dead-letter registry instead of RQ's failed registry. So is one whose
-    result's status is no HTTP status (`_http_status`: `true`, `0`, `"ok"`), or that answers one report both as
-    stored and as refused: read as they came, a `true` or a `0` dead-lettered its report at the first try as a
-    refusal (`casestore_1`), and of a report answered 422 then 201 the last was taken, the refused report marked
-    forwarded. A report answered 201 then 200 (twice in a batch: stored, then found stored) is stored."""
+    result's status is no HTTP status (`_http_status`: `true`, `0`, `"ok"`), or that answers one report with two
+    statuses, but for two that each say it is stored: read as they came, a `true` or a `0` dead-lettered its report
+    at the first try as a refusal (`casestore_1`), and of a report answered 422 then 201 the last was taken, the
+    refused report marked forwarded (and of 422 and 503, whichever came first decided). A report answered 201 then
+    200 (twice in a batch: stored, then found stored) is stored."""
     try:
         results = response.json().get("results")
         statuses: dict[str, tuple[int, str | None]] = {}
@@ -144,8 +145,8 @@ def _batch_statuses(response: httpx.Response) -> dict[str, tuple[int, str | None
                 continue
             answer = (status, _reason(item))
             earlier = statuses.setdefault(str(item["tracking_id"]), answer)[0]
-            if (earlier < 300) != (status < 300):  # 201 then 200 (stored, then found stored) is one answer
-                raise ValueError("one report answered as stored and refused")
+            if earlier != status and not (earlier in ACCEPTED_STATUSES and status in ACCEPTED_STATUSES):
+                raise ValueError("one report answered with two statuses")  # 201 then 200: stored, then found stored
     except (ValueError, AttributeError, TypeError, KeyError) as error:
         raise RetryableError(f"batch answer is not one result per report: {_describe(response)}",
                              reason="casestore_bad_answer") from error

@@ -70,8 +70,11 @@ ASKED_TO_WAIT = ""
 MOVED_KEY = "lapor:forward:moved:{job_id}"
 # How long a moved job's note outlives the retry it was moved from (a worker busy with others when it came due).
 MOVED_KEY_GRACE_SECONDS = 60
-# The failures of a try ahead of its turn that give its retry back (`_back_to_its_turn`): the case store failing as
-# a whole, for a while (not listening, timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one
+# Who moved a forward job ahead of its turn, in its note after when it was due: an outage's end, or the probe.
+OUTAGE_END, PROBE = "outage_end", "probe"
+# The failures of a try an outage's end moved ahead of its turn that give its retry back (`_back_to_its_turn`; the
+# probe's, any failure of the case store as a whole): the case store failing as a whole, for a while (not
+# listening, timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one
 # report's content may cause: given back at every other report's success, such a job was tried at the pace of the
 # traffic for its whole backoff (two hours), its dead letter that much later, and the probe picked it first at each
 # round while the forwards behind it waited out theirs.
@@ -776,7 +779,8 @@ for i = 2, #KEYS do
   local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
   if due and at < due then
     redis.call('ZADD', KEYS[1], at, id)
-    redis.call('SET', KEYS[i], due, 'EX', math.max(1, math.ceil(due - now)) + tonumber(ARGV[#ARGV]))
+    redis.call('SET', KEYS[i], due .. ' ' .. ARGV[#ARGV], 'EX',
+               math.max(1, math.ceil(due - now)) + tonumber(ARGV[#ARGV - 1]))
     moved = moved + 1
   end
 end
@@ -784,14 +788,14 @@ return moved
 """
 
 
-def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: int) -> int:
-    """Move the scheduled forward jobs `runs` (job id: when to run) ahead, noting when each was due (`MOVED_KEY`), in
-    one script; how many moved."""
+def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: int, by: str = OUTAGE_END) -> int:
+    """Move the scheduled forward jobs `runs` (job id: when to run) ahead, noting when each was due and who moved it
+    (`MOVED_KEY`: `OUTAGE_END` or `PROBE`), in one script; how many moved."""
     keys = [registry_key, *(MOVED_KEY.format(job_id=job_id) for job_id in runs)]
     args: list[Any] = [now]
     for job_id, at in runs.items():
         args += [job_id, at]
-    return int(redis.eval(_MOVE_AHEAD, len(keys), *keys, *args, MOVED_KEY_GRACE_SECONDS))
+    return int(redis.eval(_MOVE_AHEAD, len(keys), *keys, *args, MOVED_KEY_GRACE_SECONDS, by))
 
 
 def _back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> None:
@@ -801,8 +805,13 @@ def _back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> N
     given back here, and the interval it schedules by is what was left of the wait). A try at or after its turn, or
     failed otherwise, is one of its retries, as any. The note is taken (GETDEL), so a try counts as ahead of its turn
     once."""
-    due = context.redis.getdel(MOVED_KEY.format(job_id=job.id))
-    if due is None or reason not in GIVES_RETRY_BACK:
+    note = context.redis.getdel(MOVED_KEY.format(job_id=job.id))
+    if note is None:
+        return
+    due, _, by = note.decode().partition(" ")
+    # The probe runs one forward a period, to see whether the case store takes writes again: any failure of it as a
+    # whole (a 500 to every write) is its answer, no retry of that forward's (each probe spent one).
+    if not (outage(reason) if by == PROBE else reason in GIVES_RETRY_BACK):
         return
     wait = math.ceil(float(due) - time.time())
     if wait < 1:
@@ -847,7 +856,7 @@ def _probe_runs(redis: Redis, registry_key: str, job_id: str) -> str:
     """The probe's forward run now. One the scheduler enqueued meanwhile runs already. A try ahead of its turn, as an
     outage's end moves: failed before its turn, it goes back to it with no retry spent (`_back_to_its_turn`)."""
     now = int(time.time())
-    _move_ahead(redis, registry_key, {job_id: now}, now)
+    _move_ahead(redis, registry_key, {job_id: now}, now, by=PROBE)
     log.info("forward.retry_now", reason="casestore_answers", jobs=1)
     return job_id
 
