@@ -1103,8 +1103,9 @@ def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message
     kept = (message.channel_meta or {}).get("part_ids")
     if not isinstance(kept, list) or len(kept) < 2:
         return None
+    # Without the report's copy (it expires; or damaged) the words are added all the same: twice at worst, never lost.
     envelope = stored_envelope(redis, tracking_id, message.source)
-    if envelope is not None:  # gone (its copy expires) or damaged: the words are added, twice at worst, never lost
+    if envelope is not None:
         filed = (envelope.get("channel_meta") or {}).get("part_ids")
         if envelope.get("channel_message_id") != message.provider_message_id or not isinstance(filed, list) or \
                 {str(part) for part in kept} <= {str(part) for part in filed}:
