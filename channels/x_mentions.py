@@ -177,19 +177,24 @@ class XApiSession(requests.Session):
             return response
         read = dict(body)
         data = body.get("data")
-        if isinstance(data, list) and any(unreadable_post(item) is not None for item in data):
-            self.set_aside = [item for item in data if unreadable_post(item) is not None]
-            read["data"] = [item for item in data if unreadable_post(item) is None]
+        if isinstance(data, list):
+            bad = [unreadable_post(item) is not None for item in data]  # each read once: tweepy builds an object
+            if any(bad):
+                self.set_aside = [item for item, spoiled in zip(data, bad, strict=True) if spoiled]
+                read["data"] = [item for item, spoiled in zip(data, bad, strict=True) if not spoiled]
         includes = body.get("includes")
         for name, kind in INCLUDED if isinstance(includes, dict) else ():
             items = includes.get(name)
-            if not isinstance(items, list) or all(unreadable(kind, item) is None for item in items):
+            if not isinstance(items, list):
+                continue
+            bad = [unreadable(kind, item) is not None for item in items]
+            if not any(bad):
                 continue
             if name == "tweets":  # the mentions that answer or quote one go unread (mentions_of); "": which is unknown
                 self.posts_set_aside |= {post_id(item.get("id") if isinstance(item, dict) else None) or ""
-                                         for item in items if unreadable(kind, item) is not None}
+                                         for item, spoiled in zip(items, bad, strict=True) if spoiled}
             read["includes"] = {**read.get("includes", includes),
-                                name: [item for item in items if unreadable(kind, item) is None]}
+                                name: [item for item, spoiled in zip(items, bad, strict=True) if not spoiled]}
         if read != body:
             response._content = json.dumps(read).encode()
         return response

@@ -41,7 +41,7 @@ from gateway.errors import (
     Stopping,
     TooLarge,
 )
-from gateway.followups import resolve_follow_up, stored_envelope, with_parent_flags
+from gateway.followups import addition_to, resolve_follow_up, stored_envelope
 from gateway.health.documents import check_failed_document
 from gateway.health.monitor import HealthMonitor, SpoolProbe, publish_disabled
 from gateway.health.rules import load_rules
@@ -592,13 +592,10 @@ class Gateway:
                                max_text_chars=self.settings.intake.max_text_chars)
         if normalized.draft is None:
             return None
-        envelope = await durably(stored_envelope, self.redis, tracking_id, adapter.name)
-        parent = (envelope or {}).get("follow_up_of") or tracking_id
         # The message's own flags as well as its root report's: an addition sent RAHASIA to an open report is
         # confidential, and its late part, filed with the root's flags alone, was not.
-        own = envelope or {}
-        draft = with_parent_flags(normalized.draft, own.get("anonymous") is True, own.get("confidential") is True)
-        draft = draft.model_copy(update={"follow_up_of": parent})
+        envelope = await durably(stored_envelope, self.redis, tracking_id, adapter.name)
+        draft = addition_to(normalized.draft, envelope, tracking_id)
         assert self.status_client is not None
         draft, _unknown = await resolve_follow_up(self.redis, self.status_client, draft,
                                                   self.settings.intake.id_range, redis_down=self.intake.spooling,

@@ -1097,7 +1097,7 @@ def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message
     the sweep's look and its mark); None otherwise. Released as "already filed", the parts only the whole one had were
     lost. The addition carries the report's flags (without the report's copy, as `resolve_follow_up_now` finds them,
     privacy first) and has an identity of its own, so a retry files it once."""
-    from gateway.followups import resolve_follow_up_now, stored_envelope, with_parent_flags
+    from gateway.followups import addition_to, resolve_follow_up_now, stored_envelope
     from gateway.queries import casestore_lookup_now
 
     kept = (message.channel_meta or {}).get("part_ids")
@@ -1110,10 +1110,7 @@ def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message
         if envelope.get("channel_message_id") != message.provider_message_id or not isinstance(filed, list) or \
                 {str(part) for part in kept} <= {str(part) for part in filed}:
             return None
-    envelope = envelope or {}
-    addition = with_parent_flags(draft, envelope.get("anonymous") is True, envelope.get("confidential") is True)
-    addition = addition.model_copy(update={"follow_up_of": envelope.get("follow_up_of") or tracking_id})
-    addition = addition.under_identity(draft.message_identity + WHOLE_WORDS_SUFFIX)
+    addition = addition_to(draft, envelope, tracking_id).under_identity(draft.message_identity + WHOLE_WORDS_SUFFIX)
     addition, _unknown = resolve_follow_up_now(redis, addition, settings.intake.id_range, intake.holds_unminted,
                                                casestore_lookup_now(settings))
     return addition

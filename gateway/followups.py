@@ -63,7 +63,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -195,6 +195,15 @@ def with_parent_flags(draft: ReportDraft, anonymous: bool, confidential: bool) -
     if merged == (draft.anonymous, draft.confidential):
         return draft
     return draft.model_copy(update={"anonymous": merged[0], "confidential": merged[1]})
+
+
+def addition_to(draft: ReportDraft, envelope: Mapping[str, Any] | None, tracking_id: str) -> ReportDraft:
+    """`draft` as an addition to `tracking_id`'s report, whose copy is `envelope` (None: gone or damaged): with the
+    report's flags, and to the report that one adds to where it is itself an addition (a concatenated SMS's late part,
+    or its whole words the report was filed without). Resolved as any follow-up is next (`resolve_follow_up`)."""
+    own = envelope or {}
+    draft = with_parent_flags(draft, own.get("anonymous") is True, own.get("confidential") is True)
+    return draft.model_copy(update={"follow_up_of": own.get("follow_up_of") or tracking_id})
 
 
 def as_follow_up(draft: ReportDraft, anonymous: bool, confidential: bool,

@@ -272,8 +272,6 @@ def flood_notice_due(redis: Redis, settings: Settings, source: str, number: str,
     return bool(redis.set(key, member, nx=True, ex=FLOOD_HOUR_SECONDS)) or redis.get(key) == member.encode()
 
 
-
-
 class FloodCounter:
     """Flood control of the answers a webhook's response carries (Twilio's TwiML; `gateway.app` asks for the
     repeats, additions, queries and notices, and for a new report's acknowledgement from its number's second new
@@ -296,8 +294,7 @@ class FloodCounter:
         or the last hour more than `per_hour` (hold the answer). `per_minute` None: a new report, counted in the hour
         alone (NEW_REPORT_MEMBER). NotDurable when Redis fails the count."""
         future: asyncio.Future[FloodCount] = asyncio.get_running_loop().create_future()
-        member = _window_member(message_id) if per_minute is not None else NEW_REPORT_MEMBER + _window_member(
-            message_id)
+        member = ("" if per_minute is not None else NEW_REPORT_MEMBER) + _window_member(message_id)
         self._waiting.append((flood_key(self._settings, source, number), member, time.time(), per_minute, future))
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._count_waiting())

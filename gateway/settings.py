@@ -791,8 +791,7 @@ def moved_with(port_name: str, settings: Settings, environ: Mapping[str, str] | 
     in the environment, or naming no port of this machine's), and those that follow it (development)."""
     environ = os.environ if environ is None else environ
     names, values = MOVED_TOGETHER.get(port_name, ()), settings.model_dump()
-    follow = [name for name in names if settings.is_development and name not in environ
-              and _on_this_machine(_read(values, name), _read(values, port_name))]
+    follow = [name for name in names if _follows(settings, values, name, port_name, environ)]
     moved = [name for name in names if name not in follow]
     return ((f" together with {' and '.join(moved)}" if moved else "")
             + (f" ({' and '.join(follow)} {'follows' if len(follow) == 1 else 'follow'} it)" if follow else ""))
@@ -803,12 +802,17 @@ def followed_ports(settings: Settings, environ: Mapping[str, str] | None = None)
     environment set (`_follow_moved_ports`): `make run` says so at start, as a moved public URL is what Twilio
     must sign."""
     environ = os.environ if environ is None else environ
-    if not settings.is_development:
-        return []
     values = settings.model_dump()
     return [(name, port_name, _read(values, port_name)) for port_name, names in MOVED_TOGETHER.items()
-            if port_name in environ for name in names
-            if name not in environ and _on_this_machine(_read(values, name), _read(values, port_name))]
+            if port_name in environ for name in names if _follows(settings, values, name, port_name, environ)]
+
+
+def _follows(settings: Settings, values: Mapping[str, Any], name: str, port_name: str,
+             environ: Mapping[str, str]) -> bool:
+    """Whether the setting `name` follows its port `port_name` (`_follow_moved_ports`): in development, not set in
+    the environment, and a URL of this machine at that port."""
+    return settings.is_development and name not in environ and _on_this_machine(_read(values, name),
+                                                                                 _read(values, port_name))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> Settings:

@@ -257,12 +257,8 @@ class UnfiledMessages:
             channel = key.decode(errors="replace").removeprefix(UNFILED_KEY.format(channel=""))
             for field, raw in entries.items():
                 try:
-                    entry = orjson.loads(raw)
-                    kept.append(UnfiledMessage(channel, field.decode(), float(entry["unfiled_at"]), str(entry["error"]),
-                                               str(entry.get("where") or ""),
-                                               message_from_record({**entry["message"],
-                                                                    THREAD_PARENTS: entry.get(THREAD_PARENTS)})))
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+                    kept.append(_entry_from_record(channel, field.decode(), raw))
+                except _UNREADABLE:
                     damaged.append((channel, field.decode(errors="replace")))
         return sorted(kept, key=lambda entry: entry.unfiled_at), damaged
 

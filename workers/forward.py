@@ -73,11 +73,11 @@ MOVED_KEY_GRACE_SECONDS = 60
 # Who moved a forward job ahead of its turn, in its note after when it was due: an outage's end, or the probe.
 OUTAGE_END, PROBE = "outage_end", "probe"
 # The failures of a try an outage's end moved ahead of its turn that give its retry back (`_back_to_its_turn`; the
-# probe's, any failure of the case store as a whole): the case store failing as a whole, for a while (not
-# listening, timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one
-# report's content may cause: given back at every other report's success, such a job was tried at the pace of the
-# traffic for its whole backoff (two hours), its dead letter that much later, and the probe picked it first at each
-# round while the forwards behind it waited out theirs.
+# probe's, any failure of the case store as a whole): the case store failing as a whole, for a while (not listening,
+# timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one report's content may cause: given back
+# at every other report's success, such a job was tried at the pace of the traffic for its whole backoff (two hours),
+# its dead letter that much later, and the probe picked it first at each round while the forwards behind it waited
+# out theirs.
 GIVES_RETRY_BACK = frozenset({"casestore_unreachable", "casestore_timeout", "casestore_502", "casestore_503",
                               "casestore_504"})
 # When (epoch seconds, in a forward job's meta) a try of it ahead of its turn last failed and gave its retry back:
