@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
@@ -2189,9 +2190,11 @@ def test_forwards_waiting_out_a_case_store_outage_run_as_soon_as_it_takes_a_repo
                                                                                                else [])
 
 
-def shedding_case_store(stored: list[str], shedding: dict[str, bool]) -> Callable[[], web.Application]:
+def shedding_case_store(stored: list[str], shedding: dict[str, bool],
+                        tries: Counter[str] | None = None) -> Callable[[], web.Application]:
     """A case store shedding load without a Retry-After: while `shedding["on"]`, every other report request (one or
-    a batch) is answered 503, the others taken (each into `stored`, once per time it is taken)."""
+    a batch) is answered 503, the others taken (each into `stored`, once per time it is taken); each report's
+    requests counted in `tries`."""
 
     def build() -> web.Application:
         requests = [0]
@@ -2199,6 +2202,8 @@ def shedding_case_store(stored: list[str], shedding: dict[str, bool]) -> Callabl
         async def answer(request: web.Request) -> web.Response:
             body = await request.json()
             requests[0] += 1
+            if tries is not None:
+                tries.update(report["tracking_id"] for report in body.get("reports", [body]))
             if shedding["on"] and requests[0] % 2:
                 return web.json_response({"error": "overloaded"}, status=503)
             batch = request.path.endswith("/batch")
@@ -2210,13 +2215,14 @@ def shedding_case_store(stored: list[str], shedding: dict[str, bool]) -> Callabl
 
 
 def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_moved_ahead_of_its_turn(
-    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A case store shedding load without a Retry-After ends an outage at every report it takes, and each end moves
     every waiting forward to now. Each such try counted as one of the job's retries: spent at the rate of the case
     store's successes, a job's two retries were gone in a second and its report dead-lettered, to be requeued by an
     operator. A try ahead of its turn that fails goes back to its turn with no retry spent: no report is
     dead-lettered, the shed ones are taken at a later move or once the case store stops shedding, each exactly once."""
+    monkeypatch.setattr(forward, "MOVED_AGAIN_AFTER_SECONDS", 0)  # moved again at once: each move, as many as come
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600")
     casestore.stop()
     stored: list[str] = []
@@ -2243,6 +2249,60 @@ def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_
         assert 8 <= len(stored) < 16  # it takes writes while it sheds; the last one shed waits for its turn
         shedding["on"] = False
         [after] = intake.commit([draft("once-it-stops-shedding")])
+        run_until_none_is_due()
+    finally:
+        intake.close()
+        stand_in.stop()
+    assert DeadLetters(redis).list() == []
+    assert sorted(stored) == sorted(receipt.tracking_id for receipt in [*receipts, after])  # each exactly once
+    assert registry.get_job_ids() == []
+
+
+def test_a_flapping_case_store_sees_a_waiting_forward_again_a_minute_after_its_failed_try_not_at_every_report(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A case store shedding load without a Retry-After ends an outage at every report it takes, and each end moved
+    every waiting forward to now: a forward shed again was sent again at the next report taken, the workers' whole
+    throughput aimed at a case store failing under load. One whose try ahead of its turn failed is moved to a minute
+    after that failure instead: tried at most once more here, however many reports are taken meanwhile; once the case
+    store stops shedding, due within that minute (not at its 10-min turn), and taken then, each exactly once."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    casestore.stop()
+    stored: list[str] = []
+    tries: Counter[str] = Counter()
+    shedding = {"on": True}
+    stand_in = LoopbackServer(shedding_case_store(stored, shedding, tries), settings.casestore.port)
+    stand_in.start()
+    intake = Intake(redis, settings)
+    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([FORWARD_QUEUE])
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+
+    def run_until_none_is_due() -> None:
+        for _ in range(40):
+            drain(settings, (FORWARD_QUEUE,))
+            if not any(registry.get_scheduled_time(job_id).timestamp() <= time.time()
+                       for job_id in registry.get_job_ids(cleanup=False)):
+                return
+            scheduler.enqueue_scheduled_jobs()
+
+    try:
+        receipts = [receipt for n in range(8) for receipt in intake.commit([draft(f"flap-{n}")])]
+        run_until_none_is_due()
+        for n in range(12):  # reports taken one after another while it flaps, each ending an "outage"
+            receipts += intake.commit([draft(f"while-it-flaps-{n}")])
+            run_until_none_is_due()
+        waiting = registry.get_job_ids(cleanup=False)
+        assert waiting  # some forwards were shed on their try ahead of their turn, and wait
+        assert max(tries.values()) <= 2  # its first try and one ahead of its turn; sent again at every report before
+        assert DeadLetters(redis).list() == []
+        shedding["on"] = False
+        [after] = intake.commit([draft("once-it-stops-shedding")])
+        run_until_none_is_due()
+        assert after.tracking_id in stored
+        for job_id in waiting:
+            assert registry.get_scheduled_time(job_id).timestamp() <= time.time() + 61  # not at its 10-min turn
+        redis.zadd(registry.key, dict.fromkeys(waiting, int(time.time()) - 1))  # that minute, gone by
         run_until_none_is_due()
     finally:
         intake.close()

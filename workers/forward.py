@@ -84,6 +84,9 @@ GIVES_RETRY_BACK = frozenset({"casestore_unreachable", "casestore_timeout", "cas
 # the probe tries another forward first for PROBE_AVOIDS_SECONDS (`retry_next_outage_forward`).
 GIVEN_BACK_META = "given_back_at"
 PROBE_AVOIDS_SECONDS = 300
+# How long after such a failed try an outage's end may move the job again (`retry_outage_now` moves it to the end of
+# this pause, not to now): a case store flapping under load saw every waiting forward again at each report it took.
+MOVED_AGAIN_AFTER_SECONDS = 60
 # How long forwards must have failed before the outage is logged: a case store failing now and then (a 503 under
 # load, taken at the next try) is the forward.retry lines' to tell, not a casestore.down / casestore.back pair each.
 OUTAGE_TOLD_AFTER_SECONDS = 10.0
@@ -749,7 +752,13 @@ def retry_outage_now(context: WorkerContext) -> int:
     and a real outage still drains at once. Chosen over moving jobs only after an outage that lasted past a threshold
     (a flapping case store with little traffic lasts past any threshold between two successes, and a short outage
     left jobs in long backoffs waiting an hour) and over moving them in waves (each wave still spent a retry of each
-    job in it): this one keeps every move and makes none of them cost a retry."""
+    job in it): this one keeps every move and makes none of them cost a retry.
+
+    Nor does a move load a flapping case store with every waiting forward at each report it takes: a job whose try
+    ahead of its turn failed a moment ago (`GIVEN_BACK_META`) is moved to MOVED_AGAIN_AFTER_SECONDS after that
+    failure, not to now. With 9 requests in 10 shed and 100 waiting, every report taken sent the other waiting
+    forwards again (the workers' whole throughput at a case store failing under load); now each is seen again once a
+    minute at most, and once it stops flapping within a minute of the first report it takes, traffic or none."""
     registry = queue(FORWARD_QUEUE, context.redis).scheduled_job_registry
     ids = registry.get_job_ids(cleanup=False)
     jobs = Job.fetch_many(ids, connection=context.redis, serializer=JSONSerializer) if ids else []
@@ -758,9 +767,11 @@ def retry_outage_now(context: WorkerContext) -> int:
     for job in jobs:
         if job is None or not outage(job.meta.get("last_error")):
             continue
-        until = _asked_to_wait(job)
-        # Its backoff may be longer than what the case store asked: it runs at the end of that wait.
-        waiting[job.id] = now if until is None else math.ceil(until)
+        # Its backoff may be longer than either wait: it runs at the end of them.
+        given_back = job.meta.get(GIVEN_BACK_META)
+        paused = given_back + MOVED_AGAIN_AFTER_SECONDS if isinstance(given_back, int | float) else now
+        at = max(paused, _asked_to_wait(job) or now)
+        waiting[job.id] = math.ceil(at) if at > time.time() else now
     moved = _move_ahead(context.redis, registry.key, waiting, now) if waiting else 0
     if moved:
         log.info("forward.retry_now", reason="casestore_back", jobs=moved)
