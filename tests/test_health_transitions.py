@@ -20,7 +20,7 @@ from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.health.monitor import HealthMonitor
-from gateway.health.rules import OFF_REASON, ChannelHealth, Finding, State, load_rules
+from gateway.health.rules import OFF_REASON, ChannelHealth, Finding, QueueStats, State, load_rules
 from gateway.health.signals import HealthSignals
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
@@ -694,6 +694,50 @@ def test_a_check_that_read_before_another_is_discarded_though_it_evaluated_after
     clock["now"] = start + 3
     assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "ok"
     assert [line["state"] for line in health_lines(log_stream, "email")] == ["down", "ok"]
+
+
+def test_a_check_whose_workers_were_read_before_another_check_is_discarded(
+    redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A worker starts again as two checks run at once. The loop's check read the workers (none alive yet), then the
+    view's check read everything after the worker came up (ok) and stored it; the loop's read its signals last, so
+    the stamp of its reads said it was the newer, and its "no worker" result was kept after the view's "ok": email
+    degraded again for a check's interval, and logged so. A result's reads are stamped by the first of them: the
+    loop's, read before the view's, is discarded."""
+    start = float(int(time.time()))
+    clock = {"now": start}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
+    assert smtp.beat()
+    note_worker_seen(redis, ALL_QUEUES, at=start - 100)  # its worker gone for 100 s
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "degraded"
+
+    read, let_go = threading.Event(), threading.Event()
+    queue_stats = monitor.queue_stats
+
+    def held_queue_stats(now: float) -> list[QueueStats]:
+        stats = queue_stats(now)
+        if threading.current_thread() is not threading.main_thread():
+            read.set()
+            assert let_go.wait(10)
+        return stats
+
+    monitor.queue_stats = held_queue_stats  # type: ignore[method-assign]
+    loops = threading.Thread(target=monitor.check, kwargs={"now": start + 2})  # its workers read before the start
+    loops.start()
+    try:
+        assert read.wait(10)
+        clock["now"] = start + 1.5
+        live_worker(redis, at=clock["now"])
+        assert smtp.beat()
+        view = monitor.check(now=start + 1)
+        assert next(c for c in view["channels"] if c["channel"] == "email")["state"] == "ok"
+    finally:
+        let_go.set()
+        loops.join(10)
+    assert orjson.loads(redis.hget("lapor:health:state", "email") or b"{}")["state"] == "ok"
+    states = [line["state"] for line in health_lines(log_stream, "email")]
+    assert states[-1] == "ok" and states.count("ok") == 1
 
 
 def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(

@@ -690,11 +690,13 @@ class HealthMonitor:
 
     def _evaluate(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
                                                            dict[str, ChannelSignals], str]:
-        """`evaluate_all`, and when Redis read the signals (`_read_signals`), for `commit`."""
+        """`evaluate_all`, and when Redis read the signals (`_read_signals`), for `commit`. The signals are read
+        first: a result is as old as the oldest thing it read, and its workers and queues read before that stamp let
+        a check whose workers were read before another's stamp its result after it ("no worker" after "ok")."""
         now = self._now() if now is None else now
         try:
-            queues = self.queue_stats(now)
             signals, read = self._read_signals(now)
+            queues = self.queue_stats(now)
         except RedisError as error:  # away, or refusing writes: nobody's beat went in either (a key out of place did)
             if self._redis_failed_from is None and not wrong_type(error):  # away since after the last read at most
                 self._redis_failed_from = self._redis_read_at if self._redis_read_at is not None else float("-inf")
