@@ -22,7 +22,7 @@ import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -33,8 +33,10 @@ from redis import Redis
 from rq.job import Job
 
 from gateway.attachments import attachment_location
+from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, enqueue_forward, envelope_key, queue
 from gateway.settings import Settings
+from normalizer.envelope import Attachment, Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import drain
 from tests.cli_process import run_cli
 from tests.conftest import (
@@ -736,6 +738,33 @@ async def test_the_metrics_tell_a_held_try_from_a_file_the_case_store_took_witho
     assert increase(fetches, counted(FETCHES, "outcome", "reason")) == case.fetches
     assert increase(without, counted(FORWARDED_WITHOUT, "channel", "reason")) == {
         ("sms-twilio", reason): count for reason, count in case.forwarded_without.items()}
+
+
+def test_a_file_its_channel_listed_unreadable_is_counted_lost_once_the_case_store_takes_its_report(
+        casestore: CaseStoreServer, settings: Settings, redis: Redis) -> None:
+    """An X photo whose entry on the page could not be read is listed without an address, flagged `not_fetched`: its
+    report reached the case store without it, as without a file a fetch gave up on, but no "files lost" count said
+    so (those counted the forward worker's failed fetches alone). Counted once the case store takes the report,
+    beside the photo fetched with it, under its own reason."""
+    lost = Attachment(content_type="application/octet-stream", location="", flags=["not_fetched"])
+    fetched = Attachment(content_type="image/jpeg", location=X_PHOTO)
+    draft = ReportDraft(received_at=datetime(2026, 12, 5, tzinfo=UTC), channel=Channel.TWITTER, source="x",
+                        channel_message_id="1860000000000000101", sender=Sender(kind=SenderKind.X_USER, id="siti"),
+                        text="Jalan berlubang", attachments=[lost, fetched])
+    without = counted(FORWARDED_WITHOUT, "channel", "reason")
+    intake = Intake(redis, settings)
+    try:
+        with providers() as router:
+            router.get(url=X_PHOTO).mock(return_value=httpx.Response(200, content=PHOTO,
+                                                                     headers={"Content-Type": "image/jpeg"}))
+            [receipt] = intake.commit([draft])
+            drain(settings, (FORWARD_QUEUE,))
+    finally:
+        intake.close()
+    stored = casestore.get(receipt.tracking_id)
+    assert stored is not None
+    assert [a.get("flags") for a in stored["attachments"]] == [["not_fetched"], []]
+    assert increase(without, counted(FORWARDED_WITHOUT, "channel", "reason")) == {("x", "media_unreadable"): 1}
 
 
 async def test_the_status_views_show_the_files_each_channels_reports_reached_the_case_store_without(

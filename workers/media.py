@@ -54,6 +54,9 @@ log = get_logger()
 
 # The flag of an attachment the forward worker could not fetch from its provider.
 NOT_FETCHED = "not_fetched"
+# Why a file came flagged NOT_FETCHED from its channel, without an address (an X page's media entry it could not
+# read): counted among the files lost under this reason.
+UNREADABLE_AT_INTAKE = "media_unreadable"
 # What lapor_attachment_fetches_total says of each try of a file (besides NOT_FETCHED): fetched, taken from an
 # earlier try, or failed while its report waits for another try.
 FETCHED, REUSED, HELD = "fetched", "reused", "held"
@@ -367,8 +370,9 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
               for tracking_id, envelope in envelopes.items()
               for index, attachment in enumerate(envelope.get("attachments") or [])
               if is_provider_url(str(attachment.get("location") or ""))]
+    lost_at_intake = _lost_at_intake(envelopes)
     if not wanted:
-        return WithMedia(dict(envelopes), {})
+        return WithMedia(dict(envelopes), {}, lost_at_intake)
     settings = context.settings
     locations = list(dict.fromkeys(item.location for item in wanted))
     outcomes: dict[str, Fetched | FetchFailed] = {}
@@ -388,7 +392,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
 
     result = dict(envelopes)
     held: dict[str, str] = {}
-    not_fetched: dict[str, list[str]] = {}
+    not_fetched: dict[str, list[str]] = {tid: list(reasons) for tid, reasons in lost_at_intake.items()}
     for item in wanted:
         envelope = result[item.tracking_id]
         if envelope is envelopes[item.tracking_id]:  # copied once, before its first change
@@ -411,6 +415,19 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
                     channel=item.channel, reason=outcome.reason, transient=outcome.transient, retry=retry)
     return WithMedia({tid: envelope for tid, envelope in result.items() if tid not in held}, held,
                      {tid: reasons for tid, reasons in not_fetched.items() if tid not in held})
+
+
+def _lost_at_intake(envelopes: Mapping[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """The files each report's channel listed flagged NOT_FETCHED, with no address to fetch (UNREADABLE_AT_INTAKE):
+    the case store takes the report without them, as without one a fetch gave up on, and they are counted so (an X
+    photo whose entry could not be read was in no "files lost" count). The stored envelope is never flagged by a
+    fetch (the flag goes on the copy sent), so a flag in it is the channel's."""
+    lost: dict[str, list[str]] = {}
+    for tracking_id, envelope in envelopes.items():
+        for attachment in envelope.get("attachments") or []:
+            if NOT_FETCHED in (attachment.get("flags") or []) and not attachment.get("location"):
+                lost.setdefault(tracking_id, []).append(UNREADABLE_AT_INTAKE)
+    return lost
 
 
 def _fetch_all(context: WorkerContext, wanted: Mapping[str, str]) -> dict[str, Fetched | FetchFailed]:
