@@ -1085,6 +1085,44 @@ def test_a_split_for_timeouts_hands_each_report_not_done_to_one_half_which_waits
     assert states == [b"forwarded"] * 6 and DeadLetters(redis).count() == 0
 
 
+def test_the_halves_of_a_split_for_a_proxys_504_wait_out_its_retry_after(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A proxy before the case store answers 504 with a Retry-After to every batch with one report the case store
+    chokes on. The job's retry waited it out, but its split's halves were queued at once (the job's next interval, 0
+    here), asked again before the time the proxy gave, and an outage's end brought them to now. They wait what it
+    asked, and say so (`retry_after_until`, which keeps an outage's end from moving them sooner)."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0")
+    requests: list[list[str]] = []
+
+    def proxy(tracking_ids: list[str]) -> Callable[[], web.Application]:
+        def build() -> web.Application:
+            async def answer(request: web.Request) -> web.Response:
+                body = await request.json()
+                reports = body["reports"] if request.path.endswith("/batch") else [body]
+                requests.append([report["tracking_id"] for report in reports])
+                if tracking_ids[1] in requests[-1]:
+                    asked = {"Retry-After": "120"} if len(requests) > 1 else {}  # its first 504 asked nothing
+                    return web.json_response({"error": "gateway_timeout"}, status=504, headers=asked)
+                return taken(reports, [], batch=request.path.endswith("/batch"))
+
+            return case_store_app(answer)
+
+        return build
+
+    started = time.time()
+    forward_one_job(settings, redis, [f"proxy-504-{n}" for n in range(4)], proxy)
+    assert len(requests) == 2  # the batch twice, the split at the second
+    forwards = queue(FORWARD_QUEUE, redis)
+    registry = forwards.scheduled_job_registry
+    halves = [forwards.fetch_job(job_id) for job_id in registry.get_job_ids()]
+    assert len(halves) == 2 and all(halves)
+    for half in halves:
+        assert registry.get_scheduled_time(half).timestamp() >= started + 119
+        assert half.meta[forward.RETRY_AFTER_META] >= started + 119
+    assert DeadLetters(redis).count() == 0
+
+
 def test_a_split_for_timeouts_whose_transaction_fails_leaves_the_jobs_reports_not_done(
     test_env: TestEnvironment, redis: Redis
 ) -> None:

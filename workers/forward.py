@@ -638,7 +638,8 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     on, a large body through a proxy) timed out whole at every try, and the other reports of the batch waited with it
     until the retries ran out and were dead-lettered with it. Halves, down to one report a job (each counting afresh,
     as the reaper's split does), let the others go; the report at fault is dead-lettered alone after its own retries.
-    The halves wait what the job's next retry would have (a case store hung as a whole is not asked sooner), carry its
+    The halves wait what the job's next retry would have (a case store hung as a whole is not asked sooner; at least a
+    Retry-After it answered with, and no outage's end moves them sooner: `_asked_to_wait`), carry its
     first try (a report waiting for a file does not wait longer) and the files the case store took, and are queued in
     one transaction with the job's meta, which counts their reports done: the job, run again (its worker died before
     it ended), leaves them to the halves. Each report stays in exactly one job; the case store's idempotency on the
@@ -662,6 +663,10 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
     half = len(pending) // 2
     delay = _next_interval(job)
     carried = {"last_error": error.reason, "split_from": job.id, UPLOADED_META: _uploaded_so_far(job, uploaded)}
+    if error.retry_after:  # a proxy's 504 with a Retry-After: the halves wait it out, as the job's retry would
+        asked = min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
+        delay = max(delay, math.ceil(asked))
+        carried[RETRY_AFTER_META] = time.time() + asked
     if FIRST_TRY_META in job.meta:
         carried[FIRST_TRY_META] = job.meta[FIRST_TRY_META]
     target = queue(FORWARD_QUEUE, context.redis)
