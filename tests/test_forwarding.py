@@ -2252,6 +2252,24 @@ def shedding_case_store(stored: list[str], shedding: dict[str, bool],
     return build
 
 
+def forwards_run_until_none_is_due(settings: Settings, redis: Redis) -> Callable[[], None]:
+    """Run the forward queue, the retries the scheduler finds due included (what a worker's scheduler does within a
+    second), until no retry is due."""
+    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([FORWARD_QUEUE])
+    registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
+
+    def run() -> None:
+        for _ in range(40):
+            drain(settings, (FORWARD_QUEUE,))
+            if not any(registry.get_scheduled_time(job_id).timestamp() <= time.time()
+                       for job_id in registry.get_job_ids(cleanup=False)):
+                return
+            scheduler.enqueue_scheduled_jobs()
+
+    return run
+
+
 def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_moved_ahead_of_its_turn(
     test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -2268,17 +2286,8 @@ def test_a_case_store_shedding_every_other_request_spends_no_retry_of_a_forward_
     stand_in = LoopbackServer(shedding_case_store(stored, shedding), settings.casestore.port)
     stand_in.start()
     intake = Intake(redis, settings)
-    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
-    scheduler.prepare_registries([FORWARD_QUEUE])
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
-
-    def run_until_none_is_due() -> None:
-        for _ in range(40):
-            drain(settings, (FORWARD_QUEUE,))
-            if not any(registry.get_scheduled_time(job_id).timestamp() <= time.time()
-                       for job_id in registry.get_job_ids(cleanup=False)):
-                return
-            scheduler.enqueue_scheduled_jobs()  # what a worker's scheduler does within a second
+    run_until_none_is_due = forwards_run_until_none_is_due(settings, redis)
 
     try:
         receipts = [receipt for n in range(16) for receipt in intake.commit([draft(f"shed-{n}")])]  # 16 jobs
@@ -2312,17 +2321,8 @@ def test_a_flapping_case_store_sees_a_waiting_forward_again_a_minute_after_its_f
     stand_in = LoopbackServer(shedding_case_store(stored, shedding, tries), settings.casestore.port)
     stand_in.start()
     intake = Intake(redis, settings)
-    scheduler = RQScheduler([FORWARD_QUEUE], connection=redis, serializer=JSONSerializer)
-    scheduler.prepare_registries([FORWARD_QUEUE])
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
-
-    def run_until_none_is_due() -> None:
-        for _ in range(40):
-            drain(settings, (FORWARD_QUEUE,))
-            if not any(registry.get_scheduled_time(job_id).timestamp() <= time.time()
-                       for job_id in registry.get_job_ids(cleanup=False)):
-                return
-            scheduler.enqueue_scheduled_jobs()
+    run_until_none_is_due = forwards_run_until_none_is_due(settings, redis)
 
     try:
         receipts = [receipt for n in range(8) for receipt in intake.commit([draft(f"flap-{n}")])]
