@@ -740,6 +740,58 @@ def test_a_check_whose_workers_were_read_before_another_check_is_discarded(
     assert states[-1] == "ok" and states.count("ok") == 1
 
 
+def test_a_check_whose_reads_overlap_the_stored_ones_is_discarded(redis: Redis, log_stream: io.StringIO) -> None:
+    """A view's check reads the signals; the loop's check reads its signals after it, then the workers (none alive
+    yet); the worker comes back; the view reads the workers and stores "ok"; the loop stores "no worker". Stamped by
+    its first read alone, the loop's result was the newer (its signals were read after the view's), and email went
+    degraded again after its "ok". Its reads began before the stored result's ended: discarded."""
+    start = float(int(time.time()))
+    clock = {"now": start}
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
+    assert smtp.beat()
+    note_worker_seen(redis, ALL_QUEUES, at=start - 100)  # its worker gone for 100 s
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "degraded"
+
+    view_reading, view_go, loop_committing, loop_go = (threading.Event() for _ in range(4))
+    queue_stats, commit = monitor.queue_stats, monitor.commit
+
+    def held_queue_stats(now: float) -> list[QueueStats]:
+        if threading.current_thread().name == "view":
+            view_reading.set()
+            assert view_go.wait(10)
+        return queue_stats(now)
+
+    def held_commit(*args: object, **kwargs: object) -> dict[str, State]:
+        if threading.current_thread().name == "loop":
+            loop_committing.set()
+            assert loop_go.wait(10)
+        return commit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monitor.queue_stats = held_queue_stats  # type: ignore[method-assign]
+    monitor.commit = held_commit  # type: ignore[method-assign]
+    view = threading.Thread(target=monitor.check, kwargs={"now": start + 1}, name="view")
+    loop = threading.Thread(target=monitor.check, kwargs={"now": start + 2}, name="loop")
+    try:
+        view.start()
+        assert view_reading.wait(10)  # the view's signals read
+        loop.start()
+        assert loop_committing.wait(10)  # the loop's signals, then its workers (none), read
+        clock["now"] = start + 1.5
+        live_worker(redis, at=clock["now"])
+        view_go.set()
+        view.join(10)
+        assert orjson.loads(redis.hget("lapor:health:state", "email") or b"{}")["state"] == "ok"
+    finally:
+        view_go.set()
+        loop_go.set()
+        view.join(10)
+        loop.join(10)
+    assert orjson.loads(redis.hget("lapor:health:state", "email") or b"{}")["state"] == "ok"
+    states = [line["state"] for line in health_lines(log_stream, "email")]
+    assert states[-1] == "ok" and states.count("ok") == 1
+
+
 def test_a_new_cause_within_the_same_state_is_logged_once_and_restarts_since(
     redis: Redis, log_stream: io.StringIO
 ) -> None:

@@ -136,16 +136,23 @@ BEATS_LOOK_SECONDS = 0.5
 CLOCK_STEP_SECONDS = 2.0
 
 
+def _redis_clock(time_reply: Sequence[Any]) -> str:
+    """Redis's TIME as "seconds.microseconds", exact (a float's digits would round the microseconds)."""
+    seconds, microseconds = time_reply
+    return f"{int(seconds)}.{int(microseconds):06d}"
+
+
 # -- The monitor -------------------------------------------------------------------------------------------------------
 # Compare-and-set of a channel's state: returns the previous state when it changed, or when its cause did within the
-# same state (ChannelHealth.cause; "since" starts again when no cause of before remains), for the caller to log;
-# `STALE` for a result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to
-# store), or read from Redis before it (`read`, Redis's clock as the signals were read: the later to evaluate may be
-# the first to read, before a process's first beat that the other read, and its "down" came after the other's "ok"),
-# which is discarded; nil otherwise. A state stored without a cause (by an older version) keeps its "since" and logs
-# nothing. A stored result more than STALE_WINDOW_SECONDS ahead was stamped by a clock that was wrong (a host
-# resumed before its clock was set), not by a check that overtook this one: it must not hold the state still until
-# that time comes. A check takes a few Redis round trips, each bounded by its timeout.
+# same state (ChannelHealth.cause; "since" starts again when no cause of before remains), for the caller to log; `STALE`
+# for a result evaluated before the one stored (`at`: two checks at once, the first to evaluate the last to store), or
+# whose reads from Redis began before the stored one's ended (`read`, `read_last`: Redis's clock at a check's first and
+# last read; the later to evaluate may be the first to read, before a process's first beat or a worker's return that the
+# other read, and its "down" came after the other's "ok"; with reads that overlap neither is known to be the newer, and
+# the state stored stands until the next check), which is discarded; nil otherwise. A state stored without a cause (by
+# an older version) keeps its "since" and logs nothing. A stored result more than STALE_WINDOW_SECONDS ahead was stamped
+# by a clock that was wrong (a host resumed before its clock was set), not by a check that overtook this one: it must
+# not hold the state still until that time comes. A check takes a few Redis round trips, each bounded by its timeout.
 STALE = "stale"
 STALE_WINDOW_SECONDS = 60.0
 _SET_STATE = """
@@ -160,7 +167,7 @@ if raw then
   if decoded and type(current) == 'table' and known[current.state] then
     local stored_at = tonumber(current.at)
     if stored_at and at < stored_at and stored_at - at <= tonumber(ARGV[5]) then return 'stale' end
-    local stored_read, read = tonumber(current.read), tonumber(ARGV[7])
+    local stored_read, read = tonumber(current.read_last) or tonumber(current.read), tonumber(ARGV[7])
     if stored_read and read and read < stored_read and stored_read - read <= tonumber(ARGV[5]) then return 'stale' end
     previous = current.state
     if previous == ARGV[2] then
@@ -177,7 +184,8 @@ if raw then
 end
 redis.call('HSET', KEYS[1], ARGV[1],
            cjson.encode({state = ARGV[2], reason = ARGV[3], since = since, at = at, cause = ARGV[6],
-                         read = tonumber(ARGV[7]) and ARGV[7] or nil}))
+                         read = tonumber(ARGV[7]) and ARGV[7] or nil,
+                         read_last = tonumber(ARGV[8]) and ARGV[8] or nil}))
 if previous ~= ARGV[2] or new_cause then return previous end
 return false
 """
@@ -530,10 +538,10 @@ class HealthMonitor:
             webhook = WEBHOOK_SERVING_KEY.format(channel=channel)
             pipe.zrevrange(webhook, 0, 0, withscores=True)
             pipe.zcount(webhook, now - SERVING_ALIVE_SECONDS, "+inf")
-        (seconds, microseconds), *replies = pipe.execute()
+        clock, *replies = pipe.execute()
         per = 9
         return {channel: _signals(channel, *replies[per * index + 1:per * index + per])
-                for index, channel in enumerate(self.rules.watched)}, f"{int(seconds)}.{int(microseconds):06d}"
+                for index, channel in enumerate(self.rules.watched)}, _redis_clock(clock)
 
     def queue_stats(self, now: float) -> list[QueueStats]:
         """Depth and age of the oldest job per queue, counting jobs scheduled for a retry (an outage's backlog);
@@ -689,14 +697,15 @@ class HealthMonitor:
         return healths, queues, signals
 
     def _evaluate(self, now: float | None = None) -> tuple[list[ChannelHealth], list[QueueStats],
-                                                           dict[str, ChannelSignals], str]:
-        """`evaluate_all`, and when Redis read the signals (`_read_signals`), for `commit`. The signals are read
-        first: a result is as old as the oldest thing it read, and its workers and queues read before that stamp let
-        a check whose workers were read before another's stamp its result after it ("no worker" after "ok")."""
+                                                           dict[str, ChannelSignals], tuple[str, str]]:
+        """`evaluate_all`, and when Redis's clock says its reads began and ended (the signals, read first by
+        `_read_signals`, and TIME after the queues and workers), for `commit`: a check whose workers were read before
+        another's reads ended stored "no worker" after that one's "ok" when only one stamp was compared."""
         now = self._now() if now is None else now
         try:
-            signals, read = self._read_signals(now)
+            signals, first = self._read_signals(now)
             queues = self.queue_stats(now)
+            last = _redis_clock(self._redis.time())
         except RedisError as error:  # away, or refusing writes: nobody's beat went in either (a key out of place did)
             if self._redis_failed_from is None and not wrong_type(error):  # away since after the last read at most
                 self._redis_failed_from = self._redis_read_at if self._redis_read_at is not None else float("-inf")
@@ -709,7 +718,7 @@ class HealthMonitor:
             signals = {channel: replace(sig, beats_counted_from=self._clock_stepped_at, redis_away=self._redis_away)
                        for channel, sig in signals.items()}
         healths = [self.evaluated(channel, signals[channel], queues, now) for channel in self.rules.watched]
-        return healths, queues, signals, read
+        return healths, queues, signals, (first, last)
 
     def _now(self) -> float:
         """The wall clock for a check, noting (and logging, `health.clock_stepped`) a step forward since the last
@@ -730,16 +739,18 @@ class HealthMonitor:
                         detail="beats and workers counted from now: the clock moved ahead of them")
         return now
 
-    def commit(self, healths: Sequence[ChannelHealth], now: float, read: str = "") -> dict[str, State]:
-        """Store each channel's state, evaluated at `now` from signals Redis read at `read` (its clock, as
-        `_read_signals` gives it; "": not known) in one round trip; on a change of state or of its cause, log
-        `channel.health` once, whichever process gets there first. A result older than the one stored, evaluated or
-        read before it, is discarded: it would take the state back, and forth again at the next. Returns the
-        previous state of every channel that changed (the same state for a new cause)."""
+    def commit(self, healths: Sequence[ChannelHealth], now: float,
+               read: tuple[str, str] = ("", "")) -> dict[str, State]:
+        """Store each channel's state, evaluated at `now` from what Redis read between `read` (its clock at the
+        check's first and last read, as `_evaluate` gives them; "": not known) in one round trip; on a change of
+        state or of its cause, log `channel.health` once, whichever process gets there first. A result older than
+        the one stored, evaluated before it or read before its reads ended, is discarded: it would take the state
+        back, and forth again at the next. Returns the previous state of every channel that changed (the same state
+        for a new cause)."""
         pipe = self._redis.pipeline(transaction=False)
         for health in healths:
             self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now,
-                                                    STALE_WINDOW_SECONDS, health.cause, read], client=pipe)
+                                                    STALE_WINDOW_SECONDS, health.cause, *read], client=pipe)
         changed: dict[str, State] = {}
         for health, stored in zip(healths, pipe.execute(), strict=True):
             previous = stored.decode() if isinstance(stored, bytes) else stored
