@@ -2066,6 +2066,44 @@ def test_a_forward_job_that_fails_for_good_unexpectedly_leaves_its_reports_in_th
     assert all(letter.args == [[letter.tracking_id]] for letter in letters if letter)  # each requeues on its own
 
 
+def test_a_moved_forward_whose_try_runs_out_of_time_leaves_no_note_of_its_move(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A forward moved ahead of its turn whose try RQ's time limit ends spends that retry (RQ's), and its note of the
+    move was left for ten minutes: a later move, keeping the later of a note's turn and the job's, would send a try
+    of it that failed back to a turn long spent. The note goes with the try."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600",
+                                 LAPOR_QUEUES_JOB_TIMEOUT_SECONDS="1")
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        intake.commit([draft("moved-then-out-of-time")])
+        drain(settings, (FORWARD_QUEUE,))  # unreachable: its retry in 10 min
+    finally:
+        intake.close()
+    [job_id] = queue(FORWARD_QUEUE, redis).scheduled_job_registry.get_job_ids()
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        assert forward.retry_outage_now(current()) == 1
+    finally:
+        use_context(None)
+    assert redis.exists(forward.MOVED_KEY.format(job_id=job_id))
+
+    async def stall(_: web.Request) -> web.Response:
+        await asyncio.sleep(3.0)
+        return web.json_response({"error": "too_slow"}, status=503)
+
+    stalling = LoopbackServer(lambda: case_store_app(stall), settings.casestore.port)
+    stalling.start()
+    try:
+        forwards_run_until_none_is_due(settings, redis)()
+    finally:
+        stalling.stop()
+    job = queue(FORWARD_QUEUE, redis).fetch_job(job_id)
+    assert job is not None and job.retries_left == 0  # its try ran out of time, and spent the last retry
+    assert not redis.exists(forward.MOVED_KEY.format(job_id=job_id))
+
+
 def one_slow_report_case_store(slow: str, delay: float, stored: list[str]) -> Callable[[], web.Application]:
     """A case store without the batch extension that answers each report at once, but takes `delay` seconds over the
     report `slow`, every time (then fails it); `stored` collects what it took."""
@@ -2348,6 +2386,45 @@ def test_a_flapping_case_store_sees_a_waiting_forward_again_a_minute_after_its_f
     assert DeadLetters(redis).list() == []
     assert sorted(stored) == sorted(receipt.tracking_id for receipt in [*receipts, after])  # each exactly once
     assert registry.get_job_ids() == []
+
+
+def test_a_forward_moved_to_its_pause_end_then_by_the_probe_goes_back_to_its_own_turn_when_that_try_fails(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A forward whose try ahead of its turn failed a moment ago is moved to the end of its pause by an outage's end;
+    the probe then runs it now (it picks one given back lately when no other waits). The second move noted the pause's
+    end as its turn: the probe's try, failed, went back there and not to its turn ten minutes on, and the try at the
+    pause's end spent a retry ahead of its turn. The turn noted is the later of the two."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        intake.commit([draft("given-back-lately")])
+        drain(settings, (FORWARD_QUEUE,))  # unreachable: its retry in 10 min
+    finally:
+        intake.close()
+    forwards = queue(FORWARD_QUEUE, redis)
+    registry = forwards.scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    turn = registry.get_scheduled_time(job_id).timestamp()
+    job = forwards.fetch_job(job_id)
+    assert job is not None
+    retries_left = job.retries_left
+    job.meta[forward.GIVEN_BACK_META] = time.time() - 10  # its try ahead of its turn failed 10 s ago
+    job.save_meta()
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        assert forward.retry_outage_now(current()) == 1  # to its pause's end, 50 s on
+    finally:
+        use_context(None)
+    assert registry.get_scheduled_time(job_id).timestamp() <= time.time() + 51
+    assert forward.retry_next_outage_forward(redis) == job_id  # the probe: now
+    forwards_run_until_none_is_due(settings, redis)()  # still unreachable
+    assert registry.get_scheduled_time(job_id).timestamp() >= turn - 1  # back to its own turn
+    job = forwards.fetch_job(job_id)
+    assert job is not None and job.meta["attempts"] == 2  # the probe's try ran
+    assert job.retries_left == retries_left  # and spent no retry
+    assert DeadLetters(redis).count() == 0
 
 
 def test_a_report_the_case_store_fails_on_alone_spends_its_retries_though_the_others_end_outages(

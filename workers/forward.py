@@ -521,6 +521,9 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
             job.meta.update(done=sorted(done), failed=sorted(_failed_before(job).union(in_flight)),
                             **{UPLOADED_META: _uploaded_so_far(job, uploaded)})
             job.save_meta()
+            # A try that ran out of time spends its retry, ahead of its turn or not: a note of a move left here would
+            # pass for a later move's turn (`_MOVE_AHEAD` keeps the later).
+            context.redis.delete(MOVED_KEY.format(job_id=job.id))
         raise
     except RetryableError as error:
         if (split := split_timing_out(context, job, tracking_ids, done, error, uploaded)) is not None:
@@ -785,7 +788,9 @@ def retry_outage_now(context: WorkerContext) -> int:
 
 # KEYS[1] the scheduled registry, KEYS[2..] each job's MOVED_KEY; ARGV[1] now, then each job's id and when it is to
 # run. A job still scheduled later than that (not enqueued meanwhile: it would run twice) is moved there, and when it
-# was due is noted, unless it was moved already (due by then: its first note stands).
+# was due is noted: its turn, the later of where it was and what a note of an earlier move says (a job moved to the
+# end of its pause, then by the probe to now, was noted due at that pause's end: its try that failed went back there,
+# not to its turn, and the try at the pause's end spent a retry ahead of its turn).
 _MOVE_AHEAD = """
 local moved = 0
 local now = tonumber(ARGV[1])
@@ -795,8 +800,11 @@ for i = 2, #KEYS do
   local due = tonumber(redis.call('ZSCORE', KEYS[1], id))
   if due and at < due then
     redis.call('ZADD', KEYS[1], at, id)
-    redis.call('SET', KEYS[i], due .. ' ' .. ARGV[#ARGV], 'EX',
-               math.max(1, math.ceil(due - now)) + tonumber(ARGV[#ARGV - 1]))
+    local noted = redis.call('GET', KEYS[i])
+    local turn = noted and tonumber(string.match(noted, '^(%S+)')) or due
+    if turn < due then turn = due end
+    redis.call('SET', KEYS[i], turn .. ' ' .. ARGV[#ARGV], 'EX',
+               math.max(1, math.ceil(turn - now)) + tonumber(ARGV[#ARGV - 1]))
     moved = moved + 1
   end
 end
