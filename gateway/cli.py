@@ -753,7 +753,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
                   f"{_printable(report.channel)}, {forwarded}")
     table = Table(title=f"Attachments ({len(report.attachments)})")
     for column in ("#", "type", "size", "flags", "gateway keeps", "case store gets", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # cut to its width, `copy without meta…` said less than it got
     for view in report.attachments:
         table.add_row(str(view.index), _printable(view.content_type), "-" if view.size is None else str(view.size),
                       _printable(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
@@ -925,7 +925,7 @@ def quarantine_list() -> None:
     entries = quarantine.list()
     table = Table(title=f"Quarantined mail ({len(entries)}) in {quarantine.directory}")
     for column in ("key", "reason", "size", "quarantined at", "detail"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # cut to its width, the key `reprocess` takes read `3f9a…`
     for entry in entries:
         table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size),
                       shown_time(entry.quarantined_at, settings.operator_zone),
@@ -1051,7 +1051,7 @@ def unfiled_list() -> None:
     _, _, entries, damaged = _unfiled(settings)
     table = Table(title=f"Unfiled messages ({len(entries)})")
     for column in ("channel", "key", "kept at", "error", "raised at"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # cut to its width, the key `retry` takes read `sms-aggrega…`
     for entry in entries:
         table.add_row(entry.channel, _printable(entry.key), shown_time(entry.unfiled_at, settings.operator_zone),
                       _printable(entry.error), _printable(entry.where))

@@ -986,6 +986,33 @@ def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnv
         f"{REPLY_QUEUE}:r-7", "sms-aggregator", "aggregator_timeout"), listing.stdout
 
 
+@pytest.mark.parametrize("command", ["unfiled", "email quarantine"])
+def test_the_lists_of_what_an_operator_files_again_fold_their_keys_on_a_narrow_terminal(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """At 80 columns `unfiled list` cut its keys with an ellipsis (`sms-aggrega…`), and `email quarantine list` its
+    reasons: the key `unfiled retry <key>` takes could not be read, nor copied. Folded, whole, and the key as listed
+    files the message."""
+    if command == "unfiled":
+        key = _two_unfiled_sms(redis)[0]
+        reason = "ValueError"
+    else:
+        key = Quarantine(test_env.settings().data_dir).add(
+            READABLE_MAIL, "missing_recipient_header", "before the fix", "budi.santoso@example.net",
+            [RECIPIENT]).key[:16]
+        reason = "missing_recipient_header"
+
+    listing = run_cli([*command.split(), "list"], test_env.process_env(COLUMNS="80"))
+    keys = [row.split("│")[2 if command == "unfiled" else 1].strip() for row in listing.stdout.splitlines()
+            if row.startswith("│")]
+    column = _column(listing.stdout, 4 if command == "unfiled" else 2)
+
+    assert listing.returncode == 0 and "…" not in listing.stdout, listing.stdout + listing.stderr
+    assert key in "".join(keys) and reason in column, listing.stdout
+    if command == "unfiled":
+        retried = cli(test_env, "unfiled", "retry", key)
+        assert retried.returncode == 0 and f"{key}: filed as" in retried.stdout, retried.stdout + retried.stderr
+
+
 @pytest.mark.parametrize("selection", [("--all", "--reason", "unreadable"), ("lapor-reply:\udcff\udcfe-1",)],
                          ids=["all unreadable", "its key as typed"])
 def test_a_dead_letter_whose_key_is_not_utf8_is_listed_with_its_time_and_purged(
