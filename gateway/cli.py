@@ -833,18 +833,29 @@ def attachments_purge(
             ("SMS outbox", "day(s) of replies", result.sms_outbox_deleted, result.sms_outbox_kept)):
         console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
                       f"than {days}")
-    console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than {days} "
-                  "(or unreadable)")
-    console.print(f"dead letters: {verb} {result.deadletters_deleted}; kept {result.deadletters_kept} newer than "
-                  f"{days}, or forwards (an operator's to requeue), or changed meanwhile")
+    if result.redis_error is None:
+        console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than "
+                      f"{days} (or unreadable)")
+        console.print(f"dead letters: {verb} {result.deadletters_deleted}; kept {result.deadletters_kept} newer than "
+                      f"{days}, or forwards (an operator's to requeue), or changed meanwhile")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
     console.print(f"envelopes in Redis: {result.envelopes}{unreadable}")
     if not dry_run:
         console.print(f"Redis's append-only file rewrite: {result.aof_rewrite}")
     if dry_run:
         console.print("dry run: nothing was deleted")
+    if result.redis_error is not None:
+        from gateway.health.documents import redis_trouble
+        from gateway.outage import wrong_type
+
+        redis_named = escape(named_redis(redis, settings.data_dir))
+        again = "that key is the gateway's again" if wrong_type(result.redis_error) else "Redis answers"
+        console.print(f"[red]{escape(redis_trouble(result.redis_error))}:[/red] unfiled messages and dead letters "
+                      f"were not purged (what is said above was done): check {redis_named}, and run it again once "
+                      f"{again}")
     if result.failed:
         console.print(f"[red]{result.failed} file(s) or folder(s) could not be read or deleted[/red] (permissions?)")
+    if result.failed or result.redis_error is not None:
         raise typer.Exit(1)
 
 

@@ -586,6 +586,26 @@ def test_a_purge_that_cannot_tell_what_is_needed_deletes_nothing(
     assert not old.exists()
 
 
+def test_a_redis_that_fails_after_the_files_went_leaves_them_said_and_logged(
+        test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    """The files go before the unfiled messages and the dead letters are read: a Redis that failed then (restarted,
+    a key of another type where the unfiled messages are kept) ended the command on "the command stopped there" alone,
+    exit 1, with the files deleted and neither a word of them nor the `attachments.purged` line."""
+    tracking_id(redis)
+    old = kept_file(settings, b"%PDF-1.7 lama", 40)
+    redis.set("lapor:unfiled:x", "not a hash")
+
+    done = cli(test_env, "attachments", "purge")
+
+    said = " ".join(done.stdout.split())
+    assert done.returncode == 1 and not old.exists() and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "attachments: deleted 1 file(s), 13 bytes" in said, said
+    assert "The key lapor:unfiled:x in Redis holds another type" in said, said
+    assert "unfiled messages and dead letters were not purged (what is said above was done)" in said, said
+    line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
+    assert (line["level"], line["files"], line["redis_error"]) == ("warning", 1, "ResponseError"), line
+
+
 def quarantined_long_ago(settings: Settings) -> Path:
     """A quarantined mail (its .eml) that neither file of was written for 40 days."""
     entry = Quarantine(settings.data_dir).add(RAW_MAIL, "parse_error", "old", "warga@example.net", [RECIPIENT])

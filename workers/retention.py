@@ -205,6 +205,9 @@ class PurgeResult:
     deadletters_deleted: int = 0  # dead letters, in Redis
     deadletters_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
+    # Redis failing after the files went (unreachable, a key of another type where unfiled messages or dead letters
+    # are kept): those two were not purged. The files deleted are said and logged all the same.
+    redis_error: RedisError | None = None
     aof_rewrite: str = "not_asked"  # what Redis said to rewriting its append-only file (`rewrite_append_only_file`)
 
 
@@ -255,9 +258,14 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
             (outbox_dir(settings), OUTBOX_REPLY, result.outbox_deleted, result.outbox_kept),
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
-    result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
-    result.deadletters_deleted, result.deadletters_kept = DeadLetters(redis).purge_older(
-        deadline, settings.intake.envelope_ttl_seconds, dry_run=dry_run)
+    # The files are gone by now: a Redis that fails here (restarted, a key of another type) ended the command on
+    # "it stopped there" with no word or log line of the files deleted.
+    try:
+        result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
+        result.deadletters_deleted, result.deadletters_kept = DeadLetters(redis).purge_older(
+            deadline, settings.intake.envelope_ttl_seconds, dry_run=dry_run)
+    except RedisError as error:
+        result.redis_error = error
     if not dry_run:
         result.aof_rewrite = rewrite_append_only_file(redis)
         _log(result, time.monotonic() - began)
@@ -512,5 +520,6 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "unfiled_kept": result.unfiled_kept, "dead_letters": result.deadletters_deleted,
         "dead_letters_kept": result.deadletters_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
         "seconds": round(seconds, 3),
+        **({"redis_error": type(result.redis_error).__name__} if result.redis_error is not None else {}),
     }
-    (log.warning if result.failed else log.info)("attachments.purged", **fields)
+    (log.warning if result.failed or result.redis_error is not None else log.info)("attachments.purged", **fields)
