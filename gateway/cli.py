@@ -1099,6 +1099,8 @@ def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
 
 # What makes the identity of the whole words of a concatenated SMS added to the report filed with fewer of its parts.
 WHOLE_WORDS_SUFFIX = ":whole"
+# What makes the identity of the acknowledgement of an SMS filed by `unfiled retry` (`_file_sms`).
+FILED_ACK_SUFFIX = ":filed"
 
 
 def _lacking_parts_addition(redis: Any, settings: Settings, intake: Any, message: Any, draft: Any,
@@ -1137,7 +1139,6 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     from gateway.outbound import OutboundReplies
     from gateway.queries import casestore_lookup_now
     from gateway.replies import follow_up_status_reply, report_reply
-    from gateway.transactions import commit
     from normalizer.pipeline import normalize
 
     normalized = normalize(message, default_region=settings.sms.default_region,
@@ -1171,15 +1172,24 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
         text = follow_up_status_reply(normalized.language, str(draft.follow_up_of), None, anonymous=draft.anonymous,
                                       confidential=draft.confidential)
     outbound = OutboundReplies(redis, settings)
-    pipe = redis.pipeline(transaction=True)
-    queued = outbound.queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else "ack", text=text,
-                                  language=normalized.language, tracking_id=receipt.tracking_id,
-                                  to_report=receipt.tracking_id, pipeline=pipe)
-    if asks_status:
-        outbound.queue_status_job(source=message.source, to=None, tracking_id=str(draft.follow_up_of),
-                                  language=normalized.language, promise_reply_id=str(queued.reply_id),
-                                  pipeline=pipe, to_report=receipt.tracking_id)
-    commit(pipe)
+
+    def queue(pipeline: Any) -> Any:
+        queued = outbound.queue_reply(source=message.source, kind="follow_up" if draft.follow_up_of else "ack",
+                                      text=text, language=normalized.language, tracking_id=receipt.tracking_id,
+                                      to_report=receipt.tracking_id, pipeline=pipeline)
+        if asks_status:
+            outbound.queue_status_job(source=message.source, to=None, tracking_id=str(draft.follow_up_of),
+                                      language=normalized.language, promise_reply_id=str(queued.reply_id),
+                                      pipeline=pipeline, to_report=receipt.tracking_id)
+        return queued
+
+    # Once per message filed, as the webhook answers a report once: two retries of it at once (two operators, a cron
+    # job) filed it once and queued two acknowledgements, and its citizen got both. A marker of its own: the message's
+    # is the "kept unfiled" SMS's.
+    queued = outbound.once_per_message(message.source, draft.message_identity + FILED_ACK_SUFFIX, queue,
+                                       what="report")
+    if queued.state == "repeated":
+        return f"{filed}; its acknowledgement was queued already (by another retry of it)"
     return f"{filed}; its acknowledgement is queued for its citizen"
 
 

@@ -1052,6 +1052,35 @@ def _two_unfiled_sms(redis: Redis) -> list[str]:
         received_at=utc_now()), ValueError("a bug"), 1_796_176_800.0).key for number in (1, 2)]
 
 
+def test_two_retries_of_one_unfiled_sms_at_once_queue_one_acknowledgement(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """Two `unfiled retry` of one SMS at once (two operators, a cron job beside one) each read it before the other
+    released it: the report was filed once, and each queued an acknowledgement, so its citizen got two SMS. Here
+    as the second reads it: the message filed by the first and not yet released."""
+    from rq import Queue
+
+    from gateway.cli import _file_sms
+    from gateway.intake import build_intake
+    from gateway.queues import JSONSerializer
+    from gateway.unfiled import UnfiledMessages
+
+    settings = test_env.settings()
+    _two_unfiled_sms(redis)
+    kept = UnfiledMessages(redis).list()[0][0]
+    intake = build_intake(settings, redis)
+    try:
+        first, second = (_file_sms(redis, settings, intake, kept.message) for _ in range(2))
+    finally:
+        intake.close()
+
+    (filed,) = {outcome.split()[2].rstrip(";") for outcome in (first, second)}
+    assert first == f"filed as {filed}; its acknowledgement is queued for its citizen", first
+    assert second == (f"filed as {filed} (already filed); its acknowledgement was queued already (by another retry "
+                      "of it)"), second
+    replies = Queue(REPLY_QUEUE, connection=redis, serializer=JSONSerializer).get_jobs()
+    assert [(job.args[0]["kind"], job.args[0]["to_report"]) for job in replies] == [("ack", filed)]
+
+
 @pytest.mark.parametrize("command", ["unfiled retry", "email quarantine reprocess"])
 def test_keys_and_all_together_are_refused_by_every_command_that_files(
         command: str, test_env: TestEnvironment, redis: Redis) -> None:
