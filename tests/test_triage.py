@@ -511,6 +511,32 @@ def test_cli_train_says_what_is_wrong_with_an_export_and_leaves_no_file_behind(
     assert left == (["training.csv"] if code == 0 else [])
 
 
+@pytest.mark.parametrize(("content", "code", "said"), [
+    pytest.param(b"text,category\nGuru honorer belum digaji tiga bulan,PENDIDIKAN DAN KEBUDAYAAN\n"
+                 b"Dana BOS dipotong kepala sekolah,PENDIDIKAN DAN KEBUDAYAAN\n", 0,
+                 "347 examples in 18 categories", id="one category's examples are added to the seed set"),
+    pytest.param(b"text,category\n", 2, "holds no example", id="an export without an example is refused"),
+])
+def test_cli_train_adds_an_export_of_one_category_to_the_seed_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, code: int, said: str) -> None:
+    """An operator's export of the reports of one category (to mend the one the model gets wrong) was refused
+    without --replace, "needs examples of at least two categories", though the seed set it joins holds 18."""
+    from gateway.cli import app
+
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path / "data"))
+    export = tmp_path / "export.csv"
+    export.write_bytes(content)
+    result = CliRunner().invoke(app, ["triage", "train", str(export)], env={"COLUMNS": "200"})
+    assert (result.exit_code, type(result.exception)) == (code, SystemExit if code else type(None)), result.output
+    assert said in result.output, result.output
+    installed = tmp_path / "data" / "triage" / "training.csv"
+    assert installed.exists() == (code == 0)
+    if code == 0:
+        assert "Dana BOS dipotong kepala sekolah" in installed.read_text() and "Puskesmas di desa kami" in \
+            installed.read_text()
+
+
 @pytest.mark.parametrize(("first_anonymous", "second_anonymous", "count", "matched"), [
     pytest.param(False, False, 1, True, id="named twice: one sender"),
     pytest.param(False, True, 2, False, id="named, then anonymous: not told to be the same sender"),

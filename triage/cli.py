@@ -139,7 +139,7 @@ def train(
     settings = _settings()
     categories = load_categories()
     try:
-        examples = read_examples(export, categories)
+        examples = read_examples(export, categories, least_categories=2 if replace else 1)
     except (TrainingDataError, OSError) as error:
         _cannot_use(export, error)
         raise typer.Exit(2) from None

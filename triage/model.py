@@ -98,13 +98,15 @@ def _kind(value: str, row: int) -> ReportKind | None:
         raise TrainingDataError(f"row {row}: unknown kind {value!r}") from None
 
 
-def read_examples(path: Path, categories: Categories) -> list[Example]:
+def read_examples(path: Path, categories: Categories, *, least_categories: int = 2) -> list[Example]:
     """Read labelled reports from a CSV (the seed set, or an operator's export with a text and a category column).
 
     Whatever makes the file unusable is a TrainingDataError naming where: `triage train` says it and exits 2, a
-    worker logs it (an export saved as Windows-1252 or a row cut short ended the command on a traceback)."""
+    worker logs it (an export saved as Windows-1252 or a row cut short ended the command on a traceback). A model
+    needs two categories; an export added to the seed set (`triage train` without --replace) may hold one alone
+    (`least_categories` 1: the examples of the one category it mends), and was refused for it."""
     try:
-        return _read_examples(path, categories)
+        return _read_examples(path, categories, least_categories)
     except UnicodeDecodeError as error:
         raise TrainingDataError(f"{path}: not UTF-8 text (byte {error.start}); save the export as CSV UTF-8") from None
     except csv.Error as error:
@@ -113,7 +115,7 @@ def read_examples(path: Path, categories: Categories) -> list[Example]:
         raise TrainingDataError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
 
 
-def _read_examples(path: Path, categories: Categories) -> list[Example]:
+def _read_examples(path: Path, categories: Categories, least_categories: int) -> list[Example]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -139,8 +141,9 @@ def _read_examples(path: Path, categories: Categories) -> list[Example]:
             kind = _kind(row[kind_at], row_number) if kind_at is not None and kind_at < len(row) else None
             language = row[language_at].strip() or None if language_at is not None and language_at < len(row) else None
             examples.append(Example(text, known[category], kind, language))
-    if len({e.category for e in examples}) < 2:
-        raise TrainingDataError(f"{path}: needs examples of at least two categories")
+    if len({e.category for e in examples}) < least_categories:
+        raise TrainingDataError(f"{path}: " + ("needs examples of at least two categories" if least_categories > 1
+                                               else "holds no example"))
     return examples
 
 
