@@ -887,6 +887,32 @@ def test_index_entries_of_dead_letters_gone_are_not_counted_and_a_listing_prunes
     assert (email["state"] == "ok") is (row.left == 0)
 
 
+@pytest.mark.parametrize("command", [("deadletters", "list"), ("deadletters", "requeue", "--all"),
+                                     ("deadletters", "requeue", "--all", "--channel", "email")],
+                         ids=["list", "requeue --all", "requeue --all --channel"])
+def test_a_dead_letter_whose_index_entry_is_gone_is_listed_and_requeued(
+        test_env: TestEnvironment, redis: Redis, command: tuple[str, ...]) -> None:
+    """The other way round: a letter whose entry is there and whose index entry is not (a partial restore, a hand
+    edit) was counted among the letters waiting, in no listing ("shown 1-2 of 3", its page empty), and never taken
+    by `requeue --all`, which said it had requeued all it read, exit 0: its report never reached the case store."""
+    the_deployments(redis)
+    _add_letters(redis, 3, "email", "casestore_422")
+    lost = f"{FORWARD_QUEUE}:20000001"
+    redis.zrem(INDEX_KEY, lost)
+
+    done = cli(test_env, *command)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    if command[1] == "list":
+        assert "shown 1-3 of 3, oldest first" in done.stdout and lost in done.stdout, done.stdout
+        assert redis.zcard(INDEX_KEY) == 3
+    else:
+        assert "requeued 3 dead letter(s)" in done.stdout, done.stdout
+        assert DeadLetters(redis).count() == 0 and redis.zcard(INDEX_KEY) == 0
+        assert redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 3
+    assert '"deadletter.unindexed_restored"' in done.stderr and '"count":1' in done.stderr, done.stderr
+
+
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(
         test_env: TestEnvironment, redis: Redis) -> None:
     """The CLI shows the counters of the gateway's last snapshot: during an upgrade that is one an older gateway

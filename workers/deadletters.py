@@ -182,6 +182,7 @@ class DeadLetters:
     def list(self, *, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
         """A page of letters, oldest first; the page is read again after index entries of letters gone were pruned
         from it, so it is as full as the letters there are allow."""
+        self._index_unindexed()
         while True:
             letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, offset, offset + limit - 1))
             if not pruned:
@@ -193,7 +194,33 @@ class DeadLetters:
         return matches[0] if matches else None
 
     def _all(self) -> list[DeadLetter]:
+        self._index_unindexed()
         return self._load_indexed(self._redis.zrange(INDEX_KEY, 0, -1))[0]
+
+    def _index_unindexed(self) -> int:
+        """Put back in the index the letters whose entry is there and whose index entry is not (a partial restore, a
+        hand edit); returns how many. Counted among the letters waiting (`count`), they were in no listing, and
+        `requeue --all` never took them: a forward's report never reached the case store. Looked for only when the
+        hash and the index hold other counts (two reads of a count); under WATCH of the registry, by the time each
+        failed (an unreadable entry's: 0, listed first)."""
+        if self._redis.hlen(ENTRIES_KEY) == self._redis.zcard(INDEX_KEY):
+            return 0
+
+        def index(pipe: Any) -> int:
+            keys = pipe.hkeys(ENTRIES_KEY)
+            scores = pipe.zmscore(INDEX_KEY, keys) if keys else []
+            missing = [key for key, score in zip(keys, scores, strict=True) if score is None]
+            raws = pipe.hmget(ENTRIES_KEY, missing) if missing else []
+            failed_at = {key: self._read(key, raw).failed_at
+                         for key, raw in zip(missing, raws, strict=True) if raw is not None}
+            if failed_at:
+                pipe.multi()
+                pipe.zadd(INDEX_KEY, failed_at)
+                pipe.execute()
+                log.warning("deadletter.unindexed_restored", count=len(failed_at))
+            return len(failed_at)
+
+        return self._watching_the_registry(index) or 0
 
     def _load(self, keys: Sequence[bytes | str]) -> list[DeadLetter]:
         return self._load_indexed(keys, prune=False)[0]
@@ -367,6 +394,7 @@ class DeadLetters:
         IDs only, and keeps its report's envelope). Each goes as `purge` deletes it (only as it was listed: one that
         failed again meanwhile is a new failure, and stays), `PURGE_BATCH` letters to a transaction. How many went,
         and how many stay (forwards, newer, or changed while the purge ran)."""
+        self._index_unindexed()
         keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({before!r}")
         old = [letter for letter in self._load_indexed(keys)[0]
                if letter.failed_at < before and letter.queue != FORWARD_QUEUE]
