@@ -172,6 +172,27 @@ def test_a_dead_letter_listing_of_fewer_than_one_is_refused(limit: str, test_env
     assert result.stdout == "" and no_traceback(result)
 
 
+@pytest.mark.parametrize(("options", "said"), [
+    pytest.param(("--limit", "99999999999999999999"), "shown 1-2 of 2, oldest first", id="a limit to see them all"),
+    pytest.param(("--limit", str(2**63), "--offset", "1"), "shown 2-2 of 2, oldest first", id="a rank past 2^63"),
+    pytest.param(("--offset", "99999999999999999999"), "none shown past --offset 99999999999999999999: 2",
+                 id="an offset past them all"),
+])
+def test_a_dead_letter_listing_past_what_redis_counts_lists_what_there_is(
+        options: tuple[str, ...], said: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """A `--limit` or `--offset` past Redis's 64-bit ranks was refused by Redis ("value is not an integer or out of
+    range"), said as a Redis that refuses commands (full at its maxmemory, a read-only replica), exit 1."""
+    registry = DeadLetters(redis)
+    for tid in ("10000012", "10000020"):
+        registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[tid]], tracking_id=tid, item=tid,
+                         reason="casestore_422", detail="refused", channel="sms-twilio")
+
+    result = cli(test_env, "deadletters", "list", *options)
+
+    assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+    assert said in result.stdout and "Redis" not in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize("command", ["show", "requeue", "purge"])
 @pytest.mark.parametrize(("typed", "said"), [
     pytest.param("[/bold]", "[/bold]", id="markup"),

@@ -44,6 +44,8 @@ INDEX_KEY = "lapor:deadletters:index"
 # (doubled after each), before the letter is left for the next run (busy). 5 tries: 150 ms at most per letter.
 REQUEUE_ATTEMPTS = 5
 REQUEUE_BACKOFF_SECONDS = 0.01
+# The highest rank in the index Redis takes (a signed 64-bit integer).
+MAX_RANK = 2**63 - 1
 # How many letters the retention's purge deletes in one transaction (`purge_older`): all at once, a registry a long
 # outage filled would be WATCHed through one long read, and given up whenever a letter came meanwhile.
 PURGE_BATCH = 500
@@ -183,8 +185,11 @@ class DeadLetters:
         """A page of letters, oldest first; the page is read again after index entries of letters gone were pruned
         from it, so it is as full as the letters there are allow."""
         self._index_unindexed()
+        # Redis takes 64-bit ranks: `--limit 99999999999999999999` (to see them all) was refused as "value is not an
+        # integer or out of range", said as a Redis that refuses commands (full, a replica). Past them, all there are.
+        first, last = min(offset, MAX_RANK), min(offset + limit - 1, MAX_RANK)
         while True:
-            letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, offset, offset + limit - 1))
+            letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, first, last))
             if not pruned:
                 return letters
 
