@@ -606,6 +606,21 @@ def test_a_redis_that_fails_after_the_files_went_leaves_them_said_and_logged(
     assert (line["level"], line["files"], line["redis_error"]) == ("warning", 1, "ResponseError"), line
 
 
+@pytest.mark.parametrize("how", ["--older-than", "LAPOR_ATTACHMENTS_RETENTION_DAYS"])
+def test_a_retention_past_any_date_keeps_everything_and_ends_on_no_traceback(
+        how: str, test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    """A retention of 400 digits ended the purge on an OverflowError traceback (exit 1) as it became a float."""
+    tracking_id(redis)
+    old = kept_file(settings, b"%PDF-1.7 lama", 4000)
+    days = str(10**400)
+    options, env = (["--older-than", days], {}) if how == "--older-than" else ([], {how: days})
+
+    done = cli(test_env, "attachments", "purge", *options, **env)
+
+    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert "deleted 0 file(s)" in done.stdout and old.exists(), done.stdout
+
+
 def quarantined_long_ago(settings: Settings) -> Path:
     """A quarantined mail (its .eml) that neither file of was written for 40 days."""
     entry = Quarantine(settings.data_dir).add(RAW_MAIL, "parse_error", "old", "warga@example.net", [RECIPIENT])

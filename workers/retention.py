@@ -79,6 +79,9 @@ DAY_SECONDS = 86_400
 # The shortest retention: a copy without metadata is named by no envelope, and the forward job that wrote it reads it
 # back within its job timeout (minutes).
 MIN_RETENTION_SECONDS = DAY_SECONDS
+# The longest: 10,000 years keeps everything. `--older-than` of 400 digits (or the setting) ended the purge on an
+# OverflowError traceback as it became a float.
+MAX_RETENTION_SECONDS = 10_000 * 365 * DAY_SECONDS
 # How many keys one SCAN step asks Redis to look at, and so at most how many envelopes one MGET reads.
 SCAN_COUNT = 1000
 _ENVELOPE_PATTERN = ENVELOPE_KEY.format(tracking_id="*")
@@ -222,14 +225,14 @@ class References:
 
 def retention_seconds(settings: Settings, older_than_days: int | None = None) -> int:
     """The retention: `--older-than` when given, else `attachments.retention_days`, else the envelopes' lifetime;
-    never below a day."""
+    never below a day, nor above `MAX_RETENTION_SECONDS`."""
     if older_than_days is not None:
         seconds = older_than_days * DAY_SECONDS
     elif settings.attachments.retention_days:
         seconds = settings.attachments.retention_days * DAY_SECONDS
     else:
         seconds = settings.intake.envelope_ttl_seconds
-    return max(seconds, MIN_RETENTION_SECONDS)
+    return min(max(seconds, MIN_RETENTION_SECONDS), MAX_RETENTION_SECONDS)
 
 
 def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = None,
