@@ -1064,7 +1064,10 @@ def unfiled_list() -> None:
     for column in ("channel", "key", "kept at", "error", "raised at"):
         table.add_column(column, overflow="fold")  # cut to its width, the key `retry` takes read `sms-aggrega…`
     for entry in entries:
-        table.add_row(entry.channel, _printable(entry.key), shown_time(entry.unfiled_at, settings.operator_zone),
+        # The channel is the name of its hash in Redis: one a hand edit named `lapor:unfiled:[/x]` ended the list on
+        # a MarkupError traceback, and an escape sequence in a key or a name typed reached the terminal.
+        table.add_row(_printable(entry.channel), _printable(entry.key),
+                      shown_time(entry.unfiled_at, settings.operator_zone),
                       _printable(entry.error), _printable(entry.where))
     console.print(table)
     _say_damaged(damaged)
@@ -1221,7 +1224,7 @@ def unfiled_retry(
     damaged = damaged if all_ else [(channel, key) for channel, key in damaged if key in set(keys or [])]
     _say_damaged(damaged)
     for key in sorted(set(keys or []) - {entry.key for entry in entries} - {key for _, key in damaged}):
-        console.print(f"no unfiled message has the key {escape(key)} (see `lapor-gateway unfiled list`)")
+        console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
     intake = Intake(redis, settings, forget_unfiled=False)  # each forgotten below, once filed whole
     filed = 0
     try:
@@ -1235,17 +1238,17 @@ def unfiled_retry(
                     else:
                         outcome = _file_sms(redis, settings, intake, entry.message)
             except (NotDurable, RedisError):
-                console.print(f"{escape(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
+                console.print(f"{_printable(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
                               "were not tried: run the command again once Redis answers")
                 break
             except RejectedInput as refused:  # the message itself, read now without the bug: refused as any
                 outcome = f"refused ({refused.reason}): nothing to file"
             except Exception as error:  # the bug it met is still there: it stays unfiled
-                console.print(f"{escape(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
+                console.print(f"{_printable(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
                 continue
             store.release(entry)
             filed += 1
-            console.print(f"{escape(entry.key)}: {escape(outcome)}")
+            console.print(f"{_printable(entry.key)}: {escape(outcome)}")
     finally:
         intake.close()
     if filed:

@@ -1073,6 +1073,25 @@ def _two_unfiled_sms(redis: Redis) -> list[str]:
         received_at=utc_now()), ValueError("a bug"), 1_796_176_800.0).key for number in (1, 2)]
 
 
+def test_unfiled_names_from_redis_or_typed_reach_the_terminal_as_text(test_env: TestEnvironment, redis: Redis) -> None:
+    """A hash a hand edit named `lapor:unfiled:[/x]` ended `unfiled list` on a MarkupError traceback, so no unfiled
+    message could be listed; an escape sequence in a key (or in a key typed) reached the terminal as it was."""
+    from gateway.unfiled import UNFILED_KEY
+
+    key = _two_unfiled_sms(redis)[0]
+    raw = redis.hget(UNFILED_KEY.format(channel="sms-aggregator"), key)
+    redis.hset(UNFILED_KEY.format(channel="[/x]"), "k\x1b[2J", raw)
+
+    listing = cli(test_env, "unfiled", "list")
+    retried = cli(test_env, "unfiled", "retry", "k\x1b[2J", "z\x1b]0;t\x07")
+
+    assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
+    assert "[/x]" in listing.stdout and "k\\x1b[2J" in listing.stdout and "\x1b" not in listing.stdout
+    assert retried.returncode == 1 and no_traceback(retried), retried.stdout + retried.stderr
+    assert "k\\x1b[2J: filed as" in retried.stdout and "no unfiled message has the key z\\x1b]0;t\\x07" in \
+        retried.stdout and "\x1b" not in retried.stdout, retried.stdout
+
+
 def test_two_retries_of_one_unfiled_sms_at_once_queue_one_acknowledgement(
         test_env: TestEnvironment, redis: Redis) -> None:
     """Two `unfiled retry` of one SMS at once (two operators, a cron job beside one) each read it before the other
