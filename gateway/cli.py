@@ -767,7 +767,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
                       f"attachments export {report.tracking_id} <dir> " + " ".join(f"--index {i}" for i in kept))
     if missing:
         console.print(f"{len(missing)} withheld file(s) cannot be handed over, #{', #'.join(missing)}: the gateway's "
-                      f"file is missing or unreadable under {settings.data_dir / 'attachments'}")
+                      f"file is missing or unreadable under {escape(str(settings.data_dir / 'attachments'))}")
 
 
 @attachments_app.command("export")
@@ -934,7 +934,8 @@ def quarantine_list() -> None:
     settings = _operator_settings()
     quarantine = Quarantine(settings.data_dir)
     entries = quarantine.list()
-    table = Table(title=f"Quarantined mail ({len(entries)}) in {quarantine.directory}")
+    # A path is text, not markup: a data dir `/srv/lapor[prod]` was shown as `/srv/lapor`.
+    table = Table(title=f"Quarantined mail ({len(entries)}) in {escape(str(quarantine.directory))}")
     for column in ("key", "reason", "size", "quarantined at", "detail"):
         table.add_column(column, overflow="fold")  # cut to its width, the key `reprocess` takes read `3f9a…`
     for entry in entries:

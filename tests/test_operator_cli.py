@@ -1073,6 +1073,16 @@ def _two_unfiled_sms(redis: Redis) -> list[str]:
         received_at=utc_now()), ValueError("a bug"), 1_796_176_800.0).key for number in (1, 2)]
 
 
+def test_the_quarantine_list_names_its_directory_as_it_is(test_env: TestEnvironment, tmp_path: Path) -> None:
+    """The title was markup: under a data dir `lapor[prod]` it named `lapor/email/quarantine`, no such directory."""
+    data_dir = tmp_path / "lapor[prod]"
+
+    listing = cli(test_env, "email", "quarantine", "list", LAPOR_DATA_DIR=str(data_dir))
+
+    assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
+    assert f"Quarantined mail (0) in {data_dir / 'email' / 'quarantine'}" in listing.stdout, listing.stdout
+
+
 def test_unfiled_names_from_redis_or_typed_reach_the_terminal_as_text(test_env: TestEnvironment, redis: Redis) -> None:
     """A hash a hand edit named `lapor:unfiled:[/x]` ended `unfiled list` on a MarkupError traceback, so no unfiled
     message could be listed; an escape sequence in a key (or in a key typed) reached the terminal as it was."""
