@@ -3,8 +3,9 @@
 The aggregator's callback is answered with a bare 200; the citizen's SMS (acknowledgement, follow-up, help,
 status) is a job on `lapor-reply`. This module decides and queues those jobs, with the limits of each provider's
 own settings section (its reply sender's, in `channels.reply_senders`; the aggregator's is `[aggregator]`):
-- flood control: more than `flood_replies_per_minute` messages a minute, or `flood_replies_per_hour` an hour, from
-  one number and the replies are held back (recorded as `held`, not sent); the reports themselves are accepted and
+- flood control: more than `flood_replies_per_minute` messages a minute (a new report's acknowledgement not counted
+  there), or `flood_replies_per_hour` an hour, from one number and the replies are held back (recorded as `held`, not
+  sent); the reports themselves are accepted and
   forwarded as always (`count_message`; Twilio's answers in its webhook's response are counted in the same windows by
   `FloodCounter`);
 - status queries: answered inline when the case store answers within `status_inline_timeout_seconds`, otherwise
@@ -70,8 +71,8 @@ REPLY_KEY = "lapor:reply:{reply_id}"
 FLOOD_KEY = "lapor:flood:hour:{source}:{digest}"
 # A number told, within the hour, that its new reports' acknowledgements pause (`flood_notice_due`).
 FLOOD_NOTICE_KEY = "lapor:floodnotice:{source}:{digest}"
-# A new report's member of a number's window (`FloodCounter.allowed` without a minute's limit): counted in the hour,
-# never in the minute, whose limit holds the answers to repeats, additions and queries alone.
+# A new report's member of a number's window (`FloodCounter.allowed`, `count_message` without a minute's limit):
+# counted in the hour, never in the minute, whose limit holds the answers to repeats, additions and queries alone.
 NEW_REPORT_MEMBER = "n:"
 # The spans flood control counts a number's messages over: `flood_replies_per_minute` and `flood_replies_per_hour`.
 FLOOD_WINDOW_SECONDS = 60
@@ -232,10 +233,11 @@ def _window_member(message_id: str | None) -> str:
 
 
 def count_message(redis: Redis, settings: Settings, source: str, number: str, message_id: str | None,
-                  per_minute: int, per_hour: int) -> bool:
+                  per_minute: int | None, per_hour: int) -> bool:
     """Flood control: count one message from `number` to `source`; False once the last 60 seconds hold more than
     `per_minute` or the last hour more than `per_hour` (its channel's `flood_replies_per_minute` and
-    `flood_replies_per_hour`): the reply is held back, the report taken as always.
+    `flood_replies_per_hour`): the reply is held back, the report taken as always. `per_minute` None: a new report,
+    counted in the hour alone (NEW_REPORT_MEMBER), as `FloodCounter.allowed` counts one.
 
     Sliding windows (a sorted set of arrival times per number), so a flood is not split by minute boundaries; the
     hour's stops an auto-responder slower than the minute's limit (one answer every 10 s was never held, 360 paid SMS
@@ -244,8 +246,9 @@ def count_message(redis: Redis, settings: Settings, source: str, number: str, me
     (Twilio's TwiML) in the same windows by `FloodCounter`: an auto-responder answering each reply with an SMS of its
     own is stopped."""
     now = time.time()
+    member = ("" if per_minute is not None else NEW_REPORT_MEMBER) + _window_member(message_id)
     counted = redis.register_script(_COUNT_IN_FLOOD_WINDOWS)(
-        keys=[flood_key(settings, source, number)], args=_flood_args(now, _window_member(message_id), per_minute))
+        keys=[flood_key(settings, source, number)], args=_flood_args(now, member, per_minute))
     return _flood_count(counted).within(per_minute, per_hour)
 
 
@@ -383,13 +386,17 @@ class OutboundReplies:
         self._settings = settings
 
     # -- flood control -------------------------------------------------------------------------------------------
-    def count_message(self, source: str, number: str, message_id: str | None = None) -> bool:
+    def count_message(self, source: str, number: str, message_id: str | None = None, *,
+                      new_report: bool = False) -> bool:
         """Count one message from `number`; False once the last 60 seconds or the last hour hold more than the
         limits of `source`'s reply sender's section (hold the reply): `count_message`, which Twilio's answers in the
-        webhook use too."""
+        webhook use too. `new_report`: a new report's acknowledgement, held by the hour's limit alone and left out of
+        the minute's count of the answers after it, as Twilio's is (`FloodCounter`): counted in the minute, a citizen
+        who sent a few complaints and then `CEK` had the CEK's answer held, and their own acknowledgements past the
+        minute's limit too, though the hour's bounds what a loop of them costs either way."""
         limits = reply_limits(self._settings, source)
         return count_message(self._redis, self._settings, source, number, message_id,
-                             limits.flood_replies_per_minute, limits.flood_replies_per_hour)
+                             None if new_report else limits.flood_replies_per_minute, limits.flood_replies_per_hour)
 
     # -- queueing ------------------------------------------------------------------------------------------------
     def queue_reply(self, *, source: str, kind: str, text: str, language: str, tracking_id: str | None,
@@ -596,7 +603,7 @@ class OutboundReplies:
             return queued
 
         def count_and_queue() -> Queued:  # one thread hop for both Redis steps
-            allowed = self.count_message(source, draft.sender.id, message_id)
+            allowed = self.count_message(source, draft.sender.id, message_id, new_report=kind == "ack")
             return self.once_per_message(source, message_id, partial(queue, allowed=allowed), what="report")
 
         return await durably(count_and_queue)
