@@ -584,7 +584,11 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 _PLUS_CHARS = with_compatibility_forms("+")
 _PLUS = "".join(map(re.escape, _PLUS_CHARS))
-_SEPARATORS = rf"[\s{_SEPARATOR_SET}]*(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*"
+# A hash mark glued to a leading word sets it apart as a separator does: SMS services in Indonesia have their fields
+# typed joined by "#" ("REG#...", "LAPOR#ANONIM#<isi>"), and "ANONIM#<isi>" was a named report of the whole text,
+# "WBS#<isi>" a complaint. Only glued: after a space a "#" opens the citizen's hashtag, kept as typed.
+_SEPARATORS = (rf"(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*"
+               rf"(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*")
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a

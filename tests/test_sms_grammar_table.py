@@ -628,6 +628,12 @@ ROWS = [
            "oknum polisi minta uang damai", anonymous=True),
     report("laporanonim", "LAPORANONIM guru honorer dipotong gajinya", "complaint", "guru honorer dipotong gajinya",
            anonymous=True),
+    # joined by "#", as Indonesian SMS services have their fields typed ("REG#...")
+    report("anonim-hash", "ANONIM#oknum polisi minta uang damai", "complaint", "oknum polisi minta uang damai",
+           anonymous=True),
+    report("lapor-hash-anonim-hash", "LAPOR#ANONIM#guru honorer dipotong gajinya", "complaint",
+           "guru honorer dipotong gajinya", anonymous=True),
+    report("wbs-hash", "WBS#kepala desa potong dana bansos", "whistleblowing", "kepala desa potong dana bansos"),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),

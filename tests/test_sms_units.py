@@ -2249,6 +2249,32 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
         FOLLOW_UP if text.startswith(VALID) else REPORT, body, True, kind)
 
 
+@pytest.mark.parametrize(("text", "action", "body", "anonymous", "confidential", "kind"), [
+    pytest.param("ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="anonim"),
+    pytest.param("LAPOR#ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="lapor-anonim"),
+    pytest.param("WBS#RAHASIA#ANONIM#camat terima suap", REPORT, "camat terima suap", True, True, "whistleblowing",
+                 id="wbs-rahasia-anonim"),
+    pytest.param("ASPIRASI#jalan desa perlu diaspal", REPORT, "jalan desa perlu diaspal", False, False,
+                 "aspiration", id="aspirasi"),
+    pytest.param("ANONIM# preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="hash-then-space"),
+    # after a space a "#" opens the citizen's own hashtag, kept as typed
+    pytest.param("ANONIM #jalanrusak di desa", REPORT, "#jalanrusak di desa", True, False, "complaint",
+                 id="hashtag-after-space"),
+    pytest.param("Jalan#rusak di desa", REPORT, "Jalan#rusak di desa", False, False, "complaint", id="prose"),
+])
+def test_keywords_joined_by_a_hash_mark_are_read(text: str, action: Action, body: str, anonymous: bool,
+                                                 confidential: bool, kind: str) -> None:
+    """Indonesian SMS services have their fields typed joined by "#" ("REG#...", "LAPOR#ANONIM#<isi>"): a "#" glued
+    to a leading word sets it apart as a space does. "ANONIM#<isi>" was a named report of the whole text, its
+    sender's number sent to the agency, and "WBS#<isi>" a complaint."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        action, body, anonymous, confidential, kind)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
     # several flag words in one pair of marks, opening the text ...
     pytest.param("(anonim & rahasia) camat terima suap", "camat terima suap", True, True, "complaint",
