@@ -339,6 +339,18 @@ def _concat_fields(fields: Mapping[str, str], udh: str) -> tuple[str, int, int] 
     return None if total == 1 else concat
 
 
+def _address_forms(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                   ) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+    """An address as the allowlist may name it: an IPv4-mapped IPv6 one (`::ffff:203.0.113.9`, as a proxy or socket
+    listening dual-stack writes an IPv4 client) also as its IPv4 address, as the rate limit reads it
+    (`gateway.ratelimit.bucket_key`), and an IPv4 one also in that form (an entry copied from such a proxy's log). An
+    IPv6 address is never in an IPv4 network, and a listed aggregator behind such a proxy had every callback refused
+    `source_not_allowed`: its SMS lost."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address, ipaddress.IPv6Address(f"::ffff:{address}")
+    return (address,) if address.ipv4_mapped is None else (address, address.ipv4_mapped)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     """The aggregator's word on one part of one reply."""
@@ -371,7 +383,8 @@ class AggregatorSmsAdapter(WebhookAdapter):
                 remote = ipaddress.ip_address(request_source(request, self.settings.ratelimit.source_header))
             except ValueError:
                 remote = None
-            if remote is None or not any(remote in network for network in self._allowed):
+            if remote is None or not any(address in network for address in _address_forms(remote)
+                                         for network in self._allowed):
                 raise AuthenticationFailed("source address not in the allowlist", reason="source_not_allowed")
         verify_hmac_sha256(self.settings.aggregator.secret, body, request.headers.get(SIGNATURE_HEADER))
 

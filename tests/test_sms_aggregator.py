@@ -603,6 +603,11 @@ async def test_a_bad_signature_is_refused_and_nothing_is_queued(
         pytest.param("203.0.113.0/24", "X-Forwarded-For", "198.51.100.1, 203.0.113.9", 200, id="proxy-listed"),
         pytest.param("203.0.113.0/24", "X-Forwarded-For", "203.0.113.9, 198.51.100.1", 403, id="proxy-not-listed"),
         pytest.param("203.0.113.0/24", "X-Forwarded-For", "not-an-address", 403, id="proxy-garbled"),
+        # A proxy on a dual-stack socket writes an IPv4 client as IPv4-mapped IPv6 (`::ffff:203.0.113.9`): it is that
+        # IPv4 address, as the rate limit reads it. Refused, every SMS of a listed aggregator was lost.
+        pytest.param("203.0.113.0/24", "X-Forwarded-For", "::ffff:203.0.113.9", 200, id="proxy-ipv4-mapped"),
+        pytest.param("203.0.113.0/24", "X-Forwarded-For", "::ffff:198.51.100.1", 403, id="proxy-mapped-not-listed"),
+        pytest.param("::ffff:203.0.113.0/120", "X-Forwarded-For", "203.0.113.9", 200, id="listed-as-ipv4-mapped"),
         pytest.param("127.0.0.0/8", "X-Forwarded-For", "203.0.113.9", 403, id="proxy-its-own-address-is-not-enough"),
         # Without a trusted proxy configured, a client naming an allowed address in the header gains nothing.
         pytest.param("203.0.113.0/24", "", "203.0.113.9", 403, id="header-not-trusted"),
