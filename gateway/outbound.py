@@ -629,6 +629,13 @@ class OutboundReplies:
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
         allowed = await durably(self.count_message, source, number, message_id)
+        if not allowed:
+            # Held: no answer carries a status, so the case store is not asked, nor the report's copy read (and kept
+            # longer for an answer), as Twilio's held query is not: an auto-responder reading each of our answers as
+            # a CEK cost the case store a lookup a message, and its webhook the inline wait, for answers nobody got.
+            held = partial(self.queue_reply, source=source, kind=query.action.value, text="", language=query.language,
+                           tracking_id=query.tracking_id, allowed=False)
+            return None, await durably(self.once_per_message, source, message_id, held)
         recipient: dict[str, str | None] = {"to": number, "to_report": None}
         if query.action is Action.STATUS and query.tracking_id:
             recipient = await durably(self.status_recipient, number, query.tracking_id)
@@ -643,10 +650,6 @@ class OutboundReplies:
         else:  # help, a mistyped ID: asks nothing of the case store, so never late (a timeout of 0 failed every one)
             text, later = await answer_query(query, client, self._redis)
         if later and query.action is Action.STATUS and query.tracking_id:
-            if not allowed:
-                held = partial(self.queue_reply, source=source, kind="status", text="", language=query.language,
-                               tracking_id=query.tracking_id, allowed=False)
-                return None, await durably(self.once_per_message, source, message_id, held)
             spooled = spool_may_hold is not None and await asyncio.to_thread(spool_may_hold)
             if recipient["to_report"] is None:
                 # Read again after the spool: a report replayed since the first read is in Redis now, and its copy
@@ -657,7 +660,7 @@ class OutboundReplies:
             return None, await durably(self.once_per_message, source, message_id, job)
         assert text is not None
         reply = partial(self.queue_reply, source=source, kind=query.action.value, text=text, language=query.language,
-                        tracking_id=query.tracking_id, allowed=allowed, **recipient)
+                        tracking_id=query.tracking_id, **recipient)
         return text, await durably(self.once_per_message, source, message_id, reply)
 
 

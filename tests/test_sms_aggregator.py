@@ -2237,6 +2237,37 @@ async def test_a_flood_from_one_number_holds_replies_back_but_keeps_every_report
     assert sorted(redis.hget(key, "kind") for key in held) == [b"status", b"status"]
 
 
+async def test_a_held_status_query_does_not_ask_the_case_store(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CEK whose answer flood control holds gets no answer to carry a status: the case store is not asked (nor the
+    webhook held up to `status_inline_timeout_seconds` for it), as Twilio's held query is not. An auto-responder
+    reading each of our answers as a CEK cost the case store a lookup a message, for answers nobody got."""
+    import gateway.outbound as outbound_module
+
+    asked: list[str | None] = []
+    lookup = outbound_module.answer_query
+
+    async def counted(query: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(query.tracking_id)
+        return await lookup(query, *args, **kwargs)
+
+    monkeypatch.setattr(outbound_module, "answer_query", counted)
+    limit = settings.aggregator.flood_replies_per_minute
+    tracking_id = (await post_callback(gateway.client, sms("081311115555", "LAPOR got mampet di RT 04", "held-q-0"))
+                   ).json()["messages"][0]["tracking_id"]
+    for n in range(limit + 2):
+        response = await post_callback(gateway.client, sms("081311115555", f"CEK {tracking_id}", f"held-q-{n + 1}"))
+        assert response.status_code == 200
+    assert asked == [tracking_id] * limit
+    held = [key for key in redis.scan_iter("lapor:reply:*") if redis.hget(key, "state") == b"held"]
+    assert sorted(redis.hget(key, "kind") for key in held) == [b"status", b"status"]
+    drain(settings)
+    received = render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))
+    assert api.texts_to("+6281311115555") == [render("ack", "id", tracking_id=tracking_id), *[received] * limit]
+
+
 async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:
