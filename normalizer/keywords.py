@@ -653,9 +653,10 @@ _ANY_ID_RUN = re.compile(_ID_RUN)
 _ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
-# Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it.
-_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)",
-                           re.UNICODE)
+# Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
+# too, as after a leading word: "1708#CEK#<id>").
+_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)"
+                           rf"(?P<sep>(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # What sets a leading name or word apart from what follows when glued to it, as a separator would ("1708🙏ANONIM",
 # "LAPOR🙏ANONIM", "@lapor1708❤️CEK"): an emoji's symbol (a pictograph, a regional indicator, a skin tone), which
 # `_after_leading_symbols` then reads past as it does after a space. A digit or letter never does ("17080", "1708an"

@@ -2260,6 +2260,9 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  "aspiration", id="aspirasi"),
     pytest.param("ANONIM# preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
                  id="hash-then-space"),
+    pytest.param("1708#WBS#camat terima suap", REPORT, "camat terima suap", False, False, "whistleblowing",
+                 id="short-code-first"),
+    pytest.param(f"1708#CEK#{VALID}", Action.STATUS, "", False, False, "complaint", id="short-code-then-cek"),
     # after a space a "#" opens the citizen's own hashtag, kept as typed
     pytest.param("ANONIM #jalanrusak di desa", REPORT, "#jalanrusak di desa", True, False, "complaint",
                  id="hashtag-after-space"),
