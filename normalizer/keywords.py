@@ -1821,7 +1821,13 @@ _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})
 # Our answers that name no report, sent back whole: answered as they were (the usage text, how to ask for a status;
 # the public help copied into a mention). Filed, each was a new case of our own words under the citizen's number,
 # acknowledged as their report (help's copies as anonymous ones, for the "ANONIM" and "#anonim" they teach).
-_ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP}
+# The notice that a message was kept unfiled (`[sms_kept_unfiled]`, sent by the aggregator's reply worker) asks
+# nothing and names no report: sent back (a citizen's forward, an auto-responder's echo) it is left as a courtesy is,
+# unfiled and unanswered. Filed, our own words went to an agency as the citizen's complaint, and were acknowledged.
+_ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP,
+                   "sms_kept_unfiled": Action.COURTESY}
+# What opens every answer of ours by SMS ("LAPOR! ..."): a text without it or our short code is none of them sent back.
+_OUR_SMS_MARK = "LAPOR!"
 PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
                      "social_status", "social_bad_tracking_id")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
@@ -2860,7 +2866,7 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
 
 
 def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
-    if "1708" in text:  # first: our help's header and instructions would be read as a form copied
+    if "1708" in text or _OUR_SMS_MARK in text:  # first: our help's header and instructions read as a form copied
         ours = _our_answer_sent_back(text, grammar)
         if ours is not None:
             # Sent with a photo it is a report of the text (`normalize`), with the flags the text gives a report:

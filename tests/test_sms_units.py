@@ -3083,6 +3083,16 @@ def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("before", ["", "Fwd: ", "1708 "])
+def test_our_kept_unfiled_notice_sent_back_is_left_unfiled_and_unanswered(before: str, language: str) -> None:
+    """`[sms_kept_unfiled]` (no Tracking ID, no question) forwarded back to 1708, or echoed by an auto-responder: a
+    courtesy, neither filed nor answered. Filed, our own words reached an agency as the citizen's complaint, and were
+    acknowledged (one more SMS for an auto-responder to echo)."""
+    parsed = parse_text(before + render("sms_kept_unfiled", language))
+    assert (parsed.action, parsed.text) == (Action.COURTESY, "")
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("words", ["LAPOR jalan rusak di depan SD Negeri 3", "jalan rusak di depan SD Negeri 3",
                                    f"{VALID} jalan rusak di depan SD Negeri 3"])
 def test_our_not_valid_answer_sent_back_with_words_files_them(words: str, language: str) -> None:
