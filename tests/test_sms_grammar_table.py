@@ -843,6 +843,7 @@ ROWS = [
     opt_out("berhenti", "Berhenti"),
     opt_out("batal-langganan", "batal langganan"),
     opt_out("unsubscribe-en", "Unsubscribe"),
+    opt_out("jangan-kirim-sms-lagi", "Jangan kirim SMS lagi"),
     report("stop-and-a-report", "STOP pungli di jembatan timbang", "complaint", "STOP pungli di jembatan timbang"),
     report("berhenti-and-a-report", "berhenti bayar pungli di pasar", "complaint", "berhenti bayar pungli di pasar"),
     follow_up("follow-up-stop", "{parent} stop", "stop"),

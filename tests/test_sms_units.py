@@ -2989,6 +2989,12 @@ def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
         ("stop all", Action.OPT_OUT),
         ("END", Action.OPT_OUT),
         ("stop 😡", Action.OPT_OUT),
+        # asked in words, of our SMS
+        ("stop kirim sms", Action.OPT_OUT),
+        ("Jangan kirim SMS lagi!", Action.OPT_OUT),
+        ("jangan sms saya lagi 1708", Action.OPT_OUT),
+        ("stop texting me", Action.OPT_OUT),
+        ("stop kirim sms, jalan masih rusak", Action.REPORT),
         # Any other word is the citizen's: a report, a follow-up, a query.
         ("STOP pungli", Action.REPORT),
         ("berhenti bayar pungli di pasar", Action.REPORT),
@@ -3004,6 +3010,7 @@ def test_a_courtesy_is_only_thanks_or_an_ok(text: str, action: Action) -> None:
     ],
     ids=["stop", "stop-lowercase", "stop-dot", "stop-elongated", "unreg", "unreg-short-code", "stop-our-name",
          "berhenti", "batal-langganan", "unsubscribe", "stop-all", "end", "stop-emoji",
+         "stop-kirim-sms", "jangan-kirim-sms-lagi", "jangan-sms-saya-lagi", "stop-texting-me", "stop-kirim-and-words",
          "stop-and-words", "berhenti-and-words", "stop-filler", "half-a-phrase", "other-half", "stop-and-thanks",
          "with-a-flag", "our-name-first", "follow-up", "status", "courtesy"],
 )
