@@ -2330,6 +2330,25 @@ def _past_symbols_and_our_address(text: str, grammar: Grammar) -> str | None:
     return None if at is None else text[at:]
 
 
+# A space spelled out as a format writes it ("spasi", "(spasi)", "<spasi>", "[space]"), and the separators after it.
+_SPELLED_SPACE = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])?\s*(?P<word>[^\W\d_]+)(?:\s*(?P<close>[{_TAG_CLOSE}]))?"
+                            rf"(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+
+
+def _past_spelled_space_at(text: str, at: int, grammar: Grammar, *, spaced: bool = False) -> int | None:
+    """Where a spelled space (`[commands] spelled_spaces`: "spasi", "(spasi)", "<spasi>") typed at `at` ends, with
+    the separators after it; None when none is typed there, or it is glued to what follows. `spaced`: only one set
+    apart by spaces alone, or bracketed ("Space, please ..." opens an English sentence)."""
+    match = _SPELLED_SPACE.match(text, at)
+    if match is None or fold_word(match.group("word")) not in grammar.spelled_spaces or (
+            bool(match.group("open")) != bool(match.group("close"))):
+        return None
+    end, sep = match.end(), match.group("sep")
+    if spaced and not match.group("close") and sep.strip():
+        return None
+    return end if sep or match.group("close") or end == len(text) else None
+
+
 def _past_symbols_and_our_address_at(text: str, at: int, grammar: Grammar) -> int | None:
     """Where `_past_symbols_and_our_address` from `at` ends; None when neither emoji nor our address is typed there.
     Spaces alone are not read past (`_past_symbols_and_address_at`, help's instructions' reading, does). One loop of
@@ -3126,6 +3145,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             past = _past_symbols_and_our_address_at(text, at, grammar)
             taken = (_leading_keyword_at(text, past, grammar, explicit, True)
                      if past is not None and past < len(text) else None)
+        if taken is None and (explicit or flags) and (spaced := _past_spelled_space_at(
+                text, at if past is None else past, grammar)) is not None and (
+                after := _leading_keyword_at(text, spaced, grammar, explicit, True)) is not None:
+            # A space spelled out between them, as Indonesian SMS services write their formats ("ketik LAPOR spasi
+            # ANONIM spasi <isi>") and citizens type them: the ANONIM was the text's, the number sent to the agency.
+            past, taken = spaced, after
         if taken is None and explicit:
             taken = _second_kind_after(text, at, past, grammar, kind)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
@@ -3150,6 +3175,9 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                 at, compound = typed_at, True
                 break
         at = end
+    if (explicit or flags) and not compound and (
+            spaced := _past_spelled_space_at(text, at, grammar, spaced=True)) is not None:
+        at = spaced  # "LAPOR spasi <isi>": the spelled space is the format's, not the citizen's word
     if explicit and ((commanded := _status_command_at(text, at, grammar)) or text[at:at + 1].isdigit()):
         # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
         # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.

@@ -634,6 +634,9 @@ ROWS = [
     report("lapor-hash-anonim-hash", "LAPOR#ANONIM#guru honorer dipotong gajinya", "complaint",
            "guru honorer dipotong gajinya", anonymous=True),
     report("wbs-hash", "WBS#kepala desa potong dana bansos", "whistleblowing", "kepala desa potong dana bansos"),
+    # a space spelled out, as the formats read ("ketik LAPOR spasi ANONIM spasi <isi>")
+    report("lapor-spasi-anonim", "LAPOR spasi ANONIM spasi camat minta uang pelicin", "complaint",
+           "camat minta uang pelicin", anonymous=True),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),

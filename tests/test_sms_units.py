@@ -2250,6 +2250,32 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
 
 
 @pytest.mark.parametrize(("text", "action", "body", "anonymous", "confidential", "kind"), [
+    pytest.param("LAPOR spasi ANONIM spasi preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="spasi"),
+    pytest.param("LAPOR (spasi) ANONIM (spasi) preman minta uang parkir", REPORT, "preman minta uang parkir", True,
+                 False, "complaint", id="bracketed"),
+    pytest.param("WBS <SPASI> RAHASIA <SPASI> camat terima suap", REPORT, "camat terima suap", False, True,
+                 "whistleblowing", id="angle-brackets"),
+    pytest.param("lapor spasi preman minta uang parkir", REPORT, "preman minta uang parkir", False, False,
+                 "complaint", id="before-the-text"),
+    pytest.param(f"LAPOR spasi CEK {VALID}", Action.STATUS, "", False, False, "complaint", id="before-a-query"),
+    # the citizen's words keep theirs: no keyword before it, or a word of a sentence
+    pytest.param("spasi parkir dipakai pedagang", REPORT, "spasi parkir dipakai pedagang", False, False, "complaint",
+                 id="no-keyword"),
+    pytest.param("LAPOR spasikan jalur sepeda", REPORT, "spasikan jalur sepeda", False, False, "complaint",
+                 id="longer-word"),
+])
+def test_a_space_spelled_out_between_keywords_is_read_as_one(text: str, action: Action, body: str, anonymous: bool,
+                                                              confidential: bool, kind: str) -> None:
+    """"ketik LAPOR spasi ANONIM spasi <isi>", as Indonesian SMS services write their formats, typed as it reads:
+    the ANONIM was the citizen's word and their number went to the agency ("REG spasi LAPOR" was read as help
+    already)."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        action, body, anonymous, confidential, kind)
+
+
+@pytest.mark.parametrize(("text", "action", "body", "anonymous", "confidential", "kind"), [
     pytest.param("ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
                  id="anonim"),
     pytest.param("LAPOR#ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
