@@ -51,6 +51,11 @@ DIGESTS: dict[str, Callable[..., Any]] = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA25
 # length already keeps a value from swallowing the next parameter (whose name starts with a letter that is no digit).
 MESSAGE_SID = (re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}"), "a message SID (SM or MM, 32 hex digits)")
 COUNT = (re.compile(r"[0-9]{1,9}"), "a number")
+# Advanced Opt-Out's name for the keyword, one of three words (OPT_OUT_TYPES), or blank. Read as any text, an
+# opt-out's type could swallow the parameter after it (`STOPSmsMessageSidSM...`): no longer an opt-out, its words
+# were filed as a report with the citizen's number and acknowledged, under the same valid signature (the opt-out was
+# never filed, so deduplication had nothing to match it with).
+OPT_OUT_TYPE = (re.compile(r"(?i:STOP|START|HELP)?"), "an opt-out type (STOP, START or HELP)")
 SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "MessageSid": MESSAGE_SID,
     "SmsSid": MESSAGE_SID,
@@ -59,6 +64,7 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "MessagingServiceSid": (re.compile(r"MG[0-9a-fA-F]{32}"), "a messaging service SID (MG, 32 hex digits)"),
     "NumMedia": COUNT,
     "NumSegments": COUNT,
+    "OptOutType": OPT_OUT_TYPE,
 }
 # Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
 # language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
@@ -288,7 +294,7 @@ class TwilioSmsAdapter(WebhookAdapter):
                 received_at=utc_now(),
                 attachments=attachments,
                 channel_meta={"message_sid": message_id, "to": form.get("To")},
-                provider_action=OPT_OUT_TYPES.get((form.get("OptOutType") or "").strip().upper()),
+                provider_action=OPT_OUT_TYPES.get((form.get("OptOutType") or "").upper()),
             )
         ]
 
