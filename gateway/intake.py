@@ -698,9 +698,13 @@ class Intake:
         for index, (item, draft, key) in enumerate(zip(batch, drafts, keys, strict=True)):
             settled = answered.get(index, committed.get(index))
             if isinstance(settled, int):  # the same text earlier in this batch
-                receipt = replace(committed[settled], duplicate=True, same_text=True)
-                self._recent_texts.remember_repeat(_same_text_source(item), draft.message_identity, FirstOfText(
-                    drafts[settled].message_identity, receipt.tracking_id, receipt.spooled, 0.0))
+                # or the provider's retry of that very message (its answer late), which gets that message's answer
+                # and is no repeat of itself: remembered as one, its later retries were "we already have this" too
+                again = drafts[settled].message_identity == draft.message_identity
+                receipt = replace(committed[settled], duplicate=True, same_text=not again)
+                if not again:
+                    self._recent_texts.remember_repeat(_same_text_source(item), draft.message_identity, FirstOfText(
+                        drafts[settled].message_identity, receipt.tracking_id, receipt.spooled, 0.0))
             else:
                 assert settled is not None
                 receipt = replace(settled, same_text=True) if draft is not item.draft else settled

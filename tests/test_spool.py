@@ -31,7 +31,7 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
-from gateway.intake import Intake, Receipt, SpoolReplayer, build_intake, dedup_key
+from gateway.intake import Intake, Receipt, SpoolReplayer, _Waiting, build_intake, dedup_key
 from gateway.logs import scrub
 from gateway.private_files import open_private
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
@@ -1655,6 +1655,29 @@ async def test_the_same_text_twice_in_one_batch_during_an_outage_is_one_report(
                                       for n in range(5)))
     assert len({r.tracking_id for r in receipts}) == 1, receipts
     assert [(r.duplicate, r.same_text) for r in receipts].count((False, False)) == 1, receipts
+
+
+async def test_a_providers_retry_in_one_batch_with_its_message_during_an_outage_gets_the_messages_answer(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """Twilio's retry of an SMS whose answer is late (the same MessageSid, sent once by the citizen) may come while the
+    first delivery is still in hand: in one batch while spooling, it was taken for the same text sent again, answered
+    "we already have this report", and remembered as a repeat of itself, so its later retries, once Redis was back,
+    were answered so too. With Redis up each gets the first delivery's answer, and so it does now."""
+    text = "LAPOR air PDAM tidak mengalir"
+    await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
+    own_redis.stop()
+    await intake.submit(draft("warm", "LAPOR jalan berlubang"), SAME_TEXT)  # the outage found: spooling
+    loop = asyncio.get_running_loop()
+    batch = [_Waiting(draft("once", text), loop.create_future(), SAME_TEXT) for _ in range(3)]
+    intake._commit_batch(batch)
+    first, *retries = [await item.future for item in batch]
+    assert (first.duplicate, first.same_text) == (False, False)
+    assert [(r.tracking_id, r.duplicate, r.same_text) for r in retries] == [(first.tracking_id, True, False)] * 2
+    own_redis.start()
+    await asyncio.to_thread(intake.replay_spool)
+    retried = await intake.submit(draft("once", text), SAME_TEXT)
+    assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, False)
 
 
 async def test_the_same_text_sent_once_redis_is_back_is_one_report_with_the_one_spooled(
