@@ -56,6 +56,10 @@ COUNT = (re.compile(r"[0-9]{1,9}"), "a number")
 # were filed as a report with the citizen's number and acknowledged, under the same valid signature (the opt-out was
 # never filed, so deduplication had nothing to match it with).
 OPT_OUT_TYPE = (re.compile(r"(?i:STOP|START|HELP)?"), "an opt-out type (STOP, START or HELP)")
+# A status callback's status, Twilio's lower-case word (OUTBOUND_STATUSES; any other is taken as a word too). Read as
+# any text, one that swallowed the parameter after it (`deliveredSmsSidSM...`) was no status callback: the reply's
+# Body it carries was filed as a report from our own number.
+MESSAGE_STATUS = (re.compile(r"[a-z_]{0,32}"), "a message status (lower-case letters)")
 SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "MessageSid": MESSAGE_SID,
     "SmsSid": MESSAGE_SID,
@@ -65,6 +69,7 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "NumMedia": COUNT,
     "NumSegments": COUNT,
     "OptOutType": OPT_OUT_TYPE,
+    "MessageStatus": MESSAGE_STATUS,
 }
 # Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
 # language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave

@@ -297,6 +297,8 @@ SHAPES = [
     Shape("opt-out-type-swallowing-sms-message-sid", {"OptOutType": "STOPSmsMessageSid" + SID, "SmsMessageSid": None},
           "bad_field"),
     Shape("opt-out-type-of-another-word", {"OptOutType": "KELUAR"}, "bad_field"),
+    Shape("message-status-swallowing-sms-sid", {"MessageStatus": "deliveredSmsSid" + SID, "SmsSid": None},
+          "bad_field"),
     # Twilio's own shapes are taken
     Shape("message-sid", {"MessageSid": SID, "SmsSid": SID, "SmsMessageSid": SID}, None),
     Shape("mms-sid", {"MessageSid": twilio_sid("mms", "MM")}, None),
@@ -376,6 +378,11 @@ RESHAPED = [
     # "KELUAR" was filed as a report with the citizen's number and acknowledged.
     Reshaped("opt-out-type-swallows-sms-message-sid", lambda g: g.twilio_form(Body="KELUAR", OptOutType="STOP"),
              lambda form: swallowed(form, "OptOutType"), filed=0),
+    # A status callback of our reply, with its Body, whose status swallows the next parameter: no longer a status
+    # callback, our own reply was filed as a report from our own number.
+    Reshaped("message-status-swallows-sms-sid",
+             lambda g: status_callback_form("delivered", None, twilio_sid("reshaped-status"), REPLY_BODY),
+             lambda form: swallowed(form, "MessageStatus"), filed=0),
 ]
 
 
