@@ -123,15 +123,18 @@ def usable_concat(element: tuple[str, int, int]) -> bool:
     return 1 <= number <= total
 
 
-def dedup_id(settings: Settings, message_id: str, sender: str, smsc: str) -> str:
-    """What intake dedups an aggregator's SMS by: its id, with its SMSC and sender. Kannel's ids (%I) are its own
-    counter, and two aggregators, or two SMSCs, calling one endpoint repeat each other's: by the id alone one citizen's
-    message was dropped as a retry of another's. Only a true retry (same id, sender and SMSC) is one message. The
-    sender goes in as a keyed digest (`sender_digest`): the identity stands as it is in Redis (a same-text repeat's
-    first, an unfiled message's field). Claims made by the id alone before this are not found again: a retry across
-    the upgrade is a second report; so, likewise, is one of a JSON id past 64 bits or written as a float, read as its
-    float's text before (`2.0261205055512346e+19`, `100000.0`) and as written since (see `read_fields`)."""
-    return f"{message_id}#{sender_digest(settings, 'sms-aggregator', smsc, sender)}"
+def dedup_id(settings: Settings, message_id: str, sender: str, smsc: str, text: str) -> str:
+    """What intake dedups an aggregator's SMS by: its id, with its SMSC, sender and text. Kannel's ids (%I) are its
+    own counter, and two aggregators, or two SMSCs, calling one endpoint repeat each other's: by the id alone one
+    citizen's message was dropped as a retry of another's; and a counter that starts again (an aggregator restarted,
+    its store lost) gives a citizen's next SMS the id of one they sent within the dedup window, whose Tracking ID it was
+    answered with, its words lost. Only a true retry (same id, sender, SMSC and text) is one message. They go in as a
+    keyed digest (`sender_digest`): the identity stands as it is in Redis (a same-text repeat's first, an unfiled
+    message's field). Claims made before this are not found again: a retry across the upgrade is a second report (a
+    repeat of the first's words, answered as one); so, likewise, is one of a JSON id past 64 bits or written as a
+    float, read as its float's text before (`2.0261205055512346e+19`, `100000.0`) and as written since (see
+    `read_fields`)."""
+    return f"{message_id}#{sender_digest(settings, 'sms-aggregator', smsc, sender, text)}"
 
 
 def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:
@@ -426,7 +429,7 @@ class AggregatorSmsAdapter(WebhookAdapter):
                 received_at=utc_now(),
                 channel_meta=meta,
                 part=part,
-                dedup_id=dedup_id(self.settings, message_id, sender, fields.get("smsc", "").strip()),
+                dedup_id=dedup_id(self.settings, message_id, sender, fields.get("smsc", "").strip(), text),
             )
         ]
 

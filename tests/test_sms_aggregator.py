@@ -2424,6 +2424,29 @@ async def test_messages_of_two_senders_with_one_id_are_two_reports_and_only_a_tr
     assert api.texts_to(f"+{second['from']}") == [render("ack", "id", tracking_id=b["tracking_id"])]
 
 
+async def test_a_citizens_next_sms_under_an_id_the_aggregator_gave_again_is_its_own_report(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """Kannel's %I is the aggregator's own counter, and one that starts again (restarted, its store lost) gives a
+    citizen's next SMS the id of one they sent within the dedup window. Taken for that SMS's retry, it was answered
+    with the first report's Tracking ID and its words were lost. Another text under the same id, sender and SMSC is
+    another message; the retry of either (its very bytes) is still that message."""
+    first = fixture("kannel_same_id_two_aggregators.json")["messages"][0]
+    again = {**first, "text": "LAPOR: lampu jalan mati di gang 5 sejak seminggu"}
+    answers = [await post_callback(gateway.client, payload) for payload in (first, again, again, first)]
+    [a], [b], [b_retried], [a_retried] = (response.json()["messages"] for response in answers)
+    assert a["duplicate"] is False and b["duplicate"] is False
+    assert a["tracking_id"] != b["tracking_id"]
+    assert b_retried == {"tracking_id": b["tracking_id"], "duplicate": True}
+    assert a_retried == {"tracking_id": a["tracking_id"], "duplicate": True}
+    drain(settings)
+    stored = {report["tracking_id"]: report["text"] for report in casestore.reports()}
+    assert stored == {a["tracking_id"]: first["text"][len("LAPOR: "):],
+                      b["tracking_id"]: "lampu jalan mati di gang 5 sejak seminggu"}
+    assert api.texts_to(f"+{first['from']}") == [render("ack", "id", tracking_id=a["tracking_id"]),
+                                                 render("ack", "id", tracking_id=b["tracking_id"])]
+
+
 async def test_a_same_text_repeats_id_sent_by_another_citizen_is_that_citizens_own_report(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
