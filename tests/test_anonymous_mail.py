@@ -191,6 +191,11 @@ MAIL_CASES = [
     MailCase("anonymous_outlook_signature_no_dashes", "rudi.hartono@outlook.co.id",
              ("Rudi", "Hartono", "SMPN 2 Cilacap", "Jl. Kenanga No. 7", "0852-2468-1357", "2468"),
              ("memotong honor guru honorer Rp 300.000", "tanpa tanda terima.\n\n[anonim]")),
+    # Thunderbird: a From of two authors (RFC 5322 3.6.2), neighbours who saw it together and sign it together; the
+    # second's name and address reached the case store (only the first author was read as the sender).
+    MailCase("anonymous_thunderbird_two_authors", "budi.s@desa-sukamaju.example.id",
+             ("Budi Santoso", "Ani Wijaya", "ani.wijaya@desa-sukamaju.example.id", "budi.s@"),
+             ("meminta uang Rp 50.000 untuk setiap KTP", "tulis ke [anonim].", "Salam,\n[anonim]")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",

@@ -1245,9 +1245,9 @@ MAX_SENDER_IDENTITIES = 16
 
 
 def sender_identities(message: Message, max_address_field: int = MAX_ADDRESS_FIELD) -> SenderIdentities:
-    """The addresses (lowercased) and display names SENDER_HEADERS give, the first field of each name only (a mail
-    sent on again names its latest sender first); a field longer than `max_address_field` is not read, as a Reply-To
-    is not (the address parser is quadratic in its length)."""
+    """The addresses (lowercased) and display names SENDER_HEADERS give, and a From's authors after its first, the
+    first field of each name only (a mail sent on again names its latest sender first); a field longer than
+    `max_address_field` is not read, as a Reply-To is not (the address parser is quadratic in its length)."""
     first: dict[str, str] = {}
     for key, raw in message.raw_items():
         name = key.lower()
@@ -1255,11 +1255,14 @@ def sender_identities(message: Message, max_address_field: int = MAX_ADDRESS_FIE
             first[name] = raw
     addresses: dict[str, None] = {}
     names: dict[str, None] = {}
-    for header in SENDER_HEADERS:
-        raw = first.get(header.lower())
-        if raw is None or len(raw) > max_address_field:
-            continue
-        for display_name, address in getaddresses([header_text(message, header)]):
+    fields = [getaddresses([header_text(message, header)]) for header in SENDER_HEADERS
+              if (raw := first.get(header.lower())) is not None and len(raw) <= max_address_field]
+    if _raw_length(message, "From") <= max_address_field:
+        # A From of several authors (RFC 5322 3.6.2) names each: the first is the mail's sender, the others wrote it
+        # with them and sign it ("Salam,\nAni Wijaya"), yet an anonymous report's text kept their names and addresses.
+        fields.insert(0, getaddresses([header_text(message, "From")])[1:])
+    for found in fields:
+        for display_name, address in found:
             if "@" in address and len(addresses) < MAX_SENDER_IDENTITIES:
                 addresses.setdefault(address.strip().lower(), None)
             if display_name.strip() and len(names) < MAX_SENDER_IDENTITIES:
