@@ -703,6 +703,30 @@ def test_attachment_names_are_file_names(filename: str, expected: str | None) ->
     assert attachment.name == expected
 
 
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [pytest.param('Content-Disposition: attachment; filename="C:\\Documents and Settings\\Budi Santoso\\foto.jpg"',
+                  "foto.jpg", id="windows-path-quoted"),
+     pytest.param('Content-Disposition: attachment; filename="..\\..\\Users\\budi\\catatan.txt"', "catatan.txt",
+                  id="windows-traversal-quoted"),
+     pytest.param('Content-Type: image/jpeg; name="D:\\foto\\jalan.jpg"', "jalan.jpg", id="windows-path-in-name"),
+     pytest.param('Content-Disposition: attachment; filename="C:\\\\Users\\\\budi\\\\foto.jpg"', "foto.jpg",
+                  id="windows-path-escaped"),
+     pytest.param('Content-Disposition: attachment; filename="foto \\"jalan\\".jpg"', 'foto "jalan".jpg',
+                  id="an-escaped-quote")],
+)
+def test_a_quoted_windows_path_is_a_file_name(fields: str, expected: str) -> None:
+    """Old clients and web forms (a browser's upload sent the whole path) write a file's Windows path in a quoted
+    parameter, its "\\" unescaped: read as RFC 2045's escapes, the name was the directories run together,
+    "C:Documents and SettingsBudi Santosofoto.jpg", the sender's name in it."""
+    raw = ("From: a@example.net\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n"
+           "\r\n--b\r\nContent-Type: text/plain\r\n\r\nlihat\r\n--b\r\n"
+           + ("" if fields.startswith("Content-Type") else "Content-Type: image/jpeg\r\n")
+           + f"{fields}\r\n\r\nxx\r\n--b--\r\n").encode()
+    [attachment] = parse_mail(raw).attachments
+    assert attachment.name == expected
+
+
 # (the parameters of Content-Type and Content-Disposition, the name read): RFC 2231 values whose charset names a codec
 # that refuses their bytes, which the stdlib's parser raised on, and the mail was quarantined (`unreadable_mime`)
 RFC2231_CHARSETS = [
