@@ -2443,6 +2443,33 @@ def test_a_complaint_forwarded_by_a_system_that_marks_its_loop_is_filed_not_answ
     assert server.deliver(citizen_mail(headers={"X-Loop": ours}, subject="Lagi")).tracking_id is None
 
 
+def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis) -> None:
+    """An Outlook rule that forwards a mailbox's mail to us (an agency passing complaints on, a citizen's "forward
+    everything") forwards our answer too: a forward of our acknowledgement from the report's sender, filed as an
+    addition of its subject and answered, whose answer the rule forwarded again, every hour the reply cap let one out.
+    Exchange counts the rules a mail went through (`X-MS-Exchange-Inbox-Rules-Loop`): such a mail is filed, and not
+    answered, as another system's `X-Loop` is."""
+    server = make_server()
+    report = server.deliver(citizen_mail(sender="kasubag@pemkot.example.go.id"))
+    assert report.tracking_id is not None
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    rules = {"X-MS-Exchange-Inbox-Rules-Loop": "kasubag@pemkot.example.go.id"}
+    body = ("\n\n________________________________\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
+            f"Sent: Monday, December 1, 2025 10:00 AM\nTo: Kasubag <kasubag@pemkot.example.go.id>\n"
+            f"Subject: {ack['Subject']}\n\n{ack.get_body(('plain',)).get_content()}")
+    forward = server.deliver(citizen_mail(subject=f"FW: {ack['Subject']}", body=body,
+                                          sender="kasubag@pemkot.example.go.id", headers=rules))
+    assert forward.data_code == 250 and forward.tracking_id is not None  # filed, as any mail of the report's sender
+    envelope = stored_envelope(redis, forward.tracking_id)
+    assert envelope is not None and envelope["follow_up_of"] == report.tracking_id
+    complaint = server.deliver(citizen_mail(subject="Jalan rusak di Kelurahan Sukajadi", headers=rules))
+    assert complaint.tracking_id is not None and stored_envelope(redis, complaint.tracking_id) is not None
+    run_replies(server.settings, redis)
+    assert len(outbox(server.settings)) == 1  # the acknowledgement alone: nothing for the rule to forward again
+
+
 @pytest.mark.parametrize(("suppress", "answered"), [
     ("All", False), ("OOF, AutoReply", False), ("DR, RN, NRN, OOF", True), ("None", True)])
 def test_a_mail_asking_for_no_auto_reply_is_filed_and_answered_only_if_it_allows(  # type: ignore[no-untyped-def]

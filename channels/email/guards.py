@@ -510,9 +510,12 @@ def _answers_a_mail(mail: ParsedMail) -> bool:
 def asks_no_auto_reply(mail: ParsedMail) -> bool:
     """Whether the mail is filed and not answered: its X-Auto-Response-Suppress asks for no automatic answer, or an
     X-Loop names another system's loop (`_x_loop_names_us`): a forwarder or an autoresponder, which our answer could
-    set going; or it is a mail system's mail a person sent on to us with their client's Redirect (`resent_by`: a
-    bounce, their evidence), whose From, where our answer would go, is that mail system's."""
-    if header_text(mail.message, "X-Loop"):
+    set going; so does Exchange's count of the Inbox rules a mail went through (EXCHANGE_RULES_LOOP): a rule that
+    forwards a mailbox's mail to us forwarded our answer too, an addition filed and answered, whose answer it forwarded
+    again, as long as the hourly cap let one out; or it is a mail system's mail a person sent on to us with their
+    client's Redirect (`resent_by`: a bounce, their evidence), whose From, where our answer would go, is that mail
+    system's."""
+    if header_text(mail.message, "X-Loop") or header_text(mail.message, EXCHANGE_RULES_LOOP):
         return True
     if resent_by(mail.message) is not None and _is_a_mail_systems_address(mail.sender_address, load_machine_words()):
         return True
