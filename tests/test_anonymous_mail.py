@@ -196,6 +196,10 @@ MAIL_CASES = [
     MailCase("anonymous_thunderbird_two_authors", "budi.s@desa-sukamaju.example.id",
              ("Budi Santoso", "Ani Wijaya", "ani.wijaya@desa-sukamaju.example.id", "budi.s@"),
              ("meminta uang Rp 50.000 untuk setiap KTP", "tulis ke [anonim].", "Salam,\n[anonim]")),
+    # Gmail's text in place of an inline image names its file, `[image: <name>]`: a payslip named after the sender,
+    # which the case store's copy of the file goes without, reached it in the text.
+    MailCase("anonymous_gmail_inline_image_named", "warga.peduli.rw05@gmail.com", ("Rina Kartika", "Oktober 2026.jpg"),
+             ("Ini slip gaji saya bulan lalu:\n\n[image]\n\nMohon ditindak.",)),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",

@@ -1253,13 +1253,25 @@ def without_dashed_signature(text: str) -> str:
     return "\n".join([*kept, *below[position:]])
 
 
+# Gmail's plain text in place of an inline image, in English and in Indonesian: `[image: <alt>]`, its alt text the
+# image's file name unless its writer changed it.
+_IMAGE_NAMED = re.compile(r"\[(image|gambar): [^\]\n]{1,255}\]")
+
+
+def without_image_names(text: str) -> str:
+    """A mail's text with the file names Gmail's placeholders of inline images give left out (`[image]`). A mailed
+    file is often named after its sender ("KTP Budi Santoso.jpg"), and an anonymous report's files go to the case store
+    without their names (workers/report_payload.py): the name still reached it in the report's text."""
+    return _IMAGE_NAMED.sub(r"[\1]", text) if ": " in text else text
+
+
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
-    signature's contacts and the name it is signed with (see the module)."""
+    signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
     if mail_text:
-        kept["text"] = without_sign_off_contacts(without_dashed_signature(kept["text"]))
+        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(kept["text"])))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
