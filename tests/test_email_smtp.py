@@ -843,6 +843,25 @@ def _last_reply(port: int, commands: list[bytes]) -> bytes:
     return replies[-1]
 
 
+def test_what_a_client_sends_besides_commands_is_not_logged(make_server, log_stream: io.StringIO) -> None:  # type: ignore[no-untyped-def]
+    """aiosmtpd logs each command line it reads (`mail.log`, "<peer> >> <line>") and the first word of one it does not
+    know: a client that sends its mail after a refused DATA, as some scripts and devices do, had each line of it
+    logged, the citizen's words and street address among them, and a client's AUTH its password in base64. A line
+    says the verb, and the greeting's and the envelope's arguments (scrubbed as any line is), nothing else."""
+    server = make_server()
+    credentials = base64.b64encode(b"\0relay-user\0Rahasia-Sandi-2026").decode()
+    _last_reply(server.port, [
+        b"EHLO client.example.net\r\n", b"MAIL FROM:<warga@example.net>\r\n", b"RCPT TO:<victim@example.org>\r\n",
+        b"DATA\r\n", b"Subject: Pungli di Jl. Melati No. 5\r\n", b"\r\n",
+        b"Pak RT minta uang lima puluh ribu untuk surat domisili\r\n", b".\r\n",
+        b"NOOP Budi Santoso tinggal di Jl. Kenanga 7\r\n", f"AUTH PLAIN {credentials}\r\n".encode(), b"QUIT\r\n"])
+    wait_until(lambda: any("QUIT" in str(line.get("event")) for line in log_events(log_stream)))
+    logged = "\n".join(str(value) for line in log_events(log_stream) for value in line.values())
+    assert [words for words in ("Melati", "Pak RT", "PAK", "SUBJECT", "lima puluh", "Budi Santoso", "Kenanga",
+                                credentials) if words in logged] == []
+    assert all(f">> '{verb}'" in logged for verb in ("DATA", "NOOP", "AUTH", "QUIT"))
+
+
 @pytest.mark.parametrize("row", REFUSALS, ids=[row.id for row in REFUSALS])
 def test_every_smtp_refusal_text_comes_from_config_indonesian_first(make_server, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
                                                                     row: Refusal) -> None:

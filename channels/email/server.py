@@ -14,6 +14,8 @@ size refusals are swapped for ours as they are sent.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import socket
 import ssl
 from pathlib import Path
@@ -57,6 +59,39 @@ def malformed_address(address: str, *, smtputf8: bool) -> bool:
 def refusal_text(key: str, **fields: object) -> str:
     """Indonesian, then English, on one line (config/replies.toml): the sending server quotes it to the sender."""
     return f"{render(key, 'id', **fields)} / {render(key, 'en', **fields)}"
+
+
+# The commands whose arguments aiosmtpd's echo of a command line (`mail.log`, "<peer> >> <line>") keeps: the greeting's
+# name and the envelope's addresses (scrubbed as any log line is). Of any other line it keeps the verb (AUTH's
+# argument is the client's password in base64, NOOP's and VRFY's whatever the client wrote) or nothing: a client that
+# sends a mail's lines after a refused DATA, as some scripts and devices do, had each line logged as a command, the
+# citizen's words and street address among them.
+_ECHOED_WHOLE = frozenset({"HELO", "EHLO", "MAIL", "RCPT"})
+_SMTP_VERBS = frozenset({*_ECHOED_WHOLE, "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS",
+                         "BDAT", "PROXY"})
+# aiosmtpd's refusal of a line that is no command names the line's first word: a word of the mail's text.
+_UNKNOWN_COMMAND = re.compile(r'command ".*" not recognized', re.DOTALL)
+
+
+def command_verb(line: bytes | str) -> str:
+    """What a log line may say of a command line a client sent (`_ECHOED_WHOLE`): the line, its verb, or nothing."""
+    text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
+    verb = text.split(" ", 1)[0].upper()
+    return text if verb in _ECHOED_WHOLE else verb if verb in _SMTP_VERBS else "[not a command]"
+
+
+class _CommandEchoFilter(logging.Filter):
+    """aiosmtpd's `mail.log` lines of what a client sent, without what a command does not need (`command_verb`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "%r >> %r" and isinstance(record.args, tuple) and len(record.args) == 2:
+            record.args = (record.args[0], command_verb(record.args[1]))
+        elif record.msg == "%r unrecognised: %s" and isinstance(record.args, tuple) and len(record.args) == 2:
+            record.args = (record.args[0], "[not a command]")
+        return True
+
+
+COMMAND_ECHO_FILTER = _CommandEchoFilter()
 
 
 def readable_size(size: int) -> str:
@@ -301,7 +336,8 @@ class LoggedSMTP(SMTP):
         if status[:1] in ("4", "5"):
             # The code the client got (a line over the size limit was logged 500, answered 552); aiosmtpd's own
             # words for why, which name the limit it met.
-            log.warning("smtp.refused", channel="email-smtp", code=sent[:3], reason=status.partition(" ")[2][:80])
+            reason = _UNKNOWN_COMMAND.sub("command not recognized", status.partition(" ")[2])
+            log.warning("smtp.refused", channel="email-smtp", code=sent[:3], reason=reason[:80])
         await super().push(sent)
 
 
@@ -377,6 +413,7 @@ async def start_smtp_server(settings: Settings, redis: Redis, intake: Intake | N
     processor = MailProcessor(settings, redis, intake or Intake(redis, settings), can_refuse=True,
                               signal_writer=signal_writer)
     handler = IntakeHandler(processor)
+    logging.getLogger("mail.log").addFilter(COMMAND_ECHO_FILTER)  # once, however many servers a process starts
     loop = asyncio.get_running_loop()
     # The name the server gives in its greeting, looked up once and off the event loop: without it aiosmtpd looks it up
     # (a DNS lookup when the name is not in /etc/hosts) for each connection, on the loop, and while DNS was slow or
