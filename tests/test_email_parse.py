@@ -710,6 +710,8 @@ def test_attachment_names_are_file_names(filename: str, expected: str | None) ->
      pytest.param('Content-Disposition: attachment; filename="..\\..\\Users\\budi\\catatan.txt"', "catatan.txt",
                   id="windows-traversal-quoted"),
      pytest.param('Content-Type: image/jpeg; name="D:\\foto\\jalan.jpg"', "jalan.jpg", id="windows-path-in-name"),
+     pytest.param('Content-Disposition: attachment; filename="\\\\server\\budi\\foto.jpg"', "foto.jpg",
+                  id="windows-share-path-quoted"),
      pytest.param('Content-Disposition: attachment; filename="C:\\\\Users\\\\budi\\\\foto.jpg"', "foto.jpg",
                   id="windows-path-escaped"),
      pytest.param('Content-Disposition: attachment; filename="foto \\"jalan\\".jpg"', 'foto "jalan".jpg',

@@ -876,7 +876,7 @@ def _filename(part: Message) -> str | None:
     """A file name, never a path ("../../etc/passwd" is "passwd"): operators see it and save files under it."""
     try:
         name = part.get_filename()
-        if name is not None and "\\" not in name \
+        if name is not None \
                 and any("\\" in value for key, value in part.raw_items() if key.lower() in _FILENAME_FIELDS):
             # A Windows path as old clients and web forms write one, quoted ("C:\Users\budi\foto.jpg"): the policy
             # reads each "\" as RFC 2045's escape of the character after it, and the name was the path's directories
@@ -885,7 +885,8 @@ def _filename(part: Message) -> str | None:
             for key, value in part.raw_items():
                 if key.lower() in _FILENAME_FIELDS:
                     legacy[key] = value
-            name = legacy.get_filename() or name
+            written = legacy.get_filename()
+            name = written if written and written.count("\\") > name.count("\\") else name
     except Exception:
         name = None
     return file_name(name)
