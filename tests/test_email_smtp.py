@@ -478,6 +478,9 @@ MESSAGE_ID_ROWS = [
     # SMTP answer and the reply), tying them to the anonymous report, and their own report was lost.
     MessageIdRow("other-sender-other-text", "other@example.org", "Jalan di depan balai desa berlubang.", False),
     MessageIdRow("other-sender-same-text", "other@example.org", "Pungli dana desa oleh kepala desa.", False),
+    # A form mailer sends every citizen's complaint from its one address under one Message-ID: the second was
+    # answered with the first's Tracking ID, and lost.
+    MessageIdRow("same-sender-other-text", "whistle@example.net", "Jalan di depan balai desa berlubang.", False),
 ]
 
 
@@ -506,11 +509,13 @@ def test_a_message_id_is_one_mail_only_from_its_sender(make_server, redis: Redis
     assert envelope is not None
     assert (envelope["sender"]["id"], envelope["text"], envelope["anonymous"]) == (row.sender, row.body, False)
     # Each mail answered at its own address, with its own Tracking ID; the stranger's never names the first.
-    [theirs] = [r for r in replies if str(r["To"]) == row.sender]
+    [theirs] = [r for r in replies if str(r["To"]) == row.sender and second.tracking_id in str(r["Subject"])]
     assert str(theirs["Subject"]) == f"[LAPOR #{second.tracking_id}] Laporan"
     assert theirs.get_content() == reply_body("ack", second.tracking_id)
     assert first.tracking_id not in theirs.as_string()
     assert sorted(str(r["To"]) for r in replies) == sorted(["whistle@example.net", row.sender])
+    assert sorted(str(r["Subject"]) for r in replies) == sorted(
+        [f"[LAPOR #{first.tracking_id}] ANONIM: pungli", f"[LAPOR #{second.tracking_id}] Laporan"])
 
 
 def test_what_a_mail_leaves_on_disk_has_its_name_on_disk_before_the_250(  # type: ignore[no-untyped-def]
