@@ -230,6 +230,24 @@ def test_undeclared_8bit_headers_read_like_body_text(header: bytes, subject: str
     assert (mail.subject, mail.sender_name, mail.sender_address) == (subject, name, "jose@example.net")
 
 
+@pytest.mark.parametrize(("raw", "subject", "text"), [
+    pytest.param(b"From: Budi <budi@example.org>\r\nSubject: ANONIM Jalan\rrusak\r\n"
+                 b"Reply-To: Budi Rahasia <budi.rahasia@example.net>\r\nMessage-ID: <x1@example.org>\r\n\r\n"
+                 b"Ada pungli di kantor camat.\r\n", "ANONIM Jalan rusak", "Ada pungli di kantor camat.",
+                 id="a-cr-alone-in-a-crlf-header"),
+    pytest.param(b"From: Budi <budi@example.org>\nSubject: Jalan\rrusak\nReply-To: budi.rahasia@example.net\n"
+                 b"Message-ID: <x1@example.org>\n\nAda pungli.\n", "Jalan rusak", "Ada pungli.",
+                 id="a-cr-alone-in-an-lf-header"),
+])
+def test_a_cr_alone_in_a_header_line_does_not_end_the_header(raw: bytes, subject: str, text: str) -> None:
+    """The standard library ends a line at a CR alone, and the header at the first line after it that is no field:
+    the fields below it (an anonymous mail's Reply-To, an address of its sender's the gateway then never knew, and
+    its Message-ID) reached the case store as the mail's text."""
+    mail = parse_mail(raw)
+    assert (mail.subject, mail.text) == (subject, text)
+    assert mail.reply_to == "budi.rahasia@example.net" and mail.message_id == "x1@example.org"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

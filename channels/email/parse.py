@@ -406,9 +406,26 @@ def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_heade
     bytes (0: no limit), and MimeFieldsTooLarge past `max_mime_field_bytes` (or an eighth of it in one field)."""
     parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
                             max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes)
-    message = _fed(parser, raw)
+    message = _fed(parser, without_bare_crs_in_header(raw))
     _read_encoded_forwards(message, parser)
     return message
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def without_bare_crs_in_header(raw: bytes) -> bytes:
+    """The mail with each CR alone inside its header's lines read as a space. The standard library ends a line at
+    one, and the header at the first line after it that is no field: `Subject: Jalan\rrusak` put every field below
+    it in the text, an anonymous mail's Reply-To (an address of its sender's the gateway then never knew) and
+    Message-ID among them. A mail whose lines all end in CR alone (no LF before its first blank line) is left as it
+    is: there each CR ends a line."""
+    blank = _BLANK_LINE.search(raw)
+    head = raw[:blank.start()] if blank else raw
+    if b"\n" not in head or b"\r" not in head.replace(b"\r\n", b""):
+        return raw
+    return _BARE_CR.sub(b" ", head) + raw[len(head):]
 
 
 def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
