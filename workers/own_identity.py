@@ -402,7 +402,7 @@ _RUN_GAP = re.compile(r"[\s,]{1,3}")
 _DEGREE_AFTER = re.compile(r"\.\w+\.")  # "S.Pd.": a degree, not an initial "S."
 
 
-def _name_runs(name: _SignedName, line: str, start: int, *, goes_on: bool = True) -> list[tuple[int, int]]:
+def _name_runs(name: _SignedName, line: str, start: int) -> list[tuple[int, int]]:
     """The (start, end) of each run in `line` from `start` on of the name's words and initials (a capital alone or
     with a dot, not a degree's first letter), in any order, commas or spaces between them ("Rahayu, Siti", "S.
     Rahayu", "S.Rahayu", "Rahayu S."), holding a word of the name (initials alone name no one) and not after a form
@@ -415,9 +415,9 @@ def _name_runs(name: _SignedName, line: str, start: int, *, goes_on: bool = True
 
     def close(run: list[int]) -> None:
         """Keep the run that ends here if it holds a word of the name and no form of address stands before it, with
-        the rest of the name signed after it (`_name_goes_on`; not without `goes_on`)."""
+        the rest of the name signed after it (`_name_goes_on`)."""
         if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
-            runs.append((run[0], _name_goes_on(line, run[1]) if goes_on else run[1]))
+            runs.append((run[0], _name_goes_on(line, run[1])))
 
     position = start
     while (token := _WORD.search(line, position)) is not None:
@@ -736,7 +736,7 @@ def _names_someone_else(name: _SignedName, lines: list[str], index: int) -> bool
     above = lines[index - 1].strip() if index > 0 else ""
     if not above.endswith(":") or not _about_someone_else(above) or _has_contact(above):
         return False
-    runs = _name_runs(name, lines[index], 0, goes_on=False)  # "Budi Hartono": the one reported, Budi too
+    runs = _name_runs(name, lines[index], 0)
     first = _WORD.search(lines[index])
     if not runs or first is None or runs[0][0] != first.start():
         return False
