@@ -22,8 +22,7 @@ after a closing phrase, "Hormat saya,", "Salam,", "Terima kasih,", "Regards,", a
 lines, and a line of the name alone among its last SIGN_OFF_LINES), the From name (and each a sender field gave) is
 replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "Rahayu S.", "S. Rahayu"), a word of
 it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"), with the rest of the name signed after it
-("Salam, Joko Widodo", "Joko Widodo, 0812...", the From's name in full "Budi Santoso" signed "Budi Santoso
-Wijaya": `_name_goes_on`). Not after a form of address ("Terima kasih,
+("Salam, Joko Widodo": `_name_goes_on`). Not after a form of address ("Terima kasih,
 Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
 "Info"), which names no one. A mail that gives no name (a From of an address alone, or of an ordinary word) is signed
 with the name its address spells: "siti_rahayu88@..." signs "Salam,\nSiti Rahayu" (`address_spelling`), read in
@@ -414,23 +413,15 @@ def _name_runs(name: _SignedName, line: str, start: int) -> list[tuple[int, int]
     run: list[int] = []  # start, end, whether a word of the name is in it
 
     def close(run: list[int]) -> None:
-        """Keep the run that ends here if it holds a word of the name and no form of address stands before it, with
-        the rest of the name signed after it (`_name_goes_on`)."""
+        """Keep the run that ends here if it holds a word of the name and no form of address stands before it."""
         if run and run[2] and not addressed.search(line, max(0, run[0] - _ADDRESS_REACH), run[0]):
-            runs.append((run[0], _name_goes_on(line, run[1])))
+            runs.append((run[0], run[1]))
 
     position = start
     while (token := _WORD.search(line, position)) is not None:
         text, end = token.group(), token.end()
         folded = _folded(text)
         spelled = _joined_end(name, line, token)
-        if token.start() and line.startswith(OWN_IDENTITY, token.start() - 1):
-            # The name given, already OWN_IDENTITY (the From's in full), and what is signed after it: "Budi Santoso
-            # Wijaya" from a From of "Budi Santoso" reached the case store as "[anonim] Wijaya".
-            close(run)
-            run, position = [token.start() - 1, token.start() - 1 + len(OWN_IDENTITY), 1], token.start() - 1 + len(
-                OWN_IDENTITY)
-            continue
         if spelled is not None:
             named, end = 1, spelled
         elif folded in name.words:
@@ -513,9 +504,10 @@ def _name_goes_on(line: str, end: int) -> int:
 
 
 def _signed_name(name: _SignedName, line: str, start: int = 0, alone: bool = False) -> str:
-    """`line` with each run of the name's words from `start` on (`_name_runs`) replaced by OWN_IDENTITY; with `alone`,
-    only when the runs are all the line holds but punctuation ("Joko", "- Joko -", "Joko Widodo")."""
-    runs = _name_runs(name, line, start)
+    """`line` with each run of the name's words from `start` on (`_name_runs`), and the rest of the name signed after it
+    (`_name_goes_on`), replaced by OWN_IDENTITY; with `alone`, only when the runs are all the line holds but
+    punctuation ("Joko", "- Joko -", "Joko Widodo")."""
+    runs = [(run_start, _name_goes_on(line, run_end)) for run_start, run_end in _name_runs(name, line, start)]
     kept, position = [], 0
     for run_start, run_end in runs:
         kept += [line[position:run_start], OWN_IDENTITY]
@@ -824,7 +816,7 @@ def _is_signed_contact_line(name: _SignedName, line: str) -> bool:
         opened = _signed_opening(name, opened, 0)
         if not opened.startswith(OWN_IDENTITY):
             return False
-    rest = opened[_name_goes_on(opened, len(OWN_IDENTITY)):]
+    rest = opened[len(OWN_IDENTITY):]
     set_off = _SET_OFF_NAME.match(rest)
     if set_off is None and not _is_bare_contact(rest):
         return False
