@@ -21,8 +21,7 @@ Where a mail is signed, its name is the sender's however it is written: in the m
 after a closing phrase, "Hormat saya,", "Salam,", "Terima kasih,", "Regards,", among its last CLOSING_TAIL_LINES
 lines, and a line of the name alone among its last SIGN_OFF_LINES), the From name (and each a sender field gave) is
 replaced in its other orders and with initials ("Rahayu, Siti", "RAHAYU Siti", "Rahayu S.", "S. Rahayu"), a word of
-it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"), with the rest of the name signed after it
-("Salam, Joko Widodo": `_name_goes_on`). Not after a form of address ("Terima kasih,
+it alone ("Salam, Siti"), and a one-word display name ("Salam, Joko"). Not after a form of address ("Terima kasih,
 Pak Joko": the official thanked), and not a display name that is a mailbox's ordinary word ("Warga", "Admin",
 "Info"), which names no one. A mail that gives no name (a From of an address alone, or of an ordinary word) is signed
 with the name its address spells: "siti_rahayu88@..." signs "Salam,\nSiti Rahayu" (`address_spelling`), read in
@@ -482,32 +481,10 @@ def _joined_end(name: _SignedName, line: str, token: re.Match[str]) -> int | Non
     return None
 
 
-# The most words a signed name goes on with past the words the sender gave of it (`_name_goes_on`).
-NAME_MORE_WORDS = 3
-
-
-def _name_goes_on(line: str, end: int) -> int:
-    """Where a name signed from a run of its words ending at `end` ends: past up to NAME_MORE_WORDS capitalized words
-    (or initials) after it, no form of address nor a mailbox's ordinary word, when they are set off from what follows
-    as a name is (`_SET_OFF_NAME`: punctuation, or the line's end); `end` otherwise. A From of one word ("Budi") or of
-    an address that spells one ("budi88@...") gives the sender's given name alone, and they sign in full: "Salam,\nBudi
-    Santoso" reached the case store as "[anonim] Santoso"."""
-    words = load_identity_words()
-    position, count = end, 0
-    while count < NAME_MORE_WORDS and (word := _next_word(line, position)) is not None:
-        text = word.group()
-        if not (text[0].isalpha() and text[0].isupper()) or words.addressed.fullmatch(text) \
-                or _folded(text) in words.not_a_name:
-            break
-        position, count = word.end() + line.startswith(".", word.end()), count + 1
-    return position if count and _SET_OFF_NAME.match(line, position) else end
-
-
 def _signed_name(name: _SignedName, line: str, start: int = 0, alone: bool = False) -> str:
-    """`line` with each run of the name's words from `start` on (`_name_runs`), and the rest of the name signed after it
-    (`_name_goes_on`), replaced by OWN_IDENTITY; with `alone`, only when the runs are all the line holds but
-    punctuation ("Joko", "- Joko -", "Joko Widodo")."""
-    runs = [(run_start, _name_goes_on(line, run_end)) for run_start, run_end in _name_runs(name, line, start)]
+    """`line` with each run of the name's words from `start` on (`_name_runs`) replaced by OWN_IDENTITY; with `alone`,
+    only when the runs are all the line holds but punctuation ("Joko", "- Joko -")."""
+    runs = _name_runs(name, line, start)
     kept, position = [], 0
     for run_start, run_end in runs:
         kept += [line[position:run_start], OWN_IDENTITY]
