@@ -2472,8 +2472,10 @@ def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type:
     """An Outlook rule that forwards a mailbox's mail to us (an agency passing complaints on, a citizen's "forward
     everything") forwards our answer too: a forward of our acknowledgement from the report's sender, filed as an
     addition of its subject and answered, whose answer the rule forwarded again, every hour the reply cap let one out.
-    Exchange counts the rules a mail went through (`X-MS-Exchange-Inbox-Rules-Loop`): such a mail is filed, and not
-    answered, as another system's `X-Loop` is."""
+    Exchange marks a mail a rule passed on with the rule's mailbox (`X-MS-Exchange-Inbox-Rules-Loop`): such a mail
+    whose answer would go to that mailbox is filed, and not answered, as another system's `X-Loop` is. A complaint a
+    complaints mailbox's rule redirected keeps its citizen's From, and the citizen is answered (every one was filed
+    and never told a Tracking ID)."""
     server = make_server()
     report = server.deliver(citizen_mail(sender="kasubag@pemkot.example.go.id"))
     assert report.tracking_id is not None
@@ -2488,10 +2490,16 @@ def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type:
     assert forward.data_code == 250 and forward.tracking_id is not None  # filed, as any mail of the report's sender
     envelope = stored_envelope(redis, forward.tracking_id)
     assert envelope is not None and envelope["follow_up_of"] == report.tracking_id
-    complaint = server.deliver(citizen_mail(subject="Jalan rusak di Kelurahan Sukajadi", headers=rules))
-    assert complaint.tracking_id is not None and stored_envelope(redis, complaint.tracking_id) is not None
+    passed_on = server.deliver(citizen_mail(subject="Jalan rusak di Kelurahan Sukajadi",
+                                            sender="kasubag@pemkot.example.go.id", headers=rules))
+    assert passed_on.tracking_id is not None and stored_envelope(redis, passed_on.tracking_id) is not None
+    redirected = server.deliver(citizen_mail(subject="Lampu jalan mati di Kelurahan Sukajadi",
+                                             sender="siti.warga@example.net", headers=rules))
+    assert redirected.tracking_id is not None
     run_replies(server.settings, redis)
-    assert len(outbox(server.settings)) == 1  # the acknowledgement alone: nothing for the rule to forward again
+    # The acknowledgement, and the redirected citizen's: nothing for the rule to forward again.
+    assert [str(reply["To"]) for reply in outbox(server.settings)] == ["kasubag@pemkot.example.go.id",
+                                                                      "siti.warga@example.net"]
 
 
 @pytest.mark.parametrize(("suppress", "answered"), [

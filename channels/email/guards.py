@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.message import Message
+from email.utils import getaddresses
 
 from prometheus_client import Counter
 
@@ -507,15 +508,24 @@ def _answers_a_mail(mail: ParsedMail) -> bool:
     return bool(mail.in_reply_to) or REPLY_SUBJECT.match(mail.subject or "") is not None
 
 
+def _rule_mailbox_answered(mail: ParsedMail) -> bool:
+    """Whether an Exchange Inbox rule's mailbox (EXCHANGE_RULES_LOOP's addresses) is where our answer would go."""
+    marked = header_text(mail.message, EXCHANGE_RULES_LOOP).lower()
+    answered = (mail.reply_to or mail.sender_address).lower()
+    return bool(marked) and answered in {address for _, address in getaddresses([marked])}
+
+
 def asks_no_auto_reply(mail: ParsedMail) -> bool:
     """Whether the mail is filed and not answered: its X-Auto-Response-Suppress asks for no automatic answer, or an
     X-Loop names another system's loop (`_x_loop_names_us`): a forwarder or an autoresponder, which our answer could
-    set going; so does Exchange's count of the Inbox rules a mail went through (EXCHANGE_RULES_LOOP): a rule that
-    forwards a mailbox's mail to us forwarded our answer too, an addition filed and answered, whose answer it forwarded
-    again, as long as the hourly cap let one out; or it is a mail system's mail a person sent on to us with their
-    client's Redirect (`resent_by`: a bounce, their evidence), whose From, where our answer would go, is that mail
-    system's."""
-    if header_text(mail.message, "X-Loop") or header_text(mail.message, EXCHANGE_RULES_LOOP):
+    set going; so does Exchange's mark of the Inbox rule a mail went through (EXCHANGE_RULES_LOOP, naming the rule's
+    mailbox) where our answer would go to that mailbox: a rule that forwards a mailbox's mail to us forwarded our
+    answer too, an addition filed and answered, whose answer it forwarded again, as long as the hourly cap let one
+    out. A rule that redirects a complaints mailbox's mail keeps the citizen's From, and the citizen is answered (every
+    such citizen was filed and never told a Tracking ID); or it is a mail system's mail a person sent on to us with
+    their client's Redirect (`resent_by`: a bounce, their evidence), whose From, where our answer would go, is that
+    mail system's."""
+    if header_text(mail.message, "X-Loop") or _rule_mailbox_answered(mail):
         return True
     if resent_by(mail.message) is not None and _is_a_mail_systems_address(mail.sender_address, load_machine_words()):
         return True
