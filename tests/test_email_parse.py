@@ -733,7 +733,15 @@ def test_attachment_names_are_file_names(filename: str, expected: str | None) ->
      pytest.param('Content-Disposition: attachment; filename="C:\\\\Users\\\\budi\\\\foto.jpg"', "foto.jpg",
                   id="windows-path-escaped"),
      pytest.param('Content-Disposition: attachment; filename="foto \\"jalan\\".jpg"', 'foto "jalan".jpg',
-                  id="an-escaped-quote")],
+                  id="an-escaped-quote"),
+     # A path's name in 8-bit UTF-8 was read as U+FFFD; RFC 2045's escapes in a name that is no path were taken for
+     # its directories ("Laporan \(final\).pdf" was ").pdf").
+     pytest.param('Content-Disposition: attachment; filename="C:\\Users\\budi\\Foto jalán – RT 03.jpg"',
+                  "Foto jalán – RT 03.jpg", id="windows-path-8-bit"),
+     pytest.param('Content-Disposition: attachment; filename="Laporan \\(final\\).pdf"', "Laporan (final).pdf",
+                  id="escaped-parentheses"),
+     pytest.param('Content-Disposition: attachment; filename="Laporan\\ Budi.pdf"', "Laporan Budi.pdf",
+                  id="an-escaped-space")],
 )
 def test_a_quoted_windows_path_is_a_file_name(fields: str, expected: str) -> None:
     """Old clients and web forms (a browser's upload sent the whole path) write a file's Windows path in a quoted

@@ -887,23 +887,28 @@ def visible_name(name: str) -> str:
 
 
 _FILENAME_FIELDS = ("content-disposition", "content-type")
+# A quoted name or filename parameter, as written, and whether it is a Windows path, unescaped as old clients and web
+# forms write it: a drive's, a share's, a relative one, or a "\" before a letter, digit or dot (RFC 2045's escapes in a
+# name are of its quotes, brackets and spaces: "foto \"jalan\".jpg", "Laporan \(final\).pdf").
+_QUOTED_NAME_PARAMETER = re.compile(r'(?:file)?name\s*=\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\|\.{1,2}\\)|\\[\w.]")
 
 
 def _filename(part: Message) -> str | None:
     """A file name, never a path ("../../etc/passwd" is "passwd"): operators see it and save files under it."""
     try:
         name = part.get_filename()
-        if name is not None \
-                and any("\\" in value for key, value in part.raw_items() if key.lower() in _FILENAME_FIELDS):
-            # A Windows path as old clients and web forms write one, quoted ("C:\Users\budi\foto.jpg"): the policy
-            # reads each "\" as RFC 2045's escape of the character after it, and the name was the path's directories
-            # run together, "C:Usersbudifoto.jpg". No file name holds a "\": read so, it parts the directories.
-            legacy = Message()
+        # A Windows path as old clients and web forms write one, quoted ("C:\Users\budi\foto.jpg"): the policy reads
+        # each "\" as RFC 2045's escape of the character after it, and the name was the path's directories run
+        # together, "C:Usersbudifoto.jpg". Its last part, read from the field as written (its 8-bit bytes as UTF-8);
+        # any other quoted name keeps RFC 2045's reading ("Laporan \(final\).pdf" is "Laporan (final).pdf").
+        if name is not None:
             for key, value in part.raw_items():
-                if key.lower() in _FILENAME_FIELDS:
-                    legacy[key] = value
-            written = legacy.get_filename()
-            name = written if written and written.count("\\") > name.count("\\") else name
+                quoted = _QUOTED_NAME_PARAMETER.search(value) if key.lower() in _FILENAME_FIELDS else None
+                if quoted is not None and _WINDOWS_PATH.search(quoted.group(1)):
+                    last = quoted.group(1).rsplit("\\", 1)[-1]
+                    name = last.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    break
     except Exception:
         name = None
     return file_name(name)
