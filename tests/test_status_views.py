@@ -114,7 +114,7 @@ from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import casestore_client, forward, reaper
 from workers.casestore_client import CaseStoreClient
-from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
+from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetter, DeadLetters
 
 # Every view lists the channels of config/health.toml, in its order: read from there, so a channel added to the
 # registry and its health rules needs no line here.
@@ -887,18 +887,23 @@ def test_index_entries_of_dead_letters_gone_are_not_counted_and_a_listing_prunes
     assert (email["state"] == "ok") is (row.left == 0)
 
 
+@pytest.mark.parametrize("stale", [False, True], ids=["unindexed", "and-an-index-entry-of-a-letter-gone"])
 @pytest.mark.parametrize("command", [("deadletters", "list"), ("deadletters", "requeue", "--all"),
                                      ("deadletters", "requeue", "--all", "--channel", "email")],
                          ids=["list", "requeue --all", "requeue --all --channel"])
 def test_a_dead_letter_whose_index_entry_is_gone_is_listed_and_requeued(
-        test_env: TestEnvironment, redis: Redis, command: tuple[str, ...]) -> None:
+        test_env: TestEnvironment, redis: Redis, command: tuple[str, ...], stale: bool) -> None:
     """The other way round: a letter whose entry is there and whose index entry is not (a partial restore, a hand
     edit) was counted among the letters waiting, in no listing ("shown 1-2 of 3", its page empty), and never taken
-    by `requeue --all`, which said it had requeued all it read, exit 0: its report never reached the case store."""
+    by `requeue --all`, which said it had requeued all it read, exit 0: its report never reached the case store.
+    With both kinds of damage at once (`stale`: an index entry whose letter is gone too), the counts matched and it
+    was not put back: the index entry gone was pruned, and nothing looked again ("requeued 2", exit 0)."""
     the_deployments(redis)
     _add_letters(redis, 3, "email", "casestore_422")
     lost = f"{FORWARD_QUEUE}:20000001"
     redis.zrem(INDEX_KEY, lost)
+    if stale:
+        redis.zadd(INDEX_KEY, {f"{FORWARD_QUEUE}:29999999": time.time() - 60})
 
     done = cli(test_env, *command)
 
@@ -911,6 +916,30 @@ def test_a_dead_letter_whose_index_entry_is_gone_is_listed_and_requeued(
         assert DeadLetters(redis).count() == 0 and redis.zcard(INDEX_KEY) == 0
         assert redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 3
     assert '"deadletter.unindexed_restored"' in done.stderr and '"count":1' in done.stderr, done.stderr
+    assert ('"deadletter.orphans_pruned"' in done.stderr) is stale, done.stderr
+
+
+@pytest.mark.parametrize("stale_age_days", [None, 40, 1],
+                         ids=["unindexed", "and-an-old-index-entry-gone", "and-a-recent-index-entry-gone"])
+def test_an_old_dead_letter_whose_index_entry_is_gone_is_purged_by_the_first_retention_run(
+        redis: Redis, stale_age_days: int | None) -> None:
+    """The retention's purge reads the old part of the index only: with an index entry of a letter gone beside the
+    letter unindexed, the counts matched and the old letter (a reply's, with its citizen's number) was not put back.
+    An old index entry gone was pruned and the letter purged a day later; a recent one, never."""
+    registry, now = DeadLetters(redis), time.time()
+    for item, age_days in (("old-1", 40), ("old-2", 40), ("new", 1)):
+        registry.add(DeadLetter(
+            key=DeadLetters.entry_key(REPLY_QUEUE, item), queue=REPLY_QUEUE, func="workers.reply.send_reply",
+            args=[{"to": "+6281234567890"}], tracking_id="", reason="failed", detail="refused",
+            failed_at=now - age_days * 86400, channel="sms-twilio"))
+    redis.zrem(INDEX_KEY, DeadLetters.entry_key(REPLY_QUEUE, "old-2"))
+    if stale_age_days is not None:
+        redis.zadd(INDEX_KEY, {DeadLetters.entry_key(REPLY_QUEUE, "gone"): now - stale_age_days * 86400})
+
+    deleted, kept = registry.purge_older(now - 30 * 86400, 86400)
+
+    assert (deleted, kept) == (2, 1)
+    assert redis.hkeys(ENTRIES_KEY) == [DeadLetters.entry_key(REPLY_QUEUE, "new").encode()]
 
 
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(

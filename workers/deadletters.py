@@ -192,6 +192,7 @@ class DeadLetters:
             letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, first, last))
             if not pruned:
                 return letters
+            self._index_unindexed()  # the counts may have matched only while the index named letters gone
 
     def get(self, key_or_tracking_id: str) -> DeadLetter | None:
         """The entry under this key, or the oldest of this Tracking ID's."""
@@ -199,16 +200,26 @@ class DeadLetters:
         return matches[0] if matches else None
 
     def _all(self) -> list[DeadLetter]:
+        """Every letter. An index entry of a letter gone and a letter with no index entry (both left by one partial
+        restore) kept the counts equal, so the letter was not put back in the index: `requeue --all` said it had
+        requeued all it read, exit 0, and the letter waited on, its report never forwarded. Once the whole index is
+        read and its letters gone pruned, the counts differ whenever a letter is still unindexed."""
         self._index_unindexed()
-        return self._load_indexed(self._redis.zrange(INDEX_KEY, 0, -1))[0]
+        while True:
+            letters, pruned = self._load_indexed(self._redis.zrange(INDEX_KEY, 0, -1))
+            if not pruned:
+                return letters
+            self._index_unindexed()
 
-    def _index_unindexed(self) -> int:
+    def _index_unindexed(self, *, whatever_the_counts: bool = False) -> int:
         """Put back in the index the letters whose entry is there and whose index entry is not (a partial restore, a
         hand edit); returns how many. Counted among the letters waiting (`count`), they were in no listing, and
         `requeue --all` never took them: a forward's report never reached the case store. Looked for only when the
-        hash and the index hold other counts (two reads of a count); under WATCH of the registry, by the time each
-        failed (an unreadable entry's: 0, listed first)."""
-        if self._redis.hlen(ENTRIES_KEY) == self._redis.zcard(INDEX_KEY):
+        hash and the index hold other counts (two reads of a count), unless `whatever_the_counts`: an index entry of
+        a letter gone evens the count of a letter unindexed, and is pruned only by a listing that reads it (`list`
+        and `_all` look again after pruning one). Under WATCH of the registry, by the time each failed (an
+        unreadable entry's: 0, listed first)."""
+        if not whatever_the_counts and self._redis.hlen(ENTRIES_KEY) == self._redis.zcard(INDEX_KEY):
             return 0
 
         def index(pipe: Any) -> int:
@@ -398,8 +409,10 @@ class DeadLetters:
         never got, acknowledged to its citizen: it stays until an operator requeues or purges it (it holds Tracking
         IDs only, and keeps its report's envelope). Each goes as `purge` deletes it (only as it was listed: one that
         failed again meanwhile is a new failure, and stays), `PURGE_BATCH` letters to a transaction. How many went,
-        and how many stay (forwards, newer, or changed while the purge ran)."""
-        self._index_unindexed()
+        and how many stay (forwards, newer, or changed while the purge ran). Every letter's index entry is looked
+        for, whatever the counts: the purge reads the old part of the index only, and an index entry of a letter gone
+        outside it kept an old letter unindexed from one purge after another."""
+        self._index_unindexed(whatever_the_counts=True)
         keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({before!r}")
         old = [letter for letter in self._load_indexed(keys)[0]
                if letter.failed_at < before and letter.queue != FORWARD_QUEUE]
