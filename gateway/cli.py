@@ -833,9 +833,10 @@ def attachments_purge(
             ("SMS outbox", "day(s) of replies", result.sms_outbox_deleted, result.sms_outbox_kept)):
         console.print(f"{what}: {verb} {deleted.files} {unit}, {deleted.bytes:,} bytes; kept {kept.files} newer "
                       f"than {days}")
-    if result.redis_error is None:
+    if "unfiled_messages" not in result.not_purged:
         console.print(f"unfiled messages: {verb} {result.unfiled_deleted}; kept {result.unfiled_kept} newer than "
                       f"{days} (or unreadable)")
+    if "dead_letters" not in result.not_purged:
         console.print(f"dead letters: {verb} {result.deadletters_deleted}; kept {result.deadletters_kept} newer than "
                       f"{days}, or forwards (an operator's to requeue), or changed meanwhile")
     unreadable = f" ({result.envelopes_unreadable} damaged: kept what they name)" if result.envelopes_unreadable else ""
@@ -850,9 +851,10 @@ def attachments_purge(
 
         redis_named = escape(named_redis(redis, settings.data_dir))
         again = "that key is the gateway's again" if wrong_type(result.redis_error) else "Redis answers"
-        console.print(f"[red]{escape(redis_trouble(result.redis_error))}:[/red] unfiled messages and dead letters "
-                      f"were not purged (what is said above was done): check {redis_named}, and run it again once "
-                      f"{again}")
+        # Only the steps that did not run: unfiled messages deleted before the dead letters failed were said not purged.
+        not_purged = " and ".join(step.replace("_", " ") for step in result.not_purged)
+        console.print(f"[red]{escape(redis_trouble(result.redis_error))}:[/red] {not_purged} were not purged (what is "
+                      f"said above was done): check {redis_named}, and run it again once {again}")
     if result.failed:
         console.print(f"[red]{result.failed} file(s) or folder(s) could not be read or deleted[/red] (permissions?)")
     if result.failed or result.redis_error is not None:

@@ -604,6 +604,34 @@ def test_a_redis_that_fails_after_the_files_went_leaves_them_said_and_logged(
     assert "unfiled messages and dead letters were not purged (what is said above was done)" in said, said
     line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
     assert (line["level"], line["files"], line["redis_error"]) == ("warning", 1, "ResponseError"), line
+    assert line["not_purged"] == ["unfiled_messages", "dead_letters"], line
+
+
+def test_a_redis_that_fails_on_the_dead_letters_leaves_the_unfiled_messages_deleted_said(
+        test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
+    """The unfiled messages go before the dead letters: a Redis that failed on these (a key of another type where
+    their index is kept) hid the unfiled line and said "unfiled messages and dead letters were not purged", while the
+    unfiled messages were deleted and logged so (`unfiled_messages`: 1)."""
+    from gateway.unfiled import UnfiledMessages
+
+    tracking_id(redis)
+    old = kept_file(settings, b"%PDF-1.7 lama", 40)
+    keep_unfiled(redis, "1", 40)
+    redis.set("lapor:deadletters:index", "not a sorted set")
+    redis.hset("lapor:deadletters", "x", "y")
+
+    done = cli(test_env, "attachments", "purge")
+
+    said = " ".join(done.stdout.split())
+    assert done.returncode == 1 and not old.exists() and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert UnfiledMessages(redis).list()[0] == []
+    assert "unfiled messages: deleted 1; kept 0 newer than 30 day(s)" in said, said
+    assert "dead letters: deleted" not in said and "unfiled messages and dead letters" not in said, said
+    assert "in Redis holds another type" in said, said
+    assert ": dead letters were not purged (what is said above was done)" in said, said
+    line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
+    assert (line["level"], line["unfiled_messages"], line["redis_error"], line["not_purged"]) == (
+        "warning", 1, "ResponseError", ["dead_letters"]), line
 
 
 @pytest.mark.parametrize("how", ["--older-than", "LAPOR_ATTACHMENTS_RETENTION_DAYS"])

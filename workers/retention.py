@@ -184,6 +184,11 @@ class Tally:
         self.bytes += size
 
 
+# The purge's steps in Redis, in order, as the log line names their counts: a Redis that fails in one leaves it and
+# those after it not purged (`PurgeResult.not_purged`).
+REDIS_STEPS = ("unfiled_messages", "dead_letters")
+
+
 @dataclass(slots=True)
 class PurgeResult:
     """What a purge did (or, dry, would do): counts and bytes, never a name."""
@@ -209,8 +214,10 @@ class PurgeResult:
     deadletters_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
     # Redis failing after the files went (unreachable, a key of another type where unfiled messages or dead letters
-    # are kept): those two were not purged. The files deleted are said and logged all the same.
+    # are kept): the step it failed in and those after it were not purged (`not_purged`, of `REDIS_STEPS`). The files
+    # deleted, and the unfiled messages when it failed on the dead letters, are said and logged all the same.
     redis_error: RedisError | None = None
+    not_purged: tuple[str, ...] = ()
     aof_rewrite: str = "not_asked"  # what Redis said to rewriting its append-only file (`rewrite_append_only_file`)
 
 
@@ -263,12 +270,15 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
     # The files are gone by now: a Redis that fails here (restarted, a key of another type) ended the command on
     # "it stopped there" with no word or log line of the files deleted.
+    # Which step failed is kept: the unfiled messages deleted before the dead letters failed were said not purged.
+    step = 0
     try:
         result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
+        step = 1
         result.deadletters_deleted, result.deadletters_kept = DeadLetters(redis).purge_older(
             deadline, settings.intake.envelope_ttl_seconds, dry_run=dry_run)
     except RedisError as error:
-        result.redis_error = error
+        result.redis_error, result.not_purged = error, REDIS_STEPS[step:]
     if not dry_run:
         result.aof_rewrite = rewrite_append_only_file(redis)
         _log(result, time.monotonic() - began)
@@ -523,6 +533,7 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "unfiled_kept": result.unfiled_kept, "dead_letters": result.deadletters_deleted,
         "dead_letters_kept": result.deadletters_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
         "seconds": round(seconds, 3),
-        **({"redis_error": type(result.redis_error).__name__} if result.redis_error is not None else {}),
+        **({"redis_error": type(result.redis_error).__name__, "not_purged": list(result.not_purged)}
+           if result.redis_error is not None else {}),
     }
     (log.warning if result.failed or result.redis_error is not None else log.info)("attachments.purged", **fields)
