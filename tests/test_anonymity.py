@@ -430,6 +430,13 @@ OWN_IDENTITY_CASES = [
                     "SMS penipu lain: WA saya 0813-3333-4444. Kalau perlu, hubungi saya di 0857-1234-9876",
                     'Penipuan. Isi SMS: "Selamat! Nama saya Rudi Hartono dari BRI, hubungi saya di 0813-1111-2222". '
                     "SMS penipu lain: WA saya 0813-3333-4444. Kalau perlu, hubungi saya di [anonim]"),
+    # A sentence is read for someone else named in it 400 characters either side of the phrase (SENTENCE_REACH): a
+    # text of one unbroken sentence was read whole at each phrase (6 s at 32,000 characters, a minute at 100,000).
+    OwnIdentityCase("sms: someone else named far back in one unbroken sentence does not make the number theirs",
+                    SMS_SENDER, "SMS penipu datang " + "lalu saya datang ke kantor itu dan menunggu " * 12
+                    + "hubungi saya di 0857-1234-9876",
+                    "SMS penipu datang " + "lalu saya datang ke kantor itu dan menunggu " * 12
+                    + "hubungi saya di [anonim]"),
     OwnIdentityCase("x: a quoted post's words giving its author's number stay", X_SENDER,
                     "ini penipuan\n\n[Kutipan]\n> Pinjaman cepat, WA saya 0813-1111-2222",
                     "ini penipuan\n\n[Kutipan]\n> Pinjaman cepat, WA saya 0813-1111-2222",

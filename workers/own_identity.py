@@ -939,6 +939,10 @@ def without_given_contacts(text: str) -> str:
     return text
 
 
+# How far before and after a contact phrase its sentence is read for someone else named in it (`_quoted`).
+SENTENCE_REACH = 400
+
+
 def _quoted(text: str, position: int) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
@@ -951,9 +955,13 @@ def _quoted(text: str, position: int) -> bool:
     if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
             or before.rfind("\u201c") > before.rfind("\u201d"):
         return True
-    opening = [found.end() for found in _SENTENCE_BREAK.finditer(before)]
-    sentence = line[opening[-1] if opening else 0:]
-    closing = _SENTENCE_BREAK.search(sentence, position - start - (opening[-1] if opening else 0))
+    # The sentence read no further than SENTENCE_REACH either side: a text of one unbroken sentence ("WA saya 0812..."
+    # written over and over) was read whole at each phrase, 6 s a forward try at 32,000 characters, a minute at the
+    # longest text taken.
+    opening = [found.end() for found in _SENTENCE_BREAK.finditer(before, max(0, len(before) - SENTENCE_REACH))]
+    begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
+    sentence = line[begin:len(before) + SENTENCE_REACH]
+    closing = _SENTENCE_BREAK.search(sentence, len(before) - begin)
     return _about_someone_else(sentence[:closing.start()] if closing else sentence)
 
 
