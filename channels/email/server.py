@@ -66,9 +66,12 @@ def refusal_text(key: str, **fields: object) -> str:
 # argument is the client's password in base64, NOOP's and VRFY's whatever the client wrote) or nothing: a client that
 # sends a mail's lines after a refused DATA, as some scripts and devices do, had each line logged as a command, the
 # citizen's words and street address among them.
-_ECHOED_WHOLE = frozenset({"HELO", "EHLO", "MAIL", "RCPT"})
-_SMTP_VERBS = frozenset({*_ECHOED_WHOLE, "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "AUTH", "STARTTLS",
-                         "BDAT", "PROXY"})
+# Kept whole only in a command's own shape: "Helo Pak, saya mau lapor pungli di Jl. Mawar No. 5" and "Mail ini saya
+# kirim karena ..." open with a verb too.
+_ECHOED_WHOLE = re.compile(r"(?:(?:HELO|EHLO) [^\s]+|(?:MAIL FROM|RCPT TO):\s*<[^<>\s]*>(?: [^\s]+)*)\s*",
+                           re.IGNORECASE)
+_SMTP_VERBS = frozenset({"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "AUTH",
+                         "STARTTLS", "BDAT", "PROXY"})
 # aiosmtpd's refusal of a line that is no command names the line's first word: a word of the mail's text.
 _UNKNOWN_COMMAND = re.compile(r'command ".*" not recognized', re.DOTALL)
 
@@ -77,7 +80,7 @@ def command_verb(line: bytes | str) -> str:
     """What a log line may say of a command line a client sent (`_ECHOED_WHOLE`): the line, its verb, or nothing."""
     text = line.decode("utf-8", "replace") if isinstance(line, bytes) else str(line)
     verb = text.split(" ", 1)[0].upper()
-    return text if verb in _ECHOED_WHOLE else verb if verb in _SMTP_VERBS else "[not a command]"
+    return text if _ECHOED_WHOLE.fullmatch(text) else verb if verb in _SMTP_VERBS else "[not a command]"
 
 
 class _CommandEchoFilter(logging.Filter):
