@@ -242,6 +242,16 @@ def test_an_anonymous_mail_reaches_the_case_store_without_what_its_headers_and_s
     assert [value for value in (*case.identity, *headers.addresses, *headers.names) if value in logged] == []
 
 
+def test_a_petitions_many_authors_leave_room_for_the_sender_who_sent_it() -> None:
+    """A From of many authors (a neighbourhood's petition) with the Sender RFC 5322 asks of it, naming who sent it: the
+    authors filled the identities' cap first, and the sender's own address and name reached the case store."""
+    authors = ", ".join(f"Warga {n} <warga{n}@example.net>" for n in range(17))
+    raw = (f"From: {authors}\r\nSender: Budi Santoso <budi.pribadi@gmail.com>\r\nTo: pengaduan@lapor.go.id\r\n"
+           "Subject: ANONIM petisi\r\n\r\nKami menolak pungli.\r\n").encode()
+    identities = parse_mail(raw).sender_identities
+    assert "budi.pribadi@gmail.com" in identities.addresses and "Budi Santoso" in identities.names
+
+
 def test_a_named_mails_other_names_for_its_sender_stay_with_the_gateway(
         smtp_server: SmtpServerThread, redis: Redis, settings: Settings) -> None:
     """No reply needs them: the case store gets a named report's sender, Reply-To and envelope sender as before, and

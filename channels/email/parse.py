@@ -1296,7 +1296,9 @@ def sender_identities(message: Message, max_address_field: int = MAX_ADDRESS_FIE
     if _raw_length(message, "From") <= max_address_field:
         # A From of several authors (RFC 5322 3.6.2) names each: the first is the mail's sender, the others wrote it
         # with them and sign it ("Salam,\nAni Wijaya"), yet an anonymous report's text kept their names and addresses.
-        fields.insert(0, getaddresses([header_text(message, "From")])[1:])
+        # After the sender fields: the Sender RFC 5322 asks of such a mail names who sent it, and a petition's authors
+        # first filled the cap without them.
+        fields.append(getaddresses([header_text(message, "From")])[1:])
     for found in fields:
         for display_name, address in found:
             if "@" in address and len(addresses) < MAX_SENDER_IDENTITIES:
