@@ -327,30 +327,3 @@ def test_an_anonymous_reporters_cek_keeps_the_envelope_copy_until_its_answer_can
     assert (redis.ttl(envelope_key(tracking_id)) >= answerable) is (kept_longer or ttl >= answerable)
     if not kept_longer:
         assert redis.ttl(envelope_key(tracking_id)) <= ttl
-
-
-SECOND_NUMBER = "0857 1234 5678"
-
-
-@pytest.mark.parametrize(("report_text", "addition"), [
-    pytest.param(f"ANONIM Kades minta setoran dana desa. WA saya {SECOND_NUMBER}", "Kalau WA tidak aktif sms ke "
-                 "0857-1234-5678", id="a number given in the report, written again in its addition"),
-    pytest.param("ANONIM Nama saya Siti Aminah, kades minta setoran dana desa", "Siti Aminah juga punya buktinya",
-                 id="a name given in the report, written again in its addition"),
-])
-@pytest.mark.parametrize("send", [via_twilio, via_aggregator], ids=["sms-twilio", "sms-aggregator"])
-async def test_an_addition_loses_what_its_anonymous_report_withheld_as_the_senders(
-        send: Any, report_text: str, addition: str, gateway: GatewayServer, casestore: CaseStoreServer,
-        settings: Settings, api: AggregatorApi) -> None:
-    """The report withheld the second number (or the name) its whistleblower gave as theirs; their addition wrote it
-    again without those words, and reached the case store, listed under the report, as written."""
-    await send(gateway, report_text, "report")
-    drain(settings, ALL_QUEUES)
-    (report,) = casestore.reports()
-    tracking_id = str(report["tracking_id"])
-    assert "[anonim]" in str(report["text"])
-    await send(gateway, f"{tracking_id} {addition}", "addition")
-    drain(settings, ALL_QUEUES)
-    (follow_up,) = casestore.get(tracking_id)["follow_ups"]  # type: ignore[index]
-    assert follow_up["anonymous"] is True and follow_up["text"].count("[anonim]") == 1, follow_up["text"]
-    assert "5678" not in follow_up["text"] and "Aminah" not in follow_up["text"]

@@ -175,23 +175,6 @@ def _load_envelopes(context: WorkerContext, tracking_ids: list[str]) -> dict[str
             for tid, envelope in stored.items()}
 
 
-def _reports_added_to(context: WorkerContext, envelopes: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """For each anonymous addition among `envelopes`, the gateway's copy of the report it adds to, where it has one
-    (in the batch, or in Redis): what the report's words withheld as the sender's goes from the addition too
-    (`workers.own_identity.without_own_identity`)."""
-    parents = {tid: str(envelope["follow_up_of"]) for tid, envelope in envelopes.items()
-               if envelope.get("anonymous") is True and envelope.get("follow_up_of")}
-    missing = sorted({parent for parent in parents.values() if parent not in envelopes})
-    stored = dict(zip(missing, context.redis.mget([envelope_key(parent) for parent in missing]), strict=True)) \
-        if missing else {}
-    copies = {parent: envelopes[parent] for parent in parents.values() if parent in envelopes}
-    for parent, raw in stored.items():
-        copy = read_envelope(parent, raw) if raw is not None else None
-        if isinstance(copy, dict) and damaged_field(copy) is None:  # a damaged copy tells nothing: as one gone
-            copies[parent] = copy
-    return {tid: copies[parent] for tid, parent in parents.items() if parent in copies}
-
-
 def _unreadable_detail(why: str) -> str:
     """A dead letter's detail for an envelope `_load_envelopes` could not take: what is wrong, never its value."""
     if why in ENVELOPE_DAMAGE:
@@ -511,9 +494,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
     with_media = fetch_provider_media(context, envelopes, may_hold=may_wait_for_files(context.settings, job))
     # An anonymous report's photos go without what names their taker (GPS, owner, serial); the gateway keeps them whole.
     outgoing = without_identifying_metadata(context.settings.data_dir, with_media.envelopes)
-    reports = _reports_added_to(context, envelopes)
-    payloads = [with_triage(engine, envelopes[tid], case_store_payload(outgoing[tid], context.settings,
-                                                                       reports.get(tid)))
+    payloads = [with_triage(engine, envelopes[tid], case_store_payload(outgoing[tid], context.settings))
                 for tid in pending if tid in outgoing]
     held = sorted(with_media.held)
     counts = {"forwarded": 0, "dead_lettered": 0, "retry": 0}

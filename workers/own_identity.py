@@ -1250,13 +1250,9 @@ def without_image_names(text: str) -> str:
     return _IMAGE_NAMED.sub(r"[\1]", text) if ": " in text else text
 
 
-def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject"),
-                         report: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
-    signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`).
-    `report`: the anonymous report `envelope` adds to, whose words withheld contacts and names the addition loses too
-    (`without_contacts_withheld_elsewhere`): "WA saya 0857..." in the report, "sms ke 0857..." in its addition named
-    the reporter beside it."""
+    signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     given = dict(kept)
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
@@ -1288,13 +1284,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
     cleaned = {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
-    if report is None or not report.get("anonymous"):
-        return without_contacts_withheld_elsewhere(given, cleaned)
-    words = {f"{_REPORT}{field}": report[field] for field in ("text", "subject") if isinstance(report.get(field), str)}
-    reported = {f"{_REPORT}{field}": value
-                for field, value in without_own_identity(report, ("text", "subject")).items()}
-    both = without_contacts_withheld_elsewhere({**given, **words}, {**cleaned, **reported})
-    return {field: both[field] for field in cleaned}
+    return without_contacts_withheld_elsewhere(given, cleaned)
 
 
 # An e-mail address in a text, found only from the start of a run of its characters (from each character of a long
@@ -1367,9 +1357,8 @@ def without_contacts_withheld_elsewhere(before: Mapping[str, str], after: dict[s
     return {field: _replaced(withheld, value) for field, value in after.items()}
 
 
-# A file's text beside the report's fields, in `own_identity_remover`; the fields of the report an addition adds to.
+# A file's text beside the report's fields, in `own_identity_remover`.
 _FILE = "file"
-_REPORT = "report:"
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
 from typing import Any
 
 from gateway.attachments import is_provider_url, kept_by_gateway
@@ -39,17 +38,15 @@ def reply_handle(secret: str, tracking_id: str) -> str:
     return f"h_{digest[:32]}"
 
 
-def case_store_payload(envelope: dict[str, Any], settings: Settings,
-                       report: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """What the case store receives. An anonymous report carries no number, address or handle of the citizen.
-    `report`: the gateway's copy of the report an addition adds to, if it has one (see `without_own_identity`)."""
+def case_store_payload(envelope: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """What the case store receives. An anonymous report carries no number, address or handle of the citizen."""
     payload = dict(envelope)
     if GATEWAYS_OWN.intersection(envelope.get("channel_meta") or {}):
         payload["channel_meta"] = {key: value for key, value in envelope["channel_meta"].items()
                                    if key not in GATEWAYS_OWN}
     if payload.get("anonymous"):
         # Before the sender and channel_meta go: they say what the sender's own identity looks like in the text.
-        payload.update(without_own_identity(envelope, report=report))
+        payload.update(without_own_identity(envelope))
         payload["sender"] = {
             "kind": SenderKind.REPLY_HANDLE.value,
             "id": reply_handle(settings.privacy.reply_handle_secret, payload["tracking_id"]),
