@@ -1357,22 +1357,12 @@ def without_contacts_withheld_elsewhere(before: Mapping[str, str], after: dict[s
     return {field: _replaced(withheld, value) for field, value in after.items()}
 
 
-# A file's text beside the report's fields, in `own_identity_remover`.
-_FILE = "file"
-
-
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
     """What `without_own_identity` does to a report's text, for another text of the same report: a plain-text file
-    it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's. A contact or name
-    the report's own words gave as the sender's (a signature's number, "Nama saya ...") goes from the file too: the
-    file's copy named them to the case store beside the report that withheld them."""
-    given = {field: envelope[field] for field in ("text", "subject") if isinstance(envelope.get(field), str)}
-    report = without_own_identity(envelope, tuple(given))
-
+    it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's."""
     def remove(text: str) -> str:
         """`text` cleaned as the report's own text is, for the same sender and channel."""
-        cleaned = str(without_own_identity({**envelope, "text": text}, ("text",))["text"])
-        return without_contacts_withheld_elsewhere({**given, _FILE: text}, {**report, _FILE: cleaned})[_FILE]
+        return str(without_own_identity({**envelope, "text": text}, ("text",))["text"])
 
     return remove
 
