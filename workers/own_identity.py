@@ -1320,37 +1320,15 @@ def _contacts_in(texts: Iterable[str]) -> dict[_Contact, int]:
     return counts
 
 
-def _given_names(texts: Iterable[str]) -> list[str]:
-    """The names of two words or more `without_given_name` withholds in `texts` ("Nama saya Budi Santoso"): a one-word
-    name may be anyone's elsewhere ("Pak Budi di loket 3"), as a word of the From's name is."""
-    words = load_identity_words()
-    names = []
-    for text in texts:
-        if words.own_name.search(text) is None:
-            continue
-        for phrase in words.own_name.finditer(text):
-            span = None if _quoted(text, phrase.start()) else _given_name(words, text, phrase.end())
-            if span is not None and len(name := text[span[0]:span[1]].split()) >= 2:
-                names.append(" ".join(name))
-    return names
-
-
-def _given_name_pattern(name: str) -> str:
-    """`name`'s words as a whole, any case, any run of spaces between them."""
-    return r"(?<!\w)" + r"\s+".join(re.escape(word) for word in name.split()) + r"(?![\w'\u2019])"
-
-
 def without_contacts_withheld_elsewhere(before: Mapping[str, str], after: dict[str, str]) -> dict[str, str]:
     """`after` (the report's fields as cleaned from `before`) with every other place of a contact that the cleaning
     withheld as the sender's own at one place replaced by OWN_IDENTITY too: what a mail's signature or words asking to
     be reached give ("Salam, Budi / HP 0813...", "WA saya 0857...") is the sender's number or address, and the same
     one written in the subject, above the sign-off or later without those words ("Kalau tidak aktif sms 0857...")
-    named them to the case store all the same. Any removal counts: each step above removes only the sender's own. So
-    is a name of two words or more the sender gives as theirs ("Nama saya Budi Santoso, ... balas ke Budi Santoso")."""
+    named them to the case store all the same. Any removal counts: each step above removes only the sender's own."""
     had, left = _contacts_in(before.values()), _contacts_in(after.values())
     patterns = [pattern for (kind, value), count in had.items() if left.get((kind, value), 0) < count
                 for pattern in ([_number_pattern(value)] if kind == "tel" else _address_patterns(value)) if pattern]
-    patterns += [_given_name_pattern(name) for name in _given_names(before.values())]
     if not patterns:
         return after
     withheld = re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
