@@ -1254,7 +1254,6 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
     signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
-    given = dict(kept)
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
     if mail_text:
         kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(kept["text"])))
@@ -1265,7 +1264,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     if mail_text and sender.get("kind") == SenderKind.EMAIL.value:
         own = str(sender.get("id") or "")
         addresses, field_names = mail_identities(envelope.get("channel_meta") or {})
-        names = signed_name_words((str(sender.get("display_name") or ""), *field_names))
+        given = signed_name_words((str(sender.get("display_name") or ""), *field_names))
         # The name as an address spells it where the mail gives none, or where it spells the name given and more
         # ("Budi <budi.santoso87@...>" signed "Budi Santoso": "Santoso" went to the case store). An address that
         # shares no word with the name given may be an office's ("sr.kantor@..."): the name given is the one signed.
@@ -1274,65 +1273,16 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         # form's or a relay's From ("Formulir Pengaduan <no-reply@...>", maybe named in its Sender too) with the
         # citizen's bare address as its Reply-To.
         spellings = list(map(address_spelling, [own, *sorted(addresses - {own})]))
-        read_others = not signed_name_words(field_names) or not spellings[0].shares(names)
+        read_others = not signed_name_words(field_names) or not spellings[0].shares(given)
         spelled = [spelling for index, spelling in enumerate(spellings)
-                   if spelling.words and (not names or spelling.shares(names) or (index and read_others))]
-        words = names.union(*(spelling.words for spelling in spelled))
+                   if spelling.words and (not given or spelling.shares(given) or (index and read_others))]
+        words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
-    cleaned = {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
-    return without_contacts_withheld_elsewhere(given, cleaned)
-
-
-# An e-mail address in a text, found only from the start of a run of its characters (from each character of a long
-# run without an "@" the search was quadratic).
-_ADDRESS_ANYWHERE = re.compile(r"(?<![^\s@<>()])[^\s@<>()]+@[^\s@<>()]+\.\w+")
-# A phone number as _GIVEN_NUMBER reads one, within its line: a line's last digit ("SDN 3") is no part of the number
-# on the line below.
-_LINE_NUMBER = re.compile(r"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:(?:[^\S\n]|[().\-/\u2010-\u2015\u2212\uff08\uff09"
-                          r"\uff0d\uff0e\uff0f_*~\u00b7]){0,3}\d){7,15}(?!\d)")
-# A contact as `without_contacts_withheld_elsewhere` counts them: ("tel", E.164) or ("mail", lowercased address).
-_Contact = tuple[str, str]
-
-
-def _contacts_in(texts: Iterable[str]) -> dict[_Contact, int]:
-    """How often each phone number (read as Indonesian when it has no country code) and e-mail address stands in
-    `texts`, whatever way it is written there."""
-    counts: dict[_Contact, int] = {}
-    for text in texts:
-        read = ascii_digits(text)
-        found: list[_Contact] = []
-        for match in _LINE_NUMBER.finditer(read):
-            if _is_tracking_id(match.group()):
-                continue
-            try:
-                number = phonenumbers.parse(re.sub(r"[^\d+]", "", match.group()).replace("\uff0b", "+"), "ID")
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_possible_number(number):
-                found.append(("tel", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)))
-        found += [("mail", match.group().lower()) for match in _ADDRESS_ANYWHERE.finditer(text)]
-        for contact in found:
-            counts[contact] = counts.get(contact, 0) + 1
-    return counts
-
-
-def without_contacts_withheld_elsewhere(before: Mapping[str, str], after: dict[str, str]) -> dict[str, str]:
-    """`after` (the report's fields as cleaned from `before`) with every other place of a contact that the cleaning
-    withheld as the sender's own at one place replaced by OWN_IDENTITY too: what a mail's signature or words asking to
-    be reached give ("Salam, Budi / HP 0813...", "WA saya 0857...") is the sender's number or address, and the same
-    one written in the subject, above the sign-off or later without those words ("Kalau tidak aktif sms 0857...")
-    named them to the case store all the same. Any removal counts: each step above removes only the sender's own."""
-    had, left = _contacts_in(before.values()), _contacts_in(after.values())
-    patterns = [pattern for (kind, value), count in had.items() if left.get((kind, value), 0) < count
-                for pattern in ([_number_pattern(value)] if kind == "tel" else _address_patterns(value)) if pattern]
-    if not patterns:
-        return after
-    withheld = re.compile("|".join(f"(?:{pattern})" for pattern in patterns), re.IGNORECASE)
-    return {field: _replaced(withheld, value) for field, value in after.items()}
+    return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
