@@ -230,6 +230,18 @@ def test_undeclared_8bit_headers_read_like_body_text(header: bytes, subject: str
     assert (mail.subject, mail.sender_name, mail.sender_address) == (subject, name, "jose@example.net")
 
 
+def test_a_mail_of_cr_line_ends_below_a_relays_crlf_field_is_read_line_by_line() -> None:
+    """An old Mac's mail ends its lines in CR alone, and a relay adds its `Received:` in CRLF above: read as a stray CR
+    in a header line, each of its CRs became a space, the whole mail one From field, and it was suppressed as empty."""
+    raw = (b"Received: from mx.example.net by mx.lapor.go.id; Sat, 5 Dec 2026 10:00:00 +0700\r\n"
+           b"From: Warga <warga@example.net>\rTo: pengaduan@lapor.go.id\rSubject: ANONIM pungli di kantor camat\r"
+           b"Message-ID: <cr-1@example.net>\r\rKepala kantor camat minta uang.\r")
+    mail = parse_mail(raw)
+    assert (mail.subject, mail.message_id, mail.sender_address) == (
+        "ANONIM pungli di kantor camat", "cr-1@example.net", "warga@example.net")
+    assert mail.text == "Kepala kantor camat minta uang."
+
+
 @pytest.mark.parametrize(("raw", "subject", "text"), [
     pytest.param(b"From: Budi <budi@example.org>\r\nSubject: ANONIM Jalan\rrusak\r\n"
                  b"Reply-To: Budi Rahasia <budi.rahasia@example.net>\r\nMessage-ID: <x1@example.org>\r\n\r\n"

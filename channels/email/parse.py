@@ -419,11 +419,13 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
     """The mail with each CR alone inside its header's lines read as a space. The standard library ends a line at
     one, and the header at the first line after it that is no field: `Subject: Jalan\rrusak` put every field below
     it in the text, an anonymous mail's Reply-To (an address of its sender's the gateway then never knew) and
-    Message-ID among them. A mail whose lines all end in CR alone (no LF before its first blank line) is left as it
-    is: there each CR ends a line."""
+    Message-ID among them. A mail whose lines end in CR alone (more of them than in LF: an old Mac's, maybe below a
+    relay's CRLF `Received:`) is left as it is: there each CR ends a line, and read as spaces, the whole mail was one
+    From field, suppressed as empty."""
     blank = _BLANK_LINE.search(raw)
     head = raw[:blank.start()] if blank else raw
-    if b"\n" not in head or b"\r" not in head.replace(b"\r\n", b""):
+    bare = len(_BARE_CR.findall(head))
+    if not bare or bare >= head.count(b"\n") or b"\r\r" in head:
         return raw
     return _BARE_CR.sub(b" ", head) + raw[len(head):]
 
