@@ -15,7 +15,7 @@ from redis import Redis
 
 from channels.email.guards import SUPPRESSED
 from channels.email.parse import parse_mail
-from channels.email.processor import without_hop_fields
+from channels.email.processor import mail_content_digest
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY
 from tests.email_support import (
@@ -406,11 +406,11 @@ def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, 
     if case.text is not None:
         assert envelope["text"] == case.text
     assert envelope["follow_up_of"] == case.follow_up_of
-    # A Message-ID is its sender's and its body's: the dedup id is a digest of the From address, the Message-ID and
-    # the body as sent.
+    # A Message-ID is its sender's and its content's: the dedup id is a digest of the From address, the Message-ID and
+    # what the mail says as read.
     message_id = envelope["channel_meta"]["message_id"]
-    body = hashlib.sha256(without_hop_fields(raw).partition(b"\r\n\r\n")[2]).hexdigest()
-    expected_id = ("from-message-id:" + hashlib.sha256(f"{case.sender}\0{message_id}\0{body}".encode()).hexdigest()
+    content = mail_content_digest(parse_mail(raw))
+    expected_id = ("from-message-id:" + hashlib.sha256(f"{case.sender}\0{message_id}\0{content}".encode()).hexdigest()
                    if message_id else "sha256:" + hashlib.sha256(raw).hexdigest())
     assert envelope["channel_message_id"] == expected_id
     listed = envelope["attachments"]

@@ -407,6 +407,24 @@ def test_the_same_message_id_twice_is_one_report_and_one_reply(make_server, redi
     assert len(outbox(server.settings)) == 1
 
 
+def test_the_same_mail_re_encoded_by_a_relay_is_one_report(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """A relay that cannot pass 8-bit mail on re-encodes its body (quoted-printable), and Exchange writes a mailbox's
+    MIME anew when it moves (the IMAP poller then reads the folder again): the same mail, under its Message-ID, with
+    another body as sent. It is the same report, answered once."""
+    server = make_server()
+    first = citizen_mail(subject="Pungli", body="Kepala desa minta uang – Rp 50.000 – untuk surat domisili.",
+                         message_id="<reencoded-1@example.net>")
+    message = BytesParser(policy=policy.default).parsebytes(first)
+    message.set_content("Kepala desa minta uang – Rp 50.000 – untuk surat domisili.", cte="quoted-printable")
+    again = b"Received: from relay2.example.net by mx.lapor.go.id\r\n" + message.as_bytes().replace(b"\n", b"\r\n")
+    assert b"=E2=80=93" in again and b"\xe2\x80\x93" in first  # the same words, another body
+    one, two = server.deliver(first), server.deliver(again)
+    assert one.tracking_id is not None and one.tracking_id == two.tracking_id
+    assert envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    assert len(outbox(server.settings)) == 1
+
+
 def test_a_mail_whose_reply_could_not_be_queued_is_acknowledged_when_it_is_sent_again(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its report was stored and its reply job was not (Redis lost in between): 451, and the sending server sends it

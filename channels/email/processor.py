@@ -113,9 +113,19 @@ def without_hop_fields(raw: bytes) -> bytes:
     return (b"\n".join(kept) + separator + body).replace(b"\n", b"\r\n")
 
 
+def mail_content_digest(mail: ParsedMail) -> str:
+    """A digest of what a mail says, as read: its subject, its text and its files' bytes. Not its body as sent: a relay
+    that downgrades 8BITMIME re-encodes it (quoted-printable), and Exchange writes a mailbox's MIME anew when it moves
+    (a new UIDVALIDITY, the poller reading the folder again): the same mail, another body."""
+    digest = hashlib.sha256(f"{mail.subject}\0{mail.text}".encode("utf-8", "surrogatepass"))
+    for attachment in mail.attachments:
+        digest.update(b"\0" + hashlib.sha256(attachment.data).digest())
+    return digest.hexdigest()
+
+
 def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
-    """Dedup key: the Message-ID as its sender's and its body's (`from-message-id:`, a sha256 of the From address,
-    the Message-ID and the body as sent), or a sha256 of the mail without its hop fields when it has none (or an
+    """Dedup key: the Message-ID as its sender's and its content's (`from-message-id:`, a sha256 of the From address,
+    the Message-ID and `mail_content_digest`), or a sha256 of the mail without its hop fields when it has none (or an
     absurd one), so the same mail delivered again by a backup MX or an MTA's retry, or found by the IMAP poller, is
     the same report. Not the Message-ID alone: form mailers and broken clients reuse theirs, and anyone who saw a copy
     of a mail can send another under its Message-ID. Taken alone, such a mail from another address was answered as a
@@ -123,9 +133,8 @@ def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
     not filed; and a form mailer sending every citizen's complaint from its one address under one Message-ID had the
     second citizen's complaint answered with the first's Tracking ID, and lost."""
     if mail.message_id and len(mail.message_id) <= MAX_MESSAGE_ID:
-        body = hashlib.sha256(without_hop_fields(raw).partition(b"\r\n\r\n")[2]).hexdigest()
         return "from-message-id:" + hashlib.sha256(
-            f"{mail.sender_address}\0{mail.message_id}\0{body}".encode()).hexdigest()
+            f"{mail.sender_address}\0{mail.message_id}\0{mail_content_digest(mail)}".encode()).hexdigest()
     return "sha256:" + hashlib.sha256(without_hop_fields(raw)).hexdigest()
 
 
