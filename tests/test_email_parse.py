@@ -753,7 +753,11 @@ def test_attachment_names_are_file_names(filename: str, expected: str | None) ->
      pytest.param('Content-Disposition: attachment; filename="Laporan \\(final\\).pdf"', "Laporan (final).pdf",
                   id="escaped-parentheses"),
      pytest.param('Content-Disposition: attachment; filename="Laporan\\ Budi.pdf"', "Laporan Budi.pdf",
-                  id="an-escaped-space")],
+                  id="an-escaped-space"),
+     # The name the policy reads is Content-Disposition's: a path in Content-Type's name did not replace it.
+     pytest.param('Content-Type: image/jpeg; name="C:\\fakepath\\ktp.jpg"\r\n'
+                  'Content-Disposition: attachment; filename="bukti pungli.jpg"', "bukti pungli.jpg",
+                  id="content-disposition-first")],
 )
 def test_a_quoted_windows_path_is_a_file_name(fields: str, expected: str) -> None:
     """Old clients and web forms (a browser's upload sent the whole path) write a file's Windows path in a quoted

@@ -2508,8 +2508,10 @@ def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type:
     body = ("\n\n________________________________\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
             f"Sent: Monday, December 1, 2025 10:00 AM\nTo: Kasubag <kasubag@pemkot.example.go.id>\n"
             f"Subject: {ack['Subject']}\n\n{ack.get_body(('plain',)).get_content()}")
-    forward = server.deliver(citizen_mail(subject=f"FW: {ack['Subject']}", body=body,
-                                          sender="kasubag@pemkot.example.go.id", headers=rules))
+    # Exchange adds the field once for each rule's mailbox the mail went through.
+    forward = server.deliver(b"X-MS-Exchange-Inbox-Rules-Loop: pengaduan@pemkot.example.go.id\r\n"
+                             + citizen_mail(subject=f"FW: {ack['Subject']}", body=body,
+                                            sender="kasubag@pemkot.example.go.id", headers=rules))
     assert forward.data_code == 250 and forward.tracking_id is not None  # filed, as any mail of the report's sender
     envelope = stored_envelope(redis, forward.tracking_id)
     assert envelope is not None and envelope["follow_up_of"] == report.tracking_id

@@ -510,9 +510,9 @@ def _answers_a_mail(mail: ParsedMail) -> bool:
 
 def _rule_mailbox_answered(mail: ParsedMail) -> bool:
     """Whether an Exchange Inbox rule's mailbox (EXCHANGE_RULES_LOOP's addresses) is where our answer would go."""
-    marked = header_text(mail.message, EXCHANGE_RULES_LOOP).lower()
+    marked = [str(value).lower() for value in mail.message.get_all(EXCHANGE_RULES_LOOP) or []]
     answered = (mail.reply_to or mail.sender_address).lower()
-    return bool(marked) and answered in {address for _, address in getaddresses([marked])}
+    return bool(marked) and answered in {address for _, address in getaddresses(marked)}
 
 
 def asks_no_auto_reply(mail: ParsedMail) -> bool:

@@ -905,11 +905,14 @@ def _filename(part: Message) -> str | None:
         # together, "C:Usersbudifoto.jpg". Its last part, read from the field as written (its 8-bit bytes as UTF-8);
         # any other quoted name keeps RFC 2045's reading ("Laporan \(final\).pdf" is "Laporan (final).pdf").
         if name is not None:
-            for key, value in part.raw_items():
-                quoted = _QUOTED_NAME_PARAMETER.search(value) if key.lower() in _FILENAME_FIELDS else None
-                if quoted is not None and _WINDOWS_PATH.search(quoted.group(1)):
-                    last = quoted.group(1).rsplit("\\", 1)[-1]
-                    name = last.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            # The field the name came from: Content-Disposition's filename first, as `get_filename` reads it.
+            fields = {key.lower(): value for key, value in reversed(list(part.raw_items()))}
+            for field in _FILENAME_FIELDS:
+                quoted = _QUOTED_NAME_PARAMETER.search(fields.get(field, ""))
+                if quoted is not None:
+                    if _WINDOWS_PATH.search(quoted.group(1)):
+                        last = quoted.group(1).rsplit("\\", 1)[-1]
+                        name = last.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                     break
     except Exception:
         name = None
