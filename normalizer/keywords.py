@@ -584,11 +584,10 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 _PLUS_CHARS = with_compatibility_forms("+")
 _PLUS = "".join(map(re.escape, _PLUS_CHARS))
-# A hash mark glued to a leading word sets it apart as a separator does: SMS services in Indonesia have their fields
-# typed joined by "#" ("REG#...", "LAPOR#ANONIM#<isi>"), and "ANONIM#<isi>" was a named report of the whole text,
-# "WBS#<isi>" a complaint. Only glued: after a space a "#" opens the citizen's hashtag, kept as typed.
-_SEPARATORS = (rf"(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*"
-               rf"(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*")
+# No hash mark: one glued to a leading keyword sets it apart only before another keyword or an ID (`_glued_hash_end`).
+# Taken as a separator everywhere, it was punctuation after a particle ("LAPOR pak#ANONIM ...": the particle read
+# as said to us, the ANONIM after it the citizen's word and their number sent to the agency).
+_SEPARATORS = rf"[\s{_SEPARATOR_SET}]*(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*"
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
@@ -654,9 +653,13 @@ _ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
-# too, as after a leading word: "1708#CEK#<id>").
-_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)"
-                           rf"(?P<sep>(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+# before a keyword or an ID too, as after a leading word: "1708#CEK#<id>", `_glued_hash_end`).
+_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)",
+                           re.UNICODE)
+# A hash mark glued to a leading word or our short code, and the separators after it ("ANONIM#<isi>", "ANONIM# <isi>").
+_GLUED_HASH = re.compile(rf"[{HASH}]+(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+# What makes a "#" a keycap emoji ("#️⃣"): an emoji glued to the word, kept as typed, as after a space.
+_KEYCAP = "\ufe0f\u20e3"
 # What sets a leading name or word apart from what follows when glued to it, as a separator would ("1708🙏ANONIM",
 # "LAPOR🙏ANONIM", "@lapor1708❤️CEK"): an emoji's symbol (a pictograph, a regional indicator, a skin tone), which
 # `_after_leading_symbols` then reads past as it does after a space. A digit or letter never does ("17080", "1708an"
@@ -879,6 +882,31 @@ def _set_apart(text: str, end: int, sep: str) -> bool:
     return bool(sep) or end == len(text) or unicodedata.category(text[end]) in _GLUED_SYMBOLS
 
 
+def _glued_hash_end(text: str, end: int, grammar: Grammar, *, keeps_hashtag: bool = False) -> int | None:
+    """Where a leading word or our short code ending at `end`, a "#" glued to it, is set apart by that "#"
+    (`_GLUED_HASH`: SMS services in Indonesia have their fields typed joined by it, "REG#...", "LAPOR#ANONIM#<isi>",
+    "1708#CEK#<id>"); None when no "#" is glued there, or it opens a word of the citizen's. Set apart: before one of
+    our keywords or commands, an ID, spaces or the text's end (past the "#" and its separators); before a keycap
+    (`_KEYCAP`: an emoji, kept); after an anonymity or kind word (`keeps_hashtag`) before a word of theirs, at the
+    "#": the word is read and the hashtag kept ("ANONIM#SaveKPK ...", "LAPOR#SaveKPK ...": "#SaveKPK ..."; as a
+    separator it lost its "#", and a number withheld once too often is the safe error). After a confidentiality word
+    or our short code the "#" and the word are the citizen's ("Rahasia#Negara bocor" as "Rahasia+Negara bocor": read,
+    the report was confidential)."""
+    match = _GLUED_HASH.match(text, end)
+    if match is None:
+        return None
+    after = match.end()
+    if after == len(text) or match.group("sep") or text[after].isdigit():
+        return after
+    if text[end + 1:end + 2] in _KEYCAP and text[end + 1:end + 2]:
+        return end
+    word, _, _ = _leading_word_at(text, after)
+    if word and (word in grammar.kinds or word in grammar.flags or word in grammar.status_words
+                 or word in grammar.help_words):
+        return after
+    return end if keeps_hashtag else None
+
+
 def _without_our_address(text: str, grammar: Grammar) -> str | None:
     """The text after our short code or handle typed first ("1708 CEK 12345678" -> "CEK 12345678"), every one of
     them if repeated; None when the text does not open with one."""
@@ -896,9 +924,17 @@ def _past_our_address_at(text: str, at: int, grammar: Grammar) -> int:
     """Where our short codes or handles typed at `at` end (`_without_our_address` from a position); `at` when none is
     typed there."""
     while (match := _LEADING_NAME.match(text, at)) and fold_word(match.group("name")) in grammar.addressed_to and (
-            _set_apart(text, match.end(), match.group("sep"))):
-        at = match.end()
+            (end := _our_address_end(text, match, grammar)) is not None):
+        at = end
     return at
+
+
+def _our_address_end(text: str, name: re.Match[str], grammar: Grammar) -> int | None:
+    """Where our short code or handle `name` (`_LEADING_NAME`) and what sets it apart end; None when it is glued to
+    what follows ("17080", "1708an", "1708#<a word of theirs>")."""
+    if not name.group("sep") and (hashed := _glued_hash_end(text, name.end(), grammar)) is not None:
+        return hashed
+    return name.end() if _set_apart(text, name.end(), name.group("sep")) else None
 
 
 # Only spaces, or nothing, up to the text's end (as `not text[at:].strip()`, without the copy).
@@ -1041,6 +1077,10 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
         return first
     else:
         word, end, separated = _leading_word_at(text, at)
+        if not separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
+                hashed := _glued_hash_end(text, end, grammar, keeps_hashtag=grammar.flags.get(word) != "confidential")
+        ) is not None:
+            end, separated = hashed, True  # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>"
         # Not set apart, or set apart by spaces from a closing mark ("( anonim & rahasia ) ..."): its group's last.
         if word in grammar.flags and (not separated or (end < len(text) and text[end] in _TAG_CLOSE_CHARS)) and (
                 last := _flag_group_last_at(text, at, grammar)) is not None:
@@ -3065,8 +3105,8 @@ def _past_symbols_and_address_at(text: str, at: int, grammar: Grammar) -> int:
             at += 1
         name = _LEADING_NAME.match(text, at)
         if name is not None and fold_word(name.group("name")) in grammar.addressed_to and (
-                _set_apart(text, name.end(), name.group("sep"))):
-            at = name.end()
+                (end := _our_address_end(text, name, grammar)) is not None):
+            at = end
         if at == start:
             return at
 
@@ -3187,6 +3227,15 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
             return asked
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
+        # Flag words after them, as after the leading words ("LAPOR pak, ANONIM kades ...", "ANONIM ya. RAHASIA ..."):
+        # read as the text's first word, the ANONIM was the citizen's and their number reached the agency.
+        while (taken := _leading_keyword_at(text, at, grammar, True, True)) is not None:
+            word, end = taken
+            flags.add(grammar.flags[word])
+            if _opens_a_compound(text, at, end, word, grammar):  # "LAPOR pak, Rahasia negara ...": the words stay
+                compound = True
+                break
+            at = _past_flag_particles_at(text, end, grammar)
         # "ANONIM aja. CEK <id>": the query after the particles, our short code and emoji before it only read past
         # ("ANONIM aja. 1708 CEK <id>"). Read as a message of its own (`_parse_addressed`), each "anonim aja. 1708 "
         # repeated read the rest anew: a mail of them (17 kB) went past the recursion limit.

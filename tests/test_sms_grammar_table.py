@@ -629,11 +629,22 @@ ROWS = [
     report("laporanonim", "LAPORANONIM guru honorer dipotong gajinya", "complaint", "guru honorer dipotong gajinya",
            anonymous=True),
     # joined by "#", as Indonesian SMS services have their fields typed ("REG#...")
-    report("anonim-hash", "ANONIM#oknum polisi minta uang damai", "complaint", "oknum polisi minta uang damai",
+    # ("REG#..."); before a word of the citizen's the "#" is theirs, a hashtag kept
+    report("anonim-hash", "ANONIM#oknum polisi minta uang damai", "complaint", "#oknum polisi minta uang damai",
            anonymous=True),
     report("lapor-hash-anonim-hash", "LAPOR#ANONIM#guru honorer dipotong gajinya", "complaint",
-           "guru honorer dipotong gajinya", anonymous=True),
-    report("wbs-hash", "WBS#kepala desa potong dana bansos", "whistleblowing", "kepala desa potong dana bansos"),
+           "#guru honorer dipotong gajinya", anonymous=True),
+    report("wbs-hash", "WBS#kepala desa potong dana bansos", "whistleblowing", "#kepala desa potong dana bansos"),
+    report("lapor-hash-hashtag", "LAPOR#SaveKPK pimpinan dilemahkan", "complaint", "#SaveKPK pimpinan dilemahkan"),
+    report("rahasia-hash-prose", "Rahasia#Negara bocor ke media asing", "complaint",
+           "Rahasia#Negara bocor ke media asing"),
+    # a "#" glued to a particle is none of the punctuation that sets particles apart: the ANONIM after it counts
+    report("lapor-min-hash-anonim", "LAPOR min#ANONIM#kades minta uang", "complaint", "min#ANONIM#kades minta uang",
+           anonymous=True),
+    report("lapor-pak-hash-anonim", "Lapor pak#anonim kepala desa minta uang", "complaint",
+           "pak#anonim kepala desa minta uang", anonymous=True),
+    report("lapor-pak-comma-anonim", "LAPOR pak, ANONIM kades minta uang", "complaint", "kades minta uang",
+           anonymous=True),
     # a space spelled out, as the formats read ("ketik LAPOR spasi ANONIM spasi <isi>")
     report("lapor-spasi-anonim", "LAPOR spasi ANONIM spasi camat minta uang pelicin", "complaint",
            "camat minta uang pelicin", anonymous=True),

@@ -2276,29 +2276,49 @@ def test_a_space_spelled_out_between_keywords_is_read_as_one(text: str, action: 
 
 
 @pytest.mark.parametrize(("text", "action", "body", "anonymous", "confidential", "kind"), [
-    pytest.param("ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+    # before a word of the citizen's the "#" is theirs (a hashtag), the anonymity or kind word before it still read
+    pytest.param("ANONIM#preman minta uang parkir", REPORT, "#preman minta uang parkir", True, False, "complaint",
                  id="anonim"),
-    pytest.param("LAPOR#ANONIM#preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+    pytest.param("LAPOR#ANONIM#preman minta uang parkir", REPORT, "#preman minta uang parkir", True, False,
                  "complaint", id="lapor-anonim"),
-    pytest.param("WBS#RAHASIA#ANONIM#camat terima suap", REPORT, "camat terima suap", True, True, "whistleblowing",
+    pytest.param("WBS#RAHASIA#ANONIM#camat terima suap", REPORT, "#camat terima suap", True, True, "whistleblowing",
                  id="wbs-rahasia-anonim"),
-    pytest.param("ASPIRASI#jalan desa perlu diaspal", REPORT, "jalan desa perlu diaspal", False, False,
+    pytest.param("ASPIRASI#jalan desa perlu diaspal", REPORT, "#jalan desa perlu diaspal", False, False,
                  "aspiration", id="aspirasi"),
     pytest.param("ANONIM# preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
                  id="hash-then-space"),
-    pytest.param("1708#WBS#camat terima suap", REPORT, "camat terima suap", False, False, "whistleblowing",
+    pytest.param("1708#WBS#camat terima suap", REPORT, "#camat terima suap", False, False, "whistleblowing",
                  id="short-code-first"),
     pytest.param(f"1708#CEK#{VALID}", Action.STATUS, "", False, False, "complaint", id="short-code-then-cek"),
+    pytest.param(f"LAPOR#CEK#{VALID}", Action.STATUS, "", False, False, "complaint", id="kind-then-cek"),
+    pytest.param("INFO#", REPORT, "", False, False, "information_request", id="kind-alone"),
     # after a space a "#" opens the citizen's own hashtag, kept as typed
     pytest.param("ANONIM #jalanrusak di desa", REPORT, "#jalanrusak di desa", True, False, "complaint",
                  id="hashtag-after-space"),
     pytest.param("Jalan#rusak di desa", REPORT, "Jalan#rusak di desa", False, False, "complaint", id="prose"),
+    # glued too: a hashtag of theirs keeps its "#", a confidentiality word glued to a word of theirs is theirs (as
+    # "Rahasia+Negara bocor"), a keycap "#️⃣" is an emoji
+    pytest.param("LAPOR#SaveKPK pimpinan dilemahkan", REPORT, "#SaveKPK pimpinan dilemahkan", False, False,
+                 "complaint", id="hashtag-after-kind"),
+    pytest.param("ANONIM#SaveKPK pimpinan dilemahkan", REPORT, "#SaveKPK pimpinan dilemahkan", True, False,
+                 "complaint", id="hashtag-after-anonim"),
+    pytest.param("Rahasia#Negara bocor", REPORT, "Rahasia#Negara bocor", False, False, "complaint",
+                 id="confidentiality-word-of-theirs"),
+    pytest.param("RAHASIA#ANONIM#camat terima suap", REPORT, "#camat terima suap", True, True, "complaint",
+                 id="confidentiality-then-flag"),
+    pytest.param("ANONIM#\ufe0f\u20e3 pungli di loket", REPORT, "#\ufe0f\u20e3 pungli di loket", True, False,
+                 "complaint", id="keycap"),
+    pytest.param("1708#SaveKPK pimpinan dilemahkan", REPORT, "1708#SaveKPK pimpinan dilemahkan", False, False,
+                 "complaint", id="short-code-then-hashtag"),
 ])
 def test_keywords_joined_by_a_hash_mark_are_read(text: str, action: Action, body: str, anonymous: bool,
                                                  confidential: bool, kind: str) -> None:
     """Indonesian SMS services have their fields typed joined by "#" ("REG#...", "LAPOR#ANONIM#<isi>"): a "#" glued
-    to a leading word sets it apart as a space does. "ANONIM#<isi>" was a named report of the whole text, its
-    sender's number sent to the agency, and "WBS#<isi>" a complaint."""
+    to a leading word sets it apart as a space does before another keyword, a command or an ID. "ANONIM#<isi>" was a
+    named report of the whole text, its sender's number sent to the agency, and "WBS#<isi>" a complaint. Before a
+    word of the citizen's the "#" is theirs: taken as a separator, "LAPOR#SaveKPK ..." lost its hashtag,
+    "Rahasia#Negara bocor" was made confidential with the text "Negara bocor", and "ANONIM#️⃣ ..." kept the keycap's
+    marks without its "#"."""
     parsed = parse_text(text, shortest_id=SHORTEST)
     assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
         action, body, anonymous, confidential, kind)
@@ -2451,6 +2471,22 @@ def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text
     pytest.param("LAPOR pak, jalan berlubang di Jl. Pemuda", "jalan berlubang di Jl. Pemuda", False, False,
                  "complaint", id="a-kind-word"),
     pytest.param("ANONIM aja. CEK {id}", "", True, False, "complaint", id="a-query-after-them"),
+    # flag words after them, as after the leading words
+    pytest.param("LAPOR pak, ANONIM kades minta uang", "kades minta uang", True, False, "complaint",
+                 id="a-flag-after-them"),
+    pytest.param("LAPOR pak, anonim ya. RAHASIA kades minta uang", "kades minta uang", True, True, "complaint",
+                 id="flags-and-particles-after-them"),
+    pytest.param("LAPOR pak, Rahasia negara dijual oknum", "Rahasia negara dijual oknum", False, True, "complaint",
+                 id="a-compound-after-them"),
+    # a "#" glued to a particle is no punctuation said to us: the flag after it is read where it stands
+    pytest.param("LAPOR min#ANONIM#kades minta uang", "min#ANONIM#kades minta uang", True, False, "complaint",
+                 id="hash-after-min"),
+    pytest.param("Lapor pak#anonim kepala desa minta uang", "pak#anonim kepala desa minta uang", True, False,
+                 "complaint", id="hash-after-pak"),
+    pytest.param("Lapor pak#(anonim) kepala desa minta uang", "pak#(anonim) kepala desa minta uang", True, False,
+                 "complaint", id="hash-after-pak-bracketed"),
+    pytest.param("LAPOR ya#anonim kades minta uang", "ya#anonim kades minta uang", True, False, "complaint",
+                 id="hash-after-ya"),
     # the text's own: no punctuation after them, a compound; nothing after them, a report of no words (help)
     pytest.param("Anonim ya pak kepala desa korupsi", "ya pak kepala desa korupsi", True, False, "complaint",
                  id="no-punctuation"),
@@ -2460,7 +2496,10 @@ def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text
 ])
 def test_particles_said_with_the_leading_flag_words_are_not_the_reports(
         text: str, body: str, anonymous: bool, confidential: bool, kind: str) -> None:
-    """"Rahasia ya. Kepala desa ...": the flag word taken, the case opened "ya." (`[flag_particles]`)."""
+    """"Rahasia ya. Kepala desa ...": the flag word taken, the case opened "ya." (`[flag_particles]`). A flag word
+    after them is read too ("LAPOR pak, ANONIM ...": it was the text's first word, and the number reached the agency),
+    and a "#" glued to one is none of the punctuation that sets them apart ("LAPOR pak#anonim ...": read as such, the
+    anonim after it was the text's)."""
     parsed = parse_text(text.format(id=format_tracking_id(10_000_004)), shortest_id=SHORTEST)
     assert (parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (body, anonymous, confidential, kind)
     assert parsed.action is (Action.STATUS if "CEK" in text else REPORT)
