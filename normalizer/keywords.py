@@ -3170,6 +3170,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         return asked
 
     kind, explicit, flags, at, unclosed_asked, compound = ReportKind.COMPLAINT, False, set(), 0, False, False
+    spelled = False  # a space spelled out between the leading words ("LAPOR spasi ANONIM spasi <isi>"): a format's
     # Leading words: at most one kind keyword and any number of flag words, in any order (a word introducing a
     # flag word read with it: "Tambah ANONIM", `_leading_keyword_at`). Read by position, the text sliced once after
     # them: a copy of the rest a word made "anonim " 20,000 times cost time quadratic in the text.
@@ -3190,7 +3191,7 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                 after := _leading_keyword_at(text, spaced, grammar, explicit, True)) is not None:
             # A space spelled out between them, as Indonesian SMS services write their formats ("ketik LAPOR spasi
             # ANONIM spasi <isi>") and citizens type them: the ANONIM was the text's, the number sent to the agency.
-            past, taken = spaced, after
+            past, taken, spelled = spaced, after, True
         if taken is None and explicit:
             taken = _second_kind_after(text, at, past, grammar, kind)
         if flags and not explicit and (taken is None or taken[0] in grammar.kinds):
@@ -3216,8 +3217,13 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                 break
         at = end
     if (explicit or flags) and not compound and (
-            spaced := _past_spelled_space_at(text, at, grammar, spaced=True)) is not None:
-        at = spaced  # "LAPOR spasi <isi>": the spelled space is the format's, not the citizen's word
+            spaced := _past_spelled_space_at(text, at, grammar, spaced=True)) is not None and (
+            spelled or _SPELLED_SPACE.match(text, at).group("close") or _blank_from(text, spaced)
+            or text[spaced].isdigit() or _status_command_at(text, spaced, grammar)):
+        # The format's: bracketed ("LAPOR (spasi) <isi>"), before a query ("LAPOR spasi CEK <id>"), or after one
+        # between the keywords ("LAPOR spasi ANONIM spasi <isi>"). Else before words of the citizen's it is theirs:
+        # "REPORT space for wheelchairs is blocked", "ANONIM space heater ...", "LAPOR spasi antara ..." lost it.
+        at = spaced
     if explicit and ((commanded := _status_command_at(text, at, grammar)) or text[at:at + 1].isdigit()):
         # A status query after the kind word ("WBS CEK <id>", "LAPOR ANONIM CEK <id>", "LAPOR <id>"): filed, it was a
         # new case holding a command and a number. Asked only where one may start: every report opens with a kind word.

@@ -648,6 +648,11 @@ ROWS = [
     # a space spelled out, as the formats read ("ketik LAPOR spasi ANONIM spasi <isi>")
     report("lapor-spasi-anonim", "LAPOR spasi ANONIM spasi camat minta uang pelicin", "complaint",
            "camat minta uang pelicin", anonymous=True),
+    # before the citizen's words alone it is theirs
+    report("report-space-prose", "REPORT space for wheelchairs is blocked", "complaint",
+           "space for wheelchairs is blocked", "en"),
+    report("lapor-spasi-prose", "LAPOR spasi antara bangunan terlalu sempit", "complaint",
+           "spasi antara bangunan terlalu sempit"),
     # the same words before anything but the form they introduce: the citizen's
     report("ketik-prose", "ketik KTP di kelurahan dipungut biaya", "complaint",
            "ketik KTP di kelurahan dipungut biaya"),

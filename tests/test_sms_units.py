@@ -2256,10 +2256,19 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  False, "complaint", id="bracketed"),
     pytest.param("WBS <SPASI> RAHASIA <SPASI> camat terima suap", REPORT, "camat terima suap", False, True,
                  "whistleblowing", id="angle-brackets"),
-    pytest.param("lapor spasi preman minta uang parkir", REPORT, "preman minta uang parkir", False, False,
-                 "complaint", id="before-the-text"),
+    pytest.param("lapor (spasi) preman minta uang parkir", REPORT, "preman minta uang parkir", False, False,
+                 "complaint", id="bracketed-before-the-text"),
     pytest.param(f"LAPOR spasi CEK {VALID}", Action.STATUS, "", False, False, "complaint", id="before-a-query"),
+    pytest.param(f"LAPOR spasi {VALID}", Action.STATUS, "", False, False, "complaint", id="before-an-id"),
     # the citizen's words keep theirs: no keyword before it, or a word of a sentence
+    pytest.param("REPORT space for wheelchairs is blocked", REPORT, "space for wheelchairs is blocked", False, False,
+                 "complaint", id="english-prose"),
+    pytest.param("ANONIM space heater meledak di kantor", REPORT, "space heater meledak di kantor", True, False,
+                 "complaint", id="after-a-flag"),
+    pytest.param("LAPOR spasi antara bangunan terlalu sempit", REPORT, "spasi antara bangunan terlalu sempit", False,
+                 False, "complaint", id="indonesian-prose"),
+    pytest.param("lapor spasi preman minta uang parkir", REPORT, "spasi preman minta uang parkir", False, False,
+                 "complaint", id="before-the-text-unbracketed"),
     pytest.param("spasi parkir dipakai pedagang", REPORT, "spasi parkir dipakai pedagang", False, False, "complaint",
                  id="no-keyword"),
     pytest.param("LAPOR spasikan jalur sepeda", REPORT, "spasikan jalur sepeda", False, False, "complaint",
@@ -2269,7 +2278,8 @@ def test_a_space_spelled_out_between_keywords_is_read_as_one(text: str, action: 
                                                               confidential: bool, kind: str) -> None:
     """"ketik LAPOR spasi ANONIM spasi <isi>", as Indonesian SMS services write their formats, typed as it reads:
     the ANONIM was the citizen's word and their number went to the agency ("REG spasi LAPOR" was read as help
-    already)."""
+    already). Before the citizen's words only a bracketed one, or one after a spelled space between the keywords, is
+    the format's: "REPORT space for wheelchairs is blocked" was filed as "for wheelchairs is blocked"."""
     parsed = parse_text(text, shortest_id=SHORTEST)
     assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
         action, body, anonymous, confidential, kind)
