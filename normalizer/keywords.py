@@ -1864,10 +1864,10 @@ _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})
 # The notice that a message was kept unfiled (`[sms_kept_unfiled]`, sent by the aggregator's reply worker) asks
 # nothing and names no report: sent back (a citizen's forward, an auto-responder's echo) it is left as a courtesy is,
 # unfiled and unanswered. Filed, our own words went to an agency as the citizen's complaint, and were acknowledged.
+# Our short code, which most of them hold (`_our_answer_marks`).
+_SHORT_CODE = "1708"
 _ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP,
                    "sms_kept_unfiled": Action.COURTESY}
-# What opens every answer of ours by SMS ("LAPOR! ..."): a text without it or our short code is none of them sent back.
-_OUR_SMS_MARK = "LAPOR!"
 PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
                      "social_status", "social_bad_tracking_id")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
@@ -1954,6 +1954,22 @@ def _our_answers() -> tuple[tuple[re.Pattern[str], Action, str], ...]:
                         pattern += _REPLY_FIELDS.get(field, r"[^.\n]{1,60}")
                 patterns.append((re.compile(pattern, re.IGNORECASE), action, language))
     return tuple(patterns)
+
+
+@lru_cache(maxsize=1)
+def _our_answer_marks() -> re.Pattern[str]:
+    """What a text holds, any case, to be one of `_ANSWER_ACTIONS`' answers sent back: our short code, or the first
+    word of each of those templates without it (config/replies.toml: "LAPOR!" opening `[sms_kept_unfiled]`). Looked
+    for first, as the answers' patterns cost more. Typed in code, the mark was matched in its case alone ("lapor!
+    maaf, sedang ada gangguan ..." was filed) and would miss a template's words changed."""
+    replies = load_replies()
+    marks = {_SHORT_CODE}
+    for key in _ANSWER_ACTIONS:
+        for language in ("id", "en"):
+            for template in reply_templates(replies[key], language):
+                if _SHORT_CODE not in template and (words := next(string.Formatter().parse(template))[0].split()):
+                    marks.add(words[0])
+    return re.compile("|".join(map(re.escape, sorted(marks))), re.IGNORECASE)
 
 
 def _without_trailing_handles(text: str) -> str:
@@ -2925,7 +2941,7 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
 
 
 def _parse_text(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
-    if "1708" in text or _OUR_SMS_MARK in text:  # first: our help's header and instructions read as a form copied
+    if _our_answer_marks().search(text):  # first: our help's header and instructions read as a form copied
         ours = _our_answer_sent_back(text, grammar)
         if ours is not None:
             # Sent with a photo it is a report of the text (`normalize`), with the flags the text gives a report:

@@ -3164,13 +3164,15 @@ def test_our_own_answer_sent_back_points_at_its_report(text: str, action: Action
     assert (parsed.action, parsed.tracking_id, parsed.text, parsed.language) == (action, tracking_id, body, language)
 
 
+@pytest.mark.parametrize("case", [str, str.lower, str.upper])
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("before", ["", "Fwd: ", "1708 "])
-def test_our_kept_unfiled_notice_sent_back_is_left_unfiled_and_unanswered(before: str, language: str) -> None:
+def test_our_kept_unfiled_notice_sent_back_is_left_unfiled_and_unanswered(before: str, language: str, case) -> None:
     """`[sms_kept_unfiled]` (no Tracking ID, no question) forwarded back to 1708, or echoed by an auto-responder: a
     courtesy, neither filed nor answered. Filed, our own words reached an agency as the citizen's complaint, and were
-    acknowledged (one more SMS for an auto-responder to echo)."""
-    parsed = parse_text(before + render("sms_kept_unfiled", language))
+    acknowledged (one more SMS for an auto-responder to echo). In any case, as the answers' patterns read it: "lapor!
+    maaf, sedang ada gangguan ..." was filed."""
+    parsed = parse_text(case(before + render("sms_kept_unfiled", language)))
     assert (parsed.action, parsed.text) == (Action.COURTESY, "")
 
 
