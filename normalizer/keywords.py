@@ -584,10 +584,13 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 _SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 _PLUS_CHARS = with_compatibility_forms("+")
 _PLUS = "".join(map(re.escape, _PLUS_CHARS))
-# No hash mark: one glued to a leading keyword sets it apart only before another keyword or an ID (`_glued_hash_end`).
-# Taken as a separator everywhere, it was punctuation after a particle ("LAPOR pak#ANONIM ...": the particle read
-# as said to us, the ANONIM after it the citizen's word and their number sent to the agency).
-_SEPARATORS = rf"[\s{_SEPARATOR_SET}]*(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*"
+# A hash mark glued to a leading word sets it apart as a separator does: SMS services in Indonesia have their fields
+# typed joined by "#" ("REG#...", "LAPOR#ANONIM#<isi>", "TAMBAHAN#<id>#<isi>"). Only glued: after a space a "#" opens
+# the citizen's hashtag, kept as typed. Before a word of theirs the readers of kind and flag words and of our short
+# code take it back (`_glued_hash_end`: "LAPOR#SaveKPK ...", "Rahasia#Negara bocor"), and the particles' reader takes
+# it for no punctuation (`_past_flag_particles_at`).
+_SEPARATORS = (rf"(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*"
+               rf"(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*")
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
 # hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
@@ -654,8 +657,8 @@ _ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
 # before a keyword or an ID too, as after a leading word: "1708#CEK#<id>", `_glued_hash_end`).
-_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)",
-                           re.UNICODE)
+_LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)"
+                           rf"(?P<sep>(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # A hash mark glued to a leading word or our short code, and the separators after it ("ANONIM#<isi>", "ANONIM# <isi>").
 _GLUED_HASH = re.compile(rf"[{HASH}]+(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # What makes a "#" a keycap emoji ("#️⃣"): an emoji glued to the word, kept as typed, as after a space.
@@ -932,8 +935,8 @@ def _past_our_address_at(text: str, at: int, grammar: Grammar) -> int:
 def _our_address_end(text: str, name: re.Match[str], grammar: Grammar) -> int | None:
     """Where our short code or handle `name` (`_LEADING_NAME`) and what sets it apart end; None when it is glued to
     what follows ("17080", "1708an", "1708#<a word of theirs>")."""
-    if not name.group("sep") and (hashed := _glued_hash_end(text, name.end(), grammar)) is not None:
-        return hashed
+    if name.group("sep")[:1] in HASH and name.group("sep"):
+        return _glued_hash_end(text, name.end("name"), grammar)
     return name.end() if _set_apart(text, name.end(), name.group("sep")) else None
 
 
@@ -1073,14 +1076,19 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     wrapped = _WRAPPED_WORD.match(text, at)
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
+        if wrapped.group("sep")[:1] in HASH and wrapped.group("sep"):  # "(ANONIM)#SaveKPK ...": the hashtag kept
+            end = _glued_hash_end(text, wrapped.start("sep"), grammar, keeps_hashtag=True)
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
     else:
         word, end, separated = _leading_word_at(text, at)
-        if not separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
-                hashed := _glued_hash_end(text, end, grammar, keeps_hashtag=grammar.flags.get(word) != "confidential")
-        ) is not None:
-            end, separated = hashed, True  # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>"
+        if separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
+                typed := _LEADING_WORD.match(text, at)).group("sep")[:1] in HASH and typed.group("sep"):
+            # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>"; a confidentiality word glued to a word of theirs only in such a
+            # run of fields ("ANONIM#RAHASIA#<isi>"), else theirs ("Rahasia#Negara bocor")
+            hashed = _glued_hash_end(text, typed.end("word"), grammar, keeps_hashtag=(
+                grammar.flags.get(word) != "confidential" or (at > 0 and text[at - 1] in HASH)))
+            end, separated = (end, False) if hashed is None else (hashed, True)
         # Not set apart, or set apart by spaces from a closing mark ("( anonim & rahasia ) ..."): its group's last.
         if word in grammar.flags and (not separated or (end < len(text) and text[end] in _TAG_CLOSE_CHARS)) and (
                 last := _flag_group_last_at(text, at, grammar)) is not None:
@@ -3017,7 +3025,7 @@ def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:
     end = at
     while (match := _LEADING_WORD.match(text, end)) and fold_word(match.group("word")) in grammar.flag_particles:
         end = match.end()
-        if match.group("sep").strip():  # punctuation after the particles: they were said to us
+        if match.group("sep").strip().lstrip(HASH):  # punctuation after the particles: they were said to us
             return at if _blank_from(text, end) else end
         if (past_emoji := _past_leading_symbols_at(text, end)) is not None:  # an emoji after them, and more
             return past_emoji

@@ -2302,6 +2302,15 @@ def test_a_space_spelled_out_between_keywords_is_read_as_one(text: str, action: 
     pytest.param(f"1708#CEK#{VALID}", Action.STATUS, "", False, False, "complaint", id="short-code-then-cek"),
     pytest.param(f"LAPOR#CEK#{VALID}", Action.STATUS, "", False, False, "complaint", id="kind-then-cek"),
     pytest.param("INFO#", REPORT, "", False, False, "information_request", id="kind-alone"),
+    pytest.param("ANONIM#RAHASIA#camat terima suap", REPORT, "#camat terima suap", True, True, "complaint",
+                 id="a-run-of-fields"),
+    # after the other leading words as after a kind or flag word: an addition's label, a word introducing a flag
+    pytest.param(f"TAMBAHAN#ANONIM#{VALID}#saya saksi", FOLLOW_UP, "#saya saksi", True, False, "complaint",
+                 id="follow-up-label"),
+    pytest.param("Tambah#ANONIM kades minta uang", REPORT, "kades minta uang", True, False, "complaint",
+                 id="flag-opener"),
+    pytest.param("(ANONIM)#SaveKPK pimpinan dilemahkan", REPORT, "#SaveKPK pimpinan dilemahkan", True, False,
+                 "complaint", id="wrapped-then-hashtag"),
     # after a space a "#" opens the citizen's own hashtag, kept as typed
     pytest.param("ANONIM #jalanrusak di desa", REPORT, "#jalanrusak di desa", True, False, "complaint",
                  id="hashtag-after-space"),
