@@ -903,11 +903,28 @@ def _glued_hash_end(text: str, end: int, grammar: Grammar, *, keeps_hashtag: boo
         return after
     if text[end + 1:end + 2] in _KEYCAP and text[end + 1:end + 2]:
         return end
-    word, _, _ = _leading_word_at(text, after)
-    if word and (word in grammar.kinds or word in grammar.flags or word in grammar.status_words
-                 or word in grammar.help_words):
+    marked = _MARKED_WORD.match(text, after)
+    if marked is not None and _a_word_of_ours(fold_word(marked.group("word")), grammar):
         return after
     return end if keeps_hashtag else None
+
+
+# A word after the marks that may open a tag or a group before it ("(anonim)", "[ANONIM, RAHASIA]", "#anonim"), or
+# our handle's "@".
+_MARKED_WORD = re.compile(rf"[{_TAG_OPEN}{HASH}{with_compatibility_forms('@')}]*(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*)",
+                          re.UNICODE)
+
+
+def _a_word_of_ours(word: str, grammar: Grammar) -> bool:
+    """Whether a leading reader of the grammar reads `word` (`_glued_hash_end`: a "#" before it is a separator): a
+    kind, flag, command or help word, a particle, a term of address or greeting, an addition's label, a word
+    introducing a flag, a spelled space, our handle, one of help's instruction words. Missed, "LAPOR#(anonim) ...",
+    "RAHASIA#(anonim) ..." were named, "ANONIM#pak#<id> ..." a new report, not an addition."""
+    return (word in grammar.kinds or word in grammar.flags or word in grammar.status_words or word in grammar.help_words
+            or word in grammar.flag_particles or word in grammar.calls or word in grammar.greeting_words
+            or word in grammar.follow_up_words or word in grammar.flag_openers
+            or word in grammar.flag_openers_after_keywords or word in grammar.spelled_spaces
+            or word in grammar.addressed_to or word in grammar.instructions)
 
 
 def _without_our_address(text: str, grammar: Grammar) -> str | None:
@@ -3025,11 +3042,23 @@ def _past_flag_particles_at(text: str, at: int, grammar: Grammar) -> int:
     end = at
     while (match := _LEADING_WORD.match(text, end)) and fold_word(match.group("word")) in grammar.flag_particles:
         end = match.end()
-        if match.group("sep").strip().lstrip(HASH):  # punctuation after the particles: they were said to us
+        sep = match.group("sep")
+        if sep.strip().lstrip(HASH) or (sep[:1] in HASH and sep and _hash_sets_particles_apart(text, match, grammar)):
+            # punctuation after the particles: they were said to us
             return at if _blank_from(text, end) else end
         if (past_emoji := _past_leading_symbols_at(text, end)) is not None:  # an emoji after them, and more
             return past_emoji
     return at
+
+
+def _hash_sets_particles_apart(text: str, particle: re.Match[str], grammar: Grammar) -> bool:
+    """Whether the "#" glued to a particle (`particle`, `_LEADING_WORD`) sets the particles apart as punctuation does:
+    before a keyword, a command or an ID that is no particle ("ANONIM ya#<id> ...", "LAPOR min#ANONIM#<isi>"), not
+    before a word of the citizen's ("LAPOR pak#SaveKPK ...": the hashtag kept)."""
+    after = particle.end("word")
+    following = _MARKED_WORD.match(text, particle.end())
+    return _glued_hash_end(text, after, grammar) not in (None, after) and (
+        following is None or fold_word(following.group("word")) not in grammar.flag_particles)
 
 
 def _parse_instructed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText | None:

@@ -638,11 +638,11 @@ ROWS = [
     report("lapor-hash-hashtag", "LAPOR#SaveKPK pimpinan dilemahkan", "complaint", "#SaveKPK pimpinan dilemahkan"),
     report("rahasia-hash-prose", "Rahasia#Negara bocor ke media asing", "complaint",
            "Rahasia#Negara bocor ke media asing"),
-    # a "#" glued to a particle is none of the punctuation that sets particles apart: the ANONIM after it counts
-    report("lapor-min-hash-anonim", "LAPOR min#ANONIM#kades minta uang", "complaint", "min#ANONIM#kades minta uang",
+    # a "#" glued to a particle sets it apart before a keyword: the ANONIM after it counts
+    report("lapor-min-hash-anonim", "LAPOR min#ANONIM#kades minta uang", "complaint", "#kades minta uang",
            anonymous=True),
     report("lapor-pak-hash-anonim", "Lapor pak#anonim kepala desa minta uang", "complaint",
-           "pak#anonim kepala desa minta uang", anonymous=True),
+           "kepala desa minta uang", anonymous=True),
     report("lapor-pak-comma-anonim", "LAPOR pak, ANONIM kades minta uang", "complaint", "kades minta uang",
            anonymous=True),
     # a space spelled out, as the formats read ("ketik LAPOR spasi ANONIM spasi <isi>")

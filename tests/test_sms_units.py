@@ -2497,15 +2497,17 @@ def test_a_confidentiality_word_opening_a_noun_of_the_citizens_stays_in_the_text
                  id="flags-and-particles-after-them"),
     pytest.param("LAPOR pak, Rahasia negara dijual oknum", "Rahasia negara dijual oknum", False, True, "complaint",
                  id="a-compound-after-them"),
-    # a "#" glued to a particle is no punctuation said to us: the flag after it is read where it stands
-    pytest.param("LAPOR min#ANONIM#kades minta uang", "min#ANONIM#kades minta uang", True, False, "complaint",
+    # a "#" glued to a particle before a keyword sets it apart as punctuation does; before a word of theirs it stays
+    pytest.param("LAPOR min#ANONIM#kades minta uang", "#kades minta uang", True, False, "complaint",
                  id="hash-after-min"),
-    pytest.param("Lapor pak#anonim kepala desa minta uang", "pak#anonim kepala desa minta uang", True, False,
-                 "complaint", id="hash-after-pak"),
-    pytest.param("Lapor pak#(anonim) kepala desa minta uang", "pak#(anonim) kepala desa minta uang", True, False,
-                 "complaint", id="hash-after-pak-bracketed"),
-    pytest.param("LAPOR ya#anonim kades minta uang", "ya#anonim kades minta uang", True, False, "complaint",
-                 id="hash-after-ya"),
+    pytest.param("Lapor pak#anonim kepala desa minta uang", "kepala desa minta uang", True, False, "complaint",
+                 id="hash-after-pak"),
+    pytest.param("Lapor pak#(anonim) kepala desa minta uang", "kepala desa minta uang", True, False, "complaint",
+                 id="hash-after-pak-bracketed"),
+    pytest.param("LAPOR ya#anonim kades minta uang", "kades minta uang", True, False, "complaint", id="hash-after-ya"),
+    pytest.param("LAPOR pak#SaveKPK pimpinan dilemahkan", "pak#SaveKPK pimpinan dilemahkan", False, False,
+                 "complaint", id="hash-after-pak-before-a-hashtag"),
+    pytest.param("ANONIM ya#{id} saya saksi", "saya saksi", True, False, "complaint", id="hash-before-an-id"),
     # the text's own: no punctuation after them, a compound; nothing after them, a report of no words (help)
     pytest.param("Anonim ya pak kepala desa korupsi", "ya pak kepala desa korupsi", True, False, "complaint",
                  id="no-punctuation"),
@@ -2517,11 +2519,11 @@ def test_particles_said_with_the_leading_flag_words_are_not_the_reports(
         text: str, body: str, anonymous: bool, confidential: bool, kind: str) -> None:
     """"Rahasia ya. Kepala desa ...": the flag word taken, the case opened "ya." (`[flag_particles]`). A flag word
     after them is read too ("LAPOR pak, ANONIM ...": it was the text's first word, and the number reached the agency),
-    and a "#" glued to one is none of the punctuation that sets them apart ("LAPOR pak#anonim ...": read as such, the
-    anonim after it was the text's)."""
+    and a "#" glued to one before a keyword or an ID sets them apart ("LAPOR pak#anonim ...": the particle's reading
+    stopped there, the anonim after it was the text's and the report named)."""
     parsed = parse_text(text.format(id=format_tracking_id(10_000_004)), shortest_id=SHORTEST)
     assert (parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (body, anonymous, confidential, kind)
-    assert parsed.action is (Action.STATUS if "CEK" in text else REPORT)
+    assert parsed.action is (Action.STATUS if "CEK" in text else FOLLOW_UP if "{id}" in text else REPORT)
 
 
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
