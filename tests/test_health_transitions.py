@@ -696,21 +696,27 @@ def test_a_check_that_read_before_another_is_discarded_though_it_evaluated_after
     assert [line["state"] for line in health_lines(log_stream, "email")] == ["down", "ok"]
 
 
+def email_degraded_for_a_gone_worker(redis: Redis, clock: dict[str, float]) -> tuple[HealthMonitor, ServingBeat]:
+    """A monitor on `clock` that found email degraded: its SMTP server beating, its worker gone for 100 s."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
+    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
+    assert smtp.beat()
+    note_worker_seen(redis, ALL_QUEUES, at=clock["now"] - 100)
+    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "degraded"
+    return monitor, smtp
+
+
 def test_a_check_whose_workers_were_read_before_another_check_is_discarded(
     redis: Redis, log_stream: io.StringIO
 ) -> None:
     """A worker starts again as two checks run at once. The loop's check read the workers (none alive yet), then the
     view's check read everything after the worker came up (ok) and stored it; the loop's read its signals last, so
     the stamp of its reads said it was the newer, and its "no worker" result was kept after the view's "ok": email
-    degraded again for a check's interval, and logged so. A result's reads are stamped by the first of them: the
-    loop's, read before the view's, is discarded."""
+    degraded again for a check's interval, and logged so. A result whose reads began before the stored one's ended
+    is discarded: the loop's, its workers read before the view's reads."""
     start = float(int(time.time()))
     clock = {"now": start}
-    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
-    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
-    assert smtp.beat()
-    note_worker_seen(redis, ALL_QUEUES, at=start - 100)  # its worker gone for 100 s
-    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "degraded"
+    monitor, smtp = email_degraded_for_a_gone_worker(redis, clock)
 
     read, let_go = threading.Event(), threading.Event()
     queue_stats = monitor.queue_stats
@@ -747,11 +753,7 @@ def test_a_check_whose_reads_overlap_the_stored_ones_is_discarded(redis: Redis, 
     degraded again after its "ok". Its reads began before the stored result's ended: discarded."""
     start = float(int(time.time()))
     clock = {"now": start}
-    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: clock["now"])
-    smtp = ServingBeat(redis, "smtp", ["email"], clock=lambda: clock["now"])
-    assert smtp.beat()
-    note_worker_seen(redis, ALL_QUEUES, at=start - 100)  # its worker gone for 100 s
-    assert next(c for c in monitor.check()["channels"] if c["channel"] == "email")["state"] == "degraded"
+    monitor, _ = email_degraded_for_a_gone_worker(redis, clock)
 
     view_reading, view_go, loop_committing, loop_go = (threading.Event() for _ in range(4))
     queue_stats, commit = monitor.queue_stats, monitor.commit
