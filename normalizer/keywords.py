@@ -902,9 +902,13 @@ def _glued_hash_end(text: str, end: int, grammar: Grammar, *, keeps_hashtag: boo
     if after == len(text) or match.group("sep") or text[after].isdigit():
         return after
     if text[end + 1:end + 2] in _KEYCAP and text[end + 1:end + 2]:
-        return end
-    marked = _MARKED_WORD.match(text, after)
-    if marked is not None and _a_word_of_ours(fold_word(marked.group("word")), grammar):
+        # A keycap emoji ("#️⃣") is kept, unless a word of ours or an ID follows it: read past ("LAPOR#️⃣ANONIM ...",
+        # "ANONIM#️⃣<id>"); kept, the ANONIM was the citizen's word and their number reached the agency.
+        keycap = end + 1
+        while keycap < len(text) and text[keycap] in _KEYCAP:
+            keycap += 1
+        return keycap if text[keycap:keycap + 1].isdigit() or _our_word_at(text, keycap, grammar) else end
+    if _our_word_at(text, after, grammar):
         return after
     return end if keeps_hashtag else None
 
@@ -913,6 +917,22 @@ def _glued_hash_end(text: str, end: int, grammar: Grammar, *, keeps_hashtag: boo
 # our handle's "@".
 _MARKED_WORD = re.compile(rf"[{_TAG_OPEN}{HASH}{with_compatibility_forms('@')}]*(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*)",
                           re.UNICODE)
+
+
+def _our_word_at(text: str, at: int, grammar: Grammar) -> bool:
+    """Whether a word a leading reader of the grammar reads opens `text` at `at` (`_a_word_of_ours`)."""
+    marked = _MARKED_WORD.match(text, at)
+    return marked is not None and _a_word_of_ours(fold_word(marked.group("word")), grammar)
+
+
+def _flag_or_particle_at(text: str, at: int, grammar: Grammar) -> bool:
+    """Whether a kind or flag word, a particle, a term of address, a greeting or our handle opens `text` at `at`: what
+    the leading readers go on with after a spelled space ("LAPOR spasi pak ANONIM ..."); not help's instruction words,
+    which are a citizen's too ("REPORT space for wheelchairs ...")."""
+    marked = _MARKED_WORD.match(text, at)
+    word = fold_word(marked.group("word")) if marked is not None else ""
+    return bool(word) and (word in grammar.kinds or word in grammar.flags or word in grammar.flag_particles
+                           or word in grammar.calls or word in grammar.greeting_words or word in grammar.addressed_to)
 
 
 def _a_word_of_ours(word: str, grammar: Grammar) -> bool:
@@ -1028,6 +1048,13 @@ def _compound_after(text: str, end: int, flag: str, grammar: Grammar) -> bool:
             and (flag, fold_word(after.group("word"))) in grammar.flag_compounds)
 
 
+def _hashed_compound_after(text: str, end: int, flag: str, grammar: Grammar) -> bool:
+    """Whether the word after a flag word ending at `end`, a "#" glued between, makes a noun of the citizen's with it
+    (`[flag_compounds]`: "Rahasia#Negara")."""
+    marked = _MARKED_WORD.match(text, end)
+    return marked is not None and (flag, fold_word(marked.group("word"))) in grammar.flag_compounds
+
+
 def _opens_with_anonymity_in_prose(text: str, grammar: Grammar) -> bool:
     """Whether the text opens (after emoji and our short code) with a word of prose that also introduces a flag
     (`after_keywords`: "dan", "dengan", "with") and an anonymity flag word set apart after it ("Dengan anonim, saya
@@ -1101,10 +1128,12 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
         word, end, separated = _leading_word_at(text, at)
         if separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
                 typed := _LEADING_WORD.match(text, at)).group("sep")[:1] in HASH and typed.group("sep"):
-            # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>"; a confidentiality word glued to a word of theirs only in such a
-            # run of fields ("ANONIM#RAHASIA#<isi>"), else theirs ("Rahasia#Negara bocor")
+            # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>", "RAHASIA#<isi>"; a confidentiality word glued to a word that makes
+            # a noun of the citizen's with it only in a run of fields ("ANONIM#RAHASIA#Negara ..."), else theirs
+            # ("Rahasia#Negara bocor"; read as a field always, "LAPOR RAHASIA#camat terima suap" was not confidential)
             hashed = _glued_hash_end(text, typed.end("word"), grammar, keeps_hashtag=(
-                grammar.flags.get(word) != "confidential" or (at > 0 and text[at - 1] in HASH)))
+                grammar.flags.get(word) != "confidential" or (at > 0 and text[at - 1] in HASH)
+                or not _hashed_compound_after(text, typed.end("word"), grammar.flags[word], grammar)))
             end, separated = (end, False) if hashed is None else (hashed, True)
         # Not set apart, or set apart by spaces from a closing mark ("( anonim & rahasia ) ..."): its group's last.
         if word in grammar.flags and (not separated or (end < len(text) and text[end] in _TAG_CLOSE_CHARS)) and (
@@ -3272,9 +3301,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if (explicit or flags) and not compound and (
             spaced := _past_spelled_space_at(text, at, grammar, spaced=True)) is not None and (
             spelled or _SPELLED_SPACE.match(text, at).group("close") or _blank_from(text, spaced)
-            or text[spaced].isdigit() or _status_command_at(text, spaced, grammar)):
-        # The format's: bracketed ("LAPOR (spasi) <isi>"), before a query ("LAPOR spasi CEK <id>"), or after one
-        # between the keywords ("LAPOR spasi ANONIM spasi <isi>"). Else before words of the citizen's it is theirs:
+            or text[spaced].isdigit() or _status_command_at(text, spaced, grammar)
+            or _flag_or_particle_at(text, spaced, grammar)):
+        # The format's: bracketed ("LAPOR (spasi) <isi>"), before a query ("LAPOR spasi CEK <id>") or a word of ours
+        # ("LAPOR spasi pak ANONIM <isi>": left, the ANONIM after it was the citizen's and their number reached the
+        # agency), or after one between the keywords ("LAPOR spasi ANONIM spasi <isi>"). Else before words of the
+        # citizen's it is theirs:
         # "REPORT space for wheelchairs is blocked", "ANONIM space heater ...", "LAPOR spasi antara ..." lost it.
         at = spaced
     if explicit and ((commanded := _status_command_at(text, at, grammar)) or text[at:at + 1].isdigit()):

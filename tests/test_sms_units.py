@@ -2260,6 +2260,14 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
                  "complaint", id="bracketed-before-the-text"),
     pytest.param(f"LAPOR spasi CEK {VALID}", Action.STATUS, "", False, False, "complaint", id="before-a-query"),
     pytest.param(f"LAPOR spasi {VALID}", Action.STATUS, "", False, False, "complaint", id="before-an-id"),
+    # before a word the leading readers go on with (kept, the ANONIM after it was the citizen's word, their number
+    # sent to the agency)
+    pytest.param("LAPOR spasi pak ANONIM camat terima suap", REPORT, "pak ANONIM camat terima suap", True, False,
+                 "complaint", id="before-a-particle"),
+    pytest.param("LAPOR spasi halo, ANONIM camat terima suap", REPORT, "halo, ANONIM camat terima suap", True, False,
+                 "complaint", id="before-a-greeting"),
+    pytest.param("LAPOR spasi @lapor1708 ANONIM camat terima suap", REPORT, "@lapor1708 ANONIM camat terima suap",
+                 True, False, "complaint", id="before-our-handle"),
     # the citizen's words keep theirs: no keyword before it, or a word of a sentence
     pytest.param("REPORT space for wheelchairs is blocked", REPORT, "space for wheelchairs is blocked", False, False,
                  "complaint", id="english-prose"),
@@ -2327,6 +2335,16 @@ def test_a_space_spelled_out_between_keywords_is_read_as_one(text: str, action: 
                  id="confidentiality-then-flag"),
     pytest.param("ANONIM#\ufe0f\u20e3 pungli di loket", REPORT, "#\ufe0f\u20e3 pungli di loket", True, False,
                  "complaint", id="keycap"),
+    # a keycap before a word of ours or an ID is read past (kept, "LAPOR#️⃣ANONIM ..." was named)
+    pytest.param("LAPOR#\ufe0f\u20e3ANONIM camat terima suap", REPORT, "camat terima suap", True, False, "complaint",
+                 id="keycap-before-a-flag"),
+    pytest.param(f"ANONIM#\ufe0f\u20e3{VALID}", Action.STATUS, "", True, False, "complaint", id="keycap-before-an-id"),
+    # a confidentiality word glued to a word of theirs that makes no noun with it is a field ("RAHASIA#<isi>" was
+    # not confidential)
+    pytest.param("LAPOR RAHASIA#camat terima suap", REPORT, "#camat terima suap", False, True, "complaint",
+                 id="confidentiality-field-after-a-kind"),
+    pytest.param("RAHASIA#camat terima suap", REPORT, "#camat terima suap", False, True, "complaint",
+                 id="confidentiality-field"),
     pytest.param("1708#SaveKPK pimpinan dilemahkan", REPORT, "1708#SaveKPK pimpinan dilemahkan", False, False,
                  "complaint", id="short-code-then-hashtag"),
 ])
