@@ -382,7 +382,9 @@ async def test_the_status_page_is_plain_html_that_reloads_itself_and_says_why(
     assert re.search(r'<head><meta charset="utf-8"><meta name="viewport"[^>]*><meta http-equiv="refresh" '
                      r'content="10"><title>', html)
     assert "<noscript>" not in html and 'document.querySelector(\'meta[http-equiv="refresh"]\')' in html
-    assert re.search(r'<div class="muted" data-generated="([-\d]+ [:\d]+Z \(\d\d:\d\d WIB\))">generated \1 · ', html)
+    # (WIB is a day ahead from 17:00 UTC: "(00:08 WIB, Dec 6)")
+    assert re.search(r'<div class="muted" data-generated="([-\d]+ [:\d]+Z \(\d\d:\d\d WIB(?:, \w+ \d+)?\))">'
+                     r"generated \1 · ", html)
     assert 'id="overall">DOWN: email<' in html
     assert 'id="channel-email" data-state="down"' in html
     assert "poller failing for 11 min: Graph API 500 &lt;script&gt;" in html
