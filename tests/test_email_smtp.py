@@ -425,6 +425,52 @@ def test_the_same_mail_re_encoded_by_a_relay_is_one_report(make_server, redis: R
     assert len(outbox(server.settings)) == 1
 
 
+REWRITTEN_BODY = "Kepala desa minta uang Rp 50.000 untuk surat domisili."
+
+
+def _with_html(raw: bytes, html: str) -> bytes:
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message.add_alternative(html, subtype="html")
+    return message.as_bytes().replace(b"\r\r\n", b"\r\n")
+
+
+@pytest.mark.parametrize("rewrite", [
+    pytest.param(lambda raw: _with_html(raw, f'<html><head><meta http-equiv="Content-Type" content="text/html">'
+                                             f'</head><body><div dir="ltr">{REWRITTEN_BODY}</div></body></html>'),
+                 id="an-html-alternative-added"),
+])
+def test_the_same_mail_rewritten_by_exchange_is_one_report(make_server, redis: Redis, rewrite) -> None:  # type: ignore[no-untyped-def]
+    """Exchange writes a mailbox's MIME anew when it moves (the IMAP poller then reads the folder again): an HTML
+    alternative added to a plain mail, or its HTML re-wrapped, and the key that digested each part made it a second
+    report. The text the mail is read as is the plain part's: the same report."""
+    server = make_server()
+    first = citizen_mail(subject="Pungli", body=REWRITTEN_BODY, message_id="<rewritten-1@example.net>")
+    one, two = server.deliver(first), server.deliver(rewrite(first))
+    assert one.tracking_id is not None and one.tracking_id == two.tracking_id
+    assert envelope_count(redis) == 1
+
+
+def test_two_forwarded_mails_under_one_message_id_are_two_reports(make_server, redis: Redis) -> None:  # type: ignore[no-untyped-def]
+    """A form mailer sends two citizens' forwarded evidence with the same words around it under one Message-ID: the
+    forwarded mails differ in their From and Subject, which the key read from their words alone missed, and the second
+    was answered as a repeat of the first."""
+    server = make_server()
+
+    def forwarded(sender: str, subject: str) -> bytes:
+        inner = EmailMessage()
+        inner["From"], inner["Subject"] = sender, subject
+        inner.set_content("Mohon ditindaklanjuti.")
+        outer = BytesParser(policy=policy.default).parsebytes(
+            citizen_mail(subject="Fwd: aduan", body="Lihat lampiran.", message_id="<form-1@form.example>"))
+        outer.add_attachment(inner)
+        return outer.as_bytes()
+
+    one = server.deliver(forwarded("camat@kec.example.go.id", "Pungli IMB Rp 5 juta"))
+    two = server.deliver(forwarded("lurah@kel.example.go.id", "Pungli KTP Rp 200 ribu"))
+    assert one.tracking_id is not None and two.tracking_id is not None and one.tracking_id != two.tracking_id
+    assert envelope_count(redis) == 2
+
+
 def test_a_mail_whose_reply_could_not_be_queued_is_acknowledged_when_it_is_sent_again(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its report was stored and its reply job was not (Redis lost in between): 451, and the sending server sends it

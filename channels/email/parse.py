@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import hashlib
 import mimetypes
 import quopri
 import re
@@ -128,6 +129,8 @@ class ParsedMail:
     # `text` passes over. The reports a mail names besides its subject's and its threading's (`guards.reports_named`):
     # a forward of our acknowledgements of two reports, or an answer quoting them, names both.
     body_tags: tuple[str, ...] = ()
+    # What the mail says, digested (`content_digest`): with its sender and Message-ID, what dedups it.
+    content_digest: str = ""
 
 
 # The most reports besides the one it continues whose privacy a mail takes, each an envelope copy read: as many tags
@@ -1487,4 +1490,17 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         attachments=attachments,
         sender_identities=sender_identities(message, max_address_field),
         body_tags=body_tags(body),
+        content_digest=content_digest(subject, body, attachments),
     )
+
+
+def content_digest(subject: str, body: str, attachments: list[RawAttachment]) -> str:
+    """A digest of what a mail says, as the parse reads it alone: its subject, its text before any trimming (the
+    plain alternative before the HTML, a forwarded mail's From, Date and Subject with its words) and its files' bytes.
+    Not its body as sent: a relay that downgrades 8BITMIME re-encodes it (quoted-printable), and Exchange writes a
+    mailbox's MIME anew when it moves (an HTML alternative re-wrapped or added; a new UIDVALIDITY, the poller reading
+    the folder again): the same mail, another body."""
+    digest = hashlib.sha256(f"{subject}\0{body}".encode("utf-8", "surrogatepass"))
+    for attachment in attachments:
+        digest.update(b"\0" + hashlib.sha256(attachment.data).digest())
+    return digest.hexdigest()

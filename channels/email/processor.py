@@ -114,22 +114,9 @@ def without_hop_fields(raw: bytes) -> bytes:
 
 
 def mail_content_digest(mail: ParsedMail) -> str:
-    """A digest of what a mail says, as read from it alone: its subject and each part's content, decoded. Not its body
-    as sent: a relay that downgrades 8BITMIME re-encodes it (quoted-printable), and Exchange writes a mailbox's MIME
-    anew when it moves (a new UIDVALIDITY, the poller reading the folder again): the same mail, another body. Nor the
-    text the processor reads (a reply's, which depends on what Redis says of the mail it answers)."""
-    digest = hashlib.sha256(mail.subject.encode("utf-8", "surrogatepass"))
-    for part in mail.message.walk():
-        if part.is_multipart():
-            continue
-        try:
-            content: str | bytes = part.get_content()
-        except Exception:  # a charset no codec reads, a damaged encoding: the bytes as transfer-decoded
-            content = part.get_payload(decode=True) or b""
-        if isinstance(content, str):
-            content = content.replace("\r\n", "\n").rstrip().encode("utf-8", "surrogatepass")
-        digest.update(b"\0" + hashlib.sha256(content).digest())
-    return digest.hexdigest()
+    """What the mail says, digested as the parse read it (`parse.content_digest`), not as the processor reads a
+    reply (which depends on what Redis says of the mail it answers)."""
+    return mail.content_digest
 
 
 def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
