@@ -926,13 +926,27 @@ def _our_word_at(text: str, at: int, grammar: Grammar) -> bool:
 
 
 def _flag_or_particle_at(text: str, at: int, grammar: Grammar) -> bool:
-    """Whether a kind or flag word, a particle, a term of address, a greeting or our handle opens `text` at `at`: what
-    the leading readers go on with after a spelled space ("LAPOR spasi pak ANONIM ..."); not help's instruction words,
-    which are a citizen's too ("REPORT space for wheelchairs ...")."""
-    marked = _MARKED_WORD.match(text, at)
-    word = fold_word(marked.group("word")) if marked is not None else ""
-    return bool(word) and (word in grammar.kinds or word in grammar.flags or word in grammar.flag_particles
-                           or word in grammar.calls or word in grammar.greeting_words or word in grammar.addressed_to)
+    """Whether a flag word opens `text` at `at`, or a particle, term of address, greeting, kind word or our handle
+    with a flag word after it: what the leading readers go on with after a spelled space ("LAPOR spasi pak ANONIM
+    ...", "LAPOR spasi halo, ANONIM ...", "LAPOR spasi @lapor1708 ANONIM ..."). Not such a word alone: they are a
+    citizen's too, and "REPORT space there is no ramp", "REPORT space admin fees are illegal" lost their first word."""
+    handle = _HANDLE_AT.match(text, at)
+    first = handle if handle is not None else _MARKED_WORD.match(text, at)
+    if first is None:
+        return False
+    word = fold_word(first.group("word"))
+    if word in grammar.flags:
+        return True
+    if not (word in grammar.flag_particles or word in grammar.calls or word in grammar.greeting_words
+            or word in grammar.kinds or word in grammar.addressed_to):
+        return False
+    after = _MARKED_WORD.match(text, _WORD_GAP.match(text, first.end()).end())
+    return after is not None and fold_word(after.group("word")) in grammar.flags
+
+
+# Our handle typed with its "@" ("@lapor1708"), and the spaces and marks between two words ("halo, ANONIM").
+_HANDLE_AT = re.compile(rf"[{with_compatibility_forms('@')}](?P<word>\w+)", re.UNICODE)
+_WORD_GAP = re.compile(r"[^\w@#＃＠]*", re.UNICODE)
 
 
 def _a_word_of_ours(word: str, grammar: Grammar) -> bool:

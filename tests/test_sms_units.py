@@ -2271,6 +2271,13 @@ def test_the_anonymity_flag_mistyped_or_glued_to_the_kind_is_read(text: str, bod
     # the citizen's words keep theirs: no keyword before it, or a word of a sentence
     pytest.param("REPORT space for wheelchairs is blocked", REPORT, "space for wheelchairs is blocked", False, False,
                  "complaint", id="english-prose"),
+    # a word of ours with no flag after it is the citizen's too
+    pytest.param("REPORT space there is no ramp", REPORT, "space there is no ramp", False, False, "complaint",
+                 id="english-prose-greeting-word"),
+    pytest.param("REPORT space admin fees are illegal", REPORT, "space admin fees are illegal", False, False,
+                 "complaint", id="english-prose-term-of-address"),
+    pytest.param("REPORT space info board is broken", REPORT, "space info board is broken", False, False,
+                 "complaint", id="english-prose-kind-word"),
     pytest.param("ANONIM space heater meledak di kantor", REPORT, "space heater meledak di kantor", True, False,
                  "complaint", id="after-a-flag"),
     pytest.param("LAPOR spasi antara bangunan terlalu sempit", REPORT, "spasi antara bangunan terlalu sempit", False,
