@@ -51,11 +51,17 @@ DIGESTS: dict[str, Callable[..., Any]] = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA25
 # length already keeps a value from swallowing the next parameter (whose name starts with a letter that is no digit).
 MESSAGE_SID = (re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}"), "a message SID (SM or MM, 32 hex digits)")
 COUNT = (re.compile(r"[0-9]{1,9}"), "a number")
+# Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
+# language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
+# it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), and so does HELP: Twilio has sent the help
+# text set in the Messaging Service already (twilio.com/docs/messaging/tutorials/advanced-opt-out), and ours was a
+# second SMS (gateway.app answers it empty). A help word without `OptOutType` gets our usage text.
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # Advanced Opt-Out's name for the keyword, one of three words (OPT_OUT_TYPES), or blank. Read as any text, an
 # opt-out's type could swallow the parameter after it (`STOPSmsMessageSidSM...`): no longer an opt-out, its words
 # were filed as a report with the citizen's number and acknowledged, under the same valid signature (the opt-out was
 # never filed, so deduplication had nothing to match it with).
-OPT_OUT_TYPE = (re.compile(r"(?i:STOP|START|HELP)?"), "an opt-out type (STOP, START or HELP)")
+OPT_OUT_TYPE = (re.compile(f"(?i:{'|'.join(OPT_OUT_TYPES)})?"), "an opt-out type (STOP, START or HELP)")
 # A status callback's status, Twilio's lower-case word (OUTBOUND_STATUSES; any other is taken as a word too). Read as
 # any text, one that swallowed the parameter after it (`deliveredSmsSidSM...`) was no status callback: the reply's
 # Body it carries was filed as a report from our own number.
@@ -71,12 +77,6 @@ SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "OptOutType": OPT_OUT_TYPE,
     "MessageStatus": MESSAGE_STATUS,
 }
-# Twilio's Advanced Opt-Out names the message its keyword in `OptOutType` (its words an operator may set in any
-# language: "KELUAR", "BERHENTI SMS"): read as that, whatever our own tables say of the words. STOP and START leave
-# it unfiled and unanswered (Twilio blocks any answer to a STOP anyway), and so does HELP: Twilio has sent the help
-# text set in the Messaging Service already (twilio.com/docs/messaging/tutorials/advanced-opt-out), and ours was a
-# second SMS (gateway.app answers it empty). A help word without `OptOutType` gets our usage text.
-OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
 # An outbound message's status callback (twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks):
 # posted here when a number's or Messaging Service's status callback URL is set to this webhook. It carries no
 # NumMedia, which every inbound message has, and `MessageStatus` is one of these, never an inbound "received" (it may

@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar
@@ -494,11 +494,10 @@ def deadletters_list(
         letters, total = matching[offset:offset + limit], len(matching)
     else:
         letters, total = registry.list(limit=limit, offset=offset), registry.count()
-    table = Table(title=f"Dead letters ({registry.count()} in all)")
     # The key names one letter (a report's forward apart from its reply), and the only name of an unreadable one,
     # which has no Tracking ID: `requeue` says to purge those by key, and the list showed none.
-    for column in ("key", "tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"):
-        table.add_column(column, overflow="fold")  # cut to its width, the key read `lapor-forwar…`
+    table = _folded_table(f"Dead letters ({registry.count()} in all)",
+                          ("key", "tracking_id", "queue", "channel", "reason", "attempts", "failed at", "detail"))
     for letter in letters:
         table.add_row(_printable(letter.key), _printable(letter.tracking_id), _printable(letter.queue),
                       _printable(_channel_of(letter)), _printable(letter.reason), str(letter.attempts),
@@ -729,6 +728,15 @@ def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
         raise typer.Exit(2 if isinstance(error, NotATrackingId) else 1) from None
 
 
+def _folded_table(title: str, columns: Iterable[str]) -> Table:
+    """A table whose cells fold onto more lines on a narrow terminal: cut to its width, a key an operator copies into
+    the next command read `sms-aggrega…`, an account `178414…`, a failure `aggre…`."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
 def _printable(text: str) -> str:
     """Text from an envelope (a type the citizen's mail client declared), quoted from a downstream or a parser (a
     dead letter's or a quarantined mail's detail) or as an operator typed it (a dead letter's name), for the
@@ -751,9 +759,8 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
                  else "forwarded (at a time that cannot be read)" if report.forwarded else "not forwarded yet")
     console.print(f"report {report.tracking_id}: {'anonymous' if report.anonymous else 'named'}, "
                   f"{_printable(report.channel)}, {forwarded}")
-    table = Table(title=f"Attachments ({len(report.attachments)})")
-    for column in ("#", "type", "size", "flags", "gateway keeps", "case store gets", "why"):
-        table.add_column(column, overflow="fold")  # cut to its width, `copy without meta…` said less than it got
+    table = _folded_table(f"Attachments ({len(report.attachments)})",
+                          ("#", "type", "size", "flags", "gateway keeps", "case store gets", "why"))
     for view in report.attachments:
         table.add_row(str(view.index), _printable(view.content_type), "-" if view.size is None else str(view.size),
                       _printable(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
@@ -937,9 +944,8 @@ def quarantine_list() -> None:
     quarantine = Quarantine(settings.data_dir)
     entries = quarantine.list()
     # A path is text, not markup: a data dir `/srv/lapor[prod]` was shown as `/srv/lapor`.
-    table = Table(title=f"Quarantined mail ({len(entries)}) in {escape(str(quarantine.directory))}")
-    for column in ("key", "reason", "size", "quarantined at", "detail"):
-        table.add_column(column, overflow="fold")  # cut to its width, the key `reprocess` takes read `3f9a…`
+    table = _folded_table(f"Quarantined mail ({len(entries)}) in {escape(str(quarantine.directory))}",
+                          ("key", "reason", "size", "quarantined at", "detail"))
     for entry in entries:
         table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size),
                       shown_time(entry.quarantined_at, settings.operator_zone),
@@ -1063,9 +1069,7 @@ def unfiled_list() -> None:
     message: its words and sender stay in Redis)."""
     settings = _operator_settings()
     _, _, entries, damaged = _unfiled(settings)
-    table = Table(title=f"Unfiled messages ({len(entries)})")
-    for column in ("channel", "key", "kept at", "error", "raised at"):
-        table.add_column(column, overflow="fold")  # cut to its width, the key `retry` takes read `sms-aggrega…`
+    table = _folded_table(f"Unfiled messages ({len(entries)})", ("channel", "key", "kept at", "error", "raised at"))
     for entry in entries:
         # The channel is the name of its hash in Redis: one a hand edit named `lapor:unfiled:[/x]` ended the list on
         # a MarkupError traceback, and an escape sequence in a key or a name typed reached the terminal.
@@ -1366,10 +1370,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     said = escape(local(document.get("reason") or overall.upper()))
     console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({local(document['generated_at'])}; counters as of "
                   f"{local(document.get('counters_at') or 'never')})")
-    table = Table(title="Channels")
-    for column in ("channel", "state", "reason", "received", "accepted", "dup", "rejected", "forwarded",
-                   "files lost", "replies ok/failed", "dead letters", "last message"):
-        table.add_column(column, overflow="fold")
+    table = _folded_table("Channels", ("channel", "state", "reason", "received", "accepted", "dup", "rejected",
+                                       "forwarded", "files lost", "replies ok/failed", "dead letters", "last message"))
     for entry in document["channels"]:
         c = entry["counters"]
         table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
@@ -1397,10 +1399,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                 console.print(f"{entry['channel']}: {label}: "
                               + ", ".join(f"{_printable(str(k))} {int(v)}" for k, v in by_reason.items()),
                               highlight=False)
-    queues = Table(title="Queues")
-    for column in ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers", "unreadable",
-                   "last failure", "in progress"):
-        queues.add_column(column, overflow="fold")  # cut to its width, `aggre…` named no failure
+    queues = _folded_table("Queues", ("queue", "queued", "held", "retrying", "oldest job (s)", "live workers",
+                                      "unreadable", "last failure", "in progress"))
     for q in document["queues"]:
         age = q["oldest_age_seconds"]
         queues.add_row(q["name"], str(q["depth"]), str(q.get("held", 0)), str(q["scheduled"]),
@@ -1430,11 +1430,9 @@ def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> No
     polled = [entry for entry in document["channels"] if entry.get("poller")]
     if not polled:
         return
-    table = Table(title="Pollers")
     # When each last polled it without an error: the channels table's "last message" is when a citizen last wrote,
     # which for a quiet account says nothing of the poller; only the page and the JSON said it.
-    for column in ("channel", "account", "polled by", "lease left (s)", "last successful poll"):
-        table.add_column(column, overflow="fold")  # cut to its width, an Instagram account read `178414…`
+    table = _folded_table("Pollers", ("channel", "account", "polled by", "lease left (s)", "last successful poll"))
     for entry in polled:
         poller = entry["poller"]
         left = poller["lease_remaining_seconds"]

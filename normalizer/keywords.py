@@ -930,23 +930,24 @@ def _flag_or_particle_at(text: str, at: int, grammar: Grammar) -> bool:
     with a flag word after it: what the leading readers go on with after a spelled space ("LAPOR spasi pak ANONIM
     ...", "LAPOR spasi halo, ANONIM ...", "LAPOR spasi @lapor1708 ANONIM ..."). Not such a word alone: they are a
     citizen's too, and "REPORT space there is no ramp", "REPORT space admin fees are illegal" lost their first word."""
-    handle = _HANDLE_AT.match(text, at)
-    first = handle if handle is not None else _MARKED_WORD.match(text, at)
-    if first is None:
+    name = _LEADING_NAME.match(text, at)  # our handle, its digits with it ("@lapor1708")
+    if name is not None and name.start("name") > at and fold_word(name.group("name")) in grammar.addressed_to:
+        word, end = fold_word(name.group("name")), name.end("name")
+    elif (first := _MARKED_WORD.match(text, at)) is not None:
+        word, end = fold_word(first.group("word")), first.end()
+    else:
         return False
-    word = fold_word(first.group("word"))
     if word in grammar.flags:
         return True
     if not (word in grammar.flag_particles or word in grammar.calls or word in grammar.greeting_words
             or word in grammar.kinds or word in grammar.addressed_to):
         return False
-    after = _MARKED_WORD.match(text, _WORD_GAP.match(text, first.end()).end())
+    after = _MARKED_WORD.match(text, _WORD_GAP.match(text, end).end())
     return after is not None and fold_word(after.group("word")) in grammar.flags
 
 
-# Our handle typed with its "@" ("@lapor1708"), and the spaces and marks between two words ("halo, ANONIM").
-_HANDLE_AT = re.compile(rf"[{with_compatibility_forms('@')}](?P<word>\w+)", re.UNICODE)
-_WORD_GAP = re.compile(r"[^\w@#＃＠]*", re.UNICODE)
+# The spaces and marks between two words ("halo, ANONIM"), up to a word's own marks ("#anonim", "@lapor1708").
+_WORD_GAP = re.compile(rf"[^\w{HASH}{with_compatibility_forms('@')}]*", re.UNICODE)
 
 
 def _a_word_of_ours(word: str, grammar: Grammar) -> bool:

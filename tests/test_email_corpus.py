@@ -15,7 +15,6 @@ from redis import Redis
 
 from channels.email.guards import SUPPRESSED
 from channels.email.parse import parse_mail
-from channels.email.processor import mail_content_digest
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY
 from tests.email_support import (
@@ -409,7 +408,7 @@ def check_report(case: Case, tracking_id: str | None, raw: bytes, redis: Redis, 
     # A Message-ID is its sender's and its content's: the dedup id is a digest of the From address, the Message-ID and
     # what the mail says as read.
     message_id = envelope["channel_meta"]["message_id"]
-    content = mail_content_digest(parse_mail(raw))
+    content = parse_mail(raw).content_digest
     expected_id = ("from-message-id:" + hashlib.sha256(f"{case.sender}\0{message_id}\0{content}".encode()).hexdigest()
                    if message_id else "sha256:" + hashlib.sha256(raw).hexdigest())
     assert envelope["channel_message_id"] == expected_id

@@ -723,7 +723,13 @@ def one_by_one_after_500s(context: WorkerContext, job: Any, posted: Sequence[dic
 def _next_interval(job: Any) -> int:
     """The seconds RQ would wait before the job's next retry (its last interval once it has none left)."""
     intervals = list(job.retry_intervals or [0])
-    return int(intervals[min(max(len(intervals) - (job.retries_left or 0), 0), len(intervals) - 1)])
+    return int(intervals[_next_interval_index(job, intervals)])
+
+
+def _next_interval_index(job: Any, intervals: Sequence[int]) -> int:
+    """Which of `intervals` RQ schedules the job's next retry by (as `Job.get_retry_interval` reads it): the one its
+    retries left point at, the last once it has none left."""
+    return min(max(len(intervals) - (job.retries_left or 0), 0), len(intervals) - 1)
 
 
 def _by_channel(envelopes: Mapping[str, Mapping[str, Any]], tracking_ids: list[str]) -> dict[str, list[str]]:
@@ -843,8 +849,7 @@ def _back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> N
     job.meta[GIVEN_BACK_META] = time.time()
     job.retries_left = (job.retries_left or 0) + 1
     intervals = list(job.retry_intervals or [0])
-    index = min(max(len(intervals) - job.retries_left, 0), len(intervals) - 1)
-    intervals[index] = wait
+    intervals[_next_interval_index(job, intervals)] = wait
     job.retry_intervals = intervals
 
 
@@ -895,7 +900,7 @@ def _wait_at_least(job: Any, seconds: float) -> None:
     """Make RQ's next retry of this job wait at least `seconds` (a case store's Retry-After), never less than the
     configured schedule. RQ reads the interval from the job in hand when it schedules the retry, by this index."""
     intervals = list(job.retry_intervals or [0])
-    index = max(len(intervals) - job.retries_left, 0)
+    index = _next_interval_index(job, intervals)
     intervals[index] = max(intervals[index], math.ceil(min(seconds, MAX_RETRY_AFTER_SECONDS)))
     job.retry_intervals = intervals
 

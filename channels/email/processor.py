@@ -113,24 +113,19 @@ def without_hop_fields(raw: bytes) -> bytes:
     return (b"\n".join(kept) + separator + body).replace(b"\n", b"\r\n")
 
 
-def mail_content_digest(mail: ParsedMail) -> str:
-    """What the mail says, digested as the parse read it (`parse.content_digest`), not as the processor reads a
-    reply (which depends on what Redis says of the mail it answers)."""
-    return mail.content_digest
-
-
 def provider_message_id(mail: ParsedMail, raw: bytes) -> str:
     """Dedup key: the Message-ID as its sender's and its content's (`from-message-id:`, a sha256 of the From address,
-    the Message-ID and `mail_content_digest`), or a sha256 of the mail without its hop fields when it has none (or an
-    absurd one), so the same mail delivered again by a backup MX or an MTA's retry, or found by the IMAP poller, is
-    the same report. Not the Message-ID alone: form mailers and broken clients reuse theirs, and anyone who saw a copy
-    of a mail can send another under its Message-ID. Taken alone, such a mail from another address was answered as a
-    duplicate with the first mail's Tracking ID (which tied its writer to a whistleblower's anonymous report), and was
-    not filed; and a form mailer sending every citizen's complaint from its one address under one Message-ID had the
-    second citizen's complaint answered with the first's Tracking ID, and lost."""
+    the Message-ID and what it says as the parse read it, `ParsedMail.content_digest`: not as the processor reads a
+    reply, which depends on what Redis says of the mail it answers), or a sha256 of the mail without its hop fields
+    when it has none (or an absurd one), so the same mail delivered again by a backup MX or an MTA's retry, or found
+    by the IMAP poller, is the same report. Not the Message-ID alone: form mailers and broken clients reuse theirs,
+    and anyone who saw a copy of a mail can send another under its Message-ID. Taken alone, such a mail from another
+    address was answered as a duplicate with the first mail's Tracking ID (which tied its writer to a whistleblower's
+    anonymous report), and was not filed; and a form mailer sending every citizen's complaint from its one address
+    under one Message-ID had the second citizen's complaint answered with the first's Tracking ID, and lost."""
     if mail.message_id and len(mail.message_id) <= MAX_MESSAGE_ID:
         return "from-message-id:" + hashlib.sha256(
-            f"{mail.sender_address}\0{mail.message_id}\0{mail_content_digest(mail)}".encode()).hexdigest()
+            f"{mail.sender_address}\0{mail.message_id}\0{mail.content_digest}".encode()).hexdigest()
     return "sha256:" + hashlib.sha256(without_hop_fields(raw)).hexdigest()
 
 

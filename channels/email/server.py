@@ -61,13 +61,12 @@ def refusal_text(key: str, **fields: object) -> str:
     return f"{render(key, 'id', **fields)} / {render(key, 'en', **fields)}"
 
 
-# The commands whose arguments aiosmtpd's echo of a command line (`mail.log`, "<peer> >> <line>") keeps: the greeting's
-# name and the envelope's addresses (scrubbed as any log line is). Of any other line it keeps the verb (AUTH's
-# argument is the client's password in base64, NOOP's and VRFY's whatever the client wrote) or nothing: a client that
-# sends a mail's lines after a refused DATA, as some scripts and devices do, had each line logged as a command, the
-# citizen's words and street address among them.
-# Kept whole only in a command's own shape: "Helo Pak, saya mau lapor pungli di Jl. Mawar No. 5" and "Mail ini saya
-# kirim karena ..." open with a verb too.
+# The command lines aiosmtpd's echo (`mail.log`, "<peer> >> <line>") keeps whole: the greeting's name and the
+# envelope's addresses (scrubbed as any log line is), in a command's own shape ("Helo Pak, saya mau lapor pungli di
+# Jl. Mawar No. 5" and "Mail ini saya kirim karena ..." open with a verb too). Of any other line it keeps the verb
+# (AUTH's argument is the client's password in base64, NOOP's and VRFY's whatever the client wrote) or nothing: a
+# client that sends a mail's lines after a refused DATA, as some scripts and devices do, had each line logged as a
+# command, the citizen's words and street address among them.
 _ECHOED_WHOLE = re.compile(r"(?:(?:HELO|EHLO) [^\s]+|(?:MAIL FROM|RCPT TO):\s*<[^<>\s]*>(?: [^\s]+)*)\s*",
                            re.IGNORECASE)
 _SMTP_VERBS = frozenset({"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "AUTH",
