@@ -103,8 +103,8 @@ class MailQuery:
     words: str = ""
 
 
-def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
-                      with_a_file: bool = False) -> MailQuery | None:
+def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH, with_a_file: bool = False,
+                      thread: str | None = None) -> MailQuery | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
     the subject, the body or both, naming one ID), or the mistyped ID it asks with ("CEK 10000005": filed, it was a
     new report and acknowledged as one); None for any other mail. `subject`: its words past reply prefixes
@@ -118,15 +118,20 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     `with_a_file`: a file comes with the mail, and the query names the report it is for whatever the body says after
     the ID or below the subject's query ("CEK 10000004 lubangnya makin besar", a signature with a phone number), as
     by SMS a photo with those words: read as a query alone, such a mail was a new report, open, its sender's name and
-    number beside the ID of their anonymous report. A subject of other words is then the addition's subject."""
+    number beside the ID of their anonymous report. A subject of other words is then the addition's subject.
+
+    `thread`: the report the mail answers in its thread (our tag in its subject, our reply in its references): a
+    status question without an ID and nothing else ("CEK", "Bagaimana status laporan saya?") asks that report's
+    status. Filed, it went to the agency as the citizen's addition and its writer was told the addition was taken."""
     grammar = load_grammar()
     body = clean_text(text)
     words = body.strip()
     asked: set[tuple[str, bool]] = set()
+    asked_without_id = False
     for part, in_body in ((clean_text(subject), False), (body, True)):
         if not part.strip():
             continue
-        parsed = parse_text(part, grammar, shortest_id=shortest_id)
+        parsed = parse_text(part if with_a_file else _without_sign_off(part, grammar), grammar, shortest_id=shortest_id)
         said = with_a_file or _adds_nothing(parsed.text, grammar)  # nothing beside the query, or a file's words
         if parsed.action in _MAIL_QUERIES and parsed.tracking_id and said:
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
@@ -138,8 +143,11 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             # acknowledged with a new Tracking ID instead of the status. (With a file its words stay the addition's.)
             if in_body:
                 words = ""
+            asked_without_id = True
         elif not with_a_file and not _adds_nothing(part, grammar):
             return None
+    if not asked and asked_without_id and thread and not with_a_file:
+        return MailQuery(thread)
     if len(asked) != 1:
         return None
     tracking_id, valid = asked.pop()
@@ -154,6 +162,13 @@ _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 # "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed.
 _SIGNED_NAME = re.compile(r"[^\W\d_][^\W\d_'\u2019.-]*(?:[ \t]+[^\W\d_][^\W\d_'\u2019.-]*){0,3}")
 _SIGNED_NAME_LINES = 2
+
+
+def _without_sign_off(text: str, grammar: Grammar) -> str:
+    """`text` without its last paragraph when that only thanks or signs off (`_adds_nothing`): the grammar reads a
+    query whole, and "Bagaimana status laporan saya?" over "Terima kasih,\nBudi" was no status question."""
+    head, blank, last = text.strip().rpartition("\n\n")
+    return head if blank and head.strip() and _adds_nothing(last, grammar) else text
 
 
 def _adds_nothing(text: str, grammar: Grammar) -> bool:

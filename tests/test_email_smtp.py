@@ -1062,6 +1062,21 @@ def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_sub
     assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
 
 
+@pytest.mark.parametrize("body", ["Bagaimana status laporan saya? Lubangnya makin besar.", "CEK, jalan masih rusak",
+                                  "Cek status laporan\n\nSudah ada lubang baru di depan SD."])
+def test_a_status_question_in_the_thread_with_more_words_is_an_addition(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, body: str) -> None:
+    """In a report's thread a status question alone asks that report's status (CEK_ROWS); beside the citizen's
+    words it is their addition, filed whole."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = server.deliver(reply_to(ack, subject=None, references=True, body=body))
+    envelope = stored_envelope(redis, answer.tracking_id or "")
+    assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (first.tracking_id, body)
+
+
 def gmail_answer_quoting(reply: EmailMessage) -> str:
     """Gmail's text part of an answer with no words of its own: the attribution, our reply quoted below it."""
     quoted = "\n".join(f"> {line}".rstrip() for line in reply.get_content().splitlines())
@@ -3001,6 +3016,13 @@ CEK_ROWS = [
     CekRow("a-status-word-as-the-subject-over-the-id-alone", "Status", "{id}"),
     CekRow("an-english-status-question-as-the-subject", "Where is my report?", "CEK {id}"),
     CekRow("a-status-question-below-a-subjects-query", "CEK {id}", "Mohon info status laporan saya"),
+    # in the report's thread a status question needs no ID: it asks the thread's report (filed, it was an addition
+    # "CEK" to the report, and its writer was told the addition was taken)
+    CekRow("cek-alone-answering-our-acknowledgement", "", "CEK", answers_our_reply=True),
+    CekRow("a-status-question-answering-our-acknowledgement", "",
+           "Bagaimana status laporan saya?\n\nTerima kasih,\nBudi",
+           answers_our_reply=True),
+    CekRow("a-status-question-under-our-tag", "Re: [LAPOR #{id}] Pungli di kelurahan", "Cek status laporan"),
     # a clear-signed mail's signature is no file: filed, a signed CEK was an addition to the report of its signature
     CekRow("signed-s-mime-by-outlook", "CEK {id}", "CEK {id}", signed="application/x-pkcs7-signature"),
     CekRow("signed-s-mime", "", "CEK {id}", signed="application/pkcs7-signature"),

@@ -196,7 +196,8 @@ class MailProcessor:
             # Our tag in the subject and no In-Reply-To naming our reply (webmail and phones drop it): our reply quoted
             # in it (Outlook's block, with no ">") went to the case store as the citizen's words.
             mail = replace(mail, text=mail.tagged_text)
-        queried = status_query_of(mail, self.settings.intake.shortest_tracking_id)
+        queried = status_query_of(mail, self.settings.intake.shortest_tracking_id,
+                                  thread=follow_up_of(mail, self.settings.email))
         if queried is not None:
             return await self._answer_query(mail, raw, queried)
         return await self._report(mail, raw, envelope_sender, recipients)
@@ -421,16 +422,17 @@ class MailProcessor:
 MAX_QUERY_CHARS = 200
 
 
-def status_query_of(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = None) -> MailQuery | None:
     """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
     (`mail_status_query`): its subject past reply prefixes and our tag, its body past quoted history and signature,
     and no file (a photo with a CEK is that report's addition, as by SMS: `query_with_a_file`). A subject
     with our tag is the thread's, not the citizen's new words: a reply to our acknowledgement whose own text is only
     "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every
-    mail, and a CEK from Outlook was filed as an addition."""
+    mail, and a CEK from Outlook was filed as an addition. `thread`: the report whose thread the mail answers, whose
+    status a question without an ID asks ("CEK" alone in an answer to our acknowledgement)."""
     if has_a_file(mail):
         return None
-    return _query_words(mail, shortest_id)
+    return _query_words(mail, shortest_id, thread=thread)
 
 
 def has_a_file(mail: ParsedMail) -> bool:
@@ -447,7 +449,8 @@ def query_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     return _query_words(mail, shortest_id, with_a_file=True) if has_a_file(mail) else None
 
 
-def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False) -> MailQuery | None:
+def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False,
+                 thread: str | None = None) -> MailQuery | None:
     """What the mail's words ask (`mail_status_query`) when they are short enough to be a query, its files aside.
     `with_a_file`: whatever follows the query is the file's words, of any length (read in linear time)."""
     if len(mail.text) > MAX_QUERY_CHARS and not with_a_file:
@@ -456,7 +459,8 @@ def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = Fals
     subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
     if len(text) + len(subject) > MAX_QUERY_CHARS and not with_a_file:  # the thread's long subject is none of theirs
         return None
-    return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id, with_a_file=with_a_file)
+    return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id, with_a_file=with_a_file,
+                             thread=thread)
 
 
 def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, Any]:
