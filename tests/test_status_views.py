@@ -921,6 +921,28 @@ def test_a_dead_letter_whose_index_entry_is_gone_is_listed_and_requeued(
     assert ('"deadletter.orphans_pruned"' in done.stderr) is stale, done.stderr
 
 
+@pytest.mark.parametrize("page", [(1, 0), (1, 1), (2, 2), (1, 3)], ids=["first", "second", "third-and-fourth",
+                                                                         "fourth"])
+def test_every_page_of_a_paged_listing_finds_a_letter_whose_index_entry_is_gone(redis: Redis,
+                                                                                 page: tuple[int, int]) -> None:
+    """A paged `deadletters list` looked for letters missing from the index only when the counts differed, or when
+    its page held an index entry of a letter gone: with that entry on another page, the counts matched, and the
+    letter unindexed (a partial restore) was on no page, while `--all` and a listing of one page found it."""
+    the_deployments(redis)
+    _add_letters(redis, 4, "email", "casestore_422")
+    lost = f"{FORWARD_QUEUE}:20000002"
+    redis.zrem(INDEX_KEY, lost)
+    redis.zadd(INDEX_KEY, {f"{FORWARD_QUEUE}:29999999": 1.0})  # the oldest: first in the index, on the first page
+    registry = DeadLetters(redis)
+    limit, offset = page
+
+    registry.list(limit=limit, offset=offset)
+
+    assert redis.zscore(INDEX_KEY, lost) is not None and redis.zscore(INDEX_KEY, f"{FORWARD_QUEUE}:29999999") is None
+    pages = [letter.key for start in range(0, 4) for letter in registry.list(limit=1, offset=start)]
+    assert pages == [f"{FORWARD_QUEUE}:2000000{n}" for n in range(4)]
+
+
 @pytest.mark.parametrize("stale_age_days", [None, 40, 1],
                          ids=["unindexed", "and-an-old-index-entry-gone", "and-a-recent-index-entry-gone"])
 def test_an_old_dead_letter_whose_index_entry_is_gone_is_purged_by_the_first_retention_run(

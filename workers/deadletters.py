@@ -183,7 +183,13 @@ class DeadLetters:
 
     def list(self, *, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
         """A page of letters, oldest first; the page is read again after index entries of letters gone were pruned
-        from it, so it is as full as the letters there are allow."""
+        from it, so it is as full as the letters there are allow.
+
+        A page that does not hold the whole index first looks for index entries of letters gone outside it, by the
+        keys alone (`_prune_stale`): one there evened the count of a letter unindexed (a partial restore), so that
+        letter was in no page of `--limit/--offset`, while `--all` and a listing of one page found it."""
+        if offset > 0 or offset + limit < self._redis.zcard(INDEX_KEY):
+            self._prune_stale()
         self._index_unindexed()
         # Redis takes 64-bit ranks: `--limit 99999999999999999999` (to see them all) was refused as "value is not an
         # integer or out of range", said as a Redis that refuses commands (full, a replica). Past them, all there are.
@@ -237,6 +243,14 @@ class DeadLetters:
             return len(failed_at)
 
         return self._watching_the_registry(index) or 0
+
+    def _prune_stale(self) -> int:
+        """Prune every index entry whose letter is gone, found by comparing the index's keys with the hash's (no
+        letter is read); returns how many. A letter added between the two reads is seen in the index alone, and kept:
+        `_prune` looks again under WATCH."""
+        letters = set(self._redis.hkeys(ENTRIES_KEY))
+        stale = [key for key in self._redis.zrange(INDEX_KEY, 0, -1) if key not in letters]
+        return self._prune(stale) if stale else 0
 
     def _load(self, keys: Sequence[bytes | str]) -> list[DeadLetter]:
         return self._load_indexed(keys, prune=False)[0]
