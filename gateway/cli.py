@@ -852,16 +852,22 @@ def attachments_purge(
         console.print(f"Redis's append-only file rewrite: {result.aof_rewrite}")
     if dry_run:
         console.print("dry run: nothing was deleted")
-    if result.redis_error is not None:
+    if result.redis_errors:
         from gateway.health.documents import redis_trouble
         from gateway.outage import wrong_type
 
         redis_named = escape(named_redis(redis, settings.data_dir))
-        again = "that key is the gateway's again" if wrong_type(result.redis_error) else "Redis answers"
-        # Only the steps that did not run: unfiled messages deleted before the dead letters failed were said not purged.
-        not_purged = " and ".join(step.replace("_", " ") for step in result.not_purged)
-        console.print(f"[red]{escape(redis_trouble(result.redis_error))}:[/red] {not_purged} were not purged (what is "
-                      f"said above was done): check {redis_named}, and run it again once {again}")
+        # Each step that failed, with its own trouble (one step's key of another type is not the other's): the other
+        # step ran, and is said above.
+        troubles: dict[str, list[str]] = {}
+        for step, error in result.redis_errors.items():
+            troubles.setdefault(redis_trouble(error), []).append(step)
+        for trouble, steps in troubles.items():
+            again = ("that key is the gateway's again" if wrong_type(result.redis_errors[steps[0]])
+                     else "Redis answers")
+            not_purged = " and ".join(step.replace("_", " ") for step in steps)
+            console.print(f"[red]{escape(trouble)}:[/red] {not_purged} were not purged (what is said above was done): "
+                          f"check {redis_named}, and run it again once {again}")
     if result.failed:
         console.print(f"[red]{result.failed} file(s) or folder(s) could not be read or deleted[/red] (permissions?)")
     if result.failed or result.redis_error is not None:

@@ -586,13 +586,16 @@ def test_a_purge_that_cannot_tell_what_is_needed_deletes_nothing(
     assert not old.exists()
 
 
-def test_a_redis_that_fails_after_the_files_went_leaves_them_said_and_logged(
+def test_a_redis_that_fails_on_the_unfiled_messages_leaves_the_files_and_dead_letters_purged_said_and_logged(
         test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
     """The files go before the unfiled messages and the dead letters are read: a Redis that failed then (restarted,
     a key of another type where the unfiled messages are kept) ended the command on "the command stopped there" alone,
-    exit 1, with the files deleted and neither a word of them nor the `attachments.purged` line."""
+    exit 1, with the files deleted and neither a word of them nor the `attachments.purged` line. And a failure on the
+    unfiled messages stopped the dead letters' step too: a reply's letter, with its citizen's number, stayed run after
+    run while one channel's key was of another type. Each step runs; the one that failed is named, exit 1."""
     tracking_id(redis)
     old = kept_file(settings, b"%PDF-1.7 lama", 40)
+    dead_letter(redis, "reply-sms", 40)
     redis.set("lapor:unfiled:x", "not a hash")
 
     done = cli(test_env, "attachments", "purge")
@@ -600,11 +603,43 @@ def test_a_redis_that_fails_after_the_files_went_leaves_them_said_and_logged(
     said = " ".join(done.stdout.split())
     assert done.returncode == 1 and not old.exists() and "Traceback" not in done.stderr, done.stdout + done.stderr
     assert "attachments: deleted 1 file(s), 13 bytes" in said, said
+    assert "dead letters: deleted 1; kept 0 newer than 30 day(s)" in said and DeadLetters(redis).count() == 0, said
+    assert "unfiled messages: deleted" not in said, said
     assert "The key lapor:unfiled:x in Redis holds another type" in said, said
-    assert "unfiled messages and dead letters were not purged (what is said above was done)" in said, said
+    assert ": unfiled messages were not purged (what is said above was done)" in said, said
+    assert "dead letters were not purged" not in said, said
     line = next(orjson.loads(text) for text in done.stderr.splitlines() if '"attachments.purged"' in text)
-    assert (line["level"], line["files"], line["redis_error"]) == ("warning", 1, "ResponseError"), line
-    assert line["not_purged"] == ["unfiled_messages", "dead_letters"], line
+    assert (line["level"], line["files"], line["dead_letters"], line["redis_error"]) == (
+        "warning", 1, 1, "ResponseError"), line
+    assert line["not_purged"] == ["unfiled_messages"], line
+    assert line["redis_errors"] == {"unfiled_messages": "ResponseError"}, line
+
+
+@pytest.mark.parametrize("failing", ["unfiled_messages", "dead_letters"])
+def test_each_redis_step_of_the_purge_runs_whatever_became_of_the_other(
+        settings: Settings, redis: Redis, failing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Redis that fails (the connection reset) in one step of the purge: the other runs all the same."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from gateway.unfiled import UnfiledMessages
+
+    tracking_id(redis)
+    keep_unfiled(redis, "1", 40)
+    dead_letter(redis, "reply-sms", 40)
+
+    def reset(*_: object, **__: object) -> None:
+        raise RedisConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(*((UnfiledMessages, "purge") if failing == "unfiled_messages" else
+                          (DeadLetters, "purge_older")), reset)
+    result = purge(settings, redis)
+    monkeypatch.undo()
+
+    assert result.not_purged == (failing,) and type(result.redis_error).__name__ == "ConnectionError"
+    assert (len(UnfiledMessages(redis).list()[0]), DeadLetters(redis).count()) == (
+        (1, 0) if failing == "unfiled_messages" else (0, 1))
+    assert (result.unfiled_deleted, result.deadletters_deleted) == ((0, 1) if failing == "unfiled_messages" else
+                                                                     (1, 0))
 
 
 def test_a_redis_that_fails_on_the_dead_letters_leaves_the_unfiled_messages_deleted_said(

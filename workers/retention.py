@@ -184,8 +184,8 @@ class Tally:
         self.bytes += size
 
 
-# The purge's steps in Redis, in order, as the log line names their counts: a Redis that fails in one leaves it and
-# those after it not purged (`PurgeResult.not_purged`).
+# The purge's steps in Redis, in order, as the log line names their counts. Each runs whatever became of the other: a
+# Redis that fails in one leaves that one not purged (`PurgeResult.not_purged`).
 REDIS_STEPS = ("unfiled_messages", "dead_letters")
 
 
@@ -214,11 +214,20 @@ class PurgeResult:
     deadletters_kept: int = 0
     failed: int = 0  # files or folders that could not be read or deleted
     # Redis failing after the files went (unreachable, a key of another type where unfiled messages or dead letters
-    # are kept): the step it failed in and those after it were not purged (`not_purged`, of `REDIS_STEPS`). The files
-    # deleted, and the unfiled messages when it failed on the dead letters, are said and logged all the same.
-    redis_error: RedisError | None = None
-    not_purged: tuple[str, ...] = ()
+    # are kept): each step of `REDIS_STEPS` it failed in, with its error, was not purged; the other step ran all the
+    # same. The files deleted, and what the other step did, are said and logged all the same.
+    redis_errors: dict[str, RedisError] = field(default_factory=dict)
     aof_rewrite: str = "not_asked"  # what Redis said to rewriting its append-only file (`rewrite_append_only_file`)
+
+    @property
+    def redis_error(self) -> RedisError | None:
+        """The first step's error, None when Redis failed in none."""
+        return next(iter(self.redis_errors.values()), None)
+
+    @property
+    def not_purged(self) -> tuple[str, ...]:
+        """The steps Redis failed in (of `REDIS_STEPS`, in order)."""
+        return tuple(step for step in REDIS_STEPS if step in self.redis_errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,16 +278,18 @@ def purge(settings: Settings, redis: Redis, *, older_than_days: int | None = Non
             (settings.data_dir / SMS_OUTBOX_DIR, SMS_OUTBOX_DAY, result.sms_outbox_deleted, result.sms_outbox_kept)):
         _purge_by_age(directory, files, deadline, orphaned, result, deleted, kept)
     # The files are gone by now: a Redis that fails here (restarted, a key of another type) ended the command on
-    # "it stopped there" with no word or log line of the files deleted.
-    # Which step failed is kept: the unfiled messages deleted before the dead letters failed were said not purged.
-    step = 0
+    # "it stopped there" with no word or log line of the files deleted. Each step runs whatever became of the other:
+    # a key of another type where one channel's unfiled messages are kept left every dead letter (a reply's, with its
+    # citizen's number) unpurged, run after run, until someone mended a key they had no reason to look at.
     try:
         result.unfiled_deleted, result.unfiled_kept = UnfiledMessages(redis).purge(deadline, dry_run=dry_run)
-        step = 1
+    except RedisError as error:
+        result.redis_errors["unfiled_messages"] = error
+    try:
         result.deadletters_deleted, result.deadletters_kept = DeadLetters(redis).purge_older(
             deadline, settings.intake.envelope_ttl_seconds, dry_run=dry_run)
     except RedisError as error:
-        result.redis_error, result.not_purged = error, REDIS_STEPS[step:]
+        result.redis_errors["dead_letters"] = error
     if not dry_run:
         result.aof_rewrite = rewrite_append_only_file(redis)
         _log(result, time.monotonic() - began)
@@ -533,7 +544,8 @@ def _log(result: PurgeResult, seconds: float) -> None:
         "unfiled_kept": result.unfiled_kept, "dead_letters": result.deadletters_deleted,
         "dead_letters_kept": result.deadletters_kept, "aof_rewrite": result.aof_rewrite, "failed": result.failed,
         "seconds": round(seconds, 3),
-        **({"redis_error": type(result.redis_error).__name__, "not_purged": list(result.not_purged)}
+        **({"redis_error": type(result.redis_error).__name__, "not_purged": list(result.not_purged),
+            "redis_errors": {step: type(error).__name__ for step, error in result.redis_errors.items()}}
            if result.redis_error is not None else {}),
     }
     (log.warning if result.failed or result.redis_error is not None else log.info)("attachments.purged", **fields)
