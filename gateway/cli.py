@@ -1073,26 +1073,32 @@ def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, s
 def unfiled_list() -> None:
     """Messages kept unfiled, oldest first: channel, key, when, the error and where it was raised (no word of the
     message: its words and sender stay in Redis)."""
+    from gateway.unfiled import shown_key
+
     settings = _operator_settings()
     _, _, entries, damaged = _unfiled(settings)
     table = _folded_table(f"Unfiled messages ({len(entries)})", ("channel", "key", "kept at", "error", "raised at"))
     for entry in entries:
         # The channel is the name of its hash in Redis: one a hand edit named `lapor:unfiled:[/x]` ended the list on
-        # a MarkupError traceback, and an escape sequence in a key or a name typed reached the terminal.
-        table.add_row(_printable(entry.channel), _printable(entry.key),
+        # a MarkupError traceback, and an escape sequence in a key or a name typed reached the terminal. The key as
+        # `shown_key` names it: the one held is the provider's id of the citizen's post or SMS.
+        table.add_row(_printable(entry.channel), _printable(shown_key(settings, entry.key)),
                       shown_time(entry.unfiled_at, settings.operator_zone),
                       _printable(entry.error), _printable(entry.where))
     console.print(table)
-    _say_damaged(damaged)
+    _say_damaged(settings, damaged)
 
 
-def _say_damaged(damaged: list[tuple[str, str]]) -> None:
-    """The entries kept unfiled that cannot be read back: the rule `unfiled` counts them, and no retry files them."""
-    from gateway.unfiled import UNFILED_KEY
+def _say_damaged(settings: Settings, damaged: list[tuple[str, str]]) -> None:
+    """The entries kept unfiled that cannot be read back: the rule `unfiled` counts them, and no retry files them.
+    Named as `unfiled list` names the others (`shown_key`); the HGET to look at one names its field as Redis holds
+    it, which no other name reaches."""
+    from gateway.unfiled import UNFILED_KEY, shown_key
 
     for channel, key in damaged:
-        console.print(f"{_printable(key)}: cannot be read back (damaged), it stays: look at it with HGET "
-                      f"{_printable(UNFILED_KEY.format(channel=channel))} {_printable(key)}, then delete it with HDEL")
+        console.print(f"{_printable(shown_key(settings, key))}: cannot be read back (damaged), it stays: look at it "
+                      f"with HGET {_printable(UNFILED_KEY.format(channel=channel))} {_printable(key)}, then delete "
+                      "it with HDEL")
 
 
 def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
@@ -1229,39 +1235,47 @@ def unfiled_retry(
     from channels.social import MentionIntake
     from gateway.errors import NotDurable, RejectedInput
     from gateway.intake import Intake
-    from gateway.unfiled import failure_site
+    from gateway.unfiled import failure_site, shown_key
 
     _refuse_names_and_all("unfiled messages' keys", keys, all_)
     redis, store, entries, damaged = _unfiled(settings)
-    chosen = entries if all_ else [entry for entry in entries if entry.key in set(keys or [])]
-    damaged = damaged if all_ else [(channel, key) for channel, key in damaged if key in set(keys or [])]
-    _say_damaged(damaged)
-    for key in sorted(set(keys or []) - {entry.key for entry in entries} - {key for _, key in damaged}):
+    # A key as `unfiled list` shows it (`shown_key`), or as Redis holds it (`<source>:<provider id>`).
+    named = set(keys or [])
+    chosen = entries if all_ else [entry for entry in entries
+                                   if {entry.key, shown_key(settings, entry.key)} & named]
+    damaged = damaged if all_ else [(channel, key) for channel, key in damaged
+                                    if {key, shown_key(settings, key)} & named]
+    _say_damaged(settings, damaged)
+    held = [entry.key for entry in entries] + [field for _, field in damaged]
+    known = {name for field in held for name in (field, shown_key(settings, field))}
+    for key in sorted(named - known):
         console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
     intake = Intake(redis, settings, forget_unfiled=False)  # each forgotten below, once filed whole
     filed = 0
     try:
         for entry in chosen:
+            name = _printable(shown_key(settings, entry.key))
             try:
                 with sensitive_values():  # the message's words and sender on no log line
                     if entry.channel in POLLED_CHANNEL_MODULES:
-                        MentionIntake(redis, settings, intake, polled_reply_target(entry.channel)).take(
+                        jobs = MentionIntake(redis, settings, intake, polled_reply_target(entry.channel)).take(
                             [entry.message], keep_unfiled=False)
-                        outcome = "filed"
+                        tracking_ids = sorted({job.tracking_id for job in jobs if job.tracking_id})
+                        outcome = "filed" + (f" as {', '.join(tracking_ids)}" if tracking_ids else "")
                     else:
                         outcome = _file_sms(redis, settings, intake, entry.message)
             except (NotDurable, RedisError):
-                console.print(f"{_printable(entry.key)}: not filed, Redis unreachable; it stays unfiled, and the rest "
+                console.print(f"{name}: not filed, Redis unreachable; it stays unfiled, and the rest "
                               "were not tried: run the command again once Redis answers")
                 break
             except RejectedInput as refused:  # the message itself, read now without the bug: refused as any
                 outcome = f"refused ({refused.reason}): nothing to file"
             except Exception as error:  # the bug it met is still there: it stays unfiled
-                console.print(f"{_printable(entry.key)}: still fails: {type(error).__name__} at {failure_site(error)}")
+                console.print(f"{name}: still fails: {type(error).__name__} at {failure_site(error)}")
                 continue
             store.release(entry)
             filed += 1
-            console.print(f"{_printable(entry.key)}: {escape(outcome)}")
+            console.print(f"{name}: {escape(outcome)}")
     finally:
         intake.close()
     if filed:

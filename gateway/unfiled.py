@@ -27,6 +27,8 @@ from redis import Redis
 from redis.client import Pipeline
 
 from gateway.metrics import health_channel
+from gateway.queues import sender_digest
+from gateway.settings import Settings
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.inbound import InboundMessage
 
@@ -39,6 +41,22 @@ _OWN_CODE = ("channels", "gateway", "normalizer", "workers")
 def unfiled_entry(source: str, provider_message_id: str) -> tuple[str, str]:
     """Where a message of `source` is kept unfiled: its channel's hash (the channel's health name) and its field."""
     return UNFILED_KEY.format(channel=health_channel(source)), f"{source}:{provider_message_id}"
+
+
+# How the operator's commands name a message kept unfiled (`shown_key`): its source and this before a digest.
+SHOWN_KEY_PREFIX = "kept-"
+
+
+def shown_key(settings: Settings, key: str) -> str:
+    """The name `unfiled list` and `unfiled retry` print for the message kept at `key` (`<source>:<provider id>`):
+    its source and a keyed digest of the id (`sender_digest`), `x-mentions:kept-3f0c...`. The key as it is held the
+    provider's id of the citizen's post or SMS: a tweet or Instagram comment id opens the post and its author (an
+    anonymous whistleblower's account), a Twilio or aggregator id its number in the provider's logs, and a message that
+    met a bug cannot be told anonymous or not before it is filed. The commands take either name."""
+    source, colon, identity = key.partition(":")
+    if not colon:  # a field a hand edit wrote
+        source, identity = "", key
+    return f"{source}:{SHOWN_KEY_PREFIX}{sender_digest(settings, 'unfiled', source, identity)[:16]}"
 
 
 def failure_site(error: BaseException) -> str:

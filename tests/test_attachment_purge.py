@@ -785,21 +785,23 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
 
     from gateway import cli
     from gateway.cli import app
+    from gateway.unfiled import shown_key
 
     keep_unfiled(redis, "1", 0)
     redis.hset("lapor:unfiled:x", "x-mentions:2", b"{damaged")
     for name, value in test_env.values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(cli.console, "width", 200)
-    named = "x-mentions:2: cannot be read back (damaged), it stays: look at it with HGET lapor:unfiled:x x-mentions:2"
+    first, second = (shown_key(test_env.settings(), f"x-mentions:{n}") for n in (1, 2))
+    named = f"{second}: cannot be read back (damaged), it stays: look at it with HGET lapor:unfiled:x x-mentions:2"
 
     listed = CliRunner().invoke(app, ["unfiled", "list"], env={"COLUMNS": "200"})
-    assert listed.exit_code == 0 and "x-mentions:1" in listed.output and named in listed.output, listed.output
-    one = CliRunner().invoke(app, ["unfiled", "retry", "x-mentions:2"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and first in listed.output and named in listed.output, listed.output
+    one = CliRunner().invoke(app, ["unfiled", "retry", second], env={"COLUMNS": "200"})
     assert one.exit_code == 1 and named in one.output and "no unfiled message" not in one.output, one.output
     every = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
     assert every.exit_code == 1 and named in every.output, every.output
-    assert "x-mentions:1: filed" in every.output and "released 1 of 1" in every.output
+    assert f"{first}: filed" in every.output and "released 1 of 1" in every.output
     assert redis.hkeys("lapor:unfiled:x") == [b"x-mentions:2"]
 
 
@@ -815,7 +817,7 @@ def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
     from gateway.health.monitor import HealthMonitor
     from gateway.health.rules import load_rules
     from gateway.health.signals import HealthSignals
-    from gateway.unfiled import UnfiledMessages
+    from gateway.unfiled import UnfiledMessages, shown_key
 
     keep_unfiled(redis, "1", 1)
     HealthSignals(redis).message_unfiled("x", "KeyError")
@@ -827,7 +829,8 @@ def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
     monkeypatch.setattr(cli.console, "width", 200)
 
     retried = CliRunner().invoke(app, ["unfiled", "retry", "x-mentions:2"], env={"COLUMNS": "200"})
-    assert retried.exit_code == 0 and "x-mentions:2: filed" in retried.output, retried.output
+    assert retried.exit_code == 0 and f"{shown_key(settings, 'x-mentions:2')}: filed" in retried.output, \
+        retried.output
 
     x = {channel["channel"]: channel for channel in HealthMonitor(
         redis, load_rules(settings.health.rules_path())).status()["channels"]}["x"]

@@ -36,6 +36,7 @@ from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from gateway.tracking import format_tracking_id
+from gateway.unfiled import shown_key
 from tests.aggregator_support import sign
 from tests.conftest import GatewayServer, TestEnvironment, log_events
 from tests.social_helpers import (
@@ -762,9 +763,10 @@ async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(cli.console, "width", 200)  # a table as wide as its rows, whoever imported the command first
     listed = CliRunner().invoke(app, ["unfiled", "list"], env={"COLUMNS": "200"})
-    key = f"instagram:{SARI['id']}"
+    # Named by a digest, not by the comment's id: Sari's comment is anonymous, and its id opens it and her account.
+    key = shown_key(settings, f"instagram:{SARI['id']}")
     assert listed.exit_code == 0 and key in listed.output and "ValueError" in listed.output, listed.output
-    assert "Sukamaju" not in listed.output
+    assert "Sukamaju" not in listed.output and SARI["id"] not in listed.output
 
     still = CliRunner().invoke(app, ["unfiled", "retry", key], env={"COLUMNS": "200"})
     assert still.exit_code == 1 and f"{key}: still fails: ValueError at channels/social.py:" in still.output
@@ -773,7 +775,7 @@ async def test_a_comment_the_gateway_fails_to_file_is_kept_and_the_channel_goes_
     bug["present"] = False  # an upgrade mended it
     retried = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
     assert retried.exit_code == 0 and "released 1 of 1 unfiled message(s)" in retried.output, retried.output
-    assert f"{key}: filed" in retried.output
+    assert f"{key}: filed" in retried.output and SARI["id"] not in still.output + retried.output
     filed = reports(redis)
     assert set(filed) == {SARI["id"], BUDI["id"]} and filed[SARI["id"]]["anonymous"] is True
     assert {"media_id": SARI["media"]["id"], "comment_id": SARI["id"], "thread": SARI["id"]} in reply_targets(redis)
@@ -857,7 +859,8 @@ async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(cli.console, "width", 200)
     still = CliRunner().invoke(app, ["unfiled", "retry", kept.key], env={"COLUMNS": "200"})
-    assert still.exit_code == 1 and f"{kept.key}: still fails: ValueError" in still.output, still.output
+    assert still.exit_code == 1 and f"{shown_key(settings, kept.key)}: still fails: ValueError" in still.output, \
+        still.output
     assert SARI["id"] in reports(redis) and UnfiledMessages(redis).list()[0] == [kept]
 
     bug["present"] = False

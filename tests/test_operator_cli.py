@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -1016,7 +1017,9 @@ def test_the_lists_of_what_an_operator_files_again_fold_their_keys_on_a_narrow_t
     reasons: the key `unfiled retry <key>` takes could not be read, nor copied. Folded, whole, and the key as listed
     files the message."""
     if command == "unfiled":
-        key = _two_unfiled_sms(redis)[0]
+        from gateway.unfiled import shown_key
+
+        key = shown_key(test_env.settings(), _two_unfiled_sms(redis)[0])
         reason = "ValueError"
     else:
         key = Quarantine(test_env.settings().data_dir).add(
@@ -1063,7 +1066,8 @@ def test_a_dead_letter_whose_key_is_not_utf8_is_listed_with_its_time_and_purged(
 
 
 def _two_unfiled_sms(redis: Redis) -> list[str]:
-    """Two SMS kept unfiled (a bug they met), as the webhook keeps them; their keys as `unfiled list` shows them."""
+    """Two SMS kept unfiled (a bug they met), as the webhook keeps them; their keys as Redis holds them (`unfiled
+    list` shows them as `gateway.unfiled.shown_key` names them; `unfiled retry` takes either)."""
     from gateway.unfiled import UnfiledMessages
     from normalizer.envelope import Channel, SenderKind, utc_now
     from normalizer.inbound import InboundMessage
@@ -1088,20 +1092,22 @@ def test_the_quarantine_list_names_its_directory_as_it_is(test_env: TestEnvironm
 def test_unfiled_names_from_redis_or_typed_reach_the_terminal_as_text(test_env: TestEnvironment, redis: Redis) -> None:
     """A hash a hand edit named `lapor:unfiled:[/x]` ended `unfiled list` on a MarkupError traceback, so no unfiled
     message could be listed; an escape sequence in a key (or in a key typed) reached the terminal as it was."""
-    from gateway.unfiled import UNFILED_KEY
+    from gateway.unfiled import SHOWN_KEY_PREFIX, UNFILED_KEY
 
     key = _two_unfiled_sms(redis)[0]
     raw = redis.hget(UNFILED_KEY.format(channel="sms-aggregator"), key)
-    redis.hset(UNFILED_KEY.format(channel="[/x]"), "k\x1b[2J", raw)
+    redis.hset(UNFILED_KEY.format(channel="[/x]"), "k\x1b[2J:1", raw)
 
     listing = cli(test_env, "unfiled", "list")
-    retried = cli(test_env, "unfiled", "retry", "k\x1b[2J", "z\x1b]0;t\x07")
+    retried = cli(test_env, "unfiled", "retry", "k\x1b[2J:1", "z\x1b]0;t\x07")
 
     assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
-    assert "[/x]" in listing.stdout and "k\\x1b[2J" in listing.stdout and "\x1b" not in listing.stdout
+    assert "[/x]" in listing.stdout and f"k\\x1b[2J:{SHOWN_KEY_PREFIX}" in listing.stdout
+    assert "\x1b" not in listing.stdout, listing.stdout
     assert retried.returncode == 1 and no_traceback(retried), retried.stdout + retried.stderr
-    assert "k\\x1b[2J: filed as" in retried.stdout and "no unfiled message has the key z\\x1b]0;t\\x07" in \
-        retried.stdout and "\x1b" not in retried.stdout, retried.stdout
+    assert f"k\\x1b[2J:{SHOWN_KEY_PREFIX}" in retried.stdout and ": filed as" in retried.stdout, retried.stdout
+    assert "no unfiled message has the key z\\x1b]0;t\\x07" in retried.stdout and "\x1b" not in retried.stdout, \
+        retried.stdout
 
 
 def test_two_retries_of_one_unfiled_sms_at_once_queue_one_acknowledgement(
@@ -1229,3 +1235,53 @@ def test_a_dead_letter_failed_at_a_time_no_date_can_say_is_listed_with_the_other
     assert listing.returncode == 0 and no_traceback(listing), listing.stdout + listing.stderr
     assert "10000012" in listing.stdout and "10000020" in listing.stdout, listing.stdout
     assert show.returncode == 0 and no_traceback(show), show.stdout + show.stderr
+
+
+@dataclass(frozen=True)
+class Kept:
+    id: str
+    channel: str  # the hash's (the health channel)
+    source: str
+    provider_id: str
+    sender_kind: str
+    sender: str
+    text: str
+
+
+KEPT = [
+    Kept("x mention", "x", "x-mentions", "1790000000000000123", "x_user", "1447000000000000001",
+         "@lapor1708 #anonim pungli di loket 3 kantor kecamatan"),
+    Kept("twilio sms", "sms-twilio", "sms-twilio", "SM" + "7" * 32, "msisdn", "+6281234567890",
+         "LAPOR ANONIM pungli di loket 3 kantor kecamatan"),
+    Kept("aggregator sms", "sms-aggregator", "sms-aggregator", "kannel-4711", "msisdn", "+6281234567890",
+         "LAPOR ANONIM pungli di loket 3 kantor kecamatan"),
+]
+
+
+@pytest.mark.parametrize("row", KEPT, ids=[row.id for row in KEPT])
+def test_unfiled_commands_name_an_anonymous_message_by_a_digest_not_its_provider_id(
+        row: Kept, test_env: TestEnvironment, redis: Redis) -> None:
+    """`unfiled list` and `retry` printed the key as Redis holds it, `<source>:<provider id>`: an X mention's post id
+    (which opens the post and its author: an anonymous whistleblower's account), an SMS's id at its provider (whose
+    logs tie it to the number). Named by a keyed digest now, which both commands take (the key held too); a retried
+    mention says its Tracking ID, as an SMS does."""
+    from gateway.unfiled import SHOWN_KEY_PREFIX, UnfiledMessages, shown_key
+    from normalizer.envelope import Channel, SenderKind, utc_now
+    from normalizer.inbound import InboundMessage
+
+    channel = Channel.TWITTER if row.channel == "x" else Channel.SMS
+    message = InboundMessage(channel=channel, source=row.source, provider_message_id=row.provider_id,
+                             sender_kind=SenderKind(row.sender_kind), sender_address=row.sender, text=row.text,
+                             received_at=utc_now())
+    kept = UnfiledMessages(redis).keep(row.channel, message, ValueError("a bug"), 1_796_176_800.0)
+    shown = shown_key(test_env.settings(), kept.key)
+    assert shown.startswith(f"{row.source}:{SHOWN_KEY_PREFIX}") and row.provider_id not in shown
+
+    listing = cli(test_env, "unfiled", "list")
+    retried = cli(test_env, "unfiled", "retry", shown)
+
+    for done in (listing, retried):
+        assert done.returncode == 0 and no_traceback(done), done.stdout + done.stderr
+        assert shown in done.stdout and row.provider_id not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert re.search(rf"{re.escape(shown)}: filed as \d+", retried.stdout), retried.stdout
+    assert UnfiledMessages(redis).list() == ([], 0)
