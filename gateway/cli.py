@@ -460,6 +460,19 @@ def _refuse_unknown_filters(queue: str | None, channel: str | None) -> None:
                         "`deadletters list` shows it: x-mentions, email-imap...)")
 
 
+def _say_reasons_if_none_has(letters: list[DeadLetter], reason: str | None, *, named: bool = False) -> None:
+    """Where no letter read has the `--reason` given, the reasons they have, with their counts: a misspelt reason
+    (`casestore_42`) matched nothing and `requeue --all --reason` said `requeued 0`, exit 0, which at night reads as
+    nothing to do. Reasons are open (a provider's status in each), so it is said, not refused; the exit stays."""
+    if reason is None or any(letter.reason == reason for letter in letters):
+        return
+    counts = Counter(letter.reason for letter in letters)
+    there = ", ".join(f"{_printable(name)} ({count})" for name, count in sorted(counts.items()))
+    which = "of those named " if named else ""
+    console.print(f"no dead letter {which}has the reason {_printable(reason)}"
+                  + (f"; their reasons: {there}" if there else ""))
+
+
 def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
     """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
@@ -490,7 +503,8 @@ def deadletters_list(
     registry = _dead_letters(settings)
     filtered = queue is not None or channel is not None or reason is not None
     if filtered:
-        matching = _matching(registry.select(None), queue, channel, reason)
+        every = registry.select(None)
+        matching = _matching(every, queue, channel, reason)
         letters, total = matching[offset:offset + limit], len(matching)
     else:
         letters, total = registry.list(limit=limit, offset=offset), registry.count()
@@ -514,6 +528,7 @@ def deadletters_list(
         console.print(f"none shown past --offset {offset}: {total}{matched}", markup=False, highlight=False)
     elif filtered:
         console.print("none pass the filters", markup=False, highlight=False)
+        _say_reasons_if_none_has(every, reason)
 
 
 @deadletters_app.command("show")
@@ -598,7 +613,10 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     keys named that none of them has, each said as `show` says it."""
     _refuse_empty_selectors(selectors)
     _refuse_names_and_all("Tracking IDs", selectors, all_)
-    letters = _matching(registry.select(None if all_ else selectors), queue, channel, reason)
+    named = registry.select(None if all_ else selectors)
+    letters = _matching(named, queue, channel, reason)
+    if not letters:
+        _say_reasons_if_none_has(named, reason, named=not all_)
     filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
     missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]

@@ -366,6 +366,31 @@ def test_a_dead_letter_filter_naming_no_channel_or_queue_is_refused_and_nothing_
         assert DONE[command] in result.stdout
 
 
+@pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
+def test_a_dead_letter_reason_no_letter_has_is_said_with_the_reasons_there_are(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`requeue --all --reason casestore_42` (a digit short) said `requeued 0 dead letter(s)`, exit 0, and `list`
+    "none pass the filters": at 2 a.m. that reads as nothing to do. Reasons are open (a provider's status in each), so
+    it is not refused: the reasons the letters have are said, with their counts, and nothing is done."""
+    registry = DeadLetters(redis)
+    for number, reason in enumerate(("casestore_422", "casestore_422", "aggregator_400")):
+        registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[f"1000001{number}"]],
+                         tracking_id=f"1000001{number}", item=f"1000001{number}", reason=reason, detail="refused",
+                         channel="sms-twilio")
+
+    result = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], "--reason", "casestore_42")
+
+    assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+    assert ("no dead letter has the reason casestore_42; their reasons: aggregator_400 (1), casestore_422 (2)"
+            in result.stdout), result.stdout
+    assert registry.count() == 3 and redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 0
+    named = cli(test_env, "deadletters", *FILTERED_COMMANDS[command][:1], "10000012", "--reason", "casestore_422",
+                *FILTERED_COMMANDS[command][2:]) if command != "list" else None
+    if named is not None:
+        assert "no dead letter of those named has the reason casestore_422; their reasons: aggregator_400 (1)" in \
+            named.stdout, named.stdout
+
+
 # Entries of the dead-letter hash no version of the registry can read: not JSON, not UTF-8, another shape, an
 # earlier form without the fields a letter needs.
 UNREADABLE_ENTRIES = {
