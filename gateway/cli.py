@@ -999,6 +999,10 @@ def _refuse_names_and_all(what: str, names: list[str] | None, all_: bool) -> Non
     if not names and not all_:
         console.print(f"name {what} or pass --all")
         raise typer.Exit(2)
+    if any(not name.strip() for name in names or []):
+        # `unfiled retry ""` said "no unfiled message has the key  (see ...)", a blank where the key goes.
+        console.print(f"an empty key names nothing: name {what} as the list shows them; nothing was done")
+        raise typer.Exit(2)
     if names and all_:
         console.print(f"name {what} or pass --all, not both: nothing was done")
         raise typer.Exit(2)
@@ -1027,8 +1031,11 @@ def quarantine_reprocess(
     quarantine = Quarantine(settings.data_dir)
     named = {key: quarantine.get(key) for key in keys or []}
     for key in (key for key, entry in named.items() if entry is None):
-        console.print(f"no quarantined mail, or more than one, has a key starting {escape(key)} "
-                      "(see `lapor-gateway email quarantine list`)")
+        # Which of the two: "no quarantined mail, or more than one" left the operator to guess whether to type more.
+        starting = sum(1 for entry in quarantine.list() if entry.key.startswith(key))
+        console.print((f"{starting} quarantined mails have a key starting {_printable(key)}: type more of it"
+                       if starting else f"no quarantined mail has a key starting {_printable(key)}")
+                      + " (see `lapor-gateway email quarantine list`)")
     entries = quarantine.list() if all_ else [entry for entry in named.values() if entry is not None]
     redis = redis_connection(_require_redis_url(settings))
 

@@ -1310,3 +1310,29 @@ def test_unfiled_commands_name_an_anonymous_message_by_a_digest_not_its_provider
         assert shown in done.stdout and row.provider_id not in done.stdout + done.stderr, done.stdout + done.stderr
     assert re.search(rf"{re.escape(shown)}: filed as \d+", retried.stdout), retried.stdout
     assert UnfiledMessages(redis).list() == ([], 0)
+
+
+@pytest.mark.parametrize("command", ["unfiled retry", "email quarantine reprocess"])
+def test_an_empty_key_to_file_again_is_refused_and_nothing_is_done(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`unfiled retry ""` said "no unfiled message has the key  (see ...)", a blank where the key goes, exit 1."""
+    result = cli(test_env, *command.split(), " ")
+
+    assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
+    assert "an empty key names nothing" in result.stdout and "nothing was done" in result.stdout, result.stdout
+
+
+def test_a_quarantine_key_prefix_of_several_mails_says_so(test_env: TestEnvironment, redis: Redis) -> None:
+    """"no quarantined mail, or more than one, has a key starting <prefix>" left the operator to guess which."""
+    quarantine = Quarantine(test_env.settings().data_dir)
+    keys = [quarantine.add(READABLE_MAIL.replace(b"a1@", f"a{n}@".encode()), "parse_error", "before the fix",
+                           "budi.santoso@example.net", [RECIPIENT]).key for n in range(1, 40)]
+    shared = next(key[:1] for key in keys if sum(other.startswith(key[:1]) for other in keys) > 1)
+    many = sum(key.startswith(shared) for key in keys)
+
+    result = cli(test_env, "email", "quarantine", "reprocess", shared, "zz")
+
+    assert result.returncode == 1 and no_traceback(result), result.stdout + result.stderr
+    assert f"{many} quarantined mails have a key starting {shared}: type more of it" in result.stdout, result.stdout
+    assert "no quarantined mail has a key starting zz" in result.stdout, result.stdout
+    assert len(quarantine.list()) == 39
