@@ -464,13 +464,12 @@ def _say_reasons_if_none_has(letters: list[DeadLetter], reason: str | None, *, n
     """Where no letter read has the `--reason` given, the reasons they have, with their counts: a misspelt reason
     (`casestore_42`) matched nothing and `requeue --all --reason` said `requeued 0`, exit 0, which at night reads as
     nothing to do. Reasons are open (a provider's status in each), so it is said, not refused; the exit stays."""
-    if reason is None or any(letter.reason == reason for letter in letters):
+    if reason is None or not letters or any(letter.reason == reason for letter in letters):
         return
     counts = Counter(letter.reason for letter in letters)
     there = ", ".join(f"{_printable(name)} ({count})" for name, count in sorted(counts.items()))
     which = "of those named " if named else ""
-    console.print(f"no dead letter {which}has the reason {_printable(reason)}"
-                  + (f"; their reasons: {there}" if there else ""))
+    console.print(f"no dead letter {which}has the reason {_printable(reason)}; their reasons: {there}")
 
 
 def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
