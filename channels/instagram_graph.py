@@ -554,13 +554,22 @@ def reply_target(message: InboundMessage) -> dict[str, str]:
 def addresses_us(text: str, username: str) -> bool:
     """Whether a comment under our own post is written to us: it names the account (`@lapor1708`, or `lapor1708` as
     the Graph API gives it), opens with a report kind keyword of the grammar (`LAPOR`, `ADUAN`, `WBS`, as a hashtag
-    too), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not."""
+    too), carries a flag keyword of the grammar as a keyword (`#anonim`, `ANONIM`, `RAHASIA`: taken out of its words,
+    not read in prose), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not.
+    A whistleblower's `#anonim Kepala desa minta setoran ...` under our post was left out as not written to us: their
+    report lost without a word. A flag word in prose ("bisa anonim gak min?", "rahasia umum") is not a keyword."""
     if names_account(text, username):
         return True
     if LEADING_MENTIONS.match(text):  # written to whom it names first: "@budi.s lapor aja ke pemkot"
         return False
     parsed = parse_text(text)  # a call to the admin first is read past: "Min, lapor ..."
-    return parsed.explicit_kind or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
+    flagged = (parsed.action is Action.REPORT and (parsed.anonymous or parsed.confidential)
+               and len(_WORDS.findall(parsed.text)) < len(_WORDS.findall(text)))
+    return parsed.explicit_kind or flagged or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
+
+
+# The words of a comment, to tell a flag keyword the grammar took out of them from one it read in their prose.
+_WORDS = re.compile(r"\w+")
 
 
 def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> str | None:

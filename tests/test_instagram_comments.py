@@ -554,6 +554,25 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                      id="a-filler-of-thanks-calls-nobody"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Kak, ADUAN: pungli di loket", None,
                      id="kak-called-before-the-keyword"),
+        # A flag keyword is written to us as a kind keyword is: a whistleblower's comment was left out, lost.
+        pytest.param({"from_id": "17841447302958899", "username": "warga"},
+                     "#anonim Kepala desa minta setoran 500rb untuk KTP", None, id="an-anonymity-hashtag-first"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "ANONIM pungli di kelurahan 200rb", None,
+                     id="an-anonymity-word-first"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "RAHASIA kepsek potong dana BOS", None,
+                     id="a-confidentiality-word-first"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Min, #anonim ada pungli di desa", None,
+                     id="the-admin-called-before-the-flag"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Kades minta pungli #anonim", None,
+                     id="an-anonymity-hashtag-last"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "bisa anonim gak min?", "not_addressed",
+                     id="anonymity-asked-about-in-prose"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "rahasia umum min", "not_addressed",
+                     id="a-confidentiality-word-in-prose"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Rahasia negara dijual oknum",
+                     "not_addressed", id="a-confidentiality-word-making-a-noun"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"},
+                     "@budi.s #anonim aja biar aman", "not_addressed", id="a-flag-after-someone-else-named-first"),
     ],
 )
 def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, str], text: str,
@@ -667,6 +686,31 @@ async def test_praise_naming_the_account_is_neither_filed_nor_answered(
     assert (await post_webhook(gateway, orjson.dumps(body))).status_code == 200
     poll(settings, redis)
     assert reports(redis) == {} and reply_targets(redis) == [] and stored_comments(redis) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "anonymous", "confidential"),
+    [
+        pytest.param("#anonim Kepala desa minta setoran 500rb untuk setiap KTP", True, False, id="anonim-first"),
+        pytest.param("RAHASIA kepala sekolah memotong dana BOS", False, True, id="rahasia-first"),
+        pytest.param("Min, #anonim ada pungli di loket kelurahan", True, False, id="anonim-after-the-admin-called"),
+    ],
+)
+async def test_a_whistleblowers_comment_opening_with_a_flag_keyword_is_filed_and_answered(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, text: str, anonymous: bool,
+    confidential: bool,
+) -> None:
+    """A comment under our own post that opens with `#anonim` or `RAHASIA` is written to us, as one opening with a
+    kind keyword is: it was left out as `not_addressed` (counted, never stored), a whistleblower's report lost."""
+    body = fixture(ADDRESSED)
+    body["entry"][0]["changes"][0]["value"]["text"] = text
+    assert (await post_webhook(gateway, orjson.dumps(body))).status_code == 200
+    assert stored_comments(redis) == 1  # durable before the 200
+    poll(settings, redis)
+    (report,) = reports(redis).values()
+    assert (report["anonymous"], report["confidential"]) == (anonymous, confidential)
+    assert report["channel_message_id"] == SARI["id"]
+    assert reply_targets(redis) == [{"media_id": SARI["media"]["id"], "comment_id": SARI["id"], "thread": SARI["id"]}]
 
 
 @pytest.mark.parametrize(
