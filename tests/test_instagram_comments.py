@@ -311,6 +311,10 @@ NEVER_MINTED = format_tracking_id(7_777_777)
         # An anonymous addition to an ID never issued, filed as a new anonymous report.
         pytest.param(f"@lapor1708 #anonim {NEVER_MINTED} lubangnya makin besar", "social_follow_up_unknown",
                      id="follow-up-to-an-unknown-id"),
+        # Without naming us: written to us all the same (left out before, the first unanswered, the second lost).
+        pytest.param(f"CEK {MISTYPED_ID}", "social_bad_tracking_id", id="mistyped-id-not-naming-us"),
+        pytest.param(f"#anonim {NEVER_MINTED} lubangnya makin besar", "social_follow_up_unknown",
+                     id="follow-up-not-naming-us"),
     ],
 )
 async def test_queries_and_unknown_additions_in_someones_thread_are_answered_without_the_authors_name(
@@ -578,6 +582,11 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                      id="an-addition-opening-with-an-id"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"},
                      f"tambahan untuk {VALID_ID}: foto terlampir", None, id="an-addition-naming-an-id"),
+        # A status command with a mistyped ID is answered that it is not valid, as by SMS: it went unanswered.
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, f"CEK {MISTYPED_ID}", None,
+                     id="a-status-command-with-a-mistyped-id"),
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, f"{MISTYPED_ID} rupiah dipotong",
+                     "not_addressed", id="a-number-that-is-no-id-and-no-command"),
     ],
 )
 def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, str], text: str,
