@@ -74,8 +74,15 @@ class InstagramWebhookAdapter(WebhookAdapter):
         # Read by the keyword grammar, off the event loop as the Redis writes are. One not written to us that replies
         # in a thread where we answered a report is kept too, on a list apart: the poller files it if it is the
         # reporter's (InstagramPoller.take_comments).
+        # A comment whose reading raises (a bug of ours its words met) is kept as one written to us: the poller files
+        # it, or keeps it unfiled (MentionIntake's guard). Raised here, it answered the whole delivery 500, at each of
+        # Meta's retries, and every mention and comment beside it was lost with it.
         def verdict(item: dict[str, Any]) -> tuple[str | None, bool]:
-            reason = comment_left_out(item, settings)
+            try:
+                reason = comment_left_out(item, settings)
+            except Exception as error:  # never a Redis error: the reading asks the grammar alone
+                log.error("webhook.comment_unread", reason="internal_error", error=type(error).__name__)
+                return None, False
             return (None, True) if reason == "not_addressed" and in_answered_thread(redis, item) else (reason, False)
 
         try:

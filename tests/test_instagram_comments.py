@@ -971,3 +971,50 @@ async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
     poll(settings, redis)
 
     assert set(reports(redis)) == {SARI["id"], BUDI["id"]} and stored_comments(redis) == 0
+
+
+async def test_a_comment_the_grammar_fails_on_in_the_webhook_loses_nothing_beside_it(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO,
+) -> None:
+    """The webhook asks the grammar whether a comment is written to us: a bug its words met there answered the whole
+    delivery 500, at each of Meta's retries, and the comments and mentions beside it were lost with it. The comment
+    is kept as written to us; the poller keeps it unfiled (its reading raising again) and files the others."""
+    import channels.instagram_graph
+    from gateway.unfiled import UnfiledMessages
+
+    addresses_us = channels.instagram_graph.addresses_us
+
+    def addresses_us_with_a_bug(text: str, username: str) -> bool:
+        if "Sukamaju" in text:
+            raise ValueError("grammar")
+        return addresses_us(text, username)
+
+    monkeypatch.setattr(channels.instagram_graph, "addresses_us", addresses_us_with_a_bug)
+    import channels.social
+
+    normalize = channels.social.normalize
+
+    def normalize_with_the_bug(message: Any, **kwargs: Any) -> Any:
+        if "Sukamaju" in message.text:
+            raise ValueError("grammar")
+        return normalize(message, **kwargs)
+
+    monkeypatch.setattr(channels.social, "normalize", normalize_with_the_bug)
+    delivery = fixture(ADDRESSED)
+    delivery["entry"][0]["changes"].append(fixture(KEYWORD_REPLY)["entry"][0]["changes"][0])
+    delivery["entry"].append({"id": IG_USER_ID, "time": 1763609300, "changes": [
+        {"field": "mentions", "value": {"media_id": "17887498072083520", "comment_id": "17894227972186120"}}]})
+    response = await post_webhook(gateway, orjson.dumps(delivery))
+    assert (response.status_code, response.text) == (200, "EVENT_RECEIVED")
+    assert stored_comments(redis) == 2
+    assert redis.llen(PENDING_KEY.format(ig_user_id=IG_USER_ID)) == 1
+    (unread,) = [line for line in log_events(log_stream) if line["event"] == "webhook.comment_unread"]
+    assert unread["error"] == "ValueError" and "Sukamaju" not in log_stream.getvalue()
+
+    graph.replies.append(POSTED)
+    poll(settings, redis)
+    assert list(reports(redis)) == [BUDI["id"]] and stored_comments(redis) == 0
+    (kept,), _ = UnfiledMessages(redis).list()
+    assert kept.message.provider_message_id == SARI["id"]
+
