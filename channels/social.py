@@ -93,7 +93,14 @@ def unleased() -> bool:
 _SPACES = rf"\s{INVISIBLE_FORMAT}"
 # The at signs X takes for a mention (`channels.x_mentions` replaces a reporter's handle written with either).
 AT_SIGN = "[@\uff20]"
-_GAP, _AFTER = f"[{_SPACES}]", f"[{_SPACES}:,-]"
+# After a handle, the marks people put between it and their words ("@lapor1708 — ANONIM ...", "@lapor1708! ANONIM",
+# "@lapor1708 | ANONIM", "@lapor1708 >> ANONIM", "@lapor1708 & @pemkot ANONIM", and the fullwidth forms): left at the
+# head of the text, each kept ANONIM from being read as a leading keyword, and the whistleblower's report went named,
+# their handle and user id sent to the case store. Not a mark the grammar reads ("#", quotes, brackets, "*"), nor "+"
+# (a number's: "+62 812 ..."), nor "." (a handle's own character: the handle pattern takes it).
+_SEPARATORS = (r":,\-!;?/&|>=~\u00a1\u00a6\u00b7\u00bb\u2010-\u2015\u2022\u2026\u203a\u203c\u2192\u21d2\u25b6\u25ba"
+               r"\u27a1\u3002\ufe0f\uff01\uff1a\uff1b\uff1f")
+_GAP, _AFTER = f"[{_SPACES}]", f"[{_SPACES}{_SEPARATORS}]"
 _HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}{_AFTER}*"
 LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*")
 

@@ -269,6 +269,62 @@ def test_a_dot_mention_is_read_as_a_mention(
     assert [job[2] for job in reply_jobs(redis)] == [reply_key]
 
 
+# The marks people put between the handles and their words: each left at the head of the text kept ANONIM from being
+# read, and the whistleblower's report went named (their account sent to the case store).
+SEPARATORS_AFTER_HANDLES = ["!", "\uff01", "\u203c", "\u00a1", ";", "\uff1b", "\uff1a", "?", "\uff1f", "\u2014",
+                            "\u2013", "\u2015", "|", "\u00a6", ">", ">>", "\u00bb", "\u203a", "->", "=>", "\u2192",
+                            "\u21d2", "\u27a1\ufe0f", "\u25b6", "\u25ba", "\u2022", "\u00b7", "~", "\u3002", "\u2026",
+                            "/", "&", "="]
+
+
+@pytest.mark.parametrize("separator", SEPARATORS_AFTER_HANDLES)
+@pytest.mark.parametrize("form", ["@lapor1708{sep} ANONIM {words}", "@lapor1708 {sep} ANONIM {words}",
+                                  "@lapor1708 {sep} @pemkot_bdg ANONIM {words}", "\uff20lapor1708{sep}ANONIM {words}"],
+                         ids=["glued", "spaced", "between-handles", "fullwidth-at-glued"])
+def test_a_mark_between_the_handles_and_anonim_leaves_the_report_anonymous(form: str, separator: str) -> None:
+    text = strip_leading_mentions(form.format(sep=separator, words="pungli di loket samsat"))
+    assert text == "ANONIM pungli di loket samsat"
+    assert parse_text(text).anonymous is True
+
+
+@pytest.mark.parametrize("separator", ["!", "\u2014", "|", ">>", "\uff1a"])
+def test_a_mark_after_our_bare_handle_on_instagram_leaves_the_report_anonymous(separator: str) -> None:
+    """The Graph API gives a caption's or comment's handle without its `@`: `lapor1708! ANONIM ...` alike."""
+    text = strip_leading_mentions(f"lapor1708{separator} ANONIM pungli di loket samsat", "lapor1708")
+    assert text == "ANONIM pungli di loket samsat" and parse_text(text).anonymous is True
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("@lapor1708 +62 812 3456 7890 menagih pungli", "+62 812 3456 7890 menagih pungli",
+                     id="a-numbers-plus-stays"),
+        pytest.param("@lapor1708 #anonim pungli", "#anonim pungli", id="a-hashtag-stays"),
+        pytest.param('@lapor1708 "ANONIM" pungli', '"ANONIM" pungli', id="quotes-stay"),
+        pytest.param("@lapor1708 [ANONIM] pungli", "[ANONIM] pungli", id="brackets-stay"),
+        pytest.param("@lapor1708 *ANONIM* pungli", "*ANONIM* pungli", id="a-bold-mark-stays"),
+        pytest.param("@lapor1708 ...jalan rusak", "...jalan rusak", id="dots-before-words-stay"),
+        pytest.param("jalan rusak! @lapor1708", "jalan rusak! @lapor1708", id="inside-stays"),
+    ],
+)
+def test_marks_that_are_the_citizens_words_stay_after_the_handles(text: str, expected: str) -> None:
+    assert strip_leading_mentions(text) == expected
+
+
+def test_a_whistleblowers_mention_with_a_dash_after_the_handle_reaches_the_case_store_without_their_account(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake
+) -> None:
+    """`@lapor1708 \u2014 ANONIM ...` (a dash an iPhone makes of "--"): the dash stayed at the head of the text, ANONIM
+    was not read, and the report went named, the whistleblower's user id and name sent to the case store."""
+    tweet = fake.state.add_tweet("@lapor1708 \u2014 ANONIM kepala seksi minta setoran proyek", username="siti_rahasia",
+                                 name="Siti Rahasia")
+    make_poller(settings, redis, intake).poll_once()
+    (report,) = envelopes(redis)
+    assert report["anonymous"] is True and report["text"] == "kepala seksi minta setoran proyek"
+    payload = orjson.dumps(case_store_payload(report, settings)).decode()
+    assert tweet["author_id"] not in payload and "siti_rahasia" not in payload and "Siti Rahasia" not in payload
+
+
 @pytest.mark.parametrize(
     ("mention", "report_fields"),
     [
