@@ -52,11 +52,12 @@ from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, enqueue_calls, sender_digest
 from gateway.settings import Settings
 from gateway.unfiled import UnfiledMessages
-from normalizer.envelope import ReportDraft
+from normalizer.envelope import ReportDraft, Sender
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
 from normalizer.quoted_posts import without_quoted_posts
+from normalizer.sender import normalize_sender
 from normalizer.text import INVISIBLE_FORMAT
 
 log = get_logger()
@@ -539,18 +540,21 @@ class MentionIntake:
                 refused.append((message.source, error.reason))
                 continue
             if normalized.query is not None:
-                action = normalized.query.action
+                action, asked = normalized.query.action, normalized.query.tracking_id
+                if action is Action.STATUS_HELP and (continued := self._thread_report(message, sender_of(message))):
+                    # "@lapor1708 cek" under our reply to the asker's report asks that report's status: it was
+                    # answered with help asking for the Tracking ID the thread holds.
+                    action, asked = Action.STATUS, continued.report
                 if action in UNANSWERED:  # a public thank-you or "STOP" is left unanswered
                     log.info(f"message.{action.value}", channel=message.source, reason=UNANSWERED[action])
                 else:
-                    jobs.append(self._query_reply(message, action, normalized.query.tracking_id,
-                                                  normalized.language))
+                    jobs.append(self._query_reply(message, action, asked, normalized.language))
                 queries.append((message.source, action.value))
                 continue
             assert normalized.draft is not None
             draft, unknown_parent = normalized.draft, None
             edited = None if draft.follow_up_of else self._edited_report(message)
-            threaded = None if edited else self._thread_follow_up(message, draft)
+            threaded = None if edited or draft.follow_up_of else self._thread_report(message, draft.sender)
             if threaded and _only_own_posts(message):
                 draft = self._without_own_quotes(message, draft)
             if continued := edited or threaded:
@@ -631,32 +635,31 @@ class MentionIntake:
             return Filed(filed, stored_envelope(self._redis, filed, message.source))
         return None
 
-    def _thread_follow_up(self, message: InboundMessage, draft: ReportDraft) -> Continued | None:
+    def _thread_report(self, message: InboundMessage, sender: Sender) -> Continued | None:
         """The report this message continues by answering our reply to it, in the thread or quoting it (X), written
         by that report's own sender, or by answering or quoting the sender's own mention that filed a report (a thread
         of theirs: filed as a report of its own, a whistleblower's answer under their #anonim mention went named, the
-        anonymous words quoted in it); None when it names a Tracking ID itself (`<id> text` wins), answers or quotes
-        neither, or is someone else's. It then goes through the same follow-up steps as `<id> text` (the
-        report's flags). On Instagram, which does not say which comment a comment answers: a comment on the post
-        where we answered that sender's report (gateway.followups.post_thread_report)."""
-        if draft.follow_up_of:
-            return None
+        anonymous words quoted in it); None when it answers or quotes neither, or is someone else's (one naming a
+        Tracking ID itself is not asked: `<id> text` wins). It then goes through the same follow-up steps as `<id>
+        text` (the report's flags), and a status question without an ID there asks that report's status. On
+        Instagram, which does not say which comment a comment answers: a comment on the post where we answered that
+        sender's report (gateway.followups.post_thread_report)."""
         if message.replied_to or message.quoted_post:
             for post_id in filter(None, (message.replied_to, message.quoted_post)):
-                report = thread_report(self._redis, message.channel.value, post_id, draft.sender)
+                report = thread_report(self._redis, message.channel.value, post_id, sender)
                 if report:
                     return Continued(report)
             # An answer to (or a quote of) the sender's own mention goes on with the report it filed: X names the
             # post's author, so no envelope is needed to tell it is theirs (see InboundMessage.own_posts).
             own = self._filed(message, message.own_posts)
-            return own.continued if own else self._thread_root_report(message, draft)
+            return own.continued if own else self._thread_root_report(message, sender)
         if message.commented_on:
-            report = post_thread_report(self._redis, message.channel.value, message.commented_on, draft.sender,
+            report = post_thread_report(self._redis, message.channel.value, message.commented_on, sender,
                                         message.provider_message_id)
             return Continued(report) if report else None
         return None
 
-    def _thread_root_report(self, message: InboundMessage, draft: ReportDraft) -> Continued | None:
+    def _thread_root_report(self, message: InboundMessage, sender: Sender) -> Continued | None:
         """The report the sender's own post up this answer's thread filed: the post that the one it answers (a
         neighbour's answer, our reply) answers in turn (`thread_parents`), or the mention that began the conversation
         (`_thread_root`), each read from its envelope as theirs. Their answer to a neighbour under that mention comes
@@ -672,8 +675,7 @@ class MentionIntake:
         root = _thread_root(message)
         for post_id in dict.fromkeys([*message.thread_parents, *([root] if root else [])]):
             filed = self._filed(message, [post_id])
-            if filed is not None and filed.envelope is not None and sent_by_reports_sender(filed.envelope,
-                                                                                          draft.sender):
+            if filed is not None and filed.envelope is not None and sent_by_reports_sender(filed.envelope, sender):
                 return filed.continued
         return None
 
@@ -809,6 +811,11 @@ def _without_others_posts(message: InboundMessage, draft: ReportDraft) -> Report
     reached the case store inside the whistleblower's report. A named report keeps them."""
     others = {post for post in (message.replied_to, message.quoted_post) if post} - set(message.own_posts)
     return draft.model_copy(update={"text": without_quoted_posts(draft.text, others)}) if others else draft
+
+
+def sender_of(message: InboundMessage) -> Sender:
+    """The message's sender as a draft of it would name them: what a thread's report is compared with."""
+    return normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name)
 
 
 def _only_own_posts(message: InboundMessage) -> bool:

@@ -648,6 +648,26 @@ async def test_a_new_comment_naming_the_reporters_tracking_id_adds_to_their_repo
     assert "lubangnya makin besar" in added["text"]
 
 
+@pytest.mark.parametrize("text", ["@lapor1708 cek", "@sari.sukamaju sudah sampai mana laporan saya?"])
+async def test_the_reporters_status_question_in_the_thread_we_answered_asks_their_reports_status(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, text: str,
+) -> None:
+    """Under our answer to their comment, the reporter's "cek" asks their report's status: it was answered with help
+    asking for the Tracking ID our answer above it gave, or (not naming us) left out. Nothing is filed."""
+    graph.replies.extend([POSTED, POSTED])
+    first = await sari_answered(gateway, settings, redis)
+
+    delivery = fixture(ADDRESSED)
+    value = delivery["entry"][0]["changes"][0]["value"]
+    value.update(id="17987654321098805", parent_id=SARI["id"], text=text)
+    assert (await post_webhook(gateway, orjson.dumps(delivery))).status_code == 200
+    poll(settings, redis)
+
+    assert value["id"] not in reports(redis)
+    [asked] = [job for job in queue(REPLY_QUEUE, redis).jobs if job.args[1].get("comment_id") == value["id"]]
+    assert tuple(asked.args[2:4]) == ("social_status", first["tracking_id"])
+
+
 async def test_the_reporters_reply_in_the_thread_we_answered_adds_to_their_report_without_naming_us(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
 ) -> None:

@@ -2939,6 +2939,35 @@ def test_an_answer_to_our_reply_in_its_thread_adds_to_the_report_when_its_report
     assert len(threaded) == int(expected["follow_up_of"] == "parent")
 
 
+@pytest.mark.parametrize(
+    ("parent_text", "answer", "username", "quote", "job"),
+    [
+        pytest.param("@lapor1708 lampu jalan mati", "@lapor1708 cek", "siti_rahma", False, ("social_status", "parent"),
+                     id="the-reporter-asks-cek"),
+        pytest.param("@lapor1708 #anonim pungli di loket samsat", "@lapor1708 gimana perkembangannya?", "siti_rahma",
+                     False, ("social_status", "parent"), id="the-anonymous-reporter-asks-in-words"),
+        pytest.param("@lapor1708 lampu jalan mati", "@lapor1708 status laporan?", "siti_rahma", True,
+                     ("social_status", "parent"), id="the-reporter-quotes-our-reply"),
+        # anyone else in the thread is asked for the ID, as before: the report is not theirs
+        pytest.param("@lapor1708 lampu jalan mati", "@lapor1708 cek", "budi_bdg", False, ("social_help", None),
+                     id="someone-else-asks"),
+    ],
+)
+def test_a_status_question_answering_our_reply_asks_its_reports_status(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake,
+    parent_text: str, answer: str, username: str, quote: bool, job: tuple[str, str | None],
+) -> None:
+    """"@lapor1708 cek" under our reply to the asker's own report asks that report's status, as a mail answering our
+    acknowledgement does: it was answered with help asking for the Tracking ID the thread holds. Nothing is filed."""
+    poller = make_poller(settings, redis, intake)
+    parent, our_reply = acknowledged_mention(fake, settings, redis, poller, parent_text)
+    tweet = fake.state.add_tweet(answer, username=username, **{"quote_of" if quote else "in_reply_to": our_reply["id"]})
+    poller.poll_once()
+    assert tweet["id"] not in reports_by_tweet(redis)
+    [asked] = [found for found in reply_jobs(redis) if found[1] == {"tweet_id": tweet["id"]}]
+    assert asked[2:4] == (job[0], parent["tracking_id"] if job[1] == "parent" else None)
+
+
 def filed_and_answered_as(redis: Redis, tweet: dict[str, Any], parent: dict[str, Any],
                           expected: dict[str, Any]) -> dict[str, Any]:
     """The report `tweet` was filed as, checked against `expected` ("parent" for `parent`'s Tracking ID in
