@@ -233,6 +233,9 @@ class Grammar:
     # Units of time a number before them counts ("Sudah 2 minggu laporan saya belum ada tanggapan?"): the number a
     # duration, no Tracking ID (`durations`). Folded.
     status_question_durations: frozenset[str] = frozenset()
+    # Words that make a status question without an ID in a report's thread a grievance, filed as its addition
+    # (`thread_grievances`). Folded.
+    status_question_thread_grievances: frozenset[str] = frozenset()
     # After a status command and a valid Tracking ID only (`[status_questions.after_id]`): the topic, question, filler
     # and state words added there to those above (unions, folded), the (filler, next word) pairs, and the words that
     # make a question or a request of a state (`asking`). A word typed with a letter over and over is read squeezed
@@ -441,6 +444,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         status_question_closings=frozenset(fold_word(w) for w in questions.get("closings", [])),
         status_question_closings_after=frozenset(fold_word(w) for w in questions.get("closings_after", [])),
         status_question_durations=frozenset(fold_word(w) for w in questions.get("durations", [])),
+        status_question_thread_grievances=frozenset(fold_word(w) for w in questions.get("thread_grievances", [])),
         status_question_fillers_before=frozenset(
             (fold_word(filler), fold_word(after))
             for filler, afters in questions.get("fillers_only_before", {}).items() for after in afters),

@@ -27,7 +27,7 @@ from normalizer.keywords import (
 )
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
-from normalizer.text import clean_text, cut_text
+from normalizer.text import clean_text, cut_text, fold_word
 
 log = get_logger()
 
@@ -104,7 +104,7 @@ class MailQuery:
 
 
 def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH, with_a_file: bool = False,
-                      thread: str | None = None) -> MailQuery | None:
+                      thread: str | None = None, signer: frozenset[str] = frozenset()) -> MailQuery | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
     the subject, the body or both, naming one ID), or the mistyped ID it asks with ("CEK 10000005": filed, it was a
     new report and acknowledged as one); None for any other mail. `subject`: its words past reply prefixes
@@ -122,7 +122,10 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
 
     `thread`: the report the mail answers in its thread (our tag in its subject, our reply in its references): a
     status question without an ID and nothing else ("CEK", "Bagaimana status laporan saya?") asks that report's
-    status. Filed, it went to the agency as the citizen's addition and its writer was told the addition was taken."""
+    status. Filed, it went to the agency as the citizen's addition and its writer was told the addition was taken.
+    Not a grievance about its handling (`[status_questions] thread_grievances`: "Kok statusnya selesai?"), which
+    the agency must read. `signer`: the words of the name the mail's From gives, folded: a last paragraph of thanks
+    or a closing with those words below it is no part of the query (`_without_sign_off`)."""
     grammar = load_grammar()
     body = clean_text(text)
     words = body.strip()
@@ -131,7 +134,8 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     for part, in_body in ((clean_text(subject), False), (body, True)):
         if not part.strip():
             continue
-        parsed = parse_text(part if with_a_file else _without_sign_off(part, grammar), grammar, shortest_id=shortest_id)
+        read = part if with_a_file else _without_sign_off(part, grammar, signer)
+        parsed = parse_text(read, grammar, shortest_id=shortest_id)
         said = with_a_file or _adds_nothing(parsed.text, grammar)  # nothing beside the query, or a file's words
         if parsed.action in _MAIL_QUERIES and parsed.tracking_id and said:
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
@@ -143,7 +147,8 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             # acknowledged with a new Tracking ID instead of the status. (With a file its words stay the addition's.)
             if in_body:
                 words = ""
-            asked_without_id = True
+            asked_without_id = asked_without_id or grammar.status_question_thread_grievances.isdisjoint(
+                fold_word(word) for word in _WORD.findall(read))
         elif not with_a_file and not _adds_nothing(part, grammar):
             return None
     if not asked and asked_without_id and thread and not with_a_file:
@@ -162,13 +167,29 @@ _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 # "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed.
 _SIGNED_NAME = re.compile(r"[^\W\d_][^\W\d_'\u2019.-]*(?:[ \t]+[^\W\d_][^\W\d_'\u2019.-]*){0,3}")
 _SIGNED_NAME_LINES = 2
+_WORD = re.compile(r"\w+")
 
 
-def _without_sign_off(text: str, grammar: Grammar) -> str:
-    """`text` without its last paragraph when that only thanks or signs off (`_adds_nothing`): the grammar reads a
-    query whole, and "Bagaimana status laporan saya?" over "Terima kasih,\nBudi" was no status question."""
+def signer_words(name: str | None) -> frozenset[str]:
+    """The words of a sender's name, folded: what `mail_status_query` reads a sign-off's name by."""
+    return frozenset(fold_word(word) for word in _WORD.findall(name or ""))
+
+
+def _without_sign_off(text: str, grammar: Grammar, signer: frozenset[str]) -> str:
+    """`text` without its last paragraph when that only thanks, or closes with the name of `signer` (the From's
+    name's words, folded) below it, or nothing: the grammar reads a query whole, and "Bagaimana status laporan saya?"
+    over "Terima kasih,\nBudi" was no status question. Any other lines under a closing may be the citizen's words
+    ("Terima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki"), and the text is read whole."""
     head, blank, last = text.strip().rpartition("\n\n")
-    return head if blank and head.strip() and _adds_nothing(last, grammar) else text
+    if not blank or not head.strip():
+        return text
+    if is_courtesy(last, grammar):
+        return head
+    closing, *name = [line.strip() for line in last.splitlines() if line.strip()]
+    closes = is_courtesy(closing, grammar) or closing_phrase().fullmatch(closing) is not None
+    signed = len(name) <= _SIGNED_NAME_LINES and all(fold_word(word) in signer for line in name
+                                                     for word in _WORD.findall(line))
+    return head if closes and signed else text
 
 
 def _adds_nothing(text: str, grammar: Grammar) -> bool:

@@ -1062,17 +1062,30 @@ def test_an_answer_to_our_reply_is_a_follow_up(make_server, redis: Redis, by_sub
     assert str(follow_up_reply["Subject"]).startswith(f"[LAPOR #{first.tracking_id}]")
 
 
-@pytest.mark.parametrize("body", ["Bagaimana status laporan saya? Lubangnya makin besar.", "CEK, jalan masih rusak",
-                                  "Cek status laporan\n\nSudah ada lubang baru di depan SD."])
+@pytest.mark.parametrize(("body", "subject_added"), [
+    ("Bagaimana status laporan saya? Lubangnya makin besar.", ""),
+    ("CEK, jalan masih rusak", ""),
+    ("Cek status laporan\n\nSudah ada lubang baru di depan SD.", ""),
+    # a grievance about its handling is for the agency to read, not a question to answer with the status
+    ("Kok statusnya selesai?", ""),
+    ("Kenapa belum ditanggapi?\n\nTerima kasih", ""),
+    ("Laporan saya diproses tidak?", ""),
+    # lines under a closing that are not the From's name may be the citizen's words
+    ("Bagaimana status laporan saya?\n\nTerima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki", ""),
+    ("Cek\n\nSalam,\nJALAN MASIH RUSAK", ""),
+    # words the citizen typed into the thread's subject are theirs
+    ("Bagaimana status laporan saya?", " - sudah banjir lagi, 3 rumah terendam"),
+])
 def test_a_status_question_in_the_thread_with_more_words_is_an_addition(  # type: ignore[no-untyped-def]
-        make_server, redis: Redis, body: str) -> None:
+        make_server, redis: Redis, body: str, subject_added: str) -> None:
     """In a report's thread a status question alone asks that report's status (CEK_ROWS); beside the citizen's
-    words it is their addition, filed whole."""
+    words (in the body or the subject), or as a grievance, it is their addition, filed whole."""
     server = make_server()
     first = server.deliver(citizen_mail(subject="Drainase tersumbat"))
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
-    answer = server.deliver(reply_to(ack, subject=None, references=True, body=body))
+    subject = f"Re: {ack['Subject']}{subject_added}" if subject_added else None
+    answer = server.deliver(reply_to(ack, subject=subject, references=True, body=body))
     envelope = stored_envelope(redis, answer.tracking_id or "")
     assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (first.tracking_id, body)
 
@@ -3019,8 +3032,7 @@ CEK_ROWS = [
     # in the report's thread a status question needs no ID: it asks the thread's report (filed, it was an addition
     # "CEK" to the report, and its writer was told the addition was taken)
     CekRow("cek-alone-answering-our-acknowledgement", "", "CEK", answers_our_reply=True),
-    CekRow("a-status-question-answering-our-acknowledgement", "",
-           "Bagaimana status laporan saya?\n\nTerima kasih,\nBudi",
+    CekRow("a-status-question-answering-our-acknowledgement", "", "Bagaimana status laporan saya?\n\nSalam,\nWarga",
            answers_our_reply=True),
     CekRow("a-status-question-under-our-tag", "Re: [LAPOR #{id}] Pungli di kelurahan", "Cek status laporan"),
     # a clear-signed mail's signature is no file: filed, a signed CEK was an addition to the report of its signature

@@ -37,6 +37,7 @@ from channels.email.guards import (
     without_our_reply_to,
 )
 from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
+from channels.email.reply import reply_subject
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -47,6 +48,7 @@ from gateway.followups import (
     report_addresses,
     resolve_with_facts,
     sent_by_reports_sender,
+    stored_envelope,
     stored_envelopes,
     with_every_written_identity,
     with_parent_flags,
@@ -63,7 +65,7 @@ from gateway.replies import acknowledgement, flagged
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
-from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize
+from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize, signer_words
 from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
@@ -196,11 +198,30 @@ class MailProcessor:
             # Our tag in the subject and no In-Reply-To naming our reply (webmail and phones drop it): our reply quoted
             # in it (Outlook's block, with no ">") went to the case store as the citizen's words.
             mail = replace(mail, text=mail.tagged_text)
-        queried = status_query_of(mail, self.settings.intake.shortest_tracking_id,
-                                  thread=follow_up_of(mail, self.settings.email))
+        queried = status_query_of(mail, self.settings.intake.shortest_tracking_id) or \
+            await self._thread_status_query(mail)
         if queried is not None:
             return await self._answer_query(mail, raw, queried)
         return await self._report(mail, raw, envelope_sender, recipients)
+
+    async def _thread_status_query(self, mail: ParsedMail) -> MailQuery | None:
+        """A status question without an ID in a report's thread, asking that report's status (`status_query_of`'s
+        `thread`), when the subject says nothing of the citizen's: nothing past reply prefixes and our tag, or the
+        report's own subject as our replies gave it. Words typed into it ("[LAPOR #<id>] ... sudah banjir lagi")
+        are the citizen's addition, filed; so is the mail when the report's copy cannot be read to tell."""
+        thread = follow_up_of(mail, self.settings.email)
+        if thread is None:
+            return None
+        query = status_query_of(mail, self.settings.intake.shortest_tracking_id, thread=thread)
+        said = _subject_said(mail.subject)
+        if query is None or not said:
+            return query
+        try:
+            envelope = await asyncio.to_thread(stored_envelope, self.redis, thread, self.source)
+        except RedisError:
+            return None
+        subject = (envelope or {}).get("subject")
+        return query if isinstance(subject, str) and said == _subject_said(reply_subject(thread, subject)) else None
 
     async def _answer_query(self, mail: ParsedMail, raw: bytes, query: MailQuery) -> MailOutcome:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
@@ -422,6 +443,12 @@ class MailProcessor:
 MAX_QUERY_CHARS = 200
 
 
+def _subject_said(subject: str) -> str:
+    """A subject's words past reply and forward prefixes and our tags, spaced and cased alike: what a thread's
+    subject is compared by."""
+    return " ".join(STACKED_PREFIXES.sub("", SUBJECT_TAG.sub(" ", subject)).split()).casefold()
+
+
 def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = None) -> MailQuery | None:
     """The Tracking ID a mail asks the status of, or the mistyped one it asks with, when that is all it says
     (`mail_status_query`): its subject past reply prefixes and our tag, its body past quoted history and signature,
@@ -429,7 +456,8 @@ def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = 
     with our tag is the thread's, not the citizen's new words: a reply to our acknowledgement whose own text is only
     "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every
     mail, and a CEK from Outlook was filed as an addition. `thread`: the report whose thread the mail answers, whose
-    status a question without an ID asks ("CEK" alone in an answer to our acknowledgement)."""
+    status a question without an ID asks ("CEK" alone in an answer to our acknowledgement); its subject is then the
+    thread's (the caller compares it with the report's)."""
     if has_a_file(mail):
         return None
     return _query_words(mail, shortest_id, thread=thread)
@@ -456,11 +484,11 @@ def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = Fals
     if len(mail.text) > MAX_QUERY_CHARS and not with_a_file:
         return None
     text = without_image_placeholders(mail.text)
-    subject = "" if SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
+    subject = "" if thread or SUBJECT_TAG.search(mail.subject) else subject_words(mail.subject)
     if len(text) + len(subject) > MAX_QUERY_CHARS and not with_a_file:  # the thread's long subject is none of theirs
         return None
     return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id, with_a_file=with_a_file,
-                             thread=thread)
+                             thread=thread, signer=signer_words(mail.sender_name))
 
 
 def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, Any]:
