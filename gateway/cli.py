@@ -1272,7 +1272,8 @@ def unfiled_retry(
     _say_damaged(settings, damaged)
     held = [entry.key for entry in entries] + [field for _, field in damaged]
     known = {name for field in held for name in (field, shown_key(settings, field))}
-    for key in sorted(named - known):
+    unknown = sorted(named - known)
+    for key in unknown:
         console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
     intake = Intake(redis, settings, forget_unfiled=False)  # each forgotten below, once filed whole
     filed = 0
@@ -1305,7 +1306,9 @@ def unfiled_retry(
     if filed:
         _say_unfiled_left(redis, store, {entry.channel for entry in chosen})
     console.print(f"released {filed} of {len(chosen)} unfiled message(s)")
-    if filed < len(chosen) or len(chosen) < len(set(keys or [])) or damaged:
+    # The names that matched nothing, not a count of names: one message named by both its names (its key as Redis
+    # holds it and as `list` shows it) was filed and the command exited 1, two names for one message.
+    if filed < len(chosen) or unknown or damaged:
         raise typer.Exit(1)
 
 

@@ -1312,6 +1312,31 @@ def test_unfiled_commands_name_an_anonymous_message_by_a_digest_not_its_provider
     assert UnfiledMessages(redis).list() == ([], 0)
 
 
+def test_an_unfiled_message_named_by_both_its_names_is_filed_once_and_the_retry_exits_0(
+        test_env: TestEnvironment, redis: Redis) -> None:
+    """`unfiled retry <key as held> <key as listed>` filed the one message both name and exited 1: the exit compared
+    how many messages were chosen with how many names were given. A name that matches none still exits 1."""
+    from gateway.unfiled import UnfiledMessages, shown_key
+    from normalizer.envelope import Channel, SenderKind, utc_now
+    from normalizer.inbound import InboundMessage
+
+    row = KEPT[0]
+    message = InboundMessage(channel=Channel.TWITTER, source=row.source, provider_message_id=row.provider_id,
+                             sender_kind=SenderKind(row.sender_kind), sender_address=row.sender, text=row.text,
+                             received_at=utc_now())
+    kept = UnfiledMessages(redis).keep(row.channel, message, ValueError("a bug"), 1_796_176_800.0)
+
+    both = cli(test_env, "unfiled", "retry", kept.key, shown_key(test_env.settings(), kept.key))
+
+    assert both.returncode == 0 and no_traceback(both), both.stdout + both.stderr
+    assert "released 1 of 1" in both.stdout and "no unfiled message" not in both.stdout, both.stdout
+    assert UnfiledMessages(redis).list() == ([], 0)
+    UnfiledMessages(redis).keep(row.channel, message, ValueError("a bug"), 1_796_176_800.0)
+    one_unknown = cli(test_env, "unfiled", "retry", kept.key, "x-mentions:kept-0000000000000000")
+    assert one_unknown.returncode == 1 and "released 1 of 1" in one_unknown.stdout, one_unknown.stdout
+    assert "no unfiled message has the key x-mentions:kept-0000000000000000" in one_unknown.stdout
+
+
 @pytest.mark.parametrize("command", ["unfiled retry", "email quarantine reprocess"])
 def test_an_empty_key_to_file_again_is_refused_and_nothing_is_done(
         command: str, test_env: TestEnvironment, redis: Redis) -> None:
