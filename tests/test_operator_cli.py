@@ -391,6 +391,26 @@ def test_a_dead_letter_reason_no_letter_has_is_said_with_the_reasons_there_are(
             named.stdout, named.stdout
 
 
+@pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
+def test_a_dead_letter_reason_is_not_said_missing_where_no_letter_was_read(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """With no dead letter at all, or none of those named there, `--reason casestore_42` said "no dead letter has the
+    reason casestore_42" with no reasons after it: the names were said missing already, and the line read as though
+    the reason were to blame. Nothing is said of the reason."""
+    empty = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], "--reason", "casestore_42")
+    assert empty.returncode == 0 and no_traceback(empty), empty.stdout + empty.stderr
+    assert "has the reason" not in empty.stdout, empty.stdout
+    if command == "list":
+        return
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000010"]], tracking_id="10000010",
+                               item="10000010", reason="casestore_422", detail="refused", channel="sms-twilio")
+    named = cli(test_env, "deadletters", *FILTERED_COMMANDS[command][:1], "10000099", "--reason", "casestore_42",
+                *FILTERED_COMMANDS[command][2:])
+    assert named.returncode == 1 and "no dead letter for 10000099 that passes the filters" in named.stdout, \
+        named.stdout
+    assert "has the reason" not in named.stdout, named.stdout
+
+
 # Entries of the dead-letter hash no version of the registry can read: not JSON, not UTF-8, another shape, an
 # earlier form without the fields a letter needs.
 UNREADABLE_ENTRIES = {
