@@ -460,15 +460,19 @@ def _refuse_unknown_filters(queue: str | None, channel: str | None) -> None:
                         "`deadletters list` shows it: x-mentions, email-imap...)")
 
 
-def _say_reasons_if_none_has(letters: list[DeadLetter], reason: str | None, *, named: bool = False) -> None:
+def _say_reasons_if_none_has(letters: list[DeadLetter], reason: str | None, *, named: bool = False,
+                             filtered: bool = False) -> None:
     """Where no letter read has the `--reason` given, the reasons they have, with their counts: a misspelt reason
     (`casestore_42`) matched nothing and `requeue --all --reason` said `requeued 0`, exit 0, which at night reads as
-    nothing to do. Reasons are open (a provider's status in each), so it is said, not refused; the exit stays."""
+    nothing to do. Reasons are open (a provider's status in each), so it is said, not refused; the exit stays.
+    `letters` are those that pass the other filters (`--queue`, `--channel`): the counts of every letter named reasons
+    the command would not take with the right one (`filtered`: some were given). None passing them, nothing is
+    said."""
     if reason is None or not letters or any(letter.reason == reason for letter in letters):
         return
     counts = Counter(letter.reason for letter in letters)
     there = ", ".join(f"{_printable(name)} ({count})" for name, count in sorted(counts.items()))
-    which = "of those named " if named else ""
+    which = ("of those named " if named else "") + ("that passes the other filters " if filtered else "")
     console.print(f"no dead letter {which}has the reason {_printable(reason)}; their reasons: {there}")
 
 
@@ -527,7 +531,8 @@ def deadletters_list(
         console.print(f"none shown past --offset {offset}: {total}{matched}", markup=False, highlight=False)
     elif filtered:
         console.print("none pass the filters", markup=False, highlight=False)
-        _say_reasons_if_none_has(every, reason)
+        _say_reasons_if_none_has(_matching(every, queue, channel, None), reason,
+                                 filtered=queue is not None or channel is not None)
 
 
 @deadletters_app.command("show")
@@ -615,7 +620,8 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
     named = registry.select(None if all_ else selectors)
     letters = _matching(named, queue, channel, reason)
     if not letters:
-        _say_reasons_if_none_has(named, reason, named=not all_)
+        _say_reasons_if_none_has(_matching(named, queue, channel, None), reason, named=not all_,
+                                 filtered=queue is not None or channel is not None)
     filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
     missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]

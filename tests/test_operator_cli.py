@@ -392,6 +392,39 @@ def test_a_dead_letter_reason_no_letter_has_is_said_with_the_reasons_there_are(
 
 
 @pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
+def test_the_reasons_said_for_a_reason_no_letter_has_are_those_of_the_letters_the_other_filters_take(
+        command: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`--channel sms-twilio --reason casestore_42` said the reasons of every letter, an aggregator's too: a reason
+    taken from that line (`aggregator_400`) matched nothing again. Counted are the letters `--channel` and `--queue`
+    take; where they take none, nothing is said of the reason (the filters took nothing)."""
+    registry = DeadLetters(redis)
+    for number, (reason, channel) in enumerate((("casestore_422", "sms-twilio"), ("casestore_422", "sms-twilio"),
+                                                ("aggregator_400", "sms-aggregator"))):
+        registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[[f"1000001{number}"]],
+                         tracking_id=f"1000001{number}", item=f"1000001{number}", reason=reason, detail="refused",
+                         channel=channel)
+
+    twilio = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], "--channel", "sms-twilio",
+                 "--reason", "casestore_42")
+    none_there = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], "--channel", "instagram",
+                     "--reason", "casestore_42")
+    other_queue = cli(test_env, "deadletters", *FILTERED_COMMANDS[command], "--queue", REPLY_QUEUE,
+                      "--reason", "casestore_42")
+
+    for result in (twilio, none_there, other_queue):
+        assert result.returncode == 0 and no_traceback(result), result.stdout + result.stderr
+    assert ("no dead letter that passes the other filters has the reason casestore_42; their reasons: casestore_422 "
+            "(2)\n" in twilio.stdout), twilio.stdout
+    assert "has the reason" not in none_there.stdout + other_queue.stdout, none_there.stdout + other_queue.stdout
+    assert registry.count() == 3 and redis.llen(f"rq:queue:{FORWARD_QUEUE}") == 0
+    if command != "list":
+        named = cli(test_env, "deadletters", *FILTERED_COMMANDS[command][:1], "10000010", "10000012",
+                    "--channel", "sms-aggregator", "--reason", "casestore_42", *FILTERED_COMMANDS[command][2:])
+        assert ("no dead letter of those named that passes the other filters has the reason casestore_42; their "
+                "reasons: aggregator_400 (1)\n" in named.stdout), named.stdout
+
+
+@pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
 def test_a_dead_letter_reason_is_not_said_missing_where_no_letter_was_read(
         command: str, test_env: TestEnvironment, redis: Redis) -> None:
     """With no dead letter at all, or none of those named there, `--reason casestore_42` said "no dead letter has the
