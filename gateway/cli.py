@@ -1082,7 +1082,8 @@ def quarantine_reprocess(
         raise typer.Exit(1)
 
 
-unfiled_app = typer.Typer(help="Messages the gateway failed to file (a bug they met): list them, retry them.",
+unfiled_app = typer.Typer(help="Messages the gateway failed to file (a bug they met): list them, retry them, drop "
+                          "damaged ones.",
                           no_args_is_help=True)
 app.add_typer(unfiled_app, name="unfiled")
 
@@ -1121,14 +1122,18 @@ def unfiled_list() -> None:
 
 def _say_damaged(settings: Settings, damaged: list[tuple[str, str]]) -> None:
     """The entries kept unfiled that cannot be read back: the rule `unfiled` counts them, and no retry files them.
-    Named as `unfiled list` names the others (`shown_key`); the HGET to look at one names its field as Redis holds
-    it, which no other name reaches."""
+    Named as `unfiled list` names the others (`shown_key`), and deleted by that name (`unfiled drop`): the HGET and
+    HDEL it said printed the field as Redis holds it, the provider's id of the post or SMS the digest keeps off the
+    screen. To look at one first, the HSCAN of its source's entries (the operator's own choice to see their ids)."""
     from gateway.unfiled import UNFILED_KEY, shown_key
 
     for channel, key in damaged:
-        console.print(f"{_printable(shown_key(settings, key))}: cannot be read back (damaged), it stays: look at it "
-                      f"with HGET {_printable(UNFILED_KEY.format(channel=channel))} {_printable(key)}, then delete "
-                      "it with HDEL")
+        name = _printable(shown_key(settings, key))
+        source, colon, _ = key.partition(":")
+        pattern = f"{source}:*" if colon else "*"
+        console.print(f"{name}: cannot be read back (damaged), it stays: delete it with `lapor-gateway unfiled drop "
+                      f"{name}`; it is among HSCAN {_printable(UNFILED_KEY.format(channel=channel))} 0 MATCH "
+                      f"{_printable(pattern)}")
 
 
 def _say_unfiled_left(redis: Any, store: Any, channels: set[str]) -> None:
@@ -1315,6 +1320,48 @@ def unfiled_retry(
     # The names that matched nothing, not a count of names: one message named by both its names (its key as Redis
     # holds it and as `list` shows it) was filed and the command exited 1, two names for one message.
     if filed < len(chosen) or unknown or damaged:
+        raise typer.Exit(1)
+
+
+@unfiled_app.command("drop")
+@_tells_an_unreachable_redis
+def unfiled_drop(
+    keys: Annotated[list[str], typer.Argument(help="Damaged entries' keys as `unfiled list` shows them.")],
+) -> None:
+    """Delete entries kept unfiled that cannot be read back (damaged): no retry files them, and they keep their
+    channel degraded. Each is named, none by --all; a message that can be read back is left to `unfiled retry`."""
+    from gateway.unfiled import shown_key
+
+    settings = _operator_settings()
+    if any(not key.strip() for key in keys):
+        console.print("an empty key names nothing: name the damaged entries' keys as `unfiled list` shows them; "
+                      "nothing was done")
+        raise typer.Exit(2)
+    _, store, entries, damaged = _unfiled(settings)
+    named = set(keys)
+    readable = sorted(shown_key(settings, entry.key) for entry in entries
+                      if {entry.key, shown_key(settings, entry.key)} & named)
+    chosen = [(channel, key) for channel, key in damaged if {key, shown_key(settings, key)} & named]
+    known = {name for key in [entry.key for entry in entries] + [key for _, key in damaged]
+             for name in (key, shown_key(settings, key))}
+    unknown = sorted(named - known)
+    for key in unknown:
+        console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
+    for name in readable:
+        console.print(f"{_printable(name)}: can be read back, not dropped: file it with `lapor-gateway unfiled retry`")
+    dropped = 0
+    for channel, key in chosen:
+        name = shown_key(settings, key)
+        if store.drop_damaged(channel, key):
+            dropped += 1
+            # Its shown name, never the field: the provider's id of the post or SMS.
+            log.info("unfiled.dropped", channel=channel, key=name)
+            console.print(f"{_printable(name)}: dropped (damaged: its words could not be read back)")
+        else:
+            console.print(f"{_printable(name)}: not dropped: gone, or written again since it was read (see "
+                          "`lapor-gateway unfiled list`)")
+    console.print(f"dropped {dropped} of {len(chosen)} damaged unfiled entry(ies)")
+    if unknown or readable or dropped < len(chosen):
         raise typer.Exit(1)
 
 

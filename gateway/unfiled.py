@@ -203,6 +203,14 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 """
 
 
+# KEYS: the channel's hash. ARGV: a damaged entry's field, and the entry as it was read. Deleted only as it was read:
+# a keep that wrote a message there since (a delivery again of the same message) is not lost with it.
+_DROP_DAMAGED = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
 def _entry_from_record(channel: str, field: str, raw: bytes) -> UnfiledMessage:
     """The entry `raw` at `field` of `channel`'s hash, read back (raises what a damaged one raises)."""
     entry = orjson.loads(raw)
@@ -221,6 +229,7 @@ class UnfiledMessages:
         self._redis = redis
         self._keep = redis.register_script(_KEEP)
         self._forget = redis.register_script(_FORGET_FILED)
+        self._drop = redis.register_script(_DROP_DAMAGED)
 
     def keep(self, channel: str, message: InboundMessage, error: BaseException, now: float,
              also: Callable[[Pipeline], None] | None = None) -> UnfiledMessage:
@@ -296,6 +305,20 @@ class UnfiledMessages:
     def release(self, kept: UnfiledMessage) -> None:
         """Forget an unfiled message once it is filed."""
         self._redis.hdel(UNFILED_KEY.format(channel=kept.channel), kept.key)
+
+    def drop_damaged(self, channel: str, field: str) -> bool:
+        """Delete the entry at `field` of `channel`'s hash if it cannot be read back (`read`'s damaged ones): no retry
+        files it, and the rule `unfiled` counts it until it goes. Whether it went: not when it is gone already, or
+        can be read back now (a keep of its message wrote it again), which is `unfiled retry`'s to file."""
+        key = UNFILED_KEY.format(channel=channel)
+        raw = self._redis.hget(key, field)
+        if raw is None:
+            return False
+        try:
+            _entry_from_record(channel, field, raw)
+        except _UNREADABLE:
+            return bool(self._drop(keys=[key], args=[field, raw]))
+        return False
 
     def forget_filed(self, entries: Sequence[tuple[str, str, Any]]) -> list[tuple[str, str, tuple[str, str]]]:
         """Forget the messages at `entries` (hash, field: `unfiled_entry`; then the filed draft's `part_ids`, or

@@ -780,20 +780,24 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
         test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO) -> None:
     """A damaged entry keeps its channel degraded (the rule counts the hash), and no retry files it: `unfiled retry`
     of its key said no unfiled message had that key, and `retry --all` released "1 of 1" and exited 0 while the
-    channel stayed degraded. Each command names it now, where to look, and a retry that leaves it exits 1."""
+    channel stayed degraded. Each command names it now, and a retry that leaves it exits 1. The HGET it said to look
+    at it with printed its field as Redis holds it, the post's id the digest keeps off the screen: it names the
+    command that deletes it by its digest (`unfiled drop`, logged by that name) and where it is, by its source."""
     from typer.testing import CliRunner
 
     from gateway import cli
     from gateway.cli import app
     from gateway.unfiled import shown_key
 
+    post_id = "1790000000000000999"
     keep_unfiled(redis, "1", 0)
-    redis.hset("lapor:unfiled:x", "x-mentions:2", b"{damaged")
+    redis.hset("lapor:unfiled:x", f"x-mentions:{post_id}", b"{not json")
     for name, value in test_env.values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(cli.console, "width", 200)
-    first, second = (shown_key(test_env.settings(), f"x-mentions:{n}") for n in (1, 2))
-    named = f"{second}: cannot be read back (damaged), it stays: look at it with HGET lapor:unfiled:x x-mentions:2"
+    first, second = (shown_key(test_env.settings(), f"x-mentions:{n}") for n in ("1", post_id))
+    named = (f"{second}: cannot be read back (damaged), it stays: delete it with `lapor-gateway unfiled drop {second}`"
+             "; it is among HSCAN lapor:unfiled:x 0 MATCH x-mentions:*")
 
     listed = CliRunner().invoke(app, ["unfiled", "list"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0 and first in listed.output and named in listed.output, listed.output
@@ -802,7 +806,22 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
     every = CliRunner().invoke(app, ["unfiled", "retry", "--all"], env={"COLUMNS": "200"})
     assert every.exit_code == 1 and named in every.output, every.output
     assert f"{first}: filed" in every.output and "released 1 of 1" in every.output
-    assert redis.hkeys("lapor:unfiled:x") == [b"x-mentions:2"]
+    for result in (listed, one, every):
+        assert post_id not in result.output, result.output
+    assert redis.hkeys("lapor:unfiled:x") == [f"x-mentions:{post_id}".encode()]
+
+    keep_unfiled(redis, "3", 0)
+    readable = shown_key(test_env.settings(), "x-mentions:3")
+    refused = CliRunner().invoke(app, ["unfiled", "drop", readable], env={"COLUMNS": "200"})
+    assert refused.exit_code == 1 and f"{readable}: can be read back, not dropped" in refused.output, refused.output
+    dropped = CliRunner().invoke(app, ["unfiled", "drop", second], env={"COLUMNS": "200"})
+    assert dropped.exit_code == 0, dropped.output
+    assert f"{second}: dropped" in dropped.output and "dropped 1 of 1" in dropped.output, dropped.output
+    assert post_id not in dropped.output, dropped.output
+    assert f'"key":"{second}","event":"unfiled.dropped"' in dropped.output, dropped.output  # its log line (stderr)
+    assert redis.hkeys("lapor:unfiled:x") == [b"x-mentions:3"]
+    again = CliRunner().invoke(app, ["unfiled", "drop", second], env={"COLUMNS": "200"})
+    assert again.exit_code == 1 and f"no unfiled message has the key {second}" in again.output, again.output
 
 
 def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(

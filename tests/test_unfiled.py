@@ -279,3 +279,31 @@ def test_the_first_time_is_kept_to_the_last_digit(redis: Redis) -> None:
     kept = store.keep("sms-aggregator", joined([1, 2, 3]), RuntimeError("a bug"), 1_733_407_999.5)
     [entry] = store.list()[0]
     assert first.unfiled_at == kept.unfiled_at == entry.unfiled_at == 1_733_407_966.123456
+
+
+def test_a_damaged_entry_is_dropped_and_a_message_written_there_since_is_not(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`unfiled drop` deletes an entry that cannot be read back; a keep of its message that wrote it again between
+    the read and the delete (the provider's retry) left a message no retry could file, had the delete not compared
+    what it read: it stays, as does one readable from the start."""
+    store = UnfiledMessages(redis)
+    message = joined([2, 3])
+    key, field = UNFILED_KEY.format(channel="sms-aggregator"), f"sms-aggregator:{message.message_identity}"
+    redis.hset(key, field, b"{not json")
+    assert store.drop_damaged("sms-aggregator", field) and not redis.hexists(key, field)
+    assert not store.drop_damaged("sms-aggregator", field)  # gone already
+
+    redis.hset(key, field, b"{not json")
+    read = redis.hget
+
+    def kept_meanwhile(name: Any, hash_field: Any) -> Any:
+        raw = read(name, hash_field)
+        monkeypatch.undo()
+        store.keep("sms-aggregator", message, RuntimeError("a bug"), 2_000.0)
+        return raw
+
+    monkeypatch.setattr(redis, "hget", kept_meanwhile)
+    assert not store.drop_damaged("sms-aggregator", field)
+    [entry], damaged = store.list()
+    assert damaged == 0 and entry.message.text == message.text
+    assert not store.drop_damaged("sms-aggregator", field) and store.list()[1] == 0
