@@ -555,9 +555,7 @@ def addresses_us(text: str, username: str) -> bool:
     """Whether a comment under our own post is written to us: it names the account (`@lapor1708`, or `lapor1708` as
     the Graph API gives it), opens with a report kind keyword of the grammar (`LAPOR`, `ADUAN`, `WBS`, as a hashtag
     too), carries a flag keyword of the grammar as a keyword (`#anonim`, `ANONIM`, `RAHASIA`: taken out of its words,
-    not read in prose), or is a status command or an addition with an ID (`CEK 12345678`, `12345678 makin parah`:
-    the addition was left out, while the ID alone was answered), the ID mistyped too (`CEK 12345679`, answered that it
-    is not valid: it was left unanswered). "mantap min", emoji, a thank-you are not.
+    not read in prose), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not.
     A whistleblower's `#anonim Kepala desa minta setoran ...` under our post was left out as not written to us: their
     report lost without a word. A flag word in prose ("bisa anonim gak min?", "rahasia umum") is not a keyword."""
     if names_account(text, username):
@@ -567,10 +565,7 @@ def addresses_us(text: str, username: str) -> bool:
     parsed = parse_text(text)  # a call to the admin first is read past: "Min, lapor ..."
     flagged = (parsed.action is Action.REPORT and (parsed.anonymous or parsed.confidential)
                and len(_WORDS.findall(parsed.text)) < len(_WORDS.findall(text)))
-    # A mistyped ID after a status command (its words all read: `CEK <id>`), not a number alone ("12345678 rupiah").
-    mistyped = parsed.action is Action.BAD_TRACKING_ID and not parsed.text
-    return parsed.explicit_kind or flagged or mistyped or (parsed.action in (Action.STATUS, Action.FOLLOW_UP)
-                                                           and parsed.tracking_id is not None)
+    return parsed.explicit_kind or flagged or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
 
 
 # The words of a comment, to tell a flag keyword the grammar took out of them from one it read in their prose.

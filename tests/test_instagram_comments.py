@@ -311,10 +311,6 @@ NEVER_MINTED = format_tracking_id(7_777_777)
         # An anonymous addition to an ID never issued, filed as a new anonymous report.
         pytest.param(f"@lapor1708 #anonim {NEVER_MINTED} lubangnya makin besar", "social_follow_up_unknown",
                      id="follow-up-to-an-unknown-id"),
-        # Without naming us: written to us all the same (left out before, the first unanswered, the second lost).
-        pytest.param(f"CEK {MISTYPED_ID}", "social_bad_tracking_id", id="mistyped-id-not-naming-us"),
-        pytest.param(f"#anonim {NEVER_MINTED} lubangnya makin besar", "social_follow_up_unknown",
-                     id="follow-up-not-naming-us"),
     ],
 )
 async def test_queries_and_unknown_additions_in_someones_thread_are_answered_without_the_authors_name(
@@ -577,16 +573,6 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                      "not_addressed", id="a-confidentiality-word-making-a-noun"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"},
                      "@budi.s #anonim aja biar aman", "not_addressed", id="a-flag-after-someone-else-named-first"),
-        # An addition with its ID is written to us as the ID alone is (answered with its status): it was lost.
-        pytest.param({"from_id": "17841447302958899", "username": "warga"}, f"{VALID_ID} lubangnya makin besar", None,
-                     id="an-addition-opening-with-an-id"),
-        pytest.param({"from_id": "17841447302958899", "username": "warga"},
-                     f"tambahan untuk {VALID_ID}: foto terlampir", None, id="an-addition-naming-an-id"),
-        # A status command with a mistyped ID is answered that it is not valid, as by SMS: it went unanswered.
-        pytest.param({"from_id": "17841447302958899", "username": "warga"}, f"CEK {MISTYPED_ID}", None,
-                     id="a-status-command-with-a-mistyped-id"),
-        pytest.param({"from_id": "17841447302958899", "username": "warga"}, f"{MISTYPED_ID} rupiah dipotong",
-                     "not_addressed", id="a-number-that-is-no-id-and-no-command"),
     ],
 )
 def test_which_comments_are_written_to_us(settings: Settings, author: dict[str, str], text: str,
@@ -625,27 +611,6 @@ async def test_a_later_comment_of_the_reporter_under_our_post_adds_to_their_repo
     assert filed[value["id"]]["follow_up_of"] == first["tracking_id"]
     assert filed[value["id"]]["anonymous"] is True
     assert filed[other["id"]]["follow_up_of"] is None
-
-
-async def test_a_new_comment_naming_the_reporters_tracking_id_adds_to_their_report(
-    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
-) -> None:
-    """A new comment under our post that names a Tracking ID and adds words (`<id> lubangnya makin besar`) is written
-    to us, as the ID alone is (answered with its status): left out as not addressed, the addition was lost."""
-    graph.replies.extend([POSTED, POSTED])
-    first = await sari_answered(gateway, settings, redis)
-
-    again = fixture(ADDRESSED)
-    value = again["entry"][0]["changes"][0]["value"]
-    value.update(id="17987654321098797", text=f"{first['tracking_id']} lubangnya makin besar, motor jatuh kemarin")
-    assert (await post_webhook(gateway, orjson.dumps(again))).status_code == 200
-    assert stored_comments(redis) == 1  # durable before the 200
-    poll(settings, redis)
-
-    added = reports(redis)[value["id"]]
-    assert added["follow_up_of"] == first["tracking_id"]
-    assert added["anonymous"] is True  # the report's flag carries over
-    assert "lubangnya makin besar" in added["text"]
 
 
 @pytest.mark.parametrize("text", ["@lapor1708 cek", "@sari.sukamaju sudah sampai mana laporan saya?"])
