@@ -557,19 +557,25 @@ def addresses_us(text: str, username: str) -> bool:
     too), carries a flag keyword of the grammar as a keyword (`#anonim`, `ANONIM`, `RAHASIA`: taken out of its words,
     not read in prose), or is a status command with an ID (`CEK 12345678`). "mantap min", emoji, a thank-you are not.
     A whistleblower's `#anonim Kepala desa minta setoran ...` under our post was left out as not written to us: their
-    report lost without a word. A flag word in prose ("bisa anonim gak min?", "rahasia umum") is not a keyword."""
+    report lost without a word. A flag word in prose ("bisa anonim gak min?", "rahasia umum") is not a keyword, and
+    one beside fewer than FLAGGED_COMMENT_MIN_WORDS words is chatter ("anonim aja biar aman", "wkwk #rahasia",
+    "terima kasih min #anonim"), not a report: each was filed and answered in public under our post."""
     if names_account(text, username):
         return True
     if LEADING_MENTIONS.match(text):  # written to whom it names first: "@budi.s lapor aja ke pemkot"
         return False
     parsed = parse_text(text)  # a call to the admin first is read past: "Min, lapor ..."
+    left = len(_WORDS.findall(parsed.text))
     flagged = (parsed.action is Action.REPORT and (parsed.anonymous or parsed.confidential)
-               and len(_WORDS.findall(parsed.text)) < len(_WORDS.findall(text)))
+               and FLAGGED_COMMENT_MIN_WORDS <= left < len(_WORDS.findall(text)))
     return parsed.explicit_kind or flagged or (parsed.action is Action.STATUS and parsed.tracking_id is not None)
 
 
 # The words of a comment, to tell a flag keyword the grammar took out of them from one it read in their prose.
 _WORDS = re.compile(r"\w+")
+# The fewest words beside a flag keyword that make a comment under our post a report ("Kades minta pungli 200rb
+# #anonim"): the remarks people leave there with one are shorter ("anonim aja biar aman", "rahasia kok di umbar").
+FLAGGED_COMMENT_MIN_WORDS = 4
 
 
 def comment_left_out(item: Mapping[str, Any], settings: InstagramSettings) -> str | None:

@@ -563,8 +563,13 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                      id="a-confidentiality-word-first"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Min, #anonim ada pungli di desa", None,
                      id="the-admin-called-before-the-flag"),
-        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Kades minta pungli #anonim", None,
+        pytest.param({"from_id": "17841447302958899", "username": "warga"}, "Kades minta pungli 200rb #anonim", None,
                      id="an-anonymity-hashtag-last"),
+        # remarks with a flag word, fewer than four words beside it: chatter, filed and answered in public before
+        *[pytest.param({"from_id": "17841447302958899", "username": "warga"}, remark, "not_addressed",
+                       id=f"a-remark-{index}")
+          for index, remark in enumerate(["anonim aja biar aman", "rahasia kok di umbar", "wkwk #rahasia",
+                                          "terima kasih min #anonim", "Rahasia: admin nya ganteng", "Anonim ya min"])],
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "bisa anonim gak min?", "not_addressed",
                      id="anonymity-asked-about-in-prose"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "rahasia umum min", "not_addressed",
