@@ -94,16 +94,26 @@ def unleased() -> bool:
 _SPACES = rf"\s{INVISIBLE_FORMAT}"
 # The at signs X takes for a mention (`channels.x_mentions` replaces a reporter's handle written with either).
 AT_SIGN = "[@\uff20]"
-# After a handle, the marks people put between it and their words ("@lapor1708 — ANONIM ...", "@lapor1708! ANONIM",
-# "@lapor1708 | ANONIM", "@lapor1708 >> ANONIM", "@lapor1708 & @pemkot ANONIM", and the fullwidth forms): left at the
+# The marks people put between our handle and their words ("@lapor1708 — ANONIM ...", "@lapor1708! ANONIM",
+# "@lapor1708 | ANONIM", "@lapor1708 ... ANONIM", "@lapor1708 & @pemkot ANONIM", and the fullwidth forms): left at the
 # head of the text, each kept ANONIM from being read as a leading keyword, and the whistleblower's report went named,
 # their handle and user id sent to the case store. Not a mark the grammar reads ("#", quotes, brackets, "*"), nor "+"
-# (a number's: "+62 812 ..."), nor "." (a handle's own character: the handle pattern takes it).
-_SEPARATORS = (r":,\-!;?/&|>=~\u00a1\u00a6\u00b7\u00bb\u2010-\u2015\u2022\u2026\u203a\u203c\u2192\u21d2\u25b6\u25ba"
-               r"\u27a1\u3002\ufe0f\uff01\uff1a\uff1b\uff1f")
-_GAP, _AFTER = f"[{_SPACES}]", f"[{_SPACES}{_SEPARATORS}]"
-_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}{_AFTER}*"
-LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*")
+# (a number's: "+62 812 ..."), nor a lone "." (a handle's own character).
+_JOINING = (r"!;?/|&\u00a1\u00a6\u00b7\u2010-\u2015\u2022\u2026\u203c\u2212\u3002\ufe0f\uff01\uff0c\uff1a\uff1b"
+            r"\uff1f\uff5c")
+# Marks that point at what follows ("@lapor1708 → @kades_sukamaju minta setoran", "@lapor1708 >> ANONIM"): read past
+# after the last handle only, as a handle after one is whom the report is about (read past, it was lost).
+_ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
+# Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
+# before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
+_NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d()])"
+# Dots spaced off the words after them ("@lapor1708 ... ANONIM"; "...jalan rusak" is the citizen's).
+_DOTS = rf"\.{{2,}}(?=[{_SPACES}])"
+_BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
+_AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})*"
+_GAP = f"[{_SPACES}]"
+_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}{_BETWEEN}*"
+LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*{_AFTER_LAST}")
 
 
 def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
@@ -120,8 +130,8 @@ def _leading_mentions_with(own: str) -> re.Pattern[str]:
     """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
     # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
     # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
-    one = rf"(?:{AT_SIGN}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_AFTER}*"
-    return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*", re.IGNORECASE)
+    one = rf"(?:{AT_SIGN}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_BETWEEN}*"
+    return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*{_AFTER_LAST}", re.IGNORECASE)
 
 
 class ProviderErrorKind(StrEnum):

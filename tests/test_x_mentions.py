@@ -277,14 +277,28 @@ SEPARATORS_AFTER_HANDLES = ["!", "\uff01", "\u203c", "\u00a1", ";", "\uff1b", "\
                             "/", "&", "="]
 
 
+# Marks that point at what follows: a handle after one is whom the report is about, and stays.
+POINTING_MARKS = [">", ">>", "\u00bb", "\u203a", "->", "=>", "\u2192", "\u21d2", "\u27a1\ufe0f", "\u25b6", "\u25ba",
+                  "~", "="]
+
+
 @pytest.mark.parametrize("separator", SEPARATORS_AFTER_HANDLES)
 @pytest.mark.parametrize("form", ["@lapor1708{sep} ANONIM {words}", "@lapor1708 {sep} ANONIM {words}",
                                   "@lapor1708 {sep} @pemkot_bdg ANONIM {words}", "\uff20lapor1708{sep}ANONIM {words}"],
                          ids=["glued", "spaced", "between-handles", "fullwidth-at-glued"])
 def test_a_mark_between_the_handles_and_anonim_leaves_the_report_anonymous(form: str, separator: str) -> None:
+    if "@pemkot_bdg" in form and separator in POINTING_MARKS:
+        pytest.skip("a handle after a pointing mark stays: see the test below")
     text = strip_leading_mentions(form.format(sep=separator, words="pungli di loket samsat"))
     assert text == "ANONIM pungli di loket samsat"
     assert parse_text(text).anonymous is True
+
+
+@pytest.mark.parametrize("separator", POINTING_MARKS)
+def test_a_handle_after_a_pointing_mark_is_whom_the_report_is_about_and_stays(separator: str) -> None:
+    """Read past with the mark, "@lapor1708 → @kades_sukamaju minta setoran" reached the agency as "minta setoran"."""
+    text = strip_leading_mentions(f"@lapor1708 {separator} @kades_sukamaju minta setoran 500rb #anonim")
+    assert text == "@kades_sukamaju minta setoran 500rb #anonim"
 
 
 @pytest.mark.parametrize("separator", ["!", "\u2014", "|", ">>", "\uff1a"])
@@ -304,6 +318,12 @@ def test_a_mark_after_our_bare_handle_on_instagram_leaves_the_report_anonymous(s
         pytest.param("@lapor1708 [ANONIM] pungli", "[ANONIM] pungli", id="brackets-stay"),
         pytest.param("@lapor1708 *ANONIM* pungli", "*ANONIM* pungli", id="a-bold-mark-stays"),
         pytest.param("@lapor1708 ...jalan rusak", "...jalan rusak", id="dots-before-words-stay"),
+        # a mark that says something of the number after it stays
+        pytest.param("@lapor1708 >5 orang pingsan", ">5 orang pingsan", id="more-than-a-number"),
+        pytest.param("@lapor1708 ~3 km jalan ambles", "~3 km jalan ambles", id="about-a-number"),
+        pytest.param("@lapor1708 = 3 jam antri", "= 3 jam antri", id="equals-a-number"),
+        pytest.param("@lapor1708 =))", "=))", id="an-emoticon"),
+        pytest.param("@lapor1708 ... ANONIM pungli", "ANONIM pungli", id="spaced-dots-go"),
         pytest.param("jalan rusak! @lapor1708", "jalan rusak! @lapor1708", id="inside-stays"),
     ],
 )
