@@ -2368,6 +2368,81 @@ def test_keywords_joined_by_a_hash_mark_are_read(text: str, action: Action, body
         action, body, anonymous, confidential, kind)
 
 
+@pytest.mark.parametrize(("text", "action", "body", "anonymous", "confidential", "kind"), [
+    # "|", "*", "_", ">", "~", ")", a quote, "\\" glued to a leading word: a field's, as "#" is ("LAPOR|ANONIM|<isi>",
+    # USSD's "*", a keypad's "_", an arrow)
+    pytest.param("ANONIM|saya mau lapor pungli di kelurahan", REPORT, "saya mau lapor pungli di kelurahan", True,
+                 False, "complaint", id="pipe"),
+    pytest.param("LAPOR|ANONIM|preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="pipe-fields"),
+    pytest.param("ANONIM | preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="pipe-spaced"),
+    pytest.param("LAPOR*ANONIM*preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="star-fields"),
+    pytest.param("WBS*RAHASIA*ANONIM*camat terima suap", REPORT, "camat terima suap", True, True, "whistleblowing",
+                 id="star-run"),
+    pytest.param("ANONIM*preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="star"),
+    pytest.param("ANONIM_preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="underscore"),
+    pytest.param("LAPOR_ANONIM_preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="underscore-after-a-joined-flag"),
+    pytest.param("ANONIM_RAHASIA_camat terima suap", REPORT, "camat terima suap", True, True, "complaint",
+                 id="underscore-run"),
+    pytest.param("ANONIM_Palsu dokumen kepala desa", REPORT, "Palsu dokumen kepala desa", True, False, "complaint",
+                 id="underscore-before-a-word-of-theirs"),
+    pytest.param("ANONIM)preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="closing-bracket"),
+    pytest.param("ANONIM~preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="tilde"),
+    pytest.param("ANONIM>preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="angle"),
+    pytest.param("ANONIM -> preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="arrow"),
+    pytest.param('ANONIM"preman minta uang parkir', REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="quote"),
+    pytest.param("ANONIM\\preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="backslash"),
+    pytest.param("RAHASIA|camat terima suap", REPORT, "camat terima suap", False, True, "complaint",
+                 id="confidentiality-pipe"),
+    pytest.param("Tambah*ANONIM*kades minta uang", REPORT, "kades minta uang", True, False, "complaint",
+                 id="flag-opener"),
+    pytest.param(f"CEK*{VALID}", Action.STATUS, "", False, False, "complaint", id="status-star"),
+    pytest.param(f"CEK|{VALID}", Action.STATUS, "", False, False, "complaint", id="status-pipe"),
+    pytest.param(f"CEK_{VALID}", Action.STATUS, "", False, False, "complaint", id="status-underscore"),
+    pytest.param(f"ANONIM|CEK|{VALID}", Action.STATUS, "", True, False, "complaint", id="flag-then-status"),
+    pytest.param(f"TAMBAHAN|{VALID}|saya saksi", FOLLOW_UP, "saya saksi", False, False, "complaint",
+                 id="follow-up-pipe"),
+    pytest.param("LAPOR*", REPORT, "", False, False, "complaint", id="kind-alone"),
+    # a span of theirs the mark opens keeps it ("*bold*", a quote), the word before it read
+    pytest.param("ANONIM*isi penting* kades minta uang", REPORT, "*isi penting* kades minta uang", True, False,
+                 "complaint", id="bold-of-theirs"),
+    pytest.param('ANONIM"preman minta uang" kata warga', REPORT, '"preman minta uang" kata warga', True, False,
+                 "complaint", id="quote-of-theirs"),
+    pytest.param("LAPOR*jalan rusak* di depan SD", REPORT, "*jalan rusak* di depan SD", False, False, "complaint",
+                 id="bold-after-kind"),
+    # the citizen's words: an e-mail address, a confidentiality word's noun, "_" joining a kind word to a name
+    pytest.param("anonim_palsu@gmail.com mengirim ancaman", REPORT, "anonim_palsu@gmail.com mengirim ancaman", False,
+                 False, "complaint", id="e-mail"),
+    pytest.param("Rahasia_Negara bocor", REPORT, "Rahasia_Negara bocor", False, False, "complaint",
+                 id="confidentiality-noun"),
+    pytest.param("Rahasia*Negara bocor", REPORT, "Rahasia*Negara bocor", False, True, "complaint",
+                 id="confidentiality-noun-star"),
+    pytest.param("Info_Loker kota Bandung", REPORT, "Info_Loker kota Bandung", False, False, "complaint",
+                 id="kind-word-in-a-name"),
+])
+def test_keywords_joined_by_other_marks_are_read(text: str, action: Action, body: str, anonymous: bool,
+                                                  confidential: bool, kind: str) -> None:
+    """Marks other than "#" glued to a leading word set it apart as a field's do: "|" (some SMS and web formats),
+    "*" (USSD's "*123*1#"), "_" (a keypad's), ">" and arrows, "~", ")", quotes. "ANONIM|<isi>", "ANONIM*<isi>",
+    "ANONIM_<isi>" were named reports of the whole text, the whistleblower's number sent to the agency. Before a word
+    of the citizen's the mark stays theirs where it is: in an e-mail address, a noun with a confidentiality word, a
+    name a kind word opens with "_", a span the mark opens and closes later."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential, parsed.kind) == (
+        action, body, anonymous, confidential, kind)
+
+
 @pytest.mark.parametrize(("text", "body", "anonymous", "confidential", "kind"), [
     # several flag words in one pair of marks, opening the text ...
     pytest.param("(anonim & rahasia) camat terima suap", "camat terima suap", True, True, "complaint",
