@@ -2424,6 +2424,9 @@ def test_keywords_joined_by_a_hash_mark_are_read(text: str, action: Action, body
     # the citizen's words: an e-mail address, a confidentiality word's noun, "_" joining a kind word to a name
     pytest.param("anonim_palsu@gmail.com mengirim ancaman", REPORT, "anonim_palsu@gmail.com mengirim ancaman", False,
                  False, "complaint", id="e-mail"),
+    # the kind word read off before it, "lapor anonim" still wishes anonymity, as when the "|" was not read
+    pytest.param("LAPOR|anonim_palsu@gmail.com mengirim ancaman", REPORT, "anonim_palsu@gmail.com mengirim ancaman",
+                 True, False, "complaint", id="kind-word-then-e-mail"),
     pytest.param("Rahasia_Negara bocor", REPORT, "Rahasia_Negara bocor", False, False, "complaint",
                  id="confidentiality-noun"),
     pytest.param("Rahasia*Negara bocor", REPORT, "Rahasia*Negara bocor", False, True, "complaint",
