@@ -599,15 +599,16 @@ _SEPARATORS = (rf"(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*"
                rf"(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*")
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
-# hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
-# position, with no "^": the loops reading words off a text's start copy none of it.
+# hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables), five at most: the
+# "_" after them a glued mark, so that "ANONIM_ANONIM_..." read word by word is not read to its end at each word.
+# Matched at a position, with no "^": the loops reading words off a text's start copy none of it.
 # A mark glued to a leading word that sets it apart as a separator does, once read as a field's (`_glued_mark_end`):
 # USSD and keypad formats join fields by "*" and "_" ("LAPOR*ANONIM*<isi>", "ANONIM_<isi>"), people by ">", "~", ")"
 # and quotes ("ANONIM>isi", "ANONIM)isi", 'ANONIM"isi'). Missed, "ANONIM*isi ..." was a named report.
 _GLUED_MARKS_CHARS = with_compatibility_forms("*_~>)\"") + "\u201c\u201d"
 _GLUED_MARKS = "".join(map(re.escape, _GLUED_MARKS_CHARS))
 _BLANK_OR_SEPARATORS = re.compile(rf"[\s{_SEPARATOR_SET}]*")
-_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*"
+_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+){{0,4}}"
                            rf"|[{re.escape(with_compatibility_forms('?'))}])"
                            rf"(?P<sep>[{_GLUED_MARKS}]+[\s{_SEPARATOR_SET}]*|{_SEPARATORS})", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
@@ -639,6 +640,13 @@ _HYPHENS = with_compatibility_forms("-") + "\u2010\u2011"
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
+# A tag glued to the text after it ("(ANONIM)pungli ...", "*ANONIM*pungli ...", "*LAPOR*ANONIM*<isi>" as USSD's
+# "*123*1#" is typed): `_leading_table_word_at` reads it where the word wants it (`_glued_tag_at`).
+# The marks are typed tight around the word: "*LAPOR *pungutan ..." opens two spans of the citizen's.
+_WRAPPED_GLUED = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?[{HASH}]?(?P<word>[^\W\d_]+)"
+                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?(?=[^\W_])", re.UNICODE)
+# Quotes: around a word glued to more ("'rahasia'nya bocor") they are the citizen's, but for an anonymity word's.
+_TAG_QUOTES = with_compatibility_forms("\"'") + "\u201c\u2018«"
 # Several flag words in one pair of marks ("(anonim & rahasia)", "[ANONIM, RAHASIA]", "*ANONIM RAHASIA*"): each was
 # the citizen's word, and the whistleblower's number reached the agency. Read word by word: the group's first word
 # after its opening mark (`_FLAG_GROUP`, the whole group checked to hold flag words only), the last before its closing
@@ -672,7 +680,8 @@ _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
 # before a keyword or an ID too, as after a leading word: "1708#CEK#<id>", `_glued_hash_end`).
 _LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)"
-                           rf"(?P<sep>(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)", re.UNICODE)
+                           rf"(?P<sep>[{_GLUED_MARKS}]+[\s{_SEPARATOR_SET}]*|(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)",
+                           re.UNICODE)
 # A hash mark glued to a leading word or our short code, and the separators after it ("ANONIM#<isi>", "ANONIM# <isi>").
 _GLUED_HASH = re.compile(rf"[{HASH}]+(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # What makes a "#" a keycap emoji ("#️⃣"): an emoji glued to the word, kept as typed, as after a space.
@@ -1003,6 +1012,8 @@ def _our_address_end(text: str, name: re.Match[str], grammar: Grammar) -> int | 
     what follows ("17080", "1708an", "1708#<a word of theirs>")."""
     if name.group("sep")[:1] in HASH and name.group("sep"):
         return _glued_hash_end(text, name.end("name"), grammar)
+    if name.group("sep")[:1] in _GLUED_MARKS_CHARS and name.group("sep"):  # "1708*CEK*<id>", "1708_ANONIM_<isi>"
+        return _glued_mark_end(text, name.start("name"), name.end("name"), "", grammar)
     return name.end() if _set_apart(text, name.end(), name.group("sep")) else None
 
 
@@ -1153,6 +1164,8 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
             end = _glued_hash_end(text, wrapped.start("sep"), grammar, keeps_hashtag=True)
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
+    elif (tag := _glued_tag_at(text, at, grammar, explicit)) is not None:
+        return tag
     else:
         word, end, separated = _leading_word_at(text, at)
         if word not in grammar.flags and word not in grammar.kinds and (
@@ -1185,6 +1198,24 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     return None
 
 
+def _glued_tag_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
+    """(the word, where its tag ends) when a flag word, or a kind word when none was given yet, set off as a tag opens
+    the text at `at` glued to what follows (`_WRAPPED_GLUED`: "(ANONIM)pungli ...", "*LAPOR*ANONIM*<isi>"); else None.
+    Missed, "(ANONIM)pungli ..." was a named report. A confidentiality word's noun stays the citizen's ("*Rahasia*negara
+    ..."), and so does a kind or confidentiality word in quotes ("'rahasia'nya bocor")."""
+    tag = _WRAPPED_GLUED.match(text, at)
+    if tag is None or not _paired(tag.group("open"), tag.group("close")):
+        return None
+    word = fold_word(tag.group("word"))
+    flag = grammar.flags.get(word)
+    if flag is None and (word not in grammar.kinds or explicit):
+        return None
+    if flag != "anonymous" and (tag.group("open") in _TAG_QUOTES or (
+            flag == "confidential" and _hashed_compound_after(text, tag.end(), flag, grammar))):
+        return None
+    return word, tag.end()
+
+
 def _joined_keyword_at(text: str, at: int, grammar: Grammar) -> tuple[str, int, int] | None:
     """(the kind or flag word, where its letters start and end) when the letters "_" joins at `at` (`_LEADING_WORD`:
     one word) open with one and go on with more ("ANONIM_isi", "LAPOR_ANONIM_isi": the longest, "LAPOR_ANONIM" a flag
@@ -1200,8 +1231,14 @@ def _joined_keyword_at(text: str, at: int, grammar: Grammar) -> tuple[str, int, 
 
 
 # An e-mail address's name, the word in it: "anonim_palsu@gmail.com" is the citizen's words, its "_" sets nothing
-# apart. Not after a mark an address's name hardly holds ("ANONIM)x@...", "ANONIM*x@...").
-_ADDRESS_RUN = re.compile(rf"[\w.+-]*[{re.escape(with_compatibility_forms('@'))}][^\W_]", re.UNICODE)
+# apart. Not after a mark an address's name hardly holds ("ANONIM)x@...", "ANONIM*x@..."). At most 64 characters, as
+# a name is (RFC 5321): read at each leading word, a longer run was read to its end each time.
+_ADDRESS_RUN = re.compile(rf"[\w.+-]{{0,64}}[{re.escape(with_compatibility_forms('@'))}][^\W_]", re.UNICODE)
+# The word after a glued mark, as `_our_word_at` reads it, and its first letters "_" joins to more ("RAHASIA_<isi>"):
+# two joined at most ("LAPOR_ANONIM"), as read at each leading word of "ANONIM_ANONIM_..." a longer run was read to its
+# end each time.
+_NEXT_FIELD = re.compile(rf"[{_TAG_OPEN}{HASH}{with_compatibility_forms('@')}]*"
+                         rf"(?P<word>(?P<first>[^\W\d_]+)(?:_[^\W\d_]+)?)", re.UNICODE)
 # An opening bracket before a leading word: a ")" glued to the word closes the citizen's aside ("(kata RAHASIA)nya").
 _OPENING_BRACKET = re.compile(f"[{re.escape(with_compatibility_forms('('))}]")
 # The marks that open a span of the citizen's ("*tebal*", "_miring_", '"kutipan"'), and its closing mark: glued to
@@ -1214,11 +1251,12 @@ _SPAN_REACH = 300
 
 
 def _glued_mark_end(text: str, at: int, end: int, word: str, grammar: Grammar) -> int | None:
-    """Where the kind or flag word whose letters start at `at` and end at `end` is set apart by the mark glued to it
-    (`_GLUED_MARKS`); None when the mark and what follows are the citizen's. Before spaces, the text's end, a number,
-    a mark or one of our words the mark is a field's ("LAPOR*ANONIM*<isi>", "CEK_<id>", "ANONIM) <isi>"). Before a
-    word of theirs it is theirs in an e-mail address ("anonim_palsu@gmail.com ..."), closing an aside they opened
-    ("(kata RAHASIA)nya ..."), in a noun with a confidentiality word ("Rahasia_Negara"), and as a "_" joining a kind or
+    """Where the kind or flag word (`word`; "" for our short code or handle) whose letters start at `at` and end at
+    `end` is set apart by the mark glued to it (`_GLUED_MARKS`); None when the mark and what follows are the
+    citizen's. Before spaces, the text's end, a number, a mark or one of our words the mark is a field's
+    ("LAPOR*ANONIM*<isi>", "CEK_<id>", "1708*CEK*<id>", "ANONIM) <isi>"). Before a word of theirs it is theirs after our
+    short code (as a "#" is), in an e-mail address ("anonim_palsu@gmail.com ..."), closing an aside they opened ("(kata
+    RAHASIA)nya ..."), in a noun with a confidentiality word ("Rahasia_Negara"), and as a "_" joining a kind or
     confidentiality word to theirs ("Info_Loker": a name); not after an anonymity word ("ANONIM_Palsu ...": a number
     withheld once too often is the safe error) nor in a run of fields ("ANONIM_RAHASIA_isi"). A mark closed later
     ("ANONIM*isi penting* ...", 'ANONIM"isi ..."') opens their span: the word is read, the mark kept with the text."""
@@ -1231,8 +1269,12 @@ def _glued_mark_end(text: str, at: int, end: int, word: str, grammar: Grammar) -
         return past
     if _ADDRESS_RUN.match(text, at) is not None:
         return None
-    if _our_word_at(text, after, grammar) or _a_word_of_ours(fold_word(_WORDS.match(text, after).group()), grammar):
+    field = _NEXT_FIELD.match(text, after)
+    if field is not None and (_a_word_of_ours(fold_word(field.group("word")), grammar)
+                              or _a_word_of_ours(fold_word(field.group("first")), grammar)):
         return after  # a word of ours, "_" joining more letters to it too: "ANONIM_RAHASIA_<isi>"
+    if not word:  # our short code glued to a word of theirs ("1708*SaveKPK"): the message keeps it, as after "#"
+        return None
     flag = grammar.flags.get(word)
     if mark == ")" and _OPENING_BRACKET.search(text, max(0, at - _SPAN_REACH), at) is not None:
         return None

@@ -2414,6 +2414,21 @@ def test_keywords_joined_by_a_hash_mark_are_read(text: str, action: Action, body
     pytest.param(f"TAMBAHAN|{VALID}|saya saksi", FOLLOW_UP, "saya saksi", False, False, "complaint",
                  id="follow-up-pipe"),
     pytest.param("LAPOR*", REPORT, "", False, False, "complaint", id="kind-alone"),
+    # after our short code as after a keyword; before a word of theirs the message keeps it, as after "#"
+    pytest.param("1708*ANONIM*preman minta uang parkir", REPORT, "preman minta uang parkir", True, False,
+                 "complaint", id="short-code-star"),
+    pytest.param(f"1708*CEK*{VALID}", Action.STATUS, "", False, False, "complaint", id="short-code-then-status"),
+    pytest.param("1708*SaveKPK pimpinan dilemahkan", REPORT, "1708*SaveKPK pimpinan dilemahkan", False, False,
+                 "complaint", id="short-code-then-a-word-of-theirs"),
+    # a tag typed tight and glued to the text: read as the tag is
+    pytest.param("(ANONIM)preman minta uang parkir", REPORT, "preman minta uang parkir", True, False, "complaint",
+                 id="tag-glued"),
+    pytest.param("*LAPOR*ANONIM*preman minta uang parkir#", REPORT, "preman minta uang parkir#", True, False,
+                 "complaint", id="ussd-like"),
+    pytest.param("*Rahasia*negara dijual oknum", REPORT, "*Rahasia*negara dijual oknum", False, True, "complaint",
+                 id="tag-glued-confidentiality-noun"),
+    pytest.param("'rahasia'nya bocor", REPORT, "'rahasia'nya bocor", False, False, "complaint",
+                 id="quoted-confidentiality-word-of-theirs"),
     # a span of theirs the mark opens keeps it ("*bold*", a quote), the word before it read
     pytest.param("ANONIM*isi penting* kades minta uang", REPORT, "*isi penting* kades minta uang", True, False,
                  "complaint", id="bold-of-theirs"),
