@@ -105,6 +105,23 @@ return envelopes
 """
 
 
+# KEYS: claims a replay finds `pending` under another Tracking ID. ARGV: per claim, that ID, then the spooled record's.
+# Each claim still so is given the record's ID (1), else left (0): see `Intake._take_over_pending`.
+_TAKE_OVER_SCRIPT = """
+local out = {}
+for i = 1, #KEYS do
+  local found = redis.call('HMGET', KEYS[i], 'id', 'state')
+  if found[1] == ARGV[2 * i - 1] and (found[2] or 'pending') == 'pending' then
+    redis.call('HSET', KEYS[i], 'id', ARGV[2 * i], 'state', 'pending')
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+
 # KEYS[1]: the ID sequence; ARGV[1]: a number it must be at least. Returns 1 when it had to be raised.
 _RAISE_SEQUENCE_SCRIPT = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -166,6 +183,7 @@ class Intake:
         self._forget_unfiled_filed = forget_unfiled
         self._claim = redis.register_script(_CLAIM_SCRIPT)
         self._raise_sequence = redis.register_script(_RAISE_SEQUENCE_SCRIPT)
+        self._take_over = redis.register_script(_TAKE_OVER_SCRIPT)
         self._spool = spool
         self._allocator = TrackingIdAllocator(
             redis, block_size=settings.intake.id_block_size, start=settings.intake.id_start,
@@ -563,6 +581,7 @@ class Intake:
         self._sequence_past(max(int(record.tracking_id[:-1]) for record in records))
         unfiled = self._unfiled_hashes(record.envelope.get("source") for record in records)
         claims, held = self._claim_batch([r.dedup_key for r in records], [r.tracking_id for r in records], unfiled)
+        claims = self._take_over_pending(records, claims)
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for record, (tracking_id, state) in zip(records, claims, strict=True):
             if tracking_id == record.tracking_id:
@@ -583,6 +602,28 @@ class Intake:
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
                 self._spooled_ids.pop(record.dedup_key, None)
         return len(to_store)
+
+    def _take_over_pending(self, records: Sequence[SpoolRecord],
+                           claims: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The replay's claims, a `pending` one under another Tracking ID given to the spooled record. A claim is
+        pending when the commit that made it never stored its envelope (Redis went away or timed out between the
+        claim and the store, and the report was spooled with another ID): nobody was given that ID, and the citizen
+        was given the spooled one. Left, the spooled report went in as the pending claim's `duplicate_of`, and the
+        provider's next retry committed the claim: the one message a second report, its citizen told a second
+        Tracking ID. Not a claim another record of this batch made (one message spooled twice, by two processes)."""
+        ours = {record.tracking_id for record in records}
+        stale = [index for index, (record, (tracking_id, state)) in enumerate(zip(records, claims, strict=True))
+                 if tracking_id != record.tracking_id and state == "pending" and tracking_id not in ours]
+        if not stale:
+            return claims
+        taken = self._take_over([records[index].dedup_key for index in stale],
+                                [item for index in stale for item in (claims[index][0], records[index].tracking_id)])
+        claims = list(claims)
+        for index, took in zip(stale, taken, strict=True):
+            if took:
+                log.warning("intake.pending_claim_taken_over", tracking_id=records[index].tracking_id)
+                claims[index] = (records[index].tracking_id, "pending")
+        return claims
 
     # -- asyncio face ------------------------------------------------------------------------------------
     async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:

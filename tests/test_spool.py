@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import orjson
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway import metrics
 from gateway import spool as spool_module
@@ -151,6 +152,36 @@ def test_a_message_first_seen_before_the_outage_keeps_both_ids(intake: Intake, o
     redis = Redis.from_url(own_redis.url)
     assert second.tracking_id != first.tracking_id
     assert orjson.loads(redis.get(envelope_key(second.tracking_id)))["duplicate_of"] == first.tracking_id
+
+
+def test_a_report_spooled_after_its_claim_was_made_and_its_store_failed_keeps_its_one_spooled_id(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis goes away (or times out) between the claim and the store: the claim stays `pending` under an ID nobody
+    was given, and the report is spooled and acknowledged with another. The replay stored the spooled report as that
+    claim's `duplicate_of` and left the claim, and the provider's next retry committed it: the one SMS two reports,
+    its citizen told a second Tracking ID."""
+    intake.commit([draft("warm-up")])  # the reserve of IDs the spool gives out
+
+    def redis_dies_before_the_store(*args: Any, **kwargs: Any) -> None:
+        own_redis.stop()
+        raise RedisConnectionError("Connection closed by server.")
+
+    store = intake._store
+    monkeypatch.setattr(intake, "_store", redis_dies_before_the_store)
+    (spooled,) = intake.commit([draft("torn-commit")])
+    monkeypatch.setattr(intake, "_store", store)
+    assert spooled.spooled
+    redis = Redis.from_url(own_redis.start().url)
+    assert redis.hget(dedup_key("sms", "torn-commit"), "state") == b"pending"
+    assert redis.hget(dedup_key("sms", "torn-commit"), "id") != spooled.tracking_id.encode()
+
+    assert intake.replay_spool() == 1
+    retried = intake.commit([draft("torn-commit")])[0]
+    assert (retried.tracking_id, retried.duplicate) == (spooled.tracking_id, True)
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert [(e["tracking_id"], e.get("duplicate_of")) for e in stored if e["channel_message_id"] == "torn-commit"] == [
+        (spooled.tracking_id, None)]
 
 
 def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, own_redis: EmbeddedRedis) -> None:
