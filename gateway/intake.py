@@ -146,6 +146,15 @@ class Receipt:
     same_text: bool = False
 
 
+class _StoreFailed(RedisError):
+    """A batch's store failed after its claims were answered: the Tracking ID each message holds in Redis (`claims`,
+    as `Intake._run_claims` gives them), for the spool to use (`Intake._commit_to_spool`)."""
+
+    def __init__(self, claims: list[tuple[str, str]]) -> None:
+        super().__init__("the store failed after the claims")
+        self.claims = claims
+
+
 @dataclass(frozen=True, slots=True)
 class _Waiting:
     """A draft waiting for the committer, with its caller's future and same-text window (`Intake.submit`)."""
@@ -251,10 +260,11 @@ class Intake:
         try:
             receipts = self._commit(drafts, hold=hold, received=received)
         except RedisError as error:
+            cause = error.__cause__ if isinstance(error, _StoreFailed) else error
             if self._spool is None:
-                raise NotDurable(f"redis unavailable: {type(error).__name__}", reason="redis_unavailable") from error
-            self._redis_failed(error)
-            return self._commit_to_spool(drafts)
+                raise NotDurable(f"redis unavailable: {type(cause).__name__}", reason="redis_unavailable") from cause
+            self._redis_failed(cause if isinstance(cause, RedisError) else error)
+            return self._commit_to_spool(drafts, error.claims if isinstance(error, _StoreFailed) else None)
         if self._spool is not None:  # only a spool mints from the reserve: without one it was leased to be lost
             self._top_up_reserve()
         return receipts
@@ -454,7 +464,10 @@ class Intake:
                 to_store[tracking_id] = (draft.envelope_json(tracking_id), key)
             receipts.append(Receipt(tracking_id=tracking_id, duplicate=state != "new"))
         if to_store:
-            self._store(to_store, hold=hold)
+            try:
+                self._store(to_store, hold=hold)
+            except RedisError as error:  # perhaps run, its answer lost: spooled, each keeps the ID its claim holds
+                raise _StoreFailed(list(claims)) from error
         if held:  # a channel of the batch holds messages kept unfiled: those filed now go
             filed = [*zip(drafts, receipts, strict=True),
                      *(zip(received, receipts, strict=True) if received is not None else ())]
@@ -464,29 +477,43 @@ class Intake:
         return receipts
 
     # -- the disk spool ------------------------------------------------------------------------------------
-    def _commit_to_spool(self, drafts: Sequence[ReportDraft]) -> list[Receipt]:
+    def _commit_to_spool(self, drafts: Sequence[ReportDraft],
+                         claims: Sequence[tuple[str, str]] | None = None) -> list[Receipt]:
         """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
-        retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries."""
+        retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries.
+
+        With `claims` (a commit whose store failed after its claims were answered: `_StoreFailed`), each message
+        keeps the ID its claim holds, and one committed before is answered from Redis's copy, nothing spooled: the
+        store may have run with only its answer lost, and a new ID from the reserve made the one message two reports
+        (the spooled one the first's `duplicate_of`), its citizen told one ID and the provider's retry the other."""
         assert self._spool is not None
         records: list[SpoolRecord] = []
         receipts: list[Receipt] = []
         in_batch: dict[str, str] = {}
-        for draft in drafts:
+        minted: list[str] = []
+        for index, draft in enumerate(drafts):
             key = dedup_key(draft.channel.value, draft.message_identity)
             known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
                 receipts.append(Receipt(tracking_id=known, duplicate=True, spooled=True))
                 continue
-            try:
-                tracking_id = self._mint_from_reserve()
-            except LookupError as error:
-                self._allocator.give_back(*(record.tracking_id for record in records))
-                raise NotDurable(
-                    "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
-                ) from error
+            if claims is not None:
+                tracking_id, state = claims[index]
+                if state == "committed":
+                    receipts.append(Receipt(tracking_id=tracking_id, duplicate=True))
+                    continue
+            else:
+                try:
+                    tracking_id, state = self._mint_from_reserve(), "new"
+                except LookupError as error:
+                    self._allocator.give_back(*minted)
+                    raise NotDurable(
+                        "redis unavailable and no Tracking IDs in reserve", reason="redis_unavailable"
+                    ) from error
+                minted.append(tracking_id)
             envelope = draft.with_tracking_id(tracking_id).model_dump(mode="json")
             records.append(SpoolRecord(tracking_id, key, envelope, draft.dedup_id))
-            receipts.append(Receipt(tracking_id=tracking_id, duplicate=False, spooled=True))
+            receipts.append(Receipt(tracking_id=tracking_id, duplicate=state != "new", spooled=True))
             in_batch[key] = tracking_id
         try:
             if records:

@@ -154,23 +154,24 @@ def test_a_message_first_seen_before_the_outage_keeps_both_ids(intake: Intake, o
     assert orjson.loads(redis.get(envelope_key(second.tracking_id)))["duplicate_of"] == first.tracking_id
 
 
-def test_a_report_spooled_after_its_claim_was_made_and_its_store_failed_keeps_its_one_spooled_id(
+def test_a_report_spooled_after_its_claim_ran_unanswered_keeps_its_one_spooled_id(
     intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Redis goes away (or times out) between the claim and the store: the claim stays `pending` under an ID nobody
-    was given, and the report is spooled and acknowledged with another. The replay stored the spooled report as that
-    claim's `duplicate_of` and left the claim, and the provider's next retry committed it: the one SMS two reports,
-    its citizen told a second Tracking ID."""
+    """Redis runs the claim and its answer is lost (killed just then, or a hang that times the claim out and runs it
+    once it resumes): the claim stays `pending` under an ID nobody was given, and the report is spooled and
+    acknowledged with another. The replay stored the spooled report as that claim's `duplicate_of` and left the
+    claim, and the provider's next retry committed it: the one SMS two reports, its citizen told a second ID."""
     intake.commit([draft("warm-up")])  # the reserve of IDs the spool gives out
 
-    def redis_dies_before_the_store(*args: Any, **kwargs: Any) -> None:
+    def claimed_then_redis_dies(*args: Any, **kwargs: Any) -> None:
+        claim(*args, **kwargs)
         own_redis.stop()
         raise RedisConnectionError("Connection closed by server.")
 
-    store = intake._store
-    monkeypatch.setattr(intake, "_store", redis_dies_before_the_store)
+    claim = intake._claim_batch
+    monkeypatch.setattr(intake, "_claim_batch", claimed_then_redis_dies)
     (spooled,) = intake.commit([draft("torn-commit")])
-    monkeypatch.setattr(intake, "_store", store)
+    monkeypatch.setattr(intake, "_claim_batch", claim)
     assert spooled.spooled
     redis = Redis.from_url(own_redis.start().url)
     assert redis.hget(dedup_key("sms", "torn-commit"), "state") == b"pending"
@@ -182,6 +183,35 @@ def test_a_report_spooled_after_its_claim_was_made_and_its_store_failed_keeps_it
     stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
     assert [(e["tracking_id"], e.get("duplicate_of")) for e in stored if e["channel_message_id"] == "torn-commit"] == [
         (spooled.tracking_id, None)]
+
+
+def test_a_report_whose_store_ran_as_redis_went_away_is_spooled_under_the_id_it_was_stored_with(
+    intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's MULTI/EXEC ran, and its answer was lost (Redis killed or timed out just then): the report is in
+    Redis under its claim's ID and was spooled too. Spooled under a new ID from the reserve, it was a second report at
+    the case store (`duplicate_of` the first), and the citizen was told the one ID and the provider's retry the other.
+    Spooled under the claim's ID, it is one report; so is one in the same batch whose claim was committed before."""
+    (before,) = intake.commit([draft("committed-before")])
+
+    def stored_then_redis_dies(*args: Any, **kwargs: Any) -> None:
+        store(*args, **kwargs)
+        own_redis.stop()
+        raise RedisConnectionError("Connection closed by server.")
+
+    store = intake._store
+    monkeypatch.setattr(intake, "_store", stored_then_redis_dies)
+    lost, again = intake.commit([draft("answer-lost", "jalan berlubang"), draft("committed-before")])
+    monkeypatch.setattr(intake, "_store", store)
+    assert lost.spooled and not lost.duplicate
+    assert (again.tracking_id, again.duplicate) == (before.tracking_id, True)
+    assert intake.commit([draft("answer-lost", "jalan berlubang")])[0].tracking_id == lost.tracking_id
+    redis = Redis.from_url(own_redis.start().url)
+    intake.replay_spool()
+    assert intake.commit([draft("answer-lost", "jalan berlubang")])[0].tracking_id == lost.tracking_id
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert sorted((e["channel_message_id"], e["tracking_id"], e.get("duplicate_of")) for e in stored) == sorted([
+        ("answer-lost", lost.tracking_id, None), ("committed-before", before.tracking_id, None)])
 
 
 def test_corrupt_records_are_quarantined_not_replayed_forever(intake: Intake, own_redis: EmbeddedRedis) -> None:
