@@ -39,9 +39,11 @@ from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, rele
 from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
 from gateway.spool import (
+    CLAIMED_SUFFIX,
     REPLAY_STUCK_KEY,
     REPLAY_STUCK_SECONDS,
     SPOOL_DIR,
+    SPOOL_SUFFIX,
     Spool,
     SpoolRecord,
     drop_expired_stuck_entries,
@@ -206,6 +208,9 @@ class Intake:
         # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
         # the spool (see `_commit_beside_spooled`).
         self._spooled_ids: OrderedDict[str, str] = OrderedDict()
+        # Those found at start in the spool files other processes left (`remember_spooled_files`), by file (its path
+        # without suffix): forgotten once the file is gone, whoever replayed it.
+        self._spooled_elsewhere: dict[Path, list[tuple[str, str]]] = {}
         self._spooling = False
         # The committer's held forward IDs: how many, and since when (monotonic), until released.
         self._held = 0
@@ -537,6 +542,36 @@ class Intake:
                 raise
             return self._allocator.mint_from_reserve()
 
+    def remember_spooled_files(self) -> int:
+        """At start, know the messages in the spool files waiting for replay (a gateway that died or was restarted
+        during an outage left them, or another live one writes them), as this process knows those it spools: a
+        provider's retry of one, its answer never sent, gets the Tracking ID its record holds. Not known, it was
+        spooled again under a new ID, or claimed afresh once Redis answered and before the replay: the one message
+        two reports, its citizen told a second Tracking ID. Returns how many were found."""
+        if self._spool is None:
+            return 0
+        found = 0
+        for path, record in self._spool.waiting_records():
+            if record.dedup_key in self._spooled_ids:  # the older file's record is the one the replay files first
+                continue
+            self._remember_spooled(record.dedup_key, record.tracking_id)
+            self._spooled_elsewhere.setdefault(path.with_suffix(""), []).append((record.dedup_key, record.tracking_id))
+            found += 1
+        if found:
+            log.info("intake.spooled_messages_known", count=found, files=len(self._spooled_elsewhere))
+        return found
+
+    def _forget_replayed_elsewhere(self) -> None:
+        """Forget the messages `remember_spooled_files` found whose file is gone (replayed, by any process): Redis
+        answers for them now."""
+        for stem, entries in list(self._spooled_elsewhere.items()):
+            if stem.with_suffix(SPOOL_SUFFIX).exists() or stem.with_suffix(CLAIMED_SUFFIX).exists():
+                continue
+            for key, tracking_id in entries:
+                if self._spooled_ids.get(key) == tracking_id:
+                    self._spooled_ids.pop(key, None)
+            del self._spooled_elsewhere[stem]
+
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id
         while len(self._spooled_ids) > 100_000:
@@ -568,6 +603,8 @@ class Intake:
         replayed = 0
         for path in self._spool.pending_files():
             replayed += self._replay_file(path)
+        if self._spooled_elsewhere:
+            self._forget_replayed_elsewhere()
         if replayed:
             log.warning("spool.replayed", count=replayed)
         return replayed
@@ -952,6 +989,7 @@ def build_intake(settings: Settings, redis: Redis) -> Intake:
     spool.check_writable()
     intake = Intake(redis, settings, spool)
     intake.restore_saved_reserve()
+    intake.remember_spooled_files()
     return intake
 
 

@@ -1100,6 +1100,40 @@ def test_a_gateway_restarted_while_redis_is_down_answers_from_the_ids_the_last_o
     assert all(redis.exists(envelope_key(t)) for t in [*spooled, later.tracking_id])
 
 
+@pytest.mark.parametrize("stopped", ["killed", "restarted"])
+def test_a_providers_retry_after_the_gateway_that_spooled_its_message_died_gets_the_spooled_id(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment, stopped: str
+) -> None:
+    """A gateway spools a message during an outage and dies before its answer goes out (or is restarted): the provider
+    sends the message again, to the gateway that runs now. It knew only its own spool's messages, and spooled this
+    one again under a new ID: the one message two reports at the case store, the second the first's `duplicate_of`,
+    and its citizen told a second Tracking ID. The messages in the spool files waiting are known from the start."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_INTAKE_ID_RESERVE="50")
+    first = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    first.commit([draft("warm-up")])
+    own_redis.stop()
+    (spooled,) = first.commit([draft("answer-never-sent")])
+    assert first.spool is not None
+    if stopped == "killed":
+        first.spool.close()  # its lock goes with it, its reserve is not saved
+    else:
+        first.close()  # its reserve saved: the next gateway gave the retry a new ID from it
+
+    second = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
+    try:
+        (retried,) = second.commit([draft("answer-never-sent")])
+        assert (retried.tracking_id, retried.duplicate) == (spooled.tracking_id, True)
+        own_redis.start()
+        assert second.replay_spool() == 1
+        assert second.commit([draft("answer-never-sent")])[0].tracking_id == spooled.tracking_id
+    finally:
+        second.close()
+    redis = Redis.from_url(own_redis.url)
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert [e["tracking_id"] for e in stored if e["channel_message_id"] == "answer-never-sent"] == [
+        spooled.tracking_id]
+
+
 @pytest.mark.parametrize(
     ("sequence", "env", "kept"),
     [
