@@ -212,6 +212,9 @@ class Intake:
         # without suffix): forgotten once the file is gone, whoever replayed it.
         self._spooled_elsewhere: dict[Path, list[tuple[str, str]]] = {}
         self._spooling = False
+        # The candidate each message's claim was sent with, where the claim's answer never came (`_take_over_pending`):
+        # provider message -> Tracking ID, until the replay of its spooled report.
+        self._unanswered_claims: OrderedDict[str, str] = OrderedDict()
         # The committer's held forward IDs: how many, and since when (monotonic), until released.
         self._held = 0
         self._held_since: float | None = None
@@ -459,7 +462,14 @@ class Intake:
             claims = found
             candidates = [tracking_id for tracking_id, _ in claims]  # nothing minted, nothing to give back
         else:
-            claims, held = self._claim_batch(keys, candidates, unfiled)
+            try:
+                claims, held = self._claim_batch(keys, candidates, unfiled)
+            except RedisError:  # perhaps run, its answer lost: claims nobody will store, for the replay to take over
+                for key, candidate in zip(keys, candidates, strict=True):
+                    self._unanswered_claims.setdefault(key, candidate)
+                while len(self._unanswered_claims) > 100_000:
+                    self._unanswered_claims.popitem(last=False)
+                raise
         receipts: list[Receipt] = []
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
         for draft, key, candidate, (tracking_id, state) in zip(drafts, keys, candidates, claims, strict=True):
@@ -669,19 +679,20 @@ class Intake:
 
     def _take_over_pending(self, records: Sequence[SpoolRecord],
                            claims: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The replay's claims, a `pending` one under another Tracking ID given to the spooled record. A claim is
-        pending when the commit that made it never stored its envelope (Redis went away or timed out between the
-        claim and the store, and the report was spooled with another ID): nobody was given that ID, and the citizen
+        """The replay's claims, a `pending` one under the ID this process sent it with and never heard back about given
+        to the spooled record. Redis ran the claim and its answer was lost (Redis killed just then, or a hang that
+        timed the claim out and ran it once it resumed): no store followed, nobody was given that ID, and the citizen
         was given the spooled one. Left, the spooled report went in as the pending claim's `duplicate_of`, and the
         provider's next retry committed the claim: the one message a second report, its citizen told a second
-        Tracking ID. Not a claim another record of this batch made (one message spooled twice, by two processes)."""
-        ours = {record.tracking_id for record in records}
+        Tracking ID. Only this process's own unanswered claims (`_unanswered_claims`): another's pending claim may be
+        a commit between its claim and its store, whose report would be stored beside the spooled one, unlinked."""
         stale = [index for index, (record, (tracking_id, state)) in enumerate(zip(records, claims, strict=True))
-                 if tracking_id != record.tracking_id and state == "pending" and tracking_id not in ours]
-        if not stale:
-            return claims
-        taken = self._take_over([records[index].dedup_key for index in stale],
-                                [item for index in stale for item in (claims[index][0], records[index].tracking_id)])
+                 if tracking_id != record.tracking_id and state == "pending"
+                 and self._unanswered_claims.get(record.dedup_key) == tracking_id]
+        taken = self._take_over([records[index].dedup_key for index in stale], [
+            item for index in stale for item in (claims[index][0], records[index].tracking_id)]) if stale else []
+        for record in records:
+            self._unanswered_claims.pop(record.dedup_key, None)
         claims = list(claims)
         for index, took in zip(stale, taken, strict=True):
             if took:

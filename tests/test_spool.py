@@ -185,6 +185,21 @@ def test_a_report_spooled_after_its_claim_ran_unanswered_keeps_its_one_spooled_i
         (spooled.tracking_id, None)]
 
 
+def test_a_claim_another_process_left_pending_is_not_taken_over_by_the_replay(
+    intake: Intake, own_redis: EmbeddedRedis
+) -> None:
+    """A pending claim this process did not send may be another's commit between its claim and its store: its report
+    is stored all the same, and the spooled one stays linked to it (`duplicate_of`), not a second report unlinked."""
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    (spooled,) = intake.commit([draft("claimed-elsewhere")])
+    redis = Redis.from_url(own_redis.start().url)
+    redis.hset(dedup_key("sms", "claimed-elsewhere"), mapping={"id": "10000999", "state": "pending"})
+    intake.replay_spool()
+    assert redis.hmget(dedup_key("sms", "claimed-elsewhere"), "id", "state") == [b"10000999", b"pending"]
+    assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["duplicate_of"] == "10000999"
+
+
 def test_a_report_whose_store_ran_as_redis_went_away_is_spooled_under_the_id_it_was_stored_with(
     intake: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
