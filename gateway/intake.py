@@ -877,9 +877,10 @@ class Intake:
 
     @property
     def replay_due(self) -> bool:
-        """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check."""
+        """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check, messages
+        known from other processes' spool files to forget once another replayed them (`remember_spooled_files`)."""
         return self._spool is not None and bool(
-            self._spooling or self._unchecked_reserve or self._spool.pending_files())
+            self._spooling or self._unchecked_reserve or self._spooled_elsewhere or self._spool.pending_files())
 
     def _sequence_past(self, number: int) -> None:
         """Raise Redis's ID sequence to at least `number` (a reserve taken or held while Redis was down): a Redis that

@@ -1149,6 +1149,29 @@ def test_a_providers_retry_after_the_gateway_that_spooled_its_message_died_gets_
         spooled.tracking_id]
 
 
+async def test_messages_known_from_a_spool_file_another_gateway_replayed_are_forgotten(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment
+) -> None:
+    """Known at start from a file another gateway replays: forgotten at the next round, where this gateway's own spool
+    is empty and its replay is not due (kept, its retries were answered from memory as spooled for good)."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_INTAKE_ID_RESERVE="50")
+    first = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    first.commit([draft("warm-up")])
+    own_redis.stop()
+    (spooled,) = first.commit([draft("replayed-elsewhere")])
+    second = build_intake(settings, redis_connection(own_redis.url, timeout=1))  # knows it from the file
+    try:
+        own_redis.start()
+        assert first.replay_spool() == 1
+        first.close()
+        await SpoolReplayer(second).round()
+        assert not second._spooled_ids
+        (retried,) = second.commit([draft("replayed-elsewhere")])
+        assert (retried.tracking_id, retried.spooled) == (spooled.tracking_id, False)
+    finally:
+        second.close()
+
+
 @pytest.mark.parametrize(
     ("sequence", "env", "kept"),
     [
