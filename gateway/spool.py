@@ -520,8 +520,11 @@ class Spool:
             try:
                 with path.open("rb") as handle:
                     for line in handle:
-                        with contextlib.suppress(ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-                            yield path, decode_record(line)
+                        try:
+                            record = decode_record(line)
+                        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+                            continue
+                        yield path, record
             except OSError:  # replayed meanwhile, or not ours to read
                 continue
 

@@ -1131,11 +1131,15 @@ def test_a_providers_retry_after_the_gateway_that_spooled_its_message_died_gets_
     assert first.spool is not None
     if stopped == "killed":
         first.spool.close()  # its lock goes with it, its reserve is not saved
+        [path] = first.spool.pending_files()
+        with path.open("ab") as handle:  # killed in the middle of its next append
+            handle.write(b"0000 torn")
     else:
         first.close()  # its reserve saved: the next gateway gave the retry a new ID from it
 
     second = build_intake(settings, redis_connection(own_redis.url, timeout=0.5))
     try:
+        assert second.spool is not None and not list(second.spool.quarantine.glob("*.bad"))  # the replay's to do
         (retried,) = second.commit([draft("answer-never-sent")])
         assert (retried.tracking_id, retried.duplicate) == (spooled.tracking_id, True)
         own_redis.start()
