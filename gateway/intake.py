@@ -135,6 +135,12 @@ return 0
 """
 
 
+# How many messages committed to Redis a gateway with a spool remembers, to answer their providers' retries with their
+# Tracking IDs while Redis is away (`Intake._committed_ids`): some 7 MB at most (seconds of intake at its peak, hours
+# of a usual day).
+COMMITTED_REMEMBERED = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """A report made durable: its Tracking ID, whether it was one already, and whether it went to the disk spool (not in
@@ -215,6 +221,9 @@ class Intake:
         # The candidate each message's claim was sent with, where the claim's answer never came (`_take_over_pending`):
         # provider message -> Tracking ID, until the replay of its spooled report.
         self._unanswered_claims: OrderedDict[str, str] = OrderedDict()
+        # With a spool, the messages this process committed to Redis lately: provider message -> (Tracking ID, when,
+        # monotonic), so a provider's retry of one that comes while Redis is away gets its ID (`_commit_to_spool`).
+        self._committed_ids: OrderedDict[str, tuple[str, float]] = OrderedDict()
         # The committer's held forward IDs: how many, and since when (monotonic), until released.
         self._held = 0
         self._held_since: float | None = None
@@ -483,6 +492,8 @@ class Intake:
                 self._store(to_store, hold=hold)
             except RedisError as error:  # perhaps run, its answer lost: spooled, each keeps the ID its claim holds
                 raise _StoreFailed(list(claims)) from error
+        if self._spool is not None:
+            self._remember_committed(keys, receipts)
         if held:  # a channel of the batch holds messages kept unfiled: those filed now go
             filed = [*zip(drafts, receipts, strict=True),
                      *(zip(received, receipts, strict=True) if received is not None else ())]
@@ -496,6 +507,10 @@ class Intake:
                          claims: Sequence[tuple[str, str]] | None = None) -> list[Receipt]:
         """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
         retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries.
+
+        A provider's retry of a message this process committed to Redis before it failed is answered with that
+        message's Tracking ID, nothing spooled (`_committed_ids`): spooled under a new one, the message was two reports
+        (the spooled one the first's `duplicate_of`), and its citizen told a second Tracking ID.
 
         With `claims` (a commit whose store failed after its claims were answered: `_StoreFailed`), each message
         keeps the ID its claim holds, and one committed before is answered from Redis's copy, nothing spooled: the
@@ -511,6 +526,9 @@ class Intake:
             known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
                 receipts.append(Receipt(tracking_id=known, duplicate=True, spooled=True))
+                continue
+            if (committed := self._committed_before(key)) is not None:  # in Redis under its ID: no second report
+                receipts.append(Receipt(tracking_id=committed, duplicate=True))
                 continue
             if claims is not None:
                 tracking_id, state = claims[index]
@@ -581,6 +599,23 @@ class Intake:
                 if self._spooled_ids.get(key) == tracking_id:
                     self._spooled_ids.pop(key, None)
             del self._spooled_elsewhere[stem]
+
+    def _remember_committed(self, keys: Sequence[str], receipts: Sequence[Receipt]) -> None:
+        """Remember the messages just committed to Redis (`_committed_ids`), the last `COMMITTED_REMEMBERED`."""
+        now = time.monotonic()
+        committed = self._committed_ids
+        for key, receipt in zip(keys, receipts, strict=True):
+            committed[key] = (receipt.tracking_id, now)
+        while len(committed) > COMMITTED_REMEMBERED:
+            committed.popitem(last=False)
+
+    def _committed_before(self, key: str) -> str | None:
+        """The Tracking ID this process committed the message `key` to Redis under, within the dedup TTL (its claim
+        there still answers a retry); None when it did not, or forgot."""
+        found = self._committed_ids.get(key)
+        if found is None or time.monotonic() - found[1] >= self._settings.intake.dedup_ttl_seconds:
+            return None
+        return found[0]
 
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id
@@ -675,6 +710,11 @@ class Intake:
         for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
                 self._spooled_ids.pop(record.dedup_key, None)
+        # Remembered as committed (`_committed_ids`), under the ID its claim answers (Redis failing again, a retry was
+        # spooled under a new one); under its own where another left the claim pending: no report has that ID yet.
+        self._remember_committed([record.dedup_key for record in records], [
+            Receipt(tracking_id if state == "committed" or tracking_id == record.tracking_id else record.tracking_id,
+                    duplicate=True) for record, (tracking_id, state) in zip(records, claims, strict=True)])
         return len(to_store)
 
     def _take_over_pending(self, records: Sequence[SpoolRecord],

@@ -142,16 +142,47 @@ async def test_a_redis_that_answers_but_refuses_the_replay_is_logged_once_with_i
     assert redis.get(envelope_key(spooled.tracking_id)) is not None and intake.spool.size_bytes() == 0
 
 
-def test_a_message_first_seen_before_the_outage_keeps_both_ids(intake: Intake, own_redis: EmbeddedRedis) -> None:
-    """A retry that straddles the outage got a second ID from the spool: both IDs must exist at the case store."""
-    first = intake.commit([draft("straddle")])[0]
-    own_redis.stop()
-    second = intake.commit([draft("straddle")])[0]
-    own_redis.start()
-    intake.replay_spool()
+def test_a_message_first_seen_before_the_outage_keeps_both_ids(
+    own_redis: EmbeddedRedis, test_env: TestEnvironment
+) -> None:
+    """A retry that straddles the outage and a gateway's restart (or reaches another gateway) gets a second ID from
+    the spool: both IDs must exist at the case store."""
+    settings = test_env.settings(REDIS_URL=own_redis.url, LAPOR_INTAKE_ID_RESERVE="50")
+    first_gateway = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    first = first_gateway.commit([draft("straddle")])[0]
+    first_gateway.close()
+    intake = build_intake(settings, redis_connection(own_redis.url, timeout=1))
+    try:
+        own_redis.stop()
+        second = intake.commit([draft("straddle")])[0]
+        own_redis.start()
+        intake.replay_spool()
+    finally:
+        intake.close()
     redis = Redis.from_url(own_redis.url)
     assert second.tracking_id != first.tracking_id
     assert orjson.loads(redis.get(envelope_key(second.tracking_id)))["duplicate_of"] == first.tracking_id
+
+
+@pytest.mark.parametrize("spooling", [False, True], ids=["the-commit-that-finds-redis-down", "already-spooling"])
+def test_a_providers_retry_during_the_outage_of_a_message_committed_before_it_gets_its_id(
+    intake: Intake, own_redis: EmbeddedRedis, spooling: bool
+) -> None:
+    """The provider sends a message again (its answer lost) while Redis is away: the gateway that committed it
+    answers with its Tracking ID. Spooled under a new one, it was a second report at the case store (the first's
+    `duplicate_of`), and its citizen was told a second Tracking ID."""
+    (first,) = intake.commit([draft("committed-then-retried")])
+    own_redis.stop()
+    if spooling:
+        intake.commit([draft("another-message")])
+    (retried,) = intake.commit([draft("committed-then-retried")])
+    assert (retried.tracking_id, retried.duplicate, retried.spooled) == (first.tracking_id, True, False)
+    own_redis.start()
+    intake.replay_spool()
+    redis = Redis.from_url(own_redis.url)
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert [e["tracking_id"] for e in stored if e["channel_message_id"] == "committed-then-retried"] == [
+        first.tracking_id]
 
 
 def test_a_report_spooled_after_its_claim_ran_unanswered_keeps_its_one_spooled_id(
@@ -198,6 +229,31 @@ def test_a_claim_another_process_left_pending_is_not_taken_over_by_the_replay(
     intake.replay_spool()
     assert redis.hmget(dedup_key("sms", "claimed-elsewhere"), "id", "state") == [b"10000999", b"pending"]
     assert orjson.loads(redis.get(envelope_key(spooled.tracking_id)))["duplicate_of"] == "10000999"
+
+
+@pytest.mark.parametrize("claim", ["none", "pending-elsewhere"])
+def test_a_providers_retry_in_a_second_outage_of_a_report_replayed_after_the_first_gets_its_id(
+    intake: Intake, own_redis: EmbeddedRedis, claim: str
+) -> None:
+    """Spooled, then replayed: the message is in Redis under its spooled ID (or, where another gateway had left its
+    claim pending, as that claim's `duplicate_of`). Redis fails again, and the provider's retry was spooled under a
+    new ID, a second report; nor may it be answered with the pending claim's ID, which no report has."""
+    intake.commit([draft("warm-up")])
+    own_redis.stop()
+    (spooled,) = intake.commit([draft("replayed-then-retried")])
+    redis = Redis.from_url(own_redis.start().url)
+    if claim == "pending-elsewhere":
+        redis.hset(dedup_key("sms", "replayed-then-retried"), mapping={"id": "10000999", "state": "pending"})
+    intake.replay_spool()
+    own_redis.stop()
+    intake.commit([draft("another-message")])
+    (retried,) = intake.commit([draft("replayed-then-retried")])
+    assert (retried.tracking_id, retried.duplicate) == (spooled.tracking_id, True)
+    redis = Redis.from_url(own_redis.start().url)
+    intake.replay_spool()
+    stored = [orjson.loads(redis.get(key)) for key in redis.scan_iter(envelope_key("*"))]
+    assert [e["tracking_id"] for e in stored if e["channel_message_id"] == "replayed-then-retried"] == [
+        spooled.tracking_id]
 
 
 def test_a_report_whose_store_ran_as_redis_went_away_is_spooled_under_the_id_it_was_stored_with(
