@@ -585,9 +585,7 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 # "&" too, as "dan" is written between two flag words ("RAHASIA & ANONIM", "ANONIM&RAHASIA"): the second was the
 # citizen's word, and an anonymity asked for was missed. "+" only before a letter ("ANONIM+RAHASIA", "ANONIM +
 # RAHASIA"): before a digit it opens a number ("LAPOR +62812...").
-# "|" and "\\" too: a field separator in some SMS and web-form formats ("LAPOR|ANONIM|<isi>"), a mistyped "/"; and
-# ">", as arrows are typed ("ANONIM -> <isi>", "LAPOR=>ANONIM>><isi>"): "> <isi>" was left of them.
-_SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&|\\>"))) + "–—"
+_SEPARATOR_SET = "".join(map(re.escape, with_compatibility_forms(":.,;!?-=/&"))) + "–—"
 _PLUS_CHARS = with_compatibility_forms("+")
 _PLUS = "".join(map(re.escape, _PLUS_CHARS))
 # A hash mark glued to a leading word sets it apart as a separator does: SMS services in Indonesia have their fields
@@ -599,18 +597,10 @@ _SEPARATORS = (rf"(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*"
                rf"(?:[{_PLUS}](?=[\s{_SEPARATOR_SET}]*[^\W\d_])[\s{_SEPARATOR_SET}]*)*")
 # A leading word: optional '#', letters (or a lone '?'), then any run of separators people type after it ("?" too:
 # "Bantuan?", "CEK?" ask for help as "Bantuan" and "CEK" do). Letters joined by "_" are one word, as a keypad or a
-# hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables), five at most: the
-# "_" after them a glued mark, so that "ANONIM_ANONIM_..." read word by word is not read to its end at each word.
-# Matched at a position, with no "^": the loops reading words off a text's start copy none of it.
-# A mark glued to a leading word that sets it apart as a separator does, once read as a field's (`_glued_mark_end`):
-# USSD and keypad formats join fields by "*" and "_" ("LAPOR*ANONIM*<isi>", "ANONIM_<isi>"), people by ">", "~", ")"
-# and quotes ("ANONIM>isi", "ANONIM)isi", 'ANONIM"isi'). Missed, "ANONIM*isi ..." was a named report.
-_GLUED_MARKS_CHARS = with_compatibility_forms("*_~>)\"") + "\u201c\u201d"
-_GLUED_MARKS = "".join(map(re.escape, _GLUED_MARKS_CHARS))
-_BLANK_OR_SEPARATORS = re.compile(rf"[\s{_SEPARATOR_SET}]*")
-_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+){{0,4}}"
-                           rf"|[{re.escape(with_compatibility_forms('?'))}])"
-                           rf"(?P<sep>[{_GLUED_MARKS}]+[\s{_SEPARATOR_SET}]*|{_SEPARATORS})", re.UNICODE)
+# hashtag habit joins a kind and a flag word ("LAPOR_ANONIM": a flag word of its own in the tables). Matched at a
+# position, with no "^": the loops reading words off a text's start copy none of it.
+_LEADING_WORD = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+(?:_[^\W\d_]+)*"
+                           rf"|[{re.escape(with_compatibility_forms('?'))}])(?P<sep>{_SEPARATORS})", re.UNICODE)
 # A word anywhere (`_LEADING_WORD` from a position, letters only): one of help's instruction words (`[instructions]`).
 _WORD_AT = re.compile(rf"\s*[{HASH}]?(?P<word>[^\W\d_]+)(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # Letters joined by "_" are one tag, as in a leading word ("#WBS_Anonim", "#Laporan_Anonim"). What a "+" joins to it
@@ -640,13 +630,6 @@ _HYPHENS = with_compatibility_forms("-") + "\u2010\u2011"
 _WRAPPED_WORD = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?\s*[{HASH}]?(?P<word>[^\W\d_]+)\s*"
                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?"
                            rf"(?!\w)(?P<sep>{_SEPARATORS})", re.UNICODE)
-# A tag glued to the text after it ("(ANONIM)pungli ...", "*ANONIM*pungli ...", "*LAPOR*ANONIM*<isi>" as USSD's
-# "*123*1#" is typed): `_leading_table_word_at` reads it where the word wants it (`_glued_tag_at`).
-# The marks are typed tight around the word: "*LAPOR *pungutan ..." opens two spans of the citizen's.
-_WRAPPED_GLUED = re.compile(rf"\s*(?P<open>[{_TAG_OPEN}])(?P=open)?[{HASH}]?(?P<word>[^\W\d_]+)"
-                            rf"(?P<close>[{_TAG_CLOSE}])(?P=close)?(?=[^\W_])", re.UNICODE)
-# Quotes: around a word glued to more ("'rahasia'nya bocor") they are the citizen's, but for an anonymity word's.
-_TAG_QUOTES = with_compatibility_forms("\"'") + "\u201c\u2018«"
 # Several flag words in one pair of marks ("(anonim & rahasia)", "[ANONIM, RAHASIA]", "*ANONIM RAHASIA*"): each was
 # the citizen's word, and the whistleblower's number reached the agency. Read word by word: the group's first word
 # after its opening mark (`_FLAG_GROUP`, the whole group checked to hold flag words only), the last before its closing
@@ -672,16 +655,14 @@ _ID_RUN = rf"\d[\d\s{_ID_GROUPING}]{{4,20}}\d"
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>{_ID_RUN})(?=\D|$)")
 # The same run anywhere: a text without one holds no Tracking ID any reading of one typed first or named finds.
 _ANY_ID_RUN = re.compile(_ID_RUN)
-# What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...", a field's
-# "|" ("TAMBAHAN|<id>|<isi>": "|<isi>" was added to the report).
-_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!|\\") + DASHES + "—"
+# What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
+_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
 # before a keyword or an ID too, as after a leading word: "1708#CEK#<id>", `_glued_hash_end`).
 _LEADING_NAME = re.compile(rf"\s*[{with_compatibility_forms('@')}]?(?P<name>[^\W_]+)"
-                           rf"(?P<sep>[{_GLUED_MARKS}]+[\s{_SEPARATOR_SET}]*|(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)",
-                           re.UNICODE)
+                           rf"(?P<sep>(?:[{HASH}]+)?[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # A hash mark glued to a leading word or our short code, and the separators after it ("ANONIM#<isi>", "ANONIM# <isi>").
 _GLUED_HASH = re.compile(rf"[{HASH}]+(?P<sep>[\s{_SEPARATOR_SET}]*)", re.UNICODE)
 # What makes a "#" a keycap emoji ("#️⃣"): an emoji glued to the word, kept as typed, as after a space.
@@ -1012,8 +993,6 @@ def _our_address_end(text: str, name: re.Match[str], grammar: Grammar) -> int | 
     what follows ("17080", "1708an", "1708#<a word of theirs>")."""
     if name.group("sep")[:1] in HASH and name.group("sep"):
         return _glued_hash_end(text, name.end("name"), grammar)
-    if name.group("sep")[:1] in _GLUED_MARKS_CHARS and name.group("sep"):  # "1708*CEK*<id>", "1708_ANONIM_<isi>"
-        return _glued_mark_end(text, name.start("name"), name.end("name"), "", grammar)
     return name.end() if _set_apart(text, name.end(), name.group("sep")) else None
 
 
@@ -1164,21 +1143,9 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
             end = _glued_hash_end(text, wrapped.start("sep"), grammar, keeps_hashtag=True)
     elif (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
-    elif (tag := _glued_tag_at(text, at, grammar, explicit)) is not None:
-        return tag
     else:
         word, end, separated = _leading_word_at(text, at)
-        if word not in grammar.flags and word not in grammar.kinds and (
-                joined := _joined_keyword_at(text, at, grammar)) is not None:
-            # "ANONIM_isi ...", "LAPOR_ANONIM_isi ...": a kind or flag word "_" joins to more letters
-            word, start, end = joined
-            glued = _glued_mark_end(text, start, end, word, grammar)
-            end, separated = (end, False) if glued is None else (glued, True)
-        elif separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
-                typed := _LEADING_WORD.match(text, at)).group("sep")[:1] in _GLUED_MARKS_CHARS and typed.group("sep"):
-            glued = _glued_mark_end(text, typed.start("word"), typed.end("word"), word, grammar)
-            end, separated = (end, False) if glued is None else (glued, True)
-        elif separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
+        if separated and (word in grammar.flags or (word in grammar.kinds and not explicit)) and (
                 typed := _LEADING_WORD.match(text, at)).group("sep")[:1] in HASH and typed.group("sep"):
             # "ANONIM#<isi>", "LAPOR#ANONIM#<isi>", "RAHASIA#<isi>"; a confidentiality word glued to a word that makes
             # a noun of the citizen's with it only in a run of fields ("ANONIM#RAHASIA#Negara ..."), else theirs
@@ -1196,96 +1163,6 @@ def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool)
     if (separated or _blank_from(text, end)) and (word in grammar.flags or (word in grammar.kinds and not explicit)):
         return word, end
     return None
-
-
-def _glued_tag_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
-    """(the word, where its tag ends) when a flag word, or a kind word when none was given yet, set off as a tag opens
-    the text at `at` glued to what follows (`_WRAPPED_GLUED`: "(ANONIM)pungli ...", "*LAPOR*ANONIM*<isi>"); else None.
-    Missed, "(ANONIM)pungli ..." was a named report. A confidentiality word's noun stays the citizen's ("*Rahasia*negara
-    ..."), and so does a kind or confidentiality word in quotes ("'rahasia'nya bocor")."""
-    tag = _WRAPPED_GLUED.match(text, at)
-    if tag is None or not _paired(tag.group("open"), tag.group("close")):
-        return None
-    word = fold_word(tag.group("word"))
-    flag = grammar.flags.get(word)
-    if flag is None and (word not in grammar.kinds or explicit):
-        return None
-    if flag != "anonymous" and (tag.group("open") in _TAG_QUOTES or (
-            flag == "confidential" and _hashed_compound_after(text, tag.end(), flag, grammar))):
-        return None
-    return word, tag.end()
-
-
-def _joined_keyword_at(text: str, at: int, grammar: Grammar) -> tuple[str, int, int] | None:
-    """(the kind or flag word, where its letters start and end) when the letters "_" joins at `at` (`_LEADING_WORD`:
-    one word) open with one and go on with more ("ANONIM_isi", "LAPOR_ANONIM_isi": the longest, "LAPOR_ANONIM" a flag
-    word of its own); else None. Read as one word, the ANONIM was the citizen's and their number reached the agency."""
-    typed = _LEADING_WORD.match(text, at)
-    if typed is None or "_" not in (joined := typed.group("word")):
-        return None
-    start, found = typed.start("word"), None
-    for index, char in enumerate(joined):
-        if char == "_" and ((word := fold_word(joined[:index])) in grammar.flags or word in grammar.kinds):
-            found = word, start, start + index
-    return found
-
-
-# An e-mail address's name, the word in it: "anonim_palsu@gmail.com" is the citizen's words, its "_" sets nothing
-# apart. Not after a mark an address's name hardly holds ("ANONIM)x@...", "ANONIM*x@..."). At most 64 characters, as
-# a name is (RFC 5321): read at each leading word, a longer run was read to its end each time.
-_ADDRESS_RUN = re.compile(rf"[\w.+-]{{0,64}}[{re.escape(with_compatibility_forms('@'))}][^\W_]", re.UNICODE)
-# The word after a glued mark, as `_our_word_at` reads it, and its first letters "_" joins to more ("RAHASIA_<isi>"):
-# two joined at most ("LAPOR_ANONIM"), as read at each leading word of "ANONIM_ANONIM_..." a longer run was read to its
-# end each time.
-_NEXT_FIELD = re.compile(rf"[{_TAG_OPEN}{HASH}{with_compatibility_forms('@')}]*"
-                         rf"(?P<word>(?P<first>[^\W\d_]+)(?:_[^\W\d_]+)?)", re.UNICODE)
-# An opening bracket before a leading word: a ")" glued to the word closes the citizen's aside ("(kata RAHASIA)nya").
-_OPENING_BRACKET = re.compile(f"[{re.escape(with_compatibility_forms('('))}]")
-# The marks that open a span of the citizen's ("*tebal*", "_miring_", '"kutipan"'), and its closing mark: glued to
-# the word before it, not to a word after it ("jalan_raya" closes nothing).
-_SPAN_CLOSE = {mark: re.compile(rf"(?<=\S)[{re.escape(with_compatibility_forms(closing))}](?![^\W_])", re.UNICODE)
-               for mark, closing in {"*": "*", "_": "_", "~": "~", '"': '"', "\u201c": "\u201d"}.items()}
-# How far a span's closing mark or an aside's opening bracket is looked for: a few sentences. Readers of asides ask
-# at every bracket of a text, and looking through all of it each time took time quadratic in the text.
-_SPAN_REACH = 300
-
-
-def _glued_mark_end(text: str, at: int, end: int, word: str, grammar: Grammar) -> int | None:
-    """Where the kind or flag word (`word`; "" for our short code or handle) whose letters start at `at` and end at
-    `end` is set apart by the mark glued to it (`_GLUED_MARKS`); None when the mark and what follows are the
-    citizen's. Before spaces, the text's end, a number, a mark or one of our words the mark is a field's
-    ("LAPOR*ANONIM*<isi>", "CEK_<id>", "1708*CEK*<id>", "ANONIM) <isi>"). Before a word of theirs it is theirs after our
-    short code (as a "#" is), in an e-mail address ("anonim_palsu@gmail.com ..."), closing an aside they opened ("(kata
-    RAHASIA)nya ..."), in a noun with a confidentiality word ("Rahasia_Negara"), and as a "_" joining a kind or
-    confidentiality word to theirs ("Info_Loker": a name); not after an anonymity word ("ANONIM_Palsu ...": a number
-    withheld once too often is the safe error) nor in a run of fields ("ANONIM_RAHASIA_isi"). A mark closed later
-    ("ANONIM*isi penting* ...", 'ANONIM"isi ..."') opens their span: the word is read, the mark kept with the text."""
-    mark = unicodedata.normalize("NFKC", text[end])
-    after = end + 1
-    while after < len(text) and unicodedata.normalize("NFKC", text[after]) == mark:
-        after += 1
-    past = _BLANK_OR_SEPARATORS.match(text, after).end()
-    if past > after or past == len(text) or not text[past].isalpha():
-        return past
-    if _ADDRESS_RUN.match(text, at) is not None:
-        return None
-    field = _NEXT_FIELD.match(text, after)
-    if field is not None and (_a_word_of_ours(fold_word(field.group("word")), grammar)
-                              or _a_word_of_ours(fold_word(field.group("first")), grammar)):
-        return after  # a word of ours, "_" joining more letters to it too: "ANONIM_RAHASIA_<isi>"
-    if not word:  # our short code glued to a word of theirs ("1708*SaveKPK"): the message keeps it, as after "#"
-        return None
-    flag = grammar.flags.get(word)
-    if mark == ")" and _OPENING_BRACKET.search(text, max(0, at - _SPAN_REACH), at) is not None:
-        return None
-    if flag == "confidential" and _hashed_compound_after(text, after, flag, grammar):
-        return None
-    if mark == "_" and flag != "anonymous" and not (at > 0 and text[at - 1] in _GLUED_MARKS_CHARS + HASH):
-        return None
-    closing = _SPAN_CLOSE.get(mark)
-    if closing is not None and closing.search(text, after, after + _SPAN_REACH) is not None:
-        return end
-    return after
 
 
 def _glued_by_plus_to_a_word_of_theirs(text: str, at: int, end: int, word: str, grammar: Grammar) -> bool:
@@ -2679,8 +2556,7 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         _asks_in_a_phrase(named, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
         or _fills_a_closing_name_line(parsed.text, words, grammar, typed)
-        # With the kind word taken off it too ("LAPOR|anonim_x@gmail.com ...": "lapor anonim", as when "|" was not read)
-        or _wishes_anonymity(words, grammar) or (named is not words and _wishes_anonymity(named, grammar))
+        or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
         # A statement's breaks: an SMS sets the wish apart with a dash or an emoji too ("... - tanpa nama", "Saya takut
         # 🙏 ..."), and a colon introduces none of it.

@@ -480,13 +480,6 @@ _LEADING_FLAGS = [
                  id="fillers-in-a-status-query"),
     pytest.param("anonim " * _REPEATS + "CEK 10000004", (Action.STATUS, True, False, ""),
                  id="before-a-status-query"),
-    # joined by the marks fields are typed with ("ANONIM|<isi>", "LAPOR*ANONIM*<isi>", "ANONIM_<isi>")
-    pytest.param("LAPOR|" + "ANONIM|" * _REPEATS + "pungli", (Action.REPORT, True, False, "pungli"),
-                 id="joined-by-pipes"),
-    pytest.param("anonim*" * _REPEATS + "pungli", (Action.REPORT, True, False, "pungli"), id="joined-by-stars"),
-    pytest.param("ANONIM_" * _REPEATS + "pungli", (Action.REPORT, True, False, "pungli"), id="joined-by-underscores"),
-    pytest.param("1708*" * _REPEATS + "ANONIM*pungli", (Action.REPORT, True, False, "pungli"),
-                 id="our-short-code-joined-by-stars"),
 ]
 
 
