@@ -54,7 +54,7 @@ from gateway.settings import Settings
 from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import ReportDraft, Sender
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action
+from normalizer.keywords import Action, parse_text
 from normalizer.pipeline import UNANSWERED, normalize
 from normalizer.quoted_posts import without_quoted_posts
 from normalizer.sender import normalize_sender
@@ -102,7 +102,8 @@ AT_SIGN = "[@\uff20]"
 _JOINING = (r"!;?/|&\u00a1\u00a6\u00b7\u2010-\u2015\u2022\u2026\u203c\u2212\u3002\ufe0f\uff01\uff0c\uff1a\uff1b"
             r"\uff1f\uff5c")
 # Marks that point at what follows ("@lapor1708 → @kades_sukamaju minta setoran", "@lapor1708 >> ANONIM"): read past
-# after the last handle only, as a handle after one is whom the report is about (read past, it was lost).
+# after the last handle; a handle after one is whom the report is about, and stays (read past, it was lost), but for
+# a flag after it the report would not read otherwise ("@lapor1708 >> @pemkot ANONIM ...": `strip_leading_mentions`).
 _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 # Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
 # before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
@@ -110,28 +111,49 @@ _NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d()])"
 # Dots spaced off the words after them ("@lapor1708 ... ANONIM"; "...jalan rusak" is the citizen's).
 _DOTS = rf"\.{{2,}}(?=[{_SPACES}])"
 _BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
-_AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})*"
+_AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})"
 _GAP = f"[{_SPACES}]"
-_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}{_BETWEEN}*"
-LEADING_MENTIONS = re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{_HANDLE}(?:{_GAP}*{_HANDLE})*{_AFTER_LAST}")
+_AT_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}"
+
+
+def _leading(handle: str, between: str) -> re.Pattern[str]:
+    """Leading handles (`handle`), a dot before the first, `between` marks between them, `_AFTER_LAST` after."""
+    one = rf"{handle}{between}*"
+    return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*{_AFTER_LAST}*", re.IGNORECASE)
+
+
+LEADING_MENTIONS = _leading(_AT_HANDLE, _BETWEEN)
 
 
 def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
     """`@lapor1708 @pemkot LAPOR jalan rusak` -> `LAPOR jalan rusak` (mentions inside the text stay).
 
     With `own_handle`, our handle without its `@` counts as a leading mention too: the Graph API returns captions
-    and comments that mention the account without the `@`, so `lapor1708 CEK 123` must read as `CEK 123`."""
-    pattern = _leading_mentions_with(own_handle.lstrip("@")) if own_handle else LEADING_MENTIONS
-    return pattern.sub("", text, count=1).strip()
+    and comments that mention the account without the `@`, so `lapor1708 CEK 123` must read as `CEK 123`.
+    A handle after a pointing mark stays, but where the report reads a flag only without it ("@lapor1708 >>
+    @pemkot ANONIM ...": left in, the whistleblower's report went named)."""
+    kept, through = _mention_patterns(own_handle.lstrip("@") if own_handle else None)
+    stripped = kept.sub("", text, count=1).strip()
+    if not stripped.startswith(("@", "\uff20")):  # no handle after a pointing mark (nearly every post)
+        return stripped
+    further = through.sub("", text, count=1).strip()
+    return further if _reads_more_flags(further, stripped) else stripped
 
 
 @lru_cache(maxsize=8)
-def _leading_mentions_with(own: str) -> re.Pattern[str]:
-    """LEADING_MENTIONS, plus our own handle without its `@`; compiled once per handle."""
+def _mention_patterns(own: str | None) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The leading mentions (with our own handle without its `@`, `own`), and the same read through pointing marks
+    between handles too; compiled once per handle."""
     # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
     # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
-    one = rf"(?:{AT_SIGN}[\w.]{{1,30}}|{re.escape(own)}(?!\w)(?!\.\w)\.?){_BETWEEN}*"
-    return re.compile(rf"^{_GAP}*(?:\.{_GAP}*)?{one}(?:{_GAP}*{one})*{_AFTER_LAST}", re.IGNORECASE)
+    handle = rf"(?:{_AT_HANDLE}|{re.escape(own)}(?!\w)(?!\.\w)\.?)" if own else _AT_HANDLE
+    return _leading(handle, _BETWEEN), _leading(handle, _AFTER_LAST)
+
+
+def _reads_more_flags(further: str, stripped: str) -> bool:
+    """Whether `further` reads an anonymity or confidentiality flag that `stripped` does not."""
+    wider, narrower = parse_text(further), parse_text(stripped)
+    return (wider.anonymous and not narrower.anonymous) or (wider.confidential and not narrower.confidential)
 
 
 class ProviderErrorKind(StrEnum):
