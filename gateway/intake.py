@@ -39,11 +39,9 @@ from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, rele
 from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
 from gateway.spool import (
-    CLAIMED_SUFFIX,
     REPLAY_STUCK_KEY,
     REPLAY_STUCK_SECONDS,
     SPOOL_DIR,
-    SPOOL_SUFFIX,
     Spool,
     SpoolRecord,
     drop_expired_stuck_entries,
@@ -135,12 +133,6 @@ return 0
 """
 
 
-# How many messages committed to Redis a gateway with a spool remembers, to answer their providers' retries with their
-# Tracking IDs while Redis is away (`Intake._committed_ids`): some 7 MB at most (seconds of intake at its peak, hours
-# of a usual day).
-COMMITTED_REMEMBERED = 20_000
-
-
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """A report made durable: its Tracking ID, whether it was one already, and whether it went to the disk spool (not in
@@ -214,16 +206,10 @@ class Intake:
         # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
         # the spool (see `_commit_beside_spooled`).
         self._spooled_ids: OrderedDict[str, str] = OrderedDict()
-        # Those found at start in the spool files other processes left (`remember_spooled_files`), by file (its path
-        # without suffix): forgotten once the file is gone, whoever replayed it.
-        self._spooled_elsewhere: dict[Path, list[tuple[str, str]]] = {}
         self._spooling = False
         # The candidate each message's claim was sent with, where the claim's answer never came (`_take_over_pending`):
         # provider message -> Tracking ID, until the replay of its spooled report.
         self._unanswered_claims: OrderedDict[str, str] = OrderedDict()
-        # With a spool, the messages this process committed to Redis lately: provider message -> (Tracking ID, when,
-        # monotonic), so a provider's retry of one that comes while Redis is away gets its ID (`_commit_to_spool`).
-        self._committed_ids: OrderedDict[str, tuple[str, float]] = OrderedDict()
         # The committer's held forward IDs: how many, and since when (monotonic), until released.
         self._held = 0
         self._held_since: float | None = None
@@ -492,8 +478,6 @@ class Intake:
                 self._store(to_store, hold=hold)
             except RedisError as error:  # perhaps run, its answer lost: spooled, each keeps the ID its claim holds
                 raise _StoreFailed(list(claims)) from error
-        if self._spool is not None:
-            self._remember_committed(keys, receipts)
         if held:  # a channel of the batch holds messages kept unfiled: those filed now go
             filed = [*zip(drafts, receipts, strict=True),
                      *(zip(received, receipts, strict=True) if received is not None else ())]
@@ -507,10 +491,6 @@ class Intake:
                          claims: Sequence[tuple[str, str]] | None = None) -> list[Receipt]:
         """Spool `drafts` with IDs from the reserve. All or nothing: an ID is remembered (and so can be given to a
         retry) only once its record is on disk, or a retry could be acknowledged with an ID no record carries.
-
-        A provider's retry of a message this process committed to Redis before it failed is answered with that
-        message's Tracking ID, nothing spooled (`_committed_ids`): spooled under a new one, the message was two reports
-        (the spooled one the first's `duplicate_of`), and its citizen told a second Tracking ID.
 
         With `claims` (a commit whose store failed after its claims were answered: `_StoreFailed`), each message
         keeps the ID its claim holds, and one committed before is answered from Redis's copy, nothing spooled: the
@@ -526,9 +506,6 @@ class Intake:
             known = self._spooled_ids.get(key) or in_batch.get(key)
             if known is not None:
                 receipts.append(Receipt(tracking_id=known, duplicate=True, spooled=True))
-                continue
-            if (committed := self._committed_before(key)) is not None:  # in Redis under its ID: no second report
-                receipts.append(Receipt(tracking_id=committed, duplicate=True))
                 continue
             if claims is not None:
                 tracking_id, state = claims[index]
@@ -570,53 +547,6 @@ class Intake:
                 raise
             return self._allocator.mint_from_reserve()
 
-    def remember_spooled_files(self) -> int:
-        """At start, know the messages in the spool files waiting for replay (a gateway that died or was restarted
-        during an outage left them, or another live one writes them), as this process knows those it spools: a
-        provider's retry of one, its answer never sent, gets the Tracking ID its record holds. Not known, it was
-        spooled again under a new ID, or claimed afresh once Redis answered and before the replay: the one message
-        two reports, its citizen told a second Tracking ID. Returns how many were found."""
-        if self._spool is None:
-            return 0
-        found = 0
-        for path, record in self._spool.waiting_records():
-            if record.dedup_key in self._spooled_ids:  # the older file's record is the one the replay files first
-                continue
-            self._remember_spooled(record.dedup_key, record.tracking_id)
-            self._spooled_elsewhere.setdefault(path.with_suffix(""), []).append((record.dedup_key, record.tracking_id))
-            found += 1
-        if found:
-            log.info("intake.spooled_messages_known", count=found, files=len(self._spooled_elsewhere))
-        return found
-
-    def _forget_replayed_elsewhere(self) -> None:
-        """Forget the messages `remember_spooled_files` found whose file is gone (replayed, by any process): Redis
-        answers for them now."""
-        for stem, entries in list(self._spooled_elsewhere.items()):
-            if stem.with_suffix(SPOOL_SUFFIX).exists() or stem.with_suffix(CLAIMED_SUFFIX).exists():
-                continue
-            for key, tracking_id in entries:
-                if self._spooled_ids.get(key) == tracking_id:
-                    self._spooled_ids.pop(key, None)
-            del self._spooled_elsewhere[stem]
-
-    def _remember_committed(self, keys: Sequence[str], receipts: Sequence[Receipt]) -> None:
-        """Remember the messages just committed to Redis (`_committed_ids`), the last `COMMITTED_REMEMBERED`."""
-        now = time.monotonic()
-        committed = self._committed_ids
-        for key, receipt in zip(keys, receipts, strict=True):
-            committed[key] = (receipt.tracking_id, now)
-        while len(committed) > COMMITTED_REMEMBERED:
-            committed.popitem(last=False)
-
-    def _committed_before(self, key: str) -> str | None:
-        """The Tracking ID this process committed the message `key` to Redis under, within the dedup TTL (its claim
-        there still answers a retry); None when it did not, or forgot."""
-        found = self._committed_ids.get(key)
-        if found is None or time.monotonic() - found[1] >= self._settings.intake.dedup_ttl_seconds:
-            return None
-        return found[0]
-
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id
         while len(self._spooled_ids) > 100_000:
@@ -648,8 +578,6 @@ class Intake:
         replayed = 0
         for path in self._spool.pending_files():
             replayed += self._replay_file(path)
-        if self._spooled_elsewhere:
-            self._forget_replayed_elsewhere()
         if replayed:
             log.warning("spool.replayed", count=replayed)
         return replayed
@@ -710,11 +638,6 @@ class Intake:
         for record in records:  # in Redis now, a retry answered from its claim: this process's own record forgotten
             if self._spooled_ids.get(record.dedup_key) == record.tracking_id:
                 self._spooled_ids.pop(record.dedup_key, None)
-        # Remembered as committed (`_committed_ids`), under the ID its claim answers (Redis failing again, a retry was
-        # spooled under a new one); under its own where another left the claim pending: no report has that ID yet.
-        self._remember_committed([record.dedup_key for record in records], [
-            Receipt(tracking_id if state == "committed" or tracking_id == record.tracking_id else record.tracking_id,
-                    duplicate=True) for record, (tracking_id, state) in zip(records, claims, strict=True)])
         return len(to_store)
 
     def _take_over_pending(self, records: Sequence[SpoolRecord],
@@ -917,10 +840,9 @@ class Intake:
 
     @property
     def replay_due(self) -> bool:
-        """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check, messages
-        known from other processes' spool files to forget once another replayed them (`remember_spooled_files`)."""
+        """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check."""
         return self._spool is not None and bool(
-            self._spooling or self._unchecked_reserve or self._spooled_elsewhere or self._spool.pending_files())
+            self._spooling or self._unchecked_reserve or self._spool.pending_files())
 
     def _sequence_past(self, number: int) -> None:
         """Raise Redis's ID sequence to at least `number` (a reserve taken or held while Redis was down): a Redis that
@@ -1041,7 +963,6 @@ def build_intake(settings: Settings, redis: Redis) -> Intake:
     spool.check_writable()
     intake = Intake(redis, settings, spool)
     intake.restore_saved_reserve()
-    intake.remember_spooled_files()
     return intake
 
 

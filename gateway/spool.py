@@ -512,22 +512,6 @@ class Spool:
                 except (ValueError, KeyError, orjson.JSONDecodeError) as error:
                     self._quarantine(path, number, line, str(error))
 
-    def waiting_records(self) -> Iterator[tuple[Path, SpoolRecord]]:
-        """The intact records of every file waiting for replay (whoever's), oldest file first, each with its file;
-        read without claiming a file and without a word about a damaged line or a file that cannot be read (the
-        replay quarantines and tells those)."""
-        for path in self.pending_files():
-            try:
-                with path.open("rb") as handle:
-                    for line in handle:
-                        try:
-                            record = decode_record(line)
-                        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-                            continue
-                        yield path, record
-            except OSError:  # replayed meanwhile, or not ours to read
-                continue
-
     def _quarantine(self, path: Path, number: int, line: bytes, reason: str) -> None:
         private_directory(self.quarantine)
         target = self.quarantine / f"{path.stem}-line{number}.bad"

@@ -2,7 +2,8 @@
 a store not run, or run with its answer lost (Redis killed, or a hang that timed it out and ran it once it resumed);
 and gateways restarted or killed between, on one spool directory. Deterministic by seed. Whatever the order, every
 Tracking ID a message was answered with is stored under that message, and is its only report (any other the message
-has names it, or it another, in `duplicate_of`); without restarts, a message is answered with one Tracking ID."""
+has names it, or it another, in `duplicate_of`). A provider's retry during an outage of a message committed before it
+is still spooled under a new Tracking ID (linked so)."""
 
 from __future__ import annotations
 
@@ -116,8 +117,6 @@ def test_every_answered_id_is_its_messages_one_report_whatever_fails(
         for tracking_id in tracking_ids:
             assert tracking_id in stored, (seed, message, tracking_id, steps)
             assert stored[tracking_id]["channel_message_id"] == message, (seed, message, tracking_id, steps)
-        if not restarts:
-            assert len(tracking_ids) == 1, (seed, message, tracking_ids, steps)
     reports: dict[str, list[str]] = defaultdict(list)
     for tracking_id, envelope in stored.items():
         if not envelope.get("duplicate_of"):
