@@ -939,6 +939,20 @@ async def test_a_retry_that_fails_after_filing_its_comment_keeps_it_unfiled(
     assert not [text for text in (still.output, retried.output, log_stream.getvalue()) if "Sukamaju" in text]
 
 
+def grammar_failing_on(word: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`addresses_us` raising for a comment with `word` in it: a bug its words meet in the grammar."""
+    import channels.instagram_graph
+
+    addresses_us = channels.instagram_graph.addresses_us
+
+    def addresses_us_with_a_bug(text: str, username: str) -> bool:
+        if word in text:
+            raise ValueError("grammar")
+        return addresses_us(text, username)
+
+    monkeypatch.setattr(channels.instagram_graph, "addresses_us", addresses_us_with_a_bug)
+
+
 async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
     gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -946,18 +960,9 @@ async def test_a_stored_comment_the_grammar_now_fails_on_stops_no_round(
     the grammar whether it addresses us, as the webhook had): a bug the words met there (a grammar upgraded while it
     waited) raised out of every round, past MentionIntake's guard, and neither it, nor any comment or mention after
     it, was filed. Whether it is our own is its author's; it is filed, as the webhook let it through."""
-    import channels.instagram_graph
-
     for payload in (ADDRESSED, KEYWORD_REPLY):
         assert (await post_webhook(gateway, fixture_bytes(payload))).status_code == 200
-    addresses_us = channels.instagram_graph.addresses_us
-
-    def addresses_us_with_a_bug(text: str, username: str) -> bool:
-        if "Sukamaju" in text:
-            raise ValueError("grammar")
-        return addresses_us(text, username)
-
-    monkeypatch.setattr(channels.instagram_graph, "addresses_us", addresses_us_with_a_bug)
+    grammar_failing_on("Sukamaju", monkeypatch)
     poll(settings, redis)
 
     assert set(reports(redis)) == {SARI["id"], BUDI["id"]} and stored_comments(redis) == 0
@@ -970,17 +975,9 @@ async def test_a_comment_the_grammar_fails_on_in_the_webhook_loses_nothing_besid
     """The webhook asks the grammar whether a comment is written to us: a bug its words met there answered the whole
     delivery 500, at each of Meta's retries, and the comments and mentions beside it were lost with it. The comment
     is kept as written to us; the poller keeps it unfiled (its reading raising again) and files the others."""
-    import channels.instagram_graph
     from gateway.unfiled import UnfiledMessages
 
-    addresses_us = channels.instagram_graph.addresses_us
-
-    def addresses_us_with_a_bug(text: str, username: str) -> bool:
-        if "Sukamaju" in text:
-            raise ValueError("grammar")
-        return addresses_us(text, username)
-
-    monkeypatch.setattr(channels.instagram_graph, "addresses_us", addresses_us_with_a_bug)
+    grammar_failing_on("Sukamaju", monkeypatch)
     import channels.social
 
     normalize = channels.social.normalize
