@@ -58,7 +58,7 @@ from normalizer.keywords import Action, parse_text
 from normalizer.pipeline import UNANSWERED, normalize
 from normalizer.quoted_posts import without_quoted_posts
 from normalizer.sender import normalize_sender
-from normalizer.text import INVISIBLE_FORMAT
+from normalizer.text import INVISIBLE_FORMAT, clean_text
 
 log = get_logger()
 
@@ -107,7 +107,7 @@ _JOINING = (r"!;?/|&\u00a1\u00a6\u00b7\u2010-\u2015\u2022\u2026\u203c\u2212\u300
 _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 # Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
 # before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
-_NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d()])"
+_NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d)])"
 # Dots spaced off the words after them ("@lapor1708 ... ANONIM"; "...jalan rusak" is the citizen's).
 _DOTS = rf"\.{{2,}}(?=[{_SPACES}])"
 _BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
@@ -130,14 +130,14 @@ def strip_leading_mentions(text: str, own_handle: str | None = None) -> str:
 
     With `own_handle`, our handle without its `@` counts as a leading mention too: the Graph API returns captions
     and comments that mention the account without the `@`, so `lapor1708 CEK 123` must read as `CEK 123`.
-    A handle after a pointing mark stays, but where the report reads a flag only without it ("@lapor1708 >>
-    @pemkot ANONIM ...": left in, the whistleblower's report went named)."""
+    A handle after a pointing mark stays, but where the words after it read otherwise without it ("@lapor1708 >>
+    @pemkot ANONIM ...": left in, the whistleblower's report went named; "... >> @pemkot CEK <id>" a new report)."""
     kept, through = _mention_patterns(own_handle.lstrip("@") if own_handle else None)
     stripped = kept.sub("", text, count=1).strip()
     if not stripped.startswith(("@", "\uff20")):  # no handle after a pointing mark (nearly every post)
         return stripped
     further = through.sub("", text, count=1).strip()
-    return further if _reads_more_flags(further, stripped) else stripped
+    return further if _reads_otherwise(further, stripped) else stripped
 
 
 @lru_cache(maxsize=8)
@@ -150,10 +150,15 @@ def _mention_patterns(own: str | None) -> tuple[re.Pattern[str], re.Pattern[str]
     return _leading(handle, _BETWEEN), _leading(handle, _AFTER_LAST)
 
 
-def _reads_more_flags(further: str, stripped: str) -> bool:
-    """Whether `further` reads an anonymity or confidentiality flag that `stripped` does not."""
-    wider, narrower = parse_text(further), parse_text(stripped)
-    return (wider.anonymous and not narrower.anonymous) or (wider.confidential and not narrower.confidential)
+def _reads_otherwise(further: str, stripped: str) -> bool:
+    """Whether the grammar reads `further` otherwise than `stripped` (a keyword, a command, an ID, a flag), as the
+    pipeline reads a text (cleaned), and never with a flag fewer."""
+    wider, narrower = parse_text(clean_text(further)), parse_text(clean_text(stripped))
+    if (narrower.anonymous and not wider.anonymous) or (narrower.confidential and not wider.confidential):
+        return False
+    return (wider.action, wider.tracking_id, wider.explicit_kind and wider.kind, wider.anonymous,
+            wider.confidential) != (narrower.action, narrower.tracking_id, narrower.explicit_kind and narrower.kind,
+                                    narrower.anonymous, narrower.confidential)
 
 
 class ProviderErrorKind(StrEnum):

@@ -293,6 +293,22 @@ def test_a_mark_between_the_handles_and_anonim_leaves_the_report_anonymous(form:
     assert parse_text(text).anonymous is True
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param("@lapor1708 -> (ANONIM) kades minta setoran", "(ANONIM) kades minta setoran", id="a-bracketed-flag"),
+    pytest.param("@lapor1708 \u2192 @pemkot CEK 12345671", "CEK 12345671", id="a-status-command"),
+    pytest.param("@lapor1708 >> @pemkot TAMBAHAN 12345671 ada foto baru", "TAMBAHAN 12345671 ada foto baru",
+                 id="an-addition"),
+    pytest.param("@lapor1708 >> @pemkot WBS kades minta setoran", "WBS kades minta setoran", id="a-kind-word"),
+    # the pipeline reads the text cleaned: the invisible space gone, the tag glued to the handle
+    pytest.param("@lapor1708 \u2192 @pemkot\u200b#anonim kades minta setoran", "#anonim kades minta setoran",
+                 id="a-tag-an-invisible-space-apart"),
+])
+def test_what_reads_otherwise_without_a_handle_after_a_pointing_mark_is_read_past_it(text: str, expected: str) -> None:
+    """Left in, each was read as a named new report: the status query filed and answered in public, the addition
+    named beside an anonymous report, the whistleblowing a complaint."""
+    assert strip_leading_mentions(text) == expected
+
+
 @pytest.mark.parametrize("separator", POINTING_MARKS)
 @pytest.mark.parametrize("words", ["minta setoran 500rb #anonim", "minta setoran 500rb"])
 def test_a_handle_after_a_pointing_mark_is_whom_the_report_is_about_and_stays(separator: str, words: str) -> None:
