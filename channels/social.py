@@ -108,12 +108,15 @@ _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 # Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
 # before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
 _NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d)])"
-# Dots spaced off the words after them ("@lapor1708 ... ANONIM"; "...jalan rusak" is the citizen's).
-_DOTS = rf"\.{{2,}}(?=[{_SPACES}])"
+# Dots spaced off the words after them ("@lapor1708. ANONIM", "@lapor1708 ... ANONIM"; "...jalan rusak" is the
+# citizen's).
+_DOTS = rf"\.+(?=[{_SPACES}])"
 _BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
 _AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})"
 _GAP = f"[{_SPACES}]"
-_AT_HANDLE = rf"{AT_SIGN}[\w.]{{1,30}}"
+# A handle: up to 30 word characters, a dot between two of them (Instagram's): never two dots running, nor one
+# ending it ("@pemkot...jangan sebut nama saya" took "...jangan" for the handle's, and the report went named).
+_AT_HANDLE = rf"{AT_SIGN}\w(?:\w|\.(?=\w)){{0,29}}"
 
 
 def _leading(handle: str, between: str) -> re.Pattern[str]:

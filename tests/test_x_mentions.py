@@ -341,6 +341,11 @@ def test_a_mark_after_our_bare_handle_on_instagram_leaves_the_report_anonymous(s
         pytest.param("@lapor1708 = 3 jam antri", "= 3 jam antri", id="equals-a-number"),
         pytest.param("@lapor1708 =))", "=))", id="an-emoticon"),
         pytest.param("@lapor1708 ... ANONIM pungli", "ANONIM pungli", id="spaced-dots-go"),
+        # a handle has no two dots running: the rest is the citizen's ("jangan" of "jangan sebut nama saya" was lost
+        # with the handle, and the report went named)
+        pytest.param("@lapor1708 \u2212 @pemkot...jangan sebut nama saya, kades minta setoran",
+                     "...jangan sebut nama saya, kades minta setoran", id="dots-after-a-handle"),
+        pytest.param("@lapor1708. ANONIM pungli", "ANONIM pungli", id="a-sentences-dot"),
         pytest.param("jalan rusak! @lapor1708", "jalan rusak! @lapor1708", id="inside-stays"),
     ],
 )
