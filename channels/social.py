@@ -108,9 +108,9 @@ _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 # Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
 # before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
 _NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d)])"
-# Dots spaced off the words after them ("@lapor1708. ANONIM", "@lapor1708 ... ANONIM"; "...jalan rusak" is the
-# citizen's).
-_DOTS = rf"\.+(?=[{_SPACES}])"
+# Dots not glued to a word after them ("@lapor1708. ANONIM", "@lapor1708.: ANONIM", "@lapor1708 ... ANONIM";
+# "...jalan rusak" is the citizen's).
+_DOTS = r"\.+(?!\w)"
 _BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
 _AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})"
 _GAP = f"[{_SPACES}]"

@@ -346,6 +346,7 @@ def test_a_mark_after_our_bare_handle_on_instagram_leaves_the_report_anonymous(s
         pytest.param("@lapor1708 \u2212 @pemkot...jangan sebut nama saya, kades minta setoran",
                      "...jangan sebut nama saya, kades minta setoran", id="dots-after-a-handle"),
         pytest.param("@lapor1708. ANONIM pungli", "ANONIM pungli", id="a-sentences-dot"),
+        pytest.param("@lapor1708., @budi_s ANONIM pungli", "ANONIM pungli", id="a-dot-before-a-mark"),
         pytest.param("jalan rusak! @lapor1708", "jalan rusak! @lapor1708", id="inside-stays"),
     ],
 )
