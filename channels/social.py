@@ -110,7 +110,7 @@ _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 _NUMBER_MARK = rf"[~=>\uff1e](?![{_SPACES}]*[\d)])"
 # Dots not glued to a word after them ("@lapor1708. ANONIM", "@lapor1708.: ANONIM", "@lapor1708 ... ANONIM";
 # "...jalan rusak" is the citizen's).
-_DOTS = r"\.+(?!\w)"
+_DOTS = r"\.+(?![\w.])"
 _BETWEEN = rf"(?:[{_SPACES}:,\-{_JOINING}]|{_DOTS})"
 _AFTER_LAST = rf"(?:[{_SPACES}:,\-{_JOINING}{_ARROWS}]|{_NUMBER_MARK}|{_DOTS})"
 _GAP = f"[{_SPACES}]"
