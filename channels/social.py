@@ -102,8 +102,8 @@ AT_SIGN = "[@\uff20]"
 _JOINING = (r"!;?/|&\u00a1\u00a6\u00b7\u2010-\u2015\u2022\u2026\u203c\u2212\u3002\ufe0f\uff01\uff0c\uff1a\uff1b"
             r"\uff1f\uff5c")
 # Marks that point at what follows ("@lapor1708 → @kades_sukamaju minta setoran", "@lapor1708 >> ANONIM"): read past
-# after the last handle; a handle after one is whom the report is about, and stays (read past, it was lost), but for
-# a flag after it the report would not read otherwise ("@lapor1708 >> @pemkot ANONIM ...": `strip_leading_mentions`).
+# after the last handle; a handle after one is whom the report is about, and stays (read past, it was lost), but
+# where the words after it read otherwise without it ("@lapor1708 >> @pemkot ANONIM ...": `strip_leading_mentions`).
 _ARROWS = r"\u00bb\u203a\u2192\u21d2\u25b6\u25ba\u27a1"
 # Marks that may say something of a number after them ("~3 km", "= 3 jam", ">5 orang", "=))"): read past only
 # before anything else ("@lapor1708 => ANONIM", "@lapor1708 ~ ANONIM").
@@ -148,7 +148,7 @@ def _mention_patterns(own: str | None) -> tuple[re.Pattern[str], re.Pattern[str]
     """The leading mentions (with our own handle without its `@`, `own`), and the same read through pointing marks
     between handles too; compiled once per handle."""
     # A dot after the bare handle ends its sentence ("lapor1708. ANONIM ...", as the Graph API gives "@lapor1708.
-    # ANONIM ..."): left in, ANONIM was not read, and the report went named. `@[\w.]` takes that dot already.
+    # ANONIM ..."): left in, ANONIM was not read, and the report went named. After an `@` handle, `_DOTS` takes it.
     handle = rf"(?:{_AT_HANDLE}|{re.escape(own)}(?!\w)(?!\.\w)\.?)" if own else _AT_HANDLE
     return _leading(handle, _BETWEEN), _leading(handle, _AFTER_LAST)
 
