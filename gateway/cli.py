@@ -997,6 +997,14 @@ def _quarantine_detail(reason: str, detail: str) -> str:
     return scrub(detail)[:60]
 
 
+def _refuse_empty_names(what: str, names: list[str] | None) -> None:
+    """`unfiled retry ""` said "no unfiled message has the key  (see ...)", a blank where the key goes: refused,
+    exit 2, before anything is done."""
+    if any(not name.strip() for name in names or []):
+        console.print(f"an empty key names nothing: name {what} as the list shows them; nothing was done")
+        raise typer.Exit(2)
+
+
 def _refuse_names_and_all(what: str, names: list[str] | None, all_: bool) -> None:
     """Exit 2 unless names or `--all` are given, and not both: `unfiled retry <key> --all` filed every message kept
     unfiled (and answered their citizens), not the one named, as `deadletters purge <id> --all` once purged them all.
@@ -1004,10 +1012,7 @@ def _refuse_names_and_all(what: str, names: list[str] | None, all_: bool) -> Non
     if not names and not all_:
         console.print(f"name {what} or pass --all")
         raise typer.Exit(2)
-    if any(not name.strip() for name in names or []):
-        # `unfiled retry ""` said "no unfiled message has the key  (see ...)", a blank where the key goes.
-        console.print(f"an empty key names nothing: name {what} as the list shows them; nothing was done")
-        raise typer.Exit(2)
+    _refuse_empty_names(what, names)
     if names and all_:
         console.print(f"name {what} or pass --all, not both: nothing was done")
         raise typer.Exit(2)
@@ -1035,9 +1040,11 @@ def quarantine_reprocess(
     _refuse_names_and_all("quarantine keys", keys, all_)
     quarantine = Quarantine(settings.data_dir)
     named = {key: quarantine.get(key) for key in keys or []}
-    for key in (key for key, entry in named.items() if entry is None):
+    unmatched = [key for key, entry in named.items() if entry is None]
+    listed = quarantine.list() if unmatched else []
+    for key in unmatched:
         # Which of the two: "no quarantined mail, or more than one" left the operator to guess whether to type more.
-        starting = sum(1 for entry in quarantine.list() if entry.key.startswith(key))
+        starting = sum(1 for entry in listed if entry.key.startswith(key))
         console.print((f"{starting} quarantined mails have a key starting {_printable(key)}: type more of it"
                        if starting else f"no quarantined mail has a key starting {_printable(key)}")
                       + " (see `lapor-gateway email quarantine list`)")
@@ -1118,6 +1125,22 @@ def unfiled_list() -> None:
                       _printable(entry.error), _printable(entry.where))
     console.print(table)
     _say_damaged(settings, damaged)
+
+
+def _named_unfiled(settings: Settings, entries: list[Any], damaged: list[tuple[str, str]],
+                   names: Iterable[str]) -> tuple[list[Any], list[tuple[str, str]], list[str]]:
+    """The entries and the damaged entries (channel, key) an operator named, each by its key as `unfiled list` shows
+    it (`shown_key`) or as Redis holds it (`<source>:<provider id>`); and the names that matched none, each said."""
+    from gateway.unfiled import shown_key
+
+    named = set(names)
+    shown = {key: shown_key(settings, key) for key in [entry.key for entry in entries] + [key for _, key in damaged]}
+    chosen = [entry for entry in entries if {entry.key, shown[entry.key]} & named]
+    chosen_damaged = [(channel, key) for channel, key in damaged if {key, shown[key]} & named]
+    unknown = sorted(named - set(shown) - set(shown.values()))
+    for name in unknown:
+        console.print(f"no unfiled message has the key {_printable(name)} (see `lapor-gateway unfiled list`)")
+    return chosen, chosen_damaged, unknown
 
 
 def _say_damaged(settings: Settings, damaged: list[tuple[str, str]]) -> None:
@@ -1274,18 +1297,11 @@ def unfiled_retry(
 
     _refuse_names_and_all("unfiled messages' keys", keys, all_)
     redis, store, entries, damaged = _unfiled(settings)
-    # A key as `unfiled list` shows it (`shown_key`), or as Redis holds it (`<source>:<provider id>`).
-    named = set(keys or [])
-    chosen = entries if all_ else [entry for entry in entries
-                                   if {entry.key, shown_key(settings, entry.key)} & named]
-    damaged = damaged if all_ else [(channel, key) for channel, key in damaged
-                                    if {key, shown_key(settings, key)} & named]
+    if all_:
+        chosen, unknown = entries, []
+    else:
+        chosen, damaged, unknown = _named_unfiled(settings, entries, damaged, keys or [])
     _say_damaged(settings, damaged)
-    held = [entry.key for entry in entries] + [field for _, field in damaged]
-    known = {name for field in held for name in (field, shown_key(settings, field))}
-    unknown = sorted(named - known)
-    for key in unknown:
-        console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
     intake = Intake(redis, settings, forget_unfiled=False)  # each forgotten below, once filed whole
     filed = 0
     try:
@@ -1333,20 +1349,10 @@ def unfiled_drop(
     from gateway.unfiled import shown_key
 
     settings = _operator_settings()
-    if any(not key.strip() for key in keys):
-        console.print("an empty key names nothing: name the damaged entries' keys as `unfiled list` shows them; "
-                      "nothing was done")
-        raise typer.Exit(2)
+    _refuse_empty_names("the damaged entries' keys", keys)
     _, store, entries, damaged = _unfiled(settings)
-    named = set(keys)
-    readable = sorted(shown_key(settings, entry.key) for entry in entries
-                      if {entry.key, shown_key(settings, entry.key)} & named)
-    chosen = [(channel, key) for channel, key in damaged if {key, shown_key(settings, key)} & named]
-    known = {name for key in [entry.key for entry in entries] + [key for _, key in damaged]
-             for name in (key, shown_key(settings, key))}
-    unknown = sorted(named - known)
-    for key in unknown:
-        console.print(f"no unfiled message has the key {_printable(key)} (see `lapor-gateway unfiled list`)")
+    readable_entries, chosen, unknown = _named_unfiled(settings, entries, damaged, keys)
+    readable = sorted(shown_key(settings, entry.key) for entry in readable_entries)
     for name in readable:
         console.print(f"{_printable(name)}: can be read back, not dropped: file it with `lapor-gateway unfiled retry`")
     dropped = 0

@@ -146,6 +146,16 @@ class Receipt:
     same_text: bool = False
 
 
+# The most provider messages a process remembers in each of its memories of them (IDs spooled, claims unanswered).
+REMEMBERED_MESSAGES = 100_000
+
+
+def _forget_oldest(memory: OrderedDict[str, str]) -> None:
+    """Trim `memory` (oldest first) to REMEMBERED_MESSAGES."""
+    while len(memory) > REMEMBERED_MESSAGES:
+        memory.popitem(last=False)
+
+
 class _StoreFailed(RedisError):
     """A batch's store failed after its claims were answered: the Tracking ID each message holds in Redis (`claims`,
     as `Intake._run_claims` gives them), for the spool to use (`Intake._commit_to_spool`)."""
@@ -462,8 +472,7 @@ class Intake:
             except RedisError:  # perhaps run, its answer lost: claims nobody will store, for the replay to take over
                 for key, candidate in zip(keys, candidates, strict=True):
                     self._unanswered_claims.setdefault(key, candidate)
-                while len(self._unanswered_claims) > 100_000:
-                    self._unanswered_claims.popitem(last=False)
+                _forget_oldest(self._unanswered_claims)
                 raise
         receipts: list[Receipt] = []
         to_store: dict[str, tuple[bytes | str, str | None]] = {}
@@ -549,8 +558,7 @@ class Intake:
 
     def _remember_spooled(self, key: str, tracking_id: str) -> None:
         self._spooled_ids[key] = tracking_id
-        while len(self._spooled_ids) > 100_000:
-            self._spooled_ids.popitem(last=False)
+        _forget_oldest(self._spooled_ids)
 
     def replay_spool(self) -> int:
         """Move every spooled report into Redis, oldest file first, in order; returns how many were replayed.
