@@ -260,6 +260,25 @@ def test_a_cr_alone_in_a_header_line_does_not_end_the_header(raw: bytes, subject
     assert mail.reply_to == "budi.rahasia@example.net" and mail.message_id == "x1@example.org"
 
 
+@pytest.mark.parametrize("raw", [
+    pytest.param(b"From : Budi <budi@example.org>\r\nTo: pengaduan@lapor.go.id\r\nSubject : Jalan rusak\r\n"
+                 b"Reply-To\t: budi.rahasia@example.net\r\nMessage-ID : <x1@example.org>\r\n\r\nAda pungli.\r\n",
+                 id="sender-first"),
+    pytest.param(b"Subject : Jalan rusak\nFrom : Budi <budi@example.org>\nReply-To : budi.rahasia@example.net\n"
+                 b"Message-ID: <x1@example.org>\n\nAda pungli.\n", id="subject-first"),
+    pytest.param(b"From: Budi <budi@example.org>\r\nSubject  : Jalan rusak\r\nReply-To: budi.rahasia@example.net\r\n"
+                 b"Message-ID: <x1@example.org>\r\n\r\nAda pungli.\r\n", id="one-field-below-the-sender"),
+])
+def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
+    """RFC 5322's obsolete `Subject : ...`: the standard library ended the header at it (the fields below it, an
+    anonymous mail's Reply-To among them, in the text; at the top, "no headers"), and dropped `From : ...` as a
+    misplaced mbox line (no sender: quarantined). A body line of that shape stays the citizen's."""
+    mail = parse_mail(raw + b"Subject : bukan field\n")
+    assert (mail.sender_address, mail.subject, mail.reply_to, mail.message_id) == (
+        "budi@example.org", "Jalan rusak", "budi.rahasia@example.net", "x1@example.org")
+    assert mail.text == "Ada pungli.\nSubject : bukan field"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -409,7 +409,7 @@ def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_heade
     bytes (0: no limit), and MimeFieldsTooLarge past `max_mime_field_bytes` (or an eighth of it in one field)."""
     parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
                             max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes)
-    message = _fed(parser, without_bare_crs_in_header(raw))
+    message = _fed(parser, with_field_names_closed(without_bare_crs_in_header(raw)))
     _read_encoded_forwards(message, parser)
     return message
 
@@ -431,6 +431,23 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
     if not bare or bare >= head.count(b"\n") or b"\r\r" in head:
         return raw
     return _BARE_CR.sub(b" ", head) + raw[len(head):]
+
+
+# A field name with spaces before its colon (RFC 5322 4.5's obsolete `field-name *WSP ":"`, still written by old
+# clients and scripts): in the header, a line that opens with a name and spaces up to the colon.
+_SPACED_FIELD_NAME = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+
+
+def with_field_names_closed(raw: bytes) -> bytes:
+    """The mail with the spaces between each header field's name and its colon taken out. The standard library reads
+    `Subject : Jalan rusak` as no field, and ends the header there (every field below it in the text, an anonymous
+    mail's Reply-To among them; at the top, the mail had no header and was refused), and `From : Budi <...>` as a
+    misplaced mbox envelope line, dropped: the mail had no sender and was quarantined."""
+    blank = _BLANK_LINE.search(raw)
+    head = raw[:blank.start()] if blank else raw
+    if not _SPACED_FIELD_NAME.search(head):
+        return raw
+    return _SPACED_FIELD_NAME.sub(rb"\1:", head) + raw[len(head):]
 
 
 def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
