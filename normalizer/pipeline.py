@@ -20,6 +20,7 @@ from normalizer.keywords import (
     addition_of_a_status_query,
     awaits_an_answer,
     closing_phrase,
+    closing_report_words,
     hashtag_flags,
     is_courtesy,
     load_grammar,
@@ -113,7 +114,9 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     its writer was acknowledged with a Tracking ID instead of the status. A query with words after its ID ("CEK
     10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
     kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither; nor is a
-    status question without an ID in the other part ("Cek status laporan", "Status" over "CEK 10000004").
+    status question without an ID in the other part ("Cek status laporan", "Status" over "CEK 10000004"). Lines below
+    a closing are a sign-off only when they are the From's name or look like a name with no complaint's word in them
+    (`_signed_name`): "Salam,\nJALAN MASIH RUSAK" is the citizen's news, and the mail is filed whole.
 
     `with_a_file`: a file comes with the mail, and the query names the report it is for whatever the body says after
     the ID or below the subject's query ("CEK 10000004 lubangnya makin besar", a signature with a phone number), as
@@ -125,7 +128,8 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     status. Filed, it went to the agency as the citizen's addition and its writer was told the addition was taken.
     Not a grievance about its handling (`[status_questions] thread_grievances`: "Kok statusnya selesai?"), which
     the agency must read. `signer`: the words of the name the mail's From gives, folded: a last paragraph of thanks
-    or a closing with those words below it is no part of the query (`_without_sign_off`)."""
+    or a closing with those words below it is no part of the query (`_without_sign_off`), and lines of those words
+    below a closing are a name however they are cased (`_signed_name`)."""
     grammar = load_grammar()
     body = clean_text(text)
     words = body.strip()
@@ -136,7 +140,7 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             continue
         read = part if with_a_file else _without_sign_off(part, grammar, signer)
         parsed = parse_text(read, grammar, shortest_id=shortest_id)
-        said = with_a_file or _adds_nothing(parsed.text, grammar)  # nothing beside the query, or a file's words
+        said = with_a_file or _adds_nothing(parsed.text, grammar, signer)  # nothing beside the query, or a file's words
         if parsed.action in _MAIL_QUERIES and parsed.tracking_id and said:
             asked.add((parsed.tracking_id, parsed.action is Action.STATUS))
             if in_body:
@@ -149,14 +153,14 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
                 words = ""
             asked_without_id = asked_without_id or grammar.status_question_thread_grievances.isdisjoint(
                 fold_word(word) for word in _WORD.findall(read))
-        elif not with_a_file and not _adds_nothing(part, grammar):
+        elif not with_a_file and not _adds_nothing(part, grammar, signer):
             return None
     if not asked and asked_without_id and thread and not with_a_file:
         return MailQuery(thread)
     if len(asked) != 1:
         return None
     tracking_id, valid = asked.pop()
-    return MailQuery(tracking_id, valid=valid, words="" if _adds_nothing(words, grammar) else words)
+    return MailQuery(tracking_id, valid=valid, words="" if _adds_nothing(words, grammar, signer) else words)
 
 
 # What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.
@@ -164,8 +168,11 @@ _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 
 
 # A name signed below a closing: up to four words of letters, each opening with a capital ("Budi", "Siti R. Rahayu",
-# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed.
-_SIGNED_NAME = re.compile(r"[^\W\d_][^\W\d_'\u2019.-]*(?:[ \t]+[^\W\d_][^\W\d_'\u2019.-]*){0,3}")
+# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed. A word's
+# letters may hold an apostrophe, a dot or a hyphen ("R.", "Ma'ruf", "Siti-Aminah"): within one negated class they were
+# kept out, and "Siti R. Rahayu" was no name.
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019.-])*"
+_SIGNED_NAME = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}")
 _SIGNED_NAME_LINES = 2
 _WORD = re.compile(r"\w+")
 
@@ -192,17 +199,32 @@ def _without_sign_off(text: str, grammar: Grammar, signer: frozenset[str]) -> st
     return head if closes and signed else text
 
 
-def _adds_nothing(text: str, grammar: Grammar) -> bool:
+def _adds_nothing(text: str, grammar: Grammar, signer: frozenset[str] = frozenset()) -> bool:
     """Whether what a mail says beside its status query is only thanks (`is_courtesy`: "terima kasih", "makasih
     pak 🙏") or a sign-off: a closing line (thanks, or a closing phrase of config/identity.toml's `[closings]`:
-    "Salam,", "Hormat saya,", "Regards,") and at most two lines of a name below it."""
+    "Salam,", "Hormat saya,", "Regards,") and at most two lines of a name below it (`_signed_name`)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines or is_courtesy(text, grammar):
         return True
     closing, *name = lines
     if len(name) > _SIGNED_NAME_LINES or not (is_courtesy(closing, grammar) or closing_phrase().fullmatch(closing)):
         return False
-    return all(_SIGNED_NAME.fullmatch(line) and all(word[0].isupper() for word in line.split()) for line in name)
+    return all(_signed_name(line, signer) for line in name)
+
+
+def _signed_name(line: str, signer: frozenset[str]) -> bool:
+    """Whether a line below a closing is a name signed, not the citizen's words. It is when its words are the From's
+    name's (`signer`: "Salam,\nBUDI SANTOSO", "budi" from "Budi Santoso"); else when it looks like a name (up to four
+    capitalized words of letters: `_SIGNED_NAME`) and none of its words is a complaint's (`closing_report_words`:
+    "jalan", "masih", "rusak", "lubang", "tambah", "besar"). So "Terima kasih,\nBudi" from "Warga", or a nickname
+    signed under a From of another name ("Salam,\nUcok" from "Budi Santoso"), is a name; "Salam,\nJALAN MASIH
+    RUSAK" and "Terima kasih,\nLUBANG TAMBAH BESAR" are the citizen's news. Taken for a name, they were dropped and
+    the mail answered with the status alone; a name taken for words only files the mail, whole."""
+    words = [fold_word(word) for word in _WORD.findall(line)]
+    if words and signer.issuperset(words):
+        return True
+    return (_SIGNED_NAME.fullmatch(line) is not None and all(word[0].isupper() for word in line.split())
+            and closing_report_words().isdisjoint(words))
 
 
 def _quotes_someone_else(message: InboundMessage) -> bool:

@@ -49,7 +49,7 @@ from channels.email.tnef import tnef_files
 from gateway.errors import RejectedInput, TooLarge
 from gateway.replies import load_replies
 from gateway.settings import Settings
-from normalizer.pipeline import mail_status_query
+from normalizer.pipeline import MailQuery, mail_status_query, signer_words
 from normalizer.prefixes import FORWARD_SUBJECT, FORWARD_WORDS, STACKED_PREFIXES
 from tests.email_support import fixture, header_size_of, mail_nested, tnef_stream
 
@@ -1306,6 +1306,8 @@ QUERY_WORDS_ROWS = [
                  ("10000004", True, "Terima kasih,\nSiti\n0812-3456-7001"), id="file-a-sign-off-with-a-number"),
     pytest.param("CEK 10000004", "lubangnya makin besar", True, ("10000004", True, "lubangnya makin besar"),
                  id="file-the-body-below-a-subjects-query"),
+    pytest.param("", "CEK 10000004\n\nSalam,\nJALAN MASIH RUSAK", True, ("10000004", True, "Salam,\nJALAN MASIH RUSAK"),
+                 id="file-news-in-capitals-below-a-closing"),
     pytest.param("Foto jalan", "CEK 10000004", True, ("10000004", True, ""), id="file-a-subject-of-other-words"),
     # a mistyped ID names no report: its mail is a report of its own, filed as written
     pytest.param("", "CEK 10000005 lubangnya makin besar", True, ("10000005", False, ""),
@@ -1321,6 +1323,40 @@ def test_a_mail_status_query_gives_the_words_its_body_says_beside_the_id(
     keep); a subject is the draft's already."""
     query = mail_status_query(subject, body, with_a_file=with_a_file)
     assert query is not None and (query.tracking_id, query.valid, query.words) == asked
+
+
+SIGN_OFF_ROWS = [
+    # (body below "CEK 10000004", the From's name): whether the mail is the status query alone
+    # the From's name's words, however cased or many of them
+    pytest.param("Salam,\nBUDI SANTOSO", "Budi Santoso", True, id="the-froms-name-in-capitals"),
+    pytest.param("Terima kasih,\nBudi", "Budi Santoso", True, id="one-word-of-the-froms-name"),
+    pytest.param("Hormat saya,\nSiti R. Rahayu", "Siti R. Rahayu", True, id="the-froms-name-with-an-initial"),
+    pytest.param("Salam,\nbudi santoso", "Budi Santoso", True, id="the-froms-name-in-lowercase"),
+    # a name of no complaint's words: with no From name, another one (a mailbox's) or a nickname
+    pytest.param("Terima kasih,\nBudi", "", True, id="a-name-and-no-from-name"),
+    pytest.param("Hormat saya,\nBudi Santoso", "Warga", True, id="a-name-under-a-mailboxs-from"),
+    pytest.param("Hormat saya,\nSiti R. Rahayu", "Warga", True, id="a-name-with-an-initial-under-a-mailboxs-from"),
+    pytest.param("Salam,\nUcok", "Budi Santoso", True, id="a-nickname-under-a-from-of-another-name"),
+    # the citizen's news: no name, whatever the From
+    pytest.param("Salam,\nJALAN MASIH RUSAK", "", False, id="news-in-capitals"),
+    pytest.param("Salam,\nJALAN MASIH RUSAK", "Budi Santoso", False, id="news-in-capitals-from-a-named-sender"),
+    pytest.param("Terima kasih,\nLUBANG TAMBAH BESAR", "Warga", False, id="news-in-capitals-below-thanks"),
+    pytest.param("Terima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki", "", False, id="news-in-title-case"),
+    pytest.param("Salam,\nBudi\nJalan Rusak", "Budi Santoso", False, id="the-froms-name-and-news"),
+    pytest.param("Regards,\nRoad Still Broken", "", False, id="news-in-english"),
+]
+
+
+@pytest.mark.parametrize(("below", "name", "alone"), SIGN_OFF_ROWS)
+def test_lines_below_a_ceks_closing_are_a_signed_name_unless_they_are_the_citizens_words(
+        below: str, name: str, alone: bool) -> None:
+    """Lines below a closing are a name signed when their words are the From's name's, or when they look like a name
+    and hold no complaint's word (`[closings] report_words`); taken for a name, "Salam,\nJALAN MASIH RUSAK" was
+    dropped and the mail answered with the status alone. Read without the blank line too (`_adds_nothing`)."""
+    for body in (f"CEK 10000004\n\n{below}", f"CEK 10000004\n{below}"):
+        query = mail_status_query("", body, signer=signer_words(name))
+        assert (query == MailQuery("10000004")) is alone, body
+        assert (mail_status_query("CEK 10000004", below, signer=signer_words(name)) is not None) is alone
 
 
 _TNEF = tnef_stream([("a.png", b"\x89PNG one"), ("b.pdf", b"%PDF two"), ("c.txt", b"three")])

@@ -98,9 +98,9 @@ from workers.own_identity import without_own_identity
 
 def citizen_mail(subject: str = "Jalan rusak", body: str = "Jalan di depan pasar rusak parah.",
                  sender: str = "warga@example.net", message_id: str | None = "auto",
-                 headers: dict[str, str] | None = None) -> bytes:
+                 headers: dict[str, str] | None = None, name: str = "Warga") -> bytes:
     message = EmailMessage()
-    message["From"] = f"Warga <{sender}>"
+    message["From"] = f"{name} <{sender}>"
     message["To"] = RECIPIENT
     message["Subject"] = subject
     if message_id == "auto":
@@ -2983,6 +2983,7 @@ class CekRow:
     headers: dict[str, str] = field(default_factory=dict)
     answers_our_reply: bool = False  # the citizen's client answers our acknowledgement, quoting it
     signed: str | None = None  # the protocol of a clear-signed mail's signature (multipart/signed)
+    name: str = "Warga"  # the From's name
 
 
 def signed_mail(raw: bytes, protocol: str) -> bytes:
@@ -3024,6 +3025,12 @@ CEK_ROWS = [
     CekRow("a-closing-and-a-full-name-below", "", "CEK {id}\n\nHormat saya,\nBudi Santoso"),
     CekRow("a-sign-off-below-a-subjects-query", "CEK {id}", "Terima kasih,\nBudi"),
     CekRow("a-sign-off-answering-our-acknowledgement", "", "CEK {id}\n\nSalam,\nBUDI", answers_our_reply=True),
+    # the From's name signed, however cased, one word of it or with an initial; a nickname of a From of another name
+    CekRow("the-froms-name-in-capitals", "", "CEK {id}\n\nSalam,\nBUDI SANTOSO", name="Budi Santoso"),
+    CekRow("one-word-of-the-froms-name", "", "CEK {id}\n\nTerima kasih,\nBudi", name="Budi Santoso"),
+    CekRow("the-froms-name-with-an-initial", "", "CEK {id}\n\nHormat saya,\nSiti R. Rahayu", name="Siti R. Rahayu"),
+    CekRow("the-froms-name-in-lowercase-with-no-blank-line", "", "CEK {id}\nSalam,\nbudi santoso", name="Budi Santoso"),
+    CekRow("a-nickname-under-a-from-of-another-name", "", "CEK {id}\n\nSalam,\nUcok", name="Budi Santoso"),
     # a status question without the ID beside the query asks the same (filed, it was a new report and acknowledged)
     CekRow("a-status-question-as-the-subject", "Cek status laporan", "CEK {id}"),
     CekRow("a-status-word-as-the-subject-over-the-id-alone", "Status", "{id}"),
@@ -3075,7 +3082,7 @@ def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignor
         mail = reply_to(ack, subject=None, references=True, body=row.body.format(id=tracking_id))
     else:
         mail = citizen_mail(subject=row.subject.format(id=tracking_id), body=row.body.format(id=tracking_id),
-                            sender=row.sender, headers=row.headers)
+                            sender=row.sender, headers=row.headers, name=row.name)
     if row.signed:
         mail = signed_mail(mail, row.signed)
     result = server.deliver(mail)
@@ -3232,6 +3239,7 @@ class FiledCekRow:
     body: str
     html: str = ""  # an HTML alternative beside the text part
     filed: str = ""  # the envelope's text, when not `body`
+    name: str = "Warga"  # the From's name
 
 
 FILED_CEK_ROWS = [
@@ -3241,6 +3249,13 @@ FILED_CEK_ROWS = [
     FiledCekRow("words-and-thanks-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar, terima kasih"),
     FiledCekRow("a-sentence-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nlubangnya makin besar"),
     FiledCekRow("more-than-a-name-below-a-closing", "CEK {id}", "CEK {id}\n\nSalam,\nBudi\nRT 03 belum diperbaiki"),
+    # the citizen's news in capitals below a closing, not the From's name: no name signed (it was dropped, and the
+    # mail answered with the status alone)
+    FiledCekRow("news-in-capitals-below-a-closing", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK"),
+    FiledCekRow("news-in-capitals-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nLUBANG TAMBAH BESAR"),
+    FiledCekRow("news-in-capitals-from-a-named-sender", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
+                name="Budi Santoso"),
+    FiledCekRow("news-in-title-case-below-thanks", "", "CEK {id}\n\nTerima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki"),
     # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
     FiledCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", html="<p>Lubangnya makin besar</p>",
                 filed="Lubangnya makin besar"),
@@ -3255,17 +3270,26 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     alone = server.deliver(citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}"))
     assert alone.tracking_id is None  # the query alone is answered, as the test above shows
     mail = EmailMessage()
-    mail["From"], mail["To"] = "Warga <warga@example.net>", RECIPIENT
+    mail["From"], mail["To"] = f"{row.name} <warga@example.net>", RECIPIENT
     mail["Subject"], mail["Message-ID"] = row.subject.format(id=tracking_id), make_msgid(domain="example.net")
     mail.set_content(row.body.format(id=tracking_id))
     if row.html:
         mail.add_alternative(row.html, subtype="html")
-    filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"))
+    raw = mail.as_bytes().replace(b"\n", b"\r\n")
+    filed = server.deliver(raw)
     assert filed.tracking_id is not None and filed.tracking_id != tracking_id
     envelope = stored_envelope(redis, filed.tracking_id)
-    assert envelope is not None and envelope["text"] == (row.filed or row.body.format(id=tracking_id))
+    written = row.filed or row.body.format(id=tracking_id)
+    assert envelope is not None and envelope["text"] == written
     assert (envelope["attachments"], envelope["follow_up_of"]) == ([], None)
     assert envelope_count(redis) == 2
+    # acknowledged as the report it is, not answered with the status; its words reach the case store
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), raw)
+    assert f"Nomor lacak laporan Anda: {filed.tracking_id}" in answer.get_content()
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert casestore.get(filed.tracking_id)["text"] == written
 
 
 def mistyped(tracking_id: str) -> str:
