@@ -3100,6 +3100,58 @@ def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignor
     assert len(casestore.reports()) == 1
 
 
+@dataclass(frozen=True)
+class AdditionThreadRow:
+    id: str
+    body: str
+    subject: str | None = None  # the answer's subject, "{ack}" our acknowledgement's; None: "Re: " and ours
+    answers_the_reports_ack: bool = False  # the answer names our acknowledgement of the report, not the addition's
+    answered: bool = True  # answered with the status, nothing filed; else filed as an addition
+
+
+ADDITION_THREAD_ROWS = [
+    AdditionThreadRow("cek-alone", "CEK"),
+    AdditionThreadRow("a-status-question", "Bagaimana status laporan saya?"),
+    AdditionThreadRow("a-status-question-and-the-froms-sign-off", "Bagaimana status laporan saya?\n\nSalam,\nWarga"),
+    # the citizen's words typed into the subject are theirs, filed
+    AdditionThreadRow("words-typed-into-the-subject", "CEK", subject="Re: {ack} - petugas datang lagi",
+                      answered=False),
+    # the addition's subject is that reply's, not the report's acknowledgement's: typed under it, it is the citizen's
+    AdditionThreadRow("the-additions-subject-answering-the-reports-ack", "CEK", subject="Re: {ack}",
+                      answers_the_reports_ack=True, answered=False),
+]
+
+
+@pytest.mark.parametrize("row", ADDITION_THREAD_ROWS, ids=[row.id for row in ADDITION_THREAD_ROWS])
+def test_a_status_question_answering_our_acknowledgement_of_an_addition_asks_the_reports_status(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: AdditionThreadRow) -> None:
+    """Our acknowledgement of an addition is under the addition's subject ("[LAPOR #<id>] Tambahan bukti"), not the
+    report's: "CEK" answering it was filed as another addition, its writer told the addition was taken, since the
+    subject was not the report's. Each reply of ours carries its subject's digest in its Message-ID, and an answer
+    under the subject of the reply it names says nothing of the citizen's there."""
+    tracking_id, ack = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server()
+    added_mail = reply_to(ack, subject="Tambahan bukti", references=True, body="Petugas minta lagi hari ini.")
+    added = server.deliver(added_mail)
+    run_replies(server.settings, redis)
+    [added_ack] = answer_to(outbox(server.settings), added_mail)
+    assert str(added_ack["Subject"]) == f"[LAPOR #{tracking_id}] Tambahan bukti"
+    answered = ack if row.answers_the_reports_ack else added_ack
+    subject = row.subject.format(ack=added_ack["Subject"]) if row.subject else None
+    mail = reply_to(answered, subject=subject, references=True, body=row.body)
+    result = server.deliver(mail)
+    assert result.data_code == 250
+    if not row.answered:
+        envelope = stored_envelope(redis, result.tracking_id or "")
+        assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (tracking_id, row.body)
+        return
+    assert result.tracking_id is None and envelope_count(redis) == 2  # the report and its addition
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]") and added.tracking_id != tracking_id
+    assert answer.get_content() == status_body(tracking_id, "verified", True)
+
+
 @pytest.mark.parametrize("spool", ["empty", "another_report_held"])
 def test_a_cek_by_mail_of_an_unknown_id_is_answered_as_not_found(  # type: ignore[no-untyped-def]
         spool: str, make_server, redis: Redis, casestore: CaseStoreServer) -> None:

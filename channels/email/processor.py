@@ -33,11 +33,12 @@ from channels.email.guards import (
     follow_up_of,
     loop_reason,
     names_a_mistyped_report,
+    our_tracking_id,
     reports_named,
     without_our_reply_to,
 )
 from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
-from channels.email.reply import reply_subject
+from channels.email.reply import reply_subject, sent_with_subject, subject_said
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -62,7 +63,7 @@ from gateway.outbound import durably
 from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls, envelope_key
 from gateway.replies import acknowledgement, flagged
-from gateway.settings import Settings
+from gateway.settings import EmailSettings, Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize, signer_words
@@ -206,22 +207,24 @@ class MailProcessor:
 
     async def _thread_status_query(self, mail: ParsedMail) -> MailQuery | None:
         """A status question without an ID in a report's thread, asking that report's status (`status_query_of`'s
-        `thread`), when the subject says nothing of the citizen's: nothing past reply prefixes and our tag, or the
-        report's own subject as our replies gave it. Words typed into it ("[LAPOR #<id>] ... sudah banjir lagi")
+        `thread`), when the subject says nothing of the citizen's: nothing past reply prefixes and our tag, the
+        report's own subject as our replies gave it, or the subject of the reply of ours in that thread the mail
+        answers (`sent_with_subject`: our acknowledgement of an addition is under the addition's subject, and "CEK"
+        answering it was filed as another addition). Words typed into it ("[LAPOR #<id>] ... sudah banjir lagi")
         are the citizen's addition, filed; so is the mail when the report's copy cannot be read to tell."""
         thread = follow_up_of(mail, self.settings.email)
         if thread is None:
             return None
         query = status_query_of(mail, self.settings.intake.shortest_tracking_id, thread=thread)
-        said = _subject_said(mail.subject)
-        if query is None or not said:
+        said = subject_said(mail.subject)
+        if query is None or not said or _answers_our_reply_under_its_subject(mail, thread, self.settings.email):
             return query
         try:
             envelope = await asyncio.to_thread(stored_envelope, self.redis, thread, self.source)
         except RedisError:
             return None
         subject = (envelope or {}).get("subject")
-        return query if isinstance(subject, str) and said == _subject_said(reply_subject(thread, subject)) else None
+        return query if isinstance(subject, str) and said == subject_said(reply_subject(thread, subject)) else None
 
     async def _answer_query(self, mail: ParsedMail, raw: bytes, query: MailQuery) -> MailOutcome:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
@@ -443,10 +446,12 @@ class MailProcessor:
 MAX_QUERY_CHARS = 200
 
 
-def _subject_said(subject: str) -> str:
-    """A subject's words past reply and forward prefixes and our tags, spaced and cased alike: what a thread's
-    subject is compared by."""
-    return " ".join(STACKED_PREFIXES.sub("", SUBJECT_TAG.sub(" ", subject)).split()).casefold()
+def _answers_our_reply_under_its_subject(mail: ParsedMail, thread: str, settings: EmailSettings) -> bool:
+    """Whether the mail answers a reply of ours in `thread`'s report's thread (its In-Reply-To or References name it)
+    under that reply's subject (`sent_with_subject`): the report's, an addition's or a status answer's, none of it
+    the citizen's new words. A reply sent before its Message-ID carried the digest is read by the report's copy."""
+    return any(our_tracking_id(message_id, settings) == thread and sent_with_subject(message_id, mail.subject)
+               for message_id in (*mail.in_reply_to, *mail.references))
 
 
 def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = None) -> MailQuery | None:
@@ -457,7 +462,7 @@ def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = 
     "CEK <id>" is a query. A signature's logo (`RawAttachment.decoration`) is no file: Outlook sends it with every
     mail, and a CEK from Outlook was filed as an addition. `thread`: the report whose thread the mail answers, whose
     status a question without an ID asks ("CEK" alone in an answer to our acknowledgement); its subject is then the
-    thread's (the caller compares it with the report's)."""
+    thread's (the caller compares it with the report's and the reply's it answers)."""
     if has_a_file(mail):
         return None
     return _query_words(mail, shortest_id, thread=thread)

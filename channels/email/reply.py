@@ -8,6 +8,7 @@ that names the report, so an answer to it threads and a bounce of it is recognis
 from __future__ import annotations
 
 import errno
+import hashlib
 import re
 import secrets
 import smtplib
@@ -37,8 +38,36 @@ from normalizer.prefixes import STACKED_PREFIXES
 OUTBOX_FILE = re.compile(r"(?P<key>[0-9]{8}T[0-9]{6}Z-[0-9A-Za-z]+-[0-9a-f]{8})\.eml")
 
 
-def our_message_id(tracking_id: str, domain: str) -> str:
-    return f"<lapor-{tracking_id or NO_REPORT}-{secrets.token_hex(8)}@{domain}>"
+# Our Message-ID's token: 16 random hex digits, then (a reply under a report's tag) the first SUBJECT_DIGEST_CHARS of
+# the sha256 of what its subject says (`subject_digest`). A citizen's answer naming the reply, under that subject, says
+# nothing of their own in it (channels/email/processor.py `_thread_status_query`).
+SUBJECT_DIGEST_CHARS = 8
+OUR_TOKEN = re.compile(rf"lapor-\d{{6,14}}-[0-9a-f]{{16}}([0-9a-f]{{{SUBJECT_DIGEST_CHARS}}})@", re.IGNORECASE)
+
+
+def our_message_id(tracking_id: str, domain: str, subject: str | None = None) -> str:
+    """A Message-ID of ours naming `tracking_id`'s report (NO_REPORT for none); with `subject`, the reply's, its digest
+    too (`subject_digest`)."""
+    digest = subject_digest(subject) if subject is not None and tracking_id else ""
+    return f"<lapor-{tracking_id or NO_REPORT}-{secrets.token_hex(8)}{digest}@{domain}>"
+
+
+def subject_said(subject: str) -> str:
+    """A subject's words past reply and forward prefixes and our tags, spaced and cased alike: what a thread's
+    subject is compared by."""
+    return " ".join(STACKED_PREFIXES.sub("", SUBJECT_TAG.sub(" ", subject)).split()).casefold()
+
+
+def subject_digest(subject: str) -> str:
+    """What a subject says (`subject_said`) as our Message-ID's token ends with it: no words of it, a digest's start."""
+    return hashlib.sha256(subject_said(subject).encode()).hexdigest()[:SUBJECT_DIGEST_CHARS]
+
+
+def sent_with_subject(message_id: str, subject: str) -> bool:
+    """Whether `message_id`, one of ours, is a reply whose subject said what `subject` says (`our_message_id`). One
+    sent before the digest was written in it never is."""
+    match = OUR_TOKEN.match(message_id.strip("<> "))
+    return match is not None and match.group(1).lower() == subject_digest(subject)
 
 
 # What a citizen's subject (an encoded-word carries any character) must not bring into ours. The controls (C0, DEL,
@@ -161,9 +190,10 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     message = EmailMessage(policy=REPLY_POLICY)
     message["From"] = formataddr((email.from_name, email.from_address))
     message["To"] = ascii_address(payload["to"])
-    message["Subject"] = reply_subject(tracking_id, payload.get("subject") or "")
+    subject = reply_subject(tracking_id, payload.get("subject") or "")
+    message["Subject"] = subject
     message["Date"] = format_datetime(localtime())
-    message["Message-ID"] = our_message_id(tracking_id, email.message_id_domain)
+    message["Message-ID"] = our_message_id(tracking_id, email.message_id_domain, subject)
     if payload.get("in_reply_to") and threading_id(payload["in_reply_to"]):
         message["In-Reply-To"] = f"<{payload['in_reply_to']}>"
     references = [ref for ref in payload.get("references") or [] if threading_id(ref)]
