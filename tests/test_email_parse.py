@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from channels.email import html_text, iso2022jp
-from channels.email.guards import resent_by
+from channels.email.guards import OUR_MESSAGE_ID, resent_by
 from channels.email.html_text import _is_zero
 from channels.email.parse import (
     FORWARD_MARKER,
@@ -43,7 +43,7 @@ from channels.email.parse import (
     trim_quoted,
     unflow,
 )
-from channels.email.reply import reply_body
+from channels.email.reply import our_message_id, reply_body, reply_subject, sent_with_subject
 from channels.email.store import executable_flags, store_attachments
 from channels.email.tnef import tnef_files
 from gateway.errors import RejectedInput, TooLarge
@@ -1612,6 +1612,19 @@ def test_our_message_id_early_in_a_long_references_field_is_read() -> None:
            f"In-Reply-To: <other-9999@x.example>\r\nReferences: {references}\r\n\r\nMasih rusak.\r\n").encode()
     mail = parse_mail(raw)
     assert ours in mail.references and mail.references[-1] == "other-9999@x.example"
+
+
+def test_our_message_id_carries_its_replys_subject_digest_and_stays_ours() -> None:
+    """An answer under the subject of our reply it names says nothing of its own there (`sent_with_subject`); another
+    subject, a reply naming no report, or one sent before the digest was written does not match."""
+    subject = reply_subject("10000004", "Tambahan foto")
+    ours = our_message_id("10000004", "mail.lapor.go.id", subject).strip("<>")
+    assert OUR_MESSAGE_ID.match(ours) and ours.startswith("lapor-10000004-")
+    assert sent_with_subject(ours, f"Re: {subject}")
+    assert sent_with_subject(ours, "RE:  [lapor #10000004]  TAMBAHAN FOTO")
+    assert not sent_with_subject(ours, f"Re: {subject} - makin parah")
+    assert not sent_with_subject(our_message_id("", "mail.lapor.go.id", "Re: x").strip("<>"), "Re: x")
+    assert not sent_with_subject("lapor-10000004-2d4f6a8c0e1b3d5f@mail.lapor.go.id", f"Re: {subject}")
 
 
 @pytest.mark.parametrize(("subject", "expected"), [
