@@ -1344,6 +1344,7 @@ SIGN_OFF_ROWS = [
     pytest.param("Terima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki", "", False, id="news-in-title-case"),
     pytest.param("Salam,\nBudi\nJalan Rusak", "Budi Santoso", False, id="the-froms-name-and-news"),
     pytest.param("Regards,\nRoad Still Broken", "", False, id="news-in-english"),
+    pytest.param("Salam,\nKades Korupsi", "", False, id="news-of-two-words"),
 ]
 
 
