@@ -564,7 +564,9 @@ def addresses_us(text: str, username: str) -> bool:
         return True
     if LEADING_MENTIONS.match(text):  # written to whom it names first: "@budi.s lapor aja ke pemkot"
         return False
-    parsed = parse_text(text)  # a call to the admin first is read past: "Min, lapor ..."
+    # A call to the admin first is read past ("Min, lapor ..."). An anonymity word glued to a mark ("anonim|...") is
+    # never taken out of the words: read as a wish in doubt, it tells nothing of whom the comment is written to.
+    parsed = parse_text(text, glued_anonymity=False)
     left = len(_WORDS.findall(parsed.text))
     flagged = (parsed.action is Action.REPORT and (parsed.anonymous or parsed.confidential)
                and FLAGGED_COMMENT_MIN_WORDS <= left < len(_WORDS.findall(text)))

@@ -155,8 +155,10 @@ def _mention_patterns(own: str | None) -> tuple[re.Pattern[str], re.Pattern[str]
 
 def _reads_otherwise(further: str, stripped: str) -> bool:
     """Whether the grammar reads `further` otherwise than `stripped` (a keyword, a command, an ID, a flag), as the
-    pipeline reads a text (cleaned), and never with a flag fewer."""
-    wider, narrower = parse_text(clean_text(further)), parse_text(clean_text(stripped))
+    pipeline reads a text (cleaned), and never with a flag fewer. An anonymity word glued to a mark ("ANONIM|...")
+    is read the same with the handle or without it (`glued_anonymity`): it decides nothing here."""
+    wider = parse_text(clean_text(further), glued_anonymity=False)
+    narrower = parse_text(clean_text(stripped), glued_anonymity=False)
     if (narrower.anonymous and not wider.anonymous) or (narrower.confidential and not wider.confidential):
         return False
     return (wider.action, wider.tracking_id, wider.explicit_kind and wider.kind, wider.anonymous,

@@ -2511,15 +2511,93 @@ def _is_prose_number(typed: str, candidate: str) -> bool:
             or bool(_DATE_OR_AMOUNT.fullmatch(typed)))
 
 
-def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH) -> ParsedText:
+def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH,
+               glued_anonymity: bool = True) -> ParsedText:
     """Read kind keywords, flags, commands and a leading Tracking ID; return what is left as the text.
 
     `shortest_id`: the digits of the shortest Tracking ID that may have been minted (the settings'
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
-    After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID."""
+    After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID.
+    `glued_anonymity`: False leaves out the anonymity read from a flag word glued to a mark (`_with_glued_anonymity`),
+    for those that ask what the grammar took out of the words (a comment under our post, a handle read past)."""
     grammar = grammar or load_grammar()
-    return _without_address_alone(_with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text),
-                                  grammar)
+    parsed = _with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text)
+    return _without_address_alone(_with_glued_anonymity(parsed, grammar) if glued_anonymity else parsed, grammar)
+
+
+# How far into a report's text `_with_glued_anonymity` looks for an anonymity word: past a few kind and flag words.
+_GLUED_FLAG_HEAD = 48
+# The text's words and numbers, each one token: "ANONIM~3" is "ANONIM" and "3", "ANONIM5" no flag word.
+_HEAD_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# A word after the anonymity word inside the marks it opens ("*ANONIM ya* ...").
+_SPACED_TOKEN = re.compile(r"\s+(?P<word>[^\W_]+)", re.UNICODE)
+# A handle's name after its "@" ("@pemkot", "@budi.s").
+_HANDLE_NAME = re.compile(r"\w(?:\w|\.(?=\w))*", re.UNICODE)
+_AT_SIGNS = with_compatibility_forms("@")
+
+
+def _with_glued_anonymity(parsed: ParsedText, grammar: Grammar) -> ParsedText:
+    """The report, anonymous when an anonymity flag word opening its text is glued to a mark the grammar does not read
+    as a separator (`_glued_anonymity_at_head`: "ANONIM|Kepala desa ...", "LAPOR ANONIM~3 km ...", "WBS *ANONIM ya*
+    ..."): each was a named report, the whistleblower's number sent. Only the flag is added, the text and all else
+    as read: such marks read as separators cut the citizen's words ("Aduan >50 orang", "Laporan_2024.pdf"). Not a
+    confidentiality word: glued to a word it is the citizen's on purpose ("Rahasia+Negara bocor", "#rahasia_negara")."""
+    if parsed.action is not Action.REPORT or parsed.anonymous or not _glued_anonymity_at_head(parsed.text, grammar):
+        return parsed
+    return replace(parsed, anonymous=True)
+
+
+def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
+    """Whether an anonymity flag word (`[flags] anonymous`) among the words opening the text is glued to a mark on
+    either side ("ANONIM|...", "ANONIM)...", "*ANONIM*...", "ANONIM>5 orang", "LAPOR|ANONIM ..."), or opens marks that
+    close after particles or flag words alone ("*ANONIM ya* ..."; "(anonim menurut warga) ..." is prose). The words
+    before it may only be kind and flag words, the words introducing a flag, our names and handles ("@pemkot
+    ANONIM|...", as a mention after a pointing mark keeps it): any other ("BUKAN ANONIM|...", "Kepala desa
+    ANONIM|...") ends the look, as it ends the flag's reading a space apart. A text opening with none of them (nearly
+    every report) is passed after its first word."""
+    handle_end = 0
+    for token in _HEAD_TOKEN.finditer(text):
+        start, end = token.span()
+        if start >= _GLUED_FLAG_HEAD:
+            return False
+        if start < handle_end:
+            continue
+        if start and text[start - 1] in _AT_SIGNS and (start == 1 or text[start - 2].isspace()):
+            handle_end = _HANDLE_NAME.match(text, start).end()
+            continue
+        word = fold_word(token.group())
+        flag = grammar.flags.get(word)
+        if flag == "anonymous" and _glued_to_a_mark(text, start, end, grammar):
+            return True
+        if flag is None and word not in grammar.kinds and word not in grammar.courtesy.names and (
+                word not in grammar.flag_openers and word not in grammar.flag_openers_after_keywords):
+            return False
+    return False
+
+
+def _glued_to_a_mark(text: str, start: int, end: int, grammar: Grammar) -> bool:
+    """Whether the word `text[start:end]` is glued to a mark (`_glued_anonymity_at_head`): after it, or before it with
+    a space after it; an opening mark so only when it closes after particles or flag words alone ("*ANONIM ya* ...")."""
+    after = text[end] if end < len(text) else ""
+    if after and not after.isspace():
+        return True  # no letter or digit: the token ends there
+    before = text[start - 1] if start else ""
+    if not before or before.isspace():
+        return False
+    if before not in _TAG_OPEN_CHARS:
+        return True
+    at = end
+    for _ in range(4):
+        spaced = _SPACED_TOKEN.match(text, at)
+        if spaced is None:
+            return False
+        word = fold_word(spaced.group("word"))
+        if word not in grammar.flag_particles and word not in grammar.flags:
+            return False
+        at = spaced.end()
+        if at < len(text) and _paired(before, text[at]):
+            return True
+    return False
 
 
 # The longest text `_without_address_alone` reads word by word: "pak", "min dong", "ya pak please".
