@@ -22,7 +22,7 @@ import hashlib
 import io
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES
+from normalizer.keywords import Action, parse_text
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
@@ -324,6 +325,93 @@ async def test_helps_tambah_anonim_as_citizens_write_it_reaches_the_case_store_w
     (report,) = casestore.reports()
     assert (report["anonymous"], report["sender"]["kind"], report["text"]) == (
         True, "reply_handle", "preman minta uang parkir di pasar")
+    identity = msisdn_identity(NUMBER_TWILIO)
+    strings = stored_strings(tmp_path / "casestore.db")
+    assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row
+    leaks = {value: hits for value in strings if (hits := Identity((*identity.needles, MESSAGE_SID),
+                                                                   digits=identity.digits).found_in(value))}
+    assert leaks == {}, f"the case store received the sender: {leaks}"
+
+
+# -- an anonymity word opening a report glued to a mark the grammar reads no separator in --------------------------
+# (typed, its text as read before): each was a named report, the whistleblower's number sent to the agency. Read as
+# field separators, those marks cut citizens' words ("Aduan >50 orang", "Laporan_2024.pdf"): the flag is added and
+# the text stays as it was read.
+GLUED_ANONYMITY = [
+    pytest.param("ANONIM|Kepala desa minta setoran", "ANONIM|Kepala desa minta setoran", id="pipe"),
+    pytest.param("ANONIM)Kepala desa minta setoran", "ANONIM)Kepala desa minta setoran", id="closing-bracket"),
+    # read as anonymous already, as a wish after our name ("LAPOR"): kept beside the others
+    pytest.param("LAPOR*ANONIM*Kepala desa minta setoran", "LAPOR*ANONIM*Kepala desa minta setoran",
+                 id="bold-between-kind-and-text"),
+    pytest.param("LAPOR ANONIM~3 km jalan rusak", "ANONIM~3 km jalan rusak", id="tilde-before-a-distance"),
+    pytest.param("LAPOR#ANONIM>5 orang dipungut", "ANONIM>5 orang dipungut", id="greater-than-before-a-count"),
+    pytest.param("WBS *ANONIM ya* kepala dinas minta setoran", "*ANONIM ya* kepala dinas minta setoran",
+                 id="bold-with-a-particle"),
+    pytest.param("LAPOR ANONIM|Kepala desa minta setoran", "ANONIM|Kepala desa minta setoran", id="kind-then-pipe"),
+    pytest.param("LAPOR WBS ANONIM|kepala dinas minta setoran", "ANONIM|kepala dinas minta setoran",
+                 id="two-kinds-then-pipe"),
+    pytest.param("[ANONIM]Kepala desa minta setoran", "[ANONIM]Kepala desa minta setoran", id="brackets-glued"),
+    pytest.param("ANONIM_Kepala desa minta setoran", "ANONIM_Kepala desa minta setoran", id="underscore"),
+    pytest.param("WBS|ANONIM kepala dinas minta setoran", "WBS|ANONIM kepala dinas minta setoran",
+                 id="pipe-before-it"),
+    pytest.param("Tambah ANONIM|kepala desa minta setoran", "Tambah ANONIM|kepala desa minta setoran",
+                 id="tambah-then-pipe"),
+    pytest.param("LAPOR @pemkot ANONIM|kepala desa minta setoran", "@pemkot ANONIM|kepala desa minta setoran",
+                 id="a-handle-before-it"),
+    pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
+    pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
+                 id="english"),
+]
+
+# (typed, anonymous as read before): none of these reads otherwise, a flag or anything else.
+NOT_GLUED_ANONYMITY = [
+    pytest.param("Aduan >50 orang dipungut", False, id="a-count-after-a-kind-word"),
+    pytest.param("LAPOR jalan rusak, saya tidak anonim", True, id="negated-closing-the-text-as-before"),
+    pytest.param("#LAPOR_Bupati mantap", False, id="a-remark-under-our-post"),
+    pytest.param("Laporan_2024.pdf", False, id="a-file-name"),
+    pytest.param("#Aduan_Warga jalan berlubang", False, id="a-hashtag"),
+    pytest.param("(Aduan)nya tidak ditanggapi", False, id="a-bracketed-kind-word"),
+    pytest.param("Kepala desa ANONIM|minta setoran", False, id="later-in-prose"),
+    pytest.param("Jalan rusak, kata warga anonim|tidak ada yang peduli", False, id="later-in-a-clause"),
+    pytest.param("BUKAN ANONIM|Kepala desa minta setoran", False, id="negated"),
+    pytest.param("LAPOR tidak anonim|kepala desa minta setoran", False, id="negated-after-a-kind-word"),
+    pytest.param("Bisa gak ANONIM|kepala desa minta setoran", False, id="asked-as-a-plain-space-reads-it"),
+    pytest.param("(anonim menurut warga) kepala desa minta uang", False, id="an-aside-of-prose"),
+    pytest.param("*anonim menurut warga* kepala desa minta uang", False, id="a-bold-aside-of-prose"),
+    pytest.param("Pak RT (anonim) minta uang", False, id="someone-elses-name-withheld"),
+    pytest.param("ANONIM5 orang dipungut", False, id="glued-to-a-digit"),
+    pytest.param("Rahasia+Negara bocor di dinas", False, id="a-confidentiality-word-glued-to-a-word-of-theirs"),
+    pytest.param("12345678 ANONIM|tambahan foto", False, id="a-mistyped-id-no-report"),
+]
+
+
+@pytest.mark.parametrize(("typed", "text"), GLUED_ANONYMITY)
+def test_an_anonymity_word_glued_to_a_mark_opening_a_report_makes_it_anonymous_its_text_as_read(
+        typed: str, text: str) -> None:
+    parsed = parse_text(typed)
+    assert (parsed.action, parsed.anonymous, parsed.text) == (Action.REPORT, True, text)
+    # nothing else read otherwise: the reading without it differs by the flag alone
+    assert parse_text(typed, glued_anonymity=False) in (parsed, replace(parsed, anonymous=False))
+
+
+@pytest.mark.parametrize(("typed", "anonymous"), NOT_GLUED_ANONYMITY)
+def test_no_anonymity_word_glued_to_a_mark_opening_a_report_reads_as_before(typed: str, anonymous: bool) -> None:
+    parsed = parse_text(typed)
+    assert parsed.anonymous is anonymous
+    assert parsed == parse_text(typed, glued_anonymity=False)
+
+
+async def test_a_glued_anonymity_word_reaches_the_case_store_without_the_number(
+        gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:
+    """"ANONIM|<isi>" by SMS: an anonymous report of the text as typed, no number in any string the case store
+    wrote."""
+    body = "ANONIM|Kepala desa minta setoran 5 juta"
+    form = gateway.twilio_form(From=NUMBER_TWILIO, Body=body, MessageSid=MESSAGE_SID, SmsSid=MESSAGE_SID,
+                               SmsMessageSid=MESSAGE_SID)
+    assert (await gateway.post_twilio(form)).status_code == 200
+    drain(settings, (FORWARD_QUEUE,))
+    (report,) = casestore.reports()
+    assert (report["anonymous"], report["sender"]["kind"], report["text"]) == (True, "reply_handle", body)
     identity = msisdn_identity(NUMBER_TWILIO)
     strings = stored_strings(tmp_path / "casestore.db")
     assert any(report["tracking_id"] in value for value in strings)  # the search does see the stored row

@@ -570,6 +570,13 @@ def test_a_stored_comment_of_ours_is_still_not_filed_by_the_poller(settings: Set
                        id=f"a-remark-{index}")
           for index, remark in enumerate(["anonim aja biar aman", "rahasia kok di umbar", "wkwk #rahasia",
                                           "terima kasih min #anonim", "Rahasia: admin nya ganteng", "Anonim ya min"])],
+        # an anonymity word glued to a mark is read as a wish in doubt, never taken out of the words: no sign the
+        # comment is written to us, whatever the grammar took out beside it (the placeholder marks "<...>")
+        *[pytest.param({"from_id": "17841447302958899", "username": "warga"}, remark, "not_addressed",
+                       id=f"a-glued-anonymity-word-{index}")
+          for index, remark in enumerate(["<anon>_ rahasia umum di desa kami 🙏",
+                                          "<Anonim>__Rahasia negara dijual oknum", "anonim|biar aman kok di umbar",
+                                          "#anonim_warga mantap min"])],
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "bisa anonim gak min?", "not_addressed",
                      id="anonymity-asked-about-in-prose"),
         pytest.param({"from_id": "17841447302958899", "username": "warga"}, "rahasia umum min", "not_addressed",

@@ -299,6 +299,10 @@ def test_a_mark_between_the_handles_and_anonim_leaves_the_report_anonymous(form:
     pytest.param("@lapor1708 >> @pemkot TAMBAHAN 12345671 ada foto baru", "TAMBAHAN 12345671 ada foto baru",
                  id="an-addition"),
     pytest.param("@lapor1708 >> @pemkot WBS kades minta setoran", "WBS kades minta setoran", id="a-kind-word"),
+    # a flag the grammar takes off after a separator: read without the handle as before, though an anonymity word
+    # glued to a mark is read with the handle too
+    pytest.param("@lapor1708 >> @pemkot ANONIM/ kades minta setoran", "ANONIM/ kades minta setoran",
+                 id="a-flag-before-a-separator"),
     # the pipeline reads the text cleaned: the invisible space gone, the tag glued to the handle
     pytest.param("@lapor1708 \u2192 @pemkot\u200b#anonim kades minta setoran", "#anonim kades minta setoran",
                  id="a-tag-an-invisible-space-apart"),
@@ -307,6 +311,13 @@ def test_what_reads_otherwise_without_a_handle_after_a_pointing_mark_is_read_pas
     """Left in, each was read as a named new report: the status query filed and answered in public, the addition
     named beside an anonymous report, the whistleblowing a complaint."""
     assert strip_leading_mentions(text) == expected
+
+
+def test_an_anonymity_word_glued_to_a_mark_after_a_handle_after_a_pointing_mark_is_read_the_handle_kept() -> None:
+    """"ANONIM|" reads no differently without the handle, which stays as it did; the report is anonymous."""
+    text = strip_leading_mentions("@lapor1708 >> @pemkot ANONIM|kades minta setoran")
+    assert text == "@pemkot ANONIM|kades minta setoran"
+    assert parse_text(text).anonymous is True
 
 
 @pytest.mark.parametrize("separator", POINTING_MARKS)
