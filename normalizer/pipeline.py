@@ -168,10 +168,10 @@ _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 
 
 # A name signed below a closing: up to four words of letters, each opening with a capital ("Budi", "Siti R. Rahayu",
-# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed. A word's
-# letters may hold an apostrophe, a dot or a hyphen ("R.", "Ma'ruf", "Siti-Aminah"): within one negated class they were
-# kept out, and "Siti R. Rahayu" was no name.
-_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019.-])*"
+# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed. An initial
+# may have its dot ("Siti R. Rahayu") and a word an apostrophe between letters ("Ma'ruf"); a word ending a sentence
+# ("Gelap Gulita.") or doubled ("Bolong-Bolong") is the citizen's.
+_NAME_WORD = r"(?:[^\W\d_]\.|[^\W\d_]+(?:['\u2019][^\W\d_]+)*)"
 _SIGNED_NAME = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}")
 _SIGNED_NAME_LINES = 2
 _WORD = re.compile(r"\w+")

@@ -1345,6 +1345,11 @@ SIGN_OFF_ROWS = [
     pytest.param("Salam,\nBudi\nJalan Rusak", "Budi Santoso", False, id="the-froms-name-and-news"),
     pytest.param("Regards,\nRoad Still Broken", "", False, id="news-in-english"),
     pytest.param("Salam,\nKades Korupsi", "", False, id="news-of-two-words"),
+    # a sentence's end or a doubled word is no name, whatever its words
+    pytest.param("Salam,\nGelap Gulita.", "", False, id="a-sentences-dot"),
+    pytest.param("Terima kasih,\nKapan Dibetulkan.", "Warga", False, id="a-sentences-dot-under-a-mailboxs-from"),
+    pytest.param("Salam,\nBolong-Bolong", "", False, id="a-doubled-word"),
+    pytest.param("Salam,\nMa'ruf Amin", "", True, id="a-name-with-an-apostrophe"),
 ]
 
 
