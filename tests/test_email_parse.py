@@ -279,6 +279,16 @@ def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
     assert mail.text == "Ada pungli.\nSubject : bukan field"
 
 
+def test_a_form_line_right_below_a_header_with_no_blank_line_stays_the_text() -> None:
+    """Without the blank line a header ends with, the standard library ends it at the first line that is no field:
+    an Indonesian form's `Lokasi : ...` there is the citizen's text, and stays so; so does a field of ours spaced
+    after it (`Reply-To : ...`)."""
+    mail = parse_mail(b"From: Warga <warga@example.net>\r\nMessage-ID: <f1@example.net>\r\n"
+                      b"Lokasi : Jl. Mawar No. 5\r\nReply-To : kades@desa.example\r\n\r\nJalan berlubang besar.")
+    assert mail.text == "Lokasi : Jl. Mawar No. 5\nReply-To : kades@desa.example\n\nJalan berlubang besar."
+    assert mail.reply_to is None and mail.sender_address == "warga@example.net"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -434,20 +434,33 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
 
 
 # A field name with spaces before its colon (RFC 5322 4.5's obsolete `field-name *WSP ":"`, still written by old
-# clients and scripts): in the header, a line that opens with a name and spaces up to the colon.
-_SPACED_FIELD_NAME = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+# clients and scripts), of the fields a mail's reading depends on; and a header line as the standard library reads one
+# (a field, or a folded line of the one above it).
+_SPACED_FIELD_NAME = re.compile(rb"(from|sender|reply-to|to|cc|subject|date|message-id|in-reply-to|references|"
+                                rb"mime-version|content-[a-z-]+)[ \t]+:", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
 
 
 def with_field_names_closed(raw: bytes) -> bytes:
-    """The mail with the spaces between each header field's name and its colon taken out. The standard library reads
+    """The mail with the spaces between a header field's name and its colon taken out. The standard library reads
     `Subject : Jalan rusak` as no field, and ends the header there (every field below it in the text, an anonymous
     mail's Reply-To among them; at the top, the mail had no header and was refused), and `From : Budi <...>` as a
-    misplaced mbox envelope line, dropped: the mail had no sender and was quarantined."""
-    blank = _BLANK_LINE.search(raw)
-    head = raw[:blank.start()] if blank else raw
-    if not _SPACED_FIELD_NAME.search(head):
-        return raw
-    return _SPACED_FIELD_NAME.sub(rb"\1:", head) + raw[len(head):]
+    misplaced mbox line, dropped: the mail had no sender and was quarantined. Only in the header as it then reads
+    on, and only the fields of `_SPACED_FIELD_NAME`: a body's `Lokasi : ...` right below a header with no blank line
+    after it is the citizen's text, as the standard library reads it."""
+    mended: list[bytes] = []
+    at = done = 0
+    while at < len(raw):
+        end = raw.find(b"\n", at)
+        end = len(raw) if end < 0 else end + 1
+        spaced = _SPACED_FIELD_NAME.match(raw, at, end)
+        if spaced is not None:
+            mended += [raw[done:spaced.end(1)], b":"]
+            done = spaced.end()
+        elif not (_HEADER_LINE.match(raw, at, end) or (at == 0 and raw.startswith(b"From "))):  # or an mbox line
+            break
+        at = end
+    return b"".join([*mended, raw[done:]]) if mended else raw
 
 
 def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
