@@ -108,6 +108,26 @@ def test_a_reply_job_of_a_newer_kind_names_one_an_older_worker_knows(
     assert body == reply_body(text, "10000004", payload.get("follow_up_of"), mistyped)
 
 
+def test_the_job_of_a_ceks_addition_names_the_follow_up_an_older_worker_knows(settings: Settings) -> None:
+    """A CEK's words of news added to its report (`asks_status`) are answered with the addition and the status
+    (`[email_follow_up_status]`, the status in each language); the job names `follow_up`, which an older worker
+    answers with the addition alone, and its own text under `text`."""
+    mail = parse_mail(b"From: Warga <warga@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: CEK 10000004\r\n"
+                      b"Message-ID: <m1@example.net>\r\n\r\nCEK 10000004 jalan makin rusak\r\n")
+    draft = ReportDraft(received_at=utc_now(), channel=Channel.EMAIL, channel_message_id="m1",
+                        sender=Sender(kind=SenderKind.EMAIL, id="warga@example.net"), text="jalan makin rusak",
+                        follow_up_of="10000004")
+    payload = reply_payload(mail, draft, Receipt(tracking_id="10002007", duplicate=False), "id", asks_status=True)
+    assert (payload["kind"], payload["text"], payload["tracking_id"]) == ("follow_up", "follow_up_status", "10000004")
+    assert payload["kind"] in PREVIOUS_WORKERS_KINDS
+    body = build_reply({**payload, "status": "in_progress"}, settings).get_content()
+    assert body == reply_body("follow_up_status", "10000004", status="in_progress")
+    assert "Status laporan 10000004 saat ini: sedang ditindaklanjuti" in body and "Report status: in progress." in body
+    older = build_reply({**payload, "text": None}, settings).get_content()  # as the previous release reads the job
+    assert older == reply_body("follow_up", "10000004")
+    assert reply_payload(mail, draft, Receipt(tracking_id="10002007", duplicate=False), "id")["kind"] == "follow_up"
+
+
 @pytest.mark.parametrize("odd", [pytest.param("\u00f6\u00e4@example.net", id="non-ascii"),
                                  pytest.param("a\x01b@example.net", id="control"),
                                  pytest.param("x" * 984 + "@example.net", id="longer-than-a-line-holds")])

@@ -3050,11 +3050,12 @@ CEK_ROWS = [
 
 
 def filed_report(make_server, redis: Redis, casestore: CaseStoreServer,  # type: ignore[no-untyped-def]
-                 status: str | None = None) -> tuple[str, EmailMessage]:
-    """An anonymous report by mail from warga@example.net, in the case store (with `status`), and its
-    acknowledgement."""
+                 status: str | None = None, body: str = "ANONIM\nPetugas kelurahan meminta uang.",
+                 ) -> tuple[str, EmailMessage]:
+    """An anonymous report by mail from warga@example.net (`body` without ANONIM: a named one), in the case store
+    (with `status`), and its acknowledgement."""
     server = make_server()
-    filed = server.deliver(citizen_mail(subject="Pungli di kelurahan", body="ANONIM\nPetugas kelurahan meminta uang."))
+    filed = server.deliver(citizen_mail(subject="Pungli di kelurahan", body=body))
     run_replies(server.settings, redis)
     server.stop()  # its intake hands the report to the forward queue
     drain(server.settings, (FORWARD_QUEUE,))
@@ -3287,31 +3288,38 @@ def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lette
 @dataclass(frozen=True)
 class FiledCekRow:
     id: str
-    subject: str
+    subject: str  # "{id}": the report's Tracking ID, "{never}" one never issued
     body: str
     html: str = ""  # an HTML alternative beside the text part
     filed: str = ""  # the envelope's text, when not `body`
     name: str = "Warga"  # the From's name
+    sender: str = "warga@example.net"
 
 
 FILED_CEK_ROWS = [
-    FiledCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar"),
     FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
-    # new facts beside thanks or below a closing stay the citizen's words
-    FiledCekRow("words-and-thanks-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar, terima kasih"),
-    FiledCekRow("a-sentence-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nlubangnya makin besar"),
-    FiledCekRow("more-than-a-name-below-a-closing", "CEK {id}", "CEK {id}\n\nSalam,\nBudi\nRT 03 belum diperbaiki"),
-    # the citizen's news in capitals below a closing, not the From's name: no name signed (it was dropped, and the
-    # mail answered with the status alone)
-    FiledCekRow("news-in-capitals-below-a-closing", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK"),
-    FiledCekRow("news-in-capitals-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nLUBANG TAMBAH BESAR"),
-    FiledCekRow("news-in-capitals-from-a-named-sender", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
-                name="Budi Santoso"),
-    FiledCekRow("news-in-title-case-below-thanks", "", "CEK {id}\n\nTerima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki"),
-    # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
-    FiledCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", html="<p>Lubangnya makin besar</p>",
-                filed="Lubangnya makin besar"),
+    # words after the ID that tell the report nothing new, as by SMS (`adds_to_the_report`): filed as before
+    FiledCekRow("a-question-after-the-id", "", "CEK {id} kok lama sekali?"),
+    # a CEK with news that names no report of its sender's is filed as any mail is, as before: an ID never issued,
+    # someone else's report (its writer gets no addition to it, nor a status beside their news). (A mistyped ID with
+    # news is answered that it is not valid, as before: BAD_ID_ROWS.)
+    FiledCekRow("news-after-an-id-never-issued", "", "CEK {never} jalan makin rusak"),
+    FiledCekRow("news-after-someone-elses-id", "", "CEK {id} jalan makin rusak", sender="tetangga@example.org"),
 ]
+
+
+def cek_fields(tracking_id: str) -> dict[str, str]:
+    return {"id": tracking_id, "never": format_tracking_id(int(tracking_id[:-1]) + 5_000_000)}
+
+
+def cek_mail(row: FiledCekRow | AddedCekRow, fields: dict[str, str]) -> bytes:
+    mail = EmailMessage()
+    mail["From"], mail["To"] = f"{row.name} <{row.sender}>", RECIPIENT
+    mail["Subject"], mail["Message-ID"] = row.subject.format(**fields), make_msgid(domain="example.net")
+    mail.set_content(row.body.format(**fields))
+    if row.html:
+        mail.add_alternative(row.html, subtype="html")
+    return mail.as_bytes().replace(b"\n", b"\r\n")
 
 
 @pytest.mark.parametrize("row", FILED_CEK_ROWS, ids=[row.id for row in FILED_CEK_ROWS])
@@ -3321,17 +3329,12 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     server = make_server()
     alone = server.deliver(citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}"))
     assert alone.tracking_id is None  # the query alone is answered, as the test above shows
-    mail = EmailMessage()
-    mail["From"], mail["To"] = f"{row.name} <warga@example.net>", RECIPIENT
-    mail["Subject"], mail["Message-ID"] = row.subject.format(id=tracking_id), make_msgid(domain="example.net")
-    mail.set_content(row.body.format(id=tracking_id))
-    if row.html:
-        mail.add_alternative(row.html, subtype="html")
-    raw = mail.as_bytes().replace(b"\n", b"\r\n")
-    filed = server.deliver(raw)
+    fields = cek_fields(tracking_id)
+    raw = cek_mail(row, fields)
+    filed = server.deliver(raw, mail_from=row.sender)
     assert filed.tracking_id is not None and filed.tracking_id != tracking_id
     envelope = stored_envelope(redis, filed.tracking_id)
-    written = row.filed or row.body.format(id=tracking_id)
+    written = row.filed or row.body.format(**fields)
     assert envelope is not None and envelope["text"] == written
     assert (envelope["attachments"], envelope["follow_up_of"]) == ([], None)
     assert envelope_count(redis) == 2
@@ -3342,6 +3345,108 @@ def test_a_cek_by_mail_with_other_words_or_a_photo_is_still_filed(  # type: igno
     server.stop()
     drain(server.settings, (FORWARD_QUEUE,))
     assert casestore.get(filed.tracking_id)["text"] == written
+
+
+@dataclass(frozen=True)
+class AddedCekRow:
+    id: str
+    subject: str  # "{id}": the report's Tracking ID
+    body: str
+    added: str  # the addition's text: the words after the query
+    html: str = ""  # an HTML alternative beside the text part
+    name: str = "Warga"  # the From's name
+    sender: str = "warga@example.net"
+    report: str = "ANONIM\nPetugas kelurahan meminta uang."  # the report's body: anonymous
+    anonymous: bool = True  # the addition's, as a mail adding to the report by its tag carries it
+
+
+ADDED_CEK_ROWS = [
+    AddedCekRow("words-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar", "lubangnya makin besar"),
+    AddedCekRow("words-and-thanks-after-the-id", "CEK {id}", "CEK {id} lubangnya makin besar, terima kasih",
+                "lubangnya makin besar, terima kasih"),
+    AddedCekRow("a-sentence-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nlubangnya makin besar",
+                "Terima kasih,\nlubangnya makin besar"),
+    AddedCekRow("more-than-a-name-below-a-closing", "CEK {id}", "CEK {id}\n\nSalam,\nBudi\nRT 03 belum diperbaiki",
+                "Salam,\nBudi\nRT 03 belum diperbaiki"),
+    # the citizen's news in capitals below a closing, not the From's name
+    AddedCekRow("news-in-capitals-below-a-closing", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
+                "Salam,\nJALAN MASIH RUSAK"),
+    AddedCekRow("news-in-capitals-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nLUBANG TAMBAH BESAR",
+                "Terima kasih,\nLUBANG TAMBAH BESAR"),
+    AddedCekRow("news-in-capitals-from-a-named-sender", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
+                "Salam,\nJALAN MASIH RUSAK", name="Budi Santoso"),
+    AddedCekRow("news-in-title-case-below-thanks", "", "CEK {id}\n\nTerima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki",
+                "Terima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki"),
+    # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
+    AddedCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", "Lubangnya makin besar",
+                html="<p>Lubangnya makin besar</p>"),
+    # a named report's addition is named as a mail adding to it by its tag is; ANONIM in the mail keeps its writer out
+    AddedCekRow("to-a-named-report", "", "CEK {id} jalan makin rusak", "jalan makin rusak",
+                report="Petugas kelurahan meminta uang.", anonymous=False),
+    AddedCekRow("anonim-in-the-subject-to-a-named-report", "ANONIM", "CEK {id} jalan makin rusak",
+                "jalan makin rusak", report="Petugas kelurahan meminta uang."),
+]
+
+
+@pytest.mark.parametrize("row", ADDED_CEK_ROWS, ids=[row.id for row in ADDED_CEK_ROWS])
+def test_a_cek_by_mail_with_news_is_its_reports_addition_answered_with_the_status(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: AddedCekRow) -> None:
+    """As by SMS (`[follow_up_status]`): `CEK <id>` and words of news from the report's sender are added to that
+    report (`follow_up_of`, the words after the query, the flags a mail adding to it by its tag has), and the answer
+    says the addition was received and gives the status, Indonesian first (`[email_follow_up_status]`), under the
+    report's Tracking ID. It was filed as a new report: a second case, a new Tracking ID and no status."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified", body=row.report)
+    server = make_server()
+    raw = cek_mail(row, cek_fields(tracking_id))
+    added = server.deliver(raw, mail_from=row.sender)
+    assert added.data_code == 250 and added.tracking_id is not None
+    envelope = stored_envelope(redis, added.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["text"], envelope["anonymous"]) == (tracking_id, row.added,
+                                                                                   row.anonymous)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), raw)
+    assert answer["To"] == row.sender and str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    text = answer.get_content()
+    assert text == reply_body("follow_up_status", tracking_id, status="verified")
+    assert text.index("menerima tambahan informasi") < text.index("diverifikasi") < text.index("English: your addition")
+    assert text.index("English: your addition") < text.index("Report status: verified")
+    # no Tracking ID but the report's is given: the addition's own is no case of the citizen's
+    assert added.tracking_id not in text and added.tracking_id not in str(answer["Subject"])
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert [report["tracking_id"] for report in casestore.reports() if not report.get("follow_up_of")] == [tracking_id]
+    stored = casestore.get(added.tracking_id)
+    assert stored is not None and (stored["follow_up_of"], stored["text"]) == (tracking_id, row.added)
+    assert (row.sender in orjson.dumps(stored).decode()) is not row.anonymous
+
+
+def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_received(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer) -> None:
+    """The addition is durable before the 250, whatever the case store does. Once the status lookups' retries run
+    out (the case store away), the answer says the addition was received and to mail CEK again later
+    (`[email_follow_up_status_retry]`), and the job is dead-lettered, as a CEK's is, for an operator to requeue: the
+    status then follows."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server(LAPOR_CASESTORE_URL=f"http://127.0.0.1:{free_port()}", LAPOR_QUEUES_RETRY_INTERVALS="1")
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id} jalan makin rusak")
+    added = server.deliver(mail)
+    assert added.data_code == 250 and added.tracking_id is not None
+    assert stored_envelope(redis, added.tracking_id)["follow_up_of"] == tracking_id
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(server.settings, redis)  # the first try, retried
+    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(server.settings, redis)  # the last try
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer["To"] == "warga@example.net" and str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    assert answer.get_content() == reply_body("follow_up_status_retry", tracking_id)
+    assert "menerima tambahan" in answer.get_content() and "addition to report" in answer.get_content()
+    [letter] = DeadLetters(redis).list()
+    assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "casestore_unreachable")
+    assert "warga@example.net" not in orjson.dumps(letter.args).decode()  # the anonymous report's: by the report
 
 
 def mistyped(tracking_id: str) -> str:
@@ -3363,6 +3468,8 @@ BAD_ID_ROWS = [
     BadIdRow("too-short", "", "CEK 12345", "12345"),
     BadIdRow("seven-digits-with-thanks", "CEK 1234567", "Terima kasih,\nBudi", "1234567"),
     BadIdRow("a-wrong-check-digit-under-a-status-question", "Status laporan", "CEK {bad}", "{bad}"),
+    # news after it is not added to any report, nor filed: the citizen is asked to check the number, as before
+    BadIdRow("a-wrong-check-digit-with-news", "", "CEK {bad} jalan makin rusak", "{bad}"),
 ]
 
 

@@ -149,7 +149,11 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
     if context.redis.exists(replied_key):
         return _skip("already_replied")
     cap_key = _cap_key(context.settings, addressed["to"])
-    if payload["kind"] == "status":
+    # A CEK's words of news added to its report (channels/email/processor.py `query_with_news`): its answer says the
+    # addition was received and gives the status, looked up as a CEK's is; the job names the kind an older worker
+    # knows ("follow_up", which answers the addition alone) and its own under `text`.
+    added = payload["kind"] == "follow_up" and payload.get("text") == "follow_up_status"
+    if payload["kind"] == "status" or added:
         # A CEK by mail (channels/email/processor.py): its status looked up here as an SMS CEK's status job does,
         # before the reply is counted, and retried the same way while the case store is away. Not for an address
         # whose replies this hour are used up: a flood of CEK mails from one address cost a case-store lookup each,
@@ -162,12 +166,17 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
             return _lookup_failed(context, payload, addressed, cap_key, error)
         except PermanentError as error:
             return _failed(context, payload, error)
-        if not found and payload.get("report_spooled"):
+        if added:
+            # The report was there to add to (the processor read its copy, or the case store had it): its status
+            # is the one looked up, "received" while it is not forwarded yet. Its `report_spooled` is the addition's.
+            addressed = {**addressed, "status": status}
+        elif not found and payload.get("report_spooled"):
             # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
             # the case store until its replay: waited for as a case store away is, never answered "not found".
             return _lookup_failed(context, payload, addressed, cap_key, RetryableError(
                 "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
-        addressed = {**addressed, "status": status, "found": found}
+        else:
+            addressed = {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(addressed, context.settings)
@@ -208,15 +217,18 @@ def _lookup_failed(context: WorkerContext, payload: dict[str, Any], addressed: d
                    error: RetryableError) -> str:
     """A CEK's status lookup failed (the case store away, a report still in a disk spool). Retried while RQ has
     retries left; then, as an SMS CEK's status job does (`workers.status.give_up`), the citizen is told to ask again
-    later (`[email_status_retry]`, addressed and threaded as the status answer would have been), and the job is
+    later (`[email_status_retry]`; an addition's, that it was received and to ask again later,
+    `[email_follow_up_status_retry]`: addressed and threaded as the status answer would have been), and the job is
     dead-lettered still, for an operator to requeue: it answered nothing and is not marked replied. A mail that
     cannot be built or sent (or is past the cap) changes nothing of that dead letter: given up with the lookup's
     reason, as before."""
     job = get_current_job()
     if job is not None and job.retries_left:
         return _failed(context, payload, error)
+    # An addition's answer says it was received all the same (`[email_follow_up_status_retry]`).
+    retry = "follow_up_status_retry" if payload.get("text") == "follow_up_status" else "status_retry"
     try:
-        message = build_reply({**addressed, "kind": "status_retry", "text": "status_retry"}, context.settings)
+        message = build_reply({**addressed, "kind": retry, "text": retry}, context.settings)
         outcome = _deliver(context, message, cap_key)
     except Exception as send_error:  # whatever ended it (a relay, a bug, RQ's timeout): dead-lettered as before
         log.warning("email.status_retry_not_sent", reason=getattr(send_error, "reason", type(send_error).__name__))

@@ -66,6 +66,7 @@ from gateway.replies import acknowledgement, flagged
 from gateway.settings import EmailSettings, Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
 from normalizer.inbound import InboundMessage
+from normalizer.keywords import adds_to_the_report, load_grammar
 from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize, signer_words
 from normalizer.prefixes import STACKED_PREFIXES
 
@@ -318,7 +319,10 @@ class MailProcessor:
                          max_text_chars=self.settings.intake.max_text_chars)
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
-                      recipients: Sequence[str]) -> MailOutcome:
+                      recipients: Sequence[str], *, read_news: bool = True) -> MailOutcome:
+        """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
+        with words of news (`query_with_news`) is read as that report's addition; without it (the ID names no
+        report of its sender's), the mail is filed as any other mail."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
@@ -329,6 +333,11 @@ class MailProcessor:
         # thread's. Filed as a new report, a second case was opened beside theirs.
         with_a_file = query_with_a_file(mail, self.settings.intake.shortest_tracking_id)
         named = with_a_file if with_a_file is not None and with_a_file.valid else None
+        # `CEK <id>` and words of news, no file ("CEK <id> jalan makin rusak"): as by SMS, that report's addition,
+        # answered that it was received and with the status asked for (`[email_follow_up_status]`). Filed as a new
+        # report, the citizen got a new Tracking ID and no status, and the agency a second case of the same thing.
+        news = query_with_news(mail, self.settings.intake.shortest_tracking_id) if read_news else None
+        named = named or news
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
@@ -392,6 +401,10 @@ class MailProcessor:
             if not draft.anonymous:
                 draft = draft.model_copy(update={"anonymous": True})
                 log.info("message.made_anonymous", reason="mistyped_report_tag")
+        if news is not None and draft.follow_up_of is None:
+            # No report of its sender's by that ID (never issued, gone, someone else's): filed as before, as any mail
+            # is. Nothing was written yet: the envelope copies and the case store were only read.
+            return await self._report(mail, raw, envelope_sender, recipients, read_news=False)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report): a report of its own, its text as written, as
             # such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may belong to).
@@ -412,7 +425,7 @@ class MailProcessor:
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
-                                  mistyped, told_anonymous, told_confidential)
+                                  mistyped, told_anonymous, told_confidential, asks_status=news is not None)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -426,9 +439,11 @@ class MailProcessor:
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
-                             mistyped: str | None, told_anonymous: bool, told_confidential: bool) -> None:
+                             mistyped: str | None, told_anonymous: bool, told_confidential: bool, *,
+                             asks_status: bool = False) -> None:
         await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
-                                                  mistyped, told_anonymous, told_confidential))
+                                                  mistyped, told_anonymous, told_confidential,
+                                                  asks_status=asks_status))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -480,6 +495,20 @@ def query_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     for a mistyped one (not `valid`) a report of its own, answered that the number was not valid
     (`[email_bad_tracking_id_photo]`), as a photo with a mistyped ID by SMS."""
     return _query_words(mail, shortest_id, with_a_file=True) if has_a_file(mail) else None
+
+
+def query_with_news(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """The status query a mail without a file opens with when words of news follow it ("CEK <id> jalan makin rusak",
+    "CEK <id>" over lines of news below a closing, a subject's "CEK <id>" over a body of news): read as a file's
+    words are (`query_with_a_file`), its `words` the addition's text. None for a mail with a file, a mistyped ID
+    (filed as any mail, as before), and words that tell the report nothing, as by SMS (`adds_to_the_report`:
+    thanks, a sign-off, "kok lama"); a subject of other words over a bare `CEK <id>` names no news either."""
+    if has_a_file(mail):
+        return None
+    query = _query_words(mail, shortest_id, with_a_file=True)
+    if query is None or not query.valid or not query.words or not adds_to_the_report(query.words, load_grammar()):
+        return None
+    return query
 
 
 def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False,
@@ -576,7 +605,8 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
 # worker of that release may take any job of this one's during a rolling upgrade. An anonymous whistleblower's keeps
 # the anonymity sentence (`follow_up_unknown_anonymous`, which that release knew); mapped to the plain
 # `follow_up_unknown`, that release's worker answered without it. A kind that release knew is named as it is.
-OLDER_REPLY_KINDS = {"follow_up_unknown_confidential": "follow_up_unknown",
+OLDER_REPLY_KINDS = {"follow_up_status": "follow_up",
+                     "follow_up_unknown_confidential": "follow_up_unknown",
                      "follow_up_unknown_anonymous_confidential": "follow_up_unknown_anonymous",
                      "bad_tracking_id_photo_confidential": "bad_tracking_id_photo"}
 
@@ -584,7 +614,8 @@ OLDER_REPLY_KINDS = {"follow_up_unknown_confidential": "follow_up_unknown",
 def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                   unknown_parent: str | None = None, others_parent: str | None = None,
                   to: str | None = None, mistyped: str | None = None,
-                  told_anonymous: bool | None = None, told_confidential: bool | None = None) -> dict[str, Any]:
+                  told_anonymous: bool | None = None, told_confidential: bool | None = None, *,
+                  asks_status: bool = False) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
@@ -608,7 +639,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     anonymous = draft.anonymous if told_anonymous is None else told_anonymous
     confidential = draft.confidential if told_confidential is None else told_confidential
     if draft.follow_up_of:
-        kind = "follow_up"
+        # a CEK's words of news (`query_with_news`): the worker looks the report's status up and gives it with them
+        kind = "follow_up_status" if asks_status else "follow_up"
     elif unknown_parent:
         kind = flagged("follow_up_unknown", anonymous=anonymous, confidential=confidential)
     elif others_parent:

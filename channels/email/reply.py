@@ -29,7 +29,7 @@ from channels.email.texts import REPLY_TEXTS, cut_at_word
 from gateway.errors import PermanentError, RetryableError
 from gateway.health.signals import poll_failure, transport_failure
 from gateway.private_files import write_atomically
-from gateway.replies import load_replies, render, shown_typed_id, status_text
+from gateway.replies import load_replies, render, shown_typed_id, status_name, status_text
 from gateway.settings import Settings
 from normalizer.prefixes import STACKED_PREFIXES
 
@@ -108,15 +108,19 @@ def reply_subject(tracking_id: str, original: str) -> str:
     return cut_at_word(f"[LAPOR #{tracking_id}] {original}".strip(), MAX_REPLY_SUBJECT)
 
 
-def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None) -> str:
+def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None,
+               status: str | None = None) -> str:
     """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
     gateway issued (kind `follow_up_unknown`) or that is someone else's report (`follow_up_other_sender`);
     `typed_id`: the number a mail with a file asked with, not valid (`bad_tracking_id_photo`), cut as
-    `shown_typed_id` cuts it. `tracking_id` is then the new report's."""
+    `shown_typed_id` cuts it. `tracking_id` is then the new report's. `status`: the report's, of the contract, named
+    in each text's language (`follow_up_status`)."""
     table = load_replies()[REPLY_TEXTS[kind]]
     fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of,
               "typed_id": shown_typed_id(typed_id) if typed_id is not None else None}
-    return table["id"].format(**fields) + "\n\n" + table["en"].format(**fields) + "\n"
+    return "\n\n".join(table[language].format(
+        **fields, status=status_name(status, language) if status is not None else None)
+        for language in ("id", "en")) + "\n"
 
 
 def status_body(tracking_id: str, status: str | None, found: bool) -> str:
@@ -212,7 +216,8 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
     else:
         # `text`: the reply's own kind where the job names an older one for older workers (processor.reply_payload)
         kind = payload["text"] if payload.get("text") in REPLY_TEXTS else payload["kind"]
-        message.set_content(reply_body(kind, tracking_id, payload.get("follow_up_of"), payload.get("typed_id")))
+        message.set_content(reply_body(kind, tracking_id, payload.get("follow_up_of"), payload.get("typed_id"),
+                                       payload.get("status")))
     return message
 
 

@@ -16,6 +16,9 @@ from normalizer.text import cut_text, with_compatibility_forms
 REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_confidential": "email_ack_confidential",
                "ack_anonymous_confidential": "email_ack_anonymous_confidential", "duplicate": "email_duplicate",
                "follow_up": "email_follow_up",
+               # a CEK's words of news added, with the status (workers/email_reply.py), or without it: asked again
+               "follow_up_status": "email_follow_up_status",
+               "follow_up_status_retry": "email_follow_up_status_retry",
                "follow_up_unknown": "email_follow_up_unknown",
                "follow_up_unknown_anonymous": "email_follow_up_unknown_anonymous",
                "follow_up_unknown_confidential": "email_follow_up_unknown_confidential",
