@@ -1360,6 +1360,11 @@ SIGN_OFF_ROWS = [
     pytest.param("Terima kasih,\nKapan Dibetulkan.", "Warga", False, id="a-sentences-dot-under-a-mailboxs-from"),
     pytest.param("Salam,\nBolong-Bolong", "", False, id="a-doubled-word"),
     pytest.param("Salam,\nMa'ruf Amin", "", True, id="a-name-with-an-apostrophe"),
+    # names and roles of words a complaint uses too
+    pytest.param("Regards,\nDan", "", True, id="an-english-name-of-a-word-of-prose"),
+    pytest.param("Salam,\nYang Li", "", True, id="a-chinese-name-of-a-word-of-prose"),
+    pytest.param("Thanks,\nAda", "", True, id="a-name-of-a-verb"),
+    pytest.param("Salam,\nBudi\nPetugas Kebersihan", "", True, id="a-name-and-a-role"),
 ]
 
 
