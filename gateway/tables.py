@@ -82,7 +82,7 @@ KEYWORDS_REQUIRED: dict[str, tuple[str, ...]] = {
     "kinds": (), "flags": (), "commands": ("status", "help"), "language": ("english_markers", "indonesian_markers"),
 }
 IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
-    "closings": ("phrases", "report_words"), "forms_of_address": ("words",), "not_a_name": ("words",),
+    "closings": ("phrases",), "forms_of_address": ("words",), "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
     "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors"),
@@ -170,7 +170,7 @@ def check_tables(config_dir: Path | None = None) -> None:
     raises SettingsError naming the file and what is wrong (the first file that is)."""
     from channels.email.machine_words import EMAIL_REQUIRED, EMAIL_TABLE, load_machine_words
     from gateway.replies import load_replies
-    from normalizer.keywords import closing_phrase, closing_report_words, load_grammar
+    from normalizer.keywords import closing_phrase, load_grammar
     from workers.own_identity import load_identity_words
 
     as_used = config_dir is None
@@ -186,7 +186,6 @@ def check_tables(config_dir: Path | None = None) -> None:
 
     def identity(path: Path) -> None:
         loaded(closing_phrase)(path)
-        loaded(closing_report_words)(path)
         loaded(load_identity_words)(path)
 
     _check(config_dir / "identity.toml", lambda raw: _sections_problems(raw, IDENTITY_REQUIRED), identity)

@@ -780,16 +780,6 @@ def closing_phrase(path: Path = CONFIG_DIR / "identity.toml") -> re.Pattern[str]
     return re.compile(rf"[^\w\n]*(?:{'|'.join(words)})[^\w\n]*", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
-def closing_report_words(path: Path = CONFIG_DIR / "identity.toml") -> frozenset[str]:
-    """Words of a complaint, never of a name (config/identity.toml's `[closings] report_words`), folded: lines below a
-    CEK's closing with one of them are the citizen's words, not a signed name (normalizer/pipeline.py
-    `_adds_nothing`)."""
-    with path.open("rb") as handle:
-        words = tomllib.load(handle)["closings"]["report_words"]
-    return frozenset(fold_word(word) for word in words)
-
-
 def awaits_an_answer(text: str, grammar: Grammar) -> bool:
     """Whether a courtesy's words wait for our answer ("ditunggu tindak lanjutnya"; `[courtesy] awaiting`)."""
     return not grammar.awaiting.isdisjoint(_folded_tokens(text))

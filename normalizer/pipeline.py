@@ -20,7 +20,6 @@ from normalizer.keywords import (
     addition_of_a_status_query,
     awaits_an_answer,
     closing_phrase,
-    closing_report_words,
     hashtag_flags,
     is_courtesy,
     load_grammar,
@@ -115,8 +114,7 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     10000004 jalan rusak") is filed as before; thanks or a sign-off after it ("CEK 10000004 terima kasih", "Terima
     kasih,\nBudi" below it: `_adds_nothing`) is none, and a body of only those below a subject's query neither; nor is a
     status question without an ID in the other part ("Cek status laporan", "Status" over "CEK 10000004"). Lines below
-    a closing are a sign-off only when they are the From's name or look like a name with no complaint's word in them
-    (`_signed_name`): "Salam,\nJALAN MASIH RUSAK" is the citizen's news, and the mail is filed whole.
+    a closing are a sign-off when they are the From's name or look like a name (`_signed_name`).
 
     `with_a_file`: a file comes with the mail, and the query names the report it is for whatever the body says after
     the ID or below the subject's query ("CEK 10000004 lubangnya makin besar", a signature with a phone number), as
@@ -168,10 +166,11 @@ _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 
 
 # A name signed below a closing: up to four words of letters, each opening with a capital ("Budi", "Siti R. Rahayu",
-# "BUDI SANTOSO"). A line of lowercase words is the citizen's sentence ("jalan makin rusak"), and filed. An initial
-# may have its dot ("Siti R. Rahayu") and a word an apostrophe between letters ("Ma'ruf"); a word ending a sentence
-# ("Gelap Gulita.") or doubled ("Bolong-Bolong") is the citizen's.
-_NAME_WORD = r"(?:[^\W\d_]\.|[^\W\d_]+(?:['\u2019][^\W\d_]+)*)"
+# "BUDI SANTOSO", "Hj. Siti Aminah", "Moh. Rizal", "Nur-Aini", "Ma'ruf"). A line of lowercase words is the citizen's
+# sentence ("jalan makin rusak"), and filed. Capitalized news below a closing ("Salam,\nJALAN MASIH RUSAK") reads as
+# a name too, and is dropped with the sign-off: a name read as news was filed beside an anonymous report's ID, and no
+# table of a complaint's words tells the two apart ("Dan", "Ada", "Yang Li", "Petugas Kebersihan" are signed too).
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['\u2019.-])*"
 _SIGNED_NAME = re.compile(rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}")
 _SIGNED_NAME_LINES = 2
 _WORD = re.compile(r"\w+")
@@ -213,18 +212,13 @@ def _adds_nothing(text: str, grammar: Grammar, signer: frozenset[str] = frozense
 
 
 def _signed_name(line: str, signer: frozenset[str]) -> bool:
-    """Whether a line below a closing is a name signed, not the citizen's words. It is when its words are the From's
-    name's (`signer`: "Salam,\nBUDI SANTOSO", "budi" from "Budi Santoso"); else when it looks like a name (up to four
-    capitalized words of letters: `_SIGNED_NAME`) and none of its words is a complaint's (`closing_report_words`:
-    "jalan", "masih", "rusak", "lubang", "tambah", "besar"). So "Terima kasih,\nBudi" from "Warga", or a nickname
-    signed under a From of another name ("Salam,\nUcok" from "Budi Santoso"), is a name; "Salam,\nJALAN MASIH
-    RUSAK" and "Terima kasih,\nLUBANG TAMBAH BESAR" are the citizen's news. Taken for a name, they were dropped and
-    the mail answered with the status alone; a name taken for words only files the mail, whole."""
+    """Whether a line below a closing is a name signed: its words are the From's name's, however cased (`signer`:
+    "Salam,\nbudi santoso" from "Budi Santoso"), or it looks like a name (up to four capitalized words: `_SIGNED_NAME`;
+    a nickname under a From of another name, "Salam,\nUcok", is one)."""
     words = [fold_word(word) for word in _WORD.findall(line)]
     if words and signer.issuperset(words):
         return True
-    return (_SIGNED_NAME.fullmatch(line) is not None and all(word[0].isupper() for word in line.split())
-            and closing_report_words().isdisjoint(words))
+    return _SIGNED_NAME.fullmatch(line) is not None and all(word[0].isupper() for word in line.split())
 
 
 def _quotes_someone_else(message: InboundMessage) -> bool:

@@ -3368,15 +3368,10 @@ ADDED_CEK_ROWS = [
                 "Terima kasih,\nlubangnya makin besar"),
     AddedCekRow("more-than-a-name-below-a-closing", "CEK {id}", "CEK {id}\n\nSalam,\nBudi\nRT 03 belum diperbaiki",
                 "Salam,\nBudi\nRT 03 belum diperbaiki"),
-    # the citizen's news in capitals below a closing, not the From's name
-    AddedCekRow("news-in-capitals-below-a-closing", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
-                "Salam,\nJALAN MASIH RUSAK"),
-    AddedCekRow("news-in-capitals-below-thanks", "CEK {id}", "CEK {id}\n\nTerima kasih,\nLUBANG TAMBAH BESAR",
-                "Terima kasih,\nLUBANG TAMBAH BESAR"),
-    AddedCekRow("news-in-capitals-from-a-named-sender", "", "CEK {id}\n\nSalam,\nJALAN MASIH RUSAK",
-                "Salam,\nJALAN MASIH RUSAK", name="Budi Santoso"),
-    AddedCekRow("news-in-title-case-below-thanks", "", "CEK {id}\n\nTerima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki",
-                "Terima kasih,\nSudah Tiga Bulan\nBelum Diperbaiki"),
+    # the citizen's sentence below a closing, not the From's name
+    AddedCekRow("a-sentence-below-a-closing", "", "CEK {id}\n\nSalam,\nJalan masih rusak", "Salam,\nJalan masih rusak"),
+    AddedCekRow("a-sentence-from-a-named-sender", "", "CEK {id}\n\nSalam,\nJalan masih rusak",
+                "Salam,\nJalan masih rusak", name="Budi Santoso"),
     # the complaint in the HTML part, the text part empty (read, the mail was a CEK of its subject alone)
     AddedCekRow("html-words-beside-an-empty-text-part", "CEK {id}", "", "Lubangnya makin besar",
                 html="<p>Lubangnya makin besar</p>"),
