@@ -268,6 +268,9 @@ def test_a_cr_alone_in_a_header_line_does_not_end_the_header(raw: bytes, subject
                  b"Message-ID: <x1@example.org>\n\nAda pungli.\n", id="subject-first"),
     pytest.param(b"From: Budi <budi@example.org>\r\nSubject  : Jalan rusak\r\nReply-To: budi.rahasia@example.net\r\n"
                  b"Message-ID: <x1@example.org>\r\n\r\nAda pungli.\r\n", id="one-field-below-the-sender"),
+    pytest.param(b"From : Budi <budi@example.org>\r\nX-Mailer : PHPMailer 5.2\r\nOrganization : Desa\r\n"
+                 b"Subject : Jalan rusak\r\nReply-To : budi.rahasia@example.net\r\nMessage-ID : <x1@example.org>\r\n"
+                 b"\r\nAda pungli.\r\n", id="a-scripts-own-fields-above-them"),
 ])
 def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
     """RFC 5322's obsolete `Subject : ...`: the standard library ended the header at it (the fields below it, an

@@ -434,10 +434,12 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
 
 
 # A field name with spaces before its colon (RFC 5322 4.5's obsolete `field-name *WSP ":"`, still written by old
-# clients and scripts), of the fields a mail's reading depends on; and a header line as the standard library reads one
-# (a field, or a folded line of the one above it).
-_SPACED_FIELD_NAME = re.compile(rb"(from|sender|reply-to|to|cc|subject|date|message-id|in-reply-to|references|"
-                                rb"mime-version|content-[a-z-]+)[ \t]+:", re.IGNORECASE)
+# clients and scripts): a field's name of one word a mail's header holds, or any name of words joined by hyphens
+# (`Reply-To`, `X-Mailer`, `Content-Type`), which a form's label in a body rarely is (`Lokasi :`, `Nama :`). And a
+# header line as the standard library reads one (a field, or a folded line of the one above it).
+_SPACED_FIELD_NAME = re.compile(rb"(from|sender|to|cc|bcc|subject|date|received|organi[sz]ation|importance|priority|"
+                                rb"keywords|comments|sensitivity|precedence|references|[!-,.-9;-~]+(?:-[!-,.-9;-~]+)+)"
+                                rb"[ \t]+:", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
 
 
@@ -446,7 +448,7 @@ def with_field_names_closed(raw: bytes) -> bytes:
     `Subject : Jalan rusak` as no field, and ends the header there (every field below it in the text, an anonymous
     mail's Reply-To among them; at the top, the mail had no header and was refused), and `From : Budi <...>` as a
     misplaced mbox line, dropped: the mail had no sender and was quarantined. Only in the header as it then reads
-    on, and only the fields of `_SPACED_FIELD_NAME`: a body's `Lokasi : ...` right below a header with no blank line
+    on, and only names of `_SPACED_FIELD_NAME`: a body's `Lokasi : ...` right below a header with no blank line
     after it is the citizen's text, as the standard library reads it."""
     mended: list[bytes] = []
     at = done = 0
