@@ -32,6 +32,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiohttp import web
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -68,7 +69,7 @@ from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.pipeline import cut_to_limit, normalize
 from tests.aggregator_support import drain
-from tests.conftest import CaseStoreServer, TestEnvironment, free_port, log_events, wait_until
+from tests.conftest import CaseStoreServer, LoopbackServer, TestEnvironment, free_port, log_events, wait_until
 from tests.copy_support import DAMAGES, Damage, damage
 from tests.email_support import (
     FIXTURES,
@@ -3442,6 +3443,43 @@ def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_
     [letter] = DeadLetters(redis).list()
     assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "casestore_unreachable")
     assert "warga@example.net" not in orjson.dumps(letter.args).decode()  # the anonymous report's: by the report
+
+
+def refusing_reads(status: int) -> Callable[[], web.Application]:
+    """A case store refusing every read with `status` (a proxy's 403, a 400 of a changed contract)."""
+
+    def build() -> web.Application:
+        async def refuse(_: web.Request) -> web.Response:
+            return web.json_response({"error": "forbidden", "detail": "not for this client"}, status=status)
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", refuse)
+        return app
+
+    return build
+
+
+@pytest.mark.parametrize("status", [403, 400])
+def test_a_cek_by_mail_with_news_whose_lookup_is_refused_is_told_the_addition_was_received(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, status: int) -> None:
+    """A case store refusing the status read (a 4xx, no retry) left the addition's writer with no answer at all and
+    the job dead-lettered, where a mail adding by the report's tag is answered: it is told the addition was received
+    (`[email_follow_up]`), without the status."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    port = free_port()
+    server = make_server(LAPOR_CASESTORE_URL=f"http://127.0.0.1:{port}")
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id} kades masih minta setoran")
+    added = server.deliver(mail)
+    assert added.data_code == 250 and stored_envelope(redis, added.tracking_id)["follow_up_of"] == tracking_id
+    refusing = LoopbackServer(refusing_reads(status), port)
+    refusing.start()
+    try:
+        run_replies(server.settings, redis)
+    finally:
+        refusing.stop()
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer.get_content() == reply_body("follow_up", tracking_id)
+    assert DeadLetters(redis).count() == 0
 
 
 def mistyped(tracking_id: str) -> str:

@@ -165,18 +165,25 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
         except RetryableError as error:
             return _lookup_failed(context, payload, addressed, cap_key, error)
         except PermanentError as error:
-            return _failed(context, payload, error)
-        if added:
-            # The report was there to add to (the processor read its copy, or the case store had it): its status
-            # is the one looked up, "received" while it is not forwarded yet. Its `report_spooled` is the addition's.
-            addressed = {**addressed, "status": status}
-        elif not found and payload.get("report_spooled"):
-            # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
-            # the case store until its replay: waited for as a case store away is, never answered "not found".
-            return _lookup_failed(context, payload, addressed, cap_key, RetryableError(
-                "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
+            if not added:
+                return _failed(context, payload, error)
+            # The case store refused the read (a 4xx): the addition was received all the same, and is answered so,
+            # without a status (`[email_follow_up]`); given up, its writer heard nothing of it.
+            log.warning("email.follow_up_status_refused", reason=error.reason)
+            addressed = {**addressed, "text": "follow_up"}
         else:
-            addressed = {**addressed, "status": status, "found": found}
+            if added:
+                # The report was there to add to (the processor read its copy, or the case store had it): its status
+                # is the one looked up, "received" while it is not forwarded yet. Its `report_spooled` is the
+                # addition's.
+                addressed = {**addressed, "status": status}
+            elif not found and payload.get("report_spooled"):
+                # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
+                # the case store until its replay: waited for as a case store away is, never answered "not found".
+                return _lookup_failed(context, payload, addressed, cap_key, RetryableError(
+                    "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
+            else:
+                addressed = {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(addressed, context.settings)
