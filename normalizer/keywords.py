@@ -2515,8 +2515,6 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     return _without_address_alone(_with_glued_anonymity(parsed, grammar) if glued_anonymity else parsed, grammar)
 
 
-# How far into a report's text `_with_glued_anonymity` looks for an anonymity word: past a few kind and flag words.
-_GLUED_FLAG_HEAD = 48
 # The text's words and numbers, each one token: "ANONIM~3" is "ANONIM" and "3", "ANONIM5" no flag word.
 _HEAD_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 # A word after the anonymity word inside the marks it opens ("*ANONIM ya* ...").
@@ -2543,13 +2541,13 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
     close after particles or flag words alone ("*ANONIM ya* ..."; "(anonim menurut warga) ..." is prose). The words
     before it may only be kind and flag words, the words introducing a flag, our names and handles ("@pemkot
     ANONIM|...", as a mention after a pointing mark keeps it): any other ("BUKAN ANONIM|...", "Kepala desa
-    ANONIM|...") ends the look, as it ends the flag's reading a space apart. A text opening with none of them (nearly
-    every report) is passed after its first word."""
+    ANONIM|...") ends the look, as it ends the flag's reading a space apart, and nothing else does: a bound of 48
+    characters left the flag unread past three handles kept ("@lapor1708 → @pemkot_sukamaju @dinaspu_sukamaju
+    @bupati_sukamaju ANONIM|..."). A text opening with none of them (nearly every report) is passed after its first
+    word."""
     handle_end = 0
     for token in _HEAD_TOKEN.finditer(text):
         start, end = token.span()
-        if start >= _GLUED_FLAG_HEAD:
-            return False
         if start < handle_end:
             continue
         if start and text[start - 1] in _AT_SIGNS and (start == 1 or text[start - 2].isspace()):
@@ -2569,6 +2567,8 @@ def _glued_to_a_mark(text: str, start: int, end: int, grammar: Grammar) -> bool:
     """Whether the word `text[start:end]` is glued to a mark (`_glued_anonymity_at_head`): after it, or before it with
     a space after it; an opening mark so only when it closes after particles or flag words alone ("*ANONIM ya* ...")."""
     after = text[end] if end < len(text) else ""
+    if after and after in _AT_SIGNS:
+        return False  # an address or a handle of that name ("anonim@gmail.com mengirim ancaman")
     if after and not after.isspace():
         return True  # no letter or digit: the token ends there
     before = text[start - 1] if start else ""

@@ -358,6 +358,9 @@ GLUED_ANONYMITY = [
                  id="tambah-then-pipe"),
     pytest.param("LAPOR @pemkot ANONIM|kepala desa minta setoran", "@pemkot ANONIM|kepala desa minta setoran",
                  id="a-handle-before-it"),
+    pytest.param("LAPOR @pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
+                 "@pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
+                 id="past-three-long-handles"),
     pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
     pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
                  id="english"),
@@ -382,6 +385,7 @@ NOT_GLUED_ANONYMITY = [
     pytest.param("ANONIM5 orang dipungut", False, id="glued-to-a-digit"),
     pytest.param("Rahasia+Negara bocor di dinas", False, id="a-confidentiality-word-glued-to-a-word-of-theirs"),
     pytest.param("12345678 ANONIM|tambahan foto", False, id="a-mistyped-id-no-report"),
+    pytest.param("anonim@gmail.com mengirim ancaman ke warga", False, id="an-address-of-that-name"),
 ]
 
 
