@@ -3256,6 +3256,20 @@ def test_a_cek_by_mail_of_a_report_no_gateway_replays_is_dead_lettered_without_t
     assert answer["To"] == sender and answer.get_content() == status_body(tracking_id, "received", True)
 
 
+def answered_at_the_last_try(server: SmtpServerThread, redis: Redis, mail: bytes) -> EmailMessage:
+    """The reply jobs run twice with the case store away (a queue of one retry): nothing answered nor dead-lettered
+    at the first try, retried; the one answer to `mail` at the last."""
+    replies = queue(REPLY_QUEUE, redis)
+    run_replies(server.settings, redis)  # the first try, retried
+    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
+    [job_id] = replies.scheduled_job_registry.get_job_ids()
+    replies.scheduled_job_registry.remove(job_id)
+    replies.enqueue_job(replies.fetch_job(job_id))
+    run_replies(server.settings, redis)  # the last try
+    [answer] = answer_to(outbox(server.settings), mail)
+    return answer
+
+
 @pytest.mark.parametrize("sender", ["warga@example.net", "orang.lain@example.net"],
                          ids=["the-anonymous-reports-own-sender-by-the-report", "anyone-else-at-their-from"])
 def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lettered(  # type: ignore[no-untyped-def]
@@ -3269,14 +3283,7 @@ def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lette
     server = make_server(LAPOR_CASESTORE_URL=f"http://127.0.0.1:{free_port()}", LAPOR_QUEUES_RETRY_INTERVALS="1")
     mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}", sender=sender)
     assert server.deliver(mail, mail_from=sender).data_code == 250
-    replies = queue(REPLY_QUEUE, redis)
-    run_replies(server.settings, redis)  # the first try, retried
-    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
-    [job_id] = replies.scheduled_job_registry.get_job_ids()
-    replies.scheduled_job_registry.remove(job_id)
-    replies.enqueue_job(replies.fetch_job(job_id))
-    run_replies(server.settings, redis)  # the last try
-    [answer] = answer_to(outbox(server.settings), mail)
+    answer = answered_at_the_last_try(server, redis, mail)
     assert answer["To"] == sender and str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
     assert answer.get_content() == reply_body("status_retry", tracking_id)
     assert "belum bisa dicek" in answer.get_content() and "cannot be checked" in answer.get_content()
@@ -3429,14 +3436,7 @@ def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_
     added = server.deliver(mail)
     assert added.data_code == 250 and added.tracking_id is not None
     assert stored_envelope(redis, added.tracking_id)["follow_up_of"] == tracking_id
-    replies = queue(REPLY_QUEUE, redis)
-    run_replies(server.settings, redis)  # the first try, retried
-    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
-    [job_id] = replies.scheduled_job_registry.get_job_ids()
-    replies.scheduled_job_registry.remove(job_id)
-    replies.enqueue_job(replies.fetch_job(job_id))
-    run_replies(server.settings, redis)  # the last try
-    [answer] = answer_to(outbox(server.settings), mail)
+    answer = answered_at_the_last_try(server, redis, mail)
     assert answer["To"] == "warga@example.net" and str(answer["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
     assert answer.get_content() == reply_body("follow_up_status_retry", tracking_id)
     assert "menerima tambahan" in answer.get_content() and "addition to report" in answer.get_content()
