@@ -434,13 +434,17 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
 
 
 # A field name with spaces before its colon (RFC 5322 4.5's obsolete `field-name *WSP ":"`, still written by old
-# clients and scripts): a field's name of one word a mail's header holds, or any name of words joined by hyphens
-# (`Reply-To`, `X-Mailer`, `Content-Type`), which a form's label in a body rarely is (`Lokasi :`, `Nama :`). And a
-# header line as the standard library reads one (a field, or a folded line of the one above it).
-_SPACED_FIELD_NAME = re.compile(rb"(from|sender|to|cc|bcc|subject|date|received|organi[sz]ation|importance|priority|"
-                                rb"keywords|comments|sensitivity|precedence|references|[!-,.-9;-~]+(?:-[!-,.-9;-~]+)+)"
-                                rb"[ \t]+:", re.IGNORECASE)
-_HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
+# clients and scripts): a one-word name a mail's header holds, or a hyphenated one opening with a header's own word
+# (`Reply-To`, `X-Mailer`, `Content-Type`, `List-Id`). Not any other: a form's label or a date on a body's first line
+# right below a header with no blank line (`Lokasi : ...`, `Tgl-Kejadian : ...`, `E-mail : ...`, `2024-05-01 : ...`)
+# is the citizen's text. And a header line as the standard library reads one (a field, even of no name, or a folded
+# line of the one above it), and an mbox `From ` line, which it reads past.
+_SPACED_FIELD_NAME = re.compile(
+    rb"(from|sender|to|cc|bcc|subject|date|received|organi[sz]ation|importance|priority|keywords|comments|"
+    rb"sensitivity|precedence|references|status|lines|encoding|path|newsgroups|"
+    rb"(?:x|content|reply|message|in-reply|mime|list|resent|return|dkim|thread|auto|delivered|disposition|errors|"
+    rb"user|received|arc|authentication|original|accept|require|feedback)(?:-[a-z0-9]+)+)[ \t]+:", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"[!-9;-~]*:|[ \t]|From ")
 
 
 def with_field_names_closed(raw: bytes) -> bytes:
@@ -459,7 +463,7 @@ def with_field_names_closed(raw: bytes) -> bytes:
         if spaced is not None:
             mended += [raw[done:spaced.end(1)], b":"]
             done = spaced.end()
-        elif not (_HEADER_LINE.match(raw, at, end) or (at == 0 and raw.startswith(b"From "))):  # or an mbox line
+        elif not _HEADER_LINE.match(raw, at, end):
             break
         at = end
     return b"".join([*mended, raw[done:]]) if mended else raw
