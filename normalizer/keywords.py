@@ -2522,6 +2522,8 @@ _SPACED_TOKEN = re.compile(r"\s+(?P<word>[^\W_]+)", re.UNICODE)
 # A handle's name after its "@" ("@pemkot", "@budi.s").
 _HANDLE_NAME = re.compile(r"\w(?:\w|\.(?=\w))*", re.UNICODE)
 _AT_SIGNS = with_compatibility_forms("@")
+# An e-mail address's domain after its "@" ("gmail.com"), as no handle has.
+_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b", re.UNICODE)
 
 
 def _with_glued_anonymity(parsed: ParsedText, grammar: Grammar) -> ParsedText:
@@ -2567,8 +2569,8 @@ def _glued_to_a_mark(text: str, start: int, end: int, grammar: Grammar) -> bool:
     """Whether the word `text[start:end]` is glued to a mark (`_glued_anonymity_at_head`): after it, or before it with
     a space after it; an opening mark so only when it closes after particles or flag words alone ("*ANONIM ya* ...")."""
     after = text[end] if end < len(text) else ""
-    if after and after in _AT_SIGNS:
-        return False  # an address or a handle of that name ("anonim@gmail.com mengirim ancaman")
+    if after and after in _AT_SIGNS and _MAIL_DOMAIN.match(text, end + 1):
+        return False  # an address of that name ("anonim@gmail.com mengirim ancaman"); "ANONIM@pemkot" is glued
     if after and not after.isspace():
         return True  # no letter or digit: the token ends there
     before = text[start - 1] if start else ""

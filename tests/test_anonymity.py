@@ -361,6 +361,8 @@ GLUED_ANONYMITY = [
     pytest.param("LAPOR @pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
                  "@pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
                  id="past-three-long-handles"),
+    pytest.param("LAPOR ANONIM@pemkot kades minta setoran", "ANONIM@pemkot kades minta setoran",
+                 id="a-handle-glued-after-it"),
     pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
     pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
                  id="english"),
