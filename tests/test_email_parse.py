@@ -271,9 +271,13 @@ def test_a_cr_alone_in_a_header_line_does_not_end_the_header(raw: bytes, subject
     pytest.param(b"From : Budi <budi@example.org>\r\nX-Mailer : PHPMailer 5.2\r\nOrganization : Desa\r\n"
                  b"Subject : Jalan rusak\r\nReply-To : budi.rahasia@example.net\r\nMessage-ID : <x1@example.org>\r\n"
                  b"\r\nAda pungli.\r\n", id="a-scripts-own-fields-above-them"),
-    pytest.param(b"From: Budi <budi@example.org>\nStatus : RO\nSubject : Jalan rusak\n:odd\n"
+    pytest.param(b"From: Budi <budi@example.org>\nX-Status : RO\nSubject : Jalan rusak\n:odd\n"
+                 b"Envelope-To : pengaduan@lapor.go.id\nMail-Reply-To : budi.rahasia@example.net\n"
                  b"Reply-To : budi.rahasia@example.net\nMessage-ID: <x1@example.org>\n\nAda pungli.\n",
                  id="a-mailbox-field-and-a-line-of-no-name-above-them"),
+    pytest.param(b"From budi@example.org Sat Dec  5 10:00:00 2026\nFrom : Budi <budi@example.org>\n"
+                 b"Subject : Jalan rusak\nReply-To : budi.rahasia@example.net\nMessage-ID: <x1@example.org>\n\n"
+                 b"Ada pungli.\n", id="below-an-mbox-line"),
 ])
 def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
     """RFC 5322's obsolete `Subject : ...`: the standard library ended the header at it (the fields below it, an
@@ -287,7 +291,7 @@ def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
 
 @pytest.mark.parametrize("first", ["Lokasi : Jl. Mawar No. 5", "Tgl-Kejadian : 3 Mei, kades minta setoran",
                                    "E-mail : rahasia.saya@gmail.com", "2024-05-01 : kades minta setoran",
-                                   "No-HP : 0812-3456-7001"])
+                                   "No-HP : 0812-3456-7001", "Status : Warga RT 03, ASN", "Lines : 3 jalur rusak"])
 def test_a_form_line_right_below_a_header_with_no_blank_line_stays_the_text(first: str) -> None:
     """Without the blank line a header ends with, the standard library ends it at the first line that is no field:
     an Indonesian form's label or a date there is the citizen's text, and stays so; so do the lines below it, a field

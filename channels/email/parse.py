@@ -434,39 +434,58 @@ def without_bare_crs_in_header(raw: bytes) -> bytes:
 
 
 # A field name with spaces before its colon (RFC 5322 4.5's obsolete `field-name *WSP ":"`, still written by old
-# clients and scripts): a one-word name a mail's header holds, or a hyphenated one opening with a header's own word
-# (`Reply-To`, `X-Mailer`, `Content-Type`, `List-Id`). Not any other: a form's label or a date on a body's first line
-# right below a header with no blank line (`Lokasi : ...`, `Tgl-Kejadian : ...`, `E-mail : ...`, `2024-05-01 : ...`)
-# is the citizen's text. And a header line as the standard library reads one (a field, even of no name, or a folded
-# line of the one above it), and an mbox `From ` line, which it reads past.
+# clients and scripts): a one-word name of a header's, or a hyphenated one opening with a header's own word
+# (`Reply-To`, `X-Mailer`, `Content-Type`, `Envelope-To`). And a header line as the standard library reads one (a
+# field, even of no name, or a folded line of the one above it).
 _SPACED_FIELD_NAME = re.compile(
     rb"(from|sender|to|cc|bcc|subject|date|received|organi[sz]ation|importance|priority|keywords|comments|"
-    rb"sensitivity|precedence|references|status|lines|encoding|path|newsgroups|"
+    rb"sensitivity|precedence|references|"
     rb"(?:x|content|reply|message|in-reply|mime|list|resent|return|dkim|thread|auto|delivered|disposition|errors|"
-    rb"user|received|arc|authentication|original|accept|require|feedback)(?:-[a-z0-9]+)+)[ \t]+:", re.IGNORECASE)
-_HEADER_LINE = re.compile(rb"[!-9;-~]*:|[ \t]|From ")
+    rb"user|received|arc|authentication|original|accept|require|feedback|envelope|mail|followup|sender)"
+    rb"(?:-[a-z0-9]+)+)[ \t]+:", re.IGNORECASE)
+_HEADER_LINE = re.compile(rb"[!-9;-~]*:|[ \t]")
+# How far a header is read for spaced names: past the parse's header limits (`email.max_header_bytes`, 2 MiB by
+# default), which refuse such a mail anyway, a mail of 25 MB of header lines cost seconds here.
+_SPACED_HEADER_READ = 4 * 1024 * 1024
 
 
 def with_field_names_closed(raw: bytes) -> bytes:
-    """The mail with the spaces between a header field's name and its colon taken out. The standard library reads
-    `Subject : Jalan rusak` as no field, and ends the header there (every field below it in the text, an anonymous
-    mail's Reply-To among them; at the top, the mail had no header and was refused), and `From : Budi <...>` as a
-    misplaced mbox line, dropped: the mail had no sender and was quarantined. Only in the header as it then reads
-    on, and only names of `_SPACED_FIELD_NAME`: a body's `Lokasi : ...` right below a header with no blank line
-    after it is the citizen's text, as the standard library reads it."""
-    mended: list[bytes] = []
-    at = done = 0
-    while at < len(raw):
-        end = raw.find(b"\n", at)
-        end = len(raw) if end < 0 else end + 1
-        spaced = _SPACED_FIELD_NAME.match(raw, at, end)
-        if spaced is not None:
-            mended += [raw[done:spaced.end(1)], b":"]
-            done = spaced.end()
-        elif not _HEADER_LINE.match(raw, at, end):
-            break
+    """The mail with the spaces between its header fields' names and their colons taken out, where the header is one
+    (`_spaced_header_fields`). The standard library reads `Subject : Jalan rusak` as no field, and ends the header
+    there (every field below it in the text, an anonymous mail's Reply-To among them; at the top, the mail had no
+    header and was refused), and `From : Budi <...>` as a misplaced mbox line, dropped: the mail had no sender and
+    was quarantined."""
+    spaced = _spaced_header_fields(raw)
+    if not spaced:
+        return raw
+    pieces: list[bytes] = []
+    done = 0
+    for name_end, colon in spaced:
+        pieces += [raw[done:name_end], b":"]
+        done = colon + 1
+    return b"".join([*pieces, raw[done:]])
+
+
+def _spaced_header_fields(raw: bytes) -> list[tuple[int, int]]:
+    """Where each spaced field name of the header ends, and its colon: none unless a blank line ends the header and
+    every line above it is a header's (a field, a spaced field of `_SPACED_FIELD_NAME`, a folded line, an mbox line
+    first). Else the mail is read as the standard library reads it, its header ending at the first line that is no
+    field: a form's `Lokasi : ...`, `Status : ...`, `Tgl-Kejadian : ...` or a date on a body's first lines right below
+    a header with no blank line is the citizen's text, and so is a `Reply-To : ...` among them (read as a field, the
+    acknowledgement of an anonymous report went to the address the citizen wrote there)."""
+    spaced: list[tuple[int, int]] = []
+    at = 0
+    while (end := raw.find(b"\n", at, at + _SPACED_HEADER_READ)) >= 0 and end < _SPACED_HEADER_READ:
+        end += 1
+        if raw[at:end] in (b"\n", b"\r\n"):
+            return spaced
+        field = _SPACED_FIELD_NAME.match(raw, at, end)
+        if field is not None:
+            spaced.append((field.end(1), field.end() - 1))
+        elif not (_HEADER_LINE.match(raw, at, end) or (at == 0 and raw.startswith(b"From "))):
+            return []
         at = end
-    return b"".join([*mended, raw[done:]]) if mended else raw
+    return []
 
 
 def _fed(parser: _LimitedParser, raw: bytes) -> EmailMessage:
