@@ -2522,8 +2522,10 @@ _SPACED_TOKEN = re.compile(r"\s+(?P<word>[^\W_]+)", re.UNICODE)
 # A handle's name after its "@" ("@pemkot", "@budi.s").
 _HANDLE_NAME = re.compile(r"\w(?:\w|\.(?=\w))*", re.UNICODE)
 _AT_SIGNS = with_compatibility_forms("@")
-# An e-mail address's domain after its "@" ("gmail.com"), as no handle has.
-_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b", re.UNICODE)
+# An e-mail address's domain after its "@" ("gmail.com", "pemkot.go.id"): its last label a country's two letters or a
+# common top-level name, as a dotted handle's is not ("@pemkot.sukamaju").
+_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:[a-z]{2}|com|net|org|info|biz|edu|gov|mil|int|io|app|dev|xyz|"
+                          r"online|site|web|email|mail)\b", re.IGNORECASE)
 
 
 def _with_glued_anonymity(parsed: ParsedText, grammar: Grammar) -> ParsedText:

@@ -363,6 +363,8 @@ GLUED_ANONYMITY = [
                  id="past-three-long-handles"),
     pytest.param("LAPOR ANONIM@pemkot kades minta setoran", "ANONIM@pemkot kades minta setoran",
                  id="a-handle-glued-after-it"),
+    pytest.param("LAPOR ANONIM@pemkot.sukamaju kades minta setoran", "ANONIM@pemkot.sukamaju kades minta setoran",
+                 id="a-dotted-handle-glued-after-it"),
     pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
     pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
                  id="english"),
@@ -388,6 +390,7 @@ NOT_GLUED_ANONYMITY = [
     pytest.param("Rahasia+Negara bocor di dinas", False, id="a-confidentiality-word-glued-to-a-word-of-theirs"),
     pytest.param("12345678 ANONIM|tambahan foto", False, id="a-mistyped-id-no-report"),
     pytest.param("anonim@gmail.com mengirim ancaman ke warga", False, id="an-address-of-that-name"),
+    pytest.param("anonim@desa.go.id mengirim ancaman ke warga", False, id="an-address-of-a-country-domain"),
 ]
 
 
