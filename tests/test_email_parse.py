@@ -289,6 +289,16 @@ def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
     assert mail.text == "Ada pungli.\nSubject : bukan field"
 
 
+def test_a_spaced_field_below_a_cr_alone_stays_the_text() -> None:
+    """A CR alone ends a line for the standard library: where it may end the header (`without_bare_crs_in_header`
+    leaves a header holding "\\r\\r" as it is), a `Reply-To : ...` below it is the citizen's text, not the address
+    an anonymous report's acknowledgement goes to."""
+    mail = parse_mail(b"From: Budi <budi@example.org>\r\nSubject: ANONIM pungli dana desa\r\n"
+                      b"Message-ID: <cr1@example.org>\r\nReply-To : rahasia.saya@gmail.com\rLokasi : Jl. Mawar 5\r\r"
+                      b"Kades minta setoran 5 juta.\r\n\r\nSalam\r\n")
+    assert mail.reply_to is None and "rahasia.saya@gmail.com" in (mail.text or "")
+
+
 @pytest.mark.parametrize("first", ["Lokasi : Jl. Mawar No. 5", "Tgl-Kejadian : 3 Mei, kades minta setoran",
                                    "E-mail : rahasia.saya@gmail.com", "2024-05-01 : kades minta setoran",
                                    "No-HP : 0812-3456-7001", "Status : Warga RT 03, ASN", "Lines : 3 jalur rusak"])

@@ -409,7 +409,8 @@ def parse_bytes(raw: bytes, max_parts: int = 0, max_depth: int = 0, *, max_heade
     bytes (0: no limit), and MimeFieldsTooLarge past `max_mime_field_bytes` (or an eighth of it in one field)."""
     parser = _LimitedParser(max_parts=max_parts, max_depth=max_depth, max_header_lines=max_header_lines,
                             max_header_bytes=max_header_bytes, max_mime_field_bytes=max_mime_field_bytes)
-    message = _fed(parser, with_field_names_closed(without_bare_crs_in_header(raw)))
+    message = _fed(parser, with_field_names_closed(without_bare_crs_in_header(raw), max_lines=max_header_lines,
+                                                   max_bytes=max_header_bytes))
     _read_encoded_forwards(message, parser)
     return message
 
@@ -444,18 +445,19 @@ _SPACED_FIELD_NAME = re.compile(
     rb"user|received|arc|authentication|original|accept|require|feedback|envelope|mail|followup|sender)"
     rb"(?:-[a-z0-9]+)+)[ \t]+:", re.IGNORECASE)
 _HEADER_LINE = re.compile(rb"[!-9;-~]*:|[ \t]")
-# How far a header is read for spaced names: past the parse's header limits (`email.max_header_bytes`, 2 MiB by
-# default), which refuse such a mail anyway, a mail of 25 MB of header lines cost seconds here.
+# How far a header is read for spaced names where the parse sets no limit (`email.max_header_lines` and
+# `max_header_bytes` refuse a mail past them anyway): read whole, 25 MB of header lines cost seconds here.
 _SPACED_HEADER_READ = 4 * 1024 * 1024
 
 
-def with_field_names_closed(raw: bytes) -> bytes:
+def with_field_names_closed(raw: bytes, *, max_lines: int = 0, max_bytes: int = 0) -> bytes:
     """The mail with the spaces between its header fields' names and their colons taken out, where the header is one
     (`_spaced_header_fields`). The standard library reads `Subject : Jalan rusak` as no field, and ends the header
     there (every field below it in the text, an anonymous mail's Reply-To among them; at the top, the mail had no
     header and was refused), and `From : Budi <...>` as a misplaced mbox line, dropped: the mail had no sender and
-    was quarantined."""
-    spaced = _spaced_header_fields(raw)
+    was quarantined. Past `max_lines` lines or `max_bytes` bytes of header (0: `_SPACED_HEADER_READ`), as none."""
+    spaced = _spaced_header_fields(raw, max_lines or sys.maxsize, min(max_bytes or _SPACED_HEADER_READ,
+                                                                       _SPACED_HEADER_READ))
     if not spaced:
         return raw
     pieces: list[bytes] = []
@@ -466,19 +468,25 @@ def with_field_names_closed(raw: bytes) -> bytes:
     return b"".join([*pieces, raw[done:]])
 
 
-def _spaced_header_fields(raw: bytes) -> list[tuple[int, int]]:
+def _spaced_header_fields(raw: bytes, max_lines: int, max_bytes: int) -> list[tuple[int, int]]:
     """Where each spaced field name of the header ends, and its colon: none unless a blank line ends the header and
     every line above it is a header's (a field, a spaced field of `_SPACED_FIELD_NAME`, a folded line, an mbox line
-    first). Else the mail is read as the standard library reads it, its header ending at the first line that is no
-    field: a form's `Lokasi : ...`, `Status : ...`, `Tgl-Kejadian : ...` or a date on a body's first lines right below
-    a header with no blank line is the citizen's text, and so is a `Reply-To : ...` among them (read as a field, the
-    acknowledgement of an anonymous report went to the address the citizen wrote there)."""
+    first), each ended by LF or CRLF. Else the mail is read as the standard library reads it, its header ending at
+    the first line that is no field: a form's `Lokasi : ...`, `Status : ...`, `Tgl-Kejadian : ...` or a date on a
+    body's first lines right below a header with no blank line is the citizen's text, and so is a `Reply-To : ...`
+    among them (read as a field, the acknowledgement of an anonymous report went to the address the citizen wrote
+    there). A CR alone ends a line for the standard library, and may end its header (`without_bare_crs_in_header`
+    leaves such a mail as it is): none is closed then."""
     spaced: list[tuple[int, int]] = []
-    at = 0
-    while (end := raw.find(b"\n", at, at + _SPACED_HEADER_READ)) >= 0 and end < _SPACED_HEADER_READ:
+    at = lines = 0
+    while (end := raw.find(b"\n", at, max_bytes)) >= 0 and lines < max_lines:
         end += 1
-        if raw[at:end] in (b"\n", b"\r\n"):
+        lines += 1
+        line = raw[at:end]
+        if line in (b"\n", b"\r\n"):
             return spaced
+        if b"\r" in line[:-2]:  # a CR alone, before the line's own end
+            return []
         field = _SPACED_FIELD_NAME.match(raw, at, end)
         if field is not None:
             spaced.append((field.end(1), field.end() - 1))
