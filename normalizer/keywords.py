@@ -18,6 +18,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+import phonenumbers
+
 from gateway.replies import load_replies, reply_templates
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
@@ -2522,10 +2524,13 @@ _SPACED_TOKEN = re.compile(r"\s+(?P<word>[^\W_]+)", re.UNICODE)
 # A handle's name after its "@" ("@pemkot", "@budi.s").
 _HANDLE_NAME = re.compile(r"\w(?:\w|\.(?=\w))*", re.UNICODE)
 _AT_SIGNS = with_compatibility_forms("@")
-# An e-mail address's domain after its "@" ("gmail.com", "pemkot.go.id"): its last label a country's two letters or a
-# common top-level name, as a dotted handle's is not ("@pemkot.sukamaju").
-_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)*\.(?:[a-z]{2}|com|net|org|info|biz|edu|gov|mil|int|io|app|dev|xyz|"
-                          r"online|site|web|email|mail)\b", re.IGNORECASE)
+# An e-mail address's domain after its "@" ("gmail.com", "pemkot.go.id"): its last label a country's code (ISO 3166,
+# as phonenumbers knows the regions, and "uk", "eu") or a common top-level name, as a dotted handle's is not
+# ("@pemkot.sukamaju", "@dpr.ri", "@dinas.pu").
+_MAIL_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+\b", re.UNICODE)
+_MAIL_TOP_LEVEL = frozenset({region.lower() for region in phonenumbers.SUPPORTED_REGIONS} | {
+    "uk", "eu", "com", "net", "org", "info", "biz", "edu", "gov", "mil", "int", "io", "app", "dev", "xyz", "online",
+    "site", "web", "email", "mail"})
 
 
 def _with_glued_anonymity(parsed: ParsedText, grammar: Grammar) -> ParsedText:
@@ -2567,11 +2572,17 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
     return False
 
 
+def _a_mail_domain_at(text: str, at: int) -> bool:
+    """Whether an e-mail address's domain (`_MAIL_DOMAIN`, `_MAIL_TOP_LEVEL`) begins at `at`."""
+    domain = _MAIL_DOMAIN.match(text, at)
+    return domain is not None and domain.group().rsplit(".", 1)[1].lower() in _MAIL_TOP_LEVEL
+
+
 def _glued_to_a_mark(text: str, start: int, end: int, grammar: Grammar) -> bool:
     """Whether the word `text[start:end]` is glued to a mark (`_glued_anonymity_at_head`): after it, or before it with
     a space after it; an opening mark so only when it closes after particles or flag words alone ("*ANONIM ya* ...")."""
     after = text[end] if end < len(text) else ""
-    if after and after in _AT_SIGNS and _MAIL_DOMAIN.match(text, end + 1):
+    if after and after in _AT_SIGNS and _a_mail_domain_at(text, end + 1):
         return False  # an address of that name ("anonim@gmail.com mengirim ancaman"); "ANONIM@pemkot" is glued
     if after and not after.isspace():
         return True  # no letter or digit: the token ends there

@@ -365,6 +365,8 @@ GLUED_ANONYMITY = [
                  id="a-handle-glued-after-it"),
     pytest.param("LAPOR ANONIM@pemkot.sukamaju kades minta setoran", "ANONIM@pemkot.sukamaju kades minta setoran",
                  id="a-dotted-handle-glued-after-it"),
+    pytest.param("LAPOR ANONIM@dpr.ri anggota dewan minta setoran", "ANONIM@dpr.ri anggota dewan minta setoran",
+                 id="a-handle-of-two-letters-after-its-dot"),
     pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
     pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
                  id="english"),
