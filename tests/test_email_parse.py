@@ -289,6 +289,14 @@ def test_a_field_name_with_spaces_before_its_colon_is_read(raw: bytes) -> None:
     assert mail.text == "Ada pungli.\nSubject : bukan field"
 
 
+@pytest.mark.parametrize("limits", [{"max_header_lines": 3}, {"max_header_bytes": 84}],
+                         ids=["lines-at-the-limit", "bytes-at-the-limit"])
+def test_a_spaced_field_is_read_in_a_header_at_the_parses_limits(limits: dict[str, int]) -> None:
+    """The header's walk for spaced names reads as far as the parse's limits admit a header, its blank line too."""
+    raw = b"From : Budi <budi@example.org>\r\nSubject: Jalan rusak\r\nMessage-ID: <b1@example.org>\r\n\r\nIsi.\r\n"
+    assert parse_mail(raw, **limits).sender_address == "budi@example.org"
+
+
 def test_a_spaced_field_below_a_cr_alone_stays_the_text() -> None:
     """A CR alone ends a line for the standard library: where it may end the header (`without_bare_crs_in_header`
     leaves a header holding "\\r\\r" as it is), a `Reply-To : ...` below it is the citizen's text, not the address

@@ -479,7 +479,7 @@ def _spaced_header_fields(raw: bytes, max_lines: int, max_bytes: int) -> list[tu
     leaves such a mail as it is): none is closed then."""
     spaced: list[tuple[int, int]] = []
     at = lines = 0
-    while (end := raw.find(b"\n", at, max_bytes)) >= 0 and lines < max_lines:
+    while (end := raw.find(b"\n", at, max_bytes + 2)) >= 0 and lines <= max_lines:  # and the blank line
         end += 1
         lines += 1
         line = raw[at:end]
