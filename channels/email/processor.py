@@ -336,7 +336,9 @@ class MailProcessor:
         # `CEK <id>` and words of news, no file ("CEK <id> jalan makin rusak"): as by SMS, that report's addition,
         # answered that it was received and with the status asked for (`[email_follow_up_status]`). Filed as a new
         # report, the citizen got a new Tracking ID and no status, and the agency a second case of the same thing.
-        news = query_with_news(mail, self.settings.intake.shortest_tracking_id) if read_news else None
+        # Off the event loop: read whole, as a file's words are, a long mail's grammar took tens of milliseconds there.
+        news = await asyncio.to_thread(query_with_news, mail, self.settings.intake.shortest_tracking_id) \
+            if read_news and with_a_file is None else None
         named = named or news
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
