@@ -172,18 +172,15 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
             log.warning("email.follow_up_status_refused", reason=error.reason)
             addressed = {**addressed, "text": "follow_up"}
         else:
-            if added:
-                # The report was there to add to (the processor read its copy, or the case store had it): its status
-                # is the one looked up, "received" while it is not forwarded yet. Its `report_spooled` is the
-                # addition's.
-                addressed = {**addressed, "status": status}
-            elif not found and payload.get("report_spooled"):
+            if not added and not found and payload.get("report_spooled"):
                 # Asked while a gateway's disk spool may hold the report (`Intake.may_hold`), in neither Redis nor
                 # the case store until its replay: waited for as a case store away is, never answered "not found".
                 return _lookup_failed(context, payload, addressed, cap_key, RetryableError(
                     "the report may be in a gateway's disk spool, not in Redis yet", reason="report_not_replayed"))
-            else:
-                addressed = {**addressed, "status": status, "found": found}
+            # An addition's report was there to add to (the processor read its copy, or the case store had it): its
+            # status is the one looked up, "received" while it is not forwarded yet; its `report_spooled` is the
+            # addition's.
+            addressed = {**addressed, "status": status} if added else {**addressed, "status": status, "found": found}
     # Built before it is counted: a reply that cannot be built (a bug, a template gone) sends nothing, and counted,
     # RQ's retries of it used up the address's hour as the failures below would.
     message = build_reply(addressed, context.settings)
