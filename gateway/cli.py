@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TextIO, T
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
 from gateway.localtime import shown_time, with_local_times
@@ -519,7 +521,7 @@ def deadletters_list(
         table.add_row(_printable(letter.key), _printable(letter.tracking_id), _printable(letter.queue),
                       _printable(_channel_of(letter)), _printable(letter.reason), str(letter.attempts),
                       shown_time(letter.failed_at, settings.operator_zone), _printable(scrub(letter.detail)[:60]))
-    console.print(table)
+    _print_table(table)
     # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no
     # word of how many it matched (what `requeue --all` with it would take): said, with the way to the next page.
     matched = " that pass the filters" if filtered else ""
@@ -753,11 +755,50 @@ def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
 
 def _folded_table(title: str, columns: Iterable[str]) -> Table:
     """A table whose cells fold onto more lines on a narrow terminal: cut to its width, a key an operator copies into
-    the next command read `sms-aggrega…`, an account `178414…`, a failure `aggre…`."""
+    the next command read `sms-aggrega…`, an account `178414…`, a failure `aggre…`. Print it with `_print_table`."""
     table = Table(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
+
+
+def _print_table(table: Table) -> None:
+    """The table whole where the terminal is wide enough for it; on a narrower one (a phone's SSH client, a split
+    pane, a pipe: 80 columns) each row as its first cell over its other cells, each as "header value": squeezed into
+    80 columns, twelve columns folded every cell, a count of 12345 read "123" over "45", a channel's reason and the
+    time of its last message took a line a word, and the headers read "chan / nel", "stat / e"."""
+    natural = Measurement.get(console, console.options.update_width(_UNBOUNDED_WIDTH), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    if table.title:
+        console.print(Text.from_markup(str(table.title), style="table.title"), soft_wrap=False)
+    for row in zip(*(column.cells for column in table.columns), strict=True):
+        console.print(Text.from_markup(str(row[0]), style="bold"), soft_wrap=False)
+        fields = [Text.assemble((f"{column.header} ", "dim"), Text.from_markup(str(cell)))
+                  for column, cell in zip(table.columns[1:], row[1:], strict=True)]
+        width = console.width - len(_ROW_INDENT)
+        for line in _packed(fields, width):
+            for part in line.wrap(console, width, overflow="fold"):
+                part.rstrip()
+                console.print(Text(_ROW_INDENT).append_text(part), soft_wrap=True)
+
+
+_ROW_INDENT = "  "
+# Wide enough for any table's natural width: the width `_print_table` measures a table at.
+_UNBOUNDED_WIDTH = 100_000
+
+
+def _packed(fields: list[Text], width: int) -> list[Text]:
+    """The fields on as few lines of `width` as hold them, two spaces apart, a field never cut between two lines
+    unless it is longer than a line (then it folds on a line of its own)."""
+    lines: list[Text] = []
+    for field in fields:
+        if lines and lines[-1].cell_len + 2 + field.cell_len <= width:
+            lines[-1].append("  ").append_text(field)
+        else:
+            lines.append(field.copy())
+    return lines
 
 
 def _printable(text: str) -> str:
@@ -787,7 +828,7 @@ def attachments_list(tracking_id: TrackingIdArgument) -> None:
     for view in report.attachments:
         table.add_row(str(view.index), _printable(view.content_type), "-" if view.size is None else str(view.size),
                       _printable(", ".join(view.flags)) or "-", view.keeps, view.case_store, view.reason or "")
-    console.print(table)
+    _print_table(table)
     # Only a file the gateway still has can be handed over: the export of a missing one ends on FileMissing.
     withheld = [view for view in report.attachments if view.case_store == WITHHELD]
     kept = [str(view.index) for view in withheld if view.keeps != MISSING_FILE]
@@ -979,7 +1020,7 @@ def quarantine_list() -> None:
         table.add_row(entry.key[:16], _printable(entry.reason), str(entry.size),
                       shown_time(entry.quarantined_at, settings.operator_zone),
                       _printable(_quarantine_detail(entry.reason, entry.detail)))
-    console.print(table)
+    _print_table(table)
 
 
 # The reasons whose detail is an exception's type and message, as raised (`<type>: <message>`): the gateway's parser or
@@ -1123,7 +1164,7 @@ def unfiled_list() -> None:
         table.add_row(_printable(entry.channel), _printable(shown_key(settings, entry.key)),
                       shown_time(entry.unfiled_at, settings.operator_zone),
                       _printable(entry.error), _printable(entry.where))
-    console.print(table)
+    _print_table(table)
     _say_damaged(settings, damaged)
 
 
@@ -1486,7 +1527,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
                       f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
                       local(entry["last_message_at"] or "never"))
-    console.print(table)
+    _print_table(table)
     # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,
     # which keeps its width for the reasons. Only the page said it.
     # And what to do, as the page says it under the reason.
@@ -1513,7 +1554,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                        "?" if q.get("error") else "-" if age is None else f"{age:.0f}",
                        "-" if q.get("workers") is None else str(q["workers"]), str(q.get("failed", 0)),
                        escape(local(queue_failure(q))), in_progress(q))
-    console.print(queues)
+    _print_table(queues)
     unreadable = sum(q.get("failed", 0) for q in document["queues"])
     if unreadable:
         console.print(f"[yellow]{unreadable} job(s) no worker could read were set aside in RQ's failed registry[/]: "
@@ -1547,7 +1588,7 @@ def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> No
                       escape(f"{holder} ({HOLDER_GONE_NOTE})" if poller.get("holder_gone") else holder),
                       "-" if left is None else f"{left:.0f}",
                       with_local_times(entry.get("last_poll_ok_at") or "never", zone))
-    console.print(table)
+    _print_table(table)
 
 
 def _add_triage() -> None:

@@ -34,7 +34,8 @@ from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
 
 def cli(test_env: TestEnvironment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(list(args), test_env.process_env(COLUMNS="200", **env))
+    """The command run as an operator runs it, on a terminal wide enough for its tables unless `COLUMNS` says."""
+    return run_cli(list(args), test_env.process_env(**{"COLUMNS": "300", **env}))
 
 
 def no_traceback(result: subprocess.CompletedProcess[str]) -> bool:
@@ -1068,15 +1069,10 @@ def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnv
     assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
 
 
-def _column(listing: str, index: int) -> str:
-    """A table column's cells joined, its folded lines put back together (a line per row piece)."""
-    return "".join(row.split("│")[index].strip() for row in listing.splitlines() if row.startswith("│"))
-
-
 def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
     """At 120 columns or fewer the key, channel and reason were cut with an ellipsis (`lapor-forwar…`,
     `casestore_4…`): the reason `--reason` filters on and the key an unreadable entry is named by could not be read.
-    Folded, whole."""
+    Whole: on a terminal narrower than the table, each letter is its key on a line of its own over its other cells."""
     DeadLetters(redis).add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-7"}],
                                tracking_id="10000012", item="r-7", reason="aggregator_timeout", detail="timed out",
                                channel="sms-aggregator")
@@ -1084,8 +1080,10 @@ def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnv
     listing = run_cli(["deadletters", "list"], test_env.process_env(COLUMNS="80"))
 
     assert listing.returncode == 0 and "…" not in listing.stdout, listing.stdout + listing.stderr
-    assert (_column(listing.stdout, 1), _column(listing.stdout, 4), _column(listing.stdout, 5)) == (
-        f"{REPLY_QUEUE}:r-7", "sms-aggregator", "aggregator_timeout"), listing.stdout
+    lines = listing.stdout.splitlines()
+    cells = lines[lines.index(f"{REPLY_QUEUE}:r-7") + 1:]
+    assert any("channel sms-aggregator" in line for line in cells), listing.stdout
+    assert any("reason aggregator_timeout" in line for line in cells), listing.stdout
 
 
 @pytest.mark.parametrize("command", ["unfiled", "email quarantine"])
@@ -1106,12 +1104,14 @@ def test_the_lists_of_what_an_operator_files_again_fold_their_keys_on_a_narrow_t
         reason = "missing_recipient_header"
 
     listing = run_cli([*command.split(), "list"], test_env.process_env(COLUMNS="80"))
-    keys = [row.split("│")[2 if command == "unfiled" else 1].strip() for row in listing.stdout.splitlines()
-            if row.startswith("│")]
-    column = _column(listing.stdout, 4 if command == "unfiled" else 2)
+    lines = listing.stdout.splitlines()
 
     assert listing.returncode == 0 and "…" not in listing.stdout, listing.stdout + listing.stderr
-    assert key in "".join(keys) and reason in column, listing.stdout
+    if command == "unfiled":
+        assert any(f"key {key}" in line for line in lines), listing.stdout
+        assert any(f"error {reason}" in line for line in lines), listing.stdout
+    else:
+        assert key in lines and any(f"reason {reason}" in line for line in lines), listing.stdout
     if command == "unfiled":
         retried = cli(test_env, "unfiled", "retry", key)
         assert retried.returncode == 0 and f"{key}: filed as" in retried.stdout, retried.stdout + retried.stderr

@@ -332,7 +332,8 @@ def test_a_command_refuses_to_start_on_an_unknown_zone_naming_the_setting(
 
 def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """At 80 columns the queues table cut each cell to its width with an ellipsis: the reason code read `aggre…`, and
-    a retried reply's failure (its kind and host beside the code) was lost whole. Folded, every character is there."""
+    a retried reply's failure (its kind and host beside the code) was lost whole. Folded, every character is there
+    (each row's cells under it, "header value", where the table is wider than the terminal)."""
     from rich.console import Console
 
     from gateway import cli as cli_module
@@ -347,9 +348,9 @@ def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatc
     document["queues"] = [{"name": "lapor-reply", "depth": 0, "held": 0, "scheduled": 40, "oldest_age_seconds": 720.0,
                            "workers": 1, "failed": 0, "last_failure": failure, "in_progress": 0}]
     cli_module._print_status(document)
-    cells = "".join(line.split("│")[8] for line in output.getvalue().split("Queues\n")[1].splitlines()
-                    if line.count("│") == 10)
-    assert "".join(cells.split()) == "".join(failure.split()), output.getvalue()
+    queues = output.getvalue().split("Queues\n")[1]
+    assert "…" not in queues, queues
+    assert "".join(f"last failure {failure}".split()) in "".join(queues.split()), queues
 
 
 def test_the_pollers_account_and_holder_are_folded_not_cut_on_a_narrow_terminal(
@@ -366,6 +367,64 @@ def test_the_pollers_account_and_holder_are_folded_not_cut_on_a_narrow_terminal(
     document = {"channels": [{"channel": "instagram", "last_poll_ok_at": None, "poller": {
         "account": account, "holder": holder, "lease_remaining_seconds": 12.0}}]}
     cli_module._print_pollers(document)
-    rows = [line.split("│") for line in output.getvalue().splitlines() if line.count("│") == 6]
     assert "…" not in output.getvalue(), output.getvalue()
-    assert ("".join(row[2].strip() for row in rows), "".join(row[3].strip() for row in rows)) == (account, holder)
+    lines = output.getvalue().splitlines()
+    assert f"  account {account}" in lines and f"  polled by {holder}" in lines, output.getvalue()
+
+
+def _busy_channels_document() -> dict[str, Any]:
+    """A status document of a busy SMS channel and an e-mail channel down for a long reason."""
+    document = _document()
+    document["channels"][0]["counters"] = dict.fromkeys(
+        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
+         "replies_failed"), 0)
+    busy = {**document["channels"][0], "channel": "sms-aggregator", "state": "ok", "reason": "", "since": None,
+            "actions": [], "last_message_at": "2026-12-04 19:04:59Z",
+            "counters": {"received": 123456, "accepted": 120001, "duplicates": 17, "rejected": 3438,
+                         "forwarded": 119990, "attachments_not_fetched": 0, "replies_sent": 119990,
+                         "replies_failed": 11}}
+    document["channels"].insert(0, busy)
+    document["channels"][1]["reason"] = "no smtp process beat for 3 min (last 2026-12-04 18:57:00Z)"
+    return document
+
+
+@pytest.mark.parametrize("width", [80, 60, 40])
+def test_the_channels_read_whole_on_a_terminal_narrower_than_their_table(
+        width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Squeezed into 80 columns (a phone's SSH client at 2 a.m., a split pane, a pipe), the twelve columns of the
+    channels table folded every cell: 123456 received read "123" over "456", the reason of a channel down took a line
+    a word, the headers read "chan" over "nel". Each channel is now its name over its cells, "header value", each
+    count and each header on one line, no line wider than the terminal."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=width, soft_wrap=True))
+    document = _busy_channels_document()
+    cli_module._print_status(document, ZoneInfo("Asia/Jakarta"))
+    view = output.getvalue()
+    channels = view.split("Channels\n")[1].split("\nemail: DOWN since")[0]  # the prose under it wraps as prose
+    assert "│" not in channels and "┃" not in channels, view
+    lines = channels.splitlines()
+    assert all(len(line) <= width for line in lines), view
+    assert lines[0] == "sms-aggregator", view
+    for said in ("received 123456", "accepted 120001", "dup 17", "rejected 3438", "forwarded 119990",
+                 "replies ok/failed 119990/11", "dead letters 0", "state OK", "state DOWN"):
+        assert any(said in line for line in lines), (said, view)
+    reason = "no smtp process beat for 3 min (last 2026-12-04 18:57:00Z (01:57 WIB, Dec 5))"
+    assert f"reason {reason}" in " ".join(line.strip() for line in lines), view
+
+
+def test_the_channels_stay_one_table_where_the_terminal_holds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal as wide as the table (a desktop's) keeps the one table: a row a channel, its counts side by side."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=250, soft_wrap=True))
+    cli_module._print_status(_busy_channels_document(), ZoneInfo("Asia/Jakarta"))
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in output.getvalue().splitlines()
+            if line.count("│") == 13]
+    assert rows[0][:9] == ["sms-aggregator", "OK", "-", "123456", "120001", "17", "3438", "119990", "0"], rows
