@@ -67,8 +67,9 @@ from gateway.logs import clear_message_context, get_logger
 from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
+from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, parse_text
+from normalizer.keywords import parse_text
 from normalizer.sender import normalize_sender
 
 log = get_logger()

@@ -53,8 +53,9 @@ from gateway.queues import REPLY_QUEUE, enqueue_calls, sender_digest
 from gateway.settings import Settings
 from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import ReportDraft, Sender
+from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, parse_text
+from normalizer.keywords import parse_text
 from normalizer.pipeline import UNANSWERED, normalize
 from normalizer.quoted_posts import without_quoted_posts
 from normalizer.sender import normalize_sender

@@ -68,8 +68,8 @@ from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
 from gateway.unfiled import UnfiledMessages
 from normalizer.envelope import ReportDraft
+from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action
 from normalizer.pipeline import UNANSWERED, normalize
 from normalizer.sender import normalize_msisdn
 

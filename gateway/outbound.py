@@ -56,8 +56,8 @@ from gateway.replies import DEFAULT_LANGUAGE, render
 from gateway.settings import Settings
 from gateway.transactions import after_commit, commit, commit_watched
 from normalizer.envelope import ReportDraft
+from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action
 from normalizer.pipeline import Query
 from normalizer.sender import normalize_msisdn
 

@@ -21,7 +21,7 @@ from gateway.queues import envelope_key
 from gateway.replies import is_status, render, shown_typed_id, status_text
 from gateway.settings import Settings
 from gateway.tls import tls_context
-from normalizer.keywords import Action
+from normalizer.grammar import Action
 from normalizer.pipeline import Query
 
 log = get_logger()

@@ -170,7 +170,8 @@ def check_tables(config_dir: Path | None = None) -> None:
     raises SettingsError naming the file and what is wrong (the first file that is)."""
     from channels.email.machine_words import EMAIL_REQUIRED, EMAIL_TABLE, load_machine_words
     from gateway.replies import load_replies
-    from normalizer.keywords import closing_phrase, load_grammar
+    from normalizer.grammar import load_grammar
+    from normalizer.small_talk import closing_phrase
     from workers.own_identity import load_identity_words
 
     as_used = config_dir is None

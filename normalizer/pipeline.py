@@ -12,21 +12,12 @@ from gateway.logs import get_logger
 from gateway.replies import load_replies
 from gateway.tracking import MIN_LENGTH
 from normalizer.envelope import Channel, ReportDraft, Sender
+from normalizer.grammar import Action, Grammar, ParsedText, load_grammar
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import (
-    Action,
-    Grammar,
-    ParsedText,
-    addition_of_a_status_query,
-    awaits_an_answer,
-    closing_phrase,
-    hashtag_flags,
-    is_courtesy,
-    load_grammar,
-    parse_text,
-)
+from normalizer.keywords import addition_of_a_status_query, hashtag_flags, parse_text
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
+from normalizer.small_talk import awaits_an_answer, closing_phrase, is_courtesy
 from normalizer.text import clean_text, cut_text, fold_word
 
 log = get_logger()

@@ -22,19 +22,11 @@ from typing import Any
 from gateway.errors import RejectedInput
 from gateway.tracking import format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.grammar import load_grammar
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import (
-    awaits_an_answer,
-    detect_language,
-    hashtag_flags,
-    is_courtesy,
-    is_greeting,
-    is_opt_in,
-    is_opt_out,
-    load_grammar,
-    parse_text,
-)
+from normalizer.keywords import hashtag_flags, parse_text
 from normalizer.pipeline import normalize
+from normalizer.small_talk import awaits_an_answer, detect_language, is_courtesy, is_greeting, is_opt_in, is_opt_out
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "grammar_oracle.json.gz"

@@ -38,7 +38,8 @@ from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
 from normalizer.envelope import SENDER_IDENTITIES
-from normalizer.keywords import Action, parse_text
+from normalizer.grammar import Action
+from normalizer.keywords import parse_text
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies

@@ -54,20 +54,12 @@ from gateway.logs import (
 from gateway.settings import Settings
 from normalizer import sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
-from normalizer.keywords import (
-    _KEPT_TOKENS_CHARS,
-    _TOKENS,
-    _WORDS,
-    _first_folded_tokens,
-    _folded_tokens,
-    _folded_words,
-    _squeeze,
-    detect_language,
-    is_courtesy,
-    load_grammar,
-)
+from normalizer.flags_in_words import _folded_words
+from normalizer.grammar import load_grammar
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
+from normalizer.small_talk import detect_language, is_courtesy
 from normalizer.text import _BLANK_LINES, _CONTROL, _SPACES, clean_text, fold_word
+from normalizer.tokens import _KEPT_TOKENS_CHARS, _TOKENS, _WORDS, _first_folded_tokens, _folded_tokens, _squeeze
 from tests.conftest import TWILIO_TOKEN, GatewayServer
 
 TWIML_CASES = [

@@ -29,24 +29,25 @@ from gateway.settings import Settings, load_settings
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH
 from normalizer import keywords
 from normalizer.envelope import Attachment, Channel, ReportKind, SenderKind
-from normalizer.inbound import decode_payload
-from normalizer.keywords import (
-    Action,
+from normalizer.flags_in_words import (
     _asks_in_a_phrase,
     _fills_a_name_line,
-    _flags_before_a_tail,
     _folded_words,
-    _one_character,
     _opens_a_clause_with,
+    _said_in_a_phrase,
+)
+from normalizer.grammar import Action, load_grammar
+from normalizer.inbound import decode_payload
+from normalizer.keywords import (
+    _flags_before_a_tail,
+    _one_character,
     _parse_query,
     _past_symbols_and_our_address_at,
     _read_query,
-    _said_in_a_phrase,
     _second_kind_after,
     _second_kind_at,
     _second_kind_before_flag,
     _take_trailing_flags,
-    load_grammar,
     parse_text,
 )
 from normalizer.pipeline import Normalized, normalize

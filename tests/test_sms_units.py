@@ -23,8 +23,10 @@ from gateway.replies import acknowledgement, flagged, load_replies, render, repl
 from gateway.tables import REPLY_FIELDS
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
+from normalizer.grammar import Action
 from normalizer.inbound import decode_payload
-from normalizer.keywords import PUBLIC_REPLY_KEYS, SMS_REPLY_KEYS, Action, parse_text
+from normalizer.keywords import parse_text
+from normalizer.our_replies import PUBLIC_REPLY_KEYS, SMS_REPLY_KEYS
 from normalizer.pipeline import Normalized, normalize
 from normalizer.sender import normalize_msisdn
 from normalizer.text import clean_text

@@ -53,8 +53,9 @@ from gateway.replies import load_replies
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, ReportDraft, SenderKind
+from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import Action, parse_text
+from normalizer.keywords import parse_text
 from normalizer.text import clean_text
 from tests.conftest import TestEnvironment, free_port, log_events
 from tests.job_support import SecondJobInFirstSend

@@ -65,8 +65,9 @@ from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls, envelop
 from gateway.replies import acknowledgement, flagged
 from gateway.settings import EmailSettings, Settings
 from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderKind, utc_now
+from normalizer.grammar import load_grammar
 from normalizer.inbound import InboundMessage
-from normalizer.keywords import adds_to_the_report, load_grammar
+from normalizer.keywords import adds_to_the_report
 from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize, signer_words
 from normalizer.prefixes import STACKED_PREFIXES
 
