@@ -1,8 +1,8 @@
 """Anonymity and confidentiality asked in words (`[flags_in_words]` of `config/keywords.toml`), not by a flag word.
 
 A phrase ("mohon identitas saya dirahasiakan"), a clause of the citizen's own ("saya takut ketahuan"), an aside that
-pleads for protection ("(anonim, saya takut) ..."), a name line left blank or filled with "anonim". Each reader takes
-the text's folded words; `normalizer/keywords.py` (`_with_flags_asked_in_words`) asks them of a filed parse.
+pleads for protection ("(anonim, saya takut) ..."), a name line left blank or filled with "anonim".
+`normalizer/keywords.py` (`_with_flags_asked_in_words`) asks them of a filed parse, with the flags it read there.
 """
 
 from __future__ import annotations

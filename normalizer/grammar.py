@@ -1,8 +1,9 @@
 """The keyword grammar's data: its tables read from `config/keywords.toml`, and what a parse gives back.
 
 `load_grammar` reads and checks the tables once into a `Grammar`; `ParsedText` is a message's reading (its `Action`,
-its kind, its flags, its Tracking ID and the text left). Every reader of the grammar (`normalizer/keywords.py`, the
-small-talk checks, the flags asked in words, our replies sent back) imports these from here.
+its kind, its flags, its Tracking ID, its language and the text left). Every reader of the grammar
+(`normalizer/keywords.py`, the small-talk checks, the flags asked in words, our replies sent back) imports these from
+here.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ _TAG_CLOSE_CHARS = with_compatibility_forms("])*_~>\"'") + "】\u201d\u2019»"
 _TAG_CLOSE = "".join(map(re.escape, _TAG_CLOSE_CHARS))
 # Opening marks as typed around a word (`_negation_start` reads back past them: "bukan ~rahasia~", "bukan (#rahasia)").
 _TAG_OPEN_CHARS = with_compatibility_forms("[(*_~<\"'") + "【\u201c\u2018«"
+
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Words and numbers for the courtesy check ("lapor1708", "1708" are ours); what lies between them is ignored.
 _TOKENS = re.compile(r"[^\W_]+", re.UNICODE)
@@ -59,6 +60,7 @@ def _first_folded_tokens(text: str, count: int) -> tuple[str, ...] | list[str]:
 
 # A letter typed over and over ("makasiiih", "okeee"); digits are left as they are.
 _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+", re.UNICODE)
+
 _QUESTION = with_compatibility_forms("?")
 _QUESTION_MARKS = tuple(_QUESTION)
 _QUESTION_MARK = re.compile(f"[{re.escape(_QUESTION)}]")
