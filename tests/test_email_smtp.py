@@ -3308,11 +3308,9 @@ FILED_CEK_ROWS = [
     FiledCekRow("a-subject-of-other-words", "Jalan rusak", "CEK {id}"),
     # words after the ID that tell the report nothing new, as by SMS (`adds_to_the_report`): filed as before
     FiledCekRow("a-question-after-the-id", "", "CEK {id} kok lama sekali?"),
-    # a CEK with news that names no report of its sender's is filed as any mail is, as before: an ID never issued,
-    # someone else's report (its writer gets no addition to it, nor a status beside their news). (A mistyped ID with
-    # news is answered that it is not valid, as before: BAD_ID_ROWS.)
+    # a CEK with news of an ID never issued is filed as any mail is, as before (someone else's report: a report with
+    # its flags, OTHER_SENDERS_NEWS_ROWS; a mistyped ID with news is answered that it is not valid: BAD_ID_ROWS)
     FiledCekRow("news-after-an-id-never-issued", "", "CEK {never} jalan makin rusak"),
-    FiledCekRow("news-after-someone-elses-id", "", "CEK {id} jalan makin rusak", sender="tetangga@example.org"),
 ]
 
 
@@ -3422,6 +3420,89 @@ def test_a_cek_by_mail_with_news_is_its_reports_addition_answered_with_the_statu
     stored = casestore.get(added.tracking_id)
     assert stored is not None and (stored["follow_up_of"], stored["text"]) == (tracking_id, row.added)
     assert (row.sender in orjson.dumps(stored).decode()) is not row.anonymous
+
+
+@dataclass(frozen=True)
+class OtherSendersNewsRow:
+    """A CEK with news ("{id}": the Tracking ID of a report by warga@example.net, filed with `report`) from
+    `sender`: someone else's report makes it a report of its own with that report's flags and the mail's own
+    (`anonymous`, `confidential`); the report's own sender's is its addition (`adds`)."""
+
+    id: str
+    subject: str
+    body: str
+    report: str = "ANONIM\nPetugas kelurahan meminta uang."
+    sender: str = "tetangga@example.org"
+    anonymous: bool = True
+    confidential: bool = False
+    adds: bool = False
+
+
+OTHER_SENDERS_NEWS_ROWS = [
+    OtherSendersNewsRow("news-after-the-id", "", "CEK {id} jalan makin rusak"),
+    OtherSendersNewsRow("news-below-the-id", "", "CEK {id}\n\nSalam,\nJalan masih rusak"),
+    OtherSendersNewsRow("news-below-a-subjects-query", "CEK {id}", "Jalan makin rusak, lubangnya makin besar."),
+    OtherSendersNewsRow("an-anonymous-confidential-report", "", "CEK {id} jalan makin rusak",
+                        report="ANONIM RAHASIA\nPetugas kelurahan meminta uang.", confidential=True),
+    # a named report's flags are none: the mail is open, as by the report's tag, unless it asks otherwise itself
+    OtherSendersNewsRow("a-named-report", "", "CEK {id} jalan makin rusak", report="Petugas kelurahan meminta uang.",
+                        anonymous=False),
+    OtherSendersNewsRow("anonim-rahasia-to-a-named-report", "ANONIM RAHASIA", "CEK {id} jalan makin rusak",
+                        report="Petugas kelurahan meminta uang.", confidential=True),
+    # the report's own sender: its addition, as before
+    OtherSendersNewsRow("the-reports-own-sender", "", "CEK {id} jalan makin rusak", sender="warga@example.net",
+                        adds=True),
+]
+
+
+@pytest.mark.parametrize("row", OTHER_SENDERS_NEWS_ROWS, ids=[row.id for row in OTHER_SENDERS_NEWS_ROWS])
+def test_a_cek_by_mail_with_news_of_someone_elses_report_is_a_report_with_its_flags(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+        row: OtherSendersNewsRow) -> None:
+    """As a mail naming someone else's report by its tag (`others_report_flags`): `CEK <id>` and words of news from
+    another address is a report of its own with that report's `anonymous` and `confidential` (it may be the
+    whistleblower writing from another address), the mail's own kept, its text as written, answered at its From with
+    `[email_follow_up_other_sender]` (nothing of the report named: no status) and logged
+    `message.follow_up_other_sender`. It was filed as an open report, its text putting the anonymous report's ID
+    beside its sender's address in the case store."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified", body=row.report)
+    server = make_server()
+    fields = {"id": tracking_id}
+    mail = EmailMessage()
+    mail["From"], mail["To"] = f"Tetangga <{row.sender}>", RECIPIENT
+    mail["Subject"], mail["Message-ID"] = row.subject.format(**fields), make_msgid(domain="example.org")
+    mail.set_content(row.body.format(**fields))
+    raw = mail.as_bytes().replace(b"\n", b"\r\n")
+    filed = server.deliver(raw, mail_from=row.sender)
+    assert filed.data_code == 250 and filed.tracking_id not in (None, tracking_id)
+    new_id = filed.tracking_id or ""
+    envelope = stored_envelope(redis, new_id)
+    assert envelope is not None
+    refused = [(e["reason"], e["follow_up_of"]) for e in log_events(log_stream)
+               if e["event"] == "message.follow_up_other_sender"]
+    if row.adds:
+        assert (envelope["follow_up_of"], envelope["text"], refused) == (tracking_id, "jalan makin rusak", [])
+        return
+    assert (envelope["follow_up_of"], envelope["text"]) == (None, row.body.format(**fields))
+    assert (envelope["anonymous"], envelope["confidential"]) == (row.anonymous, row.confidential)
+    assert refused == [("not_the_reports_sender", tracking_id)]
+    # the reply job of an anonymous report names no address beside the IDs (addressed by the report)
+    [job] = queue(REPLY_QUEUE, redis).jobs
+    assert (row.sender in orjson.dumps(job.args).decode()) is not row.anonymous
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), raw)
+    assert answer["To"] == row.sender and str(answer["Subject"]).startswith(f"[LAPOR #{new_id}]")
+    assert answer.get_content() == reply_body("follow_up_other_sender", new_id, follow_up_of=tracking_id)
+    assert "diverifikasi" not in answer.get_content() and "verified" not in answer.get_content()
+    # nothing but the report's acknowledgement went to its sender
+    assert [str(reply["Subject"]) for reply in outbox(server.settings) if reply["To"] == "warga@example.net"] == [
+        "[LAPOR #" + tracking_id + "] Pungli di kelurahan"]
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    stored = casestore.get(new_id)
+    assert stored is not None and (stored["follow_up_of"], stored["confidential"]) == (None, row.confidential)
+    assert (row.sender in orjson.dumps(stored).decode()) is not row.anonymous
+    assert (stored["sender"]["kind"] == "reply_handle") is row.anonymous  # type: ignore[index]
 
 
 def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_received(  # type: ignore[no-untyped-def]

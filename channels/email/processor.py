@@ -323,7 +323,8 @@ class MailProcessor:
                       recipients: Sequence[str], *, read_news: bool = True) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
         with words of news (`query_with_news`) is read as that report's addition; without it (the ID names no
-        report of its sender's), the mail is filed as any other mail."""
+        report the gateway holds: never issued, or gone), the mail is filed as any other mail. Someone else's report
+        named so makes it a report of its own with that report's flags, as the report's tag in its subject would."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
@@ -404,13 +405,16 @@ class MailProcessor:
             if not draft.anonymous:
                 draft = draft.model_copy(update={"anonymous": True})
                 log.info("message.made_anonymous", reason="mistyped_report_tag")
-        if news is not None and draft.follow_up_of is None:
-            # No report of its sender's by that ID (never issued, gone, someone else's): filed as before, as any mail
-            # is. Nothing was written yet: the envelope copies and the case store were only read.
+        if news is not None and draft.follow_up_of is None and others_parent is None:
+            # No report by that ID (never issued, gone): filed as before, as any mail is. Nothing was written yet:
+            # the envelope copies and the case store were only read. Not someone else's report (`others_parent`):
+            # filed as any mail, it was an open report whose text put that anonymous report's ID beside its
+            # sender's address (the whistleblower's, maybe, writing from another one).
             return await self._report(mail, raw, envelope_sender, recipients, read_news=False)
         if named is not None and draft.follow_up_of is None:
-            # Not added (an ID never minted, someone else's report): a report of its own, its text as written, as
-            # such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may belong to).
+            # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
+            # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
+            # belong to).
             draft = draft.model_copy(update={"text": written})
         mistyped = with_a_file.tracking_id if with_a_file is not None and not with_a_file.valid and not parent else None
         if mistyped is not None and not draft.anonymous:
