@@ -323,8 +323,8 @@ class MailProcessor:
                       recipients: Sequence[str], *, read_news: bool = True) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
         with words of news (`query_with_news`) is read as that report's addition; without it (the ID names no
-        report the gateway holds: never issued, or gone), the mail is filed as any other mail. Someone else's report
-        named so makes it a report of its own with that report's flags, as the report's tag in its subject would."""
+        report: never issued, or found nowhere), the mail is filed as any other mail. Someone else's report named
+        so makes it a report of its own with that report's flags, as the report's tag in its subject would."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
@@ -406,10 +406,10 @@ class MailProcessor:
                 draft = draft.model_copy(update={"anonymous": True})
                 log.info("message.made_anonymous", reason="mistyped_report_tag")
         if news is not None and draft.follow_up_of is None and others_parent is None:
-            # No report by that ID (never issued, gone): filed as before, as any mail is. Nothing was written yet:
-            # the envelope copies and the case store were only read. Not someone else's report (`others_parent`):
-            # filed as any mail, it was an open report whose text put that anonymous report's ID beside its
-            # sender's address (the whistleblower's, maybe, writing from another one).
+            # No report by that ID (never issued, found nowhere): filed as before, as any mail is. Nothing was
+            # written yet: the envelope copies and the case store were only read. Not someone else's report
+            # (`others_parent`): filed as any mail, it was an open report whose text put that anonymous report's ID
+            # beside its sender's address (the whistleblower's, maybe, writing from another one).
             return await self._report(mail, raw, envelope_sender, recipients, read_news=False)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
