@@ -885,11 +885,24 @@ def test_a_batch_timing_out_on_one_report_is_split_so_only_that_report_is_dead_l
     assert [event["timeouts"] for event in splits] == [int(split_after)] * len(splits)
 
 
-def failing_500_case_store(bad: str | None, reads: int, requests: list[int],
-                           stored: list[str]) -> Callable[[], web.Application]:
+# What nginx answers when the case-store process it passed a request to died on it (its upstream closed the
+# connection): the proxy's own page, no word of the case store's.
+BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>" \
+    "<hr><center>nginx</center></body></html>"
+
+
+def failing_500_case_store(bad: str | None, reads: int, requests: list[int], stored: list[str], *,
+                           status: int = 500) -> Callable[[], web.Application]:
     """A case store with an unhandled error (500) on every request carrying the report `bad` (None: on every post, a
     database that takes no write), batch or single, which answers a read with `reads` (the contract's 404, or 500 too);
-    `requests` collects the number of reports in each post, `stored` what it took."""
+    `requests` collects the number of reports in each post, `stored` what it took. `status` 502: behind nginx, whose
+    Bad Gateway page answers each request whose case-store process died (a read answered `reads` 502 too: a case
+    store down as a whole behind its proxy)."""
+
+    def failure(code: int) -> web.Response:
+        if code == 502:
+            return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+        return web.Response(text="Internal Server Error", status=code)
 
     def build() -> web.Application:
         async def answer(request: web.Request) -> web.Response:
@@ -898,10 +911,12 @@ def failing_500_case_store(bad: str | None, reads: int, requests: list[int],
             reports = body["reports"] if batch else [body]
             requests.append(len(reports))
             if bad is None or any(report["tracking_id"] == bad for report in reports):
-                return web.Response(text="Internal Server Error", status=500)
+                return failure(status)
             return taken(reports, stored, batch=batch)
 
         async def read(_: web.Request) -> web.Response:
+            if reads == 502:
+                return failure(reads)
             return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=reads)
 
         app = web.Application()
@@ -913,42 +928,48 @@ def failing_500_case_store(bad: str | None, reads: int, requests: list[int],
     return build
 
 
+@pytest.mark.parametrize("status", [500, 502], ids=["unhandled-error-500", "proxy-502-its-process-died"])
 def test_a_batch_answered_500_for_one_report_goes_one_by_one_so_only_that_report_is_dead_lettered(
-    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+    status: int, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
 ) -> None:
     """A case store failing on one report (an unhandled error: 500) failed its whole batch at every try: the other
     reports waited through every retry with it and were dead-lettered with it. After two such answers the job posts
-    one report a request: the others are stored at the next try, the one at fault is dead-lettered alone."""
+    one report a request: the others are stored at the next try, the one at fault is dead-lettered alone. So for a
+    case store behind nginx whose process dies on one report: a 502 to every batch holding it, which was retried
+    whole as an outage's, every report of the batch dead-lettered with it, while the case store answered reads."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0")
     requests: list[int] = []
     stored: list[str] = []
-    tracking_ids = forward_one_job(settings, redis, [f"failing-500-{n}" for n in range(6)],
-                                   lambda ids: failing_500_case_store(ids[4], 404, requests, stored))
+    tracking_ids = forward_one_job(settings, redis, [f"failing-{status}-{n}" for n in range(6)],
+                                   lambda ids: failing_500_case_store(ids[4], 404, requests, stored, status=status))
     bad = tracking_ids[4]
     assert sorted(stored) == sorted(tid for tid in tracking_ids if tid != bad)  # each once
-    assert [(letter.tracking_id, letter.reason) for letter in DeadLetters(redis).list()] == [(bad, "casestore_500")]
+    assert [(letter.tracking_id, letter.reason) for letter in DeadLetters(redis).list()] == [
+        (bad, f"casestore_{status}")]
     assert requests == [6, 6, 1, 1, 1, 1, 1, 1, 1]  # one by one from the third try; the failed one last in the fourth
     [switched] = [event for event in log_events(log_stream) if event["event"] == "forward.one_by_one_after_500s"]
     assert switched["level"] == "warning" and switched["reports"] == 6
+    assert (switched["status"], switched["batch_500s"]) == (status, 2)
     assert queue(FORWARD_QUEUE, redis).failed_job_registry.count == 0
 
 
+@pytest.mark.parametrize("status", [500, 502])
 def test_going_one_by_one_on_the_last_try_posts_every_report_past_the_one_the_case_store_fails_on(
-    test_env: TestEnvironment, redis: Redis
+    status: int, test_env: TestEnvironment, redis: Redis
 ) -> None:
     """Gone one by one at the job's last try, the try stopped at the report the case store fails on: the reports
     after it went untried into the dead letters, as if the case store had answered 500 for each. Once it took one
-    report of the try, a 500 is that report's answer and the next one goes."""
+    report of the try, a 500 (a proxy's 502) is that report's answer and the next one goes."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0")
     requests: list[int] = []
     stored: list[str] = []
-    tracking_ids = forward_one_job(settings, redis, [f"last-try-500-{n}" for n in range(6)],
-                                   lambda ids: failing_500_case_store(ids[1], 404, requests, stored))
+    tracking_ids = forward_one_job(settings, redis, [f"last-try-{status}-{n}" for n in range(6)],
+                                   lambda ids: failing_500_case_store(ids[1], 404, requests, stored, status=status))
     bad = tracking_ids[1]
     assert sorted(stored) == sorted(tid for tid in tracking_ids if tid != bad)
     assert requests == [6, 6, 1, 1, 1, 1, 1, 1]  # the last try one by one, every report posted
     [letter] = DeadLetters(redis).list()
-    assert letter.tracking_id == bad and "case store answered 500 for this report" in letter.detail
+    assert letter.tracking_id == bad and f"case store answered {status} for this report" in letter.detail
 
 
 @pytest.mark.parametrize(("reads", "posts"), [(404, [3, 3, 1, 1]), (500, [3, 3, 3, 3])],
@@ -965,6 +986,27 @@ def test_a_case_store_failing_every_write_costs_one_request_a_try_one_by_one(
                                    lambda _: failing_500_case_store(None, reads, requests, stored))
     assert requests == posts and stored == []
     assert sorted(letter.tracking_id for letter in DeadLetters(redis).list()) == sorted(tracking_ids)
+
+
+def test_a_case_store_down_behind_its_proxy_is_an_outage_and_its_batch_stays_whole(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO
+) -> None:
+    """A proxy's 502 to every request, reads too (the case store down behind nginx), is the whole case store's
+    outage, as it always was: the job is retried whole (no one-by-one, which would only cost more requests), each try
+    notes the outage under `casestore_502`, and the reports are dead-lettered together when the retries run out.
+    Only a 502 to the batches while the case store answers reads is one report's (the test above)."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0")
+    requests: list[int] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"proxy-down-{n}" for n in range(3)],
+                                   lambda _: failing_500_case_store(None, 502, requests, stored, status=502))
+    assert requests == [3, 3, 3, 3] and stored == []
+    assert sorted((letter.tracking_id, letter.reason) for letter in DeadLetters(redis).list()) == sorted(
+        (tid, "casestore_502") for tid in tracking_ids)
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_502"  # the outage's, noted
+    events = log_events(log_stream)
+    assert not [event for event in events if event["event"] == "forward.one_by_one_after_500s"]
+    assert [event["reason"] for event in events if event["event"] == "forward.retry"] == ["casestore_502"] * 3
 
 
 def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:

@@ -42,6 +42,13 @@ CREDENTIAL_REFUSALS = frozenset({401, 407})
 # proxy's 407, and the 403 many APIs answer a token they no longer take (also a firewall's for one report's words,
 # which `CaseStoreClient.refused_credentials` tells apart).
 CREDENTIAL_STATUSES = frozenset({401, 403, 407})
+# The failures of a whole request that one report in it may cause, by reason, with their status: an unhandled error
+# (500), or a proxy's 502 Bad Gateway when the case-store process behind it (nginx's upstream) died on that report's
+# content, the case store answering reads and other reports all the while. A job whose batch is answered so
+# `workers.forward.ONE_BY_ONE_AFTER` times goes one report a request while the case store answers a read
+# (`workers.forward.one_by_one_after_500s`). Not a 503 (shedding load, maintenance) nor a 504 (a timeout:
+# `workers.forward.split_timing_out`): the case store's as a whole.
+ONE_REPORT_FAILURES = {"casestore_500": 500, "casestore_502": 502}
 # What `CaseStoreClient.answers` asks for: a Tracking ID of the contract's shape whose check digit fails (10000004 is
 # the valid one), so no gateway ever mints it and the case store can only answer 404.
 PROBE_TRACKING_ID = "10000000"
@@ -248,10 +255,11 @@ class CaseStoreClient:
         """`post` each part in turn; a retryable failure is raised as SubmitInterrupted with what came before. A part
         refused whole (PermanentError: a firewall's 403 for one report's words) is a refusal of its own reports, under
         its status: raised, it dead-lettered the reports other parts delivered, and the parts after it never went.
-        `past_500s` (a job gone one by one for a batch failing whole, `workers.forward.ONE_BY_ONE_META`): a 500 once
-        the case store took a report of this call is that part's answer, retried alone, and the next part goes; stopped
-        there, the reports after it went untried, and on the job's last try into the dead letters, blamed for its
-        500. A 500 before any report was taken still ends the call: a case store failing every write costs one post."""
+        `past_500s` (a job gone one by one for a batch failing whole, `workers.forward.ONE_BY_ONE_META`): a 500 (or a
+        proxy's 502, `ONE_REPORT_FAILURES`) once the case store took a report of this call is that part's answer,
+        retried alone, and the next part goes; stopped there, the reports after it went untried, and on the job's last
+        try into the dead letters, blamed for its 500. One before any report was taken still ends the call: a case
+        store failing every write costs one post, and a 502 there is an outage's, as it always was."""
         results: list[SubmitResult] = []
         for part in parts:
             try:
@@ -261,9 +269,10 @@ class CaseStoreClient:
                 results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
                                              for report in part]))
             except RetryableError as error:
-                if past_500s and error.reason == "casestore_500" and not isinstance(error, SubmitInterrupted) \
+                if past_500s and error.reason in ONE_REPORT_FAILURES and not isinstance(error, SubmitInterrupted) \
                         and any(result.accepted for result in results):
-                    results.extend(self._answer([SubmitResult(report["tracking_id"], 500, error.detail)
+                    status = ONE_REPORT_FAILURES[error.reason]
+                    results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
                                                  for report in part]))
                     continue
                 earlier = error.answered if isinstance(error, SubmitInterrupted) else []

@@ -8,8 +8,9 @@ backoff, skipping what is already done, until the retries run out and the rest i
 one request after another keep what the case store answered before such a failure (`SubmitInterrupted`). A job of
 several reports whose request timed out `casestore.split_after_timeouts` times is replaced by two jobs of halves of
 the reports it has not done (`split_timing_out`), so a report the case store keeps timing out on holds back only itself.
-A job whose batch the case store answered 500 `ONE_BY_ONE_AFTER` times posts its reports one per request from its next
-try (`one_by_one_after_500s`), so a report the case store fails on holds back only itself there too.
+A job whose batch the case store answered 500 `ONE_BY_ONE_AFTER` times (or a proxy before it 502: its process died on
+one report) posts its reports one per request from its next try (`one_by_one_after_500s`), so a report the case store
+fails on holds back only itself there too.
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ from gateway.queues import (
 )
 from gateway.settings import Settings
 from gateway.spool import redis_time
-from workers.casestore_client import CREDENTIAL_STATUSES, LEFT_OUT, SubmitInterrupted, SubmitResult
+from workers.casestore_client import (
+    CREDENTIAL_STATUSES,
+    LEFT_OUT,
+    ONE_REPORT_FAILURES,
+    SubmitInterrupted,
+    SubmitResult,
+)
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
 from workers.image_metadata import without_identifying_metadata
@@ -101,8 +108,9 @@ TIMEOUT_REASONS = frozenset({"casestore_timeout", "casestore_408", "casestore_50
 TIMEOUTS_META = "timeouts"
 # The ids of the two jobs a forward job was split into for its timeouts (in its meta).
 SPLIT_INTO_META = "split_into"
-# How many times a forward job's batch may be answered 500 as a whole before its next tries post its reports one per
-# request (`one_by_one_after_500s`), and its meta's count of them and the switch.
+# How many times a forward job's batch may be answered 500 (or 502, `ONE_REPORT_FAILURES`) as a whole before its next
+# tries post its reports one per request (`one_by_one_after_500s`), and its meta's count of them, both counted
+# together under the 500s' name it had, and the switch.
 ONE_BY_ONE_AFTER = 2
 BATCH_500S_META = "batch_500s"
 ONE_BY_ONE_META = "one_by_one"
@@ -701,23 +709,33 @@ def split_timing_out(context: WorkerContext, job: Any, tracking_ids: list[str], 
 def one_by_one_after_500s(context: WorkerContext, job: Any, posted: Sequence[dict[str, Any]],
                           error: RetryableError) -> None:
     """Count a batch the case store answered 500 as a whole (an unhandled error, which one report's content may cause)
-    on the job; at the `ONE_BY_ONE_AFTER`-th, while the case store answers a read (`CaseStoreClient.answers`), switch
-    the job's next tries to one request per report (`ONE_BY_ONE_META`, saved with the retry's progress by note_retry).
+    or a proxy before it 502 (`ONE_REPORT_FAILURES`: nginx's Bad Gateway, the case-store process it passed the batch
+    to died on one report) on the job; at the `ONE_BY_ONE_AFTER`-th, while the case store answers a read
+    (`CaseStoreClient.answers`), switch the job's next tries to one request per report (`ONE_BY_ONE_META`, saved with
+    the retry's progress by note_retry).
 
     A batch with one report the case store fails on was answered 500 at every try, and every report of it (up to
     `intake.max_batch`) waited through every retry, hours, and was dead-lettered with it. Posted one by one, the reports
     before it are taken, and the one that failed goes last at each later try (`_forward_reports`): the others are taken
     at the next, the one at fault is dead-lettered alone. A case store failing every write costs one request a try
-    still (the first post fails and the try ends there); one failing reads too is in an outage, and stays batched."""
-    if job is None or error.reason != "casestore_500" or len(posted) < 2 or job.meta.get(ONE_BY_ONE_META):
+    still (the first post fails and the try ends there); one failing reads too is in an outage, and stays batched.
+
+    A 502 is an outage's too (`outage`, `GIVES_RETRY_BACK`): a case store down behind its proxy answers 502 to reads
+    as well, and stays batched, each try's failure the outage's as before. One whose process died on one report
+    answered 502 to every batch holding it, while it answered reads and the other reports: retried whole, the batch
+    went into the dead letters whole, two hours later. 503 (shedding load) and 504 (a timeout, `split_timing_out`)
+    are the whole case store's: not counted."""
+    if job is None or error.reason not in ONE_REPORT_FAILURES or len(posted) < 2 or job.meta.get(ONE_BY_ONE_META):
         return
     count = int(job.meta.get(BATCH_500S_META) or 0) + 1
     job.meta[BATCH_500S_META] = count
     if count < ONE_BY_ONE_AFTER or not job.retries_left or not context.casestore.answers():
         return
     job.meta[ONE_BY_ONE_META] = True
-    log.warning("forward.one_by_one_after_500s", batch_500s=count, reports=len(posted),
-                tracking_ids=[payload["tracking_id"] for payload in posted])
+    # The event keeps its name (alerts and dashboards read it); `status` says whether this try's answer was a 500 or a
+    # proxy's 502, `batch_500s` counts both.
+    log.warning("forward.one_by_one_after_500s", batch_500s=count, status=ONE_REPORT_FAILURES[error.reason],
+                reports=len(posted), tracking_ids=[payload["tracking_id"] for payload in posted])
 
 
 def _next_interval(job: Any) -> int:
