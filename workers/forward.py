@@ -109,8 +109,8 @@ TIMEOUTS_META = "timeouts"
 # The ids of the two jobs a forward job was split into for its timeouts (in its meta).
 SPLIT_INTO_META = "split_into"
 # How many times a forward job's batch may be answered 500 (or 502, `ONE_REPORT_FAILURES`) as a whole before its next
-# tries post its reports one per request (`one_by_one_after_500s`), and its meta's count of them, both counted
-# together under the 500s' name it had, and the switch.
+# tries post its reports one per request (`one_by_one_after_500s`), and its meta's count of them (both kinds, under
+# the name it had when it counted 500s alone: a job in flight keeps its count) and the switch.
 ONE_BY_ONE_AFTER = 2
 BATCH_500S_META = "batch_500s"
 ONE_BY_ONE_META = "one_by_one"
