@@ -28,7 +28,7 @@ from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError, Respon
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
 from casestore.app import create_casestore_app
@@ -1007,6 +1007,87 @@ def test_a_case_store_down_behind_its_proxy_is_an_outage_and_its_batch_stays_who
     events = log_events(log_stream)
     assert not [event for event in events if event["event"] == "forward.one_by_one_after_500s"]
     assert [event["reason"] for event in events if event["event"] == "forward.retry"] == ["casestore_502"] * 3
+
+
+def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str], *,
+                         restart_window: int = 0, dies_after_first: bool = False) -> Callable[[], web.Application]:
+    """A case store behind nginx (502 and its page for a request whose process died) whose process dies on every
+    request carrying `bad`; the `restart_window` posts after its first death of a single post meet its restart (502
+    too; by the next try it is back), reads still answered (a replica); `dies_after_first`: it dies for good (reads
+    too) right after the first report a single post stores. `requests` names each request and its answer."""
+    state = {"restarting": 0, "dead": False, "restarted": False}
+
+    def build() -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            body = await request.json()
+            batch = request.path.endswith("/batch")
+            reports = body["reports"] if batch else [body]
+            name = "batch" if batch else reports[0]["tracking_id"]
+            if state["dead"] or (not batch and state["restarting"]):
+                state["restarting"] = max(0, state["restarting"] - 1)
+                requests.append(f"{name}:502")
+                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+            if any(report["tracking_id"] == bad for report in reports):
+                if not batch and not state["restarted"]:
+                    state["restarting"], state["restarted"] = restart_window, True
+                requests.append(f"{name}:502")
+                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+            requests.append(f"{name}:201")
+            state["dead"] = dies_after_first and not batch
+            return taken(reports, stored, batch=batch)
+
+        async def read(_: web.Request) -> web.Response:
+            requests.append("read:502" if state["dead"] else "read:404")
+            if state["dead"]:
+                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+            return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
+
+        app = web.Application()
+        app.router.add_post("/v1/reports", answer)
+        app.router.add_post("/v1/reports/batch", answer)
+        app.router.add_get("/v1/reports/{tracking_id}", read)
+        return app
+
+    return build
+
+
+def test_a_proxys_502_after_a_report_of_a_one_by_one_try_is_an_outage_when_no_read_is_answered(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Gone one by one, a 502 once the case store took a report of the try was that report's answer whatever came
+    next: the process behind nginx dying mid-try (a deploy, the host gone) made every later report "the one at
+    fault", the outage unnoted (no probe, no move at its end, a retry spent) and, on a last try, each dead-lettered
+    as such. A 502 there is that report's only while the case store answers a read; else the try ends, an outage's."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,600,600")
+    requests: list[str] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"dies-mid-try-{n}" for n in range(4)],
+                                   lambda ids: dying_behind_a_proxy(ids[3], requests, stored, dies_after_first=True))
+    first, second = tracking_ids[:2]
+    assert requests == ["batch:502", "batch:502", "read:404", f"{first}:201", f"{second}:502", "read:502"], requests
+    assert stored == [first] and DeadLetters(redis).list() == []
+    [job_id] = queue(FORWARD_QUEUE, redis).scheduled_job_registry.get_job_ids()
+    job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+    assert job.meta["last_error"] == "casestore_502" and job.meta["failed"] == [second]
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_502"  # the outage's, noted: the probe takes it up
+
+
+def test_a_report_that_met_the_restart_after_another_killed_the_process_goes_before_it_at_the_next_try(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """The report posted in the moment a case store behind nginx restarts after its process died on another one gets
+    a 502 too. Both went last at every later try, in the order of their IDs: the one at fault first, its 502 ended
+    each try before the other was posted again, and both were dead-lettered. Of the reports that failed, the one that
+    failed least goes first: it is stored, the one at fault is dead-lettered alone."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,0,0")
+    requests: list[str] = []
+    stored: list[str] = []
+    tracking_ids = forward_one_job(settings, redis, [f"restart-window-{n}" for n in range(4)],
+                                   lambda ids: dying_behind_a_proxy(ids[1], requests, stored, restart_window=1))
+    bad, unlucky = tracking_ids[1], tracking_ids[2]
+    assert f"{unlucky}:502" in requests and f"{unlucky}:201" in requests, requests
+    assert sorted(stored) == sorted(tid for tid in tracking_ids if tid != bad), requests
+    assert [letter.tracking_id for letter in DeadLetters(redis).list()] == [bad], requests
 
 
 def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -406,6 +406,23 @@ def _failed_before(job: Any) -> set[str]:
     return set(job.meta.get("failed") or []) if job is not None else set()
 
 
+# How many tries each report's own post or file failed in (a job's meta, beside `failed`, which the release before
+# reads): of those that failed, the one failing least goes first (`_forward_reports`).
+FAILURES_META = "failures"
+
+
+def _failures(job: Any) -> dict[str, int]:
+    return dict(job.meta.get(FAILURES_META) or {}) if job is not None else {}
+
+
+def _with_failed(job: Any, failed: Iterable[str]) -> dict[str, Any]:
+    """The job's meta of the reports that failed, with `failed` (this try's) counted once more."""
+    counts = _failures(job)
+    for tracking_id in failed:
+        counts[tracking_id] = counts.get(tracking_id, 0) + 1
+    return {"failed": sorted(_failed_before(job).union(failed)), FAILURES_META: counts}
+
+
 def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]],
                         uploaded: dict[str, bool]) -> tuple[list[str], RetryableError | None]:
     """Attachments stored under the data dir go to the case store before their report (content-addressed, so a
@@ -483,8 +500,13 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
         job.meta.setdefault(FIRST_TRY_META, time.time())
     # The reports whose post or file failed in an earlier try go after the others: posted first at every try, one the
     # case store keeps failing on stopped the reports after it each time, and they were dead-lettered untried.
-    failed_before = _failed_before(job)
-    pending = sorted((tid for tid in tracking_ids if tid not in done), key=lambda tid: tid in failed_before)
+    # Among them the one that failed least goes first: a case store behind a proxy, restarting after its process died
+    # on one report, answered the next report's post 502 too; after it in every try (they went in the order of
+    # their IDs), that one was never posted again once the first failed before any report was taken, and was
+    # dead-lettered with it.
+    failed_before, failures = _failed_before(job), _failures(job)
+    pending = sorted((tid for tid in tracking_ids if tid not in done),
+                     key=lambda tid: (tid in failed_before, failures.get(tid, 0)))
     stored = _load_envelopes(context, pending)
     envelopes = {tid: envelope for tid, envelope in stored.items() if isinstance(envelope, dict)}
     add_sensitive_values(*[value for envelope in envelopes.values() for value in _citizen_values(envelope)])
@@ -526,7 +548,7 @@ def _forward_reports(tracking_ids: list[str]) -> dict[str, int]:
                       with_media.not_fetched, done, attempts)
         if job is not None:
             in_flight = [p["tracking_id"] for p in ready if p["tracking_id"] not in done][:1]
-            job.meta.update(done=sorted(done), failed=sorted(_failed_before(job).union(in_flight)),
+            job.meta.update(done=sorted(done), **_with_failed(job, in_flight),
                             **{UPLOADED_META: _uploaded_so_far(job, uploaded)})
             job.save_meta()
             # A try that ran out of time spends its retry, ahead of its turn or not: a note of a move left here would
@@ -626,8 +648,7 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
             _wait_at_least(job, error.retry_after)
             until = time.time() + min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
         note_retry(job, attempts, error.reason, done=sorted(done), **{RETRY_AFTER_META: until},
-                   failed=sorted(_failed_before(job).union(failed)),
-                   **{UPLOADED_META: _uploaded_so_far(job, uploaded or {})})
+                   **_with_failed(job, failed), **{UPLOADED_META: _uploaded_so_far(job, uploaded or {})})
         for channel, tracking_ids in _by_channel(envelopes, remaining).items():  # a line per channel of the batch
             log.warning("forward.retry", channel=channel, reason=error.reason, tracking_ids=tracking_ids,
                         attempt=attempts, retries_left=job.retries_left)
