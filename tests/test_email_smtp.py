@@ -3505,6 +3505,47 @@ def test_a_cek_by_mail_with_news_of_someone_elses_report_is_a_report_with_its_fl
     assert (stored["sender"]["kind"] == "reply_handle") is row.anonymous  # type: ignore[index]
 
 
+# (id, subject, body, sender, filed anonymous): a `CEK <id>` of a report by warga@example.net (anonymous unless
+# `named`) whose words are no news, filed as a mail as any other: it takes the named report's privacy, as a mail
+# quoting that report does.
+CEK_WITHOUT_NEWS_ROWS = [
+    pytest.param("", "CEK {id} sudah sebulan belum ada kabar", "tetangga@example.org", True, id="a-question-after-it"),
+    pytest.param("", "CEK {id} kok lama sekali?", "tetangga@example.org", True, id="a-complaint-after-it"),
+    pytest.param("Jalan rusak", "CEK {id}", "tetangga@example.org", True, id="a-subject-of-its-own-over-it"),
+    pytest.param("", "CEK {id} sudah sebulan belum ada kabar", "warga@example.net", True, id="the-reports-own-sender"),
+    pytest.param("named", "CEK {id} sudah sebulan belum ada kabar", "tetangga@example.org", False,
+                 id="a-named-report-stays-open"),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "sender", "anonymous"), CEK_WITHOUT_NEWS_ROWS)
+def test_a_cek_by_mail_without_news_filed_as_a_mail_takes_the_named_reports_privacy(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, subject: str, body: str, sender: str,
+        anonymous: bool) -> None:
+    """`CEK <id>` and words that ask or complain ("sudah sebulan belum ada kabar"), or a subject of its own over a
+    bare `CEK <id>`, is filed as a mail as any other. Naming an anonymous report, it was filed open: the writer's name
+    and addresses (a whistleblower's second address, maybe) in the case store beside that report's ID. It takes the
+    report's privacy now, as a mail quoting that report by its tag does."""
+    report = "Petugas kelurahan meminta uang." if subject == "named" else "ANONIM\nPetugas kelurahan meminta uang."
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified", body=report)
+    server = make_server()
+    mail = EmailMessage()
+    mail["From"], mail["To"] = f"Budi Santoso <{sender}>", RECIPIENT
+    mail["Subject"] = "" if subject == "named" else subject
+    mail["Message-ID"] = make_msgid(domain="example.org")
+    mail.set_content(body.format(id=tracking_id))
+    filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=sender)
+    assert filed.data_code == 250 and filed.tracking_id not in (None, tracking_id)
+    envelope = stored_envelope(redis, filed.tracking_id or "")
+    assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, anonymous)
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    stored = casestore.get(filed.tracking_id or "")
+    assert stored is not None and stored["anonymous"] is anonymous
+    as_stored = orjson.dumps(stored).decode()
+    assert (sender in as_stored or "Budi Santoso" in as_stored) is not anonymous, as_stored
+
+
 def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_received(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, casestore: CaseStoreServer) -> None:
     """The addition is durable before the 250, whatever the case store does. Once the status lookups' retries run

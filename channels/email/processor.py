@@ -339,8 +339,9 @@ class MailProcessor:
         # answered that it was received and with the status asked for (`[email_follow_up_status]`). Filed as a new
         # report, the citizen got a new Tracking ID and no status, and the agency a second case of the same thing.
         # Off the event loop: read whole, as a file's words are, a long mail's grammar took tens of milliseconds there.
-        news = await asyncio.to_thread(query_with_news, mail, self.settings.intake.shortest_tracking_id) \
-            if read_news and with_a_file is None else None
+        opening = await asyncio.to_thread(query_opening, mail, self.settings.intake.shortest_tracking_id) \
+            if with_a_file is None else None
+        news = query_with_news(opening) if read_news else None
         named = named or news
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
@@ -358,7 +359,12 @@ class MailProcessor:
         # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
         # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
         # a named and an anonymous report's acknowledgements was filed open, the anonymous reporter's name beside it.
-        others = [report for report in reports_named(mail, self.settings.email) if report != parent]
+        # So does the report a `CEK <id>` it opens with names, when that is neither a file's nor news ("CEK <id> kok
+        # lama sekali?", a subject of its own over a bare `CEK <id>`: a mail as any other): someone else's anonymous
+        # report's, it was filed open, the writer's name and addresses beside that report's ID.
+        asked = [opening.tracking_id] if opening is not None and opening.valid and named is None else []
+        others = [report for report in dict.fromkeys([*reports_named(mail, self.settings.email), *asked])
+                  if report != parent]
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
         # damaged copy is taken as gone by all three. The others' are read with it, in one round trip.
         read = [*filter(None, [parent]), *others[:MAX_NAMED_REPORTS]]
@@ -504,15 +510,19 @@ def query_with_a_file(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     return _query_words(mail, shortest_id, with_a_file=True) if has_a_file(mail) else None
 
 
-def query_with_news(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
-    """The status query a mail without a file opens with when words of news follow it ("CEK <id> jalan makin rusak",
-    "CEK <id>" over lines of news below a closing, a subject's "CEK <id>" over a body of news): read as a file's
-    words are (`query_with_a_file`), its `words` the addition's text. None for a mail with a file, a mistyped ID
-    (filed as any mail, as before), and words that tell the report nothing, as by SMS (`adds_to_the_report`:
-    thanks, a sign-off, "kok lama"); a subject of other words over a bare `CEK <id>` names no news either."""
-    if has_a_file(mail):
-        return None
-    query = _query_words(mail, shortest_id, with_a_file=True)
+def query_opening(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
+    """The status query a mail without a file opens with, whatever words follow it ("CEK <id> jalan makin rusak",
+    "CEK <id> kok lama sekali?", a subject's "CEK <id>" over a body of words), read as a file's words are
+    (`query_with_a_file`); None for a mail with a file."""
+    return None if has_a_file(mail) else _query_words(mail, shortest_id, with_a_file=True)
+
+
+def query_with_news(query: MailQuery | None) -> MailQuery | None:
+    """The mail's opening status query (`query_opening`) when words of news follow it ("CEK <id> jalan makin rusak",
+    "CEK <id>" over lines of news below a closing, a subject's "CEK <id>" over a body of news), its `words` the
+    addition's text. None for a mistyped ID (filed as any mail, as before), and words that tell the report nothing,
+    as by SMS (`adds_to_the_report`: thanks, a sign-off, "kok lama"); a subject of other words over a bare
+    `CEK <id>` names no news either."""
     if query is None or not query.valid or not query.words or not adds_to_the_report(query.words, load_grammar()):
         return None
     return query
