@@ -308,12 +308,6 @@ def _without_our_address(text: str, grammar: Grammar) -> str | None:
     return text[at:] if at else None
 
 
-def _only_our_address(text: str, grammar: Grammar) -> bool:
-    """Whether the text is our short codes or handles and nothing else ("1708", "@lapor1708 1708")."""
-    at = _past_our_address_at(text, 0, grammar)
-    return at > 0 and _blank_from(text, at)
-
-
 def _past_our_address_at(text: str, at: int, grammar: Grammar) -> int:
     """Where our short codes or handles typed at `at` end (`_without_our_address` from a position); `at` when none is
     typed there."""
