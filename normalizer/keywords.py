@@ -1733,17 +1733,17 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
     either side ("ANONIM|...", "ANONIM)...", "*ANONIM*...", "ANONIM>5 orang", "LAPOR|ANONIM ..."), or opens marks that
     close after particles or flag words alone ("*ANONIM ya* ..."; "(anonim menurut warga) ..." is prose). The words
     before it may only be kind and flag words, the words introducing a flag, our names and handles ("@pemkot
-    ANONIM|...", as a mention after a pointing mark keeps it): any other ("BUKAN ANONIM|...", "Kepala desa
-    ANONIM|...") ends the look, as it ends the flag's reading a space apart, and nothing else does: a bound of 48
-    characters left the flag unread past three handles kept ("@lapor1708 → @pemkot_sukamaju @dinaspu_sukamaju
-    @bupati_sukamaju ANONIM|..."). A text opening with none of them (nearly every report) is passed after its first
-    word."""
+    ANONIM|...", as a mention after a pointing mark keeps it; joined by a mark, "@pemkot,@bupati ANONIM|..."): any other
+    ("BUKAN ANONIM|...", "Kepala desa ANONIM|...") ends the look, as it ends the flag's reading a space apart, and
+    nothing else does: a bound of 48 characters left the flag unread past three handles kept ("@lapor1708 →
+    @pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|..."). A text opening with none of them (nearly every
+    report) is passed after its first word."""
     handle_end = 0
     for token in _HEAD_TOKEN.finditer(text):
         start, end = token.span()
         if start < handle_end:
             continue
-        if start and text[start - 1] in _AT_SIGNS and (start == 1 or text[start - 2].isspace()):
+        if start and text[start - 1] in _AT_SIGNS and (start == 1 or not _word_char(text[start - 2])):
             handle_end = _HANDLE_NAME.match(text, start).end()
             continue
         word = fold_word(token.group())
@@ -1754,6 +1754,12 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
                 word not in grammar.flag_openers and word not in grammar.flag_openers_after_keywords):
             return False
     return False
+
+
+def _word_char(char: str) -> bool:
+    """Whether `char` may end the name of a mailbox before its "@": a handle's "@" follows a space or a mark
+    ("@pemkot,@bupati", "(@pemkot)", "@pemkot/@dinas"), an address's follows a word ("budi@gmail.com")."""
+    return char.isalnum() or char in "_.-+"
 
 
 def _a_mail_domain_at(text: str, at: int) -> bool:

@@ -362,6 +362,13 @@ GLUED_ANONYMITY = [
     pytest.param("LAPOR @pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
                  "@pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|kades minta setoran",
                  id="past-three-long-handles"),
+    # handles joined by a mark, not a space (read named before: the look ended at the second handle)
+    pytest.param("@pemkot,@bupati ANONIM|Kepala desa minta setoran", "@pemkot,@bupati ANONIM|Kepala desa minta setoran",
+                 id="handles-joined-by-a-comma"),
+    pytest.param("LAPOR @pemkot/@dinaspu;@bupati ANONIM|kades minta setoran",
+                 "@pemkot/@dinaspu;@bupati ANONIM|kades minta setoran", id="handles-joined-by-a-slash-and-semicolon"),
+    pytest.param("(@pemkot) ANONIM|kades minta setoran", "(@pemkot) ANONIM|kades minta setoran",
+                 id="a-handle-in-brackets"),
     pytest.param("LAPOR ANONIM@pemkot kades minta setoran", "ANONIM@pemkot kades minta setoran",
                  id="a-handle-glued-after-it"),
     pytest.param("LAPOR ANONIM@pemkot.sukamaju kades minta setoran", "ANONIM@pemkot.sukamaju kades minta setoran",
@@ -394,6 +401,9 @@ NOT_GLUED_ANONYMITY = [
     pytest.param("12345678 ANONIM|tambahan foto", False, id="a-mistyped-id-no-report"),
     pytest.param("anonim@gmail.com mengirim ancaman ke warga", False, id="an-address-of-that-name"),
     pytest.param("anonim@desa.go.id mengirim ancaman ke warga", False, id="an-address-of-a-country-domain"),
+    # an address before it is a word of theirs, not a handle: the look ends there, as before
+    pytest.param("budi@gmail.com ANONIM|kades minta setoran", False, id="an-address-before-it"),
+    pytest.param("budi.s@gmail.com,@pemkot ANONIM|kades minta setoran", False, id="an-address-joined-to-a-handle"),
 ]
 
 
