@@ -179,6 +179,8 @@ ROWS = [
     report("typo-anonin", "LAPOR ANONIN petugas minta uang rekom", "complaint", "petugas minta uang rekom",
            anonymous=True),
     report("typo-anonimm", "ANONIMM pungli di pasar induk", "complaint", "pungli di pasar induk", anonymous=True),
+    report("typo-anonnim", "LAPOR ANONNIM: kades minta setoran", "complaint", "kades minta setoran", anonymous=True),
+    report("typo-annonym", "Annonym lapor: petugas minta uang", "complaint", "petugas minta uang", anonymous=True),
     report("typo-annonymous", "annonymous: the clerk takes bribes", "complaint", "the clerk takes bribes", "en",
            anonymous=True),
     report("typo-trailing-anonymus", "Lapor pungli di terminal bus, anonymus", "complaint", "pungli di terminal bus",
