@@ -763,27 +763,38 @@ def _folded_table(title: str, columns: Iterable[str]) -> Table:
 
 
 def _print_table(table: Table) -> None:
-    """The table whole where the terminal is wide enough for it; on a narrower one (a phone's SSH client, a split
-    pane, a pipe: 80 columns) each row as its first cell over its other cells, each as "header value": squeezed into
-    80 columns, twelve columns folded every cell, a count of 12345 read "123" over "45", a channel's reason and the
-    time of its last message took a line a word, and the headers read "chan / nel", "stat / e"."""
+    """The table whole where the terminal is wide enough for it (a pipe's is `PIPED_WIDTH`); on a narrower one (a
+    phone's SSH client, a split pane: 80 columns) each row as its first cell over its other cells, each as "header
+    value", an empty one left out: squeezed into 80 columns, twelve columns folded every cell, a count of 12345 read
+    "123" over "45", a channel's reason and the time of its last message took a line a word, and the headers read
+    "chan / nel", "stat / e". On a terminal too narrow for even that (`_NARROWEST`), the table as rich folds it."""
     natural = Measurement.get(console, console.options.update_width(_UNBOUNDED_WIDTH), table).maximum
-    if natural <= console.width:
+    if natural <= console.width or console.width < _NARROWEST:
         console.print(table)
         return
     if table.title:
         console.print(Text.from_markup(str(table.title), style="table.title"), soft_wrap=False)
-    for row in zip(*(column.cells for column in table.columns), strict=True):
-        console.print(Text.from_markup(str(row[0]), style="bold"), soft_wrap=False)
-        fields = [Text.assemble((f"{column.header} ", "dim"), Text.from_markup(str(cell)))
-                  for column, cell in zip(table.columns[1:], row[1:], strict=True)]
-        width = console.width - len(_ROW_INDENT)
+    first, *others = table.columns
+    # A header that is a sign, not a word, is said with its cell ("#0", an attachment's index): a bare "0" said nothing.
+    sign = str(first.header) if not str(first.header).isalpha() else ""
+    width = console.width - len(_ROW_INDENT)
+    for head, *cells in zip(*(column.cells for column in table.columns), strict=True):
+        _print_folded(Text(sign, style="bold").append_text(Text.from_markup(str(head), style="bold")), console.width)
+        values = [(column.header, Text.from_markup(str(cell))) for column, cell in zip(others, cells, strict=True)]
+        fields = [Text.assemble((f"{header} ", "dim"), value) for header, value in values if value.plain.strip()]
         for line in _packed(fields, width):
-            for part in line.wrap(console, width, overflow="fold"):
-                part.rstrip()
-                console.print(Text(_ROW_INDENT).append_text(part), soft_wrap=True)
+            _print_folded(line, width, indent=_ROW_INDENT)
 
 
+def _print_folded(text: Text, width: int, *, indent: str = "") -> None:
+    """`text` folded onto lines of `width` after `indent`, none ending in a space."""
+    for part in text.wrap(console, width, overflow="fold"):
+        part.rstrip()
+        console.print(Text(indent).append_text(part), soft_wrap=True)
+
+
+# The narrowest terminal `_print_table` lays a row out for: below it, its lines would hold a header and little else.
+_NARROWEST = 20
 _ROW_INDENT = "  "
 # Wide enough for any table's natural width: the width `_print_table` measures a table at.
 _UNBOUNDED_WIDTH = 100_000

@@ -391,7 +391,7 @@ def _busy_channels_document() -> dict[str, Any]:
 @pytest.mark.parametrize("width", [80, 60, 40])
 def test_the_channels_read_whole_on_a_terminal_narrower_than_their_table(
         width: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Squeezed into 80 columns (a phone's SSH client at 2 a.m., a split pane, a pipe), the twelve columns of the
+    """Squeezed into 80 columns (a phone's SSH client at 2 a.m., a split pane), the twelve columns of the
     channels table folded every cell: 123456 received read "123" over "456", the reason of a channel down took a line
     a word, the headers read "chan" over "nel". Each channel is now its name over its cells, "header value", each
     count and each header on one line, no line wider than the terminal."""
@@ -428,3 +428,38 @@ def test_the_channels_stay_one_table_where_the_terminal_holds_it(monkeypatch: py
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in output.getvalue().splitlines()
             if line.count("│") == 13]
     assert rows[0][:9] == ["sms-aggregator", "OK", "-", "123456", "120001", "17", "3438", "119990", "0"], rows
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 19])
+def test_a_terminal_too_narrow_for_a_row_a_block_gets_the_table_as_rich_folds_it(
+        width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At two columns the row's lines had no width left beside their indent: `status` ended on a traceback (exit 1,
+    which `--strict` gives a degraded system) and a wide character vanished."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=width, soft_wrap=True))
+    cli_module._print_status(_busy_channels_document(), ZoneInfo("Asia/Jakarta"))
+    assert "Queues" in output.getvalue()
+
+
+def test_a_row_block_leaves_out_empty_cells_and_says_a_sign_header_with_its_cell(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attachment copied whole has no "why": its row spent a line on a bare "why", and began with a bare "0"."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=60, soft_wrap=True))
+    table = cli_module._folded_table("Attachments (2)",
+                                     ("#", "type", "size", "gateway keeps", "case store gets", "why"))
+    table.add_row("0", "image/jpeg", "2048", "file", "copy", "")
+    table.add_row("1", "video/mp4", "9000000", "file", "nothing", "too large for the case store")
+    cli_module._print_table(table)
+    lines = output.getvalue().splitlines()
+    assert lines[:2] == ["Attachments (2)", "#0"], lines
+    assert not any(line.rstrip().endswith("why") or line != line.rstrip() for line in lines), lines
+    assert "#1" in lines and any("why too large for the case store" in line for line in lines), lines
