@@ -1743,7 +1743,7 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
         start, end = token.span()
         if start < handle_end:
             continue
-        if start and text[start - 1] in _AT_SIGNS and (start == 1 or not _word_char(text[start - 2])):
+        if start and text[start - 1] in _AT_SIGNS and _a_handle_at(text, start, grammar):
             handle_end = _HANDLE_NAME.match(text, start).end()
             continue
         word = fold_word(token.group())
@@ -1756,10 +1756,18 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
     return False
 
 
-def _word_char(char: str) -> bool:
-    """Whether `char` may end the name of a mailbox before its "@": a handle's "@" follows a space or a mark
-    ("@pemkot,@bupati", "(@pemkot)", "@pemkot/@dinas"), an address's follows a word ("budi@gmail.com")."""
-    return char.isalnum() or char in "_.-+"
+def _a_handle_at(text: str, start: int, grammar: Grammar) -> bool:
+    """Whether the name at `start`, after an "@", is a handle read past: its "@" opens the text or follows a space,
+    or a mark ("@pemkot,@bupati", "(@pemkot)", "@pemkot/@dinas": an address's "@" follows a word, "budi@gmail.com")
+    unless the name holds an anonymity word ("(@anonim) ...", "#@anonim_ ...", "(@laporan_anonim)": glued to the
+    "@" or a mark, it is read)."""
+    if start == 1 or text[start - 2].isspace():
+        return True
+    before = text[start - 2]
+    if before.isalnum() or before in "_.-+":
+        return False
+    name = _HANDLE_NAME.match(text, start).group()
+    return all(grammar.flags.get(fold_word(word)) != "anonymous" for word in (name, *_HEAD_TOKEN.findall(name)))
 
 
 def _a_mail_domain_at(text: str, at: int) -> bool:

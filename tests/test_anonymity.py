@@ -369,6 +369,12 @@ GLUED_ANONYMITY = [
                  "@pemkot/@dinaspu;@bupati ANONIM|kades minta setoran", id="handles-joined-by-a-slash-and-semicolon"),
     pytest.param("(@pemkot) ANONIM|kades minta setoran", "(@pemkot) ANONIM|kades minta setoran",
                  id="a-handle-in-brackets"),
+    # the anonymity word itself after a mark and an "@" is the flag glued, as it was: no handle read past
+    pytest.param("(@anonim) Kepala desa minta uang", "(@anonim) Kepala desa minta uang", id="bracketed-at-anonim"),
+    pytest.param("LAPOR #@ANONIM kades minta setoran", "#@ANONIM kades minta setoran", id="hash-at-anonim"),
+    pytest.param("(@anonim_@kades) pungli di dinas", "(@anonim_@kades) pungli di dinas", id="at-anonim-glued"),
+    pytest.param("WBS(@laporan_anonim) pungli di dinas", "WBS(@laporan_anonim) pungli di dinas",
+                 id="bracketed-at-a-glued-anonymity-word"),
     pytest.param("LAPOR ANONIM@pemkot kades minta setoran", "ANONIM@pemkot kades minta setoran",
                  id="a-handle-glued-after-it"),
     pytest.param("LAPOR ANONIM@pemkot.sukamaju kades minta setoran", "ANONIM@pemkot.sukamaju kades minta setoran",
