@@ -320,11 +320,13 @@ class MailProcessor:
                          max_text_chars=self.settings.intake.max_text_chars)
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
-                      recipients: Sequence[str], *, read_news: bool = True) -> MailOutcome:
+                      recipients: Sequence[str], *, read_news: bool = True,
+                      opening: MailQuery | None = None) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
         with words of news (`query_with_news`) is read as that report's addition; without it (the ID names no
-        report: never issued, or found nowhere), the mail is filed as any other mail. Someone else's report named
-        so makes it a report of its own with that report's flags, as the report's tag in its subject would."""
+        report: never issued, or found nowhere), the mail is filed as any other mail, `opening` its status query as
+        read already. Someone else's report named so makes it a report of its own with that report's flags, as the
+        report's tag in its subject would."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
@@ -339,9 +341,10 @@ class MailProcessor:
         # answered that it was received and with the status asked for (`[email_follow_up_status]`). Filed as a new
         # report, the citizen got a new Tracking ID and no status, and the agency a second case of the same thing.
         # Off the event loop: read whole, as a file's words are, a long mail's grammar took tens of milliseconds there.
-        opening = await asyncio.to_thread(query_opening, mail, self.settings.intake.shortest_tracking_id) \
-            if with_a_file is None else None
-        news = query_with_news(opening) if read_news else None
+        if with_a_file is None and read_news:
+            opening, news = await asyncio.to_thread(_opening_and_news, mail, self.settings.intake.shortest_tracking_id)
+        else:
+            news = None
         named = named or news
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
@@ -359,18 +362,21 @@ class MailProcessor:
         # forward whose subject lost our tag): the mail takes the strictest privacy among them all, and an anonymous
         # one's reporter is withheld as its own sender is (gateway/followups.py). The first tag's alone, a forward of
         # a named and an anonymous report's acknowledgements was filed open, the anonymous reporter's name beside it.
+        others = [report for report in reports_named(mail, self.settings.email) if report != parent]
         # So does the report a `CEK <id>` it opens with names, when that is neither a file's nor news ("CEK <id> kok
-        # lama sekali?", a subject of its own over a bare `CEK <id>`: a mail as any other): someone else's anonymous
-        # report's, it was filed open, the writer's name and addresses beside that report's ID.
-        asked = [opening.tracking_id] if opening is not None and opening.valid and named is None else []
-        others = [report for report in dict.fromkeys([*reports_named(mail, self.settings.email), *asked])
-                  if report != parent]
+        # lama sekali?", a subject of its own over a bare `CEK <id>`: a mail as any other), where the gateway holds
+        # it (an ID never issued, or a report whose copy expired, leaves the mail as it was, as a tag's would make it
+        # anonymous): someone else's anonymous report's, it was filed open, the writer's name and addresses beside
+        # that report's ID.
+        asked = opening.tracking_id if opening is not None and opening.valid and named is None else None
+        asked = None if asked in (parent, *others) else asked
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
         # damaged copy is taken as gone by all three. The others' are read with it, in one round trip.
-        read = [*filter(None, [parent]), *others[:MAX_NAMED_REPORTS]]
+        read = [*filter(None, [parent]), *others[:MAX_NAMED_REPORTS], *filter(None, [asked])]
         copies = await durably(stored_envelopes, self.redis, read, self.source) if read else []
         envelope = copies.pop(0) if parent else None
-        for copy in copies:
+        asked_copy = copies.pop() if asked is not None else None
+        for copy in [*copies, *filter(None, [asked_copy])]:
             draft = with_quoted_reports_privacy(draft, copy)
             # Told only where the acknowledgement reaches that report's sender: a From is easily forged, and with a
             # Reply-To of the forger's "laporan anonim (rahasia) Anda" told them that From sent the report, and how.
@@ -416,7 +422,7 @@ class MailProcessor:
             # written yet: the envelope copies and the case store were only read. Not someone else's report
             # (`others_parent`): filed as any mail, it was an open report whose text put that anonymous report's ID
             # beside its sender's address (the whistleblower's, maybe, writing from another one).
-            return await self._report(mail, raw, envelope_sender, recipients, read_news=False)
+            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
             # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
@@ -515,6 +521,13 @@ def query_opening(mail: ParsedMail, shortest_id: int) -> MailQuery | None:
     "CEK <id> kok lama sekali?", a subject's "CEK <id>" over a body of words), read as a file's words are
     (`query_with_a_file`); None for a mail with a file."""
     return None if has_a_file(mail) else _query_words(mail, shortest_id, with_a_file=True)
+
+
+def _opening_and_news(mail: ParsedMail, shortest_id: int) -> tuple[MailQuery | None, MailQuery | None]:
+    """The mail's opening status query (`query_opening`) and, when words of news follow it, the same as news
+    (`query_with_news`): read together in a thread, both reading the whole mail's words."""
+    opening = query_opening(mail, shortest_id)
+    return opening, query_with_news(opening)
 
 
 def query_with_news(query: MailQuery | None) -> MailQuery | None:
