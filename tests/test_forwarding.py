@@ -1009,13 +1009,19 @@ def test_a_case_store_down_behind_its_proxy_is_an_outage_and_its_batch_stays_who
     assert [event["reason"] for event in events if event["event"] == "forward.retry"] == ["casestore_502"] * 3
 
 
-def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str], *,
-                         restart_window: int = 0, dies_after_first: bool = False) -> Callable[[], web.Application]:
+def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str], *, restart_window: int = 0,
+                         dies_after_first: bool = False, status: int = 502) -> Callable[[], web.Application]:
     """A case store behind nginx (502 and its page for a request whose process died) whose process dies on every
     request carrying `bad`; the `restart_window` posts after its first death of a single post meet its restart (502
     too; by the next try it is back), reads still answered (a replica); `dies_after_first`: it dies for good (reads
-    too) right after the first report a single post stores. `requests` names each request and its answer."""
+    too) right after the first report a single post stores. `requests` names each request and its answer. `status`
+    500: no proxy, the case store's own unhandled error (its database gone, for good)."""
     state = {"restarting": 0, "dead": False, "restarted": False}
+
+    def failure() -> web.Response:
+        if status == 502:
+            return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+        return web.Response(text="Internal Server Error", status=status)
 
     def build() -> web.Application:
         async def answer(request: web.Request) -> web.Response:
@@ -1025,21 +1031,21 @@ def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str]
             name = "batch" if batch else reports[0]["tracking_id"]
             if state["dead"] or (not batch and state["restarting"]):
                 state["restarting"] = max(0, state["restarting"] - 1)
-                requests.append(f"{name}:502")
-                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+                requests.append(f"{name}:{status}")
+                return failure()
             if any(report["tracking_id"] == bad for report in reports):
                 if not batch and not state["restarted"]:
                     state["restarting"], state["restarted"] = restart_window, True
-                requests.append(f"{name}:502")
-                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+                requests.append(f"{name}:{status}")
+                return failure()
             requests.append(f"{name}:201")
             state["dead"] = dies_after_first and not batch
             return taken(reports, stored, batch=batch)
 
         async def read(_: web.Request) -> web.Response:
-            requests.append("read:502" if state["dead"] else "read:404")
+            requests.append(f"read:{status}" if state["dead"] else "read:404")
             if state["dead"]:
-                return web.Response(text=BAD_GATEWAY_PAGE, status=502, content_type="text/html")
+                return failure()
             return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
 
         app = web.Application()
@@ -1051,25 +1057,29 @@ def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str]
     return build
 
 
-def test_a_proxys_502_after_a_report_of_a_one_by_one_try_is_an_outage_when_no_read_is_answered(
-    test_env: TestEnvironment, redis: Redis
+@pytest.mark.parametrize("status", [502, 500], ids=["its-process-died-behind-nginx", "its-database-gone"])
+def test_a_failure_after_a_report_of_a_one_by_one_try_is_an_outage_when_no_read_is_answered(
+    status: int, test_env: TestEnvironment, redis: Redis
 ) -> None:
-    """Gone one by one, a 502 once the case store took a report of the try was that report's answer whatever came
-    next: the process behind nginx dying mid-try (a deploy, the host gone) made every later report "the one at
-    fault", the outage unnoted (no probe, no move at its end, a retry spent) and, on a last try, each dead-lettered
-    as such. A 502 there is that report's only while the case store answers a read; else the try ends, an outage's."""
+    """Gone one by one, a 500 or a proxy's 502 once the case store took a report of the try was that report's answer
+    whatever came next: the process behind nginx dying mid-try (a deploy, the host gone), or the case store's database
+    going away, made every later report "the one at fault", the outage unnoted (no probe, no move at its end, a retry
+    spent) and, on a last try, each dead-lettered as such. It is that report's only while the case store answers a
+    read; else the try ends, an outage's."""
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0,0,600,600")
     requests: list[str] = []
     stored: list[str] = []
-    tracking_ids = forward_one_job(settings, redis, [f"dies-mid-try-{n}" for n in range(4)],
-                                   lambda ids: dying_behind_a_proxy(ids[3], requests, stored, dies_after_first=True))
+    tracking_ids = forward_one_job(settings, redis, [f"dies-mid-try-{status}-{n}" for n in range(4)],
+                                   lambda ids: dying_behind_a_proxy(ids[3], requests, stored, dies_after_first=True,
+                                                                    status=status))
     first, second = tracking_ids[:2]
-    assert requests == ["batch:502", "batch:502", "read:404", f"{first}:201", f"{second}:502", "read:502"], requests
+    assert requests == [f"batch:{status}", f"batch:{status}", "read:404", f"{first}:201", f"{second}:{status}",
+                        f"read:{status}"], requests
     assert stored == [first] and DeadLetters(redis).list() == []
     [job_id] = queue(FORWARD_QUEUE, redis).scheduled_job_registry.get_job_ids()
     job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
-    assert job.meta["last_error"] == "casestore_502" and job.meta["failed"] == [second]
-    assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_502"  # the outage's, noted: the probe takes it up
+    assert job.meta["last_error"] == f"casestore_{status}" and job.meta["failed"] == [second]
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == f"casestore_{status}".encode()  # noted: the probe takes it up
 
 
 def test_a_report_that_met_the_restart_after_another_killed_the_process_goes_before_it_at_the_next_try(
