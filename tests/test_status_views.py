@@ -114,7 +114,7 @@ from tests.test_health_transitions import live_worker
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers import casestore_client, forward, reaper
 from workers.casestore_client import CaseStoreClient
-from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetter, DeadLetters
+from workers.deadletters import ENTRIES_KEY, INDEX_KEY, UNREADABLE, DeadLetter, DeadLetters
 
 # Every view lists the channels of config/health.toml, in its order: read from there, so a channel added to the
 # registry and its health rules needs no line here.
@@ -964,6 +964,30 @@ def test_an_old_dead_letter_whose_index_entry_is_gone_is_purged_by_the_first_ret
 
     assert (deleted, kept) == (2, 1)
     assert redis.hkeys(ENTRIES_KEY) == [DeadLetters.entry_key(REPLY_QUEUE, "new").encode()]
+
+
+@pytest.mark.parametrize(("entry", "purged"), [
+    pytest.param(b"not json", False, id="no-time-said-dated-when-found"),
+    pytest.param(b'{"queue": "lapor-reply", "failed_at": %d, "args": [{"to": "+6281234567890"}]}', False,
+                 id="its-own-recent-failure"),
+    pytest.param(b'{"queue": "lapor-reply", "failed_at": %d, "args": [{"to": "+6281234567890"}]}', True,
+                 id="its-own-old-failure"),
+])
+def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_own_failure_or_from_when_found(
+        redis: Redis, entry: bytes, purged: bool) -> None:
+    """An entry this version cannot read and the index does not hold (a partial restore, another release's reply
+    letter) was indexed at 0 (1970) and deleted by the first retention run, before any operator saw it: it waits from
+    the failure it says, or from when it is found."""
+    registry, now = DeadLetters(redis), time.time()
+    key = DeadLetters.entry_key(REPLY_QUEUE, "restored")
+    failed_at = now - (40 if purged else 1) * 86400
+    redis.hset(ENTRIES_KEY, key, entry % int(failed_at) if b"%d" in entry else entry)
+
+    deleted, kept = registry.purge_older(now - 30 * 86400, 86400)
+
+    assert (deleted, kept) == ((1, 0) if purged else (0, 1))
+    assert redis.hexists(ENTRIES_KEY, key) is not purged
+    assert [letter.reason for letter in registry.list()] == ([] if purged else [UNREADABLE])
 
 
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(

@@ -81,6 +81,20 @@ class DeadLetter:
         return bool(self.func)
 
 
+def _unreadable_since(raw: bytes) -> float:
+    """When an unreadable entry (`UNREADABLE`) is taken to have failed: its own `failed_at` where it still says one,
+    else now, as it is found. Indexed at 0, one restored or written by another release (a reply's, holding a citizen's
+    number) was deleted by the first retention run after it was found, before any operator could see it."""
+    try:
+        stored = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        stored = None
+    said = stored.get("failed_at") if isinstance(stored, dict) else None
+    if isinstance(said, int | float) and not isinstance(said, bool) and 0 < said < time.time() + 86_400:
+        return float(said)
+    return time.time()
+
+
 # The reason of an entry that could not be read as a dead letter (not JSON, not an object, fields missing): it is
 # listed, shown and purged by its key like any other, never requeued (there is no job in it to redo).
 UNREADABLE = "unreadable"
@@ -224,7 +238,7 @@ class DeadLetters:
         hash and the index hold other counts (two reads of a count), unless `whatever_the_counts`: an index entry of
         a letter gone evens the count of a letter unindexed, and is pruned only by a listing that reads it (`list`
         and `_all` look again after pruning one). Under WATCH of the registry, by the time each failed (an
-        unreadable entry's: 0, listed first)."""
+        unreadable entry's as it says it, or else the time it is found: `_unreadable_since`)."""
         if not whatever_the_counts and self._redis.hlen(ENTRIES_KEY) == self._redis.zcard(INDEX_KEY):
             return 0
 
@@ -233,7 +247,7 @@ class DeadLetters:
             scores = pipe.zmscore(INDEX_KEY, keys) if keys else []
             missing = [key for key, score in zip(keys, scores, strict=True) if score is None]
             raws = pipe.hmget(ENTRIES_KEY, missing) if missing else []
-            failed_at = {key: self._read(key, raw).failed_at
+            failed_at = {key: letter.failed_at if (letter := self._read(key, raw)).readable else _unreadable_since(raw)
                          for key, raw in zip(missing, raws, strict=True) if raw is not None}
             if failed_at:
                 pipe.multi()
