@@ -57,6 +57,17 @@ errors = Console(stderr=True, soft_wrap=True, highlight=False)
 PIPED_WIDTH = 1000
 if not console.is_terminal and "COLUMNS" not in os.environ:
     console.width = PIPED_WIDTH
+
+
+def _with_a_width(output: Console) -> Console:
+    """`output`, with a width where `COLUMNS=0` (a script's environment, a broken terminal) gave it none: rich then
+    printed nothing at all, a requeue or a purge ran with no word of it, and an error's line was lost."""
+    if output.width <= 0:
+        output.width = 80 if output.is_terminal else PIPED_WIDTH
+    return output
+
+
+console, errors = _with_a_width(console), _with_a_width(errors)
 log = get_logger()
 
 
@@ -520,7 +531,8 @@ def deadletters_list(
     for letter in letters:
         table.add_row(_printable(letter.key), _printable(letter.tracking_id), _printable(letter.queue),
                       _printable(_channel_of(letter)), _printable(letter.reason), str(letter.attempts),
-                      shown_time(letter.failed_at, settings.operator_zone), _printable(scrub(letter.detail)[:60]))
+                      shown_time(letter.failed_at, settings.operator_zone),
+                      _printable(_shortened(scrub(letter.detail), DETAIL_SHOWN)))
     _print_table(table)
     # Thousands of letters (a case-store outage's) showed the oldest 50 with no word of the rest, and a filter no
     # word of how many it matched (what `requeue --all` with it would take): said, with the way to the next page.
@@ -810,6 +822,16 @@ def _packed(fields: list[Text], width: int) -> list[Text]:
         else:
             lines.append(field.copy())
     return lines
+
+
+# The characters of a dead letter's detail `deadletters list` shows.
+DETAIL_SHOWN = 60
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, said to be with "…" (`deadletters show` has it whole): cut silently, an
+    unreadable entry's "nothing to requeue; purge it by its key" read "...: nothing", and a failure lost its cause."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _printable(text: str) -> str:

@@ -483,6 +483,8 @@ def test_an_unreadable_dead_letter_is_listed_to_purge_and_does_not_stop_the_othe
     assert listing.returncode == 0 and "Dead letters (2 in all)" in listing.stdout, listing.stdout
     rows = [line for line in listing.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 2 and any("unreadable" in row and "2026-12-02 02:00:00Z" in row for row in rows), rows
+    # its detail is cut with a mark that says so ("...: nothing" read as its whole word); `show` has it whole
+    assert any("this version can read: nothing…" in row for row in rows), rows
     assert show.returncode == 0 and "reason: unreadable" in show.stdout and "purge it by its key" in show.stdout
     assert requeue.returncode == 1, requeue.stdout + requeue.stderr
     assert "requeued 1 dead letter(s)" in requeue.stdout and "skipped 1 unreadable dead letter(s)" in requeue.stdout
@@ -1067,6 +1069,22 @@ def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnv
     assert keys == [damaged, f"{FORWARD_QUEUE}:10000012", f"{REPLY_QUEUE}:r-7"], listing.stdout
     assert purge.returncode == 0 and "purged 1 dead letter(s)" in purge.stdout, purge.stdout + purge.stderr
     assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
+
+
+def test_a_terminal_width_of_nought_still_says_what_a_command_did(test_env: TestEnvironment, redis: Redis) -> None:
+    """`COLUMNS=0` made rich print nothing: the list was empty, a requeue ran with no word of it (exit 0), and a
+    configuration error had no line (exit 2)."""
+    DeadLetters(redis).add_new(queue=REPLY_QUEUE, func="workers.reply.send_reply", args=[{"reply_id": "r-7"}],
+                               tracking_id="10000012", item="r-7", reason="aggregator_timeout", detail="timed out",
+                               channel="sms-aggregator")
+
+    listing = cli(test_env, "deadletters", "list", COLUMNS="0")
+    requeued = cli(test_env, "deadletters", "requeue", "10000012", COLUMNS="0")
+    refused = cli(test_env, "deadletters", "list", COLUMNS="0", LAPOR_OPERATOR_TIMEZONE="Asia/Jakrta")
+
+    assert listing.returncode == 0 and f"{REPLY_QUEUE}:r-7" in listing.stdout, listing.stdout + listing.stderr
+    assert requeued.returncode == 0 and "requeued 1" in requeued.stdout, requeued.stdout + requeued.stderr
+    assert refused.returncode == 2 and "configuration error" in refused.stdout + refused.stderr, refused.stdout
 
 
 def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
