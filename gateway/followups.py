@@ -363,6 +363,19 @@ def decided_by_casestore(draft: ReportDraft, lookup: StatusLookup | None, *,
     return as_follow_up(draft, *UNKNOWN_PARENT_FLAGS, None), False
 
 
+def gone_reports_flags(redis: Redis, tracking_id: str, id_range: tuple[int, int] = (0, 0),
+                       unminted: Unminted | None = None, ask: AskCaseStore | None = None) -> tuple[bool, bool] | None:
+    """(anonymous, confidential) of a report named in a mail whose copy the gateway no longer holds (expired,
+    damaged), as the case store gives them (`casestore_flags`; `UNKNOWN_PARENT_FLAGS` when it does not answer, as for
+    a follow-up); None for an ID never issued, or one the case store has no report of. From a thread."""
+    if (unminted is not None and unminted(tracking_id)) or not was_issued(redis, tracking_id, *id_range):
+        return None
+    lookup = ask(tracking_id) if ask is not None else None
+    if lookup is None:
+        return UNKNOWN_PARENT_FLAGS
+    return casestore_flags(lookup) if lookup.found else None
+
+
 def casestore_flags(lookup: StatusLookup) -> tuple[bool, bool]:
     """(anonymous, confidential) of a report as the case store gave them; a flag it did not give (`said_flag`) is
     `UNKNOWN_PARENT_FLAGS`'s, as when the case store does not answer."""

@@ -3515,11 +3515,16 @@ CEK_WITHOUT_NEWS_ROWS = [
     pytest.param("", "CEK {id} sudah sebulan belum ada kabar", "warga@example.net", True, id="the-reports-own-sender"),
     pytest.param("named", "CEK {id} sudah sebulan belum ada kabar", "tetangga@example.org", False,
                  id="a-named-report-stays-open"),
-    # a report the gateway does not hold: the mail as it was (as a tag's, it would be made anonymous), open
+    # an ID never issued: the mail as it was, open (a tag's would be made anonymous)
     pytest.param("", "CEK {never_issued} sudah sebulan belum ada kabar", "tetangga@example.org", False,
                  id="an-id-never-issued-stays-open"),
-    pytest.param("", "CEK {expired} sudah sebulan belum ada kabar", "warga@example.net", False,
-                 id="a-report-whose-copy-expired-stays-open"),
+    # a report whose copy expired (30 days after forwarding) or is damaged: the case store's flags, as a follow-up's
+    pytest.param("", "CEK {expired} sudah sebulan belum ada kabar", "tetangga@example.org", True,
+                 id="an-anonymous-report-whose-copy-expired"),
+    pytest.param("", "CEK {damaged} sudah sebulan belum ada kabar", "tetangga@example.org", True,
+                 id="an-anonymous-report-whose-copy-is-damaged"),
+    pytest.param("named", "CEK {expired} sudah sebulan belum ada kabar", "warga@example.net", False,
+                 id="a-named-report-whose-copy-expired-stays-open"),
 ]
 
 
@@ -3540,8 +3545,10 @@ def test_a_cek_by_mail_without_news_filed_as_a_mail_takes_the_named_reports_priv
     mail["Message-ID"] = make_msgid(domain="example.org")
     if "{expired}" in body:
         redis.delete(envelope_key(tracking_id))  # its copy expired (`intake.envelope_ttl_seconds`)
+    if "{damaged}" in body:
+        redis.set(envelope_key(tracking_id), b"{not json")
     never_issued = format_tracking_id(int(tracking_id[:-1]) + 5_000_000)
-    mail.set_content(body.format(id=tracking_id, never_issued=never_issued, expired=tracking_id))
+    mail.set_content(body.format(id=tracking_id, never_issued=never_issued, expired=tracking_id, damaged=tracking_id))
     filed = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=sender)
     assert filed.data_code == 250 and filed.tracking_id not in (None, tracking_id)
     envelope = stored_envelope(redis, filed.tracking_id or "")
