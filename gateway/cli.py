@@ -788,7 +788,7 @@ def _print_table(table: Table) -> None:
         console.print(Text.from_markup(str(table.title), style="table.title"), soft_wrap=False)
     first, *others = table.columns
     # A header that is a sign, not a word, is said with its cell ("#0", an attachment's index): a bare "0" said nothing.
-    sign = str(first.header) if not str(first.header).isalpha() else ""
+    sign = "" if any(char.isalnum() for char in str(first.header)) else str(first.header)
     width = console.width - len(_ROW_INDENT)
     for head, *cells in zip(*(column.cells for column in table.columns), strict=True):
         _print_folded(Text(sign, style="bold").append_text(Text.from_markup(str(head), style="bold")), console.width)
@@ -805,8 +805,9 @@ def _print_folded(text: Text, width: int, *, indent: str = "") -> None:
         console.print(Text(indent).append_text(part), soft_wrap=True)
 
 
-# The narrowest terminal `_print_table` lays a row out for: below it, its lines would hold a header and little else.
-_NARROWEST = 20
+# The narrowest terminal `_print_table` lays a row out for: below it, no width is left beside a row's indent for a
+# wide character (a table folded into 3 to 19 columns showed every cell blank).
+_NARROWEST = 4
 _ROW_INDENT = "  "
 # Wide enough for any table's natural width: the width `_print_table` measures a table at.
 _UNBOUNDED_WIDTH = 100_000

@@ -430,11 +430,12 @@ def test_the_channels_stay_one_table_where_the_terminal_holds_it(monkeypatch: py
     assert rows[0][:9] == ["sms-aggregator", "OK", "-", "123456", "120001", "17", "3438", "119990", "0"], rows
 
 
-@pytest.mark.parametrize("width", [1, 2, 3, 19])
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 12, 19])
 def test_a_terminal_too_narrow_for_a_row_a_block_gets_the_table_as_rich_folds_it(
         width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """At two columns the row's lines had no width left beside their indent: `status` ended on a traceback (exit 1,
-    which `--strict` gives a degraded system) and a wide character vanished."""
+    which `--strict` gives a degraded system) and a wide character vanished. From four columns on, each row's block
+    says its state (a table folded into 19 showed every cell blank)."""
     from rich.console import Console
 
     from gateway import cli as cli_module
@@ -442,7 +443,10 @@ def test_a_terminal_too_narrow_for_a_row_a_block_gets_the_table_as_rich_folds_it
     output = io.StringIO()
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=width, soft_wrap=True))
     cli_module._print_status(_busy_channels_document(), ZoneInfo("Asia/Jakarta"))
-    assert "Queues" in output.getvalue()
+    said = "".join(output.getvalue().split())  # a title or a cell folded onto lines of its own, read whole
+    assert "Queues" in said
+    if width >= 4:
+        assert "DOWN" in said.split("Channels")[1].split("email:DOWNsince")[0], output.getvalue()
 
 
 def test_a_row_block_leaves_out_empty_cells_and_says_a_sign_header_with_its_cell(
@@ -463,3 +467,9 @@ def test_a_row_block_leaves_out_empty_cells_and_says_a_sign_header_with_its_cell
     assert lines[:2] == ["Attachments (2)", "#0"], lines
     assert not any(line.rstrip().endswith("why") or line != line.rstrip() for line in lines), lines
     assert "#1" in lines and any("why too large for the case store" in line for line in lines), lines
+    output.truncate(0)
+    output.seek(0)
+    named = cli_module._folded_table("Letters", ("tracking_id", "queue", "reason"))
+    named.add_row("10000004", "lapor-forward", "casestore_422 " * 5)
+    cli_module._print_table(named)
+    assert output.getvalue().splitlines()[1] == "10000004", output.getvalue()  # a header of words is no sign
