@@ -168,8 +168,8 @@ EXIT_REDIS_UNREACHABLE = 1
 def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
     """An operator's command that meets a Redis refusing or not answering says which Redis and what to do, and exits
     1, instead of ending on a traceback (which named neither). Not for the processes: they ride an outage out."""
+    from redis.exceptions import AuthenticationError, ResponseError
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     @functools.wraps(command)
@@ -184,10 +184,12 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
-            check = ("." if isinstance(error, ResponseError) else
+            refused = isinstance(error, AuthenticationError)
+            check = ("." if isinstance(error, ResponseError) or refused else
                      ": is it running, and are REDIS_URL and its database number the gateway's?")
             again = ("that key is the gateway's again" if wrong_type(error) else
                      "REDIS_URL names the gateway's database" if no_such_database(error) else
+                     "REDIS_URL carries the password it asks for" if refused else
                      "Redis answers (`lapor-gateway status` says when)")
             console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
                           f"stopped there; run it again once {again}")

@@ -958,6 +958,22 @@ def test_a_redis_database_number_beyond_the_servers_is_said_as_a_url_to_mend(
         assert result.stdout.rstrip().endswith("run it again once REDIS_URL names the gateway's database")
 
 
+@pytest.mark.parametrize("args", [("deadletters", "list"), ("status",)])
+def test_a_password_redis_refuses_is_said_as_the_credentials_to_mend(
+        args: tuple[str, ...], test_env: TestEnvironment, redis_url: str) -> None:
+    """A password in REDIS_URL that Redis refuses was said "Redis unreachable (AuthenticationError): ... is it
+    running": the operator found it running, and the password never came up. Never the password itself."""
+    wrong = redis_url.replace("redis://", "redis://lapor:not-the-password@", 1)
+    result = cli(test_env, *args, REDIS_URL=wrong)
+
+    assert result.returncode == (2 if args == ("status",) else 1), result.stdout + result.stderr
+    assert no_traceback(result) and "not-the-password" not in result.stdout + result.stderr, result.stdout
+    assert "Redis refuses the credentials (AuthenticationError): the password (or user) in REDIS_URL" in result.stdout
+    assert "unreachable" not in result.stdout and "is it running" not in result.stdout, result.stdout
+    if args != ("status",):
+        assert result.stdout.rstrip().endswith("run it again once REDIS_URL carries the password it asks for")
+
+
 @pytest.mark.parametrize("answer", [None, "n\n"], ids=["no terminal to ask (cron)", "answered no"])
 def test_a_purge_not_confirmed_says_nothing_was_purged(
         answer: str | None, test_env: TestEnvironment, redis: Redis) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import AuthenticationError, ResponseError
 
 from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
@@ -81,6 +81,10 @@ def redis_trouble(error: BaseException) -> str:
     if no_such_database(error):
         return ("Redis has no such database (ResponseError: DB index is out of range): the database number in "
                 "REDIS_URL is beyond the server's `databases` (16 unless set)")
+    if isinstance(error, AuthenticationError):
+        # Said "unreachable" with "is it running": the operator found it running, and the password never came up.
+        return (f"Redis refuses the credentials ({type(error).__name__}): the password (or user) in REDIS_URL is not "
+                "the one its requirepass or ACL asks for")
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
