@@ -766,17 +766,19 @@ def taken(reports: list[dict[str, Any]], stored: list[str], *, batch: bool) -> w
                                           for report in reports]})
 
 
-def case_store_app(answer: Callable[[web.Request], Awaitable[web.Response]]) -> web.Application:
-    """A fake case store answering both the single and the batch POST with `answer`, and a report's read (the outage
-    probe's) with the contract's 404."""
+async def no_such_report(_: web.Request) -> web.Response:
+    """A report's read (the outage probe's, `CaseStoreClient.answers`) answered as the contract says: 404."""
+    return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
 
-    async def no_such_report(_: web.Request) -> web.Response:
-        return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
 
+def case_store_app(answer: Callable[[web.Request], Awaitable[web.Response]],
+                   read: Callable[[web.Request], Awaitable[web.Response]] = no_such_report) -> web.Application:
+    """A fake case store answering both the single and the batch POST with `answer`, and a report's read with `read`
+    (the contract's 404 unless said)."""
     app = web.Application()
     app.router.add_post("/v1/reports", answer)
     app.router.add_post("/v1/reports/batch", answer)
-    app.router.add_get("/v1/reports/{tracking_id}", no_such_report)
+    app.router.add_get("/v1/reports/{tracking_id}", read)
     return app
 
 
@@ -919,11 +921,7 @@ def failing_500_case_store(bad: str | None, reads: int, requests: list[int], sto
                 return failure(reads)
             return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=reads)
 
-        app = web.Application()
-        app.router.add_post("/v1/reports", answer)
-        app.router.add_post("/v1/reports/batch", answer)
-        app.router.add_get("/v1/reports/{tracking_id}", read)
-        return app
+        return case_store_app(answer, read)
 
     return build
 
@@ -1042,17 +1040,11 @@ def dying_behind_a_proxy(bad: str | None, requests: list[str], stored: list[str]
             state["dead"] = dies_after_first and not batch
             return taken(reports, stored, batch=batch)
 
-        async def read(_: web.Request) -> web.Response:
+        async def read(request: web.Request) -> web.Response:
             requests.append(f"read:{status}" if state["dead"] else "read:404")
-            if state["dead"]:
-                return failure()
-            return web.json_response({"error": "not_found", "detail": "no report with this Tracking ID"}, status=404)
+            return failure() if state["dead"] else await no_such_report(request)
 
-        app = web.Application()
-        app.router.add_post("/v1/reports", answer)
-        app.router.add_post("/v1/reports/batch", answer)
-        app.router.add_get("/v1/reports/{tracking_id}", read)
-        return app
+        return case_store_app(answer, read)
 
     return build
 
