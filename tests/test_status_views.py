@@ -972,6 +972,7 @@ def test_an_old_dead_letter_whose_index_entry_is_gone_is_purged_by_the_first_ret
                  id="its-own-recent-failure"),
     pytest.param(b'{"queue": "lapor-reply", "failed_at": %d, "args": [{"to": "+6281234567890"}]}', True,
                  id="its-own-old-failure"),
+    pytest.param(b'{"queue": "lapor-reply", "failed_at": 1, "args": []}', False, id="no-time-of-a-failure-said"),
 ])
 def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_own_failure_or_from_when_found(
         redis: Redis, entry: bytes, purged: bool) -> None:
@@ -982,6 +983,8 @@ def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_ow
     key = DeadLetters.entry_key(REPLY_QUEUE, "restored")
     failed_at = now - (40 if purged else 1) * 86400
     redis.hset(ENTRIES_KEY, key, entry % int(failed_at) if b"%d" in entry else entry)
+    [shown] = registry.select([key])  # `deadletters show`, before any listing indexed it: not 1970
+    assert shown.reason == UNREADABLE and shown.failed_at >= (failed_at if b"%d" in entry else now) - 1
 
     deleted, kept = registry.purge_older(now - 30 * 86400, 86400)
 

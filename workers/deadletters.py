@@ -90,9 +90,20 @@ def _unreadable_since(raw: bytes) -> float:
     except orjson.JSONDecodeError:
         stored = None
     said = stored.get("failed_at") if isinstance(stored, dict) else None
-    if isinstance(said, int | float) and not isinstance(said, bool) and 0 < said < time.time() + 86_400:
+    if isinstance(said, int | float) and not isinstance(said, bool) and _EARLIEST_FAILURE < said < time.time() + 86_400:
         return float(said)
     return time.time()
+
+
+# No dead letter of this gateway failed before 2020: a `failed_at` below it is no time of a failure (a monotonic
+# clock's seconds, a count), and read as one the entry went at the first retention run.
+_EARLIEST_FAILURE = 1_577_836_800.0
+
+
+def _indexed_or_since(score: float | None, raw: bytes) -> float:
+    """An unreadable entry's time: its index entry's, or `_unreadable_since` where it has none (`deadletters show` of
+    one the index lacks said 1970)."""
+    return float(score) if score is not None else _unreadable_since(raw)
 
 
 # The reason of an entry that could not be read as a dead letter (not JSON, not an object, fields missing): it is
@@ -314,7 +325,7 @@ class DeadLetters:
         return DeadLetter(
             key=name, queue=name.partition(":")[0], func="", args=[], tracking_id="", reason=UNREADABLE,
             detail="this entry is no dead letter this version can read: nothing to requeue; purge it by its key",
-            failed_at=float(self._redis.zscore(INDEX_KEY, _stored(name)) or 0), attempts=0)
+            failed_at=_indexed_or_since(self._redis.zscore(INDEX_KEY, _stored(name)), raw), attempts=0)
 
     def select(self, selectors: Iterable[str] | None) -> list[DeadLetter]:
         """Entries by key or Tracking ID; every entry when `selectors` is None."""
