@@ -48,6 +48,11 @@ app.add_typer(deadletters_app, name="deadletters")
 # Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep. Nothing is
 # highlighted by guesswork: rich's highlighter looks for numbers and URLs in every line in a time that grows with the
 # square of a run of letters, and `deadletters show` of a letter quoting a 2 MB answer ran for hours at full CPU.
+# `COLUMNS=0` (a script's environment, a broken terminal) gave every console a width of nothing, rich's and typer's
+# own: each printed nothing at all, a requeue or a purge ran with no word of it, an error's line and `--help` were
+# lost. A width of nothing is taken as none said, before any console reads it.
+if os.environ.get("COLUMNS", "").strip().lstrip("+").isdigit() and int(os.environ["COLUMNS"]) == 0:
+    del os.environ["COLUMNS"]
 console = Console(soft_wrap=True, highlight=False)
 # Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -57,17 +62,6 @@ errors = Console(stderr=True, soft_wrap=True, highlight=False)
 PIPED_WIDTH = 1000
 if not console.is_terminal and "COLUMNS" not in os.environ:
     console.width = PIPED_WIDTH
-
-
-def _with_a_width(output: Console) -> Console:
-    """`output`, with a width where `COLUMNS=0` (a script's environment, a broken terminal) gave it none: rich then
-    printed nothing at all, a requeue or a purge ran with no word of it, and an error's line was lost."""
-    if output.width <= 0:
-        output.width = 80 if output.is_terminal else PIPED_WIDTH
-    return output
-
-
-console, errors = _with_a_width(console), _with_a_width(errors)
 log = get_logger()
 
 

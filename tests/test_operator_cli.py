@@ -1101,6 +1101,9 @@ def test_a_terminal_width_of_nought_still_says_what_a_command_did(test_env: Test
     assert listing.returncode == 0 and f"{REPLY_QUEUE}:r-7" in listing.stdout, listing.stdout + listing.stderr
     assert requeued.returncode == 0 and "requeued 1" in requeued.stdout, requeued.stdout + requeued.stderr
     assert refused.returncode == 2 and "configuration error" in refused.stdout + refused.stderr, refused.stdout
+    for typers_own in (("nosuchcommand",), ("deadletters", "list", "--limit", "0"), ("deadletters", "--help")):
+        said = cli(test_env, *typers_own, COLUMNS="0")
+        assert (said.stdout + said.stderr).strip(), typers_own  # typer's usage, error and help too
 
 
 def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
