@@ -3530,8 +3530,8 @@ CEK_WITHOUT_NEWS_ROWS = [
 
 @pytest.mark.parametrize(("subject", "body", "sender", "anonymous"), CEK_WITHOUT_NEWS_ROWS)
 def test_a_cek_by_mail_without_news_filed_as_a_mail_takes_the_named_reports_privacy(  # type: ignore[no-untyped-def]
-        make_server, redis: Redis, casestore: CaseStoreServer, subject: str, body: str, sender: str,
-        anonymous: bool) -> None:
+        make_server, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO, subject: str, body: str,
+        sender: str, anonymous: bool) -> None:
     """`CEK <id>` and words that ask or complain ("sudah sebulan belum ada kabar"), or a subject of its own over a
     bare `CEK <id>`, is filed as a mail as any other. Naming an anonymous report, it was filed open: the writer's name
     and addresses (a whistleblower's second address, maybe) in the case store beside that report's ID. It takes the
@@ -3553,6 +3553,9 @@ def test_a_cek_by_mail_without_news_filed_as_a_mail_takes_the_named_reports_priv
     assert filed.data_code == 250 and filed.tracking_id not in (None, tracking_id)
     envelope = stored_envelope(redis, filed.tracking_id or "")
     assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, anonymous)
+    made = [e["reason"] for e in log_events(log_stream) if e["event"] == "message.made_anonymous"]
+    gone_anonymous = "{damaged}" in body or ("{expired}" in body and anonymous)
+    assert made == (["cek_of_a_report_gone"] if gone_anonymous else []), made
     server.stop()
     drain(server.settings, (FORWARD_QUEUE,))
     stored = casestore.get(filed.tracking_id or "")

@@ -381,6 +381,8 @@ class MailProcessor:
             # anonymous report's ID); an ID never issued, or a report the case store has not, leaves the mail as is.
             flags = await durably(gone_reports_flags, self.redis, asked, self.settings.intake.id_range,
                                   self.intake.holds_unminted, self.ask_casestore)
+            if flags is not None and flags[0] and not draft.anonymous:
+                log.info("message.made_anonymous", reason="cek_of_a_report_gone")
             draft = with_parent_flags(draft, *flags) if flags is not None else draft
         for copy in [*copies, *filter(None, [asked_copy])]:
             draft = with_quoted_reports_privacy(draft, copy)
