@@ -2424,6 +2424,24 @@ async def test_messages_of_two_senders_with_one_id_are_two_reports_and_only_a_tr
     assert api.texts_to(f"+{second['from']}") == [render("ack", "id", tracking_id=b["tracking_id"])]
 
 
+@pytest.mark.parametrize("written", ["0{national}", "+62{national}", "+62 {national}", "0062{national}"])
+async def test_a_retry_whose_sender_another_node_wrote_otherwise_is_the_same_message(
+    written: str, gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
+) -> None:
+    """An aggregator's failover node wrote the retry's `from` otherwise (`081299990077`, then `6281299990077`): keyed
+    by the number as written, it was another message: a second SMS to the citizen ("already received"), or past the
+    same-text window a second report. Keyed by the number as the report stores it (E.164), it is the retry."""
+    first = fixture("kannel_same_id_two_aggregators.json")["messages"][0]
+    national = first["from"].removeprefix("62")
+    answers = [await post_callback(gateway.client, payload)
+               for payload in (first, {**first, "from": written.format(national=national)})]
+    [a], [retried] = (response.json()["messages"] for response in answers)
+    assert retried == {"tracking_id": a["tracking_id"], "duplicate": True}
+    drain(settings)
+    assert [report["tracking_id"] for report in casestore.reports()] == [a["tracking_id"]]
+    assert api.texts_to(f"+{first['from']}") == [render("ack", "id", tracking_id=a["tracking_id"])]
+
+
 async def test_a_citizens_next_sms_under_an_id_the_aggregator_gave_again_is_its_own_report(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings
 ) -> None:
