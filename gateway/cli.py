@@ -51,7 +51,21 @@ app.add_typer(deadletters_app, name="deadletters")
 # `COLUMNS=0` (a script's environment, a broken terminal) gave every console a width of nothing, rich's and typer's
 # own: each printed nothing at all, a requeue or a purge ran with no word of it, an error's line and `--help` were
 # lost. A width of nothing is taken as none said, before any console reads it.
-if os.environ.get("COLUMNS", "").strip().lstrip("+").isdigit() and int(os.environ["COLUMNS"]) == 0:
+
+
+def _unusable_width() -> bool:
+    """Whether `COLUMNS` is one rich reads (digits alone) that says no width: `0`, `00`, or digits `int` does not read
+    (`²`: every command ended on a ValueError)."""
+    columns = os.environ.get("COLUMNS", "")
+    if not columns.isdigit():
+        return False
+    try:
+        return int(columns) == 0
+    except ValueError:
+        return True
+
+
+if _unusable_width():
     del os.environ["COLUMNS"]
 console = Console(soft_wrap=True, highlight=False)
 # Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).

@@ -1104,6 +1104,8 @@ def test_a_terminal_width_of_nought_still_says_what_a_command_did(test_env: Test
     for typers_own in (("nosuchcommand",), ("deadletters", "list", "--limit", "0"), ("deadletters", "--help")):
         said = cli(test_env, *typers_own, COLUMNS="0")
         assert (said.stdout + said.stderr).strip(), typers_own  # typer's usage, error and help too
+    superscript = cli(test_env, "deadletters", "list", COLUMNS="²")  # digits to rich, no number to int: a ValueError
+    assert superscript.returncode == 0 and no_traceback(superscript), superscript.stdout + superscript.stderr
 
 
 def test_deadletters_list_folds_its_cells_on_a_narrow_terminal(test_env: TestEnvironment, redis: Redis) -> None:
