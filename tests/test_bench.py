@@ -737,3 +737,21 @@ def test_only_a_full_run_writes_the_plot_the_readme_links(argv: list[str], parti
 
     assert parse_args(argv).out == (RESULTS / "partial" if partial else RESULTS)
     assert parse_args([*argv, "--out", "elsewhere"]).out == Path("elsewhere")
+
+
+def test_a_phases_processes_are_stopped_together_within_one_grace(tmp_path: Path) -> None:
+    """A stop waited for each process in turn, each with its own grace (an RQ worker finishing its job, a server
+    draining): on a loaded machine a stopped bench outlived the 30 s a CI job's timeout gives it. All are told at once
+    and share the grace; one that ignores it is killed at its end."""
+    stack = Stack(tmp_path)
+    ignoring = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); " \
+               "time.sleep(60)"
+    procs = [stack.start(f"deaf-{n}", [sys.executable, "-c", ignoring]) for n in range(4)]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(b"up" in proc.log_path.read_bytes() for proc in procs):
+        time.sleep(0.05)
+    started = time.monotonic()
+    stack.stop(timeout=2)
+    stopped_in = time.monotonic() - started
+    assert not any(proc.alive() for proc in procs)
+    assert stopped_in < 6, f"{stopped_in:.1f} s: one grace of 2 s for all four, not 2 s each"
