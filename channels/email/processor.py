@@ -363,10 +363,10 @@ class MailProcessor:
         # a named and an anonymous report's acknowledgements was filed open, the anonymous reporter's name beside it.
         others = [report for report in reports_named(mail, self.settings.email) if report != parent]
         # So does the report a `CEK <id>` it opens with names, when that is neither a file's nor news ("CEK <id> kok
-        # lama sekali?", a subject of its own over a bare `CEK <id>`: a mail as any other), where the gateway holds
-        # it (an ID never issued, or a report whose copy expired, leaves the mail as it was, as a tag's would make it
-        # anonymous): someone else's anonymous report's, it was filed open, the writer's name and addresses beside
-        # that report's ID.
+        # lama sekali?", a subject of its own over a bare `CEK <id>`: a mail as any other), by the gateway's copy or,
+        # that expired or damaged, the case store's flags (below); an ID never issued leaves the mail as it was (a
+        # tag's would make it anonymous): someone else's anonymous report's, it was filed open, the writer's name and
+        # addresses beside that report's ID.
         asked = opening.tracking_id if opening is not None and opening.valid and named is None else None
         asked = None if asked in (parent, *others) else asked
         # The report's envelope copy, read and checked once for the three decisions below (gateway/followups.py): a
