@@ -45,12 +45,6 @@ app = typer.Typer(help="LAPOR! intake gateway: processes and operator tools.", n
                   pretty_exceptions_enable=False, pretty_exceptions_show_locals=False)
 deadletters_app = typer.Typer(help="List, inspect, requeue and purge dead letters.", no_args_is_help=True)
 app.add_typer(deadletters_app, name="deadletters")
-# Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep. Nothing is
-# highlighted by guesswork: rich's highlighter looks for numbers and URLs in every line in a time that grows with the
-# square of a run of letters, and `deadletters show` of a letter quoting a 2 MB answer ran for hours at full CPU.
-# `COLUMNS=0` (a script's environment, a broken terminal) gave every console a width of nothing, rich's and typer's
-# own: each printed nothing at all, a requeue or a purge ran with no word of it, an error's line and `--help` were
-# lost. A width of nothing is taken as none said, before any console reads it.
 
 
 def _unusable_width() -> bool:
@@ -65,8 +59,14 @@ def _unusable_width() -> bool:
         return True
 
 
+# `COLUMNS=0` (a script's environment, a broken terminal) gave every console a width of nothing, rich's and typer's
+# own: each printed nothing at all, a requeue or a purge ran with no word of it, an error's line and `--help` were
+# lost. A width of nothing is taken as none said, before any console reads it.
 if _unusable_width():
     del os.environ["COLUMNS"]
+# Messages are not wrapped at the terminal width: paths, IDs and reasons stay whole, to copy and to grep. Nothing is
+# highlighted by guesswork: rich's highlighter looks for numbers and URLs in every line in a time that grows with the
+# square of a run of letters, and `deadletters show` of a letter quoting a 2 MB answer ran for hours at full CPU.
 console = Console(soft_wrap=True, highlight=False)
 # Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
