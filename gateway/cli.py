@@ -639,6 +639,8 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
               channel: str | None, reason: str | None) -> tuple[list[DeadLetter], list[str]]:
     """The dead letters an operator named (or all, with --all), narrowed by the filters; and the Tracking IDs and
     keys named that none of them has, each said as `show` says it."""
+    from workers.deadletters import selector_names
+
     _refuse_empty_selectors(selectors)
     _refuse_names_and_all("Tracking IDs", selectors, all_)
     named = registry.select(None if all_ else selectors)
@@ -648,7 +650,7 @@ def _selected(registry: DeadLetters, selectors: list[str] | None, all_: bool, qu
                                  filtered=queue is not None or channel is not None)
     filtered = queue is not None or channel is not None or reason is not None
     found = {letter.key for letter in letters} | {letter.tracking_id for letter in letters}
-    missing = [selector for selector in dict.fromkeys(selectors or []) if selector not in found]
+    missing = [selector for selector in dict.fromkeys(selectors or []) if not selector_names(selector) & found]
     for selector in missing:
         console.print(f"no dead letter for {_printable(selector)}" + (" that passes the filters" if filtered else ""))
     return letters, missing

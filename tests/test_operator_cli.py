@@ -831,6 +831,23 @@ def test_show_of_a_tracking_id_shows_every_letter_that_requeue_and_purge_would_t
     assert f"key: {forward.key}" not in by_key.stdout
 
 
+@pytest.mark.parametrize("typed", ["#10000012", "1000-0012", " 10000012", "10.000.012"])
+def test_a_tracking_id_written_as_people_write_it_names_its_dead_letters(
+        typed: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`deadletters show '#10000012'` (the acknowledgement's form, as `attachments list` takes it) said "no dead letter
+    for #10000012", which read as a report gone through; `purge` and `requeue` took nothing, exit 1."""
+    registry = DeadLetters(redis)
+    registry.add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                     item="10000012", reason="casestore_422", detail="refused", channel="sms-twilio")
+
+    shown = cli(test_env, "deadletters", "show", typed)
+    purged = cli(test_env, "deadletters", "purge", typed, "--yes")
+
+    assert shown.returncode == 0 and "tracking_id: 10000012" in shown.stdout, shown.stdout + shown.stderr
+    assert purged.returncode == 0 and "purged 1 dead letter(s)" in purged.stdout, purged.stdout + purged.stderr
+    assert "no dead letter" not in purged.stdout and registry.count() == 0
+
+
 @pytest.mark.parametrize("args", [("show", ""), ("show", "  "), ("purge", "", "--yes"), ("requeue", "10000012", "")],
                          ids=["show", "show-blank", "purge", "requeue"])
 def test_an_empty_tracking_id_or_key_is_refused_and_nothing_is_done(

@@ -32,6 +32,7 @@ from gateway.queues import (
     readable_envelope,
 )
 from gateway.settings import Settings
+from gateway.tracking import looks_like_tracking_id, normalize_tracking_id
 from gateway.transactions import after_commit, commit
 from workers.media import expire_report
 
@@ -104,6 +105,14 @@ def _indexed_or_since(score: float | None, raw: bytes) -> float:
     """An unreadable entry's time: its index entry's, or `_unreadable_since` where it has none (`deadletters show` of
     one the index lacks said 1970)."""
     return float(score) if score is not None else _unreadable_since(raw)
+
+
+def selector_names(selector: str) -> frozenset[str]:
+    """What an operator's selector names: a key as typed, or a Tracking ID as people write one (`#10012002`,
+    `1001-2002`, ` 10012002`, as the acknowledgement shows it and `attachments list` takes it). Typed so, `deadletters
+    show` said "no dead letter", which read as a report gone through."""
+    return frozenset({selector, normalize_tracking_id(selector)}) if looks_like_tracking_id(selector) else \
+        frozenset({selector})
 
 
 # The reason of an entry that could not be read as a dead letter (not JSON, not an object, fields missing): it is
@@ -328,13 +337,15 @@ class DeadLetters:
             failed_at=_indexed_or_since(self._redis.zscore(INDEX_KEY, _stored(name)), raw), attempts=0)
 
     def select(self, selectors: Iterable[str] | None) -> list[DeadLetter]:
-        """Entries by key or Tracking ID; every entry when `selectors` is None."""
+        """Entries by key or Tracking ID (as people write one, `selector_names`); every entry when `selectors` is
+        None."""
         if selectors is None:
             return self._all()
         wanted = set(selectors)
         letters = {letter.key: letter for letter in self._load(list(wanted))}
         if wanted - letters.keys():  # Tracking IDs: every letter of each (a report's dead forward and dead reply)
-            letters.update((letter.key, letter) for letter in self._all() if letter.tracking_id in wanted)
+            ids = frozenset().union(*(selector_names(selector) for selector in wanted))
+            letters.update((letter.key, letter) for letter in self._all() if letter.tracking_id in ids)
         return list(letters.values())
 
     def requeue(self, letters: Sequence[DeadLetter], settings: Settings) -> Requeued:
