@@ -40,7 +40,7 @@ from gateway.ratelimit import request_source
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
 from normalizer.inbound import decode_payload, hex_bytes
-from normalizer.sender import normalize_msisdn
+from normalizer.sender import msisdn_or_as_given
 
 log = get_logger()
 
@@ -134,20 +134,12 @@ def dedup_id(settings: Settings, message_id: str, sender: str, smsc: str, text: 
     message's field). Claims made before this are not found again: a retry across the upgrade is a second report (a
     repeat of the first's words, answered as one); so, likewise, is one of a JSON id past 64 bits or written as a
     float, read as its float's text before (`2.0261205055512346e+19`, `100000.0`) and as written since (see
-    `read_fields`). The sender as the report stores it (E.164, `_stored_sender`): a retry whose `from` an aggregator's
-    other node wrote otherwise (`081299990077`, then `6281299990077`) was a second SMS to the citizen, or past the
-    same-text window a second report; a retry of a number not written in E.164 across this upgrade is one too."""
-    stored = _stored_sender(sender, settings.sms.default_region)
+    `read_fields`). The sender as the report stores it (E.164, `msisdn_or_as_given`): a retry whose `from` an
+    aggregator's other node wrote otherwise (`081299990077`, then `6281299990077`) was a second SMS to the citizen, or
+    past the same-text window a second report; a retry of a number not written in E.164 across this upgrade is one
+    too."""
+    stored = msisdn_or_as_given(sender, settings.sms.default_region)
     return f"{message_id}#{sender_digest(settings, 'sms-aggregator', smsc, stored, text)}"
-
-
-def _stored_sender(sender: str, region: str) -> str:
-    """`sender` as the report stores it (`normalize_msisdn`); as it came when it is no number (refused later, as
-    `bad_sender`, by the normalizer)."""
-    try:
-        return normalize_msisdn(sender, region)
-    except RejectedInput:
-        return sender
 
 
 def parse_udh(udh_hex: str) -> tuple[str, int, int] | None:

@@ -71,7 +71,7 @@ from normalizer.envelope import ReportDraft
 from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
 from normalizer.pipeline import UNANSWERED, normalize
-from normalizer.sender import normalize_msisdn
+from normalizer.sender import msisdn_or_as_given
 
 log = get_logger()
 
@@ -98,10 +98,7 @@ def _citizen_values(messages: Sequence[InboundMessage]) -> list[str | None]:
 def _query_number(message: InboundMessage, settings: Settings) -> str:
     """The number a query came from, as flood control counts it: in E.164, or as the provider gave it when it is no
     number (an inline answer goes back to whatever sent the query, and is not refused for its sender)."""
-    try:
-        return normalize_msisdn(message.sender_address, settings.sms.default_region)
-    except RejectedInput:
-        return message.sender_address
+    return msisdn_or_as_given(message.sender_address, settings.sms.default_region)
 
 
 def http_status_for(error: GatewayError) -> int:

@@ -294,9 +294,16 @@ def settled_follow_up(redis: Redis, draft: ReportDraft, facts: tuple[bool, bool,
     assert parent is not None
     if facts is not None:
         return as_follow_up(draft, *facts), False
-    if (unminted is not None and unminted(parent)) or not was_issued(redis, parent, *id_range):
+    if never_minted(redis, parent, id_range, unminted):
         return as_new_report(draft), True
     return None
+
+
+def never_minted(redis: Redis, tracking_id: str, id_range: tuple[int, int] = (0, 0),
+                 unminted: Unminted | None = None) -> bool:
+    """Whether no report was ever given `tracking_id`: past the counter, or in this process's own reserve
+    (`unminted`), leased and never minted."""
+    return (unminted is not None and unminted(tracking_id)) or not was_issued(redis, tracking_id, *id_range)
 
 
 def _settled_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int],
@@ -368,7 +375,7 @@ def gone_reports_flags(redis: Redis, tracking_id: str, id_range: tuple[int, int]
     """(anonymous, confidential) of a report named in a mail whose copy the gateway no longer holds (expired,
     damaged), as the case store gives them (`casestore_flags`; `UNKNOWN_PARENT_FLAGS` when it does not answer, as for
     a follow-up); None for an ID never issued, or one the case store has no report of. From a thread."""
-    if (unminted is not None and unminted(tracking_id)) or not was_issued(redis, tracking_id, *id_range):
+    if never_minted(redis, tracking_id, id_range, unminted):
         return None
     lookup = ask(tracking_id) if ask is not None else None
     if lookup is None:

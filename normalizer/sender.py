@@ -30,6 +30,15 @@ def normalize_msisdn(raw: str, default_region: str = "ID") -> str:
     return _normalize_with_phonenumbers(candidate, default_region)
 
 
+def msisdn_or_as_given(raw: str, default_region: str = "ID") -> str:
+    """`raw` in E.164 (`normalize_msisdn`), or as it was given when it is no number: what counts or keys a sender
+    before the normalizer refuses it (`bad_sender`), as flood control does and an aggregator's retry's dedup."""
+    try:
+        return normalize_msisdn(raw, default_region)
+    except RejectedInput:
+        return raw
+
+
 def _normalize_with_phonenumbers(candidate: str, default_region: str) -> str:
     # A sender ID with letters ("3636INFO", "BCA1500888") is a name: phonenumbers reads letters off a keypad, or skips
     # those before the digits, and made someone else's number the report's sender and its reply's recipient.

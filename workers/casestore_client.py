@@ -260,7 +260,7 @@ class CaseStoreClient:
         retried alone, and the next part goes; stopped there, the reports after it went untried, and on the job's last
         try into the dead letters, blamed for its 500. One before any report was taken still ends the call: a case
         store failing every write costs one post, and a 502 there is an outage's, as it always was; so is either after
-        one when the case store answers no read then (`_one_reports`)."""
+        one when the case store answers no read then (`answers`)."""
         results: list[SubmitResult] = []
         for part in parts:
             try:
@@ -270,8 +270,11 @@ class CaseStoreClient:
                 results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
                                              for report in part]))
             except RetryableError as error:
+                # That report's only while a read is answered: the process behind a proxy dying mid-call (a deploy,
+                # a crash: 502), or the database going away (500 to reads too), made every report after it "that
+                # report's", the outage unnoted and, on the job's last try, each dead-lettered as the one at fault.
                 if past_500s and error.reason in ONE_REPORT_FAILURES and not isinstance(error, SubmitInterrupted) \
-                        and any(result.accepted for result in results) and self._one_reports():
+                        and any(result.accepted for result in results) and self.answers():
                     status = ONE_REPORT_FAILURES[error.reason]
                     results.extend(self._answer([SubmitResult(report["tracking_id"], status, error.detail)
                                                  for report in part]))
@@ -359,14 +362,6 @@ class CaseStoreClient:
         if status == 200 or (status == 404 and says_no_such_report(response)) or status in CREDENTIAL_STATUSES:
             return status
         return None
-
-    def _one_reports(self) -> bool:
-        """Whether a one-report failure (`ONE_REPORT_FAILURES`) met after the case store took a report of the call is
-        that report's: only while the case store answers a read (`answers`). The process behind a proxy dying
-        mid-call (a deploy, a crash, the host gone: 502), or the case store's database going away (500 to every
-        request, reads too), made every report after it "that report's": the outage went unnoted (no probe, no move
-        once it ended, retries spent), and on the job's last try each report was dead-lettered as the one at fault."""
-        return self.answers()
 
     def answers(self) -> bool:
         """Whether the case store answers the read as its contract says (`read_answer`): not while it refuses us."""
