@@ -21,6 +21,7 @@ from gateway.queues import ALL_QUEUES
 from gateway.settings import Settings
 from tests.conftest import AGGREGATOR_SECRET, AGGREGATOR_SEND_URL, FIXTURES, GatewayServer, serving_gateway
 from tests.conftest import TestEnvironment as Environment
+from tests.job_support import burst
 from workers.context import use_context
 from workers.run import build_worker
 
@@ -70,7 +71,7 @@ def drain(settings: Settings, queues: tuple[str, ...] = ALL_QUEUES) -> None:
     """Run every queued job (and what those jobs queue) in this process, so respx sees the worker's HTTP."""
     worker = build_worker(settings, queues)
     try:
-        worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        burst(worker)
     finally:
         use_context(None)
 

@@ -23,6 +23,7 @@ from gateway.intake import Intake
 from gateway.queues import REPLY_QUEUE, JSONSerializer, envelope_key, queue
 from gateway.settings import Settings
 from tests.conftest import BackgroundLoop
+from tests.job_support import burst
 from workers.context import WorkerContext, use_context
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "email"
@@ -269,7 +270,7 @@ def run_replies(settings: Settings, redis: Redis) -> None:
     use_context(WorkerContext.build(settings, redis))
     try:
         worker = SimpleWorker([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer)
-        worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+        burst(worker)
     finally:
         use_context(None)
 

@@ -1,4 +1,5 @@
-"""Two jobs of one reply at the same moment, as on two reply workers: the second runs while the first is sending."""
+"""RQ jobs run in the test's process: a burst run of a worker, and two jobs of one reply at the same moment, as on two
+reply workers (the second runs while the first is sending)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
+from rq import Worker
 from rq.job import Job
 
 from gateway.queues import JSONSerializer
+
+
+def burst(worker: Worker, **options: Any) -> bool:
+    """`worker.work(burst=True)` in the test's process, without RQ's command channel (`rq shutdown`, `rq
+    kill-horse`): no test sends a burst run a command, and each run waited about 0.16 s at its end for the thread
+    that listens on it, most of the time the mail and aggregator tests took."""
+    worker.subscribe = lambda: None  # type: ignore[method-assign]
+    return worker.work(burst=True, **{"with_scheduler": False, "logging_level": "WARNING", **options})
 
 
 class SecondJobInFirstSend:
