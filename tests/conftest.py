@@ -342,7 +342,24 @@ class CaseStoreServer(LoopbackServer):
         # Set by a test that posts envelopes this gateway does not make (a later revision's fields, which the store
         # keeps; no envelope_version): the check of what the gateway sent then does not apply.
         self.posted_by_hand = False
-        super().__init__(lambda: create_casestore_app(self.store, token), port)
+        # (method, path) of every request it was sent, in order: a test counts the gateway's lookups by them.
+        self.requests: list[tuple[str, str]] = []
+        super().__init__(lambda: self._recording_app(token), port)
+
+    def _recording_app(self, token: str) -> web.Application:
+        @web.middleware
+        async def record(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                         ) -> web.StreamResponse:
+            self.requests.append((request.method, request.path))
+            return await handler(request)
+
+        app = create_casestore_app(self.store, token)
+        app.middlewares.insert(0, record)
+        return app
+
+    def lookups(self, tracking_id: str) -> int:
+        """How many times the report `tracking_id` was asked for (`GET /v1/reports/{tracking_id}`)."""
+        return self.requests.count(("GET", f"/v1/reports/{tracking_id}"))
 
     def assert_envelopes_strict(self) -> None:
         """Every stored report is an envelope of this gateway's own model (no field it does not define, at any
