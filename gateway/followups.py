@@ -254,6 +254,25 @@ def until_unanswered(ask: AskCaseStore) -> AskCaseStore:
     return asking
 
 
+def asking_once(ask: AskCaseStore, answers: dict[str, StatusLookup | None]) -> AskCaseStore:
+    """`ask`, once per Tracking ID: each answer (None: none) kept in `answers`, one message's, and given again to its
+    later decisions. A mail's CEK with news of a report found nowhere asked the case store for it, was filed again as
+    any mail, and asked a second time."""
+
+    def asking(tracking_id: str) -> StatusLookup | None:
+        if tracking_id not in answers:
+            answers[tracking_id] = ask(tracking_id)
+        return answers[tracking_id]
+
+    return asking
+
+
+def found_nowhere(answers: Mapping[str, StatusLookup | None], tracking_id: str) -> bool:
+    """Whether the case store, asked for `tracking_id` (`asking_once`), answered it has no such report (404)."""
+    answer = answers.get(tracking_id)
+    return answer is not None and not answer.found
+
+
 def resolve_follow_up_now(redis: Redis, draft: ReportDraft, id_range: tuple[int, int] = (0, 0),
                           unminted: Unminted | None = None, ask: AskCaseStore | None = None,
                           ) -> tuple[ReportDraft, bool]:

@@ -58,9 +58,11 @@ from channels.email.server import (
     refusal_text,
 )
 from channels.email.store import MAX_LISTED_ATTACHMENTS
+from gateway.followups import asking_once, found_nowhere
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.intake import Intake
+from gateway.queries import StatusLookup
 from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
@@ -3562,6 +3564,104 @@ def test_a_cek_by_mail_without_news_filed_as_a_mail_takes_the_named_reports_priv
     assert stored is not None and stored["anonymous"] is anonymous
     as_stored = orjson.dumps(stored).decode()
     assert (sender in as_stored or "Budi Santoso" in as_stored) is not anonymous, as_stored
+
+
+@dataclass(frozen=True)
+class NewsOfAReportGoneRow:
+    """`CEK <id>` and words of news (`body`, "{id}": the ID) from warga@example.net naming an ID whose report the
+    gateway's copy does not hold (`names`: `issued_unused`, minted and never stored, as a report still in a spool;
+    `unforwarded`, the sender's anonymous report whose copy expired before the case store got it; `never_minted`), and
+    what it becomes: a new report answered `becomes` (`ack`: as any mail), or still an addition (`becomes` "")."""
+
+    id: str
+    body: str
+    names: str = "issued_unused"
+    becomes: str = "follow_up_unknown_anonymous"
+    anonymous: bool = True
+    confidential: bool = False
+    lookups: int = 1  # the case store asked for the ID named
+    casestore_away: bool = False
+
+
+NEWS_OF_A_REPORT_GONE_ROWS = [
+    # the case store has no such report (404): a new report, anonymous, as by SMS; it may be the sender's own
+    # anonymous report, in a spool not replayed yet, and filed open it put their address beside its ID
+    NewsOfAReportGoneRow("issued-the-case-store-has-none", "CEK {id} jalan makin rusak"),
+    NewsOfAReportGoneRow("its-copy-expired-before-forwarding", "CEK {id} jalan makin rusak", names="unforwarded"),
+    NewsOfAReportGoneRow("issued-the-case-store-has-none-anonim", "ANONIM\nCEK {id} jalan makin rusak"),
+    NewsOfAReportGoneRow("issued-the-case-store-has-none-rahasia", "RAHASIA\nCEK {id} jalan makin rusak",
+                         becomes="follow_up_unknown_anonymous_confidential", confidential=True),
+    # an ID never minted: filed as any mail, open, as before; nothing to ask the case store
+    NewsOfAReportGoneRow("never-minted", "CEK {id} jalan makin rusak", names="never_minted", becomes="ack",
+                         anonymous=False, lookups=0),
+    # the case store not answering: still an addition, anonymous (`UNKNOWN_PARENT_FLAGS`)
+    NewsOfAReportGoneRow("the-case-store-away", "CEK {id} jalan makin rusak", becomes="", lookups=0,
+                         casestore_away=True),
+]
+
+
+@pytest.mark.parametrize("row", NEWS_OF_A_REPORT_GONE_ROWS, ids=[row.id for row in NEWS_OF_A_REPORT_GONE_ROWS])
+def test_a_cek_by_mail_with_news_of_a_report_found_nowhere_is_an_anonymous_new_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: NewsOfAReportGoneRow) -> None:
+    """As by SMS (`[follow_up_unknown_anonymous]`): `CEK <id>` and news naming an ID that was issued, whose report
+    neither the gateway's copy nor the case store (404) holds, is a new report, anonymous, its text as written, and
+    the answer says so (`[email_follow_up_unknown_anonymous]`). The case store is asked once. The mail was filed
+    again as any mail, the case store asked a second time, and filed open: the sender's address beside the ID of a
+    report that may be their own anonymous one, still in a spool."""
+    server = make_server()
+    parent = server.deliver(citizen_mail(subject="ANONIM: pungli di kelurahan", body="Petugas meminta uang."))
+    assert parent.tracking_id is not None
+    ids = _cek_ids(parent.tracking_id, redis)
+    if row.names == "unforwarded":
+        ids["unforwarded"] = parent.tracking_id
+        redis.delete(envelope_key(parent.tracking_id))  # expired; its forward job still waits (server not stopped)
+    named = ids[row.names]
+    if row.casestore_away:
+        casestore.stop()
+    body = row.body.format(id=named)
+    raw = cek_mail(FiledCekRow(row.id, "", body), {})
+    filed = server.deliver(raw, mail_from="warga@example.net")
+    assert filed.data_code == 250 and filed.tracking_id not in (None, named)
+    new_id = filed.tracking_id or ""
+    envelope = stored_envelope(redis, new_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"], envelope["confidential"]) == (
+        None if row.becomes else named, row.anonymous, row.confidential)
+    assert casestore.lookups(named) == row.lookups
+    if not row.becomes:
+        return
+    assert envelope["text"] == body
+    [job] = [job for job in queue(REPLY_QUEUE, redis).jobs if job.args[0].get("report_id") == new_id]
+    assert ("warga@example.net" in orjson.dumps(job.args).decode()) is not row.anonymous
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), raw)
+    assert answer["To"] == "warga@example.net" and str(answer["Subject"]).startswith(f"[LAPOR #{new_id}]")
+    told = {"follow_up_of": named} if row.becomes != "ack" else {}
+    assert answer.get_content() == reply_body(row.becomes, new_id, **told)
+    server.stop()
+    drain(server.settings, (FORWARD_QUEUE,))
+    stored = casestore.get(new_id)
+    assert stored is not None and (stored["follow_up_of"], stored["anonymous"]) == (None, row.anonymous)
+    assert ("warga@example.net" in orjson.dumps(stored).decode()) is not row.anonymous
+
+
+def test_a_mails_decisions_ask_the_case_store_once_per_report() -> None:
+    """`asking_once`: every decision of one mail about a report takes the case store's first answer (a 404, or none),
+    and tells a report found nowhere (`found_nowhere`) from one found or not answered for."""
+    asked: list[str] = []
+    said = {"10000012": StatusLookup(found=False), "10000020": StatusLookup(found=True, status="verified")}
+
+    def ask(tracking_id: str) -> StatusLookup | None:
+        asked.append(tracking_id)
+        return said.get(tracking_id)
+
+    answers: dict[str, StatusLookup | None] = {}
+    once = asking_once(ask, answers)
+    assert [once(tracking_id) for tracking_id in ("10000012", "10000012", "10000020", "10000038", "10000038")] == [
+        said["10000012"], said["10000012"], said["10000020"], None, None]
+    assert asked == ["10000012", "10000020", "10000038"]
+    assert [found_nowhere(answers, tracking_id) for tracking_id in ("10000012", "10000020", "10000038", "10000046")
+            ] == [True, False, False, False]
 
 
 def test_a_cek_by_mail_with_news_whose_lookups_run_out_is_told_the_addition_was_received(  # type: ignore[no-untyped-def]

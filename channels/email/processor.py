@@ -44,7 +44,9 @@ from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import (
     UNKNOWN_PARENT_FLAGS,
+    asking_once,
     facts_of,
+    found_nowhere,
     gone_reports_flags,
     others_report_flags,
     report_addresses,
@@ -61,7 +63,7 @@ from gateway.health.signals import HealthSignals, SignalWriter
 from gateway.intake import Intake, Receipt
 from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
 from gateway.outbound import durably
-from gateway.queries import casestore_lookup_now
+from gateway.queries import StatusLookup, casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, REPORT_STATE_KEY, enqueue_calls, envelope_key
 from gateway.replies import acknowledgement, flagged
 from gateway.settings import EmailSettings, Settings
@@ -322,17 +324,21 @@ class MailProcessor:
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
                       recipients: Sequence[str], *, read_news: bool = True,
-                      opening: MailQuery | None = None) -> MailOutcome:
+                      opening: MailQuery | None = None,
+                      answers: dict[str, StatusLookup | None] | None = None) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
-        with words of news (`query_with_news`) is read as that report's addition; without it (the ID names no
-        report: never issued, or found nowhere), the mail is filed as any other mail, `opening` its status query as
-        read already. Someone else's report named so makes it a report of its own with that report's flags, as the
-        report's tag in its subject would."""
+        with words of news (`query_with_news`) is read as that report's addition. Someone else's report named so
+        makes it a report of its own with that report's flags, as the report's tag in its subject would; an ID issued
+        whose report is found nowhere (the case store answers 404), an anonymous new report, as by SMS. Without it
+        (an ID never issued), the mail is filed as any other mail, `opening` its status query as read already.
+        `answers`: the case store's to this mail so far, each report asked for once (`asking_once`)."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
         draft = normalized.draft
         written = draft.text
+        answers = {} if answers is None else answers
+        ask = asking_once(self.ask_casestore, answers)
         # `CEK <id>` and a photo: the photo is that report's evidence, added to it with the words after the ID, as
         # by SMS and mentions (`_photo_with_a_tracking_id`); the ID the citizen typed names the report, before the
         # thread's. Filed as a new report, a second case was opened beside theirs.
@@ -380,7 +386,7 @@ class MailProcessor:
             # days after forwarding, "sudah sebulan belum ada kabar" from a second address was filed open beside an
             # anonymous report's ID); an ID never issued, or a report the case store has not, leaves the mail as is.
             flags = await durably(gone_reports_flags, self.redis, asked, self.settings.intake.id_range,
-                                  self.intake.holds_unminted, self.ask_casestore)
+                                  self.intake.holds_unminted, ask)
             if flags is not None and flags[0] and not draft.anonymous:
                 log.info("message.made_anonymous", reason="cek_of_a_report_gone")
             draft = with_parent_flags(draft, *flags) if flags is not None else draft
@@ -412,7 +418,7 @@ class MailProcessor:
             draft, unknown = await durably(resolve_with_facts, self.redis,
                                            draft.model_copy(update={"follow_up_of": parent}),
                                            facts_of(envelope, draft.sender), self.settings.intake.id_range,
-                                           self.intake.holds_unminted, self.ask_casestore)
+                                           self.intake.holds_unminted, ask)
             unknown_parent = parent if unknown else None
             # A new report made anonymous for the ID it named (the case store has no such report, and it may be the
             # sender's own anonymous one in a spool): told so, as by SMS (`[follow_up_unknown_anonymous]`). Not when
@@ -425,12 +431,16 @@ class MailProcessor:
             if not draft.anonymous:
                 draft = draft.model_copy(update={"anonymous": True})
                 log.info("message.made_anonymous", reason="mistyped_report_tag")
-        if news is not None and draft.follow_up_of is None and others_parent is None:
-            # No report by that ID (never issued, found nowhere): filed as before, as any mail is. Nothing was
-            # written yet: the envelope copies and the case store were only read. Not someone else's report
-            # (`others_parent`): filed as any mail, it was an open report whose text put that anonymous report's ID
-            # beside its sender's address (the whistleblower's, maybe, writing from another one).
-            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening)
+        if news is not None and draft.follow_up_of is None and others_parent is None and \
+                not found_nowhere(answers, news.tracking_id):
+            # An ID never issued: filed as before, as any mail is. Nothing was written yet: the envelope copies were
+            # only read. Not someone else's report (`others_parent`): filed as any mail, it was an open report whose
+            # text put that anonymous report's ID beside its sender's address (the whistleblower's, maybe, writing
+            # from another one). Nor one found nowhere (the case store's 404): an anonymous new report, answered so
+            # (`[email_follow_up_unknown_anonymous]`); filed as any mail, it was open, its sender's address beside
+            # the ID of what may be their own anonymous report, still in a spool.
+            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening,
+                                      answers=answers)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
             # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
