@@ -29,12 +29,12 @@ from typing import Any
 
 import orjson
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError, WatchError
+from redis.exceptions import RedisError, WatchError
 
 from gateway import metrics
 from gateway.errors import NotDurable
 from gateway.logs import get_logger, loggable_host
-from gateway.outage import DETAIL_LIMIT, outage_reason, redis_words
+from gateway.outage import DETAIL_LIMIT, outage_reason, redis_refuses, redis_words
 from gateway.queues import HELD_FORWARD_KEY, enqueue_forward, envelope_key, release_held_forwards
 from gateway.same_text import FirstOfText, RecentTexts, SameText, SameTextWindow
 from gateway.settings import Settings
@@ -1014,14 +1014,13 @@ class SpoolReplayer:
             waiting = await asyncio.to_thread(self._replay, spool)
             metrics.SPOOL_SIZE.set(waiting)
             self._refusal = None
-        except ResponseError as error:
-            refusal = (type(error).__name__, redis_words(error)[:DETAIL_LIMIT])
-            if refusal != self._refusal:
+        except RedisError as error:
+            # Refused (a command, or the password: `redis_refuses`), told once; else still down: tried next round.
+            refusal = (type(error).__name__, redis_words(error)[:DETAIL_LIMIT]) if redis_refuses(error) else None
+            if refusal is not None and refusal != self._refusal:
                 self._refusal = refusal
                 log.error("spool.replay_failed", reason=outage_reason(error), error=refusal[0], detail=refusal[1],
                           spool_bytes=await asyncio.to_thread(spool.size_bytes))
-        except RedisError:
-            pass  # still down: try again next round
         except Exception as error:  # a bug must not stop replay for good
             log.error("spool.replay_failed", error=type(error).__name__)
             # Redis answered (its errors are the branches above): a replay failing so every round is a stuck spool.

@@ -7,7 +7,8 @@ on) once, `<process>.redis_still_lost` (warning) every `REMIND_SECONDS` while it
 (info, with the outage's length) at the first call Redis answers again. Each says why: `unreachable` (refused, reset,
 closed: a Redis stopped or restarting), `not_answering` (it took the connection and let a command run out of time:
 paused, a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop, or
-`refusing` (it answers with an error: full at its maxmemory, a read-only replica, MISCONF), with its words.
+`refusing` (it answers with an error: full at its maxmemory, a read-only replica, MISCONF, a password or an ACL
+permission it refuses), with its words. `redis_refuses` is that one classification, for every view and command.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import AuthenticationError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
@@ -29,10 +30,19 @@ REMIND_SECONDS = 60.0
 DETAIL_LIMIT = 200
 
 
+def redis_refuses(error: BaseException) -> bool:
+    """Whether Redis answered, with an error: a command refused (ResponseError: OOM, READONLY, MISCONF, NOPERM,
+    WRONGTYPE) or the credentials (AuthenticationError: WRONGPASS, NOAUTH). redis-py makes the latter a
+    ConnectionError, so a Redis refusing the gateway's password was said `unreachable`, and the operator looked for
+    a Redis stopped where one answered."""
+    return isinstance(error, (ResponseError, AuthenticationError))
+
+
 def outage_reason(error: BaseException) -> str:
     """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
-    time, `refusing` for an error Redis answered, `unreachable` for anything else (refused, reset, closed)."""
-    if isinstance(error, ResponseError):
+    time, `refusing` for an error Redis answered (`redis_refuses`), `unreachable` for anything else (refused, reset,
+    closed)."""
+    if redis_refuses(error):
         return "refusing"
     return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
 

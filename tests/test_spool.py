@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -115,29 +116,58 @@ def test_reports_are_spooled_while_redis_is_down_and_replayed_in_order(
     assert intake.commit([draft("during-4")])[0].tracking_id == during[4].tracking_id
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A way a Redis answers and refuses the replay: what turns it on and off (on a connection of the test's, which
+    stays authenticated), and what `spool.replay_failed` says of it."""
+
+    id: str
+    refuse: Callable[[Redis], object]
+    allow: Callable[[Redis, str], object]
+    error: str
+    words: str
+
+
+def _refuse_the_password(redis: Redis) -> None:
+    redis.config_set("requirepass", "not-the-gateways")
+    redis.client_kill_filter(_type="normal", skipme=True)  # the intake's connections AUTH anew
+
+
+REFUSALS = [
+    Refusal("a write refused (too few replicas)", lambda redis: redis.config_set("min-replicas-to-write", 1),
+            lambda redis, _password: redis.config_set("min-replicas-to-write", 0), "ResponseError", "NOREPLICAS"),
+    # redis-py makes this one a ConnectionError: taken for Redis still down, it was told by nothing.
+    Refusal("the password refused", _refuse_the_password,
+            lambda redis, password: redis.config_set("requirepass", password), "AuthenticationError",
+            "invalid username-password pair"),
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=[refusal.id for refusal in REFUSALS])
 async def test_a_redis_that_answers_but_refuses_the_replay_is_logged_once_with_its_words(
-    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO, refusal: Refusal
 ) -> None:
     """Redis back but refusing writes (a read-only replica during a failover, full at its maxmemory, too few
-    replicas): the replay fails at every round and the reports stay in the spool. The replayer took every Redis error
-    for Redis still down and said nothing, and nothing else asks Redis while intake spools: no line said why the
-    spool did not drain. Told once, with Redis's words, until a round goes through."""
+    replicas) or the gateway's password: the replay fails at every round and the reports stay in the spool. The
+    replayer took every Redis error for Redis still down and said nothing, and nothing else asks Redis while intake
+    spools: no line said why the spool did not drain. Told once, with Redis's words, until a round goes through."""
     intake.commit([draft("before-the-outage")])  # the reserve of IDs the spool gives out
     own_redis.stop()
     spooled = intake.commit([draft("refused-replay")])[0]
     own_redis.start()
     redis = Redis.from_url(own_redis.url)
-    redis.config_set("min-replicas-to-write", 1)  # answers every read, takes no write
+    redis.ping()
+    refusal.refuse(redis)  # answers every read, takes no write; or no command at all
     replayer = SpoolReplayer(intake)
     for _ in range(3):
         await replayer.round()
     failed = [event for event in log_events(log_stream) if event["event"] == "spool.replay_failed"]
-    assert [(event["reason"], event["error"]) for event in failed] == [("refusing", "ResponseError")]
-    assert "NOREPLICAS" in str(failed[0]["detail"])
+    assert [(event["reason"], event["error"]) for event in failed] == [("refusing", refusal.error)]
+    assert refusal.words in str(failed[0]["detail"])
     assert redis.get(envelope_key(spooled.tracking_id)) is None and intake.spool is not None
     assert intake.spool.size_bytes() > 0
 
-    redis.config_set("min-replicas-to-write", 0)
+    refusal.allow(redis, own_redis.password)
     await replayer.round()
     assert redis.get(envelope_key(spooled.tracking_id)) is not None and intake.spool.size_bytes() == 0
 

@@ -33,6 +33,9 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from redis.exceptions import AuthenticationError, NoPermissionError, OutOfMemoryError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.utils import utcformat
 from rq.worker import Worker
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
@@ -1560,6 +1563,70 @@ def test_the_key_a_redis_error_came_from_is_named_only_where_redis_py_names_it(s
     from gateway.outage import failed_key, wrong_type
 
     assert wrong_type(ResponseError(said)) and failed_key(ResponseError(said)) == key
+
+
+@dataclass(frozen=True)
+class RedisErrorCase:
+    """A Redis error, and how every view classifies it: the processes' outage lines (`reason`), `/v1/status`'s
+    `redis_state` and the page's "DOWN: Redis <state>"."""
+
+    id: str
+    error: Exception
+    outage: str
+    state: str
+
+
+REDIS_ERROR_CASES = [
+    RedisErrorCase("stopped", RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+                   "unreachable", "unreachable"),
+    RedisErrorCase("hanging", RedisTimeoutError("Timeout reading from socket"), "not_answering", "unreachable"),
+    RedisErrorCase("full", OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), "refusing",
+                   "refusing"),
+    # redis-py makes these two ConnectionErrors: Redis answered, and refused the credentials.
+    RedisErrorCase("password refused", AuthenticationError("invalid username-password pair or user is disabled."),
+                   "refusing", "refusing"),
+    RedisErrorCase("no password given", AuthenticationError("Authentication required."), "refusing", "refusing"),
+    RedisErrorCase("a command its ACL denies",
+                   NoPermissionError("this user has no permissions to run the 'evalsha' command"), "refusing",
+                   "refusing"),
+]
+
+
+@pytest.mark.parametrize("case", REDIS_ERROR_CASES, ids=[case.id for case in REDIS_ERROR_CASES])
+def test_every_view_classifies_a_redis_error_alike(case: RedisErrorCase) -> None:
+    """A Redis refusing the gateway's password was said `refusing` by its reason ("Redis refuses the credentials")
+    and `unreachable` by `redis_state`, the page's header and the outage lines, which sent the operator looking for
+    a Redis stopped: one classification (`redis_refuses`) for all."""
+    from gateway.outage import outage_reason
+    from gateway.status_page import render_redis_down_page
+
+    document = redis_down_document(case.error, 0, 0, "r")
+    assert (outage_reason(case.error), document["redis_state"]) == (case.outage, case.state)
+    assert f"DOWN: Redis {case.state} ({type(case.error).__name__})" in render_redis_down_page(document, 10)
+
+
+async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_the_outage_line(
+        test_env: TestEnvironment, redis_url: str, log_stream: io.StringIO) -> None:
+    """End to end, on a real Redis that refuses the password in REDIS_URL (AuthenticationError): `/v1/status`, the
+    page and `gateway.redis_lost` said `unreachable` while its reason said the credentials were refused."""
+    wrong = redis_url.replace("redis://", "redis://lapor:not-the-password@", 1)
+    settings = test_env.settings(REDIS_URL=wrong)
+    runner = web.AppRunner(create_app(settings, redis_connection(wrong, timeout=0.5)), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
+    try:
+        async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
+            status = await client.get("/v1/status")
+            page = await client.get("/status")
+    finally:
+        await runner.cleanup()
+
+    assert status.status_code == 503 and status.json()["redis_state"] == "refusing", status.text
+    assert status.json()["reason"].startswith("Redis refuses the credentials (AuthenticationError)"), status.text
+    assert "DOWN: Redis refusing (AuthenticationError)" in page.text, page.text
+    lost = [event for event in log_events(log_stream) if event["event"] == "gateway.redis_lost"]
+    assert [(event["reason"], event["error"]) for event in lost] == [("refusing", "AuthenticationError")], lost
+    assert "not-the-password" not in status.text + page.text + log_stream.getvalue()
 
 
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(

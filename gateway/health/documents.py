@@ -16,7 +16,7 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
-from gateway.outage import failed_key, no_such_database, redis_words, wrong_type
+from gateway.outage import failed_key, no_such_database, redis_refuses, redis_words, wrong_type
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
 
@@ -53,7 +53,7 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
                   "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's "
                   f"notifications get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
-            "redis_state": "refusing" if isinstance(error, ResponseError) else "unreachable",
+            "redis_state": "refusing" if redis_refuses(error) else "unreachable",
             "reason": reason, "spool_size": spool_bytes, "spool_failure": spool_failure}
 
 
