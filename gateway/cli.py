@@ -176,8 +176,8 @@ EXIT_REDIS_UNREACHABLE = 1
 def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
     """An operator's command that meets a Redis refusing or not answering says which Redis and what to do, and exits
     1, instead of ending on a traceback (which named neither). Not for the processes: they ride an outage out."""
-    from redis.exceptions import AuthenticationError, ResponseError
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     @functools.wraps(command)
@@ -187,23 +187,36 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
             from gateway.health.documents import redis_trouble
-            from gateway.outage import no_such_database, wrong_type
+            from gateway.outage import redis_refuses
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
-            refused = isinstance(error, AuthenticationError)
-            check = ("." if isinstance(error, ResponseError) or refused else
+            check = ("." if redis_refuses(error) else
                      ": is it running, and are REDIS_URL and its database number the gateway's?")
-            again = ("that key is the gateway's again" if wrong_type(error) else
-                     "REDIS_URL names the gateway's database" if no_such_database(error) else
-                     "REDIS_URL carries the password it asks for" if refused else
-                     "Redis answers (`lapor-gateway status` says when)")
             console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
-                          f"stopped there; run it again once {again}")
+                          f"stopped there; run it again once {_redis_mended(error)}")
             raise typer.Exit(EXIT_REDIS_UNREACHABLE) from None
 
     return told
+
+
+def _redis_mended(error: BaseException) -> str:
+    """What must be true before an operator's command that met `error` is run again, as every command says it: "once
+    Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
+    from redis.exceptions import AuthenticationError, NoPermissionError
+
+    from gateway.outage import no_such_database, wrong_type
+
+    if wrong_type(error):
+        return "that key is the gateway's again"
+    if no_such_database(error):
+        return "REDIS_URL names the gateway's database"
+    if isinstance(error, AuthenticationError):
+        return "REDIS_URL carries the password it asks for"
+    if isinstance(error, NoPermissionError):
+        return "the user in REDIS_URL may run the commands the gateway needs"
+    return "Redis answers (`lapor-gateway status` says when)"
 
 
 def _count_into_shared_metrics(settings: Settings) -> None:
@@ -934,10 +947,16 @@ def attachments_purge(
     try:
         result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
     except PurgeError as error:
-        # Which Redis and what then, as every other operator command says it: the bare error named neither.
-        check = (f": check {named_redis(redis, settings.data_dir)}, and run it again once Redis answers "
-                 "(`lapor-gateway status` says when)" if isinstance(error, RedisUnavailable) else "")
-        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error) + check)}")
+        # Which Redis, what is wrong with it and what then, as every other operator command says it: the bare error
+        # named neither, and a password Redis refused was "run it again once Redis answers".
+        said = str(error)
+        if isinstance(error, RedisUnavailable):
+            from gateway.health.documents import redis_trouble
+
+            said = (f"{redis_trouble(error.error)}; which files the envelopes name is unknown, so nothing was "
+                    f"deleted: check {named_redis(redis, settings.data_dir)}, and run it again once "
+                    f"{_redis_mended(error.error)}")
+        console.print(f"[red]{type(error).__name__}:[/red] {escape(said)}")
         raise typer.Exit(1) from None
     days = f"{result.retention_seconds / DAY_SECONDS:g} day(s)"
     verb = "would delete" if dry_run else "deleted"
@@ -964,7 +983,6 @@ def attachments_purge(
         console.print("dry run: nothing was deleted")
     if result.redis_errors:
         from gateway.health.documents import redis_trouble
-        from gateway.outage import wrong_type
 
         redis_named = escape(named_redis(redis, settings.data_dir))
         # Each step that failed, with its own trouble (one step's key of another type is not the other's): the other
@@ -973,11 +991,9 @@ def attachments_purge(
         for step, error in result.redis_errors.items():
             troubles.setdefault(redis_trouble(error), []).append(step)
         for trouble, steps in troubles.items():
-            again = ("that key is the gateway's again" if wrong_type(result.redis_errors[steps[0]])
-                     else "Redis answers")
             not_purged = " and ".join(step.replace("_", " ") for step in steps)
             console.print(f"[red]{escape(trouble)}:[/red] {not_purged} were not purged (what is said above was done): "
-                          f"check {redis_named}, and run it again once {again}")
+                          f"check {redis_named}, and run it again once {_redis_mended(result.redis_errors[steps[0]])}")
     if result.failed:
         console.print(f"[red]{result.failed} file(s) or folder(s) could not be read or deleted[/red] (permissions?)")
     if result.failed or result.redis_error is not None:

@@ -586,6 +586,43 @@ def test_a_purge_that_cannot_tell_what_is_needed_deletes_nothing(
     assert not old.exists()
 
 
+@dataclass(frozen=True)
+class UnreadRedis:
+    """A Redis a purge cannot read, and what the purge says of it: its trouble, and when to run it again."""
+
+    id: str
+    url: Callable[[str], str]  # from the tests' REDIS_URL
+    trouble: str
+    again: str
+
+
+UNREAD_REDIS = [
+    UnreadRedis("nothing at its port", lambda _url: f"redis://127.0.0.1:{free_port()}/0",
+                "Redis unreachable (ConnectionError)", "Redis answers (`lapor-gateway status` says when)"),
+    # It answered: waiting for it to answer waits for nothing.
+    UnreadRedis("the password refused", lambda url: url.replace("redis://", "redis://lapor:not-the-password@", 1),
+                "Redis refuses the credentials (AuthenticationError): the password (or user) in REDIS_URL is not the "
+                "one its requirepass or ACL asks for", "REDIS_URL carries the password it asks for"),
+]
+
+
+@pytest.mark.parametrize("unread", UNREAD_REDIS, ids=[unread.id for unread in UNREAD_REDIS])
+def test_a_purge_that_cannot_read_redis_says_what_is_wrong_with_it_and_when_to_run_it_again(
+        test_env: TestEnvironment, settings: Settings, redis: Redis, redis_url: str, unread: UnreadRedis) -> None:
+    """A password Redis refused was "run it again once Redis answers", where Redis answered all along."""
+    tracking_id(redis)
+    old = kept_file(settings, b"%PDF-1.7 lama", 40)
+
+    result = cli(test_env, "attachments", "purge", REDIS_URL=unread.url(redis_url))
+
+    said = " ".join(result.stdout.split())
+    assert (result.returncode, old.exists(), "Traceback" in result.stderr) == (1, True, False), result.stdout
+    assert said.startswith(f"RedisUnavailable: {unread.trouble}; which files the envelopes name is unknown, so "
+                           "nothing was deleted: check the Redis server REDIS_URL names (127.0.0.1:"), said
+    assert said.endswith(f"and run it again once {unread.again}"), said
+    assert "not-the-password" not in result.stdout + result.stderr
+
+
 def test_a_redis_that_fails_on_the_unfiled_messages_leaves_the_files_and_dead_letters_purged_said_and_logged(
         test_env: TestEnvironment, settings: Settings, redis: Redis) -> None:
     """The files go before the unfiled messages and the dead letters are read: a Redis that failed then (restarted,

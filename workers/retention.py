@@ -163,7 +163,12 @@ class PurgeError(Exception):
 
 
 class RedisUnavailable(PurgeError):
-    """Redis could not be read to the end: which envelopes name which files is unknown."""
+    """Redis could not be read to the end: which envelopes name which files is unknown. `error` is Redis's, for the
+    operator's line to say what to mend (a password refused is no Redis to wait for)."""
+
+    def __init__(self, message: str, error: RedisError) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class NotTheGatewaysRedis(PurgeError):
@@ -351,7 +356,7 @@ def referenced_files(redis: Redis) -> References:
             names.update(_fetched_names(redis, urls))
     except RedisError as error:
         raise RedisUnavailable(f"Redis could not be read ({type(error).__name__}), so which files the envelopes "
-                               "name is unknown: nothing was deleted") from None
+                               "name is unknown: nothing was deleted", error) from None
     return References(frozenset(names), envelopes, unreadable)
 
 
