@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
@@ -72,6 +72,16 @@ def no_such_database(error: BaseException) -> bool:
     """Whether Redis refused to select the database REDIS_URL names, one beyond its `databases`: a URL to mend, not an
     outage to wait out (full at its maxmemory, a read-only replica)."""
     return isinstance(error, ResponseError) and redis_words(error).startswith("DB index is out of range")
+
+
+# How Redis names the command an ACL denies: "this user has no permissions to run the 'evalsha' command".
+_DENIED_COMMAND = re.compile(r"no permissions to run the '(?P<command>[^' ]{1,64})' command")
+
+
+def denied_command(error: BaseException) -> str | None:
+    """The command an ACL denied (NOPERM), as Redis names it; None for a key or a channel denied, or no NOPERM."""
+    named = _DENIED_COMMAND.search(redis_words(error)) if isinstance(error, NoPermissionError) else None
+    return named["command"] if named else None
 
 
 def failed_key(error: BaseException) -> str | None:

@@ -991,6 +991,49 @@ def test_a_password_redis_refuses_is_said_as_the_credentials_to_mend(
         assert result.stdout.rstrip().endswith("run it again once REDIS_URL carries the password it asks for")
 
 
+@dataclass(frozen=True)
+class Denied:
+    """A command run as a Redis user whose ACL denies it a command it runs, and how it ends."""
+
+    id: str
+    args: tuple[str, ...]
+    command: str  # the one denied: the first the command runs that it does not run elsewhere
+    exit: int
+
+
+DENIED = [
+    Denied("an operator's command", ("deadletters", "list"), "hlen", 1),
+    Denied("the status", ("status",), "exists", 2),
+]
+
+
+@pytest.mark.parametrize("denied", DENIED, ids=[denied.id for denied in DENIED])
+def test_a_command_the_redis_users_acl_denies_is_said_as_the_acl_to_mend(
+        denied: Denied, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """An ACL user without a command the gateway runs (NOPERM) was said "full at its maxmemory, a read-only replica,
+    or unable to write its disk", and the operator looked at memory, replicas and disks: said as the user's ACL, with
+    the command Redis names."""
+    from gateway.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
+    try:
+        Redis.from_url(server.url).execute_command("ACL", "SETUSER", "lapor", "on", ">lapor-password", "~*", "&*",
+                                                   "+@all", f"-{denied.command}")
+        result = cli(test_env, *denied.args, REDIS_URL=f"redis://lapor:lapor-password@127.0.0.1:{server.port}/0")
+    finally:
+        server.stop()
+
+    said = " ".join(result.stdout.split())
+    assert result.returncode == denied.exit and no_traceback(result), result.stdout + result.stderr
+    assert (f"The Redis user in REDIS_URL lacks permission for the command {denied.command.upper()} the gateway needs "
+            f"(NoPermissionError: this user has no permissions to run the '{denied.command}' command") in said, said
+    assert (f"allow it in that user's ACL (ACL SETUSER <user> +{denied.command}, then ACL SAVE or its ACL file) or "
+            "give REDIS_URL a user that has it") in said, said
+    assert "maxmemory" not in said and "lapor-password" not in result.stdout + result.stderr, said
+    if denied.exit == 1:
+        assert said.endswith("run it again once the user in REDIS_URL may run the commands the gateway needs"), said
+
+
 @pytest.mark.parametrize("answer", [None, "n\n"], ids=["no terminal to ask (cron)", "answered no"])
 def test_a_purge_not_confirmed_says_nothing_was_purged(
         answer: str | None, test_env: TestEnvironment, redis: Redis) -> None:

@@ -1629,6 +1629,25 @@ async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_th
     assert "not-the-password" not in status.text + page.text + log_stream.getvalue()
 
 
+@pytest.mark.parametrize(("words", "what", "allow"), [
+    pytest.param("this user has no permissions to run the 'evalsha' command", "the command EVALSHA", "+evalsha",
+                 id="a command sent alone"),
+    pytest.param("Command # 2 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: this user has no "
+                 "permissions to run the 'evalsha' command", "the command EVALSHA", "+evalsha", id="a pipeline's"),
+    pytest.param("this user has no permissions to access one of the keys used as arguments",
+                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="a key, no command named"),
+])
+def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(words: str, what: str, allow: str) -> None:
+    """NOPERM was said "full at its maxmemory, a read-only replica, or unable to write its disk"."""
+    from gateway.health.documents import redis_trouble
+
+    said = redis_trouble(NoPermissionError(words))
+    assert said.startswith(f"The Redis user in REDIS_URL lacks permission for {what} the gateway needs "
+                           f"(NoPermissionError: {words.rpartition(' of pipeline caused error: ')[2]}): allow it in "
+                           f"that user's ACL (ACL SETUSER <user> {allow}, then ACL SAVE or its ACL file)"), said
+    assert "maxmemory" not in said and "Jalan rusak" not in said, said
+
+
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
         test_env: TestEnvironment, settings: Settings) -> None:
     """Under `make run` REDIS_URL is unset in the operator's shell (the supervisor hands the embedded Redis's URL to

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
 from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
-from gateway.outage import failed_key, no_such_database, redis_refuses, redis_words, wrong_type
+from gateway.outage import denied_command, failed_key, no_such_database, redis_refuses, redis_words, wrong_type
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
 
@@ -72,7 +72,8 @@ def redis_trouble(error: BaseException) -> str:
     maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
     class alone ("ResponseError"): the operator found it running and answering, and never saw what it said. A key
     of another type where the gateway keeps its own (WRONGTYPE) is said so, naming the key where redis-py names the
-    command: it was read as one of those, which sent the operator to the Redis's memory, replicas and disk."""
+    command: it was read as one of those, which sent the operator to the Redis's memory, replicas and disk. So was a
+    command the ACL of REDIS_URL's user denies (NOPERM), said with the command where Redis names it."""
     if wrong_type(error):
         key = failed_key(error)
         return (f"{f'The key {_clean(key)}' if key else 'A key'} in Redis holds another type than the gateway keeps "
@@ -85,6 +86,14 @@ def redis_trouble(error: BaseException) -> str:
         # Said "unreachable" with "is it running": the operator found it running, and the password never came up.
         return (f"Redis refuses the credentials ({type(error).__name__}): the password (or user) in REDIS_URL is not "
                 "the one its requirepass or ACL asks for")
+    if isinstance(error, NoPermissionError):
+        # Said "full at its maxmemory, a read-only replica, or unable to write its disk": none of them was the trouble.
+        command = denied_command(error)
+        what = f"the command {_clean(command.upper())}" if command else "a command (or a key or channel)"
+        allow = f"+{_clean(command.lower())}" if command else "what `ACL LOG` in Redis names"
+        return (f"The Redis user in REDIS_URL lacks permission for {what} the gateway needs "
+                f"({type(error).__name__}: {_clean(redis_words(error))}): allow it in that user's ACL (ACL SETUSER "
+                f"<user> {allow}, then ACL SAVE or its ACL file) or give REDIS_URL a user that has it")
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
