@@ -70,6 +70,8 @@ if _unusable_width():
 console = Console(soft_wrap=True, highlight=False)
 # Warnings about the configuration, apart from what a command prints (`status --json` stays one JSON document).
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
+# A progress bar, apart from what a command prints too; shown only where stderr is a terminal.
+progress_console = Console(stderr=True, highlight=False)
 # Piped (to grep, a file, a cron mail) there is no terminal width to keep to: without a width rich squeezes tables
 # into 80 columns and cuts queue names and reasons short ("lapor-for…", "casesto…"). Tables take the width their
 # cells need instead (COLUMNS still sets one).
@@ -687,7 +689,10 @@ def deadletters_requeue(
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     requeued = busy = unreadable = gone = foreign = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, disable=len(letters) < REQUEUE_PROGRESS_FROM) as progress:
+    # On stderr, for a terminal only: on stdout it went into the command's output piped to a file (`| tee log`), its
+    # last frame among the counts, and with no terminal to watch it (cron, `2>log`) a bar is noise.
+    shown = len(letters) >= REQUEUE_PROGRESS_FROM and progress_console.is_terminal
+    with Progress(*columns, console=progress_console, disable=not shown) as progress:
         task = progress.add_task("requeueing", total=len(letters))
         for start in range(0, len(letters), REQUEUE_CHUNK):
             chunk = letters[start:start + REQUEUE_CHUNK]

@@ -98,6 +98,7 @@ from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import post_callback
 from tests.cli_process import run_cli
 from tests.conftest import (
+    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
@@ -752,6 +753,65 @@ def _add_letters(redis: Redis, count: int, channel: str, reason: str, start: int
                          channel=channel)
 
 
+def requeue_with_stderr_on_a_terminal(test_env: TestEnvironment, *args: str) -> tuple[str, str]:
+    """`deadletters requeue <args>` with its stdout piped and its stderr a terminal (`... | tee log` at a shell):
+    what each says. Exit 0."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "deadletters", "requeue", *args],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower,
+                                   env=test_env.process_env(COLUMNS="200"))
+        os.close(follower)
+        said = bytearray()
+        reader = threading.Thread(target=lambda: _read_until_closed(leader, said), daemon=True)
+        reader.start()  # a full terminal would stop the command
+        stdout, _ = process.communicate(timeout=60)
+        reader.join(timeout=10)
+    finally:
+        os.close(leader)
+    assert process.returncode == 0, stdout.decode() + said.decode(errors="replace")
+    return stdout.decode(), said.decode(errors="replace")
+
+
+def _read_until_closed(fd: int, into: bytearray) -> None:
+    with contextlib.suppress(OSError):  # EIO once the command's end closed the terminal's other side
+        while chunk := os.read(fd, 65536):
+            into.extend(chunk)
+
+
+@dataclass(frozen=True)
+class RequeueOutput:
+    """Where `deadletters requeue --all` of many letters writes: its stderr a terminal or not."""
+
+    id: str
+    stderr_terminal: bool
+    bar_on_stderr: bool
+
+
+REQUEUE_OUTPUTS = [
+    RequeueOutput("piped into tee at a terminal", stderr_terminal=True, bar_on_stderr=True),
+    RequeueOutput("no terminal at all (cron, 2>log)", stderr_terminal=False, bar_on_stderr=False),
+]
+
+
+@pytest.mark.parametrize("output", REQUEUE_OUTPUTS, ids=[output.id for output in REQUEUE_OUTPUTS])
+def test_a_requeues_progress_bar_never_goes_into_its_output(
+        output: RequeueOutput, test_env: TestEnvironment, redis: Redis) -> None:
+    """The bar went to stdout: piped (`| tee log`), its last frame landed in the output among the counts. On stderr,
+    and only where a terminal shows it."""
+    _add_letters(redis, 30, "sms-twilio", "casestore_422")
+    if output.stderr_terminal:
+        stdout, stderr = requeue_with_stderr_on_a_terminal(test_env, "--all")
+    else:
+        result = cli(test_env, "deadletters", "requeue", "--all")
+        assert result.returncode == 0, result.stdout + result.stderr
+        stdout, stderr = result.stdout, result.stderr
+    assert stdout == "requeued 30 dead letter(s)\n", stdout
+    assert bool(re.search(r"requeueing.*30/30", stderr)) is output.bar_on_stderr, stderr
+
+
 def test_requeueing_many_dead_letters_shows_progress_and_honours_the_filters(
     test_env: TestEnvironment, redis: Redis
 ) -> None:
@@ -764,16 +824,16 @@ def test_requeueing_many_dead_letters_shows_progress_and_honours_the_filters(
     assert listing.stdout.count("email") == 30
     assert "sms-twilio" not in listing.stdout
 
-    result = cli(test_env, "deadletters", "requeue", "--all", "--channel", "sms-twilio", "--reason", "casestore_422")
-    assert result.returncode == 0, result.stderr
-    assert "requeued 250 dead letter(s)" in result.stdout
-    assert re.search(r"requeueing.*250/250", result.stdout), result.stdout
+    stdout, stderr = requeue_with_stderr_on_a_terminal(
+        test_env, "--all", "--channel", "sms-twilio", "--reason", "casestore_422")
+    assert "requeued 250 dead letter(s)" in stdout
+    assert re.search(r"requeueing.*250/250", stderr), stderr
     assert queue(FORWARD_QUEUE, redis).count == 250
     assert DeadLetters(redis).count() == 35
 
-    few = cli(test_env, "deadletters", "requeue", "--all", "--reason", "envelope_missing")
-    assert "requeued 5 dead letter(s)" in few.stdout
-    assert "requeueing" not in few.stdout  # no bar for a handful
+    stdout, stderr = requeue_with_stderr_on_a_terminal(test_env, "--all", "--reason", "envelope_missing")
+    assert "requeued 5 dead letter(s)" in stdout
+    assert "requeueing" not in stderr  # no bar for a handful
 
     purge = cli(test_env, "deadletters", "purge", "--all", "--queue", FORWARD_QUEUE, "--channel", "email", "--yes")
     assert "purged 30 dead letter(s)" in purge.stdout
