@@ -475,7 +475,20 @@ REQUEUE_CHUNK = 100
 QueueFilter = Annotated[str | None, typer.Option("--queue", help="Only this queue (e.g. lapor-forward).")]
 ChannelFilter = Annotated[str | None, typer.Option(
     "--channel", help="Only this channel as the status names it (x: x-mentions and x-reply too), or one source.")]
-ReasonFilter = Annotated[str | None, typer.Option("--reason", help="Only this reason (e.g. casestore_422).")]
+
+
+def _a_reason(reason: str | None) -> str | None:
+    """An empty or blank `--reason` names no reason: `requeue --all --reason ''` (a script's unset variable) matched
+    no letter and said "requeued 0", exit 0, which at night reads as nothing to do. Refused as typer refuses a bad
+    value, exit 2, before anything is read."""
+    if reason is not None and not reason.strip():
+        raise typer.BadParameter("an empty reason names none: give one as `deadletters list` shows it (e.g. "
+                                 "casestore_422), or leave --reason out")
+    return reason
+
+
+ReasonFilter = Annotated[str | None, typer.Option("--reason", callback=_a_reason,
+                                                  help="Only this reason (e.g. casestore_422).")]
 
 
 def _refuse_unknown_filters(queue: str | None, channel: str | None) -> None:

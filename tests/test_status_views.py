@@ -884,6 +884,24 @@ def test_deadletters_list_refuses_a_negative_offset(test_env: TestEnvironment, r
     assert refused.returncode == 2 and "Invalid value for '--offset'" in refused.stdout + refused.stderr
 
 
+@pytest.mark.parametrize("reason", ["", "  ", "\t"], ids=["empty", "blank", "a tab"])
+@pytest.mark.parametrize("command", [("list",), ("requeue", "--all"), ("purge", "--all", "--yes")],
+                         ids=["list", "requeue", "purge"])
+def test_an_empty_reason_is_refused_as_a_bad_value(
+        command: tuple[str, ...], reason: str, test_env: TestEnvironment, redis: Redis) -> None:
+    """`--reason ''` (a script's unset variable) matched no letter: `requeue --all` said "requeued 0", exit 0, which
+    reads as nothing to do. Refused as typer refuses a bad value: a clear line, exit 2, nothing done."""
+    _add_letters(redis, 2, "sms-twilio", "casestore_422")
+
+    refused = cli(test_env, "deadletters", *command, "--reason", reason)
+
+    said = " ".join(refused.stderr.replace("│", " ").split())
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout + refused.stderr
+    assert ("Invalid value for '--reason': an empty reason names none: give one as `deadletters list` shows it (e.g. "
+            "casestore_422), or leave --reason out") in said, said
+    assert DeadLetters(redis).count() == 2 and queue(FORWARD_QUEUE, redis).count == 0
+
+
 def test_cli_status_counts_each_channels_dead_letters(test_env: TestEnvironment, redis: Redis) -> None:
     the_deployments(redis)
     _add_letters(redis, 2, "email", "casestore_422")
