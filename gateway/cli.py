@@ -203,6 +203,20 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
     return told
 
 
+def _redis_said(error: BaseException) -> tuple[str, str]:
+    """What is wrong with Redis (`redis_trouble`) and when to run a command again (`_redis_mended`), for a Redis error
+    or intake's NotDurable raised from one: "Redis unreachable ... once Redis answers" was said of a Redis that
+    refused the password, and answered all along."""
+    from redis.exceptions import RedisError
+
+    from gateway.health.documents import redis_trouble
+
+    cause = error if isinstance(error, RedisError) else error.__cause__
+    if not isinstance(cause, RedisError):
+        return "Redis unreachable", _redis_mended(error)
+    return redis_trouble(cause), _redis_mended(cause)
+
+
 def _redis_mended(error: BaseException) -> str:
     """What must be true before an operator's command that met `error` is run again, as every command says it: "once
     Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
@@ -1186,10 +1200,11 @@ def quarantine_reprocess(
             try:
                 with sensitive_values():  # the mail's words and sender, once parsed, on no log line
                     outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
-            except NotDurable:  # Redis unreachable: this mail and the rest stay quarantined, as they were
-                console.print(f"{entry.key[:16]}: not reprocessed, Redis unreachable: check "
+            except NotDurable as error:  # Redis away or refusing: this mail and the rest stay quarantined, as they were
+                trouble, mended = _redis_said(error)
+                console.print(f"{entry.key[:16]}: not reprocessed, {escape(trouble)}: check "
                               f"{escape(named_redis(redis, settings.data_dir))}; it stays quarantined, and the rest "
-                              "were not tried: run the command again once Redis answers")
+                              f"were not tried: run the command again once {mended}")
                 break
             console.print(f"{entry.key[:16]}: {outcome.status} {outcome.tracking_id or outcome.reason or ''}")
             if outcome.status != "quarantined":
@@ -1437,9 +1452,10 @@ def unfiled_retry(
                         outcome = "filed" + (f" as {', '.join(tracking_ids)}" if tracking_ids else "")
                     else:
                         outcome = _file_sms(redis, settings, intake, entry.message)
-            except (NotDurable, RedisError):
-                console.print(f"{name}: not filed, Redis unreachable; it stays unfiled, and the rest "
-                              "were not tried: run the command again once Redis answers")
+            except (NotDurable, RedisError) as error:
+                trouble, mended = _redis_said(error)
+                console.print(f"{name}: not filed, {escape(trouble)}; it stays unfiled, and the rest "
+                              f"were not tried: run the command again once {mended}")
                 break
             except RejectedInput as refused:  # the message itself, read now without the bug: refused as any
                 outcome = f"refused ({refused.reason}): nothing to file"

@@ -861,6 +861,33 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
     assert again.exit_code == 1 and f"no unfiled message has the key {second}" in again.output, again.output
 
 
+def test_an_unfiled_retry_that_redis_refuses_says_what_to_mend_not_that_redis_is_unreachable(
+        test_env: TestEnvironment, tmp_path: Path) -> None:
+    """Redis refusing a command filing needs (an ACL without EVALSHA, which intake's claim runs) was said "not filed,
+    Redis unreachable ... run the command again once Redis answers": it answered, and refused the user's command."""
+    from gateway.embedded_redis import EmbeddedRedis
+    from gateway.unfiled import UnfiledMessages
+
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()
+    try:
+        admin = Redis.from_url(server.url)
+        keep_unfiled(admin, "1", 0)
+        admin.execute_command("ACL", "SETUSER", "lapor", "on", ">lapor-password", "~*", "&*", "+@all", "-evalsha")
+        result = cli(test_env, "unfiled", "retry", "--all",
+                     REDIS_URL=f"redis://lapor:lapor-password@127.0.0.1:{server.port}/0")
+        left = len(UnfiledMessages(admin).list()[0])
+    finally:
+        server.stop()
+
+    said = " ".join(result.stdout.split())
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    assert ("not filed, The Redis user in REDIS_URL lacks permission for the command EVALSHA the gateway needs "
+            "(NoPermissionError: this user has no permissions to run the 'evalsha' command") in said, said
+    assert ("it stays unfiled, and the rest were not tried: run the command again once the user in REDIS_URL may run "
+            "the commands the gateway needs") in said, said
+    assert "unreachable" not in said and left == 1, said
+
+
 def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(
         test_env: TestEnvironment, settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch,
         log_stream: io.StringIO) -> None:

@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from redis import Redis
@@ -80,19 +81,41 @@ READABLE_MAIL = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.
                  b"Message-ID: <a1@example.net>\r\n\r\nPungli di loket 3\r\n")
 
 
+@dataclass(frozen=True)
+class AwayRedis:
+    """A Redis intake cannot make a report durable in, and what an operator's command says of it."""
+
+    id: str
+    url: Callable[[str, int], str]  # from the tests' REDIS_URL and a free port
+    trouble: str
+    again: str
+
+
+AWAY_REDIS = [
+    AwayRedis("unreachable", lambda _url, port: f"redis://127.0.0.1:{port}/0", "Redis unreachable (ConnectionError)",
+              "Redis answers (`lapor-gateway status` says when)"),
+    # It answered: "Redis unreachable ... once Redis answers" sent the operator to a Redis that runs.
+    AwayRedis("the password refused", lambda url, _port: url.replace("redis://", "redis://lapor:not-the-password@", 1),
+              "Redis refuses the credentials (AuthenticationError)", "REDIS_URL carries the password it asks for"),
+]
+
+
+@pytest.mark.parametrize("away", AWAY_REDIS, ids=[away.id for away in AWAY_REDIS])
 def test_quarantined_mail_reprocessed_while_redis_is_unreachable_stays_quarantined_and_is_said_so(
-        test_env: TestEnvironment) -> None:
+        away: AwayRedis, test_env: TestEnvironment, redis_url: str) -> None:
     """A readable mail (the parser fixed since) met intake's NotDurable and ended on a traceback."""
     quarantine = Quarantine(test_env.settings().data_dir)
     entry = quarantine.add(READABLE_MAIL, "parse_error", "before the fix", "budi.santoso@example.net", [RECIPIENT])
-    port = free_port()
+    url = away.url(redis_url, free_port())
 
-    result = cli(test_env, "email", "quarantine", "reprocess", "--all", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    result = cli(test_env, "email", "quarantine", "reprocess", "--all", REDIS_URL=url)
 
+    said = " ".join(result.stdout.split())
     assert result.returncode == 1, result.stdout + result.stderr
     assert no_traceback(result), result.stdout + result.stderr
-    assert (f"{entry.key[:16]}: not reprocessed, Redis unreachable: check the Redis server REDIS_URL names "
-            f"(127.0.0.1:{port}); it stays quarantined") in result.stdout
+    assert (f"{entry.key[:16]}: not reprocessed, {away.trouble}") in said, said
+    assert (f": check the Redis server REDIS_URL names (127.0.0.1:{urlparse(url).port}); it stays quarantined, and "
+            f"the rest were not tried: run the command again once {away.again}") in said, said
     assert [kept.key for kept in quarantine.list()] == [entry.key]
 
 
