@@ -1202,7 +1202,7 @@ def quarantine_reprocess(
                     outcome = await processor.process(raw, entry.envelope_sender, entry.recipients)
             except NotDurable as error:  # Redis away or refusing: this mail and the rest stay quarantined, as they were
                 trouble, mended = _redis_said(error)
-                console.print(f"{entry.key[:16]}: not reprocessed, {escape(trouble)}: check "
+                console.print(f"{entry.key[:16]}: not reprocessed. {escape(trouble)}: check "
                               f"{escape(named_redis(redis, settings.data_dir))}; it stays quarantined, and the rest "
                               f"were not tried: run the command again once {mended}")
                 break
@@ -1454,7 +1454,7 @@ def unfiled_retry(
                         outcome = _file_sms(redis, settings, intake, entry.message)
             except (NotDurable, RedisError) as error:
                 trouble, mended = _redis_said(error)
-                console.print(f"{name}: not filed, {escape(trouble)}; it stays unfiled, and the rest "
+                console.print(f"{name}: not filed. {escape(trouble)}; it stays unfiled, and the rest "
                               f"were not tried: run the command again once {mended}")
                 break
             except RejectedInput as refused:  # the message itself, read now without the bug: refused as any

@@ -881,7 +881,7 @@ def test_an_unfiled_retry_that_redis_refuses_says_what_to_mend_not_that_redis_is
 
     said = " ".join(result.stdout.split())
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
-    assert ("not filed, The Redis user in REDIS_URL lacks permission for the command EVALSHA the gateway needs "
+    assert ("not filed. The Redis user in REDIS_URL lacks permission for the command EVALSHA the gateway needs "
             "(NoPermissionError: this user has no permissions to run the 'evalsha' command") in said, said
     assert ("it stays unfiled, and the rest were not tried: run the command again once the user in REDIS_URL may run "
             "the commands the gateway needs") in said, said

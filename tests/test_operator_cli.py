@@ -113,7 +113,7 @@ def test_quarantined_mail_reprocessed_while_redis_is_unreachable_stays_quarantin
     said = " ".join(result.stdout.split())
     assert result.returncode == 1, result.stdout + result.stderr
     assert no_traceback(result), result.stdout + result.stderr
-    assert (f"{entry.key[:16]}: not reprocessed, {away.trouble}") in said, said
+    assert (f"{entry.key[:16]}: not reprocessed. {away.trouble}") in said, said
     assert (f": check the Redis server REDIS_URL names (127.0.0.1:{urlparse(url).port}); it stays quarantined, and "
             f"the rest were not tried: run the command again once {away.again}") in said, said
     assert [kept.key for kept in quarantine.list()] == [entry.key]
