@@ -392,14 +392,13 @@ def decided_by_casestore(draft: ReportDraft, lookup: StatusLookup | None, *,
 def gone_reports_flags(redis: Redis, tracking_id: str, id_range: tuple[int, int] = (0, 0),
                        unminted: Unminted | None = None, ask: AskCaseStore | None = None) -> tuple[bool, bool] | None:
     """(anonymous, confidential) of a report named in a mail whose copy the gateway no longer holds (expired,
-    damaged), as the case store gives them (`casestore_flags`; `UNKNOWN_PARENT_FLAGS` when it does not answer, as for
-    a follow-up); None for an ID never issued, or one the case store has no report of. From a thread."""
+    damaged), as the case store gives them (`casestore_flags`); `UNKNOWN_PARENT_FLAGS` when it does not answer, as for
+    a follow-up, and for an ID issued that it has no report of (404: a report still in a spool, maybe the writer's own
+    anonymous one, which a mail filed open put its address beside); None for an ID never issued. From a thread."""
     if never_minted(redis, tracking_id, id_range, unminted):
         return None
     lookup = ask(tracking_id) if ask is not None else None
-    if lookup is None:
-        return UNKNOWN_PARENT_FLAGS
-    return casestore_flags(lookup) if lookup.found else None
+    return casestore_flags(lookup) if lookup is not None and lookup.found else UNKNOWN_PARENT_FLAGS
 
 
 def casestore_flags(lookup: StatusLookup) -> tuple[bool, bool]:

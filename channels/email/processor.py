@@ -384,7 +384,8 @@ class MailProcessor:
         if asked is not None and asked_copy is None:
             # A copy expired or damaged: the report's privacy as the case store gives it, as for a follow-up's (30
             # days after forwarding, "sudah sebulan belum ada kabar" from a second address was filed open beside an
-            # anonymous report's ID); an ID never issued, or a report the case store has not, leaves the mail as is.
+            # anonymous report's ID); an ID never issued leaves the mail as is, one the case store has no report of
+            # (404: a report still in a spool, maybe the writer's own anonymous one) makes it anonymous.
             flags = await durably(gone_reports_flags, self.redis, asked, self.settings.intake.id_range,
                                   self.intake.holds_unminted, ask)
             if flags is not None and flags[0] and not draft.anonymous:
