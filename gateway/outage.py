@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
@@ -32,10 +32,11 @@ DETAIL_LIMIT = 200
 
 def redis_refuses(error: BaseException) -> bool:
     """Whether Redis answered, with an error: a command refused (ResponseError: OOM, READONLY, MISCONF, NOPERM,
-    WRONGTYPE) or the credentials (AuthenticationError: WRONGPASS, NOAUTH). redis-py makes the latter a
-    ConnectionError, so a Redis refusing the gateway's password was said `unreachable`, and the operator looked for
-    a Redis stopped where one answered."""
-    return isinstance(error, (ResponseError, AuthenticationError))
+    WRONGTYPE), the credentials (AuthenticationError: WRONGPASS, NOAUTH), or every command while it loads its data
+    (BusyLoadingError: LOADING). redis-py makes the last two ConnectionErrors, so a Redis refusing the gateway's
+    password, or reading its AOF after a restart, was said `unreachable`, and the operator looked for a Redis
+    stopped where one answered."""
+    return isinstance(error, (ResponseError, AuthenticationError, BusyLoadingError))
 
 
 def outage_reason(error: BaseException) -> str:

@@ -33,7 +33,7 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
-from redis.exceptions import AuthenticationError, NoPermissionError, OutOfMemoryError
+from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, OutOfMemoryError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.utils import utcformat
@@ -1667,6 +1667,9 @@ REDIS_ERROR_CASES = [
     RedisErrorCase("a command its ACL denies",
                    NoPermissionError("this user has no permissions to run the 'evalsha' command"), "refusing",
                    "refusing"),
+    # a ConnectionError too: Redis runs, and answers LOADING to every command until its AOF or RDB file is read
+    RedisErrorCase("loading its data", BusyLoadingError("Redis is loading the dataset in memory"), "refusing",
+                   "refusing"),
 ]
 
 
@@ -1724,6 +1727,17 @@ def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(words: s
                            f"(NoPermissionError: {words.rpartition(' of pipeline caused error: ')[2]}): allow it in "
                            f"that user's ACL (ACL SETUSER <user> {allow}, then ACL SAVE or its ACL file)"), said
     assert "maxmemory" not in said and "Jalan rusak" not in said, said
+
+
+def test_a_redis_loading_its_data_is_said_so_and_when_to_run_a_command_again() -> None:
+    """A Redis reading its AOF after a restart answers LOADING to every command (BusyLoadingError, a ConnectionError
+    in redis-py): it was "Redis unreachable ... is it running?", the operator looking for a Redis stopped."""
+    from gateway.cli import _redis_said
+
+    trouble, mended = _redis_said(BusyLoadingError("Redis is loading the dataset in memory"))
+    assert trouble.startswith("Redis is loading its data into memory (BusyLoadingError: after a start or restart"), (
+        trouble)
+    assert mended == "Redis has loaded its data (`lapor-gateway status` says when)"
 
 
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(

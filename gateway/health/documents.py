@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, ResponseError
 
 from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
@@ -82,6 +82,10 @@ def redis_trouble(error: BaseException) -> str:
     if no_such_database(error):
         return ("Redis has no such database (ResponseError: DB index is out of range): the database number in "
                 "REDIS_URL is beyond the server's `databases` (16 unless set)")
+    if isinstance(error, BusyLoadingError):
+        # Said "unreachable" with "is it running": it runs, and takes commands once its data is read.
+        return (f"Redis is loading its data into memory ({type(error).__name__}: after a start or restart it "
+                "answers every command so until its AOF or RDB file is read; INFO persistence shows how far)")
     if isinstance(error, AuthenticationError):
         # Said "unreachable" with "is it running": the operator found it running, and the password never came up.
         return (f"Redis refuses the credentials ({type(error).__name__}): the password (or user) in REDIS_URL is not "
