@@ -1055,15 +1055,20 @@ def test_an_old_dead_letter_whose_index_entry_is_gone_is_purged_by_the_first_ret
                  id="its-own-old-failure"),
     pytest.param(b'{"queue": "lapor-reply", "failed_at": 1, "args": []}', False, id="no-time-of-a-failure-said"),
 ])
+@pytest.mark.parametrize("indexed_at_zero", [pytest.param(False, id="unindexed"),
+                                             pytest.param(True, id="indexed-at-0-by-an-older-release")])
 def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_own_failure_or_from_when_found(
-        redis: Redis, entry: bytes, purged: bool) -> None:
+        redis: Redis, entry: bytes, purged: bool, indexed_at_zero: bool) -> None:
     """An entry this version cannot read and the index does not hold (a partial restore, another release's reply
-    letter) was indexed at 0 (1970) and deleted by the first retention run, before any operator saw it: it waits from
-    the failure it says, or from when it is found."""
+    letter), or holds at 0 (an older release indexed it so), was taken to have failed in 1970 and deleted by the
+    first retention run, before any operator saw it: it waits from the failure it says, or from when it is found,
+    and is indexed at that time, so the next runs count from it."""
     registry, now = DeadLetters(redis), time.time()
     key = DeadLetters.entry_key(REPLY_QUEUE, "restored")
     failed_at = now - (40 if purged else 1) * 86400
     redis.hset(ENTRIES_KEY, key, entry % int(failed_at) if b"%d" in entry else entry)
+    if indexed_at_zero:
+        redis.zadd(INDEX_KEY, {key: 0})
     [shown] = registry.select([key])  # `deadletters show`, before any listing indexed it: not 1970
     assert shown.reason == UNREADABLE and shown.failed_at >= (failed_at if b"%d" in entry else now) - 1
 
@@ -1072,6 +1077,8 @@ def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_ow
     assert (deleted, kept) == ((1, 0) if purged else (0, 1))
     assert redis.hexists(ENTRIES_KEY, key) is not purged
     assert [letter.reason for letter in registry.list()] == ([] if purged else [UNREADABLE])
+    if not purged:
+        assert redis.zscore(INDEX_KEY, key) >= shown.failed_at - 1  # dated once: not "now" again at every run
 
 
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(

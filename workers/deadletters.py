@@ -102,9 +102,9 @@ _EARLIEST_FAILURE = 1_577_836_800.0
 
 
 def _indexed_or_since(score: float | None, raw: bytes) -> float:
-    """An unreadable entry's time: its index entry's, or `_unreadable_since` where it has none (`deadletters show` of
-    one the index lacks said 1970)."""
-    return float(score) if score is not None else _unreadable_since(raw)
+    """An unreadable entry's time: its index entry's, or `_unreadable_since` where it has none, or one no failure of
+    this gateway can have (an older release indexed such an entry at 0): `deadletters show` said 1970."""
+    return float(score) if score is not None and score >= _EARLIEST_FAILURE else _unreadable_since(raw)
 
 
 def selector_names(selector: str) -> frozenset[str]:
@@ -277,6 +277,19 @@ class DeadLetters:
             return len(failed_at)
 
         return self._watching_the_registry(index) or 0
+
+    def _date_the_undated(self) -> int:
+        """Index each unreadable entry an older release indexed at 0 at the time it says it failed, or else now, as
+        `_index_unindexed` does one it finds unindexed; returns how many. Read as failed in 1970, each went at the
+        first retention run, before any operator saw it. Only where the index still holds it (`xx`): one purged
+        meanwhile stays gone."""
+        keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({_EARLIEST_FAILURE!r}")
+        raws = self._redis.hmget(ENTRIES_KEY, keys) if keys else []
+        dated = {key: _unreadable_since(raw) for key, raw in zip(keys, raws, strict=True)
+                 if raw is not None and not self._read(key, raw).readable}
+        if dated:
+            self._redis.zadd(INDEX_KEY, dated, xx=True)
+        return len(dated)
 
     def _prune_stale(self) -> int:
         """Prune every index entry whose letter is gone, found by comparing the index's keys with the hash's (no
@@ -463,6 +476,7 @@ class DeadLetters:
         for, whatever the counts: the purge reads the old part of the index only, and an index entry of a letter gone
         outside it kept an old letter unindexed from one purge after another."""
         self._index_unindexed(whatever_the_counts=True)
+        self._date_the_undated()
         keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({before!r}")
         old = [letter for letter in self._load_indexed(keys)[0]
                if letter.failed_at < before and letter.queue != FORWARD_QUEUE]
