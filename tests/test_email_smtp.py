@@ -3651,6 +3651,34 @@ def test_a_cek_by_mail_with_news_of_a_report_found_nowhere_is_an_anonymous_new_r
     assert ("warga@example.net" in orjson.dumps(stored).decode()) is not row.anonymous
 
 
+@pytest.mark.parametrize("quoted", [pytest.param("ANONIM: pungli di kelurahan", id="quoting-an-anonymous-report"),
+                                    pytest.param("Pungli di kelurahan", id="quoting-a-named-report")])
+@pytest.mark.parametrize("names", [pytest.param("cek", id="by-a-cek-with-news"), pytest.param("tag", id="by-its-tag")])
+def test_news_of_a_report_found_nowhere_is_told_anonymous_whatever_report_it_quotes(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, quoted: str, names: str) -> None:
+    """A stranger's mail naming an ID issued that the case store has no report of (404), while it quotes someone
+    else's report (`Re: [LAPOR #<theirs>]`): the new report is anonymous for the 404 either way, and its answer says
+    so either way. It said so only where the quoted report was named (an anonymous one had made the mail anonymous
+    first, and that one's anonymity is kept untold): the answer told the stranger which the quoted report was."""
+    server = make_server()
+    theirs = server.deliver(citizen_mail(subject=quoted, body="Petugas meminta uang.", sender="pelapor@example.net"))
+    assert theirs.tracking_id is not None
+    issued = _cek_ids(theirs.tracking_id, redis)["issued_unused"]
+    if names == "cek":
+        raw = cek_mail(FiledCekRow("quoting", f"Re: [LAPOR #{theirs.tracking_id}]", f"CEK {issued} jalan makin rusak",
+                                   sender="orang@example.org"), {})
+    else:
+        raw = citizen_mail(subject=f"[LAPOR #{issued}] [LAPOR #{theirs.tracking_id}]", body="jalan makin rusak",
+                           sender="orang@example.org")
+    filed = server.deliver(raw, mail_from="orang@example.org")
+    envelope = stored_envelope(redis, filed.tracking_id or "")
+    assert envelope is not None and (envelope["follow_up_of"], envelope["anonymous"]) == (None, True)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), raw)
+    assert answer.get_content() == reply_body("follow_up_unknown_anonymous", filed.tracking_id or "",
+                                              follow_up_of=issued)
+
+
 def test_a_mails_decisions_ask_the_case_store_once_per_report() -> None:
     """`asking_once`: every decision of one mail about a report takes the case store's first answer (a 404, or none),
     and tells a report found nowhere (`found_nowhere`) from one found or not answered for."""

@@ -423,8 +423,11 @@ class MailProcessor:
             unknown_parent = parent if unknown else None
             # A new report made anonymous for the ID it named (the case store has no such report, and it may be the
             # sender's own anonymous one in a spool): told so, as by SMS (`[follow_up_unknown_anonymous]`). Not when
-            # another report the mail quotes made it so (`told_anonymous` keeps that one's anonymity untold).
-            told_anonymous |= unknown and draft.anonymous and not asked_anonymous
+            # another report the mail quotes made it so (`told_anonymous` keeps that one's anonymity untold), unless
+            # the case store's 404 made it so too: told only where the quoted report was named, the answer said
+            # whether a report a stranger quoted (`Re: [LAPOR #<id>]`) was anonymous.
+            told_anonymous |= unknown and draft.anonymous and (
+                not asked_anonymous or found_nowhere(answers, parent))
         elif names_a_mistyped_report(mail):
             # A new report whose subject names an ID one typo from a report (maybe the citizen's own anonymous one):
             # filed open, it would put their address beside it. Privacy first, as a mistyped ID with a photo by SMS.
