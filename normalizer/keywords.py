@@ -1694,11 +1694,11 @@ def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = 
     `shortest_id`: the digits of the shortest Tracking ID that may have been minted (the settings'
     `intake.shortest_tracking_id`); a shorter number opening a message with words after it is the citizen's prose.
     After a status command, or alone, any number of an ID's shape is still read as a (maybe mistyped) ID.
-    `glued_anonymity`: False leaves out the anonymity read from a flag word glued to a mark (`_with_glued_anonymity`),
-    for those that ask what the grammar took out of the words (a comment under our post, a handle read past)."""
+    `glued_anonymity`: False leaves out the flags read from a flag word glued to a mark (`_with_glued_flags`), for
+    those that ask what the grammar took out of the words (a comment under our post, a handle read past)."""
     grammar = grammar or load_grammar()
     parsed = _with_flags_asked_in_words(_parse_text(text, grammar, shortest_id), grammar, text)
-    return _without_address_alone(_with_glued_anonymity(parsed, grammar) if glued_anonymity else parsed, grammar)
+    return _without_address_alone(_with_glued_flags(parsed, grammar) if glued_anonymity else parsed, grammar)
 
 
 # The text's words and numbers, each one token: "ANONIM~3" is "ANONIM" and "3", "ANONIM5" no flag word.
@@ -1717,27 +1717,46 @@ _MAIL_TOP_LEVEL = frozenset({region.lower() for region in phonenumbers.SUPPORTED
     "site", "web", "email", "mail"})
 
 
-def _with_glued_anonymity(parsed: ParsedText, grammar: Grammar) -> ParsedText:
+def _with_glued_flags(parsed: ParsedText, grammar: Grammar) -> ParsedText:
     """The report, anonymous when an anonymity flag word opening its text is glued to a mark the grammar does not read
-    as a separator (`_glued_anonymity_at_head`: "ANONIM|Kepala desa ...", "LAPOR ANONIM~3 km ...", "WBS *ANONIM ya*
-    ..."): each was a named report, the whistleblower's number sent. Only the flag is added, the text and all else
-    as read: such marks read as separators cut the citizen's words ("Aduan >50 orang", "Laporan_2024.pdf"). Not a
-    confidentiality word: glued to a word it is the citizen's on purpose ("Rahasia+Negara bocor", "#rahasia_negara")."""
-    if parsed.action is not Action.REPORT or parsed.anonymous or not _glued_anonymity_at_head(parsed.text, grammar):
+    as a separator (`_glued_flags_at_head`: "ANONIM|Kepala desa ...", "LAPOR ANONIM~3 km ...", "WBS *ANONIM ya*
+    ..."): each was a named report, the whistleblower's number sent. Confidential when a confidentiality word there is
+    set off by a pipe ("RAHASIA|pungli ...", "LAPOR|RAHASIA pungli ...", "ANONIM|RAHASIA|..."), an SMS template's
+    separator: each went public. Only the flags are added, the text and all else as read: such marks read as
+    separators cut the citizen's words ("Aduan >50 orang", "Laporan_2024.pdf"). A confidentiality word glued to any
+    other mark is the citizen's on purpose ("Rahasia+Negara bocor", "#rahasia_negara", "(rahasia)nya terbongkar")."""
+    wanted = {flag for flag, asked in (("anonymous", parsed.anonymous), ("confidential", parsed.confidential))
+              if not asked}
+    if parsed.action is not Action.REPORT or not wanted:
         return parsed
-    return replace(parsed, anonymous=True)
+    glued = _glued_flags_at_head(parsed.text, grammar, wanted)
+    if not glued:
+        return parsed
+    return replace(parsed, anonymous=parsed.anonymous or "anonymous" in glued,
+                   confidential=parsed.confidential or "confidential" in glued)
 
 
-def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
-    """Whether an anonymity flag word (`[flags] anonymous`) among the words opening the text is glued to a mark on
-    either side ("ANONIM|...", "ANONIM)...", "*ANONIM*...", "ANONIM>5 orang", "LAPOR|ANONIM ..."), or opens marks that
-    close after particles or flag words alone ("*ANONIM ya* ..."; "(anonim menurut warga) ..." is prose). The words
-    before it may only be kind and flag words, the words introducing a flag, our names and handles ("@pemkot
-    ANONIM|...", as a mention after a pointing mark keeps it; joined by a mark, "@pemkot,@bupati ANONIM|..."): any other
-    ("BUKAN ANONIM|...", "Kepala desa ANONIM|...") ends the look, as it ends the flag's reading a space apart, and
-    nothing else does: a bound of 48 characters left the flag unread past three handles kept ("@lapor1708 →
-    @pemkot_sukamaju @dinaspu_sukamaju @bupati_sukamaju ANONIM|..."). A text opening with none of them (nearly every
-    report) is passed after its first word."""
+# The marks that set a confidentiality word opening the text off as a flag (`_glued_flags_at_head`): a pipe, in its
+# forms. Never inside a word of prose, as a bracket ("(rahasia)nya"), "_", "+", "#" or "@" may be.
+_PIPES = with_compatibility_forms("|")
+# What may follow a confidentiality word after a pipe and leave it set off ("LAPOR|RAHASIA pungli ...",
+# "LAPOR|RAHASIA: ..."): the text's end, a space, a pipe, a separator. Not a mark that joins a word of the citizen's
+# to it ("LAPOR|Rahasia+Negara bocor").
+_AFTER_PIPED = frozenset(" \t\n" + _PIPES + with_compatibility_forms(":.,;!?-=/&") + "–—")
+
+
+def _glued_flags_at_head(text: str, grammar: Grammar, wanted: set[str]) -> set[str]:
+    """The flags of `wanted` asked by flag words among the words opening the text glued to a mark: an anonymity word
+    (`[flags] anonymous`) glued to one on either side ("ANONIM|...", "ANONIM)...", "*ANONIM*...", "ANONIM>5 orang",
+    "LAPOR|ANONIM ..."), or opening marks that close after particles or flag words alone ("*ANONIM ya* ...";
+    "(anonim menurut warga) ..." is prose); a confidentiality word set off by a pipe (`_piped`). The words before it
+    may only be kind and flag words, the words introducing a flag, our names and handles ("@pemkot ANONIM|...", as a
+    mention after a pointing mark keeps it; joined by a mark, "@pemkot,@bupati ANONIM|..."): any other ("BUKAN
+    ANONIM|...", "Kepala desa ANONIM|...") ends the look, as it ends the flag's reading a space apart, and nothing else
+    does: a bound of 48 characters left the flag unread past three handles kept ("@lapor1708 → @pemkot_sukamaju
+    @dinaspu_sukamaju @bupati_sukamaju ANONIM|..."). A text opening with none of them (nearly every report) is passed
+    after its first word."""
+    found: set[str] = set()
     handle_end = 0
     for token in _HEAD_TOKEN.finditer(text):
         start, end = token.span()
@@ -1748,12 +1767,23 @@ def _glued_anonymity_at_head(text: str, grammar: Grammar) -> bool:
             continue
         word = fold_word(token.group())
         flag = grammar.flags.get(word)
-        if flag == "anonymous" and _glued_to_a_mark(text, start, end, grammar):
-            return True
+        if flag in wanted and flag not in found and (
+                _glued_to_a_mark(text, start, end, grammar) if flag == "anonymous" else _piped(text, start, end)):
+            found.add(flag)
+            if found == wanted:
+                return found
         if flag is None and word not in grammar.kinds and word not in grammar.courtesy.names and (
                 word not in grammar.flag_openers and word not in grammar.flag_openers_after_keywords):
-            return False
-    return False
+            return found
+    return found
+
+
+def _piped(text: str, start: int, end: int) -> bool:
+    """Whether the word `text[start:end]` is set off by a pipe (`_PIPES`): one right after it, or one right before it
+    and nothing glued after it (`_AFTER_PIPED`)."""
+    if end < len(text) and text[end] in _PIPES:
+        return True
+    return start > 0 and text[start - 1] in _PIPES and (end == len(text) or text[end] in _AFTER_PIPED)
 
 
 def _a_handle_at(text: str, start: int, grammar: Grammar) -> bool:
@@ -1777,7 +1807,7 @@ def _a_mail_domain_at(text: str, at: int) -> bool:
 
 
 def _glued_to_a_mark(text: str, start: int, end: int, grammar: Grammar) -> bool:
-    """Whether the word `text[start:end]` is glued to a mark (`_glued_anonymity_at_head`): after it, or before it with
+    """Whether the word `text[start:end]` is glued to a mark (`_glued_flags_at_head`): after it, or before it with
     a space after it; an opening mark so only when it closes after particles or flag words alone ("*ANONIM ya* ...")."""
     after = text[end] if end < len(text) else ""
     if after and after in _AT_SIGNS and _a_mail_domain_at(text, end + 1):

@@ -429,6 +429,60 @@ def test_no_anonymity_word_glued_to_a_mark_opening_a_report_reads_as_before(type
     assert parsed == parse_text(typed, glued_anonymity=False)
 
 
+
+# (typed, anonymous, its text as read before): a confidentiality word opening a report set off by a pipe, an SMS
+# template's separator never inside a word of prose. Each went public, the anonymity word's flag read beside it.
+GLUED_CONFIDENTIALITY = [
+    pytest.param("RAHASIA|pungli di kelurahan", False, "RAHASIA|pungli di kelurahan", id="pipe"),
+    pytest.param("RAHASIA|ANONIM|pungli di kelurahan", True, "RAHASIA|ANONIM|pungli di kelurahan",
+                 id="pipe-then-anonymity-word"),
+    pytest.param("ANONIM|RAHASIA|pungli di kelurahan", True, "ANONIM|RAHASIA|pungli di kelurahan",
+                 id="anonymity-word-then-pipe"),
+    pytest.param("ANONIM RAHASIA|pungli di kelurahan", True, "RAHASIA|pungli di kelurahan",
+                 id="after-an-anonymity-word-read"),
+    pytest.param("LAPOR RAHASIA|pungli di kelurahan", False, "RAHASIA|pungli di kelurahan", id="kind-then-pipe"),
+    pytest.param("LAPOR|RAHASIA pungli di kelurahan", False, "LAPOR|RAHASIA pungli di kelurahan",
+                 id="pipe-before-it"),
+    pytest.param("WBS|ANONIM|RAHASIA kepala dinas minta setoran", True,
+                 "WBS|ANONIM|RAHASIA kepala dinas minta setoran", id="kind-and-anonymity-word-before-it"),
+    pytest.param("WBS @pemkot RAHASIA|kepala dinas minta setoran", False,
+                 "@pemkot RAHASIA|kepala dinas minta setoran", id="a-handle-before-it"),
+    pytest.param("RAHASIA\uff5cpungli di kelurahan", False, "RAHASIA\uff5cpungli di kelurahan", id="fullwidth-pipe"),
+    # a pipe sets it off as a colon does ("RAHASIA: negara ..."): a flag, not the noun "rahasia negara"
+    pytest.param("Rahasia|negara dijual oknum", False, "Rahasia|negara dijual oknum", id="before-a-compound-word"),
+    pytest.param("SECRET|the officer took money", False, "SECRET|the officer took money", id="english"),
+]
+
+# (typed, confidential as read before): a confidentiality word glued to any other mark, or after a word of the
+# citizen's, reads as before, flags and all.
+NOT_GLUED_CONFIDENTIALITY = [
+    pytest.param("Rahasia+Negara bocor di dinas", False, id="plus"),
+    pytest.param("LAPOR|Rahasia+Negara bocor di dinas", False, id="pipe-before-it-plus-after"),
+    pytest.param("#rahasia_negara|bocor di dinas", False, id="a-hashtag-of-theirs"),
+    pytest.param("RAHASIA_pungli di kelurahan", False, id="underscore"),
+    pytest.param("(rahasia)nya terbongkar di dinas", False, id="a-bracket-and-a-suffix"),
+    pytest.param("RAHASIA)pungli di kelurahan", False, id="closing-bracket"),
+    pytest.param("BUKAN RAHASIA|pungli di kelurahan", False, id="negated"),
+    pytest.param("Kepala desa RAHASIA|minta setoran", False, id="later-in-prose"),
+]
+
+
+@pytest.mark.parametrize(("typed", "anonymous", "text"), GLUED_CONFIDENTIALITY)
+def test_a_confidentiality_word_set_off_by_a_pipe_opening_a_report_makes_it_confidential_its_text_as_read(
+        typed: str, anonymous: bool, text: str) -> None:
+    parsed = parse_text(typed)
+    assert (parsed.action, parsed.anonymous, parsed.confidential, parsed.text) == (Action.REPORT, anonymous, True, text)
+    # nothing else read otherwise: the reading without the glued flags differs by flags alone
+    unglued = parse_text(typed, glued_anonymity=False)
+    assert replace(unglued, anonymous=parsed.anonymous, confidential=True) == parsed
+
+
+@pytest.mark.parametrize(("typed", "confidential"), NOT_GLUED_CONFIDENTIALITY)
+def test_no_confidentiality_word_set_off_by_a_pipe_reads_as_before(typed: str, confidential: bool) -> None:
+    parsed = parse_text(typed)
+    assert parsed.confidential is confidential
+    assert parsed == parse_text(typed, glued_anonymity=False)
+
 async def test_a_glued_anonymity_word_reaches_the_case_store_without_the_number(
         gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:
     """"ANONIM|<isi>" by SMS: an anonymous report of the text as typed, no number in any string the case store
