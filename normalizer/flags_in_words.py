@@ -357,9 +357,10 @@ _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 # An SMS sets a statement apart with more: an ellipsis, a dash between spaces (a hyphen inside a word is none:
 # "kata-kata"), an emoji, a chat's bold ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli",
 # "... - ini rahasia ya pak - ...", "*Ini rahasia* pungli ..."): read as one clause with the report, each statement
-# went public or named. Not brackets: "Pak RT (anonim) minta uang" withholds the official's name, not the
-# reporter's (an aside that pleads is read on its own, `_pleads_in_an_aside`).
-_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014*"
+# went public or named. A pipe, an SMS template's separator as a colon is ("TANPA NAMA|pungli ...", "Laporan ini
+# rahasia | ..."): never inside a word of prose. Not brackets: "Pak RT (anonim) minta uang" withholds the official's
+# name, not the reporter's (an aside that pleads is read on its own, `_pleads_in_an_aside`).
+_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:|\u3002\uff01\uff1f\uff1b\uff0c\uff1a\uff5c\u2026\u2013\u2014*"
                                r"\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]|\s-+\s)\s*)+")
 
 

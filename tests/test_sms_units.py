@@ -4410,6 +4410,17 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("pungli di pasar, rahasiain nama ya", (True, False), id="clause-rahasiakan-nama"),
     pytest.param("pungli di pasar. tolong lindungi saya", (True, False), id="clause-lindungi-saya"),
     pytest.param("kades korupsi - tanpa nama", (True, False), id="clause-after-a-dash"),
+    # A pipe, an SMS template's separator, sets a clause apart as a colon does ("TANPA NAMA: pungli ..."); a space
+    # alone leaves "tanpa nama" prose ("mayat tanpa nama ...").
+    pytest.param("TANPA NAMA|pungli di kelurahan", (True, False), id="clause-before-a-pipe"),
+    pytest.param("TANPA NAMA ya pak|pungli di kelurahan", (True, False), id="clause-with-a-particle-before-a-pipe"),
+    pytest.param("TANPA NAMA\uff5cpungli di kelurahan", (True, False), id="clause-before-a-fullwidth-pipe"),
+    pytest.param("pungli di kelurahan | tanpa nama", (True, False), id="clause-after-a-pipe"),
+    pytest.param("Saya takut|kades ancam warga", (True, False), id="fear-before-a-pipe"),
+    pytest.param("Identitas saya rahasia|pungli di loket 3", (True, False), id="identity-statement-before-a-pipe"),
+    pytest.param("Ini rahasia ya pak | pungli di loket 3", (False, True), id="statement-before-a-pipe"),
+    pytest.param("TANPA NAMA pungli di kelurahan", (False, False), id="tanpa-nama-a-space-apart"),
+    pytest.param("mayat tanpa nama|ditemukan di sungai", (False, False), id="tanpa-nama-prose-before-a-pipe"),
     pytest.param("kades korupsi, tp jgn sebut nama ya pak", (True, False), id="clause-after-tapi"),
     pytest.param("Jangan sampai ketahuan ya pak. Kades korupsi", (True, False), id="clause-jangan-sampai-ketahuan"),
     # Not to be found out or known as the one who reported, in the first person; English asking protection.
