@@ -384,6 +384,8 @@ GLUED_ANONYMITY = [
     pytest.param("ANONIMM|kepala desa minta setoran", "ANONIMM|kepala desa minta setoran", id="misspelled"),
     pytest.param("anonymous|the village head asked for a bribe", "anonymous|the village head asked for a bribe",
                  id="english"),
+    # the dotted capital "İ" some keyboards write for "I"
+    pytest.param("ANONİM|Kepala desa minta setoran", "ANONİM|Kepala desa minta setoran", id="dotted-capital-i"),
 ]
 
 # (typed, anonymous as read before): none of these reads otherwise, a flag or anything else.
@@ -451,6 +453,7 @@ GLUED_CONFIDENTIALITY = [
     # a pipe sets it off as a colon does ("RAHASIA: negara ..."): a flag, not the noun "rahasia negara"
     pytest.param("Rahasia|negara dijual oknum", False, "Rahasia|negara dijual oknum", id="before-a-compound-word"),
     pytest.param("SECRET|the officer took money", False, "SECRET|the officer took money", id="english"),
+    pytest.param("RAHASİA|pungli di kelurahan", False, "RAHASİA|pungli di kelurahan", id="dotted-capital-i"),
 ]
 
 # (typed, confidential as read before): a confidentiality word glued to any other mark, or after a word of the

@@ -566,7 +566,8 @@ def test_a_clean_text_returned_as_it_is_is_what_cleaning_it_gives(text: str) -> 
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.one_of(st.sampled_from(["LAPOR", "İS", "ＣＥＫ", "x_1", "ß", "１７０８", "makasiiih"]),
+@given(pieces=st.lists(st.one_of(st.sampled_from(["LAPOR", "İS", "ANONİM", "ＣＥＫ", "x_1", "ß", "１７０８",
+                                                  "makasiiih"]),
                                  st.text(max_size=6)), max_size=10),
        gap=st.sampled_from([" ", ", ", "\n", "_"]), padding=st.sampled_from([0, _KEPT_TOKENS_CHARS]))
 def test_folded_tokens_kept_or_read_lazily_are_the_tokens_folded_one_by_one(pieces: list[str], gap: str,

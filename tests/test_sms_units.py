@@ -539,6 +539,32 @@ def test_a_command_typed_on_a_fullwidth_keyboard_is_read_as_in_ascii(text: str, 
     assert {field: getattr(parsed, field) for field in read} == read
 
 
+
+@pytest.mark.parametrize(("text", "read"), [
+    pytest.param("ANONİM pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="anonim"),
+    pytest.param("Anonİm pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="anonim-mixed"),
+    pytest.param("RAHASİA pungli di kelurahan", {"confidential": True, "text": "pungli di kelurahan"}, id="rahasia"),
+    pytest.param("LAPOR ANONİM RAHASİA: pungli di kelurahan",
+                 {"anonymous": True, "confidential": True, "explicit_kind": True, "text": "pungli di kelurahan"},
+                 id="kind-and-both-flags"),
+    pytest.param("pungli di kelurahan, ANONİM", {"anonymous": True, "text": "pungli di kelurahan"}, id="closing"),
+    pytest.param("#ANONİM pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="hashtag"),
+    pytest.param("CONFİDENTİAL: the clerk takes bribes", {"confidential": True, "text": "the clerk takes bribes"},
+                 id="english-two-dotted-capitals"),
+    # asked in words, the words kept as typed
+    pytest.param("Saya ingin melapor secara ANONİM karena takut dipecat", {
+        "anonymous": True, "text": "Saya ingin melapor secara ANONİM karena takut dipecat"}, id="wished-in-a-sentence"),
+    pytest.param("İDENTİTAS SAYA DİRAHASİAKAN. Pungli di kelurahan", {
+        "anonymous": True, "text": "İDENTİTAS SAYA DİRAHASİAKAN. Pungli di kelurahan"}, id="asked-in-a-phrase"),
+])
+def test_a_flag_word_typed_with_a_dotted_capital_i_is_read_as_with_an_i(text: str, read: dict[str, object]) -> None:
+    """Some phones' keyboards and autocorrect write the Turkish dotted capital "İ" for "I" ("ANONİM", "RAHASİA"): it
+    lowercases to "i" and a combining dot, and no table held the word. Each was a named or public report of the
+    whole text; the citizen's text is kept as typed."""
+    parsed = parse_text(text)
+    assert parsed.action is Action.REPORT
+    assert {field: getattr(parsed, field) for field in read} == read
+
 # The dashes phones type between digit groups in place of "-": autocorrect's en dash, Unicode's hyphens, figure dash and
 # minus sign, the fullwidth hyphen-minus of a CJK keyboard.
 UNICODE_DASHES = {"hyphen": "\u2010", "non-breaking-hyphen": "\u2011", "figure-dash": "\u2012", "en-dash": "\u2013",
