@@ -1720,14 +1720,17 @@ _MAIL_TOP_LEVEL = frozenset({region.lower() for region in phonenumbers.SUPPORTED
 def _with_glued_flags(parsed: ParsedText, grammar: Grammar) -> ParsedText:
     """The report, anonymous when an anonymity flag word opening its text is glued to a mark the grammar does not read
     as a separator (`_glued_flags_at_head`: "ANONIM|Kepala desa ...", "LAPOR ANONIM~3 km ...", "WBS *ANONIM ya*
-    ..."): each was a named report, the whistleblower's number sent. Confidential when a confidentiality word there is
-    set off by a pipe ("RAHASIA|pungli ...", "LAPOR|RAHASIA pungli ...", "ANONIM|RAHASIA|..."), an SMS template's
-    separator: each went public. Only the flags are added, the text and all else as read: such marks read as
-    separators cut the citizen's words ("Aduan >50 orang", "Laporan_2024.pdf"). A confidentiality word glued to any
-    other mark is the citizen's on purpose ("Rahasia+Negara bocor", "#rahasia_negara", "(rahasia)nya terbongkar")."""
+    ..."): each was a named report, the whistleblower's number sent. Confidential when a confidentiality word there
+    is set off by a pipe ("RAHASIA|pungli ...", "LAPOR|RAHASIA pungli ...", "ANONIM|RAHASIA|..."), an SMS template's
+    separator: each went public. So are an addition's words after its Tracking ID (`_FILED`: "<id> ANONIM)foto ...",
+    "CEK <id> ANONIM)foto ..."), as "<id> ANONIM foto ..." is: filed named, they went beside the number, and as a
+    report of its own when the ID was never minted. Only the flags are added, the text and all else as read: such
+    marks read as separators cut the citizen's words ("Aduan >50 orang", "Laporan_2024.pdf"). A confidentiality word
+    glued to any other mark is the citizen's on purpose ("Rahasia+Negara bocor", "#rahasia_negara", "(rahasia)nya
+    terbongkar")."""
     wanted = {flag for flag, asked in (("anonymous", parsed.anonymous), ("confidential", parsed.confidential))
               if not asked}
-    if parsed.action is not Action.REPORT or not wanted:
+    if parsed.action not in _FILED or not wanted:
         return parsed
     glued = _glued_flags_at_head(parsed.text, grammar, wanted)
     if not glued:

@@ -486,6 +486,44 @@ def test_no_confidentiality_word_set_off_by_a_pipe_reads_as_before(typed: str, c
     assert parsed.confidential is confidential
     assert parsed == parse_text(typed, glued_anonymity=False)
 
+
+# (typed, action, anonymous, confidential, its text as read before): a flag word glued to a mark opening an addition's
+# words after its Tracking ID, read as one a space apart is ("10000012 ANONIM foto ..." is anonymous). Read named, the
+# addition went beside the number, and as a report of its own when the ID was never minted.
+GLUED_FLAGS_AFTER_AN_ID = [
+    pytest.param("10000012 ANONIM)foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM)foto sudah saya kirim", id="follow-up-closing-bracket"),
+    pytest.param("10000012 ANONIM>2 foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM>2 foto sudah saya kirim", id="follow-up-greater-than-before-a-count"),
+    pytest.param("10000012 ANONIM_foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM_foto sudah saya kirim", id="follow-up-underscore"),
+    pytest.param("10000012 [ANONIM]foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "[ANONIM]foto sudah saya kirim", id="follow-up-brackets-glued"),
+    pytest.param("TAMBAHAN 10000012 ANONIM~foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM~foto sudah saya kirim", id="follow-up-label-tilde"),
+    pytest.param("CEK 10000012 ANONIM)foto loketnya", Action.STATUS, True, False, "ANONIM)foto loketnya",
+                 id="status-query-with-words"),
+    # a pipe sets the flag word apart as a clause of its own too (a statement's break)
+    pytest.param("10000012 ANONIM|foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM|foto sudah saya kirim", id="follow-up-pipe"),
+    pytest.param("10000012 RAHASIA|foto sudah saya kirim", Action.FOLLOW_UP, False, True,
+                 "RAHASIA|foto sudah saya kirim", id="follow-up-confidentiality-word-pipe"),
+    pytest.param("10000012 ANONIM|RAHASIA|foto sudah saya kirim", Action.FOLLOW_UP, True, True,
+                 "ANONIM|RAHASIA|foto sudah saya kirim", id="follow-up-both-flags"),
+    pytest.param("Tambahan: 10000012 RAHASIA|foto sudah saya kirim", Action.FOLLOW_UP, False, True,
+                 "RAHASIA|foto sudah saya kirim", id="follow-up-label-colon"),
+]
+
+
+@pytest.mark.parametrize(("typed", "action", "anonymous", "confidential", "text"), GLUED_FLAGS_AFTER_AN_ID)
+def test_a_flag_word_glued_to_a_mark_after_a_tracking_id_flags_the_addition_its_text_as_read(
+        typed: str, action: Action, anonymous: bool, confidential: bool, text: str) -> None:
+    parsed = parse_text(typed)
+    assert (parsed.action, parsed.tracking_id, parsed.anonymous, parsed.confidential, parsed.text) == (
+        action, "10000012", anonymous, confidential, text)
+    unglued = parse_text(typed, glued_anonymity=False)
+    assert replace(unglued, anonymous=anonymous, confidential=confidential) == parsed
+
 async def test_a_glued_anonymity_word_reaches_the_case_store_without_the_number(
         gateway: GatewayServer, casestore: CaseStoreServer, settings: Settings, tmp_path: Path) -> None:
     """"ANONIM|<isi>" by SMS: an anonymous report of the text as typed, no number in any string the case store
