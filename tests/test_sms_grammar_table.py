@@ -341,6 +341,11 @@ ROWS = [
               "saya saksi, petugas minta uang.", anonymous=True),
     follow_up("follow-up-rahasia-after-the-id", "{parent}: (RAHASIA) ada rekaman suaranya",
               "ada rekaman suaranya", confidential=True),
+    # glued to a mark, as a report's opening flag word is ("ANONIM|Kepala desa ..."); a pipe sets it apart as a clause
+    follow_up("follow-up-anonim-glued-after-the-id", "{parent} ANONIM)saya saksi, petugas minta uang",
+              "ANONIM)saya saksi, petugas minta uang", anonymous=True),
+    follow_up("follow-up-rahasia-pipe-after-the-id", "{parent} RAHASIA|ada rekaman suaranya",
+              "RAHASIA|ada rekaman suaranya", confidential=True),
     # The flag first, as help's "Tambah ANONIM ... Tambahan: <nomor lacak> <isi>" leads people to write it: filed as a
     # new report with the ID in its text, the addition never reached the report it names.
     follow_up("anonim-before-the-id", "ANONIM {parent} saya saksi, petugas minta uang",
@@ -891,6 +896,17 @@ ROWS = [
     report("kind-glued-emoji-rahasia", "LAPOR🙏RAHASIA camat terima suap", "complaint", "camat terima suap",
            confidential=True),
     report("longer-number-glued-emoji", "17080🙏ANONIM pungli", "complaint", "17080🙏ANONIM pungli"),
+    # an SMS template's pipe after a secrecy word or "tanpa nama" opening the text, as a colon after it: the flag read,
+    # the text as typed
+    report("rahasia-pipe", "RAHASIA|pungli di kantor kelurahan", "complaint", "RAHASIA|pungli di kantor kelurahan",
+           confidential=True),
+    report("tanpa-nama-pipe", "TANPA NAMA|pungli di kantor kelurahan", "complaint",
+           "TANPA NAMA|pungli di kantor kelurahan", anonymous=True),
+    # the dotted capital "İ" some keyboards and autocorrect write for "I"
+    report("anonim-dotted-capital-i", "ANONİM lurah minta uang pelicin", "complaint", "lurah minta uang pelicin",
+           anonymous=True),
+    report("rahasia-dotted-capital-i", "RAHASİA: camat terima suap", "complaint", "camat terima suap",
+           confidential=True),
 ]
 
 # Digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic.
