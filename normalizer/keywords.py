@@ -1882,8 +1882,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _fills_a_closing_name_line(parsed.text, words, grammar, typed)
         or _wishes_anonymity(words, grammar)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
-        # A statement's breaks: an SMS sets the wish apart with a dash or an emoji too ("... - tanpa nama", "Saya takut
-        # 🙏 ..."), and a colon introduces none of it.
+        # A statement's breaks: an SMS sets the wish apart with a dash, an emoji or a pipe too ("... - tanpa nama",
+        # "Saya takut 🙏 ...", "TANPA NAMA|..."), and a colon introduces none of it.
         or _asks_in_a_clause(parsed.text, words, grammar, grammar.anonymity_requests, (),
                              grammar.anonymity_request_ends, _STATEMENT_BREAKS)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
