@@ -156,7 +156,7 @@ def _mention_patterns(own: str | None) -> tuple[re.Pattern[str], re.Pattern[str]
 
 def _reads_otherwise(further: str, stripped: str) -> bool:
     """Whether the grammar reads `further` otherwise than `stripped` (a keyword, a command, an ID, a flag), as the
-    pipeline reads a text (cleaned), and never with a flag fewer. An anonymity word glued to a mark ("ANONIM|...")
+    pipeline reads a text (cleaned), and never with a flag fewer. An anonymity word glued to a mark ("ANONIM)...")
     is read the same with the handle or without it (`glued_anonymity`): it decides nothing here."""
     wider = parse_text(clean_text(further), glued_anonymity=False)
     narrower = parse_text(clean_text(stripped), glued_anonymity=False)

@@ -304,6 +304,9 @@ def test_a_mark_between_the_handles_and_anonim_leaves_the_report_anonymous(form:
     # glued to a mark is read with the handle too
     pytest.param("@lapor1708 >> @pemkot ANONIM/ kades minta setoran", "ANONIM/ kades minta setoran",
                  id="a-flag-before-a-separator"),
+    # a pipe sets the anonymity word apart as a clause of its own, as a colon does ("ANONIM: kades ...")
+    pytest.param("@lapor1708 >> @pemkot ANONIM|kades minta setoran", "ANONIM|kades minta setoran",
+                 id="a-flag-before-a-pipe"),
     # the pipeline reads the text cleaned: the invisible space gone, the tag glued to the handle
     pytest.param("@lapor1708 \u2192 @pemkot\u200b#anonim kades minta setoran", "#anonim kades minta setoran",
                  id="a-tag-an-invisible-space-apart"),
@@ -315,9 +318,9 @@ def test_what_reads_otherwise_without_a_handle_after_a_pointing_mark_is_read_pas
 
 
 def test_an_anonymity_word_glued_to_a_mark_after_a_handle_after_a_pointing_mark_is_read_the_handle_kept() -> None:
-    """"ANONIM|" reads no differently without the handle, which stays as it did; the report is anonymous."""
-    text = strip_leading_mentions("@lapor1708 >> @pemkot ANONIM|kades minta setoran")
-    assert text == "@pemkot ANONIM|kades minta setoran"
+    """"ANONIM)" reads no differently without the handle, which stays as it did; the report is anonymous."""
+    text = strip_leading_mentions("@lapor1708 >> @pemkot ANONIM)kades minta setoran")
+    assert text == "@pemkot ANONIM)kades minta setoran"
     assert parse_text(text).anonymous is True
 
 
