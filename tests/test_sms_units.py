@@ -2078,6 +2078,34 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
                  id="no-number"),
     pytest.param(f"Jalan {VALID} rusak", REPORT, None, f"Jalan {VALID} rusak", False, False, "id",
                  id="an-ordinary-word-then-an-id"),
+    # The verb "tambah" ("add") and its forms before the ID, as help's "Tambah ANONIM" leads citizens to write the
+    # label: the follow-up "<id> <isi>" is. Each was a new named report of the whole text, the ANONIM after the ID
+    # read as its words and the whistleblower's number sent beside a text naming their report.
+    pytest.param(f"TAMBAH {VALID} ANONIM foto sudah saya kirim", FOLLOW_UP, VALID, "foto sudah saya kirim", True,
+                 False, "id", id="tambah-id-anonim"),
+    pytest.param(f"TAMBAH {VALID} foto sudah saya kirim", FOLLOW_UP, VALID, "foto sudah saya kirim", False, False,
+                 "id", id="tambah-id-words"),
+    pytest.param(f"Tambahkan: {VALID} RAHASIA ada rekaman suaranya", FOLLOW_UP, VALID, "ada rekaman suaranya", False,
+                 True, "id", id="tambahkan-colon-id-rahasia"),
+    pytest.param(f"tambahin untuk laporan {VALID} lubangnya makin besar", FOLLOW_UP, VALID, "lubangnya makin besar",
+                 False, False, "id", id="tambahin-fillers"),
+    pytest.param(f"Tambah {VALID}", STATUS, VALID, "", False, False, "id", id="tambah-id-alone"),
+    pytest.param(f"Tambah: {BAD} foto lubangnya", Action.BAD_TRACKING_ID, BAD, f"{BAD} foto lubangnya", False, False,
+                 "id", id="tambah-colon-mistyped-id"),
+    # ... and, as after "Tambahan", an amount stays the citizen's: a unit after it, or a failing check digit right
+    # after the bare word; so does prose ("tambah parah", "Tambah 2 ...") and the flag it opens ("Tambah ANONIM").
+    pytest.param(f"Tambah {VALID_AMOUNT} rupiah diminta petugas", REPORT, None,
+                 f"Tambah {VALID_AMOUNT} rupiah diminta petugas", False, False, "id", id="tambah-an-amount-in-rupiah"),
+    pytest.param("Tambah 25000000 rupiah diminta petugas", REPORT, None, "Tambah 25000000 rupiah diminta petugas",
+                 False, False, "id", id="tambah-an-amount-of-id-shape"),
+    pytest.param(f"Tambah {BAD} foto lubangnya", REPORT, None, f"Tambah {BAD} foto lubangnya", False, False, "id",
+                 id="tambah-a-failing-number-then-words"),
+    pytest.param("tambah 2 motor jatuh di lubang", REPORT, None, "tambah 2 motor jatuh di lubang", False, False, "id",
+                 id="tambah-a-small-number"),
+    pytest.param("tambah parah jalan rusak di depan pasar", REPORT, None, "tambah parah jalan rusak di depan pasar",
+                 False, False, "id", id="tambah-prose"),
+    pytest.param("Tambah ANONIM preman minta uang", REPORT, None, "preman minta uang", True, False, "id",
+                 id="tambah-opens-a-flag"),
     # A kind word first: a report, as "LAPOR: <id> ..." is.
     pytest.param(f"LAPOR Tambahan: {VALID} jalan masih rusak", REPORT, None, f"Tambahan: {VALID} jalan masih rusak",
                  False, False, "id", id="kind-word-first"),
