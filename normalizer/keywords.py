@@ -2144,6 +2144,26 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
     return marked.group("inside") + text[marked.end():]
 
 
+def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
+    """The flags of the flag words right after a number of a Tracking ID's shape opening the words at `at` (after a
+    kind word: "LAPOR <id> ANONIM foto", "ADUAN <id> RAHASIA: ...", "LAPOR <id> tambah anonim ..."), none when no
+    such number opens them (an amount, a date, a phone number: "LAPOR 15000000 rupiah ..."). The words stay the
+    text's, the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would."""
+    unmarked = text[at:].lstrip(_ID_OPEN)
+    digits = _LEADING_ID.match(unmarked)
+    if digits is None:
+        return set()
+    candidate, typed, end = _id_in(digits)
+    if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
+        return set()
+    after = unmarked[end:]
+    position, flags = len(after) - len(after.lstrip(_STATUS_ID_CLOSE)), set()
+    while (taken := _leading_keyword_at(after, position, grammar, True, bool(flags))) is not None:
+        word, position = taken
+        flags.add(grammar.flags[word])
+    return flags
+
+
 def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     """`parse_text` of a text whose leading emoji, if any, are part of it."""
     language = detect_language(text, grammar)
@@ -2227,6 +2247,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
                                commanded=bool(commanded))
         if asked is not None:
             return asked
+    if explicit and not compound:
+        # "LAPOR <id> ANONIM foto": a new report, the number opening its text, and the flag words after the number
+        # are the whistleblower's wish, read as after an ID typed first. Missed, the report went named.
+        flags |= _flags_after_a_leading_id(text, at, grammar)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
         # Flag words after them, as after the leading words ("LAPOR pak, ANONIM kades ...", "ANONIM ya. RAHASIA ..."):

@@ -167,6 +167,12 @@ ROWS = [
     query("wbs-cek-id", "WBS CEK {parent}", "status"),
     query("lapor-anonim-cek-id", "LAPOR ANONIM CEK {parent}", "status"),
     query("lapor-id-alone", "LAPOR {parent}", "status"),
+    # a kind word before an ID makes a new report, the number opening its text; a flag word after the number is the
+    # whistleblower's (it was a named report, their number at the agency beside a text naming their report)
+    report("lapor-id-anonim", "LAPOR {parent} ANONIM foto sudah saya kirim", "complaint",
+           "{parent} ANONIM foto sudah saya kirim", anonymous=True),
+    report("aduan-id-rahasia", "ADUAN {parent} RAHASIA petugas minta uang", "complaint",
+           "{parent} RAHASIA petugas minta uang", confidential=True),
     report("lapor-amount-and-words", "LAPOR 15000005 rupiah diminta petugas kelurahan", "complaint",
            "15000005 rupiah diminta petugas kelurahan"),
     report("lapor-bantuan-sosial", "LAPOR bantuan sosial tidak cair 3 bulan", "complaint",

@@ -4559,6 +4559,34 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
     assert (parsed.action, parsed.text, parsed.anonymous) == (action, body, anonymous)
 
 
+@pytest.mark.parametrize(("text", "kind", "anonymous", "confidential"), [
+    pytest.param(f"LAPOR {VALID} ANONIM foto sudah saya kirim", "complaint", True, False, id="lapor-id-anonim"),
+    pytest.param(f"LAPOR {VALID} RAHASIA pungli di loket 3", "complaint", False, True, id="lapor-id-rahasia"),
+    pytest.param(f"ADUAN {VALID} ANONIM petugas minta uang", "complaint", True, False, id="aduan-id-anonim"),
+    pytest.param(f"WBS {VALID} anonimus kepala dinas minta setoran", "whistleblowing", True, False,
+                 id="wbs-id-a-misspelt-flag"),
+    pytest.param(f"LAPOR: {VALID} - anonim pungli di pasar", "complaint", True, False, id="marks-around"),
+    pytest.param(f"LAPOR #{VALID} ANONIM pungli di pasar", "complaint", True, False, id="hash-id"),
+    pytest.param(f"LAPOR ({VALID}) RAHASIA pungli di pasar", "complaint", False, True, id="bracketed-id"),
+    pytest.param(f"LAPOR {VALID} ANONIM RAHASIA pungli di pasar", "complaint", True, True, id="both-flags"),
+    pytest.param(f"LAPOR {VALID} tambah anonim pungli di pasar", "complaint", True, False, id="flag-opener"),
+    pytest.param(f"LAPOR {BAD} ANONIM pungli di pasar", "complaint", True, False, id="a-mistyped-id"),
+    # No flag word right after the number, or no number of an ID's shape: as before.
+    pytest.param(f"LAPOR {VALID} foto sudah saya kirim", "complaint", False, False, id="no-flag-word"),
+    pytest.param(f"LAPOR {VALID} nomor anonim meneror saya", "complaint", False, False, id="a-flag-word-in-prose"),
+    pytest.param("LAPOR 2024 anonim pungli di pasar", "complaint", False, False, id="a-year"),
+])
+def test_a_flag_word_after_a_tracking_id_opening_a_report_is_read(text: str, kind: str, anonymous: bool,
+                                                                  confidential: bool) -> None:
+    """"LAPOR <id> ANONIM foto": a kind word before an ID makes a new report, its text opening with the number, and
+    the ANONIM after it was read as its words: the whistleblower's number went to the agency beside a text naming
+    their report. The flag word is read as after an ID typed first; the text stays as it was read."""
+    parsed = parse_text(text)
+    expected_text = text.split(" ", 1)[1] if not text.startswith("LAPOR: ") else text.split(": ", 1)[1]
+    assert (parsed.action, str(parsed.kind), parsed.text, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, kind, expected_text, anonymous, confidential)
+
+
 @pytest.mark.parametrize(("text", "kept", "confidential"), [
     pytest.param("pungli di pasar\nNama: Rahasia", "pungli di pasar\nNama", True, id="nama-rahasia"),
     pytest.param("Kejadian: pungli di loket 3\nPelapor: rahasia", "Kejadian: pungli di loket 3\nPelapor", True,
