@@ -181,13 +181,14 @@ def _states_in_a_clause(text: str, words: list[str], grammar: Grammar, typed: st
         return False
     if subjects is None:
         subjects = (*grammar.confidentiality_statement_subjects, ())
-    opening = _kind_word_before(text, typed, grammar) if typed is not None else []
-    for clause, said, before, after in _own_clauses(text, grammar, _STATEMENT_BREAKS):
-        if (_only_states([*opening, *said], grammar, statements, links, subjects, joined)
-                and not _holds_any(after, grammar.disclaimer_markers)
-                and not _reports_speech(clause, before, after, grammar)):
-            return True
-        opening = []
+    for breaks in statement_breaks(text):
+        opening = _kind_word_before(text, typed, grammar) if typed is not None else []
+        for clause, said, before, after in _own_clauses(text, grammar, breaks):
+            if (_only_states([*opening, *said], grammar, statements, links, subjects, joined)
+                    and not _holds_any(after, grammar.disclaimer_markers)
+                    and not _reports_speech(clause, before, after, grammar)):
+                return True
+            opening = []
     return False
 
 
@@ -310,8 +311,9 @@ def _pleads_in_an_aside(text: str, grammar: Grammar) -> set[str]:
             # clause it is someone else's ("mayat (tanpa nama) ditemukan"), as "Pak RT (anonim)" is. Passed at once
             # by an aside with none of the requests' last words (`_asks_in_a_clause`).
             if ("anonymous" not in flags and _sets_a_clause_apart(text, aside.start(), aside.end())
-                    and _asks_in_a_clause(inside, words, grammar, grammar.anonymity_requests, (),
-                                          grammar.anonymity_request_ends, _STATEMENT_BREAKS)):
+                    and any(_asks_in_a_clause(inside, words, grammar, grammar.anonymity_requests, (),
+                                              grammar.anonymity_request_ends, breaks)
+                            for breaks in statement_breaks(inside))):
                 flags.add("anonymous")
     return flags
 
@@ -357,11 +359,24 @@ _CLAUSE_BREAKS = re.compile(rf"(?:{_CLAUSE_BREAK.pattern}\s*)+")
 # An SMS sets a statement apart with more: an ellipsis, a dash between spaces (a hyphen inside a word is none:
 # "kata-kata"), an emoji, a chat's bold ("Identitas saya rahasia ya pak 🙏 pungli di loket 3", "Ini rahasia…pungli",
 # "... - ini rahasia ya pak - ...", "*Ini rahasia* pungli ..."): read as one clause with the report, each statement
-# went public or named. A pipe, an SMS template's separator as a colon is ("TANPA NAMA|pungli ...", "Laporan ini
-# rahasia | ..."): never inside a word of prose. Not brackets: "Pak RT (anonim) minta uang" withholds the official's
-# name, not the reporter's (an aside that pleads is read on its own, `_pleads_in_an_aside`).
-_STATEMENT_BREAKS = re.compile(r"(?:(?:[\n.!?;,:|\u3002\uff01\uff1f\uff1b\uff0c\uff1a\uff5c\u2026\u2013\u2014*"
-                               r"\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]|\s-+\s)\s*)+")
+# went public or named. Not brackets: "Pak RT (anonim) minta uang" withholds the official's name, not the reporter's
+# (an aside that pleads is read on its own, `_pleads_in_an_aside`).
+_STATEMENT_MARKS = (r"\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u2014*\u2600-\u27bf\U0001f000-\U0001faff"
+                    r"\ufe0f")
+_STATEMENT_BREAKS = re.compile(rf"(?:(?:[{_STATEMENT_MARKS}]|\s-+\s)\s*)+")
+# Those and a pipe, an SMS template's separator as a colon is ("TANPA NAMA|pungli ...", "Laporan ini rahasia | ..."),
+# read where a text holds one (`statement_breaks`).
+_PIPES = "|\uff5c"
+_STATEMENT_BREAKS_AND_PIPES = re.compile(rf"(?:(?:[{_STATEMENT_MARKS}{_PIPES}]|\s-+\s)\s*)+")
+
+
+def statement_breaks(text: str) -> tuple[re.Pattern[str], ...]:
+    """The breaks a statement's clauses are read with, one after the other: prose's (`_STATEMENT_BREAKS`), then where
+    the text holds a pipe, those and the pipe. A wish written as a label and its value ("Identitas saya | rahasia",
+    "Nama | jangan disebut"), read with the pipe alone, was cut in two and went named: a pipe may add a reading, never
+    take one away."""
+    return (_STATEMENT_BREAKS, _STATEMENT_BREAKS_AND_PIPES) if any(pipe in text for pipe in _PIPES) else (
+        _STATEMENT_BREAKS,)
 
 
 def _fills_a_name_line(text: str, words: list[str], grammar: Grammar) -> bool:

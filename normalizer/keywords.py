@@ -24,7 +24,6 @@ from gateway.replies import load_replies, reply_templates
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
 from normalizer.flags_in_words import (
-    _STATEMENT_BREAKS,
     _asks_in_a_clause,
     _asks_in_a_phrase,
     _fills_a_closing_name_line,
@@ -35,6 +34,7 @@ from normalizer.flags_in_words import (
     _states_in_a_clause,
     _wishes_anonymity,
     _with_kind_word_before,
+    statement_breaks,
 )
 from normalizer.grammar import Action, Grammar, Instruction, Introduces, ParsedText, WordTable, load_grammar
 from normalizer.our_replies import (
@@ -1884,8 +1884,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
         or _opens_with_anonymity_in_prose(parsed.text, grammar)
         # A statement's breaks: an SMS sets the wish apart with a dash, an emoji or a pipe too ("... - tanpa nama",
         # "Saya takut 🙏 ...", "TANPA NAMA|..."), and a colon introduces none of it.
-        or _asks_in_a_clause(parsed.text, words, grammar, grammar.anonymity_requests, (),
-                             grammar.anonymity_request_ends, _STATEMENT_BREAKS)
+        or any(_asks_in_a_clause(parsed.text, words, grammar, grammar.anonymity_requests, (),
+                                 grammar.anonymity_request_ends, breaks) for breaks in statement_breaks(parsed.text))
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.anonymity_words, grammar.anonymity_statement_links,
                                joined=grammar.confidentiality_statements)

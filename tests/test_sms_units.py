@@ -4470,6 +4470,15 @@ def test_two_statement_words_joined_state_both(text: str, action: Action, flags:
     pytest.param("TANPA NAMA ya pak|pungli di kelurahan", (True, False), id="clause-with-a-particle-before-a-pipe"),
     pytest.param("TANPA NAMA\uff5cpungli di kelurahan", (True, False), id="clause-before-a-fullwidth-pipe"),
     pytest.param("pungli di kelurahan | tanpa nama", (True, False), id="clause-after-a-pipe"),
+    # A wish written as a label and its value, a pipe between: read with the pipe as a break alone, it was cut in two
+    # and went named (a pipe may add a reading, never take one away).
+    pytest.param("Identitas saya | RAHASIA", (True, True), id="identity-label-and-value-across-a-pipe"),
+    pytest.param("Pungli di kelurahan. Identitas saya | rahasia", (True, True),
+                 id="identity-label-and-value-across-a-pipe-after-the-report"),
+    pytest.param("Nama | jangan disebut", (True, False), id="name-label-and-request-across-a-pipe"),
+    pytest.param("Laporan|saya rahasia. Pungli di loket 3", (False, True), id="statement-across-a-pipe"),
+    pytest.param("This | report is anonymous and confidential. The clerk took money", (True, True),
+                 id="english-statement-across-a-pipe"),
     pytest.param("Saya takut|kades ancam warga", (True, False), id="fear-before-a-pipe"),
     pytest.param("Identitas saya rahasia|pungli di loket 3", (True, False), id="identity-statement-before-a-pipe"),
     pytest.param("Ini rahasia ya pak | pungli di loket 3", (False, True), id="statement-before-a-pipe"),
