@@ -40,18 +40,20 @@ main()
 
 
 def _replace(name: str, old: str, new: str) -> tuple[str, str, str]:
+    """A table's `old` text (a section's header as its own line: a comment naming the section, "`[commands]
+    follow_up`", was broken instead and the table loaded whole) replaced by `new`."""
     return name, old, new
 
 
 # What is broken: the file, a text of it replaced, and what the refusal says after the file's name.
 BROKEN = {
-    "replies syntax": (_replace("replies.toml", "[status_help]", "[status_help"), " is not valid TOML: "),
-    "replies key missing": (_replace("replies.toml", "[status_help]", "[status_hepl]"),
+    "replies syntax": (_replace("replies.toml", "\n[status_help]\n", "\n[status_help\n"), " is not valid TOML: "),
+    "replies key missing": (_replace("replies.toml", "\n[status_help]\n", "\n[status_hepl]\n"),
                             ": reply [status_help] is missing"),
-    "keywords syntax": (_replace("keywords.toml", "[commands]", "[commands"), " is not valid TOML: "),
-    "keywords section missing": (_replace("keywords.toml", "[language]", "[languages]"),
+    "keywords syntax": (_replace("keywords.toml", "\n[commands]\n", "\n[commands\n"), " is not valid TOML: "),
+    "keywords section missing": (_replace("keywords.toml", "\n[language]\n", "\n[languages]\n"),
                                  ": section [language] is missing"),
-    "identity syntax": (_replace("identity.toml", "[closings]", "closings = ["), " is not valid TOML: "),
+    "identity syntax": (_replace("identity.toml", "\n[closings]\n", "\nclosings = [\n"), " is not valid TOML: "),
 }
 
 
