@@ -2164,6 +2164,15 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     return flags
 
 
+def _past_a_flag_opener(text: str, grammar: Grammar) -> int | None:
+    """Where the text goes on after the flag opener opening it (`[flag_openers]`: "tambah", "mohon", ...), None when
+    no such word opens it."""
+    first = _HEAD_TOKEN.search(text)
+    if first is None or text[:first.start()].strip() or fold_word(first.group()) not in grammar.flag_openers:
+        return None
+    return first.end()
+
+
 def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     """`parse_text` of a text whose leading emoji, if any, are part of it."""
     language = detect_language(text, grammar)
@@ -2251,6 +2260,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # "LAPOR <id> ANONIM foto": a new report, the number opening its text, and the flag words after the number
         # are the whistleblower's wish, read as after an ID typed first. Missed, the report went named.
         flags |= _flags_after_a_leading_id(text, at, grammar)
+    elif not at and (opened := _past_a_flag_opener(text, grammar)) is not None:
+        # "TAMBAH <id> ANONIM foto", help's "Tambah ANONIM" written around the report's ID: a new report of the
+        # whole text, as "tambah" opens prose ("tambah 13000000 lagi diminta petugas": read as a label, such amounts
+        # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
+        flags |= _flags_after_a_leading_id(text, opened, grammar)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
         # Flag words after them, as after the leading words ("LAPOR pak, ANONIM kades ...", "ANONIM ya. RAHASIA ..."):

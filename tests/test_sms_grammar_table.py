@@ -173,6 +173,10 @@ ROWS = [
            "{parent} ANONIM foto sudah saya kirim", anonymous=True),
     report("aduan-id-rahasia", "ADUAN {parent} RAHASIA petugas minta uang", "complaint",
            "{parent} RAHASIA petugas minta uang", confidential=True),
+    # help's "Tambah ANONIM" written around the report's ID: a report of the whole text ("tambah" opens prose too),
+    # the flag word after the number the whistleblower's (it was a named report beside their report's ID)
+    report("tambah-id-anonim", "TAMBAH {parent} ANONIM foto sudah saya kirim", "complaint",
+           "TAMBAH {parent} ANONIM foto sudah saya kirim", anonymous=True),
     report("lapor-amount-and-words", "LAPOR 15000005 rupiah diminta petugas kelurahan", "complaint",
            "15000005 rupiah diminta petugas kelurahan"),
     report("lapor-bantuan-sosial", "LAPOR bantuan sosial tidak cair 3 bulan", "complaint",
@@ -543,13 +547,6 @@ ROWS = [
     follow_up("tambahan-id-anonim", "Tambahan {parent} ANONIM saya warga sebelah, benar rusak",
               "saya warga sebelah, benar rusak", anonymous=True),
     follow_up("addition-en", "Addition: {parent} the hole is bigger now", "the hole is bigger now", "en"),
-    # the verb "tambah" ("add") and its forms as the label: a new named report of the whole text, the whistleblower's
-    # ANONIM read as their words
-    follow_up("tambah-id-anonim", "TAMBAH {parent} ANONIM foto sudah saya kirim", "foto sudah saya kirim",
-              anonymous=True),
-    follow_up("tambahkan-id", "Tambahkan {parent} lubangnya makin besar", "lubangnya makin besar"),
-    report("tambah-an-amount", "Tambah {amount} rupiah diminta petugas", "complaint",
-           "Tambah {amount} rupiah diminta petugas"),
     follow_up("add-en", "ADD {parent} a car fell in the hole", "a car fell in the hole", "en"),
     query("tambahan-id-alone", "Tambahan: {parent}", "status"),
     query("tambahan-bad-check-digit", "Tambahan: {bad} jalan masih rusak", "bad_tracking_id"),

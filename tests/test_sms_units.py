@@ -2078,34 +2078,6 @@ FOLLOW_UP, STATUS, REPORT = Action.FOLLOW_UP, Action.STATUS, Action.REPORT
                  id="no-number"),
     pytest.param(f"Jalan {VALID} rusak", REPORT, None, f"Jalan {VALID} rusak", False, False, "id",
                  id="an-ordinary-word-then-an-id"),
-    # The verb "tambah" ("add") and its forms before the ID, as help's "Tambah ANONIM" leads citizens to write the
-    # label: the follow-up "<id> <isi>" is. Each was a new named report of the whole text, the ANONIM after the ID
-    # read as its words and the whistleblower's number sent beside a text naming their report.
-    pytest.param(f"TAMBAH {VALID} ANONIM foto sudah saya kirim", FOLLOW_UP, VALID, "foto sudah saya kirim", True,
-                 False, "id", id="tambah-id-anonim"),
-    pytest.param(f"TAMBAH {VALID} foto sudah saya kirim", FOLLOW_UP, VALID, "foto sudah saya kirim", False, False,
-                 "id", id="tambah-id-words"),
-    pytest.param(f"Tambahkan: {VALID} RAHASIA ada rekaman suaranya", FOLLOW_UP, VALID, "ada rekaman suaranya", False,
-                 True, "id", id="tambahkan-colon-id-rahasia"),
-    pytest.param(f"tambahin untuk laporan {VALID} lubangnya makin besar", FOLLOW_UP, VALID, "lubangnya makin besar",
-                 False, False, "id", id="tambahin-fillers"),
-    pytest.param(f"Tambah {VALID}", STATUS, VALID, "", False, False, "id", id="tambah-id-alone"),
-    pytest.param(f"Tambah: {BAD} foto lubangnya", Action.BAD_TRACKING_ID, BAD, f"{BAD} foto lubangnya", False, False,
-                 "id", id="tambah-colon-mistyped-id"),
-    # ... and, as after "Tambahan", an amount stays the citizen's: a unit after it, or a failing check digit right
-    # after the bare word; so does prose ("tambah parah", "Tambah 2 ...") and the flag it opens ("Tambah ANONIM").
-    pytest.param(f"Tambah {VALID_AMOUNT} rupiah diminta petugas", REPORT, None,
-                 f"Tambah {VALID_AMOUNT} rupiah diminta petugas", False, False, "id", id="tambah-an-amount-in-rupiah"),
-    pytest.param("Tambah 25000000 rupiah diminta petugas", REPORT, None, "Tambah 25000000 rupiah diminta petugas",
-                 False, False, "id", id="tambah-an-amount-of-id-shape"),
-    pytest.param(f"Tambah {BAD} foto lubangnya", REPORT, None, f"Tambah {BAD} foto lubangnya", False, False, "id",
-                 id="tambah-a-failing-number-then-words"),
-    pytest.param("tambah 2 motor jatuh di lubang", REPORT, None, "tambah 2 motor jatuh di lubang", False, False, "id",
-                 id="tambah-a-small-number"),
-    pytest.param("tambah parah jalan rusak di depan pasar", REPORT, None, "tambah parah jalan rusak di depan pasar",
-                 False, False, "id", id="tambah-prose"),
-    pytest.param("Tambah ANONIM preman minta uang", REPORT, None, "preman minta uang", True, False, "id",
-                 id="tambah-opens-a-flag"),
     # A kind word first: a report, as "LAPOR: <id> ..." is.
     pytest.param(f"LAPOR Tambahan: {VALID} jalan masih rusak", REPORT, None, f"Tambahan: {VALID} jalan masih rusak",
                  False, False, "id", id="kind-word-first"),
@@ -4594,6 +4566,27 @@ def test_a_flag_word_after_a_tracking_id_opening_a_report_is_read(text: str, kin
     expected_text = text.split(" ", 1)[1] if not text.startswith("LAPOR: ") else text.split(": ", 1)[1]
     assert (parsed.action, str(parsed.kind), parsed.text, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, kind, expected_text, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param(f"TAMBAH {VALID} ANONIM foto sudah saya kirim", True, False, id="tambah-id-anonim"),
+    pytest.param(f"Tambahkan #{VALID} anonim foto sudah saya kirim", True, False, id="tambahkan-hash-id-anonim"),
+    pytest.param(f"tambahin {VALID} RAHASIA pungli lagi", False, True, id="tambahin-id-rahasia"),
+    # "tambah" opens prose as often: amounts of an ID's shape after it stay the citizen's report, never a label
+    # that sends them to a stranger's report, and no flag is read without a flag word.
+    pytest.param(f"TAMBAH {VALID} foto sudah saya kirim", False, False, id="tambah-id-no-flag-word"),
+    pytest.param("tambah 13000000 lagi diminta petugas kelurahan", False, False, id="tambah-an-amount"),
+    pytest.param("Pak, tambah 13000000 lagi diminta petugas", False, False, id="tambah-an-amount-after-a-greeting"),
+])
+def test_a_flag_word_after_a_tracking_id_after_tambah_is_read_the_text_a_report(text: str, anonymous: bool,
+                                                                                confidential: bool) -> None:
+    """"TAMBAH <id> ANONIM foto": help's "Tambah ANONIM" written around the report's ID was a named report of the
+    whole text, the whistleblower's number beside their report's ID. The flag words after the number are read; the
+    text stays a report of its own, as "tambah" opens prose too ("tambah 13000000 lagi diminta petugas": read as a
+    label, the amount of an ID's shape sent those words to a stranger's report)."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, text, None, anonymous, confidential)
 
 
 @pytest.mark.parametrize(("text", "kept", "confidential"), [
