@@ -220,9 +220,9 @@ def _redis_said(error: BaseException) -> tuple[str, str]:
 def _redis_mended(error: BaseException) -> str:
     """What must be true before an operator's command that met `error` is run again, as every command says it: "once
     Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
-    from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError
+    from redis.exceptions import AuthenticationError, BusyLoadingError
 
-    from gateway.outage import no_such_database, wrong_type
+    from gateway.outage import acl_denied, no_such_database, wrong_type
 
     if wrong_type(error):
         return "that key is the gateway's again"
@@ -230,7 +230,7 @@ def _redis_mended(error: BaseException) -> str:
         return "REDIS_URL names the gateway's database"
     if isinstance(error, AuthenticationError):
         return "REDIS_URL carries the password it asks for"
-    if isinstance(error, NoPermissionError):
+    if acl_denied(error):
         return "the user in REDIS_URL may run the commands the gateway needs"
     if isinstance(error, BusyLoadingError):
         return "Redis has loaded its data (`lapor-gateway status` says when)"

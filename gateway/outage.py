@@ -75,13 +75,33 @@ def no_such_database(error: BaseException) -> bool:
     return isinstance(error, ResponseError) and redis_words(error).startswith("DB index is out of range")
 
 
-# How Redis names the command an ACL denies: "this user has no permissions to run the 'evalsha' command".
+# How Redis begins its words when its ACL denies a command a Lua script runs (the gateway's claim and store scripts
+# call HSET, SET, EXPIRE, HMGET, EXISTS): an ERR, not a NOPERM, which redis-py makes a plain ResponseError. Redis 7.0:
+# "The user executing the script can't run this command or subcommand script: <sha>, on @user_script:14."; 6.2 (the
+# embedded Redis's) puts "Error running script (call to f_<sha>): @user_script:14: @user_script: 14: " before those
+# words; 7.2 on: "ACL failure in script: User lapor has no permissions to run the 'hset' command script: ...".
+_SCRIPT_ACL_DENIED = re.compile(r"(?:Error running script \(call to \w+\): (?:@user_script: ?\d+: )*)?"
+                                r"(?:ACL failure in script:|The user executing the script can't)")
+
+
+def acl_denied(error: BaseException) -> bool:
+    """Whether the ACL of REDIS_URL's user denied a command, a key or a channel: NOPERM, or the ERR Redis answers for
+    one a script ran, which was said a Redis full at its maxmemory, a read-only replica or unable to write its disk,
+    to be waited out."""
+    if isinstance(error, NoPermissionError):
+        return True
+    return isinstance(error, ResponseError) and _SCRIPT_ACL_DENIED.match(redis_words(error)) is not None
+
+
+# How Redis names the command an ACL denies: "this user has no permissions to run the 'evalsha' command" (alone, or
+# in a script from 7.2 on: "User lapor has no permissions to run the 'hset' command").
 _DENIED_COMMAND = re.compile(r"no permissions to run the '(?P<command>[^' ]{1,64})' command")
 
 
 def denied_command(error: BaseException) -> str | None:
-    """The command an ACL denied (NOPERM), as Redis names it; None for a key or a channel denied, or no NOPERM."""
-    named = _DENIED_COMMAND.search(redis_words(error)) if isinstance(error, NoPermissionError) else None
+    """The command an ACL denied (`acl_denied`), as Redis names it; None for a key or a channel denied, for a command
+    a script ran on Redis 7.0 (which names none), or no ACL denial."""
+    named = _DENIED_COMMAND.search(redis_words(error)) if acl_denied(error) else None
     return named["command"] if named else None
 
 

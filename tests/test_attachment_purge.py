@@ -861,10 +861,33 @@ def test_an_unfiled_entry_that_cannot_be_read_back_is_named_where_it_is(
     assert again.exit_code == 1 and f"no unfiled message has the key {second}" in again.output, again.output
 
 
+@dataclass(frozen=True)
+class DeniedFiling:
+    """An ACL that denies a command filing runs, and how Redis says so."""
+
+    id: str
+    denied: tuple[str, ...]  # ACL SETUSER's rules taking the command(s) away
+    said: str  # what the retry says of it, after "not filed. "
+
+
+DENIED_FILING = [
+    DeniedFiling("a command sent (EVALSHA: NOPERM)", ("-evalsha",),
+                 "The Redis user in REDIS_URL lacks permission for the command EVALSHA the gateway needs "
+                 "(NoPermissionError: this user has no permissions to run the 'evalsha' command"),
+    # Inside intake's claim script Redis answers ERR, not NOPERM: redis-py's plain ResponseError, said "Redis answers
+    # but refuses commands (... full at its maxmemory, a read-only replica ...)", to be waited out.
+    DeniedFiling("a command its script runs (HSET: ERR)", ("-hset", "-hsetnx", "-hmset"),
+                 "The Redis user in REDIS_URL lacks permission for a command (or a key or channel) the gateway needs "
+                 "(ResponseError: Error running script (call to f_"),
+]
+
+
+@pytest.mark.parametrize("denied", DENIED_FILING, ids=[denied.id for denied in DENIED_FILING])
 def test_an_unfiled_retry_that_redis_refuses_says_what_to_mend_not_that_redis_is_unreachable(
-        test_env: TestEnvironment, tmp_path: Path) -> None:
-    """Redis refusing a command filing needs (an ACL without EVALSHA, which intake's claim runs) was said "not filed,
-    Redis unreachable ... run the command again once Redis answers": it answered, and refused the user's command."""
+        denied: DeniedFiling, test_env: TestEnvironment, tmp_path: Path) -> None:
+    """Redis refusing a command filing needs (an ACL without EVALSHA, which intake's claim runs, or without a command
+    the claim script runs) was said "not filed, Redis unreachable ... run the command again once Redis answers": it
+    answered, and refused the user's command."""
     from gateway.embedded_redis import EmbeddedRedis
     from gateway.unfiled import UnfiledMessages
 
@@ -872,7 +895,7 @@ def test_an_unfiled_retry_that_redis_refuses_says_what_to_mend_not_that_redis_is
     try:
         admin = Redis.from_url(server.url)
         keep_unfiled(admin, "1", 0)
-        admin.execute_command("ACL", "SETUSER", "lapor", "on", ">lapor-password", "~*", "&*", "+@all", "-evalsha")
+        admin.execute_command("ACL", "SETUSER", "lapor", "on", ">lapor-password", "~*", "&*", "+@all", *denied.denied)
         result = cli(test_env, "unfiled", "retry", "--all",
                      REDIS_URL=f"redis://lapor:lapor-password@127.0.0.1:{server.port}/0")
         left = len(UnfiledMessages(admin).list()[0])
@@ -881,11 +904,10 @@ def test_an_unfiled_retry_that_redis_refuses_says_what_to_mend_not_that_redis_is
 
     said = " ".join(result.stdout.split())
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
-    assert ("not filed. The Redis user in REDIS_URL lacks permission for the command EVALSHA the gateway needs "
-            "(NoPermissionError: this user has no permissions to run the 'evalsha' command") in said, said
+    assert f"not filed. {denied.said}" in said, said
     assert ("it stays unfiled, and the rest were not tried: run the command again once the user in REDIS_URL may run "
             "the commands the gateway needs") in said, said
-    assert "unreachable" not in said and left == 1, said
+    assert "unreachable" not in said and "maxmemory" not in said and left == 1, said
 
 
 def test_the_unfiled_rule_names_the_newest_message_left_not_one_the_retry_filed(

@@ -33,7 +33,7 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
-from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, OutOfMemoryError
+from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, OutOfMemoryError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.utils import utcformat
@@ -1717,23 +1717,42 @@ async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_th
     assert "not-the-password" not in status.text + page.text + log_stream.getvalue()
 
 
-@pytest.mark.parametrize(("words", "what", "allow"), [
-    pytest.param("this user has no permissions to run the 'evalsha' command", "the command EVALSHA", "+evalsha",
-                 id="a command sent alone"),
-    pytest.param("Command # 2 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: this user has no "
-                 "permissions to run the 'evalsha' command", "the command EVALSHA", "+evalsha", id="a pipeline's"),
-    pytest.param("this user has no permissions to access one of the keys used as arguments",
+@pytest.mark.parametrize(("error", "what", "allow"), [
+    pytest.param(NoPermissionError("this user has no permissions to run the 'evalsha' command"),
+                 "the command EVALSHA", "+evalsha", id="a command sent alone"),
+    pytest.param(NoPermissionError("Command # 2 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: "
+                                   "this user has no permissions to run the 'evalsha' command"),
+                 "the command EVALSHA", "+evalsha", id="a pipeline's"),
+    pytest.param(NoPermissionError("this user has no permissions to access one of the keys used as arguments"),
                  "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="a key, no command named"),
+    # A command a script runs is answered ERR, not NOPERM: redis-py's plain ResponseError.
+    pytest.param(ResponseError("Command # 1 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: The "
+                               "user executing the script can't run this command or subcommand script: 4f1c, on "
+                               "@user_script:14."),
+                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="in a script, Redis 7.0"),
+    pytest.param(ResponseError("Error running script (call to f_4f1c): @user_script:14: @user_script: 14: The user "
+                               "executing the script can't run this command or subcommand"),
+                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="in a script, Redis 6.2"),
+    pytest.param(ResponseError("ACL failure in script: User lapor has no permissions to run the 'hset' command "
+                               "script: 4f1c, on @user_script:14."),
+                 "the command HSET", "+hset", id="in a script, Redis 7.2"),
 ])
-def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(words: str, what: str, allow: str) -> None:
-    """NOPERM was said "full at its maxmemory, a read-only replica, or unable to write its disk"."""
+def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(
+        error: Exception, what: str, allow: str) -> None:
+    """NOPERM, and the ERR of a command denied inside a script, were said "full at its maxmemory, a read-only replica,
+    or unable to write its disk"."""
+    from gateway.cli import _redis_mended
     from gateway.health.documents import redis_trouble
+    from gateway.outage import outage_reason
 
-    said = redis_trouble(NoPermissionError(words))
+    said = redis_trouble(error)
     assert said.startswith(f"The Redis user in REDIS_URL lacks permission for {what} the gateway needs "
-                           f"(NoPermissionError: {words.rpartition(' of pipeline caused error: ')[2]}): allow it in "
-                           f"that user's ACL (ACL SETUSER <user> {allow}, then ACL SAVE or its ACL file)"), said
+                           f"({type(error).__name__}: {str(error).rpartition(' of pipeline caused error: ')[2]}): "
+                           f"allow it in that user's ACL (ACL SETUSER <user> {allow}, then ACL SAVE or its ACL "
+                           "file)"), said
     assert "maxmemory" not in said and "Jalan rusak" not in said, said
+    assert _redis_mended(error) == "the user in REDIS_URL may run the commands the gateway needs"
+    assert outage_reason(error) == "refusing"
 
 
 def test_a_redis_loading_its_data_is_said_so_and_when_to_run_a_command_again() -> None:

@@ -12,11 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, ResponseError
+from redis.exceptions import AuthenticationError, BusyLoadingError, ResponseError
 
 from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
-from gateway.outage import denied_command, failed_key, no_such_database, redis_refuses, redis_words, wrong_type
+from gateway.outage import (
+    acl_denied,
+    denied_command,
+    failed_key,
+    no_such_database,
+    redis_refuses,
+    redis_words,
+    wrong_type,
+)
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import SEQUENCE_KEY
 
@@ -73,7 +81,8 @@ def redis_trouble(error: BaseException) -> str:
     class alone ("ResponseError"): the operator found it running and answering, and never saw what it said. A key
     of another type where the gateway keeps its own (WRONGTYPE) is said so, naming the key where redis-py names the
     command: it was read as one of those, which sent the operator to the Redis's memory, replicas and disk. So was a
-    command the ACL of REDIS_URL's user denies (NOPERM), said with the command where Redis names it."""
+    command the ACL of REDIS_URL's user denies (NOPERM, or a script's ERR: `acl_denied`), said with the command where
+    Redis names it."""
     if wrong_type(error):
         key = failed_key(error)
         return (f"{f'The key {_clean(key)}' if key else 'A key'} in Redis holds another type than the gateway keeps "
@@ -90,8 +99,9 @@ def redis_trouble(error: BaseException) -> str:
         # Said "unreachable" with "is it running": the operator found it running, and the password never came up.
         return (f"Redis refuses the credentials ({type(error).__name__}): the password (or user) in REDIS_URL is not "
                 "the one its requirepass or ACL asks for")
-    if isinstance(error, NoPermissionError):
-        # Said "full at its maxmemory, a read-only replica, or unable to write its disk": none of them was the trouble.
+    if acl_denied(error):
+        # Said "full at its maxmemory, a read-only replica, or unable to write its disk": none of them was the trouble,
+        # nor for a command a script ran, which Redis answers ERR, not NOPERM.
         command = denied_command(error)
         what = f"the command {_clean(command.upper())}" if command else "a command (or a key or channel)"
         allow = f"+{_clean(command.lower())}" if command else "what `ACL LOG` in Redis names"
