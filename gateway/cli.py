@@ -222,7 +222,7 @@ def _redis_mended(error: BaseException) -> str:
     Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
     from redis.exceptions import AuthenticationError, BusyLoadingError
 
-    from gateway.outage import acl_denied, no_such_database, wrong_type
+    from gateway.outage import acl_denied, no_such_database, redis_refuses, wrong_type
 
     if wrong_type(error):
         return "that key is the gateway's again"
@@ -234,6 +234,9 @@ def _redis_mended(error: BaseException) -> str:
         return "the user in REDIS_URL may run the commands the gateway needs"
     if isinstance(error, BusyLoadingError):
         return "Redis has loaded its data (`lapor-gateway status` says when)"
+    if redis_refuses(error):  # it answers already: full at its maxmemory, a read-only replica, MISCONF
+        return ("Redis takes commands again (memory freed, a writable primary, its disk writable: `lapor-gateway "
+                "status` says when)")
     return "Redis answers (`lapor-gateway status` says when)"
 
 

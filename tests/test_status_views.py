@@ -33,7 +33,14 @@ import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
-from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, OutOfMemoryError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.utils import utcformat
@@ -1764,6 +1771,32 @@ def test_a_redis_loading_its_data_is_said_so_and_when_to_run_a_command_again() -
     assert trouble.startswith("Redis is loading its data into memory (BusyLoadingError: after a start or restart"), (
         trouble)
     assert mended == "Redis has loaded its data (`lapor-gateway status` says when)"
+
+
+# When to run a command again that met a Redis answering with a refusal it will stop (`_redis_mended`).
+TAKES_COMMANDS = ("Redis takes commands again (memory freed, a writable primary, its disk writable: `lapor-gateway "
+                  "status` says when)")
+
+
+@pytest.mark.parametrize(("error", "mended"), [
+    pytest.param(RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+                 "Redis answers (`lapor-gateway status` says when)", id="stopped"),
+    pytest.param(BusyLoadingError("Redis is loading the dataset in memory"),
+                 "Redis has loaded its data (`lapor-gateway status` says when)", id="loading its data"),
+    # It answers already: "once Redis answers" had the operator wait for what was so all along.
+    pytest.param(OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), TAKES_COMMANDS,
+                 id="full at its maxmemory"),
+    pytest.param(ReadOnlyError("You can't write against a read only replica."), TAKES_COMMANDS,
+                 id="a read-only replica"),
+    pytest.param(ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+                               "persist to disk."), TAKES_COMMANDS, id="unable to write its disk"),
+])
+def test_when_to_run_a_command_again_is_what_redis_lacks(error: Exception, mended: str) -> None:
+    """An operator's command that met a Redis full, read-only or unable to write its disk said to run it again "once
+    Redis answers (...)": it answered, and refuses until that is mended."""
+    from gateway.cli import _redis_mended
+
+    assert _redis_mended(error) == mended
 
 
 async def test_with_the_embedded_redis_gone_the_views_name_it_not_redis_url(
