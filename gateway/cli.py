@@ -222,7 +222,7 @@ def _redis_mended(error: BaseException) -> str:
     Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
     from redis.exceptions import AuthenticationError, BusyLoadingError
 
-    from gateway.outage import acl_denied, no_such_database, redis_refuses, wrong_type
+    from gateway.outage import acl_denied, denied_what, no_such_database, redis_refuses, wrong_type
 
     if wrong_type(error):
         return "that key is the gateway's again"
@@ -231,7 +231,9 @@ def _redis_mended(error: BaseException) -> str:
     if isinstance(error, AuthenticationError):
         return "REDIS_URL carries the password it asks for"
     if acl_denied(error):
-        return "the user in REDIS_URL may run the commands the gateway needs"
+        what = denied_what(error)
+        return (f"the user in REDIS_URL may use the {what}s the gateway needs" if what in ("key", "channel") else
+                "the user in REDIS_URL may run the commands the gateway needs")
     if isinstance(error, BusyLoadingError):
         return "Redis has loaded its data (`lapor-gateway status` says when)"
     if redis_refuses(error):  # it answers already: full at its maxmemory, a read-only replica, MISCONF

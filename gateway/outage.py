@@ -98,6 +98,29 @@ def acl_denied(error: BaseException) -> bool:
 _DENIED_COMMAND = re.compile(r"no permissions to run the '(?P<command>[^' ]{1,64})' command")
 
 
+# How Redis says what else an ACL denied, naming no command: "... to access one of the keys used as arguments", "No
+# permissions to access a key", "... can't access at least one of the keys mentioned in the command" (a script's on
+# 7.0), "... a channel", "... can't publish to the channel mentioned in the command"; "can't run this command or
+# subcommand" is a command a script ran on 7.0, unnamed.
+_DENIED_KEY = re.compile(r"\bkeys?\b")
+_DENIED_CHANNEL = re.compile(r"\bchannels?\b")
+_DENIED_UNNAMED_COMMAND = re.compile(r"\bcommand\b")
+
+
+def denied_what(error: BaseException) -> str | None:
+    """What an ACL denied (`acl_denied`), as Redis says it: "command", "key" or "channel"; None where it says none
+    of them, or no ACL denial. Each is allowed its own way (+command, ~pattern, &pattern)."""
+    if not acl_denied(error):
+        return None
+    if denied_command(error):
+        return "command"
+    words = redis_words(error)
+    for what, said in (("key", _DENIED_KEY), ("channel", _DENIED_CHANNEL), ("command", _DENIED_UNNAMED_COMMAND)):
+        if said.search(words):
+            return what
+    return None
+
+
 def denied_command(error: BaseException) -> str | None:
     """The command an ACL denied (`acl_denied`), as Redis names it; None for a key or a channel denied, for a command
     a script ran on Redis 7.0 (which names none), or no ACL denial."""

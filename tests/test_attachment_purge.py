@@ -877,8 +877,8 @@ DENIED_FILING = [
     # Inside intake's claim script Redis answers ERR, not NOPERM: redis-py's plain ResponseError, said "Redis answers
     # but refuses commands (... full at its maxmemory, a read-only replica ...)", to be waited out.
     DeniedFiling("a command its script runs (HSET: ERR)", ("-hset", "-hsetnx", "-hmset"),
-                 "The Redis user in REDIS_URL lacks permission for a command (or a key or channel) the gateway needs "
-                 "(ResponseError: Error running script (call to f_"),
+                 "The Redis user in REDIS_URL lacks permission for a command the gateway needs (ResponseError: Error "
+                 "running script (call to f_"),
 ]
 
 

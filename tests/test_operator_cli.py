@@ -1050,8 +1050,9 @@ def test_a_command_the_redis_users_acl_denies_is_said_as_the_acl_to_mend(
     assert result.returncode == denied.exit and no_traceback(result), result.stdout + result.stderr
     assert (f"The Redis user in REDIS_URL lacks permission for the command {denied.command.upper()} the gateway needs "
             f"(NoPermissionError: this user has no permissions to run the '{denied.command}' command") in said, said
-    assert (f"allow it in that user's ACL (ACL SETUSER <user> +{denied.command}, then ACL SAVE or its ACL file) or "
-            "give REDIS_URL a user that has it") in said, said
+    assert (f"allow it in that user's ACL (ACL SETUSER <user> +{denied.command}, then ACL SAVE where Redis has an "
+            "aclfile, or CONFIG REWRITE where its users are in redis.conf) or give REDIS_URL a user that has "
+            "it") in said, said
     assert "maxmemory" not in said and "lapor-password" not in result.stdout + result.stderr, said
     if denied.exit == 1:
         assert said.endswith("run it again once the user in REDIS_URL may run the commands the gateway needs"), said

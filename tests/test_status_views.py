@@ -1724,41 +1724,77 @@ async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_th
     assert "not-the-password" not in status.text + page.text + log_stream.getvalue()
 
 
-@pytest.mark.parametrize(("error", "what", "allow"), [
-    pytest.param(NoPermissionError("this user has no permissions to run the 'evalsha' command"),
-                 "the command EVALSHA", "+evalsha", id="a command sent alone"),
-    pytest.param(NoPermissionError("Command # 2 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: "
-                                   "this user has no permissions to run the 'evalsha' command"),
-                 "the command EVALSHA", "+evalsha", id="a pipeline's"),
-    pytest.param(NoPermissionError("this user has no permissions to access one of the keys used as arguments"),
-                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="a key, no command named"),
+@dataclass(frozen=True)
+class AclDenial:
+    """What an ACL of REDIS_URL's user denied, as Redis says it, and how every view says it."""
+
+    id: str
+    error: Exception
+    what: str  # what the user lacks permission for
+    allow: str  # how to allow it, in that user's ACL
+    mended: str = "the user in REDIS_URL may run the commands the gateway needs"
+
+
+# Where Redis names no command, key or channel: `ACL LOG` does.
+FIND = "find it in `ACL LOG` in Redis and allow it"
+ACL_DENIALS = [
+    AclDenial("a command sent alone", NoPermissionError("this user has no permissions to run the 'evalsha' command"),
+              "the command EVALSHA", "allow it in that user's ACL (ACL SETUSER <user> +evalsha"),
+    AclDenial("a pipeline's", NoPermissionError("Command # 2 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline "
+                                                "caused error: this user has no permissions to run the 'evalsha' "
+                                                "command"),
+              "the command EVALSHA", "allow it in that user's ACL (ACL SETUSER <user> +evalsha"),
+    # "(ACL SETUSER <user> what `ACL LOG` in Redis names" was no command to run, and "a command (or a key or
+    # channel)" where Redis said which.
+    AclDenial("a key", NoPermissionError("this user has no permissions to access one of the keys used as arguments"),
+              "a key", f"{FIND} in that user's ACL (ACL SETUSER <user> ~<pattern>",
+              "the user in REDIS_URL may use the keys the gateway needs"),
+    AclDenial("a key, Redis 7.2", NoPermissionError("No permissions to access a key"),
+              "a key", f"{FIND} in that user's ACL (ACL SETUSER <user> ~<pattern>",
+              "the user in REDIS_URL may use the keys the gateway needs"),
+    AclDenial("a channel", NoPermissionError("this user has no permissions to access one of the channels used as "
+                                             "arguments"),
+              "a channel", f"{FIND} in that user's ACL (ACL SETUSER <user> &<pattern>",
+              "the user in REDIS_URL may use the channels the gateway needs"),
     # A command a script runs is answered ERR, not NOPERM: redis-py's plain ResponseError.
-    pytest.param(ResponseError("Command # 1 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: The "
-                               "user executing the script can't run this command or subcommand script: 4f1c, on "
-                               "@user_script:14."),
-                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="in a script, Redis 7.0"),
-    pytest.param(ResponseError("Error running script (call to f_4f1c): @user_script:14: @user_script: 14: The user "
-                               "executing the script can't run this command or subcommand"),
-                 "a command (or a key or channel)", "what `ACL LOG` in Redis names", id="in a script, Redis 6.2"),
-    pytest.param(ResponseError("ACL failure in script: User lapor has no permissions to run the 'hset' command "
-                               "script: 4f1c, on @user_script:14."),
-                 "the command HSET", "+hset", id="in a script, Redis 7.2"),
-])
-def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(
-        error: Exception, what: str, allow: str) -> None:
+    AclDenial("in a script, Redis 7.0",
+              ResponseError("Command # 1 (EVALSHA 4f1c 1 lapor:report:Jalan rusak) of pipeline caused error: The user "
+                            "executing the script can't run this command or subcommand script: 4f1c, on "
+                            "@user_script:14."),
+              "a command", f"{FIND} in that user's ACL (ACL SETUSER <user> +<command>"),
+    AclDenial("in a script, Redis 6.2",
+              ResponseError("Error running script (call to f_4f1c): @user_script:14: @user_script: 14: The user "
+                            "executing the script can't run this command or subcommand"),
+              "a command", f"{FIND} in that user's ACL (ACL SETUSER <user> +<command>"),
+    AclDenial("a key in a script, Redis 7.0",
+              ResponseError("The user executing the script can't access at least one of the keys mentioned in the "
+                            "command script: 4f1c, on @user_script:14."),
+              "a key", f"{FIND} in that user's ACL (ACL SETUSER <user> ~<pattern>",
+              "the user in REDIS_URL may use the keys the gateway needs"),
+    AclDenial("in a script, Redis 7.2",
+              ResponseError("ACL failure in script: User lapor has no permissions to run the 'hset' command script: "
+                            "4f1c, on @user_script:14."),
+              "the command HSET", "allow it in that user's ACL (ACL SETUSER <user> +hset"),
+]
+
+
+@pytest.mark.parametrize("denial", ACL_DENIALS, ids=[denial.id for denial in ACL_DENIALS])
+def test_a_command_the_acl_denies_is_said_as_the_redis_users_permission(denial: AclDenial) -> None:
     """NOPERM, and the ERR of a command denied inside a script, were said "full at its maxmemory, a read-only replica,
-    or unable to write its disk"."""
+    or unable to write its disk". ACL SAVE answers ERR without an aclfile: users in redis.conf are saved by CONFIG
+    REWRITE."""
     from gateway.cli import _redis_mended
     from gateway.health.documents import redis_trouble
     from gateway.outage import outage_reason
 
+    error = denial.error
     said = redis_trouble(error)
-    assert said.startswith(f"The Redis user in REDIS_URL lacks permission for {what} the gateway needs "
-                           f"({type(error).__name__}: {str(error).rpartition(' of pipeline caused error: ')[2]}): "
-                           f"allow it in that user's ACL (ACL SETUSER <user> {allow}, then ACL SAVE or its ACL "
-                           "file)"), said
+    assert said == (f"The Redis user in REDIS_URL lacks permission for {denial.what} the gateway needs "
+                    f"({type(error).__name__}: {str(error).rpartition(' of pipeline caused error: ')[2]}): "
+                    f"{denial.allow}, then ACL SAVE where Redis has an aclfile, or CONFIG REWRITE where its users are "
+                    "in redis.conf) or give REDIS_URL a user that has it"), said
     assert "maxmemory" not in said and "Jalan rusak" not in said, said
-    assert _redis_mended(error) == "the user in REDIS_URL may run the commands the gateway needs"
+    assert _redis_mended(error) == denial.mended
     assert outage_reason(error) == "refusing"
 
 

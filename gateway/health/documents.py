@@ -19,6 +19,7 @@ from gateway.health.signals import SERVING_KEY, _clean, _clock
 from gateway.outage import (
     acl_denied,
     denied_command,
+    denied_what,
     failed_key,
     no_such_database,
     redis_refuses,
@@ -75,6 +76,16 @@ def check_failed_document(error: BaseException, now: float) -> dict[str, Any]:
                       "log line health.check_failed for where"}
 
 
+# What an ACL denied that Redis does not name (`denied_what`), and how that user's ACL allows it.
+_DENIED_UNNAMED: dict[str | None, tuple[str, str]] = {
+    "command": ("a command", "ACL SETUSER <user> +<command>"),
+    "key": ("a key", "ACL SETUSER <user> ~<pattern>"),
+    "channel": ("a channel", "ACL SETUSER <user> &<pattern>"),
+    None: ("a command, a key or a channel", "ACL SETUSER <user> +<command>, ~<pattern> for a key or &<pattern> for a "
+           "channel"),
+}
+
+
 def redis_trouble(error: BaseException) -> str:
     """What is wrong with Redis, first in every view's reason. A Redis that answers with an error (full at its
     maxmemory, a replica since a failover, MISCONF: it cannot write its disk) was said "unreachable" by its error's
@@ -102,12 +113,18 @@ def redis_trouble(error: BaseException) -> str:
     if acl_denied(error):
         # Said "full at its maxmemory, a read-only replica, or unable to write its disk": none of them was the trouble,
         # nor for a command a script ran, which Redis answers ERR, not NOPERM.
-        command = denied_command(error)
-        what = f"the command {_clean(command.upper())}" if command else "a command (or a key or channel)"
-        allow = f"+{_clean(command.lower())}" if command else "what `ACL LOG` in Redis names"
-        return (f"The Redis user in REDIS_URL lacks permission for {what} the gateway needs "
-                f"({type(error).__name__}: {_clean(redis_words(error))}): allow it in that user's ACL (ACL SETUSER "
-                f"<user> {allow}, then ACL SAVE or its ACL file) or give REDIS_URL a user that has it")
+        command, what = denied_command(error), denied_what(error)
+        save = "then ACL SAVE where Redis has an aclfile, or CONFIG REWRITE where its users are in redis.conf"
+        if command:
+            return (f"The Redis user in REDIS_URL lacks permission for the command {_clean(command.upper())} the "
+                    f"gateway needs ({type(error).__name__}: {_clean(redis_words(error))}): allow it in that user's "
+                    f"ACL (ACL SETUSER <user> +{_clean(command.lower())}, {save}) or give REDIS_URL a user that has "
+                    "it")
+        # Redis names neither the command nor the key or channel here: `ACL LOG` does; each is allowed its own way.
+        denied, allow = _DENIED_UNNAMED.get(what, _DENIED_UNNAMED[None])
+        return (f"The Redis user in REDIS_URL lacks permission for {denied} the gateway needs "
+                f"({type(error).__name__}: {_clean(redis_words(error))}): find it in `ACL LOG` in Redis and allow it "
+                f"in that user's ACL ({allow}, {save}) or give REDIS_URL a user that has it")
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
