@@ -6,12 +6,10 @@ import asyncio
 import contextlib
 import hashlib
 import io
-import logging
 import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,14 +24,7 @@ import psutil
 import pytest
 from aiohttp import web
 from redis import Redis
-from redis.exceptions import (
-    BusyLoadingError,
-    NoPermissionError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    RedisError,
-    ResponseError,
-)
+from redis.exceptions import BusyLoadingError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
@@ -3106,49 +3097,6 @@ def test_whether_an_outage_is_on_is_answered_on_the_thread_that_holds_the_outage
     assert answers == [True]
 
 
-@pytest.mark.parametrize(("error", "detail"), [
-    pytest.param(NoPermissionError("this user has no permissions to run the 'blmove' command"),
-                 "this user has no permissions to run the 'blmove' command", id="an ACL without its dequeue"),
-    pytest.param(OutOfMemoryError("Command # 1 (HSET rq:job:1 data +6281234567890) of pipeline caused error: command "
-                                  "not allowed when used memory > 'maxmemory'."),
-                 "command not allowed when used memory > 'maxmemory'.", id="full at its maxmemory, a pipeline's"),
-    pytest.param(ReadOnlyError("You can't write against a read only replica."),
-                 "You can't write against a read only replica.", id="a read-only replica"),
-])
-def test_rqs_quit_on_a_command_redis_refuses_is_the_outage_told_once_as_refusing(
-    error: RedisError, detail: str, log_stream: io.StringIO
-) -> None:
-    """RQ's loop quitting on a command Redis refused (rq 2.12: "found an unhandled exception, quitting", its
-    traceback attached) passed as an error of RQ's or ours, and the worker said `worker.quit_unasked` at each of its
-    runs, about once a second, never `worker.redis_lost`. Told once, as refusing, with Redis's words alone (a
-    pipeline's arguments may be a citizen's number); a beat that goes through meanwhile does not end it, RQ's next
-    run would quit on it again."""
-    from workers.outage import REFUSAL_HELD_SECONDS
-
-    clock = {"now": 0.0}
-    outage = RedisOutage(REPLY_QUEUE, clock=lambda: clock["now"])
-
-    def quit_line() -> bool:
-        try:
-            raise error
-        except RedisError:
-            record = logging.LogRecord("rq.worker", logging.ERROR, __file__, 1,
-                                       "Worker %s: found an unhandled exception, quitting...", ("w",), sys.exc_info())
-        return outage.take_rq_line(record)
-
-    for at in (0.0, 1.0, 2.0):  # a run a second, each quitting on it; the liveness thread's beat between
-        clock["now"] = at
-        assert quit_line() is False
-        clock["now"] = at + 0.5
-        outage.back()
-    clock["now"] = 2.0 + REFUSAL_HELD_SECONDS  # RQ's loop has run without quitting on it since
-    outage.back()
-    events = [e for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
-    assert [(e["event"], e.get("reason"), e.get("detail")) for e in events] == [
-        ("worker.redis_lost", "refusing", detail), ("worker.redis_back", None, None)]
-    assert "6281234567890" not in log_stream.getvalue()
-
-
 def test_rqs_line_at_every_try_at_a_lost_redis_becomes_one_line_with_the_first_error(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -3280,34 +3228,6 @@ def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
     assert [(e["event"], e["level"]) for e in events if str(e["event"]).startswith("worker.redis")] == [
         ("worker.redis_lost", "error"), ("worker.redis_back", "info")]
     assert next(e["outage_seconds"] for e in events if e["event"] == "worker.redis_back") >= 5
-
-
-def test_a_worker_process_whose_redis_refuses_rqs_commands_tells_it_once_as_refusing(
-    tmp_path: Path, start_process: Callable[..., ProcessHandle]
-) -> None:
-    """A Redis that answers and refuses what RQ's loop runs (here an ACL without the blocking commands its dequeue
-    waits with; a Redis full at its maxmemory or a read-only replica alike): RQ's loop quit on it at every run, and
-    the worker logged RQ's traceback and `worker.quit_unasked` about once a second, never `worker.redis_lost`."""
-    own = EmbeddedRedis(tmp_path / "redis").start()
-    try:
-        Redis.from_url(own.url).execute_command("ACL", "SETUSER", "lapor", "on", ">lapor-password", "~*", "&*",
-                                                "+@all", "-@blocking")
-        worker = start_process("worker", "--queues", REPLY_QUEUE,
-                               REDIS_URL=f"redis://lapor:lapor-password@127.0.0.1:{own.port}/0")
-        time.sleep(9)
-        Redis.from_url(own.url).execute_command("ACL", "SETUSER", "lapor", "+@blocking")  # mended: told once
-        wait_until(lambda: '"worker.redis_back"' in worker.output(), timeout=30)
-        worker.stop()
-    finally:
-        own.stop()
-    output = worker.output()
-    events = [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
-    told = [(e["event"], e.get("reason"), e.get("error")) for e in events if str(e["event"]).startswith("worker.")
-            and e["event"] not in ("worker.starting", "worker.ready", "worker.stopped", "worker.scheduler_killed")]
-    assert told == [("worker.redis_lost", "refusing", "NoPermissionError"), ("worker.redis_back", None, None)], output
-    (lost,) = [e for e in events if e["event"] == "worker.redis_lost"]
-    assert lost["detail"].startswith("this user has no permissions to run the"), lost
-    assert "Traceback" not in output and "lapor-password" not in output, output
 
 
 def test_a_run_that_redis_ended_leaves_no_pubsub_thread_behind(tmp_path: Path, test_env: TestEnvironment) -> None:

@@ -23,7 +23,7 @@ import pytest
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoPermissionError, OutOfMemoryError, RedisError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.job import Job, JobStatus
 
@@ -234,47 +234,6 @@ def test_the_retry_scheduler_waits_out_a_redis_outage_and_schedules_on(
 
     work_beside(scheduler, break_redis_then_schedule)
     assert scheduled == [True]
-
-
-@pytest.mark.parametrize("refusal", [
-    NoPermissionError("this user has no permissions to run the 'zrangebyscore' command"),
-    OutOfMemoryError("Command # 1 (ZADD rq:scheduled:lapor-reply 1 +6281234567890) of pipeline caused error: command "
-                     "not allowed when used memory > 'maxmemory'."),
-], ids=["an ACL without a command of its", "full at its maxmemory"])
-def test_the_retry_scheduler_waits_out_a_redis_refusing_its_commands_and_tells_it_once(
-        refusal: RedisError, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Redis that answers and refuses a command of the scheduler's ended its loop as any error did, its traceback
-    logged twice, and the worker started another at its next maintenance, 30 s later, to end the same way: retries
-    never put back on their queue, and a traceback every 30 s. It now skips the round, as for a Redis lost, and
-    tells it once (`worker.redis_lost`, refusing, Redis's words alone), and its end once a round goes through."""
-    from workers import outage
-
-    monkeypatch.setattr(outage, "REFUSAL_HELD_SECONDS", 0.3)
-    scheduler = OutageProofScheduler([queue(REPLY_QUEUE, redis)], connection=redis, serializer=JSONSerializer,
-                                     interval=1)
-    enqueue_scheduled_jobs = scheduler.enqueue_scheduled_jobs
-    rounds: list[int] = []
-
-    def refused_for_a_while() -> None:
-        rounds.append(1)
-        if len(rounds) <= 3:
-            raise refusal
-        enqueue_scheduled_jobs()
-
-    monkeypatch.setattr(scheduler, "enqueue_scheduled_jobs", refused_for_a_while)
-
-    def stop_once_back() -> None:
-        try:
-            wait_until(lambda: '"worker.redis_back"' in log_stream.getvalue(), timeout=10)
-        finally:
-            scheduler.request_stop()
-
-    work_beside(scheduler, stop_once_back)
-    lines = [(e["event"], e.get("reason"), e.get("detail")) for e in log_events(log_stream)
-             if str(e["event"]).startswith("worker.")]
-    assert lines == [("worker.redis_lost", "refusing", str(refusal).rpartition(" of pipeline caused error: ")[2]),
-                     ("worker.redis_back", None, None)], lines
-    assert "6281234567890" not in log_stream.getvalue()
 
 
 def work_beside(scheduler: OutageProofScheduler, beside: Callable[[], None]) -> float:

@@ -1826,6 +1826,9 @@ TAKES_COMMANDS = ("Redis takes commands again (memory freed, a writable primary,
                  id="a read-only replica"),
     pytest.param(ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
                                "persist to disk."), TAKES_COMMANDS, id="unable to write its disk"),
+    # A refusal no freed memory or writable disk ends (a command an older Redis lacks): nothing of those said.
+    pytest.param(ResponseError("unknown command 'LMPOP', with args beginning with: "),
+                 "Redis answers (`lapor-gateway status` says when)", id="an-unknown-command"),
 ])
 def test_when_to_run_a_command_again_is_what_redis_lacks(error: Exception, mended: str) -> None:
     """An operator's command that met a Redis full, read-only or unable to write its disk said to run it again "once

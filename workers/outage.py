@@ -15,7 +15,7 @@ from collections.abc import Callable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.outage import REMIND_SECONDS, redis_refuses
+from gateway.outage import REMIND_SECONDS
 from gateway.outage import RedisOutage as BaseOutage
 
 # The words of the line RQ's loop logs at every failed try at a lost Redis (rq 2.12: "Worker %s: could not connect to
@@ -26,10 +26,6 @@ RQ_TIMEOUT_LINE = "Redis connection timeout"
 # And of the one it quits with, its traceback attached, when anything else in its loop raised (rq 2.12: "Worker %s:
 # found an unhandled exception, quitting..."): after a job, Redis gone while the job ran.
 RQ_QUIT_LINE = "found an unhandled exception, quitting"
-# How long RQ's loop must run without quitting on a command Redis refuses before a call that went through ends the
-# outage: the liveness thread's beat goes through every second on a Redis that refuses only what RQ's loop runs (an
-# ACL without its blocking dequeue), and RQ's next run quits on it again a second later.
-REFUSAL_HELD_SECONDS = 10.0
 
 
 class RedisOutage(BaseOutage):
@@ -40,43 +36,19 @@ class RedisOutage(BaseOutage):
                  remind_seconds: float = REMIND_SECONDS) -> None:
         super().__init__("worker", clock=clock, remind_seconds=remind_seconds, queue=queue)
         self.queue = queue
-        # When RQ's loop last quit on a command Redis refused (None: not in this outage).
-        self._refused_at: float | None = None
-
-    def refused(self, error: BaseException) -> None:
-        """RQ's loop quit on a command Redis refused (NOPERM, OOM, READONLY): `lost`, and held until the loop has run
-        `REFUSAL_HELD_SECONDS` without quitting on another, whatever else goes through meanwhile."""
-        self._refused_at = self._clock()
-        self.lost(error)
-
-    def back(self) -> None:
-        """A call to Redis went through: the outage is over, unless RQ's loop quit on a refusal within
-        `REFUSAL_HELD_SECONDS` (a beat's commands are not the ones refused): the outage was told over at every run's
-        first beat and lost again a second later, at its every run."""
-        refused_at = self._refused_at
-        if refused_at is not None and self._clock() - refused_at < REFUSAL_HELD_SECONDS:
-            return
-        self._refused_at = None
-        super().back()
 
     def take_rq_line(self, record: logging.LogRecord) -> bool:
         """A filter for RQ's worker logger: RQ's line at each failed try at a lost Redis, and the one it quits with on
         a timed-out connection or on a lost one (an error line with a traceback at every Redis restart during a job),
-        count as `lost` and are dropped; so does its quit on a command Redis refused (`redis_refuses`: an ACL without
-        its blocking dequeue, a Redis full or read-only), which gave RQ's traceback and `worker.quit_unasked` at every
-        run, about once a second, never `worker.redis_lost`. Any other line, or one whose error cannot be read,
-        passes."""
+        count as `lost` and are dropped; any other line, or one whose error cannot be read, passes."""
         if RQ_TIMEOUT_LINE in str(record.msg):
             self.lost(RedisTimeoutError("RQ's connection timed out"))
             return False
         if RQ_QUIT_LINE in str(record.msg):
             error = record.exc_info[1] if record.exc_info else None
-            if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
-                self.lost(error)
-            elif error is not None and redis_refuses(error):
-                self.refused(error)
-            else:
+            if not isinstance(error, (RedisConnectionError, RedisTimeoutError)):
                 return True  # a bug of RQ's or ours: its traceback is what to read
+            self.lost(error)
             return False
         if RQ_RETRY_LINE not in str(record.msg) or not isinstance(record.args, tuple):
             return True

@@ -21,7 +21,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
@@ -31,7 +31,6 @@ from rq.scheduler import RQScheduler
 
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger, scrub, sensitive_values
-from gateway.outage import redis_refuses
 from gateway.queues import (
     FORWARD_QUEUE,
     JobQueue,
@@ -88,15 +87,10 @@ class OutageProofScheduler(RQScheduler):
     every restart of Redis, and after a hang as long as its connection's timeout (RQ's 415 s); the worker started
     another at its next maintenance, 30 s later. Here a Redis lost or silent only costs the round: the worker's
     liveness thread tells the outage (`worker.redis_lost`), and the next round, a second later, goes on where this
-    one stopped. So does a Redis that answers and refuses a command of the scheduler's (`redis_refuses`: NOPERM, OOM,
-    READONLY), which the liveness thread's beat may not meet: it ended the loop, and the worker's next maintenance
-    started another to end the same way, a traceback every 30 s and no retry put back; the scheduler tells it once
-    (`worker.redis_lost`, refusing) and its end at the first round that goes through. Any other error ends it as
-    before."""
+    one stopped. Any other error ends it as before."""
 
     def work(self) -> None:
         self._install_signal_handlers()
-        refusals = RedisOutage(",".join(sorted(self._queue_names)))
         born = False
         while not self._stop_requested:
             try:
@@ -109,15 +103,8 @@ class OutageProofScheduler(RQScheduler):
                 self.enqueue_scheduled_jobs()
             except (RedisConnectionError, RedisTimeoutError):
                 pass
-            except RedisError as error:
-                if not redis_refuses(error):
-                    raise
-                refusals.refused(error)
-            else:
-                refusals.back()
             self._sleep_unless_stopped(self.interval)
-        # Its locks expire by themselves, on a Redis lost or refusing their release.
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError, ResponseError):
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # its locks expire by themselves
             self.stop()
 
     def _sleep_unless_stopped(self, seconds: float) -> None:
