@@ -1088,6 +1088,26 @@ def test_an_unreadable_unindexed_dead_letter_waits_out_the_retention_from_its_ow
         assert redis.zscore(INDEX_KEY, key) >= shown.failed_at - 1  # dated once: not "now" again at every run
 
 
+def test_an_undated_entry_failed_again_while_it_is_dated_keeps_its_new_time(
+        redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The undated entry (indexed at 0 by an older release) is read, then dated: a letter written under its key in
+    between (it failed again) kept the old entry's time in the index, listed out of order."""
+    registry, now = DeadLetters(redis), time.time()
+    key = DeadLetters.entry_key(REPLY_QUEUE, "restored")
+    redis.hset(ENTRIES_KEY, key, b'{"queue": "lapor-reply", "failed_at": 1620000000, "args": []}')
+    redis.zadd(INDEX_KEY, {key: 0})
+    read = redis.hmget
+
+    def failed_again_meanwhile(*args: object, **kwargs: object) -> object:
+        raws = read(*args, **kwargs)
+        redis.zadd(INDEX_KEY, {key: now})  # its new failure, indexed as a new letter is
+        return raws
+
+    monkeypatch.setattr(redis, "hmget", failed_again_meanwhile)
+    assert registry._date_the_undated() == 1
+    assert redis.zscore(INDEX_KEY, key) == pytest.approx(now)
+
+
 def test_counters_a_gateway_of_an_earlier_version_wrote_show_as_nought_where_it_had_none(
         test_env: TestEnvironment, redis: Redis) -> None:
     """The CLI shows the counters of the gateway's last snapshot: during an upgrade that is one an older gateway

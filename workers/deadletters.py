@@ -282,13 +282,14 @@ class DeadLetters:
         """Index each unreadable entry an older release indexed at 0 at the time it says it failed, or else now, as
         `_index_unindexed` does one it finds unindexed; returns how many. Read as failed in 1970, each went at the
         first retention run, before any operator saw it. Only where the index still holds it (`xx`): one purged
-        meanwhile stays gone."""
+        meanwhile stays gone; and only later than it is indexed (`gt`): a letter written again meanwhile keeps its
+        own time."""
         keys = self._redis.zrangebyscore(INDEX_KEY, "-inf", f"({_EARLIEST_FAILURE!r}")
         raws = self._redis.hmget(ENTRIES_KEY, keys) if keys else []
         dated = {key: _unreadable_since(raw) for key, raw in zip(keys, raws, strict=True)
                  if raw is not None and not self._read(key, raw).readable}
         if dated:
-            self._redis.zadd(INDEX_KEY, dated, xx=True)
+            self._redis.zadd(INDEX_KEY, dated, xx=True, gt=True)
         return len(dated)
 
     def _prune_stale(self) -> int:
