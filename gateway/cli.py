@@ -188,7 +188,6 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
-            from gateway.health.documents import redis_trouble
             from gateway.outage import redis_refuses
             from gateway.queues import redis_connection
 
@@ -196,8 +195,9 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
             check = ("." if redis_refuses(error) else
                      ": is it running, and are REDIS_URL and its database number the gateway's?")
-            console.print(f"[red]{escape(redis_trouble(error))}:[/red] check {escape(redis)}{check} The command "
-                          f"stopped there; run it again once {_redis_mended(error)}")
+            trouble, mended = _redis_said(error)
+            console.print(f"[red]{escape(trouble)}:[/red] check {escape(redis)}{check} The command stopped there; run "
+                          f"it again once {mended}")
             raise typer.Exit(EXIT_REDIS_UNREACHABLE) from None
 
     return told
@@ -992,11 +992,9 @@ def attachments_purge(
         # named neither, and a password Redis refused was "run it again once Redis answers".
         said = str(error)
         if isinstance(error, RedisUnavailable):
-            from gateway.health.documents import redis_trouble
-
-            said = (f"{redis_trouble(error.error)}; which files the envelopes name is unknown, so nothing was "
-                    f"deleted: check {named_redis(redis, settings.data_dir)}, and run it again once "
-                    f"{_redis_mended(error.error)}")
+            trouble, mended = _redis_said(error.error)
+            said = (f"{trouble}; which files the envelopes name is unknown, so nothing was deleted: check "
+                    f"{named_redis(redis, settings.data_dir)}, and run it again once {mended}")
         console.print(f"[red]{type(error).__name__}:[/red] {escape(said)}")
         raise typer.Exit(1) from None
     days = f"{result.retention_seconds / DAY_SECONDS:g} day(s)"

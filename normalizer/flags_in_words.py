@@ -366,7 +366,7 @@ _STATEMENT_MARKS = (r"\n.!?;,:\u3002\uff01\uff1f\uff1b\uff0c\uff1a\u2026\u2013\u
 _STATEMENT_BREAKS = re.compile(rf"(?:(?:[{_STATEMENT_MARKS}]|\s-+\s)\s*)+")
 # Those and a pipe, an SMS template's separator as a colon is ("TANPA NAMA|pungli ...", "Laporan ini rahasia | ..."),
 # read where a text holds one (`statement_breaks`).
-_PIPES = "|\uff5c"
+_PIPES = with_compatibility_forms("|")
 _STATEMENT_BREAKS_AND_PIPES = re.compile(rf"(?:(?:[{_STATEMENT_MARKS}{_PIPES}]|\s-+\s)\s*)+")
 
 

@@ -24,6 +24,7 @@ from gateway.replies import load_replies, reply_templates
 from gateway.tracking import MIN_LENGTH, is_valid_tracking_id, looks_like_tracking_id, normalize_tracking_id
 from normalizer.envelope import ReportKind
 from normalizer.flags_in_words import (
+    _PIPES,
     _asks_in_a_clause,
     _asks_in_a_phrase,
     _fills_a_closing_name_line,
@@ -1740,8 +1741,8 @@ def _with_glued_flags(parsed: ParsedText, grammar: Grammar) -> ParsedText:
 
 
 # The marks that set a confidentiality word opening the text off as a flag (`_glued_flags_at_head`): a pipe, in its
-# forms. Never inside a word of prose, as a bracket ("(rahasia)nya"), "_", "+", "#" or "@" may be.
-_PIPES = with_compatibility_forms("|")
+# forms (`_PIPES`, as they set a statement apart). Never inside a word of prose, as a bracket ("(rahasia)nya"), "_",
+# "+", "#" or "@" may be.
 # What may follow a confidentiality word after a pipe and leave it set off ("LAPOR|RAHASIA pungli ...",
 # "LAPOR|RAHASIA: ..."): the text's end, a space, a pipe, a separator. Not a mark that joins a word of the citizen's
 # to it ("LAPOR|Rahasia+Negara bocor").

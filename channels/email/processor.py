@@ -324,20 +324,19 @@ class MailProcessor:
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
                       recipients: Sequence[str], *, read_news: bool = True,
-                      opening: MailQuery | None = None,
-                      answers: dict[str, StatusLookup | None] | None = None) -> MailOutcome:
+                      opening: MailQuery | None = None) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
         with words of news (`query_with_news`) is read as that report's addition. Someone else's report named so
         makes it a report of its own with that report's flags, as the report's tag in its subject would; an ID issued
         whose report is found nowhere (the case store answers 404), an anonymous new report, as by SMS. Without it
-        (an ID never issued), the mail is filed as any other mail, `opening` its status query as read already.
-        `answers`: the case store's to this mail so far, each report asked for once (`asking_once`)."""
+        (an ID never issued), the mail is filed as any other mail, `opening` its status query as read already."""
         normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
         if normalized.draft is None:
             return self._suppress("empty")
         draft = normalized.draft
         written = draft.text
-        answers = {} if answers is None else answers
+        # The case store's answers to this mail's decisions, each report asked for once (`asking_once`).
+        answers: dict[str, StatusLookup | None] = {}
         ask = asking_once(self.ask_casestore, answers)
         # `CEK <id>` and a photo: the photo is that report's evidence, added to it with the words after the ID, as
         # by SMS and mentions (`_photo_with_a_tracking_id`); the ID the citizen typed names the report, before the
@@ -443,8 +442,7 @@ class MailProcessor:
             # from another one). Nor one found nowhere (the case store's 404): an anonymous new report, answered so
             # (`[email_follow_up_unknown_anonymous]`); filed as any mail, it was open, its sender's address beside
             # the ID of what may be their own anonymous report, still in a spool.
-            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening,
-                                      answers=answers)
+            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
             # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
