@@ -316,7 +316,11 @@ class Intake:
         if self._spool is None:
             return
         if not self._spooling:
-            log.error("intake.spooling", reason="redis_unavailable", error=type(error).__name__)
+            # `redis_state` as every view says it (a Redis refusing was told only as `redis_unavailable`), and what a
+            # refusing Redis said.
+            detail = redis_words(error)[:DETAIL_LIMIT] if redis_refuses(error) else None
+            log.error("intake.spooling", reason="redis_unavailable", redis_state=outage_reason(error),
+                      error=type(error).__name__, detail=detail)
         self._spooling = True
 
     def _top_up_reserve(self) -> None:

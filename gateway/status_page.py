@@ -277,13 +277,19 @@ def render_check_failed_page(status: dict[str, Any], refresh_seconds: int, zone:
         "</div></body></html>", zone)
 
 
+def _state_words(state: object) -> str:
+    """A state as the page's words: `not_answering` reads "not answering"."""
+    return str(state).replace("_", " ")
+
+
 def render_redis_down_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The page while Redis cannot be read (`health.redis_down_document`): that, and why, and the spool's size (the
     reports answered meanwhile wait there)."""
+    state = _state_words(status.get("redis_state", "unreachable"))
     return with_local_times(
         _head("DOWN", refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
-        f'<div class="overall down" id="overall">DOWN: Redis {escape(str(status.get("redis_state", "unreachable")))}'
+        f'<div class="overall down" id="overall">DOWN: Redis {escape(state)}'
         f' ({escape(str(status["redis"]))})</div>'
         f'<div class="reason">{escape(str(status["reason"]))}</div>'
         f'{_generated(status)} · reloads every {int(refresh_seconds)} s'

@@ -25,7 +25,9 @@ from typing import Any, BinaryIO
 import orjson
 import pytest
 from redis import Redis
+from redis.exceptions import AuthenticationError, OutOfMemoryError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway import metrics
 from gateway import spool as spool_module
@@ -1362,6 +1364,24 @@ def test_a_redis_failure_after_a_good_commit_sends_the_next_reports_straight_to_
     assert intake.spool is not None and intake.spool.pending_files()
     own_redis.start()
     assert intake.replay_spool() == 1 and not intake.spooling
+
+
+@pytest.mark.parametrize(("error", "state", "detail"), [
+    pytest.param(RedisConnectionError("Connection refused"), "unreachable", None, id="stopped"),
+    pytest.param(RedisTimeoutError("Timeout reading from socket"), "not_answering", None, id="hanging"),
+    pytest.param(OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), "refusing",
+                 "command not allowed when used memory > 'maxmemory'.", id="full"),
+    pytest.param(AuthenticationError("invalid username-password pair or user is disabled."), "refusing",
+                 "invalid username-password pair or user is disabled.", id="password refused"),
+])
+def test_the_spooling_line_says_how_redis_failed_as_every_view_does(
+    intake: Intake, log_stream: io.StringIO, error: Exception, state: str, detail: str | None
+) -> None:
+    """`intake.spooling` said `redis_unavailable` alone, a Redis full or refusing the password among them."""
+    intake._redis_failed(error)
+    (line,) = [event for event in log_events(log_stream) if event["event"] == "intake.spooling"]
+    assert (line["reason"], line["redis_state"], line["error"], line["detail"]) == (
+        "redis_unavailable", state, type(error).__name__, detail)
 
 
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:

@@ -1691,7 +1691,8 @@ class RedisErrorCase:
 REDIS_ERROR_CASES = [
     RedisErrorCase("stopped", RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
                    "unreachable", "unreachable"),
-    RedisErrorCase("hanging", RedisTimeoutError("Timeout reading from socket"), "not_answering", "unreachable"),
+    # It took the connection and let the command run out of time: said `unreachable`, the operator found it running.
+    RedisErrorCase("hanging", RedisTimeoutError("Timeout reading from socket"), "not_answering", "not_answering"),
     RedisErrorCase("full", OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), "refusing",
                    "refusing"),
     # redis-py makes these two ConnectionErrors: Redis answered, and refused the credentials.
@@ -1717,7 +1718,8 @@ def test_every_view_classifies_a_redis_error_alike(case: RedisErrorCase) -> None
 
     document = redis_down_document(case.error, 0, 0, "r")
     assert (outage_reason(case.error), document["redis_state"]) == (case.outage, case.state)
-    assert f"DOWN: Redis {case.state} ({type(case.error).__name__})" in render_redis_down_page(document, 10)
+    assert (f"DOWN: Redis {case.state.replace('_', ' ')} ({type(case.error).__name__})"
+            in render_redis_down_page(document, 10))
 
 
 async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_the_outage_line(
@@ -1905,7 +1907,7 @@ def test_a_url_file_that_names_no_redis_does_not_stop_the_views(tmp_path: Path, 
         "the Redis server REDIS_URL names (127.0.0.1:6390)")
 
 
-async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
+async def test_with_redis_hanging_the_operator_views_still_answer_in_time_and_say_it_does_not_answer(
     settings: object, tmp_path: object
 ) -> None:
     """A Redis that takes connections but never answers (paused, swapping, a partition that drops packets) costs each
@@ -1935,11 +1937,17 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time(
         server.send_signal(signal.SIGSTOP)
         try:
             async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=30) as client:
+                answered = {}
                 for path, status in (("/metrics", 200), ("/v1/status", 503), ("/status", 503)):
                     started = time.monotonic()
-                    response = await client.get(path)
+                    answered[path] = response = await client.get(path)
                     assert (path, response.status_code) == (path, status)
                     assert time.monotonic() - started < 6, path
+                # Said not answering, not unreachable: it runs and takes connections.
+                document = answered["/v1/status"].json()
+                assert document["redis_state"] == "not_answering", document
+                assert document["reason"].startswith("Redis does not answer in time (TimeoutError"), document
+                assert "DOWN: Redis not answering (TimeoutError)" in answered["/status"].text
                 assert "python_gc_objects_collected_total" in (await client.get("/metrics")).text
                 # A burst of scrapes and refreshes while it hangs joins the checks already waiting on Redis.
                 gateway = runner.app[GATEWAY_KEY]

@@ -22,7 +22,7 @@ from gateway.outage import (
     denied_what,
     failed_key,
     no_such_database,
-    redis_refuses,
+    outage_reason,
     redis_words,
     wrong_type,
 )
@@ -62,7 +62,7 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
                   "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's "
                   f"notifications get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
-            "redis_state": "refusing" if redis_refuses(error) else "unreachable",
+            "redis_state": outage_reason(error),
             "reason": reason, "spool_size": spool_bytes, "spool_failure": spool_failure}
 
 
@@ -128,6 +128,11 @@ def redis_trouble(error: BaseException) -> str:
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
+    if outage_reason(error) == "not_answering":
+        # Said "unreachable": the operator found it running, taking connections, and looked no further.
+        return (f"Redis does not answer in time ({type(error).__name__}: it takes the connection, and a command runs "
+                "out of time: busy with a long command or script (SLOWLOG GET), swapping, saving to a slow disk, or a "
+                "network losing packets?)")
     return f"Redis unreachable ({type(error).__name__})"
 
 
