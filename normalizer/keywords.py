@@ -140,8 +140,9 @@ _ID_RUN = rf"\d[\d\s{_ID_GROUPING}]{{4,20}}\d"
 _LEADING_ID = re.compile(rf"^\s*[{HASH}]?(?P<id>{_ID_RUN})(?=\D|$)")
 # The same run anywhere: a text without one holds no Tracking ID any reading of one typed first or named finds.
 _ANY_ID_RUN = re.compile(_ID_RUN)
-# What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...".
-_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—"
+# What people type between a Tracking ID and the text that follows it: "12345678: ...", "12345678 - ...", an SMS
+# template's pipe ("12345678|ANONIM|foto": kept, the addition's text opened with a stray "|").
+_ID_CLOSE = with_compatibility_forms(" \t\n:.,;!") + DASHES + "—" + _PIPES
 # What people put around an ID: quotes, brackets, WhatsApp's bold ("CEK (12345678)", "CEK <12345678>", "*12345678*").
 _ID_OPEN = with_compatibility_forms(" \t\n\"'*(<[{") + "«“‘"
 # Our short code or handle first ("1708 CEK ...", "@lapor1708: ..."), and the separators after it (a "#" glued to it
@@ -168,8 +169,8 @@ _GLUED_ID = re.compile(rf"[{HASH}]?\d")
 # written with thousands dots ("1.500.000"). Tracking IDs are shown as one run of digits.
 _DOTS = "".join(map(re.escape, with_compatibility_forms(".")))
 _DATE_MARKS = "".join(map(re.escape, with_compatibility_forms("./") + DASHES))
-_DATE_OR_AMOUNT = re.compile(rf"\d{{1,2}}([{_DATE_MARKS}])\d{{1,2}}\1"
-                             rf"\d{{2,4}}|\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
+_DATE = re.compile(rf"\d{{1,2}}([{_DATE_MARKS}])\d{{1,2}}\1\d{{2,4}}")
+_AMOUNT = re.compile(rf"\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
@@ -1680,12 +1681,17 @@ def _past_symbols_and_our_address_at(text: str, at: int, grammar: Grammar) -> in
         at = past
 
 
-def _is_prose_number(typed: str, candidate: str) -> bool:
+def _is_prose_number(typed: str, candidate: str, *, grouped_ids: bool = False) -> bool:
     """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
-    a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed."""
+    a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed.
+
+    `grouped_ids`: a number written with thousands dots is an ID when its check digit holds ("10.000.012", as a status
+    command reads it: "CEK 10.000.012"), for a reader that only takes the flag words after it and files the text as
+    typed (`_flags_after_a_leading_id`); an amount's check digit holds one time in ten, and a flag read once too often
+    is the safe error."""
     # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
-    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
-            or bool(_DATE_OR_AMOUNT.fullmatch(typed)))
+    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate)) or bool(_DATE.fullmatch(typed))
+            or (bool(_AMOUNT.fullmatch(typed)) and not (grouped_ids and is_valid_tracking_id(candidate))))
 
 
 def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH,
@@ -2149,19 +2155,25 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     """The flags of the flag words right after a number of a Tracking ID's shape opening the words at `at` (after a
     kind word: "LAPOR <id> ANONIM foto", "ADUAN <id> RAHASIA: ...", "LAPOR <id> tambah anonim ..."), none when no
     such number opens them (an amount, a date, a phone number: "LAPOR 15000000 rupiah ..."). The words stay the
-    text's, the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would."""
+    text's, the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would.
+
+    The ID grouped as a status command reads it ("LAPOR 10.000.012 ANONIM foto", `grouped_ids`), and anonymity wished
+    after a term of address or a particle as an addition's words after the ID are read (`_wishes_anonymity`: "LAPOR
+    <id> pak ANONIM foto", as "<id> pak ANONIM foto"): missed, each went named."""
     unmarked = text[at:].lstrip(_ID_OPEN)
     digits = _LEADING_ID.match(unmarked)
     if digits is None:
         return set()
     candidate, typed, end = _id_in(digits)
-    if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
+    if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate, grouped_ids=True):
         return set()
     after = unmarked[end:]
     position, flags = len(after) - len(after.lstrip(_STATUS_ID_CLOSE)), set()
     while (taken := _leading_keyword_at(after, position, grammar, True, bool(flags))) is not None:
         word, position = taken
         flags.add(grammar.flags[word])
+    if "anonymous" not in flags and _wishes_anonymity(_folded_words(after[position:], grammar), grammar):
+        flags.add("anonymous")
     return flags
 
 
@@ -2266,6 +2278,11 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # whole text, as "tambah" opens prose ("tambah 13000000 lagi diminta petugas": read as a label, such amounts
         # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
         flags |= _flags_after_a_leading_id(text, opened, grammar)
+    elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN):
+        # "10.000.012 ANONIM foto": an ID grouped as an amount is ("12.500.000 diminta ..."), opening a report of the
+        # whole text (an addition only typed as one run of digits), its flag words read as after "LAPOR". Missed, it
+        # went named.
+        flags |= _flags_after_a_leading_id(text, 0, grammar)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
         # Flag words after them, as after the leading words ("LAPOR pak, ANONIM kades ...", "ANONIM ya. RAHASIA ..."):

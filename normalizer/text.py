@@ -63,18 +63,23 @@ DASHES = with_compatibility_forms("-") + "\u2010\u2011\u2012\u2013\u2212"
 
 def fold_word(word: str) -> str:
     """A word as the keyword tables hold it: lowercased, and read through NFKC when it is not ASCII ("ｃｅｋ" is "cek",
-    "ＬＡＰＯＲ" "lapor", "１７０８" "1708"), a dotted capital I as an I ("ANONİM" is "anonim", `_DOTTED_I`). For
-    looking words up only: the citizen's text is never folded."""
+    "ＬＡＰＯＲ" "lapor", "１７０８" "1708"), a dotted capital I and a dotless i as an i ("ANONİM", "anonım" are
+    "anonim", `_DOTTED_I`, `_DOTLESS_I`). For looking words up only: the citizen's text is never folded."""
     if word.isascii():
         return word.lower()
     folded = unicodedata.normalize("NFKC", word).lower()
-    return folded.replace(_DOTTED_I, "i") if _DOTTED_I in folded else folded
+    if _DOTTED_I in folded:
+        folded = folded.replace(_DOTTED_I, "i")
+    return folded.replace(_DOTLESS_I, "i") if _DOTLESS_I in folded else folded
 
 
 # The Turkish dotted capital "İ" lowercased: "i" and a combining dot above. Some phones' keyboards and autocorrect
 # write it for "I" ("ANONİM", "RAHASİA"): looked up as typed, no table held the word and a whistleblower's flag was
 # the citizen's word. Read as "i" in a word looked up (`fold_word`); checked for only in a word that is not ASCII.
 _DOTTED_I = "i\u0307"
+# The Turkish dotless "ı", which a Turkish keyboard types for "i" ("anonım", "rahasıa"): it lowercases to itself and
+# no table held the word, so the flag was the citizen's word. Read as "i" as the dotted capital is.
+_DOTLESS_I = "\u0131"
 
 
 # How far `cut_text` steps back to keep a character whole: further than any character a reader sees as one (a letter

@@ -512,6 +512,18 @@ GLUED_FLAGS_AFTER_AN_ID = [
                  "ANONIM|RAHASIA|foto sudah saya kirim", id="follow-up-both-flags"),
     pytest.param("Tambahan: 10000012 RAHASIA|foto sudah saya kirim", Action.FOLLOW_UP, False, True,
                  "RAHASIA|foto sudah saya kirim", id="follow-up-label-colon"),
+    # a pipe after the ID closes it as a space does, the words after it read as after the space ("10000012|ANONIM foto"
+    # as "10000012 ANONIM foto", "10000012|ANONIM|foto" as "10000012 ANONIM|foto"): kept, the text opened with a "|"
+    pytest.param("10000012|ANONIM|foto sudah saya kirim", Action.FOLLOW_UP, True, False,
+                 "ANONIM|foto sudah saya kirim", id="follow-up-piped-id-and-flag"),
+    pytest.param("10000012|ANONIM foto sudah saya kirim", Action.FOLLOW_UP, True, False, "foto sudah saya kirim",
+                 id="follow-up-piped-id"),
+    pytest.param("10000012|foto sudah saya kirim", Action.FOLLOW_UP, False, False, "foto sudah saya kirim",
+                 id="follow-up-piped-id-no-flag-word"),
+    pytest.param("10000012｜RAHASIA｜foto sudah saya kirim", Action.FOLLOW_UP, False, True,
+                 "RAHASIA｜foto sudah saya kirim", id="follow-up-fullwidth-pipes"),
+    pytest.param("CEK 10000012|ANONIM|foto loketnya", Action.STATUS, True, False, "ANONIM|foto loketnya",
+                 id="status-query-piped-id-and-flag"),
 ]
 
 

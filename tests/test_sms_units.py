@@ -308,6 +308,8 @@ def test_a_window_counts_each_call_and_always_expires(redis: Redis, keys: list[s
 
 VALID = format_tracking_id(1234567)
 BAD = VALID[:-1] + str((int(VALID[-1]) + 1) % 10)
+# VALID grouped by thousands dots, as an amount is written ("12.345.674").
+DOTTED = f"{VALID[:2]}.{VALID[2:5]}.{VALID[5:]}"
 # The same digits as other keyboards type them: fullwidth (Chinese and Japanese phones), Arabic-Indic, Devanagari.
 FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -569,6 +571,40 @@ def test_a_flag_word_typed_with_a_dotted_capital_i_is_read_as_with_an_i(text: st
 # minus sign, the fullwidth hyphen-minus of a CJK keyboard.
 UNICODE_DASHES = {"hyphen": "\u2010", "non-breaking-hyphen": "\u2011", "figure-dash": "\u2012", "en-dash": "\u2013",
                   "minus-sign": "\u2212", "fullwidth-hyphen-minus": "\uff0d"}
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    pytest.param("anonım pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="anonim"),
+    pytest.param("ANONıM pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="anonim-mixed"),
+    pytest.param("rahasıa pungli di kelurahan", {"confidential": True, "text": "pungli di kelurahan"}, id="rahasia"),
+    pytest.param("LAPOR anonım rahasıa: pungli di kelurahan",
+                 {"anonymous": True, "confidential": True, "explicit_kind": True, "text": "pungli di kelurahan"},
+                 id="kind-and-both-flags"),
+    pytest.param("pungli di kelurahan, anonım", {"anonymous": True, "text": "pungli di kelurahan"}, id="closing"),
+    pytest.param("#anonım pungli di kelurahan", {"anonymous": True, "text": "pungli di kelurahan"}, id="hashtag"),
+    pytest.param("confıdentıal: the clerk takes bribes", {"confidential": True, "text": "the clerk takes bribes"},
+                 id="english-two-dotless"),
+    pytest.param("ANONıM|Kepala desa minta setoran", {"anonymous": True, "text": "ANONıM|Kepala desa minta setoran"},
+                 id="glued-to-a-pipe"),
+    pytest.param(f"{VALID} anonım foto sudah saya kirim", {"anonymous": True, "text": "foto sudah saya kirim"},
+                 id="after-an-id"),
+    # asked in words, the words kept as typed
+    pytest.param("Saya ingin melapor secara anonım karena takut dipecat", {
+        "anonymous": True, "text": "Saya ingin melapor secara anonım karena takut dipecat"}, id="wished-in-a-sentence"),
+    pytest.param("pungli di pasar\nNama: anonım", {"anonymous": True, "text": "pungli di pasar\nNama"},
+                 id="name-line"),
+    pytest.param("ıdentıtas saya dırahasıakan. Pungli di kelurahan", {
+        "anonymous": True, "text": "ıdentıtas saya dırahasıakan. Pungli di kelurahan"}, id="asked-in-a-phrase"),
+    # only the reading is folded: a word of Turkish prose stays as typed, no flag in it
+    pytest.param("Işık jalan mati di gang 5", {"anonymous": False, "confidential": False,
+                                              "text": "Işık jalan mati di gang 5"}, id="turkish-prose"),
+])
+def test_a_flag_word_typed_with_a_dotless_i_is_read_as_with_an_i(text: str, read: dict[str, object]) -> None:
+    """A Turkish keyboard types the dotless "ı" for "i" ("anonım", "rahasıa"): it lowercases to itself, and no table
+    held the word, as with the dotted capital "İ". Each was a named or public report, the flag word kept as the
+    citizen's; the citizen's text is kept as typed."""
+    parsed = parse_text(text)
+    assert {field: getattr(parsed, field) for field in read} == read
 
 
 def _sms(text: str) -> Normalized:
@@ -4552,6 +4588,21 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
     pytest.param(f"LAPOR {VALID} ANONIM RAHASIA pungli di pasar", "complaint", True, True, id="both-flags"),
     pytest.param(f"LAPOR {VALID} tambah anonim pungli di pasar", "complaint", True, False, id="flag-opener"),
     pytest.param(f"LAPOR {BAD} ANONIM pungli di pasar", "complaint", True, False, id="a-mistyped-id"),
+    # the ID grouped by thousands dots, as a status command reads it ("CEK 12.345.674"), and with its other groupings
+    pytest.param(f"LAPOR {DOTTED} ANONIM foto sudah saya kirim", "complaint", True, False, id="dotted-id"),
+    pytest.param(f"ADUAN {DOTTED} RAHASIA pungli di loket 3", "complaint", False, True, id="dotted-id-rahasia"),
+    pytest.param(f"LAPOR {VALID[:4]} {VALID[4:]} ANONIM foto sudah saya kirim", "complaint", True, False,
+                 id="spaced-id"),
+    pytest.param(f"LAPOR {VALID[:4]}-{VALID[4:]} ANONIM foto sudah saya kirim", "complaint", True, False,
+                 id="dashed-id"),
+    # a term of address or a particle between the ID and the anonymity word, as "<id> pak ANONIM foto" reads it
+    pytest.param(f"LAPOR {VALID} pak ANONIM foto sudah saya kirim", "complaint", True, False, id="pak-anonim"),
+    pytest.param(f"LAPOR {VALID} bu anonim pungli di pasar", "complaint", True, False, id="bu-anonim"),
+    pytest.param(f"LAPOR {VALID} ya ANONIM foto sudah saya kirim", "complaint", True, False, id="ya-anonim"),
+    pytest.param(f"WBS {VALID} min, ANONIM kepala dinas minta setoran", "whistleblowing", True, False,
+                 id="min-comma-anonim"),
+    pytest.param(f"LAPOR {DOTTED} pak ANONIM foto sudah saya kirim", "complaint", True, False,
+                 id="dotted-id-pak-anonim"),
     # No flag word right after the number, or no number of an ID's shape: as before.
     pytest.param(f"LAPOR {VALID} foto sudah saya kirim", "complaint", False, False, id="no-flag-word"),
     pytest.param(f"LAPOR {VALID} nomor anonim meneror saya", "complaint", False, False, id="a-flag-word-in-prose"),
@@ -4574,6 +4625,8 @@ def test_a_flag_word_after_a_tracking_id_opening_a_report_is_read(text: str, kin
     pytest.param(f"tambahin {VALID} RAHASIA pungli lagi", False, True, id="tambahin-id-rahasia"),
     # "tambah" opens prose as often: amounts of an ID's shape after it stay the citizen's report, never a label
     # that sends them to a stranger's report, and no flag is read without a flag word.
+    pytest.param(f"TAMBAH {VALID} pak ANONIM foto sudah saya kirim", True, False, id="tambah-id-pak-anonim"),
+    pytest.param(f"TAMBAH {DOTTED} ANONIM foto sudah saya kirim", True, False, id="tambah-dotted-id-anonim"),
     pytest.param(f"TAMBAH {VALID} foto sudah saya kirim", False, False, id="tambah-id-no-flag-word"),
     pytest.param("tambah 13000000 lagi diminta petugas kelurahan", False, False, id="tambah-an-amount"),
     pytest.param("Pak, tambah 13000000 lagi diminta petugas", False, False, id="tambah-an-amount-after-a-greeting"),
@@ -4584,6 +4637,24 @@ def test_a_flag_word_after_a_tracking_id_after_tambah_is_read_the_text_a_report(
     whole text, the whistleblower's number beside their report's ID. The flag words after the number are read; the
     text stays a report of its own, as "tambah" opens prose too ("tambah 13000000 lagi diminta petugas": read as a
     label, the amount of an ID's shape sent those words to a stranger's report)."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, text, None, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param(f"{DOTTED} ANONIM foto sudah saya kirim", True, False, id="anonim"),
+    pytest.param(f"({DOTTED}) RAHASIA pungli lagi", False, True, id="bracketed-rahasia"),
+    pytest.param(f"{DOTTED} pak ANONIM foto sudah saya kirim", True, False, id="pak-anonim"),
+    pytest.param(f"{DOTTED} foto sudah saya kirim", False, False, id="no-flag-word"),
+    pytest.param("12.500.000 diminta petugas kelurahan", False, False, id="an-amount"),
+])
+def test_a_flag_word_after_a_tracking_id_grouped_by_dots_opening_a_message_is_read(
+        text: str, anonymous: bool, confidential: bool) -> None:
+    """"12.345.674 ANONIM foto": an ID grouped by thousands dots is read as an amount is, a report of the whole text
+    (an addition only typed as one run of digits: "12.500.000 diminta ..." sent to a stranger's report), and its
+    check digit holding, the flag words after it are read as after "LAPOR <id>". Read as the citizen's words, the
+    whistleblower's number went to the agency."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.text, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, text, None, anonymous, confidential)
