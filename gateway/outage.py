@@ -40,22 +40,31 @@ def redis_refuses(error: BaseException) -> bool:
 
 
 def outage_reason(error: BaseException) -> str:
-    """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
-    time, `refusing` for an error Redis answered (`redis_refuses`), `unreachable` for anything else (refused, reset,
-    closed)."""
+    """Why Redis is away, as the outage's lines say it: `not_answering` for a command that ran out of time on a
+    connection Redis took, `refusing` for an error Redis answered (`redis_refuses`), `unreachable` for anything else
+    (refused, reset, closed, and a connection that ran out of time: a host down, a packet filter, a wrong address)."""
     if redis_refuses(error):
         return "refusing"
-    return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
+    timed_out = isinstance(error, (RedisTimeoutError, TimeoutError)) and not str(error).startswith(_CONNECT_TIMEOUT)
+    return "not_answering" if timed_out else "unreachable"
+
+
+# How redis-py words a connection that ran out of time, before Redis could take it.
+_CONNECT_TIMEOUT = "Timeout connecting"
 
 
 # What redis-py writes between a pipeline's failed command and Redis's own words.
 _PIPELINE_ERROR = " of pipeline caused error: "
 
 
+# What Redis writes after the name of a command it does not know (renamed or disabled): that command's arguments.
+_UNKNOWN_COMMANDS_ARGUMENTS = ", with args beginning with:"
+
+
 def redis_words(error: BaseException) -> str:
-    """The error's own words, without what redis-py puts before a pipeline's: the command and its arguments, a
-    citizen's words and number among them."""
-    return str(error).rpartition(_PIPELINE_ERROR)[2]
+    """The error's own words, without the command's arguments, a citizen's words and number among them: what redis-py
+    puts before a pipeline's error, and what Redis repeats of an unknown command's."""
+    return str(error).rpartition(_PIPELINE_ERROR)[2].partition(_UNKNOWN_COMMANDS_ARGUMENTS)[0]
 
 
 # Commands whose first argument is no key (a script, a function): an error they meet names no key of theirs.

@@ -76,6 +76,24 @@ def test_a_command_that_cannot_reach_redis_names_it_and_exits_1(
     assert not (tmp_path / "handed-over").exists()
 
 
+def test_a_command_meeting_a_redis_that_takes_the_connection_and_never_answers_says_it_answers_too_late(
+        test_env: TestEnvironment) -> None:
+    """A Redis that hangs (paused, busy with a long script) was said "Redis unreachable (TimeoutError) ... is it
+    running?": it runs, and the operator looked for one stopped. The kernel takes the connection on a listening
+    socket that never accepts it, and nothing answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        result = cli(test_env, "deadletters", "list", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+
+    said = " ".join(result.stdout.split())
+    assert result.returncode == 1 and no_traceback(result), result.stdout + result.stderr
+    assert said.startswith("Redis does not answer in time (TimeoutError: it takes the connection"), said
+    assert f"(127.0.0.1:{port}). The command stopped there; run it again once Redis answers" in said, said
+    assert "unreachable" not in said and "is it running" not in said, said
+
+
 # A mail quarantined by a parser fixed since: reprocessed, it becomes a report.
 READABLE_MAIL = (b"From: Budi <budi.santoso@example.net>\r\nTo: pengaduan@lapor.go.id\r\nSubject: Pungli\r\n"
                  b"Message-ID: <a1@example.net>\r\n\r\nPungli di loket 3\r\n")

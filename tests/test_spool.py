@@ -1384,6 +1384,63 @@ def test_the_spooling_line_says_how_redis_failed_as_every_view_does(
         "redis_unavailable", state, type(error).__name__, detail)
 
 
+def test_a_redis_full_under_a_commit_is_said_in_its_own_words_without_the_citizens(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO
+) -> None:
+    """The spooling line says a Redis full as refusing, with its words, and nothing of the report that met it."""
+    intake.commit([draft("good")])
+    redis = Redis.from_url(own_redis.url)
+    redis.config_set("maxmemory", "1")  # every write refused: OOM
+    secret = "pungli di loket tujuh oleh pak Sutrisno"
+
+    (receipt,) = intake.commit([draft(secret)])
+
+    assert is_valid_tracking_id(receipt.tracking_id) and intake.spooling
+    (line,) = [event for event in log_events(log_stream) if event["event"] == "intake.spooling"]
+    # The commit's script met it: Redis says so, "-OOM command not allowed when used memory > 'maxmemory'."
+    assert line["redis_state"] == "refusing" and "OOM command not allowed when used memory" in line["detail"], line
+    assert "pipeline" not in line["detail"], line
+    assert "Sutrisno" not in log_stream.getvalue() and "6281234567890" not in log_stream.getvalue()
+
+
+SECRET_ARGUMENT = "+6281234567890 pungli Sutrisno"
+
+
+def _unknown_command(redis: Redis) -> None:
+    redis.execute_command("LAPOR_NO_SUCH_COMMAND", SECRET_ARGUMENT)
+
+
+def _pipeline_set(transaction: bool) -> Callable[[Redis], None]:
+    def run(redis: Redis) -> None:
+        redis.config_set("maxmemory", "1")  # every write refused: OOM
+        pipeline = redis.pipeline(transaction=transaction)
+        pipeline.set("lapor:test:words", SECRET_ARGUMENT)
+        pipeline.execute()
+    return run
+
+
+@pytest.mark.parametrize(("failing", "words"), [
+    # A renamed or disabled command: "unknown command 'X', with args beginning with: <its arguments>".
+    pytest.param(_unknown_command, "unknown command `LAPOR_NO_SUCH_COMMAND`", id="unknown command"),
+    # redis-py writes the failed command of a pipeline, its arguments among them, before Redis's words.
+    pytest.param(_pipeline_set(True), "command not allowed when used memory > 'maxmemory'.", id="transaction"),
+    pytest.param(_pipeline_set(False), "command not allowed when used memory > 'maxmemory'.", id="pipeline"),
+])
+def test_redis_words_leave_out_the_arguments_of_the_command_that_failed(
+    own_redis: EmbeddedRedis, failing: Callable[[Redis], None], words: str
+) -> None:
+    """What every outage line and view shows of a Redis error: Redis's words, never the arguments (a citizen's
+    words and number) that redis-py or Redis repeat with them."""
+    from redis.exceptions import ResponseError
+
+    from gateway.outage import redis_words
+
+    with pytest.raises(ResponseError) as refused:
+        failing(Redis.from_url(own_redis.url))
+    assert "Sutrisno" in str(refused.value)  # as Redis and redis-py said it
+    assert redis_words(refused.value) == words
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")

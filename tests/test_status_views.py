@@ -1693,6 +1693,9 @@ REDIS_ERROR_CASES = [
                    "unreachable", "unreachable"),
     # It took the connection and let the command run out of time: said `unreachable`, the operator found it running.
     RedisErrorCase("hanging", RedisTimeoutError("Timeout reading from socket"), "not_answering", "not_answering"),
+    # redis-py's words for a connection that ran out of time (a host down, a packet filter): Redis never took it.
+    RedisErrorCase("connection timed out", RedisTimeoutError("Timeout connecting to server"), "unreachable",
+                   "unreachable"),
     RedisErrorCase("full", OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), "refusing",
                    "refusing"),
     # redis-py makes these two ConnectionErrors: Redis answered, and refused the credentials.
@@ -1720,6 +1723,30 @@ def test_every_view_classifies_a_redis_error_alike(case: RedisErrorCase) -> None
     assert (outage_reason(case.error), document["redis_state"]) == (case.outage, case.state)
     assert (f"DOWN: Redis {case.state.replace('_', ' ')} ({type(case.error).__name__})"
             in render_redis_down_page(document, 10))
+
+
+def test_a_connection_redis_never_took_is_unreachable_not_a_redis_that_answers_too_late() -> None:
+    """redis-py raises the TimeoutError of a hang for a connection that ran out of time too (a host down, a packet
+    filter, a wrong address): said `not_answering`, "it takes the connection", the operator looked at SLOWLOG. A
+    listening socket whose queue of connections is full lets the next one time out, as such a host does."""
+    from gateway.outage import outage_reason
+
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket())
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):  # the queue filled, never accepted
+            waiting = stack.enter_context(socket.socket())
+            waiting.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                waiting.connect(("127.0.0.1", port))
+        with pytest.raises(RedisTimeoutError) as timed_out:
+            redis_connection(f"redis://127.0.0.1:{port}/0", timeout=0.3).ping()
+
+    document = redis_down_document(timed_out.value, 0, 0, "r")
+    assert (outage_reason(timed_out.value), document["redis_state"]) == ("unreachable", "unreachable")
+    assert document["reason"].startswith("Redis unreachable (TimeoutError)"), document
 
 
 async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_the_outage_line(
