@@ -634,6 +634,27 @@ class _UnparsableRequestFilter(logging.Filter):
 _UNPARSABLE_REQUESTS = _UnparsableRequestFilter()
 
 
+class LineLogger:
+    """Writes each rendered line and its newline in one write, to `stream` or to whatever `sys.stdout` is then.
+
+    structlog's PrintLogger printed the line, then the newline: with PYTHONUNBUFFERED set (many container images)
+    each went out alone, and processes sharing a stdout (make run's) ran two lines into one no parser could read."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        stream = self._stream or sys.stdout
+        with self._lock:
+            stream.write(message + "\n")
+            stream.flush()
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None, own_hosts: Iterable[str] = ()) -> None:
     """JSON lines on stdout (or `stream`), shared by structlog and the standard library's loggers. `own_hosts`: the
     hosts of the deployment's own endpoints (`Settings.own_hosts`), kept whole wherever free text is scrubbed, in the
@@ -655,7 +676,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None, own_hos
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=lambda *_: LineLogger(stream),
         cache_logger_on_first_use=False,
     )
     _configuration += 1

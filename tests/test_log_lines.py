@@ -1,0 +1,48 @@
+"""Each log line reaches the stream whole: its text and its newline in one write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import orjson
+import pytest
+import structlog
+
+from gateway.logs import configure_logging, get_logger
+
+
+class Writes:
+    """A stream that keeps each write apart, as a pipe shared by processes sees them."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture
+def writes() -> Iterator[Writes]:
+    stream = Writes()
+    configure_logging(stream=stream)  # type: ignore[arg-type]
+    yield stream
+    structlog.reset_defaults()
+    configure_logging()
+
+
+def test_a_line_and_its_newline_are_one_write(writes: Writes) -> None:
+    """structlog's PrintLogger wrote the text, then the newline: with PYTHONUNBUFFERED (set in many container
+    images) each went out alone, and make run's processes, sharing one stdout, ran two lines into one (seen in a
+    run's log: `process.beat_restored` and `worker.redis_back` on one line as Redis came back)."""
+    get_logger().info("worker.redis_back", channel="sms", tracking_id="10000004")
+    logging.getLogger("rq.worker").warning("a library's line")
+
+    assert len(writes.writes) == 2, writes.writes
+    for write in writes.writes:
+        assert write.endswith("\n") and write.count("\n") == 1, write
+        orjson.loads(write)
