@@ -323,6 +323,14 @@ class Intake:
                       error=type(error).__name__, detail=detail)
         self._spooling = True
 
+    def fill_reserve(self) -> None:
+        """Lease the reserve the spool mints from in an outage, where no commit has yet: a gateway just started (or
+        restarted after a crash, its reserve lost with it) held none until a report went through Redis, and a Redis
+        outage before that answered every SMS 503, which Twilio never sends again, while the views said the spool
+        answered them. Each round of the spool replayer, on its thread; nothing while reports go to the spool."""
+        if self._spool is not None and not self._spooling and self.reserve < self._settings.intake.id_reserve:
+            self._top_up_reserve()
+
     def _top_up_reserve(self) -> None:
         # The reports just committed are durable whatever happens here. A Redis error sends the next batches to the
         # spool at once (they need not wait out the timeout again); a used-up ID range is the next commit's to say.
@@ -1038,6 +1046,7 @@ class SpoolReplayer:
         event loop once a second, a spool disk that hangs (an NFS server gone) stalled every webhook with it."""
         if self._intake.replay_due:
             self._intake.replay_spool()
+        self._intake.fill_reserve()
         return spool.size_bytes()
 
     def _say_stuck(self, spool: Spool, waiting: int | None, failed: str | None = None) -> None:

@@ -156,6 +156,31 @@ async def test_a_twilio_follow_up_while_redis_is_away_is_answered_from_the_spool
     assert queue(FORWARD_QUEUE, Redis.from_url(own_redis.url)).count == 0
 
 
+@pytest.mark.parametrize("how", ["stopped", "hanging"])
+async def test_a_gateway_just_started_answers_sms_from_the_spool_before_any_report_went_through_redis(
+    how: str, own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,  # noqa: F811
+) -> None:
+    """The reserve of Tracking IDs the spool gives out was leased only after a report went through Redis: a gateway
+    just started (or restarted after a crash, which took its reserve with it) answered every SMS 503 in an outage
+    before that, and Twilio never sends those again, while the views said the spool answered them. The spool
+    replayer leases it once Redis answers."""
+    settings = outage_settings(test_env, own_redis)
+    app = create_app(settings, redis_connection(own_redis.url, timeout=REDIS_TIMEOUT))
+    intake = app[GATEWAY_KEY].intake
+    assert intake.reserve == 0  # none saved in the spool directory: a first start, or one after a crash
+    async with serving_gateway(settings, intake.redis, app=app) as gateway:
+        await async_wait_until(lambda: intake.reserve >= settings.intake.id_reserve, timeout=10)
+        sid = twilio_sid("first-after-start")
+        with redis_away(own_redis, how):
+            response = await gateway.post_twilio(gateway.twilio_form(MessageSid=sid, SmsSid=sid, SmsMessageSid=sid,
+                                                                     Body="Jalan berlubang di depan SDN 3"))
+            assert response.status_code == 200, response.text
+            tracking_id = tracking_id_in(twiml_message(response.text))
+        redis = Redis.from_url(own_redis.url)
+        await async_wait_until(lambda: envelope_of(redis, sid) is not None, timeout=15)
+        assert envelope_of(redis, sid)["tracking_id"] == tracking_id  # type: ignore[index]
+
+
 @pytest.mark.parametrize("outage", ["stopped", "hanging"])
 async def test_the_same_twilio_sms_sent_twice_while_redis_is_away_is_one_case(
     outage: str, own_redis: EmbeddedRedis, test_env: TestEnvironment, casestore: CaseStoreServer,  # noqa: F811

@@ -447,10 +447,11 @@ async def test_health_and_readiness(gateway: GatewayServer) -> None:
 async def test_a_redis_that_answers_a_ping_but_refuses_writes_is_not_ready(test_env: TestEnvironment,
                                                                              tmp_path: Path) -> None:
     """A Redis full at its maxmemory (or a read-only replica, or one that cannot write its disk) answers PING, and
-    /readyz said ready while every webhook got 503: it must take a write."""
+    /readyz said ready while every webhook got 503: it must take a write. A gateway with no Tracking IDs in reserve
+    (none kept, `LAPOR_INTAKE_ID_RESERVE=0`), which cannot answer from the spool either."""
     own = EmbeddedRedis(tmp_path / "redis").start()
     try:
-        settings = test_env.settings(REDIS_URL=own.url)
+        settings = test_env.settings(REDIS_URL=own.url, LAPOR_INTAKE_ID_RESERVE="0")
         admin = redis_connection(own.url)
         async with serving_gateway(settings, redis_connection(own.url, timeout=0.5)) as server:
             assert (await server.client.get("/readyz")).status_code == 200
