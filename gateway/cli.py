@@ -222,9 +222,9 @@ def _redis_said(error: BaseException) -> tuple[str, str]:
 def _redis_mended(error: BaseException) -> str:
     """What must be true before an operator's command that met `error` is run again, as every command says it: "once
     Redis answers" sent an operator whose password Redis refused to wait for a Redis that answered all along."""
-    from redis.exceptions import AuthenticationError, BusyLoadingError, OutOfMemoryError, ReadOnlyError
+    from redis.exceptions import AuthenticationError, BusyLoadingError
 
-    from gateway.outage import acl_denied, denied_what, no_such_database, redis_words, wrong_type
+    from gateway.outage import acl_denied, denied_what, no_such_database, redis_unwritable, wrong_type
 
     if wrong_type(error):
         return "that key is the gateway's again"
@@ -238,9 +238,7 @@ def _redis_mended(error: BaseException) -> str:
                 "the user in REDIS_URL may run the commands the gateway needs")
     if isinstance(error, BusyLoadingError):
         return "Redis has loaded its data (`lapor-gateway status` says when)"
-    if isinstance(error, (OutOfMemoryError, ReadOnlyError)) or redis_words(error).startswith("MISCONF"):
-        # It answers already, and refuses until that is mended; not another refusal (an unknown command), which no
-        # freed memory or writable disk ends.
+    if redis_unwritable(error):  # it answers already, and refuses until that is mended
         return ("Redis takes commands again (memory freed, a writable primary, its disk writable: `lapor-gateway "
                 "status` says when)")
     return "Redis answers (`lapor-gateway status` says when)"

@@ -19,7 +19,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import AuthenticationError, BusyLoadingError, NoPermissionError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
@@ -145,6 +152,30 @@ def failed_key(error: BaseException) -> str | None:
     if len(parts) < 2 or parts[0].upper() in _KEYLESS_FIRST_ARGUMENT or parts[1].endswith("..."):
         return None
     return parts[1]
+
+
+def redis_unwritable(error: BaseException) -> bool:
+    """Whether Redis refused a command for a state of its own that ends by itself or by an operator's hand, and then
+    takes commands again: full at its maxmemory (OOM), a read-only replica (READONLY), unable to write its disk
+    (MISCONF). Not another refusal (an unknown command), which no freed memory or writable disk ends."""
+    return isinstance(error, (OutOfMemoryError, ReadOnlyError)) or (
+        isinstance(error, ResponseError) and redis_words(error).startswith("MISCONF"))
+
+
+# How Redis ends a blocking wait it cuts short (BLMOVE: RQ's wait for a job): "UNBLOCKED force unblock from blocking
+# operation, instance state changed (master -> replica?)" as a primary becomes a replica (a failover: READONLY from
+# the next write on), or an operator's CLIENT UNBLOCK ... ERROR. Once: the next command meets what follows, if anything.
+_UNBLOCKED = re.compile(r"UNBLOCKED\b")
+
+
+def refusal_passes(error: BaseException) -> bool:
+    """Whether Redis refused for a reason that waiting ends, by itself or by an operator's hand, with no change of
+    the code or of a key: `redis_unwritable`, an ACL denial (`acl_denied`), the credentials, its loading of its data,
+    a blocking wait it cut short as it became a replica (UNBLOCKED). A key of another type (WRONGTYPE), an unknown
+    command or a syntax error are not: the same command meets them again however long one waits, and they are a
+    bug's or a key's to mend, with a traceback to read."""
+    return (isinstance(error, (AuthenticationError, BusyLoadingError)) or redis_unwritable(error)
+            or acl_denied(error) or _UNBLOCKED.match(redis_words(error)) is not None)
 
 
 class RedisOutage:

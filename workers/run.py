@@ -31,6 +31,8 @@ from rq.scheduler import RQScheduler
 
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger, scrub, sensitive_values
+from gateway.outage import RedisOutage as ProcessOutage
+from gateway.outage import refusal_passes
 from gateway.queues import (
     FORWARD_QUEUE,
     JobQueue,
@@ -44,7 +46,7 @@ from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_th
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import FilingJob, dead_letter_failed_job
-from workers.outage import RedisOutage
+from workers.outage import LoopQuits, RedisOutage
 from workers.reaper import HeldForwardWatch, Liveness, note_worker_seen, worker_name
 
 log = get_logger()
@@ -87,10 +89,17 @@ class OutageProofScheduler(RQScheduler):
     every restart of Redis, and after a hang as long as its connection's timeout (RQ's 415 s); the worker started
     another at its next maintenance, 30 s later. Here a Redis lost or silent only costs the round: the worker's
     liveness thread tells the outage (`worker.redis_lost`), and the next round, a second later, goes on where this
-    one stopped. Any other error ends it as before."""
+    one stopped. So does a Redis that refuses a command of its own for a reason waiting ends (`refusal_passes`: full
+    at its maxmemory, a read-only replica, an ACL without one of its commands): it ended the loop, its traceback
+    logged twice, and another started 30 s later to end the same way, no retry put back on its queue. That is told
+    once by the scheduler itself (`worker_scheduler.redis_lost`, `refusing`, Redis's words; `worker_scheduler.
+    redis_back` at the first round that goes through): the worker's own lines may never meet it (an ACL denying only
+    the scheduler's commands). Any other error (WRONGTYPE on its registry, a bug) ends it as before, traceback and
+    all."""
 
     def work(self) -> None:
         self._install_signal_handlers()
+        refusals = ProcessOutage("worker_scheduler", queue=",".join(sorted(self._queue_names)))
         born = False
         while not self._stop_requested:
             try:
@@ -101,10 +110,15 @@ class OutageProofScheduler(RQScheduler):
                     self.acquire_locks()
                 self.heartbeat()
                 self.enqueue_scheduled_jobs()
-            except (RedisConnectionError, RedisTimeoutError):
-                pass
+            except RedisError as error:
+                if refusal_passes(error):
+                    refusals.lost(error)
+                elif not isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+                    raise
+            else:
+                refusals.back()
             self._sleep_unless_stopped(self.interval)
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # its locks expire by themselves
+        with contextlib.suppress(RedisError):  # its locks expire by themselves, on a Redis lost or refusing
             self.stop()
 
     def _sleep_unless_stopped(self, seconds: float) -> None:
@@ -113,6 +127,54 @@ class OutageProofScheduler(RQScheduler):
         deadline = time.monotonic() + seconds
         while not self._stop_requested and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(0.1, left))
+
+
+class SchedulerKeeper:
+    """The retry scheduler of one worker process, kept from one run of RQ's loop to the next (`run_worker`).
+
+    RQ (rq 2.12) starts a scheduler process at the start of every `work()` and stops it in its goodbye: a worker whose
+    loop quit (a refusal, an error no waiting ends, Redis gone while a job ran) forked and stopped one at every run,
+    about once a second, and while an outage was told killed it at once (`worker.scheduler_killed`). It waits out an
+    outage by itself (`OutageProofScheduler`), so it is left running between runs, and stopped only with the worker.
+    One that ended (a bug of its own) is started again by the next run at most once a maintenance interval, as RQ's
+    maintenance would."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.scheduler: OutageProofScheduler | None = None
+        self._clock = clock
+        self._started_at: float | None = None
+
+    def alive(self) -> OutageProofScheduler | None:
+        """The scheduler kept, while its process runs."""
+        process = self.scheduler._process if self.scheduler is not None else None
+        if process is None or process.pid is None or process.exitcode is not None:
+            return None
+        return self.scheduler
+
+    def may_start(self) -> bool:
+        """Whether a run may start a scheduler: none started yet, or the last one a maintenance interval ago."""
+        return self._started_at is None or self._clock() - self._started_at >= MAINTENANCE_INTERVAL_SECONDS
+
+    def started(self, scheduler: OutageProofScheduler) -> None:
+        self.scheduler = scheduler
+        self._started_at = self._clock()
+
+    def stop(self, queue: str, redis_answers: bool) -> None:
+        """Stop the scheduler kept, waiting at most `SCHEDULER_STOP_SECONDS` (not at all while Redis does not answer,
+        which a scheduler stopping waits on): one that has not stopped by then is killed. It holds no job, and its
+        lock on the queue's schedule expires within a minute and a half."""
+        scheduler = self.alive()
+        if scheduler is None or scheduler._process is None or scheduler._process.pid is None:
+            return
+        process = scheduler._process
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_SECONDS if redis_answers else 0)
+        if process.exitcode is None:
+            log.warning("worker.scheduler_killed", queue=queue,
+                        reason="not_stopping" if redis_answers else "redis_not_answering")
+            process.kill()
+            process.join()
 
 
 class LaporWorker(SimpleWorker):
@@ -129,7 +191,7 @@ class LaporWorker(SimpleWorker):
 
     def __init__(self, *args: Any, stop: StopRequest | None = None, settings: Settings | None = None,
                  outage: RedisOutage | None = None, watch: Redis | None = None, scheduler_name: str | None = None,
-                 **kwargs: Any) -> None:
+                 quits: LoopQuits | None = None, keeper: SchedulerKeeper | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for target in self.queues:  # RQ gives its own class only to the queues it builds from names
             target.job_class = self.job_class
@@ -137,6 +199,11 @@ class LaporWorker(SimpleWorker):
         # that outlasts a run is logged once.
         self.stop = stop or StopRequest()
         self.outage = outage or RedisOutage(",".join(q.name for q in self.queues))
+        self.quits = quits or LoopQuits(self.outage.queue)
+        # The retry scheduler kept between runs (`SchedulerKeeper`); one of its own for a worker built alone, whose
+        # scheduler stops with its run, as RQ's does.
+        self._keeps_scheduler = keeper is not None
+        self.keeper = keeper or SchedulerKeeper()
         self._settings = settings
         # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
         self._watch = watch
@@ -153,12 +220,21 @@ class LaporWorker(SimpleWorker):
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
                          log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
-        """RQ's (rq 2.12), with the scheduler that waits out an outage."""
+        """RQ's (rq 2.12), with the scheduler that waits out an outage, kept from one run to the next: the one an
+        earlier run started goes on, where RQ started one at every run and stopped it at the run's end."""
+        kept = self.keeper.scheduler
+        if not burst and kept is not None and (self.keeper.alive() is not None or not self.keeper.may_start()):
+            # Running; or ended a moment ago, for RQ's maintenance to start again (`run_maintenance_tasks`: it starts
+            # the process of the worker's scheduler anew where none runs), not every run, a second apart.
+            self.scheduler = kept
+            return
         self.scheduler = OutageProofScheduler(
             self.queues, connection=self.connection, name=self.scheduler_name,
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer,
         )
+        if not burst:  # kept even without the lock: RQ's maintenance starts its process once the lock is free
+            self.keeper.started(self.scheduler)
         self.scheduler.acquire_locks()
         if not self.scheduler.acquired_locks:
             return
@@ -194,21 +270,14 @@ class LaporWorker(SimpleWorker):
         super().clean_registries()
 
     def stop_scheduler(self) -> None:
-        """RQ's, with a bound: RQ waited for its scheduler to stop for as long as it took, and a scheduler waiting on a
-        Redis that hangs (on RQ's connection: minutes) held up a worker told to stop (a restart, a deploy). One that
-        has not stopped in time is killed, as it is when this process dies (`ChildrenDieWithWorker`): it holds no
-        job, and its lock on the queue's schedule expires within a minute and a half."""
-        process = self.scheduler._process if self.scheduler is not None else None
-        if process is None or process.pid is None or process.exitcode is not None:
+        """RQ's, with a bound, and only as the worker stops. RQ stopped its scheduler at the end of every run, and a
+        run that quit (a refusal, an error no waiting ends, Redis gone while a job ran) forked a new one at the next,
+        about once a second: the one kept (`SchedulerKeeper`) goes on. RQ waited for its scheduler to stop for as
+        long as it took, and a scheduler waiting on a Redis that hangs (on RQ's connection: minutes) held up a worker
+        told to stop (a restart, a deploy): one that has not stopped in time is killed (`SchedulerKeeper.stop`)."""
+        if self._keeps_scheduler and not self.stop.asked:
             return
-        with contextlib.suppress(OSError):
-            os.kill(process.pid, signal.SIGTERM)
-        process.join(0 if self.outage.active else SCHEDULER_STOP_SECONDS)
-        if process.exitcode is None:
-            log.warning("worker.scheduler_killed", queue=self.outage.queue,
-                        reason="redis_not_answering" if self.outage.active else "not_stopping")
-            process.kill()
-            process.join()
+        self.keeper.stop(self.outage.queue, redis_answers=not self.outage.active)
 
     def teardown(self) -> None:
         """RQ's goodbye: stop the scheduler, unregister, unsubscribe. Told to stop while Redis does not answer, only
@@ -266,9 +335,11 @@ class LaporWorker(SimpleWorker):
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         """RQ's start of a run, then `worker.ready`: said before it, a worker that a monitor or a test trusted at its
-        word was not yet registered on its queue, and the views counted it missing (seen in CI)."""
+        word was not yet registered on its queue, and the views counted it missing (seen in CI). Not while RQ's loop
+        quits on a refusal at every run, about once a second (`RedisOutage.refusing`): its end is told instead."""
         super().bootstrap(*args, **kwargs)
-        log.info("worker.ready", queue=",".join(self.queue_names()))
+        if not self.outage.refusing:
+            log.info("worker.ready", queue=",".join(self.queue_names()))
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """The job, its failure handling included, with the channel and Tracking ID it binds for its own lines
@@ -327,12 +398,16 @@ class LaporWorker(SimpleWorker):
             liveness.start()
             if probe is not None:
                 probe.start()
-            rq_lines = self.outage.take_rq_line  # RQ's error line at every try at a lost Redis: told once instead
-            self.log.addFilter(rq_lines)
+            # RQ's error line at every try at a lost Redis, and its quit on a refusal: told once instead; then its
+            # quit on the same error as the last run's: counted instead of another traceback.
+            rq_lines = (self.outage.take_rq_line, self.quits.take_rq_line)
+            for rq_line in rq_lines:
+                self.log.addFilter(rq_line)
             try:
                 return super().work(*args, **kwargs)
             finally:
-                self.log.removeFilter(rq_lines)
+                for rq_line in rq_lines:
+                    self.log.removeFilter(rq_line)
                 if probe is not None:
                     probe.stop()
                 liveness.stop()
@@ -351,7 +426,8 @@ def build_worker(settings: Settings, queue_names: str | Sequence[str]) -> LaporW
 
 
 def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: StopRequest | None = None,
-              outage: RedisOutage | None = None, scheduler_name: str | None = None) -> LaporWorker:
+              outage: RedisOutage | None = None, scheduler_name: str | None = None, quits: LoopQuits | None = None,
+              keeper: SchedulerKeeper | None = None) -> LaporWorker:
     """An RQ worker on an existing context's Redis client. Cheap, unlike the context (its trained triage model):
     a worker that lost Redis builds only this again, since the client reconnects by itself."""
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
@@ -359,7 +435,7 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
         name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
         outage=outage, watch=context.watch, exception_handlers=[dead_letter_failed_job],
-        scheduler_name=scheduler_name,
+        scheduler_name=scheduler_name, quits=quits, keeper=keeper,
     )
 
 
@@ -371,11 +447,18 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     reaper. The context outlives the outage, so a forward worker drains the backlog at once instead of training its
     triage model again first. A stop asked for at any point ends it: RQ's `work()` installs signal handlers bound
     to that run's worker and leaves them behind, so between runs the signals set `stop` instead, and a run that
-    starts after a stop ends at once. The process's own handlers and signal mask are put back when this returns."""
+    starts after a stop ends at once. The process's own handlers and signal mask are put back when this returns.
+
+    A Redis that refuses what RQ's loop runs, for a reason waiting ends (`refusal_passes`), is an outage as well, told
+    once (`RedisOutage.refused`). A run that ends on an error no waiting ends (WRONGTYPE on a queue key, an unknown
+    command, a bug) is `worker.quit_unasked`, and the next waits longer at each quit in a row (`LoopQuits`); the
+    retry scheduler lives on from one run to the next (`SchedulerKeeper`)."""
     if threading.current_thread() is not threading.main_thread():  # signals reach only the main thread
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
     outage = RedisOutage(queue_name)
+    quits = LoopQuits(queue_name)
+    keeper = SchedulerKeeper()
     scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
@@ -393,11 +476,13 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         warm_up(context, queue_name)
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
         while not stop.asked:
+            wait = REDIS_RETRY_SECONDS
+            started = time.monotonic()
             try:
                 # RQ's worker names itself to Redis as it is built, on the connection that waits minutes for an
                 # answer: a Redis that hangs is found here first, in the liveness timeout.
                 context.watch.ping()
-                worker = worker_on(context, queue_name, stop, outage, scheduler_name)
+                worker = worker_on(context, queue_name, stop, outage, scheduler_name, quits, keeper)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst:
                     return worked
@@ -405,19 +490,27 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                     log.info("worker.stopped", queue=queue_name)
                     return worked
                 if not (worker.ended_in_outage or outage.active):  # else RQ quit on the outage already told
-                    log.error("worker.quit_unasked", reason="rq_loop_error", retry_in=REDIS_RETRY_SECONDS)
+                    wait = quits.told(time.monotonic() - started)
             except StopRequested:  # the finished run's handler, reached during its teardown: the stop is noted
                 break
             except RedisError as error:
                 if stop.asked:
                     break  # told to stop, and Redis went away with it (as under a killed supervisor)
-                outage.lost(error)  # logged once per outage, not at every try
+                if refusal_passes(error):  # held as RQ's loop's: the next run's first beat may go through
+                    outage.refused(error)
+                elif isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+                    outage.lost(error)  # logged once per outage, not at every try
+                else:  # WRONGTYPE on a key the run writes as it starts, an unknown command: no outage to wait out
+                    quits.failed(error)
+                    wait = quits.told(time.monotonic() - started)
             finally:
                 _stop_on_signals(stop)  # not the finished run's handlers
-            stop.wait(REDIS_RETRY_SECONDS)
+            stop.wait(wait)
         log.info("worker.stopped", queue=queue_name)
         return False
     finally:
+        with contextlib.suppress(RedisError):
+            keeper.stop(queue_name, redis_answers=not outage.active)  # a stop between runs: no run's goodbye did
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)

@@ -1,0 +1,166 @@
+"""A worker whose Redis answers and refuses what RQ's loop runs: the outage told once when waiting ends it (full,
+read-only, an ACL), RQ's traceback kept once and the runs spaced out when it does not (WRONGTYPE), and the retry
+scheduler kept alive through it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import psutil
+import pytest
+from redis import Redis
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
+
+from gateway.embedded_redis import EmbeddedRedis
+from gateway.outage import refusal_passes
+from gateway.queues import REPLY_QUEUE
+from tests.conftest import ProcessHandle, wait_until
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis this test may make refuse (the shared one's configuration is every test's)."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def events(handle: ProcessHandle) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in handle.output().splitlines() if line.startswith("{")]
+
+
+def scheduler_of(worker: ProcessHandle) -> psutil.Process:
+    """The worker's retry scheduler, its only child process."""
+    [child] = wait_until(lambda: psutil.Process(worker.process.pid).children(), timeout=10)  # type: ignore[misc]
+    return child
+
+
+@pytest.mark.parametrize(("error", "passes"), [
+    pytest.param(OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), True, id="oom"),
+    pytest.param(ReadOnlyError("You can't write against a read only replica."), True, id="readonly"),
+    pytest.param(ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+                               "persist to disk."), True, id="misconf"),
+    pytest.param(NoPermissionError("this user has no permissions to run the 'blmove' command"), True, id="noperm"),
+    pytest.param(ResponseError("Error running script (call to f_1): @user_script:14: @user_script: 14: The user "
+                               "executing the script can't run this command or subcommand"), True, id="script-acl"),
+    pytest.param(BusyLoadingError("Redis is loading the dataset in memory"), True, id="loading"),
+    pytest.param(AuthenticationError("invalid username-password pair"), True, id="auth"),
+    pytest.param(ResponseError("UNBLOCKED force unblock from blocking operation, instance state changed (master -> "
+                               "replica?)"), True, id="unblocked-by-a-failover"),
+    pytest.param(ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False,
+                 id="wrongtype"),
+    pytest.param(ResponseError("unknown command 'LMPOP', with args beginning with: "), False, id="unknown-command"),
+    pytest.param(ResponseError("ERR syntax error"), False, id="syntax"),
+])
+def test_only_a_refusal_that_waiting_ends_is_an_outage_to_wait_out(error: RedisError, passes: bool) -> None:
+    """Every ResponseError was one refusal (`redis_refuses`): taken as an outage to wait out, a WRONGTYPE on a queue
+    key or an unknown command became one line that never ended, no job run and no traceback to read."""
+    assert refusal_passes(error) is passes
+
+
+def _acl_without_blocking(redis: Redis) -> Callable[[], None]:
+    redis.execute_command("ACL", "SETUSER", "default", "-@blocking")
+    # RQ's wait for a job in hand goes on (up to 30 s): as if it ended, as it does when its time is up.
+    for client in redis.client_list():
+        if client["cmd"] == "blmove":
+            redis.client_unblock(int(client["id"]))
+    return lambda: redis.execute_command("ACL", "SETUSER", "default", "+@blocking")
+
+
+def _full(redis: Redis) -> Callable[[], None]:
+    redis.config_set("maxmemory", "1")  # below what it uses already: every write that may grow it is refused
+    return lambda: redis.config_set("maxmemory", "0")
+
+
+def _read_only(redis: Redis) -> Callable[[], None]:
+    redis.execute_command("REPLICAOF", "127.0.0.1", "1")  # a primary that is never there: a stale replica
+    return lambda: redis.execute_command("REPLICAOF", "NO", "ONE")
+
+
+@pytest.mark.parametrize(("refuse", "errors"), [
+    pytest.param(_acl_without_blocking, {"NoPermissionError"}, id="an ACL without its blocking dequeue"),
+    pytest.param(_full, {"OutOfMemoryError"}, id="full at its maxmemory"),
+    # Redis cuts RQ's wait for a job short as it becomes a replica (UNBLOCKED), unless a beat met READONLY first.
+    pytest.param(_read_only, {"ReadOnlyError", "ResponseError"}, id="a read-only replica"),
+])
+def test_a_worker_whose_redis_refuses_tells_it_once_and_keeps_its_retry_scheduler(
+    refuse: Callable[[Redis], Callable[[], None]], errors: set[str], own_redis: EmbeddedRedis,
+    start_process: Callable[..., ProcessHandle],
+) -> None:
+    """A Redis that answers and refuses what RQ's loop runs: the worker logged RQ's traceback and
+    `worker.quit_unasked` about once a second, forever, and started and stopped its retry scheduler at every run.
+    Told once as refusing, with Redis's words; its end once when a run works again; one scheduler throughout."""
+    worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+    wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
+    scheduler = scheduler_of(worker)
+    ready = worker.output().count('"worker.ready"')
+    redis = Redis.from_url(own_redis.url)
+    try:
+        mend = refuse(redis)
+        wait_until(lambda: '"worker.redis_lost"' in worker.output(), timeout=10)
+        time.sleep(3)  # three runs or so, each quitting on it
+        mend()
+        wait_until(lambda: '"worker.redis_back"' in worker.output(), timeout=10)
+        time.sleep(1)
+    finally:
+        redis.close()
+    output = worker.output()
+    told = [(e["event"], e.get("reason"), e.get("error") in errors or e.get("error")) for e in events(worker)
+            if str(e["event"]).startswith("worker.") and e["event"] not in ("worker.starting", "worker.stopped")]
+    # Not a `worker.ready` at every run meanwhile (about once a second), nor after its end.
+    assert told == [("worker.ready", None, None)] * ready + [("worker.redis_lost", "refusing", True),
+                                                             ("worker.redis_back", None, None)], output[-4000:]
+    (lost,) = [e for e in events(worker) if e["event"] == "worker.redis_lost"]
+    assert lost["detail"] and "of pipeline" not in str(lost["detail"]), lost
+    assert "Traceback" not in output and '"exception"' not in output, output[-4000:]
+    # The scheduler met it too where its own commands write: told once by it, its end once.
+    by_scheduler = [e["event"] for e in events(worker) if str(e["event"]).startswith("worker_scheduler.")]
+    assert by_scheduler in ([], ["worker_scheduler.redis_lost", "worker_scheduler.redis_back"]), output[-4000:]
+    assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler], output[-4000:]
+
+
+def test_a_worker_whose_queue_key_holds_another_type_keeps_the_traceback_once_and_backs_off(
+    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """A WRONGTYPE on the queue's key (a SET by hand) ends RQ's loop at its dequeue, and no waiting ends it: RQ's
+    traceback and `worker.quit_unasked` came about once a second, forever. The first quit keeps RQ's traceback; the
+    runs after it wait 2, 4, ... s, each quit a line with the repeats counted and what Redis said; its scheduler
+    lives on."""
+    redis = Redis.from_url(own_redis.url)
+    try:
+        redis.set(f"rq:queue:{REPLY_QUEUE}", "written by hand")
+        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+        wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
+        scheduler = scheduler_of(worker)
+        wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 3, timeout=15)
+        time.sleep(1.5)  # the next run is 4 s away
+        output = worker.output()
+        quits = [e for e in events(worker) if e["event"] == "worker.quit_unasked"]
+        assert [(e["retry_in"], e["repeats"], e["error"]) for e in quits] == [
+            (1.0, 1, "ResponseError"), (2.0, 2, "ResponseError"), (4.0, 3, "ResponseError")], output[-4000:]
+        assert "WRONGTYPE" in str(quits[0]["trouble"]), quits[0]
+        tracebacks = [e for e in events(worker) if "exception" in e]
+        assert len(tracebacks) == 1 and "WRONGTYPE" in str(tracebacks[0]["exception"]), output[-4000:]
+        assert not [e for e in events(worker) if str(e["event"]).startswith("worker.redis_")], output[-4000:]
+        assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler]
+        assert '"worker.scheduler_killed"' not in output
+        redis.delete(f"rq:queue:{REPLY_QUEUE}")  # mended: the next run, at most 4 s away, works
+        os.kill(worker.process.pid, signal.SIGTERM)
+        assert worker.process.wait(timeout=10) == 0
+    finally:
+        redis.close()
