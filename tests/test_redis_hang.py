@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -236,6 +237,46 @@ def test_the_retry_scheduler_waits_out_a_redis_outage_and_schedules_on(
     assert scheduled == [True]
 
 
+def test_the_retry_scheduler_waits_out_a_redis_refusing_its_commands_and_tells_it_once(
+        redis: Redis, log_stream: io.StringIO) -> None:
+    """A Redis that answers and refuses a command of the scheduler's for a reason waiting ends (here an ACL without
+    the ZRANGEBYSCORE it reads its schedule with; a Redis full or read-only alike) ended its loop, its traceback
+    logged twice, and the worker started another 30 s later to end the same way: no retry put back on its queue. It
+    skips the round, tells it once (`worker_scheduler.redis_lost`, refusing, Redis's words), and its end once a round
+    goes through."""
+    user, password = f"worker-test-{uuid.uuid4().hex}", uuid.uuid4().hex
+    redis.execute_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "&*", "+@all", "-zrangebyscore")
+    kwargs = redis.connection_pool.connection_kwargs
+    client = Redis(host=kwargs.get("host", "127.0.0.1"), port=kwargs.get("port", 6379), db=kwargs.get("db", 0),
+                   username=user, password=password)
+    scheduler = OutageProofScheduler([queue(REPLY_QUEUE, client)], connection=client, serializer=JSONSerializer,
+                                     interval=1)
+    scheduled: list[bool] = []
+
+    def refuse_then_mend() -> None:
+        try:
+            wait_until(lambda: '"worker_scheduler.redis_lost"' in log_stream.getvalue(), timeout=10)
+            time.sleep(2.5)  # two rounds more, refused the same way
+            redis.execute_command("ACL", "SETUSER", user, "+zrangebyscore")
+            job = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=0.5), "time.sleep", 0)
+            scheduled.append(bool(wait_until(lambda: job.get_status(refresh=True) == JobStatus.QUEUED)))
+        finally:
+            scheduler.request_stop()
+
+    try:
+        work_beside(scheduler, refuse_then_mend)
+    finally:
+        client.close()
+        redis.execute_command("ACL", "DELUSER", user)
+    assert scheduled == [True]
+    lines = [(e["event"], e.get("reason"), e.get("error"), e.get("detail")) for e in log_events(log_stream)
+             if str(e["event"]).startswith("worker")]
+    assert lines == [
+        ("worker_scheduler.redis_lost", "refusing", "NoPermissionError",
+         "this user has no permissions to run the 'zrangebyscore' command"),
+        ("worker_scheduler.redis_back", None, None, None)], lines
+
+
 def work_beside(scheduler: OutageProofScheduler, beside: Callable[[], None]) -> float:
     """Run the scheduler on the main thread, as in its own process (it takes SIGTERM and SIGINT), with `beside` on a
     thread of its own, which must end by asking it to stop; the process's signal handlers are restored after. Returns
@@ -330,8 +371,9 @@ def test_a_worker_whose_run_ended_in_a_redis_restart_schedules_retries_again_at_
 ) -> None:
     """Redis restarted while a job ran: RQ's loop ends on the lost connection, and the worker's next run started a
     scheduler of another name, which found the queue's lock (kept in the append-only file, a minute long) held by
-    the one the ended run had stopped, and gave up; retries waited up to a minute and a half. The worker's
-    schedulers share one name now: the next run's takes its predecessor's lock over."""
+    the one the ended run had stopped, and gave up; retries waited up to a minute and a half. The scheduler now
+    lives on from one run to the next, waiting the restart out (and the worker's schedulers share one name: one
+    started again takes its predecessor's lock over)."""
     settings = test_env.settings(REDIS_URL=own_redis.url)
     worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
                            LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS=LIVENESS_TIMEOUT)
@@ -345,13 +387,14 @@ def test_a_worker_whose_run_ended_in_a_redis_restart_schedules_retries_again_at_
         own_redis.stop()
         time.sleep(2)  # the job ends meanwhile, and RQ's loop with it
         own_redis.start()
-        wait_until(lambda: not first_scheduler.is_running(), timeout=10)  # the ended run stopped its scheduler
         wait_until(seen(worker, "worker.redis_back"), timeout=15)
         later = queue(REPLY_QUEUE, redis).enqueue_in(timedelta(seconds=1), "time.sleep", 0)
         wait_until(lambda: later.get_status(refresh=True) == JobStatus.FINISHED, timeout=15)
     finally:
         redis.close()
     assert seen(worker, "worker.ready", count=2)(), worker.output()[-3000:]  # a second run's, as the docstring says
+    # The scheduler the first run started waited the restart out, and goes on: RQ stopped it with the ended run.
+    assert first_scheduler.is_running() and psutil.Process(worker.process.pid).children() == [first_scheduler]
     # RQ's quit on the lost connection is the outage already told, not an error line with a traceback of its own.
     assert redis_lines(worker) == [("worker.redis_lost", "error", "unreachable"), BACK], worker.output()[-3000:]
     assert "Traceback" not in worker.output() and '"exception"' not in worker.output(), worker.output()[-3000:]

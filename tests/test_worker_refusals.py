@@ -25,7 +25,6 @@ from redis.exceptions import (
 )
 
 from gateway.embedded_redis import EmbeddedRedis
-from gateway.outage import refusal_passes
 from gateway.queues import REPLY_QUEUE
 from tests.conftest import ProcessHandle, wait_until
 
@@ -70,16 +69,23 @@ def scheduler_of(worker: ProcessHandle) -> psutil.Process:
 def test_only_a_refusal_that_waiting_ends_is_an_outage_to_wait_out(error: RedisError, passes: bool) -> None:
     """Every ResponseError was one refusal (`redis_refuses`): taken as an outage to wait out, a WRONGTYPE on a queue
     key or an unknown command became one line that never ended, no job run and no traceback to read."""
+    from gateway.outage import refusal_passes
+
     assert refusal_passes(error) is passes
 
 
-def _acl_without_blocking(redis: Redis) -> Callable[[], None]:
-    redis.execute_command("ACL", "SETUSER", "default", "-@blocking")
-    # RQ's wait for a job in hand goes on (up to 30 s): as if it ended, as it does when its time is up.
-    for client in redis.client_list():
-        if client["cmd"] == "blmove":
-            redis.client_unblock(int(client["id"]))
-    return lambda: redis.execute_command("ACL", "SETUSER", "default", "+@blocking")
+def _acl_without(commands: str) -> Callable[[Redis], Callable[[], None]]:
+    """The ACL of REDIS_URL's user without `commands` (a command or a category), till it is mended."""
+
+    def refuse(redis: Redis) -> Callable[[], None]:
+        redis.execute_command("ACL", "SETUSER", "default", f"-{commands}")
+        # RQ's wait for a job in hand goes on (up to 30 s): as if it ended, as it does when its time is up.
+        for client in redis.client_list():
+            if client["cmd"] == "blmove":
+                redis.client_unblock(int(client["id"]))
+        return lambda: redis.execute_command("ACL", "SETUSER", "default", f"+{commands}")
+
+    return refuse
 
 
 def _full(redis: Redis) -> Callable[[], None]:
@@ -93,7 +99,9 @@ def _read_only(redis: Redis) -> Callable[[], None]:
 
 
 @pytest.mark.parametrize(("refuse", "errors"), [
-    pytest.param(_acl_without_blocking, {"NoPermissionError"}, id="an ACL without its blocking dequeue"),
+    pytest.param(_acl_without("@blocking"), {"NoPermissionError"}, id="an ACL without its blocking dequeue"),
+    # RQ's own beat and its start (register_birth) write with HSET: a run that cannot start, not the liveness beat.
+    pytest.param(_acl_without("hset"), {"NoPermissionError"}, id="an ACL without HSET"),
     pytest.param(_full, {"OutOfMemoryError"}, id="full at its maxmemory"),
     # Redis cuts RQ's wait for a job short as it becomes a replica (UNBLOCKED), unless a beat met READONLY first.
     pytest.param(_read_only, {"ReadOnlyError", "ResponseError"}, id="a read-only replica"),

@@ -32,7 +32,7 @@ from rq.scheduler import RQScheduler
 from gateway.errors import RetryableError
 from gateway.logs import clear_message_context, get_logger, scrub, sensitive_values
 from gateway.outage import RedisOutage as ProcessOutage
-from gateway.outage import refusal_passes
+from gateway.outage import acl_denied, refusal_passes
 from gateway.queues import (
     FORWARD_QUEUE,
     JobQueue,
@@ -496,9 +496,9 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
             except RedisError as error:
                 if stop.asked:
                     break  # told to stop, and Redis went away with it (as under a killed supervisor)
-                if refusal_passes(error):  # held as RQ's loop's: the next run's first beat may go through
+                if acl_denied(error):  # a command of RQ's, not of the beat: the next run's first beat goes through
                     outage.refused(error)
-                elif isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+                elif isinstance(error, (RedisConnectionError, RedisTimeoutError)) or refusal_passes(error):
                     outage.lost(error)  # logged once per outage, not at every try
                 else:  # WRONGTYPE on a key the run writes as it starts, an unknown command: no outage to wait out
                     quits.failed(error)
