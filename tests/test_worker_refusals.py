@@ -4,6 +4,7 @@ scheduler kept alive through it all."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import time
@@ -26,7 +27,7 @@ from redis.exceptions import (
 
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import REPLY_QUEUE
-from tests.conftest import ProcessHandle, wait_until
+from tests.conftest import ProcessHandle, log_events, wait_until
 
 
 @pytest.fixture
@@ -142,33 +143,75 @@ def test_a_worker_whose_redis_refuses_tells_it_once_and_keeps_its_retry_schedule
     assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler], output[-4000:]
 
 
-def test_a_worker_whose_queue_key_holds_another_type_keeps_the_traceback_once_and_backs_off(
-    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
+@pytest.mark.parametrize(("key", "at_its_start"), [
+    pytest.param(f"rq:queue:{REPLY_QUEUE}", False, id="the queue's key: RQ's dequeue"),
+    # RQ's registry of workers, which the liveness beat adds the worker to as a run starts: the run never starts,
+    # and it was the outage told as refusing, once, for good, where nothing said what to mend.
+    pytest.param("rq:workers", True, id="RQ's registry of workers: the run's start"),
+])
+def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_backs_off(
+    key: str, at_its_start: bool, own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
 ) -> None:
-    """A WRONGTYPE on the queue's key (a SET by hand) ends RQ's loop at its dequeue, and no waiting ends it: RQ's
-    traceback and `worker.quit_unasked` came about once a second, forever. The first quit keeps RQ's traceback; the
-    runs after it wait 2, 4, ... s, each quit a line with the repeats counted and what Redis said; its scheduler
-    lives on."""
+    """A WRONGTYPE on a key of the worker's (a SET by hand) ends its run, and no waiting ends it: RQ's traceback and
+    `worker.quit_unasked` came about once a second, forever. The first quit keeps the traceback; the runs after it
+    wait 2, 4, ... s, each quit a line with the repeats counted and what Redis said; its scheduler lives on. Once the
+    key is mended, the next run works."""
     redis = Redis.from_url(own_redis.url)
     try:
-        redis.set(f"rq:queue:{REPLY_QUEUE}", "written by hand")
+        redis.set(key, "written by hand")
         worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
-        wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
-        scheduler = scheduler_of(worker)
-        wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 3, timeout=15)
+        wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 3, timeout=30)
         time.sleep(1.5)  # the next run is 4 s away
         output = worker.output()
         quits = [e for e in events(worker) if e["event"] == "worker.quit_unasked"]
         assert [(e["retry_in"], e["repeats"], e["error"]) for e in quits] == [
             (1.0, 1, "ResponseError"), (2.0, 2, "ResponseError"), (4.0, 3, "ResponseError")], output[-4000:]
         assert "WRONGTYPE" in str(quits[0]["trouble"]), quits[0]
+        assert {e["reason"] for e in quits} == {"run_start_error" if at_its_start else "rq_loop_error"}
         tracebacks = [e for e in events(worker) if "exception" in e]
         assert len(tracebacks) == 1 and "WRONGTYPE" in str(tracebacks[0]["exception"]), output[-4000:]
+        said = "worker.start_failed" if at_its_start else "found an unhandled exception, quitting"
+        assert said in str(tracebacks[0]["event"]), tracebacks[0]["event"]
         assert not [e for e in events(worker) if str(e["event"]).startswith("worker.redis_")], output[-4000:]
-        assert scheduler.is_running() and psutil.Process(worker.process.pid).children() == [scheduler]
         assert '"worker.scheduler_killed"' not in output
-        redis.delete(f"rq:queue:{REPLY_QUEUE}")  # mended: the next run, at most 4 s away, works
+        if not at_its_start:  # started by the first run, which reached RQ's loop
+            scheduler = scheduler_of(worker)
+            assert psutil.Process(worker.process.pid).children() == [scheduler]
+        ready = worker.output().count('"worker.ready"')
+        redis.delete(key)  # mended: the next run, at most 4 s away, works
+        wait_until(lambda: worker.output().count('"worker.ready"') > ready, timeout=10)
+        time.sleep(1)
+        assert worker.output().count('"worker.quit_unasked"') == 3, worker.output()[-3000:]
         os.kill(worker.process.pid, signal.SIGTERM)
         assert worker.process.wait(timeout=10) == 0
     finally:
         redis.close()
+
+
+def _raised(error: Exception) -> Exception:
+    try:
+        raise error
+    except Exception as raised:
+        return raised
+
+
+def test_quits_in_a_row_wait_longer_each_time_and_a_run_that_worked_a_while_starts_afresh(
+        log_stream: io.StringIO) -> None:
+    """The waits double up to a minute, and only while the quits come in a row: a run that worked for the longest
+    wait before it quit (one job that meets a bug an hour later) waits a second again, not a minute. A quit on
+    another error keeps its traceback, and its repeats start again."""
+    from workers.outage import QUIT_LONGEST_WAIT_SECONDS, LoopQuits
+
+    quits = LoopQuits(REPLY_QUEUE)
+    wrong_type = _raised(ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"))
+    assert quits.quit_on(wrong_type) is True
+    waits = [quits.told(0.1)]
+    for _ in range(7):
+        assert quits.quit_on(wrong_type) is False  # the same error: counted, no traceback
+        waits.append(quits.told(0.1))
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert quits.quit_on(_raised(KeyError("job"))) is True  # another error: its traceback
+    assert quits.told(QUIT_LONGEST_WAIT_SECONDS) == 1.0
+    told = [(e["retry_in"], e["repeats"], e["error"]) for e in log_events(log_stream)
+            if e["event"] == "worker.quit_unasked"]
+    assert told[-2:] == [(60.0, 8, "ResponseError"), (1.0, 1, "KeyError")], told

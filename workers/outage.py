@@ -147,7 +147,7 @@ class LoopQuits:
             return True
         return self.quit_on(record.exc_info[1])
 
-    def told(self, lasted: float) -> float:
+    def told(self, lasted: float, reason: str = "rq_loop_error") -> float:
         """A run that lasted `lasted` seconds ended unasked, outside an outage: `worker.quit_unasked`, with the error
         RQ quit on, how many quits in a row on it, and the wait before the next run, which this returns."""
         with self._lock:
@@ -162,7 +162,7 @@ class LoopQuits:
             from gateway.health.documents import redis_trouble
 
             fields["trouble"] = redis_trouble(error)
-        log.error("worker.quit_unasked", queue=self.queue, reason="rq_loop_error", **fields, retry_in=wait)
+        log.error("worker.quit_unasked", queue=self.queue, reason=reason, **fields, retry_in=wait)
         return wait
 
     def failed(self, error: RedisError) -> None:

@@ -502,7 +502,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                     outage.lost(error)  # logged once per outage, not at every try
                 else:  # WRONGTYPE on a key the run writes as it starts, an unknown command: no outage to wait out
                     quits.failed(error)
-                    wait = quits.told(time.monotonic() - started)
+                    wait = quits.told(time.monotonic() - started, reason="run_start_error")
             finally:
                 _stop_on_signals(stop)  # not the finished run's handlers
             stop.wait(wait)
