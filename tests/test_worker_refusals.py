@@ -215,3 +215,28 @@ def test_quits_in_a_row_wait_longer_each_time_and_a_run_that_worked_a_while_star
     told = [(e["retry_in"], e["repeats"], e["error"]) for e in log_events(log_stream)
             if e["event"] == "worker.quit_unasked"]
     assert told[-2:] == [(60.0, 8, "ResponseError"), (1.0, 1, "KeyError")], told
+
+
+def test_a_worker_told_to_stop_while_redis_refuses_stops_its_scheduler_without_killing_it(
+    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """A Redis that refuses answers at once: a stop during that outage lets the retry scheduler stop by itself (it
+    releases its lock), where one held as an outage was killed as if Redis hung (`worker.scheduler_killed`,
+    `redis_not_answering`)."""
+    worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+    wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
+    scheduler = scheduler_of(worker)
+    redis = Redis.from_url(own_redis.url)
+    try:
+        _acl_without("@blocking")(redis)
+        wait_until(lambda: '"worker.redis_lost"' in worker.output(), timeout=10)
+        time.sleep(1.5)  # between two runs, or in one
+        started = time.monotonic()
+        os.kill(worker.process.pid, signal.SIGTERM)
+        assert worker.process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5
+        assert '"worker.scheduler_killed"' not in worker.output(), worker.output()[-3000:]
+        wait_until(lambda: not scheduler.is_running(), timeout=5)
+        assert not list(redis.scan_iter("rq:scheduler-lock:*"))  # released by the scheduler as it stopped
+    finally:
+        redis.close()

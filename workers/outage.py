@@ -53,12 +53,26 @@ class RedisOutage(BaseOutage):
         self.queue = queue
         # When RQ's loop last quit on a refusal that waiting ends (None: none in this outage).
         self._refused_at: float | None = None
+        # Whether Redis answered (refusing) as the outage began.
+        self._answers = False
 
     def refused(self, error: BaseException) -> None:
         """RQ's loop quit on a refusal that waiting ends (`refusal_passes`): `lost`, held until `REFUSAL_HELD_SECONDS`
         have passed without another, whatever else goes through meanwhile (`back`)."""
         self._refused_at = self._clock()
         self.lost(error)
+
+    def lost(self, error: BaseException) -> None:
+        """`BaseOutage.lost`, noting whether Redis answers through it (`not_answering`)."""
+        if not self.active:
+            self._answers = refusal_passes(error)
+        super().lost(error)
+
+    @property
+    def not_answering(self) -> bool:
+        """Whether an outage is on in which Redis does not answer (lost, silent), as opposed to one in which it answers
+        and refuses: a stop need not wait on a Redis that answers at once, nor kill a scheduler as if it hung."""
+        return self.active and not self._answers
 
     @property
     def refusing(self) -> bool:

@@ -277,7 +277,7 @@ class LaporWorker(SimpleWorker):
         told to stop (a restart, a deploy): one that has not stopped in time is killed (`SchedulerKeeper.stop`)."""
         if self._keeps_scheduler and not self.stop.asked:
             return
-        self.keeper.stop(self.outage.queue, redis_answers=not self.outage.active)
+        self.keeper.stop(self.outage.queue, redis_answers=not self.outage.not_answering)
 
     def teardown(self) -> None:
         """RQ's goodbye: stop the scheduler, unregister, unsubscribe. Told to stop while Redis does not answer, only
@@ -510,7 +510,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         return False
     finally:
         with contextlib.suppress(RedisError):
-            keeper.stop(queue_name, redis_answers=not outage.active)  # a stop between runs: no run's goodbye did
+            keeper.stop(queue_name, redis_answers=not outage.not_answering)  # a stop between runs: no run's goodbye did
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
