@@ -201,22 +201,35 @@ def test_quits_in_a_row_wait_longer_each_time_and_a_run_that_worked_a_while_star
         log_stream: io.StringIO) -> None:
     """The waits double up to a minute, and only while the quits come in a row: a run that worked for the longest
     wait before it quit (one job that meets a bug an hour later) waits a second again, not a minute. A quit on
-    another error keeps its traceback, and its repeats start again."""
+    another error keeps its traceback, and its repeats start again; so does the same error after a run that worked."""
     from workers.outage import QUIT_LONGEST_WAIT_SECONDS, LoopQuits
 
-    quits = LoopQuits(REPLY_QUEUE)
+    clock = {"now": 0.0}
+    quits = LoopQuits(REPLY_QUEUE, clock=lambda: clock["now"])
     wrong_type = _raised(ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"))
-    assert quits.quit_on(wrong_type) is True
-    waits = [quits.told(0.1)]
-    for _ in range(7):
-        assert quits.quit_on(wrong_type) is False  # the same error: counted, no traceback
-        waits.append(quits.told(0.1))
+    waits = []
+    for run in range(8):
+        quits.began()
+        clock["now"] += 0.1  # each run quits at once
+        assert quits.quit_on(wrong_type) is (run == 0)  # the same error again: counted, no traceback
+        waits.append(quits.told())
+        clock["now"] += waits[-1]
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    quits.began()
     assert quits.quit_on(_raised(KeyError("job"))) is True  # another error: its traceback
-    assert quits.told(QUIT_LONGEST_WAIT_SECONDS) == 1.0
+    assert quits.told() == 60.0  # still in a row
+    quits.began()
+    clock["now"] += QUIT_LONGEST_WAIT_SECONDS  # a run that worked a minute, then met the bug again
+    assert quits.quit_on(_raised(KeyError("job"))) is True
+    assert quits.told() == 1.0
+    quits.began()
+    clock["now"] += 0.1
+    assert quits.quit_on(_raised(KeyError("job"))) is False  # in a row again
+    assert quits.told() == 2.0
     told = [(e["retry_in"], e["repeats"], e["error"]) for e in log_events(log_stream)
             if e["event"] == "worker.quit_unasked"]
-    assert told[-2:] == [(60.0, 8, "ResponseError"), (1.0, 1, "KeyError")], told
+    assert told[-4:] == [(60.0, 8, "ResponseError"), (60.0, 1, "KeyError"), (1.0, 1, "KeyError"),
+                         (2.0, 2, "KeyError")], told
 
 
 def test_a_worker_told_to_stop_while_redis_refuses_stops_its_scheduler_without_killing_it(

@@ -123,8 +123,9 @@ class LoopQuits:
     RQ's or ours): the worker ran it again a second later, and it logged RQ's traceback and `worker.quit_unasked`
     about once a second, forever. The first quit on an error keeps RQ's traceback; the runs after it wait longer and
     longer (`QUIT_FIRST_WAIT_SECONDS` doubled up to `QUIT_LONGEST_WAIT_SECONDS`), and a quit on the same error again
-    (its type, where it was raised) is counted on `worker.quit_unasked` instead of a traceback. Shared by the runs of
-    one worker process; thread-safe."""
+    (its type, where it was raised) is counted on `worker.quit_unasked` instead of a traceback. A run that worked the
+    longest wait before it quit (a bug met by one job an hour later) starts afresh: its traceback, a wait of a
+    second. Shared by the runs of one worker process (`began` at the start of each); thread-safe."""
 
     def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.queue = queue
@@ -134,6 +135,22 @@ class LoopQuits:
         self._repeats = 0  # in a row, on the same error as the last
         self._last: tuple[str, str, int] | None = None
         self._error: BaseException | None = None
+        self._began = clock()  # when the run in progress, or the last, began
+        self._ended = False  # whether that run's end was seen (`_afresh`)
+
+    def began(self) -> None:
+        """A run begins."""
+        with self._lock:
+            self._began = self._clock()
+            self._ended = False
+
+    def _afresh(self) -> None:
+        """With the lock held, at a run's end (its quit, or its being told): forget the quits before it, if it worked
+        the longest wait."""
+        if not self._ended and self._clock() - self._began >= QUIT_LONGEST_WAIT_SECONDS:
+            self._quits = 0
+            self._last = None
+        self._ended = True
 
     @staticmethod
     def _where(error: BaseException) -> tuple[str, str, int]:
@@ -148,6 +165,7 @@ class LoopQuits:
         """RQ's loop quit on `error`: whether its traceback is to be logged (not the same error as the last quit)."""
         where = self._where(error)
         with self._lock:
+            self._afresh()
             same = where == self._last
             self._last = where
             self._error = error
@@ -161,12 +179,11 @@ class LoopQuits:
             return True
         return self.quit_on(record.exc_info[1])
 
-    def told(self, lasted: float, reason: str = "rq_loop_error") -> float:
-        """A run that lasted `lasted` seconds ended unasked, outside an outage: `worker.quit_unasked`, with the error
-        RQ quit on, how many quits in a row on it, and the wait before the next run, which this returns."""
+    def told(self, reason: str = "rq_loop_error") -> float:
+        """The run ended unasked, outside an outage: `worker.quit_unasked`, with the error RQ quit on, how many quits
+        in a row on it, and the wait before the next run, which this returns."""
         with self._lock:
-            if lasted >= QUIT_LONGEST_WAIT_SECONDS:  # it worked for a while: not the same trouble in a row
-                self._quits = 0
+            self._afresh()
             self._quits += 1
             wait = min(QUIT_LONGEST_WAIT_SECONDS, QUIT_FIRST_WAIT_SECONDS * 2 ** (self._quits - 1))
             error, repeats = self._error, self._repeats

@@ -477,7 +477,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         settle_heap()  # once: after an outage it would freeze what the failed run left behind
         while not stop.asked:
             wait = REDIS_RETRY_SECONDS
-            started = time.monotonic()
+            quits.began()
             try:
                 # RQ's worker names itself to Redis as it is built, on the connection that waits minutes for an
                 # answer: a Redis that hangs is found here first, in the liveness timeout.
@@ -490,7 +490,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                     log.info("worker.stopped", queue=queue_name)
                     return worked
                 if not (worker.ended_in_outage or outage.active):  # else RQ quit on the outage already told
-                    wait = quits.told(time.monotonic() - started)
+                    wait = quits.told()
             except StopRequested:  # the finished run's handler, reached during its teardown: the stop is noted
                 break
             except RedisError as error:
@@ -502,7 +502,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                     outage.lost(error)  # logged once per outage, not at every try
                 else:  # WRONGTYPE on a key the run writes as it starts, an unknown command: no outage to wait out
                     quits.failed(error)
-                    wait = quits.told(time.monotonic() - started, reason="run_start_error")
+                    wait = quits.told(reason="run_start_error")
             finally:
                 _stop_on_signals(stop)  # not the finished run's handlers
             stop.wait(wait)
