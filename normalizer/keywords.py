@@ -171,6 +171,11 @@ _DOTS = "".join(map(re.escape, with_compatibility_forms(".")))
 _DATE_MARKS = "".join(map(re.escape, with_compatibility_forms("./") + DASHES))
 _DATE = re.compile(rf"\d{{1,2}}([{_DATE_MARKS}])\d{{1,2}}\1\d{{2,4}}")
 _AMOUNT = re.compile(rf"\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
+# A date or a time of day opening a text, too short for `_LEADING_ID` ("17/8/25", "10.30", "10:30"): flag words after
+# it are read as after a number (`_flags_after_a_leading_id`).
+_COLONS = "".join(map(re.escape, with_compatibility_forms(":")))
+_LEADING_DATE_OR_TIME = re.compile(rf"\s*[{HASH}]?(?:{_DATE.pattern}|\d{{1,2}}[{_DOTS}{_COLONS}]\d{{2}})"
+                                   rf"(?!\d|[{_DATE_MARKS}{_COLONS}]\d)")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
@@ -980,6 +985,10 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     candidate, typed, end = _id_in(digits)
     if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
+    # Our short code set apart at the run's head ("1708 15.000.000 diminta ...", "1708 17 Agustus ..."): the
+    # address, not digits of an ID. Read as one, the complaint was answered "not valid" and never filed, or added to
+    # a stranger's report (170817). Only a status query keeps the run whole ("1708 0003": an ID typed in groups).
+    crosses = not typed.isdigit() and digits.start("id") < _past_our_address_at(unmarked, digits.start("id"), grammar)
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
@@ -991,8 +1000,12 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     # Written as an amount (",-", "-an", "/bulan" glued to it) it stays one unless marked.
     as_an_id = marked or unmarked[:digits.start("id")].strip() != ""
     units = grammar.amount_only_units if as_an_id or is_valid_tracking_id(candidate) else grammar.amount_units
-    if (_AMOUNT_ONLY_SUFFIX if as_an_id else _AMOUNT_SUFFIX).match(unmarked, end) or (
-            (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in units):
+    # A pipe after a valid one sets it apart, and no amount's unit is written after one ("<id>|rupiah 500 ribu
+    # diminta lagi", "<id>|juta diminta"): read as an amount, the addition was a new named report holding the ID. (A
+    # mistyped one stays a report of the whole text: answered "not valid", the words would not be filed.)
+    piped = unmarked[end:].lstrip(" \t")[:1] in _PIPES and is_valid_tracking_id(candidate)
+    if (_AMOUNT_ONLY_SUFFIX if as_an_id else _AMOUNT_SUFFIX).match(unmarked, end) or (not piped and (
+            (unit := _TOKENS.match(rest)) is not None and fold_word(unit.group()) in units)):
         # An amount or a count whose check digit happens to hold ("Untuk 12500000 rupiah dana desa dipotong", "About
         # 4500000 rupiah was taken"), or written as one ("12500000,- diminta", "12500000/bulan", "12500000-an"):
         # read as an ID, the complaint went to another report, or to none, unfiled.
@@ -1000,6 +1013,10 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.
+        return None
+    if crosses and rest and not _only_asks_status(rest, grammar, named=not ours):
+        # Words to file follow: what is typed after our short code is read as it is without it (`_parse_addressed`),
+        # a report of the whole text when no ID opens it.
         return None
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
@@ -1019,6 +1036,15 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
                           anonymous="anonymous" in asked, confidential="confidential" in asked)
     return ParsedText(action=Action.FOLLOW_UP, text=rest, tracking_id=candidate, language=language,
                       anonymous="anonymous" in flags, confidential="confidential" in flags)
+
+
+def _only_asks_status(rest: str, grammar: Grammar, *, named: bool) -> bool:
+    """Whether the words after an ID (`_parse_follow_up`'s `rest`) ask only its status, past flag words: nothing of
+    them would be filed."""
+    flags: set[str] = set()
+    rest = _follow_up_flags(rest, grammar, flags)
+    return not rest or _only_a_status_command(rest, grammar) or _asks_status(rest, grammar, flags,
+                                                                              after_command=False, named=named)
 
 
 def _parse_labelled_follow_up(text: str, grammar: Grammar, language: str, shortest_id: int) -> ParsedText | None:
@@ -1681,17 +1707,17 @@ def _past_symbols_and_our_address_at(text: str, at: int, grammar: Grammar) -> in
         at = past
 
 
-def _is_prose_number(typed: str, candidate: str, *, grouped_ids: bool = False) -> bool:
+def _is_prose_number(typed: str, candidate: str, *, flags_only: bool = False) -> bool:
     """A leading number that is part of the complaint, not a Tracking ID: a phone number ("0812...", "62812..."),
     a date or an amount. Read as an ID with a wrong check digit, the complaint would be answered and never filed.
 
-    `grouped_ids`: a number written with thousands dots is an ID when its check digit holds ("10.000.012", as a status
-    command reads it: "CEK 10.000.012"), for a reader that only takes the flag words after it and files the text as
-    typed (`_flags_after_a_leading_id`); an amount's check digit holds one time in ten, and a flag read once too often
-    is the safe error."""
+    `flags_only`: for a reader that only takes the flag words after the number and files the text as typed
+    (`_flags_after_a_leading_id`), a date or an amount is no prose, whatever its check digit ("10.000.012",
+    "15.000.000", "17.08.2025"): "LAPOR 15.000.000 ANONIM ..." went named. A flag read once too often is the safe
+    error."""
     # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
-    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate)) or bool(_DATE.fullmatch(typed))
-            or (bool(_AMOUNT.fullmatch(typed)) and not (grouped_ids and is_valid_tracking_id(candidate))))
+    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
+            or (not flags_only and (bool(_DATE.fullmatch(typed)) or bool(_AMOUNT.fullmatch(typed)))))
 
 
 def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH,
@@ -2154,19 +2180,26 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
 def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     """The flags of the flag words right after a number of a Tracking ID's shape opening the words at `at` (after a
     kind word: "LAPOR <id> ANONIM foto", "ADUAN <id> RAHASIA: ...", "LAPOR <id> tambah anonim ..."), none when no
-    such number opens them (an amount, a date, a phone number: "LAPOR 15000000 rupiah ..."). The words stay the
-    text's, the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would.
+    such number opens them (a phone number, a short one: "LAPOR 0812345678 ANONIM ..."). The words stay the text's,
+    the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would.
 
-    The ID grouped as a status command reads it ("LAPOR 10.000.012 ANONIM foto", `grouped_ids`), and anonymity wished
-    after a term of address or a particle as an addition's words after the ID are read (`_wishes_anonymity`: "LAPOR
-    <id> pak ANONIM foto", as "<id> pak ANONIM foto"): missed, each went named."""
+    An amount, a date or a time of day counts as a number there, whatever its check digit ("LAPOR 15.000.000 ANONIM
+    ...", "17.08.2025 ANONIM ...", "10.30 ANONIM ...", `flags_only`): only the flags are taken, and a flag read once too
+    often is the safe error. So is anonymity wished after a term of address or a particle, as an addition's words
+    after the ID are read (`_wishes_anonymity`: "LAPOR <id> pak ANONIM foto", as "<id> pak ANONIM foto"): missed,
+    each went named."""
     unmarked = text[at:].lstrip(_ID_OPEN)
     digits = _LEADING_ID.match(unmarked)
-    if digits is None:
-        return set()
-    candidate, typed, end = _id_in(digits)
-    if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate, grouped_ids=True):
-        return set()
+    end = None
+    if digits is not None:
+        candidate, typed, end = _id_in(digits)
+        if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate, flags_only=True):
+            end = None
+    if end is None:
+        dated = _LEADING_DATE_OR_TIME.match(unmarked)
+        if dated is None:
+            return set()
+        end = dated.end()
     after = unmarked[end:]
     position, flags = len(after) - len(after.lstrip(_STATUS_ID_CLOSE)), set()
     while (taken := _leading_keyword_at(after, position, grammar, True, bool(flags))) is not None:
@@ -2278,10 +2311,10 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # whole text, as "tambah" opens prose ("tambah 13000000 lagi diminta petugas": read as a label, such amounts
         # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
         flags |= _flags_after_a_leading_id(text, opened, grammar)
-    elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN):
+    elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN or text[:1] in HASH):
         # "10.000.012 ANONIM foto": an ID grouped as an amount is ("12.500.000 diminta ..."), opening a report of the
         # whole text (an addition only typed as one run of digits), its flag words read as after "LAPOR". Missed, it
-        # went named.
+        # went named. So after "#" ("#1708 17 ANONIM ...": our short code and a number, no ID).
         flags |= _flags_after_a_leading_id(text, 0, grammar)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles

@@ -524,6 +524,16 @@ GLUED_FLAGS_AFTER_AN_ID = [
                  "RAHASIA｜foto sudah saya kirim", id="follow-up-fullwidth-pipes"),
     pytest.param("CEK 10000012|ANONIM|foto loketnya", Action.STATUS, True, False, "ANONIM|foto loketnya",
                  id="status-query-piped-id-and-flag"),
+    # no amount's unit is written after a pipe: the ID stays one, as after "#" ("10000012|rupiah ..." was a new named
+    # report holding the ID)
+    pytest.param("10000012|rupiah 500 ribu diminta lagi", Action.FOLLOW_UP, False, False,
+                 "rupiah 500 ribu diminta lagi", id="follow-up-piped-id-then-rupiah"),
+    pytest.param("10000012|juta diminta", Action.FOLLOW_UP, False, False, "juta diminta",
+                 id="follow-up-piped-id-then-juta"),
+    pytest.param("10000012 | juta diminta lagi", Action.FOLLOW_UP, False, False, "juta diminta lagi",
+                 id="follow-up-spaced-pipe-then-juta"),
+    pytest.param("10000012｜ribu diminta", Action.FOLLOW_UP, False, False, "ribu diminta",
+                 id="follow-up-fullwidth-pipe-then-ribu"),
 ]
 
 

@@ -722,6 +722,78 @@ def test_a_number_inside_a_sentence_is_text_and_one_first_is_an_id(text: str, ac
     assert (parsed.action, parsed.tracking_id, parsed.text) == (action, tracking_id, body)
 
 
+# A valid ID whose first digits are our short code ("17080008").
+ID_1708 = format_tracking_id(1708000)
+
+
+@pytest.mark.parametrize(("text", "shortest_id", "action", "tracking_id", "body"), [
+    # Our short code, then a number and the complaint's words: a report of the whole text, as "1708 jalan rusak" is.
+    # Read as one run of digits, each was "not valid" (an ID 170815000000) and never filed.
+    pytest.param("1708 15.000.000 diminta petugas kelurahan", 8, Action.REPORT, None,
+                 "1708 15.000.000 diminta petugas kelurahan", id="an-amount"),
+    pytest.param("1708 10.30 petugas minta uang", 8, Action.REPORT, None, "1708 10.30 petugas minta uang",
+                 id="a-time"),
+    pytest.param("1708 17.08.2025 ada pungli di kelurahan", 8, Action.REPORT, None,
+                 "1708 17.08.2025 ada pungli di kelurahan", id="a-date"),
+    pytest.param("1708 1945 merdeka kok masih pungli", 8, Action.REPORT, None, "1708 1945 merdeka kok masih pungli",
+                 id="a-year"),
+    pytest.param("1708 003/005 jalan rusak", 6, Action.REPORT, None, "1708 003/005 jalan rusak", id="rt-rw"),
+    pytest.param("1708-15.000.000 diminta petugas", 8, Action.REPORT, None, "1708-15.000.000 diminta petugas",
+                 id="a-dash-after-it"),
+    pytest.param("1708 1708 15.000.000 diminta petugas", 8, Action.REPORT, None,
+                 "1708 1708 15.000.000 diminta petugas", id="twice"),
+    # With cells configured (a shorter ID may be minted), it went to a stranger's report 170817.
+    pytest.param("1708 17 Agustus ada pungli", 6, Action.REPORT, None, "1708 17 Agustus ada pungli",
+                 id="a-day-and-month"),
+    pytest.param("1708 17 Agustus ada pungli", 8, Action.REPORT, None, "1708 17 Agustus ada pungli",
+                 id="a-day-and-month-long-ids"),
+    # A number after it read as without it: an ID stays one, typed in groups too.
+    pytest.param(f"1708 {VALID} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="an-id"),
+    pytest.param(f"1708 {VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="a-grouped-id"),
+    pytest.param(f"1708 {VALID}", 8, Action.STATUS, VALID, "", id="an-id-alone"),
+    # A valid ID opening with our short code: one run, it is the ID; typed apart with words after it, the report
+    # never goes to what may be a stranger's case (the number stays in its text); alone, or before a status command,
+    # it is asked about as an ID typed in groups is.
+    pytest.param(f"{ID_1708} jalan masih rusak", 8, Action.FOLLOW_UP, ID_1708, "jalan masih rusak", id="id-1708"),
+    pytest.param(f"{ID_1708[:4]} {ID_1708[4:]} jalan masih rusak", 8, Action.REPORT, None,
+                 f"{ID_1708[:4]} {ID_1708[4:]} jalan masih rusak", id="id-1708-apart-then-words"),
+    pytest.param(f"{ID_1708[:4]} {ID_1708[4:]}", 8, Action.STATUS, ID_1708, "", id="id-1708-apart-alone"),
+    pytest.param(f"{ID_1708[:4]} {ID_1708[4:]} cek status", 8, Action.STATUS, ID_1708, "",
+                 id="id-1708-apart-then-a-status-command"),
+])
+def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
+        text: str, shortest_id: int, action: Action, tracking_id: str | None, body: str) -> None:
+    """"1708 15.000.000 diminta ...": the short code the citizen sends to, typed first, is the address; the number
+    after it is read as it is without it. Joined to it as one ID, the complaint was answered "not valid" and never
+    filed, or added to a stranger's report."""
+    parsed = parse_text(text, shortest_id=shortest_id)
+    assert (parsed.action, parsed.tracking_id, parsed.text) == (action, tracking_id, body)
+
+
+@pytest.mark.parametrize(("text", "shortest_id", "anonymous", "confidential"), [
+    pytest.param("1708 15.000.000 ANONIM diminta kepala desa", 8, True, False, id="an-amount"),
+    pytest.param("1708 17 ANONIM RAHASIA Agustus ada pungli", 6, True, True, id="a-day"),
+    pytest.param("#1708 17 ANONIM Agustus ada pungli", 6, True, False, id="hash-first"),
+    pytest.param("#1708 17: RAHASIA Agustus ada pungli", 6, False, True, id="hash-first-colon"),
+    pytest.param("1708 10.30 ANONIM kepala desa minta uang", 8, True, False, id="a-time"),
+    pytest.param("1708 15.000.000 diminta kepala desa", 8, False, False, id="no-flag-word"),
+])
+def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shortest_id: int, anonymous: bool,
+                                                                confidential: bool) -> None:
+    """The flag words after our short code and a number stay the report's wish, as they were while the two were read
+    as one ID ("1708 17 ANONIM ..." an anonymous addition to report 170817): a report of the text, not named."""
+    parsed = parse_text(text, shortest_id=shortest_id)
+    assert (parsed.action, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, None, anonymous, confidential)
+
+
+def test_our_short_code_before_an_amount_files_the_complaint() -> None:
+    """Through the pipeline: a draft of the whole text, no "not valid" answer."""
+    normalized = _sms("1708 15.000.000 diminta petugas kelurahan")
+    assert (normalized.query, normalized.mistyped_id) == (None, None)
+    assert normalized.draft is not None and normalized.draft.text == "1708 15.000.000 diminta petugas kelurahan"
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("key", ["ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
                                  "ack_incomplete", "ack_incomplete_confidential", "duplicate",
@@ -4603,6 +4675,14 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
                  id="min-comma-anonim"),
     pytest.param(f"LAPOR {DOTTED} pak ANONIM foto sudah saya kirim", "complaint", True, False,
                  id="dotted-id-pak-anonim"),
+    # An amount, a date or a time there, whatever its check digit: only the flags are read, a flag read once too often
+    # the safe error. Each went named.
+    pytest.param("LAPOR 10.000.013 ANONIM foto sudah saya kirim", "complaint", True, False, id="dotted-mistyped-id"),
+    pytest.param("LAPOR 15.000.000 ANONIM diminta kepala desa", "complaint", True, False, id="dotted-amount"),
+    pytest.param("ADUAN 15.000.000 RAHASIA diminta kepala desa", "complaint", False, True,
+                 id="dotted-amount-rahasia"),
+    pytest.param("LAPOR 17.08.2025 ANONIM kepala desa minta setoran", "complaint", True, False, id="a-date"),
+    pytest.param("LAPOR 10.30 ANONIM kepala desa minta setoran", "complaint", True, False, id="a-time"),
     # No flag word right after the number, or no number of an ID's shape: as before.
     pytest.param(f"LAPOR {VALID} foto sudah saya kirim", "complaint", False, False, id="no-flag-word"),
     pytest.param(f"LAPOR {VALID} nomor anonim meneror saya", "complaint", False, False, id="a-flag-word-in-prose"),
@@ -4648,13 +4728,23 @@ def test_a_flag_word_after_a_tracking_id_after_tambah_is_read_the_text_a_report(
     pytest.param(f"{DOTTED} pak ANONIM foto sudah saya kirim", True, False, id="pak-anonim"),
     pytest.param(f"{DOTTED} foto sudah saya kirim", False, False, id="no-flag-word"),
     pytest.param("12.500.000 diminta petugas kelurahan", False, False, id="an-amount"),
+    # whatever the check digit, and after a date or a time of day opening the text too: only the flags are read
+    pytest.param("10.000.013 ANONIM kepala desa minta setoran", True, False, id="a-mistyped-id-anonim"),
+    pytest.param("15.000.000 ANONIM kepala desa minta setoran", True, False, id="an-amount-anonim"),
+    pytest.param("17.08.2025 ANONIM kepala desa minta setoran", True, False, id="a-date-anonim"),
+    pytest.param("17/08/2025 RAHASIA kepala desa minta setoran", False, True, id="a-date-slashes-rahasia"),
+    pytest.param("17-08-2025 pak ANONIM kepala desa minta setoran", True, False, id="a-date-dashes-pak-anonim"),
+    pytest.param("10.30 ANONIM kepala desa minta uang", True, False, id="a-time-anonim"),
+    pytest.param("10:30 ANONIM RAHASIA kepala desa minta uang", True, True, id="a-time-colon-both-flags"),
+    pytest.param("17.08.2025 ada pungli di kelurahan", False, False, id="a-date"),
+    pytest.param("10.30 petugas anonim datang", False, False, id="a-time-then-a-flag-word-in-prose"),
 ])
 def test_a_flag_word_after_a_tracking_id_grouped_by_dots_opening_a_message_is_read(
         text: str, anonymous: bool, confidential: bool) -> None:
     """"12.345.674 ANONIM foto": an ID grouped by thousands dots is read as an amount is, a report of the whole text
-    (an addition only typed as one run of digits: "12.500.000 diminta ..." sent to a stranger's report), and its
-    check digit holding, the flag words after it are read as after "LAPOR <id>". Read as the citizen's words, the
-    whistleblower's number went to the agency."""
+    (an addition only typed as one run of digits: "12.500.000 diminta ..." sent to a stranger's report), and the flag
+    words after it are read as after "LAPOR <id>", whatever its check digit; so after a date or a time of day. Read
+    as the citizen's words, the whistleblower's number went to the agency."""
     parsed = parse_text(text)
     assert (parsed.action, parsed.text, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, text, None, anonymous, confidential)
