@@ -988,7 +988,8 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     # Our short code set apart at the run's head ("1708 15.000.000 diminta ...", "1708 17 Agustus ..."): the
     # address, not digits of an ID. Read as one, the complaint was answered "not valid" and never filed, or added to
     # a stranger's report (170817). Only a status query keeps the run whole ("1708 0003": an ID typed in groups).
-    crosses = not typed.isdigit() and digits.start("id") < _past_our_address_at(unmarked, digits.start("id"), grammar)
+    addressed = _past_our_address_at(unmarked, digits.start("id"), grammar) if not typed.isdigit() else 0
+    crosses = digits.start("id") < addressed
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
     if _is_punctuation(rest):  # "12345678?", "12345678 ??": a question about the report, nothing to add to it
         rest = ""
@@ -1015,9 +1016,9 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.
         return None
     if crosses and rest and not _only_asks_status(rest, grammar, named=not ours):
-        # Words to file follow: what is typed after our short code is read as it is without it (`_parse_addressed`),
-        # a report of the whole text when no ID opens it.
-        return None
+        # Words to file follow: what is typed after our short code is read as it is without it ("1708 <id> foto",
+        # "#1708 <id> foto", "Tambahan: 1708 <id> foto"), a report of the whole text when no ID opens it.
+        return _parse_follow_up(unmarked[addressed:], grammar, language, shortest_id, ours=ours)
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
     flags: set[str] = set()
@@ -2210,6 +2211,10 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     return flags
 
 
+# A label's colon and the spaces around it ("Tambahan: ...").
+_LABEL_COLON = " \t\n" + with_compatibility_forms(":")
+
+
 def _past_a_flag_opener(text: str, grammar: Grammar) -> int | None:
     """Where the text goes on after the flag opener opening it (`[flag_openers]`: "tambah", "mohon", ...), None when
     no such word opens it."""
@@ -2310,7 +2315,8 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # "TAMBAH <id> ANONIM foto", help's "Tambah ANONIM" written around the report's ID: a new report of the
         # whole text, as "tambah" opens prose ("tambah 13000000 lagi diminta petugas": read as a label, such amounts
         # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
-        flags |= _flags_after_a_leading_id(text, opened, grammar)
+        # So after help's label and its colon ("Tambahan: 15.000.000 ANONIM ...", "Tambahan: 1708 17 ANONIM ...").
+        flags |= _flags_after_a_leading_id(text, len(text) - len(text[opened:].lstrip(_LABEL_COLON)), grammar)
     elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN or text[:1] in HASH):
         # "10.000.012 ANONIM foto": an ID grouped as an amount is ("12.500.000 diminta ..."), opening a report of the
         # whole text (an addition only typed as one run of digits), its flag words read as after "LAPOR". Missed, it

@@ -751,6 +751,8 @@ ID_1708 = format_tracking_id(1708000)
     pytest.param(f"1708 {VALID} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="an-id"),
     pytest.param(f"1708 {VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="a-grouped-id"),
     pytest.param(f"1708 {VALID}", 8, Action.STATUS, VALID, "", id="an-id-alone"),
+    pytest.param(f"Tambahan: 1708 {VALID} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="after-help-s-label"),
+    pytest.param(f"#1708 {VALID} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="hash-first"),
     # A valid ID opening with our short code: one run, it is the ID; typed apart with words after it, the report
     # never goes to what may be a stranger's case (the number stays in its text); alone, or before a status command,
     # it is asked about as an ID typed in groups is.
@@ -777,6 +779,10 @@ def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
     pytest.param("#1708 17: RAHASIA Agustus ada pungli", 6, False, True, id="hash-first-colon"),
     pytest.param("1708 10.30 ANONIM kepala desa minta uang", 8, True, False, id="a-time"),
     pytest.param("1708 15.000.000 diminta kepala desa", 8, False, False, id="no-flag-word"),
+    # after help's label for an addition, its colon too
+    pytest.param("Tambahan: 1708 2025\nANONIM RAHASIA merdeka kok masih pungli", 8, True, True, id="label-a-year"),
+    pytest.param("Tambahan: 1708 17 ANONIM Agustus ada pungli", 6, True, False, id="label-a-day"),
+    pytest.param("Tambahan: 15.000.000 ANONIM diminta petugas", 8, True, False, id="label-an-amount"),
 ])
 def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shortest_id: int, anonymous: bool,
                                                                 confidential: bool) -> None:
