@@ -987,7 +987,7 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         return None
     # Our short code set apart at the run's head ("1708 15.000.000 diminta ...", "1708 17 Agustus ..."): the
     # address, not digits of an ID. Read as one, the complaint was answered "not valid" and never filed, or added to
-    # a stranger's report (170817). Only a status query keeps the run whole ("1708 0003": an ID typed in groups).
+    # a stranger's report (170817). Only a status query keeps the run whole ("1708 0008": an ID typed in groups).
     addressed = _past_our_address_at(unmarked, digits.start("id"), grammar) if not typed.isdigit() else 0
     crosses = digits.start("id") < addressed
     rest = unmarked[end:].lstrip(_STATUS_ID_CLOSE if marked else _ID_CLOSE).strip()
