@@ -16,6 +16,7 @@ Tracking ID, so that can only repeat a job, never a report.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import queue as thread_queue
 import socket
@@ -229,6 +230,7 @@ class Intake:
         # raise past them met Redis down (0: none to check), set by the committer and cleared by the replayer: under
         # its own lock.
         self._unchecked_reserve = 0
+        self._closing = False
         self._unchecked_lock = threading.Lock()
 
     @property
@@ -327,9 +329,16 @@ class Intake:
         """Lease the reserve the spool mints from in an outage, where no commit has yet: a gateway just started (or
         restarted after a crash, its reserve lost with it) held none until a report went through Redis, and a Redis
         outage before that answered every SMS 503, which Twilio never sends again, while the views said the spool
-        answered them. Each round of the spool replayer, on its thread; nothing while reports go to the spool."""
-        if self._spool is not None and not self._spooling and self.reserve < self._settings.intake.id_reserve:
-            self._top_up_reserve()
+        answered them. Each round of the spool replayer, on its thread. Not while reports go to the spool, nor while
+        a reserve taken during an outage waits for its check against Redis's sequence (`_unchecked_reserve`: the
+        committer takes and records one on its own thread), nor once closing. A Redis error is the next commit's or
+        round's to tell: told here, a Redis refusing writes (full, read-only) that answers the replayer's PING made
+        an idle gateway log `intake.spooling` and `intake.redis_back` every second."""
+        if (self._spool is None or self._spooling or self._unchecked_reserve or self._closing
+                or self.reserve >= self._settings.intake.id_reserve):
+            return
+        with contextlib.suppress(RedisError, NotDurable):  # NotDurable: the ID range used up, the commit's to say
+            self._allocator.top_up(self._settings.intake.id_reserve)
 
     def _top_up_reserve(self) -> None:
         # The reports just committed are durable whatever happens here. A Redis error sends the next batches to the
@@ -844,6 +853,7 @@ class Intake:
 
     def close(self) -> None:
         """Stop the committer, then leave the unused Tracking IDs in reserve to the processes on its spool directory."""
+        self._closing = True  # no lease by the replayer's round from here: its IDs would be lost (a gap)
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 self._waiting.put(None)
@@ -1046,7 +1056,8 @@ class SpoolReplayer:
         event loop once a second, a spool disk that hangs (an NFS server gone) stalled every webhook with it."""
         if self._intake.replay_due:
             self._intake.replay_spool()
-        self._intake.fill_reserve()
+        else:  # a round after: a commit spooling as the replay ended has taken and recorded its saved reserve by then
+            self._intake.fill_reserve()
         return spool.size_bytes()
 
     def _say_stuck(self, spool: Spool, waiting: int | None, failed: str | None = None) -> None:

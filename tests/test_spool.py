@@ -1441,6 +1441,25 @@ def test_redis_words_leave_out_the_arguments_of_the_command_that_failed(
     assert redis_words(refused.value) == words
 
 
+async def test_the_replayer_leases_the_reserve_once_redis_takes_writes_and_says_nothing_meanwhile(
+    intake: Intake, own_redis: EmbeddedRedis, log_stream: io.StringIO
+) -> None:
+    """A gateway just started holds no Tracking IDs until its replayer leases them. A Redis full at its maxmemory
+    answers the replayer's PING and refuses the lease: told as spooling at each round, then back at the next PING,
+    an idle gateway logged `intake.spooling` and `intake.redis_back` every second."""
+    admin = Redis.from_url(own_redis.url)
+    admin.config_set("maxmemory", "1")  # every write refused
+    replayer = SpoolReplayer(intake)
+    for _ in range(4):
+        await replayer.round()
+    assert intake.reserve == 0 and not intake.spooling
+    assert [event["event"] for event in log_events(log_stream) if event["event"].startswith("intake.")] == []
+
+    admin.config_set("maxmemory", "0")
+    await replayer.round()
+    assert intake.reserve >= 50  # LAPOR_INTAKE_ID_RESERVE of the fixture, leased in blocks
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")
