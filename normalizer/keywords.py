@@ -2208,7 +2208,8 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
         flags.add(grammar.flags[word])
     if "anonymous" not in flags and _wishes_anonymity(_folded_words(after[position:], grammar), grammar):
         flags.add("anonymous")
-    return flags
+    # Glued to a mark, as after an ID typed first ("LAPOR <id> ANONIM|foto", "1708 0008 RAHASIA|ada pungli").
+    return flags | _glued_flags_at_head(after[position:], grammar, {"anonymous", "confidential"} - flags)
 
 
 # A label's colon and the spaces around it ("Tambahan: ...").

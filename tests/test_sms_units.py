@@ -783,6 +783,13 @@ def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
     pytest.param("Tambahan: 1708 2025\nANONIM RAHASIA merdeka kok masih pungli", 8, True, True, id="label-a-year"),
     pytest.param("Tambahan: 1708 17 ANONIM Agustus ada pungli", 6, True, False, id="label-a-day"),
     pytest.param("Tambahan: 15.000.000 ANONIM diminta petugas", 8, True, False, id="label-an-amount"),
+    # Glued to a pipe, as after an ID typed first: each was a named report.
+    pytest.param("1708 0008 ANONIM|foto", 8, True, False, id="pipe-anonymous"),
+    pytest.param("#1708 0008 RAHASIA|ada pungli", 8, False, True, id="pipe-confidential"),
+    pytest.param("1708 17 RAHASIA|ada pungli", 6, False, True, id="pipe-a-day"),
+    pytest.param("1708 0008 ANONIM RAHASIA|foto", 8, True, True, id="pipe-after-a-flag"),
+    pytest.param("LAPOR 10000012 ANONIM|foto", 8, True, False, id="pipe-after-a-kind-word"),
+    pytest.param("LAPOR 15.000.000 ANONIM|pungli", 8, True, False, id="pipe-after-an-amount"),
 ])
 def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shortest_id: int, anonymous: bool,
                                                                 confidential: bool) -> None:
