@@ -162,20 +162,26 @@ def redis_unwritable(error: BaseException) -> bool:
         isinstance(error, ResponseError) and redis_words(error).startswith("MISCONF"))
 
 
-# How Redis ends a blocking wait it cuts short (BLMOVE: RQ's wait for a job): "UNBLOCKED force unblock from blocking
-# operation, instance state changed (master -> replica?)" as a primary becomes a replica (a failover: READONLY from
-# the next write on), or an operator's CLIENT UNBLOCK ... ERROR. Once: the next command meets what follows, if anything.
-_UNBLOCKED = re.compile(r"UNBLOCKED\b")
+# Refusals of a Redis in a state that ends, by their first word: how Redis ends a blocking wait it cuts short (BLMOVE:
+# RQ's wait for a job): "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+# as a primary becomes a replica (a failover: READONLY from the next write on), or an operator's CLIENT UNBLOCK ...
+# ERROR, once; too few replicas to write to (NOREPLICAS: min-replicas-to-write, a usual setting for high
+# availability), a script running past its time (BUSY), a replica whose primary is down (MASTERDOWN), a cluster
+# moving or missing its slots (TRYAGAIN, CLUSTERDOWN). Taken for a bug's errors, each made a worker wait up to a
+# minute after Redis took commands again.
+_PASSING_REFUSAL = re.compile(r"(?:UNBLOCKED|NOREPLICAS|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b")
 
 
 def refusal_passes(error: BaseException) -> bool:
     """Whether Redis refused for a reason that waiting ends, by itself or by an operator's hand, with no change of
     the code or of a key: `redis_unwritable`, an ACL denial (`acl_denied`), the credentials, its loading of its data,
-    a blocking wait it cut short as it became a replica (UNBLOCKED). A key of another type (WRONGTYPE), an unknown
+    and the states of `_PASSING_REFUSAL` (a blocking wait cut short as it became a replica, too few replicas, a busy
+    script, a primary down, a cluster's slots moving). A key of another type (WRONGTYPE), an unknown
     command or a syntax error are not: the same command meets them again however long one waits, and they are a
     bug's or a key's to mend, with a traceback to read."""
     return (isinstance(error, (AuthenticationError, BusyLoadingError)) or redis_unwritable(error)
-            or acl_denied(error) or _UNBLOCKED.match(redis_words(error)) is not None)
+            or acl_denied(error) or (isinstance(error, ResponseError)
+                                     and _PASSING_REFUSAL.match(redis_words(error)) is not None))
 
 
 class RedisOutage:

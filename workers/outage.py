@@ -9,6 +9,7 @@ tells this one tracker: `worker.redis_lost`, `worker.redis_still_lost` once a mi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.logs import get_logger
-from gateway.outage import REMIND_SECONDS, refusal_passes
+from gateway.outage import DETAIL_LIMIT, REMIND_SECONDS, failed_key, redis_words, refusal_passes
 from gateway.outage import RedisOutage as BaseOutage
 
 log = get_logger()
@@ -153,13 +154,20 @@ class LoopQuits:
         self._ended = True
 
     @staticmethod
-    def _where(error: BaseException) -> tuple[str, str, int]:
-        """An error's type and the line that raised it: the same bug met again, whatever its words (a job id)."""
-        frame = error.__traceback__
-        while frame is not None and frame.tb_next is not None:
+    def _where(error: BaseException) -> tuple[str, str, int, str]:
+        """An error's type and the line that raised it: the same bug met again, whatever its words (a job id). For an
+        error Redis answered, the last line outside redis-py, and Redis's words with the key it names: every such
+        error is raised on one line of redis-py, and a WRONGTYPE, an unknown command and another key's WRONGTYPE
+        were one error, the second and third told by no traceback."""
+        frame, where = error.__traceback__, None
+        while frame is not None:
+            if not isinstance(error, ResponseError) or not _in_redis_py(frame.tb_frame.f_code.co_filename):
+                where = frame
             frame = frame.tb_next
-        code = (frame.tb_frame.f_code.co_filename, frame.tb_lineno) if frame is not None else ("", 0)
-        return type(error).__qualname__, *code
+        code = (where.tb_frame.f_code.co_filename, where.tb_lineno) if where is not None else ("", 0)
+        said = (f"{redis_words(error)[:DETAIL_LIMIT]} {failed_key(error) or ''}" if isinstance(error, ResponseError)
+                else "")
+        return type(error).__qualname__, *code, said
 
     def quit_on(self, error: BaseException) -> bool:
         """RQ's loop quit on `error`: whether its traceback is to be logged (not the same error as the last quit)."""
@@ -201,3 +209,8 @@ class LoopQuits:
         writes as it starts): its traceback the first time, as RQ's loop's would be; counted after."""
         if self.quit_on(error):
             log.error("worker.start_failed", queue=self.queue, error=type(error).__name__, exc_info=error)
+
+
+def _in_redis_py(filename: str) -> bool:
+    """Whether a traceback's line is redis-py's own."""
+    return f"{os.sep}redis{os.sep}" in filename
