@@ -188,15 +188,15 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
-            from gateway.outage import outage_reason
+            from gateway.outage import connect_timed_out, outage_reason
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
             redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
             # A Redis that answered with an error, or took the connection and answered too late, runs: the trouble
             # says where to look, where "is it running" sent the operator to start one.
-            check = ("." if outage_reason(error) in ("refusing", "not_answering") else
-                     ": is it running, and are REDIS_URL and its database number the gateway's?")
+            check = ("." if outage_reason(error) in ("refusing", "not_answering") and not connect_timed_out(error)
+                     else ": is it running, and are REDIS_URL and its database number the gateway's?")
             trouble, mended = _redis_said(error)
             console.print(f"[red]{escape(trouble)}:[/red] check {escape(redis)}{check} The command stopped there; run "
                           f"it again once {mended}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -653,6 +654,15 @@ class LineLogger:
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg
+
+    @classmethod
+    def _new_lock(cls) -> None:
+        """A forked child's lock (a worker forks RQ's retry scheduler): one another thread held as it forked stays
+        held in the child for good, and its first line would wait forever."""
+        cls._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=LineLogger._new_lock)
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None, own_hosts: Iterable[str] = ()) -> None:

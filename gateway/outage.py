@@ -47,17 +47,24 @@ def redis_refuses(error: BaseException) -> bool:
 
 
 def outage_reason(error: BaseException) -> str:
-    """Why Redis is away, as the outage's lines say it: `not_answering` for a command that ran out of time on a
-    connection Redis took, `refusing` for an error Redis answered (`redis_refuses`), `unreachable` for anything else
-    (refused, reset, closed, and a connection that ran out of time: a host down, a packet filter, a wrong address)."""
+    """Why Redis is away, as the outage's lines say it: `not_answering` for a command or a connection that ran out of
+    time, `refusing` for an error Redis answered (`redis_refuses`), `unreachable` for anything else (refused, reset,
+    closed). A connection that runs out of time is a Redis that hangs too, once its queue of connections is full (511
+    by default: a gateway's and its workers' reconnections fill it within minutes), so it stays `not_answering`, said
+    apart by `redis_trouble` (`connect_timed_out`)."""
     if redis_refuses(error):
         return "refusing"
-    timed_out = isinstance(error, (RedisTimeoutError, TimeoutError)) and not str(error).startswith(_CONNECT_TIMEOUT)
-    return "not_answering" if timed_out else "unreachable"
+    return "not_answering" if isinstance(error, (RedisTimeoutError, TimeoutError)) else "unreachable"
 
 
-# How redis-py words a connection that ran out of time, before Redis could take it.
+# How redis-py words a connection that ran out of time, before Redis took it.
 _CONNECT_TIMEOUT = "Timeout connecting"
+
+
+def connect_timed_out(error: BaseException) -> bool:
+    """Whether no connection to Redis was made in time: its host down or cut off, a packet filter, a wrong address,
+    or a Redis that hangs with its queue of connections full."""
+    return isinstance(error, (RedisTimeoutError, TimeoutError)) and str(error).startswith(_CONNECT_TIMEOUT)
 
 
 # What redis-py writes between a pipeline's failed command and Redis's own words.

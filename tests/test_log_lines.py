@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -46,3 +49,22 @@ def test_a_line_and_its_newline_are_one_write(writes: Writes) -> None:
     for write in writes.writes:
         assert write.endswith("\n") and write.count("\n") == 1, write
         orjson.loads(write)
+
+
+def test_a_child_forked_while_another_thread_writes_a_line_can_write_its_own() -> None:
+    """A worker forks RQ's retry scheduler: a lock another thread held as it forked stayed held in the child, whose
+    first line then waited forever."""
+    from gateway.logs import LineLogger
+
+    with LineLogger._lock:  # as a thread writing a line at the moment of the fork
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child)
+            LineLogger(io.StringIO()).msg("{}")
+            os._exit(0)
+        deadline = time.monotonic() + 10
+        while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+    assert done[0] == child and os.waitstatus_to_exitcode(done[1]) == 0, "the child waited on the lock"

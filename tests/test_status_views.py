@@ -1693,9 +1693,10 @@ REDIS_ERROR_CASES = [
                    "unreachable", "unreachable"),
     # It took the connection and let the command run out of time: said `unreachable`, the operator found it running.
     RedisErrorCase("hanging", RedisTimeoutError("Timeout reading from socket"), "not_answering", "not_answering"),
-    # redis-py's words for a connection that ran out of time (a host down, a packet filter): Redis never took it.
-    RedisErrorCase("connection timed out", RedisTimeoutError("Timeout connecting to server"), "unreachable",
-                   "unreachable"),
+    # redis-py's words for a connection that ran out of time: a host down, a packet filter, or a Redis that hangs with
+    # its queue of connections full (a hang's reconnections fill it): said apart by the reason.
+    RedisErrorCase("connection timed out", RedisTimeoutError("Timeout connecting to server"), "not_answering",
+                   "not_answering"),
     RedisErrorCase("full", OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), "refusing",
                    "refusing"),
     # redis-py makes these two ConnectionErrors: Redis answered, and refused the credentials.
@@ -1725,10 +1726,10 @@ def test_every_view_classifies_a_redis_error_alike(case: RedisErrorCase) -> None
             in render_redis_down_page(document, 10))
 
 
-def test_a_connection_redis_never_took_is_unreachable_not_a_redis_that_answers_too_late() -> None:
+def test_a_connection_that_ran_out_of_time_is_said_as_one_not_as_a_redis_that_took_it() -> None:
     """redis-py raises the TimeoutError of a hang for a connection that ran out of time too (a host down, a packet
-    filter, a wrong address): said `not_answering`, "it takes the connection", the operator looked at SLOWLOG. A
-    listening socket whose queue of connections is full lets the next one time out, as such a host does."""
+    filter, a wrong address, a hung Redis whose queue of connections is full): "it takes the connection" sent the
+    operator to SLOWLOG. A listening socket whose queue of connections is full lets the next one time out."""
     from gateway.outage import outage_reason
 
     with contextlib.ExitStack() as stack:
@@ -1745,8 +1746,9 @@ def test_a_connection_redis_never_took_is_unreachable_not_a_redis_that_answers_t
             redis_connection(f"redis://127.0.0.1:{port}/0", timeout=0.3).ping()
 
     document = redis_down_document(timed_out.value, 0, 0, "r")
-    assert (outage_reason(timed_out.value), document["redis_state"]) == ("unreachable", "unreachable")
-    assert document["reason"].startswith("Redis unreachable (TimeoutError)"), document
+    assert (outage_reason(timed_out.value), document["redis_state"]) == ("not_answering", "not_answering")
+    assert document["reason"].startswith(
+        "Redis does not answer in time (TimeoutError: no connection was made in time: its host down"), document
 
 
 async def test_a_redis_refusing_the_password_is_refusing_on_every_view_and_in_the_outage_line(

@@ -18,6 +18,7 @@ from gateway.health.rules import State
 from gateway.health.signals import SERVING_KEY, _clean, _clock
 from gateway.outage import (
     acl_denied,
+    connect_timed_out,
     denied_command,
     denied_what,
     failed_key,
@@ -128,6 +129,10 @@ def redis_trouble(error: BaseException) -> str:
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
+    if connect_timed_out(error):
+        return (f"Redis does not answer in time ({type(error).__name__}: no connection was made in time: its host down "
+                "or cut off, a packet filter, a wrong address in REDIS_URL, or a Redis that hangs with its queue of "
+                "connections full?)")
     if outage_reason(error) == "not_answering":
         # Said "unreachable": the operator found it running, taking connections, and looked no further.
         return (f"Redis does not answer in time ({type(error).__name__}: it takes the connection, and a command runs "
