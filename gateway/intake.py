@@ -869,6 +869,12 @@ class Intake:
                 self._spool.close()  # its spool file the other gateways' to replay now
 
     @property
+    def waits_for_redis(self) -> bool:
+        """Whether the replayer is to find Redis again: reports go to the spool, or a reserve taken in an outage
+        waits for its check against Redis's sequence."""
+        return bool(self._spooling or self._unchecked_reserve)
+
+    @property
     def replay_due(self) -> bool:
         """Whether the spool replayer has work: spooled reports, a Redis to find again, a reserve to check."""
         return self._spool is not None and bool(
@@ -1054,9 +1060,13 @@ class SpoolReplayer:
     def _replay(self, spool: Spool) -> int:
         """Replay the spool when it has work; its size after. On a thread, as all of a round's spool I/O: listed on the
         event loop once a second, a spool disk that hangs (an NFS server gone) stalled every webhook with it."""
+        # After a round that found Redis back or checked a reserve, the next: a commit spooling as the replay ended
+        # has taken and recorded its saved reserve by then. Not only after a round with nothing to replay: a spool
+        # file another gateway holds, or one that cannot be read, kept the reserve unleased for good.
+        redis_was_away = self._intake.waits_for_redis
         if self._intake.replay_due:
             self._intake.replay_spool()
-        else:  # a round after: a commit spooling as the replay ended has taken and recorded its saved reserve by then
+        if not redis_was_away:
             self._intake.fill_reserve()
         return spool.size_bytes()
 

@@ -5,8 +5,8 @@ gateway's health loop every few seconds and each /metrics scrape); a line at eac
 on. Each tells one tracker instead, which logs `<process>.redis_lost` (error, with the first error: the line to alert
 on) once, `<process>.redis_still_lost` (warning) every `REMIND_SECONDS` while it lasts, and `<process>.redis_back`
 (info, with the outage's length) at the first call Redis answers again. Each says why: `unreachable` (refused, reset,
-closed: a Redis stopped or restarting), `not_answering` (it took the connection and let a command run out of time:
-paused, a blocked main thread, a partition dropping packets), so that a hang is told in the same lines as a stop, or
+closed: a Redis stopped or restarting), `not_answering` (a command or a connection that ran out of time: paused, a
+blocked main thread, a partition dropping packets, a host down), so that a hang is told in the same lines as a stop, or
 `refusing` (it answers with an error: full at its maxmemory, a read-only replica, MISCONF, a password or an ACL
 permission it refuses), with its words. `redis_refuses` is that one classification, for every view and command.
 """
@@ -22,10 +22,12 @@ from typing import Any
 from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
+    ClusterDownError,
     NoPermissionError,
     OutOfMemoryError,
     ReadOnlyError,
     ResponseError,
+    TryAgainError,
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -176,7 +178,8 @@ def redis_unwritable(error: BaseException) -> bool:
 # availability), a script running past its time (BUSY), a replica whose primary is down (MASTERDOWN), a cluster
 # moving or missing its slots (TRYAGAIN, CLUSTERDOWN). Taken for a bug's errors, each made a worker wait up to a
 # minute after Redis took commands again.
-_PASSING_REFUSAL = re.compile(r"(?:UNBLOCKED|NOREPLICAS|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b")
+# (redis-py raises MASTERDOWN, TRYAGAIN and CLUSTERDOWN as classes of their own, their words without the code.)
+_PASSING_REFUSAL = re.compile(r"(?:UNBLOCKED|NOREPLICAS|BUSY)\b")
 
 
 def refusal_passes(error: BaseException) -> bool:
@@ -187,8 +190,8 @@ def refusal_passes(error: BaseException) -> bool:
     command or a syntax error are not: the same command meets them again however long one waits, and they are a
     bug's or a key's to mend, with a traceback to read."""
     return (isinstance(error, (AuthenticationError, BusyLoadingError)) or redis_unwritable(error)
-            or acl_denied(error) or (isinstance(error, ResponseError)
-                                     and _PASSING_REFUSAL.match(redis_words(error)) is not None))
+            or acl_denied(error) or isinstance(error, (TryAgainError, ClusterDownError))
+            or (isinstance(error, ResponseError) and _PASSING_REFUSAL.match(redis_words(error)) is not None))
 
 
 class RedisOutage:

@@ -1460,6 +1460,24 @@ async def test_the_replayer_leases_the_reserve_once_redis_takes_writes_and_says_
     assert intake.reserve >= 50  # LAPOR_INTAKE_ID_RESERVE of the fixture, leased in blocks
 
 
+async def test_a_spool_file_another_gateway_holds_does_not_keep_the_reserve_unleased(
+    intake: Intake, log_stream: io.StringIO
+) -> None:
+    """A file in the spool directory the replayer cannot replay (another gateway's, held; one it cannot read) keeps
+    a replay due at every round: the lease waited for a round with none due, and a gateway just started held no
+    Tracking IDs for good, answering every SMS 503 in the next Redis outage."""
+    assert intake.spool is not None
+    held = os.open(intake.spool.directory / "otherhost.spool", os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a live gateway's own file
+        replayer = SpoolReplayer(intake)
+        for _ in range(3):
+            await replayer.round()
+        assert intake.replay_due and intake.reserve >= 50
+    finally:
+        os.close(held)
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")

@@ -15,6 +15,7 @@ import orjson
 import psutil
 import pytest
 from redis import Redis
+from redis._parsers import BaseParser
 from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
@@ -66,8 +67,14 @@ def scheduler_of(worker: ProcessHandle) -> psutil.Process:
     pytest.param(ResponseError("NOREPLICAS Not enough good replicas to write."), True, id="too-few-replicas"),
     pytest.param(ResponseError("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
                                "NOSAVE."), True, id="a-busy-script"),
-    pytest.param(ResponseError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
-                 True, id="primary-down"),
+    # As redis-py raises them (its parser: these three as classes of their own, the code taken off their words).
+    pytest.param(BaseParser.parse_error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
+                                        "'no'."), True, id="primary-down"),
+    pytest.param(BaseParser.parse_error("TRYAGAIN Multiple keys request during rehashing of slot"), True,
+                 id="slots-moving"),
+    pytest.param(BaseParser.parse_error("CLUSTERDOWN The cluster is down"), True, id="cluster-down"),
+    pytest.param(BaseParser.parse_error("NOREPLICAS Not enough good replicas to write."), True,
+                 id="too-few-replicas-parsed"),
     pytest.param(ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False,
                  id="wrongtype"),
     pytest.param(ResponseError("unknown command 'LMPOP', with args beginning with: "), False, id="unknown-command"),

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -134,7 +135,7 @@ class LoopQuits:
         self._lock = threading.Lock()
         self._quits = 0  # in a row, on any error
         self._repeats = 0  # in a row, on the same error as the last
-        self._last: tuple[str, str, int] | None = None
+        self._last: tuple[str, str, int, str] | None = None
         self._error: BaseException | None = None
         self._began = clock()  # when the run in progress, or the last, began
         self._ended = False  # whether that run's end was seen (`_afresh`)
@@ -212,5 +213,8 @@ class LoopQuits:
 
 
 def _in_redis_py(filename: str) -> bool:
-    """Whether a traceback's line is redis-py's own."""
-    return f"{os.sep}redis{os.sep}" in filename
+    """Whether a traceback's line is redis-py's own (not any path holding a directory named redis)."""
+    return filename.startswith(_REDIS_PY)
+
+
+_REDIS_PY = os.path.dirname(redis.__file__) + os.sep
