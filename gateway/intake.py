@@ -338,6 +338,9 @@ class Intake:
                 or self.reserve >= self._settings.intake.id_reserve):
             return
         with contextlib.suppress(RedisError, NotDurable):  # NotDurable: the ID range used up, the commit's to say
+            # Asked first outside the allocator's lock, which the lease holds: a Redis that hangs would hold it for
+            # the timeout, and with it a follow-up's `holds_unminted` on the event loop.
+            self._redis.ping()
             self._allocator.top_up(self._settings.intake.id_reserve)
 
     def _top_up_reserve(self) -> None:
