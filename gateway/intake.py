@@ -1066,9 +1066,17 @@ class SpoolReplayer:
         # After a round that found Redis back or checked a reserve, the next: a commit spooling as the replay ended
         # has taken and recorded its saved reserve by then. Not only after a round with nothing to replay: a spool
         # file another gateway holds, or one that cannot be read, kept the reserve unleased for good.
+        # Nor a replay that fails every round on an error not Redis's (told as `spool.replay_failed`).
         redis_was_away = self._intake.waits_for_redis
-        if self._intake.replay_due:
-            self._intake.replay_spool()
+        try:
+            if self._intake.replay_due:
+                self._intake.replay_spool()
+        except RedisError:
+            raise
+        except Exception:
+            if not redis_was_away:
+                self._intake.fill_reserve()
+            raise
         if not redis_was_away:
             self._intake.fill_reserve()
         return spool.size_bytes()

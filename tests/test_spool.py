@@ -1478,6 +1478,18 @@ async def test_a_spool_file_another_gateway_holds_does_not_keep_the_reserve_unle
         os.close(held)
 
 
+async def test_a_replay_that_fails_every_round_does_not_keep_the_reserve_unleased(intake: Intake) -> None:
+    """A record the replay fails on at every round (another version's, a bug) held the lease back for good, as a
+    held file did: a gateway just started answered every SMS 503 in the next outage."""
+    assert intake.spool is not None
+    (intake.spool.directory / "oldhost-p1.spool").write_bytes(
+        encode_record(SpoolRecord("abc", "lapor:dedup:sms:x", {"tracking_id": "abc"})))
+    replayer = SpoolReplayer(intake)
+    for _ in range(3):
+        await replayer.round()
+    assert intake.replay_due and intake.reserve >= 50
+
+
 def test_an_unwritable_spool_is_refused(tmp_path: Path) -> None:
     blocked = tmp_path / "spool"
     blocked.write_text("a file where the spool directory should be")
