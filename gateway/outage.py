@@ -105,8 +105,17 @@ def no_such_database(error: BaseException) -> bool:
 # "The user executing the script can't run this command or subcommand script: <sha>, on @user_script:14."; 6.2 (the
 # embedded Redis's) puts "Error running script (call to f_<sha>): @user_script:14: @user_script: 14: " before those
 # words; 7.2 on: "ACL failure in script: User lapor has no permissions to run the 'hset' command script: ...".
-_SCRIPT_ACL_DENIED = re.compile(r"(?:Error running script \(call to \w+\): (?:@user_script: ?\d+: )*)?"
-                                r"(?:ACL failure in script:|The user executing the script can't)")
+_SCRIPT_6_2 = r"Error running script \(call to \w+\): (?:@user_script: ?\d+: )*"
+_SCRIPT_ACL_DENIED = re.compile(rf"(?:{_SCRIPT_6_2})?(?:ACL failure in script:|The user executing the script can't)")
+# How Redis 6.2 wraps a refusal a script met ("... @user_script: 14: -OOM command not allowed ..."): 7.0 on raise it
+# as itself, the script named after its words.
+_SCRIPT_REFUSAL_6_2 = re.compile(rf"{_SCRIPT_6_2}-")
+
+
+def _unscripted(words: str) -> str:
+    """Redis's words without the wrapper 6.2 puts around a refusal a script met."""
+    wrapped = _SCRIPT_REFUSAL_6_2.match(words)
+    return words[wrapped.end():] if wrapped else words
 
 
 def acl_denied(error: BaseException) -> bool:
@@ -168,7 +177,7 @@ def redis_unwritable(error: BaseException) -> bool:
     takes commands again: full at its maxmemory (OOM), a read-only replica (READONLY), unable to write its disk
     (MISCONF). Not another refusal (an unknown command), which no freed memory or writable disk ends."""
     return isinstance(error, (OutOfMemoryError, ReadOnlyError)) or (
-        isinstance(error, ResponseError) and redis_words(error).startswith("MISCONF"))
+        isinstance(error, ResponseError) and _unscripted(redis_words(error)).startswith(("MISCONF", "OOM", "READONLY")))
 
 
 # Refusals of a Redis in a state that ends, by their first word: how Redis ends a blocking wait it cuts short (BLMOVE:
@@ -191,7 +200,8 @@ def refusal_passes(error: BaseException) -> bool:
     bug's or a key's to mend, with a traceback to read."""
     return (isinstance(error, (AuthenticationError, BusyLoadingError)) or redis_unwritable(error)
             or acl_denied(error) or isinstance(error, (TryAgainError, ClusterDownError))
-            or (isinstance(error, ResponseError) and _PASSING_REFUSAL.match(redis_words(error)) is not None))
+            or (isinstance(error, ResponseError)
+                and _PASSING_REFUSAL.match(_unscripted(redis_words(error))) is not None))
 
 
 class RedisOutage:

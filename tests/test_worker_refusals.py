@@ -65,6 +65,14 @@ def scheduler_of(worker: ProcessHandle) -> psutil.Process:
     pytest.param(BaseParser.parse_error("CLUSTERDOWN The cluster is down"), True, id="cluster-down"),
     pytest.param(BaseParser.parse_error("NOREPLICAS Not enough good replicas to write."), True,
                  id="too-few-replicas-parsed"),
+    # Redis 6.2 (the embedded one of make run) wraps a refusal a script met.
+    pytest.param(ResponseError("Error running script (call to f_d223ed8c): @user_script:1: @user_script: 1: -OOM "
+                               "command not allowed when used memory > 'maxmemory'."), True, id="oom-in-a-6.2-script"),
+    pytest.param(ResponseError("Error running script (call to f_d223ed8c): @user_script:1: @user_script: 1: "
+                               "-NOREPLICAS Not enough good replicas to write."), True, id="noreplicas-in-6.2-script"),
+    pytest.param(ResponseError("Error running script (call to f_d223ed8c): @user_script:1: @user_script: 1: "
+                               "-WRONGTYPE Operation against a key holding the wrong kind of value"), False,
+                 id="wrongtype-in-a-6.2-script"),
     pytest.param(ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False,
                  id="wrongtype"),
     pytest.param(ResponseError("unknown command 'LMPOP', with args beginning with: "), False, id="unknown-command"),
@@ -76,6 +84,20 @@ def test_only_a_refusal_that_waiting_ends_is_an_outage_to_wait_out(error: RedisE
     from gateway.outage import refusal_passes
 
     assert refusal_passes(error) is passes
+
+
+def test_a_refusal_a_script_met_is_one_whatever_the_redis(own_redis: EmbeddedRedis) -> None:  # noqa: F811
+    """Redis 6.2 (the embedded one of make run) wraps a refusal a script met in "Error running script ...: -OOM ...",
+    a plain ResponseError: taken for a bug's error, and an operator's command told to wait for "Redis answers"."""
+    from gateway.cli import _redis_mended
+    from gateway.outage import redis_unwritable, refusal_passes
+
+    redis = Redis.from_url(own_redis.url)
+    redis.config_set("maxmemory", "1")
+    with pytest.raises(ResponseError) as refused:
+        redis.eval("return redis.call('set', KEYS[1], 'x')", 1, "lapor:test:script")
+    assert refusal_passes(refused.value) and redis_unwritable(refused.value), str(refused.value)
+    assert _redis_mended(refused.value).startswith("Redis takes commands again")
 
 
 def _acl_without(commands: str) -> Callable[[Redis], Callable[[], None]]:
