@@ -683,10 +683,11 @@ def configure_logging(level: str = "info", stream: TextIO | None = None, own_hos
     ]
     global _configuration
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    line_logger = LineLogger(stream)  # one for every logger: it holds nothing but where it writes
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=lambda *_: LineLogger(stream),
+        logger_factory=lambda *_: line_logger,
         cache_logger_on_first_use=False,
     )
     _configuration += 1

@@ -67,10 +67,7 @@ def fold_word(word: str) -> str:
     "anonim", `_DOTTED_I`, `_DOTLESS_I`). For looking words up only: the citizen's text is never folded."""
     if word.isascii():
         return word.lower()
-    folded = unicodedata.normalize("NFKC", word).lower()
-    if _DOTTED_I in folded:
-        folded = folded.replace(_DOTTED_I, "i")
-    return folded.replace(_DOTLESS_I, "i") if _DOTLESS_I in folded else folded
+    return unicodedata.normalize("NFKC", word).lower().replace(_DOTTED_I, "i").replace(_DOTLESS_I, "i")
 
 
 # The Turkish dotted capital "İ" lowercased: "i" and a combining dot above. Some phones' keyboards and autocorrect
