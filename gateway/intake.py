@@ -338,8 +338,8 @@ class Intake:
                 or self.reserve >= self._settings.intake.id_reserve):
             return
         with contextlib.suppress(RedisError, NotDurable):  # NotDurable: the ID range used up, the commit's to say
-            # Asked first outside the allocator's lock, which the lease holds: a Redis that hangs would hold it for
-            # the timeout, and with it a follow-up's `holds_unminted` on the event loop.
+            # Asked first, outside the allocator's lease: a Redis that hangs would hold the lease (one at a time) for
+            # the timeout, and with it the committer's mint of a reserve run dry.
             self._redis.ping()
             self._allocator.top_up(self._settings.intake.id_reserve)
 

@@ -134,37 +134,48 @@ class TrackingIdAllocator:
         self._end = end  # the last number this cell may mint; 0: no end
         self._used_up = False  # the end was reached: refuse without asking Redis (each lease moves its counter)
         self._free: deque[int] = deque()
+        # Two locks: `_lock` guards the reserve and is never held while Redis is asked, so `holds` (a follow-up's
+        # check, on the event loop) and `mint_from_reserve` stay instant while a lease waits on a Redis that stalls
+        # (a failover's CLIENT PAUSE); `_leasing` lets one lease (or restore) run at a time, so each lease is asked
+        # to go past every number leased or restored before it: two at once could both start from one floor.
         self._lock = threading.Lock()
+        self._leasing = threading.Lock()
         self._leased_high = 0  # the highest number leased by (or restored to) this allocator
         self._lease = redis.register_script(_LEASE_SCRIPT)
 
     def _lease_block(self) -> None:
-        if self._used_up:
-            raise self._range_used_up()
+        """Lease one block into the reserve; with `_leasing` held, never `_lock` (taken only around the reserve)."""
+        with self._lock:
+            if self._used_up:
+                raise self._range_used_up()
+            floor = self._leased_high
         # One script, atomic across processes: an absent counter starts at `start`, and one behind what this
         # allocator leased before is raised past it first.
-        high, raised = self._lease(keys=[SEQUENCE_KEY], args=[self._start - 1, self._leased_high, self._block_size])
+        high, raised = self._lease(keys=[SEQUENCE_KEY], args=[self._start - 1, floor, self._block_size])
         high = int(high)
         if raised:
             from gateway.logs import get_logger  # here: gateway.logs reads Tracking IDs through this module
 
-            get_logger().warning("intake.sequence_raised", reason="sequence_below_lease",
-                                   sequence=self._leased_high)
-        self._leased_high = max(self._leased_high, high)
+            get_logger().warning("intake.sequence_raised", reason="sequence_below_lease", sequence=floor)
         low = high - self._block_size + 1
-        if self._end and low > self._end:
-            self._used_up = True
-            raise self._range_used_up()
-        self._free.extend(range(low, min(int(high), self._end or int(high)) + 1))  # a block may straddle the end
+        with self._lock:
+            self._leased_high = max(self._leased_high, high)
+            if self._end and low > self._end:
+                self._used_up = True
+                raise self._range_used_up()
+            self._free.extend(range(low, min(high, self._end or high) + 1))  # a block may straddle the end
 
     def _range_used_up(self) -> IdRangeExhausted:
         return IdRangeExhausted(f"Tracking IDs up to {self._end} are used up (intake.id_end)")
 
     def mint(self) -> str:
-        with self._lock:
-            if not self._free:
-                self._lease_block()
-            return format_tracking_id(self._free.popleft())
+        while True:
+            with self._lock:
+                if self._free:
+                    return format_tracking_id(self._free.popleft())
+            with self._leasing:
+                if not self._free:  # else another thread's lease filled it meanwhile
+                    self._lease_block()
 
     def mint_from_reserve(self) -> str:
         """Mint without touching Redis (during an outage); LookupError when the reserve is empty."""
@@ -175,9 +186,10 @@ class TrackingIdAllocator:
 
     def top_up(self, target: int) -> None:
         """Lease blocks until `target` IDs are in reserve, so an outage can be ridden out."""
-        with self._lock:
-            while len(self._free) < target:
-                self._lease_block()
+        while len(self._free) < target:
+            with self._leasing:  # taken for each block: a mint whose reserve ran dry takes from the first
+                if len(self._free) < target:
+                    self._lease_block()
 
     def give_back(self, *tracking_ids: str) -> None:
         """Return IDs that were minted but not used (a duplicate message, a batch that could not be claimed); they
@@ -186,15 +198,17 @@ class TrackingIdAllocator:
             self._free.extendleft(int(tracking_id[:-1]) for tracking_id in reversed(tracking_ids))
 
     def take_reserve(self) -> list[int]:
-        """Every sequence number leased and not minted, leaving none (to hand them to the next process)."""
-        with self._lock:
+        """Every sequence number leased and not minted, leaving none (to hand them to the next process). After a lease
+        under way: its block is handed on too."""
+        with self._leasing, self._lock:
             numbers = list(self._free)
             self._free.clear()
             return numbers
 
     def restore(self, numbers: list[int]) -> None:
-        """Mint these sequence numbers (leased by an earlier process, never used) before leasing more."""
-        with self._lock:
+        """Mint these sequence numbers (leased by an earlier process, never used) before leasing more. Not during a
+        lease: it was asked to go past the numbers leased before these came."""
+        with self._leasing, self._lock:
             self._free.extendleft(reversed(numbers))
             self._leased_high = max(self._leased_high, *numbers, 0)
 

@@ -201,6 +201,29 @@ class TestEnvironment:
 
 
 @pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis this test may pause (the shared one must keep answering the other tests)."""
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        if server.pid is not None:
+            os.kill(server.pid, signal.SIGCONT)  # a paused Redis ignores the SIGTERM that stops it
+        server.stop()
+
+
+@contextlib.contextmanager
+def paused(server: EmbeddedRedis) -> Iterator[float]:
+    """Redis hangs (SIGSTOP) inside the block, which gets the moment it started; it answers again after it."""
+    assert server.pid is not None
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield time.monotonic()
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+@pytest.fixture
 def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
     gateway_port, casestore_port = free_port(), free_port()
     return TestEnvironment(

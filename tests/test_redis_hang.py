@@ -4,9 +4,7 @@ packets). Paused here for real with SIGSTOP, on a Redis of the test's own; every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-import os
 import signal
 import socket
 import subprocess
@@ -14,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +44,7 @@ from tests.conftest import (
     async_wait_until,
     free_port,
     log_events,
+    paused,
     serving_gateway,
     wait_until,
 )
@@ -54,29 +53,6 @@ from workers.run import OutageProofScheduler, build_worker
 
 # How long the worker's liveness thread waits for an answer here (queues.liveness_timeout_seconds: 2 s by default).
 LIVENESS_TIMEOUT = "0.5"
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A Redis this test may pause (the shared one must keep answering the other tests)."""
-    server = EmbeddedRedis(tmp_path / "redis").start()
-    try:
-        yield server
-    finally:
-        if server.pid is not None:
-            os.kill(server.pid, signal.SIGCONT)  # a paused Redis ignores the SIGTERM that stops it
-        server.stop()
-
-
-@contextlib.contextmanager
-def paused(server: EmbeddedRedis) -> Iterator[float]:
-    """Redis hangs (SIGSTOP) inside the block, which gets the moment it started; it answers again after it."""
-    assert server.pid is not None
-    os.kill(server.pid, signal.SIGSTOP)
-    try:
-        yield time.monotonic()
-    finally:
-        os.kill(server.pid, signal.SIGCONT)
 
 
 def events(handle: ProcessHandle) -> list[dict[str, object]]:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis import Redis
 
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
 from gateway.intake import Intake, Receipt, _Waiting
 from gateway.queues import envelope_key
@@ -25,7 +26,7 @@ from gateway.tracking import (
     normalize_tracking_id,
     was_issued,
 )
-from tests.conftest import TestEnvironment, log_events
+from tests.conftest import TestEnvironment, log_events, paused
 from tests.test_spool import draft
 
 sequences = st.integers(min_value=100_000, max_value=10**12)
@@ -207,6 +208,38 @@ def test_an_allocator_mints_up_to_its_ranges_end_and_then_refuses(redis: Redis) 
         with pytest.raises(NotDurable):
             allocator.mint()
     assert int(redis.get(SEQUENCE_KEY)) == counter
+
+
+def test_a_lease_waiting_on_a_redis_that_hangs_holds_up_no_reader_of_the_reserve(own_redis: EmbeddedRedis) -> None:
+    """A lease waits on Redis (a failover's pause, a hang up to the timeout) with the next lease queued behind it,
+    never the reserve's readers: `holds` is a follow-up's check on the event loop, and `mint_from_reserve` answers a
+    citizen from the spool. Both waited for the lease's lock, every webhook of the gateway with them. A mint whose
+    reserve ran dry waits for the lease under way and takes from its block."""
+    allocator = TrackingIdAllocator(Redis.from_url(own_redis.url, socket_timeout=30), block_size=3, start=1_000_000)
+    first = allocator.mint()
+    second, third = (format_tracking_id(int(first[:-1]) + step) for step in (1, 2))
+    assert own_redis.pid is not None
+    asking, lease = threading.Event(), allocator._lease
+    allocator._lease = lambda **script: (asking.set(), lease(**script))[1]  # type: ignore[method-assign]
+    leasing = threading.Thread(target=allocator.top_up, args=(5,), daemon=True)
+    minted: list[str] = []
+    with paused(own_redis):
+        leasing.start()
+        assert asking.wait(10)  # the lease is under way, asking a Redis that does not answer
+        read: list[object] = []
+        reader = threading.Thread(target=lambda: read.extend([allocator.holds(second), allocator.mint_from_reserve(),
+                                                             allocator.mint_from_reserve()]), daemon=True)
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive() and read == [True, second, third]
+        dry = threading.Thread(target=lambda: minted.append(allocator.mint()), daemon=True)
+        dry.start()
+        dry.join(0.2)
+        assert dry.is_alive() and leasing.is_alive()  # the reserve is dry: the mint waits for the lease under way
+    leasing.join(10)
+    dry.join(10)
+    assert minted == [format_tracking_id(int(first[:-1]) + 3)]
+    assert allocator.reserve == 5
 
 
 def test_a_commit_near_the_ranges_end_is_acknowledged(redis: Redis, settings: Settings) -> None:

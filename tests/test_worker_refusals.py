@@ -28,7 +28,6 @@ from redis.exceptions import (
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.queues import REPLY_QUEUE
 from tests.conftest import ProcessHandle, log_events, wait_until
-from tests.test_redis_hang import own_redis  # noqa: F401  (a fixture: a Redis of the test's own)
 
 
 def events(handle: ProcessHandle) -> list[dict[str, object]]:
@@ -86,7 +85,7 @@ def test_only_a_refusal_that_waiting_ends_is_an_outage_to_wait_out(error: RedisE
     assert refusal_passes(error) is passes
 
 
-def test_a_refusal_a_script_met_is_one_whatever_the_redis(own_redis: EmbeddedRedis) -> None:  # noqa: F811
+def test_a_refusal_a_script_met_is_one_whatever_the_redis(own_redis: EmbeddedRedis) -> None:
     """Redis 6.2 (the embedded one of make run) wraps a refusal a script met in "Error running script ...: -OOM ...",
     a plain ResponseError: taken for a bug's error, and an operator's command told to wait for "Redis answers"."""
     from gateway.cli import _redis_mended
@@ -139,7 +138,7 @@ def _too_few_replicas(redis: Redis) -> Callable[[], None]:
     pytest.param(_read_only, {"ReadOnlyError", "ResponseError"}, id="a read-only replica"),
 ])
 def test_a_worker_whose_redis_refuses_tells_it_once_and_keeps_its_retry_scheduler(
-    refuse: Callable[[Redis], Callable[[], None]], errors: set[str], own_redis: EmbeddedRedis,  # noqa: F811
+    refuse: Callable[[Redis], Callable[[], None]], errors: set[str], own_redis: EmbeddedRedis,
     start_process: Callable[..., ProcessHandle],
 ) -> None:
     """A Redis that answers and refuses what RQ's loop runs: the worker logged RQ's traceback and
@@ -183,7 +182,7 @@ def test_a_worker_whose_redis_refuses_tells_it_once_and_keeps_its_retry_schedule
     pytest.param("rq:workers", True, id="RQ's registry of workers: the run's start"),
 ])
 def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_backs_off(
-    key: str, at_its_start: bool, own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],  # noqa: F811
+    key: str, at_its_start: bool, own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
 ) -> None:
     """A WRONGTYPE on a key of the worker's (a SET by hand) ends its run, and no waiting ends it: RQ's traceback and
     `worker.quit_unasked` came about once a second, forever. The first quit keeps the traceback; the runs after it
@@ -228,7 +227,7 @@ def _raised(error: Exception) -> Exception:
         return raised
 
 
-def test_each_error_redis_answers_is_its_own_with_its_traceback(own_redis: EmbeddedRedis) -> None:  # noqa: F811
+def test_each_error_redis_answers_is_its_own_with_its_traceback(own_redis: EmbeddedRedis) -> None:
     """Every error Redis answers is raised on one line of redis-py: keyed on it, a WRONGTYPE, an unknown command,
     another key's WRONGTYPE were the same error, counted as repeats and told by no traceback."""
     from workers.outage import LoopQuits
@@ -292,7 +291,7 @@ def test_quits_in_a_row_wait_longer_each_time_and_a_run_that_worked_a_while_star
 
 
 def test_a_worker_told_to_stop_while_redis_refuses_stops_its_scheduler_without_killing_it(
-    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],  # noqa: F811
+    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
 ) -> None:
     """A Redis that refuses answers at once: a stop during that outage lets the retry scheduler stop by itself (it
     releases its lock), where one held as an outage was killed as if Redis hung (`worker.scheduler_killed`,
