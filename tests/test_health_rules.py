@@ -9,6 +9,7 @@ import pytest
 from channels.registry import OWN_PROCESS_CHANNELS, WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS
 from gateway.health.rules import ChannelRules, ChannelSignals, Held, QueueStats, RulesError, State, evaluate, load_rules
+from gateway.health.signals import WorkerQuit
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR
 
@@ -169,6 +170,41 @@ CASES = [
          "lapor-forward: no live worker (last seen 10 min ago)",
          rules=ChannelRules(worker_missing_degraded_seconds=30, worker_missing_down_seconds=300),
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 600),),
+         rules_fired=("worker_missing",)),
+    # a worker whose runs end on an error no waiting ends (workers.outage.LoopQuits): between its runs, no live worker
+    Case("a worker between runs that ended on a key of another type: said at once, with what Redis refused",
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
+         "lapor-forward: its worker's runs end on an error in RQ's loop, 3 in a row, the next in 3 s (The key rq:queue:"
+         "lapor-forward holds another type; worker.quit_unasked)", rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 2,
+                            worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "ResponseError",
+                                                   "The key rq:queue:lapor-forward holds another type", 3, 4.0)),),
+         rules_fired=("worker_quitting",)),
+    Case("a worker 50 s into a minute's wait after a bug's quit: its quit, not a worker missing",
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
+         "lapor-reply: its worker's runs end on an error as it begins, 7 in a row, the next in 10 s (KeyError, a bug: "
+         "its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 51,
+                            worker_quit=WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 7, 60.0)),),
+         rules_fired=("worker_quitting",)),
+    Case("a single quit: begun again a second later, nothing to say", ChannelSignals(first_seen=NOW - 9999),
+         State.OK, rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 1.5,
+                            worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0)),)),
+    Case("a run begun since the quit, live: ok", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=1, worker_seen_at=NOW - 1,
+                            worker_quit=WorkerQuit(NOW - 30, "rq_loop_error", "KeyError", None, 5, 16.0)),)),
+    Case("a run begun since the quit that beat and went: a worker missing, not quitting",
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED, "lapor-forward: no live worker (last seen 40 s ago)",
+         rules=WORKED, queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 40,
+                                          worker_quit=WorkerQuit(NOW - 45, "rq_loop_error", "KeyError", None, 5,
+                                                                 16.0)),),
+         rules_fired=("worker_missing",)),
+    Case("a worker that died in its wait (its next run overdue): a worker missing",
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED, "lapor-forward: no live worker (last seen 2 min ago)",
+         rules=WORKED,
+         queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 121,
+                            worker_quit=WorkerQuit(NOW - 120, "rq_loop_error", "KeyError", None, 4, 8.0)),),
          rules_fired=("worker_missing",)),
     Case("a queue the channel does not use needs no worker", ChannelSignals(first_seen=NOW - 9999), State.OK,
          rules=WORKED, queues=(QueueStats("lapor-status", 0, workers=0, worker_seen_at=NOW - 999),)),
@@ -534,3 +570,20 @@ def test_a_process_threshold_shorter_than_its_beats_fails_at_load(tmp_path: obje
     path.write_text('channels = ["email"]\n[channel.email]\nworker_missing_degraded_seconds = 2\n')
     with pytest.raises(RulesError, match=r"\[channel\.\w+\] worker_missing_degraded_seconds"):
         load_rules(path)
+
+
+@pytest.mark.parametrize("raw", [
+    pytest.param(b"not json", id="not-json"),
+    pytest.param(b"[1, 2]", id="a-list"),
+    pytest.param(b'{"at": 1.0, "reason": "rq_loop_error"}', id="fields-missing"),
+    pytest.param(b'{"at": "soon", "reason": "r", "error": null, "trouble": null, "quits": 2, "retry_in": 2}',
+                 id="a-time-not-a-number"),
+    pytest.param(b'{"at": 1e999, "reason": "r", "error": null, "trouble": null, "quits": 1e999, "retry_in": 2}',
+                 id="quits-infinite"),
+])
+def test_a_worker_quit_record_that_cannot_be_read_is_none_and_fails_no_view(raw: bytes) -> None:
+    """The record is read by every view (`HealthMonitor.queue_stats`): damaged, or of an older release, it is left
+    unsaid; the record a worker writes reads back as written, its words scrubbed on the way."""
+    assert WorkerQuit.loads(raw) is None
+    quit = WorkerQuit(NOW, "run_start_error", "ResponseError", "The key rq:workers holds another type", 2, 2.0)
+    assert WorkerQuit.loads(quit.dumps()) == quit

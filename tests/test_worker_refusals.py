@@ -26,7 +26,10 @@ from redis.exceptions import (
 )
 
 from gateway.embedded_redis import EmbeddedRedis
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.queues import REPLY_QUEUE
+from gateway.settings import CONFIG_DIR
 from tests.conftest import ProcessHandle, log_events, wait_until
 
 
@@ -209,15 +212,31 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
         if not at_its_start:  # started by the first run, which reached RQ's loop
             scheduler = scheduler_of(worker)
             assert psutil.Process(worker.process.pid).children() == [scheduler]
+        if at_its_start:  # (on the queue's key, every view meets the WRONGTYPE itself, and says it)
+            # Every view: the quit said at once, with what Redis refused, where it said "no live worker" after 30 s
+            # of a wait, and the beat of each run that could not start counted a live worker for 5 s, one a run.
+            x = reply_health(redis)
+            assert (x["state"], [finding["rule"] for finding in x["findings"]]) == ("degraded", ["worker_quitting"]), x
+            assert str(x["reason"]).startswith(f"{REPLY_QUEUE}: its worker's runs end on an error as it begins, 3 in "
+                                               "a row, the next in "), x["reason"]
+            assert "The key rq:workers in Redis holds another type" in str(x["reason"]), x["reason"]
         ready = worker.output().count('"worker.ready"')
         redis.delete(key)  # mended: the next run, at most 4 s away, works
         wait_until(lambda: worker.output().count('"worker.ready"') > ready, timeout=10)
+        if at_its_start:
+            wait_until(lambda: reply_health(redis)["state"] == "ok")
         time.sleep(1)
         assert worker.output().count('"worker.quit_unasked"') == 3, worker.output()[-3000:]
         os.kill(worker.process.pid, signal.SIGTERM)
         assert worker.process.wait(timeout=10) == 0
     finally:
         redis.close()
+
+
+def reply_health(redis: Redis) -> dict[str, object]:
+    """The X channel as every view says it (its replies go through the reply queue's worker)."""
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    return {channel["channel"]: channel for channel in HealthMonitor(redis, rules).status()["channels"]}["x"]
 
 
 def _raised(error: Exception) -> Exception:

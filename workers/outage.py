@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway.health.signals import WorkerQuit
 from gateway.logs import get_logger
 from gateway.outage import DETAIL_LIMIT, REMIND_SECONDS, failed_key, redis_words, refusal_passes
 from gateway.outage import RedisOutage as BaseOutage
@@ -129,9 +130,11 @@ class LoopQuits:
     longest wait before it quit (a bug met by one job an hour later) starts afresh: its traceback, a wait of a
     second. Shared by the runs of one worker process (`began` at the start of each); thread-safe."""
 
-    def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic,
+                 record: Callable[[WorkerQuit], None] | None = None) -> None:
         self.queue = queue
         self._clock = clock
+        self._record = record  # where the views read each quit (`note_worker_quit`)
         self._lock = threading.Lock()
         self._quits = 0  # in a row, on any error
         self._repeats = 0  # in a row, on the same error as the last
@@ -194,15 +197,20 @@ class LoopQuits:
         with self._lock:
             self._afresh()
             self._quits += 1
-            wait = min(QUIT_LONGEST_WAIT_SECONDS, QUIT_FIRST_WAIT_SECONDS * 2 ** (self._quits - 1))
+            quits = self._quits
+            wait = min(QUIT_LONGEST_WAIT_SECONDS, QUIT_FIRST_WAIT_SECONDS * 2 ** (quits - 1))
             error, repeats = self._error, self._repeats
             self._error = None
         fields: dict[str, object] = {"error": type(error).__name__, "repeats": repeats} if error is not None else {}
+        trouble = None
         if isinstance(error, ResponseError):  # what Redis said, and what to do about it, as every view says it
             from gateway.health.documents import redis_trouble
 
-            fields["trouble"] = redis_trouble(error)
+            fields["trouble"] = trouble = redis_trouble(error)
         log.error("worker.quit_unasked", queue=self.queue, reason=reason, **fields, retry_in=wait)
+        if self._record is not None:
+            self._record(WorkerQuit(time.time(), reason, type(error).__name__ if error is not None else None, trouble,
+                                    quits, wait))
         return wait
 
     def failed(self, error: RedisError) -> None:

@@ -31,14 +31,14 @@ from functools import partial
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.executions import Execution, ExecutionRegistry
 from rq.job import Job, JobStatus
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from gateway.health.signals import WORKER_SEEN_KEY
+from gateway.health.signals import WORKER_QUITS_KEY, WORKER_SEEN_KEY, WorkerQuit
 from gateway.lease import RELEASE_SCRIPT
 from gateway.logs import get_logger, loggable_host
 from gateway.queues import (
@@ -89,6 +89,13 @@ def note_worker_seen(redis: Redis, queue_names: Sequence[str], *, pipeline: Any 
     from the last time (`gateway.health.rules.rule_worker_missing`)."""
     now = time.time() if at is None else at
     (pipeline if pipeline is not None else redis).hset(WORKER_SEEN_KEY, mapping=dict.fromkeys(queue_names, now))
+
+
+def note_worker_quit(redis: Redis, queue_name: str, quit: WorkerQuit) -> None:
+    """Tell the views that a run of the queue's worker ended unasked, and when the next begins (`WORKER_QUITS_KEY`,
+    the `worker_quitting` rule). A Redis error here is the next run's to meet and tell."""
+    with contextlib.suppress(RedisError):
+        redis.hset(WORKER_QUITS_KEY, queue_name, quit.dumps())
 
 
 def is_worker_alive(redis: Redis, name: str) -> bool:
@@ -354,7 +361,14 @@ class Liveness:
         self._thread = threading.Thread(target=self._run, name="worker-liveness", daemon=True)
 
     def start(self) -> None:
-        self._beat()
+        try:
+            self._beat()
+        except ResponseError:
+            # Redis answered, and refused a command of the beat's pipeline (a WRONGTYPE on RQ's registry of workers):
+            # the others went through, and the views counted a live worker on the queue for the key's TTL, one more at
+            # every run that failed so. Not after a Redis that did not answer: the clean-up would wait it out too.
+            self._forget()
+            raise
         self._answering_since = time.monotonic()
         self._outage.back()
         self._thread.start()
@@ -367,11 +381,16 @@ class Liveness:
         self._thread.join(timeout=self._ttl)
         if self._outage.active:
             return
+        self._forget()
+
+    def _forget(self) -> None:
+        """Drop this worker's liveness key and its place in RQ's registry, one command at a time: a key of another
+        type among them (a WRONGTYPE) takes none of the others with it."""
         with contextlib.suppress(RedisError):
             pipe = self._redis.pipeline(transaction=False)
             pipe.delete(self._key)
             self._registered(pipe.srem)
-            pipe.execute()
+            pipe.execute(raise_on_error=False)
 
     def _registered(self, command: Any) -> None:
         """`command` (SADD, SREM) for this worker in RQ's registry of workers, by queue too: where the views count

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -47,7 +48,7 @@ from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import FilingJob, dead_letter_failed_job
 from workers.outage import LoopQuits, RedisOutage
-from workers.reaper import HeldForwardWatch, Liveness, note_worker_seen, worker_name
+from workers.reaper import HeldForwardWatch, Liveness, note_worker_quit, note_worker_seen, worker_name
 
 log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
@@ -457,7 +458,6 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
     outage = RedisOutage(queue_name)
-    quits = LoopQuits(queue_name)
     keeper = SchedulerKeeper()
     scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
@@ -468,6 +468,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         ChildrenDieWithWorker().register()
         context = WorkerContext.build(settings)
         use_context(context)
+        quits = LoopQuits(queue_name, record=partial(note_worker_quit, context.watch, queue_name))
         # Before the warm-up (the forward worker's triage model: seconds), so a worker starting where its queue's
         # last worker was seen long ago (a restart after a stop, a new deployment on an old Redis) is not shown as
         # missing meanwhile. An outage here is the loop's below to tell.

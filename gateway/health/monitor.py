@@ -62,8 +62,10 @@ from gateway.health.signals import (
     SIGNALS_KEY,
     UNATTRIBUTED,
     WEBHOOK_SERVING_KEY,
+    WORKER_QUITS_KEY,
     WORKER_SEEN_KEY,
     HealthSignals,
+    WorkerQuit,
     _clean,
     _clock,
     credentials_step,
@@ -551,6 +553,8 @@ class HealthMonitor:
         workers = self.live_workers()
         seen = {name.decode(errors="replace"): _float(at)
                 for name, at in self._redis.hgetall(WORKER_SEEN_KEY).items()}
+        quits = {name.decode(errors="replace"): WorkerQuit.loads(raw)
+                 for name, raw in self._redis.hgetall(WORKER_QUITS_KEY).items()}
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
@@ -578,7 +582,7 @@ class HealthMonitor:
                 casestore_url = _text(self._redis.hget(CASESTORE_OUTAGE_KEY, "url")) or None
             stats.append(QueueStats(name, depth, scheduled.count, oldest, held, workers[name], failure, seen.get(name),
                                     failed, error, by_channel, every_channel, in_progress, held_longest, overdue,
-                                    casestore_url))
+                                    casestore_url, quits.get(name)))
         return stats
 
     def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
@@ -1009,8 +1013,10 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck,
                                  stored.casestore_refusing, stored.redis_data_lost),
         "channels": channels,
-        # Without the jobs held past their limit (`overdue`, keyed by channel or None): the job-held rule says them.
-        "queues": [{**{key: value for key, value in asdict(stats).items() if key not in ("overdue", "casestore_url")},
+        # Without the jobs held past their limit (`overdue`, keyed by channel or None) and a worker's quit: the
+        # job-held and worker-quitting rules say them.
+        "queues": [{**{key: value for key, value in asdict(stats).items()
+                       if key not in ("overdue", "casestore_url", "worker_quit")},
                     "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,

@@ -17,7 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from gateway.health.signals import AUTH_REFUSALS, POLLER_CRASHED, SERVING_ALIVE_SECONDS, UNATTRIBUTED, _clock
+from gateway.health.signals import (
+    AUTH_REFUSALS,
+    POLLER_CRASHED,
+    SERVING_ALIVE_SECONDS,
+    UNATTRIBUTED,
+    WorkerQuit,
+    _clock,
+)
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import SettingsError
 
@@ -320,6 +327,9 @@ class QueueStats:
     # with the outage (`workers.forward.casestore_failing`; None: none noted). The queue-age step names it: the
     # viewer's own LAPOR_CASESTORE_URL may not be the workers'.
     casestore_url: str | None = None
+    # The last run of its worker that ended unasked on an error no waiting ends, where no run began since (None: none;
+    # `workers.outage.LoopQuits`): the `worker_quitting` rule's, said in place of a worker gone missing.
+    worker_quit: WorkerQuit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,8 +562,8 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         return None
     missing: list[tuple[State, str, str]] = []
     for stats in queues:
-        if stats.name not in rules.queues or stats.workers != 0:
-            continue
+        if stats.name not in rules.queues or stats.workers != 0 or _quitting(stats, now) is not None:
+            continue  # a worker between runs that ended on an error: `rule_worker_quitting` says so
         since = stats.worker_seen_at or signals.first_seen
         if since is None:
             continue
@@ -569,6 +579,43 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
     worst = max((state for state, _, _ in missing), key=SEVERITY.__getitem__)
     return Finding("worker_missing", worst, "; ".join(reason for state, reason, _ in missing if state is worst),
                    ",".join(name for state, _, name in missing if state is worst))
+
+
+# How long after its wait a worker's next run may take to begin (to build its worker and beat) before the quit before
+# it is no longer said: a process that died in its wait is then a worker gone missing (`rule_worker_missing`).
+WORKER_QUIT_GRACE_SECONDS = 10.0
+
+
+def _quitting(stats: QueueStats, now: float) -> WorkerQuit | None:
+    """The quit of the queue's worker that the views tell: no live worker on the queue, none seen since it quit (a run
+    beats as it begins), and its next run not overdue (a process that died in its wait is a worker gone missing)."""
+    quit = stats.worker_quit
+    if quit is None or stats.workers != 0 or (stats.worker_seen_at or 0.0) > quit.at:
+        return None
+    return quit if now <= quit.at + quit.retry_in + WORKER_QUIT_GRACE_SECONDS else None
+
+
+def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
+                         now: float) -> Finding | None:
+    """A queue of the channel whose worker runs, and whose every run of RQ's loop ends on an error no waiting ends (a
+    key of another type in Redis, an unknown command, a bug): between its runs, waits of up to a minute, no worker is
+    live on the queue, and the views said "no live worker" of a process running (after 30 s of each wait; nothing
+    before), or nothing at all while its waits were short. Said at once, what ended the last run and what to do, from
+    the second run in a row to end so (a run ended once is begun again a second later)."""
+    if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
+        return None
+    found = [(stats.name, quit) for stats in queues if stats.name in rules.queues
+             and (quit := _quitting(stats, now)) is not None and quit.quits >= 2]
+    if not found:
+        return None
+    reasons = []
+    for name, quit in found:
+        error = quit.trouble or (f"{quit.error}, a bug: its traceback is in the worker's log" if quit.error
+                                 else "see the worker's log")
+        when = "as it begins" if quit.reason == "run_start_error" else "in RQ's loop"
+        reasons.append(f"{name}: its worker's runs end on an error {when}, {quit.quits} in a row, the next in "
+                       f"{duration(max(0.0, quit.at + quit.retry_in - now))} ({error}; worker.quit_unasked)")
+    return Finding("worker_quitting", State.DEGRADED, "; ".join(reasons), ",".join(name for name, _ in found))
 
 
 def rule_job_held(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
@@ -726,7 +773,8 @@ def rule_webhook_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
     rule_process_missing, rule_webhook_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing,
-    rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing, rule_job_held,
+    rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing,
+    rule_worker_quitting, rule_job_held,
     rule_queue_age, rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
 )
 
@@ -911,6 +959,11 @@ NEXT_STEPS = {
     "worker_missing": "start `lapor-gateway worker --queues {queues}` (and read the last log lines of the one that "
                       "stopped: why did it?); one whose process still runs is frozen (stopped, its host paused or "
                       "out of memory): restart it",
+    # Said "start a worker" of a worker whose process ran: its runs ended, each told in its log.
+    "worker_quitting": "read the worker's log from its first worker.quit_unasked line (the traceback just before it "
+                       "says where): a key of another type in Redis (the reason names it and what to do), a command "
+                       "this Redis does not know (older than the gateway needs, or renamed), or a bug to report; it "
+                       "begins again by itself, and works once that is mended",
     "job_held": "restart the worker the reason names (`py-spy dump --pid <pid>` first shows where it hangs): a live "
                 "worker then takes the job back and runs it again",
     "mentions_gap": "search the provider for the account's mentions in that window and file them by hand",

@@ -29,6 +29,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +61,11 @@ SERVING_ALIVE_SECONDS = 5.0
 # When a live worker was last seen on each queue (field: the queue, value: Unix seconds): written by every worker's
 # liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
 WORKER_SEEN_KEY = "lapor:health:worker-seen"
+# Each queue's worker's last run that ended unasked on an error no waiting ends (field: the queue, value: a
+# `WorkerQuit`'s JSON), written as the worker tells `worker.quit_unasked` (workers.outage.LoopQuits). Between its runs
+# (waits of up to a minute) no worker is live on the queue: the views said "no live worker", or nothing at all for
+# the first 30 s of each wait, of a worker whose process ran and whose log said why each run ended.
+WORKER_QUITS_KEY = "lapor:health:worker-quits"
 # Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
 # moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
 # probes the case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
@@ -95,6 +101,40 @@ REASON_LIMIT = 200
 # Where dead letters that cannot tell their channel count (a forward whose envelope is gone): watched like a channel,
 # shown only while it has something to show.
 UNATTRIBUTED = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerQuit:
+    """A worker's run of RQ's loop that ended unasked (`WORKER_QUITS_KEY`): when (Unix seconds), why (`reason`: an
+    error in RQ's loop, or one as the run started), the error's type (never its words: a bug's may hold a citizen's),
+    what Redis refused as every view says it (`trouble`), the runs that ended so in a row, and the wait before the
+    next."""
+
+    at: float
+    reason: str
+    error: str | None
+    trouble: str | None
+    quits: int
+    retry_in: float
+
+    def dumps(self) -> bytes:
+        return orjson.dumps({"at": self.at, "reason": self.reason, "error": self.error, "trouble": self.trouble,
+                             "quits": self.quits, "retry_in": self.retry_in})
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> WorkerQuit | None:
+        """The record, or None for one that cannot be read (damaged, of an older release): no view fails on it."""
+        try:
+            data = orjson.loads(raw)
+            return cls(float(data["at"]), str(data["reason"]), _optional_text(data.get("error")),
+                       _optional_text(data.get("trouble")), int(data["quits"]), float(data["retry_in"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError):
+            return None
+
+
+def _optional_text(value: object) -> str | None:
+    """Scrubbed, on one line; longer than a reason (`trouble` says what to do about the key it names)."""
+    return None if value is None else " ".join(scrub(str(value)).split())[:2 * REASON_LIMIT + 200]
 
 
 def credentials_step(reason: str) -> str:
