@@ -141,6 +141,7 @@ class TrackingIdAllocator:
         self._lock = threading.Lock()
         self._leasing = threading.Lock()
         self._leased_high = 0  # the highest number leased by (or restored to) this allocator
+        self._handed_over = False  # the reserve was handed to the next process (`take_reserve`): top up no more
         self._lease = redis.register_script(_LEASE_SCRIPT)
 
     def _lease_block(self) -> None:
@@ -186,9 +187,9 @@ class TrackingIdAllocator:
 
     def top_up(self, target: int) -> None:
         """Lease blocks until `target` IDs are in reserve, so an outage can be ridden out."""
-        while len(self._free) < target:
+        while len(self._free) < target and not self._handed_over:
             with self._leasing:  # taken for each block: a mint whose reserve ran dry takes from the first
-                if len(self._free) < target:
+                if len(self._free) < target and not self._handed_over:
                     self._lease_block()
 
     def give_back(self, *tracking_ids: str) -> None:
@@ -199,8 +200,9 @@ class TrackingIdAllocator:
 
     def take_reserve(self) -> list[int]:
         """Every sequence number leased and not minted, leaving none (to hand them to the next process). After a lease
-        under way: its block is handed on too."""
+        under way: its block is handed on too; a top-up under way leases no more blocks (they would be lost, a gap)."""
         with self._leasing, self._lock:
+            self._handed_over = True
             numbers = list(self._free)
             self._free.clear()
             return numbers

@@ -242,6 +242,36 @@ def test_a_lease_waiting_on_a_redis_that_hangs_holds_up_no_reader_of_the_reserve
     assert allocator.reserve == 5
 
 
+def test_a_top_up_under_way_when_the_reserve_is_handed_over_leases_no_more(redis: Redis) -> None:
+    """A gateway closing hands its reserve to the next process (`take_reserve`) while the spool replayer's top-up may
+    be leasing block after block: every block leased after the hand-over was never minted nor saved, up to the whole
+    reserve lost from the sequence at each stop. The hand-over takes what was leased; the top-up stops there."""
+    allocator = TrackingIdAllocator(redis, block_size=10, start=1_000_000)
+    asking, go_on, lease = threading.Event(), threading.Event(), allocator._lease
+    calls = []
+
+    def slow_lease(**script: object) -> object:
+        calls.append(script)
+        if len(calls) == 2:  # the second block: the hand-over comes meanwhile
+            asking.set()
+            go_on.wait(10)
+        return lease(**script)
+
+    allocator._lease = slow_lease  # type: ignore[method-assign]
+    topping_up = threading.Thread(target=allocator.top_up, args=(50,), daemon=True)
+    topping_up.start()
+    assert asking.wait(10)
+    handed: list[int] = []
+    handing_over = threading.Thread(target=lambda: handed.extend(allocator.take_reserve()), daemon=True)
+    handing_over.start()
+    go_on.set()
+    topping_up.join(10)
+    handing_over.join(10)
+    assert not topping_up.is_alive() and not handing_over.is_alive()
+    assert allocator.reserve == 0  # nothing leased after the hand-over, left where no one mints it
+    assert handed == list(range(1_000_000, int(redis.get(SEQUENCE_KEY)) + 1))  # every number leased is handed on
+
+
 def test_a_commit_near_the_ranges_end_is_acknowledged(redis: Redis, settings: Settings) -> None:
     """Topping up the outage reserve after a commit runs into the range's end long before the commits do: the
     reports committed are durable and acknowledged; only a commit that cannot get an ID is refused."""
