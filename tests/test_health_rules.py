@@ -8,7 +8,17 @@ import pytest
 
 from channels.registry import OWN_PROCESS_CHANNELS, WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS
-from gateway.health.rules import ChannelRules, ChannelSignals, Held, QueueStats, RulesError, State, evaluate, load_rules
+from gateway.health.rules import (
+    NEXT_STEPS,
+    ChannelRules,
+    ChannelSignals,
+    Held,
+    QueueStats,
+    RulesError,
+    State,
+    evaluate,
+    load_rules,
+)
 from gateway.health.signals import WorkerQuit
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR
@@ -201,11 +211,25 @@ CASES = [
                                                                  16.0)),),
          rules_fired=("worker_missing",)),
     Case("a worker that died in its wait (its next run overdue): a worker missing",
-         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED, "lapor-forward: no live worker (last seen 2 min ago)",
-         rules=WORKED,
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
+         "lapor-forward: no live worker (last seen 2 min ago; its last run ended on an error 2 min ago, and the next, "
+         "due 112 s ago, has not begun)", rules=WORKED,
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 121,
                             worker_quit=WorkerQuit(NOW - 120, "rq_loop_error", "KeyError", None, 4, 8.0)),),
          rules_fired=("worker_missing",)),
+    Case("a worker gone in a short wait: missing at once, where it read ok until 30 s after it was last seen",
+         ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
+         "lapor-reply: no live worker (last seen 15 s ago; its last run ended on an error 15 s ago, and the next, due "
+         "11 s ago, has not begun)", rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 15.1,
+                            worker_quit=WorkerQuit(NOW - 15, "run_start_error", "KeyError", None, 3, 4.0)),),
+         rules_fired=("worker_missing",)),
+    Case("a worker whose next run is due: said so, not 'in 0 s'", ChannelSignals(first_seen=NOW - 9999),
+         State.DEGRADED, "lapor-reply: its worker's runs end on an error as it begins, 2 in a row, the next due now "
+         "(KeyError, a bug: its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 9,
+                            worker_quit=WorkerQuit(NOW - 8, "run_start_error", "KeyError", None, 2, 2.0)),),
+         rules_fired=("worker_quitting",)),
     Case("a queue the channel does not use needs no worker", ChannelSignals(first_seen=NOW - 9999), State.OK,
          rules=WORKED, queues=(QueueStats("lapor-status", 0, workers=0, worker_seen_at=NOW - 999),)),
     Case("workers not counted are not missing", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
@@ -587,3 +611,19 @@ def test_a_worker_quit_record_that_cannot_be_read_is_none_and_fails_no_view(raw:
     assert WorkerQuit.loads(raw) is None
     quit = WorkerQuit(NOW, "run_start_error", "ResponseError", "The key rq:workers holds another type", 2, 2.0)
     assert WorkerQuit.loads(quit.dumps()) == quit
+
+
+def test_jobs_aged_behind_a_quitting_worker_are_said_held_by_its_quits_with_its_step() -> None:
+    """Jobs waiting behind a worker whose runs end on an error: the queue age said "no live worker takes its jobs" and
+    "start `lapor-gateway worker`", the only step once the age made the channel down (the quit's finding, degraded,
+    is then left out), beside a worker process running."""
+    rules = ChannelRules(worker_missing_degraded_seconds=30, queue_age_degraded_seconds=300,
+                         queue_age_down_seconds=1800)
+    stats = QueueStats("lapor-reply", 12, oldest_age_seconds=2000, workers=0, worker_seen_at=NOW - 51,
+                       worker_quit=WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 9, 60.0))
+    health = evaluate("x", ChannelSignals(first_seen=NOW - 9999), (stats,), rules, NOW)
+    assert (health.state, [finding.rule for finding in health.findings]) == (
+        State.DOWN, ["worker_quitting", "queue_age"])
+    assert health.reason == ("lapor-reply: oldest job waiting 33 min (12 queued, 0 retrying; its worker's runs end on "
+                             "an error (worker quitting))")
+    assert health.actions == [NEXT_STEPS["worker_quitting"]]

@@ -505,7 +505,7 @@ def rule_reply_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], ru
 
 
 def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
-                   __: float) -> Finding | None:
+                   now: float) -> Finding | None:
     """The oldest job of the channel's queues; a queue whose jobs could not be looked at is degraded: the age of its
     oldest job is unknown, and its worker may well choke on what the check choked on."""
     worst: Finding | None = None
@@ -520,7 +520,7 @@ def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules:
         state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
         found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {duration(waiting.age_seconds)}"
                                              f" ({stats.depth} queued, {stats.scheduled} retrying"
-                                             f"{_why_stuck(stats, waiting)})"
+                                             f"{_why_stuck(stats, waiting, now)})"
                                              f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
@@ -546,10 +546,14 @@ def _waiting_for(stats: QueueStats, channel: str) -> Waiting | None:
     return Waiting(holding[0].age_seconds, next((w.last_failure for w in holding if w.last_failure), None))
 
 
-def _why_stuck(stats: QueueStats, waiting: Waiting) -> str:
-    """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them."""
+def _why_stuck(stats: QueueStats, waiting: Waiting, now: float) -> str:
+    """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them (one whose
+    runs end on an error is said so: "no live worker" sent the operator to start one, beside the process running)."""
     why = f"; last failure: {waiting.last_failure}" if waiting.last_failure else ""
-    return why + ("; no live worker takes its jobs" if stats.workers == 0 else "")
+    if stats.workers != 0:
+        return why
+    return why + ("; its worker's runs end on an error (worker quitting)" if _quitting(stats, now) is not None
+                  else "; no live worker takes its jobs")
 
 
 def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
@@ -572,6 +576,11 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
                        rules.worker_missing_down_seconds)
         seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {duration(gone)} ago")
+        quit = _last_quit(stats)
+        if quit is not None:  # its next run overdue: gone (stopped, died) in its wait, said at once (it read ok)
+            state = max(state, State.DEGRADED, key=SEVERITY.__getitem__)
+            seen += (f"; its last run ended on an error {duration(max(0.0, now - quit.at))} ago, and the next, due "
+                     f"{duration(max(0.0, now - quit.at - quit.retry_in))} ago, has not begun")
         if state is not State.OK:
             missing.append((state, f"{stats.name}: no live worker ({seen})", stats.name))
     if not missing:
@@ -586,13 +595,20 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
 WORKER_QUIT_GRACE_SECONDS = 10.0
 
 
-def _quitting(stats: QueueStats, now: float) -> WorkerQuit | None:
-    """The quit of the queue's worker that the views tell: no live worker on the queue, none seen since it quit (a run
-    beats as it begins), and its next run not overdue (a process that died in its wait is a worker gone missing)."""
+def _last_quit(stats: QueueStats) -> WorkerQuit | None:
+    """The last quit of the queue's worker, where no live worker is on the queue and none was seen since it (a run
+    beats as it begins)."""
     quit = stats.worker_quit
     if quit is None or stats.workers != 0 or (stats.worker_seen_at or 0.0) > quit.at:
         return None
-    return quit if now <= quit.at + quit.retry_in + WORKER_QUIT_GRACE_SECONDS else None
+    return quit
+
+
+def _quitting(stats: QueueStats, now: float) -> WorkerQuit | None:
+    """The quit of the queue's worker that the views tell as such (`_last_quit`), its next run not overdue: a process
+    that stopped or died in its wait is a worker gone missing (`rule_worker_missing`, at once)."""
+    quit = _last_quit(stats)
+    return quit if quit is not None and now <= quit.at + quit.retry_in + WORKER_QUIT_GRACE_SECONDS else None
 
 
 def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
@@ -613,8 +629,10 @@ def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], 
         error = quit.trouble or (f"{quit.error}, a bug: its traceback is in the worker's log" if quit.error
                                  else "see the worker's log")
         when = "as it begins" if quit.reason == "run_start_error" else "in RQ's loop"
-        reasons.append(f"{name}: its worker's runs end on an error {when}, {quit.quits} in a row, the next in "
-                       f"{duration(max(0.0, quit.at + quit.retry_in - now))} ({error}; worker.quit_unasked)")
+        due = quit.at + quit.retry_in - now
+        next_run = f"the next in {duration(due)}" if due >= 1 else "the next due now"
+        reasons.append(f"{name}: its worker's runs end on an error {when}, {quit.quits} in a row, {next_run} "
+                       f"({error}; worker.quit_unasked)")
     return Finding("worker_quitting", State.DEGRADED, "; ".join(reasons), ",".join(name for name, _ in found))
 
 
@@ -982,7 +1000,8 @@ ENVELOPE_MISSING_STEP = ("`lapor-gateway deadletters list --channel {channel} --
                          "`lapor-gateway deadletters purge --all --channel {channel} --reason envelope_missing`")
 
 
-def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]) -> str:
+def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: Sequence[QueueStats],
+              now: float) -> str:
     """What an operator does about a finding, in words to act on at 2 a.m.: the command to run or the setting to
     check. The reasons said what was wrong, and what to do was in the README alone."""
     if finding.rule in ("process_missing", "webhook_missing"):
@@ -1011,7 +1030,7 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
     if finding.rule == "queue_age":
-        return _queue_step(finding, queues)
+        return _queue_step(finding, queues, now)
     if finding.rule == "deadletters" and signals.last_deadletter_reason == ENVELOPE_MISSING:
         return ENVELOPE_MISSING_STEP.format(channel=channel)
     if finding.rule == "poll_failing" and (signals.last_poll_error or "").startswith(POLLER_CRASHED):
@@ -1026,11 +1045,13 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
                                                    command=SERVING_COMMANDS.get(channel, "its poller"))
 
 
-def _queue_step(finding: Finding, queues: Sequence[QueueStats]) -> str:
+def _queue_step(finding: Finding, queues: Sequence[QueueStats], now: float) -> str:
     """A queue whose oldest job waits too long: no worker takes it, or its jobs are retried for a failure to fix."""
     stats = next((q for q in queues if q.name == finding.about), None)
     if stats is None or stats.error is not None:
         return "see the health.queue_unreadable log line: a job there cannot be read"
+    if _quitting(stats, now) is not None:  # "start a worker", the only step once the age made the channel down
+        return NEXT_STEPS["worker_quitting"]
     if stats.workers == 0:
         return f"start `lapor-gateway worker --queues {stats.name}`"
     failure = stats.last_failure or ""
@@ -1050,7 +1071,7 @@ def evaluate(channel: str, signals: ChannelSignals, queues: Sequence[QueueStats]
              now: float) -> ChannelHealth:
     """The channel's state: the worst any rule gives; the reason names every rule at that level, and each finding
     what to do about it."""
-    findings = tuple(replace(f, action=next_step(f, channel, signals, queues))
+    findings = tuple(replace(f, action=next_step(f, channel, signals, queues, now))
                      for f in (rule(signals, queues, rules, now) for rule in RULES) if f is not None)
     if not findings:
         return ChannelHealth(channel, State.OK, "")
