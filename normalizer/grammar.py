@@ -288,6 +288,11 @@ class Grammar:
     # which alone make an amount of a valid Tracking ID marked by a "#" ("#10000004 orang itu datang lagi" is that
     # report's addition). After a status command a valid ID is never an amount (`_parse_status_command`).
     amount_only_units: frozenset[str] = frozenset()
+    # A currency before a number and a month's name after one (`[commands] amount_currencies`, `months`), folded: with
+    # `amount_only_units`, the words of a number typed in words opening a report's text ("Rp 15.000.000", "17
+    # Agustus"), after which flag words are read as after a Tracking ID.
+    amount_currencies: frozenset[str] = frozenset()
+    number_words: frozenset[str] = frozenset()
     # Every word of those four tables: a message with any other word is none of them (asked first, once).
     short_message_vocabulary: frozenset[str] = frozenset()
     # Help's instruction words copied before its forms ("ketik LAPOR ...", "Cek status: CEK <id>"), by their first
@@ -466,6 +471,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         tracking_names=frozenset(fold_word(w) for w in raw["commands"].get("tracking_names", [])),
         amount_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_units", [])),
         amount_only_units=frozenset(fold_word(w) for w in raw["commands"].get("amount_only_units", [])),
+        amount_currencies=frozenset(fold_word(w) for w in raw["commands"].get("amount_currencies", [])),
+        number_words=frozenset(fold_word(w) for key in ("amount_only_units", "months")
+                               for w in raw["commands"].get(key, [])),
         how_to_report=(frozenset(fold_word(w) for key in ("reports", "helps", "asks", "fillers")
                                  for w in how.get(key, []))
                        | frozenset(flags) | greeting.vocabulary),

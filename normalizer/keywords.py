@@ -176,6 +176,14 @@ _AMOUNT = re.compile(rf"\d{{1,3}}(?:[{_DOTS}]\d{{3}})+")
 _COLONS = "".join(map(re.escape, with_compatibility_forms(":")))
 _LEADING_DATE_OR_TIME = re.compile(rf"\s*[{HASH}]?(?:{_DATE.pattern}|\d{{1,2}}[{_DOTS}{_COLONS}]\d{{2}})"
                                    rf"(?!\d|[{_DATE_MARKS}{_COLONS}]\d)")
+# A number opening a text typed in words or spaced apart (`_number_in_words_end`): a currency before it glued or not
+# ("Rp 15.000.000", "Rp.15.000.000,-", "IDR 500rb"), its digits and their marks (a unit glued to them: "500rb"), and
+# each word or number after it.
+_CURRENCY_BEFORE = re.compile(rf"[{HASH}]?(?P<word>[^\W\d_]+)[{_DOTS}]?\s*(?=\d)", re.UNICODE)
+_NUMBER_TOKEN = re.compile(rf"\d(?:[\d{_DOTS},]*\d)?(?:,-)?(?P<unit>[^\W\d_]+)?(?![^\W_])", re.UNICODE)
+_LEADING_NUMBER = re.compile(rf"[{HASH}]?{_NUMBER_TOKEN.pattern}", re.UNICODE)
+_NUMBER_PART = re.compile(rf"\s+(?:(?P<number>{_NUMBER_TOKEN.pattern})|(?P<word>[^\W\d_]+)[{_DOTS}]?(?![^\W_]))",
+                          re.UNICODE)
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
@@ -2181,26 +2189,30 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
 def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     """The flags of the flag words right after a number of a Tracking ID's shape opening the words at `at` (after a
     kind word: "LAPOR <id> ANONIM foto", "ADUAN <id> RAHASIA: ...", "LAPOR <id> tambah anonim ..."), none when no
-    such number opens them (a phone number, a short one: "LAPOR 0812345678 ANONIM ..."). The words stay the text's,
-    the number first: a kind word before an ID makes a new report, which asks the flags a follow-up would.
+    number opens them, or a phone number does ("LAPOR 0812345678 ANONIM ..."). The words stay the text's, the number
+    first: a kind word before an ID makes a new report, which asks the flags a follow-up would.
 
     An amount, a date or a time of day counts as a number there, whatever its check digit ("LAPOR 15.000.000 ANONIM
-    ...", "17.08.2025 ANONIM ...", "10.30 ANONIM ...", `flags_only`): only the flags are taken, and a flag read once too
-    often is the safe error. So is anonymity wished after a term of address or a particle, as an addition's words
-    after the ID are read (`_wishes_anonymity`: "LAPOR <id> pak ANONIM foto", as "<id> pak ANONIM foto"): missed,
-    each went named."""
+    ...", "17.08.2025 ANONIM ...", "10.30 ANONIM ...", `flags_only`), and so does any number typed in words or spaced
+    apart (`_number_in_words_end`: "LAPOR 17 Agustus ANONIM ...", "LAPOR Rp 15.000.000 ANONIM ...", "15 juta ANONIM
+    ...", "2025 ANONIM ...", "17 08 2025 RAHASIA ..."): only the flags are taken, and a flag read once too often is
+    the safe error. So is anonymity wished after a term of address or a particle, as an addition's words after the ID
+    are read (`_wishes_anonymity`: "LAPOR <id> pak ANONIM foto", as "<id> pak ANONIM foto"): missed, each went
+    named."""
     unmarked = text[at:].lstrip(_ID_OPEN)
     digits = _LEADING_ID.match(unmarked)
     end = None
     if digits is not None:
         candidate, typed, end = _id_in(digits)
-        if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate, flags_only=True):
+        if not looks_like_tracking_id(candidate):
             end = None
+        elif _is_prose_number(typed, candidate, flags_only=True):
+            return set()
     if end is None:
         dated = _LEADING_DATE_OR_TIME.match(unmarked)
-        if dated is None:
+        end = dated.end() if dated is not None else _number_in_words_end(unmarked, grammar)
+        if end is None:
             return set()
-        end = dated.end()
     after = unmarked[end:]
     position, flags = len(after) - len(after.lstrip(_STATUS_ID_CLOSE)), set()
     while (taken := _leading_keyword_at(after, position, grammar, True, bool(flags))) is not None:
@@ -2210,6 +2222,32 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
         flags.add("anonymous")
     # Glued to a mark, as after an ID typed first ("LAPOR <id> ANONIM|foto", "1708 0008 RAHASIA|ada pungli").
     return flags | _glued_flags_at_head(after[position:], grammar, {"anonymous", "confidential"} - flags)
+
+
+def _number_in_words_end(text: str, grammar: Grammar) -> int | None:
+    """Where a number opening the text ends, typed in words or spaced apart: a currency before it (`[commands]
+    amount_currencies`: "Rp 15.000.000"), and the numbers, units and months after it (`amount_only_units`, `months`:
+    "15 juta", "17 Agustus 2025", "17 08 2025"); None when no number opens the text. Any other word ends it: "LAPOR
+    2025 nomor anonim meneror saya" is prose."""
+    at = 0
+    currency = _CURRENCY_BEFORE.match(text)
+    if currency is not None and fold_word(currency.group("word")) in grammar.amount_currencies:
+        at = currency.end()
+    number = _LEADING_NUMBER.match(text, at)
+    if number is None or not _a_number_word(number.group("unit"), grammar):
+        return None
+    end = number.end()
+    while (part := _NUMBER_PART.match(text, end)) is not None and (
+            _a_number_word(part.group("unit"), grammar) if part.group("number")
+            else fold_word(part.group("word")) in grammar.number_words):
+        end = part.end()
+    return end
+
+
+def _a_number_word(unit: str | None, grammar: Grammar) -> bool:
+    """Whether what is glued to a number's digits (`_NUMBER_TOKEN`'s unit) keeps it a number: nothing, or a unit or a
+    month ("500rb", "15jt", "17agustus"), not a word of the citizen's ("2025an")."""
+    return unit is None or fold_word(unit) in grammar.number_words
 
 
 # A label's colon and the spaces around it ("Tambahan: ...").
@@ -2318,10 +2356,12 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
         # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
         # So after help's label and its colon ("Tambahan: 15.000.000 ANONIM ...", "Tambahan: 1708 17 ANONIM ...").
         flags |= _flags_after_a_leading_id(text, len(text) - len(text[opened:].lstrip(_LABEL_COLON)), grammar)
-    elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN or text[:1] in HASH):
+    elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN or text[:1] in HASH
+                     or _CURRENCY_BEFORE.match(text) is not None):
         # "10.000.012 ANONIM foto": an ID grouped as an amount is ("12.500.000 diminta ..."), opening a report of the
         # whole text (an addition only typed as one run of digits), its flag words read as after "LAPOR". Missed, it
-        # went named. So after "#" ("#1708 17 ANONIM ...": our short code and a number, no ID).
+        # went named. So after "#" ("#1708 17 ANONIM ...": our short code and a number, no ID), and after a number
+        # typed in words ("2025 ANONIM ...", "17 Agustus RAHASIA ...", "Rp 15.000.000 ANONIM ...").
         flags |= _flags_after_a_leading_id(text, 0, grammar)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles

@@ -905,7 +905,17 @@ ROWS = [
            "lurah minta uang pelicin", anonymous=True),
     report("kind-glued-emoji-rahasia", "LAPOR🙏RAHASIA camat terima suap", "complaint", "camat terima suap",
            confidential=True),
-    report("longer-number-glued-emoji", "17080🙏ANONIM pungli", "complaint", "17080🙏ANONIM pungli"),
+    # flag words after a number typed in words or spaced apart, the text as typed (each went named)
+    report("year-anonim", "LAPOR 2025 ANONIM pungli di pasar", "complaint", "2025 ANONIM pungli di pasar",
+           anonymous=True),
+    report("day-month-rahasia", "17 Agustus RAHASIA kepala desa minta setoran", "complaint",
+           "17 Agustus RAHASIA kepala desa minta setoran", confidential=True),
+    report("currency-amount-anonim", "LAPOR Rp 15.000.000 ANONIM diminta kepala desa", "complaint",
+           "Rp 15.000.000 ANONIM diminta kepala desa", anonymous=True),
+    report("year-then-prose", "LAPOR 2025 nomor anonim meneror saya", "complaint", "2025 nomor anonim meneror saya"),
+    # a longer number is no short code, the text as typed; the flag word after it read as after any number
+    report("longer-number-glued-emoji", "17080🙏ANONIM pungli", "complaint", "17080🙏ANONIM pungli",
+           anonymous=True),
     # an SMS template's pipe after a secrecy word or "tanpa nama" opening the text, as a colon after it: the flag read,
     # the text as typed
     report("rahasia-pipe", "RAHASIA|pungli di kantor kelurahan", "complaint", "RAHASIA|pungli di kantor kelurahan",

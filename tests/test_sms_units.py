@@ -3088,7 +3088,8 @@ def test_a_tracking_id_in_brackets_as_help_shows_it_is_read_as_the_id(text: str,
                  id="longer-number-kept"),
     pytest.param("1708an jalan rusak", Action.REPORT, None, "1708an jalan rusak", False, "complaint",
                  id="short-code-in-a-word-kept"),
-    pytest.param("17080🙏ANONIM pungli", Action.REPORT, None, "17080🙏ANONIM pungli", False, "complaint",
+    # (The flag word after the number is read as after any number opening the text: "15.000.000🙏ANONIM ...".)
+    pytest.param("17080🙏ANONIM pungli", Action.REPORT, None, "17080🙏ANONIM pungli", True, "complaint",
                  id="longer-number-glued-emoji-kept"),
     pytest.param("1708an🙏ANONIM pungli", Action.REPORT, None, "1708an🙏ANONIM pungli", False, "complaint",
                  id="short-code-in-a-word-glued-emoji-kept"),
@@ -4696,10 +4697,33 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
                  id="dotted-amount-rahasia"),
     pytest.param("LAPOR 17.08.2025 ANONIM kepala desa minta setoran", "complaint", True, False, id="a-date"),
     pytest.param("LAPOR 10.30 ANONIM kepala desa minta setoran", "complaint", True, False, id="a-time"),
-    # No flag word right after the number, or no number of an ID's shape: as before.
+    # So after a number typed in words or spaced apart: a year, a day and a month's name, an amount with its currency
+    # or its unit, a date typed with spaces. Each went named.
+    pytest.param("LAPOR 2024 anonim pungli di pasar", "complaint", True, False, id="a-year"),
+    pytest.param("LAPOR 17 Agustus ANONIM kepala desa minta setoran", "complaint", True, False, id="day-month"),
+    pytest.param("ADUAN 17 Agustus 2025 RAHASIA kepala desa minta setoran", "complaint", False, True,
+                 id="day-month-year-rahasia"),
+    pytest.param("LAPOR 17 agt. ANONIM kepala desa minta setoran", "complaint", True, False,
+                 id="day-month-abbreviated"),
+    pytest.param("LAPOR Rp 15.000.000 ANONIM diminta kepala desa", "complaint", True, False, id="currency-amount"),
+    pytest.param("LAPOR Rp15.000.000,- ANONIM diminta kepala desa", "complaint", True, False,
+                 id="currency-glued-amount"),
+    pytest.param("LAPOR Rp. 500 ribu ANONIM diminta kepala desa", "complaint", True, False, id="currency-dot-unit"),
+    pytest.param("LAPOR 15 juta ANONIM diminta kepala desa", "complaint", True, False, id="amount-in-words"),
+    pytest.param("WBS IDR 500rb RAHASIA diminta kepala desa", "whistleblowing", False, True, id="unit-glued"),
+    pytest.param("LAPOR 17 08 2025 ANONIM jalan masih rusak", "complaint", True, False, id="date-with-spaces"),
+    pytest.param("LAPOR 2025 pak ANONIM pungli di pasar", "complaint", True, False, id="a-year-pak-anonim"),
+    pytest.param("LAPOR 2025: ANONIM, RAHASIA pungli di pasar", "complaint", True, True, id="a-year-marks-both"),
+    # No flag word right after the number (another word between them, a negation), or no number of an ID's shape: as
+    # before; a phone number is the citizen's prose.
     pytest.param(f"LAPOR {VALID} foto sudah saya kirim", "complaint", False, False, id="no-flag-word"),
     pytest.param(f"LAPOR {VALID} nomor anonim meneror saya", "complaint", False, False, id="a-flag-word-in-prose"),
-    pytest.param("LAPOR 2024 anonim pungli di pasar", "complaint", False, False, id="a-year"),
+    pytest.param("LAPOR 2025 nomor anonim meneror saya", "complaint", False, False, id="a-year-then-prose"),
+    pytest.param("LAPOR 3 orang anonim meneror saya", "complaint", False, False, id="a-count-then-prose"),
+    pytest.param("LAPOR 2025 BUKAN ANONIM pungli di pasar", "complaint", False, False, id="a-year-negated"),
+    pytest.param("LAPOR 17 Agustus bukan rahasia lagi pungli", "complaint", False, False, id="day-month-negated"),
+    pytest.param("LAPOR Rupiah anjlok anonim bilang", "complaint", False, False, id="no-number"),
+    pytest.param("LAPOR 081234567890 ANONIM meneror saya", "complaint", False, False, id="a-phone-number"),
 ])
 def test_a_flag_word_after_a_tracking_id_opening_a_report_is_read(text: str, kind: str, anonymous: bool,
                                                                   confidential: bool) -> None:
@@ -4751,6 +4775,14 @@ def test_a_flag_word_after_a_tracking_id_after_tambah_is_read_the_text_a_report(
     pytest.param("10:30 ANONIM RAHASIA kepala desa minta uang", True, True, id="a-time-colon-both-flags"),
     pytest.param("17.08.2025 ada pungli di kelurahan", False, False, id="a-date"),
     pytest.param("10.30 petugas anonim datang", False, False, id="a-time-then-a-flag-word-in-prose"),
+    # and after a number typed in words or spaced apart (each went named)
+    pytest.param("2025 ANONIM pungli di pasar", True, False, id="a-year-anonim"),
+    pytest.param("17 Agustus RAHASIA kepala desa minta setoran", False, True, id="day-month-rahasia"),
+    pytest.param("Rp 15.000.000 ANONIM diminta kepala desa", True, False, id="currency-amount-anonim"),
+    pytest.param("15 juta ANONIM RAHASIA diminta kepala desa", True, True, id="amount-in-words-both-flags"),
+    pytest.param("2025 nomor anonim meneror saya", False, False, id="a-year-then-a-flag-word-in-prose"),
+    pytest.param("2025 bukan rahasia lagi pungli di pasar", False, False, id="a-year-negated"),
+    pytest.param("Rp 15.000.000 diminta kepala desa", False, False, id="currency-amount"),
 ])
 def test_a_flag_word_after_a_tracking_id_grouped_by_dots_opening_a_message_is_read(
         text: str, anonymous: bool, confidential: bool) -> None:
