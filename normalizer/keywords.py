@@ -184,6 +184,8 @@ _NUMBER_TOKEN = re.compile(rf"\d(?:[\d{_DOTS},]*\d)?(?:,-)?(?P<unit>[^\W\d_]+)?(
 _LEADING_NUMBER = re.compile(rf"[{HASH}]?{_NUMBER_TOKEN.pattern}", re.UNICODE)
 _NUMBER_PART = re.compile(rf"\s+(?:(?P<number>{_NUMBER_TOKEN.pattern})|(?P<word>[^\W\d_]+)[{_DOTS}]?(?![^\W_]))",
                           re.UNICODE)
+# A year of a date typed with spaces ("17 08 2025", "2025 08 17"; `_spaced_date_at`).
+_YEAR = re.compile(r"(?:19|20)\d\d")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
@@ -844,15 +846,22 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: 
     return "" if _is_punctuation(after) else after
 
 
-def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None) -> tuple[str, str, int]:
+def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None,
+           ours: frozenset[str] = frozenset()) -> tuple[str, str, int]:
     """The ID in a `_LEADING_ID` match, as (digits, as typed, where it ends in the text). A first word of an ID's
     shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
     ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
-    mistyped one), or all of them. `after_a_command` (the grammar, after a status command): a first word whose check
-    digit fails gives way to a longer run that holds, where nothing but thanks or a status question's words follow it
-    ("CEK 1000000 4", "CEK 1000000 4 terima kasih", the check digit typed apart: answered "1000000 not valid")."""
+    mistyped one), or all of them; but no group that is a number of its own, or a date's, joins it
+    (`_groups_of_one_id`: "2025 15.000.000 ...", "17 08 2025 ..."; `ours`, our short codes, `[commands]
+    addressed_to`: one opening the run is read past there, "1708 <id> foto"). `after_a_command` (the grammar, after a
+    status command): a first word whose check digit fails gives way to a longer run that holds, where nothing but
+    thanks or a status question's words follow it ("CEK 1000000 4", "CEK 1000000 4 terima kasih", the check digit
+    typed apart: answered "1000000 not valid"); the groups are read as typed there."""
     start, typed = digits.start("id"), digits.group("id")
-    runs = [typed[:group.end()] for group in re.finditer(r"\S+", typed)]
+    found = list(re.finditer(r"\S+", typed))
+    runs = [typed[:group.end()] for group in found]
+    if after_a_command is None:
+        runs = runs[:_groups_of_one_id([group.group() for group in found], ours)]
     shaped = [run for run in runs if looks_like_tracking_id(run)]
     if looks_like_tracking_id(runs[0]):
         run = runs[0]
@@ -864,8 +873,44 @@ def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None) -> 
             run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)
                         and _asks_nothing_more(after[len(longer):], after_a_command)), run)
     else:
-        run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else typed)
+        run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else runs[-1])
     return normalize_tracking_id(run), run, start + len(run)
+
+
+def _groups_of_one_id(groups: list[str], ours: frozenset[str]) -> int:
+    """How many of the groups of digits typed apart opening a text (`_id_in`) may be one Tracking ID's: up to a group
+    that is a number of its own, an amount or a date typed with marks, or one of an ID's shape alone ("2025
+    15.000.000 diminta ...", "17 12345671 foto": a short group joined to it, the complaint was answered "not valid"
+    and never filed, or added to a stranger's report), and never past a date typed with spaces ("17 08 2025 jalan
+    masih rusak": its groups joined, the ID 17082025, whose check digit holds). Citizens type an ID in groups of a
+    few digits ("1000 0012"), none a number of its own. Our short code opening them (`ours`) is no number of the
+    complaint: what follows it is read as without it (`_parse_follow_up`), an ID too ("1708 <id> foto")."""
+    count = len(groups)
+    for at in range(2 if normalize_tracking_id(groups[0]) in ours else 1, len(groups)):
+        if _AMOUNT.fullmatch(groups[at]) or _DATE.fullmatch(groups[at]) or looks_like_tracking_id(groups[at]):
+            count = at
+            break
+    for at in range(min(count, len(groups) - 2)):
+        if _spaced_date_at(groups, at):
+            return max(at, 1)
+    return count
+
+
+def _spaced_date_at(groups: list[str], at: int) -> bool:
+    """Whether the groups from `at` are a date typed with spaces: a day and a month (in either order), then a year
+    ("17 08 2025", "8 17 2025", "17 8 25"), or a year and then them ("2025 08 17")."""
+    first, second, third = groups[at:at + 3]
+    if not (first.isdecimal() and second.isdecimal() and third.isdecimal()):
+        return False
+    if len(first) <= 2 and len(second) <= 2 and (len(third) == 2 or _YEAR.fullmatch(third)):
+        return _day_and_month(first, second)
+    return bool(_YEAR.fullmatch(first)) and len(second) <= 2 and len(third) <= 2 and _day_and_month(second, third)
+
+
+def _day_and_month(first: str, second: str) -> bool:
+    """Whether two numbers are a day and a month, in either order."""
+    low, high = sorted((int(first), int(second)))
+    return 1 <= low <= 12 and high <= 31
 
 
 def _asks_nothing_more(words: str, grammar: Grammar) -> bool:
@@ -990,7 +1035,7 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     digits = _LEADING_ID.match(unmarked)
     if digits is None or _is_prose_number(digits.group("id"), normalize_tracking_id(digits.group("id"))):
         return None
-    candidate, typed, end = _id_in(digits)
+    candidate, typed, end = _id_in(digits, ours=grammar.addressed_to)
     if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
     # Our short code set apart at the run's head ("1708 15.000.000 diminta ...", "1708 17 Agustus ..."): the
@@ -2203,7 +2248,7 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     digits = _LEADING_ID.match(unmarked)
     end = None
     if digits is not None:
-        candidate, typed, end = _id_in(digits)
+        candidate, typed, end = _id_in(digits, ours=grammar.addressed_to)
         if not looks_like_tracking_id(candidate):
             end = None
         elif _is_prose_number(typed, candidate, flags_only=True):

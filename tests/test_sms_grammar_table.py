@@ -913,6 +913,12 @@ ROWS = [
     report("currency-amount-anonim", "LAPOR Rp 15.000.000 ANONIM diminta kepala desa", "complaint",
            "Rp 15.000.000 ANONIM diminta kepala desa", anonymous=True),
     report("year-then-prose", "LAPOR 2025 nomor anonim meneror saya", "complaint", "2025 nomor anonim meneror saya"),
+    # a short group before an amount or an ID, a date typed with spaces: no Tracking ID ("not valid", or added to
+    # the report 17082025), a report of the text
+    report("short-code-year-amount", "1708 2025 15.000.000 diminta petugas", "complaint",
+           "1708 2025 15.000.000 diminta petugas"),
+    report("short-code-short-group-id", "1708 17 12345671 foto", "complaint", "1708 17 12345671 foto"),
+    report("date-with-spaces", "17 08 2025 jalan masih rusak", "complaint", "17 08 2025 jalan masih rusak"),
     # a longer number is no short code, the text as typed; the flag word after it read as after any number
     report("longer-number-glued-emoji", "17080🙏ANONIM pungli", "complaint", "17080🙏ANONIM pungli",
            anonymous=True),

@@ -21,7 +21,7 @@ from gateway.concat import GAP_MARKER, join_parts
 from gateway.errors import RejectedInput
 from gateway.replies import acknowledgement, flagged, load_replies, render, reply_templates, shown_typed_id, status_name
 from gateway.tables import REPLY_FIELDS
-from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id
+from gateway.tracking import MAX_LENGTH, MIN_LENGTH, format_tracking_id, is_valid_tracking_id
 from normalizer.envelope import Attachment, Channel, SenderKind
 from normalizer.grammar import Action
 from normalizer.inbound import decode_payload
@@ -798,6 +798,74 @@ def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shorte
     parsed = parse_text(text, shortest_id=shortest_id)
     assert (parsed.action, parsed.tracking_id, parsed.anonymous, parsed.confidential) == (
         Action.REPORT, None, anonymous, confidential)
+
+
+# A valid ID of 8 digits: a stranger's report, maybe.
+STRANGER = "12345671"
+
+
+@pytest.mark.parametrize(("text", "shortest_id", "action", "tracking_id", "body"), [
+    # A short group of digits before an amount or before a number of an ID's shape is a number of its own (a year, a
+    # count, a day), never digits of one ID with it: each was answered "not valid" (202515000000, 1712345671) and
+    # never filed. Our short code before them is read past as before, and a report of the whole text is filed: the
+    # words are not added to the report a valid ID after the short group names, which may be a stranger's.
+    pytest.param("1708 2025 15.000.000 diminta petugas", 8, Action.REPORT, None,
+                 "1708 2025 15.000.000 diminta petugas", id="short-code-year-amount"),
+    pytest.param("2025 15.000.000 diminta petugas", 8, Action.REPORT, None, "2025 15.000.000 diminta petugas",
+                 id="year-amount"),
+    pytest.param("17 15.000.000 diminta petugas", 6, Action.REPORT, None, "17 15.000.000 diminta petugas",
+                 id="short-group-amount-short-ids"),
+    pytest.param(f"1708 17 {STRANGER} foto", 8, Action.REPORT, None, f"1708 17 {STRANGER} foto",
+                 id="short-code-short-group-id"),
+    pytest.param(f"1708 17 {STRANGER} foto", 6, Action.REPORT, None, f"1708 17 {STRANGER} foto",
+                 id="short-code-short-group-id-short-ids"),
+    pytest.param(f"17 {STRANGER} foto", 8, Action.REPORT, None, f"17 {STRANGER} foto", id="short-group-id"),
+    pytest.param(f"2025 {DOTTED} foto", 8, Action.REPORT, None, f"2025 {DOTTED} foto", id="year-dotted-id"),
+    # A date typed with spaces opening the text: its groups joined were the ID 17082025, whose check digit holds,
+    # and the complaint was added to that report. Day and month in either order, the year first or last, of two
+    # digits where a shorter ID may be minted.
+    pytest.param("17 08 2025 jalan masih rusak", 8, Action.REPORT, None, "17 08 2025 jalan masih rusak",
+                 id="date-with-spaces"),
+    pytest.param("17 08 2025", 8, Action.REPORT, None, "17 08 2025", id="date-with-spaces-alone"),
+    pytest.param("1708 17 08 2025 jalan masih rusak", 8, Action.REPORT, None, "1708 17 08 2025 jalan masih rusak",
+                 id="short-code-date-with-spaces"),
+    pytest.param("2025 08 17 jalan masih rusak", 8, Action.REPORT, None, "2025 08 17 jalan masih rusak",
+                 id="year-first"),
+    pytest.param("12 25 2025 jalan masih rusak", 8, Action.REPORT, None, "12 25 2025 jalan masih rusak",
+                 id="month-first"),
+    pytest.param("17 8 2025 jalan masih rusak", 6, Action.REPORT, None, "17 8 2025 jalan masih rusak",
+                 id="one-digit-month-short-ids"),
+    pytest.param("17 08 25 jalan masih rusak", 6, Action.REPORT, None, "17 08 25 jalan masih rusak",
+                 id="two-digit-year-short-ids"),
+    pytest.param("Tambahan: 17 08 2025 jalan masih rusak", 8, Action.REPORT, None,
+                 "Tambahan: 17 08 2025 jalan masih rusak", id="after-help-s-label"),
+    # An ID typed in groups stays one, and so does one after our short code; groups that are no date do not change.
+    pytest.param(f"{VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto", id="an-id-in-groups"),
+    pytest.param(f"{VALID[:4]} {VALID[4:]}", 8, Action.STATUS, VALID, "", id="an-id-in-groups-alone"),
+    pytest.param(f"1708 {STRANGER} foto", 8, Action.FOLLOW_UP, STRANGER, "foto", id="short-code-id"),
+    pytest.param(f"1708 {VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto",
+                 id="short-code-an-id-in-groups"),
+    pytest.param(f"Tambahan: {VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto",
+                 id="an-id-in-groups-after-help-s-label"),
+    # After a status command the number is asked about as typed.
+    pytest.param("CEK 17 08 2025", 8, Action.STATUS, "17082025", "", id="after-a-status-command"),
+])
+def test_a_short_group_or_a_date_with_spaces_opening_a_text_is_no_tracking_id(
+        text: str, shortest_id: int, action: Action, tracking_id: str | None, body: str) -> None:
+    """Groups of digits typed apart are joined into a Tracking ID ("1000 0012"), but not a group that is a number of
+    its own (an amount, a number of an ID's shape) with those before it, nor a date's groups: a report of the text."""
+    assert is_valid_tracking_id("17082025") and is_valid_tracking_id(STRANGER)
+    parsed = parse_text(text, shortest_id=shortest_id)
+    assert (parsed.action, parsed.tracking_id, parsed.text) == (action, tracking_id, body)
+
+
+@pytest.mark.parametrize("text", ["17 08 2025 jalan masih rusak", "1708 2025 15.000.000 diminta petugas",
+                                  f"1708 17 {STRANGER} foto"])
+def test_a_date_with_spaces_or_a_short_group_files_the_complaint(text: str) -> None:
+    """Through the pipeline: a draft of the whole text, no "not valid" answer and no addition to another report."""
+    normalized = _sms(text)
+    assert (normalized.query, normalized.mistyped_id) == (None, None)
+    assert normalized.draft is not None and (normalized.draft.text, normalized.draft.follow_up_of) == (text, None)
 
 
 def test_our_short_code_before_an_amount_files_the_complaint() -> None:
@@ -4780,6 +4848,7 @@ def test_a_flag_word_after_a_tracking_id_after_tambah_is_read_the_text_a_report(
     pytest.param("17 Agustus RAHASIA kepala desa minta setoran", False, True, id="day-month-rahasia"),
     pytest.param("Rp 15.000.000 ANONIM diminta kepala desa", True, False, id="currency-amount-anonim"),
     pytest.param("15 juta ANONIM RAHASIA diminta kepala desa", True, True, id="amount-in-words-both-flags"),
+    pytest.param("17 08 2025 ANONIM jalan masih rusak", True, False, id="date-with-spaces-anonim"),
     pytest.param("2025 nomor anonim meneror saya", False, False, id="a-year-then-a-flag-word-in-prose"),
     pytest.param("2025 bukan rahasia lagi pungli di pasar", False, False, id="a-year-negated"),
     pytest.param("Rp 15.000.000 diminta kepala desa", False, False, id="currency-amount"),
