@@ -49,6 +49,7 @@ from tests.social_helpers import (
     run_reply_jobs_to_the_end,
 )
 from workers.deadletters import DeadLetters
+from workers.report_payload import case_store_payload
 from workers.social_reply import SENT_KEY, mention_ref
 
 WEBHOOK = "/v1/channels/instagram/webhook"
@@ -293,6 +294,25 @@ async def test_an_anonymous_reply_in_someones_thread_is_answered_without_its_aut
     assert sent.startswith("Laporan Anda kami terima.") and filed["tracking_id"] in sent
     assert SARI["from"]["username"] not in sent and not sent.startswith("@")
     assert SARI["from"]["username"] not in log_stream.getvalue()
+
+
+async def test_a_named_comment_answering_an_anonymous_one_carries_not_its_id_to_the_case_store(
+    gateway: GatewayServer, settings: Settings, redis: Redis, graph: GraphApi,
+) -> None:
+    """Budi's named LAPOR in the thread of Sari's #anonim comment: his report went to the case store with its thread,
+    Sari's comment id, which our token turns into her handle (and her report's words stand public in that thread), as
+    an X answer's conversation did. The thread is the gateway's own (its reply goes there), as that conversation is."""
+    assert (await post_webhook(gateway, fixture_bytes(ADDRESSED))).status_code == 200
+    answer = fixture(KEYWORD_REPLY)
+    answer["entry"][0]["changes"][0]["value"]["parent_id"] = SARI["id"]
+    assert (await post_webhook(gateway, orjson.dumps(answer))).status_code == 200
+    poll(settings, redis)
+    filed = reports(redis)
+    assert filed[SARI["id"]]["anonymous"] is True and filed[BUDI["id"]]["anonymous"] is False
+    assert filed[BUDI["id"]]["channel_meta"]["thread"] == SARI["id"]  # kept by the gateway: its reply goes there
+    payload = case_store_payload(filed[BUDI["id"]], settings)
+    assert payload["channel_meta"] == {"media_id": BUDI["media"]["id"], "comment_id": BUDI["id"], "own_media": True}
+    assert SARI["id"] not in orjson.dumps(payload).decode()
 
 
 VALID_ID = format_tracking_id(1_000_123)

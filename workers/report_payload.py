@@ -28,8 +28,10 @@ NOT_UPLOADED = "not_uploaded"
 # of its thread (to tell what a reporter's answer adds to): that post may be an #anonim one whose records are gone
 # (channels.social drops it while they stand), and its id opens it and names its author.
 # So are the accounts an X mention names besides its author, which our reply leaves out of its prefix
-# (channels.x_mentions.others_named): the agency gets the mention's words, which name them.
-GATEWAYS_OWN = frozenset({SENDER_IDENTITIES, "conversation_id", "reply_exclude"})
+# (channels.x_mentions.others_named): the agency gets the mention's words, which name them. So is an Instagram
+# comment's thread under our post, its first comment's id (where our reply goes): a named comment answering a
+# whistleblower's #anonim one carried that id, which our token turns into their handle.
+GATEWAYS_OWN = frozenset({SENDER_IDENTITIES, "conversation_id", "reply_exclude", "thread"})
 
 
 def reply_handle(secret: str, tracking_id: str) -> str:
