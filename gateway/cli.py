@@ -483,6 +483,21 @@ def fake_providers(
                  together_with="" if port else moved_with("LAPOR_SOCIAL_FAKE_PROVIDERS_PORT", settings))
 
 
+def _refuse_a_redis_not_the_deployments(redis: Any, settings: Settings) -> None:
+    """Where a command is to say there is nothing (no dead letter, no message kept unfiled): a Redis with no sign of the
+    deployment (a typo in REDIS_URL's database number) was said to hold `Dead letters (0 in all)`, exit 0, read as all
+    clear, where `status` said UNKNOWN, exit 2, and `attachments purge` refused. Said as `status` says it."""
+    from gateway.embedded_redis import named_redis
+    from gateway.health.documents import deployment_seen, no_deployment_document
+    from gateway.health.rules import SERVING_COMMANDS
+
+    if deployment_seen(redis, SERVING_COMMANDS):
+        return
+    unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
+    console.print(f"[red]UNKNOWN:[/red] {escape(unknown['reason'])}")
+    raise typer.Exit(EXIT_DOWN)
+
+
 def _dead_letters(settings: Settings) -> DeadLetters:
     from gateway.queues import redis_connection
     from workers.deadletters import DeadLetters
@@ -585,6 +600,8 @@ def deadletters_list(
         letters, total = matching[offset:offset + limit], len(matching)
     else:
         letters, total = registry.list(limit=limit, offset=offset), registry.count()
+    if not total and not registry.count():
+        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     # The key names one letter (a report's forward apart from its reply), and the only name of an unreadable one,
     # which has no Tracking ID: `requeue` says to purge those by key, and the list showed none.
     table = _folded_table(f"Dead letters ({registry.count()} in all)",
@@ -619,8 +636,11 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     # an operator who read a reply's refusal and ran `purge <id> --yes` dropped the report's forward with it.
     _refuse_empty_selectors([selector])
     settings = _operator_settings()
-    letters = _dead_letters(settings).select([selector])
+    registry = _dead_letters(settings)
+    letters = registry.select([selector])
     if not letters:
+        if not registry.count():
+            _refuse_a_redis_not_the_deployments(registry.redis, settings)
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
     if len(letters) > 1:
@@ -723,6 +743,8 @@ def deadletters_requeue(
     settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
+    if not letters and not registry.count():
+        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     requeued = busy = unreadable = gone = foreign = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     # On stderr, for a terminal only: on stdout it went into the command's output piped to a file (`| tee log`), its
@@ -770,6 +792,8 @@ def deadletters_purge(
     settings = _operator_settings()
     registry = _dead_letters(settings)
     letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
+    if not letters and not registry.count():
+        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? {_what_a_purge_loses(letters)}"):
         # Answered no, the command ended on its question, and with no terminal to ask (cron) on a bare "Aborted."
         console.print("purge not confirmed: nothing was purged (--yes to purge without asking)")
@@ -1257,7 +1281,9 @@ def unfiled_list() -> None:
     from gateway.unfiled import shown_key
 
     settings = _operator_settings()
-    _, _, entries, damaged = _unfiled(settings)
+    redis, _, entries, damaged = _unfiled(settings)
+    if not entries and not damaged:
+        _refuse_a_redis_not_the_deployments(redis, settings)
     table = _folded_table(f"Unfiled messages ({len(entries)})", ("channel", "key", "kept at", "error", "raised at"))
     for entry in entries:
         # The channel is the name of its hash in Redis: one a hand edit named `lapor:unfiled:[/x]` ended the list on
@@ -1440,6 +1466,8 @@ def unfiled_retry(
 
     _refuse_names_and_all("unfiled messages' keys", keys, all_)
     redis, store, entries, damaged = _unfiled(settings)
+    if not entries and not damaged:
+        _refuse_a_redis_not_the_deployments(redis, settings)
     if all_:
         chosen, unknown = entries, []
     else:

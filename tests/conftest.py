@@ -224,6 +224,16 @@ def paused(server: EmbeddedRedis) -> Iterator[float]:
 
 
 @pytest.fixture
+def deployed(redis: Redis) -> Redis:
+    """The test's Redis as a deployment's: a Tracking ID minted there. An operator's command that finds nothing to
+    show in a Redis with no sign of the deployment says so (UNKNOWN, exit 2), as `status` does."""
+    from gateway.tracking import TrackingIdAllocator
+
+    TrackingIdAllocator(redis, block_size=1).mint()
+    return redis
+
+
+@pytest.fixture
 def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
     gateway_port, casestore_port = free_port(), free_port()
     return TestEnvironment(

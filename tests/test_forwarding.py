@@ -178,6 +178,7 @@ async def test_a_refused_report_is_dead_lettered_and_the_cli_requeues_it(
         store.stop()
 
 
+@pytest.mark.usefixtures("deployed")
 async def test_requeue_of_an_unknown_id_fails_loudly(test_env: TestEnvironment, redis: Redis) -> None:
     result = cli(test_env, "deadletters", "requeue", "10000011")
     assert result.returncode == 1
@@ -185,6 +186,7 @@ async def test_requeue_of_an_unknown_id_fails_loudly(test_env: TestEnvironment, 
     assert "no dead letter for 10000011" in result.stdout  # as `deadletters show` says it
 
 
+@pytest.mark.usefixtures("deployed")
 def test_requeue_names_each_id_not_found_beside_those_it_requeued(test_env: TestEnvironment, redis: Redis) -> None:
     """A known Tracking ID with a dead forward and a dead reply requeues two letters: two IDs named, two requeued,
     and the unknown one went unnoticed (exit 0, nothing said)."""
@@ -231,6 +233,7 @@ def test_a_purged_forward_lets_its_report_expire_as_a_forwarded_one_does(test_en
     assert redis.ttl(envelope_key("10000029")) == -1 and registry.count() == 1
 
 
+@pytest.mark.usefixtures("deployed")
 def test_purge_names_each_id_not_found_and_purges_the_rest(test_env: TestEnvironment, redis: Redis) -> None:
     """A mistyped Tracking ID beside a right one: the right one is purged, the other named (exit 1), not a silent
     "purged 1" that reads as if both were gone."""

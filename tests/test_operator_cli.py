@@ -28,6 +28,7 @@ from channels.registry import channel_names
 from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key
 from gateway.supervisor import hold_data_dir
+from gateway.tracking import TrackingIdAllocator
 from tests.cli_process import run_cli
 from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events
 from tests.email_support import RECIPIENT
@@ -241,6 +242,7 @@ def test_a_dead_letter_listing_past_what_redis_counts_lists_what_there_is(
     pytest.param("[/bold]", "[/bold]", id="markup"),
     pytest.param("\x1b[2J1000", "\\x1b[2J1000", id="an escape sequence"),
 ])
+@pytest.mark.usefixtures("deployed")
 def test_a_dead_letter_named_that_is_not_there_is_said_as_typed(
         command: str, typed: str, said: str, test_env: TestEnvironment) -> None:
     """`deadletters show '[/bold]'` ended on rich's MarkupError traceback; an escape sequence reached the terminal."""
@@ -467,6 +469,7 @@ def test_the_reasons_said_for_a_reason_no_letter_has_are_those_of_the_letters_th
 
 
 @pytest.mark.parametrize("command", list(FILTERED_COMMANDS))
+@pytest.mark.usefixtures("deployed")
 def test_a_dead_letter_reason_is_not_said_missing_where_no_letter_was_read(
         command: str, test_env: TestEnvironment, redis: Redis) -> None:
     """With no dead letter at all, or none of those named there, `--reason casestore_42` said "no dead letter has the
@@ -1189,6 +1192,7 @@ def test_deadletters_list_shows_each_letters_key_to_name_it_by(test_env: TestEnv
     assert not redis.hexists(ENTRIES_KEY, damaged) and registry.count() == 2
 
 
+@pytest.mark.usefixtures("deployed")
 def test_a_terminal_width_of_nought_still_says_what_a_command_did(test_env: TestEnvironment, redis: Redis) -> None:
     """`COLUMNS=0` made rich print nothing: the list was empty, a requeue ran with no word of it (exit 0), and a
     configuration error had no line (exit 2)."""
@@ -1555,3 +1559,27 @@ def test_a_quarantine_key_prefix_of_several_mails_says_so(test_env: TestEnvironm
     assert f"{many} quarantined mails have a key starting {shared}: type more of it" in result.stdout, result.stdout
     assert "no quarantined mail has a key starting zz" in result.stdout, result.stdout
     assert len(quarantine.list()) == 39
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(("deadletters", "list"), id="deadletters-list"),
+    pytest.param(("deadletters", "list", "--queue", REPLY_QUEUE), id="deadletters-list-filtered"),
+    pytest.param(("deadletters", "show", "10000004"), id="deadletters-show"),
+    pytest.param(("deadletters", "requeue", "--all"), id="deadletters-requeue"),
+    pytest.param(("deadletters", "purge", "--all", "--yes"), id="deadletters-purge"),
+    pytest.param(("unfiled", "list"), id="unfiled-list"),
+    pytest.param(("unfiled", "retry", "--all"), id="unfiled-retry"),
+])
+def test_a_command_that_finds_nothing_in_a_redis_with_no_sign_of_the_deployment_says_so(
+        args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
+    """A typo in REDIS_URL's database number: `Dead letters (0 in all)`, `requeued 0`, `Unfiled messages (0)`, exit
+    0, read at 2 a.m. as all clear, where `status` said UNKNOWN (exit 2) of the same Redis. Said as `status` says it;
+    nothing is written to that Redis."""
+    result = cli(test_env, *args)
+    assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
+    assert result.stdout.startswith("UNKNOWN: no sign of this deployment in the Redis server REDIS_URL names ("), \
+        result.stdout
+    assert "Is REDIS_URL, its database number included, the deployment's?" in " ".join(result.stdout.split())
+    assert redis.dbsize() == 0
+    TrackingIdAllocator(redis, block_size=1).mint()  # the deployment's: nothing there is said as before
+    assert cli(test_env, *args).returncode in (0, 1)

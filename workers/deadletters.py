@@ -170,6 +170,10 @@ class DeadLetters:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
     @staticmethod
     def entry_key(queue: str, item: str) -> str:
         return f"{queue}:{item}"
