@@ -230,6 +230,13 @@ CASES = [
          queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 9,
                             worker_quit=WorkerQuit(NOW - 8, "run_start_error", "KeyError", None, 2, 2.0)),),
          rules_fired=("worker_quitting",)),
+    Case("a worker whose next run came due while Redis was away: still quitting, not said gone (its run beats once "
+         "Redis is back)", ChannelSignals(first_seen=NOW - 9999, redis_away=((NOW - 100, NOW - 0.5),)),
+         State.DEGRADED, "lapor-reply: its worker's runs end on an error as it begins, 4 in a row, the next due now "
+         "(KeyError, a bug: its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
+         queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 121,
+                            worker_quit=WorkerQuit(NOW - 120, "run_start_error", "KeyError", None, 4, 16.0)),),
+         rules_fired=("worker_quitting",)),
     Case("a queue the channel does not use needs no worker", ChannelSignals(first_seen=NOW - 9999), State.OK,
          rules=WORKED, queues=(QueueStats("lapor-status", 0, workers=0, worker_seen_at=NOW - 999),)),
     Case("workers not counted are not missing", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
@@ -627,3 +634,15 @@ def test_jobs_aged_behind_a_quitting_worker_are_said_held_by_its_quits_with_its_
     assert health.reason == ("lapor-reply: oldest job waiting 33 min (12 queued, 0 retrying; its worker's runs end on "
                              "an error (worker quitting))")
     assert health.actions == [NEXT_STEPS["worker_quitting"]]
+
+
+def test_jobs_aged_behind_a_worker_that_quit_once_are_said_waiting_for_a_worker_as_before() -> None:
+    """A first quit is begun again a second later, and no finding says it (`worker_quitting` from the second in a row):
+    the queue age said "(worker quitting)" and gave that finding's step, with no such finding on the channel."""
+    rules = ChannelRules(worker_missing_degraded_seconds=30, queue_age_degraded_seconds=300)
+    stats = QueueStats("lapor-reply", 12, oldest_age_seconds=400, workers=0, worker_seen_at=NOW - 1.5,
+                       worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0))
+    health = evaluate("x", ChannelSignals(first_seen=NOW - 9999), (stats,), rules, NOW)
+    assert [finding.rule for finding in health.findings] == ["queue_age"]
+    assert health.reason.endswith("(12 queued, 0 retrying; no live worker takes its jobs)"), health.reason
+    assert health.actions == ["start `lapor-gateway worker --queues lapor-reply`"]

@@ -28,6 +28,7 @@ from redis.exceptions import (
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
+from gateway.health.signals import WORKER_QUITS_KEY
 from gateway.queues import REPLY_QUEUE
 from gateway.settings import CONFIG_DIR
 from tests.conftest import ProcessHandle, log_events, wait_until
@@ -229,6 +230,27 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
         assert worker.output().count('"worker.quit_unasked"') == 3, worker.output()[-3000:]
         os.kill(worker.process.pid, signal.SIGTERM)
         assert worker.process.wait(timeout=10) == 0
+    finally:
+        redis.close()
+
+
+def test_a_worker_stopped_between_runs_that_quit_leaves_no_quit_for_the_views(
+    own_redis: EmbeddedRedis, start_process: Callable[..., ProcessHandle],
+) -> None:
+    """Stopped in its wait after runs that quit (SIGTERM: `worker.stopped`), a worker was said by every view to begin
+    again by itself ("the next in 60 s") until that run was overdue: its record of the quit goes as it stops."""
+    redis = Redis.from_url(own_redis.url)
+    try:
+        redis.set("rq:workers", "written by hand")
+        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+        wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 2, timeout=30)
+        wait_until(lambda: reply_health(redis)["state"] == "degraded")  # quitting: the next run 2 s away
+        os.kill(worker.process.pid, signal.SIGTERM)
+        assert worker.process.wait(timeout=10) == 0
+        assert '"worker.stopped"' in worker.output()
+        assert redis.hget(WORKER_QUITS_KEY, REPLY_QUEUE) is None
+        x = reply_health(redis)
+        assert "its worker's runs end on an error" not in str(x["reason"]), x
     finally:
         redis.close()
 

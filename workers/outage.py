@@ -135,6 +135,7 @@ class LoopQuits:
         self.queue = queue
         self._clock = clock
         self._record = record  # where the views read each quit (`note_worker_quit`)
+        self.recorded: WorkerQuit | None = None  # the last quit given to `record`
         self._lock = threading.Lock()
         self._quits = 0  # in a row, on any error
         self._repeats = 0  # in a row, on the same error as the last
@@ -209,8 +210,9 @@ class LoopQuits:
             fields["trouble"] = trouble = redis_trouble(error)
         log.error("worker.quit_unasked", queue=self.queue, reason=reason, **fields, retry_in=wait)
         if self._record is not None:
-            self._record(WorkerQuit(time.time(), reason, type(error).__name__ if error is not None else None, trouble,
-                                    quits, wait))
+            self.recorded = WorkerQuit(time.time(), reason, type(error).__name__ if error is not None else None,
+                                       trouble, quits, wait)
+            self._record(self.recorded)
         return wait
 
     def failed(self, error: RedisError) -> None:

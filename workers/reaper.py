@@ -98,6 +98,21 @@ def note_worker_quit(redis: Redis, queue_name: str, quit: WorkerQuit) -> None:
         redis.hset(WORKER_QUITS_KEY, queue_name, quit.dumps())
 
 
+def forget_worker_quit(redis: Redis, queue_name: str, quit: WorkerQuit) -> None:
+    """A worker stopping: the record of its last quit goes, if it is still this worker's (another worker's on the same
+    queue stays), so the views say a worker missing at once, where they said "its worker's runs end on an error, the
+    next in 60 s" of a process gone, until that run was overdue."""
+    with contextlib.suppress(RedisError):
+        redis.eval(_FORGET_OWN_QUIT, 1, WORKER_QUITS_KEY, queue_name, quit.dumps())
+
+
+# The field goes only while it holds the value given (atomic: a quit another worker wrote meanwhile stays).
+_FORGET_OWN_QUIT = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
 def is_worker_alive(redis: Redis, name: str) -> bool:
     if name.startswith(WORKER_PREFIX):
         return bool(redis.exists(ALIVE_KEY.format(name=name)))

@@ -48,7 +48,14 @@ from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import FilingJob, dead_letter_failed_job
 from workers.outage import LoopQuits, RedisOutage
-from workers.reaper import HeldForwardWatch, Liveness, note_worker_quit, note_worker_seen, worker_name
+from workers.reaper import (
+    HeldForwardWatch,
+    Liveness,
+    forget_worker_quit,
+    note_worker_quit,
+    note_worker_seen,
+    worker_name,
+)
 
 log = get_logger()
 REDIS_RETRY_SECONDS = 1.0
@@ -458,6 +465,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         raise RuntimeError("run_worker handles SIGTERM and SIGINT: call it from the main thread")
     stop = StopRequest()
     outage = RedisOutage(queue_name)
+    quits: LoopQuits | None = None
     keeper = SchedulerKeeper()
     scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
@@ -512,6 +520,8 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     finally:
         with contextlib.suppress(RedisError):
             keeper.stop(queue_name, redis_answers=not outage.not_answering)  # a stop between runs: no run's goodbye did
+        if quits is not None and quits.recorded is not None and not outage.not_answering:
+            forget_worker_quit(context.watch, queue_name, quits.recorded)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)

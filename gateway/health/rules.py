@@ -520,7 +520,7 @@ def rule_queue_age(signals: ChannelSignals, queues: Sequence[QueueStats], rules:
         state = _level(waiting.age_seconds, rules.queue_age_degraded_seconds, rules.queue_age_down_seconds)
         found = _finding("queue_age", state, f"{stats.name}: oldest job waiting {duration(waiting.age_seconds)}"
                                              f" ({stats.depth} queued, {stats.scheduled} retrying"
-                                             f"{_why_stuck(stats, waiting, now)})"
+                                             f"{_why_stuck(stats, waiting, signals, now)})"
                                              f"{FORWARDS_WAITING if stats.name == FORWARD_QUEUE else ''}", stats.name)
         if found and (worst is None or SEVERITY[found.state] > SEVERITY[worst.state]):
             worst = found
@@ -546,13 +546,13 @@ def _waiting_for(stats: QueueStats, channel: str) -> Waiting | None:
     return Waiting(holding[0].age_seconds, next((w.last_failure for w in holding if w.last_failure), None))
 
 
-def _why_stuck(stats: QueueStats, waiting: Waiting, now: float) -> str:
+def _why_stuck(stats: QueueStats, waiting: Waiting, signals: ChannelSignals, now: float) -> str:
     """What the operator acts on: the failure its jobs are retried for, and whether any worker takes them (one whose
     runs end on an error is said so: "no live worker" sent the operator to start one, beside the process running)."""
     why = f"; last failure: {waiting.last_failure}" if waiting.last_failure else ""
     if stats.workers != 0:
         return why
-    return why + ("; its worker's runs end on an error (worker quitting)" if _quitting(stats, now) is not None
+    return why + ("; its worker's runs end on an error (worker quitting)" if _quitting(stats, signals, now)
                   else "; no live worker takes its jobs")
 
 
@@ -566,7 +566,7 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         return None
     missing: list[tuple[State, str, str]] = []
     for stats in queues:
-        if stats.name not in rules.queues or stats.workers != 0 or _quitting(stats, now) is not None:
+        if stats.name not in rules.queues or stats.workers != 0 or _quitting(stats, signals, now):
             continue  # a worker between runs that ended on an error: `rule_worker_quitting` says so
         since = stats.worker_seen_at or signals.first_seen
         if since is None:
@@ -577,7 +577,8 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
         seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {duration(gone)} ago")
         quit = _last_quit(stats)
-        if quit is not None:  # its next run overdue: gone (stopped, died) in its wait, said at once (it read ok)
+        if quit is not None and _overdue(quit, signals, now) > 0:
+            # Its next run overdue: gone (stopped, died) in its wait, said at once (it read ok for up to 30 s).
             state = max(state, State.DEGRADED, key=SEVERITY.__getitem__)
             seen += (f"; its last run ended on an error {duration(max(0.0, now - quit.at))} ago, and the next, due "
                      f"{duration(max(0.0, now - quit.at - quit.retry_in))} ago, has not begun")
@@ -604,11 +605,18 @@ def _last_quit(stats: QueueStats) -> WorkerQuit | None:
     return quit
 
 
-def _quitting(stats: QueueStats, now: float) -> WorkerQuit | None:
-    """The quit of the queue's worker that the views tell as such (`_last_quit`), its next run not overdue: a process
-    that stopped or died in its wait is a worker gone missing (`rule_worker_missing`, at once)."""
+def _overdue(quit: WorkerQuit, signals: ChannelSignals, now: float) -> float:
+    """How long past its grace the run after `quit` is overdue (<= 0: not yet), less the time Redis was away since it
+    was due, as a silence is counted (`_silent_for`): a run that began in an outage beats only once Redis is back."""
+    return _silent_for(quit.at + quit.retry_in, signals, now) - WORKER_QUIT_GRACE_SECONDS
+
+
+def _quitting(stats: QueueStats, signals: ChannelSignals, now: float) -> WorkerQuit | None:
+    """The quit of the queue's worker that the views tell as such (`_last_quit`): the second or a later in a row (a
+    run ended once is begun again a second later), its next run not overdue: a process that stopped or died in its
+    wait is a worker gone missing (`rule_worker_missing`, at once)."""
     quit = _last_quit(stats)
-    return quit if quit is not None and now <= quit.at + quit.retry_in + WORKER_QUIT_GRACE_SECONDS else None
+    return quit if quit is not None and quit.quits >= 2 and _overdue(quit, signals, now) <= 0 else None
 
 
 def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
@@ -621,7 +629,7 @@ def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], 
     if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
         return None
     found = [(stats.name, quit) for stats in queues if stats.name in rules.queues
-             and (quit := _quitting(stats, now)) is not None and quit.quits >= 2]
+             and (quit := _quitting(stats, signals, now)) is not None]
     if not found:
         return None
     reasons = []
@@ -1030,7 +1038,7 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
         cause = SIGNATURE_CAUSES.get(channel, "the webhook's secret differs at the provider")
         return f"if these come from the provider, {cause}; if not, someone else is posting to the webhook's URL"
     if finding.rule == "queue_age":
-        return _queue_step(finding, queues, now)
+        return _queue_step(finding, queues, signals, now)
     if finding.rule == "deadletters" and signals.last_deadletter_reason == ENVELOPE_MISSING:
         return ENVELOPE_MISSING_STEP.format(channel=channel)
     if finding.rule == "poll_failing" and (signals.last_poll_error or "").startswith(POLLER_CRASHED):
@@ -1045,12 +1053,12 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
                                                    command=SERVING_COMMANDS.get(channel, "its poller"))
 
 
-def _queue_step(finding: Finding, queues: Sequence[QueueStats], now: float) -> str:
+def _queue_step(finding: Finding, queues: Sequence[QueueStats], signals: ChannelSignals, now: float) -> str:
     """A queue whose oldest job waits too long: no worker takes it, or its jobs are retried for a failure to fix."""
     stats = next((q for q in queues if q.name == finding.about), None)
     if stats is None or stats.error is not None:
         return "see the health.queue_unreadable log line: a job there cannot be read"
-    if _quitting(stats, now) is not None:  # "start a worker", the only step once the age made the channel down
+    if _quitting(stats, signals, now):  # "start a worker", the only step once the age made the channel down
         return NEXT_STEPS["worker_quitting"]
     if stats.workers == 0:
         return f"start `lapor-gateway worker --queues {stats.name}`"
