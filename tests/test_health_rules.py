@@ -519,6 +519,14 @@ STEPS = [
          ChannelSignals(reply_failures=4, last_reply_failure="token"), ("LAPOR_EMAIL_RELAY_PASSWORD",)),
     Step("the aggregator's certificate refused: its host's TLS", "sms-aggregator",
          ChannelSignals(reply_failures=4, last_reply_failure="tls"), ("certificate", "LAPOR_AGGREGATOR_SEND_URL")),
+    # A frozen process (SIGSTOP, a paused host) beats no more: a second one started meets the port in use.
+    Step("the SMTP server gone: start it, or restart one frozen", "email",
+         ChannelSignals(first_seen=NOW - 9999, process_seen_at=NOW - 180),
+         ("start `lapor-gateway smtp`", "One whose process still runs is frozen", "restart it"), rules=SERVED),
+    # An entry damaged by hand no retry files: the way out of it is said too.
+    Step("messages kept unfiled: list, retry once mended, drop one that cannot be read", "x",
+         ChannelSignals(unfiled=1, unfiled_at=NOW - 60),
+         ("lapor-gateway unfiled list", "unfiled retry --all", "lapor-gateway unfiled drop <key>")),
     Step("only the worst level's steps: the auth, not the failing replies", "x",
          ChannelSignals(auth_failures=5, last_auth_error="401", reply_failures=3), ("LAPOR_X_BEARER_TOKEN",)),
 ]

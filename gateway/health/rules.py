@@ -995,7 +995,9 @@ NEXT_STEPS = {
     "mentions_gap": "search the provider for the account's mentions in that window and file them by hand",
     "mail_failed": "`lapor-gateway email quarantine list` shows the mail; once mended (an upgrade), "
                    "`lapor-gateway email quarantine reprocess` it",
-    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry --all`",
+    # An entry that cannot be read back (damaged by hand) no retry files: "retry once mended" alone was no way out.
+    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry --all`; "
+               "one it says cannot be read, `lapor-gateway unfiled drop <key>`",
 }
 
 
@@ -1015,8 +1017,11 @@ def next_step(finding: Finding, channel: str, signals: ChannelSignals, queues: S
     if finding.rule in ("process_missing", "webhook_missing"):
         command = (WEBHOOK_COMMAND if finding.rule == "webhook_missing"
                    else SERVING_COMMANDS.get(channel, "the process that receives it"))
+        # One whose process still runs is frozen: a second one started meets `process.port_in_use` (the worker
+        # rule's step says so too).
         return (f"start `{command}` (is its unit running, with a restart policy?) and read its last log lines: "
-                "why did it stop?")
+                "why did it stop? One whose process still runs is frozen (stopped, its host paused or out of "
+                "memory): restart it")
     if finding.rule == "intake_refused":
         return REFUSAL_STEPS.get(signals.last_intake_refusal or "", "read the message.rejected log lines: they say "
                                  "why each new report was refused")
