@@ -886,12 +886,21 @@ def _groups_of_one_id(groups: list[str], ours: frozenset[str]) -> int:
     few digits ("1000 0012"), none a number of its own. Our short code opening them (`ours`) is no number of the
     complaint: what follows it is read as without it (`_parse_follow_up`), an ID too ("1708 <id> foto")."""
     count = len(groups)
-    for at in range(2 if normalize_tracking_id(groups[0]) in ours else 1, len(groups)):
-        if _AMOUNT.fullmatch(groups[at]) or _DATE.fullmatch(groups[at]) or looks_like_tracking_id(groups[at]):
+    first = 1 if normalize_tracking_id(groups[0]) in ours else 0
+    for at in range(first + 1, len(groups)):
+        group = groups[at]
+        # A group opening with 0 is no ID of its own (none starts so): "10 000004" is the ID 10000004 typed apart.
+        if _AMOUNT.fullmatch(group) or _DATE.fullmatch(group) or (
+                looks_like_tracking_id(group) and not group.startswith("0")):
             count = at
             break
-    for at in range(min(count, len(groups) - 2)):
-        if _spaced_date_at(groups, at):
+    for at in range(min(count, len(groups)) - 2):
+        # A date with a year of four digits anywhere ("<id> 17 08 2025 ..."); one with a year of two, or the year
+        # first, only opening the digits and ending them (or before a group not of two): an ID typed in pairs ("10
+        # 01 23 46", as it is read out) holds such a shape, and was cut to its first pair, a report of its own.
+        if _spaced_date_at(groups, at) and (
+                (_YEAR.fullmatch(groups[at + 2]) and len(groups[at]) <= 2)
+                or (at == first and (at + 3 == count or len(groups[at + 3]) != 2))):
             return max(at, 1)
     return count
 
@@ -2279,14 +2288,22 @@ def _number_in_words_end(text: str, grammar: Grammar) -> int | None:
     if currency is not None and fold_word(currency.group("word")) in grammar.amount_currencies:
         at = currency.end()
     number = _LEADING_NUMBER.match(text, at)
-    if number is None or not _a_number_word(number.group("unit"), grammar):
+    if number is None or not _a_number_word(number.group("unit"), grammar) or _a_phone_number(number.group()):
         return None
     end = number.end()
     while (part := _NUMBER_PART.match(text, end)) is not None and (
             _a_number_word(part.group("unit"), grammar) if part.group("number")
             else fold_word(part.group("word")) in grammar.number_words):
+        if part.group("number") and _a_phone_number(part.group("number")):
+            return None  # "1708 081234567890 ANONIM meneror saya": the flag word is the citizen's, as without 1708
         end = part.end()
     return end
+
+
+def _a_phone_number(token: str) -> bool:
+    """Whether a number's digits are a phone number's (`_is_prose_number`): a flag word after one is prose."""
+    digits = "".join(char for char in token if char.isdecimal())
+    return len(digits) >= MIN_LENGTH and _is_prose_number(digits, digits, flags_only=True)
 
 
 def _a_number_word(unit: str | None, grammar: Grammar) -> bool:

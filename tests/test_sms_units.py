@@ -779,6 +779,9 @@ def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
     pytest.param("#1708 17: RAHASIA Agustus ada pungli", 6, False, True, id="hash-first-colon"),
     pytest.param("1708 10.30 ANONIM kepala desa minta uang", 8, True, False, id="a-time"),
     pytest.param("1708 15.000.000 diminta kepala desa", 8, False, False, id="no-flag-word"),
+    # A phone number there is the citizen's prose, the flag word after it theirs, as without our short code.
+    pytest.param("1708 081234567890 ANONIM meneror saya", 8, False, False, id="a-phone-number"),
+    pytest.param("#1708 081234567890 RAHASIA meneror saya", 6, False, False, id="hash-first-a-phone-number"),
     # after help's label for an addition, its colon too
     pytest.param("Tambahan: 1708 2025\nANONIM RAHASIA merdeka kok masih pungli", 8, True, True, id="label-a-year"),
     pytest.param("Tambahan: 1708 17 ANONIM Agustus ada pungli", 6, True, False, id="label-a-day"),
@@ -847,6 +850,21 @@ STRANGER = "12345671"
                  id="short-code-an-id-in-groups"),
     pytest.param(f"Tambahan: {VALID[:4]} {VALID[4:]} foto", 8, Action.FOLLOW_UP, VALID, "foto",
                  id="an-id-in-groups-after-help-s-label"),
+    # An ID typed in pairs, as it is read out, holds a date's shape with a year of two digits: it stays one ID (cut
+    # to its first pair, it was a new named report, "1708 <pairs>" a case holding digits alone); so does one with a
+    # date after it, whose last pair and the date's first made a date; and a group opening with 0 is no ID of its own.
+    pytest.param("10 01 23 46 foto jalannya", 8, Action.FOLLOW_UP, "10012346", "foto jalannya", id="an-id-in-pairs"),
+    pytest.param("10 01 23 46", 8, Action.STATUS, "10012346", "", id="an-id-in-pairs-alone"),
+    pytest.param("1708 13 07 95 87", 8, Action.STATUS, "13079587", "", id="short-code-an-id-in-pairs"),
+    pytest.param("Min, 13 07 95 87 ANONIM foto", 8, Action.FOLLOW_UP, "13079587", "foto",
+                 id="greeting-an-id-in-pairs-anonim"),
+    pytest.param("12 36 89 03 17 08 2025 belum diperbaiki", 8, Action.FOLLOW_UP, "12368903",
+                 "17 08 2025 belum diperbaiki", id="an-id-in-pairs-then-a-date"),
+    pytest.param("12 36 89 03 17 08 2025 belum diperbaiki", 6, Action.FOLLOW_UP, "12368903",
+                 "17 08 2025 belum diperbaiki", id="an-id-in-pairs-then-a-date-short-ids"),
+    pytest.param("1201 1968 17 08 2025 belum diperbaiki", 8, Action.FOLLOW_UP, "12011968",
+                 "17 08 2025 belum diperbaiki", id="an-id-in-groups-then-a-date"),
+    pytest.param("10 000004 foto", 8, Action.FOLLOW_UP, "10000004", "foto", id="a-group-opening-with-0"),
     # After a status command the number is asked about as typed.
     pytest.param("CEK 17 08 2025", 8, Action.STATUS, "17082025", "", id="after-a-status-command"),
 ])
@@ -4792,6 +4810,11 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
     pytest.param("LAPOR 17 Agustus bukan rahasia lagi pungli", "complaint", False, False, id="day-month-negated"),
     pytest.param("LAPOR Rupiah anjlok anonim bilang", "complaint", False, False, id="no-number"),
     pytest.param("LAPOR 081234567890 ANONIM meneror saya", "complaint", False, False, id="a-phone-number"),
+    # Our short code before it ran the two together (16 digits, no ID's shape), and the phone number's guard missed it.
+    pytest.param("LAPOR 1708 081234567890 ANONIM meneror saya", "complaint", False, False,
+                 id="short-code-a-phone-number"),
+    pytest.param("LAPOR 1708 6281234567890 ANONIM meneror saya", "complaint", False, False,
+                 id="short-code-a-phone-number-without-plus"),
 ])
 def test_a_flag_word_after_a_tracking_id_opening_a_report_is_read(text: str, kind: str, anonymous: bool,
                                                                   confidential: bool) -> None:
