@@ -996,8 +996,8 @@ NEXT_STEPS = {
     "mail_failed": "`lapor-gateway email quarantine list` shows the mail; once mended (an upgrade), "
                    "`lapor-gateway email quarantine reprocess` it",
     # An entry that cannot be read back (damaged by hand) no retry files: "retry once mended" alone was no way out.
-    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry --all`; "
-               "one it says cannot be read, `lapor-gateway unfiled drop <key>`",
+    "unfiled": "`lapor-gateway unfiled list` shows them; once mended (an upgrade), `lapor-gateway unfiled retry "
+               "--all`; one it says cannot be read, `lapor-gateway unfiled drop <key>`",
 }
 
 
