@@ -71,6 +71,10 @@ REPLY_CAP_KEY = "lapor:social:reply-cap:{channel}:{digest}"
 REPLY_CAP_WINDOW_SECONDS = 3600
 # Tries at queuing a batch's replies while other batches keep writing the same markers; then NotDurable (retried).
 QUEUE_ATTEMPTS = 5
+# What of a comment's `channel_meta` names the post it comments on (channels.instagram_graph.comment_message): sent with
+# a named comment on a whistleblower's #anonim post, it opened her post (the link) or named her (the id, through our
+# Graph token); `_without_anonymous_posts` leaves them out of such a report.
+COMMENTED_POST_KEYS = ("media_id", "permalink")
 
 Clock = Callable[[], float]
 # Asked by a poll round before each fetch (a page, a lookup): False ends the round there, because this process no
@@ -724,22 +728,26 @@ class MentionIntake:
 
     def _without_anonymous_posts(self, message: InboundMessage, draft: ReportDraft) -> ReportDraft:
         """A named report without the posts it quotes or answers that filed an anonymous report or addition (their
-        mark alone stays: no address, no words), nor such a post as its conversation's first (`channel_meta`). The
+        mark alone stays: no address, no words), nor such a post as its conversation's first, nor as the post it
+        comments on (`channel_meta`: an Instagram comment's `media_id` and `permalink`; its reply is addressed from
+        the comment as it came, `reply_target`, and still goes under it). The
         address opens the post, which names its author, and the words match the anonymous report's own text: a named
         report answering a whistleblower's #anonim mention handed the case store both. A post whose dedup record
         stands but whose envelope is gone is taken as anonymous: nothing says it was not. The sender's own posts
         are marked without an address already (channels.x_mentions.quoted_posts)."""
         root = message.channel_meta.get("conversation_id")
-        candidates = {post for post in (message.replied_to, message.quoted_post, root)
+        candidates = {post for post in (message.replied_to, message.quoted_post, root, message.commented_on)
                       if isinstance(post, str) and post and post != message.provider_message_id}
         anonymous = {post for post in candidates - set(message.own_posts)
                      if self._filed_anonymous(message, post)}
         if not anonymous:
             return draft
         update: dict[str, Any] = {"text": without_quoted_posts(draft.text, anonymous)}
-        if root in anonymous:
-            update["channel_meta"] = {key: value for key, value in draft.channel_meta.items()
-                                      if key != "conversation_id"}
+        gone = {"conversation_id"} if root in anonymous else set()
+        if message.commented_on in anonymous:
+            gone.update(COMMENTED_POST_KEYS)
+        if gone:
+            update["channel_meta"] = {key: value for key, value in draft.channel_meta.items() if key not in gone}
         return draft.model_copy(update=update)
 
     def _filed_anonymous(self, message: InboundMessage, post_id: str) -> bool:

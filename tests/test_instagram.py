@@ -60,6 +60,7 @@ from tests.social_helpers import (
 from tests.test_forwarding import cli
 from workers import social_reply
 from workers.deadletters import DeadLetters
+from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -1797,3 +1798,27 @@ def test_a_refused_reply_names_the_graph_host_and_what_to_set(
     [finding] = [f for f in health.findings if f.rule == "replies"]
     assert finding.reason.startswith(f"replies failing (3 in a row): {expected}"), finding.reason
     assert all(words in finding.action for words in step), finding.action
+
+
+@pytest.mark.parametrize("asked", [
+    pytest.param("@lapor1708 #anonim kepala desa minta setoran", id="an-anonymous-post"),
+    pytest.param("@lapor1708 kepala desa minta setoran", id="a-named-post"),
+])
+def test_a_named_comment_on_a_whistleblowers_post_carries_neither_its_id_nor_its_link_to_the_case_store(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, asked: str,
+) -> None:
+    """Budi's named LAPOR commenting on Sari's #anonim post went to the case store with the post's media id and its
+    permalink: the link opens her post in public, and the Graph token turns the id into her handle. Kept by the
+    gateway (Budi's reply and thread need them), as an X answer's conversation is; a named post's stay."""
+    ig = poller(settings, redis, intake)
+    ids, first = acknowledged(fake, settings, redis, ig, asked, "media", username="sari.whistle")
+    anonymous = "#anonim" in asked
+    assert first["anonymous"] is anonymous
+    answered = take_comment(fake, redis, ig, "@lapor1708 LAPOR saya juga dimintai setoran", "budi.bdg",
+                            on_media=ids["media_id"])
+    budi = reports_by_id(redis)[answered["comment_id"]]
+    assert budi["anonymous"] is False and budi["follow_up_of"] is None
+    payload = case_store_payload(budi, settings)
+    assert (ids["media_id"] in orjson.dumps(payload).decode()) is not anonymous, payload["channel_meta"]
+    assert ("permalink" in payload["channel_meta"]) is not anonymous, payload["channel_meta"]
+    assert payload["channel_meta"]["comment_id"] == answered["comment_id"]  # Budi's own comment stays
