@@ -189,6 +189,9 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 # An Indonesian number written without its plus ("6281234567890"); a Tracking ID this long and starting so would
 # need billions of reports.
 _PHONE_WITHOUT_PLUS = re.compile(r"62\d{9,12}")
+# The fewest digits of an Indonesian phone number written with its 0 ("0812345678"): a shorter group opening with 0
+# is part of an ID typed apart ("10 000004").
+_PHONE_DIGITS = 9
 _SPACE_RUNS = re.compile(r"[ \t]{2,}")
 # Around a flag word at the end: the closing marks after it and the separators before it ("... kelurahan, ANONIM!").
 # A tag's marks too ("... [ANONIM]", "... *anonim*"); not "_", which joins the words of a handle ("@budi_rahasia").
@@ -847,10 +850,11 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: 
 
 
 def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None,
-           ours: frozenset[str] = frozenset()) -> tuple[str, str, int]:
+           ours: frozenset[str] = frozenset(), shortest_id: int = 0) -> tuple[str, str, int]:
     """The ID in a `_LEADING_ID` match, as (digits, as typed, where it ends in the text). A first word of an ID's
     shape is the ID, valid or not: what follows is the text's ("10000004 2 motor jatuh lagi"). An ID typed in groups
-    ("1000 0004") is the first run of groups that is a valid one; failing that, the first of an ID's shape (a
+    ("1000 0004") is the first run of groups, as long as `shortest_id`, that is a valid one; failing that, the first
+    of an ID's shape (a
     mistyped one), or all of them; but no group that is a number of its own, or a date's, joins it
     (`_groups_of_one_id`: "2025 15.000.000 ...", "17 08 2025 ..."; `ours`, our short codes, `[commands]
     addressed_to`: one opening the run is read past there, "1708 <id> foto"). `after_a_command` (the grammar, after a
@@ -873,7 +877,11 @@ def _id_in(digits: re.Match[str], *, after_a_command: Grammar | None = None,
             run = next((longer for longer in runs[1:] if is_valid_tracking_id(longer)
                         and _asks_nothing_more(after[len(longer):], after_a_command)), run)
     else:
-        run = next((run for run in shaped if is_valid_tracking_id(run)), shaped[0] if shaped else runs[-1])
+        # Of the runs as long as an ID minted may be: a shorter one whose check digit happens to hold ("53 66 34 00":
+        # 536634) cut an ID typed in pairs, its words a new named report.
+        long_enough = [run for run in shaped if len(normalize_tracking_id(run)) >= shortest_id] or shaped
+        run = next((run for run in long_enough if is_valid_tracking_id(run)),
+                   long_enough[0] if long_enough else runs[-1])
     return normalize_tracking_id(run), run, start + len(run)
 
 
@@ -889,9 +897,10 @@ def _groups_of_one_id(groups: list[str], ours: frozenset[str]) -> int:
     first = 1 if normalize_tracking_id(groups[0]) in ours else 0
     for at in range(first + 1, len(groups)):
         group = groups[at]
-        # A group opening with 0 is no ID of its own (none starts so): "10 000004" is the ID 10000004 typed apart.
+        # A short group opening with 0 is no ID of its own (none starts so): "10 000004" is the ID 10000004 typed
+        # apart; a phone number's is a number of its own ("3 0812345678 meneror saya" was answered "not valid").
         if _AMOUNT.fullmatch(group) or _DATE.fullmatch(group) or (
-                looks_like_tracking_id(group) and not group.startswith("0")):
+                looks_like_tracking_id(group) and not (group.startswith("0") and len(group) < _PHONE_DIGITS)):
             count = at
             break
     for at in range(min(count, len(groups)) - 2):
@@ -1044,7 +1053,7 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
     digits = _LEADING_ID.match(unmarked)
     if digits is None or _is_prose_number(digits.group("id"), normalize_tracking_id(digits.group("id"))):
         return None
-    candidate, typed, end = _id_in(digits, ours=grammar.addressed_to)
+    candidate, typed, end = _id_in(digits, ours=grammar.addressed_to, shortest_id=shortest_id)
     if not looks_like_tracking_id(candidate) or _is_prose_number(typed, candidate):
         return None
     # Our short code set apart at the run's head ("1708 15.000.000 diminta ...", "1708 17 Agustus ..."): the
@@ -1073,14 +1082,15 @@ def _parse_follow_up(text: str, grammar: Grammar, language: str, shortest_id: in
         # 4500000 rupiah was taken"), or written as one ("12500000,- diminta", "12500000/bulan", "12500000-an"):
         # read as an ID, the complaint went to another report, or to none, unfiled.
         return None
+    if crosses and rest and not _only_asks_status(rest, grammar, named=not ours):
+        # Words to file follow: what is typed after our short code is read as it is without it ("1708 <id> foto",
+        # "#1708 <id> foto", "Tambahan: 1708 <id> foto"), a report of the whole text when no ID opens it. Before the
+        # length below: "#1708 49 60 22 94 foto" ran to 170849, short, and the ID typed after it was never read.
+        return _parse_follow_up(unmarked[addressed:], grammar, language, shortest_id, ours=ours)
     if rest and len(candidate) < shortest_id:
         # Shorter than any ID that may have been minted, and words follow: an amount ("500000 diminta petugas"),
         # a case or receipt number. Read as a mistyped ID, the complaint would be answered and never filed.
         return None
-    if crosses and rest and not _only_asks_status(rest, grammar, named=not ours):
-        # Words to file follow: what is typed after our short code is read as it is without it ("1708 <id> foto",
-        # "#1708 <id> foto", "Tambahan: 1708 <id> foto"), a report of the whole text when no ID opens it.
-        return _parse_follow_up(unmarked[addressed:], grammar, language, shortest_id, ours=ours)
     if not is_valid_tracking_id(candidate):
         return ParsedText(action=Action.BAD_TRACKING_ID, text=text, tracking_id=candidate, language=language)
     flags: set[str] = set()
@@ -2260,8 +2270,8 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
         candidate, typed, end = _id_in(digits, ours=grammar.addressed_to)
         if not looks_like_tracking_id(candidate):
             end = None
-        elif _is_prose_number(typed, candidate, flags_only=True):
-            return set()
+        elif _is_prose_number(typed, candidate, flags_only=True) or any(map(_a_phone_number, typed.split())):
+            return set()  # a phone number there, our short code before it too ("1708 0812345678 ANONIM ...")
     if end is None:
         dated = _LEADING_DATE_OR_TIME.match(unmarked)
         end = dated.end() if dated is not None else _number_in_words_end(unmarked, grammar)

@@ -781,6 +781,7 @@ def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
     pytest.param("1708 15.000.000 diminta kepala desa", 8, False, False, id="no-flag-word"),
     # A phone number there is the citizen's prose, the flag word after it theirs, as without our short code.
     pytest.param("1708 081234567890 ANONIM meneror saya", 8, False, False, id="a-phone-number"),
+    pytest.param("1708 0812345678 ANONIM meneror saya", 8, False, False, id="a-phone-number-of-ten-digits"),
     pytest.param("#1708 081234567890 RAHASIA meneror saya", 6, False, False, id="hash-first-a-phone-number"),
     # after help's label for an addition, its colon too
     pytest.param("Tambahan: 1708 2025\nANONIM RAHASIA merdeka kok masih pungli", 8, True, True, id="label-a-year"),
@@ -865,6 +866,17 @@ STRANGER = "12345671"
     pytest.param("1201 1968 17 08 2025 belum diperbaiki", 8, Action.FOLLOW_UP, "12011968",
                  "17 08 2025 belum diperbaiki", id="an-id-in-groups-then-a-date"),
     pytest.param("10 000004 foto", 8, Action.FOLLOW_UP, "10000004", "foto", id="a-group-opening-with-0"),
+    # A phone number's group is a number of its own all the same: joined, "not valid" and never filed.
+    pytest.param("3 0812345678 meneror saya", 8, Action.REPORT, None, "3 0812345678 meneror saya",
+                 id="a-short-group-then-a-phone-number"),
+    # A shorter run whose check digit happens to hold (536634) no longer cuts an ID typed in pairs, nor our short
+    # code's run (170849) the ID typed after it: each was a new named report holding the ID.
+    pytest.param("53 66 34 00 foto jalannya", 8, Action.FOLLOW_UP, "53663400", "foto jalannya",
+                 id="an-id-in-pairs-a-shorter-run-valid"),
+    pytest.param("#1708 49 60 22 94 foto jalannya", 8, Action.FOLLOW_UP, "49602294", "foto jalannya",
+                 id="hash-short-code-an-id-in-pairs"),
+    pytest.param("Tambahan: 1708 13 07 95 87 foto", 8, Action.FOLLOW_UP, "13079587", "foto",
+                 id="label-short-code-an-id-in-pairs"),
     # After a status command the number is asked about as typed.
     pytest.param("CEK 17 08 2025", 8, Action.STATUS, "17082025", "", id="after-a-status-command"),
 ])
