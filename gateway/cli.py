@@ -488,10 +488,10 @@ def _refuse_a_redis_not_the_deployments(redis: Any, settings: Settings) -> None:
     deployment (a typo in REDIS_URL's database number) was said to hold `Dead letters (0 in all)`, exit 0, read as all
     clear, where `status` said UNKNOWN, exit 2, and `attachments purge` refused. Said as `status` says it."""
     from gateway.embedded_redis import named_redis
-    from gateway.health.documents import deployment_seen, no_deployment_document
+    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS, deployment_seen, no_deployment_document
     from gateway.health.rules import SERVING_COMMANDS
 
-    if deployment_seen(redis, SERVING_COMMANDS):
+    if deployment_seen(redis, SERVING_COMMANDS, wait=DEPLOYMENT_WAIT_SECONDS):  # a moment's look, as `status` takes
         return
     unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
     console.print(f"[red]UNKNOWN:[/red] {escape(unknown['reason'])}")
@@ -593,6 +593,8 @@ def deadletters_list(
     _refuse_unknown_filters(queue, channel)
     settings = _operator_settings()
     registry = _dead_letters(settings)
+    if not registry.count():
+        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     filtered = queue is not None or channel is not None or reason is not None
     if filtered:
         every = registry.select(None)
@@ -600,8 +602,6 @@ def deadletters_list(
         letters, total = matching[offset:offset + limit], len(matching)
     else:
         letters, total = registry.list(limit=limit, offset=offset), registry.count()
-    if not total and not registry.count():
-        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     # The key names one letter (a report's forward apart from its reply), and the only name of an unreadable one,
     # which has no Tracking ID: `requeue` says to purge those by key, and the list showed none.
     table = _folded_table(f"Dead letters ({registry.count()} in all)",
@@ -637,10 +637,10 @@ def deadletters_show(selector: Annotated[str, typer.Argument(help="Tracking ID o
     _refuse_empty_selectors([selector])
     settings = _operator_settings()
     registry = _dead_letters(settings)
+    if not registry.count():
+        _refuse_a_redis_not_the_deployments(registry.redis, settings)
     letters = registry.select([selector])
     if not letters:
-        if not registry.count():
-            _refuse_a_redis_not_the_deployments(registry.redis, settings)
         console.print(f"no dead letter for {_printable(selector)}")
         raise typer.Exit(1)
     if len(letters) > 1:
@@ -742,9 +742,9 @@ def deadletters_requeue(
     _refuse_unknown_filters(queue, channel)
     settings = _operator_settings()
     registry = _dead_letters(settings)
-    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    if not letters and not registry.count():
+    if not registry.count():  # before the names not found are said
         _refuse_a_redis_not_the_deployments(registry.redis, settings)
+    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     requeued = busy = unreadable = gone = foreign = 0
     columns = (TextColumn("requeueing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     # On stderr, for a terminal only: on stdout it went into the command's output piped to a file (`| tee log`), its
@@ -791,9 +791,9 @@ def deadletters_purge(
     _refuse_unknown_filters(queue, channel)
     settings = _operator_settings()
     registry = _dead_letters(settings)
-    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
-    if not letters and not registry.count():
+    if not registry.count():  # before the names not found are said
         _refuse_a_redis_not_the_deployments(registry.redis, settings)
+    letters, missing = _selected(registry, selectors, all_, queue, channel, reason)
     if letters and not yes and not _confirmed(f"purge {len(letters)} dead letter(s)? {_what_a_purge_loses(letters)}"):
         # Answered no, the command ended on its question, and with no terminal to ask (cron) on a bare "Aborted."
         console.print("purge not confirmed: nothing was purged (--yes to purge without asking)")

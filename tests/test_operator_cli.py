@@ -1567,6 +1567,9 @@ def test_a_quarantine_key_prefix_of_several_mails_says_so(test_env: TestEnvironm
     pytest.param(("deadletters", "show", "10000004"), id="deadletters-show"),
     pytest.param(("deadletters", "requeue", "--all"), id="deadletters-requeue"),
     pytest.param(("deadletters", "purge", "--all", "--yes"), id="deadletters-purge"),
+    # Said before the names not found, which read as though the Redis were the deployment's.
+    pytest.param(("deadletters", "requeue", "10000004"), id="deadletters-requeue-by-id"),
+    pytest.param(("deadletters", "purge", "10000004", "--yes"), id="deadletters-purge-by-id"),
     pytest.param(("unfiled", "list"), id="unfiled-list"),
     pytest.param(("unfiled", "retry", "--all"), id="unfiled-retry"),
 ])
