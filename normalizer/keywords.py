@@ -2053,6 +2053,12 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
         parsed = _parse_message(text[greeted:], grammar, shortest_id)
         if parsed.action in _READ_PAST_SYMBOLS or parsed.explicit_kind:
             return parsed
+        # The flag words after a number opening the words past it ("Min, 2025 ANONIM pungli ...", "Pak, 17 Agustus
+        # RAHASIA ..."), read as without the greeting, the text kept whole: missed, each went named.
+        flags = _flags_after_a_leading_id(text, greeted, grammar)
+        if flags:
+            return replace(whole, anonymous=whole.anonymous or "anonymous" in flags,
+                           confidential=whole.confidential or "confidential" in flags)
     return whole
 
 

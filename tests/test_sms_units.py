@@ -804,6 +804,24 @@ def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shorte
         Action.REPORT, None, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("Min, 2025 ANONIM pungli di pasar", True, False, id="a-year"),
+    pytest.param("Min, 15.000.000 ANONIM diminta kades", True, False, id="an-amount"),
+    pytest.param("Pak, 17 Agustus ANONIM kades minta setoran", True, False, id="day-month"),
+    pytest.param("Selamat pagi, 2025 RAHASIA pungli", False, True, id="a-greeting-rahasia"),
+    # As without the greeting: a word of the citizen's between, a negation, a phone number keep the flag word theirs.
+    pytest.param("Min, 2025 nomor anonim meneror saya", False, False, id="a-year-then-prose"),
+    pytest.param("Min, 2025 BUKAN ANONIM pungli", False, False, id="negated"),
+    pytest.param("Pak, 0812345678 ANONIM meneror", False, False, id="a-phone-number"),
+])
+def test_flag_words_after_a_greeting_and_a_number_are_read(text: str, anonymous: bool, confidential: bool) -> None:
+    """A greeting before a number and a flag word: read past for an ID or a kind word, but the flags after a number
+    opening the words past it were not, and the whistleblower's report went named. The text stays as typed."""
+    parsed = parse_text(text)
+    assert (parsed.action, parsed.text, parsed.anonymous, parsed.confidential) == (
+        Action.REPORT, text, anonymous, confidential)
+
+
 # A valid ID of 8 digits: a stranger's report, maybe.
 STRANGER = "12345671"
 
