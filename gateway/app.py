@@ -259,7 +259,9 @@ class Gateway:
             if outbound is not None:
                 reply, _queued = await outbound.answer_query(adapter.name, query, self.status_client, spool_may_hold)
             elif not await self._inline_reply_allowed(adapter, message, _query_number(message, self.settings),
-                                                      query.action.value, query.tracking_id):
+                                                      query.action.value, query.tracking_id,
+                                                      # a mistyped ID's, by the hour alone (`answer_query`'s note)
+                                                      per_minute=query.action is not Action.BAD_TRACKING_ID):
                 reply = None  # held back, and the case store not asked: no answer would carry the status
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle

@@ -628,7 +628,11 @@ class OutboundReplies:
         disk spool may hold the report asked about, not replayed into Redis yet (`Intake.may_hold`)."""
         number = normalize_msisdn(query.message.sender_address, self._settings.sms.default_region)
         message_id = query.message.message_identity
-        allowed = await durably(self.count_message, source, number, message_id)
+        # A mistyped ID's answer is held by the hour's limit alone, as a new report's acknowledgement is: it is all
+        # that tells the citizen to send again the words typed after the ID, which are not filed. Held by the
+        # minute's count (a few CEKs before it), the words went nowhere and nothing was said.
+        allowed = await durably(partial(self.count_message, new_report=query.action is Action.BAD_TRACKING_ID),
+                                source, number, message_id)
         if not allowed:
             # Held: no answer carries a status, so the case store is not asked, nor the report's copy read (and kept
             # longer for an answer), as Twilio's held query is not: an auto-responder reading each of our answers as

@@ -2268,6 +2268,23 @@ async def test_a_held_status_query_does_not_ask_the_case_store(
     assert api.texts_to("+6281311115555") == [render("ack", "id", tracking_id=tracking_id), *[received] * limit]
 
 
+async def test_a_mistyped_id_after_the_minutes_limit_of_queries_is_still_answered(
+    gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
+) -> None:
+    """A few CEKs, then an addition with one digit of its ID mistyped: its answer was held by the minute's count, and
+    the words after the ID (not filed: the answer asks to send them again) went nowhere without a word. Held by the
+    hour's limit alone, as a new report's acknowledgement is."""
+    limit = settings.aggregator.flood_replies_per_minute
+    for n in range(limit + 1):
+        assert (await post_callback(gateway.client, sms("081311115555", "CEK 10000004", f"mistyped-cek-{n}"))
+                ).status_code == 200
+    text = "10000005 petugas puskesmas minta uang pendaftaran"  # 10000004 is the valid one
+    assert (await post_callback(gateway.client, sms("081311115555", text, "mistyped"))).status_code == 200
+    drain(settings)
+    assert casestore.reports() == []  # nothing filed: the answer is what keeps the words
+    assert api.texts_to("+6281311115555")[-1] == render("bad_tracking_id", "id", tracking_id="10000005")
+
+
 async def test_replies_past_the_hours_limit_are_held_though_the_minutes_has_room(
     gateway: GatewayServer, casestore: CaseStoreServer, api: AggregatorApi, settings: Settings, redis: Redis
 ) -> None:

@@ -1570,6 +1570,29 @@ async def test_new_reports_do_not_count_toward_the_minutes_limit_of_the_answers_
         render("status_retry", "id", tracking_id=tracking_id)]  # answered (no case store here: ask again later)
 
 
+async def test_a_mistyped_id_after_the_minutes_limit_of_queries_is_still_answered(
+        settings: Settings, redis: Redis) -> None:
+    """A citizen's few CEKs, then an addition with one digit of the ID mistyped: its answer ("not valid ... a new
+    report? ...") was held by the minute's count, and the words typed after the ID, which are not filed, went nowhere
+    without a word. Held by the hour's limit alone, as a new report's acknowledgement is."""
+    number = "+6281377770035"
+    mistyped = "10000005"  # 10000004 is the valid one
+    async with serving_gateway(settings, redis) as gateway:
+        for n in range(settings.twilio.flood_replies_per_minute + 2):
+            sid = twilio_sid(f"cek-{n}")
+            await gateway.post_twilio(gateway.twilio_form(Body="CEK 10000004", From=number, MessageSid=sid,
+                                                          SmsMessageSid=sid, SmsSid=sid))
+        held = await gateway.post_twilio(gateway.twilio_form(Body="CEK 10000004", From=number, MessageSid=(
+            sid := twilio_sid("cek-held")), SmsMessageSid=sid, SmsSid=sid))
+        sid = twilio_sid("mistyped")
+        answer = await gateway.post_twilio(gateway.twilio_form(
+            Body=f"{mistyped} petugas kelurahan minta uang 200 ribu untuk KTP", From=number, MessageSid=sid,
+            SmsMessageSid=sid, SmsSid=sid))
+    assert ElementTree.fromstring(held.text).findall("Message") == []  # a query past the minute's limit: held
+    assert [message.text for message in ElementTree.fromstring(answer.text).findall("Message")] == [
+        render("bad_tracking_id", "id", tracking_id=mistyped)]
+
+
 def test_a_numbers_windows_count_the_last_minute_and_the_last_hour_with_their_edges_left_out(redis: Redis) -> None:
     key, now = "lapor:flood:hour:test:edges", 1_764_941_234.25
     redis.zadd(key, {"at-the-minutes-edge": now - 60, "in-the-minute": now - 59.999, "at-the-hours-edge": now - 3600,
