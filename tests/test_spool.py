@@ -1355,9 +1355,9 @@ def test_a_redis_failure_after_a_good_commit_sends_the_next_reports_straight_to_
     if failing_step == "release":
         intake.release_held()
     else:
-        kept = intake._allocator.take_reserve()  # an empty reserve must lease from Redis
+        kept = [intake._allocator.mint_from_reserve() for _ in range(intake.reserve)]  # an empty one leases
         intake._top_up_reserve()
-        intake._allocator.restore(kept)
+        intake._allocator.give_back(*kept)
     assert intake.spooling
     (receipt,) = intake.commit([draft("next")])
     assert is_valid_tracking_id(receipt.tracking_id)
