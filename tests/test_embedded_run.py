@@ -29,6 +29,7 @@ from gateway.queues import redis_connection
 from gateway.settings import load_settings
 from gateway.supervisor import LOCK_FILE, hold_data_dir, listening_ports, supervisor_running, taken_ports
 from gateway.tls import tls_context
+from gateway.tracking import TrackingIdAllocator
 from tests.cli_process import run_cli
 from tests.conftest import REPO_ROOT, VENV_BIN, free_port, wait_until
 
@@ -966,9 +967,10 @@ def test_after_a_make_run_killed_outright_the_cli_says_its_url_file_is_stale_and
                 "(killed?)") in listed.stdout, listed.stdout + listed.stderr
         second = _start_supervisor(procfile, env, second_log)
         _logged(second, second_log, '"supervisor.started"')
-        assert run_cli(["deadletters", "list"], env).returncode == 0
         url = embedded_redis_url(tmp_path / "var")
         assert url is not None and url != killed_url and redis_connection(url).ping()
+        TrackingIdAllocator(redis_connection(url), block_size=1).mint()  # a sign of a gateway (none in this Procfile)
+        assert run_cli(["deadletters", "list"], env).returncode == 0
     finally:
         if first.poll() is None:
             first.kill()
