@@ -1649,14 +1649,15 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({local(document['generated_at'])}; counters as of "
                   f"{local(document.get('counters_at') or 'never')})")
     table = _folded_table("Channels", ("channel", "state", "reason", "received", "accepted", "dup", "rejected",
-                                       "forwarded", "files lost", "replies ok/failed", "dead letters", "last message"))
+                                       "forwarded", "files lost", "replies ok/failed/held", "dead letters",
+                                       "last message"))
     for entry in document["channels"]:
         c = entry["counters"]
         table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
                       _printable(local(entry["reason"] or "-")), str(c["received"]), str(c["accepted"]),
                       str(c["duplicates"]),
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
-                      f"{c['replies_sent']}/{c['replies_failed']}", str(entry["deadletters"]),
+                      f"{c['replies_sent']}/{c['replies_failed']}/{c['replies_held']}", str(entry["deadletters"]),
                       local(entry["last_message_at"] or "never"))
     _print_table(table)
     # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,

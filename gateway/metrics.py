@@ -238,13 +238,15 @@ def _collecting_registry() -> CollectorRegistry:
 
 
 # Reply outcomes as operators count them: written to the local outbox counts as sent.
-REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed"}
+# Held by flood control: no answer went (the report was taken); said beside the others, where a citizen left
+# unanswered showed on `/metrics` alone and every view read "replies ok".
+REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed", "held": "replies_held"}
 
 
 def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
     """Counters per channel, summed over every process: received, accepted, duplicates, rejected (by reason),
-    forwarded, replies_sent, replies_failed, dead_lettered, attachments_not_fetched (by reason: files its reports
-    reached the case store without)."""
+    forwarded, replies_sent, replies_failed, replies_held, dead_lettered, attachments_not_fetched (by reason: files
+    its reports reached the case store without)."""
     counters: dict[str, dict[str, Any]] = {}
     for family in collected.families:
         for sample in family.samples:
@@ -270,7 +272,7 @@ def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:
 def empty_counters() -> dict[str, Any]:
     """The counters of a channel that has seen nothing yet."""
     return {"received": 0, "accepted": 0, "duplicates": 0, "rejected": 0, "rejected_by_reason": {}, "forwarded": 0,
-            "replies_sent": 0, "replies_failed": 0, "dead_lettered": 0, "attachments_not_fetched": 0,
+            "replies_sent": 0, "replies_failed": 0, "replies_held": 0, "dead_lettered": 0, "attachments_not_fetched": 0,
             "attachments_not_fetched_by_reason": {}}
 
 

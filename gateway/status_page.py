@@ -133,7 +133,7 @@ PAGE_VERSION = hashlib.sha256((STYLE + REFRESH_SCRIPT).encode()).hexdigest()[:12
 COUNTER_LABELS = (
     ("received", "received"), ("accepted", "accepted"), ("duplicates", "duplicates"), ("rejected", "rejected"),
     ("forwarded", "forwarded"), ("attachments_not_fetched", "files lost"), ("replies_sent", "replies sent"),
-    ("replies_failed", "replies failed"), ("dead_lettered", "dead-lettered"),
+    ("replies_failed", "replies failed"), ("replies_held", "replies held"), ("dead_lettered", "dead-lettered"),
 )
 # Said after "case store: forwards failing since ...": the gateway answers citizens and keeps their reports whatever
 # the case store does, which no view said.

@@ -246,8 +246,9 @@ def channel(**counts: object) -> dict[str, object]:
             [("lapor_replies", {"channel": "sms-aggregator", "outcome": "sent"}, 2),
              ("lapor_replies", {"channel": "sms-aggregator", "outcome": "outbox"}, 1),
              ("lapor_replies", {"channel": "sms-aggregator", "outcome": "failed"}, 1),
+             ("lapor_replies", {"channel": "sms-aggregator", "outcome": "held"}, 4),  # flood control: no answer went
              ("lapor_replies", {"channel": "sms-aggregator", "outcome": "skipped"}, 5)],
-            {"sms-aggregator": channel(replies_sent=3, replies_failed=1)},
+            {"sms-aggregator": channel(replies_sent=3, replies_failed=1, replies_held=4)},
             id="reply-outcomes",
         ),
         pytest.param(

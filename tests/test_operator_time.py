@@ -302,7 +302,7 @@ def test_the_status_command_says_each_time_in_the_operators_zone(
     document = _document()
     document["channels"][0]["counters"] = dict.fromkeys(
         ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed"), 0)
+         "replies_failed", "replies_held"), 0)
     cli_module._print_status(document, None if case.zone is None else ZoneInfo(case.zone))
     for said in case.said:
         assert said in output.getvalue(), output.getvalue()
@@ -344,7 +344,7 @@ def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatc
     document = _document()
     document["channels"][0]["counters"] = dict.fromkeys(
         ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed"), 0)
+         "replies_failed", "replies_held"), 0)
     document["queues"] = [{"name": "lapor-reply", "depth": 0, "held": 0, "scheduled": 40, "oldest_age_seconds": 720.0,
                            "workers": 1, "failed": 0, "last_failure": failure, "in_progress": 0}]
     cli_module._print_status(document)
@@ -377,12 +377,12 @@ def _busy_channels_document() -> dict[str, Any]:
     document = _document()
     document["channels"][0]["counters"] = dict.fromkeys(
         ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed"), 0)
+         "replies_failed", "replies_held"), 0)
     busy = {**document["channels"][0], "channel": "sms-aggregator", "state": "ok", "reason": "", "since": None,
             "actions": [], "last_message_at": "2026-12-04 19:04:59Z",
             "counters": {"received": 123456, "accepted": 120001, "duplicates": 17, "rejected": 3438,
                          "forwarded": 119990, "attachments_not_fetched": 0, "replies_sent": 119990,
-                         "replies_failed": 11}}
+                         "replies_failed": 11, "replies_held": 4}}
     document["channels"].insert(0, busy)
     document["channels"][1]["reason"] = "no smtp process beat for 3 min (last 2026-12-04 18:57:00Z)"
     return document
@@ -410,7 +410,7 @@ def test_the_channels_read_whole_on_a_terminal_narrower_than_their_table(
     assert all(len(line) <= width for line in lines), view
     assert lines[0] == "sms-aggregator", view
     for said in ("received 123456", "accepted 120001", "dup 17", "rejected 3438", "forwarded 119990",
-                 "replies ok/failed 119990/11", "dead letters 0", "state OK", "state DOWN"):
+                 "replies ok/failed/held 119990/11/4", "dead letters 0", "state OK", "state DOWN"):
         assert any(said in line for line in lines), (said, view)
     reason = "no smtp process beat for 3 min (last 2026-12-04 18:57:00Z (01:57 WIB, Dec 5))"
     assert f"reason {reason}" in " ".join(line.strip() for line in lines), view
@@ -423,7 +423,7 @@ def test_the_channels_stay_one_table_where_the_terminal_holds_it(monkeypatch: py
     from gateway import cli as cli_module
 
     output = io.StringIO()
-    monkeypatch.setattr(cli_module, "console", Console(file=output, width=250, soft_wrap=True))
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=260, soft_wrap=True))
     cli_module._print_status(_busy_channels_document(), ZoneInfo("Asia/Jakarta"))
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in output.getvalue().splitlines()
             if line.count("│") == 13]
