@@ -1522,7 +1522,9 @@ def unfiled_drop(
 
     settings = _operator_settings()
     _refuse_empty_names("the damaged entries' keys", keys)
-    _, store, entries, damaged = _unfiled(settings)
+    redis, store, entries, damaged = _unfiled(settings)
+    if not entries and not damaged:
+        _refuse_a_redis_not_the_deployments(redis, settings)
     readable_entries, chosen, unknown = _named_unfiled(settings, entries, damaged, keys)
     readable = sorted(shown_key(settings, entry.key) for entry in readable_entries)
     for name in readable:

@@ -1572,6 +1572,7 @@ def test_a_quarantine_key_prefix_of_several_mails_says_so(test_env: TestEnvironm
     pytest.param(("deadletters", "purge", "10000004", "--yes"), id="deadletters-purge-by-id"),
     pytest.param(("unfiled", "list"), id="unfiled-list"),
     pytest.param(("unfiled", "retry", "--all"), id="unfiled-retry"),
+    pytest.param(("unfiled", "drop", "x-mentions:kept-1"), id="unfiled-drop"),
 ])
 def test_a_command_that_finds_nothing_in_a_redis_with_no_sign_of_the_deployment_says_so(
         args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
