@@ -1788,6 +1788,8 @@ def _is_prose_number(typed: str, candidate: str, *, flags_only: bool = False) ->
     (`_flags_after_a_leading_id`), a date or an amount is no prose, whatever its check digit ("10.000.012",
     "15.000.000", "17.08.2025"): "LAPOR 15.000.000 ANONIM ..." went named. A flag read once too often is the safe
     error."""
+    if flags_only and (_DATE.fullmatch(typed) or _AMOUNT.fullmatch(typed)):
+        return False  # "01.08.2025 ANONIM ...": a date, whatever its first digit
     # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
     return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
             or (not flags_only and (bool(_DATE.fullmatch(typed)) or bool(_AMOUNT.fullmatch(typed)))))
@@ -2055,7 +2057,7 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
             return parsed
         # The flag words after a number opening the words past it ("Min, 2025 ANONIM pungli ...", "Pak, 17 Agustus
         # RAHASIA ..."), read as without the greeting, the text kept whole: missed, each went named.
-        flags = _flags_after_a_leading_id(text, greeted, grammar)
+        flags = _flags_after_a_leading_id(text, greeted, grammar, shortest_id)
         if flags:
             return replace(whole, anonymous=whole.anonymous or "anonymous" in flags,
                            confidential=whole.confidential or "confidential" in flags)
@@ -2256,7 +2258,7 @@ def _without_placeholder_marks(text: str, grammar: Grammar) -> str:
     return marked.group("inside") + text[marked.end():]
 
 
-def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
+def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar, shortest_id: int = 0) -> set[str]:
     """The flags of the flag words right after a number of a Tracking ID's shape opening the words at `at` (after a
     kind word: "LAPOR <id> ANONIM foto", "ADUAN <id> RAHASIA: ...", "LAPOR <id> tambah anonim ..."), none when no
     number opens them, or a phone number does ("LAPOR 0812345678 ANONIM ..."). The words stay the text's, the number
@@ -2273,7 +2275,7 @@ def _flags_after_a_leading_id(text: str, at: int, grammar: Grammar) -> set[str]:
     digits = _LEADING_ID.match(unmarked)
     end = None
     if digits is not None:
-        candidate, typed, end = _id_in(digits, ours=grammar.addressed_to)
+        candidate, typed, end = _id_in(digits, ours=grammar.addressed_to, shortest_id=shortest_id)
         if not looks_like_tracking_id(candidate):
             end = None
         elif _is_prose_number(typed, candidate, flags_only=True) or any(map(_a_phone_number, typed.split())):
@@ -2318,6 +2320,8 @@ def _number_in_words_end(text: str, grammar: Grammar) -> int | None:
 
 def _a_phone_number(token: str) -> bool:
     """Whether a number's digits are a phone number's (`_is_prose_number`): a flag word after one is prose."""
+    if _DATE.fullmatch(token) or _AMOUNT.fullmatch(token):
+        return False
     digits = "".join(char for char in token if char.isdecimal())
     return len(digits) >= MIN_LENGTH and _is_prose_number(digits, digits, flags_only=True)
 
@@ -2427,20 +2431,21 @@ def _parse_message(text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
     if explicit and not compound:
         # "LAPOR <id> ANONIM foto": a new report, the number opening its text, and the flag words after the number
         # are the whistleblower's wish, read as after an ID typed first. Missed, the report went named.
-        flags |= _flags_after_a_leading_id(text, at, grammar)
+        flags |= _flags_after_a_leading_id(text, at, grammar, shortest_id)
     elif not at and (opened := _past_a_flag_opener(text, grammar)) is not None:
         # "TAMBAH <id> ANONIM foto", help's "Tambah ANONIM" written around the report's ID: a new report of the
         # whole text, as "tambah" opens prose ("tambah 13000000 lagi diminta petugas": read as a label, such amounts
         # went to a stranger's report), and the flag words after the number are the wish. Missed, it went named.
         # So after help's label and its colon ("Tambahan: 15.000.000 ANONIM ...", "Tambahan: 1708 17 ANONIM ...").
-        flags |= _flags_after_a_leading_id(text, len(text) - len(text[opened:].lstrip(_LABEL_COLON)), grammar)
+        flags |= _flags_after_a_leading_id(text, len(text) - len(text[opened:].lstrip(_LABEL_COLON)), grammar,
+                                           shortest_id)
     elif not at and (text[:1].isdigit() or text[:1] in _ID_OPEN or text[:1] in HASH
                      or _CURRENCY_BEFORE.match(text) is not None):
         # "10.000.012 ANONIM foto": an ID grouped as an amount is ("12.500.000 diminta ..."), opening a report of the
         # whole text (an addition only typed as one run of digits), its flag words read as after "LAPOR". Missed, it
         # went named. So after "#" ("#1708 17 ANONIM ...": our short code and a number, no ID), and after a number
         # typed in words ("2025 ANONIM ...", "17 Agustus RAHASIA ...", "Rp 15.000.000 ANONIM ...").
-        flags |= _flags_after_a_leading_id(text, 0, grammar)
+        flags |= _flags_after_a_leading_id(text, 0, grammar, shortest_id)
     if at and not compound and (past_particles := _past_flag_particles_at(text, at, grammar)) != at:
         at = past_particles
         # Flag words after them, as after the leading words ("LAPOR pak, ANONIM kades ...", "ANONIM ya. RAHASIA ..."):

@@ -805,6 +805,19 @@ def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shorte
 
 
 @pytest.mark.parametrize(("text", "anonymous", "confidential"), [
+    pytest.param("WBS 10 00 09 13 ANONIM kepala desa minta setoran", True, False, id="after-a-kind-word"),
+    pytest.param("ADUAN 10 00 09 13 RAHASIA pungli", False, True, id="after-a-kind-word-rahasia"),
+    pytest.param("TAMBAH 10 00 09 13 ANONIM foto", True, False, id="after-a-flag-opener"),
+])
+def test_flag_words_after_an_id_in_pairs_whose_shorter_run_is_valid_are_read(
+        text: str, anonymous: bool, confidential: bool) -> None:
+    """Where no ID shorter than eight digits is minted, a shorter run of an ID typed in pairs whose check digit holds
+    (100009 of "10 00 09 13") cut it, and the flag word was read past "13": the whistleblower's report went named."""
+    parsed = parse_text(text, shortest_id=8)
+    assert (parsed.action, parsed.anonymous, parsed.confidential) == (Action.REPORT, anonymous, confidential)
+
+
+@pytest.mark.parametrize(("text", "anonymous", "confidential"), [
     pytest.param("Min, 2025 ANONIM pungli di pasar", True, False, id="a-year"),
     pytest.param("Min, 15.000.000 ANONIM diminta kades", True, False, id="an-amount"),
     pytest.param("Pak, 17 Agustus ANONIM kades minta setoran", True, False, id="day-month"),
@@ -813,6 +826,9 @@ def test_flag_words_after_our_short_code_and_a_number_are_read(text: str, shorte
     pytest.param("Min, 2025 nomor anonim meneror saya", False, False, id="a-year-then-prose"),
     pytest.param("Min, 2025 BUKAN ANONIM pungli", False, False, id="negated"),
     pytest.param("Pak, 0812345678 ANONIM meneror", False, False, id="a-phone-number"),
+    # A date whose day opens with 0 is a date, no phone number (9 days in 31 went named).
+    pytest.param("Min, 01.08.2025 ANONIM pungli", True, False, id="a-date-opening-with-0"),
+    pytest.param("Pak, 05.08.25 RAHASIA ada pungli", False, True, id="a-short-date-opening-with-0"),
 ])
 def test_flag_words_after_a_greeting_and_a_number_are_read(text: str, anonymous: bool, confidential: bool) -> None:
     """A greeting before a number and a flag word: read past for an ID or a kind word, but the flags after a number
@@ -4840,6 +4856,7 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
     pytest.param("LAPOR 17 Agustus bukan rahasia lagi pungli", "complaint", False, False, id="day-month-negated"),
     pytest.param("LAPOR Rupiah anjlok anonim bilang", "complaint", False, False, id="no-number"),
     pytest.param("LAPOR 081234567890 ANONIM meneror saya", "complaint", False, False, id="a-phone-number"),
+    pytest.param("LAPOR 01.08.2025 ANONIM pungli di pasar", "complaint", True, False, id="a-date-opening-with-0"),
     # Our short code before it ran the two together (16 digits, no ID's shape), and the phone number's guard missed it.
     pytest.param("LAPOR 1708 081234567890 ANONIM meneror saya", "complaint", False, False,
                  id="short-code-a-phone-number"),
