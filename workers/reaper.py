@@ -399,8 +399,8 @@ class Liveness:
         self._forget()
 
     def _forget(self) -> None:
-        """Drop this worker's liveness key and its place in RQ's registry, one command at a time: a key of another
-        type among them (a WRONGTYPE) takes none of the others with it."""
+        """Drop this worker's liveness key and its place in RQ's registry, each whatever the others meet: a key of
+        another type among them (a WRONGTYPE) leaves the rest done."""
         with contextlib.suppress(RedisError):
             pipe = self._redis.pipeline(transaction=False)
             pipe.delete(self._key)
