@@ -595,16 +595,16 @@ def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int]
     return fold_word(last.group("word")), last.end()
 
 
-def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | None:
+def _parse_command(text: str, grammar: Grammar, language: str, shortest_id: int = 0) -> ParsedText | None:
     word, rest, separated = _take_leading_word(text)
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
     if word in grammar.help_words:
         if _only_names_and_fillers(rest, grammar.greeting, grammar.help_followers):
             return ParsedText(action=Action.HELP, text="", language=language)
-        return _status_command_after_help(rest, grammar, language)
+        return _status_command_after_help(rest, grammar, language, shortest_id)
     if word in grammar.status_words:
-        return _parse_status_command(rest, grammar, language)
+        return _parse_status_command(rest, grammar, language, shortest_id)
     return None
 
 
@@ -612,7 +612,8 @@ def _parse_command(text: str, grammar: Grammar, language: str) -> ParsedText | N
 _HELP_LEAD_WORDS = 4
 
 
-def _status_command_after_help(rest: str, grammar: Grammar, language: str) -> ParsedText | None:
+def _status_command_after_help(rest: str, grammar: Grammar, language: str, shortest_id: int = 0
+                               ) -> ParsedText | None:
     """The status query after a help word and any more help words, calls and fillers ("Bantuan cek <id>", "tolong
     bantu cek <id>", "Bantuan min, cek laporan <id>", "help check <id>", "Bantuan cek": how to ask); None when no status
     command follows them. Filed, the citizen asking after their report was answered with a new Tracking ID and their
@@ -623,7 +624,7 @@ def _status_command_after_help(rest: str, grammar: Grammar, language: str) -> Pa
     for _ in range(_HELP_LEAD_WORDS):
         word, end, separated = _leading_word_at(rest, at)
         if word in grammar.status_words and (separated or _GLUED_ID.match(rest, end)):
-            asked = _parse_status_command(rest[end:], grammar, language)
+            asked = _parse_status_command(rest[end:], grammar, language, shortest_id)
             if asked is not None and (asked.action is Action.STATUS_HELP
                                       or (asked.action is Action.STATUS and not asked.text)):
                 return asked
@@ -635,9 +636,11 @@ def _status_command_after_help(rest: str, grammar: Grammar, language: str) -> Pa
     return None
 
 
-def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedText | None:
+def _parse_status_command(rest: str, grammar: Grammar, language: str, shortest_id: int = 0) -> ParsedText | None:
     """The query of a status command whose words after it are `rest` ("CEK <id>", "CEK", "CEK laporan saya"); None
-    when they are a report's ("Cek 2 lampu jalan mati ...")."""
+    when they are a report's ("Cek 2 lampu jalan mati ..."). An ID typed in groups is read as at the start of a text,
+    of the runs as long as `shortest_id` ("CEK 10 00 09 13" asked about 100009, another report where IDs of six
+    digits are minted)."""
     # Flag words between the command and the ID ("CEK ANONIM 10000004") are skipped as fillers are: read as the
     # ID, the query was filed as a named report of its words. They change nothing for the query; sent with a
     # photo, they go with it to the report (normalizer/pipeline.py).
@@ -654,7 +657,7 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
         # Grouped by commas with words after it ("Cek 12,500,000 dana desa tidak jelas": "cek" is a cheque too): an
         # amount, the citizen's words. Read as an ID, the complaint went unfiled, answered with another's status.
         return None
-    candidate = _status_candidate(after_fillers, misread, grammar)
+    candidate = _status_candidate(after_fillers, misread, grammar, shortest_id)
     if not candidate or _asks_status(after_fillers, grammar, flags, after_command=True):
         # A bare "CEK", "CEK laporan saya", or other words of a status question and no ID ("CEK laporan kemarin",
         # "cek dong"): the citizen needs to know how to ask, and where their Tracking ID is. Its flags are kept
@@ -663,7 +666,8 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str) -> ParsedT
     if is_valid_tracking_id(candidate):
         # Words after it that tell the report something are a follow-up of it, with a photo or without (the words
         # and their flags go to the report: normalizer/pipeline.py); a question, thanks or urging stay the query.
-        words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar), grammar, flags)
+        words = _follow_up_flags(_words_after_status_id(after_fillers, misread, grammar, shortest_id), grammar,
+                                 flags)
         return ParsedText(action=Action.STATUS, text=words, tracking_id=candidate, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     if looks_like_tracking_id(candidate) or _ONLY_A_NUMBER.fullmatch(after_fillers):
@@ -812,14 +816,14 @@ def _misread_id(rest: str) -> tuple[str, int] | None:
     return (candidate, match.end()) if is_valid_tracking_id(candidate) else None
 
 
-def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> str:
+def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Grammar, shortest_id: int = 0) -> str:
     """The ID after a status command: a misread ID (`misread`: `_misread_id` of `rest`), the digits at the start
     ("CEK 1000 0004"), or its first word."""
     if misread is not None:
         return misread[0]
     digits = _LEADING_ID.match(rest)
     if digits is not None:
-        return _id_in(digits, after_a_command=grammar)[0]
+        return _id_in(digits, after_a_command=grammar, shortest_id=shortest_id)[0]
     return normalize_tracking_id(rest.strip().split()[0]) if rest.strip() else ""
 
 
@@ -833,7 +837,8 @@ _AMOUNT_ONLY_SUFFIX = re.compile(r",-")
 _STATUS_ID_CLOSE = _ID_CLOSE + with_compatibility_forms("\"'*)>]}") + "»”’"
 
 
-def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: Grammar) -> str:
+def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: Grammar,
+                           shortest_id: int = 0) -> str:
     """The citizen's words after a status command's ID ("CEK 12345678 foto jalannya"; `misread`: `_misread_id` of
     `rest`): a status query answers without them, but sent with a photo they describe it and go with it to the report
     (normalizer/pipeline.py)."""
@@ -841,7 +846,7 @@ def _words_after_status_id(rest: str, misread: tuple[str, int] | None, grammar: 
     if misread is not None:
         after = rest[misread[1]:]
     elif digits is not None:
-        after = rest[_id_in(digits, after_a_command=grammar)[2]:]
+        after = rest[_id_in(digits, after_a_command=grammar, shortest_id=shortest_id)[2]:]
     else:
         words = rest.strip().split(maxsplit=1)
         after = words[1] if len(words) > 1 else ""
@@ -1364,7 +1369,7 @@ def _read_query(text: str, grammar: Grammar, language: str, shortest_id: int, *,
                 numbered: bool) -> ParsedText | None:
     """`_parse_query` past greetings and single characters. `numbered`: whether an ID's run of digits may stand in
     the text (`_ANY_ID_RUN`); if not, the readings that need one are not asked."""
-    command = (_parse_command(text, grammar, language)
+    command = (_parse_command(text, grammar, language, shortest_id)
                or (_parse_follow_up(text, grammar, language, shortest_id) if numbered else None)
                or (_parse_labelled_follow_up(text, grammar, language, shortest_id) if numbered else None))
     if addressed and (command is None or command.action is Action.BAD_TRACKING_ID):

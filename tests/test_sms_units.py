@@ -913,6 +913,10 @@ STRANGER = "12345671"
                  id="label-short-code-an-id-in-pairs"),
     # After a status command the number is asked about as typed.
     pytest.param("CEK 17 08 2025", 8, Action.STATUS, "17082025", "", id="after-a-status-command"),
+    # An ID in pairs there is read whole where no shorter ID is minted: it asked about 100009, whose check digit holds.
+    pytest.param("CEK 10 00 09 13", 8, Action.STATUS, "10000913", "", id="after-a-status-command-an-id-in-pairs"),
+    pytest.param("STATUS 10 00 09 13 foto jalannya", 8, Action.STATUS, "10000913", "foto jalannya",
+                 id="after-a-status-command-an-id-in-pairs-words"),
 ])
 def test_a_short_group_or_a_date_with_spaces_opening_a_text_is_no_tracking_id(
         text: str, shortest_id: int, action: Action, tracking_id: str | None, body: str) -> None:
