@@ -1793,11 +1793,10 @@ def _is_prose_number(typed: str, candidate: str, *, flags_only: bool = False) ->
     (`_flags_after_a_leading_id`), a date or an amount is no prose, whatever its check digit ("10.000.012",
     "15.000.000", "17.08.2025"): "LAPOR 15.000.000 ANONIM ..." went named. A flag read once too often is the safe
     error."""
-    if flags_only and (_DATE.fullmatch(typed) or _AMOUNT.fullmatch(typed)):
-        return False  # "01.08.2025 ANONIM ...": a date, whatever its first digit
+    if _DATE.fullmatch(typed) or _AMOUNT.fullmatch(typed):
+        return not flags_only  # "01.08.2025 ANONIM ...": a date, whatever its first digit
     # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
-    return (candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
-            or (not flags_only and (bool(_DATE.fullmatch(typed)) or bool(_AMOUNT.fullmatch(typed)))))
+    return candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
 
 
 def parse_text(text: str, grammar: Grammar | None = None, *, shortest_id: int = MIN_LENGTH,
@@ -2324,11 +2323,10 @@ def _number_in_words_end(text: str, grammar: Grammar) -> int | None:
 
 
 def _a_phone_number(token: str) -> bool:
-    """Whether a number's digits are a phone number's (`_is_prose_number`): a flag word after one is prose."""
-    if _DATE.fullmatch(token) or _AMOUNT.fullmatch(token):
-        return False
+    """Whether a number's digits are a phone number's (`_is_prose_number`; a date or an amount is none): a flag word
+    after one is prose."""
     digits = "".join(char for char in token if char.isdecimal())
-    return len(digits) >= MIN_LENGTH and _is_prose_number(digits, digits, flags_only=True)
+    return len(digits) >= MIN_LENGTH and _is_prose_number(token, digits, flags_only=True)
 
 
 def _a_number_word(unit: str | None, grammar: Grammar) -> bool:

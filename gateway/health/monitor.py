@@ -551,10 +551,12 @@ class HealthMonitor:
         worker")."""
         stats = []
         workers = self.live_workers()
-        seen = {name.decode(errors="replace"): _float(at)
-                for name, at in self._redis.hgetall(WORKER_SEEN_KEY).items()}
-        quits = {name.decode(errors="replace"): WorkerQuit.loads(raw)
-                 for name, raw in self._redis.hgetall(WORKER_QUITS_KEY).items()}
+        pipe = self._redis.pipeline(transaction=False)  # one round trip for both
+        pipe.hgetall(WORKER_SEEN_KEY)
+        pipe.hgetall(WORKER_QUITS_KEY)
+        seen_at, quit_records = pipe.execute()
+        seen = {name.decode(errors="replace"): _float(at) for name, at in seen_at.items()}
+        quits = {name.decode(errors="replace"): WorkerQuit.loads(raw) for name, raw in quit_records.items()}
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
