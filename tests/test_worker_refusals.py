@@ -28,10 +28,11 @@ from redis.exceptions import (
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
-from gateway.health.signals import WORKER_QUITS_KEY
-from gateway.queues import REPLY_QUEUE
+from gateway.health.signals import WORKER_QUITS_KEY, WorkerQuit
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import CONFIG_DIR
 from tests.conftest import ProcessHandle, log_events, wait_until
+from workers.reaper import forget_worker_quit, note_worker_quit
 
 
 def events(handle: ProcessHandle) -> list[dict[str, object]]:
@@ -245,14 +246,63 @@ def test_a_worker_stopped_between_runs_that_quit_leaves_no_quit_for_the_views(
         worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
         wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 2, timeout=30)
         wait_until(lambda: reply_health(redis)["state"] == "degraded")  # quitting: the next run 2 s away
+        assert [field.split(b"\t")[0] for field in redis.hkeys(WORKER_QUITS_KEY)] == [REPLY_QUEUE.encode()]
         os.kill(worker.process.pid, signal.SIGTERM)
         assert worker.process.wait(timeout=10) == 0
         assert '"worker.stopped"' in worker.output()
-        assert redis.hget(WORKER_QUITS_KEY, REPLY_QUEUE) is None
+        assert redis.hlen(WORKER_QUITS_KEY) == 0
         x = reply_health(redis)
         assert "its worker's runs end on an error" not in str(x["reason"]), x
     finally:
         redis.close()
+
+
+def a_quit(at: float, retry_in: float, quits: int = 3) -> WorkerQuit:
+    return WorkerQuit(at, "run_start_error", "ResponseError", None, quits, retry_in)
+
+
+def test_two_workers_quitting_on_one_queue_are_told_apart_and_one_stopping_leaves_the_others_told(
+    redis: Redis,
+) -> None:
+    """The record of a quit was one per queue: of two workers quitting on it, the one stopped took the other's record
+    away too (it wrote the last), and the views said "no live worker" of a worker still quitting until its next quit.
+    Each process's record is its own now; the one whose next run is due last is told, so a process killed in its wait
+    (its record left, overdue) does not hide another still quitting."""
+    now = time.time()
+    first, second, killed = a_quit(now - 2, 30.0), a_quit(now - 1, 20.0), a_quit(now - 300, 60.0)
+    note_worker_quit(redis, REPLY_QUEUE, "killed", killed)
+    note_worker_quit(redis, REPLY_QUEUE, "first", first)
+    note_worker_quit(redis, REPLY_QUEUE, "second", second)
+    assert redis.hlen(WORKER_QUITS_KEY) == 3
+    x = reply_health(redis)
+    assert [finding["rule"] for finding in x["findings"]] == ["worker_quitting"], x  # not the killed one's "missing"
+    assert "3 in a row, the next in 2" in str(x["reason"]), x["reason"]  # the first's: due last
+    forget_worker_quit(redis, REPLY_QUEUE, "second", second)  # the one that wrote last stops
+    assert redis.hlen(WORKER_QUITS_KEY) == 2
+    x = reply_health(redis)
+    assert [finding["rule"] for finding in x["findings"]] == ["worker_quitting"], x
+    forget_worker_quit(redis, REPLY_QUEUE, "first", a_quit(now - 60, 30.0))  # a record it no longer holds: kept
+    assert redis.hlen(WORKER_QUITS_KEY) == 2
+    forget_worker_quit(redis, REPLY_QUEUE, "first", first)
+    x = reply_health(redis)
+    assert [finding["rule"] for finding in x["findings"]] == ["worker_missing"], x  # the killed one's, overdue
+    assert "has not begun" in str(x["reason"]), x["reason"]
+
+
+def test_a_quit_takes_away_the_records_of_its_queues_processes_gone_for_an_hour(redis: Redis) -> None:
+    """A process killed in its wait leaves its record, and each process's record is its own: without a clean-up,
+    one more field for every worker ever killed so."""
+    now = time.time()
+    note_worker_quit(redis, REPLY_QUEUE, "gone", a_quit(now - 4000, 60.0))
+    note_worker_quit(redis, REPLY_QUEUE, "recent", a_quit(now - 3000, 60.0))
+    note_worker_quit(redis, FORWARD_QUEUE, "other-queue", a_quit(now - 9000, 60.0))
+    redis.hset(WORKER_QUITS_KEY, f"{REPLY_QUEUE}\tdamaged", b"\xff not JSON")
+    redis.hset(WORKER_QUITS_KEY, f"{REPLY_QUEUE}-other\tlookalike", a_quit(now - 9000, 60.0).dumps())
+    note_worker_quit(redis, REPLY_QUEUE, "new", a_quit(now, 2.0))
+    assert sorted(redis.hkeys(WORKER_QUITS_KEY)) == sorted(
+        f"{queue_name}\t{worker}".encode() for queue_name, worker in (
+            (REPLY_QUEUE, "recent"), (REPLY_QUEUE, "new"), (FORWARD_QUEUE, "other-queue"),
+            (f"{REPLY_QUEUE}-other", "lookalike")))
 
 
 def reply_health(redis: Redis) -> dict[str, object]:

@@ -38,7 +38,7 @@ from rq.job import Job, JobStatus
 from rq.worker import Worker
 from rq.worker_registration import REDIS_WORKER_KEYS, WORKERS_BY_QUEUE_KEY
 
-from gateway.health.signals import WORKER_QUITS_KEY, WORKER_SEEN_KEY, WorkerQuit
+from gateway.health.signals import WORKER_QUITS_KEY, WORKER_SEEN_KEY, WorkerQuit, worker_quit_field
 from gateway.lease import RELEASE_SCRIPT
 from gateway.logs import get_logger, loggable_host
 from gateway.queues import (
@@ -91,22 +91,48 @@ def note_worker_seen(redis: Redis, queue_names: Sequence[str], *, pipeline: Any 
     (pipeline if pipeline is not None else redis).hset(WORKER_SEEN_KEY, mapping=dict.fromkeys(queue_names, now))
 
 
-def note_worker_quit(redis: Redis, queue_name: str, quit: WorkerQuit) -> None:
-    """Tell the views that a run of the queue's worker ended unasked, and when the next begins (`WORKER_QUITS_KEY`,
-    the `worker_quitting` rule). A Redis error here is the next run's to meet and tell."""
+def note_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record: WorkerQuit) -> None:
+    """Tell the views that a run of this worker process ended unasked, and when its next begins (`WORKER_QUITS_KEY`,
+    the `worker_quitting` rule); records of the queue's other processes whose next run was due over
+    `WORKER_QUIT_KEPT_SECONDS` ago (killed in their wait: nothing took them away) go with it. A Redis error here is
+    the next run's to meet and tell."""
     with contextlib.suppress(RedisError):
-        redis.hset(WORKER_QUITS_KEY, queue_name, quit.dumps())
+        redis.eval(_NOTE_QUIT, 1, WORKER_QUITS_KEY, worker_quit_field(queue_name, worker_id), quit_record.dumps(),
+                   f"{queue_name}\t", quit_record.at - WORKER_QUIT_KEPT_SECONDS)
 
 
-def forget_worker_quit(redis: Redis, queue_name: str, quit: WorkerQuit) -> None:
-    """A worker stopping: the record of its last quit goes, if it is still this worker's (another worker's on the same
-    queue stays), so the views say a worker missing at once, where they said "its worker's runs end on an error, the
-    next in 60 s" of a process gone, until that run was overdue."""
+def forget_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record: WorkerQuit) -> None:
+    """A worker stopping: the record of its last quit goes, if it is still the one it wrote, so the views say a
+    worker missing at once, where they said "its worker's runs end on an error, the next in 60 s" of a process gone,
+    until that run was overdue. Another process's quitting on the same queue stays told."""
     with contextlib.suppress(RedisError):
-        redis.eval(_FORGET_OWN_QUIT, 1, WORKER_QUITS_KEY, queue_name, quit.dumps())
+        redis.eval(_FORGET_OWN_QUIT, 1, WORKER_QUITS_KEY, worker_quit_field(queue_name, worker_id),
+                   quit_record.dumps())
 
 
-# The field goes only while it holds the value given (atomic: a quit another worker wrote meanwhile stays).
+# A record of a worker process whose next run was due this long ago is of a process gone (a run beats as it begins,
+# and its next quit writes the record again): an hour, past any wait between runs (a minute at most).
+WORKER_QUIT_KEPT_SECONDS = 3600.0
+
+# The field set, and the queue's fields of records due before ARGV[4] dropped (atomic: a record another process writes
+# meanwhile is read whole or not at all).
+_NOTE_QUIT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local field = fields[i]
+  if field ~= ARGV[1] and string.sub(field, 1, #ARGV[3]) == ARGV[3] then
+    local ok, record = pcall(cjson.decode, fields[i + 1])
+    if not ok or type(record) ~= 'table' or type(record['at']) ~= 'number' or type(record['retry_in']) ~= 'number'
+       or record['at'] + record['retry_in'] < tonumber(ARGV[4]) then
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
+end
+return 1
+"""
+
+# The field goes only while it holds the value given (atomic: a quit the process wrote meanwhile stays).
 _FORGET_OWN_QUIT = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0

@@ -468,6 +468,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     quits: LoopQuits | None = None
     keeper = SchedulerKeeper()
     scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
+    worker_id = uuid.uuid4().hex[:12]  # the process's own record of its quits (`note_worker_quit`)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     _stop_on_signals(stop)
     # A child of run_workers starts with them blocked: a stop that came before the line above is taken now.
@@ -476,7 +477,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         ChildrenDieWithWorker().register()
         context = WorkerContext.build(settings)
         use_context(context)
-        quits = LoopQuits(queue_name, record=partial(note_worker_quit, context.watch, queue_name))
+        quits = LoopQuits(queue_name, record=partial(note_worker_quit, context.watch, queue_name, worker_id))
         # Before the warm-up (the forward worker's triage model: seconds), so a worker starting where its queue's
         # last worker was seen long ago (a restart after a stop, a new deployment on an old Redis) is not shown as
         # missing meanwhile. An outage here is the loop's below to tell.
@@ -521,7 +522,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         with contextlib.suppress(RedisError):
             keeper.stop(queue_name, redis_answers=not outage.not_answering)  # a stop between runs: no run's goodbye did
         if quits is not None and quits.recorded is not None and not outage.not_answering:
-            forget_worker_quit(context.watch, queue_name, quits.recorded)
+            forget_worker_quit(context.watch, queue_name, worker_id, quits.recorded)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)

@@ -65,10 +65,10 @@ from gateway.health.signals import (
     WORKER_QUITS_KEY,
     WORKER_SEEN_KEY,
     HealthSignals,
-    WorkerQuit,
     _clean,
     _clock,
     credentials_step,
+    latest_worker_quits,
 )
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger
@@ -556,7 +556,7 @@ class HealthMonitor:
         pipe.hgetall(WORKER_QUITS_KEY)
         seen_at, quit_records = pipe.execute()
         seen = {name.decode(errors="replace"): _float(at) for name, at in seen_at.items()}
-        quits = {name.decode(errors="replace"): WorkerQuit.loads(raw) for name, raw in quit_records.items()}
+        quits = latest_worker_quits(quit_records)
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry

@@ -576,12 +576,12 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
                        rules.worker_missing_down_seconds)
         seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {duration(gone)} ago")
-        quit = _last_quit(stats)
-        if quit is not None and _overdue(quit, signals, now) > 0:
+        last = _last_quit(stats)
+        if last is not None and _overdue(last, signals, now) > 0:
             # Its next run overdue: gone (stopped, died) in its wait, said at once (it read ok for up to 30 s).
             state = max(state, State.DEGRADED, key=SEVERITY.__getitem__)
-            seen += (f"; its last run ended on an error {duration(max(0.0, now - quit.at))} ago, and the next, due "
-                     f"{duration(max(0.0, now - quit.at - quit.retry_in))} ago, has not begun")
+            seen += (f"; its last run ended on an error {duration(max(0.0, now - last.at))} ago, and the next, due "
+                     f"{duration(max(0.0, now - last.at - last.retry_in))} ago, has not begun")
         if state is not State.OK:
             missing.append((state, f"{stats.name}: no live worker ({seen})", stats.name))
     if not missing:
@@ -599,24 +599,25 @@ WORKER_QUIT_GRACE_SECONDS = 10.0
 def _last_quit(stats: QueueStats) -> WorkerQuit | None:
     """The last quit of the queue's worker, where no live worker is on the queue and none was seen since it (a run
     beats as it begins)."""
-    quit = stats.worker_quit
-    if quit is None or stats.workers != 0 or (stats.worker_seen_at or 0.0) > quit.at:
+    last = stats.worker_quit
+    if last is None or stats.workers != 0 or (stats.worker_seen_at or 0.0) > last.at:
         return None
-    return quit
+    return last
 
 
-def _overdue(quit: WorkerQuit, signals: ChannelSignals, now: float) -> float:
-    """How long past its grace the run after `quit` is overdue (<= 0: not yet), less the time Redis was away since it
-    was due, as a silence is counted (`_silent_for`): a run that began in an outage beats only once Redis is back."""
-    return _silent_for(quit.at + quit.retry_in, signals, now) - WORKER_QUIT_GRACE_SECONDS
+def _overdue(last: WorkerQuit, signals: ChannelSignals, now: float) -> float:
+    """How long past its grace the run after the quit `last` is overdue (<= 0: not yet), less the time Redis was away
+    since it was due, as a silence is counted (`_silent_for`): a run that began in an outage beats only once Redis is
+    back."""
+    return _silent_for(last.at + last.retry_in, signals, now) - WORKER_QUIT_GRACE_SECONDS
 
 
 def _quitting(stats: QueueStats, signals: ChannelSignals, now: float) -> WorkerQuit | None:
     """The quit of the queue's worker that the views tell as such (`_last_quit`): the second or a later in a row (a
     run ended once is begun again a second later), its next run not overdue: a process that stopped or died in its
     wait is a worker gone missing (`rule_worker_missing`, at once)."""
-    quit = _last_quit(stats)
-    return quit if quit is not None and quit.quits >= 2 and _overdue(quit, signals, now) <= 0 else None
+    last = _last_quit(stats)
+    return last if last is not None and last.quits >= 2 and _overdue(last, signals, now) <= 0 else None
 
 
 def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,
@@ -628,18 +629,18 @@ def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], 
     the second run in a row to end so (a run ended once is begun again a second later)."""
     if not (rules.worker_missing_degraded_seconds or rules.worker_missing_down_seconds):
         return None
-    found = [(stats.name, quit) for stats in queues if stats.name in rules.queues
-             and (quit := _quitting(stats, signals, now)) is not None]
+    found = [(stats.name, last) for stats in queues if stats.name in rules.queues
+             and (last := _quitting(stats, signals, now)) is not None]
     if not found:
         return None
     reasons = []
-    for name, quit in found:
-        error = quit.trouble or (f"{quit.error}, a bug: its traceback is in the worker's log" if quit.error
+    for name, last in found:
+        error = last.trouble or (f"{last.error}, a bug: its traceback is in the worker's log" if last.error
                                  else "see the worker's log")
-        when = "as it begins" if quit.reason == "run_start_error" else "in RQ's loop"
-        due = quit.at + quit.retry_in - now
+        when = "as it begins" if last.reason == "run_start_error" else "in RQ's loop"
+        due = last.at + last.retry_in - now
         next_run = f"the next in {duration(due)}" if due >= 1 else "the next due now"
-        reasons.append(f"{name}: its worker's runs end on an error {when}, {quit.quits} in a row, {next_run} "
+        reasons.append(f"{name}: its worker's runs end on an error {when}, {last.quits} in a row, {next_run} "
                        f"({error}; worker.quit_unasked)")
     return Finding("worker_quitting", State.DEGRADED, "; ".join(reasons), ",".join(name for name, _ in found))
 

@@ -27,7 +27,7 @@ import asyncio
 import math
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -61,10 +61,12 @@ SERVING_ALIVE_SECONDS = 5.0
 # When a live worker was last seen on each queue (field: the queue, value: Unix seconds): written by every worker's
 # liveness beat (workers.reaper.Liveness) and as the worker process starts, before it warms up.
 WORKER_SEEN_KEY = "lapor:health:worker-seen"
-# Each queue's worker's last run that ended unasked on an error no waiting ends (field: the queue, value: a
-# `WorkerQuit`'s JSON), written as the worker tells `worker.quit_unasked` (workers.outage.LoopQuits). Between its runs
-# (waits of up to a minute) no worker is live on the queue: the views said "no live worker", or nothing at all for
-# the first 30 s of each wait, of a worker whose process ran and whose log said why each run ended.
+# Each worker process's last run that ended unasked on an error no waiting ends (field: its queue and the process's
+# own id, `worker_quit_field`; value: a `WorkerQuit`'s JSON), written as the worker tells `worker.quit_unasked`
+# (workers.outage.LoopQuits). Between its runs (waits of up to a minute) no worker is live on the queue: the views
+# said "no live worker", or nothing at all for the first 30 s of each wait, of a worker whose process ran and whose
+# log said why each run ended. One field per process, not per queue: a worker stopping takes its own record away, and
+# another's quitting on the same queue stays told (`latest_worker_quits`).
 WORKER_QUITS_KEY = "lapor:health:worker-quits"
 # Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
 # moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
@@ -130,6 +132,28 @@ class WorkerQuit:
                        _optional_text(data.get("trouble")), int(data["quits"]), float(data["retry_in"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError):
             return None
+
+
+def worker_quit_field(queue_name: str, worker_id: str) -> str:
+    """The field of `WORKER_QUITS_KEY` a worker process writes its quits to (a queue's name holds no tab)."""
+    return f"{queue_name}\t{worker_id}"
+
+
+def latest_worker_quits(records: Mapping[bytes, bytes]) -> dict[str, WorkerQuit]:
+    """Each queue's quit that the views tell, of the records of its worker processes (`WORKER_QUITS_KEY`): the one
+    whose next run is due last. A process still quitting is told so; one killed in its wait (its record left, its
+    next run overdue) is a worker missing only when no other on the queue still runs. A field of a bare queue's name
+    (a record of an earlier release, one per queue) counts as one more process's."""
+    latest: dict[str, WorkerQuit] = {}
+    for field, raw in records.items():
+        queue_name = field.decode(errors="replace").split("\t", 1)[0]
+        quit_record = WorkerQuit.loads(raw)
+        if quit_record is None:
+            continue
+        known = latest.get(queue_name)
+        if known is None or quit_record.at + quit_record.retry_in > known.at + known.retry_in:
+            latest[queue_name] = quit_record
+    return latest
 
 
 def _optional_text(value: object) -> str | None:
