@@ -297,6 +297,7 @@ def test_a_quit_takes_away_the_records_of_its_queues_processes_gone_for_an_hour(
     note_worker_quit(redis, REPLY_QUEUE, "recent", a_quit(now - 3000, 60.0))
     note_worker_quit(redis, FORWARD_QUEUE, "other-queue", a_quit(now - 9000, 60.0))
     redis.hset(WORKER_QUITS_KEY, f"{REPLY_QUEUE}\tdamaged", b"\xff not JSON")
+    redis.hset(WORKER_QUITS_KEY, REPLY_QUEUE, a_quit(now - 5000, 60.0).dumps())  # an earlier release's, per queue
     redis.hset(WORKER_QUITS_KEY, f"{REPLY_QUEUE}-other\tlookalike", a_quit(now - 9000, 60.0).dumps())
     note_worker_quit(redis, REPLY_QUEUE, "new", a_quit(now, 2.0))
     assert sorted(redis.hkeys(WORKER_QUITS_KEY)) == sorted(

@@ -115,13 +115,13 @@ def forget_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_recor
 WORKER_QUIT_KEPT_SECONDS = 3600.0
 
 # The field set, and the queue's fields of records due before ARGV[4] dropped (atomic: a record another process writes
-# meanwhile is read whole or not at all).
+# meanwhile is read whole or not at all), an earlier release's one field of the queue (its bare name) among them.
 _NOTE_QUIT = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local field = fields[i]
-  if field ~= ARGV[1] and string.sub(field, 1, #ARGV[3]) == ARGV[3] then
+  if field ~= ARGV[1] and (string.sub(field, 1, #ARGV[3]) == ARGV[3] or field .. '\t' == ARGV[3]) then
     local ok, record = pcall(cjson.decode, fields[i + 1])
     if not ok or type(record) ~= 'table' or type(record['at']) ~= 'number' or type(record['retry_in']) ~= 'number'
        or record['at'] + record['retry_in'] < tonumber(ARGV[4]) then
