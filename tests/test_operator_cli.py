@@ -15,12 +15,15 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import typer
 from redis import Redis
 
 from channels.email.store import Quarantine, QuarantinedMail
@@ -1587,3 +1590,26 @@ def test_a_command_that_finds_nothing_in_a_redis_with_no_sign_of_the_deployment_
     assert redis.dbsize() == 0
     TrackingIdAllocator(redis, block_size=1).mint()  # the deployment's: nothing there is said as before
     assert cli(test_env, *args).returncode in (0, 1)
+
+
+def test_a_command_looks_again_for_a_deployment_starting_as_it_is_typed(test_env: TestEnvironment,
+                                                                        redis: Redis) -> None:
+    """`make run` and `lapor-gateway deadletters list` typed at once: the deployment's first beat comes within a beat
+    of its start, so the command looks again for that long (as `status` does) before it says the Redis is not the
+    deployment's. Without the look it said UNKNOWN, exit 2, of a deployment a second old."""
+    from gateway.cli import _refuse_a_redis_not_the_deployments
+    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS
+
+    starting = threading.Timer(DEPLOYMENT_WAIT_SECONDS / 5, ServingBeat(redis, "smtp", ["email"]).beat)
+    started = time.monotonic()
+    starting.start()
+    try:
+        _refuse_a_redis_not_the_deployments(redis, test_env.settings())  # raises typer.Exit where it says UNKNOWN
+    finally:
+        starting.join()
+    assert time.monotonic() - started < DEPLOYMENT_WAIT_SECONDS  # it saw the beat, not the end of its look
+    redis.flushdb()
+    with pytest.raises(typer.Exit) as refused:
+        _refuse_a_redis_not_the_deployments(redis, test_env.settings())
+    assert refused.value.exit_code == 2
+    assert time.monotonic() - started >= DEPLOYMENT_WAIT_SECONDS
