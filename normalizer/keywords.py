@@ -1795,6 +1795,8 @@ def _is_prose_number(typed: str, candidate: str, *, flags_only: bool = False) ->
     error."""
     if _DATE.fullmatch(typed) or _AMOUNT.fullmatch(typed):
         return not flags_only  # "01.08.2025 ANONIM ...": a date, whatever its first digit
+    if flags_only and candidate.startswith("0") and len(candidate) < _PHONE_DIGITS:
+        return False  # "1708 010825 ANONIM ...": a date of six digits; no Indonesian number is so short
     # Tracking IDs never start with 0: a leading "0812..." is the citizen's phone number in prose.
     return candidate.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(candidate))
 
@@ -2323,8 +2325,8 @@ def _number_in_words_end(text: str, grammar: Grammar) -> int | None:
 
 
 def _a_phone_number(token: str) -> bool:
-    """Whether a number's digits are a phone number's (`_is_prose_number`; a date or an amount is none): a flag word
-    after one is prose."""
+    """Whether a number's digits are a phone number's (`_is_prose_number`; a date or an amount is none, nor a group
+    opening with 0 shorter than any Indonesian number, `_PHONE_DIGITS`): a flag word after one is prose."""
     digits = "".join(char for char in token if char.isdecimal())
     return len(digits) >= MIN_LENGTH and _is_prose_number(token, digits, flags_only=True)
 

@@ -783,6 +783,10 @@ def test_our_short_code_before_a_number_is_our_address_not_digits_of_an_id(
     pytest.param("1708 081234567890 ANONIM meneror saya", 8, False, False, id="a-phone-number"),
     pytest.param("1708 0812345678 ANONIM meneror saya", 8, False, False, id="a-phone-number-of-ten-digits"),
     pytest.param("#1708 081234567890 RAHASIA meneror saya", 6, False, False, id="hash-first-a-phone-number"),
+    pytest.param("1708 021123456 ANONIM meneror saya", 8, False, False, id="a-phone-number-of-nine-digits"),
+    # A group opening with 0 shorter than any Indonesian number is none: a date of six digits was one, its flag lost.
+    pytest.param("1708 010825 ANONIM pungli di kantor", 8, True, False, id="a-date-of-six-digits"),
+    pytest.param("1708 01082025 RAHASIA pungli di kantor", 6, False, True, id="a-date-of-eight-digits"),
     # after help's label for an addition, its colon too
     pytest.param("Tambahan: 1708 2025\nANONIM RAHASIA merdeka kok masih pungli", 8, True, True, id="label-a-year"),
     pytest.param("Tambahan: 1708 17 ANONIM Agustus ada pungli", 6, True, False, id="label-a-day"),
@@ -4861,6 +4865,7 @@ def test_an_anonymity_request_after_a_tracking_id_opening_a_report_is_read(text:
     pytest.param("LAPOR Rupiah anjlok anonim bilang", "complaint", False, False, id="no-number"),
     pytest.param("LAPOR 081234567890 ANONIM meneror saya", "complaint", False, False, id="a-phone-number"),
     pytest.param("LAPOR 01.08.2025 ANONIM pungli di pasar", "complaint", True, False, id="a-date-opening-with-0"),
+    pytest.param("LAPOR 010825 ANONIM pungli di pasar", "complaint", True, False, id="six-digits-opening-with-0"),
     # Our short code before it ran the two together (16 digits, no ID's shape), and the phone number's guard missed it.
     pytest.param("LAPOR 1708 081234567890 ANONIM meneror saya", "complaint", False, False,
                  id="short-code-a-phone-number"),
