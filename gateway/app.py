@@ -62,7 +62,7 @@ from gateway.outbound import (
 )
 from gateway.queries import LOOKUP_SECONDS, answer_query, casestore_client, follow_up_status
 from gateway.ratelimit import rate_limit_middleware
-from gateway.replies import follow_up_status_reply, render, report_reply
+from gateway.replies import flags_told, follow_up_status_reply, render, report_reply
 from gateway.settings import Settings
 from gateway.spool import SPOOL_DIR, Spool, SpoolNotWritable
 from gateway.status_page import render_check_failed_page, render_redis_down_page, render_status_page
@@ -308,8 +308,8 @@ class Gateway:
         # the first delivery got, since for the citizen it is the one message they sent.
         repeated_text = receipt.duplicate and receipt.same_text
         # an unknown ID's report is filed anonymous (the citizen's ANONIM, or privacy first: followups.py) and says so
-        reply = report_reply(normalized.language, receipt.tracking_id, anonymous=draft.anonymous,
-                             confidential=draft.confidential, follow_up_of=draft.follow_up_of,
+        told = flags_told(normalized.draft, draft)
+        reply = report_reply(normalized.language, receipt.tracking_id, **told, follow_up_of=draft.follow_up_of,
                              unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
                              repeat=repeated_text, incomplete=message.incomplete)
         status_later = False
@@ -317,8 +317,8 @@ class Gateway:
             # "CEK <id> <words>": the words were added to the report, and the status asked for is answered with it.
             status = await self._follow_up_status(adapter, draft.follow_up_of)
             status_later = status is None and outbound is not None
-            reply = follow_up_status_reply(normalized.language, draft.follow_up_of, status, anonymous=draft.anonymous,
-                                           confidential=draft.confidential, later=outbound is not None)
+            reply = follow_up_status_reply(normalized.language, draft.follow_up_of, status, **told,
+                                           later=outbound is not None)
             log.info("message.follow_up_status", answered=status is not None)
         if outbound is not None:
             await outbound.reply_to_report(adapter.name, draft, receipt.tracking_id, repeated_text, reply,

@@ -1387,7 +1387,7 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
     from gateway.followups import resolve_follow_up_now
     from gateway.outbound import OutboundReplies
     from gateway.queries import casestore_lookup_now
-    from gateway.replies import follow_up_status_reply, report_reply
+    from gateway.replies import flags_told, follow_up_status_reply, report_reply
     from normalizer.pipeline import normalize
 
     normalized = normalize(message, default_region=settings.sms.default_region,
@@ -1412,14 +1412,13 @@ def _file_sms(redis: Any, settings: Settings, intake: Any, message: Any) -> str:
         filed += f", without some of its parts: its whole words added to it as {added.tracking_id}"
     if message.source not in REPLY_SENDERS:
         return f"{filed}; its citizen was not answered ({message.source} takes no reply later)"
-    text = report_reply(normalized.language, receipt.tracking_id, anonymous=draft.anonymous,
-                        confidential=draft.confidential, follow_up_of=draft.follow_up_of,
+    told = flags_told(normalized.draft, draft)
+    text = report_reply(normalized.language, receipt.tracking_id, **told, follow_up_of=draft.follow_up_of,
                         unknown_report=unknown_report, mistyped_id=normalized.mistyped_id,
                         incomplete=message.incomplete)
     asks_status = normalized.asks_status and draft.follow_up_of is not None
     if asks_status:  # "CEK <id> <words>": added, and the status asked for follows by the status job, as the webhook's
-        text = follow_up_status_reply(normalized.language, str(draft.follow_up_of), None, anonymous=draft.anonymous,
-                                      confidential=draft.confidential)
+        text = follow_up_status_reply(normalized.language, str(draft.follow_up_of), None, **told)
     outbound = OutboundReplies(redis, settings)
 
     def queue(pipeline: Any) -> Any:

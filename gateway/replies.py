@@ -5,10 +5,13 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import MAX_LENGTH
+
+if TYPE_CHECKING:
+    from normalizer.envelope import ReportDraft
 
 DEFAULT_LANGUAGE = "id"
 
@@ -71,7 +74,8 @@ def report_reply(language: str, tracking_id: str, *, anonymous: bool, confidenti
     choice for the webhook and for an SMS kept unfiled and filed later (`lapor-gateway unfiled retry`), which
     answered an ID never issued with a plain acknowledgement. Text sent again (`repeat`) is "we already have it"."""
     if follow_up_of:
-        return render("follow_up", language, follow_up_of=follow_up_of)
+        return render(flagged("follow_up", anonymous=anonymous, confidential=confidential), language,
+                      follow_up_of=follow_up_of)
     if unknown_report and not repeat:
         return render(flagged("follow_up_unknown", anonymous=anonymous, confidential=confidential), language,
                       follow_up_of=unknown_report, tracking_id=tracking_id)
@@ -82,13 +86,22 @@ def report_reply(language: str, tracking_id: str, *, anonymous: bool, confidenti
                   tracking_id=tracking_id)
 
 
+def flags_told(own: ReportDraft, filed: ReportDraft) -> dict[str, bool]:
+    """The flags a private answer to `filed` names (`report_reply`, `follow_up_status_reply`): a follow-up's are its
+    message's own (`own`, as normalized: its ANONIM, "jangan sebut nama saya", RAHASIA), never those it took from its
+    report: "Tambahan anonim untuk laporan <id>" answered anyone who typed an anonymous report's ID, a stranger too,
+    that its reporter had asked for anonymity. Any other report's are its own as filed."""
+    told = own if filed.follow_up_of else filed
+    return {"anonymous": told.anonymous, "confidential": told.confidential}
+
+
 def follow_up_status_reply(language: str, follow_up_of: str, status: str | None, *, anonymous: bool,
                            confidential: bool, later: bool = True) -> str:
     """The private answer (SMS) to a status query whose words after the ID were added to its report ("CEK <id>
     kepala dinas minta setoran lagi"): that the addition was received, and the status asked for (`status`, one of
     the contract's); without it, that the status follows (`later`: a status job answers, `[follow_up_status_pending]`)
-    or is to be asked again later (no job follows: `[follow_up_status_retry]`). The addition's flags (its report's,
-    the message's own) are named as the acknowledgement names them."""
+    or is to be asked again later (no job follows: `[follow_up_status_retry]`). The message's own flags are named as
+    the acknowledgement names them (`flags_told`)."""
     if status is not None:
         return render(flagged("follow_up_status", anonymous=anonymous, confidential=confidential), language,
                       follow_up_of=follow_up_of, status=status_name(status, language))

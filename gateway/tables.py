@@ -33,7 +33,9 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "ack_incomplete": _ID, "ack_incomplete_confidential": _ID, "duplicate": _ID, "duplicate_anonymous": _ID,
     "duplicate_confidential": _ID,
     "duplicate_anonymous_confidential": _ID,
-    "follow_up": frozenset({"follow_up_of"}), "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
+    **{f"follow_up{flags}": frozenset({"follow_up_of"})
+       for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")},
+    "follow_up_unknown": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_anonymous": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_confidential": frozenset({"follow_up_of", "tracking_id"}),
     "follow_up_unknown_anonymous_confidential": frozenset({"follow_up_of", "tracking_id"}),

@@ -18,13 +18,13 @@ from normalizer.tokens import _TOKENS
 # Our answers that name a report (config/replies.toml), both languages: by SMS, and in public to a mention.
 SMS_REPLY_KEYS = ("ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential", "ack_incomplete",
                   "ack_incomplete_confidential", "duplicate", "duplicate_anonymous", "duplicate_confidential",
-                  "duplicate_anonymous_confidential", "follow_up", "follow_up_unknown", "follow_up_unknown_anonymous",
+                  "duplicate_anonymous_confidential", "follow_up_unknown", "follow_up_unknown_anonymous",
                   "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
                   "bad_tracking_id_photo", "bad_tracking_id_photo_confidential",
                   "bad_tracking_id", "status", "status_retry", "status_pending", "status_unknown",
                   *(f"report_flood_notice{flags}" for flags in ("", "_anonymous", "_confidential",
                                                                 "_anonymous_confidential")),
-                  *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
+                  *(f"follow_up{status}{flags}" for status in ("", "_status", "_status_pending", "_status_retry")
                     for flags in ("", "_anonymous", "_confidential", "_anonymous_confidential")))
 # Our answers whose ID is the number the citizen typed (`shown_typed_id`), not one we minted.
 _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})

@@ -1184,6 +1184,25 @@ SMS_ANSWERS_HELD = [
                  "LAPOR! Anonymous, confidential report received, identity kept secret. Tracking ID: {tracking_id}. "
                  "Too many messages: next ones unanswered for now.",
                  id="report_flood_notice_anonymous_confidential-en"),
+    # An addition with its own flags ("<id> ANONIM ...").
+    pytest.param("follow_up_anonymous",
+                 "LAPOR! Tambahan anonim untuk laporan {follow_up_of} diterima; identitas Anda dirahasiakan. Terima "
+                 "kasih.", id="follow_up_anonymous-id"),
+    pytest.param("follow_up_anonymous",
+                 "LAPOR! Your anonymous addition to report {follow_up_of} was received; identity kept secret. Thank "
+                 "you.", id="follow_up_anonymous-en"),
+    pytest.param("follow_up_confidential",
+                 "LAPOR! Tambahan rahasia untuk laporan {follow_up_of} diterima; isinya tidak dipublikasikan. Terima "
+                 "kasih.", id="follow_up_confidential-id"),
+    pytest.param("follow_up_confidential",
+                 "LAPOR! Your confidential addition to report {follow_up_of} was received; content not made public. "
+                 "Thank you.", id="follow_up_confidential-en"),
+    pytest.param("follow_up_anonymous_confidential",
+                 "LAPOR! Tambahan anonim & rahasia untuk laporan {follow_up_of} diterima; identitas dirahasiakan. "
+                 "Terima kasih.", id="follow_up_anonymous_confidential-id"),
+    pytest.param("follow_up_anonymous_confidential",
+                 "LAPOR! Your anonymous, confidential addition to report {follow_up_of} was received; identity kept "
+                 "secret. Thank you.", id="follow_up_anonymous_confidential-en"),
     # An addition that asked the status too ("CEK <id> <words>"): added, and the status, or that it follows.
     pytest.param("follow_up_status",
                  "LAPOR! Tambahan untuk laporan {follow_up_of} diterima. Status laporan: {status}.",
@@ -1412,7 +1431,7 @@ ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_
                        "follow_up_unknown_confidential", "follow_up_unknown_anonymous_confidential",
                        "bad_tracking_id_photo_confidential", "email_follow_up_unknown_confidential",
                        "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential",
-                       *(f"follow_up_status{later}{flags}" for later in ("", "_pending", "_retry")
+                       *(f"follow_up{status}{flags}" for status in ("", "_status", "_status_pending", "_status_retry")
                          for flags in ("_confidential", "_anonymous_confidential")),
                        "report_flood_notice_confidential", "report_flood_notice_anonymous_confidential")
 

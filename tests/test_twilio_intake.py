@@ -832,14 +832,14 @@ PHOTO_WITH_ID_ROWS = [
     # A flag word before the status command changes nothing but the flags: a follow-up, the words after the ID with
     # the photo (it was an anonymous new report of "CEK <id> ..."), and for an ID never minted a report of its own,
     # still anonymous.
-    PhotoWithId("anonim-cek-id-words", "ANONIM CEK {parent} lubangnya makin besar", "follow_up",
+    PhotoWithId("anonim-cek-id-words", "ANONIM CEK {parent} lubangnya makin besar", "follow_up_anonymous",
                 {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True),
-    PhotoWithId("anonim-laporan-id", "ANONIM laporan {parent}", "follow_up", {"follow_up_of": "{parent}"}, "",
+    PhotoWithId("anonim-laporan-id", "ANONIM laporan {parent}", "follow_up_anonymous", {"follow_up_of": "{parent}"}, "",
                 "{parent}", True),
     PhotoWithId("anonim-cek-id-never-minted", "ANONIM CEK {never} foto loketnya", "follow_up_unknown_anonymous",
                 {"follow_up_of": "{never}", "tracking_id": "{new}"}, "{never} foto loketnya", None, True),
     # A RAHASIA goes with the photo too, and the answer to a report of its own says so, as an acknowledgement does
-    # (the plain and anonymous answers left the citizen unsure whether it was read); a follow-up's says nothing.
+    # (the plain and anonymous answers left the citizen unsure whether it was read); a follow-up's names its own.
     PhotoWithId("rahasia-cek-mistyped-id", "RAHASIA CEK {mistyped}", "bad_tracking_id_photo_confidential",
                 {"typed_id": "{mistyped}", "tracking_id": "{new}"}, "RAHASIA CEK {mistyped}", None, True, True),
     PhotoWithId("rahasia-cek-id-never-minted", "RAHASIA CEK {never} foto loketnya", "follow_up_unknown_confidential",
@@ -847,7 +847,7 @@ PHOTO_WITH_ID_ROWS = [
     PhotoWithId("anonim-rahasia-cek-id-never-minted", "ANONIM RAHASIA CEK {never} foto loketnya",
                 "follow_up_unknown_anonymous_confidential", {"follow_up_of": "{never}", "tracking_id": "{new}"},
                 "{never} foto loketnya", None, True, True),
-    PhotoWithId("rahasia-cek-id-words", "RAHASIA CEK {parent} lubangnya makin besar", "follow_up",
+    PhotoWithId("rahasia-cek-id-words", "RAHASIA CEK {parent} lubangnya makin besar", "follow_up_confidential",
                 {"follow_up_of": "{parent}"}, "lubangnya makin besar", "{parent}", True, True),
     # Privacy asked in words after the ID goes with the photo as a flag word does (it was filed open, the number
     # beside it); here to a report of its own, whose flags are the words' alone.
@@ -882,9 +882,10 @@ async def test_a_tracking_id_sent_with_a_photo_files_the_photo(
     ids["new"] = filed["tracking_id"]
     assert reply == render(row.reply, "id", **{k: v.format(**ids) for k, v in row.reply_fields.items()})
     # a photo filed anonymous as a new report (always, for a mistyped ID's), and the citizen is told so, as an ANONIM
-    # report's is; a follow-up's answer says nothing of its report's flags
-    assert ("anonim" in reply) is (row.follow_up_of is None and row.anonymous), reply
-    assert ("rahasia" in reply.split()) is (row.follow_up_of is None and row.confidential), reply
+    # report's is; a follow-up's answer names its own words' flags, never its (anonymous) report's
+    own = row.body.split()
+    assert ("anonim" in reply) is (row.anonymous if row.follow_up_of is None else "ANONIM" in own), reply
+    assert ("rahasia" in reply.split()) is (row.confidential if row.follow_up_of is None else "RAHASIA" in own), reply
     assert [a["location"] for a in filed["attachments"]] == [media_url]
     expected_parent = row.follow_up_of.format(**ids) if row.follow_up_of else None
     assert (filed["text"], filed["follow_up_of"], filed["anonymous"], filed["confidential"]) == (
@@ -1275,6 +1276,32 @@ async def test_words_after_a_cek_by_twilio_are_added_and_answered_with_the_statu
     follow_ups = [orjson.loads(raw) for raw in redis.mget(list(redis.scan_iter(envelope_key("*"))))]
     assert sorted(e["text"] for e in follow_ups if e.get("follow_up_of") == tracking_id) == [
         "kabelnya putus", "tiangnya juga miring"]
+
+
+async def test_an_additions_answer_names_its_own_flags_never_its_reports(gateway: GatewayServer,
+                                                                       casestore: CaseStoreServer) -> None:
+    """"CEK <id> <words>" from anyone who typed an anonymous report's ID was answered "Tambahan anonim untuk laporan
+    <id> diterima; identitas Anda dirahasiakan": a stranger learned that its reporter had asked for anonymity (an
+    addition without CEK was answered alike either way). And the reporter's own "<id> ANONIM <words>", made anonymous,
+    was answered as any addition: the ANONIM never confirmed. The message's own flags are named, and only they."""
+    reporter, stranger = "+6281355550031", "+6281355550032"
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR ANONIM kepala dinas minta setoran",
+                                                        From=reporter, MessageSid="SM" + "b1" * 16))
+    tracking_id = tracking_id_in(twiml_message(ack.text))
+    assert twiml_message(ack.text) == render("ack_anonymous", "id", tracking_id=tracking_id)
+    rows = [
+        (stranger, f"CEK {tracking_id} kepala dinas tidak pernah minta setoran", "follow_up_status"),
+        (stranger, f"{tracking_id} itu fitnah", "follow_up"),
+        (stranger, f"CEK {tracking_id} RAHASIA saya saksinya", "follow_up_status_confidential"),
+        (reporter, f"{tracking_id} ANONIM buktinya ada di map biru", "follow_up_anonymous"),
+        (reporter, f"{tracking_id} ANONIM RAHASIA buktinya ada di map merah", "follow_up_anonymous_confidential"),
+        (reporter, f"CEK {tracking_id} ANONIM kades mengancam saksi", "follow_up_status_anonymous"),
+    ]
+    for index, (sender, body, key) in enumerate(rows):
+        added = await gateway.post_twilio(gateway.twilio_form(Body=body, From=sender,
+                                                              MessageSid=f"SM{index:02d}" + "b2" * 15))
+        fields = {"status": "diterima"} if key.startswith("follow_up_status") else {}
+        assert twiml_message(added.text) == render(key, "id", follow_up_of=tracking_id, **fields), body
 
 
 @dataclass(frozen=True)
