@@ -187,55 +187,55 @@ CASES = [
          "lapor-forward: its worker's runs end on an error in RQ's loop, 3 in a row, the next in 3 s (The key rq:queue:"
          "lapor-forward holds another type; worker.quit_unasked)", rules=WORKED,
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 2,
-                            worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "ResponseError",
-                                                   "The key rq:queue:lapor-forward holds another type", 3, 4.0)),),
+                            worker_quits=(WorkerQuit(NOW - 1, "rq_loop_error", "ResponseError",
+                                                   "The key rq:queue:lapor-forward holds another type", 3, 4.0),)),),
          rules_fired=("worker_quitting",)),
     Case("a worker 50 s into a minute's wait after a bug's quit: its quit, not a worker missing",
          ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
          "lapor-reply: its worker's runs end on an error as it begins, 7 in a row, the next in 10 s (KeyError, a bug: "
          "its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
          queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 51,
-                            worker_quit=WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 7, 60.0)),),
+                            worker_quits=(WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 7, 60.0),)),),
          rules_fired=("worker_quitting",)),
     Case("a single quit: begun again a second later, nothing to say", ChannelSignals(first_seen=NOW - 9999),
          State.OK, rules=WORKED,
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 1.5,
-                            worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0)),)),
+                            worker_quits=(WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0),)),)),
     Case("a run begun since the quit, live: ok", ChannelSignals(first_seen=NOW - 9999), State.OK, rules=WORKED,
          queues=(QueueStats("lapor-forward", 0, workers=1, worker_seen_at=NOW - 1,
-                            worker_quit=WorkerQuit(NOW - 30, "rq_loop_error", "KeyError", None, 5, 16.0)),)),
+                            worker_quits=(WorkerQuit(NOW - 30, "rq_loop_error", "KeyError", None, 5, 16.0),)),)),
     Case("a run begun since the quit that beat and went: a worker missing, not quitting",
          ChannelSignals(first_seen=NOW - 9999), State.DEGRADED, "lapor-forward: no live worker (last seen 40 s ago)",
          rules=WORKED, queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 40,
-                                          worker_quit=WorkerQuit(NOW - 45, "rq_loop_error", "KeyError", None, 5,
-                                                                 16.0)),),
+                                          worker_quits=(WorkerQuit(NOW - 45, "rq_loop_error", "KeyError", None, 5,
+                                                                 16.0),)),),
          rules_fired=("worker_missing",)),
     Case("a worker that died in its wait (its next run overdue): a worker missing",
          ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
          "lapor-forward: no live worker (last seen 2 min ago; its last run ended on an error 2 min ago, and the next, "
          "due 112 s ago, has not begun)", rules=WORKED,
          queues=(QueueStats("lapor-forward", 0, workers=0, worker_seen_at=NOW - 121,
-                            worker_quit=WorkerQuit(NOW - 120, "rq_loop_error", "KeyError", None, 4, 8.0)),),
+                            worker_quits=(WorkerQuit(NOW - 120, "rq_loop_error", "KeyError", None, 4, 8.0),)),),
          rules_fired=("worker_missing",)),
     Case("a worker gone in a short wait: missing at once, where it read ok until 30 s after it was last seen",
          ChannelSignals(first_seen=NOW - 9999), State.DEGRADED,
          "lapor-reply: no live worker (last seen 15 s ago; its last run ended on an error 15 s ago, and the next, due "
          "11 s ago, has not begun)", rules=WORKED,
          queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 15.1,
-                            worker_quit=WorkerQuit(NOW - 15, "run_start_error", "KeyError", None, 3, 4.0)),),
+                            worker_quits=(WorkerQuit(NOW - 15, "run_start_error", "KeyError", None, 3, 4.0),)),),
          rules_fired=("worker_missing",)),
     Case("a worker whose next run is due: said so, not 'in 0 s'", ChannelSignals(first_seen=NOW - 9999),
          State.DEGRADED, "lapor-reply: its worker's runs end on an error as it begins, 2 in a row, the next due now "
          "(KeyError, a bug: its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
          queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 9,
-                            worker_quit=WorkerQuit(NOW - 8, "run_start_error", "KeyError", None, 2, 2.0)),),
+                            worker_quits=(WorkerQuit(NOW - 8, "run_start_error", "KeyError", None, 2, 2.0),)),),
          rules_fired=("worker_quitting",)),
     Case("a worker whose next run came due while Redis was away: still quitting, not said gone (its run beats once "
          "Redis is back)", ChannelSignals(first_seen=NOW - 9999, redis_away=((NOW - 100, NOW - 0.5),)),
          State.DEGRADED, "lapor-reply: its worker's runs end on an error as it begins, 4 in a row, the next due now "
          "(KeyError, a bug: its traceback is in the worker's log; worker.quit_unasked)", rules=WORKED,
          queues=(QueueStats("lapor-reply", 0, workers=0, worker_seen_at=NOW - 121,
-                            worker_quit=WorkerQuit(NOW - 120, "run_start_error", "KeyError", None, 4, 16.0)),),
+                            worker_quits=(WorkerQuit(NOW - 120, "run_start_error", "KeyError", None, 4, 16.0),)),),
          rules_fired=("worker_quitting",)),
     Case("a queue the channel does not use needs no worker", ChannelSignals(first_seen=NOW - 9999), State.OK,
          rules=WORKED, queues=(QueueStats("lapor-status", 0, workers=0, worker_seen_at=NOW - 999),)),
@@ -635,7 +635,7 @@ def test_jobs_aged_behind_a_quitting_worker_are_said_held_by_its_quits_with_its_
     rules = ChannelRules(worker_missing_degraded_seconds=30, queue_age_degraded_seconds=300,
                          queue_age_down_seconds=1800)
     stats = QueueStats("lapor-reply", 12, oldest_age_seconds=2000, workers=0, worker_seen_at=NOW - 51,
-                       worker_quit=WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 9, 60.0))
+                       worker_quits=(WorkerQuit(NOW - 50, "run_start_error", "KeyError", None, 9, 60.0),))
     health = evaluate("x", ChannelSignals(first_seen=NOW - 9999), (stats,), rules, NOW)
     assert (health.state, [finding.rule for finding in health.findings]) == (
         State.DOWN, ["worker_quitting", "queue_age"])
@@ -649,7 +649,7 @@ def test_jobs_aged_behind_a_worker_that_quit_once_are_said_waiting_for_a_worker_
     the queue age said "(worker quitting)" and gave that finding's step, with no such finding on the channel."""
     rules = ChannelRules(worker_missing_degraded_seconds=30, queue_age_degraded_seconds=300)
     stats = QueueStats("lapor-reply", 12, oldest_age_seconds=400, workers=0, worker_seen_at=NOW - 1.5,
-                       worker_quit=WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0))
+                       worker_quits=(WorkerQuit(NOW - 1, "rq_loop_error", "KeyError", None, 1, 1.0),))
     health = evaluate("x", ChannelSignals(first_seen=NOW - 9999), (stats,), rules, NOW)
     assert [finding.rule for finding in health.findings] == ["queue_age"]
     assert health.reason.endswith("(12 queued, 0 retrying; no live worker takes its jobs)"), health.reason

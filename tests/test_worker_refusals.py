@@ -32,7 +32,7 @@ from gateway.health.signals import WORKER_QUITS_KEY, WorkerQuit
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import CONFIG_DIR
 from tests.conftest import ProcessHandle, log_events, wait_until
-from workers.reaper import forget_worker_quit, note_worker_quit
+from workers.reaper import forget_worker_quit, note_worker_quit, note_worker_seen
 
 
 def events(handle: ProcessHandle) -> list[dict[str, object]]:
@@ -225,6 +225,7 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
         ready = worker.output().count('"worker.ready"')
         redis.delete(key)  # mended: the next run, at most 4 s away, works
         wait_until(lambda: worker.output().count('"worker.ready"') > ready, timeout=10)
+        wait_until(lambda: redis.hlen(WORKER_QUITS_KEY) == 0)  # its run began: its last quit no longer told
         if at_its_start:
             wait_until(lambda: reply_health(redis)["state"] == "ok")
         time.sleep(1)
@@ -266,27 +267,29 @@ def test_two_workers_quitting_on_one_queue_are_told_apart_and_one_stopping_leave
 ) -> None:
     """The record of a quit was one per queue: of two workers quitting on it, the one stopped took the other's record
     away too (it wrote the last), and the views said "no live worker" of a worker still quitting until its next quit.
-    Each process's record is its own now; the one whose next run is due last is told, so a process killed in its wait
-    (its record left, overdue) does not hide another still quitting."""
+    Each process's record is its own now, and goes as that process begins a run: the queue's one time seen, which any
+    process's run start sets, hid another still quitting. A process killed in its wait (its record left, overdue)
+    does not hide another still quitting either."""
     now = time.time()
-    first, second, killed = a_quit(now - 2, 30.0), a_quit(now - 1, 20.0), a_quit(now - 300, 60.0)
+    slow, fast, killed = a_quit(now - 5, 32.0, quits=6), a_quit(now - 1, 4.0), a_quit(now - 300, 60.0, quits=7)
     note_worker_quit(redis, REPLY_QUEUE, "killed", killed)
-    note_worker_quit(redis, REPLY_QUEUE, "first", first)
-    note_worker_quit(redis, REPLY_QUEUE, "second", second)
+    note_worker_quit(redis, REPLY_QUEUE, "slow", slow)
+    note_worker_seen(redis, [REPLY_QUEUE], at=now - 2)  # the fast one's run began, and quit a second later
+    note_worker_quit(redis, REPLY_QUEUE, "fast", fast)
     assert redis.hlen(WORKER_QUITS_KEY) == 3
     x = reply_health(redis)
     assert [finding["rule"] for finding in x["findings"]] == ["worker_quitting"], x  # not the killed one's "missing"
-    assert "3 in a row, the next in 2" in str(x["reason"]), x["reason"]  # the first's: due last
-    forget_worker_quit(redis, REPLY_QUEUE, "second", second)  # the one that wrote last stops
-    assert redis.hlen(WORKER_QUITS_KEY) == 2
+    assert "3 in a row, the next in " in str(x["reason"]), x["reason"]  # the newest: the fast one's
+    forget_worker_quit(redis, REPLY_QUEUE, "fast", fast)  # it stops
     x = reply_health(redis)
     assert [finding["rule"] for finding in x["findings"]] == ["worker_quitting"], x
-    forget_worker_quit(redis, REPLY_QUEUE, "first", a_quit(now - 60, 30.0))  # a record it no longer holds: kept
+    assert "6 in a row, the next in 2" in str(x["reason"]), x["reason"]  # the slow one's, its run 27 s away
+    forget_worker_quit(redis, REPLY_QUEUE, "slow", a_quit(now - 60, 30.0))  # a record it no longer holds: kept
     assert redis.hlen(WORKER_QUITS_KEY) == 2
-    forget_worker_quit(redis, REPLY_QUEUE, "first", first)
+    forget_worker_quit(redis, REPLY_QUEUE, "slow", slow)  # its next run began
     x = reply_health(redis)
-    assert [finding["rule"] for finding in x["findings"]] == ["worker_missing"], x  # the killed one's, overdue
-    assert "has not begun" in str(x["reason"]), x["reason"]
+    # A run was seen since the killed one's quit: its stale record makes no worker missing at once.
+    assert (x["state"], x["findings"]) == ("ok", []), x
 
 
 def test_a_quit_takes_away_the_records_of_its_queues_processes_gone_for_an_hour(redis: Redis) -> None:

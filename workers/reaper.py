@@ -102,9 +102,11 @@ def note_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record:
 
 
 def forget_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record: WorkerQuit) -> None:
-    """A worker stopping: the record of its last quit goes, if it is still the one it wrote, so the views say a
-    worker missing at once, where they said "its worker's runs end on an error, the next in 60 s" of a process gone,
-    until that run was overdue. Another process's quitting on the same queue stays told."""
+    """A worker stopping, or beginning a run: the record of its last quit goes, if it is still the one it wrote. A
+    process stopped was said by the views to begin again by itself ("its worker's runs end on an error, the next in 60
+    s") until that run was overdue; one whose run began is no longer between runs, whatever the queue's other
+    processes do (the queue's one time seen, which any of them sets, hid one still quitting). Another process's
+    quitting on the same queue stays told."""
     with contextlib.suppress(RedisError):
         redis.eval(_FORGET_OWN_QUIT, 1, WORKER_QUITS_KEY, worker_quit_field(queue_name, worker_id),
                    quit_record.dumps())

@@ -493,6 +493,8 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
                 # answer: a Redis that hangs is found here first, in the liveness timeout.
                 context.watch.ping()
                 worker = worker_on(context, queue_name, stop, outage, scheduler_name, quits, keeper)
+                if quits.recorded is not None:  # a run begun: the views no longer tell its last quit
+                    forget_worker_quit(context.watch, queue_name, worker_id, quits.recorded)
                 worked = worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
                 if burst:
                     return worked

@@ -68,7 +68,7 @@ from gateway.health.signals import (
     _clean,
     _clock,
     credentials_step,
-    latest_worker_quits,
+    worker_quits_by_queue,
 )
 from gateway.lease import LEASE_KEY, lease_status
 from gateway.logs import get_logger
@@ -556,7 +556,7 @@ class HealthMonitor:
         pipe.hgetall(WORKER_QUITS_KEY)
         seen_at, quit_records = pipe.execute()
         seen = {name.decode(errors="replace"): _float(at) for name, at in seen_at.items()}
-        quits = latest_worker_quits(quit_records)
+        quits = worker_quits_by_queue(quit_records)
         for name in self._queues:
             target = queue(name, self._redis)
             scheduled = target.scheduled_job_registry
@@ -584,7 +584,7 @@ class HealthMonitor:
                 casestore_url = _text(self._redis.hget(CASESTORE_OUTAGE_KEY, "url")) or None
             stats.append(QueueStats(name, depth, scheduled.count, oldest, held, workers[name], failure, seen.get(name),
                                     failed, error, by_channel, every_channel, in_progress, held_longest, overdue,
-                                    casestore_url, quits.get(name)))
+                                    casestore_url, quits.get(name, ())))
         return stats
 
     def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
@@ -1018,7 +1018,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         # Without the jobs held past their limit (`overdue`, keyed by channel or None) and a worker's quit: the
         # job-held and worker-quitting rules say them.
         "queues": [{**{key: value for key, value in asdict(stats).items()
-                       if key not in ("overdue", "casestore_url", "worker_quit")},
+                       if key not in ("overdue", "casestore_url", "worker_quits")},
                     "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,

@@ -327,9 +327,10 @@ class QueueStats:
     # with the outage (`workers.forward.casestore_failing`; None: none noted). The queue-age step names it: the
     # viewer's own LAPOR_CASESTORE_URL may not be the workers'.
     casestore_url: str | None = None
-    # The last run of its worker that ended unasked on an error no waiting ends, where no run began since (None: none;
-    # `workers.outage.LoopQuits`): the `worker_quitting` rule's, said in place of a worker gone missing.
-    worker_quit: WorkerQuit | None = None
+    # Each worker process's last run that ended unasked on an error no waiting ends, where no run of that process
+    # began since (each process's record goes as its next run begins and as it stops; `workers.outage.LoopQuits`),
+    # newest first: the `worker_quitting` rule's, said in place of a worker gone missing.
+    worker_quits: tuple[WorkerQuit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,8 +577,8 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
                        rules.worker_missing_down_seconds)
         seen = (f"last seen {duration(gone)} ago" if stats.worker_seen_at is not None
                 else f"last seen never; monitoring began {duration(gone)} ago")
-        last = _last_quit(stats)
-        if last is not None and _overdue(last, signals, now) > 0:
+        last = next(iter(_quits_between_runs(stats)), None)
+        if last is not None and (stats.worker_seen_at or 0.0) <= last.at and _overdue(last, signals, now) > 0:
             # Its next run overdue: gone (stopped, died) in its wait, said at once (it read ok for up to 30 s).
             state = max(state, State.DEGRADED, key=SEVERITY.__getitem__)
             seen += (f"; its last run ended on an error {duration(max(0.0, now - last.at))} ago, and the next, due "
@@ -596,13 +597,11 @@ def rule_worker_missing(signals: ChannelSignals, queues: Sequence[QueueStats], r
 WORKER_QUIT_GRACE_SECONDS = 10.0
 
 
-def _last_quit(stats: QueueStats) -> WorkerQuit | None:
-    """The last quit of the queue's worker, where no live worker is on the queue and none was seen since it (a run
-    beats as it begins)."""
-    last = stats.worker_quit
-    if last is None or stats.workers != 0 or (stats.worker_seen_at or 0.0) > last.at:
-        return None
-    return last
+def _quits_between_runs(stats: QueueStats) -> tuple[WorkerQuit, ...]:
+    """The last quits of the queue's worker processes, newest first, where no live worker is on the queue. Whether a
+    run began since a quit is each process's own to say (its record goes as its next run begins): the queue's one
+    time seen, which another process's run sets, hid a process still quitting."""
+    return stats.worker_quits if stats.workers == 0 else ()
 
 
 def _overdue(last: WorkerQuit, signals: ChannelSignals, now: float) -> float:
@@ -613,11 +612,11 @@ def _overdue(last: WorkerQuit, signals: ChannelSignals, now: float) -> float:
 
 
 def _quitting(stats: QueueStats, signals: ChannelSignals, now: float) -> WorkerQuit | None:
-    """The quit of the queue's worker that the views tell as such (`_last_quit`): the second or a later in a row (a
-    run ended once is begun again a second later), its next run not overdue: a process that stopped or died in its
-    wait is a worker gone missing (`rule_worker_missing`, at once)."""
-    last = _last_quit(stats)
-    return last if last is not None and last.quits >= 2 and _overdue(last, signals, now) <= 0 else None
+    """The newest quit the views tell as such (`_quits_between_runs`): the second or a later in a row of its process
+    (a run ended once is begun again a second later), its next run not overdue: a process that stopped or died in its
+    wait is a worker gone missing (`rule_worker_missing`, at once), unless another still quits."""
+    return next((last for last in _quits_between_runs(stats)
+                 if last.quits >= 2 and _overdue(last, signals, now) <= 0), None)
 
 
 def rule_worker_quitting(signals: ChannelSignals, queues: Sequence[QueueStats], rules: ChannelRules,

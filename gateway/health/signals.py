@@ -65,8 +65,8 @@ WORKER_SEEN_KEY = "lapor:health:worker-seen"
 # own id, `worker_quit_field`; value: a `WorkerQuit`'s JSON), written as the worker tells `worker.quit_unasked`
 # (workers.outage.LoopQuits). Between its runs (waits of up to a minute) no worker is live on the queue: the views
 # said "no live worker", or nothing at all for the first 30 s of each wait, of a worker whose process ran and whose
-# log said why each run ended. One field per process, not per queue: a worker stopping takes its own record away, and
-# another's quitting on the same queue stays told (`latest_worker_quits`).
+# log said why each run ended. One field per process, not per queue: a worker stopping, or beginning a run, takes its
+# own record away, and another's quitting on the same queue stays told (`worker_quits_by_queue`).
 WORKER_QUITS_KEY = "lapor:health:worker-quits"
 # Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
 # moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
@@ -139,21 +139,17 @@ def worker_quit_field(queue_name: str, worker_id: str) -> str:
     return f"{queue_name}\t{worker_id}"
 
 
-def latest_worker_quits(records: Mapping[bytes, bytes]) -> dict[str, WorkerQuit]:
-    """Each queue's quit that the views tell, of the records of its worker processes (`WORKER_QUITS_KEY`): the one
-    whose next run is due last. A process still quitting is told so; one killed in its wait (its record left, its
-    next run overdue) is a worker missing only when no other on the queue still runs. A field of a bare queue's name
-    (a record of an earlier release, one per queue) counts as one more process's."""
-    latest: dict[str, WorkerQuit] = {}
+def worker_quits_by_queue(records: Mapping[bytes, bytes]) -> dict[str, tuple[WorkerQuit, ...]]:
+    """Each queue's records of its worker processes' quits (`WORKER_QUITS_KEY`), newest first; a record that cannot
+    be read is left out. A field of a bare queue's name (a record of an earlier release, one per queue) counts as one
+    more process's."""
+    quits: dict[str, list[WorkerQuit]] = {}
     for field, raw in records.items():
-        queue_name = field.decode(errors="replace").split("\t", 1)[0]
-        quit_record = WorkerQuit.loads(raw)
-        if quit_record is None:
-            continue
-        known = latest.get(queue_name)
-        if known is None or quit_record.at + quit_record.retry_in > known.at + known.retry_in:
-            latest[queue_name] = quit_record
-    return latest
+        record = WorkerQuit.loads(raw)
+        if record is not None:
+            quits.setdefault(field.decode(errors="replace").split("\t", 1)[0], []).append(record)
+    return {name: tuple(sorted(records, key=lambda record: record.at, reverse=True))
+            for name, records in quits.items()}
 
 
 def _optional_text(value: object) -> str | None:
