@@ -1609,7 +1609,8 @@ def test_a_command_looks_again_for_a_deployment_starting_as_it_is_typed(test_env
         starting.join()
     assert time.monotonic() - started < DEPLOYMENT_WAIT_SECONDS  # it saw the beat, not the end of its look
     redis.flushdb()
+    started = time.monotonic()
     with pytest.raises(typer.Exit) as refused:
         _refuse_a_redis_not_the_deployments(redis, test_env.settings())
     assert refused.value.exit_code == 2
-    assert time.monotonic() - started >= DEPLOYMENT_WAIT_SECONDS
+    assert time.monotonic() - started >= DEPLOYMENT_WAIT_SECONDS  # it looked the whole while first
