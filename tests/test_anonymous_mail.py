@@ -200,6 +200,12 @@ MAIL_CASES = [
     # which the case store's copy of the file goes without, reached it in the text.
     MailCase("anonymous_gmail_inline_image_named", "warga.peduli.rw05@gmail.com", ("Rina Kartika", "Oktober 2026.jpg"),
              ("Ini slip gaji saya bulan lalu:\n\n[image]\n\nMohon ditindak.",)),
+    # Gmail ignores the dots of a local part, and googlemail.com is gmail.com: the sender's mailbox written without
+    # its dots, with others, at the other domain (with a +tag too) reached the case store; another's Gmail stays.
+    MailCase("anonymous_gmail_dotted_address", "siti.rahmawati88@gmail.com",
+             ("sitirahmawati88", "s.i.t.i.rahmawati88", "rahmawati88"),
+             ("kirim ke [anonim] atau\n[anonim], akun lama [anonim].",
+              "memakai alamat siti.rahayu@gmail.com untuk menagih.")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",

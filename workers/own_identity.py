@@ -263,20 +263,35 @@ def _handle_patterns(handle: str) -> list[str]:
     return patterns
 
 
+# The domains of Gmail's mailboxes: one mailbox whatever dots its local part has (`sitirahayu88@`, `s.i.t.i.rahayu88@`
+# and `siti.rahayu88@gmail.com` are one), and at either domain (googlemail.com is gmail.com's older name).
+_GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def _local_pattern(part: str, gmail: bool) -> str:
+    """A local part as a pattern: as written, or, at Gmail, with any dots or none between its characters."""
+    if not gmail:
+        return re.escape(part)
+    return r"\.?".join(map(re.escape, part.replace(".", "")))
+
+
 def _address_patterns(address: str) -> list[str]:
     """The address, also with its `@` written `%40` as a link's query carries it (`?email=budi%40desa.id`, after
     another %-escape too) or its `@` and dots written against harvesters (`budi at desa dot id`: _AT, _DOT), its
     mailbox with any tag or none (RFC 5233: `budi.santoso+lapor@gmail.com` is `budi.santoso@gmail.com`'s mailbox, the
-    address its owner gives out), and its local part and its mailbox's when they are distinct (see
-    _DISTINCT_LOCAL_PART)."""
+    address its owner gives out), at Gmail with any dots or none in its local part and at either of its domains
+    (_GMAIL_DOMAINS), and its local part and its mailbox's when they are distinct (see _DISTINCT_LOCAL_PART)."""
     local, _, domain = address.partition("@")
     mailbox = local.split("+", 1)[0] or local
-    domain_pattern = _DOT.join(re.escape(label) for label in domain.split("."))
-    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){re.escape(mailbox)}(?:\+[\w.+-]*)?{_AT}"
+    gmail = domain.lower() in _GMAIL_DOMAINS
+    domain_pattern = (rf"(?:gmail|googlemail){_DOT}com" if gmail
+                      else _DOT.join(re.escape(label) for label in domain.split(".")))
+    patterns = [rf"(?:(?<![\w.+-])|(?<=%[0-9a-f]{{2}})){_local_pattern(mailbox, gmail)}(?:\+[\w.+-]*)?{_AT}"
                 rf"{domain_pattern}(?![\w-])"]
     for part in dict.fromkeys((local, mailbox)):
-        if len(part) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(part):
-            patterns.append(rf"(?<![\w.+-]){re.escape(part)}(?![\w-]|\.\w)")
+        if len(part) >= _MIN_LOCAL_PART and _DISTINCT_LOCAL_PART.search(part) \
+                and len(part.replace(".", "") if gmail else part) >= _MIN_LOCAL_PART:
+            patterns.append(rf"(?<![\w.+-]){_local_pattern(part, gmail)}(?![\w-]|\.\w)")
     return patterns
 
 
