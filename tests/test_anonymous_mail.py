@@ -200,6 +200,13 @@ MAIL_CASES = [
     # which the case store's copy of the file goes without, reached it in the text.
     MailCase("anonymous_gmail_inline_image_named", "warga.peduli.rw05@gmail.com", ("Rina Kartika", "Oktober 2026.jpg"),
              ("Ini slip gaji saya bulan lalu:\n\n[image]\n\nMohon ditindak.",)),
+    # Gmail's inline forward of an official's mail to the sender: the quoted header's `To: Siti Rahmawati <siti.r@...>`
+    # (and its Cc, the name quoted) names her work address beside her name, which went alone (`To: [anonim]
+    # <siti.r@...>` reached the case store); the official's and the office's addresses stay.
+    MailCase("anonymous_gmail_forward_own_work_address", "siti.rahmawati88@gmail.com",
+             ("Siti Rahmawati", "siti.r@pu.bandung.go.id", "siti.r@", "siti.rahmawati88"),
+             ("From: Zulkifli <zulkifli@pu.bandung.go.id>", "To: [anonim], Bagian Keuangan <keu@pu.bandung.go.id>",
+              "Cc: [anonim]\n", "setor tunai ke saya.\n\nZulkifli")),
     # Gmail ignores the dots of a local part, and googlemail.com is gmail.com: the sender's mailbox written without
     # its dots, with others, at the other domain (with a +tag too) reached the case store; another's Gmail stays.
     MailCase("anonymous_gmail_dotted_address", "siti.rahmawati88@gmail.com",

@@ -65,7 +65,14 @@ import phonenumbers
 
 from gateway.settings import CONFIG_DIR
 from gateway.tracking import ascii_digits, is_valid_tracking_id
-from normalizer.envelope import EVERY_ADDRESS, NAMED_ADDRESS, SENDER_IDENTITIES, Channel, SenderKind
+from normalizer.envelope import (
+    EVERY_ADDRESS,
+    NAMED_ADDRESS,
+    SENDER_IDENTITIES,
+    WRITTEN_ADDRESS,
+    Channel,
+    SenderKind,
+)
 from normalizer.quoted_posts import without_quoted_post_addresses
 from normalizer.text import phrase_pattern
 
@@ -323,6 +330,25 @@ def _display_name_pattern(name: str | None) -> str | None:
               if [word.strip(",") for word in other] not in plain]
     return "|".join(r"(?<!\w)" + separator.join(_name_word(word) for word in order) + r"(?!\w)"
                     for separator, group in ((r"\s+", orders), (r",?[^\S\n]+", turned)) for order in group)
+
+
+# An address in brackets, as a mail's header field and a forward's quoted header write one beside its owner's name:
+# `<siti.r@...>`, `(siti.r@...)`, Outlook's `[mailto:siti.r@...]`.
+_BRACKETED_ADDRESS = r"[<(\[][^\S\n]*(?:mailto:)?" + WRITTEN_ADDRESS + r"[^\S\n]*[>)\]]"
+
+
+def _with_address_beside(name: str | None) -> str | None:
+    """A name's pattern (`_display_name_pattern`) with the address written beside it, which is its owner's: in brackets
+    after it (`Siti Rahmawati <siti.r@kantor.go.id>`, the name quoted too: `"Siti Rahmawati" <...>`) or before it
+    (`(siti.r@...) Siti Rahmawati`), or the address with the name after it in brackets, RFC 822's comment
+    (`siti.r@... (Siti Rahmawati)`). A forward's quoted `To: Siti Rahmawati <siti.r@...>` reached the case store as
+    `To: [anonim] <siti.r@...>`: the sender's work address beside the marker. Other names' addresses stay."""
+    if name is None:
+        return None
+    return (rf"[\"\u201c](?:{name})[\"\u201d][^\S\n]*{_BRACKETED_ADDRESS}"
+            rf"|{_BRACKETED_ADDRESS}[^\S\n]*(?:{name})"
+            rf"|{WRITTEN_ADDRESS}[^\S\n]*\((?:{name})\)"
+            rf"|(?:{name})(?:[^\S\n]*{_BRACKETED_ADDRESS})?")
 
 
 def _folded(word: str) -> str:
@@ -859,7 +885,7 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
     """One pattern for every form of the sender's identity the envelope holds; None when it holds none."""
     sender = envelope.get("sender") or {}
     kind, identity = sender.get("kind"), str(sender.get("id") or "")
-    patterns: list[str | None] = [_display_name_pattern(sender.get("display_name"))]
+    patterns: list[str | None] = [_with_address_beside(_display_name_pattern(sender.get("display_name")))]
     if kind == SenderKind.MSISDN.value:
         patterns.append(_number_pattern(identity))
     elif kind == SenderKind.EMAIL.value:
@@ -868,7 +894,7 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         addresses, names = mail_identities(meta)
         for other in sorted(addresses - {identity}):
             patterns += _address_patterns(other)
-        patterns += [_display_name_pattern(name) for name in names]
+        patterns += [_with_address_beside(_display_name_pattern(name)) for name in names]
         if (meta.get(SENDER_IDENTITIES) or {}).get(EVERY_ADDRESS):
             patterns.append(NAMED_ADDRESS)
     elif kind == SenderKind.IG_USER.value and identity:
