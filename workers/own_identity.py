@@ -337,18 +337,18 @@ def _display_name_pattern(name: str | None) -> str | None:
 _BRACKETED_ADDRESS = r"[<(\[][^\S\n]*(?:mailto:)?" + WRITTEN_ADDRESS + r"[^\S\n]*[>)\]]"
 
 
-def _with_address_beside(name: str | None) -> str | None:
+def _with_address_beside(name: str | None, key: int) -> str | None:
     """A name's pattern (`_display_name_pattern`) with the address written beside it, which is its owner's: in brackets
     after it (`Siti Rahmawati <siti.r@kantor.go.id>`, the name quoted too: `"Siti Rahmawati" <...>`) or before it
-    (`(siti.r@...) Siti Rahmawati`), or the address with the name after it in brackets, RFC 822's comment
-    (`siti.r@... (Siti Rahmawati)`). A forward's quoted `To: Siti Rahmawati <siti.r@...>` reached the case store as
-    `To: [anonim] <siti.r@...>`: the sender's work address beside the marker. Other names' addresses stay."""
+    (`(siti.r@...) Siti Rahmawati`, `<siti.r@...> Siti Rahmawati`). A forward's quoted
+    `To: Siti Rahmawati <siti.r@...>` reached the case store as `To: [anonim] <siti.r@...>`: the sender's work address
+    beside the marker. Other names' addresses stay. The name is written once (its letters' classes cost most of
+    compiling the pattern), `key` naming its group apart from another name's in one pattern."""
     if name is None:
         return None
-    return (rf"[\"\u201c](?:{name})[\"\u201d][^\S\n]*{_BRACKETED_ADDRESS}"
-            rf"|{_BRACKETED_ADDRESS}[^\S\n]*(?:{name})"
-            rf"|{WRITTEN_ADDRESS}[^\S\n]*\((?:{name})\)"
-            rf"|(?:{name})(?:[^\S\n]*{_BRACKETED_ADDRESS})?")
+    quoted = f"quoted_{key}"
+    return (rf"(?:(?P<{quoted}>[\"\u201c])|{_BRACKETED_ADDRESS}[^\S\n]*)?(?:{name})"
+            rf"(?({quoted})[\"\u201d][^\S\n]*{_BRACKETED_ADDRESS}|(?:[^\S\n]*{_BRACKETED_ADDRESS})?)")
 
 
 def _folded(word: str) -> str:
@@ -885,7 +885,7 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
     """One pattern for every form of the sender's identity the envelope holds; None when it holds none."""
     sender = envelope.get("sender") or {}
     kind, identity = sender.get("kind"), str(sender.get("id") or "")
-    patterns: list[str | None] = [_with_address_beside(_display_name_pattern(sender.get("display_name")))]
+    patterns: list[str | None] = [_with_address_beside(_display_name_pattern(sender.get("display_name")), 0)]
     if kind == SenderKind.MSISDN.value:
         patterns.append(_number_pattern(identity))
     elif kind == SenderKind.EMAIL.value:
@@ -894,7 +894,7 @@ def own_identity_patterns(envelope: Mapping[str, Any]) -> re.Pattern[str] | None
         addresses, names = mail_identities(meta)
         for other in sorted(addresses - {identity}):
             patterns += _address_patterns(other)
-        patterns += [_with_address_beside(_display_name_pattern(name)) for name in names]
+        patterns += [_with_address_beside(_display_name_pattern(name), key) for key, name in enumerate(names, start=1)]
         if (meta.get(SENDER_IDENTITIES) or {}).get(EVERY_ADDRESS):
             patterns.append(NAMED_ADDRESS)
     elif kind == SenderKind.IG_USER.value and identity:
