@@ -1292,6 +1292,40 @@ def without_image_names(text: str) -> str:
     return _IMAGE_NAMED.sub(r"[\1]", text) if ": " in text else text
 
 
+# A mail's sender asking to be answered by this mail or by a number: "balas ke email ini atau WA 0812...", "reply to
+# this email or call 0812...", a line's end within it too. The mail is theirs, and so is the number it offers in its
+# place. Only in the words the sender wrote above any mail they forward or quote (`_OTHERS_WORDS`): a scam mail
+# forwarded as evidence says the same of the scammer's number. "WA 0812..." alone, or after other words, stays
+# (`without_given_contacts` reads the sender's own contact phrases).
+_REPLY_HERE = re.compile(
+    r"(?<!\w)(?:balas(?:lah|kan)?\s+(?:ke\s+)?(?:e-?mail|surel|surat)\s+ini"
+    r"|reply\s+to\s+this\s+(?:e-?mail|mail|message))"
+    r"\s*,?\s+(?:atau|or)\s+(?:(?:via|lewat|melalui|by|on)\s+)?"
+    r"(?:WA|WhatsApp|HP|telp|telepon|tel|SMS|call|text)\.?(?:[^\S\n]+(?:saya|me|ke|di))?[^\S\n]*:?[^\S\n]*",
+    re.IGNORECASE)
+# Where words not the sender's begin: a quoted line, a forward's marker, a quoted mail's header or attribution.
+_OTHERS_WORDS = re.compile(
+    r"^(?:[^\S\n]*[>\uff1e]|[^\S\n]*-{2,}.*(?:forward|terusan|diteruskan|original|asli)"
+    r"|[^\S\n]*(?:begin forwarded message|awal pesan yang diteruskan)|[^\S\n]*(?:from|dari|sent|dikirim)[^\S\n]*:"
+    r"|.*\b(?:wrote|menulis):[^\S\n]*$)", re.IGNORECASE | re.MULTILINE)
+
+
+def without_reply_here_contact(text: str) -> str:
+    """A mail's text with the number its sender offers in place of this mail replaced by OWN_IDENTITY (`_REPLY_HERE`:
+    "balas ke email ini atau WA 0812-7777-0003" reached the case store), in their own words above any quoted or
+    forwarded mail (`_OTHERS_WORDS`), not in words they quote (`_quoted`)."""
+    if _REPLY_HERE.search(text) is None:
+        return text
+    others = _OTHERS_WORDS.search(text)
+    own = text[:others.start()] if others else text
+    read = ascii_digits(own)
+    spans = [(found.start(), found.end()) for phrase in _REPLY_HERE.finditer(own)
+             if not _quoted(own, phrase.start()) and (found := _GIVEN_NUMBER.match(read, phrase.end())) is not None]
+    for start, end in reversed(spans):
+        text = text[:start] + OWN_IDENTITY + text[end:]
+    return text
+
+
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
     signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`);
@@ -1358,7 +1392,8 @@ def _without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str]) ->
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
     if mail_text:
-        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(kept["text"])))
+        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(
+            without_reply_here_contact(kept["text"]))))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
