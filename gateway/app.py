@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiohttp import HttpVersion11, web
+from aiohttp import HttpVersion11, hdrs, web
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -108,6 +108,12 @@ def http_status_for(error: GatewayError) -> int:
     return 500
 
 
+# A stopping gateway's drain (`Gateway.drain`): it ends once no answer went for this long (the loop has read what
+# its connections had sent by then, tens of milliseconds behind under load), or after the longest.
+DRAIN_QUIET_SECONDS = 0.25
+DRAIN_LONGEST_SECONDS = 3.0
+
+
 @dataclass
 class Gateway:
     """What the handlers share: settings, the intake, the adapters. Built once per process."""
@@ -156,6 +162,23 @@ class Gateway:
     # channels counted alive for 30 s; ended when the process stops listening.
     beat_stop: asyncio.Event = field(default_factory=asyncio.Event)
     beats: list[asyncio.Task[None]] = field(default_factory=list)
+    # Told to stop, this process no longer listens and answers what its open connections sent meanwhile, each answer
+    # closing its connection (`drain`); when the last answer went (loop time).
+    draining: bool = False
+    last_answer_at: float = 0.0
+
+    async def drain(self, open_connections: Callable[[], int]) -> None:
+        """Answer what the open connections have sent, the listening socket closed already: until none is open, or
+        no answer went for DRAIN_QUIET_SECONDS, DRAIN_LONGEST_SECONDS at most. aiohttp's shutdown closes every
+        connection it finds idle at once: one whose request the loop had not read yet (under load, tens of
+        milliseconds behind) was closed unanswered, the webhook lost to a routine restart. Meanwhile every answer
+        says `Connection: close` (`close_while_draining`), so a client sends no more on it."""
+        loop = asyncio.get_running_loop()
+        self.draining = True
+        started = self.last_answer_at = loop.time()
+        while open_connections() and (now := loop.time()) - self.last_answer_at < DRAIN_QUIET_SECONDS \
+                and now - started < DRAIN_LONGEST_SECONDS:
+            await asyncio.sleep(DRAIN_QUIET_SECONDS / 5)
 
     def now_listening(self) -> None:
         """Called on the loop once a site listens (`lapor-gateway serve`: aiohttp's `run_app` says so): the beat
@@ -1193,6 +1216,13 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     async def stop_reading_bodies(_: web.Application) -> None:
         gateway.stop_reading_bodies()
 
+    async def close_while_draining(_: web.Request, response: web.StreamResponse) -> None:
+        if gateway.draining:  # its headers are written after this: the client reads the close
+            gateway.last_answer_at = asyncio.get_running_loop().time()
+            response.force_close()
+            response.headers[hdrs.CONNECTION] = "close"
+
+    app.on_response_prepare.append(close_while_draining)
     app.on_shutdown.append(stop_reading_bodies)
     app.on_shutdown.append(stop_beating)
 

@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TextIO, TypeVar
@@ -307,20 +307,42 @@ def _cannot_listen(error: OSError, process: str, host: str, port: int, setting: 
 
 def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *, together_with: str = "",
                  host_setting: str = "", listening: dict[str, Any] | None = None,
-                 on_listening: Callable[[], None] | None = None, **options: Any) -> None:
-    """aiohttp's `run_app`, logging `<process>.listening` and calling `on_listening` (on the loop) once the port is
-    bound (its `print` hook is called then; a line logged before it said so of a port another process held), and
-    `process.port_in_use` when it is taken (`process.address_unavailable` when `host`, set by `host_setting`, is
-    none of this host's)."""
+                 on_listening: Callable[[], None] | None = None,
+                 drain: Callable[[Callable[[], int]], Awaitable[None]] | None = None,
+                 reuse_port: bool | None = None, shutdown_timeout: float = 60.0) -> None:
+    """aiohttp's `run_app`, as it runs an app (its runner, one TCP site, SIGINT and SIGTERM to stop), logging
+    `<process>.listening` and calling `on_listening` (on the loop) once the port is bound (a line logged before it
+    said so of a port another process held), and `process.port_in_use` when it is taken
+    (`process.address_unavailable` when `host`, set by `host_setting`, is none of this host's). Told to stop, it stops
+    listening first and awaits `drain` (given the count of connections still open) before aiohttp's shutdown, which
+    closes every idle connection at once: a request a client had sent that the loop had not read yet went unanswered,
+    its connection closed (a gateway stopped under load left its last webhooks so; Twilio retries none)."""
+    import asyncio
+    import signal
+
     from aiohttp import web
 
-    def bound(_: str) -> None:
-        log.info(f"{process}.listening", host=host, port=port, **(listening or {}))
-        if on_listening is not None:
-            on_listening()
+    async def serve() -> None:
+        runner = web.AppRunner(app_, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
+            await site.start()
+            log.info(f"{process}.listening", host=host, port=port, **(listening or {}))
+            if on_listening is not None:
+                on_listening()
+            stop = asyncio.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+            await stop.wait()
+            await site.stop()
+            if drain is not None:
+                await drain(lambda: len(runner.server.connections) if runner.server is not None else 0)
+        finally:
+            await runner.cleanup()
 
     try:
-        web.run_app(app_, host=host, port=port, print=bound, access_log=None, **options)
+        asyncio.run(serve())
     except OSError as error:
         _cannot_listen(error, process, host, port, setting, together_with=together_with, host_setting=host_setting)
 
@@ -368,7 +390,8 @@ def serve() -> None:
     _run_web_app(app_, "gateway", settings.http.host, settings.http.port, "LAPOR_HTTP_PORT",
                  together_with=moved_with("LAPOR_HTTP_PORT", settings), host_setting="LAPOR_HTTP_HOST",
                  listening={"profile": settings.profile}, shutdown_timeout=10,
-                 reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening)
+                 reuse_port=settings.http.reuse_port or None, on_listening=app_[GATEWAY_KEY].now_listening,
+                 drain=app_[GATEWAY_KEY].drain)
 
 
 @app.command()
