@@ -617,8 +617,6 @@ class OwnIdentityCase:
     expected: str
     meta: dict[str, Any] | None = None
     channel: str = "sms"
-    # The subject the case store gets, where the text's is no rule for it (see the test).
-    subject: str | None = None
 
 
 OWN_IDENTITY_CASES = [
@@ -783,8 +781,7 @@ OWN_IDENTITY_CASES = [
     # there is the sender's, whatever name stands beside it.
     OwnIdentityCase("mail: a signature below a bare -- with a phone number", MAIL_SENDER,
                     "Petugas meminta uang.\n--\nPak RT 03 Sukajadi\nHP/WA 0857-1234-9876",
-                    "Petugas meminta uang.\n--\n[anonim]", channel="email",
-                    subject="Petugas meminta uang.\n--\nPak RT 03 Sukajadi\nHP/WA [anonim]"),
+                    "Petugas meminta uang.\n--\n[anonim]", channel="email"),
     OwnIdentityCase("mail: a signature below a bare -- with another address, after blank lines", MAIL_SENDER,
                     "Petugas meminta uang.\n\n--\n\nSalam\nB. Santoso\nbudi.kantor@dinas.example.go.id",
                     "Petugas meminta uang.\n\n--\n[anonim]", channel="email"),
@@ -802,11 +799,7 @@ OWN_IDENTITY_CASES = [
                     "PERHATIAN: E-mail ini bersifat rahasia dan hanya ditujukan kepada penerima yang dimaksud.",
                     "Dana BOS dipotong.\n--\n[anonim]\n\n"
                     "PERHATIAN: E-mail ini bersifat rahasia dan hanya ditujukan kepada penerima yang dimaksud.",
-                    channel="email", subject="Dana BOS dipotong.\n--\nB. Santoso, S.Pd.\nGuru Kelas V\n"
-                    "SD Negeri 3 Sukajadi\n"
-                    "Jl. Merdeka No. 10, RT 03/RW 05, Kel. Sukajadi, Kec. Sukajadi, Kota Bandung 40162\n"
-                    "Telp. [anonim]\nHP/WA [anonim]\nb.santoso@sdn3.sch.id\nhttps://sdn3.sch.id\n\n"
-                    "PERHATIAN: E-mail ini bersifat rahasia dan hanya ditujukan kepada penerima yang dimaksud."),
+                    channel="email"),
     OwnIdentityCase("mail: a signature below the citizen's own words below --, blank lines in it", MAIL_SENDER,
                     "Kronologi:\n--\nPetugas meminta uang di loket 3 setiap pagi.\n\nB. Santoso\n\nStaf TU\n"
                     "IG: @bsantoso_tu",
@@ -825,8 +818,7 @@ OWN_IDENTITY_CASES = [
     # own, lowercase, dashed or said in a sentence; it goes whole, as before.
     OwnIdentityCase("mail: a short lowercase signature below -- goes", MAIL_SENDER,
                     "Pungli.\n--\nb. santoso\nstaf tu sdn 3 sukajadi bandung\nhp 0812-3456-7890",
-                    "Pungli.\n--\n[anonim]", channel="email",
-                    subject="Pungli.\n--\nb. santoso\nstaf tu sdn 3 sukajadi bandung\nhp [anonim]"),
+                    "Pungli.\n--\n[anonim]", channel="email"),
     OwnIdentityCase("mail: a short signature said in a sentence below -- goes", MAIL_SENDER,
                     "Pungli.\n--\nB. Santoso\nbisa hubungi saya lewat wa di 0812-3456-7890",
                     "Pungli.\n--\n[anonim]", channel="email"),
@@ -895,10 +887,8 @@ def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
                 "attachments": []}
     payload = case_store_payload(envelope, test_env.settings())
     assert payload["text"] == case.expected
-    # A subject has no signature; a contact given as the sender's goes from it as from the text, and so does a number
-    # the text's signature gave as theirs (`subject`).
-    assert payload["subject"] == (case.subject if case.subject is not None
-                                  else without_given_contacts(case.text) if "--" in case.text else case.expected)
+    # A subject has no signature; a contact given as the sender's goes from it as from the text.
+    assert payload["subject"] == (without_given_contacts(case.text) if "--" in case.text else case.expected)
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
     named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
     assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written

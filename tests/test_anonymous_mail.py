@@ -213,12 +213,6 @@ MAIL_CASES = [
              ("sitirahmawati88", "s.i.t.i.rahmawati88", "rahmawati88"),
              ("kirim ke [anonim] atau\n[anonim], akun lama [anonim].",
               "memakai alamat siti.rahayu@gmail.com untuk menagih.")),
-    # Gmail: the citizen asks to be answered by this mail or by their WhatsApp, "balas ke email ini atau WA 0857...",
-    # the line wrapped within it (it reached the case store); the scam mail they forward says the same of the
-    # scammer's number, which stays, as does a number after other words ("menelepon dari WA 0813...").
-    MailCase("anonymous_gmail_reply_here_or_wa", "warga.peduli.77@gmail.com", ("0857-3333-4444", "3333-4444"),
-             ("balas ke\nemail ini atau WA [anonim].", "menelepon dari WA 0813-2222-1111.",
-              "balas ke email ini atau\nWA 0812-9999-8888 dengan mengirim biaya")),
     # The citizen's own words below a "--" divider, the number of the tout they report among them: all of it stays.
     MailCase("anonymous_dash_divider_report", "warga.samsat@yahoo.co.id", ("warga.samsat",),
              ("Calo di Samsat Kota Bandung.\n--\nPetugas calo di depan loket 3 menawarkan perpanjangan STNK",

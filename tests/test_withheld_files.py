@@ -232,43 +232,6 @@ def test_a_plain_text_naming_its_sender_goes_as_a_copy_without_them(
     assert [row[4:6] for row in table_rows(listing.stdout)] == [["file", "copy without its sender"]], listing.stdout
 
 
-# The sender's number in each form a mail and its kronologi.txt wrote it, and the scammer's number, which stays.
-OWN_NUMBER_FORMS = ("0812-7777-0003", "081277770003", "+62 812 7777 0003", "6281277770003", "7777-0003", "77770003")
-SCAMMER = "0812-1111-2222"
-
-
-def test_a_number_the_mail_gave_as_its_senders_goes_from_its_text_and_its_text_files_in_every_form(
-        settings: Settings, redis: Redis, casestore: CaseStoreServer, tmp_path: Path) -> None:
-    """The number under the mail's closing ("Hormat saya,\nSiti Rahmawati\nHP 0812-7777-0003") went from the signature
-    as the sender's, and stayed in every other place: in the body ("balas ke email ini atau WA 0812-7777-0003"), in
-    the subject, and in the copy of a text file without its sender ("balas ke [anonim] atau 081277770003"). Once known
-    as theirs, each form of it goes as their address's does; the scammer's number, named in both, stays."""
-    message = EmailMessage()
-    message["From"] = "Siti Rahmawati <siti.rahmawati88@gmail.com>"
-    message["To"] = RECIPIENT
-    message["Subject"] = "ANONIM pungli izin, WA +62 812 7777 0003"
-    message["Message-ID"] = make_msgid(domain="mail.gmail.com")
-    message.set_content(f"Petugas izin usaha meminta Rp 750.000 lewat WA {SCAMMER}.\n"
-                        "Kalau perlu, balas ke email ini atau WA 0812-7777-0003.\n"
-                        "Nomor lama saya 6281277770003 juga dipakai.\n\nHormat saya,\nSiti Rahmawati\n"
-                        "HP 0812-7777-0003\n")
-    message.add_attachment(f"kronologi: petugas menagih lewat {SCAMMER}.\n"
-                           "balas ke siti.rahmawati88@gmail.com atau 081277770003\n".encode(),
-                           maintype="text", subtype="plain", filename="kronologi.txt")
-    tracking_id = mail_in(settings, redis, message.as_bytes().replace(b"\n", b"\r\n"))
-    drain(settings, (FORWARD_QUEUE,))
-    report = casestore.get(tracking_id)
-    assert report is not None
-    [attachment] = report["attachments"]  # type: ignore[misc]
-    assert OWN_IDENTITY_REMOVED in attachment["flags"]
-    [copy] = case_store_files(tmp_path)
-    assert copy == f"kronologi: petugas menagih lewat {SCAMMER}.\nbalas ke [anonim] atau [anonim]\n".encode()
-    assert "balas ke email ini atau WA [anonim]." in str(report["text"]) and SCAMMER in str(report["text"])
-    assert report["subject"] == "ANONIM pungli izin, WA [anonim]"
-    stored = [*stored_strings(tmp_path / "casestore.db"), copy.decode()]
-    assert [form for form in OWN_NUMBER_FORMS for value in stored if form in value] == []
-
-
 # What the card beside an anonymous mail's text says of its owner: the sender, in the card their mail app added.
 CARD_OWNER = ("Endang Lestari", "Lestari;Endang", "9876-5432", "Posyandu Melati", "Dusun Krajan RT 02", "BEGIN:VCARD")
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -1292,108 +1291,13 @@ def without_image_names(text: str) -> str:
     return _IMAGE_NAMED.sub(r"[\1]", text) if ": " in text else text
 
 
-# A mail's sender asking to be answered by this mail or by a number: "balas ke email ini atau WA 0812...", "reply to
-# this email or call 0812...", a line's end within it too. The mail is theirs, and so is the number it offers in its
-# place. Only in the words the sender wrote above any mail they forward or quote (`_OTHERS_WORDS`): a scam mail
-# forwarded as evidence says the same of the scammer's number. "WA 0812..." alone, or after other words, stays
-# (`without_given_contacts` reads the sender's own contact phrases).
-_REPLY_HERE = re.compile(
-    r"(?<!\w)(?:balas(?:lah|kan)?\s+(?:ke\s+)?(?:e-?mail|surel|surat)\s+ini"
-    r"|reply\s+to\s+this\s+(?:e-?mail|mail|message))"
-    r"\s*,?\s+(?:atau|or)\s+(?:(?:via|lewat|melalui|by|on)\s+)?"
-    r"(?:WA|WhatsApp|HP|telp|telepon|tel|SMS|call|text)\.?(?:[^\S\n]+(?:saya|me|ke|di))?[^\S\n]*:?[^\S\n]*",
-    re.IGNORECASE)
-# Where words not the sender's begin: a quoted line, a forward's marker, a quoted mail's header or attribution.
-_OTHERS_WORDS = re.compile(
-    r"^(?:[^\S\n]*[>\uff1e]|[^\S\n]*-{2,}.*(?:forward|terusan|diteruskan|original|asli)"
-    r"|[^\S\n]*(?:begin forwarded message|awal pesan yang diteruskan)|[^\S\n]*(?:from|dari|sent|dikirim)[^\S\n]*:"
-    r"|.*\b(?:wrote|menulis):[^\S\n]*$)", re.IGNORECASE | re.MULTILINE)
-
-
-def without_reply_here_contact(text: str) -> str:
-    """A mail's text with the number its sender offers in place of this mail replaced by OWN_IDENTITY (`_REPLY_HERE`:
-    "balas ke email ini atau WA 0812-7777-0003" reached the case store), in their own words above any quoted or
-    forwarded mail (`_OTHERS_WORDS`), not in words they quote (`_quoted`)."""
-    if _REPLY_HERE.search(text) is None:
-        return text
-    others = _OTHERS_WORDS.search(text)
-    own = text[:others.start()] if others else text
-    read = ascii_digits(own)
-    spans = [(found.start(), found.end()) for phrase in _REPLY_HERE.finditer(own)
-             if not _quoted(own, phrase.start()) and (found := _GIVEN_NUMBER.match(read, phrase.end())) is not None]
-    for start, end in reversed(spans):
-        text = text[:start] + OWN_IDENTITY + text[end:]
-    return text
-
-
 def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("text", "subject")) -> dict[str, Any]:
     """The envelope's `fields` with the sender's own identity replaced by OWN_IDENTITY, and a mail's text without its
-    signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`);
-    and each form of a number withheld there as the sender's, wherever else they hold it (`_without_known_numbers`)."""
-    return _without_known_numbers(envelope, fields, frozenset())[0]
-
-
-def _without_known_numbers(envelope: Mapping[str, Any], fields: Iterable[str],
-                           known: frozenset[str]) -> tuple[dict[str, Any], frozenset[str]]:
-    """`_without_own_identity` of the envelope's `fields`, then every form of each number it withheld as the sender's
-    (their signature's contact lines, their sign-off, a sentence giving their own contact) and of `known` ones
-    (E.164) replaced too (`_number_pattern`: `081277770003`, `+62 812...`), with those numbers. A number withheld
-    once is the sender's: "HP 0812-7777-0003" went from the signature, and "... atau 081277770003" in the body or in
-    a text file's copy (`own_identity_remover`) reached the case store. Another number stays."""
-    fields = tuple(fields)
-    before = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
-    cleaned = _without_own_identity(envelope, fields)
-    numbers = known | _numbers_withheld(before, cleaned)
-    patterns = [pattern for number in sorted(numbers) if (pattern := _number_pattern(number))]
-    if patterns:
-        pattern = re.compile("|".join(f"(?:{found})" for found in patterns))
-        cleaned = {field: _replaced(pattern, value) for field, value in cleaned.items()}
-    return cleaned, numbers
-
-
-def _number_keys(text: str) -> Counter[str]:
-    """How often each run of digits a phone number may be (`_GIVEN_NUMBER`, in any script's digits) is in `text`, by
-    its digits as written nationally (`+62 812-...`, `62812...` and `0812...` are one): a regular expression's pass,
-    not the phone number matcher's, which took a second for a long text of figures."""
-    keys: Counter[str] = Counter()
-    for match in _GIVEN_NUMBER.finditer(ascii_digits(text)):
-        digits = re.sub(r"\D", "", match.group())
-        if match.group().lstrip("(\uff08").startswith(("+", "\uff0b")) and not digits.startswith("62"):
-            keys["+" + digits] += 1
-        else:
-            national = digits[2:] if digits.startswith("62") else digits
-            keys[national if national.startswith("0") else "0" + national] += 1
-    return keys
-
-
-def _numbers_withheld(before: Mapping[str, str], after: Mapping[str, str]) -> frozenset[str]:
-    """The phone numbers (E.164) fewer times in `after`'s texts than in `before`'s: withheld as the sender's at least
-    once. None where nothing was withheld (no OWN_IDENTITY more), as in most reports: nothing to count."""
-    if sum(text.count(OWN_IDENTITY) for text in after.values()) \
-            <= sum(text.count(OWN_IDENTITY) for text in before.values()):
-        return frozenset()
-    written = sum((_number_keys(text) for text in before.values()), Counter())
-    if not written:
-        return frozenset()
-    left = sum((_number_keys(text) for text in after.values()), Counter())
-    numbers = set()
-    for key in (key for key, count in written.items() if left[key] < count):
-        try:
-            number = phonenumbers.parse(key, "ID")
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            numbers.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-    return frozenset(numbers)
-
-
-def _without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    """See `without_own_identity`, but the numbers withheld elsewhere."""
+    signature's contacts, the name it is signed with (see the module) and its images' names (`without_image_names`)."""
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
     if mail_text:
-        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(
-            without_reply_here_contact(kept["text"]))))
+        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(kept["text"])))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
@@ -1424,16 +1328,10 @@ def _without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str]) ->
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
     """What `without_own_identity` does to a report's text, for another text of the same report: a plain-text file
-    it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's. A number the report's
-    text and subject gave as the sender's goes from it too (`_without_known_numbers`): a kronologi.txt's "balas ke ...
-    atau 081277770003" reached the case store, the number gone from the mail's signature."""
-    known: list[frozenset[str]] = []  # the report's own, read once, at the first text
-
+    it carries (workers/image_metadata.py), whose words the sender wrote as they wrote the mail's."""
     def remove(text: str) -> str:
         """`text` cleaned as the report's own text is, for the same sender and channel."""
-        if not known:
-            known.append(_without_known_numbers(envelope, ("text", "subject"), frozenset())[1])
-        return str(_without_known_numbers({**envelope, "text": text}, ("text",), known[0])[0]["text"])
+        return str(without_own_identity({**envelope, "text": text}, ("text",))["text"])
 
     return remove
 
