@@ -207,6 +207,12 @@ MAIL_CASES = [
              ("Siti Rahmawati", "siti.r@pu.bandung.go.id", "siti.r@", "siti.rahmawati88"),
              ("From: Zulkifli <zulkifli@pu.bandung.go.id>", "To: [anonim], Bagian Keuangan <keu@pu.bandung.go.id>",
               "Cc: [anonim]\n", "setor tunai ke saya.\n\nZulkifli")),
+    # The same forward, its quoted `To:` wrapped before her address (a long line wrapped by the client): the address
+    # on the next line reached the case store (`[anonim]\n<siti.r@...>`).
+    MailCase("anonymous_outlook_forward_wrapped_to", "siti.rahmawati88@gmail.com",
+             ("Siti Rahmawati", "siti.r@pu.bandung.go.id", "siti.r@", "siti.rahmawati88"),
+             ("From: Zulkifli <zulkifli@pu.bandung.go.id>",
+              "To: Bagian Keuangan Dinas Pekerjaan Umum <keu@pu.bandung.go.id>, [anonim]\n", "setor tunai ke saya.")),
     # Gmail ignores the dots of a local part, and googlemail.com is gmail.com: the sender's mailbox written without
     # its dots, with others, at the other domain (with a +tag too) reached the case store; another's Gmail stays.
     MailCase("anonymous_gmail_dotted_address", "siti.rahmawati88@gmail.com",

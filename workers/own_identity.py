@@ -340,7 +340,8 @@ _BRACKETED_ADDRESS = r"[<(\[][^\S\n]*(?:mailto:)?" + WRITTEN_ADDRESS + r"[^\S\n]
 def _with_address_beside(name: str | None, key: int) -> str | None:
     """A name's pattern (`_display_name_pattern`) with the address written beside it, which is its owner's: in brackets
     after it (`Siti Rahmawati <siti.r@kantor.go.id>`, the name quoted too: `"Siti Rahmawati" <...>`) or before it
-    (`(siti.r@...) Siti Rahmawati`, `<siti.r@...> Siti Rahmawati`). A forward's quoted
+    (`(siti.r@...) Siti Rahmawati`, `<siti.r@...> Siti Rahmawati`), after it on the next line too (a long quoted
+    `To:` wrapped before it). A forward's quoted
     `To: Siti Rahmawati <siti.r@...>` reached the case store as `To: [anonim] <siti.r@...>`: the sender's work address
     beside the marker. Other names' addresses stay. The name is written once (its letters' classes cost most of
     compiling the pattern), `key` naming its group apart from another name's in one pattern."""
@@ -348,7 +349,7 @@ def _with_address_beside(name: str | None, key: int) -> str | None:
         return None
     quoted = f"quoted_{key}"
     return (rf"(?:(?P<{quoted}>[\"\u201c])|{_BRACKETED_ADDRESS}[^\S\n]*)?(?:{name})"
-            rf"(?({quoted})[\"\u201d][^\S\n]*{_BRACKETED_ADDRESS}|(?:[^\S\n]*{_BRACKETED_ADDRESS})?)")
+            rf"(?({quoted})[\"\u201d][^\S\n]*{_BRACKETED_ADDRESS}|(?:[^\S\n]*\n?[^\S\n]*{_BRACKETED_ADDRESS})?)")
 
 
 def _folded(word: str) -> str:
