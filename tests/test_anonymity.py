@@ -652,6 +652,26 @@ OWN_IDENTITY_CASES = [
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: 3201-2345-6789-0001",
                     "Pungli di loket. Hubungi saya lewat WA di [anonim] atau [anonim]. Nomor saya "
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: [anonim]"),
+    # As an SMS writes them: "sy" and "aku" for "saya", "hub" right before a number (alone it may be prose), "balas
+    # ke". Each reached the case store.
+    OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,
+                    "pungli dinas. hubungi sy di 0857-1111-3333. kontak sy 0857-1111-3334. no hp sy 0857-1111-3335. "
+                    "hub 0857-1111-3336. Hub: 0857-1111-3337 atau 0857-1111-3338. balas ke 0857-1111-3339. hp aku "
+                    "0857-1111-3340. hub transportasi di terminal 0813-2222-4444. nomor sy dipakai penipu "
+                    "0813-1111-2222. email sy ke pengaduan@dinas.example tidak dibalas. terima kasih",
+                    "pungli dinas. hubungi sy di [anonim]. kontak sy [anonim]. no hp sy [anonim]. "
+                    "hub [anonim]. Hub: [anonim] atau [anonim]. balas ke [anonim]. hp aku "
+                    "[anonim]. hub transportasi di terminal 0813-2222-4444. nomor sy dipakai penipu "
+                    "0813-1111-2222. email sy ke pengaduan@dinas.example tidak dibalas. terima kasih"),
+    # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
+    # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
+    OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,
+                    "pungli dinas. IG saya @siti.rahma.wb. IG saya siti.rahma.wb. instagram saya: @siti.rahma "
+                    "twitter saya @siti_rahma, telegram saya @sitirahma88, fb sy siti.rahma.5, tiktok saya "
+                    "siti_rahma88. IG saya dibajak oleh @penipu_olshop. terima kasih",
+                    "pungli dinas. IG saya [anonim]. IG saya [anonim]. instagram saya: [anonim] "
+                    "twitter saya [anonim], telegram saya [anonim], fb sy [anonim], tiktok saya "
+                    "[anonim]. IG saya dibajak oleh @penipu_olshop. terima kasih"),
     OwnIdentityCase("sms: a number the words after it give as the sender's, not one they say misused theirs",
                     SMS_SENDER, "Tambahan: 0857 1234 9876 nomor saya, dan 0813 9876 5432 (WA saya). 0813-1111-2222 "
                     "nomor saya dicatut. Laporan 10000004 nomor saya.",

@@ -168,6 +168,12 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
+    # Words asking to be reached only right before a contact (`[own_contact]` right_before: "hub 0857..."), as whole
+    # words: alone they may be prose.
+    own_contact_right_before: re.Pattern[str]
+    # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
+    # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
+    own_handle: re.Pattern[str]
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
@@ -205,8 +211,14 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
                                 re.IGNORECASE),
-        own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["phrases"]))
+        own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
+                                                                              *raw["own_contact"]["handles"]]))
                                + r")(?!\w)", re.IGNORECASE),
+        own_contact_right_before=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern,
+                                                                           raw["own_contact"]["right_before"]))
+                                            + r")(?!\w)", re.IGNORECASE),
+        own_handle=re.compile(r"(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["handles"])) + r")",
+                              re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"])) + r")(?!\w)",
@@ -930,7 +942,7 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
 # 0813-9876-5432, 2 orang saksi").
 _GIVEN_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]{0,3}"
-_GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,15}}(?!\d)")
+_GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d)")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
 # The words and marks between words asking to be reached and the contact they give (`_gives_contact`).
@@ -959,7 +971,7 @@ def without_given_contacts(text: str) -> str:
     saya dipakai penipu 0813...": the scammer's number, which the agency needs, stays), and words the sender quotes
     are not theirs (`_quoted`: a scam message forwarded as evidence keeps its number)."""
     words = load_identity_words()
-    if words.own_contact.search(text) is None:
+    if words.own_contact.search(text) is None and words.own_contact_right_before.search(text) is None:
         return text
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
@@ -972,10 +984,24 @@ def without_given_contacts(text: str) -> str:
         position = phrase.end()
         if spans and position < spans[-1][1]:
             continue
+        if words.own_handle.fullmatch(phrase.group()) and (bare := _bare_handle(read, position, words)) is not None:
+            spans.append(bare)
+            position = bare[1]
         while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
                                                                                       words.own_contact_connectors):
             spans.append(found)
             position = found[1]
+    # "hub 0857...": the contact right after them, nothing but marks between ("hub: 0857..."), and each right after
+    # it so ("hub 0857... atau 0813..."); "hub" in a sentence ("hub transportasi di ...") is prose.
+    for phrase in words.own_contact_right_before.finditer(text):
+        position, connectors = phrase.end(), frozenset[str]()
+        while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
+                                                                                      connectors) \
+                and not _quoted(text, phrase.start()) and not any(start < found[1] and found[0] < end
+                                                                  for start, end in spans):
+            spans.append(found)
+            position, connectors = found[1], words.own_contact_connectors
+    spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
@@ -1042,7 +1068,28 @@ def _next_contact(read: str, position: int) -> tuple[int, int] | None:
     first = min(found, key=lambda match: match.start())
     lead = _NOT_CONTACT_START.match(first.group())
     start = first.start() + (lead.end() if lead else 0)
-    return position + start, position + first.end()
+    # A sentence's full stop after a handle is no part of it ("IG saya @siti.rahma.wb. Terima kasih").
+    end = first.end() - (len(first.group()) - len(first.group().rstrip("."))) if first.re is _HANDLE else first.end()
+    return position + start, position + end
+
+
+# A social network's handle written without its @ (Instagram's, TikTok's, Facebook's: letters, digits, "_" and "."),
+# read only right after words giving it as the sender's (`[own_contact]` handles): one with a dot, an underscore or a
+# digit inside ("siti.rahma.wb", "siti_rahma", "sitirahma88"); a plain word there is the sentence's ("IG saya dibajak").
+_BARE_HANDLE = re.compile(r"(?<![\w.@])[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*(?![\w@])")
+_HANDLE_MARK = re.compile(r"[._\d]")
+
+
+def _bare_handle(read: str, position: int, words: IdentityWords) -> tuple[int, int] | None:
+    """The span of a handle written without its @ right after `position` (`_BARE_HANDLE`), with only connectors and
+    punctuation between (`_gives_contact`), if one is there."""
+    for found in _BARE_HANDLE.finditer(read, position, position + _GIVEN_CONTACT_REACH):
+        if not _gives_contact(read[position:found.start()], words.own_contact_connectors):
+            return None
+        if found.group().lower() in words.own_contact_connectors:
+            continue
+        return found.span() if _HANDLE_MARK.search(found.group()) and not found.group().isdigit() else None
+    return None
 
 
 def _is_tracking_id(found: str) -> bool:
