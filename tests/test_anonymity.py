@@ -713,6 +713,18 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
+    OwnIdentityCase("sms: a name given in an SMS's short forms, and a Facebook account's name", SMS_SENDER,
+                    "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB saya Siti Rahmawati. "
+                    "fb saya kena hack. terima kasih",
+                    "pungli dinas. nama sy [anonim]. sy bernama [anonim]. FB saya [anonim]. "
+                    "fb saya kena hack. terima kasih"),
+    # A plea or a negation after the words is no name: "jangan disebut" went as "Nama saya [anonim]", the sender's
+    # plea lost; a name before a plea goes.
+    OwnIdentityCase("sms: a plea or a negation after 'nama saya' is no name", SMS_SENDER,
+                    "kades pungli. Nama saya jangan disebut. nama saya mohon dirahasiakan. Nama saya dicatut. "
+                    "nama sy jgn disebut. nama saya siti rahmawati tolong dirahasiakan",
+                    "kades pungli. Nama saya jangan disebut. nama saya mohon dirahasiakan. Nama saya dicatut. "
+                    "nama sy jgn disebut. nama saya [anonim] tolong dirahasiakan"),
     OwnIdentityCase("mail: a name given as the sender's that the From does not give", {
                         **MAIL_SENDER, "display_name": "Warga Peduli"},
                     "Petugas meminta uang. My name is Rina Wulandari and I saw it myself.",

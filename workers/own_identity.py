@@ -177,6 +177,10 @@ class IdentityWords:
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
+    # Those of them a name follows only capitalized (`[own_name]` capitalized: "FB saya Siti Rahmawati"), as a whole;
+    # and the words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
+    own_name_capitalized: re.Pattern[str]
+    own_name_plea: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -221,9 +225,13 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
-        own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"])) + r")(?!\w)",
-                            re.IGNORECASE),
+        own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_name"]["phrases"],
+                                                                           *raw["own_name"]["capitalized"]]))
+                            + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
+        own_name_capitalized=re.compile(r"(?:" + "|".join(map(phrase_pattern, raw["own_name"]["capitalized"])) + r")",
+                                        re.IGNORECASE),
+        own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1134,19 +1142,25 @@ def without_given_name(text: str) -> str:
     if words.own_name.search(text) is None:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
-             if not _quoted(text, phrase.start()) and (span := _given_name(words, text, phrase.end())) is not None]
+             if not _quoted(text, phrase.start())
+             and (span := _given_name(words, text, phrase.end(),
+                                      bool(words.own_name_capitalized.fullmatch(phrase.group())))) is not None]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
 
 
-def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int, int] | None:
-    """The span of the name right after `position` (see `without_given_name`), if one is there."""
+def _given_name(identity: IdentityWords, text: str, position: int, capitalized: bool = False) -> tuple[int, int] | None:
+    """The span of the name right after `position` (see `without_given_name`), if one is there; only a capitalized
+    one when `capitalized` (`[own_name]` capitalized)."""
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     ended = False  # the words end at a mark or the line's end, not at a space before another word
     while len(words) < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
+        if _folded(plain) in identity.own_name_plea:
+            ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
+            break
         if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
                 or identity.address_word.fullmatch(word.group()):
             ended = False
@@ -1168,7 +1182,7 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
             if not (word.group()[0].isupper() or joins):
                 break
             taken.append(word)
-    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
+    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS and not capitalized:
         taken = words
     else:
         return None
