@@ -652,6 +652,9 @@ OWN_IDENTITY_CASES = [
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: 3201-2345-6789-0001",
                     "Pungli di loket. Hubungi saya lewat WA di [anonim] atau [anonim]. Nomor saya "
                     "dipakai penipu 0813-1111-2222; laporan saya 10000004. NIK saya: [anonim]"),
+    OwnIdentityCase("sms: a civil servant's number (NIP) given as the sender's", SMS_SENDER,
+                    "Dana dipotong bendahara. NIP saya 19880101 201001 2 003, nip sy: 198801012010012003",
+                    "Dana dipotong bendahara. NIP saya [anonim], nip sy: [anonim]"),
     # As an SMS writes them: "sy" and "aku" for "saya", "hub" right before a number (alone it may be prose), "balas
     # ke". Each reached the case store.
     OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,

@@ -509,6 +509,13 @@ SIGN_OFF_CASES = [
     SignOffCase("a signature's NIK below --, its number alone", "Dewi Lestari",
                 "Dana dipotong.\n--\nDewi Lestari\nGuru Honorer SDN 3\nNo. KTP 3201234567890001",
                 "Dana dipotong.\n--\n[anonim]"),
+    # ... and so does a civil servant's number (NIP, 18 digits) under its label: it stayed below the name replaced.
+    SignOffCase("a sign-off's NIP goes with it, below a labelled name", "Siti Rahmawati",
+                "Dana dipotong.\n\nHormat saya,\nNama: Siti Rahmawati\nNIP: 19880101 201001 2 003",
+                "Dana dipotong.\n\nHormat saya,\nNama: [anonim]\n[anonim]"),
+    SignOffCase("a signature's NIP below --, written in one run", "Siti Rahmawati",
+                "Dana dipotong.\n--\nSiti Rahmawati\nStaf Keuangan\nNIP. 198801012010012003",
+                "Dana dipotong.\n--\n[anonim]"),
     SignOffCase("the one reporting is the sender", "Dewi Lestari",
                 "Dana dipotong.\n\nHormat saya,\nDewi\nKontak pelapor: 0813-9876-5432",
                 "Dana dipotong.\n\nHormat saya,\n[anonim]"),

@@ -945,8 +945,9 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
     return {str(address).lower() for address in addresses if address and "@" in str(address)}, names
 
 
-# A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 16 digits (read in any
-# script; 16: a NIK, the national identity number, given as "NIK saya ...") with the marks people type between their
+# A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 18 digits (read in any
+# script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
+# 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
 # 0813-9876-5432, 2 orang saksi").
 _GIVEN_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]{0,3}"
@@ -1194,20 +1195,24 @@ def _given_name(identity: IdentityWords, text: str, position: int, capitalized: 
 
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
 _NIK = re.compile(r"(?<!\w)(?:NIK|(?:No\.?|Nomor)?\s*KTP)\s*[:.]?\s*\d{4}(?:[\s.\-]?\d{4}){3}(?!\d)", re.IGNORECASE)
+# A civil servant's number (NIP, 18 digits: birth date, appointment's month, sex, serial) under its label, as it is
+# printed: "NIP: 19880101 201001 2 003", "NIP. 198801012010012003". It names its holder as surely as a NIK.
+_NIP = re.compile(r"(?<!\w)NIP\s*[:.]?\s*\d{8}[\s.\-]?\d{6}[\s.\-]?\d[\s.\-]?\d{3}(?!\d)", re.IGNORECASE)
 
 
 def _has_contact(block: str) -> bool:
     """Whether a signature holds a way to reach or name its writer: a phone number (read as Indonesian when written
-    without a country code), an e-mail address, an @handle, or a NIK under its label (`_NIK`: a sign-off's "NIK:
-    3201..." below the name reached the case store, the name alone replaced)."""
-    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block) or _NIK.search(block)) \
+    without a country code), an e-mail address, an @handle, or a NIK or a NIP under its label (`_NIK`, `_NIP`: a
+    sign-off's "NIK: 3201..." or "NIP: 19880101 201001 2 003" below the name reached the case store, the name alone
+    replaced)."""
+    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block) or _NIK.search(block) or _NIP.search(block)) \
         or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
 
 
 def _is_bare_contact(line: str) -> bool:
     """Whether a line is nothing but a way to reach someone (`_has_contact`), under a contact's label at most
-    (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net", "NIK: 3201..."."""
-    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE, _NIK) for match in pattern.finditer(line)]
+    (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net", "NIK: 3201...", "NIP: ..."."""
+    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE, _NIK, _NIP) for match in pattern.finditer(line)]
     spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
     if not spans:
         return False
