@@ -640,6 +640,12 @@ ADDRESS_NAME_CASES = [
     AddressNameCase("a From of an ordinary word gives no name", "siti.rahayu@example.net",
                     "Dana PKH dipotong.\n\nSalam,\nSiti R.\nWarga RT 03",
                     "Dana PKH dipotong.\n\nSalam,\n[anonim]\nWarga RT 03", display_name="Warga"),
+    # A letter's sign-off, "Yang melaporkan," above the signer's labelled name, NIP and post: the full name stayed.
+    AddressNameCase("a letter's sign-off, a labelled name and NIP under 'Yang melaporkan,'",
+                    "siti.rahmawati88@gmail.com",
+                    "Dana dipotong.\n\nYang melaporkan,\nNama: Siti Rahmawati\nNIP: 19880101 201001 2 003\n"
+                    "Jabatan: Staf Keuangan",
+                    "Dana dipotong.\n\nYang melaporkan,\nNama: [anonim]\n[anonim]\nJabatan: Staf Keuangan"),
     # What stays: the name in the report's words, after a form of address; an address of ordinary words.
     AddressNameCase("a word of the name in the body stays, the sign-off goes", "siti.rahayu@example.net",
                     "Bu Siti bendahara desa meminta uang. Rahayu juga tahu.\n\nSalam,\nSiti Rahayu",
