@@ -655,17 +655,17 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: a civil servant's number (NIP) given as the sender's", SMS_SENDER,
                     "Dana dipotong bendahara. NIP saya 19880101 201001 2 003, nip sy: 198801012010012003",
                     "Dana dipotong bendahara. NIP saya [anonim], nip sy: [anonim]"),
-    # As an SMS writes them: "sy" and "aku" for "saya", "hub" right before a number (alone it may be prose), "balas
-    # ke". Each reached the case store.
+    # As an SMS writes them: "sy" and "aku" for "saya", "hub" for "hubungi" before them. Each reached the case store.
+    # "hub" or "balas ke" alone before a number is how a scam SMS asks to be called or answered: the scammer's stays.
     OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,
                     "pungli dinas. hubungi sy di 0857-1111-3333. kontak sy 0857-1111-3334. no hp sy 0857-1111-3335. "
-                    "hub 0857-1111-3336. Hub: 0857-1111-3337 atau 0857-1111-3338. balas ke 0857-1111-3339. hp aku "
-                    "0857-1111-3340. hub transportasi di terminal 0813-2222-4444. nomor sy dipakai penipu "
-                    "0813-1111-2222. email sy ke pengaduan@dinas.example tidak dibalas. terima kasih",
+                    "hub sy 0857-1111-3336. hp aku 0857-1111-3340. nomor sy dipakai penipu 0813-1111-2222. email sy "
+                    "ke pengaduan@dinas.example tidak dibalas. SMS-nya: Anda menang, hub 0813-2222-4444 atau balas ke "
+                    "0813-2222-5555. terima kasih",
                     "pungli dinas. hubungi sy di [anonim]. kontak sy [anonim]. no hp sy [anonim]. "
-                    "hub [anonim]. Hub: [anonim] atau [anonim]. balas ke [anonim]. hp aku "
-                    "[anonim]. hub transportasi di terminal 0813-2222-4444. nomor sy dipakai penipu "
-                    "0813-1111-2222. email sy ke pengaduan@dinas.example tidak dibalas. terima kasih"),
+                    "hub sy [anonim]. hp aku [anonim]. nomor sy dipakai penipu 0813-1111-2222. email sy "
+                    "ke pengaduan@dinas.example tidak dibalas. SMS-nya: Anda menang, hub 0813-2222-4444 atau balas ke "
+                    "0813-2222-5555. terima kasih"),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,

@@ -168,9 +168,6 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
-    # Words asking to be reached only right before a contact (`[own_contact]` right_before: "hub 0857..."), as whole
-    # words: alone they may be prose.
-    own_contact_right_before: re.Pattern[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -220,9 +217,6 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
                                                                               *raw["own_contact"]["handles"]]))
                                + r")(?!\w)", re.IGNORECASE),
-        own_contact_right_before=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern,
-                                                                           raw["own_contact"]["right_before"]))
-                                            + r")(?!\w)", re.IGNORECASE),
         own_handle=re.compile(r"(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["handles"])) + r")",
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
@@ -1007,7 +1001,7 @@ def without_given_contacts(text: str) -> str:
     saya dipakai penipu 0813...": the scammer's number, which the agency needs, stays), and words the sender quotes
     are not theirs (`_quoted`: a scam message forwarded as evidence keeps its number)."""
     words = load_identity_words()
-    if words.own_contact.search(text) is None and words.own_contact_right_before.search(text) is None:
+    if words.own_contact.search(text) is None:
         return text
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
@@ -1027,16 +1021,6 @@ def without_given_contacts(text: str) -> str:
                                                                                       words.own_contact_connectors):
             spans.append(found)
             position = found[1]
-    # "hub 0857...": the contact right after them, nothing but marks between ("hub: 0857..."), and each right after
-    # it so ("hub 0857... atau 0813..."); "hub" in a sentence ("hub transportasi di ...") is prose.
-    for phrase in words.own_contact_right_before.finditer(text):
-        position, connectors = phrase.end(), frozenset[str]()
-        while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
-                                                                                      connectors) \
-                and not _quoted(text, phrase.start()) and not any(start < found[1] and found[0] < end
-                                                                  for start, end in spans):
-            spans.append(found)
-            position, connectors = found[1], words.own_contact_connectors
     spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
