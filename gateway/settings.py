@@ -51,9 +51,9 @@ OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_
 # logged `<process>.listening` with the port set; a client's 0 (the case store's URL) reached nothing.
 Port = Annotated[int, Field(ge=1, le=65535)]
 
-# A rate or an interval that must be a real number above 0: 0 or less polled without a pause (or read nothing), and
-# "inf" passed as a float and failed only where it was used.
-FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# A rate or an interval that must be a real number above 0: 0 or less polled without a pause (or read nothing). Inf
+# and nan are refused for every float setting (`_Section`).
+FinitePositive = Annotated[float, Field(gt=0)]
 
 
 class SettingsError(RuntimeError):
@@ -75,7 +75,9 @@ def _http_url(value: str, *, empty: bool = False) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No float setting takes "inf" or "nan": passed as a float, each failed only where it was used (a Redis timeout
+    # of inf an OverflowError every second in the spool's replay, a poller's lease of inf a traceback at start).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -373,10 +375,10 @@ class XSettings(_Section):
     # What X's GET /2/users/:id/mentions takes (5..100): another value was changed to the nearest without a word.
     max_results: int = Field(ge=5, le=100)
     max_pages: int = Field(ge=1)
-    first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
+    first_poll_lookback_minutes: float = Field(ge=0)
     # How far back before the cursor a poll asks again, for mentions X indexes late (0: none). A day at most: X keeps
     # only the newest ~800 mentions reachable, and the mentions of the window are read again at every poll.
-    since_lookback_seconds: float = Field(ge=0, le=86400, allow_inf_nan=False)
+    since_lookback_seconds: float = Field(ge=0, le=86400)
     auth_retry_seconds: FinitePositive
     error_retry_seconds: FinitePositive
     # The longest wait for a 429's x-rate-limit-reset (channels.social.Backoff).
@@ -433,7 +435,7 @@ class InstagramSettings(_Section):
     pending_retry_seconds: float = Field(gt=0)
     max_pages: int = Field(ge=1)
     page_size: int = Field(ge=1)
-    first_poll_lookback_minutes: float = Field(ge=0, allow_inf_nan=False)
+    first_poll_lookback_minutes: float = Field(ge=0)
     auth_retry_seconds: FinitePositive
     error_retry_seconds: FinitePositive
     # The longest wait for a rate limit's time to regain access (channels.social.Backoff).

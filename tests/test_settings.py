@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import BaseModel
@@ -146,6 +146,44 @@ def test_environment_beats_the_development_secrets() -> None:
 def test_a_malformed_value_is_a_clear_error() -> None:
     with pytest.raises(SettingsError, match=r"http\.port"):
         load_settings({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "eighty"})
+
+
+def _float_settings(model: type[BaseModel] = Settings, section: str | None = None) -> list[str]:
+    """The variable of every float setting of `model` and of the sections in it, walked from the models: one added
+    later is in it."""
+    found = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            found += _float_settings(field.annotation, name)
+        elif field.annotation is float or float in get_args(field.annotation):
+            found.append(env_name(section, name))
+    return found
+
+
+def test_the_float_settings_are_found() -> None:
+    assert len(_float_settings()) >= 40
+    assert {"LAPOR_INTAKE_REDIS_TIMEOUT_SECONDS", "LAPOR_POLLERS_LEASE_SECONDS"} <= set(_float_settings())
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "Infinity"])
+@pytest.mark.parametrize("variable", _float_settings())
+def test_a_float_setting_refuses_inf_and_nan_naming_its_variable(variable: str, value: str) -> None:
+    """Accepted, LAPOR_INTAKE_REDIS_TIMEOUT_SECONDS=inf had `serve` log `spool.replay_failed` (an OverflowError)
+    every second and its concatenation sweep crash, and LAPOR_POLLERS_LEASE_SECONDS=inf ended `pollers` on a
+    traceback: no float setting takes a value that is no finite number."""
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert f"({variable}): " in str(refused.value)
+
+
+def test_a_command_refuses_an_infinite_setting_as_a_configuration_error() -> None:
+    environ = {**os.environ, "LAPOR_PROFILE": "development", "LAPOR_INTAKE_REDIS_TIMEOUT_SECONDS": "inf",
+               "REDIS_URL": "redis://127.0.0.1:1/0", "COLUMNS": "300"}
+    done = run_cli(["status"], environ, cwd=CONFIG_DIR.parent)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.stdout.startswith("configuration error: invalid settings: intake.redis_timeout_seconds "
+                                  "(LAPOR_INTAKE_REDIS_TIMEOUT_SECONDS): Input should be a finite number"), done.stdout
 
 
 def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
