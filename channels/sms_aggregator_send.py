@@ -28,7 +28,7 @@ from channels.send_http import send_request
 from channels.signatures import hmac_sha256_hex
 from gateway.logs import scrub
 from gateway.private_files import open_private, private_directory
-from gateway.settings import Settings
+from gateway.settings import SMS_OUTBOX_URL, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import utc_now
 
@@ -36,7 +36,7 @@ from normalizer.envelope import utc_now
 DLR_PATH = "/v1/channels/sms/aggregator/dlr"
 # Hex digits of the HMAC the dlr-url's `sig` keeps (128 bits).
 DLR_TOKEN_CHARS = 32
-OUTBOX_SCHEME = "outbox:"
+OUTBOX_SCHEME = SMS_OUTBOX_URL
 # The development outbox under the data dir: one file a day (UTC), so the retention's purge deletes a day's replies
 # whole once none was written within it (workers/retention.py); sms-aggregator.jsonl, the one file earlier versions
 # appended to for ever, goes by its age the same way.

@@ -39,6 +39,9 @@ _PLACES: dict[str, tuple[str | None, str]] = {
     "LAPOR_X_BASE_URL": ("x", "base_url"), "LAPOR_INSTAGRAM_GRAPH_BASE_URL": ("instagram", "graph_base_url"),
 }
 
+# The aggregator's send URL that writes replies to the local outbox instead (channels.sms_aggregator_send).
+SMS_OUTBOX_URL = "outbox:"
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
 
@@ -281,6 +284,19 @@ class AggregatorSettings(_Section):
     flood_replies_per_hour: int = Field(ge=1)
     same_text_window_seconds: int = Field(ge=1)
     status_inline_timeout_seconds: float = Field(ge=0)  # 0: every CEK answered by SMS (a status job)
+
+    @field_validator("send_url")
+    @classmethod
+    def _send_url(cls, value: str) -> str:
+        """An http(s) URL, or `outbox:` (the local outbox, as in development); empty: none (a missing secret while
+        the channel is on). Else "notaurl" started, even in production, and every reply failed at its send."""
+        if value.strip().startswith(SMS_OUTBOX_URL):
+            return value.strip()
+        try:
+            return _http_url(value, empty=True)
+        except ValueError:
+            raise ValueError(f"not an http:// or https:// URL with a host, nor {SMS_OUTBOX_URL!r} (the local "
+                             "outbox)") from None
 
     @field_validator("allowlist")
     @classmethod

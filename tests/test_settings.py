@@ -759,12 +759,27 @@ def test_a_data_dir_that_is_empty_or_a_file_is_refused_naming_its_variable(
     ("LAPOR_CASESTORE_URL", "https://:token@/"),
     ("LAPOR_X_BASE_URL", "api.twitter.com"),
     ("LAPOR_INSTAGRAM_GRAPH_BASE_URL", "ftp://graph.facebook.com/v21.0"),
+    ("LAPOR_AGGREGATOR_SEND_URL", "notaurl"),  # started in production, and every reply SMS failed at its send
+    ("LAPOR_AGGREGATOR_SEND_URL", "aggregator.example/cgi-bin/sendsms"),
+    ("LAPOR_AGGREGATOR_SEND_URL", "file:///srv/sms"),
 ])
 def test_a_url_that_is_no_http_url_is_refused_naming_its_variable_and_not_quoting_it(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings({**PRODUCTION_SECRETS, variable: value})
     assert f"({variable}): Value error, not an http:// or https:// URL with a host" in str(refused.value)
     assert not value or value not in str(refused.value)
+
+
+@pytest.mark.parametrize(("environ", "taken"), [
+    ({}, "http://aggregator.example/cgi-bin/sendsms"),
+    ({"LAPOR_AGGREGATOR_SEND_URL": " https://sms.example:13013/cgi-bin/sendsms?smsc=a "},
+     "https://sms.example:13013/cgi-bin/sendsms?smsc=a"),
+    ({"LAPOR_AGGREGATOR_SEND_URL": "outbox:"}, "outbox:"),  # the local outbox, as in development
+    ({"LAPOR_AGGREGATOR_SEND_URL": "", "LAPOR_AGGREGATOR_ENABLED": "false"}, ""),
+])
+def test_an_aggregator_send_url_that_works_is_taken(environ: dict[str, str], taken: str) -> None:
+    assert load_settings({**PRODUCTION_SECRETS, **environ}).aggregator.send_url == taken
+    assert load_settings({"LAPOR_PROFILE": "development"}).aggregator.send_url == "outbox:"
 
 
 def test_an_empty_case_store_url_is_the_local_one() -> None:
