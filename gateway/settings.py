@@ -42,6 +42,11 @@ _PLACES: dict[str, tuple[str | None, str]] = {
 # The aggregator's send URL that writes replies to the local outbox instead (channels.sms_aggregator_send).
 SMS_OUTBOX_URL = "outbox:"
 
+# The paths the webhook adapters take POSTs at (channels.registry; a test keeps the two the same), which the rate
+# limit's path prefix must begin one of. Named here: settings load no channel module.
+WEBHOOK_PATHS = ("/v1/channels/sms/twilio", "/v1/channels/sms/aggregator", "/v1/channels/sms/aggregator/dlr",
+                 "/v1/channels/instagram/webhook")
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "LAPOR_"
 
@@ -209,6 +214,15 @@ class AttachmentSettings(_Section):
 class SmsSettings(_Section):
     default_region: str
     short_code: str
+
+    @field_validator("short_code")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        """The sender (`from`) of every reply SMS through the aggregator: "abc" (or empty) started, and went out as
+        it without a word."""
+        if not re.fullmatch(r"[0-9]+", value.strip()):
+            raise ValueError(f"not a short code of digits: {value!r} (LAPOR! is 1708)")
+        return value.strip()
 
     @field_validator("default_region")
     @classmethod
@@ -510,6 +524,15 @@ class RateLimitSettings(_Section):
     max_sources: int = Field(ge=1)
     path_prefix: str
     source_header: str
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _a_webhook_path_prefix(cls, value: str) -> str:
+        """A prefix no webhook path begins ("nope", "v1/channels/") turned the limit off without a word."""
+        if not any(path.startswith(value) for path in WEBHOOK_PATHS):
+            raise ValueError(f"{value!r} begins no webhook path: one of {', '.join(WEBHOOK_PATHS)} begins with it "
+                             "(the default, /v1/channels/, takes them all)")
+        return value
 
 
 # Never the URL itself, nor a piece of it: it carries the password.

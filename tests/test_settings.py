@@ -186,6 +186,43 @@ def test_a_command_refuses_an_infinite_setting_as_a_configuration_error() -> Non
                                   "(LAPOR_INTAKE_REDIS_TIMEOUT_SECONDS): Input should be a finite number"), done.stdout
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "nope"),  # no webhook path begins with it: the limit off without a word
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "v1/channels/"),
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "/v1/channels/email/"),
+    ("LAPOR_SMS_SHORT_CODE", "abc"),  # the sender of every reply SMS
+    ("LAPOR_SMS_SHORT_CODE", ""),
+    ("LAPOR_SMS_SHORT_CODE", "17O8"),
+])
+def test_a_rate_limit_prefix_of_no_webhook_or_a_short_code_of_no_digits_is_refused(variable: str, value: str) -> None:
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_SECRETS, variable: value})
+    assert f"{section}.{key} ({variable}): Value error, " in str(refused.value)
+
+
+@pytest.mark.parametrize(("variable", "value", "taken"), [
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "/", "/"),
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "/v1/channels/sms/", "/v1/channels/sms/"),
+    ("LAPOR_RATELIMIT_PATH_PREFIX", "/v1/channels/instagram/webhook", "/v1/channels/instagram/webhook"),
+    ("LAPOR_SMS_SHORT_CODE", " 1708 ", "1708"),
+    ("LAPOR_SMS_SHORT_CODE", "99876", "99876"),
+])
+def test_a_rate_limit_prefix_of_a_webhook_and_a_short_code_of_digits_are_taken(variable: str, value: str,
+                                                                               taken: str) -> None:
+    section, _, key = variable.removeprefix("LAPOR_").lower().partition("_")
+    assert getattr(getattr(load_settings({**PRODUCTION_SECRETS, variable: value}), section), key) == taken
+
+
+def test_the_webhook_paths_the_rate_limit_prefix_is_checked_against_are_the_adapters() -> None:
+    from channels.registry import WEBHOOK_ADAPTERS
+    from gateway.settings import WEBHOOK_PATHS
+
+    paths = {path for adapter in WEBHOOK_ADAPTERS.values()
+             for path in (adapter.path, getattr(adapter, "dlr_path", None)) if path}
+    assert set(WEBHOOK_PATHS) == paths
+
+
 def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     """Zero would look every waiting notification up again at every pending tick (a Graph API rate limit)."""
     with pytest.raises(SettingsError, match=r"instagram\.pending_retry_seconds"):
