@@ -641,6 +641,12 @@ class Settings(_Section):
         return self.profile == "development"
 
 
+# The models of the sections, by their names in the files.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    name: field.annotation for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
+
+
 # (section, key, environment variable) of every secret an enabled channel cannot run without.
 REQUIRED_SECRETS: tuple[tuple[str, str, str], ...] = (
     ("privacy", "reply_handle_secret", "LAPOR_PRIVACY_REPLY_HANDLE_SECRET"),
@@ -778,9 +784,41 @@ def _where(loc: tuple[int | str, ...]) -> str:
         return f"{path} (REDIS_URL)"
     if len(loc) >= 2 and all(isinstance(part, str) for part in loc[:2]):  # an item of a list: queues.retry_intervals.2
         return f"{path} ({env_name(str(loc[0]), str(loc[1]))})"
+    if len(loc) == 1 and isinstance(loc[0], str) and loc[0] in _SECTIONS:  # a section's own check: it names its
+        return path  # variables itself ("set both LAPOR_EMAIL_TLS_CERT and ..."); LAPOR_EMAIL is none
     if len(loc) == 1 and isinstance(loc[0], str):  # a top-level key: `profile (LAPOR_PROFILE)`, as a section's
         return f"{path} ({env_name(None, loc[0])})"
     return path
+
+
+def _unknown_key(loc: tuple[int | str, ...], files: list[tuple[Path, dict[str, Any]]]) -> str:
+    """A section or key of a configuration file that no setting reads, with the file it is in (the environment
+    sets only known keys): named as a variable, `htp (LAPOR_HTP): Extra inputs are not permitted` sent the operator
+    looking for a variable nobody set."""
+    names = [str(part) for part in loc]
+    found = [(path, held) for path, data in reversed(files) if (held := _held(data, names)) is not _ABSENT]
+    place = f"{found[0][0]}: " if found else ""
+    if len(names) == 1 and found and isinstance(found[0][1], dict):
+        close = difflib.get_close_matches(names[0], list(_SECTIONS), n=1, cutoff=0.6)
+        hint = f" (did you mean [{close[0]}]?)" if close else ""
+        return f"{place}section [{names[0]}] is unknown: no setting is read from it{hint}"
+    section = _SECTIONS.get(names[0]) if len(names) == 2 else None
+    close = difflib.get_close_matches(names[-1], list((section or Settings).model_fields), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    key = f"[{names[0]}] {names[1]}" if len(names) == 2 else names[0]
+    return f"{place}{key} is unknown: no setting reads it{hint}"
+
+
+_ABSENT = object()
+
+
+def _held(data: Any, names: list[str]) -> Any:
+    """What `data` holds at the key path `names`, or _ABSENT."""
+    for name in names:
+        if not isinstance(data, Mapping) or name not in data:
+            return _ABSENT
+        data = data[name]
+    return data
 
 
 def _on_this_machine(url: str, port: int) -> bool:
@@ -862,16 +900,19 @@ def load_settings(environ: Mapping[str, str] | None = None, config_dir: Path | N
     environ = os.environ if environ is None else environ
     config_dir = CONFIG_DIR if config_dir is None else config_dir
     raw = _read_toml(config_dir / "defaults.toml")
+    files = [(config_dir / "defaults.toml", raw)]
     profile = environ.get(env_name(None, "profile"), raw.get("profile", "production"))
     if profile == "development":
-        raw = _merge(raw, _read_toml(config_dir / "development.toml"))
+        files.append((config_dir / "development.toml", _read_toml(config_dir / "development.toml")))
+        raw = _merge(raw, files[-1][1])
     configured, raw = raw, _apply_environment(raw, environ)
     if profile == "development":
         raw = _follow_moved_ports(configured, raw, environ)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(f"{_where(item['loc'])}: {item['msg']}" for item in error.errors())
+        problems = "; ".join(_unknown_key(item["loc"], files) if item["type"] == "extra_forbidden"
+                             else f"{_where(item['loc'])}: {item['msg']}" for item in error.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
     # Every such problem at once: one at a time, a deployment found the relay missing only once the secrets were set.
     problems = [problem for problem in (_missing_secrets(settings), _reply_route_missing(settings)) if problem]

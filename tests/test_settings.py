@@ -223,6 +223,43 @@ def test_the_webhook_paths_the_rate_limit_prefix_is_checked_against_are_the_adap
     assert set(WEBHOOK_PATHS) == paths
 
 
+@pytest.mark.parametrize(("environ", "said"), [
+    ({"LAPOR_EMAIL_TLS_CERT": "/x"}, "email: Value error, set both LAPOR_EMAIL_TLS_CERT and LAPOR_EMAIL_TLS_KEY"),
+    ({"LAPOR_EMAIL_TLS_KEY": "/x"}, "email: Value error, set both LAPOR_EMAIL_TLS_CERT and LAPOR_EMAIL_TLS_KEY"),
+    ({"LAPOR_INTAKE_ID_START": "20000", "LAPOR_INTAKE_ID_END": "10000"},
+     "intake: Value error, intake.id_end (LAPOR_INTAKE_ID_END: 10000) is below"),
+])
+def test_a_sections_own_check_names_no_variable_that_is_none(environ: dict[str, str], said: str) -> None:
+    """A check across a section's settings said `email (LAPOR_EMAIL): ...`, a variable no one can set."""
+    with pytest.raises(SettingsError) as refused:
+        load_settings({**PRODUCTION_SECRETS, **environ})
+    assert f"invalid settings: {said}" in str(refused.value)
+    assert "(LAPOR_EMAIL)" not in str(refused.value) and "(LAPOR_INTAKE)" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("file", "added", "said"), [
+    ("defaults.toml", "[htp]\nport = 1\n",
+     "section [htp] is unknown: no setting is read from it (did you mean [http]?)"),
+    ("development.toml", "[htp]\nport = 1\n", "section [htp] is unknown: no setting is read from it"),
+    ("development.toml", "[http]\nprot = 1\n", "[http] prot is unknown: no setting reads it (did you mean port?)"),
+    ("defaults.toml", "[ratelimit]\nnothing_like_it = 1\n",
+     "[ratelimit] nothing_like_it is unknown: no setting reads it"),
+])
+def test_a_section_or_key_of_a_config_file_that_no_setting_reads_is_refused_naming_the_file(
+        file: str, added: str, said: str, tmp_path: Path) -> None:
+    """It was named as a variable: `htp (LAPOR_HTP): Extra inputs are not permitted`, a variable no one had set."""
+    for name in ("defaults.toml", "development.toml"):
+        (tmp_path / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    text = (tmp_path / file).read_text(encoding="utf-8")
+    if added.startswith("[ratelimit]"):  # a key added to a section the file has
+        text, added = text.replace("[ratelimit]\n", added, 1), ""
+    (tmp_path / file).write_text(text + "\n" + added, encoding="utf-8")
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"LAPOR_PROFILE": "development"}, config_dir=tmp_path)
+    assert f"invalid settings: {tmp_path / file}: {said}" in str(refused.value)
+    assert "LAPOR_HTP" not in str(refused.value) and "Extra inputs" not in str(refused.value)
+
+
 def test_an_instagram_pending_retry_of_zero_is_refused() -> None:
     """Zero would look every waiting notification up again at every pending tick (a Graph API rate limit)."""
     with pytest.raises(SettingsError, match=r"instagram\.pending_retry_seconds"):
