@@ -867,15 +867,25 @@ EXPORT_WARNING = ("[bold red]WARNING:[/bold red] these files are as the citizen 
 
 def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
     """The report's attachments as workers.handover sees them; a clear line and exit 1 (2 for no Tracking ID) for
-    what it cannot show."""
+    what it cannot show. An ID no gateway minted, on a Redis with no sign of the deployment, is said as `status`
+    says that Redis (UNKNOWN, exit 2): the wrong Redis, not a report that is not there."""
     from gateway.queues import redis_connection
-    from workers.handover import HandoverError, NotATrackingId, report_files
+    from workers.handover import HandoverError, NotATrackingId, UnknownReport, report_files
 
+    redis = redis_connection(_require_redis_url(settings))
     try:
-        return report_files(settings, redis_connection(_require_redis_url(settings)), tracking_id)
+        return report_files(settings, redis, tracking_id)
     except HandoverError as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        if isinstance(error, UnknownReport):
+            _refuse_a_redis_not_the_deployments(redis, settings)
+        _say_refused(str(error))
         raise typer.Exit(2 if isinstance(error, NotATrackingId) else 1) from None
+
+
+def _say_refused(said: str) -> None:
+    """What an operator's command could not do, in words: the error's class name before it (`UnknownReport: ...`)
+    was Python's, not the operator's."""
+    console.print(escape(said), style="red")
 
 
 def _folded_table(title: str, columns: Iterable[str]) -> Table:
@@ -1004,7 +1014,7 @@ def attachments_export(
     try:
         exported = export_files(report, settings.data_dir, directory, index)
     except HandoverError as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {escape(str(error))}")
+        _say_refused(str(error))
         raise typer.Exit(1) from None
     except OSError as error:
         console.print(f"[red]cannot write to {escape(str(directory))}:[/red] {escape(str(error))}: nothing was "
@@ -1028,7 +1038,7 @@ def attachments_purge(
     replies, unfiled messages and dead letters, unused for the retention (cron)."""
     from gateway.embedded_redis import named_redis
     from gateway.queues import redis_connection
-    from workers.retention import DAY_SECONDS, PurgeError, RedisUnavailable, purge
+    from workers.retention import DAY_SECONDS, NotTheGatewaysRedis, PurgeError, RedisUnavailable, purge
 
     settings = _operator_settings()
     redis = redis_connection(_require_redis_url(settings))
@@ -1038,11 +1048,13 @@ def attachments_purge(
         # Which Redis, what is wrong with it and what then, as every other operator command says it: the bare error
         # named neither, and a password Redis refused was "run it again once Redis answers".
         said = str(error)
+        if isinstance(error, NotTheGatewaysRedis):  # no sign of the deployment there: said as `status` says it
+            _refuse_a_redis_not_the_deployments(redis, settings)
         if isinstance(error, RedisUnavailable):
             trouble, mended = _redis_said(error.error)
             said = (f"{trouble}; which files the envelopes name is unknown, so nothing was deleted: check "
                     f"{named_redis(redis, settings.data_dir)}, and run it again once {mended}")
-        console.print(f"[red]{type(error).__name__}:[/red] {escape(said)}")
+        _say_refused(said)
         raise typer.Exit(1) from None
     days = f"{result.retention_seconds / DAY_SECONDS:g} day(s)"
     verb = "would delete" if dry_run else "deleted"
