@@ -366,7 +366,8 @@ def _remove_orphaned_temporaries(settings: Settings, kind: str) -> None:
 
 @app.command()
 def serve() -> None:
-    """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status."""
+    """The HTTP gateway: channel webhooks, /healthz, /readyz, /metrics, /v1/status, /status (the status page),
+    /openapi.yaml."""
     from gateway.app import GATEWAY_KEY, create_app
     from gateway.queues import redis_connection
     from gateway.runtime import settle_heap

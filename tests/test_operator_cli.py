@@ -1618,3 +1618,25 @@ def test_a_command_looks_again_for_a_deployment_starting_as_it_is_typed(test_env
         _refuse_a_redis_not_the_deployments(redis, test_env.settings())
     assert refused.value.exit_code == 2
     assert time.monotonic() - started >= DEPLOYMENT_WAIT_SECONDS  # it looked the whole while first
+
+
+def test_serve_help_names_every_page_the_gateway_serves(test_env: TestEnvironment, redis: Redis) -> None:
+    """`serve --help` named /healthz, /readyz, /metrics and /v1/status, and not the status page at /status."""
+    from gateway.app import create_app
+
+    routes = create_app(test_env.settings(), redis).router.routes()
+    pages = {route.resource.canonical for route in routes if route.method == "GET" and route.resource is not None
+             and not route.resource.canonical.startswith("/v1/channels/")}
+    said = " ".join(cli(test_env, "serve", "--help").stdout.split())
+    assert {"/healthz", "/status", "/v1/status"} <= pages
+    assert [page for page in sorted(pages) if not re.search(rf"(?<![\w/]){re.escape(page)}(?![\w/])", said)] == []
+
+
+def test_the_purge_help_and_the_readme_name_the_outboxes_it_purges(test_env: TestEnvironment) -> None:
+    """The README's retention setting said "e-mail outbox replies", where the purge deletes the SMS outbox's days
+    too (and its help said so)."""
+    said = " ".join(cli(test_env, "attachments", "purge", "--help").stdout.split())
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `LAPOR_ATTACHMENTS_RETENTION_DAYS` |"))
+    for text in (said, row):
+        assert "e-mail and SMS outbox replies" in text, text
