@@ -191,6 +191,8 @@ ROWS = [
     report("typo-anonimm", "ANONIMM pungli di pasar induk", "complaint", "pungli di pasar induk", anonymous=True),
     report("typo-anonnim", "LAPOR ANONNIM: kades minta setoran", "complaint", "kades minta setoran", anonymous=True),
     report("typo-annonym", "Annonym lapor: petugas minta uang", "complaint", "petugas minta uang", anonymous=True),
+    report("typo-anonm", "anonm kades pungli", "complaint", "kades pungli", anonymous=True),
+    report("typo-lapor-anomim", "LAPOR anomim kades pungli", "complaint", "kades pungli", anonymous=True),
     report("typo-annonymous", "annonymous: the clerk takes bribes", "complaint", "the clerk takes bribes", "en",
            anonymous=True),
     report("typo-trailing-anonymus", "Lapor pungli di terminal bus, anonymus", "complaint", "pungli di terminal bus",

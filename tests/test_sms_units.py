@@ -2533,6 +2533,16 @@ def test_a_word_introducing_a_flag_word_is_read_with_it(text: str, action: Actio
     pytest.param("preman minta uang parkir, anonym", "preman minta uang parkir", "complaint", id="closing-anonym"),
     pytest.param("preman minta uang parkir #anonimus", "preman minta uang parkir", "complaint", id="hashtag-anonimus"),
     pytest.param(f"{VALID} anonym saya saksi", "saya saksi", "complaint", id="follow-up-anonym"),
+    # keypad slips of n and m, one key ("anomin" was read, "anomim" not): each a named report
+    pytest.param("anonm kades pungli", "kades pungli", "complaint", id="anonm"),
+    pytest.param("LAPOR anonm kades pungli", "kades pungli", "complaint", id="lapor-anonm"),
+    pytest.param("anoim kades pungli", "kades pungli", "complaint", id="anoim"),
+    pytest.param("ANANIM: kades pungli", "kades pungli", "complaint", id="ananim"),
+    pytest.param("Lapor anonom kades pungli", "kades pungli", "complaint", id="anonom"),
+    pytest.param("anomim kades pungli", "kades pungli", "complaint", id="anomim"),
+    pytest.param("@lapor1708 anonm camat pungli", "camat pungli", "complaint", id="mention-anonm"),
+    pytest.param("kades pungli, anonm", "kades pungli", "complaint", id="closing-anonm"),
+    pytest.param("kades pungli #anomim", "kades pungli", "complaint", id="hashtag-anomim"),
     # the kind word glued to the flag ("-" sets them apart as a space does)
     pytest.param("LAPOR_ANONIM preman minta uang parkir", "preman minta uang parkir", "complaint", id="underscore"),
     pytest.param("lapor-anonim preman minta uang parkir", "preman minta uang parkir", "complaint", id="dash"),
@@ -3923,10 +3933,15 @@ def test_a_flag_or_kind_word_in_brackets_or_bold_marks_counts(text: str, body: s
         Action.REPORT, body, kind, anonymous, confidential)
 
 
-def test_a_bracketed_flag_in_a_mail_subject_makes_the_report_anonymous() -> None:
+@pytest.mark.parametrize("subject", [
+    pytest.param("[ANONIM] Pungli di kelurahan", id="bracketed"),
+    # a keypad slip of the flag word, n and m on one key: a named report
+    pytest.param("Aduan anonm", id="aduan-anonm"),
+])
+def test_a_bracketed_flag_in_a_mail_subject_makes_the_report_anonymous(subject: str) -> None:
     normalized = normalize(InboundMessage(
         channel=Channel.EMAIL, source="email-smtp", provider_message_id="<m1@example.net>",
-        sender_kind=SenderKind.EMAIL, sender_address="Warga@Example.NET", subject="[ANONIM] Pungli di kelurahan",
+        sender_kind=SenderKind.EMAIL, sender_address="Warga@Example.NET", subject=subject,
         text="Petugas kelurahan meminta uang Rp 500.000 untuk surat domisili.",
         received_at=datetime(2026, 11, 22, tzinfo=UTC)))
     assert normalized.draft is not None and normalized.draft.anonymous
