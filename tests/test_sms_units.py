@@ -4135,6 +4135,21 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
     # Prose that only comes near: the citizen's, nothing set.
     pytest.param("mayat tanpa nama ditemukan di sungai", Action.REPORT, False, id="tanpa-nama-prose"),
     pytest.param("LAPOR tanpa nama: kades minta uang", Action.REPORT, True, id="lapor-tanpa-nama"),
+    # sent without a name, the verb the reporter's: each was a named report
+    pytest.param("laporan ini saya kirim tanpa nama, kades jual tanah kas desa", Action.REPORT, True,
+                 id="saya-kirim-tanpa-nama"),
+    pytest.param("sy kirimkan tanpa nama ya, kades jual tanah kas desa", Action.REPORT, True,
+                 id="kirimkan-tanpa-nama"),
+    pytest.param("Kades jual tanah kas desa. Saya melaporkan tanpa nama", Action.REPORT, True,
+                 id="saya-melaporkan-tanpa-nama"),
+    pytest.param("Kades jual tanah kas desa. Laporan ini dikirim tanpa nama.", Action.REPORT, True,
+                 id="laporan-ini-dikirim-tanpa-nama"),
+    pytest.param("saya lapor tanpa nama, kades jual tanah kas desa", Action.REPORT, True,
+                 id="saya-lapor-tanpa-nama"),
+    pytest.param("Pelaku mengirim tanpa nama surat ancaman ke kades", Action.REPORT, False,
+                 id="someone-else-sent-without-a-name"),
+    pytest.param("surat ancaman dikirim tanpa nama ke rumah kades", Action.REPORT, False,
+                 id="a-letter-sent-without-a-name"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
     pytest.param("jalan rusak di depan SD", Action.REPORT, False, id="no-phrase"),
     # The request word dropped joins no phrase the citizen did not write: someone else's name, said to be used.
