@@ -429,11 +429,12 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
     anonim", "dikirim secara anonim"). So do a greeting and terms of address alone before it, opening the message (the
     words of `[greeting]`, the courtesy's thanks, praise, fillers and names: "Selamat pagi, ANONIM. ...", "Halo min,
     anonim ya. ...", "Terima kasih min, ANONIM: ...", "Mantap min, anonim ya. ...", "Lapor pak (anonim) ..." once the
-    kind word is read; each was a named report). Our short code or handle between them is read past. Each anonymity
-    word looks back a bounded number of words: linear in the text."""
+    kind word is read; each was a named report), and so do an apology or excuse (`apology_words`: "Maaf tadi lupa.
+    ANONIM ...", "Sorry, ANONIM ..."). Our short code or handle between them is read past. Each anonymity word looks
+    back a bounded number of words: linear in the text."""
     if grammar.anonymity_words.isdisjoint(words):  # most reports: no word to look back from
         return False
-    opening = (grammar.greeting.vocabulary, grammar.courtesy.vocabulary)
+    opening = (grammar.greeting.vocabulary, grammar.courtesy.vocabulary, grammar.apology_words)
     for at, word in enumerate(words):
         if word not in grammar.anonymity_words:
             continue

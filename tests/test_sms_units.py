@@ -4125,6 +4125,11 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="thanks-then-flag"),
     pytest.param("Mantap min, anonim ya. Kepala desa minta uang 500rb", Action.REPORT, True, id="praise-then-flag"),
     pytest.param("Makasih, akun anonim menyebar hoaks", Action.REPORT, False, id="thanks-then-prose"),
+    # an apology or excuse alone before it, as a greeting (the word forgotten in an earlier message)
+    pytest.param("Maaf tadi lupa. ANONIM pungli kantor camat", Action.REPORT, True, id="apology-then-flag"),
+    pytest.param("Mohon maaf, ANONIM: pungli kantor camat", Action.REPORT, True, id="mohon-maaf-then-flag"),
+    pytest.param("Sorry, anonim ya. pungli kantor camat", Action.REPORT, True, id="sorry-then-flag"),
+    pytest.param("Maaf, akun anonim menyebar hoaks", Action.REPORT, False, id="apology-then-prose"),
     # asked as a question ("can I be anonymous?")
     pytest.param("Bisa anonim gak? Saya takut. Kades minta uang 500rb", Action.REPORT, True, id="bisa-anonim-gak"),
     pytest.param("boleh anonim ga min, kades minta uang", Action.REPORT, True, id="boleh-anonim-ga"),
