@@ -600,6 +600,14 @@ def test_a_zero_length_is_told_as_the_quadratic_pattern_told_it() -> None:
     pytest.param("Kepala desa menjawab:\nBayar dulu baru diurus.\n-- \nKepala Desa Sukamaju\n\nMohon ditindak.\n-- \n"
                  "Budi", "Kepala desa menjawab:\nBayar dulu baru diurus.\n-- \nKepala Desa Sukamaju\n\nMohon ditindak.",
                  id="a-signature-pasted-above-the-citizens-own"),
+    # a flag word alone opening or closing the signature (signed "anonim") stays below the text, where it closes
+    # the body: cut with the signature, the mail was a named report
+    pytest.param("Kades jual tanah kas desa.\n-- \nanonim", "Kades jual tanah kas desa.\n\nanonim",
+                 id="signed-anonim"),
+    pytest.param("Isi.\n\n-- \nBudi Santoso\n0812\nANONIM.", "Isi.\n\nANONIM.", id="flag-closing-the-signature"),
+    pytest.param("Isi.\n\n-- \n#rahasia\nBudi Santoso", "Isi.\n\n#rahasia", id="flag-opening-the-signature"),
+    pytest.param("Isi.\n\n-- \nBudi Santoso\nDesa Anonim Jaya", "Isi.", id="a-flag-word-in-a-name-goes"),
+    pytest.param("Isi.\n\n-- \nBudi Santoso\nanonim\n0812", "Isi.", id="a-flag-word-inside-the-signature-goes"),
 ])
 def test_the_signature_is_below_the_last_delimiter(text: str, expected: str) -> None:
     """Only `-- ` (RFC 3676) delimits a signature, and only the last one: a `--` typed alone, or an official's

@@ -2876,6 +2876,7 @@ class FlagRow:
     body: str
     anonymous: bool = False
     confidential: bool = False
+    text: str | None = None  # the envelope's text, when not the body (a signature cut off)
 
 
 FLAG_ROWS = [
@@ -2897,6 +2898,12 @@ FLAG_ROWS = [
     FlagRow("body-opens-with-the-flag", "Pungli di kelurahan", "ANONIM\nPetugas meminta uang.", anonymous=True),
     FlagRow("body-closes-with-the-flag", "Pungli di kelurahan", "Petugas meminta uang. Terima kasih.\nRAHASIA",
             confidential=True),
+    # signed "anonim" below the signature delimiter: the flag line stays, closing the body, the rest goes
+    FlagRow("signature-of-the-flag-word", "Pungli di kelurahan", "Petugas meminta uang.\n-- \nanonim", anonymous=True,
+            text="Petugas meminta uang.\n\nanonim"),
+    FlagRow("signature-closed-by-the-flag-word", "Pungli di kelurahan",
+            "Petugas meminta uang.\n\n-- \nWarga Desa Sukamaju\nRAHASIA", confidential=True,
+            text="Petugas meminta uang.\n\nRAHASIA"),
     FlagRow("flag-word-inside-the-body-is-prose", "Pungli di kelurahan", "Dia menulis surat anonim ke camat kemarin."),
     # a confidentiality word negated is the citizen's "no secret", as a hashtag or closing the body
     FlagRow("negated-hashtag-is-prose", "Pungli di kelurahan", "Pungli ini bukan #rahasia lagi, semua warga tahu."),
@@ -2926,7 +2933,7 @@ def test_a_mails_flags_reach_the_case_store_in_any_form_of_the_hash(  # type: ig
     server.stop()  # its intake hands the report to the forward queue
     assert result.tracking_id is not None
     envelope = stored_envelope(redis, result.tracking_id)
-    assert envelope is not None and (envelope["subject"], envelope["text"]) == (row.subject, row.body)
+    assert envelope is not None and (envelope["subject"], envelope["text"]) == (row.subject, row.text or row.body)
     drain(server.settings, (FORWARD_QUEUE,))
     [report] = casestore.reports()
     assert (report["anonymous"], report["confidential"]) == (row.anonymous, row.confidential)

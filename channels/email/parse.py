@@ -41,6 +41,8 @@ from channels.email.texts import SUBJECT_TAG, cut_at_word, opens_our_text, our_p
 from channels.email.tnef import is_tnef, tnef_files
 from gateway.errors import GatewayError, RejectedInput, TooLarge
 from gateway.tracking import is_valid_tracking_id, normalize_tracking_id
+from normalizer.grammar import Action
+from normalizer.keywords import parse_text
 from normalizer.prefixes import FORWARD_SUBJECT
 
 # Declared charsets that mail clients use for something wider (WHATWG encoding rules), and labels Python has no codec
@@ -1136,14 +1138,37 @@ _SIGNATURE_DELIMITER = re.compile(r"--[ \u00a0][ \t\u00a0]*")
 def _without_signature(text: str, *, keep_if_empty: bool) -> str:
     """The text above the last signature delimiter: what a citizen pasted with someone's signature in it (an
     official's mail, a letter) stays, only the signature at the end goes. A text that is only a signature keeps it
-    (it is all there is)."""
+    (it is all there is). A flag word on a line of its own opening or closing the signature (`_signature_flag_line`:
+    "-- " / "anonim", signed so) stays, below the text: it closes the body as the flag word the help teaches, and
+    cut with the signature, the mail was a named report, its sender's address at the agency."""
     lines = text.split("\n")
     last = next((index for index in range(len(lines) - 1, -1, -1) if _SIGNATURE_DELIMITER.fullmatch(lines[index])),
                 None)
     if last is None:
         return text
     trimmed = "\n".join(lines[:last])
-    return text if keep_if_empty and not trimmed.strip() else trimmed
+    if keep_if_empty and not trimmed.strip():
+        return text
+    flag = _signature_flag_line(lines[last + 1:])
+    return f"{trimmed.rstrip()}\n\n{flag}" if flag else trimmed
+
+
+# The longest line of a signature read for a flag word alone ("ANONIM", "#anonim", "Rahasia."): a name or an address
+# is no flag word, and a long line is not read.
+_SIGNATURE_FLAG_CHARS = 40
+
+
+def _signature_flag_line(signature: list[str]) -> str | None:
+    """The first or last line of a signature when it is only flag words of the keyword grammar ("anonim",
+    "ANONIM.", "#rahasia", "Anonim, rahasia"), stripped; None otherwise."""
+    filled = [line.strip() for line in signature if line.strip()]
+    for line in dict.fromkeys(filled[:1] + filled[-1:]):
+        if len(line) > _SIGNATURE_FLAG_CHARS:
+            continue
+        parsed = parse_text(line)
+        if parsed.action is Action.REPORT and not parsed.text.strip() and (parsed.anonymous or parsed.confidential):
+            return line
+    return None
 
 
 # What mail apps write below the citizen's words, by their own names only ("Sent from my iPhone", "Dikirim dari iPhone
