@@ -1229,9 +1229,31 @@ def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     read them), its closing flags (added to `flags`), the separators left before it and help's placeholder marks;
     the citizen's own closing punctuation stays."""
     if _HASH_MARK.search(rest) is not None:
-        rest = _HASHTAG.sub(lambda match: _read_hashtag(match, grammar)[1], rest)
+        rest = _without_flag_hashtags(rest, grammar)
     rest = _take_trailing_flags(rest, grammar, flags)
     return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
+
+
+# Punctuation a flag hashtag taken out of the text may have stood right before ("... camat #anonim.", "pungli #anonim,
+# kantor camat"): the spaces before the tag go with it.
+_AFTER_A_TAG = with_compatibility_forms(".,!?;:)]")
+
+
+def _without_flag_hashtags(rest: str, grammar: Grammar) -> str:
+    """`rest` without its flag hashtags (`_read_hashtag`'s reading of each, what of it stays), the spaces before one
+    taken out whole going with it before punctuation: "LAPOR pungli kantor camat #anonim." was filed as "pungli kantor
+    camat ."."""
+    pieces: list[str] = []
+    at = 0
+    for match in _HASHTAG.finditer(rest):
+        kept = _read_hashtag(match, grammar)[1]
+        before = rest[at:match.start()]
+        if not kept and rest[match.end():match.end() + 1] in _AFTER_A_TAG and match.end() < len(rest):
+            before = before.rstrip(" \t")
+        pieces += (before, kept)
+        at = match.end()
+    pieces.append(rest[at:])
+    return "".join(pieces)
 
 
 # What the words after leading flag words may ask without filing anything new: the flags change none of these.

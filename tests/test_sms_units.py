@@ -3128,6 +3128,23 @@ def test_flag_words_joined_by_plus_in_a_hashtag_are_one_tag(text: str, body: str
     assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
 
 
+@pytest.mark.parametrize(("text", "body", "anonymous", "confidential"), [
+    pytest.param("LAPOR pungli kantor camat #anonim.", "pungli kantor camat.", True, False, id="before-a-stop"),
+    pytest.param("pungli #anonim, kantor camat", "pungli, kantor camat", True, False, id="before-a-comma"),
+    pytest.param("pungli (kantor camat #rahasia)", "pungli (kantor camat)", False, True, id="before-a-bracket"),
+    pytest.param("pungli #anonim+rahasia! tolong", "pungli! tolong", True, True, id="joined-before-a-bang"),
+    # a tag that stays, or stays in part, keeps its space; so does a word after it
+    pytest.param("pungli #anonim+foto.", "pungli +foto.", True, False, id="part-kept"),
+    pytest.param("ada pungli, bukan #rahasia.", "ada pungli, bukan #rahasia.", False, False, id="negated-kept"),
+    pytest.param("pungli #anonim kantor camat", "pungli kantor camat", True, False, id="before-a-word"),
+])
+def test_the_spaces_before_a_flag_hashtag_taken_out_go_with_it_before_punctuation(
+        text: str, body: str, anonymous: bool, confidential: bool) -> None:
+    """"LAPOR pungli kantor camat #anonim." was filed as "pungli kantor camat .": the tag went, its space stayed."""
+    parsed = parse_text(text, shortest_id=SHORTEST)
+    assert (parsed.text, parsed.anonymous, parsed.confidential) == (body, anonymous, confidential)
+
+
 @pytest.mark.parametrize("text", [
     "anonymity of the reporter was broken by the officer", "anonimitas pelapor dibocorkan petugas",
     "laporanonimnya hilang", "lapor_anonimitas", "dokumen anonymized dibagikan",
