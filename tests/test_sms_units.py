@@ -2989,7 +2989,7 @@ def test_a_closing_flags_marks_go_with_it_and_the_citizens_own_stay(text: str, b
     # rahasia", "jangan sampai tidak rahasia"): a request, in doubt a wish, as "takut kalau tidak anonim" is
     pytest.param("pungli di kelurahan. Min, bisa gak RAHASIA", "pungli di kelurahan. Min, bisa gak RAHASIA", False,
                  True, id="question-bisa-gak"),
-    pytest.param("pungli di kelurahan, bisa tidak #rahasia?", "pungli di kelurahan, bisa tidak ?", False, True,
+    pytest.param("pungli di kelurahan, bisa tidak #rahasia?", "pungli di kelurahan, bisa tidak?", False, True,
                  id="question-hashtag"),
     pytest.param("pungli di kelurahan, boleh ga rahasia", "pungli di kelurahan, boleh ga rahasia", False, True,
                  id="question-boleh-ga"),
