@@ -142,11 +142,17 @@ CASESTORE_DOWN_NOTE = "citizens are still answered and their reports kept"
 
 def casestore_step(outage: dict[str, Any], dead_letters: int = 0) -> str:
     """What to do while forwards find the case store down, said after CASESTORE_DOWN_NOTE: where to look (the URL the
-    forward workers fail at, as they noted it; an older version's outage has none). With dead letters waiting, that
+    forward workers fail at, as they noted it; an older version's outage has none), and its own log where it answers
+    with a server error (`casestore_500`). With dead letters waiting, that
     a forward among them does not go by itself: "the forwards go by themselves" was said of those too, whose retries
     had run out, and nothing then said to requeue them."""
     where = f"at {outage['url']}" if outage.get("url") else "at LAPOR_CASESTORE_URL"
-    step = f"check that the case store answers {where}: the forwards go by themselves once it does"
+    if (status := str(outage.get("reason") or "").removeprefix("casestore_")).isdigit():
+        # It answers, with an error of its own: "check that it answers" sent the operator to a process that did.
+        step = (f"the case store {where} answers {status}: its own log says why; the forwards go by themselves once "
+                "it takes them")
+    else:
+        step = f"check that the case store answers {where}: the forwards go by themselves once it does"
     if dead_letters:
         # Listed first: the letters counted may be replies' too, or envelope_missing ones no requeue delivers.
         step += (", but not those whose retries ran out: once it answers, `lapor-gateway deadletters list --queue "

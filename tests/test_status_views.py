@@ -97,7 +97,7 @@ from gateway.queues import (
 )
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.spool import Spool
-from gateway.status_page import PAGE_VERSION, render_status_page
+from gateway.status_page import PAGE_VERSION, casestore_step, render_status_page
 from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
 from gateway.tracking import TrackingIdAllocator
@@ -2994,6 +2994,21 @@ async def test_instagram_reads_degraded_with_its_webhooks_gateway_gone_and_down_
     assert both["state"] == "down", both
     assert {f["rule"] for f in both["findings"]} >= {"process_missing", "webhook_missing"}
     assert both["reason"].startswith("no pollers process polling Instagram alive")
+
+
+@pytest.mark.parametrize(("reason", "step"), [
+    ("casestore_unreachable", "check that the case store answers at http://cs:8081: the forwards go by themselves "
+                              "once it does"),
+    ("casestore_timeout", "check that the case store answers at http://cs:8081: the forwards go by themselves once "
+                          "it does"),
+    # It answers, with errors: "check that it answers" sent the operator to a process that did.
+    ("casestore_500", "the case store at http://cs:8081 answers 500: its own log says why; the forwards go by "
+                      "themselves once it takes them"),
+    ("casestore_503", "the case store at http://cs:8081 answers 503: its own log says why; the forwards go by "
+                      "themselves once it takes them"),
+])
+def test_the_case_store_outages_step_says_where_to_look_by_what_its_forwards_met(reason: str, step: str) -> None:
+    assert casestore_step({"reason": reason, "url": "http://cs:8081"}) == step
 
 
 def test_a_gateway_told_to_stop_beats_no_more_once_it_stops_listening(
