@@ -725,9 +725,11 @@ OWN_IDENTITY_CASES = [
     # plea lost; a name before a plea goes.
     OwnIdentityCase("sms: a plea or a negation after 'nama saya' is no name", SMS_SENDER,
                     "kades pungli. Nama saya jangan disebut. nama saya mohon dirahasiakan. Nama saya dicatut. "
-                    "nama sy jgn disebut. nama saya siti rahmawati tolong dirahasiakan",
+                    "nama sy jgn disebut. nama saya siti rahmawati tolong dirahasiakan. gak usah sebut nama sy ya "
+                    "pak, kades potong BLT. nama saya budi santoso ya pak",
                     "kades pungli. Nama saya jangan disebut. nama saya mohon dirahasiakan. Nama saya dicatut. "
-                    "nama sy jgn disebut. nama saya [anonim] tolong dirahasiakan"),
+                    "nama sy jgn disebut. nama saya [anonim] tolong dirahasiakan. gak usah sebut nama sy ya "
+                    "pak, kades potong BLT. nama saya [anonim] ya pak"),
     OwnIdentityCase("mail: a name given as the sender's that the From does not give", {
                         **MAIL_SENDER, "display_name": "Warga Peduli"},
                     "Petugas meminta uang. My name is Rina Wulandari and I saw it myself.",

@@ -1057,8 +1057,9 @@ def _expected_reply(row: Row, stored: dict | None, parent: str, fields: dict[str
         # An anonymous or confidential report's says so: the citizen learns their ANONIM or RAHASIA was read.
         return render(acknowledgement(row.anonymous, row.confidential), row.language,
                       tracking_id=stored["tracking_id"])
-    if row.reply == "follow_up":
-        return render("follow_up", row.language, follow_up_of=parent)
+    if row.reply == "follow_up":  # its own ANONIM or RAHASIA named, as the acknowledgement's (its report is named)
+        return render(flagged("follow_up", anonymous=row.anonymous, confidential=row.confidential), row.language,
+                      follow_up_of=parent)
     if row.reply == "follow_up_status":
         return render(flagged("follow_up_status", anonymous=row.anonymous, confidential=row.confidential),
                       row.language, follow_up_of=parent, status=status_name("in_progress", row.language))
