@@ -516,18 +516,6 @@ SIGN_OFF_CASES = [
     SignOffCase("a signature's NIP below --, written in one run", "Siti Rahmawati",
                 "Dana dipotong.\n--\nSiti Rahmawati\nStaf Keuangan\nNIP. 198801012010012003",
                 "Dana dipotong.\n--\n[anonim]"),
-    # The name under its label in the sign-off is the sender's whatever the From says (a mailbox's ordinary word here);
-    # a label of someone else's, a line about someone else and an ordinary word stay.
-    SignOffCase("a labelled name in a letter's sign-off, the From naming no one", "Warga",
-                "Dana dipotong.\n\nYang melaporkan,\nNama: Siti Rahmawati\nNIP: 19880101 201001 2 003\n"
-                "Jabatan: Staf Keuangan",
-                "Dana dipotong.\n\nYang melaporkan,\nNama: [anonim]\n[anonim]\nJabatan: Staf Keuangan"),
-    SignOffCase("a labelled name in lowercase in a sign-off", "Warga",
-                "Dana dipotong.\n\nHormat saya,\nnama lengkap: siti rahmawati\nHP: 0813-9876-5432",
-                "Dana dipotong.\n\nHormat saya,\nnama lengkap: [anonim]\n[anonim]"),
-    SignOffCase("someone else's labelled name after a closing stays", "Warga",
-                "Dana dipotong.\n\nTerima kasih,\nNama pelaku: Ahmad Yani\nNama: Dedi (oknum)\nNama: Warga RT 03",
-                "Dana dipotong.\n\nTerima kasih,\nNama pelaku: Ahmad Yani\nNama: Dedi (oknum)\nNama: Warga RT 03"),
     SignOffCase("the one reporting is the sender", "Dewi Lestari",
                 "Dana dipotong.\n\nHormat saya,\nDewi\nKontak pelapor: 0813-9876-5432",
                 "Dana dipotong.\n\nHormat saya,\n[anonim]"),

@@ -178,8 +178,6 @@ class IdentityWords:
     # and the words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_capitalized: re.Pattern[str]
     own_name_plea: frozenset[str]
-    # A label of the signer's name opening a line, its colon after it (`[own_name]` sign_off_labels: "Nama:").
-    signer_label: re.Pattern[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -228,8 +226,6 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_capitalized=re.compile(r"(?:" + "|".join(map(phrase_pattern, raw["own_name"]["capitalized"])) + r")",
                                         re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
-        signer_label=re.compile(r"[^\S\n]*(?:" + "|".join(map(phrase_pattern, raw["own_name"]["sign_off_labels"]))
-                                + r")[^\S\n]*:", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -624,29 +620,6 @@ def without_sign_off_contacts(text: str) -> str:
         lines[line] = opening + OWN_IDENTITY
     if after:
         lines[after[0]:] = [OWN_IDENTITY]
-    return "\n".join(lines)
-
-
-def without_labelled_signer(text: str) -> str:
-    """A mail's text with the name under its label in the sign-off replaced by OWN_IDENTITY (`[own_name]`
-    sign_off_labels: "Yang melaporkan,\nNama: Siti Rahmawati\nNIP: ..."), as a name given is read
-    (`without_given_name`): the lines after the closing phrase that ends the mail, at most SHORT_TAIL_MAX_LINES, the
-    first CLOSING_MAX_LINES read, whatever the From says (a bare address of ordinary words, another name). A line
-    about someone else ("Nama: Ahmad (pelaku)") stays, and so does a label of someone else's ("Nama pelaku: ...")."""
-    lines, written, closing = _sign_off(text)
-    if closing is None:
-        return text
-    words = load_identity_words()
-    after = [index for index in written if index > closing[0]]
-    if len(after) > SHORT_TAIL_MAX_LINES:
-        return text
-    for index in after[:CLOSING_MAX_LINES]:
-        label = words.signer_label.match(lines[index])
-        if label is None or _about_someone_else(lines[index]):
-            continue
-        span = _given_name(words, lines[index], label.end())
-        if span is not None:
-            lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     return "\n".join(lines)
 
 
@@ -1375,8 +1348,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     kept = {field: envelope[field] for field in fields if isinstance(envelope.get(field), str)}
     mail_text = envelope.get("channel") == Channel.EMAIL.value and "text" in kept
     if mail_text:
-        kept["text"] = without_image_names(without_labelled_signer(without_sign_off_contacts(
-            without_dashed_signature(kept["text"]))))
+        kept["text"] = without_image_names(without_sign_off_contacts(without_dashed_signature(kept["text"])))
     pattern = own_identity_patterns(envelope)
     if pattern is not None:
         kept = {field: _replaced(pattern, value) for field, value in kept.items()}
