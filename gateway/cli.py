@@ -323,6 +323,9 @@ def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *,
     from aiohttp import web
 
     async def serve() -> None:
+        stop = asyncio.Event()  # from the start: a stop told during the start-up is taken once it is done
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         runner = web.AppRunner(app_, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
@@ -331,9 +334,6 @@ def _run_web_app(app_: Any, process: str, host: str, port: int, setting: str, *,
             log.info(f"{process}.listening", host=host, port=port, **(listening or {}))
             if on_listening is not None:
                 on_listening()
-            stop = asyncio.Event()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                asyncio.get_running_loop().add_signal_handler(signum, stop.set)
             await stop.wait()
             await site.stop()
             if drain is not None:

@@ -716,11 +716,11 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
-    OwnIdentityCase("sms: a name given in an SMS's short forms, and a Facebook account's name", SMS_SENDER,
-                    "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB saya Siti Rahmawati. "
-                    "fb saya kena hack. terima kasih",
-                    "pungli dinas. nama sy [anonim]. sy bernama [anonim]. FB saya [anonim]. "
-                    "fb saya kena hack. terima kasih"),
+    OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
+                    "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
+                    "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",
+                    "pungli dinas. nama sy [anonim]. sy bernama [anonim]. FB SAYA DIBAJAK ORANG. "
+                    "FB saya Dibajak Andi Saputra tetangga saya. terima kasih"),
     # A plea or a negation after the words is no name: "jangan disebut" went as "Nama saya [anonim]", the sender's
     # plea lost; a name before a plea goes.
     OwnIdentityCase("sms: a plea or a negation after 'nama saya' is no name", SMS_SENDER,

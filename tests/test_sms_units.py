@@ -4172,6 +4172,9 @@ def test_a_long_text_of_thanks_is_read_back_a_few_words_only() -> None:
                  id="someone-else-sent-without-a-name"),
     pytest.param("surat ancaman dikirim tanpa nama ke rumah kades", Action.REPORT, False,
                  id="a-letter-sent-without-a-name"),
+    pytest.param("Surat kaleng itu dia kirim tanpa nama", Action.REPORT, False, id="he-sent-without-a-name"),
+    pytest.param("teror sms, pelaku kirimkan tanpa nama", Action.REPORT, False, id="the-culprit-sends-without-a-name"),
+    pytest.param("Apakah bisa kirim tanpa nama?", Action.REPORT, False, id="asked-whether-one-may"),
     pytest.param("identitasnya dirahasiakannya oleh camat", Action.REPORT, False, id="other-word-forms"),
     pytest.param("jalan rusak di depan SD", Action.REPORT, False, id="no-phrase"),
     # The request word dropped joins no phrase the citizen did not write: someone else's name, said to be used.

@@ -174,9 +174,7 @@ class IdentityWords:
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
-    # Those of them a name follows only capitalized (`[own_name]` capitalized: "FB saya Siti Rahmawati"), as a whole;
-    # and the words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
-    own_name_capitalized: re.Pattern[str]
+    # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
@@ -219,12 +217,9 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
-        own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_name"]["phrases"],
-                                                                           *raw["own_name"]["capitalized"]]))
+        own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
-        own_name_capitalized=re.compile(r"(?:" + "|".join(map(phrase_pattern, raw["own_name"]["capitalized"])) + r")",
-                                        re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
@@ -1128,16 +1123,14 @@ def without_given_name(text: str) -> str:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
              if not _quoted(text, phrase.start())
-             and (span := _given_name(words, text, phrase.end(),
-                                      bool(words.own_name_capitalized.fullmatch(phrase.group())))) is not None]
+             and (span := _given_name(words, text, phrase.end())) is not None]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
 
 
-def _given_name(identity: IdentityWords, text: str, position: int, capitalized: bool = False) -> tuple[int, int] | None:
-    """The span of the name right after `position` (see `without_given_name`), if one is there; only a capitalized
-    one when `capitalized` (`[own_name]` capitalized)."""
+def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int, int] | None:
+    """The span of the name right after `position` (see `without_given_name`), if one is there."""
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     ended = False  # the words end at a mark or the line's end, not at a space before another word
@@ -1167,7 +1160,7 @@ def _given_name(identity: IdentityWords, text: str, position: int, capitalized: 
             if not (word.group()[0].isupper() or joins):
                 break
             taken.append(word)
-    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS and not capitalized:
+    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
         taken = words
     else:
         return None
@@ -1180,7 +1173,8 @@ def _given_name(identity: IdentityWords, text: str, position: int, capitalized: 
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
 _NIK = re.compile(r"(?<!\w)(?:NIK|(?:No\.?|Nomor)?\s*KTP)\s*[:.]?\s*\d{4}(?:[\s.\-]?\d{4}){3}(?!\d)", re.IGNORECASE)
 # A civil servant's number (NIP, 18 digits: birth date, appointment's month, sex, serial) under its label, as it is
-# printed: "NIP: 19880101 201001 2 003", "NIP. 198801012010012003". It names its holder as surely as a NIK.
+# printed: "NIP: 19880101 201001 2 003", "NIP. 198801012010012003". It names its holder as surely as a NIK, and goes
+# from a sign-off as a NIK does: the official's a mail names below its thanks goes with it (privacy first).
 _NIP = re.compile(r"(?<!\w)NIP\s*[:.]?\s*\d{8}[\s.\-]?\d{6}[\s.\-]?\d[\s.\-]?\d{3}(?!\d)", re.IGNORECASE)
 
 
