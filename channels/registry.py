@@ -9,7 +9,7 @@ filter takes (`channel_names`).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from channels.base import WebhookAdapter
 from channels.instagram import InstagramWebhookAdapter
@@ -53,6 +53,21 @@ def _enabled(settings: Settings, section: str) -> bool:
 def enabled_webhook_adapters(settings: Settings) -> list[WebhookAdapter]:
     return [adapter_class(settings) for adapter_class in WEBHOOK_ADAPTERS.values()
             if _enabled(settings, adapter_class.settings_section)]
+
+
+def served_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
+    """The channels whose messages the HTTP gateway (`lapor-gateway serve`) receives itself, which its beat names
+    (`gateway.app`; the tests' beat of that process too): not those its webhooks only notify of (Instagram's: the
+    pollers process fetches the message, and its beat is the one that says the channel is served; the gateway beats
+    for their webhook apart, `notified_channels`)."""
+    return [adapter.name for adapter in adapters if not adapter.notifies_only]
+
+
+def notified_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
+    """The channels whose webhook the HTTP gateway answers while another process fetches their messages
+    (Instagram's): its beat for them says the webhook is answered (health rule webhook_missing), the pollers' that
+    they are fetched."""
+    return [adapter.name for adapter in adapters if adapter.notifies_only]
 
 
 def disabled_channels(settings: Settings) -> frozenset[str]:

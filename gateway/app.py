@@ -28,7 +28,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.base import Outcome, WebhookAdapter, is_delivery_report
-from channels.registry import disabled_channels, enabled_webhook_adapters
+from channels.registry import disabled_channels, enabled_webhook_adapters, notified_channels, served_channels
 from gateway import metrics
 from gateway.concat import LatePart, PartBuffer, PartResult, run_sweeper
 from gateway.errors import (
@@ -1158,20 +1158,6 @@ def log_heartbeat(document: dict[str, object]) -> None:
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
-
-
-def served_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
-    """The channels whose messages this process receives itself, for its beat: not those its webhooks only notify
-    of (Instagram's: the pollers process fetches the message, and its beat is the one that says the channel is
-    served; this process beats for their webhook apart, `notified_channels`)."""
-    return [adapter.name for adapter in adapters if not adapter.notifies_only]
-
-
-def notified_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
-    """The channels whose webhook this process answers while another process fetches their messages (Instagram's):
-    its beat for them says the webhook is answered (health rule webhook_missing), the pollers' that they are
-    fetched."""
-    return [adapter.name for adapter in adapters if adapter.notifies_only]
 
 
 def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -> web.Application:

@@ -35,11 +35,13 @@ from twilio.request_validator import RequestValidator
 
 from casestore.app import create_casestore_app
 from casestore.storage import ReportStore
+from channels.registry import WEBHOOK_ADAPTERS, enabled_webhook_adapters, notified_channels, served_channels
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
+from gateway.liveness import ServingBeat
 from gateway.logs import configure_logging
 from gateway.queues import redis_connection
-from gateway.settings import CONFIG_DIR, REQUIRED_SECRETS, Settings, load_settings
+from gateway.settings import CONFIG_DIR, REQUIRED_SECRETS, Settings, env_name, load_settings
 from gateway.tls import tls_context
 from normalizer.envelope import STORE_FIELDS, Envelope
 
@@ -64,6 +66,23 @@ def secrets_of_enabled_channels(prefix: str) -> dict[str, str]:
     defaults = tomllib.loads((CONFIG_DIR / "defaults.toml").read_text())
     return {variable: f"{prefix}-{section}-{key}".replace("_", "-") for section, key, variable in REQUIRED_SECRETS
             if defaults.get(section, {}).get("enabled", True)}
+
+
+def serve_channels() -> tuple[list[str], list[str]]:
+    """The channels the HTTP gateway (`lapor-gateway serve`) beats for with every webhook channel of the registry
+    switched on, as it decides them (`channels.registry`: `served_channels` and `notified_channels` of its enabled
+    adapters): those it receives, and the webhooks it only answers (Instagram's). A new webhook channel is in them
+    without a line in the tests."""
+    switched_on = {env_name(adapter.settings_section, "enabled"): "true" for adapter in WEBHOOK_ADAPTERS.values()}
+    adapters = enabled_webhook_adapters(load_settings({"LAPOR_PROFILE": "development", **switched_on}))
+    return served_channels(adapters), notified_channels(adapters)
+
+
+def serve_beat(redis: Redis, *, clock: Callable[[], float] = time.time) -> ServingBeat:
+    """The beat of an HTTP gateway process (`lapor-gateway serve`), for the channels it beats for
+    (`serve_channels`)."""
+    received, webhooks = serve_channels()
+    return ServingBeat(redis, "serve", received, clock=clock, webhooks=webhooks)
 
 
 # Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux), where the thousands of

@@ -25,7 +25,6 @@ from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.health.signals import CASESTORE_REFUSING_KEY
 from gateway.intake import Intake
-from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.tracking import is_valid_tracking_id
@@ -37,6 +36,7 @@ from tests.conftest import (
     TestEnvironment,
     async_wait_until,
     log_events,
+    serve_beat,
     serving_gateway,
     wait_ready,
 )
@@ -375,7 +375,7 @@ def test_a_case_store_back_refusing_the_gateways_token_ends_the_outage_and_only_
     monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS=case.retry_intervals,
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
-    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"]).beat()  # the deployment, for `lapor-gateway status`
+    serve_beat(redis).beat()  # the deployment, for `lapor-gateway status`
     refused_since = time.time() - 600
     if case.noted_before:
         redis.hset(CASESTORE_REFUSING_KEY, mapping={"reason": "casestore_401", "since": refused_since,

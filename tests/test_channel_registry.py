@@ -20,10 +20,12 @@ from channels.base import WebhookAdapter
 from channels.registry import WEBHOOK_ADAPTERS
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
 from channels.sms_aggregator_send import AggregatorSender
+from channels.twilio_sms import TwilioSmsAdapter
 from gateway.app import OPENAPI_PATH
 from gateway.health.rules import load_rules
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE
 from gateway.settings import CONFIG_DIR, Settings
+from tests.conftest import serve_channels
 
 HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["channels"]
 HEALTH_RULES = load_rules(CONFIG_DIR / "health.toml")
@@ -198,3 +200,20 @@ def test_what_an_adapter_lacks_is_named(monkeypatch: pytest.MonkeyPatch, adapter
         monkeypatch.setitem(REPLY_SENDERS, name, sender)
     monkeypatch.setattr(sys.modules[__name__], "HEALTH_CHANNELS", [*HEALTH_CHANNELS, _Unwatched.name])
     assert missing(adapter) == gaps
+
+
+class _AnotherSmsGateway(TwilioSmsAdapter):
+    """Another SMS gateway (Twilio's, by another name), received by the HTTP gateway itself."""
+
+    name = "sms-another"
+    path = "/v1/channels/sms/another"
+
+
+def test_the_tests_beat_of_the_http_gateway_names_a_newly_registered_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests of the status views, the health rules and the operator CLI beat for `lapor-gateway serve` with the
+    channels it beats for itself (`tests.conftest.serve_channels`, from the registry): a new webhook channel needs no
+    line in them. Hard-coded, a new channel went down in them ("no HTTP gateway process alive")."""
+    received, webhooks = serve_channels()
+    monkeypatch.setitem(WEBHOOK_ADAPTERS, _AnotherSmsGateway.name, _AnotherSmsGateway)
+    assert serve_channels() == ([*received, "sms-another"], webhooks)
+    assert (received, webhooks) == (["sms-twilio", "sms-aggregator"], ["instagram"])

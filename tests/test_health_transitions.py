@@ -27,7 +27,16 @@ from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_call
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.status_page import render_status_page
 from tests.aggregator_support import post_callback, sign
-from tests.conftest import GatewayServer, TestEnvironment, async_wait_until, free_port, log_events, serving_gateway
+from tests.conftest import (
+    GatewayServer,
+    TestEnvironment,
+    async_wait_until,
+    free_port,
+    log_events,
+    serve_beat,
+    serve_channels,
+    serving_gateway,
+)
 from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY, fixture_bytes
 from workers.deadletters import DeadLetters
 from workers.reaper import ALIVE_KEY, note_worker_seen
@@ -89,6 +98,10 @@ def serving_beat(process: str, *channels: str, instance: str = "1", webhooks: tu
     act.__name__ = f"{process}_{instance}_beat"
     return act
 
+
+# The channels an HTTP gateway beats for (with every webhook channel on): those it receives, and the webhooks it
+# answers of channels the pollers fetch (`tests.conftest.serve_channels`).
+SERVED, WEBHOOKS = serve_channels()
 
 # An HTTP gateway answering Instagram's webhook (it receives no channel of its own in these cases).
 WEBHOOK_ANSWERED = serving_beat("serve", instance="webhook", webhooks=("instagram",))
@@ -251,12 +264,12 @@ CASES = [
         Step(601, serving_beat("smtp", "email"), "ok"),
     ), processes_beating=False),
     RuleCase("every HTTP gateway killed: the SMS it receives", "sms-twilio", (
-        Step(0, steps(serving_beat("serve", "sms-twilio", "sms-aggregator", instance="a"),
-                      serving_beat("serve", "sms-twilio", "sms-aggregator", instance="b")), "ok"),
-        Step(20, serving_beat("serve", "sms-twilio", "sms-aggregator", instance="b"), "ok"),  # a killed at 0 s
+        Step(0, steps(serving_beat("serve", *SERVED, instance="a"),
+                      serving_beat("serve", *SERVED, instance="b")), "ok"),
+        Step(20, serving_beat("serve", *SERVED, instance="b"), "ok"),  # a killed at 0 s
         Step(49, nothing, "ok"),
         Step(51, nothing, "down"),  # b killed at 20 s
-        Step(52, serving_beat("serve", "sms-twilio", "sms-aggregator", instance="a"), "ok"),
+        Step(52, serving_beat("serve", *SERVED, instance="a"), "ok"),
     ), processes_beating=False),
     RuleCase("pollers process never started", "x", (
         Step(0, nothing, "ok"),  # a grace from when monitoring began: `make run` starts everything at once
@@ -336,8 +349,7 @@ def test_each_rule_drives_a_channel_there_and_back_with_one_line_per_change(
     for step in case.steps:
         clock["now"] = start + step.at
         if case.processes_beating:
-            serving_beat("serve", "sms-twilio", "sms-aggregator", webhooks=("instagram",))(redis, signals, settings,
-                                                                                          start)
+            serving_beat("serve", *SERVED, webhooks=tuple(WEBHOOKS))(redis, signals, settings, start)
             serving_beat("smtp", "email")(redis, signals, settings, start)
             serving_beat("pollers", "x", "instagram")(redis, signals, settings, start)
         if case.workers_beating:
@@ -852,8 +864,9 @@ def test_a_clock_stepped_forward_is_no_process_or_worker_gone(redis: Redis, log_
     wall, steady = {"now": start}, {"now": 1000.0}
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: wall["now"],
                             monotonic=lambda: steady["now"])
-    beats = [ServingBeat(redis, process, channels, clock=lambda: wall["now"]) for process, channels in (
-        ("serve", ["sms-twilio", "sms-aggregator"]), ("smtp", ["email"]), ("pollers", ["x", "instagram"]))]
+    beats = [serve_beat(redis, clock=lambda: wall["now"]), *(
+        ServingBeat(redis, process, channels, clock=lambda: wall["now"])
+        for process, channels in (("smtp", ["email"]), ("pollers", ["x", "instagram"])))]
 
     def at(seconds: float, stepped: float = 0.0, *, beating: bool = True) -> dict[str, str]:
         wall["now"], steady["now"] = start + stepped + seconds, 1000.0 + seconds

@@ -33,7 +33,7 @@ from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_ke
 from gateway.supervisor import hold_data_dir
 from gateway.tracking import TrackingIdAllocator
 from tests.cli_process import run_cli
-from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events
+from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events, serve_beat
 from tests.email_support import RECIPIENT
 from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
@@ -580,7 +580,7 @@ def test_without_redis_url_a_command_finds_the_make_run_of_its_data_dir_or_says_
     (data_dir / "supervisor.lock").touch()  # what any supervisor leaves, running or not
     lock = hold_data_dir(data_dir, wait=0) if row.supervisor else None
     if row.supervisor:  # its gateway beats: `status` finds the deployment at once, not after its wait for one
-        ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"]).beat()
+        serve_beat(redis).beat()
     env = test_env.process_env(COLUMNS="200", LAPOR_DATA_DIR=row.data_dir.format(tmp=tmp_path))
     env.pop("REDIS_URL")
     try:

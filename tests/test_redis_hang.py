@@ -45,6 +45,7 @@ from tests.conftest import (
     free_port,
     log_events,
     paused,
+    serve_beat,
     serving_gateway,
     wait_until,
 )
@@ -595,8 +596,9 @@ def test_a_redis_outage_is_no_process_gone_once_redis_answers_again(own_redis: E
     monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
                             clock=lambda: wall["now"], monotonic=lambda: steady["now"])
     redis = Redis.from_url(own_redis.url)
-    beats = [ServingBeat(redis, process, channels, clock=lambda: wall["now"]) for process, channels in (
-        ("serve", ["sms-twilio", "sms-aggregator"]), ("smtp", ["email"]), ("pollers", ["x", "instagram"]))]
+    beats = [serve_beat(redis, clock=lambda: wall["now"]), *(
+        ServingBeat(redis, process, channels, clock=lambda: wall["now"])
+        for process, channels in (("smtp", ["email"]), ("pollers", ["x", "instagram"])))]
 
     def at(seconds: float, *, beating: bool = True) -> dict[str, str]:
         wall["now"], steady["now"] = start + seconds, 1000.0 + seconds
@@ -631,7 +633,7 @@ def monitor_on_a_clock(own_redis: EmbeddedRedis) -> tuple[HealthMonitor, Redis, 
     monitor = HealthMonitor(answer_within(own_redis.url, 0.3), load_rules(CONFIG_DIR / "health.toml"),
                             clock=lambda: wall["now"], monotonic=lambda: steady["now"])
     redis = Redis.from_url(own_redis.url)
-    beat = ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=lambda: wall["now"])
+    beat = serve_beat(redis, clock=lambda: wall["now"])
 
     def at(seconds: float) -> None:
         wall["now"], steady["now"] = start + seconds, 1000.0 + seconds

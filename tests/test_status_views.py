@@ -114,6 +114,7 @@ from tests.conftest import (
     first_table,
     free_port,
     log_events,
+    serve_beat,
     serving_gateway,
     wait_ready,
     wait_until,
@@ -488,7 +489,7 @@ async def _sleep() -> None:
 def the_deployments(redis: Redis) -> Redis:
     """`redis` as a running deployment's: the HTTP gateway's beat for the SMS channels it receives, which
     `lapor-gateway status` looks for (or the Tracking-ID counter) before it reads the channels there."""
-    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"]).beat()
+    serve_beat(redis).beat()
     return redis
 
 
@@ -568,7 +569,7 @@ def test_a_reason_given_over_several_lines_reads_as_one(redis: Redis, signal: st
     signals = HealthSignals(redis)
     for _ in range(times):
         getattr(signals, signal)("sms-twilio", "401 Unauthorized\nUnauthorized\r\n")
-    ServingBeat(redis, "serve", ["sms-twilio"], clock=lambda: time.time() + 130).beat()  # the gateway receiving it
+    serve_beat(redis, clock=lambda: time.time() + 130).beat()  # the gateway receiving it
     live_worker(redis)
     monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: time.time() + 130)
     twilio = next(c for c in monitor.check()["channels"] if c["channel"] == "sms-twilio")
@@ -1359,7 +1360,7 @@ def every_process_beating(redis: Redis, at: float, *, smtp: bool = True) -> None
     channels and Instagram's webhook), the pollers, and a worker on every queue, its 5-second liveness key set only
     for a beat of now (one of `at` long ago has expired, Redis's clock having moved on through its pause)."""
     clock = lambda: at  # noqa: E731
-    ServingBeat(redis, "serve", ["sms-twilio", "sms-aggregator"], clock=clock, webhooks=["instagram"]).beat()
+    serve_beat(redis, clock=clock).beat()
     ServingBeat(redis, "pollers", ["x", "instagram"], clock=clock).beat()
     if smtp:
         ServingBeat(redis, "smtp", ["email"], clock=clock).beat()
