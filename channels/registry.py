@@ -1,9 +1,12 @@
-"""The one place that names every channel adapter. A new provider is one module plus one line here (and, if its
-replies go out later, through the reply worker, its sender in `channels.reply_senders`, which loads no adapter).
+"""The one list of the webhook adapters. A new provider's module and its line here are what the gateway routes,
+answers, counts and watches it from; the rest goes in other files by hand (its settings section and secrets, its
+health rules, its documented routes, its tests, and if its replies go out later, through the reply worker, its sender
+in `channels.reply_senders`, which loads no adapter): README "Adding a channel" lists every file it touches.
 
-What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`) and which channels are
-switched off in settings (`disabled_channels`, for the health rules), and the channel names an operator's dead-letter
-filter takes (`channel_names`).
+What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`), the channels the beat of
+`lapor-gateway serve` names (`served_channels`, `notified_channels`), which channels are switched off in settings
+(`disabled_channels`, for the health rules), and the channel names an operator's dead-letter filter takes
+(`channel_names`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """What registering a webhook adapter in `channels.registry` brings along, checked for every registered adapter.
 
-A new provider is one module plus one line in the registry; the gateway routes it, counts it, switches it off and
-checks its signatures from there. What the code cannot derive is named here, so that a forgotten piece fails a test
-instead of going unseen: its typed settings section, its channel on the status views, its documented routes, the
-process receiving it and the queues its channel's health watches (`config/health.toml`), for a provider answered in
-its webhook's response the CEK's `status_inline_timeout_seconds`, and, for a provider whose replies go out later, its
-reply sender in `channels.reply_senders` with its limits.
+The gateway routes a new provider, counts it, switches it off and checks its signatures from its module and its line
+in the registry. What the code cannot derive goes in other files by hand (README "Adding a channel" lists them all);
+of those, what a test can check is named here, so that a forgotten piece fails a test instead of going unseen: its
+typed settings section, its channel on the status views, its documented routes, the process receiving it and the
+queues its channel's health watches (`config/health.toml`), for a provider answered in its webhook's response the
+CEK's `status_inline_timeout_seconds`, and, for a provider whose replies go out later, its reply sender in
+`channels.reply_senders` with its limits.
 """
 
 from __future__ import annotations
