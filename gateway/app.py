@@ -236,8 +236,8 @@ class Gateway:
             self.record_signal("write_noted", channel)
 
     def note_signature_valid(self, channel: str) -> None:
-        """`signature_valid` likewise: written at once when it ends a run of refused signatures, else at most once a
-        second per channel (a burst of notifications was one Redis write each)."""
+        """`HealthSignals.note_signature_valid`, its write on a thread: at once when it ends a run of refused
+        signatures, else at most once a second per channel (a burst of notifications was one Redis write each)."""
         if self.signals is not None and self.signals.note_signature_valid(channel):
             self.record_signal("write_noted", channel)
 

@@ -9,7 +9,9 @@ raises (health must not break intake) and scrubs the reason of numbers and addre
     signals.poll_failed("x", "timeout talking to api.x.com")
     signals.rate_limited("x", until=reset_epoch) # 429: the provider says wait until `until` (Unix time)
     signals.auth_failed("x", "401 from the API") # a token or secret is refused
-    signals.signature_valid("instagram")         # a webhook's signature checked out (ends a run of refused ones)
+    if signals.note_signature_valid("instagram"):  # a webhook's signature checked out (ends a run of refused
+        signals.write_noted("instagram")           # ones): noted without I/O, written when due (the gateway: on a
+                                                 # thread, `SignalWriter`)
     signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
     signals.reply_rate_limited("x", until=retry_epoch)  # 429 to a reply, put off until `until`
     signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
@@ -313,7 +315,7 @@ class HealthSignals:
     kept, and written by the next write or by `write_unwritten`, which the gateway's health check runs first. A new
     report (`report=True`) is written the same way, in a second of its own: the mail noted as it came in must not
     hold back the report it became, which ends a run of intake refusals. A valid webhook signature
-    (`signature_valid`) is noted and written with them, in the same second: it says something only when it ends a
+    (`note_signature_valid`) is noted and written with them, in the same second: it says something only when it ends a
     run of refused ones, and written per request it was one Redis write per notification of a burst. Whatever this
     process noted is written at once, though, when it ends a run of refused signatures this process saw
     (`signature_failed` since its last write): a run ends the moment the provider's signatures check out again.
@@ -377,9 +379,11 @@ class HealthSignals:
         return self._due(channel, now, report=report)
 
     def note_signature_valid(self, channel: str) -> bool:
-        """The in-process half of `signature_valid`: keeps the time for the Redis write and says whether that write
-        (`write_noted`) is due: at once when it ends a run of refused signatures this process saw (or it saw none
-        yet), else at most once a second per channel with what else was noted. No I/O, as `note_message`."""
+        """A webhook request's signature checked out (for a webhook whose valid requests carry no message: Instagram's
+        only notify, the pollers process fetches the message; a message does it too, `note_message`): keeps the time
+        for the Redis write that ends the run of refused ones before it and says whether that write (`write_noted`)
+        is due: at once when it ends a run of refused signatures this process saw (or it saw none yet), else at most
+        once a second per channel with what else was noted. No I/O, as `note_message`."""
         channel = health_channel(channel)
         now = self._clock()
         self._noted_valid[channel] = now
@@ -559,14 +563,6 @@ class HealthSignals:
             pipe.hset(key, "last_signature_error", _clean(reason))
 
         self._write(channel, "signature_failed", build, error=reason)
-
-    def signature_valid(self, channel: str) -> None:
-        """A webhook request's signature checked out: the run of refused ones before it ends, written at once after
-        a refusal this process saw, else at most once a second (`note_signature_valid`). A valid message does it
-        too (`message_received`); this is for a webhook whose valid requests carry none (Instagram's only notify:
-        the pollers process fetches the message)."""
-        if self.note_signature_valid(channel):
-            self.write_noted(channel)
 
     def intake_refused(self, channel: str, reason: str) -> None:
         """A new report was refused because it could not be made durable or given a Tracking ID (the webhook answered
