@@ -834,3 +834,25 @@ def test_cli_show_warns_of_a_variable_that_names_no_setting_on_stderr(tmp_path: 
     assert ("warning: LAPOR_TRIAGE_TRAINING_DAT is no setting and is ignored (did you mean "
             "LAPOR_TRIAGE_TRAINING_DATA?)") in done.stderr, done.stderr
     assert str(tmp_path / "export.csv") not in done.stderr  # its name only, as the other commands say it
+
+
+@pytest.mark.parametrize("text", [
+    "Jalan rusak parah di depan SDN 3 Kab. Bandung, mohon segera diperbaiki",
+    "Pungli di kantor kelurahan, diminta uang 50rb untuk KTP",
+    "LAMPU JALAN MATI!!! sudah 2 minggu",
+    "zzzz qqqq",  # no term of the vocabulary
+    "",
+])
+def test_the_fast_feature_row_is_scikit_learns(text: str) -> None:
+    """`TextModel.fast_features` computes what each fitted vectorizer's `transform` gives, side by side, without
+    scikit-learn's per-call overhead: the same columns and values, for prediction as the classifiers were trained."""
+    import scipy.sparse as sparse
+
+    from triage.model import SEED_PATH, TextModel
+
+    model = TextModel.train(read_examples(SEED_PATH, load_categories()))
+    expected = sparse.hstack([v.transform([text]) for v in model.vectorizers]).tocsr()
+    columns, values = model.fast_features(text)
+    order = np.argsort(columns)
+    assert list(columns[order]) == list(expected.indices[np.argsort(expected.indices)])
+    assert np.allclose(values[order], expected.data[np.argsort(expected.indices)])

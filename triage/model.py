@@ -176,12 +176,9 @@ class TextModel:
             kind = _classifier(balanced=True).fit(matrix[[i for i, _ in kinds]], [k for _, k in kinds])
         return cls(vectorizers, topic, kind)
 
-    def features(self, text: str) -> sparse.csr_matrix:
-        """The model's feature row for a text, through scikit-learn (used for training and checks)."""
-        return sparse.hstack([v.transform([text]) for v in self.vectorizers]).tocsr()
-
     def fast_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The same row as `features`, as (column indices, values), without scikit-learn's per-call overhead.
+        """The model's feature row for a text, as (column indices, values): the row scikit-learn's `transform` of each
+        vectorizer gives, side by side, without its per-call overhead.
 
         For one short text, TfidfVectorizer.transform spends most of its time building and validating sparse
         matrices; this computes the same sublinear TF-IDF with the fitted vocabulary and idf weights, each
