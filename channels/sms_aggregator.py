@@ -325,9 +325,9 @@ def refuse_port_addressed(udh: str) -> None:
 
 
 def _concat_fields(fields: Mapping[str, str], udh: str) -> tuple[str, int, int] | None:
-    elements = concat_elements(udh) if udh else []
-    concat = next((element for element in elements if usable_concat(element)), None)
-    for _, total, number in (element for element in elements if not usable_concat(element)):
+    concat = parse_udh(udh) if udh else None
+    for _, total, number in (element for element in (concat_elements(udh) if udh else [])
+                             if not usable_concat(element)):
         # Refused `bad_concat`, the citizen's report was lost; ignored as the standard says, the SMS is one message.
         log.warning("concat.element_ignored", reason="part_outside_count", part_count=total, part_number=number)
     if concat is None and fields.get("ref", "").strip():
