@@ -1550,7 +1550,7 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         if _raw_length(message, "Reply-To") <= max_address_field else []
     subject = mail_subject(message)
     forwarded = bool(FORWARD_SUBJECT.match(subject))
-    text, _ = _trimmed(body, forwarded=forwarded)
+    text = trim_quoted(body, forwarded=forwarded)
     in_reply_to = message_ids(header_text(message, "In-Reply-To"))
     references = message_ids(header_text(message, "References"))
     if _raw_length(message, "References") > MAX_FIELD_READ:
