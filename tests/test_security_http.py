@@ -684,13 +684,9 @@ def test_a_stop_answers_a_request_whose_body_is_still_arriving_at_once(
     assert line["event"] == "message.rejected" and line["level"] == "warning" and line["status"] == 503
 
 
-def test_a_stop_answers_every_webhook_its_open_connections_had_sent(
-        test_env: Environment, start_process: Callable[..., ProcessHandle]) -> None:
-    """A gateway stopped under load closed every connection it found idle at once, one whose request the loop had not
-    read yet among them: those webhooks went unanswered (the client read a closed connection; Twilio retries none),
-    on a routine restart. Here 12 keep-alive connections, each used once, send a signed webhook each while the
-    process is paused, and it is told to stop before it runs again: it stops listening, answers every one of them
-    (closing each connection), and ends."""
+def serving_process(test_env: Environment,
+                    start_process: Callable[..., ProcessHandle]) -> tuple[ProcessHandle, str, int]:
+    """`lapor-gateway serve` started and answering, with its public URL and port."""
     gateway = start_process("serve")
     url, port = test_env.values["LAPOR_PUBLIC_URL"], int(test_env.values["LAPOR_HTTP_PORT"])
 
@@ -701,6 +697,17 @@ def test_a_stop_answers_every_webhook_its_open_connections_had_sent(
             return False
 
     wait_until(answering, timeout=30)
+    return gateway, url, port
+
+
+def test_a_stop_answers_every_webhook_its_open_connections_had_sent(
+        test_env: Environment, start_process: Callable[..., ProcessHandle]) -> None:
+    """A gateway stopped under load closed every connection it found idle at once, one whose request the loop had not
+    read yet among them: those webhooks went unanswered (the client read a closed connection; Twilio retries none),
+    on a routine restart. Here 12 keep-alive connections, each used once, send a signed webhook each while the
+    process is paused, and it is told to stop before it runs again: it stops listening, answers every one of them
+    (closing each connection), and ends."""
+    gateway, url, port = serving_process(test_env, start_process)
     connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(12)]
     try:
         for connection in connections:  # accepted, answered once, and idle: a client's keep-alive connections
@@ -752,16 +759,7 @@ def test_a_stop_under_load_leaves_no_webhook_sent_on_an_open_connection_unanswer
     webhook, sent on the connection the answer left open: the client read a closed connection, its webhook
     unanswered (28 of 40 there). Every webhook sent on a connection the gateway had taken is answered now; a client
     that comes after finds the port closed."""
-    gateway = start_process("serve")
-    url, port = test_env.values["LAPOR_PUBLIC_URL"], int(test_env.values["LAPOR_HTTP_PORT"])
-
-    def answering() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_until(answering, timeout=30)
+    gateway, url, port = serving_process(test_env, start_process)
     tally: Counter[str] = Counter()
     lock = threading.Lock()
 
