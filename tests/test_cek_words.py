@@ -68,10 +68,12 @@ async def test_words_after_a_cek_reach_the_report_as_a_follow_up_and_the_answer_
         assert stored["sender"]["kind"] == "reply_handle"
         assert "81377770001" not in str(stored) and "81377770002" not in str(stored)
     in_progress = status_name("in_progress", "id")
-    both = render("follow_up_status_anonymous", "id", follow_up_of=parent, status=in_progress)
+    both = render("follow_up_status", "id", follow_up_of=parent, status=in_progress)
     assert "Tambahan" in both and in_progress in both  # added, and the status asked for
+    # Its own flags named, never its report's: "anonim" told whoever typed the ID that the report was anonymous.
     assert api.texts_to("+6281377770001")[1:] == [both]
-    assert api.texts_to("+6281377770002") == [both]
+    assert api.texts_to("+6281377770002") == [render("follow_up_status_anonymous", "id", follow_up_of=parent,
+                                                     status=in_progress)]
     assert api.texts_to("+6281377770003") == [render("status", "id", tracking_id=parent, status=in_progress)]
 
 
@@ -99,7 +101,7 @@ async def test_the_status_an_addition_asks_follows_by_sms_when_the_case_store_is
     assert "81377770001" not in str(query)
     drain(settings)
     assert api.texts_to("+6281377770001")[1:] == [
-        render("follow_up_status_pending_anonymous", "id", follow_up_of=parent),
+        render("follow_up_status_pending", "id", follow_up_of=parent),
         render("status", "id", tracking_id=parent, status=status_name("resolved", "id")),
     ]
     [follow_up] = casestore.get(parent)["follow_ups"]
@@ -143,11 +145,11 @@ async def test_an_addition_asking_the_status_kept_unfiled_is_answered_so_when_th
     [answer] = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs()]
     [query] = [job.args[0] for job in queue(STATUS_QUEUE, redis).get_jobs()]
     assert (answer["kind"], answer["text"]) == (
-        "follow_up", render("follow_up_status_pending_anonymous", "id", follow_up_of=parent))
+        "follow_up", render("follow_up_status_pending", "id", follow_up_of=parent))
     assert (query["tracking_id"], query["promise_reply_id"], query["to"]) == (parent, answer["reply_id"], None)
     drain(settings)
     assert api.texts_to("+6281377770001")[1:] == [
-        render("follow_up_status_pending_anonymous", "id", follow_up_of=parent),
+        render("follow_up_status_pending", "id", follow_up_of=parent),
         render("status", "id", tracking_id=parent, status=status_name("verified", "id")),
     ]
     assert [f["text"] for f in casestore.get(parent)["follow_ups"]] == ["bukti setoran saya simpan"]
@@ -192,7 +194,7 @@ async def test_words_after_a_round_anonymous_report_s_id_are_its_addition_never_
     assert [report["tracking_id"] for report in casestore.reports() if report["follow_up_of"] is None] == [parent]
     [follow_up] = [report for report in casestore.reports() if report["follow_up_of"] == parent]
     assert (follow_up["text"], follow_up["anonymous"], follow_up["sender"]["kind"]) == (words, True, "reply_handle")
-    assert api.texts_to("+6281377770005") == [render("follow_up_status_anonymous", "id", follow_up_of=parent,
+    assert api.texts_to("+6281377770005") == [render("follow_up_status", "id", follow_up_of=parent,
                                                      status=status_name("received", "id"))]
 
 

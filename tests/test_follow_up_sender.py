@@ -26,7 +26,7 @@ from gateway.followups import remember_reply, resolve_follow_up, resolve_follow_
 from gateway.intake import Intake
 from gateway.queries import casestore_client
 from gateway.queues import FORWARD_QUEUE, envelope_key
-from gateway.replies import render
+from gateway.replies import flagged, render
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind
@@ -387,7 +387,9 @@ async def test_a_witness_flagged_status_query_with_a_photo_reaches_a_named_repor
     form = gateway.twilio_form(From=STRANGER, Body=body.format(parent=parent), MessageSid=sid, SmsSid=sid,
                                SmsMessageSid=sid, NumMedia="1", MediaUrl0=media_url, MediaContentType0="image/jpeg")
     response = await gateway.post_twilio(form)
-    assert twiml_message(response.text) == render("follow_up", language, follow_up_of=parent)
+    # its own flags named, as an acknowledgement names them
+    assert twiml_message(response.text) == render(flagged("follow_up", anonymous=True, confidential=confidential),
+                                                  language, follow_up_of=parent)
     drain(settings, (FORWARD_QUEUE,))
 
     report = casestore.get(parent)
@@ -428,7 +430,9 @@ async def test_an_addition_labelled_as_help_shows_reaches_its_report_without_the
     form = gateway.twilio_form(From=number, Body=body.format(parent=parent), MessageSid=sid, SmsSid=sid,
                                SmsMessageSid=sid)
     response = await gateway.post_twilio(form)
-    assert twiml_message(response.text) == render("follow_up", "id", follow_up_of=parent)
+    # its own ANONIM named; the report's, which the reporter's addition takes, never (anyone may type its ID)
+    own = flagged("follow_up", anonymous="ANONIM" in body, confidential=False)
+    assert twiml_message(response.text) == render(own, "id", follow_up_of=parent)
     drain(settings, (FORWARD_QUEUE,))
 
     assert [report["follow_up_of"] for report in casestore.reports()] == [None, parent]  # no new report
