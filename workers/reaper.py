@@ -98,7 +98,7 @@ def note_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record:
     the next run's to meet and tell."""
     with contextlib.suppress(RedisError):
         redis.eval(_NOTE_QUIT, 1, WORKER_QUITS_KEY, worker_quit_field(queue_name, worker_id), quit_record.dumps(),
-                   f"{queue_name}\t", quit_record.at - WORKER_QUIT_KEPT_SECONDS)
+                   worker_quit_field(queue_name, ""), quit_record.at - WORKER_QUIT_KEPT_SECONDS)
 
 
 def forget_worker_quit(redis: Redis, queue_name: str, worker_id: str, quit_record: WorkerQuit) -> None:

@@ -150,8 +150,7 @@ def worker_quits_by_queue(records: Mapping[bytes, bytes]) -> dict[str, tuple[Wor
         record = WorkerQuit.loads(raw)
         if record is not None:
             quits.setdefault(field.decode(errors="replace").split("\t", 1)[0], []).append(record)
-    return {name: tuple(sorted(records, key=lambda record: record.at, reverse=True))
-            for name, records in quits.items()}
+    return {name: tuple(sorted(held, key=lambda record: record.at, reverse=True)) for name, held in quits.items()}
 
 
 def _optional_text(value: object) -> str | None:
