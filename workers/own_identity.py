@@ -350,10 +350,10 @@ def _with_address_beside(name: str | None, key: int) -> str | None:
     """A name's pattern (`_display_name_pattern`) with the address written beside it, which is its owner's: in brackets
     after it (`Siti Rahmawati <siti.r@kantor.go.id>`, the name quoted too: `"Siti Rahmawati" <...>`) or before it
     (`(siti.r@...) Siti Rahmawati`, `<siti.r@...> Siti Rahmawati`), after it on the next line too (a long quoted
-    `To:` wrapped before it). A forward's quoted
-    `To: Siti Rahmawati <siti.r@...>` reached the case store as `To: [anonim] <siti.r@...>`: the sender's work address
-    beside the marker. Other names' addresses stay. The name is written once (its letters' classes cost most of
-    compiling the pattern), `key` naming its group apart from another name's in one pattern."""
+    `To:` wrapped before it). A forward's quoted `To: Siti Rahmawati <siti.r@...>` reached the case store as
+    `To: [anonim] <siti.r@...>`: the sender's work address beside the marker. Other names' addresses stay. The name
+    is written once (its letters' classes cost most of compiling the pattern), `key` naming its group apart from
+    another name's in one pattern."""
     if name is None:
         return None
     quoted = f"quoted_{key}"
