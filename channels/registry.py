@@ -5,8 +5,8 @@ in `channels.reply_senders`, which loads no adapter): README "Adding a channel" 
 
 What the gateway knows of a channel it reads from here: the webhook routes (`gateway.app`), the channels the beat of
 `lapor-gateway serve` names (`served_channels`, `notified_channels`), which channels are switched off in settings
-(`disabled_channels`, for the health rules), and the channel names an operator's dead-letter filter takes
-(`channel_names`).
+(`disabled_channels`, for the health rules), which channel's webhook a path the rate limit refused is
+(`webhook_channels`), and the channel names an operator's dead-letter filter takes (`channel_names`).
 """
 
 from __future__ import annotations
@@ -71,6 +71,16 @@ def notified_channels(adapters: Sequence[WebhookAdapter]) -> list[str]:
     (Instagram's): its beat for them says the webhook is answered (health rule webhook_missing), the pollers' that
     they are fetched."""
     return [adapter.name for adapter in adapters if adapter.notifies_only]
+
+
+def webhook_channels(adapters: Sequence[WebhookAdapter]) -> dict[str, str]:
+    """Each path the adapters take POSTs at (a webhook's, a delivery report's), as its route names it, mapped to the
+    channel it is of: whose webhooks the gateway's own rate limit refused (`gateway.ratelimit`, health rule
+    `throttled`)."""
+    paths = {adapter.path: adapter.name for adapter in adapters}
+    paths.update((adapter.dlr_path, adapter.name) for adapter in adapters  # type: ignore[attr-defined]
+                 if getattr(adapter, "dlr_path", None))
+    return paths
 
 
 def disabled_channels(settings: Settings) -> frozenset[str]:

@@ -28,7 +28,13 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from channels.base import Outcome, WebhookAdapter, is_delivery_report
-from channels.registry import disabled_channels, enabled_webhook_adapters, notified_channels, served_channels
+from channels.registry import (
+    disabled_channels,
+    enabled_webhook_adapters,
+    notified_channels,
+    served_channels,
+    webhook_channels,
+)
 from gateway import metrics
 from gateway.concat import LatePart, PartBuffer, PartResult, run_sweeper
 from gateway.errors import (
@@ -122,6 +128,8 @@ class Gateway:
     redis: Redis
     intake: Intake
     adapters: list[WebhookAdapter] = field(default_factory=list)
+    # The channel of each path the adapters take POSTs at (`channels.registry.webhook_channels`), by its route.
+    webhook_paths: dict[str, str] = field(default_factory=dict)
     status_client: httpx.AsyncClient | None = None
     # Replies through the reply worker, and concatenated-SMS parts (adapters with `outbound_replies`).
     outbound: OutboundReplies | None = None
@@ -240,6 +248,14 @@ class Gateway:
         signatures, else at most once a second per channel (a burst of notifications was one Redis write each)."""
         if self.signals is not None and self.signals.note_signature_valid(channel):
             self.record_signal("write_noted", channel)
+
+    def note_throttled(self, path: str) -> None:
+        """A request to the route `path` refused by our own rate limit (gateway.ratelimit), told on the loop: counted
+        for its channel without I/O, the count written on a thread at most once a second (a flood's refusal stays
+        almost free). A path no adapter takes (`unmatched`, made-up paths under the prefix) is no channel's."""
+        channel = self.webhook_paths.get(path)
+        if channel is not None and self.signals is not None and self.signals.note_throttled(channel):
+            self.record_signal("write_throttled", channel)
 
     def signature_refused(self, channel: str, reason: str) -> None:
         """`signature_failed`, timed here on the loop, not when its write runs on a thread: a refusal written late
@@ -1163,6 +1179,7 @@ GATEWAY_KEY = web.AppKey("gateway", Gateway)
 def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -> web.Application:
     gateway = Gateway(settings=settings, redis=redis, intake=intake or build_intake(settings, redis))
     gateway.adapters = enabled_webhook_adapters(settings)
+    gateway.webhook_paths = webhook_channels(gateway.adapters)
     gateway.signals = HealthSignals(redis)
     gateway.signal_writer = SignalWriter(gateway.signals)
     gateway.spool_status = SpoolProbe(Spool(settings.data_dir / SPOOL_DIR), wait=False, tell=True)
@@ -1170,7 +1187,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
                                     disabled=disabled_channels(settings), polled=polled_accounts(settings),
                                     signals=gateway.signals, spool_failure=gateway.spool_status.failure)
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
-    middlewares = [rate_limit_middleware(settings.ratelimit)] if settings.ratelimit.enabled else []
+    middlewares = ([rate_limit_middleware(settings.ratelimit, throttled=gateway.note_throttled)]
+                   if settings.ratelimit.enabled else [])
     app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=middlewares,
                           handler_args={"auto_decompress": False})  # `decoded_body` decodes it
     app[GATEWAY_KEY] = gateway

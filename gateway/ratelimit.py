@@ -108,8 +108,13 @@ def route_path(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monotonic) -> Callable[..., object]:
-    """An aiohttp middleware limiting POSTs under `settings.path_prefix` per source (429 + Retry-After)."""
+def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monotonic,
+                          throttled: Callable[[str], None] | None = None) -> Callable[..., object]:
+    """An aiohttp middleware limiting POSTs under `settings.path_prefix` per source (429 + Retry-After).
+
+    `throttled`, called with the refused request's route path (`route_path`) on the event loop, tells the health
+    signals (`Gateway.note_throttled`): it must do no I/O. The metric and the sampled log line alone said that our own
+    limit refused a provider's webhooks, every status view ok meanwhile."""
     buckets = TokenBuckets(rate=settings.rate_per_second, burst=settings.burst, max_sources=settings.max_sources,
                            clock=clock)
 
@@ -123,6 +128,8 @@ def rate_limit_middleware(settings: RateLimitSettings, clock: Clock = time.monot
             return await handler(request)
         path = route_path(request)
         THROTTLED.labels(path).inc()
+        if throttled is not None:
+            throttled(path)
         if started:  # one line when a source starts being throttled, not one per refused request
             log.warning("ratelimit.throttled", reason="rate_limited", source=loggable_source(source), path=path,
                         retry_after_seconds=math.ceil(wait))

@@ -22,7 +22,7 @@ from channels.registry import WEBHOOK_ADAPTERS, disabled_channels
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import OFF_REASON, ChannelHealth, Finding, QueueStats, State, load_rules
-from gateway.health.signals import HealthSignals
+from gateway.health.signals import THROTTLED_RUN_GAP_SECONDS, HealthSignals
 from gateway.liveness import ServingBeat
 from gateway.queues import ALL_QUEUES, FORWARD_FUNC, FORWARD_QUEUE, enqueue_calls, queue, redis_connection
 from gateway.settings import CONFIG_DIR, Settings
@@ -545,6 +545,75 @@ def test_a_valid_signature_noted_before_refusals_and_written_after_them_does_not
     note(channel)  # one after the refusals: within the second of its last write, so noted
     signals.write_unwritten()
     assert next(c for c in monitor.check()["channels"] if c["channel"] == channel)["state"] == "ok"
+
+
+def refused_by_the_rate_limit(signals: HealthSignals, channel: str) -> None:
+    """What the gateway does for a webhook request its own rate limit refused (`Gateway.note_throttled`), its write
+    made here rather than on a thread."""
+    if signals.note_throttled(channel):
+        signals.write_throttled(channel)
+
+
+def test_refusals_by_our_own_rate_limit_are_written_in_batches_that_add_up_across_processes(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused request stays almost free: counted in the process, written at its first and then at most once a
+    second per channel, the rest by the check's `write_unwritten`. Two gateway processes' counts add up, the run
+    dates from its first refusal, and a refusal past THROTTLED_RUN_GAP_SECONDS after the last begins a new run."""
+    clock = {"now": time.time()}
+    start = clock["now"]
+    one, two = (HealthSignals(redis, clock=lambda: clock["now"]) for _ in range(2))
+    writes: list[str] = []
+    real_write = HealthSignals._write
+
+    def recording(self: HealthSignals, channel: str, kind: str, *args: object, **kwargs: object) -> bool:
+        writes.append(kind)
+        return real_write(self, channel, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HealthSignals, "_write", recording)
+    key = "lapor:health:signals:sms-twilio"
+
+    def run() -> tuple[int, float, float]:
+        raw = redis.hmget(key, "throttled", "throttled_since", "last_throttled_at")
+        return int(raw[0] or 0), float(raw[1] or 0), float(raw[2] or 0)
+
+    for step in range(30):  # 30 refusals in 1.5 s: written at the first, then once a second
+        clock["now"] = start + step * 0.05
+        refused_by_the_rate_limit(one, "sms-twilio")
+    assert writes == ["throttled", "throttled"]
+    assert run()[0] == 21
+    clock["now"] = start + 1.6
+    for _ in range(4):
+        refused_by_the_rate_limit(two, "sms-twilio")  # another process's: its first written at once
+    one.write_unwritten()  # each gateway's check writes what it still holds
+    two.write_unwritten()
+    assert len(writes) == 5 and not redis.hexists("lapor:health:signals:sms-aggregator", "throttled")
+    assert run() == (34, start, start + 1.6)
+    one.write_unwritten()  # nothing left: no write, nothing counted twice
+    assert len(writes) == 5 and run()[0] == 34
+
+    clock["now"] = start + 1.6 + THROTTLED_RUN_GAP_SECONDS + 1  # refusals again, after a quiet minute: a new run
+    refused_by_the_rate_limit(one, "sms-twilio")
+    assert run() == (1, clock["now"], clock["now"])
+
+
+def test_refusals_by_our_own_rate_limit_that_redis_did_not_take_are_written_with_the_next(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = {"now": time.time()}
+    start = clock["now"]
+    signals = HealthSignals(redis, clock=lambda: clock["now"])
+    real_write = HealthSignals._write
+    monkeypatch.setattr(HealthSignals, "_write", lambda *_, **__: False)  # Redis away
+    for step in range(3):
+        clock["now"] = start + step * 0.1
+        refused_by_the_rate_limit(signals, "sms-twilio")
+    signals.write_unwritten()
+    monkeypatch.setattr(HealthSignals, "_write", real_write)
+    clock["now"] = start + 2
+    refused_by_the_rate_limit(signals, "sms-twilio")
+    raw = redis.hmget("lapor:health:signals:sms-twilio", "throttled", "throttled_since", "last_throttled_at")
+    assert (int(raw[0]), float(raw[1]), float(raw[2])) == (4, start, start + 2)
 
 
 async def test_a_burst_of_valid_instagram_notifications_is_not_one_write_each(

@@ -15,6 +15,8 @@ raises (health must not break intake) and scrubs the reason of numbers and addre
     signals.reply_sent("x") / signals.reply_failed("x", "403 duplicate content")
     signals.reply_rate_limited("x", until=retry_epoch)  # 429 to a reply, put off until `until`
     signals.intake_refused("x", "id_range_exhausted")  # a new report refused: not durable, or no Tracking ID
+    if signals.note_throttled("sms-twilio"):     # a webhook refused 429 by our own rate limit (gateway.ratelimit):
+        signals.write_throttled("sms-twilio")    # counted without I/O, the count written in a batch when due
     signals.dead_lettered("x", key)              # called by workers.deadletters for you
 
 `SignalWriter` writes them off a process's event loop. Here too are the Redis keys that processes other than the
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -295,6 +298,38 @@ local known = tonumber(redis.call('HGET', KEYS[1], 'last_signature_failure_at'))
 if not known or refused > known then redis.call('HSET', KEYS[1], 'last_signature_failure_at', ARGV[1]) end
 return 1
 """
+# A batch of webhook requests our own rate limit refused (`HealthSignals.write_throttled`): ARGV count, the first's and
+# the last's time, THROTTLED_RUN_GAP_SECONDS. A batch that begins more than the gap after the last refusal written (by
+# any process) begins a new run: its count and its first time are the run's. Else it is added (HINCRBY: the batches of
+# several gateway processes add up), unless it is of a run before the one kept (a write held back past the gap).
+_COUNT_THROTTLED = """
+local count, first, last, gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local known = tonumber(redis.call('HGET', KEYS[1], 'last_throttled_at'))
+if not known or first - known > gap then
+  redis.call('HSET', KEYS[1], 'throttled', count, 'throttled_since', ARGV[2], 'last_throttled_at', ARGV[3])
+  return count
+end
+local since = tonumber(redis.call('HGET', KEYS[1], 'throttled_since'))
+if since and last < since - gap then return 0 end
+redis.call('HINCRBY', KEYS[1], 'throttled', count)
+if not since or first < since then redis.call('HSET', KEYS[1], 'throttled_since', ARGV[2]) end
+if last > known then redis.call('HSET', KEYS[1], 'last_throttled_at', ARGV[3]) end
+return count
+"""
+# Refusals by our own rate limit further apart than this are two runs: the views count (and date) the last run alone.
+THROTTLED_RUN_GAP_SECONDS = 60.0
+
+
+@dataclass(slots=True)
+class _Throttled:
+    """Refusals by our own rate limit a process noted on a channel and has not written yet: how many, and when the
+    first and the last of them were."""
+
+    count: int
+    first: float
+    last: float
+
+
 # How often a process writes what it noted of a channel (the last message, a new report, a valid signature) at most,
 # unless it ends a run of refused signatures that process saw: a burst of valid webhooks, one write per request for
 # facts that change seldom, is one write a second per channel.
@@ -337,6 +372,14 @@ class HealthSignals:
         self._noted_valid: dict[str, float] = {}
         self._written_valid: dict[str, float] = {}
         self._refused_since_write: set[str] = set()
+        # Refusals by our own rate limit noted per channel and not written yet, and when a write of them was last due.
+        # `_throttled_lock` guards the batches, taken on the event loop too, never across I/O; `_throttled_writing` is
+        # held across a batch's write, so a health check's `write_unwritten` waits for a write on its way on the
+        # signal threads (it found nothing left and evaluated the count without that batch) and none is written twice.
+        self._throttled: dict[str, _Throttled] = {}
+        self._throttled_due: dict[str, float] = {}
+        self._throttled_lock = threading.Lock()
+        self._throttled_writing = threading.Lock()
 
     def _write(self, channel: str, kind: str, build: Callable[[Any, str, float], None],
                error: str | None = None, *, quiet: bool = False) -> bool:
@@ -451,15 +494,61 @@ class HealthSignals:
         return (newer(self._noted, self._written), newer(self._noted_reports, self._written_reports),
                 newer(self._noted_valid, self._written_valid))
 
+    def note_throttled(self, channel: str) -> bool:
+        """A webhook request to `channel` refused 429 by our own per-source rate limit (gateway.ratelimit), before its
+        body was read: counted in this process, no I/O (the middleware calls it on the event loop, at a flood's
+        rate). Says whether the write of what was counted (`write_throttled`) is due: at the first refusal, then at
+        most once a second per channel; what is left is written by the next one due or by `write_unwritten`."""
+        channel = health_channel(channel)
+        now = self._clock()
+        with self._throttled_lock:
+            batch = self._throttled.get(channel)
+            if batch is None:
+                self._throttled[channel] = _Throttled(1, now, now)
+            else:
+                batch.count += 1
+                batch.first, batch.last = min(batch.first, now), max(batch.last, now)
+            due = now - self._throttled_due.get(channel, float("-inf")) >= NOTED_WRITE_SECONDS
+            if due:
+                self._throttled_due[channel] = now
+        return due
+
+    def write_throttled(self, channel: str, *, quiet: bool = False) -> bool:
+        """The Redis half of `note_throttled`: the refusals counted since the last write are added to the channel's run
+        (`_COUNT_THROTTLED`), in one round trip however many they are; kept for the next write when Redis does not take
+        them. The run's count, start and last refusal are what the rule `throttled` names."""
+        channel = health_channel(channel)
+        with self._throttled_writing:
+            with self._throttled_lock:
+                batch = self._throttled.pop(channel, None)
+            if batch is None:  # written meanwhile, by another thread
+                return True
+
+            def build(pipe: Any, key: str, _: float) -> None:
+                pipe.eval(_COUNT_THROTTLED, 1, key, batch.count, batch.first, batch.last, THROTTLED_RUN_GAP_SECONDS)
+
+            if self._write(channel, "throttled", build, quiet=quiet):
+                return True
+            with self._throttled_lock:  # still counted, for the next write, with what came meanwhile
+                later = self._throttled.get(channel)
+                self._throttled[channel] = batch if later is None else _Throttled(
+                    batch.count + later.count, min(batch.first, later.first), max(batch.last, later.last))
+            return False
+
     def write_unwritten(self) -> None:
-        """Write every channel's newest message, new report and valid signature not written yet. A message answered
-        from the disk spool while Redis was away, or a valid SMS within a second of the write before, was never
-        written: "last message" stayed at the outage's start, and a channel whose refused signatures another process
-        counted "down: signature_invalid", until the next write. Quiet when Redis does not take it: the check that
-        runs this next says so."""
+        """Write every channel's newest message, new report and valid signature not written yet, and the refusals by
+        our own rate limit counted and not written (a flood's last second). A message answered from the disk spool
+        while Redis was away, or a valid SMS within a second of the write before, was never written: "last message"
+        stayed at the outage's start, and a channel whose refused signatures another process counted "down:
+        signature_invalid", until the next write. Quiet when Redis does not take it: the check that runs this next
+        says so."""
         for channel in {*self._noted, *self._noted_reports, *self._noted_valid}:
             if self._unwritten(channel) != (None, None, None):
                 self.write_noted(channel, quiet=True)
+        with self._throttled_lock:
+            throttled = list(self._throttled)
+        for channel in throttled:
+            self.write_throttled(channel, quiet=True)
 
     def poll_succeeded(self, channel: str) -> None:
         """A poll went through: clears failing, rate limited and authentication failures."""
