@@ -19,10 +19,12 @@ import re
 import signal
 import socket
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import httpx
@@ -32,11 +34,14 @@ from redis import Redis
 from twilio.request_validator import RequestValidator
 
 from channels.registry import WEBHOOK_ADAPTERS
+from gateway.health.monitor import HealthMonitor
+from gateway.health.rules import load_rules
 from gateway.queues import ALL_QUEUES, envelope_key, queue
-from gateway.settings import Settings
+from gateway.settings import CONFIG_DIR, Settings
 from gateway.tracking import SEQUENCE_KEY
 from normalizer.text import clean_text
 from tests.aggregator_support import running_gateway
+from tests.cli_process import run_cli
 from tests.conftest import (
     AGGREGATOR_SECRET,
     REPO_ROOT,
@@ -45,11 +50,13 @@ from tests.conftest import (
     ProcessHandle,
     async_wait_until,
     log_events,
+    serve_beat,
     wait_until,
 )
 from tests.conftest import TestEnvironment as Environment
 from tests.email_support import RECIPIENT, SmtpServerThread
 from tests.social_helpers import IG_SECRET, IG_TOKEN, IG_USER_ID, IG_VERIFY
+from workers.reaper import note_worker_seen
 
 TWILIO = "/v1/channels/sms/twilio"
 AGGREGATOR = "/v1/channels/sms/aggregator"
@@ -949,6 +956,44 @@ async def test_a_throttled_source_that_is_no_address_is_not_written_into_the_log
     assert [line["source"] for line in lines] == ["not_an_address", "not_an_address", "203.0.113.9"]
     for words in ("Budiono", "zzz", "Siti", "Melati", "yyy"):
         assert words not in log_stream.getvalue()
+
+
+async def test_our_own_limit_refusing_a_channels_webhooks_shows_on_the_status_views(
+        test_env: Environment, redis: Redis) -> None:
+    """A flood of Twilio's webhooks from one source, refused 429 by our own limit: /metrics and a sampled log line
+    alone said so, and every status view read ok while those SMS (Twilio never sends a refused one again) got no
+    Tracking ID. The channel is degraded with the count, since when and the settings to raise; another channel stays
+    ok; a minute after the last refusal it is ok again by itself."""
+    settings = test_env.settings(LAPOR_RATELIMIT_RATE_PER_SECOND="0.1", LAPOR_RATELIMIT_BURST="2")
+    async with running_gateway(settings, redis) as gateway:
+        before = time.time()
+        answers = [await gateway.post_twilio(gateway.twilio_form(MessageSid=f"SM{n:032d}", SmsSid=f"SM{n:032d}"))
+                   for n in range(7)]
+        after = time.time()
+        assert [r.status_code for r in answers] == [200, 200, 429, 429, 429, 429, 429]
+        document = (await gateway.client.get("/v1/status")).json()
+        as_json = orjson.loads((await asyncio.to_thread(run_cli, ["status", "--json"], test_env.process_env())).stdout)
+
+    for seen in (document, as_json):
+        channels = {c["channel"]: c for c in seen["channels"]}
+        twilio = channels["sms-twilio"]
+        assert twilio["state"] == "degraded" and [f["rule"] for f in twilio["findings"]] == ["throttled"], twilio
+        counted = re.fullmatch(r"webhook requests refused by the gateway's own rate limit \(5 since (\S+ \S+), the "
+                               r"last (\S+ \S+)\): Twilio does not send a refused message webhook again: its SMS among "
+                               r"them got no Tracking ID", twilio["reason"])
+        assert counted, twilio["reason"]
+        times = [datetime.strptime(at, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+                 for at in counted.groups()]
+        assert int(before) <= times[0] <= times[1] <= after, (before, counted.groups(), after)
+        assert "LAPOR_RATELIMIT_RATE_PER_SECOND" in twilio["actions"][0]
+        assert channels["sms-aggregator"]["state"] == "ok", channels["sms-aggregator"]
+
+    # A minute on, the gateway and the workers alive then (their beats), no refusal since: ok, by itself.
+    later = after + 61
+    serve_beat(redis, clock=lambda: later).beat()
+    note_worker_seen(redis, ALL_QUEUES, at=later)
+    document = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), clock=lambda: later).status()
+    assert {c["channel"]: c["reason"] for c in document["channels"]}["sms-twilio"] == ""
 
 
 def _throttled_paths() -> set[str]:

@@ -62,6 +62,11 @@ class ChannelRules(BaseModel):
     intake_refusals_down: int = 5
     # Refusals no retry gets past until an operator acts: the channel is down at the first.
     intake_refusals_down_at_once: tuple[str, ...] = ("id_range_exhausted",)
+    # Webhook requests our own rate limit refused ([ratelimit]), shown for this long after the last (seconds; 0: the
+    # rule is off), by how many its run counts.
+    throttled_window_seconds: float = 60
+    throttled_degraded: int = 1
+    throttled_down: int = 0
     deadletter_window_seconds: float = 900
     deadletters_degraded: int = 1
     deadletters_down: int = 20
@@ -224,6 +229,11 @@ class ChannelSignals:
     last_signature_error: str | None = None
     intake_refusals: int = 0
     last_intake_refusal: str | None = None
+    # Webhook requests our own rate limit refused (gateway.ratelimit) in the last run (refusals less than
+    # `signals.THROTTLED_RUN_GAP_SECONDS` apart), every gateway process's: how many, the first's and the last's time.
+    throttled: int = 0
+    throttled_since: float | None = None
+    last_throttled_at: float | None = None
     reply_failures: int = 0
     last_reply_error: str | None = None
     # The kind of the last failed reply's failure (`signals.REPLY_FAILURES`; None: not told, an older version's).
@@ -438,6 +448,38 @@ def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: Cha
     state = _level(signals.signature_failures, rules.signature_failures_degraded, rules.signature_failures_down)
     return _finding("signature", state, f"webhook signatures refused ({signals.signature_failures} in a row, no valid "
                                         f"message since): {signals.last_signature_error or '?'}")
+
+
+# What the gateway's own rate limit refusing a channel's webhooks does to its messages, where the channel's provider is
+# known to do something about it (every refused request is one the provider sent, if it came from the provider).
+THROTTLED_EFFECTS = {
+    "sms-twilio": "Twilio does not send a refused message webhook again: its SMS among them got no Tracking ID",
+    "sms-aggregator": "the aggregator sends a refused callback again, later",
+    "instagram": "Meta sends a refused notification again, for a while",
+}
+
+
+def rule_throttled(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,
+                   now: float) -> Finding | None:
+    """Webhook requests of the channel our own per-source rate limit ([ratelimit], gateway.ratelimit) refused 429
+    before reading them, while the last is recent (`throttled_window_seconds`): a run counted across every gateway
+    process, ended by itself once the refusals stop. Before, only `/metrics` and a sampled log line said so, every view
+    ok while Twilio's webhooks, which Twilio never sends again, were refused by the thousand.
+
+    Degraded, not down by default (`throttled_down` is 0), however long the run: the limit refuses a request before
+    reading it, so nothing tells whether the source refused is the provider (its webhooks lost, or delayed where it
+    retries) or anyone flooding the public URL, which is what the limit is there to stop, the provider's own requests
+    going through from their own addresses meanwhile. Down is for a channel that does not work; this may be one that
+    does, and the step is the same either way: read which source it is, and raise the limit if it is the provider's.
+    A deployment that knows every source of its webhooks (an aggregator behind its allowlist) may set a down count."""
+    last = signals.last_throttled_at
+    window = rules.throttled_window_seconds
+    if not signals.throttled or last is None or not window or now - last >= window:
+        return None
+    state = _level(signals.throttled, rules.throttled_degraded, rules.throttled_down)
+    counted = f"{signals.throttled} since {_clock(signals.throttled_since) or '?'}, the last {_clock(last) or '?'}"
+    effect = f": {THROTTLED_EFFECTS[signals.channel]}" if signals.channel in THROTTLED_EFFECTS else ""
+    return _finding("throttled", state, f"webhook requests refused by the gateway's own rate limit ({counted}){effect}")
 
 
 # What a refusal's reason means, where its code alone does not tell the operator.
@@ -798,8 +840,8 @@ def rule_webhook_missing(signals: ChannelSignals, _: Sequence[QueueStats], rules
 
 Rule = Callable[[ChannelSignals, Sequence[QueueStats], ChannelRules, float], Finding | None]
 RULES: tuple[Rule, ...] = (
-    rule_process_missing, rule_webhook_missing, rule_intake_refused, rule_auth, rule_signatures, rule_poll_failing,
-    rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing,
+    rule_process_missing, rule_webhook_missing, rule_intake_refused, rule_throttled, rule_auth, rule_signatures,
+    rule_poll_failing, rule_rate_limited, rule_replies, rule_reply_rate_limited, rule_deadletters, rule_worker_missing,
     rule_worker_quitting, rule_job_held,
     rule_queue_age, rule_mentions_gap, rule_mail_failed, rule_unfiled, rule_quiet,
 )
@@ -976,6 +1018,12 @@ NEXT_STEPS = {
     "replies": f"the reply provider refuses our replies or does not answer (the reason says which): `lapor-gateway "
                f"deadletters list --channel {{channel}} --queue {REPLY_QUEUE}` shows each failure; fix the cause, "
                f"then `lapor-gateway deadletters requeue --all --channel {{channel}} --queue {REPLY_QUEUE}`",
+    # Refused unread, the source may be the provider or anyone flooding the URL: its log line says which.
+    "throttled": "the ratelimit.throttled log lines of `lapor-gateway serve` name the source refused; if it is the "
+                 "provider's, raise LAPOR_RATELIMIT_RATE_PER_SECOND and LAPOR_RATELIMIT_BURST ([ratelimit] "
+                 "rate_per_second, burst) and restart `lapor-gateway serve`; behind a proxy, set "
+                 "LAPOR_RATELIMIT_SOURCE_HEADER (unset, every client counts as the proxy, one source). Ok again by "
+                 "itself once the refusals stop",
     "reply_rate_limited": "nothing for a backlog (replies go out as the provider allows); if it lasts, see the "
                           "provider's notices for the account, which may be restricted from posting",
     "deadletters": "`lapor-gateway deadletters list --channel {channel}` (and `show <tracking-id>`) say why; fix the "
