@@ -18,14 +18,14 @@ import pytest
 import yaml
 
 from channels.base import WebhookAdapter
-from channels.registry import WEBHOOK_ADAPTERS
+from channels.registry import WEBHOOK_ADAPTERS, webhook_channels
 from channels.reply_senders import REPLY_SENDERS, ReplySenderEntry
 from channels.sms_aggregator_send import AggregatorSender
 from channels.twilio_sms import TwilioSmsAdapter
 from gateway.app import OPENAPI_PATH
 from gateway.health.rules import load_rules
 from gateway.queues import REPLY_QUEUE, STATUS_QUEUE
-from gateway.settings import CONFIG_DIR, Settings
+from gateway.settings import CONFIG_DIR, WEBHOOK_PATHS, Settings
 from tests.conftest import serve_channels
 
 HEALTH_CHANNELS = tomllib.loads((CONFIG_DIR / "health.toml").read_text())["channels"]
@@ -116,6 +116,20 @@ def test_the_names_are_the_registry_keys_and_the_paths_are_distinct() -> None:
     assert all(name == adapter.name for name, adapter in WEBHOOK_ADAPTERS.items())
     paths = [adapter.path for adapter in WEBHOOK_ADAPTERS.values()]
     assert len(paths) == len(set(paths))
+
+
+@pytest.mark.parametrize(("path", "channel"), [
+    ("/v1/channels/sms/twilio", "sms-twilio"),
+    ("/v1/channels/sms/aggregator", "sms-aggregator"),
+    ("/v1/channels/sms/aggregator/dlr", "sms-aggregator"),  # a delivery report refused is the aggregator's too
+    ("/v1/channels/instagram/webhook", "instagram"),
+])
+def test_every_path_the_rate_limit_refuses_on_is_a_channels(path: str, channel: str) -> None:
+    """The health rule `throttled` names the channel whose webhooks our own rate limit refused, by the route it
+    refused a request on: every path the limit may take (WEBHOOK_PATHS) is one channel's."""
+    paths = webhook_channels(list(WEBHOOK_ADAPTERS.values()))  # type: ignore[arg-type]  # class attributes alone
+    assert set(paths) == set(WEBHOOK_PATHS)
+    assert paths[path] == channel
 
 
 def test_every_reply_sender_is_a_registered_adapter_whose_replies_go_out_later() -> None:

@@ -12,6 +12,7 @@ import contextlib
 import gzip
 import hashlib
 import hmac
+import html
 import http.client
 import io
 import itertools
@@ -972,6 +973,7 @@ async def test_our_own_limit_refusing_a_channels_webhooks_shows_on_the_status_vi
         after = time.time()
         assert [r.status_code for r in answers] == [200, 200, 429, 429, 429, 429, 429]
         document = (await gateway.client.get("/v1/status")).json()
+        page = html.unescape((await gateway.client.get("/status")).text)
         as_json = orjson.loads((await asyncio.to_thread(run_cli, ["status", "--json"], test_env.process_env())).stdout)
 
     for seen in (document, as_json):
@@ -987,6 +989,9 @@ async def test_our_own_limit_refusing_a_channels_webhooks_shows_on_the_status_vi
         assert int(before) <= times[0] <= times[1] <= after, (before, counted.groups(), after)
         assert "LAPOR_RATELIMIT_RATE_PER_SECOND" in twilio["actions"][0]
         assert channels["sms-aggregator"]["state"] == "ok", channels["sms-aggregator"]
+    # The page, its times said in the operators' zone too: `... 12:18:54Z (19:18 WIB)`.
+    assert "webhook requests refused by the gateway's own rate limit (5 since " in page
+    assert f"what to do: {twilio['actions'][0]}" in page
 
     # A minute on, the gateway and the workers alive then (their beats), no refusal since: ok, by itself.
     later = after + 61
