@@ -666,6 +666,17 @@ OWN_IDENTITY_CASES = [
                     "hub sy [anonim]. hp aku [anonim]. nomor sy dipakai penipu 0813-1111-2222. email sy "
                     "ke pengaduan@dinas.example tidak dibalas. SMS-nya: Anda menang, hub 0813-2222-4444 atau balas ke "
                     "0813-2222-5555. terima kasih"),
+    # The number's own short forms ("tlp", "telp.", "nomer", "nmr", "no.") before "sy": each reached the case store.
+    # Another word between keeps the scammer's number, and so do a scam SMS's words quoted or named as the scammer's.
+    OwnIdentityCase("sms: a number given as the sender's after the number's short forms", SMS_SENDER,
+                    "pungli dinas. tlp sy 0857-1111-3337. Telp. sy: 0857-1111-3338. nomer sy 0857-1111-3339. "
+                    "nmr sy 0857-1111-3341. no. sy 0857-1111-3342. hubungi sy di nmr 0857-1111-3343. nomer sy "
+                    "dipakai penipu 0813-1111-2222. SMS penipu: tlp sy 0813-2222-4444. "
+                    'Isi SMS: "nmr sy 0813-2222-5555". no. sy dicatut 0813-2222-6666. terima kasih',
+                    "pungli dinas. tlp sy [anonim]. Telp. sy: [anonim]. nomer sy [anonim]. "
+                    "nmr sy [anonim]. no. sy [anonim]. hubungi sy di nmr [anonim]. nomer sy "
+                    "dipakai penipu 0813-1111-2222. SMS penipu: tlp sy 0813-2222-4444. "
+                    'Isi SMS: "nmr sy 0813-2222-5555". no. sy dicatut 0813-2222-6666. terima kasih'),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,
