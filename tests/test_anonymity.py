@@ -686,6 +686,15 @@ OWN_IDENTITY_CASES = [
                     "pungli dinas. IG saya [anonim]. IG saya [anonim]. instagram saya: [anonim] "
                     "twitter saya [anonim], telegram saya [anonim], fb sy [anonim], tiktok saya "
                     "[anonim]. IG saya dibajak oleh @penipu_olshop. terima kasih"),
+    # The informal "aku" and "-ku" ("my") as "saya" and "sy": each reached the case store. Another word between ("IGku
+    # dibajak @...", "igku di follow @..."), a scam's words or someone else's sentence keep the other account's handle.
+    OwnIdentityCase("sms: a social network's handle given as the sender's after 'aku' and '-ku'", SMS_SENDER,
+                    "pungli dinas. twitter aku @siti_rahma, IG ku @siti.rahma.wb, igku siti.rahma.wb, fbku: "
+                    "siti.rahma.5, tiktok aku @sitirahma88. IGku dibajak @penipu_olshop. igku di follow "
+                    "@olshop_murah. SMS penipu: igku @olshop_murah2. ig aku diretas oleh @hacker_01. terima kasih",
+                    "pungli dinas. twitter aku [anonim], IG ku [anonim], igku [anonim], fbku: "
+                    "[anonim], tiktok aku [anonim]. IGku dibajak @penipu_olshop. igku di follow "
+                    "@olshop_murah. SMS penipu: igku @olshop_murah2. ig aku diretas oleh @hacker_01. terima kasih"),
     OwnIdentityCase("sms: a number the words after it give as the sender's, not one they say misused theirs",
                     SMS_SENDER, "Tambahan: 0857 1234 9876 nomor saya, dan 0813 9876 5432 (WA saya). 0813-1111-2222 "
                     "nomor saya dicatut. Laporan 10000004 nomor saya.",
