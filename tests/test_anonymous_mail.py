@@ -597,6 +597,22 @@ SIGN_OFF_CASES = [
                 "Info lebih lanjut di kelurahan.\n\nInfo", "Info lebih lanjut di kelurahan.\n\nInfo"),
     SignOffCase("initials alone are no name", "Siti Rahayu", "Dana dipotong.\n\nSalam,\nS. R.",
                 "Dana dipotong.\n\nSalam,\nS. R."),
+    # A sign-off labelled as the reporter's own ("pelapor": reporter) names her whatever the From says: the From's
+    # "Warga Peduli" kept it, and the name reached the case store. The one reported on ("Terlapor", "Pelaku", a
+    # "Nama:" below "Pelaku:") stays, and so do a quoted line, a plea and an ordinary word in place of a name.
+    SignOffCase("a name under the reporter's own label, whatever the From", "Warga Peduli",
+                "Kades potong BLT.\n\nTerima kasih,\nNama Pelapor: Siti Rahayu\nNama Terlapor: Andi Saputra",
+                "Kades potong BLT.\n\nTerima kasih,\nNama Pelapor: [anonim]\nNama Terlapor: Andi Saputra"),
+    SignOffCase("the reporter's label in capitals, spaced, in lowercase, as a list's item", "Warga Peduli",
+                "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : SITI RAHAYU\n"
+                "Pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
+                "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
+                "Pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("a quoted reporter's label, a plea and an ordinary word stay", "Warga Peduli",
+                "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"
+                "Pelapor: warga RT 03",
+                "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"
+                "Pelapor: warga RT 03"),
 ]
 
 

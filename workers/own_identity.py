@@ -174,6 +174,8 @@ class IdentityWords:
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
+    # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...").
+    reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
@@ -220,6 +222,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
+        reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
+            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
@@ -1170,6 +1174,24 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     return start, end
 
 
+def without_reporter_label(text: str) -> str:
+    """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
+    reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
+    its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
+    Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
+    does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
+    rahasia", "Pelapor: warga")."""
+    words = load_identity_words()
+    lines = text.rsplit("\n", CLOSING_TAIL_LINES * 3)
+    written = [index for index in range(len(lines)) if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    for index in written:
+        label = words.reporter_label.match(lines[index])
+        if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
+            continue
+        lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
+    return "\n".join(lines)
+
+
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
 _NIK = re.compile(r"(?<!\w)(?:NIK|(?:No\.?|Nomor)?\s*KTP)\s*[:.]?\s*\d{4}(?:[\s.\-]?\d{4}){3}(?!\d)", re.IGNORECASE)
 # A civil servant's number (NIP, 18 digits: birth date, appointment's month, sex, serial) under its label, as it is
@@ -1365,6 +1387,8 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
+    if mail_text:
+        kept["text"] = without_reporter_label(kept["text"])
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
