@@ -434,12 +434,14 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
     back a bounded number of words: linear in the text."""
     if grammar.anonymity_words.isdisjoint(words):  # most reports: no word to look back from
         return False
-    opening = (grammar.greeting.vocabulary, grammar.courtesy.vocabulary, grammar.apology_words)
+    opening = _opening_words(grammar)
     for at, word in enumerate(words):
         if word not in grammar.anonymity_words:
             continue
+        # Another flag word among them too ("Maaf tadi lupa. RAHASIA & ANONIM ...": the RAHASIA kept it named).
         if 0 < at <= grammar.request_reach and all(
-                any(before in table or _squeeze(before) in table for table in opening) for before in words[:at]):
+                before in grammar.flags or any(before in table or _squeeze(before) in table for table in opening)
+                for before in words[:at]):
             return True
         for before in reversed(words[max(0, at - grammar.request_reach):at]):
             if before in grammar.request_words:
@@ -447,4 +449,30 @@ def _wishes_anonymity(words: list[str], grammar: Grammar) -> bool:
             # Our short code or handle among them ("Tolong @lapor1708 ANONIM ...", a mention's): addressed to us.
             if before not in grammar.request_links and before not in grammar.courtesy.names:
                 break
+    return False
+
+
+def _opening_words(grammar: Grammar) -> tuple[frozenset[str], ...]:
+    """The tables of the words that may open a message before a flag word read as one there (`_wishes_anonymity`,
+    `_wishes_confidentiality`): a greeting's, the courtesy's (thanks, praise, fillers, names), an apology's."""
+    return grammar.greeting.vocabulary, grammar.courtesy.vocabulary, grammar.apology_words
+
+
+def _wishes_confidentiality(words: list[str], grammar: Grammar) -> bool:
+    """Whether the folded words open with an apology or excuse before a confidentiality word (`apology_words`, at most
+    `request_reach` words, a greeting's, a courtesy's or another flag word among them: "Maaf tadi lupa. RAHASIA pungli
+    ...", "Maaf min, RAHASIA ...", "Maaf tadi lupa. ANONIM & RAHASIA ..."), read as the anonymity word is after them
+    (`_wishes_anonymity`): the word forgotten in an earlier message. The report went public, where "Maaf tadi lupa.
+    ANONIM ..." was anonymous. Any other word among them and it is prose ("Maaf, ini bukan rahasia", "Maaf, dokumen
+    rahasia ..."); a word of `[flag_compounds]` after it keeps it a wish, as opening the text does ("Maaf, rahasia
+    negara dijual": in doubt a wish, the text as typed)."""
+    opening = _opening_words(grammar)
+    apologized = False
+    for word in words[:grammar.request_reach + 1]:
+        if grammar.flags.get(word) == "confidential" and apologized:
+            return True
+        if word in grammar.apology_words or _squeeze(word) in grammar.apology_words:
+            apologized = True
+        elif word not in grammar.flags and not any(word in table or _squeeze(word) in table for table in opening):
+            return False
     return False

@@ -34,6 +34,7 @@ from normalizer.flags_in_words import (
     _pleads_in_an_aside,
     _states_in_a_clause,
     _wishes_anonymity,
+    _wishes_confidentiality,
     _with_kind_word_before,
     statement_breaks,
 )
@@ -2035,7 +2036,8 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
                              grammar.confidentiality_requests_when_asked, grammar.confidentiality_request_ends)
         or _states_in_a_clause(parsed.text, words, grammar, typed if parsed.explicit_kind else None,
                                grammar.confidentiality_statements, grammar.confidentiality_statement_links,
-                               joined=grammar.anonymity_words))
+                               joined=grammar.anonymity_words)
+        or _wishes_confidentiality(words, grammar))
     if (anonymous, confidential) == (parsed.anonymous, parsed.confidential):
         return parsed
     return replace(parsed, anonymous=anonymous, confidential=confidential)

@@ -4404,6 +4404,22 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
                  id="bukan-penerima-bansos"),
     pytest.param("Disclaimer: saya bukan pelaku. Kades minta setoran. Jangan disebarkan ya pak", Action.REPORT, False,
                  True, id="the-citizens-disclaimer"),
+    # An apology or excuse alone before the confidentiality word opening the message, as before ANONIM (the word
+    # forgotten in an earlier message): each went public. Another word among them keeps it the citizen's prose.
+    pytest.param("Maaf tadi lupa. RAHASIA pungli kantor camat", Action.REPORT, False, True, id="apology-then-rahasia"),
+    pytest.param("Maaf min, rahasia ya. pungli kantor camat", Action.REPORT, False, True,
+                 id="apology-and-a-call-then-rahasia"),
+    pytest.param("Sorry, confidential: the clerk asked for a bribe", Action.REPORT, False, True,
+                 id="sorry-then-confidential"),
+    pytest.param("Maaf tadi lupa. RAHASIA & ANONIM pungli kantor camat", Action.REPORT, True, True,
+                 id="apology-then-rahasia-and-anonim"),
+    pytest.param("Maaf tadi lupa. ANONIM RAHASIA pungli kantor camat", Action.REPORT, True, True,
+                 id="apology-then-anonim-and-rahasia"),
+    pytest.param("Maaf, ini bukan rahasia lagi, kades korupsi", Action.REPORT, False, False,
+                 id="apology-then-prose-negated"),
+    pytest.param("Maaf, dokumen rahasia desa bocor ke warga", Action.REPORT, False, False,
+                 id="apology-then-prose-noun"),
+    pytest.param("Kades bilang maaf, rahasia desa bocor", Action.REPORT, False, False, id="apology-inside-prose"),
 ])
 def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str, action: Action, anonymous: bool,
                                                                       confidential: bool) -> None:
