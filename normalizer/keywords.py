@@ -2091,7 +2091,37 @@ def _parse_as_typed(text: str, grammar: Grammar, shortest_id: int) -> ParsedText
         if flags:
             return replace(whole, anonymous=whole.anonymous or "anonymous" in flags,
                            confidential=whole.confidential or "confidential" in flags)
+    if whole.action is Action.REPORT and not whole.explicit_kind and (apologized := _past_apology_at(text, grammar)):
+        # An apology before flag words and a Tracking ID ("Maaf, ANONIM <id> ...", "Maaf tadi lupa, <id> ANONIM
+        # ...": a citizen asking, too late, that her report be anonymous): the follow-up or status query it is
+        # without the apology. Read as a report of the words, a new one, her number beside her report's ID.
+        parsed = _parse_message(text[apologized:], grammar, shortest_id)
+        if parsed.action in _APOLOGIZED_ACTIONS and (parsed.anonymous or parsed.confidential):
+            return parsed
     return whole
+
+
+# What a message opening with an apology before flag words is read as without it (`_past_apology_at`).
+_APOLOGIZED_ACTIONS = frozenset({Action.FOLLOW_UP, Action.STATUS})
+
+
+def _past_apology_at(text: str, grammar: Grammar) -> int:
+    """Where an apology or excuse opening the text ends (`[flags_in_words]` apology_words, at most `request_reach`
+    words, a greeting's words or a call among them: "Maaf,", "Maaf tadi lupa.", "Maaf min,"), before a word of none of
+    them; 0 when it opens with none. A kind, flag or command word ends it."""
+    at, words, apologized, past = 0, 0, False, 0
+    while words < grammar.request_reach:
+        if (match := _LEADING_WORD.match(text, at)) is None:
+            break
+        word = fold_word(match.group("word"))
+        if word in grammar.kinds or word in grammar.flags or word in grammar.status_words:
+            break
+        if word in grammar.apology_words or _squeeze(word) in grammar.apology_words:
+            apologized = True
+        elif not (word in grammar.greeting_words or _squeeze(word) in grammar.greeting_words or word in grammar.calls):
+            break
+        at, words, past = match.end(), words + 1, match.end()
+    return (_past_leading_symbols_at(text, past) or past) if apologized else 0
 
 
 # The most words a greeting before a command may hold ("Assalamualaikum wr wb selamat pagi pak admin").

@@ -5264,6 +5264,32 @@ def test_a_greeting_or_a_call_after_flag_words_before_an_id_is_read_past(text: s
     assert (parsed.action, parsed.anonymous, parsed.text) == (action, anonymous, body.format(id=VALID))
 
 
+@pytest.mark.parametrize(("text", "action", "flags", "body"), [
+    pytest.param("Maaf, ANONIM {id} buktinya ada di map biru", Action.FOLLOW_UP, (True, False),
+                 "buktinya ada di map biru", id="follow-up"),
+    pytest.param("Maaf tadi lupa. ANONIM {id}", Action.STATUS, (True, False), "", id="status-query"),
+    pytest.param("Maaf tadi lupa, {id} ANONIM saya saksi", Action.FOLLOW_UP, (True, False), "saya saksi",
+                 id="the-id-first"),
+    pytest.param("Maaf min, RAHASIA {id} saya saksi", Action.FOLLOW_UP, (False, True), "saya saksi",
+                 id="confidentiality-and-a-call"),
+    # the text's own: no flag word (as without the apology), prose, an amount, no ID at all
+    pytest.param("Maaf, {id} saya saksi", Action.REPORT, (False, False), "Maaf, {id} saya saksi", id="no-flag"),
+    pytest.param("Maaf, akun anonim {id} menyebar hoaks", Action.REPORT, (False, False),
+                 "Maaf, akun anonim {id} menyebar hoaks", id="prose"),
+    pytest.param("Maaf, ANONIM 25000000 rupiah diminta petugas", Action.REPORT, (True, False),
+                 "Maaf, ANONIM 25000000 rupiah diminta petugas", id="an-amount"),
+    pytest.param("Maaf, ANONIM pungli kantor camat", Action.REPORT, (True, False), "Maaf, ANONIM pungli kantor camat",
+                 id="no-id"),
+])
+def test_an_apology_before_flag_words_and_an_id_is_read_past(text: str, action: Action, flags: tuple[bool, bool],
+                                                             body: str) -> None:
+    """"Maaf, ANONIM <id> ...": a citizen asking, too late, that her report be anonymous; as "ANONIM <id> ..." is, a
+    follow-up. It was a new report answered with a new Tracking ID, her number beside her report's ID."""
+    parsed = parse_text(text.format(id=VALID), shortest_id=SHORTEST)
+    assert (parsed.action, (parsed.anonymous, parsed.confidential), parsed.text) == (action, flags,
+                                                                                  body.format(id=VALID))
+
+
 @pytest.mark.parametrize(("text", "action", "kind", "body"), [
     pytest.param("\U0001f64f Min, {id} jalan masih rusak", Action.FOLLOW_UP, "complaint", "jalan masih rusak",
                  id="emoji-before"),

@@ -1304,6 +1304,36 @@ async def test_an_additions_answer_names_its_own_flags_never_its_reports(gateway
         assert twiml_message(added.text) == render(key, "id", follow_up_of=tracking_id, **fields), body
 
 
+async def test_an_apology_before_anonim_and_the_id_is_the_follow_up_it_asks(gateway: GatewayServer,
+                                                                             casestore: CaseStoreServer,
+                                                                             redis: Redis) -> None:
+    """"Maaf, ANONIM <id> ...": a citizen asking, too late, that her report be anonymous, her words an addition to it
+    as "<id> ANONIM ..." is. It was filed as a new report of the whole text, her number beside her report's ID. The
+    citizen's prose with the flag word in it ("Maaf, akun anonim <id> ...") stays a report of its own, named."""
+    reporter = "+6281355550041"
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR kepala dinas minta setoran", From=reporter,
+                                                        MessageSid="SM" + "c1" * 16))
+    tracking_id = tracking_id_in(twiml_message(ack.text))
+    rows = [
+        (f"Maaf, ANONIM {tracking_id} buktinya ada di map biru", "follow_up_anonymous", "buktinya ada di map biru"),
+        (f"Maaf tadi lupa. {tracking_id} ANONIM saksinya pak RT", "follow_up_anonymous", "saksinya pak RT"),
+        (f"Maaf min, RAHASIA {tracking_id} saya saksinya", "follow_up_confidential", "saya saksinya"),
+    ]
+    for index, (body, key, _) in enumerate(rows):
+        added = await gateway.post_twilio(gateway.twilio_form(Body=body, From=reporter,
+                                                              MessageSid=f"SM{index:02d}" + "c2" * 15))
+        assert twiml_message(added.text) == render(key, "id", follow_up_of=tracking_id), body
+    prose = await gateway.post_twilio(gateway.twilio_form(Body=f"Maaf, akun anonim {tracking_id} menyebar hoaks",
+                                                          From=reporter, MessageSid="SM" + "c3" * 16))
+    assert tracking_id_in(twiml_message(prose.text)) != tracking_id
+    envelopes = [orjson.loads(raw) for raw in redis.mget(list(redis.scan_iter(envelope_key("*"))))]
+    assert sorted((e["text"], e["anonymous"], e["confidential"]) for e in envelopes
+                  if e.get("follow_up_of") == tracking_id) == sorted(
+        (text, key.endswith("anonymous"), key.endswith("confidential")) for _, key, text in rows)
+    assert sorted((e["text"], e["anonymous"]) for e in envelopes if not e.get("follow_up_of")) == [
+        ("Maaf, akun anonim " + tracking_id + " menyebar hoaks", False), ("kepala dinas minta setoran", False)]
+
+
 @dataclass(frozen=True)
 class FloodRow:
     """`posts` messages from one number within seconds, each its own MessageSid, each `body(n, first_reply)`;
