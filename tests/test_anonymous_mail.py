@@ -31,6 +31,7 @@ from workers.own_identity import (
     SIGNATURE_TAIL_LINES,
     signed_name_words,
     without_dashed_signature,
+    without_reporter_label,
     without_signed_name,
 )
 from workers.report_payload import case_store_payload
@@ -873,6 +874,15 @@ def test_a_sign_off_is_read_at_the_mails_end_only(monkeypatch: pytest.MonkeyPatc
     prose = " (warga yang melihat petugas meminta uang di loket setiap pagi)" * 50_000
     assert without_signed_name(f"Hormat saya,\nRahayu, Siti{prose}", words) == f"Hormat saya,\n[anonim]{prose}"
     assert 0 < max(read) <= 2 * SIGNATURE_MAX_LINE
+
+
+def test_a_reporters_label_is_read_among_the_mails_last_lines_only() -> None:
+    """"Nama Pelapor: ..." is read as the sign-off is, among the mail's last lines (`str.rsplit`): a long mail costs
+    what they cost, and a label far above them, with the rest of the mail held in one piece, is not taken for one."""
+    signed = "Kades potong BLT.\n" * 200_000 + "Salam,\nNama Pelapor: Siti Rahayu"
+    assert without_reporter_label(signed).endswith("\nNama Pelapor: [anonim]")
+    above = "Nama Pelapor: Siti Rahayu\n" + "\n" * 40 + "Kades potong BLT."
+    assert without_reporter_label(above) == above
 
 
 # Long hostile texts below a "--", read in time linear in their length and only at their end: each signature costs a

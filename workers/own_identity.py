@@ -1182,8 +1182,10 @@ def without_reporter_label(text: str) -> str:
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
     rahasia", "Pelapor: warga")."""
     words = load_identity_words()
-    lines = text.rsplit("\n", CLOSING_TAIL_LINES * 3)
-    written = [index for index in range(len(lines)) if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    scan = CLOSING_TAIL_LINES * 3
+    lines = text.rsplit("\n", scan)  # lines[0] holds the rest of a longer text: not read
+    written = [index for index in range(0 if len(lines) <= scan else 1, len(lines))
+               if lines[index].strip()][-CLOSING_TAIL_LINES:]
     for index in written:
         label = words.reporter_label.match(lines[index])
         if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
