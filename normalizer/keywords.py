@@ -2107,10 +2107,12 @@ _APOLOGIZED_ACTIONS = frozenset({Action.FOLLOW_UP, Action.STATUS})
 
 def _past_apology_at(text: str, grammar: Grammar) -> int:
     """Where an apology or excuse opening the text ends (`[flags_in_words]` apology_words, at most `request_reach`
-    words, a greeting's words or a call among them: "Maaf,", "Maaf tadi lupa.", "Maaf min,"), before a word of none of
-    them; 0 when it opens with none. A kind, flag or command word ends it."""
+    words, a greeting's words, a call or a particle among them: "Maaf,", "Maaf tadi lupa.", "Maaf ya min,"), before a
+    word of none of them; 0 when it opens with none. A kind, flag or command word ends it. Emoji before, between or
+    after its words go with it ("🙏 Maaf, ANONIM <id> ...")."""
     at, words, apologized, past = 0, 0, False, 0
     while words < grammar.request_reach:
+        at = _past_leading_symbols_at(text, at) or at
         if (match := _LEADING_WORD.match(text, at)) is None:
             break
         word = fold_word(match.group("word"))
@@ -2118,7 +2120,8 @@ def _past_apology_at(text: str, grammar: Grammar) -> int:
             break
         if word in grammar.apology_words or _squeeze(word) in grammar.apology_words:
             apologized = True
-        elif not (word in grammar.greeting_words or _squeeze(word) in grammar.greeting_words or word in grammar.calls):
+        elif not (word in grammar.greeting_words or _squeeze(word) in grammar.greeting_words or word in grammar.calls
+                  or word in grammar.flag_particles):
             break
         at, words, past = match.end(), words + 1, match.end()
     return (_past_leading_symbols_at(text, past) or past) if apologized else 0

@@ -5272,7 +5272,13 @@ def test_a_greeting_or_a_call_after_flag_words_before_an_id_is_read_past(text: s
                  id="the-id-first"),
     pytest.param("Maaf min, RAHASIA {id} saya saksi", Action.FOLLOW_UP, (False, True), "saya saksi",
                  id="confidentiality-and-a-call"),
-    # the text's own: no flag word (as without the apology), prose, an amount, no ID at all
+    pytest.param("\U0001f64f Maaf, ANONIM {id} saya saksi", Action.FOLLOW_UP, (True, False), "saya saksi",
+                 id="emoji-before"),
+    pytest.param("maaf ya min, anonim {id} saya saksi", Action.FOLLOW_UP, (True, False), "saya saksi",
+                 id="particles-and-a-call"),
+    # the text's own: no flag word (as without the apology), prose, someone named, an amount, no ID at all
+    pytest.param("Maaf ya pak RT {id} ANONIM minta uang", Action.REPORT, (False, False),
+                 "Maaf ya pak RT {id} ANONIM minta uang", id="someone-named"),
     pytest.param("Maaf, {id} saya saksi", Action.REPORT, (False, False), "Maaf, {id} saya saksi", id="no-flag"),
     pytest.param("Maaf, akun anonim {id} menyebar hoaks", Action.REPORT, (False, False),
                  "Maaf, akun anonim {id} menyebar hoaks", id="prose"),
