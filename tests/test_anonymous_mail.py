@@ -598,15 +598,6 @@ SIGN_OFF_CASES = [
                 "Info lebih lanjut di kelurahan.\n\nInfo", "Info lebih lanjut di kelurahan.\n\nInfo"),
     SignOffCase("initials alone are no name", "Siti Rahayu", "Dana dipotong.\n\nSalam,\nS. R.",
                 "Dana dipotong.\n\nSalam,\nS. R."),
-    # The sender's own words that give no contact of theirs ("nomor saya dipakai penipu 0813...": her number misused)
-    # below the closing are the report's line, the scammer's number with them: read as the sign-off's for the words
-    # alone, the whole tail went, the scammer's number too. A contact she gives there goes all the same.
-    SignOffCase("words of the sender's own giving no contact keep the scammer's number", "Dewi Lestari",
-                "Kades pungli.\n\nTerima kasih,\nDewi\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy 0857-1111-3344",
-                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy [anonim]"),
-    SignOffCase("words of the sender's own in an SMS's short forms keep the scammer's number", "Dewi Lestari",
-                "Kades pungli.\n\nTerima kasih,\nDewi\nnomer sy dipakai penipu 0813-1111-2222",
-                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomer sy dipakai penipu 0813-1111-2222"),
     # A sign-off labelled as the reporter's own ("pelapor": reporter) names her whatever the From says: the From's
     # "Warga Peduli" kept it, and the name reached the case store. The one reported on ("Terlapor", "Pelaku", a
     # "Nama:" below "Pelaku:") stays, and so do a quoted line, a plea and an ordinary word in place of a name.
