@@ -40,7 +40,9 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
     shortened, split = grammar.anonymity_abbreviations, grammar.anonymity_split_abbreviations
     # An ASCII text lowercased once, as `detect_language` reads it: its words are the same, each folded.
     folded = tuple(_folded_tokens(text))
-    if split.keys().isdisjoint(folded):  # most texts: a word at a time
+    # Most texts join no two words: no first word of a split abbreviation, or (many hold "di": "di depan", "di kantor")
+    # none of their second words. Read a word at a time, a text of "di" cost a tenth of the flags' reading.
+    if split.keys().isdisjoint(folded) or grammar.anonymity_split_seconds.isdisjoint(folded):
         if shortened.keys().isdisjoint(folded):  # many none at all: the words as they are
             return list(folded)
         return [shortened.get(word, word) for word in folded]

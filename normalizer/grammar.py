@@ -138,6 +138,8 @@ class Grammar:
     anonymity_abbreviations: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Two words an SMS splits ("di rahasiakan", "di publish"), under the first, then the second: the word in full.
     anonymity_split_abbreviations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    # Their second words, of any first: a text holding none of them joins no two words ("di depan" is no abbreviation).
+    anonymity_split_seconds: frozenset[str] = frozenset()
     # Confidentiality asked in words naming the report (`[flags_in_words] confidential`: "laporan ini mohon
     # dirahasiakan"), and those only read after a request word (`confidential_when_asked`): as the anonymity phrases.
     confidentiality_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
@@ -493,6 +495,9 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                | {phrase[-1] for phrase in grammar.flag_clarifications if phrase},
                                phrase_words={phrase: frozenset(phrase.replace(_ASKED, "").split())
                                              for phrase in padded},
+                               anonymity_split_seconds=frozenset(
+                                   second for seconds in grammar.anonymity_split_abbreviations.values()
+                                   for second in seconds),
                                anonymity_name_line_openers=frozenset(line[0] for line in grammar.anonymity_name_lines
                                                                      if line),
                                status_question_fillers=frozenset(

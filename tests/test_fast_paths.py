@@ -535,6 +535,8 @@ _SHORTENED = sorted(load_grammar().anonymity_abbreviations) + sorted(
                                                                                "x_1", "ß", "jalan"]),
                                  st.text(max_size=6)), max_size=10),
        gap=st.sampled_from([" ", ", ", "\n", "_"]))
+@example(pieces=["di", "depan", "kantor"], gap=" ")  # a first word of "di rahasiakan" without a second: no join
+@example(pieces=["di", "depan", "di", "rahasiakan"], gap=" ")
 def test_words_folded_at_once_in_an_ascii_text_are_the_words_folded_one_by_one(pieces: list[str], gap: str) -> None:
     """An ASCII text is lowercased once before it is cut into words (a report's confidentiality and anonymity in
     words read its words): the same words, shortened forms read in full, as each word folded alone."""
