@@ -124,6 +124,10 @@ class Grammar:
     # The words each padded phrase of these four tables holds (its asked mark taken off): a text lacking one of them
     # holds none of the phrase, which `_asks_in_a_phrase` then does not look for.
     phrase_words: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # One word of each phrase the readers of flags asked in words need whole (`_flags_in_words_triggers`):
+    # the phrases of the four tables above and the requests below. With the name lines' first words and the statements'
+    # words, a text holding none of them asks for no flag in words but by an opening "dengan anonim" (most reports).
+    flags_in_words_triggers: frozenset[str] = frozenset()
     # A form's name line filled with the wish (`anonymous_name_lines`: "Nama: Anonim"), each phrase's folded words:
     # read only opening the text, a line or a clause (`_fills_a_name_line`).
     anonymity_name_lines: tuple[tuple[str, ...], ...] = ()
@@ -495,6 +499,7 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
                                | {phrase[-1] for phrase in grammar.flag_clarifications if phrase},
                                phrase_words={phrase: frozenset(phrase.replace(_ASKED, "").split())
                                              for phrase in padded},
+                               flags_in_words_triggers=_flags_in_words_triggers(grammar, padded),
                                anonymity_split_seconds=frozenset(
                                    second for seconds in grammar.anonymity_split_abbreviations.values()
                                    for second in seconds),
@@ -595,6 +600,20 @@ def _load_word_table(table: dict[str, list[str]]) -> WordTable:
 
 # Marks a word right after a request word (`_asks_in_a_phrase`); no word of a text holds it.
 _ASKED = "^"
+
+
+def _flags_in_words_triggers(grammar: Grammar, padded: list[str]) -> frozenset[str]:
+    """`Grammar.flags_in_words_triggers`: one word of each padded phrase (`padded`) and of each request phrase, which
+    a text must hold for the phrase to stand in it (the longest that is no language marker: the common words "saya",
+    "nomor", "laporan" are markers, and a report holding one would be read through for nothing); the first words of
+    the name lines; the anonymity words and the words of the confidentiality and identity statements."""
+    requests = (*grammar.anonymity_requests, *grammar.confidentiality_requests,
+                *grammar.confidentiality_requests_when_asked)
+    phrases = [phrase.replace(_ASKED, "").split() for phrase in padded] + [list(words) for words in requests]
+    common = grammar.indonesian_markers | grammar.english_markers
+    openers = {line[0] for line in grammar.anonymity_name_lines if line}
+    return frozenset(min(sorted(words), key=lambda word: (word in common, -len(word))) for words in phrases) | (
+        openers | grammar.anonymity_words | grammar.confidentiality_statements | grammar.identity_statements)
 
 
 def _by_first_word(phrases: Iterable[list[str]], *, asked: bool = False) -> dict[str, tuple[str, ...]]:

@@ -27,6 +27,7 @@ from normalizer.flags_in_words import (
     _PIPES,
     _asks_in_a_clause,
     _asks_in_a_phrase,
+    _asks_no_flag_in_words,
     _fills_a_closing_name_line,
     _fills_a_name_line,
     _folded_words,
@@ -2013,6 +2014,10 @@ def _with_flags_asked_in_words(parsed: ParsedText, grammar: Grammar, typed: str)
     # The kind word taken off the text named the report in a phrase too ("LAPOR tanpa nama: ...", "Laporan ini mohon
     # dirahasiakan").
     named = _with_kind_word_before(words, parsed.text, typed, grammar) if parsed.explicit_kind else words
+    if _asks_no_flag_in_words(parsed.text, named, grammar):  # most reports: only an opening "dengan anonim" is read
+        if parsed.anonymous or not _opens_with_anonymity_in_prose(parsed.text, grammar):
+            return parsed
+        return replace(parsed, anonymous=True)
     anonymous = parsed.anonymous or (
         _asks_in_a_phrase(named, grammar.anonymity_phrases, grammar.anonymity_asked_phrases, grammar)
         or _fills_a_name_line(parsed.text, words, grammar) or _leaves_the_name_blank(parsed.text, grammar)
