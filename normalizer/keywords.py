@@ -703,21 +703,23 @@ def _asks_status(text: str, grammar: Grammar, flags: set[str], *, after_command:
     `named`: the words follow a Tracking ID, which names the report as a topic word does ("12345678 gimana?",
     "12345678 sudah sampai mana"). A loop that stops at the first other word (or a second number): most messages
     name something at their first or second word ("cek harga beras ...")."""
-    count, topic, asks, states, command = 0, after_command or named, after_command, False, False
     # After a status command and its ID, `[status_questions.after_id]` adds its words, read squeezed too ("lamaaa").
     after_id = after_command and named
     vocabulary = grammar.after_id_vocabulary if after_id else grammar.status_question_vocabulary
     state_words = grammar.after_id_states if after_id else grammar.status_question_states
-    topics = grammar.after_id_topics if after_id else grammar.status_question_topics
-    question_words = grammar.after_id_asks if after_id else grammar.status_question_asks
-    pairs = grammar.after_id_fillers_before if after_id else grammar.status_question_fillers_before
-    asking = False
     # The loop reads a word and the one after it, and returns at the word past `max_words`: a long text's first words
     # alone are folded for it (`_first_folded_tokens`); all of them when it has no more.
     words = _first_folded_tokens(text, grammar.status_question_max_words + 2)
     if after_id:
         words = [word if word in vocabulary or word in state_words else grammar.after_id_squeezed.get(
             _squeeze(word), word) for word in words]
+    if not words or (words[0] not in vocabulary and words[0] not in state_words and not words[0].isdigit()):
+        return False  # most texts: their first word is none of the question's, as the loop finds at once
+    count, topic, asks, states, command = 0, after_command or named, after_command, False, False
+    topics = grammar.after_id_topics if after_id else grammar.status_question_topics
+    question_words = grammar.after_id_asks if after_id else grammar.status_question_asks
+    pairs = grammar.after_id_fillers_before if after_id else grammar.status_question_fillers_before
+    asking = False
     durations = grammar.status_question_durations
     for at, word in enumerate(words):
         count += 1
