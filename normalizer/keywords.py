@@ -1488,12 +1488,13 @@ def _may_end_with_a_tail(text: str, grammar: Grammar) -> bool:
     (`tail_last_words`); True when it cannot tell cheaply (no word in the last characters, or one longer than them).
     Read each message: reading and folding the tail's words for the three readings cost a tenth of the parse."""
     offset = max(0, len(text) - _LAST_WORD_WINDOW)
-    last = None
-    for match in _TOKENS.finditer(text, offset):
-        last = match
-    if last is None or (last.start() == offset and offset > 0):
+    # The window read backwards: its first token is the last one's letters reversed, found at once where reading it
+    # forwards went through every token of the window.
+    window = text[offset:][::-1]
+    last = _TOKENS.search(window)
+    if last is None or (last.end() == len(window) and offset > 0):
         return True
-    return fold_word(last.group()) in grammar.tail_last_words
+    return fold_word(last.group()[::-1]) in grammar.tail_last_words
 
 
 def _before_plea(text: str, grammar: Grammar) -> str | None:

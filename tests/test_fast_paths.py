@@ -57,6 +57,7 @@ from normalizer import keywords, sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
 from normalizer.flags_in_words import _asks_no_flag_in_words, _folded_words
 from normalizer.grammar import _ASKED, load_grammar
+from normalizer.keywords import _LAST_WORD_WINDOW, _may_end_with_a_tail
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from normalizer.small_talk import detect_language, is_courtesy
 from normalizer.text import _BLANK_LINES, _CONTROL, _SPACES, clean_text, fold_word
@@ -624,3 +625,30 @@ def test_flags_in_words_read_past_by_the_shortcut_are_those_read_in_full(pieces:
     with mock.patch.object(keywords, "_asks_no_flag_in_words", return_value=False):
         in_full = keywords.parse_text(text, grammar)
     assert keywords.parse_text(text, grammar) == in_full
+
+
+def _may_end_with_a_tail_read_forwards(text: str) -> bool:
+    """`_may_end_with_a_tail` as first written: every token of the window read, the last kept."""
+    offset = max(0, len(text) - _LAST_WORD_WINDOW)
+    last = None
+    for match in _TOKENS.finditer(text, offset):
+        last = match
+    if last is None or (last.start() == offset and offset > 0):
+        return True
+    return fold_word(last.group()) in load_grammar().tail_last_words
+
+
+_TAIL_WORDS = sorted(load_grammar().tail_last_words)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.one_of(st.sampled_from(_TAIL_WORDS),
+                                 st.sampled_from(["jalan", "ANONIM", "12345678", "x_1", "İS", "ＮＡＭＡ", "🙏", "pak!!",
+                                                  "a" * 40, "ya pak", "terima kasih."]),
+                                 st.text(max_size=6)), max_size=8),
+       gap=st.sampled_from([" ", ", ", ". ", "\n", "_", ""]))
+def test_the_last_word_read_backwards_is_the_last_word_read_forwards(pieces: list[str], gap: str) -> None:
+    """Every report's last word is asked whether a tail of thanks or a plea may end there: read from the window's end
+    backwards, the answer of reading all its tokens."""
+    text = gap.join(pieces)
+    assert _may_end_with_a_tail(text, load_grammar()) == _may_end_with_a_tail_read_forwards(text)
