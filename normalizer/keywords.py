@@ -1235,7 +1235,9 @@ def _text_without_flags(rest: str, grammar: Grammar, flags: set[str]) -> str:
     if _HASH_MARK.search(rest) is not None:
         rest = _without_flag_hashtags(rest, grammar)
     rest = _take_trailing_flags(rest, grammar, flags)
-    return _without_placeholder_marks(_SPACE_RUNS.sub(" ", rest).lstrip(_TEXT_OPEN).rstrip(), grammar)
+    if "  " in rest or "\t" in rest:  # runs of spaces to fold (`_SPACE_RUNS`): a few texts; most have none
+        rest = _SPACE_RUNS.sub(" ", rest)
+    return _without_placeholder_marks(rest.lstrip(_TEXT_OPEN).rstrip(), grammar)
 
 
 # Punctuation a flag hashtag taken out of the text may have stood right before ("... camat #anonim.", "pungli #anonim,
