@@ -487,12 +487,15 @@ def _second_kind_at(text: str, at: int, grammar: Grammar, kind: ReportKind) -> t
 
 def _leading_table_word_at(text: str, at: int, grammar: Grammar, explicit: bool) -> tuple[str, int] | None:
     """`_leading_keyword_at` without the words that introduce a flag."""
-    wrapped = _WRAPPED_WORD.match(text, at)
+    # A word set off as a tag or a group of them opens with a mark, after spaces: at a letter or digit (most texts'
+    # first words) neither is looked for.
+    marked = not text[at:at + 1].isalnum()
+    wrapped = _WRAPPED_WORD.match(text, at) if marked else None
     if wrapped is not None and _paired(wrapped.group("open"), wrapped.group("close")):
         word, end, separated = fold_word(wrapped.group("word")), wrapped.end(), True
         if wrapped.group("sep")[:1] in HASH and wrapped.group("sep"):  # "(ANONIM)#SaveKPK ...": the hashtag kept
             end = _glued_hash_end(text, wrapped.start("sep"), grammar, keeps_hashtag=True)
-    elif (first := _flag_group_first_at(text, at, grammar)) is not None:
+    elif marked and (first := _flag_group_first_at(text, at, grammar)) is not None:
         return first
     else:
         word, end, separated = _leading_word_at(text, at)
