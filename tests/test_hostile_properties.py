@@ -788,6 +788,15 @@ def test_the_form_parser_reads_every_body_as_parse_qsl_does(body: str) -> None:
     assert parse_form(body.encode()) == parse_qsl(body, keep_blank_values=True)
 
 
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "cp1252", "utf-16"])
+@pytest.mark.parametrize("body", ["Body=caf%E9+%2B1&From=%2B6281234567890", "Body=%E2%82%AC+%zz%ED%A0%80&x=%",
+                                  "Body=caf\u00e9+%C3%A9&a=%41"])
+def test_the_form_parser_reads_a_body_in_any_charset_as_parse_qsl_does(body: str, charset: str) -> None:
+    """Read in the Content-Type's charset (an aggregator's Latin-1), the %-escapes too: parse_qsl's pairs."""
+    raw = body.encode(charset)
+    assert parse_form(raw, charset) == parse_qsl(raw.decode(charset), keep_blank_values=True, encoding=charset)
+
+
 def test_a_form_body_that_is_not_utf8_is_refused_with_a_typed_error() -> None:
     with pytest.raises(RejectedInput, match="UTF-8") as refused:
         parse_form(b"Body=caf\xe9&From=%2B6281234567890")
