@@ -42,7 +42,8 @@ def _folded_words(text: str, grammar: Grammar) -> list[str]:
     folded = tuple(_folded_tokens(text))
     # Most texts join no two words: no first word of a split abbreviation, or (many hold "di": "di depan", "di kantor")
     # none of their second words. Read a word at a time, a text of "di" cost a tenth of the flags' reading.
-    if split.keys().isdisjoint(folded) or grammar.anonymity_split_seconds.isdisjoint(folded):
+    seconds = grammar.anonymity_split_seconds
+    if split.keys().isdisjoint(folded) or (seconds is not None and seconds.isdisjoint(folded)):
         if shortened.keys().isdisjoint(folded):  # many none at all: the words as they are
             return list(folded)
         return [shortened.get(word, word) for word in folded]
@@ -62,7 +63,8 @@ def _asks_no_flag_in_words(text: str, named: list[str], grammar: Grammar) -> boo
     no colon or "=" (a blank name line's). Each reader needs one of those words; the phrases need each word of theirs
     whole, so only when no word holds a space or the asked mark, as `_asks_in_a_phrase` reads them. Asked first: each
     reader asked in turn, a report that asks nothing (most) cost a tenth of its normalizing."""
-    if not grammar.flags_in_words_triggers.isdisjoint(named) or ":" in text or "=" in text:
+    triggers = grammar.flags_in_words_triggers
+    if triggers is None or not triggers.isdisjoint(named) or ":" in text or "=" in text:
         return False
     joined = " ".join(named)
     return joined.count(" ") == len(named) - 1 and _ASKED not in joined

@@ -127,7 +127,8 @@ class Grammar:
     # One word of each phrase the readers of flags asked in words need whole (`_flags_in_words_triggers`):
     # the phrases of the four tables above and the requests below. With the name lines' first words and the statements'
     # words, a text holding none of them asks for no flag in words but by an opening "dengan anonim" (most reports).
-    flags_in_words_triggers: frozenset[str] = frozenset()
+    # None (a grammar not made by `load_grammar`): every text is read for them.
+    flags_in_words_triggers: frozenset[str] | None = None
     # A form's name line filled with the wish (`anonymous_name_lines`: "Nama: Anonim"), each phrase's folded words:
     # read only opening the text, a line or a clause (`_fills_a_name_line`).
     anonymity_name_lines: tuple[tuple[str, ...], ...] = ()
@@ -143,7 +144,8 @@ class Grammar:
     # Two words an SMS splits ("di rahasiakan", "di publish"), under the first, then the second: the word in full.
     anonymity_split_abbreviations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     # Their second words, of any first: a text holding none of them joins no two words ("di depan" is no abbreviation).
-    anonymity_split_seconds: frozenset[str] = frozenset()
+    # None (a grammar not made by `load_grammar`): each text is read for them.
+    anonymity_split_seconds: frozenset[str] | None = None
     # Confidentiality asked in words naming the report (`[flags_in_words] confidential`: "laporan ini mohon
     # dirahasiakan"), and those only read after a request word (`confidential_when_asked`): as the anonymity phrases.
     confidentiality_phrases: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import hashlib
 import io
 import json
@@ -56,7 +57,7 @@ from gateway.settings import Settings
 from normalizer import keywords, sender
 from normalizer.envelope import Attachment, Channel, Envelope, ReportDraft, Sender, SenderKind, utc_now
 from normalizer.flags_in_words import _asks_no_flag_in_words, _folded_words
-from normalizer.grammar import _ASKED, load_grammar
+from normalizer.grammar import _ASKED, Grammar, load_grammar
 from normalizer.keywords import _LAST_WORD_WINDOW, _may_end_with_a_tail
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
 from normalizer.small_talk import detect_language, is_courtesy
@@ -625,6 +626,17 @@ def test_flags_in_words_read_past_by_the_shortcut_are_those_read_in_full(pieces:
     with mock.patch.object(keywords, "_asks_no_flag_in_words", return_value=False):
         in_full = keywords.parse_text(text, grammar)
     assert keywords.parse_text(text, grammar) == in_full
+
+
+def test_a_grammar_without_the_shortcuts_tables_reads_every_text_for_flags_in_words() -> None:
+    """A grammar not made by `load_grammar` (their defaults) reads each text in full: with an empty table of the words
+    the flags in words need, the shortcut passed every report, and a wish for anonymity went unread."""
+    fields = {field.name: field.default for field in dataclasses.fields(Grammar)}
+    grammar = dataclasses.replace(load_grammar(), flags_in_words_triggers=fields["flags_in_words_triggers"],
+                                  anonymity_split_seconds=fields["anonymity_split_seconds"])
+    parsed = keywords.parse_text("LAPOR pungli di kantor camat, mohon identitas saya di rahasiakan", grammar)
+    assert parsed.anonymous
+    assert parsed == keywords.parse_text("LAPOR pungli di kantor camat, mohon identitas saya di rahasiakan")
 
 
 def _may_end_with_a_tail_read_forwards(text: str) -> bool:
