@@ -15,6 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from gateway.health.rules import duration
+from gateway.health.signals import casestore_timeout_step
 from gateway.localtime import with_local_times
 
 if TYPE_CHECKING:
@@ -151,6 +152,9 @@ def casestore_step(outage: dict[str, Any], dead_letters: int = 0) -> str:
         # It answers, with an error of its own: "check that it answers" sent the operator to a process that did.
         step = (f"the case store {where} answers {status}: its own log says why; the forwards go by themselves once "
                 "it takes them")
+    elif status == "timeout":
+        # It takes connections: "check that it answers" sent the operator to look for a process that was running.
+        step = f"{casestore_timeout_step(where, outage.get('timeout'))}; the forwards go by themselves once it answers"
     else:
         step = f"check that the case store answers {where}: the forwards go by themselves once it does"
     if dead_letters:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from email.utils import formatdate
 from pathlib import Path
 from types import SimpleNamespace
@@ -1516,6 +1517,28 @@ def test_a_case_store_outage_is_timed_by_redis_clock_not_by_each_hosts(
     monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
     forward.casestore_failing(failing, "casestore_503")  # type: ignore[arg-type]
     assert [e["reason"] for e in log_events(log_stream) if e["event"] == "casestore.down"] == ["casestore_503"]
+
+
+def test_a_case_store_timing_out_is_told_as_overloaded_or_hung_naming_the_workers_timeout(
+    test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A case store timing out takes connections: `casestore.down` and every view said "check that the case store
+    answers", a refusal's step, and the operator looked for a process that was running. The step of a timeout names
+    the timeout the forward workers wait (theirs, noted with the outage: not the viewer's) and what to check."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    failing = SimpleNamespace(redis=redis, settings=test_env.settings(LAPOR_CASESTORE_TIMEOUT_SECONDS="7.5"))
+    forward.casestore_failing(failing, "casestore_timeout")  # type: ignore[arg-type]
+    forward.casestore_failing(failing, "casestore_timeout")  # type: ignore[arg-type]
+    [down] = [e for e in log_events(log_stream) if e["event"] == "casestore.down"]
+    step = ("takes connections but does not answer within LAPOR_CASESTORE_TIMEOUT_SECONDS (7.5 s): overloaded or "
+            "hung; check its load and its log, and raise the timeout only if it is just slow")
+    assert down["detail"] == f"the reports are kept and their forwards retried; the case store at this url {step}"
+    # The views read the workers' timeout where they read their URL.
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+    assert monitor.status(time.time())["casestore_outage"]["timeout"] == 7.5
+    queue(FORWARD_QUEUE, redis).enqueue_in(timedelta(minutes=1), "os.getcwd", meta={"last_error": "casestore_timeout"})
+    [stats] = [q for q in monitor.queue_stats(time.time()) if q.name == FORWARD_QUEUE]
+    assert (stats.last_failure, stats.casestore_timeout) == ("casestore_timeout", 7.5)
 
 
 @pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["ended-on-a-host-behind", "ended-on-a-host-ahead"])

@@ -502,6 +502,12 @@ STEPS = [
          ("check that it answers at https://core.lapor.go.id/api; ", "forward.retry log lines"),
          queues=(QueueStats("lapor-forward", 0, 3, 400.0, workers=1, last_failure="casestore_unreachable",
                             casestore_url="https://core.lapor.go.id/api"),)),
+    Step("forwards timing out at the case store: overloaded or hung, the workers' timeout", "x", ChannelSignals(),
+         ("the case store at https://core.lapor.go.id/api takes connections but does not answer within "
+          "LAPOR_CASESTORE_TIMEOUT_SECONDS (12.5 s): overloaded or hung; check its load and its log, and raise the "
+          "timeout only if it is just slow", "forward.retry log lines"),
+         queues=(QueueStats("lapor-forward", 0, 3, 400.0, workers=1, last_failure="casestore_timeout",
+                            casestore_url="https://core.lapor.go.id/api", casestore_timeout=12.5),)),
     Step("forwards retried for the case store, no URL noted: the workers' setting", "x", ChannelSignals(),
          ("check that it answers at the forward workers' LAPOR_CASESTORE_URL",),
          queues=(QueueStats("lapor-forward", 0, 3, 400.0, workers=1, last_failure="casestore_unreachable"),)),

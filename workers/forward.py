@@ -31,7 +31,13 @@ from rq.timeouts import JobTimeoutException
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
 from gateway.errors import PermanentError, RetryableError
-from gateway.health.signals import CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, CASESTORE_REFUSING_KEY, credentials_step
+from gateway.health.signals import (
+    CASESTORE_DOWN_KEY,
+    CASESTORE_OUTAGE_KEY,
+    CASESTORE_REFUSING_KEY,
+    casestore_timeout_step,
+    credentials_step,
+)
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
     ENVELOPE_DAMAGE,
@@ -349,14 +355,14 @@ class OutageEnd(NamedTuple):
     at: float
 
 
-# A failing forward's note of the outage, in one step: the down key, and for a new outage its record (its start and
-# URL) with it, so that a view never reads an outage without its start; in two, the status page showed "forwards
-# failing since ?" between them. Returns the down key's reason before (nil: a new outage).
+# A failing forward's note of the outage, in one step: the down key, and for a new outage its record (its start, URL
+# and the workers' timeout) with it, so that a view never reads an outage without its start; in two, the status page
+# showed "forwards failing since ?" between them. Returns the down key's reason before (nil: a new outage).
 _NOTE_OUTAGE = """
 local was = redis.call('SET', KEYS[1], ARGV[1], 'GET')
 if not was then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'since', ARGV[2], 'url', ARGV[3])
+  redis.call('HSET', KEYS[2], 'since', ARGV[2], 'url', ARGV[3], 'timeout', ARGV[4])
 end
 return was
 """
@@ -374,9 +380,11 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     one behind declared none until its own clock got there."""
     redis = context.redis
     now = redis_time(redis.time())
-    # Where the forwards fail, for the views to say what to check: the workers' setting, not the viewer's.
+    # Where the forwards fail and how long they wait for an answer, for the views to say what to check: the workers'
+    # settings, not the viewer's.
     url = shown_url(context.settings.casestore_url)
-    if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url) is None:
+    timeout = context.settings.casestore.timeout_seconds
+    if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url, timeout) is None:
         return  # a new outage: its start noted, nothing told yet
     since = redis.hget(CASESTORE_OUTAGE_KEY, "since")
     if since is None:  # noted by an older version, which kept no start
@@ -384,9 +392,12 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
         return
     failing = now - float(since)
     if failing >= OUTAGE_TOLD_AFTER_SECONDS and redis.hsetnx(CASESTORE_OUTAGE_KEY, "told", now):
+        # A timeout's step is its own: the case store listens, and "check that it answers" sent the operator to
+        # look for a process that was running.
+        step = (casestore_timeout_step("at this url", timeout) if reason == "casestore_timeout" else
+                "check that the case store answers at this url (LAPOR_CASESTORE_URL)")
         log.error("casestore.down", reason=reason, failing_seconds=round(failing, 1), queue=FORWARD_QUEUE, url=url,
-                  detail="the reports are kept and their forwards retried; check that the case store answers at "
-                         "this url (LAPOR_CASESTORE_URL)")
+                  detail=f"the reports are kept and their forwards retried; {step}")
 
 
 def shown_url(url: str) -> str:

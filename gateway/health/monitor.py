@@ -581,12 +581,13 @@ class HealthMonitor:
             failed = int(self._redis.zcount(target.failed_job_registry.key, now, "+inf"))
             in_progress, held_longest, overdue = self._in_progress(target, now)
             depth = target.count + len(taken)
-            casestore_url = None
+            casestore_url, casestore_timeout = None, None
             if name == FORWARD_QUEUE and (failure or "").startswith("casestore_"):
-                casestore_url = _text(self._redis.hget(CASESTORE_OUTAGE_KEY, "url")) or None
+                url, timeout = self._redis.hmget(CASESTORE_OUTAGE_KEY, ["url", "timeout"])
+                casestore_url, casestore_timeout = _text(url) or None, _float(timeout)
             stats.append(QueueStats(name, depth, scheduled.count, oldest, held, workers[name], failure, seen.get(name),
                                     failed, error, by_channel, every_channel, in_progress, held_longest, overdue,
-                                    casestore_url, quits.get(name, ())))
+                                    casestore_url, quits.get(name, ()), casestore_timeout))
         return stats
 
     def _in_progress(self, target: Any, now: float) -> tuple[int, float | None, dict[str | None, Held]]:
@@ -862,13 +863,13 @@ class HealthMonitor:
             pipe.get(LEASE_KEY.format(account=account))
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
-        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url"])
+        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url", "timeout"])
         pipe.hmget(CASESTORE_REFUSING_KEY, ["reason", "since"])
         pipe.hgetall(REPLAY_STUCK_KEY)
         pipe.hgetall(DATA_LOST_KEY)
         pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
-        (raw_states, deadletters_total, *replies, down_reason, (down_since, told, url), (refusing, refusing_since),
-         stuck, data_lost, redis_now) = pipe.execute()
+        (raw_states, deadletters_total, *replies, down_reason, (down_since, told, url, timeout),
+         (refusing, refusing_since), stuck, data_lost, redis_now) = pipe.execute()
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -883,7 +884,7 @@ class HealthMonitor:
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
                 "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since)),
-                "declared": told is not None, "url": _text(url)},
+                "declared": told is not None, "url": _text(url), "timeout": _float(timeout)},
             casestore_refusing=None if refusing is None else {
                 "reason": _clean(_text(refusing)), "since": _clock(_float(refusing_since))},
             redis_data_lost=None if (lost := data_lost_record(data_lost)) is None else {
@@ -1020,7 +1021,7 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         # Without the jobs held past their limit (`overdue`, keyed by channel or None) and a worker's quit: the
         # job-held and worker-quitting rules say them.
         "queues": [{**{key: value for key, value in asdict(stats).items()
-                       if key not in ("overdue", "casestore_url", "worker_quits")},
+                       if key not in ("overdue", "casestore_url", "worker_quits", "casestore_timeout")},
                     "worker_seen_at": _clock(stats.worker_seen_at)} for stats in queues],
         "deadletters": {"total": stored.deadletters_total},
         "spool_size": stored.spool_size,

@@ -24,6 +24,7 @@ from gateway.health.signals import (
     UNATTRIBUTED,
     WorkerQuit,
     _clock,
+    casestore_timeout_step,
 )
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import SettingsError
@@ -341,6 +342,9 @@ class QueueStats:
     # began since (each process's record goes as its next run begins and as it stops; `workers.outage.LoopQuits`),
     # newest first: the `worker_quitting` rule's, said in place of a worker gone missing.
     worker_quits: tuple[WorkerQuit, ...] = ()
+    # Forward queue, its jobs retried for a case-store failure: the workers' LAPOR_CASESTORE_TIMEOUT_SECONDS, as they
+    # noted it with the outage (None: none noted), for a timeout's step.
+    casestore_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1120,6 +1124,9 @@ def _queue_step(finding: Finding, queues: Sequence[QueueStats], signals: Channel
         # The URL itself where the workers noted it: "LAPOR_CASESTORE_URL" sent the operator to find which value the
         # workers run with, while the page's footer named it.
         where = stats.casestore_url or "the forward workers' LAPOR_CASESTORE_URL"
+        if failure == "casestore_timeout":  # it takes connections: "check that it answers" looked for no process
+            return (f"{casestore_timeout_step(f'at {where}', stats.casestore_timeout)} (the forward.retry log lines "
+                    "have each try); the forwards go by themselves once it answers")
         return (f"the case store fails (the last failure names how; the forward.retry log lines have each try): check "
                 f"that it answers at {where}; the forwards go by themselves once it does")
     if failure:

@@ -170,6 +170,15 @@ def credentials_step(reason: str) -> str:
             f"`lapor-gateway deadletters requeue --all --reason {reason}`")
 
 
+def casestore_timeout_step(where: str, timeout: float | None) -> str:
+    """What to do while the case store's requests time out (`casestore_timeout`), `where` it is ("at https://..."),
+    `timeout` the forward workers' LAPOR_CASESTORE_TIMEOUT_SECONDS where they noted it. It takes connections and does
+    not answer in time: "check that it answers", a refusal's step, sent the operator to a process that was listening."""
+    limit = "LAPOR_CASESTORE_TIMEOUT_SECONDS" if timeout is None else f"LAPOR_CASESTORE_TIMEOUT_SECONDS ({timeout:g} s)"
+    return (f"the case store {where} takes connections but does not answer within {limit}: overloaded or hung; check "
+            "its load and its log, and raise the timeout only if it is just slow")
+
+
 # A Unix time as the reasons write it; None for one that cannot be a date (a damaged time, past the year 9999).
 _clock = utc_time
 
