@@ -307,7 +307,7 @@ def signal_poll_error(signals: HealthSignals, channel: str, error: ProviderError
         # of which setting refused).
         what = error.detail[:120] or "authentication failed"
         reason = poll_failure(where, what, answered=error.status is not None) if where else what
-        signals.auth_failed(target, reason, refusal=auth_refusal(error))
+        signals.auth_failed(target, reason, refusal=auth_refusal(error), retry_at=retry_at)
     elif error.kind is ProviderErrorKind.RATE_LIMIT:
         signals.rate_limited(target, until=until)
     else:

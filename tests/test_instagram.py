@@ -926,14 +926,16 @@ def test_a_refused_token_names_the_host_says_what_the_graph_code_means_and_what_
     """A long-lived Instagram token expires every 60 days: "400 code=190" sent the operator to Meta's error tables
     at 2 a.m.; the reason says what the code means and names the host that refused (LAPOR_INSTAGRAM_GRAPH_BASE_URL's,
     as a failing poll's reason does), and the step what to set: a new token, or a permission granted first (a
-    renewed token lacks it still)."""
+    renewed token lacks it still). With when the poller asks again, as a failing poll's reason says it."""
     status, body = error
     fake.fail("/graph", status, body=body)
-    ig, _ = clocked(settings, redis, intake)
-    ig.poll_once()
-    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
+    ig, now = clocked(settings, redis, intake)
+    delay = ig.poll_once()
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: now[0])
     instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
-    reason = f"authentication failing (1 in a row): {reason.format(host=fake.url.removeprefix('http://'))}"
+    next_try = datetime.fromtimestamp(now[0] + delay, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    reason = (f"authentication failing (1 in a row): {reason.format(host=fake.url.removeprefix('http://'))} "
+              f"(next try {next_try})")
     assert (instagram["state"], instagram["reason"]) == ("degraded", reason)
     [action] = instagram["actions"]
     assert does in action and "restart `lapor-gateway pollers`" in action, action

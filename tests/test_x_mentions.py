@@ -1663,16 +1663,21 @@ def test_a_refused_token_names_the_host_that_refused_it_and_what_to_set(
     """"authentication failing (1 in a row): 401 Unauthorized" named no host, where a failing poll's reason names the
     one it failed at (`LAPOR_X_BASE_URL`'s), and its step said to renew the token whatever X refused: a 403 for the
     token's access, or an account X cannot read, is not mended so. The reason names the host; the step says what to
-    set for what X refused, and to restart the pollers."""
+    set for what X refused, and to restart the pollers. It says when the poller asks again, as a failing poll's
+    reason does: the poller waited its 5 min in silence, and a refusal X stopped giving cleared by itself then."""
     settings = test_env.settings(**fake.env())
     fake.fail("/x/2/users", status, body=fixture(body) if body else {"title": "Forbidden"})
     intake = Intake(redis, settings)
-    make_poller(settings, redis, intake).poll_once()
+    delay = make_poller(settings, redis, intake).poll_once()
     intake.close()
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()))
     x_health = {h["channel"]: h for h in monitor.status()["channels"]}["x"]
     says = says.format(host=fake.url.removeprefix("http://"))
-    assert (x_health["state"], x_health["reason"]) == ("degraded", f"authentication failing (1 in a row): {says}")
+    next_try = datetime.fromtimestamp(NOW + delay, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    assert delay == settings.x.auth_retry_seconds
+    assert (x_health["state"], x_health["reason"]) == ("degraded",
+                                                       f"authentication failing (1 in a row): {says} (next try "
+                                                       f"{next_try})")
     [action] = x_health["actions"]
     assert all(words in action for words in (*does, "restart `lapor-gateway pollers`")), action
 

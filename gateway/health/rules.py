@@ -224,6 +224,8 @@ class ChannelSignals:
     rate_limited_until: float | None = None
     auth_failures: int = 0
     last_auth_error: str | None = None
+    # When the poller whose credentials were refused tries again (its backoff; None: not told).
+    auth_retry_at: float | None = None
     # What the provider refused (`signals.AUTH_REFUSALS`: the token, a permission, the account; None: not told).
     last_auth_refusal: str | None = None
     signature_failures: int = 0
@@ -437,12 +439,15 @@ def rule_rate_limited(signals: ChannelSignals, _: Sequence[QueueStats], rules: C
     return _finding("rate_limited", state, f"rate limited for {duration(limited)}{until}")
 
 
-def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, __: float) -> Finding | None:
+def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules, now: float) -> Finding | None:
     """Our credentials refused by the provider (a revoked token or password), in a row: nothing passes until an
-    operator mends them, so the default degrades at the first."""
+    operator mends them, so the default degrades at the first. With the poller's next try, as a failing poll's: a
+    401 the provider stops giving (its own fault) is gone by then, the poller waiting quietly till it tries again."""
     state = _level(signals.auth_failures, rules.auth_failures_degraded, rules.auth_failures_down)
+    retry = signals.auth_retry_at
+    next_try = f" (next try {_clock(retry)})" if retry is not None and retry > now and _clock(retry) else ""
     return _finding("auth", state, f"authentication failing ({signals.auth_failures} in a row): "
-                                   f"{signals.last_auth_error or '?'}")
+                                   f"{signals.last_auth_error or '?'}{next_try}")
 
 
 def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRules,

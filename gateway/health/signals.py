@@ -566,7 +566,8 @@ class HealthSignals:
         def build(pipe: Any, key: str, at: float) -> None:
             pipe.hset(key, mapping={"last_poll_ok_at": at, "auth_failures": 0})
             pipe.hdel(key, "poll_failing_since", "last_poll_error", "poll_retry_at", "rate_limited_since",
-                      "rate_limited_until", "last_auth_refusal", "last_auth_refusal_error")
+                      "rate_limited_until", "last_auth_refusal", "last_auth_refusal_error", "auth_retry_at",
+                      "auth_retry_at_error")
 
         self._write(channel, "poll_ok", build)
 
@@ -634,9 +635,12 @@ class HealthSignals:
 
         self._write(channel, "rate_limited", build, error=f"rate limited until {_clock(until) or 'unknown'}")
 
-    def auth_failed(self, channel: str, reason: str = "authentication failed", refusal: str | None = None) -> None:
+    def auth_failed(self, channel: str, reason: str = "authentication failed", refusal: str | None = None,
+                    retry_at: float | None = None) -> None:
         """Our token or secret was refused by the provider (a poll, a reply). `refusal`: what it refused, one of
         AUTH_REFUSALS (the token, a permission it lacks, the account polled), which the views' next step follows.
+        `retry_at` (Unix seconds): when the poller tries again, which the views say as a failing poll's: X's poller
+        waited its backoff (5 min) in silence and recovered by itself, and no view said it would try again.
 
         It is kept with the error it came with (`last_auth_refusal_error`), and read only while `last_auth_error` is
         still that error (`monitor`): the previous release records an auth failure writing `last_auth_error` alone,
@@ -645,6 +649,9 @@ class HealthSignals:
         def build(pipe: Any, key: str, _: float) -> None:
             pipe.hincrby(key, "auth_failures", 1)
             pipe.hset(key, "last_auth_error", _clean(reason))
+            # Beside its error, as the refusal is: the previous release's poller writes its refusal alone.
+            told = retry_at is not None and math.isfinite(retry_at)
+            _write_kind(pipe, key, "auth_retry_at", repr(retry_at) if told else None, reason)
             _write_kind(pipe, key, "last_auth_refusal", refusal if refusal in AUTH_REFUSALS else None, reason)
 
         self._write(channel, "auth_failed", build, error=reason)
