@@ -846,7 +846,10 @@ class InstagramPoller:
             return after_poll_error(self.channel, self.signals, self.backoff, error, self.where)
         self._after_round()
         if resolved or comments or tagged is not None:
-            log.info("channel.polled", channel=self.channel, resolved=resolved, comments=comments, tagged=tagged)
+            # At debug unless something was taken, as X's: a round of nothing every few seconds was 17,000 info
+            # lines a day.
+            (log.info if resolved or comments or tagged else log.debug)(
+                "channel.polled", channel=self.channel, resolved=resolved, comments=comments, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
 
     def _after_round(self) -> None:

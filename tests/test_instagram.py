@@ -414,6 +414,22 @@ def test_a_real_tags_page_becomes_a_report(fake: FakeProviderServer, settings: S
     assert report["attachments"][0]["location"] == MEDIA["media_url"]
 
 
+@pytest.mark.parametrize(("tags_page", "level"), [(None, "debug"), ("instagram/graph_tags_page.json", "info")],
+                         ids=["nothing-taken-at-debug", "a-post-taken-at-info"])
+def test_a_round_logs_channel_polled_at_info_only_when_it_took_something(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO,
+    tags_page: str | None, level: str,
+) -> None:
+    """As X's poller: a round of nothing, every few seconds, was an info line (17,000 a day), the ones that took a
+    post or comment lost among them."""
+    if tags_page:
+        fake.fail("/graph/v21.0/" + IG_USER_ID + "/tags", 200, body=fixture(tags_page))
+    ig, _ = clocked(settings, redis, intake)
+    ig.poll_once()
+    [polled] = [e for e in log_events(log_stream) if e["event"] == "channel.polled"]
+    assert (polled["tagged"] > 0, polled["level"]) == (tags_page is not None, level), polled
+
+
 def test_a_post_that_only_tags_the_account_is_filed_without_a_reply_it_could_not_take(
     fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, log_stream: io.StringIO
 ) -> None:
