@@ -140,6 +140,17 @@ def _how_it_exited(returncode: int | None) -> dict[str, Any]:
     return {"returncode": returncode}
 
 
+def exit_detail(process: str, redis_log: Path | None = None) -> str:
+    """What `supervisor.process_exited` tells the operator to do: which process stopped, that every other one was
+    stopped with it, where to look (`redis_log`: the embedded Redis's own log, for it) and to run `make run` again;
+    and that in production one exit stops nothing else, each process under its own restart policy. The line gave
+    the process, its return code and signal, and nothing of what came next or what to do."""
+    look = f"see {redis_log}" if redis_log is not None else "its own lines above say why"
+    return (f"{process} stopped and every other process was stopped with it (under `make run` one process's exit "
+            f"ends the run): {look}, then run `make run` again; in production each Procfile line runs under the "
+            "process manager (systemd, containers) with its own restart policy, and one exit stops nothing else")
+
+
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         if child.poll() is None:
@@ -419,9 +430,9 @@ def _supervise(settings: Settings, procfile: Path) -> int:
             exited = exits.wait(0.2)
             if exited:
                 first, *then = exited
+                redis_log = embedded.directory / "redis.log" if first == "redis" and embedded is not None else None
                 _say(log.error, "supervisor.process_exited", process=first, **_how_it_exited(exits.returncode(first)),
-                     **({"detail": f"see {embedded.directory / 'redis.log'}"}
-                        if first == "redis" and embedded is not None else {}),
+                     detail=exit_detail(first, redis_log),
                      **({"also_exited": [{"process": name, **_how_it_exited(exits.returncode(name))}
                                          for name in then]} if then else {}))
                 stopping, exit_code = True, 1

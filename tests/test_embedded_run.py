@@ -27,7 +27,14 @@ from gateway import embedded_redis
 from gateway.embedded_redis import EmbeddedRedis, embedded_redis_url, named_redis
 from gateway.queues import redis_connection
 from gateway.settings import load_settings
-from gateway.supervisor import LOCK_FILE, hold_data_dir, listening_ports, supervisor_running, taken_ports
+from gateway.supervisor import (
+    LOCK_FILE,
+    exit_detail,
+    hold_data_dir,
+    listening_ports,
+    supervisor_running,
+    taken_ports,
+)
 from gateway.tls import tls_context
 from gateway.tracking import TrackingIdAllocator
 from tests.cli_process import run_cli
@@ -393,6 +400,7 @@ def test_an_embedded_redis_that_dies_ends_the_run_and_says_so(tmp_path: Path) ->
     exited = [json.loads(line) for line in log_path.read_text().splitlines() if '"supervisor.process_exited"' in line]
     assert [(line["process"], line["returncode"], line["signal"]) for line in exited] == [
         ("redis", -signal.SIGKILL, "SIGKILL")]  # -9 alone did not say it was killed
+    assert exited[0]["detail"] == exit_detail("redis", tmp_path / "var" / "redis" / "redis.log")
     wait_until(lambda: _gone(sleeper), timeout=15)
 
 
@@ -702,6 +710,22 @@ def test_the_supervisor_names_the_process_that_exited_first_and_those_that_had_e
     assert (exited["process"], exited["returncode"], exited["signal"], exited.get("also_exited")) == (
         "casestore", -signal.SIGKILL, "SIGKILL",
         [{"process": "gateway", "returncode": -signal.SIGTERM, "signal": "SIGTERM"}])
+    assert exited["detail"] == exit_detail("casestore")
+
+
+@pytest.mark.parametrize(("process", "redis_log", "says"), [
+    ("casestore", None, ("casestore stopped and every other process was stopped with it", "its own lines above say why",
+                         "run `make run` again", "with its own restart policy, and one exit stops nothing else")),
+    ("redis", Path("/srv/var/redis/redis.log"), ("redis stopped", "see /srv/var/redis/redis.log, then run `make run` "
+                                                 "again")),
+])
+def test_a_process_exit_says_everything_stopped_with_it_and_what_to_do(
+    process: str, redis_log: Path | None, says: tuple[str, ...]
+) -> None:
+    """`supervisor.process_exited` gave the process, its return code and signal, and nothing of what came next: that
+    every other process was stopped with it, to run `make run` again, and that a deployment restarts each alone."""
+    detail = exit_detail(process, redis_log)
+    assert all(words in detail for words in says), detail
 
 
 def test_a_second_make_run_on_the_same_data_dir_refuses_and_leaves_the_first_whole(tmp_path: Path) -> None:
