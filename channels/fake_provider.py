@@ -35,6 +35,7 @@ and a control API for people and tests:
                                      "after"?: bool}: the next matching requests fail like that (rate limits,
                                      outages, revoked tokens); `after`: carried out first, then answered so (a 5xx
                                      after the comment was created)
+  DELETE /_fake/faults[?path=prefix] the faults still queued (those of that exact `path`) are dropped -> {"cleared": n}
 Never used in production: the CLI refuses to start it outside the development profile.
 """
 
@@ -767,6 +768,17 @@ async def add_fault(request: web.Request) -> web.Response:
     return web.json_response({"queued": True}, status=201)
 
 
+async def clear_faults(request: web.Request) -> web.Response:
+    """Drop the faults still queued, or those queued for `?path=` (the `path` they were queued with): a fault queued
+    with a large `count` (a revoked token) held until it was used up, or the process restarted with all it keeps."""
+    state = _state(request)
+    path = request.query.get("path")
+    kept = [fault for fault in state.faults if path is not None and fault.path != path]
+    cleared = len(state.faults) - len(kept)
+    state.faults[:] = kept
+    return web.json_response({"cleared": cleared})
+
+
 def create_fake_provider_app(state: FakeProviderState) -> web.Application:
     app = web.Application(middlewares=[_faults_and_log])
     app[STATE_KEY] = state
@@ -783,4 +795,5 @@ def create_fake_provider_app(state: FakeProviderState) -> web.Application:
     app.router.add_post("/_fake/instagram/comments", inject_instagram_comment)
     app.router.add_get("/_fake/replies", replies)
     app.router.add_post("/_fake/faults", add_fault)
+    app.router.add_delete("/_fake/faults", clear_faults)
     return app

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header, unescape
@@ -1680,6 +1681,28 @@ def test_a_refused_token_names_the_host_that_refused_it_and_what_to_set(
                                                        f"{next_try})")
     [action] = x_health["actions"]
     assert all(words in action for words in (*does, "restart `lapor-gateway pollers`")), action
+
+
+def test_the_fake_providers_faults_can_be_cleared_all_or_by_path(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A fault queued with a large `count` (X's token revoked, `"status": 401, "count": 100`) held until it was used
+    up or the fake provider restarted: `DELETE /_fake/faults` drops them, `?path=` those queued for that path."""
+    settings = test_env.settings(**fake.env())
+    with httpx.Client(base_url=fake.url, timeout=10) as control:
+        for path in ("/x/2/users", "/graph"):
+            queued = control.post("/_fake/faults", json={"path": path, "status": 401, "count": 100})
+            assert queued.status_code == 201, queued.text
+        assert control.delete("/_fake/faults", params={"path": "/x/2/users"}).json() == {"cleared": 1}
+        intake = Intake(redis, settings)
+        try:
+            make_poller(settings, redis, intake).poll_once()
+        finally:
+            intake.close()
+        assert redis.hget(SIGNALS_KEY.format(channel="x"), "last_poll_ok_at") is not None  # X answers again
+        assert [fault.path for fault in fake.state.faults] == ["/graph"]  # the other path's fault kept
+        assert control.delete("/_fake/faults").json() == {"cleared": 1}
+        assert fake.state.faults == []
 
 
 @pytest.mark.parametrize("succeeded_between", [True, False], ids=["a-poll-ok-between", "refused-in-a-row"])
