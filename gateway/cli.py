@@ -402,7 +402,8 @@ def worker(
     ),
     burst: Annotated[bool, typer.Option(help="Exit when the queues are empty.")] = False,
 ) -> None:
-    """RQ workers (non-forking, with the retry scheduler): one process per queue."""
+    """RQ workers (non-forking, with the retry scheduler) for the given queues, all of them in one command: it forks
+    a child process per queue, and a child that ends stops the others (exit non-zero)."""
     from gateway.queues import ALL_QUEUES
 
     names = [name.strip() for name in queues.split(",") if name.strip()]

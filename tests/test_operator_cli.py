@@ -1632,6 +1632,16 @@ def test_serve_help_names_every_page_the_gateway_serves(test_env: TestEnvironmen
     assert [page for page in sorted(pages) if not re.search(rf"(?<![\w/]){re.escape(page)}(?![\w/])", said)] == []
 
 
+def test_the_worker_help_says_one_command_works_several_queues(test_env: TestEnvironment) -> None:
+    """`worker --help` said "one process per queue", while its default and the Procfile's `replies` line run two or
+    three queues in one command: read as one command per queue."""
+    said = " ".join(cli(test_env, "worker", "--help").stdout.split())
+    assert "all of them in one command" in said and "child process per queue" in said, said
+    assert "one process per queue" not in said, said
+    procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text(encoding="utf-8")
+    assert "worker --queues lapor-reply,lapor-status" in procfile  # several queues in one command, as it says
+
+
 def test_the_purge_help_and_the_readme_name_the_outboxes_it_purges(test_env: TestEnvironment) -> None:
     """The README's retention setting said "e-mail outbox replies", where the purge deletes the SMS outbox's days
     too (and its help said so)."""
