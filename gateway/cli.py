@@ -29,6 +29,7 @@ from gateway.settings import (
     SettingsError,
     load_settings,
     moved_with,
+    port_holder,
     settings_warnings,
     unknown_variables,
 )
@@ -264,7 +265,8 @@ def _port_in_use(process: str, host: str, port: int, setting: str, *, together_w
     second checkout's `make run`) ended the process on an OSError traceback that named neither."""
     log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
               detail=f"port {port} is taken (another process listens on it, or an outgoing connection holds it a "
-                     f"moment): stop that process, or move this one with {setting}{together_with}")
+                     f"moment; {port_holder(port)}): stop that process, or move this one with {setting}"
+                     f"{together_with}")
     raise typer.Exit(EXIT_CANNOT_LISTEN)
 
 

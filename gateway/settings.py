@@ -864,6 +864,12 @@ def _follow_moved_ports(configured: dict[str, Any], raw: dict[str, Any], environ
     return result
 
 
+def port_holder(port: int) -> str:
+    """What `process.port_in_use` says of finding the process that holds `port`, in every process's line and in
+    `make run`'s: the port was named and the operator left to find its holder."""
+    return f"`ss -ltnp 'sport = :{port}'` names the one listening (as root for another user's)"
+
+
 def moved_with(port_name: str, settings: Settings, environ: Mapping[str, str] | None = None) -> str:
     """What `process.port_in_use` adds to "move this one with `port_name`": the settings to move with it (all of
     MOVED_TOGETHER's in production, where the public URL is the real public address; in development those set

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisFailed
 from gateway.logs import get_logger
 from gateway.runtime import tied_to_this_process
-from gateway.settings import Settings, followed_ports, moved_with
+from gateway.settings import Settings, followed_ports, moved_with, port_holder
 
 log = get_logger()
 
@@ -359,9 +359,9 @@ def _supervise(settings: Settings, procfile: Path) -> int:
     taken = taken_ports(settings, read_procfile(procfile).values())
     for process, host, port, setting in taken:
         log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,
-                  detail=f"port {port} is taken (another process listens on it, a second make run?): stop that "
-                         f"process, or move this one with {setting}{moved_with(setting.split()[0], settings)}; "
-                         "nothing was started")
+                  detail=f"port {port} is taken (another process listens on it, a second make run?; "
+                         f"{port_holder(port)}): stop that process, or move this one with {setting}"
+                         f"{moved_with(setting.split()[0], settings)}; nothing was started")
     if taken:
         return 1
     if settings.is_development:

@@ -794,6 +794,7 @@ def test_a_make_run_whose_port_another_process_holds_starts_nothing_and_names_th
     [taken] = [event for event in events if event["event"] == "process.port_in_use"]
     assert (taken["process"], taken["port"], taken["setting"]) == (process, int(env[setting]), setting)
     assert f"move this one with {setting}{moved_with}" in taken["detail"]
+    assert f"`ss -ltnp 'sport = :{env[setting]}'` names the one listening" in taken["detail"], taken["detail"]
     assert [event["event"] for event in events if event["event"] in ("supervisor.started", "redis.embedded")] == []
     assert not (tmp_path / "var" / "redis").exists()
 

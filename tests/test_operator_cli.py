@@ -636,6 +636,8 @@ def test_a_process_whose_port_is_taken_says_which_setting_moves_it_and_exits_2(
     [refused] = [event for event in events if event["event"] == "process.port_in_use"]
     assert (refused["process"], refused["port"], refused["setting"]) == (row.process, port, row.setting)
     assert f"move this one with {row.setting}" in refused["detail"]
+    # And how to find the process that holds it, as `make run`'s line says it.
+    assert f"`ss -ltnp 'sport = :{port}'` names the one listening" in refused["detail"], refused["detail"]
     assert [event for event in events if event["event"].endswith(".listening")] == []
     assert redis.keys("lapor:health:serving:*") == []
 
