@@ -1048,12 +1048,18 @@ def _check_failed(view: str, error: Exception) -> dict[str, object]:
     return check_failed_document(error, time.time())
 
 
+def _redis_down(gateway: Gateway, error: BaseException) -> dict[str, Any]:
+    """The document while Redis does not answer, since when this process's outage began (`gateway.redis_lost`)."""
+    assert gateway.monitor is not None
+    return gateway.monitor.redis_down(error, since=gateway.redis_outage.since_at)
+
+
 def status_json_handler(gateway: Gateway) -> Handler:
     async def status(_: web.Request) -> web.Response:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            return web.json_response(gateway.monitor.redis_down(error), status=503)
+            return web.json_response(_redis_down(gateway, error), status=503)
         except Exception as error:
             return web.json_response(_check_failed("status", error), status=503)
         return web.json_response(document)
@@ -1072,7 +1078,7 @@ def status_page_handler(gateway: Gateway) -> Handler:
         try:
             document = await _bounded_check(gateway)
         except (RedisError, TimeoutError) as error:
-            text = render_redis_down_page(gateway.monitor.redis_down(error), refresh, gateway.settings.operator_zone)
+            text = render_redis_down_page(_redis_down(gateway, error), refresh, gateway.settings.operator_zone)
             return web.Response(text=text, content_type="text/html", status=503)
         except Exception as error:
             text = render_check_failed_page(_check_failed("status_page", error), refresh,
@@ -1090,7 +1096,7 @@ def metrics_with_health_handler(gateway: Gateway) -> Handler:
             try:  # queue gauges and states as of now
                 checked = await _bounded_check(gateway, collect=True)
             except (RedisError, TimeoutError) as error:  # the process's own metrics (the spool's size too) still count
-                gateway.monitor.redis_down(error)
+                _redis_down(gateway, error)
             except Exception as error:  # as for the status views: the process's own metrics still count
                 _check_failed("metrics", error)
             else:  # the check collected every metric once already: render that, not a second collection
@@ -1131,7 +1137,7 @@ async def health_loop(gateway: Gateway) -> None:
             gateway.redis_outage.lost(error)
             document = None
             with contextlib.suppress(Exception):  # the heartbeat goes on even if reading the spool fails
-                document = await asyncio.to_thread(gateway.monitor.redis_down, error)
+                document = await asyncio.to_thread(_redis_down, gateway, error)
         except Exception as error:  # a bug: said each time, the loop goes on
             log.error("health.check_failed", error=type(error).__name__)
             document = None
@@ -1150,7 +1156,11 @@ def log_heartbeat(document: dict[str, object]) -> None:
     one saying so with the spool's size (the one figure that moves then)."""
     if "channels" not in document:
         log.error("health.heartbeat", overall=document["overall"], reason=document["reason"],
-                  redis=document["redis"], spool_size=document["spool_size"])
+                  redis=document["redis"], redis_down_since=document.get("redis_down_since"),
+                  spool_size=document["spool_size"],
+                  **({"spool_failure": document["spool_failure"],
+                      "spool_failure_since": document.get("spool_failure_since")}
+                     if document.get("spool_failure") else {}))
         return
     channels = document["channels"]
     assert isinstance(channels, list)
@@ -1169,7 +1179,8 @@ def log_heartbeat(document: dict[str, object]) -> None:
              **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}),
              **({"casestore_refusing": document["casestore_refusing"]} if document.get("casestore_refusing")
                 else {}),
-             **({"spool_failure": document["spool_failure"]} if document.get("spool_failure") else {}),
+             **({"spool_failure": document["spool_failure"], "spool_failure_since": document.get("spool_failure_since")}
+                if document.get("spool_failure") else {}),
              **({"spool_stuck": document["spool_stuck"]} if document.get("spool_stuck") else {}))
 
 
@@ -1185,7 +1196,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
     gateway.spool_status = SpoolProbe(Spool(settings.data_dir / SPOOL_DIR), wait=False, tell=True)
     gateway.monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), data_dir=settings.data_dir,
                                     disabled=disabled_channels(settings), polled=polled_accounts(settings),
-                                    signals=gateway.signals, spool_failure=gateway.spool_status.failure)
+                                    signals=gateway.signals, spool_failure=gateway.spool_status.failure,
+                                    spool_failing_since=gateway.spool_status.failing_since)
     # No middleware at all when the limit is off: aiohttp wraps every request once more per middleware.
     middlewares = ([rate_limit_middleware(settings.ratelimit, throttled=gateway.note_throttled)]
                    if settings.ratelimit.enabled else [])

@@ -1646,6 +1646,7 @@ def status(
             _write_json(down)
         else:
             _print_overall("DOWN", with_local_times(down["reason"], settings.operator_zone))
+            console.print(REDIS_SINCE_NOTE, markup=False, highlight=False)
         raise typer.Exit(EXIT_DOWN) from None
     if as_json:
         _write_json(document)
@@ -1655,6 +1656,14 @@ def status(
         raise typer.Exit(EXIT_DOWN)
     if strict and document["overall"] == "degraded":
         raise typer.Exit(EXIT_DEGRADED_STRICT)
+
+
+# Since when Redis is away, or the spool cannot be written, is known to the processes that met it, not to this command,
+# which looks once: said where to read it, where the operator paged at 02:10 could not tell a blip from a long outage.
+REDIS_SINCE_NOTE = ("since when: this command cannot tell; the gateway's /v1/status does (redis_down_since, in UTC), "
+                    "as does its log line gateway.redis_lost")
+SPOOL_SINCE_NOTE = ("disk spool: since when it cannot be written, this command cannot tell; the gateway's /v1/status "
+                    "on that host does (spool_failure_since, in UTC), as does its log line spool.not_writable")
 
 
 def _print_overall(state: str, reason: str) -> None:
@@ -1740,6 +1749,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     # The spool in bytes, as the page of Redis down and the reasons say it: "spool: 2" read as two reports.
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']} bytes"
                   + casestore, highlight=False, markup=False)
+    if document.get("spool_failure") and not document.get("spool_failure_since"):
+        console.print(SPOOL_SINCE_NOTE, markup=False, highlight=False)
 
 
 def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> None:

@@ -294,13 +294,15 @@ def _state_words(state: object) -> str:
 
 def render_redis_down_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneInfo | None = None) -> str:
     """The page while Redis cannot be read (`health.redis_down_document`): that, and why, and the spool's size (the
-    reports answered meanwhile wait there)."""
+    reports answered meanwhile wait there). Since when, where the gateway knows it (`redis_down_since`), in the
+    headline: the reason's start too, but a blip and a 40-min outage looked the same up there."""
     state = _state_words(status.get("redis_state", "unreachable"))
+    since = f" since {escape(str(status['redis_down_since']))}" if status.get("redis_down_since") else ""
     return with_local_times(
         _head("DOWN", refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall down" id="overall">DOWN: Redis {escape(state)}'
-        f' ({escape(str(status["redis"]))})</div>'
+        f' ({escape(str(status["redis"]))}){since}</div>'
         f'<div class="reason">{escape(str(status["reason"]))}</div>'
         f'{_generated(status)} · reloads every {int(refresh_seconds)} s'
         f' · spool: {int(status["spool_size"])} bytes</div></body></html>', zone)

@@ -53,6 +53,7 @@ from channels.registry import disabled_channels
 from channels.social import SOCIAL_REPLY_FUNC
 from gateway import metrics
 from gateway.app import GATEWAY_KEY, create_app
+from gateway.cli import REDIS_SINCE_NOTE
 from gateway.embedded_redis import EmbeddedRedis, named_redis
 from gateway.errors import RetryableError
 from gateway.health import monitor as health_monitor
@@ -1586,7 +1587,8 @@ async def test_with_redis_unreachable_status_says_so_and_metrics_still_answer(
     # State and reason apart, as the channels' headline ("overall: DOWN: email"): it read "overall: DOWN Redis ...".
     reason = orjson.loads(run_cli(["status", "--json"], test_env.process_env(REDIS_URL=dead)).stdout)["reason"]
     assert reason.startswith("Redis unreachable (ConnectionError): "), reason
-    assert result.stdout.splitlines() == [f"overall: DOWN: {reason}"], result.stdout
+    # Then where to read since when: this command cannot know it.
+    assert result.stdout.splitlines() == [f"overall: DOWN: {reason}", REDIS_SINCE_NOTE], result.stdout
     # Webhooks still answer from the spool: the CLI must not say nothing can be made durable.
     assert "Twilio's webhooks are answered from the disk spool (0 bytes waiting" in result.stdout
     as_json = run_cli(["status", "--json"], test_env.process_env(REDIS_URL=dead))
@@ -2295,6 +2297,97 @@ async def test_while_redis_is_down_every_view_shows_the_spool_filling(
         assert "Redis unreachable" in str(beat["reason"])
 
 
+async def test_while_redis_is_down_every_view_says_since_when(
+    test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
+) -> None:
+    """Paged at 02:10, an operator could not tell a blip of 5 s from an outage of 40 min: /v1/status, the page and the
+    heartbeat gave the reason and no start (the log line gateway.redis_lost alone had it). Each says since when the
+    gateway met the outage, the same at each look; `lapor-gateway status`, which cannot know, says where to read it."""
+    async with gateway_on_its_own_redis(test_env, tmp_path, LAPOR_HEALTH_EVALUATE_SECONDS="0.1",
+                                        LAPOR_HEALTH_HEARTBEAT_SECONDS="0.2") as (own, server):
+        client = server.client
+        assert (await client.get("/v1/status")).status_code == 200
+        before = datetime.now(UTC).replace(microsecond=0)
+        own.stop()
+        deadline = time.monotonic() + 5
+        while not (document := (await client.get("/v1/status")).json()).get("redis_down_since"):
+            assert time.monotonic() < deadline, document
+            await asyncio.sleep(0.1)
+        since = document["redis_down_since"]
+        assert before <= datetime.strptime(since, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC) <= datetime.now(UTC)
+        assert f"Redis unreachable (ConnectionError), since {since}: " in document["reason"]
+        await asyncio.sleep(1.1)  # a second later: the start, not the time of the look
+        assert (await client.get("/v1/status")).json()["redis_down_since"] == since
+        headline = with_local_times(f"DOWN: Redis unreachable (ConnectionError) since {since}",
+                                    server.settings.operator_zone)
+        assert f"{headline}</div>" in (await client.get("/status")).text
+
+        def outage_beats() -> list[dict[str, object]]:
+            return [e for e in log_events(log_stream) if e["event"] == "health.heartbeat" and e["overall"] == "down"]
+
+        await async_wait_until(outage_beats, timeout=5)
+        assert outage_beats()[-1]["redis_down_since"] == since
+        result = run_cli(["status"], test_env.process_env(REDIS_URL=own.url))
+        assert result.returncode == 2
+        assert "since when: this command cannot tell; the gateway's /v1/status does (redis_down_since" in " ".join(
+            result.stdout.split()), result.stdout
+        own.start_again()
+        deadline = time.monotonic() + 5
+        while (await client.get("/v1/status")).status_code != 200:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        own.stop()  # a new outage: a new start
+        deadline = time.monotonic() + 5
+        while (again := (await client.get("/v1/status")).json().get("redis_down_since")) in (None, since):
+            assert time.monotonic() < deadline, again
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize(("since", "spool_failure", "spool_since", "said"), [
+    pytest.param(None, None, None, "Redis unreachable (ConnectionError): Twilio's", id="not-known"),
+    pytest.param(1796523000.0, None, None, "Redis unreachable (ConnectionError), since 2026-12-06 02:10:00Z: Twilio",
+                 id="redis-since"),
+    pytest.param(1796523000.0, "disk full", 1796522940.0, "since 2026-12-06 02:10:00Z and the disk spool cannot be "
+                 "written since 2026-12-06 02:09:00Z (disk full): no channel", id="both-since"),
+    pytest.param(None, "disk full", None, "Redis unreachable (ConnectionError) and the disk spool cannot be written "
+                 "(disk full): no channel", id="spool-not-known"),
+])
+def test_the_document_of_redis_down_says_since_when_where_known(
+    since: float | None, spool_failure: str | None, spool_since: float | None, said: str
+) -> None:
+    from gateway.status_page import render_redis_down_page
+
+    document = redis_down_document(RedisConnectionError("refused"), 0, 1796523600.0, "r", spool_failure,
+                                   since=since, spool_failure_since=spool_since)
+    assert said in document["reason"]
+    assert document["redis_down_since"] == (None if since is None else "2026-12-06 02:10:00Z")
+    assert document["spool_failure_since"] == (None if spool_since is None else "2026-12-06 02:09:00Z")
+    headline = "DOWN: Redis unreachable (ConnectionError)" + ("" if since is None else " since 2026-12-06 02:10:00Z")
+    assert f'id="overall">{headline}</div>' in render_redis_down_page(document, 10)
+
+
+def test_a_spool_that_cannot_be_written_is_said_since_when_in_the_headline(tmp_path: Path) -> None:
+    """The headline "DEGRADED: disk spool (...)" and `spool_failure` gave no start: the gateway's probe, which tells
+    each change, knows it, and the document says it (`spool_failure_since`); a probe that tells nothing (a one-shot
+    command's) does not, and the headline says no time."""
+    from gateway.health.monitor import SpoolProbe, overall_reason
+
+    assert overall_reason([], None, "disk full", spool_failure_since="2026-12-06 02:09:00Z") == (
+        "DEGRADED: disk spool (disk full since 2026-12-06 02:09:00Z; /readyz answers 503, and while Redis fails no "
+        "report is taken)")
+    assert overall_reason([], None, "disk full") == (
+        "DEGRADED: disk spool (disk full; /readyz answers 503, and while Redis fails no report is taken)")
+    (tmp_path / "spool").write_text("a file where the spool directory was")
+    told, untold = (SpoolProbe(Spool(tmp_path / "spool"), wait=True, tell=tell) for tell in (True, False))
+    before = time.time()
+    assert told.failure() is not None and untold.failure() is not None
+    assert before <= (told.failing_since() or 0) <= time.time()
+    assert untold.failing_since() is None
+    (tmp_path / "spool").unlink()
+    time.sleep(health_monitor.SPOOL_PROBE_SECONDS)  # a probe stands for a second
+    assert told.failure() is None and told.failing_since() is None
+
+
 async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_report_is_taken(
     test_env: TestEnvironment, tmp_path: Path
 ) -> None:
@@ -2323,6 +2416,7 @@ async def test_with_redis_down_and_the_spool_unwritable_every_view_says_no_repor
             assert "the disk spool cannot be written" in said
             assert "answered from the disk spool" not in said
         assert "not writable" in document["spool_failure"]
+        assert f"the disk spool cannot be written since {document['spool_failure_since']} (" in document["reason"]
         cli_env = test_env.process_env(REDIS_URL=own.url)
         result = run_cli(["status"], cli_env)
         assert result.returncode == 2

@@ -41,30 +41,40 @@ def spool_size(data_dir: Path) -> int:
 
 
 def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str,
-                        spool_failure: str | None = None) -> dict[str, Any]:
+                        spool_failure: str | None = None, *, since: float | None = None,
+                        spool_failure_since: float | None = None) -> dict[str, Any]:
     """The status document while Redis does not answer. Twilio's webhooks are still answered from the disk spool, so
     the spool's size is what an operator watches then; the webhooks that are not (the aggregator's SMS, whose reply is
     a queued job; Instagram's notifications, kept on a Redis list) are named, 1708 being the main SMS path. Every
     view shows this one text, ending with the Redis to check (`embedded_redis.named_redis`). A spool that cannot be
     written either (`spool_failure`, `Spool.failure`) answers nothing: said so, where the views said Twilio's SMS
-    were answered while each got 503, which Twilio never sends again."""
+    were answered while each got 503, which Twilio never sends again.
+
+    Since when (UTC), where the process knows it (`since`: its `RedisOutage.since_at`; `spool_failure_since`): in
+    `redis_down_since` and `spool_failure_since`, and in the reason. Paged at 02:10, a blip of 5 s and an outage of
+    40 min read the same: only the log line `gateway.redis_lost` said when. None where not known (a one-shot command,
+    or a view that gave up on its check before this process met the outage)."""
+    redis_since, spool_since = _clock(since), _clock(spool_failure_since)
+    trouble = f"{redis_trouble(error)}{f', since {redis_since}' if redis_since else ''}"
     # A key of another type is no outage: Redis answers, and takes what goes to the gateway's other keys.
     if wrong_type(error):
-        reason = f"{redis_trouble(error)}; the status cannot be read until it is. Check {redis_name}"
+        reason = f"{trouble}; the status cannot be read until it is. Check {redis_name}"
     elif spool_failure is not None:
-        reason = (f"{redis_trouble(error)} and the disk spool cannot be written ({_clean(spool_failure)}): no "
+        reason = (f"{trouble} and the disk spool cannot be written{f' since {spool_since}' if spool_since else ''} "
+                  f"({_clean(spool_failure)}): no "
                   "channel takes a report; Twilio's webhooks get 503 (Twilio does not send those SMS again), the "
                   "aggregator's callbacks and Instagram's notifications get 503 (their senders retry), SMTP answers "
                   f"451, pollers wait ({spool_bytes} bytes waiting in the spool). Check {redis_name} and the spool's "
                   "disk")
     else:
-        reason = (f"{redis_trouble(error)}: Twilio's webhooks are answered from the disk spool "
+        reason = (f"{trouble}: Twilio's webhooks are answered from the disk spool "
                   f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
                   "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's "
                   f"notifications get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
     return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
             "redis_state": outage_reason(error),
-            "reason": reason, "spool_size": spool_bytes, "spool_failure": spool_failure}
+            "redis_down_since": redis_since, "reason": reason, "spool_size": spool_bytes,
+            "spool_failure": spool_failure, "spool_failure_since": spool_since if spool_failure is not None else None}
 
 
 def check_failed_document(error: BaseException, now: float) -> dict[str, Any]:

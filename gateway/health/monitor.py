@@ -211,6 +211,9 @@ class StoredStatus:
     casestore_refusing: dict[str, Any] | None = None
     # Why this host's disk spool cannot be written (`Spool.failure`); None while it can, or where none is.
     spool_failure: str | None = None
+    # Since when it cannot (UTC, as the views show times); None while it can, or where it is not known (a one-shot
+    # command's probe, which sees one moment).
+    spool_failure_since: str | None = None
     # Spools (any host's) whose answered reports a replayer has not moved into Redis though it answers
     # (`gateway.spool.REPLAY_STUCK_KEY`): host, since, bytes, reason.
     spool_stuck: list[dict[str, Any]] = field(default_factory=list)
@@ -421,6 +424,7 @@ class SpoolProbe:
         self._started: float | None = None  # the probe in flight's start
         self._last: tuple[float, str | None] | None = None  # the last probe's end and its answer
         self._failing_since: float | None = None  # since when (monotonic) the answers told say it is not writable
+        self._failing_since_at: float | None = None  # the same by the wall clock, for the views (`failing_since`)
 
     def failure(self) -> str | None:
         answer = self._answer()
@@ -436,12 +440,18 @@ class SpoolProbe:
             if (answer is not None) is (since is not None):
                 return
             self._failing_since = now if answer is not None else None
+            self._failing_since_at = time.time() if answer is not None else None
         if answer is not None:
             log.error("spool.not_writable", reason=answer,
                       detail="/readyz answers 503, and while Redis fails no report is taken: free or mend its disk")
         else:
             assert since is not None
             log.info("spool.writable", not_writable_seconds=round(now - since, 1))
+
+    def failing_since(self) -> float | None:
+        """Since when (wall clock, Unix time) the answers told (`tell`) say the spool cannot be written; None while
+        it can, or where nothing is told (a one-shot command's probe: it cannot know)."""
+        return self._failing_since_at
 
     def _answer(self) -> str | None:
         now = time.monotonic()
@@ -479,7 +489,8 @@ class HealthMonitor:
                  clock: Callable[[], float] = time.time, disabled: Iterable[str] = (),
                  polled: Mapping[str, str] | None = None, signals: HealthSignals | None = None,
                  monotonic: Callable[[], float] | None = None,
-                 spool_failure: Callable[[], str | None] | None = None) -> None:
+                 spool_failure: Callable[[], str | None] | None = None,
+                 spool_failing_since: Callable[[], float | None] | None = None) -> None:
         self._redis = redis
         self.rules = rules
         # This process's recorder: what it noted and has not written yet is written before each check evaluates.
@@ -494,6 +505,8 @@ class HealthMonitor:
         # Why the spool's disk cannot be written: a probe of its own by default, waited for (a one-shot command's).
         self._spool_failure = spool_failure or (SpoolProbe(Spool(data_dir / SPOOL_DIR), wait=True).failure
                                                 if data_dir is not None else lambda: None)
+        # Since when (wall clock) it cannot: known to a process whose probe tells its changes (`SpoolProbe.tell`).
+        self._spool_failing_since = spool_failing_since or (lambda: None)
         self._clock = clock
         # A step of the wall clock is told by a clock that does not step: the real monotonic one beside the real wall
         # clock; a caller moving a wall clock of its own passes its own (or none: no step is looked for).
@@ -846,16 +859,18 @@ class HealthMonitor:
             document = self.status()
         return document
 
-    def redis_down(self, error: BaseException) -> dict[str, Any]:
+    def redis_down(self, error: BaseException, since: float | None = None) -> dict[str, Any]:
         """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk) and
-        lapor_redis_up at 0."""
+        lapor_redis_up at 0. `since`: when (wall clock) this process's outage began (`RedisOutage.since_at`), None
+        where it is not known (a one-shot command)."""
         metrics.REDIS_UP.set(0)
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
         failure = self._spool_failure()
         metrics.SPOOL_WRITABLE.set(failure is None)
         return redis_down_document(error, spool_bytes, self._clock(), named_redis(self._redis, self._data_dir),
-                                   failure)
+                                   failure, since=since,
+                                   spool_failure_since=self._spool_failing_since() if failure is not None else None)
 
     def read_stored(self, healths: Sequence[ChannelHealth]) -> StoredStatus:
         """What the document shows besides the evaluation, in one round trip (and the spool's size)."""
@@ -884,7 +899,8 @@ class HealthMonitor:
                          for index, health in enumerate(healths)},
             deadletters={health.channel: int(per_channel[2 * index + 1]) for index, health in enumerate(healths)},
             spool_size=self._spool(),
-            spool_failure=self._spool_failure(),
+            spool_failure=(failure := self._spool_failure()),
+            spool_failure_since=_clock(self._spool_failing_since()) if failure is not None else None,
             spool_stuck=_stuck_spools(stuck, redis_time(redis_now)),
             pollers={channel: lease_status(account, leases[2 * index], leases[2 * index + 1])
                      for index, (channel, account) in enumerate(self.polled.items())},
@@ -944,12 +960,13 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
                    spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = (),
                    casestore_refusing: Mapping[str, Any] | None = None,
-                   redis_data_lost: Mapping[str, Any] | None = None) -> str | None:
+                   redis_data_lost: Mapping[str, Any] | None = None, *,
+                   spool_failure_since: str | None = None) -> str | None:
     """What makes the overall state what it is, as every view's headline says it: the channels that are down, then
     those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) or it refuses the gateway's
-    credentials (`CASESTORE_REFUSING_STATE`, with what to do) and a disk spool that
-    cannot be written (`SPOOL_FAILURE_STATE`), in the order given ("DOWN: x · DEGRADED: email, case store (forwards
-    failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok."""
+    credentials (`CASESTORE_REFUSING_STATE`, with what to do) and a disk spool that cannot be written
+    (`SPOOL_FAILURE_STATE`, since when where known), in the order given ("DOWN: x · DEGRADED: email, case store
+    (forwards failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok."""
     named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
                                    for state in (State.DOWN, State.DEGRADED)}
     if outage_declared(casestore_outage):
@@ -964,7 +981,8 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
             f"{credentials_step(reason)})")
     if spool_failure is not None:
         named[SPOOL_FAILURE_STATE.value].append(
-            f"disk spool ({_clean(spool_failure)}; /readyz answers 503, and while Redis fails no report is taken)")
+            f"disk spool ({_clean(spool_failure)}{f' since {spool_failure_since}' if spool_failure_since else ''}; "
+            "/readyz answers 503, and while Redis fails no report is taken)")
     if redis_data_lost:
         named[REDIS_DATA_LOST_STATE.value].append(
             f"Redis (lost its data at {redis_data_lost.get('at') or '?'}, noticed by "
@@ -1022,7 +1040,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "overall": next(s.value for s, level in SEVERITY.items() if level == worst),
         # Why, as the page's headline and the first line of `lapor-gateway status` say it (null: all ok).
         "reason": overall_reason(channels, stored.casestore_outage, stored.spool_failure, stored.spool_stuck,
-                                 stored.casestore_refusing, stored.redis_data_lost),
+                                 stored.casestore_refusing, stored.redis_data_lost,
+                                 spool_failure_since=stored.spool_failure_since),
         "channels": channels,
         # Without the jobs held past their limit (`overdue`, keyed by channel or None) and a worker's quit: the
         # job-held and worker-quitting rules say them.
@@ -1039,6 +1058,8 @@ def _document(healths: list[ChannelHealth], queues: list[QueueStats], signals: d
         "casestore_refusing": stored.casestore_refusing,
         # Why this host's disk spool cannot be written; null while it can.
         "spool_failure": stored.spool_failure,
+        # Since when (UTC); null while it can, or where not known (`lapor-gateway status`: see the gateway's).
+        "spool_failure_since": stored.spool_failure_since,
         # Spools whose answered reports are not replayed though Redis answers ([] while none).
         "spool_stuck": stored.spool_stuck,
         # Redis lost its data under the running processes in the last day: when and noticed by whom (null: not).
