@@ -145,7 +145,8 @@ SIGNALS_DROPPED = Counter(
     "waiting on Redis.",
 )
 CHANNEL_STATE = Gauge(
-    "lapor_channel_state", "Channel health: 0 ok, 1 degraded, 2 down.", ["channel"], multiprocess_mode="mostrecent"
+    "lapor_channel_state", "Channel health: 0 ok, 1 degraded, 2 down (also while Redis does not answer).",
+    ["channel"], multiprocess_mode="mostrecent",
 )
 QUEUE_OLDEST_AGE = Gauge(
     "lapor_queue_oldest_job_age_seconds", "Age of the oldest job waiting (queued or scheduled for retry).",
@@ -174,8 +175,9 @@ DEADLETTERS_WAITING = Gauge(
     multiprocess_mode="mostrecent",
 )
 SPOOL_SIZE = Gauge("lapor_spool_bytes", "Bytes waiting in the disk spool for replay.", multiprocess_mode="mostrecent")
-# While Redis does not answer, a scrape cannot read the channels or the queues: their gauges keep their last values
-# (all ok, say), and this is what says the views are DOWN.
+# While Redis does not answer, a scrape cannot read the channels or the queues: lapor_redis_up says why the views are
+# DOWN, every channel's state is 2, down, with them (`monitor.REDIS_DOWN_CHANNEL_STATE`), and the queue gauges keep
+# their last values (no depth is known then).
 # The disk spool takes a file (1) or not (0): with Redis up nothing is refused yet, but /readyz answers 503, and
 # the next Redis outage would refuse every report.
 SPOOL_WRITABLE = Gauge(

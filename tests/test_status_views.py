@@ -2486,21 +2486,26 @@ async def test_a_message_answered_from_the_spool_is_the_channels_last_once_redis
 async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
     test_env: TestEnvironment, tmp_path: Path
 ) -> None:
-    """While Redis does not answer, /metrics still answers 200 with the channel and queue gauges as they last were
-    (all ok, say): a Prometheus alert on lapor_channel_state never fired for the outage every other view calls DOWN.
-    lapor_redis_up says it, and says it no more once Redis is back."""
+    """While Redis does not answer, /metrics still answered 200 with the channel and queue gauges as they last were
+    (all ok, say): a Prometheus alert on lapor_channel_state never fired for the outage every other view calls DOWN,
+    and a dashboard was green. lapor_redis_up says why, and each channel's state is down (2) with the views, but
+    those switched off (X here: no credentials) and the dead letters of no channel (`unknown`), which say nothing of
+    a report taken; each is as found once Redis is back."""
     async with gateway_on_its_own_redis(test_env, tmp_path) as (own, server):
         client = server.client
 
-        async def scrape() -> tuple[float, float]:
+        async def scrape() -> tuple[float, float, float, float]:
             text = (await client.get("/metrics")).text
-            return value(text, "lapor_redis_up"), value(text, "lapor_channel_state", channel="x")
+            return (value(text, "lapor_redis_up"), value(text, "lapor_channel_state", channel="x"),
+                    value(text, "lapor_channel_state", channel="sms-twilio"),
+                    value(text, "lapor_channel_state", channel="unknown"))
 
-        assert await scrape() == (1.0, 0.0)
+        assert await scrape() == (1.0, 0.0, 0.0, 0.0)
         own.stop()
-        assert await scrape() == (0.0, 0.0)  # the state gauge keeps its last value; this one says why
+        assert "x" in disabled_channels(server.settings)
+        assert await scrape() == (0.0, 0.0, 2.0, 0.0)
         own.start_again()
-        assert await scrape() == (1.0, 0.0)
+        assert await scrape() == (1.0, 0.0, 0.0, 0.0)
 
 
 async def test_a_redis_outage_is_three_lines_of_the_gateway_whatever_looks_at_redis(

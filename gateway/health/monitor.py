@@ -115,6 +115,9 @@ REDIS_DATA_LOST_STEP = ("reports queued before then and not yet forwarded, repli
                         "catch a message delivered twice and the pollers' places are gone; give Redis persistence "
                         "(README: Redis persistence a deployment needs), compare the case store with the providers' "
                         "logs of the hour before, then DEL lapor:health:redis_data_lost (it clears itself after a day)")
+# Each channel's state in `lapor_channel_state` while Redis does not answer (`HealthMonitor.redis_down`): every view
+# says overall DOWN then, and no channel's state can be read; an alert on `lapor_channel_state == 2` fires with them.
+REDIS_DOWN_CHANNEL_STATE = State.DOWN
 # A disk spool that cannot be written, with Redis up: nothing is refused yet, but /readyz answers 503 (a load balancer
 # gating on it takes the gateway out) and the next Redis outage would refuse every report.
 SPOOL_FAILURE_STATE = State.DEGRADED
@@ -862,8 +865,17 @@ class HealthMonitor:
     def redis_down(self, error: BaseException, since: float | None = None) -> dict[str, Any]:
         """The document while Redis does not answer, with the spool gauge set as of now (the spool is on disk) and
         lapor_redis_up at 0. `since`: when (wall clock) this process's outage began (`RedisOutage.since_at`), None
-        where it is not known (a one-shot command)."""
+        where it is not known (a one-shot command).
+
+        Every channel's `lapor_channel_state` goes to down (`REDIS_DOWN_CHANNEL_STATE`) with it, but those switched off
+        and the dead letters of no channel (`UNATTRIBUTED`), whose states say nothing of a report taken: they kept
+        their last values (0, ok, for all), and a dashboard was green while every view said DOWN. The next check
+        that reads Redis sets each as it finds it. The queue gauges keep theirs (the last check's: no depth is known
+        meanwhile, and none is 0)."""
         metrics.REDIS_UP.set(0)
+        for channel in self.rules.watched:
+            if channel != UNATTRIBUTED and channel not in self.disabled:
+                metrics.CHANNEL_STATE.labels(channel).set(SEVERITY[REDIS_DOWN_CHANNEL_STATE])
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
         failure = self._spool_failure()
