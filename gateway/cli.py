@@ -1700,10 +1700,18 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     table = _folded_table("Channels", ("channel", "state", "reason", "received", "accepted", "dup", "rejected",
                                        "forwarded", "files lost", "replies ok/failed/held", "dead letters",
                                        "last message"))
+    # A reason a channel above gave already (one cause every channel shares: a forward worker gone) is said once:
+    # the same long reason, and its action below, came five times.
+    first_with: dict[str, str] = {}
     for entry in document["channels"]:
         c = entry["counters"]
+        reason = entry["reason"] or "-"
+        shown = (f"same as {first_with[reason]}" if reason in first_with and entry["state"] != "ok"
+                 else local(reason))
+        if entry["state"] != "ok":
+            first_with.setdefault(reason, entry["channel"])
         table.add_row(escape(entry["channel"]), f"[{STATE_STYLE[entry['state']]}]{entry['state'].upper()}[/]",
-                      _printable(local(entry["reason"] or "-")), str(c["received"]), str(c["accepted"]),
+                      _printable(shown), str(c["received"]), str(c["accepted"]),
                       str(c["duplicates"]),
                       str(c["rejected"]), str(c["forwarded"]), str(c["attachments_not_fetched"]),
                       f"{c['replies_sent']}/{c['replies_failed']}/{c['replies_held']}", str(entry["deadletters"]),
@@ -1712,13 +1720,18 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     # Since when each channel that is not ok is in its state (and cause), as the gateway recorded it: under the table,
     # which keeps its width for the reasons. Only the page said it.
     # And what to do, as the page says it under the reason.
+    # Channels in the same state since the same time for the same reason, with the same actions, are one line.
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for entry in document["channels"]:
         if entry["state"] != "ok":
-            console.print(f"{entry['channel']}: {entry['state'].upper()} since "
-                          f"{local(entry['since'] or 'not recorded yet (no gateway has checked it in this state)')}",
-                          markup=False, highlight=False)
-            for action in entry.get("actions", []):
-                console.print(f"  what to do: {action}", markup=False, highlight=False)
+            groups.setdefault((entry["state"], entry["since"], entry["reason"], tuple(entry.get("actions", []))),
+                              []).append(entry["channel"])
+    for (state, since, _, actions), names in groups.items():
+        console.print(f"{', '.join(names)}: {state.upper()} since "
+                      f"{local(since or 'not recorded yet (no gateway has checked it in this state)')}",
+                      markup=False, highlight=False)
+        for action in actions:
+            console.print(f"  what to do: {action}", markup=False, highlight=False)
     # Why the rejected were refused and the files lost, by reason, as the page says it under each channel's counters:
     # "rejected 55" alone did not tell a burst of junk from a secret that differs at the aggregator.
     for entry in document["channels"]:

@@ -372,6 +372,34 @@ def test_the_pollers_account_and_holder_are_folded_not_cut_on_a_narrow_terminal(
     assert f"  account {account}" in lines and f"  polled by {holder}" in lines, output.getvalue()
 
 
+def test_the_status_command_says_a_reason_and_its_action_every_channel_shares_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forward worker gone degrades every channel for one reason, with one action: the command printed that reason
+    in each of five rows, and five "since" lines each with the same action under it. The first row says it, the
+    others say so; one line names the channels, the action under it once."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
+    document = _document()
+    reason, action = "lapor-forward: no live worker (last seen 4 min ago)", "start `lapor-gateway worker`"
+    shared = {**document["channels"][0], "state": "degraded", "since": "2026-12-04 18:00:00Z", "reason": reason,
+              "actions": [action], "counters": dict.fromkeys(
+                  ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
+                   "replies_sent", "replies_failed", "replies_held"), 0)}
+    names = ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
+    document["channels"] = [{**shared, "channel": name} for name in names]
+    document["channels"].append({**shared, "channel": "telegram", "reason": "its own", "actions": ["its step"]})
+    cli_module._print_status(document)
+    view = output.getvalue()
+    assert view.count(reason) == 1 and view.count("same as sms-aggregator") == 4, view
+    assert view.count(f"what to do: {action}") == 1, view
+    assert f"{', '.join(names)}: DEGRADED since 2026-12-04 18:00:00Z\n  what to do: {action}\n" in view, view
+    assert "telegram: DEGRADED since 2026-12-04 18:00:00Z\n  what to do: its step\n" in view, view
+
+
 def _busy_channels_document() -> dict[str, Any]:
     """A status document of a busy SMS channel and an e-mail channel down for a long reason."""
     document = _document()

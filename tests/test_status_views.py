@@ -1525,6 +1525,57 @@ def test_the_page_headline_groups_channels_by_state() -> None:
 
 
 
+FORWARD_GONE = "lapor-forward: no live worker (last seen 4 min ago)"
+FORWARD_AGED = "lapor-forward: oldest job waiting 6 min (3 queued, 0 retrying; no live worker takes its jobs)"
+
+
+def _channel(name: str, state: str, *findings: tuple[str, str, str], reason: str | None = None) -> dict[str, Any]:
+    """A channel of the status document with its findings (rule, about, reason) at its state."""
+    return {"channel": name, "state": state, "since": None,
+            "reason": reason if reason is not None else "; ".join(said for _, _, said in findings),
+            "findings": [{"rule": rule, "state": state, "reason": said, "about": about, "action": ""}
+                         for rule, about, said in findings]}
+
+
+ALL_FIVE = ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
+GONE = ("worker_missing", "lapor-forward", FORWARD_GONE)
+AGED = ("queue_age", "lapor-forward", FORWARD_AGED)
+
+
+@pytest.mark.parametrize(("channels", "headline"), [
+    pytest.param([_channel(name, "degraded", GONE) for name in ALL_FIVE],
+                 f"DEGRADED: all channels ({FORWARD_GONE})", id="every-channel-one-worker"),
+    pytest.param([_channel(name, "degraded", GONE, AGED) for name in ALL_FIVE],
+                 f"DEGRADED: all channels ({FORWARD_GONE}; {FORWARD_AGED})", id="one-worker-two-findings"),
+    pytest.param([_channel(name, "degraded", GONE) for name in ALL_FIVE[:4]]
+                 + [_channel("instagram", "ok", reason=OFF_REASON)],
+                 f"DEGRADED: all channels ({FORWARD_GONE})", id="one-switched-off"),
+    pytest.param([_channel(name, "degraded", GONE) for name in ALL_FIVE[:3]] + [_channel("x", "ok"),
+                                                                                _channel("instagram", "ok")],
+                 f"DEGRADED: sms-aggregator, sms-twilio, email ({FORWARD_GONE})", id="several"),
+    pytest.param([_channel("sms-aggregator", "degraded", GONE), _channel("email", "degraded", GONE),
+                  _channel("x", "degraded", GONE, ("replies", "", "replies failing (3 in a row): 403"))],
+                 f"DEGRADED: all channels ({FORWARD_GONE}), x", id="shared-and-its-own"),
+    pytest.param([_channel("x", "degraded", ("replies", "", "replies failing (3 in a row): 403")),
+                  _channel("instagram", "degraded", ("replies", "", "replies failing (5 in a row): 500"))],
+                 "DEGRADED: x, instagram", id="same-rule-other-words"),
+    pytest.param([_channel("email", "down", ("process_missing", "", "no SMTP server process alive")),
+                  *(_channel(name, "degraded", GONE) for name in ("sms-aggregator", "x"))],
+                 f"DOWN: email · DEGRADED: sms-aggregator, x ({FORWARD_GONE})", id="down-and-degraded"),
+    pytest.param([_channel("email", "degraded", GONE), _channel("x", "ok")], "DEGRADED: email", id="one-alone"),
+])
+def test_the_headline_names_a_cause_several_channels_share_once(
+    channels: list[dict[str, Any]], headline: str
+) -> None:
+    """A forward worker frozen or gone degrades every channel for one cause: the headline read "DEGRADED:
+    sms-aggregator, sms-twilio, email, x, instagram", five channels to look at, where the case store's outage is
+    named as one. A finding of the same rule, on the same queue, said the same, is named once with the channels it
+    concerns ("all channels" for every one that runs); each channel's findings stay in the document."""
+    from gateway.health.monitor import overall_reason
+
+    assert overall_reason(channels, None) == headline
+
+
 def _status_pages() -> list[tuple[str, str, str]]:
     """(label, page, the state its title starts with): the status page ok and down, and the pages when the check
     failed and when Redis does not answer."""
@@ -2686,6 +2737,9 @@ def test_a_killed_worker_degrades_the_channels_of_its_queue_with_nothing_queued(
         assert "worker_missing" in [f["rule"] for f in shown["findings"]]
     if queues[0] == REPLY_QUEUE:
         assert channel("sms-twilio")["state"] == "ok", channel("sms-twilio")
+    else:  # one worker, one cause: named once, not as five channels
+        assert re.fullmatch(r"DEGRADED: all channels \(lapor-forward: no live worker \(last seen 4\d s ago\)\)",
+                            str(monitor.status()["reason"])), monitor.status()["reason"]
     [stats] = [q for q in monitor.status()["queues"] if q["name"] == queues[0]]
     assert stats["workers"] == 0 and stats["worker_seen_at"].endswith("Z")  # as the views write a time
 

@@ -969,6 +969,40 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
     return bool(casestore_outage and casestore_outage.get("declared"))
 
 
+# What the headline calls a cause every channel that runs shares (`_named_channels`).
+ALL_CHANNELS = "all channels"
+
+
+def _finding_key(finding: Mapping[str, Any]) -> tuple[str, str, str]:
+    """One cause as several channels may share it: the same rule, on the same queue(s), said the same."""
+    return str(finding.get("rule")), str(finding.get("about") or ""), str(finding.get("reason"))
+
+
+def _named_channels(channels: Sequence[Mapping[str, Any]], state: str) -> list[str]:
+    """The channels in `state` as the headline names them. A cause that several share (`_finding_key`: a forward
+    worker frozen or gone finds every channel degraded for lapor-forward) is named once, with the channels it concerns,
+    `ALL_CHANNELS` for every channel that runs (not one switched off, nor the dead letters of no channel): the
+    headline read "DEGRADED: sms-aggregator, sms-twilio, email, x, instagram", five channels for one worker, where
+    the case store's outage is named as one. Then, by name as before, each channel with a cause of its own at that
+    level (or none shown). Each channel's findings stay in the document."""
+    members = [c for c in channels if c["state"] == state]
+    keys = {str(c["channel"]): list(dict.fromkeys(_finding_key(f) for f in c.get("findings") or ()
+                                                  if f.get("state") == state)) for c in members}
+    sharers: dict[tuple[str, str, str], list[str]] = {}
+    for name, found in keys.items():
+        for key in found:
+            sharers.setdefault(key, []).append(name)
+    shared = {key: names for key, names in sharers.items() if len(names) > 1}
+    # Causes shared by the same channels are said together: a worker gone, and the queue it leaves to age.
+    causes: dict[tuple[str, ...], list[str]] = {}
+    for (_, _, reason), names in shared.items():
+        causes.setdefault(tuple(names), []).append(reason)
+    running = {str(c["channel"]) for c in channels if c["channel"] != UNATTRIBUTED and c.get("reason") != OFF_REASON}
+    named = [f"{ALL_CHANNELS if running and running <= set(names) else ', '.join(names)} ({'; '.join(reasons)})"
+             for names, reasons in causes.items()]
+    return named + [name for name, found in keys.items() if not found or not all(key in shared for key in found)]
+
+
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
                    spool_failure: str | None = None, spool_stuck: Sequence[Mapping[str, Any]] = (),
                    casestore_refusing: Mapping[str, Any] | None = None,
@@ -978,8 +1012,9 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     those degraded, the case store while forwards find it down (`CASESTORE_OUTAGE_STATE`) or it refuses the gateway's
     credentials (`CASESTORE_REFUSING_STATE`, with what to do) and a disk spool that cannot be written
     (`SPOOL_FAILURE_STATE`, since when where known), in the order given ("DOWN: x · DEGRADED: email, case store
-    (forwards failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok."""
-    named: dict[str, list[str]] = {state.value: [str(c["channel"]) for c in channels if c["state"] == state.value]
+    (forwards failing since 2026-12-02 02:23:10Z, casestore_unreachable)"); None when everything is ok. A cause
+    several channels share is named once (`_named_channels`)."""
+    named: dict[str, list[str]] = {state.value: _named_channels(channels, state.value)
                                    for state in (State.DOWN, State.DEGRADED)}
     if outage_declared(casestore_outage):
         assert casestore_outage is not None
