@@ -1732,6 +1732,7 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                       markup=False, highlight=False)
         for action in actions:
             console.print(f"  what to do: {action}", markup=False, highlight=False)
+    _print_last_errors(document, local)
     # Why the rejected were refused and the files lost, by reason, as the page says it under each channel's counters:
     # "rejected 55" alone did not tell a burst of junk from a secret that differs at the aggregator.
     for entry in document["channels"]:
@@ -1755,15 +1756,45 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
                       "the `worker.reap_job_unreadable` log lines name them", highlight=False)
     _print_pollers(document, zone)
     outage = document.get("casestore_outage")
+    latency = document.get("casestore_latency_seconds")
+    # The case store's latency as the page says it, where only the page did; during an outage, what it says instead.
     casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
                        f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; "
                        f"{casestore_step(outage, document['deadletters']['total'])}")
-                 if outage else "")
+                 if outage else f"  case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
     # The spool in bytes, as the page of Redis down and the reasons say it: "spool: 2" read as two reports.
     console.print(f"dead letters waiting: {document['deadletters']['total']}  spool: {document['spool_size']} bytes"
                   + casestore, highlight=False, markup=False)
     if document.get("spool_failure") and not document.get("spool_failure_since"):
         console.print(SPOOL_SINCE_NOTE, markup=False, highlight=False)
+
+
+# How old a channel's newest last error may be for `lapor-gateway status` to print it.
+LAST_ERROR_RECENT_SECONDS = 3600.0
+
+
+def _print_last_errors(document: dict[str, Any], local: Callable[[str], str]) -> None:
+    """Each channel's newest last error, one line, when it came within LAST_ERROR_RECENT_SECONDS of the document: the
+    page lists them under each channel, and the command showed `instagram OK` and nothing of the 429 it was waiting
+    out. An error older than that, or one the rules weigh as nothing, is the page's and the JSON's."""
+    from datetime import UTC, datetime
+
+    def moment(text: object) -> datetime | None:
+        try:
+            return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+
+    generated = moment(document.get("generated_at"))
+    for entry in document["channels"]:
+        newest = next(iter(entry.get("last_errors") or ()), None)
+        at = moment(newest.get("at")) if newest else None
+        if newest is None or at is None or (generated is not None
+                                            and (generated - at).total_seconds() > LAST_ERROR_RECENT_SECONDS):
+            continue
+        console.print(f"{escape(entry['channel'])}: last error {escape(local(str(newest['at'])))} "
+                      f"({_printable(str(newest.get('kind') or '?'))}): {_printable(str(newest.get('reason') or '-'))}",
+                      highlight=False)
 
 
 def _print_pollers(document: dict[str, Any], zone: ZoneInfo | None = None) -> None:

@@ -400,6 +400,42 @@ def test_the_status_command_says_a_reason_and_its_action_every_channel_shares_on
     assert "telegram: DEGRADED since 2026-12-04 18:00:00Z\n  what to do: its step\n" in view, view
 
 
+RATE_LIMITED = {"at": "2026-12-04 19:03:00Z", "kind": "rate_limited", "reason": "429 Too Many Requests: waiting 121 s"}
+
+
+@pytest.mark.parametrize(("errors", "said"), [
+    pytest.param([RATE_LIMITED, {"at": "2026-12-04 18:00:00Z", "kind": "poll_failed", "reason": "timeout"}],
+                 "instagram: last error 2026-12-04 19:03:00Z (rate_limited): 429 Too Many Requests: waiting 121 s",
+                 id="newest-recent"),
+    pytest.param([{**RATE_LIMITED, "at": "2026-12-04 17:00:00Z"}], None, id="older-than-an-hour"),
+    pytest.param([], None, id="none"),
+    pytest.param([{**RATE_LIMITED, "reason": "[/bold] \x1b[2J"}],
+                 "instagram: last error 2026-12-04 19:03:00Z (rate_limited): [/bold] \\x1b[2J", id="text-not-markup"),
+])
+def test_the_status_command_says_a_channels_newest_recent_error(
+        errors: list[dict[str, str]], said: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page lists each channel's last errors; the command showed `instagram OK` and nothing of the 429 it was
+    waiting out, nor the case store's latency. The newest error of the last hour is one line; the latency ends the
+    last line, as on the page."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
+    document = _document()
+    ok = {**document["channels"][0], "channel": "instagram", "state": "ok", "reason": "", "since": None,
+          "actions": [], "last_errors": errors, "counters": dict.fromkeys(
+              ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
+               "replies_sent", "replies_failed", "replies_held"), 0)}
+    document.update(channels=[ok], overall="ok", reason=None, casestore_outage=None, casestore_latency_seconds=0.0123)
+    cli_module._print_status(document)
+    view = output.getvalue()
+    lines = [line for line in view.splitlines() if "last error" in line]
+    assert lines == ([] if said is None else [said]), view
+    assert view.rstrip().endswith("dead letters waiting: 0  spool: 0 bytes  case-store latency: 12 ms"), view
+
+
 def _busy_channels_document() -> dict[str, Any]:
     """A status document of a busy SMS channel and an e-mail channel down for a long reason."""
     document = _document()
