@@ -400,6 +400,27 @@ def test_the_status_command_says_a_reason_and_its_action_every_channel_shares_on
     assert "telegram: DEGRADED since 2026-12-04 18:00:00Z\n  what to do: its step\n" in view, view
 
 
+@pytest.mark.parametrize(("since", "noted"), [(None, True), ("2026-12-04 19:00:00Z", False)],
+                         ids=["not-known", "known"])
+def test_the_status_command_says_where_to_read_since_when_the_spool_fails(
+        since: str | None, noted: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lapor-gateway status` probes the spool once: since when it cannot be written is the gateway's to know, and the
+    command says where to read it rather than nothing."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
+    document = _document()
+    document["channels"][0]["counters"] = dict.fromkeys(
+        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
+         "replies_failed", "replies_held"), 0)
+    document.update(spool_failure="spool directory ... is not writable", spool_failure_since=since)
+    cli_module._print_status(document)
+    assert (cli_module.SPOOL_SINCE_NOTE in output.getvalue()) is noted, output.getvalue()
+
+
 RATE_LIMITED = {"at": "2026-12-04 19:03:00Z", "kind": "rate_limited", "reason": "429 Too Many Requests: waiting 121 s"}
 
 
