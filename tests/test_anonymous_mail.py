@@ -598,6 +598,27 @@ SIGN_OFF_CASES = [
                 "Info lebih lanjut di kelurahan.\n\nInfo", "Info lebih lanjut di kelurahan.\n\nInfo"),
     SignOffCase("initials alone are no name", "Siti Rahayu", "Dana dipotong.\n\nSalam,\nS. R.",
                 "Dana dipotong.\n\nSalam,\nS. R."),
+    # A line of the sender's own words holding a contact they do not give ("nomor saya dipakai penipu 0813...": her
+    # number misused, "IGku dibajak @...") below the closing is the report's, the scammer's number and handle with it:
+    # read as the sign-off's for the words alone, the whole tail went. Her contact there goes all the same, and a line
+    # of such words with no contact on it stays the sign-off's, her number on the next line: the name, the number and
+    # the home address below it go whole.
+    SignOffCase("words of the sender's own holding a contact they do not give keep the scammer's number",
+                "Dewi Lestari",
+                "Kades pungli.\n\nTerima kasih,\nDewi\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy 0857-1111-3344",
+                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy [anonim]"),
+    SignOffCase("words of the sender's own in an SMS's short forms keep the scammer's number and handle",
+                "Dewi Lestari",
+                "Kades pungli.\n\nTerima kasih,\nDewi\nnomer sy dipakai penipu 0813-1111-2222\n"
+                "IGku dibajak @olshop_murah",
+                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomer sy dipakai penipu 0813-1111-2222\n"
+                "IGku dibajak @olshop_murah"),
+    SignOffCase("words asking to be reached above her number go with the name and the address below", "Siti Rahayu",
+                "Dana dipotong.\n\nSalam,\nSiti Rahayu\nSilakan hubungi saya kapan saja\n0857-2222-3333\n"
+                "Jl. Mawar No. 3 RT 03 RW 05", "Dana dipotong.\n\nSalam,\n[anonim]"),
+    SignOffCase("a contact phrase's line above her number from a nameless From", "Warga Peduli",
+                "Dana dipotong.\n\nHormat saya,\nSiti Rahayu\nnmr sy msh aktif ya pak\n0857-2222-3333",
+                "Dana dipotong.\n\nHormat saya,\n[anonim]"),
     # A sign-off labelled as the reporter's own ("pelapor": reporter) names her whatever the From says: the From's
     # "Warga Peduli" kept it, and the name reached the case store. The one reported on ("Terlapor", "Pelaku", a
     # "Nama:" below "Pelaku:") stays, and so do a quoted line, a plea and an ordinary word in place of a name.

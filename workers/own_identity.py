@@ -796,7 +796,7 @@ def _continues_signature(line: str) -> bool:
     are written and the citizen's words are not ("Kader PKK RT 03", "Jl. Mawar 3, Coblong"; "Mohon ditindak")."""
     if _is_report_line(line):
         return False
-    if _is_bare_contact(line) or load_identity_words().own_contact.search(line):
+    if _is_bare_contact(line) or _asks_to_be_reached(line):
         return True
     return not any(word[0].islower() for word in _WORD.findall(line) if word[0].isalpha())
 
@@ -806,7 +806,7 @@ def _is_senders_line_below(line: str, above: str) -> bool:
     asking to be reached (`[own_contact]`), or a line of nothing but a contact (`_is_senders_bare_contact`), but for
     a number alone, unlabelled, below a line of the report's with no contact of its own: that line's ("Kepala desa
     Agus\n0812-1111-2222"; the sender gave theirs on the signature's line)."""
-    if load_identity_words().own_contact.search(line):
+    if _asks_to_be_reached(line):
         return True
     if not _is_senders_bare_contact([above, line], 1):
         return False
@@ -1275,10 +1275,35 @@ def _is_report_line(line: str) -> bool:
     "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812..."). Read as a
     sign-off's, the complaint's last lines and the perpetrator's number were withheld. A sentence asking to be reached
     ("bisa hubungi saya di 0813...", `[own_contact]`) is the sign-off's, someone else named in it or not ("... kalau
-    perlu saksi untuk pelaku": kept, the sender's number reached the case store)."""
-    if load_identity_words().own_contact.search(line):
+    perlu saksi untuk pelaku": kept, the sender's number reached the case store), and so is one of such words with no
+    contact on it, her contact on the next line ("Silakan hubungi saya kapan saja\n0857..."); but not one holding a
+    contact the words do not give (`_asks_to_be_reached`: "nomor saya dipakai penipu 0813...")."""
+    if _asks_to_be_reached(line):
         return False
     return _is_citizens_line(line) or _about_someone_else(line)
+
+
+def _asks_to_be_reached(line: str) -> bool:
+    """Whether a line is the sender's words asking to be reached (`[own_contact]`) as a sign-off's line: at a contact
+    they give on it (as `without_given_contacts` reads one: "bisa hubungi saya di 0813...", "0857... (WA saya)"), or
+    with no contact on it at all (hers on the next line: "Silakan hubungi saya kapan saja\n0857-..."). Not a line
+    holding a contact the words do not give ("nomor saya dipakai penipu 0813...", "IGku dibajak @penipu_olshop"):
+    that contact is someone else's, the report's, and read as the sign-off's the scammer's number went with it."""
+    words = load_identity_words()
+    if words.own_contact.search(line) is None:
+        return False
+    if not _has_contact(line):
+        return True
+    read = ascii_digits(line)
+    for phrase in words.own_contact.finditer(line):
+        if _contact_before(read, phrase) is not None:
+            return True
+        if words.own_handle.fullmatch(phrase.group()) and _bare_handle(read, phrase.end(), words) is not None:
+            return True
+        found = _next_contact(read, phrase.end())
+        if found is not None and _gives_contact(read[phrase.end():found[0]], words.own_contact_connectors):
+            return True
+    return False
 
 
 def _about_someone_else(text: str) -> bool:
