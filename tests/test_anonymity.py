@@ -736,6 +736,15 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
+    # A title or a degree is the name's, its dot no sentence's end ("Hj. Siti Rahayu" went as "[anonim]. Siti
+    # Rahayu"), and a name of five words and more goes whole; a form of address after the name opens another's.
+    OwnIdentityCase("sms: a title or a degree is read with the name, a long name whole", SMS_SENDER,
+                    "Kades pungli. Nama saya Hj. Siti Rahayu, warga RT 03. nama sy Drs. H. Ahmad Fauzi, M.Si. "
+                    "Nama saya dr. Rina Wulandari. Saya bernama Ni Luh Putu Ayu Lestari, warga Gianyar. Nama saya "
+                    "Ir. Budi. Kemarin kades datang. Nama Saya Dewi Lestari Lapor Pak Kades Hendra",
+                    "Kades pungli. Nama saya [anonim], warga RT 03. nama sy [anonim], M.Si. "
+                    "Nama saya [anonim]. Saya bernama [anonim], warga Gianyar. Nama saya "
+                    "[anonim]. Kemarin kades datang. Nama Saya [anonim] Lapor Pak Kades Hendra"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

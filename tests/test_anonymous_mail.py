@@ -630,6 +630,11 @@ SIGN_OFF_CASES = [
                 "Pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
                 "Pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("a title under the reporter's label is the name's, the accused's titled name stays", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: Hj. Siti Rahayu\nNama Terlapor: Drs. H. Ahmad Fauzi\n"
+                "Identitas pelapor: Ni Luh Putu Ayu Lestari",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: [anonim]\nNama Terlapor: Drs. H. Ahmad Fauzi\n"
+                "Identitas pelapor: [anonim]"),
     SignOffCase("a quoted reporter's label, a plea and an ordinary word stay", "Warga Peduli",
                 "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"
                 "Pelapor: warga RT 03",

@@ -174,6 +174,8 @@ class IdentityWords:
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
+    # A name's titles and degrees (`[own_name]` titles), folded, without dots.
+    own_name_titles: frozenset[str]
     # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...").
     reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
@@ -222,6 +224,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
+        own_name_titles=frozenset(_folded(word).replace(".", "") for word in raw["own_name"]["titles"]),
         reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
@@ -1111,7 +1114,7 @@ _NAME_LEAD = re.compile(r"[^\S\n]*(?:[:\-\u2013\u2014,][^\S\n]*)?(?:(?:adalah|ia
 # A word of a name: letters, with an apostrophe, a hyphen or a dot in it or after it ("B.", "Ma'ruf", "Siti-Aminah").
 _NAME_WORD = re.compile(r"[^\W\d_][\w'\u2019.\-]*")
 _NAME_SPACE = re.compile(r"[^\S\n]+")
-_GIVEN_NAME_MAX_WORDS = 4
+_GIVEN_NAME_MAX_WORDS = 6
 _GIVEN_LOWERCASE_NAME_WORDS = (2, 3)
 
 
@@ -1138,33 +1141,42 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     ended = False  # the words end at a mark or the line's end, not at a space before another word
-    while len(words) < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
+    counted = 0  # the name's words but its titles
+    while counted < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
-        if _folded(plain) in identity.own_name_plea:
+        title = _is_title(identity, word.group())
+        if not title and _folded(plain) in identity.own_name_plea:
             ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
             break
-        if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
-                or identity.address_word.fullmatch(word.group()):
+        # A form of address or a word about someone else after the name's first word opens another's ("Nama saya
+        # Budi Santoso Lapor Pak Kades Hendra": read on, the official's name went too).
+        other = bool(words) and (identity.addressed.fullmatch(word.group()) is not None
+                                 or _about_someone_else(word.group()))
+        ordinary = not title and (_folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words
+                                  or identity.address_word.fullmatch(word.group()) is not None)
+        if other or ordinary:
             ended = False
             break
         words.append(word)
+        counted += not title
         space = _NAME_SPACE.match(text, word.end())
-        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1
+        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not title
         if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
             ended = True
             break
         position = space.end()
-    if not words:
+    named = [word for word in words if not _is_title(identity, word.group())]
+    if not named:
         return None
-    if words[0].group()[0].isupper():
+    if named[0].group()[0].isupper():
         taken = []
         for index, word in enumerate(words):
             joins = (word.group().lower() in identity.own_name_joining and index + 1 < len(words)
                      and words[index + 1].group()[0].isupper())
-            if not (word.group()[0].isupper() or joins):
+            if not (word.group()[0].isupper() or joins or _is_title(identity, word.group())):
                 break
             taken.append(word)
-    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
+    elif ended and len(named) in _GIVEN_LOWERCASE_NAME_WORDS:
         taken = words
     else:
         return None
@@ -1172,6 +1184,14 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     # A sentence's full stop after the name stays; an initial's dot is the name's ("Budi S.").
     end = taken[-1].end() - (len(last) - len(last.rstrip(".'\u2019-")) if len(last.rstrip(".")) > 1 else 0)
     return start, end
+
+
+def _is_title(identity: IdentityWords, word: str) -> bool:
+    """Whether a word of a name is a title or a degree written with it (`[own_name]` titles: "Hj.", "Drs.", "dr.",
+    "S.Pd."): with a dot in it or after it, or capitalized ("Ibu", "Prof"); a lowercase word without one is the
+    sentence's."""
+    return (("." in word or word[0].isupper())
+            and _folded(word).replace(".", "") in identity.own_name_titles)
 
 
 def without_reporter_label(text: str) -> str:
