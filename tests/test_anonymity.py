@@ -736,6 +736,16 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
+    # Someone else named after the contact or the name the sender gives is the report's, not a sign that she quotes
+    # them: the sentence is read up to what she gives ("nmr sy 0857... kalau perlu saksi utk pelaku" kept her number).
+    # Named before it, the words are the one reported's, their number kept ("SMS penipu: hubungi saya di 0813...").
+    OwnIdentityCase("sms: someone else named after the sender's contact or name leaves them hers", SMS_SENDER,
+                    "Kades pungli. nmr sy 0857-2222-3333 kalau perlu saksi utk pelaku. Hubungi saya di 0857-1111-4444 "
+                    "kalau perlu saksi untuk pelaku. nomor saya 0857-3333-5555, nomor pelaku 0813-9999-1111. "
+                    "Nama saya Dewi Lestari, saksi untuk pelaku. SMS penipu: hubungi saya di 0813-1111-2222 segera.",
+                    "Kades pungli. nmr sy [anonim] kalau perlu saksi utk pelaku. Hubungi saya di [anonim] "
+                    "kalau perlu saksi untuk pelaku. nomor saya [anonim], nomor pelaku 0813-9999-1111. "
+                    "Nama saya [anonim], saksi untuk pelaku. SMS penipu: hubungi saya di 0813-1111-2222 segera."),
     # A title or a degree is the name's, its dot no sentence's end ("Hj. Siti Rahayu" went as "[anonim]. Siti
     # Rahayu"), and a name of five words and more goes whole; a form of address after the name opens another's.
     OwnIdentityCase("sms: a title or a degree is read with the name, a long name whole", SMS_SENDER,

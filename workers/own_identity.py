@@ -981,21 +981,24 @@ def without_given_contacts(text: str) -> str:
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
-        if _quoted(text, phrase.start()):
-            continue
+        given: list[tuple[int, int]] = []
         before = _contact_before(read, phrase)
         if before is not None and (not spans or before[0] >= spans[-1][1]):
-            spans.append(before)
+            given.append(before)
         position = phrase.end()
-        if spans and position < spans[-1][1]:
+        if not given and spans and position < spans[-1][1]:
             continue
         if words.own_handle.fullmatch(phrase.group()) and (bare := _bare_handle(read, position, words)) is not None:
-            spans.append(bare)
+            given.append(bare)
             position = bare[1]
         while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
                                                                                       words.own_contact_connectors):
-            spans.append(found)
+            given.append(found)
             position = found[1]
+        # Read up to the contacts the words give: someone else named after them is the report's ("nmr sy 0857...
+        # kalau perlu saksi utk pelaku", "nomor saya 0857..., nomor pelaku 0813...": her number reached the case store).
+        if given and not _quoted(text, phrase.start(), max(phrase.end(), *(end for _, end in given))):
+            spans += given
     spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
@@ -1006,11 +1009,12 @@ def without_given_contacts(text: str) -> str:
 SENTENCE_REACH = 400
 
 
-def _quoted(text: str, position: int) -> bool:
+def _quoted(text: str, position: int, until: int | None = None) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
-    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."). The
-    number there is the one reported, which the agency needs."""
+    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."), read
+    up to `until` when given (the end of what the words there give: "nmr sy 0857... kalau perlu saksi utk pelaku" is
+    the sender's own). The number there is the one reported, which the agency needs."""
     start = text.rfind("\n", 0, position) + 1
     end = text.find("\n", position)
     line = text[start:end if end != -1 else len(text)]
@@ -1025,7 +1029,8 @@ def _quoted(text: str, position: int) -> bool:
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
     sentence = line[begin:len(before) + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(sentence, len(before) - begin)
-    return _about_someone_else(sentence[:closing.start()] if closing else sentence)
+    sentence = sentence[:closing.start()] if closing else sentence
+    return _about_someone_else(sentence if until is None else sentence[:max(0, until - start - begin)])
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1129,8 +1134,8 @@ def without_given_name(text: str) -> str:
     if words.own_name.search(text) is None:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
-             if not _quoted(text, phrase.start())
-             and (span := _given_name(words, text, phrase.end())) is not None]
+             if (span := _given_name(words, text, phrase.end())) is not None
+             and not _quoted(text, phrase.start(), span[1])]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
