@@ -627,9 +627,39 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nTerima kasih,\nNama Pelapor: [anonim]\nNama Terlapor: Andi Saputra"),
     SignOffCase("the reporter's label in capitals, spaced, in lowercase, as a list's item", "Warga Peduli",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : SITI RAHAYU\n"
-                "Pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
+                "nama pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
-                "Pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
+                "nama pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("the reporter's label numbered, in bold, with a dash, an equals sign or a fullwidth colon after it",
+                "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: Siti Rahayu\n*Nama Pelapor:* Siti Rahayu\n"
+                "**Nama Pelapor**: Siti Rahayu\nNama pelapor - Siti Rahayu\nNama Pelapor = Siti Rahayu\n"
+                "Nama Pelapor \uff1a Siti Rahayu",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: [anonim]\n*Nama Pelapor:* [anonim]\n"
+                "**Nama Pelapor**: [anonim]\nNama pelapor - [anonim]\nNama Pelapor = [anonim]\n"
+                "Nama Pelapor \uff1a [anonim]"),
+    # "Pelapor:" alone is a police report's label too, pasted as evidence with the accused's name under it (it went as
+    # `[anonim]`); so is the reporter's label in a block with "Terlapor:" alone, and one below a forwarded mail's
+    # marker whose From is another's (a neighbour's report passed on). A forward of the sender's own mail is hers.
+    SignOffCase("a police report's pasted labels stay", "Warga Peduli",
+                "Kades melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
+                "Terlapor: Warga RT 03\n\nPelapor: Kepala Desa Hendra\n\nNama Pelapor: Hendra Gunawan\n"
+                "Terlapor: Pak Darto",
+                "Kades melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
+                "Terlapor: Warga RT 03\n\nPelapor: Kepala Desa Hendra\n\nNama Pelapor: Hendra Gunawan\n"
+                "Terlapor: Pak Darto"),
+    SignOffCase("a neighbour's forwarded report keeps its reporter",
+                "Warga Peduli",
+                "Laporan tetangga tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
+                "From: Budi <budi@desa.example>\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: Budi Santoso",
+                "Laporan tetangga tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
+                "From: Budi <budi@desa.example>\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: Budi Santoso"),
+    SignOffCase("the sender's own forwarded report loses her name", "Warga Peduli",
+                "Laporan saya tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
+                "From: Warga Peduli <pengirim@example.net>\nSubject: Pungli\n\nKades pungli.\n"
+                "Nama Pelapor: Siti Rahayu",
+                "Laporan saya tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
+                "From: [anonim]\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: [anonim]"),
     SignOffCase("a title under the reporter's label is the name's, the accused's titled name stays", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nNama Pelapor: Hj. Siti Rahayu\nNama Terlapor: Drs. H. Ahmad Fauzi\n"
                 "Identitas pelapor: Ni Luh Putu Ayu Lestari",

@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,8 @@ class IdentityWords:
     own_name_joining: frozenset[str]
     # A name's titles and degrees (`[own_name]` titles), folded, without dots.
     own_name_titles: frozenset[str]
-    # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...").
+    # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...",
+    # "1. *Nama Pelapor:*", "Nama Pelapor ："), to the name's start.
     reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
@@ -191,6 +192,10 @@ class IdentityWords:
     # A sentence's word no address holds (`[address_lines]` sentence_words, or one ending in a sentence_suffixes's),
     # as a whole word.
     sentence_word: re.Pattern[str]
+
+
+# What may stand before a form's label opening a line: a bullet, a list's number or letter ("1.", "a)"), bold marks.
+_LABEL_LEAD = r"[^\S\n]*(?:(?:[-*\u2022\u2013]|\d{1,2}[.)]|[A-Za-z][.)])[^\S\n]*)?[*_]*"
 
 
 @lru_cache(maxsize=4)
@@ -225,8 +230,9 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
         own_name_titles=frozenset(_folded(word).replace(".", "") for word in raw["own_name"]["titles"]),
-        reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
-            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
+        reporter_label=re.compile(_LABEL_LEAD + r"(?:" + "|".join(
+            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[*_]*[^\S\n]*(?:[:=\uff1a]|-(?!\w))[*_]*",
+                                  re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
@@ -1199,24 +1205,71 @@ def _is_title(identity: IdentityWords, word: str) -> bool:
             and _folded(word).replace(".", "") in identity.own_name_titles)
 
 
-def without_reporter_label(text: str) -> str:
+# Where a forwarded mail starts in a mail's text (as channels/email/parse.py's _FORWARD_STARTS reads one: Gmail's,
+# Thunderbird's, Apple Mail's, Yahoo's with its From on the marker's line), and its quoted header's From below it.
+_FORWARD_MARKER = re.compile(r"^[^\S\n]*(?:-{2,}[^\S\n]*(?:Forwarded message|Pesan terusan|Pesan yang diteruskan)\b"
+                             r"|(?:Begin forwarded message|Awal pesan yang diteruskan)[^\S\n]*:)",
+                             re.IGNORECASE | re.MULTILINE)
+_FORWARD_FROM = re.compile(r"(?:^|-{2,})[^\S\n]*(?:From|Dari)[^\S\n]*:([^\n]*)", re.IGNORECASE | re.MULTILINE)
+_FORWARD_HEADER_LINES = 8  # the lines below a marker its quoted header's From is looked for in
+# A line opening with the one reported's label alone ("Terlapor: ...": "reported"), as a police report pairs it with
+# "Pelapor:", a list's number or a bullet before it.
+_ACCUSED_LABEL = re.compile(_LABEL_LEAD + r"terlapor[*_]*[^\S\n]*[:=\uff1a]", re.IGNORECASE)
+
+
+def _others_forward(text: str, own: Iterable[str]) -> int:
+    """Where the first forwarded mail in `text` whose quoted From is not one of the sender's addresses (`own`,
+    lowercase) starts; the text's length where none does. A forward of the sender's own mail is theirs."""
+    for marker in _FORWARD_MARKER.finditer(text):
+        end = marker.start()
+        for _ in range(_FORWARD_HEADER_LINES + 1):
+            end = text.find("\n", end + 1)
+            if end == -1:
+                end = len(text)
+                break
+        sender = _FORWARD_FROM.search(text, marker.start(), end)
+        written = sender.group(1).lower() if sender else ""
+        # Its address already OWN_IDENTITY where the text was read for the sender's (`own_identity_patterns`).
+        if not (OWN_IDENTITY in written or any(address and address in written for address in own)):
+            return marker.start()
+    return len(text)
+
+
+def without_reporter_label(text: str, own: Iterable[str] = ()) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
     reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
     its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga")."""
+    rahasia"); and the evidence the sender passes on: a label below a forwarded mail's marker whose From is not one of
+    the sender's addresses (`own`, lowercase: a neighbour's report forwarded), or in a block with "Terlapor:" alone, a
+    police report's pasted ("Nama Pelapor: Hendra Gunawan\nTerlapor: Warga RT 03")."""
     words = load_identity_words()
     scan = CLOSING_TAIL_LINES * 3
     lines = text.rsplit("\n", scan)  # lines[0] holds the rest of a longer text: not read
-    written = [index for index in range(0 if len(lines) <= scan else 1, len(lines))
-               if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    first = 0 if len(lines) <= scan else 1
+    written = [index for index in range(first, len(lines)) if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    forward = _others_forward(text, own)
+    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))  # where each line starts in the text
     for index in written:
         label = words.reporter_label.match(lines[index])
-        if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
+        if label is None or starts[index] >= forward or _paired_with_accused(lines, index) \
+                or (span := _given_name(words, lines[index], label.end())) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     return "\n".join(lines)
+
+
+def _paired_with_accused(lines: list[str], index: int) -> bool:
+    """Whether the block (run of lines not blank) holding line `index` has a line of "Terlapor:" alone
+    (`_ACCUSED_LABEL`): a police report's, pasted."""
+    top = index
+    while top > 0 and lines[top - 1].strip():
+        top -= 1
+    bottom = index
+    while bottom + 1 < len(lines) and lines[bottom + 1].strip():
+        bottom += 1
+    return any(_ACCUSED_LABEL.match(line) for line in lines[top:bottom + 1])
 
 
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
@@ -1440,7 +1493,8 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
     if mail_text:
-        kept["text"] = without_reporter_label(kept["text"])
+        own_addresses = [str(sender.get("id") or "").lower(), *mail_identities(envelope.get("channel_meta") or {})[0]]
+        kept["text"] = without_reporter_label(kept["text"], own_addresses)
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
