@@ -677,6 +677,23 @@ OWN_IDENTITY_CASES = [
                     "nmr sy [anonim]. no. sy [anonim]. hubungi sy di nmr [anonim]. nomer sy "
                     "dipakai penipu 0813-1111-2222. SMS penipu: tlp sy 0813-2222-4444. "
                     'Isi SMS: "nmr sy 0813-2222-5555". no. sy dicatut 0813-2222-6666. terima kasih'),
+    # More spellings as people type them: a dot glued to the next word ("no.sy"), "tlpn", "telpon", "sya", the "-ku"
+    # ("my") of a number and an e-mail, glued, apart or hyphenated: each reached the case store. "di sms" right after
+    # the words says what was done to her number ("nomer sy di sms 0813...": the scammer's, which went); "lewat sms"
+    # and "di WA" say how she is reached.
+    OwnIdentityCase("sms: a number or an e-mail given as the sender's in more spellings", SMS_SENDER,
+                    "pungli dinas. no.sy 0857-1111-3351. tlp.sy 0857-1111-3352. tlpn sy 0857-1111-3353. telpon sy "
+                    "0857-1111-3354. nmr sya 0857-1111-3355. nomerku 0857-1111-3356. nomor ku 0857-1111-3357. "
+                    "hp ku 0857-1111-3358. no hpku 0857-1111-3359. wa ku 0857-1111-3360. waku 0857-1111-3361. "
+                    "emailku siti.rahma@mail.example. IG-ku @siti.rahma.wb. nomer sy di sms 0813-1111-2222 tiap "
+                    "malam. hubungi saya lewat sms 0857-1111-3362. hubungi saya di WA 0857-1111-3363. igku di dm "
+                    "@olshop_murah. terima kasih",
+                    "pungli dinas. no.sy [anonim]. tlp.sy [anonim]. tlpn sy [anonim]. telpon sy "
+                    "[anonim]. nmr sya [anonim]. nomerku [anonim]. nomor ku [anonim]. "
+                    "hp ku [anonim]. no hpku [anonim]. wa ku [anonim]. waku [anonim]. "
+                    "emailku [anonim]. IG-ku [anonim]. nomer sy di sms 0813-1111-2222 tiap "
+                    "malam. hubungi saya lewat sms [anonim]. hubungi saya di WA [anonim]. igku di dm "
+                    "@olshop_murah. terima kasih"),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,

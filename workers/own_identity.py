@@ -168,6 +168,8 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
+    # Of those, a channel's words that right after "di" say what was done to the number (`[own_contact]` passive).
+    own_contact_passive: frozenset[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -226,6 +228,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
+        own_contact_passive=frozenset(word.lower() for word in raw["own_contact"].get("passive", [])),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -1108,12 +1111,15 @@ def _is_tracking_id(found: str) -> bool:
 def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
     """Whether the text between words asking to be reached and a contact holds only punctuation and connectors, and
     no sentence's end ("(WA saya). 0813... nomor saya dicatut": the next sentence's number), but for a label's
-    abbreviation ("hubungi saya di no. 0813...", "telp. 0813...")."""
+    abbreviation ("hubungi saya di no. 0813...", "telp. 0813..."); and no channel's word right after "di", what was
+    done to the sender's number (`[own_contact]` passive: "nomer sy di sms 0813...", the scammer's)."""
     tokens = _GAP_TOKEN.findall(gap)
+    passive, previous = load_identity_words().own_contact_passive, ""
     for index, token in enumerate(tokens):
         if token[0].isalnum():
-            if token.lower() not in connectors:
+            if token.lower() not in connectors or (previous == "di" and token.lower() in passive):
                 return False
+            previous = token.lower()
         elif _SENTENCE_END.search(token) and index + 1 < len(tokens) and not (
                 token == "." and index and tokens[index - 1].lower() in connectors):
             return False
