@@ -61,6 +61,17 @@ def unknown_report(id: str, text: str, body: str, *, anonymous: bool = False) ->
     return Row(id, text, "follow_up_unknown", "complaint", body, anonymous)
 
 
+# Help's usage text as it was before it was cut to one SMS part (two parts, 241 characters): sent back, it is help.
+HELP_IN_TWO_PARTS = {
+    "id": "LAPOR! 1708: ketik LAPOR <isi laporan> kirim ke 1708. Jenis: LAPOR, ASPIRASI, INFO, WBS. "
+          "LAPOR ANONIM <isi>: identitas dirahasiakan. LAPOR RAHASIA <isi>: isi tidak dipublikasikan. "
+          "Cek status: CEK <nomor lacak>. Tambahan: <nomor lacak> <isi>.",
+    "en": "LAPOR! 1708: text REPORT <your report> to 1708. Kinds: REPORT, ASPIRASI, INFO, WBS. REPORT ANONIM <text>: "
+          "your identity is hidden. REPORT RAHASIA <text>: the content is kept private. Status: CEK <tracking ID>. "
+          "Addition: <tracking ID> <text>.",
+}
+
+
 def query(id: str, text: str, reply: str, language: str = "id") -> Row:
     return Row(id, text, reply, language=language)
 
@@ -860,6 +871,9 @@ ROWS = [
     # own words under the citizen's number, and acknowledged)
     query("forwarded-help", "Fwd: " + render("help", "id"), "help"),
     query("copied-help-en", render("help", "en"), "help", "en"),
+    # help's texts of two SMS parts, before it was cut to one, still on citizens' phones
+    query("forwarded-former-help", "Fwd: " + HELP_IN_TWO_PARTS["id"], "help"),
+    query("copied-former-help-en", HELP_IN_TWO_PARTS["en"], "help", "en"),
     query("forwarded-status-help", "Fwd: " + render("status_help", "id"), "status_help"),
     query("copied-status-help-en", render("status_help", "en"), "status_help", "en"),
     query("forwarded-bad-tracking-id", "Fwd: " + render("bad_tracking_id", "id", tracking_id="{bad}"),
