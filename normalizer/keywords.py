@@ -602,6 +602,12 @@ def _flag_group_last_at(text: str, at: int, grammar: Grammar) -> tuple[str, int]
 
 def _parse_command(text: str, grammar: Grammar, language: str, shortest_id: int = 0) -> ParsedText | None:
     word, rest, separated = _take_leading_word(text)
+    if len(word) == 1 and (spelled := _SPELLED_WORD.match(text)) is not None and (
+            fold_word(_SPELLED_GAPS.sub("", spelled.group("letters"))) in grammar.status_words):
+        # A status command typed letter by letter ("C E K 10000085", "C.E.K 10000085"): filed, the query was a new
+        # report of its words, answered "Laporan Anda diterima". Only a status command: its ID or words after it are
+        # read as after "CEK", prose after it stays a report.
+        return _parse_status_command(text[spelled.end():], grammar, language, shortest_id)
     if not separated and not (word in grammar.status_words and _GLUED_ID.match(rest)):
         return None
     if word in grammar.help_words:
@@ -613,6 +619,11 @@ def _parse_command(text: str, grammar: Grammar, language: str, shortest_id: int 
     return None
 
 
+# A word typed letter by letter opening the text, its letters apart ("C E K", "C.E.K", "C-E-K"), set apart from what
+# follows (a separator, a digit glued to it, the end); `_SPELLED_GAPS`, what stands between its letters.
+_SPELLED_WORD = re.compile(rf"\s*[{HASH}]?(?P<letters>[^\W\d_](?:[ \t.\-]{{1,2}}[^\W\d_]){{1,5}})(?![^\W\d_])"
+                           rf"[\s{_SEPARATOR_SET}]*", re.UNICODE)
+_SPELLED_GAPS = re.compile(r"[ \t.\-]")
 # The most help words, calls and fillers read before a status command ("tolong bantu cek ...", "Bantuan min, cek").
 _HELP_LEAD_WORDS = 4
 
@@ -679,6 +690,9 @@ def _parse_status_command(rest: str, grammar: Grammar, language: str, shortest_i
         # A number too short or too long for an ID and nothing else ("CEK 12345"): a status query with the
         # number mistyped, not a complaint of its own.
         return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=candidate, language=language,
+                          anonymous="anonymous" in flags, confidential="confidential" in flags)
+    if (mistyped := _misread_and_mistyped_id(after_fillers, grammar)) is not None:
+        return ParsedText(action=Action.BAD_TRACKING_ID, text="", tracking_id=mistyped, language=language,
                           anonymous="anonymous" in flags, confidential="confidential" in flags)
     return None
 
@@ -821,6 +835,22 @@ def _misread_id(rest: str) -> tuple[str, int] | None:
         return None
     candidate = match.group().translate(_MISREAD_AS_DIGITS)
     return (candidate, match.end()) if is_valid_tracking_id(candidate) else None
+
+
+def _misread_and_mistyped_id(rest: str, grammar: Grammar) -> str | None:
+    """The ID as digits when `rest`, the words after a status command, is an ID misread as `_MISREAD_ID` says (the
+    letter O for a zero, l or I for a one; a digit at least, no comma) whose check digit fails once read as digits,
+    and nothing after it but punctuation, thanks or a status question's words ("CEK 10000O86"); else None. Filed, the
+    query was a new report of its words, answered "Laporan Anda diterima": it is a mistyped ID, as "CEK 10000086"
+    is. A number with words of the citizen's after it stays theirs, as for a misread ID that holds."""
+    match = _MISREAD_ID.match(rest)
+    if match is None or match.group().isdigit() or "," in match.group() or not any(
+            char.isdigit() for char in match.group()):
+        return None
+    candidate = match.group().translate(_MISREAD_AS_DIGITS)
+    if not looks_like_tracking_id(candidate) or not _asks_nothing_more(rest[match.end():], grammar):
+        return None
+    return candidate
 
 
 def _status_candidate(rest: str, misread: tuple[str, int] | None, grammar: Grammar, shortest_id: int = 0) -> str:

@@ -334,6 +334,15 @@ ROWS = [
     report("cek-lapor-prose", "cek lapor jalan rusak di desa kami", "complaint", "cek lapor jalan rusak di desa kami"),
     query("bare-tracking-id", "{parent}", "status"),
     query("cek-bad-check-digit", "CEK {bad}", "bad_tracking_id"),
+    # the letter O for a zero and a check digit that fails, and the command typed letter by letter: each was filed as
+    # a report of the query's words and answered "Laporan Anda diterima"
+    query("cek-letter-o-bad-check-digit", "CEK {bad_letter_o}", "bad_tracking_id"),
+    query("cek-letter-o-bad-check-digit-thanks", "cek {bad_letter_o} makasih", "bad_tracking_id"),
+    query("cek-spelled-out", "C E K {parent}", "status"),
+    query("cek-spelled-out-with-dots", "c.e.k {parent}", "status"),
+    query("cek-spelled-out-bad-check-digit", "C E K {bad}", "bad_tracking_id"),
+    query("cek-spelled-out-alone", "C E K", "status_help"),
+    report("cek-spelled-out-prose", "C E K jalan rusak di desa kami", "complaint", "C E K jalan rusak di desa kami"),
     # the ID in another keyboard's digits: the ID the reply shows in ASCII digits
     query("cek-fullwidth-digits", "cek {parent_fullwidth}", "status"),
     query("bare-id-arabic-indic-digits", "{parent_arabic_indic}", "status"),
@@ -1009,6 +1018,8 @@ async def test_every_message_form_gets_the_right_report_and_reply(
               # a valid ID that is a round number, never minted here ("cek 13000000 untuk apa" is an amount's)
               "round": "13000000"}
     assert "O" in fields["parent_letter_o"], parent  # the row reads a letter O, not the ID as it is
+    fields["bad_letter_o"] = fields["bad"].replace("0", "O")
+    assert "O" in fields["bad_letter_o"], parent
     assert "l" in fields["parent_letter_l"] and "I" in fields["parent_capital_i"], parent
     assert damm_digit(parent[:-1]) != 0, parent  # the digits before the one typed apart are no ID of their own
     fields |= {"parent_fullwidth": parent.translate(FULLWIDTH), "bad_fullwidth": fields["bad"].translate(FULLWIDTH),

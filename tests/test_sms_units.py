@@ -450,8 +450,22 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
     (f"cek {ZEROED.replace('0', 'o')} foto", Action.STATUS, ZEROED, "foto"),
     (f"CEK {ZEROED.replace('0', 'O')}, makasih", Action.STATUS, ZEROED, "makasih"),
     (f"STATUS laporan {ZEROED[:5].replace('0', 'O')}{ZEROED[5:]}", Action.STATUS, ZEROED, ""),
-    (f"CEK {BAD.replace('2', 'O')}", Action.REPORT, None, None),
+    # A check digit that fails too, nothing after it but thanks: a mistyped ID (it was a new report of the query).
+    (f"CEK {BAD.replace('2', 'O')}", Action.BAD_TRACKING_ID, BAD.replace("2", "0"), ""),
+    (f"cek {ZEROED[:-1].replace('0', 'O')}6 terima kasih", Action.BAD_TRACKING_ID, ZEROED[:-1] + "6", ""),
+    (f"cek {ZEROED[:-1].replace('0', 'O')}6?", Action.BAD_TRACKING_ID, ZEROED[:-1] + "6", ""),
+    (f"CEK {BAD.replace('2', 'O')} jalan masih rusak", Action.REPORT, None, None),  # the citizen's words after it
     ("CEK OOOOOOOO", Action.REPORT, None, None),
+    ("CEK IlOOlO", Action.REPORT, None, None),  # no digit: letters
+    # The command typed letter by letter (each was a new report of the query's words).
+    (f"C E K {VALID}", Action.STATUS, VALID, ""),
+    (f"c.e.k {VALID}", Action.STATUS, VALID, ""),
+    (f"C-E-K {VALID}", Action.STATUS, VALID, ""),
+    (f"S T A T U S {VALID}", Action.STATUS, VALID, ""),
+    (f"C E K {BAD}", Action.BAD_TRACKING_ID, BAD, ""),
+    ("C E K", Action.STATUS_HELP, None, ""),
+    ("c e k harga beras naik terus", Action.REPORT, None, None),
+    (f"A B C {VALID}", Action.REPORT, None, None),
     (f"{ZEROED.replace('0', 'O')} jalan masih rusak", Action.REPORT, None, None),  # only after a status command
     # A help word before a status command: the citizen asks for help with their report.
     (f"Bantuan cek {VALID}", Action.STATUS, VALID, ""),
@@ -471,7 +485,10 @@ ZEROED = format_tracking_id(1_000_000)  # an ID with zeros in it: "10000004"
 ], ids=["thousands", "thousands-filler-stop", "thousands-then-words-an-amount", "thousands-comma-thanks",
         "thousands-comma", "thousands-bad", "thousands-amount", "thousands-opening-prose", "letter-o",
         "letter-o-lowercase-then-words", "letter-o-comma-thanks", "letter-o-some", "letter-o-bad",
-        "letter-o-only", "letter-o-without-a-command", "help-cek", "help-comma-cek", "help-call-cek-filler",
+        "letter-o-bad-thanks", "letter-o-bad-question", "letter-o-bad-then-words", "letter-o-only",
+        "letter-l-and-o-only", "spelled-cek", "spelled-cek-dots", "spelled-cek-dashes", "spelled-status",
+        "spelled-cek-bad", "spelled-cek-alone", "spelled-cek-prose", "spelled-other-letters",
+        "letter-o-without-a-command", "help-cek", "help-comma-cek", "help-call-cek-filler",
         "help-check-en", "help-words-cek", "help-cek-bad", "help-cek-then-words", "help-cek-no-id", "help-cek-prose",
         "reg-spasi-lapor", "reg-spasi-in-brackets", "daftar-space", "daftar-spasi-prose"])
 def test_ids_typed_as_numbers_are_shown_and_commands_after_help_words(text: str, action: Action,
