@@ -837,6 +837,17 @@ ROWS = [
     courtesy("tq", "tq"),
     courtesy("trims-elongated", "trimsss 🙏🙏"),
     courtesy("thumbs-up-alone", "👍"),
+    # laughter, and a message sent to us by mistake: each was filed as a report of its words and acknowledged
+    courtesy("laughter-wkwkwk", "wkwkwk"),
+    courtesy("laughter-wkwk", "wkwk"),
+    courtesy("laughter-hahaha", "hahaha"),
+    courtesy("laughter-elongated", "wkwkwkk 🤣"),
+    courtesy("maaf-salah-kirim", "Maaf salah kirim"),
+    courtesy("salah-kirim-pak", "maaf salah kirim pak 🙏"),
+    courtesy("sorry-wrong-number-en", "sorry wrong number"),
+    report("laughter-and-a-report", "wkwk jalan rusak lagi", "complaint", "wkwk jalan rusak lagi"),
+    report("salah-kirim-and-a-report", "Maaf salah kirim tadi, jalan di RT 3 rusak", "complaint",
+           "Maaf salah kirim tadi, jalan di RT 3 rusak"),
     courtesy("short-code-twice-is-no-tracking-id", "1708 1708 alhamdulilah"),
     # thanks in a regional language, "amin", a wait for the answer: each was a case at an agency
     courtesy("matur-nuwun", "Matur nuwun pak"),
@@ -893,6 +904,10 @@ ROWS = [
     query("greeting-p", "P", "help"),
     query("greeting-salam", "Assalamualaikum wr wb", "help"),
     query("greeting-tes", "tes", "help"),
+    # "coba" (a test, as "tes" is): each was filed as a report of its words
+    query("coba", "coba", "help"),
+    query("coba-min", "Coba min", "help"),
+    query("nyoba", "nyoba", "help"),
     query("greeting-selamat-pagi", "Selamat pagi pak", "help"),
     report("greeting-and-a-report", "Halo min, lampu jalan di gang 3 mati", "complaint",
            "Halo min, lampu jalan di gang 3 mati"),
