@@ -1429,7 +1429,9 @@ def _parse_query(text: str, grammar: Grammar, language: str, shortest_id: int, s
 def _read_query(text: str, grammar: Grammar, language: str, shortest_id: int, *, addressed: bool,
                 numbered: bool) -> ParsedText | None:
     """`_parse_query` past greetings and single characters. `numbered`: whether an ID's run of digits may stand in
-    the text (`_ANY_ID_RUN`); if not, the readings that need one are not asked."""
+    the text (`_ANY_ID_RUN`); if not, the readings that need one are not asked (a phone number alone among them)."""
+    if numbered and _only_a_phone_number(text):
+        return ParsedText(action=Action.HELP, text="", language=language)
     command = (_parse_command(text, grammar, language, shortest_id)
                or (_parse_follow_up(text, grammar, language, shortest_id) if numbered else None)
                or (_parse_labelled_follow_up(text, grammar, language, shortest_id) if numbered else None))
@@ -1450,6 +1452,28 @@ def _read_query(text: str, grammar: Grammar, language: str, shortest_id: int, *,
     return (command or (_parse_named_id(text, grammar, language, shortest_id) if numbered else None)
             or _parse_quoted_reply(text, grammar, language, shortest_id)
             or _parse_status_question(text, grammar, language, shortest_id))
+
+
+def _only_a_phone_number(text: str) -> bool:
+    """Whether the text is a phone number and nothing else ("081234567890", "+62 812-3456-7890", "0812 3456 7890."):
+    no report yet, the citizen's own number or one to call back, answered with help as a greeting is. Filed, it was a
+    case of a number, acknowledged as a report. Its digits those of a phone number as `_is_prose_number` reads one
+    (an Indonesian one opening with 0, or 62 without its "+"), or any of 9 to 15 after a "+"; no Tracking ID opens
+    with 0, and none is so long and opens with 62, so a mistyped ID stays one."""
+    alone = _PHONE_ALONE.fullmatch(text)
+    if alone is None:
+        return False
+    digits = normalize_tracking_id(_PHONE_MARKS.sub("", alone.group("number")))
+    if not digits.isdigit() or not _PHONE_DIGITS <= len(digits) <= 15:
+        return False
+    return bool(alone.group("plus")) or digits.startswith("0") or bool(_PHONE_WITHOUT_PLUS.fullmatch(digits))
+
+
+# A phone number alone (`_only_a_phone_number`): a "+" before it, its digits in groups (spaces, dashes, dots, brackets
+# around an area code), a stop or a "?" after it.
+_PHONE_ALONE = re.compile(rf"\s*(?P<plus>[{_PLUS}]\s*)?(?P<number>[(\d][\d\s(){_ID_GROUPING}]*\d)"
+                          rf"[\s{''.join(map(re.escape, with_compatibility_forms('.!?')))}]*", re.UNICODE)
+_PHONE_MARKS = re.compile(r"[()]")
 
 
 def _one_character(text: str) -> bool:

@@ -904,10 +904,16 @@ ROWS = [
     query("greeting-p", "P", "help"),
     query("greeting-salam", "Assalamualaikum wr wb", "help"),
     query("greeting-tes", "tes", "help"),
-    # "coba" (a test, as "tes" is): each was filed as a report of its words
+    # "coba" (a test, as "tes" is), and a phone number alone: each was filed as a report of its words
     query("coba", "coba", "help"),
     query("coba-min", "Coba min", "help"),
     query("nyoba", "nyoba", "help"),
+    query("phone-number-alone", "081234567890", "help"),
+    query("phone-number-with-plus-in-groups", "+62 812-3456-7890", "help"),
+    query("phone-number-without-plus", "6281234567890", "help"),
+    query("phone-number-after-our-short-code", "1708 081234567890", "help"),
+    report("phone-number-and-words", "081234567890 jalan rusak depan rumah", "complaint",
+           "081234567890 jalan rusak depan rumah"),
     query("greeting-selamat-pagi", "Selamat pagi pak", "help"),
     report("greeting-and-a-report", "Halo min, lampu jalan di gang 3 mati", "complaint",
            "Halo min, lampu jalan di gang 3 mati"),

@@ -503,6 +503,26 @@ def test_ids_typed_as_numbers_are_shown_and_commands_after_help_words(text: str,
         assert parsed.text == words
 
 
+@pytest.mark.parametrize(("text", "action"), [
+    ("081234567890", Action.HELP),
+    ("+62 812-3456-7890", Action.HELP),
+    ("6281234567890", Action.HELP),
+    ("0812 3456 7890.", Action.HELP),
+    ("(021) 5551234", Action.HELP),
+    ("+1 415 555 1234", Action.HELP),
+    ("０８１２３４５６７８９０", Action.HELP),
+    # no phone number: an ID, valid or mistyped, and a number too short for one opening with 0
+    (VALID, Action.STATUS),
+    (BAD, Action.BAD_TRACKING_ID),
+    ("0812345", Action.REPORT),
+    ("081234567890 jalan rusak depan rumah", Action.REPORT),
+], ids=["mobile", "plus-in-groups", "without-plus", "spaced-stop", "landline-area-code", "foreign", "fullwidth",
+        "valid-id", "mistyped-id", "short-with-zero", "with-words"])
+def test_a_phone_number_alone_is_answered_with_help(text: str, action: Action) -> None:
+    """A phone number and nothing else was filed as a report of a number and acknowledged: no report yet."""
+    assert parse_text(text).action is action
+
+
 def test_a_follow_up_to_an_id_in_fullwidth_digits_keeps_the_citizens_own_digits_in_its_text() -> None:
     """Only the ID is read in ASCII digits: the words (and numbers) the citizen adds stay as typed."""
     parsed = parse_text(f"{VALID.translate(FULLWIDTH)} ２ motor jatuh lagi")
