@@ -19,8 +19,11 @@ from normalizer.tokens import _QUESTION_MARK, _WORDS, _folded_tokens, _squeeze
 
 
 def detect_language(text: str, grammar: Grammar, *, copied: bool = False) -> str:
-    """'en' when English markers clearly outnumber Indonesian ones; Indonesian is the default. `copied`: the text
-    copies one of help's instructions, and our English answers' words count too (`copied_english_markers`).
+    """'en' when English markers clearly outnumber Indonesian ones, at least twice as many (`TRACK <id>`: one to
+    none); Indonesian is the default, and the answer to a message mixing both ("Min, the road di depan rumah gw broken
+    banget, please fix asap", "the road rusak, jalan broken": one English word more was enough for English).
+    `copied`: the text copies one of help's instructions, and our English answers' words count too
+    (`copied_english_markers`).
 
     Every SMS goes through this: the markers are counted by `sum` over `map` of the sets' lookups, in C, where one
     Python loop over the words cost twice as much (and two generator sums a third more than that)."""
@@ -29,7 +32,12 @@ def detect_language(text: str, grammar: Grammar, *, copied: bool = False) -> str
     # whose fold is no letter ("İ" lowercases to "i" and a combining dot) cut its word in two ("İS" read as "i", "s").
     words = _WORDS.findall(text.lower()) if text.isascii() else [fold_word(word) for word in _WORDS.findall(text)]
     english = sum(map(english_markers.__contains__, words))
-    return "en" if english > sum(map(grammar.indonesian_markers.__contains__, words)) else "id"
+    indonesian = sum(map(grammar.indonesian_markers.__contains__, words))
+    return "en" if english and english >= _ENGLISH_MARGIN * indonesian else "id"
+
+
+# How many times the Indonesian markers the English ones must be for an English answer (`detect_language`).
+_ENGLISH_MARGIN = 2
 
 
 def is_courtesy(text: str, grammar: Grammar) -> bool:

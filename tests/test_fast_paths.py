@@ -60,7 +60,7 @@ from normalizer.flags_in_words import _asks_no_flag_in_words, _folded_words
 from normalizer.grammar import _ASKED, Grammar, load_grammar
 from normalizer.keywords import _LAST_WORD_WINDOW, _may_end_with_a_tail
 from normalizer.sender import _PLAIN_ID_MOBILE, _normalize_with_phonenumbers, normalize_msisdn
-from normalizer.small_talk import detect_language, is_courtesy
+from normalizer.small_talk import _ENGLISH_MARGIN, detect_language, is_courtesy
 from normalizer.text import _BLANK_LINES, _CONTROL, _SPACES, clean_text, fold_word
 from normalizer.tokens import _KEPT_TOKENS_CHARS, _TOKENS, _WORDS, _first_folded_tokens, _folded_tokens, _squeeze
 from tests.conftest import TWILIO_TOKEN, GatewayServer
@@ -400,7 +400,7 @@ def _detect_language_two_sums(text: str) -> str:
     words = [fold_word(word) for word in _WORDS.findall(text)]
     english = sum(word in grammar.english_markers for word in words)
     indonesian = sum(word in grammar.indonesian_markers for word in words)
-    return "en" if english > indonesian else "id"
+    return "en" if english and english >= _ENGLISH_MARGIN * indonesian else "id"
 
 
 _MARKER_WORDS = sorted(load_grammar().english_markers | load_grammar().indonesian_markers)

@@ -3370,9 +3370,20 @@ def test_a_flag_word_inside_a_kind_words_prose_sets_no_flag(text: str) -> None:
         ("Pembayaran via transfer to rekening pribadi pegawai", "id"),
         ("Bansos telat, when cair?", "id"),
         (f"Please send CEK {VALID} later.", "en"),
+        # Indonesian and English mixed, as many write: Indonesian unless English clearly outnumbers it (twice the
+        # markers); one English word more was enough, and the citizen got an answer in English
+        ("Min, the road di depan rumah gw broken banget, please fix asap", "id"),
+        ("the road rusak, jalan broken", "id"),  # three English markers to two
+        ("gue udah lapor, the road is still broken", "id"),
+        ("the road is broken, please fix, sudah lama", "en"),  # five to one
+        ("the road is broken since march, please fix di desa", "en"),
+        (f"TRACK {VALID}", "en"),
+        ("QUESTION", "en"),
     ],
     ids=["status", "status-no", "status-laporan-no", "check", "english-sentence", "english-no", "update-dong",
-         "kapan-update", "banjir-again", "uang-for-surat", "transfer-to-rekening", "when-cair", "copied-answer"],
+         "kapan-update", "banjir-again", "uang-for-surat", "transfer-to-rekening", "when-cair", "copied-answer",
+         "mixed-gw-banget", "mixed-one-more-english", "mixed-gue-udah", "mostly-english", "mostly-english-twice",
+         "track-alone", "question-alone"],
 )
 def test_words_indonesians_use_too_do_not_make_the_reply_english(text: str, language: str) -> None:
     """"status" is Indonesian as much as English, and "no." is how Indonesians shorten "nomor"; "update", "for",
