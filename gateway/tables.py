@@ -62,6 +62,10 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
     "email_bad_tracking_id_photo": frozenset({"typed_id", "tracking_id"}),
     "email_bad_tracking_id_photo_confidential": frozenset({"typed_id", "tracking_id"}), "email_bad_tracking_id": _ID,
     "email_status_retry": _ID,
+    **{f"email_not_kept_{reason}": frozenset({"name", "limit"})
+       for reason in ("too_large", "too_many", "message_too_large")},
+    "email_not_kept_unnamed": frozenset({"number"}), "email_not_kept_rest": frozenset({"count"}),
+    "email_not_kept_again": frozenset({"file_limit", "count_limit", "total_limit"}),
     "smtp_relay_denied": frozenset(), "smtp_bad_recipient": frozenset(), "smtp_too_many_recipients": frozenset(),
     "smtp_bad_sender": frozenset(), "smtp_retry_later": frozenset(), "smtp_too_large": _LIMIT,
     "smtp_too_many_parts": _LIMIT, "smtp_too_deeply_nested": _LIMIT, "smtp_too_many_header_lines": _LIMIT,

@@ -33,7 +33,7 @@ from channels.email.reply import MAX_REPLY_SUBJECT, build_reply, outbox_dir, rep
 from gateway.attachments import attachment_location
 from gateway.intake import Receipt
 from gateway.lease import process_table
-from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, enqueue_calls, enqueue_forward, queue
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, JSONSerializer, enqueue_calls, enqueue_forward, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, ReportDraft, Sender, SenderKind, utc_now
 from tests.aggregator_support import drain
@@ -1051,3 +1051,97 @@ def test_our_acknowledgements_subject_is_kept_to_max_reply_subject_cut_at_a_word
     assert str(reply["Subject"]) == expected and len(expected) <= MAX_REPLY_SUBJECT
     assert parsed and max(parsed) <= MAX_REPLY_SUBJECT  # the standard library never parses more of it
     assert bytes(reply)  # written, folded
+
+
+# -- files not kept are named in the acknowledgement ------------------------------------------------------------------
+def mail_with_files(files: list[tuple[str | None, int]], subject: str = "Jalan rusak") -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"] = "Warga <warga@example.net>", RECIPIENT
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{secrets.token_hex(8)}@example.net>"
+    message.set_content("Foto jalan rusak terlampir.")
+    for number, (name, size) in enumerate(files):
+        message.add_attachment(bytes([number]) * size, maintype="image", subtype="jpeg", filename=name)
+    return message.as_bytes(policy=policy.SMTP)
+
+
+@dataclass(frozen=True)
+class NotKept:
+    id: str
+    files: list[tuple[str | None, int]]
+    said: list[str]  # lines of the reply, in this order
+    subject: str = "Jalan rusak"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+NOT_KEPT_CASES = [
+    NotKept("too-large", [("kecil.jpg", 50), ("video-jalan.jpg", 70)], [
+        'Lampiran "video-jalan.jpg" tidak disimpan: terlalu besar (lebih dari 60 byte per berkas).',
+        "Mohon kirim lagi dengan membalas surel ini: paling besar 60 byte per berkas, paling banyak 3 berkas dan 150",
+        'Attachment "video-jalan.jpg" not kept: too large (over 60 byte a file).',
+        "Please send them again by replying to this mail"]),
+    NotKept("too-many-and-over-the-mails-total", [("a.jpg", 50), ("b.jpg", 50), ("c.jpg", 55), (None, 5),
+                                                  ("e.jpg", 5)], [
+        'Lampiran "c.jpg" tidak disimpan: lampiran surel ini lebih dari 150 byte seluruhnya.',
+        "Lampiran ke-4 tidak disimpan: lebih dari 3 berkas dalam satu surel.",
+        'Lampiran "e.jpg" tidak disimpan: lebih dari 3 berkas dalam satu surel.',
+        "Attachment no. 4 not kept: more than 3 files in one mail."]),
+    NotKept("past-ten-counted", [(f"{number}.jpg", 5) for number in range(15)], [
+        'Lampiran "12.jpg" tidak disimpan: lebih dari 3 berkas dalam satu surel.',
+        "Sebanyak 2 lampiran lain juga tidak disimpan.", "Also 2 more attachments not kept."]),
+    # an anonymous report's job names its files by their place alone; the reply names them all the same
+    NotKept("anonymous", [("foto-budi.jpg", 70)], [
+        "laporan anonim Anda",
+        'Lampiran "foto-budi.jpg" tidak disimpan: terlalu besar (lebih dari 60 byte per berkas).'],
+        subject="ANONIM Pungli di kelurahan"),
+    NotKept("megabytes", [("video.mp4", 3 << 20)], [
+        'Lampiran "video.mp4" tidak disimpan: terlalu besar (lebih dari 2 MiB per berkas).',
+        "paling besar 2 MiB per berkas, paling banyak 20 berkas dan 15 MiB per surel"],
+        env={"LAPOR_EMAIL_MAX_ATTACHMENT_BYTES": str(2 << 20), "LAPOR_EMAIL_MAX_ATTACHMENTS": "20",
+             "LAPOR_EMAIL_MAX_ATTACHMENTS_BYTES": str(15 << 20)}),
+]
+
+
+@pytest.mark.parametrize("case", NOT_KEPT_CASES, ids=[case.id for case in NOT_KEPT_CASES])
+def test_the_acknowledgement_names_each_file_not_kept_and_asks_for_it_again(
+        test_env: TestEnvironment, redis: Redis, case: NotKept) -> None:
+    """A file over a limit was listed `not_stored` and the acknowledgement said nothing of it: the citizen believed
+    the evidence she sent had arrived. Each is named, with why and the limit, after the Tracking ID, in both
+    languages, with how to send it again."""
+    env = case.env or {"LAPOR_EMAIL_MAX_ATTACHMENT_BYTES": "60", "LAPOR_EMAIL_MAX_ATTACHMENTS": "3",
+                       "LAPOR_EMAIL_MAX_ATTACHMENTS_BYTES": "150"}
+    settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()), **env)
+    server = SmtpServerThread(settings, redis).start()
+    try:
+        result = server.deliver(mail_with_files(case.files, case.subject))
+    finally:
+        server.stop()
+    [job] = Queue(REPLY_QUEUE, connection=redis, serializer=JSONSerializer).get_jobs()
+    payload = job.args[0]
+    assert payload["not_kept"]
+    if "anonymous" in case.id:
+        assert "foto-budi" not in orjson.dumps(payload).decode()
+    run_replies(settings, redis)
+    [reply] = outbox(settings)
+    body = " ".join(reply.get_content().split())
+    assert body.index(f"Nomor lacak laporan Anda: {result.tracking_id}") < body.index("tidak disimpan")
+    place = 0
+    for line in case.said:
+        place = body.index(line, place)
+
+
+def test_a_quote_of_an_acknowledgement_naming_files_not_kept_is_read_as_ours(settings: Settings) -> None:
+    """A citizen's answer quoting our acknowledgement (Outlook: no `>`) with its lines of files not kept: those lines
+    are ours, not her addition."""
+    ack = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": "Jalan rusak", "kind": "ack",
+                       "not_kept": [{"index": 2, "name": "video-jalan.jpg", "reason": "too_large", "limit": 60},
+                                    {"count": 4, "reason": "too_many", "limit": 3}]}, settings)
+    answer = EmailMessage()
+    answer["From"], answer["To"] = "warga@example.net", RECIPIENT
+    answer["Subject"] = "RE: [LAPOR #10000004] Jalan rusak"
+    answer["Message-ID"] = "<jawab-1@example.net>"
+    answer.set_content("Ini videonya, sudah saya kecilkan.\n\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
+                       "Sent: Sunday, December 6, 2026 10:00 AM\nTo: warga@example.net\n"
+                       "Subject: [LAPOR #10000004] Jalan rusak\n\n" + ack.get_content())
+    mail = parse_mail(answer.as_bytes(), 1000, 30)
+    assert mail.tagged_text == "Ini videonya, sudah saya kecilkan."

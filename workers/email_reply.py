@@ -121,7 +121,20 @@ def addressed_reply(context: WorkerContext, payload: dict[str, Any]) -> dict[str
     to = envelope["sender"]["id"] if payload.get("to_sender") else meta.get(REPLY_ADDRESS) or _answered_before(
         payload, envelope)
     threading = {} if "in_reply_to" in payload else {"in_reply_to": message_id, "references": references}
-    return {**payload, "to": to, "subject": envelope.get("subject") or "", **threading}
+    return {**payload, "to": to, "subject": envelope.get("subject") or "", **threading,
+            **({"not_kept": _named(payload["not_kept"], envelope)} if payload.get("not_kept") else {})}
+
+
+def _named(not_kept: list[dict[str, Any]], envelope: dict[str, Any]) -> list[dict[str, Any]]:
+    """An anonymous report's files not kept, which its job names by their place alone (`store.not_kept`), with their
+    names from the report's copy."""
+    listed = envelope.get("attachments") or []
+    named = []
+    for item in not_kept:
+        index = item.get("index")
+        name = listed[index - 1].get("name") if isinstance(index, int) and 0 < index <= len(listed) else None
+        named.append({**item, "name": name} if isinstance(name, str) else item)
+    return named
 
 
 def _answered_before(payload: dict[str, Any], envelope: dict[str, Any]) -> str:

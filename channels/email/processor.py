@@ -39,7 +39,7 @@ from channels.email.guards import (
 )
 from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
 from channels.email.reply import reply_subject, sent_with_subject, subject_said
-from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, store_attachments
+from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, not_kept, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
 from gateway.followups import (
@@ -480,9 +480,13 @@ class MailProcessor:
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
                              mistyped: str | None, told_anonymous: bool, told_confidential: bool, *,
                              asks_status: bool = False) -> None:
+        # The files not kept are named in the reply (an anonymous report's by its place alone: the worker reads their
+        # names from the report's copy, as it reads where the reply goes).
+        files = not_kept(draft.attachments, int(draft.channel_meta.get("attachments_omitted") or 0),
+                         self.settings.email, with_names=not draft.anonymous)
         await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
                                                   mistyped, told_anonymous, told_confidential,
-                                                  asks_status=asks_status))
+                                                  asks_status=asks_status, not_kept=files))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -672,7 +676,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
                   unknown_parent: str | None = None, others_parent: str | None = None,
                   to: str | None = None, mistyped: str | None = None,
                   told_anonymous: bool | None = None, told_confidential: bool | None = None, *,
-                  asks_status: bool = False) -> dict[str, Any]:
+                  asks_status: bool = False, not_kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
@@ -686,7 +690,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     answer to a mistyped ID with a file (`[email_follow_up_unknown_confidential]`,
     `[email_follow_up_unknown_anonymous_confidential]`, `[email_bad_tracking_id_photo_confidential]`).
     An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
-    back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID."""
+    back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID.
+    `not_kept`: the mail's files not kept (`store.not_kept`), which the reply names and asks to be sent again."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -715,6 +720,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         **({"typed_id": mistyped} if mistyped is not None else {}),
         **({"text": kind} if older else {}),
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
+        **({"not_kept": not_kept} if not_kept else {}),
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": older or kind,

@@ -25,6 +25,7 @@ from typing import Any
 import idna
 
 from channels.email.guards import NO_REPORT, SUBJECT_TAG
+from channels.email.store import MAX_NAMED_NOT_KEPT
 from channels.email.texts import REPLY_TEXTS, cut_at_word
 from gateway.errors import PermanentError, RetryableError
 from gateway.health.signals import poll_failure, transport_failure
@@ -108,19 +109,67 @@ def reply_subject(tracking_id: str, original: str) -> str:
     return cut_at_word(f"[LAPOR #{tracking_id}] {original}".strip(), MAX_REPLY_SUBJECT)
 
 
+def size_text(size: int) -> str:
+    """A byte limit as a reply names it: `10 MiB`, `1.5 MiB`, `64 KiB`, `60 byte`."""
+    for unit, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= unit:
+            amount = size / unit
+            return f"{amount:.0f} {name}" if amount == int(amount) else f"{amount:.1f} {name}"
+    return f"{size} byte"
+
+
+# The longest file name a reply names, in characters (cut at a word, with "…"): a name may be as long as a subject.
+MAX_NAME_SHOWN = 60
+
+
+def not_kept_lines(not_kept: list[dict[str, Any]], language: str, settings: Settings) -> str:
+    """The files of a mail not kept (`store.not_kept`), a line each in `language` (`[email_not_kept_<reason>]`), the
+    rest past MAX_NAMED_NOT_KEPT counted (`[email_not_kept_rest]`), then how to send them again
+    (`[email_not_kept_again]`, with the limits as they are now); "" when every file was kept."""
+    if not not_kept:
+        return ""
+    replies = load_replies()
+    lines = []
+    rest = 0
+    for item in not_kept:
+        if "count" in item or len(lines) >= MAX_NAMED_NOT_KEPT:
+            rest += int(item.get("count", 1))
+            continue
+        reason = str(item["reason"])
+        limit = int(item["limit"])
+        name = item.get("name")
+        shown = f'"{cut_at_word(subject_text(name), MAX_NAME_SHOWN)}"' if isinstance(name, str) and name.strip() \
+            else replies["email_not_kept_unnamed"][language].format(number=item["index"])
+        lines.append(replies[f"email_not_kept_{reason}"][language].format(
+            name=shown, limit=limit if reason == "too_many" else size_text(limit)))
+    if rest:
+        lines.append(replies["email_not_kept_rest"][language].format(count=rest))
+    limits = settings.email
+    lines.append(replies["email_not_kept_again"][language].format(
+        file_limit=size_text(limits.max_attachment_bytes), count_limit=limits.max_attachments,
+        total_limit=size_text(limits.max_attachments_bytes)))
+    return "\n".join(lines)
+
+
 def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None,
-               status: str | None = None) -> str:
+               status: str | None = None, not_kept: list[dict[str, Any]] | None = None,
+               settings: Settings | None = None) -> str:
     """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
     gateway issued (kind `follow_up_unknown`) or that is someone else's report (`follow_up_other_sender`);
     `typed_id`: the number a mail with a file asked with, not valid (`bad_tracking_id_photo`), cut as
     `shown_typed_id` cuts it. `tracking_id` is then the new report's. `status`: the report's, of the contract, named
-    in each text's language (`follow_up_status`)."""
+    in each text's language (`follow_up_status`). `not_kept`: the mail's files not kept (`store.not_kept`), named
+    after each language's text, the Tracking ID first still (`not_kept_lines`, with `settings`' limits)."""
     table = load_replies()[REPLY_TEXTS[kind]]
     fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of,
               "typed_id": shown_typed_id(typed_id) if typed_id is not None else None}
-    return "\n\n".join(table[language].format(
-        **fields, status=status_name(status, language) if status is not None else None)
-        for language in ("id", "en")) + "\n"
+    texts = []
+    for language in ("id", "en"):
+        texts.append(table[language].format(
+            **fields, status=status_name(status, language) if status is not None else None))
+        if not_kept and settings is not None:
+            texts.append(not_kept_lines(not_kept, language, settings))
+    return "\n\n".join(texts) + "\n"
 
 
 def status_body(tracking_id: str, status: str | None, found: bool) -> str:
@@ -217,7 +266,7 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
         # `text`: the reply's own kind where the job names an older one for older workers (processor.reply_payload)
         kind = payload["text"] if payload.get("text") in REPLY_TEXTS else payload["kind"]
         message.set_content(reply_body(kind, tracking_id, payload.get("follow_up_of"), payload.get("typed_id"),
-                                       payload.get("status")))
+                                       payload.get("status"), payload.get("not_kept"), settings))
     return message
 
 

@@ -90,6 +90,33 @@ def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: E
     return listed
 
 
+# Why an attachment was not stored (its flag beside `not_stored`), and the limit of `EmailSettings` it was over.
+NOT_STORED_LIMITS = {"too_large": "max_attachment_bytes", "too_many": "max_attachments",
+                     "message_too_large": "max_attachments_bytes"}
+# The files a reply names as not kept, at most: the rest are counted ("and 3 more"), so that a quote of our reply
+# stays within what the parser reads as ours (parse.OUR_QUOTE_LINES).
+MAX_NAMED_NOT_KEPT = 10
+
+
+def not_kept(attachments: Sequence[Attachment], omitted: int, settings: EmailSettings, *,
+             with_names: bool = True) -> list[dict[str, object]]:
+    """The files of a mail that were not kept (`store_attachments`), as its reply names them: each one's place among
+    the listed ones (`index`, from 1), `name` (`with_names`: an anonymous report's reply job carries none, the worker
+    reads them from the report's copy), why (`reason`: a key of NOT_STORED_LIMITS) and the `limit` it was over; then
+    the files past MAX_LISTED_ATTACHMENTS (`omitted`), never listed, as one entry of reason `too_many` and `count`.
+    Told nothing, the citizen took the photo she sent for evidence received."""
+    items: list[dict[str, object]] = []
+    for index, attachment in enumerate(attachments, start=1):
+        reason = next((flag for flag in attachment.flags if flag in NOT_STORED_LIMITS), None)
+        if reason is None or "not_stored" not in attachment.flags:
+            continue
+        items.append({"index": index, **({"name": attachment.name} if with_names and attachment.name else {}),
+                      "reason": reason, "limit": getattr(settings, NOT_STORED_LIMITS[reason])})
+    if omitted:
+        items.append({"count": omitted, "reason": "too_many", "limit": settings.max_attachments})
+    return items
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantinedMail:
     key: str

@@ -31,6 +31,9 @@ REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid (the SMS's text, which
 # it was before, still quoted in citizens' mailboxes).
 ANSWER_TEXTS = ("status", "status_unknown", "email_bad_tracking_id", "bad_tracking_id")
+# The lines a reply adds for the files of a mail it did not keep (`reply.not_kept_lines`), each a line of its own.
+NOT_KEPT_TEXTS = ("email_not_kept_too_large", "email_not_kept_too_many", "email_not_kept_message_too_large",
+                  "email_not_kept_rest", "email_not_kept_again")
 
 
 def _any_form(char: str) -> str:
@@ -69,7 +72,7 @@ def _templates() -> list[str]:
     """Each text in both languages, current and former (`[<key>.former]`): a citizen's mailbox keeps our replies in
     the words they had, and a quote of a reworded one was taken for the citizen's own words."""
     replies = load_replies()
-    return [template for key in (*REPLY_TEXTS.values(), *ANSWER_TEXTS) for language in ("id", "en")
+    return [template for key in (*REPLY_TEXTS.values(), *ANSWER_TEXTS, *NOT_KEPT_TEXTS) for language in ("id", "en")
             for template in reply_templates(replies[key], language)]
 
 
