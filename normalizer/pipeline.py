@@ -92,10 +92,15 @@ class MailQuery:
     tracking_id: str
     valid: bool = True
     words: str = ""
+    # A status question in a report's thread that is also a grievance about its handling (`thread_grievances`: "Kok
+    # belum ditanggapi?"): filed as the citizen's addition, and answered with the status it asks all the same. Given
+    # only to a caller that asks for it (`mail_status_query`'s `grievances`).
+    grievance: bool = False
 
 
 def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH, with_a_file: bool = False,
-                      thread: str | None = None, signer: frozenset[str] = frozenset()) -> MailQuery | None:
+                      thread: str | None = None, signer: frozenset[str] = frozenset(),
+                      grievances: bool = False) -> MailQuery | None:
     """The Tracking ID a mail asks the status of when its words are that query and nothing else ("CEK 10000004" in
     the subject, the body or both, naming one ID), or the mistyped ID it asks with ("CEK 10000005": filed, it was a
     new report and acknowledged as one); None for any other mail. `subject`: its words past reply prefixes
@@ -116,7 +121,9 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     status question without an ID and nothing else ("CEK", "Bagaimana status laporan saya?") asks that report's
     status. Filed, it went to the agency as the citizen's addition and its writer was told the addition was taken.
     Not a grievance about its handling (`[status_questions] thread_grievances`: "Kok statusnya selesai?"), which
-    the agency must read. `signer`: the words of the name the mail's From gives, folded: a last paragraph of thanks
+    the agency must read; with `grievances`, such a question is the thread's query all the same, `grievance` (filed,
+    and answered with the status too). "Sudah ... belum" is a question, not a grievance ("Laporan saya sudah diproses
+    belum ya?": `_grieves`). `signer`: the words of the name the mail's From gives, folded: a last paragraph of thanks
     or a closing with those words below it is no part of the query (`_without_sign_off`), and lines of those words
     below a closing are a name however they are cased (`_signed_name`)."""
     grammar = load_grammar()
@@ -124,6 +131,7 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     words = body.strip()
     asked: set[tuple[str, bool]] = set()
     asked_without_id = False
+    grieved = False
     for part, in_body in ((clean_text(subject), False), (body, True)):
         if not part.strip():
             continue
@@ -140,16 +148,37 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
             # acknowledged with a new Tracking ID instead of the status. (With a file its words stay the addition's.)
             if in_body:
                 words = ""
-            asked_without_id = asked_without_id or grammar.status_question_thread_grievances.isdisjoint(
-                fold_word(word) for word in _WORD.findall(read))
+            grieves = _grieves(read, grammar)
+            asked_without_id = asked_without_id or not grieves
+            grieved = grieved or grieves
         elif not with_a_file and not _adds_nothing(part, grammar, signer):
             return None
     if not asked and asked_without_id and thread and not with_a_file:
         return MailQuery(thread)
+    if not asked and grieved and grievances and thread and not with_a_file:
+        return MailQuery(thread, grievance=True)
     if len(asked) != 1:
         return None
     tracking_id, valid = asked.pop()
     return MailQuery(tracking_id, valid=valid, words="" if _adds_nothing(words, grammar, signer) else words)
+
+
+def _grieves(text: str, grammar: Grammar) -> bool:
+    """Whether a status question without an ID says a grievance about the report's handling (`thread_grievances`:
+    "Kok statusnya selesai?", "Kenapa belum ditanggapi?"). The "belum" closing a "sudah ... belum" (`closings` after
+    one of `closings_after`, nothing after it but the question's other words: "Laporan saya sudah diproses belum
+    ya?") is the question's, as the grammar reads it without a "?": read as a grievance, the question was filed as an
+    addition and answered that the addition was received, without the status it asked."""
+    words = [fold_word(word) for word in _WORD.findall(text)]
+    grievances = grammar.status_question_thread_grievances
+    for at in range(len(words) - 1, -1, -1):
+        if words[at] in grammar.status_question_closings:
+            if not grammar.status_question_closings_after.isdisjoint(words[:at]):
+                words = words[:at] + words[at + 1:]
+            break
+        if words[at] not in grammar.status_question_vocabulary or words[at] in grievances:
+            break
+    return not grievances.isdisjoint(words)
 
 
 # What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.

@@ -3052,6 +3052,11 @@ CEK_ROWS = [
     CekRow("a-status-question-answering-our-acknowledgement", "", "Bagaimana status laporan saya?\n\nSalam,\nWarga",
            answers_our_reply=True),
     CekRow("a-status-question-under-our-tag", "Re: [LAPOR #{id}] Pungli di kelurahan", "Cek status laporan"),
+    # "sudah ... belum" asks (its "belum" no grievance: filed, it was answered that the addition was received)
+    CekRow("sudah-diproses-belum-ya-answering-our-acknowledgement", "", "Laporan saya sudah diproses belum ya?",
+           answers_our_reply=True),
+    CekRow("sudah-diproses-belum-answering-our-acknowledgement", "", "sudah diproses belum?", answers_our_reply=True),
+    CekRow("udah-ditanggapi-blm-under-our-tag", "Re: [LAPOR #{id}] Pungli di kelurahan", "udah ditanggapi blm"),
     # a clear-signed mail's signature is no file: filed, a signed CEK was an addition to the report of its signature
     CekRow("signed-s-mime-by-outlook", "CEK {id}", "CEK {id}", signed="application/x-pkcs7-signature"),
     CekRow("signed-s-mime", "", "CEK {id}", signed="application/pkcs7-signature"),
@@ -3109,6 +3114,32 @@ def test_a_cek_by_mail_is_answered_with_the_status_and_not_filed(  # type: ignor
     server.stop()
     drain(server.settings, (FORWARD_QUEUE,))
     assert len(casestore.reports()) == 1
+
+
+THREAD_GRIEVANCES = [
+    pytest.param("Kok statusnya selesai?", id="kok-statusnya-selesai"),
+    pytest.param("Kenapa belum ditanggapi?\n\nTerima kasih", id="kenapa-belum-ditanggapi"),
+    pytest.param("Laporan saya diproses tidak?", id="diproses-tidak"),
+    # "sudah ... belum" asks, and "kok" beside it is a grievance still
+    pytest.param("Kok sudah diproses belum?", id="kok-with-sudah-belum"),
+]
+
+
+@pytest.mark.parametrize("body", THREAD_GRIEVANCES)
+def test_a_grievance_in_the_thread_is_filed_and_answered_with_the_status(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, body: str) -> None:
+    """A status question that is a grievance about the report's handling is the citizen's addition, for the agency
+    to read; it is answered with the status it asks too (`[email_follow_up_status]`): answered that the addition was
+    received, the question went unanswered."""
+    tracking_id, ack = filed_report(make_server, redis, casestore, status="verified")
+    server = make_server()
+    mail = reply_to(ack, subject=None, references=True, body=body)
+    added = server.deliver(mail)
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (tracking_id, body)
+    run_replies(server.settings, redis)
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer.get_content() == reply_body("follow_up_status", tracking_id, status="verified")
 
 
 @dataclass(frozen=True)

@@ -353,6 +353,10 @@ class MailProcessor:
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
+        # A status question in the report's thread that is a grievance too ("Kenapa belum ditanggapi?"): the addition
+        # filed, and answered with the status (`asks_status`), as a CEK's words of news are.
+        grievance = named is None and parent is not None and await asyncio.to_thread(
+            thread_grievance, mail, self.settings.intake.shortest_tracking_id, parent)
         unknown_parent: str | None = None
         others_parent: str | None = None
         # The anonymity a new report's acknowledgement tells: the mail's own asking, its sender's own anonymous report
@@ -464,7 +468,8 @@ class MailProcessor:
         bind_message_context(tracking_id=receipt.tracking_id)
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
-                                  mistyped, told_anonymous, told_confidential, asks_status=news is not None)
+                                  mistyped, told_anonymous, told_confidential,
+                                  asks_status=news is not None or grievance)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -526,6 +531,17 @@ def status_query_of(mail: ParsedMail, shortest_id: int, *, thread: str | None = 
     return _query_words(mail, shortest_id, thread=thread)
 
 
+def thread_grievance(mail: ParsedMail, shortest_id: int, thread: str) -> bool:
+    """Whether the mail, in `thread`'s report's thread, asks that report's status with a grievance about its handling
+    ("Kenapa belum ditanggapi?", `MailQuery.grievance`): filed as the citizen's addition, which the agency must read,
+    and answered with the status it asks (`[email_follow_up_status]`). Answered that the addition was received, the
+    citizen's question went unanswered."""
+    if has_a_file(mail):
+        return False
+    query = _query_words(mail, shortest_id, thread=thread, grievances=True)
+    return query is not None and query.grievance
+
+
 def has_a_file(mail: ParsedMail) -> bool:
     """Whether the mail carries a file of the citizen's: any attachment but a signature's logo."""
     return any(not item.decoration for item in mail.attachments)
@@ -573,7 +589,7 @@ def query_with_news(query: MailQuery | None) -> MailQuery | None:
 
 
 def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = False,
-                 thread: str | None = None) -> MailQuery | None:
+                 thread: str | None = None, grievances: bool = False) -> MailQuery | None:
     """What the mail's words ask (`mail_status_query`) when they are short enough to be a query, its files aside.
     `with_a_file`: whatever follows the query is the file's words, of any length (read in linear time)."""
     if len(mail.text) > MAX_QUERY_CHARS and not with_a_file:
@@ -583,7 +599,7 @@ def _query_words(mail: ParsedMail, shortest_id: int, *, with_a_file: bool = Fals
     if len(text) + len(subject) > MAX_QUERY_CHARS and not with_a_file:  # the thread's long subject is none of theirs
         return None
     return mail_status_query(STACKED_PREFIXES.sub("", subject), text, shortest_id=shortest_id, with_a_file=with_a_file,
-                             thread=thread, signer=signer_words(mail.sender_name))
+                             thread=thread, signer=signer_words(mail.sender_name), grievances=grievances)
 
 
 def status_payload(mail: ParsedMail, raw: bytes, query: MailQuery) -> dict[str, Any]:
