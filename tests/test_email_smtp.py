@@ -1160,6 +1160,67 @@ def test_an_answer_naming_our_reply_in_its_references_alone_adds_none_of_our_wor
     assert "laporan Anda" not in envelope["text"] and "example.net" not in envelope["text"], envelope["text"]
 
 
+def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], str], subject: str | None = None,
+                         references: bool = True) -> bytes:
+    """The citizen's answer to our reply with no words of its own: the quoted history alone."""
+    answer = EmailMessage()
+    answer["From"] = f"Warga <{reply['To']}>"
+    answer["To"] = RECIPIENT
+    answer["Subject"] = subject or "Re: " + str(reply["Subject"])
+    answer["Message-ID"] = make_msgid(domain="example.net")
+    if references:
+        answer["In-Reply-To"] = str(reply["Message-ID"])
+        answer["References"] = f"{str(reply['References']).strip()} {reply['Message-ID']}"
+    answer.set_content(quoting(reply))
+    return answer.as_bytes().replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("quoting", [gmail_answer_quoting, outlook_answer_quoting], ids=["gmail", "outlook"])
+@pytest.mark.parametrize(("subject", "references"), [
+    (None, True),  # "Re: [LAPOR #<id>] Angkot ngetem sembarangan", answering our acknowledgement
+    (None, False),  # the same subject, its In-Reply-To dropped by a webmail: the report's own subject, from its copy
+    ("Fwd: [LAPOR #{id}] Angkot ngetem sembarangan", False),
+    ("Re: Angkot ngetem sembarangan", True),  # our tag dropped from the subject, our reply named
+], ids=["re-our-tag", "re-our-tag-no-references", "fwd-our-tag", "no-tag-answering-our-reply"])
+def test_an_answer_of_quoted_history_alone_under_the_threads_subject_adds_nothing(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, quoting: Callable[[EmailMessage], str], subject: str | None,
+        references: bool) -> None:
+    """An answer to our acknowledgement holding only the quoted history was filed as an addition whose text was the
+    thread's subject, `Re: [LAPOR #<id>] Angkot ngetem sembarangan`, and acknowledged: a few of them used up the
+    address's replies for the hour, and the citizen's next real addition went unanswered. Such a mail is `empty`,
+    not filed nor answered; her next addition is."""
+    server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR="3")
+    first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    for _ in range(3):
+        empty = server.deliver(answer_quoting_alone(ack, quoting, subject and subject.format(id=first.tracking_id),
+                                                    references))
+        assert empty.data_code == 250 and empty.tracking_id is None
+    assert envelope_count(redis) == 1
+    run_replies(server.settings, redis)
+    assert len(outbox(server.settings)) == 1
+    added = server.deliver(reply_to(ack, subject=None, references=True, body="Sekarang angkotnya tambah banyak."))
+    assert (stored_envelope(redis, added.tracking_id or "") or {})["follow_up_of"] == first.tracking_id
+    run_replies(server.settings, redis)
+    assert len(outbox(server.settings)) == 2
+
+
+@pytest.mark.parametrize("subject", ["Re: [LAPOR #{id}] Angkot ngetem sembarangan - sudah 3 hari",
+                                     "Re: [LAPOR #{id}] Angkot masih ngetem"], ids=["words-added", "words-changed"])
+def test_an_answer_of_quoted_history_alone_under_words_of_its_own_is_their_addition(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, subject: str) -> None:
+    """Words the citizen typed into the thread's subject are theirs: with no other, they are the addition's text."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    typed = subject.format(id=first.tracking_id)
+    added = server.deliver(answer_quoting_alone(ack, outlook_answer_quoting, typed))
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (first.tracking_id, typed)
+
+
 def _outlook_block(reply: EmailMessage) -> str:
     """The header block Outlook writes above the mail it quotes (with no ">" below it)."""
     return (f"From: LAPOR! <{RECIPIENT}>\nSent: Thursday, December 3, 2026 6:05 PM\nTo: {reply['To']}\n"
@@ -2572,6 +2633,7 @@ def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type:
     """An Outlook rule that forwards a mailbox's mail to us (an agency passing complaints on, a citizen's "forward
     everything") forwards our answer too: a forward of our acknowledgement from the report's sender, filed as an
     addition of its subject and answered, whose answer the rule forwarded again, every hour the reply cap let one out.
+    Such a forward of our acknowledgement alone holds nothing new, and is not filed at all (`empty`).
     Exchange marks a mail a rule passed on with the rule's mailbox (`X-MS-Exchange-Inbox-Rules-Loop`): such a mail
     whose answer would go to that mailbox is filed, and not answered, as another system's `X-Loop` is. A complaint a
     complaints mailbox's rule redirected keeps its citizen's From, and the citizen is answered (every one was filed
@@ -2589,9 +2651,9 @@ def test_a_mail_an_exchange_inbox_rule_forwarded_is_filed_not_answered(  # type:
     forward = server.deliver(b"X-MS-Exchange-Inbox-Rules-Loop: pengaduan@pemkot.example.go.id\r\n"
                              + citizen_mail(subject=f"FW: {ack['Subject']}", body=body,
                                             sender="kasubag@pemkot.example.go.id", headers=rules))
-    assert forward.data_code == 250 and forward.tracking_id is not None  # filed, as any mail of the report's sender
-    envelope = stored_envelope(redis, forward.tracking_id)
-    assert envelope is not None and envelope["follow_up_of"] == report.tracking_id
+    # Our acknowledgement alone under the thread's subject: nothing new, not filed (it was an addition of its subject).
+    assert forward.data_code == 250 and forward.tracking_id is None
+    assert envelope_count(redis) == 1
     passed_on = server.deliver(citizen_mail(subject="Jalan rusak di Kelurahan Sukajadi",
                                             sender="kasubag@pemkot.example.go.id", headers=rules))
     assert passed_on.tracking_id is not None and stored_envelope(redis, passed_on.tracking_id) is not None

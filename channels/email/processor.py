@@ -208,7 +208,12 @@ class MailProcessor:
             await self._thread_status_query(mail)
         if queried is not None:
             return await self._answer_query(mail, raw, queried)
-        return await self._report(mail, raw, envelope_sender, recipients)
+        # A mail in a report's thread with no words of its own (an answer holding only the quoted history) under the
+        # thread's subject: that subject is no news. Filed as an addition of `Re: [LAPOR #<id>] <subject>` and
+        # answered, such mails used up the address's replies for the hour, and the citizen's next real addition went
+        # unanswered. With no file either it is `empty`, as a mail with nothing to report is.
+        no_news = not mail.text.strip() and await self._under_the_threads_subject(mail)
+        return await self._report(mail, raw, envelope_sender, recipients, subject_is_news=not no_news)
 
     async def _thread_status_query(self, mail: ParsedMail) -> MailQuery | None:
         """A status question without an ID in a report's thread, asking that report's status (`status_query_of`'s
@@ -221,15 +226,30 @@ class MailProcessor:
         if thread is None:
             return None
         query = status_query_of(mail, self.settings.intake.shortest_tracking_id, thread=thread)
+        if query is None:
+            return None
+        return query if await self._says_the_threads_subject(mail, thread) else None
+
+    async def _under_the_threads_subject(self, mail: ParsedMail) -> bool:
+        """Whether the mail answers a report's thread (`follow_up_of`) under that thread's subject
+        (`_says_the_threads_subject`)."""
+        thread = follow_up_of(mail, self.settings.email)
+        return thread is not None and await self._says_the_threads_subject(mail, thread)
+
+    async def _says_the_threads_subject(self, mail: ParsedMail, thread: str) -> bool:
+        """Whether the mail's subject says nothing of the citizen's in `thread`'s report's thread: nothing past reply
+        prefixes and our tag, the report's own subject as our replies gave it (read from its copy), or the subject of
+        the reply of ours in that thread the mail answers (`sent_with_subject`). False when the copy cannot be read
+        to tell: the subject is then taken for the citizen's words."""
         said = subject_said(mail.subject)
-        if query is None or not said or _answers_our_reply_under_its_subject(mail, thread, self.settings.email):
-            return query
+        if not said or _answers_our_reply_under_its_subject(mail, thread, self.settings.email):
+            return True
         try:
             envelope = await asyncio.to_thread(stored_envelope, self.redis, thread, self.source)
         except RedisError:
-            return None
+            return False
         subject = (envelope or {}).get("subject")
-        return query if isinstance(subject, str) and said == subject_said(reply_subject(thread, subject)) else None
+        return isinstance(subject, str) and said == subject_said(reply_subject(thread, subject))
 
     async def _answer_query(self, mail: ParsedMail, raw: bytes, query: MailQuery) -> MailOutcome:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
@@ -297,7 +317,7 @@ class MailProcessor:
         log.warning("email.reply_bounced", action=bounce.action, status=bounce.status)
 
     def _inbound(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
-                 recipients: Sequence[str]) -> InboundMessage:
+                 recipients: Sequence[str], subject_is_news: bool = True) -> InboundMessage:
         attachments = store_attachments(mail.attachments[:MAX_LISTED_ATTACHMENTS], self.settings.data_dir,
                                         self.settings.email)
         omitted = len(mail.attachments) - len(attachments)
@@ -306,7 +326,7 @@ class MailProcessor:
         return InboundMessage(
             channel=Channel.EMAIL, source=self.source, provider_message_id=provider_message_id(mail, raw),
             sender_kind=SenderKind.EMAIL, sender_address=mail.sender_address, sender_display_name=mail.sender_name,
-            text=mail.text or subject_words(mail.subject), received_at=utc_now(),
+            text=mail.text or (subject_words(mail.subject) if subject_is_news else ""), received_at=utc_now(),
             recipient=recipients[0] if recipients else None,
             subject=mail.subject or None, attachments=attachments,
             channel_meta={"message_id": mail.message_id, "in_reply_to": mail.in_reply_to,
@@ -316,21 +336,23 @@ class MailProcessor:
         )
 
     def _normalized(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
-                    recipients: Sequence[str]) -> Normalized:
+                    recipients: Sequence[str], subject_is_news: bool = True) -> Normalized:
         """The attachments stored and the mail normalized, off the event loop: both cost as much as the mail is long
         (a body of a million short lines took 1.1 s to normalize, while every other SMTP session waited)."""
-        return normalize(self._inbound(mail, raw, envelope_sender, recipients),
+        return normalize(self._inbound(mail, raw, envelope_sender, recipients, subject_is_news),
                          max_text_chars=self.settings.intake.max_text_chars)
 
     async def _report(self, mail: ParsedMail, raw: bytes, envelope_sender: str | None,
                       recipients: Sequence[str], *, read_news: bool = True,
-                      opening: MailQuery | None = None) -> MailOutcome:
+                      opening: MailQuery | None = None, subject_is_news: bool = True) -> MailOutcome:
         """The mail filed: a new report, or an addition to the report it names. `read_news`: a CEK of a valid ID
         with words of news (`query_with_news`) is read as that report's addition. Someone else's report named so
         makes it a report of its own with that report's flags, as the report's tag in its subject would; an ID issued
         whose report is found nowhere (the case store answers 404), an anonymous new report, as by SMS. Without it
-        (an ID never issued), the mail is filed as any other mail, `opening` its status query as read already."""
-        normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients)
+        (an ID never issued), the mail is filed as any other mail, `opening` its status query as read already. Not
+        `subject_is_news`: a mail without words is not filed as its subject's (the thread's, `process`)."""
+        normalized = await asyncio.to_thread(self._normalized, mail, raw, envelope_sender, recipients,
+                                             subject_is_news)
         if normalized.draft is None:
             return self._suppress("empty")
         draft = normalized.draft
@@ -446,7 +468,8 @@ class MailProcessor:
             # from another one). Nor one found nowhere (the case store's 404): an anonymous new report, answered so
             # (`[email_follow_up_unknown_anonymous]`); filed as any mail, it was open, its sender's address beside
             # the ID of what may be their own anonymous report, still in a spool.
-            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening)
+            return await self._report(mail, raw, envelope_sender, recipients, read_news=False, opening=opening,
+                                      subject_is_news=subject_is_news)
         if named is not None and draft.follow_up_of is None:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
             # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
