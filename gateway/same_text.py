@@ -1,7 +1,9 @@
 """One report for the same text: a citizen who sends the same SMS again within a window has sent one report.
 
 A feature phone gives no sign that an SMS arrived, and an impatient citizen sends it again: two Tracking IDs and
-two cases at the agency for one complaint. So, on the SMS channels (`WebhookAdapter.same_text_window`), the same
+two cases at the agency for one complaint. So, on the SMS channels (`WebhookAdapter.same_text_window`) and by mail
+(the same From address, Reply-To, subject and words: a webmail's "send" pressed twice, a phone's outbox sending
+again under a new Message-ID; channels/email/processor.py), the same
 text from the same number within the channel section's `same_text_window_seconds` is mapped onto the first
 message's provider id, which intake already dedups: the repeat gets the first report's Tracking ID, and the gateway
 answers it "we already have this report" (`[duplicate]`; `[duplicate_anonymous]` for an anonymous one). The same
@@ -40,7 +42,7 @@ from redis import Redis
 
 from gateway.queues import key_digest, sender_digest
 from gateway.settings import Settings
-from normalizer.envelope import ReportDraft
+from normalizer.envelope import Channel, ReportDraft
 
 SAME_TEXT_KEY = "lapor:sametext:{source}:{digest}"
 # A repeat's provider id, mapped onto the first message's: its retry maps the same way once the window is over.
@@ -114,8 +116,16 @@ class SameText:
 def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
     """What makes two messages the same text (module docstring). In a Redis key, digested with the sender's key
     (`sender_digest`): a plain hash of a number and a short text ("jalan rusak") is undone by trying them."""
-    return (draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential), draft.follow_up_of or "",
-            " ".join(draft.text.casefold().split()))
+    identity = (draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
+                draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
+    if draft.channel is not Channel.EMAIL:
+        return identity
+    # A mail's subject too: the same words under another subject are another mail. And its Reply-To: a form mailer
+    # sends every citizen's complaint from its one address, each citizen's address as the Reply-To, and two citizens'
+    # same words are two reports, each answered with its own Tracking ID.
+    reply_to = draft.channel_meta.get("reply_to")
+    return (*identity, " ".join((draft.subject or "").casefold().split()),
+            reply_to.lower() if isinstance(reply_to, str) else "")
 
 
 @dataclass(frozen=True, slots=True)

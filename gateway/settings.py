@@ -343,6 +343,7 @@ class EmailSettings(_Section):
     from_name: str
     message_id_domain: str
     reply_cap_per_hour: int = Field(ge=1)  # 0: no reply ever sent
+    same_text_window_seconds: int = Field(ge=1)  # as the SMS channels'
     relay_host: str
     relay_port: Port
     relay_user: str

@@ -29,6 +29,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -4389,3 +4390,61 @@ def test_the_size_limit_counts_the_mail_not_its_doubled_dots(make_server, redis:
         assert envelope_count(redis) == 0
     else:
         assert result.tracking_id is not None and envelope_count(redis) == 1
+
+
+@dataclass(frozen=True)
+class SameMailRow:
+    id: str
+    again: dict[str, Any]  # what the second mail changes of citizen_mail's arguments
+    one_report: bool
+    window_over: bool = False  # the first one's window ended before the second came
+    first: dict[str, Any] = field(default_factory=dict)  # citizen_mail's arguments of both mails
+
+
+SAME_MAIL_ROWS = [
+    SameMailRow("same-from-subject-and-words", {}, True),
+    SameMailRow("spaces-and-case-aside", {"subject": "jalan  RUSAK", "body": "Jalan di depan pasar  rusak parah.\n"},
+                True),
+    SameMailRow("another-subject", {"subject": "Jalan rusak lagi"}, False),
+    SameMailRow("other-words", {"body": "Jalan di depan pasar rusak parah, sudah sebulan."}, False),
+    SameMailRow("another-from", {"sender": "tetangga@example.net"}, False),
+    # a form mailer's one From, each citizen's address the Reply-To: two citizens' same words are two reports
+    SameMailRow("a-form-mailers-two-citizens", {"headers": {"Reply-To": "dua@example.org"}}, False,
+                first={"sender": "formulir@pemda.example.go.id", "headers": {"Reply-To": "satu@example.org"}}),
+    SameMailRow("a-form-mailers-same-citizen", {}, True,
+                first={"sender": "formulir@pemda.example.go.id", "headers": {"Reply-To": "satu@example.org"}}),
+    SameMailRow("after-the-window", {}, False, window_over=True),
+    # a whistleblower's repeat is told again that it is anonymous (or confidential), as by SMS
+    SameMailRow("anonymous", {}, True, first={"subject": "ANONIM Pungli di kelurahan"}),
+    SameMailRow("confidential", {}, True, first={"subject": "RAHASIA Pungli di kelurahan"}),
+    SameMailRow("anonymous-and-confidential", {}, True, first={"subject": "ANONIM RAHASIA Pungli di kelurahan"}),
+    # ANONIM added to a named report's words: a mail of its own
+    SameMailRow("anonim-added", {"subject": "ANONIM Jalan rusak"}, False),
+]
+
+
+@pytest.mark.parametrize("row", SAME_MAIL_ROWS, ids=[row.id for row in SAME_MAIL_ROWS])
+def test_the_same_mail_sent_again_under_a_new_message_id_is_one_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, row: SameMailRow) -> None:
+    """As by SMS (`same_text_window_seconds`): the same mail (From address, subject, words) sent again seconds later
+    under a Message-ID of its own made two reports. Within the window it is the first one's report, answered "we
+    already have this report" with its Tracking ID (`[email_duplicate]`)."""
+    server = make_server()
+    first = server.deliver(citizen_mail(**row.first))
+    if row.window_over:
+        for key in redis.scan_iter("lapor:sametext:*"):
+            redis.delete(key)
+    repeat = citizen_mail(**{**row.first, **row.again})
+    again = server.deliver(repeat)
+    assert first.tracking_id is not None and again.tracking_id is not None
+    assert (again.tracking_id == first.tracking_id) is row.one_report
+    assert envelope_count(redis) == (1 if row.one_report else 2)
+    run_replies(server.settings, redis)
+    replies = outbox(server.settings)
+    assert len(replies) == 2 and all(str(reply["Subject"]).startswith("[LAPOR #") for reply in replies)
+    flags = "_".join(["", *(flag for flag, word in (("anonymous", "ANONIM"), ("confidential", "RAHASIA"))
+                            if word in row.first.get("subject", ""))]).rstrip("_")
+    # (an anonymous report's answers are threaded to its first mail, read from its copy: told apart by their text)
+    expected = reply_body(f"duplicate{flags}", first.tracking_id) if row.one_report else reply_body(
+        "ack_anonymous" if "ANONIM" in row.again.get("subject", "") else "ack", again.tracking_id)
+    assert [reply.get_content() for reply in replies].count(expected) == 1

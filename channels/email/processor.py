@@ -487,8 +487,12 @@ class MailProcessor:
             # Its reply is addressed by the report (`reply_payload`): where it goes is kept with the envelope copy.
             draft = draft.model_copy(update={"channel_meta": {
                 **draft.channel_meta, REPLY_ADDRESS: to or mail.reply_to or mail.sender_address}})
-        receipt = await self.intake.submit(draft)
+        # The same mail sent again under a new Message-ID within the window (`gateway.same_text`, as by SMS): the
+        # first one's report, answered "we already have this report" (`[email_duplicate]`). Each was a report.
+        receipt = await self.intake.submit(draft, (Channel.EMAIL.value, self.settings.email.same_text_window_seconds))
         bind_message_context(tracking_id=receipt.tracking_id)
+        if receipt.same_text:
+            log.info("message.same_text", reason="same_text_window")
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
                                   mistyped, told_anonymous, told_confidential,
@@ -705,7 +709,8 @@ def reply_address(mail: ParsedMail, envelope: dict[str, Any] | None, follow_up: 
 # worker of that release may take any job of this one's during a rolling upgrade. An anonymous whistleblower's keeps
 # the anonymity sentence (`follow_up_unknown_anonymous`, which that release knew); mapped to the plain
 # `follow_up_unknown`, that release's worker answered without it. A kind that release knew is named as it is.
-OLDER_REPLY_KINDS = {"follow_up_status": "follow_up",
+OLDER_REPLY_KINDS = {"follow_up_status": "follow_up", "duplicate_anonymous": "duplicate",
+                     "duplicate_confidential": "duplicate", "duplicate_anonymous_confidential": "duplicate",
                      "follow_up_unknown_confidential": "follow_up_unknown",
                      "follow_up_unknown_anonymous_confidential": "follow_up_unknown_anonymous",
                      "bad_tracking_id_photo_confidential": "bad_tracking_id_photo"}
@@ -739,7 +744,11 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     # sent again is no delivery again: their client gives it a Message-ID of its own.
     anonymous = draft.anonymous if told_anonymous is None else told_anonymous
     confidential = draft.confidential if told_confidential is None else told_confidential
-    if draft.follow_up_of:
+    if receipt.same_text and not draft.follow_up_of:
+        # the same mail sent again within the window (`gateway.same_text`): its first one's Tracking ID, its flags
+        # told as the acknowledgement told them (`[email_duplicate_anonymous]`...), as by SMS
+        kind = flagged("duplicate", anonymous=anonymous, confidential=confidential)
+    elif draft.follow_up_of:
         # a CEK's words of news (`query_with_news`): the worker looks the report's status up and gives it with them
         kind = "follow_up_status" if asks_status else "follow_up"
     elif unknown_parent:

@@ -15,6 +15,10 @@ from normalizer.text import cut_text, with_compatibility_forms
 # delivery; see processor.reply_payload)
 REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_confidential": "email_ack_confidential",
                "ack_anonymous_confidential": "email_ack_anonymous_confidential", "duplicate": "email_duplicate",
+               # the same mail sent again within the window (gateway/same_text.py), its flags told
+               "duplicate_anonymous": "email_duplicate_anonymous",
+               "duplicate_confidential": "email_duplicate_confidential",
+               "duplicate_anonymous_confidential": "email_duplicate_anonymous_confidential",
                "follow_up": "email_follow_up",
                # a CEK's words of news added, with the status (workers/email_reply.py), or without it: asked again
                "follow_up_status": "email_follow_up_status",
