@@ -22,6 +22,7 @@ from gateway.errors import NotDurable
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.intake import Intake, Receipt
+from gateway.same_text import SameTextWindow
 from gateway.settings import Settings
 from normalizer.envelope import ReportDraft
 from tests.conftest import TestEnvironment, async_wait_until, free_port, log_events
@@ -46,10 +47,10 @@ class FailingIntake(Intake):
     fail_for: str | None = None
     error: Exception | None = None
 
-    async def submit(self, draft: ReportDraft) -> Receipt:
+    async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
         if draft.channel_meta.get("message_id") == self.fail_for:
             raise self.error or NotDurable("simulated outage", reason="redis_unavailable")
-        return await super().submit(draft)
+        return await super().submit(draft, same_text)
 
 
 @pytest.fixture

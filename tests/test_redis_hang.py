@@ -36,6 +36,7 @@ from gateway.intake import Intake, Receipt
 from gateway.liveness import ServingBeat
 from gateway.outbound import REPLY_FUNC
 from gateway.queues import REPLY_QUEUE, JSONSerializer, answer_within, enqueue_calls, queue, redis_connection
+from gateway.same_text import SameTextWindow
 from gateway.settings import CONFIG_DIR, Settings
 from tests.aggregator_support import post_callback
 from tests.conftest import (
@@ -551,7 +552,7 @@ async def test_the_smtp_processs_server_and_imap_poller_write_signals_through_th
             self.recorded.append((method, *args))
 
     class Refusing(Intake):
-        async def submit(self, draft: ReportDraft) -> Receipt:
+        async def submit(self, draft: ReportDraft, same_text: SameTextWindow | None = None) -> Receipt:
             raise NotDurable("redis unavailable", reason="redis_unavailable")
 
     settings = test_env.settings(LAPOR_SMTP_PORT=str(free_port()))
