@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import secrets
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -1086,9 +1087,9 @@ NOT_KEPT_CASES = [
         "Lampiran ke-4 tidak disimpan: lebih dari 3 berkas dalam satu surel.",
         'Lampiran "e.jpg" tidak disimpan: lebih dari 3 berkas dalam satu surel.',
         "Attachment no. 4 not kept: more than 3 files in one mail."]),
-    NotKept("past-ten-counted", [(f"{number}.jpg", 5) for number in range(15)], [
-        'Lampiran "12.jpg" tidak disimpan: lebih dari 3 berkas dalam satu surel.',
-        "Sebanyak 2 lampiran lain juga tidak disimpan.", "Also 2 more attachments not kept."]),
+    NotKept("past-five-counted", [(f"{number}.jpg", 5) for number in range(15)], [
+        'Lampiran "7.jpg" tidak disimpan: lebih dari 3 berkas dalam satu surel.',
+        "Sebanyak 7 lampiran lain juga tidak disimpan.", "Also 7 more attachments not kept."]),
     # an anonymous report's job names its files by their place alone; the reply names them all the same
     NotKept("anonymous", [("foto-budi.jpg", 70)], [
         "laporan anonim Anda",
@@ -1130,18 +1131,32 @@ def test_the_acknowledgement_names_each_file_not_kept_and_asks_for_it_again(
         place = body.index(line, place)
 
 
-def test_a_quote_of_an_acknowledgement_naming_files_not_kept_is_read_as_ours(settings: Settings) -> None:
+LONG_NAME = "rekaman-video-kejadian-pungli-di-kantor-kelurahan-bagian-{}.mp4"
+
+
+@pytest.mark.parametrize(("kind", "not_kept", "width"), [
+    ("ack", [{"index": 2, "name": "video-jalan.jpg", "reason": "too_large", "limit": 60},
+             {"count": 4, "reason": "too_many", "limit": 3}], None),
+    # the most a reply names: five long names a language, the rest counted, the longest acknowledgement, wrapped at 76
+    # columns as Outlook's plain text is (at the parser's 2,000 characters, the lines past them were the citizen's)
+    ("ack_anonymous_confidential", [{"index": index, "name": LONG_NAME.format(index), "reason": "too_large",
+                                     "limit": 10 << 20} for index in range(1, 8)]
+     + [{"count": 80, "reason": "too_many", "limit": 20}], 76),
+], ids=["one-file", "the-most-named-wrapped"])
+def test_a_quote_of_an_acknowledgement_naming_files_not_kept_is_read_as_ours(
+        settings: Settings, kind: str, not_kept: list[dict[str, Any]], width: int | None) -> None:
     """A citizen's answer quoting our acknowledgement (Outlook: no `>`) with its lines of files not kept: those lines
     are ours, not her addition."""
-    ack = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": "Jalan rusak", "kind": "ack",
-                       "not_kept": [{"index": 2, "name": "video-jalan.jpg", "reason": "too_large", "limit": 60},
-                                    {"count": 4, "reason": "too_many", "limit": 3}]}, settings)
+    ack = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": "Jalan rusak", "kind": kind,
+                       "not_kept": not_kept}, settings)
+    quoted = ack.get_content() if width is None else "\n".join(
+        textwrap.fill(line, width) if line else line for line in ack.get_content().split("\n"))
     answer = EmailMessage()
     answer["From"], answer["To"] = "warga@example.net", RECIPIENT
     answer["Subject"] = "RE: [LAPOR #10000004] Jalan rusak"
     answer["Message-ID"] = "<jawab-1@example.net>"
     answer.set_content("Ini videonya, sudah saya kecilkan.\n\nFrom: LAPOR! <pengaduan@lapor.go.id>\n"
                        "Sent: Sunday, December 6, 2026 10:00 AM\nTo: warga@example.net\n"
-                       "Subject: [LAPOR #10000004] Jalan rusak\n\n" + ack.get_content())
+                       "Subject: [LAPOR #10000004] Jalan rusak\n\n" + quoted)
     mail = parse_mail(answer.as_bytes(), 1000, 30)
     assert mail.tagged_text == "Ini videonya, sudah saya kecilkan."

@@ -119,7 +119,7 @@ def size_text(size: int) -> str:
 
 
 # The longest file name a reply names, in characters (cut at a word, with "…"): a name may be as long as a subject.
-MAX_NAME_SHOWN = 60
+MAX_NAME_SHOWN = 40
 
 
 def not_kept_lines(not_kept: list[dict[str, Any]], language: str, settings: Settings) -> str:

@@ -94,8 +94,8 @@ def store_attachments(raws: Sequence[RawAttachment], data_dir: Path, settings: E
 NOT_STORED_LIMITS = {"too_large": "max_attachment_bytes", "too_many": "max_attachments",
                      "message_too_large": "max_attachments_bytes"}
 # The files a reply names as not kept, at most: the rest are counted ("and 3 more"), so that a quote of our reply
-# stays within what the parser reads as ours (parse.OUR_QUOTE_LINES).
-MAX_NAMED_NOT_KEPT = 10
+# stays within what the parser reads as ours (parse.OUR_QUOTE_CHARS).
+MAX_NAMED_NOT_KEPT = 5
 
 
 def not_kept(attachments: Sequence[Attachment], omitted: int, settings: EmailSettings, *,
