@@ -1207,6 +1207,22 @@ def test_an_answer_of_quoted_history_alone_under_the_threads_subject_adds_nothin
     assert len(outbox(server.settings)) == 2
 
 
+def test_an_outlook_answer_of_quoted_history_and_its_signatures_logo_adds_nothing(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis) -> None:
+    """Outlook sends its signature's logo with every mail: no file of the citizen's, it made an answer holding only
+    the quoted history an addition of a logo, acknowledged."""
+    server = make_server()
+    server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    text = f"[cid:{LOGO_CID}]" + outlook_answer_quoting(ack)
+    mail = mail_with_an_image(f"RE: {ack['Subject']}", text.replace("\n", "\r\n"),
+                              f'<p><img src="cid:{LOGO_CID}" width="120" height="40"></p>', LOGO)
+    empty = server.deliver(mail)
+    assert empty.data_code == 250 and empty.tracking_id is None
+    assert envelope_count(redis) == 1
+
+
 @pytest.mark.parametrize("subject", ["Re: [LAPOR #{id}] Angkot ngetem sembarangan - sudah 3 hari",
                                      "Re: [LAPOR #{id}] Angkot masih ngetem"], ids=["words-added", "words-changed"])
 def test_an_answer_of_quoted_history_alone_under_words_of_its_own_is_their_addition(  # type: ignore[no-untyped-def]

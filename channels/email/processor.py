@@ -211,8 +211,11 @@ class MailProcessor:
         # A mail in a report's thread with no words of its own (an answer holding only the quoted history) under the
         # thread's subject: that subject is no news. Filed as an addition of `Re: [LAPOR #<id>] <subject>` and
         # answered, such mails used up the address's replies for the hour, and the citizen's next real addition went
-        # unanswered. With no file either it is `empty`, as a mail with nothing to report is.
-        no_news = not mail.text.strip() and await self._under_the_threads_subject(mail)
+        # unanswered. With no file either it is `empty`, as a mail with nothing to report is; a signature's logo is none
+        # (`has_a_file`: Outlook sends one with every mail).
+        no_news = not without_image_placeholders(mail.text).strip() and await self._under_the_threads_subject(mail)
+        if no_news and not has_a_file(mail):
+            return self._suppress("empty")
         return await self._report(mail, raw, envelope_sender, recipients, subject_is_news=not no_news)
 
     async def _thread_status_query(self, mail: ParsedMail) -> MailQuery | None:
