@@ -1451,7 +1451,8 @@ ALWAYS_ANONYMOUS = ("ack_anonymous", "duplicate_anonymous", "follow_up_unknown_a
                     "ack_anonymous_confidential", "duplicate_anonymous_confidential",
                     "email_ack_anonymous_confidential", "ack_incomplete", "ack_incomplete_confidential",
                     "follow_up_unknown_anonymous_confidential", "bad_tracking_id_photo_confidential",
-                    "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential")
+                    "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential",
+                    "email_duplicate_anonymous", "email_duplicate_anonymous_confidential")
 
 
 @pytest.mark.parametrize("key", ALWAYS_ANONYMOUS)
@@ -1470,7 +1471,8 @@ ALWAYS_CONFIDENTIAL = ("ack_confidential", "duplicate_confidential", "email_ack_
                        "email_follow_up_unknown_anonymous_confidential", "email_bad_tracking_id_photo_confidential",
                        *(f"follow_up{status}{flags}" for status in ("", "_status", "_status_pending", "_status_retry")
                          for flags in ("_confidential", "_anonymous_confidential")),
-                       "report_flood_notice_confidential", "report_flood_notice_anonymous_confidential")
+                       "report_flood_notice_confidential", "report_flood_notice_anonymous_confidential",
+                       "email_duplicate_confidential", "email_duplicate_anonymous_confidential")
 
 
 def test_every_private_reply_that_names_a_flag_has_its_confidential_variants() -> None:
