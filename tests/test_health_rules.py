@@ -121,8 +121,8 @@ CASES = [
     Case("Twilio's refused webhooks are said lost", ChannelSignals(channel="sms-twilio", throttled=7,
                                                                    throttled_since=NOW - 3, last_throttled_at=NOW - 2),
          State.DEGRADED, "webhook requests refused by the gateway's own rate limit (7 since 2027-01-15 07:59:57Z, the "
-         "last 2027-01-15 07:59:58Z): Twilio does not send a refused message webhook again: its SMS among them got "
-         "no Tracking ID", rules_fired=("throttled",)),
+         "last 2027-01-15 07:59:58Z): Twilio does not send a refused message webhook again: if any were "
+         "Twilio's, those SMS got no Tracking ID", rules_fired=("throttled",)),
     Case("one refused is enough", ChannelSignals(throttled=1, throttled_since=NOW - 59, last_throttled_at=NOW - 59),
          State.DEGRADED, rules_fired=("throttled",)),
     Case("refusals a minute past are over", ChannelSignals(throttled=2842, throttled_since=NOW - 4000,

@@ -596,6 +596,13 @@ def test_refusals_by_our_own_rate_limit_are_written_in_batches_that_add_up_acros
     refused_by_the_rate_limit(one, "sms-twilio")
     assert run() == (1, clock["now"], clock["now"])
 
+    clock["now"] += 0.5  # one more within the second: held, not written
+    refused_by_the_rate_limit(one, "sms-twilio")
+    assert run()[0] == 1
+    clock["now"] += THROTTLED_RUN_GAP_SECONDS + 540  # and one ten minutes later, no check between: a run of its own,
+    refused_by_the_rate_limit(one, "sms-twilio")  # not the held one's stretched over the gap
+    assert run() == (1, clock["now"], clock["now"])
+
 
 def test_refusals_by_our_own_rate_limit_that_redis_did_not_take_are_written_with_the_next(
     redis: Redis, monkeypatch: pytest.MonkeyPatch

@@ -462,7 +462,8 @@ def rule_signatures(signals: ChannelSignals, _: Sequence[QueueStats], rules: Cha
 # What the gateway's own rate limit refusing a channel's webhooks does to its messages, where the channel's provider is
 # known to do something about it (every refused request is one the provider sent, if it came from the provider).
 THROTTLED_EFFECTS = {
-    "sms-twilio": "Twilio does not send a refused message webhook again: its SMS among them got no Tracking ID",
+    "sms-twilio": ("Twilio does not send a refused message webhook again: if any were Twilio's, those SMS got no "
+                   "Tracking ID"),
     "sms-aggregator": "the aggregator sends a refused callback again, later",
     "instagram": "Meta sends a refused notification again, for a while",
 }

@@ -512,12 +512,16 @@ class HealthSignals:
         now = self._clock()
         with self._throttled_lock:
             batch = self._throttled.get(channel)
-            if batch is None:
+            # After a quiet gap a refusal begins a run of its own, written at once: added to the batch still held of
+            # the run before, it stretched that run over the gap ("3 since 10 minutes ago" of one late refusal). What
+            # that batch held is of a run the views no longer count.
+            new_run = batch is not None and now - batch.last > THROTTLED_RUN_GAP_SECONDS
+            if batch is None or new_run:
                 self._throttled[channel] = _Throttled(1, now, now)
             else:
                 batch.count += 1
                 batch.first, batch.last = min(batch.first, now), max(batch.last, now)
-            due = now - self._throttled_due.get(channel, float("-inf")) >= NOTED_WRITE_SECONDS
+            due = new_run or now - self._throttled_due.get(channel, float("-inf")) >= NOTED_WRITE_SECONDS
             if due:
                 self._throttled_due[channel] = now
         return due
@@ -525,7 +529,9 @@ class HealthSignals:
     def write_throttled(self, channel: str, *, quiet: bool = False) -> bool:
         """The Redis half of `note_throttled`: the refusals counted since the last write are added to the channel's run
         (`_COUNT_THROTTLED`), in one round trip however many they are; kept for the next write when Redis does not take
-        them. The run's count, start and last refusal are what the rule `throttled` names."""
+        them. The run's count, start and last refusal are what the rule `throttled` names. The run's bounds are the
+        processes' own clocks (they must agree, as NTP keeps them: a process more than the gap behind has its batches
+        taken for an older run's), and a batch whose write Redis ran but whose answer was lost is added again."""
         channel = health_channel(channel)
         with self._throttled_writing:
             with self._throttled_lock:
