@@ -480,16 +480,15 @@ def _wishes_confidentiality(words: list[str], grammar: Grammar) -> bool:
     ...", "Maaf min, RAHASIA ...", "Maaf tadi lupa. ANONIM & RAHASIA ..."), read as the anonymity word is after them
     (`_wishes_anonymity`): the word forgotten in an earlier message. The report went public, where "Maaf tadi lupa.
     ANONIM ..." was anonymous. Any other word among them and it is prose ("Maaf, ini bukan rahasia", "Maaf, dokumen
-    rahasia ..."), and so is one of an excuse with no apology (`excuse_words`: "Tadi rahasia desa dibocorkan", "Lupa
-    rahasia PIN ATM") and the word with one of `[flag_compounds]` after it ("Maaf, rahasia umum kalau kades korupsi",
-    "Mohon maaf, rahasia jabatan dilanggar": a noun of the citizen's, each marked confidential)."""
+    rahasia ..."); a word of `[flag_compounds]` after it keeps it a wish, as opening the text does ("Maaf, rahasia
+    negara dijual": in doubt a wish, the text as typed)."""
     opening = _opening_words(grammar)
     apologized = False
-    for at, word in enumerate(words[:grammar.request_reach + 1]):
+    for word in words[:grammar.request_reach + 1]:
         if grammar.flags.get(word) == "confidential" and apologized:
-            return at + 1 >= len(words) or ("confidential", words[at + 1]) not in grammar.flag_compounds
+            return True
         if word in grammar.apology_words or _squeeze(word) in grammar.apology_words:
-            apologized = apologized or not (word in grammar.excuse_words or _squeeze(word) in grammar.excuse_words)
+            apologized = True
         elif word not in grammar.flags and not any(word in table or _squeeze(word) in table for table in opening):
             return False
     return False

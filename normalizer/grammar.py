@@ -206,8 +206,6 @@ class Grammar:
     request_reach: int = 0
     # An apology or excuse before it, read as a greeting there is ("Maaf tadi lupa. ANONIM ..."). Folded.
     apology_words: frozenset[str] = frozenset()
-    # Of them, an excuse's, no apology: before a confidentiality word only with an apology's ("Tadi rahasia desa ...").
-    excuse_words: frozenset[str] = frozenset()
     # A plea for protection in an aside opening the text after a flag word ("(anonim, saya takut) ..."): the words
     # one of which it holds (a fear, a request, a courtesy's "ya pak"), and every word it may hold besides the flag
     # words. Folded.
@@ -425,7 +423,6 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
         request_links=frozenset(fold_word(w) for w in in_words.get("request_links", [])),
         request_reach=in_words.get("request_reach", 0),
         apology_words=frozenset(fold_word(w) for w in in_words.get("apology_words", [])),
-        excuse_words=frozenset(fold_word(w) for w in in_words.get("excuse_words", [])),
         plea_asks=frozenset(fold_word(w) for key in ("plea_words", "request_words") for w in in_words.get(key, []))
         | fillers,
         plea_fears=frozenset(fold_word(w) for w in in_words.get("plea_words", [])),

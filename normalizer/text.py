@@ -119,8 +119,7 @@ def cut_text(text: str, limit: int) -> str:
 
 def phrase_pattern(phrase: str) -> str:
     """A configured phrase as a pattern (config/identity.toml's closings, contact and someone-else words): its words
-    with any run of spaces between them, or none after a word's dot ("no. sy": "no.sy", "tlp.sy", which reached the
-    case store); a last word ending in "*" with letters after it too ("wassalam*": "Wassalamualaikum")."""
+    with any run of spaces between them; a last word ending in "*" with letters after it too ("wassalam*":
+    "Wassalamualaikum")."""
     words = phrase.split()
-    pattern = "".join(re.escape(word) + (r"\s*" if word.endswith(".") else r"\s+") for word in words[:-1])
-    return pattern + re.escape(words[-1].rstrip("*")) + (r"\w*" if words[-1].endswith("*") else "")
+    return r"\s+".join(re.escape(word.rstrip("*")) for word in words) + (r"\w*" if words[-1].endswith("*") else "")

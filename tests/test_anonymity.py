@@ -677,23 +677,6 @@ OWN_IDENTITY_CASES = [
                     "nmr sy [anonim]. no. sy [anonim]. hubungi sy di nmr [anonim]. nomer sy "
                     "dipakai penipu 0813-1111-2222. SMS penipu: tlp sy 0813-2222-4444. "
                     'Isi SMS: "nmr sy 0813-2222-5555". no. sy dicatut 0813-2222-6666. terima kasih'),
-    # More spellings as people type them: a dot glued to the next word ("no.sy"), "tlpn", "telpon", "sya", the "-ku"
-    # ("my") of a number and an e-mail, glued, apart or hyphenated: each reached the case store. "di sms" right after
-    # the words says what was done to her number ("nomer sy di sms 0813...": the scammer's, which went); "lewat sms"
-    # and "di WA" say how she is reached.
-    OwnIdentityCase("sms: a number or an e-mail given as the sender's in more spellings", SMS_SENDER,
-                    "pungli dinas. no.sy 0857-1111-3351. tlp.sy 0857-1111-3352. tlpn sy 0857-1111-3353. telpon sy "
-                    "0857-1111-3354. nmr sya 0857-1111-3355. nomerku 0857-1111-3356. nomor ku 0857-1111-3357. "
-                    "hp ku 0857-1111-3358. no hpku 0857-1111-3359. wa ku 0857-1111-3360. waku 0857-1111-3361. "
-                    "emailku siti.rahma@mail.example. IG-ku @siti.rahma.wb. nomer sy di sms 0813-1111-2222 tiap "
-                    "malam. hubungi saya lewat sms 0857-1111-3362. hubungi saya di WA 0857-1111-3363. igku di dm "
-                    "@olshop_murah. terima kasih",
-                    "pungli dinas. no.sy [anonim]. tlp.sy [anonim]. tlpn sy [anonim]. telpon sy "
-                    "[anonim]. nmr sya [anonim]. nomerku [anonim]. nomor ku [anonim]. "
-                    "hp ku [anonim]. no hpku [anonim]. wa ku [anonim]. waku [anonim]. "
-                    "emailku [anonim]. IG-ku [anonim]. nomer sy di sms 0813-1111-2222 tiap "
-                    "malam. hubungi saya lewat sms [anonim]. hubungi saya di WA [anonim]. igku di dm "
-                    "@olshop_murah. terima kasih"),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,
@@ -753,25 +736,6 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
-    # Someone else named after the contact or the name the sender gives is the report's, not a sign that she quotes
-    # them: the sentence is read up to what she gives ("nmr sy 0857... kalau perlu saksi utk pelaku" kept her number).
-    # Named before it, the words are the one reported's, their number kept ("SMS penipu: hubungi saya di 0813...").
-    OwnIdentityCase("sms: someone else named after the sender's contact or name leaves them hers", SMS_SENDER,
-                    "Kades pungli. nmr sy 0857-2222-3333 kalau perlu saksi utk pelaku. Hubungi saya di 0857-1111-4444 "
-                    "kalau perlu saksi untuk pelaku. nomor saya 0857-3333-5555, nomor pelaku 0813-9999-1111. "
-                    "Nama saya Dewi Lestari, saksi untuk pelaku. SMS penipu: hubungi saya di 0813-1111-2222 segera.",
-                    "Kades pungli. nmr sy [anonim] kalau perlu saksi utk pelaku. Hubungi saya di [anonim] "
-                    "kalau perlu saksi untuk pelaku. nomor saya [anonim], nomor pelaku 0813-9999-1111. "
-                    "Nama saya [anonim], saksi untuk pelaku. SMS penipu: hubungi saya di 0813-1111-2222 segera."),
-    # A title or a degree is the name's, its dot no sentence's end ("Hj. Siti Rahayu" went as "[anonim]. Siti
-    # Rahayu"), and a name of five words and more goes whole; a form of address after the name opens another's.
-    OwnIdentityCase("sms: a title or a degree is read with the name, a long name whole", SMS_SENDER,
-                    "Kades pungli. Nama saya Hj. Siti Rahayu, warga RT 03. nama sy Drs. H. Ahmad Fauzi, M.Si. "
-                    "Nama saya dr. Rina Wulandari. Saya bernama Ni Luh Putu Ayu Lestari, warga Gianyar. Nama saya "
-                    "Ir. Budi. Kemarin kades datang. Nama Saya Dewi Lestari Lapor Pak Kades Hendra",
-                    "Kades pungli. Nama saya [anonim], warga RT 03. nama sy [anonim], M.Si. "
-                    "Nama saya [anonim]. Saya bernama [anonim], warga Gianyar. Nama saya "
-                    "[anonim]. Kemarin kades datang. Nama Saya [anonim] Lapor Pak Kades Hendra"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

@@ -598,27 +598,6 @@ SIGN_OFF_CASES = [
                 "Info lebih lanjut di kelurahan.\n\nInfo", "Info lebih lanjut di kelurahan.\n\nInfo"),
     SignOffCase("initials alone are no name", "Siti Rahayu", "Dana dipotong.\n\nSalam,\nS. R.",
                 "Dana dipotong.\n\nSalam,\nS. R."),
-    # A line of the sender's own words holding a contact they do not give ("nomor saya dipakai penipu 0813...": her
-    # number misused, "IGku dibajak @...") below the closing is the report's, the scammer's number and handle with it:
-    # read as the sign-off's for the words alone, the whole tail went. Her contact there goes all the same, and a line
-    # of such words with no contact on it stays the sign-off's, her number on the next line: the name, the number and
-    # the home address below it go whole.
-    SignOffCase("words of the sender's own holding a contact they do not give keep the scammer's number",
-                "Dewi Lestari",
-                "Kades pungli.\n\nTerima kasih,\nDewi\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy 0857-1111-3344",
-                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomor saya dipakai penipu 0813-1111-2222\nnmr sy [anonim]"),
-    SignOffCase("words of the sender's own in an SMS's short forms keep the scammer's number and handle",
-                "Dewi Lestari",
-                "Kades pungli.\n\nTerima kasih,\nDewi\nnomer sy dipakai penipu 0813-1111-2222\n"
-                "IGku dibajak @olshop_murah",
-                "Kades pungli.\n\nTerima kasih,\n[anonim]\nnomer sy dipakai penipu 0813-1111-2222\n"
-                "IGku dibajak @olshop_murah"),
-    SignOffCase("words asking to be reached above her number go with the name and the address below", "Siti Rahayu",
-                "Dana dipotong.\n\nSalam,\nSiti Rahayu\nSilakan hubungi saya kapan saja\n0857-2222-3333\n"
-                "Jl. Mawar No. 3 RT 03 RW 05", "Dana dipotong.\n\nSalam,\n[anonim]"),
-    SignOffCase("a contact phrase's line above her number from a nameless From", "Warga Peduli",
-                "Dana dipotong.\n\nHormat saya,\nSiti Rahayu\nnmr sy msh aktif ya pak\n0857-2222-3333",
-                "Dana dipotong.\n\nHormat saya,\n[anonim]"),
     # A sign-off labelled as the reporter's own ("pelapor": reporter) names her whatever the From says: the From's
     # "Warga Peduli" kept it, and the name reached the case store. The one reported on ("Terlapor", "Pelaku", a
     # "Nama:" below "Pelaku:") stays, and so do a quoted line, a plea and an ordinary word in place of a name.
@@ -627,44 +606,9 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nTerima kasih,\nNama Pelapor: [anonim]\nNama Terlapor: Andi Saputra"),
     SignOffCase("the reporter's label in capitals, spaced, in lowercase, as a list's item", "Warga Peduli",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : SITI RAHAYU\n"
-                "nama pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
+                "Pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
-                "nama pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
-    SignOffCase("the reporter's label numbered, in bold, with a dash, an equals sign or a fullwidth colon after it",
-                "Warga Peduli",
-                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: Siti Rahayu\n*Nama Pelapor:* Siti Rahayu\n"
-                "**Nama Pelapor**: Siti Rahayu\nNama pelapor - Siti Rahayu\nNama Pelapor = Siti Rahayu\n"
-                "Nama Pelapor \uff1a Siti Rahayu",
-                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: [anonim]\n*Nama Pelapor:* [anonim]\n"
-                "**Nama Pelapor**: [anonim]\nNama pelapor - [anonim]\nNama Pelapor = [anonim]\n"
-                "Nama Pelapor \uff1a [anonim]"),
-    # "Pelapor:" alone is a police report's label too, pasted as evidence with the accused's name under it (it went as
-    # `[anonim]`); so is the reporter's label in a block with "Terlapor:" alone, and one below a forwarded mail's
-    # marker whose From is another's (a neighbour's report passed on). A forward of the sender's own mail is hers.
-    SignOffCase("a police report's pasted labels stay", "Warga Peduli",
-                "Kades melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
-                "Terlapor: Warga RT 03\n\nPelapor: Kepala Desa Hendra\n\nNama Pelapor: Hendra Gunawan\n"
-                "Terlapor: Pak Darto",
-                "Kades melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
-                "Terlapor: Warga RT 03\n\nPelapor: Kepala Desa Hendra\n\nNama Pelapor: Hendra Gunawan\n"
-                "Terlapor: Pak Darto"),
-    SignOffCase("a neighbour's forwarded report keeps its reporter",
-                "Warga Peduli",
-                "Laporan tetangga tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
-                "From: Budi <budi@desa.example>\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: Budi Santoso",
-                "Laporan tetangga tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
-                "From: Budi <budi@desa.example>\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: Budi Santoso"),
-    SignOffCase("the sender's own forwarded report loses her name", "Warga Peduli",
-                "Laporan saya tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
-                "From: Warga Peduli <pengirim@example.net>\nSubject: Pungli\n\nKades pungli.\n"
-                "Nama Pelapor: Siti Rahayu",
-                "Laporan saya tidak ditanggapi.\n\n---------- Forwarded message ---------\n"
-                "From: [anonim]\nSubject: Pungli\n\nKades pungli.\nNama Pelapor: [anonim]"),
-    SignOffCase("a title under the reporter's label is the name's, the accused's titled name stays", "Warga Peduli",
-                "Kades potong BLT.\n\nSalam,\nNama Pelapor: Hj. Siti Rahayu\nNama Terlapor: Drs. H. Ahmad Fauzi\n"
-                "Identitas pelapor: Ni Luh Putu Ayu Lestari",
-                "Kades potong BLT.\n\nSalam,\nNama Pelapor: [anonim]\nNama Terlapor: Drs. H. Ahmad Fauzi\n"
-                "Identitas pelapor: [anonim]"),
+                "Pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
     SignOffCase("a quoted reporter's label, a plea and an ordinary word stay", "Warga Peduli",
                 "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"
                 "Pelapor: warga RT 03",

@@ -4475,14 +4475,6 @@ def test_anonymity_asked_in_words_makes_the_report_anonymous(text: str, action: 
     pytest.param("Maaf, dokumen rahasia desa bocor ke warga", Action.REPORT, False, False,
                  id="apology-then-prose-noun"),
     pytest.param("Kades bilang maaf, rahasia desa bocor", Action.REPORT, False, False, id="apology-inside-prose"),
-    # An excuse with no apology ("tadi", "lupa", "barusan") is the citizen's prose, and so is the word making a noun
-    # of theirs after an apology (`[flag_compounds]`: an open secret, a secret of office): each was marked confidential.
-    pytest.param("Tadi rahasia desa dibocorkan sekdes", Action.REPORT, False, False, id="excuse-then-prose"),
-    pytest.param("Lupa rahasia PIN ATM, uang saya hilang", Action.REPORT, False, False, id="forgot-then-prose"),
-    pytest.param("Barusan rahasia negara bocor ke grup WA", Action.REPORT, False, False, id="just-now-then-prose"),
-    pytest.param("Maaf, rahasia umum kalau kades korupsi", Action.REPORT, False, False, id="apology-then-open-secret"),
-    pytest.param("Mohon maaf, rahasia jabatan dilanggar camat", Action.REPORT, False, False,
-                 id="apology-then-secret-of-office"),
 ])
 def test_confidentiality_asked_in_words_makes_the_report_confidential(text: str, action: Action, anonymous: bool,
                                                                       confidential: bool) -> None:

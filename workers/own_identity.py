@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -168,18 +168,13 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
-    # Of those, a channel's words that right after "di" say what was done to the number (`[own_contact]` passive).
-    own_contact_passive: frozenset[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
     # Words giving the sender's own name (`[own_name]`), as whole words; the words that join a name's (`joining`).
     own_name: re.Pattern[str]
     own_name_joining: frozenset[str]
-    # A name's titles and degrees (`[own_name]` titles), folded, without dots.
-    own_name_titles: frozenset[str]
-    # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...",
-    # "1. *Nama Pelapor:*", "Nama Pelapor ："), to the name's start.
+    # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...").
     reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
@@ -194,10 +189,6 @@ class IdentityWords:
     # A sentence's word no address holds (`[address_lines]` sentence_words, or one ending in a sentence_suffixes's),
     # as a whole word.
     sentence_word: re.Pattern[str]
-
-
-# What may stand before a form's label opening a line: a bullet, a list's number or letter ("1.", "a)"), bold marks.
-_LABEL_LEAD = r"[^\S\n]*(?:(?:[-*\u2022\u2013]|\d{1,2}[.)]|[A-Za-z][.)])[^\S\n]*)?[*_]*"
 
 
 @lru_cache(maxsize=4)
@@ -228,14 +219,11 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
-        own_contact_passive=frozenset(word.lower() for word in raw["own_contact"].get("passive", [])),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
-        own_name_titles=frozenset(_folded(word).replace(".", "") for word in raw["own_name"]["titles"]),
-        reporter_label=re.compile(_LABEL_LEAD + r"(?:" + "|".join(
-            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[*_]*[^\S\n]*(?:[:=\uff1a]|-(?!\w))[*_]*",
-                                  re.IGNORECASE),
+        reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
+            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
@@ -808,7 +796,7 @@ def _continues_signature(line: str) -> bool:
     are written and the citizen's words are not ("Kader PKK RT 03", "Jl. Mawar 3, Coblong"; "Mohon ditindak")."""
     if _is_report_line(line):
         return False
-    if _is_bare_contact(line) or _asks_to_be_reached(line):
+    if _is_bare_contact(line) or load_identity_words().own_contact.search(line):
         return True
     return not any(word[0].islower() for word in _WORD.findall(line) if word[0].isalpha())
 
@@ -818,7 +806,7 @@ def _is_senders_line_below(line: str, above: str) -> bool:
     asking to be reached (`[own_contact]`), or a line of nothing but a contact (`_is_senders_bare_contact`), but for
     a number alone, unlabelled, below a line of the report's with no contact of its own: that line's ("Kepala desa
     Agus\n0812-1111-2222"; the sender gave theirs on the signature's line)."""
-    if _asks_to_be_reached(line):
+    if load_identity_words().own_contact.search(line):
         return True
     if not _is_senders_bare_contact([above, line], 1):
         return False
@@ -990,24 +978,21 @@ def without_given_contacts(text: str) -> str:
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
-        given: list[tuple[int, int]] = []
+        if _quoted(text, phrase.start()):
+            continue
         before = _contact_before(read, phrase)
         if before is not None and (not spans or before[0] >= spans[-1][1]):
-            given.append(before)
+            spans.append(before)
         position = phrase.end()
-        if not given and spans and position < spans[-1][1]:
+        if spans and position < spans[-1][1]:
             continue
         if words.own_handle.fullmatch(phrase.group()) and (bare := _bare_handle(read, position, words)) is not None:
-            given.append(bare)
+            spans.append(bare)
             position = bare[1]
         while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
                                                                                       words.own_contact_connectors):
-            given.append(found)
+            spans.append(found)
             position = found[1]
-        # Read up to the contacts the words give: someone else named after them is the report's ("nmr sy 0857...
-        # kalau perlu saksi utk pelaku", "nomor saya 0857..., nomor pelaku 0813...": her number reached the case store).
-        if given and not _quoted(text, phrase.start(), max(phrase.end(), *(end for _, end in given))):
-            spans += given
     spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
@@ -1018,12 +1003,11 @@ def without_given_contacts(text: str) -> str:
 SENTENCE_REACH = 400
 
 
-def _quoted(text: str, position: int, until: int | None = None) -> bool:
+def _quoted(text: str, position: int) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
-    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."), read
-    up to `until` when given (the end of what the words there give: "nmr sy 0857... kalau perlu saksi utk pelaku" is
-    the sender's own). The number there is the one reported, which the agency needs."""
+    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."). The
+    number there is the one reported, which the agency needs."""
     start = text.rfind("\n", 0, position) + 1
     end = text.find("\n", position)
     line = text[start:end if end != -1 else len(text)]
@@ -1038,8 +1022,7 @@ def _quoted(text: str, position: int, until: int | None = None) -> bool:
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
     sentence = line[begin:len(before) + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(sentence, len(before) - begin)
-    sentence = sentence[:closing.start()] if closing else sentence
-    return _about_someone_else(sentence if until is None else sentence[:max(0, until - start - begin)])
+    return _about_someone_else(sentence[:closing.start()] if closing else sentence)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1111,15 +1094,12 @@ def _is_tracking_id(found: str) -> bool:
 def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
     """Whether the text between words asking to be reached and a contact holds only punctuation and connectors, and
     no sentence's end ("(WA saya). 0813... nomor saya dicatut": the next sentence's number), but for a label's
-    abbreviation ("hubungi saya di no. 0813...", "telp. 0813..."); and no channel's word right after "di", what was
-    done to the sender's number (`[own_contact]` passive: "nomer sy di sms 0813...", the scammer's)."""
+    abbreviation ("hubungi saya di no. 0813...", "telp. 0813...")."""
     tokens = _GAP_TOKEN.findall(gap)
-    passive, previous = load_identity_words().own_contact_passive, ""
     for index, token in enumerate(tokens):
         if token[0].isalnum():
-            if token.lower() not in connectors or (previous == "di" and token.lower() in passive):
+            if token.lower() not in connectors:
                 return False
-            previous = token.lower()
         elif _SENTENCE_END.search(token) and index + 1 < len(tokens) and not (
                 token == "." and index and tokens[index - 1].lower() in connectors):
             return False
@@ -1131,7 +1111,7 @@ _NAME_LEAD = re.compile(r"[^\S\n]*(?:[:\-\u2013\u2014,][^\S\n]*)?(?:(?:adalah|ia
 # A word of a name: letters, with an apostrophe, a hyphen or a dot in it or after it ("B.", "Ma'ruf", "Siti-Aminah").
 _NAME_WORD = re.compile(r"[^\W\d_][\w'\u2019.\-]*")
 _NAME_SPACE = re.compile(r"[^\S\n]+")
-_GIVEN_NAME_MAX_WORDS = 6
+_GIVEN_NAME_MAX_WORDS = 4
 _GIVEN_LOWERCASE_NAME_WORDS = (2, 3)
 
 
@@ -1146,8 +1126,8 @@ def without_given_name(text: str) -> str:
     if words.own_name.search(text) is None:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
-             if (span := _given_name(words, text, phrase.end())) is not None
-             and not _quoted(text, phrase.start(), span[1])]
+             if not _quoted(text, phrase.start())
+             and (span := _given_name(words, text, phrase.end())) is not None]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
@@ -1158,42 +1138,33 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     ended = False  # the words end at a mark or the line's end, not at a space before another word
-    counted = 0  # the name's words but its titles
-    while counted < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
+    while len(words) < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
-        title = _is_title(identity, word.group())
-        if not title and _folded(plain) in identity.own_name_plea:
+        if _folded(plain) in identity.own_name_plea:
             ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
             break
-        # A form of address or a word about someone else after the name's first word opens another's ("Nama saya
-        # Budi Santoso Lapor Pak Kades Hendra": read on, the official's name went too).
-        other = bool(words) and (identity.addressed.fullmatch(word.group()) is not None
-                                 or _about_someone_else(word.group()))
-        ordinary = not title and (_folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words
-                                  or identity.address_word.fullmatch(word.group()) is not None)
-        if other or ordinary:
+        if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
+                or identity.address_word.fullmatch(word.group()):
             ended = False
             break
         words.append(word)
-        counted += not title
         space = _NAME_SPACE.match(text, word.end())
-        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not title
+        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1
         if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
             ended = True
             break
         position = space.end()
-    named = [word for word in words if not _is_title(identity, word.group())]
-    if not named:
+    if not words:
         return None
-    if named[0].group()[0].isupper():
+    if words[0].group()[0].isupper():
         taken = []
         for index, word in enumerate(words):
             joins = (word.group().lower() in identity.own_name_joining and index + 1 < len(words)
                      and words[index + 1].group()[0].isupper())
-            if not (word.group()[0].isupper() or joins or _is_title(identity, word.group())):
+            if not (word.group()[0].isupper() or joins):
                 break
             taken.append(word)
-    elif ended and len(named) in _GIVEN_LOWERCASE_NAME_WORDS:
+    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
         taken = words
     else:
         return None
@@ -1203,79 +1174,24 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     return start, end
 
 
-def _is_title(identity: IdentityWords, word: str) -> bool:
-    """Whether a word of a name is a title or a degree written with it (`[own_name]` titles: "Hj.", "Drs.", "dr.",
-    "S.Pd."): with a dot in it or after it, or capitalized ("Ibu", "Prof"); a lowercase word without one is the
-    sentence's."""
-    return (("." in word or word[0].isupper())
-            and _folded(word).replace(".", "") in identity.own_name_titles)
-
-
-# Where a forwarded mail starts in a mail's text (as channels/email/parse.py's _FORWARD_STARTS reads one: Gmail's,
-# Thunderbird's, Apple Mail's, Yahoo's with its From on the marker's line), and its quoted header's From below it.
-_FORWARD_MARKER = re.compile(r"^[^\S\n]*(?:-{2,}[^\S\n]*(?:Forwarded message|Pesan terusan|Pesan yang diteruskan)\b"
-                             r"|(?:Begin forwarded message|Awal pesan yang diteruskan)[^\S\n]*:)",
-                             re.IGNORECASE | re.MULTILINE)
-_FORWARD_FROM = re.compile(r"(?:^|-{2,})[^\S\n]*(?:From|Dari)[^\S\n]*:([^\n]*)", re.IGNORECASE | re.MULTILINE)
-_FORWARD_HEADER_LINES = 8  # the lines below a marker its quoted header's From is looked for in
-# A line opening with the one reported's label alone ("Terlapor: ...": "reported"), as a police report pairs it with
-# "Pelapor:", a list's number or a bullet before it.
-_ACCUSED_LABEL = re.compile(_LABEL_LEAD + r"terlapor[*_]*[^\S\n]*[:=\uff1a]", re.IGNORECASE)
-
-
-def _others_forward(text: str, own: Iterable[str]) -> int:
-    """Where the first forwarded mail in `text` whose quoted From is not one of the sender's addresses (`own`,
-    lowercase) starts; the text's length where none does. A forward of the sender's own mail is theirs."""
-    for marker in _FORWARD_MARKER.finditer(text):
-        end = marker.start()
-        for _ in range(_FORWARD_HEADER_LINES + 1):
-            end = text.find("\n", end + 1)
-            if end == -1:
-                end = len(text)
-                break
-        sender = _FORWARD_FROM.search(text, marker.start(), end)
-        written = sender.group(1).lower() if sender else ""
-        # Its address already OWN_IDENTITY where the text was read for the sender's (`own_identity_patterns`).
-        if not (OWN_IDENTITY in written or any(address and address in written for address in own)):
-            return marker.start()
-    return len(text)
-
-
-def without_reporter_label(text: str, own: Iterable[str] = ()) -> str:
+def without_reporter_label(text: str) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
     reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
     its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia"); and the evidence the sender passes on: a label below a forwarded mail's marker whose From is not one of
-    the sender's addresses (`own`, lowercase: a neighbour's report forwarded), or in a block with "Terlapor:" alone, a
-    police report's pasted ("Nama Pelapor: Hendra Gunawan\nTerlapor: Warga RT 03")."""
+    rahasia", "Pelapor: warga")."""
     words = load_identity_words()
     scan = CLOSING_TAIL_LINES * 3
     lines = text.rsplit("\n", scan)  # lines[0] holds the rest of a longer text: not read
-    first = 0 if len(lines) <= scan else 1
-    written = [index for index in range(first, len(lines)) if lines[index].strip()][-CLOSING_TAIL_LINES:]
-    forward = _others_forward(text, own)
-    starts = list(accumulate((len(line) + 1 for line in lines), initial=0))  # where each line starts in the text
+    written = [index for index in range(0 if len(lines) <= scan else 1, len(lines))
+               if lines[index].strip()][-CLOSING_TAIL_LINES:]
     for index in written:
         label = words.reporter_label.match(lines[index])
-        if label is None or starts[index] >= forward or _paired_with_accused(lines, index) \
-                or (span := _given_name(words, lines[index], label.end())) is None:
+        if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     return "\n".join(lines)
-
-
-def _paired_with_accused(lines: list[str], index: int) -> bool:
-    """Whether the block (run of lines not blank) holding line `index` has a line of "Terlapor:" alone
-    (`_ACCUSED_LABEL`): a police report's, pasted."""
-    top = index
-    while top > 0 and lines[top - 1].strip():
-        top -= 1
-    bottom = index
-    while bottom + 1 < len(lines) and lines[bottom + 1].strip():
-        bottom += 1
-    return any(_ACCUSED_LABEL.match(line) for line in lines[top:bottom + 1])
 
 
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
@@ -1359,35 +1275,10 @@ def _is_report_line(line: str) -> bool:
     "Nomor pelaku: 0812...") or a line about someone else (`[someone_else]`: "WA penipu 0812..."). Read as a
     sign-off's, the complaint's last lines and the perpetrator's number were withheld. A sentence asking to be reached
     ("bisa hubungi saya di 0813...", `[own_contact]`) is the sign-off's, someone else named in it or not ("... kalau
-    perlu saksi untuk pelaku": kept, the sender's number reached the case store), and so is one of such words with no
-    contact on it, her contact on the next line ("Silakan hubungi saya kapan saja\n0857..."); but not one holding a
-    contact the words do not give (`_asks_to_be_reached`: "nomor saya dipakai penipu 0813...")."""
-    if _asks_to_be_reached(line):
+    perlu saksi untuk pelaku": kept, the sender's number reached the case store)."""
+    if load_identity_words().own_contact.search(line):
         return False
     return _is_citizens_line(line) or _about_someone_else(line)
-
-
-def _asks_to_be_reached(line: str) -> bool:
-    """Whether a line is the sender's words asking to be reached (`[own_contact]`) as a sign-off's line: at a contact
-    they give on it (as `without_given_contacts` reads one: "bisa hubungi saya di 0813...", "0857... (WA saya)"), or
-    with no contact on it at all (hers on the next line: "Silakan hubungi saya kapan saja\n0857-..."). Not a line
-    holding a contact the words do not give ("nomor saya dipakai penipu 0813...", "IGku dibajak @penipu_olshop"):
-    that contact is someone else's, the report's, and read as the sign-off's the scammer's number went with it."""
-    words = load_identity_words()
-    if words.own_contact.search(line) is None:
-        return False
-    if not _has_contact(line):
-        return True
-    read = ascii_digits(line)
-    for phrase in words.own_contact.finditer(line):
-        if _contact_before(read, phrase) is not None:
-            return True
-        if words.own_handle.fullmatch(phrase.group()) and _bare_handle(read, phrase.end(), words) is not None:
-            return True
-        found = _next_contact(read, phrase.end())
-        if found is not None and _gives_contact(read[phrase.end():found[0]], words.own_contact_connectors):
-            return True
-    return False
 
 
 def _about_someone_else(text: str) -> bool:
@@ -1499,8 +1390,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
     if mail_text:
-        own_addresses = [str(sender.get("id") or "").lower(), *mail_identities(envelope.get("channel_meta") or {})[0]]
-        kept["text"] = without_reporter_label(kept["text"], own_addresses)
+        kept["text"] = without_reporter_label(kept["text"])
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
