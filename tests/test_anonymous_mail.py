@@ -606,9 +606,15 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nTerima kasih,\nNama Pelapor: [anonim]\nNama Terlapor: Andi Saputra"),
     SignOffCase("the reporter's label in capitals, spaced, in lowercase, as a list's item", "Warga Peduli",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : SITI RAHAYU\n"
-                "Pelapor: siti rahayu\nIdentitas pelapor: Siti R., warga RT 03",
+                "Identitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
-                "Pelapor: [anonim]\nIdentitas pelapor: [anonim], warga RT 03"),
+                "Identitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("a police report's reporter pasted below the words stays: the accused's name, the evidence",
+                "Warga Peduli",
+                "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
+                "Terlapor: Warga RT 03",
+                "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
+                "Terlapor: Warga RT 03"),
     SignOffCase("a quoted reporter's label, a plea and an ordinary word stay", "Warga Peduli",
                 "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"
                 "Pelapor: warga RT 03",
