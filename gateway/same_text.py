@@ -120,12 +120,14 @@ def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
                 draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
     if draft.channel is not Channel.EMAIL:
         return identity
-    # A mail's subject too: the same words under another subject are another mail. And its Reply-To: a form mailer
-    # sends every citizen's complaint from its one address, each citizen's address as the Reply-To, and two citizens'
-    # same words are two reports, each answered with its own Tracking ID.
+    # A mail's subject too: the same words under another subject are another mail. And who it says it is from beyond
+    # the address: a form mailer sends every citizen's complaint from its one address, each citizen's address as the
+    # Reply-To or her name as the From's (`Budi <noreply@form...>`, `Ani <noreply@form...>`), and two citizens' same
+    # words are two reports, each answered with its own Tracking ID (without the name, Ani's was never filed).
     reply_to = draft.channel_meta.get("reply_to")
     return (*identity, " ".join((draft.subject or "").casefold().split()),
-            reply_to.lower() if isinstance(reply_to, str) else "")
+            reply_to.lower() if isinstance(reply_to, str) else "",
+            " ".join((draft.sender.display_name or "").casefold().split()))
 
 
 @dataclass(frozen=True, slots=True)

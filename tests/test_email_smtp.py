@@ -4429,6 +4429,11 @@ SAME_MAIL_ROWS = [
                 first={"sender": "formulir@pemda.example.go.id", "headers": {"Reply-To": "satu@example.org"}}),
     SameMailRow("a-form-mailers-same-citizen", {}, True,
                 first={"sender": "formulir@pemda.example.go.id", "headers": {"Reply-To": "satu@example.org"}}),
+    # ... or her name as the From's, no Reply-To: two citizens again
+    SameMailRow("a-form-mailers-two-named-citizens", {"name": "Ani"}, False,
+                first={"sender": "formulir@pemda.example.go.id", "name": "Budi"}),
+    SameMailRow("a-form-mailers-same-named-citizen", {}, True,
+                first={"sender": "formulir@pemda.example.go.id", "name": "Budi"}),
     SameMailRow("after-the-window", {}, False, window_over=True),
     # a whistleblower's repeat is told again that it is anonymous (or confidential), as by SMS
     SameMailRow("anonymous", {}, True, first={"subject": "ANONIM Pungli di kelurahan"}),
