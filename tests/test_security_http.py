@@ -981,8 +981,8 @@ async def test_our_own_limit_refusing_a_channels_webhooks_shows_on_the_status_vi
         twilio = channels["sms-twilio"]
         assert twilio["state"] == "degraded" and [f["rule"] for f in twilio["findings"]] == ["throttled"], twilio
         counted = re.fullmatch(r"webhook requests refused by the gateway's own rate limit \(5 since (\S+ \S+), the "
-                               r"last (\S+ \S+)\): Twilio does not send a refused message webhook again: its SMS among "
-                               r"them got no Tracking ID", twilio["reason"])
+                               r"last (\S+ \S+)\): Twilio does not send a refused message webhook again: if any were "
+                               r"Twilio's, those SMS got no Tracking ID", twilio["reason"])
         assert counted, twilio["reason"]
         times = [datetime.strptime(at, "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC).timestamp()
                  for at in counted.groups()]
