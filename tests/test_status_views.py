@@ -1540,6 +1540,13 @@ def _channel(name: str, state: str, *findings: tuple[str, str, str], reason: str
 ALL_FIVE = ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
 GONE = ("worker_missing", "lapor-forward", FORWARD_GONE)
 AGED = ("queue_age", "lapor-forward", FORWARD_AGED)
+REPLY_GONE = "lapor-reply: no live worker (last seen 4 min ago)"
+STATUS_GONE = "lapor-status: no live worker (last seen 4 min ago)"
+
+
+def _gone(*said: str) -> tuple[str, str, str]:
+    """`rule_worker_missing`'s one finding on the channel's queues whose worker is gone, each queue's part said."""
+    return "worker_missing", ",".join(part.split(":")[0] for part in said), "; ".join(said)
 
 
 @pytest.mark.parametrize(("channels", "headline"), [
@@ -1563,6 +1570,17 @@ AGED = ("queue_age", "lapor-forward", FORWARD_AGED)
                   *(_channel(name, "degraded", GONE) for name in ("sms-aggregator", "x"))],
                  f"DOWN: email · DEGRADED: sms-aggregator, x ({FORWARD_GONE})", id="down-and-degraded"),
     pytest.param([_channel("email", "degraded", GONE), _channel("x", "ok")], "DEGRADED: email", id="one-alone"),
+    # The Procfile's `replies` worker (lapor-reply, lapor-status) gone: the SMS aggregator's finding names both queues.
+    pytest.param([_channel("sms-aggregator", "degraded", _gone(REPLY_GONE, STATUS_GONE)), _channel("sms-twilio", "ok"),
+                  *(_channel(name, "degraded", _gone(REPLY_GONE)) for name in ("email", "x", "instagram"))],
+                 f"DEGRADED: sms-aggregator, email, x, instagram ({REPLY_GONE}), sms-aggregator", id="replies-worker"),
+    # One worker serving every queue gone: each queue's cause once, with every channel it touches.
+    pytest.param([_channel("sms-aggregator", "degraded", _gone(FORWARD_GONE, REPLY_GONE, STATUS_GONE)),
+                  _channel("sms-twilio", "degraded", _gone(FORWARD_GONE)),
+                  *(_channel(name, "degraded", _gone(FORWARD_GONE, REPLY_GONE))
+                    for name in ("email", "x", "instagram"))],
+                 f"DEGRADED: all channels ({FORWARD_GONE}), sms-aggregator, email, x, instagram ({REPLY_GONE}), "
+                 "sms-aggregator", id="every-queue-one-worker"),
 ])
 def test_the_headline_names_a_cause_several_channels_share_once(
     channels: list[dict[str, Any]], headline: str
@@ -1570,7 +1588,8 @@ def test_the_headline_names_a_cause_several_channels_share_once(
     """A forward worker frozen or gone degrades every channel for one cause: the headline read "DEGRADED:
     sms-aggregator, sms-twilio, email, x, instagram", five channels to look at, where the case store's outage is
     named as one. A finding of the same rule, on the same queue, said the same, is named once with the channels it
-    concerns ("all channels" for every one that runs); each channel's findings stay in the document."""
+    concerns ("all channels" for every one that runs), a finding on several queues one cause a queue (a worker
+    process serving several gone); each channel's findings stay in the document."""
     from gateway.health.monitor import overall_reason
 
     assert overall_reason(channels, None) == headline

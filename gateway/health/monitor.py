@@ -973,21 +973,37 @@ def outage_declared(casestore_outage: Mapping[str, Any] | None) -> bool:
 ALL_CHANNELS = "all channels"
 
 
-def _finding_key(finding: Mapping[str, Any]) -> tuple[str, str, str]:
-    """One cause as several channels may share it: the same rule, on the same queue(s), said the same."""
-    return str(finding.get("rule")), str(finding.get("about") or ""), str(finding.get("reason"))
+def _finding_keys(finding: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The causes of one finding as several channels may share them: the same rule, on the same queue, said the same.
+    A finding on several queues (a worker process serving lapor-reply and lapor-status gone: "lapor-reply: ...;
+    lapor-status: ...", about "lapor-reply,lapor-status") is one cause a queue, each part of its reason begun by its
+    queue's name: whole, the channels with lapor-forward alone and those with more were never one cause. A reason
+    not so parted stays whole."""
+    rule, about, reason = str(finding.get("rule")), str(finding.get("about") or ""), str(finding.get("reason"))
+    queues = about.split(",")
+    if len(queues) < 2 or not reason.startswith(f"{queues[0]}: "):
+        return [(rule, about, reason)]
+    parts: list[tuple[str, str, str]] = []
+    start = 0
+    for name, after in zip(queues, [*queues[1:], None], strict=True):
+        end = len(reason) if after is None else reason.find(f"; {after}: ", start)
+        if end < 0:
+            return [(rule, about, reason)]
+        parts.append((rule, name, reason[start:end]))
+        start = end + 2
+    return parts
 
 
 def _named_channels(channels: Sequence[Mapping[str, Any]], state: str) -> list[str]:
-    """The channels in `state` as the headline names them. A cause that several share (`_finding_key`: a forward
+    """The channels in `state` as the headline names them. A cause that several share (`_finding_keys`: a forward
     worker frozen or gone finds every channel degraded for lapor-forward) is named once, with the channels it concerns,
     `ALL_CHANNELS` for every channel that runs (not one switched off, nor the dead letters of no channel): the
     headline read "DEGRADED: sms-aggregator, sms-twilio, email, x, instagram", five channels for one worker, where
     the case store's outage is named as one. Then, by name as before, each channel with a cause of its own at that
     level (or none shown). Each channel's findings stay in the document."""
     members = [c for c in channels if c["state"] == state]
-    keys = {str(c["channel"]): list(dict.fromkeys(_finding_key(f) for f in c.get("findings") or ()
-                                                  if f.get("state") == state)) for c in members}
+    keys = {str(c["channel"]): list(dict.fromkeys(key for f in c.get("findings") or () if f.get("state") == state
+                                                  for key in _finding_keys(f))) for c in members}
     sharers: dict[tuple[str, str, str], list[str]] = {}
     for name, found in keys.items():
         for key in found:
