@@ -2578,6 +2578,28 @@ async def test_metrics_say_whether_redis_answers_and_clear_once_it_is_back(
         assert await scrape() == (1.0, 0.0, 0.0, 0.0)
 
 
+def test_a_process_whose_results_are_stale_sets_its_channel_states_again_once_redis_is_back(redis: Redis) -> None:
+    """Two gateways, one's clock 20 s behind the other's: each result of the one behind is stale (the other's, stamped
+    later, stands) and set no gauge. Redis away from it, its `lapor_channel_state` went to down (2) with every view,
+    and back, it stayed 2 for good: a Prometheus alert fired on for an outage long over. Its own evaluation sets it.
+    (One registry for both here: the one ahead checks before the outage only, as another process's would not show.)"""
+    rules = load_rules(CONFIG_DIR / "health.toml")
+    start = float(int(time.time()))
+    ahead = HealthMonitor(redis, rules, clock=lambda: start, spool=lambda: 0, spool_failure=lambda: None)
+    behind = HealthMonitor(redis, rules, clock=lambda: start - 20, spool=lambda: 0, spool_failure=lambda: None)
+
+    def gauge() -> float | None:
+        return metrics.CHANNEL_STATE.labels("sms-twilio")._value.get()
+
+    ahead.check()
+    behind.redis_down(RedisConnectionError("gone"))
+    assert gauge() == 2
+    document = behind.check()
+    assert orjson.loads(redis.hget(STATE_KEY, "sms-twilio") or b"{}")["at"] == start  # its own result stale
+    [twilio] = [channel for channel in document["channels"] if channel["channel"] == "sms-twilio"]
+    assert twilio["state"] == "ok" and gauge() == 0
+
+
 async def test_a_redis_outage_is_three_lines_of_the_gateway_whatever_looks_at_redis(
     test_env: TestEnvironment, tmp_path: Path, log_stream: io.StringIO
 ) -> None:

@@ -524,6 +524,8 @@ class HealthMonitor:
         self._set_state = redis.register_script(_SET_STATE)
         # The queues whose jobs the last check could not read, and why (logged once per change: `_say_readable`).
         self._unreadable: dict[str, str] = {}
+        # The channels whose `lapor_channel_state` `redis_down` set, no check having set it since (`commit`).
+        self._gauge_redis_down: set[str] = set()
         self._lock = threading.Lock()  # checks run on several threads at once (the health loop's, the views')
 
     def rules_for(self, channel: str) -> ChannelRules:
@@ -776,8 +778,10 @@ class HealthMonitor:
         check's first and last read, as `_evaluate` gives them; "": not known) in one round trip; on a change of
         state or of its cause, log `channel.health` once, whichever process gets there first. A result older than
         the one stored, evaluated before it or read before its reads ended, is discarded: it would take the state
-        back, and forth again at the next. Returns the previous state of every channel that changed (the same state
-        for a new cause)."""
+        back, and forth again at the next; its gauge keeps this process's last, but for a gauge `redis_down` set: that
+        2 was no evaluation, and with another process's results stored after this one's (a clock some seconds ahead)
+        it stayed for good once Redis was back, so this process's own evaluation sets it. Returns the previous state
+        of every channel that changed (the same state for a new cause)."""
         pipe = self._redis.pipeline(transaction=False)
         for health in healths:
             self._set_state(keys=[STATE_KEY], args=[health.channel, health.state.value, health.reason, now,
@@ -785,9 +789,13 @@ class HealthMonitor:
         changed: dict[str, State] = {}
         for health, stored in zip(healths, pipe.execute(), strict=True):
             previous = stored.decode() if isinstance(stored, bytes) else stored
+            with self._lock:
+                if previous == STALE and health.channel not in self._gauge_redis_down:
+                    continue
+                self._gauge_redis_down.discard(health.channel)
+                metrics.CHANNEL_STATE.labels(health.channel).set(SEVERITY[health.state])
             if previous == STALE:
                 continue
-            metrics.CHANNEL_STATE.labels(health.channel).set(SEVERITY[health.state])
             if previous is None:
                 continue
             changed[health.channel] = State(previous)
@@ -870,12 +878,14 @@ class HealthMonitor:
         Every channel's `lapor_channel_state` goes to down (`REDIS_DOWN_CHANNEL_STATE`) with it, but those switched off
         and the dead letters of no channel (`UNATTRIBUTED`), whose states say nothing of a report taken: they kept
         their last values (0, ok, for all), and a dashboard was green while every view said DOWN. The next check
-        that reads Redis sets each as it finds it. The queue gauges keep theirs (the last check's: no depth is known
-        meanwhile, and none is 0)."""
+        that reads Redis sets each as it finds it (`commit`), its result stale or not. The queue gauges keep theirs
+        (the last check's: no depth is known meanwhile, and none is 0)."""
         metrics.REDIS_UP.set(0)
         for channel in self.rules.watched:
             if channel != UNATTRIBUTED and channel not in self.disabled:
-                metrics.CHANNEL_STATE.labels(channel).set(SEVERITY[REDIS_DOWN_CHANNEL_STATE])
+                with self._lock:
+                    self._gauge_redis_down.add(channel)
+                    metrics.CHANNEL_STATE.labels(channel).set(SEVERITY[REDIS_DOWN_CHANNEL_STATE])
         spool_bytes = self._spool()
         metrics.SPOOL_SIZE.set(spool_bytes)
         failure = self._spool_failure()
