@@ -1693,8 +1693,9 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
 
     overall = document["overall"]
     # What makes it so, as the page's headline says it ("overall: DEGRADED: case store (forwards failing since ...)"):
-    # it said "overall: OK" through the first 5 min of a case-store outage.
-    said = escape(local(document.get("reason") or overall.upper()))
+    # it said "overall: OK" through the first 5 min of a case-store outage. Text, as the table's reasons: a provider's
+    # escape sequences in a reason the headline quotes cleared the screen and retitled the terminal.
+    said = _printable(local(document.get("reason") or overall.upper()))
     console.print(f"[{STATE_STYLE[overall]}]overall: {said}[/]  ({local(document['generated_at'])}; counters as of "
                   f"{local(document.get('counters_at') or 'never')})")
     table = _folded_table("Channels", ("channel", "state", "reason", "received", "accepted", "dup", "rejected",

@@ -421,6 +421,28 @@ def test_the_status_command_says_where_to_read_since_when_the_spool_fails(
     assert (cli_module.SPOOL_SINCE_NOTE in output.getvalue()) is noted, output.getvalue()
 
 
+def test_the_status_commands_headline_is_text_not_markup_nor_terminal_control(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headline quotes a reason every channel shares: markup in it was escaped, but a provider's escape sequences
+    reached the terminal (`ESC[2J` cleared the screen, `ESC]0;` retitled the window): each is written as its code,
+    as in the table."""
+    from rich.console import Console
+
+    from gateway import cli as cli_module
+
+    output = io.StringIO()
+    monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
+    document = _document()
+    document.update(overall="degraded", reason="DEGRADED: all channels (bad [bold]sig\x1b[2J\x1b]0;pwned\x07)")
+    document["channels"][0]["counters"] = dict.fromkeys(
+        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
+         "replies_failed", "replies_held"), 0)
+    cli_module._print_status(document)
+    view = output.getvalue()
+    assert "overall: DEGRADED: all channels (bad [bold]sig\\x1b[2J\\x1b]0;pwned\\x07)  (" in view, view
+    assert "\x1b" not in view and "\x07" not in view, repr(view)
+
+
 RATE_LIMITED = {"at": "2026-12-04 19:03:00Z", "kind": "rate_limited", "reason": "429 Too Many Requests: waiting 121 s"}
 
 
