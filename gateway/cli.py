@@ -1777,7 +1777,8 @@ LAST_ERROR_RECENT_SECONDS = 3600.0
 def _print_last_errors(document: dict[str, Any], local: Callable[[str], str]) -> None:
     """Each channel's newest last error, one line, when it came within LAST_ERROR_RECENT_SECONDS of the document: the
     page lists them under each channel, and the command showed `instagram OK` and nothing of the 429 it was waiting
-    out. An error older than that, or one the rules weigh as nothing, is the page's and the JSON's."""
+    out. An error older than that is the page's and the JSON's. Each time in it, its own and one its reason quotes
+    ("(next try 2026-12-04 19:05:00Z)"), is in UTC and then in the operators' zone, as the page says it."""
     from datetime import UTC, datetime
 
     def moment(text: object) -> datetime | None:
@@ -1794,7 +1795,8 @@ def _print_last_errors(document: dict[str, Any], local: Callable[[str], str]) ->
                                             and (generated - at).total_seconds() > LAST_ERROR_RECENT_SECONDS):
             continue
         console.print(f"{escape(entry['channel'])}: last error {escape(local(str(newest['at'])))} "
-                      f"({_printable(str(newest.get('kind') or '?'))}): {_printable(str(newest.get('reason') or '-'))}",
+                      f"({_printable(str(newest.get('kind') or '?'))}): "
+                      f"{_printable(local(str(newest.get('reason') or '-')))}",
                       highlight=False)
 
 

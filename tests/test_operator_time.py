@@ -446,20 +446,24 @@ def test_the_status_commands_headline_is_text_not_markup_nor_terminal_control(
 RATE_LIMITED = {"at": "2026-12-04 19:03:00Z", "kind": "rate_limited", "reason": "429 Too Many Requests: waiting 121 s"}
 
 
-@pytest.mark.parametrize(("errors", "said"), [
-    pytest.param([RATE_LIMITED, {"at": "2026-12-04 18:00:00Z", "kind": "poll_failed", "reason": "timeout"}],
+@pytest.mark.parametrize(("errors", "zone", "said"), [
+    pytest.param([RATE_LIMITED, {"at": "2026-12-04 18:00:00Z", "kind": "poll_failed", "reason": "timeout"}], None,
                  "instagram: last error 2026-12-04 19:03:00Z (rate_limited): 429 Too Many Requests: waiting 121 s",
                  id="newest-recent"),
-    pytest.param([{**RATE_LIMITED, "at": "2026-12-04 17:00:00Z"}], None, id="older-than-an-hour"),
-    pytest.param([], None, id="none"),
-    pytest.param([{**RATE_LIMITED, "reason": "[/bold] \x1b[2J"}],
+    pytest.param([{**RATE_LIMITED, "at": "2026-12-04 17:00:00Z"}], None, None, id="older-than-an-hour"),
+    pytest.param([], None, None, id="none"),
+    pytest.param([{**RATE_LIMITED, "reason": "[/bold] \x1b[2J"}], None,
                  "instagram: last error 2026-12-04 19:03:00Z (rate_limited): [/bold] \\x1b[2J", id="text-not-markup"),
+    # A time its reason quotes is in the operators' zone too, as its own: the next try read in UTC alone.
+    pytest.param([{**RATE_LIMITED, "reason": "429 Too Many Requests (next try 2026-12-04 19:05:01Z)"}],
+                 "Asia/Jakarta", "instagram: last error 2026-12-04 19:03:00Z (02:03 WIB, Dec 5) (rate_limited): "
+                 "429 Too Many Requests (next try 2026-12-04 19:05:01Z (02:05 WIB, Dec 5))", id="times-local"),
 ])
 def test_the_status_command_says_a_channels_newest_recent_error(
-        errors: list[dict[str, str]], said: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+        errors: list[dict[str, str]], zone: str | None, said: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """The page lists each channel's last errors; the command showed `instagram OK` and nothing of the 429 it was
-    waiting out, nor the case store's latency. The newest error of the last hour is one line; the latency ends the
-    last line, as on the page."""
+    waiting out, nor the case store's latency. The newest error of the last hour is one line, each time in it in the
+    operators' zone; the latency ends the last line, as on the page."""
     from rich.console import Console
 
     from gateway import cli as cli_module
@@ -472,7 +476,7 @@ def test_the_status_command_says_a_channels_newest_recent_error(
               ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
                "replies_sent", "replies_failed", "replies_held"), 0)}
     document.update(channels=[ok], overall="ok", reason=None, casestore_outage=None, casestore_latency_seconds=0.0123)
-    cli_module._print_status(document)
+    cli_module._print_status(document, None if zone is None else ZoneInfo(zone))
     view = output.getvalue()
     lines = [line for line in view.splitlines() if "last error" in line]
     assert lines == ([] if said is None else [said]), view
