@@ -2211,6 +2211,26 @@ STATUS_SCHEMA = yaml.safe_load((Path(__file__).resolve().parent.parent / "gatewa
     "paths"]["/v1/status"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
 
 
+REDIS_DOWN_SCHEMA = yaml.safe_load((Path(__file__).resolve().parent.parent / "gateway" / "openapi.yaml").read_text())[
+    "paths"]["/v1/status"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+
+
+def test_every_field_of_the_status_documents_is_described(redis: Redis) -> None:
+    """The description of /v1/status left out what the document serves (the spool's failure and since when, the case
+    store's latency): a client generated from it dropped them. Each field of the document, and of the one Redis
+    down, is described, as served."""
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"), spool=lambda: 0,
+                            spool_failure=lambda: "spool directory ... is not writable",
+                            spool_failing_since=lambda: time.time() - 60)
+    served = monitor.check()
+    assert served["spool_failure"] and served["spool_failure_since"], served
+    assert set(served) <= set(STATUS_SCHEMA["properties"]), set(served) - set(STATUS_SCHEMA["properties"])
+    jsonschema.validate(served, STATUS_SCHEMA)
+    down = monitor.redis_down(RedisConnectionError("refused"), since=time.time() - 5)
+    assert set(down) <= set(REDIS_DOWN_SCHEMA["properties"]), set(down) - set(REDIS_DOWN_SCHEMA["properties"])
+    jsonschema.validate(down, REDIS_DOWN_SCHEMA)
+
+
 async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_until_it_is_back(
     gateway: GatewayServer, test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO,
     monkeypatch: pytest.MonkeyPatch,
