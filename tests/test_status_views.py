@@ -1562,7 +1562,8 @@ def _gone(*said: str) -> tuple[str, str, str]:
                  f"DEGRADED: sms-aggregator, sms-twilio, email ({FORWARD_GONE})", id="several"),
     pytest.param([_channel("sms-aggregator", "degraded", GONE), _channel("email", "degraded", GONE),
                   _channel("x", "degraded", GONE, ("replies", "", "replies failing (3 in a row): 403"))],
-                 f"DEGRADED: all channels ({FORWARD_GONE}), x", id="shared-and-its-own"),
+                 f"DEGRADED: all channels ({FORWARD_GONE}), x (replies failing (3 in a row): 403)",
+                 id="shared-and-its-own"),
     pytest.param([_channel("x", "degraded", ("replies", "", "replies failing (3 in a row): 403")),
                   _channel("instagram", "degraded", ("replies", "", "replies failing (5 in a row): 500"))],
                  "DEGRADED: x, instagram", id="same-rule-other-words"),
@@ -1573,14 +1574,15 @@ def _gone(*said: str) -> tuple[str, str, str]:
     # The Procfile's `replies` worker (lapor-reply, lapor-status) gone: the SMS aggregator's finding names both queues.
     pytest.param([_channel("sms-aggregator", "degraded", _gone(REPLY_GONE, STATUS_GONE)), _channel("sms-twilio", "ok"),
                   *(_channel(name, "degraded", _gone(REPLY_GONE)) for name in ("email", "x", "instagram"))],
-                 f"DEGRADED: sms-aggregator, email, x, instagram ({REPLY_GONE}), sms-aggregator", id="replies-worker"),
+                 f"DEGRADED: sms-aggregator, email, x, instagram ({REPLY_GONE}), sms-aggregator ({STATUS_GONE})",
+                 id="replies-worker"),
     # One worker serving every queue gone: each queue's cause once, with every channel it touches.
     pytest.param([_channel("sms-aggregator", "degraded", _gone(FORWARD_GONE, REPLY_GONE, STATUS_GONE)),
                   _channel("sms-twilio", "degraded", _gone(FORWARD_GONE)),
                   *(_channel(name, "degraded", _gone(FORWARD_GONE, REPLY_GONE))
                     for name in ("email", "x", "instagram"))],
                  f"DEGRADED: all channels ({FORWARD_GONE}), sms-aggregator, email, x, instagram ({REPLY_GONE}), "
-                 "sms-aggregator", id="every-queue-one-worker"),
+                 f"sms-aggregator ({STATUS_GONE})", id="every-queue-one-worker"),
 ])
 def test_the_headline_names_a_cause_several_channels_share_once(
     channels: list[dict[str, Any]], headline: str

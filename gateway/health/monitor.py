@@ -1010,7 +1010,8 @@ def _named_channels(channels: Sequence[Mapping[str, Any]], state: str) -> list[s
     `ALL_CHANNELS` for every channel that runs (not one switched off, nor the dead letters of no channel): the
     headline read "DEGRADED: sms-aggregator, sms-twilio, email, x, instagram", five channels for one worker, where
     the case store's outage is named as one. Then, by name as before, each channel with a cause of its own at that
-    level (or none shown). Each channel's findings stay in the document."""
+    level (or none shown), that cause beside the name of one named in a shared cause already. Each channel's findings
+    stay in the document."""
     members = [c for c in channels if c["state"] == state]
     keys = {str(c["channel"]): list(dict.fromkeys(key for f in c.get("findings") or () if f.get("state") == state
                                                   for key in _finding_keys(f))) for c in members}
@@ -1026,7 +1027,15 @@ def _named_channels(channels: Sequence[Mapping[str, Any]], state: str) -> list[s
     running = {str(c["channel"]) for c in channels if c["channel"] != UNATTRIBUTED and c.get("reason") != OFF_REASON}
     named = [f"{ALL_CHANNELS if running and running <= set(names) else ', '.join(names)} ({'; '.join(reasons)})"
              for names, reasons in causes.items()]
-    return named + [name for name, found in keys.items() if not found or not all(key in shared for key in found)]
+    grouped = {name for names in causes for name in names}
+    for name, found in keys.items():
+        own = [reason for (rule, queue, reason) in found if (rule, queue, reason) not in shared]
+        if not found or own:
+            # Named in a shared cause already, a channel's own is said beside its name: "sms-aggregator" twice, once in
+            # the group and once alone, read as one channel with two faults to find (a worker of lapor-reply and
+            # lapor-status gone: "..., sms-aggregator (lapor-status: no live worker ...)").
+            named.append(f"{name} ({'; '.join(own)})" if own and name in grouped else name)
+    return named
 
 
 def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapping[str, Any] | None,
