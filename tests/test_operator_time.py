@@ -158,6 +158,12 @@ def test_the_zones_come_with_the_tzdata_package_without_system_data(zone: str, s
 
 
 # -- The status page ---------------------------------------------------------------------------------------------
+def _zero_counters() -> dict[str, int]:
+    """A channel's counters as the status command prints them, all at 0."""
+    return dict.fromkeys(("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
+                          "replies_sent", "replies_failed", "replies_held"), 0)
+
+
 def _document() -> dict[str, Any]:
     """A status document whose every time field, and a reason, carries a time (as `gateway.health` writes them)."""
     channel = {"channel": "email", "state": "down", "since": "2026-12-04 18:00:00Z",
@@ -300,9 +306,7 @@ def test_the_status_command_says_each_time_in_the_operators_zone(
     output = io.StringIO()
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
     document = _document()
-    document["channels"][0]["counters"] = dict.fromkeys(
-        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed", "replies_held"), 0)
+    document["channels"][0]["counters"] = _zero_counters()
     cli_module._print_status(document, None if case.zone is None else ZoneInfo(case.zone))
     for said in case.said:
         assert said in output.getvalue(), output.getvalue()
@@ -342,9 +346,7 @@ def test_a_queues_last_failure_is_folded_not_cut_on_a_narrow_terminal(monkeypatc
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=80, soft_wrap=True))
     failure = "aggregator_timeout (timed out): ReadTimeout talking to sms.example.id"
     document = _document()
-    document["channels"][0]["counters"] = dict.fromkeys(
-        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed", "replies_held"), 0)
+    document["channels"][0]["counters"] = _zero_counters()
     document["queues"] = [{"name": "lapor-reply", "depth": 0, "held": 0, "scheduled": 40, "oldest_age_seconds": 720.0,
                            "workers": 1, "failed": 0, "last_failure": failure, "in_progress": 0}]
     cli_module._print_status(document)
@@ -386,9 +388,7 @@ def test_the_status_command_says_a_reason_and_its_action_every_channel_shares_on
     document = _document()
     reason, action = "lapor-forward: no live worker (last seen 4 min ago)", "start `lapor-gateway worker`"
     shared = {**document["channels"][0], "state": "degraded", "since": "2026-12-04 18:00:00Z", "reason": reason,
-              "actions": [action], "counters": dict.fromkeys(
-                  ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
-                   "replies_sent", "replies_failed", "replies_held"), 0)}
+              "actions": [action], "counters": _zero_counters()}
     names = ("sms-aggregator", "sms-twilio", "email", "x", "instagram")
     document["channels"] = [{**shared, "channel": name} for name in names]
     document["channels"].append({**shared, "channel": "telegram", "reason": "its own", "actions": ["its step"]})
@@ -413,9 +413,7 @@ def test_the_status_command_says_where_to_read_since_when_the_spool_fails(
     output = io.StringIO()
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
     document = _document()
-    document["channels"][0]["counters"] = dict.fromkeys(
-        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed", "replies_held"), 0)
+    document["channels"][0]["counters"] = _zero_counters()
     document.update(spool_failure="spool directory ... is not writable", spool_failure_since=since)
     cli_module._print_status(document)
     assert (cli_module.SPOOL_SINCE_NOTE in output.getvalue()) is noted, output.getvalue()
@@ -434,9 +432,7 @@ def test_the_status_commands_headline_is_text_not_markup_nor_terminal_control(
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
     document = _document()
     document.update(overall="degraded", reason="DEGRADED: all channels (bad [bold]sig\x1b[2J\x1b]0;pwned\x07)")
-    document["channels"][0]["counters"] = dict.fromkeys(
-        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed", "replies_held"), 0)
+    document["channels"][0]["counters"] = _zero_counters()
     cli_module._print_status(document)
     view = output.getvalue()
     assert "overall: DEGRADED: all channels (bad [bold]sig\\x1b[2J\\x1b]0;pwned\\x07)  (" in view, view
@@ -472,9 +468,7 @@ def test_the_status_command_says_a_channels_newest_recent_error(
     monkeypatch.setattr(cli_module, "console", Console(file=output, width=1000, soft_wrap=True))
     document = _document()
     ok = {**document["channels"][0], "channel": "instagram", "state": "ok", "reason": "", "since": None,
-          "actions": [], "last_errors": errors, "counters": dict.fromkeys(
-              ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched",
-               "replies_sent", "replies_failed", "replies_held"), 0)}
+          "actions": [], "last_errors": errors, "counters": _zero_counters()}
     document.update(channels=[ok], overall="ok", reason=None, casestore_outage=None, casestore_latency_seconds=0.0123)
     cli_module._print_status(document, None if zone is None else ZoneInfo(zone))
     view = output.getvalue()
@@ -486,9 +480,7 @@ def test_the_status_command_says_a_channels_newest_recent_error(
 def _busy_channels_document() -> dict[str, Any]:
     """A status document of a busy SMS channel and an e-mail channel down for a long reason."""
     document = _document()
-    document["channels"][0]["counters"] = dict.fromkeys(
-        ("received", "accepted", "duplicates", "rejected", "forwarded", "attachments_not_fetched", "replies_sent",
-         "replies_failed", "replies_held"), 0)
+    document["channels"][0]["counters"] = _zero_counters()
     busy = {**document["channels"][0], "channel": "sms-aggregator", "state": "ok", "reason": "", "since": None,
             "actions": [], "last_message_at": "2026-12-04 19:04:59Z",
             "counters": {"received": 123456, "accepted": 120001, "duplicates": 17, "rejected": 3438,
