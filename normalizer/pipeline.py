@@ -225,20 +225,38 @@ def _adds_nothing(text: str, grammar: Grammar, signer: frozenset[str] = frozense
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines or is_courtesy(text, grammar):
         return True
+    return _signs_off(lines, grammar, signer)
+
+
+def only_signs_off(text: str, signer: frozenset[str], grammar: Grammar | None = None) -> bool:
+    """Whether a mail's words are only its sender's sign-off: a closing line that is no thanks ("Salam,", "Hormat
+    saya,", "Regards,": `[closings]`) and at most two lines of the From's name's words below it (`signer`, however
+    cased: "Salam,\nBudi" from "Budi Santoso"), as `_adds_nothing` reads a status query's. Stricter than that: thanks
+    are words of the citizen's (a mail has no courtesy: "Terima kasih,\nBudi" is theirs), and so is a line that only
+    looks like a name ("Salam,\nJALAN MASIH RUSAK", a nickname under a From of another name): taken for none, the
+    citizen's addition was neither filed nor answered."""
+    grammar = grammar or load_grammar()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return bool(lines) and not is_courtesy(lines[0], grammar) and _signs_off(lines, grammar, signer, lookalike=False)
+
+
+def _signs_off(lines: list[str], grammar: Grammar, signer: frozenset[str], *, lookalike: bool = True) -> bool:
+    """Whether `lines` (stripped, none blank) are a closing line and at most two lines of a name below it
+    (`_signed_name`; not `lookalike`: the From's name's words alone)."""
     closing, *name = lines
     if len(name) > _SIGNED_NAME_LINES or not (is_courtesy(closing, grammar) or closing_phrase().fullmatch(closing)):
         return False
-    return all(_signed_name(line, signer) for line in name)
+    return all(_signed_name(line, signer, lookalike=lookalike) for line in name)
 
 
-def _signed_name(line: str, signer: frozenset[str]) -> bool:
+def _signed_name(line: str, signer: frozenset[str], *, lookalike: bool = True) -> bool:
     """Whether a line below a closing is a name signed: its words are the From's name's, however cased (`signer`:
-    "Salam,\nbudi santoso" from "Budi Santoso"), or it looks like a name (up to four capitalized words: `_SIGNED_NAME`;
-    a nickname under a From of another name, "Salam,\nUcok", is one)."""
+    "Salam,\nbudi santoso" from "Budi Santoso"), or with `lookalike` it looks like a name (up to four capitalized
+    words: `_SIGNED_NAME`; a nickname under a From of another name, "Salam,\nUcok", is one)."""
     words = [fold_word(word) for word in _WORD.findall(line)]
     if words and signer.issuperset(words):
         return True
-    return _SIGNED_NAME.fullmatch(line) is not None and all(word[0].isupper() for word in line.split())
+    return lookalike and _SIGNED_NAME.fullmatch(line) is not None and all(word[0].isupper() for word in line.split())
 
 
 def _quotes_someone_else(message: InboundMessage) -> bool:

@@ -1162,20 +1162,34 @@ def test_an_answer_naming_our_reply_in_its_references_alone_adds_none_of_our_wor
 
 
 def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], str], subject: str | None = None,
-                         references: bool = True) -> bytes:
-    """The citizen's answer to our reply with no words of its own: the quoted history alone."""
+                         references: bool = True, above: str = "", name: str = "Warga") -> bytes:
+    """The citizen's answer to our reply with no words of its own: the quoted history alone (`above` it, what the
+    sender from `name` typed or their client signed)."""
     answer = EmailMessage()
-    answer["From"] = f"Warga <{reply['To']}>"
+    answer["From"] = f"{name} <{reply['To']}>"
     answer["To"] = RECIPIENT
     answer["Subject"] = subject or "Re: " + str(reply["Subject"])
     answer["Message-ID"] = make_msgid(domain="example.net")
     if references:
         answer["In-Reply-To"] = str(reply["Message-ID"])
         answer["References"] = f"{str(reply['References']).strip()} {reply['Message-ID']}"
-    answer.set_content(quoting(reply))
+    answer.set_content(above + quoting(reply))
     return answer.as_bytes().replace(b"\n", b"\r\n")
 
 
+# What the answer holds above the quote that is no words of the citizen's (the From is Budi Santoso's): nothing, or a
+# sign-off alone. Each was filed as an addition and acknowledged, using up the address's replies for the hour.
+SIGN_OFFS_ALONE = [
+    pytest.param("", id="nothing"),
+    pytest.param("\n-- \nSiti Rahayu\n0812-3456-7890\nJl. Melati 5", id="a-signature"),
+    pytest.param("-- \nBudi Santoso\n\n", id="a-signature-of-the-froms-name"),
+    pytest.param("Salam,\nBudi", id="a-closing-and-the-froms-name"),
+    pytest.param("Hormat saya,\n\nbudi santoso\n", id="a-closing-and-the-froms-name-in-lowercase"),
+    pytest.param("Wassalamualaikum", id="a-closing-alone"),
+]
+
+
+@pytest.mark.parametrize("above", SIGN_OFFS_ALONE)
 @pytest.mark.parametrize("quoting", [gmail_answer_quoting, outlook_answer_quoting], ids=["gmail", "outlook"])
 @pytest.mark.parametrize(("subject", "references"), [
     (None, True),  # "Re: [LAPOR #<id>] Angkot ngetem sembarangan", answering our acknowledgement
@@ -1185,18 +1199,19 @@ def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], 
 ], ids=["re-our-tag", "re-our-tag-no-references", "fwd-our-tag", "no-tag-answering-our-reply"])
 def test_an_answer_of_quoted_history_alone_under_the_threads_subject_adds_nothing(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, quoting: Callable[[EmailMessage], str], subject: str | None,
-        references: bool) -> None:
+        references: bool, above: str) -> None:
     """An answer to our acknowledgement holding only the quoted history was filed as an addition whose text was the
     thread's subject, `Re: [LAPOR #<id>] Angkot ngetem sembarangan`, and acknowledged: a few of them used up the
     address's replies for the hour, and the citizen's next real addition went unanswered. Such a mail is `empty`,
-    not filed nor answered; her next addition is."""
+    not filed nor answered; her next addition is. So is one holding only a sign-off above the quote (a signature,
+    a closing over the From's name), which was filed as an addition of that sign-off."""
     server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR="3")
     first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
     for _ in range(3):
         empty = server.deliver(answer_quoting_alone(ack, quoting, subject and subject.format(id=first.tracking_id),
-                                                    references))
+                                                    references, above, name="Budi Santoso"))
         assert empty.data_code == 250 and empty.tracking_id is None
     assert envelope_count(redis) == 1
     run_replies(server.settings, redis)
@@ -1223,17 +1238,48 @@ def test_an_outlook_answer_of_quoted_history_and_its_signatures_logo_adds_nothin
     assert envelope_count(redis) == 1
 
 
+# Words of the citizen's above the quote, beside a sign-off or looking like one: each is their addition, filed.
+WORDS_BESIDE_A_SIGN_OFF = [
+    pytest.param("Salam,\nJalan makin rusak", id="a-sentence-below-a-closing"),
+    pytest.param("Jalan makin rusak\n\n-- \nBudi Santoso\n0812-3456-7890", id="words-above-a-signature"),
+    # capitalized words below a closing look like a name, but are not the From's: maybe the citizen's
+    pytest.param("Salam,\nJALAN MASIH RUSAK", id="capitals-below-a-closing"),
+    pytest.param("Salam,\nBudi\nAngkot masih ngetem tiap pagi", id="a-sentence-below-the-froms-name"),
+    # thanks are words of the citizen's: a mail has no courtesy
+    pytest.param("Terima kasih", id="thanks"),
+    pytest.param("Terima kasih,\nBudi", id="thanks-and-the-froms-name"),
+    # a "--" with no space is a divider the citizen typed, no signature's
+    pytest.param("--\nAngkot masih ngetem", id="a-divider-above-words"),
+]
+
+
+@pytest.mark.parametrize("above", WORDS_BESIDE_A_SIGN_OFF)
+def test_an_answer_of_a_sign_off_and_words_of_the_citizens_is_their_addition(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, above: str) -> None:
+    """A sign-off alone above the quote adds nothing (above); any word of the citizen's beside it is filed."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    added = server.deliver(answer_quoting_alone(ack, gmail_answer_quoting, above=above, name="Budi Santoso"))
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
+    assert envelope["text"].split("\n")[0] == above.split("\n")[0].strip()
+
+
 @pytest.mark.parametrize("subject", ["Re: [LAPOR #{id}] Angkot ngetem sembarangan - sudah 3 hari",
                                      "Re: [LAPOR #{id}] Angkot masih ngetem"], ids=["words-added", "words-changed"])
+@pytest.mark.parametrize("above", ["", "Salam,\nBudi"], ids=["nothing-above", "a-sign-off-above"])
 def test_an_answer_of_quoted_history_alone_under_words_of_its_own_is_their_addition(  # type: ignore[no-untyped-def]
-        make_server, redis: Redis, subject: str) -> None:
-    """Words the citizen typed into the thread's subject are theirs: with no other, they are the addition's text."""
+        make_server, redis: Redis, subject: str, above: str) -> None:
+    """Words the citizen typed into the thread's subject are theirs: with no other (a sign-off is none), they are the
+    addition's text."""
     server = make_server()
     first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan"))
     run_replies(server.settings, redis)
     [ack] = outbox(server.settings)
     typed = subject.format(id=first.tracking_id)
-    added = server.deliver(answer_quoting_alone(ack, outlook_answer_quoting, typed))
+    added = server.deliver(answer_quoting_alone(ack, outlook_answer_quoting, typed, above=above, name="Budi Santoso"))
     envelope = stored_envelope(redis, added.tracking_id or "")
     assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (first.tracking_id, typed)
 

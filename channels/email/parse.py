@@ -1153,6 +1153,13 @@ def _without_signature(text: str, *, keep_if_empty: bool) -> str:
     return f"{trimmed.rstrip()}\n\n{flag}" if flag else trimmed
 
 
+def only_a_signature(text: str) -> bool:
+    """Whether the text is only a signature: its delimiter with nothing above it (`_without_signature` keeps such a
+    text whole, it being all there is), and no flag word opening or closing it ("-- " / "anonim" is the citizen's)."""
+    rest = _without_signature(text, keep_if_empty=False)
+    return rest != text and not rest.strip()
+
+
 # The longest line of a signature read for a flag word alone ("ANONIM", "#anonim", "Rahasia."): a name or an address
 # is no flag word, and a long line is not read.
 _SIGNATURE_FLAG_CHARS = 40

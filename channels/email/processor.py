@@ -37,7 +37,14 @@ from channels.email.guards import (
     reports_named,
     without_our_reply_to,
 )
-from channels.email.parse import MAX_NAMED_REPORTS, ParsedMail, TooComplex, parse_mail, without_image_placeholders
+from channels.email.parse import (
+    MAX_NAMED_REPORTS,
+    ParsedMail,
+    TooComplex,
+    only_a_signature,
+    parse_mail,
+    without_image_placeholders,
+)
 from channels.email.reply import reply_subject, sent_with_subject, subject_said
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, not_kept, store_attachments
 from gateway import metrics
@@ -71,7 +78,15 @@ from normalizer.envelope import SENDER_IDENTITIES, Channel, ReportDraft, SenderK
 from normalizer.grammar import load_grammar
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import adds_to_the_report
-from normalizer.pipeline import MailQuery, Normalized, cut_to_limit, mail_status_query, normalize, signer_words
+from normalizer.pipeline import (
+    MailQuery,
+    Normalized,
+    cut_to_limit,
+    mail_status_query,
+    normalize,
+    only_signs_off,
+    signer_words,
+)
 from normalizer.prefixes import STACKED_PREFIXES
 
 log = get_logger()
@@ -213,6 +228,11 @@ class MailProcessor:
         # answered, such mails used up the address's replies for the hour, and the citizen's next real addition went
         # unanswered. With no file either it is `empty`, as a mail with nothing to report is; a signature's logo is none
         # (`has_a_file`: Outlook sends one with every mail).
+        # A sign-off alone in the thread is no words either (`signs_off_alone`): "Salam,\nBudi" or a signature over
+        # the quote was filed and answered as such an answer was. With a file, the file is the addition; under a
+        # subject of the citizen's own words, those are its text.
+        if signs_off_alone(mail) and follow_up_of(mail, self.settings.email) is not None:
+            mail = replace(mail, text="")
         no_news = not without_image_placeholders(mail.text).strip() and await self._under_the_threads_subject(mail)
         if no_news and not has_a_file(mail):
             return self._suppress("empty")
@@ -570,6 +590,15 @@ def thread_grievance(mail: ParsedMail, shortest_id: int, thread: str) -> bool:
         return False
     query = _query_words(mail, shortest_id, thread=thread, grievances=True)
     return query is not None and query.grievance
+
+
+def signs_off_alone(mail: ParsedMail) -> bool:
+    """Whether the mail's words (a signature's logo aside) are only its sender's sign-off: a signature with nothing
+    above it (`only_a_signature`: "-- " over a name, a number, an address), or a closing that is no thanks and the
+    From's name below it (`only_signs_off`: "Salam,\nBudi" from Budi). A word of the citizen's anywhere keeps them:
+    "Salam,\nJalan makin rusak", words above a signature, thanks ("Terima kasih" is an addition, as it always was)."""
+    text = without_image_placeholders(mail.text).strip()
+    return bool(text) and (only_a_signature(text) or only_signs_off(text, signer_words(mail.sender_name)))
 
 
 def has_a_file(mail: ParsedMail) -> bool:
