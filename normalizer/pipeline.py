@@ -181,6 +181,36 @@ def _grieves(text: str, grammar: Grammar) -> bool:
     return not grievances.isdisjoint(words)
 
 
+def closes_asking_if_done(text: str, signer: frozenset[str] = frozenset(), grammar: Grammar | None = None) -> bool:
+    """Whether a mail's words close with a "sudah ... belum" question ("Sudah ada tindak lanjut belum?", "Jalan makin
+    parah. Sudah diperbaiki belum ya pak?", "sudah belum?"): its last sentence, thanks and a sign-off below it aside
+    (`_adds_nothing`, `signer` the From's name's words), ends in one of `closings` after one of `closings_after`, only
+    words of a status question after it ("... belum laporan saya?"). Filed in a report's thread, such a mail asks the
+    report's status too: answered only that the addition was received, the question went unanswered. A statement
+    stays one: "Sudah 3 bulan belum diperbaiki", "sudah rusak parah belum juga diperbaiki?"."""
+    grammar = grammar or load_grammar()
+    lines = [line.strip() for line in text[-_LAST_WORDS_CHARS:].splitlines() if line.strip()]
+    for start in range(max(len(lines) - _SIGNED_NAME_LINES - 1, 1), len(lines)):
+        if _adds_nothing("\n".join(lines[start:]), grammar, signer):
+            lines = lines[:start]
+            break
+    sentences = [sentence for sentence in _SENTENCE_END.split("\n".join(lines)) if _WORD.search(sentence)]
+    while sentences and is_courtesy(sentences[-1], grammar):
+        sentences.pop()
+    words = [fold_word(word) for word in _WORD.findall(sentences[-1])] if sentences else []
+    for at in range(len(words) - 1, -1, -1):
+        if words[at] in grammar.status_question_closings:
+            return not grammar.status_question_closings_after.isdisjoint(words[:at])
+        if words[at] not in grammar.status_question_vocabulary:
+            return False
+    return False
+
+
+# How far from its end a mail's last sentence is looked for, and what ends a sentence.
+_LAST_WORDS_CHARS = 1000
+_SENTENCE_END = re.compile(r"[.!?\n]+")
+
+
 # What a mail of a status query alone asks: a report's status, or (a mistyped ID) for the ID to be checked.
 _MAIL_QUERIES = frozenset({Action.STATUS, Action.BAD_TRACKING_ID})
 

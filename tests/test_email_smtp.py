@@ -3247,15 +3247,32 @@ THREAD_GRIEVANCES = [
     pytest.param("Laporan saya diproses tidak?", id="diproses-tidak"),
     # "sudah ... belum" asks, and "kok" beside it is a grievance still
     pytest.param("Kok sudah diproses belum?", id="kok-with-sudah-belum"),
+    # words closing with a "sudah ... belum" question the grammar reads as none (no topic or state of its own, or
+    # news above it): each was answered only that the addition was received
+    pytest.param("Sudah ada tindak lanjut belum?", id="sudah-ada-tindak-lanjut-belum"),
+    pytest.param("Sudah diperbaiki belum?", id="sudah-diperbaiki-belum"),
+    pytest.param("Sudah sampai ke dinas belum?", id="sudah-sampai-ke-dinas-belum"),
+    pytest.param("sudah belum?", id="sudah-belum"),
+    pytest.param("Jalan makin parah.\nSudah diperbaiki belum ya pak?", id="news-above-sudah-belum"),
+    pytest.param("Sudah ada tindak lanjut belum?\n\nTerima kasih,\nWarga", id="sudah-belum-over-a-sign-off"),
+]
+
+# Statements with "sudah" and "belum" closing with no question of them: filed, answered that they were received.
+THREAD_STATEMENTS = [
+    pytest.param("Sudah 3 bulan belum diperbaiki", id="sudah-3-bulan-belum-diperbaiki"),
+    pytest.param("sudah rusak parah belum juga diperbaiki?", id="belum-juga-diperbaiki"),
 ]
 
 
-@pytest.mark.parametrize("body", THREAD_GRIEVANCES)
+@pytest.mark.parametrize(("body", "answered"), [*((row.values[0], "follow_up_status") for row in THREAD_GRIEVANCES),
+                                                *((row.values[0], "follow_up") for row in THREAD_STATEMENTS)],
+                         ids=[str(row.id) for row in [*THREAD_GRIEVANCES, *THREAD_STATEMENTS]])
 def test_a_grievance_in_the_thread_is_filed_and_answered_with_the_status(  # type: ignore[no-untyped-def]
-        make_server, redis: Redis, casestore: CaseStoreServer, body: str) -> None:
+        make_server, redis: Redis, casestore: CaseStoreServer, body: str, answered: str) -> None:
     """A status question that is a grievance about the report's handling is the citizen's addition, for the agency
     to read; it is answered with the status it asks too (`[email_follow_up_status]`): answered that the addition was
-    received, the question went unanswered."""
+    received, the question went unanswered. So is an addition closing with a "sudah ... belum" question; a statement
+    is answered that it was received (`[email_follow_up]`)."""
     tracking_id, ack = filed_report(make_server, redis, casestore, status="verified")
     server = make_server()
     mail = reply_to(ack, subject=None, references=True, body=body)
@@ -3264,7 +3281,8 @@ def test_a_grievance_in_the_thread_is_filed_and_answered_with_the_status(  # typ
     assert envelope is not None and (envelope["follow_up_of"], envelope["text"]) == (tracking_id, body)
     run_replies(server.settings, redis)
     [answer] = answer_to(outbox(server.settings), mail)
-    assert answer.get_content() == reply_body("follow_up_status", tracking_id, status="verified")
+    status = {"status": "verified"} if answered == "follow_up_status" else {}
+    assert answer.get_content() == reply_body(answered, tracking_id, **status)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ from normalizer.keywords import adds_to_the_report
 from normalizer.pipeline import (
     MailQuery,
     Normalized,
+    closes_asking_if_done,
     cut_to_limit,
     mail_status_query,
     normalize,
@@ -398,10 +399,11 @@ class MailProcessor:
         if named is not None:
             draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
-        # A status question in the report's thread that is a grievance too ("Kenapa belum ditanggapi?"): the addition
-        # filed, and answered with the status (`asks_status`), as a CEK's words of news are.
+        # A status question in the report's thread that is a grievance too ("Kenapa belum ditanggapi?"), or words
+        # closing with a "sudah ... belum" question ("Sudah ada tindak lanjut belum?"): the addition filed, and
+        # answered with the status (`asks_status`), as a CEK's words of news are.
         grievance = named is None and parent is not None and await asyncio.to_thread(
-            thread_grievance, mail, self.settings.intake.shortest_tracking_id, parent)
+            asks_the_threads_status, mail, self.settings.intake.shortest_tracking_id, parent)
         unknown_parent: str | None = None
         others_parent: str | None = None
         # The anonymity a new report's acknowledgement tells: the mail's own asking, its sender's own anonymous report
@@ -590,6 +592,18 @@ def thread_grievance(mail: ParsedMail, shortest_id: int, thread: str) -> bool:
         return False
     query = _query_words(mail, shortest_id, thread=thread, grievances=True)
     return query is not None and query.grievance
+
+
+def asks_the_threads_status(mail: ParsedMail, shortest_id: int, thread: str) -> bool:
+    """Whether the mail, filed in `thread`'s report's thread, asks that report's status too: a grievance
+    (`thread_grievance`), or words closing with a "sudah ... belum" question (`closes_asking_if_done`: "Sudah ada
+    tindak lanjut belum?", "Sudah sampai ke dinas belum?", "... Sudah diperbaiki belum?" below news), which the
+    grammar reads as no status question (a word of news, or none of its topics). Answered only that the addition
+    was received, the citizen's question went unanswered. Not with a file, as a grievance is not."""
+    if thread_grievance(mail, shortest_id, thread):
+        return True
+    return not has_a_file(mail) and closes_asking_if_done(without_image_placeholders(mail.text),
+                                                          signer_words(mail.sender_name))
 
 
 def signs_off_alone(mail: ParsedMail) -> bool:
