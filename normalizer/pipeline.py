@@ -270,6 +270,13 @@ def only_signs_off(text: str, signer: frozenset[str], grammar: Grammar | None = 
     return bool(lines) and not is_courtesy(lines[0], grammar) and _signs_off(lines, grammar, signer, lookalike=False)
 
 
+def names_the_signer(lines: list[str], signer: frozenset[str]) -> bool:
+    """Whether `lines` (stripped, none blank) are at most two lines of the From's name's words alone (`signer`): a
+    signature's lines that are no words of the citizen's. Anything else under a signature's "-- " may be ("-- \nJembatan
+    sudah ambruk tadi malam": typed below it, or a "--" an editor turned into one)."""
+    return 0 < len(lines) <= _SIGNED_NAME_LINES and all(_signed_name(line, signer, lookalike=False) for line in lines)
+
+
 def _signs_off(lines: list[str], grammar: Grammar, signer: frozenset[str], *, lookalike: bool = True) -> bool:
     """Whether `lines` (stripped, none blank) are a closing line and at most two lines of a name below it
     (`_signed_name`; not `lookalike`: the From's name's words alone)."""

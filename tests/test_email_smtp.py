@@ -1181,7 +1181,6 @@ def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], 
 # sign-off alone. Each was filed as an addition and acknowledged, using up the address's replies for the hour.
 SIGN_OFFS_ALONE = [
     pytest.param("", id="nothing"),
-    pytest.param("\n-- \nSiti Rahayu\n0812-3456-7890\nJl. Melati 5", id="a-signature"),
     pytest.param("-- \nBudi Santoso\n\n", id="a-signature-of-the-froms-name"),
     pytest.param("Salam,\nBudi", id="a-closing-and-the-froms-name"),
     pytest.param("Hormat saya,\n\nbudi santoso\n", id="a-closing-and-the-froms-name-in-lowercase"),
@@ -1242,6 +1241,12 @@ def test_an_outlook_answer_of_quoted_history_and_its_signatures_logo_adds_nothin
 WORDS_BESIDE_A_SIGN_OFF = [
     pytest.param("Salam,\nJalan makin rusak", id="a-sentence-below-a-closing"),
     pytest.param("Jalan makin rusak\n\n-- \nBudi Santoso\n0812-3456-7890", id="words-above-a-signature"),
+    # Under a signature's "-- " anything but the From's name may be the citizen's: typed below it, or a "--" an editor
+    # turned into one. Taken for a signature, the news of a bridge down was neither filed nor answered.
+    pytest.param("-- \nJembatan sudah ambruk total tadi malam, dua motor jatuh ke sungai.\nBudi",
+                 id="news-under-a-signatures-delimiter"),
+    pytest.param("--\u00a0\nJalan masih rusak", id="words-under-a-rich-text-delimiter"),
+    pytest.param("-- \nSiti Rahayu\n0812-3456-7890\nJl. Melati 5", id="a-signature-of-another-name-and-more"),
     # capitalized words below a closing look like a name, but are not the From's: maybe the citizen's
     pytest.param("Salam,\nJALAN MASIH RUSAK", id="capitals-below-a-closing"),
     pytest.param("Salam,\nBudi\nAngkot masih ngetem tiap pagi", id="a-sentence-below-the-froms-name"),

@@ -84,6 +84,7 @@ from normalizer.pipeline import (
     closes_asking_if_done,
     cut_to_limit,
     mail_status_query,
+    names_the_signer,
     normalize,
     only_signs_off,
     signer_words,
@@ -608,11 +609,15 @@ def asks_the_threads_status(mail: ParsedMail, shortest_id: int, thread: str) -> 
 
 def signs_off_alone(mail: ParsedMail) -> bool:
     """Whether the mail's words (a signature's logo aside) are only its sender's sign-off: a signature with nothing
-    above it (`only_a_signature`: "-- " over a name, a number, an address), or a closing that is no thanks and the
-    From's name below it (`only_signs_off`: "Salam,\nBudi" from Budi). A word of the citizen's anywhere keeps them:
-    "Salam,\nJalan makin rusak", words above a signature, thanks ("Terima kasih" is an addition, as it always was)."""
+    above it and the From's name alone in it (`only_a_signature`, `names_the_signer`), or a closing that is no thanks
+    and the From's name below it (`only_signs_off`: "Salam,\nBudi" from Budi). A word of the citizen's anywhere keeps
+    them: "Salam,\nJalan makin rusak", words above or in a signature, thanks ("Terima kasih" is an addition, as it
+    always was)."""
     text = without_image_placeholders(mail.text).strip()
-    return bool(text) and (only_a_signature(text) or only_signs_off(text, signer_words(mail.sender_name)))
+    signer = signer_words(mail.sender_name)
+    if text and only_a_signature(text):  # "-- " over the From's name alone: anything else may be the citizen's words
+        return names_the_signer([line.strip() for line in text.splitlines()[1:] if line.strip()], signer)
+    return bool(text) and only_signs_off(text, signer)
 
 
 def has_a_file(mail: ParsedMail) -> bool:
