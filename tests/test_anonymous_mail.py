@@ -609,6 +609,15 @@ SIGN_OFF_CASES = [
                 "Identitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
                 "Identitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("'Pelapor:' alone below the closing is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor: Siti Rahayu",
+                "Kades potong BLT.\n\nSalam,\nPelapor: [anonim]"),
+    SignOffCase("'Pelapor:' below a heading below the closing is a pasted report's", "Warga Peduli",
+                "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)",
+                "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)"),
+    SignOffCase("'Pelapor:' below the closing beside 'Terlapor:' is a pasted report's", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03"),
     SignOffCase("a police report's reporter pasted below the words stays: the accused's name, the evidence",
                 "Warga Peduli",
                 "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"

@@ -176,6 +176,8 @@ class IdentityWords:
     own_name_joining: frozenset[str]
     # A line opening with the reporter's own label and its colon (`[own_name]` reporter_labels: "Nama Pelapor: ...").
     reporter_label: re.Pattern[str]
+    # The same of a label that is hers only in a sign-off (`[own_name]` sign_off_reporter_labels: "Pelapor: ...").
+    sign_off_reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
@@ -224,6 +226,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
         reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
+        sign_off_reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
+            map(phrase_pattern, raw["own_name"]["sign_off_reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
@@ -1174,20 +1178,35 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     return start, end
 
 
+# The label of the one reported on, whose block a bare "Pelapor:" is then of too (a police report's, a form's).
+_ACCUSED_LABEL = re.compile(r"(?<!\w)terlapor(?!\w)", re.IGNORECASE)
+
+
 def without_reporter_label(text: str) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
     reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
     its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga")."""
+    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only below the sign-off's closing, with no "Terlapor" among
+    those lines: a police report pasted below the words names its own reporter so, the accused."""
     words = load_identity_words()
     scan = CLOSING_TAIL_LINES * 3
     lines = text.rsplit("\n", scan)  # lines[0] holds the rest of a longer text: not read
     written = [index for index in range(0 if len(lines) <= scan else 1, len(lines))
                if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    # A closing line of its own above it ("Salam,"; "Pelapor" closes a sign-off too, and is not one above itself)
+    closings = [index for index in written if words.closing.search(lines[index])
+                and not words.sign_off_reporter_label.match(lines[index])]
+    signed_below: list[int] = []
+    if closings and not any(_ACCUSED_LABEL.search(lines[index]) for index in written):
+        for index in (index for index in written if index > closings[0]):
+            if lines[index].rstrip().endswith(":"):  # a heading below it: what follows is pasted ("Laporan polisi:")
+                break
+            signed_below.append(index)
     for index in written:
-        label = words.reporter_label.match(lines[index])
+        label = words.reporter_label.match(lines[index]) or (
+            words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)
         if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
