@@ -736,6 +736,12 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. NAMA SAYA [anonim] DARI DESA SUKAMAJU. "
                     "nama saya [anonim]. Perkenalkan, saya [anonim] dari Jl. Mawar. Nama saya dicatut oleh oknum "
                     "desa untuk pinjol"),
+    # A title with its dot opening the name is the name's: its dot ended the name, and the name after it went on.
+    # After the name's first word a dotted word still ends it; the next sentence's title stays.
+    OwnIdentityCase("sms: a title with its dot opening the name the sender gives", SMS_SENDER,
+                    "Nama saya Hj. Siti Rahayu, warga RT 03. Nama saya Drs. H. Ahmad Fauzi. Nama saya Budi. Dr. Andi "
+                    "minta uang",
+                    "Nama saya [anonim], warga RT 03. Nama saya [anonim]. Nama saya [anonim]. Dr. Andi minta uang"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

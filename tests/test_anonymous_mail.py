@@ -609,6 +609,9 @@ SIGN_OFF_CASES = [
                 "Identitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
                 "Identitas pelapor: [anonim], warga RT 03"),
+    SignOffCase("a title with its dot under the reporter's own label", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: Hj. Siti Rahayu\nNama Terlapor: Drs. H. Ahmad Fauzi",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: [anonim]\nNama Terlapor: Drs. H. Ahmad Fauzi"),
     SignOffCase("'Pelapor:' alone below the closing is hers", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nPelapor: Siti Rahayu",
                 "Kades potong BLT.\n\nSalam,\nPelapor: [anonim]"),

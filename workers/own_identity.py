@@ -180,6 +180,8 @@ class IdentityWords:
     sign_off_reporter_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
+    # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
+    own_name_titles: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -229,6 +231,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         sign_off_reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["sign_off_reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
+        own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1153,7 +1156,10 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
             break
         words.append(word)
         space = _NAME_SPACE.match(text, word.end())
-        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1
+        # A dotted word ends the sentence, but for the titles opening a name ("Nama saya Hj. Siti Rahayu" went as
+        # "[anonim]. Siti Rahayu"): a title after the name's first word is someone else's ("Siti Drs. Ahmad ...").
+        opening_titles = all(_folded(taken.group().rstrip(".")) in identity.own_name_titles for taken in words)
+        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not opening_titles
         if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
             ended = True
             break
