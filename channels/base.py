@@ -155,6 +155,8 @@ class WebhookAdapter(ABC):
     # one (`mark_delivery_report`), and a request is counted received once parsed, at its end, unless it was one.
     # The others' requests are counted as they begin.
     delivery_reports_inbound: ClassVar[bool] = False
+    # A second path taking delivery reports of our replies apart from the messages (the aggregator's): None, none.
+    dlr_path: ClassVar[str | None] = None
 
     def verify(self, request: web.Request) -> web.Response | None:
         """A GET subscription handshake (Meta's: `subscription_handshake`). None, the default: the path takes no GET."""

@@ -78,8 +78,7 @@ def webhook_channels(adapters: Sequence[WebhookAdapter]) -> dict[str, str]:
     channel it is of: whose webhooks the gateway's own rate limit refused (`gateway.ratelimit`, health rule
     `throttled`)."""
     paths = {adapter.path: adapter.name for adapter in adapters}
-    paths.update((adapter.dlr_path, adapter.name) for adapter in adapters  # type: ignore[attr-defined]
-                 if getattr(adapter, "dlr_path", None))
+    paths.update((adapter.dlr_path, adapter.name) for adapter in adapters if adapter.dlr_path)
     return paths
 
 

@@ -1157,10 +1157,7 @@ def log_heartbeat(document: dict[str, object]) -> None:
     if "channels" not in document:
         log.error("health.heartbeat", overall=document["overall"], reason=document["reason"],
                   redis=document["redis"], redis_down_since=document.get("redis_down_since"),
-                  spool_size=document["spool_size"],
-                  **({"spool_failure": document["spool_failure"],
-                      "spool_failure_since": document.get("spool_failure_since")}
-                     if document.get("spool_failure") else {}))
+                  spool_size=document["spool_size"], **_spool_failure_fields(document))
         return
     channels = document["channels"]
     assert isinstance(channels, list)
@@ -1179,9 +1176,15 @@ def log_heartbeat(document: dict[str, object]) -> None:
              **({"casestore_outage": document["casestore_outage"]} if document.get("casestore_outage") else {}),
              **({"casestore_refusing": document["casestore_refusing"]} if document.get("casestore_refusing")
                 else {}),
-             **({"spool_failure": document["spool_failure"], "spool_failure_since": document.get("spool_failure_since")}
-                if document.get("spool_failure") else {}),
+             **_spool_failure_fields(document),
              **({"spool_stuck": document["spool_stuck"]} if document.get("spool_stuck") else {}))
+
+
+def _spool_failure_fields(document: dict[str, object]) -> dict[str, object]:
+    """The heartbeat's fields of a disk spool that cannot be written, and since when; none while it can."""
+    if not document.get("spool_failure"):
+        return {}
+    return {"spool_failure": document["spool_failure"], "spool_failure_since": document.get("spool_failure_since")}
 
 
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -1210,9 +1213,8 @@ def create_app(settings: Settings, redis: Redis, intake: Intake | None = None) -
         gateway.outbound = OutboundReplies(redis, settings)
         gateway.parts = PartBuffer(redis, settings)
     for adapter in gateway.adapters:
-        if getattr(adapter, "dlr_path", None):
-            app.router.add_post(adapter.dlr_path, gateway.dlr_handler(adapter),  # type: ignore[attr-defined]
-                                expect_handler=expect_within_limit)
+        if adapter.dlr_path:
+            app.router.add_post(adapter.dlr_path, gateway.dlr_handler(adapter), expect_handler=expect_within_limit)
         if type(adapter).verify is not WebhookAdapter.verify:
             app.router.add_get(adapter.path, gateway.verify_handler(adapter))
     app.router.add_get("/healthz", healthz)

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.embedded_redis import URL_FILE, embedded_redis_url
-from gateway.localtime import shown_time, with_local_times
+from gateway.localtime import UTC_FORMAT, shown_time, with_local_times
 from gateway.logs import configure_logging, get_logger, redact_fields, scrub, sensitive_values
 from gateway.settings import (
     Settings,
@@ -1783,7 +1783,7 @@ def _print_last_errors(document: dict[str, Any], local: Callable[[str], str]) ->
 
     def moment(text: object) -> datetime | None:
         try:
-            return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%SZ").replace(tzinfo=UTC)
+            return datetime.strptime(str(text), UTC_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             return None
 

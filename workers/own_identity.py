@@ -195,6 +195,12 @@ class IdentityWords:
     sentence_word: re.Pattern[str]
 
 
+def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
+    """One of `labels` opening a line (a list's mark before it too: "- Nama Pelapor"), its colon after it, unread."""
+    return re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(map(phrase_pattern, labels))
+                      + r")[^\S\n]*(?=:)", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4)
 def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWords:
     """config/identity.toml compiled into `IdentityWords`, once per path: every anonymous mail is read with them, and
@@ -226,10 +232,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
-        reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
-            map(phrase_pattern, raw["own_name"]["reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
-        sign_off_reporter_label=re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(
-            map(phrase_pattern, raw["own_name"]["sign_off_reporter_labels"])) + r")[^\S\n]*(?=:)", re.IGNORECASE),
+        reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
+        sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
@@ -1197,19 +1201,17 @@ def without_reporter_label(text: str) -> str:
     rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only below the sign-off's closing, with no "Terlapor" among
     those lines: a police report pasted below the words names its own reporter so, the accused."""
     words = load_identity_words()
-    scan = CLOSING_TAIL_LINES * 3
-    lines = text.rsplit("\n", scan)  # lines[0] holds the rest of a longer text: not read
-    written = [index for index in range(0 if len(lines) <= scan else 1, len(lines))
-               if lines[index].strip()][-CLOSING_TAIL_LINES:]
+    lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
+    written = written[-CLOSING_TAIL_LINES:]
     # A closing line of its own above it ("Salam,"; "Pelapor" closes a sign-off too, and is not one above itself)
     closings = [index for index in written if words.closing.search(lines[index])
                 and not words.sign_off_reporter_label.match(lines[index])]
-    signed_below: list[int] = []
+    signed_below: set[int] = set()
     if closings and not any(_ACCUSED_LABEL.search(lines[index]) for index in written):
         for index in (index for index in written if index > closings[0]):
             if lines[index].rstrip().endswith(":"):  # a heading below it: what follows is pasted ("Laporan polisi:")
                 break
-            signed_below.append(index)
+            signed_below.add(index)
     for index in written:
         label = words.reporter_label.match(lines[index]) or (
             words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)

@@ -588,9 +588,7 @@ def thread_grievance(mail: ParsedMail, shortest_id: int, thread: str) -> bool:
     """Whether the mail, in `thread`'s report's thread, asks that report's status with a grievance about its handling
     ("Kenapa belum ditanggapi?", `MailQuery.grievance`): filed as the citizen's addition, which the agency must read,
     and answered with the status it asks (`[email_follow_up_status]`). Answered that the addition was received, the
-    citizen's question went unanswered."""
-    if has_a_file(mail):
-        return False
+    citizen's question went unanswered. Its words alone: a mail with a file is not asked (`asks_the_threads_status`)."""
     query = _query_words(mail, shortest_id, thread=thread, grievances=True)
     return query is not None and query.grievance
 
@@ -601,10 +599,8 @@ def asks_the_threads_status(mail: ParsedMail, shortest_id: int, thread: str) -> 
     tindak lanjut belum?", "Sudah sampai ke dinas belum?", "... Sudah diperbaiki belum?" below news), which the
     grammar reads as no status question (a word of news, or none of its topics). Answered only that the addition
     was received, the citizen's question went unanswered. Not with a file, as a grievance is not."""
-    if thread_grievance(mail, shortest_id, thread):
-        return True
-    return not has_a_file(mail) and closes_asking_if_done(without_image_placeholders(mail.text),
-                                                          signer_words(mail.sender_name))
+    return not has_a_file(mail) and (thread_grievance(mail, shortest_id, thread) or closes_asking_if_done(
+        without_image_placeholders(mail.text), signer_words(mail.sender_name)))
 
 
 def signs_off_alone(mail: ParsedMail) -> bool:

@@ -242,12 +242,6 @@ def _kind_of_last_error(raw: dict[bytes, bytes], field: bytes, error_field: byte
     return _text(raw.get(field))
 
 
-def _auth_retry_at(raw: dict[bytes, bytes]) -> bytes | None:
-    """When the poller whose credentials were refused asks again, while the refusal is the one it came with."""
-    at = _kind_of_last_error(raw, b"auth_retry_at", b"last_auth_error")
-    return None if at is None else at.encode()
-
-
 def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
              errors: Sequence[bytes] = (), newest_beat: Sequence[tuple[bytes, float]] = (),
              processes_alive: int = 0, unfiled: int = 0, newest_webhook_beat: Sequence[tuple[bytes, float]] = (),
@@ -261,7 +255,8 @@ def _signals(channel: str, raw: dict[bytes, bytes], deadletters_in_window: int,
         last_poll_error=_text(get(b"last_poll_error")), poll_retry_at=_float(get(b"poll_retry_at")),
         rate_limited_since=_float(get(b"rate_limited_since")),
         rate_limited_until=_float(get(b"rate_limited_until")), auth_failures=_int(get(b"auth_failures")),
-        last_auth_error=_text(get(b"last_auth_error")), auth_retry_at=_float(_auth_retry_at(raw)),
+        last_auth_error=_text(get(b"last_auth_error")),
+        auth_retry_at=_float(_kind_of_last_error(raw, b"auth_retry_at", b"last_auth_error")),
         last_auth_refusal=_kind_of_last_error(raw, b"last_auth_refusal", b"last_auth_error"),
         signature_failures=_int(get(b"signature_failures")),
         last_signature_error=_text(get(b"last_signature_error")),
@@ -297,7 +292,7 @@ def _number(value: object) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _float(value: bytes | float | None) -> float | None:
+def _float(value: bytes | str | float | None) -> float | None:
     """A time or a count as a float; None for absent, not a number, infinite or NaN."""
     try:
         number = float(value) if value not in (None, b"") else None  # type: ignore[arg-type]

@@ -444,8 +444,8 @@ def rule_auth(signals: ChannelSignals, _: Sequence[QueueStats], rules: ChannelRu
     operator mends them, so the default degrades at the first. With the poller's next try, as a failing poll's: a
     401 the provider stops giving (its own fault) is gone by then, the poller waiting quietly till it tries again."""
     state = _level(signals.auth_failures, rules.auth_failures_degraded, rules.auth_failures_down)
-    retry = signals.auth_retry_at
-    next_try = f" (next try {_clock(retry)})" if retry is not None and retry > now and _clock(retry) else ""
+    retry = _clock(signals.auth_retry_at) if signals.auth_retry_at is not None and signals.auth_retry_at > now else None
+    next_try = f" (next try {retry})" if retry else ""
     return _finding("auth", state, f"authentication failing ({signals.auth_failures} in a row): "
                                    f"{signals.last_auth_error or '?'}{next_try}")
 
