@@ -9,7 +9,10 @@ message's provider id, which intake already dedups: the repeat gets the first re
 answers it "we already have this report" (`[duplicate]`; `[duplicate_anonymous]` for an anonymous one). The same
 text means the same sender, kind, flags (anonymous, confidential), report followed up, and words (case and runs of
 spaces aside): an `ANONIM` repeat of a named report, or the same words added to another report, is a message of its
-own. So is a message with files.
+own. So is a message with files whose bytes intake has not seen (an MMS: Twilio gives each message media URLs of
+its own, so the same photo cannot be told from a new one without fetching it), or a file not kept (its answer asks
+for it again). A mail's files are in hand: the same mail with the same files (by their sha256: an Outlook
+signature's logo, the same photo twice) is the same text, another file another mail.
 
 A repeat remembers the id it was mapped onto for as long as intake's claim on a provider id lasts
 (`intake.dedup_ttl_seconds`): its own id is never claimed, so the provider's retry of it after the window would
@@ -90,13 +93,12 @@ class SameText:
         """Each draft, or, for a repeat, a copy under the first message's provider id (intake then finds it a
         duplicate, and its receipt says `same_text`), in one script for all of them; `claims`: each one's own claim
         key at intake; `spooled_firsts`: the first of each one's text this process spooled within its window, which
-        Redis never heard of (`RecentTexts.spooled_first`). A draft without a window, and a message with files (an
-        MMS), is never a repeat, nor one to repeat: its files are evidence, and Twilio gives each message media URLs
-        of its own, so the same photo cannot be told from a new one without fetching it."""
+        Redis never heard of (`RecentTexts.spooled_first`). A draft without a window, or with files not told apart
+        (`_files_told_apart`), is never a repeat, nor one to repeat."""
         firsts = spooled_firsts or [None] * len(drafts)
         asked = [(index, draft, window, claim, first) for index, (draft, window, claim, first)
                  in enumerate(zip(drafts, windows, claims, firsts, strict=True))
-                 if window is not None and not draft.attachments]
+                 if window is not None and _files_told_apart(draft)]
         if not asked:
             return list(drafts)
         keys: list[str] = []
@@ -113,6 +115,13 @@ class SameText:
         return mapped
 
 
+def _files_told_apart(draft: ReportDraft) -> bool:
+    """Whether a draft's files (if any) can be told apart from others': each one's bytes seen (a sha256, a mail's)
+    and kept. An MMS's are URLs; a file not kept is asked for again, and its repeat may be the citizen trying."""
+    return all(attachment.sha256 and "not_stored" not in attachment.flags for attachment in draft.attachments) \
+        and not draft.channel_meta.get("attachments_omitted")
+
+
 def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
     """What makes two messages the same text (module docstring). In a Redis key, digested with the sender's key
     (`sender_digest`): a plain hash of a number and a short text ("jalan rusak") is undone by trying them."""
@@ -127,7 +136,10 @@ def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
     reply_to = draft.channel_meta.get("reply_to")
     return (*identity, " ".join((draft.subject or "").casefold().split()),
             reply_to.lower() if isinstance(reply_to, str) else "",
-            " ".join((draft.sender.display_name or "").casefold().split()))
+            " ".join((draft.sender.display_name or "").casefold().split()),
+            # its files, in any order (`_files_told_apart`): the same words with another photo are another mail
+            *([",".join(sorted(attachment.sha256 or "" for attachment in draft.attachments))] if draft.attachments
+              else []))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +170,7 @@ class RecentTexts:
     @staticmethod
     def key(draft: ReportDraft, window: SameTextWindow | None) -> str | None:
         """What the message's text is remembered by; None for one never a repeat (no window, or files)."""
-        if window is None or draft.attachments:
+        if window is None or not _files_told_apart(draft):
             return None
         return f"{window[0]}:{key_digest(*_text_identity(draft))}"  # in this process's memory alone
 

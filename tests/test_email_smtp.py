@@ -4538,3 +4538,39 @@ def test_the_same_mail_sent_again_under_a_new_message_id_is_one_report(  # type:
     expected = reply_body(f"duplicate{flags}", first.tracking_id) if row.one_report else reply_body(
         "ack_anonymous" if "ANONIM" in row.again.get("subject", "") else "ack", again.tracking_id)
     assert [reply.get_content() for reply in replies].count(expected) == 1
+
+
+FILE_LOGO = (b"\x89PNG\r\n\x1a\n logo dinas", "image001.png")
+FILE_PHOTO = (b"\xff\xd8\xff\xe0 foto jalan", "IMG_0001.jpg")
+FILE_OTHER_PHOTO = (b"\xff\xd8\xff\xe0 foto jembatan", "IMG_0002.jpg")
+
+
+def mail_with_files(files: list[tuple[bytes, str]]) -> bytes:
+    message = BytesParser(policy=policy.default).parsebytes(citizen_mail())
+    for data, name in files:
+        maintype, subtype = ("image", "png") if name.endswith(".png") else ("image", "jpeg")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize(("first_files", "again_files", "one_report", "env"), [
+    pytest.param([FILE_LOGO], [FILE_LOGO], True, {}, id="the-same-signature-logo"),
+    pytest.param([FILE_PHOTO, FILE_LOGO], [FILE_LOGO, FILE_PHOTO], True, {}, id="the-same-files-in-another-order"),
+    pytest.param([FILE_LOGO], [FILE_LOGO, FILE_PHOTO], False, {}, id="a-photo-added"),
+    pytest.param([FILE_PHOTO], [FILE_OTHER_PHOTO], False, {}, id="another-photo"),
+    pytest.param([], [FILE_PHOTO], False, {}, id="a-photo-after-words-alone"),
+    pytest.param([FILE_PHOTO], [], False, {}, id="words-alone-after-a-photo"),
+    # a file not kept is asked for again: the citizen sending the mail again is trying, and is told again
+    pytest.param([FILE_PHOTO], [FILE_PHOTO], False, {"LAPOR_EMAIL_MAX_ATTACHMENT_BYTES": "8"}, id="a-file-not-kept"),
+])
+def test_the_same_mail_with_the_same_files_is_one_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, first_files: list[tuple[bytes, str]], again_files: list[tuple[bytes, str]],
+        one_report: bool, env: dict[str, str]) -> None:
+    """A mail with any file was never a repeat: sent twice from Outlook, whose signature carries the office's logo,
+    the same complaint made two cases. A mail's files are in hand, told apart by their bytes."""
+    server = make_server(**env)
+    first = server.deliver(mail_with_files(first_files))
+    again = server.deliver(mail_with_files(again_files))
+    assert first.tracking_id is not None and again.tracking_id is not None
+    assert (again.tracking_id == first.tracking_id) is one_report
+    assert envelope_count(redis) == (1 if one_report else 2)
