@@ -238,6 +238,9 @@ class Grammar:
     # that must come before it (`closings`, `closings_after`). Folded.
     status_question_closings: frozenset[str] = frozenset()
     status_question_closings_after: frozenset[str] = frozenset()
+    # Words that, between the two, make a statement of them ("sudah diperbaiki tapi lampunya belum";
+    # `closings_contrasts`). Folded.
+    status_question_closings_contrasts: frozenset[str] = frozenset()
     # Units of time a number before them counts ("Sudah 2 minggu laporan saya belum ada tanggapan?"): the number a
     # duration, no Tracking ID (`durations`). Folded.
     status_question_durations: frozenset[str] = frozenset()
@@ -457,6 +460,8 @@ def load_grammar(path: Path = CONFIG_DIR / "keywords.toml") -> Grammar:
             for first, second in (w.split() for w in questions.get("checks", []) if len(w.split()) == 2)),
         status_question_closings=frozenset(fold_word(w) for w in questions.get("closings", [])),
         status_question_closings_after=frozenset(fold_word(w) for w in questions.get("closings_after", [])),
+        status_question_closings_contrasts=frozenset(
+            fold_word(w) for w in questions.get("closings_contrasts", [])),
         status_question_durations=frozenset(fold_word(w) for w in questions.get("durations", [])),
         status_question_thread_grievances=frozenset(fold_word(w) for w in questions.get("thread_grievances", [])),
         status_question_fillers_before=frozenset(

@@ -163,6 +163,17 @@ def mail_status_query(subject: str, text: str, *, shortest_id: int = MIN_LENGTH,
     return MailQuery(tracking_id, valid=valid, words="" if _adds_nothing(words, grammar, signer) else words)
 
 
+def _closes_a_question(words: list[str], at: int, grammar: Grammar) -> bool:
+    """Whether the closing word at `at` ("belum") ends a "sudah ... belum" question: one of `closings_after` before
+    it with none of `closings_contrasts` between ("sudah diperbaiki tapi lampunya belum" states, and asks nothing)."""
+    for word in reversed(words[:at]):
+        if word in grammar.status_question_closings_after:
+            return True
+        if word in grammar.status_question_closings_contrasts:
+            return False
+    return False
+
+
 def _grieves(text: str, grammar: Grammar) -> bool:
     """Whether a status question without an ID says a grievance about the report's handling (`thread_grievances`:
     "Kok statusnya selesai?", "Kenapa belum ditanggapi?"). The "belum" closing a "sudah ... belum" (`closings` after
@@ -173,7 +184,7 @@ def _grieves(text: str, grammar: Grammar) -> bool:
     grievances = grammar.status_question_thread_grievances
     for at in range(len(words) - 1, -1, -1):
         if words[at] in grammar.status_question_closings:
-            if not grammar.status_question_closings_after.isdisjoint(words[:at]):
+            if _closes_a_question(words, at, grammar):
                 words = words[:at] + words[at + 1:]
             break
         if words[at] not in grammar.status_question_vocabulary or words[at] in grievances:
@@ -200,7 +211,7 @@ def closes_asking_if_done(text: str, signer: frozenset[str] = frozenset(), gramm
     words = [fold_word(word) for word in _WORD.findall(sentences[-1])] if sentences else []
     for at in range(len(words) - 1, -1, -1):
         if words[at] in grammar.status_question_closings:
-            return not grammar.status_question_closings_after.isdisjoint(words[:at])
+            return _closes_a_question(words, at, grammar)
         if words[at] not in grammar.status_question_vocabulary:
             return False
     return False

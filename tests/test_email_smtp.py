@@ -3266,6 +3266,10 @@ THREAD_GRIEVANCES = [
 THREAD_STATEMENTS = [
     pytest.param("Sudah 3 bulan belum diperbaiki", id="sudah-3-bulan-belum-diperbaiki"),
     pytest.param("sudah rusak parah belum juga diperbaiki?", id="belum-juga-diperbaiki"),
+    # what is done and what is not yet: "tapi" between "sudah" and "belum" asks nothing
+    pytest.param("Jalan sudah diperbaiki tapi lampunya belum", id="sudah-tapi-belum"),
+    pytest.param("Jalannya sdh ditambal, namun saluran airnya blm.", id="sdh-namun-blm"),
+    pytest.param("Sudah ada petugas datang tp perbaikannya belum.\n\nTerima kasih,\nWarga", id="sudah-tp-belum-signed"),
 ]
 
 
