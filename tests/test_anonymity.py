@@ -677,6 +677,25 @@ OWN_IDENTITY_CASES = [
                     "nmr sy [anonim]. no. sy [anonim]. hubungi sy di nmr [anonim]. nomer sy "
                     "dipakai penipu 0813-1111-2222. SMS penipu: tlp sy 0813-2222-4444. "
                     'Isi SMS: "nmr sy 0813-2222-5555". no. sy dicatut 0813-2222-6666. terima kasih'),
+    # More of them as typed: "-ku" ("my") after the word or apart, no space after the dot, "tlpn". Each reached the
+    # case store; the accused's words and amounts stay.
+    OwnIdentityCase("sms: a number given as the sender's after 'nomerku', 'hp ku', 'no.sy', 'tlpn sy'", SMS_SENDER,
+                    "RAHASIA kades minta pungli 2 juta. nomerku 0812-3456-7890. hp ku: 0857 1111 3344. no.sy "
+                    "085711113345. tlpn sy 0857-1111-3346",
+                    "RAHASIA kades minta pungli 2 juta. nomerku [anonim]. hp ku: [anonim]. no.sy "
+                    "[anonim]. tlpn sy [anonim]"),
+    # Their close forms that are not hers keep the number: another word between ("hp ku hilang dicuri ..."), the
+    # accused's ("nomernya kades", "hp kades"), a scam's words.
+    OwnIdentityCase("sms: a number after close forms of 'nomerku', 'hp ku', 'no.sy', 'tlpn sy' not hers stays",
+                    SMS_SENDER,
+                    "nomerku dipakai penipu 0813-1111-2222. hp ku hilang dicuri, dipakai nelpon warga dari "
+                    "0813-1111-3333. no.sy dicatut 0813-1111-4444. tlpn sy diblokir kades 0813-1111-5555. nomernya "
+                    "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
+                    'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"',
+                    "nomerku dipakai penipu 0813-1111-2222. hp ku hilang dicuri, dipakai nelpon warga dari "
+                    "0813-1111-3333. no.sy dicatut 0813-1111-4444. tlpn sy diblokir kades 0813-1111-5555. nomernya "
+                    "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
+                    'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"'),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,
