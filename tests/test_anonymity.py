@@ -714,6 +714,15 @@ OWN_IDENTITY_CASES = [
                     "pungli dinas. twitter aku [anonim], IG ku [anonim], igku [anonim], fbku: "
                     "[anonim], tiktok aku [anonim]. IGku dibajak @penipu_olshop. igku di follow "
                     "@olshop_murah. SMS penipu: igku @olshop_murah2. ig aku diretas oleh @hacker_01. terima kasih"),
+    # "-ku" after a hyphen ("IG-ku"): her handle reached the case store. Close forms not hers keep the other account's.
+    OwnIdentityCase("sms: a social network's handle given as the sender's after 'IG-ku'", SMS_SENDER,
+                    "RAHASIA kades minta pungli 2 juta. IG-ku @siti.rahma.wb, ig-ku: siti_rahma88",
+                    "RAHASIA kades minta pungli 2 juta. IG-ku [anonim], ig-ku: [anonim]"),
+    OwnIdentityCase("sms: a handle after close forms of 'IG-ku' not hers stays", SMS_SENDER,
+                    "IG-ku dibajak @penipu_olshop. IG-ku di follow @olshop_murah. SMS penipu: IG-ku @olshop_murah2. "
+                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2",
+                    "IG-ku dibajak @penipu_olshop. IG-ku di follow @olshop_murah. SMS penipu: IG-ku @olshop_murah2. "
+                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2"),
     OwnIdentityCase("sms: a number the words after it give as the sender's, not one they say misused theirs",
                     SMS_SENDER, "Tambahan: 0857 1234 9876 nomor saya, dan 0813 9876 5432 (WA saya). 0813-1111-2222 "
                     "nomor saya dicatut. Laporan 10000004 nomor saya.",
