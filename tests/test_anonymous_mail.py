@@ -609,6 +609,29 @@ SIGN_OFF_CASES = [
                 "Identitas pelapor: Siti R., warga RT 03",
                 "Pelaku:\nNama: Andi Saputra\nNama Pelaku : Budi Hartono\n\nSalam,\n- NAMA PELAPOR : [anonim]\n"
                 "Identitas pelapor: [anonim], warga RT 03"),
+    # A numbered list's item and bold's asterisks around the label: the name after them reached the case store.
+    SignOffCase("the reporter's label numbered, and in bold", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: Siti Rahayu\n2. Nama Terlapor: Andi Saputra\n"
+                "*Nama Pelapor:* Siti Rahayu\n**Nama Pelapor**: Siti Rahayu\n"
+                "3) *Identitas pelapor:* Siti R., warga RT 03",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: [anonim]\n2. Nama Terlapor: Andi Saputra\n"
+                "*Nama Pelapor:* [anonim]\n**Nama Pelapor**: [anonim]\n"
+                "3) *Identitas pelapor:* [anonim], warga RT 03"),
+    SignOffCase("'Pelapor:' alone numbered or in bold below the closing is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\n1. Pelapor: Siti Rahayu\n*Pelapor:* Siti Rahayu",
+                "Kades potong BLT.\n\nSalam,\n1. Pelapor: [anonim]\n*Pelapor:* [anonim]"),
+    # The accused's labels numbered or in bold stay, and so does a numbered "Pelapor:" of a pasted report.
+    SignOffCase("the accused's label numbered or in bold, and a pasted report's numbered reporter, stay",
+                "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Terlapor: Andi Saputra\n2. Nama Terlapor: Budi Hartono\n"
+                "*Nama Terlapor:* Joko Widodo\n1. Pelapor: Hendra Gunawan (Kades)\n2. Terlapor: Warga RT 03",
+                "Kades potong BLT.\n\nSalam,\n1. Nama Terlapor: Andi Saputra\n2. Nama Terlapor: Budi Hartono\n"
+                "*Nama Terlapor:* Joko Widodo\n1. Pelapor: Hendra Gunawan (Kades)\n2. Terlapor: Warga RT 03"),
+    SignOffCase("a numbered reporter below a heading below the closing, a plea in bold stay", "Warga Peduli",
+                "Kades lapor balik.\n\nTerima kasih.\n*Nama Pelapor:* rahasia\nLaporan polisi:\n"
+                "1. Pelapor: Hendra Gunawan (Kades)",
+                "Kades lapor balik.\n\nTerima kasih.\n*Nama Pelapor:* rahasia\nLaporan polisi:\n"
+                "1. Pelapor: Hendra Gunawan (Kades)"),
     SignOffCase("a title with its dot under the reporter's own label", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nNama Pelapor: Hj. Siti Rahayu\nNama Terlapor: Drs. H. Ahmad Fauzi",
                 "Kades potong BLT.\n\nSalam,\nNama Pelapor: [anonim]\nNama Terlapor: Drs. H. Ahmad Fauzi"),

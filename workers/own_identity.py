@@ -196,9 +196,10 @@ class IdentityWords:
 
 
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
-    """One of `labels` opening a line (a list's mark before it too: "- Nama Pelapor"), its colon after it, unread."""
-    return re.compile(r"[^\S\n]*(?:[-*\u2022][^\S\n]*)?(?:" + "|".join(map(phrase_pattern, labels))
-                      + r")[^\S\n]*(?=:)", re.IGNORECASE)
+    """One of `labels` opening a line and its colon: a list's mark or number before it too ("- Nama Pelapor:", "1. Nama
+    Pelapor:", as `_LIST_ITEM` reads them), and bold's asterisks around it ("*Nama Pelapor:*", "**Nama Pelapor**:")."""
+    return re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
+                      + "|".join(map(phrase_pattern, labels)) + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -1215,7 +1216,7 @@ def without_reporter_label(text: str) -> str:
     for index in written:
         label = words.reporter_label.match(lines[index]) or (
             words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)
-        if label is None or (span := _given_name(words, lines[index], label.end() + 1)) is None:
+        if label is None or (span := _given_name(words, lines[index], label.end())) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     return "\n".join(lines)
