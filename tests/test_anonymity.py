@@ -691,10 +691,12 @@ OWN_IDENTITY_CASES = [
                     "nomerku dipakai penipu 0813-1111-2222. hp ku hilang dicuri, dipakai nelpon warga dari "
                     "0813-1111-3333. no.sy dicatut 0813-1111-4444. tlpn sy diblokir kades 0813-1111-5555. nomernya "
                     "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
+                    "kades minta transfer, nomernya 0812-2222-9999, hpnya 0812-2222-9998. "
                     'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"',
                     "nomerku dipakai penipu 0813-1111-2222. hp ku hilang dicuri, dipakai nelpon warga dari "
                     "0813-1111-3333. no.sy dicatut 0813-1111-4444. tlpn sy diblokir kades 0813-1111-5555. nomernya "
                     "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
+                    "kades minta transfer, nomernya 0812-2222-9999, hpnya 0812-2222-9998. "
                     'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"'),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
@@ -720,9 +722,9 @@ OWN_IDENTITY_CASES = [
                     "RAHASIA kades minta pungli 2 juta. IG-ku [anonim], ig-ku: [anonim]"),
     OwnIdentityCase("sms: a handle after close forms of 'IG-ku' not hers stays", SMS_SENDER,
                     "IG-ku dibajak @penipu_olshop. IG-ku di follow @olshop_murah. SMS penipu: IG-ku @olshop_murah2. "
-                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2",
+                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2, IG-nya @kades_jaya3",
                     "IG-ku dibajak @penipu_olshop. IG-ku di follow @olshop_murah. SMS penipu: IG-ku @olshop_murah2. "
-                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2"),
+                    "IG-kunya kades @kades_jaya. IG kades @kades_jaya2, IG-nya @kades_jaya3"),
     OwnIdentityCase("sms: a number the words after it give as the sender's, not one they say misused theirs",
                     SMS_SENDER, "Tambahan: 0857 1234 9876 nomor saya, dan 0813 9876 5432 (WA saya). 0813-1111-2222 "
                     "nomor saya dicatut. Laporan 10000004 nomor saya.",
