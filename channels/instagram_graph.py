@@ -818,6 +818,9 @@ class InstagramPoller:
                                max(self.settings.poll_interval_seconds, self.settings.auth_retry_seconds), clock,
                                rate_limit_max_seconds=self.settings.rate_limit_max_wait_seconds)
         self.next_tags_at = 0.0
+        # Whether the last /tags poll failed on its own (`_poll_tags_when_due`): the channel stays failing until one
+        # answers.
+        self.tags_failing = False
         # Since the last lookup that read its object: each mention whose lookup failed for more than "not readable"
         # (its comment or media id -> why); and the failure last signalled.
         self.failed_lookups: dict[str, str] = {}
@@ -837,20 +840,40 @@ class InstagramPoller:
         try:
             comments = self.take_comments(go_on)
             resolved = self.resolve_pending(go_on)
-            tagged = None
-            if self.clock() >= self.next_tags_at:
-                tagged = self.poll_tags(go_on)
-                self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
+            tagged = self._poll_tags_when_due(go_on)
         except (ProviderError, NotDurable, RedisError) as error:
             self.signalled_failure = None
             return after_poll_error(self.channel, self.signals, self.backoff, error, self.where)
-        self._after_round()
+        if self.tags_failing:
+            # Signalled by its own failure, until /tags answers: the round's success would clear it.
+            self.signalled_failure = None
+        else:
+            self._after_round()
         if resolved or comments or tagged is not None:
             # At debug unless something was taken, as X's: a round of nothing every few seconds was 17,000 info
             # lines a day.
             (log.info if resolved or comments or tagged else log.debug)(
                 "channel.polled", channel=self.channel, resolved=resolved, comments=comments, tagged=tagged)
         return max(0.05, min(self.settings.pending_interval_seconds, self.next_tags_at - self.clock()))
+
+    def _poll_tags_when_due(self, go_on: GoOn) -> int | None:
+        """/tags when due, its 5xx or unreadable page waited out on its own: the webhooks' mentions and the comments
+        on our posts go on being taken every `pending_interval_seconds` (they waited minutes behind its backoff, the
+        citizens unanswered). A refused token or a rate limit is the account's, and ends the round as before."""
+        if self.clock() < self.next_tags_at:
+            return None
+        try:
+            tagged = self.poll_tags(go_on)
+        except ProviderError as error:
+            if error.kind in (ProviderErrorKind.AUTH, ProviderErrorKind.RATE_LIMIT):
+                raise
+            self.tags_failing = True
+            delay = after_poll_error(self.channel, self.signals, self.backoff, error, self.where)
+            self.next_tags_at = self.clock() + delay
+            return None
+        self.tags_failing = False
+        self.next_tags_at = self.clock() + self.settings.poll_interval_seconds
+        return tagged
 
     def _after_round(self) -> None:
         """A round that raised nothing: a success, unless the lookups are failing (`lookups_failing`), which the

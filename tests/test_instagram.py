@@ -613,7 +613,7 @@ def test_tags_over_several_pages_a_failure_half_way_and_a_restart_report_each_on
     ig.graph.tags = tags_then_outage  # type: ignore[method-assign]
     ig.poll_once()
     assert len(envelopes(redis)) == 3  # the first page of 3 only
-    ig.poll_once()  # resumes at the second page
+    ig.poll_tags()  # resumes at the second page
     intake_a.close()
     assert {ids["media_id"] for ids in first} == set(reports_by_id(redis))
 
@@ -986,7 +986,8 @@ def test_a_failing_poll_names_the_graph_host_and_its_next_try(
         host = fake.url.removeprefix("http://")
     intake = Intake(redis, settings)
     ig, now = clocked(settings, redis, intake)
-    delay = ig.poll_once()
+    ig.poll_once()
+    delay = ig.next_tags_at - now[0]  # /tags's next try (nothing else asked the Graph API)
     intake.close()
     monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: now[0] + 130)
     instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
@@ -1096,6 +1097,53 @@ def test_every_mention_lookup_failing_while_tags_answers_is_a_failing_channel_th
     assert len(reports_by_id(redis)) == 3 and pending(redis) == 0
     instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
     assert "lookups failing" not in instagram["reason"]
+
+
+@pytest.mark.parametrize(("status", "body", "held_back"), [
+    pytest.param(500, {"error": {"code": 2, "message": "Service temporarily unavailable", "is_transient": True}},
+                 False, id="tags-5xx"),
+    pytest.param(200, {"data": "not a list"}, False, id="tags-unreadable-page"),
+    # the account's own trouble: every call would meet it, the round waits as before
+    pytest.param(401, {"error": {"code": 190, "message": "Error validating access token"}}, True, id="token-refused"),
+])
+def test_a_failing_tags_poll_holds_back_no_mention_a_webhook_named(  # type: ignore[no-untyped-def]
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, status: int, body: dict[str, Any],
+    held_back: bool,
+) -> None:
+    """One round took the webhooks' mentions, the comments on our posts and /tags together: /tags answering 500
+    put the whole round in its backoff (80, 160, 300 s), and a citizen's comment named by its webhook waited minutes
+    unanswered. /tags waits out its own failure; the channel says it fails until /tags answers."""
+    settings = test_env.settings(**fake.env(LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS="300",
+                                            LAPOR_INSTAGRAM_AUTH_RETRY_SECONDS="300"))
+    fake.fail("/graph/v21.0/" + IG_USER_ID + "/tags", status, body=body, count=100)
+    intake = Intake(redis, settings)
+    ig, now = clocked(settings, redis, intake)
+    delay = ig.poll_once()  # /tags fails
+    ids = fake.state.add_ig_mention("@lapor1708 kabel listrik menjuntai di Jl. Riau", kind="comment")
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    assert (delay <= settings.instagram.pending_interval_seconds) is not held_back
+    if held_back:
+        intake.close()
+        return
+    now[0] += delay
+    ig.poll_once()
+    assert ids["comment_id"] in reports_by_id(redis)  # taken a second later, /tags still waiting out its failure
+    assert ig.next_tags_at - now[0] > 200
+    # the channel says /tags fails (the rounds taking the comment cleared it before), until /tags answers
+    monitor = HealthMonitor(redis, load_rules(settings.health.rules_path()), clock=lambda: ig.next_tags_at - 60)
+    failing = poll_failing(monitor)
+    assert failing is not None and failing["state"] != "ok", failing
+    fake.state.faults.clear()
+    now[0] = ig.next_tags_at
+    ig.poll_once()  # /tags answers again
+    intake.close()
+    assert poll_failing(monitor) is None
+
+
+def poll_failing(monitor: HealthMonitor) -> dict[str, Any] | None:
+    """The Instagram channel's `poll_failing` finding, if any."""
+    instagram = {h["channel"]: h for h in monitor.status()["channels"]}["instagram"]
+    return next((f for f in instagram["findings"] if f["rule"] == "poll_failing"), None)
 
 
 def test_failing_mention_lookups_say_the_host_and_their_next_try(
@@ -1262,7 +1310,13 @@ def test_graph_errors_are_classified_logged_and_acted_on(
     status: int, body: str | None, headers: dict[str, str], event: str, delay: float,
 ) -> None:
     fake.fail("/graph", status, body=fixture(body) if body else {"unexpected": True}, headers=headers)
-    assert poller(settings, redis, intake).poll_once() == pytest.approx(delay)
+    ig, now = clocked(settings, redis, intake)
+    round_delay = ig.poll_once()
+    # The account's failures (a token, a rate limit) hold the round; /tags's own (a 5xx, an unreadable page) hold
+    # /tags alone, the webhooks' mentions taken every pending interval meanwhile.
+    assert max(round_delay, ig.next_tags_at - now[0]) == pytest.approx(delay)
+    assert round_delay == pytest.approx(delay if event in ("channel.auth_failed", "channel.rate_limited")
+                                        else settings.instagram.pending_interval_seconds)
     (line,) = [e for e in log_events(log_stream) if e["event"] == event]
     assert line["channel"] == "instagram"
     assert "test-instagram-access-token" not in log_stream.getvalue()
