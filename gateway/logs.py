@@ -1,7 +1,8 @@
 """structlog set-up: JSON lines, per-message context, and redaction of citizens' details.
 
 Every process calls `configure_logging` once. A line carries `channel`, `event` and `tracking_id` when they
-are known (bound with `bind_message_context`). The `redact` processor removes phone numbers, e-mail
+are known (bound with `bind_message_context`), `channel` by the name the status views give it (`x`, not
+`x-mentions`; `channel_as_the_views_name_it`). The `redact` processor removes phone numbers, e-mail
 addresses and message text from every line, tracebacks included; tracebacks carry no local variables. The hosts of
 the deployment's own endpoints, given to `configure_logging` from the settings, stay whole in free text.
 """
@@ -27,6 +28,7 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from gateway.channel_names import health_channel
 from gateway.tracking import is_valid_tracking_id
 from normalizer.text import with_compatibility_forms
 
@@ -582,6 +584,20 @@ def redact(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
             else _redact_item(key, value) for key, value in event_dict.items()}
 
 
+def channel_as_the_views_name_it(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: a line's `channel` as the status views name it (`health_channel`: `x` for `x-mentions`,
+    `x-reply` and the envelope's `twitter`, `email` for `email-imap`...), the name it was logged with kept as `source`
+    when it differs, so that one filter on `channel` finds every line of a channel. After `redact`: the name kept is
+    the one the line shows. A line's own `source` (the peer `ratelimit.throttled` names) is left as it is."""
+    channel = event_dict.get("channel")
+    if isinstance(channel, str):
+        named = health_channel(channel)
+        if named != channel:
+            event_dict["channel"] = named
+            event_dict.setdefault("source", channel)
+    return event_dict
+
+
 def _is_own_name(value: Any) -> bool:
     return isinstance(value, str) and _OWN_NAME.fullmatch(value) is not None
 
@@ -679,6 +695,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None, own_hos
             structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=20)
         ),
         redact,
+        channel_as_the_views_name_it,
         structlog.processors.JSONRenderer(serializer=_orjson_dumps),
     ]
     global _configuration
@@ -770,3 +787,4 @@ def bind_message_context(**values: Any) -> None:
 
 def clear_message_context() -> None:
     structlog.contextvars.clear_contextvars()
+

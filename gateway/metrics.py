@@ -28,6 +28,11 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+# The channels' names, kept apart from the metrics (gateway.channel_names): imported here for the callers that name
+# a channel through this module.
+from gateway.channel_names import health_channel as health_channel
+from gateway.channel_names import reply_source as reply_source
+
 RECEIVED = Counter("lapor_messages_received_total", "Inbound messages received, by channel.", ["channel"])
 # A webhook that only notifies of a message (Instagram's mentions) is not the message: the poller that fetches it
 # counts it received, so a citizen's mention is received once.
@@ -289,22 +294,3 @@ def gauge_value(collected: CollectedMetrics, name: str) -> float | None:
 def labelled(metric: Any, *labels: str) -> Any:
     """`metric.labels(*labels)`, looked up once: on the webhook path the lookup cost as much as the update."""
     return metric.labels(*labels)
-
-
-# Sources (adapter names) whose health shows under another channel name of config/health.toml.
-HEALTH_CHANNEL_OF_SOURCE = {
-    "x-mentions": "x", "x-reply": "x", "twitter": "x", "twitter-reply": "x", "instagram-reply": "instagram",
-    "email-smtp": "email", "email-imap": "email", "email-reply": "email",
-    "email-quarantine": "email",  # `lapor-gateway email quarantine reprocess`
-}
-
-
-def health_channel(source: str) -> str:
-    """The health channel a source reports to (`x-mentions` -> `x`, `email-imap` -> `email`)."""
-    return HEALTH_CHANNEL_OF_SOURCE.get(source, source)
-
-
-def reply_source(channel: str) -> str:
-    """What operators see a channel's replies as (logs, dead letters): `x-reply` for the envelope's `twitter`,
-    as the status views name the channel `x` and the README names its dead letters."""
-    return f"{health_channel(channel)}-reply"

@@ -294,8 +294,8 @@ async def test_a_mail_over_the_size_limit_is_passed_without_fetching_it(
     assert envelope_count(redis) == 2
     assert set(bodies_fetched(box)) == {"3,7,9"}
     lines = [e for e in log_events(log_stream) if e["event"] == "message.rejected"]
-    assert [(e["channel"], e["reason"], e["uid"], e["size"], e["limit"]) for e in lines] == [
-        ("email-imap", "too_large", uid, len(box.messages[uid]), 25_000) for uid in (5, 12)]
+    assert [(e["channel"], e["source"], e["reason"], e["uid"], e["size"], e["limit"]) for e in lines] == [
+        ("email", "email-imap", "too_large", uid, len(box.messages[uid]), 25_000) for uid in (5, 12)]
     assert all("tracking_id" not in e and "@" not in str(e) for e in lines)
     assert rejected_too_large() == before + 2
     assert Quarantine(settings.data_dir).list() == []

@@ -2406,9 +2406,9 @@ def test_a_mail_naming_a_report_whose_copy_is_damaged_is_taken_as_one_whose_copy
     run_replies(server.settings, redis)
     [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
     assert (str(reply["To"]), reply.get_content()) == ("lurah@example.org", reply_body("follow_up", parent))
-    damaged = [(e["level"], e["channel"], e["tracking_id"], e["reason"]) for e in log_events(log_stream)
+    damaged = [(e["level"], e["channel"], e["source"], e["tracking_id"], e["reason"]) for e in log_events(log_stream)
                if e["event"] == "follow_up.copy_damaged"]
-    assert damaged == ([("warning", "email-smtp", parent, row.reason)] if row.reason else [])
+    assert damaged == ([("warning", "email", "email-smtp", parent, row.reason)] if row.reason else [])
 
 
 def test_the_reply_to_a_mail_naming_someone_elses_report_says_so_in_both_languages() -> None:

@@ -233,11 +233,12 @@ OTHER = format_tracking_id(1_000_002)
 
 
 def copy_damaged(stream: io.StringIO) -> list[tuple[str, str, str, str]]:
-    """The warnings about a damaged copy: (level, channel, the report's Tracking ID, reason), and nothing else (no
-    field of the copy, no sender, no text)."""
+    """The warnings about a damaged copy: (level, channel, the source it was named by where the status views name it
+    otherwise, the report's Tracking ID, reason), and nothing else (no field of the copy, no sender, no text)."""
     lines = [e for e in log_events(stream) if e["event"] == "follow_up.copy_damaged"]
-    assert all(set(e) == {"event", "level", "timestamp", "channel", "tracking_id", "reason"} for e in lines), lines
-    return [(e["level"], e["channel"], e["tracking_id"], e["reason"]) for e in lines]
+    assert all(set(e) - {"source"} == {"event", "level", "timestamp", "channel", "tracking_id", "reason"}
+               for e in lines), lines
+    return [(e["level"], e["channel"], e.get("source"), e["tracking_id"], e["reason"]) for e in lines]
 
 
 @pytest.mark.parametrize("row", DAMAGES, ids=[row.id for row in DAMAGES])
@@ -262,7 +263,7 @@ async def test_a_follow_up_to_a_report_whose_copy_is_damaged_is_one_to_a_report_
         assert (draft_.follow_up_of, draft_.anonymous, draft_.from_reports_sender) == (PARENT, True, None)
     assert thread_report(redis, "twitter", "1800000000000001", Sender(kind=SenderKind.MSISDN, id=REPORTER)) is None
     # Read three times, once per message: each read says so.
-    expected = [("warning", "sms", PARENT, row.reason)] * 2 + [("warning", "twitter", PARENT, row.reason)]
+    expected = [("warning", "sms", None, PARENT, row.reason)] * 2 + [("warning", "x", "twitter", PARENT, row.reason)]
     assert copy_damaged(log_stream) == (expected if row.reason else [])
 
 
@@ -286,7 +287,7 @@ async def test_an_sms_to_a_report_whose_copy_is_damaged_is_filed_as_one_to_a_rep
     assert report is not None
     told = [(f["text"], f["from_reports_sender"], f["anonymous"], f["sender"]["kind"]) for f in report["follow_ups"]]
     assert told == [("laporan ini palsu", None, True, "reply_handle")]
-    assert copy_damaged(log_stream) == ([("warning", "sms-twilio", parent, row.reason)] if row.reason else [])
+    assert copy_damaged(log_stream) == ([("warning", "sms-twilio", None, parent, row.reason)] if row.reason else [])
 
 
 # -- the whole way: Twilio webhooks, the forward worker, the reference case store ------------------------------------

@@ -1729,7 +1729,7 @@ def test_comments_of_one_account_past_the_reply_cap_are_filed_and_left_unanswere
     answered = [job.args[1]["comment_id"] for job in queue(REPLY_QUEUE, redis).jobs]
     assert answered == [ids["comment_id"] for ids in (mentions[0], mentions[1], mentions[4])]
     capped = [e for e in log_events(log_stream) if e["event"] == "reply.capped"]
-    assert [e["channel"] for e in capped] == ["instagram-reply"] * 2
+    assert [(e["channel"], e["source"]) for e in capped] == [("instagram", "instagram-reply")] * 2
     assert "balasan.otomatis" not in log_stream.getvalue()
 
 

@@ -1,4 +1,5 @@
-"""Each log line reaches the stream whole: its text and its newline in one write."""
+"""Each log line reaches the stream whole: its text and its newline in one write; and names its channel as the
+status views do, so that an operator's filter on `channel` finds every line of one."""
 
 from __future__ import annotations
 
@@ -6,13 +7,24 @@ import io
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 import pytest
 import structlog
+from redis import Redis
 
-from gateway.logs import configure_logging, get_logger
+from channels.registry import channel_names
+from channels.x_mentions import XMentionsPoller
+from gateway.channel_names import reply_source
+from gateway.lease import Lease
+from gateway.logs import bind_message_context, clear_message_context, configure_logging, get_logger
+from gateway.queues import REPLY_QUEUE
+from normalizer.envelope import Channel
+from tests.conftest import TestEnvironment, log_events
+from workers.deadletters import DeadLetters
 
 
 class Writes:
@@ -68,3 +80,82 @@ def test_a_child_forked_while_another_thread_writes_a_line_can_write_its_own() -
         os.kill(child, 9)
         os.waitpid(child, 0)
     assert done[0] == child and os.waitstatus_to_exitcode(done[1]) == 0, "the child waited on the lock"
+
+
+# -- The channel as the status views name it ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class World:
+    """What a row's lines are logged with."""
+
+    redis: Redis
+    test_env: TestEnvironment
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    id: str
+    emit: Callable[[World], None]
+    event: str
+    channel: str  # as `/v1/status`, the status page and `lapor-gateway status` name it
+    source: str | None  # the name the line was logged with, kept where it differs
+
+
+def x_poller_holds_its_lease(world: World) -> None:
+    assert Lease(world.redis, "lapor-test-x", 60, channel=XMentionsPoller.channel).hold()
+
+
+def x_reply_dead_lettered(world: World) -> None:
+    DeadLetters(world.redis).add_new(queue=REPLY_QUEUE, func="workers.social_reply.send_social_reply", args=[],
+                                     tracking_id="10000004", item="x-reply:10000004", reason="x_auth",
+                                     detail="401 Unauthorized", channel=reply_source(Channel.TWITTER))
+
+
+def bound_by_a_job(channel: str) -> Callable[[World], None]:
+    """A line of a library (rq, httpx) while a job or a mail has bound its channel, as the reply worker and the mail
+    processor bind theirs."""
+
+    def emit(_: World) -> None:
+        bind_message_context(channel=channel, tracking_id="10000004")
+        try:
+            logging.getLogger("rq.worker").warning("case.bound")
+        finally:
+            clear_message_context()
+
+    return emit
+
+
+def throttled_while_bound(_: World) -> None:
+    bind_message_context(channel="x-mentions")
+    try:
+        get_logger().warning("case.own_source", source="10.255.255.1")
+    finally:
+        clear_message_context()
+
+
+CHANNEL_LINES = [
+    ChannelLine("an X poller's line", x_poller_holds_its_lease, "poller.active", "x", "x-mentions"),
+    ChannelLine("an X reply's dead letter", x_reply_dead_lettered, "deadletter.added", "x", "x-reply"),
+    ChannelLine("a library's line in an X reply job", bound_by_a_job("x-reply"), "case.bound", "x", "x-reply"),
+    ChannelLine("a library's line in an Instagram reply job", bound_by_a_job("instagram-reply"), "case.bound",
+                "instagram", "instagram-reply"),
+    ChannelLine("a library's line while a mail over IMAP is handled", bound_by_a_job("email-imap"), "case.bound",
+                "email", "email-imap"),
+    ChannelLine("a line's own source (a throttled peer) is kept", throttled_while_bound, "case.own_source", "x",
+                "10.255.255.1"),
+]
+
+
+@pytest.mark.parametrize("case", CHANNEL_LINES, ids=[case.id for case in CHANNEL_LINES])
+def test_a_line_names_its_channel_as_the_status_views_do_and_keeps_its_source(
+    case: ChannelLine, redis: Redis, test_env: TestEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO,
+) -> None:
+    """`jq 'select(.channel=="x")'` missed the X poller's lines (`x-mentions`) and its replies' (`x-reply`), and
+    `email` the IMAP poller's: each line's channel is the one the views name, the name it was logged with kept."""
+    case.emit(World(redis, test_env, tmp_path, monkeypatch))
+    [line] = [e for e in log_events(log_stream) if e["event"] == case.event]
+    assert (line["channel"], line.get("source")) == (case.channel, case.source), line
+    assert line["channel"] in channel_names()
+

@@ -213,7 +213,7 @@ def test_a_long_anonymous_mail_over_smtp_reaches_the_case_store_cut_flagged_and_
     text = str(report["text"])
     assert len(text) <= 100_000 and text.startswith(body[:5000]) and text.endswith(cut_marker(LONG))
     [line] = [event for event in log_events(log_stream) if event["event"] == "message.text_truncated"]
-    assert (line["length"], line["limit"], line["channel"]) == (LONG, 100_000, "email-smtp")
+    assert (line["length"], line["limit"], line["channel"], line["source"]) == (LONG, 100_000, "email", "email-smtp")
 
 
 async def via_twilio(settings: Settings, redis: Redis, _: FakeProviderServer, text: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from channels.x_mentions import XMentionsPoller
 from channels.x_mentions import reply_target as x_reply_target
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Holder, Lease, lease_status, process_table, wait_holding, wait_holding_async
+from gateway.metrics import health_channel
 from gateway.queues import REPLY_QUEUE, queue
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind, utc_now
@@ -143,7 +144,7 @@ def test_a_lease_left_by_a_process_gone_from_this_host_is_taken_at_once(
     assert lease.hold() is (reason is not None)
     assert redis.get(key) == (lease.value if reason else left).encode()
     took = [e for e in log_events(log_stream) if e["event"] == "poller.took_over"]
-    assert [(e["channel"], e["reason"]) for e in took] == ([("x-mentions", reason)] if reason else [])
+    assert [(e["channel"], e["source"], e["reason"]) for e in took] == ([("x", "x-mentions", reason)] if reason else [])
 
 
 def test_a_process_that_takes_a_lease_per_job_keeps_no_value_of_those_it_released(redis: Redis) -> None:
@@ -228,8 +229,8 @@ def test_a_pollers_process_restarted_after_a_kill_polls_at_once_not_a_lease_late
     mention = x_mention(fake, 1)
     wait_until(lambda: mention in reply_targets(redis), timeout=30)
     took = [e for e in map(orjson.loads, second.output().splitlines()) if e.get("event") == "poller.took_over"]
-    assert sorted((e["channel"], e["reason"]) for e in took) == [("instagram", "holder_dead"),
-                                                                 ("x-mentions", "holder_dead")]
+    assert sorted((e["channel"], e.get("source"), e["reason"]) for e in took) == [
+        ("instagram", None, "holder_dead"), ("x", "x-mentions", "holder_dead")]
 
 
 def test_standby_and_active_are_logged_once_per_change_without_citizen_data(
@@ -241,9 +242,10 @@ def test_standby_and_active_are_logged_once_per_change_without_citizen_data(
     assert not b.hold() and not b.hold() and not b.hold()
     assert a.release()
     assert b.hold() and b.hold()
-    events = [(e["event"], e["channel"]) for e in log_events(log_stream) if e["event"].startswith("poller.")]
-    assert events == [("poller.active", "x-mentions"), ("poller.standby", "x-mentions"),
-                      ("poller.active", "x-mentions")]
+    events = [(e["event"], e["channel"], e["source"]) for e in log_events(log_stream)
+              if e["event"].startswith("poller.")]
+    assert events == [("poller.active", "x", "x-mentions"), ("poller.standby", "x", "x-mentions"),
+                      ("poller.active", "x", "x-mentions")]
 
 
 def test_redis_down_means_no_round_and_no_crash(log_stream: io.StringIO) -> None:
@@ -308,7 +310,7 @@ def test_only_a_stretch_without_renewal_longer_than_the_lease_is_logged_not_a_lo
     time.sleep(1.1)  # one fetch longer than the lease
     lease.check_round()
     (overrun,) = [e for e in log_events(log_stream) if e["event"] == "poller.lease_overrun"]
-    assert overrun["channel"] == "x-mentions" and overrun["unrenewed_seconds"] >= 1.0
+    assert (overrun["channel"], overrun["source"]) == ("x", "x-mentions") and overrun["unrenewed_seconds"] >= 1.0
 
 
 # -- two pollers of one account against the fake provider ----------------------------------------------------------
@@ -497,7 +499,8 @@ def test_a_holder_that_lost_the_lease_during_a_round_stops_before_its_next_page_
     try:
         run_poller(holder, stop, poller_lease(settings, redis, holder))
         assert made == [1, 2], "the holder went on polling after another process took its lease"
-        assert [e["channel"] for e in log_events(log_stream) if e["event"] == "poller.lease_lost"] == [holder.channel]
+        assert [e["channel"] for e in log_events(log_stream)
+                if e["event"] == "poller.lease_lost"] == [health_channel(holder.channel)]
         successor.poll_once(new_lease.round())
     finally:
         for intake in intakes:

@@ -1171,7 +1171,8 @@ def test_mentions_out_of_reach_after_a_long_outage_are_logged_for_operators(
     assert bool(gaps) is gap_logged
     if gap_logged:
         (gap,) = gaps
-        assert gap["channel"] == "x-mentions" and gap["level"] == "warning" and gap["mentions_read"] == 800
+        assert (gap["channel"], gap["source"]) == ("x", "x-mentions")
+        assert gap["level"] == "warning" and gap["mentions_read"] == 800
         # When the unreachable mentions were posted (RFC 3339, from the snowflake ids: the since_id asked, the cursor
         # looked back from, to the oldest read).
         asked = looked_back(first["id"], settings.x.since_lookback_seconds)
@@ -1319,7 +1320,7 @@ def test_a_429_waits_until_the_reset_header_and_keeps_the_cursor(
 
     assert waits[0] == pytest.approx(reset - NOW + 1)
     limited = [e for e in log_events(log_stream) if e["event"] == "channel.rate_limited"]
-    assert len(limited) == 1 and limited[0]["channel"] == "x-mentions"
+    assert len(limited) == 1 and (limited[0]["channel"], limited[0]["source"]) == ("x", "x-mentions")
     assert len(envelopes(redis)) == 1  # the second turn of the loop polled again and got it
 
 
@@ -1359,11 +1360,11 @@ def test_a_429_waits_for_its_reset_at_most_the_longest_wait(
     intake.close()
     events = log_events(log_stream)
     [limited] = [e for e in events if e["event"] == "channel.rate_limited"]
-    assert (limited["channel"], limited["retry_in_seconds"]) == ("x-mentions", delay)
-    said = [{k: e[k] for k in ("level", "channel", "reset_at", "retry_in_seconds")}
+    assert (limited["channel"], limited["source"], limited["retry_in_seconds"]) == ("x", "x-mentions", delay)
+    said = [{k: e[k] for k in ("level", "channel", "source", "reset_at", "retry_in_seconds")}
             for e in events if e["event"] == "channel.rate_limit_wait_capped"]
-    assert said == ([{"level": "warning", "channel": "x-mentions", "reset_at": capped, "retry_in_seconds": delay}]
-                    if capped else [])
+    assert said == ([{"level": "warning", "channel": "x", "source": "x-mentions", "reset_at": capped,
+                      "retry_in_seconds": delay}] if capped else [])
     until = redis.hget("lapor:health:signals:x", "rate_limited_until")
     if capped:
         assert float(until or 0) == NOW + delay
@@ -1431,7 +1432,7 @@ def test_an_auth_error_marks_the_channel_down_and_retries_slowly_without_crashin
     intake.close()
     down = [e for e in log_events(log_stream) if e["event"] == "channel.auth_failed"]
     assert len(down) == 2
-    assert down[0]["channel"] == "x-mentions" and down[0]["status"] == 401
+    assert (down[0]["channel"], down[0]["source"], down[0]["status"]) == ("x", "x-mentions", 401)
     assert "revoked-token" not in log_stream.getvalue()
     # The operator's views say the same: the poller's failures reach the health model under the channel "x"
     # (config/health.toml: degraded after one authentication failure, down after three in a row).
@@ -1995,7 +1996,7 @@ def test_two_jobs_of_one_reply_at_the_same_moment_post_it_once(
     assert isinstance(concurrently.outcome, SendInProgress)
     events = log_events(log_stream)
     [busy] = [event for event in events if event["event"] == "reply.send_in_progress"]
-    assert (busy["channel"], busy["tracking_id"]) == ("x-reply", args[3])
+    assert (busy["channel"], busy["source"], busy["tracking_id"]) == ("x", "x-reply", args[3])
     names = [event["event"] for event in events]
     assert (names.count("reply.sent"), names.count("reply.already_sent")) == (1, 1)
 
@@ -3300,7 +3301,7 @@ def test_a_bot_answering_every_reply_of_ours_gets_its_additions_filed_and_at_mos
     assert len(fake.state.x_replies) == 3  # the acknowledgement and two additions: the cap, then silence
     capped = [e for e in log_events(log_stream) if e["event"] == "reply.capped"]
     assert len(capped) == 4 and {e["tracking_id"] for e in capped} == {parent["tracking_id"]}
-    assert {e["channel"] for e in capped} == {"x-reply"}
+    assert {(e["channel"], e["source"]) for e in capped} == {("x", "x-reply")}
     assert "auto_responder_bot" not in log_stream.getvalue()
     assert counted("lapor_replies_total", channel="x", outcome="capped") >= 4
 
