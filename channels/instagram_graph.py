@@ -63,7 +63,7 @@ from gateway.followups import post_thread_key, post_thread_report
 from gateway.health.signals import HealthSignals, endpoint, poll_failure
 from gateway.intake import Intake
 from gateway.lease import lease_account
-from gateway.logs import clear_message_context, get_logger
+from gateway.logs import context_of_its_own, get_logger
 from gateway.settings import InstagramSettings, Settings
 from gateway.tls import tls_context
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
@@ -835,8 +835,11 @@ class InstagramPoller:
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
         """One round (pending notifications, then /tags when due), asking `go_on` before each Graph call that
-        reads mentions; the delay before the next round."""
-        clear_message_context()
+        reads mentions; the delay before the next round. Every line of the round names the channel."""
+        with context_of_its_own(channel=self.channel):
+            return self._round(go_on)
+
+    def _round(self, go_on: GoOn) -> float:
         try:
             comments = self.take_comments(go_on)
             resolved = self.resolve_pending(go_on)

@@ -45,7 +45,13 @@ from gateway.followups import (
 )
 from gateway.health.signals import HealthSignals, poll_failure
 from gateway.intake import Intake, dedup_key
-from gateway.logs import add_sensitive_values, bind_message_context, clear_message_context, get_logger
+from gateway.logs import (
+    add_sensitive_values,
+    bind_message_context,
+    get_logger,
+    message_context,
+    restore_message_context,
+)
 from gateway.metrics import health_channel, reply_source
 from gateway.outbound import count_in_sliding_window
 from gateway.queries import casestore_lookup_now
@@ -536,6 +542,7 @@ class MentionIntake:
         first, later = _answers_last(messages)
         if later and first:  # (posts that answer each other, which X never gives: at once)
             return self.take(first, keep_unfiled=keep_unfiled) + self.take(later, keep_unfiled=keep_unfiled)
+        round_context = message_context()
         try:
             return self._take(messages)
         except (NotDurable, RedisError):
@@ -544,8 +551,8 @@ class MentionIntake:
             if not keep_unfiled:
                 raise
             # The batch may have raised while answering a report it stored: that report's context (its Tracking ID)
-            # is no longer the message in hand's, nor the round's.
-            clear_message_context()
+            # is no longer the message in hand's, nor the round's (its channel, bound by the poller, is).
+            restore_message_context(round_context)
             if len(messages) > 1:
                 return [job for message in messages for job in self.take([message])]
             self.keep_unfiled(messages[0], error)
@@ -563,6 +570,7 @@ class MentionIntake:
     def _take(self, messages: Sequence[InboundMessage]) -> list[ReplyJob]:
         """`take`, for a batch whose every message can be filed, none answering another (see `take`)."""
         add_sensitive_values(*[value for message in messages for value in message.personal_values()])
+        round_context = message_context()
         jobs: list[ReplyJob] = []
         drafts = []
         ask_casestore = until_unanswered(self._ask_casestore)  # one wait for the page while the case store hangs
@@ -655,7 +663,7 @@ class MentionIntake:
                 jobs.append(self._job(message, "social_ack", receipt.tracking_id, language,
                                       named=not draft.anonymous))
         queued = self._queue_replies(jobs)
-        clear_message_context()
+        restore_message_context(round_context)
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
         return queued

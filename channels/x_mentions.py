@@ -54,7 +54,7 @@ from gateway.errors import NotDurable
 from gateway.health.signals import HealthSignals, endpoint
 from gateway.intake import Intake
 from gateway.lease import lease_account
-from gateway.logs import clear_message_context, get_logger
+from gateway.logs import context_of_its_own, get_logger
 from gateway.replies import load_replies
 from gateway.settings import Settings, XSettings
 from normalizer.envelope import Attachment, Channel, SenderKind, utc_now
@@ -996,8 +996,12 @@ class XMentionsPoller:
                                rate_limit_max_seconds=self.settings.rate_limit_max_wait_seconds)
 
     def poll_once(self, go_on: GoOn = unleased) -> float:
-        """One round of up to `max_pages` pages, asking `go_on` before each; the delay before the next round."""
-        clear_message_context()
+        """One round of up to `max_pages` pages, asking `go_on` before each; the delay before the next round. Every
+        line of the round names the channel."""
+        with context_of_its_own(channel=self.channel):
+            return self._round(go_on)
+
+    def _round(self, go_on: GoOn) -> float:
         try:
             taken = self._poll(go_on)
         except (ProviderError, NotDurable, RedisError) as error:

@@ -7,6 +7,9 @@ and the CLI sets that only once it runs), so that `gateway.logs` can name a line
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # Sources (adapter names) whose health shows under another channel name of config/health.toml.
 HEALTH_CHANNEL_OF_SOURCE = {
     "x-mentions": "x", "x-reply": "x", "twitter": "x", "twitter-reply": "x", "instagram-reply": "instagram",
@@ -18,6 +21,12 @@ HEALTH_CHANNEL_OF_SOURCE = {
 def health_channel(source: str) -> str:
     """The health channel a source reports to (`x-mentions` -> `x`, `email-imap` -> `email`)."""
     return HEALTH_CHANNEL_OF_SOURCE.get(source, source)
+
+
+def report_source(envelope: Mapping[str, Any]) -> str:
+    """The adapter a report came through (`sms-twilio`), as the metrics and the log lines name its channel: its
+    envelope's `source`, or its `channel` where it has none."""
+    return str(envelope.get("source") or envelope.get("channel", "unknown"))
 
 
 def reply_source(channel: str) -> str:

@@ -43,7 +43,7 @@ from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from gateway.errors import INTERNAL_ERROR, GatewayError, RejectedInput
-from gateway.logs import clear_message_context, get_logger, sensitive_values
+from gateway.logs import bind_message_context, clear_message_context, get_logger, sensitive_values
 from gateway.queues import sender_digest
 from gateway.settings import Settings
 from normalizer.envelope import Channel, SenderKind
@@ -588,6 +588,8 @@ async def sweep_once(buffer: PartBuffer, handle: Callable[[str, InboundMessage],
         if message is None:
             continue
         with sensitive_values(*message.personal_values()):
+            clear_message_context()  # this message's lines, its failure's too, name its channel and no other's
+            bind_message_context(channel=message.source)
             try:
                 await handle(key, message)
                 taken += 1

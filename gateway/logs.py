@@ -17,8 +17,8 @@ import re
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
@@ -788,3 +788,26 @@ def bind_message_context(**values: Any) -> None:
 def clear_message_context() -> None:
     structlog.contextvars.clear_contextvars()
 
+
+@contextmanager
+def context_of_its_own(**values: Any) -> Iterator[None]:
+    """A unit of work with a log context of its own (a poller's round, `channel` bound): nothing bound before it shows
+    on its lines, `values` show on every one of them, a library's too, and nothing of it on the lines after it."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**values)
+    try:
+        yield
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+
+def message_context() -> dict[str, Any]:
+    """What is bound now (a poller round's `channel`): what `restore_message_context` binds again once the lines of
+    one message in it are done."""
+    return structlog.contextvars.get_contextvars()
+
+
+def restore_message_context(context: Mapping[str, Any]) -> None:
+    """Exactly `context` bound again: what one message bound after it (its Tracking ID) goes, the round's stays."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**context)

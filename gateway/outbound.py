@@ -424,7 +424,7 @@ class OutboundReplies:
         def committed() -> None:
             metrics.REPLIES.labels(source, state).inc()
             log.info("reply.held" if not allowed else "reply.queued", reply_kind=kind, tracking_id=tracking_id,
-                     reply_id=reply_id)
+                     reply_id=reply_id, channel=source)
 
         after_commit(pipe, committed)
         if pipeline is None:

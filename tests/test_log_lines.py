@@ -3,6 +3,7 @@ status views do, so that an operator's filter on `channel` finds every line of o
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -10,21 +11,30 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pytest
 import structlog
 from redis import Redis
 
+from channels import x_mentions
 from channels.registry import channel_names
 from channels.x_mentions import XMentionsPoller
 from gateway.channel_names import reply_source
+from gateway.concat import sweep_once
+from gateway.intake import Intake
 from gateway.lease import Lease
 from gateway.logs import bind_message_context, clear_message_context, configure_logging, get_logger
+from gateway.outbound import OutboundReplies
 from gateway.queues import REPLY_QUEUE
 from normalizer.envelope import Channel
+from tests.aggregator_support import drain
 from tests.conftest import TestEnvironment, log_events
+from tests.social_helpers import running_fake_provider
 from workers.deadletters import DeadLetters
+from workers.forward import _upload_attachments, with_triage
+from workers.image_metadata import without_identifying_metadata
 
 
 class Writes:
@@ -159,3 +169,113 @@ def test_a_line_names_its_channel_as_the_status_views_do_and_keeps_its_source(
     assert (line["channel"], line.get("source")) == (case.channel, case.source), line
     assert line["channel"] in channel_names()
 
+
+def test_a_mention_and_its_reply_read_channel_x_from_the_poll_to_the_reply(
+    redis: Redis, test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch, log_stream: io.StringIO
+) -> None:
+    """The whole way, in the lines the processes write: the poller's round, the mention it files, a library's line
+    after the round's mentions are taken, and the reply job's lines all read `x`, each keeping its source."""
+    after_mentions = x_mentions.after_poll_success
+
+    def said_by_a_library(*args: object) -> None:
+        logging.getLogger("tweepy.client").warning("case.after_the_mentions")
+        after_mentions(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(x_mentions, "after_poll_success", said_by_a_library)
+    with running_fake_provider() as fake:
+        settings = test_env.settings(**fake.env())
+        fake.state.add_tweet("@lapor1708 lampu jalan di gang mawar mati sebulan")
+        intake = Intake(redis, settings)
+        try:
+            XMentionsPoller(settings, redis, intake).poll_once()
+        finally:
+            intake.close()
+        drain(settings, (REPLY_QUEUE,))
+    lines = {e["event"]: (e.get("channel"), e.get("source")) for e in log_events(log_stream)}
+    assert {event: lines.get(event) for event in ("message.accepted", "case.after_the_mentions",
+                                                   "channel.polled", "reply.sent")} == {
+        "message.accepted": ("x", "x-mentions"), "case.after_the_mentions": ("x", "x-mentions"),
+        "channel.polled": ("x", "x-mentions"), "reply.sent": ("x", "x-reply")}
+    assert lines["worker.ready"] == (None, None)  # the round's channel is not the worker's after it
+
+
+# -- Lines about one channel's work carry it --------------------------------------------------------------------
+GONE_FILE = {"location": "attachments/ab/" + "ab" * 32, "sha256": "ab" * 32, "content_type": "image/jpeg",
+             "size": 10, "name": None, "flags": []}
+
+
+def reply_queued_outside_a_message(world: World) -> None:
+    OutboundReplies(world.redis, world.test_env.settings()).queue_reply(
+        source="sms-aggregator", kind="status", text="Status laporan", language="id", tracking_id="10000004",
+        to="+6281234567801")
+
+
+def triage_failed(_: World) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "twitter", "source": "x-mentions"}
+    with_triage(RuntimeError("model not loaded"), envelope, dict(envelope))
+
+
+def attachment_not_uploaded(world: World) -> None:
+    payload = {"tracking_id": "10000004", "channel": "email", "source": "email-smtp", "attachments": [GONE_FILE]}
+    context = SimpleNamespace(settings=SimpleNamespace(data_dir=world.tmp_path), casestore=None)
+    _upload_attachments(context, [payload], {})  # type: ignore[arg-type]
+
+
+def metadata_not_removed(world: World) -> None:
+    envelope = {"tracking_id": "10000004", "channel": "email", "source": "email-imap", "anonymous": True,
+                "attachments": [GONE_FILE]}
+    without_identifying_metadata(world.tmp_path, {"10000004": envelope})
+
+
+def dead_letter_purged(world: World) -> None:
+    letters = DeadLetters(world.redis)
+    letter = letters.add_new(queue=REPLY_QUEUE, func="workers.social_reply.send_social_reply", args=[],
+                             tracking_id="10000004", item="instagram-reply:10000004", reason="instagram_auth",
+                             detail="401", channel="instagram-reply")
+    assert letters.purge([letter], envelope_ttl=60) == 1
+
+
+def expired_parts_not_taken(_: World) -> None:
+    message = SimpleNamespace(source="sms-aggregator", personal_values=lambda: ())
+    buffer = SimpleNamespace(claim_due=lambda: [("lapor:concat:1", message)])
+
+    async def handle(_key: str, _message: object) -> None:
+        raise LookupError("no adapter of that name")  # before the handler bound anything
+
+    asyncio.run(sweep_once(buffer, handle))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class FixedLine:
+    id: str
+    emit: Callable[[World], None]
+    event: str
+    channel: str
+    source: str | None
+
+
+FIXED_LINES = [
+    FixedLine("a reply queued outside a message's handling (a status job's answer)", reply_queued_outside_a_message,
+              "reply.queued", "sms-aggregator", None),
+    FixedLine("a report's triage that failed in the forward job", triage_failed, "triage.failed", "x", "x-mentions"),
+    FixedLine("a report's file the forward job could not upload", attachment_not_uploaded, "forward.attachment_failed",
+              "email", "email-smtp"),
+    FixedLine("an anonymous report's file withheld", metadata_not_removed, "attachment.metadata_not_removed", "email",
+              "email-imap"),
+    FixedLine("a dead letter an operator purged", dead_letter_purged, "deadletter.purged", "instagram",
+              "instagram-reply"),
+    FixedLine("a message whose parts expired, failing before its handler bound its channel", expired_parts_not_taken,
+              "concat.expired_not_taken", "sms-aggregator", None),
+]
+
+
+@pytest.mark.parametrize("case", FIXED_LINES, ids=[case.id for case in FIXED_LINES])
+def test_a_line_about_one_channels_work_names_the_channel(
+    case: FixedLine, redis: Redis, test_env: TestEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    log_stream: io.StringIO,
+) -> None:
+    """These lines, each about one report, reply or message, named no channel: a filter on the channel missed them."""
+    clear_message_context()
+    case.emit(World(redis, test_env, tmp_path, monkeypatch))
+    [line] = [e for e in log_events(log_stream) if e["event"] == case.event]
+    assert (line.get("channel"), line.get("source")) == (case.channel, case.source), line

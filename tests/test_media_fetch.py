@@ -272,8 +272,8 @@ async def test_a_file_at_its_provider_reaches_the_case_store_as_bytes_or_goes_fl
     else:  # as before: the provider's URL for a named report, flagged
         assert attachment == {"content_type": "image/jpeg", "size": None, "sha256": None, "name": None,
                               "location": case.url, "flags": ["not_fetched"]}
-        assert [(f["tracking_id"], f["reason"], f["transient"]) for f in failures] == [
-            (tracking_id, case.reason, case.transient)]
+        assert [(f["tracking_id"], f["channel"], f["reason"], f["transient"]) for f in failures] == [
+            (tracking_id, "sms-twilio", case.reason, case.transient)]  # the channel as the views name it, not "sms"
     logged = log_stream.getvalue()
     for url in {case.url, *case.answers}:  # an address of the file leads back to its sender
         assert url not in logged and httpx.URL(url).path not in logged, url

@@ -138,6 +138,9 @@ def test_a_job_whose_worker_died_is_requeued_until_the_limit_then_split_or_dead_
         assert "3 times" in letter.detail
     events = [e for e in log_events(log_stream) if e.get("event") == "worker.job_poisoned"]
     assert len(events) == int(case.poisoned)
+    # Its lines name the channel a reply or status job serves, as its dead letter does; a forward's batch, none.
+    lines = [e for e in log_events(log_stream) if e.get("event") in ("worker.job_reaped", "worker.job_poisoned")]
+    assert lines and {e.get("channel") for e in lines} == {None if case.queue == FORWARD_QUEUE else "sms-aggregator"}
     if case.poisoned:
         assert events[0]["level"] == "warning"
         assert events[0]["reaps"] == 3

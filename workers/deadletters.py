@@ -152,6 +152,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _letter_fields(letter: DeadLetter) -> dict[str, Any]:
+    """What an operator's line about one letter names it by: its queue, Tracking ID and channel (when it has one)."""
+    return {"queue": letter.queue, "tracking_id": letter.tracking_id,
+            **({"channel": letter.channel} if letter.channel else {})}
+
+
 def _announce(letter: DeadLetter) -> None:
     """A letter committed: counted, and logged for the operator."""
     metrics.DEAD_LETTERED.labels(letter.queue, letter.reason).inc()
@@ -382,20 +388,19 @@ class DeadLetters:
                 # no worker read it, the letter was deleted and its report never forwarded, and nothing said so.
                 # Read whole all the same (its Tracking ID, channel and reason), not as an unreadable entry.
                 foreign += 1
-                log.warning("deadletter.requeue_foreign_queue", queue=letter.queue, tracking_id=letter.tracking_id)
+                log.warning("deadletter.requeue_foreign_queue", **_letter_fields(letter))
                 continue
             outcome, deleted = self._requeue_one(letter, settings)
             jobs += deleted
             if outcome == "requeued":
                 requeued += 1
-                log.info("deadletter.requeued", queue=letter.queue, tracking_id=letter.tracking_id)
+                log.info("deadletter.requeued", **_letter_fields(letter))
             elif outcome == "busy":
                 busy += 1
-                log.warning("deadletter.requeue_busy", queue=letter.queue, tracking_id=letter.tracking_id,
-                            attempts=REQUEUE_ATTEMPTS)
+                log.warning("deadletter.requeue_busy", **_letter_fields(letter), attempts=REQUEUE_ATTEMPTS)
             else:
                 gone += 1
-                log.warning("deadletter.requeue_gone", queue=letter.queue, tracking_id=letter.tracking_id)
+                log.warning("deadletter.requeue_gone", **_letter_fields(letter))
         if jobs:
             log.info("deadletter.failed_jobs_purged", jobs=jobs)
         return Requeued(requeued, busy, unreadable, gone, foreign)
@@ -465,7 +470,7 @@ class DeadLetters:
 
         unchanged, jobs = self._watching_the_registry(purge_unchanged) or ([], 0)
         for letter in unchanged:
-            log.warning("deadletter.purged", queue=letter.queue, tracking_id=letter.tracking_id)
+            log.warning("deadletter.purged", **_letter_fields(letter))
         if jobs:
             log.info("deadletter.failed_jobs_purged", jobs=jobs)
         return len(unchanged)

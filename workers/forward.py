@@ -30,6 +30,7 @@ from rq.timeouts import JobTimeoutException
 
 from gateway import metrics
 from gateway.attachments import kept_by_gateway, stored_path
+from gateway.channel_names import report_source
 from gateway.errors import PermanentError, RetryableError
 from gateway.health.signals import (
     CASESTORE_DOWN_KEY,
@@ -170,8 +171,8 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
         # would fail the forward) says which row of the training data is wrong.
         model = sys.modules.get("triage.model")
         detail = str(error)[:300] if model is not None and isinstance(error, model.TrainingDataError) else None
-        log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), error=type(error).__name__,
-                    detail=detail)
+        log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), channel=report_source(envelope),
+                    error=type(error).__name__, detail=detail)
         return payload
     metrics.TRIAGE_SECONDS.observe(time.perf_counter() - started)
     province = block.region.province.name if block.region and block.region.province else "none"
@@ -228,16 +229,11 @@ def _mark_forwarded(context: WorkerContext, envelopes: list[dict[str, Any]],
     _tell_credentials_taken(refusing_cleared)
     first = [envelope for envelope, at in zip(envelopes, was_at, strict=True) if replies[at] != b"forwarded"]
     for envelope in first:
-        source = _source(envelope)
+        source = report_source(envelope)
         metrics.FORWARDED.labels(source).inc()
         for reason in not_fetched.get(envelope["tracking_id"], ()):
             metrics.ATTACHMENTS_FORWARDED_NOT_FETCHED.labels(source, counted_reason(reason)).inc()
     return _ended(outage_noted, down_reason, redis_now), first
-
-
-def _source(envelope: Mapping[str, Any]) -> str:
-    """The adapter a report came through (`sms-twilio`), as the metrics and the log lines name its channel."""
-    return str(envelope.get("source") or envelope.get("channel", "unknown"))
 
 
 def _end_outage(pipe: Any, *, credentials_taken: bool = True) -> None:
@@ -466,7 +462,8 @@ def _upload_attachments(context: WorkerContext, payloads: list[dict[str, Any]],
                     uploaded[sha256] = True
                 except (OSError, PermanentError) as error:
                     log.error("forward.attachment_failed", tracking_id=payload["tracking_id"], attachment=index,
-                              error=type(error).__name__, reason=getattr(error, "reason", "unreadable"))
+                              channel=report_source(payload), error=type(error).__name__,
+                              reason=getattr(error, "reason", "unreadable"))
                     uploaded[sha256] = False
                 except RetryableError as error:
                     stopped = error
@@ -783,10 +780,10 @@ def _next_interval_index(job: Any, intervals: Sequence[int]) -> int:
 
 
 def _by_channel(envelopes: Mapping[str, Mapping[str, Any]], tracking_ids: list[str]) -> dict[str, list[str]]:
-    """The Tracking IDs by their reports' channel (`_source`), in their order."""
+    """The Tracking IDs by their reports' channel (`report_source`), in their order."""
     grouped: dict[str, list[str]] = {}
     for tracking_id in tracking_ids:
-        grouped.setdefault(_source(envelopes.get(tracking_id) or {}), []).append(tracking_id)
+        grouped.setdefault(report_source(envelopes.get(tracking_id) or {}), []).append(tracking_id)
     return grouped
 
 

@@ -59,6 +59,7 @@ from typing import Any
 
 from gateway import metrics
 from gateway.attachments import attachment_location, kept_by_gateway, store_attachment, stored_path
+from gateway.channel_names import report_source
 from gateway.logs import get_logger
 from workers.colour_profiles import STANDARD_CHROMATICITIES, inflated_profile, replacement_profile
 from workers.file_kinds import PLAIN_TEXT, SNIFF_BYTES, file_kind, is_plain_text, media_type, text_format
@@ -452,7 +453,7 @@ def without_identifying_metadata(data_dir: Path, envelopes: Mapping[str, dict[st
         envelope["attachments"][index] = as_given(attachment, outcome)
         if outcome.withheld:
             log.warning("attachment.metadata_not_removed", tracking_id=tracking_id, attachment=index,
-                        reason=outcome.outcome, format=outcome.kind)
+                        channel=report_source(envelope), reason=outcome.outcome, format=outcome.kind)
     return result
 
 

@@ -42,6 +42,7 @@ import orjson
 
 from gateway import metrics
 from gateway.attachments import attachment_location, is_provider_url, reuse_stored, store_attachment
+from gateway.channel_names import report_source
 from gateway.errors import retryable_status
 from gateway.logs import get_logger
 from gateway.queues import REPORT_STATE_KEY, envelope_key
@@ -366,7 +367,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
     envelope left out). The stored envelopes are left as they are (the gateway's copy keeps the URL); an envelope
     without such attachments comes back as it is, and a batch without any costs no Redis round trip."""
     wanted = [_Wanted(tracking_id, index, str(attachment["location"]), str(attachment.get("content_type") or ""),
-                      str(envelope.get("channel") or ""))
+                      report_source(envelope))
               for tracking_id, envelope in envelopes.items()
               for index, attachment in enumerate(envelope.get("attachments") or [])
               if is_provider_url(str(attachment.get("location") or ""))]

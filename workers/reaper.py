@@ -57,7 +57,7 @@ from gateway.settings import Settings
 from gateway.spool import redis_time
 from gateway.transactions import commit_watched
 from workers.deadletters import DeadLetters
-from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job
+from workers.failures import WORKER_DIED, count_failed_reply, dead_letter_job, job_identity
 from workers.outage import RedisOutage
 
 log = get_logger()
@@ -237,7 +237,8 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
             return True
 
         if commit_watched(redis, requeue, what="requeue of a job whose worker died"):
-            log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps)
+            log.warning("worker.job_reaped", job_id=job.id, queue=target.name, dead_worker=dead_worker, reaps=reaps,
+                        **_channel_of(job))
         return
 
     def replace(pipe: Any) -> str | None:
@@ -259,7 +260,20 @@ def _after_worker_died(redis: Redis, settings: Settings, target: Any, job: Job, 
     if outcome == "dead_lettered":
         count_failed_reply(redis, job, WORKER_DIED)
     log.warning("worker.job_poisoned", job_id=job.id, queue=target.name, func=job.func_name,
-                dead_worker=dead_worker, reaps=reaps, outcome=outcome)
+                dead_worker=dead_worker, reaps=reaps, outcome=outcome, **_channel_of(job))
+
+
+def _channel_of(job: Job | None) -> dict[str, str]:
+    """The channel a reaped job serves, as its dead letter names it (`workers.failures.job_identity`: a reply's or a
+    status job's), for its lines; nothing for a forward, whose batch may hold reports of any channel, nor for a job
+    whose arguments cannot be read (its line goes all the same)."""
+    if job is None:
+        return {}
+    try:
+        channel = job_identity(job, list(job.args or []))[1]
+    except Exception:
+        return {}
+    return {"channel": channel} if channel else {}
 
 
 def _still_started(pipe: Any, registry: str, job: Job, member: str) -> bool:
@@ -336,7 +350,8 @@ def _reap_intermediate(redis: Redis, target: Any) -> list[str]:
         if not commit_watched(redis, requeue, what="requeue of a job stranded on the intermediate list"):
             continue
         reaped.append(job_id)
-        log.warning("worker.job_reaped", job_id=job_id, queue=target.name, dead_worker="unknown (intermediate)")
+        log.warning("worker.job_reaped", job_id=job_id, queue=target.name, dead_worker="unknown (intermediate)",
+                    **_channel_of(job))
     return reaped
 
 
