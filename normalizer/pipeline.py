@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
@@ -281,11 +282,43 @@ def only_signs_off(text: str, signer: frozenset[str], grammar: Grammar | None = 
     return bool(lines) and not is_courtesy(lines[0], grammar) and _signs_off(lines, grammar, signer, lookalike=False)
 
 
-def names_the_signer(lines: list[str], signer: frozenset[str]) -> bool:
-    """Whether `lines` (stripped, none blank) are at most two lines of the From's name's words alone (`signer`): a
-    signature's lines that are no words of the citizen's. Anything else under a signature's "-- " may be ("-- \nJembatan
-    sudah ambruk tadi malam": typed below it, or a "--" an editor turned into one)."""
-    return 0 < len(lines) <= _SIGNED_NAME_LINES and all(_signed_name(line, signer, lookalike=False) for line in lines)
+# A degree after a signed name's comma ("Budi Santoso, S.H.", "..., S.Pd., M.Si.", "..., S.Kom"): capitalized pieces
+# of a few letters, dotted but the last.
+_DEGREE = re.compile(r"(?:[A-Z][a-z]{0,3}\.){1,3}(?:[A-Z][a-z]{0,3}\.?)?")
+# The most lines a signature holds below the From's name (its role, address, numbers): a short tail's, less the name.
+_SIGNATURE_LINES_BELOW_NAME = 5
+
+
+def names_the_signer(lines: list[str], signer: frozenset[str], *, joined: str | None = None,
+                     signature_line: Callable[[str], bool] | None = None) -> bool:
+    """Whether `lines` (stripped, none blank) are at most two lines of the From's name's words alone (`signer`), or the
+    From's name on the first (`_signers_name`: "Budi Santoso, S.H.", "Budi S."; `joined`, the mailbox's one word,
+    "budisantoso87@" signed "Budi Santoso") over at most _SIGNATURE_LINES_BELOW_NAME lines `signature_line` reads as
+    a signature's (its number, role or address: "Budi Santoso\nKetua RT 03\n0812-..."): a signature's lines that are
+    no words of the citizen's. Anything else under a signature's "-- " may be ("-- \nJembatan sudah ambruk tadi
+    malam": typed below it, or a "--" an editor turned into one), and so may another name's with more ("-- \nSiti
+    Rahayu\n0812...")."""
+    if 0 < len(lines) <= _SIGNED_NAME_LINES and all(_signed_name(line, signer, lookalike=False) for line in lines):
+        return True
+    if not lines or len(lines) > 1 + _SIGNATURE_LINES_BELOW_NAME or not _signers_name(lines[0], signer, joined):
+        return False
+    return signature_line is not None and all(map(signature_line, lines[1:]))
+
+
+def _signers_name(line: str, signer: frozenset[str], joined: str | None) -> bool:
+    """Whether a signature's first line is the From's name (`signer`, its words folded), degrees after a comma aside
+    (`_DEGREE`): its words, one of them perhaps an initial ("Budi S."), at least one whole; or `joined` when it is the
+    name's words written together (a mailbox of one word read for a From with no name: "budisantoso87@")."""
+    name, comma, degrees = line.partition(",")
+    if comma and not all(_DEGREE.fullmatch(degree.strip()) for degree in degrees.split(",")):
+        return False
+    words = [fold_word(word) for word in _WORD.findall(name)]
+    if not words:
+        return False
+    if joined and "".join(words) == joined:
+        return True
+    return any(word in signer for word in words) and all(
+        word in signer or (len(word) == 1 and any(whole.startswith(word) for whole in signer)) for word in words)
 
 
 def _signs_off(lines: list[str], grammar: Grammar, signer: frozenset[str], *, lookalike: bool = True) -> bool:

@@ -1182,6 +1182,13 @@ def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], 
 SIGN_OFFS_ALONE = [
     pytest.param("", id="nothing"),
     pytest.param("-- \nBudi Santoso\n\n", id="a-signature-of-the-froms-name"),
+    # The From's name over what a signature holds below it (a number, a role, an address), with a degree or an initial:
+    # the sender's usual signature, which was filed and acknowledged again.
+    pytest.param("-- \nBudi Santoso\n0812-3456-7890", id="a-signature-of-the-froms-name-and-number"),
+    pytest.param("-- \nBudi Santoso\nKetua RT 03", id="a-signature-of-the-froms-name-and-role"),
+    pytest.param("-- \nBudi Santoso\nJl. Melati 5, Bekasi", id="a-signature-of-the-froms-name-and-address"),
+    pytest.param("-- \nBudi Santoso, S.H.", id="a-signature-of-the-froms-name-and-degree"),
+    pytest.param("-- \nBudi S.", id="a-signature-of-the-froms-name-with-an-initial"),
     pytest.param("Salam,\nBudi", id="a-closing-and-the-froms-name"),
     pytest.param("Hormat saya,\n\nbudi santoso\n", id="a-closing-and-the-froms-name-in-lowercase"),
     pytest.param("Wassalamualaikum", id="a-closing-alone"),
@@ -1247,6 +1254,13 @@ WORDS_BESIDE_A_SIGN_OFF = [
                  id="news-under-a-signatures-delimiter"),
     pytest.param("--\u00a0\nJalan masih rusak", id="words-under-a-rich-text-delimiter"),
     pytest.param("-- \nSiti Rahayu\n0812-3456-7890\nJl. Melati 5", id="a-signature-of-another-name-and-more"),
+    # The From's name over lines that are no signature's: news, someone else's number, a title-cased headline
+    pytest.param("-- \nBudi Santoso\nJalan masih rusak", id="the-froms-name-over-a-sentence"),
+    pytest.param("-- \nBudi Santoso\nKades Hendra 0813-1111-2222", id="the-froms-name-over-someone-elses-number"),
+    pytest.param("-- \nBudi Santoso\nWA penipu 0813-1111-2222", id="the-froms-name-over-a-scammers-number"),
+    pytest.param("-- \nBudi Santoso\nJembatan Ambruk", id="the-froms-name-over-a-headline"),
+    pytest.param("-- \nBudi Santoso, warga RT 03", id="the-froms-name-and-words-after-its-comma"),
+    pytest.param("-- \nBudi Sutrisno\n0812-3456-7890", id="a-signature-of-another-name-sharing-a-word"),
     # capitalized words below a closing look like a name, but are not the From's: maybe the citizen's
     pytest.param("Salam,\nJALAN MASIH RUSAK", id="capitals-below-a-closing"),
     pytest.param("Salam,\nBudi\nAngkot masih ngetem tiap pagi", id="a-sentence-below-the-froms-name"),
@@ -1270,6 +1284,33 @@ def test_an_answer_of_a_sign_off_and_words_of_the_citizens_is_their_addition(  #
     envelope = stored_envelope(redis, added.tracking_id or "")
     assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
     assert envelope["text"].split("\n")[0] == above.split("\n")[0].strip()
+
+
+# A From with no display name: the name its address spells is the one a signature's "-- " holds alone (as an
+# anonymous mail's address is read, `address_spelling`); an address that spells no name, or another, signs nothing.
+@pytest.mark.parametrize(("sender", "adds"), [
+    pytest.param("budi.santoso@example.net", False, id="an-address-spelling-the-name"),
+    pytest.param("budisantoso87@example.net", False, id="an-address-spelling-the-name-joined"),
+    pytest.param("warga@example.net", True, id="an-address-spelling-no-name"),
+    pytest.param("siti.rahayu@example.net", True, id="an-address-spelling-another-name"),
+])
+def test_a_signature_of_the_name_a_nameless_froms_address_spells_adds_nothing(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, sender: str, adds: bool) -> None:
+    """`-- \nBudi Santoso` from <budi.santoso@...> with no display name was filed and acknowledged as an addition."""
+    server = make_server()
+    first = server.deliver(citizen_mail(subject="Angkot ngetem sembarangan", sender=sender))
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    answer = answer_quoting_alone(ack, gmail_answer_quoting, above="-- \nBudi Santoso", name="")
+    answer = answer.replace(b"From:  <", b"From: <")  # no display name
+    assert f"From: <{sender}>\r\n".encode() in answer
+    added = server.deliver(answer)
+    assert added.data_code == 250
+    if not adds:
+        assert added.tracking_id is None and envelope_count(redis) == 1
+        return
+    envelope = stored_envelope(redis, added.tracking_id or "")
+    assert envelope is not None and envelope["follow_up_of"] == first.tracking_id
 
 
 @pytest.mark.parametrize("subject", ["Re: [LAPOR #{id}] Angkot ngetem sembarangan - sudah 3 hari",

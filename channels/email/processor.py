@@ -90,6 +90,7 @@ from normalizer.pipeline import (
     signer_words,
 )
 from normalizer.prefixes import STACKED_PREFIXES
+from normalizer.signature import mailbox_name, signature_line
 
 log = get_logger()
 
@@ -611,8 +612,14 @@ def signs_off_alone(mail: ParsedMail) -> bool:
     always was)."""
     text = without_image_placeholders(mail.text).strip()
     signer = signer_words(mail.sender_name)
-    if text and only_a_signature(text):  # "-- " over the From's name alone: anything else may be the citizen's words
-        return names_the_signer([line.strip() for line in text.splitlines()[1:] if line.strip()], signer)
+    if text and only_a_signature(text):  # "-- " over the From's name: anything else may be the citizen's words
+        # A From with no name is read for one in its address ("budi.santoso@", "budisantoso87@"), as an anonymous
+        # mail's is (`mailbox_name`: "info@", "warga@" name no one).
+        joined = None
+        if not signer:
+            signer, joined = mailbox_name(mail.sender_address)
+        return names_the_signer([line.strip() for line in text.splitlines()[1:] if line.strip()], signer,
+                                joined=joined, signature_line=signature_line)
     return bool(text) and only_signs_off(text, signer)
 
 

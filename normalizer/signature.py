@@ -1,0 +1,122 @@
+"""What a mail's signature holds below the From's name: its number, a short role, an address, no words of the
+citizen's (channels/email/processor.py `signs_off_alone`: "-- \nBudi Santoso\nKetua RT 03\n0812-3456-7890" over the
+quoted history adds nothing to a report). Read with config/identity.toml's tables, as an anonymous mail's signature is
+(workers/own_identity.py, which the channels do not import); narrowly: a line that may be news is the citizen's.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import phonenumbers
+
+from gateway.settings import CONFIG_DIR
+from normalizer.text import fold_word, phrase_pattern
+
+# The most words of a signature's role below its name ("Ketua RT 03", "Staf TU SDN 3 Sukajadi"), and the longest line
+# of its role or address (a short tail's line: workers/own_identity.py SHORT_TAIL_MAX_LINE).
+TITLE_MAX_WORDS = 5
+LINE_MAX = 80
+# An abbreviation in a role's line ("RT", "TU", "SDN", "PU"): a few capitals.
+_ABBREVIATION = re.compile(r"[A-Z]{2,4}")
+_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
+_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+_LABEL_PARTS = re.compile(r"[\s./]+")
+_MAILBOX_WORD = re.compile(r"[^\W\d_]+")
+_MIN_MAILBOX_NAME_WORD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureWords:
+    """config/identity.toml's tables a signature's lines are read with, compiled once."""
+
+    # `[contact_labels]` labels and the words a label made only of is one too, lowercase.
+    contact_labels: frozenset[str]
+    contact_label_words: frozenset[str]
+    # A word opening an address's line (`[address_lines]` openers, after its label or none), a dot after it or none.
+    address_line: re.Pattern[str]
+    # A sentence's word no address or role holds (`[address_lines]` sentence_words, a word ending in a suffix's).
+    sentence_word: re.Pattern[str]
+    # Someone else: a `[someone_else]` word anywhere; an office of theirs opening the line, a form of address before
+    # it or before a capitalized name ("Kades Hendra 0813-...", "Pak Hendra").
+    someone_else: re.Pattern[str]
+    # A mailbox's ordinary words (`[not_a_name]`), folded: "warga@", "info@" spell no name.
+    not_a_name: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def signature_words(path: Path = CONFIG_DIR / "identity.toml") -> SignatureWords:
+    """config/identity.toml compiled into `SignatureWords`, once per path."""
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    lines, others = raw["address_lines"], raw["someone_else"]
+    forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
+    offices = "|".join(map(phrase_pattern, others["offices"]))
+    return SignatureWords(
+        contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
+        contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
+        address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, lines["labels"])) + r")\s*:\s*)?(?:"
+                                + "|".join(map(re.escape, lines["openers"])) + r")(?:\.|(?!\w))", re.IGNORECASE),
+        sentence_word=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, lines["sentence_words"])) + r"|[^\W\d_]{2,}(?:"
+                                 + "|".join(map(re.escape, lines["sentence_suffixes"])) + r"))(?!\w)", re.IGNORECASE),
+        someone_else=re.compile(r"(?<!\w)(?i:" + "|".join(map(phrase_pattern, others["words"])) + r")(?!\w)"
+                                + r"|^[^\w\n]*(?i:(?:" + forms + r")\.?\s+)?(?i:" + offices + r")(?!\w)"
+                                + r"|^[^\w\n]*(?i:" + forms + r")\.?\s+[A-Z][a-z]"),
+        not_a_name=frozenset(fold_word(word) for word in raw["not_a_name"]["words"]),
+    )
+
+
+def signature_line(line: str) -> bool:
+    """Whether a line below a signature's name is the signature's own, no words of the citizen's: a contact alone, under
+    a contact's label at most (`[contact_labels]`: "0812-3456-7890", "HP: 0812...", "budi@example.net"); or, in Title
+    Case with a number or an abbreviation, no sentence's word (`[address_lines]` sentence_words), no one else (a
+    `[someone_else]` word, an office opening it: "Kades Hendra 0813-...") and no other contact, an address
+    (`[address_lines]`: "Jl. Melati 5, Bekasi") or a short role ("Ketua RT 03", "Staf TU SDN 3"). A sentence, a
+    headline ("Jembatan Ambruk"), someone else's number are the citizen's."""
+    line = line.strip()
+    words = signature_words()
+    label = _without_contacts(line)
+    if label is not None:
+        label = label.strip().rstrip(":").strip().lower()
+        return not any(char.isalnum() for char in label) or _is_contact_label(label, words)
+    if len(line) > LINE_MAX or words.sentence_word.search(line) or words.someone_else.search(line) \
+            or not (any(char.isdigit() for char in line) or _ABBREVIATION.search(line)):
+        return False
+    if not all(token[0].isupper() and not (token.isupper() and len(token) > 4)
+               for token in line.split() if token[:1].isalpha()):
+        return False  # a sentence's lowercase, or capitals shouting news ("BANJIR RT 03")
+    return words.address_line.match(line) is not None or len(line.split()) <= TITLE_MAX_WORDS
+
+
+def _without_contacts(line: str) -> str | None:
+    """The line without its contacts (phone numbers read as Indonesian, e-mail addresses, @handles); None for a line
+    with none."""
+    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE) for match in pattern.finditer(line)]
+    spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
+    if not spans:
+        return None
+    return "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
+
+
+def _is_contact_label(label: str, words: SignatureWords) -> bool:
+    """Whether a line's label (lowercase) is a contact's: one of `[contact_labels]`, or made only of their words."""
+    parts = [part for part in _LABEL_PARTS.split(label) if part]
+    return label in words.contact_labels or (bool(parts) and all(part in words.contact_label_words for part in parts))
+
+
+def mailbox_name(address: str) -> tuple[frozenset[str], str | None]:
+    """The name a From's address spells when the From gives none: its mailbox's words of letters ("budi.santoso87@":
+    "budi", "santoso"; without a `+tag`), folded, but its ordinary words (`[not_a_name]`: "warga@", "info@" name no
+    one); and the mailbox's one word when it is all there is but digits ("budisantoso87@": "budisantoso"), the name's
+    words written together."""
+    mailbox = address.rpartition("@")[0].split("+", 1)[0]
+    found = _MAILBOX_WORD.findall(mailbox)
+    not_a_name = signature_words().not_a_name
+    words = frozenset(word for word in map(fold_word, found)
+                      if len(word) >= _MIN_MAILBOX_NAME_WORD and word not in not_a_name)
+    alone = fold_word(found[0]) if len(found) == 1 and re.sub(r"\d", "", mailbox) == found[0] else None
+    return words, alone if alone in words else None
