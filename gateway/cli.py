@@ -595,14 +595,17 @@ def _say_reasons_if_none_has(letters: list[DeadLetter], reason: str | None, *, n
 def _matching(letters: list[DeadLetter], queue: str | None, channel: str | None,
               reason: str | None) -> list[DeadLetter]:
     """Dead letters that pass every filter given (none given: all of them). A channel is the name the status shows
-    (`x` takes `x-mentions` and `x-reply` too) or one source exactly."""
+    (`x` takes `x-mentions` and `x-reply` too), the report's own (`twitter`, the case store's: the check took it, and
+    it matched nothing) or one source exactly."""
     from gateway.health.signals import UNATTRIBUTED
     from gateway.metrics import health_channel
+    from normalizer.envelope import Channel
 
+    wanted = health_channel(channel) if channel in {named.value for named in Channel} else channel
     return [
         letter for letter in letters
         if (queue is None or letter.queue == queue)
-        and (channel is None or channel in (letter.channel, health_channel(letter.channel or UNATTRIBUTED)))
+        and (wanted is None or wanted in (letter.channel, health_channel(letter.channel or UNATTRIBUTED)))
         and (reason is None or letter.reason == reason)
     ]
 

@@ -383,6 +383,9 @@ FILTERS = [
     Filter("markup is shown as typed", "--queue", "[/red]", f"no such queue: [/red]; {QUEUES_SAID}"),
     Filter("a channel the status shows", "--channel", "sms-twilio", ""),
     Filter("a source of one", "--channel", "x-mentions", "", recorded="x-mentions"),
+    # the name the case store and the envelope give the channel: taken, and it matched nothing ("requeued 0")
+    Filter("the case store's name of one", "--channel", "twitter", "", recorded="x-reply"),
+    Filter("the status's name of a reply's", "--channel", "x", "", recorded="x-reply"),
     Filter("no channel: unknown", "--channel", "unknown", "", recorded=None),
     Filter("a queue", "--queue", FORWARD_QUEUE, ""),
 ]
