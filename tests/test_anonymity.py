@@ -772,6 +772,15 @@ OWN_IDENTITY_CASES = [
                     "Nama saya Hj. Siti Rahayu, warga RT 03. Nama saya Drs. H. Ahmad Fauzi. Nama saya Budi. Dr. Andi "
                     "minta uang",
                     "Nama saya [anonim], warga RT 03. Nama saya [anonim]. Nama saya [anonim]. Dr. Andi minta uang"),
+    # The titles opening the name count toward no limit on its words: they used up the 4 capitalized words (2 or 3
+    # lowercase ones), and her surname or her whole name reached the case store. The next sentence's stays.
+    OwnIdentityCase("sms: a name after several titles, its words counted without them", SMS_SENDER,
+                    "Nama saya Drs. H. Ahmad Fauzi Rahman, warga RT 03. Nama saya Prof. Dr. Ir. H. Ahmad Fauzi. Kades "
+                    "potong BLT. Nama saya Dr. Ir. Siti Aminah Rahayu. nama saya hj. siti nur aisyah. kades hendra "
+                    "minta uang. Nama saya Hj. Siti Rahayu Putri. Dr. Andi Saputra minta uang",
+                    "Nama saya [anonim], warga RT 03. Nama saya [anonim]. Kades "
+                    "potong BLT. Nama saya [anonim]. nama saya [anonim]. kades hendra "
+                    "minta uang. Nama saya [anonim]. Dr. Andi Saputra minta uang"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

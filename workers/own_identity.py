@@ -1156,8 +1156,9 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     """The span of the name right after `position` (see `without_given_name`), if one is there."""
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
+    titles = 0  # the titles opening the name, which no limit on its words counts ("Drs. H. Ahmad Fauzi Rahman")
     ended = False  # the words end at a mark or the line's end, not at a space before another word
-    while len(words) < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
+    while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
         if _folded(plain) in identity.own_name_plea:
             ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
@@ -1170,7 +1171,9 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
         space = _NAME_SPACE.match(text, word.end())
         # A dotted word ends the sentence, but for the titles opening a name ("Nama saya Hj. Siti Rahayu" went as
         # "[anonim]. Siti Rahayu"): a title after the name's first word is someone else's ("Siti Drs. Ahmad ...").
-        opening_titles = all(_folded(taken.group().rstrip(".")) in identity.own_name_titles for taken in words)
+        if titles == len(words) - 1 and _folded(plain) in identity.own_name_titles:
+            titles += 1
+        opening_titles = titles == len(words)
         sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not opening_titles
         if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
             ended = True
@@ -1186,7 +1189,8 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
             if not (word.group()[0].isupper() or joins):
                 break
             taken.append(word)
-    elif ended and len(words) in _GIVEN_LOWERCASE_NAME_WORDS:
+    elif ended and (1 if titles else min(_GIVEN_LOWERCASE_NAME_WORDS)) <= len(words) - titles \
+            <= max(_GIVEN_LOWERCASE_NAME_WORDS):  # a title before one word makes it a name ("nama saya dr. siti")
         taken = words
     else:
         return None
