@@ -94,7 +94,8 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
     "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors", "handles"),
-    "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles"),
+    "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
+                 "offices"),
 }
 
 

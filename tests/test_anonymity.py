@@ -781,6 +781,18 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. Nama saya [anonim]. Kades "
                     "potong BLT. Nama saya [anonim]. nama saya [anonim]. kades hendra "
                     "minta uang. Nama saya [anonim]. Dr. Andi Saputra minta uang"),
+    # A title's dot before an office or a relation ends the name there, and "Ibu" is a word whose dot ends a sentence:
+    # read on, the office and the accused's name after it went ("saya Bpk. Camat Budi Hartono minta uang" went as
+    # "[anonim] minta uang"). A name after a title, with its dot or without, still goes.
+    OwnIdentityCase("sms: an office or a relation after a title's dot stays, with the accused's name", SMS_SENDER,
+                    "Perkenalkan, saya Ibu. Kades Hendra Gunawan memotong BLT saya 300 ribu. Perkenalkan, saya Bpk. "
+                    "Camat Budi Hartono minta uang 5 juta. Perkenalkan saya Ibu. Suami saya dipecat Kades Hendra. "
+                    "Nama saya Hj. Lurah Andi Saputra memotong BLT. Perkenalkan saya Bpk. Budi Santoso dari RT 03. "
+                    "Perkenalkan, saya Ibu Siti Rahayu, warga RT 03. Nama saya Ny. Siti Rahayu",
+                    "Perkenalkan, saya [anonim]. Kades Hendra Gunawan memotong BLT saya 300 ribu. Perkenalkan, saya "
+                    "[anonim]. Camat Budi Hartono minta uang 5 juta. Perkenalkan saya [anonim]. Suami saya dipecat "
+                    "Kades Hendra. Nama saya [anonim]. Lurah Andi Saputra memotong BLT. Perkenalkan saya [anonim] dari "
+                    "RT 03. Perkenalkan, saya [anonim], warga RT 03. Nama saya [anonim]"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

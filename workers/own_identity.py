@@ -182,6 +182,8 @@ class IdentityWords:
     own_name_plea: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
     own_name_titles: frozenset[str]
+    # An office or a relation after a title's dot, which then ends the name (`[own_name]` offices: "Bpk. Camat").
+    own_name_offices: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -240,6 +242,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
+        own_name_offices=frozenset(_folded(word) for word in raw["own_name"]["offices"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1173,9 +1176,13 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
         # "[anonim]. Siti Rahayu"): a title after the name's first word is someone else's ("Siti Drs. Ahmad ...").
         if titles == len(words) - 1 and _folded(plain) in identity.own_name_titles:
             titles += 1
-        opening_titles = titles == len(words)
-        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not opening_titles
-        if space is None or sentence_end or _NAME_WORD.match(text, space.end()) is None:
+        following = _NAME_WORD.match(text, space.end()) if space is not None else None
+        # An office or a relation after a title's dot is the next sentence's or someone else's ("Perkenalkan, saya
+        # Bpk. Camat Budi Hartono minta uang" went as "[anonim] minta uang"): the dot ends the name there.
+        title_dot = titles == len(words) and following is not None \
+            and _folded(following.group().rstrip(".")) not in identity.own_name_offices
+        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not title_dot
+        if space is None or sentence_end or following is None:
             ended = True
             break
         position = space.end()
