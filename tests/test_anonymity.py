@@ -793,6 +793,18 @@ OWN_IDENTITY_CASES = [
                     "[anonim]. Camat Budi Hartono minta uang 5 juta. Perkenalkan saya [anonim]. Suami saya dipecat "
                     "Kades Hendra. Nama saya [anonim]. Lurah Andi Saputra memotong BLT. Perkenalkan saya [anonim] dari "
                     "RT 03. Perkenalkan, saya [anonim], warga RT 03. Nama saya [anonim]"),
+    # "Bu" and "Pak" capitalized before a capitalized word open the name as a title: a plea's forms of address too
+    # ("nama sy ya pak"), they ended the name before it began, and her whole name reached the case store. With an
+    # office or a lowercase word after the name the sentence is someone else's doing, and stays.
+    OwnIdentityCase("sms: 'Bu' or 'Pak' opening the name the sender gives, and someone addressed so", SMS_SENDER,
+                    "Nama saya Bu Siti Rahayu. Nama saya Pak Budi Santoso warga RT 03. Nama saya Bu. Siti Rahayu, "
+                    "tolong dirahasiakan. Nama saya Pak Budi Santoso\nNama saya Pak Budi coret dari daftar BLT. Nama "
+                    "saya Pak Lurah coret juga. saya lapor Pak Kades Budi minta uang. Perkenalkan saya Pak RT 03. Nama "
+                    "saya Pak, jangan disebut. nama saya ya pak, kades potong BLT",
+                    "Nama saya [anonim]. Nama saya [anonim] warga RT 03. Nama saya [anonim], "
+                    "tolong dirahasiakan. Nama saya [anonim]\nNama saya Pak Budi coret dari daftar BLT. Nama "
+                    "saya Pak Lurah coret juga. saya lapor Pak Kades Budi minta uang. Perkenalkan saya Pak RT 03. Nama "
+                    "saya Pak, jangan disebut. nama saya ya pak, kades potong BLT"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

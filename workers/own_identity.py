@@ -1161,11 +1161,14 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     words: list[re.Match[str]] = []
     titles = 0  # the titles opening the name, which no limit on its words counts ("Drs. H. Ahmad Fauzi Rahman")
     ended = False  # the words end at a mark or the line's end, not at a space before another word
+    addressed = False  # a form of address opens them as a title ("Nama saya Bu Siti Rahayu.", `_addresses_name`)
     while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
         if _folded(plain) in identity.own_name_plea:
-            ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
-            break
+            if words or not _addresses_name(identity, text, word):
+                ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
+                break
+            addressed = True
         if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
                 or identity.address_word.fullmatch(word.group()):
             ended = False
@@ -1196,6 +1199,8 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
             if not (word.group()[0].isupper() or joins):
                 break
             taken.append(word)
+        if addressed and (len(taken) < len(words) or len(taken) == titles):
+            return None  # a sentence's word after it: "Nama saya Pak Budi coret dari daftar", Pak Budi struck it
     elif ended and (1 if titles else min(_GIVEN_LOWERCASE_NAME_WORDS)) <= len(words) - titles \
             <= max(_GIVEN_LOWERCASE_NAME_WORDS):  # a title before one word makes it a name ("nama saya dr. siti")
         taken = words
@@ -1205,6 +1210,19 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     # A sentence's full stop after the name stays; an initial's dot is the name's ("Budi S.").
     end = taken[-1].end() - (len(last) - len(last.rstrip(".'\u2019-")) if len(last.rstrip(".")) > 1 else 0)
     return start, end
+
+
+def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> bool:
+    """Whether `word`, a form of address among the titles ("Bu", "Pak": a plea's words too, "nama saya ya pak"), opens
+    the name given as its title: capitalized, before a capitalized word no plea's nor an office's ("Nama saya Bu Siti
+    Rahayu" kept her name; "Nama saya Pak Kades ..." names no one)."""
+    space = _NAME_SPACE.match(text, word.end())
+    following = _NAME_WORD.match(text, space.end()) if space is not None else None
+    if following is None or not (word.group()[0].isupper() and following.group()[0].isupper()):
+        return False
+    folded = _folded(following.group().rstrip("."))
+    return _folded(word.group().rstrip(".")) in identity.own_name_titles and folded not in identity.own_name_plea \
+        and folded not in identity.own_name_offices
 
 
 # The label of the one reported on, whose block a bare "Pelapor:" is then of too (a police report's, a form's).
