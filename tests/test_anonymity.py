@@ -781,6 +781,10 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. Nama saya [anonim]. Kades "
                     "potong BLT. Nama saya [anonim]. nama saya [anonim]. kades hendra "
                     "minta uang. Nama saya [anonim]. Dr. Andi Saputra minta uang"),
+    # Lowercase words after a title are a name only all lowercase and not opening with an office, as without a title.
+    OwnIdentityCase("sms: an office or a capitalized name after a lowercase title stays", SMS_SENDER,
+                    "nama saya hj Lurah Andi Saputra. nama saya dr kades hendra gunawan. nama saya dr. siti aminah.",
+                    "nama saya hj Lurah Andi Saputra. nama saya dr kades hendra gunawan. nama saya [anonim]."),
     # A title's dot before an office or a relation ends the name there, and "Ibu" is a word whose dot ends a sentence:
     # read on, the office and the accused's name after it went ("saya Bpk. Camat Budi Hartono minta uang" went as
     # "[anonim] minta uang"). A name after a title, with its dot or without, still goes.

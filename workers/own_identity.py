@@ -1201,8 +1201,7 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
             taken.append(word)
         if addressed and (len(taken) < len(words) or len(taken) == titles):
             return None  # a sentence's word after it: "Nama saya Pak Budi coret dari daftar", Pak Budi struck it
-    elif ended and (1 if titles else min(_GIVEN_LOWERCASE_NAME_WORDS)) <= len(words) - titles \
-            <= max(_GIVEN_LOWERCASE_NAME_WORDS):  # a title before one word makes it a name ("nama saya dr. siti")
+    elif ended and (len(words) in _GIVEN_LOWERCASE_NAME_WORDS or _lowercase_after_titles(identity, words, titles)):
         taken = words
     else:
         return None
@@ -1210,6 +1209,16 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     # A sentence's full stop after the name stays; an initial's dot is the name's ("Budi S.").
     end = taken[-1].end() - (len(last) - len(last.rstrip(".'\u2019-")) if len(last.rstrip(".")) > 1 else 0)
     return start, end
+
+
+def _lowercase_after_titles(identity: IdentityWords, words: list[re.Match[str]], titles: int) -> bool:
+    """Whether `words` are a lowercase name after the `titles` opening them, which the words' count leaves out: 1 to 3
+    words ("nama saya hj. siti nur aisyah."), each lowercase, the first no office's ("nama saya ibu Lurah Andi
+    Saputra", "nama saya dr. kades hendra." stay, as they do without a title)."""
+    name = words[titles:]
+    return bool(titles) and 0 < len(name) <= max(_GIVEN_LOWERCASE_NAME_WORDS) \
+        and all(word.group().islower() for word in name) \
+        and _folded(name[0].group().rstrip(".")) not in identity.own_name_offices
 
 
 def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> bool:
