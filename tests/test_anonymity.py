@@ -785,18 +785,20 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: an office or a capitalized name after a lowercase title stays", SMS_SENDER,
                     "nama saya hj Lurah Andi Saputra. nama saya dr kades hendra gunawan. nama saya dr. siti aminah.",
                     "nama saya hj Lurah Andi Saputra. nama saya dr kades hendra gunawan. nama saya [anonim]."),
-    # A title's dot before an office or a relation ends the name there, and "Ibu" is a word whose dot ends a sentence:
-    # read on, the office and the accused's name after it went ("saya Bpk. Camat Budi Hartono minta uang" went as
-    # "[anonim] minta uang"). A name after a title, with its dot or without, still goes.
+    # A title's dot before an office or a relation ends the name there, a one-letter title's too ("H."): read on, the
+    # office and the accused's name after it went ("saya Bpk. Camat Budi Hartono minta uang" went as "[anonim] minta
+    # uang"). A name after a title, with its dot or without, still goes.
     OwnIdentityCase("sms: an office or a relation after a title's dot stays, with the accused's name", SMS_SENDER,
                     "Perkenalkan, saya Ibu. Kades Hendra Gunawan memotong BLT saya 300 ribu. Perkenalkan, saya Bpk. "
                     "Camat Budi Hartono minta uang 5 juta. Perkenalkan saya Ibu. Suami saya dipecat Kades Hendra. "
                     "Nama saya Hj. Lurah Andi Saputra memotong BLT. Perkenalkan saya Bpk. Budi Santoso dari RT 03. "
-                    "Perkenalkan, saya Ibu Siti Rahayu, warga RT 03. Nama saya Ny. Siti Rahayu",
+                    "Perkenalkan, saya Ibu Siti Rahayu, warga RT 03. Nama saya Ny. Siti Rahayu. Nama saya Ibu. Siti "
+                    "Rahayu, warga RT 03. Nama saya Drs. H. Lurah Andi Saputra minta uang",
                     "Perkenalkan, saya [anonim]. Kades Hendra Gunawan memotong BLT saya 300 ribu. Perkenalkan, saya "
                     "[anonim]. Camat Budi Hartono minta uang 5 juta. Perkenalkan saya [anonim]. Suami saya dipecat "
                     "Kades Hendra. Nama saya [anonim]. Lurah Andi Saputra memotong BLT. Perkenalkan saya [anonim] dari "
-                    "RT 03. Perkenalkan, saya [anonim], warga RT 03. Nama saya [anonim]"),
+                    "RT 03. Perkenalkan, saya [anonim], warga RT 03. Nama saya [anonim]. Nama saya [anonim], warga "
+                    "RT 03. Nama saya [anonim] Lurah Andi Saputra minta uang"),
     # "Bu" and "Pak" capitalized before a capitalized word open the name as a title: a plea's forms of address too
     # ("nama sy ya pak"), they ended the name before it began, and her whole name reached the case store. With an
     # office or a lowercase word after the name the sentence is someone else's doing, and stays.

@@ -1184,7 +1184,8 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
         # Bpk. Camat Budi Hartono minta uang" went as "[anonim] minta uang"): the dot ends the name there.
         title_dot = titles == len(words) and following is not None \
             and _folded(following.group().rstrip(".")) not in identity.own_name_offices
-        sentence_end = word.group().endswith(".") and len(word.group().rstrip(".")) > 1 and not title_dot
+        sentence_end = word.group().endswith(".") and not title_dot \
+            and (len(word.group().rstrip(".")) > 1 or titles == len(words))  # not an initial's, a title's ("H.")
         if space is None or sentence_end or following is None:
             ended = True
             break
