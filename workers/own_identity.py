@@ -182,7 +182,8 @@ class IdentityWords:
     own_name_plea: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
     own_name_titles: frozenset[str]
-    # An office or a relation after a title's dot, which then ends the name (`[own_name]` offices: "Bpk. Camat").
+    # An office or a relation after a title's dot, which then ends the name (`[own_name]` after_title and the one-word
+    # `[someone_else]` offices: "Bpk. Camat"), folded.
     own_name_offices: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
@@ -242,7 +243,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
-        own_name_offices=frozenset(_folded(word) for word in raw["own_name"]["offices"]),
+        own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
+                                                              *raw["own_name"]["after_title"]] if " " not in word),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
