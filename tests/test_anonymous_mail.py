@@ -653,6 +653,24 @@ SIGN_OFF_CASES = [
     SignOffCase("'Pelapor:' below the closing beside 'Terlapor:' is a pasted report's", "Warga Peduli",
                 "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03",
                 "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03"),
+    # Only a label of the accused opening its line says so: the word in a sentence, or in a label of other words, is
+    # the report's ("Mohon terlapor segera diperiksa.\n\nSalam,\nPelapor: Siti Rahayu" kept her name).
+    SignOffCase("'terlapor' in a sentence above the sign-off leaves 'Pelapor:' hers", "Warga Peduli",
+                "Kades potong BLT 300 ribu per KK. Mohon terlapor segera diperiksa.\n\nSalam,\nPelapor: Siti Rahayu",
+                "Kades potong BLT 300 ribu per KK. Mohon terlapor segera diperiksa.\n\nSalam,\nPelapor: [anonim]"),
+    SignOffCase("'terlapor' after another label below 'Pelapor:' leaves it hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor: Siti Rahayu\nLaporan terkait: terlapor Kades Hendra",
+                "Kades potong BLT.\n\nSalam,\nPelapor: [anonim]\nLaporan terkait: terlapor Kades Hendra"),
+    SignOffCase("'Pihak terlapor:' below 'Pelapor:' leaves it hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor: Siti Rahayu (mohon dirahasiakan)\n"
+                "Pihak terlapor: Kades Sukamaju",
+                "Kades potong BLT.\n\nSalam,\nPelapor: [anonim] (mohon dirahasiakan)\n"
+                "Pihak terlapor: Kades Sukamaju"),
+    SignOffCase("'Nama Terlapor:' or '- Terlapor:' opening a line below the closing: a pasted report's", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNama Terlapor: Warga RT 03\n\n"
+                "Terima kasih,\nPelapor: Budi Hartono\n- TERLAPOR : Warga RT 05",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNama Terlapor: Warga RT 03\n\n"
+                "Terima kasih,\nPelapor: Budi Hartono\n- TERLAPOR : Warga RT 05"),
     SignOffCase("a police report's reporter pasted below the words stays: the accused's name, the evidence",
                 "Warga Peduli",
                 "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"

@@ -178,6 +178,9 @@ class IdentityWords:
     reporter_label: re.Pattern[str]
     # The same of a label that is hers only in a sign-off (`[own_name]` sign_off_reporter_labels: "Pelapor: ...").
     sign_off_reporter_label: re.Pattern[str]
+    # A label of another party to a case opening a line (`[own_name]` other_party_labels: "Terlapor: ..."): among the
+    # mail's last lines, a "Pelapor:" there is a pasted report's.
+    other_party_label: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
@@ -241,6 +244,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
+        other_party_label=_label_opening_a_line(raw["own_name"]["other_party_labels"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
@@ -1237,18 +1241,15 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
-# The label of the one reported on, whose block a bare "Pelapor:" is then of too (a police report's, a form's).
-_ACCUSED_LABEL = re.compile(r"(?<!\w)terlapor(?!\w)", re.IGNORECASE)
-
-
 def without_reporter_label(text: str) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
     reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
     its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only below the sign-off's closing, with no "Terlapor" among
-    those lines: a police report pasted below the words names its own reporter so, the accused."""
+    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only below the sign-off's closing, with no label of another
+    party opening one of those lines (`other_party_label`: "Terlapor: ..."; the word in a sentence is none): a police
+    report pasted below the words names its own reporter so, the accused."""
     words = load_identity_words()
     lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
     written = written[-CLOSING_TAIL_LINES:]
@@ -1256,7 +1257,7 @@ def without_reporter_label(text: str) -> str:
     closings = [index for index in written if words.closing.search(lines[index])
                 and not words.sign_off_reporter_label.match(lines[index])]
     signed_below: set[int] = set()
-    if closings and not any(_ACCUSED_LABEL.search(lines[index]) for index in written):
+    if closings and not any(words.other_party_label.match(lines[index]) for index in written):
         for index in (index for index in written if index > closings[0]):
             if lines[index].rstrip().endswith(":"):  # a heading below it: what follows is pasted ("Laporan polisi:")
                 break
