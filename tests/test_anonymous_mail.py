@@ -618,8 +618,8 @@ SIGN_OFF_CASES = [
                 "*Nama Pelapor:* [anonim]\n**Nama Pelapor**: [anonim]\n"
                 "3) *Identitas pelapor:* [anonim], warga RT 03"),
     SignOffCase("'Pelapor:' alone numbered or in bold below the closing is hers", "Warga Peduli",
-                "Kades potong BLT.\n\nSalam,\n1. Pelapor: Siti Rahayu\n*Pelapor:* Siti Rahayu",
-                "Kades potong BLT.\n\nSalam,\n1. Pelapor: [anonim]\n*Pelapor:* [anonim]"),
+                "Kades potong BLT.\n\nSalam,\n1. Pelapor: Siti Rahayu\n\nSalam,\n*Pelapor:* Siti Rahayu",
+                "Kades potong BLT.\n\nSalam,\n1. Pelapor: [anonim]\n\nSalam,\n*Pelapor:* [anonim]"),
     # The accused's labels numbered or in bold stay, and so does a numbered "Pelapor:" of a pasted report.
     SignOffCase("the accused's label numbered or in bold, and a pasted report's numbered reporter, stay",
                 "Warga Peduli",
@@ -676,6 +676,97 @@ SIGN_OFF_CASES = [
                 "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
                 "Terlapor: Warga RT 03",
                 "Kades malah melaporkan balik warga ke polisi.\nLaporan polisi:\nPelapor: Hendra Gunawan (Kades)\n"
+                "Terlapor: Warga RT 03"),
+    # "Pelapor:" is hers only right below a closing that is a line's last sentence ("Salam,", "Hormat saya,", "... .
+    # Terima kasih."): a police report or a chat pasted below a sentence opening with "Terima kasih" or a "Pengirim:"
+    # line, or two lines below the closing, named the accused, and so does one with another party's label or a police
+    # report's number in its block. The accused's name, the evidence, went as "[anonim]".
+    SignOffCase("'Pelapor:' below a sentence opening with 'Terima kasih' is a pasted report's", "Warga Peduli",
+                "Terima kasih atas tanggapan sebelumnya. Kades sekarang melaporkan balik saya ke Polsek.\n"
+                "Pelapor: Hendra Gunawan (Kepala Desa Sukamaju)\nPasal: 310 KUHP",
+                "Terima kasih atas tanggapan sebelumnya. Kades sekarang melaporkan balik saya ke Polsek.\n"
+                "Pelapor: Hendra Gunawan (Kepala Desa Sukamaju)\nPasal: 310 KUHP"),
+    SignOffCase("'Pelapor:' in a block opening with a police report's number is that report's", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan",
+                "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan"),
+    SignOffCase("'Pelapor:' right below the closing beside a police report's labelled number", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNomor: STTLP/123/VI/2026/POLRES BOGOR",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNomor: STTLP/123/VI/2026/POLRES BOGOR"),
+    SignOffCase("'Pelapor:' two lines below the closing is a pasted report's", "Warga Peduli",
+                "Kades lapor balik ke polisi. Terima kasih.\nBerikut isi laporan polisinya\n"
+                "Pelapor: Hendra Gunawan (Kades)",
+                "Kades lapor balik ke polisi. Terima kasih.\nBerikut isi laporan polisinya\n"
+                "Pelapor: Hendra Gunawan (Kades)"),
+    SignOffCase("'Pelapor:' below a 'Pengirim:' line is a forwarded chat's", "Warga Peduli",
+                "Diteruskan dari WA grup desa\nPengirim: Sekdes Budi\n"
+                "Pelapor: Hendra Gunawan minta warga diam soal BLT",
+                "Diteruskan dari WA grup desa\nPengirim: Sekdes Budi\n"
+                "Pelapor: Hendra Gunawan minta warga diam soal BLT"),
+    *(SignOffCase(f"'Pelapor:' below the closing beside '{label}' is a pasted report's", "Warga Peduli",
+                  f"Kades lapor balik. Terima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}: Warga RT 03",
+                  f"Kades lapor balik. Terima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}: Warga RT 03")
+      for label in ("Tersangka", "Teradu", "Pelaku", "Korban", "Saksi", "Nama Tersangka", "- TERADU ")),
+    # Hers: right below the closing, its last sentence, with a few words after it, a blank line between; another
+    # party's label above the closing is the report's ("Pelaku: ...\n\nSalam,\nPelapor: ..." kept her name).
+    SignOffCase("'Pelapor:' right below a closing with a few words, or a line's last sentence, is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nTerima kasih atas perhatiannya.\nPelapor: Siti Rahayu\n\n"
+                "Demikian laporan saya. Terima kasih.\nPelapor: Siti Rahayu\nWassalamualaikum wr. wb.\n\n"
+                "Pelapor: Siti Rahayu",
+                "Kades potong BLT.\n\nTerima kasih atas perhatiannya.\nPelapor: [anonim]\n\n"
+                "Demikian laporan saya. Terima kasih.\nPelapor: [anonim]\nWassalamualaikum wr. wb.\n\n"
+                "Pelapor: [anonim]"),
+    SignOffCase("another party's label above the closing leaves 'Pelapor:' below it hers", "Warga Peduli",
+                "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: Siti Rahayu",
+                "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: [anonim]"),
+    SignOffCase("another party's label below the closing, a paragraph further, makes 'Pelapor:' a report's",
+                "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\n\nTerlapor: Warga RT 03",
+                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\n\nTerlapor: Warga RT 03"),
+    # A heading of her own details between the closing and "Pelapor:" ("Data pelapor:") is hers, and so is the name on
+    # the line after the label alone there: each kept her name. Another heading, a sentence on that line, another
+    # party's label below stay a pasted report's.
+    SignOffCase("'Pelapor:' below a heading of her own details below the closing is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nHormat saya,\nData pelapor:\nPelapor: Siti Rahayu\n\n"
+                "Salam,\nIdentitas pelapor:\nPelapor: Siti Rahayu",
+                "Kades potong BLT.\n\nHormat saya,\nData pelapor:\nPelapor: [anonim]\n\n"
+                "Salam,\nIdentitas pelapor:\nPelapor: [anonim]"),
+    SignOffCase("the name on the line after the label alone below the closing is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor:\nSiti Rahayu\n\nHormat saya,\nIdentitas pelapor:\n"
+                "Siti Rahayu (warga RT 03)",
+                "Kades potong BLT.\n\nSalam,\nPelapor:\n[anonim]\n\nHormat saya,\nIdentitas pelapor:\n"
+                "[anonim] (warga RT 03)"),
+    SignOffCase("a sentence on the line after the label alone below the closing stays", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor:\nKades Hendra minta uang 5 juta ke warga",
+                "Kades lapor balik.\n\nSalam,\nPelapor:\nKades Hendra minta uang 5 juta ke warga"),
+    SignOffCase("the name after the label alone below another heading stays", "Warga Peduli",
+                "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor:\nHendra Gunawan (Kades)",
+                "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor:\nHendra Gunawan (Kades)"),
+    SignOffCase("'Pelapor:' below another heading below her own heading stays", "Warga Peduli",
+                "Kades lapor balik.\n\nHormat saya,\nData pelapor:\nLaporan polisi:\nPelapor: Hendra Gunawan",
+                "Kades lapor balik.\n\nHormat saya,\nData pelapor:\nLaporan polisi:\nPelapor: Hendra Gunawan"),
+    SignOffCase("the name after the label alone beside another party's label stays", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nPelapor:\nHendra Gunawan (Kades)\nTerlapor: Warga RT 03",
+                "Kades lapor balik.\n\nSalam,\nPelapor:\nHendra Gunawan (Kades)\nTerlapor: Warga RT 03"),
+    SignOffCase("'Pelapor:' below her own heading beside another party's label stays", "Warga Peduli",
+                "Kades lapor balik.\n\nSalam,\nData pelapor:\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03",
+                "Kades lapor balik.\n\nSalam,\nData pelapor:\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03"),
+    # Her handle in place of the name, and her address under its label right below her label: her sign-off's too
+    # (each reached the case store). Below another's label, a place under another label, a pasted report's stay.
+    SignOffCase("her handle after her label and her labelled address right below it go", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor: Siti Rahayu\nAlamat: Jl. Melati 5 RT 03/RW 02 Sukamaju\n\n"
+                "Salam,\nPelapor: @sitirahayu\nNama Pelapor: @siti.rahayu (warga RT 03)",
+                "Kades potong BLT.\n\nSalam,\nPelapor: [anonim]\nAlamat: [anonim]\n\n"
+                "Salam,\nPelapor: [anonim]\nNama Pelapor: [anonim] (warga RT 03)"),
+    SignOffCase("an address below another's label, a place below hers, a pasted report's handle stay",
+                "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: Siti Rahayu\nLokasi: Jl. Mawar 5 RT 01 depan balai desa\n"
+                "Nama Terlapor: Andi Saputra\nAlamat: Jl. Mawar 3 RT 01",
+                "Kades potong BLT.\n\nSalam,\nNama Pelapor: [anonim]\nLokasi: Jl. Mawar 5 RT 01 depan balai desa\n"
+                "Nama Terlapor: Andi Saputra\nAlamat: Jl. Mawar 3 RT 01"),
+    SignOffCase("a pasted report's reporter's handle and address stay", "Warga Peduli",
+                "Kades lapor balik.\nLaporan polisi:\nPelapor: @kades_hendra\nAlamat: Jl. Mawar 3 RT 01\n"
+                "Terlapor: Warga RT 03",
+                "Kades lapor balik.\nLaporan polisi:\nPelapor: @kades_hendra\nAlamat: Jl. Mawar 3 RT 01\n"
                 "Terlapor: Warga RT 03"),
     SignOffCase("a quoted reporter's label, a plea and an ordinary word stay", "Warga Peduli",
                 "Laporan lama diabaikan:\n> Nama Pelapor: Budi Santoso\n\nSalam,\nNama pelapor: rahasia\n"

@@ -181,6 +181,8 @@ class IdentityWords:
     # A label of another party to a case opening a line (`[own_name]` other_party_labels: "Terlapor: ..."): among the
     # mail's last lines, a "Pelapor:" there is a pasted report's.
     other_party_label: re.Pattern[str]
+    # A heading of her own details opening a line (`[own_name]` reporter_headings: "Data pelapor:").
+    reporter_heading: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
@@ -245,6 +247,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         other_party_label=_label_opening_a_line(raw["own_name"]["other_party_labels"]),
+        reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
@@ -1241,34 +1244,88 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
+# What may follow a closing phrase on a line of its own, the sign-off's ("Salam,", "Terima kasih atas perhatiannya."):
+# a comma, a few words and marks; no colon ("Pengirim: Sekdes Budi" is a label) nor another sentence.
+_CLOSING_ALONE = re.compile(r"[^\S\n]*,?[^\S\n]*(?:[^\W\d_][\w'.]*(?:[^\S\n]+[^\W\d_][\w'.]*){0,2})?[^\w:\n]*")
+# A police report's number opening a line, a label before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
+# "Nomor: STTLP/123/..."): a "Pelapor:" in its lines names that report's reporter.
+_POLICE_REPORT_NUMBER = re.compile(r"[^\S\n]*(?:[^\W\d_]+\.?(?:[^\S\n]+[^\W\d_]+\.?){0,3}[^\S\n]*:[^\S\n]*)?"
+                                   r"(?:LP|STPL|STTLP)[^\S\n]*/[^\S\n]*\w+[^\S\n]*/", re.IGNORECASE)
+
+
+def _closing_alone(words: IdentityWords, line: str) -> bool:
+    """Whether `line` ends with a sign-off's closing, a sentence of its own: a closing phrase opening the line or its
+    last sentence ("Demikian laporan saya. Terima kasih."), and at most a few words after it (`_CLOSING_ALONE`)."""
+    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
+    return bool(phrases) and _CLOSING_ALONE.fullmatch(line, phrases[-1].end()) is not None
+
+
 def without_reporter_label(text: str) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
     reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
     its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only below the sign-off's closing, with no label of another
-    party opening one of those lines (`other_party_label`: "Terlapor: ..."; the word in a sentence is none): a police
-    report pasted below the words names its own reporter so, the accused."""
+    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a
+    line of its own ("Salam,", `_closing_alone`), with no label of another party to a case opening a line below
+    that closing (`other_party_label`: "Terlapor: ...", "Tersangka: ..."; the word in a sentence is none; above it,
+    in the report, they are the report's) nor a police report's number ("LP/B/45/..."): a police report or a chat
+    pasted below the words names its own reporter so, the accused, also below a sentence opening with "Terima kasih"
+    or a "Pengirim: ..." line. A heading of her own details between is hers too ("Data pelapor:", `reporter_heading`),
+    and so is the name on the line after the label alone there ("Salam,\nPelapor:\nSiti Rahayu"). Her handle in place
+    of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label on the line right below her
+    label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
     words = load_identity_words()
     lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
     written = written[-CLOSING_TAIL_LINES:]
-    # A closing line of its own above it ("Salam,"; "Pelapor" closes a sign-off too, and is not one above itself)
-    closings = [index for index in written if words.closing.search(lines[index])
-                and not words.sign_off_reporter_label.match(lines[index])]
     signed_below: set[int] = set()
-    if closings and not any(words.other_party_label.match(lines[index]) for index in written):
-        for index in (index for index in written if index > closings[0]):
-            if lines[index].rstrip().endswith(":"):  # a heading below it: what follows is pasted ("Laporan polisi:")
-                break
-            signed_below.add(index)
+    for place, above in enumerate(written):
+        if not _closing_alone(words, lines[above]) or any(words.other_party_label.match(lines[index])
+                                                          or _POLICE_REPORT_NUMBER.match(lines[index])
+                                                          for index in written if index > above):
+            continue
+        below = written[place + 1:place + 3]
+        if below and _alone_on_its_line(words.reporter_heading, lines[below[0]]):  # "Data pelapor:" between
+            signed_below.add(below.pop(0))
+        signed_below.update(below[:1])
+    hers: list[int] = []
     for index in written:
         label = words.reporter_label.match(lines[index]) or (
             words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)
+        if label is not None:
+            hers.append(index)
         if label is None or (span := _given_name(words, lines[index], label.end())) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
+    # The label alone on its line there, the name on the next ("Salam,\nPelapor:\nSiti Rahayu"), set off as a
+    # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's).
+    for index, below in pairwise(written):
+        if index in signed_below and any(_alone_on_its_line(label, lines[index]) for label in (
+                    words.sign_off_reporter_label, words.reporter_label, words.reporter_heading)) \
+                and _LABELLED_LINE.match(lines[below]) is None \
+                and (span := _given_name(words, lines[below], 0)) is not None \
+                and _SET_OFF_NAME.match(lines[below], span[1]):
+            lines[below] = lines[below][:span[0]] + OWN_IDENTITY + lines[below][span[1]:]
+    # Her handle in place of the name ("Pelapor: @sitirahayu"), and her address under its label on the line right
+    # below ("Alamat: Jl. Melati 5 RT 03/RW 02"): her own sign-off's, as the name is.
+    for index in hers:
+        value = _LABEL_VALUE.match(lines[index])
+        if value is not None and (handle := _HANDLE.match(lines[index], value.end())) is not None \
+                and _SET_OFF_NAME.match(lines[index], handle.end()):
+            lines[index] = lines[index][:handle.start()] + OWN_IDENTITY + lines[index][handle.end():]
+        if index + 1 < len(lines) and (address := words.address_line.match(lines[index + 1])) is not None \
+                and (value := _LABEL_VALUE.match(lines[index + 1])) is not None and value.end() <= address.end():
+            lines[index + 1] = lines[index + 1][:value.end()] + OWN_IDENTITY
     return "\n".join(lines)
+
+
+_LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
+
+
+def _alone_on_its_line(label: re.Pattern[str], line: str) -> bool:
+    """Whether `line` is `label` and its colon alone ("Data pelapor:", "Pelapor :")."""
+    found = label.match(line)
+    return found is not None and not line[found.end():].strip(" \t:*")
 
 
 # A national identity number (NIK, 16 digits) under its label: "NIK: 3201 2345 6789 0001", "No. KTP 3201...".
