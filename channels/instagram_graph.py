@@ -130,8 +130,12 @@ TRANSIENT_CODES = frozenset({1, 2})
 CODE_MEANINGS = {1: "unknown error, possibly temporary", 2: "service temporarily unavailable",
                  190: "access token invalid or expired", 102: "API session invalid", 10: "permission missing",
                  200: "permission missing", 4: "app rate limit", 17: "user rate limit", 32: "page rate limit",
-                 613: "rate limit", 80002: "Instagram rate limit", 100: "object missing or not readable",
+                 613: "rate limit", 80002: "Instagram rate limit", 100: "invalid parameter",
                  2642: "pagination cursor invalid"}
+# A subcode's meaning where it says more than its code: code 100 is any invalid parameter ("(#100) Param message must
+# be non-empty", a reply's empty text), said "object missing" before whatever its subcode, which sent the operator
+# looking for a deleted post.
+SUBCODE_MEANINGS = {(100, 33): "object missing or not readable"}
 # CAROUSEL_ALBUM: an album served without its items, whose `media_url` is its first one's.
 MEDIA_TYPES = {"IMAGE": "image/jpeg", "VIDEO": "video/mp4", "CAROUSEL_ALBUM": "image/jpeg"}
 # A video's still (`thumbnail_url`).
@@ -205,7 +209,7 @@ def classify_response(response: httpx.Response, now: float) -> ProviderError:
     code = error.get("code") if isinstance(error, dict) else None
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     subcode = error.get("error_subcode") if isinstance(error, dict) else None
-    meaning = CODE_MEANINGS.get(code)
+    meaning = SUBCODE_MEANINGS.get((code, subcode)) or CODE_MEANINGS.get(code)
     # "503", not "503 code=None", for an answer without Meta's error object (a proxy's page, an empty body).
     detail = f"{response.status_code}" + (f" code={code}" if code is not None else "") + (f" ({meaning})" if meaning
                                                                                           else "")

@@ -24,6 +24,7 @@ from channels.instagram_graph import (
     PROGRESS_KEY,
     GraphClient,
     InstagramPoller,
+    classify_response,
     notification_items,
     our_reply_in,
     own_post,
@@ -1320,6 +1321,22 @@ def test_graph_errors_are_classified_logged_and_acted_on(
     (line,) = [e for e in log_events(log_stream) if e["event"] == event]
     assert line["channel"] == "instagram"
     assert "test-instagram-access-token" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    pytest.param("instagram/graph_error_not_found.json", "400 code=100 (object missing or not readable)",
+                 id="subcode-33-the-object-gone"),
+    # Meta's generic invalid parameter: said "object missing", the operator went looking for a deleted post
+    pytest.param({"error": {"message": "(#100) Param message must be non-empty", "type": "OAuthException",
+                            "code": 100, "fbtrace_id": "AxK2"}}, "400 code=100 (invalid parameter)",
+                 id="code-100-alone-an-invalid-parameter"),
+    pytest.param("instagram/graph_error_nonexisting_field.json", "400 code=100 (a field the API does not have)",
+                 id="a-nonexisting-field"),
+])
+def test_a_graph_error_is_said_by_its_code_and_subcode(body: str | dict[str, Any], said: str) -> None:
+    content = fixture(body) if isinstance(body, str) else body
+    response = httpx.Response(400, json=content)
+    assert classify_response(response, time.time()).detail == said
 
 
 def usage(minutes: object) -> dict[str, str]:
