@@ -23,8 +23,11 @@ TITLE_MAX_WORDS = 5
 LINE_MAX = 80
 # An abbreviation in a role's line ("RT", "TU", "SDN", "PU"): a few capitals.
 _ABBREVIATION = re.compile(r"[A-Z]{2,4}")
-_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
-_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+# An e-mail address to its last letter (a domain of any length: "dewi@kantor.example"), and an @handle: a contact of a
+# line (workers/own_identity.py reads a signature's lines with them too).
+MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
+HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
+# What separates the words of a contact's label: "No. HP/WA", "Telp / WA".
 _LABEL_PARTS = re.compile(r"[\s./]+")
 _MAILBOX_WORD = re.compile(r"[^\W\d_]+")
 _MIN_MAILBOX_NAME_WORD = 3
@@ -82,7 +85,8 @@ def signature_line(line: str) -> bool:
     label = _without_contacts(line)
     if label is not None:
         label = label.strip().rstrip(":").strip().lower()
-        return not any(char.isalnum() for char in label) or _is_contact_label(label, words)
+        return not any(char.isalnum() for char in label) or is_contact_label(label, words.contact_labels,
+                                                                               words.contact_label_words)
     if len(line) > LINE_MAX or words.sentence_word.search(line) or words.someone_else.search(line) \
             or not (any(char.isdigit() for char in line) or _ABBREVIATION.search(line)):
         return False
@@ -95,17 +99,18 @@ def signature_line(line: str) -> bool:
 def _without_contacts(line: str) -> str | None:
     """The line without its contacts (phone numbers read as Indonesian, e-mail addresses, @handles); None for a line
     with none."""
-    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE) for match in pattern.finditer(line)]
+    spans = [match.span() for pattern in (MAIL_ADDRESS, HANDLE) for match in pattern.finditer(line)]
     spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
     if not spans:
         return None
     return "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
 
 
-def _is_contact_label(label: str, words: SignatureWords) -> bool:
-    """Whether a line's label (lowercase) is a contact's: one of `[contact_labels]`, or made only of their words."""
+def is_contact_label(label: str, labels: frozenset[str], label_words: frozenset[str]) -> bool:
+    """Whether a line's label (lowercase) is a contact's: one of `[contact_labels]` (`labels`), or made only of their
+    `words` (`label_words`: "no. hp/wa", "nomor whatsapp", "kontak pelapor")."""
     parts = [part for part in _LABEL_PARTS.split(label) if part]
-    return label in words.contact_labels or (bool(parts) and all(part in words.contact_label_words for part in parts))
+    return label in labels or (bool(parts) and all(part in label_words for part in parts))
 
 
 def mailbox_name(address: str) -> tuple[frozenset[str], str | None]:

@@ -74,6 +74,7 @@ from normalizer.envelope import (
     SenderKind,
 )
 from normalizer.quoted_posts import without_quoted_post_addresses
+from normalizer.signature import HANDLE, MAIL_ADDRESS, is_contact_label
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
@@ -274,11 +275,6 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
 
 
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
-# An e-mail address to its last letter (a domain of any length: "dewi@kantor.example"), for a line of it alone.
-_MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
-_HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
-# What separates the words of a contact's label: "No. HP/WA", "Telp / WA".
-_LABEL_PARTS = re.compile(r"[\s./]+")
 
 
 def _spaced_digits(digits: str) -> str:
@@ -846,7 +842,7 @@ def _is_senders_line_below(line: str, above: str) -> bool:
 
 def _is_bare_number(line: str) -> bool:
     """Whether a line is a phone number alone, with no label, address or handle."""
-    if _MAIL_ADDRESS.search(line) or _HANDLE.search(line):
+    if MAIL_ADDRESS.search(line) or HANDLE.search(line):
         return False
     spans = [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
     kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
@@ -859,8 +855,8 @@ def _without_contacts_of(signature: str, line: str) -> str:
     own = {match.number.national_number for match in phonenumbers.PhoneNumberMatcher(signature, "ID")}
     spans = [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")
              if match.number.national_number in own]
-    addresses = {found.lower() for found in _MAIL_ADDRESS.findall(signature)}
-    spans += [match.span() for match in _MAIL_ADDRESS.finditer(line) if match.group().lower() in addresses]
+    addresses = {found.lower() for found in MAIL_ADDRESS.findall(signature)}
+    spans += [match.span() for match in MAIL_ADDRESS.finditer(line) if match.group().lower() in addresses]
     for start, end in sorted(spans, reverse=True):
         line = line[:start] + OWN_IDENTITY + line[end:]
     return line
@@ -1066,7 +1062,7 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
     if _DIGIT_OR_AT.search(head) is None:  # no contact to find (most texts): the patterns below cost more
         return None
     last = None
-    for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE):
+    for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE):
         for match in pattern.finditer(head):
             if head[match.end():].strip(" \t([{:-\u2013\u2014") == "" and not _is_tracking_id(match.group()) \
                     and (last is None or match.end() > last.end()):
@@ -1083,7 +1079,7 @@ def _next_contact(read: str, position: int) -> tuple[int, int] | None:
     window = read[position:position + _GIVEN_CONTACT_REACH + 254]  # room for an address that starts within reach
     if _DIGIT_OR_AT.search(window) is None:
         return None
-    found = [match for pattern in (_GIVEN_NUMBER, _MAIL_ADDRESS, _HANDLE)
+    found = [match for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)
              if (match := pattern.search(window)) is not None and match.start() <= _GIVEN_CONTACT_REACH
              and not _is_tracking_id(match.group())]
     if not found:
@@ -1092,7 +1088,7 @@ def _next_contact(read: str, position: int) -> tuple[int, int] | None:
     lead = _NOT_CONTACT_START.match(first.group())
     start = first.start() + (lead.end() if lead else 0)
     # A sentence's full stop after a handle is no part of it ("IG saya @siti.rahma.wb. Terima kasih").
-    end = first.end() - (len(first.group()) - len(first.group().rstrip("."))) if first.re is _HANDLE else first.end()
+    end = first.end() - (len(first.group()) - len(first.group().rstrip("."))) if first.re is HANDLE else first.end()
     return position + start, position + end
 
 
@@ -1310,7 +1306,7 @@ def without_reporter_label(text: str) -> str:
     # below ("Alamat: Jl. Melati 5 RT 03/RW 02"): her own sign-off's, as the name is.
     for index in hers:
         value = _LABEL_VALUE.match(lines[index])
-        if value is not None and (handle := _HANDLE.match(lines[index], value.end())) is not None \
+        if value is not None and (handle := HANDLE.match(lines[index], value.end())) is not None \
                 and _SET_OFF_NAME.match(lines[index], handle.end()):
             lines[index] = lines[index][:handle.start()] + OWN_IDENTITY + lines[index][handle.end():]
         if index + 1 < len(lines) and (address := words.address_line.match(lines[index + 1])) is not None \
@@ -1341,14 +1337,14 @@ def _has_contact(block: str) -> bool:
     without a country code), an e-mail address, an @handle, or a NIK or a NIP under its label (`_NIK`, `_NIP`: a
     sign-off's "NIK: 3201..." or "NIP: 19880101 201001 2 003" below the name reached the case store, the name alone
     replaced)."""
-    return bool(_MAIL_ADDRESS.search(block) or _HANDLE.search(block) or _NIK.search(block) or _NIP.search(block)) \
+    return bool(MAIL_ADDRESS.search(block) or HANDLE.search(block) or _NIK.search(block) or _NIP.search(block)) \
         or phonenumbers.PhoneNumberMatcher(block, "ID").has_next()
 
 
 def _is_bare_contact(line: str) -> bool:
     """Whether a line is nothing but a way to reach someone (`_has_contact`), under a contact's label at most
     (`[contact_labels]`): "0813-9876-5432", "HP: 0813-9876-5432", "dewi@example.net", "NIK: 3201...", "NIP: ..."."""
-    spans = [match.span() for pattern in (_MAIL_ADDRESS, _HANDLE, _NIK, _NIP) for match in pattern.finditer(line)]
+    spans = [match.span() for pattern in (MAIL_ADDRESS, HANDLE, _NIK, _NIP) for match in pattern.finditer(line)]
     spans += [(match.start, match.end) for match in phonenumbers.PhoneNumberMatcher(line, "ID")]
     if not spans:
         return False
@@ -1380,11 +1376,9 @@ def _is_senders_bare_contact(lines: list[str], index: int) -> bool:
 
 
 def _is_contact_label(label: str) -> bool:
-    """Whether a line's label (lowercase) is a signature's contact's: one of `[contact_labels]`, or made only of their
-    `words` ("no. hp/wa", "nomor whatsapp", "kontak pelapor")."""
+    """Whether a line's label (lowercase) is a signature's contact's (`normalizer.signature.is_contact_label`)."""
     words = load_identity_words()
-    parts = [part for part in _LABEL_PARTS.split(label) if part]
-    return label in words.contact_labels or (bool(parts) and all(part in words.contact_label_words for part in parts))
+    return is_contact_label(label, words.contact_labels, words.contact_label_words)
 
 
 def _is_citizens_line(line: str) -> bool:
