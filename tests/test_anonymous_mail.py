@@ -730,6 +730,15 @@ SIGN_OFF_CASES = [
                 "Salam,\nIdentitas pelapor:\nPelapor: Siti Rahayu",
                 "Kades potong BLT.\n\nHormat saya,\nData pelapor:\nPelapor: [anonim]\n\n"
                 "Salam,\nIdentitas pelapor:\nPelapor: [anonim]"),
+    # "ttd" (tanda tangan: where a letter's signature goes) between the closing and "Pelapor:": her letter's form
+    SignOffCase("'Pelapor:' below the closing and its 'ttd' is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nHormat saya,\nttd\nPelapor: Siti Rahayu\n\n"
+                "Salam,\n(ttd)\n\nPelapor: Siti Rahayu",
+                "Kades potong BLT.\n\nHormat saya,\nttd\nPelapor: [anonim]\n\n"
+                "Salam,\n(ttd)\n\nPelapor: [anonim]"),
+    SignOffCase("'ttd' below the closing opens no pasted report's 'Pelapor:' below another line", "Warga Peduli",
+                "Kades lapor balik.\n\nHormat saya,\nttd\nLaporan polisi:\nPelapor: Hendra Gunawan",
+                "Kades lapor balik.\n\nHormat saya,\nttd\nLaporan polisi:\nPelapor: Hendra Gunawan"),
     SignOffCase("the name on the line after the label alone below the closing is hers", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nPelapor:\nSiti Rahayu\n\nHormat saya,\nIdentitas pelapor:\n"
                 "Siti Rahayu (warga RT 03)",

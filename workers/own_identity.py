@@ -1280,7 +1280,9 @@ def without_reporter_label(text: str) -> str:
                                                           or _POLICE_REPORT_NUMBER.match(lines[index])
                                                           for index in written if index > above):
             continue
-        below = written[place + 1:place + 3]
+        below = written[place + 1:place + 4]
+        while below and _SIGNATURE_MARK.fullmatch(lines[below[0]]):  # "ttd" between: where her signature goes
+            below.pop(0)
         if below and _alone_on_its_line(words.reporter_heading, lines[below[0]]):  # "Data pelapor:" between
             signed_below.add(below.pop(0))
         signed_below.update(below[:1])
@@ -1316,6 +1318,8 @@ def without_reporter_label(text: str) -> str:
 
 
 _LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
+# "ttd" (tanda tangan) alone on a line below a letter's closing, where the signature goes: "ttd", "(ttd)", "TTD.".
+_SIGNATURE_MARK = re.compile(r"[^\S\n]*[(\[]?[^\S\n]*ttd[^\S\n]*[.)\]]?[^\S\n]*", re.IGNORECASE)
 
 
 def _alone_on_its_line(label: re.Pattern[str], line: str) -> bool:
