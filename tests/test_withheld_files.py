@@ -69,6 +69,7 @@ from tests.test_forwarding import cli
 from tests.test_media_fetch import FETCHING, SIGNED_CDN, TWILIO_MEDIA, X_PHOTO, photo, providers, redirect
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from workers.file_kinds import file_kind, is_plain_text, text_format
+from workers.handover import FAILED_AS_LOGGED, TO_FETCH
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED, OWN_IDENTITY_REMOVED
 
 if TYPE_CHECKING:
@@ -561,11 +562,12 @@ async def test_a_providers_file_is_listed_and_exported_as_the_forward_worker_fet
     assert [(attachment["location"], attachment["flags"]) for attachment in report["attachments"]] == [
         ("", [METADATA_NOT_REMOVED]), ("", ["not_fetched", "location_withheld"])]  # type: ignore[index]
 
-    listing = cli(test_env, "attachments", "list", tracking_id)
+    listing = cli(test_env, "attachments", "list", tracking_id, **FETCHING)  # the worker's settings
     assert listing.returncode == 0, listing.stdout + listing.stderr
-    assert [row[:3] + row[4:] for row in table_rows(listing.stdout)] == [
-        ["0", "video/mp4", str(len(MP4)), "fetched file", "withheld", "unsupported_video"],
-        ["1", "image/jpeg", "-", "at its provider", "no file", "location_withheld"]]
+    assert table_rows(listing.stdout) == [
+        ["0", "video/mp4", str(len(MP4)), METADATA_NOT_REMOVED, "fetched file", "withheld", "unsupported_video"],
+        ["1", "image/jpeg", "-", "not_fetched, location_withheld", "at its provider", "no file",
+         f"{FAILED_AS_LOGGED}, location_withheld"]]
     assert "twilio" not in listing.stdout.lower() and "twimg" not in listing.stdout  # no provider's address
 
     out = tmp_path / "out"
@@ -575,6 +577,74 @@ async def test_a_providers_file_is_listed_and_exported_as_the_forward_worker_fet
     nothing = cli(test_env, "attachments", "export", tracking_id, str(tmp_path / "none"), "--index", "1")
     assert nothing.returncode == 1, nothing.stdout
     assert "the gateway keeps no file" in nothing.stdout and "at its provider" in nothing.stdout
+
+
+@dataclass(frozen=True)
+class Unfetched:
+    """An MMS's photo the forward worker cannot fetch (or has not yet), and what `attachments list` says of it."""
+
+    id: str
+    anonymous: bool
+    fetch_hosts: str  # LAPOR_ATTACHMENTS_FETCH_HOSTS of the worker and of the listing
+    forwarded: bool  # the forward queue worked (the provider answers 404), or not yet
+    listed: list[str]  # flags, gateway keeps, case store gets, why
+
+
+ALLOWED_HOSTS = FETCHING["LAPOR_ATTACHMENTS_FETCH_HOSTS"]
+NOT_ALLOWED_WHY = "not_allowed: host not in LAPOR_ATTACHMENTS_FETCH_HOSTS"
+WITHHELD_URL = "not_fetched, location_withheld"  # an anonymous report's: its URL leads back to the sender
+UNFETCHED = [
+    # The development profile's: no host allowed, the worker refuses the URL before any request.
+    Unfetched("named, no host allowed", False, "", True,
+              ["not_fetched", "at its provider", "its URL", NOT_ALLOWED_WHY]),
+    Unfetched("anonymous, no host allowed", True, "", True,
+              [WITHHELD_URL, "at its provider", "no file", f"{NOT_ALLOWED_WHY}, location_withheld"]),
+    Unfetched("named, no host allowed, not forwarded yet: as it will go", False, "", False,
+              ["not_fetched", "at its provider", "its URL", NOT_ALLOWED_WHY]),
+    Unfetched("anonymous, no host allowed, not forwarded yet: as it will go", True, "", False,
+              [WITHHELD_URL, "at its provider", "no file", f"{NOT_ALLOWED_WHY}, location_withheld"]),
+    # Allowed, answered 404: no record of the failure but the worker's log line.
+    Unfetched("named, allowed, failed", False, ALLOWED_HOSTS, True,
+              ["not_fetched", "at its provider", "its URL", FAILED_AS_LOGGED]),
+    Unfetched("anonymous, allowed, failed", True, ALLOWED_HOSTS, True,
+              [WITHHELD_URL, "at its provider", "no file", f"{FAILED_AS_LOGGED}, location_withheld"]),
+    # Allowed, not forwarded yet: the worker fetches it first, nothing is known of what the case store gets.
+    Unfetched("named, allowed, not forwarded yet", False, ALLOWED_HOSTS, False,
+              ["-", "at its provider", TO_FETCH, ""]),
+    Unfetched("anonymous, allowed, not forwarded yet", True, ALLOWED_HOSTS, False,
+              ["-", "at its provider", TO_FETCH, ""]),
+]
+
+
+@pytest.mark.parametrize("row", UNFETCHED, ids=[row.id for row in UNFETCHED])
+async def test_a_providers_file_not_fetched_is_listed_as_the_forward_worker_sends_it(
+        row: Unfetched, gateway: GatewayServer, casestore: CaseStoreServer, test_env: TestEnvironment) -> None:
+    """A photo the forward worker could not fetch was listed flags `-`, "its URL" and no why (or `location_withheld`
+    alone), while the case store's copy was flagged `not_fetched` and the worker logged why; one it had not fetched
+    yet was listed as going by its URL. The listing's flags are now the case store's, and say why."""
+    hosts = {"LAPOR_ATTACHMENTS_FETCH_HOSTS": row.fetch_hosts}
+    with providers() as router:
+        router.get(url=X_PHOTO).mock(return_value=httpx.Response(404))
+        body = "#anonim Foto pungli di loket 3" if row.anonymous else "Foto pungli di loket 3"
+        response = await gateway.post_twilio(gateway.twilio_form(Body=body, NumMedia="1", MediaUrl0=X_PHOTO,
+                                                                 MediaContentType0="image/jpeg"))
+        assert response.status_code == 200
+        tracking_id = tracking_id_in(twiml_message(response.text))
+        if row.forwarded:
+            drain(test_env.settings(**{**FETCHING, **hosts}), (FORWARD_QUEUE,))
+
+    listing = cli(test_env, "attachments", "list", tracking_id, **hosts)
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    assert table_rows(listing.stdout) == [["0", "image/jpeg", "-", *row.listed]], listing.stdout
+    assert "twimg" not in listing.stdout  # no provider's address
+    report = casestore.get(tracking_id)
+    if row.forwarded:  # the flags the case store has, as listed
+        assert report is not None
+        [attachment] = report["attachments"]  # type: ignore[misc]
+        assert ", ".join(attachment["flags"]) == row.listed[0]
+        assert (attachment["location"] == X_PHOTO) == (row.listed[2] == "its URL")
+    else:
+        assert report is None
 
 
 # An export killed halfway through its second file, as a dropped SSH session's SIGHUP or the OOM killer ends it: no

@@ -3,10 +3,11 @@
 An anonymous report's file that the gateway cannot give without its metadata is withheld from the case store
 (workers/image_metadata.py); the gateway keeps it, under the data dir by its sha256, listed in the envelope copy in
 Redis. `lapor-gateway attachments list` shows each attachment of a report and what the case store gets of it,
-worked out by the steps the forward worker runs (gateway.attachments.kept_by_gateway, image_metadata.examine and
-as_given, forward.anonymous_attachment), so the two cannot disagree. `attachments export` copies the gateway's files
-out, as the citizen sent them, metadata included, for an operator to hand over what a review found safe. The citizen's
-file names are never used: a file is named by its Tracking ID, its index and an extension from a fixed table.
+worked out by the steps the forward worker runs (media.fetchable_url and as_not_fetched for a file at its provider,
+gateway.attachments.kept_by_gateway, image_metadata.examine and as_given, forward.anonymous_attachment), so the two
+cannot disagree. `attachments export` copies the gateway's files out, as the citizen sent them, metadata included,
+for an operator to hand over what a review found safe. The citizen's file names are never used: a file is named by its
+Tracking ID, its index and an extension from a fixed table.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gateway.localtime import utc_time
 from gateway.logs import get_logger
 from gateway.private_files import DIRECTORY_MODE, TEMPORARY_SUFFIX, remove_orphans, write_temporary
 from gateway.queues import REPORT_STATE_KEY, envelope_key, readable_envelope
-from gateway.settings import Settings
+from gateway.settings import Settings, env_name
 from gateway.tracking import MAX_LENGTH, MIN_LENGTH, is_valid_tracking_id, normalize_tracking_id, was_issued
 from workers.file_kinds import media_type
 from workers.image_metadata import (
@@ -37,7 +38,15 @@ from workers.image_metadata import (
     as_given,
     examine,
 )
-from workers.media import as_fetched, fetched_key, fetched_record  # the forward worker's record of a fetched file
+from workers.media import (  # the forward worker's record of a fetched file, and what it sends of one it cannot fetch
+    NOT_ALLOWED,
+    FetchFailed,
+    as_fetched,
+    as_not_fetched,
+    fetchable_url,
+    fetched_key,
+    fetched_record,
+)
 from workers.own_identity import own_identity_remover
 from workers.report_payload import LOCATION_WITHHELD, NOT_UPLOADED, anonymous_attachment
 
@@ -45,6 +54,12 @@ log = get_logger()
 
 # What the case store gets of an attachment.
 AS_SENT, COPY, WITHHELD, NO_FILE, PROVIDER_URL = "as sent", "copy without metadata", "withheld", "no file", "its URL"
+# A provider's file the forward worker has not fetched yet and may still fetch (its report not forwarded yet, its URL
+# one `attachments.fetch_hosts` allows): what the case store gets of it is known once it is fetched, or failed.
+TO_FETCH = "fetched when forwarded"
+# Why a provider's file of a forwarded report went `not_fetched` when its URL is one a fetch may open: the worker keeps
+# no record of a failure, only its log line.
+FAILED_AS_LOGGED = "see attachment.fetch_failed in the worker's log"
 TEXT_COPY = "copy without its sender"  # a plain text naming its sender (workers/image_metadata.OWN_IDENTITY_REMOVED)
 # An exported file's extension, by the type the gateway keeps it under; any other type (HTML and SVG among them: they
 # run scripts when opened) and any file flagged executable get `bin`.
@@ -155,7 +170,8 @@ def report_files(settings: Settings, redis: Redis, text: str) -> ReportFiles:
     state = redis.hgetall(REPORT_STATE_KEY.format(tracking_id=tracking_id))
     forwarded = state.get(b"state") == b"forwarded"
     own_identity = own_identity_remover(envelope) if anonymous else None
-    views = tuple(_view(settings.data_dir, redis, index, attachment, own_identity)
+    fetch_hosts = settings.attachments.fetch_hosts
+    views = tuple(_view(settings.data_dir, redis, index, attachment, own_identity, fetch_hosts, forwarded=forwarded)
                   for index, attachment in enumerate(attachments))
     return ReportFiles(tracking_id, str(envelope.get("channel") or ""), anonymous,
                        _time(state.get(b"forwarded_at")) if forwarded else None, views, forwarded)
@@ -211,29 +227,55 @@ def _checked_tracking_id(settings: Settings, redis: Redis, text: str) -> str:
 
 
 def _view(data_dir: Path, redis: Redis, index: int, listed: Mapping[str, Any],
-          own_identity: Callable[[str], str] | None) -> AttachmentView:
-    """One attachment, through the forward worker's steps: a provider's file it fetched, then (for an anonymous
-    report, whose sender's identity `own_identity` removes from a text) the metadata step and the payload's
-    attachment."""
+          own_identity: Callable[[str], str] | None, fetch_hosts: Sequence[str], *,
+          forwarded: bool) -> AttachmentView:
+    """One attachment, through the forward worker's steps: a provider's file it fetched (or why it sends it
+    `not_fetched`), then (for an anonymous report, whose sender's identity `own_identity` removes from a text) the
+    metadata step and the payload's attachment. Its flags are those the case store gets."""
     anonymous = own_identity is not None
     kept = _as_fetched(data_dir, redis, listed)
+    keeps = _keeps(data_dir, listed, kept)
+    unfetched = _why_not_fetched(kept, fetch_hosts, forwarded=forwarded)
+    if unfetched == TO_FETCH:  # the worker's steps run once it is fetched (or given up on): nothing said before
+        return AttachmentView(
+            index=index, content_type=str(kept.get("content_type") or ""), size=kept.get("size"),
+            flags=tuple(str(flag) for flag in listed.get("flags") or []), location="", sha256=None, keeps=keeps,
+            case_store=TO_FETCH, reason=None)
+    sent = as_not_fetched(kept) if unfetched else kept
     examined: Examined | None = None
-    given: Mapping[str, Any] = kept
-    if anonymous and kept_by_gateway(kept):
-        examined = examine(data_dir, kept, keep_copy=False, own_identity=own_identity)
-        given = as_given(kept, examined)
+    given: Mapping[str, Any] = sent
+    if anonymous and kept_by_gateway(sent):
+        examined = examine(data_dir, sent, keep_copy=False, own_identity=own_identity)
+        given = as_given(sent, examined)
     if anonymous:
         given = anonymous_attachment(dict(given))
-    flags = tuple(str(flag) for flag in listed.get("flags") or [])
+    flags = [str(flag) for flag in given.get("flags") or []]
     has_file = kept_by_gateway(kept)
     location = str(kept.get("location") or "") if has_file else ""
-    keeps = _keeps(data_dir, listed, kept)
-    case_store = _case_store(given, examined)
+    case_store = _case_store(given, examined, unfetched)
     if case_store["case_store"] == AS_SENT and keeps == MISSING_FILE:  # a named report's: uploaded it cannot be
         case_store = {"case_store": NO_FILE, "reason": NOT_UPLOADED}
+        flags.append(NOT_UPLOADED)
     return AttachmentView(
-        index=index, content_type=str(kept.get("content_type") or ""), size=kept.get("size"), flags=flags,
+        index=index, content_type=str(kept.get("content_type") or ""), size=kept.get("size"), flags=tuple(flags),
         location=location, sha256=str(kept.get("sha256")) if has_file else None, keeps=keeps, **case_store)
+
+
+def _why_not_fetched(kept: Mapping[str, Any], fetch_hosts: Sequence[str], *, forwarded: bool) -> str | None:
+    """Why the forward worker sends (or sent) a file still at its provider flagged `not_fetched`: a URL no fetch
+    opens (workers/media.fetchable_url, as the worker asks it), or one of a forwarded report with no record of its
+    fetch (FAILED_AS_LOGGED). TO_FETCH for one it may still fetch; None for any other attachment."""
+    location = str(kept.get("location") or "")
+    if not is_provider_url(location):
+        return None
+    try:
+        fetchable_url(location, fetch_hosts)
+    except FetchFailed as failure:
+        if failure.reason == NOT_ALLOWED:  # the setting an operator changes for it
+            return f"{NOT_ALLOWED}: host not in {env_name('attachments', 'fetch_hosts')}"
+        return failure.reason
+    # Every file the worker fetched is recorded while its report's envelope is kept (workers/media._remember).
+    return FAILED_AS_LOGGED if forwarded else TO_FETCH
 
 
 def _as_fetched(data_dir: Path, redis: Redis, attachment: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -263,7 +305,8 @@ def _keeps(data_dir: Path, listed: Mapping[str, Any], kept: Mapping[str, Any]) -
     return f"no file ({', '.join(why) or 'not stored'})"
 
 
-def _case_store(given: Mapping[str, Any], examined: Examined | None) -> dict[str, str | None]:
+def _case_store(given: Mapping[str, Any], examined: Examined | None,
+                unfetched: str | None) -> dict[str, str | None]:
     flags = given.get("flags") or []
     location = str(given.get("location") or "")
     if METADATA_NOT_REMOVED in flags:
@@ -273,9 +316,9 @@ def _case_store(given: Mapping[str, Any], examined: Examined | None) -> dict[str
     if OWN_IDENTITY_REMOVED in flags:
         return {"case_store": TEXT_COPY, "reason": None}
     if LOCATION_WITHHELD in flags:
-        return {"case_store": NO_FILE, "reason": LOCATION_WITHHELD}
+        return {"case_store": NO_FILE, "reason": ", ".join(filter(None, (unfetched, LOCATION_WITHHELD)))}
     if is_provider_url(location):
-        return {"case_store": PROVIDER_URL, "reason": None}
+        return {"case_store": PROVIDER_URL, "reason": unfetched}
     if not kept_by_gateway(given):
         return {"case_store": NO_FILE, "reason": "not_stored"}
     return {"case_store": AS_SENT, "reason": None}

@@ -55,6 +55,9 @@ log = get_logger()
 
 # The flag of an attachment the forward worker could not fetch from its provider.
 NOT_FETCHED = "not_fetched"
+# Why a URL is never fetched: its host (or path) is not in `attachments.fetch_hosts`, or it is no https URL on the
+# default port without credentials (see host_allowed).
+NOT_ALLOWED = "not_allowed"
 # Why a file came flagged NOT_FETCHED from its channel, without an address (an X page's media entry it could not
 # read): counted among the files lost under this reason.
 UNREADABLE_AT_INTAKE = "media_unreadable"
@@ -197,6 +200,19 @@ def host_allowed(url: httpx.URL, entries: Sequence[str]) -> bool:
     return False
 
 
+def fetchable_url(location: str, fetch_hosts: Sequence[str]) -> httpx.URL:
+    """The URL a fetch of `location` opens; FetchFailed (for good) for one no fetch ever opens, whatever its provider
+    would answer: no URL (`bad_url`), or not one `fetch_hosts` allows (NOT_ALLOWED). `lapor-gateway attachments list`
+    asks it too (workers/handover.py), to say what the case store gets of a file not fetched yet."""
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL as error:
+        raise FetchFailed("bad_url", transient=False) from error
+    if not host_allowed(url, fetch_hosts):
+        raise FetchFailed(NOT_ALLOWED, transient=False)
+    return url
+
+
 def type_matches(expected: str, served: str) -> bool:
     """The type the envelope says, or another of its family (image/png for image/jpeg); anything when the envelope
     does not know. An HTML page where a photo was expected (a login or error page answered 200) is not the file,
@@ -243,12 +259,7 @@ class MediaFetcher:
 
     def fetch(self, location: str, expected_type: str, deadline: float) -> Fetched:
         """Fetch `location` by `deadline` (time.monotonic) and keep it under the data dir; raises FetchFailed."""
-        try:
-            url = httpx.URL(location)
-        except httpx.InvalidURL as error:
-            raise FetchFailed("bad_url", transient=False) from error
-        if not host_allowed(url, self._config.fetch_hosts):
-            raise FetchFailed("not_allowed", transient=False)
+        url = fetchable_url(location, self._config.fetch_hosts)
         _DEADLINE.at = deadline
         try:
             data, served = self._get(url, expected_type, deadline)
@@ -317,6 +328,11 @@ def as_fetched(attachment: Mapping[str, Any], fetched: Fetched) -> dict[str, Any
     """The attachment as the case store gets it once its file is kept: the bytes' type, size, sha256 and path."""
     return {**attachment, "content_type": fetched.content_type, "size": fetched.size, "sha256": fetched.sha256,
             "location": attachment_location(fetched.sha256)}
+
+
+def as_not_fetched(attachment: Mapping[str, Any]) -> dict[str, Any]:
+    """The attachment as the case store gets it when its file could not be fetched: as listed, flagged NOT_FETCHED."""
+    return {**attachment, "flags": [*attachment.get("flags", []), NOT_FETCHED]}
 
 
 def counted_reason(reason: str) -> str:
@@ -408,8 +424,7 @@ def fetch_provider_media(context: WorkerContext, envelopes: Mapping[str, dict[st
         if retry:
             held.setdefault(item.tracking_id, outcome.reason)
         else:
-            envelope["attachments"][item.index] = {**attachment,
-                                                   "flags": [*attachment.get("flags", []), NOT_FETCHED]}
+            envelope["attachments"][item.index] = as_not_fetched(attachment)
             not_fetched.setdefault(item.tracking_id, []).append(outcome.reason)
         metrics.ATTACHMENT_FETCHES.labels(HELD if retry else NOT_FETCHED, counted_reason(outcome.reason)).inc()
         log.warning("attachment.fetch_failed", tracking_id=item.tracking_id, attachment=item.index,
