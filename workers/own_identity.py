@@ -202,9 +202,6 @@ class IdentityWords:
     # A sentence's word no address holds (`[address_lines]` sentence_words, or one ending in a sentence_suffixes's),
     # as a whole word.
     sentence_word: re.Pattern[str]
-    # Someone else opening a line, the subject of its sentence (`[someone_else]` words and offices, a form of address
-    # before an office or a capitalized name: "Kades Hendra ...", "Oknum polisi ...", "Pak Camat ...", "Pak Hendra").
-    someone_else_opening: re.Pattern[str]
 
 
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
@@ -267,10 +264,6 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                  + r"|[^\W\d_]{2,}(?:" + "|".join(map(re.escape,
                                                                        raw["address_lines"]["sentence_suffixes"]))
                                  + r"))(?!\w)", re.IGNORECASE),
-        someone_else_opening=re.compile(
-            r"[^\w\n]*(?:(?i:(?:" + forms + r")\.?\s+)?(?i:" + "|".join(map(phrase_pattern, [
-                *raw["someone_else"]["words"], *raw["someone_else"]["offices"]])) + r")(?!\w)|(?i:" + forms
-            + r")\.?\s+[A-Z][a-z])"),
     )
 
 
@@ -1452,19 +1445,6 @@ def _signatures(lines: list[str]) -> list[tuple[int, int]]:
             and _has_contact("\n".join(lines[run[0][0]:run[-1][1]]))]
 
 
-def _tells_of_someone_else(written: list[str]) -> bool:
-    """Whether a short tail's lines (`written`, the only words of a mail below its "-- ") are news of someone else, no
-    signature: each line with a contact is a sentence (`_is_citizens_line`) opening with the one it tells of
-    (`someone_else_opening`: "Kades Hendra Gunawan minta uang 5 juta, nomornya 0813-1111-2222"), and none asks to
-    reach the sender (`[own_contact]`) or gives her name (`[own_name]`). Her own "Siti Rahayu\n0857-..." is none."""
-    words = load_identity_words()
-    if any(words.own_contact.search(line) or words.own_name.search(line) for line in written):
-        return False
-    contacts = [line for line in written if _has_contact(line)]
-    return bool(contacts) and all(_is_citizens_line(line) and words.someone_else_opening.match(line)
-                                  for line in contacts)
-
-
 def without_dashed_signature(text: str) -> str:
     """A mail's text with each signature below its last line of `--` replaced by OWN_IDENTITY (see the module and
     `_signatures`): the citizen's words there, and a disclaimer, stay."""
@@ -1477,8 +1457,7 @@ def without_dashed_signature(text: str) -> str:
     if not signatures:
         written = [line for line in below if line.strip()]
         if written and len(written) <= SHORT_TAIL_MAX_LINES \
-                and all(len(line) <= SHORT_TAIL_MAX_LINE for line in written) and _has_contact("\n".join(written)) \
-                and not (not any(line.strip() for line in lines[:last]) and _tells_of_someone_else(written)):
+                and all(len(line) <= SHORT_TAIL_MAX_LINE for line in written) and _has_contact("\n".join(written)):
             return "\n".join([*lines[:last + 1], OWN_IDENTITY])  # a short tail with a contact: SHORT_TAIL_MAX_LINES
         return text
     kept, position = lines[:last + 1], 0
