@@ -803,14 +803,23 @@ OWN_IDENTITY_CASES = [
     # ("nama sy ya pak"), they ended the name before it began, and her whole name reached the case store. With an
     # office or a lowercase word after the name the sentence is someone else's doing, and stays.
     OwnIdentityCase("sms: 'Bu' or 'Pak' opening the name the sender gives, and someone addressed so", SMS_SENDER,
-                    "Nama saya Bu Siti Rahayu. Nama saya Pak Budi Santoso warga RT 03. Nama saya Bu. Siti Rahayu, "
-                    "tolong dirahasiakan. Nama saya Pak Budi Santoso\nNama saya Pak Budi coret dari daftar BLT. Nama "
+                    "Nama saya Bu Siti Rahayu. Nama saya Pak Budi Santoso warga RT 03. "
+                    "Nama saya Pak Budi Santoso\nNama saya Pak Budi coret dari daftar BLT. Nama "
                     "saya Pak Lurah coret juga. saya lapor Pak Kades Budi minta uang. Perkenalkan saya Pak RT 03. Nama "
                     "saya Pak, jangan disebut. nama saya ya pak, kades potong BLT",
-                    "Nama saya [anonim]. Nama saya [anonim] warga RT 03. Nama saya [anonim], "
-                    "tolong dirahasiakan. Nama saya [anonim]\nNama saya Pak Budi coret dari daftar BLT. Nama "
+                    "Nama saya [anonim]. Nama saya [anonim] warga RT 03. "
+                    "Nama saya [anonim]\nNama saya Pak Budi coret dari daftar BLT. Nama "
                     "saya Pak Lurah coret juga. saya lapor Pak Kades Budi minta uang. Perkenalkan saya Pak RT 03. Nama "
                     "saya Pak, jangan disebut. nama saya ya pak, kades potong BLT"),
+    # With its dot "Pak." or "Bu." ends a plea's sentence, the accused named after it: read as her name's title, his
+    # name and office went ("Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades ..." as "... [anonim], Kades").
+    OwnIdentityCase("sms: 'Pak.' or 'Bu.' ending a plea keeps the accused named after it", SMS_SENDER,
+                    "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
+                    "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "
+                    "Hendra Gunawan. Dia Kades di sini.",
+                    "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
+                    "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "
+                    "Hendra Gunawan. Dia Kades di sini."),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

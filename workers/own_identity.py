@@ -1224,6 +1224,8 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
     """Whether `word`, a form of address among the titles ("Bu", "Pak": a plea's words too, "nama saya ya pak"), opens
     the name given as its title: capitalized, before a capitalized word no plea's nor an office's ("Nama saya Bu Siti
     Rahayu" kept her name; "Nama saya Pak Kades ..." names no one)."""
+    if word.group().endswith("."):
+        return False  # "rahasiakan nama saya Pak. Hendra Gunawan, Kades ...": a vocative ending its sentence
     space = _NAME_SPACE.match(text, word.end())
     following = _NAME_WORD.match(text, space.end()) if space is not None else None
     if following is None or not (word.group()[0].isupper() and following.group()[0].isupper()):
