@@ -1,7 +1,9 @@
-"""What a mail's signature holds below the From's name: its number, a short role, an address, no words of the
-citizen's (channels/email/processor.py `signs_off_alone`: "-- \nBudi Santoso\nKetua RT 03\n0812-3456-7890" over the
-quoted history adds nothing to a report). Read with config/identity.toml's tables, as an anonymous mail's signature is
-(workers/own_identity.py, which the channels do not import); narrowly: a line that may be news is the citizen's.
+"""What a mail's signature holds below the From's name: its contacts, no words of the citizen's
+(channels/email/processor.py `signs_off_alone`: "-- \nBudi Santoso\n0812-3456-7890" over the quoted history adds
+nothing to a report). Read with config/identity.toml's contact tables, as an anonymous mail's signature is
+(workers/own_identity.py, which the channels do not import). Narrowly: a role or an address below the name is not
+told from a headline of news ("Ketua RT 03" from "RT 03 Banjir 1 Meter", "Jl. Melati 5" from "No. Rekening Pak
+Hendra 1234567890"), and a mail of news dropped as empty loses the citizen's words; such a signature is filed.
 """
 
 from __future__ import annotations
@@ -15,14 +17,8 @@ from pathlib import Path
 import phonenumbers
 
 from gateway.settings import CONFIG_DIR
-from normalizer.text import fold_word, phrase_pattern
+from normalizer.text import fold_word
 
-# The most words of a signature's role below its name ("Ketua RT 03", "Staf TU SDN 3 Sukajadi"), and the longest line
-# of its role or address (a short tail's line: workers/own_identity.py SHORT_TAIL_MAX_LINE).
-TITLE_MAX_WORDS = 5
-LINE_MAX = 80
-# An abbreviation in a role's line ("RT", "TU", "SDN", "PU"): a few capitals.
-_ABBREVIATION = re.compile(r"[A-Z]{2,4}")
 # An e-mail address to its last letter (a domain of any length: "dewi@kantor.example"), and an @handle: a contact of a
 # line (workers/own_identity.py reads a signature's lines with them too).
 MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
@@ -40,13 +36,6 @@ class SignatureWords:
     # `[contact_labels]` labels and the words a label made only of is one too, lowercase.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
-    # A word opening an address's line (`[address_lines]` openers, after its label or none), a dot after it or none.
-    address_line: re.Pattern[str]
-    # A sentence's word no address or role holds (`[address_lines]` sentence_words, a word ending in a suffix's).
-    sentence_word: re.Pattern[str]
-    # Someone else: a `[someone_else]` word anywhere; an office of theirs opening the line, a form of address before
-    # it or before a capitalized name ("Kades Hendra 0813-...", "Pak Hendra").
-    someone_else: re.Pattern[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded: "warga@", "info@" spell no name.
     not_a_name: frozenset[str]
 
@@ -56,44 +45,25 @@ def signature_words(path: Path = CONFIG_DIR / "identity.toml") -> SignatureWords
     """config/identity.toml compiled into `SignatureWords`, once per path."""
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
-    lines, others = raw["address_lines"], raw["someone_else"]
-    forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
-    offices = "|".join(map(phrase_pattern, others["offices"]))
     return SignatureWords(
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
-        address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, lines["labels"])) + r")\s*:\s*)?(?:"
-                                + "|".join(map(re.escape, lines["openers"])) + r")(?:\.|(?!\w))", re.IGNORECASE),
-        sentence_word=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, lines["sentence_words"])) + r"|[^\W\d_]{2,}(?:"
-                                 + "|".join(map(re.escape, lines["sentence_suffixes"])) + r"))(?!\w)", re.IGNORECASE),
-        someone_else=re.compile(r"(?<!\w)(?i:" + "|".join(map(phrase_pattern, others["words"])) + r")(?!\w)"
-                                + r"|^[^\w\n]*(?i:(?:" + forms + r")\.?\s+)?(?i:" + offices + r")(?!\w)"
-                                + r"|^[^\w\n]*(?i:" + forms + r")\.?\s+[A-Z][a-z]"),
         not_a_name=frozenset(fold_word(word) for word in raw["not_a_name"]["words"]),
     )
 
 
 def signature_line(line: str) -> bool:
     """Whether a line below a signature's name is the signature's own, no words of the citizen's: a contact alone, under
-    a contact's label at most (`[contact_labels]`: "0812-3456-7890", "HP: 0812...", "budi@example.net"); or, in Title
-    Case with a number or an abbreviation, no sentence's word (`[address_lines]` sentence_words), no one else (a
-    `[someone_else]` word, an office opening it: "Kades Hendra 0813-...") and no other contact, an address
-    (`[address_lines]`: "Jl. Melati 5, Bekasi") or a short role ("Ketua RT 03", "Staf TU SDN 3"). A sentence, a
-    headline ("Jembatan Ambruk"), someone else's number are the citizen's."""
-    line = line.strip()
+    a contact's label at most (`[contact_labels]`: "0812-3456-7890", "HP: 0812...", "budi@example.net"). Anything
+    else may be news (module docstring), and someone else's number ("Kades Hendra 0813-...", "WA penipu 0813-...") is
+    the citizen's evidence."""
     words = signature_words()
-    label = _without_contacts(line)
-    if label is not None:
-        label = label.strip().rstrip(":").strip().lower()
-        return not any(char.isalnum() for char in label) or is_contact_label(label, words.contact_labels,
-                                                                               words.contact_label_words)
-    if len(line) > LINE_MAX or words.sentence_word.search(line) or words.someone_else.search(line) \
-            or not (any(char.isdigit() for char in line) or _ABBREVIATION.search(line)):
+    label = _without_contacts(line.strip())
+    if label is None:
         return False
-    if not all(token[0].isupper() and not (token.isupper() and len(token) > 4)
-               for token in line.split() if token[:1].isalpha()):
-        return False  # a sentence's lowercase, or capitals shouting news ("BANJIR RT 03")
-    return words.address_line.match(line) is not None or len(line.split()) <= TITLE_MAX_WORDS
+    label = label.strip().rstrip(":").strip().lower()
+    return not any(char.isalnum() for char in label) or is_contact_label(label, words.contact_labels,
+                                                                           words.contact_label_words)
 
 
 def _without_contacts(line: str) -> str | None:

@@ -1182,11 +1182,11 @@ def answer_quoting_alone(reply: EmailMessage, quoting: Callable[[EmailMessage], 
 SIGN_OFFS_ALONE = [
     pytest.param("", id="nothing"),
     pytest.param("-- \nBudi Santoso\n\n", id="a-signature-of-the-froms-name"),
-    # The From's name over what a signature holds below it (a number, a role, an address), with a degree or an initial:
-    # the sender's usual signature, which was filed and acknowledged again.
+    # The From's name over its contacts, with a degree or an initial: the sender's usual signature, which was filed
+    # and acknowledged again.
     pytest.param("-- \nBudi Santoso\n0812-3456-7890", id="a-signature-of-the-froms-name-and-number"),
-    pytest.param("-- \nBudi Santoso\nKetua RT 03", id="a-signature-of-the-froms-name-and-role"),
-    pytest.param("-- \nBudi Santoso\nJl. Melati 5, Bekasi", id="a-signature-of-the-froms-name-and-address"),
+    pytest.param("-- \nBudi Santoso\nHP/WA: 0812-3456-7890\nbudi.santoso@example.net",
+                 id="a-signature-of-the-froms-name-and-contacts"),
     pytest.param("-- \nBudi Santoso, S.H.", id="a-signature-of-the-froms-name-and-degree"),
     pytest.param("-- \nBudi S.", id="a-signature-of-the-froms-name-with-an-initial"),
     pytest.param("Salam,\nBudi", id="a-closing-and-the-froms-name"),
@@ -1259,6 +1259,13 @@ WORDS_BESIDE_A_SIGN_OFF = [
     pytest.param("-- \nBudi Santoso\nKades Hendra 0813-1111-2222", id="the-froms-name-over-someone-elses-number"),
     pytest.param("-- \nBudi Santoso\nWA penipu 0813-1111-2222", id="the-froms-name-over-a-scammers-number"),
     pytest.param("-- \nBudi Santoso\nJembatan Ambruk", id="the-froms-name-over-a-headline"),
+    # a role or an address is not told from a headline or the accused's account (dropped as empty, the news went
+    # unfiled): a signature of them is filed, and acknowledged once more
+    pytest.param("-- \nBudi Santoso\nBLT Dipotong 300 Ribu", id="the-froms-name-over-a-headline-with-an-amount"),
+    pytest.param("-- \nBudi Santoso\nRT 03 Banjir 1 Meter", id="the-froms-name-over-a-headline-with-a-place"),
+    pytest.param("-- \nBudi Santoso\nNo. Rekening Pak Hendra 1234567890", id="the-froms-name-over-an-account"),
+    pytest.param("-- \nBudi Santoso\nKTP 3201234567890001 Diblokir", id="the-froms-name-over-an-id-blocked"),
+    pytest.param("-- \nBudi Santoso\nKetua RT 03", id="the-froms-name-over-a-role"),
     pytest.param("-- \nBudi Santoso, warga RT 03", id="the-froms-name-and-words-after-its-comma"),
     pytest.param("-- \nBudi Sutrisno\n0812-3456-7890", id="a-signature-of-another-name-sharing-a-word"),
     # capitalized words below a closing look like a name, but are not the From's: maybe the citizen's
