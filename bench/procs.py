@@ -235,10 +235,16 @@ def wait_listening(procs: Sequence[Proc], port: int, timeout: float = START_TIME
     wait_for(lambda: all(listening(proc, port) for proc in procs), timeout, f"{len(procs)} processes on port {port}")
 
 
-def start_casestore(stack: Stack, env: dict[str, str]) -> Proc:
+def start_casestore(stack: Stack, env: dict[str, str], *, wait: bool = True) -> Proc:
+    """Without `wait`, the caller waits for it (`wait_casestore`) once it has started what comes up beside it."""
     proc = stack.start("casestore", [str(VENV_BIN / "lapor-gateway"), "casestore"], env)
-    wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz")
+    if wait:
+        wait_casestore(env)
     return proc
+
+
+def wait_casestore(env: dict[str, str]) -> None:
+    wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz")
 
 
 def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc:

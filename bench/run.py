@@ -28,6 +28,7 @@ from bench.procs import (
     start_gateway,
     start_redis,
     start_workers,
+    wait_casestore,
     wait_for,
     wait_http,
     wait_listening,
@@ -256,8 +257,11 @@ class Bench:
             redis_url = start_redis(stack)
             gateway_port, casestore_port = free_port(), free_port()
             env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
-            start_casestore(stack, env)
+            # The case store comes up while the gateway does: started one after the other, each waited for, their
+            # start-ups (a second or two of imports each) added up in every phase.
+            start_casestore(stack, env, wait=False)
             start_gateway(stack, {**env, **(gateway_extra or {})})
+            wait_casestore(env)
             start_workers(stack, env, workers)
         except BaseException:
             stack.stop()
@@ -410,9 +414,10 @@ class Bench:
             port, casestore_port = free_port(), free_port()
             env = gateway_env(redis_url, casestore_port, port, stack.workdir / "data")
             db_path = stack.workdir / "data" / "casestore.sqlite3"
-            start_casestore(stack, env)
+            start_casestore(stack, env, wait=False)
             stack.start("naive-gateway", [PYTHON, "-m", "bench.naive", "--port", str(port)], env)
             wait_http(env["LAPOR_PUBLIC_URL"] + "/healthz")
+            wait_casestore(env)
             for _ in range(self.config.naive_workers):
                 stack.start("naive-worker", [str(Path(PYTHON).parent / "rq"), "worker", "-u", redis_url, "--path",
                                              str(Path(__file__).resolve().parent.parent), "-q", "naive"], env)
