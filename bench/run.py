@@ -151,10 +151,30 @@ def _wait_rq_workers(redis_url: str, queue: str, count: int) -> None:
         redis.close()
 
 
+def _written(path: Path) -> tuple[int, int] | None:
+    """Which write of `path` is in place (its inode and modification time), None before the first."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
 def _steps_reading(probe: Path, pid: int) -> tuple[dict[str, tuple[int, int]], tuple[float, float]]:
     """The probe's totals once it has written what came before, and the gateway's CPU seconds on its event-loop
-    (main) thread and on all its other threads."""
-    time.sleep(1.2)  # the probe writes twice a second
+    (main) thread and on all its other threads.
+
+    The probe writes twice a second, each write a new file put in place. The second write seen after this call began
+    took its totals after the first had ended, so after the call: waited for, instead of a fixed 1.2 s."""
+    seen: list[tuple[int, int] | None] = [_written(probe)]
+
+    def written_twice() -> bool:
+        mark = _written(probe)
+        if mark != seen[-1]:
+            seen.append(mark)
+        return len(seen) > 2
+
+    wait_for(written_twice, START_TIMEOUT, "two writes of the steps probe", interval=0.02)
     cpu = {thread.id: thread.user_time + thread.system_time for thread in psutil.Process(pid).threads()}
     loop = cpu.pop(pid)
     return steps.read(probe), (loop, sum(cpu.values()))

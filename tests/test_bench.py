@@ -232,6 +232,42 @@ def test_the_steps_phase_splits_the_gateways_cpu_a_webhook_under_load(tmp_path: 
     assert split["outside_handler_us"] > 0 and split["committer_thread_us"] > 0
 
 
+def test_a_steps_reading_holds_every_total_taken_before_it_began(tmp_path: Path) -> None:
+    """The probe puts its totals in place whole, each write some time after it took them (here every 35 ms, 30 ms
+    after): a reading waits for a write whose totals were taken after the reading began, whenever it begins, and
+    not for a fixed time. The first write after it began could hold totals taken before."""
+    import threading
+
+    from bench.run import _steps_reading
+
+    probe = tmp_path / "steps.json"
+    counted = {"calls": 0}
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.wait(0.005):
+            totals = orjson.dumps({"handler": [counted["calls"], counted["calls"]]})
+            time.sleep(0.03)
+            temporary = probe.with_suffix(".tmp")
+            temporary.write_bytes(totals)
+            os.replace(temporary, probe)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    readings = []
+    try:
+        for pause in range(12):
+            time.sleep(pause * 0.003)  # each reading begins at another point of the probe's cycle
+            counted["calls"] += 1  # a webhook handled before the reading
+            totals, (loop_s, _other_s) = _steps_reading(probe, os.getpid())
+            readings.append((counted["calls"], totals["handler"]))
+            assert loop_s > 0
+    finally:
+        stop.set()
+        writer.join()
+    assert [totals for _, totals in readings] == [(calls, calls) for calls, _ in readings]
+
+
 @pytest.mark.parametrize(
     ("bare_runs", "ratio"),
     [
