@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from redis import Redis
 
 from gateway.settings import Settings
@@ -26,22 +27,51 @@ CHROMIUM_ARGS = [
 ]
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run installs it)",
-)
+# One browser for the module's tests, each in a context of its own (its own cookies, cache and pages, as a browser
+# launched for it had): a launch cost a second of CPU and two to four seconds on a loaded machine, thirteen times.
+# The tests run on the module's event loop, the browser's, and in one test process (xdist group).
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and shutil.which("chromium") is None,
+        reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run installs it)",
+    ),
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.xdist_group("browser"),
+]
 
 
-@pytest.fixture
-async def page() -> AsyncIterator[object]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[object]:
     async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
+        launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=CHROMIUM_ARGS
         )
         try:
-            yield await browser.new_page()
+            yield launched
         finally:
-            await browser.close()
+            await launched.close()
+
+
+@contextlib.asynccontextmanager
+async def new_context(browser: object, **options: object) -> AsyncIterator[object]:
+    context = await browser.new_context(**options)  # type: ignore[attr-defined]
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: object) -> AsyncIterator[object]:
+    async with new_context(browser) as context:
+        yield await context.new_page()  # type: ignore[attr-defined]
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServer]:
+    """conftest's, on the module's event loop, where the tests and the browser run."""
+    async with serving_gateway(settings, redis) as server:
+        yield server
 
 
 SNAPSHOT_JS = """(channel) => {
@@ -373,22 +403,15 @@ LAYOUT_JS = """() => {
 @pytest.mark.parametrize(("width", "height", "mobile"), [(390, 844, True), (1366, 768, False)],
                          ids=["phone", "laptop"])
 async def test_the_status_page_fits_the_screen_with_the_worst_and_why_in_its_first_view(
-        name: str, width: int, height: int, mobile: bool) -> None:
+        browser: object, name: str, width: int, height: int, mobile: bool) -> None:
     """On a phone the page is laid out at the phone's width (a page without a viewport is laid out 980 px wide and
     shrunk), scrolls only downwards (a long reason, hostname or Redis address wraps), and shows the headline and the
     reason of the channel that is down before any scrolling."""
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=CHROMIUM_ARGS
-        )
-        try:
-            context = await browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile,
-                                                has_touch=mobile, device_scale_factor=3 if mobile else 1)
-            page = await context.new_page()
-            await page.set_content(_pages()[name])
-            shown = await page.evaluate(LAYOUT_JS)
-        finally:
-            await browser.close()
+    async with new_context(browser, viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
+                           device_scale_factor=3 if mobile else 1) as context:
+        page = await context.new_page()  # type: ignore[attr-defined]
+        await page.set_content(_pages()[name])
+        shown = await page.evaluate(LAYOUT_JS)
     assert shown["lang"] == "en"
     assert shown["layoutWidth"] == width, shown
     assert shown["scrollWidth"] <= width, shown
