@@ -56,9 +56,10 @@ from gateway.metrics import health_channel, reply_source
 from gateway.outbound import count_in_sliding_window
 from gateway.queries import casestore_lookup_now
 from gateway.queues import REPLY_QUEUE, enqueue_calls, sender_digest
+from gateway.same_text import SameTextWindow
 from gateway.settings import Settings
 from gateway.unfiled import UnfiledMessages
-from normalizer.envelope import ReportDraft, Sender
+from normalizer.envelope import Channel, ReportDraft, Sender
 from normalizer.grammar import Action
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import parse_text
@@ -585,6 +586,8 @@ class MentionIntake:
         threads: list[bool] = []
         # Per draft: whether it is an edit of a mention filed before, added to that report unanswered.
         edits: list[bool] = []
+        # Per draft: its same-text window (`_same_text_window`), None for one never a repeat.
+        windows: list[SameTextWindow | None] = []
         for message in messages:
             try:
                 normalized = normalize(message, default_region=self._settings.sms.default_region,
@@ -634,7 +637,8 @@ class MentionIntake:
             mistyped.append(normalized.mistyped_id)
             threads.append(threaded is not None)
             edits.append(edited is not None)
-        receipts = self._intake.commit(drafts) if drafts else []
+            windows.append(None if unknown_parent or normalized.mistyped_id else self._same_text_window(message, draft))
+        receipts = self._intake.commit_texts(drafts, windows) if drafts else []
         reported = {message.source for (message, _, _), receipt in zip(draft_messages, receipts, strict=True)
                     if not receipt.duplicate}
         for source in {message.source for message in messages}:
@@ -650,7 +654,11 @@ class MentionIntake:
                      **({"edit": True} if edit else {}))
             if edit:  # its first version's reply, under the same post, gave the Tracking ID
                 continue
-            if draft.follow_up_of:
+            if receipt.same_text:  # the same mention posted again: the first one's report (`_same_text_window`)
+                log.info("message.same_text", reason="same_text_window")
+                jobs.append(self._job(message, "social_duplicate", receipt.tracking_id, language,
+                                      named=not draft.anonymous))
+            elif draft.follow_up_of:
                 jobs.append(self._job(message, "social_follow_up", draft.follow_up_of, language,
                                       named=not draft.anonymous))
             elif unknown_parent:
@@ -667,6 +675,21 @@ class MentionIntake:
         _count(messages, refused, queries, [(m.source, r.duplicate) for (m, _, _), r in zip(
             draft_messages, receipts, strict=True)])
         return queued
+
+    def _same_text_window(self, message: InboundMessage, draft: ReportDraft) -> SameTextWindow | None:
+        """The same mention from the same account within the channel section's `same_text_window_seconds` is one
+        report (`gateway.same_text`, as by SMS): a citizen whose mention got no answer yet posts it again (or a client
+        posts it twice), and it was filed as a second report, a second case at the agency, answered in public with a
+        second Tracking ID. The repeat is the first one's report, answered `social_duplicate` with its Tracking ID.
+        The same words and flags (`#anonim` again an anonymous report; the same words without it another report),
+        the same account. None (never a repeat, nor one to repeat) for an addition (an edit, an answer in a report's
+        thread, a Tracking ID named), a mention that quotes or answers a post (its words are another's too), and,
+        by the rule of `gateway.same_text`, one with a photo or video (the provider's URLs, bytes never seen)."""
+        if draft.follow_up_of or message.channel_meta.get("edit_of") or message.quoted_post or message.replied_to \
+                or message.quoted_text or message.own_posts:
+            return None
+        section = self._settings.x if message.channel is Channel.TWITTER else self._settings.instagram
+        return message.source, section.same_text_window_seconds
 
     def _edited_report(self, message: InboundMessage) -> Continued | None:
         """The report an edit continues: the one its latest earlier version filed (`channel_meta.edit_of`, X), or the

@@ -167,15 +167,21 @@ class _StoreFailed(RedisError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A draft waiting for the committer, with its caller's future and same-text window (`Intake.submit`)."""
+class _Text:
+    """A draft with its same-text window (`Intake.submit`, `Intake.commit_texts`): None, never a repeat."""
 
     draft: ReportDraft
-    future: asyncio.Future[Receipt]
     same_text: SameTextWindow | None
 
 
-def _same_text_source(item: _Waiting) -> str:
+@dataclass(frozen=True, slots=True)
+class _Waiting(_Text):
+    """A draft waiting for the committer, with its caller's future (`Intake.submit`)."""
+
+    future: asyncio.Future[Receipt]
+
+
+def _same_text_source(item: _Text) -> str:
     """The same-text source of a message with a same-text key (`RecentTexts.key`: it has a window)."""
     assert item.same_text is not None
     return item.same_text[0]
@@ -212,6 +218,9 @@ class Intake:
         self._waiting: thread_queue.SimpleQueue[_Waiting | None] = thread_queue.SimpleQueue()
         self._same_text = SameText(redis, settings)
         self._recent_texts = RecentTexts()
+        # Held while a batch's same texts are looked up and committed: by the committer thread, and by the threads of
+        # `commit_texts` (each poller's), which share the memory of first texts (`RecentTexts`).
+        self._texts_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Dedup while spooling, and until each report is replayed: provider message -> Tracking ID given out from
@@ -702,7 +711,7 @@ class Intake:
         report (`gateway.same_text`, looked up for the whole batch at once)."""
         self._ensure_thread()
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._waiting.put(_Waiting(draft, future, same_text))
+        self._waiting.put(_Waiting(draft, same_text, future))
         return await future
 
     def _ensure_thread(self) -> None:
@@ -748,9 +757,10 @@ class Intake:
     def _commit_batch(self, batch: list[_Waiting]) -> None:
         hold = self._settings.intake.forward_linger_ms > 0
         try:
-            keys = [RecentTexts.key(item.draft, item.same_text) for item in batch]
-            drafts = self._one_report_per_text(batch, keys)
-            receipts: list[Receipt] | BaseException = self._commit_texts(batch, keys, drafts, hold)
+            with self._texts_lock:
+                keys = [RecentTexts.key(item.draft, item.same_text) for item in batch]
+                drafts = self._one_report_per_text(batch, keys)
+                receipts: list[Receipt] | BaseException = self._commit_texts(batch, keys, drafts, hold)
         except Exception as error:  # NotDurable or a bug: every waiting caller must hear of it
             if len(batch) > 1 and (isinstance(error, IdRangeExhausted) or not isinstance(error, NotDurable)):
                 # The batch is whoever was waiting, not one provider's: each is committed alone, so a message
@@ -772,7 +782,17 @@ class Intake:
         for loop, settlements in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, settlements, error)
 
-    def _commit_texts(self, batch: list[_Waiting], keys: list[str | None], drafts: list[ReportDraft],
+    def commit_texts(self, drafts: Sequence[ReportDraft], windows: Sequence[SameTextWindow | None]) -> list[Receipt]:
+        """`commit`, each draft with its same-text window as `submit` takes one (None: never a repeat), for a caller
+        holding its drafts at once (a poller's batch, in its own thread): the same text from the same sender within
+        the window is the first one's report, its receipt marked `same_text` (`gateway.same_text`), two of one text
+        in the batch included. One script for the batch, as for the committer's."""
+        batch = [_Text(draft, window) for draft, window in zip(drafts, windows, strict=True)]
+        with self._texts_lock:
+            keys = [RecentTexts.key(item.draft, item.same_text) for item in batch]
+            return self._commit_texts(batch, keys, self._one_report_per_text(batch, keys), hold=False)
+
+    def _commit_texts(self, batch: Sequence[_Text], keys: list[str | None], drafts: list[ReportDraft],
                       hold: bool) -> list[Receipt]:
         """Commit the batch's drafts, a same-text repeat's receipt marked `same_text`. While spooling, a repeat of a
         first message this process committed within its window (`RecentTexts`), or of one earlier in the batch, is
@@ -824,7 +844,7 @@ class Intake:
             receipts.append(receipt)
         return receipts
 
-    def _one_report_per_text(self, batch: list[_Waiting], keys: list[str | None]) -> list[ReportDraft]:
+    def _one_report_per_text(self, batch: Sequence[_Text], keys: list[str | None]) -> list[ReportDraft]:
         """The batch's drafts, a same-text repeat's under its first message's provider id (`SameText`). Not while
         spooling: Redis failed, and a hang would cost its timeout again. Nor for a message this process spooled and
         has not replayed yet: it has its Tracking ID (the script finds the claims in Redis). A first message this

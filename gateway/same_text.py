@@ -1,12 +1,14 @@
 """One report for the same text: a citizen who sends the same SMS again within a window has sent one report.
 
 A feature phone gives no sign that an SMS arrived, and an impatient citizen sends it again: two Tracking IDs and
-two cases at the agency for one complaint. So, on the SMS channels (`WebhookAdapter.same_text_window`) and by mail
+two cases at the agency for one complaint. So, on the SMS channels (`WebhookAdapter.same_text_window`), by mail
 (the same From address, Reply-To, subject and words: a webmail's "send" pressed twice, a phone's outbox sending
-again under a new Message-ID; channels/email/processor.py), the same
-text from the same number within the channel section's `same_text_window_seconds` is mapped onto the first
+again under a new Message-ID; channels/email/processor.py) and on X and Instagram (the same mention posted again by
+one account, on Instagram under the same post: `channels.social.MentionIntake`, through `Intake.commit_texts`), the
+same text from the same sender within the channel section's `same_text_window_seconds` is mapped onto the first
 message's provider id, which intake already dedups: the repeat gets the first report's Tracking ID, and the gateway
-answers it "we already have this report" (`[duplicate]`; `[duplicate_anonymous]` for an anonymous one). The same
+answers it "we already have this report" (`[duplicate]`; `[duplicate_anonymous]` for an anonymous one; in public
+`[social_duplicate]`, the same words for every report). The same
 text means the same sender, kind, flags (anonymous, confidential), report followed up, and words (case and runs of
 spaces aside): an `ANONIM` repeat of a named report, or the same words added to another report, is a message of its
 own. So is a message with files whose bytes intake has not seen (an MMS: Twilio gives each message media URLs of
@@ -127,6 +129,13 @@ def _text_identity(draft: ReportDraft) -> tuple[str, ...]:
     (`sender_digest`): a plain hash of a number and a short text ("jalan rusak") is undone by trying them."""
     identity = (draft.sender.id, draft.kind.value, str(draft.anonymous), str(draft.confidential),
                 draft.follow_up_of or "", " ".join(draft.text.casefold().split()))
+    if draft.channel is Channel.INSTAGRAM:
+        # A comment's post, and the comment it answers under our own post: the same words under another post (or in
+        # another complaint's thread) are about that one, another report ("@lapor1708 tolong diperbaiki" under two
+        # citizens' photos of two potholes).
+        meta = draft.channel_meta
+        thread = meta.get("thread") if meta.get("thread") != meta.get("comment_id") else None
+        return (*identity, str(meta.get("media_id") or ""), str(thread or ""))
     if draft.channel is not Channel.EMAIL:
         return identity
     # A mail's subject too: the same words under another subject are another mail. And who it says it is from beyond
@@ -155,7 +164,7 @@ class FirstOfText:
 
 class RecentTexts:
     """The first messages of each text this process committed, within their windows, for while intake spools.
-    Used by intake's committer thread alone."""
+    Used under intake's lock of same texts alone (its committer thread, `Intake.commit_texts`)."""
 
     LIMIT = 50_000
 

@@ -420,6 +420,8 @@ class XSettings(_Section):
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     # Public replies to one account within an hour (channels.social): past it, mentions are filed unanswered.
     reply_cap_per_hour: int = Field(ge=1)
+    # The same mention from the same account within it is one report (channels.social): as the SMS channels'.
+    same_text_window_seconds: int = Field(ge=1)
     quoted_post_max_chars: int = Field(gt=0)
 
     @field_validator("base_url")
@@ -475,6 +477,7 @@ class InstagramSettings(_Section):
     reply_rate_per_minute: int = Field(ge=1)
     reply_rate_limit_max_total_hours: float = Field(gt=0)
     reply_cap_per_hour: int = Field(ge=1)
+    same_text_window_seconds: int = Field(ge=1)  # as for X
 
     @field_validator("graph_base_url")
     @classmethod

@@ -38,8 +38,8 @@ _TYPED_ID_REPLY_KEYS = frozenset({"bad_tracking_id", "social_bad_tracking_id"})
 _SHORT_CODE = "1708"
 _ANSWER_ACTIONS = {"help": Action.HELP, "status_help": Action.STATUS_HELP, "social_help": Action.HELP,
                    "sms_kept_unfiled": Action.COURTESY}
-PUBLIC_REPLY_KEYS = ("social_ack", "social_follow_up", "social_follow_up_unknown", "social_bad_tracking_id_photo",
-                     "social_status", "social_bad_tracking_id")
+PUBLIC_REPLY_KEYS = ("social_ack", "social_duplicate", "social_follow_up", "social_follow_up_unknown",
+                     "social_bad_tracking_id_photo", "social_status", "social_bad_tracking_id")
 # What every public reply holds, its mention's reference (`(ref <code>)`), looked for first: the public replies'
 # pattern opens with no common word, as the SMS answers' ("LAPOR!") does, and searched for in every message it cost
 # ten times the SMS answers' pattern.

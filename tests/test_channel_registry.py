@@ -169,11 +169,12 @@ class _AnsweredInline(WebhookAdapter):
 
 
 class _SameTextWithoutItsWindow(WebhookAdapter):
-    """Instagram's, were a repeated text one report there, its section without the window."""
+    """Instagram's, were a repeated text one report in its webhook, its settings read from a section without the
+    window ([social], which the two social channels share)."""
 
     name = "instagram"
     path = "/v1/channels/instagram/webhook"
-    settings_section = "instagram"
+    settings_section = "social"
     notifies_only = True
     same_text_window = True
 
@@ -205,7 +206,8 @@ class _SameTextWithoutItsWindow(WebhookAdapter):
                       "config/health.toml: [channel.instagram] watches lapor-reply, which it queues nothing on"],
                      id="answered-inline-without-its-timeout-watching-the-reply-queue"),
         pytest.param(_SameTextWithoutItsWindow, {},
-                     ["config/defaults.toml: [instagram] has no same_text_window_seconds"],
+                     ["config/defaults.toml: [social] has no `enabled`",
+                      "config/defaults.toml: [social] has no same_text_window_seconds"],
                      id="same-text-without-its-window"),
     ],
 )

@@ -4287,3 +4287,120 @@ def test_no_case_store_gets_a_posts_conversation(settings: Settings) -> None:
                                  "username": "dewi_k"}, "channel_message_id": "1860000000000000014"}
     assert case_store_payload(envelope, settings)["channel_meta"] == {"tweet_id": "1860000000000000014",
                                                                       "username": "dewi_k"}
+
+
+# -- the same mention posted again ---------------------------------------------------------------------------------
+QA_MENTION = "@lapor1708 saluran air tersumbat di RT 05 RW 02 Antapani"
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A mention of a same-text case: its words, and what it is to the mention at index `of` (its first, or the one it
+    answers, edits or repeats): `report` (a report of its own, `social_ack`), `repeat` (that one's report again,
+    nothing filed, `social_duplicate` with that one's Tracking ID), `addition` (added to that one's report, answered
+    `social_follow_up`), `edit` (added to it unanswered). `then`: what happens after it, before the next mention:
+    `poll` (the poller takes what was posted), `reply` (and our replies are posted), `wait` (the window passes)."""
+
+    text: str
+    outcome: str
+    of: int | None = None
+    username: str = "qa_rep"
+    photo: bool = False
+    quoting: bool = False
+    answering_our_reply: bool = False
+    editing: bool = False
+    then: str = "poll"
+
+
+SAME_TEXT_CASES = [
+    pytest.param([Posted(QA_MENTION, "report"), Posted(QA_MENTION, "repeat", 0)], id="twice-in-two-polls"),
+    pytest.param([Posted(QA_MENTION, "report", then=""), Posted(QA_MENTION, "repeat", 0, then=""),
+                  Posted(QA_MENTION, "repeat", 0)], id="three-times-in-one-poll"),
+    pytest.param([Posted(QA_MENTION, "report"), Posted("@lapor1708  SALURAN air tersumbat di RT 05 RW 02  antapani",
+                                                       "repeat", 0)], id="case-and-spaces-aside"),
+    pytest.param([Posted("@lapor1708 #anonim pungli di loket samsat", "report"),
+                  Posted("@lapor1708 ANONIM pungli di loket samsat", "repeat", 0)], id="anonymous-twice"),
+    pytest.param([Posted("@lapor1708 pungli di loket samsat", "report"),
+                  Posted("@lapor1708 #anonim pungli di loket samsat", "report"),
+                  Posted("@lapor1708 pungli di loket samsat", "repeat", 0),
+                  Posted("@lapor1708 #anonim pungli di loket samsat", "repeat", 1)], id="named-then-anonymous"),
+    pytest.param([Posted(QA_MENTION, "report"), Posted(QA_MENTION, "report", username="warga_lain"),
+                  Posted(QA_MENTION, "repeat", 0)], id="another-account"),
+    pytest.param([Posted(QA_MENTION, "report"), Posted("@lapor1708 saluran air tersumbat di RT 06", "report"),
+                  Posted(QA_MENTION, "repeat", 0)], id="other-words"),
+    pytest.param([Posted(QA_MENTION, "report", photo=True), Posted(QA_MENTION, "report", photo=True),
+                  Posted(QA_MENTION, "report"), Posted(QA_MENTION, "repeat", 2)], id="with-a-photo"),
+    pytest.param([Posted(QA_MENTION, "report", quoting=True), Posted(QA_MENTION, "report", quoting=True),
+                  Posted(QA_MENTION, "report"), Posted(QA_MENTION, "repeat", 2)], id="quoting-a-post"),
+    pytest.param([Posted(QA_MENTION, "report"), Posted(QA_MENTION, "edit", 0, editing=True),
+                  Posted(QA_MENTION, "repeat", 0)], id="an-edit-in-the-same-words"),
+    pytest.param([Posted(QA_MENTION, "report", then="reply"), Posted(QA_MENTION, "addition", 0,
+                                                                     answering_our_reply=True),
+                  Posted(QA_MENTION, "repeat", 0)], id="an-answer-to-our-reply-in-the-same-words"),
+    pytest.param([Posted(QA_MENTION, "report", then="wait"), Posted(QA_MENTION, "report"),
+                  Posted(QA_MENTION, "repeat", 1)], id="after-the-window"),
+]
+
+
+@pytest.mark.parametrize("posted", SAME_TEXT_CASES)
+def test_the_same_mention_posted_again_within_the_window_is_the_first_ones_report(
+    fake: FakeProviderServer, test_env: TestEnvironment, redis: Redis, posted: list[Posted]
+) -> None:
+    """The same mention posted twice by one account (no answer yet, a client posting it twice) was two reports, two
+    cases at the agency and two public replies with two Tracking IDs. Within `x.same_text_window_seconds`, as by SMS
+    (gateway/same_text.py), it is the first one's report, answered in public "we already have this report" with its
+    Tracking ID, nothing filed; an anonymous one stays anonymous and its answer says no more than any. An edit and an
+    answer in the report's thread are additions as before; a quote, another account, other words, or a mention with a
+    photo (its bytes never seen) each a report of its own."""
+    window = "1" if any(post.then == "wait" for post in posted) else "600"
+    settings = test_env.settings(**fake.env(LAPOR_X_SAME_TEXT_WINDOW_SECONDS=window))
+    intake = Intake(redis, settings)
+    poller = make_poller(settings, redis, intake)
+    viral = fake.state.add_tweet("saluran di gang kami mampet", username="warga_antapani", mention=False)
+    tweets: list[dict[str, Any]] = []
+    jobs: dict[str, tuple[Any, ...]] = {}  # the reply queued per mention
+    for post in posted:
+        if post.editing:
+            tweet = fake.state.edit_tweet(tweets[post.of or 0]["id"], post.text)
+            assert tweet is not None
+        else:
+            answered = None
+            if post.answering_our_reply:
+                (answered,) = [reply["id"] for reply in fake.state.x_replies
+                               if reply["in_reply_to_tweet_id"] == tweets[post.of or 0]["id"]]
+            tweet = fake.state.add_tweet(post.text, username=post.username, media=[{"type": "photo"}] if post.photo
+                                         else None, quote_of=viral["id"] if post.quoting else None,
+                                         in_reply_to=answered)
+        tweets.append(tweet)
+        if post.then:
+            poller.poll_once()
+        if post.then == "reply":
+            jobs.update((job[1]["tweet_id"], job[2:4]) for job in reply_jobs(redis))
+            run_reply_jobs(settings)
+        if post.then == "wait":
+            time.sleep(1.1)
+    intake.close()
+
+    reports = reports_by_tweet(redis)
+    jobs.update((job[1]["tweet_id"], job[2:4]) for job in reply_jobs(redis))
+    run_reply_jobs(settings)
+    replies = {reply["in_reply_to_tweet_id"]: reply["text"] for reply in fake.state.x_replies}
+    for index, (post, tweet) in enumerate(zip(posted, tweets, strict=True)):
+        of = reports[tweets[post.of]["id"]] if post.of is not None else None
+        if post.outcome == "report":
+            assert reports[tweet["id"]]["follow_up_of"] is None, index
+            assert jobs[tweet["id"]] == ("social_ack", reports[tweet["id"]]["tracking_id"]), index
+        elif post.outcome == "repeat":
+            assert of is not None and tweet["id"] not in reports, index
+            assert jobs[tweet["id"]] == ("social_duplicate", of["tracking_id"]), index
+            assert replies[tweet["id"]].startswith(
+                f"Laporan ini sudah kami terima. Nomor lacak: {of['tracking_id']}. Pantau di https://"), index
+            assert post.username not in replies[tweet["id"]] and "anonim" not in replies[tweet["id"]].lower()
+        else:
+            assert of is not None and reports[tweet["id"]]["follow_up_of"] == of["tracking_id"], index
+            assert jobs.get(tweet["id"]) == (("social_follow_up", of["tracking_id"]) if post.outcome == "addition"
+                                             else None), index
+    filed = [post for post in posted if post.outcome != "repeat"]
+    assert len(reports) == len(filed)
+    assert sum(report["anonymous"] for report in reports.values()) == sum("anonim" in post.text.lower()
+                                                                          for post in filed)
