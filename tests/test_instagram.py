@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -20,14 +20,17 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from channels.instagram_graph import (
+    COMMENTS_KEY,
     PENDING_KEY,
     PROGRESS_KEY,
     GraphClient,
     InstagramPoller,
     classify_response,
+    comment_item,
     notification_items,
     our_reply_in,
     own_post,
+    store_pending,
 )
 from channels.registry import polled_reply_target
 from channels.social import ProviderError, strip_leading_mentions
@@ -1911,3 +1914,142 @@ def test_a_named_comment_on_a_whistleblowers_post_carries_neither_its_id_nor_its
     assert (ids["media_id"] in orjson.dumps(payload).decode()) is not anonymous, payload["channel_meta"]
     assert ("permalink" in payload["channel_meta"]) is not anonymous, payload["channel_meta"]
     assert payload["channel_meta"]["comment_id"] == answered["comment_id"]  # Budi's own comment stays
+
+
+# -- the same comment posted again ---------------------------------------------------------------------------------
+QA_COMMENT = "@lapor1708 saluran air tersumbat di RT 05 RW 02 Antapani"
+
+
+@dataclass(frozen=True)
+class Commented:
+    """A comment (or a post) of a same-text case: its words, and what it is to the one at index `of`: `report` (a
+    report of its own, `social_ack`), `repeat` (that one's report again, nothing filed, `social_duplicate` with its
+    Tracking ID), `addition` (added to its report in our reply's thread, `social_follow_up`). `on`: the post of the
+    one at that index it comments on (None: a post of its own); `where`: `mention` (a comment mentioning us, through
+    the webhook's pending notifications, each taken alone), `caption` (a post with its photo, found by the /tags
+    walk), `own` (a comment under our own post, `answering` the one at that index there; taken in batches).
+    `then`: `take` (the poller takes what was posted), `reply` (and our replies are posted), `` (nothing yet)."""
+
+    text: str
+    outcome: str
+    of: int | None = None
+    username: str = "qa.rep"
+    on: int | None = None
+    where: str = "mention"
+    answering: int | None = None
+    then: str = "take"
+
+
+SAME_COMMENT_CASES = [
+    pytest.param([Commented(QA_COMMENT, "report"), Commented(QA_COMMENT, "repeat", 0, on=0)],
+                 id="twice-under-one-post"),
+    pytest.param([Commented(QA_COMMENT, "report", then=""), Commented(QA_COMMENT, "repeat", 0, on=0, then=""),
+                  Commented(QA_COMMENT, "repeat", 0, on=0)], id="three-times-in-one-round"),
+    pytest.param([Commented(QA_COMMENT, "report", where="own", then=""),
+                  Commented(QA_COMMENT, "repeat", 0, where="own", then=""),
+                  Commented("@lapor1708 lampu jalan mati di Jl. Riau", "report", where="own")],
+                 id="twice-in-one-batch-under-our-own-post"),
+    pytest.param([Commented(QA_COMMENT, "report"), Commented(QA_COMMENT, "report"),
+                  Commented(QA_COMMENT, "repeat", 0, on=0), Commented(QA_COMMENT, "repeat", 1, on=1)],
+                 id="the-same-words-under-another-post"),
+    pytest.param([Commented("@lapor1708 #anonim pungli di loket samsat", "report"),
+                  Commented("@lapor1708 ANONIM pungli di loket samsat", "repeat", 0, on=0)], id="anonymous-twice"),
+    pytest.param([Commented("@lapor1708 pungli di loket samsat", "report"),
+                  Commented("@lapor1708 #anonim pungli di loket samsat", "report", on=0),
+                  Commented("@lapor1708 #anonim pungli di loket samsat", "repeat", 1, on=0)],
+                 id="named-then-anonymous"),
+    pytest.param([Commented("@lapor1708 lampu jalan mati di Jl. Riau", "report", where="own", username="budi.bdg"),
+                  Commented(QA_COMMENT, "report", where="own", answering=0),
+                  Commented(QA_COMMENT, "repeat", 1, where="own", answering=0),
+                  Commented("@lapor1708 #anonim " + QA_COMMENT[11:], "report", where="own", answering=0),
+                  Commented("@lapor1708 #anonim " + QA_COMMENT[11:], "repeat", 3, where="own", answering=0)],
+                 id="named-and-anonymous-in-anothers-thread-under-our-own-post"),
+    pytest.param([Commented("@lapor1708 lampu jalan mati di Jl. Riau", "report", where="own", username="budi.bdg"),
+                  Commented("@lapor1708 jalan berlubang di Jl. Dago", "report", where="own", username="budi.bdg"),
+                  Commented("@lapor1708 saya juga", "report", where="own", answering=0),
+                  Commented("@lapor1708 saya juga", "report", where="own", answering=1),
+                  Commented("@lapor1708 saya juga", "repeat", 2, where="own", answering=0)],
+                 id="the-same-words-in-two-threads-under-our-own-post"),
+    pytest.param([Commented(QA_COMMENT, "report"), Commented(QA_COMMENT, "report", on=0, username="warga.lain"),
+                  Commented(QA_COMMENT, "repeat", 0, on=0)], id="another-account"),
+    pytest.param([Commented(QA_COMMENT, "report"), Commented("@lapor1708 saluran air tersumbat di RT 06", "report",
+                                                             on=0),
+                  Commented(QA_COMMENT, "repeat", 0, on=0)], id="other-words"),
+    pytest.param([Commented(QA_COMMENT, "report", where="caption"), Commented(QA_COMMENT, "report", where="caption"),
+                  Commented(QA_COMMENT, "report"), Commented(QA_COMMENT, "repeat", 2, on=2)], id="posts-with-a-photo"),
+    pytest.param([Commented(QA_COMMENT, "report"), Commented(QA_COMMENT, "repeat", 0, on=0, then="reply"),
+                  Commented(QA_COMMENT, "addition", 0, on=0)], id="in-our-replys-thread-an-addition"),
+]
+
+
+def post_comment(fake: FakeProviderServer, redis: Redis, ig: InstagramPoller, comment: Commented,
+                 posted: list[dict[str, str]]) -> dict[str, str]:
+    """Post `comment` at the fake provider and keep it where the webhook would: its ids (and its post's)."""
+    if comment.where == "caption":
+        return fake.state.add_ig_mention(comment.text, username=comment.username, kind="media")
+    if comment.where == "own":
+        answering = None if comment.answering is None else posted[comment.answering]["comment_id"]
+        value = fake.state.add_own_post_comment(comment.text, username=comment.username, parent_id=answering)
+        item = comment_item(value, {"id": IG_USER_ID, "time": int(time.time())})
+        assert item is not None
+        store_pending(redis, IG_USER_ID, [item], key=COMMENTS_KEY)
+        return {"comment_id": value["id"], "media_id": value["media"]["id"]}
+    ids = fake.state.add_ig_mention(comment.text, username=comment.username, kind="comment",
+                                    on_media=None if comment.on is None else posted[comment.on]["media_id"])
+    redis.rpush(PENDING_KEY.format(ig_user_id=IG_USER_ID), orjson.dumps(ids))
+    return ids
+
+
+@pytest.mark.parametrize("commented", SAME_COMMENT_CASES)
+def test_the_same_comment_posted_again_within_the_window_is_the_first_ones_report(
+    fake: FakeProviderServer, settings: Settings, redis: Redis, intake: Intake, commented: list[Commented],
+) -> None:
+    """As on X (`instagram.same_text_window_seconds`): the same comment twice by one account under the same post was
+    two reports and two public replies; it is the first one's report, answered "we already have this report" with
+    its Tracking ID, nothing filed. The same words under another post (or in another comment's thread under our own)
+    are about that one, a report of their own; so are another account's, other words, a post with its photo (never
+    seen), and the same words in our reply's thread after it are an addition. An anonymous repeat stays anonymous:
+    its answer says no more than any, and names no author where a named one's does (`name_author`)."""
+    ig = poller(settings, redis, intake)
+    posted: list[dict[str, str]] = []
+    jobs: dict[str, tuple[Any, ...]] = {}  # the reply queued per comment (or post): its target, key and ID
+    for comment in commented:
+        posted.append(post_comment(fake, redis, ig, comment, posted))
+        if comment.then:
+            ig.resolve_pending()
+            ig.take_comments()
+            ig.poll_tags()
+        if comment.then == "reply":
+            jobs.update((job.args[1].get("comment_id") or job.args[1]["media_id"], job.args[1:4])
+                        for job in queue(REPLY_QUEUE, redis).jobs)
+            run_reply_jobs(settings)
+    reports = reports_by_id(redis)
+    jobs.update((job.args[1].get("comment_id") or job.args[1]["media_id"], job.args[1:4])
+                for job in queue(REPLY_QUEUE, redis).jobs)
+    run_reply_jobs(settings)
+    replies = [reply["message"] for reply in fake.state.ig_replies]
+    for index, (comment, ids) in enumerate(zip(commented, posted, strict=True)):
+        key = ids.get("comment_id") or ids["media_id"]
+        of = reports[posted[comment.of].get("comment_id") or posted[comment.of]["media_id"]] \
+            if comment.of is not None else None
+        target, reply_key, tracking_id = jobs[key]
+        if comment.outcome == "report":
+            assert reports[key]["follow_up_of"] is None, index
+            assert (reply_key, tracking_id) == ("social_ack", reports[key]["tracking_id"]), index
+        elif comment.outcome == "repeat":
+            assert of is not None and key not in reports, index
+            assert (reply_key, tracking_id) == ("social_duplicate", of["tracking_id"]), index
+            named = comment.where == "own" and comment.answering is not None and not of["anonymous"]
+            assert ("name_author" in target) is named, index
+            ref = f"(ref {social_reply.mention_ref(target.get('comment_id') or target['media_id'])})"
+            (reply,) = [text for text in replies if text.endswith(ref)]
+            assert reply.startswith(f"@{comment.username} " if named else "Laporan ini sudah kami terima. "), index
+            assert f"Laporan ini sudah kami terima. Nomor lacak: {of['tracking_id']}. " in reply, index
+            assert (comment.username in reply) is named and "anonim" not in reply.lower(), index
+        else:
+            assert of is not None and reports[key]["follow_up_of"] == of["tracking_id"], index
+            assert (reply_key, tracking_id) == ("social_follow_up", of["tracking_id"]), index
+    filed = [comment for comment in commented if comment.outcome != "repeat"]
+    assert len(reports) == len(filed)
+    assert sum(report["anonymous"] for report in reports.values()) == sum("anonim" in comment.text.lower()
+                                                                          for comment in filed)
