@@ -63,6 +63,10 @@ def test_defaults_come_from_the_toml_file() -> None:
                      lambda s: s.instagram.pending_grace_minutes == 30.0, id="instagram-pending-grace"),
         pytest.param("LAPOR_INTAKE_MAX_TEXT_CHARS", "1000", lambda s: s.intake.max_text_chars == 1000,
                      id="max-text-chars-at-its-floor"),
+        pytest.param("LAPOR_X_SAME_TEXT_WINDOW_SECONDS", "120", lambda s: s.x.same_text_window_seconds == 120,
+                     id="x-same-text-window"),
+        pytest.param("LAPOR_INSTAGRAM_SAME_TEXT_WINDOW_SECONDS", "1",
+                     lambda s: s.instagram.same_text_window_seconds == 1, id="instagram-same-text-window-at-its-floor"),
     ],
 )
 def test_environment_overrides(variable: str, value: str, read: object) -> None:
@@ -303,6 +307,8 @@ def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
     ("LAPOR_X_AUTH_RETRY_SECONDS", "0"),
     ("LAPOR_X_ERROR_RETRY_SECONDS", "0"),  # a failing poll retried at once, forever
     ("LAPOR_X_ERROR_RETRY_SECONDS", "inf"),
+    ("LAPOR_X_SAME_TEXT_WINDOW_SECONDS", "0"),  # SET ... EX 0 refused by Redis: every poll of a mention failed
+    ("LAPOR_X_SAME_TEXT_WINDOW_SECONDS", "-600"),
     ("LAPOR_INSTAGRAM_MAX_PAGES", "0"),
     ("LAPOR_INSTAGRAM_PAGE_SIZE", "0"),
     ("LAPOR_INSTAGRAM_POLL_INTERVAL_SECONDS", "0"),  # /tags walked at every pending tick
@@ -311,6 +317,7 @@ def test_a_limit_that_cannot_work_is_refused(variable: str, value: str) -> None:
     ("LAPOR_INSTAGRAM_AUTH_RETRY_SECONDS", "0"),
     ("LAPOR_INSTAGRAM_ERROR_RETRY_SECONDS", "0"),
     ("LAPOR_INSTAGRAM_REQUEST_TIMEOUT_SECONDS", "0"),  # every Graph API request timed out
+    ("LAPOR_INSTAGRAM_SAME_TEXT_WINDOW_SECONDS", "0"),
     ("LAPOR_EMAIL_IMAP_INTERVAL_SECONDS", "0"),  # the mailbox polled without a pause
 ])
 def test_a_poller_setting_that_cannot_work_is_refused_naming_it(variable: str, value: str) -> None:
