@@ -63,10 +63,12 @@ def settings(test_env: TestEnvironment, fake: FakeProviderServer) -> Settings:
     return test_env.settings(**fake.env(), LAPOR_TRIAGE_ENABLED="true")
 
 
-# Where the post's id may stand in Redis, besides the envelope copy: markers named after it (or its hash), which expire
-# with the envelope copy at the latest, and values that must hold it as it is.
+# Where the post's id may stand in Redis, besides the envelope copy: markers named after it (or its hash), or holding it
+# as the first of its text (`gateway.same_text`: the same mention posted again is its report), which expire with the
+# envelope copy at the latest, and values that must hold it as it is.
 POST_MARKERS = ("lapor:dedup:", "lapor:social:reply-queued:", "lapor:social:replied:", "lapor:social:reply-attempted:",
-                "lapor:social:reply-first-attempt:", "lapor:social:reply-cap:", "lapor:social:thread-post:")
+                "lapor:social:reply-first-attempt:", "lapor:social:reply-cap:", "lapor:social:thread-post:",
+                "lapor:sametext:", "lapor:sametext-of:")
 POST_HOLDERS = ("lapor:cursor:", "rq:job:", "lapor:deadletters")
 
 
