@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from redis import Redis
@@ -166,19 +166,31 @@ class _StoreFailed(RedisError):
         self.claims = claims
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(Protocol):
     """A draft with its same-text window (`Intake.submit`, `Intake.commit_texts`): None, never a repeat."""
 
+    @property
+    def draft(self) -> ReportDraft: ...
+
+    @property
+    def same_text(self) -> SameTextWindow | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A draft waiting for the committer, with its caller's future and same-text window (`Intake.submit`)."""
+
     draft: ReportDraft
+    future: asyncio.Future[Receipt]
     same_text: SameTextWindow | None
 
 
 @dataclass(frozen=True, slots=True)
-class _Waiting(_Text):
-    """A draft waiting for the committer, with its caller's future (`Intake.submit`)."""
+class _Committed:
+    """A draft committed by its caller's thread, with its same-text window (`Intake.commit_texts`)."""
 
-    future: asyncio.Future[Receipt]
+    draft: ReportDraft
+    same_text: SameTextWindow | None
 
 
 def _same_text_source(item: _Text) -> str:
@@ -711,7 +723,7 @@ class Intake:
         report (`gateway.same_text`, looked up for the whole batch at once)."""
         self._ensure_thread()
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._waiting.put(_Waiting(draft, same_text, future))
+        self._waiting.put(_Waiting(draft, future, same_text))
         return await future
 
     def _ensure_thread(self) -> None:
@@ -787,7 +799,7 @@ class Intake:
         holding its drafts at once (a poller's batch, in its own thread): the same text from the same sender within
         the window is the first one's report, its receipt marked `same_text` (`gateway.same_text`), two of one text
         in the batch included. One script for the batch, as for the committer's."""
-        batch = [_Text(draft, window) for draft, window in zip(drafts, windows, strict=True)]
+        batch = [_Committed(draft, window) for draft, window in zip(drafts, windows, strict=True)]
         with self._texts_lock:
             keys = [RecentTexts.key(item.draft, item.same_text) for item in batch]
             return self._commit_texts(batch, keys, self._one_report_per_text(batch, keys), hold=False)
