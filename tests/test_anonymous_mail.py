@@ -705,7 +705,21 @@ SIGN_OFF_CASES = [
     *(SignOffCase(f"'Pelapor:' below the closing beside '{label}' is a pasted report's", "Warga Peduli",
                   f"Kades lapor balik. Terima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}: Warga RT 03",
                   f"Kades lapor balik. Terima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}: Warga RT 03")
-      for label in ("Tersangka", "Teradu", "Pelaku", "Korban", "Saksi", "Nama Tersangka", "- TERADU ")),
+      for label in ("Tersangka", "Teradu", "Nama Tersangka", "- TERADU ")),
+    # A label of the accused numbered, or among other words, is one too ("Terlapor 1:", "Pihak Terlapor:"; read as hers,
+    # the accused's name went as "[anonim]"); "Pelaku:", "Korban:", "Saksi:" are her own block's as well (they kept her
+    # name), and so is any party's label below her "Pelapor:" with her plea after the name.
+    *(SignOffCase(f"'Pelapor:' below the closing beside '{label}' is a pasted report's", "Warga Peduli",
+                  f"Kades lapor balik ke polisi.\nTerima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}",
+                  f"Kades lapor balik ke polisi.\nTerima kasih.\nPelapor: Hendra Gunawan (Kades)\n{label}")
+      for label in ("Pihak Terlapor: Warga RT 03", "Terlapor 1: Siti", "Terlapor (1): Siti", "Terlapor-1: Siti",
+                    "Terlapor I: Siti", "Nama Terlapor 1: Siti", "Terlapor/Tersangka: Siti",
+                    "Terlapor dan Saksi: warga")),
+    *(SignOffCase(f"'Pelapor:' below the closing beside '{label}' is hers", "Warga Peduli",
+                  f"Kades potong BLT.\n\nHormat saya,\nPelapor: Siti Rahayu\n{label}",
+                  f"Kades potong BLT.\n\nHormat saya,\nPelapor: [anonim]\n{label}")
+      for label in ("Pelaku: Kades Hendra Gunawan", "Saksi: Joko Susilo", "Korban: saya dan 40 KK lain",
+                    "Korban: 45 KK di RT 03", "Saksi: Pak Joko (0813-1111-2222)")),
     # Hers: right below the closing, its last sentence, with a few words after it, a blank line between; another
     # party's label above the closing is the report's ("Pelaku: ...\n\nSalam,\nPelapor: ..." kept her name).
     SignOffCase("'Pelapor:' right below a closing with a few words, or a line's last sentence, is hers", "Warga Peduli",

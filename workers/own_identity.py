@@ -179,8 +179,9 @@ class IdentityWords:
     reporter_label: re.Pattern[str]
     # The same of a label that is hers only in a sign-off (`[own_name]` sign_off_reporter_labels: "Pelapor: ...").
     sign_off_reporter_label: re.Pattern[str]
-    # A label of another party to a case opening a line (`[own_name]` other_party_labels: "Terlapor: ..."): among the
-    # mail's last lines, a "Pelapor:" there is a pasted report's.
+    # A word of a label of the accused (`[own_name]` other_party_labels: "terlapor", "tersangka"), as a whole word, a
+    # number after it or none ("Terlapor-1"): a line opening with such a label (`_other_party_label`) among the mail's
+    # last lines makes a "Pelapor:" there a pasted report's.
     other_party_label: re.Pattern[str]
     # A heading of her own details opening a line (`[own_name]` reporter_headings: "Data pelapor:").
     reporter_heading: re.Pattern[str]
@@ -244,7 +245,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
-        other_party_label=_label_opening_a_line(raw["own_name"]["other_party_labels"]),
+        other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
+            map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
         reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
@@ -1259,7 +1261,7 @@ def without_reporter_label(text: str) -> str:
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
     rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a
     line of its own ("Salam,", `_closing_alone`), with no label of another party to a case opening a line below
-    that closing (`other_party_label`: "Terlapor: ...", "Tersangka: ..."; the word in a sentence is none; above it,
+    that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none; above it,
     in the report, they are the report's) nor a police report's number ("LP/B/45/..."): a police report or a chat
     pasted below the words names its own reporter so, the accused, also below a sentence opening with "Terima kasih"
     or a "Pengirim: ..." line. A heading of her own details between is hers too ("Data pelapor:", `reporter_heading`),
@@ -1271,13 +1273,17 @@ def without_reporter_label(text: str) -> str:
     written = written[-CLOSING_TAIL_LINES:]
     signed_below: set[int] = set()
     for place, above in enumerate(written):
-        if not _closing_alone(words, lines[above]) or any(words.other_party_label.match(lines[index])
-                                                          or _POLICE_REPORT_NUMBER.match(lines[index])
+        if not _closing_alone(words, lines[above]) or any(_POLICE_REPORT_NUMBER.match(lines[index])
                                                           for index in written if index > above):
             continue
         below = written[place + 1:place + 4]
         while below and _SIGNATURE_MARK.fullmatch(lines[below[0]]):  # "ttd" between: where her signature goes
             below.pop(0)
+        # Another party's label below the closing makes it a pasted report's, but for her plea on her label's line
+        # ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its reporter so, no plea after the name.
+        if any(_other_party_label(words, lines[index]) for index in written if index > above) \
+                and not (below and _pleads_after_label(words, lines[below[0]])):
+            continue
         if below and _alone_on_its_line(words.reporter_heading, lines[below[0]]):  # "Data pelapor:" between
             signed_below.add(below.pop(0))
         signed_below.update(below[:1])
@@ -1315,6 +1321,32 @@ def without_reporter_label(text: str) -> str:
 _LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
 # "ttd" (tanda tangan) alone on a line below a letter's closing, where the signature goes: "ttd", "(ttd)", "TTD.".
 _SIGNATURE_MARK = re.compile(r"[^\S\n]*[(\[]?[^\S\n]*ttd[^\S\n]*[.)\]]?[^\S\n]*", re.IGNORECASE)
+
+
+# A label opening a line and its colon, a list's mark or number before it or none: "Terlapor 1:", "- Pihak Terlapor :".
+_OPENING_LABEL = re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?([^:\n]{1,60}?):")
+# The most words a label of another party holds ("Nama Terlapor 1", "Terlapor dan Saksi"); more are a sentence's.
+_OTHER_PARTY_LABEL_MAX_WORDS = 4
+
+
+def _other_party_label(words: IdentityWords, line: str) -> bool:
+    """Whether `line` opens with a label of the accused: at most _OTHER_PARTY_LABEL_MAX_WORDS words before its colon,
+    one of them `[own_name]` other_party_labels's, numbered or not ("Terlapor:", "Pihak Terlapor:", "Terlapor 1:",
+    "Terlapor (1):", "Terlapor-1:", "Terlapor I:", "Nama Terlapor 1:", "Terlapor/Tersangka:"). The word after another
+    label ("Laporan terkait: terlapor ...") or in a sentence is none, nor are "Korban:", "Saksi:", "Pelaku:": a citizen
+    writes them in her own sign-off ("Pelapor: Siti Rahayu\nSaksi: Joko Susilo" kept her name with them)."""
+    label = _OPENING_LABEL.match(line)
+    return label is not None and len(re.findall(r"[^\W_]+", label.group(1))) <= _OTHER_PARTY_LABEL_MAX_WORDS \
+        and words.other_party_label.search(label.group(1)) is not None
+
+
+def _pleads_after_label(words: IdentityWords, line: str) -> bool:
+    """Whether `line` is "Pelapor:" and a name, and nothing after the name but a plea's words (`[own_name]`
+    plea_words: "Pelapor: Siti Rahayu (mohon dirahasiakan)"), hers whatever labels follow."""
+    label = words.sign_off_reporter_label.match(line)
+    span = _given_name(words, line, label.end()) if label is not None else None
+    after = re.findall(r"[^\W\d_]+", line[span[1]:]) if span is not None else []
+    return bool(after) and all(_folded(word) in words.own_name_plea for word in after)
 
 
 def _alone_on_its_line(label: re.Pattern[str], line: str) -> bool:
