@@ -689,9 +689,22 @@ SIGN_OFF_CASES = [
     SignOffCase("'Pelapor:' in a block opening with a police report's number is that report's", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan",
                 "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan"),
-    SignOffCase("'Pelapor:' right below the closing beside a police report's labelled number", "Warga Peduli",
-                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNomor: STTLP/123/VI/2026/POLRES BOGOR",
-                "Kades lapor balik.\n\nSalam,\nPelapor: Hendra Gunawan\nNomor: STTLP/123/VI/2026/POLRES BOGOR"),
+    SignOffCase("'Pelapor:' below a police report's number between it and the closing is that report's",
+                "Warga Peduli",
+                "Kades lapor balik.\n\nSalam\nSTTLP/123/VI/2026\nPelapor: Hendra Gunawan\n\n"
+                "Salam\nNomor: LP / B / 45 / VI / 2026\nPelapor: Hendra Gunawan",
+                "Kades lapor balik.\n\nSalam\nSTTLP/123/VI/2026\nPelapor: Hendra Gunawan\n\n"
+                "Salam\nNomor: LP / B / 45 / VI / 2026\nPelapor: Hendra Gunawan"),
+    # Below her "Pelapor:", a police report's number is her own report's, the one the agency failed to follow
+    # ("Pelapor: Siti Rahayu\nNo. LP: LP/B/45/..." kept her name).
+    *(SignOffCase(f"'Pelapor:' right below the closing above a police report's number '{number}' is hers",
+                  "Warga Peduli",
+                  "Kades potong BLT, sudah saya laporkan ke polisi tapi belum ada tindak lanjut.\n\nSalam,\n"
+                  f"Pelapor: Siti Rahayu\n{number}",
+                  "Kades potong BLT, sudah saya laporkan ke polisi tapi belum ada tindak lanjut.\n\nSalam,\n"
+                  f"Pelapor: [anonim]\n{number}")
+      for number in ("No. LP: LP/B/45/VI/2026/SPKT/POLSEK CIBINONG", "Nomor laporan polisi: LP/B/45/VI/2026",
+                     "LP/B/45/VI/2026", "STTLP/123/VI/2026", "Nomor: STTLP/123/VI/2026/POLRES BOGOR")),
     SignOffCase("'Pelapor:' two lines below the closing is a pasted report's", "Warga Peduli",
                 "Kades lapor balik ke polisi. Terima kasih.\nBerikut isi laporan polisinya\n"
                 "Pelapor: Hendra Gunawan (Kades)",

@@ -1262,23 +1262,26 @@ def without_reporter_label(text: str) -> str:
     rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a
     line of its own ("Salam,", `_closing_alone`), with no label of another party to a case opening a line below
     that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none; above it,
-    in the report, they are the report's) nor a police report's number ("LP/B/45/..."): a police report or a chat
-    pasted below the words names its own reporter so, the accused, also below a sentence opening with "Terima kasih"
-    or a "Pengirim: ..." line. A heading of her own details between is hers too ("Data pelapor:", `reporter_heading`),
-    and so is the name on the line after the label alone there ("Salam,\nPelapor:\nSiti Rahayu"). Her handle in place
-    of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label on the line right below her
-    label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
+    in the report, they are the report's) nor a police report's number between them ("LP/B/45/..."; below, hers): a
+    police report or a chat pasted below the words names its own reporter so, the accused, also below a sentence
+    opening with "Terima kasih" or a "Pengirim: ..." line. A heading of her own details between is hers too ("Data
+    pelapor:", `reporter_heading`), and so is the name on the line after the label alone there ("Salam,\nPelapor:\nSiti
+    Rahayu"). Her handle in place of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label
+    on the line right below her label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
     words = load_identity_words()
     lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
     written = written[-CLOSING_TAIL_LINES:]
     signed_below: set[int] = set()
     for place, above in enumerate(written):
-        if not _closing_alone(words, lines[above]) or any(_POLICE_REPORT_NUMBER.match(lines[index])
-                                                          for index in written if index > above):
+        if not _closing_alone(words, lines[above]):
             continue
         below = written[place + 1:place + 4]
         while below and _SIGNATURE_MARK.fullmatch(lines[below[0]]):  # "ttd" between: where her signature goes
             below.pop(0)
+        # A police report's number between the closing and "Pelapor:" heads a pasted report; below it, her own
+        # report's ("Pelapor: Siti Rahayu\nNo. LP: LP/B/45/VI/2026" kept her name).
+        if below and any(_POLICE_REPORT_NUMBER.match(lines[index]) for index in written if above < index < below[0]):
+            continue
         # Another party's label below the closing makes it a pasted report's, but for her plea on her label's line
         # ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its reporter so, no plea after the name.
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
