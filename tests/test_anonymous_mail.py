@@ -742,6 +742,26 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nTerima kasih atas perhatiannya.\nPelapor: [anonim]\n\n"
                 "Demikian laporan saya. Terima kasih.\nPelapor: [anonim]\nWassalamualaikum wr. wb.\n\n"
                 "Pelapor: [anonim]"),
+    # A closing with more words after it is still one sentence: words to 60 characters, a comma, a "/" or a number in
+    # them ("Pelapor:" below each kept her name); and a line saying who signs may sit between ("Warga RT 03").
+    *(SignOffCase(f"'Pelapor:' right below the closing '{closing}' is hers", "Warga Peduli",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\nPelapor: Siti Rahayu",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\nPelapor: [anonim]")
+      for closing in ("Terima kasih atas perhatian dan kerja samanya.", "Terima kasih atas perhatian dan kerjasamanya.",
+                      "Terima kasih atas perhatian Bapak/Ibu.", "Terimakasih Pak/Bu",
+                      "Terima kasih atas bantuan dan perhatiannya.",
+                      "Terima kasih atas perhatiannya, semoga segera ditindaklanjuti.",
+                      "Terima kasih banyak atas bantuannya Pak.", "Terima kasih atas respon cepatnya min \U0001f64f",
+                      "Hormat saya, warga RT 03", "Salam dari warga Desa Sukamaju", "Salam hormat kami, warga",
+                      "Salam,\nWarga RT 03", "Salam,\nWarga Desa Sukamaju", "Salam,\nrt 03 rw 05 kel sukamaju",
+                      "Wassalamualaikum Wr. Wb.", "Salam hormat, Hj. Siti")),
+    # A second sentence after the closing's, a sentence's line or a heading in capitals between it and "Pelapor:", or
+    # a police report's number there, open a pasted report still.
+    *(SignOffCase(f"'Pelapor:' below '{above}' stays a pasted report's", "Warga Peduli",
+                  f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan",
+                  f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan")
+      for above in ("Terima kasih. Kades juga ancam warga", "Salam,\nBerikut laporannya", "Salam,\nLAPORAN POLISI",
+                    "Salam,\nLP/B/45/VI/2026")),
     SignOffCase("another party's label above the closing leaves 'Pelapor:' below it hers", "Warga Peduli",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: Siti Rahayu",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: [anonim]"),

@@ -1237,9 +1237,13 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
-# What may follow a closing phrase on a line of its own, the sign-off's ("Salam,", "Terima kasih atas perhatiannya."):
-# a comma, a few words and marks; no colon ("Pengirim: Sekdes Budi" is a label) nor another sentence.
-_CLOSING_ALONE = re.compile(r"[^\S\n]*,?[^\S\n]*(?:[^\W\d_][\w'.]*(?:[^\S\n]+[^\W\d_][\w'.]*){0,2})?[^\w:\n]*")
+# What may follow a closing phrase on a line of its own, the sign-off's ("Salam,", "Terima kasih atas perhatian
+# Bapak/Ibu.", "Hormat saya, warga RT 03"): any words, at most this many characters, no colon ("Pengirim: Sekdes
+# Budi" is a label) nor another sentence (`_SENTENCE_GOES_ON`).
+_CLOSING_ALONE_MAX = 60
+# A sentence's end with more words after it: a mark after the closing phrase itself ("Terima kasih. Kades ...") or
+# after a word longer than an abbreviation's ("... sebelumnya. Kades ..."; not "wr. wb.", "Hj. Siti").
+_SENTENCE_GOES_ON = re.compile(r"(?:^|[^\W\d_]{4,})[.!?]+(?=[^\S\n]*[^\W_])")
 # A police report's number opening a line, a label before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
 # "Nomor: STTLP/123/..."): a "Pelapor:" in its lines names that report's reporter.
 _POLICE_REPORT_NUMBER = re.compile(r"[^\S\n]*(?:[^\W\d_]+\.?(?:[^\S\n]+[^\W\d_]+\.?){0,3}[^\S\n]*:[^\S\n]*)?"
@@ -1248,9 +1252,13 @@ _POLICE_REPORT_NUMBER = re.compile(r"[^\S\n]*(?:[^\W\d_]+\.?(?:[^\S\n]+[^\W\d_]+
 
 def _closing_alone(words: IdentityWords, line: str) -> bool:
     """Whether `line` ends with a sign-off's closing, a sentence of its own: a closing phrase opening the line or its
-    last sentence ("Demikian laporan saya. Terima kasih."), and at most a few words after it (`_CLOSING_ALONE`)."""
+    last sentence ("Demikian laporan saya. Terima kasih."), and the rest of its sentence after it, no colon nor a
+    second sentence (`_CLOSING_ALONE_MAX`: "Terima kasih atas perhatiannya, semoga segera ditindaklanjuti.")."""
     phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
-    return bool(phrases) and _CLOSING_ALONE.fullmatch(line, phrases[-1].end()) is not None
+    if not phrases:
+        return False
+    rest = line[phrases[-1].end():]
+    return ":" not in rest and len(rest.strip()) <= _CLOSING_ALONE_MAX and _SENTENCE_GOES_ON.search(rest) is None
 
 
 def without_reporter_label(text: str) -> str:
@@ -1260,7 +1268,8 @@ def without_reporter_label(text: str) -> str:
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
     rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a
-    line of its own ("Salam,", `_closing_alone`), with no label of another party to a case opening a line below
+    line of its own ("Salam,", `_closing_alone`) or a line saying who signs below it ("Warga RT 03", `_signs_as`),
+    with no label of another party to a case opening a line below
     that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none; above it,
     in the report, they are the report's) nor a police report's number between them ("LP/B/45/..."; below, hers): a
     police report or a chat pasted below the words names its own reporter so, the accused, also below a sentence
@@ -1277,6 +1286,8 @@ def without_reporter_label(text: str) -> str:
             continue
         below = written[place + 1:place + 4]
         while below and _SIGNATURE_MARK.fullmatch(lines[below[0]]):  # "ttd" between: where her signature goes
+            below.pop(0)
+        if len(below) > 1 and _signs_as(lines[below[0]]):  # "Salam,\nWarga RT 03\nPelapor: ...": hers
             below.pop(0)
         # A police report's number between the closing and "Pelapor:" heads a pasted report; below it, her own
         # report's ("Pelapor: Siti Rahayu\nNo. LP: LP/B/45/VI/2026" kept her name).
@@ -1350,6 +1361,17 @@ def _pleads_after_label(words: IdentityWords, line: str) -> bool:
     span = _given_name(words, line, label.end()) if label is not None else None
     after = re.findall(r"[^\W\d_]+", line[span[1]:]) if span is not None else []
     return bool(after) and all(_folded(word) in words.own_name_plea for word in after)
+
+
+def _signs_as(line: str) -> bool:
+    """Whether `line`, between a closing and "Pelapor:", says who signs as a sign-off's line does ("Warga RT 03",
+    "Warga Desa Sukamaju"): short (`_CLOSING_ALONE_MAX`), no label's colon, each word capitalized (a sentence's
+    lowercase words, "Berikut laporannya" above a pasted report, are none) but not all in capitals, as a pasted
+    report's heading is ("LAPORAN POLISI"), or an address typed in lowercase (`_written_as_an_address`)."""
+    words = [token for token in line.split() if token[:1].isalpha()]
+    return bool(words) and ":" not in line and len(line.strip()) <= _CLOSING_ALONE_MAX \
+        and ((not any(word[0].islower() for word in words) and not (len(words) > 1 and line.isupper()))
+             or _written_as_an_address(line))
 
 
 def _alone_on_its_line(label: re.Pattern[str], line: str) -> bool:
