@@ -794,6 +794,14 @@ SIGN_OFF_CASES = [
     SignOffCase("a sentence on the line after the label alone below the closing stays", "Warga Peduli",
                 "Kades lapor balik.\n\nSalam,\nPelapor:\nKades Hendra minta uang 5 juta ke warga",
                 "Kades lapor balik.\n\nSalam,\nPelapor:\nKades Hendra minta uang 5 juta ke warga"),
+    SignOffCase("the name after the label alone below the closing set off by an office stays", "Warga Peduli",
+                "Kades lapor balik ke polisi.\nTerima kasih.\nPelapor:\nHendra Gunawan (Kades Sukamaju)\n"
+                "Kejadian: pencemaran nama baik\n\nSalam,\nPelapor:\nHendra Gunawan, Kepala Desa Sukamaju",
+                "Kades lapor balik ke polisi.\nTerima kasih.\nPelapor:\nHendra Gunawan (Kades Sukamaju)\n"
+                "Kejadian: pencemaran nama baik\n\nSalam,\nPelapor:\nHendra Gunawan, Kepala Desa Sukamaju"),
+    SignOffCase("the name after the label alone below the closing set off by no office is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor:\nSiti Rahayu, istri Pak Budi\nKejadian: pemotongan BLT",
+                "Kades potong BLT.\n\nSalam,\nPelapor:\n[anonim], istri Pak Budi\nKejadian: pemotongan BLT"),
     SignOffCase("the name after the label alone below another heading stays", "Warga Peduli",
                 "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor:\nHendra Gunawan (Kades)",
                 "Kades lapor balik.\n\nTerima kasih.\nLaporan polisi:\nPelapor:\nHendra Gunawan (Kades)"),

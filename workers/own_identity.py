@@ -203,6 +203,9 @@ class IdentityWords:
     # A sentence's word no address holds (`[address_lines]` sentence_words, or one ending in a sentence_suffixes's),
     # as a whole word.
     sentence_word: re.Pattern[str]
+    # An office the accused holds (`[someone_else]` offices: "Kades", "Kepala Desa") opening what sets a name off
+    # ("Hendra Gunawan (Kades Sukamaju)"), after its marks.
+    office_after_name: re.Pattern[str]
 
 
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
@@ -266,6 +269,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                  + r"|[^\W\d_]{2,}(?:" + "|".join(map(re.escape,
                                                                        raw["address_lines"]["sentence_suffixes"]))
                                  + r"))(?!\w)", re.IGNORECASE),
+        office_after_name=re.compile(r"[^\w\n]*(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["offices"]))
+                                     + r")(?!\w)", re.IGNORECASE),
     )
 
 
@@ -1311,13 +1316,15 @@ def without_reporter_label(text: str) -> str:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     # The label alone on its line there, the name on the next ("Salam,\nPelapor:\nSiti Rahayu"), set off as a
-    # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's).
+    # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's), but by an office
+    # ("Hendra Gunawan (Kades Sukamaju)": a pasted report's reporter, the accused, went as "[anonim] (Kades ...)").
     for index, below in pairwise(written):
         if index in signed_below and any(_alone_on_its_line(label, lines[index]) for label in (
                     words.sign_off_reporter_label, words.reporter_label, words.reporter_heading)) \
                 and _LABELLED_LINE.match(lines[below]) is None \
                 and (span := _given_name(words, lines[below], 0)) is not None \
-                and _SET_OFF_NAME.match(lines[below], span[1]):
+                and _SET_OFF_NAME.match(lines[below], span[1]) \
+                and not words.office_after_name.match(lines[below], span[1]):
             lines[below] = lines[below][:span[0]] + OWN_IDENTITY + lines[below][span[1]:]
     # Her handle in place of the name ("Pelapor: @sitirahayu"), and her address under its label on the line right
     # below ("Alamat: Jl. Melati 5 RT 03/RW 02"): her own sign-off's, as the name is.
