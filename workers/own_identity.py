@@ -1268,20 +1268,20 @@ def _closing_alone(words: IdentityWords, line: str) -> bool:
 
 def without_reporter_label(text: str) -> str:
     """A mail's text with the name after a sign-off's label of the reporter's own replaced by OWN_IDENTITY (`[own_name]`
-    reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening
-    its line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
+    reporter_labels: "Nama Pelapor: Siti Rahayu", among the mail's last CLOSING_TAIL_LINES lines not blank, opening its
+    line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a
-    line of its own ("Salam,", `_closing_alone`) or a line saying who signs below it ("Warga RT 03", `_signs_as`),
-    with no label of another party to a case opening a line below
-    that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none; above it,
-    in the report, they are the report's) nor a police report's number between them ("LP/B/45/..."; below, hers): a
-    police report or a chat pasted below the words names its own reporter so, the accused, also below a sentence
-    opening with "Terima kasih" or a "Pengirim: ..." line. A heading of her own details between is hers too ("Data
-    pelapor:", `reporter_heading`), and so is the name on the line after the label alone there ("Salam,\nPelapor:\nSiti
-    Rahayu"). Her handle in place of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label
-    on the line right below her label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
+    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a line
+    of its own ("Salam,", `_closing_alone`) or a line saying who signs below it ("Warga RT 03", `_signs_as`), with no
+    label of the accused opening a line below that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ...";
+    the word in a sentence is none; above it, in the report, they are the report's) nor a police report's number between
+    them ("LP/B/45/..."; below, hers): a police report or a chat pasted below the words names its own reporter so, the
+    accused, also below a sentence opening with "Terima kasih" or a "Pengirim: ..." line. A heading of her own details
+    between is hers too ("Data pelapor:", `reporter_heading`), and so is the name on the line after the label alone
+    there ("Salam,\nPelapor:\nSiti Rahayu"; not one set off by an office, "Hendra Gunawan (Kades)"). Her handle in place
+    of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label on the line right below her
+    label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
     words = load_identity_words()
     lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
     written = written[-CLOSING_TAIL_LINES:]
