@@ -96,7 +96,8 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
     "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors", "handles"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
-                 "after_title", "other_party_labels", "reporter_headings"),
+                 "after_title", "other_party_labels", "reporter_headings",
+                 "pasted_openers"),
 }
 
 

@@ -681,11 +681,24 @@ SIGN_OFF_CASES = [
     # Terima kasih."): a police report or a chat pasted below a sentence opening with "Terima kasih" or a "Pengirim:"
     # line, or two lines below the closing, named the accused, and so does one with another party's label or a police
     # report's number in its block. The accused's name, the evidence, went as "[anonim]".
-    SignOffCase("'Pelapor:' below a sentence opening with 'Terima kasih' is a pasted report's", "Warga Peduli",
+    # Privacy first: below any closing "Pelapor:" is hers, a pasted report's reporter too when nothing marks it
+    # pasted (its parties' labels, a heading, its number, "Berikut ..."); the accused's name goes then, her name never
+    # stays ("Terima kasih. Semoga segera ditindaklanjuti.\nPelapor: Siti Rahayu" kept hers).
+    SignOffCase("'Pelapor:' below a sentence opening with 'Terima kasih' is hers, with nothing marking it pasted",
+                "Warga Peduli",
                 "Terima kasih atas tanggapan sebelumnya. Kades sekarang melaporkan balik saya ke Polsek.\n"
                 "Pelapor: Hendra Gunawan (Kepala Desa Sukamaju)\nPasal: 310 KUHP",
                 "Terima kasih atas tanggapan sebelumnya. Kades sekarang melaporkan balik saya ke Polsek.\n"
-                "Pelapor: Hendra Gunawan (Kepala Desa Sukamaju)\nPasal: 310 KUHP"),
+                "Pelapor: [anonim] (Kepala Desa Sukamaju)\nPasal: 310 KUHP"),
+    *(SignOffCase(f"'Pelapor:' below the closing '{closing}' is hers", "Warga Peduli",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\nPelapor: Siti Rahayu",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\nPelapor: [anonim]")
+      for closing in ("Terima kasih. Semoga segera ditindaklanjuti.",
+                      "Terima kasih atas perhatiannya. Mohon dirahasiakan.",
+                      "Terima kasih atas perhatiannya.\nSemoga cepat ditindak.", "Terima kasih.\nWarga yang resah",
+                      "Salam,\nIbu rumah tangga", "Salam,\nWARGA RT 03", "Salam,\nKORBAN PUNGLI",
+                      "Hormat saya,\nYang melapor,", "Salam,\nWarga RT 03\nRW 05",
+                      "Hormat saya,\nWarga RT 03 RW 05\nttd", "Salam,\nWarga RT 03 (mohon dirahasiakan)")),
     SignOffCase("'Pelapor:' in a block opening with a police report's number is that report's", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan",
                 "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan"),
@@ -755,13 +768,12 @@ SIGN_OFF_CASES = [
                       "Hormat saya, warga RT 03", "Salam dari warga Desa Sukamaju", "Salam hormat kami, warga",
                       "Salam,\nWarga RT 03", "Salam,\nWarga Desa Sukamaju", "Salam,\nrt 03 rw 05 kel sukamaju",
                       "Wassalamualaikum Wr. Wb.", "Salam hormat, Hj. Siti")),
-    # A second sentence after the closing's, a sentence's line or a heading in capitals between it and "Pelapor:", or
-    # a police report's number there, open a pasted report still.
+    # A line opening what was pasted ("Berikut ...", `pasted_openers`), a heading with its colon or a police report's
+    # number between the closing and "Pelapor:" open a pasted report still.
     *(SignOffCase(f"'Pelapor:' below '{above}' stays a pasted report's", "Warga Peduli",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan")
-      for above in ("Terima kasih. Kades juga ancam warga", "Salam,\nBerikut laporannya", "Salam,\nLAPORAN POLISI",
-                    "Salam,\nLP/B/45/VI/2026")),
+      for above in ("Salam,\nBerikut laporannya", "Salam,\nLaporan polisi:", "Salam,\nLP/B/45/VI/2026")),
     SignOffCase("another party's label above the closing leaves 'Pelapor:' below it hers", "Warga Peduli",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: Siti Rahayu",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: [anonim]"),

@@ -185,6 +185,8 @@ class IdentityWords:
     other_party_label: re.Pattern[str]
     # A heading of her own details opening a line (`[own_name]` reporter_headings: "Data pelapor:").
     reporter_heading: re.Pattern[str]
+    # A line opening what was pasted below a closing ("Berikut laporannya", `[own_name] pasted_openers`).
+    pasted_opener: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
@@ -251,6 +253,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
         reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
+        pasted_opener=re.compile(r"[^\S\n]*(?:" + "|".join(map(phrase_pattern, raw["own_name"]["pasted_openers"]))
+                                 + r")(?!\w)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
@@ -1242,28 +1246,20 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
-# What may follow a closing phrase on a line of its own, the sign-off's ("Salam,", "Terima kasih atas perhatian
-# Bapak/Ibu.", "Hormat saya, warga RT 03"): any words, at most this many characters, no colon ("Pengirim: Sekdes
-# Budi" is a label) nor another sentence (`_SENTENCE_GOES_ON`).
-_CLOSING_ALONE_MAX = 60
-# A sentence's end with more words after it: a mark after the closing phrase itself ("Terima kasih. Kades ...") or
-# after a word longer than an abbreviation's ("... sebelumnya. Kades ..."; not "wr. wb.", "Hj. Siti").
-_SENTENCE_GOES_ON = re.compile(r"(?:^|[^\W\d_]{4,})[.!?]+(?=[^\S\n]*[^\W_])")
 # A police report's number opening a line, a label before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
 # "Nomor: STTLP/123/..."): a "Pelapor:" in its lines names that report's reporter.
 _POLICE_REPORT_NUMBER = re.compile(r"[^\S\n]*(?:[^\W\d_]+\.?(?:[^\S\n]+[^\W\d_]+\.?){0,3}[^\S\n]*:[^\S\n]*)?"
                                    r"(?:LP|STPL|STTLP)[^\S\n]*/[^\S\n]*\w+[^\S\n]*/", re.IGNORECASE)
 
 
-def _closing_alone(words: IdentityWords, line: str) -> bool:
-    """Whether `line` ends with a sign-off's closing, a sentence of its own: a closing phrase opening the line or its
-    last sentence ("Demikian laporan saya. Terima kasih."), and the rest of its sentence after it, no colon nor a
-    second sentence (`_CLOSING_ALONE_MAX`: "Terima kasih atas perhatiannya, semoga segera ditindaklanjuti.")."""
-    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
-    if not phrases:
+def _closes(words: IdentityWords, line: str) -> bool:
+    """Whether `line` holds a sign-off's closing phrase ("Salam,", "Terima kasih. Semoga segera ditindaklanjuti.",
+    "Demikian laporan saya. Terima kasih."), no label's colon after it ("Pengirim: Sekdes Budi" opens a forwarded
+    chat) and no "Pelapor:" of its own. Privacy first: whatever its words, the lines below it are read as hers."""
+    if words.sign_off_reporter_label.match(line):
         return False
-    rest = line[phrases[-1].end():]
-    return ":" not in rest and len(rest.strip()) <= _CLOSING_ALONE_MAX and _SENTENCE_GOES_ON.search(rest) is None
+    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
+    return bool(phrases) and ":" not in line[phrases[-1].start():]
 
 
 def without_reporter_label(text: str) -> str:
@@ -1272,12 +1268,14 @@ def without_reporter_label(text: str) -> str:
     line), whatever the From says: the label says whose it is. A From of "Warga Peduli" signed "Nama Pelapor: Siti
     Rahayu" and the name reached the case store. The one reported on ("Nama Terlapor:", "Nama Pelaku:") stays, and so
     does a quoted line ("> Nama Pelapor: ...") and a plea or an ordinary word in place of a name ("Nama Pelapor:
-    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers only on the line right below the sign-off's closing on a line
-    of its own ("Salam,", `_closing_alone`) or a line saying who signs below it ("Warga RT 03", `_signs_as`), with no
-    label of the accused opening a line below that closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ...";
-    the word in a sentence is none; above it, in the report, they are the report's) nor a police report's number between
-    them ("LP/B/45/..."; below, hers): a police report or a chat pasted below the words names its own reporter so, the
-    accused, also below a sentence opening with "Terima kasih" or a "Pengirim: ..." line. A heading of her own details
+    rahasia", "Pelapor: warga"). "Pelapor:" alone is hers below the sign-off's first closing (`_closes`), whatever
+    lines are between, privacy first, unless something marks what is below as pasted: a label of the accused opening a
+    line below the closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none),
+    or between them a heading with its colon ("Laporan polisi:"), a police report's number ("LP/B/45/..."; below her
+    label, her own report's) or a line opening what was pasted ("Berikut ...", `pasted_opener`): a police report
+    pasted there names its own reporter so, the accused. Narrower readings (the line right below a closing alone on
+    its line) leaked her name below everyday closings ("Terima kasih. Semoga segera ditindaklanjuti.", "Salam,\nWarga
+    yang resah"); with nothing marking it, a pasted report's reporter goes as hers. A heading of her own details
     between is hers too ("Data pelapor:", `reporter_heading`), and so is the name on the line after the label alone
     there ("Salam,\nPelapor:\nSiti Rahayu"; not one set off by an office, "Hendra Gunawan (Kades)"). Her handle in place
     of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label on the line right below her
@@ -1287,25 +1285,26 @@ def without_reporter_label(text: str) -> str:
     written = written[-CLOSING_TAIL_LINES:]
     signed_below: set[int] = set()
     for place, above in enumerate(written):
-        if not _closing_alone(words, lines[above]):
+        if not _closes(words, lines[above]):
             continue
-        below = written[place + 1:place + 4]
-        while below and _SIGNATURE_MARK.fullmatch(lines[below[0]]):  # "ttd" between: where her signature goes
-            below.pop(0)
-        if len(below) > 1 and _signs_as(lines[below[0]]):  # "Salam,\nWarga RT 03\nPelapor: ...": hers
-            below.pop(0)
-        # A police report's number between the closing and "Pelapor:" heads a pasted report; below it, her own
-        # report's ("Pelapor: Siti Rahayu\nNo. LP: LP/B/45/VI/2026" kept her name).
-        if below and any(_POLICE_REPORT_NUMBER.match(lines[index]) for index in written if above < index < below[0]):
-            continue
-        # Another party's label below the closing makes it a pasted report's, but for her plea on her label's line
-        # ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its reporter so, no plea after the name.
+        # Her sign-off's lines: those below the closing, down to a heading of what was pasted ("Laporan polisi:",
+        # a line ending in its colon that is no label of hers) or a police report's number ("LP/B/45/..."; below her
+        # label, her own report's). Another party's label below the closing makes it a pasted report's, but for her
+        # plea on her label's line ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its reporter so.
+        below: list[int] = []
+        for index in written[place + 1:]:
+            line = lines[index]
+            heading = line.rstrip().endswith(":") and not any(_alone_on_its_line(label, line) for label in (
+                words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
+            if heading or _POLICE_REPORT_NUMBER.match(line) or words.pasted_opener.match(line):
+                break
+            below.append(index)
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
-                and not (below and _pleads_after_label(words, lines[below[0]])):
+                and not any(_pleads_after_label(words, lines[index]) for index in below
+                            if words.sign_off_reporter_label.match(lines[index])):
             continue
-        if below and _alone_on_its_line(words.reporter_heading, lines[below[0]]):  # "Data pelapor:" between
-            signed_below.add(below.pop(0))
-        signed_below.update(below[:1])
+        signed_below.update(below)
+        break  # the first closing's: a closing's words further down are hers too
     hers: list[int] = []
     for index in written:
         label = words.reporter_label.match(lines[index]) or (
@@ -1340,8 +1339,6 @@ def without_reporter_label(text: str) -> str:
 
 
 _LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
-# "ttd" (tanda tangan) alone on a line below a letter's closing, where the signature goes: "ttd", "(ttd)", "TTD.".
-_SIGNATURE_MARK = re.compile(r"[^\S\n]*[(\[]?[^\S\n]*ttd[^\S\n]*[.)\]]?[^\S\n]*", re.IGNORECASE)
 
 
 # A label opening a line and its colon, a list's mark or number before it or none: "Terlapor 1:", "- Pihak Terlapor :".
@@ -1368,17 +1365,6 @@ def _pleads_after_label(words: IdentityWords, line: str) -> bool:
     span = _given_name(words, line, label.end()) if label is not None else None
     after = re.findall(r"[^\W\d_]+", line[span[1]:]) if span is not None else []
     return bool(after) and all(_folded(word) in words.own_name_plea for word in after)
-
-
-def _signs_as(line: str) -> bool:
-    """Whether `line`, between a closing and "Pelapor:", says who signs as a sign-off's line does ("Warga RT 03",
-    "Warga Desa Sukamaju"): short (`_CLOSING_ALONE_MAX`), no label's colon, each word capitalized (a sentence's
-    lowercase words, "Berikut laporannya" above a pasted report, are none) but not all in capitals, as a pasted
-    report's heading is ("LAPORAN POLISI"), or an address typed in lowercase (`_written_as_an_address`)."""
-    words = [token for token in line.split() if token[:1].isalpha()]
-    return bool(words) and ":" not in line and len(line.strip()) <= _CLOSING_ALONE_MAX \
-        and ((not any(word[0].islower() for word in words) and not (len(words) > 1 and line.isupper()))
-             or _written_as_an_address(line))
 
 
 def _alone_on_its_line(label: re.Pattern[str], line: str) -> bool:
