@@ -773,7 +773,9 @@ SIGN_OFF_CASES = [
     *(SignOffCase(f"'Pelapor:' below '{above}' stays a pasted report's", "Warga Peduli",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan")
-      for above in ("Salam,\nBerikut laporannya", "Salam,\nLaporan polisi:", "Salam,\nLP/B/45/VI/2026")),
+      for above in ("Salam,\nBerikut laporannya", "Salam,\nLaporan polisi:", "Salam,\nLP/B/45/VI/2026",
+                    "Salam,\nNo. LP/B/45/VI/2026/SPKT/POLRES BOGOR",
+                    "Terima kasih.\n\nLaporan Polisi No. LP/B/45/VI/2026")),
     SignOffCase("another party's label above the closing leaves 'Pelapor:' below it hers", "Warga Peduli",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: Siti Rahayu",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: [anonim]"),

@@ -1246,10 +1246,10 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
-# A police report's number opening a line, a label before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
-# "Nomor: STTLP/123/..."): a "Pelapor:" in its lines names that report's reporter.
-_POLICE_REPORT_NUMBER = re.compile(r"[^\S\n]*(?:[^\W\d_]+\.?(?:[^\S\n]+[^\W\d_]+\.?){0,3}[^\S\n]*:[^\S\n]*)?"
-                                   r"(?:LP|STPL|STTLP)[^\S\n]*/[^\S\n]*\w+[^\S\n]*/", re.IGNORECASE)
+# A police report's number on a line, a label or words before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
+# "Nomor: STTLP/123/...", "No. LP/B/45/...", "Laporan Polisi No. LP/..."): a "Pelapor:" in its lines names that
+# report's reporter.
+_POLICE_REPORT_NUMBER = re.compile(r"(?<![\w/])(?:LP|STPL|STTLP)[^\S\n]*/[^\S\n]*\w+[^\S\n]*/", re.IGNORECASE)
 
 
 def _closes(words: IdentityWords, line: str) -> bool:
@@ -1296,7 +1296,7 @@ def without_reporter_label(text: str) -> str:
             line = lines[index]
             heading = line.rstrip().endswith(":") and not any(_alone_on_its_line(label, line) for label in (
                 words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
-            if heading or _POLICE_REPORT_NUMBER.match(line) or words.pasted_opener.match(line):
+            if heading or _POLICE_REPORT_NUMBER.search(line) or words.pasted_opener.match(line):
                 break
             below.append(index)
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
