@@ -813,6 +813,12 @@ OWN_IDENTITY_CASES = [
                     "saya Pak, jangan disebut. nama saya ya pak, kades potong BLT"),
     # With its dot "Pak." or "Bu." ends a plea's sentence, the accused named after it: read as her name's title, his
     # name and office went ("Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades ..." as "... [anonim], Kades").
+    # An office after her name's first word opens the accused's, with no mark between (an SMS without punctuation).
+    OwnIdentityCase("sms: an office after the name the sender gives keeps the accused's office and name", SMS_SENDER,
+                    "Nama saya Bu Siti Camat Andi minta uang 5jt. Nama saya Siti Kades Hendra minta uang 5 juta. Nama "
+                    "saya Hj. Siti Rahayu Sekdes Budi minta uang. Nama saya Pak Budi Kades Hendra Gunawan potong BLT",
+                    "Nama saya [anonim] Camat Andi minta uang 5jt. Nama saya [anonim] Kades Hendra minta uang 5 juta. "
+                    "Nama saya [anonim] Sekdes Budi minta uang. Nama saya [anonim] Kades Hendra Gunawan potong BLT"),
     OwnIdentityCase("sms: 'Pak.' or 'Bu.' ending a plea keeps the accused named after it", SMS_SENDER,
                     "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
                     "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "

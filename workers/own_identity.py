@@ -1182,6 +1182,9 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
                 or identity.address_word.fullmatch(word.group()):
             ended = False
             break
+        if len(words) > titles and _folded(plain) in identity.own_name_offices:
+            ended = False  # an office after her name's first word opens the accused's ("Nama saya Siti Kades Hendra
+            break  # minta uang" went as "[anonim] minta uang": his office and name, the evidence, lost)
         words.append(word)
         space = _NAME_SPACE.match(text, word.end())
         # A dotted word ends the sentence, but for the titles opening a name ("Nama saya Hj. Siti Rahayu" went as
