@@ -699,15 +699,20 @@ SIGN_OFF_CASES = [
                       "Salam,\nIbu rumah tangga", "Salam,\nWARGA RT 03", "Salam,\nKORBAN PUNGLI",
                       "Hormat saya,\nYang melapor,", "Salam,\nWarga RT 03\nRW 05",
                       "Hormat saya,\nWarga RT 03 RW 05\nttd", "Salam,\nWarga RT 03 (mohon dirahasiakan)")),
-    SignOffCase("'Pelapor:' in a block opening with a police report's number is that report's", "Warga Peduli",
-                "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan",
-                "Kades potong BLT.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan"),
-    SignOffCase("'Pelapor:' below a police report's number between it and the closing is that report's",
+    # A police report's number between the closing and "Pelapor:" marks nothing: her own report's stands there as
+    # well ("Salam,\nNo. LP: LP/B/45/VI/2026/SPKT\nPelapor: Siti Rahayu" kept her name); privacy first, a pasted
+    # report's reporter goes then too, unless its parties' labels or a heading mark it.
+    *(SignOffCase(f"'Pelapor:' below a police report's number '{number}' below the closing is hers", "Warga Peduli",
+                  f"Kades potong BLT.\n\nSalam,\n{number}\nPelapor: Siti Rahayu",
+                  f"Kades potong BLT.\n\nSalam,\n{number}\nPelapor: [anonim]")
+      for number in ("No. LP: LP/B/45/VI/2026/SPKT", "LP/B/45/VI/2026", "STTLP/123/VI/2026",
+                     "No. LP/B/45/VI/2026/SPKT/POLRES BOGOR")),
+    SignOffCase("a police report's number and its parties' labels below the closing are a pasted report's",
                 "Warga Peduli",
-                "Kades lapor balik.\n\nSalam\nSTTLP/123/VI/2026\nPelapor: Hendra Gunawan\n\n"
-                "Salam\nNomor: LP / B / 45 / VI / 2026\nPelapor: Hendra Gunawan",
-                "Kades lapor balik.\n\nSalam\nSTTLP/123/VI/2026\nPelapor: Hendra Gunawan\n\n"
-                "Salam\nNomor: LP / B / 45 / VI / 2026\nPelapor: Hendra Gunawan"),
+                "Kades lapor balik.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan\n"
+                "Terlapor: Warga RT 03",
+                "Kades lapor balik.\n\nSalam,\nWarga\n\nLP/B/45/VI/2026/SPKT/POLSEK CIBINONG\nPelapor: Hendra Gunawan\n"
+                "Terlapor: Warga RT 03"),
     # Below her "Pelapor:", a police report's number is her own report's, the one the agency failed to follow
     # ("Pelapor: Siti Rahayu\nNo. LP: LP/B/45/..." kept her name).
     *(SignOffCase(f"'Pelapor:' right below the closing above a police report's number '{number}' is hers",
@@ -768,14 +773,12 @@ SIGN_OFF_CASES = [
                       "Hormat saya, warga RT 03", "Salam dari warga Desa Sukamaju", "Salam hormat kami, warga",
                       "Salam,\nWarga RT 03", "Salam,\nWarga Desa Sukamaju", "Salam,\nrt 03 rw 05 kel sukamaju",
                       "Wassalamualaikum Wr. Wb.", "Salam hormat, Hj. Siti")),
-    # A line opening what was pasted ("Berikut ...", `pasted_openers`), a heading with its colon or a police report's
-    # number between the closing and "Pelapor:" open a pasted report still.
+    # A line opening what was pasted ("Berikut ...", `pasted_openers`) or a heading with its colon between the closing
+    # and "Pelapor:" open a pasted report still.
     *(SignOffCase(f"'Pelapor:' below '{above}' stays a pasted report's", "Warga Peduli",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan",
                   f"Kades lapor balik.\n\n{above}\nPelapor: Hendra Gunawan")
-      for above in ("Salam,\nBerikut laporannya", "Salam,\nLaporan polisi:", "Salam,\nLP/B/45/VI/2026",
-                    "Salam,\nNo. LP/B/45/VI/2026/SPKT/POLRES BOGOR",
-                    "Terima kasih.\n\nLaporan Polisi No. LP/B/45/VI/2026")),
+      for above in ("Salam,\nBerikut laporannya", "Salam,\nLaporan polisi:")),
     SignOffCase("another party's label above the closing leaves 'Pelapor:' below it hers", "Warga Peduli",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: Siti Rahayu",
                 "Terlapor: Kades Hendra\nPelaku: Sekdes Budi\nKorban: 20 KK\n\nHormat saya,\nPelapor: [anonim]"),

@@ -1249,10 +1249,6 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> 
         and folded not in identity.own_name_offices
 
 
-# A police report's number on a line, a label or words before it or none ("LP/B/45/VI/2026/SPKT/POLSEK CIBINONG",
-# "Nomor: STTLP/123/...", "No. LP/B/45/...", "Laporan Polisi No. LP/..."): a "Pelapor:" in its lines names that
-# report's reporter.
-_POLICE_REPORT_NUMBER = re.compile(r"(?<![\w/])(?:LP|STPL|STTLP)[^\S\n]*/[^\S\n]*\w+[^\S\n]*/", re.IGNORECASE)
 
 
 def _closes(words: IdentityWords, line: str) -> bool:
@@ -1274,9 +1270,9 @@ def without_reporter_label(text: str) -> str:
     rahasia", "Pelapor: warga"). "Pelapor:" alone is hers below the sign-off's first closing (`_closes`), whatever
     lines are between, privacy first, unless something marks what is below as pasted: a label of the accused opening a
     line below the closing (`_other_party_label`: "Terlapor: ...", "Terlapor 1: ..."; the word in a sentence is none),
-    or between them a heading with its colon ("Laporan polisi:"), a police report's number ("LP/B/45/..."; below her
-    label, her own report's) or a line opening what was pasted ("Berikut ...", `pasted_opener`): a police report
-    pasted there names its own reporter so, the accused. Narrower readings (the line right below a closing alone on
+    or between them a heading with its colon ("Laporan polisi:") or a line opening what was pasted ("Berikut ...",
+    `pasted_opener`): a police report pasted there names its own reporter so, the accused (a police report's number
+    alone marks nothing: her own report's stands there too). Narrower readings (the line right below a closing alone on
     its line) leaked her name below everyday closings ("Terima kasih. Semoga segera ditindaklanjuti.", "Salam,\nWarga
     yang resah"); with nothing marking it, a pasted report's reporter goes as hers. A heading of her own details
     between is hers too ("Data pelapor:", `reporter_heading`), and so is the name on the line after the label alone
@@ -1291,15 +1287,17 @@ def without_reporter_label(text: str) -> str:
         if not _closes(words, lines[above]):
             continue
         # Her sign-off's lines: those below the closing, down to a heading of what was pasted ("Laporan polisi:",
-        # a line ending in its colon that is no label of hers) or a police report's number ("LP/B/45/..."; below her
-        # label, her own report's). Another party's label below the closing makes it a pasted report's, but for her
-        # plea on her label's line ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its reporter so.
+        # a line ending in its colon that is no label of hers) or a line opening it ("Berikut ..."). A police report's
+        # number there is no such mark: her own report's above her label is as likely ("Salam,\nNo. LP: LP/B/45/...
+        # \nPelapor: Siti Rahayu" kept her name). Another party's label below the closing makes it a pasted report's,
+        # but for her plea on her label's line ("Pelapor: Siti Rahayu (mohon dirahasiakan)"): a report names its
+        # reporter so.
         below: list[int] = []
         for index in written[place + 1:]:
             line = lines[index]
             heading = line.rstrip().endswith(":") and not any(_alone_on_its_line(label, line) for label in (
                 words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
-            if heading or _POLICE_REPORT_NUMBER.search(line) or words.pasted_opener.match(line):
+            if heading or words.pasted_opener.match(line):
                 break
             below.append(index)
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
