@@ -64,7 +64,11 @@ async def new_context(browser: object, **options: object) -> AsyncIterator[objec
 @pytest_asyncio.fixture(loop_scope="module")
 async def page(browser: object) -> AsyncIterator[object]:
     async with new_context(browser) as context:
-        yield await context.new_page()  # type: ignore[attr-defined]
+        opened = await context.new_page()  # type: ignore[attr-defined]
+        yield opened
+        # A test's route handler still fetching when its context closes raises "Response has been disposed" on the
+        # module's loop, which the next test then met (the meta refresh reloads the page every period).
+        await opened.unroute_all(behavior="ignoreErrors")  # type: ignore[attr-defined]
 
 
 @pytest_asyncio.fixture(loop_scope="module")
