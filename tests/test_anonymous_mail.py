@@ -315,6 +315,17 @@ SIGN_OFF_CASES = [
                 "Dana BOS dipotong.\n\nRegards,\n[anonim], S.Pd. (guru honorer)"),
     SignOffCase("the given name alone on the closing line", "Siti Rahayu", "Dana PKH dipotong. Salam, siti",
                 "Dana PKH dipotong. Salam, [anonim]"),
+    # A letter's last sentence opening with "Demikian" or "Atas perhatian" closes it with its thanks further in: the
+    # name and number signed below it reached the case store.
+    *(SignOffCase(f"the name and number below '{closing}'", "Warga Peduli",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\nSiti Rahayu\n0812-3456-7890",
+                  f"Kades potong BLT 300 ribu per KK.\n\n{closing}\n[anonim]")
+      for closing in ("Demikian, terima kasih.", "Demikian laporan ini, terima kasih.",
+                      "Demikian laporan ini saya sampaikan, atas perhatiannya saya ucapkan terima kasih.",
+                      "Atas perhatiannya saya ucapkan terima kasih.")),
+    SignOffCase("'Demikian' without thanks closes nothing: the accused's number stays", "Warga Peduli",
+                "Kades potong BLT.\nDemikian juga Kades Hendra Gunawan minta uang, nomornya 0813-1111-2222.",
+                "Kades potong BLT.\nDemikian juga Kades Hendra Gunawan minta uang, nomornya 0813-1111-2222."),
     SignOffCase("a one-word From after a closing", "Joko", "Parkir Rp 10.000.\n\nSalam, Joko",
                 "Parkir Rp 10.000.\n\nSalam, [anonim]"),
     SignOffCase("a one-word From on the line below a closing", "Joko", "Parkir Rp 10.000.\nTerima kasih.\nJoko\nRT 03",

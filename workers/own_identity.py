@@ -228,8 +228,12 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
     phrases = sorted(raw["closings"]["phrases"], key=lambda phrase: (len(phrase.split()), len(phrase)), reverse=True)
     forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
     return IdentityWords(
-        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(phrase_pattern, phrases)) + r")(?!\w)",
-                           re.IGNORECASE),
+        # Opening a line, after a sentence, or further in a letter's last sentence that opens with "Demikian" or
+        # "Atas perhatian" ("Demikian, terima kasih.", "Demikian laporan ini saya sampaikan, atas perhatiannya saya
+        # ucapkan terima kasih."): missed there, the name and number signed below it reached the case store.
+        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] )|^[^\w\n]*(?:demikian|atas[^\S\n]+perhatian)\w*"
+                           r"(?:[^\S\n]+|[^\n]*?[,\s][^\S\n]*))(?:" + "|".join(map(phrase_pattern, phrases))
+                           + r")(?!\w)", re.IGNORECASE),
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
