@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
@@ -18,6 +17,7 @@ from normalizer.inbound import InboundMessage
 from normalizer.keywords import addition_of_a_status_query, hashtag_flags, parse_text
 from normalizer.prefixes import STACKED_PREFIXES
 from normalizer.sender import normalize_sender
+from normalizer.signature import signature_line
 from normalizer.small_talk import awaits_an_answer, closing_phrase, is_courtesy
 from normalizer.text import clean_text, cut_text, fold_word
 
@@ -289,20 +289,19 @@ _DEGREE = re.compile(r"(?:[A-Z][a-z]{0,3}\.){1,3}(?:[A-Z][a-z]{0,3}\.?)?")
 _SIGNATURE_LINES_BELOW_NAME = 5
 
 
-def names_the_signer(lines: list[str], signer: frozenset[str], *, joined: str | None = None,
-                     signature_line: Callable[[str], bool] | None = None) -> bool:
+def names_the_signer(lines: list[str], signer: frozenset[str], *, joined: str | None = None) -> bool:
     """Whether `lines` (stripped, none blank) are at most two lines of the From's name's words alone (`signer`), or the
     From's name on the first (`_signers_name`: "Budi Santoso, S.H.", "Budi S."; `joined`, the mailbox's one word,
     "budisantoso87@" signed "Budi Santoso") over at most _SIGNATURE_LINES_BELOW_NAME lines `signature_line` reads as
-    a signature's (its number, role or address: "Budi Santoso\nKetua RT 03\n0812-..."): a signature's lines that are
-    no words of the citizen's. Anything else under a signature's "-- " may be ("-- \nJembatan sudah ambruk tadi
+    a signature's (its contacts: "Budi Santoso\n0812-3456-7890"): a signature's lines that are no words of the
+    citizen's. Anything else under a signature's "-- " may be ("-- \nJembatan sudah ambruk tadi
     malam": typed below it, or a "--" an editor turned into one), and so may another name's with more ("-- \nSiti
     Rahayu\n0812...")."""
     if 0 < len(lines) <= _SIGNED_NAME_LINES and all(_signed_name(line, signer, lookalike=False) for line in lines):
         return True
     if not lines or len(lines) > 1 + _SIGNATURE_LINES_BELOW_NAME or not _signers_name(lines[0], signer, joined):
         return False
-    return signature_line is not None and all(map(signature_line, lines[1:]))
+    return all(map(signature_line, lines[1:]))
 
 
 def _signers_name(line: str, signer: frozenset[str], joined: str | None) -> bool:

@@ -90,7 +90,7 @@ from normalizer.pipeline import (
     signer_words,
 )
 from normalizer.prefixes import STACKED_PREFIXES
-from normalizer.signature import mailbox_name, signature_line
+from normalizer.signature import mailbox_name
 
 log = get_logger()
 
@@ -619,7 +619,7 @@ def signs_off_alone(mail: ParsedMail) -> bool:
         if not signer:
             signer, joined = mailbox_name(mail.sender_address)
         return names_the_signer([line.strip() for line in text.splitlines()[1:] if line.strip()], signer,
-                                joined=joined, signature_line=signature_line)
+                                joined=joined)
     return bool(text) and only_signs_off(text, signer)
 
 
