@@ -698,6 +698,16 @@ OWN_IDENTITY_CASES = [
                     "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
                     "kades minta transfer, nomernya 0812-2222-9999, hpnya 0812-2222-9998. "
                     'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"'),
+    # "di" and a word of reaching ("di sms", "di telp") after words naming her number say who reached it: the scammer's
+    # number after them stays (it went as hers); after words asking to be reached, hers still goes, as does hers
+    # given before them.
+    OwnIdentityCase("sms: a number that reached hers ('hp ku di sms 0813...') stays, hers goes", SMS_SENDER,
+                    "hp ku di sms 0813-2222-4444 ngaku dari bank. no saya di telp 0813-2222-5555 ngaku polisi. "
+                    "hp ku 0857-1111-3350 di sms 0813-2222-6666. hubungi saya di sms 0857-1111-3351. hubungi sy di "
+                    "telp 0857-1111-3352. WA saya di 0857-1111-3353",
+                    "hp ku di sms 0813-2222-4444 ngaku dari bank. no saya di telp 0813-2222-5555 ngaku polisi. "
+                    "hp ku [anonim] di sms 0813-2222-6666. hubungi saya di sms [anonim]. hubungi sy di "
+                    "telp [anonim]. WA saya di [anonim]"),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,

@@ -169,6 +169,10 @@ class IdentityWords:
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
     own_contact_connectors: frozenset[str]
+    # After words naming her own number, "di" and one of these end their reach (`[own_contact]` reached_by: "hp ku di
+    # sms 0813...", the number that reached hers); words opening with `asking` ask to be reached and are not such.
+    own_contact_reached_by: frozenset[str]
+    own_contact_asking: frozenset[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -249,6 +253,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                               re.IGNORECASE),
         own_contact_connectors=frozenset(word.lower() for word in [*raw["own_contact"]["connectors"],
                                                                    *raw["contact_labels"]["words"]]),
+        own_contact_reached_by=frozenset(word.lower() for word in raw["own_contact"]["reached_by"]),
+        own_contact_asking=frozenset(word.lower() for word in raw["own_contact"]["asking"]),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -1024,8 +1030,10 @@ def without_given_contacts(text: str) -> str:
         if words.own_handle.fullmatch(phrase.group()) and (bare := _bare_handle(read, position, words)) is not None:
             spans.append(bare)
             position = bare[1]
-        while (found := _next_contact(read, position)) is not None and _gives_contact(read[position:found[0]],
-                                                                                      words.own_contact_connectors):
+        reached_by = frozenset() if phrase.group().split()[0].lower() in words.own_contact_asking \
+            else words.own_contact_reached_by
+        while (found := _next_contact(read, position)) is not None and _gives_contact(
+                read[position:found[0]], words.own_contact_connectors, reached_by):
             spans.append(found)
             position = found[1]
     spans.sort()
@@ -1126,11 +1134,15 @@ def _is_tracking_id(found: str) -> bool:
         and is_valid_tracking_id(found)
 
 
-def _gives_contact(gap: str, connectors: frozenset[str]) -> bool:
+def _gives_contact(gap: str, connectors: frozenset[str], reached_by: frozenset[str] = frozenset()) -> bool:
     """Whether the text between words asking to be reached and a contact holds only punctuation and connectors, and
     no sentence's end ("(WA saya). 0813... nomor saya dicatut": the next sentence's number), but for a label's
-    abbreviation ("hubungi saya di no. 0813...", "telp. 0813...")."""
+    abbreviation ("hubungi saya di no. 0813...", "telp. 0813..."), nor "di" before one of `reached_by` ("hp ku di sms
+    0813...": the number that reached hers)."""
     tokens = _GAP_TOKEN.findall(gap)
+    words = [token.lower() for token in tokens if token[0].isalnum()]
+    if any(word == "di" and following in reached_by for word, following in pairwise(words)):
+        return False
     for index, token in enumerate(tokens):
         if token[0].isalnum():
             if token.lower() not in connectors:
