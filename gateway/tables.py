@@ -97,7 +97,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
-                 "pasted_openers"),
+                 "pasted_openers", "pleas_before"),
 }
 
 

@@ -836,6 +836,15 @@ OWN_IDENTITY_CASES = [
                     "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
                     "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "
                     "Hendra Gunawan. Dia Kades di sini."),
+    # With no plea before the words, "Bu." or "Pak." with its dot and "bu" or "pak" lowercase open her name as its
+    # title: her whole name reached the case store. After a plea they are said to the reader, as above.
+    OwnIdentityCase("sms: 'Bu.' with its dot and lowercase 'bu' open the name given with no plea before", SMS_SENDER,
+                    "Nama saya Bu. Siti Rahayu, warga RT 03. nama saya bu siti rahayu. nama sy pak budi santoso\n"
+                    "Pak, nama saya Bu. Siti Aminah. nama saya pak kades minta uang. Nama saya Pak. Kades Hendra minta "
+                    "uang. tolong rahasiakan nama saya pak hendra marah nanti",
+                    "Nama saya [anonim], warga RT 03. nama saya [anonim]. nama sy [anonim]\n"
+                    "Pak, nama saya [anonim]. nama saya pak kades minta uang. Nama saya Pak. Kades Hendra minta "
+                    "uang. tolong rahasiakan nama saya pak hendra marah nanti"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

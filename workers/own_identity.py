@@ -193,6 +193,9 @@ class IdentityWords:
     pasted_opener: re.Pattern[str]
     # The words of a plea or a negation, no name's (`[own_name]` plea_words: "Nama saya jangan disebut").
     own_name_plea: frozenset[str]
+    # A plea's words before the words giving her name (`[own_name]` pleas_before: "rahasiakan nama saya Pak. ..."),
+    # which make a form of address after them the reader's, not her name's title; folded.
+    own_name_pleas_before: frozenset[str]
     # Titles written with a dot before a name's first word (`[own_name]` titles: "Hj.", "Drs."), folded.
     own_name_titles: frozenset[str]
     # An office or a relation after a title's dot, which then ends the name (`[own_name]` after_title and the one-word
@@ -266,6 +269,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         pasted_opener=re.compile(r"[^\S\n]*(?:" + "|".join(map(phrase_pattern, raw["own_name"]["pasted_openers"]))
                                  + r")(?!\w)", re.IGNORECASE),
         own_name_plea=frozenset(_folded(word) for word in raw["own_name"]["plea_words"]),
+        own_name_pleas_before=frozenset(_folded(word) for word in raw["own_name"]["pleas_before"]),
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
                                                               *raw["own_name"]["after_title"]] if " " not in word),
@@ -1174,14 +1178,28 @@ def without_given_name(text: str) -> str:
         return text
     spans = [span for phrase in words.own_name.finditer(text)
              if not _quoted(text, phrase.start())
-             and (span := _given_name(words, text, phrase.end())) is not None]
+             and (span := _given_name(words, text, phrase.end(), _pleads_before(words, text, phrase.start())))
+             is not None]
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
 
 
-def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int, int] | None:
-    """The span of the name right after `position` (see `without_given_name`), if one is there."""
+# How far before the words giving her name a plea's words are looked for in their sentence (`_pleads_before`).
+_PLEA_REACH = 60
+
+
+def _pleads_before(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether a plea's word stands before `position` in its sentence ("Mohon rahasiakan nama saya ...")."""
+    begin = max(0, position - _PLEA_REACH)
+    breaks = [found.end() for found in _SENTENCE_BREAK.finditer(text, begin, position)]
+    begin = max(breaks[-1] if breaks else begin, text.rfind("\n", begin, position) + 1)
+    return any(_folded(word) in identity.own_name_pleas_before for word in _WORD.findall(text, begin, position))
+
+
+def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool = False) -> tuple[int, int] | None:
+    """The span of the name right after `position` (see `without_given_name`), if one is there; `pleaded` when a
+    plea's words stand before the words giving it (a form of address after them is the reader's)."""
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     titles = 0  # the titles opening the name, which no limit on its words counts ("Drs. H. Ahmad Fauzi Rahman")
@@ -1190,7 +1208,7 @@ def _given_name(identity: IdentityWords, text: str, position: int) -> tuple[int,
     while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
         if _folded(plain) in identity.own_name_plea:
-            if words or not _addresses_name(identity, text, word):
+            if words or not _addresses_name(identity, text, word, pleaded):
                 ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
                 break
             addressed = True
@@ -1250,15 +1268,18 @@ def _lowercase_after_titles(identity: IdentityWords, words: list[re.Match[str]],
         and _folded(name[0].group().rstrip(".")) not in identity.own_name_offices
 
 
-def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str]) -> bool:
+def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str], pleaded: bool) -> bool:
     """Whether `word`, a form of address among the titles ("Bu", "Pak": a plea's words too, "nama saya ya pak"), opens
-    the name given as its title: capitalized, before a capitalized word no plea's nor an office's ("Nama saya Bu Siti
-    Rahayu" kept her name; "Nama saya Pak Kades ..." names no one)."""
-    if word.group().endswith("."):
+    the name given as its title: before a word no plea's nor an office's, both capitalized ("Nama saya Bu Siti Rahayu"
+    kept her name; "Nama saya Pak Kades ..." names no one) or, with no plea before (`pleaded`), both lowercase ("nama
+    saya bu siti rahayu.") or with its dot ("Nama saya Bu. Siti Rahayu"): after a plea that is said to the reader."""
+    if pleaded and word.group().endswith("."):
         return False  # "rahasiakan nama saya Pak. Hendra Gunawan, Kades ...": a vocative ending its sentence
     space = _NAME_SPACE.match(text, word.end())
     following = _NAME_WORD.match(text, space.end()) if space is not None else None
-    if following is None or not (word.group()[0].isupper() and following.group()[0].isupper()):
+    capitalized = word.group()[0].isupper() and following is not None and following.group()[0].isupper()
+    lowercase = not pleaded and word.group().islower() and following is not None and following.group().islower()
+    if following is None or not (capitalized or lowercase):
         return False
     folded = _folded(following.group().rstrip("."))
     return _folded(word.group().rstrip(".")) in identity.own_name_titles and folded not in identity.own_name_plea \
