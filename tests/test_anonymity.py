@@ -845,6 +845,19 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. nama saya [anonim]. nama sy [anonim]\n"
                     "Pak, nama saya [anonim]. nama saya pak kades minta uang. Nama saya Pak. Kades Hendra minta "
                     "uang. tolong rahasiakan nama saya pak hendra marah nanti"),
+    # The reporter's own label in an SMS or a mention, opening it, a line or a clause ("Pelapor: Siti Rahayu. Terlapor:
+    # Kades ..."): her name or handle reached the case store (a mail's sign-off alone was read so). A plea or an
+    # ordinary word in its place, the accused's label and a scam SMS quoted stay.
+    OwnIdentityCase("sms: the name and handle under the reporter's own label anywhere in the message", SMS_SENDER,
+                    "kades minta uang 5jt. Pelapor: Siti Rahayu. Terlapor: Kades Hendra Gunawan\nNama Pelapor: siti "
+                    "rahayu, warga rt 03. pelapor: @sitirahayu. pelapor: rahasia. Pelapor: warga RT 03. Isi SMS: "
+                    '"Pelapor: Hendra Gunawan"',
+                    "kades minta uang 5jt. Pelapor: [anonim]. Terlapor: Kades Hendra Gunawan\nNama Pelapor: "
+                    "[anonim], warga rt 03. pelapor: [anonim]. pelapor: rahasia. Pelapor: warga RT 03. Isi SMS: "
+                    '"Pelapor: Hendra Gunawan"'),
+    OwnIdentityCase("x: the name under the reporter's own label in a mention", X_SENDER,
+                    "@lapor1708 pungli di kelurahan. Pelapor: Siti Rahayu, terlapor: Lurah Andi",
+                    "@lapor1708 pungli di kelurahan. Pelapor: [anonim], terlapor: Lurah Andi", channel="twitter"),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

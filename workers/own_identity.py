@@ -1376,6 +1376,51 @@ def without_reporter_label(text: str) -> str:
     return "\n".join(lines)
 
 
+# Where a label may open a clause of a message: its start, a line's, or after a sentence's or a clause's mark.
+_CLAUSE_START = re.compile(r"\n|[.!?;,][^\S\n]+")
+
+
+def without_reporter_labels_in_message(text: str) -> str:
+    """An SMS's or a mention's text (or a mail's subject) with the name after the reporter's own label replaced by OWN_IDENTITY ("Nama
+    Pelapor: Siti Rahayu", `reporter_labels`, and "Pelapor: ...", `sign_off_reporter_labels`) opening the text, a line
+    or a clause anywhere in it ("kades minta uang 5jt. Pelapor: Siti Rahayu. Terlapor: Kades Hendra"), and her handle
+    in its place ("Pelapor: @sitirahayu"): a message to
+    the gateway is its reporter's own, with no sign-off and no report pasted below one as a mail may hold, and the name
+    reached the case store. A quoted line or words in quotation marks are someone else's and stay, and so does a plea
+    or an ordinary word in place of a name ("Pelapor: rahasia", "Pelapor: warga")."""
+    words = load_identity_words()
+    if "pelapor" not in text.lower():
+        return text
+    spans: list[tuple[int, int]] = []
+    for start in [0, *(found.end() for found in _CLAUSE_START.finditer(text))]:
+        label = words.reporter_label.match(text, start) or words.sign_off_reporter_label.match(text, start)
+        if label is None or _in_quotes(text, start):
+            continue
+        span = _given_name(words, text, label.end()) or _labelled_handle(text, label.end())
+        if span is not None and (not spans or span[0] >= spans[-1][1]):
+            spans.append(span)
+    for begin, end in reversed(spans):
+        text = text[:begin] + OWN_IDENTITY + text[end:]
+    return text
+
+
+def _labelled_handle(text: str, position: int) -> tuple[int, int] | None:
+    """The span of a handle right after a label's colon at `position`, set off as a name is or ending its sentence
+    ("Pelapor: @sitirahayu.": the full stop stays)."""
+    handle = HANDLE.match(text, _NAME_LEAD.match(text, position).end())  # type: ignore[union-attr]  # matches empty
+    if handle is None:
+        return None
+    end = handle.start() + len(handle.group().rstrip("."))
+    return (handle.start(), end) if _SET_OFF_NAME.match(text, end) or text[end:end + 1] in ".!?" else None
+
+
+def _in_quotes(text: str, position: int) -> bool:
+    """Whether `position` is on a quoted line ("> ...") or within quotation marks on its line."""
+    before = text[text.rfind("\n", 0, position) + 1:position]
+    return before.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
+        or before.rfind("\u201c") > before.rfind("\u201d")
+
+
 _LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
 
 
@@ -1604,8 +1649,9 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
-    if mail_text:
-        kept["text"] = without_reporter_label(kept["text"])
+    # A mail's text is read for its sign-off's label; any other text (an SMS's, a mention's, a subject) whole.
+    kept = {field: without_reporter_label(value) if mail_text and field == "text"
+            else without_reporter_labels_in_message(value) for field, value in kept.items()}
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
