@@ -1381,13 +1381,13 @@ _CLAUSE_START = re.compile(r"\n|[.!?;,][^\S\n]+")
 
 
 def without_reporter_labels_in_message(text: str) -> str:
-    """An SMS's or a mention's text (or a mail's subject) with the name after the reporter's own label replaced by OWN_IDENTITY ("Nama
-    Pelapor: Siti Rahayu", `reporter_labels`, and "Pelapor: ...", `sign_off_reporter_labels`) opening the text, a line
-    or a clause anywhere in it ("kades minta uang 5jt. Pelapor: Siti Rahayu. Terlapor: Kades Hendra"), and her handle
-    in its place ("Pelapor: @sitirahayu"): a message to
-    the gateway is its reporter's own, with no sign-off and no report pasted below one as a mail may hold, and the name
-    reached the case store. A quoted line or words in quotation marks are someone else's and stay, and so does a plea
-    or an ordinary word in place of a name ("Pelapor: rahasia", "Pelapor: warga")."""
+    """An SMS's or a mention's text (or a mail's subject) with the name after the reporter's own label replaced by
+    OWN_IDENTITY ("Nama Pelapor: Siti Rahayu", `reporter_labels`, and "Pelapor: ...", `sign_off_reporter_labels`)
+    opening the text, a line or a clause anywhere in it ("kades minta uang 5jt. Pelapor: Siti Rahayu. Terlapor: Kades
+    Hendra"), and her handle in its place ("Pelapor: @sitirahayu"): a message to the gateway is its reporter's own, with
+    no sign-off and no report pasted below one as a mail may hold, and the name reached the case store. A quoted line or
+    words in quotation marks are someone else's and stay, and so does a plea or an ordinary word in place of a name
+    ("Pelapor: rahasia", "Pelapor: warga")."""
     words = load_identity_words()
     if "pelapor" not in text.lower():
         return text
