@@ -845,6 +845,18 @@ OWN_IDENTITY_CASES = [
                     "Nama saya [anonim], warga RT 03. nama saya [anonim]. nama sy [anonim]\n"
                     "Pak, nama saya [anonim]. nama saya pak kades minta uang. Nama saya Pak. Kades Hendra minta "
                     "uang. tolong rahasiakan nama saya pak hendra marah nanti"),
+    # Someone else named after her name or number in its sentence is her own report of them: the name and number
+    # stayed ("WA saya 0812..., pelaku masih bebas"). Named before the words, the words are quoted from them and stay.
+    OwnIdentityCase("sms: her name and number before the accused named in their sentence go; quoted words stay",
+                    SMS_SENDER,
+                    "Nama saya Siti Rahayu, pelaku pungli adalah oknum polisi. Nama saya Budi Santoso mau lapor oknum "
+                    "polisi minta uang damai. WA saya 0857-1111-3360, pelaku masih bebas. hubungi saya di "
+                    "0857-1111-3361 kalau pelaku datang lagi. SMS penipu: nama saya Andi dari bank, hubungi saya di "
+                    "0813-2222-4444. Pelaku bilang: nama saya Andi Saputra petugas PLN",
+                    "Nama saya [anonim], pelaku pungli adalah oknum polisi. Nama saya [anonim] mau lapor oknum "
+                    "polisi minta uang damai. WA saya [anonim], pelaku masih bebas. hubungi saya di "
+                    "[anonim] kalau pelaku datang lagi. SMS penipu: nama saya Andi dari bank, hubungi saya di "
+                    "0813-2222-4444. Pelaku bilang: nama saya Andi Saputra petugas PLN"),
     # The reporter's own label in an SMS or a mention, opening it, a line or a clause ("Pelapor: Siti Rahayu. Terlapor:
     # Kades ..."): her name or handle reached the case store (a mail's sign-off alone was read so). A plea or an
     # ordinary word in its place, the accused's label and a scam SMS quoted stay.

@@ -1053,8 +1053,8 @@ SENTENCE_REACH = 400
 def _quoted(text: str, position: int) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
-    0813..."), or in a sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di 0813..."). The
-    number there is the one reported, which the agency needs."""
+    0813..."), or after words of its sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di
+    0813..."). The number there is the one reported, which the agency needs."""
     start = text.rfind("\n", 0, position) + 1
     end = text.find("\n", position)
     line = text[start:end if end != -1 else len(text)]
@@ -1062,14 +1062,13 @@ def _quoted(text: str, position: int) -> bool:
     if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
             or before.rfind("\u201c") > before.rfind("\u201d"):
         return True
-    # The sentence read no further than SENTENCE_REACH either side: a text of one unbroken sentence ("WA saya 0812..."
-    # written over and over) was read whole at each phrase, 6 s a forward try at 32,000 characters, a minute at the
-    # longest text taken.
+    # The sentence's words before the phrase, read no further back than SENTENCE_REACH: a text of one unbroken
+    # sentence ("WA saya 0812..." written over and over) was read whole at each phrase, 6 s a forward try at 32,000
+    # characters. Only those before it: what follows her name or number is her own report of the accused ("WA saya
+    # 0812..., pelaku masih bebas", "Nama saya Siti Rahayu, pelaku pungli adalah oknum polisi" kept them).
     opening = [found.end() for found in _SENTENCE_BREAK.finditer(before, max(0, len(before) - SENTENCE_REACH))]
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
-    sentence = line[begin:len(before) + SENTENCE_REACH]
-    closing = _SENTENCE_BREAK.search(sentence, len(before) - begin)
-    return _about_someone_else(sentence[:closing.start()] if closing else sentence)
+    return _about_someone_else(before[begin:])
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
