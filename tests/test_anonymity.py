@@ -829,6 +829,19 @@ OWN_IDENTITY_CASES = [
                     "saya Hj. Siti Rahayu Sekdes Budi minta uang. Nama saya Pak Budi Kades Hendra Gunawan potong BLT",
                     "Nama saya [anonim] Camat Andi minta uang 5jt. Nama saya [anonim] Kades Hendra minta uang 5 juta. "
                     "Nama saya [anonim] Sekdes Budi minta uang. Nama saya [anonim] Kades Hendra Gunawan potong BLT"),
+    # Lowercase as an SMS types it, the office ends her name of one to three words (it kept her whole name); after a
+    # relation's or a post's word the office is hers and goes with her name ("Siti Adik Kades Hendra", "Siti Staf
+    # Kades Sukamaju"), as a word no office is ("Istri", "Ketua"); an office not listed before ("Sekcam") opens his.
+    OwnIdentityCase("sms: a lowercase office ends her name; a relation's or a post's word before it makes it hers",
+                    SMS_SENDER,
+                    "nama saya siti rahayu kades minta uang. nama saya siti kades minta uang 5jt. nama saya siti camat "
+                    "andi minta uang. Nama saya Siti Adik Kades Hendra, kakak saya korupsi. Nama saya Siti Staf Kades "
+                    "Sukamaju mau lapor pungli. Nama saya Siti Istri Pak Darto, suami saya dipecat. Nama saya Rina "
+                    "Sekcam Andi minta uang. nama saya dipakai kades hendra",
+                    "nama saya [anonim] kades minta uang. nama saya [anonim] kades minta uang 5jt. nama saya [anonim] "
+                    "camat andi minta uang. Nama saya [anonim], kakak saya korupsi. Nama saya [anonim] mau lapor "
+                    "pungli. Nama saya [anonim] Pak Darto, suami saya dipecat. Nama saya [anonim] Sekcam Andi minta "
+                    "uang. nama saya dipakai kades hendra"),
     OwnIdentityCase("sms: 'Pak.' or 'Bu.' ending a plea keeps the accused named after it", SMS_SENDER,
                     "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
                     "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "

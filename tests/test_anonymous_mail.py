@@ -628,6 +628,10 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nSalam,\n1. Nama Pelapor: [anonim]\n2. Nama Terlapor: Andi Saputra\n"
                 "*Nama Pelapor:* [anonim]\n**Nama Pelapor**: [anonim]\n"
                 "3) *Identitas pelapor:* [anonim], warga RT 03"),
+    # Under her own label an office after her name's first word is hers (elsewhere it opens the accused's name).
+    SignOffCase("an office after the name under the reporter's own label is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nSalam,\nPelapor: Siti Kades Sukamaju\n\nSalam,\nNama Pelapor: Budi Camat Andi",
+                "Kades potong BLT.\n\nSalam,\nPelapor: [anonim]\n\nSalam,\nNama Pelapor: [anonim]"),
     SignOffCase("'Pelapor:' alone numbered or in bold below the closing is hers", "Warga Peduli",
                 "Kades potong BLT.\n\nSalam,\n1. Pelapor: Siti Rahayu\n\nSalam,\n*Pelapor:* Siti Rahayu",
                 "Kades potong BLT.\n\nSalam,\n1. Pelapor: [anonim]\n\nSalam,\n*Pelapor:* [anonim]"),

@@ -201,6 +201,8 @@ class IdentityWords:
     # An office or a relation after a title's dot, which then ends the name (`[own_name]` after_title and the one-word
     # `[someone_else]` offices: "Bpk. Camat"), folded.
     own_name_offices: frozenset[str]
+    # The one-word offices of `[someone_else]` alone, folded: after her name's first word they open the accused's.
+    accused_offices: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -273,6 +275,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
                                                               *raw["own_name"]["after_title"]] if " " not in word),
+        accused_offices=frozenset(_folded(word) for word in raw["someone_else"]["offices"] if " " not in word),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1196,14 +1199,18 @@ def _pleads_before(identity: IdentityWords, text: str, position: int) -> bool:
     return any(_folded(word) in identity.own_name_pleas_before for word in _WORD.findall(text, begin, position))
 
 
-def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool = False) -> tuple[int, int] | None:
+def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool = False,
+                offices_end: bool = True) -> tuple[int, int] | None:
     """The span of the name right after `position` (see `without_given_name`), if one is there; `pleaded` when a
-    plea's words stand before the words giving it (a form of address after them is the reader's)."""
+    plea's words stand before the words giving it (a form of address after them is the reader's). With `offices_end`
+    an office after the name's first word opens the accused's; under her own label ("Pelapor: Siti Kades Sukamaju")
+    it is hers."""
     start = position = _NAME_LEAD.match(text, position).end()  # type: ignore[union-attr]  # matches empty at least
     words: list[re.Match[str]] = []
     titles = 0  # the titles opening the name, which no limit on its words counts ("Drs. H. Ahmad Fauzi Rahman")
     ended = False  # the words end at a mark or the line's end, not at a space before another word
     addressed = False  # a form of address opens them as a title ("Nama saya Bu Siti Rahayu.", `_addresses_name`)
+    office_after = False  # the words end before an office, the accused's (`_opens_accuseds_name`)
     while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
         if _folded(plain) in identity.own_name_plea:
@@ -1215,9 +1222,9 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
                 or identity.address_word.fullmatch(word.group()):
             ended = False
             break
-        if len(words) > titles and _folded(plain) in identity.own_name_offices:
-            ended = False  # an office after her name's first word opens the accused's ("Nama saya Siti Kades Hendra
-            break  # minta uang" went as "[anonim] minta uang": his office and name, the evidence, lost)
+        if offices_end and len(words) > titles and _opens_accuseds_name(identity, plain, words[-1]):
+            ended = office_after = True
+            break
         words.append(word)
         space = _NAME_SPACE.match(text, word.end())
         # A dotted word ends the sentence, but for the titles opening a name ("Nama saya Hj. Siti Rahayu" went as
@@ -1247,7 +1254,8 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
             taken.append(word)
         if addressed and (len(taken) < len(words) or len(taken) == titles):
             return None  # a sentence's word after it: "Nama saya Pak Budi coret dari daftar", Pak Budi struck it
-    elif ended and (len(words) in _GIVEN_LOWERCASE_NAME_WORDS or _lowercase_after_titles(identity, words, titles)):
+    elif ended and (len(words) in _GIVEN_LOWERCASE_NAME_WORDS or _lowercase_after_titles(identity, words, titles)
+                    or (office_after and len(words) - titles == 1)):
         taken = words
     else:
         return None
@@ -1255,6 +1263,15 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
     # A sentence's full stop after the name stays; an initial's dot is the name's ("Budi S.").
     end = taken[-1].end() - (len(last) - len(last.rstrip(".'\u2019-")) if len(last.rstrip(".")) > 1 else 0)
     return start, end
+
+
+def _opens_accuseds_name(identity: IdentityWords, word: str, before: re.Match[str]) -> bool:
+    """Whether `word`, after a word of her name (`before`), is an office opening the accused's name ("Nama saya Siti
+    Kades Hendra minta uang", "nama saya siti rahayu kades minta uang" went as "[anonim] minta uang": his office, the
+    evidence, lost): one of `[someone_else]` offices, not after a relation's or a post's word (`after_title`: "Siti
+    Istri Kades Hendra", "Siti Staf Kades Sukamaju" describe her, and go with her name)."""
+    return _folded(word) in identity.accused_offices and _folded(before.group().rstrip(".")) not in \
+        identity.own_name_offices
 
 
 def _lowercase_after_titles(identity: IdentityWords, words: list[re.Match[str]], titles: int) -> bool:
@@ -1348,7 +1365,7 @@ def without_reporter_label(text: str) -> str:
             words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)
         if label is not None:
             hers.append(index)
-        if label is None or (span := _given_name(words, lines[index], label.end())) is None:
+        if label is None or (span := _given_name(words, lines[index], label.end(), offices_end=False)) is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     # The label alone on its line there, the name on the next ("Salam,\nPelapor:\nSiti Rahayu"), set off as a
@@ -1395,7 +1412,7 @@ def without_reporter_labels_in_message(text: str) -> str:
         label = words.reporter_label.match(text, start) or words.sign_off_reporter_label.match(text, start)
         if label is None or _in_quotes(text, start):
             continue
-        span = _given_name(words, text, label.end()) or _labelled_handle(text, label.end())
+        span = _given_name(words, text, label.end(), offices_end=False) or _labelled_handle(text, label.end())
         if span is not None and (not spans or span[0] >= spans[-1][1]):
             spans.append(span)
     for begin, end in reversed(spans):
@@ -1444,7 +1461,7 @@ def _pleads_after_label(words: IdentityWords, line: str) -> bool:
     """Whether `line` is "Pelapor:" and a name, and nothing after the name but a plea's words (`[own_name]`
     plea_words: "Pelapor: Siti Rahayu (mohon dirahasiakan)"), hers whatever labels follow."""
     label = words.sign_off_reporter_label.match(line)
-    span = _given_name(words, line, label.end()) if label is not None else None
+    span = _given_name(words, line, label.end(), offices_end=False) if label is not None else None
     after = re.findall(r"[^\W\d_]+", line[span[1]:]) if span is not None else []
     return bool(after) and all(_folded(word) in words.own_name_plea for word in after)
 
