@@ -91,13 +91,14 @@ KEYWORDS_REQUIRED: dict[str, tuple[str, ...]] = {
     "kinds": (), "flags": (), "commands": ("status", "help"), "language": ("english_markers", "indonesian_markers"),
 }
 IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
-    "closings": ("phrases",), "forms_of_address": ("words",), "not_a_name": ("words",),
+    "closings": ("phrases", "letter_openers", "letter_thanks"), "forms_of_address": ("words",),
+    "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
     "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
-                 "pasted_openers", "pleas_before"),
+                 "pasted_openers", "pleas_before", "describing"),
 }
 
 

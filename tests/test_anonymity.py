@@ -842,6 +842,13 @@ OWN_IDENTITY_CASES = [
                     "camat andi minta uang. Nama saya [anonim], kakak saya korupsi. Nama saya [anonim] mau lapor "
                     "pungli. Nama saya [anonim] Pak Darto, suami saya dipecat. Nama saya [anonim] Sekcam Andi minta "
                     "uang. nama saya dipakai kades hendra"),
+    # An office of more words, a [someone_else] word and a listed post open the accused's too; "Kepala" alone had.
+    OwnIdentityCase("sms: 'Kepala Desa', 'Oknum', 'Babinsa' after her name's first word open the accused's",
+                    SMS_SENDER,
+                    "Nama saya Siti Kepala Desa Hendra minta uang. Nama saya Rina Oknum Polisi Andi peras saya. Nama "
+                    "saya Dewi Babinsa Andi pukul warga",
+                    "Nama saya [anonim] Kepala Desa Hendra minta uang. Nama saya [anonim] Oknum Polisi Andi peras "
+                    "saya. Nama saya [anonim] Babinsa Andi pukul warga"),
     OwnIdentityCase("sms: 'Pak.' or 'Bu.' ending a plea keeps the accused named after it", SMS_SENDER,
                     "Mohon rahasiakan nama saya Pak. Hendra Gunawan, Kades Sukamaju, minta uang 5 juta. Tolong jangan "
                     "sebut nama saya Bu. Siti Aminah, bendahara desa, korupsi dana BLT. Jangan tulis nama saya Pak. "

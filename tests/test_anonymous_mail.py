@@ -322,7 +322,31 @@ SIGN_OFF_CASES = [
                   f"Kades potong BLT 300 ribu per KK.\n\n{closing}\n[anonim]")
       for closing in ("Demikian, terima kasih.", "Demikian laporan ini, terima kasih.",
                       "Demikian laporan ini saya sampaikan, atas perhatiannya saya ucapkan terima kasih.",
-                      "Atas perhatiannya saya ucapkan terima kasih.")),
+                      "Atas perhatiannya saya ucapkan terima kasih.",
+                      # its last thanks, the line however long; "Sekian" as "Demikian"; after a sentence
+                      "Demikian surat pengaduan ini saya buat dengan sebenar-benarnya tanpa ada paksaan dari pihak "
+                      "manapun dan dapat saya pertanggungjawabkan, atas perhatian dan kerjasama Bapak/Ibu saya ucapkan "
+                      "terima kasih.",
+                      "Demikian pengaduan dari saya sebagai pelapor, atas perhatian Bapak/Ibu saya ucapkan terima "
+                      "kasih.", "Sekian laporan dari saya, terima kasih.", "Demikian laporan saya, trmksh",
+                      "Mohon ditindaklanjuti. Atas perhatiannya saya ucapkan terima kasih.")),
+    # Only where no closing opens a line: a "Demikian ..., makasih" below her sign-off (a P.S., a forwarded letter's
+    # end) hid it, and her name and number reached the case store.
+    *(SignOffCase(f"her sign-off above '{below}'", "Warga Peduli",
+                  f"Kades potong BLT.\n\nSalam,\nSiti Rahayu\nHP 0812-3456-7890\n\n{below}",
+                  "Kades potong BLT.\n\nSalam,\n[anonim]")
+      for below in ("PS. Jawaban Kades waktu saya protes:\n\"Demikian aturannya bu, makasih.\"",
+                    "---- Pesan terusan ----\nDemikian, terima kasih.\nCamat")),
+    # Thanks only: "salam", "pelapor", "pengirim" in a "Demikian ..." line close nothing ("salam tempel" is a bribe),
+    # and the accused's name and number below it stay.
+    SignOffCase("'Demikian' with a closing's word that is no thanks closes nothing", "Warga Peduli",
+                "Kades Hendra minta uang.\nDemikian pula salam tempel ke Pak Kades.\nHendra Gunawan\n0813-1111-2222",
+                "Kades Hendra minta uang.\nDemikian pula salam tempel ke Pak Kades.\nHendra Gunawan\n0813-1111-2222"),
+    SignOffCase("'Demikian ... pelapor' closes nothing: a pasted report's reporter stays", "Warga Peduli",
+                "Pungli di kelurahan.\n\nDemikian laporan dari pelapor sebelumnya.\nPelapor: Hendra Gunawan (Kades)\n"
+                "Di desa lain juga sama.",
+                "Pungli di kelurahan.\n\nDemikian laporan dari pelapor sebelumnya.\nPelapor: Hendra Gunawan (Kades)\n"
+                "Di desa lain juga sama."),
     SignOffCase("'Demikian' without thanks closes nothing: the accused's number stays", "Warga Peduli",
                 "Kades potong BLT.\nDemikian juga Kades Hendra Gunawan minta uang, nomornya 0813-1111-2222.",
                 "Kades potong BLT.\nDemikian juga Kades Hendra Gunawan minta uang, nomornya 0813-1111-2222."),

@@ -155,6 +155,9 @@ class IdentityWords:
 
     # A closing phrase (`[closings]`) opening a line or a sentence, as a whole word.
     closing: re.Pattern[str]
+    # A letter's last sentence opening with `letter_openers` ("Demikian", "Atas perhatian") with its thanks further in
+    # (`letter_thanks`), up to the last thanks: a sign-off's closing where no `closing` is (see `_sign_off`).
+    letter_closing: re.Pattern[str]
     # A form of address (`[forms_of_address]`) ending the text before a name, a dot after it or none.
     addressed: re.Pattern[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded (`_folded`).
@@ -201,8 +204,9 @@ class IdentityWords:
     # An office or a relation after a title's dot, which then ends the name (`[own_name]` after_title and the one-word
     # `[someone_else]` offices: "Bpk. Camat"), folded.
     own_name_offices: frozenset[str]
-    # The one-word offices of `[someone_else]` alone, folded: after her name's first word they open the accused's.
-    accused_offices: frozenset[str]
+    # Words of her own relation or post (`[own_name]` describing: "istri", "staf"), folded: an office after them is
+    # hers.
+    own_name_describing: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -237,12 +241,13 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
     phrases = sorted(raw["closings"]["phrases"], key=lambda phrase: (len(phrase.split()), len(phrase)), reverse=True)
     forms = "|".join(re.escape(word) for word in raw["forms_of_address"]["words"])
     return IdentityWords(
-        # Opening a line, after a sentence, or further in a letter's last sentence that opens with "Demikian" or
-        # "Atas perhatian" ("Demikian, terima kasih.", "Demikian laporan ini saya sampaikan, atas perhatiannya saya
-        # ucapkan terima kasih."): missed there, the name and number signed below it reached the case store.
-        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] )|^[^\w\n]*(?:demikian|atas[^\S\n]+perhatian)\w*"
-                           r"(?:[^\S\n]+|[^\n]*?[,\s][^\S\n]*))(?:" + "|".join(map(phrase_pattern, phrases))
-                           + r")(?!\w)", re.IGNORECASE),
+        closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(phrase_pattern, phrases)) + r")(?!\w)",
+                           re.IGNORECASE),
+        # The last thanks of the line, greedy: "Demikian pengaduan dari saya sebagai pelapor, atas perhatian Bapak/Ibu
+        # saya ucapkan terima kasih." is one sentence, not a closing at "pelapor".
+        letter_closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(
+            phrase_pattern, raw["closings"]["letter_openers"])) + r")\w*[^\n]*[,\s][^\S\n]*(?:" + "|".join(map(
+            phrase_pattern, raw["closings"]["letter_thanks"])) + r")(?!\w)", re.IGNORECASE),
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
@@ -275,7 +280,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_titles=frozenset(_folded(word) for word in raw["own_name"]["titles"]),
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
                                                               *raw["own_name"]["after_title"]] if " " not in word),
-        accused_offices=frozenset(_folded(word) for word in raw["someone_else"]["offices"] if " " not in word),
+        own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -619,16 +624,29 @@ def _signed_opening(name: _SignedName, line: str, start: int) -> str:
 def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match[str]]] | None]:
     """A mail's last lines (`str.rsplit`: lines[0] holds the rest of a longer text), the indexes of those that are not
     blank, and its sign-off's closing: the line of the last closing phrase among the last CLOSING_TAIL_LINES lines
-    that are not blank, with the phrases found in it (None: no sign-off)."""
+    that are not blank, with the phrases found in it (None: no sign-off). Where none is, a letter's last sentence
+    with its thanks further in (`letter_closing`: "Demikian laporan ini saya sampaikan, atas perhatiannya saya ucapkan
+    terima kasih.", the line read whole however long): missed there, the name and number signed below it reached the
+    case store. Only where none is: a "Demikian juga ..., terima kasih" further down than her "Salam," (a P.S., a
+    forwarded letter's end) hid her sign-off."""
     scan = CLOSING_TAIL_LINES * 3
     lines = text.rsplit("\n", scan)
     first = 0 if len(lines) <= scan else 1
     written = [index for index in range(first, len(lines)) if lines[index].strip()]
-    phrase = load_identity_words().closing
-    closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
-                    for found in [[*phrase.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
-                    if found), None)
+    words = load_identity_words()
+    closing = None
+    for phrase, reach in ((words.closing, _CLOSING_REACH), (words.letter_closing, None)):
+        closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
+                        for found in [[*phrase.finditer(lines[index], _reach_start(lines[index], reach))]]
+                        if found), None)
+        if closing is not None:
+            break
     return lines, written, closing
+
+
+def _reach_start(line: str, reach: int | None) -> int:
+    """Where a line's closing is looked for: its last `reach` characters, or all of it (None)."""
+    return 0 if reach is None else max(0, len(line) - reach)
 
 
 _AFTER_CLOSING = re.compile(r"[^\w\n]*")  # the punctuation and spaces after a closing phrase ("Salam, ")
@@ -1222,7 +1240,7 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
                 or identity.address_word.fullmatch(word.group()):
             ended = False
             break
-        if offices_end and len(words) > titles and _opens_accuseds_name(identity, plain, words[-1]):
+        if offices_end and len(words) > titles and _opens_accuseds_name(identity, text, word, words[-1]):
             ended = office_after = True
             break
         words.append(word)
@@ -1265,13 +1283,18 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
     return start, end
 
 
-def _opens_accuseds_name(identity: IdentityWords, word: str, before: re.Match[str]) -> bool:
-    """Whether `word`, after a word of her name (`before`), is an office opening the accused's name ("Nama saya Siti
-    Kades Hendra minta uang", "nama saya siti rahayu kades minta uang" went as "[anonim] minta uang": his office, the
-    evidence, lost): one of `[someone_else]` offices, not after a relation's or a post's word (`after_title`: "Siti
-    Istri Kades Hendra", "Siti Staf Kades Sukamaju" describe her, and go with her name)."""
-    return _folded(word) in identity.accused_offices and _folded(before.group().rstrip(".")) not in \
-        identity.own_name_offices
+def _opens_accuseds_name(identity: IdentityWords, text: str, word: re.Match[str], before: re.Match[str]) -> bool:
+    """Whether `word`, after a word of her name (`before`), opens the accused's name ("Nama saya Siti Kades Hendra
+    minta uang", "nama saya siti rahayu kades minta uang" went as "[anonim] minta uang": his office, the evidence,
+    lost): an office of `[someone_else]` offices ("Kepala Desa" too) or a word of `[someone_else]` ("Oknum Polisi
+    Andi"), not after a word of her own relation or post (`describing`: "Siti Adik Kades Hendra", "Siti Staf Kades
+    Sukamaju" describe her, and go with her name)."""
+    if _folded(before.group().rstrip(".")) in identity.own_name_describing:
+        return False
+    if identity.office_after_name.match(text, word.start()) is not None:
+        return True
+    other = identity.someone_else.match(text, word.start())
+    return other is not None and other.group("victim") is None
 
 
 def _lowercase_after_titles(identity: IdentityWords, words: list[re.Match[str]], titles: int) -> bool:
@@ -1310,7 +1333,8 @@ def _closes(words: IdentityWords, line: str) -> bool:
     chat) and no "Pelapor:" of its own. Privacy first: whatever its words, the lines below it are read as hers."""
     if words.sign_off_reporter_label.match(line):
         return False
-    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
+    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))] \
+        or [*words.letter_closing.finditer(line)]
     return bool(phrases) and ":" not in line[phrases[-1].start():]
 
 
