@@ -95,10 +95,11 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
-    "someone_else": ("victim", "words"), "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
+    "someone_else": ("victim", "words", "attribution"),
+    "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
-                 "pasted_openers", "pleas_before", "describing"),
+                 "pasted_openers", "pleas_before", "describing", "after_name"),
 }
 
 

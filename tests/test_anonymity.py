@@ -877,6 +877,33 @@ OWN_IDENTITY_CASES = [
                     "polisi minta uang damai. WA saya [anonim], pelaku masih bebas. hubungi saya di "
                     "[anonim] kalau pelaku datang lagi. SMS penipu: nama saya Andi dari bank, hubungi saya di "
                     "0813-2222-4444. Pelaku bilang: nama saya Andi Saputra petugas PLN"),
+    # Words after her number saying whose it was ("kata", "isi sms", "ternyata" right before the scammer's word) quote
+    # the scammer: his number and name, the evidence, stay (they went as hers when only the words before counted).
+    OwnIdentityCase("sms: words after the contact saying a scammer's it was keep his number and name", SMS_SENDER,
+                    "hubungi saya di 0813-1111-2222, kata penipu itu. Isinya: selamat anda menang, hubungi saya di "
+                    "0813-1111-3333 begitu isi sms penipu. katanya nama saya Andi Wijaya petugas bank, hubungi saya "
+                    "di 0813-1111-4444, ternyata penipu. hub saya 0813-1111-5555 kt calo di samsat. WA saya "
+                    "0857-1111-3362, oknum itu minta 5jt",
+                    "hubungi saya di 0813-1111-2222, kata penipu itu. Isinya: selamat anda menang, hubungi saya di "
+                    "0813-1111-3333 begitu isi sms penipu. katanya nama saya Andi Wijaya petugas bank, hubungi saya "
+                    "di 0813-1111-4444, ternyata penipu. hub saya 0813-1111-5555 kt calo di samsat. WA saya "
+                    "[anonim], oknum itu minta 5jt"),
+    # A courtesy in a clause of its own before the words is no plea about the name ("Mohon bantuannya, nama saya Bu.
+    # Siti ..." kept her name); what was done to her name is no name ("nama saya pak diganti orang lain" went as
+    # "nama saya [anonim]"); a lowercase name ends at "dari", "warga"; her second number after "atau di telp" goes.
+    OwnIdentityCase("sms: a courtesy's clause, a passive verb, 'dari' after a lowercase name, 'atau di telp'",
+                    SMS_SENDER,
+                    "Mohon bantuannya, nama saya Bu. Siti Rahayu, warga RT 03. tolong pak, nama saya bu siti rahayu. "
+                    "Nama saya bu. Siti Aminah. nama saya pak diganti orang lain. nama saya dicoret kades dari daftar "
+                    "bansos. nama saya siti rahayu dari desa sukamaju. WA saya 0857-1111-3363 atau di telp "
+                    "0857-1111-3364 juga bisa",
+                    "Mohon bantuannya, nama saya [anonim], warga RT 03. tolong pak, nama saya [anonim]. "
+                    "Nama saya [anonim]. nama saya pak diganti orang lain. nama saya dicoret kades dari daftar "
+                    "bansos. nama saya [anonim] dari desa sukamaju. WA saya [anonim] atau di telp "
+                    "[anonim] juga bisa"),
+    OwnIdentityCase("sms: 'Korban' before the accused's office is no word of hers", SMS_SENDER,
+                    "Nama saya Siti Korban Kades Hendra minta uang",
+                    "Nama saya [anonim] Kades Hendra minta uang"),
     # The reporter's own label in an SMS or a mention, opening it, a line or a clause ("Pelapor: Siti Rahayu. Terlapor:
     # Kades ..."): her name or handle reached the case store (a mail's sign-off alone was read so). A plea or an
     # ordinary word in its place, the accused's label and a scam SMS quoted stay.

@@ -155,9 +155,10 @@ class IdentityWords:
 
     # A closing phrase (`[closings]`) opening a line or a sentence, as a whole word.
     closing: re.Pattern[str]
-    # A letter's last sentence opening with `letter_openers` ("Demikian", "Atas perhatian") with its thanks further in
-    # (`letter_thanks`), up to the last thanks: a sign-off's closing where no `closing` is (see `_sign_off`).
-    letter_closing: re.Pattern[str]
+    # A letter's last sentence's opening (`[closings]` letter_openers: "Demikian", "Atas perhatian") and its thanks
+    # (`letter_thanks`), read by `_letter_closing`: a sign-off's closing where no `closing` is (see `_sign_off`).
+    letter_opener: re.Pattern[str]
+    letter_thanks: re.Pattern[str]
     # A form of address (`[forms_of_address]`) ending the text before a name, a dot after it or none.
     addressed: re.Pattern[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded (`_folded`).
@@ -168,6 +169,8 @@ class IdentityWords:
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
+    # Words saying whose the words before them were (`[someone_else]` attribution: "kata", "isi sms"), lowercase.
+    attribution: frozenset[str]
     # Words that ask to be reached (`[own_contact]`), as whole words; and the words that may stand between them and
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
@@ -207,6 +210,8 @@ class IdentityWords:
     # Words of her own relation or post (`[own_name]` describing: "istri", "staf"), folded: an office after them is
     # hers.
     own_name_describing: frozenset[str]
+    # Words ending a lowercase name as a mark does (`[own_name]` after_name: "dari", "warga"), lowercase.
+    own_name_after: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -243,11 +248,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
     return IdentityWords(
         closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(phrase_pattern, phrases)) + r")(?!\w)",
                            re.IGNORECASE),
-        # The last thanks of the line, greedy: "Demikian pengaduan dari saya sebagai pelapor, atas perhatian Bapak/Ibu
-        # saya ucapkan terima kasih." is one sentence, not a closing at "pelapor".
-        letter_closing=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(
-            phrase_pattern, raw["closings"]["letter_openers"])) + r")\w*[^\n]*[,\s][^\S\n]*(?:" + "|".join(map(
-            phrase_pattern, raw["closings"]["letter_thanks"])) + r")(?!\w)", re.IGNORECASE),
+        letter_opener=re.compile(r"(?:^[^\w\n]*|(?<=[.!?] ))(?:" + "|".join(map(
+            phrase_pattern, raw["closings"]["letter_openers"])) + r")", re.IGNORECASE),
+        letter_thanks=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["closings"]["letter_thanks"]))
+                                 + r")(?!\w)", re.IGNORECASE),
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
@@ -256,6 +260,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
                                 re.IGNORECASE),
+        attribution=frozenset(word.lower() for word in raw["someone_else"]["attribution"]),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
                                                                               *raw["own_contact"]["handles"]]))
                                + r")(?!\w)", re.IGNORECASE),
@@ -281,6 +286,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_offices=frozenset(_folded(word) for word in [*raw["someone_else"]["offices"],
                                                               *raw["own_name"]["after_title"]] if " " not in word),
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
+        own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -625,7 +631,7 @@ def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match
     """A mail's last lines (`str.rsplit`: lines[0] holds the rest of a longer text), the indexes of those that are not
     blank, and its sign-off's closing: the line of the last closing phrase among the last CLOSING_TAIL_LINES lines
     that are not blank, with the phrases found in it (None: no sign-off). Where none is, a letter's last sentence
-    with its thanks further in (`letter_closing`: "Demikian laporan ini saya sampaikan, atas perhatiannya saya ucapkan
+    with its thanks further in (`_letter_closing`: "Demikian laporan ini saya sampaikan, atas perhatiannya saya ucapkan
     terima kasih.", the line read whole however long): missed there, the name and number signed below it reached the
     case store. Only where none is: a "Demikian juga ..., terima kasih" further down than her "Salam," (a P.S., a
     forwarded letter's end) hid her sign-off."""
@@ -635,18 +641,26 @@ def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match
     written = [index for index in range(first, len(lines)) if lines[index].strip()]
     words = load_identity_words()
     closing = None
-    for phrase, reach in ((words.closing, _CLOSING_REACH), (words.letter_closing, None)):
-        closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
-                        for found in [[*phrase.finditer(lines[index], _reach_start(lines[index], reach))]]
-                        if found), None)
-        if closing is not None:
-            break
+    closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
+                    for found in [[*words.closing.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
+                    if found), None) \
+        or next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
+                 for found in [_letter_closing(words, lines[index])] if found), None)
     return lines, written, closing
 
 
-def _reach_start(line: str, reach: int | None) -> int:
-    """Where a line's closing is looked for: its last `reach` characters, or all of it (None)."""
-    return 0 if reach is None else max(0, len(line) - reach)
+def _letter_closing(words: IdentityWords, line: str) -> list[re.Match[str]]:
+    """The line's last thanks (`letter_thanks`), after a comma or a space, in a sentence opening with `letter_openers`
+    ("Demikian pengaduan dari saya sebagai pelapor, atas perhatian Bapak/Ibu saya ucapkan terima kasih."), no colon
+    between (a label's, or words quoted); none if not so. The line is read once each way, however long: a regular
+    expression reaching over it backtracked from every opener (33 s on one line of "Demikian. " repeated)."""
+    thanks = None
+    for thanks in words.letter_thanks.finditer(line):  # noqa: B007  # the last one
+        pass
+    if thanks is None or not thanks.start() or line[thanks.start() - 1] not in ", \t":
+        return []
+    opener = words.letter_opener.search(line, 0, thanks.start())
+    return [thanks] if opener is not None and ":" not in line[opener.start():thanks.start()] else []
 
 
 _AFTER_CLOSING = re.compile(r"[^\w\n]*")  # the punctuation and spaces after a closing phrase ("Salam, ")
@@ -1083,13 +1097,15 @@ def _quoted(text: str, position: int) -> bool:
     if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
             or before.rfind("\u201c") > before.rfind("\u201d"):
         return True
-    # The sentence's words before the phrase, read no further back than SENTENCE_REACH: a text of one unbroken
-    # sentence ("WA saya 0812..." written over and over) was read whole at each phrase, 6 s a forward try at 32,000
-    # characters. Only those before it: what follows her name or number is her own report of the accused ("WA saya
-    # 0812..., pelaku masih bebas", "Nama saya Siti Rahayu, pelaku pungli adalah oknum polisi" kept them).
+    # The sentence read no further than SENTENCE_REACH either side: a text of one unbroken sentence ("WA saya 0812..."
+    # written over and over) was read whole at each phrase, 6 s a forward try at 32,000 characters. After the phrase
+    # someone else named is her report's ("WA saya 0812..., pelaku masih bebas", "Nama saya Siti Rahayu, pelaku pungli
+    # adalah oknum polisi" kept them) unless words say the phrase was theirs ("..., kata penipu itu").
     opening = [found.end() for found in _SENTENCE_BREAK.finditer(before, max(0, len(before) - SENTENCE_REACH))]
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
-    return _about_someone_else(before[begin:])
+    after = line[len(before):len(before) + SENTENCE_REACH]
+    closing = _SENTENCE_BREAK.search(after)
+    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1161,11 +1177,11 @@ def _is_tracking_id(found: str) -> bool:
 def _gives_contact(gap: str, connectors: frozenset[str], reached_by: frozenset[str] = frozenset()) -> bool:
     """Whether the text between words asking to be reached and a contact holds only punctuation and connectors, and
     no sentence's end ("(WA saya). 0813... nomor saya dicatut": the next sentence's number), but for a label's
-    abbreviation ("hubungi saya di no. 0813...", "telp. 0813..."), nor "di" before one of `reached_by` ("hp ku di sms
-    0813...": the number that reached hers)."""
+    abbreviation ("hubungi saya di no. 0813...", "telp. 0813..."), nor open with "di" and one of `reached_by` ("hp ku
+    di sms 0813...": the number that reached hers; "nomor saya yaitu di telp 0857..." is hers)."""
     tokens = _GAP_TOKEN.findall(gap)
     words = [token.lower() for token in tokens if token[0].isalnum()]
-    if any(word == "di" and following in reached_by for word, following in pairwise(words)):
+    if words[:1] == ["di"] and words[1:2] and words[1] in reached_by:
         return False
     for index, token in enumerate(tokens):
         if token[0].isalnum():
@@ -1205,14 +1221,16 @@ def without_given_name(text: str) -> str:
     return text
 
 
-# How far before the words giving her name a plea's words are looked for in their sentence (`_pleads_before`).
+# How far before the words giving her name a plea's words are looked for in their clause (`_pleads_before`).
 _PLEA_REACH = 60
+_CLAUSE_BREAK = re.compile(r"[.!?;,]\s")
 
 
 def _pleads_before(identity: IdentityWords, text: str, position: int) -> bool:
-    """Whether a plea's word stands before `position` in its sentence ("Mohon rahasiakan nama saya ...")."""
+    """Whether a plea's word stands before `position` in its clause ("Mohon rahasiakan nama saya ..."; not "Mohon
+    bantuannya, nama saya ...")."""
     begin = max(0, position - _PLEA_REACH)
-    breaks = [found.end() for found in _SENTENCE_BREAK.finditer(text, begin, position)]
+    breaks = [found.end() for found in _CLAUSE_BREAK.finditer(text, begin, position)]
     begin = max(breaks[-1] if breaks else begin, text.rfind("\n", begin, position) + 1)
     return any(_folded(word) in identity.own_name_pleas_before for word in _WORD.findall(text, begin, position))
 
@@ -1238,7 +1256,7 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
             addressed = True
         if _folded(plain) in identity.not_a_name or plain.lower() in identity.sentence_words \
                 or identity.address_word.fullmatch(word.group()):
-            ended = False
+            ended = plain.lower() in identity.own_name_after  # "nama saya siti rahayu dari desa ...": her name's end
             break
         if offices_end and len(words) > titles and _opens_accuseds_name(identity, text, word, words[-1]):
             ended = office_after = True
@@ -1317,7 +1335,7 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str], ple
     space = _NAME_SPACE.match(text, word.end())
     following = _NAME_WORD.match(text, space.end()) if space is not None else None
     capitalized = word.group()[0].isupper() and following is not None and following.group()[0].isupper()
-    lowercase = not pleaded and word.group().islower() and following is not None and following.group().islower()
+    lowercase = not pleaded and word.group().islower() and following is not None  # "bu siti", "bu. Siti"
     if following is None or not (capitalized or lowercase):
         return False
     folded = _folded(following.group().rstrip("."))
@@ -1333,8 +1351,7 @@ def _closes(words: IdentityWords, line: str) -> bool:
     chat) and no "Pelapor:" of its own. Privacy first: whatever its words, the lines below it are read as hers."""
     if words.sign_off_reporter_label.match(line):
         return False
-    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))] \
-        or [*words.letter_closing.finditer(line)]
+    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))] or _letter_closing(words, line)
     return bool(phrases) and ":" not in line[phrases[-1].start():]
 
 
@@ -1579,6 +1596,17 @@ def _is_report_line(line: str) -> bool:
     if load_identity_words().own_contact.search(line):
         return False
     return _is_citizens_line(line) or _about_someone_else(line)
+
+
+def _attributed(text: str) -> bool:
+    """Whether `text` says whose the words before it were: a word of `[someone_else]` with a word of `attribution` at
+    most two words before it ("kata penipu itu", "begitu isi sms penipu", "ternyata penipu")."""
+    words = load_identity_words()
+    for match in words.someone_else.finditer(text):
+        if match.group("victim") is None and any(
+                word.lower() in words.attribution for word in _WORD.findall(text, 0, match.start())[-3:]):
+            return True
+    return False
 
 
 def _about_someone_else(text: str) -> bool:
