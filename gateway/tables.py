@@ -99,7 +99,8 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
-                 "pasted_openers", "pleas_before", "describing", "after_name"),
+                 "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
+                 "message_sign_offs"),
 }
 
 

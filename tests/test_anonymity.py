@@ -904,6 +904,34 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: 'Korban' before the accused's office is no word of hers", SMS_SENDER,
                     "Nama saya Siti Korban Kades Hendra minta uang",
                     "Nama saya [anonim] Kades Hendra minta uang"),
+    # "Saya" opening a sentence before a full name, her number after her name with only a label between, and an
+    # SMS's sign-off after its closing: each reached the case store (a walk-through as a citizen). Title-case words
+    # that are no name, a capitals' SMS, thanks to an official and a sign-off followed by more words stay.
+    OwnIdentityCase("sms: 'Saya' before a full name, her number after her name, her name signed after thanks",
+                    SMS_SENDER,
+                    "kades minta uang 2 juta. Saya Ahmad Fauzi warga RT 03. camat korupsi, Saya Budi Santoso dari desa "
+                    "Cibiru. Nama saya Rudi Hartono, HP 0812 3344 5566. Saya Mau Lapor Pungli. SAYA SUDAH LAPOR CAMAT. "
+                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang. ttd Ahmad Fauzi "
+                    "0813-5555-7777",
+                    "kades minta uang 2 juta. Saya [anonim] warga RT 03. camat korupsi, Saya [anonim] dari desa "
+                    "Cibiru. Nama saya [anonim], HP [anonim]. Saya Mau Lapor Pungli. SAYA SUDAH LAPOR CAMAT. "
+                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang. ttd [anonim] "
+                    "[anonim]"),
+    OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
+                    "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
+                    "pungli di loket. Terima kasih, [anonim] [anonim]"),
+    OwnIdentityCase("sms: thanks to someone else or for attention ending the message stay", SMS_SENDER,
+                    "pungli. kades minta 5jt, terima kasih atas perhatiannya. Salam, Kades Hendra 0813-1111-2222",
+                    "pungli. kades minta 5jt, terima kasih atas perhatiannya. Salam, Kades Hendra 0813-1111-2222"),
+    # Her label after a colon, a dash, a bar or a bracket, capitalized after a space; her number after her labelled
+    # name; the next label's word ends her name ("Pelaku:" went with it).
+    OwnIdentityCase("sms: her label after other marks, her number after it, the next label kept", SMS_SENDER,
+                    "pungli di kantor desa (Pelapor: Siti Rahayu). kades minta uang 5jt Pelapor: Siti Aminah "
+                    "0857-1111-3370\nANONIM|Pelapor: Rina Wati, HP 0857-1111-3371\nPelapor: Dewi Lestari Pelaku: "
+                    "Kades Hendra",
+                    "pungli di kantor desa (Pelapor: [anonim]). kades minta uang 5jt Pelapor: [anonim] "
+                    "[anonim]\nANONIM|Pelapor: [anonim], HP [anonim]\nPelapor: [anonim] Pelaku: "
+                    "Kades Hendra"),
     # The reporter's own label in an SMS or a mention, opening it, a line or a clause ("Pelapor: Siti Rahayu. Terlapor:
     # Kades ..."): her name or handle reached the case store (a mail's sign-off alone was read so). A plea or an
     # ordinary word in its place, the accused's label and a scam SMS quoted stay.

@@ -212,6 +212,13 @@ class IdentityWords:
     own_name_describing: frozenset[str]
     # Words ending a lowercase name as a mark does (`[own_name]` after_name: "dari", "warga"), lowercase.
     own_name_after: frozenset[str]
+    # "Saya" opening a sentence or a clause before a capitalized word (`[own_name]` self_words), its group 1 the word;
+    # and the words after it that make no name (`not_after_self`), folded.
+    self_intro: re.Pattern[str]
+    not_after_self: frozenset[str]
+    # An SMS's or a mention's sign-off's opening: a closing phrase or `[own_name]` message_sign_offs ("ttd"), as a
+    # whole word.
+    message_sign_off: re.Pattern[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -287,6 +294,11 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                                               *raw["own_name"]["after_title"]] if " " not in word),
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
+        self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))[^\S\n]*(" + "|".join(map(
+            phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z])", re.IGNORECASE),
+        not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
+        message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [
+            *raw["closings"]["phrases"], *raw["own_name"]["message_sign_offs"]])) + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1210,13 +1222,49 @@ def without_given_name(text: str) -> str:
     `_GIVEN_NAME_MAX_WORDS`, or 2 or 3 lowercase words ending the sentence or the line ("nama saya budi santoso,
     ..."); lowercase words running on are the citizen's sentence and stay ("nama saya dicatut oleh oknum ...")."""
     words = load_identity_words()
-    if words.own_name.search(text) is None:
+    phrases = [(phrase.start(), phrase.end(), False) for phrase in words.own_name.finditer(text)]
+    phrases += [(intro.start(1), intro.end(), True) for intro in words.self_intro.finditer(text)]
+    if not phrases:
         return text
-    spans = [span for phrase in words.own_name.finditer(text)
-             if not _quoted(text, phrase.start())
-             and (span := _given_name(words, text, phrase.end(), _pleads_before(words, text, phrase.start())))
-             is not None]
-    for start, end in reversed(spans):
+    read = ascii_digits(text)
+    spans: list[tuple[int, int]] = []
+    for start, end, bare in sorted(phrases):
+        if _quoted(text, start):
+            continue
+        span = _given_name(words, text, end, _pleads_before(words, text, start))
+        if span is None or (bare and not _full_name(words, text, span)):
+            continue
+        spans += [span, *_contacts_after(words, read, span[1])]
+    return _replaced_spans(text, spans)
+
+
+def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
+    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized and no word of
+    `not_after_self` first ("Saya Ahmad Fauzi"; not "Saya Mau Lapor", "SAYA SUDAH LAPOR")."""
+    names = _NAME_WORD.findall(text, *span)
+    return len(names) >= 2 and all(name[0].isupper() and not name[1:2].isupper() for name in names) \
+        and _folded(names[0].rstrip(".")) not in identity.not_after_self
+
+
+def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
+    """The contacts right after her name at `position`, with only a contact label's words, connectors and punctuation
+    between ("Nama saya Rudi Hartono, HP 0812...", "Pelapor: Siti Rahayu 0857...": her number reached the case store
+    beside her name's `[anonim]`)."""
+    spans = []
+    while (found := _next_contact(read, position)) is not None \
+            and _gives_contact(read[position:found[0]], identity.own_contact_connectors):
+        spans.append(found)
+        position = found[1]
+    return spans
+
+
+def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each of `spans` replaced by OWN_IDENTITY, one overlapping an earlier one left out."""
+    kept: list[tuple[int, int]] = []
+    for span in sorted(spans):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    for start, end in reversed(kept):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
 
@@ -1249,6 +1297,9 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
     office_after = False  # the words end before an office, the accused's (`_opens_accuseds_name`)
     while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
+        if words and text.startswith(":", word.end()):
+            ended = True  # the next label's word ("Pelapor: Siti Rahayu Pelaku: Kades Hendra" lost "Pelaku")
+            break
         if _folded(plain) in identity.own_name_plea:
             if words or not _addresses_name(identity, text, word, pleaded):
                 ended = True  # a plea after the name ends it ("nama saya siti rahma, tolong ..."); opening it, no name
@@ -1433,8 +1484,11 @@ def without_reporter_label(text: str) -> str:
     return "\n".join(lines)
 
 
-# Where a label may open a clause of a message: its start, a line's, or after a sentence's or a clause's mark.
-_CLAUSE_START = re.compile(r"\n|[.!?;,][^\S\n]+")
+# Where a label may open a clause of a message: its start, a line's, after a sentence's or a clause's mark, a colon, a
+# dash, a bar or a bracket ("Re: Pelapor: ...", "Laporan pungli - Pelapor: ...", "(Pelapor: ...)"), or a capitalized
+# label after a space ("kades minta uang 5jt Pelapor: Siti Rahayu").
+_CLAUSE_START = re.compile(r"\n|[.!?;,:|\-\u2013\u2014\]][^\S\n]+|[(\[|][^\S\n]*"
+                           r"|[^\S\n]+(?=(?:Nama |Identitas )?Pelapor)")
 
 
 def without_reporter_labels_in_message(text: str) -> str:
@@ -1448,17 +1502,59 @@ def without_reporter_labels_in_message(text: str) -> str:
     words = load_identity_words()
     if "pelapor" not in text.lower():
         return text
+    read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for start in [0, *(found.end() for found in _CLAUSE_START.finditer(text))]:
         label = words.reporter_label.match(text, start) or words.sign_off_reporter_label.match(text, start)
         if label is None or _in_quotes(text, start):
             continue
         span = _given_name(words, text, label.end(), offices_end=False) or _labelled_handle(text, label.end())
-        if span is not None and (not spans or span[0] >= spans[-1][1]):
-            spans.append(span)
-    for begin, end in reversed(spans):
-        text = text[:begin] + OWN_IDENTITY + text[end:]
-    return text
+        if span is not None:
+            spans += [span, *_contacts_after(words, read, span[1])]
+    return _replaced_spans(text, spans)
+
+
+# At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
+MESSAGE_SIGN_OFF_WORDS = 8
+
+
+def without_message_sign_off(text: str) -> str:
+    """An SMS's or a mention's text with the name and contacts signed after its last closing phrase (`[closings]`, or
+    `message_sign_offs`: "ttd") replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan
+    0813...", "... ttd Ahmad Fauzi 0813..." reached the case store; a mail's sign-off is read by its lines). A form of
+    address, an office or someone else's word after the phrase thanks or names someone else ("Terima kasih Pak
+    Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a capitalized name and contacts there
+    ("terima kasih atas perhatiannya")."""
+    words = load_identity_words()
+    phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
+    if not phrases or _in_quotes(text, phrases[-1].start()):  # a scam SMS quoted: 'Isi SMS: "... Salam, Andi"'
+        return text
+    position = _AFTER_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
+    tail = text[position:]
+    if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position):
+        return text
+    span = _given_name(words, text, position)
+    if span is None or not text[span[0]].isupper():  # lowercase there: "terima kasih atas perhatiannya"
+        return text
+    read = ascii_digits(text)
+    contacts = _contacts_after(words, read, span[1])
+    end = contacts[-1][1] if contacts else span[1]
+    if re.fullmatch(r"[^\w]*", text[end:]) is None:
+        return text
+    return _replaced_spans(text, [span, *contacts])
+
+
+def _opens_with_someone_else(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the words at `position` open with a form of address, an office or a word of someone else's ("Pak
+    Kades", "Kades Hendra", "pelaku ...")."""
+    first = _NAME_WORD.match(text, position)
+    if first is None:
+        return False
+    if words.addressed.search(first.group().rstrip(".") + " ") or _folded(first.group().rstrip(".")) in \
+            words.own_name_offices:
+        return True
+    return words.office_after_name.match(text, position) is not None or words.someone_else.match(text, position) \
+        is not None
 
 
 def _labelled_handle(text: str, position: int) -> tuple[int, int] | None:
@@ -1717,9 +1813,11 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
             kept["text"] = without_signed_name(kept["text"], words, spelled)
-    # A mail's text is read for its sign-off's label; any other text (an SMS's, a mention's, a subject) whole.
+    # A mail's text is read for its sign-off's label; any other text (an SMS's, a mention's, a subject) whole, and for
+    # a sign-off ending it.
     kept = {field: without_reporter_label(value) if mail_text and field == "text"
-            else without_reporter_labels_in_message(value) for field, value in kept.items()}
+            else without_message_sign_off(without_reporter_labels_in_message(value))
+            for field, value in kept.items()}
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
