@@ -702,7 +702,8 @@ def _shown(letter: DeadLetter, zone: ZoneInfo | None) -> dict[str, Any]:
     # letter that tells neither (an earlier version's, a job that failed).
     step = _letter_step(letter)
     return {**shown, "failed_at": shown_time(letter.failed_at, zone),
-            "channel": _channel_of(letter),  # as `list` shows them
+            "channel": _channel_of(letter),  # as `list` shows them, and the source that recorded it
+            "source": letter.channel or "-",
             "job_id": shown["job_id"] or "-", "where": shown["where"] or "-", "failure": letter.failure or "-",
             **({"what to do": step} if step else {})}
 
@@ -719,11 +720,13 @@ def _letter_step(letter: DeadLetter) -> str | None:
 
 
 def _channel_of(letter: DeadLetter) -> str:
-    """The letter's channel, or `unknown` for one that could not tell it (a forward whose envelope was gone): the
-    channel the views count it against and `--channel unknown` lists."""
+    """The letter's channel as the status views name it (`email` for a letter of `email-smtp`, `x` for `x-reply`), or
+    `unknown` for one that could not tell it (a forward whose envelope was gone): the channel the views count it
+    against and `--channel` takes. The list showed the source (`email-smtp`) where the views said `email`."""
     from gateway.health.signals import UNATTRIBUTED
+    from gateway.metrics import health_channel
 
-    return letter.channel or UNATTRIBUTED
+    return health_channel(letter.channel) if letter.channel else UNATTRIBUTED
 
 
 def _refuse_empty_selectors(selectors: list[str] | None) -> None:

@@ -302,6 +302,23 @@ def test_a_dead_letter_of_no_channel_is_shown_under_the_name_the_views_give_it(
                                                              "unknown", "envelope_missing"]
 
 
+@pytest.mark.parametrize(("source", "channel"), [("email-smtp", "email"), ("x-reply", "x"), ("twitter", "x"),
+                                               ("sms-aggregator", "sms-aggregator")])
+def test_a_dead_letters_channel_is_named_as_the_views_name_it(test_env: TestEnvironment, redis: Redis, source: str,
+                                                               channel: str) -> None:
+    """`list` and `show` name a letter's channel as the status views do (`email`, `x`), `show` its source too: they
+    showed `email-smtp` where the views, the logs and `--channel` said `email`."""
+    DeadLetters(redis).add_new(queue=FORWARD_QUEUE, func=FORWARD_FUNC, args=[["10000012"]], tracking_id="10000012",
+                               item="10000012", reason="casestore_422", detail="refused", channel=source)
+
+    listed, shown = cli(test_env, "deadletters", "list"), cli(test_env, "deadletters", "show", "10000012")
+
+    row = next(line for line in listed.stdout.splitlines() if "10000012" in line)
+    assert [cell.strip() for cell in row.split("│")[1:6]][3] == channel, listed.stdout
+    assert f"channel: {channel}\n" in shown.stdout and f"source: {source}\n" in shown.stdout, shown.stdout
+    assert "10000012" in cli(test_env, "deadletters", "list", "--channel", channel).stdout
+
+
 def test_a_dead_letter_of_no_rq_job_shows_a_dash_for_its_job_id(test_env: TestEnvironment, redis: Redis) -> None:
     """A letter a job wrote of its own decision (X refusing a reply, `x_auth`) names no RQ job; `show` printed
     Python's `job_id: None` for it."""
