@@ -1870,6 +1870,130 @@ def test_a_mail_naming_several_reports_takes_the_strictest_privacy_among_them(  
     assert (REPORTER in filed, "Siti Rahayu" in filed) == (row.sitis_kept, row.sitis_kept)
 
 
+def _gt_quoting(reply: EmailMessage) -> str:
+    """A phone client's or a webmail's quote with no attribution above it: our reply in `>` lines alone."""
+    return "\n" + "\n".join(f"> {line}".rstrip() for line in reply.get_content().splitlines()) + "\n"
+
+
+def _forwarding(reply: EmailMessage) -> str:
+    """Gmail's forward of our reply: its marker and header block, our reply below them as it was."""
+    return (f"\n{_FORWARD}From: LAPOR! <{RECIPIENT}>\nDate: Thu, Nov 26, 2026\nSubject: {reply['Subject']}\n"
+            f"To: {reply['To']}\n\n\n{reply.get_content()}")
+
+
+@dataclass(frozen=True)
+class QuotedAckRow:
+    """A mail with no `In-Reply-To` and no tag in its subject (webmail and phone clients drop both: `subject`, by
+    default `Re: ` and our reply's subject without its tag, `Re: Jalan rusak`), the citizen's words above our
+    acknowledgement of Siti Rahayu's report `Jalan rusak` quoted (`quoting`; `parent_anonymous`: she sent it with
+    `ANONIM` in its text; with `both`, our acknowledgement of her second report, anonymous, quoted below it too). From
+    her
+    (`sender`), it adds to that report as an answer threaded to our reply does (`joined`), answered as that report's
+    additions are (`reply`: "follow_up"); anyone else's is a report of its own as before, with the quoted report's
+    privacy and answered as a new report (`reply`: the acknowledgement's kind), nothing of the report told. The
+    follow-up, or the new report, is `anonymous`; the case store's copy keeps its sender's address only when it is
+    not, and never Siti's then."""
+
+    id: str
+    quoting: Callable[[EmailMessage], str]
+    parent_anonymous: bool = False
+    sender: str = REPORTER
+    subject: str | None = None
+    both: bool = False
+    gone: bool = False  # the gateway's copy of the report quoted has expired: whose it is cannot be told
+    joined: bool = True
+    anonymous: bool = False
+    reply: str = "follow_up"
+
+
+QUOTED_ACK_ROWS = [
+    QuotedAckRow("her-answer-quoting-our-ack-in-gt-lines", _gt_quoting),
+    QuotedAckRow("her-answer-quoting-our-ack-under-an-attribution", gmail_answer_quoting),
+    QuotedAckRow("her-answer-quoting-our-ack-under-outlooks-header-block", outlook_answer_quoting),
+    QuotedAckRow("her-answer-quoting-our-ack-of-her-anonymous-report", _gt_quoting,
+                 parent_anonymous=True, anonymous=True),
+    QuotedAckRow("her-outlook-answer-quoting-our-ack-of-her-anonymous-report", outlook_answer_quoting,
+                 parent_anonymous=True, anonymous=True),
+    # someone else's mail quoting it: a report of its own, as before, anonymous as the report and told nothing of it
+    QuotedAckRow("another-address-quoting-our-ack-of-an-anonymous-report", _gt_quoting,
+                 parent_anonymous=True, sender="teman@example.org", joined=False, anonymous=True, reply="ack"),
+    QuotedAckRow("another-address-quoting-our-ack-of-a-named-report", gmail_answer_quoting,
+                 sender="teman@example.org", joined=False, reply="ack"),
+    # a quote naming two reports does not say which one the words are for: a report of its own, the stricter privacy
+    QuotedAckRow("her-answer-quoting-our-acks-of-two-reports", _gt_quoting, both=True, joined=False, anonymous=True,
+                 reply="ack_anonymous"),
+    # a forward of our reply shares it: whatever the words around it, it is a report of its own unless its subject
+    # keeps our tag (`test_someone_elses_mail_naming_an_anonymous_report_withholds_its_reporters_identity`)
+    QuotedAckRow("her-forward-of-our-ack", _forwarding, subject="Fwd: Jalan rusak", joined=False, reply="ack"),
+    # an old acknowledgement answered under a subject of her own: how a new report is started by answering an old
+    # mail, which the tag would have said otherwise
+    QuotedAckRow("her-answer-quoting-our-ack-under-a-subject-of-her-own", _gt_quoting,
+                 subject="Re: Lampu jalan mati di RT 03", joined=False, reply="ack"),
+    QuotedAckRow("her-answer-quoting-our-ack-under-no-subject", _gt_quoting, subject=""),
+    QuotedAckRow("her-answer-quoting-our-ack-its-reports-copy-gone", _gt_quoting, gone=True, joined=False,
+                 anonymous=True, reply="ack"),
+]
+
+
+@pytest.mark.parametrize("row", QUOTED_ACK_ROWS, ids=[row.id for row in QUOTED_ACK_ROWS])
+def test_an_answer_quoting_our_acknowledgement_without_the_tag_adds_to_its_senders_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: QuotedAckRow) -> None:
+    """An answer to our acknowledgement that lost both its `In-Reply-To` and the tag of its subject, our reply quoted
+    (with the report's tag in it) below the citizen's words, was filed as a new report, and its sender got a second
+    Tracking ID for what was an addition to their own report. Our reply quoted by the report's own sender names that
+    report as the subject's tag would; a forward of it, someone else's quote of it, or a quote naming two reports
+    stays a report of its own, with the privacy of the reports it names (README, E-mail)."""
+    server = make_server()
+    tracking_ids = []
+    for subject, anonymous in [("Jalan rusak", row.parent_anonymous), ("Pungli di kelurahan", True)][:1 + row.both]:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = f"Siti Rahayu <{REPORTER}>", RECIPIENT, subject
+        mail["Message-ID"] = make_msgid(domain="example.net")
+        mail.set_content(f"{'ANONIM' if anonymous else 'Kepada LAPOR!'}\n\nJalan di depan SDN 3 berlubang.")
+        tracking_ids.append(server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=REPORTER).tracking_id)
+    parent = tracking_ids[0]
+    assert parent is not None
+    run_replies(server.settings, redis)
+    acks = outbox(server.settings)
+    assert len(acks) == len(tracking_ids)
+    if row.gone:
+        redis.delete(envelope_key(parent))
+    words = "Sudah seminggu belum diperbaiki."
+    mail = EmailMessage()
+    name = "Siti Rahayu" if row.sender == REPORTER else "Teman"
+    subject = row.subject if row.subject is not None else \
+        f"Re: {str(acks[0]['Subject']).removeprefix(f'[LAPOR #{parent}] ')}"
+    assert row.subject is not None or subject == "Re: Jalan rusak"
+    mail["From"], mail["To"], mail["Subject"] = f"{name} <{row.sender}>", RECIPIENT, subject
+    message_id = make_msgid(domain="example.org")
+    mail["Message-ID"] = message_id
+    mail.set_content(words + "\n" + "".join(row.quoting(ack) for ack in acks))
+    result = server.deliver(mail.as_bytes().replace(b"\n", b"\r\n"), mail_from=row.sender)
+    assert result.tracking_id is not None and result.tracking_id not in tracking_ids
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["anonymous"]) == (parent if row.joined else None, row.anonymous)
+    assert envelope["text"] == words  # none of our words
+    run_replies(server.settings, redis)
+    [reply] = [r for r in outbox(server.settings) if str(r["In-Reply-To"]).strip() == message_id]
+    assert str(reply["To"]) == row.sender
+    if row.joined:
+        assert str(reply["Subject"]).startswith(f"[LAPOR #{parent}]")
+        assert reply.get_content() == reply_body("follow_up", parent)
+    else:
+        assert str(reply["Subject"]).startswith(f"[LAPOR #{result.tracking_id}] ")
+        assert reply.get_content() == reply_body(row.reply, result.tracking_id)
+    server.stop()  # its intake hands the reports to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    report = casestore.get(parent if row.joined else result.tracking_id)
+    assert report is not None
+    filed = orjson.dumps(report).decode()
+    assert words in filed and "Nomor lacak" not in filed
+    assert (row.sender in filed) is not row.anonymous
+    if row.anonymous:
+        assert REPORTER not in filed and "Siti Rahayu" not in filed
+
+
 @dataclass(frozen=True)
 class PastTheBoundRow:
     """A friend's mail naming `before` other reports (IDs never issued: anonymous, none read past the bound) and

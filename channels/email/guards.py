@@ -550,7 +550,8 @@ def answers_our_reply(mail: ParsedMail, settings: EmailSettings) -> bool:
 
 
 def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
-    """The report this mail continues: `[LAPOR #<id>]` in the subject, or one of our replies referenced."""
+    """The report this mail continues: `[LAPOR #<id>]` in the subject, or one of our replies referenced, or else our
+    reply to it quoted by its own sender (`ParsedMail.quoted_thread`, `MailProcessor._quoting_its_senders_reply`)."""
     match = SUBJECT_TAG.search(mail.subject)
     if match and is_valid_tracking_id(match.group(1)):
         return normalize_tracking_id(match.group(1))
@@ -558,7 +559,7 @@ def follow_up_of(mail: ParsedMail, settings: EmailSettings) -> str | None:
         tracking_id = our_tracking_id(reference, settings)
         if tracking_id:
             return tracking_id
-    return None
+    return mail.quoted_thread
 
 
 def reports_named(mail: ParsedMail, settings: EmailSettings) -> list[str]:

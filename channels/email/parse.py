@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import hashlib
 import mimetypes
@@ -131,6 +132,16 @@ class ParsedMail:
     # `text` passes over. The reports a mail names besides its subject's and its threading's (`guards.reports_named`):
     # a forward of our acknowledgements of two reports, or an answer quoting them, names both.
     body_tags: tuple[str, ...] = ()
+    # The Tracking IDs of the `[LAPOR #<id>]` tags inside our replies the mail quotes (`our_quoted_tags`: in `>` lines,
+    # below an attribution or Outlook's header block; not read when its subject has our tag), and `text` as read with
+    # such a quote passed over, as in `tagged_text` (None: it quotes none). A mail that lost both its In-Reply-To and
+    # its subject's tag still answers our reply there; only the processor knows whether the report quoted is its
+    # sender's (`quoted_thread`).
+    quoted_tags: tuple[str, ...] = ()
+    quoting_text: str | None = None
+    # The report whose sender quotes our reply to it, named by that alone (`quoted_tags`, set by the processor once it
+    # has read whose the report is): the mail continues it as one with the report's tag in its subject would.
+    quoted_thread: str | None = None
     # What the mail says, digested (`content_digest`): with its sender and Message-ID, what dedups it.
     content_digest: str = ""
 
@@ -1291,6 +1302,68 @@ def _trimmed(text: str, *, forwarded: bool = False, ours: bool = False) -> tuple
     return "\n\n".join(part for part in (own, "\n".join(forward).strip()) if part), history_only
 
 
+# The most quotes near a tag `our_quoted_tags` reads for our reply: an answer quotes a few mails, ours among them.
+QUOTES_LOOKED_AT = 64
+
+
+def our_quoted_tags(text: str, *, forwarded: bool = False) -> tuple[str, ...]:
+    """`ParsedMail.quoted_tags` of a mail's text: the valid tags (ASCII digits, each once, at most MAX_NAMED_REPORTS
+    + 1) inside each quote of our reply (`_our_quote_end`) below a quote's mark (`_quote_start`: an attribution,
+    Outlook's header block) or opening a run of `>` lines (blank lines between them too) with no mark above it, read
+    without the quote's `>` marks (a client wraps a tag over two quoted lines). Not in a forward: none below a
+    forwarded message's marker (that message's quotes are its writer's, not the sender's), and none in a mail whose
+    subject says it is one (`forwarded`), where Outlook's header block starts the forwarded message: a forward shares
+    our reply, where a quote answers it. Our reply is looked for only where a tag stands within its reach below
+    (`_tag_lines`), in at most QUOTES_LOOKED_AT quotes, and a run of `>` lines is passed as a whole: most mail has
+    no tag, and one of thousands of quotes is read in time linear in its length, not each quote's next lines again
+    (whether a line opens a text of ours is looked up in every text we send, 16 µs a line: a mail of 5 MB of short
+    quotes, each with a tag, took 6 s). Past the bound the mail names its report by no quote: filed as before."""
+    if forwarded:
+        return ()
+    lines = text.split("\n")
+    tag_lines = _tag_lines(lines)
+    found: dict[str, None] = {}
+
+    def quoted(line: str) -> bool:
+        return line.lstrip().startswith(">")
+
+    index, looked = 0, 0
+    while tag_lines and index < len(lines) and len(found) <= MAX_NAMED_REPORTS and looked < QUOTES_LOOKED_AT:
+        line = lines[index]
+        if line.strip() == FORWARD_MARKER or any(pattern.match(line) for pattern in _FORWARD_STARTS):
+            break
+        span = _quote_start(lines, index)
+        start, stop = index + span, index + max(span, 1)
+        if not span and quoted(line):
+            for later in range(index + 1, len(lines)):
+                if quoted(lines[later]):
+                    stop = later + 1
+                elif lines[later].strip():
+                    break
+        near = bisect.bisect_left(tag_lines, start)
+        if (span or quoted(line)) and near < len(tag_lines) and tag_lines[near] < start + OUR_QUOTE_LINES:
+            looked += 1
+            end = _our_quote_end(lines, start)
+            if end is not None and (span or end <= stop):
+                found.update(dict.fromkeys(body_tags("\n".join(item.lstrip(" \t>") for item in lines[start:end]))))
+                stop = max(stop, end)
+        index = stop
+    return tuple(found)
+
+
+def _tag_lines(lines: list[str]) -> list[int]:
+    """The index of each line where a valid `[LAPOR #<id>]` starts, read without quotes' `>` marks, in order."""
+    dequoted = "\n".join(line.lstrip(" \t>") for line in lines)
+    found: list[int] = []
+    line, position = 0, 0
+    for match in SUBJECT_TAG.finditer(dequoted):
+        if is_valid_tracking_id(match.group(1)):
+            line += dequoted.count("\n", position, match.start())
+            position = match.start()
+            found.append(line)
+    return found
+
+
 # How far below a quote's mark our reply is looked for: its header block (five or six fields) and its texts (the
 # longest pair some 1,000 characters), wrapped by a client at 72 columns and quoted with ">", are some 25 lines, and
 # the lines naming files not kept (`reply.not_kept_lines`, at most `store.MAX_NAMED_NOT_KEPT` names a language) some
@@ -1566,12 +1639,15 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         references = _ours_before_reading(message) + references
     answer_text: str | None = None
     tagged_text: str | None = None
+    quoting_text: str | None = None
     tagged = bool(SUBJECT_TAG.search(subject))
     answers = replied_to(in_reply_to, references)
-    if answers or tagged:  # one reading serves both
+    quoted_tags = our_quoted_tags(body, forwarded=forwarded) if not tagged else ()
+    if answers or tagged or quoted_tags:  # one reading serves all three
         answer, history_only = _trimmed(body, forwarded=forwarded, ours=True)
         answer_text = ("" if history_only else answer) if answers else None
         tagged_text = answer if tagged else None
+        quoting_text = answer if quoted_tags else None
     return ParsedMail(
         message=message,
         message_id=message_id[0] if message_id else None,
@@ -1587,6 +1663,8 @@ def _read_mail(message: EmailMessage, max_address_field: int) -> ParsedMail:
         attachments=attachments,
         sender_identities=sender_identities(message, max_address_field),
         body_tags=body_tags(body),
+        quoted_tags=quoted_tags,
+        quoting_text=quoting_text,
         content_digest=content_digest(subject, body, attachments),
     )
 

@@ -90,6 +90,7 @@ from normalizer.pipeline import (
     signer_words,
 )
 from normalizer.prefixes import STACKED_PREFIXES
+from normalizer.sender import normalize_sender
 from normalizer.signature import mailbox_name
 
 log = get_logger()
@@ -213,6 +214,8 @@ class MailProcessor:
         reason = loop_reason(mail, envelope_sender, self.settings.email)
         if reason is not None:
             return self._suppress(reason)
+        if mail.quoting_text is not None and follow_up_of(mail, self.settings.email) is None:
+            mail = await self._quoting_its_senders_reply(mail)
         if mail.answer_text is not None and answers_our_reply(mail, self.settings.email):
             # An answer to our reply: the history it quotes is our own words ("Terima kasih, laporan Anda telah kami
             # terima..."), which went to the case store as the citizen's addition, and Outlook's quote of them (no
@@ -240,6 +243,29 @@ class MailProcessor:
         if no_news and not has_a_file(mail):
             return self._suppress("empty")
         return await self._report(mail, raw, envelope_sender, recipients, subject_is_news=not no_news)
+
+    async def _quoting_its_senders_reply(self, mail: ParsedMail) -> ParsedMail:
+        """A mail naming no report by its subject or its threading that quotes our reply to one report
+        (`ParsedMail.quoted_tags`), from that report's own sender (`sent_by_reports_sender`, its From as for a tag in
+        the subject): that report's thread (`quoted_thread`), read as an answer naming our reply by its tag is
+        (`quoting_text`). Webmail and phone clients drop In-Reply-To, and some the tag with it: "Re: Jalan rusak"
+        and the citizen's words above our acknowledgement quoted were filed as a new report, its sender sent a second
+        Tracking ID for an addition to their own. Only under the report's subject (`says_the_reports_subject`: "Re:
+        Jalan rusak", or none): a subject of the citizen's own over an old acknowledgement quoted is how a citizen
+        starts a new report by answering an old mail, and the tag their client left out would have said otherwise;
+        filed so before. As before for anyone else's mail (a report of its own, with the quoted report's privacy,
+        told nothing of it: `with_quoted_reports_privacy`), for a quote of our replies to two reports or a mail naming
+        another besides (which one the words are for it does not say), and once the report's copy is gone (whose it
+        was cannot be read)."""
+        [tracking_id, *more] = mail.quoted_tags
+        if more or any(named != tracking_id for named in reports_named(mail, self.settings.email)):
+            return mail
+        envelope = await durably(stored_envelope, self.redis, tracking_id, self.source)
+        sender = normalize_sender(SenderKind.EMAIL, mail.sender_address, mail.sender_name)
+        if envelope is None or not sent_by_reports_sender(envelope, sender) or \
+                not says_the_reports_subject(mail.subject, tracking_id, envelope):
+            return mail
+        return replace(mail, quoted_thread=tracking_id, text=mail.quoting_text or "")
 
     async def _thread_status_query(self, mail: ParsedMail) -> MailQuery | None:
         """A status question without an ID in a report's thread, asking that report's status (`status_query_of`'s
@@ -274,8 +300,7 @@ class MailProcessor:
             envelope = await asyncio.to_thread(stored_envelope, self.redis, thread, self.source)
         except RedisError:
             return False
-        subject = (envelope or {}).get("subject")
-        return isinstance(subject, str) and said == subject_said(reply_subject(thread, subject))
+        return says_the_reports_subject(mail.subject, thread, envelope)
 
     async def _answer_query(self, mail: ParsedMail, raw: bytes, query: MailQuery) -> MailOutcome:
         """A CEK by mail: not filed, answered by the reply worker with the report's status (`status_payload`), or
@@ -561,6 +586,14 @@ class MailProcessor:
 
 # Longer than any status query's words with a signature's leftovers: a longer mail is no CEK, and is not read twice.
 MAX_QUERY_CHARS = 200
+
+
+def says_the_reports_subject(subject: str, tracking_id: str, envelope: dict[str, Any] | None) -> bool:
+    """Whether a mail's subject says nothing but reply prefixes, our tag and the subject of report `tracking_id` as our
+    replies gave it (read from its copy, `envelope`; None: gone, and only a subject of no words says it)."""
+    said = subject_said(subject)
+    stored = (envelope or {}).get("subject")
+    return not said or (isinstance(stored, str) and said == subject_said(reply_subject(tracking_id, stored)))
 
 
 def _answers_our_reply_under_its_subject(mail: ParsedMail, thread: str, settings: EmailSettings) -> bool:
