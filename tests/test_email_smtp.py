@@ -1202,7 +1202,10 @@ SIGN_OFFS_ALONE = [
     (None, False),  # the same subject, its In-Reply-To dropped by a webmail: the report's own subject, from its copy
     ("Fwd: [LAPOR #{id}] Angkot ngetem sembarangan", False),
     ("Re: Angkot ngetem sembarangan", True),  # our tag dropped from the subject, our reply named
-], ids=["re-our-tag", "re-our-tag-no-references", "fwd-our-tag", "no-tag-answering-our-reply"])
+    # both dropped: our reply quoted by the report's sender names it (it was a new report of our acknowledgement)
+    ("Re: Angkot ngetem sembarangan", False),
+], ids=["re-our-tag", "re-our-tag-no-references", "fwd-our-tag", "no-tag-answering-our-reply",
+        "neither-tag-nor-references"])
 def test_an_answer_of_quoted_history_alone_under_the_threads_subject_adds_nothing(  # type: ignore[no-untyped-def]
         make_server, redis: Redis, quoting: Callable[[EmailMessage], str], subject: str | None,
         references: bool, above: str) -> None:
