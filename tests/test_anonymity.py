@@ -881,13 +881,20 @@ OWN_IDENTITY_CASES = [
     # the scammer: his number and name, the evidence, stay (they went as hers when only the words before counted).
     OwnIdentityCase("sms: words after the contact saying a scammer's it was keep his number and name", SMS_SENDER,
                     "hubungi saya di 0813-1111-2222, kata penipu itu. Isinya: selamat anda menang, hubungi saya di "
-                    "0813-1111-3333 begitu isi sms penipu. katanya nama saya Andi Wijaya petugas bank, hubungi saya "
-                    "di 0813-1111-4444, ternyata penipu. hub saya 0813-1111-5555 kt calo di samsat. WA saya "
-                    "0857-1111-3362, oknum itu minta 5jt",
+                    "0813-1111-3333 begitu isi sms penipu. hubungi saya di 0813-1111-4444 katanya pelaku. hub saya "
+                    "0813-1111-5555 kt calo di samsat. WA saya 0857-1111-3362, oknum itu minta 5jt",
                     "hubungi saya di 0813-1111-2222, kata penipu itu. Isinya: selamat anda menang, hubungi saya di "
-                    "0813-1111-3333 begitu isi sms penipu. katanya nama saya Andi Wijaya petugas bank, hubungi saya "
-                    "di 0813-1111-4444, ternyata penipu. hub saya 0813-1111-5555 kt calo di samsat. WA saya "
-                    "[anonim], oknum itu minta 5jt"),
+                    "0813-1111-3333 begitu isi sms penipu. hubungi saya di 0813-1111-4444 katanya pelaku. hub saya "
+                    "0813-1111-5555 kt calo di samsat. WA saya [anonim], oknum itu minta 5jt"),
+    # Only those words, after her words: the phrase's own ("WA"), a number and everyday words ("chat", "ternyata")
+    # between her contact and someone else's word are hers, and read so, her number went as the scammer's.
+    OwnIdentityCase("sms: her contact before someone else's word with no words saying whose it was goes", SMS_SENDER,
+                    "WA saya 085711113360, pelaku masih bebas. nomor saya 085711223344 ternyata dipakai penipu utk "
+                    "pinjol. WA saya 085711223345, chat penipu sudah saya screenshot. Nama saya Rudi Hartono, WA "
+                    "penipu 081311112222",
+                    "WA saya [anonim], pelaku masih bebas. nomor saya [anonim] ternyata dipakai penipu utk "
+                    "pinjol. WA saya [anonim], chat penipu sudah saya screenshot. Nama saya [anonim], WA "
+                    "penipu 081311112222"),
     # A courtesy in a clause of its own before the words is no plea about the name ("Mohon bantuannya, nama saya Bu.
     # Siti ..." kept her name); what was done to her name is no name ("nama saya pak diganti orang lain" went as
     # "nama saya [anonim]"); a lowercase name ends at "dari", "warga"; her second number after "atau di telp" goes.
@@ -911,12 +918,32 @@ OWN_IDENTITY_CASES = [
                     SMS_SENDER,
                     "kades minta uang 2 juta. Saya Ahmad Fauzi warga RT 03. camat korupsi, Saya Budi Santoso dari desa "
                     "Cibiru. Nama saya Rudi Hartono, HP 0812 3344 5566. Saya Mau Lapor Pungli. SAYA SUDAH LAPOR CAMAT. "
-                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang. ttd Ahmad Fauzi "
-                    "0813-5555-7777",
+                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang.",
                     "kades minta uang 2 juta. Saya [anonim] warga RT 03. camat korupsi, Saya [anonim] dari desa "
                     "Cibiru. Nama saya [anonim], HP [anonim]. Saya Mau Lapor Pungli. SAYA SUDAH LAPOR CAMAT. "
-                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang. ttd [anonim] "
-                    "[anonim]"),
+                    "Terima kasih Pak Kades. Terima kasih, Budi Santoso. Kades masih minta uang."),
+    # Someone else's words passed on keep their signer, their "Saya" and their number: a scam SMS, a letter, a
+    # caller's claim; a number that reached hers or one its clause gives as someone else's after her name; Title-case
+    # verbs after "Saya"; "ttd" (a letter's signer, the accused).
+    OwnIdentityCase("sms: someone else's words passed on, and numbers not hers after her name, stay", SMS_SENDER,
+                    "Penipu sms: Selamat anda menang undian Rp 50jt. Terima kasih, Budi Santoso 081311112222\n"
+                    "Surat pernyataan kades. Saya Hendra Gunawan menyatakan tidak memungut biaya. Nyatanya minta 2jt\n"
+                    "Dia ngaku, Saya Budi Santoso Dari Kejaksaan, lalu minta uang 10jt\n"
+                    "Nama saya Siti Rahayu, di sms 081311112222 ngaku dari BRI. Nama saya Rina Wati 081311113333 itu "
+                    "no penipunya. Nama saya Dewi Lestari, @budi_penipu menipu saya\n"
+                    "Saya Telepon Budi Santoso 081311114444 Tapi Tidak Diangkat\n"
+                    "Surat dari kades saya foto, isinya minta iuran 200rb per kk. ttd Hendra Gunawan",
+                    "Penipu sms: Selamat anda menang undian Rp 50jt. Terima kasih, Budi Santoso 081311112222\n"
+                    "Surat pernyataan kades. Saya Hendra Gunawan menyatakan tidak memungut biaya. Nyatanya minta 2jt\n"
+                    "Dia ngaku, Saya Budi Santoso Dari Kejaksaan, lalu minta uang 10jt\n"
+                    "Nama saya [anonim], di sms 081311112222 ngaku dari BRI. Nama saya [anonim] 081311113333 itu "
+                    "no penipunya. Nama saya [anonim], @budi_penipu menipu saya\n"
+                    "Saya Telepon Budi Santoso 081311114444 Tapi Tidak Diangkat\n"
+                    "Surat dari kades saya foto, isinya minta iuran 200rb per kk. ttd Hendra Gunawan"),
+    OwnIdentityCase("sms: under her label someone else's word opens his name; a colon after her name's word keeps it",
+                    SMS_SENDER,
+                    "Pelapor: Siti Rahayu Oknum Polisi Andi minta uang damai\nPelapor: Rina Wati: kades minta uang",
+                    "Pelapor: [anonim] Oknum Polisi Andi minta uang damai\nPelapor: [anonim]: kades minta uang"),
     OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
                     "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
                     "pungli di loket. Terima kasih, [anonim] [anonim]"),

@@ -216,9 +216,14 @@ class IdentityWords:
     # and the words after it that make no name (`not_after_self`), folded.
     self_intro: re.Pattern[str]
     not_after_self: frozenset[str]
-    # An SMS's or a mention's sign-off's opening: a closing phrase or `[own_name]` message_sign_offs ("ttd"), as a
-    # whole word.
+    # Words before a bare "Saya" in its paragraph that make it someone else's words passed on (`told_before_self`).
+    told_before_self: frozenset[str]
+    # Labels that may follow her name on its line ("Alamat:", "Korban:": `[own_name]` labels_after), lowercase.
+    own_name_labels_after: frozenset[str]
+    # An SMS's or a mention's sign-off's opening (`[own_name]` message_sign_offs: thanks, a greeting), as a whole word;
+    # and the words of a message passing on someone else's (`quoting_words`), lowercase.
     message_sign_off: re.Pattern[str]
+    quoting_words: frozenset[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -297,8 +302,11 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))[^\S\n]*(" + "|".join(map(
             phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z])", re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
-        message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [
-            *raw["closings"]["phrases"], *raw["own_name"]["message_sign_offs"]])) + r")(?!\w)", re.IGNORECASE),
+        told_before_self=frozenset(word.lower() for word in raw["own_name"]["told_before_self"]),
+        own_name_labels_after=frozenset(word.lower() for word in raw["own_name"]["labels_after"]),
+        message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["message_sign_offs"]))
+                                    + r")(?!\w)", re.IGNORECASE),
+        quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1070,7 +1078,7 @@ def without_given_contacts(text: str) -> str:
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
-        if _quoted(text, phrase.start()):
+        if _quoted(text, phrase.start(), phrase.end()):
             continue
         before = _contact_before(read, phrase)
         if before is not None and (not spans or before[0] >= spans[-1][1]):
@@ -1097,7 +1105,7 @@ def without_given_contacts(text: str) -> str:
 SENTENCE_REACH = 400
 
 
-def _quoted(text: str, position: int) -> bool:
+def _quoted(text: str, position: int, end: int | None = None) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
     0813..."), or after words of its sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di
@@ -1115,7 +1123,8 @@ def _quoted(text: str, position: int) -> bool:
     # adalah oknum polisi" kept them) unless words say the phrase was theirs ("..., kata penipu itu").
     opening = [found.end() for found in _SENTENCE_BREAK.finditer(before, max(0, len(before) - SENTENCE_REACH))]
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
-    after = line[len(before):len(before) + SENTENCE_REACH]
+    after_start = len(before) + max(0, (end or position) - position)  # after the phrase: its own words are hers
+    after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
     return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
 
@@ -1223,13 +1232,14 @@ def without_given_name(text: str) -> str:
     ..."); lowercase words running on are the citizen's sentence and stay ("nama saya dicatut oleh oknum ...")."""
     words = load_identity_words()
     phrases = [(phrase.start(), phrase.end(), False) for phrase in words.own_name.finditer(text)]
-    phrases += [(intro.start(1), intro.end(), True) for intro in words.self_intro.finditer(text)]
+    phrases += [(intro.start(1), intro.end(), True) for intro in words.self_intro.finditer(text)
+                 if not _told_by_someone_else(words, text, intro.start(1))]
     if not phrases:
         return text
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for start, end, bare in sorted(phrases):
-        if _quoted(text, start):
+        if _quoted(text, start, end):
             continue
         span = _given_name(words, text, end, _pleads_before(words, text, start))
         if span is None or (bare and not _full_name(words, text, span)):
@@ -1239,23 +1249,52 @@ def without_given_name(text: str) -> str:
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
-    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized and no word of
-    `not_after_self` first ("Saya Ahmad Fauzi"; not "Saya Mau Lapor", "SAYA SUDAH LAPOR")."""
+    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized, no word of
+    `not_after_self` first and no plea's or passive verb's among them ("Saya Ahmad Fauzi"; not "Saya Mau Lapor",
+    "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu Budi Santoso")."""
     names = _NAME_WORD.findall(text, *span)
     return len(names) >= 2 and all(name[0].isupper() and not name[1:2].isupper() for name in names) \
-        and _folded(names[0].rstrip(".")) not in identity.not_after_self
+        and _folded(names[0].rstrip(".")) not in identity.not_after_self \
+        and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
+
+
+# How far before a bare "Saya" the words saying it is someone else's are looked for (`_told_by_someone_else`).
+_TOLD_REACH = 200
+
+
+def _told_by_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether a bare "Saya" at `position` opens someone else's words the sender passes on: after a line opening what
+    was pasted ("Berikut surat dari kepala desa ...:"), or words of a letter or of someone speaking in its paragraph
+    (`[own_name]` told_before_self: "Surat pernyataan kades. Saya Hendra Gunawan menyatakan ...", "Dia ngaku, Saya
+    Budi Santoso Dari Kejaksaan"): the accused's name, the evidence, went as hers."""
+    if any(identity.pasted_opener.match(line) for line in text[:position].splitlines()):
+        return True
+    paragraph = text.rfind("\n\n", 0, position)
+    begin = max(paragraph + 1 if paragraph >= 0 else 0, position - _TOLD_REACH)
+    return any(word.lower() in identity.told_before_self for word in _WORD.findall(text, begin, position))
 
 
 def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
-    """The contacts right after her name at `position`, with only a contact label's words, connectors and punctuation
-    between ("Nama saya Rudi Hartono, HP 0812...", "Pelapor: Siti Rahayu 0857...": her number reached the case store
-    beside her name's `[anonim]`)."""
+    """The phone numbers and addresses right after her name at `position`, with only a contact label's words,
+    connectors and punctuation between ("Nama saya Rudi Hartono, HP 0812...", "Pelapor: Siti Rahayu 0857...": her
+    number reached the case store beside her name's `[anonim]`); not one that reached hers ("..., di sms 0813...":
+    `reached_by`), nor one its clause gives as someone else's ("0813... itu no penipunya", "0813... ngaku dari BRI"),
+    nor a handle ("@budi_penipu menipu saya")."""
     spans = []
-    while (found := _next_contact(read, position)) is not None \
-            and _gives_contact(read[position:found[0]], identity.own_contact_connectors):
+    while (found := _next_contact(read, position)) is not None and read[found[0]] not in "@\uff20\ufe6b" \
+            and _gives_contact(read[position:found[0]], identity.own_contact_connectors,
+                               identity.own_contact_reached_by) \
+            and not _clause_names_someone_else(identity, read, found[1]):
         spans.append(found)
         position = found[1]
     return spans
+
+
+def _clause_names_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether the clause going on at `position` names someone else or their claim ("0813... itu no penipunya",
+    "0813... ngaku dari BRI"): the contact before it is theirs."""
+    clause = re.split(r"[.!?;,\n]", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
+    return any(word.lower() in {"ngaku", "mengaku"} or _someone_elses(identity, word) for word in _WORD.findall(clause))
 
 
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -1297,7 +1336,9 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
     office_after = False  # the words end before an office, the accused's (`_opens_accuseds_name`)
     while len(words) - titles < _GIVEN_NAME_MAX_WORDS and (word := _NAME_WORD.match(text, position)) is not None:
         plain = word.group().rstrip(".")
-        if words and text.startswith(":", word.end()):
+        if words and text.startswith(":", word.end()) and (
+                plain.lower() in identity.contact_label_words or identity.other_party_label.fullmatch(plain)
+                or _someone_elses(identity, plain) or plain.lower() in identity.own_name_labels_after):
             ended = True  # the next label's word ("Pelapor: Siti Rahayu Pelaku: Kades Hendra" lost "Pelaku")
             break
         if _folded(plain) in identity.own_name_plea:
@@ -1309,7 +1350,8 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
                 or identity.address_word.fullmatch(word.group()):
             ended = plain.lower() in identity.own_name_after  # "nama saya siti rahayu dari desa ...": her name's end
             break
-        if offices_end and len(words) > titles and _opens_accuseds_name(identity, text, word, words[-1]):
+        if len(words) > titles and (_opens_accuseds_name(identity, text, word, words[-1]) if offices_end
+                                    else _someone_elses(identity, plain)):
             ended = office_after = True
             break
         words.append(word)
@@ -1519,15 +1561,17 @@ MESSAGE_SIGN_OFF_WORDS = 8
 
 
 def without_message_sign_off(text: str) -> str:
-    """An SMS's or a mention's text with the name and contacts signed after its last closing phrase (`[closings]`, or
-    `message_sign_offs`: "ttd") replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan
-    0813...", "... ttd Ahmad Fauzi 0813..." reached the case store; a mail's sign-off is read by its lines). A form of
-    address, an office or someone else's word after the phrase thanks or names someone else ("Terima kasih Pak
-    Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a capitalized name and contacts there
-    ("terima kasih atas perhatiannya")."""
+    """An SMS's or a mention's text with the name and contacts signed after its last thanks or greeting
+    (`message_sign_offs`) replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan 0813..."
+    reached the case store; a mail's sign-off is read by its lines). Not in a message passing on someone else's
+    words or naming someone else before it (`quoting_words`, `[someone_else]`, a quotation mark: "Penipu sms: Selamat
+    anda menang ... Terima kasih, Budi Santoso 0813..." is the scammer's, the evidence); a form of address, an office
+    or someone else's word after the phrase thanks or names someone else ("Terima kasih Pak Kades", "Salam, Kades
+    Hendra 0813...") and stays, and so does anything but a capitalized name and contacts there ("terima kasih atas
+    perhatiannya")."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
-    if not phrases or _in_quotes(text, phrases[-1].start()):  # a scam SMS quoted: 'Isi SMS: "... Salam, Andi"'
+    if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
         return text
     position = _AFTER_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
     tail = text[position:]
@@ -1544,6 +1588,20 @@ def without_message_sign_off(text: str) -> str:
     return _replaced_spans(text, [span, *contacts])
 
 
+def _passes_on_words(words: IdentityWords, text: str) -> bool:
+    """Whether `text` passes on someone else's words or names someone else: a quotation mark, a word of
+    `quoting_words` ("sms", "surat", "ngaku") or of `[someone_else]`, "-nya" after it too ("penipunya")."""
+    if any(mark in text for mark in "\"'\u2018\u2019\u201c\u201d"):
+        return True
+    return any(word.lower() in words.quoting_words or _someone_elses(words, word) for word in _WORD.findall(text))
+
+
+def _someone_elses(words: IdentityWords, word: str) -> bool:
+    """Whether `word` is one of `[someone_else]`, "-nya" after it too ("Penipunya")."""
+    lowered = word.lower()
+    return bool(words.someone_else.fullmatch(lowered) or words.someone_else.fullmatch(lowered.removesuffix("nya")))
+
+
 def _opens_with_someone_else(words: IdentityWords, text: str, position: int) -> bool:
     """Whether the words at `position` open with a form of address, an office or a word of someone else's ("Pak
     Kades", "Kades Hendra", "pelaku ...")."""
@@ -1554,7 +1612,7 @@ def _opens_with_someone_else(words: IdentityWords, text: str, position: int) -> 
             words.own_name_offices:
         return True
     return words.office_after_name.match(text, position) is not None or words.someone_else.match(text, position) \
-        is not None
+        is not None or _someone_elses(words, first.group())
 
 
 def _labelled_handle(text: str, position: int) -> tuple[int, int] | None:
@@ -1696,11 +1754,11 @@ def _is_report_line(line: str) -> bool:
 
 def _attributed(text: str) -> bool:
     """Whether `text` says whose the words before it were: a word of `[someone_else]` with a word of `attribution` at
-    most two words before it ("kata penipu itu", "begitu isi sms penipu", "ternyata penipu")."""
+    most two words before it ("kata penipu itu", "begitu isi sms penipu"), numbers not counted as words."""
     words = load_identity_words()
     for match in words.someone_else.finditer(text):
-        if match.group("victim") is None and any(
-                word.lower() in words.attribution for word in _WORD.findall(text, 0, match.start())[-3:]):
+        before = [word for word in _WORD.findall(text, 0, match.start()) if not word.isdigit()]
+        if match.group("victim") is None and any(word.lower() in words.attribution for word in before[-3:]):
             return True
     return False
 
