@@ -25,7 +25,7 @@ from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.health.signals import CASESTORE_REFUSING_KEY
 from gateway.intake import Intake
-from gateway.queues import FORWARD_QUEUE, JSONSerializer, queue
+from gateway.queues import FORWARD_QUEUE, STATUS_QUEUE, JSONSerializer, queue
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.tracking import is_valid_tracking_id
 from tests.aggregator_support import drain
@@ -41,7 +41,7 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.test_faults import all_stored, assert_exactly_once, send_stream
-from tests.test_forwarding import cli
+from tests.test_forwarding import cli, due_jobs, status_job_waiting_in_an_outage
 from tests.test_spool import draft
 from workers import forward
 from workers.casestore_client import PROBE_TRACKING_ID
@@ -339,6 +339,35 @@ def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
     [back] = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
     assert (back["last_failure"], back["forwards_retried_now"], back["seen_by"]) == ("casestore_unreachable", 0,
                                                                                       "probe")
+
+
+@pytest.mark.parametrize(("intervals", "found"), [("0", "ended"), ("600", "retried")],
+                         ids=["no-forward-left-waiting", "a-forward-waiting-runs-first"])
+def test_a_cek_waiting_out_the_outage_runs_once_the_probe_finds_the_case_store_answering_reads(
+    intervals: str, found: str, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """A CEK's status job reads alone: the probe's read answered is all it waits for. It waited out its own backoff
+    (up to an hour) where no forward was left to end the outage (their retries run out), or where the forward the
+    probe ran failed again (a case store answering reads and failing writes)."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS=intervals,
+                                 LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    casestore.stop()
+    intake = Intake(redis, settings)
+    try:
+        forward_each(intake, settings, "filed-in-the-outage")
+    finally:
+        intake.close()
+    status_job = status_job_waiting_in_an_outage(test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600"), redis,
+                                                 "10000530")
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        assert probe.probe() == "down"
+        assert due_jobs(redis, STATUS_QUEUE) == []
+        casestore.start()
+        assert next_round(probe, redis) == found
+    finally:
+        probe.stop()
+    assert due_jobs(redis, STATUS_QUEUE) == [status_job.id]
 
 
 @dataclass(frozen=True)

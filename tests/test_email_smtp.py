@@ -37,6 +37,7 @@ from aiohttp import web
 from prometheus_client import REGISTRY
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from rq.scheduler import RQScheduler
 
 from channels.base import InboundMessage
 from channels.email import processor as processor_module
@@ -64,7 +65,15 @@ from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.intake import Intake
 from gateway.queries import StatusLookup
-from gateway.queues import ALL_QUEUES, FORWARD_QUEUE, REPLY_QUEUE, envelope_key, queue, redis_connection
+from gateway.queues import (
+    ALL_QUEUES,
+    FORWARD_QUEUE,
+    REPLY_QUEUE,
+    JSONSerializer,
+    envelope_key,
+    queue,
+    redis_connection,
+)
 from gateway.replies import load_replies, render
 from gateway.settings import Settings, SettingsError
 from gateway.spool import SPOOL_DIR, Spool
@@ -96,6 +105,8 @@ from tests.test_anonymous_traces import redis_values
 from tests.test_envelope_schema import sample_envelope
 from tests.test_sms_aggregator import spool_file_held
 from workers import email_reply as email_reply_worker
+from workers import forward
+from workers.context import WorkerContext, current, use_context
 from workers.deadletters import DeadLetters
 from workers.own_identity import without_own_identity
 
@@ -3658,6 +3669,47 @@ def test_a_cek_by_mail_whose_lookups_run_out_is_told_to_ask_again_and_dead_lette
     assert (letter.queue, letter.tracking_id, letter.reason) == (REPLY_QUEUE, tracking_id, "casestore_unreachable")
     assert ("to_report" in letter.args[0]) == (sender == "warga@example.net")
     assert (sender in orjson.dumps(letter.args).decode()) == (sender != "warga@example.net")
+
+
+def test_a_cek_by_mail_asked_in_an_outage_is_answered_once_the_case_store_is_back_its_retries_kept(
+        make_server, redis: Redis, casestore: CaseStoreServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mailed CEK's lookup waits on the case store alone, as an SMS CEK's status job does: moved to now with the
+    forwards as the case store comes back (`retry_lookups_now`), and, moved while it still fails (a case store
+    flapping), its try goes back to its turn with no retry spent. Its answer waited out its own backoff, up to an hour
+    after the case store was back."""
+    monkeypatch.setattr(forward, "MOVED_AGAIN_AFTER_SECONDS", 0)
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    casestore.stop()
+    server = make_server(LAPOR_QUEUES_RETRY_INTERVALS="600,600")
+    mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}")
+    assert server.deliver(mail).data_code == 250
+    run_replies(server.settings, redis)  # the lookup fails: retried in ten minutes
+    replies = queue(REPLY_QUEUE, redis)
+    registry = replies.scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    turn = registry.get_scheduled_time(job_id).timestamp()
+    scheduler = RQScheduler([REPLY_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([REPLY_QUEUE])
+
+    def the_case_store_takes_a_report() -> None:
+        use_context(WorkerContext.build(server.settings, redis))
+        try:
+            forward.retry_outage_now(current())
+        finally:
+            use_context(None)
+        assert registry.get_scheduled_time(job_id).timestamp() <= time.time()
+        scheduler.enqueue_scheduled_jobs()
+        run_replies(server.settings, redis)
+
+    the_case_store_takes_a_report()  # and fails again at once
+    job = replies.fetch_job(job_id)
+    assert job is not None and job.retries_left == 1 and job_id in registry.get_job_ids()
+    assert abs(registry.get_scheduled_time(job_id).timestamp() - turn) <= 2
+    assert answer_to(outbox(server.settings), mail) == [] and DeadLetters(redis).count() == 0
+    casestore.start()
+    the_case_store_takes_a_report()
+    [answer] = answer_to(outbox(server.settings), mail)
+    assert answer.get_content() == status_body(tracking_id, "verified", True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -40,11 +41,13 @@ from gateway.errors import RetryableError
 from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.intake import Intake, Receipt
+from gateway.outbound import STATUS_FUNC
 from gateway.queues import (
     FORWARD_FUNC,
     FORWARD_QUEUE,
     REPLY_QUEUE,
     REPORT_STATE_KEY,
+    STATUS_QUEUE,
     JSONSerializer,
     enqueue_calls,
     enqueue_later,
@@ -52,6 +55,7 @@ from gateway.queues import (
     queue,
     redis_connection,
 )
+from gateway.replies import status_text
 from gateway.settings import CONFIG_DIR, Settings
 from normalizer.envelope import Attachment, Channel, ReportDraft, Sender, SenderKind
 from tests.aggregator_support import drain
@@ -2690,6 +2694,146 @@ def test_a_case_store_outage_is_logged_once_when_it_has_lasted_and_once_when_it_
         assert len(told()) == 2
     finally:
         intake.close()
+
+
+def status_job_waiting_in_an_outage(settings: Settings, redis: Redis, tracking_id: str) -> Job:
+    """A CEK's status job (as the gateway queues it after "the answer follows") whose lookup failed in the outage."""
+    query = {"source": "sms-aggregator", "to": "+6281234567811", "tracking_id": tracking_id, "language": "id",
+             "status_id": "waits-for-the-case-store"}
+    [job] = enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [(query,)])
+    drain(settings, (STATUS_QUEUE,))
+    return job
+
+
+def due_jobs(redis: Redis, name: str) -> list[str]:
+    """The ids of the jobs of queue `name` scheduled for a retry that is due now (its scheduler's to enqueue)."""
+    registry = queue(name, redis).scheduled_job_registry
+    return [job_id for job_id in registry.get_job_ids(cleanup=False)
+            if registry.get_scheduled_time(job_id).timestamp() <= time.time()]
+
+
+@pytest.mark.parametrize("failing", [None, hung_case_store], ids=["not-listening", "taking-connections-not-answering"])
+def test_a_cek_asked_in_a_case_store_outage_is_answered_as_soon_as_it_is_back_and_the_views_stop_blaming_it(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    failing: Callable[[list[str]], Callable[[], web.Application]] | None,
+) -> None:
+    """The case store back, the forward that it took logged `casestore.back` and moved the forwards waiting out the
+    outage to now, but a CEK's status job waiting out the same outage waited out its own backoff (4 minutes after a
+    short outage, up to an hour after a long one), and the views meanwhile said its queue waited on a case store that
+    "takes connections but does not answer". It runs with the forwards, and the views say nothing of the case store."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600",
+                                 LAPOR_CASESTORE_TIMEOUT_SECONDS="0.3")
+    intake = Intake(redis, settings)
+    monitor = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml"))
+
+    def status_queue() -> Any:
+        return next(stats for stats in monitor.queue_stats(time.time()) if stats.name == STATUS_QUEUE)
+
+    try:
+        [asked] = intake.commit([draft("asked-after")])
+        drain(settings, (FORWARD_QUEUE,))
+        assert casestore.store.set_status(asked.tracking_id, "in_progress")
+        casestore.stop()
+        stand_in = LoopbackServer(failing([]), settings.casestore.port) if failing else None
+        if stand_in:
+            stand_in.start()
+        try:
+            [waiting] = intake.commit([draft("filed-in-the-outage")])
+            drain(settings, (FORWARD_QUEUE,))
+            status_job = status_job_waiting_in_an_outage(settings, redis, asked.tracking_id)
+        finally:
+            if stand_in:
+                stand_in.stop()
+        reason = "casestore_unreachable" if failing is None else "casestore_timeout"
+        assert (status_queue().scheduled, status_queue().last_failure) == (1, reason)
+        assert due_jobs(redis, STATUS_QUEUE) == due_jobs(redis, FORWARD_QUEUE) == []
+        casestore.start()
+        [back] = intake.commit([draft("taken-again")])
+        drain(settings, (FORWARD_QUEUE,))  # the case store takes it: the outage is over
+        assert casestore.get(back.tracking_id)
+        assert due_jobs(redis, STATUS_QUEUE) == [status_job.id]  # with the forward waiting out the outage
+        assert len(due_jobs(redis, FORWARD_QUEUE)) == 1
+        [moved] = [e for e in log_events(log_stream) if e["event"] == "lookup.retry_now"]
+        assert (moved["jobs"], moved["queues"]) == (1, {STATUS_QUEUE: 1})
+
+        scheduler = RQScheduler([FORWARD_QUEUE, STATUS_QUEUE], connection=redis, serializer=JSONSerializer)
+        scheduler.prepare_registries([FORWARD_QUEUE, STATUS_QUEUE])
+        scheduler.enqueue_scheduled_jobs()  # what a worker's scheduler does within a second
+        drain(settings, (FORWARD_QUEUE, STATUS_QUEUE))
+        assert casestore.get(waiting.tracking_id)
+        [answer] = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs() if job.args[0]["kind"] == "status"]
+        assert answer["text"] == status_text(asked.tracking_id, "in_progress", "id", found=True)
+        stats = status_queue()
+        assert (stats.depth, stats.scheduled, stats.oldest_age_seconds, stats.last_failure) == (0, 0, None, None)
+    finally:
+        intake.close()
+
+
+def test_a_ceks_status_job_moved_ahead_of_its_turn_that_fails_again_spends_no_retry(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Moved to now as a forward's report was taken, a status job whose lookup fails again (a case store flapping)
+    goes back to its turn with its retry given back, as a forward does: moved at every report taken, its retries were
+    spent at the rate of the case store's successes, and the citizen told "send CEK later" within minutes."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600,600")  # nothing listens at the case store's port
+    job = status_job_waiting_in_an_outage(settings, redis, "10000530")
+    registry = queue(STATUS_QUEUE, redis).scheduled_job_registry
+    job.refresh()
+    turn, retries_left = registry.get_scheduled_time(job).timestamp(), job.retries_left
+    assert retries_left == 1
+    use_context(WorkerContext.build(settings, redis))
+    try:
+        forward.retry_outage_now(current())
+    finally:
+        use_context(None)
+    scheduler = RQScheduler([STATUS_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([STATUS_QUEUE])
+    scheduler.enqueue_scheduled_jobs()
+    drain(settings, (STATUS_QUEUE,))  # fails again, ahead of its turn
+    job.refresh()
+    assert job.retries_left == retries_left and job.id in registry.get_job_ids(cleanup=False)
+    assert abs(registry.get_scheduled_time(job).timestamp() - turn) <= 2  # back to its turn
+    assert DeadLetters(redis).count() == 0 and queue(REPLY_QUEUE, redis).count == 0
+
+
+@dataclass(frozen=True)
+class WaitingJobRow:
+    id: str
+    queue: str
+    last_error: str  # its meta's, as its last try noted it (`note_retry`)
+    moved: bool  # to now, by the case store's return
+
+
+WAITING_JOB_ROWS = [
+    WaitingJobRow("a-forward", FORWARD_QUEUE, "casestore_timeout", True),
+    WaitingJobRow("a-ceks-status-job-timed-out", STATUS_QUEUE, "casestore_timeout", True),
+    WaitingJobRow("a-ceks-status-job-answered-503", STATUS_QUEUE, "casestore_503", True),
+    WaitingJobRow("a-ceks-status-job-not-listened-to", STATUS_QUEUE, "casestore_unreachable", True),
+    # a mailed CEK's reply looks its status up first (workers/email_reply.py)
+    WaitingJobRow("a-mailed-ceks-lookup", REPLY_QUEUE, "casestore_unreachable", True),
+    # what the case store's return does not end
+    WaitingJobRow("a-status-job-waiting-for-a-spools-replay", STATUS_QUEUE, "report_not_replayed", False),
+    WaitingJobRow("a-status-job-the-case-store-rate-limited", STATUS_QUEUE, "casestore_429", False),
+    WaitingJobRow("a-status-job-answered-badly", STATUS_QUEUE, "casestore_bad_answer", False),
+    WaitingJobRow("an-sms-reply-its-aggregator-failed", REPLY_QUEUE, "aggregator_503", False),
+    WaitingJobRow("a-reply-its-relay-did-not-answer", REPLY_QUEUE,
+                  "relay_timeout (no answer in time): smtp.example.go.id:587", False),
+]
+
+
+@pytest.mark.parametrize("row", WAITING_JOB_ROWS, ids=lambda row: row.id)
+def test_the_case_store_back_runs_now_each_job_that_waited_on_it_alone(
+    row: WaitingJobRow, test_env: TestEnvironment, redis: Redis
+) -> None:
+    """Of the jobs waiting for a retry, those whose last try failed for the case store as a whole run now once it is
+    back, of whichever queue; the others keep their turn."""
+    job = queue(row.queue, redis).enqueue_in(timedelta(minutes=10), "os.getcwd", meta={"last_error": row.last_error})
+    use_context(WorkerContext.build(test_env.settings(), redis))
+    try:
+        forward.retry_outage_now(current())
+    finally:
+        use_context(None)
+    assert (due_jobs(redis, row.queue) == [job.id]) is row.moved
 
 
 def _gone(process: psutil.Process) -> bool:

@@ -10,7 +10,8 @@ runs at once; the first report the case store takes (or refuses our credentials)
 waiting forward to now, as it always did. One forward first, not all: a case store that answers reads while it fails
 writes (a database failover behind it) costs one try of one forward per probe, not one of each forward, and each such
 probe waits twice as long as the last before trying another. With no forward waiting for the outage (their retries ran
-out), the probe ends it itself: the views say so.
+out), the probe ends it itself: the views say so. The CEKs' lookups waiting out the outage (a status job, a mailed CEK's
+reply: reads alone) run as soon as it answers the probe's read (`retry_lookups_now`), whatever becomes of the forwards.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from workers.forward import (
     CASESTORE_OUTAGE_KEY,
     CASESTORE_REFUSING_KEY,
     end_outage,
+    retry_lookups_now,
     retry_next_outage_forward,
     tell_back,
 )
@@ -128,12 +130,16 @@ class CaseStoreProbe:
             return "down"
         if not self._note_probe(keys=[CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY], args=[time.time()]):
             return "no_outage"  # a forward ended it meanwhile
+        refused = answer if answer in CREDENTIAL_STATUSES else None
+        if refused is None:
+            # A CEK's lookup reads alone, as this probe did: it runs now, whatever becomes of the forwards. It waited
+            # out its own backoff where none was left to end the outage, or the one run now failed a write again.
+            retry_lookups_now(self._redis)
         retried = retry_next_outage_forward(self._redis)
         if retried == ASKED_TO_WAIT:
             return "asked_to_wait"
         if retried is not None:
             return "retried"
-        refused = answer if answer in CREDENTIAL_STATUSES else None
         ended = end_outage(self._redis, refused)
         if ended is not None:
             tell_back(ended, 0, seen_by="probe", **({"refusing": f"casestore_{refused}"} if refused else {}))

@@ -31,6 +31,7 @@ from gateway.queues import REPLY_QUEUE, envelope_key, readable_envelope, sender_
 from gateway.settings import Settings
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.forward import back_to_its_turn
 from workers.send_lease import SendInProgress, record_sent, send_lease, wait_for_holder
 from workers.status import report_status
 from workers.windows import count_in_window, uncount_in_window
@@ -240,6 +241,8 @@ def _lookup_failed(context: WorkerContext, payload: dict[str, Any], addressed: d
     cannot be built or sent (or is past the cap) changes nothing of that dead letter: given up with the lookup's
     reason, as before."""
     job = get_current_job()
+    if job is not None:  # moved to now as the case store came back (`retry_lookups_now`), and failed again
+        back_to_its_turn(context, job, error.reason)
     if job is not None and job.retries_left:
         return _failed(context, payload, error)
     # An addition's answer says it was received all the same (`[email_follow_up_status_retry]`).

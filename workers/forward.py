@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -44,7 +44,9 @@ from gateway.queues import (
     ENVELOPE_DAMAGE,
     FORWARD_FUNC,
     FORWARD_QUEUE,
+    REPLY_QUEUE,
     REPORT_STATE_KEY,
+    STATUS_QUEUE,
     JSONSerializer,
     damaged_field,
     envelope_key,
@@ -80,13 +82,13 @@ RETRY_AFTER_META = "retry_after_until"
 # What `retry_next_outage_forward` answers when every forward waiting for an outage waits out a Retry-After.
 ASKED_TO_WAIT = ""
 # A forward job moved ahead of its retry (`retry_outage_now`, the probe's): when that retry was due (epoch seconds),
-# kept until then. A try of it that fails before then goes back to that time with no retry spent (`_back_to_its_turn`).
+# kept until then. A try of it that fails before then goes back to that time with no retry spent (`back_to_its_turn`).
 MOVED_KEY = "lapor:forward:moved:{job_id}"
 # How long a moved job's note outlives the retry it was moved from (a worker busy with others when it came due).
 MOVED_KEY_GRACE_SECONDS = 60
 # Who moved a forward job ahead of its turn, in its note after when it was due: an outage's end, or the probe.
 OUTAGE_END, PROBE = "outage_end", "probe"
-# The failures of a try an outage's end moved ahead of its turn that give its retry back (`_back_to_its_turn`; the
+# The failures of a try an outage's end moved ahead of its turn that give its retry back (`back_to_its_turn`; the
 # probe's, any failure of the case store as a whole): the case store failing as a whole, for a while (not listening,
 # timing out, shedding load: 502, 503, 504). Not a 500, an unhandled error one report's content may cause: given back
 # at every other report's success, such a job was tried at the pace of the traffic for its whole backoff (two hours),
@@ -121,6 +123,10 @@ SPLIT_INTO_META = "split_into"
 ONE_BY_ONE_AFTER = 2
 BATCH_500S_META = "batch_500s"
 ONE_BY_ONE_META = "one_by_one"
+# The queues besides the forwards' whose jobs may wait on the case store alone: a CEK's status job, and a mailed
+# CEK's reply, which looks the status up before it writes (workers/email_reply.py). Those whose lookup failed in an
+# outage run as soon as the case store is back, with the forwards (`retry_lookups_now`).
+LOOKUP_QUEUES = (STATUS_QUEUE, REPLY_QUEUE)
 # Retry-scheduled forward jobs read at a time looking for one that waits out an outage (`retry_next_outage_forward`).
 PROBE_PAGE = 100
 
@@ -649,7 +655,7 @@ def _retry_or_give_up(context: WorkerContext, job: Any, envelopes: dict[str, dic
     if outage(error.reason):
         casestore_failing(context, error.reason)
     if job is not None:
-        _back_to_its_turn(context, job, error.reason)
+        back_to_its_turn(context, job, error.reason)
     if job is not None and job.retries_left:
         until = None
         if error.retry_after:
@@ -806,7 +812,7 @@ def retry_outage_now(context: WorkerContext) -> int:
 
     A move is a try ahead of the job's turn, not one of its retries: each job moved notes when its retry was due
     (`MOVED_KEY`, in the same script as the move), and a try of it that fails before then goes back to that time with
-    no retry spent (`_back_to_its_turn`). A case store shedding load without a Retry-After (a 503 to nine requests in
+    no retry spent (`back_to_its_turn`). A case store shedding load without a Retry-After (a 503 to nine requests in
     ten) ends an "outage" at every report it takes, and each end moved every waiting job to now: their retries were
     spent at the rate of its successes, and about a quarter of them dead-lettered within seconds. Now a job's retries
     go at its own backoff's pace, as the schedule means (about two hours in all), however often the case store flaps,
@@ -819,24 +825,58 @@ def retry_outage_now(context: WorkerContext) -> int:
     ahead of its turn failed a moment ago (`GIVEN_BACK_META`) is moved to MOVED_AGAIN_AFTER_SECONDS after that
     failure, not to now. With 9 requests in 10 shed and 100 waiting, every report taken sent the other waiting
     forwards again (the workers' whole throughput at a case store failing under load); now each is seen again once a
-    minute at most, and once it stops flapping within a minute of the first report it takes, traffic or none."""
-    registry = queue(FORWARD_QUEUE, context.redis).scheduled_job_registry
+    minute at most, and once it stops flapping within a minute of the first report it takes, traffic or none.
+
+    The jobs of the other queues that wait on the case store alone go with them (`retry_lookups_now`): a CEK asked
+    during the outage is answered now, not at the end of its status job's backoff."""
+    moved = _retry_waiting_now(context.redis, FORWARD_QUEUE, outage)
+    if moved:
+        log.info("forward.retry_now", reason="casestore_back", jobs=moved)
+    retry_lookups_now(context.redis)
+    return moved
+
+
+def waits_for_casestore(last_error: object) -> bool:
+    """Whether a job of a lookup queue (`LOOKUP_QUEUES`) waits for its retry on the case store alone: its last failure
+    (its meta's `last_error`; a reply's are its dead letter's words, the reason first) an outage of the case store's
+    (`outage`). A reply waiting on its provider (`aggregator_503`, `twilio_unreachable (...)`) waits for that."""
+    reason = str(last_error or "").partition(" ")[0].rstrip(":")
+    return reason.startswith("casestore_") and outage(reason)
+
+
+def retry_lookups_now(redis: Redis) -> int:
+    """The case store answers again: the jobs that wait on it alone besides the forwards (`LOOKUP_QUEUES`: a CEK's
+    status job, a mailed CEK's reply, whose lookups failed in the outage: `waits_for_casestore`) run now, as the
+    forwards waiting out the outage do (`retry_outage_now`), and as they are moved (a try ahead of its turn that
+    fails before it goes back to it with no retry spent, `back_to_its_turn`; one that failed so a moment ago waits
+    `MOVED_AGAIN_AFTER_SECONDS`). Only the forwards were moved: a CEK asked during the outage was answered at the end
+    of its status job's own backoff (4 minutes after a short outage, up to an hour after a long one), the status views
+    meanwhile saying that its queue waited on a case store that "takes connections but does not answer" when it
+    answered. Returns how many; `lookup.retry_now` names them by queue."""
+    moved = {name: _retry_waiting_now(redis, name, waits_for_casestore) for name in LOOKUP_QUEUES}
+    if any(moved.values()):
+        log.info("lookup.retry_now", reason="casestore_back", jobs=sum(moved.values()),
+                 queues={name: count for name, count in moved.items() if count})
+    return sum(moved.values())
+
+
+def _retry_waiting_now(redis: Redis, name: str, waits: Callable[[object], bool]) -> int:
+    """Move the jobs scheduled for a retry on queue `name` whose last failure `waits` says waited for the case store
+    to now (or to the end of a pause or a Retry-After, `retry_outage_now`); how many moved."""
+    registry = queue(name, redis).scheduled_job_registry
     ids = registry.get_job_ids(cleanup=False)
-    jobs = Job.fetch_many(ids, connection=context.redis, serializer=JSONSerializer) if ids else []
+    jobs = Job.fetch_many(ids, connection=redis, serializer=JSONSerializer) if ids else []
     now = int(time.time())
     waiting: dict[str, int] = {}
     for job in jobs:
-        if job is None or not outage(job.meta.get("last_error")):
+        if job is None or not waits(job.meta.get("last_error")):
             continue
         # Its backoff may be longer than either wait: it runs at the end of them.
         given_back = job.meta.get(GIVEN_BACK_META)
         paused = given_back + MOVED_AGAIN_AFTER_SECONDS if isinstance(given_back, int | float) else now
         at = max(paused, _asked_to_wait(job) or now)
         waiting[job.id] = math.ceil(at) if at > time.time() else now
-    moved = _move_ahead(context.redis, registry.key, waiting, now) if waiting else 0
-    if moved:
-        log.info("forward.retry_now", reason="casestore_back", jobs=moved)
-    return moved
+    return _move_ahead(redis, registry.key, waiting, now) if waiting else 0
 
 
 # KEYS[1] the scheduled registry, KEYS[2..] each job's MOVED_KEY; ARGV[1] now, then each job's id and when it is to
@@ -866,8 +906,9 @@ return moved
 
 
 def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: int, by: str = OUTAGE_END) -> int:
-    """Move the scheduled forward jobs `runs` (job id: when to run) ahead, noting when each was due and who moved it
-    (`MOVED_KEY`: `OUTAGE_END` or `PROBE`), in one script; how many moved."""
+    """Move the scheduled jobs `runs` (job id: when to run; forwards, or the lookups of `retry_lookups_now`) ahead,
+    noting when each was due and who moved it (`MOVED_KEY`: `OUTAGE_END` or `PROBE`), in one script; how many
+    moved."""
     keys = [registry_key, *(MOVED_KEY.format(job_id=job_id) for job_id in runs)]
     args: list[Any] = [now]
     for job_id, at in runs.items():
@@ -875,9 +916,9 @@ def _move_ahead(redis: Redis, registry_key: str, runs: Mapping[str, int], now: i
     return int(redis.eval(_MOVE_AHEAD, len(keys), *keys, *args, MOVED_KEY_GRACE_SECONDS, by))
 
 
-def _back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> None:
-    """A try of a job moved ahead of its retry (an outage's end, `retry_outage_now`, or the probe,
-    `retry_next_outage_forward`) failed before that retry was due, the case store failing as a whole
+def back_to_its_turn(context: WorkerContext, job: Any, reason: str | None) -> None:
+    """A try of a job moved ahead of its retry (an outage's end, `retry_outage_now` and `retry_lookups_now`, or the
+    probe, `retry_next_outage_forward`) failed before that retry was due, the case store failing as a whole
     (GIVES_RETRY_BACK): the job goes back to that time, its retry not spent (RQ spends one as it schedules the job:
     given back here, and the interval it schedules by is what was left of the wait). A try at or after its turn, or
     failed otherwise, is one of its retries, as any. The note is taken (GETDEL), so a try counts as ahead of its turn
@@ -930,7 +971,7 @@ def retry_next_outage_forward(redis: Redis) -> str | None:
 
 def _probe_runs(redis: Redis, registry_key: str, job_id: str) -> str:
     """The probe's forward run now. One the scheduler enqueued meanwhile runs already. A try ahead of its turn, as an
-    outage's end moves: failed before its turn, it goes back to it with no retry spent (`_back_to_its_turn`)."""
+    outage's end moves: failed before its turn, it goes back to it with no retry spent (`back_to_its_turn`)."""
     now = int(time.time())
     _move_ahead(redis, registry_key, {job_id: now}, now, by=PROBE)
     log.info("forward.retry_now", reason="casestore_answers", jobs=1)

@@ -29,6 +29,7 @@ from gateway.settings import Settings
 from gateway.transactions import after_commit, commit_watched
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
+from workers.forward import back_to_its_turn
 
 log = get_logger()
 
@@ -55,6 +56,8 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     try:
         status, found = report_status(context, tracking_id)
     except RetryableError as error:
+        if job is not None:  # moved to now as the case store came back (`retry_lookups_now`), and failed again
+            back_to_its_turn(context, job, error.reason)
         if job is not None and job.retries_left:
             log.warning("status.retry", reason=error.reason, attempt=attempts)
             note_retry(job, attempts, error.reason)
