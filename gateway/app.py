@@ -304,8 +304,9 @@ class Gateway:
                 reply = None  # held back, and the case store not asked: no answer would carry the status
             else:
                 try:  # one deadline for the whole lookup: httpx's timeouts are per step, and an answer may trickle
+                    spooling = self.intake is not None and self.intake.spooling
                     reply, later = await asyncio.wait_for(answer_query(query, self.status_client, self.redis,
-                                                                       spool_may_hold),
+                                                                       spool_may_hold, held_first=not spooling),
                                                           adapter.section.status_inline_timeout_seconds)
                 except TimeoutError:
                     reply, later = None, True

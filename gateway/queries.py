@@ -17,7 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.logs import get_logger
-from gateway.queues import envelope_key
+from gateway.queues import REPORT_STATE_KEY, envelope_key
 from gateway.replies import is_status, render, shown_typed_id, status_text
 from gateway.settings import Settings
 from gateway.tls import tls_context
@@ -140,6 +140,30 @@ def held_by_gateway(redis: Redis, tracking_id: str) -> bool:
     return bool(redis.exists(envelope_key(tracking_id)))
 
 
+def held_not_forwarded(redis: Redis, tracking_id: str) -> bool:
+    """Whether the gateway keeps this report and has not forwarded it yet (acknowledged, its forward still to come or
+    waiting out a case-store outage): the case store cannot have it, and its status is "received" whatever the case
+    store answers, or does not. Asked first, so a CEK for the ID just given out during an outage reads "received" as
+    the README promises: asked only after the case store said "no such report", the lookup that timed out (or was
+    refused a connection) skipped it, and the citizen was told the status "cannot be checked now"."""
+    pipe = redis.pipeline(transaction=False)
+    pipe.exists(envelope_key(tracking_id))
+    pipe.hget(REPORT_STATE_KEY.format(tracking_id=tracking_id), "state")
+    held, state = pipe.execute()
+    return bool(held) and state != b"forwarded"
+
+
+async def _not_forwarded(redis: Redis | None, tracking_id: str) -> bool:
+    """`held_not_forwarded`, False when Redis is not to be asked (None) or cannot tell: the case store is asked then,
+    as before."""
+    if redis is None:
+        return False
+    try:
+        return await asyncio.to_thread(held_not_forwarded, redis, tracking_id)
+    except RedisError:
+        return False
+
+
 async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
     """`held_by_gateway`, or None when Redis cannot tell (down: the report may be in a gateway's disk spool)."""
     if redis is None:
@@ -166,8 +190,11 @@ def casestore_lookup_now(settings: Settings) -> Callable[[str], StatusLookup | N
 
 async def follow_up_status(client: httpx.AsyncClient, redis: Redis | None, tracking_id: str) -> str | None:
     """The status of the report an addition that asked it too was added to ("CEK <id> <words>"), for the answer that
-    gives both: the case store's, "received" for a report the gateway holds and has not forwarded yet; None when
-    the status job must ask (no answer in time, none of the contract, a report neither has), as for a CEK."""
+    gives both: the case store's, "received" for a report the gateway holds and has not forwarded yet (asked of Redis
+    first, as a CEK's: `held_not_forwarded`); None when the status job must ask (no answer in time, none of the
+    contract, a report neither has), as for a CEK."""
+    if await _not_forwarded(redis, tracking_id):
+        return "received"
     lookup = await lookup_status(client, tracking_id)
     if lookup is None or not lookup.found:
         return "received" if lookup is not None and await _held(redis, tracking_id) else None
@@ -175,10 +202,13 @@ async def follow_up_status(client: httpx.AsyncClient, redis: Redis | None, track
 
 
 async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | None = None,
-                       spool_may_hold: Callable[[], bool] | None = None) -> tuple[str, bool]:
+                       spool_may_hold: Callable[[], bool] | None = None, *,
+                       held_first: bool = True) -> tuple[str, bool]:
     """(reply text, whether a status job must still answer later). With `redis`, a report the case store does not
     have yet but the gateway holds is "received"; while Redis cannot say, or while a disk spool may hold it
-    (`spool_may_hold`, `Intake.may_hold`), it is answered later, never "not found"."""
+    (`spool_may_hold`, `Intake.may_hold`), it is answered later, never "not found". One the gateway holds and has not
+    forwarded yet is "received" without asking the case store (`held_not_forwarded`), down or not; not asked of Redis
+    first without `held_first` (while intake spools: Redis fails, and a hang would cost its timeout again)."""
     language = query.language
     if query.action is Action.HELP:
         return render("help", language), False
@@ -187,6 +217,8 @@ async def answer_query(query: Query, client: httpx.AsyncClient, redis: Redis | N
     if query.action is Action.BAD_TRACKING_ID:
         return render("bad_tracking_id", language, tracking_id=shown_typed_id(query.tracking_id or "?")), False
     assert query.tracking_id is not None
+    if held_first and await _not_forwarded(redis, query.tracking_id):
+        return status_text(query.tracking_id, "received", language, found=True), False
     lookup = await lookup_status(client, query.tracking_id)
     if lookup is None or (lookup.found and lookup.status is None):
         # No answer, or one without a status of the contract: the status job asks again, as the case store away.

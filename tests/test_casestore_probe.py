@@ -41,7 +41,7 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.test_faults import all_stored, assert_exactly_once, send_stream
-from tests.test_forwarding import cli, due_jobs, status_job_waiting_in_an_outage
+from tests.test_forwarding import cli, due_jobs, status_job_asked_in_an_outage
 from tests.test_spool import draft
 from workers import forward
 from workers.casestore_client import PROBE_TRACKING_ID
@@ -357,7 +357,7 @@ def test_a_cek_waiting_out_the_outage_runs_once_the_probe_finds_the_case_store_a
         forward_each(intake, settings, "filed-in-the-outage")
     finally:
         intake.close()
-    status_job = status_job_waiting_in_an_outage(test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600"), redis,
+    status_job = status_job_asked_in_an_outage(test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600"), redis,
                                                  "10000530")
     probe = CaseStoreProbe(redis, settings, "lapor-a")
     try:

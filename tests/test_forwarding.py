@@ -2696,8 +2696,8 @@ def test_a_case_store_outage_is_logged_once_when_it_has_lasted_and_once_when_it_
         intake.close()
 
 
-def status_job_waiting_in_an_outage(settings: Settings, redis: Redis, tracking_id: str) -> Job:
-    """A CEK's status job (as the gateway queues it after "the answer follows") whose lookup failed in the outage."""
+def status_job_asked_in_an_outage(settings: Settings, redis: Redis, tracking_id: str) -> Job:
+    """A CEK's status job (as the gateway queues it after "the answer follows"), run once during the outage."""
     query = {"source": "sms-aggregator", "to": "+6281234567811", "tracking_id": tracking_id, "language": "id",
              "status_id": "waits-for-the-case-store"}
     [job] = enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [(query,)])
@@ -2740,7 +2740,7 @@ def test_a_cek_asked_in_a_case_store_outage_is_answered_as_soon_as_it_is_back_an
         try:
             [waiting] = intake.commit([draft("filed-in-the-outage")])
             drain(settings, (FORWARD_QUEUE,))
-            status_job = status_job_waiting_in_an_outage(settings, redis, asked.tracking_id)
+            status_job = status_job_asked_in_an_outage(settings, redis, asked.tracking_id)
         finally:
             if stand_in:
                 stand_in.stop()
@@ -2776,7 +2776,7 @@ def test_a_ceks_status_job_moved_ahead_of_its_turn_that_fails_again_spends_no_re
     goes back to its turn with its retry given back, as a forward does: moved at every report taken, its retries were
     spent at the rate of the case store's successes, and the citizen told "send CEK later" within minutes."""
     settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600,600")  # nothing listens at the case store's port
-    job = status_job_waiting_in_an_outage(settings, redis, "10000530")
+    job = status_job_asked_in_an_outage(settings, redis, "10000530")
     registry = queue(STATUS_QUEUE, redis).scheduled_job_registry
     job.refresh()
     turn, retries_left = registry.get_scheduled_time(job).timestamp(), job.retries_left
@@ -2794,6 +2794,23 @@ def test_a_ceks_status_job_moved_ahead_of_its_turn_that_fails_again_spends_no_re
     assert job.retries_left == retries_left and job.id in registry.get_job_ids(cleanup=False)
     assert abs(registry.get_scheduled_time(job).timestamp() - turn) <= 2  # back to its turn
     assert DeadLetters(redis).count() == 0 and queue(REPLY_QUEUE, redis).count == 0
+
+
+def test_a_ceks_status_job_for_a_report_not_forwarded_yet_answers_received_through_an_outage(
+    test_env: TestEnvironment, redis: Redis
+) -> None:
+    """A report the gateway holds and has not forwarded is not the case store's yet: "received", as the README says,
+    with the case store away too. Its status job was retried through the outage, then said "send CEK later"."""
+    settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600")
+    intake = Intake(redis, settings)  # nothing listens at the case store's port
+    try:
+        [receipt] = intake.commit([draft("not-forwarded-yet")])
+    finally:
+        intake.close()
+    status_job_asked_in_an_outage(settings, redis, receipt.tracking_id)
+    [answer] = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs() if job.args[0]["kind"] == "status"]
+    assert answer["text"] == status_text(receipt.tracking_id, "received", "id", found=True)
+    assert queue(STATUS_QUEUE, redis).scheduled_job_registry.count == 0
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -32,8 +34,8 @@ from gateway.app import GATEWAY_KEY, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
 from gateway.outbound import _COUNT_IN_FLOOD_WINDOWS, FloodCounter, RecentSenders, _flood_args, flood_key
-from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
-from gateway.replies import render
+from gateway.queues import FORWARD_QUEUE, REPORT_STATE_KEY, envelope_key, queue, redis_connection
+from gateway.replies import render, status_name
 from gateway.settings import Settings
 from gateway.spool import Spool
 from gateway.tls import tls_context
@@ -44,6 +46,7 @@ from tests.conftest import (
     TWILIO_TOKEN,
     CaseStoreServer,
     GatewayServer,
+    LoopbackServer,
     ProcessHandle,
     TestEnvironment,
     async_wait_until,
@@ -624,6 +627,82 @@ async def test_a_status_query_while_the_case_store_is_down_promises_nothing(
     assert "belum bisa dicek" in reply and "10000004" in reply
     assert "dikirim lewat SMS" not in reply
     assert queue(FORWARD_QUEUE, redis).count == 0
+
+
+@contextlib.contextmanager
+def case_store_away(casestore: CaseStoreServer, how: str) -> Iterator[None]:
+    """The case store away, `how`: stopped (nothing listens), taking connections and answering none (a process
+    paused with SIGSTOP: the kernel takes them into its backlog), or answering 503 to everything."""
+    casestore.stop()
+    port = casestore.port
+    if how == "stopped":
+        yield
+    elif how == "taking-connections-answering-none":
+        with socket.socket() as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(16)
+            yield
+    else:
+        async def unavailable(_: web.Request) -> web.Response:
+            return web.json_response({"error": "unavailable"}, status=503)
+
+        def app() -> web.Application:
+            made = web.Application()
+            made.router.add_route("*", "/{path:.*}", unavailable)
+            return made
+
+        stand_in = LoopbackServer(app, port)
+        stand_in.start()
+        try:
+            yield
+        finally:
+            stand_in.stop()
+    casestore.start()
+
+
+@dataclass(frozen=True)
+class CekInOutageRow:
+    id: str
+    how: str  # how the case store is away (`case_store_away`)
+    forwarded: bool  # whether the report was forwarded before it went away
+    answer: str  # the TwiML's reply, by its key in replies.toml: its status "received" ("status"), or "send CEK later"
+
+
+CEK_IN_OUTAGE_ROWS = [
+    CekInOutageRow("held-case-store-stopped", "stopped", False, "status"),
+    CekInOutageRow("held-case-store-paused", "taking-connections-answering-none", False, "status"),
+    CekInOutageRow("held-case-store-answering-503", "answering-503", False, "status"),
+    # forwarded: the case store may have moved it on since; only it can say
+    CekInOutageRow("forwarded-case-store-paused", "taking-connections-answering-none", True, "status_retry"),
+    CekInOutageRow("forwarded-case-store-stopped", "stopped", True, "status_retry"),
+]
+
+
+@pytest.mark.parametrize("row", CEK_IN_OUTAGE_ROWS, ids=lambda row: row.id)
+async def test_a_cek_in_a_case_store_outage_for_a_report_the_gateway_holds_unforwarded_says_received(
+    row: CekInOutageRow, gateway: GatewayServer, casestore: CaseStoreServer, redis: Redis
+) -> None:
+    """The README promises "received" for a report the gateway holds and has not forwarded yet. With the case store
+    stopped, paused (SIGSTOP) or failing, its lookup gave no answer, which skipped that check (made only after the
+    case store's "no such report"), and the citizen who had just been given the ID read "Status laporan ... belum
+    bisa dicek saat ini". Not forwarded, the case store cannot have it: "received" needs no answer of it. A report
+    forwarded before the outage is the case store's to tell: "send CEK later", as before."""
+    ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR lampu jalan mati", MessageSid=twilio_sid(row.id)))
+    tracking_id = tracking_id_in(twiml_message(ack.text))
+    if row.forwarded:  # as the forward worker marks a report the case store took
+        redis.hset(REPORT_STATE_KEY.format(tracking_id=tracking_id), mapping={"state": "forwarded",
+                                                                              "forwarded_at": time.time()})
+    with case_store_away(casestore, row.how):
+        started = time.monotonic()
+        response = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id}",
+                                                                 MessageSid=twilio_sid(f"cek-{row.id}")))
+        answered_in = time.monotonic() - started
+    expected = (render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))
+                if row.answer == "status" else render("status_retry", "id", tracking_id=tracking_id))
+    assert twiml_message(response.text) == expected
+    if row.answer == "status":
+        assert answered_in < 1.0, answered_in  # the case store's timeout is not waited for
 
 
 @pytest.mark.parametrize(("body", "action", "reason"), [
@@ -1262,7 +1341,8 @@ async def test_words_after_a_cek_by_twilio_are_added_and_answered_with_the_statu
 ) -> None:
     """"CEK <id> <words>": the words a follow-up of the report (answered with the status alone, they were dropped),
     and the TwiML answer says both, the status as any CEK's (the report held by the gateway, not forwarded: received).
-    With the case store away no job can answer later: the citizen is asked to send CEK again."""
+    With the case store away, a report not forwarded yet is "received" still (not the case store's yet); for one
+    forwarded, no job can answer later: the citizen is asked to send CEK again."""
     ack = await gateway.post_twilio(gateway.twilio_form(Body="LAPOR lampu jalan mati", MessageSid="SM" + "a1" * 16))
     tracking_id = tracking_id_in(twiml_message(ack.text))
     added = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id} tiangnya juga miring",
@@ -1270,12 +1350,16 @@ async def test_words_after_a_cek_by_twilio_are_added_and_answered_with_the_statu
     assert twiml_message(added.text) == render("follow_up_status", "id", follow_up_of=tracking_id,
                                                status="diterima")
     casestore.stop()
-    later = await gateway.post_twilio(gateway.twilio_form(Body=f"cek {tracking_id} kabelnya putus",
-                                                          MessageSid="SM" + "a3" * 16))
+    away = await gateway.post_twilio(gateway.twilio_form(Body=f"cek {tracking_id} kabelnya putus",
+                                                         MessageSid="SM" + "a3" * 16))
+    assert twiml_message(away.text) == render("follow_up_status", "id", follow_up_of=tracking_id, status="diterima")
+    redis.hset(REPORT_STATE_KEY.format(tracking_id=tracking_id), "state", "forwarded")  # as the forward marks it
+    later = await gateway.post_twilio(gateway.twilio_form(Body=f"cek {tracking_id} tiangnya roboh",
+                                                          MessageSid="SM" + "a4" * 16))
     assert twiml_message(later.text) == render("follow_up_status_retry", "id", follow_up_of=tracking_id)
     follow_ups = [orjson.loads(raw) for raw in redis.mget(list(redis.scan_iter(envelope_key("*"))))]
     assert sorted(e["text"] for e in follow_ups if e.get("follow_up_of") == tracking_id) == [
-        "kabelnya putus", "tiangnya juga miring"]
+        "kabelnya putus", "tiangnya juga miring", "tiangnya roboh"]
 
 
 async def test_an_additions_answer_names_its_own_flags_never_its_reports(gateway: GatewayServer,
@@ -1624,7 +1708,8 @@ async def test_new_reports_do_not_count_toward_the_minutes_limit_of_the_answers_
         answer = await gateway.post_twilio(gateway.twilio_form(Body=f"CEK {tracking_id}", From=number, MessageSid=sid,
                                                                SmsMessageSid=sid, SmsSid=sid))
     assert [message.text for message in ElementTree.fromstring(answer.text).findall("Message")] == [
-        render("status_retry", "id", tracking_id=tracking_id)]  # answered (no case store here: ask again later)
+        render("status", "id", tracking_id=tracking_id, status=status_name("received", "id"))]  # answered (not
+    # forwarded: received, no case store asked)
 
 
 async def test_a_mistyped_id_after_the_minutes_limit_of_queries_is_still_answered(

@@ -22,7 +22,7 @@ from rq.job import Job
 from gateway.errors import PermanentError, RetryableError
 from gateway.logs import bind_message_context, get_logger
 from gateway.outbound import STATUS_FUNC, OutboundReplies
-from gateway.queries import held_by_gateway, names_report, reported_status
+from gateway.queries import held_by_gateway, held_not_forwarded, names_report, reported_status
 from gateway.queues import STATUS_QUEUE
 from gateway.replies import render, status_text
 from gateway.settings import Settings
@@ -93,7 +93,11 @@ def report_status(context: WorkerContext, tracking_id: str) -> tuple[str, bool]:
     """(status, whether the report exists) for a CEK, the SMS status job's and the mail reply's alike: the case
     store's status of the contract, "received" for a report the gateway holds and has not forwarded yet. Raises
     RetryableError while the case store is away or answers without a status of the contract, PermanentError as
-    `get_report` does."""
+    `get_report` does. A report the gateway holds and has not forwarded yet is "received" without asking the case
+    store, which cannot have it (`held_not_forwarded`): retried through an outage, its CEK was answered "cannot be
+    checked now" when the retries ran out."""
+    if held_not_forwarded(context.redis, tracking_id):
+        return "received", True
     report = context.casestore.get_report(tracking_id)
     if report is not None and not names_report(report, tracking_id):  # a cache's answer for another report
         raise RetryableError("report answer is another report's", reason="casestore_bad_answer")
