@@ -68,6 +68,7 @@ REPLY_FIELDS: dict[str, frozenset[str] | None] = {
        for reason in ("too_large", "too_many", "message_too_large")},
     "email_not_kept_unnamed": frozenset({"number"}), "email_not_kept_rest": frozenset({"count"}),
     "email_not_kept_again": frozenset({"file_limit", "count_limit", "total_limit"}),
+    "email_text_truncated": frozenset({"length", "kept", "limit", "tracking_id"}),
     "smtp_relay_denied": frozenset(), "smtp_bad_recipient": frozenset(), "smtp_too_many_recipients": frozenset(),
     "smtp_bad_sender": frozenset(), "smtp_retry_later": frozenset(), "smtp_too_large": _LIMIT,
     "smtp_too_many_parts": _LIMIT, "smtp_too_deeply_nested": _LIMIT, "smtp_too_many_header_lines": _LIMIT,

@@ -61,6 +61,9 @@ class Normalized:
     # A status query whose words after the ID tell the report something ("CEK <id> kepala dinas minta setoran lagi"):
     # filed as a follow-up of it, whose answer says both that the words were added and the status asked for.
     asks_status: bool = False
+    # A text cut at the limit (`text_truncated`): its own length and how many of its characters the report kept
+    # (`cut_lengths`), which a mail's acknowledgement tells the citizen; None when it was kept whole.
+    cut: tuple[int, int] | None = None
 
 
 def _parse(message: InboundMessage, text: str, grammar: Grammar, shortest_id: int) -> ParsedText:
@@ -410,6 +413,7 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         parsed = replace(parsed, text=f"{parsed.text}\n\n{quoted}" if parsed.text else quoted)
     # Last, once every keyword was read in the whole text: an ANONIM closing a long mail is past any cut.
     kept, truncated = cut_to_limit(parsed.text, max_text_chars)
+    cut = cut_lengths(parsed.text, kept) if truncated else None
     if truncated:
         log.warning("message.text_truncated", channel=message.source, length=len(parsed.text), kept=len(kept),
                     limit=max_text_chars)
@@ -421,7 +425,8 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
         # rejection naming the fields, never their values (they may be the citizen's).
         fields = ",".join(sorted({".".join(str(p) for p in item["loc"]) for item in error.errors()}))
         raise RejectedInput(f"message does not fit the envelope: {fields}", reason="bad_field") from None
-    return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id, asks_status=asks_status)
+    return Normalized(draft=draft, language=parsed.language, mistyped_id=mistyped_id, asks_status=asks_status,
+                      cut=cut)
 
 
 def _has_words(text: str) -> bool:
@@ -465,6 +470,12 @@ def cut_to_limit(text: str, limit: int | None) -> tuple[str, bool]:
     marker = cut_marker(len(text))
     kept = cut_text(text, limit - len(marker))
     return _without_cut_fragment(kept, text[len(kept):]).rstrip() + marker, True
+
+
+def cut_lengths(text: str, kept: str) -> tuple[int, int]:
+    """A text cut by `cut_to_limit` into `kept`: its own length, and how many of its characters `kept` holds before
+    the marker."""
+    return len(text), len(kept) - len(cut_marker(len(text)))
 
 
 # What may be a piece of a number as people write one: digits and the separators between their groups.

@@ -1627,7 +1627,8 @@ def test_a_forward_of_any_of_our_mail_replies_holds_none_of_the_citizens_words(k
     mail["From"], mail["To"] = "Warga <warga@example.net>", "pengaduan@lapor.go.id"
     mail["Subject"] = "Fwd: [LAPOR #10001301] Lampu jalan mati"
     mail.set_content("Lampunya masih mati.\n\n" + GMAIL_FORWARD + _current_body(
-        key, tracking_id="10001301", follow_up_of="10001292", typed_id="12345", status="sedang diproses"))
+        key, tracking_id="10001301", follow_up_of="10001292", typed_id="12345", status="sedang diproses",
+        length="5.280.000", kept="99.912", limit="100.000"))
     parsed = parse_mail(mail.as_bytes())
     assert (parsed.tagged_text if parsed.tagged_text is not None else parsed.text) == "Lampunya masih mati."
 

@@ -1134,21 +1134,30 @@ def test_the_acknowledgement_names_each_file_not_kept_and_asks_for_it_again(
 LONG_NAME = "rekaman-video-kejadian-pungli-di-kantor-kelurahan-bagian-{}.mp4"
 
 
-@pytest.mark.parametrize(("kind", "not_kept", "width"), [
+@pytest.mark.parametrize(("kind", "not_kept", "width", "text_cut"), [
     ("ack", [{"index": 2, "name": "video-jalan.jpg", "reason": "too_large", "limit": 60},
-             {"count": 4, "reason": "too_many", "limit": 3}], None),
+             {"count": 4, "reason": "too_many", "limit": 3}], None, None),
+    # the text cut at the limit told (`[email_text_truncated]`), no file named; wrapped, a follow-up's too
+    ("ack", [], None, {"length": 5_280_000, "kept": 99_912}),
+    ("follow_up", [], 72, {"length": 150_000, "kept": 99_915}),
     # the most a reply names: five long names a language, the rest counted, the longest acknowledgement, wrapped at 76
     # columns as Outlook's plain text is (at the parser's 2,000 characters, the lines past them were the citizen's)
     ("ack_anonymous_confidential", [{"index": index, "name": LONG_NAME.format(index), "reason": "too_large",
                                      "limit": 10 << 20} for index in range(1, 8)]
-     + [{"count": 80, "reason": "too_many", "limit": 20}], 76),
-], ids=["one-file", "the-most-named-wrapped"])
+     + [{"count": 80, "reason": "too_many", "limit": 20}], 76, None),
+    # and the text cut too: the longest reply there is
+    ("ack_anonymous_confidential", [{"index": index, "name": LONG_NAME.format(index), "reason": "too_large",
+                                     "limit": 10 << 20} for index in range(1, 8)]
+     + [{"count": 80, "reason": "too_many", "limit": 20}], 76, {"length": 5_280_000, "kept": 99_912}),
+], ids=["one-file", "text-cut", "text-cut-follow-up-wrapped", "the-most-named-wrapped", "the-most-named-text-cut"])
 def test_a_quote_of_an_acknowledgement_naming_files_not_kept_is_read_as_ours(
-        settings: Settings, kind: str, not_kept: list[dict[str, Any]], width: int | None) -> None:
-    """A citizen's answer quoting our acknowledgement (Outlook: no `>`) with its lines of files not kept: those lines
-    are ours, not her addition."""
+        settings: Settings, kind: str, not_kept: list[dict[str, Any]], width: int | None,
+        text_cut: dict[str, int] | None) -> None:
+    """A citizen's answer quoting our acknowledgement (Outlook: no `>`) with its lines of files not kept, or the lines
+    telling its text was cut: those lines are ours, not her addition."""
     ack = build_reply({"tracking_id": "10000004", "to": "warga@example.net", "subject": "Jalan rusak", "kind": kind,
-                       "not_kept": not_kept}, settings)
+                       "not_kept": not_kept, **({"text_cut": text_cut} if text_cut else {})}, settings)
+    assert ("karakter pertama" in ack.get_content()) is (text_cut is not None)
     quoted = ack.get_content() if width is None else "\n".join(
         textwrap.fill(line, width) if line else line for line in ack.get_content().split("\n"))
     answer = EmailMessage()

@@ -79,7 +79,7 @@ from gateway.settings import Settings, SettingsError
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import TrackingIdAllocator, format_tracking_id
 from normalizer.envelope import Channel, SenderKind, utc_now
-from normalizer.pipeline import cut_to_limit, normalize
+from normalizer.pipeline import cut_marker, cut_to_limit, normalize
 from tests.aggregator_support import drain
 from tests.conftest import CaseStoreServer, LoopbackServer, TestEnvironment, free_port, log_events, wait_until
 from tests.copy_support import DAMAGES, Damage, damage
@@ -4572,6 +4572,98 @@ def test_a_cek_by_mail_with_a_photo_and_a_long_text_adds_it_cut_at_the_limit(  #
     assert envelope is not None and envelope["follow_up_of"] == parent.tracking_id
     assert envelope["text"] == cut_to_limit(words.strip(), limit)[0] and len(envelope["text"]) <= limit < len(words)
 
+
+# -- a text cut at the limit is told in the acknowledgement ---------------------------------------------------------
+@dataclass(frozen=True)
+class CutReplyRow:
+    id: str
+    length: int  # the mail's text, in characters
+    text_key: str  # the reply's text (config/replies.toml)
+    cut: bool  # filed cut, and told so
+    subject: str = "Pungli di kelurahan"
+    follow_up: bool = False  # an answer to the acknowledgement of a short report first filed
+    cek_photo: bool = False  # `CEK <that report's id>` and a photo: the words after the ID are its addition
+    limit: int = 100_000  # `intake.max_text_chars`
+
+
+CUT_REPLY_ROWS = [
+    CutReplyRow("new report over the limit", 150_000, "email_ack", cut=True),
+    # the QA's mail: 5.28 million characters cut to 100,000, the acknowledgement silent about it
+    CutReplyRow("new report of 5.28M characters", 5_280_000, "email_ack", cut=True),
+    # addressed by the report (`to_report`): the job carries the counts beside the Tracking ID, nothing else
+    CutReplyRow("anonymous report over the limit", 150_000, "email_ack_anonymous", cut=True,
+                subject="ANONIM: pungli di kelurahan"),
+    CutReplyRow("new report under the limit", 99_000, "email_ack", cut=False),
+    CutReplyRow("new report at the limit exactly", 100_000, "email_ack", cut=False),
+    CutReplyRow("follow-up over the limit", 150_000, "email_follow_up", cut=True, follow_up=True),
+    CutReplyRow("follow-up under the limit", 2_000, "email_follow_up", cut=False, follow_up=True),
+    # the words after the ID, cut again as the addition's text: the count is theirs
+    CutReplyRow("CEK <id> and a photo, its words over the limit", 150_000, "email_follow_up", cut=True,
+                cek_photo=True),
+    CutReplyRow("a lower limit set: the limit named is the setting", 5_000, "email_ack", cut=True, limit=2_000),
+    # the mail over the limit by its "CEK <id>", the addition's words within it: filed whole, so not flagged cut (it
+    # was, `text_truncated` naming a text that had no marker) and not told so
+    CutReplyRow("CEK <id> and a photo, the mail over the limit, its words within it", 1_995, "email_follow_up",
+                cut=False, cek_photo=True, limit=2_000),
+]
+
+
+def _grouped(number: int, language: str) -> str:
+    return f"{number:,}".replace(",", "." if language == "id" else ",")
+
+
+@pytest.mark.parametrize("row", CUT_REPLY_ROWS, ids=[row.id for row in CUT_REPLY_ROWS])
+def test_a_mail_cut_at_the_limit_is_told_so_in_its_acknowledgement(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, row: CutReplyRow) -> None:
+    """A mail whose text is over `intake.max_text_chars` is filed cut (`text_truncated`), and the rest is kept
+    nowhere: its acknowledgement, and a follow-up's, says so after each language's text, Indonesian then English, with
+    the text's length, how much of it the report kept, the limit, and how to send the rest (a reply, the tag kept).
+    One under the limit is answered as before, without it."""
+    server = make_server(LAPOR_INTAKE_MAX_TEXT_CHARS=str(row.limit))
+    words = ("Petugas kelurahan kembali meminta uang untuk surat pindah.\n" * (row.length // 59 + 1))[
+        :row.length - 1] + "."
+    report = None
+    if row.follow_up or row.cek_photo:
+        first = server.deliver(citizen_mail(subject="Pungli di kelurahan"))
+        report = first.tracking_id
+        run_replies(server.settings, redis)
+        [ack] = outbox(server.settings)
+        ack_path = next(outbox_dir(server.settings).glob("*.eml"))
+        ack_path.unlink()
+    if row.follow_up:
+        raw = reply_to(ack, subject=None, references=True, body=words)
+    elif row.cek_photo:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Foto"
+        message["Message-ID"] = make_msgid(domain="example.net")
+        message.set_content(f"CEK {report}\n\n{words}")
+        message.add_attachment((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes(), maintype="image", subtype="jpeg",
+                               filename="IMG_0001.jpg")
+        raw = message.as_bytes().replace(b"\n", b"\r\n")
+    else:
+        raw = citizen_mail(subject=row.subject, body=words)
+    result = server.deliver(raw)
+    assert result.data_code == 250 and result.tracking_id is not None
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None and envelope["text_truncated"] is row.cut
+    assert envelope["follow_up_of"] == report
+    tracking_id = report or result.tracking_id
+    run_replies(server.settings, redis)
+    [reply] = outbox(server.settings)
+    assert str(reply["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    texts = load_replies()
+    paragraphs = [texts[row.text_key][language].format(tracking_id=tracking_id) for language in ("id", "en")]
+    if row.cut:
+        kept = len(envelope["text"]) - len(cut_marker(row.length))
+        assert envelope["text"].endswith(cut_marker(row.length)) and 0 < kept < row.limit
+        told = [texts["email_text_truncated"][language].format(
+            length=_grouped(row.length, language), kept=_grouped(kept, language),
+            limit=_grouped(row.limit, language), tracking_id=tracking_id) for language in ("id", "en")]
+        paragraphs = [paragraphs[0], told[0], paragraphs[1], told[1]]
+    assert reply.get_content() == "\n\n".join(paragraphs) + "\n"
+    content = reply.get_content()
+    assert ("dari " + _grouped(row.length, "id") + " karakter" in content) is row.cut
+    assert ("of its " + _grouped(row.length, "en") + " characters" in content) is row.cut
 
 @dataclass(frozen=True)
 class CekFloodRow:

@@ -1367,10 +1367,12 @@ def _tag_lines(lines: list[str]) -> list[int]:
 # How far below a quote's mark our reply is looked for: its header block (five or six fields) and its texts (the
 # longest pair some 1,000 characters), wrapped by a client at 72 columns and quoted with ">", are some 25 lines, and
 # the lines naming files not kept (`reply.not_kept_lines`, at most `store.MAX_NAMED_NOT_KEPT` names a language) some
-# 1,700 characters more; the bound keeps a mail of marks from reading far ahead of each. (At 2,000 characters, an
-# Outlook quote of an acknowledgement naming five files was read as the citizen's words past them.)
-OUR_QUOTE_LINES = 60
-OUR_QUOTE_CHARS = 4000
+# 1,700 characters more, the lines telling a text was cut (`reply.text_cut_line`) 600 more: at most some 3,000
+# characters and 60 lines wrapped at 76 columns; the bound keeps a mail of marks from reading far ahead of each. (At
+# 2,000 characters, an Outlook quote of an acknowledgement naming five files was read as the citizen's words past
+# them; at 60 lines, one naming five files and a text cut.)
+OUR_QUOTE_LINES = 80
+OUR_QUOTE_CHARS = 5000
 # A field of the header block a mail client writes above the mail it quotes or forwards (Outlook, Gmail, Yahoo, Apple
 # Mail, Thunderbird), in English, Indonesian and the languages `_ATTRIBUTION` reads. These names only: any line opening
 # with a word and a colon was taken for one, and a citizen's "Tambahan: lampu masih mati" typed below a forward's

@@ -82,6 +82,7 @@ from normalizer.pipeline import (
     MailQuery,
     Normalized,
     closes_asking_if_done,
+    cut_lengths,
     cut_to_limit,
     mail_status_query,
     names_the_signer,
@@ -408,6 +409,9 @@ class MailProcessor:
             return self._suppress("empty")
         draft = normalized.draft
         written = draft.text
+        # Its text cut at the limit (`Normalized.cut`): the acknowledgement says how much was kept and asks for the
+        # rest, as it names the files not kept (`[email_text_truncated]`).
+        cut = normalized.cut
         # The case store's answers to this mail's decisions, each report asked for once (`asking_once`).
         answers: dict[str, StatusLookup | None] = {}
         ask = asking_once(self.ask_casestore, answers)
@@ -424,7 +428,11 @@ class MailProcessor:
         # report, the citizen got a new Tracking ID and no status, and the agency a second case of the same thing.
         named = named or news
         if named is not None:
-            draft = draft.model_copy(update={"text": cut_to_limit(named.words, self.settings.intake.max_text_chars)[0]})
+            # The addition's words cut at the limit as any text is, and flagged as they are: a long mail whose
+            # words after the ID fit was flagged `text_truncated` with a text never cut.
+            text, truncated = cut_to_limit(named.words, self.settings.intake.max_text_chars)
+            draft = draft.model_copy(update={"text": text, "text_truncated": truncated})
+            cut = cut_lengths(named.words, text) if truncated else None
         parent = named.tracking_id if named is not None else follow_up_of(mail, self.settings.email)
         # A status question in the report's thread that is a grievance too ("Kenapa belum ditanggapi?"), or words
         # closing with a "sudah ... belum" question ("Sudah ada tindak lanjut belum?"): the addition filed, and
@@ -526,7 +534,8 @@ class MailProcessor:
             # Not added (an ID never minted, someone else's report, a file's or news): a report of its own, its text
             # as written, as such a mail by its subject's tag is ("CEK <id>" tells the agency which report it may
             # belong to).
-            draft = draft.model_copy(update={"text": written})
+            draft = draft.model_copy(update={"text": written, "text_truncated": normalized.draft.text_truncated})
+            cut = normalized.cut
         mistyped = with_a_file.tracking_id if with_a_file is not None and not with_a_file.valid and not parent else None
         if mistyped is not None and not draft.anonymous:
             # `CEK <mistyped id>` and a photo: a report of its own, as by SMS (`_photo_with_a_tracking_id`), made
@@ -548,7 +557,7 @@ class MailProcessor:
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
                                   mistyped, told_anonymous, told_confidential,
-                                  asks_status=news is not None or grievance)
+                                  asks_status=news is not None or grievance, cut=cut)
         if not receipt.duplicate:
             await self._note_message(report=True)
         if unknown_parent:
@@ -563,14 +572,15 @@ class MailProcessor:
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
                              mistyped: str | None, told_anonymous: bool, told_confidential: bool, *,
-                             asks_status: bool = False) -> None:
+                             asks_status: bool = False, cut: tuple[int, int] | None = None) -> None:
         # The files not kept are named in the reply (an anonymous report's by its place alone: the worker reads their
         # names from the report's copy, as it reads where the reply goes).
         files = not_kept(draft.attachments, int(draft.channel_meta.get("attachments_omitted") or 0),
                          self.settings.email, with_names=not draft.anonymous)
         await self._queue_reply_job(reply_payload(mail, draft, receipt, language, unknown_parent, others_parent, to,
                                                   mistyped, told_anonymous, told_confidential,
-                                                  asks_status=asks_status, not_kept=files))
+                                                  asks_status=asks_status, not_kept=files,
+                                                  text_cut=cut))
 
     async def _queue_reply_job(self, payload: dict[str, Any]) -> None:
         """The reply worker's job for `payload`, off the event loop; Redis failing is NotDurable (451: sent again)."""
@@ -807,7 +817,8 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
                   unknown_parent: str | None = None, others_parent: str | None = None,
                   to: str | None = None, mistyped: str | None = None,
                   told_anonymous: bool | None = None, told_confidential: bool | None = None, *,
-                  asks_status: bool = False, not_kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  asks_status: bool = False, not_kept: list[dict[str, Any]] | None = None,
+                  text_cut: tuple[int, int] | None = None) -> dict[str, Any]:
     """What the reply worker needs, and nothing else of the report. A mail that named a report never issued
     (`unknown_parent`), or someone else's (`others_parent`), is answered with the new report's Tracking ID and the
     ID it named: the citizen learns the Tracking ID their mail got, in the subject too, so their next answer threads
@@ -822,7 +833,10 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
     `[email_follow_up_unknown_anonymous_confidential]`, `[email_bad_tracking_id_photo_confidential]`).
     An anonymous report's reply is addressed by the report (`to_report`): its address, subject and Message-IDs are read
     back from the report's envelope copy (`REPLY_ADDRESS`), and never stand in the job beside its Tracking ID.
-    `not_kept`: the mail's files not kept (`store.not_kept`), which the reply names and asks to be sent again."""
+    `not_kept`: the mail's files not kept (`store.not_kept`), which the reply names and asks to be sent again.
+    `text_cut`: the text's length and the characters of it kept when it was cut at `intake.max_text_chars`
+    (`Normalized.cut`), which the reply tells and asks the rest of (`[email_text_truncated]`); numbers alone, in an
+    anonymous report's job too."""
     named = unknown_parent or others_parent
     # A mail delivered again (`receipt.duplicate`: a sending server's retry after our 451, the IMAP poller reading it
     # again) is answered as its first delivery was: a mail is answered once (workers/email_reply.py), so this reply
@@ -856,6 +870,7 @@ def reply_payload(mail: ParsedMail, draft: ReportDraft, receipt: Receipt, langua
         **({"text": kind} if older else {}),
         **({"no_auto_reply": True} if asks_no_auto_reply(mail) else {}),  # the worker skips it (and says so)
         **({"not_kept": not_kept} if not_kept else {}),
+        **({"text_cut": {"length": text_cut[0], "kept": text_cut[1]}} if text_cut else {}),
         "tracking_id": draft.follow_up_of or receipt.tracking_id,
         "report_id": receipt.tracking_id,
         "kind": older or kind,

@@ -151,15 +151,32 @@ def not_kept_lines(not_kept: list[dict[str, Any]], language: str, settings: Sett
     return "\n".join(lines)
 
 
+def count_text(number: int, language: str) -> str:
+    """A count as each language writes it: `5.280.000` in Indonesian, `5,280,000` in English (as the marker ending a
+    cut text writes its length: `normalizer.pipeline.cut_marker`)."""
+    grouped = f"{number:,}"
+    return grouped.replace(",", ".") if language == "id" else grouped
+
+
+def text_cut_line(text_cut: dict[str, Any], tracking_id: str, language: str, settings: Settings) -> str:
+    """That the mail's text was cut (`processor.reply_payload`'s `text_cut`: its length and the characters of it kept),
+    with the limit as it is now and how to send the rest (`[email_text_truncated]`), in `language`."""
+    return load_replies()["email_text_truncated"][language].format(
+        length=count_text(int(text_cut["length"]), language), kept=count_text(int(text_cut["kept"]), language),
+        limit=count_text(settings.intake.max_text_chars, language), tracking_id=tracking_id)
+
+
 def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typed_id: str | None = None,
                status: str | None = None, not_kept: list[dict[str, Any]] | None = None,
-               settings: Settings | None = None) -> str:
+               settings: Settings | None = None, text_cut: dict[str, Any] | None = None) -> str:
     """Indonesian text, then the English line (config/replies.toml). `follow_up_of`: the ID a mail named that no
     gateway issued (kind `follow_up_unknown`) or that is someone else's report (`follow_up_other_sender`);
     `typed_id`: the number a mail with a file asked with, not valid (`bad_tracking_id_photo`), cut as
     `shown_typed_id` cuts it. `tracking_id` is then the new report's. `status`: the report's, of the contract, named
     in each text's language (`follow_up_status`). `not_kept`: the mail's files not kept (`store.not_kept`), named
-    after each language's text, the Tracking ID first still (`not_kept_lines`, with `settings`' limits)."""
+    after each language's text, the Tracking ID first still (`not_kept_lines`, with `settings`' limits). `text_cut`:
+    the mail's text was cut at the limit (`processor.reply_payload`): said after each language's text, before the
+    files not kept (`text_cut_line`, with `settings`' limit)."""
     table = load_replies()[REPLY_TEXTS[kind]]
     fields = {"tracking_id": tracking_id, "follow_up_of": follow_up_of,
               "typed_id": shown_typed_id(typed_id) if typed_id is not None else None}
@@ -167,6 +184,8 @@ def reply_body(kind: str, tracking_id: str, follow_up_of: str | None = None, typ
     for language in ("id", "en"):
         texts.append(table[language].format(
             **fields, status=status_name(status, language) if status is not None else None))
+        if text_cut and settings is not None:
+            texts.append(text_cut_line(text_cut, tracking_id, language, settings))
         if not_kept and settings is not None:
             texts.append(not_kept_lines(not_kept, language, settings))
     return "\n\n".join(texts) + "\n"
@@ -266,7 +285,8 @@ def build_reply(payload: dict[str, Any], settings: Settings) -> EmailMessage:
         # `text`: the reply's own kind where the job names an older one for older workers (processor.reply_payload)
         kind = payload["text"] if payload.get("text") in REPLY_TEXTS else payload["kind"]
         message.set_content(reply_body(kind, tracking_id, payload.get("follow_up_of"), payload.get("typed_id"),
-                                       payload.get("status"), payload.get("not_kept"), settings))
+                                       payload.get("status"), payload.get("not_kept"), settings,
+                                       payload.get("text_cut")))
     return message
 
 

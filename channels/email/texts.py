@@ -35,9 +35,10 @@ REPLY_TEXTS = {"ack": "email_ack", "ack_anonymous": "email_ack_anonymous", "ack_
 # The answers to a CEK by mail: its status (`status_body`), and a Tracking ID that is not valid (the SMS's text, which
 # it was before, still quoted in citizens' mailboxes).
 ANSWER_TEXTS = ("status", "status_unknown", "email_bad_tracking_id", "bad_tracking_id")
-# The lines a reply adds for the files of a mail it did not keep (`reply.not_kept_lines`), each a line of its own.
+# The lines a reply adds for the files of a mail it did not keep (`reply.not_kept_lines`), each a line of its own,
+# and the one it adds for a text cut at the limit (`reply.text_cut_line`).
 NOT_KEPT_TEXTS = ("email_not_kept_too_large", "email_not_kept_too_many", "email_not_kept_message_too_large",
-                  "email_not_kept_rest", "email_not_kept_again")
+                  "email_not_kept_rest", "email_not_kept_again", "email_text_truncated")
 
 
 def _any_form(char: str) -> str:
