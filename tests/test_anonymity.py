@@ -698,16 +698,18 @@ OWN_IDENTITY_CASES = [
                     "kades 0812-2222-6666, hp kades 0812-2222-7777, hp ku hilang dicuri nomor pelaku 0813-2222-8888. "
                     "kades minta transfer, nomernya 0812-2222-9999, hpnya 0812-2222-9998. "
                     'SMS penipu: nomerku 0813-3333-1111. Isi SMS: "hp ku 0813-3333-2222"'),
-    # "di" and a word of reaching ("di sms", "di telp") after words naming her number say who reached it: the scammer's
-    # number after them stays (it went as hers); after words asking to be reached, hers still goes, as does hers
-    # given before them.
-    OwnIdentityCase("sms: a number that reached hers ('hp ku di sms 0813...') stays, hers goes", SMS_SENDER,
+    # "di" and a word of reaching ("di sms", "di telp") after words naming her number, and a claim after the number,
+    # say who reached it: the scammer's number stays (it went as hers). Without the claim the words may be hers ("nomor
+    # saya di telp 0857...": by phone), and privacy wins; after words asking to be reached, hers goes.
+    OwnIdentityCase("sms: a number that reached hers ('hp ku di sms 0813... ngaku ...') stays, hers goes", SMS_SENDER,
                     "hp ku di sms 0813-2222-4444 ngaku dari bank. no saya di telp 0813-2222-5555 ngaku polisi. "
-                    "hp ku 0857-1111-3350 di sms 0813-2222-6666. hubungi saya di sms 0857-1111-3351. hubungi sy di "
-                    "telp 0857-1111-3352. WA saya di 0857-1111-3353",
+                    "hp ku 0857-1111-3350 di sms 0813-2222-6666 mengaku kurir. hubungi saya di sms 0857-1111-3351. "
+                    "hubungi sy di telp 0857-1111-3352. WA saya di 0857-1111-3353. bisa call saya, nomor saya di telp "
+                    "0857-1111-3354",
                     "hp ku di sms 0813-2222-4444 ngaku dari bank. no saya di telp 0813-2222-5555 ngaku polisi. "
-                    "hp ku [anonim] di sms 0813-2222-6666. hubungi saya di sms [anonim]. hubungi sy di "
-                    "telp [anonim]. WA saya di [anonim]"),
+                    "hp ku [anonim] di sms 0813-2222-6666 mengaku kurir. hubungi saya di sms [anonim]. "
+                    "hubungi sy di telp [anonim]. WA saya di [anonim]. bisa call saya, nomor saya di telp "
+                    "[anonim]"),
     # A social account given as the sender's: its handle with its @ or, right after the words, without it (a dot, an
     # underscore or a digit in it); a plain word there is the sentence's, and someone else's handle stays.
     OwnIdentityCase("sms: a social network's handle given as the sender's, with its @ or without it", SMS_SENDER,
@@ -940,6 +942,29 @@ OWN_IDENTITY_CASES = [
                     "no penipunya. Nama saya [anonim], @budi_penipu menipu saya\n"
                     "Saya Telepon Budi Santoso 081311114444 Tapi Tidak Diangkat\n"
                     "Surat dari kades saya foto, isinya minta iuran 200rb per kk. ttd Hendra Gunawan"),
+    # Her sign-off after a report that names the accused or mentions an SMS goes: only words opening a quotation
+    # ("Penipu sms: ...") make the sign-off someone else's. Her handle signed, her number before someone else's word further
+    # on, a letter's word two sentences back, a caller's word with her own description after her name: hers.
+    OwnIdentityCase("sms: her sign-off, handle and number after words naming the accused elsewhere go", SMS_SENDER,
+                    "Nama saya Rudi Hartono 0857-1111-3381 mau lapor penipu online\n"
+                    "Pelapor: Dewi Lestari 0857-1111-3382 korban penipu\n"
+                    "Mau lapor soal surat tanah. Saya Rina Wati warga RT 03\n"
+                    "jalan rusak. Terima kasih, Siti @sitirahayu88",
+                    "Nama saya [anonim] [anonim] mau lapor penipu online\n"
+                    "Pelapor: [anonim] [anonim] korban penipu\n"
+                    "Mau lapor soal surat tanah. Saya [anonim] warga RT 03\n"
+                    "jalan rusak. Terima kasih, [anonim] [anonim]"),
+    OwnIdentityCase("sms: her sign-off after a report naming a scammer goes", SMS_SENDER,
+                    "Saya ditipu penipu online kemarin. Terima kasih. Siti Rahayu 0857-1111-3380",
+                    "Saya ditipu penipu online kemarin. Terima kasih. [anonim] [anonim]"),
+    OwnIdentityCase("sms: an official's 'Saya', words said before, agencies thanked and the undersigned stay",
+                    SMS_SENDER,
+                    "Saya Kades Hendra Gunawan minta uang 5jt. katanya nama saya Andi Wijaya petugas bank, hubungi "
+                    "saya di 081311112222. Mohon ditindak. Terima kasih Ombudsman RI\nYang bertanda tangan di bawah "
+                    "ini, Saya Hendra Gunawan, menyatakan",
+                    "Saya Kades Hendra Gunawan minta uang 5jt. katanya nama saya Andi Wijaya petugas bank, hubungi "
+                    "saya di 081311112222. Mohon ditindak. Terima kasih Ombudsman RI\nYang bertanda tangan di bawah "
+                    "ini, Saya Hendra Gunawan, menyatakan"),
     OwnIdentityCase("sms: under her label someone else's word opens his name; a colon after her name's word keeps it",
                     SMS_SENDER,
                     "Pelapor: Siti Rahayu Oknum Polisi Andi minta uang damai\nPelapor: Rina Wati: kades minta uang",

@@ -220,6 +220,8 @@ class IdentityWords:
     told_before_self: frozenset[str]
     # Labels that may follow her name on its line ("Alamat:", "Korban:": `[own_name]` labels_after), lowercase.
     own_name_labels_after: frozenset[str]
+    # Words after a bare "Saya"'s name that make it hers (`[own_name]` hers_after: "warga"), lowercase.
+    own_name_hers_after: frozenset[str]
     # An SMS's or a mention's sign-off's opening (`[own_name]` message_sign_offs: thanks, a greeting), as a whole word;
     # and the words of a message passing on someone else's (`quoting_words`), lowercase.
     message_sign_off: re.Pattern[str]
@@ -304,6 +306,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
         told_before_self=frozenset(word.lower() for word in raw["own_name"]["told_before_self"]),
         own_name_labels_after=frozenset(word.lower() for word in raw["own_name"]["labels_after"]),
+        own_name_hers_after=frozenset(word.lower() for word in raw["own_name"]["hers_after"]),
         message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["message_sign_offs"]))
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
@@ -1092,7 +1095,8 @@ def without_given_contacts(text: str) -> str:
         reached_by = frozenset() if phrase.group().split()[0].lower() in words.own_contact_asking \
             else words.own_contact_reached_by
         while (found := _next_contact(read, position)) is not None and _gives_contact(
-                read[position:found[0]], words.own_contact_connectors, reached_by):
+                read[position:found[0]], words.own_contact_connectors,
+                reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset()):
             spans.append(found)
             position = found[1]
     spans.sort()
@@ -1126,7 +1130,8 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     after_start = len(before) + max(0, (end or position) - position)  # after the phrase: its own words are hers
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
-    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
+    told = any(word.lower() in load_identity_words().attribution for word in _WORD.findall(before, begin))
+    return told or _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1232,8 +1237,7 @@ def without_given_name(text: str) -> str:
     ..."); lowercase words running on are the citizen's sentence and stay ("nama saya dicatut oleh oknum ...")."""
     words = load_identity_words()
     phrases = [(phrase.start(), phrase.end(), False) for phrase in words.own_name.finditer(text)]
-    phrases += [(intro.start(1), intro.end(), True) for intro in words.self_intro.finditer(text)
-                 if not _told_by_someone_else(words, text, intro.start(1))]
+    phrases += [(intro.start(1), intro.end(), True) for intro in words.self_intro.finditer(text)]
     if not phrases:
         return text
     read = ascii_digits(text)
@@ -1242,7 +1246,8 @@ def without_given_name(text: str) -> str:
         if _quoted(text, start, end):
             continue
         span = _given_name(words, text, end, _pleads_before(words, text, start))
-        if span is None or (bare and not _full_name(words, text, span)):
+        if span is None or (bare and (not _full_name(words, text, span) or (
+                _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
             continue
         spans += [span, *_contacts_after(words, read, span[1])]
     return _replaced_spans(text, spans)
@@ -1254,12 +1259,19 @@ def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> boo
     "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu Budi Santoso")."""
     names = _NAME_WORD.findall(text, *span)
     return len(names) >= 2 and all(name[0].isupper() and not name[1:2].isupper() for name in names) \
-        and _folded(names[0].rstrip(".")) not in identity.not_after_self \
+        and _folded(names[0].rstrip(".")) not in identity.not_after_self | identity.own_name_offices \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
 
 
 # How far before a bare "Saya" the words saying it is someone else's are looked for (`_told_by_someone_else`).
 _TOLD_REACH = 200
+
+
+def _her_words_after(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether her own description follows a name at `position` ("Saya Siti Rahayu warga RT 03": `hers_after`), which
+    makes it hers whatever words came before."""
+    following = _NAME_WORD.match(text, _AFTER_CLOSING.match(text, position).end())  # type: ignore[union-attr]
+    return following is not None and following.group().lower() in identity.own_name_hers_after
 
 
 def _told_by_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
@@ -1269,32 +1281,48 @@ def _told_by_someone_else(identity: IdentityWords, text: str, position: int) -> 
     Budi Santoso Dari Kejaksaan"): the accused's name, the evidence, went as hers."""
     if any(identity.pasted_opener.match(line) for line in text[:position].splitlines()):
         return True
+    # Its own sentence and the one before, in its paragraph: "Mau lapor soal surat tanah. Saya Siti Rahayu warga RT
+    # 03" is hers, "surat" two sentences back.
     paragraph = text.rfind("\n\n", 0, position)
     begin = max(paragraph + 1 if paragraph >= 0 else 0, position - _TOLD_REACH)
+    breaks = [found.end() for found in _SENTENCE_BREAK.finditer(text, begin, position)]
+    begin = breaks[-2] if len(breaks) >= 2 else begin
     return any(word.lower() in identity.told_before_self for word in _WORD.findall(text, begin, position))
 
 
 def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
     """The phone numbers and addresses right after her name at `position`, with only a contact label's words,
     connectors and punctuation between ("Nama saya Rudi Hartono, HP 0812...", "Pelapor: Siti Rahayu 0857...": her
-    number reached the case store beside her name's `[anonim]`); not one that reached hers ("..., di sms 0813...":
-    `reached_by`), nor one its clause gives as someone else's ("0813... itu no penipunya", "0813... ngaku dari BRI"),
-    nor a handle ("@budi_penipu menipu saya")."""
+    number reached the case store beside her name's `[anonim]`); not one the words right after give as someone
+    else's ("0813... itu no penipunya", "..., di sms 0813... ngaku dari BRI"), nor a handle not set off ("@budi_penipu
+    menipu saya"; "Pelapor: Siti Rahayu @sitirahayu88" goes)."""
     spans = []
-    while (found := _next_contact(read, position)) is not None and read[found[0]] not in "@\uff20\ufe6b" \
-            and _gives_contact(read[position:found[0]], identity.own_contact_connectors,
-                               identity.own_contact_reached_by) \
+    while (found := _next_contact(read, position)) is not None \
+            and (read[found[0]] not in "@\uff20\ufe6b" or _SET_OFF_NAME.match(read, found[1])) \
+            and _gives_contact(read[position:found[0]], identity.own_contact_connectors) \
             and not _clause_names_someone_else(identity, read, found[1]):
         spans.append(found)
         position = found[1]
     return spans
 
 
+# Words between a number and the claim or the word of someone else's that makes it theirs ("0813... itu no penipunya").
+_CLAIM_LEAD = frozenset({"itu", "ini", "no", "nomor", "nmr", "adalah", "milik", "punya", "yg", "yang"})
+
+
 def _clause_names_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
-    """Whether the clause going on at `position` names someone else or their claim ("0813... itu no penipunya",
-    "0813... ngaku dari BRI"): the contact before it is theirs."""
-    clause = re.split(r"[.!?;,\n]", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
-    return any(word.lower() in {"ngaku", "mengaku"} or _someone_elses(identity, word) for word in _WORD.findall(clause))
+    """Whether the words right after a contact at `position` give it as someone else's: a claim ("0813... ngaku dari
+    BRI") or a word of `[someone_else]` first, or after words pointing at the number ("0813... itu no penipunya"); not
+    one further on ("0812... mau lapor penipu online": hers), nor her own description ("korban penipu"). A mark, a
+    bar, a dash or a label's colon ends the words read."""
+    clause = re.split(r"[.!?;,\n|:/]| - ", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
+    for word in _WORD.findall(clause)[:4]:
+        lowered = word.lower()
+        if lowered in {"ngaku", "mengaku"} or _someone_elses(identity, word):
+            return True
+        if lowered not in _CLAIM_LEAD:
+            return False
+    return False
 
 
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -1589,11 +1617,21 @@ def without_message_sign_off(text: str) -> str:
 
 
 def _passes_on_words(words: IdentityWords, text: str) -> bool:
-    """Whether `text` passes on someone else's words or names someone else: a quotation mark, a word of
-    `quoting_words` ("sms", "surat", "ngaku") or of `[someone_else]`, "-nya" after it too ("penipunya")."""
-    if any(mark in text for mark in "\"'\u2018\u2019\u201c\u201d"):
+    """Whether `text`, a message before its sign-off, opens someone else's words that run on to it: a quotation left
+    open, or a word of `quoting_words` or of `[someone_else]` ("sms", "isi", "penipu") with at most three words and
+    a colon after it ("Penipu sms: ...", "ada sms masuk: ...", "Isi surat: ..."). Such a word anywhere else is her
+    report's ("Saya ditipu penipu online ... Terima kasih. Siti Rahayu" kept her sign-off)."""
+    if text.count('"') % 2 or text.count("\u201c") > text.count("\u201d") or \
+            text.count("\u2018") > text.count("\u2019"):
         return True
-    return any(word.lower() in words.quoting_words or _someone_elses(words, word) for word in _WORD.findall(text))
+    for opener in _QUOTE_OPENER.finditer(text):
+        if opener.group(1).lower() in words.quoting_words or _someone_elses(words, opener.group(1)):
+            return True
+    return False
+
+
+# A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:").
+_QUOTE_OPENER = re.compile(r"(?<!\w)(\w+)(?=(?:[^\S\n]+\w+){0,3}[^\S\n]*:)")
 
 
 def _someone_elses(words: IdentityWords, word: str) -> bool:
