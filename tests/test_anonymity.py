@@ -943,8 +943,8 @@ OWN_IDENTITY_CASES = [
                     "Saya Telepon Budi Santoso 081311114444 Tapi Tidak Diangkat\n"
                     "Surat dari kades saya foto, isinya minta iuran 200rb per kk. ttd Hendra Gunawan"),
     # Her sign-off after a report that names the accused or mentions an SMS goes: only words opening a quotation
-    # ("Penipu sms: ...") make the sign-off someone else's. Her handle signed, her number before someone else's word further
-    # on, a letter's word two sentences back, a caller's word with her own description after her name: hers.
+    # ("Penipu sms: ...") make the sign-off someone else's. Her handle signed, her number before someone else's word
+    # further on, a letter's word two sentences back, a caller's word with her own description after her name: hers.
     OwnIdentityCase("sms: her sign-off, handle and number after words naming the accused elsewhere go", SMS_SENDER,
                     "Nama saya Rudi Hartono 0857-1111-3381 mau lapor penipu online\n"
                     "Pelapor: Dewi Lestari 0857-1111-3382 korban penipu\n"
