@@ -959,12 +959,21 @@ OWN_IDENTITY_CASES = [
                     "Saya ditipu penipu online kemarin. Terima kasih. [anonim] [anonim]"),
     OwnIdentityCase("sms: an official's 'Saya', words said before, agencies thanked and the undersigned stay",
                     SMS_SENDER,
-                    "Saya Kades Hendra Gunawan minta uang 5jt. katanya nama saya Andi Wijaya petugas bank, hubungi "
-                    "saya di 081311112222. Mohon ditindak. Terima kasih Ombudsman RI\nYang bertanda tangan di bawah "
-                    "ini, Saya Hendra Gunawan, menyatakan",
-                    "Saya Kades Hendra Gunawan minta uang 5jt. katanya nama saya Andi Wijaya petugas bank, hubungi "
-                    "saya di 081311112222. Mohon ditindak. Terima kasih Ombudsman RI\nYang bertanda tangan di bawah "
-                    "ini, Saya Hendra Gunawan, menyatakan"),
+                    "Saya Kades Hendra Gunawan minta uang 5jt. Mohon ditindak. Terima kasih Ombudsman RI\nYang "
+                    "bertanda tangan di bawah ini, Saya Hendra Gunawan, menyatakan",
+                    "Saya Kades Hendra Gunawan minta uang 5jt. Mohon ditindak. Terima kasih Ombudsman RI\nYang "
+                    "bertanda tangan di bawah ini, Saya Hendra Gunawan, menyatakan"),
+    # Words of saying earlier in her sentence are no quotation of her name and number ("Pak RT bilang saya harus lapor
+    # ke sini, nama saya ...": they went as someone else's); the accused's label before her sign-off opens no quotation;
+    # "Hormat saya," is followed by the signer's own title.
+    OwnIdentityCase("sms: 'bilang', 'katanya' earlier, a label of the accused, 'Hormat saya, Bpk ...' keep nothing",
+                    SMS_SENDER,
+                    "Pak RT bilang saya harus lapor ke sini, nama saya Siti Rahayu, WA 0857-1111-3390. Katanya mau "
+                    "dibantu, WA saya 0857-1111-3391\nPelaku: Kades Hendra minta uang. Hormat saya, Bpk Andi Wijaya "
+                    "0857-1111-3392",
+                    "Pak RT bilang saya harus lapor ke sini, nama saya [anonim], WA [anonim]. Katanya mau "
+                    "dibantu, WA saya [anonim]\nPelaku: Kades Hendra minta uang. Hormat saya, [anonim] "
+                    "[anonim]"),
     OwnIdentityCase("sms: under her label someone else's word opens his name; a colon after her name's word keeps it",
                     SMS_SENDER,
                     "Pelapor: Siti Rahayu Oknum Polisi Andi minta uang damai\nPelapor: Rina Wati: kades minta uang",

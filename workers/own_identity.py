@@ -1130,8 +1130,7 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     after_start = len(before) + max(0, (end or position) - position)  # after the phrase: its own words are hers
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
-    told = any(word.lower() in load_identity_words().attribution for word in _WORD.findall(before, begin))
-    return told or _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
+    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1603,7 +1602,8 @@ def without_message_sign_off(text: str) -> str:
         return text
     position = _AFTER_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
     tail = text[position:]
-    if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position):
+    signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
+    if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
     if span is None or not text[span[0]].isupper():  # lowercase there: "terima kasih atas perhatiannya"
@@ -1618,16 +1618,13 @@ def without_message_sign_off(text: str) -> str:
 
 def _passes_on_words(words: IdentityWords, text: str) -> bool:
     """Whether `text`, a message before its sign-off, opens someone else's words that run on to it: a quotation left
-    open, or a word of `quoting_words` or of `[someone_else]` ("sms", "isi", "penipu") with at most three words and
-    a colon after it ("Penipu sms: ...", "ada sms masuk: ...", "Isi surat: ..."). Such a word anywhere else is her
-    report's ("Saya ditipu penipu online ... Terima kasih. Siti Rahayu" kept her sign-off)."""
+    open, or a word of `quoting_words` ("sms", "isi", "surat") with at most three words and a colon after it ("Penipu
+    sms: ...", "ada sms masuk: ...", "Isi surat: ..."). Such a word anywhere else is her report's ("Saya ditipu penipu
+    online ... Terima kasih. Siti Rahayu" kept her sign-off), and so is a label of the accused ("Pelaku: ...")."""
     if text.count('"') % 2 or text.count("\u201c") > text.count("\u201d") or \
             text.count("\u2018") > text.count("\u2019"):
         return True
-    for opener in _QUOTE_OPENER.finditer(text):
-        if opener.group(1).lower() in words.quoting_words or _someone_elses(words, opener.group(1)):
-            return True
-    return False
+    return any(opener.group(1).lower() in words.quoting_words for opener in _QUOTE_OPENER.finditer(text))
 
 
 # A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:").
@@ -1640,14 +1637,14 @@ def _someone_elses(words: IdentityWords, word: str) -> bool:
     return bool(words.someone_else.fullmatch(lowered) or words.someone_else.fullmatch(lowered.removesuffix("nya")))
 
 
-def _opens_with_someone_else(words: IdentityWords, text: str, position: int) -> bool:
-    """Whether the words at `position` open with a form of address, an office or a word of someone else's ("Pak
-    Kades", "Kades Hendra", "pelaku ...")."""
+def _opens_with_someone_else(words: IdentityWords, text: str, position: int, signer: bool = False) -> bool:
+    """Whether the words at `position` open with a form of address (not after `signer`'s "Hormat saya,", which the
+    signer's own title follows), an office or a word of someone else's ("Pak Kades", "Kades Hendra", "pelaku ...")."""
     first = _NAME_WORD.match(text, position)
     if first is None:
         return False
-    if words.addressed.search(first.group().rstrip(".") + " ") or _folded(first.group().rstrip(".")) in \
-            words.own_name_offices:
+    if (not signer and words.addressed.search(first.group().rstrip(".") + " ")) or _folded(
+            first.group().rstrip(".")) in words.own_name_offices:
         return True
     return words.office_after_name.match(text, position) is not None or words.someone_else.match(text, position) \
         is not None or _someone_elses(words, first.group())
