@@ -355,7 +355,20 @@ def _taken(target: tuple[int, tuple[Any, ...]]) -> bool:
     return False
 
 
+def another_checkout(cwd: Path, code: Path = REPO_ROOT) -> Path | None:
+    """The checkout `make run` was started in when it is not the one whose code runs (`code`): a clone sharing
+    another checkout's `.venv` runs that checkout's code, its editable install pointing there, with no word of it (a
+    walk-through of a clone tested another checkout's uncommitted work)."""
+    here = cwd.resolve()
+    return here if here != code.resolve() and (here / "gateway" / "supervisor.py").is_file() else None
+
+
 def _supervise(settings: Settings, procfile: Path) -> int:
+    if (elsewhere := another_checkout(Path.cwd())) is not None:
+        log.warning("supervisor.other_checkout", code=str(REPO_ROOT), started_in=str(elsewhere),
+                    detail=f"started in {elsewhere}, this run's code is {REPO_ROOT}'s (the .venv's editable install "
+                           "points there): give this checkout a .venv of its own (make -C <checkout> .venv/.installed) "
+                           "to run its code")
     taken = taken_ports(settings, read_procfile(procfile).values())
     for process, host, port, setting in taken:
         log.error("process.port_in_use", process=process, host=host, port=port, setting=setting,

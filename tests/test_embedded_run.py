@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import io
 import json
 import os
 import re
@@ -29,9 +30,11 @@ from gateway.queues import redis_connection
 from gateway.settings import load_settings
 from gateway.supervisor import (
     LOCK_FILE,
+    another_checkout,
     exit_detail,
     hold_data_dir,
     listening_ports,
+    supervise,
     supervisor_running,
     taken_ports,
 )
@@ -1083,3 +1086,35 @@ def test_a_supervisor_whose_output_reader_is_gone_still_stops_its_processes_and_
     wait_until(lambda: _gone(started), timeout=15)
     assert not (tmp_path / "var" / "redis" / "url").exists()  # the embedded Redis was stopped by the supervisor
     assert "Received SIGTERM" in (tmp_path / "var" / "redis" / "redis.log").read_text()
+
+
+@pytest.mark.parametrize("elsewhere", [True, False], ids=["another-checkout", "its-own-checkout"])
+def test_a_make_run_in_another_checkout_says_whose_code_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             log_stream: io.StringIO, elsewhere: bool) -> None:
+    """A clone sharing another checkout's `.venv` runs that checkout's code (its editable install points there): a
+    walk-through of a clone tested the other checkout's uncommitted work, with no word of it. The first line says
+    whose code runs and where the run was started; in its own checkout nothing is said."""
+    other = tmp_path / "clone"
+    (other / "gateway").mkdir(parents=True)
+    (other / "gateway" / "supervisor.py").write_text("")
+    assert another_checkout(other) == other.resolve() and another_checkout(REPO_ROOT) is None
+    assert another_checkout(tmp_path) is None  # no checkout at all: a deployment's working directory
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("casestore: lapor-gateway casestore\n")
+    for key in [key for key in os.environ if key.startswith("LAPOR_") or key == "REDIS_URL"]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.chdir(other if elsewhere else REPO_ROOT)
+    with socket.socket() as holder:  # its port taken: the run stops before starting anything
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        monkeypatch.setenv("LAPOR_CASESTORE_PORT", str(holder.getsockname()[1]))
+        assert supervise(load_settings(), procfile) == 1
+    said = [json.loads(line) for line in log_stream.getvalue().splitlines()
+            if '"supervisor.other_checkout"' in line]
+    if elsewhere:
+        [line] = said
+        assert (line["code"], line["started_in"]) == (str(REPO_ROOT.resolve()), str(other.resolve()))
+    else:
+        assert said == []
