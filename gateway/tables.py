@@ -102,7 +102,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",
-                 "hers_after"),
+                 "hers_after", "to_the_reader"),
 }
 
 

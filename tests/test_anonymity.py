@@ -966,6 +966,14 @@ OWN_IDENTITY_CASES = [
     # Words of saying earlier in her sentence are no quotation of her name and number ("Pak RT bilang saya harus lapor
     # ke sini, nama saya ...": they went as someone else's); the accused's label before her sign-off opens no quotation;
     # "Hormat saya," is followed by the signer's own title.
+    # The accused's label before words said to the reader opens a scam message pasted: its signer stays; after "Hormat
+    # saya," an office after the title is the official's.
+    OwnIdentityCase("sms: a scam message after the accused's label and an official's title after 'Hormat saya,' stay",
+                    SMS_SENDER,
+                    "Pelaku: Selamat anda dapat hadiah mobil. Terima kasih, Budi Santoso 081311112222\n"
+                    "pungli. Hormat saya, Bpk Kades Hendra 081311113333",
+                    "Pelaku: Selamat anda dapat hadiah mobil. Terima kasih, Budi Santoso 081311112222\n"
+                    "pungli. Hormat saya, Bpk Kades Hendra 081311113333"),
     OwnIdentityCase("sms: 'bilang', 'katanya' earlier, a label of the accused, 'Hormat saya, Bpk ...' keep nothing",
                     SMS_SENDER,
                     "Pak RT bilang saya harus lapor ke sini, nama saya Siti Rahayu, WA 0857-1111-3390. Katanya mau "

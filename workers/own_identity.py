@@ -226,6 +226,8 @@ class IdentityWords:
     # and the words of a message passing on someone else's (`quoting_words`), lowercase.
     message_sign_off: re.Pattern[str]
     quoting_words: frozenset[str]
+    # One of `[own_name]` to_the_reader among the first two words at a position ("Selamat anda ...", "Yth nasabah").
+    to_the_reader: re.Pattern[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
@@ -310,6 +312,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["message_sign_offs"]))
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
+        to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
+                                 + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
         address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
@@ -1620,11 +1624,19 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
     """Whether `text`, a message before its sign-off, opens someone else's words that run on to it: a quotation left
     open, or a word of `quoting_words` ("sms", "isi", "surat") with at most three words and a colon after it ("Penipu
     sms: ...", "ada sms masuk: ...", "Isi surat: ..."). Such a word anywhere else is her report's ("Saya ditipu penipu
-    online ... Terima kasih. Siti Rahayu" kept her sign-off), and so is a label of the accused ("Pelaku: ...")."""
+    online ... Terima kasih. Siti Rahayu" kept her sign-off), and so is a label of the accused ("Pelaku: kades minta
+    5jt"), but before words said to the reader (`to_the_reader`: "Penipu: Selamat anda menang ...")."""
     if text.count('"') % 2 or text.count("\u201c") > text.count("\u201d") or \
             text.count("\u2018") > text.count("\u2019"):
         return True
-    return any(opener.group(1).lower() in words.quoting_words for opener in _QUOTE_OPENER.finditer(text))
+    for opener in _QUOTE_OPENER.finditer(text):
+        if opener.group(1).lower() in words.quoting_words:
+            return True
+        # The accused's label before words said to the reader: a scam message pasted ("Penipu: Selamat anda menang").
+        colon = text.index(":", opener.end())
+        if _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, colon + 1):
+            return True
+    return False
 
 
 # A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:").
@@ -1646,6 +1658,8 @@ def _opens_with_someone_else(words: IdentityWords, text: str, position: int, sig
     if (not signer and words.addressed.search(first.group().rstrip(".") + " ")) or _folded(
             first.group().rstrip(".")) in words.own_name_offices:
         return True
+    if signer and words.addressed.search(first.group().rstrip(".") + " "):  # "Hormat saya, Bpk Kades Hendra"
+        return _opens_with_someone_else(words, text, _AFTER_CLOSING.match(text, first.end()).end())  # type: ignore
     return words.office_after_name.match(text, position) is not None or words.someone_else.match(text, position) \
         is not None or _someone_elses(words, first.group())
 
