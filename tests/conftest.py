@@ -39,7 +39,7 @@ from channels.registry import WEBHOOK_ADAPTERS, enabled_webhook_adapters, notifi
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.liveness import ServingBeat
-from gateway.logs import configure_logging
+from gateway.logs import clear_message_context, configure_logging
 from gateway.queues import redis_connection
 from gateway.settings import CONFIG_DIR, REQUIRED_SECRETS, Settings, env_name, load_settings
 from gateway.tls import tls_context
@@ -140,6 +140,17 @@ async def async_wait_until(predicate: Callable[[], object], timeout: float = 10.
 def json_logs() -> None:
     """Log as the processes do: JSON lines through the redaction processor."""
     configure_logging("info")
+
+
+@pytest.fixture(autouse=True)
+def no_log_context_from_an_earlier_test() -> Iterator[None]:
+    """Each test starts with no log context bound: a line context an earlier test's in-process code left bound showed
+    on a later test's lines in the same worker (a reaper's lines carried `channel: email` once in a full run, a
+    failure that came and went with the order the tests ran in). The processes clear it themselves between messages
+    and jobs."""
+    clear_message_context()
+    yield
+    clear_message_context()
 
 
 @pytest.fixture(autouse=True, scope="session")
