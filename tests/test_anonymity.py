@@ -888,6 +888,11 @@ OWN_IDENTITY_CASES = [
                     "hubungi saya di 0813-1111-2222, kata penipu itu. Isinya: selamat anda menang, hubungi saya di "
                     "0813-1111-3333 begitu isi sms penipu. hubungi saya di 0813-1111-4444 katanya pelaku. hub saya "
                     "0813-1111-5555 kt calo di samsat. WA saya [anonim], oknum itu minta 5jt"),
+    # The same on a line of a longer text: the words after the phrase were read from past the line's end, and the
+    # scammer's number there went as hers.
+    OwnIdentityCase("sms: words after the contact saying a scammer's it was, on a line of its own", SMS_SENDER,
+                    "Laporan penipuan.\nhubungi saya di 0813-1111-6666, kata penipu itu\nmohon ditindak",
+                    "Laporan penipuan.\nhubungi saya di 0813-1111-6666, kata penipu itu\nmohon ditindak"),
     # Only those words, after her words: the phrase's own ("WA"), a number and everyday words ("chat", "ternyata")
     # between her contact and someone else's word are hers, and read so, her number went as the scammer's.
     OwnIdentityCase("sms: her contact before someone else's word with no words saying whose it was goes", SMS_SENDER,

@@ -1119,8 +1119,8 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     0813..."), or after words of its sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di
     0813..."). The number there is the one reported, which the agency needs."""
     start = text.rfind("\n", 0, position) + 1
-    end = text.find("\n", position)
-    line = text[start:end if end != -1 else len(text)]
+    line_end = text.find("\n", position)
+    line = text[start:line_end if line_end != -1 else len(text)]
     before = text[start:position]
     if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
             or before.rfind("\u201c") > before.rfind("\u201d"):
@@ -1131,7 +1131,7 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     # adalah oknum polisi" kept them) unless words say the phrase was theirs ("..., kata penipu itu").
     opening = [found.end() for found in _SENTENCE_BREAK.finditer(before, max(0, len(before) - SENTENCE_REACH))]
     begin = opening[-1] if opening else max(0, len(before) - SENTENCE_REACH)
-    after_start = len(before) + max(0, (end or position) - position)  # after the phrase: its own words are hers
+    after_start = (end or position) - start  # after the phrase: its own words are hers
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
     return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
