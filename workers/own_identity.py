@@ -667,7 +667,6 @@ def _sign_off(text: str) -> tuple[list[str], list[int], tuple[int, list[re.Match
     first = 0 if len(lines) <= scan else 1
     written = [index for index in range(first, len(lines)) if lines[index].strip()]
     words = load_identity_words()
-    closing = None
     closing = next(((index, found) for index in reversed(written[-CLOSING_TAIL_LINES:])
                     for found in [[*words.closing.finditer(lines[index], max(0, len(lines[index]) - _CLOSING_REACH))]]
                     if found), None) \
@@ -1122,8 +1121,7 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     line_end = text.find("\n", position)
     line = text[start:line_end if line_end != -1 else len(text)]
     before = text[start:position]
-    if line.lstrip().startswith((">", "\uff1e")) or before.count('"') % 2 == 1 \
-            or before.rfind("\u201c") > before.rfind("\u201d"):
+    if _in_quotes(text, position):
         return True
     # The sentence read no further than SENTENCE_REACH either side: a text of one unbroken sentence ("WA saya 0812..."
     # written over and over) was read whole at each phrase, 6 s a forward try at 32,000 characters. After the phrase
@@ -1467,8 +1465,6 @@ def _addresses_name(identity: IdentityWords, text: str, word: re.Match[str], ple
         and folded not in identity.own_name_offices
 
 
-
-
 def _closes(words: IdentityWords, line: str) -> bool:
     """Whether `line` holds a sign-off's closing phrase ("Salam,", "Terima kasih. Semoga segera ditindaklanjuti.",
     "Demikian laporan saya. Terima kasih."), no label's colon after it ("Pengirim: Sekdes Budi" opens a forwarded
@@ -1594,12 +1590,11 @@ MESSAGE_SIGN_OFF_WORDS = 8
 def without_message_sign_off(text: str) -> str:
     """An SMS's or a mention's text with the name and contacts signed after its last thanks or greeting
     (`message_sign_offs`) replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan 0813..."
-    reached the case store; a mail's sign-off is read by its lines). Not in a message passing on someone else's
-    words or naming someone else before it (`quoting_words`, `[someone_else]`, a quotation mark: "Penipu sms: Selamat
-    anda menang ... Terima kasih, Budi Santoso 0813..." is the scammer's, the evidence); a form of address, an office
-    or someone else's word after the phrase thanks or names someone else ("Terima kasih Pak Kades", "Salam, Kades
-    Hendra 0813...") and stays, and so does anything but a capitalized name and contacts there ("terima kasih atas
-    perhatiannya")."""
+    reached the case store; a mail's sign-off is read by its lines). Not after words opening someone else's words that
+    run on to it (`_passes_on_words`: "Penipu sms: Selamat anda menang ... Terima kasih, Budi Santoso 0813..." is the
+    scammer's, the evidence); a form of address, an office or someone else's word after the phrase thanks or names
+    someone else ("Terima kasih Pak Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a
+    capitalized name and contacts there ("terima kasih atas perhatiannya")."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
@@ -1655,11 +1650,12 @@ def _opens_with_someone_else(words: IdentityWords, text: str, position: int, sig
     first = _NAME_WORD.match(text, position)
     if first is None:
         return False
-    if (not signer and words.addressed.search(first.group().rstrip(".") + " ")) or _folded(
-            first.group().rstrip(".")) in words.own_name_offices:
+    plain = first.group().rstrip(".")
+    if words.addressed.search(plain + " "):  # after "Hormat saya," the words after the title tell: "Bpk Kades Hendra"
+        after = _AFTER_CLOSING.match(text, first.end()).end()  # type: ignore[union-attr]  # matches empty at least
+        return not signer or _opens_with_someone_else(words, text, after)
+    if _folded(plain) in words.own_name_offices:
         return True
-    if signer and words.addressed.search(first.group().rstrip(".") + " "):  # "Hormat saya, Bpk Kades Hendra"
-        return _opens_with_someone_else(words, text, _AFTER_CLOSING.match(text, first.end()).end())  # type: ignore
     return words.office_after_name.match(text, position) is not None or words.someone_else.match(text, position) \
         is not None or _someone_elses(words, first.group())
 
