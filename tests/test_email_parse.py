@@ -45,7 +45,7 @@ from channels.email.parse import (
     trim_quoted,
     unflow,
 )
-from channels.email.reply import our_message_id, reply_body, reply_subject, sent_with_subject
+from channels.email.reply import our_message_id, reply_body, reply_subject, sent_with_subject, status_body
 from channels.email.store import executable_flags, store_attachments
 from channels.email.tnef import tnef_files
 from gateway.errors import RejectedInput, TooLarge
@@ -1400,6 +1400,80 @@ def test_quotes_of_our_reply_are_looked_for_in_linear_time() -> None:
     started = time.process_time()
     assert our_quoted_tags(body) == ()
     assert time.process_time() - started < 1.5
+
+
+# Each mail reply of ours and whether an answer quoting it names its report by the tag in its text: every reply that
+# tells its reader of their own report, new or not (an acknowledgement, an addition confirmed, the same report sent
+# again); not the answers to a CEK (`status_body`, `[email_status_retry]`), which anyone may ask of any Tracking ID
+# and whose subject carries the tag, nor `[email_bad_tracking_id]`, which names no report.
+REPLIES_QUOTED = [
+    *((kind, True) for kind in (
+        "ack", "ack_anonymous", "ack_confidential", "ack_anonymous_confidential",
+        "duplicate", "duplicate_anonymous", "duplicate_confidential", "duplicate_anonymous_confidential",
+        "follow_up", "follow_up_status", "follow_up_status_retry",
+        "follow_up_unknown", "follow_up_unknown_anonymous", "follow_up_unknown_confidential",
+        "follow_up_unknown_anonymous_confidential", "follow_up_other_sender",
+        "bad_tracking_id_photo", "bad_tracking_id_photo_confidential")),
+    ("status_retry", False),
+]
+
+
+def _reply_text(kind: str) -> str:
+    return reply_body(kind, "10001301", follow_up_of="10001292", typed_id="12345", status="verified")
+
+
+@pytest.mark.parametrize(("kind", "tagged"), REPLIES_QUOTED, ids=[kind for kind, _ in REPLIES_QUOTED])
+@pytest.mark.parametrize("quote", ["gt", "attribution", "outlook"])
+def test_each_reply_telling_of_a_report_names_it_where_it_is_quoted(kind: str, tagged: bool, quote: str) -> None:
+    """An answer that lost its In-Reply-To and the subject's tag names its report by the tag inside our reply it
+    quotes. Our confirmation of an addition carried none (`[email_follow_up]`, `[email_follow_up_status]`,
+    `[email_follow_up_status_retry]`, `[email_duplicate]` and its flags), and the citizen answering it from such a
+    client had her next addition filed as a new report. Outlook's header block names the tag in its `Subject:` line
+    whatever our text says: quoted without it here, as a client that drops it writes it. Our words are passed over."""
+    body = {"gt": _gt(_reply_text(kind)), "attribution": _ATTRIBUTION + "\n" + _gt(_reply_text(kind)),
+            "outlook": _OUTLOOK_BLOCK.replace("[LAPOR #10001301] ", "") + _reply_text(kind)}[quote]
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "Warga <warga@example.net>", "pengaduan@lapor.go.id"
+    mail["Subject"] = "Re: Lampu jalan mati"
+    mail.set_content("Lampunya masih mati.\n\n" + body)
+    parsed = parse_mail(mail.as_bytes())
+    assert parsed.quoted_tags == (("10001301",) if tagged else ())
+    if tagged:
+        assert parsed.quoting_text == "Lampunya masih mati."
+
+
+def test_the_status_answer_by_mail_names_no_report_where_it_is_quoted() -> None:
+    """The answer to a CEK is the SMS's (`[status]`, `[status_unknown]`), to whoever asked: no tag in its text."""
+    for found in (True, False):
+        mail = EmailMessage()
+        mail["From"], mail["To"] = "Warga <warga@example.net>", "pengaduan@lapor.go.id"
+        mail["Subject"] = "Re: CEK 10001301"
+        mail.set_content("Lampunya masih mati.\n\n" + _gt(status_body("10001301", "verified", found)))
+        assert parse_mail(mail.as_bytes()).quoted_tags == ()
+
+
+# The texts given the tag: each of their former wordings, forwarded or quoted back from a citizen's mailbox, is ours.
+RETAGGED = ("email_follow_up", "email_follow_up_status", "email_follow_up_status_retry", "email_duplicate",
+            "email_duplicate_anonymous", "email_duplicate_confidential", "email_duplicate_anonymous_confidential")
+
+
+@pytest.mark.parametrize("key", RETAGGED)
+def test_our_replies_in_the_words_they_had_before_the_tag_are_still_ours(key: str) -> None:
+    """A reworded reply keeps its old words under `[<key>.former]` (config/replies.toml): a citizen's mailbox holds
+    the old mail, and a quote of it was otherwise taken for her words. Each former text, in each language (the other
+    language's current text beside it), forwarded under the tag's subject, is passed over."""
+    table = load_replies()[key]
+    assert {language: bool(table["former"].get(language)) for language in ("id", "en")} == {"id": True, "en": True}
+    fields = {"tracking_id": "10001301", "status": "diverifikasi"}
+    for language in ("id", "en"):
+        for former in table["former"][language]:
+            texts = {"id": table["id"], "en": table["en"], language: former}
+            body = "\n\n".join(texts[each].format(**fields) for each in ("id", "en")) + "\n"
+            mail = EmailMessage()
+            mail["From"], mail["To"] = "Warga <warga@example.net>", "pengaduan@lapor.go.id"
+            mail["Subject"] = "Fwd: [LAPOR #10001301] Lampu jalan mati"
+            mail.set_content("Lampunya masih mati.\n\n" + GMAIL_FORWARD + body)
+            assert parse_mail(mail.as_bytes()).tagged_text == "Lampunya masih mati.", (language, former)
 
 
 # -- What a mail's status query says beside its ID -------------------------------------------------------------------

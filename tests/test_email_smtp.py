@@ -2007,6 +2007,82 @@ def test_an_answer_quoting_our_acknowledgement_without_the_tag_adds_to_its_sende
     if row.anonymous:
         assert REPORTER not in filed and "Siti Rahayu" not in filed
 
+@dataclass(frozen=True)
+class QuotedConfirmationRow:
+    """A second mail from the sender of a named report `Pungli di kelurahan` (`second`, given its Tracking ID),
+    confirmed by our reply of kind `confirmed` (with `status`, the case store's), then a third mail of theirs quoting
+    that reply (`quoting`) below their words, with no `In-Reply-To`, no `References` and `Re: Pungli di kelurahan` for
+    its subject: webmail and phone clients drop the threading fields and the subject's tag. (Outlook's header block
+    quotes our subject's tag too, which threaded it before.)"""
+
+    id: str
+    second: Callable[[str], bytes]
+    confirmed: str
+    quoting: Callable[[EmailMessage], str]
+    status: str | None = None
+
+
+def _tagged_addition(tracking_id: str) -> bytes:
+    return citizen_mail(subject=f"Re: [LAPOR #{tracking_id}] Pungli di kelurahan", body="Petugas datang lagi.")
+
+
+def _tagged_grievance(tracking_id: str) -> bytes:
+    return citizen_mail(subject=f"Re: [LAPOR #{tracking_id}] Pungli di kelurahan", body="Kenapa belum ditanggapi?")
+
+
+def _report_again(tracking_id: str) -> bytes:
+    return citizen_mail(subject="Pungli di kelurahan", body="Petugas kelurahan meminta uang.")
+
+
+QUOTED_CONFIRMATION_ROWS = [
+    QuotedConfirmationRow("follow-up-in-gt-lines", _tagged_addition, "follow_up", _gt_quoting),
+    QuotedConfirmationRow("follow-up-under-gmails-attribution", _tagged_addition, "follow_up", gmail_answer_quoting),
+    QuotedConfirmationRow("follow-up-under-outlooks-header-block", _tagged_addition, "follow_up",
+                          outlook_answer_quoting),
+    # a grievance in the thread: the addition received and the status it asks
+    QuotedConfirmationRow("follow-up-with-the-status", _tagged_grievance, "follow_up_status", gmail_answer_quoting,
+                          status="verified"),
+    # the same mail sent again within the window: "we already have this report"
+    QuotedConfirmationRow("the-same-report-again", _report_again, "duplicate", gmail_answer_quoting),
+]
+
+
+@pytest.mark.parametrize("row", QUOTED_CONFIRMATION_ROWS, ids=[row.id for row in QUOTED_CONFIRMATION_ROWS])
+def test_an_answer_quoting_our_confirmation_of_an_addition_continues_the_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, casestore: CaseStoreServer, row: QuotedConfirmationRow) -> None:
+    """Our acknowledgement carries the report's tag in its text, so the sender's answer quoting it continues the
+    report when the mail lost its `In-Reply-To` and the subject's tag; our confirmation of an addition (or of the same
+    report sent again) carried none, and an answer quoting it was filed as a new report with a second Tracking ID,
+    a second case for the agency. Each now carries the tag as the acknowledgement does (README, E-mail)."""
+    tracking_id, _ = filed_report(make_server, redis, casestore, status=row.status,
+                                  body="Petugas kelurahan meminta uang.")
+    server = make_server()
+    second = row.second(tracking_id)
+    result = server.deliver(second)
+    assert result.tracking_id is not None
+    run_replies(server.settings, redis)
+    [confirmation] = answer_to(outbox(server.settings), second)
+    status = {"status": row.status} if row.status else {}
+    assert confirmation.get_content() == reply_body(row.confirmed, tracking_id, **status)
+    words = "Sudah seminggu belum ada tindakan."
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Re: Pungli di kelurahan"
+    mail["Message-ID"] = make_msgid(domain="example.net")
+    mail.set_content(words + "\n" + row.quoting(confirmation))
+    third = mail.as_bytes().replace(b"\n", b"\r\n")
+    added = server.deliver(third)
+    assert added.tracking_id is not None
+    envelope = stored_envelope(redis, added.tracking_id)
+    assert envelope is not None
+    assert (envelope["follow_up_of"], envelope["text"]) == (tracking_id, words)
+    run_replies(server.settings, redis)
+    [reply] = answer_to(outbox(server.settings), third)
+    assert str(reply["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+    assert reply.get_content() == reply_body("follow_up", tracking_id)
+    server.stop()  # its intake hands the additions to the forward queue
+    drain(server.settings, (FORWARD_QUEUE,))
+    assert [report["tracking_id"] for report in casestore.reports() if not report.get("follow_up_of")] == [tracking_id]
+
 
 @dataclass(frozen=True)
 class PastTheBoundRow:
