@@ -690,6 +690,8 @@ def _letter_closing(words: IdentityWords, line: str) -> list[re.Match[str]]:
 
 
 _AFTER_CLOSING = re.compile(r"[^\w\n]*")  # the punctuation and spaces after a closing phrase ("Salam, ")
+# The same across line breaks: an SMS's sign-off on the lines below its thanks ("Terima kasih\nSiti Rahayu\n0813...").
+_BELOW_CLOSING = re.compile(r"[^\w]*")
 _BEFORE_NAME = re.compile(r"[^\w\n\[]*")  # the same, up to a name already OWN_IDENTITY ("Salam, [anonim]")
 
 
@@ -1594,12 +1596,15 @@ def without_message_sign_off(text: str) -> str:
     run on to it (`_passes_on_words`: "Penipu sms: Selamat anda menang ... Terima kasih, Budi Santoso 0813..." is the
     scammer's, the evidence); a form of address, an office or someone else's word after the phrase thanks or names
     someone else ("Terima kasih Pak Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a
-    capitalized name and contacts there ("terima kasih atas perhatiannya")."""
+    capitalized name and contacts there ("terima kasih atas perhatiannya"). The name may open the line below the
+    thanks, its contacts on the lines below it, as a phone's SMS app breaks them ("Terima kasih\nSiti Rahayu\n0813...":
+    read on the thanks' line alone, her name and number reached the case store); the same words stay there as on its
+    line ("Terima kasih\nPak Kades Hendra", "ttd\nHendra Gunawan", a name a sentence runs on after)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
         return text
-    position = _AFTER_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
+    position = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
