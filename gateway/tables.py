@@ -92,7 +92,7 @@ KEYWORDS_REQUIRED: dict[str, tuple[str, ...]] = {
     "kinds": (), "flags": (), "commands": ("status", "help"), "language": ("english_markers", "indonesian_markers"),
 }
 IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
-    "closings": ("phrases", "letter_openers", "letter_thanks"), "forms_of_address": ("words",),
+    "closings": ("phrases", "letter_openers", "letter_thanks"), "forms_of_address": ("words", "abbreviations"),
     "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
@@ -102,7 +102,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",
-                 "hers_after", "to_the_reader"),
+                 "hers_after", "to_the_reader", "after_thanks"),
 }
 
 

@@ -1014,6 +1014,29 @@ OWN_IDENTITY_CASES = [
                    "Penipu sms:\nSelamat anda menang undian.\nTerima kasih\nBudi Santoso\n0813-1111-2222",
                    "kades kirim surat minta iuran. Terima kasih\nttd\nHendra Gunawan\n0813-1111-3333",
                    "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444")),
+    # A form of address ending its clause after the thanks is said to the reader, her sign-off after it ("Terima kasih
+    # pak. Siti Rahayu 0813..." kept her name and number: "pak" was read as the thanked official's title).
+    *(OwnIdentityCase(f"sms: her sign-off after a form of address said to the reader: {text!r}", SMS_SENDER, text,
+                      expected)
+      for text, expected in (
+          ("Jalan rusak. Terima kasih pak. Siti Rahayu 0813 9876 5432",
+           "Jalan rusak. Terima kasih pak. [anonim] [anonim]"),
+          ("Jalan rusak. Terima kasih ya Bu, Siti Rahayu", "Jalan rusak. Terima kasih ya Bu, [anonim]"),
+          ("Jalan rusak. Makasih bapak!\nWulan\n0813-7777-8888", "Jalan rusak. Makasih bapak!\n[anonim]\n[anonim]"),
+          ("Jalan rusak. Terima kasih pak\nSiti Rahayu 0813 9876 5432",
+           "Jalan rusak. Terima kasih pak\n[anonim] [anonim]"),
+          ("Jalan rusak. Terima kasih banyak, Siti Rahayu", "Jalan rusak. Terima kasih banyak, [anonim]"))),
+    # The official thanked by name, a title's abbreviation with its dot ("Bpk. Hendra"), an office or another form of
+    # address after the reader's, and the reader's words running on stay.
+    *(OwnIdentityCase(f"sms: an official thanked after or with a form of address stays: {text!r}", SMS_SENDER,
+                      text, text)
+      for text in ("Jalan rusak. Terima kasih Pak Hendra", "Jalan rusak. Terima kasih Pak Hendra 0813-1111-2222",
+                   "Jalan rusak. Terima kasih banyak Pak Hendra", "Jalan rusak. Terima kasih ya Pak Kades",
+                   "Jalan rusak. Terima kasih Bpk. Hendra Gunawan 0813-1111-2222",
+                   "Jalan rusak. Terima kasih pak. Kades Hendra 0813-1111-2222",
+                   "Jalan rusak. Terima kasih pak, Pak Hendra 0813-1111-2222",
+                   "Jalan rusak. Terima kasih pak. Mohon ditindak", "Jalan rusak. Terima kasih bu. Budi Santoso minta "
+                   "uang 0813-1111-4444")),
     OwnIdentityCase("sms: thanks to someone else or for attention ending the message stay", SMS_SENDER,
                     "pungli. kades minta 5jt, terima kasih atas perhatiannya. Salam, Kades Hendra 0813-1111-2222",
                     "pungli. kades minta 5jt, terima kasih atas perhatiannya. Salam, Kades Hendra 0813-1111-2222"),

@@ -161,6 +161,8 @@ class IdentityWords:
     letter_thanks: re.Pattern[str]
     # A form of address (`[forms_of_address]`) ending the text before a name, a dot after it or none.
     addressed: re.Pattern[str]
+    # Its abbreviations (`[forms_of_address]` abbreviations), whose dot ends no clause, lowercase.
+    address_abbreviations: frozenset[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded (`_folded`).
     not_a_name: frozenset[str]
     # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
@@ -226,6 +228,8 @@ class IdentityWords:
     # and the words of a message passing on someone else's (`quoting_words`), lowercase.
     message_sign_off: re.Pattern[str]
     quoting_words: frozenset[str]
+    # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
+    after_thanks: frozenset[str]
     # One of `[own_name]` to_the_reader among the first two words at a position ("Selamat anda ...", "Yth nasabah").
     to_the_reader: re.Pattern[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
@@ -269,6 +273,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         letter_thanks=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["closings"]["letter_thanks"]))
                                  + r")(?!\w)", re.IGNORECASE),
         addressed=re.compile(rf"(?<!\w)(?:{forms})\.?\s*$", re.IGNORECASE),
+        address_abbreviations=frozenset(word.lower() for word in raw["forms_of_address"]["abbreviations"]),
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
@@ -312,6 +317,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["message_sign_offs"]))
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
+        after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
@@ -1604,7 +1610,8 @@ def without_message_sign_off(text: str) -> str:
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
         return text
-    position = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
+    below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
+    position = _said_to_the_reader(words, text, below)
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
@@ -1618,6 +1625,26 @@ def without_message_sign_off(text: str) -> str:
     if re.fullmatch(r"[^\w]*", text[end:]) is None:
         return text
     return _replaced_spans(text, [span, *contacts])
+
+
+# A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own).
+_VOCATIVE_END = re.compile(r"[^\S\n]*(?:[,!]|\n|$)")
+
+
+def _said_to_the_reader(words: IdentityWords, text: str, position: int) -> int:
+    """Where an SMS's sign-off opens after its thanks at `position`: past words saying nothing of whom (`after_thanks`:
+    "ya", "banyak") and a form of address ending its clause, said to the reader ("Terima kasih ya pak. Siti Rahayu
+    0813...", "Makasih bu,\nWulan": "pak" was read as a thanked official's title, and her name and number stayed). Not
+    a form of address before a name ("Terima kasih Pak Hendra": the official thanked), nor an abbreviation's dot
+    ("Terima kasih Bpk. Hendra")."""
+    while (word := _NAME_WORD.match(text, position)) is not None:
+        plain, dotted = word.group().rstrip(".").lower(), word.group().endswith(".")
+        vocative = words.addressed.fullmatch(word.group()) is not None and (
+            plain not in words.address_abbreviations if dotted else _VOCATIVE_END.match(text, word.end()) is not None)
+        if not vocative and (dotted or plain not in words.after_thanks):
+            return position
+        position = _BELOW_CLOSING.match(text, word.end()).end()  # type: ignore[union-attr]  # matches empty
+    return position
 
 
 def _passes_on_words(words: IdentityWords, text: str) -> bool:
