@@ -1062,6 +1062,23 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("x: the name under the reporter's own label in a mention", X_SENDER,
                     "@lapor1708 pungli di kelurahan. Pelapor: Siti Rahayu, terlapor: Lurah Andi",
                     "@lapor1708 pungli di kelurahan. Pelapor: [anonim], terlapor: Lurah Andi", channel="twitter"),
+    # A mention opens with the handles it is addressed to, no mark before "Saya": her full name after it reached the
+    # case store ("@LAPOR1708 Saya Ahmad Fauzi warga RT 03 ...").
+    *(OwnIdentityCase(f"x: 'Saya' and her full name after the handles opening a mention: {text!r}", X_SENDER, text,
+                      expected, {"username": "budi_rahasia"}, channel="twitter")
+      for text, expected in (
+          ("@LAPOR1708 Saya Ahmad Fauzi warga RT 03 melaporkan kades",
+           "@LAPOR1708 Saya [anonim] warga RT 03 melaporkan kades"),
+          ("@LAPOR1708 @kades_hendra Saya Ahmad Fauzi dari desa Cibiru, kades minta uang",
+           "@LAPOR1708 @kades_hendra Saya [anonim] dari desa Cibiru, kades minta uang"),
+          ("pungli.\n@LAPOR1708 Saya Ahmad Fauzi", "pungli.\n@LAPOR1708 Saya [anonim]"))),
+    # After the handles the same words stay as at a sentence's start: an office, words that are no name, a caller's.
+    *(OwnIdentityCase(f"x: 'Saya' after the handles opening a mention, no name of hers: {text!r}", X_SENDER, text,
+                      text, {"username": "budi_rahasia"}, channel="twitter")
+      for text in ("@LAPOR1708 Saya Kades Hendra Gunawan minta uang 5jt", "@LAPOR1708 Saya Mau Lapor Pungli",
+                   "@LAPOR1708 Dia ngaku, Saya Budi Santoso Dari Kejaksaan",
+                   "@LAPOR1708 penipu bilang Saya Budi Santoso dari bank",
+                   "cc @LAPOR1708 Saya Telepon Budi Santoso Tapi Tidak Diangkat")),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

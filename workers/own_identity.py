@@ -214,8 +214,9 @@ class IdentityWords:
     own_name_describing: frozenset[str]
     # Words ending a lowercase name as a mark does (`[own_name]` after_name: "dari", "warga"), lowercase.
     own_name_after: frozenset[str]
-    # "Saya" opening a sentence or a clause before a capitalized word (`[own_name]` self_words), its group 1 the word;
-    # and the words after it that make no name (`not_after_self`), folded.
+    # "Saya" opening a sentence or a clause before a capitalized word (`[own_name]` self_words), its group 1 the word,
+    # the handles a mention opens with before it too (`_MENTIONS`); and the words after it that make no name
+    # (`not_after_self`), folded.
     self_intro: re.Pattern[str]
     not_after_self: frozenset[str]
     # Words before a bare "Saya" in its paragraph that make it someone else's words passed on (`told_before_self`).
@@ -246,6 +247,11 @@ class IdentityWords:
     # An office the accused holds (`[someone_else]` offices: "Kades", "Kepala Desa") opening what sets a name off
     # ("Hendra Gunawan (Kades Sukamaju)"), after its marks.
     office_after_name: re.Pattern[str]
+
+
+# The handles a mention opens with, addressed to ("@LAPOR1708 @polres Saya Ahmad Fauzi ..."): no mark ends a clause
+# before its "Saya", and her full name after it reached the case store.
+_MENTIONS = r"(?:[^\S\n]*" + _AT_SIGN + _HANDLE_CHAR + r"+(?=[^\S\n]))*"
 
 
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
@@ -308,7 +314,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                                               *raw["own_name"]["after_title"]] if " " not in word),
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
-        self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))[^\S\n]*(" + "|".join(map(
+        self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))" + _MENTIONS + r"[^\S\n]*(" + "|".join(map(
             phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z])", re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
         told_before_self=frozenset(word.lower() for word in raw["own_name"]["told_before_self"]),
