@@ -1079,6 +1079,28 @@ OWN_IDENTITY_CASES = [
                    "@LAPOR1708 Dia ngaku, Saya Budi Santoso Dari Kejaksaan",
                    "@LAPOR1708 penipu bilang Saya Budi Santoso dari bank",
                    "cc @LAPOR1708 Saya Telepon Budi Santoso Tapi Tidak Diangkat")),
+    # Her name in capitals after a bare "Saya", as a feature phone's user types (the message in capitals too): it
+    # reached the case store, capitals read as no name's. Its end is found by the words that end a name (her own
+    # "warga", "dari", a verb of `not_after_self` such as "MELAPORKAN", an office, the accused's), which stay.
+    *(OwnIdentityCase(f"sms: her name in capitals after a bare 'Saya': {text!r}", SMS_SENDER, text, expected)
+      for text, expected in (
+          ("Saya AHMAD FAUZI warga RT 03 melaporkan kades", "Saya [anonim] warga RT 03 melaporkan kades"),
+          ("SAYA AHMAD FAUZI WARGA RT 03 MELAPORKAN KADES HENDRA PUNGLI",
+           "SAYA [anonim] WARGA RT 03 MELAPORKAN KADES HENDRA PUNGLI"),
+          ("SAYA AHMAD FAUZI MELAPORKAN KADES HENDRA PUNGLI", "SAYA [anonim] MELAPORKAN KADES HENDRA PUNGLI"),
+          ("SAYA SITI RAHAYU DARI DESA SUKAMAJU. KADES HENDRA MINTA UANG",
+           "SAYA [anonim] DARI DESA SUKAMAJU. KADES HENDRA MINTA UANG"),
+          ("PUNGLI DI DESA. SAYA SITI RAHAYU KADES HENDRA MINTA 5JT",
+           "PUNGLI DI DESA. SAYA [anonim] KADES HENDRA MINTA 5JT"),
+          ("SAYA SITI RAHAYU 0813 9876 5432", "SAYA [anonim] [anonim]"))),
+    # Capitals after "Saya" that are no name of hers stay: the accused's office first, a verb or a plea first, words
+    # no name's end is found after, a caller's or a letter's "SAYA".
+    *(OwnIdentityCase(f"sms: capitals after a bare 'Saya' that are no name of hers stay: {text!r}", SMS_SENDER, text,
+                      text)
+      for text in ("SAYA KADES HENDRA GUNAWAN MINTA UANG 5JT", "SAYA SUDAH LAPOR CAMAT",
+                   "SAYA DIPALAK PREMAN ANDI SAPUTRA", "SAYA MAU LAPOR KADES HENDRA PUNGLI",
+                   "SAYA KEHILANGAN MOTOR HONDA BEAT MERAH", "DIA NGAKU, SAYA BUDI SANTOSO DARI KEJAKSAAN",
+                   "SURAT PERNYATAAN KADES. SAYA HENDRA GUNAWAN MENYATAKAN TIDAK MEMUNGUT BIAYA")),
     OwnIdentityCase("sms: a name given in an SMS's short forms; words after 'FB saya' stay", SMS_SENDER,
                     "pungli dinas. nama sy siti rahmawati. sy bernama Siti Rahmawati. FB SAYA DIBAJAK ORANG. "
                     "FB saya Dibajak Andi Saputra tetangga saya. terima kasih",

@@ -1269,13 +1269,25 @@ def without_given_name(text: str) -> str:
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
-    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized, no word of
-    `not_after_self` first and no plea's or passive verb's among them ("Saya Ahmad Fauzi"; not "Saya Mau Lapor",
-    "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu Budi Santoso")."""
+    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized or in capitals,
+    no word of `not_after_self` first and no plea's or passive verb's among them ("Saya Ahmad Fauzi", "SAYA AHMAD
+    FAUZI WARGA RT 03": a feature phone's user types in capitals, and her name reached the case store; not "Saya Mau
+    Lapor", "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu Budi Santoso"). In capitals every word is
+    capitalized: a name there ends where a word ending a name stands (`_given_name`), not at the most words a name
+    holds ("SAYA KEHILANGAN MOTOR HONDA BEAT MERAH" stays)."""
     names = _NAME_WORD.findall(text, *span)
-    return len(names) >= 2 and all(name[0].isupper() and not name[1:2].isupper() for name in names) \
+    if any(_in_capitals(name) for name in names) and len(names) >= _GIVEN_NAME_MAX_WORDS \
+            and (space := _NAME_SPACE.match(text, span[1])) is not None and _NAME_WORD.match(text, space.end()):
+        return False
+    return len(names) >= 2 and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper())
+                                   for name in names) \
         and _folded(names[0].rstrip(".")) not in identity.not_after_self | identity.own_name_offices \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
+
+
+def _in_capitals(word: str) -> bool:
+    """Whether `word` is written in capitals, more than an initial ("AHMAD"; not "A.", "Ahmad")."""
+    return len(word.rstrip(".")) > 1 and word.isupper()
 
 
 # How far before a bare "Saya" the words saying it is someone else's are looked for (`_told_by_someone_else`).
@@ -1396,6 +1408,11 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
         if len(words) > titles and (_opens_accuseds_name(identity, text, word, words[-1]) if offices_end
                                     else _someone_elses(identity, plain)):
             ended = office_after = True
+            break
+        # In capitals every word is capitalized: a verb or a word no name opens with ends it ("SAYA AHMAD FAUZI
+        # MELAPORKAN KADES ..." went as "[anonim] KADES ...").
+        if words and _in_capitals(word.group()) and _folded(plain) in identity.not_after_self:
+            ended = True
             break
         words.append(word)
         space = _NAME_SPACE.match(text, word.end())
