@@ -96,7 +96,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
-    "someone_else": ("victim", "words", "attribution"),
+    "someone_else": ("victim", "words", "attribution", "speech_openers", "determiners"),
     "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",

@@ -894,6 +894,29 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: words after the contact saying a scammer's it was, on a line of its own", SMS_SENDER,
                     "Laporan penipuan.\nhubungi saya di 0813-1111-6666, kata penipu itu\nmohon ditindak",
                     "Laporan penipuan.\nhubungi saya di 0813-1111-6666, kata penipu itu\nmohon ditindak"),
+    # "sendiri" ("my own") between the words and her number, and a word of saying that opens what someone else said
+    # after it ("kata pelaku saya akan dilaporkan balik": his words about her, no tag naming whose her number was): her
+    # number and name reached the case store.
+    *(OwnIdentityCase(f"sms: her own number after 'sendiri', and before someone else's reported words: {text!r}",
+                      SMS_SENDER, text, expected)
+      for text, expected in (
+          ("WA saya sendiri 0857 1234 5678", "WA saya sendiri [anonim]"),
+          ("nomor saya sendiri: 0857-1234-5679, kades minta uang", "nomor saya sendiri: [anonim], kades minta uang"),
+          ("WA saya 0857 1234 5678, kata pelaku saya akan dilaporkan balik",
+           "WA saya [anonim], kata pelaku saya akan dilaporkan balik"),
+          ("Nama saya Siti Rahayu, kata pelaku saya akan dilaporkan balik",
+           "Nama saya [anonim], kata pelaku saya akan dilaporkan balik"),
+          ("hubungi saya di 0857 1234 5670, katanya oknum itu bahwa laporan saya percuma",
+           "hubungi saya di [anonim], katanya oknum itu bahwa laporan saya percuma"))),
+    # A scammer's number and name stay: "sendiri" with another word before the number, a tag after them naming whose
+    # they were, also on a line of its own, with words of place after it ("kt calo di samsat").
+    *(OwnIdentityCase(f"sms: a number after 'sendiri' not hers, and one a tag names someone else's, stay: {text!r}",
+                      SMS_SENDER, text, text)
+      for text in ("nomor saya sendiri dipakai penipu 0813-1111-2222",
+                   "hubungi saya di 0813-1111-2222, kata penipu itu",
+                   "hubungi saya di 0813-1111-2222, kata penipu itu. saya akan lapor polisi",
+                   "hub saya 0813-1111-5555 kt calo di samsat",
+                   "Nama saya Andi Saputra dari BRI, kata penipu\nsaya hampir transfer")),
     # Only those words, after her words: the phrase's own ("WA"), a number and everyday words ("chat", "ternyata")
     # between her contact and someone else's word are hers, and read so, her number went as the scammer's.
     OwnIdentityCase("sms: her contact before someone else's word with no words saying whose it was goes", SMS_SENDER,

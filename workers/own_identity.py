@@ -173,6 +173,10 @@ class IdentityWords:
     someone_else: re.Pattern[str]
     # Words saying whose the words before them were (`[someone_else]` attribution: "kata", "isi sms"), lowercase.
     attribution: frozenset[str]
+    # Words opening what someone else said after their word (`[someone_else]` speech_openers: "kata pelaku saya ..."),
+    # a determiner between or none (`determiners`: "itu"), lowercase.
+    speech_openers: frozenset[str]
+    determiners: frozenset[str]
     # Words that ask to be reached (`[own_contact]`), as whole words; and the words that may stand between them and
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
@@ -288,6 +292,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + r")(?!\w)",
                                 re.IGNORECASE),
         attribution=frozenset(word.lower() for word in raw["someone_else"]["attribution"]),
+        speech_openers=frozenset(word.lower() for word in raw["someone_else"]["speech_openers"]),
+        determiners=frozenset(word.lower() for word in raw["someone_else"]["determiners"]),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
                                                                               *raw["own_contact"]["handles"]]))
                                + r")(?!\w)", re.IGNORECASE),
@@ -1854,13 +1860,25 @@ def _is_report_line(line: str) -> bool:
 
 def _attributed(text: str) -> bool:
     """Whether `text` says whose the words before it were: a word of `[someone_else]` with a word of `attribution` at
-    most two words before it ("kata penipu itu", "begitu isi sms penipu"), numbers not counted as words."""
+    most two words before it ("kata penipu itu", "begitu isi sms penipu"), numbers not counted as words; not one that
+    opens what they said (`speech_openers` after it: "kata pelaku saya akan dilaporkan balik" is his threat, told after
+    her own number, which stayed as his)."""
     words = load_identity_words()
     for match in words.someone_else.finditer(text):
         before = [word for word in _WORD.findall(text, 0, match.start()) if not word.isdigit()]
-        if match.group("victim") is None and any(word.lower() in words.attribution for word in before[-3:]):
+        if match.group("victim") is None and any(word.lower() in words.attribution for word in before[-3:]) \
+                and not _opens_speech(words, text, match.end()):
             return True
     return False
+
+
+def _opens_speech(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the words at `position`, after someone else's word, open what they said: a word of `speech_openers`,
+    after a determiner or none ("pelaku saya akan ...", "oknum itu bahwa ...")."""
+    following = [word.lower() for word in _WORD.findall(text, position)[:2]]
+    if following[:1] and following[0] in words.determiners:
+        following = following[1:]
+    return bool(following) and following[0] in words.speech_openers
 
 
 def _about_someone_else(text: str) -> bool:
