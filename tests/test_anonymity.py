@@ -1015,6 +1015,23 @@ OWN_IDENTITY_CASES = [
                     SMS_SENDER,
                     "Pelapor: Siti Rahayu Oknum Polisi Andi minta uang damai\nPelapor: Rina Wati: kades minta uang",
                     "Pelapor: [anonim] Oknum Polisi Andi minta uang damai\nPelapor: [anonim]: kades minta uang"),
+    # Under her label in a message the accused's office after her name opens his name when the sentence runs on after
+    # it ("Pelapor: Siti Rahayu Kades Hendra minta uang" went as "Pelapor: [anonim] minta uang": his office and name,
+    # the evidence, lost); an office ending its clause there is her own post, and goes with her name.
+    *(OwnIdentityCase(f"sms: under her label the accused's office after her name, a sentence running on: {text!r}",
+                      SMS_SENDER, text, expected)
+      for text, expected in (
+          ("Pelapor: Siti Rahayu Kades Hendra minta uang", "Pelapor: [anonim] Kades Hendra minta uang"),
+          ("Pelapor: Siti Camat Andi minta uang 5jt", "Pelapor: [anonim] Camat Andi minta uang 5jt"),
+          ("pungli. Pelapor: Siti Rahayu Kepala Desa Hendra potong BLT 0813-1111-2222",
+           "pungli. Pelapor: [anonim] Kepala Desa Hendra potong BLT 0813-1111-2222"))),
+    *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
+                      expected)
+      for text, expected in (
+          ("kades minta uang. Pelapor: Siti Kades Sukamaju", "kades minta uang. Pelapor: [anonim]"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju, camat minta uang", "Pelapor: [anonim], camat minta uang"),
+          ("Pelapor: Budi Camat Andi\nkades minta uang", "Pelapor: [anonim]\nkades minta uang"),
+          ("Pelapor: Siti Staf Kades Sukamaju mau lapor pungli", "Pelapor: [anonim] mau lapor pungli"))),
     OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
                     "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
                     "pungli di loket. Terima kasih, [anonim] [anonim]"),

@@ -1604,7 +1604,9 @@ def without_reporter_labels_in_message(text: str) -> str:
     Hendra"), and her handle in its place ("Pelapor: @sitirahayu"): a message to the gateway is its reporter's own, with
     no sign-off and no report pasted below one as a mail may hold, and the name reached the case store. A quoted line or
     words in quotation marks are someone else's and stay, and so does a plea or an ordinary word in place of a name
-    ("Pelapor: rahasia", "Pelapor: warga")."""
+    ("Pelapor: rahasia", "Pelapor: warga"). An office after her name there is her post ("Pelapor: Siti Kades
+    Sukamaju"), but for the accused's with a sentence running on after it ("Pelapor: Siti Rahayu Kades Hendra minta
+    uang": his office and name stay)."""
     words = load_identity_words()
     if "pelapor" not in text.lower():
         return text
@@ -1614,10 +1616,19 @@ def without_reporter_labels_in_message(text: str) -> str:
         label = words.reporter_label.match(text, start) or words.sign_off_reporter_label.match(text, start)
         if label is None or _in_quotes(text, start):
             continue
-        span = _given_name(words, text, label.end(), offices_end=False) or _labelled_handle(text, label.end())
+        span = _given_name(words, text, label.end(), offices_end=False)
+        # The accused's office after her name opens his when the sentence runs on after it ("Pelapor: Siti Rahayu
+        # Kades Hendra minta uang" went as "Pelapor: [anonim] minta uang"); ending its clause it is her post.
+        if span is not None and _RUNS_ON.match(text, span[1]) is not None:
+            span = _given_name(words, text, label.end())
+        span = span or _labelled_handle(text, label.end())
         if span is not None:
             spans += [span, *_contacts_after(words, read, span[1])]
     return _replaced_spans(text, spans)
+
+
+# A word after a name on its line with no mark between: the sentence runs on ("... Kades Hendra minta uang").
+_RUNS_ON = re.compile(r"[^\S\n]+[^\W\d_]")
 
 
 # At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
