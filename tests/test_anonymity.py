@@ -1053,7 +1053,10 @@ OWN_IDENTITY_CASES = [
                    "pungli di loket. Terima kasih\nKades Hendra\n0813-1111-2222",
                    "Penipu sms:\nSelamat anda menang undian.\nTerima kasih\nBudi Santoso\n0813-1111-2222",
                    "kades kirim surat minta iuran. Terima kasih\nttd\nHendra Gunawan\n0813-1111-3333",
-                   "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444")),
+                   "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444",
+                   # a post quoted ("> ..."), its signer's: the scammer's, the evidence
+                   "Lihat postingan ini\n> Selamat anda menang. Terima kasih\n> Budi Santoso\n> 0813-1111-2222",
+                   "Lihat postingan ini\n> Selamat anda menang. Terima kasih, Budi Santoso 0813-1111-2222")),
     # A form of address ending its clause after the thanks is said to the reader, her sign-off after it ("Terima kasih
     # pak. Siti Rahayu 0813..." kept her name and number: "pak" was read as the thanked official's title).
     *(OwnIdentityCase(f"sms: her sign-off after a form of address said to the reader: {text!r}", SMS_SENDER, text,

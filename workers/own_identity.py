@@ -1645,13 +1645,16 @@ def without_message_sign_off(text: str) -> str:
     capitalized name and contacts there ("terima kasih atas perhatiannya"). The name may open the line below the
     thanks, its contacts on the lines below it, as a phone's SMS app breaks them ("Terima kasih\nSiti Rahayu\n0813...":
     read on the thanks' line alone, her name and number reached the case store); the same words stay there as on its
-    line ("Terima kasih\nPak Kades Hendra", "ttd\nHendra Gunawan", a name a sentence runs on after)."""
+    line ("Terima kasih\nPak Kades Hendra", "ttd\nHendra Gunawan", a name a sentence runs on after), and a quoted
+    line's sign-off is its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
         return text
     below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
     position = _said_to_the_reader(words, text, below)
+    if _in_quotes(text, position):  # a post quoted ("> ... Terima kasih\n> Budi Santoso"): its signer's, the evidence
+        return text
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
