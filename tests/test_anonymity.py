@@ -916,6 +916,7 @@ OWN_IDENTITY_CASES = [
                    "hubungi saya di 0813-1111-2222, kata penipu itu",
                    "hubungi saya di 0813-1111-2222, kata penipu itu. saya akan lapor polisi",
                    "hub saya 0813-1111-5555 kt calo di samsat",
+                   "hubungi saya di 0813-1111-7777, kata penipu, saya langsung percaya",
                    "Nama saya Andi Saputra dari BRI, kata penipu\nsaya hampir transfer")),
     # Only those words, after her words: the phrase's own ("WA"), a number and everyday words ("chat", "ternyata")
     # between her contact and someone else's word are hers, and read so, her number went as the scammer's.

@@ -1888,11 +1888,19 @@ def _attributed(text: str) -> bool:
 
 def _opens_speech(words: IdentityWords, text: str, position: int) -> bool:
     """Whether the words at `position`, after someone else's word, open what they said: a word of `speech_openers`,
-    after a determiner or none ("pelaku saya akan ...", "oknum itu bahwa ...")."""
-    following = [word.lower() for word in _WORD.findall(text, position)[:2]]
-    if following[:1] and following[0] in words.determiners:
-        following = following[1:]
-    return bool(following) and following[0] in words.speech_openers
+    after a determiner or none, with only spaces between ("pelaku saya akan ...", "oknum itu bahwa ..."; after a mark
+    the tag has ended: "kata penipu, saya langsung percaya" keeps his number his)."""
+    for _ in range(2):
+        word = _SPACED_WORD.match(text, position)
+        if word is None:
+            return False
+        if word.group(1).lower() not in words.determiners:
+            return word.group(1).lower() in words.speech_openers
+        position = word.end()
+    return False
+
+
+_SPACED_WORD = re.compile(r"[^\S\n]+(\w+)")
 
 
 def _about_someone_else(text: str) -> bool:
