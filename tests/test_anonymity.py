@@ -1069,13 +1069,16 @@ OWN_IDENTITY_CASES = [
           ("Jalan rusak. Makasih bapak!\nWulan\n0813-7777-8888", "Jalan rusak. Makasih bapak!\n[anonim]\n[anonim]"),
           ("Jalan rusak. Terima kasih pak\nSiti Rahayu 0813 9876 5432",
            "Jalan rusak. Terima kasih pak\n[anonim] [anonim]"),
-          ("Jalan rusak. Terima kasih banyak, Siti Rahayu", "Jalan rusak. Terima kasih banyak, [anonim]"))),
+          ("Jalan rusak. Terima kasih banyak, Siti Rahayu", "Jalan rusak. Terima kasih banyak, [anonim]"),
+          ("Jalan rusak. Terima kasih Bapak/Ibu, Siti Rahayu 0813 9876 5432",
+           "Jalan rusak. Terima kasih Bapak/Ibu, [anonim] [anonim]"))),
     # The official thanked by name, a title's abbreviation with its dot ("Bpk. Hendra"), an office or another form of
     # address after the reader's, and the reader's words running on stay.
     *(OwnIdentityCase(f"sms: an official thanked after or with a form of address stays: {text!r}", SMS_SENDER,
                       text, text)
       for text in ("Jalan rusak. Terima kasih Pak Hendra", "Jalan rusak. Terima kasih Pak Hendra 0813-1111-2222",
                    "Jalan rusak. Terima kasih banyak Pak Hendra", "Jalan rusak. Terima kasih ya Pak Kades",
+                   "Jalan rusak. Terima kasih Pak/Bu Hendra 0813-1111-2222",
                    "Jalan rusak. Terima kasih Bpk. Hendra Gunawan 0813-1111-2222",
                    "Jalan rusak. Terima kasih pak. Kades Hendra 0813-1111-2222",
                    "Jalan rusak. Terima kasih pak, Pak Hendra 0813-1111-2222",

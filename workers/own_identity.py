@@ -1670,8 +1670,9 @@ def without_message_sign_off(text: str) -> str:
     return _replaced_spans(text, [span, *contacts])
 
 
-# A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own).
-_VOCATIVE_END = re.compile(r"[^\S\n]*(?:[,!]|\n|$)")
+# A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own); or
+# a slash before another form of address ("Bapak/Ibu, ...": the next is read as this one is).
+_VOCATIVE_END = re.compile(r"[^\S\n]*(?:[,!/]|\n|$)")
 
 
 def _said_to_the_reader(words: IdentityWords, text: str, position: int) -> int:
