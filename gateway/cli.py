@@ -1765,7 +1765,8 @@ def _print_status(document: dict[str, Any], zone: ZoneInfo | None = None) -> Non
     outage = document.get("casestore_outage")
     latency = document.get("casestore_latency_seconds")
     # The case store's latency as the page says it, where only the page did; during an outage, what it says instead.
-    casestore = (local(f"  case store: forwards failing since {outage.get('since') or '?'} "
+    casestore = (local(f"  case store: {outage.get('failing') or 'forwards'} failing since "
+                       f"{outage.get('since') or '?'} "
                        f"({outage.get('reason') or '?'}); {CASESTORE_DOWN_NOTE}; "
                        f"{casestore_step(outage, document['deadletters']['total'])}")
                  if outage else f"  case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")

@@ -195,10 +195,12 @@ SPOOL_REPLAY_STUCK = Gauge(
     "lapor_spool_replay_stuck", "Disk spools holding answered reports not replayed though Redis answers (0: none).",
     multiprocess_mode="mostrecent",
 )
-# A declared case-store outage (forwards failing for 10 s, `casestore.down`): 1 while it lasts. Alerting on the
-# channels' state waited for their queue-age rule (5 min, 30 to be down) while no report reached the agency.
+# A declared case-store outage (forwards, or CEKs' lookups, failing for 10 s, `casestore.down`): 1 while it lasts.
+# Alerting on the channels' state waited for their queue-age rule (5 min, 30 to be down) while no report reached the
+# agency.
 CASESTORE_OUTAGE = Gauge(
-    "lapor_casestore_outage", "Whether a case-store outage is declared (1: forwards have failed for 10 s) or not (0).",
+    "lapor_casestore_outage",
+    "Whether a case-store outage is declared (1: forwards or CEK lookups have failed for 10 s) or not (0).",
     multiprocess_mode="mostrecent",
 )
 # The case store refusing the gateway's credentials (a rotated or revoked token: every report dead-lettered at once,

@@ -148,15 +148,17 @@ def casestore_step(outage: dict[str, Any], dead_letters: int = 0) -> str:
     a forward among them does not go by itself: "the forwards go by themselves" was said of those too, whose retries
     had run out, and nothing then said to requeue them."""
     where = f"at {outage['url']}" if outage.get("url") else "at LAPOR_CASESTORE_URL"
+    # What waits for it (`casestore_outage.failing`): the forwards, or CEKs' lookups where no forward failed.
+    what = str(outage.get("failing") or "forwards")
     if (status := str(outage.get("reason") or "").removeprefix("casestore_")).isdigit():
         # It answers, with an error of its own: "check that it answers" sent the operator to a process that did.
-        step = (f"the case store {where} answers {status}: its own log says why; the forwards go by themselves once "
-                "it takes them")
+        step = (f"the case store {where} answers {status}: its own log says why; the {what} go by themselves once "
+                f"it {'takes' if what == 'forwards' else 'answers'} them")
     elif status == "timeout":
         # It takes connections: "check that it answers" sent the operator to look for a process that was running.
-        step = f"{casestore_timeout_step(where, outage.get('timeout'))}; the forwards go by themselves once it answers"
+        step = f"{casestore_timeout_step(where, outage.get('timeout'))}; the {what} go by themselves once it answers"
     else:
-        step = f"check that the case store answers {where}: the forwards go by themselves once it does"
+        step = f"check that the case store answers {where}: the {what} go by themselves once it does"
     if dead_letters:
         # Listed first: the letters counted may be replies' too, or envelope_missing ones no requeue delivers.
         step += (", but not those whose retries ran out: once it answers, `lapor-gateway deadletters list --queue "
@@ -331,7 +333,8 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
     outage = status.get("casestore_outage")
     # While forwards find the case store down, its latency is that of the last request it answered, from before:
     # "case-store latency: 3 ms" all through an outage.
-    casestore = (f"case store: forwards failing since {escape(str(outage.get('since') or '?'))} "
+    casestore = (f"case store: {escape(str(outage.get('failing') or 'forwards'))} failing since "
+                 f"{escape(str(outage.get('since') or '?'))} "
                  f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}; "
                  f"{escape(casestore_step(outage, status['deadletters']['total']))}" if outage
                  else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")

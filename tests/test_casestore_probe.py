@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import orjson
 import pytest
@@ -25,8 +27,11 @@ from gateway.health.monitor import HealthMonitor
 from gateway.health.rules import load_rules
 from gateway.health.signals import CASESTORE_REFUSING_KEY
 from gateway.intake import Intake
-from gateway.queues import FORWARD_QUEUE, STATUS_QUEUE, JSONSerializer, queue
+from gateway.outbound import STATUS_FUNC
+from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE, STATUS_QUEUE, JSONSerializer, enqueue_calls, queue
+from gateway.replies import status_text
 from gateway.settings import CONFIG_DIR, Settings
+from gateway.status_page import render_status_page
 from gateway.tracking import is_valid_tracking_id
 from tests.aggregator_support import drain
 from tests.conftest import (
@@ -41,7 +46,7 @@ from tests.conftest import (
     wait_ready,
 )
 from tests.test_faults import all_stored, assert_exactly_once, send_stream
-from tests.test_forwarding import cli, due_jobs, status_job_asked_in_an_outage
+from tests.test_forwarding import cli, due_jobs, hung_case_store, status_job_asked_in_an_outage
 from tests.test_spool import draft
 from workers import forward
 from workers.casestore_client import PROBE_TRACKING_ID
@@ -556,3 +561,181 @@ async def test_the_case_store_back_after_its_forwards_went_into_a_long_backoff_t
     assert redis.get(CASESTORE_DOWN_KEY) is None
     print(f"\nfigures[probe-{how}]: backlog of 100 stored {drained:.1f} s after the case store returned "
           f"(probe every {period:.0f} s; their next retry was ten minutes away)")
+
+
+def ceks_asked_with_no_forward(settings: Settings, redis: Redis, *tracking_ids: str) -> list[Job]:
+    """At night, every report forwarded: CEKs' status jobs (as the gateway queues them after "the answer follows"),
+    each run once during the outage, no forward failing."""
+    jobs = enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [
+        ({"source": "sms-aggregator", "to": "+6281234567811", "tracking_id": tracking_id, "language": "id",
+          "status_id": f"asked-alone-{index}"},) for index, tracking_id in enumerate(tracking_ids)])
+    drain(settings, (STATUS_QUEUE,))
+    assert queue(FORWARD_QUEUE, redis).count == queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 0
+    return jobs
+
+
+def lookups_outage_document(redis: Redis) -> dict[str, Any]:
+    return HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check()
+
+
+@pytest.mark.parametrize("failing", [None, hung_case_store], ids=["not-listening", "taking-connections-not-answering"])
+def test_a_cek_failing_alone_on_a_case_store_down_notes_the_outage_as_a_forward_does(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch, failing: Callable[[list[str]], Callable[[], web.Application]] | None,
+) -> None:
+    """With no forward running (at 2 a.m. every report is forwarded) a CEK whose lookup failed for the case store
+    down noted nothing: the views said all was well while it failed. Noted as a forward's failure is, the case store
+    is down on every view once it has failed past the threshold, and the views say it is lookups that fail."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600,600", LAPOR_CASESTORE_TIMEOUT_SECONDS="0.3")
+    serve_beat(redis).beat()  # the deployment, for `lapor-gateway status`
+    casestore.stop()
+    stand_in = LoopbackServer(failing([]), settings.casestore.port) if failing else None
+    if stand_in:
+        stand_in.start()
+    try:
+        ceks_asked_with_no_forward(settings, redis, "10000530")
+        assert redis.hget(forward.CASESTORE_OUTAGE_KEY, "failing") == b"lookups"  # noted: its start, not yet told
+        ceks_asked_with_no_forward(settings, redis, "10000548")  # another, past the threshold: declared
+    finally:
+        if stand_in:
+            stand_in.stop()
+    reason = "casestore_unreachable" if failing is None else "casestore_timeout"
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == reason.encode()
+    [down] = [e for e in log_events(log_stream) if e["event"] == "casestore.down"]
+    assert (down["reason"], down["queue"]) == (reason, STATUS_QUEUE)
+    assert down["detail"].startswith("the CEKs' lookups are retried"), down
+
+    document = lookups_outage_document(redis)
+    outage = document["casestore_outage"]
+    assert (outage["reason"], outage["declared"], outage["failing"]) == (reason, True, "lookups")
+    assert (document["overall"], document["reason"]) == (
+        "degraded", f"DEGRADED: case store (lookups failing since {outage['since']}, {reason})")
+    page = render_status_page(document, 10)
+    assert f"case store: lookups failing since {outage['since']} ({reason})" in page
+    assert "the lookups go by themselves" in page and "forwards" not in page.partition("case store:")[2][:200]
+    shown = " ".join(cli(test_env, "status").stdout.split())  # times with the operators' zone's beside them
+    assert shown.startswith(f"overall: DEGRADED: case store (lookups failing since {outage['since']} "), shown
+    assert f"case store: lookups failing since {outage['since']} " in shown
+    checked = HealthMonitor(redis, load_rules(CONFIG_DIR / "health.toml")).check_and_collect(time.time())
+    assert metrics.gauge_value(checked.collected, "lapor_casestore_outage") == 1.0
+
+
+@pytest.mark.parametrize(("found_by", "failing"), [
+    ((STATUS_QUEUE,), "lookups"),
+    ((REPLY_QUEUE, STATUS_QUEUE), "lookups"),  # a mailed CEK's lookup
+    ((FORWARD_QUEUE,), "forwards"),
+    ((STATUS_QUEUE, FORWARD_QUEUE), "forwards"),  # no report reaches the agency: what the views say
+    ((FORWARD_QUEUE, STATUS_QUEUE), "forwards"),
+], ids=lambda value: "-then-".join(value) if isinstance(value, tuple) else value)
+def test_what_the_outage_record_says_fails_through_it(
+    found_by: tuple[str, ...], failing: str, settings: Settings, redis: Redis,
+) -> None:
+    """A lookup's note changes nothing of an outage forwards noted; a forward's makes a lookups' outage the
+    forwards'."""
+    context = SimpleNamespace(redis=redis, settings=settings)
+    for queue_name in found_by:
+        forward.casestore_failing(context, "casestore_unreachable", queue_name)  # type: ignore[arg-type]
+    assert redis.hget(forward.CASESTORE_OUTAGE_KEY, "failing") == failing.encode()
+    ended = forward.end_outage(redis)
+    assert ended is not None and ended.failing == failing
+
+
+def test_the_probe_ends_an_outage_only_a_cek_noted_and_the_cek_runs_at_once(
+    test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Noted by no forward, the outage started no probe, and the CEK waited out its own backoff (ten minutes here, up
+    to an hour after a long outage) once the case store was back. Noted, the probe that finds it answering moves the
+    CEK to now and ends the outage (`casestore.back`); the CEK is answered at its next run."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600,600", LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
+    intake = Intake(redis, settings)
+    try:
+        [asked] = forward_each(intake, settings, "asked-after")  # forwarded before the outage
+    finally:
+        intake.close()
+    assert casestore.store.set_status(asked, "in_progress")
+    casestore.stop()
+    jobs = ceks_asked_with_no_forward(settings, redis, asked, asked)  # two: past the threshold, declared
+    probe = CaseStoreProbe(redis, settings, "lapor-a")
+    try:
+        assert probe.probe() == "down"
+        assert due_jobs(redis, STATUS_QUEUE) == []
+        casestore.start()
+        assert next_round(probe, redis) == "ended"
+        assert next_round(probe, redis) == "no_outage"
+    finally:
+        probe.stop()
+    assert sorted(due_jobs(redis, STATUS_QUEUE)) == sorted(job.id for job in jobs)
+    assert redis.get(forward.CASESTORE_DOWN_KEY) is None and not redis.exists(forward.CASESTORE_OUTAGE_KEY)
+    events = log_events(log_stream)
+    [back] = [e for e in events if e["event"] == "casestore.back"]
+    assert (back["last_failure"], back["failing"], back["seen_by"], back["forwards_retried_now"]) == (
+        "casestore_unreachable", "lookups", "probe", 0)
+    [moved] = [e for e in events if e["event"] == "lookup.retry_now"]
+    assert moved["queues"] == {STATUS_QUEUE: 2}
+
+    scheduler = RQScheduler([STATUS_QUEUE], connection=redis, serializer=JSONSerializer)
+    scheduler.prepare_registries([STATUS_QUEUE])
+    scheduler.enqueue_scheduled_jobs()  # what a worker's scheduler does within a second
+    drain(settings, (STATUS_QUEUE,))
+    answers = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs() if job.args[0]["kind"] == "status"]
+    assert [answer["text"] for answer in answers] == [status_text(asked, "in_progress", "id", found=True)] * 2
+    assert lookups_outage_document(redis)["casestore_outage"] is None
+
+
+def answering_reads(status: int, body: dict[str, Any]) -> Callable[[], web.Application]:
+    """A case store (or what answers at its URL) answering every read `status` with `body`."""
+
+    def build() -> web.Application:
+        async def answer(_: web.Request) -> web.Response:
+            return web.json_response(body, status=status)
+
+        app = web.Application()
+        app.router.add_get("/v1/reports/{tracking_id}", answer)
+        return app
+
+    return build
+
+
+@dataclass(frozen=True)
+class LookupRow:
+    id: str
+    answering: Callable[[], web.Application] | None  # None: the reference case store; "down": nothing listens
+    down: bool  # nothing listens at the case store's port
+    noted: bool  # an outage of the whole case store noted
+
+
+LOOKUP_ROWS = [
+    LookupRow("not-listening", None, True, True),
+    LookupRow("answering-503", answering_reads(503, {"error": "unavailable"}), False, True),
+    # the case store answers: no such report, which the citizen is told
+    LookupRow("not-found", None, False, False),
+    # a PermanentError: a refusal of this read, not the case store down
+    LookupRow("refused-403", answering_reads(403, {"error": "forbidden"}), False, False),
+    # a proxy's or framework's 404 (`casestore_bad_answer`): retried, but nothing says the whole store is down
+    LookupRow("a-404-not-the-contracts", answering_reads(404, {"detail": "Not Found"}), False, False),
+]
+
+
+@pytest.mark.parametrize("row", LOOKUP_ROWS, ids=lambda row: row.id)
+def test_only_a_lookup_failing_for_the_whole_case_store_notes_an_outage(
+    row: LookupRow, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+) -> None:
+    """What a CEK's status job notes of the case store: an outage for a failure of it as a whole (as a forward's
+    `outage` tells one), nothing for an answer, a refusal of the read or an answer that is not the contract's."""
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600")
+    if row.down or row.answering is not None:
+        casestore.stop()
+    stand_in = LoopbackServer(row.answering, settings.casestore.port) if row.answering else None
+    if stand_in:
+        stand_in.start()
+    try:
+        ceks_asked_with_no_forward(settings, redis, "10000530")
+    finally:
+        if stand_in:
+            stand_in.stop()
+    assert (redis.exists(forward.CASESTORE_DOWN_KEY), redis.exists(forward.CASESTORE_OUTAGE_KEY)) == (
+        row.noted, row.noted)
+    assert (lookups_outage_document(redis)["casestore_outage"] is not None) is row.noted

@@ -4767,9 +4767,9 @@ def test_a_flood_of_cek_mails_past_the_hourly_cap_costs_no_case_store_lookup(  #
     looked_up: list[str] = []
     real_lookup = email_reply_worker.report_status
 
-    def counted(context, asked: str):  # type: ignore[no-untyped-def]
+    def counted(context, asked: str, *queue_name: str):  # type: ignore[no-untyped-def]
         looked_up.append(asked)
-        return real_lookup(context, asked)
+        return real_lookup(context, asked, *queue_name)
 
     monkeypatch.setattr(email_reply_worker, "report_status", counted)
     server = make_server(LAPOR_EMAIL_REPLY_CAP_PER_HOUR=str(row.cap))

@@ -175,7 +175,7 @@ def _answer(context: WorkerContext, payload: dict[str, Any], addressed: dict[str
         if _cap_used_up(context, cap_key):
             return _skip("capped")
         try:
-            status, found = report_status(context, payload["tracking_id"])
+            status, found = report_status(context, payload["tracking_id"], REPLY_QUEUE)
         except RetryableError as error:
             return _lookup_failed(context, payload, addressed, cap_key, error)
         except PermanentError as error:

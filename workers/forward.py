@@ -36,8 +36,10 @@ from gateway.health.signals import (
     CASESTORE_DOWN_KEY,
     CASESTORE_OUTAGE_KEY,
     CASESTORE_REFUSING_KEY,
+    FAILING,
     casestore_timeout_step,
     credentials_step,
+    failing_of,
 )
 from gateway.logs import add_sensitive_values, get_logger, job_sensitive_values
 from gateway.queues import (
@@ -261,7 +263,7 @@ def _ended(outage_noted: dict[bytes, bytes], down_reason: bytes | None,
         return None
     since = outage_noted.get(b"since")
     return OutageEnd(down_reason.decode(errors="replace"), float(since) if since else None, b"told" in outage_noted,
-                     redis_time(redis_now))
+                     redis_time(redis_now), failing_of(outage_noted.get(b"failing")))
 
 
 def end_outage(redis: Redis, refused: int | None = None) -> OutageEnd | None:
@@ -343,39 +345,47 @@ def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
     if ended.told:
         down = None if ended.since is None else round(max(0.0, ended.at - ended.since), 1)
         log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=retried_now,
-                 queue=FORWARD_QUEUE, **fields)
+                 queue=FORWARD_QUEUE, failing=ended.failing, **fields)
 
 
 class OutageEnd(NamedTuple):
     """An outage of the case store a forward ended: the last failure it was noted for, since when (None: noted by a
-    version that kept no start), whether it was logged, and when it ended. Both times by Redis's clock, as the start
-    is taken: this host's clock against another's start said `down_seconds` off by their skew (0 for a host behind)."""
+    version that kept no start), whether it was logged, and when it ended, and what failed through it (`FAILING`).
+    Both times by Redis's clock, as the start is taken: this host's clock against another's start said `down_seconds`
+    off by their skew (0 for a host behind)."""
 
     reason: str
     since: float | None
     told: bool
     at: float
+    failing: str = FAILING[0]
 
 
-# A failing forward's note of the outage, in one step: the down key, and for a new outage its record (its start, URL
-# and the workers' timeout) with it, so that a view never reads an outage without its start; in two, the status page
-# showed "forwards failing since ?" between them. Returns the down key's reason before (nil: a new outage).
+# A failing forward's (or lookup's) note of the outage, in one step: the down key, and for a new outage its record (its
+# start, URL, the workers' timeout and what failed, `FAILING`) with it, so that a view never reads an outage without
+# its start; in two, the status page showed "forwards failing since ?" between them. A forward's note of an outage a
+# lookup began makes it the forwards'. Returns the down key's reason before (nil: a new outage).
 _NOTE_OUTAGE = """
 local was = redis.call('SET', KEYS[1], ARGV[1], 'GET')
 if not was then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], 'since', ARGV[2], 'url', ARGV[3], 'timeout', ARGV[4])
+  redis.call('HSET', KEYS[2], 'since', ARGV[2], 'url', ARGV[3], 'timeout', ARGV[4], 'failing', ARGV[5])
+elseif ARGV[5] == 'forwards' then
+  redis.call('HSET', KEYS[2], 'failing', ARGV[5])
 end
 return was
 """
 
 
-def casestore_failing(context: WorkerContext, reason: str) -> None:
-    """Note the case store down for `reason` (a failure of the whole case store, `outage`). Once forwards have failed
-    for `OUTAGE_TOLD_AFTER_SECONDS`, the forward that finds it so, of every worker, logs `casestore.down`, once for
-    the outage; the forward that ends it logs `casestore.back` (`_forward_reports`). Each forward's own try stays a
-    `forward.retry` line with its Tracking IDs: through an hour of outage those were hundreds of lines, and none of
-    them said when it began or that it was over.
+def casestore_failing(context: WorkerContext, reason: str, queue_name: str = FORWARD_QUEUE) -> None:
+    """Note the case store down for `reason` (a failure of the whole case store, `outage`), found so by a job of
+    `queue_name`: a forward, or a CEK's lookup (`LOOKUP_QUEUES`: `workers.status.report_status`). Once it has failed
+    for `OUTAGE_TOLD_AFTER_SECONDS`, the job that finds it so, of every worker, logs `casestore.down` (its `queue`),
+    once for the outage; the forward that ends it, or the probe, logs `casestore.back` (`_forward_reports`). Each
+    forward's own try stays a `forward.retry` line with its Tracking IDs: through an hour of outage those were hundreds
+    of lines, and none of them said when it began or that it was over. A lookup failing alone (no forward waiting: at
+    night, every report forwarded) noted nothing: the views said all was well while the CEK failed, and no probe ran
+    to move it to now once the case store was back.
 
     Timed by Redis's clock, which every host's workers share: by each host's own, a worker on a host 10 s or more
     ahead of the one that noted the start declared an outage at its first failed try (one 503 retried at once), and
@@ -386,20 +396,24 @@ def casestore_failing(context: WorkerContext, reason: str) -> None:
     # settings, not the viewer's.
     url = shown_url(context.settings.casestore_url)
     timeout = context.settings.casestore.timeout_seconds
-    if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url, timeout) is None:
+    failing = FAILING[0] if queue_name == FORWARD_QUEUE else FAILING[1]
+    if redis.eval(_NOTE_OUTAGE, 2, CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY, reason, now, url, timeout,
+                  failing) is None:
         return  # a new outage: its start noted, nothing told yet
     since = redis.hget(CASESTORE_OUTAGE_KEY, "since")
     if since is None:  # noted by an older version, which kept no start
         redis.hsetnx(CASESTORE_OUTAGE_KEY, "since", now)
         return
-    failing = now - float(since)
-    if failing >= OUTAGE_TOLD_AFTER_SECONDS and redis.hsetnx(CASESTORE_OUTAGE_KEY, "told", now):
+    failing_for = now - float(since)
+    if failing_for >= OUTAGE_TOLD_AFTER_SECONDS and redis.hsetnx(CASESTORE_OUTAGE_KEY, "told", now):
         # A timeout's step is its own: the case store listens, and "check that it answers" sent the operator to
         # look for a process that was running.
         step = (casestore_timeout_step("at this url", timeout) if reason == "casestore_timeout" else
                 "check that the case store answers at this url (LAPOR_CASESTORE_URL)")
-        log.error("casestore.down", reason=reason, failing_seconds=round(failing, 1), queue=FORWARD_QUEUE, url=url,
-                  detail=f"the reports are kept and their forwards retried; {step}")
+        kept = ("the reports are kept and their forwards retried" if queue_name == FORWARD_QUEUE else
+                "the CEKs' lookups are retried, and run at once when it answers")
+        log.error("casestore.down", reason=reason, failing_seconds=round(failing_for, 1), queue=queue_name, url=url,
+                  detail=f"{kept}; {step}")
 
 
 def shown_url(url: str) -> str:

@@ -29,7 +29,7 @@ from gateway.settings import Settings
 from gateway.transactions import after_commit, commit_watched
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.forward import back_to_its_turn
+from workers.forward import back_to_its_turn, casestore_failing, outage
 
 log = get_logger()
 
@@ -89,16 +89,26 @@ def answer_status(query: dict[str, Any]) -> dict[str, Any]:
     return {"tracking_id": tracking_id, "reply_id": queued.reply_id}
 
 
-def report_status(context: WorkerContext, tracking_id: str) -> tuple[str, bool]:
+def report_status(context: WorkerContext, tracking_id: str, queue_name: str = STATUS_QUEUE) -> tuple[str, bool]:
     """(status, whether the report exists) for a CEK, the SMS status job's and the mail reply's alike: the case
     store's status of the contract, "received" for a report the gateway holds and has not forwarded yet. Raises
     RetryableError while the case store is away or answers without a status of the contract, PermanentError as
     `get_report` does. A report the gateway holds and has not forwarded yet is "received" without asking the case
     store, which cannot have it (`held_not_forwarded`): retried through an outage, its CEK was answered "cannot be
-    checked now" when the retries ran out."""
+    checked now" when the retries ran out.
+
+    A failure of the case store as a whole (`workers.forward.outage`) is noted as a forward's is
+    (`workers.forward.casestore_failing`, by the lookup's queue, `queue_name`): the views say the case store down, the
+    probe starts, and once it answers the lookup runs at once (`retry_lookups_now`). Noted by the forwards alone, a
+    CEK failing with none of them (every report forwarded) said nothing, and waited out its own backoff."""
     if held_not_forwarded(context.redis, tracking_id):
         return "received", True
-    report = context.casestore.get_report(tracking_id)
+    try:
+        report = context.casestore.get_report(tracking_id)
+    except RetryableError as error:
+        if outage(error.reason):
+            casestore_failing(context, error.reason, queue_name)
+        raise
     if report is not None and not names_report(report, tracking_id):  # a cache's answer for another report
         raise RetryableError("report answer is another report's", reason="casestore_bad_answer")
     status = "received" if report is None else reported_status(report)  # None: not a status of the contract

@@ -68,6 +68,7 @@ from gateway.health.signals import (
     _clean,
     _clock,
     credentials_step,
+    failing_of,
     worker_quits_by_queue,
 )
 from gateway.lease import LEASE_KEY, lease_status
@@ -901,13 +902,14 @@ class HealthMonitor:
             pipe.get(LEASE_KEY.format(account=account))
             pipe.pttl(LEASE_KEY.format(account=account))
         pipe.get(CASESTORE_DOWN_KEY)
-        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url", "timeout"])
+        pipe.hmget(CASESTORE_OUTAGE_KEY, ["since", "told", "url", "timeout", "failing"])
         pipe.hmget(CASESTORE_REFUSING_KEY, ["reason", "since"])
         pipe.hgetall(REPLAY_STUCK_KEY)
         pipe.hgetall(DATA_LOST_KEY)
         pipe.time()  # the replayers stamp their entries with Redis's clock: a host's own may be off by minutes
-        (raw_states, deadletters_total, *replies, down_reason, (down_since, told, url, timeout),
+        (raw_states, deadletters_total, *replies, down_reason, outage_noted,
          (refusing, refusing_since), stuck, data_lost, redis_now) = pipe.execute()
+        down_since, told, url, timeout, failing = outage_noted
         per_channel, leases = replies[:2 * len(healths)], replies[2 * len(healths):]
         return StoredStatus(
             states={key.decode(errors="replace"): _stored_state(value) for key, value in raw_states.items()},
@@ -923,7 +925,8 @@ class HealthMonitor:
                      for index, (channel, account) in enumerate(self.polled.items())},
             casestore_outage=None if down_reason is None else {
                 "reason": _clean(_text(down_reason)), "since": _clock(_float(down_since)),
-                "declared": told is not None, "url": _text(url), "timeout": _float(timeout)},
+                "declared": told is not None, "url": _text(url), "timeout": _float(timeout),
+                "failing": failing_of(failing)},
             casestore_refusing=None if refusing is None else {
                 "reason": _clean(_text(refusing)), "since": _clock(_float(refusing_since))},
             redis_data_lost=None if (lost := data_lost_record(data_lost)) is None else {
@@ -1049,7 +1052,8 @@ def overall_reason(channels: Sequence[Mapping[str, Any]], casestore_outage: Mapp
     if outage_declared(casestore_outage):
         assert casestore_outage is not None
         named[CASESTORE_OUTAGE_STATE.value].append(
-            f"case store (forwards failing since {casestore_outage.get('since') or '?'}, "
+            f"case store ({casestore_outage.get('failing') or 'forwards'} failing since "
+            f"{casestore_outage.get('since') or '?'}, "
             f"{casestore_outage.get('reason') or '?'})")
     if casestore_refusing:
         reason = casestore_refusing.get("reason") or "?"

@@ -80,6 +80,11 @@ CASESTORE_DOWN_KEY = "lapor:casestore:down"
 # The outage noted there: `since` (Unix seconds, by the forward that found it first), `url` (where it fails), `told`
 # once it was logged, and the probe's `probed` and `probed_at`; cleared with the key above.
 CASESTORE_OUTAGE_KEY = "lapor:casestore:outage"
+# What found the case store down, in that record's `failing` (the views' "forwards failing since ..."): forwards, or
+# CEKs' lookups alone (`workers.forward.LOOKUP_QUEUES`: no forward failed through it). A forward's failure makes it
+# "forwards"; a lookup's changes nothing of an outage forwards noted. A record without it, an older version's, is the
+# forwards'.
+FAILING = ("forwards", "lookups")
 # Set (`reason`: `casestore_401`, `casestore_403` or `casestore_407`; `since` and `at`, Unix seconds) by a forward
 # the case store refused for the gateway's credentials (a rotated or revoked token): those reports are dead-lettered
 # at once, as any refusal is, and the views say why until the case store takes a report again, or the probe finds it
@@ -168,6 +173,12 @@ def credentials_step(reason: str) -> str:
     answers); restarting the forward workers alone left each CEK answered "cannot check now" on the old token."""
     return (f"set LAPOR_CASESTORE_TOKEN, restart `lapor-gateway serve` and every `lapor-gateway worker`, then "
             f"`lapor-gateway deadletters requeue --all --reason {reason}`")
+
+
+def failing_of(noted: bytes | str | None) -> str:
+    """What an outage record's `failing` says failed through it (`FAILING`); the forwards for one without it."""
+    text = noted.decode(errors="replace") if isinstance(noted, bytes) else noted
+    return text if text in FAILING else FAILING[0]
 
 
 def casestore_timeout_step(where: str, timeout: float | None) -> str:
