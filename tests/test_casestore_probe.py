@@ -568,7 +568,7 @@ def ceks_asked_with_no_forward(settings: Settings, redis: Redis, *tracking_ids: 
     each run once during the outage, no forward failing."""
     jobs = enqueue_calls(redis, settings, STATUS_QUEUE, STATUS_FUNC, [
         ({"source": "sms-aggregator", "to": "+6281234567811", "tracking_id": tracking_id, "language": "id",
-          "status_id": f"asked-alone-{index}"},) for index, tracking_id in enumerate(tracking_ids)])
+          "status_id": f"asked-alone-{tracking_id}-{index}"},) for index, tracking_id in enumerate(tracking_ids)])
     drain(settings, (STATUS_QUEUE,))
     assert queue(FORWARD_QUEUE, redis).count == queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 0
     return jobs
@@ -683,6 +683,30 @@ def test_the_probe_ends_an_outage_only_a_cek_noted_and_the_cek_runs_at_once(
     answers = [job.args[0] for job in queue(REPLY_QUEUE, redis).get_jobs() if job.args[0]["kind"] == "status"]
     assert [answer["text"] for answer in answers] == [status_text(asked, "in_progress", "id", found=True)] * 2
     assert lookups_outage_document(redis)["casestore_outage"] is None
+
+
+@pytest.mark.parametrize(("noted_by", "ended"), [(STATUS_QUEUE, True), (FORWARD_QUEUE, False)],
+                         ids=["noted-by-lookups-alone", "noted-by-forwards-too"])
+def test_a_cek_answered_ends_an_outage_only_lookups_noted(
+    noted_by: str, ended: bool, test_env: TestEnvironment, redis: Redis, casestore: CaseStoreServer,
+    log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the probe off (or its worker stopped) an outage only lookups noted said "lookups failing" until a report
+    was forwarded, hours at night, while the CEKs were answered. A CEK answered ends it, and the CEKs waiting for it
+    run now; one the forwards noted stays (reads answered, writes perhaps not), for the forwards or the probe."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    settings = test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600", LAPOR_CASESTORE_PROBE_SECONDS="0")
+    casestore.stop()
+    waiting = ceks_asked_with_no_forward(settings, redis, "10000530", "10000548")
+    context = SimpleNamespace(redis=redis, settings=settings)
+    forward.casestore_failing(context, "casestore_unreachable", noted_by)  # type: ignore[arg-type]
+    casestore.start()
+    ceks_asked_with_no_forward(settings, redis, "10000556")  # answered: no such report
+    assert (redis.get(forward.CASESTORE_DOWN_KEY) is None, redis.exists(forward.CASESTORE_OUTAGE_KEY)) == (
+        ended, not ended)
+    backs = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
+    assert [(e["failing"], e["seen_by"]) for e in backs] == ([("lookups", "lookup")] if ended else [])
+    assert sorted(due_jobs(redis, STATUS_QUEUE)) == (sorted(job.id for job in waiting) if ended else [])
 
 
 def answering_reads(status: int, body: dict[str, Any]) -> Callable[[], web.Application]:

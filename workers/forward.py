@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from redis import Redis
+from redis.exceptions import WatchError
 from rq import get_current_job
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
@@ -282,6 +283,33 @@ def end_outage(redis: Redis, refused: int | None = None) -> OutageEnd | None:
         noted, _, outage_noted, _, down_reason, redis_now = pipe.execute()
         _tell_credentials_refused(noted, refused)
     return _ended(outage_noted, down_reason, redis_now)
+
+
+def lookup_answered(redis: Redis) -> None:
+    """A CEK's lookup was answered (`workers.status.report_status`): an outage only lookups noted (`failing`
+    lookups: no forward failed through it) is over, ended as the probe ends one, the other lookups waiting for it run
+    now (`retry_lookups_now`) and `casestore.back` told (`seen_by: lookup`). Without it, and with the probe off or its
+    worker stopped, the views said lookups were failing until a report was forwarded, hours at night, while the CEKs
+    were answered. One forwards noted stays: a case store may answer reads while it fails writes (the probe's
+    reasoning), and the forwards or the probe end it. One read of the record when no such outage is noted; ended in a
+    transaction that a forward noting it meanwhile spoils."""
+    if redis.hget(CASESTORE_OUTAGE_KEY, "failing") != FAILING[1].encode():
+        return
+    with redis.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(CASESTORE_DOWN_KEY, CASESTORE_OUTAGE_KEY)
+            if pipe.hget(CASESTORE_OUTAGE_KEY, "failing") != FAILING[1].encode():
+                return
+            pipe.multi()
+            _end_outage(pipe)
+            refusing_cleared, outage_noted, _, down_reason, redis_now = pipe.execute()
+        except WatchError:  # noted by a forward, or ended, meanwhile: theirs to tell
+            return
+    _tell_credentials_taken(refusing_cleared)
+    ended = _ended(outage_noted, down_reason, redis_now)
+    if ended is not None:
+        retry_lookups_now(redis)
+        tell_back(ended, 0, seen_by="lookup")
 
 
 def _tell_credentials_taken(refusing_cleared: int) -> None:

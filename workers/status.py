@@ -29,7 +29,7 @@ from gateway.settings import Settings
 from gateway.transactions import after_commit, commit_watched
 from workers.context import WorkerContext, attempt_number, current, note_retry
 from workers.deadletters import DeadLetters
-from workers.forward import back_to_its_turn, casestore_failing, outage
+from workers.forward import back_to_its_turn, casestore_failing, lookup_answered, outage
 
 log = get_logger()
 
@@ -100,7 +100,8 @@ def report_status(context: WorkerContext, tracking_id: str, queue_name: str = ST
     A failure of the case store as a whole (`workers.forward.outage`) is noted as a forward's is
     (`workers.forward.casestore_failing`, by the lookup's queue, `queue_name`): the views say the case store down, the
     probe starts, and once it answers the lookup runs at once (`retry_lookups_now`). Noted by the forwards alone, a
-    CEK failing with none of them (every report forwarded) said nothing, and waited out its own backoff."""
+    CEK failing with none of them (every report forwarded) said nothing, and waited out its own backoff. A lookup
+    answered ends an outage only lookups noted (`workers.forward.lookup_answered`)."""
     if held_not_forwarded(context.redis, tracking_id):
         return "received", True
     try:
@@ -114,6 +115,7 @@ def report_status(context: WorkerContext, tracking_id: str, queue_name: str = ST
     status = "received" if report is None else reported_status(report)  # None: not a status of the contract
     if status is None:  # as a body that is no report: the case store not answering properly, retried
         raise RetryableError("report answer has no status of the contract", reason="casestore_bad_answer")
+    lookup_answered(context.redis)  # an outage only lookups noted is over
     return status, report is not None or held_by_gateway(context.redis, tracking_id)  # not forwarded: "received"
 
 
