@@ -3788,6 +3788,26 @@ def test_a_cek_by_mail_asked_in_an_outage_is_answered_once_the_case_store_is_bac
     assert answer.get_content() == status_body(tracking_id, "verified", True)
 
 
+def test_a_cek_by_mail_failing_alone_notes_the_case_store_outage_by_its_queue(
+        make_server, redis: Redis, casestore: CaseStoreServer, log_stream: io.StringIO,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mailed CEK's lookup failing for the case store down, no forward failing, noted nothing, as an SMS CEK's
+    did: it is noted as a forward's failure is, the views saying lookups fail and `casestore.down` naming the reply
+    queue that found it so."""
+    monkeypatch.setattr(forward, "OUTAGE_TOLD_AFTER_SECONDS", 0.0)
+    tracking_id, _ = filed_report(make_server, redis, casestore, status="verified")
+    casestore.stop()
+    server = make_server(LAPOR_QUEUES_RETRY_INTERVALS="600")
+    for _ in range(2):  # the second past the threshold: declared
+        mail = citizen_mail(subject=f"CEK {tracking_id}", body=f"CEK {tracking_id}")
+        assert server.deliver(mail).data_code == 250
+        run_replies(server.settings, redis)
+    assert redis.get(forward.CASESTORE_DOWN_KEY) == b"casestore_unreachable"
+    assert redis.hget(forward.CASESTORE_OUTAGE_KEY, "failing") == b"lookups"
+    [down] = [e for e in log_events(log_stream) if e["event"] == "casestore.down"]
+    assert (down["reason"], down["queue"]) == ("casestore_unreachable", REPLY_QUEUE)
+
+
 @dataclass(frozen=True)
 class FiledCekRow:
     id: str
