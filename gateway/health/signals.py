@@ -73,9 +73,10 @@ WORKER_SEEN_KEY = "lapor:health:worker-seen"
 # log said why each run ended. One field per process, not per queue: a worker stopping, or beginning a run, takes its
 # own record away, and another's quitting on the same queue stays told (`worker_quits_by_queue`).
 WORKER_QUITS_KEY = "lapor:health:worker-quits"
-# Set by a forward that found the case store down (to the reason); the next forward the case store takes clears it and
-# moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`). Meanwhile a forward worker
-# probes the case store (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
+# Set by a forward (or a CEK's lookup) that found the case store down (to the reason); the next forward the case store
+# takes clears it and moves the forwards waiting out that outage to now (`workers.forward.retry_outage_now`), as a
+# lookup answered does an outage only lookups noted. Meanwhile a forward worker probes the case store
+# (workers/casestore_probe.py), and runs a waiting forward as soon as it answers.
 CASESTORE_DOWN_KEY = "lapor:casestore:down"
 # The outage noted there: `since` (Unix seconds, by the forward that found it first), `url` (where it fails), `told`
 # once it was logged, and the probe's `probed` and `probed_at`; cleared with the key above.
