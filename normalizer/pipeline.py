@@ -16,6 +16,7 @@ from normalizer.grammar import Action, Grammar, ParsedText, load_grammar
 from normalizer.inbound import InboundMessage
 from normalizer.keywords import addition_of_a_status_query, hashtag_flags, parse_text
 from normalizer.prefixes import STACKED_PREFIXES
+from normalizer.quoted_posts import relayed_words
 from normalizer.sender import normalize_sender
 from normalizer.signature import signature_line
 from normalizer.small_talk import awaits_an_answer, closing_phrase, is_courtesy
@@ -25,6 +26,8 @@ log = get_logger()
 
 # Channels whose text carries the keyword grammar (mail has a subject and a body instead).
 GRAMMAR_CHANNELS = frozenset({Channel.SMS, Channel.TWITTER, Channel.INSTAGRAM})
+# Channels of public posts, where a post may relay another's by hand ("RT @handle: ...").
+SOCIAL_CHANNELS = frozenset({Channel.TWITTER, Channel.INSTAGRAM})
 
 
 # Queries left unanswered and unfiled: only thanks, only an opt-out word or only an opt-in word. The reason logged
@@ -408,6 +411,12 @@ def normalize(message: InboundMessage, *, default_region: str = "ID", shortest_i
     # sender's number to the agency. Anonymous, privacy first, as a follow-up whose report's flags cannot be read.
     if message.incomplete and not parsed.anonymous:
         parsed = replace(parsed, anonymous=True)
+    # A post relaying another's by hand whose relayed words ask anonymity ("RT @warga_ayu: @lapor1708 ANONIM kades
+    # ...", the old manual retweet of a whistleblower's report): anonymous, as the post relayed was filed. Named, the
+    # relay carried her handle to the agency beside her anonymous report's words (the relayed authors' handles leave an
+    # anonymous report's text: workers/own_identity.py).
+    if not parsed.anonymous and message.channel in SOCIAL_CHANNELS and (relayed := relayed_words(text)) is not None:
+        parsed = replace(parsed, anonymous=parse_text(relayed, grammar, shortest_id=shortest_id).anonymous)
     sender = normalize_sender(message.sender_kind, message.sender_address, message.sender_display_name, default_region)
     if quoted:
         parsed = replace(parsed, text=f"{parsed.text}\n\n{quoted}" if parsed.text else quoted)

@@ -15,6 +15,11 @@ from collections.abc import Collection
 # A post's address without its author's handle.
 POST_URL = "https://x.com/i/status/{post_id}"
 _QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
+# The old manual retweet's head, "RT @handle:" (a colon or none), once or nested ("RT @a: RT @b: ..."), opening the
+# text: the relayed post's author, by handle.
+_RELAYED_AUTHOR = re.compile(r"(\s*RT\s+)@\w{1,30}\b(\s*:?)", re.IGNORECASE)
+# The handles opening the words after a manual retweet's head ("@lapor1708 ANONIM ...").
+_LEADING_HANDLES = re.compile(r"(?:\s*@\w{1,30}\b)*\s*")
 # The same line with the quoted words under it (an empty quoted line may have lost its space to the cleaning).
 _QUOTED_POST_BLOCK = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$(?:\n>[^\n]*)*", re.MULTILINE)
 
@@ -33,3 +38,25 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
     if not post_ids:
         return text
     return _QUOTED_POST_BLOCK.sub(lambda found: found.group(1) if found.group(2) in post_ids else found.group(0), text)
+
+
+def without_relayed_authors(text: str, mark: str) -> str:
+    """An anonymous mention's text with the handle of each post it relays by hand ("RT @warga_ayu: @lapor1708
+    #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`. The post relayed is often a
+    whistleblower's own #anonim report, filed anonymous under her handle; relayed, its words came to the case store
+    with her handle before them, and triage matched the two reports: her anonymous report was hers by name. Whose
+    post is relayed is no evidence of the report's (the words are)."""
+    parts, head = [], 0
+    while found := _RELAYED_AUTHOR.match(text, head):
+        parts.append(found.group(1) + mark + found.group(2))
+        head = found.end()
+    return "".join(parts) + text[head:]
+
+
+def relayed_words(text: str) -> str | None:
+    """The words a post relays by hand after its "RT @handle:" heads and the handles opening them ("RT @warga_ayu:
+    @lapor1708 ANONIM kades ..." relays "ANONIM kades ..."), for their flags; None for a post that relays none."""
+    head = 0
+    while found := _RELAYED_AUTHOR.match(text, head):
+        head = found.end()
+    return None if not head else text[_LEADING_HANDLES.match(text, head).end():]

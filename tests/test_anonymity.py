@@ -23,6 +23,7 @@ import io
 import re
 import sqlite3
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +38,11 @@ from gateway.attachments import attachment_location
 from gateway.intake import Intake
 from gateway.queues import FORWARD_QUEUE, REPLY_QUEUE
 from gateway.settings import Settings
-from normalizer.envelope import SENDER_IDENTITIES
+from normalizer.envelope import SENDER_IDENTITIES, Channel, SenderKind
 from normalizer.grammar import Action
+from normalizer.inbound import InboundMessage
 from normalizer.keywords import parse_text
+from normalizer.pipeline import normalize
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
 from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
@@ -1350,6 +1353,27 @@ OWN_IDENTITY_CASES = [
 ]
 
 
+# A post relaying another's by hand ("RT @warga_ayu: ...", the old manual retweet), often a whistleblower's #anonim
+# report: in an anonymous report the relayed author's handle goes, as the quoted posts' addresses do; the words stay.
+OWN_IDENTITY_CASES += [
+    OwnIdentityCase(f"{channel}: the handle of a post relayed by hand: {text!r}", sender, text, expected,
+                    {"username": "cit_relay"}, channel=channel)
+    for channel, sender in (("twitter", X_SENDER), ("instagram", IG_SENDER))
+    for text, expected in (
+        ("RT @warga_ayu: @lapor1708 kades Sukamaju potong BLT 200rb per KK",
+         "RT [anonim]: @lapor1708 kades Sukamaju potong BLT 200rb per KK"),
+        ("RT @warga_ayu @lapor1708 ANONIM kades Sukamaju potong BLT",
+         "RT [anonim] @lapor1708 ANONIM kades Sukamaju potong BLT"),
+        ("rt @relay_satu: RT @warga_ayu: lurah pungli @lapor1708",
+         "rt [anonim]: RT [anonim]: lurah pungli @lapor1708"),
+        # Not a relay: the neighbourhood's RT, a handle the report is about, "RT" past the opening.
+        ("RT 03 jalan rusak, ketua RT @pak_rt tidak peduli", "RT 03 jalan rusak, ketua RT @pak_rt tidak peduli"),
+        ("kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor",
+         "kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor"),
+    )
+]
+
+
 @pytest.mark.parametrize("case", OWN_IDENTITY_CASES, ids=lambda case: case.id)
 def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
         case: OwnIdentityCase, test_env: TestEnvironment) -> None:
@@ -1364,6 +1388,35 @@ def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
     named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
     assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written
+
+
+@pytest.mark.parametrize("channel", [Channel.TWITTER, Channel.INSTAGRAM])
+@pytest.mark.parametrize(("text", "anonymous"), [
+    ("RT @warga_ayu: @lapor1708 ANONIM kades Sukamaju potong BLT 200rb per KK", True),
+    ("RT @warga_ayu @lapor1708 anonim kades Sukamaju potong BLT", True),
+    ("rt @relay_satu: RT @warga_ayu: ANONIM lurah pungli", True),
+    ("RT @warga_ayu: @lapor1708 kades Sukamaju potong BLT 200rb per KK", False),
+    ("RT 03 ANONIM jalan rusak", False),
+])
+def test_a_post_relaying_by_hand_words_that_ask_anonymity_is_anonymous(channel: Channel, text: str,
+                                                                        anonymous: bool) -> None:
+    """Named, the relay of a whistleblower's "@lapor1708 ANONIM ..." carried her handle to the agency beside her own
+    anonymous report's words, and triage matched the two."""
+    sender = SenderKind.X_USER if channel is Channel.TWITTER else SenderKind.IG_USER
+    message = InboundMessage(channel=channel, source=channel.value, provider_message_id="1790000000000000099",
+                             sender_kind=sender, sender_address="1790000000000000042" if channel is Channel.TWITTER
+                             else "cit_relay", text=text, received_at=datetime.now(UTC))
+    draft = normalize(message).draft
+    assert draft is not None and draft.anonymous is anonymous
+    assert draft.text == text  # the gateway's own copy keeps the words as written
+
+
+def test_an_sms_opening_with_rt_and_a_handle_is_read_as_before() -> None:
+    message = InboundMessage(channel=Channel.SMS, source="sms-twilio", provider_message_id="SM1",
+                             sender_kind=SenderKind.MSISDN, sender_address="+6281234567001",
+                             text="RT @warga_ayu: ANONIM kades potong BLT", received_at=datetime.now(UTC))
+    draft = normalize(message).draft
+    assert draft is not None and not draft.anonymous
 
 
 # -- what operators see of a failed reply or forward ------------------------------------------------------------------

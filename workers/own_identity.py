@@ -73,7 +73,7 @@ from normalizer.envelope import (
     Channel,
     SenderKind,
 )
-from normalizer.quoted_posts import without_quoted_post_addresses
+from normalizer.quoted_posts import without_quoted_post_addresses, without_relayed_authors
 from normalizer.signature import HANDLE, MAIL_ADDRESS, is_contact_label
 from normalizer.text import phrase_pattern
 
@@ -2019,6 +2019,8 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
             for field, value in kept.items()}
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
+    if envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value):
+        kept = {field: without_relayed_authors(value, OWN_IDENTITY) for field, value in kept.items()}
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
     return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
 
