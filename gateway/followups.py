@@ -73,7 +73,7 @@ from gateway.errors import NotDurable
 from gateway.logs import get_logger
 from gateway.outbound import durably
 from gateway.queries import LOOKUP_SECONDS, StatusLookup, lookup_status
-from gateway.queues import envelope_key, read_envelope
+from gateway.queues import REPLY_SUBJECTS_KEY, envelope_key, read_envelope
 from gateway.tracking import was_issued
 from normalizer.envelope import (
     EVERY_ADDRESS,
@@ -92,6 +92,8 @@ REPLY_THREAD_KEY = "lapor:social:thread:{channel}:{post_id}"
 POST_THREAD_KEY = "lapor:social:thread-post:{channel}:{post_id}"
 # A viral post may carry many citizens' reports: the newest are looked at, each an envelope read.
 POST_THREAD_MAX = 20
+# A report's additions under subjects of their own: the newest few are its thread's (`REPLY_SUBJECTS_KEY`).
+REPLY_SUBJECTS_MAX = 8
 
 log = get_logger()
 
@@ -592,3 +594,30 @@ def post_thread_report(redis: Redis, channel: str, post_id: str, sender: Sender,
                 return None
             theirs.append(tracking_id)
     return theirs[0] if theirs else None
+
+
+def remember_reply_subject(redis: Redis, tracking_id: str, digest: str, default_ttl: int) -> bool:
+    """Remember that a mail reply of ours for report `tracking_id` went out under a subject of its own (`digest`: an
+    addition's, `[LAPOR #<id>] Tambahan foto`), among the newest REPLY_SUBJECTS_MAX, for as long as the report's
+    envelope stays (`remember_post_reply`). Its sender's answer quoting that reply under it, the tag and threading
+    fields dropped by their client, continues the report (`reply_subjects`). Only a digest: the subject itself stays
+    with the addition's envelope. Returns whether it was remembered (not once the report's envelope is gone)."""
+    remaining = redis.ttl(envelope_key(tracking_id))
+    if remaining == -2:
+        return False
+    key = REPLY_SUBJECTS_KEY.format(tracking_id=tracking_id)
+    ttl = max(remaining if remaining > 0 else default_ttl, redis.ttl(key))
+    pipe = redis.pipeline(transaction=True)
+    pipe.lrem(key, 0, digest)
+    pipe.lpush(key, digest)
+    pipe.ltrim(key, 0, REPLY_SUBJECTS_MAX - 1)
+    pipe.expire(key, ttl)
+    pipe.execute()
+    return True
+
+
+def reply_subjects(redis: Redis, tracking_id: str) -> frozenset[str]:
+    """The digests of the subjects our mail replies for report `tracking_id` went out under besides its own
+    (`remember_reply_subject`); none once they expired with the report's envelope."""
+    raws = redis.lrange(REPLY_SUBJECTS_KEY.format(tracking_id=tracking_id), 0, REPLY_SUBJECTS_MAX - 1)
+    return frozenset(raw.decode() if isinstance(raw, bytes) else str(raw) for raw in raws)

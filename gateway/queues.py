@@ -179,6 +179,9 @@ def retry_policy(settings: Settings) -> Retry:
 
 # A report's state hash (forward worker: stored; e-mail processor: a bounce of our reply).
 REPORT_STATE_KEY = "lapor:report:{tracking_id}"
+# The subjects our mail replies for a report went out under besides its own (an addition's: `[LAPOR #<id>] Tambahan
+# foto`), as their digests (`channels.email.reply.subject_digest`), newest first: `gateway.followups.reply_subjects`.
+REPLY_SUBJECTS_KEY = "lapor:email:reply-subjects:{tracking_id}"
 
 
 def envelope_key(tracking_id: str) -> str:

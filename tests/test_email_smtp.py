@@ -2085,6 +2085,74 @@ def test_an_answer_quoting_our_confirmation_of_an_addition_continues_the_report(
 
 
 @dataclass(frozen=True)
+class AdditionsSubjectRow:
+    """Warga's report `Jalan rusak`, then her addition under a subject of its own (`Tambahan foto`: tagged, or
+    `threaded` by In-Reply-To to our acknowledgement, its subject without the tag), confirmed by our reply under it;
+    then a mail from `sender` under `subject`, no In-Reply-To, no References, quoting that confirmation. `joined`:
+    it continues the report."""
+
+    id: str
+    sender: str
+    subject: str
+    joined: bool
+    threaded: bool = False
+
+
+ADDITIONS_SUBJECT_ROWS = [
+    AdditionsSubjectRow("her-answer-under-the-additions-subject", "warga@example.net", "Re: Tambahan foto", True),
+    AdditionsSubjectRow("the-addition-threaded-by-in-reply-to", "warga@example.net", "Re: Tambahan foto", True,
+                        threaded=True),
+    AdditionsSubjectRow("her-answer-under-the-reports-subject", "warga@example.net", "Re: Jalan rusak", True),
+    # the same mail from someone else (her confirmation forwarded to them): a report of its own, as before
+    AdditionsSubjectRow("another-senders-mail", "teman@example.org", "Re: Tambahan foto", False),
+    # a subject of her own not used before: a new report started by answering an old mail, as before
+    AdditionsSubjectRow("a-subject-of-her-own", "warga@example.net", "Re: Lampu jalan mati", False),
+]
+
+
+@pytest.mark.parametrize("row", ADDITIONS_SUBJECT_ROWS, ids=[row.id for row in ADDITIONS_SUBJECT_ROWS])
+def test_an_answer_quoting_our_confirmation_under_the_additions_subject_continues_the_report(  # type: ignore[no-untyped-def]
+        make_server, redis: Redis, row: AdditionsSubjectRow) -> None:
+    """Our confirmation of an addition sent under a subject of its own goes out under that subject
+    (`[LAPOR #<id>] Tambahan foto`): its sender's answer quoting it, the tag and threading fields dropped by her
+    client, came as `Re: Tambahan foto`, which is not the report's subject, and was filed as a new report with a
+    second Tracking ID for her own addition. The subjects our replies for the report went out under count as the
+    report's (README, E-mail); only for the report's own sender, and not a subject never used in its thread."""
+    server = make_server()
+    report = server.deliver(citizen_mail(subject="Jalan rusak", body="Jalan di depan pasar rusak parah."))
+    tracking_id = report.tracking_id
+    assert tracking_id is not None
+    run_replies(server.settings, redis)
+    [ack] = outbox(server.settings)
+    if row.threaded:
+        addition = reply_to(ack, subject="Tambahan foto", references=True, body="Lubangnya makin lebar.")
+    else:
+        addition = citizen_mail(subject=f"[LAPOR #{tracking_id}] Tambahan foto", body="Lubangnya makin lebar.")
+    added = server.deliver(addition)
+    assert added.tracking_id is not None
+    assert (stored_envelope(redis, added.tracking_id) or {}).get("follow_up_of") == tracking_id
+    run_replies(server.settings, redis)
+    [confirmation] = answer_to(outbox(server.settings), addition)
+    assert str(confirmation["Subject"]) == f"[LAPOR #{tracking_id}] Tambahan foto"
+    words = "Fotonya sudah saya kirim ulang."
+    mail = citizen_mail(subject=row.subject, body=words + "\n" + gmail_answer_quoting(confirmation),
+                        sender=row.sender, name="Warga" if row.sender == "warga@example.net" else "Teman")
+    result = server.deliver(mail)
+    assert result.tracking_id is not None and result.tracking_id not in (tracking_id, added.tracking_id)
+    envelope = stored_envelope(redis, result.tracking_id)
+    assert envelope is not None
+    assert envelope["follow_up_of"] == (tracking_id if row.joined else None)
+    run_replies(server.settings, redis)
+    [reply] = answer_to(outbox(server.settings), mail)
+    if row.joined:
+        assert envelope["text"] == words
+        assert str(reply["Subject"]).startswith(f"[LAPOR #{tracking_id}]")
+        assert reply.get_content() == reply_body("follow_up", tracking_id)
+    else:
+        assert str(reply["Subject"]).startswith(f"[LAPOR #{result.tracking_id}] ")
+
+
+@dataclass(frozen=True)
 class PastTheBoundRow:
     """A friend's mail naming `before` other reports (IDs never issued: anonymous, none read past the bound) and
     then Siti Rahayu's anonymous one, in `body` ("{tags}" the others' tags, "{id}" hers, "{ack}" our acknowledgement

@@ -45,7 +45,7 @@ from channels.email.parse import (
     parse_mail,
     without_image_placeholders,
 )
-from channels.email.reply import reply_subject, sent_with_subject, subject_said
+from channels.email.reply import reply_subject, sent_with_subject, subject_digest, subject_said
 from channels.email.store import MAX_LISTED_ATTACHMENTS, Quarantine, not_kept, store_attachments
 from gateway import metrics
 from gateway.errors import NotDurable, RejectedInput
@@ -56,6 +56,8 @@ from gateway.followups import (
     found_nowhere,
     gone_reports_flags,
     others_report_flags,
+    remember_reply_subject,
+    reply_subjects,
     report_addresses,
     resolve_with_facts,
     sent_by_reports_sender,
@@ -263,8 +265,10 @@ class MailProcessor:
             return mail
         envelope = await durably(stored_envelope, self.redis, tracking_id, self.source)
         sender = normalize_sender(SenderKind.EMAIL, mail.sender_address, mail.sender_name)
-        if envelope is None or not sent_by_reports_sender(envelope, sender) or \
-                not says_the_reports_subject(mail.subject, tracking_id, envelope):
+        if envelope is None or not sent_by_reports_sender(envelope, sender):
+            return mail
+        if not says_the_reports_subject(mail.subject, tracking_id, envelope) and \
+                subject_digest(mail.subject) not in await durably(reply_subjects, self.redis, tracking_id):
             return mail
         return replace(mail, quoted_thread=tracking_id, text=mail.quoting_text or "")
 
@@ -555,6 +559,9 @@ class MailProcessor:
         if receipt.same_text:
             log.info("message.same_text", reason="same_text_window")
         (metrics.DUPLICATES if receipt.duplicate else metrics.ACCEPTED).labels(self.source).inc()
+        if draft.follow_up_of:
+            await self._remember_reply_subject(mail, draft.follow_up_of, envelope if parent == draft.follow_up_of
+                                               else None)
         await self._enqueue_reply(mail, draft, receipt, normalized.language, unknown_parent, others_parent, to,
                                   mistyped, told_anonymous, told_confidential,
                                   asks_status=news is not None or grievance, cut=cut)
@@ -568,6 +575,22 @@ class MailProcessor:
                  attachments=len(draft.attachments))
         status = "duplicate" if receipt.duplicate else "follow_up" if draft.follow_up_of else "accepted"
         return MailOutcome(status, receipt.tracking_id)
+
+    async def _remember_reply_subject(self, mail: ParsedMail, tracking_id: str,
+                                      envelope: dict[str, Any] | None) -> None:
+        """The subject our confirmation of an addition to `tracking_id`'s report goes out under, remembered for the
+        report (`remember_reply_subject`) when it is not the report's own: an answer quoting the confirmation under it
+        (`Re: Tambahan foto`), the tag and threading fields dropped, continues the report (`_quoting_its_senders_reply`)
+        as one under the report's subject does. Best effort: the addition is filed already, and without it such an
+        answer is a report of its own, as before."""
+        if says_the_reports_subject(mail.subject, tracking_id, envelope):
+            return
+        digest = subject_digest(reply_subject(tracking_id, mail.subject))
+        try:
+            await asyncio.to_thread(remember_reply_subject, self.redis, tracking_id, digest,
+                                    self.settings.intake.envelope_ttl_seconds)
+        except RedisError as error:
+            log.warning("email.reply_subject_unremembered", error=type(error).__name__)
 
     async def _enqueue_reply(self, mail: ParsedMail, draft: ReportDraft, receipt: Receipt, language: str,
                              unknown_parent: str | None, others_parent: str | None, to: str | None,
