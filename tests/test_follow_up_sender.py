@@ -22,10 +22,18 @@ from aiohttp import web
 from redis import Redis
 
 from channels.x_mentions import XMentionsPoller
-from gateway.followups import remember_reply, resolve_follow_up, resolve_follow_up_now, thread_report
+from gateway.followups import (
+    REPLY_SUBJECTS_MAX,
+    remember_reply,
+    remember_reply_subject,
+    reply_subjects,
+    resolve_follow_up,
+    resolve_follow_up_now,
+    thread_report,
+)
 from gateway.intake import Intake
 from gateway.queries import casestore_client
-from gateway.queues import FORWARD_QUEUE, envelope_key
+from gateway.queues import FORWARD_QUEUE, REPLY_SUBJECTS_KEY, envelope_key
 from gateway.replies import flagged, render
 from gateway.settings import Settings
 from gateway.tracking import SEQUENCE_KEY, format_tracking_id
@@ -36,6 +44,7 @@ from tests.copy_support import DAMAGES, Damage, damage
 from tests.social_helpers import FakeProviderServer
 from tests.test_anonymity import Identity, msisdn_identity, stored_strings
 from tests.test_twilio_intake import tracking_id_in, twiml_message
+from workers.media import expire_report
 
 if TYPE_CHECKING:
     from tests.conftest import TestEnvironment
@@ -442,3 +451,36 @@ async def test_an_addition_labelled_as_help_shows_reaches_its_report_without_the
     assert told == [(text, True, from_reports_sender, "reply_handle")]
     sender = msisdn_identity(number)
     assert_names_nobody(casestore, tmp_path / "casestore.db", Identity((*sender.needles, sid), digits=sender.digits))
+
+
+# -- the subjects our mail replies for a report went out under ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("waiting", "subjects", "kept"), [
+    # the report waits to be forwarded (its copy with no expiry): kept the default, then as long as the copy
+    pytest.param(True, 1, 1, id="waiting-then-forwarded"),
+    # forwarded already: as long as its copy stays
+    pytest.param(False, 1, 1, id="forwarded"),
+    # many additions under subjects of their own: the newest REPLY_SUBJECTS_MAX
+    pytest.param(False, REPLY_SUBJECTS_MAX + 3, REPLY_SUBJECTS_MAX, id="past-the-bound"),
+])
+def test_the_subjects_of_our_mail_replies_for_a_report_live_as_long_as_its_copy(
+        redis: Redis, waiting: bool, subjects: int, kept: int) -> None:
+    """`remember_reply_subject` keeps the subjects our confirmations of a report's additions went out under (digests,
+    the newest few) no longer than the report's copy, and once the report is forwarded (`expire_report`) exactly as
+    long: kept the default while the copy waited with no expiry, they expired before it when forwarding took longer."""
+    redis.set(envelope_key(PARENT), draft(*SMS_REPORTER, follow_up_of=None).envelope_json(PARENT))
+    if not waiting:
+        redis.expire(envelope_key(PARENT), 5000)
+    digests = [f"{n:08x}" for n in range(subjects)]
+    for digest in digests:
+        assert remember_reply_subject(redis, PARENT, digest, 100)
+    assert reply_subjects(redis, PARENT) == frozenset(digests[-kept:])
+    key = REPLY_SUBJECTS_KEY.format(tracking_id=PARENT)
+    assert (0 < redis.ttl(key) <= 100) if waiting else (4900 < redis.ttl(key) <= 5000)
+    pipe = redis.pipeline(transaction=True)
+    expire_report(pipe, PARENT, None, 9000)
+    pipe.execute()
+    assert 8900 < redis.ttl(key) <= redis.ttl(envelope_key(PARENT)) <= 9000
+    redis.delete(envelope_key(PARENT))  # gone: nothing more is remembered for it
+    assert not remember_reply_subject(redis, PARENT, "ffffffff", 100)

@@ -45,7 +45,7 @@ from gateway.attachments import attachment_location, is_provider_url, reuse_stor
 from gateway.channel_names import report_source
 from gateway.errors import retryable_status
 from gateway.logs import get_logger
-from gateway.queues import REPORT_STATE_KEY, envelope_key
+from gateway.queues import REPLY_SUBJECTS_KEY, REPORT_STATE_KEY, envelope_key
 from gateway.settings import Settings
 from gateway.tls import tls_context
 from workers.context import WorkerContext
@@ -490,12 +490,14 @@ def _remember(context: WorkerContext, fetched: Mapping[str, Fetched], takers: Ma
 
 
 def expire_report(pipe: Any, tracking_id: str, envelope: Mapping[str, Any] | None, ttl: int) -> None:
-    """A report's envelope, its state and the records of its fetched files expire together (queued on `pipe`): what
-    waited without end while the report was to be forwarded, once it is forwarded or will never be. A record another
-    waiting report took too stays until that one is done (see _remember). The attachments are read as a damaged
-    envelope may have them (not a list, an item not an object: its dead letter is purged here too)."""
+    """A report's envelope, its state, the subjects of our mail replies for it (`REPLY_SUBJECTS_KEY`) and the records
+    of its fetched files expire together (queued on `pipe`): what waited without end while the report was to be
+    forwarded, once it is forwarded or will never be. A record another waiting report took too stays until that one
+    is done (see _remember). The attachments are read as a damaged envelope may have them (not a list, an item not
+    an object: its dead letter is purged here too)."""
     pipe.expire(envelope_key(tracking_id), ttl)
     pipe.expire(REPORT_STATE_KEY.format(tracking_id=tracking_id), ttl)
+    pipe.expire(REPLY_SUBJECTS_KEY.format(tracking_id=tracking_id), ttl)
     attachments = (envelope or {}).get("attachments")
     locations = (str(attachment.get("location") or "") for attachment in attachments
                  if isinstance(attachment, dict)) if isinstance(attachments, list) else ()
