@@ -101,6 +101,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
+                 "verb_prefixes", "verb_like_names",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",
                  "hers_after", "to_the_reader", "after_thanks"),
 }

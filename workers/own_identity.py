@@ -223,6 +223,10 @@ class IdentityWords:
     # (`not_after_self`), folded.
     self_intro: re.Pattern[str]
     not_after_self: frozenset[str]
+    # A verb by its prefix opening a word (`[own_name]` verb_prefixes: "meng", "ber"), lowercase, and the names such a
+    # prefix opens (`verb_like_names`: "bernadus"), folded: see `_verb_by_prefix`.
+    verb_prefixes: tuple[str, ...]
+    verb_like_names: frozenset[str]
     # Words before a bare "Saya" in its paragraph that make it someone else's words passed on (`told_before_self`).
     told_before_self: frozenset[str]
     # Labels that may follow her name on its line ("Alamat:", "Korban:": `[own_name]` labels_after), lowercase.
@@ -323,6 +327,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))" + _MENTIONS + r"[^\S\n]*(" + "|".join(map(
             phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z])", re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
+        verb_prefixes=tuple(word.lower() for word in raw["own_name"]["verb_prefixes"]),
+        verb_like_names=frozenset(_folded(word) for word in raw["own_name"]["verb_like_names"]),
         told_before_self=frozenset(word.lower() for word in raw["own_name"]["told_before_self"]),
         own_name_labels_after=frozenset(word.lower() for word in raw["own_name"]["labels_after"]),
         own_name_hers_after=frozenset(word.lower() for word in raw["own_name"]["hers_after"]),
@@ -1276,19 +1282,34 @@ def without_given_name(text: str) -> str:
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
     """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized or in capitals,
-    no word of `not_after_self` first and no plea's or passive verb's among them ("Saya Ahmad Fauzi", "SAYA AHMAD
-    FAUZI WARGA RT 03": a feature phone's user types in capitals, and her name reached the case store; not "Saya Mau
-    Lapor", "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu Budi Santoso"). In capitals every word is
+    no word of `not_after_self` nor a verb by its prefix first (`_verb_by_prefix`) and no plea's or passive verb's
+    among them ("Saya Ahmad Fauzi", "SAYA AHMAD FAUZI WARGA RT 03": a feature phone's user types in capitals, and her
+    name reached the case store; not "Saya Mau Lapor", "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu
+    Budi Santoso", "SAYA MENGURUS KTP DI KELURAHAN", "SAYA PENSIUNAN PNS GAJI BELUM CAIR"). In capitals every word is
     capitalized: a name there ends where a word ending a name stands (`_given_name`), not at the most words a name
     holds ("SAYA KEHILANGAN MOTOR HONDA BEAT MERAH" stays)."""
     names = _NAME_WORD.findall(text, *span)
     if any(_in_capitals(name) for name in names) and len(names) >= _GIVEN_NAME_MAX_WORDS \
             and (space := _NAME_SPACE.match(text, span[1])) is not None and _NAME_WORD.match(text, space.end()):
         return False
+    first = _folded(names[0].rstrip(".")) if names else ""
     return len(names) >= 2 and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper())
                                    for name in names) \
-        and _folded(names[0].rstrip(".")) not in identity.not_after_self | identity.own_name_offices \
+        and first not in identity.not_after_self | identity.own_name_offices and not _verb_by_prefix(identity, first) \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
+
+
+# The fewest letters after a verb's prefix (`_verb_by_prefix`): "MENGURUS", "MEMBELI"; not "Memed", "Menik".
+_VERB_ROOT_MIN = 4
+
+
+def _verb_by_prefix(identity: IdentityWords, word: str) -> bool:
+    """Whether `word` (folded) is a verb by its prefix (`[own_name]` verb_prefixes), no name's first word after a bare
+    "Saya": the prefix and `_VERB_ROOT_MIN` letters or more after it, all letters ("SAYA MENGURUS KTP DI KELURAHAN",
+    "Saya Membayar Pajak Motor" went as "SAYA [anonim] DI KELURAHAN"), not a name of `verb_like_names` ("Bernadus",
+    "Mentari")."""
+    return word.isalpha() and word not in identity.verb_like_names and any(
+        word.startswith(prefix) and len(word) - len(prefix) >= _VERB_ROOT_MIN for prefix in identity.verb_prefixes)
 
 
 def _in_capitals(word: str) -> bool:
@@ -1416,7 +1437,7 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
             ended = office_after = True
             break
         # In capitals every word is capitalized: a verb or a word no name opens with ends it ("SAYA AHMAD FAUZI
-        # MELAPORKAN KADES ..." went as "[anonim] KADES ...").
+        # MELAPORKAN KADES ..." went as "[anonim] KADES ...", "SAYA BUDI SANTOSO NASABAH BRI ..." kept her name).
         if words and _in_capitals(word.group()) and _folded(plain) in identity.not_after_self:
             ended = True
             break
