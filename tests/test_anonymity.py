@@ -1129,6 +1129,28 @@ OWN_IDENTITY_CASES = [
                    "@LAPOR1708 Dia ngaku, Saya Budi Santoso Dari Kejaksaan",
                    "@LAPOR1708 penipu bilang Saya Budi Santoso dari bank",
                    "cc @LAPOR1708 Saya Telepon Budi Santoso Tapi Tidak Diangkat")),
+    # One name word with her number right after it: many Indonesians have a single name, and "saya Rina 0812..." in an
+    # Instagram comment (whose sender's number the gateway does not know) kept both. A passive, an office, a caller's
+    # "Saya Budi 0813..." and a word with no number after it stay.
+    *(OwnIdentityCase(f"instagram: one name with her number after a bare 'saya': {text!r}", IG_SENDER, text, expected,
+                      channel="instagram")
+      for text, expected in (
+          ("@lapor1708 #anonim parkir liar minta uang di alun-alun, saya Rina 0857-1111-2222",
+           "@lapor1708 #anonim parkir liar minta uang di alun-alun, saya [anonim] [anonim]"),
+          ("parkir liar di alun-alun. Saya Rina, 0857 1111 2222", "parkir liar di alun-alun. Saya [anonim], [anonim]"),
+          ("SAYA YULIANTI 0857 1111 2222 WARGA RT 03", "SAYA [anonim] [anonim] WARGA RT 03"),
+          ("saya Rina warga RT 03 minta tolong", "saya Rina warga RT 03 minta tolong"),
+          ("Saya Ditelepon 0813-4444-5555 ngaku dari bank", "Saya Ditelepon 0813-4444-5555 ngaku dari bank"),
+          ("Saya Kades 0813-4444-5555 minta uang", "Saya Kades 0813-4444-5555 minta uang"),
+          ("penipu bilang saya Andi 0813-4444-5555 dari BRI", "penipu bilang saya Andi 0813-4444-5555 dari BRI"),
+          ("kata dia: Saya Budi 0813-4444-5555, transfer sekarang",
+           "kata dia: Saya Budi 0813-4444-5555, transfer sekarang"))),
+    *(OwnIdentityCase(f"sms: no name after a bare 'Saya': {text!r}", SMS_SENDER, text, text)
+      for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
+                   "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU")),
+    *(OwnIdentityCase(f"sms: one name with her own number after a bare 'saya': {text!r}", SMS_SENDER, text, expected)
+      for text, expected in (("kades minta uang. saya Rina 0812-3456-7001", "kades minta uang. saya [anonim] [anonim]"),
+                             ("kades minta uang. saya Rina", "kades minta uang. saya Rina"))),
     # Her name in capitals after a bare "Saya", as a feature phone's user types (the message in capitals too): it
     # reached the case store, capitals read as no name's. Its end is found by the words that end a name (her own
     # "warga", "dari", a verb of `not_after_self` such as "MELAPORKAN", an office, the accused's), which stay.

@@ -1281,7 +1281,8 @@ def without_given_name(text: str) -> str:
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
-    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, each capitalized or in capitals,
+    """Whether the words of `span`, after a bare "Saya", are a full name: two or more, or one with a phone number right
+    after it ("saya Rina 0812-3456-7001"), each capitalized or in capitals,
     no word of `not_after_self` nor a verb by its prefix first (`_verb_by_prefix`) and no plea's or passive verb's
     among them ("Saya Ahmad Fauzi", "SAYA AHMAD FAUZI WARGA RT 03": a feature phone's user types in capitals, and her
     name reached the case store; not "Saya Mau Lapor", "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu
@@ -1293,10 +1294,28 @@ def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> boo
             and (space := _NAME_SPACE.match(text, span[1])) is not None and _NAME_WORD.match(text, space.end()):
         return False
     first = _folded(names[0].rstrip(".")) if names else ""
-    return len(names) >= 2 and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper())
-                                   for name in names) \
+    return (len(names) >= 2 or (len(names) == 1 and _number_after(text, span[1]) and not _passive(first))) \
+        and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper()) for name in names) \
         and first not in identity.not_after_self | identity.own_name_offices and not _verb_by_prefix(identity, first) \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
+
+
+# Between a one-word name and her number right after it ("saya Rina 0812-3456-7001", "Saya Rina, 0812..."): many
+# Indonesians have a single name, and with her number beside it, it reached the case store.
+_NUMBER_AFTER_NAME = re.compile(r"[^\S\n]*,?[^\S\n]*")
+# The fewest letters after a passive's "di" for one word to be no name ("Ditelepon", "Dihubungi"; not "Dimyati").
+_PASSIVE_ROOT_MIN = 6
+
+
+def _number_after(text: str, position: int) -> bool:
+    """Whether a phone number, or one already OWN_IDENTITY (the sender's own), follows `position` (`_full_name`)."""
+    after = _NUMBER_AFTER_NAME.match(text, position).end()
+    return text.startswith(OWN_IDENTITY, after) or _GIVEN_NUMBER.match(text, after) is not None
+
+
+def _passive(word: str) -> bool:
+    """Whether `word` (folded) reads as a passive verb by its "di" ("Saya Ditelepon 0813... ngaku dari bank")."""
+    return word.isalpha() and word.startswith("di") and len(word) - 2 >= _PASSIVE_ROOT_MIN
 
 
 # The fewest letters after a verb's prefix (`_verb_by_prefix`): "MENGURUS", "MEMBELI"; not "Memed", "Menik".
