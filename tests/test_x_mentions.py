@@ -1920,6 +1920,17 @@ def test_every_public_reply_text_carries_a_link_and_the_mentions_reference_and_f
     assert not typed_id or "99999999999999…" in text
 
 
+@pytest.mark.parametrize(("language", "public", "promise"), [
+    ("id", "tetap publik", "tidak dipublikasikan"), ("en", "stays public", "private")])
+def test_the_public_help_says_a_mention_stays_public_whichever_flag_it_carries(
+        settings: Settings, language: str, public: str, promise: str) -> None:
+    """"#rahasia agar isi tidak dipublikasikan" ("so the content is not published") under a public post let a citizen
+    put in her mention what she believed hidden: #rahasia keeps the report off LAPOR!'s pages, not her post off X."""
+    text = social_reply.reply_text(settings, "social_help", None, language, "1859325037151428609", None)
+    assert text.index("#anonim") < text.index("#rahasia") < text.index(public)
+    assert promise not in text
+
+
 @pytest.mark.parametrize(
     ("text", "reply_key"),
     [
