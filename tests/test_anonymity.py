@@ -1048,7 +1048,12 @@ OWN_IDENTITY_CASES = [
            "Jalan rusak di RT 03.\nTerima kasih\n[anonim]\n[anonim]"),
           ("lampu mati. Salam,\n\nWulan\n0813-7777-8888", "lampu mati. Salam,\n\n[anonim]\n[anonim]"),
           ("pungli di loket. Terima kasih\nSiti Rahayu 0813 9876 5432",
-           "pungli di loket. Terima kasih\n[anonim] [anonim]"))),
+           "pungli di loket. Terima kasih\n[anonim] [anonim]"),
+          # a quoting word ending a line says how her own words came ("lewat sms"), or nothing is pasted below it
+          ("Saya mau lapor penipuan lewat sms\nSaya sudah transfer 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
+           "Saya mau lapor penipuan lewat sms\nSaya sudah transfer 2jt. Terima kasih\n[anonim]\n[anonim]"),
+          ("Saya ditipu penipu wa\nTerima kasih\nSiti Rahayu\n0813 9876 5432",
+           "Saya ditipu penipu wa\nTerima kasih\n[anonim]\n[anonim]"))),
     # Below the thanks the same words as on its line stay: an official thanked, a scam SMS pasted, a letter's signer
     # after "ttd", a sentence running on after a name.
     *(OwnIdentityCase(f"sms: someone else's name and number on the lines below the thanks stay: {text!r}", SMS_SENDER,
@@ -1056,6 +1061,15 @@ OWN_IDENTITY_CASES = [
       for text in ("pungli di loket. Terima kasih\nPak Kades Hendra\n0813-1111-2222",
                    "pungli di loket. Terima kasih\nKades Hendra\n0813-1111-2222",
                    "Penipu sms:\nSelamat anda menang undian.\nTerima kasih\nBudi Santoso\n0813-1111-2222",
+                   # a quoting word ending its line, a phone pasting the scam SMS below it
+                   "penipu kirim sms\nMama ini papa, tolong isi pulsa 100rb ke no ini dulu. Makasih\nPapa\n"
+                   "0813-4444-5555",
+                   "Saya dapat sms dari penipu\nMama ini papa, tolong isi pulsa 100rb ke no ini dulu. Makasih\nPapa\n"
+                   "0813-4444-5555",
+                   "ini sms nya pak\nMama ini papa, tolong isi pulsa 100rb. Makasih\nPapa\n0813-4444-5555",
+                   "sy terima sms td pagi\nMama ini papa, tolong isi pulsa 100rb. Makasih\nPapa\n0813-4444-5555",
+                   "Ada yg sms ngaku dr bank\nRekening anda diblokir, segera hubungi kami. Trims\nBudi Santoso\n"
+                   "0813-4444-5555",
                    "kades kirim surat minta iuran. Terima kasih\nttd\nHendra Gunawan\n0813-1111-3333",
                    "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444",
                    # a post quoted ("> ..."), its signer's: the scammer's, the evidence

@@ -237,6 +237,9 @@ class IdentityWords:
     # and the words of a message passing on someone else's (`quoting_words`), lowercase.
     message_sign_off: re.Pattern[str]
     quoting_words: frozenset[str]
+    # Words before a quoting word ending its line that make it the way her own words came (`[own_name]` by_way_of:
+    # "lapor penipuan lewat sms\n..."), lowercase.
+    by_way_of: frozenset[str]
     # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
     after_thanks: frozenset[str]
     # One of `[own_name]` to_the_reader among the first two words at a position ("Selamat anda ...", "Yth nasabah").
@@ -335,6 +338,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         message_sign_off=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["message_sign_offs"]))
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
+        by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
@@ -1741,17 +1745,28 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
             text.count("\u2018") > text.count("\u2019"):
         return True
     for opener in _QUOTE_OPENER.finditer(text):
-        if opener.group(1).lower() in words.quoting_words:
+        # A line break after the quoting word's line is its colon, words on the lines below it: a phone pastes there
+        # ("penipu kirim sms\nMama ini papa, ... Makasih\nPapa\n0813...": the scammer's sign-off went as hers).
+        # Not after a word saying how her own words came ("lapor penipuan lewat sms\n...": `by_way_of`).
+        broken = opener.group(2) == "\n"
+        if opener.group(1).lower() in words.quoting_words and (not broken or (
+                text[opener.end(2):].strip() and not _came_by_way_of(words, text, opener.start()))):
             return True
         # The accused's label before words said to the reader: a scam message pasted ("Penipu: Selamat anda menang").
-        colon = text.index(":", opener.end())
-        if _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, colon + 1):
+        if not broken and _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, opener.end(2)):
             return True
     return False
 
 
-# A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:").
-_QUOTE_OPENER = re.compile(r"(?<!\w)(\w+)(?=(?:[^\S\n]+\w+){0,3}[^\S\n]*:)")
+def _came_by_way_of(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the word before `position`, on its line, is one of `by_way_of` ("lewat", "via")."""
+    before = _WORD.findall(text, text.rfind("\n", 0, position) + 1, position)
+    return bool(before) and before[-1].lower() in words.by_way_of
+
+
+# A word, at most three more and a colon or the line's end: what may open words passed on ("Penipu sms:", "ada sms
+# masuk:", "penipu kirim sms\n").
+_QUOTE_OPENER = re.compile(r"(?<!\w)(\w+)(?=(?:[^\S\n]+\w+){0,3}[^\S\n]*(:|\n))")
 
 
 def _someone_elses(words: IdentityWords, word: str) -> bool:
