@@ -907,6 +907,10 @@ OWN_IDENTITY_CASES = [
           ("nomor saya sendiri: 0857-1234-5679, kades minta uang", "nomor saya sendiri: [anonim], kades minta uang"),
           ("WA saya 0857 1234 5678, kata pelaku saya akan dilaporkan balik",
            "WA saya [anonim], kata pelaku saya akan dilaporkan balik"),
+          ("WA saya 0857-1111-2222, kata pelaku, saya akan dilaporkan balik",
+           "WA saya [anonim], kata pelaku, saya akan dilaporkan balik"),
+          ("no saya 0857-1111-2223 kata pelaku: saya akan dilaporkan balik",
+           "no saya [anonim] kata pelaku: saya akan dilaporkan balik"),
           ("Nama saya Siti Rahayu, kata pelaku saya akan dilaporkan balik",
            "Nama saya [anonim], kata pelaku saya akan dilaporkan balik"),
           ("hubungi saya di 0857 1234 5670, katanya oknum itu bahwa laporan saya percuma",
@@ -921,6 +925,16 @@ OWN_IDENTITY_CASES = [
                    "hub saya 0813-1111-5555 kt calo di samsat",
                    "hubungi saya di 0813-1111-7777, kata penipu, saya langsung percaya",
                    "Nama saya Andi Saputra dari BRI, kata penipu\nsaya hampir transfer")),
+    # After words asking to be reached, a scam's own ("hubungi saya di 0813..."), the tag right after the number is the
+    # scammer's whatever words follow it: his number went as hers when they opened what he said.
+    *(OwnIdentityCase(f"sms: a tag right after a number asked to be called at names the scammer's: {text!r}",
+                      SMS_SENDER, text, text)
+      for text in ("hubungi saya di 0813-4444-5555 kata penipu dia dari bank BRI",
+                   "hubungi saya di 0813-4444-5555 kata penipu kalau mau hadiahnya cair",
+                   "hubungi sy di 0813-4444-5555 kt penipu klo mau hadiah cair",
+                   "hubungi saya di 0813-4444-5555 kata penipu itu anda harus transfer dulu",
+                   "hubungi saya 0813-4444-5555 kata penipu tsb saya dr kejaksaan",
+                   "hubungi saya di 0813-4444-5555 kata penipu saya langsung percaya")),
     # Only those words, after her words: the phrase's own ("WA"), a number and everyday words ("chat", "ternyata")
     # between her contact and someone else's word are hers, and read so, her number went as the scammer's.
     OwnIdentityCase("sms: her contact before someone else's word with no words saying whose it was goes", SMS_SENDER,

@@ -1162,7 +1162,8 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     after_start = (end or position) - start  # after the phrase: its own words are hers
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
-    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after)
+    asking = end is not None and text[position:end].split()[0].lower() in load_identity_words().own_contact_asking
+    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after, asking)
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1928,26 +1929,32 @@ def _is_report_line(line: str) -> bool:
     return _is_citizens_line(line) or _about_someone_else(line)
 
 
-def _attributed(text: str) -> bool:
+def _attributed(text: str, asking: bool = False) -> bool:
     """Whether `text` says whose the words before it were: a word of `[someone_else]` with a word of `attribution` at
     most two words before it ("kata penipu itu", "begitu isi sms penipu"), numbers not counted as words; not one that
-    opens what they said (`speech_openers` after it: "kata pelaku saya akan dilaporkan balik" is his threat, told after
-    her own number, which stayed as his)."""
+    opens what they said (`speech_openers` after it: "kata pelaku saya akan dilaporkan balik", "kata pelaku, saya
+    ...", "kata pelaku: saya ..." are his threat, told after her own number, which stayed as his). After words asking
+    to be reached (`asking`: "hubungi saya di 0813...", a scam's own words) the tag right after the number is the
+    scammer's whatever follows it ("... kata penipu dia dari bank BRI", "... kata penipu saya langsung percaya": his
+    number went as hers); after a comma there only words right after his, spaces between, open what he said
+    ("hubungi saya di 0857..., katanya oknum itu bahwa laporan saya percuma" is hers; "..., kata penipu, saya
+    langsung percaya" his)."""
     words = load_identity_words()
     for match in words.someone_else.finditer(text):
         before = [word for word in _WORD.findall(text, 0, match.start()) if not word.isdigit()]
         if match.group("victim") is None and any(word.lower() in words.attribution for word in before[-3:]) \
-                and not _opens_speech(words, text, match.end()):
+                and not ((not asking or "," in text[:match.start()])
+                         and _opens_speech(words, text, match.end(), marks=not asking)):
             return True
     return False
 
 
-def _opens_speech(words: IdentityWords, text: str, position: int) -> bool:
+def _opens_speech(words: IdentityWords, text: str, position: int, marks: bool = True) -> bool:
     """Whether the words at `position`, after someone else's word, open what they said: a word of `speech_openers`,
-    after a determiner or none, with only spaces between ("pelaku saya akan ...", "oknum itu bahwa ..."; after a mark
-    the tag has ended: "kata penipu, saya langsung percaya" keeps his number his)."""
+    after a determiner or none, spaces between or with `marks` a comma or a colon ("pelaku saya akan ...", "oknum itu
+    bahwa ...", "pelaku, saya akan ...", "pelaku: saya ...")."""
     for _ in range(2):
-        word = _SPACED_WORD.match(text, position)
+        word = (_MARKED_WORD if marks else _SPACED_WORD).match(text, position)
         if word is None:
             return False
         if word.group(1).lower() not in words.determiners:
@@ -1957,6 +1964,7 @@ def _opens_speech(words: IdentityWords, text: str, position: int) -> bool:
 
 
 _SPACED_WORD = re.compile(r"[^\S\n]+(\w+)")
+_MARKED_WORD = re.compile(r"[^\S\n]*[,:]?[^\S\n]+(\w+)")
 
 
 def _about_someone_else(text: str) -> bool:
