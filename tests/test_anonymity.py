@@ -1049,7 +1049,16 @@ OWN_IDENTITY_CASES = [
           ("kades minta uang. Pelapor: Siti Kades Sukamaju", "kades minta uang. Pelapor: [anonim]"),
           ("Pelapor: Siti Rahayu Kades Sukamaju, camat minta uang", "Pelapor: [anonim], camat minta uang"),
           ("Pelapor: Budi Camat Andi\nkades minta uang", "Pelapor: [anonim]\nkades minta uang"),
-          ("Pelapor: Siti Staf Kades Sukamaju mau lapor pungli", "Pelapor: [anonim] mau lapor pungli"))),
+          ("Pelapor: Siti Staf Kades Sukamaju mau lapor pungli", "Pelapor: [anonim] mau lapor pungli"),
+          # her office and its place before a word of hers ("melaporkan", "ingin", "mengadukan", "yg"): one Kades in
+          # a village names her, and went as "Pelapor: [anonim] Kades Sukamaju melaporkan ..."
+          ("Pelapor: Siti Rahayu Kades Sukamaju melaporkan sekdes minta uang",
+           "Pelapor: [anonim] melaporkan sekdes minta uang"),
+          ("Pelapor: Siti Rahayu Bendahara Desa Sukamaju melaporkan kades", "Pelapor: [anonim] melaporkan kades"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju ingin melapor", "Pelapor: [anonim] ingin melapor"),
+          ("Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades", "Pelapor: [anonim] mengadukan kades"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju yg melapor", "Pelapor: [anonim] yg melapor"),
+          ("Pelapor: Siti Rahayu Kadus Sukamaju melapor", "Pelapor: [anonim] melapor"))),
     OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
                     "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
                     "pungli di loket. Terima kasih, [anonim] [anonim]"),

@@ -240,6 +240,9 @@ class IdentityWords:
     # Words before a quoting word ending its line that make it the way her own words came (`[own_name]` by_way_of:
     # "lapor penipuan lewat sms\n..."), lowercase.
     by_way_of: frozenset[str]
+    # Words after an office under her label, besides `not_after_self`, that make it her own post (`[own_name]`
+    # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded.
+    post_before: frozenset[str]
     # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
     after_thanks: frozenset[str]
     # One of `[own_name]` to_the_reader among the first two words at a position ("Selamat anda ...", "Yth nasabah").
@@ -339,6 +342,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
         by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
+        post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
@@ -1664,8 +1668,12 @@ def without_reporter_labels_in_message(text: str) -> str:
         span = _given_name(words, text, label.end(), offices_end=False)
         # The accused's office after her name opens his when the sentence runs on after it ("Pelapor: Siti Rahayu
         # Kades Hendra minta uang" went as "Pelapor: [anonim] minta uang"); ending its clause it is her post.
+        # But for a word of hers after the office and its place ("Pelapor: Siti Rahayu Kades Sukamaju melaporkan
+        # sekdes": her post, `_her_post_end`).
         if span is not None and _RUNS_ON.match(text, span[1]) is not None:
             span = _given_name(words, text, label.end())
+            if span is not None and (post := _her_post_end(words, text, span[1])) is not None:
+                span = span[0], post
         span = span or _labelled_handle(text, label.end())
         if span is not None:
             spans += [span, *_contacts_after(words, read, span[1])]
@@ -1674,6 +1682,26 @@ def without_reporter_labels_in_message(text: str) -> str:
 
 # A word after a name on its line with no mark between: the sentence runs on ("... Kades Hendra minta uang").
 _RUNS_ON = re.compile(r"[^\S\n]+[^\W\d_]")
+# The most words of an office and its place after her name under her label ("Bendahara Desa Sukamaju").
+_POST_MAX_WORDS = 4
+
+
+def _her_post_end(words: IdentityWords, text: str, position: int) -> int | None:
+    """Where the office after her name at `position` and its place end when they are her own post: an office
+    (`office_after_name`) and capitalized words after it, on its line, then a word of `not_after_self` or
+    `post_before` ("Kades Sukamaju melaporkan ...", "Bendahara Desa Sukamaju ingin melapor", "Sekdes Sukamaju yg
+    melapor"); None for the accused's sentence running on ("Kades Hendra minta uang")."""
+    space = _NAME_SPACE.match(text, position)
+    if space is None or words.office_after_name.match(text, space.end()) is None:
+        return None
+    end, count = position, 0
+    while (space := _NAME_SPACE.match(text, end)) is not None and (word := _NAME_WORD.match(text, space.end())):
+        plain = word.group().rstrip(".")
+        if not plain[0].isupper() or count == _POST_MAX_WORDS:
+            folded = _folded(plain)
+            return end if count and (folded in words.not_after_self or folded in words.post_before) else None
+        end, count = word.end(), count + 1
+    return None
 
 
 # At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
