@@ -566,15 +566,22 @@ def remember_post_reply(redis: Redis, channel: str, post_id: str, tracking_id: s
     """Remember that one of our replies on post `post_id` carried report `tracking_id` (`remember_reply`, for a
     channel that does not say which comment a comment answers), for as long as the longest-lived envelope of the
     reports remembered there. Returns whether it was remembered (not once the report's envelope is gone)."""
-    remaining = redis.ttl(envelope_key(tracking_id))
+    return _remember_newest(redis, post_thread_key(channel, post_id), tracking_id, POST_THREAD_MAX,
+                            envelope_of=tracking_id, default_ttl=default_ttl)
+
+
+def _remember_newest(redis: Redis, key: str, value: str, most: int, *, envelope_of: str, default_ttl: int) -> bool:
+    """Put `value` first in the list `key` (once; its newest `most` kept), for as long as the longest-lived envelope
+    of the reports remembered there: report `envelope_of`'s, `default_ttl` while it has no expiry yet (waiting to be
+    forwarded). False, nothing written, once that envelope is gone."""
+    remaining = redis.ttl(envelope_key(envelope_of))
     if remaining == -2:
         return False
-    key = post_thread_key(channel, post_id)
     ttl = max(remaining if remaining > 0 else default_ttl, redis.ttl(key))
     pipe = redis.pipeline(transaction=True)
-    pipe.lrem(key, 0, tracking_id)
-    pipe.lpush(key, tracking_id)
-    pipe.ltrim(key, 0, POST_THREAD_MAX - 1)
+    pipe.lrem(key, 0, value)
+    pipe.lpush(key, value)
+    pipe.ltrim(key, 0, most - 1)
     pipe.expire(key, ttl)
     pipe.execute()
     return True
@@ -602,18 +609,8 @@ def remember_reply_subject(redis: Redis, tracking_id: str, digest: str, default_
     envelope stays (`remember_post_reply`). Its sender's answer quoting that reply under it, the tag and threading
     fields dropped by their client, continues the report (`reply_subjects`). Only a digest: the subject itself stays
     with the addition's envelope. Returns whether it was remembered (not once the report's envelope is gone)."""
-    remaining = redis.ttl(envelope_key(tracking_id))
-    if remaining == -2:
-        return False
-    key = REPLY_SUBJECTS_KEY.format(tracking_id=tracking_id)
-    ttl = max(remaining if remaining > 0 else default_ttl, redis.ttl(key))
-    pipe = redis.pipeline(transaction=True)
-    pipe.lrem(key, 0, digest)
-    pipe.lpush(key, digest)
-    pipe.ltrim(key, 0, REPLY_SUBJECTS_MAX - 1)
-    pipe.expire(key, ttl)
-    pipe.execute()
-    return True
+    return _remember_newest(redis, REPLY_SUBJECTS_KEY.format(tracking_id=tracking_id), digest, REPLY_SUBJECTS_MAX,
+                            envelope_of=tracking_id, default_ttl=default_ttl)
 
 
 def reply_subjects(redis: Redis, tracking_id: str) -> frozenset[str]:
