@@ -1182,6 +1182,22 @@ OWN_IDENTITY_CASES = [
           ("penipu bilang saya Andi 0813-4444-5555 dari BRI", "penipu bilang saya Andi 0813-4444-5555 dari BRI"),
           ("kata dia: Saya Budi 0813-4444-5555, transfer sekarang",
            "kata dia: Saya Budi 0813-4444-5555, transfer sekarang"))),
+    # A name a verb's prefix opens, in a sentence of lowercase words, or with her words or number after it, is hers:
+    # names of Batak, Manado and Flores families stayed ("Saya Bernike Sari warga RT 03").
+    *(OwnIdentityCase(f"sms: a name a verb's prefix opens after a bare 'Saya': {text!r}", SMS_SENDER, text, expected)
+      for text, expected in (
+          ("Saya Bernike Sari warga RT 03", "Saya [anonim] warga RT 03"),
+          ("Saya Teressa Manurung, kades minta uang", "Saya [anonim], kades minta uang"),
+          ("Saya Bertrand Simanjuntak melaporkan kades", "Saya [anonim] melaporkan kades"),
+          ("SAYA BERNIKE SARI WARGA RT 03", "SAYA [anonim] WARGA RT 03"),
+          ("kades minta uang. saya Bernike 0857-1111-2222", "kades minta uang. saya [anonim] [anonim]"),
+          ("Saya Mengurus Ktp Di Kelurahan Diminta Uang", "Saya Mengurus Ktp Di Kelurahan Diminta Uang"))),
+    # Verbs with no prefix and nouns of a circumfix or "peng-" are no name, a scammer's number after them his.
+    *(OwnIdentityCase(f"sms: a verb or a noun after a bare 'Saya' in capitals: {text!r}", SMS_SENDER, text, text)
+      for text in ("SAYA KENA TIPU NOMOR 0813-4444-5555", "SAYA BLOKIR 0813-4444-5555",
+                   "SAYA ISI PULSA 0813-4444-5555 100RB", "Saya Cek 0813-4444-5555 ternyata penipu",
+                   "SAYA URUS AKTA KELAHIRAN DIMINTA 300RB", "SAYA KESULITAN MENGURUS SERTIFIKAT",
+                   "SAYA ANGGOTA BPD MELAPORKAN KADES", "SAYA PENGENDARA MOTOR DITILANG")),
     *(OwnIdentityCase(f"sms: no name after a bare 'Saya': {text!r}", SMS_SENDER, text, text)
       for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
                    "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU")),

@@ -1305,7 +1305,8 @@ def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> boo
     first = _folded(names[0].rstrip(".")) if names else ""
     return (len(names) >= 2 or (len(names) == 1 and _number_after(text, span[1]) and not _passive(first))) \
         and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper()) for name in names) \
-        and first not in identity.not_after_self | identity.own_name_offices and not _verb_by_prefix(identity, first) \
+        and first not in identity.not_after_self | identity.own_name_offices \
+        and not (_verb_by_prefix(identity, first) and _reads_as_verb(identity, text, span, names[0])) \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
 
 
@@ -1329,6 +1330,17 @@ def _passive(word: str) -> bool:
 
 # The fewest letters after a verb's prefix (`_verb_by_prefix`): "MENGURUS", "MEMBELI"; not "Memed", "Menik".
 _VERB_ROOT_MIN = 4
+
+
+def _reads_as_verb(identity: IdentityWords, text: str, span: tuple[int, int], first: str) -> bool:
+    """Whether a first word a prefix opens (`_verb_by_prefix`) is read as the verb it looks like: in a sentence written
+    in capitals or capitalized word by word ("SAYA MENGURUS KTP DI ...", "Saya Mengurus Ktp Di ..."), unless her own
+    words or a number follow. In a sentence of lowercase words the capitalized ones are a name ("Saya Bernike Sari
+    warga RT 03", "Saya Teressa Manurung, kades minta uang": names of Batak, Manado and Flores families stayed)."""
+    if _her_words_after(identity, text, span[1]) or _number_after(text, span[1]):
+        return False
+    following = _NAME_WORD.match(text, _AFTER_CLOSING.match(text, span[1]).end())  # type: ignore[union-attr]
+    return _in_capitals(first) or (following is not None and following.group()[0].isupper())
 
 
 def _verb_by_prefix(identity: IdentityWords, word: str) -> bool:
