@@ -16,10 +16,15 @@ from collections.abc import Collection
 POST_URL = "https://x.com/i/status/{post_id}"
 _QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
 # The old manual retweet's head, "RT @handle:" (a colon or none), once or nested ("RT @a: RT @b: ..."), opening the
-# text: the relayed post's author, by handle.
-_RELAYED_AUTHOR = re.compile(r"(\s*RT\s+)@\w{1,30}\b(\s*:?)", re.IGNORECASE)
+# text or after the relayer's own words ("Tolong ditindak RT @warga_ayu: ..."): the relayed post's author, by handle
+# (an Instagram handle's dots too: "@warga.ayu").
+_RELAYED_AUTHOR = re.compile(r"(?<![\w@])(RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:?)", re.IGNORECASE)
 # The handles opening the words after a manual retweet's head ("@lapor1708 ANONIM ...").
-_LEADING_HANDLES = re.compile(r"(?:\s*@\w{1,30}\b)*\s*")
+_LEADING_HANDLES = re.compile(r"(?:\s*@\w+(?:\.\w+)*)*\s*")
+# What makes relayed words a report's: a handle named (ours: the post was a report to us) or a word of anonymity.
+# Another post relayed (the accused's own words: "RT @kades_hendra: warga yang lapor akan saya usir") keeps its
+# author, the evidence.
+_A_REPORTS_WORDS = re.compile(r"@\w|(?<!\w)#?anonim(?!\w)", re.IGNORECASE)
 # The same line with the quoted words under it (an empty quoted line may have lost its space to the cleaning).
 _QUOTED_POST_BLOCK = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$(?:\n>[^\n]*)*", re.MULTILINE)
 
@@ -42,21 +47,25 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
 
 def without_relayed_authors(text: str, mark: str) -> str:
     """An anonymous mention's text with the handle of each post it relays by hand ("RT @warga_ayu: @lapor1708
-    #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`. The post relayed is often a
-    whistleblower's own #anonim report, filed anonymous under her handle; relayed, its words came to the case store
-    with her handle before them, and triage matched the two reports: her anonymous report was hers by name. Whose
-    post is relayed is no evidence of the report's (the words are)."""
+    #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`, where the words relayed are a report's
+    (`_A_REPORTS_WORDS`). The post relayed is often a whistleblower's own #anonim report, filed anonymous under her
+    handle; relayed, its words came to the case store with her handle before them, and triage matched the two
+    reports: her anonymous report was hers by name."""
     parts, head = [], 0
-    while found := _RELAYED_AUTHOR.match(text, head):
-        parts.append(found.group(1) + mark + found.group(2))
-        head = found.end()
+    for relay in _RELAYED_AUTHOR.finditer(text):
+        if _A_REPORTS_WORDS.search(text, relay.end()):
+            parts += [text[head:relay.start()], relay.group(1), mark, relay.group(2)]
+            head = relay.end()
     return "".join(parts) + text[head:]
 
 
 def relayed_words(text: str) -> str | None:
     """The words a post relays by hand after its "RT @handle:" heads and the handles opening them ("RT @warga_ayu:
     @lapor1708 ANONIM kades ..." relays "ANONIM kades ..."), for their flags; None for a post that relays none."""
-    head = 0
-    while found := _RELAYED_AUTHOR.match(text, head):
+    first = _RELAYED_AUTHOR.search(text)
+    if first is None:
+        return None
+    head = first.end()
+    while found := _RELAYED_AUTHOR.match(text, head + len(text[head:]) - len(text[head:].lstrip())):
         head = found.end()
-    return None if not head else text[_LEADING_HANDLES.match(text, head).end():]
+    return text[_LEADING_HANDLES.match(text, head).end():]

@@ -1484,7 +1484,13 @@ OWN_IDENTITY_CASES += [
          "RT [anonim] @lapor1708 ANONIM kades Sukamaju potong BLT"),
         ("rt @relay_satu: RT @warga_ayu: lurah pungli @lapor1708",
          "rt [anonim]: RT [anonim]: lurah pungli @lapor1708"),
-        # Not a relay: the neighbourhood's RT, a handle the report is about, "RT" past the opening.
+        ("RT @warga.ayu: @lapor1708 kades potong BLT", "RT [anonim]: @lapor1708 kades potong BLT"),
+        ("Tolong ditindak RT @warga_ayu: @lapor1708 ANONIM kades potong BLT",
+         "Tolong ditindak RT [anonim]: @lapor1708 ANONIM kades potong BLT"),
+        # Another post relayed, no report's (the accused's own words, a scam's): its author is the evidence.
+        ("RT @kades_hendra: warga yang lapor akan saya usir", "RT @kades_hendra: warga yang lapor akan saya usir"),
+        ("RT @penipu_olshop: promo murah transfer dulu", "RT @penipu_olshop: promo murah transfer dulu"),
+        # Not a relay: the neighbourhood's RT, words after the handle that are no report's.
         ("RT 03 jalan rusak, ketua RT @pak_rt tidak peduli", "RT 03 jalan rusak, ketua RT @pak_rt tidak peduli"),
         ("kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor",
          "kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor"),
@@ -1513,6 +1519,8 @@ def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
     ("RT @warga_ayu: @lapor1708 ANONIM kades Sukamaju potong BLT 200rb per KK", True),
     ("RT @warga_ayu @lapor1708 anonim kades Sukamaju potong BLT", True),
     ("rt @relay_satu: RT @warga_ayu: ANONIM lurah pungli", True),
+    ("rt @warga.ayu: ANONIM kades potong BLT", True),
+    ("Tolong ditindak RT @warga_ayu: @lapor1708 ANONIM kades potong BLT", True),
     ("RT @warga_ayu: @lapor1708 kades Sukamaju potong BLT 200rb per KK", False),
     ("RT 03 ANONIM jalan rusak", False),
 ])
