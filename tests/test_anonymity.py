@@ -1042,7 +1042,15 @@ OWN_IDENTITY_CASES = [
           ("Pelapor: Siti Rahayu Kades Hendra minta uang", "Pelapor: [anonim] Kades Hendra minta uang"),
           ("Pelapor: Siti Camat Andi minta uang 5jt", "Pelapor: [anonim] Camat Andi minta uang 5jt"),
           ("pungli. Pelapor: Siti Rahayu Kepala Desa Hendra potong BLT 0813-1111-2222",
-           "pungli. Pelapor: [anonim] Kepala Desa Hendra potong BLT 0813-1111-2222"))),
+           "pungli. Pelapor: [anonim] Kepala Desa Hendra potong BLT 0813-1111-2222"),
+          # a word of `not_after_self` running on his sentence says not that she reports: his office and name stay
+          # (went as "Pelapor: [anonim] sudah minta uang 5jt")
+          *((f"Pelapor: Siti Rahayu Kades Hendra {words}", f"Pelapor: [anonim] Kades Hendra {words}")
+            for words in ("sudah minta uang 5jt", "juga minta uang 5jt", "mau potong BLT", "akan gusur warung",
+                          "sering minta uang", "dan sekdes minta uang", "yang minta uang 5jt",
+                          "dengan sekdes minta uang", "selalu minta uang", "bisa dilaporkan", "tinggal minta uang")),
+          ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
+           "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
                       expected)
       for text, expected in (
@@ -1058,7 +1066,14 @@ OWN_IDENTITY_CASES = [
           ("Pelapor: Siti Rahayu Kades Sukamaju ingin melapor", "Pelapor: [anonim] ingin melapor"),
           ("Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades", "Pelapor: [anonim] mengadukan kades"),
           ("Pelapor: Siti Rahayu Kades Sukamaju yg melapor", "Pelapor: [anonim] yg melapor"),
-          ("Pelapor: Siti Rahayu Kadus Sukamaju melapor", "Pelapor: [anonim] melapor"))),
+          ("Pelapor: Siti Rahayu Kadus Sukamaju melapor", "Pelapor: [anonim] melapor"),
+          ("Pelapor: Siti Kades Sukamaju", "Pelapor: [anonim]"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju yg melapor kades", "Pelapor: [anonim] yg melapor kades"),
+          # in capitals every word is capitalized: the words of hers are read folded (went as "Pelapor: [anonim]
+          # KADES SUKAMAJU MELAPORKAN SEKDES", her post kept)
+          ("Pelapor: SITI RAHAYU KADES SUKAMAJU MELAPORKAN SEKDES", "Pelapor: [anonim] MELAPORKAN SEKDES"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju Melaporkan Sekdes", "Pelapor: [anonim] Melaporkan Sekdes"),
+          ("Pelapor: SITI RAHAYU KADES SUKAMAJU MAU LAPOR PUNGLI", "Pelapor: [anonim] MAU LAPOR PUNGLI"))),
     OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
                     "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
                     "pungli di loket. Terima kasih, [anonim] [anonim]"),

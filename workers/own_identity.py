@@ -240,8 +240,8 @@ class IdentityWords:
     # Words before a quoting word ending its line that make it the way her own words came (`[own_name]` by_way_of:
     # "lapor penipuan lewat sms\n..."), lowercase.
     by_way_of: frozenset[str]
-    # Words after an office under her label, besides `not_after_self`, that make it her own post (`[own_name]`
-    # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded.
+    # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
+    # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded, a phrase's words one space apart.
     post_before: frozenset[str]
     # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
     after_thanks: frozenset[str]
@@ -1700,20 +1700,35 @@ _POST_MAX_WORDS = 4
 
 def _her_post_end(words: IdentityWords, text: str, position: int) -> int | None:
     """Where the office after her name at `position` and its place end when they are her own post: an office
-    (`office_after_name`) and capitalized words after it, on its line, then a word of `not_after_self` or
-    `post_before` ("Kades Sukamaju melaporkan ...", "Bendahara Desa Sukamaju ingin melapor", "Sekdes Sukamaju yg
-    melapor"); None for the accused's sentence running on ("Kades Hendra minta uang")."""
+    (`office_after_name`) and capitalized words after it, on its line, then words saying she reports (`post_before`:
+    "Kades Sukamaju melaporkan ...", "Bendahara Desa Sukamaju ingin melapor", "Sekdes Sukamaju yg melapor"), compared
+    folded, as in capitals ("KADES SUKAMAJU MELAPORKAN ...": every word there is capitalized); None for the accused's
+    sentence running on, one of `not_after_self` too ("Kades Hendra minta uang", "Kades Hendra sudah minta uang")."""
     space = _NAME_SPACE.match(text, position)
     if space is None or words.office_after_name.match(text, space.end()) is None:
         return None
     end, count = position, 0
     while (space := _NAME_SPACE.match(text, end)) is not None and (word := _NAME_WORD.match(text, space.end())):
-        plain = word.group().rstrip(".")
-        if not plain[0].isupper() or count == _POST_MAX_WORDS:
-            folded = _folded(plain)
-            return end if count and (folded in words.not_after_self or folded in words.post_before) else None
+        if count and _says_she_reports(words, text, end):
+            return end
+        if not word.group()[0].isupper() or count == _POST_MAX_WORDS:
+            return None
         end, count = word.end(), count + 1
     return None
+
+
+def _says_she_reports(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the words after `position`, on its line, open with one of `post_before` ("melaporkan", "yg melapor",
+    "MAU LAPOR"), folded, whole words."""
+    read: list[str] = []
+    most = max(phrase.count(" ") + 1 for phrase in words.post_before)
+    while len(read) < most and (space := _NAME_SPACE.match(text, position)) is not None \
+            and (word := _NAME_WORD.match(text, space.end())) is not None:
+        read.append(_folded(word.group().rstrip(".")))
+        if " ".join(read) in words.post_before:
+            return True
+        position = word.end()
+    return False
 
 
 # At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
