@@ -1091,7 +1091,12 @@ OWN_IDENTITY_CASES = [
           ("Saya mau lapor penipuan lewat sms\nSaya sudah transfer 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
            "Saya mau lapor penipuan lewat sms\nSaya sudah transfer 2jt. Terima kasih\n[anonim]\n[anonim]"),
           ("Saya ditipu penipu wa\nTerima kasih\nSiti Rahayu\n0813 9876 5432",
-           "Saya ditipu penipu wa\nTerima kasih\n[anonim]\n[anonim]"))),
+           "Saya ditipu penipu wa\nTerima kasih\n[anonim]\n[anonim]"),
+          # a quoting word on a line, her own report below it, no word said to its reader
+          ("Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
+           "Siti Rahayu\n0813 9876 5432",
+           "Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
+           "[anonim]\n[anonim]"))),
     # Below the thanks the same words as on its line stay: an official thanked, a scam SMS pasted, a letter's signer
     # after "ttd", a sentence running on after a name.
     *(OwnIdentityCase(f"sms: someone else's name and number on the lines below the thanks stay: {text!r}", SMS_SENDER,
@@ -1108,6 +1113,10 @@ OWN_IDENTITY_CASES = [
                    "sy terima sms td pagi\nMama ini papa, tolong isi pulsa 100rb. Makasih\nPapa\n0813-4444-5555",
                    "Ada yg sms ngaku dr bank\nRekening anda diblokir, segera hubungi kami. Trims\nBudi Santoso\n"
                    "0813-4444-5555",
+                   # a quoting word anywhere on a line, the lines below it said to their reader
+                   "kemarin ada sms masuk ke hp saya\nSelamat anda menang. Terima kasih\nBudi Santoso\n0813-4444-5555",
+                   "sms dr penipu td malam\nNasabah yth, rekening anda diblokir. Makasih bu\nAndi\n0813-4444-5555",
+                   "Isi sms penipu yang saya terima kemarin\nKamu menang undian. Terima kasih\nBudi\n0813-4444-5555",
                    "kades kirim surat minta iuran. Terima kasih\nttd\nHendra Gunawan\n0813-1111-3333",
                    "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444",
                    # a post quoted ("> ..."), its signer's: the scammer's, the evidence

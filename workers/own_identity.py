@@ -240,6 +240,8 @@ class IdentityWords:
     # Words before a quoting word ending its line that make it the way her own words came (`[own_name]` by_way_of:
     # "lapor penipuan lewat sms\n..."), lowercase.
     by_way_of: frozenset[str]
+    # Words a pasted message says to its reader, below a line naming what came (`[own_name]` pasted_to_the_reader).
+    pasted_to_the_reader: frozenset[str]
     # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
     # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded, a phrase's words one space apart.
     post_before: frozenset[str]
@@ -342,6 +344,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                     + r")(?!\w)", re.IGNORECASE),
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
         by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
+        pasted_to_the_reader=frozenset(word.lower() for word in raw["own_name"]["pasted_to_the_reader"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
@@ -1800,6 +1803,8 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
     if text.count('"') % 2 or text.count("\u201c") > text.count("\u201d") or \
             text.count("\u2018") > text.count("\u2019"):
         return True
+    if _pasted_below_a_quoting_line(words, text):
+        return True
     for opener in _QUOTE_OPENER.finditer(text):
         # A line break after the quoting word's line is its colon, words on the lines below it: a phone pastes there
         # ("penipu kirim sms\nMama ini papa, ... Makasih\nPapa\n0813...": the scammer's sign-off went as hers).
@@ -1811,6 +1816,22 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
         # The accused's label before words said to the reader: a scam message pasted ("Penipu: Selamat anda menang").
         if not broken and _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, opener.end(2)):
             return True
+    return False
+
+
+def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
+    """Whether a line of `text` names what came, a quoting word anywhere on it ("kemarin ada sms masuk ke hp saya",
+    "Isi sms penipu yang saya terima kemarin"), and the lines below it say words to their reader
+    (`pasted_to_the_reader`: "Selamat anda menang ..."): a message pasted there, its sign-off its own writer's, the
+    scammer's name and number the evidence. Not after a word saying how her own words came (`by_way_of`)."""
+    said = [found.start() for found in _WORD.finditer(text) if found.group().lower() in words.pasted_to_the_reader]
+    line_start = 0
+    while said and (line_end := text.find("\n", line_start)) != -1 and line_end < said[-1]:
+        line = _WORD.findall(text, line_start, line_end)
+        if any(word.lower() in words.quoting_words and (index == 0 or line[index - 1].lower() not in words.by_way_of)
+               for index, word in enumerate(line)):
+            return True
+        line_start = line_end + 1
     return False
 
 
