@@ -53,9 +53,10 @@ from tests.test_email_reply import RelayHandler, relay  # noqa: F401  (a fixture
 from tests.test_forwarding import cli
 from tests.test_log_redaction import echoing_case_store, send_twilio_sms
 from tests.test_media_fetch import FETCHING, photo, providers, redirect
+from workers import own_identity
 from workers.deadletters import DeadLetters
 from workers.image_metadata import METADATA_NOT_REMOVED, METADATA_REMOVED
-from workers.own_identity import OWN_IDENTITY, without_given_contacts
+from workers.own_identity import OWN_IDENTITY, without_given_contacts, without_given_name
 from workers.report_payload import case_store_payload
 
 if TYPE_CHECKING:
@@ -1536,6 +1537,50 @@ def test_an_anonymous_reports_text_and_subject_lose_the_senders_own_identity(
     assert envelope["text"] == case.text  # the gateway's own copy keeps the text whole
     named = case_store_payload({**envelope, "anonymous": False}, test_env.settings())
     assert (named["text"], named["subject"]) == (case.text, case.text)  # a named report's text is as written
+
+
+class CountedMatches:
+    """A pattern counting the strings it is asked to match at their start."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.calls = 0
+
+    def match(self, *args: Any) -> re.Match[str] | None:
+        self.calls += 1
+        return self.pattern.match(*args)
+
+
+class ReadBackwards(str):
+    """A text keeping the most characters one of its backward searches (`str.rfind`) read."""
+
+    most = 0
+
+    def rfind(self, sub: str, start: Any = None, end: Any = None) -> int:  # type: ignore[override]
+        found = super().rfind(sub, start, end)
+        stop = len(self) if end is None else end
+        self.most = max(self.most, stop - (found if found >= 0 else start or 0))
+        return found
+
+
+# A bare "Saya" and a name thousands of times (a mail may carry 100 000 characters): the words before each were split
+# into lines and searched back to the text's start for a paragraph's break, 2 to 3 s for 100 000 characters and four
+# times as long for twice as many. Each line is read once for a line opening what was pasted, and the paragraph's
+# break is looked for no further back than the words read before the name.
+@pytest.mark.parametrize(("line", "kept"), [
+    ("Saya Rina 0857-1111-2222\n", f"Saya {OWN_IDENTITY} {OWN_IDENTITY}\n"),
+    ("SAYA AHMAD FAUZI\n", f"SAYA {OWN_IDENTITY}\n"),
+    ("Saya Ahmad Fauzi\n", f"Saya {OWN_IDENTITY}\n"),
+])
+def test_a_long_text_of_names_after_a_bare_saya_is_read_in_time_linear_in_its_length(
+        line: str, kept: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    words = own_identity.load_identity_words()
+    opener = CountedMatches(words.pasted_opener)
+    monkeypatch.setattr(own_identity, "load_identity_words", lambda: replace(words, pasted_opener=opener))
+    text = ReadBackwards(line * 1_000)
+    assert without_given_name(text) == kept * 1_000
+    assert opener.calls <= 2 * 1_000  # each line once, and a name's own line before it
+    assert text.most <= 1_000  # no backward search reaching the text's start
 
 
 @pytest.mark.parametrize("channel", [Channel.TWITTER, Channel.INSTAGRAM])

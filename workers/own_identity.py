@@ -53,6 +53,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -1376,15 +1377,44 @@ def _told_by_someone_else(identity: IdentityWords, text: str, position: int) -> 
     was pasted ("Berikut surat dari kepala desa ...:"), or words of a letter or of someone speaking in its paragraph
     (`[own_name]` told_before_self: "Surat pernyataan kades. Saya Hendra Gunawan menyatakan ...", "Dia ngaku, Saya
     Budi Santoso Dari Kejaksaan"): the accused's name, the evidence, went as hers."""
-    if any(identity.pasted_opener.match(line) for line in text[:position].splitlines()):
+    if _after_pasted_opener(identity.pasted_opener, text, position):
         return True
     # Its own sentence and the one before, in its paragraph: "Mau lapor soal surat tanah. Saya Siti Rahayu warga RT
-    # 03" is hers, "surat" two sentences back.
-    paragraph = text.rfind("\n\n", 0, position)
+    # 03" is hers, "surat" two sentences back. A paragraph's break further back than `_TOLD_REACH` changes nothing.
+    paragraph = text.rfind("\n\n", max(0, position - _TOLD_REACH - 1), position)
     begin = max(paragraph + 1 if paragraph >= 0 else 0, position - _TOLD_REACH)
     breaks = [found.end() for found in _SENTENCE_BREAK.finditer(text, begin, position)]
     begin = breaks[-2] if len(breaks) >= 2 else begin
     return any(word.lower() in identity.told_before_self for word in _WORD.findall(text, begin, position))
+
+
+def _after_pasted_opener(opener: re.Pattern[str], text: str, position: int) -> bool:
+    """Whether a line of `text` before `position`, or the words of its own line before it, open what was pasted
+    (`_told_by_someone_else`). The lines are read once for a text, not again for each bare "Saya" in it: a mail of
+    thousands of them took seconds."""
+    first, starts, ends = _pasted_opener_lines(opener, text)
+    if position >= first:
+        return True
+    line = bisect_left(starts, position) - 1
+    return line >= 0 and position < ends[line] and opener.match(text, starts[line], position) is not None
+
+
+@lru_cache(maxsize=1)
+def _pasted_opener_lines(opener: re.Pattern[str], text: str) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """The lines of `text` as `str.splitlines` splits them (where each starts, where its words end before its line
+    break) and the first position from which a whole line opening what was pasted stands before it (past the text's
+    end for none): `_after_pasted_opener`."""
+    starts: list[int] = []
+    ends: list[int] = []
+    first = len(text) + 1
+    start = 0
+    for line, kept in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
+        starts.append(start)
+        ends.append(start + len(line))
+        if first > len(text) and opener.match(line):
+            first = max(start + 1, start + len(line))
+        start += len(kept)
+    return first, tuple(starts), tuple(ends)
 
 
 def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
