@@ -15,16 +15,14 @@ from collections.abc import Collection
 # A post's address without its author's handle.
 POST_URL = "https://x.com/i/status/{post_id}"
 _QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
-# The old manual retweet's head, "RT @handle:" (a colon or none), once or nested ("RT @a: RT @b: ..."), opening the
-# text or after the relayer's own words ("Tolong ditindak RT @warga_ayu: ..."): the relayed post's author, by handle
-# (an Instagram handle's dots too: "@warga.ayu").
-_RELAYED_AUTHOR = re.compile(r"(?<![\w@])(RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:?)", re.IGNORECASE)
+# The old manual retweet's head, "RT @handle" (a colon after it or none; an Instagram handle's dots too, "@warga.ayu"),
+# once or nested ("RT @a: RT @b: ..."): the relayed post's author, by handle. At the text's opening any such head; after
+# the relayer's own words ("Tolong ditindak RT @warga_ayu: ...") only "RT" in capitals with its colon: "Ketua RT
+# @budi_rt03 minta uang" names the neighbourhood's head, the accused.
+_RELAY_AT_OPENING = re.compile(r"(\s*RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:?)", re.IGNORECASE)
+_RELAY_AFTER_WORDS = re.compile(r"(?<![\w@])(RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:)")
 # The handles opening the words after a manual retweet's head ("@lapor1708 ANONIM ...").
 _LEADING_HANDLES = re.compile(r"(?:\s*@\w+(?:\.\w+)*)*\s*")
-# What makes relayed words a report's: a handle named (ours: the post was a report to us) or a word of anonymity.
-# Another post relayed (the accused's own words: "RT @kades_hendra: warga yang lapor akan saya usir") keeps its
-# author, the evidence.
-_A_REPORTS_WORDS = re.compile(r"@\w|(?<!\w)#?anonim(?!\w)", re.IGNORECASE)
 # The same line with the quoted words under it (an empty quoted line may have lost its space to the cleaning).
 _QUOTED_POST_BLOCK = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$(?:\n>[^\n]*)*", re.MULTILINE)
 
@@ -47,25 +45,28 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
 
 def without_relayed_authors(text: str, mark: str) -> str:
     """An anonymous mention's text with the handle of each post it relays by hand ("RT @warga_ayu: @lapor1708
-    #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`, where the words relayed are a report's
-    (`_A_REPORTS_WORDS`). The post relayed is often a whistleblower's own #anonim report, filed anonymous under her
-    handle; relayed, its words came to the case store with her handle before them, and triage matched the two
-    reports: her anonymous report was hers by name."""
+    #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`. The post relayed is often a
+    whistleblower's own #anonim report, filed anonymous under her handle; relayed, its words came to the case store
+    with her handle before them, and triage matched the two reports: her anonymous report was hers by name. Privacy
+    first: the accused's own post relayed loses its author's handle too, its words kept (read only for a report's
+    words, a whistleblower's handle stayed behind "#LaporAnonim", a flag word the text had already lost)."""
     parts, head = [], 0
-    for relay in _RELAYED_AUTHOR.finditer(text):
-        if _A_REPORTS_WORDS.search(text, relay.end()):
-            parts += [text[head:relay.start()], relay.group(1), mark, relay.group(2)]
-            head = relay.end()
+    while (found := _RELAY_AT_OPENING.match(text, head)) is not None:
+        parts += [found.group(1), mark, found.group(2)]
+        head = found.end()
+    for found in _RELAY_AFTER_WORDS.finditer(text, head):
+        parts += [text[head:found.start()], found.group(1), mark, found.group(2)]
+        head = found.end()
     return "".join(parts) + text[head:]
 
 
 def relayed_words(text: str) -> str | None:
     """The words a post relays by hand after its "RT @handle:" heads and the handles opening them ("RT @warga_ayu:
     @lapor1708 ANONIM kades ..." relays "ANONIM kades ..."), for their flags; None for a post that relays none."""
-    first = _RELAYED_AUTHOR.search(text)
-    if first is None:
+    found = _RELAY_AT_OPENING.match(text) or _RELAY_AFTER_WORDS.search(text)
+    if found is None:
         return None
-    head = first.end()
-    while found := _RELAYED_AUTHOR.match(text, head + len(text[head:]) - len(text[head:].lstrip())):
+    head = found.end()
+    while (found := _RELAY_AT_OPENING.match(text, head)) is not None:
         head = found.end()
     return text[_LEADING_HANDLES.match(text, head).end():]

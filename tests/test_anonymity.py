@@ -1070,6 +1070,10 @@ OWN_IDENTITY_CASES = [
           ("Pelapor: Siti Rahayu Kadus Sukamaju melapor", "Pelapor: [anonim] melapor"),
           ("Pelapor: Siti Kades Sukamaju", "Pelapor: [anonim]"),
           ("Pelapor: Siti Rahayu Kades Sukamaju yg melapor kades", "Pelapor: [anonim] yg melapor kades"),
+          # a letter's formal words after her post ("dengan ini melaporkan", "selaku pelapor")
+          ("Pelapor: Siti Rahayu Kades Sukamaju dengan ini melaporkan sekdes",
+           "Pelapor: [anonim] dengan ini melaporkan sekdes"),
+          ("Pelapor: Siti Rahayu Kades Sukamaju selaku pelapor", "Pelapor: [anonim] selaku pelapor"),
           # in capitals every word is capitalized: the words of hers are read folded (went as "Pelapor: [anonim]
           # KADES SUKAMAJU MELAPORKAN SEKDES", her post kept)
           ("Pelapor: SITI RAHAYU KADES SUKAMAJU MELAPORKAN SEKDES", "Pelapor: [anonim] MELAPORKAN SEKDES"),
@@ -1093,7 +1097,11 @@ OWN_IDENTITY_CASES = [
            "Saya mau lapor penipuan lewat sms\nSaya sudah transfer 2jt. Terima kasih\n[anonim]\n[anonim]"),
           ("Saya ditipu penipu wa\nTerima kasih\nSiti Rahayu\n0813 9876 5432",
            "Saya ditipu penipu wa\nTerima kasih\n[anonim]\n[anonim]"),
-          # a quoting word on a line, her own report below it, no word said to its reader
+          # a quoting word on a line, her own words below it, the reader addressed in them or not
+          ("Saya warga RT 03, no wa saya 0857-1111-2222\nMohon anda tindak kades\nTerima kasih\nSiti Rahayu",
+           "Saya warga RT 03, no wa saya [anonim]\nMohon anda tindak kades\nTerima kasih\n[anonim]"),
+          ("Saya sudah isi formulir\nTapi anda tidak memproses\nTerima kasih\nSiti Rahayu\n0857-1111-2222",
+           "Saya sudah isi formulir\nTapi anda tidak memproses\nTerima kasih\n[anonim]\n[anonim]"),
           ("Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
            "Siti Rahayu\n0813 9876 5432",
            "Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
@@ -1217,12 +1225,17 @@ OWN_IDENTITY_CASES = [
           ("SAYA BERNIKE SARI WARGA RT 03", "SAYA [anonim] WARGA RT 03"),
           ("kades minta uang. saya Bernike 0857-1111-2222", "kades minta uang. saya [anonim] [anonim]"),
           ("Saya Mengurus Ktp Di Kelurahan Diminta Uang", "Saya Mengurus Ktp Di Kelurahan Diminta Uang"))),
-    # Verbs with no prefix and nouns of a circumfix or "peng-" are no name, a scammer's number after them his.
+    # Verbs with no prefix and nouns of a circumfix or "peng-" are no name, a scammer's number after them his; one
+    # word a prefix opens before a number is no name either ("SAYA TERTIPU 0813...").
     *(OwnIdentityCase(f"sms: a verb or a noun after a bare 'Saya' in capitals: {text!r}", SMS_SENDER, text, text)
       for text in ("SAYA KENA TIPU NOMOR 0813-4444-5555", "SAYA BLOKIR 0813-4444-5555",
                    "SAYA ISI PULSA 0813-4444-5555 100RB", "Saya Cek 0813-4444-5555 ternyata penipu",
                    "SAYA URUS AKTA KELAHIRAN DIMINTA 300RB", "SAYA KESULITAN MENGURUS SERTIFIKAT",
-                   "SAYA ANGGOTA BPD MELAPORKAN KADES", "SAYA PENGENDARA MOTOR DITILANG")),
+                   "SAYA PENGENDARA MOTOR DITILANG", "SAYA TERTIPU 0813-4444-5555",
+                   "SAYA MENTRANSFER 0813-4444-5555 SEBESAR 1JT")),
+    # A role before her name is hers to lose with it ("Saya Anggota BPD Siti Rahayu, ...").
+    OwnIdentityCase("sms: a role before her name after a bare 'Saya'", SMS_SENDER,
+                    "Saya Anggota BPD Siti Rahayu, melaporkan kades", "Saya [anonim], melaporkan kades"),
     *(OwnIdentityCase(f"sms: no name after a bare 'Saya': {text!r}", SMS_SENDER, text, text)
       for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
                    "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU")),
@@ -1512,10 +1525,12 @@ OWN_IDENTITY_CASES += [
         ("RT @warga.ayu: @lapor1708 kades potong BLT", "RT [anonim]: @lapor1708 kades potong BLT"),
         ("Tolong ditindak RT @warga_ayu: @lapor1708 ANONIM kades potong BLT",
          "Tolong ditindak RT [anonim]: @lapor1708 ANONIM kades potong BLT"),
-        # Another post relayed, no report's (the accused's own words, a scam's): its author is the evidence.
-        ("RT @kades_hendra: warga yang lapor akan saya usir", "RT @kades_hendra: warga yang lapor akan saya usir"),
-        ("RT @penipu_olshop: promo murah transfer dulu", "RT @penipu_olshop: promo murah transfer dulu"),
-        # Not a relay: the neighbourhood's RT, words after the handle that are no report's.
+        # A flag word the text no longer holds ("#LaporAnonim"): the handle goes all the same. So does the accused's,
+        # his post relayed (privacy first: whose post it is cannot be told; its words stay).
+        ("RT @warga_ayu: kades potong BLT", "RT [anonim]: kades potong BLT"),
+        ("RT @kades_hendra: warga yang lapor akan saya usir", "RT [anonim]: warga yang lapor akan saya usir"),
+        # Not a relay: the neighbourhood's RT ("Ketua RT @budi_rt03": the accused), "RT @" after words with no colon.
+        ("Ketua RT @budi_rt03 minta uang, tolong @lapor1708", "Ketua RT @budi_rt03 minta uang, tolong @lapor1708"),
         ("RT 03 jalan rusak, ketua RT @pak_rt tidak peduli", "RT 03 jalan rusak, ketua RT @pak_rt tidak peduli"),
         ("kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor",
          "kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor"),

@@ -58,7 +58,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +243,8 @@ class IdentityWords:
     by_way_of: frozenset[str]
     # Words a pasted message says to its reader, below a line naming what came (`[own_name]` pasted_to_the_reader).
     pasted_to_the_reader: frozenset[str]
+    # Words opening her own line, no message pasted (`[own_name]` own_line_openers: "Mohon anda ...", "Tapi anda ...").
+    own_line_openers: frozenset[str]
     # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
     # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded, a phrase's words one space apart.
     post_before: frozenset[str]
@@ -346,6 +348,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         quoting_words=frozenset(word.lower() for word in raw["own_name"]["quoting_words"]),
         by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
         pasted_to_the_reader=frozenset(word.lower() for word in raw["own_name"]["pasted_to_the_reader"]),
+        own_line_openers=frozenset(word.lower() for word in raw["own_name"]["own_line_openers"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
@@ -1337,14 +1340,17 @@ _VERB_ROOT_MIN = 4
 
 
 def _reads_as_verb(identity: IdentityWords, text: str, span: tuple[int, int], first: str) -> bool:
-    """Whether a first word a prefix opens (`_verb_by_prefix`) is read as the verb it looks like: in a sentence written
-    in capitals or capitalized word by word ("SAYA MENGURUS KTP DI ...", "Saya Mengurus Ktp Di ..."), unless her own
-    words or a number follow. In a sentence of lowercase words the capitalized ones are a name ("Saya Bernike Sari
-    warga RT 03", "Saya Teressa Manurung, kades minta uang": names of Batak, Manado and Flores families stayed)."""
-    if _her_words_after(identity, text, span[1]) or _number_after(text, span[1]):
+    """Whether a first word a prefix opens (`_verb_by_prefix`) is read as the verb it looks like: in a sentence
+    written in capitals ("SAYA MENGURUS KTP DI ...") unless her own words follow, or capitalized word by word ("Saya
+    Mengurus Ktp Di ...") unless her own words or a number follow. In a sentence of lowercase words the capitalized
+    ones are a name ("Saya Bernike Sari warga RT 03", "Saya Teressa Manurung, kades minta uang": names of Batak, Manado
+    and Flores families stayed)."""
+    if _her_words_after(identity, text, span[1]):
         return False
+    if _in_capitals(first):
+        return True
     following = _NAME_WORD.match(text, _AFTER_CLOSING.match(text, span[1]).end())  # type: ignore[union-attr]
-    return _in_capitals(first) or (following is not None and following.group()[0].isupper())
+    return not _number_after(text, span[1]) and following is not None and following.group()[0].isupper()
 
 
 def _verb_by_prefix(identity: IdentityWords, word: str) -> bool:
@@ -1836,12 +1842,9 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
     if _pasted_below_a_quoting_line(words, text):
         return True
     for opener in _QUOTE_OPENER.finditer(text):
-        # A line break after the quoting word's line is its colon, words on the lines below it: a phone pastes there
-        # ("penipu kirim sms\nMama ini papa, ... Makasih\nPapa\n0813...": the scammer's sign-off went as hers).
-        # Not after a word saying how her own words came ("lapor penipuan lewat sms\n...": `by_way_of`).
+        # A quoting word before a line break is read with the line below it (`_pasted_below_a_quoting_line`).
         broken = opener.group(2) == "\n"
-        if opener.group(1).lower() in words.quoting_words and (not broken or (
-                text[opener.end(2):].strip() and not _came_by_way_of(words, text, opener.start()))):
+        if opener.group(1).lower() in words.quoting_words and not broken:
             return True
         # The accused's label before words said to the reader: a scam message pasted ("Penipu: Selamat anda menang").
         if not broken and _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, opener.end(2)):
@@ -1851,24 +1854,21 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
 
 def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
     """Whether a line of `text` names what came, a quoting word anywhere on it ("kemarin ada sms masuk ke hp saya",
-    "Isi sms penipu yang saya terima kemarin"), and the lines below it say words to their reader
-    (`pasted_to_the_reader`: "Selamat anda menang ..."): a message pasted there, its sign-off its own writer's, the
-    scammer's name and number the evidence. Not after a word saying how her own words came (`by_way_of`)."""
-    said = [found.start() for found in _WORD.finditer(text) if found.group().lower() in words.pasted_to_the_reader]
-    line_start = 0
-    while said and (line_end := text.find("\n", line_start)) != -1 and line_end < said[-1]:
-        line = _WORD.findall(text, line_start, line_end)
-        if any(word.lower() in words.quoting_words and (index == 0 or line[index - 1].lower() not in words.by_way_of)
-               for index, word in enumerate(line)):
+    "penipu kirim sms"), and the line below it opens with words said to its reader (`pasted_to_the_reader` among its
+    first two: "Selamat anda menang ...", "Rekening anda diblokir", "Mama ini papa"): a message pasted there, as a
+    phone pastes it, its sign-off its own writer's, the scammer's name and number the evidence. Not after a word saying
+    how her own words came (`by_way_of`: "lapor penipuan lewat sms"), nor where her own words open the line below
+    (`own_line_openers`: "Mohon anda tindak kades", "Tapi anda tidak memproses")."""
+    lines = text.split("\n")
+    for line, below in pairwise(lines):
+        opening = [word.group().lower() for word in islice(_WORD.finditer(below), 2)]
+        if not opening or opening[0] in words.own_line_openers or not words.pasted_to_the_reader.intersection(opening):
+            continue
+        said = _WORD.findall(line)
+        if any(word.lower() in words.quoting_words and (index == 0 or said[index - 1].lower() not in words.by_way_of)
+               for index, word in enumerate(said)):
             return True
-        line_start = line_end + 1
     return False
-
-
-def _came_by_way_of(words: IdentityWords, text: str, position: int) -> bool:
-    """Whether the word before `position`, on its line, is one of `by_way_of` ("lewat", "via")."""
-    before = _WORD.findall(text, text.rfind("\n", 0, position) + 1, position)
-    return bool(before) and before[-1].lower() in words.by_way_of
 
 
 # A word, at most three more and a colon or the line's end: what may open words passed on ("Penipu sms:", "ada sms
