@@ -49,17 +49,6 @@ if TYPE_CHECKING:
     from tests.email_support import SmtpServerThread
     from tests.social_helpers import FakeProviderServer
 
-# The tests that run longest, in groups of one process each (`xdist_group`: the faults', the browser's) or alone for a
-# minute (`fault`, `bench`, `embedded`), sent first: with eight test processes on two cores, one of them begun last
-# kept the run open alone after every other test had ended.
-_FIRST_MARKERS = ("xdist_group", "fault", "bench", "embedded")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest tests first (`_FIRST_MARKERS`), each group and the rest in their order."""
-    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in _FIRST_MARKERS))
-
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VENV_BIN = Path(sys.executable).parent
