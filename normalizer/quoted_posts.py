@@ -16,11 +16,11 @@ from collections.abc import Collection
 POST_URL = "https://x.com/i/status/{post_id}"
 _QUOTED_POST_LINE = re.compile(r"^(\[[^\]\n]+\]) https://x\.com/i/status/(\d+)$", re.MULTILINE)
 # The old manual retweet's head, "RT @handle" (a colon after it or none; an Instagram handle's dots too, "@warga.ayu"),
-# once or nested ("RT @a: RT @b: ..."): the relayed post's author, by handle. At the text's opening any such head; after
-# the relayer's own words ("Tolong ditindak RT @warga_ayu: ...") only "RT" in capitals with its colon: "Ketua RT
+# once or nested ("RT @a: RT @b: ..."): the relayed post's author, by handle. Opening the text or a line any such head;
+# after the relayer's own words on a line ("Tolong ditindak RT @warga_ayu: ...") only with its colon: "Ketua RT
 # @budi_rt03 minta uang" names the neighbourhood's head, the accused.
 _RELAY_AT_OPENING = re.compile(r"(\s*RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:?)", re.IGNORECASE)
-_RELAY_AFTER_WORDS = re.compile(r"(?<![\w@])(RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:)")
+_RELAY_IN_TEXT = re.compile(r"(?<![\w@])(RT[^\S\n]+)@\w+(?:\.\w+)*(?![\w@])([^\S\n]*:)?", re.IGNORECASE)
 # The handles opening the words after a manual retweet's head ("@lapor1708 ANONIM ...").
 _LEADING_HANDLES = re.compile(r"(?:\s*@\w+(?:\.\w+)*)*\s*")
 # The same line with the quoted words under it (an empty quoted line may have lost its space to the cleaning).
@@ -43,6 +43,11 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
     return _QUOTED_POST_BLOCK.sub(lambda found: found.group(1) if found.group(2) in post_ids else found.group(0), text)
 
 
+def _relay_in_text(text: str, found: re.Match[str]) -> bool:
+    """Whether `found` (`_RELAY_IN_TEXT`) is a relay's head: opening its line, or with its colon."""
+    return found.group(2) is not None or not text[text.rfind("\n", 0, found.start()) + 1:found.start()].strip()
+
+
 def without_relayed_authors(text: str, mark: str) -> str:
     """An anonymous mention's text with the handle of each post it relays by hand ("RT @warga_ayu: @lapor1708
     #anonim kades potong BLT ...", the old manual retweet) replaced by `mark`. The post relayed is often a
@@ -54,16 +59,18 @@ def without_relayed_authors(text: str, mark: str) -> str:
     while (found := _RELAY_AT_OPENING.match(text, head)) is not None:
         parts += [found.group(1), mark, found.group(2)]
         head = found.end()
-    for found in _RELAY_AFTER_WORDS.finditer(text, head):
-        parts += [text[head:found.start()], found.group(1), mark, found.group(2)]
-        head = found.end()
+    for found in _RELAY_IN_TEXT.finditer(text, head):
+        if _relay_in_text(text, found):
+            parts += [text[head:found.start()], found.group(1), mark, found.group(2) or ""]
+            head = found.end()
     return "".join(parts) + text[head:]
 
 
 def relayed_words(text: str) -> str | None:
     """The words a post relays by hand after its "RT @handle:" heads and the handles opening them ("RT @warga_ayu:
     @lapor1708 ANONIM kades ..." relays "ANONIM kades ..."), for their flags; None for a post that relays none."""
-    found = _RELAY_AT_OPENING.match(text) or _RELAY_AFTER_WORDS.search(text)
+    found = _RELAY_AT_OPENING.match(text) or next(
+        (found for found in _RELAY_IN_TEXT.finditer(text) if _relay_in_text(text, found)), None)
     if found is None:
         return None
     head = found.end()

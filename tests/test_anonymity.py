@@ -1049,7 +1049,10 @@ OWN_IDENTITY_CASES = [
           *((f"Pelapor: Siti Rahayu Kades Hendra {words}", f"Pelapor: [anonim] Kades Hendra {words}")
             for words in ("sudah minta uang 5jt", "juga minta uang 5jt", "mau potong BLT", "akan gusur warung",
                           "sering minta uang", "dan sekdes minta uang", "yang minta uang 5jt",
-                          "dengan sekdes minta uang", "selalu minta uang", "bisa dilaporkan", "tinggal minta uang")),
+                          "dengan sekdes minta uang", "selalu minta uang", "bisa dilaporkan", "tinggal minta uang",
+                          # a letter's formal words, no report's verb after them
+                          "dengan ini mengancam warga", "sebagai ketua panitia minta uang", "ingin menggusur warga",
+                          "tinggal di Sukamaju minta uang")),
           ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
            "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
@@ -1121,6 +1124,12 @@ OWN_IDENTITY_CASES = [
                    "ini sms nya pak\nMama ini papa, tolong isi pulsa 100rb. Makasih\nPapa\n0813-4444-5555",
                    "sy terima sms td pagi\nMama ini papa, tolong isi pulsa 100rb. Makasih\nPapa\n0813-4444-5555",
                    "Ada yg sms ngaku dr bank\nRekening anda diblokir, segera hubungi kami. Trims\nBudi Santoso\n"
+                   "0813-4444-5555",
+                   # a quoting word ending its line, a message pasted below it (a blank line between too)
+                   "saya terima sms penipuan td pagi\nPapa lagi di kantor polisi, kirim 5jt. Makasih\nPapa\n"
+                   "0813-4444-5555",
+                   "kades kirim surat\nWarga wajib bayar 200rb. Terima kasih\nHendra Gunawan\n0812-9999-8888",
+                   "kemarin ada sms masuk ke hp saya\n\nSelamat anda menang\n\nTerima kasih\nBudi Santoso\n"
                    "0813-4444-5555",
                    # a quoting word anywhere on a line, the lines below it said to their reader
                    "kemarin ada sms masuk ke hp saya\nSelamat anda menang. Terima kasih\nBudi Santoso\n0813-4444-5555",
@@ -1236,6 +1245,9 @@ OWN_IDENTITY_CASES = [
     # A role before her name is hers to lose with it ("Saya Anggota BPD Siti Rahayu, ...").
     OwnIdentityCase("sms: a role before her name after a bare 'Saya'", SMS_SENDER,
                     "Saya Anggota BPD Siti Rahayu, melaporkan kades", "Saya [anonim], melaporkan kades"),
+    OwnIdentityCase("sms: a role after her name in capitals ends it", SMS_SENDER,
+                    "SAYA SITI RAHAYU ANGGOTA BPD SUKAMAJU MELAPORKAN KADES",
+                    "SAYA [anonim] ANGGOTA BPD SUKAMAJU MELAPORKAN KADES"),
     *(OwnIdentityCase(f"sms: no name after a bare 'Saya': {text!r}", SMS_SENDER, text, text)
       for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
                    "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU")),
@@ -1525,6 +1537,8 @@ OWN_IDENTITY_CASES += [
         ("RT @warga.ayu: @lapor1708 kades potong BLT", "RT [anonim]: @lapor1708 kades potong BLT"),
         ("Tolong ditindak RT @warga_ayu: @lapor1708 ANONIM kades potong BLT",
          "Tolong ditindak RT [anonim]: @lapor1708 ANONIM kades potong BLT"),
+        ("tolong cek rt @warga_ayu: kades potong BLT", "tolong cek rt [anonim]: kades potong BLT"),
+        ("tolong cek\nRT @warga_ayu kades potong BLT", "tolong cek\nRT [anonim] kades potong BLT"),
         # A flag word the text no longer holds ("#LaporAnonim"): the handle goes all the same. So does the accused's,
         # his post relayed (privacy first: whose post it is cannot be told; its words stay).
         ("RT @warga_ayu: kades potong BLT", "RT [anonim]: kades potong BLT"),
@@ -1605,6 +1619,7 @@ def test_a_long_text_of_names_after_a_bare_saya_is_read_in_time_linear_in_its_le
     ("rt @relay_satu: RT @warga_ayu: ANONIM lurah pungli", True),
     ("rt @warga.ayu: ANONIM kades potong BLT", True),
     ("Tolong ditindak RT @warga_ayu: @lapor1708 ANONIM kades potong BLT", True),
+    ("tolong cek rt @warga.ayu: anonim kades potong BLT", True),
     ("RT @warga_ayu: @lapor1708 kades Sukamaju potong BLT 200rb per KK", False),
     ("RT 03 ANONIM jalan rusak", False),
 ])

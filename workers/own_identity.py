@@ -245,6 +245,8 @@ class IdentityWords:
     pasted_to_the_reader: frozenset[str]
     # Words opening her own line, no message pasted (`[own_name]` own_line_openers: "Mohon anda ...", "Tapi anda ...").
     own_line_openers: frozenset[str]
+    # Words ending a name in capitals besides `not_after_self`'s (`[own_name]` capitals_name_end: "ANGGOTA").
+    capitals_name_end: frozenset[str]
     # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
     # post_before: "Pelapor: Siti Rahayu Sekdes Sukamaju mengadukan kades"), folded, a phrase's words one space apart.
     post_before: frozenset[str]
@@ -349,6 +351,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
         pasted_to_the_reader=frozenset(word.lower() for word in raw["own_name"]["pasted_to_the_reader"]),
         own_line_openers=frozenset(word.lower() for word in raw["own_name"]["own_line_openers"]),
+        capitals_name_end=frozenset(_folded(word) for word in raw["own_name"]["capitals_name_end"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
@@ -1517,7 +1520,8 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
             break
         # In capitals every word is capitalized: a verb or a word no name opens with ends it ("SAYA AHMAD FAUZI
         # MELAPORKAN KADES ..." went as "[anonim] KADES ...", "SAYA BUDI SANTOSO NASABAH BRI ..." kept her name).
-        if words and _in_capitals(word.group()) and _folded(plain) in identity.not_after_self:
+        if words and _in_capitals(word.group()) and (_folded(plain) in identity.not_after_self
+                                                     or _folded(plain) in identity.capitals_name_end):
             ended = True
             break
         words.append(word)
@@ -1853,22 +1857,29 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
 
 
 def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
-    """Whether a line of `text` names what came, a quoting word anywhere on it ("kemarin ada sms masuk ke hp saya",
-    "penipu kirim sms"), and the line below it opens with words said to its reader (`pasted_to_the_reader` among its
-    first two: "Selamat anda menang ...", "Rekening anda diblokir", "Mama ini papa"): a message pasted there, as a
-    phone pastes it, its sign-off its own writer's, the scammer's name and number the evidence. Not after a word saying
-    how her own words came (`by_way_of`: "lapor penipuan lewat sms"), nor where her own words open the line below
-    (`own_line_openers`: "Mohon anda tindak kades", "Tapi anda tidak memproses")."""
-    lines = text.split("\n")
+    """Whether a line of `text` names what came, a quoting word on it, and the next line of words below it opens a
+    message pasted there, as a phone pastes it: its sign-off its own writer's, the scammer's name and number the
+    evidence. A quoting word among a line's last four words ("penipu kirim sms", "saya terima sms penipuan td pagi")
+    opens what follows unless her own words open the line below (`own_line_openers`: "Mohon anda tindak kades", "Tapi
+    anda ...", her thanks); one further on ("kemarin ada sms masuk ke hp saya") only where the line below opens with
+    words said to its reader besides (`pasted_to_the_reader` among its first two: "Selamat anda menang ...", "Nasabah
+    yth, ..."). Not after a word saying how her own words came (`by_way_of`: "lapor penipuan lewat sms")."""
+    lines = [line for line in text.split("\n") if line.strip()]
     for line, below in pairwise(lines):
         opening = [word.group().lower() for word in islice(_WORD.finditer(below), 2)]
-        if not opening or opening[0] in words.own_line_openers or not words.pasted_to_the_reader.intersection(opening):
+        if not opening or opening[0] in words.own_line_openers:
             continue
         said = _WORD.findall(line)
-        if any(word.lower() in words.quoting_words and (index == 0 or said[index - 1].lower() not in words.by_way_of)
-               for index, word in enumerate(said)):
+        quoting = [index for index, word in enumerate(said) if word.lower() in words.quoting_words
+                   and (index == 0 or said[index - 1].lower() not in words.by_way_of)]
+        if quoting and (quoting[-1] >= len(said) - _QUOTING_TAIL_WORDS
+                        or words.pasted_to_the_reader.intersection(opening)):
             return True
     return False
+
+
+# A quoting word among a line's last this many words opens what is pasted below it ("penipu kirim sms").
+_QUOTING_TAIL_WORDS = 4
 
 
 # A word, at most three more and a colon or the line's end: what may open words passed on ("Penipu sms:", "ada sms
