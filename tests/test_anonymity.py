@@ -1105,6 +1105,8 @@ OWN_IDENTITY_CASES = [
            "Saya warga RT 03, no wa saya [anonim]\nMohon anda tindak kades\nTerima kasih\n[anonim]"),
           ("Saya sudah isi formulir\nTapi anda tidak memproses\nTerima kasih\nSiti Rahayu\n0857-1111-2222",
            "Saya sudah isi formulir\nTapi anda tidak memproses\nTerima kasih\n[anonim]\n[anonim]"),
+          ("Saya kirim surat\nSelamat pagi pak, saya tertipu 5jt. Terima kasih\nSiti Rahayu\n0857-1111-2222",
+           "Saya kirim surat\nSelamat pagi pak, saya tertipu 5jt. Terima kasih\n[anonim]\n[anonim]"),
           ("Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
            "Siti Rahayu\n0813 9876 5432",
            "Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"

@@ -1867,7 +1867,7 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
     lines = [line for line in text.split("\n") if line.strip()]
     for line, below in pairwise(lines):
         opening = [word.group().lower() for word in islice(_WORD.finditer(below), 2)]
-        if not opening or opening[0] in words.own_line_openers:
+        if not opening or opening[0] in words.own_line_openers or " ".join(opening) in words.own_line_openers:
             continue
         said = _WORD.findall(line)
         quoting = [index for index, word in enumerate(said) if word.lower() in words.quoting_words
