@@ -156,22 +156,23 @@ def held_not_forwarded(redis: Redis, tracking_id: str) -> bool:
 async def _not_forwarded(redis: Redis | None, tracking_id: str) -> bool:
     """`held_not_forwarded`, False when Redis is not to be asked (None) or cannot tell: the case store is asked then,
     as before."""
-    if redis is None:
-        return False
-    try:
-        return await asyncio.to_thread(held_not_forwarded, redis, tracking_id)
-    except RedisError:
-        return False
+    return bool(await _asked(held_not_forwarded, redis, tracking_id, unknown=False))
 
 
 async def _held(redis: Redis | None, tracking_id: str) -> bool | None:
     """`held_by_gateway`, or None when Redis cannot tell (down: the report may be in a gateway's disk spool)."""
+    return await _asked(held_by_gateway, redis, tracking_id, unknown=None)
+
+
+async def _asked(ask: Callable[[Redis, str], bool], redis: Redis | None, tracking_id: str, *,
+                 unknown: bool | None) -> bool | None:
+    """`ask` of Redis off the event loop: False when Redis is not to be asked (None), `unknown` when it cannot tell."""
     if redis is None:
         return False
     try:
-        return await asyncio.to_thread(held_by_gateway, redis, tracking_id)
+        return await asyncio.to_thread(ask, redis, tracking_id)
     except RedisError:
-        return None
+        return unknown
 
 
 def casestore_client(settings: Settings, timeout: float) -> httpx.AsyncClient:

@@ -81,6 +81,15 @@ def forward_each(intake: Intake, settings: Settings, *message_ids: str) -> list[
     return tracking_ids
 
 
+def forwarded_by_a_new_intake(redis: Redis, settings: Settings, *message_ids: str) -> list[str]:
+    """`forward_each` through an intake of `settings` of its own, closed after; their Tracking IDs."""
+    intake = Intake(redis, settings)
+    try:
+        return forward_each(intake, settings, *message_ids)
+    finally:
+        intake.close()
+
+
 def due_now(redis: Redis) -> list[str]:
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     return [job_id for job_id in registry.get_job_ids(cleanup=False)
@@ -195,11 +204,7 @@ def test_a_case_store_answering_the_probe_but_failing_writes_costs_one_forward_a
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600,600",
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(period))
     casestore.stop()
-    intake = Intake(redis, settings)
-    try:
-        forward_each(intake, settings, "outage-1", "outage-2", "outage-3")
-    finally:
-        intake.close()
+    forwarded_by_a_new_intake(redis, settings, "outage-1", "outage-2", "outage-3")
     stand_in = LoopbackServer(reads_but_no_writes, settings.casestore.port)
     stand_in.start()
     probe = CaseStoreProbe(redis, settings, "lapor-a")
@@ -240,11 +245,7 @@ def test_a_forward_the_probe_ran_ahead_of_its_turn_that_fails_goes_back_to_its_t
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="600,600",
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
     casestore.stop()
-    intake = Intake(redis, settings)
-    try:
-        forward_each(intake, settings, "ahead-1")
-    finally:
-        intake.close()
+    forwarded_by_a_new_intake(redis, settings, "ahead-1")
     registry = queue(FORWARD_QUEUE, redis).scheduled_job_registry
     [job_id] = registry.get_job_ids()
     turn = registry.get_scheduled_time(job_id).timestamp()
@@ -327,11 +328,7 @@ def test_with_no_forward_left_waiting_the_probe_ends_the_outage_itself(
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS="0",
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
     casestore.stop()
-    intake = Intake(redis, settings)
-    try:
-        forward_each(intake, settings, "given-up-1", "given-up-2")
-    finally:
-        intake.close()
+    forwarded_by_a_new_intake(redis, settings, "given-up-1", "given-up-2")
     assert queue(FORWARD_QUEUE, redis).scheduled_job_registry.count == 0
     probe = CaseStoreProbe(redis, settings, "lapor-a")
     try:
@@ -357,11 +354,7 @@ def test_a_cek_waiting_out_the_outage_runs_once_the_probe_finds_the_case_store_a
     settings = test_env.settings(LAPOR_INTAKE_FORWARD_LINGER_MS="0", LAPOR_QUEUES_RETRY_INTERVALS=intervals,
                                  LAPOR_CASESTORE_PROBE_SECONDS=str(PERIOD))
     casestore.stop()
-    intake = Intake(redis, settings)
-    try:
-        forward_each(intake, settings, "filed-in-the-outage")
-    finally:
-        intake.close()
+    forwarded_by_a_new_intake(redis, settings, "filed-in-the-outage")
     status_job = status_job_asked_in_an_outage(test_env.settings(LAPOR_QUEUES_RETRY_INTERVALS="600"), redis,
                                                  "10000530")
     probe = CaseStoreProbe(redis, settings, "lapor-a")

@@ -4717,6 +4717,17 @@ def test_a_cek_by_mail_with_a_photo_adds_the_photo_to_that_report(  # type: igno
         assert not row.withheld or row.withheld not in orjson.dumps(report).decode()
 
 
+def cek_with_a_photo(tracking_id: str, words: str) -> bytes:
+    """A citizen's `CEK <id>` mail with `words` below it and a photo, as sent over SMTP."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Foto"
+    message["Message-ID"] = make_msgid(domain="example.net")
+    message.set_content(f"CEK {tracking_id}\n\n{words}")
+    message.add_attachment((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes(), maintype="image", subtype="jpeg",
+                           filename="IMG_0001.jpg")
+    return message.as_bytes().replace(b"\n", b"\r\n")
+
+
 def test_a_cek_by_mail_with_a_photo_and_a_long_text_adds_it_cut_at_the_limit(  # type: ignore[no-untyped-def]
         make_server, redis: Redis) -> None:
     """The words after the ID are the addition's, of any length: cut at `intake.max_text_chars` as any report's text,
@@ -4724,13 +4735,7 @@ def test_a_cek_by_mail_with_a_photo_and_a_long_text_adds_it_cut_at_the_limit(  #
     server = make_server()
     parent = server.deliver(citizen_mail(subject="ANONIM: pungli di kelurahan"))
     words = "\n".join(["Petugas kelurahan kembali meminta uang."] * 3000)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Foto"
-    message["Message-ID"] = make_msgid(domain="example.net")
-    message.set_content(f"CEK {parent.tracking_id}\n\n{words}")
-    message.add_attachment((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes(), maintype="image", subtype="jpeg",
-                           filename="IMG_0001.jpg")
-    result = server.deliver(message.as_bytes().replace(b"\n", b"\r\n"))
+    result = server.deliver(cek_with_a_photo(parent.tracking_id or "", words))
     envelope = stored_envelope(redis, result.tracking_id or "")
     limit = server.settings.intake.max_text_chars
     assert envelope is not None and envelope["follow_up_of"] == parent.tracking_id
@@ -4797,13 +4802,7 @@ def test_a_mail_cut_at_the_limit_is_told_so_in_its_acknowledgement(  # type: ign
     if row.follow_up:
         raw = reply_to(ack, subject=None, references=True, body=words)
     elif row.cek_photo:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = "Warga <warga@example.net>", RECIPIENT, "Foto"
-        message["Message-ID"] = make_msgid(domain="example.net")
-        message.set_content(f"CEK {report}\n\n{words}")
-        message.add_attachment((ATTACHMENT_FIXTURES / "phone.jpg").read_bytes(), maintype="image", subtype="jpeg",
-                               filename="IMG_0001.jpg")
-        raw = message.as_bytes().replace(b"\n", b"\r\n")
+        raw = cek_with_a_photo(report, words)
     else:
         raw = citizen_mail(subject=row.subject, body=words)
     result = server.deliver(raw)

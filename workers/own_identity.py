@@ -1846,12 +1846,10 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
     if _pasted_below_a_quoting_line(words, text):
         return True
     for opener in _QUOTE_OPENER.finditer(text):
-        # A quoting word before a line break is read with the line below it (`_pasted_below_a_quoting_line`).
-        broken = opener.group(2) == "\n"
-        if opener.group(1).lower() in words.quoting_words and not broken:
+        if opener.group(1).lower() in words.quoting_words:
             return True
         # The accused's label before words said to the reader: a scam message pasted ("Penipu: Selamat anda menang").
-        if not broken and _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, opener.end(2)):
+        if _someone_elses(words, opener.group(1)) and words.to_the_reader.match(text, opener.end(2)):
             return True
     return False
 
@@ -1882,9 +1880,9 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
 _QUOTING_TAIL_WORDS = 4
 
 
-# A word, at most three more and a colon or the line's end: what may open words passed on ("Penipu sms:", "ada sms
-# masuk:", "penipu kirim sms\n").
-_QUOTE_OPENER = re.compile(r"(?<!\w)(\w+)(?=(?:[^\S\n]+\w+){0,3}[^\S\n]*(:|\n))")
+# A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:"); one before a
+# line's end is read with the line below it (`_pasted_below_a_quoting_line`).
+_QUOTE_OPENER = re.compile(r"(?<!\w)(\w+)(?=(?:[^\S\n]+\w+){0,3}[^\S\n]*(:))")
 
 
 def _someone_elses(words: IdentityWords, word: str) -> bool:
