@@ -239,9 +239,14 @@ async def test_the_status_page_says_since_when_the_gateway_is_unreachable_and_co
         # (WIB is a day ahead from 17:00 UTC: "(00:08 WIB, Dec 6)")
         assert since.group(3) == gone["generated"]
         assert re.fullmatch(r".+Z \(\d\d:\d\d WIB(, \w+ \d+)?\)", since.group(3))
-        # The last data is still there, dimmed; the tab says it too.
-        assert (gone["state"], gone["overall"], gone["stale"]) == ("ok", "ALL CHANNELS OK", "true")
-        assert float(gone["dimmed"] or 1) < 1 and (gone["title"] or "").startswith("UNREACHABLE · OK")
+        # The last data is still there, dimmed; the tab says it too. (On a machine too loaded for the views' time
+        # bound, the refresh right before the stop can be the page of a check that did not end in time: then that
+        # page is the data kept, its DOWN headline and no channels.)
+        assert gone["stale"] == "true" and gone["overall"], gone
+        if gone["state"] is not None or not gone["overall"].startswith("DOWN: Redis "):
+            assert (gone["state"], gone["overall"]) == ("ok", "ALL CHANNELS OK"), gone
+        headline = "OK" if gone["state"] == "ok" else "DOWN"
+        assert float(gone["dimmed"] or 1) < 1 and (gone["title"] or "").startswith(f"UNREACHABLE · {headline}")
         await asyncio.sleep(2.5)  # more tries fail (for `hung`, one is still waiting): since when stays the first
         later = await page.evaluate(STALE_JS)  # type: ignore[attr-defined]
         assert (later["banner"] or "").startswith(f"gateway unreachable since {since.group(1)} "), later
