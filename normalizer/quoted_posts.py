@@ -43,9 +43,19 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
     return _QUOTED_POST_BLOCK.sub(lambda found: found.group(1) if found.group(2) in post_ids else found.group(0), text)
 
 
+# Words before "RT" that make it the neighbourhood (Rukun Tetangga) and the handle its head's: "ketua rt @pak_rt05:
+# bayar dulu" quotes the accused, no relay.
+_NEIGHBOURHOOD_ROLE = re.compile(r"(?:ketua|pak|bu|bapak|ibu|pengurus|sekretaris|bendahara)[^\S\n]+$",
+                                 re.IGNORECASE)
+
+
 def _relay_in_text(text: str, found: re.Match[str]) -> bool:
-    """Whether `found` (`_RELAY_IN_TEXT`) is a relay's head: opening its line, or with its colon."""
-    return found.group(2) is not None or not text[text.rfind("\n", 0, found.start()) + 1:found.start()].strip()
+    """Whether `found` (`_RELAY_IN_TEXT`) is a relay's head: opening its line, or with its colon but for a
+    neighbourhood's role before it (`_NEIGHBOURHOOD_ROLE`)."""
+    before = text[text.rfind("\n", 0, found.start()) + 1:found.start()]
+    if not before.strip():
+        return True
+    return found.group(2) is not None and _NEIGHBOURHOOD_ROLE.search(before) is None
 
 
 def without_relayed_authors(text: str, mark: str) -> str:

@@ -1052,7 +1052,8 @@ OWN_IDENTITY_CASES = [
                           "dengan sekdes minta uang", "selalu minta uang", "bisa dilaporkan", "tinggal minta uang",
                           # a letter's formal words, no report's verb after them
                           "dengan ini mengancam warga", "sebagai ketua panitia minta uang", "ingin menggusur warga",
-                          "tinggal di Sukamaju minta uang")),
+                          "tinggal di Sukamaju minta uang", "selaku atasan membiarkan pungli",
+                          "menyampaikan janji palsu", "bermaksud menggusur")),
           ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
            "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
@@ -1081,7 +1082,16 @@ OWN_IDENTITY_CASES = [
           # KADES SUKAMAJU MELAPORKAN SEKDES", her post kept)
           ("Pelapor: SITI RAHAYU KADES SUKAMAJU MELAPORKAN SEKDES", "Pelapor: [anonim] MELAPORKAN SEKDES"),
           ("Pelapor: Siti Rahayu Kades Sukamaju Melaporkan Sekdes", "Pelapor: [anonim] Melaporkan Sekdes"),
-          ("Pelapor: SITI RAHAYU KADES SUKAMAJU MAU LAPOR PUNGLI", "Pelapor: [anonim] MAU LAPOR PUNGLI"))),
+          ("Pelapor: SITI RAHAYU KADES SUKAMAJU MAU LAPOR PUNGLI", "Pelapor: [anonim] MAU LAPOR PUNGLI"),
+          # her plea, her statement, her part as a witness after her post (it stayed: one Sekdes names her)
+          *((f"Pelapor: Siti Rahayu {post} {words}", f"Pelapor: [anonim] {words}")
+            for post, words in (("Sekdes Sukamaju", "mohon ditindaklanjuti, kades potong BLT"),
+                                ("Kaur Keuangan Desa Sukamaju", "menyampaikan bahwa kades potong BLT"),
+                                ("Sekdes Sukamaju", "selaku saksi. Kades potong BLT"),
+                                ("Bendahara Desa Sukamaju", "bermaksud mengadukan kades"),
+                                ("Kades Sukamaju", "dengan ini mohon perlindungan"),
+                                ("Kades Sukamaju", "yg ingin melaporkan sekdes"),
+                                ("Kadus Cibiru", "mau ngadu soal kades"))))),
     OwnIdentityCase("sms: a name and number signed after thanks end the message", SMS_SENDER,
                     "pungli di loket. Terima kasih, Wulan 0813-7777-8888",
                     "pungli di loket. Terima kasih, [anonim] [anonim]"),
@@ -1110,7 +1120,29 @@ OWN_IDENTITY_CASES = [
           ("Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
            "Siti Rahayu\n0813 9876 5432",
            "Saya mau lapor soal sms penipuan yang saya terima\nJalan di desa kami juga rusak. Terima kasih\n"
-           "[anonim]\n[anonim]"))),
+           "[anonim]\n[anonim]"),
+          # a message's word among a line's last words says nothing of a paste unless something came (it kept her
+          # sign-off below "Pungli pengurusan surat tanah", "... tidak pernah balas sms saya", "... lewat wa dan telp")
+          *((f"{line}\nKades Sukamaju minta 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
+             f"{line}\nKades Sukamaju minta 2jt. Terima kasih\n[anonim]\n[anonim]")
+            for line in ("Pungli pengurusan surat tanah", "Kades tidak pernah balas sms saya", "PUNGLI SURAT PINDAH",
+                         "kades minta uang lewat wa dan telp", "Sekdes sudah saya hubungi tapi tdk balas wa",
+                         "Saya kirim sms ke kades")),
+          # her greeting below a line naming what came, no pasted message's words to its reader after it
+          *((f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
+             f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\n[anonim]\n[anonim]")
+            for greeting in ("Pagi pak", "Assalamu'alaikum pak", "Halo admin", "Permisi", "Maaf pak",
+                             "Selamat pagi pak")))),
+    # Her sign-off with the number she sends from: that number was replaced first, and her name before it stayed (a
+    # word after the name read as a sentence running on); a contact's dotted label read as her name's last word.
+    *(OwnIdentityCase(f"sms: her sign-off with her own number, or a dotted label: {text!r}", SMS_SENDER, text, expected)
+      for text, expected in (
+          ("jalan rusak. Terima kasih\nSiti Rahayu\n081234567001", "jalan rusak. Terima kasih\n[anonim]\n[anonim]"),
+          ("jalan rusak. Terima kasih, Siti Rahayu 0812-3456-7001", "jalan rusak. Terima kasih, [anonim] [anonim]"),
+          ("jalan rusak. Makasih\nWulan\nwa 081234567001", "jalan rusak. Makasih\n[anonim]\nwa [anonim]"),
+          ("jalan rusak. Terima kasih, Dewi Hp. 0813 9988 7766", "jalan rusak. Terima kasih, [anonim] Hp. [anonim]"),
+          ("jalan rusak. Terima kasih, Dewi Lestari Telp. 0813 9988 7766",
+           "jalan rusak. Terima kasih, [anonim] Telp. [anonim]"))),
     # Below the thanks the same words as on its line stay: an official thanked, a scam SMS pasted, a letter's signer
     # after "ttd", a sentence running on after a name.
     *(OwnIdentityCase(f"sms: someone else's name and number on the lines below the thanks stay: {text!r}", SMS_SENDER,
@@ -1138,6 +1170,16 @@ OWN_IDENTITY_CASES = [
                    "sms dr penipu td malam\nNasabah yth, rekening anda diblokir. Makasih bu\nAndi\n0813-4444-5555",
                    "Isi sms penipu yang saya terima kemarin\nKamu menang undian. Terima kasih\nBudi\n0813-4444-5555",
                    "kades kirim surat minta iuran. Terima kasih\nttd\nHendra Gunawan\n0813-1111-3333",
+                   # a scam's greeting below a line naming what came, its words to its reader after it, or below a
+                   # line showing the message ("sms ini", "isi sms nya"), whatever opens it
+                   "penipu kirim sms\nSelamat siang, anda menang undian 50jt. Terima kasih\nAndi Wijaya\n"
+                   "0821-9988-7711",
+                   "saya dapat sms ini\nSelamat pagi Bapak/Ibu, kami dari BRI, rekening diblokir. Terima kasih\n"
+                   "Darmawan\n0852-1111-2222",
+                   "begini isi sms nya\nSelamat siang, kami dari BPJS. Terima kasih\nHendra Gunawan\n0812-3333-4444",
+                   # a message that came in ("sms masuk"), wherever on its line
+                   "kemarin ada sms masuk ke hp saya\nMama ini papa, tolong kirim pulsa 100rb. Makasih\nPapa\n"
+                   "0896-1234-5678",
                    "jalan rusak. Terima kasih\nBudi Santoso minta uang 0813-1111-4444",
                    # a post quoted ("> ..."), its signer's: the scammer's, the evidence
                    "Lihat postingan ini\n> Selamat anda menang. Terima kasih\n> Budi Santoso\n> 0813-1111-2222",
@@ -1203,6 +1245,19 @@ OWN_IDENTITY_CASES = [
           ("@LAPOR1708 @kades_hendra Saya Ahmad Fauzi dari desa Cibiru, kades minta uang",
            "@LAPOR1708 @kades_hendra Saya [anonim] dari desa Cibiru, kades minta uang"),
           ("pungli.\n@LAPOR1708 Saya Ahmad Fauzi", "pungli.\n@LAPOR1708 Saya [anonim]"))),
+    # Her display name written as her sign-off or under her label is replaced first: her number after it, and her
+    # post after it, stayed ("Terima kasih\n[anonim]\n0813...", "Pelapor: [anonim] Sekdes Sukamaju mohon ...").
+    *(OwnIdentityCase(f"x: her number and her post after her display name: {text!r}", X_SENDER, text, expected,
+                      {"username": "budi_rahasia"}, channel="twitter")
+      for text, expected in (
+          ("@lapor1708 jalan rusak. Terima kasih\nBudi Sangat Rahasia\n0813 9876 5432",
+           "@lapor1708 jalan rusak. Terima kasih\n[anonim]\n[anonim]"),
+          ("@lapor1708 Pelapor: Budi Sangat Rahasia Sekdes Sukamaju mohon ditindaklanjuti, kades potong BLT",
+           "@lapor1708 Pelapor: [anonim] mohon ditindaklanjuti, kades potong BLT"),
+          ("@lapor1708 Pelapor: Budi Sangat Rahasia Kades Sukamaju melaporkan sekdes",
+           "@lapor1708 Pelapor: [anonim] melaporkan sekdes"),
+          ("@lapor1708 Pelapor: Budi Sangat Rahasia\nKades Hendra minta uang 5jt",
+           "@lapor1708 Pelapor: [anonim]\nKades Hendra minta uang 5jt"))),
     # After the handles the same words stay as at a sentence's start: an office, words that are no name, a caller's.
     *(OwnIdentityCase(f"x: 'Saya' after the handles opening a mention, no name of hers: {text!r}", X_SENDER, text,
                       text, {"username": "budi_rahasia"}, channel="twitter")
@@ -1211,8 +1266,8 @@ OWN_IDENTITY_CASES = [
                    "@LAPOR1708 penipu bilang Saya Budi Santoso dari bank",
                    "cc @LAPOR1708 Saya Telepon Budi Santoso Tapi Tidak Diangkat")),
     # One name word with her number right after it: many Indonesians have a single name, and "saya Rina 0812..." in an
-    # Instagram comment (whose sender's number the gateway does not know) kept both. A passive, an office, a caller's
-    # "Saya Budi 0813..." and a word with no number after it stay.
+    # Instagram comment (whose sender's number the gateway does not know) kept both; with her place after it too
+    # ("saya Rina warga RT 03"). A passive, an office, a caller's "Saya Budi 0813..." stay.
     *(OwnIdentityCase(f"instagram: one name with her number after a bare 'saya': {text!r}", IG_SENDER, text, expected,
                       channel="instagram")
       for text, expected in (
@@ -1220,7 +1275,7 @@ OWN_IDENTITY_CASES = [
            "@lapor1708 #anonim parkir liar minta uang di alun-alun, saya [anonim] [anonim]"),
           ("parkir liar di alun-alun. Saya Rina, 0857 1111 2222", "parkir liar di alun-alun. Saya [anonim], [anonim]"),
           ("SAYA YULIANTI 0857 1111 2222 WARGA RT 03", "SAYA [anonim] [anonim] WARGA RT 03"),
-          ("saya Rina warga RT 03 minta tolong", "saya Rina warga RT 03 minta tolong"),
+          ("saya Rina warga RT 03 minta tolong", "saya [anonim] warga RT 03 minta tolong"),
           ("Saya Ditelepon 0813-4444-5555 ngaku dari bank", "Saya Ditelepon 0813-4444-5555 ngaku dari bank"),
           ("Saya Kades 0813-4444-5555 minta uang", "Saya Kades 0813-4444-5555 minta uang"),
           ("penipu bilang saya Andi 0813-4444-5555 dari BRI", "penipu bilang saya Andi 0813-4444-5555 dari BRI"),
@@ -1252,7 +1307,17 @@ OWN_IDENTITY_CASES = [
                     "SAYA [anonim] ANGGOTA BPD SUKAMAJU MELAPORKAN KADES"),
     *(OwnIdentityCase(f"sms: no name after a bare 'Saya': {text!r}", SMS_SENDER, text, text)
       for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
-                   "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU")),
+                   "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU",
+                   "SAYA JUGA ANGGOTA BPD, KADES POTONG DANA", "SAYA BUKAN ANGGOTA PKK TAPI DIPAKSA BAYAR",
+                   "SAYA MERUPAKAN ANGGOTA BPD", "SAYA SEORANG WARGA RT 03", "SAYA ASLI WARGA SINI")),
+    # One name word before her membership in capitals, or her place ("SAYA BUDI ANGGOTA LINMAS" stayed: a name was
+    # two words at least without her number after it).
+    *(OwnIdentityCase(f"sms: one name word before her membership or her place: {text!r}", SMS_SENDER, text, expected)
+      for text, expected in (
+          ("SAYA BUDI ANGGOTA LINMAS, HONOR DIPOTONG KADES", "SAYA [anonim] ANGGOTA LINMAS, HONOR DIPOTONG KADES"),
+          ("SAYA BUDI NASABAH BRI DITIPU TELLER", "SAYA [anonim] NASABAH BRI DITIPU TELLER"),
+          ("SAYA MULYADI WARGA RT 03, JALAN RUSAK", "SAYA [anonim] WARGA RT 03, JALAN RUSAK"),
+          ("Saya Mulyadi warga RT 03, jalan rusak", "Saya [anonim] warga RT 03, jalan rusak"))),
     *(OwnIdentityCase(f"sms: one name with her own number after a bare 'saya': {text!r}", SMS_SENDER, text, expected)
       for text, expected in (("kades minta uang. saya Rina 0812-3456-7001", "kades minta uang. saya [anonim] [anonim]"),
                              ("kades minta uang. saya Rina", "kades minta uang. saya Rina"))),
@@ -1548,6 +1613,11 @@ OWN_IDENTITY_CASES += [
         # Not a relay: the neighbourhood's RT ("Ketua RT @budi_rt03": the accused), "RT @" after words with no colon.
         ("Ketua RT @budi_rt03 minta uang, tolong @lapor1708", "Ketua RT @budi_rt03 minta uang, tolong @lapor1708"),
         ("RT 03 jalan rusak, ketua RT @pak_rt tidak peduli", "RT 03 jalan rusak, ketua RT @pak_rt tidak peduli"),
+        # his words after a colon, the neighbourhood's role before "RT" (read as a relay in any case, they lost him)
+        ("RT 05 Kel Cibiru, ketua rt @pak_rt05: \"bayar dulu\"",
+         "RT 05 Kel Cibiru, ketua rt @pak_rt05: \"bayar dulu\""),
+        ("ketua rt @budi_rt03: tidak mau tanda tangan kalau tidak bayar",
+         "ketua rt @budi_rt03: tidak mau tanda tangan kalau tidak bayar"),
         ("kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor",
          "kades @kades_sukamaju potong BLT, RT @warga_ayu sudah lapor"),
     )

@@ -243,8 +243,17 @@ class IdentityWords:
     by_way_of: frozenset[str]
     # Words a pasted message says to its reader, below a line naming what came (`[own_name]` pasted_to_the_reader).
     pasted_to_the_reader: frozenset[str]
-    # Words opening her own line, no message pasted (`[own_name]` own_line_openers: "Mohon anda ...", "Tapi anda ...").
+    # Words opening her own line, no message pasted (`[own_name]` own_line_openers: "Mohon anda ...", "Tapi anda ..."),
+    # and her greetings, hers unless a pasted message's words to its reader follow (`greetings`).
     own_line_openers: frozenset[str]
+    greetings: frozenset[str]
+    # What makes a line name a message that came, pasted below it (`[own_name]` pasted_messages, received, sent,
+    # pointing; `self_words`, whose "kirim" is hers), lowercase.
+    pasted_messages: frozenset[str]
+    received: frozenset[str]
+    sent: frozenset[str]
+    pointing: frozenset[str]
+    self_words: frozenset[str]
     # Words ending a name in capitals besides `not_after_self`'s (`[own_name]` capitals_name_end: "ANGGOTA").
     capitals_name_end: frozenset[str]
     # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
@@ -351,6 +360,12 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         by_way_of=frozenset(word.lower() for word in raw["own_name"]["by_way_of"]),
         pasted_to_the_reader=frozenset(word.lower() for word in raw["own_name"]["pasted_to_the_reader"]),
         own_line_openers=frozenset(word.lower() for word in raw["own_name"]["own_line_openers"]),
+        greetings=frozenset(word.lower() for word in raw["own_name"]["greetings"]),
+        pasted_messages=frozenset(word.lower() for word in raw["own_name"]["pasted_messages"]),
+        received=frozenset(word.lower() for word in raw["own_name"]["received"]),
+        sent=frozenset(word.lower() for word in raw["own_name"]["sent"]),
+        pointing=frozenset(word.lower() for word in raw["own_name"]["pointing"]),
+        self_words=frozenset(word.lower() for word in raw["own_name"]["self_words"]),
         capitals_name_end=frozenset(_folded(word) for word in raw["own_name"]["capitals_name_end"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
@@ -1301,7 +1316,8 @@ def without_given_name(text: str) -> str:
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
     """Whether the words of `span`, after a bare "Saya", are a full name: two or more, or one with a phone number right
-    after it ("saya Rina 0812-3456-7001"), each capitalized or in capitals,
+    after it ("saya Rina 0812-3456-7001") or her membership or place ("SAYA BUDI ANGGOTA LINMAS", `_member_after`),
+    each capitalized or in capitals,
     no word of `not_after_self` nor a verb by its prefix first (`_verb_by_prefix`) and no plea's or passive verb's
     among them ("Saya Ahmad Fauzi", "SAYA AHMAD FAUZI WARGA RT 03": a feature phone's user types in capitals, and her
     name reached the case store; not "Saya Mau Lapor", "SAYA SUDAH LAPOR", "Saya Telepon Budi Santoso", "Saya Ditipu
@@ -1313,11 +1329,23 @@ def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> boo
             and (space := _NAME_SPACE.match(text, span[1])) is not None and _NAME_WORD.match(text, space.end()):
         return False
     first = _folded(names[0].rstrip(".")) if names else ""
-    return (len(names) >= 2 or (len(names) == 1 and _number_after(text, span[1]) and not _passive(first))) \
+    one = len(names) == 1 and (_number_after(text, span[1]) or _member_after(identity, text, span[1]))
+    return (len(names) >= 2 or (one and not _passive(first))) \
         and all(name[0].isupper() and (_in_capitals(name) or not name[1:2].isupper()) for name in names) \
         and first not in identity.not_after_self | identity.own_name_offices \
         and not (_verb_by_prefix(identity, first) and _reads_as_verb(identity, text, span, names[0])) \
         and not any(_folded(name.rstrip(".")) in identity.own_name_plea for name in names)
+
+
+def _member_after(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether her membership or her place follows one name word at `position`: a word of `hers_after` ("Saya Mulyadi
+    warga RT 03"), or of `capitals_name_end` in capitals ("SAYA BUDI ANGGOTA LINMAS", "SAYA BUDI NASABAH BRI")."""
+    space = _NAME_SPACE.match(text, position)
+    word = _NAME_WORD.match(text, space.end()) if space is not None else None
+    if word is None:
+        return False
+    return word.group().lower() in identity.own_name_hers_after or (
+        _in_capitals(word.group()) and _folded(word.group()) in identity.capitals_name_end)
 
 
 # Between a one-word name and her number right after it ("saya Rina 0812-3456-7001", "Saya Rina, 0812..."): many
@@ -1504,6 +1532,9 @@ def _given_name(identity: IdentityWords, text: str, position: int, pleaded: bool
                 plain.lower() in identity.contact_label_words or identity.other_party_label.fullmatch(plain)
                 or _someone_elses(identity, plain) or plain.lower() in identity.own_name_labels_after):
             ended = True  # the next label's word ("Pelapor: Siti Rahayu Pelaku: Kades Hendra" lost "Pelaku")
+            break
+        if words and word.group().endswith(".") and plain.lower() in identity.contact_label_words:
+            ended = True  # a contact's dotted label ("Terima kasih, Dewi Hp. 0812...": "Hp" read as her name's)
             break
         if _folded(plain) in identity.own_name_plea:
             if words or not _addresses_name(identity, text, word, pleaded):
@@ -1721,6 +1752,11 @@ def without_reporter_labels_in_message(text: str) -> str:
         if label is None or _in_quotes(text, start):
             continue
         span = _given_name(words, text, label.end(), offices_end=False)
+        mark = _LINE_SPACE.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
+        if span is None and text.startswith(OWN_IDENTITY, mark):  # her name replaced before (her display name's)
+            post = _her_post_end(words, text, mark + len(OWN_IDENTITY))
+            spans += [(mark, post)] if post is not None else []
+            continue
         # The accused's office after her name opens his when the sentence runs on after it ("Pelapor: Siti Rahayu
         # Kades Hendra minta uang" went as "Pelapor: [anonim] minta uang"); ending its clause it is her post.
         # But for a word of hers after the office and its place ("Pelapor: Siti Rahayu Kades Sukamaju melaporkan
@@ -1735,6 +1771,8 @@ def without_reporter_labels_in_message(text: str) -> str:
     return _replaced_spans(text, spans)
 
 
+# Spaces on a line.
+_LINE_SPACE = re.compile(r"[^\S\n]*")
 # A word after a name on its line with no mark between: the sentence runs on ("... Kades Hendra minta uang").
 _RUNS_ON = re.compile(r"[^\S\n]+[^\W\d_]")
 # The most words of an office and its place after her name under her label ("Bendahara Desa Sukamaju").
@@ -1803,12 +1841,18 @@ def without_message_sign_off(text: str) -> str:
     if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
-    if span is None or not text[span[0]].isupper():  # lowercase there: "terima kasih atas perhatiannya"
+    if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
+        span = (position - 1, position - 1 + len(OWN_IDENTITY))
+    elif span is None or not text[span[0]].isupper():  # lowercase there: "terima kasih atas perhatiannya"
         return text
     read = ascii_digits(text)
     contacts = _contacts_after(words, read, span[1])
     end = contacts[-1][1] if contacts else span[1]
-    if re.fullmatch(r"[^\w]*", text[end:]) is None:
+    # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it:
+    # "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her name when it saw a word after it.
+    rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
+                     text[end:].replace(OWN_IDENTITY, "")) if OWN_IDENTITY in text[end:] else text[end:]
+    if re.fullmatch(r"[^\w]*", rest) is None:
         return text
     return _replaced_spans(text, [span, *contacts])
 
@@ -1855,29 +1899,58 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
 
 
 def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
-    """Whether a line of `text` names what came, a quoting word on it, and the next line of words below it opens a
-    message pasted there, as a phone pastes it: its sign-off its own writer's, the scammer's name and number the
-    evidence. A quoting word among a line's last four words ("penipu kirim sms", "saya terima sms penipuan td pagi")
-    opens what follows unless her own words open the line below (`own_line_openers`: "Mohon anda tindak kades", "Tapi
-    anda ...", her thanks); one further on ("kemarin ada sms masuk ke hp saya") only where the line below opens with
-    words said to its reader besides (`pasted_to_the_reader` among its first two: "Selamat anda menang ...", "Nasabah
-    yth, ..."). Not after a word saying how her own words came (`by_way_of`: "lapor penipuan lewat sms")."""
+    """Whether a line of `text` names a message that came and the next line of words below it opens that message,
+    pasted as a phone pastes it: its sign-off its own writer's, the scammer's name and number the evidence. A line
+    naming what came (`_names_what_came`: "penipu kirim sms", "saya terima sms penipuan td pagi") opens what follows
+    unless her own words open the line below (`own_line_openers`: "Mohon anda tindak kades", her thanks), or her
+    greeting with no words of a pasted message to its reader after it (`greetings`: "Selamat pagi pak, kades ..."; not
+    "Selamat siang, anda menang ..."). A quoting word anywhere on a line opens what follows where the line below opens
+    with words said to its reader (`pasted_to_the_reader` among its first two: "Selamat anda menang ...", "Nasabah yth,
+    ..."). Not after a word saying how her own words came (`by_way_of`: "lapor penipuan lewat sms")."""
     lines = [line for line in text.split("\n") if line.strip()]
     for line, below in pairwise(lines):
-        opening = [word.group().lower() for word in islice(_WORD.finditer(below), 2)]
-        if not opening or opening[0] in words.own_line_openers or " ".join(opening) in words.own_line_openers:
+        first = [word.group().lower() for word in islice(_WORD.finditer(below), _GREETING_READ_WORDS)]
+        if not first:
             continue
-        said = _WORD.findall(line)
-        quoting = [index for index, word in enumerate(said) if word.lower() in words.quoting_words
-                   and (index == 0 or said[index - 1].lower() not in words.by_way_of)]
-        if quoting and (quoting[-1] >= len(said) - _QUOTING_TAIL_WORDS
-                        or words.pasted_to_the_reader.intersection(opening)):
+        opening = (first[0], " ".join(first[:2]))
+        said = [word.lower() for word in _WORD.findall(line)]
+        came = _names_what_came(words, said)
+        if any(word in words.greetings for word in opening):
+            if not (came == "shown" or (came and words.pasted_to_the_reader.intersection(first))):
+                continue
+        elif any(word in words.own_line_openers for word in opening):
+            continue
+        quoting = any(word in words.quoting_words and (index == 0 or said[index - 1] not in words.by_way_of)
+                      for index, word in enumerate(said))
+        if came or (quoting and words.pasted_to_the_reader.intersection(first[:2])):
             return True
     return False
 
 
-# A quoting word among a line's last this many words opens what is pasted below it ("penipu kirim sms").
+def _names_what_came(words: IdentityWords, said: list[str]) -> str | None:
+    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` next
+    to a word of `pasted_messages` ("sms ini", "begini isi sms nya"), the message that follows shown, whatever opens
+    it; "named" with one among the line's last four, not after `by_way_of` ("lewat sms"), and a word of `received` on
+    the line or of `sent` not after `self_words` ("saya terima sms penipuan td pagi", "penipu kirim sms"; "saya kirim
+    sms" is hers), or anywhere with one of `received` right after it ("ada sms masuk ke hp saya")."""
+    named = None
+    for index, word in enumerate(said):
+        if word not in words.pasted_messages or (index and said[index - 1] in words.by_way_of):
+            continue
+        if words.pointing.intersection(said[max(0, index - 1):index + 2:2]):
+            return "shown"
+        came_in = index + 1 < len(said) and said[index + 1] in words.received
+        if came_in or (index >= len(said) - _QUOTING_TAIL_WORDS and any(
+                other in words.received or (other in words.sent and (not at or said[at - 1] not in words.self_words))
+                for at, other in enumerate(said))):
+            named = "named"
+    return named
+
+
+# A message's word among a line's last this many words may name what is pasted below it ("penipu kirim sms").
 _QUOTING_TAIL_WORDS = 4
+# The words of a line a greeting opens read for a pasted message's words to its reader ("Selamat siang, anda ...").
+_GREETING_READ_WORDS = 6
 
 
 # A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:"); one before a
