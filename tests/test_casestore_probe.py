@@ -664,8 +664,8 @@ def test_the_probe_ends_an_outage_only_a_cek_noted_and_the_cek_runs_at_once(
     assert redis.get(forward.CASESTORE_DOWN_KEY) is None and not redis.exists(forward.CASESTORE_OUTAGE_KEY)
     events = log_events(log_stream)
     [back] = [e for e in events if e["event"] == "casestore.back"]
-    assert (back["last_failure"], back["failing"], back["seen_by"], back["forwards_retried_now"]) == (
-        "casestore_unreachable", "lookups", "probe", 0)
+    assert (back["last_failure"], back["failing"], back["seen_by"], back["forwards_retried_now"], back["queue"]) == (
+        "casestore_unreachable", "lookups", "probe", 0, f"{STATUS_QUEUE},{REPLY_QUEUE}")
     [moved] = [e for e in events if e["event"] == "lookup.retry_now"]
     assert moved["queues"] == {STATUS_QUEUE: 2}
 
@@ -698,7 +698,8 @@ def test_a_cek_answered_ends_an_outage_only_lookups_noted(
     assert (redis.get(forward.CASESTORE_DOWN_KEY) is None, redis.exists(forward.CASESTORE_OUTAGE_KEY)) == (
         ended, not ended)
     backs = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
-    assert [(e["failing"], e["seen_by"]) for e in backs] == ([("lookups", "lookup")] if ended else [])
+    assert [(e["failing"], e["seen_by"], e["queue"]) for e in backs] == (
+        [("lookups", "lookup", f"{STATUS_QUEUE},{REPLY_QUEUE}")] if ended else [])
     assert sorted(due_jobs(redis, STATUS_QUEUE)) == (sorted(job.id for job in waiting) if ended else [])
 
 

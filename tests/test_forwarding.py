@@ -1563,6 +1563,7 @@ def test_a_case_store_outage_ended_on_another_host_says_how_long_it_lasted_by_re
     forward.tell_back(ended, 0, seen_by="probe")
     [back] = [e for e in log_events(log_stream) if e["event"] == "casestore.back"]
     assert 5.0 <= float(back["down_seconds"]) < 7.0  # type: ignore[arg-type]
+    assert (back["queue"], back["failing"]) == (FORWARD_QUEUE, "forwards")
 
 
 @pytest.mark.parametrize("status", [403, 400, 422])

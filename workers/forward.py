@@ -369,11 +369,14 @@ def _tell_credentials_refused(new: int, status: int) -> None:
 
 
 def tell_back(ended: OutageEnd, retried_now: int, **fields: Any) -> None:
-    """`casestore.back` for an outage that was told (`casestore.down`); one that was not stays a blip."""
+    """`casestore.back` for an outage that was told (`casestore.down`); one that was not stays a blip. Its `queue` is
+    the forwards' or, for an outage only lookups noted, the lookups' (`lapor-status,lapor-reply`): it said
+    `lapor-forward` beside `failing: lookups`, a queue nothing had failed in."""
     if ended.told:
         down = None if ended.since is None else round(max(0.0, ended.at - ended.since), 1)
+        queue_name = FORWARD_QUEUE if ended.failing == FAILING[0] else ",".join(LOOKUP_QUEUES)
         log.info("casestore.back", last_failure=ended.reason, down_seconds=down, forwards_retried_now=retried_now,
-                 queue=FORWARD_QUEUE, failing=ended.failing, **fields)
+                 queue=queue_name, failing=ended.failing, **fields)
 
 
 class OutageEnd(NamedTuple):
