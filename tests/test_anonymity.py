@@ -1127,7 +1127,7 @@ OWN_IDENTITY_CASES = [
              f"{line}\nKades Sukamaju minta 2jt. Terima kasih\n[anonim]\n[anonim]")
             for line in ("Pungli pengurusan surat tanah", "Kades tidak pernah balas sms saya", "PUNGLI SURAT PINDAH",
                          "kades minta uang lewat wa dan telp", "Sekdes sudah saya hubungi tapi tdk balas wa",
-                         "Saya kirim sms ke kades")),
+                         "Saya kirim sms ke kades", "Mohon sms ini dirahasiakan", "ini chat saya dengan kades")),
           # her greeting below a line naming what came, no pasted message's words to its reader after it
           *((f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
              f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\n[anonim]\n[anonim]")

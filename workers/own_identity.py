@@ -1928,21 +1928,24 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
 
 
 def _names_what_came(words: IdentityWords, said: list[str]) -> str | None:
-    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` next
-    to a word of `pasted_messages` ("sms ini", "begini isi sms nya"), the message that follows shown, whatever opens
-    it; "named" with one among the line's last four, not after `by_way_of` ("lewat sms"), and a word of `received` on
-    the line or of `sent` not after `self_words` ("saya terima sms penipuan td pagi", "penipu kirim sms"; "saya kirim
-    sms" is hers), or anywhere with one of `received` right after it ("ada sms masuk ke hp saya")."""
+    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` before
+    a word of `pasted_messages` ("ini sms nya pak", "begini isi sms nya"), or after it with a word of `received` on the
+    line or of `sent` not after `self_words` ("saya dapat sms ini"), the message that follows shown, whatever opens it;
+    "named" with one among the line's last four and such a word on the line ("saya terima sms penipuan td pagi",
+    "penipu kirim sms"; "saya kirim sms" is hers), or anywhere with one of `received` right after it ("ada sms masuk
+    ke hp saya"). Not a message word after `by_way_of` ("lewat sms") nor before `self_words` ("chat saya dengan kades",
+    hers), and not hers shown ("Mohon sms ini dirahasiakan")."""
+    came = any(word in words.received or (word in words.sent and (not at or said[at - 1] not in words.self_words))
+               for at, word in enumerate(said))
     named = None
     for index, word in enumerate(said):
-        if word not in words.pasted_messages or (index and said[index - 1] in words.by_way_of):
+        after = said[index + 1] if index + 1 < len(said) else ""
+        if word not in words.pasted_messages or (index and said[index - 1] in words.by_way_of) \
+                or after in words.self_words:
             continue
-        if words.pointing.intersection(said[max(0, index - 1):index + 2:2]):
+        if (index and said[index - 1] in words.pointing) or (after in words.pointing and came):
             return "shown"
-        came_in = index + 1 < len(said) and said[index + 1] in words.received
-        if came_in or (index >= len(said) - _QUOTING_TAIL_WORDS and any(
-                other in words.received or (other in words.sent and (not at or said[at - 1] not in words.self_words))
-                for at, other in enumerate(said))):
+        if after in words.received or (came and index >= len(said) - _QUOTING_TAIL_WORDS):
             named = "named"
     return named
 
