@@ -247,9 +247,11 @@ def _collecting_registry() -> CollectorRegistry:
 
 
 # Reply outcomes as operators count them: written to the local outbox counts as sent.
-# Held by flood control: no answer went (the report was taken); said beside the others, where a citizen left
-# unanswered showed on `/metrics` alone and every view read "replies ok".
-REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed", "held": "replies_held"}
+# Held by flood control, or left out past an account's or an address's hourly cap (`capped`: another bot answering
+# each reply of ours, a mail loop): no answer went (the report was taken); said beside the others, where a citizen
+# left unanswered showed on `/metrics` alone and every view read "replies ok" (capped ones too, through a bot's loop).
+REPLY_OUTCOMES = {"sent": "replies_sent", "outbox": "replies_sent", "failed": "replies_failed", "held": "replies_held",
+                  "capped": "replies_held"}
 
 
 def channel_counters(collected: CollectedMetrics) -> dict[str, dict[str, Any]]:

@@ -251,6 +251,16 @@ def channel(**counts: object) -> dict[str, object]:
             {"sms-aggregator": channel(replies_sent=3, replies_failed=1, replies_held=4)},
             id="reply-outcomes",
         ),
+        # Left out past the account's hourly cap (another bot answering each reply of ours): held too, where only
+        # `reply.capped` and /metrics said it.
+        pytest.param(
+            [("lapor_replies", {"channel": "x", "outcome": "sent"}, 2),
+             ("lapor_replies", {"channel": "x", "outcome": "capped"}, 7),
+             ("lapor_replies", {"channel": "email", "outcome": "capped"}, 1),
+             ("lapor_replies", {"channel": "email", "outcome": "own_address"}, 3)],
+            {"x": channel(replies_sent=2, replies_held=7), "email": channel(replies_held=1)},
+            id="capped-replies-are-held",
+        ),
         pytest.param(
             [("lapor_attachment_forwarded_not_fetched", {"channel": "x-mentions", "reason": "http_404"}, 2),
              ("lapor_attachment_forwarded_not_fetched", {"channel": "twitter", "reason": "timeout"}, 1),
