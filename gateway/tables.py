@@ -104,8 +104,8 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                  "verb_prefixes", "verb_like_names",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",
                  "hers_after", "to_the_reader", "after_thanks", "by_way_of", "pasted_to_the_reader",
-                 "own_line_openers", "greetings", "pasted_messages", "received", "sent", "pointing",
-                 "capitals_name_end", "post_before"),
+                 "own_line_openers", "greetings", "introducing", "pasted_messages", "received", "sent", "pointing",
+                 "as_follows", "capitals_name_end", "post_before"),
 }
 
 

@@ -45,7 +45,7 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
 
 # Words before "RT" that make it the neighbourhood (Rukun Tetangga) and the handle its head's: "ketua rt @pak_rt05:
 # bayar dulu" quotes the accused, no relay.
-_NEIGHBOURHOOD_ROLE = re.compile(r"(?:ketua|pak|bu|bapak|ibu|pengurus|sekretaris|bendahara)[^\S\n]+$",
+_NEIGHBOURHOOD_ROLE = re.compile(r"(?<!\w)(?:ketua|pak|bu|bapak|ibu|pengurus|sekretaris|bendahara)[^\S\n]+$",
                                  re.IGNORECASE)
 
 

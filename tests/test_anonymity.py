@@ -1053,7 +1053,8 @@ OWN_IDENTITY_CASES = [
                           # a letter's formal words, no report's verb after them
                           "dengan ini mengancam warga", "sebagai ketua panitia minta uang", "ingin menggusur warga",
                           "tinggal di Sukamaju minta uang", "selaku atasan membiarkan pungli",
-                          "menyampaikan janji palsu", "bermaksud menggusur")),
+                          "menyampaikan janji palsu", "bermaksud menggusur", "mohon uang",
+                          "memohon warga bayar 100rb")),
           ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
            "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
@@ -1127,7 +1128,13 @@ OWN_IDENTITY_CASES = [
              f"{line}\nKades Sukamaju minta 2jt. Terima kasih\n[anonim]\n[anonim]")
             for line in ("Pungli pengurusan surat tanah", "Kades tidak pernah balas sms saya", "PUNGLI SURAT PINDAH",
                          "kades minta uang lewat wa dan telp", "Sekdes sudah saya hubungi tapi tdk balas wa",
-                         "Saya kirim sms ke kades", "Mohon sms ini dirahasiakan", "ini chat saya dengan kades")),
+                         "Saya kirim sms ke kades", "Mohon sms ini dirahasiakan", "ini chat saya dengan kades",
+                         "Semoga pesan ini sampai ke pak gubernur", "Berikut isi laporan saya",
+                         "Ini surat pengaduan saya", "Mohon sms ini diteruskan ke bupati",
+                         "saya sudah kirim surat ke camat", "kami sudah kirim surat keberatan")),
+          # her own number signed under a line naming a message that came: hers, whatever came above
+          ("penipu kirim sms\nKades Hendra potong BLT 300rb\nTerima kasih\nSiti Rahayu\n+62 812-3456-7001",
+           "penipu kirim sms\nKades Hendra potong BLT 300rb\nTerima kasih\n[anonim]\n[anonim]"),
           # her greeting below a line naming what came, no pasted message's words to its reader after it
           *((f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
              f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\n[anonim]\n[anonim]")
@@ -1177,6 +1184,17 @@ OWN_IDENTITY_CASES = [
                    "saya dapat sms ini\nSelamat pagi Bapak/Ibu, kami dari BRI, rekening diblokir. Terima kasih\n"
                    "Darmawan\n0852-1111-2222",
                    "begini isi sms nya\nSelamat siang, kami dari BPJS. Terima kasih\nHendra Gunawan\n0812-3333-4444",
+                   # a form of address opening it, or a greeting and its writer introducing themself
+                   "penipu kirim sms\nIbu yth, dana bansos cair, transfer admin 100rb\nSalam\nJoko Susilo\n"
+                   "0812-1112-2233",
+                   "penipu kirim sms\nPagi bu, ini dari kelurahan, bayar 150rb\nTerima kasih\nJoko Susilo\n"
+                   "0812-1112-2233",
+                   "tadi ada sms masuk\nMaaf ganggu bu, ini pak RT, iuran 50rb\nTerima kasih\nSlamet Riyadi\n"
+                   "0812-4445-5566",
+                   # the message announced ("sbb"), the scammer's ("Sms penipu"), sent by someone else
+                   *(f"{line}\nMama ini papa, kirim pulsa 100rb. Makasih\nPapa\n0813-5556-6677"
+                     for line in ("isi sms nya sbb", "Sms penipu", "penipu ngirimin pesan ke ibu saya",
+                                  "sms ini dari nomor tak dikenal, saya terima kemarin")),
                    # a message that came in ("sms masuk"), wherever on its line
                    "kemarin ada sms masuk ke hp saya\nMama ini papa, tolong kirim pulsa 100rb. Makasih\nPapa\n"
                    "0896-1234-5678",
@@ -1309,7 +1327,9 @@ OWN_IDENTITY_CASES = [
       for text in ("SAYA KEHILANGAN DOMPET DI TERMINAL", "SAYA PEMILIK WARUNG DIPALAK ORMAS",
                    "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU",
                    "SAYA JUGA ANGGOTA BPD, KADES POTONG DANA", "SAYA BUKAN ANGGOTA PKK TAPI DIPAKSA BAYAR",
-                   "SAYA MERUPAKAN ANGGOTA BPD", "SAYA SEORANG WARGA RT 03", "SAYA ASLI WARGA SINI")),
+                   "SAYA MERUPAKAN ANGGOTA BPD", "SAYA SEORANG WARGA RT 03", "SAYA ASLI WARGA SINI",
+                   "SAYA MANTAN ANGGOTA BPD", "SAYA TETAP WARGA SINI", "Saya Pendatang asal Garut",
+                   "SAYA LAPORKAN ANGGOTA DPRD HENDRA GUNAWAN MINTA FEE")),
     # One name word before her membership in capitals, or her place ("SAYA BUDI ANGGOTA LINMAS" stayed: a name was
     # two words at least without her number after it).
     *(OwnIdentityCase(f"sms: one name word before her membership or her place: {text!r}", SMS_SENDER, text, expected)
@@ -1606,6 +1626,8 @@ OWN_IDENTITY_CASES += [
          "Tolong ditindak RT [anonim]: @lapor1708 ANONIM kades potong BLT"),
         ("tolong cek rt @warga_ayu: kades potong BLT", "tolong cek rt [anonim]: kades potong BLT"),
         ("tolong cek\nRT @warga_ayu kades potong BLT", "tolong cek\nRT [anonim] kades potong BLT"),
+        # a word ending in a role's letters is no role ("Rabu" is no "bu")
+        ("laporan hari Rabu RT @warga_ayu: kades potong BLT", "laporan hari Rabu RT [anonim]: kades potong BLT"),
         # A flag word the text no longer holds ("#LaporAnonim"): the handle goes all the same. So does the accused's,
         # his post relayed (privacy first: whose post it is cannot be told; its words stay).
         ("RT @warga_ayu: kades potong BLT", "RT [anonim]: kades potong BLT"),

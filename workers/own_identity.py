@@ -247,12 +247,15 @@ class IdentityWords:
     # and her greetings, hers unless a pasted message's words to its reader follow (`greetings`).
     own_line_openers: frozenset[str]
     greetings: frozenset[str]
+    # Two words in which a pasted message's writer introduces themself after a greeting (`[own_name]` introducing).
+    introducing: frozenset[str]
     # What makes a line name a message that came, pasted below it (`[own_name]` pasted_messages, received, sent,
     # pointing; `self_words`, whose "kirim" is hers), lowercase.
     pasted_messages: frozenset[str]
     received: frozenset[str]
     sent: frozenset[str]
     pointing: frozenset[str]
+    as_follows: frozenset[str]
     self_words: frozenset[str]
     # Words ending a name in capitals besides `not_after_self`'s (`[own_name]` capitals_name_end: "ANGGOTA").
     capitals_name_end: frozenset[str]
@@ -361,10 +364,12 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         pasted_to_the_reader=frozenset(word.lower() for word in raw["own_name"]["pasted_to_the_reader"]),
         own_line_openers=frozenset(word.lower() for word in raw["own_name"]["own_line_openers"]),
         greetings=frozenset(word.lower() for word in raw["own_name"]["greetings"]),
+        introducing=frozenset(" ".join(phrase.lower().split()) for phrase in raw["own_name"]["introducing"]),
         pasted_messages=frozenset(word.lower() for word in raw["own_name"]["pasted_messages"]),
         received=frozenset(word.lower() for word in raw["own_name"]["received"]),
         sent=frozenset(word.lower() for word in raw["own_name"]["sent"]),
         pointing=frozenset(word.lower() for word in raw["own_name"]["pointing"]),
+        as_follows=frozenset(word.lower() for word in raw["own_name"]["as_follows"]),
         self_words=frozenset(word.lower() for word in raw["own_name"]["self_words"]),
         capitals_name_end=frozenset(_folded(word) for word in raw["own_name"]["capitals_name_end"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
@@ -1830,7 +1835,9 @@ def without_message_sign_off(text: str) -> str:
     line's sign-off is its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
-    if not phrases or _passes_on_words(words, text[:phrases[-1].start()]):
+    # Signed with her own number or handle (replaced before: the sender's), the sign-off is hers whatever came above.
+    if not phrases or (OWN_IDENTITY not in text[phrases[-1].end():]
+                       and _passes_on_words(words, text[:phrases[-1].start()])):
         return text
     below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
     position = _said_to_the_reader(words, text, below)
@@ -1899,14 +1906,15 @@ def _passes_on_words(words: IdentityWords, text: str) -> bool:
 
 
 def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
-    """Whether a line of `text` names a message that came and the next line of words below it opens that message,
-    pasted as a phone pastes it: its sign-off its own writer's, the scammer's name and number the evidence. A line
-    naming what came (`_names_what_came`: "penipu kirim sms", "saya terima sms penipuan td pagi") opens what follows
-    unless her own words open the line below (`own_line_openers`: "Mohon anda tindak kades", her thanks), or her
-    greeting with no words of a pasted message to its reader after it (`greetings`: "Selamat pagi pak, kades ..."; not
-    "Selamat siang, anda menang ..."). A quoting word anywhere on a line opens what follows where the line below opens
-    with words said to its reader (`pasted_to_the_reader` among its first two: "Selamat anda menang ...", "Nasabah yth,
-    ..."). Not after a word saying how her own words came (`by_way_of`: "lapor penipuan lewat sms")."""
+    """Whether a line of `text` names a message that came and the next line of words below it opens that message, pasted
+    as a phone pastes it: its sign-off its own writer's, the scammer's name and number the evidence. A line naming what
+    came (`_names_what_came`: "penipu kirim sms", "saya terima sms penipuan td pagi") opens what follows unless her own
+    words open the line below (`own_line_openers`: "Mohon anda tindak kades", her thanks), or her greeting with no words
+    of a pasted message to its reader after it nor its writer introducing themself (`greetings`: "Selamat pagi pak,
+    kades ..."; not "Selamat siang, anda menang ...", "Pagi bu, ini dari kelurahan ..."). A quoting word anywhere on a
+    line opens what follows where the line below opens with words said to its reader (`pasted_to_the_reader` among its
+    first two: "Selamat anda menang ...", "Nasabah yth, ..."). Not after a word saying how her own words came
+    (`by_way_of`: "lapor penipuan lewat sms")."""
     lines = [line for line in text.split("\n") if line.strip()]
     for line, below in pairwise(lines):
         first = [word.group().lower() for word in islice(_WORD.finditer(below), _GREETING_READ_WORDS)]
@@ -1916,7 +1924,8 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
         said = [word.lower() for word in _WORD.findall(line)]
         came = _names_what_came(words, said)
         if any(word in words.greetings for word in opening):
-            if not (came == "shown" or (came and words.pasted_to_the_reader.intersection(first))):
+            introduced = any(" ".join(pair) in words.introducing for pair in pairwise(first))
+            if not (came == "shown" or (came and (introduced or words.pasted_to_the_reader.intersection(first)))):
                 continue
         elif any(word in words.own_line_openers for word in opening):
             continue
@@ -1928,32 +1937,44 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
 
 
 def _names_what_came(words: IdentityWords, said: list[str]) -> str | None:
-    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` before
-    a word of `pasted_messages` ("ini sms nya pak", "begini isi sms nya"), or after it with a word of `received` on the
-    line or of `sent` not after `self_words` ("saya dapat sms ini"), the message that follows shown, whatever opens it;
-    "named" with one among the line's last four and such a word on the line ("saya terima sms penipuan td pagi",
-    "penipu kirim sms"; "saya kirim sms" is hers), or anywhere with one of `received` right after it ("ada sms masuk
-    ke hp saya"). Not a message word after `by_way_of` ("lewat sms") nor before `self_words` ("chat saya dengan kades",
-    hers), and not hers shown ("Mohon sms ini dirahasiakan")."""
-    came = any(word in words.received or (word in words.sent and (not at or said[at - 1] not in words.self_words))
-               for at, word in enumerate(said))
+    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` before a
+    word of `pasted_messages` and none of her own words after it ("ini sms nya pak", "begini isi sms nya"; not "Berikut
+    isi laporan saya"), a word of `[someone_else]` right after it ("Sms penipu"), or `pointing` one or two words after
+    it with a word of `received` on the line or of `sent` not hers ("saya dapat sms ini"), `as_follows` without ("isi
+    sms nya sbb"), the message that follows shown, whatever opens it; "named" with one among the line's last four and
+    such a word on the line ("saya terima sms penipuan td pagi", "penipu kirim sms"; "saya sudah kirim sms" is hers), or
+    anywhere with one of `received` right after it ("ada sms masuk ke hp saya"). Not a message word after `by_way_of`
+    ("lewat sms") nor before `self_words` ("chat saya dengan kades", hers), and not hers shown ("Mohon sms ini
+    dirahasiakan", "Semoga pesan ini sampai ke pak gubernur")."""
+    came = any(word in words.received or (word in words.sent and not _FIRST_PERSON.intersection(
+        said[max(0, at - 2):at]) and not words.self_words.intersection(said[max(0, at - 2):at]))
+        for at, word in enumerate(said))
     named = None
     for index, word in enumerate(said):
         after = said[index + 1] if index + 1 < len(said) else ""
         if word not in words.pasted_messages or (index and said[index - 1] in words.by_way_of) \
                 or after in words.self_words:
             continue
-        if (index and said[index - 1] in words.pointing) or (after in words.pointing and came):
+        pointed_before = index > 0 and said[index - 1] in words.pointing \
+            and not words.self_words.intersection(said[index + 1:])
+        pointed_after = words.as_follows if not came else words.pointing
+        if pointed_before or (after and _someone_elses(words, after)) \
+                or pointed_after.intersection(said[index + 1:index + 3]):
             return "shown"
         if after in words.received or (came and index >= len(said) - _QUOTING_TAIL_WORDS):
             named = "named"
     return named
 
 
+# Words of those who sent a message themselves besides `self_words` ("kami sudah kirim surat ke camat").
+_FIRST_PERSON = frozenset({"kami", "kita"})
+
+
 # A message's word among a line's last this many words may name what is pasted below it ("penipu kirim sms").
 _QUOTING_TAIL_WORDS = 4
-# The words of a line a greeting opens read for a pasted message's words to its reader ("Selamat siang, anda ...").
-_GREETING_READ_WORDS = 6
+# The words of a line a greeting opens read for a pasted message's words to its reader ("Selamat siang, anda ...")
+# and its writer introducing themself ("Maaf ganggu bu, ini pak RT").
+_GREETING_READ_WORDS = 8
 
 
 # A word, at most three more and a colon: what may open words passed on ("Penipu sms:", "ada sms masuk:"); one before a
