@@ -333,18 +333,24 @@ def render_status_page(status: dict[str, Any], refresh_seconds: int, zone: ZoneI
     outage = status.get("casestore_outage")
     # While forwards find the case store down, its latency is that of the last request it answered, from before:
     # "case-store latency: 3 ms" all through an outage.
-    casestore = (f"case store: {escape(str(outage.get('failing') or 'forwards'))} failing since "
+    # During an outage, its own block under the headline, its step a "what to do" line as a channel's: in the small
+    # grey line under the headline, where the latency stood, the step was read last, if at all.
+    declared = "degraded" if outage and outage.get("declared") else "ok"
+    casestore = (f'<section class="channel" id="casestore" data-state="{declared}">'
+                 f"<div class=\"reason\">case store: {escape(str(outage.get('failing') or 'forwards'))} failing since "
                  f"{escape(str(outage.get('since') or '?'))} "
-                 f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}; "
-                 f"{escape(casestore_step(outage, status['deadletters']['total']))}" if outage
-                 else f"case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}")
+                 f"({escape(str(outage.get('reason') or '?'))}); {CASESTORE_DOWN_NOTE}</div>"
+                 f'<div class="action">what to do: {escape(casestore_step(outage, status["deadletters"]["total"]))}'
+                 "</div></section>" if outage else "")
+    latency_note = "" if outage else f" · case-store latency: {'-' if latency is None else f'{latency * 1000:.0f} ms'}"
     return with_local_times(
         _head(overall.upper(), refresh_seconds, zone)
         + "<h1>LAPOR! intake gateway</h1>"
         f'<div class="overall {overall}" id="overall">{headline}</div>'
         f'{_generated(status)} · reloads every {int(refresh_seconds)} s'
         f' · dead letters waiting: {int(status["deadletters"]["total"])} · spool: {int(status["spool_size"])} bytes'
-        f" · {casestore}</div>"
+        f"{latency_note}</div>"
+        + casestore
         + "".join(_channel_html(entry) for entry in channels)
         + '<h2>Queues</h2><div class="scroll"><table><tr><th>queue</th><th>queued</th><th>held</th><th>retrying</th>'
         + "<th>oldest (s)</th><th>live workers</th><th>unreadable</th><th>last failure</th>"

@@ -2270,7 +2270,14 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     jsonschema.validate(document, STATUS_SCHEMA)
     page = (await gateway.client.get("/status")).text
     assert f'id="overall">{with_local_times(headline, gateway.settings.operator_zone)}<' in page
-    assert f"their reports kept; {step}</div>" in page and "secret" not in page
+    # The step under the outage's own block, as a channel's action, above the channels (in the grey line under the
+    # headline it was read last, if at all).
+    outage_block = page.partition('<section class="channel" id="casestore" data-state="degraded">')[2]
+    assert outage_block, page
+    assert outage_block.startswith('<div class="reason">case store: forwards failing since ')
+    assert f'their reports kept</div><div class="action">what to do: {step}</div></section>' in outage_block
+    assert outage_block.index("</section>") < outage_block.index('id="channel-') and "secret" not in page
+    assert "case-store latency" not in page
     assert "<title>DEGRADED · " in page
     # an alert on it fires now, not after the channels' queue-age rule (5 min)
     assert "\nlapor_casestore_outage 1.0\n" in (await gateway.client.get("/metrics")).text
@@ -2290,7 +2297,7 @@ async def test_a_declared_case_store_outage_makes_every_view_degraded_naming_it_
     requeue = (f"{step}, but not those whose retries ran out: once it answers, `lapor-gateway deadletters list "
                "--queue lapor-forward` says why each failed; requeue those the outage left (`lapor-gateway "
                "deadletters requeue --all --queue lapor-forward`, with `--reason` to pick)")
-    assert f"their reports kept; {requeue}</div>" in (await gateway.client.get("/status")).text
+    assert f'<div class="action">what to do: {requeue}</div>' in (await gateway.client.get("/status")).text
     plain = await asyncio.to_thread(cli, test_env, "status")
     assert f"their reports kept; {requeue}" in " ".join(plain.stdout.split()), plain.stdout
     assert letters.purge([letter], 60) == 1
