@@ -43,19 +43,24 @@ def without_quoted_posts(text: str, post_ids: Collection[str]) -> str:
     return _QUOTED_POST_BLOCK.sub(lambda found: found.group(1) if found.group(2) in post_ids else found.group(0), text)
 
 
-# Words before "RT" that make it the neighbourhood (Rukun Tetangga) and the handle its head's: "ketua rt @pak_rt05:
-# bayar dulu" quotes the accused, no relay.
-_NEIGHBOURHOOD_ROLE = re.compile(r"(?<!\w)(?:ketua|pak|bu|bapak|ibu|pengurus|sekretaris|bendahara)[^\S\n]+$",
-                                 re.IGNORECASE)
+# Words right before "RT" that make it the neighbourhood (Rukun Tetangga) and the handle its head's: "ketua rt
+# @pak_rt05: bayar dulu" quotes the accused, no relay ("Rabu RT @x:" is one).
+_NEIGHBOURHOOD_ROLES = frozenset({"ketua", "pak", "bu", "bapak", "ibu", "pengurus", "sekretaris", "bendahara"})
 
 
 def _relay_in_text(text: str, found: re.Match[str]) -> bool:
     """Whether `found` (`_RELAY_IN_TEXT`) is a relay's head: opening its line, or with its colon but for a
-    neighbourhood's role before it (`_NEIGHBOURHOOD_ROLE`)."""
-    before = text[text.rfind("\n", 0, found.start()) + 1:found.start()]
-    if not before.strip():
+    neighbourhood's role right before it (`_NEIGHBOURHOOD_ROLES`). Read back from the head only as far as the word
+    before it: the whole line before each of many heads was read again for each (100 KB of "Rabu RT @x: ", 18 s)."""
+    end = found.start()
+    while end > 0 and text[end - 1] in " \t":
+        end -= 1
+    if end == 0 or text[end - 1] == "\n":
         return True
-    return found.group(2) is not None and _NEIGHBOURHOOD_ROLE.search(before) is None
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return found.group(2) is not None and text[start:end].lower() not in _NEIGHBOURHOOD_ROLES
 
 
 def without_relayed_authors(text: str, mark: str) -> str:

@@ -1344,13 +1344,24 @@ def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> boo
 
 def _member_after(identity: IdentityWords, text: str, position: int) -> bool:
     """Whether her membership or her place follows one name word at `position`: a word of `hers_after` ("Saya Mulyadi
-    warga RT 03"), or of `capitals_name_end` in capitals ("SAYA BUDI ANGGOTA LINMAS", "SAYA BUDI NASABAH BRI")."""
-    space = _NAME_SPACE.match(text, position)
-    word = _NAME_WORD.match(text, space.end()) if space is not None else None
-    if word is None:
-        return False
-    return word.group().lower() in identity.own_name_hers_after or (
-        _in_capitals(word.group()) and _folded(word.group()) in identity.capitals_name_end)
+    warga RT 03"), or of `capitals_name_end` in capitals ("SAYA BUDI ANGGOTA LINMAS", "SAYA BUDI NASABAH BRI"), right
+    after it or after words of `not_after_self` ("SAYA BUDI TETAP WARGA SINI")."""
+    for _ in range(_MEMBER_AFTER_WORDS):
+        space = _NAME_SPACE.match(text, position)
+        word = _NAME_WORD.match(text, space.end()) if space is not None else None
+        if word is None:
+            return False
+        if word.group().lower() in identity.own_name_hers_after or (
+                _in_capitals(word.group()) and _folded(word.group()) in identity.capitals_name_end):
+            return True
+        if _folded(word.group()) not in identity.not_after_self:
+            return False
+        position = word.end()  # "SAYA BUDI TETAP WARGA SINI", "SAYA SITI MANTAN ANGGOTA BPD"
+    return False
+
+
+# Her place or membership may follow a one-word name after this many words at most, the others `not_after_self`'s.
+_MEMBER_AFTER_WORDS = 3
 
 
 # Between a one-word name and her number right after it ("saya Rina 0812-3456-7001", "Saya Rina, 0812..."): many
@@ -1812,9 +1823,23 @@ def _says_she_reports(words: IdentityWords, text: str, position: int) -> bool:
             and (word := _NAME_WORD.match(text, space.end())) is not None:
         read.append(_folded(word.group().rstrip(".")))
         if " ".join(read) in words.post_before:
-            return True
+            return read[-1] not in _ASKING or not _asks_for_money(text, word.end())
         position = word.end()
     return False
+
+
+# A plea's words, hers after her post ("Sekdes Sukamaju mohon segera ditindaklanjuti") but for money asked for
+# (`_MONEY`: "Kades Hendra mohon uang", "... memohon dana 5jt": the accused's).
+_ASKING = frozenset({"mohon", "memohon", "mhn"})
+_MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imbalan", "bayaran", "fee", "sumbangan",
+                    "pungutan", "warga"})
+
+
+def _asks_for_money(text: str, position: int) -> bool:
+    """Whether the next word after `position` names money asked for, or those asked for it (`_MONEY`)."""
+    space = _NAME_SPACE.match(text, position)
+    word = _NAME_WORD.match(text, space.end()) if space is not None else None
+    return word is not None and _folded(word.group()) in _MONEY
 
 
 # At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
@@ -1835,8 +1860,7 @@ def without_message_sign_off(text: str) -> str:
     line's sign-off is its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
-    # Signed with her own number or handle (replaced before: the sender's), the sign-off is hers whatever came above.
-    if not phrases or (OWN_IDENTITY not in text[phrases[-1].end():]
+    if not phrases or (not _signed_with_her_own(text[phrases[-1].end():])
                        and _passes_on_words(words, text[:phrases[-1].start()])):
         return text
     below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
@@ -1862,6 +1886,14 @@ def without_message_sign_off(text: str) -> str:
     if re.fullmatch(r"[^\w]*", rest) is None:
         return text
     return _replaced_spans(text, [span, *contacts])
+
+
+def _signed_with_her_own(tail: str) -> bool:
+    """Whether the words after the last thanks carry her own number or handle (replaced before: the sender's) and no
+    other number: the sign-off is hers, whatever came above it ("penipu kirim sms\n...\nTerima kasih\nSiti Rahayu\n
+    0812..." from 0812...). Not when another number stands there too: the scammer's sign-off, hers added below it
+    ("Terima kasih\nJoko Susilo\n0812-1112-2233\nnomor saya 0812..." lost his name and number)."""
+    return OWN_IDENTITY in tail and _GIVEN_NUMBER.search(ascii_digits(tail)) is None
 
 
 # A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own); or
@@ -1924,8 +1956,8 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
         said = [word.lower() for word in _WORD.findall(line)]
         came = _names_what_came(words, said)
         if any(word in words.greetings for word in opening):
-            introduced = any(" ".join(pair) in words.introducing for pair in pairwise(first))
-            if not (came == "shown" or (came and (introduced or words.pasted_to_the_reader.intersection(first)))):
+            introduced = _introduces_a_writer(words, first)
+            if not (came and (introduced or words.pasted_to_the_reader.intersection(first))):
                 continue
         elif any(word in words.own_line_openers for word in opening):
             continue
@@ -1936,37 +1968,62 @@ def _pasted_below_a_quoting_line(words: IdentityWords, text: str) -> bool:
     return False
 
 
-def _names_what_came(words: IdentityWords, said: list[str]) -> str | None:
-    """How a line's lowercase words `said` name a message that came to her, if they do: "shown" with `pointing` before a
-    word of `pasted_messages` and none of her own words after it ("ini sms nya pak", "begini isi sms nya"; not "Berikut
-    isi laporan saya"), a word of `[someone_else]` right after it ("Sms penipu"), or `pointing` one or two words after
-    it with a word of `received` on the line or of `sent` not hers ("saya dapat sms ini"), `as_follows` without ("isi
-    sms nya sbb"), the message that follows shown, whatever opens it; "named" with one among the line's last four and
-    such a word on the line ("saya terima sms penipuan td pagi", "penipu kirim sms"; "saya sudah kirim sms" is hers), or
-    anywhere with one of `received` right after it ("ada sms masuk ke hp saya"). Not a message word after `by_way_of`
-    ("lewat sms") nor before `self_words` ("chat saya dengan kades", hers), and not hers shown ("Mohon sms ini
-    dirahasiakan", "Semoga pesan ini sampai ke pak gubernur")."""
-    came = any(word in words.received or (word in words.sent and not _FIRST_PERSON.intersection(
-        said[max(0, at - 2):at]) and not words.self_words.intersection(said[max(0, at - 2):at]))
-        for at, word in enumerate(said))
-    named = None
+def _introduces_a_writer(words: IdentityWords, first: list[str]) -> bool:
+    """Whether a greeting line's first words introduce a pasted message's writer (`introducing`: "Pagi bu, ini dari
+    kelurahan"), not after her own words ("Selamat pagi pak, saya mau lapor, ini dari ...") nor before her place
+    ("Pagi pak, ini dari warga RT 03 mau lapor": she introduces herself)."""
+    for index, pair in enumerate(pairwise(first)):
+        if words.self_words.intersection(pair):
+            return False
+        if " ".join(pair) in words.introducing:
+            following = first[index + 2] if index + 2 < len(first) else ""
+            return following not in words.own_name_hers_after and following not in _NEIGHBOURHOODS
+    return False
+
+
+# Words of a neighbourhood after "ini dari" that make it her own ("ini dari warga RT 03", "kami dari RT 03").
+_NEIGHBOURHOODS = frozenset({"rt", "rw", "desa", "dusun", "kampung"})
+
+
+def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
+    """Whether a line's lowercase words `said` name a message that came to her, pasted below it: with `pointing` before
+    a word of `pasted_messages` ("ini sms nya pak", "begini isi sms nya"), a word of `[someone_else]` right after one
+    opening a line of four words at most ("Sms penipu"; not "sms penipu makin banyak pak"), or `pointing` one or two
+    words after it with a word of `received` on the line or of `sent` not hers ("saya dapat sms ini"), `as_follows`
+    without ("isi sms nya sbb"), none of her own words after it in each ("Berikut isi laporan saya", "Pesan berikut saya
+    sampaikan"); with one among the line's last four and such a word on the line ("saya terima sms penipuan td pagi",
+    "penipu kirim sms"; "kami warga RT 03 sudah kirim sms" is hers), or anywhere with one of `received` right after it
+    ("ada sms masuk ke hp saya"). Not a message word after `by_way_of` ("lewat sms") nor before `self_words` ("chat saya
+    dengan kades", hers), and not hers shown ("Mohon sms ini dirahasiakan")."""
+    came, hers_before = False, False
+    hers_first = []  # whether her own words stand before each position
+    for word in said:
+        hers_first.append(hers_before)
+        if word in words.received or (word in words.sent and not hers_before):
+            came = True
+        hers_before = hers_before or word in words.self_words or word in _FIRST_PERSON
+    # Whether her own words stand after each position: read once from the end (per message word, quadratic).
+    hers_after = [False] * (len(said) + 1)
+    for index in range(len(said) - 1, -1, -1):
+        hers_after[index] = hers_after[index + 1] or said[index] in words.self_words
     for index, word in enumerate(said):
         after = said[index + 1] if index + 1 < len(said) else ""
         if word not in words.pasted_messages or (index and said[index - 1] in words.by_way_of) \
                 or after in words.self_words:
             continue
-        pointed_before = index > 0 and said[index - 1] in words.pointing \
-            and not words.self_words.intersection(said[index + 1:])
-        pointed_after = words.as_follows if not came else words.pointing
-        if pointed_before or (after and _someone_elses(words, after)) \
-                or pointed_after.intersection(said[index + 1:index + 3]):
-            return "shown"
+        # "berikut" after a message she sent is hers to show ("saya kirim pesan berikut ke camat")
+        following = words.pointing if came else words.as_follows if not hers_first[index] else frozenset()
+        pointed_after = following.intersection(said[index + 1:index + 3])
+        if not hers_after[index + 1] and ((index and said[index - 1] in words.pointing) or pointed_after):
+            return True
+        if index == 0 and after and _someone_elses(words, after) and len(said) <= _QUOTING_TAIL_WORDS:
+            return True
         if after in words.received or (came and index >= len(said) - _QUOTING_TAIL_WORDS):
-            named = "named"
-    return named
+            return True
+    return False
 
 
-# Words of those who sent a message themselves besides `self_words` ("kami sudah kirim surat ke camat").
+# Words of those who sent a message themselves besides `self_words` ("kami warga RT 03 sudah kirim surat ke camat").
 _FIRST_PERSON = frozenset({"kami", "kita"})
 
 
