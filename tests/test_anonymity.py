@@ -1055,7 +1055,7 @@ OWN_IDENTITY_CASES = [
                           "dengan ini mengancam warga", "sebagai ketua panitia minta uang", "ingin menggusur warga",
                           "tinggal di Sukamaju minta uang", "selaku atasan membiarkan pungli",
                           "menyampaikan janji palsu", "bermaksud menggusur", "mohon uang",
-                          "memohon warga bayar 100rb")),
+                          "memohon dana 5jt")),
           ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
            "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
@@ -1145,9 +1145,17 @@ OWN_IDENTITY_CASES = [
             for line in ("saya terima sms dari kades", "pesan berikut", "Sms penipu")
             for opening in ("Pak, tolong ditindak,", "Pak,", "Pagi pak, ini dari warga RT 03 mau lapor,",
                             "Selamat malam bu, ini ibu Siti warga RT 03 mau lapor,", "Halo admin, ini bu lurah dan")),
-          # her own number signed under a line naming a message that came: hers, whatever came above
+          # her own number signed under a line naming a message that came: hers, whatever came above, her other
+          # numbers beside it too
           ("penipu kirim sms\nKades Hendra potong BLT 300rb\nTerima kasih\nSiti Rahayu\n+62 812-3456-7001",
            "penipu kirim sms\nKades Hendra potong BLT 300rb\nTerima kasih\n[anonim]\n[anonim]"),
+          ("saya terima sms penipuan ini\nSelamat anda menang 100jt\nTerima kasih\nSiti Rahayu\n"
+           "Telp 0227654321 HP 081234567001",
+           "saya terima sms penipuan ini\nSelamat anda menang 100jt\nTerima kasih\n[anonim]\n"
+           "Telp [anonim] HP [anonim]"),
+          ("saya terima sms penipuan ini\nSelamat anda menang 100jt\nTerima kasih\nSiti Rahayu\n"
+           "0812-3456-7001 / 0857-2222-3333",
+           "saya terima sms penipuan ini\nSelamat anda menang 100jt\nTerima kasih\n[anonim]\n[anonim] / [anonim]"),
           # her greeting below a line naming what came, no pasted message's words to its reader after it
           *((f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\nSiti Rahayu\n0813 9876 5432",
              f"saya terima sms dari kades\n{greeting}, kades minta 2jt. Terima kasih\n[anonim]\n[anonim]")
@@ -1207,6 +1215,8 @@ OWN_IDENTITY_CASES = [
                    # her own number added below the scammer's sign-off: his sign-off stays
                    "penipu kirim sms\nSelamat anda menang 100jt\nTerima kasih\nJoko Susilo\n081211122233\n"
                    "nomor saya [anonim]",
+                   "saya forward sms berikut\nBantuan cair transfer admin 100rb\nTerima kasih\nJoko Susilo\n"
+                   "0813-1112-2233",
                    # a message that came in ("sms masuk"), wherever on its line
                    "kemarin ada sms masuk ke hp saya\nMama ini papa, tolong kirim pulsa 100rb. Makasih\nPapa\n"
                    "0896-1234-5678",
@@ -1340,12 +1350,15 @@ OWN_IDENTITY_CASES = [
                    "SAYA SEORANG IBU DARI 3 ANAK", "SAYA SALAH SATU WARGA DARI DESA SUKAMAJU",
                    "SAYA JUGA ANGGOTA BPD, KADES POTONG DANA", "SAYA BUKAN ANGGOTA PKK TAPI DIPAKSA BAYAR",
                    "SAYA MERUPAKAN ANGGOTA BPD", "SAYA SEORANG WARGA RT 03", "SAYA ASLI WARGA SINI",
-                   "SAYA MANTAN ANGGOTA BPD", "SAYA TETAP WARGA SINI", "Saya Pendatang asal Garut")),
+                   "SAYA MANTAN ANGGOTA BPD", "SAYA TETAP WARGA SINI", "Saya Pendatang asal Garut",
+                   "SAYA LAPORKAN HENDRA YG KORUPSI", "SAYA LAPORKAN HENDRA MANTAN KADES YG KORUPSI",
+                   "SAYA DISURUH HENDRA TETAP BAYAR")),
     *(OwnIdentityCase(f"sms: one name word before her description in capitals: {text!r}", SMS_SENDER, text, expected)
       for text, expected in (("SAYA BUDI TETAP WARGA SINI", "SAYA [anonim] TETAP WARGA SINI"),
                              ("SAYA SITI MANTAN ANGGOTA BPD", "SAYA [anonim] MANTAN ANGGOTA BPD"),
                              ("SAYA DEWI SESAMA PEDAGANG PASAR", "SAYA [anonim] SESAMA PEDAGANG PASAR"),
-                             ("SAYA HENDRA PUN KORBAN PUNGLI KADES", "SAYA [anonim] PUN KORBAN PUNGLI KADES"))),
+                             ("SAYA HENDRA PUN KORBAN PUNGLI KADES", "SAYA [anonim] PUN KORBAN PUNGLI KADES"),
+                             ("SAYA JOKO DISURUH KADES BAYAR 2JT", "SAYA [anonim] DISURUH KADES BAYAR 2JT"))),
     # One name word before her membership in capitals, or her place ("SAYA BUDI ANGGOTA LINMAS" stayed: a name was
     # two words at least without her number after it).
     *(OwnIdentityCase(f"sms: one name word before her membership or her place: {text!r}", SMS_SENDER, text, expected)

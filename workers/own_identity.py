@@ -1832,7 +1832,7 @@ def _says_she_reports(words: IdentityWords, text: str, position: int) -> bool:
 # (`_MONEY`: "Kades Hendra mohon uang", "... memohon dana 5jt": the accused's).
 _ASKING = frozenset({"mohon", "memohon", "mhn"})
 _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imbalan", "bayaran", "fee", "sumbangan",
-                    "pungutan", "warga"})
+                    "pungutan"})
 
 
 def _asks_for_money(text: str, position: int) -> bool:
@@ -1879,21 +1879,27 @@ def without_message_sign_off(text: str) -> str:
     read = ascii_digits(text)
     contacts = _contacts_after(words, read, span[1])
     end = contacts[-1][1] if contacts else span[1]
-    # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it:
-    # "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her name when it saw a word after it.
-    rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                     text[end:].replace(OWN_IDENTITY, "")) if OWN_IDENTITY in text[end:] else text[end:]
+    rest = text[end:]
+    if OWN_IDENTITY in rest:
+        # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
+        # and her other numbers beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her name when it
+        # saw a word after it, and "... [anonim] / 0857..." her second number.
+        contacts += [(end + found.start(), end + found.end()) for found in _GIVEN_NUMBER.finditer(read[end:])]
+        rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
+                         _GIVEN_NUMBER.sub("", read[end:]).replace(OWN_IDENTITY, ""))
     if re.fullmatch(r"[^\w]*", rest) is None:
         return text
     return _replaced_spans(text, [span, *contacts])
 
 
 def _signed_with_her_own(tail: str) -> bool:
-    """Whether the words after the last thanks carry her own number or handle (replaced before: the sender's) and no
-    other number: the sign-off is hers, whatever came above it ("penipu kirim sms\n...\nTerima kasih\nSiti Rahayu\n
-    0812..." from 0812...). Not when another number stands there too: the scammer's sign-off, hers added below it
-    ("Terima kasih\nJoko Susilo\n0812-1112-2233\nnomor saya 0812..." lost his name and number)."""
-    return OWN_IDENTITY in tail and _GIVEN_NUMBER.search(ascii_digits(tail)) is None
+    """Whether the words after the last thanks carry her own number or handle (replaced before: the sender's) with no
+    other number on a line above hers: the sign-off is hers, whatever came above it ("penipu kirim sms\n...\nTerima
+    kasih\nSiti Rahayu\n0812..." from 0812...), her other numbers on or below that line with it ("Telp 022...
+    HP 0812...", "0812... / 0857..."). Not with a number on a line above hers: the scammer's sign-off, hers added
+    below it ("Terima kasih\nJoko Susilo\n0812-1112-2233\nnomor saya 0812..." lost his name and number)."""
+    mark = tail.find(OWN_IDENTITY)
+    return mark >= 0 and _GIVEN_NUMBER.search(ascii_digits(tail[:tail.rfind("\n", 0, mark) + 1])) is None
 
 
 # A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own); or
