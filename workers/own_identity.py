@@ -1347,8 +1347,7 @@ def _member_after(identity: IdentityWords, text: str, position: int) -> bool:
     warga RT 03"), or of `capitals_name_end` in capitals ("SAYA BUDI ANGGOTA LINMAS", "SAYA BUDI NASABAH BRI"), right
     after it or after words of `not_after_self` ("SAYA BUDI TETAP WARGA SINI")."""
     for _ in range(_MEMBER_AFTER_WORDS):
-        space = _NAME_SPACE.match(text, position)
-        word = _NAME_WORD.match(text, space.end()) if space is not None else None
+        word = _next_word(text, position)
         if word is None:
             return False
         if word.group().lower() in identity.own_name_hers_after or (
@@ -1836,10 +1835,15 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 
 
 def _asks_for_money(text: str, position: int) -> bool:
-    """Whether the next word after `position` names money asked for, or those asked for it (`_MONEY`)."""
-    space = _NAME_SPACE.match(text, position)
-    word = _NAME_WORD.match(text, space.end()) if space is not None else None
+    """Whether the next word after `position` names money asked for (`_MONEY`)."""
+    word = _next_word(text, position)
     return word is not None and _folded(word.group()) in _MONEY
+
+
+def _next_word(text: str, position: int) -> re.Match[str] | None:
+    """The word right after `position`, spaces on its line between (`_NAME_SPACE`, `_NAME_WORD`)."""
+    space = _NAME_SPACE.match(text, position)
+    return _NAME_WORD.match(text, space.end()) if space is not None else None
 
 
 # At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
