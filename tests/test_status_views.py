@@ -1325,8 +1325,9 @@ async def test_a_spool_disk_that_hangs_stalls_no_view_and_is_said_not_to_answer(
         released.set()
 
 
-async def _status_once(server: GatewayServer, overall: str, timeout: float = 5) -> dict[str, Any]:
-    """The gateway's status document once its overall state is `overall`."""
+async def _status_once(server: GatewayServer, overall: str, timeout: float = 20) -> dict[str, Any]:
+    """The gateway's status document once its overall state is `overall` (20 s: a slow host under a full run's load
+    took more than 5 for the spool's prober to be read)."""
     deadline = time.monotonic() + timeout
     while (document := (await server.client.get("/v1/status")).json())["overall"] != overall:
         assert time.monotonic() < deadline, document
