@@ -3321,12 +3321,7 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
 
             async def channels() -> dict[str, dict[str, object]]:
-                # The status check is bounded in time: on a loaded machine this test's own app, sharing its process,
-                # can answer 503 (Redis not answering in time); that is a "not yet", asked again.
-                deadline = time.monotonic() + 30
-                while (response := await client.get("/v1/status")).status_code == 503 and time.monotonic() < deadline:
-                    await _sleep()
-                assert response.status_code == 200, response.text
+                response = await answered_view(client, "/v1/status")  # a 503 of the views' time bound asked again
                 return {c["channel"]: c for c in response.json()["channels"]}
 
             async def wait_for(**states: str) -> dict[str, dict[str, object]]:
