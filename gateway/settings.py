@@ -7,7 +7,9 @@ declare none, so a default cannot say one thing there and another here (a key mi
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import ipaddress
 import logging
 import os
@@ -669,14 +671,21 @@ REQUIRED_SECRETS: tuple[tuple[str, str, str], ...] = (
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """A configuration file, or a SettingsError naming it and where it cannot be read: a syntax error in it ended
-    every command and process on a TOMLDecodeError traceback that named no file."""
+    every command and process on a TOMLDecodeError traceback that named no file. Read each time (an edited file is
+    read as it is now); parsed once per content (`_parsed_toml`): parsing defaults.toml took 2 ms, and a process
+    that builds its settings again and again (the tests: thousands of times) spent most of that time there."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        content = path.read_bytes()
+        return copy.deepcopy(_parsed_toml(content))  # a copy: the callers merge into what they get
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path} is not valid TOML: {error}: mend it (or restore it from the release)") from None
     except OSError as error:
         raise SettingsError(f"{path} cannot be read: {error.strerror or type(error).__name__}") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_toml(content: bytes) -> dict[str, Any]:
+    return tomllib.loads(content.decode())
 
 
 def _merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:

@@ -908,6 +908,28 @@ def test_a_setting_set_with_its_moved_port_is_kept(environ: dict[str, str], read
     assert read(load_settings({**DEVELOPMENT, **environ})) == expected
 
 
+def test_a_configuration_file_edited_between_two_reads_is_read_as_it_is_now(tmp_path: Path) -> None:
+    """Each file is parsed once per content: a process that builds its settings again after the file was edited
+    (the same length, within the same clock tick as the first read) gets the edit."""
+    defaults = tmp_path / "defaults.toml"
+    defaults.write_text((CONFIG_DIR / "defaults.toml").read_text())
+    assert load_settings(PRODUCTION_SECRETS, config_dir=tmp_path).http.port == 8080
+    defaults.write_text(defaults.read_text().replace("port = 8080", "port = 8090", 1))
+    assert load_settings(PRODUCTION_SECRETS, config_dir=tmp_path).http.port == 8090
+
+
+def test_what_a_caller_does_to_a_configuration_it_read_reaches_no_later_read() -> None:
+    """The settings merge the profile's file and the environment into what they read: a shared parse would carry one
+    process's environment into the next settings it builds."""
+    from gateway.settings import _read_toml
+
+    first = _read_toml(CONFIG_DIR / "defaults.toml")
+    first["http"]["port"] = 1
+    first.clear()
+    assert _read_toml(CONFIG_DIR / "defaults.toml")["http"]["port"] == 8080
+    assert load_settings(PRODUCTION_SECRETS).http.port == 8080
+
+
 def test_in_production_the_public_url_never_follows_the_port() -> None:
     """There it is the real public address (a proxy's), whatever port the gateway listens on behind it."""
     assert load_settings({**PRODUCTION_SECRETS, "LAPOR_HTTP_PORT": "18080"}).public_url == "http://127.0.0.1:8080"
