@@ -9,14 +9,19 @@ nothing from the environment as they are imported are preloaded; the CLI itself 
 prometheus_client (which picks its storage from PROMETHEUS_MULTIPROC_DIR when imported) are imported by each command
 afresh, as are the other modules of the command it runs (the health checks, the metrics, the channels).
 
-The console script itself (`.venv/bin/lapor-gateway`, the entry point in pyproject.toml) is still run as a whole new
-process by the tests that start the long-running processes, and by `test_the_forked_cli_answers_as_the_console_script`.
+The long-running processes the tests start (`start_process` in conftest.py: `serve`, `worker`, `smtp`, `pollers`,
+`casestore`: some 150 a run, most of a second of CPU each before they did any work) are forked from the same server
+(`start_cli`), their output to one log file as before, their exit status and signals as a Popen's. The console script
+itself (`.venv/bin/lapor-gateway`, the entry point in pyproject.toml) is still run as a whole new process by
+`test_the_forked_cli_answers_as_the_console_script`, by the `make run` tests (the supervisor starts each process of
+the Procfile through the shell) and by the bench's tests.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,16 +45,20 @@ _context.set_forkserver_preload(PRELOAD)
 
 
 def _command(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
-    """The child: the command's environment, directory and output files, then the console script's `main`."""
+    """The child: the command's environment, directory and output files (one file for both when they are the same
+    path, as `stderr=subprocess.STDOUT`), then the console script's `main`."""
     loaded = sorted(name for name in sys.modules if name.startswith(FRESH))
     if loaded:  # the fork server imported what each command must import afresh: a preload went wrong
         raise RuntimeError(f"preloaded modules that read the environment: {loaded[:5]}")
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
+    opened: dict[str, int] = {}
     for fd, path in ((1, stdout), (2, stderr)):
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(target, fd)
+        if path not in opened:
+            opened[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(opened[path], fd)
+    for target in opened.values():
         os.close(target)
     sys.stdin = open(os.devnull)  # noqa: SIM115 (as `subprocess.run` without input: no terminal to read)
     sys.argv = [str(Path(sys.executable).parent / "lapor-gateway"), *args]
@@ -73,3 +82,46 @@ def run_cli(args: list[str], env: dict[str, str], *, cwd: str | Path | None = No
         output, errors = (Path(path).read_text(encoding="utf-8", errors="replace") if os.path.exists(path) else ""
                           for path in (stdout, stderr))
     return subprocess.CompletedProcess(["lapor-gateway", *args], child.exitcode, output, errors)
+
+
+class ForkedProcess:
+    """A long-running `lapor-gateway <args>` forked from the server, with the part of subprocess.Popen the tests use:
+    `pid`, `poll`, `wait`, `send_signal`, `kill`, `returncode` (negative: the signal that ended it)."""
+
+    def __init__(self, args: list[str], child: multiprocessing.process.BaseProcess) -> None:
+        self.args = ["lapor-gateway", *args]
+        self._child = child
+        self.pid: int = child.pid  # type: ignore[assignment]  (set once started)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._child.exitcode
+
+    def poll(self) -> int | None:
+        return self._child.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._child.join(timeout)
+        if self._child.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return self._child.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        """As Popen's: nothing once it ended (its pid may be another process's by then)."""
+        if self._child.exitcode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def start_cli(args: list[str], env: dict[str, str], *, cwd: str | Path, log_path: Path) -> ForkedProcess:
+    """As `subprocess.Popen([lapor-gateway, *args], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)`."""
+    # Not daemonic, as the console script's process: a worker starts RQ's scheduler with multiprocessing, which a
+    # daemonic process may not. `start_process` stops each at its test's end.
+    child = _context.Process(target=_command, args=(list(args), dict(env), str(cwd), str(log_path), str(log_path)))
+    child.start()
+    # Out of multiprocessing's list of children, which a process joins as it exits: a test that failed before its
+    # process was stopped hung its test process at the end of the run (a Popen's process would be left running).
+    multiprocessing.process._children.discard(child)  # type: ignore[attr-defined]
+    return ForkedProcess(list(args), child)

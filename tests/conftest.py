@@ -45,6 +45,7 @@ from gateway.queues import redis_connection
 from gateway.settings import CONFIG_DIR, REQUIRED_SECRETS, Settings, env_name, load_settings
 from gateway.tls import tls_context
 from normalizer.envelope import STORE_FIELDS, Envelope
+from tests.cli_process import ForkedProcess, start_cli
 
 if TYPE_CHECKING:
     from tests.email_support import SmtpServerThread
@@ -536,7 +537,7 @@ async def gateway(settings: Settings, redis: Redis) -> AsyncIterator[GatewayServ
 # -- Worker processes ------------------------------------------------------------------------------------
 @dataclass
 class ProcessHandle:
-    process: subprocess.Popen[bytes]
+    process: ForkedProcess
     log_path: Path
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
@@ -555,19 +556,14 @@ class ProcessHandle:
 
 @pytest.fixture
 def start_process(test_env: TestEnvironment, tmp_path: Path) -> Iterator[Callable[..., ProcessHandle]]:
-    """Start `lapor-gateway <args>` as a real process with the test's environment; stopped at teardown."""
+    """Start `lapor-gateway <args>` as a real process with the test's environment (forked from the server of
+    tests/cli_process.py, the libraries imported); stopped at teardown."""
     handles: list[ProcessHandle] = []
 
     def start(*args: str, **env: str) -> ProcessHandle:
         log_path = tmp_path / f"process-{len(handles)}-{args[0]}.log"
-        handle = ProcessHandle(
-            subprocess.Popen(
-                [str(VENV_BIN / "lapor-gateway"), *args],
-                env=test_env.process_env(**env), cwd=REPO_ROOT,
-                stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
-            ),
-            log_path,
-        )
+        handle = ProcessHandle(start_cli(list(args), test_env.process_env(**env), cwd=REPO_ROOT, log_path=log_path),
+                               log_path)
         handles.append(handle)
         return handle
 

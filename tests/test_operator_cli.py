@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -32,8 +34,16 @@ from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key
 from gateway.supervisor import hold_data_dir
 from gateway.tracking import TrackingIdAllocator
-from tests.cli_process import run_cli
-from tests.conftest import VENV_BIN, TestEnvironment, free_port, log_events, serve_beat
+from tests.cli_process import ForkedProcess, run_cli, start_cli
+from tests.conftest import (
+    REPO_ROOT,
+    VENV_BIN,
+    TestEnvironment,
+    free_port,
+    log_events,
+    serve_beat,
+    wait_until,
+)
 from tests.email_support import RECIPIENT
 from workers.deadletters import ENTRIES_KEY, INDEX_KEY, DeadLetters
 
@@ -269,6 +279,48 @@ def test_the_forked_cli_answers_as_the_console_script(
     forked = run_cli(list(args), env)
     assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout, real.stderr)
     assert real.stdout + real.stderr  # each says something
+
+
+def _worker_run(start: Callable[[Path], Any], log_path: Path, stop: signal.Signals | None) -> tuple[int, list[str]]:
+    """A `lapor-gateway worker` run: its exit status and the events of its log (or its lines, when it logged none)."""
+    process = start(log_path)
+    try:
+        if stop is not None:
+            wait_until(lambda: process.poll() is not None or (
+                log_path.exists() and '"worker.ready"' in log_path.read_text()), timeout=60)
+            time.sleep(0.5)  # past RQ's own signal handlers' start, which a stop said sooner ends as -15
+            process.send_signal(stop)
+        code = process.wait(timeout=30)
+    finally:
+        process.kill()
+    process.send_signal(signal.SIGTERM)  # after its end: nothing happens, to no other process
+    lines = log_path.read_text().splitlines()
+    return code, [json.loads(line)["event"] if line.startswith("{") else line for line in lines]
+
+
+@pytest.mark.parametrize(("args", "stop"), [
+    (["--queues", REPLY_QUEUE], signal.SIGTERM),
+    (["--queues", REPLY_QUEUE], signal.SIGKILL),
+    (["--no-such-option"], None),  # click's usage error on stderr: the same log as stdout
+], ids=["stopped", "killed", "refused-on-stderr"])
+def test_a_forked_long_running_process_ends_and_logs_as_the_console_scripts(
+        args: list[str], stop: signal.Signals | None, test_env: TestEnvironment, redis: Redis, tmp_path: Path) -> None:
+    """The tests' long-running processes (`start_process`) are forked from the server of tests/cli_process.py: each
+    ends with the console script's exit status (0 stopped, -9 killed), its stdout and stderr in one log, and a signal
+    sent after its end is dropped, as subprocess.Popen's."""
+    env = test_env.process_env()
+
+    def real(log_path: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "worker", *args], env=env, cwd=REPO_ROOT,
+                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+
+    def forked(log_path: Path) -> ForkedProcess:
+        return start_cli(["worker", *args], env, cwd=REPO_ROOT, log_path=log_path)
+
+    expected = _worker_run(real, tmp_path / "real.log", stop)
+    assert _worker_run(forked, tmp_path / "forked.log", stop) == expected
+    assert expected[0] == {signal.SIGTERM: 0, signal.SIGKILL: -9, None: 2}[stop], expected
+    assert expected[1], "each says something"
 
 
 def test_a_command_whose_reader_stops_reading_exits_as_a_shell_command_killed_by_sigpipe(
