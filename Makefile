@@ -27,7 +27,8 @@ run: $(STAMP)
 # forked from a warmed-up server, tests/cli_process.py), so with five the cores were still idle part of the time;
 # each has its own Redis database (REDIS_URL's number plus its index: keep it at 8 or below) and port band; fault
 # tests run in one group. Measured on a shared two-core machine: 6,959 tests in 4:24 with eight, from a clean clone
-# (3,811 took 4:14 with eight; 2,721 took 5:25-6:10 with five).
+# (3,811 took 4:14 with eight; 2,721 took 5:25-6:10 with five); 11,004 tests on another: 6:04 to 6:24 with eight,
+# 7:13 with six, 7:18 with twelve (the cores busy throughout: more processes only share them).
 PYTEST_WORKERS ?= 8
 
 # Each test process rewrites the asserts of every test module and pytest plugin module it imports;
