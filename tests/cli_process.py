@@ -10,7 +10,7 @@ prometheus_client (which picks its storage from PROMETHEUS_MULTIPROC_DIR when im
 afresh, as are the other modules of the command it runs (the health checks, the metrics, the channels).
 
 The long-running processes the tests start (`start_process` in conftest.py: `serve`, `worker`, `smtp`, `pollers`,
-`casestore`: some 150 a run, most of a second of CPU each before they did any work) are forked from the same server
+`casestore`: some 100 a run, most of a second of CPU each before they did any work) are forked from the same server
 (`start_cli`), their output to one log file as before, their exit status and signals as a Popen's. The console script
 itself (`.venv/bin/lapor-gateway`, the entry point in pyproject.toml) is still run as a whole new process by
 `test_the_forked_cli_answers_as_the_console_script`, by the `make run` tests (the supervisor starts each process of
