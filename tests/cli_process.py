@@ -19,12 +19,15 @@ the Procfile through the shell) and by the bench's tests.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 # Imported once by the fork server. Nothing here may read the environment at import time (see the module docstring):
@@ -64,7 +67,32 @@ def _command(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr
     sys.argv = [str(Path(sys.executable).parent / "lapor-gateway"), *args]
     from gateway.cli import main
 
-    main()
+    as_a_script(main)
+
+
+def as_a_script(main: Callable[[], object]) -> None:
+    """`main()` ended as the interpreter ends a script: an exception nobody caught goes through `sys.excepthook`
+    (the gateway's writes one redacted JSON line) and exits 1, Ctrl-C's ends it as SIGINT does, and the atexit
+    handlers run. A multiprocessing child ended on its own terms: a raw traceback under `Process ForkServerProcess-1:`
+    (a citizen's number in it unredacted), no atexit handler."""
+    interrupted = False
+    try:
+        main()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.excepthook(*sys.exc_info())
+        interrupted = True
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        raise SystemExit(1) from None
+    finally:
+        atexit._run_exitfuncs()
+        if interrupted:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def run_cli(args: list[str], env: dict[str, str], *, cwd: str | Path | None = None,
@@ -89,7 +117,7 @@ class ForkedProcess:
     `pid`, `poll`, `wait`, `send_signal`, `kill`, `returncode` (negative: the signal that ended it)."""
 
     def __init__(self, args: list[str], child: multiprocessing.process.BaseProcess) -> None:
-        self.args = ["lapor-gateway", *args]
+        self.args = args
         self._child = child
         self.pid: int = child.pid  # type: ignore[assignment]  (set once started)
 
@@ -107,9 +135,11 @@ class ForkedProcess:
         return self._child.exitcode
 
     def send_signal(self, sig: int) -> None:
-        """As Popen's: nothing once it ended (its pid may be another process's by then)."""
+        """As Popen's: nothing once it ended (its pid may be another process's by then), nor in the moment between
+        the fork server reaping it and telling its status."""
         if self._child.exitcode is None:
-            os.kill(self.pid, sig)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -117,11 +147,16 @@ class ForkedProcess:
 
 def start_cli(args: list[str], env: dict[str, str], *, cwd: str | Path, log_path: Path) -> ForkedProcess:
     """As `subprocess.Popen([lapor-gateway, *args], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)`."""
+    return fork(["lapor-gateway", *args], _command, list(args), dict(env), str(cwd), str(log_path), str(log_path))
+
+
+def fork(args: list[str], target: Callable[..., None], *target_args: object) -> ForkedProcess:
+    """`target(*target_args)` in a process forked from the server (`args`: what it stands for, as a Popen's)."""
     # Not daemonic, as the console script's process: a worker starts RQ's scheduler with multiprocessing, which a
     # daemonic process may not. `start_process` stops each at its test's end.
-    child = _context.Process(target=_command, args=(list(args), dict(env), str(cwd), str(log_path), str(log_path)))
+    child = _context.Process(target=target, args=target_args)
     child.start()
     # Out of multiprocessing's list of children, which a process joins as it exits: a test that failed before its
     # process was stopped hung its test process at the end of the run (a Popen's process would be left running).
     multiprocessing.process._children.discard(child)  # type: ignore[attr-defined]
-    return ForkedProcess(list(args), child)
+    return ForkedProcess(args, child)

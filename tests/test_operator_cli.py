@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key
 from gateway.supervisor import hold_data_dir
 from gateway.tracking import TrackingIdAllocator
-from tests.cli_process import ForkedProcess, run_cli, start_cli
+from tests.cli_process import ForkedProcess, as_a_script, fork, run_cli, start_cli
 from tests.conftest import (
     REPO_ROOT,
     VENV_BIN,
@@ -321,6 +322,47 @@ def test_a_forked_long_running_process_ends_and_logs_as_the_console_scripts(
     assert _worker_run(forked, tmp_path / "forked.log", stop) == expected
     assert expected[0] == {signal.SIGTERM: 0, signal.SIGKILL: -9, None: 2}[stop], expected
     assert expected[1], "each says something"
+
+
+_CRASH = "raise ValueError('reporter 081234567890 said so')"
+
+
+def _crash(log_path: str, logged: bool) -> None:
+    """A forked process's body: its output to `log_path`, then an exception nobody catches."""
+    target = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(target, 1)
+    os.dup2(target, 2)
+
+    def main() -> None:
+        if logged:
+            from gateway.logs import configure_logging
+
+            configure_logging("info")
+        exec(_CRASH)
+
+    as_a_script(main)
+
+
+@pytest.mark.parametrize("logged", [True, False], ids=["gateway-logging", "plain"])
+def test_a_forked_process_that_crashes_ends_as_the_interpreter_ends_a_script(logged: bool, tmp_path: Path) -> None:
+    """An exception nobody caught in a process the tests fork ends it as in the console script's process: through
+    the gateway's hook, one JSON line with the number redacted, exit 1 (multiprocessing's own ending printed a raw
+    traceback under `Process ForkServerProcess-1:`, the number in it, and hid a fault of the hook from every test)."""
+    prelude = "from gateway.logs import configure_logging; configure_logging('info')\n" if logged else ""
+    real = subprocess.run([sys.executable, "-c", prelude + _CRASH], capture_output=True, text=True, timeout=60,
+                          cwd=REPO_ROOT)
+    log_path = tmp_path / "forked.log"
+    forked = fork(["crash"], _crash, str(log_path), logged)
+    assert forked.wait(60) == real.returncode == 1
+    output = log_path.read_text()
+    if logged:
+        [line] = [json.loads(line) for line in output.splitlines()]
+        assert line["event"] == "process.uncaught_exception" and "081234567890" not in output, output
+        assert [json.loads(line)["event"] for line in real.stdout.splitlines()] == [line["event"]], real.stdout
+    else:
+        assert output.splitlines()[-1] == real.stderr.splitlines()[-1] == ("ValueError: reporter 081234567890 "
+                                                                            "said so")
+        assert "ForkServerProcess" not in output, output
 
 
 def test_a_command_whose_reader_stops_reading_exits_as_a_shell_command_killed_by_sigpipe(
