@@ -679,6 +679,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return copy.deepcopy(_parsed_toml(content))  # a copy: the callers merge into what they get
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path} is not valid TOML: {error}: mend it (or restore it from the release)") from None
+    except UnicodeDecodeError as error:  # an editor's Latin-1 save: a traceback that named no file
+        raise SettingsError(f"{path} is not UTF-8 text (at byte {error.start}): save it as UTF-8") from None
     except OSError as error:
         raise SettingsError(f"{path} cannot be read: {error.strerror or type(error).__name__}") from None
 

@@ -55,6 +55,9 @@ BROKEN = {
     "keywords section missing": (_replace("keywords.toml", "\n[language]\n", "\n[languages]\n"),
                                  ": section [language] is missing"),
     "identity syntax": (_replace("identity.toml", "\n[closings]\n", "\nclosings = [\n"), " is not valid TOML: "),
+    # An editor's Latin-1 save: a lone byte 0xE9 (an é), written through surrogateescape.
+    "keywords not UTF-8": (_replace("keywords.toml", "\n[commands]\n", "\n# Cibiru \udce9\n[commands]\n"),
+                           " is not UTF-8 text (at byte "),
 }
 
 
@@ -64,7 +67,7 @@ def _broken_config(tmp_path: Path, broken: str) -> tuple[Path, str]:
     shutil.copytree(CONFIG_DIR, config)
     text = (config / name).read_text(encoding="utf-8")
     assert old in text
-    (config / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    (config / name).write_bytes(text.replace(old, new, 1).encode("utf-8", errors="surrogateescape"))
     return config / name, said
 
 
@@ -184,7 +187,7 @@ def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: st
     shutil.copytree(CONFIG_DIR, config)
     text = (config / name).read_text(encoding="utf-8")
     assert old in text
-    (config / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    (config / name).write_bytes(text.replace(old, new, 1).encode("utf-8", errors="surrogateescape"))
 
     with pytest.raises(SettingsError) as refused:
         check_tables(config)

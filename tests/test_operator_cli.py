@@ -1032,6 +1032,7 @@ def test_an_empty_tracking_id_or_key_is_refused_and_nothing_is_done(
 RULES_FILES = {
     "missing": (None, "cannot be read: No such file or directory"),
     "syntax error": ("channels = [\n", "is not valid TOML: "),
+    "not UTF-8": ('channels = ["x"]\n# Kecamatan Cibiru \xe9\n'.encode("latin-1"), "is not UTF-8 text (at byte 36)"),
     "no channels": ("[defaults]\n", "names no channels"),
     "misspelt rule": ('channels = ["x"]\n[channel.x]\npoll_failing_degraded_secs = 1\n',
                       "[channel.x] poll_failing_degraded_secs: Extra inputs are not permitted"),
@@ -1047,7 +1048,9 @@ def test_a_health_rules_file_that_cannot_be_read_is_a_configuration_error_naming
     (exit 1, no state it knows) and `serve` on an uncaught exception naming neither the file nor the setting."""
     text, said = RULES_FILES[broken]
     rules = tmp_path / "rules.toml"
-    if text is not None:
+    if isinstance(text, bytes):
+        rules.write_bytes(text)
+    elif text is not None:
         rules.write_text(text, encoding="utf-8")
 
     result = cli(test_env, *args, LAPOR_HEALTH_RULES_FILE=str(rules))

@@ -918,6 +918,16 @@ def test_a_configuration_file_edited_between_two_reads_is_read_as_it_is_now(tmp_
     assert load_settings(PRODUCTION_SECRETS, config_dir=tmp_path).http.port == 8090
 
 
+def test_a_config_file_saved_in_another_encoding_is_a_configuration_error_naming_it(tmp_path: Path) -> None:
+    """A defaults.toml an editor saved as Latin-1 (an é in a comment) ended every command and process on a
+    UnicodeDecodeError traceback naming no file."""
+    (tmp_path / "defaults.toml").write_bytes((CONFIG_DIR / "defaults.toml").read_bytes() + "# Cibiru \xe9\n".encode(
+        "latin-1"))
+    with pytest.raises(SettingsError, match=rf"^{re.escape(str(tmp_path / 'defaults.toml'))} is not UTF-8 text "
+                                            r"\(at byte \d+\): save it as UTF-8$"):
+        load_settings(PRODUCTION_SECRETS, config_dir=tmp_path)
+
+
 def test_what_a_caller_does_to_a_configuration_it_read_reaches_no_later_read() -> None:
     """The settings merge the profile's file and the environment into what they read: a shared parse would carry one
     process's environment into the next settings it builds."""

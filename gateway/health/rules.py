@@ -183,6 +183,8 @@ def load_rules(path: Path) -> HealthRules:
             raw = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{where} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:  # an editor's Latin-1 save: `serve` ended on a traceback naming no file
+        raise RulesError(f"{where} is not UTF-8 text (at byte {error.start}): save it as UTF-8") from None
     except OSError as error:
         raise RulesError(f"{where} cannot be read: {error.strerror or type(error).__name__}") from None
     if not isinstance(raw.get("channels"), list) or not all(isinstance(name, str) for name in raw["channels"]):
