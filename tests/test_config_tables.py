@@ -63,12 +63,18 @@ BROKEN = {
 
 def _broken_config(tmp_path: Path, broken: str) -> tuple[Path, str]:
     (name, old, new), said = BROKEN[broken]
+    return _config_with(tmp_path, name, old, new), said
+
+
+def _config_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the release's config directory with the table `name`'s `old` text replaced by `new` (a lone
+    surrogate in `new` written as the byte it stands for): the table's path."""
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
     text = (config / name).read_text(encoding="utf-8")
     assert old in text
     (config / name).write_bytes(text.replace(old, new, 1).encode("utf-8", errors="surrogateescape"))
-    return config / name, said
+    return config / name
 
 
 def _run(config: Path, args: list[str], env: dict[str, str], timeout: float = 20) -> subprocess.CompletedProcess[str]:
@@ -183,11 +189,7 @@ def test_the_release_tables_pass_and_every_reply_of_the_release_is_checked() -> 
         "email-blank-opening", "email-noreply-section", "email-blank-text", "email-sender-address",
         "email-blank-bounce-name", "email-blank-bounce-opening"])
 def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: str, said: str, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config)
-    text = (config / name).read_text(encoding="utf-8")
-    assert old in text
-    (config / name).write_bytes(text.replace(old, new, 1).encode("utf-8", errors="surrogateescape"))
+    config = _config_with(tmp_path, name, old, new).parent
 
     with pytest.raises(SettingsError) as refused:
         check_tables(config)
