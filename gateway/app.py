@@ -1006,14 +1006,11 @@ def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.R
     return web.Response(body=payload, headers={"Content-Type": content_type})
 
 
-# How long an operator view waits for the health check's Redis reads. A Redis that never answers costs the check
-# the socket timeout (intake.redis_timeout_seconds, 2 s): the views say "down" or show the process's own metrics
-# before a scraper's timeout (Prometheus: 10 s) instead.
-VIEW_CHECK_SECONDS = 3.0
-
-
 async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
-    """The health check (with its metrics collection when `collect`), or TimeoutError past VIEW_CHECK_SECONDS.
+    """The health check (with its metrics collection when `collect`), or TimeoutError past the views' bound
+    (`health.view_check_seconds`, 3 s). A Redis that never answers costs the check the socket timeout
+    (intake.redis_timeout_seconds, 2 s): the views say "down" or show the process's own metrics before a scraper's
+    timeout (Prometheus: 10 s) instead.
 
     A check already running is joined, not started again: a thread waiting on a hung Redis keeps waiting after its
     caller gave up, and the default executor it shares with the spool replayer has only a few threads.
@@ -1027,7 +1024,7 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
         running = asyncio.ensure_future(asyncio.to_thread(check))
         running.add_done_callback(functools.partial(_tell_outage, gateway.redis_outage))
         gateway.view_checks[collect] = running
-    return await asyncio.wait_for(asyncio.shield(running), VIEW_CHECK_SECONDS)
+    return await asyncio.wait_for(asyncio.shield(running), gateway.settings.health.view_check_seconds)
 
 
 def _tell_outage(outage: RedisOutage, future: asyncio.Future[Any]) -> None:

@@ -502,6 +502,9 @@ class HealthSettings(_Section):
     heartbeat_seconds: float = Field(ge=0)
     # How often the status page reloads itself, in seconds: 0 reloaded it without a pause.
     page_refresh_seconds: int = Field(ge=1)
+    # How long a status view (/status, /v1/status, /metrics) waits for its look at Redis before it answers without
+    # it (503, "Redis not answering"), in seconds.
+    view_check_seconds: FinitePositive
 
     def rules_path(self) -> Path:
         path = Path(self.rules_file)

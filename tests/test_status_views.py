@@ -2670,8 +2670,7 @@ async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
 ) -> None:
     """A view gives up on its check past its bound and answers 503, but the check that then succeeds is Redis
     answering: `gateway.redis_lost` is the line operators alert on, and a slow scrape once paged them."""
-    monkeypatch.setattr("gateway.app.VIEW_CHECK_SECONDS", 0.2)
-    settings = test_env.settings()
+    settings = test_env.settings(LAPOR_HEALTH_VIEW_CHECK_SECONDS="0.2")
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
@@ -2689,8 +2688,8 @@ async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
             assert (await client.get("/v1/status")).status_code == 503  # the view did not wait
             await asyncio.sleep(0.6)  # the check it gave up on ends: Redis answered
             monkeypatch.setattr(monitor, "check", real_check)
-            # The bound back to its own: a loaded machine's real check took longer than 0.2 s, once.
-            monkeypatch.setattr("gateway.app.VIEW_CHECK_SECONDS", 3.0)
+            # The bound back to the tests' own: a loaded machine's real check took longer than 0.2 s, once.
+            runner.app[GATEWAY_KEY].settings = test_env.settings()
             assert (await client.get("/v1/status")).status_code == 200
     finally:
         await runner.cleanup()
