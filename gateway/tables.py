@@ -14,10 +14,12 @@ import re
 import string
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway import settings as _settings
 from gateway.settings import SettingsError, _read_toml
+
+T = TypeVar("T")
 
 # Every reply the code renders (gateway.replies.render, and the e-mail, X and Instagram texts read the table alike),
 # each in both languages it is written in: a key missing, or missing in one language, failed every message that
@@ -173,15 +175,35 @@ def _sections_problems(raw: dict[str, Any], required: dict[str, tuple[str, ...]]
     return problems
 
 
+# What building a table from what it holds raises where a value is of the wrong kind or a key is missing.
+_UNUSABLE = (KeyError, TypeError, ValueError, AttributeError, re.error)
+
+
+def _unusable(path: Path, error: Exception) -> SettingsError:
+    return SettingsError(f"{path} cannot be used: {type(error).__name__}: {error}: mend it (or restore it from the "
+                         "release)")
+
+
+def read_table(path: Path, build: Callable[[dict[str, Any]], T]) -> T:
+    """What `build` makes of the table at `path`, or a SettingsError naming the file and what is wrong: not TOML,
+    not UTF-8 or unreadable (`_read_toml`), a key missing or a value of the wrong kind. The triage tables were read
+    with tomllib alone: a Latin-1 save of one ended `triage` on a UnicodeDecodeError traceback and failed the triage
+    of every report with a `triage.failed` line that named no file."""
+    raw = _read_toml(path)
+    try:
+        return build(raw)
+    except _UNUSABLE as error:
+        raise _unusable(path, error) from None
+
+
 def _check(path: Path, problems: Callable[[dict[str, Any]], list[str]], load: Callable[[Path], Any]) -> None:
     found = problems(_read_toml(path))  # a syntax error: `<file> is not valid TOML: ... (at line N, column M)`
     if found:
         raise SettingsError(f"{path}: {'; '.join(found)}: mend it (or restore it from the release)")
     try:
         load(path)  # as the code reads it: a value of the wrong kind (a word where a list goes)
-    except (KeyError, TypeError, ValueError, AttributeError, re.error) as error:
-        raise SettingsError(f"{path} cannot be used: {type(error).__name__}: {error}: mend it (or restore it from "
-                            "the release)") from None
+    except _UNUSABLE as error:
+        raise _unusable(path, error) from None
 
 
 def check_tables(config_dir: Path | None = None) -> None:

@@ -229,3 +229,21 @@ def test_a_mark_written_into_a_report_as_it_stands_may_hold_braces(tmp_path: Pat
     (config / "replies.toml").write_text(marked, encoding="utf-8")
 
     check_tables(config)
+
+
+@pytest.mark.parametrize("args", [["triage", "show", "Jalan rusak di Kab. Bandung", "--json"],
+                                  ["triage", "show", "Jalan rusak di Kab. Bandung"], ["triage", "evaluate"]],
+                         ids=["show-json", "show", "evaluate"])
+def test_triage_says_a_triage_table_it_cannot_read(args: list[str], test_env: TestEnvironment,
+                                                   tmp_path: Path) -> None:
+    """A Latin-1 save of config/triage/spam.toml ended `triage` on a UnicodeDecodeError traceback naming no file."""
+    path = _config_with(tmp_path, "triage/spam.toml", "[[rules]]\n", "# hadiah \udce9\n[[rules]]\n")
+
+    result = _run(path.parent.parent, args, test_env.process_env(COLUMNS="300"), timeout=60)
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output, output
+    said = f"configuration error: {path} is not UTF-8 text (at byte "
+    reason = json.loads(result.stdout)["reason"] if "--json" in args else result.stdout.splitlines()[-1]
+    assert reason.startswith(said), output

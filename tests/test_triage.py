@@ -856,3 +856,80 @@ def test_the_fast_feature_row_is_scikit_learns(text: str) -> None:
     order = np.argsort(columns)
     assert list(columns[order]) == list(expected.indices[np.argsort(expected.indices)])
     assert np.allclose(values[order], expected.data[np.argsort(expected.indices)])
+
+
+def _shipped_table_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of config/triage/`name` with its `old` text replaced by `new` (a lone surrogate written as the byte it
+    stands for: an editor's Latin-1 save)."""
+    from gateway.settings import CONFIG_DIR
+
+    text = (CONFIG_DIR / "triage" / name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_bytes(text.replace(old, new, 1).encode("utf-8", errors="surrogateescape"))
+    return path
+
+
+# The triage tables, each broken in a way an edit leaves it, and what the refusal says after the file's name.
+BROKEN_TRIAGE_TABLES = {
+    "spam not UTF-8": ("spam.toml", "[[rules]]\n", "# hadiah \udce9\n[[rules]]\n", " is not UTF-8 text (at byte "),
+    "spam pattern": ("spam.toml", '(mama|mamah', '((mama|mamah', " cannot be used: error: missing ), unterminated"),
+    "spam key misspelt": ("spam.toml", 'reason = "pulsa_scam"', 'reson = "pulsa_scam"',
+                          " cannot be used: KeyError: 'reason'"),
+    "languages syntax": ("languages.toml", "\n[words]\n", "\n[words\n", " is not valid TOML: "),
+    "languages default missing": ("languages.toml", 'default = "id"', "", " cannot be used: KeyError: 'default'"),
+    "regions section misspelt": ("regions.toml", "\n[markers]\n", "\n[marker]\n",
+                                 " cannot be used: KeyError: 'markers'"),
+    "regions score a word": ("regions.toml", "min_score = 85", 'min_score = "high"',
+                             " cannot be used: ValueError: invalid literal for int()"),
+    "categories keywords of none": (
+        "categories.toml", '"KESEHATAN" = [', '"KESEHATAN RAKYAT" = [',
+        " cannot be used: ValueError: keywords for unknown categories ['KESEHATAN RAKYAT']"),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_TRIAGE_TABLES)
+def test_a_broken_triage_table_is_a_configuration_error_naming_the_file(broken: str, tmp_path: Path) -> None:
+    """The triage tables were read with tomllib alone: a Latin-1 save ended `triage` on a UnicodeDecodeError
+    traceback, and failed the triage of every report with `triage.failed` naming no file (a KeyError: 'markers')."""
+    from gateway.settings import SettingsError
+    from triage.language import LanguageDetector
+    from triage.region import load_region_config
+    from triage.spam import SpamFilter
+
+    name, old, new, said = BROKEN_TRIAGE_TABLES[broken]
+    path = _shipped_table_with(tmp_path, name, old, new)
+    load = {"spam.toml": SpamFilter.load, "languages.toml": LanguageDetector.load,
+            "regions.toml": load_region_config, "categories.toml": load_categories}[name]
+
+    with pytest.raises(SettingsError) as refused:
+        load(path)
+    assert str(refused.value).startswith(f"{path}{said}"), refused.value
+    load(_shipped_table_with(tmp_path, name, old, old))  # the release's table as it is
+
+
+def test_a_triage_table_the_engine_cannot_read_is_named_in_the_forward_workers_line(
+        settings: Settings, redis: Redis, casestore: CaseStoreServer, log_stream: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report goes without its suggestions (as ever), and the line says which file and why: it said
+    `error: UnicodeDecodeError` and no more."""
+    from triage import engine as engine_module
+    from triage.spam import SpamFilter
+    from workers import forward
+    from workers.context import WorkerContext, use_context
+
+    name, old, new, said = BROKEN_TRIAGE_TABLES["spam not UTF-8"]
+    path = _shipped_table_with(tmp_path, name, old, new)
+    load = SpamFilter.load
+    monkeypatch.setattr(engine_module.SpamFilter, "load", lambda: load(path))  # as it reads the release's table
+    context = WorkerContext.build(settings, redis)
+    receipt = Intake(redis, settings).commit([sms_draft("Sampah menumpuk di pasar", "SM-table-1")])[0]
+    use_context(context)
+    try:
+        assert forward.forward_reports([receipt.tracking_id])["forwarded"] == 1
+    finally:
+        use_context(None)
+    stored = casestore.get(receipt.tracking_id)
+    assert stored is not None and stored.get("triage") is None
+    [line] = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if '"triage.failed"' in line]
+    assert line["error"] == "SettingsError" and line["detail"].startswith(f"{path}{said}"), line

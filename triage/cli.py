@@ -52,15 +52,21 @@ def _settings(*, as_json: bool = False) -> Settings:
         try:
             settings = load_settings({**os.environ, "LAPOR_PROFILE": "development"})
         except SettingsError as error:
-            if as_json:
-                console.print_json(data={"error": "configuration_error", "reason": f"configuration error: {error}"})
-            else:
-                console.print(f"[red]configuration error:[/red] {escape(str(error))}")
-            raise typer.Exit(2) from None
+            _configuration_error(error, as_json=as_json)
     for name, close in unknown_variables():  # names only: a value may be a secret
         errors.print(f"[yellow]warning:[/yellow] {name} is no setting and is ignored"
                      + (f" (did you mean {close}?)" if close else ""))
     return settings
+
+
+def _configuration_error(error: SettingsError, *, as_json: bool = False) -> NoReturn:
+    """Settings, or a triage table (config/triage/), that cannot be used: said as the other commands say a
+    configuration error, exit 2."""
+    if as_json:
+        console.print_json(data={"error": "configuration_error", "reason": f"configuration error: {error}"})
+    else:
+        console.print(f"[red]configuration error:[/red] {escape(str(error))}")
+    raise typer.Exit(2)
 
 
 def _cannot_use(path: Path, error: Exception) -> None:
@@ -105,6 +111,8 @@ def show(text: Annotated[str, typer.Argument(help="The report text.")],
         engine = TriageEngine.build(settings, None)
     except TrainingDataError as error:  # a missing or broken triage.training_data ended the command on a traceback
         _cannot_use_training_data(error, settings, as_json=json_output)
+    except SettingsError as error:  # a triage table: a traceback too
+        _configuration_error(error, as_json=json_output)
     envelope: dict[str, Any] = {"tracking_id": "0", "channel": "sms", "text": text,
                                 "kind": named or "complaint", "explicit_kind": kind is not None}
     block = engine.triage(envelope)
@@ -137,7 +145,10 @@ def train(
     from triage.model import SEED_PATH, TextModel, TrainingDataError, load_categories, read_examples
 
     settings = _settings()
-    categories = load_categories()
+    try:
+        categories = load_categories()
+    except SettingsError as error:
+        _configuration_error(error)
     try:
         examples = read_examples(export, categories, least_categories=2 if replace else 1)
     except (TrainingDataError, OSError) as error:
@@ -186,16 +197,21 @@ def evaluate_command(
     try:
         examples = read_examples(path, load_categories())
         split(examples)
+    except SettingsError as error:
+        _configuration_error(error)
     except TrainingDataError as error:
         _cannot_use(path, error)
         raise typer.Exit(2) from None
     except ValueError:
         console.print(f"[red]cannot evaluate on {escape(str(path))}:[/red] {escape(held_out_shortfall(examples))}")
         raise typer.Exit(2) from None
-    with tempfile.TemporaryDirectory() as directory, EmbeddedRedis(Path(directory)) as embedded:
-        redis = redis_connection(embedded.url)
-        result = evaluate(settings, redis, training_path=path)
-        redis.close()
+    try:
+        with tempfile.TemporaryDirectory() as directory, EmbeddedRedis(Path(directory)) as embedded:
+            redis = redis_connection(embedded.url)
+            result = evaluate(settings, redis, training_path=path)
+            redis.close()
+    except SettingsError as error:  # a triage table the engine reads
+        _configuration_error(error)
     table = Table(title="triage evaluation")
     table.add_column("figure")
     table.add_column("value", justify="right")

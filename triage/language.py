@@ -7,11 +7,11 @@ seed set.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.settings import CONFIG_DIR
+from gateway.tables import read_table
 from normalizer.envelope import LanguageSuggestion
 from triage.text import words
 
@@ -25,10 +25,8 @@ class LanguageDetector:
 
     @classmethod
     def load(cls, path: Path = LANGUAGES_PATH) -> LanguageDetector:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-        return cls({code: frozenset(w.casefold() for w in listed) for code, listed in raw["words"].items()},
-                   raw["default"])
+        return read_table(path, lambda raw: cls(
+            {code: frozenset(w.casefold() for w in listed) for code, listed in raw["words"].items()}, raw["default"]))
 
     def detect(self, text: str) -> LanguageSuggestion:
         tokens = words(text)

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import csv
 import itertools
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sparse
@@ -31,6 +30,7 @@ if TYPE_CHECKING:  # scikit-learn is loaded by the functions that build a model:
     from sklearn.linear_model import SGDClassifier
 
 from gateway.settings import CONFIG_DIR
+from gateway.tables import read_table
 from normalizer.envelope import ReportKind
 from triage.text import fold, indonesian_stop_words, make_stemmer, words
 
@@ -71,12 +71,14 @@ class Categories:
 
 
 def load_categories(path: Path = CATEGORIES_PATH) -> Categories:
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
+    return read_table(path, _categories)
+
+
+def _categories(raw: dict[str, Any]) -> Categories:
     keywords = {category: tuple(marker_words) for category, marker_words in raw.get("keywords", {}).items()}
     unknown = set(keywords) - set(raw["categories"])
     if unknown:
-        raise TrainingDataError(f"{path.name}: keywords for unknown categories {sorted(unknown)}")
+        raise ValueError(f"keywords for unknown categories {sorted(unknown)}")
     return Categories(tuple(raw["categories"]), raw["fallback"], float(raw["min_probability"]), keywords)
 
 

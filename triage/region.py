@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
 from gateway.settings import CONFIG_DIR
+from gateway.tables import read_table
 from normalizer.envelope import RegionPlace, RegionSuggestion
 from triage.text import words
 
@@ -74,8 +74,10 @@ class RegionConfig:
 
 
 def load_region_config(path: Path = REGIONS_PATH) -> RegionConfig:
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
+    return read_table(path, _region_config)
+
+
+def _region_config(raw: dict[str, Any]) -> RegionConfig:
     markers: dict[str, Marker] = {}
     for marker, marker_words in raw["markers"].items():
         if marker != "locative":

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.settings import CONFIG_DIR
+from gateway.tables import read_table
 from normalizer.envelope import SpamSuggestion
 from triage.text import fold
 
@@ -27,10 +27,9 @@ class SpamFilter:
 
     @classmethod
     def load(cls, path: Path = SPAM_PATH) -> SpamFilter:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-        return cls(tuple(SpamRule(r["reason"], float(r["weight"]), re.compile(r["pattern"], re.IGNORECASE | re.DOTALL))
-                         for r in raw["rules"]))
+        return read_table(path, lambda raw: cls(tuple(
+            SpamRule(r["reason"], float(r["weight"]), re.compile(r["pattern"], re.IGNORECASE | re.DOTALL))
+            for r in raw["rules"])))
 
     def check(self, text: str) -> SpamSuggestion:
         folded = fold(text)

@@ -57,7 +57,7 @@ from gateway.queues import (
     queue,
     read_envelope,
 )
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 from gateway.spool import redis_time
 from workers.casestore_client import (
     CREDENTIAL_STATUSES,
@@ -177,9 +177,11 @@ def with_triage(engine: TriageEngine | Exception | None, envelope: dict[str, Any
     except Exception as error:  # any failure of a suggestion step must not hold a report back
         metrics.TRIAGE_FAILURES.labels(type(error).__name__).inc()
         # A TrainingDataError (triage.model, loaded with the engine: never imported here, where a broken install
-        # would fail the forward) says which row of the training data is wrong.
+        # would fail the forward) says which row of the training data is wrong; a SettingsError which triage table
+        # (config/triage/) and what is wrong with it. Neither holds a citizen's words.
         model = sys.modules.get("triage.model")
-        detail = str(error)[:300] if model is not None and isinstance(error, model.TrainingDataError) else None
+        told = isinstance(error, SettingsError) or (model is not None and isinstance(error, model.TrainingDataError))
+        detail = str(error)[:300] if told else None
         log.warning("triage.failed", tracking_id=envelope.get("tracking_id"), channel=report_source(envelope),
                     error=type(error).__name__, detail=detail)
         return payload
