@@ -996,6 +996,16 @@ ADDRESS_NAME_CASES = [
     AddressNameCase("no separator, the name in the body stays", "sitirahayu@example.net",
                     "Siti Rahayu meminta uang.\n\nSalam,\nSiti Rahayu",
                     "Siti Rahayu meminta uang.\n\nSalam,\n[anonim]"),
+    # The name ending a sentence, its dot after it (`_before_initialled` and `_joined_end` read the word after a
+    # position with a dot kept on it, once a second helper of the same name took the first one's place).
+    *(AddressNameCase(f"a name its address spells, its dot after it: {address} {text!r}", address,
+                      f"Dana PKH dipotong.\n\n{text}", f"Dana PKH dipotong.\n\n{expected}")
+      for address, text, expected in (
+          ("sitirahayu88@example.net", "Salam,\nSiti Rahayu.", "Salam,\n[anonim]."),
+          ("sitirahayu@example.net", "Wassalam,\nSiti Rahayu.\nWarga RT 03", "Wassalam,\n[anonim].\nWarga RT 03"),
+          ("sitinurrahayu@example.net", "Hormat saya,\nSiti Nur Rahayu.", "Hormat saya,\n[anonim]."),
+          ("s.rahayu@example.net", "Salam,\nSiti Rahayu.", "Salam,\n[anonim]."),
+          ("s.rahayu@example.net", "Salam,\nSiti Rahayu-Putri", "Salam,\n[anonim]-Putri"))),
     AddressNameCase("no separator, after a form of address stays", "pakjoko@example.net",
                     "Parkir Rp 10.000.\n\nTerima kasih,\nPak Joko", "Parkir Rp 10.000.\n\nTerima kasih,\nPak Joko"),
     AddressNameCase("no separator, a mailbox's ordinary words stay", "wargakota@example.net",

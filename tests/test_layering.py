@@ -155,3 +155,28 @@ def test_an_import_against_the_flow_is_found_with_its_chain(
     monkeypatch.setitem(GRAPH, "channels.x", _imports("channels.x"))
     monkeypatch.setitem(GRAPH, "gateway.y", _imports("gateway.y"))
     assert _chain("channels.x", _under("workers")) == expected
+
+
+def _defined_twice(tree: ast.Module) -> list[str]:
+    """The module-level functions and classes defined again further down: the later one takes the name for every
+    caller, the earlier one's included (a module's helper `_next_word` defined a second time, with a dot kept on the
+    word, had the sign-off code that called the first read "Rahayu." as no name of hers)."""
+    seen: dict[str, int] = {}
+    twice = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if node.name in seen:
+                twice.append(f"{node.name} (lines {seen[node.name]} and {node.lineno})")
+            seen[node.name] = node.lineno
+    return twice
+
+
+def test_no_module_defines_a_function_or_class_twice() -> None:
+    found = {name: twice for name in PATHS if (twice := _defined_twice(_tree(name)))}
+    assert found == {}
+
+
+def test_a_function_defined_twice_is_found() -> None:
+    """The checker itself: a rule that finds nothing must be because nothing is there."""
+    source = "def _next_word(line):\n    pass\n\nclass A:\n    pass\n\ndef _next_word(text):\n    pass\n"
+    assert _defined_twice(ast.parse(source)) == ["_next_word (lines 1 and 7)"]

@@ -1347,7 +1347,7 @@ def _member_after(identity: IdentityWords, text: str, position: int) -> bool:
     warga RT 03"), or of `capitals_name_end` in capitals ("SAYA BUDI ANGGOTA LINMAS", "SAYA BUDI NASABAH BRI"), right
     after it or after words of `not_after_self` ("SAYA BUDI TETAP WARGA SINI")."""
     for _ in range(_MEMBER_AFTER_WORDS):
-        word = _next_word(text, position)
+        word = _next_name_word(text, position)
         if word is None:
             return False
         if word.group().lower() in identity.own_name_hers_after or (
@@ -1836,11 +1836,11 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 
 def _asks_for_money(text: str, position: int) -> bool:
     """Whether the next word after `position` names money asked for (`_MONEY`)."""
-    word = _next_word(text, position)
+    word = _next_name_word(text, position)
     return word is not None and _folded(word.group()) in _MONEY
 
 
-def _next_word(text: str, position: int) -> re.Match[str] | None:
+def _next_name_word(text: str, position: int) -> re.Match[str] | None:
     """The word right after `position`, spaces on its line between (`_NAME_SPACE`, `_NAME_WORD`)."""
     space = _NAME_SPACE.match(text, position)
     return _NAME_WORD.match(text, space.end()) if space is not None else None
