@@ -1055,7 +1055,13 @@ OWN_IDENTITY_CASES = [
                           "dengan ini mengancam warga", "sebagai ketua panitia minta uang", "ingin menggusur warga",
                           "tinggal di Sukamaju minta uang", "selaku atasan membiarkan pungli",
                           "menyampaikan janji palsu", "bermaksud menggusur", "mohon uang",
-                          "memohon dana 5jt")),
+                          "memohon dana 5jt",
+                          # money asked of those named between ("mohon warga bayar": the accused's demand)
+                          "memohon warga bayar 100rb", "mohon warga bayar 100rb per KK", "memohon warga setor 50rb",
+                          "mhn warga kumpul uang", "mohon warga sumbang 200rb", "mohon semua warga bayar",
+                          "mohon kepada warga setor")),
+          ("PELAPOR: SITI RAHAYU KADES HENDRA MOHON WARGA IURAN 50RB",
+           "PELAPOR: [anonim] KADES HENDRA MOHON WARGA IURAN 50RB"),
           ("Pelapor: Siti Rahayu Kades Hendra Gunawan sudah minta uang",
            "Pelapor: [anonim] Kades Hendra Gunawan sudah minta uang"))),
     *(OwnIdentityCase(f"sms: under her label an office ending its clause is her own post: {text!r}", SMS_SENDER, text,
@@ -1145,6 +1151,13 @@ OWN_IDENTITY_CASES = [
             for line in ("saya terima sms dari kades", "pesan berikut", "Sms penipu")
             for opening in ("Pak, tolong ditindak,", "Pak,", "Pagi pak, ini dari warga RT 03 mau lapor,",
                             "Selamat malam bu, ini ibu Siti warga RT 03 mau lapor,", "Halo admin, ini bu lurah dan")),
+          # a line asking for her message to be passed on, or passing it on to someone: her own message below it
+          *((f"{line}\nKades Hendra potong BLT 300rb tiap KK\nTerima kasih\nSiti Rahayu",
+             f"{line}\nKades Hendra potong BLT 300rb tiap KK\nTerima kasih\n[anonim]")
+            for line in ("Mohon teruskan pesan ini ke pak bupati", "Saya teruskan pesan ini ke bapak",
+                         "Pak admin, saya forward pesan ini ke bapak", "tolong forward sms ini ke camat")),
+          ("Mohon teruskan pesan ini ke bupati\nKades potong BLT. Terima kasih, Siti Rahayu",
+           "Mohon teruskan pesan ini ke bupati\nKades potong BLT. Terima kasih, [anonim]"),
           # her own number signed under a line naming a message that came: hers, whatever came above, her other
           # numbers beside it too
           ("penipu kirim sms\nKades Hendra potong BLT 300rb\nTerima kasih\nSiti Rahayu\n+62 812-3456-7001",
@@ -1217,6 +1230,11 @@ OWN_IDENTITY_CASES = [
                    "nomor saya [anonim]",
                    "saya forward sms berikut\nBantuan cair transfer admin 100rb\nTerima kasih\nJoko Susilo\n"
                    "0813-1112-2233",
+                   # her own number added on the scammer's line after his, her words between: his sign-off stays
+                   "penipu kirim sms\nSelamat anda menang 100jt\nTerima kasih\nJoko Susilo 0813-1112-2233 nomor "
+                   "saya [anonim]",
+                   "Penipu sms: Selamat anda menang. Terima kasih, Joko Susilo 0813-1112-2233. no saya [anonim]",
+                   "penipu kirim sms\nSelamat anda menang 100jt\nTerima kasih, Joko 0813-1112-2233, no saya [anonim]",
                    # a message that came in ("sms masuk"), wherever on its line
                    "kemarin ada sms masuk ke hp saya\nMama ini papa, tolong kirim pulsa 100rb. Makasih\nPapa\n"
                    "0896-1234-5678",
@@ -1352,12 +1370,18 @@ OWN_IDENTITY_CASES = [
                    "SAYA MERUPAKAN ANGGOTA BPD", "SAYA SEORANG WARGA RT 03", "SAYA ASLI WARGA SINI",
                    "SAYA MANTAN ANGGOTA BPD", "SAYA TETAP WARGA SINI", "Saya Pendatang asal Garut",
                    "SAYA LAPORKAN HENDRA YG KORUPSI", "SAYA LAPORKAN HENDRA MANTAN KADES YG KORUPSI",
-                   "SAYA DISURUH HENDRA TETAP BAYAR")),
+                   "SAYA DISURUH HENDRA TETAP BAYAR", "SAYA DIAJAK HENDRA IKUT INVESTASI BODONG",
+                   "SAYA DIPAKSA HENDRA BAYAR 1JT", "SAYA TEMUI HENDRA DI KANTOR DESA",
+                   "SAYA SURUH HENDRA BALIKIN UANG", "SAYA SAKSI HENDRA TERIMA AMPLOP", "SAYA LIAT HENDRA AMBIL UANG",
+                   "SAYA LIHAT HENDRA AMBIL UANG", "SAYA TAHU HENDRA KORUPSI", "SAYA TAU HENDRA KORUPSI",
+                   "SAYA DENGAR HENDRA MINTA UANG", "SAYA KETEMUAN HENDRA DI PASAR")),
     *(OwnIdentityCase(f"sms: one name word before her description in capitals: {text!r}", SMS_SENDER, text, expected)
       for text, expected in (("SAYA BUDI TETAP WARGA SINI", "SAYA [anonim] TETAP WARGA SINI"),
                              ("SAYA SITI MANTAN ANGGOTA BPD", "SAYA [anonim] MANTAN ANGGOTA BPD"),
                              ("SAYA DEWI SESAMA PEDAGANG PASAR", "SAYA [anonim] SESAMA PEDAGANG PASAR"),
                              ("SAYA HENDRA PUN KORBAN PUNGLI KADES", "SAYA [anonim] PUN KORBAN PUNGLI KADES"),
+                             ("SAYA JOKO DIPAKSA HENDRA BAYAR 1JT", "SAYA [anonim] DIPAKSA HENDRA BAYAR 1JT"),
+                             ("SAYA JOKO LIHAT HENDRA AMBIL UANG", "SAYA [anonim] LIHAT HENDRA AMBIL UANG"),
                              ("SAYA JOKO DISURUH KADES BAYAR 2JT", "SAYA [anonim] DISURUH KADES BAYAR 2JT"))),
     # One name word before her membership in capitals, or her place ("SAYA BUDI ANGGOTA LINMAS" stayed: a name was
     # two words at least without her number after it).

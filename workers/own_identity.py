@@ -1836,8 +1836,25 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 
 def _asks_for_money(text: str, position: int) -> bool:
     """Whether the next word after `position` names money asked for (`_MONEY`)."""
-    word = _next_name_word(text, position)
-    return word is not None and _folded(word.group()) in _MONEY
+    for _ in range(_ASKED_MAX_WORDS):
+        word = _next_name_word(text, position)
+        if word is None:
+            return False
+        folded = _folded(word.group())
+        if folded in _MONEY or folded in _PAYING:
+            return True
+        if folded not in _ASKED:
+            return False
+        position = word.end()
+    return False
+
+
+# Those asked for money between a plea and it ("Kades Hendra mohon warga bayar 100rb", "... mohon semua warga setor"),
+# and the paying asked for.
+_ASKED = frozenset({"warga", "semua", "seluruh", "para", "kepada", "tiap", "setiap", "masyarakat"})
+_PAYING = frozenset({"bayar", "membayar", "setor", "menyetor", "iuran", "sumbang", "menyumbang", "kumpul",
+                     "mengumpulkan", "patungan"})
+_ASKED_MAX_WORDS = 3
 
 
 def _next_name_word(text: str, position: int) -> re.Match[str] | None:
@@ -1903,7 +1920,15 @@ def _signed_with_her_own(tail: str) -> bool:
     HP 0812...", "0812... / 0857..."). Not with a number on a line above hers: the scammer's sign-off, hers added
     below it ("Terima kasih\nJoko Susilo\n0812-1112-2233\nnomor saya 0812..." lost his name and number)."""
     mark = tail.find(OWN_IDENTITY)
-    return mark >= 0 and _GIVEN_NUMBER.search(ascii_digits(tail[:tail.rfind("\n", 0, mark) + 1])) is None
+    if mark < 0:
+        return False
+    line = tail.rfind("\n", 0, mark) + 1
+    if _GIVEN_NUMBER.search(ascii_digits(tail[:line])) is not None:
+        return False
+    self_words = load_identity_words().self_words
+    # "Joko Susilo 0813-1112-2233 nomor saya 0812...": her number added after the scammer's on his line
+    return not any(self_words.intersection(word.lower() for word in _WORD.findall(tail, found.end() + line, mark))
+                   for found in _GIVEN_NUMBER.finditer(ascii_digits(tail[line:mark])))
 
 
 # A clause's end after a form of address said to the reader: a comma, "!", a line break (a dot is the word's own); or
@@ -2007,9 +2032,11 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
     dengan kades", hers), and not hers shown ("Mohon sms ini dirahasiakan")."""
     came, hers_before = False, False
     hers_first = []  # whether her own words stand before each position
-    for word in said:
+    for index, word in enumerate(said):
         hers_first.append(hers_before)
-        if word in words.received or (word in words.sent and not hers_before):
+        forwarded = word in _FORWARDING and (
+            (index and said[index - 1] in _FORWARD_PLEAS) or not _DESTINATION.isdisjoint(said[index + 1:]))
+        if (word in words.received and not forwarded) or (word in words.sent and not hers_before):
             came = True
         hers_before = hers_before or word in words.self_words or word in _FIRST_PERSON
     # Whether her own words stand after each position: read once from the end (per message word, quadratic).
@@ -2031,6 +2058,13 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
         if after in words.received or (came and index >= len(said) - _QUOTING_TAIL_WORDS):
             return True
     return False
+
+
+# Forwarding words: a message that came, but not asked for ("Mohon teruskan pesan ini ke bupati": her own) nor sent on
+# to someone ("saya teruskan pesan ini ke bapak"): her own message.
+_FORWARDING = frozenset({"forward", "teruskan", "meneruskan"})
+_FORWARD_PLEAS = frozenset({"mohon", "mhn", "tolong", "tlg", "harap", "minta", "pls", "please"})
+_DESTINATION = frozenset({"ke", "kepada", "kpd"})
 
 
 # Words of those who sent a message themselves besides `self_words` ("kami warga RT 03 sudah kirim surat ke camat").
