@@ -1772,6 +1772,10 @@ class CountedWords(frozenset[str]):
         CountedWords.asked += sum(len(other) for other in others)
         return super().intersection(*others)
 
+    def isdisjoint(self, other: Any) -> bool:
+        CountedWords.asked += len(other)
+        return super().isdisjoint(other)
+
 
 # Many message words on one line, "ini" before each and her "saya" at its end: the words after each were read again
 # for hers (48 KB: 1.3 s, 100 KB: 5 s). And many relay heads on one line of a mention: the line before each was read
@@ -1783,6 +1787,17 @@ def test_a_line_of_many_message_words_is_read_in_time_linear_in_its_length(monke
     said = ["ini", "sms"] * 2_000 + ["saya"]
     CountedWords.asked = 0
     text = " ".join(said) + "\nPagi pak\nTerima kasih\nSiti Rahayu"
+    assert without_message_sign_off(text) == text.replace("Siti Rahayu", OWN_IDENTITY)
+    assert CountedWords.asked <= 5 * len(said)
+
+
+def test_a_line_of_many_forwarding_words_is_read_in_time_linear_in_its_length(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a destination follows each forwarding word ("saya teruskan pesan ini ke bapak"), read once."""
+    monkeypatch.setattr(own_identity, "_DESTINATION", CountedWords(own_identity._DESTINATION))
+    said = ["teruskan"] * 4_000
+    CountedWords.asked = 0
+    text = " ".join(said) + " ke bapak\nKades potong BLT\nTerima kasih\nSiti Rahayu"
     assert without_message_sign_off(text) == text.replace("Siti Rahayu", OWN_IDENTITY)
     assert CountedWords.asked <= 5 * len(said)
 

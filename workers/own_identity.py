@@ -1835,7 +1835,8 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 
 
 def _asks_for_money(text: str, position: int) -> bool:
-    """Whether the next word after `position` names money asked for (`_MONEY`)."""
+    """Whether the words after `position` ask for money (`_MONEY`) or a payment (`_PAYING`), those asked named
+    between (`_ASKED`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went)."""
     for _ in range(_ASKED_MAX_WORDS):
         word = _next_name_word(text, position)
         if word is None:
@@ -2032,10 +2033,13 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
     dengan kades", hers), and not hers shown ("Mohon sms ini dirahasiakan")."""
     came, hers_before = False, False
     hers_first = []  # whether her own words stand before each position
+    # Whether a destination stands after each position, read once from the end as `hers_after` below.
+    sent_on = [False] * (len(said) + 1)
+    for index in range(len(said) - 1, -1, -1):
+        sent_on[index] = sent_on[index + 1] or said[index] in _DESTINATION
     for index, word in enumerate(said):
         hers_first.append(hers_before)
-        forwarded = word in _FORWARDING and (
-            (index and said[index - 1] in _FORWARD_PLEAS) or not _DESTINATION.isdisjoint(said[index + 1:]))
+        forwarded = word in _FORWARDING and ((index and said[index - 1] in _FORWARD_PLEAS) or sent_on[index + 1])
         if (word in words.received and not forwarded) or (word in words.sent and not hers_before):
             came = True
         hers_before = hers_before or word in words.self_words or word in _FIRST_PERSON
