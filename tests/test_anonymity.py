@@ -1183,7 +1183,19 @@ OWN_IDENTITY_CASES = [
           ("jalan rusak. Makasih\nWulan\nwa 081234567001", "jalan rusak. Makasih\n[anonim]\nwa [anonim]"),
           ("jalan rusak. Terima kasih, Dewi Hp. 0813 9988 7766", "jalan rusak. Terima kasih, [anonim] Hp. [anonim]"),
           ("jalan rusak. Terima kasih, Dewi Lestari Telp. 0813 9988 7766",
-           "jalan rusak. Terima kasih, [anonim] Telp. [anonim]"))),
+           "jalan rusak. Terima kasih, [anonim] Telp. [anonim]"),
+          # her own number with her other contacts and their words below it, a number labelled as someone else's
+          # beside them: her name went only with labels alone after her number
+          ("jalan rusak. Terima kasih\nSiti Rahayu\nHP 081234567001\nTelp kantor 0227654321",
+           "jalan rusak. Terima kasih\n[anonim]\nHP [anonim]\nTelp kantor [anonim]"),
+          ("jalan rusak. Terima kasih\nSiti Rahayu\nHP 081234567001 (pribadi) 0857-2222-3333 (kantor)",
+           "jalan rusak. Terima kasih\n[anonim]\nHP [anonim] (pribadi) [anonim] (kantor)"),
+          ("jalan rusak. Terima kasih\nSiti Rahayu\n081234567001 / IG @sitirahayu88",
+           "jalan rusak. Terima kasih\n[anonim]\n[anonim] / IG [anonim]"),
+          ("jalan rusak. Terima kasih\nSiti Rahayu\nHP saya 081234567001, nomor pelaku 0857-2222-3333",
+           "jalan rusak. Terima kasih\n[anonim]\nHP saya [anonim], nomor pelaku 0857-2222-3333"),
+          ("jalan rusak. Terima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333",
+           "jalan rusak. Terima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333"))),
     # Below the thanks the same words as on its line stay: an official thanked, a scam SMS pasted, a letter's signer
     # after "ttd", a sentence running on after a name.
     *(OwnIdentityCase(f"sms: someone else's name and number on the lines below the thanks stay: {text!r}", SMS_SENDER,
@@ -1235,6 +1247,8 @@ OWN_IDENTITY_CASES = [
                    "saya [anonim]",
                    "Penipu sms: Selamat anda menang. Terima kasih, Joko Susilo 0813-1112-2233. no saya [anonim]",
                    "penipu kirim sms\nSelamat anda menang 100jt\nTerima kasih, Joko 0813-1112-2233, no saya [anonim]",
+                   # a sign-off said to be the scammer's, her number below it
+                   "jalan rusak. Terima kasih\nJoko Susilo (penipu)\n0813-1112-2233\nnomor saya [anonim]",
                    # a message that came in ("sms masuk"), wherever on its line
                    "kemarin ada sms masuk ke hp saya\nMama ini papa, tolong kirim pulsa 100rb. Makasih\nPapa\n"
                    "0896-1234-5678",

@@ -1864,7 +1864,8 @@ def _next_name_word(text: str, position: int) -> re.Match[str] | None:
     return _NAME_WORD.match(text, space.end()) if space is not None else None
 
 
-# At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off.
+# At most this many words after an SMS's or a mention's closing phrase, to its end, are read as its sign-off (its
+# numbers aside).
 MESSAGE_SIGN_OFF_WORDS = 8
 
 
@@ -1891,7 +1892,9 @@ def without_message_sign_off(text: str) -> str:
         return text
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
-    if len(_WORD.findall(tail)) > MESSAGE_SIGN_OFF_WORDS or _opens_with_someone_else(words, text, position, signer):
+    # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
+    if len(_WORD.findall(_GIVEN_NUMBER.sub(" ", ascii_digits(tail)))) > MESSAGE_SIGN_OFF_WORDS \
+            or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
     if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
@@ -1904,14 +1907,45 @@ def without_message_sign_off(text: str) -> str:
     rest = text[end:]
     if OWN_IDENTITY in rest:
         # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
-        # and her other numbers beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her name when it
-        # saw a word after it, and "... [anonim] / 0857..." her second number.
-        contacts += [(end + found.start(), end + found.end()) for found in _GIVEN_NUMBER.finditer(read[end:])]
+        # and her other numbers and handles beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her
+        # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
+        # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
+        # 0857..."), its label no word of another sign-off: her name stayed beside it.
+        theirs, kept = [], end
+        for found in _GIVEN_NUMBER.finditer(read, end):
+            label = _their_label(words, read, found.start())
+            if label is None:
+                contacts.append((found.start(), found.end()))
+            else:
+                theirs.append(read[kept:label])
+                kept = found.end()
+        contacts += [(found.start(), found.end()) for found in _SIGNED_HANDLE.finditer(read, end)]
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                         _GIVEN_NUMBER.sub("", read[end:]).replace(OWN_IDENTITY, ""))
+                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*theirs, read[kept:]])))
+                         .replace(OWN_IDENTITY, ""))
     if re.fullmatch(r"[^\w]*", rest) is None:
         return text
     return _replaced_spans(text, [span, *contacts])
+
+
+# A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
+_SIGNED_HANDLE = re.compile(r"(?<![\w@])@\w[\w.]*\w|(?<![\w@])@\w")
+# How many words before a number may label it as someone else's ("nomor si pelaku 0857...").
+_THEIR_LABEL_WORDS = 3
+
+
+def _their_label(words: IdentityWords, text: str, start: int) -> int | None:
+    """Where the words right before the number at `start`, on its line, begin when they label it as someone else's
+    (contact labels and at least one word of `[someone_else]`: "nomor pelaku 0857...", "No penipu: 0857..."); None
+    when they do not."""
+    line = text.rfind("\n", 0, start) + 1
+    label, theirs = None, False
+    for word in reversed([*_WORD.finditer(text, line, start)][-_THEIR_LABEL_WORDS:]):
+        someone_elses = _someone_elses(words, word.group())
+        if word.group().lower() not in words.contact_label_words and not someone_elses:
+            break
+        label, theirs = word.start(), theirs or someone_elses
+    return label if theirs else None
 
 
 def _signed_with_her_own(tail: str) -> bool:
