@@ -1942,3 +1942,63 @@ async def test_a_dead_lettered_public_reply_shows_operators_no_post_of_the_repor
     shown = operator_views(test_env, letter.tracking_id)
     assert identity.found_in(shown) == [], shown
     assert letter.args[1]["tweet_id"] in identity.needles  # the registry still holds what a requeue needs
+
+
+def _sms_without_own_identity(text: str) -> str:
+    envelope = {"tracking_id": "10000004", "channel": "sms", "channel_message_id": "m-1", "anonymous": True,
+                "sender": {"kind": "msisdn", "id": "+6281234567001", "display_name": None}, "channel_meta": {},
+                "text": text, "attachments": []}
+    return own_identity.without_own_identity(envelope, ("text",))["text"]
+
+
+SCAM = "\nBantuan sosial anda sudah cair, transfer biaya admin 100rb\nTerima kasih\nJoko Susilo\n0813-1112-2233"
+
+
+# A forwarding word before a message its writer is named of ("sms penipu", "sms penipuan", "pesan kades") names a
+# message that came, pasted below: its sign-off is the evidence ("Mohon teruskan pesan ini ke bupati" is hers).
+@pytest.mark.parametrize("line", [
+    "Saya forward sms penipu ke LAPOR", "Mohon teruskan sms penipu ini ke polisi",
+    "Saya meneruskan sms penipuan kpd bapak",
+    "saya forward ke bapak sms penipu berikut", "tolong teruskan ke polisi sms dari penipu ini",
+    "Saya forward pesan kades ke bapak"])
+def test_a_forwarded_message_of_someone_named_keeps_its_writers_sign_off(line: str) -> None:
+    assert _sms_without_own_identity(line + SCAM) == line + SCAM
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a scam's sign-off of many numbers, none hers: its numbers count as words, as before
+    ("Bantuan BLT anda cair, hubungi petugas. Terima kasih\nJoko Susilo 0813-1112-2233 / 0812-5555-6666 / "
+     "0856-7777-8888 / 0857-9999-0000", None),
+    # numbers and handles listed after one labelled as someone else's are theirs too; her name goes
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333 / 0813-4444-5555",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333 / 0813-4444-5555"),
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n081234567001\nNomor pelaku 0857-2222-3333, 0813-4444-5555",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nNomor pelaku 0857-2222-3333, 0813-4444-5555"),
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333 / @olshop_murah88",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333 / @olshop_murah88"),
+    # an office's number or someone else's handle under her number is theirs: it stays, her name goes
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n081234567001\nNo HP kades: 0857-2222-3333",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nNo HP kades: 0857-2222-3333"),
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n081234567001\nTelp kantor kades 022-7654321",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nTelp kantor kades 022-7654321"),
+    ("Saya ditipu olshop. Terima kasih\nSiti Rahayu\n081234567001\nIG penipu: @olshop_murah88",
+     "Saya ditipu olshop. Terima kasih\n[anonim]\n[anonim]\nIG penipu: @olshop_murah88"),
+    # collecting is no payment but for money after it: her post goes
+    ("Pelapor: Siti Rahayu Bendahara Desa Sukamaju mohon warga mengumpulkan bukti kwitansi",
+     "Pelapor: [anonim] mohon warga mengumpulkan bukti kwitansi"),
+    ("Pelapor: Siti Rahayu Bendahara Desa Sukamaju mohon warga kumpul untuk jadi saksi",
+     "Pelapor: [anonim] mohon warga kumpul untuk jadi saksi"),
+    ("Pelapor: Siti Rahayu Kades Hendra mohon kepada seluruh warga bayar 100rb",
+     "Pelapor: [anonim] Kades Hendra mohon kepada seluruh warga bayar 100rb"),
+])
+def test_an_sms_keeps_the_accuseds_contacts_and_loses_her_own_post(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (text if expected is None else expected)
+
+
+# A contact listed after hers that the words after it give as someone else's stays ("kantor", "IG" join hers).
+@pytest.mark.parametrize("text", [
+    "Hubungi saya 0857-2222-3333, kantor 022-7654321 milik pelaku",
+    "Kades minta 2jt. WA saya 0857-2222-3333 / IG @budi_olshop itu akun penipunya",
+    "Kades minta 2jt. WA saya 0857-2222-3333 IG @hendra_penipu pelakunya"])
+def test_a_contact_after_hers_given_as_someone_elses_stays(text: str) -> None:
+    assert _sms_without_own_identity(text) == text.replace("0857-2222-3333", OWN_IDENTITY)

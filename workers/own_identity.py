@@ -1161,11 +1161,13 @@ def without_given_contacts(text: str) -> str:
             position = bare[1]
         reached_by = frozenset() if phrase.group().split()[0].lower() in words.own_contact_asking \
             else words.own_contact_reached_by
+        chained = False  # a contact after hers given as someone else's ends them ("..., kantor 022... milik pelaku")
         while (found := _next_contact(read, position)) is not None and _gives_contact(
                 read[position:found[0]], words.own_contact_connectors,
-                reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset()):
+                reached_by if (named := _clause_names_someone_else(words, read, found[1])) else frozenset()) \
+                and not (chained and named):
             spans.append(found)
-            position = found[1]
+            position, chained = found[1], True
     spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
@@ -1486,7 +1488,7 @@ def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[t
 
 
 # Words between a number and the claim or the word of someone else's that makes it theirs ("0813... itu no penipunya").
-_CLAIM_LEAD = frozenset({"itu", "ini", "no", "nomor", "nmr", "adalah", "milik", "punya", "yg", "yang"})
+_CLAIM_LEAD = frozenset({"itu", "ini", "no", "nomor", "nmr", "adalah", "milik", "punya", "yg", "yang", "akun"})
 
 
 def _clause_names_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
@@ -1844,7 +1846,7 @@ def _asks_for_money(text: str, position: int) -> bool:
         folded = _folded(word.group())
         if folded in _MONEY or folded in _PAYING:
             return True
-        if folded not in _ASKED:
+        if folded not in _ASKED and folded not in _COLLECTING:
             return False
         position = word.end()
     return False
@@ -1853,9 +1855,10 @@ def _asks_for_money(text: str, position: int) -> bool:
 # Those asked for money between a plea and it ("Kades Hendra mohon warga bayar 100rb", "... mohon semua warga setor"),
 # and the paying asked for.
 _ASKED = frozenset({"warga", "semua", "seluruh", "para", "kepada", "tiap", "setiap", "masyarakat"})
-_PAYING = frozenset({"bayar", "membayar", "setor", "menyetor", "iuran", "sumbang", "menyumbang", "kumpul",
-                     "mengumpulkan", "patungan"})
-_ASKED_MAX_WORDS = 3
+_PAYING = frozenset({"bayar", "membayar", "setor", "menyetor", "iuran", "sumbang", "menyumbang", "patungan"})
+# Collecting, money after it ("mhn warga kumpul uang"; "mohon warga mengumpulkan bukti" is her plea).
+_COLLECTING = frozenset({"kumpul", "kumpulkan", "mengumpulkan"})
+_ASKED_MAX_WORDS = 4
 
 
 def _next_name_word(text: str, position: int) -> re.Match[str] | None:
@@ -1893,7 +1896,9 @@ def without_message_sign_off(text: str) -> str:
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
-    if len(_WORD.findall(_GIVEN_NUMBER.sub(" ", ascii_digits(tail)))) > MESSAGE_SIGN_OFF_WORDS \
+    # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
+    counted = _GIVEN_NUMBER.sub(" ", ascii_digits(tail)) if OWN_IDENTITY in tail else tail
+    if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
@@ -1911,15 +1916,22 @@ def without_message_sign_off(text: str) -> str:
         # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
         # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
         # 0857..."), its label no word of another sign-off: her name stayed beside it.
-        theirs, kept = [], end
-        for found in _GIVEN_NUMBER.finditer(read, end):
+        theirs, kept, listed = [], end, -1  # listed: where a number or handle of theirs ended
+        found_all = sorted([*_GIVEN_NUMBER.finditer(read, end), *_SIGNED_HANDLE.finditer(read, end)],
+                           key=lambda found: found.start())
+        for found in found_all:
+            if found.start() < kept:
+                continue
+            if listed >= 0 and _LISTED_AFTER.fullmatch(read, listed, found.start()):
+                kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
+                continue
             label = _their_label(words, read, found.start())
             if label is None:
                 contacts.append((found.start(), found.end()))
+                listed = -1
             else:
                 theirs.append(read[kept:label])
-                kept = found.end()
-        contacts += [(found.start(), found.end()) for found in _SIGNED_HANDLE.finditer(read, end)]
+                kept = listed = found.end()
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
                          _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*theirs, read[kept:]])))
                          .replace(OWN_IDENTITY, ""))
@@ -1928,6 +1940,8 @@ def without_message_sign_off(text: str) -> str:
     return _replaced_spans(text, [span, *contacts])
 
 
+# Between numbers or handles listed together on a line ("0857... / 0813...", "0857..., 0813... dan @olshop").
+_LISTED_AFTER = re.compile(r"[^\S\n]*(?:[,/;&\-][^\S\n]*|(?:dan|atau)[^\S\n]+)?", re.IGNORECASE)
 # A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
 _SIGNED_HANDLE = re.compile(r"(?<![\w@])@\w[\w.]*\w|(?<![\w@])@\w")
 # How many words before a number may label it as someone else's ("nomor si pelaku 0857...").
@@ -1941,7 +1955,9 @@ def _their_label(words: IdentityWords, text: str, start: int) -> int | None:
     line = text.rfind("\n", 0, start) + 1
     label, theirs = None, False
     for word in reversed([*_WORD.finditer(text, line, start)][-_THEIR_LABEL_WORDS:]):
-        someone_elses = _someone_elses(words, word.group())
+        # an office too ("No HP kades: 0857...", "Telp kantor kades 022...")
+        someone_elses = _someone_elses(words, word.group()) \
+            or words.office_after_name.fullmatch(word.group()) is not None
         if word.group().lower() not in words.contact_label_words and not someone_elses:
             break
         label, theirs = word.start(), theirs or someone_elses
@@ -2071,9 +2087,11 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
     sent_on = [False] * (len(said) + 1)
     for index in range(len(said) - 1, -1, -1):
         sent_on[index] = sent_on[index + 1] or said[index] in _DESTINATION
+    writer_named = _names_its_writer(words, said)  # "saya forward sms penipu ke LAPOR": the scam came to her
     for index, word in enumerate(said):
         hers_first.append(hers_before)
-        forwarded = word in _FORWARDING and ((index and said[index - 1] in _FORWARD_PLEAS) or sent_on[index + 1])
+        forwarded = word in _FORWARDING and not writer_named and (
+            (index and said[index - 1] in _FORWARD_PLEAS) or sent_on[index + 1])
         if (word in words.received and not forwarded) or (word in words.sent and not hers_before):
             came = True
         hers_before = hers_before or word in words.self_words or word in _FIRST_PERSON
@@ -2096,6 +2114,27 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
         if after in words.received or (came and index >= len(said) - _QUOTING_TAIL_WORDS):
             return True
     return False
+
+
+def _names_its_writer(words: IdentityWords, said: list[str]) -> bool:
+    """Whether a message's word on a line is followed by its writer, someone else (`[someone_else]`, an office, a
+    scam: "sms penipu", "sms dari penipu", "pesan dari pak kades", "sms penipuan"), "dari" and a form of address
+    between at most."""
+    for index, word in enumerate(said):
+        if word not in words.pasted_messages:
+            continue
+        for after in said[index + 1:index + 1 + _WRITER_READ_WORDS]:
+            if after in _FROM or words.addressed.fullmatch(after):
+                continue
+            if _someone_elses(words, after) or _folded(after) in words.own_name_offices or after in _SCAMS:
+                return True
+            break
+    return False
+
+
+_FROM = frozenset({"dari", "dr"})
+_SCAMS = frozenset({"penipuan", "penipuannya", "scam", "hoax", "hoaks"})
+_WRITER_READ_WORDS = 3
 
 
 # Forwarding words: a message that came, but not asked for ("Mohon teruskan pesan ini ke bupati": her own) nor sent on
