@@ -2002,3 +2002,45 @@ def test_an_sms_keeps_the_accuseds_contacts_and_loses_her_own_post(text: str, ex
     "Kades minta 2jt. WA saya 0857-2222-3333 IG @hendra_penipu pelakunya"])
 def test_a_contact_after_hers_given_as_someone_elses_stays(text: str) -> None:
     assert _sms_without_own_identity(text) == text.replace("0857-2222-3333", OWN_IDENTITY)
+
+
+# A sentence after her second contact, without a mark, is no label of it: her handle, number or address goes
+# ("... IG @sitirahayu88 pelaku belum ditangkap"); a label alone keeps an office's number ("022... itu no kades").
+@pytest.mark.parametrize(("text", "expected"), [
+    ("WA saya 0857-2222-3333 IG @sitirahayu88 pelaku belum ditangkap",
+     "WA saya [anonim] IG [anonim] pelaku belum ditangkap"),
+    ("Hubungi saya 0857-2222-3333 atau 0813-4444-5555 penipu sudah kabur",
+     "Hubungi saya [anonim] atau [anonim] penipu sudah kabur"),
+    ("WA saya 0857-2222-3333 dan email sitirahayu88@gmail.com oknum dinas minta 2jt",
+     "WA saya [anonim] dan email [anonim] oknum dinas minta 2jt"),
+    ("wa sy 0857 2222 3333 0813 4444 5555 penipunya kabur", "wa sy [anonim] [anonim] penipunya kabur"),
+    ("WA saya 0857-2222-3333 kantor 022-7654321 itu no kades", "WA saya [anonim] kantor 022-7654321 itu no kades"),
+    ("WA saya 0857-2222-3333 kantor 022-7654321 punya kades", "WA saya [anonim] kantor 022-7654321 punya kades"),
+])
+def test_a_sentence_after_her_second_contact_is_no_label_of_it(text: str, expected: str) -> None:
+    assert _sms_without_own_identity(text) == expected
+
+
+# Her sign-off's contact lines below her name, none the number she sent from, are hers: they and her name go.
+@pytest.mark.parametrize("text", [
+    "Kades potong BLT. Terima kasih\nSiti Rahayu\nHP 0857-2222-3333 / 0813-4444-5555",
+    "Kades potong BLT. Terima kasih\nSiti Rahayu\nWA 0857-2222-3333\nTelp 022-7654321",
+    "Kades potong BLT. Terima kasih\nSiti Rahayu\n0857-2222-3333 / 0813-4444-5555 / 022-7654321"])
+def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
+    cleaned = _sms_without_own_identity(text)
+    assert "Siti" not in cleaned and "0857" not in cleaned and "022" not in cleaned, cleaned
+
+
+# A number listed after someone else's but labelled hers after it is hers ("... / 0813... (WA saya)").
+def test_a_number_listed_after_theirs_labelled_hers_goes() -> None:
+    text = "Saya ditipu\nTerima kasih\nSiti Rahayu\n081234567001\nNo penipu 0857-2222-3333, 0813-4444-5555 (WA saya)"
+    assert _sms_without_own_identity(text) == (
+        "Saya ditipu\nTerima kasih\n[anonim]\n[anonim]\nNo penipu 0857-2222-3333, [anonim] (WA saya)")
+
+
+# Collecting an amount is a payment asked for, "Rp" or digits right after it: the accused stays.
+@pytest.mark.parametrize("text", [
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga kumpul Rp 100.000",
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga kumpulkan 200 ribu"])
+def test_the_accused_collecting_an_amount_stays(text: str) -> None:
+    assert _sms_without_own_identity(text) == text.replace("Siti Rahayu", OWN_IDENTITY)

@@ -1164,8 +1164,8 @@ def without_given_contacts(text: str) -> str:
         chained = False  # a contact after hers given as someone else's ends them ("..., kantor 022... milik pelaku")
         while (found := _next_contact(read, position)) is not None and _gives_contact(
                 read[position:found[0]], words.own_contact_connectors,
-                reached_by if (named := _clause_names_someone_else(words, read, found[1])) else frozenset()) \
-                and not (chained and named):
+                reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset()) \
+                and not (chained and _labels_as_someone_elses(words, read, found[1])):
             spans.append(found)
             position, chained = found[1], True
     spans.sort()
@@ -1506,6 +1506,19 @@ def _clause_names_someone_else(identity: IdentityWords, text: str, position: int
     return False
 
 
+def _labels_as_someone_elses(identity: IdentityWords, text: str, position: int) -> bool:
+    """Whether the clause right after a contact at `position` is only a label giving it as someone else's or an
+    office's, claims' words before it ("kantor 022... milik pelaku", "@budi_olshop itu akun penipunya", "022... itu no
+    kades"); not the next sentence's subject, a message without a mark being no label ("0813... penipu sudah kabur",
+    "IG @sitirahayu88 pelaku belum ditangkap": hers)."""
+    clause = re.split(r"[.!?;,\n|:/]| - ", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
+    said = _WORD.findall(clause)
+    named = [_someone_elses(identity, word) or identity.office_after_name.fullmatch(word) is not None
+             for word in said]
+    return 0 < len(said) <= 4 and any(named) and all(
+        is_named or word.lower() in _CLAIM_LEAD for word, is_named in zip(said, named, strict=True))
+
+
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` with each of `spans` replaced by OWN_IDENTITY, one overlapping an earlier one left out."""
     kept: list[tuple[int, int]] = []
@@ -1839,7 +1852,10 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 def _asks_for_money(text: str, position: int) -> bool:
     """Whether the words after `position` ask for money (`_MONEY`) or a payment (`_PAYING`), those asked named
     between (`_ASKED`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went)."""
+    collecting = False
     for _ in range(_ASKED_MAX_WORDS):
+        if collecting and _AMOUNT.match(text, position):  # "mohon warga kumpul Rp 100.000", "kumpulkan 200 ribu"
+            return True
         word = _next_name_word(text, position)
         if word is None:
             return False
@@ -1848,8 +1864,12 @@ def _asks_for_money(text: str, position: int) -> bool:
             return True
         if folded not in _ASKED and folded not in _COLLECTING:
             return False
-        position = word.end()
+        position, collecting = word.end(), folded in _COLLECTING
     return False
+
+
+# An amount of money right after collecting: digits, "Rp" before them.
+_AMOUNT = re.compile(r"[^\S\n]+(?:rp\.?[^\S\n]*)?\d", re.IGNORECASE)
 
 
 # Those asked for money between a plea and it ("Kades Hendra mohon warga bayar 100rb", "... mohon semua warga setor"),
@@ -1897,7 +1917,11 @@ def without_message_sign_off(text: str) -> str:
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
     # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
-    counted = _GIVEN_NUMBER.sub(" ", ascii_digits(tail)) if OWN_IDENTITY in tail else tail
+    # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
+    name_line_end = tail.find("\n", len(tail) - len(tail.lstrip()))
+    below_name = len(tail) if name_line_end < 0 else name_line_end
+    counted = _GIVEN_NUMBER.sub(" ", ascii_digits(tail)) if OWN_IDENTITY in tail \
+        else tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
     if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
@@ -1922,7 +1946,8 @@ def without_message_sign_off(text: str) -> str:
         for found in found_all:
             if found.start() < kept:
                 continue
-            if listed >= 0 and _LISTED_AFTER.fullmatch(read, listed, found.start()):
+            if listed >= 0 and _LISTED_AFTER.fullmatch(read, listed, found.start()) \
+                    and not _labelled_hers_after(words, read, found.end()):
                 kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
                 continue
             label = _their_label(words, read, found.start())
@@ -1942,6 +1967,17 @@ def without_message_sign_off(text: str) -> str:
 
 # Between numbers or handles listed together on a line ("0857... / 0813...", "0857..., 0813... dan @olshop").
 _LISTED_AFTER = re.compile(r"[^\S\n]*(?:[,/;&\-][^\S\n]*|(?:dan|atau)[^\S\n]+)?", re.IGNORECASE)
+# A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
+_BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
+
+
+def _labelled_hers_after(words: IdentityWords, text: str, end: int) -> bool:
+    """Whether the number or handle ending at `end` is labelled hers in brackets after it ("No penipu: 0857... /
+    0813... (nomor saya yg lain)": hers, not listed with theirs)."""
+    label = _BRACKETED_LABEL.match(text, end)
+    return label is not None and any(word.lower() in words.self_words for word in _WORD.findall(label.group(1)))
+
+
 # A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
 _SIGNED_HANDLE = re.compile(r"(?<![\w@])@\w[\w.]*\w|(?<![\w@])@\w")
 # How many words before a number may label it as someone else's ("nomor si pelaku 0857...").
