@@ -2038,6 +2038,29 @@ def test_a_number_listed_after_theirs_labelled_hers_goes() -> None:
         "Saya ditipu\nTerima kasih\n[anonim]\n[anonim]\nNo penipu 0857-2222-3333, [anonim] (WA saya)")
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga iuran 50rb dihapus",
+     "Pelapor: [anonim] mohon warga iuran 50rb dihapus"),
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon semua warga bayar sesuai tarif resmi",
+     "Pelapor: [anonim] mohon semua warga bayar sesuai tarif resmi"),
+    ("Pelapor: Siti Rahayu Bendahara Desa mohon warga kumpul uang 100rb dikembalikan",
+     "Pelapor: [anonim] mohon warga kumpul uang 100rb dikembalikan"),
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga tidak bayar pungutan liar",
+     "Pelapor: [anonim] mohon warga tidak bayar pungutan liar"),
+    # the accused's demand, its clause ending before a plea of hers, or with a negation or "resmi" of his
+    ("Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 100rb. Mohon dihapus pak",
+     "Pelapor: [anonim] Kades Hendra mohon warga bayar 100rb. Mohon dihapus pak"),
+    ("Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 100rb tidak boleh telat",
+     "Pelapor: [anonim] Kades Hendra mohon warga bayar 100rb tidak boleh telat"),
+    ("Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 100rb tanpa kwitansi resmi",
+     "Pelapor: [anonim] Kades Hendra mohon warga bayar 100rb tanpa kwitansi resmi"),
+])
+def test_her_post_pleading_a_payment_undone_goes(text: str, expected: str) -> None:
+    """A payment asked undone or held to what is due after her post is her plea: it stayed, read as the accused's
+    demand."""
+    assert _sms_without_own_identity(text) == expected
+
+
 # Collecting an amount is a payment asked for, "Rp" or digits right after it: the accused stays.
 @pytest.mark.parametrize("text", [
     "Pelapor: Siti Rahayu Kades Hendra mohon warga kumpul Rp 100.000",

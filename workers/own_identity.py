@@ -1851,23 +1851,38 @@ _MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imb
 
 def _asks_for_money(text: str, position: int) -> bool:
     """Whether the words after `position` ask for money (`_MONEY`) or a payment (`_PAYING`), those asked named
-    between (`_ASKED`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went)."""
+    between (`_ASKED`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went), and
+    their clause does not ask it undone (`_UNDOING`: "... mohon warga iuran 50rb dihapus" is her plea, her post)."""
     collecting = False
     for _ in range(_ASKED_MAX_WORDS):
         if collecting and _AMOUNT.match(text, position):  # "mohon warga kumpul Rp 100.000", "kumpulkan 200 ribu"
-            return True
+            return not _asks_it_undone(text, position)
         word = _next_name_word(text, position)
         if word is None:
             return False
         folded = _folded(word.group())
         if folded in _MONEY or folded in _PAYING:
-            return True
+            return not _asks_it_undone(text, word.end())
         if folded not in _ASKED and folded not in _COLLECTING:
             return False
         position, collecting = word.end(), folded in _COLLECTING
     return False
 
 
+def _asks_it_undone(text: str, position: int) -> bool:
+    """Whether the clause from `position` to its sentence's end holds a word of `_UNDOING`."""
+    clause = re.split(r"[.!?;\n]", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
+    said = [_folded(word) for word in _WORD.findall(clause)]
+    return any(word in _UNDOING for word in said) or any(pair in _HELD_TO_DUE for pair in pairwise(said))
+
+
+# Words asking a payment undone, or held to what is due: her plea against it ("mohon warga iuran 50rb dihapus",
+# "mohon semua warga bayar sesuai tarif resmi"). Not a negation ("... bayar 100rb tidak boleh telat" is his demand;
+# one before the payment ends the reading there: "mohon warga tidak bayar"), nor "resmi" alone ("tanpa kwitansi
+# resmi" is the pungli reported).
+_UNDOING = frozenset({"dihapus", "dihapuskan", "dikembalikan", "dihentikan", "dibatalkan", "ditiadakan", "dibebaskan",
+                      "gratis"})
+_HELD_TO_DUE = frozenset({("sesuai", due) for due in ("tarif", "aturan", "ketentuan", "peraturan", "perda")})
 # An amount of money right after collecting: digits, "Rp" before them.
 _AMOUNT = re.compile(r"[^\S\n]+(?:rp\.?[^\S\n]*)?\d", re.IGNORECASE)
 
