@@ -2067,3 +2067,21 @@ def test_her_post_pleading_a_payment_undone_goes(text: str, expected: str) -> No
     "Pelapor: Siti Rahayu Kades Hendra mohon warga kumpulkan 200 ribu"])
 def test_the_accused_collecting_an_amount_stays(text: str) -> None:
     assert _sms_without_own_identity(text) == text.replace("Siti Rahayu", OWN_IDENTITY)
+
+
+# Her plea for the authorities to act between a pasted message and the thanks ends the message: the sign-off below is
+# hers. A scam's own asking there is no such plea: its writer's sign-off stays.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Saya forward sms penipu ke LAPOR\nAnda menang 100jt hub 0813-1112-2233\n\nMohon ditindak pak\nTerima kasih\n"
+     "Siti Rahayu",
+     "Saya forward sms penipu ke LAPOR\nAnda menang 100jt hub 0813-1112-2233\n\nMohon ditindak pak\nTerima kasih\n"
+     "[anonim]"),
+    ("Penipu kirim sms:\nAnda menang 100jt\nMohon segera diusut\nTerima kasih\nSiti Rahayu",
+     "Penipu kirim sms:\nAnda menang 100jt\nMohon segera diusut\nTerima kasih\n[anonim]"),
+    ("Penipu kirim sms:\nAnda menang 100jt\nTolong ditindak ya pak. Terima kasih, Siti Rahayu",
+     "Penipu kirim sms:\nAnda menang 100jt\nTolong ditindak ya pak. Terima kasih, [anonim]"),
+    ("penipu kirim sms\nMama ini papa, tolong bantu isi pulsa 100rb\nMohon segera transfer\nTerima kasih\nJoko Susilo\n"
+     "0813-1112-2233", None),
+])
+def test_her_plea_after_a_pasted_message_makes_the_sign_off_hers(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (text if expected is None else expected)

@@ -1922,6 +1922,7 @@ def without_message_sign_off(text: str) -> str:
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or (not _signed_with_her_own(text[phrases[-1].end():])
+                       and not _pleads_for_action_before(text, phrases[-1].start())
                        and _passes_on_words(words, text[:phrases[-1].start()])):
         return text
     below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
@@ -2052,6 +2053,23 @@ def _said_to_the_reader(words: IdentityWords, text: str, position: int) -> int:
             return position
         position = _BELOW_CLOSING.match(text, word.end()).end()  # type: ignore[union-attr]  # matches empty
     return position
+
+
+def _pleads_for_action_before(text: str, start: int) -> bool:
+    """Whether the line before the closing phrase at `start` (or its own line's words before it) is her plea for the
+    authorities to act (`_PLEAS`, then a word of `_ACTION_ASKED`: "Mohon ditindak pak", "Tolong segera diusut"): the
+    pasted message above it ended, the sign-off below hers ("Saya forward sms penipu ke LAPOR\n<the scam>\n\nMohon
+    ditindak pak\nTerima kasih\nSiti Rahayu" kept her name)."""
+    before = text[max(0, start - SENTENCE_REACH):start].rstrip()
+    line = before[before.rfind("\n") + 1:]
+    said = [_folded(word) for word in _WORD.findall(line)]
+    return bool(said) and said[0] in _PLEAS and not _ACTION_ASKED.isdisjoint(said[1:])
+
+
+_PLEAS = frozenset({"mohon", "mhn", "tolong", "tlg", "harap", "minta"})
+# What a citizen asks of the authorities; not a scam's asking ("mohon segera transfer", "tolong bantu isi pulsa").
+_ACTION_ASKED = frozenset({"ditindak", "tindak", "ditindaklanjuti", "tindaklanjuti", "diproses", "proses", "diusut",
+                           "usut", "diselidiki", "diperiksa", "ditangkap", "ditertibkan", "diberantas"})
 
 
 def _passes_on_words(words: IdentityWords, text: str) -> bool:
