@@ -2047,6 +2047,10 @@ def test_a_number_listed_after_theirs_labelled_hers_goes() -> None:
      "Pelapor: [anonim] mohon warga kumpul uang 100rb dikembalikan"),
     ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga tidak bayar pungutan liar",
      "Pelapor: [anonim] mohon warga tidak bayar pungutan liar"),
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga iuran 50rb untuk pos ronda dihapus",
+     "Pelapor: [anonim] mohon warga iuran 50rb untuk pos ronda dihapus"),
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga iuran 50rb per bulan, dan 20rb, segera dihentikan",
+     "Pelapor: [anonim] mohon warga iuran 50rb per bulan, dan 20rb, segera dihentikan"),
     # the accused's demand, its clause ending before a plea of hers, or with a negation or "resmi" of his
     ("Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 100rb. Mohon dihapus pak",
      "Pelapor: [anonim] Kades Hendra mohon warga bayar 100rb. Mohon dihapus pak"),
@@ -2059,6 +2063,21 @@ def test_her_post_pleading_a_payment_undone_goes(text: str, expected: str) -> No
     """A payment asked undone or held to what is due after her post is her plea: it stayed, read as the accused's
     demand."""
     assert _sms_without_own_identity(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 100rb, kalau tidak BLT dihentikan",
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga bayar 50rb utk KTP padahal gratis",
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga setor 100rb, seharusnya gratis",
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga transfer 2jt agar uang jaminan dikembalikan",
+    "Pelapor: Siti Rahayu Kades Hendra mohon warga kumpul 100rb dan uang tidak dikembalikan",
+    "Pelapor: Siti Rahayu Lurah Hendra mohon warga bayar 300rb supaya dibebaskan dari pajak",
+])
+def test_the_accuseds_demand_with_an_undoing_word_in_another_clause_keeps_him(text: str) -> None:
+    """An undoing word in a clause his demand carries on to (a threat, the fact that it is free, a negation) is no plea
+    of hers: he went with her name."""
+    label, said = text.split(": ", 1)
+    assert _sms_without_own_identity(text) == f"{label}: [anonim] {said.split(' ', 2)[2]}"  # her two names only
 
 
 # Collecting an amount is a payment asked for, "Rp" or digits right after it: the accused stays.
@@ -2085,3 +2104,11 @@ def test_the_accused_collecting_an_amount_stays(text: str) -> None:
 ])
 def test_her_plea_after_a_pasted_message_makes_the_sign_off_hers(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (text if expected is None else expected)
+
+
+def test_her_handle_labelled_hers_after_theirs_goes_with_her_sign_off() -> None:
+    """Handles are contacts, not the sign-off's words, as numbers are: counted, her name and her handle stayed."""
+    text = ("Saya ditipu olshop\nTerima kasih\nSiti Rahayu\n081234567001\n"
+            "IG penipu @olshop_murah88 / @sitirahayu88 (IG saya)")
+    assert _sms_without_own_identity(text) == ("Saya ditipu olshop\nTerima kasih\n[anonim]\n[anonim]\n"
+                                                "IG penipu @olshop_murah88 / [anonim] (IG saya)")

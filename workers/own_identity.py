@@ -1870,10 +1870,18 @@ def _asks_for_money(text: str, position: int) -> bool:
 
 
 def _asks_it_undone(text: str, position: int) -> bool:
-    """Whether the clause from `position` to its sentence's end holds a word of `_UNDOING`."""
+    """Whether the clause from `position` to its sentence's end holds a word of `_UNDOING` not negated ("uang tidak
+    dikembalikan" is the pungli) or a pair of `_HELD_TO_DUE`, before a word of `_CLAUSE_ON` carries the sentence on to
+    a condition, a purpose or the fact against it ("bayar 100rb, kalau tidak BLT dihentikan", "bayar 50rb utk KTP
+    padahal gratis", "transfer 2jt agar uang jaminan dikembalikan": his demand, his threat, the fact reported)."""
     clause = re.split(r"[.!?;\n]", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
-    said = [_folded(word) for word in _WORD.findall(clause)]
-    return any(word in _UNDOING for word in said) or any(pair in _HELD_TO_DUE for pair in pairwise(said))
+    said: list[str] = []
+    for word in _WORD.findall(clause):
+        if (folded := _folded(word)) in _CLAUSE_ON:
+            break
+        said.append(folded)
+    return any(word in _UNDOING and before not in _NEGATING for before, word in pairwise(["", *said])) \
+        or any(pair in _HELD_TO_DUE for pair in pairwise(said))
 
 
 # Words asking a payment undone, or held to what is due: her plea against it ("mohon warga iuran 50rb dihapus",
@@ -1883,6 +1891,12 @@ def _asks_it_undone(text: str, position: int) -> bool:
 _UNDOING = frozenset({"dihapus", "dihapuskan", "dikembalikan", "dihentikan", "dibatalkan", "ditiadakan", "dibebaskan",
                       "gratis"})
 _HELD_TO_DUE = frozenset({("sesuai", due) for due in ("tarif", "aturan", "ketentuan", "peraturan", "perda")})
+# Words that carry a demand's sentence on to a condition, a purpose or the fact against it, whose "gratis",
+# "dihentikan" is no plea of hers; not "dan", "untuk" or a comma ("mohon warga iuran 50rb untuk pos ronda dihapus",
+# "... bayar 100rb, dikembalikan" are hers). A negation before an undoing word.
+_CLAUSE_ON = frozenset({"kalau", "kalo", "klo", "jika", "jk", "bila", "apabila", "agar", "supaya", "biar", "padahal",
+                        "seharusnya", "harusnya", "sehingga", "tapi", "tetapi", "namun", "karena", "krn", "sedangkan"})
+_NEGATING = frozenset({"tidak", "tak", "tdk", "gak", "ga", "nggak", "enggak", "belum", "blm", "bukan", "jangan"})
 # An amount of money right after collecting: digits, "Rp" before them.
 _AMOUNT = re.compile(r"[^\S\n]+(?:rp\.?[^\S\n]*)?\d", re.IGNORECASE)
 
@@ -1936,7 +1950,8 @@ def without_message_sign_off(text: str) -> str:
     # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
     name_line_end = tail.find("\n", len(tail) - len(tail.lstrip()))
     below_name = len(tail) if name_line_end < 0 else name_line_end
-    counted = _GIVEN_NUMBER.sub(" ", ascii_digits(tail)) if OWN_IDENTITY in tail \
+    # Nor her handles beside them ("... / @sitirahayu88 (IG saya)" kept her name and handle).
+    counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail))) if OWN_IDENTITY in tail \
         else tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
     if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
