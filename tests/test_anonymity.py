@@ -2112,3 +2112,21 @@ def test_her_handle_labelled_hers_after_theirs_goes_with_her_sign_off() -> None:
             "IG penipu @olshop_murah88 / @sitirahayu88 (IG saya)")
     assert _sms_without_own_identity(text) == ("Saya ditipu olshop\nTerima kasih\n[anonim]\n[anonim]\n"
                                                 "IG penipu @olshop_murah88 / [anonim] (IG saya)")
+
+
+# What the line of a number labelled as someone else's says of it is no word of another sign-off: her name goes. A
+# bracket after a number listed after theirs makes it hers only as a label of hers.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Saya ditipu 5jt\nTerima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333 sudah diblokir",
+     "Saya ditipu 5jt\nTerima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333 sudah diblokir"),
+    ("Saya ditipu 5jt\nTerima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333 (yg sms saya)",
+     "Saya ditipu 5jt\nTerima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333 (yg sms saya)"),
+    ("Saya ditipu 5jt\nTerima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333, 0813-4444-5555 (yg sms "
+     "saya)",
+     "Saya ditipu 5jt\nTerima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333, 0813-4444-5555 (yg sms saya)"),
+    ("Saya ditipu 5jt\nTerima kasih\nSiti Rahayu\n081234567001\nNo penipu: 0857-2222-3333, 0813-4444-5555 (nomor "
+     "saya yg lain)",
+     "Saya ditipu 5jt\nTerima kasih\n[anonim]\n[anonim]\nNo penipu: 0857-2222-3333, [anonim] (nomor saya yg lain)"),
+])
+def test_the_line_of_a_number_of_theirs_keeps_no_name_of_hers(text: str, expected: str) -> None:
+    assert _sms_without_own_identity(text) == expected

@@ -1950,9 +1950,10 @@ def without_message_sign_off(text: str) -> str:
     # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
     name_line_end = tail.find("\n", len(tail) - len(tail.lstrip()))
     below_name = len(tail) if name_line_end < 0 else name_line_end
-    # Nor her handles beside them ("... / @sitirahayu88 (IG saya)" kept her name and handle).
-    counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail))) if OWN_IDENTITY in tail \
-        else tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
+    if OWN_IDENTITY in tail:  # nor her own, replaced, nor her handles beside it ("... / @sitirahayu88 (IG saya)")
+        counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail).replace(OWN_IDENTITY, " ")))
+    else:
+        counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
     if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
@@ -1971,7 +1972,10 @@ def without_message_sign_off(text: str) -> str:
         # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
         # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
         # 0857..."), its label no word of another sign-off: her name stayed beside it.
-        theirs, kept, listed = [], end, -1  # listed: where a number or handle of theirs ended
+        # theirs: from the label of each contact of someone else's to its line's end, what that line says of it
+        # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
+        theirs: list[tuple[int, int]] = []
+        kept, listed = end, -1
         found_all = sorted([*_GIVEN_NUMBER.finditer(read, end), *_SIGNED_HANDLE.finditer(read, end)],
                            key=lambda found: found.start())
         for found in found_all:
@@ -1986,10 +1990,15 @@ def without_message_sign_off(text: str) -> str:
                 contacts.append((found.start(), found.end()))
                 listed = -1
             else:
-                theirs.append(read[kept:label])
+                line_end = read.find("\n", found.end())
+                theirs.append((label, len(read) if line_end < 0 else line_end))
                 kept = listed = found.end()
+        outside, at = [], end
+        for start, stop in theirs:
+            outside.append(read[at:start])
+            at = max(at, stop)
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*theirs, read[kept:]])))
+                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*outside, read[at:]])))
                          .replace(OWN_IDENTITY, ""))
     if re.fullmatch(r"[^\w]*", rest) is None:
         return text
@@ -2006,7 +2015,13 @@ def _labelled_hers_after(words: IdentityWords, text: str, end: int) -> bool:
     """Whether the number or handle ending at `end` is labelled hers in brackets after it ("No penipu: 0857... /
     0813... (nomor saya yg lain)": hers, not listed with theirs)."""
     label = _BRACKETED_LABEL.match(text, end)
-    return label is not None and any(word.lower() in words.self_words for word in _WORD.findall(label.group(1)))
+    said = [word.lower() for word in _WORD.findall(label.group(1))] if label is not None else []
+    # a label's words alone ("WA saya", "nomor saya yg lain"); "(yg sms saya)" says what the scammer did
+    return any(word in words.self_words for word in said) and all(
+        word in words.self_words or word in words.contact_label_words or word in _OTHER_OF_HERS for word in said)
+
+
+_OTHER_OF_HERS = frozenset({"yg", "yang", "lain", "lainnya", "juga", "kedua", "2"})
 
 
 # A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
