@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -219,8 +220,9 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
             # of a wait, and the beat of each run that could not start counted a live worker for 5 s, one a run.
             x = reply_health(redis)
             assert (x["state"], [finding["rule"] for finding in x["findings"]]) == ("degraded", ["worker_quitting"]), x
-            assert str(x["reason"]).startswith(f"{REPLY_QUEUE}: its worker's runs end on an error as it begins, 3 in "
-                                               "a row, the next in "), x["reason"]
+            # The next run 4 s after the third quit: on a loaded host the view may read it as due.
+            assert re.match(f"{REPLY_QUEUE}: its worker's runs end on an error as it begins, 3 in a row, the next "
+                            r"(in \d+ s|due now) \(", str(x["reason"])), x["reason"]
             assert "The key rq:workers in Redis holds another type" in str(x["reason"]), x["reason"]
         ready = worker.output().count('"worker.ready"')
         redis.delete(key)  # mended: the next run, at most 4 s away, works
