@@ -2130,3 +2130,21 @@ def test_her_handle_labelled_hers_after_theirs_goes_with_her_sign_off() -> None:
 ])
 def test_the_line_of_a_number_of_theirs_keeps_no_name_of_hers(text: str, expected: str) -> None:
     assert _sms_without_own_identity(text) == expected
+
+
+# A contact after hers labelled as an office holder's or someone else's, his name or a form of address in the label,
+# stays: it went as hers. Her own contact before it goes.
+@pytest.mark.parametrize("label", ["milik Kades Hendra", "nomor kades Hendra", "milik pak kades", "itu nomor si pelaku",
+                                   "punya Pak Camat Budi"])
+def test_a_contact_after_hers_labelled_as_an_office_holders_stays(label: str) -> None:
+    text = f"Kades minta 2jt. WA saya 0857-2222-3333, 0813-4444-5555 {label}"
+    assert _sms_without_own_identity(text) == text.replace("0857-2222-3333", OWN_IDENTITY)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Kades minta 2jt. WA saya 0857-2222-3333, 0813-4444-5555 Kades Hendra sudah kabur",
+     "Kades minta 2jt. WA saya [anonim], [anonim] Kades Hendra sudah kabur"),
+    ("Kades minta 2jt. WA saya 0857-2222-3333 IG @sitirahayu88 pelaku Hendra belum ditangkap polisi",
+     "Kades minta 2jt. WA saya [anonim] IG [anonim] pelaku Hendra belum ditangkap polisi")])
+def test_a_sentence_naming_the_accused_after_her_contacts_is_no_label_of_them(text: str, expected: str) -> None:
+    assert _sms_without_own_identity(text) == expected

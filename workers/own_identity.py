@@ -1513,10 +1513,22 @@ def _labels_as_someone_elses(identity: IdentityWords, text: str, position: int) 
     "IG @sitirahayu88 pelaku belum ditangkap": hers)."""
     clause = re.split(r"[.!?;,\n|:/]| - ", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
     said = _WORD.findall(clause)
-    named = [_someone_elses(identity, word) or identity.office_after_name.fullmatch(word) is not None
-             for word in said]
-    return 0 < len(said) <= 4 and any(named) and all(
-        is_named or word.lower() in _CLAIM_LEAD for word, is_named in zip(said, named, strict=True))
+    if not 0 < len(said) <= _LABEL_WORDS:
+        return False
+    named = False
+    for word in said:
+        if _someone_elses(identity, word) or identity.office_after_name.fullmatch(word) is not None:
+            named = True
+        elif word.lower() not in _CLAIM_LEAD and word.lower() not in _ADDRESSING \
+                and not (named and word[:1].isupper()):  # the office holder's name: "milik Kades Hendra"
+            return False
+    return named
+
+
+# The most words a label after a contact may have ("0813... itu nomor si pelaku", "... milik pak Kades Hendra"), and
+# the forms of address in it.
+_LABEL_WORDS = 5
+_ADDRESSING = frozenset({"pak", "bpk", "bapak", "bu", "ibu", "si", "sdr", "saudara"})
 
 
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
