@@ -1517,7 +1517,7 @@ def _labels_as_someone_elses(identity: IdentityWords, text: str, position: int) 
         return False
     named = False
     for word in said:
-        if _someone_elses(identity, word) or identity.office_after_name.fullmatch(word) is not None:
+        if _someone_elses_or_office(identity, word):
             named = True
         elif word.lower() not in _CLAIM_LEAD and word.lower() not in _ADDRESSING \
                 and not (named and word[:1].isupper()):  # the office holder's name: "milik Kades Hendra"
@@ -1947,7 +1947,7 @@ def without_message_sign_off(text: str) -> str:
     line's sign-off is its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
-    if not phrases or (not _signed_with_her_own(text[phrases[-1].end():])
+    if not phrases or (not _signed_with_her_own(words, text[phrases[-1].end():])
                        and not _pleads_for_action_before(text, phrases[-1].start())
                        and _passes_on_words(words, text[:phrases[-1].start()])):
         return text
@@ -1960,11 +1960,11 @@ def without_message_sign_off(text: str) -> str:
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
     # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
     # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
-    name_line_end = tail.find("\n", len(tail) - len(tail.lstrip()))
-    below_name = len(tail) if name_line_end < 0 else name_line_end
     if OWN_IDENTITY in tail:  # nor her own, replaced, nor her handles beside it ("... / @sitirahayu88 (IG saya)")
         counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail).replace(OWN_IDENTITY, " ")))
     else:
+        below_name = tail.find("\n", len(tail) - len(tail.lstrip()))
+        below_name = len(tail) if below_name < 0 else below_name
         counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
     if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
@@ -2049,16 +2049,14 @@ def _their_label(words: IdentityWords, text: str, start: int) -> int | None:
     line = text.rfind("\n", 0, start) + 1
     label, theirs = None, False
     for word in reversed([*_WORD.finditer(text, line, start)][-_THEIR_LABEL_WORDS:]):
-        # an office too ("No HP kades: 0857...", "Telp kantor kades 022...")
-        someone_elses = _someone_elses(words, word.group()) \
-            or words.office_after_name.fullmatch(word.group()) is not None
+        someone_elses = _someone_elses_or_office(words, word.group())  # "No HP kades: 0857...", "Telp kantor kades"
         if word.group().lower() not in words.contact_label_words and not someone_elses:
             break
         label, theirs = word.start(), theirs or someone_elses
     return label if theirs else None
 
 
-def _signed_with_her_own(tail: str) -> bool:
+def _signed_with_her_own(words: IdentityWords, tail: str) -> bool:
     """Whether the words after the last thanks carry her own number or handle (replaced before: the sender's) with no
     other number on a line above hers: the sign-off is hers, whatever came above it ("penipu kirim sms\n...\nTerima
     kasih\nSiti Rahayu\n0812..." from 0812...), her other numbers on or below that line with it ("Telp 022...
@@ -2070,9 +2068,8 @@ def _signed_with_her_own(tail: str) -> bool:
     line = tail.rfind("\n", 0, mark) + 1
     if _GIVEN_NUMBER.search(ascii_digits(tail[:line])) is not None:
         return False
-    self_words = load_identity_words().self_words
     # "Joko Susilo 0813-1112-2233 nomor saya 0812...": her number added after the scammer's on his line
-    return not any(self_words.intersection(word.lower() for word in _WORD.findall(tail, found.end() + line, mark))
+    return not any(words.self_words.intersection(word.lower() for word in _WORD.findall(tail, found.end() + line, mark))
                    for found in _GIVEN_NUMBER.finditer(ascii_digits(tail[line:mark])))
 
 
@@ -2251,7 +2248,7 @@ _WRITER_READ_WORDS = 3
 # Forwarding words: a message that came, but not asked for ("Mohon teruskan pesan ini ke bupati": her own) nor sent on
 # to someone ("saya teruskan pesan ini ke bapak"): her own message.
 _FORWARDING = frozenset({"forward", "teruskan", "meneruskan"})
-_FORWARD_PLEAS = frozenset({"mohon", "mhn", "tolong", "tlg", "harap", "minta", "pls", "please"})
+_FORWARD_PLEAS = _PLEAS | {"pls", "please"}
 _DESTINATION = frozenset({"ke", "kepada", "kpd"})
 
 
@@ -2275,6 +2272,11 @@ def _someone_elses(words: IdentityWords, word: str) -> bool:
     """Whether `word` is one of `[someone_else]`, "-nya" after it too ("Penipunya")."""
     lowered = word.lower()
     return bool(words.someone_else.fullmatch(lowered) or words.someone_else.fullmatch(lowered.removesuffix("nya")))
+
+
+def _someone_elses_or_office(words: IdentityWords, word: str) -> bool:
+    """Whether `word` is one of `[someone_else]` (`_someone_elses`) or an office the accused holds ("kades")."""
+    return _someone_elses(words, word) or words.office_after_name.fullmatch(word) is not None
 
 
 def _opens_with_someone_else(words: IdentityWords, text: str, position: int, signer: bool = False) -> bool:
