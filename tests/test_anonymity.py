@@ -661,6 +661,14 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: a civil servant's number (NIP) given as the sender's", SMS_SENDER,
                     "Dana dipotong bendahara. NIP saya 19880101 201001 2 003, nip sy: 198801012010012003",
                     "Dana dipotong bendahara. NIP saya [anonim], nip sy: [anonim]"),
+    # Numbers listed with a slash are each one: read as one past the most digits a number has, the second one's last
+    # digits stayed ("[anonim]-512346"). A slash between a number's own groups joins them.
+    OwnIdentityCase("sms: numbers of the sender's listed with a slash, and one number's groups split by one",
+                    SMS_SENDER,
+                    "Pungli di loket. Hubungi saya di 0274-512345 / 0274-512346. WA saya "
+                    "0857-2222-3333/0813-4444-5555. Telp saya 0274/512347 atau 0813 / 4444 6666",
+                    "Pungli di loket. Hubungi saya di [anonim] / [anonim]. WA saya [anonim]/[anonim]. "
+                    "Telp saya [anonim] atau [anonim]"),
     # As an SMS writes them: "sy" and "aku" for "saya", "hub" for "hubungi" before them. Each reached the case store.
     # "hub" or "balas ke" alone before a number is how a scam SMS asks to be called or answered: the scammer's stays.
     OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,
@@ -2045,6 +2053,8 @@ def test_a_number_listed_after_theirs_labelled_hers_goes() -> None:
      "Pelapor: [anonim] mohon semua warga bayar sesuai tarif resmi"),
     ("Pelapor: Siti Rahayu Bendahara Desa mohon warga kumpul uang 100rb dikembalikan",
      "Pelapor: [anonim] mohon warga kumpul uang 100rb dikembalikan"),
+    ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon biaya KTP 50rb digratiskan",
+     "Pelapor: [anonim] mohon biaya KTP 50rb digratiskan"),
     ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga tidak bayar pungutan liar",
      "Pelapor: [anonim] mohon warga tidak bayar pungutan liar"),
     ("Pelapor: Siti Rahayu Sekdes Sukamaju mohon warga iuran 50rb untuk pos ronda dihapus",

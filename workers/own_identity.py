@@ -1112,8 +1112,11 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
 # 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
-# 0813-9876-5432, 2 orang saksi").
-_GIVEN_GAP = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]{0,3}"
+# 0813-9876-5432, 2 orang saksi"). A slash joins groups ("0274/512345", "0813 / 4444 5555") but not before a whole
+# number of its own (ten digits and more: "0274-512345 / 0274-512346" lists two), read as one, which left the second
+# one's last digits past the most digits a number has.
+_GAP_MARKS = r"[\s().\-\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e_*~\u00b7]"
+_GIVEN_GAP = rf"(?:{_GAP_MARKS}{{0,3}}|[^\S\n]?[/\uff0f][^\S\n]?(?!\d(?:{_GAP_MARKS}{{0,3}}\d){{9}}))"
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d)")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1901,7 +1904,7 @@ def _asks_it_undone(text: str, position: int) -> bool:
 # one before the payment ends the reading there: "mohon warga tidak bayar"), nor "resmi" alone ("tanpa kwitansi
 # resmi" is the pungli reported).
 _UNDOING = frozenset({"dihapus", "dihapuskan", "dikembalikan", "dihentikan", "dibatalkan", "ditiadakan", "dibebaskan",
-                      "gratis"})
+                      "gratis", "digratiskan"})
 _HELD_TO_DUE = frozenset({("sesuai", due) for due in ("tarif", "aturan", "ketentuan", "peraturan", "perda")})
 # Words that carry a demand's sentence on to a condition, a purpose or the fact against it, whose "gratis",
 # "dihentikan" is no plea of hers; not "dan", "untuk" or a comma ("mohon warga iuran 50rb untuk pos ronda dihapus",
