@@ -48,7 +48,7 @@ from gateway.errors import (
     TooLarge,
 )
 from gateway.followups import addition_to, resolve_follow_up, stored_envelope
-from gateway.health.documents import check_failed_document
+from gateway.health.documents import CheckOutlasted, check_failed_document
 from gateway.health.monitor import HealthMonitor, SpoolProbe, publish_disabled
 from gateway.health.rules import load_rules
 from gateway.health.signals import HealthSignals, SignalWriter
@@ -1007,8 +1007,8 @@ def metrics_response(collected: metrics.CollectedMetrics | None = None) -> web.R
 
 
 async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
-    """The health check (with its metrics collection when `collect`), or TimeoutError past the views' bound
-    (`health.view_check_seconds`, 3 s). A Redis that never answers costs the check the socket timeout
+    """The health check (with its metrics collection when `collect`), or `CheckOutlasted` (a TimeoutError) past the
+    views' bound (`health.view_check_seconds`, 3 s). A Redis that never answers costs the check the socket timeout
     (intake.redis_timeout_seconds, 2 s): the views say "down" or show the process's own metrics before a scraper's
     timeout (Prometheus: 10 s) instead.
 
@@ -1024,7 +1024,13 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
         running = asyncio.ensure_future(asyncio.to_thread(check))
         running.add_done_callback(functools.partial(_tell_outage, gateway.redis_outage))
         gateway.view_checks[collect] = running
-    return await asyncio.wait_for(asyncio.shield(running), gateway.settings.health.view_check_seconds)
+    bound = gateway.settings.health.view_check_seconds
+    try:
+        return await asyncio.wait_for(asyncio.shield(running), bound)
+    except TimeoutError as error:
+        if not running.done():
+            raise CheckOutlasted(bound) from error
+        return running.result()  # it ended as the bound passed: its own document, or its own error
 
 
 def _tell_outage(outage: RedisOutage, future: asyncio.Future[Any]) -> None:

@@ -2668,8 +2668,9 @@ async def test_a_redis_outage_is_three_lines_of_the_gateway_whatever_looks_at_re
 async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
     test_env: TestEnvironment, redis: Redis, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A view gives up on its check past its bound and answers 503, but the check that then succeeds is Redis
-    answering: `gateway.redis_lost` is the line operators alert on, and a slow scrape once paged them."""
+    """A view gives up on its check past its bound and answers 503, saying so, but the check that then succeeds is
+    Redis answering: `gateway.redis_lost` is the line operators alert on, and a slow scrape once paged them. The
+    reason said a Redis command had run out of time, on a host too busy to run the check while Redis answered."""
     settings = test_env.settings(LAPOR_HEALTH_VIEW_CHECK_SECONDS="0.2")
     runner = web.AppRunner(create_app(settings, redis), access_log=None)
     await runner.setup()
@@ -2685,7 +2686,13 @@ async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
     try:
         async with httpx.AsyncClient(verify=tls_context(), base_url=settings.public_url, timeout=10) as client:
             monkeypatch.setattr(monitor, "check", slow_check)
-            assert (await client.get("/v1/status")).status_code == 503  # the view did not wait
+            outlasted = await client.get("/v1/status")
+            assert outlasted.status_code == 503  # the view did not wait
+            # Said as a check past the views' bound, Redis slow or the host busy; not as a Redis command timed out.
+            reason = outlasted.json()["reason"]
+            assert reason.startswith("Redis does not answer in time (the health check took longer than 0.2 s, "
+                                     "health.view_check_seconds:") and "this host too busy" in reason, reason
+            assert "a command runs out of time" not in reason
             await asyncio.sleep(0.6)  # the check it gave up on ends: Redis answered
             monkeypatch.setattr(monitor, "check", real_check)
             # The bound back to the tests' own: a loaded machine's real check took longer than 0.2 s, once.

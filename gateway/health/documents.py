@@ -40,6 +40,16 @@ def spool_size(data_dir: Path) -> int:
     return Spool(data_dir / SPOOL_DIR).size_bytes()
 
 
+class CheckOutlasted(TimeoutError):
+    """A status view stopped waiting for its health check at its bound (`health.view_check_seconds`), the check still
+    running: Redis slow to answer, or a host too busy to run the check. Said as such, where the view named only a
+    Redis command that ran out of time, and the operator found Redis answering at once."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the health check took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
 def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str,
                         spool_failure: str | None = None, *, since: float | None = None,
                         spool_failure_since: float | None = None) -> dict[str, Any]:
@@ -139,6 +149,11 @@ def redis_trouble(error: BaseException) -> str:
     if isinstance(error, ResponseError):
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
+    if isinstance(error, CheckOutlasted):
+        return (f"Redis does not answer in time (the health check took longer than {error.seconds:g} s, "
+                "health.view_check_seconds: Redis slow, busy with a long command or script (SLOWLOG GET), swapping or "
+                "on a network losing packets, or this host too busy to run the check (its load: uptime, top); the "
+                "next view says which once the check ends)")
     if connect_timed_out(error):
         return (f"Redis does not answer in time ({type(error).__name__}: no connection was made in time: its host down "
                 "or cut off, a packet filter, a wrong address in REDIS_URL, or a Redis that hangs with its queue of "
