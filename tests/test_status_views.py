@@ -2693,6 +2693,7 @@ async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
             assert reason.startswith("Redis does not answer in time (the health check took longer than 0.2 s, "
                                      "health.view_check_seconds:") and "this host too busy" in reason, reason
             assert "a command runs out of time" not in reason
+            assert outlasted.json()["redis"] == "TimeoutError"  # the field's values as documented
             await asyncio.sleep(0.6)  # the check it gave up on ends: Redis answered
             monkeypatch.setattr(monitor, "check", real_check)
             # The bound back to the tests' own: a loaded machine's real check took longer than 0.2 s, once.

@@ -81,7 +81,9 @@ def redis_down_document(error: BaseException, spool_bytes: int, now: float, redi
                   f"({spool_bytes} bytes waiting, replayed when Redis is back) while the gateways hold Tracking IDs in "
                   "reserve (/readyz shows how many), 503 after; the aggregator's callbacks and Instagram's "
                   f"notifications get 503 (their senders retry), SMTP answers 451, pollers wait. Check {redis_name}")
-    return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": type(error).__name__,
+    # A view's bound passed is a TimeoutError to what reads `redis` (dashboards, alerts): the reason tells it apart.
+    kind = TimeoutError.__name__ if isinstance(error, CheckOutlasted) else type(error).__name__
+    return {"generated_at": _clock(now), "overall": State.DOWN.value, "redis": kind,
             "redis_state": outage_reason(error),
             "redis_down_since": redis_since, "reason": reason, "spool_size": spool_bytes,
             "spool_failure": spool_failure, "spool_failure_since": spool_since if spool_failure is not None else None}
