@@ -98,8 +98,9 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "not_a_name": ("words",),
     "contact_labels": ("labels", "words"),
     "address_lines": ("labels", "openers", "numbered", "areas", "sentence_words", "sentence_suffixes"),
-    "someone_else": ("victim", "words", "attribution", "speech_openers", "determiners"),
-    "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking"),
+    "someone_else": ("victim", "words", "attribution", "speech_openers", "determiners", "claims", "claim_lead",
+                     "label_addressing"),
+    "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking", "other_of_hers"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
@@ -107,7 +108,9 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",
                  "hers_after", "to_the_reader", "after_thanks", "by_way_of", "pasted_to_the_reader",
                  "own_line_openers", "greetings", "introducing", "pasted_messages", "received", "sent", "pointing",
-                 "as_follows", "capitals_name_end", "post_before"),
+                 "as_follows", "capitals_name_end", "post_before", "action_pleas", "action_asked", "neighbourhoods",
+                 "first_person", "forwarding", "forward_pleas", "destination", "before_writer", "scams"),
+    "payments": ("asking", "money", "asked", "paying", "collecting", "undoing", "held_to_due", "clause_on", "negating"),
 }
 
 

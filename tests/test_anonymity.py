@@ -1816,7 +1816,9 @@ def test_a_line_of_many_message_words_is_read_in_time_linear_in_its_length(monke
 def test_a_line_of_many_forwarding_words_is_read_in_time_linear_in_its_length(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether a destination follows each forwarding word ("saya teruskan pesan ini ke bapak"), read once."""
-    monkeypatch.setattr(own_identity, "_DESTINATION", CountedWords(own_identity._DESTINATION))
+    words = own_identity.load_identity_words()
+    counted = CountedWords(words.destination)
+    monkeypatch.setattr(own_identity, "load_identity_words", lambda: replace(words, destination=counted))
     said = ["teruskan"] * 4_000
     CountedWords.asked = 0
     text = " ".join(said) + " ke bapak\nKades potong BLT\nTerima kasih\nSiti Rahayu"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import CONFIG_DIR, SettingsError
-from gateway.tables import REPLY_FIELDS, REPLY_KEYS, STATUS_NAMES, check_tables
+from gateway.tables import IDENTITY_REQUIRED, REPLY_FIELDS, REPLY_KEYS, STATUS_NAMES, check_tables
 from tests.conftest import REPO_ROOT, TestEnvironment
 
 # The console script's `main`, with the config directory of argv[1].
@@ -196,6 +196,26 @@ def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: st
 
     assert str(refused.value).startswith(f"{config / name}"), refused.value
     assert said in str(refused.value), refused.value
+
+
+def _identity_without(section: str, key: str) -> tuple[str, str]:
+    """The text of the release's identity.toml from `[section]` to `key`'s line, and the same with the key renamed."""
+    text = (CONFIG_DIR / "identity.toml").read_text(encoding="utf-8")
+    start = text.index(f"\n[{section}]\n")
+    end = text.find("\n[", start + 1)
+    at = text.index(f"\n{key} = ", start, end if end >= 0 else len(text))
+    return text[start:at + len(key) + 4], text[start:at] + f"\nformer_{key} = "
+
+
+@pytest.mark.parametrize(("section", "key"), [(section, key) for section, keys in IDENTITY_REQUIRED.items()
+                                              for key in keys])
+def test_each_identity_key_left_out_is_refused_naming_it(section: str, key: str, tmp_path: Path) -> None:
+    config = _config_with(tmp_path, "identity.toml", *_identity_without(section, key)).parent
+
+    with pytest.raises(SettingsError) as refused:
+        check_tables(config)
+
+    assert str(refused.value).startswith(f"{config / 'identity.toml'}: [{section}] {key} is missing"), refused.value
 
 
 def test_an_email_table_customised_before_bounce_names_and_openings_is_read_without_them(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ the sign-off alone as a one-word From is; "s.rahayu@..." signs "Siti Rahayu" too
 family name, opening with the initial), and "sitirahayu88@..." (words that together spell its one word). The
 sender's other addresses (Reply-To, Sender, the envelope sender...) spell it the same way, also where only the From
 gives a name: a site's form or a relay sends from its own named address, the citizen's bare one as its Reply-To. The
-closing phrases, forms of address and ordinary words are config/identity.toml's.
+closing phrases, forms of address and ordinary words, as every word set this module reads with (someone else's words,
+her pleas, money asked for: `[payments]`), are config/identity.toml's.
 
 A mail's signature is the sender's own too. Below RFC 3676's `-- ` the parse has cut it already; typed by hand or in
 a webmail editor the delimiter often loses its space, and a line of `--` alone is also a citizen's divider with the
@@ -178,6 +179,12 @@ class IdentityWords:
     # a determiner between or none (`determiners`: "itu"), lowercase.
     speech_openers: frozenset[str]
     determiners: frozenset[str]
+    # Words right after a contact claiming what follows (`[someone_else]` claims: "0813... ngaku dari BRI"), the words
+    # that may stand before such a claim or a word of someone else's (`claim_lead`: "0813... itu no penipunya"), and
+    # the forms of address in such a label (`label_addressing`: "... milik pak Kades Hendra"), lowercase.
+    claims: frozenset[str]
+    claim_lead: frozenset[str]
+    label_addressing: frozenset[str]
     # Words that ask to be reached (`[own_contact]`), as whole words; and the words that may stand between them and
     # the contact they give (its `connectors`, and a contact label's words), lowercase.
     own_contact: re.Pattern[str]
@@ -186,6 +193,9 @@ class IdentityWords:
     # sms 0813...", the number that reached hers); words opening with `asking` ask to be reached and are not such.
     own_contact_reached_by: frozenset[str]
     own_contact_asking: frozenset[str]
+    # Words of a label in brackets after her number that, with `self_words`, make it her other one (`[own_contact]`
+    # other_of_hers: "0813... (nomor saya yg lain)"), lowercase.
+    other_of_hers: frozenset[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -249,6 +259,9 @@ class IdentityWords:
     greetings: frozenset[str]
     # Two words in which a pasted message's writer introduces themself after a greeting (`[own_name]` introducing).
     introducing: frozenset[str]
+    # A neighbourhood's words after those two that make them her own (`[own_name]` neighbourhoods: "ini dari warga RT
+    # 03"), lowercase.
+    neighbourhoods: frozenset[str]
     # What makes a line name a message that came, pasted below it (`[own_name]` pasted_messages, received, sent,
     # pointing; `self_words`, whose "kirim" is hers), lowercase.
     pasted_messages: frozenset[str]
@@ -257,6 +270,16 @@ class IdentityWords:
     pointing: frozenset[str]
     as_follows: frozenset[str]
     self_words: frozenset[str]
+    # Those who sent a message themselves besides `self_words` (`[own_name]` first_person: "kami"); forwarding words
+    # (`forwarding`), not asked for (after `action_pleas` or `forward_pleas`) nor sent on (`destination` after them);
+    # the words between a message's word and its writer (`before_writer`: "sms dari penipu"), and a scam's (`scams`),
+    # lowercase.
+    first_person: frozenset[str]
+    forwarding: frozenset[str]
+    forward_pleas: frozenset[str]
+    destination: frozenset[str]
+    before_writer: frozenset[str]
+    scams: frozenset[str]
     # Words ending a name in capitals besides `not_after_self`'s (`[own_name]` capitals_name_end: "ANGGOTA").
     capitals_name_end: frozenset[str]
     # Words or phrases saying she reports after an office under her label, that make it her own post (`[own_name]`
@@ -264,6 +287,10 @@ class IdentityWords:
     post_before: frozenset[str]
     # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
     after_thanks: frozenset[str]
+    # Her plea for the authorities to act on the line before those thanks (`[own_name]` action_pleas, then a word of
+    # `action_asked`: "Mohon ditindak pak"), folded.
+    action_pleas: frozenset[str]
+    action_asked: frozenset[str]
     # One of `[own_name]` to_the_reader among the first two words at a position ("Selamat anda ...", "Yth nasabah").
     to_the_reader: re.Pattern[str]
     # `[address_lines]` sentence_words, lowercase: a word no name holds either ("oleh", "dari", "untuk").
@@ -280,6 +307,18 @@ class IdentityWords:
     # An office the accused holds (`[someone_else]` offices: "Kades", "Kepala Desa") opening what sets a name off
     # ("Hendra Gunawan (Kades Sukamaju)"), after its marks.
     office_after_name: re.Pattern[str]
+    # Money asked for after a plea's word (`[payments]` asking, money; paying and those asked between: asked; collecting
+    # before an amount), unless asked undone (`undoing` not after `negating`, a pair of `held_to_due`) before a word
+    # of `clause_on` carries the sentence on; folded.
+    payment_asking: frozenset[str]
+    money: frozenset[str]
+    payment_asked: frozenset[str]
+    paying: frozenset[str]
+    collecting: frozenset[str]
+    undoing: frozenset[str]
+    held_to_due: frozenset[tuple[str, str]]
+    clause_on: frozenset[str]
+    negating: frozenset[str]
 
 
 # The handles a mention opens with, addressed to ("@LAPOR1708 @polres Saya Ahmad Fauzi ..."): no mark ends a clause
@@ -323,6 +362,9 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         attribution=frozenset(word.lower() for word in raw["someone_else"]["attribution"]),
         speech_openers=frozenset(word.lower() for word in raw["someone_else"]["speech_openers"]),
         determiners=frozenset(word.lower() for word in raw["someone_else"]["determiners"]),
+        claims=frozenset(word.lower() for word in raw["someone_else"]["claims"]),
+        claim_lead=frozenset(word.lower() for word in raw["someone_else"]["claim_lead"]),
+        label_addressing=frozenset(word.lower() for word in raw["someone_else"]["label_addressing"]),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
                                                                               *raw["own_contact"]["handles"]]))
                                + r")(?!\w)", re.IGNORECASE),
@@ -332,6 +374,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                                                    *raw["contact_labels"]["words"]]),
         own_contact_reached_by=frozenset(word.lower() for word in raw["own_contact"]["reached_by"]),
         own_contact_asking=frozenset(word.lower() for word in raw["own_contact"]["asking"]),
+        other_of_hers=frozenset(word.lower() for word in raw["own_contact"]["other_of_hers"]),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -365,15 +408,25 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_line_openers=frozenset(word.lower() for word in raw["own_name"]["own_line_openers"]),
         greetings=frozenset(word.lower() for word in raw["own_name"]["greetings"]),
         introducing=frozenset(" ".join(phrase.lower().split()) for phrase in raw["own_name"]["introducing"]),
+        neighbourhoods=frozenset(word.lower() for word in raw["own_name"]["neighbourhoods"]),
         pasted_messages=frozenset(word.lower() for word in raw["own_name"]["pasted_messages"]),
         received=frozenset(word.lower() for word in raw["own_name"]["received"]),
         sent=frozenset(word.lower() for word in raw["own_name"]["sent"]),
         pointing=frozenset(word.lower() for word in raw["own_name"]["pointing"]),
         as_follows=frozenset(word.lower() for word in raw["own_name"]["as_follows"]),
         self_words=frozenset(word.lower() for word in raw["own_name"]["self_words"]),
+        first_person=frozenset(word.lower() for word in raw["own_name"]["first_person"]),
+        forwarding=frozenset(word.lower() for word in raw["own_name"]["forwarding"]),
+        forward_pleas=frozenset(word.lower() for word in [*raw["own_name"]["action_pleas"],
+                                                          *raw["own_name"]["forward_pleas"]]),
+        destination=frozenset(word.lower() for word in raw["own_name"]["destination"]),
+        before_writer=frozenset(word.lower() for word in raw["own_name"]["before_writer"]),
+        scams=frozenset(word.lower() for word in raw["own_name"]["scams"]),
         capitals_name_end=frozenset(_folded(word) for word in raw["own_name"]["capitals_name_end"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
+        action_pleas=frozenset(_folded(word) for word in raw["own_name"]["action_pleas"]),
+        action_asked=frozenset(_folded(word) for word in raw["own_name"]["action_asked"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
@@ -392,7 +445,22 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                  + r"))(?!\w)", re.IGNORECASE),
         office_after_name=re.compile(r"[^\w\n]*(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["offices"]))
                                      + r")(?!\w)", re.IGNORECASE),
+        payment_asking=frozenset(_folded(word) for word in raw["payments"]["asking"]),
+        money=frozenset(_folded(word) for word in raw["payments"]["money"]),
+        payment_asked=frozenset(_folded(word) for word in raw["payments"]["asked"]),
+        paying=frozenset(_folded(word) for word in raw["payments"]["paying"]),
+        collecting=frozenset(_folded(word) for word in raw["payments"]["collecting"]),
+        undoing=frozenset(_folded(word) for word in raw["payments"]["undoing"]),
+        held_to_due=frozenset(map(_word_pair, raw["payments"]["held_to_due"])),
+        clause_on=frozenset(_folded(word) for word in raw["payments"]["clause_on"]),
+        negating=frozenset(_folded(word) for word in raw["payments"]["negating"]),
     )
+
+
+def _word_pair(phrase: str) -> tuple[str, str]:
+    """A phrase of two words, folded, as `_asks_it_undone` reads two words in a row ("sesuai tarif")."""
+    first, second = map(_folded, phrase.split())  # a phrase of another length is a mistake in the table
+    return first, second
 
 
 _LIST_ITEM = re.compile(r"\s*(?:\d{1,3}[.)]|[-*\u2022])\s")
@@ -1490,21 +1558,17 @@ def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[t
     return spans
 
 
-# Words between a number and the claim or the word of someone else's that makes it theirs ("0813... itu no penipunya").
-_CLAIM_LEAD = frozenset({"itu", "ini", "no", "nomor", "nmr", "adalah", "milik", "punya", "yg", "yang", "akun"})
-
-
 def _clause_names_someone_else(identity: IdentityWords, text: str, position: int) -> bool:
     """Whether the words right after a contact at `position` give it as someone else's: a claim ("0813... ngaku dari
     BRI") or a word of `[someone_else]` first, or after words pointing at the number ("0813... itu no penipunya"); not
     one further on ("0812... mau lapor penipu online": hers), nor her own description ("korban penipu"). A mark, a
-    bar, a dash or a label's colon ends the words read."""
+    bar, a dash or a label's colon ends the words read (`[someone_else]` claims, claim_lead)."""
     clause = re.split(r"[.!?;,\n|:/]| - ", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
     for word in _WORD.findall(clause)[:4]:
         lowered = word.lower()
-        if lowered in {"ngaku", "mengaku"} or _someone_elses(identity, word):
+        if lowered in identity.claims or _someone_elses(identity, word):
             return True
-        if lowered not in _CLAIM_LEAD:
+        if lowered not in identity.claim_lead:
             return False
     return False
 
@@ -1522,16 +1586,15 @@ def _labels_as_someone_elses(identity: IdentityWords, text: str, position: int) 
     for word in said:
         if _someone_elses_or_office(identity, word):
             named = True
-        elif word.lower() not in _CLAIM_LEAD and word.lower() not in _ADDRESSING \
+        elif word.lower() not in identity.claim_lead and word.lower() not in identity.label_addressing \
                 and not (named and word[:1].isupper()):  # the office holder's name: "milik Kades Hendra"
             return False
     return named
 
 
-# The most words a label after a contact may have ("0813... itu nomor si pelaku", "... milik pak Kades Hendra"), and
-# the forms of address in it.
+# The most words a label after a contact may have ("0813... itu nomor si pelaku", "... milik pak Kades Hendra"); the
+# forms of address in it are `[someone_else]` label_addressing.
 _LABEL_WORDS = 5
-_ADDRESSING = frozenset({"pak", "bpk", "bapak", "bu", "ibu", "si", "sdr", "saudara"})
 
 
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -1852,76 +1915,49 @@ def _says_she_reports(words: IdentityWords, text: str, position: int) -> bool:
             and (word := _NAME_WORD.match(text, space.end())) is not None:
         read.append(_folded(word.group().rstrip(".")))
         if " ".join(read) in words.post_before:
-            return read[-1] not in _ASKING or not _asks_for_money(text, word.end())
+            return read[-1] not in words.payment_asking or not _asks_for_money(words, text, word.end())
         position = word.end()
     return False
 
 
-# A plea's words, hers after her post ("Sekdes Sukamaju mohon segera ditindaklanjuti") but for money asked for
-# (`_MONEY`: "Kades Hendra mohon uang", "... memohon dana 5jt": the accused's).
-_ASKING = frozenset({"mohon", "memohon", "mhn"})
-_MONEY = frozenset({"uang", "transfer", "dana", "biaya", "duit", "setoran", "imbalan", "bayaran", "fee", "sumbangan",
-                    "pungutan"})
-
-
-def _asks_for_money(text: str, position: int) -> bool:
-    """Whether the words after `position` ask for money (`_MONEY`) or a payment (`_PAYING`), those asked named
-    between (`_ASKED`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went), and
-    their clause does not ask it undone (`_UNDOING`: "... mohon warga iuran 50rb dihapus" is her plea, her post)."""
+def _asks_for_money(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the words after `position` ask for money (`[payments]` money) or a payment (`paying`), those asked named
+    between (`asked`: "mohon warga bayar 100rb" was read as her post asking for help, and the accused went), and
+    their clause does not ask it undone (`undoing`: "... mohon warga iuran 50rb dihapus" is her plea, her post)."""
     collecting = False
     for _ in range(_ASKED_MAX_WORDS):
         if collecting and _AMOUNT.match(text, position):  # "mohon warga kumpul Rp 100.000", "kumpulkan 200 ribu"
-            return not _asks_it_undone(text, position)
+            return not _asks_it_undone(words, text, position)
         word = _next_name_word(text, position)
         if word is None:
             return False
         folded = _folded(word.group())
-        if folded in _MONEY or folded in _PAYING:
-            return not _asks_it_undone(text, word.end())
-        if folded not in _ASKED and folded not in _COLLECTING:
+        if folded in words.money or folded in words.paying:
+            return not _asks_it_undone(words, text, word.end())
+        if folded not in words.payment_asked and folded not in words.collecting:
             return False
-        position, collecting = word.end(), folded in _COLLECTING
+        position, collecting = word.end(), folded in words.collecting
     return False
 
 
-def _asks_it_undone(text: str, position: int) -> bool:
-    """Whether the clause from `position` to its sentence's end holds a word of `_UNDOING` not negated ("uang tidak
-    dikembalikan" is the pungli) or a pair of `_HELD_TO_DUE`, before a word of `_CLAUSE_ON` carries the sentence on to
-    a condition, a purpose or the fact against it ("bayar 100rb, kalau tidak BLT dihentikan", "bayar 50rb utk KTP
+def _asks_it_undone(words: IdentityWords, text: str, position: int) -> bool:
+    """Whether the clause from `position` to its sentence's end holds a word of `[payments]` undoing not negated ("uang
+    tidak dikembalikan" is the pungli) or a pair of `held_to_due`, before a word of `clause_on` carries the sentence on
+    to a condition, a purpose or the fact against it ("bayar 100rb, kalau tidak BLT dihentikan", "bayar 50rb utk KTP
     padahal gratis", "transfer 2jt agar uang jaminan dikembalikan": his demand, his threat, the fact reported)."""
     clause = re.split(r"[.!?;\n]", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
     said: list[str] = []
     for word in _WORD.findall(clause):
-        if (folded := _folded(word)) in _CLAUSE_ON:
+        if (folded := _folded(word)) in words.clause_on:
             break
         said.append(folded)
-    return any(word in _UNDOING and before not in _NEGATING for before, word in pairwise(["", *said])) \
-        or any(pair in _HELD_TO_DUE for pair in pairwise(said))
+    return any(word in words.undoing and before not in words.negating for before, word in pairwise(["", *said])) \
+        or any(pair in words.held_to_due for pair in pairwise(said))
 
 
-# Words asking a payment undone, or held to what is due: her plea against it ("mohon warga iuran 50rb dihapus",
-# "mohon semua warga bayar sesuai tarif resmi"). Not a negation ("... bayar 100rb tidak boleh telat" is his demand;
-# one before the payment ends the reading there: "mohon warga tidak bayar"), nor "resmi" alone ("tanpa kwitansi
-# resmi" is the pungli reported).
-_UNDOING = frozenset({"dihapus", "dihapuskan", "dikembalikan", "dihentikan", "dibatalkan", "ditiadakan", "dibebaskan",
-                      "gratis", "digratiskan"})
-_HELD_TO_DUE = frozenset({("sesuai", due) for due in ("tarif", "aturan", "ketentuan", "peraturan", "perda")})
-# Words that carry a demand's sentence on to a condition, a purpose or the fact against it, whose "gratis",
-# "dihentikan" is no plea of hers; not "dan", "untuk" or a comma ("mohon warga iuran 50rb untuk pos ronda dihapus",
-# "... bayar 100rb, dikembalikan" are hers). A negation before an undoing word.
-_CLAUSE_ON = frozenset({"kalau", "kalo", "klo", "jika", "jk", "bila", "apabila", "agar", "supaya", "biar", "padahal",
-                        "seharusnya", "harusnya", "sehingga", "tapi", "tetapi", "namun", "karena", "krn", "sedangkan"})
-_NEGATING = frozenset({"tidak", "tak", "tdk", "gak", "ga", "nggak", "enggak", "belum", "blm", "bukan", "jangan"})
 # An amount of money right after collecting: digits, "Rp" before them.
 _AMOUNT = re.compile(r"[^\S\n]+(?:rp\.?[^\S\n]*)?\d", re.IGNORECASE)
-
-
-# Those asked for money between a plea and it ("Kades Hendra mohon warga bayar 100rb", "... mohon semua warga setor"),
-# and the paying asked for.
-_ASKED = frozenset({"warga", "semua", "seluruh", "para", "kepada", "tiap", "setiap", "masyarakat"})
-_PAYING = frozenset({"bayar", "membayar", "setor", "menyetor", "iuran", "sumbang", "menyumbang", "patungan"})
-# Collecting, money after it ("mhn warga kumpul uang"; "mohon warga mengumpulkan bukti" is her plea).
-_COLLECTING = frozenset({"kumpul", "kumpulkan", "mengumpulkan"})
+# The most words read after a plea's word for the money asked (`[payments]`: "mohon semua warga bayar").
 _ASKED_MAX_WORDS = 4
 
 
@@ -1951,7 +1987,7 @@ def without_message_sign_off(text: str) -> str:
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or (not _signed_with_her_own(words, text[phrases[-1].end():])
-                       and not _pleads_for_action_before(text, phrases[-1].start())
+                       and not _pleads_for_action_before(words, text, phrases[-1].start())
                        and _passes_on_words(words, text[:phrases[-1].start()])):
         return text
     below = _BELOW_CLOSING.match(text, phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
@@ -2033,10 +2069,7 @@ def _labelled_hers_after(words: IdentityWords, text: str, end: int) -> bool:
     said = [word.lower() for word in _WORD.findall(label.group(1))] if label is not None else []
     # a label's words alone ("WA saya", "nomor saya yg lain"); "(yg sms saya)" says what the scammer did
     return any(word in words.self_words for word in said) and all(
-        word in words.self_words or word in words.contact_label_words or word in _OTHER_OF_HERS for word in said)
-
-
-_OTHER_OF_HERS = frozenset({"yg", "yang", "lain", "lainnya", "juga", "kedua", "2"})
+        word in words.self_words or word in words.contact_label_words or word in words.other_of_hers for word in said)
 
 
 # A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
@@ -2097,21 +2130,15 @@ def _said_to_the_reader(words: IdentityWords, text: str, position: int) -> int:
     return position
 
 
-def _pleads_for_action_before(text: str, start: int) -> bool:
+def _pleads_for_action_before(words: IdentityWords, text: str, start: int) -> bool:
     """Whether the line before the closing phrase at `start` (or its own line's words before it) is her plea for the
-    authorities to act (`_PLEAS`, then a word of `_ACTION_ASKED`: "Mohon ditindak pak", "Tolong segera diusut"): the
+    authorities to act (`action_pleas`, then one of `action_asked`: "Mohon ditindak pak", "Tolong segera diusut"): the
     pasted message above it ended, the sign-off below hers ("Saya forward sms penipu ke LAPOR\n<the scam>\n\nMohon
     ditindak pak\nTerima kasih\nSiti Rahayu" kept her name)."""
     before = text[max(0, start - SENTENCE_REACH):start].rstrip()
     line = before[before.rfind("\n") + 1:]
     said = [_folded(word) for word in _WORD.findall(line)]
-    return bool(said) and said[0] in _PLEAS and not _ACTION_ASKED.isdisjoint(said[1:])
-
-
-_PLEAS = frozenset({"mohon", "mhn", "tolong", "tlg", "harap", "minta"})
-# What a citizen asks of the authorities; not a scam's asking ("mohon segera transfer", "tolong bantu isi pulsa").
-_ACTION_ASKED = frozenset({"ditindak", "tindak", "ditindaklanjuti", "tindaklanjuti", "diproses", "proses", "diusut",
-                           "usut", "diselidiki", "diperiksa", "ditangkap", "ditertibkan", "diberantas"})
+    return bool(said) and said[0] in words.action_pleas and not words.action_asked.isdisjoint(said[1:])
 
 
 def _passes_on_words(words: IdentityWords, text: str) -> bool:
@@ -2174,12 +2201,8 @@ def _introduces_a_writer(words: IdentityWords, first: list[str]) -> bool:
             return False
         if " ".join(pair) in words.introducing:
             following = first[index + 2] if index + 2 < len(first) else ""
-            return following not in words.own_name_hers_after and following not in _NEIGHBOURHOODS
+            return following not in words.own_name_hers_after and following not in words.neighbourhoods
     return False
-
-
-# Words of a neighbourhood after "ini dari" that make it her own ("ini dari warga RT 03", "kami dari RT 03").
-_NEIGHBOURHOODS = frozenset({"rt", "rw", "desa", "dusun", "kampung"})
 
 
 def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
@@ -2197,15 +2220,15 @@ def _names_what_came(words: IdentityWords, said: list[str]) -> bool:
     # Whether a destination stands after each position, read once from the end as `hers_after` below.
     sent_on = [False] * (len(said) + 1)
     for index in range(len(said) - 1, -1, -1):
-        sent_on[index] = sent_on[index + 1] or said[index] in _DESTINATION
+        sent_on[index] = sent_on[index + 1] or said[index] in words.destination
     writer_named = _names_its_writer(words, said)  # "saya forward sms penipu ke LAPOR": the scam came to her
     for index, word in enumerate(said):
         hers_first.append(hers_before)
-        forwarded = word in _FORWARDING and not writer_named and (
-            (index and said[index - 1] in _FORWARD_PLEAS) or sent_on[index + 1])
+        forwarded = word in words.forwarding and not writer_named and (
+            (index and said[index - 1] in words.forward_pleas) or sent_on[index + 1])
         if (word in words.received and not forwarded) or (word in words.sent and not hers_before):
             came = True
-        hers_before = hers_before or word in words.self_words or word in _FIRST_PERSON
+        hers_before = hers_before or word in words.self_words or word in words.first_person
     # Whether her own words stand after each position: read once from the end (per message word, quadratic).
     hers_after = [False] * (len(said) + 1)
     for index in range(len(said) - 1, -1, -1):
@@ -2235,28 +2258,15 @@ def _names_its_writer(words: IdentityWords, said: list[str]) -> bool:
         if word not in words.pasted_messages:
             continue
         for after in said[index + 1:index + 1 + _WRITER_READ_WORDS]:
-            if after in _FROM or words.addressed.fullmatch(after):
+            if after in words.before_writer or words.addressed.fullmatch(after):
                 continue
-            if _someone_elses(words, after) or _folded(after) in words.own_name_offices or after in _SCAMS:
+            if _someone_elses(words, after) or _folded(after) in words.own_name_offices or after in words.scams:
                 return True
             break
     return False
 
 
-_FROM = frozenset({"dari", "dr"})
-_SCAMS = frozenset({"penipuan", "penipuannya", "scam", "hoax", "hoaks"})
 _WRITER_READ_WORDS = 3
-
-
-# Forwarding words: a message that came, but not asked for ("Mohon teruskan pesan ini ke bupati": her own) nor sent on
-# to someone ("saya teruskan pesan ini ke bapak"): her own message.
-_FORWARDING = frozenset({"forward", "teruskan", "meneruskan"})
-_FORWARD_PLEAS = _PLEAS | {"pls", "please"}
-_DESTINATION = frozenset({"ke", "kepada", "kpd"})
-
-
-# Words of those who sent a message themselves besides `self_words` ("kami warga RT 03 sudah kirim surat ke camat").
-_FIRST_PERSON = frozenset({"kami", "kita"})
 
 
 # A message's word among a line's last this many words may name what is pasted below it ("penipu kirim sms").
