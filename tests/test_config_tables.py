@@ -198,6 +198,16 @@ def test_each_table_problem_is_said_naming_the_file(name: str, old: str, new: st
     assert said in str(refused.value), refused.value
 
 
+def test_every_key_of_the_identity_table_is_a_required_one() -> None:
+    """Each key the release's identity.toml holds is one a process checks for at start (`IDENTITY_REQUIRED`): a word
+    set read from it and left out of the check failed as `KeyError` on loading, not as the key missing."""
+    import tomllib
+
+    shipped = tomllib.loads((CONFIG_DIR / "identity.toml").read_text(encoding="utf-8"))
+    held = {(section, key) for section, table in shipped.items() for key in table}
+    assert held == {(section, key) for section, keys in IDENTITY_REQUIRED.items() for key in keys}
+
+
 def _identity_without(section: str, key: str) -> tuple[str, str]:
     """The text of the release's identity.toml from `[section]` to `key`'s line, and the same with the key renamed."""
     text = (CONFIG_DIR / "identity.toml").read_text(encoding="utf-8")
