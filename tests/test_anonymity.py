@@ -669,6 +669,13 @@ OWN_IDENTITY_CASES = [
                     "0857-2222-3333/0813-4444-5555. Telp saya 0274/512347 atau 0813 / 4444 6666",
                     "Pungli di loket. Hubungi saya di [anonim] / [anonim]. WA saya [anonim]/[anonim]. "
                     "Telp saya [anonim] atau [anonim]"),
+    # A slash before a number's own group (no trunk 0: an area code's, the country code's) joins it, a mark or a line
+    # break beside it too; a trunk's 0 after it opens another number, of nine digits too.
+    OwnIdentityCase("sms: a number's groups split by a slash and marks, and a list of three", SMS_SENDER,
+                    "Telp saya (0274)/512345, WA saya +62 / 812 3456 7890. Hubungi saya di 0274 /\n512345 atau "
+                    "0274-/512346. WA saya 0812-3456-7890 / 0813-4444-5555 / 0645-41234",
+                    "Telp saya [anonim], WA saya [anonim]. Hubungi saya di [anonim] atau "
+                    "[anonim]. WA saya [anonim] / [anonim] / [anonim]"),
     # As an SMS writes them: "sy" and "aku" for "saya", "hub" for "hubungi" before them. Each reached the case store.
     # "hub" or "balas ke" alone before a number is how a scam SMS asks to be called or answered: the scammer's stays.
     OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,

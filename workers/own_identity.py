@@ -1180,11 +1180,13 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
 # 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
-# 0813-9876-5432, 2 orang saksi"). A slash joins groups ("0274/512345", "0813 / 4444 5555") but not before a whole
-# number of its own (ten digits and more: "0274-512345 / 0274-512346" lists two), read as one, which left the second
-# one's last digits past the most digits a number has.
-_GAP_MARKS = r"[\s().\-\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e_*~\u00b7]"
-_GIVEN_GAP = rf"(?:{_GAP_MARKS}{{0,3}}|[^\S\n]?[/\uff0f][^\S\n]?(?!\d(?:{_GAP_MARKS}{{0,3}}\d){{9}}))"
+# 0813-9876-5432, 2 orang saksi"). A slash joins groups ("(0274)/512345", "+62/812...", "0813 / 4444 5555") but not
+# before a trunk's 0 (`_TRUNK_ZERO`), which opens another number ("0274-512345 / 0274-512346", "... / 0645-41234"):
+# read as one, past the most digits a number has, the second one's last digits stayed.
+_GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
+_SLASH = r"[/\uff0f]"
+_TRUNK_ZERO = r"[0\uff10\u0660\u06f0\u0966]"  # in the scripts a number is read in (ASCII, fullwidth, Arabic-Indic...)
+_GIVEN_GAP = rf"(?!(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}{_TRUNK_ZERO}){_GAP_MARK}{{0,3}}"
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d)")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
