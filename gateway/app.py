@@ -1028,7 +1028,7 @@ async def _bounded_check(gateway: Gateway, collect: bool = False) -> Any:
     try:
         return await asyncio.wait_for(asyncio.shield(running), bound)
     except TimeoutError as error:
-        if not running.done():
+        if not running.done() or running.cancelled():  # cancelled: by the loop's shutdown, as the bound passed
             raise CheckOutlasted(bound) from error
         return running.result()  # it ended as the bound passed: its own document, or its own error
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import errno
 import html
 import io
 import os
+import pickle
 import re
 import signal
 import socket
@@ -60,6 +62,7 @@ from gateway.health import monitor as health_monitor
 from gateway.health.documents import (
     DEPLOYMENT_LOOK_SECONDS,
     DEPLOYMENT_WAIT_SECONDS,
+    CheckOutlasted,
     check_failed_document,
     deployment_seen,
     redis_down_document,
@@ -2702,6 +2705,13 @@ async def test_a_redis_slower_than_the_views_bound_but_answering_is_no_outage(
     finally:
         await runner.cleanup()
     assert [e["event"] for e in log_events(log_stream) if str(e["event"]).startswith("gateway.redis")] == []
+
+
+def test_a_check_past_the_views_bound_is_copied_with_its_bound() -> None:
+    """An exception is copied and pickled through its arguments: this one's message went back in as its bound."""
+    outlasted = pickle.loads(pickle.dumps(CheckOutlasted(0.2)))
+    assert outlasted.seconds == 0.2 and str(outlasted) == "the health check took longer than 0.2 s"
+    assert copy.copy(outlasted).seconds == 0.2
 
 
 def test_a_stuck_queue_says_why_the_last_retry_failed_and_whether_a_worker_takes_its_jobs(

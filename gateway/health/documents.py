@@ -49,6 +49,9 @@ class CheckOutlasted(TimeoutError):
         super().__init__(f"the health check took longer than {seconds:g} s")
         self.seconds = seconds
 
+    def __reduce__(self) -> tuple[type[CheckOutlasted], tuple[float]]:
+        return type(self), (self.seconds,)  # copied or pickled with its bound, not its message
+
 
 def redis_down_document(error: BaseException, spool_bytes: int, now: float, redis_name: str,
                         spool_failure: str | None = None, *, since: float | None = None,
@@ -154,8 +157,7 @@ def redis_trouble(error: BaseException) -> str:
     if isinstance(error, CheckOutlasted):
         return (f"Redis does not answer in time (the health check took longer than {error.seconds:g} s, "
                 "health.view_check_seconds: Redis slow, busy with a long command or script (SLOWLOG GET), swapping or "
-                "on a network losing packets, or this host too busy to run the check (its load: uptime, top); the "
-                "next view says which once the check ends)")
+                "on a network losing packets, or this host too busy to run the check (its load: uptime, top))")
     if connect_timed_out(error):
         return (f"Redis does not answer in time ({type(error).__name__}: no connection was made in time: its host down "
                 "or cut off, a packet filter, a wrong address in REDIS_URL, or a Redis that hangs with its queue of "
