@@ -676,6 +676,20 @@ OWN_IDENTITY_CASES = [
                     "0274-/512346. WA saya 0812-3456-7890 / 0813-4444-5555 / 0645-41234",
                     "Telp saya [anonim], WA saya [anonim]. Hubungi saya di [anonim] atau "
                     "[anonim]. WA saya [anonim] / [anonim] / [anonim]"),
+    # Groups before a slash short of a whole number join the number after it, a trunk's 0 after the slash too: read
+    # apart, the first was no number, the words between no connector, and her whole number stayed. So do an ID's.
+    OwnIdentityCase("sms: a short group before a slash and her mobile, an ID's groups split by slashes", SMS_SENDER,
+                    "telp saya 512345 / 0812-3456-7890. NIK saya 3201/2345/6789/0001. WA saya +62 / 0812-3456-7890. "
+                    "WA saya 0812/0345/6789",
+                    "telp saya [anonim]. NIK saya [anonim]. WA saya [anonim]. WA saya [anonim]"),
+    # Numbers listed with slashes before the words giving them as hers are all hers, as they were read as one.
+    OwnIdentityCase("sms: numbers listed with slashes before 'nomor saya'", SMS_SENDER,
+                    "Kalau ada info, 0645-41234 / 0645-41235 nomor saya. Atau 0274-512345 / 0274-512346 (telp saya)",
+                    "Kalau ada info, [anonim] nomor saya. Atau [anonim] (telp saya)"),
+    # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
+    OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
+                    "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",
+                    "Nama saya [anonim] [anonim] / 0274-599999 milik Kades"),
     # As an SMS writes them: "sy" and "aku" for "saya", "hub" for "hubungi" before them. Each reached the case store.
     # "hub" or "balas ke" alone before a number is how a scam SMS asks to be called or answered: the scammer's stays.
     OwnIdentityCase("sms: a number given as the sender's in the short forms an SMS writes", SMS_SENDER,
@@ -2046,6 +2060,12 @@ def test_a_sentence_after_her_second_contact_is_no_label_of_it(text: str, expect
 def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     cleaned = _sms_without_own_identity(text)
     assert "Siti" not in cleaned and "0857" not in cleaned and "022" not in cleaned, cleaned
+
+
+def test_a_date_beside_her_name_in_the_sign_off_leaves_it_no_name() -> None:
+    """A date's groups split by slashes are read as before, not as words of another sign-off: her name stayed."""
+    cleaned = _sms_without_own_identity("Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001")
+    assert "Siti" not in cleaned and "Rahayu" not in cleaned and "7001" not in cleaned, cleaned
 
 
 # A number listed after someone else's but labelled hers after it is hers ("... / 0813... (WA saya)").

@@ -1180,14 +1180,20 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
 # 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
-# 0813-9876-5432, 2 orang saksi"). A slash joins groups ("(0274)/512345", "+62/812...", "0813 / 4444 5555") but not
-# before a trunk's 0 (`_TRUNK_ZERO`), which opens another number ("0274-512345 / 0274-512346", "... / 0645-41234"):
-# read as one, past the most digits a number has, the second one's last digits stayed.
+# 0813-9876-5432, 2 orang saksi"). A slash joins groups as any mark does ("(0274)/512345", "0813 / 4444 5555", "NIK
+# saya 3201/2345/6789/0001", "512345 / 0812..."), but a whole number (`_LISTED`: eight digits and more) before a slash
+# and a trunk's 0 opening another whole one ends there ("0274-512345 / 0274-512346", "... / 0645-41234"): read as one,
+# past the most digits a number has, the second one's last digits stayed.
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
+_GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
 _TRUNK_ZERO = r"[0\uff10\u0660\u06f0\u0966]"  # in the scripts a number is read in (ASCII, fullwidth, Arabic-Indic...)
-_GIVEN_GAP = rf"(?!(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}{_TRUNK_ZERO}){_GAP_MARK}{{0,3}}"
-_GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d)")
+# A slash between two numbers of a list, marks around it.
+_LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
+_LIST_SEPARATOR = re.compile(_LIST_SLASH)
+_IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO}){_GIVEN_GAP}"
+_LISTED = rf"\d(?:{_IN_NUMBER_GAP}\d){{7,17}}(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}})"
+_GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
 # The words and marks between words asking to be reached and the contact they give (`_gives_contact`).
@@ -1292,9 +1298,20 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
                 last = match
     if last is None:
         return None
-    lead = _NOT_CONTACT_START.match(last.group())
+    first = _first_listed(head, last) if last.re is _GIVEN_NUMBER else last
+    lead = _NOT_CONTACT_START.match(first.group())
     offset = phrase.start() - len(head)
-    return offset + last.start() + (lead.end() if lead else 0), offset + last.end()
+    return offset + first.start() + (lead.end() if lead else 0), offset + last.end()
+
+
+def _first_listed(text: str, number: re.Match[str]) -> re.Match[str]:
+    """The first of the numbers listed with slashes that `number` ends ("0645-41234 / 0645-41235 nomor saya": both
+    hers, one number to the phrase as they were before a slash ended a number), or `number` itself."""
+    numbers = list(_GIVEN_NUMBER.finditer(text, 0, number.end()))
+    first = len(numbers) - 1
+    while first > 0 and _LIST_SEPARATOR.fullmatch(text, numbers[first - 1].end(), numbers[first].start()):
+        first -= 1
+    return numbers[first] if numbers and numbers[-1].span() == number.span() else number
 
 
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
@@ -1548,13 +1565,15 @@ def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[t
     """The phone numbers and addresses right after her name at `position`, with only a contact label's words,
     connectors and punctuation between ("Nama saya Rudi Hartono, HP 0812...", "Pelapor: Siti Rahayu 0857...": her
     number reached the case store beside her name's `[anonim]`); not one the words right after give as someone
-    else's ("0813... itu no penipunya", "..., di sms 0813... ngaku dari BRI"), nor a handle not set off ("@budi_penipu
-    menipu saya"; "Pelapor: Siti Rahayu @sitirahayu88" goes)."""
+    else's ("0813... itu no penipunya", "..., di sms 0813... ngaku dari BRI"), nor one after hers labelled as an
+    office's ("0812... / 0274-599999 milik Kades": as after words asking to be reached), nor a handle not set off
+    ("@budi_penipu menipu saya"; "Pelapor: Siti Rahayu @sitirahayu88" goes)."""
     spans = []
     while (found := _next_contact(read, position)) is not None \
             and (read[found[0]] not in "@\uff20\ufe6b" or _SET_OFF_NAME.match(read, found[1])) \
             and _gives_contact(read[position:found[0]], identity.own_contact_connectors) \
-            and not _clause_names_someone_else(identity, read, found[1]):
+            and not _clause_names_someone_else(identity, read, found[1]) \
+            and not (spans and _labels_as_someone_elses(identity, read, found[1])):
         spans.append(found)
         position = found[1]
     return spans
