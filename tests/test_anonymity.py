@@ -686,6 +686,13 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: numbers listed with slashes before 'nomor saya'", SMS_SENDER,
                     "Kalau ada info, 0645-41234 / 0645-41235 nomor saya. Atau 0274-512345 / 0274-512346 (telp saya)",
                     "Kalau ada info, [anonim] nomor saya. Atau [anonim] (telp saya)"),
+    # Her number the gateway knows first: the contacts listed after it are read as after hers. Its [anonim] ended the
+    # list, and her second number reached the case store; someone else's after it stays.
+    OwnIdentityCase("sms: numbers listed after the sender's own, and someone else's after it", SMS_SENDER,
+                    "WA saya 0812-3456-7001 / 0857-1234-9876. Hubungi saya di 0812-3456-7001 atau 0813 9876 5432. "
+                    "Telp saya 0812-3456-7001 / 0813-1111-2222 milik pelaku",
+                    "WA saya [anonim] / [anonim]. Hubungi saya di [anonim] atau [anonim]. "
+                    "Telp saya [anonim] / 0813-1111-2222 milik pelaku"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

@@ -1242,9 +1242,11 @@ def without_given_contacts(text: str) -> str:
             else words.own_contact_reached_by
         chained = False  # a contact after hers given as someone else's ends them ("..., kantor 022... milik pelaku")
         while (found := _next_contact(read, position)) is not None and _gives_contact(
-                read[position:found[0]], words.own_contact_connectors,
+                (gap := read[position:found[0]]).replace(OWN_IDENTITY, " "), words.own_contact_connectors,
                 reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset()) \
-                and not (chained and _labels_as_someone_elses(words, read, found[1])):
+                and not ((chained or OWN_IDENTITY in gap) and _labels_as_someone_elses(words, read, found[1])):
+            # Her number the gateway knows went first ("WA saya 0812-3456-7001 / 0857..."): the contacts listed
+            # after its OWN_IDENTITY are read as after hers, where its word ended the list and the next stayed.
             spans.append(found)
             position, chained = found[1], True
     spans.sort()
