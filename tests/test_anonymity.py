@@ -693,6 +693,15 @@ OWN_IDENTITY_CASES = [
                     "Telp saya 0812-3456-7001 / 0813-1111-2222 milik pelaku",
                     "WA saya [anonim] / [anonim]. Hubungi saya di [anonim] atau [anonim]. "
                     "Telp saya [anonim] / 0813-1111-2222 milik pelaku"),
+    # Her contact given in the clause after the scammer's, a comma between, is hers: the sentence named someone else,
+    # and it stayed as his words. His words after a colon, or after a word of the clause, stay.
+    OwnIdentityCase("sms: her contact given after the scammer's, a comma between", SMS_SENDER,
+                    "Nomor penipu 0813-1111-2222, nomor saya 0857-1234-9876. IG penipu @olshop_murah, IG saya "
+                    "@siti_r88. SMS penipu: menang 100jt, hubungi saya di 0813-3333-4444. Penipu dengan nomor "
+                    "0813-5555-6666, bilang hubungi saya di 0813-7777-8888",
+                    "Nomor penipu 0813-1111-2222, nomor saya [anonim]. IG penipu @olshop_murah, IG saya "
+                    "[anonim]. SMS penipu: menang 100jt, hubungi saya di 0813-3333-4444. Penipu dengan nomor "
+                    "0813-5555-6666, bilang hubungi saya di 0813-7777-8888"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

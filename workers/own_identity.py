@@ -1280,7 +1280,29 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
     asking = end is not None and text[position:end].split()[0].lower() in load_identity_words().own_contact_asking
-    return _about_someone_else(before[begin:]) or _attributed(after[:closing.start()] if closing else after, asking)
+    told = before[begin:]
+    return (_about_someone_else(told) and not _listed_after_theirs(told)) \
+        or _attributed(after[:closing.start()] if closing else after, asking)
+
+
+# A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
+# 0813..., nomor saya 0812...").
+_CLAUSE_AFTER_CONTACT = re.compile(r",[^\S\n]*(?:(?:dan|sedangkan|sementara)[^\S\n]+)?$", re.IGNORECASE)
+
+
+def _listed_after_theirs(told: str) -> bool:
+    """Whether the words before a phrase asking to be reached (`told`, from its sentence's start) end with someone
+    else's contact, a comma and the phrase opening the next clause ("Nomor penipu 0813-1111-2222, nomor saya
+    0812...", "IG penipu @olshop, IG saya @siti"): her own, listed after theirs, which stayed as if the phrase were
+    theirs. Not words of theirs opened by a colon ("SMS penipu: ..., hubungi saya di 0813...") nor after a word of the
+    clause ("..., bilang hubungi saya di 0857...": what they said)."""
+    clause_end = _CLAUSE_AFTER_CONTACT.search(told)
+    named = [match for match in load_identity_words().someone_else.finditer(told) if match.group("victim") is None]
+    if clause_end is None or not named:
+        return False
+    theirs = told[named[-1].end():clause_end.start()]
+    return ":" not in theirs and any(
+        pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
