@@ -702,6 +702,17 @@ OWN_IDENTITY_CASES = [
                     "Nomor penipu 0813-1111-2222, nomor saya [anonim]. IG penipu @olshop_murah, IG saya "
                     "[anonim]. SMS penipu: menang 100jt, hubungi saya di 0813-3333-4444. Penipu dengan nomor "
                     "0813-5555-6666, bilang hubungi saya di 0813-7777-8888"),
+    # Numbers listed before the words giving them as hers are hers from the first one no word labels, on their line:
+    # the Lurah's and the Kades's went with hers.
+    OwnIdentityCase("sms: numbers listed after an office's before 'nomor saya'", SMS_SENDER,
+                    "Pak Lurah 0813-1111-2222 / 0812-3456-7890 nomor saya. Kades 0274-599999/0812-3456-7891/"
+                    "0857-2468-1357 (no saya)",
+                    "Pak Lurah 0813-1111-2222 / [anonim] nomor saya. Kades 0274-599999/[anonim] (no saya)"),
+    # A label after a number ends at the next contact listed, a joining word before it: "milik Kades dan 0857..."
+    # labels the Kades's number, which went as hers.
+    OwnIdentityCase("sms: an office's number labelled before the next contact listed", SMS_SENDER,
+                    "WA saya 0812-3456-7890 / 0274-599999 milik Kades dan 0857-2468-1357",
+                    "WA saya [anonim] / 0274-599999 milik Kades dan 0857-2468-1357"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",
@@ -2078,10 +2089,22 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     assert "Siti" not in cleaned and "0857" not in cleaned and "022" not in cleaned, cleaned
 
 
-def test_a_date_beside_her_name_in_the_sign_off_leaves_it_no_name() -> None:
-    """A date's groups split by slashes are read as before, not as words of another sign-off: her name stayed."""
-    cleaned = _sms_without_own_identity("Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001")
-    assert "Siti" not in cleaned and "Rahayu" not in cleaned and "7001" not in cleaned, cleaned
+@pytest.mark.parametrize("text", [
+    "Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001",
+    "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n12/03/2024",
+    "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n2024",
+])
+def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> None:
+    """A date's or a year's figures are no words of another sign-off: her name and numbers stayed."""
+    cleaned = _sms_without_own_identity(text)
+    assert all(part not in cleaned for part in ("Siti", "Rahayu", "7001", "7890", "1357")), cleaned
+
+
+def test_a_short_number_listed_before_hers_leaves_none_of_them() -> None:
+    """Eight digits with no trunk's 0 before her numbers are read with the next as before: split off, they were
+    taken for a Tracking ID, which ended the list, and every number of it stayed."""
+    cleaned = _sms_without_own_identity("telp saya 55512347 / 0812-3456-7890 / 0857-2468-1357")
+    assert all(part not in cleaned for part in ("5551", "3456", "7890", "2468", "1357")), cleaned
 
 
 # A number listed after someone else's but labelled hers after it is hers ("... / 0813... (WA saya)").

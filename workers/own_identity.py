@@ -1180,9 +1180,10 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
 # 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
-# 0813-9876-5432, 2 orang saksi"). A slash joins groups as any mark does ("(0274)/512345", "0813 / 4444 5555", "NIK
-# saya 3201/2345/6789/0001", "512345 / 0812..."), but a whole number (`_LISTED`: eight digits and more) before a slash
-# and a trunk's 0 opening another whole one ends there ("0274-512345 / 0274-512346", "... / 0645-41234"): read as one,
+# 0813-9876-5432, 2 orang saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 /
+# 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", a mail's line wrapped in a number), but a whole
+# number with its trunk's 0 or country code (`_LISTED`: eight digits and more) ends before a slash and another such
+# number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end ("0857...\n12/03/2024"): read as one,
 # past the most digits a number has, the second one's last digits stayed.
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
@@ -1191,8 +1192,9 @@ _TRUNK_ZERO = r"[0\uff10\u0660\u06f0\u0966]"  # in the scripts a number is read 
 # A slash between two numbers of a list, marks around it.
 _LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
 _LIST_SEPARATOR = re.compile(_LIST_SLASH)
-_IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO}){_GIVEN_GAP}"
-_LISTED = rf"\d(?:{_IN_NUMBER_GAP}\d){{7,17}}(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}})"
+_IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
+_LISTED = (rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
+           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|[^\S\n]*\n)")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1329,13 +1331,28 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _first_listed(text: str, number: re.Match[str]) -> re.Match[str]:
-    """The first of the numbers listed with slashes that `number` ends ("0645-41234 / 0645-41235 nomor saya": both
-    hers, one number to the phrase as they were before a slash ended a number), or `number` itself."""
+    """The first of the numbers listed with slashes on its line that `number` ends ("0645-41234 / 0645-41235 nomor
+    saya": both hers, one number to the phrase as they were before a slash ended a number), not one after a word of its
+    clause ("Pak Lurah 0813... / 0812... nomor saya": the Lurah's) nor on a line above ("Pelaku: 0813...\n/ 0812..."),
+    or `number` itself."""
     numbers = list(_GIVEN_NUMBER.finditer(text, 0, number.end()))
+    if not numbers or numbers[-1].span() != number.span():
+        return number
     first = len(numbers) - 1
-    while first > 0 and _LIST_SEPARATOR.fullmatch(text, numbers[first - 1].end(), numbers[first].start()):
+    while first > 0 and (separator := _LIST_SEPARATOR.fullmatch(text, numbers[first - 1].end(),
+                                                                 numbers[first].start())) is not None \
+            and "\n" not in separator.group():
         first -= 1
-    return numbers[first] if numbers and numbers[-1].span() == number.span() else number
+    connectors = load_identity_words().own_contact_connectors
+    if first < len(numbers) - 1 and any(
+            word.lower() not in connectors for word in _NAME_WORD.findall(
+                _CLAUSE_SO_FAR.search(text, 0, numbers[first].start()).group())):
+        first += 1  # the list's first number is labelled ("Kades 0274.../0812.../0857... (no saya)"): it stays
+    return numbers[first]
+
+
+# What a clause says before a position, from its last mark.
+_CLAUSE_SO_FAR = re.compile(r"[^,.;:!?\n]*$")
 
 
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
@@ -1624,7 +1641,11 @@ def _labels_as_someone_elses(identity: IdentityWords, text: str, position: int) 
     kades"); not the next sentence's subject, a message without a mark being no label ("0813... penipu sudah kabur",
     "IG @sitirahayu88 pelaku belum ditangkap": hers)."""
     clause = re.split(r"[.!?;,\n|:/]| - ", text[position:position + SENTENCE_REACH], maxsplit=1)[0]
+    if (listed := _next_contact(clause, 0)) is not None:  # the next contact listed ends it: "... milik Kades 0857..."
+        clause = clause[:listed[0]]
     said = _WORD.findall(clause)
+    while said and said[-1].lower() in identity.own_contact_connectors:  # "... milik Kades dan 0857...": "dan"
+        said.pop()
     if not 0 < len(said) <= _LABEL_WORDS:
         return False
     named = False
@@ -2096,7 +2117,7 @@ def without_message_sign_off(text: str) -> str:
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
                          _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*outside, read[at:]])))
                          .replace(OWN_IDENTITY, ""))
-    if re.fullmatch(r"[^\w]*", rest) is None:
+    if any(not word.isdigit() for word in _WORD.findall(rest)):  # a figure of a date or a year is no word
         return text
     return _replaced_spans(text, [span, *contacts])
 
