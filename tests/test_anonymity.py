@@ -689,9 +689,10 @@ OWN_IDENTITY_CASES = [
     # Her number the gateway knows first: the contacts listed after it are read as after hers. Its [anonim] ended the
     # list, and her second number reached the case store; someone else's after it stays.
     OwnIdentityCase("sms: numbers listed after the sender's own, and someone else's after it", SMS_SENDER,
-                    "WA saya 0812-3456-7001 / 0857-1234-9876. Hubungi saya di 0812-3456-7001 atau 0813 9876 5432. "
+                    "WA saya 0812-3456-7001 / 0857-1234-9876 / 0274-512345. Hubungi saya di 0812-3456-7001 atau "
+                    "0813 9876 5432. "
                     "Telp saya 0812-3456-7001 / 0813-1111-2222 milik pelaku",
-                    "WA saya [anonim] / [anonim]. Hubungi saya di [anonim] atau [anonim]. "
+                    "WA saya [anonim] / [anonim] / [anonim]. Hubungi saya di [anonim] atau [anonim]. "
                     "Telp saya [anonim] / 0813-1111-2222 milik pelaku"),
     # Her contact given in the clause after the scammer's, a comma between, is hers: the sentence named someone else,
     # and it stayed as his words. His words after a colon, or after a word of the clause, stay.
@@ -713,6 +714,18 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: an office's number labelled before the next contact listed", SMS_SENDER,
                     "WA saya 0812-3456-7890 / 0274-599999 milik Kades dan 0857-2468-1357",
                     "WA saya [anonim] / 0274-599999 milik Kades dan 0857-2468-1357"),
+    # After her number the gateway knows, a contact listed bare is hers; one with words after it stays (a claim, an
+    # office's label, "kantor" before it), as do the scammer's words a tag after them names ("kata dia").
+    OwnIdentityCase("sms: contacts after the sender's own number with words after them, and a tag naming the words",
+                    SMS_SENDER,
+                    "nomor saya 0857 2468\n1357. WA saya 0812-3456-7001 / 0813-1111-2222 ngaku dari BRI. WA saya "
+                    "0812-3456-7001 / 0274-599999 (kantor kelurahan). telp saya 0812-3456-7001 / kantor "
+                    "0813-1111-2223. Nomor penipu 0813-1111-2224, WA saya 0821-9090-8080 kata dia. Sms penipu "
+                    "0813-1111-2225, hubungi saya di 0821-9090-8081 utk ambil hadiah",
+                    "nomor saya [anonim]. WA saya [anonim] / 0813-1111-2222 ngaku dari BRI. WA saya "
+                    "[anonim] / 0274-599999 (kantor kelurahan). telp saya [anonim] / kantor 0813-1111-2223. "
+                    "Nomor penipu 0813-1111-2224, WA saya 0821-9090-8080 kata dia. Sms penipu "
+                    "0813-1111-2225, hubungi saya di 0821-9090-8081 utk ambil hadiah"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",
@@ -2093,6 +2106,8 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     "Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001",
     "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n12/03/2024",
     "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n2024",
+    # a number wrapped at a space by a mail client is one number: its last digits stayed on their line
+    "Jalan rusak\nTerima kasih\nSiti Rahayu\n0857 2468\n1357",
 ])
 def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> None:
     """A date's or a year's figures are no words of another sign-off: her name and numbers stayed."""

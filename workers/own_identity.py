@@ -1183,7 +1183,8 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # 0813-9876-5432, 2 orang saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 /
 # 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", a mail's line wrapped in a number), but a whole
 # number with its trunk's 0 or country code (`_LISTED`: eight digits and more) ends before a slash and another such
-# number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end ("0857...\n12/03/2024"): read as one,
+# number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end, but for more digits opening the next
+# line that are not a date ("0857...\n12/03/2024"; "0857 2468\n1357" is one number wrapped): read as one,
 # past the most digits a number has, the second one's last digits stayed.
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
@@ -1193,8 +1194,11 @@ _TRUNK_ZERO = r"[0\uff10\u0660\u06f0\u0966]"  # in the scripts a number is read 
 _LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
 _LIST_SEPARATOR = re.compile(_LIST_SLASH)
 _IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
+# A line break and a date opening the next line ("0857...\n12/03/2024"); other digits there may be the number's own,
+# wrapped at a space by a mail client ("0857 2468\n1357").
+_LINE_THEN_DATE = r"[^\S\n]*\n[^\S\n]*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d)"
 _LISTED = (rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
-           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|[^\S\n]*\n)")
+           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|[^\S\n]*\n[^\S\n]*(?!\d)|{_LINE_THEN_DATE})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1243,18 +1247,32 @@ def without_given_contacts(text: str) -> str:
         reached_by = frozenset() if phrase.group().split()[0].lower() in words.own_contact_asking \
             else words.own_contact_reached_by
         chained = False  # a contact after hers given as someone else's ends them ("..., kantor 022... milik pelaku")
-        while (found := _next_contact(read, position)) is not None and _gives_contact(
-                (gap := read[position:found[0]]).replace(OWN_IDENTITY, " "), words.own_contact_connectors,
-                reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset()) \
-                and not ((chained or OWN_IDENTITY in gap) and _labels_as_someone_elses(words, read, found[1])):
-            # Her number the gateway knows went first ("WA saya 0812-3456-7001 / 0857..."): the contacts listed
-            # after its OWN_IDENTITY are read as after hers, where its word ended the list and the next stayed.
+        while (found := _next_contact(read, position)) is not None and (
+                _listed_after_known(words, read, position, found) if OWN_IDENTITY in read[position:found[0]]
+                else _gives_contact(read[position:found[0]], words.own_contact_connectors,
+                                    reached_by if _clause_names_someone_else(words, read, found[1]) else frozenset())
+                and not (chained and _labels_as_someone_elses(words, read, found[1]))):
             spans.append(found)
             position, chained = found[1], True
     spans.sort()
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
+
+
+def _listed_after_known(words: IdentityWords, read: str, position: int, found: tuple[int, int]) -> bool:
+    """Whether the contact `found` is listed bare after her number the gateway knows, replaced before by OWN_IDENTITY
+    ("WA saya 0812-3456-7001 / 0857...", "... atau 0857..."): hers, where its word ended the list and the next stayed.
+    Only a list's marks or "dan"/"atau" between, and nothing after it in its clause but a label of hers: words there
+    may say it is someone else's ("... / 0813... ngaku dari BRI", "... (kantor kelurahan)"), which stays as before."""
+    before, _, between = read[position:found[0]].rpartition(OWN_IDENTITY)
+    return _gives_contact(before, words.own_contact_connectors) and _LISTED_AFTER.fullmatch(between) is not None \
+        and (_CLAUSE_END.match(read, found[1]) is not None or _LISTED_NEXT.match(read, found[1]) is not None
+             or _labelled_hers_after(words, read, found[1]))
+
+
+# Another contact listed next ("... / 0857... / 0274...").
+_LISTED_NEXT = re.compile(r"[^\S\n]*(?:[,/;&][^\S\n]*|(?:dan|atau)[^\S\n]+)[+(\d@\uff0b\uff08\uff20]", re.IGNORECASE)
 
 
 # How far before and after a contact phrase its sentence is read for someone else named in it (`_quoted`).
@@ -1282,9 +1300,18 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     after = line[after_start:after_start + SENTENCE_REACH]
     closing = _SENTENCE_BREAK.search(after)
     asking = end is not None and text[position:end].split()[0].lower() in load_identity_words().own_contact_asking
-    told = before[begin:]
-    return (_about_someone_else(told) and not _listed_after_theirs(told)) \
-        or _attributed(after[:closing.start()] if closing else after, asking)
+    told, said = before[begin:], after[:closing.start()] if closing else after
+    # Her contact named after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."); words asking to be reached
+    # there are more often the scam's, pasted without a colon ("Sms penipu 0813..., hubungi saya di 0821...").
+    hers_after_theirs = not asking and _listed_after_theirs(told) and not _tells_whose(said)
+    return (_about_someone_else(told) and not hers_after_theirs) or _attributed(said, asking)
+
+
+def _tells_whose(said: str) -> bool:
+    """Whether a word of `[someone_else]` attribution follows in `said` ("..., WA saya 0821... kata dia", "...
+    katanya dari BRI"): the words were someone else's, whoever the tag names."""
+    attribution = load_identity_words().attribution
+    return any(word.lower() in attribution for word in _WORD.findall(said))
 
 
 # A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
@@ -1303,7 +1330,7 @@ def _listed_after_theirs(told: str) -> bool:
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
-    return ":" not in theirs and any(
+    return ":" not in theirs and not _tells_whose(theirs) and any(
         pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
 
 
