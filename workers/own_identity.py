@@ -1181,11 +1181,11 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
 # groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
 # 0813-9876-5432, 2 orang saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 /
-# 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", a mail's line wrapped in a number), but a whole
-# number with its trunk's 0 or country code (`_LISTED`: eight digits and more) ends before a slash and another such
-# number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end, but for more digits opening the next
-# line that are not a date ("0857...\n12/03/2024"; "0857 2468\n1357" is one number wrapped): read as one,
-# past the most digits a number has, the second one's last digits stayed.
+# 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a
+# whole number, its trunk's 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and
+# another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end unless digits that are
+# no date open the next line ("0857...\n12/03/2024"): read as one, past the most digits a number has, the second
+# one's last digits stayed.
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
