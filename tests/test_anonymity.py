@@ -714,18 +714,21 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: an office's number labelled before the next contact listed", SMS_SENDER,
                     "WA saya 0812-3456-7890 / 0274-599999 milik Kades dan 0857-2468-1357",
                     "WA saya [anonim] / 0274-599999 milik Kades dan 0857-2468-1357"),
-    # After her number the gateway knows, a contact listed bare is hers; one with words after it stays (a claim, an
-    # office's label, "kantor" before it), as do the scammer's words a tag after them names ("kata dia").
+    # After her number the gateway knows, a contact listed is hers, words after it too ("Terima kasih"); one given as
+    # someone else's after it stays (a claim, a label after a comma, "kantor" before it), as do the scammer's words a
+    # tag after them names ("kata dia"). A number wrapped across a line is one; another whole one below is not.
     OwnIdentityCase("sms: contacts after the sender's own number with words after them, and a tag naming the words",
                     SMS_SENDER,
                     "nomor saya 0857 2468\n1357. WA saya 0812-3456-7001 / 0813-1111-2222 ngaku dari BRI. WA saya "
-                    "0812-3456-7001 / 0274-599999 (kantor kelurahan). telp saya 0812-3456-7001 / kantor "
-                    "0813-1111-2223. Nomor penipu 0813-1111-2224, WA saya 0821-9090-8080 kata dia. Sms penipu "
-                    "0813-1111-2225, hubungi saya di 0821-9090-8081 utk ambil hadiah",
+                    "0812-3456-7001 / 0813-1111-2226, itu nomor penipu. WA saya 0812-3456-7001 / 0857-2468-1358 "
+                    "Terima kasih. telp saya 0812-3456-7001 / kantor 0813-1111-2223. Nomor penipu 0813-1111-2224, "
+                    "WA saya 0821-9090-8080 kata dia. nomor saya 0857 2468 13\n59. Pelaku: 0813-1111-2227\n"
+                    "0812 3456 7891 nomor saya",
                     "nomor saya [anonim]. WA saya [anonim] / 0813-1111-2222 ngaku dari BRI. WA saya "
-                    "[anonim] / 0274-599999 (kantor kelurahan). telp saya [anonim] / kantor 0813-1111-2223. "
-                    "Nomor penipu 0813-1111-2224, WA saya 0821-9090-8080 kata dia. Sms penipu "
-                    "0813-1111-2225, hubungi saya di 0821-9090-8081 utk ambil hadiah"),
+                    "[anonim] / 0813-1111-2226, itu nomor penipu. WA saya [anonim] / [anonim] "
+                    "Terima kasih. telp saya [anonim] / kantor 0813-1111-2223. Nomor penipu 0813-1111-2224, "
+                    "WA saya 0821-9090-8080 kata dia. nomor saya [anonim]. Pelaku: 0813-1111-2227\n"
+                    "[anonim] nomor saya"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

@@ -1183,9 +1183,10 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # 0813-9876-5432, 2 orang saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 /
 # 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a
 # whole number, its trunk's 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and
-# another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end unless digits that are
-# no date open the next line ("0857...\n12/03/2024"): read as one, past the most digits a number has, the second
-# one's last digits stayed.
+# another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end before a line opening
+# with no digit, a date or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor
+# saya"): read as one, past the most digits a number has, the second one's last digits stayed. Other digits opening the
+# next line may end her number, wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2").
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
@@ -1194,11 +1195,12 @@ _TRUNK_ZERO = r"[0\uff10\u0660\u06f0\u0966]"  # in the scripts a number is read 
 _LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
 _LIST_SEPARATOR = re.compile(_LIST_SLASH)
 _IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
-# A line break and a date opening the next line ("0857...\n12/03/2024"); other digits there may be the number's own,
-# wrapped at a space by a mail client ("0857 2468\n1357").
-_LINE_THEN_DATE = r"[^\S\n]*\n[^\S\n]*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d)"
-_LISTED = (rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
-           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|[^\S\n]*\n[^\S\n]*(?!\d)|{_LINE_THEN_DATE})")
+_WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
+# What opens the next line after a whole number that ends at its line's end: no digit, a date, or another whole number.
+_NEXT_LINE_APART = (rf"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}(?!\d)"
+                    rf"|{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{9}})")
+_LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
+           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1261,18 +1263,30 @@ def without_given_contacts(text: str) -> str:
 
 
 def _listed_after_known(words: IdentityWords, read: str, position: int, found: tuple[int, int]) -> bool:
-    """Whether the contact `found` is listed bare after her number the gateway knows, replaced before by OWN_IDENTITY
+    """Whether the contact `found` is listed after her number the gateway knows, replaced before by OWN_IDENTITY
     ("WA saya 0812-3456-7001 / 0857...", "... atau 0857..."): hers, where its word ended the list and the next stayed.
-    Only a list's marks or "dan"/"atau" between, and nothing after it in its clause but a label of hers: words there
-    may say it is someone else's ("... / 0813... ngaku dari BRI", "... (kantor kelurahan)"), which stays as before."""
+    Only a list's marks or "dan"/"atau" between, and not given as someone else's after it ("... / 0813... ngaku dari
+    BRI", "... / 0813..., itu nomor penipu"), which stays as before."""
     before, _, between = read[position:found[0]].rpartition(OWN_IDENTITY)
-    return _gives_contact(before, words.own_contact_connectors) and _LISTED_AFTER.fullmatch(between) is not None \
-        and (_CLAUSE_END.match(read, found[1]) is not None or _LISTED_NEXT.match(read, found[1]) is not None
-             or _labelled_hers_after(words, read, found[1]))
+    return _gives_contact(before, words.own_contact_connectors) and _KNOWN_LISTED.fullmatch(between) is not None \
+        and not _clause_names_someone_else(words, read, found[1]) \
+        and not _labels_as_someone_elses(words, read, found[1]) and not _labelled_after_comma(words, read, found[1])
 
 
-# Another contact listed next ("... / 0857... / 0274...").
-_LISTED_NEXT = re.compile(r"[^\S\n]*(?:[,/;&][^\S\n]*|(?:dan|atau)[^\S\n]+)[+(\d@\uff0b\uff08\uff20]", re.IGNORECASE)
+def _labelled_after_comma(words: IdentityWords, read: str, end: int) -> bool:
+    """Whether a comma or a dash after the contact ending at `end` opens a label of it as someone else's, no contact
+    after it in its clause ("0813..., itu nomor penipu", "0813... - nomor pelaku"; ", nomor penipu 0813..." labels the
+    next)."""
+    comma = _COMMA.match(read, end)
+    if comma is None:
+        return False
+    clause = re.split(r"[.!?;\n]", read[comma.end():comma.end() + SENTENCE_REACH], maxsplit=1)[0]
+    return _DIGIT_OR_AT.search(clause) is None and _labels_as_someone_elses(words, read, comma.end())
+
+
+_COMMA = re.compile(r"[^\S\n]*(?:,|[^\S\n][-\u2013\u2014])[^\S\n]*")  # ", itu nomor penipu", " - nomor pelaku"
+# Between her known number's OWN_IDENTITY and the next contact listed: a list's mark, a line break or "dan"/"atau".
+_KNOWN_LISTED = re.compile(r"\s*(?:[,/;&\-]\s*|(?:dan|atau)\s+)?", re.IGNORECASE)
 
 
 # How far before and after a contact phrase its sentence is read for someone else named in it (`_quoted`).
@@ -1301,9 +1315,9 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     closing = _SENTENCE_BREAK.search(after)
     asking = end is not None and text[position:end].split()[0].lower() in load_identity_words().own_contact_asking
     told, said = before[begin:], after[:closing.start()] if closing else after
-    # Her contact named after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."); words asking to be reached
-    # there are more often the scam's, pasted without a colon ("Sms penipu 0813..., hubungi saya di 0821...").
-    hers_after_theirs = not asking and _listed_after_theirs(told) and not _tells_whose(said)
+    # Her contact given after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."), unless a tag says whose the
+    # words were ("..., hubungi saya di 0821... katanya dari BRI").
+    hers_after_theirs = _listed_after_theirs(told) and not _tells_whose(said)
     return (_about_someone_else(told) and not hers_after_theirs) or _attributed(said, asking)
 
 
