@@ -729,6 +729,14 @@ OWN_IDENTITY_CASES = [
                     "Terima kasih. telp saya [anonim] / kantor 0813-1111-2223. Nomor penipu 0813-1111-2224, "
                     "WA saya 0821-9090-8080 kata dia. nomor saya [anonim]. Pelaku: 0813-1111-2227\n"
                     "[anonim] nomor saya"),
+    # A tag further on is her own sentence's, not the scammer's words'; a landline of hers on the next line is a
+    # number of its own (its last digits stayed, joined to the mobile above it).
+    OwnIdentityCase("sms: a tag further on after her contact, and her landline on the line below her mobile",
+                    SMS_SENDER,
+                    "Sms penipu 0813-1111-2222, hubungi saya di 0857-2468-1357, kata pak RT kades sudah dilaporkan. "
+                    "WA saya 0857-2468-1358\n0645-41234 (rumah)",
+                    "Sms penipu 0813-1111-2222, hubungi saya di [anonim], kata pak RT kades sudah dilaporkan. "
+                    "WA saya [anonim]\n[anonim] (rumah)"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

@@ -1198,7 +1198,7 @@ _IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
 _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
 # What opens the next line after a whole number that ends at its line's end: no digit, a date, or another whole number.
 _NEXT_LINE_APART = (rf"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}(?!\d)"
-                    rf"|{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{9}})")
+                    rf"|{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{8}})")
 _LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
            rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
@@ -1322,10 +1322,19 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
 
 
 def _tells_whose(said: str) -> bool:
-    """Whether a word of `[someone_else]` attribution follows in `said` ("..., WA saya 0821... kata dia", "...
-    katanya dari BRI"): the words were someone else's, whoever the tag names."""
+    """Whether a word of `[someone_else]` attribution is the first word after the last number of their clause ("...,
+    WA saya 0821... kata dia", "... katanya dari BRI"): the words were someone else's, whoever the tag names. Not one
+    further on ("..., hubungi saya di 0857..., kata pak RT kades sudah dilaporkan", "... dan kata petugas ...": her
+    own words)."""
+    clause = _TAGGED_CLAUSE_END.split(said, maxsplit=1)[0]
+    digits = [*_DIGIT.finditer(clause)]
+    after = clause[digits[-1].end():] if digits else clause
     attribution = load_identity_words().attribution
-    return any(word.lower() in attribution for word in _WORD.findall(said))
+    return any(word.lower() in attribution for word in _WORD.findall(after)[:1])
+
+
+_TAGGED_CLAUSE_END = re.compile(r"[,;:()\[\]\n]| [-\u2013\u2014] ")
+_DIGIT = re.compile(r"\d")
 
 
 # A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
@@ -1344,7 +1353,8 @@ def _listed_after_theirs(told: str) -> bool:
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
-    return ":" not in theirs and not _tells_whose(theirs) and any(
+    return ":" not in theirs and not any(word.lower() in load_identity_words().attribution
+                                         for word in _WORD.findall(theirs)) and any(
         pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
 
 
