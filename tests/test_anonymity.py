@@ -737,6 +737,16 @@ OWN_IDENTITY_CASES = [
                     "WA saya 0857-2468-1358\n0645-41234 (rumah)",
                     "Sms penipu 0813-1111-2222, hubungi saya di [anonim], kata pak RT kades sudah dilaporkan. "
                     "WA saya [anonim]\n[anonim] (rumah)"),
+    # The tag is read right after the contact however it is written: an area code in brackets, an address, a figure
+    # later in the clause. A number of hers wrapped after eight digits goes on on the next line, a 0 opening it.
+    OwnIdentityCase("sms: a tag right after the scammer's contact however written, and her number wrapped before a 0",
+                    SMS_SENDER,
+                    "SMS penipu 0813-1111-2222, hubungi saya di (021) 5555-6666 kata dia. SMS penipu 0813-1111-2223, "
+                    "hubungi saya di cs.bri2024@gmail.com kata dia. SMS penipu 0813-1111-2224, hubungi saya di "
+                    "0821-5555-6667 kata dia jam 10. WA saya 0857 2468\n0135 12345 nomor penipu",
+                    "SMS penipu 0813-1111-2222, hubungi saya di (021) 5555-6666 kata dia. SMS penipu 0813-1111-2223, "
+                    "hubungi saya di cs.bri2024@gmail.com kata dia. SMS penipu 0813-1111-2224, hubungi saya di "
+                    "0821-5555-6667 kata dia jam 10. WA saya [anonim] nomor penipu"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

@@ -1196,11 +1196,13 @@ _LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
 _LIST_SEPARATOR = re.compile(_LIST_SLASH)
 _IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
 _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
-# What opens the next line after a whole number that ends at its line's end: no digit, a date, or another whole number.
-_NEXT_LINE_APART = (rf"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}(?!\d)"
-                    rf"|{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{8}})")
+# What opens the next line after a whole number that ends at its line's end: no digit or a date; or, after a number of
+# ten digits and more (a mobile's: one of eight may go on, wrapped), another whole number.
+_NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
+_NEXT_LINE_NUMBER = rf"[^\S\n]*\n[^\S\n]*{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{8}}"
 _LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
-           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})")
+           rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})"
+           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{9,17}}(?={_NEXT_LINE_NUMBER})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1322,19 +1324,18 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
 
 
 def _tells_whose(said: str) -> bool:
-    """Whether a word of `[someone_else]` attribution is the first word after the last number of their clause ("...,
-    WA saya 0821... kata dia", "... katanya dari BRI"): the words were someone else's, whoever the tag names. Not one
-    further on ("..., hubungi saya di 0857..., kata pak RT kades sudah dilaporkan", "... dan kata petugas ...": her
-    own words)."""
-    clause = _TAGGED_CLAUSE_END.split(said, maxsplit=1)[0]
-    digits = [*_DIGIT.finditer(clause)]
-    after = clause[digits[-1].end():] if digits else clause
-    attribution = load_identity_words().attribution
-    return any(word.lower() in attribution for word in _WORD.findall(after)[:1])
+    """Whether a word of `[someone_else]` attribution is the first word after the contact in `said`, spaces only
+    between ("..., WA saya 0821... kata dia", "... (021) 5555-6666 katanya dari BRI", "... cs.bri@gmail.com kata dia"):
+    the words were someone else's, whoever the tag names. Not one further on ("..., hubungi saya di 0857..., kata pak
+    RT kades sudah dilaporkan", "... dan kata petugas ...": her own words)."""
+    contact = _next_contact(said, 0)
+    after = said[contact[1]:] if contact is not None else said
+    first = _FIRST_WORD.match(after)
+    return first is not None and first.group(1).lower() in load_identity_words().attribution
 
 
-_TAGGED_CLAUSE_END = re.compile(r"[,;:()\[\]\n]| [-\u2013\u2014] ")
-_DIGIT = re.compile(r"\d")
+# The first word after a contact, spaces only between.
+_FIRST_WORD = re.compile(r"[^\S\n]+(\w+)")
 
 
 # A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
