@@ -1184,9 +1184,10 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a
 # whole number, its trunk's 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and
 # another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end before a line opening
-# with no digit, a date or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor
-# saya"): read as one, past the most digits a number has, the second one's last digits stayed. Other digits opening the
-# next line may end her number, wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2").
+# with no digit or a date, and with ten digits or more before another whole number ("0857-2468-1357\n12/03/2024",
+# "Pelaku: 0813...\n0812... nomor saya"): read as one, past the most digits a number has, the second one's last digits
+# stayed. Other digits opening the next line may end her number, wrapped ("0857 2468 13\n57", "0857 2468\n0135"):
+# they go with it ("...\n2 juta hilang" loses its "2").
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
