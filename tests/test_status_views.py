@@ -1439,7 +1439,10 @@ def test_the_status_looks_again_for_a_beat_while_a_process_reads_as_silent(redis
     assert sum(slept) <= health_monitor.BEATS_WAIT_SECONDS
     if case.overall == "down" and case.beat_again:
         email = next(c for c in document["channels"] if c["channel"] == "email")
-        assert email["reason"] == f"no SMTP server process alive (last seen {PAUSED_SECONDS:.0f} s ago)"
+        # Read on the wall clock since the beats were written: a loaded host's seconds more (a clean clone's run read
+        # 41 s for 39).
+        seen = re.fullmatch(r"no SMTP server process alive \(last seen (\d+) s ago\)", email["reason"])
+        assert seen is not None and PAUSED_SECONDS <= int(seen.group(1)) <= PAUSED_SECONDS + 30, email["reason"]
         assert {c["state"] for c in document["channels"] if c["channel"] != "email"} == {"ok"}
 
 
