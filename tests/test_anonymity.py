@@ -715,19 +715,19 @@ OWN_IDENTITY_CASES = [
                     "WA saya 0812-3456-7890 / 0274-599999 milik Kades dan 0857-2468-1357",
                     "WA saya [anonim] / 0274-599999 milik Kades dan 0857-2468-1357"),
     # After her number the gateway knows, a contact listed is hers, words after it too ("Terima kasih"); one given as
-    # someone else's after it stays (a claim, a label after a comma, "kantor" before it), as do the scammer's words a
-    # tag after them names ("kata dia"). A number wrapped across a line is one; another whole one below is not.
-    OwnIdentityCase("sms: contacts after the sender's own number with words after them, and a tag naming the words",
+    # someone else's after it stays (a claim, a label after a comma, "kantor" before it), as do the scammer's words
+    # named after them ("kata penipu itu"). A number wrapped across a line is one; another whole one below is not.
+    OwnIdentityCase("sms: contacts after the sender's own number with words after them, and words naming whose",
                     SMS_SENDER,
                     "nomor saya 0857 2468\n1357. WA saya 0812-3456-7001 / 0813-1111-2222 ngaku dari BRI. WA saya "
                     "0812-3456-7001 / 0813-1111-2226, itu nomor penipu. WA saya 0812-3456-7001 / 0857-2468-1358 "
                     "Terima kasih. telp saya 0812-3456-7001 / kantor 0813-1111-2223. Nomor penipu 0813-1111-2224, "
-                    "WA saya 0821-9090-8080 kata dia. nomor saya 0857 2468 13\n59. Pelaku: 0813-1111-2227\n"
+                    "WA saya 0821-9090-8080 kata penipu itu. nomor saya 0857 2468 13\n59. Pelaku: 0813-1111-2227\n"
                     "0812 3456 7891 nomor saya",
                     "nomor saya [anonim]. WA saya [anonim] / 0813-1111-2222 ngaku dari BRI. WA saya "
                     "[anonim] / 0813-1111-2226, itu nomor penipu. WA saya [anonim] / [anonim] "
                     "Terima kasih. telp saya [anonim] / kantor 0813-1111-2223. Nomor penipu 0813-1111-2224, "
-                    "WA saya 0821-9090-8080 kata dia. nomor saya [anonim]. Pelaku: 0813-1111-2227\n"
+                    "WA saya 0821-9090-8080 kata penipu itu. nomor saya [anonim]. Pelaku: 0813-1111-2227\n"
                     "[anonim] nomor saya"),
     # A tag further on is her own sentence's, not the scammer's words'; a landline of hers on the next line is a
     # number of its own (its last digits stayed, joined to the mobile above it).
@@ -737,16 +737,16 @@ OWN_IDENTITY_CASES = [
                     "WA saya 0857-2468-1358\n0645-41234 (rumah)",
                     "Sms penipu 0813-1111-2222, hubungi saya di [anonim], kata pak RT kades sudah dilaporkan. "
                     "WA saya [anonim]\n[anonim] (rumah)"),
-    # The tag is read right after the contact however it is written: an area code in brackets, an address, a figure
-    # later in the clause. A number of hers wrapped after eight digits goes on on the next line, a 0 opening it.
-    OwnIdentityCase("sms: a tag right after the scammer's contact however written, and her number wrapped before a 0",
+    # A bare "kata" after her contact may be her own sentence's word: her number and handle stayed. A number of eight
+    # digits at its line's end, someone else's, is no part of hers on the next line.
+    OwnIdentityCase("sms: 'kata' after her contact given after the scammer's, and his short number above hers",
                     SMS_SENDER,
-                    "SMS penipu 0813-1111-2222, hubungi saya di (021) 5555-6666 kata dia. SMS penipu 0813-1111-2223, "
-                    "hubungi saya di cs.bri2024@gmail.com kata dia. SMS penipu 0813-1111-2224, hubungi saya di "
-                    "0821-5555-6667 kata dia jam 10. WA saya 0857 2468\n0135 12345 nomor penipu",
-                    "SMS penipu 0813-1111-2222, hubungi saya di (021) 5555-6666 kata dia. SMS penipu 0813-1111-2223, "
-                    "hubungi saya di cs.bri2024@gmail.com kata dia. SMS penipu 0813-1111-2224, hubungi saya di "
-                    "0821-5555-6667 kata dia jam 10. WA saya [anonim] nomor penipu"),
+                    "Nomor penipu 0813-1111-2222, nomor saya 0857-2468-1357 kata kunci akun saya diganti. Nomor "
+                    "penipu 0813-1111-2223, IG saya @siti_r kata teman saya bagus. Nomor pelaku 0274-5123\n"
+                    "0857-2468-1358 nomor saya",
+                    "Nomor penipu 0813-1111-2222, nomor saya [anonim] kata kunci akun saya diganti. Nomor "
+                    "penipu 0813-1111-2223, IG saya [anonim] kata teman saya bagus. Nomor pelaku 0274-5123\n"
+                    "[anonim] nomor saya"),
     # After her name, a number listed after hers labelled as an office's stays, as after words asking to be reached.
     OwnIdentityCase("sms: an office's number listed after hers beside her name", SMS_SENDER,
                     "Nama saya Budi Santoso 0812-3456-7890 / 0274-599999 milik Kades",

@@ -1184,10 +1184,9 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a
 # whole number, its trunk's 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and
 # another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end before a line opening
-# with no digit or a date, and with ten digits or more before another whole number ("0857-2468-1357\n12/03/2024",
-# "Pelaku: 0813...\n0812... nomor saya"): read as one, past the most digits a number has, the second one's last digits
-# stayed. Other digits opening the next line may end her number, wrapped ("0857 2468 13\n57", "0857 2468\n0135"):
-# they go with it ("...\n2 juta hilang" loses its "2").
+# with no digit, a date or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor
+# saya"): read as one, past the most digits a number has, the second one's last digits stayed. Other digits opening the
+# next line may end her number, wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2").
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
@@ -1197,13 +1196,16 @@ _LIST_SLASH = rf"(?:(?!{_SLASH}){_GAP_MARK}){{0,2}}{_SLASH}{_GAP_MARK}{{0,2}}"
 _LIST_SEPARATOR = re.compile(_LIST_SLASH)
 _IN_NUMBER_GAP = rf"(?!{_LIST_SLASH}{_TRUNK_ZERO})(?:(?!\n){_GAP_MARK}){{0,3}}"
 _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
-# What opens the next line after a whole number that ends at its line's end: no digit or a date; or, after a number of
-# ten digits and more (a mobile's: one of eight may go on, wrapped), another whole number.
+# What opens the next line after a whole number that ends at its line's end: no digit or a date; or another whole
+# number, of nine digits after a mobile's ten and more ("0857-2468-1357\n0645-41234"), of ten after eight or nine (a
+# mobile of eight digits may go on on the next line, wrapped: "0857 2468\n0135 ...").
 _NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
-_NEXT_LINE_NUMBER = rf"[^\S\n]*\n[^\S\n]*{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{8}}"
+_NEXT_LINE = r"[^\S\n]*\n[^\S\n]*"
+_NEXT_LINE_GAP = rf"(?!\.\s){_IN_NUMBER_GAP}"  # a sentence's full stop ends that number ("0135. 6454...")
 _LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
            rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})"
-           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{9,17}}(?={_NEXT_LINE_NUMBER})")
+           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{9,17}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{8}})"
+           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,8}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{9}})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1318,25 +1320,10 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     closing = _SENTENCE_BREAK.search(after)
     asking = end is not None and text[position:end].split()[0].lower() in load_identity_words().own_contact_asking
     told, said = before[begin:], after[:closing.start()] if closing else after
-    # Her contact given after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."), unless a tag says whose the
-    # words were ("..., hubungi saya di 0821... katanya dari BRI").
-    hers_after_theirs = _listed_after_theirs(told) and not _tells_whose(said)
-    return (_about_someone_else(told) and not hers_after_theirs) or _attributed(said, asking)
-
-
-def _tells_whose(said: str) -> bool:
-    """Whether a word of `[someone_else]` attribution is the first word after the contact in `said`, spaces only
-    between ("..., WA saya 0821... kata dia", "... (021) 5555-6666 katanya dari BRI", "... cs.bri@gmail.com kata dia"):
-    the words were someone else's, whoever the tag names. Not one further on ("..., hubungi saya di 0857..., kata pak
-    RT kades sudah dilaporkan", "... dan kata petugas ...": her own words)."""
-    contact = _next_contact(said, 0)
-    after = said[contact[1]:] if contact is not None else said
-    first = _FIRST_WORD.match(after)
-    return first is not None and first.group(1).lower() in load_identity_words().attribution
-
-
-# The first word after a contact, spaces only between.
-_FIRST_WORD = re.compile(r"[^\S\n]+(\w+)")
+    # Her contact given after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."), unless words after it say
+    # whose they were as `_attributed` reads them ("... kata penipu itu"); a bare "kata" there may be her own sentence's
+    # ("... kata kunci akun saya diganti", "IG saya @siti_r kata teman saya bagus").
+    return (_about_someone_else(told) and not _listed_after_theirs(told)) or _attributed(said, asking)
 
 
 # A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
