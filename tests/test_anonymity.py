@@ -2136,6 +2136,17 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
     assert all(part not in cleaned for part in ("Siti", "Rahayu", "7001", "7890", "1357")), cleaned
 
 
+@pytest.mark.parametrize("text", [
+    "Lapor pungli. WA saya 0857 2468\n0135 0813-1111-2222 nomor pelaku",
+    "Yth,\n\nmohon hubungi saya di 0857 2468\n0135 0813 1111 2222 adalah nomor pak lurah.",
+])
+def test_her_number_wrapped_before_another_on_the_next_line_leaves_none_of_it(text: str) -> None:
+    """Her number's last digits on the next line, someone else's number after them, were read as a number of their
+    own: her number ended at the line break, and its last digits stayed."""
+    cleaned = _sms_without_own_identity(text)
+    assert "2468" not in cleaned and "0135" not in cleaned, cleaned
+
+
 def test_a_short_number_listed_before_hers_leaves_none_of_them() -> None:
     """Eight digits with no trunk's 0 before her numbers are read with the next as before: split off, they were
     taken for a Tracking ID, which ended the list, and every number of it stayed."""

@@ -1201,7 +1201,9 @@ _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
 # mobile of eight digits may go on on the next line, wrapped: "0857 2468\n0135 ...").
 _NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
 _NEXT_LINE = r"[^\S\n]*\n[^\S\n]*"
-_NEXT_LINE_GAP = rf"(?!\.\s){_IN_NUMBER_GAP}"  # a sentence's full stop ends that number ("0135. 6454...")
+# That number ends at a sentence's full stop ("0135. 6454...") and before a space and another trunk's 0 ("0135
+# 0813-...": her wrapped number's last digits, then someone else's).
+_NEXT_LINE_GAP = rf"(?!\.\s)(?![^\S\n]+{_TRUNK_ZERO}){_IN_NUMBER_GAP}"
 _LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
            rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})"
            rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{9,17}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{8}})"
