@@ -1337,16 +1337,16 @@ def _listed_after_theirs(told: str) -> bool:
     """Whether the words before a phrase asking to be reached (`told`, from its sentence's start) end with someone
     else's contact, a comma and the phrase opening the next clause ("Nomor penipu 0813-1111-2222, nomor saya
     0812...", "IG penipu @olshop, IG saya @siti"): her own, listed after theirs, which stayed as if the phrase were
-    theirs. Not words of theirs opened by a colon ("SMS penipu: ..., hubungi saya di 0813...") nor after a word of the
-    clause ("..., bilang hubungi saya di 0857...": what they said)."""
+    theirs. Not words of theirs opened by a colon ("SMS penipu: ..., hubungi saya di 0813...") or told ("Penipu
+    bilang 0813..., hubungi saya ..."), nor after a word of the clause ("..., bilang hubungi saya di 0857...")."""
+    identity = load_identity_words()
     clause_end = _CLAUSE_AFTER_CONTACT.search(told)
-    named = [match for match in load_identity_words().someone_else.finditer(told) if match.group("victim") is None]
+    named = [match for match in identity.someone_else.finditer(told) if match.group("victim") is None]
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
-    return ":" not in theirs and not any(word.lower() in load_identity_words().attribution
-                                         for word in _WORD.findall(theirs)) and any(
-        pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
+    return ":" not in theirs and not any(word.lower() in identity.attribution for word in _WORD.findall(theirs)) \
+        and any(pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
