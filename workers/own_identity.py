@@ -1292,8 +1292,10 @@ def _labelled_after_comma(words: IdentityWords, read: str, end: int) -> bool:
 
 
 _COMMA = re.compile(r"[^\S\n]*(?:,|[^\S\n][-\u2013\u2014])[^\S\n]*")  # ", itu nomor penipu", " - nomor pelaku"
-# Between her known number's OWN_IDENTITY and the next contact listed: a list's mark, a line break or "dan"/"atau".
-_KNOWN_LISTED = re.compile(r"\s*(?:[,/;&\-]\s*|(?:dan|atau)\s+)?", re.IGNORECASE)
+# Between numbers or handles listed together: a list's mark or "dan"/"atau", spaces of `space` around (`_LISTED_AFTER`
+# on one line). Between her known number's OWN_IDENTITY and the next contact listed, a line break too.
+_LIST_JOIN = r"{space}*(?:[,/;&\-]{space}*|(?:dan|atau){space}+)?"
+_KNOWN_LISTED = re.compile(_LIST_JOIN.format(space=r"\s"), re.IGNORECASE)
 
 
 # How far before and after a contact phrase its sentence is read for someone else named in it (`_quoted`).
@@ -1358,28 +1360,26 @@ def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
     head = read[max(0, phrase.start() - _GIVEN_CONTACT_REACH - 254):phrase.start()]
     if _DIGIT_OR_AT.search(head) is None:  # no contact to find (most texts): the patterns below cost more
         return None
+    numbers = list(_GIVEN_NUMBER.finditer(head))
     last = None
-    for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE):
-        for match in pattern.finditer(head):
+    for matches in (numbers, MAIL_ADDRESS.finditer(head), HANDLE.finditer(head)):
+        for match in matches:
             if head[match.end():].strip(" \t([{:-\u2013\u2014") == "" and not _is_tracking_id(match.group()) \
                     and (last is None or match.end() > last.end()):
                 last = match
     if last is None:
         return None
-    first = _first_listed(head, last) if last.re is _GIVEN_NUMBER else last
+    first = _first_listed(head, numbers[:numbers.index(last) + 1]) if last.re is _GIVEN_NUMBER else last
     lead = _NOT_CONTACT_START.match(first.group())
     offset = phrase.start() - len(head)
     return offset + first.start() + (lead.end() if lead else 0), offset + last.end()
 
 
-def _first_listed(text: str, number: re.Match[str]) -> re.Match[str]:
-    """The first of the numbers listed with slashes on its line that `number` ends ("0645-41234 / 0645-41235 nomor
-    saya": both hers, one number to the phrase as they were before a slash ended a number), not one after a word of its
-    clause ("Pak Lurah 0813... / 0812... nomor saya": the Lurah's) nor on a line above ("Pelaku: 0813...\n/ 0812..."),
-    or `number` itself."""
-    numbers = list(_GIVEN_NUMBER.finditer(text, 0, number.end()))
-    if not numbers or numbers[-1].span() != number.span():
-        return number
+def _first_listed(text: str, numbers: list[re.Match[str]]) -> re.Match[str]:
+    """The first of the numbers listed with slashes on its line that the last of `numbers` (those of `text` up to it)
+    ends ("0645-41234 / 0645-41235 nomor saya": both hers, one number to the phrase as they were before a slash ended
+    a number), not one after a word of its clause ("Pak Lurah 0813... / 0812... nomor saya": the Lurah's) nor on a
+    line above ("Pelaku: 0813...\n/ 0812...")."""
     first = len(numbers) - 1
     while first > 0 and (separator := _LIST_SEPARATOR.fullmatch(text, numbers[first - 1].end(),
                                                                  numbers[first].start())) is not None \
@@ -2165,7 +2165,7 @@ def without_message_sign_off(text: str) -> str:
 
 
 # Between numbers or handles listed together on a line ("0857... / 0813...", "0857..., 0813... dan @olshop").
-_LISTED_AFTER = re.compile(r"[^\S\n]*(?:[,/;&\-][^\S\n]*|(?:dan|atau)[^\S\n]+)?", re.IGNORECASE)
+_LISTED_AFTER = re.compile(_LIST_JOIN.format(space=r"[^\S\n]"), re.IGNORECASE)
 # A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
 _BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
 

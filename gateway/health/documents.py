@@ -155,7 +155,7 @@ def redis_trouble(error: BaseException) -> str:
         return (f"Redis answers but refuses commands ({type(error).__name__}: {_clean(redis_words(error))}; full at "
                 "its maxmemory, a read-only replica, or unable to write its disk: see its log and INFO)")
     if isinstance(error, CheckOutlasted):
-        return (f"Redis does not answer in time (the health check took longer than {error.seconds:g} s, "
+        return (f"Redis does not answer in time ({error}, "
                 "health.view_check_seconds: Redis slow, busy with a long command or script (SLOWLOG GET), swapping or "
                 "on a network losing packets, or this host too busy to run the check (its load: uptime, top))")
     if connect_timed_out(error):
