@@ -703,6 +703,32 @@ OWN_IDENTITY_CASES = [
                     "Nomor penipu 0813-1111-2222, nomor saya [anonim]. IG penipu @olshop_murah, IG saya "
                     "[anonim]. SMS penipu: menang 100jt, hubungi saya di 0813-3333-4444. Penipu dengan nomor "
                     "0813-5555-6666, bilang hubungi saya di 0813-7777-8888"),
+    # So is hers after the scammer's labelled after it, and after a plea or a condition opening the next clause: the
+    # sentence named him, and hers stayed as his words. A colon or a telling word before stays his.
+    OwnIdentityCase("sms: her contact after the scammer's labelled after it, or after a plea", SMS_SENDER,
+                    "0813-1111-2222 itu nomor penipu, nomor saya 0857-1234-9876. Penipu pakai 0813-3333-4444, bisa "
+                    "hubungi saya di 0857-2468-1357. IG @olshop_murah punya penipu, kalau perlu hubungi saya di "
+                    "0812-9988-7766. SMS penipu: 0813-5555-6666 itu nomor admin, hubungi saya di 0813-7777-8888. "
+                    "Penipu bilang 0813-1212-3434 itu nomor penipu, nomor saya 0813-5656-7878",
+                    "0813-1111-2222 itu nomor penipu, nomor saya [anonim]. Penipu pakai 0813-3333-4444, bisa "
+                    "hubungi saya di [anonim]. IG @olshop_murah punya penipu, kalau perlu hubungi saya di "
+                    "[anonim]. SMS penipu: 0813-5555-6666 itu nomor admin, hubungi saya di 0813-7777-8888. "
+                    "Penipu bilang 0813-1212-3434 itu nomor penipu, nomor saya 0813-5656-7878"),
+    # Words giving her own right after a number, ending their clause, label it hers whoever the sentence named before
+    # (the scammer's first in a list, the scammer calling her number): both stayed. Words of his after a colon or a
+    # telling word stay his.
+    OwnIdentityCase("sms: her number labelled hers after it in a sentence naming the scammer", SMS_SENDER,
+                    "No penipu 0813-1111-2222 / 0812-3456-7890 nomor saya. Penipu menelpon ke 0857-2468-1357 (nomor "
+                    "saya). SMS penipu: transfer ke 0813-3333-4444 nomor saya. Penipu bilang 0813-5555-6666 nomor "
+                    "saya",
+                    "No penipu 0813-1111-2222 / [anonim] nomor saya. Penipu menelpon ke [anonim] (nomor "
+                    "saya). SMS penipu: transfer ke 0813-3333-4444 nomor saya. Penipu bilang 0813-5555-6666 nomor "
+                    "saya"),
+    # Eight digits or more before a slash and her mobile end there: read as one number, past the most digits one has,
+    # the mobile's last digits stayed; so do digits a Tracking ID's check holds.
+    OwnIdentityCase("sms: a number of eight digits before a slash and her mobile", SMS_SENDER,
+                    "telp saya 12345678 / 0812-3456-7890. Nama saya Rina 55512347 / 0857-2468-1357",
+                    "telp saya [anonim] / [anonim]. Nama saya [anonim] [anonim] / [anonim]"),
     # Numbers listed before the words giving them as hers are hers from the first one no word labels, on their line:
     # the Lurah's and the Kades's went with hers.
     OwnIdentityCase("sms: numbers listed after an office's before 'nomor saya'", SMS_SENDER,
@@ -2134,6 +2160,35 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
     """A date's or a year's figures are no words of another sign-off: her name and numbers stayed."""
     cleaned = _sms_without_own_identity(text)
     assert all(part not in cleaned for part in ("Siti", "Rahayu", "7001", "7890", "1357")), cleaned
+
+
+# A date in words below or after her sign-off is no word of another one: her name and number went nowhere but to the
+# case store ("Senin, 12 Maret 2024" read as words kept the whole sign-off). The date stays, the day's figure too.
+@pytest.mark.parametrize(("text", "date"), [
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nSenin, 12 Maret 2024", "\nSenin, 12 Maret 2024"),
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", "\n12 Maret 2024"),
+    ("Jalan rusak\nTerima kasih\nSiti Rahayu\n0857-2468-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
+    ("Jalan rusak. Terima kasih, Siti Rahayu 0857-2468-1357, Jum'at 1 Mei 2025", ", Jum'at 1 Mei 2025"),
+    ("Jalan rusak. Thank you, Siti Rahayu 0857-2468-1357\nMarch 12, 2024", "\nMarch 12, 2024"),
+    ("Jalan rusak. Terima kasih\nSiti Rahayu\nMaret 2024", "\nMaret 2024"),
+])
+def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: str) -> None:
+    cleaned = _sms_without_own_identity(text)
+    assert all(part not in cleaned for part in ("Siti", "Rahayu", "2468", "1357")), cleaned
+    assert cleaned.endswith(date), cleaned
+
+
+# Someone else's contact labelled so after her signed name and number, on its line or the next, is no word of
+# another sign-off: hers go, theirs stays (from another phone, "..., penipu 0821..." kept her name and number).
+@pytest.mark.parametrize("text", [
+    "Kades potong BLT. Terima kasih, Siti 0857-2468-1357, penipu 0821-9876-5432",
+    "Kades potong BLT. Terima kasih\nSiti Rahayu 0857-2468-1357\nNo penipu: 0821-9876-5432",
+    "Kades potong BLT. Terima kasih\nSiti Rahayu\n0857-2468-1357\nnomor pelaku 0821-9876-5432 sudah diblokir",
+])
+def test_someone_elses_contact_after_her_sign_off_stays_and_hers_go(text: str) -> None:
+    cleaned = _sms_without_own_identity(text)
+    assert all(part not in cleaned for part in ("Siti", "Rahayu", "2468", "1357")), cleaned
+    assert "0821-9876-5432" in cleaned, cleaned
 
 
 @pytest.mark.parametrize("text", [

@@ -196,6 +196,13 @@ class IdentityWords:
     # Words of a label in brackets after her number that, with `self_words`, make it her other one (`[own_contact]`
     # other_of_hers: "0813... (nomor saya yg lain)"), lowercase.
     other_of_hers: frozenset[str]
+    # Between contacts listed together on a line (`[own_contact]` list_joining or a list's mark: "0857... / 0813...",
+    # "0857..., 0813... dan @olshop"), and across lines too (between her known number's OWN_IDENTITY and the next).
+    listed_after: re.Pattern[str]
+    known_listed: re.Pattern[str]
+    # A comma ending a clause that gave someone else's contact, the words after it opening the next (`[own_contact]`
+    # next_clause: "Nomor penipu 0813..., nomor saya 0812...", "..., bisa hubungi saya di ...").
+    clause_after_contact: re.Pattern[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -287,6 +294,8 @@ class IdentityWords:
     post_before: frozenset[str]
     # Words right after those thanks saying nothing of whom (`[own_name]` after_thanks: "ya", "banyak"), lowercase.
     after_thanks: frozenset[str]
+    # A date after such a sign-off (`[own_name]` weekdays, months: "Senin, 12 Maret 2024", "Jakarta, 12/03/2024").
+    sign_off_date: re.Pattern[str]
     # Her plea for the authorities to act on the line before those thanks (`[own_name]` action_pleas, then a word of
     # `action_asked`: "Mohon ditindak pak"), folded.
     action_pleas: frozenset[str]
@@ -375,6 +384,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_contact_reached_by=frozenset(word.lower() for word in raw["own_contact"]["reached_by"]),
         own_contact_asking=frozenset(word.lower() for word in raw["own_contact"]["asking"]),
         other_of_hers=frozenset(word.lower() for word in raw["own_contact"]["other_of_hers"]),
+        listed_after=_list_join(raw["own_contact"]["list_joining"], r"[^\S\n]"),
+        known_listed=_list_join(raw["own_contact"]["list_joining"], r"\s"),
+        clause_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
+            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+){0,2}$", re.IGNORECASE),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -425,6 +438,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         capitals_name_end=frozenset(_folded(word) for word in raw["own_name"]["capitals_name_end"]),
         post_before=frozenset(_folded(word) for word in raw["own_name"]["post_before"]),
         after_thanks=frozenset(word.lower() for word in raw["own_name"]["after_thanks"]),
+        sign_off_date=_date_pattern(raw["own_name"]["weekdays"], raw["own_name"]["months"]),
         action_pleas=frozenset(_folded(word) for word in raw["own_name"]["action_pleas"]),
         action_asked=frozenset(_folded(word) for word in raw["own_name"]["action_asked"]),
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
@@ -455,6 +469,26 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         clause_on=frozenset(_folded(word) for word in raw["payments"]["clause_on"]),
         negating=frozenset(_folded(word) for word in raw["payments"]["negating"]),
     )
+
+
+def _list_join(joining: list[str], space: str) -> re.Pattern[str]:
+    """Between contacts listed together: a list's mark or one of `joining`, spaces of `space` around."""
+    words = "|".join(map(phrase_pattern, joining))
+    return re.compile(rf"{space}*(?:[,/;&\-]{space}*|(?:{words}){space}+)?", re.IGNORECASE)
+
+
+def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
+    """A date as written below a letter or a message: a day of the month with a month's name ("12 Maret 2024", "12
+    Mar") or its number ("12/03/2024"), or a month's name with the year ("Maret 2024", "March 12, 2024"), a day's name
+    and a place's capitalized name (up to three words) maybe before it ("Jakarta, Senin 12 Maret 2024")."""
+    day = "|".join(map(re.escape, sorted({word.lower() for word in weekdays}, key=len, reverse=True)))
+    month = "|".join(map(re.escape, sorted({word.lower() for word in months}, key=len, reverse=True)))
+    apart = r"[^\S\n]*[,.\-/]?[^\S\n]*"
+    date = (rf"(?:(?:{day}){apart})?(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
+            rf"|\d{{1,2}}{apart}(?:{month})\.?(?:{apart}\d{{4}})?"
+            rf"|(?:{month})\.?[^\S\n]+\d{{1,2}}(?:st|nd|rd|th)?,?[^\S\n]+\d{{4}}|(?:{month})\.?[^\S\n]+\d{{4}})")
+    place = r"(?:[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,?[^\S\n]*)?"
+    return re.compile(rf"(?<![\w/.\-]){place}(?i:{date})(?![\w/\-]|\.\d)")
 
 
 def _word_pair(phrase: str) -> tuple[str, str]:
@@ -1178,15 +1212,17 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 
 # A phone number as `without_given_contacts` reads one after words asking to be reached: 8 to 18 digits (read in any
 # script; 16: a NIK, the national identity number, given as "NIK saya ..."; 18: a civil servant's NIP, "NIP saya
-# 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their
-# groups; not a comma, colon or apostrophe, which there more often end the number than split it ("WA saya
-# 0813-9876-5432, 2 orang saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 /
-# 4444 5555", "NIK saya 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a
-# whole number, its trunk's 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and
-# another such number ("0274-512345 / 0274-512346", "... / 0645-41234") and at its line's end before a line opening
-# with no digit, a date or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor
-# saya"): read as one, past the most digits a number has, the second one's last digits stayed. Other digits opening the
-# next line may end her number, wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2").
+# 19880101 201001 2 003", whose last digits reached the case store) with the marks people type between their groups; not
+# a comma, colon or apostrophe, which there more often end the number than split it ("WA saya 0813-9876-5432, 2 orang
+# saksi"). A slash or a line break joins groups as any mark does ("(0274)/512345", "0813 / 4444 5555", "NIK saya
+# 3201/2345/6789/0001", "512345 / 0812...", "0857 2468\n1357" wrapped by a mail client). But a whole number, its trunk's
+# 0 or country code first and eight digits or more (`_LISTED`), ends before a slash and another such number
+# ("0274-512345 / 0274-512346", "... / 0645-41234"), as any of eight digits or more does before a slash and a mobile's
+# ("telp saya 12345678 / 0812-3456-7890" kept "7890"), and at its line's end before a line opening with no digit, a date
+# or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor saya"): read as one, past the
+# most digits a number has, the second one's last digits stayed. Other digits opening the next line may end her number,
+# wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2"), but for a day's one or two before
+# a capitalized word ("...\n12 Maret 2024": the date below her sign-off).
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
@@ -1199,7 +1235,7 @@ _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
 # What opens the next line after a whole number that ends at its line's end: no digit or a date; or another whole
 # number, of nine digits after a mobile's ten and more ("0857-2468-1357\n0645-41234"), of ten after eight or nine (a
 # mobile of eight digits may go on on the next line, wrapped: "0857 2468\n0135 ...").
-_NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
+_NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d)|\d{1,2}[^\S\n]+[A-Z][a-z]{2})"
 _NEXT_LINE = r"[^\S\n]*\n[^\S\n]*"
 # That number ends at a sentence's full stop ("0135. 6454...") and before a space and another trunk's 0 ("0135
 # 0813-...": her wrapped number's last digits, then someone else's).
@@ -1207,7 +1243,8 @@ _NEXT_LINE_GAP = rf"(?!\.\s)(?![^\S\n]+{_TRUNK_ZERO}){_IN_NUMBER_GAP}"
 _LISTED = (rf"{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,17}}"
            rf"(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{7}}|{_NEXT_LINE_APART})"
            rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{9,17}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{8}})"
-           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,8}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{9}})")
+           rf"|{_WHOLE_START}\d(?:{_IN_NUMBER_GAP}\d){{7,8}}(?={_NEXT_LINE}{_TRUNK_ZERO}(?:{_NEXT_LINE_GAP}\d){{9}})"
+           rf"|\d(?:{_IN_NUMBER_GAP}\d){{7,17}}(?={_LIST_SLASH}{_TRUNK_ZERO}(?:{_IN_NUMBER_GAP}\d){{9}})")
 _GIVEN_NUMBER = re.compile(rf"(?<![\d+\uff0b])[+\uff0b]?[(\uff08]?(?:{_LISTED}|\d(?:{_GIVEN_GAP}\d){{7,17}}(?!\d))")
 # What a contact's start may hold that is no part of it (an address's match may open with a colon or a quote).
 _NOT_CONTACT_START = re.compile(r"[^\w+\uff0b(\uff08@\uff20]+")
@@ -1242,12 +1279,15 @@ def without_given_contacts(text: str) -> str:
     read = ascii_digits(text)
     spans: list[tuple[int, int]] = []
     for phrase in words.own_contact.finditer(text):
-        if _quoted(text, phrase.start(), phrase.end()):
+        quoted = _quoted(text, phrase.start(), phrase.end())
+        if quoted and _quoted(text, phrase.start(), phrase.end(), labelling=True):
             continue
         before = _contact_before(read, phrase)
         if before is not None and (not spans or before[0] >= spans[-1][1]):
             spans.append(before)
         position = phrase.end()
+        if quoted:  # a label of the contact before it only: the contacts after are the sentence's
+            continue
         if spans and position < spans[-1][1]:
             continue
         if words.own_handle.fullmatch(phrase.group()) and (bare := _bare_handle(read, position, words)) is not None:
@@ -1275,7 +1315,7 @@ def _listed_after_known(words: IdentityWords, read: str, position: int, found: t
     Only a list's marks or "dan"/"atau" between, and not given as someone else's after it ("... / 0813... ngaku dari
     BRI", "... / 0813..., itu nomor penipu"), which stays as before."""
     before, _, between = read[position:found[0]].rpartition(OWN_IDENTITY)
-    return _gives_contact(before, words.own_contact_connectors) and _KNOWN_LISTED.fullmatch(between) is not None \
+    return _gives_contact(before, words.own_contact_connectors) and words.known_listed.fullmatch(between) is not None \
         and not _clause_names_someone_else(words, read, found[1]) \
         and not _labels_as_someone_elses(words, read, found[1]) and not _labelled_after_comma(words, read, found[1])
 
@@ -1292,17 +1332,13 @@ def _labelled_after_comma(words: IdentityWords, read: str, end: int) -> bool:
 
 
 _COMMA = re.compile(r"[^\S\n]*(?:,|[^\S\n][-\u2013\u2014])[^\S\n]*")  # ", itu nomor penipu", " - nomor pelaku"
-# Between numbers or handles listed together: a list's mark or "dan"/"atau", spaces of `space` around (`_LISTED_AFTER`
-# on one line). Between her known number's OWN_IDENTITY and the next contact listed, a line break too.
-_LIST_JOIN = r"{space}*(?:[,/;&\-]{space}*|(?:dan|atau){space}+)?"
-_KNOWN_LISTED = re.compile(_LIST_JOIN.format(space=r"\s"), re.IGNORECASE)
 
 
 # How far before and after a contact phrase its sentence is read for someone else named in it (`_quoted`).
 SENTENCE_REACH = 400
 
 
-def _quoted(text: str, position: int, end: int | None = None) -> bool:
+def _quoted(text: str, position: int, end: int | None = None, labelling: bool = False) -> bool:
     """Whether `position` is in words the sender quotes, not their own: a quoted line ("> ...": a post quoted, a mail
     answered), within quotation marks on its line (a scam SMS forwarded as evidence: "Selamat! ... hubungi saya di
     0813..."), or after words of its sentence naming someone else (`[someone_else]`: "SMS penipu: hubungi saya di
@@ -1327,12 +1363,17 @@ def _quoted(text: str, position: int, end: int | None = None) -> bool:
     # Her contact given after theirs is hers ("Nomor penipu 0813..., nomor saya 0812..."), unless words after it say
     # whose they were as `_attributed` reads them ("... kata penipu itu"); a bare "kata" there may be her own sentence's
     # ("... kata kunci akun saya diganti", "IG saya @siti_r kata teman saya bagus").
-    return (_about_someone_else(told) and not _listed_after_theirs(told)) or _attributed(said, asking)
+    # Words ending their clause right after a contact label it (`labelling`): hers, whoever the sentence named before
+    # ("No penipu 0813... / 0812... nomor saya", "Penipu menelpon 0812... nomor saya" kept hers), but for words of
+    # theirs a colon opens or a word tells ("SMS penipu: transfer ke 0813... nomor saya", "Penipu bilang ...").
+    if labelling:
+        named = _about_someone_else(told) and (":" in told or any(
+            word.lower() in load_identity_words().attribution for word in _WORD.findall(told)))
+    else:
+        named = _about_someone_else(told) and not _listed_after_theirs(told)
+    return named or _attributed(said, asking)
 
 
-# A comma ending a clause that gave someone else's contact, the words after it opening the next ("Nomor penipu
-# 0813..., nomor saya 0812...").
-_CLAUSE_AFTER_CONTACT = re.compile(r",[^\S\n]*(?:(?:dan|sedangkan|sementara)[^\S\n]+)?$", re.IGNORECASE)
 
 
 def _listed_after_theirs(told: str) -> bool:
@@ -1342,13 +1383,25 @@ def _listed_after_theirs(told: str) -> bool:
     theirs. Not words of theirs opened by a colon ("SMS penipu: ..., hubungi saya di 0813...") or told ("Penipu
     bilang 0813..., hubungi saya ..."), nor after a word of the clause ("..., bilang hubungi saya di 0857...")."""
     identity = load_identity_words()
-    clause_end = _CLAUSE_AFTER_CONTACT.search(told)
+    clause_end = identity.clause_after_contact.search(told)
     named = [match for match in identity.someone_else.finditer(told) if match.group("victim") is None]
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
-    return ":" not in theirs and not any(word.lower() in identity.attribution for word in _WORD.findall(theirs)) \
-        and any(pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
+    if ":" not in theirs and not any(word.lower() in identity.attribution for word in _WORD.findall(theirs)) \
+            and any(pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)):
+        return True
+    # or a clause of their contact, a contact label's words before it, and a label after it ("0813-1111-2222 itu
+    # nomor penipu, nomor saya 0812...", "IG @olshop punya penipu, ..."), no word of theirs opened by a colon or told
+    # before it ("SMS penipu: ...", "Penipu bilang ...")
+    clause = told[:clause_end.start()]
+    if ":" in clause or any(word.lower() in identity.attribution for word in _WORD.findall(clause)):
+        return False
+    clause = clause.rpartition(",")[2]
+    return any((found := pattern.search(clause)) is not None
+               and all(word.lower() in identity.contact_label_words for word in _WORD.findall(clause, 0, found.start()))
+               and _labels_as_someone_elses(identity, clause, found.end())
+               for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE))
 
 
 def _contact_before(read: str, phrase: re.Match[str]) -> tuple[int, int] | None:
@@ -1397,14 +1450,18 @@ def _first_listed(text: str, numbers: list[re.Match[str]]) -> re.Match[str]:
 _CLAUSE_SO_FAR = re.compile(r"[^,.;:!?\n]*$")
 
 
+_LISTED_NEXT = re.compile(rf"{_LIST_SLASH}[+\uff0b(\uff08]?{_TRUNK_ZERO}")
+
+
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
     """The span of the first phone number, e-mail address or @handle within reach after `position` in `read`."""
     window = read[position:position + _GIVEN_CONTACT_REACH + 254]  # room for an address that starts within reach
     if _DIGIT_OR_AT.search(window) is None:
         return None
+    # Digits a Tracking ID's check holds are a number of hers listed before another ("Rina 55512347 / 0812...").
     found = [match for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)
              if (match := pattern.search(window)) is not None and match.start() <= _GIVEN_CONTACT_REACH
-             and not _is_tracking_id(match.group())]
+             and not (_is_tracking_id(match.group()) and _LISTED_NEXT.match(window, match.end()) is None)]
     if not found:
         return None
     first = min(found, key=lambda match: match.start())
@@ -2082,16 +2139,17 @@ MESSAGE_SIGN_OFF_WORDS = 8
 
 def without_message_sign_off(text: str) -> str:
     """An SMS's or a mention's text with the name and contacts signed after its last thanks or greeting
-    (`message_sign_offs`) replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan 0813..."
-    reached the case store; a mail's sign-off is read by its lines). Not after words opening someone else's words that
-    run on to it (`_passes_on_words`: "Penipu sms: Selamat anda menang ... Terima kasih, Budi Santoso 0813..." is the
-    scammer's, the evidence); a form of address, an office or someone else's word after the phrase thanks or names
-    someone else ("Terima kasih Pak Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a
-    capitalized name and contacts there ("terima kasih atas perhatiannya"). The name may open the line below the
-    thanks, its contacts on the lines below it, as a phone's SMS app breaks them ("Terima kasih\nSiti Rahayu\n0813...":
-    read on the thanks' line alone, her name and number reached the case store); the same words stay there as on its
-    line ("Terima kasih\nPak Kades Hendra", "ttd\nHendra Gunawan", a name a sentence runs on after), and a quoted
-    line's sign-off is its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
+    (`message_sign_offs`) replaced by OWN_IDENTITY, when they end the message ("... Terima kasih, Wulan 0813..." reached
+    the case store; a mail's sign-off is read by its lines). Not after words opening someone else's words that run on to
+    it (`_passes_on_words`: "Penipu sms: Selamat anda menang ... Terima kasih, Budi Santoso 0813..." is the scammer's,
+    the evidence); a form of address, an office or someone else's word after the phrase thanks or names someone else
+    ("Terima kasih Pak Kades", "Salam, Kades Hendra 0813...") and stays, and so does anything but a capitalized name and
+    contacts there ("terima kasih atas perhatiannya"), and a date after them, or someone else's contact labelled so
+    ("..., Siti 0857...\nSenin, 12 Maret 2024", "..., penipu 0821..."). The name may open the line below the thanks, its
+    contacts on the lines below it, as a phone's SMS app breaks them ("Terima kasih\nSiti Rahayu\n0813...": read on the
+    thanks' line alone, her name and number reached the case store); the same words stay there as on its line ("Terima
+    kasih\nPak Kades Hendra", "ttd\nHendra Gunawan", a name a sentence runs on after), and a quoted line's sign-off is
+    its author's ("> Terima kasih\n> Budi Santoso 0813...": a scam post quoted, the evidence)."""
     words = load_identity_words()
     phrases = [*words.message_sign_off.finditer(text, max(0, len(text) - _CLOSING_REACH))]
     if not phrases or (not _signed_with_her_own(words, text[phrases[-1].end():])
@@ -2113,7 +2171,7 @@ def without_message_sign_off(text: str) -> str:
         below_name = tail.find("\n", len(tail) - len(tail.lstrip()))
         below_name = len(tail) if below_name < 0 else below_name
         counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
-    if len(_WORD.findall(counted)) > MESSAGE_SIGN_OFF_WORDS \
+    if len(_WORD.findall(words.sign_off_date.sub(" ", counted))) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
@@ -2125,22 +2183,25 @@ def without_message_sign_off(text: str) -> str:
     contacts = _contacts_after(words, read, span[1])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
-    if OWN_IDENTITY in rest:
+    if OWN_IDENTITY in rest or contacts:
         # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
         # and her other numbers and handles beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her
         # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
         # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
-        # 0857..."), its label no word of another sign-off: her name stayed beside it.
+        # 0857..."), its label no word of another sign-off: her name stayed beside it. So after the contacts read
+        # beside her name ("Terima kasih, Siti 0857..., penipu 0821..." from another phone kept her name and number),
+        # and a date's words are none either ("Senin, 12 Maret 2024": its figures are no number of hers).
         # theirs: from the label of each contact of someone else's to its line's end, what that line says of it
         # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
         theirs: list[tuple[int, int]] = []
         kept, listed = end, -1
         found_all = sorted([*_GIVEN_NUMBER.finditer(read, end), *_SIGNED_HANDLE.finditer(read, end)],
                            key=lambda found: found.start())
+        dates = [date.span() for date in words.sign_off_date.finditer(read, end)]
         for found in found_all:
-            if found.start() < kept:
+            if found.start() < kept or any(start <= found.start() < stop for start, stop in dates):
                 continue
-            if listed >= 0 and _LISTED_AFTER.fullmatch(read, listed, found.start()) \
+            if listed >= 0 and words.listed_after.fullmatch(read, listed, found.start()) \
                     and not _labelled_hers_after(words, read, found.end()):
                 kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
                 continue
@@ -2159,13 +2220,11 @@ def without_message_sign_off(text: str) -> str:
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
                          _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*outside, read[at:]])))
                          .replace(OWN_IDENTITY, ""))
-    if any(not word.isdigit() for word in _WORD.findall(rest)):  # a figure of a date or a year is no word
+    if any(not word.isdigit() for word in _WORD.findall(words.sign_off_date.sub(" ", rest))):  # nor a date's
         return text
     return _replaced_spans(text, [span, *contacts])
 
 
-# Between numbers or handles listed together on a line ("0857... / 0813...", "0857..., 0813... dan @olshop").
-_LISTED_AFTER = re.compile(_LIST_JOIN.format(space=r"[^\S\n]"), re.IGNORECASE)
 # A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
 _BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
 
