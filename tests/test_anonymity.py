@@ -2178,6 +2178,22 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
     assert cleaned.endswith(date), cleaned
 
 
+# Her name signed in lowercase, as a phone's keyboard leaves it, goes with the number right after it; thanks as an
+# SMS shortens them, and "salam hormat" whole, open a sign-off as the words in full do (each kept her name and number).
+# Lowercase words after thanks with no contact after them stay: they may be the thanks' own.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Jalan rusak. trims, siti rahayu 0878-1122-4455", "Jalan rusak. trims, [anonim] [anonim]"),
+    ("Jalan rusak.\nBest regards,\nbudi hartono\n+62-812-9988-7766", "Jalan rusak.\nBest regards,\n[anonim]\n[anonim]"),
+    ("Jalan rusak. Tks, Rina Wati 0896-1234-0246", "Jalan rusak. Tks, [anonim] [anonim]"),
+    ("Jalan rusak.\nSalam hormat - rina wati - 0812 9988 7766", "Jalan rusak.\nSalam hormat - [anonim] - [anonim]"),
+    ("Jalan rusak. Salam hormat, Dewi Lestari", "Jalan rusak. Salam hormat, [anonim]"),
+    ("Jalan rusak. terima kasih atas perhatiannya", None),
+    ("Jalan rusak. terima kasih atas perhatiannya\nno penipu 0813-1112-2233", None),
+])
+def test_her_sign_off_in_lowercase_or_shortened_thanks_goes(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (text if expected is None else expected)
+
+
 # Someone else's contact labelled so after her signed name and number, on its line or the next, is no word of
 # another sign-off: hers go, theirs stays (from another phone, "..., penipu 0821..." kept her name and number).
 @pytest.mark.parametrize("text", [

@@ -2175,12 +2175,16 @@ def without_message_sign_off(text: str) -> str:
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
+    read = ascii_digits(text)
     if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
-    elif span is None or not text[span[0]].isupper():  # lowercase there: "terima kasih atas perhatiannya"
+    elif span is None:
         return text
-    read = ascii_digits(text)
     contacts = _contacts_after(words, read, span[1])
+    # Lowercase there, without a contact after it: "terima kasih atas perhatiannya". With one, her name as a phone's
+    # keyboard leaves it: "trims, siti rahayu 0878..." (both reached the case store).
+    if not text[span[0]].isupper() and not contacts and not text.startswith(OWN_IDENTITY, span[0]):
+        return text
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
     if OWN_IDENTITY in rest or contacts:
