@@ -884,8 +884,14 @@ def without_sign_off_contacts(text: str) -> str:
     if LongLine.REPORT in long_lines or any(_is_report_line(lines[index]) for index in after) \
             or _about_someone_else(rest):
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
-        # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store).
+        # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store), and so are the contacts
+        # after her name before someone else's label on the sign-off's first line ("Siti Rahayu, 0812..., no pelaku
+        # 0811...": hers stayed beside the perpetrator's).
         _withhold_bare_contacts(lines, after)
+        if rest.strip():
+            lines[line] = opening + _contacts_before_theirs(rest)
+        elif after:
+            lines[after[0]] = _contacts_before_theirs(lines[after[0]])
         return "\n".join(lines)
     if rest.strip() and (not after or _has_contact(rest)):
         lines[line] = opening + OWN_IDENTITY
@@ -2558,6 +2564,31 @@ def _is_bare_contact(line: str) -> bool:
     kept = "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
     label = kept.strip().rstrip(":").strip().lower()
     return not any(char.isalnum() for char in label) or _is_contact_label(label)
+
+
+# How many words of her name may stand before her contacts on a sign-off's line (`_contacts_before_theirs`).
+_SIGNED_NAME_WORDS = 4
+
+
+def _contacts_before_theirs(line: str) -> str:
+    """`line` (a sign-off's first line after its closing) with the contacts before someone else's label replaced by
+    OWN_IDENTITY, when only her name's words (at most _SIGNED_NAME_WORDS, none a form of address, an office or someone
+    else's) and contact labels' words stand before them: "Siti Rahayu, 0812..., no pelaku 0811..."."""
+    words = load_identity_words()
+    label = next((match for match in words.someone_else.finditer(line) if match.group("victim") is None), None)
+    if label is None:
+        return line
+    read = ascii_digits(line[:label.start()])
+    spans = sorted(found.span() for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)
+                   for found in pattern.finditer(read))
+    if not spans:
+        return line
+    outside = _replaced_spans(read, spans).replace(OWN_IDENTITY, " ")
+    said = [word for word in _NAME_WORD.findall(outside) if word.lower().rstrip(".") not in words.contact_label_words]
+    if len(said) > _SIGNED_NAME_WORDS or any(
+            _someone_elses_or_office(words, word) or words.addressed.search(word) for word in said):
+        return line
+    return _replaced_spans(line, spans)
 
 
 def _withhold_bare_contacts(lines: list[str], indexes: Iterable[int]) -> None:
