@@ -2171,6 +2171,8 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
     ("Jalan rusak. Terima kasih, Siti Rahayu 0857-2468-1357, Jum'at 1 Mei 2025", ", Jum'at 1 Mei 2025"),
     ("Jalan rusak. Thank you, Siti Rahayu 0857-2468-1357\nMarch 12, 2024", "\nMarch 12, 2024"),
     ("Jalan rusak. Terima kasih\nSiti Rahayu\nMaret 2024", "\nMaret 2024"),
+    # a place before a date in figures, below her number: the date's figures were read as a number of hers first
+    ("Jalan rusak. Salam\nSiti Rahayu, 0857 2468 1357\nBandung, 12-03-2024", "\nBandung, 12-03-2024"),
 ])
 def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: str) -> None:
     cleaned = _sms_without_own_identity(text)

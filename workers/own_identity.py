@@ -2228,7 +2228,8 @@ def without_message_sign_off(text: str) -> str:
             outside.append(read[at:start])
             at = max(at, stop)
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", "".join([*outside, read[at:]])))
+                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", words.sign_off_date.sub(
+                             " ", "".join([*outside, read[at:]]))))
                          .replace(OWN_IDENTITY, ""))
     if any(not word.isdigit() for word in _WORD.findall(words.sign_off_date.sub(" ", rest))):  # nor a date's
         return text
