@@ -729,6 +729,15 @@ OWN_IDENTITY_CASES = [
     OwnIdentityCase("sms: a number of eight digits before a slash and her mobile", SMS_SENDER,
                     "telp saya 12345678 / 0812-3456-7890. Nama saya Rina 55512347 / 0857-2468-1357",
                     "telp saya [anonim] / [anonim]. Nama saya [anonim] [anonim] / [anonim]"),
+    # Her contact in the clause after her own description right after her name is hers (it stayed beside her name's
+    # [anonim]); someone else's there, or after a description naming them, stays.
+    OwnIdentityCase("sms: her contact after her own description after her name", SMS_SENDER,
+                    "Saya Siti Rahayu warga RT 03 RW 07, WA (0821) 5544-3322. Nama saya Rina Wati asal Bekasi, "
+                    "email rina.w@contoh.id. Saya Dewi Lestari warga RT 05, pelaku 0813-1112-2233. Saya Ani Suryani "
+                    "warga yang ditipu 0813-4444-5555, tolong",
+                    "Saya [anonim] warga RT 03 RW 07, WA [anonim]. Nama saya [anonim] asal Bekasi, "
+                    "email [anonim]. Saya [anonim] warga RT 05, pelaku 0813-1112-2233. Saya [anonim] "
+                    "warga yang ditipu 0813-4444-5555, tolong"),
     # Numbers listed before the words giving them as hers are hers from the first one no word labels, on their line:
     # the Lurah's and the Kades's went with hers.
     OwnIdentityCase("sms: numbers listed after an office's before 'nomor saya'", SMS_SENDER,

@@ -406,7 +406,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
         self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))" + _MENTIONS + r"[^\S\n]*(" + "|".join(map(
-            phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z])", re.IGNORECASE),
+            phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z]|" + re.escape(OWN_IDENTITY) + ")",
+                              re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
         verb_prefixes=tuple(word.lower() for word in raw["own_name"]["verb_prefixes"]),
         verb_like_names=frozenset(_folded(word) for word in raw["own_name"]["verb_like_names"]),
@@ -1549,12 +1550,34 @@ def without_given_name(text: str) -> str:
     for start, end, bare in sorted(phrases):
         if _quoted(text, start, end):
             continue
-        span = _given_name(words, text, end, _pleads_before(words, text, start))
-        if span is None or (bare and (not _full_name(words, text, span) or (
-                _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
-            continue
-        spans += [span, *_contacts_after(words, read, span[1])]
+        lead = _NAME_LEAD.match(text, end).end()  # type: ignore[union-attr]  # matches empty at least
+        if text.startswith(OWN_IDENTITY, lead):  # her name replaced before (a mail's sender's): her contacts after it
+            span: tuple[int, int] | None = (lead, lead + len(OWN_IDENTITY))
+        else:
+            span = _given_name(words, text, end, _pleads_before(words, text, start))
+            if span is None or (bare and (not _full_name(words, text, span) or (
+                    _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
+                continue
+        spans += [span, *(_contacts_after(words, read, span[1]) or _contacts_after_description(words, read, span[1]))]
     return _replaced_spans(text, spans)
+
+
+# How far after her name her own description's clause may end (`_contacts_after_description`).
+_DESCRIPTION_REACH = 60
+
+
+def _contacts_after_description(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
+    """Her contacts in the clause after her own description right after her name at `position` (`hers_after`: "Saya
+    Siti Rahayu warga RT 03 RW 07, WA 0821...": her number stayed beside her name's `[anonim]`), no contact nor
+    someone else named in the description."""
+    if not _her_words_after(identity, read, position):
+        return []
+    comma = read.find(",", position, position + _DESCRIPTION_REACH)
+    described = read[position:comma]
+    if comma < 0 or re.search(r"[.!?;:\n]", described) or _next_contact(described, 0) is not None \
+            or _about_someone_else(described):
+        return []
+    return _contacts_after(identity, read, comma)
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
