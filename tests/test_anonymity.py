@@ -738,6 +738,13 @@ OWN_IDENTITY_CASES = [
                     "Saya [anonim] warga RT 03 RW 07, WA [anonim]. Nama saya [anonim] asal Bekasi, "
                     "email [anonim]. Saya [anonim] warga RT 05, pelaku 0813-1112-2233. Saya [anonim] "
                     "warga yang ditipu 0813-4444-5555, tolong"),
+    # Her name as her mail's From gives it, replaced first: her contacts right after it go with it, as after a name
+    # read there (the number stayed beside "Saya [anonim]": "Saya" was read only before a capital).
+    OwnIdentityCase("mail: her contacts after her name the From gives, after 'Saya'", MAIL_SENDER,
+                    "Kepada Yth. Admin LAPOR,\n\nSaya Budi Santoso, WA 0821 5544 3322. Nama saya Budi Santoso, HP "
+                    "0857-2468-1357. Jalan rusak.",
+                    "Kepada Yth. Admin LAPOR,\n\nSaya [anonim], WA [anonim]. Nama saya [anonim], HP [anonim]. "
+                    "Jalan rusak.", channel="email"),
     # Numbers listed before the words giving them as hers are hers from the first one no word labels, on their line:
     # the Lurah's and the Kades's went with hers.
     OwnIdentityCase("sms: numbers listed after an office's before 'nomor saya'", SMS_SENDER,

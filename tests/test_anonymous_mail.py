@@ -887,13 +887,6 @@ SIGN_OFF_CASES = [
     SignOffCase("a line of an office's contact before a perpetrator's label stays", "Siti Rahayu",
                 "Ditipu undian palsu.\n\nSalam,\nKantor Kades 0274-599999, pelaku 0811-9000-1188",
                 "Ditipu undian palsu.\n\nSalam,\nKantor Kades 0274-599999, pelaku 0811-9000-1188"),
-    # Her name as her mail's From gives it, after words giving her own, replaced first: her contacts right after it
-    # go with it, as after a name read there (the number stayed beside "Saya [anonim]").
-    SignOffCase("her contacts after her name the From gives, read after 'Saya'", "Siti Rahayu",
-                "Kepada Yth. Admin LAPOR,\n\nSaya Siti Rahayu, WA 0821 5544 3322. Nama saya Siti Rahayu, HP "
-                "0857-2468-1357. Jalan rusak.",
-                "Kepada Yth. Admin LAPOR,\n\nSaya [anonim], WA [anonim]. Nama saya [anonim], HP [anonim]. "
-                "Jalan rusak."),
     # Her handle in place of the name, and her address under its label right below her label: her sign-off's too
     # (each reached the case store). Below another's label, a place under another label, a pasted report's stay.
     SignOffCase("her handle after her label and her labelled address right below it go", "Warga Peduli",
