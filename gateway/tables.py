@@ -101,7 +101,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "someone_else": ("victim", "words", "attribution", "speech_openers", "determiners", "offices", "claims",
                      "claim_lead", "label_addressing"),
     "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking", "other_of_hers", "list_joining",
-                    "next_clause"),
+                    "next_clause", "next_clause_pleas", "reached_her"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",

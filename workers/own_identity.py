@@ -201,8 +201,13 @@ class IdentityWords:
     listed_after: re.Pattern[str]
     known_listed: re.Pattern[str]
     # A comma ending a clause that gave someone else's contact, the words after it opening the next (`[own_contact]`
-    # next_clause: "Nomor penipu 0813..., nomor saya 0812...", "..., bisa hubungi saya di ...").
+    # next_clause: "Nomor penipu 0813..., nomor saya 0812...", "..., sedangkan nomor saya ..."), and a plea's or a
+    # condition's there (next_clause_pleas: "..., bisa hubungi saya di ...").
     clause_after_contact: re.Pattern[str]
+    plea_after_contact: re.Pattern[str]
+    # Someone else reaching her right before a number (`[own_contact]` reached_her: "Penipu menelpon 0812..."), at
+    # the end of the text read.
+    reached_her: re.Pattern[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -387,7 +392,12 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         listed_after=_list_join(raw["own_contact"]["list_joining"], r"[^\S\n]"),
         known_listed=_list_join(raw["own_contact"]["list_joining"], r"\s"),
         clause_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
-            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+){0,2}$", re.IGNORECASE),
+            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?$", re.IGNORECASE),
+        reached_her=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["reached_her"]))
+                               + r")[^\w+\uff0b(\uff08]*$", re.IGNORECASE),
+        plea_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
+            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?(?:(?:" + "|".join(map(
+                phrase_pattern, raw["own_contact"]["next_clause_pleas"])) + r")[^\S\n]+){1,2}$", re.IGNORECASE),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -481,14 +491,16 @@ def _list_join(joining: list[str], space: str) -> re.Pattern[str]:
 def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     """A date as written below a letter or a message: a day of the month with a month's name ("12 Maret 2024", "12
     Mar") or its number ("12/03/2024"), or a month's name with the year ("Maret 2024", "March 12, 2024"), a day's name
-    and a place's capitalized name (up to three words) maybe before it ("Jakarta, Senin 12 Maret 2024")."""
+    maybe before it, and a place's capitalized name (up to three words) opening its line before that, a comma after
+    it ("Jakarta, Senin 12 Maret 2024")."""
     day = "|".join(map(re.escape, sorted({word.lower() for word in weekdays}, key=len, reverse=True)))
     month = "|".join(map(re.escape, sorted({word.lower() for word in months}, key=len, reverse=True)))
     apart = r"[^\S\n]*[,.\-/]?[^\S\n]*"
     date = (rf"(?:(?:{day}){apart})?(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
             rf"|\d{{1,2}}{apart}(?:{month})\.?(?:{apart}\d{{4}})?"
             rf"|(?:{month})\.?[^\S\n]+\d{{1,2}}(?:st|nd|rd|th)?,?[^\S\n]+\d{{4}}|(?:{month})\.?[^\S\n]+\d{{4}})")
-    place = r"(?:[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,?[^\S\n]*)?"
+    # the place opens its line, a comma after it: "Penipu Budi 0813... Senin 12 Maret" has no place in it
+    place = r"(?:(?<![^\n])[^\S\n]*[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,[^\S\n]*)?"
     return re.compile(rf"(?<![\w/.\-]){place}(?i:{date})(?![\w/\-]|\.\d)")
 
 
@@ -1228,8 +1240,8 @@ def mail_identities(meta: Mapping[str, Any]) -> tuple[set[str], list[str]]:
 # ("telp saya 12345678 / 0812-3456-7890" kept "7890"), and at its line's end before a line opening with no digit, a date
 # or another whole number ("0857-2468-1357\n12/03/2024", "Pelaku: 0813...\n0812... nomor saya"): read as one, past the
 # most digits a number has, the second one's last digits stayed. Other digits opening the next line may end her number,
-# wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2"), but for a day's one or two before
-# a capitalized word ("...\n12 Maret 2024": the date below her sign-off).
+# wrapped ("0857 2468 13\n57"): they go with it ("...\n2 juta hilang" loses its "2", "...\n12 Maret 2024" its day:
+# "0812 3456 78\n90 Terima kasih" is her number's end).
 _GAP_MARK = r"[\s().\-/\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f_*~\u00b7]"
 _GIVEN_GAP = rf"{_GAP_MARK}{{0,3}}"
 _SLASH = r"[/\uff0f]"
@@ -1242,7 +1254,7 @@ _WHOLE_START = rf"(?:(?<=[+\uff0b(\uff08])|(?={_TRUNK_ZERO}|62))"
 # What opens the next line after a whole number that ends at its line's end: no digit or a date; or another whole
 # number, of nine digits after a mobile's ten and more ("0857-2468-1357\n0645-41234"), of ten after eight or nine (a
 # mobile of eight digits may go on on the next line, wrapped: "0857 2468\n0135 ...").
-_NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d)|\d{1,2}[^\S\n]+[A-Z][a-z]{2})"
+_NEXT_LINE_APART = r"[^\S\n]*\n[^\S\n]*(?:(?!\d)|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
 _NEXT_LINE = r"[^\S\n]*\n[^\S\n]*"
 # That number ends at a sentence's full stop ("0135. 6454...") and before a space and another trunk's 0 ("0135
 # 0813-...": her wrapped number's last digits, then someone else's).
@@ -1290,7 +1302,8 @@ def without_given_contacts(text: str) -> str:
         if quoted and _quoted(text, phrase.start(), phrase.end(), labelling=True):
             continue
         before = _contact_before(read, phrase)
-        if before is not None and (not spans or before[0] >= spans[-1][1]):
+        if before is not None and (not spans or before[0] >= spans[-1][1]) \
+                and (not quoted or _reached_or_listed(words, read, before[0])):
             spans.append(before)
         position = phrase.end()
         if quoted:  # a label of the contact before it only: the contacts after are the sentence's
@@ -1314,6 +1327,21 @@ def without_given_contacts(text: str) -> str:
     for start, end in reversed(spans):
         text = text[:start] + OWN_IDENTITY + text[end:]
     return text
+
+
+# How far before a number the words of someone else reaching her are read (`_reached_or_listed`).
+_REACHED_REACH = 40
+# A slash after another number, ending the text read (`_reached_or_listed`).
+_AFTER_LISTED = re.compile(rf"\d{_LIST_SLASH}$")
+
+
+def _reached_or_listed(words: IdentityWords, read: str, start: int) -> bool:
+    """Whether the number at `start`, given as hers by words after it in a sentence naming someone else, is one he
+    reached her on (`reached_her`: "Penipu menelpon 0812... nomor saya") or listed after another with a slash, whose
+    label the first had ("No penipu 0813... / 0812... nomor saya"): hers. Any other there is in his words ("Penipu sms
+    minta transfer pulsa ke 0813... nomor saya")."""
+    head = read[max(0, start - _REACHED_REACH):start]
+    return _AFTER_LISTED.search(head) is not None or words.reached_her.search(head) is not None
 
 
 def _listed_after_known(words: IdentityWords, read: str, position: int, found: tuple[int, int]) -> bool:
@@ -1383,6 +1411,17 @@ def _quoted(text: str, position: int, end: int | None = None, labelling: bool = 
 
 
 
+# The most words besides contacts between someone else's word and the comma before a plea (`_listed_after_theirs`).
+_PLEADED_AFTER_WORDS = 3
+
+
+def _without_contacts(text: str) -> str:
+    """`text` with its phone numbers, addresses and handles blanked out."""
+    for pattern in (MAIL_ADDRESS, HANDLE, _GIVEN_NUMBER):
+        text = pattern.sub(" ", text)
+    return text
+
+
 def _listed_after_theirs(told: str) -> bool:
     """Whether the words before a phrase asking to be reached (`told`, from its sentence's start) end with someone
     else's contact, a comma and the phrase opening the next clause ("Nomor penipu 0813-1111-2222, nomor saya
@@ -1391,10 +1430,16 @@ def _listed_after_theirs(told: str) -> bool:
     bilang 0813..., hubungi saya ..."), nor after a word of the clause ("..., bilang hubungi saya di 0857...")."""
     identity = load_identity_words()
     clause_end = identity.clause_after_contact.search(told)
+    pleaded = clause_end is None
+    if pleaded:
+        clause_end = identity.plea_after_contact.search(told)
     named = [match for match in identity.someone_else.finditer(told) if match.group("victim") is None]
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
+    if pleaded and (len(_WORD.findall(_without_contacts(theirs))) > _PLEADED_AFTER_WORDS or any(
+            word.lower() in identity.pasted_to_the_reader for word in _WORD.findall(told))):
+        return False  # a scam's plea after its words pasted: "... Selamat anda menang ..., silakan hubungi saya"
     if ":" not in theirs and not any(word.lower() in identity.attribution for word in _WORD.findall(theirs)) \
             and any(pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)):
         return True
@@ -2228,6 +2273,7 @@ def without_message_sign_off(text: str) -> str:
         # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
         theirs: list[tuple[int, int]] = []
         kept, listed = end, -1
+        known = OWN_IDENTITY in rest
         found_all = sorted([*_GIVEN_NUMBER.finditer(read, end), *_SIGNED_HANDLE.finditer(read, end)],
                            key=lambda found: found.start())
         dates = [date.span() for date in words.sign_off_date.finditer(read, end)]
@@ -2239,12 +2285,19 @@ def without_message_sign_off(text: str) -> str:
                 kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
                 continue
             label = _their_label(words, read, found.start())
-            if label is None:
+            line_end = read.find("\n", found.end())
+            line_end = len(read) if line_end < 0 else line_end
+            if label is None and not known and theirs:
+                # Without her number the gateway knows, a contact after someone else's is theirs too, on its line or
+                # below it ("No penipu: 0813...\n0821...", "Pelaku 0813... rek 1234...", "... kantor 021-..."): no
+                # label of theirs may be read before it, and it went as hers.
+                theirs.append((read.rfind("\n", 0, found.start()) + 1, line_end))
+                kept = listed = found.end()
+            elif label is None:
                 contacts.append((found.start(), found.end()))
                 listed = -1
             else:
-                line_end = read.find("\n", found.end())
-                theirs.append((label, len(read) if line_end < 0 else line_end))
+                theirs.append((label, line_end))
                 kept = listed = found.end()
         outside, at = [], end
         for start, stop in theirs:
