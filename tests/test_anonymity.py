@@ -2221,19 +2221,19 @@ def test_the_scammers_evidence_stays_beside_her_sign_off_and_contact(text: str, 
     assert _sms_without_own_identity(text) == (text if expected is None else expected)
 
 
-# Her name signed in lowercase, as a phone's keyboard leaves it, goes with the number right after it; thanks as an
-# SMS shortens them, and "salam hormat" whole, open a sign-off as the words in full do (each kept her name and number).
-# Lowercase words after thanks with no contact after them stay: they may be the thanks' own.
+# Thanks as an SMS shortens them, and "salam hormat" whole, open a sign-off as the words in full do (each kept her name
+# and number: "hormat" was read as her name's first word). Lowercase words after thanks stay, a contact after them or
+# not: they may be the thanks' own, or name who the scammer is ("makasih, yg nelpon 0813...", "trims, rek bca ...").
 @pytest.mark.parametrize(("text", "expected"), [
-    ("Jalan rusak. trims, siti rahayu 0878-1122-4455", "Jalan rusak. trims, [anonim] [anonim]"),
-    ("Jalan rusak.\nBest regards,\nbudi hartono\n+62-812-9988-7766", "Jalan rusak.\nBest regards,\n[anonim]\n[anonim]"),
     ("Jalan rusak. Tks, Rina Wati 0896-1234-0246", "Jalan rusak. Tks, [anonim] [anonim]"),
-    ("Jalan rusak.\nSalam hormat - rina wati - 0812 9988 7766", "Jalan rusak.\nSalam hormat - [anonim] - [anonim]"),
+    ("Jalan rusak.\nSalam hormat - Rina Wati - 0812 9988 7766", "Jalan rusak.\nSalam hormat - [anonim] - [anonim]"),
     ("Jalan rusak. Salam hormat, Dewi Lestari", "Jalan rusak. Salam hormat, [anonim]"),
     ("Jalan rusak. terima kasih atas perhatiannya", None),
     ("Jalan rusak. terima kasih atas perhatiannya\nno penipu 0813-1112-2233", None),
+    ("Ada penipuan undian. makasih, yg nelpon 0813-5555-6666", None),
+    ("Ada penipuan undian. trims, rek bca 1234567890", None),
 ])
-def test_her_sign_off_in_lowercase_or_shortened_thanks_goes(text: str, expected: str | None) -> None:
+def test_her_sign_off_after_shortened_thanks_goes(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (text if expected is None else expected)
 
 

@@ -877,16 +877,26 @@ SIGN_OFF_CASES = [
                 "Kades lapor balik.\n\nSalam,\nData pelapor:\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03",
                 "Kades lapor balik.\n\nSalam,\nData pelapor:\nPelapor: Hendra Gunawan\nTerlapor: Warga RT 03"),
     # Her contacts after her name on the sign-off's first line, before someone else's label there, are hers: they
-    # stayed beside the perpetrator's (the line is the report's). His stays, and so does a line not opened by a name.
+    # stayed beside the perpetrator's (the line is the report's). His stay, and so does every contact on a line her
+    # name does not open, or one labelled as someone else's after it.
     SignOffCase("her contacts before the perpetrator's label on her sign-off's line go, his stay", "Siti Rahayu",
                 "Ditipu undian palsu. Best regards\nSiti Rahayu, 0812-9988-7766, no pelaku 0811-9000-1188",
                 "Ditipu undian palsu. Best regards\n[anonim], [anonim], no pelaku 0811-9000-1188"),
     SignOffCase("her address before the perpetrator's label below her closing goes, his stays", "Siti Rahayu",
-                "Ditipu undian palsu.\n\nSalam,\nSiti, siti.r@contoh.id / nmr penipu +62 811-9000-2299",
+                "Ditipu undian palsu.\n\nSalam,\nSiti Rahayu, siti.r@contoh.id / nmr penipu +62 811-9000-2299",
                 "Ditipu undian palsu.\n\nSalam,\n[anonim], [anonim] / nmr penipu +62 811-9000-2299"),
     SignOffCase("a line of an office's contact before a perpetrator's label stays", "Siti Rahayu",
                 "Ditipu undian palsu.\n\nSalam,\nKantor Kades 0274-599999, pelaku 0811-9000-1188",
                 "Ditipu undian palsu.\n\nSalam,\nKantor Kades 0274-599999, pelaku 0811-9000-1188"),
+    SignOffCase("contacts on a line another name opens stay", "Siti Rahayu",
+                "Ditipu undian palsu.\n\nSalam,\nBudi Santoso 0812-3333-4444 adalah penipu, 0811-9000-1188",
+                "Ditipu undian palsu.\n\nSalam,\nBudi Santoso 0812-3333-4444 adalah penipu, 0811-9000-1188"),
+    SignOffCase("a contact after her name labelled someone else's after it stays", "Siti Rahayu",
+                "Ditipu undian palsu.\n\nSalam,\nSiti Rahayu 0812-5555-6666 itu penipu, 0811-9000-1188",
+                "Ditipu undian palsu.\n\nSalam,\n[anonim] 0812-5555-6666 itu penipu, 0811-9000-1188"),
+    SignOffCase("her second contact before one labelled someone else's after it goes, that one stays", "Siti Rahayu",
+                "Ditipu undian palsu.\n\nSalam,\nSiti Rahayu, 0857-2468-1357, 0812-3333-4444 nomor penipu",
+                "Ditipu undian palsu.\n\nSalam,\n[anonim], [anonim], 0812-3333-4444 nomor penipu"),
     # Her handle in place of the name, and her address under its label right below her label: her sign-off's too
     # (each reached the case store). Below another's label, a place under another label, a pasted report's stay.
     SignOffCase("her handle after her label and her labelled address right below it go", "Warga Peduli",

@@ -897,14 +897,9 @@ def without_sign_off_contacts(text: str) -> str:
     if LongLine.REPORT in long_lines or any(_is_report_line(lines[index]) for index in after) \
             or _about_someone_else(rest):
         # The report's own lines stay; a line of nothing but a contact among them is the sender's ("Dewi\nsaya guru
-        # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store), and so are the contacts
-        # after her name before someone else's label on the sign-off's first line ("Siti Rahayu, 0812..., no pelaku
-        # 0811...": hers stayed beside the perpetrator's).
+        # honorer di sini\n0813-9876-5432": kept whole, the number reached the case store). Her contacts after her
+        # name on such a line go once her name is read (`without_contacts_after_signed_name`).
         _withhold_bare_contacts(lines, after)
-        if rest.strip():
-            lines[line] = opening + _contacts_before_theirs(rest)
-        elif after:
-            lines[after[0]] = _contacts_before_theirs(lines[after[0]])
         return "\n".join(lines)
     if rest.strip() and (not after or _has_contact(rest)):
         lines[line] = opening + OWN_IDENTITY
@@ -2254,11 +2249,10 @@ def without_message_sign_off(text: str) -> str:
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
     elif span is None:
         return text
-    contacts = _contacts_after(words, read, span[1])
-    # Lowercase there, without a contact after it: "terima kasih atas perhatiannya". With one, her name as a phone's
-    # keyboard leaves it: "trims, siti rahayu 0878..." (both reached the case store).
-    if not text[span[0]].isupper() and not contacts and not text.startswith(OWN_IDENTITY, span[0]):
+    # Lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813...", "trims, rek bca 1234...".
+    if not text[span[0]].isupper() and not text.startswith(OWN_IDENTITY, span[0]):
         return text
+    contacts = _contacts_after(words, read, span[1])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
     if OWN_IDENTITY in rest or contacts:
@@ -2643,29 +2637,30 @@ def _is_bare_contact(line: str) -> bool:
     return not any(char.isalnum() for char in label) or _is_contact_label(label)
 
 
-# How many words of her name may stand before her contacts on a sign-off's line (`_contacts_before_theirs`).
-_SIGNED_NAME_WORDS = 4
-
-
-def _contacts_before_theirs(line: str) -> str:
-    """`line` (a sign-off's first line after its closing) with the contacts before someone else's label replaced by
-    OWN_IDENTITY, when only her name's words (at most _SIGNED_NAME_WORDS, none a form of address, an office or someone
-    else's) and contact labels' words stand before them: "Siti Rahayu, 0812..., no pelaku 0811..."."""
+def without_contacts_after_signed_name(text: str) -> str:
+    """A mail's text with the contacts right after her signed name, already OWN_IDENTITY, on the first line of a
+    sign-off kept as the report's for someone else named there (`without_sign_off_contacts`), replaced by OWN_IDENTITY:
+    "Best regards\nSiti Rahayu, 0812..., no pelaku 0811..." kept hers beside the perpetrator's. Not one the words
+    right after it give as someone else's ("[anonim] 0812... itu nomor penipu"), nor on a line her name does not open
+    ("Budi Santoso 0812... adalah penipu", "Kantor Desa 0812..., pelaku ...", "> [anonim] ...")."""
+    lines, written, closing = _sign_off(text)
+    if closing is None:
+        return text
+    line, phrases = closing
+    start = _AFTER_CLOSING.match(lines[line], phrases[-1].end()).end()  # type: ignore[union-attr]  # matches empty
+    if not lines[line][start:].strip():
+        below = [index for index in written if index > line]
+        if not below:
+            return text
+        line, start = below[0], 0
+    signed = lines[line][start:]
+    lead = len(signed) - len(signed.lstrip())
+    if not signed.startswith(OWN_IDENTITY, lead) or not _about_someone_else(signed):
+        return text
     words = load_identity_words()
-    label = next((match for match in words.someone_else.finditer(line) if match.group("victim") is None), None)
-    if label is None:
-        return line
-    read = ascii_digits(line[:label.start()])
-    spans = sorted(found.span() for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)
-                   for found in pattern.finditer(read))
-    if not spans:
-        return line
-    outside = _replaced_spans(read, spans).replace(OWN_IDENTITY, " ")
-    said = [word for word in _NAME_WORD.findall(outside) if word.lower().rstrip(".") not in words.contact_label_words]
-    if len(said) > _SIGNED_NAME_WORDS or any(
-            _someone_elses_or_office(words, word) or words.addressed.search(word) for word in said):
-        return line
-    return _replaced_spans(line, spans)
+    contacts = _contacts_after(words, ascii_digits(signed), lead + len(OWN_IDENTITY))
+    lines[line] = lines[line][:start] + _replaced_spans(signed, contacts)
+    return "\n".join(lines)
 
 
 def _withhold_bare_contacts(lines: list[str], indexes: Iterable[int]) -> None:
@@ -2869,7 +2864,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
                    if spelling.words and (not given or spelling.shares(given) or (index and read_others))]
         words = given.union(*(spelling.words for spelling in spelled))
         if words:
-            kept["text"] = without_signed_name(kept["text"], words, spelled)
+            kept["text"] = without_contacts_after_signed_name(without_signed_name(kept["text"], words, spelled))
     # A mail's text is read for its sign-off's label; any other text (an SMS's, a mention's, a subject) whole, and for
     # a sign-off ending it.
     kept = {field: without_reporter_label(value) if mail_text and field == "text"
