@@ -1404,8 +1404,6 @@ def _quoted(text: str, position: int, end: int | None = None, labelling: bool = 
     return named or _attributed(said, asking)
 
 
-
-
 # The most words besides contacts between someone else's word and the comma before a plea (`_listed_after_theirs`).
 _PLEADED_AFTER_WORDS = 3
 
@@ -1497,6 +1495,7 @@ def _first_listed(text: str, numbers: list[re.Match[str]]) -> re.Match[str]:
 _CLAUSE_SO_FAR = re.compile(r"[^,.;:!?\n]*$")
 
 
+# A slash and another whole number after a number (`_next_contact`: "55512347 / 0812...").
 _LISTED_NEXT = re.compile(rf"{_LIST_SLASH}[+\uff0b(\uff08]?{_TRUNK_ZERO}")
 
 
@@ -2244,14 +2243,11 @@ def without_message_sign_off(text: str) -> str:
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
-    read = ascii_digits(text)
     if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
-    elif span is None:
-        return text
-    # Lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813...", "trims, rek bca 1234...".
-    if not text[span[0]].isupper() and not text.startswith(OWN_IDENTITY, span[0]):
-        return text
+    elif span is None or not text[span[0]].isupper():
+        return text  # lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813..."
+    read = ascii_digits(text)
     contacts = _contacts_after(words, read, span[1])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
