@@ -742,9 +742,9 @@ OWN_IDENTITY_CASES = [
     # read there (the number stayed beside "Saya [anonim]": "Saya" was read only before a capital).
     OwnIdentityCase("mail: her contacts after her name the From gives, after 'Saya'", MAIL_SENDER,
                     "Kepada Yth. Admin LAPOR,\n\nSaya Budi Santoso, WA 0821 5544 3322. Nama saya Budi Santoso, HP "
-                    "0857-2468-1357. Jalan rusak.",
+                    "0857-2468-1357. Saya Budi Santoso, 0813-1112-2233 menipu saya. Jalan rusak.",
                     "Kepada Yth. Admin LAPOR,\n\nSaya [anonim], WA [anonim]. Nama saya [anonim], HP [anonim]. "
-                    "Jalan rusak.", channel="email"),
+                    "Saya [anonim], 0813-1112-2233 menipu saya. Jalan rusak.", channel="email"),
     # Numbers listed before the words giving them as hers are hers from the first one no word labels, on their line:
     # the Lurah's and the Kades's went with hers.
     OwnIdentityCase("sms: numbers listed after an office's before 'nomor saya'", SMS_SENDER,
@@ -2216,6 +2216,15 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
     ("Penipu ngaku polisi, suruh hubungi 0813-1112-2233 (nomor saya)", None),
     # her number wrapped, its last digits opening the next line before a capitalized word, goes whole
     ("Hubungi saya di 0812 3456 78\n90 Terima kasih", "Hubungi saya di [anonim] Terima kasih"),
+    # his label opening a line before a comma and a date is no place of the date's
+    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu, 12 Maret 2024, 0813-1112-2233", None),
+    # a plea's contact told as his after it
+    ("Penipu pakai 0813-1112-2233, bisa hubungi saya di 0821-9876-5432 katanya", None),
+    # a bare number after her description, the words after it accusing it
+    ("Saya Siti Rahayu warga RT 03 RW 07, 0813-1112-2233 menipu saya. Mohon dibantu.",
+     "Saya [anonim] warga RT 03 RW 07, 0813-1112-2233 menipu saya. Mohon dibantu."),
+    ("Saya Siti Rahayu warga RT 03 RW 07, 0857-2468-1357. Mohon dibantu.",
+     "Saya [anonim] warga RT 03 RW 07, [anonim]. Mohon dibantu."),
 ])
 def test_the_scammers_evidence_stays_beside_her_sign_off_and_contact(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (text if expected is None else expected)

@@ -492,16 +492,17 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     """A date as written below a letter or a message: a day of the month with a month's name ("12 Maret 2024", "12
     Mar") or its number ("12/03/2024"), or a month's name with the year ("Maret 2024", "March 12, 2024"), a day's name
     maybe before it, and a place's capitalized name (up to three words) opening its line before that, a comma after
-    it ("Jakarta, Senin 12 Maret 2024")."""
+    it, the date ending the line ("Jakarta, Senin 12 Maret 2024")."""
     day = "|".join(map(re.escape, sorted({word.lower() for word in weekdays}, key=len, reverse=True)))
     month = "|".join(map(re.escape, sorted({word.lower() for word in months}, key=len, reverse=True)))
     apart = r"[^\S\n]*[,.\-/]?[^\S\n]*"
     date = (rf"(?:(?:{day}){apart})?(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
             rf"|\d{{1,2}}{apart}(?:{month})\.?(?:{apart}\d{{4}})?"
             rf"|(?:{month})\.?[^\S\n]+\d{{1,2}}(?:st|nd|rd|th)?,?[^\S\n]+\d{{4}}|(?:{month})\.?[^\S\n]+\d{{4}})")
-    # the place opens its line, a comma after it: "Penipu Budi 0813... Senin 12 Maret" has no place in it
-    place = r"(?:(?<![^\n])[^\S\n]*[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,[^\S\n]*)?"
-    return re.compile(rf"(?<![\w/.\-]){place}(?i:{date})(?![\w/\-]|\.\d)")
+    # the place opens its line, a comma after it, and the date ends the line ("Penipu Budi 0813... Senin 12 Maret",
+    # "Penipu, 12 Maret 2024, 0813..." have no place in them: his label, read as one, let his number go as hers)
+    place = r"(?<![^\n])[^\S\n]*[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,[^\S\n]*"
+    return re.compile(rf"(?<![\w/.\-])(?:{place}(?i:{date})(?=[^\S\n]*$)|(?i:{date}))(?![\w/\-]|\.\d)", re.MULTILINE)
 
 
 def _word_pair(phrase: str) -> tuple[str, str]:
@@ -1400,7 +1401,7 @@ def _quoted(text: str, position: int, end: int | None = None, labelling: bool = 
         named = _about_someone_else(told) and (":" in told or any(
             word.lower() in load_identity_words().attribution for word in _WORD.findall(told)))
     else:
-        named = _about_someone_else(told) and not _listed_after_theirs(told)
+        named = _about_someone_else(told) and not _listed_after_theirs(told, said)
     return named or _attributed(said, asking)
 
 
@@ -1415,7 +1416,7 @@ def _without_contacts(text: str) -> str:
     return text
 
 
-def _listed_after_theirs(told: str) -> bool:
+def _listed_after_theirs(told: str, said: str = "") -> bool:
     """Whether the words before a phrase asking to be reached (`told`, from its sentence's start) end with someone
     else's contact, a comma and the phrase opening the next clause ("Nomor penipu 0813-1111-2222, nomor saya
     0812...", "IG penipu @olshop, IG saya @siti"): her own, listed after theirs, which stayed as if the phrase were
@@ -1431,8 +1432,11 @@ def _listed_after_theirs(told: str) -> bool:
         return False
     theirs = told[named[-1].end():clause_end.start()]
     if pleaded and (len(_WORD.findall(_without_contacts(theirs))) > _PLEADED_AFTER_WORDS or any(
-            word.lower() in identity.pasted_to_the_reader for word in _WORD.findall(told))):
-        return False  # a scam's plea after its words pasted: "... Selamat anda menang ..., silakan hubungi saya"
+            word.lower() in identity.pasted_to_the_reader for word in _WORD.findall(told)) or any(
+            word.lower() in identity.attribution for word in _WORD.findall(said))):
+        # a scam's plea after its words pasted ("... Selamat anda menang ..., silakan hubungi saya"), or told after
+        # it ("..., bisa hubungi saya di 0821... katanya")
+        return False
     if ":" not in theirs and not any(word.lower() in identity.attribution for word in _WORD.findall(theirs)) \
             and any(pattern.search(theirs) is not None for pattern in (_GIVEN_NUMBER, MAIL_ADDRESS, HANDLE)):
         return True
@@ -1591,14 +1595,27 @@ def without_given_name(text: str) -> str:
             continue
         lead = _NAME_LEAD.match(text, end).end()  # type: ignore[union-attr]  # matches empty at least
         if text.startswith(OWN_IDENTITY, lead):  # her name replaced before (a mail's sender's): her contacts after it
-            span: tuple[int, int] | None = (lead, lead + len(OWN_IDENTITY))
-        else:
-            span = _given_name(words, text, end, _pleads_before(words, text, start))
-            if span is None or (bare and (not _full_name(words, text, span) or (
-                    _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
-                continue
+            named = lead + len(OWN_IDENTITY)
+            spans += [(lead, named), *(_labelled_contacts_after(words, read, named)
+                                       or _contacts_after_description(words, read, named))]
+            continue
+        span = _given_name(words, text, end, _pleads_before(words, text, start))
+        if span is None or (bare and (not _full_name(words, text, span) or (
+                _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
+            continue
         spans += [span, *(_contacts_after(words, read, span[1]) or _contacts_after_description(words, read, span[1]))]
     return _replaced_spans(text, spans)
+
+
+def _labelled_contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
+    """The contacts right after `position` (`_contacts_after`) when a contact label's word stands before the first
+    ("..., WA 0821...", "..., HP 0857...") or the last ends its clause ("..., 0857.... Mohon dibantu"): a bare number
+    with words going on after it may be the one they accuse ("Saya [anonim], 0813... menipu saya")."""
+    contacts = _contacts_after(identity, read, position)
+    if contacts and (_CLAUSE_END.match(read, contacts[-1][1]) is not None or any(
+            word.lower() in identity.contact_label_words for word in _WORD.findall(read, position, contacts[0][0]))):
+        return contacts
+    return []
 
 
 # How far after her name her own description's clause may end (`_contacts_after_description`).
@@ -1608,7 +1625,7 @@ _DESCRIPTION_REACH = 60
 def _contacts_after_description(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
     """Her contacts in the clause after her own description right after her name at `position` (`hers_after`: "Saya
     Siti Rahayu warga RT 03 RW 07, WA 0821...": her number stayed beside her name's `[anonim]`), no contact nor
-    someone else named in the description."""
+    someone else named in the description, a contact label before them (`_labelled_contacts_after`)."""
     if not _her_words_after(identity, read, position):
         return []
     comma = read.find(",", position, position + _DESCRIPTION_REACH)
@@ -1616,7 +1633,7 @@ def _contacts_after_description(identity: IdentityWords, read: str, position: in
     if comma < 0 or re.search(r"[.!?;:\n]", described) or _next_contact(described, 0) is not None \
             or _about_someone_else(described):
         return []
-    return _contacts_after(identity, read, comma)
+    return _labelled_contacts_after(identity, read, comma)
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
