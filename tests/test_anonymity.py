@@ -725,10 +725,13 @@ OWN_IDENTITY_CASES = [
                     "saya). SMS penipu: transfer ke 0813-3333-4444 nomor saya. Penipu bilang 0813-5555-6666 nomor "
                     "saya"),
     # Eight digits or more before a slash and her mobile end there: read as one number, past the most digits one has,
-    # the mobile's last digits stayed; so do digits a Tracking ID's check holds.
+    # the mobile's last digits stayed; so do digits a Tracking ID's check holds, before a mobile with its country code
+    # too.
     OwnIdentityCase("sms: a number of eight digits before a slash and her mobile", SMS_SENDER,
-                    "telp saya 12345678 / 0812-3456-7890. Nama saya Rina 55512347 / 0857-2468-1357",
-                    "telp saya [anonim] / [anonim]. Nama saya [anonim] [anonim] / [anonim]"),
+                    "telp saya 12345678 / 0812-3456-7890. Nama saya Rina 55512347 / 0857-2468-1357. Nomor saya "
+                    "10000004 / +6281299887766",
+                    "telp saya [anonim] / [anonim]. Nama saya [anonim] [anonim] / [anonim]. Nomor saya [anonim] / "
+                    "[anonim]"),
     # Her contact in the clause after her own description right after her name is hers (it stayed beside her name's
     # [anonim]); someone else's there, or after a description naming them, stays.
     OwnIdentityCase("sms: her contact after her own description after her name", SMS_SENDER,

@@ -1499,8 +1499,8 @@ def _first_listed(text: str, numbers: list[re.Match[str]]) -> re.Match[str]:
 _CLAUSE_SO_FAR = re.compile(r"[^,.;:!?\n]*$")
 
 
-# A slash and another whole number after a number (`_next_contact`: "55512347 / 0812...").
-_LISTED_NEXT = re.compile(rf"{_LIST_SLASH}[+\uff0b(\uff08]?{_TRUNK_ZERO}")
+# A slash and another whole number after a number (`_next_contact`: "55512347 / 0812...", "... / +62 812...").
+_LISTED_NEXT = re.compile(rf"{_LIST_SLASH}(?:[+\uff0b(\uff08]?{_TRUNK_ZERO}|[+\uff0b]62)")
 
 
 def _next_contact(read: str, position: int) -> tuple[int, int] | None:
