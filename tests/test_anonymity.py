@@ -2185,6 +2185,7 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
 # case store ("Senin, 12 Maret 2024" read as words kept the whole sign-off). The date stays, the day's figure too.
 @pytest.mark.parametrize(("text", "date"), [
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nSenin, 12 Maret 2024", "\nSenin, 12 Maret 2024"),
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nBandung, 12 Maret 2024.", "\nBandung, 12 Maret 2024."),
     # a day's figures opening the line below her number may be its last, wrapped: they go with it
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", " Maret 2024"),
     ("Jalan rusak\nTerima kasih\nSiti Rahayu\n0857-2468-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
@@ -2220,7 +2221,8 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
     # her number wrapped, its last digits opening the next line before a capitalized word, goes whole
     ("Hubungi saya di 0812 3456 78\n90 Terima kasih", "Hubungi saya di [anonim] Terima kasih"),
     # his label opening a line before a comma and a date is no place of the date's
-    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu, 12 Maret 2024, 0813-1112-2233", None),
+    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu, 12 Maret 2024, 0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu, 12 Maret 2024, 0813-1112-2233"),
     # a plea's contact told as his after it
     ("Penipu pakai 0813-1112-2233, bisa hubungi saya di 0821-9876-5432 katanya", None),
     # a bare number after her description, the words after it accusing it
@@ -2228,6 +2230,18 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
      "Saya [anonim] warga RT 03 RW 07, 0813-1112-2233 menipu saya. Mohon dibantu."),
     ("Saya Siti Rahayu warga RT 03 RW 07, 0857-2468-1357. Mohon dibantu.",
      "Saya [anonim] warga RT 03 RW 07, [anonim]. Mohon dibantu."),
+    ("Saya Siti Rahayu warga RT 03, 0857-2468-1357 ingin melaporkan penipuan",
+     "Saya [anonim] warga RT 03, [anonim] ingin melaporkan penipuan"),
+    ("Saya Siti Rahayu warga RT 03, 0813-1112-2233 terus meneror saya",
+     "Saya [anonim] warga RT 03, 0813-1112-2233 terus meneror saya"),
+    # his label read past a date before his number, her known number above: hers go, his stays
+    ("Lapor penipuan. Terima kasih, Siti Rahayu 0812-3456-7001\nPenipu, 12/03/2024, 0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu, 12/03/2024, 0813-1112-2233"),
+    ("Lapor penipuan. Terima kasih, Siti Rahayu 0857-2468-1357\nPenipu, 12 Maret 2024 0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu, 12 Maret 2024 0813-1112-2233"),
+    # a word of attribution further on after a plea's contact is her own sentence's
+    ("Nomor penipu 0813-1112-2233, mohon hubungi saya di 0857-2468-1357 begitu ada kabar",
+     "Nomor penipu 0813-1112-2233, mohon hubungi saya di [anonim] begitu ada kabar"),
 ])
 def test_the_scammers_evidence_stays_beside_her_sign_off_and_contact(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (text if expected is None else expected)

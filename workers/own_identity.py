@@ -183,6 +183,8 @@ class IdentityWords:
     # that may stand before such a claim or a word of someone else's (`claim_lead`: "0813... itu no penipunya"), and
     # the forms of address in such a label (`label_addressing`: "... milik pak Kades Hendra"), lowercase.
     claims: frozenset[str]
+    # Words right after a bare number that accuse it (`[someone_else]` accusing: "0813... menipu saya").
+    accusing: frozenset[str]
     claim_lead: frozenset[str]
     label_addressing: frozenset[str]
     # Words that ask to be reached (`[own_contact]`), as whole words; and the words that may stand between them and
@@ -208,6 +210,8 @@ class IdentityWords:
     # Someone else reaching her right before a number (`[own_contact]` reached_her: "Penipu menelpon 0812..."), at
     # the end of the text read.
     reached_her: re.Pattern[str]
+    # Words telling the contact right before them as someone else's (`[own_contact]` telling_tags: "... katanya").
+    telling_tag: re.Pattern[str]
     # Words giving the sender's account on a social network (`[own_contact]` handles, also in `own_contact`), as a
     # whole: a handle right after them is theirs written without its @ too ("IG saya siti.rahma.wb").
     own_handle: re.Pattern[str]
@@ -377,6 +381,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         speech_openers=frozenset(word.lower() for word in raw["someone_else"]["speech_openers"]),
         determiners=frozenset(word.lower() for word in raw["someone_else"]["determiners"]),
         claims=frozenset(word.lower() for word in raw["someone_else"]["claims"]),
+        accusing=frozenset(word.lower() for word in raw["someone_else"]["accusing"]),
         claim_lead=frozenset(word.lower() for word in raw["someone_else"]["claim_lead"]),
         label_addressing=frozenset(word.lower() for word in raw["someone_else"]["label_addressing"]),
         own_contact=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, [*raw["own_contact"]["phrases"],
@@ -395,6 +400,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
             phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?$", re.IGNORECASE),
         reached_her=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["reached_her"]))
                                + r")[^\w+\uff0b(\uff08]*$", re.IGNORECASE),
+        telling_tag=re.compile(r"[^\w\n]*(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["telling_tags"]))
+                               + r")(?!\w)", re.IGNORECASE),
         plea_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
             phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?(?:(?:" + "|".join(map(
                 phrase_pattern, raw["own_contact"]["next_clause_pleas"])) + r")[^\S\n]+){1,2}$", re.IGNORECASE),
@@ -502,7 +509,9 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     # the place opens its line, a comma after it, and the date ends the line ("Penipu Budi 0813... Senin 12 Maret",
     # "Penipu, 12 Maret 2024, 0813..." have no place in them: his label, read as one, let his number go as hers)
     place = r"(?<![^\n])[^\S\n]*[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,[^\S\n]*"
-    return re.compile(rf"(?<![\w/.\-])(?:{place}(?i:{date})(?=[^\S\n]*$)|(?i:{date}))(?![\w/\-]|\.\d)", re.MULTILINE)
+    # a full stop, or a time after it, may end the line too ("Bandung, 12 Maret 2024.", "..., 12/03/2024 10:30")
+    line_end = r"(?=(?:[^\S\n]+\d{1,2}[.:]\d{2})?[^\S\n]*\.?[^\S\n]*$)"
+    return re.compile(rf"(?<![\w/.\-])(?:{place}(?i:{date}){line_end}|(?i:{date}))(?![\w/\-]|\.\d)", re.MULTILINE)
 
 
 def _word_pair(phrase: str) -> tuple[str, str]:
@@ -1431,9 +1440,10 @@ def _listed_after_theirs(told: str, said: str = "") -> bool:
     if clause_end is None or not named:
         return False
     theirs = told[named[-1].end():clause_end.start()]
+    given = _next_contact(said, 0)
     if pleaded and (len(_WORD.findall(_without_contacts(theirs))) > _PLEADED_AFTER_WORDS or any(
-            word.lower() in identity.pasted_to_the_reader for word in _WORD.findall(told)) or any(
-            word.lower() in identity.attribution for word in _WORD.findall(said))):
+            word.lower() in identity.pasted_to_the_reader for word in _WORD.findall(told))
+            or (given is not None and identity.telling_tag.match(said, given[1]) is not None)):
         # a scam's plea after its words pasted ("... Selamat anda menang ..., silakan hubungi saya"), or told after
         # it ("..., bisa hubungi saya di 0821... katanya")
         return False
@@ -1596,7 +1606,7 @@ def without_given_name(text: str) -> str:
         lead = _NAME_LEAD.match(text, end).end()  # type: ignore[union-attr]  # matches empty at least
         if text.startswith(OWN_IDENTITY, lead):  # her name replaced before (a mail's sender's): her contacts after it
             named = lead + len(OWN_IDENTITY)
-            spans += [(lead, named), *(_labelled_contacts_after(words, read, named)
+            spans += [(lead, named), *(_contacts_after_unaccused(words, read, named)
                                        or _contacts_after_description(words, read, named))]
             continue
         span = _given_name(words, text, end, _pleads_before(words, text, start))
@@ -1607,15 +1617,16 @@ def without_given_name(text: str) -> str:
     return _replaced_spans(text, spans)
 
 
-def _labelled_contacts_after(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
-    """The contacts right after `position` (`_contacts_after`) when a contact label's word stands before the first
-    ("..., WA 0821...", "..., HP 0857...") or the last ends its clause ("..., 0857.... Mohon dibantu"): a bare number
-    with words going on after it may be the one they accuse ("Saya [anonim], 0813... menipu saya")."""
+def _contacts_after_unaccused(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
+    """The contacts right after `position` (`_contacts_after`), unless one of the first two words after the last
+    accuses it (`[someone_else]` accusing: "Saya [anonim], 0813... menipu saya", "..., 0813... terus meneror saya"):
+    a bare number there is the accused's."""
     contacts = _contacts_after(identity, read, position)
-    if contacts and (_CLAUSE_END.match(read, contacts[-1][1]) is not None or any(
-            word.lower() in identity.contact_label_words for word in _WORD.findall(read, position, contacts[0][0]))):
-        return contacts
-    return []
+    if contacts:
+        clause = re.split(r"[.!?;,\n|:/]| - ", read[contacts[-1][1]:contacts[-1][1] + SENTENCE_REACH], maxsplit=1)[0]
+        if any(word.lower() in identity.accusing for word in _WORD.findall(clause)[:2]):
+            return []
+    return contacts
 
 
 # How far after her name her own description's clause may end (`_contacts_after_description`).
@@ -1625,7 +1636,7 @@ _DESCRIPTION_REACH = 60
 def _contacts_after_description(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
     """Her contacts in the clause after her own description right after her name at `position` (`hers_after`: "Saya
     Siti Rahayu warga RT 03 RW 07, WA 0821...": her number stayed beside her name's `[anonim]`), no contact nor
-    someone else named in the description, a contact label before them (`_labelled_contacts_after`)."""
+    someone else named in the description, no word accusing them after (`_contacts_after_unaccused`)."""
     if not _her_words_after(identity, read, position):
         return []
     comma = read.find(",", position, position + _DESCRIPTION_REACH)
@@ -1633,7 +1644,7 @@ def _contacts_after_description(identity: IdentityWords, read: str, position: in
     if comma < 0 or re.search(r"[.!?;:\n]", described) or _next_contact(described, 0) is not None \
             or _about_someone_else(described):
         return []
-    return _labelled_contacts_after(identity, read, comma)
+    return _contacts_after_unaccused(identity, read, comma)
 
 
 def _full_name(identity: IdentityWords, text: str, span: tuple[int, int]) -> bool:
@@ -2281,17 +2292,19 @@ def without_message_sign_off(text: str) -> str:
         theirs: list[tuple[int, int]] = []
         kept, listed = end, -1
         known = OWN_IDENTITY in rest
-        found_all = sorted([*_GIVEN_NUMBER.finditer(read, end), *_SIGNED_HANDLE.finditer(read, end)],
+        # A date's figures are no number ("...\nSenin, 12 Maret 2024"), and a label is read past a date between it
+        # and its number ("Penipu, 12 Maret 2024 0813...": his; read as one number, it went as hers).
+        undated = words.sign_off_date.sub(lambda date: " " * len(date.group()), read)
+        found_all = sorted([*_GIVEN_NUMBER.finditer(undated, end), *_SIGNED_HANDLE.finditer(undated, end)],
                            key=lambda found: found.start())
-        dates = [date.span() for date in words.sign_off_date.finditer(read, end)]
         for found in found_all:
-            if found.start() < kept or any(start <= found.start() < stop for start, stop in dates):
+            if found.start() < kept:
                 continue
             if listed >= 0 and words.listed_after.fullmatch(read, listed, found.start()) \
                     and not _labelled_hers_after(words, read, found.end()):
                 kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
                 continue
-            label = _their_label(words, read, found.start())
+            label = _their_label(words, undated, found.start())
             line_end = read.find("\n", found.end())
             line_end = len(read) if line_end < 0 else line_end
             if label is None and not known and theirs:
