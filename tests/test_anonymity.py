@@ -2186,6 +2186,10 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
 @pytest.mark.parametrize(("text", "date"), [
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nSenin, 12 Maret 2024", "\nSenin, 12 Maret 2024"),
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nBandung, 12 Maret 2024.", "\nBandung, 12 Maret 2024."),
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\nBandung, 12 Maret 2024;", "\nBandung, 12 Maret 2024;"),
+    ("Saya ditipu. Tks, Siti Rahayu 0857-2468-1357 Jakarta, 12 Maret 2024", " Jakarta, 12 Maret 2024"),
+    # a date between her name and her number is read into neither (her number's last digits stayed)
+    ("Saya ditipu. Terima kasih, Siti Rahayu\n12/03/2024\n0857-2468-1357", "\n12/03/2024\n[anonim]"),
     # a day's figures opening the line below her number may be its last, wrapped: they go with it
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", " Maret 2024"),
     ("Jalan rusak\nTerima kasih\nSiti Rahayu\n0857-2468-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
@@ -2211,7 +2215,23 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPelaku 0813-1112-2233 rek 1234567890"),
     ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu 0813-1112-2233\nkantor 021-5551234",
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu 0813-1112-2233\nkantor 021-5551234"),
-    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu Budi 0813-1112-2233 Senin 12 Maret 2024", None),
+    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPenipu Budi 0813-1112-2233 Senin 12 Maret 2024",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu Budi 0813-1112-2233 Senin 12 Maret 2024"),
+    # his label with his name, before a date alone or before his number; a label alone with a date below a name
+    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPelaku Budi, 12/03/2024",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPelaku Budi, 12/03/2024"),
+    ("Lapor penipuan. Terima kasih, Siti 0812-3456-7001\nKades Hendra 0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nKades Hendra 0813-1112-2233"),
+    ("Lapor penipuan. Terima kasih, Siti 0812-3456-7001\nPenipu (12.03.2024)",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu (12.03.2024)"),
+    ("Lapor penipuan. Terima kasih, Siti\nPenipu, 12/03/2024",
+     "Lapor penipuan. Terima kasih, [anonim]\nPenipu, 12/03/2024"),
+    ("Lapor penipuan. Terima kasih, Siti 0857-2468-1357\nPak Kades, 12/03/2024",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPak Kades, 12/03/2024"),
+    ("Lapor penipuan. Terima kasih, Siti 0812-3456-7001\nPenipu, 12 Maret 2024, nomornya 0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu, 12 Maret 2024, nomornya 0813-1112-2233"),
+    ("Lapor penipuan. Terima kasih, Siti Rahayu 0857-2468-1357\nPenipu Budi, Maret 2024\n0813-1112-2233",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu Budi, Maret 2024\n0813-1112-2233"),
     ("Penipu sms Selamat anda menang undian, transfer biaya admin ke rek BRI 1234567890, bisa hubungi saya di "
      "0813-1112-2233", None),
     ("Pesan penipu td pagi Selamat anda menang undian, ambil hadiah di 0821-5555-0123, mohon hubungi saya di "

@@ -509,9 +509,22 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     # the place opens its line, a comma after it, and the date ends the line ("Penipu Budi 0813... Senin 12 Maret",
     # "Penipu, 12 Maret 2024, 0813..." have no place in them: his label, read as one, let his number go as hers)
     place = r"(?<![^\n])[^\S\n]*[A-Z][\w'.\-]*(?:[^\S\n]+[A-Z][\w'.\-]*){0,2}[^\S\n]*,[^\S\n]*"
-    # a full stop, or a time after it, may end the line too ("Bandung, 12 Maret 2024.", "..., 12/03/2024 10:30")
-    line_end = r"(?=(?:[^\S\n]+\d{1,2}[.:]\d{2})?[^\S\n]*\.?[^\S\n]*$)"
-    return re.compile(rf"(?<![\w/.\-])(?:{place}(?i:{date}){line_end}|(?i:{date}))(?![\w/\-]|\.\d)", re.MULTILINE)
+    # marks, or a time after it, may end the line too ("Bandung, 12 Maret 2024.", "..., 12/03/2024 10:30")
+    line_end = r"(?=(?:[^\S\n]+\d{1,2}[.:]\d{2})?[^\S\n]*[.!;,]*[^\S\n]*$)"
+    return re.compile(rf"(?<![\w/.\-])(?:(?P<place>{place})(?i:{date}){line_end}|(?i:{date}))(?![\w/\-]|\.\d)",
+                      re.MULTILINE)
+
+
+def _undated(words: IdentityWords, text: str) -> str:
+    """`text` with its dates (`sign_off_date`) blanked out, each character a space: a date's figures are no number and
+    its words no words of a sign-off. A place's words before it stay where one names someone else or an office
+    ("Penipu Budi, Maret 2024\n0813...": his label, which the number below it needs)."""
+    def blank(date: re.Match[str]) -> str:
+        place = date.group("place") or ""
+        if any(_someone_elses_or_office(words, word) for word in _WORD.findall(place)):
+            return place + " " * (len(date.group()) - len(place))
+        return " " * len(date.group())
+    return words.sign_off_date.sub(blank, text)
 
 
 def _word_pair(phrase: str) -> tuple[str, str]:
@@ -2267,7 +2280,7 @@ def without_message_sign_off(text: str) -> str:
         below_name = tail.find("\n", len(tail) - len(tail.lstrip()))
         below_name = len(tail) if below_name < 0 else below_name
         counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
-    if len(_WORD.findall(words.sign_off_date.sub(" ", counted))) > MESSAGE_SIGN_OFF_WORDS \
+    if len(_WORD.findall(_undated(words, counted))) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
@@ -2276,29 +2289,39 @@ def without_message_sign_off(text: str) -> str:
     elif span is None or not text[span[0]].isupper():
         return text  # lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813..."
     read = ascii_digits(text)
-    contacts = _contacts_after(words, read, span[1])
+    # A date's figures are no number ("...\nSenin, 12 Maret 2024"; "Siti\n12/03/2024\n0857-..." read the date with her
+    # number, and its last digits stayed), and a label is read past a date between it and its number ("Penipu, 12
+    # Maret 2024 0813...": his; read as one number, it went as hers).
+    undated = _undated(words, read)
+    contacts = _contacts_after(words, undated, span[1])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
-    if OWN_IDENTITY in rest or contacts:
+    # A date someone else's label opens its line with is theirs as their number would be ("Penipu (12.03.2024)").
+    dated = {date: label for date in words.sign_off_date.finditer(read, end)
+             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
+    if OWN_IDENTITY in rest or contacts or dated:
         # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
         # and her other numbers and handles beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her
         # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
         # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
         # 0857..."), its label no word of another sign-off: her name stayed beside it. So after the contacts read
         # beside her name ("Terima kasih, Siti 0857..., penipu 0821..." from another phone kept her name and number),
-        # and a date's words are none either ("Senin, 12 Maret 2024": its figures are no number of hers).
+        # and a date's words are none either ("Senin, 12 Maret 2024": its figures are no number of hers), nor a line
+        # their label and a date open ("Penipu (12.03.2024)": read as a number of theirs before dates were read).
         # theirs: from the label of each contact of someone else's to its line's end, what that line says of it
         # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
         theirs: list[tuple[int, int]] = []
         kept, listed = end, -1
         known = OWN_IDENTITY in rest
-        # A date's figures are no number ("...\nSenin, 12 Maret 2024"), and a label is read past a date between it
-        # and its number ("Penipu, 12 Maret 2024 0813...": his; read as one number, it went as hers).
-        undated = words.sign_off_date.sub(lambda date: " " * len(date.group()), read)
-        found_all = sorted([*_GIVEN_NUMBER.finditer(undated, end), *_SIGNED_HANDLE.finditer(undated, end)],
+        found_all = sorted([*_GIVEN_NUMBER.finditer(undated, end), *_SIGNED_HANDLE.finditer(undated, end), *dated],
                            key=lambda found: found.start())
         for found in found_all:
             if found.start() < kept:
+                continue
+            if found in dated:  # the line their label and a date open is theirs ("Penipu, 12 Maret, nomornya 0813...")
+                line_end = read.find("\n", found.end())
+                kept = len(read) if line_end < 0 else line_end
+                theirs.append((dated[found], kept))
                 continue
             if listed >= 0 and words.listed_after.fullmatch(read, listed, found.start()) \
                     and not _labelled_hers_after(words, read, found.end()):
@@ -2320,14 +2343,16 @@ def without_message_sign_off(text: str) -> str:
                 theirs.append((label, line_end))
                 kept = listed = found.end()
         outside, at = [], end
-        for start, stop in theirs:
+        for start, stop in sorted(theirs):
             outside.append(read[at:start])
             at = max(at, stop)
+        # what is left read for dates as a text of its own: a place and a date right after her contacts on their
+        # line are a dateline too ("Tks, Rina 0821... Jakarta, 12 Maret 2024")
         rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", words.sign_off_date.sub(
-                             " ", "".join([*outside, read[at:]]))))
+                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", _undated(words, "".join([*outside, read[at:]]))))
                          .replace(OWN_IDENTITY, ""))
-    if any(not word.isdigit() for word in _WORD.findall(words.sign_off_date.sub(" ", rest))):  # nor a date's
+    if any(not word.isdigit() and word.lower() not in words.contact_label_words  # nor a date's, nor a bare label
+           for word in _WORD.findall(_undated(words, rest))):
         return text
     return _replaced_spans(text, [span, *contacts])
 
@@ -2348,19 +2373,24 @@ def _labelled_hers_after(words: IdentityWords, text: str, end: int) -> bool:
 
 # A handle beside her number in her sign-off ("0812... / IG @sitirahayu88").
 _SIGNED_HANDLE = re.compile(r"(?<![\w@])@\w[\w.]*\w|(?<![\w@])@\w")
-# How many words before a number may label it as someone else's ("nomor si pelaku 0857...").
+# How many words before a number may label it as someone else's ("nomor si pelaku 0857..."), of them their name's.
 _THEIR_LABEL_WORDS = 3
+_THEIR_NAME_WORDS = 2
 
 
 def _their_label(words: IdentityWords, text: str, start: int) -> int | None:
     """Where the words right before the number at `start`, on its line, begin when they label it as someone else's
-    (contact labels and at least one word of `[someone_else]`: "nomor pelaku 0857...", "No penipu: 0857..."); None
-    when they do not."""
+    (contact labels and at least one word of `[someone_else]`: "nomor pelaku 0857...", "No penipu: 0857..."), their
+    capitalized name maybe after them ("Pelaku Budi 0813...", "Kades Hendra, 12/03/2024"); None when they do not."""
     line = text.rfind("\n", 0, start) + 1
-    label, theirs = None, False
+    label, theirs, named = None, False, 0
     for word in reversed([*_WORD.finditer(text, line, start)][-_THEIR_LABEL_WORDS:]):
         someone_elses = _someone_elses_or_office(words, word.group())  # "No HP kades: 0857...", "Telp kantor kades"
-        if word.group().lower() not in words.contact_label_words and not someone_elses:
+        if word.group().lower() not in words.contact_label_words and not someone_elses \
+                and word.group().lower() not in words.label_addressing:  # "Pak Kades, 12/03/2024"
+            if label is None and named < _THEIR_NAME_WORDS and word.group()[:1].isupper():
+                named += 1
+                continue
             break
         label, theirs = word.start(), theirs or someone_elses
     return label if theirs else None
