@@ -2190,6 +2190,9 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
     ("Saya ditipu. Tks, Siti Rahayu 0857-2468-1357 Jakarta, 12 Maret 2024", " Jakarta, 12 Maret 2024"),
     # a date between her name and her number is read into neither (her number's last digits stayed)
     ("Saya ditipu. Terima kasih, Siti Rahayu\n12/03/2024\n0857-2468-1357", "\n12/03/2024\n[anonim]"),
+    # figures that could be no date are her number's ("(0274) 55.12.34", "0857 24-68-1357"): they went as a date
+    ("Saya ditipu. Terima kasih, Siti Rahayu\n(0274) 55.12.34\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
+    ("Saya ditipu. Terima kasih, Siti Rahayu\n0857 24-68-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
     # a day's figures opening the line below her number may be its last, wrapped: they go with it
     ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", " Maret 2024"),
     ("Jalan rusak\nTerima kasih\nSiti Rahayu\n0857-2468-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),

@@ -503,7 +503,10 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     day = "|".join(map(re.escape, sorted({word.lower() for word in weekdays}, key=len, reverse=True)))
     month = "|".join(map(re.escape, sorted({word.lower() for word in months}, key=len, reverse=True)))
     apart = r"[^\S\n]*[,.\-/]?[^\S\n]*"
-    date = (rf"(?:(?:{day}){apart})?(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
+    # a day and a month in figures that could be one, not right after an area code in brackets: "(0274) 55.12.34",
+    # "0857 24-68-1357", "(021) 29.10.2024" are numbers
+    figures = r"(?<!\d)(?<!\)[^\S\n])(?:[0-2]?\d|3[01])[/.\-](?:0?\d|1[0-2])[/.\-](?:\d{4}|\d{2})(?!\d)"
+    date = (rf"(?:(?:{day}){apart})?(?:{figures}"
             rf"|\d{{1,2}}{apart}(?:{month})\.?(?:{apart}\d{{4}})?"
             rf"|(?:{month})\.?[^\S\n]+\d{{1,2}}(?:st|nd|rd|th)?,?[^\S\n]+\d{{4}}|(?:{month})\.?[^\S\n]+\d{{4}})")
     # the place opens its line, a comma after it, and the date ends the line ("Penipu Budi 0813... Senin 12 Maret",
@@ -2280,7 +2283,7 @@ def without_message_sign_off(text: str) -> str:
         below_name = tail.find("\n", len(tail) - len(tail.lstrip()))
         below_name = len(tail) if below_name < 0 else below_name
         counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
-    if len(_WORD.findall(_undated(words, counted))) > MESSAGE_SIGN_OFF_WORDS \
+    if len(_WORD.findall(words.sign_off_date.sub(" ", counted))) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
