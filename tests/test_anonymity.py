@@ -2286,6 +2286,17 @@ def test_her_sign_off_after_shortened_thanks_goes(text: str, expected: str | Non
     assert _sms_without_own_identity(text) == (text if expected is None else expected)
 
 
+# Her number whose last groups could be a date is her number: read with its groups blanked as a date, it stayed.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Jalan rusak. Terima kasih, Siti 021 31.12.2024", "Jalan rusak. Terima kasih, [anonim] [anonim]"),
+    ("Jalan rusak. Salam,\nSiti\nHP 0274 12-03-24", "Jalan rusak. Salam,\n[anonim]\nHP [anonim]"),
+    ("Jalan rusak. Terima kasih,\nSiti Rahayu\n021 31.12.2024\nRumah 0274-555123",
+     "Jalan rusak. Terima kasih,\n[anonim]\n[anonim]\nRumah [anonim]"),
+])
+def test_her_number_shaped_like_a_date_goes_with_her_sign_off(text: str, expected: str) -> None:
+    assert _sms_without_own_identity(text) == expected
+
+
 # Someone else's contact labelled so after her signed name and number, on its line or the next, is no word of
 # another sign-off: hers go, theirs stays (from another phone, "..., penipu 0821..." kept her name and number).
 @pytest.mark.parametrize("text", [

@@ -518,6 +518,22 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
                       re.MULTILINE)
 
 
+def _in_spans(position: int, spans: Iterable[tuple[int, int]]) -> bool:
+    """Whether `position` falls within one of `spans`."""
+    return any(start <= position < stop for start, stop in spans)
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` in order, those that overlap joined into one."""
+    joined: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if joined and start < joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], stop))
+        else:
+            joined.append((start, stop))
+    return joined
+
+
 def _undated(words: IdentityWords, text: str) -> str:
     """`text` with its dates (`sign_off_date`) blanked out, each character a space: a date's figures are no number and
     its words no words of a sign-off. A place's words before it stay where one names someone else or an office
@@ -2296,7 +2312,11 @@ def without_message_sign_off(text: str) -> str:
     # number, and its last digits stayed), and a label is read past a date between it and its number ("Penipu, 12
     # Maret 2024 0813...": his; read as one number, it went as hers).
     undated = _undated(words, read)
-    contacts = _contacts_after(words, undated, span[1])
+    # and what reads as a number where dates are not blanked is one too, but for a date read as one: her number's
+    # groups may look like a date ("Siti 021 31.12.2024": blanked, her number stayed)
+    dates = [date.span() for date in words.sign_off_date.finditer(read)]
+    contacts = _merged([*_contacts_after(words, undated, span[1]),
+                        *(found for found in _contacts_after(words, read, span[1]) if not _in_spans(found[0], dates))])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
     # A date someone else's label opens its line with is theirs as their number would be ("Penipu (12.03.2024)").
@@ -2316,35 +2336,38 @@ def without_message_sign_off(text: str) -> str:
         theirs: list[tuple[int, int]] = []
         kept, listed = end, -1
         known = OWN_IDENTITY in rest
-        found_all = sorted([*_GIVEN_NUMBER.finditer(undated, end), *_SIGNED_HANDLE.finditer(undated, end), *dated],
-                           key=lambda found: found.start())
-        for found in found_all:
-            if found.start() < kept:
+        numbers = _merged([*(found.span() for found in _GIVEN_NUMBER.finditer(undated, end)),
+                           *(found.span() for found in _GIVEN_NUMBER.finditer(read, end)
+                             if not _in_spans(found.start(), dates))])
+        found_all = sorted([*((start, stop, None) for start, stop in numbers),
+                            *((found.start(), found.end(), None) for found in _SIGNED_HANDLE.finditer(undated, end)),
+                            *((date.start(), date.end(), label) for date, label in dated.items())])
+        for start, stop, dated_label in found_all:
+            if start < kept:
                 continue
-            if found in dated:  # the line their label and a date open is theirs ("Penipu, 12 Maret, nomornya 0813...")
-                line_end = read.find("\n", found.end())
-                kept = len(read) if line_end < 0 else line_end
-                theirs.append((dated[found], kept))
-                continue
-            if listed >= 0 and words.listed_after.fullmatch(read, listed, found.start()) \
-                    and not _labelled_hers_after(words, read, found.end()):
-                kept = listed = found.end()  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
-                continue
-            label = _their_label(words, undated, found.start())
-            line_end = read.find("\n", found.end())
+            line_end = read.find("\n", stop)
             line_end = len(read) if line_end < 0 else line_end
+            if dated_label is not None:  # the line their label and a date open is theirs ("Penipu, 12 Maret, 0813...")
+                theirs.append((dated_label, line_end))
+                kept = line_end
+                continue
+            if listed >= 0 and words.listed_after.fullmatch(read, listed, start) \
+                    and not _labelled_hers_after(words, read, stop):
+                kept = listed = stop  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
+                continue
+            label = _their_label(words, undated, start)
             if label is None and not known and theirs:
                 # Without her number the gateway knows, a contact after someone else's is theirs too, on its line or
                 # below it ("No penipu: 0813...\n0821...", "Pelaku 0813... rek 1234...", "... kantor 021-..."): no
                 # label of theirs may be read before it, and it went as hers.
-                theirs.append((read.rfind("\n", 0, found.start()) + 1, line_end))
-                kept = listed = found.end()
+                theirs.append((read.rfind("\n", 0, start) + 1, line_end))
+                kept = listed = stop
             elif label is None:
-                contacts.append((found.start(), found.end()))
+                contacts.append((start, stop))
                 listed = -1
             else:
                 theirs.append((label, line_end))
-                kept = listed = found.end()
+                kept = listed = stop
         outside, at = [], end
         for start, stop in sorted(theirs):
             outside.append(read[at:start])
