@@ -2323,64 +2323,75 @@ def without_message_sign_off(text: str) -> str:
     dated = {date: label for date in words.sign_off_date.finditer(read, end)
              if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
     if OWN_IDENTITY in rest or contacts or dated:
-        # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
-        # and her other numbers and handles beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her
-        # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
-        # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
-        # 0857..."), its label no word of another sign-off: her name stayed beside it. So after the contacts read
-        # beside her name ("Terima kasih, Siti 0857..., penipu 0821..." from another phone kept her name and number),
-        # and a date's words are none either ("Senin, 12 Maret 2024": its figures are no number of hers), nor a line
-        # their label and a date open ("Penipu (12.03.2024)": read as a number of theirs before dates were read).
-        # theirs: from the label of each contact of someone else's to its line's end, what that line says of it
-        # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
-        theirs: list[tuple[int, int]] = []
-        kept, listed = end, -1
-        known = OWN_IDENTITY in rest
-        numbers = _merged([*(found.span() for found in _GIVEN_NUMBER.finditer(undated, end)),
-                           *(found.span() for found in _GIVEN_NUMBER.finditer(read, end)
-                             if not _in_spans(found.start(), dates))])
-        found_all = sorted([*((start, stop, None) for start, stop in numbers),
-                            *((found.start(), found.end(), None) for found in _SIGNED_HANDLE.finditer(undated, end)),
-                            *((date.start(), date.end(), label) for date, label in dated.items())])
-        for start, stop, dated_label in found_all:
-            if start < kept:
-                continue
-            line_end = read.find("\n", stop)
-            line_end = len(read) if line_end < 0 else line_end
-            if dated_label is not None:  # the line their label and a date open is theirs ("Penipu, 12 Maret, 0813...")
-                theirs.append((dated_label, line_end))
-                kept = line_end
-                continue
-            if listed >= 0 and words.listed_after.fullmatch(read, listed, start) \
-                    and not _labelled_hers_after(words, read, stop):
-                kept = listed = stop  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
-                continue
-            label = _their_label(words, undated, start)
-            if label is None and not known and theirs:
-                # Without her number the gateway knows, a contact after someone else's is theirs too, on its line or
-                # below it ("No penipu: 0813...\n0821...", "Pelaku 0813... rek 1234...", "... kantor 021-..."): no
-                # label of theirs may be read before it, and it went as hers.
-                theirs.append((read.rfind("\n", 0, start) + 1, line_end))
-                kept = listed = stop
-            elif label is None:
-                contacts.append((start, stop))
-                listed = -1
-            else:
-                theirs.append((label, line_end))
-                kept = listed = stop
-        outside, at = [], end
-        for start, stop in sorted(theirs):
-            outside.append(read[at:start])
-            at = max(at, stop)
-        # what is left read for dates as a text of its own: a place and a date right after her contacts on their
-        # line are a dateline too ("Tks, Rina 0821... Jakarta, 12 Maret 2024")
-        rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                         _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", _undated(words, "".join([*outside, read[at:]]))))
-                         .replace(OWN_IDENTITY, ""))
+        more, rest = _after_her_contacts(words, read, undated, dates, dated, end, known=OWN_IDENTITY in rest)
+        contacts += more
     if any(not word.isdigit() and word.lower() not in words.contact_label_words  # nor a date's, nor a bare label
            for word in _WORD.findall(_undated(words, rest))):
         return text
     return _replaced_spans(text, [span, *contacts])
+
+
+def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: list[tuple[int, int]],
+                        dated: dict[re.Match[str], int], end: int, known: bool) -> tuple[list[tuple[int, int]], str]:
+    """Her further contacts after those read beside her name in an SMS's sign-off (ending at `end`), and the words
+    left after them and after what someone else's labels give as theirs (`without_message_sign_off`). `undated` is
+    `read` with its dates blanked, `dates` their spans, `dated` the dates someone else's label opens a line with,
+    `known` whether her number the gateway knows (OWN_IDENTITY) is among them."""
+    # Her own number or handle, replaced before (the sender's), may end the sign-off, a contact's label before it
+    # and her other numbers and handles beside it: "Terima kasih\nSiti Rahayu\n0812..." from 0812... kept her
+    # name when it saw a word after it, and "... [anonim] / 0857..." her second number, "... / IG @sitirahayu88"
+    # her handle. A number labelled as someone else's stays ("HP saya 0812..., nomor pelaku 0857...", "No penipu:
+    # 0857..."), its label no word of another sign-off: her name stayed beside it. So after the contacts read
+    # beside her name ("Terima kasih, Siti 0857..., penipu 0821..." from another phone kept her name and number),
+    # and a date's words are none either ("Senin, 12 Maret 2024": its figures are no number of hers), nor a line
+    # their label and a date open ("Penipu (12.03.2024)": read as a number of theirs before dates were read).
+    # theirs: from the label of each contact of someone else's to its line's end, what that line says of it
+    # ("No penipu: 0857... sudah diblokir"); listed: where a number or handle of theirs ended
+    theirs: list[tuple[int, int]] = []
+    contacts: list[tuple[int, int]] = []
+    kept, listed = end, -1
+    numbers = _merged([*(found.span() for found in _GIVEN_NUMBER.finditer(undated, end)),
+                       *(found.span() for found in _GIVEN_NUMBER.finditer(read, end)
+                         if not _in_spans(found.start(), dates))])
+    found_all = sorted([*((start, stop, None) for start, stop in numbers),
+                        *((found.start(), found.end(), None) for found in _SIGNED_HANDLE.finditer(undated, end)),
+                        *((date.start(), date.end(), label) for date, label in dated.items())])
+    for start, stop, dated_label in found_all:
+        if start < kept:
+            continue
+        line_end = read.find("\n", stop)
+        line_end = len(read) if line_end < 0 else line_end
+        if dated_label is not None:  # the line their label and a date open is theirs ("Penipu, 12 Maret, 0813...")
+            theirs.append((dated_label, line_end))
+            kept = line_end
+            continue
+        if listed >= 0 and words.listed_after.fullmatch(read, listed, start) \
+                and not _labelled_hers_after(words, read, stop):
+            kept = listed = stop  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
+            continue
+        label = _their_label(words, undated, start)
+        if label is None and not known and theirs:
+            # Without her number the gateway knows, a contact after someone else's is theirs too, on its line or
+            # below it ("No penipu: 0813...\n0821...", "Pelaku 0813... rek 1234...", "... kantor 021-..."): no
+            # label of theirs may be read before it, and it went as hers.
+            theirs.append((read.rfind("\n", 0, start) + 1, line_end))
+            kept = listed = stop
+        elif label is None:
+            contacts.append((start, stop))
+            listed = -1
+        else:
+            theirs.append((label, line_end))
+            kept = listed = stop
+    outside, at = [], end
+    for start, stop in sorted(theirs):
+        outside.append(read[at:start])
+        at = max(at, stop)
+    # what is left read for dates as a text of its own: a place and a date right after her contacts on their
+    # line are a dateline too ("Tks, Rina 0821... Jakarta, 12 Maret 2024")
+    rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
+                     _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", _undated(words, "".join([*outside, read[at:]]))))
+                     .replace(OWN_IDENTITY, ""))
+    return contacts, rest
 
 
 # A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
