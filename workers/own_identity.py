@@ -505,7 +505,7 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
     apart = r"[^\S\n]*[,.\-/]?[^\S\n]*"
     # a day and a month in figures that could be one, not right after an area code in brackets: "(0274) 55.12.34",
     # "0857 24-68-1357", "(021) 29.10.2024" are numbers
-    figures = r"(?<!\d)(?<!\)[^\S\n])(?:[0-2]?\d|3[01])[/.\-](?:0?\d|1[0-2])[/.\-](?:\d{4}|\d{2})(?!\d)"
+    figures = r"(?<!\d)(?<!\d\)[^\S\n])(?:[0-2]?\d|3[01])[/.\-](?:0?\d|1[0-2])[/.\-](?:\d{4}|\d{2})(?!\d)"
     date = (rf"(?:(?:{day}){apart})?(?:{figures}"
             rf"|\d{{1,2}}{apart}(?:{month})\.?(?:{apart}\d{{4}})?"
             rf"|(?:{month})\.?[^\S\n]+\d{{1,2}}(?:st|nd|rd|th)?,?[^\S\n]+\d{{4}}|(?:{month})\.?[^\S\n]+\d{{4}})")
@@ -521,6 +521,12 @@ def _date_pattern(weekdays: list[str], months: list[str]) -> re.Pattern[str]:
 def _in_spans(position: int, spans: Iterable[tuple[int, int]]) -> bool:
     """Whether `position` falls within one of `spans`."""
     return any(start <= position < stop for start, stop in spans)
+
+
+def _into_dates(found: tuple[int, int], dates: list[tuple[int, int]]) -> bool:
+    """Whether the span `found` starts before a date of `dates` and runs into it: a number whose last groups look like
+    a date ("021 31.12.2024"), not a date read as a number."""
+    return not _in_spans(found[0], dates) and any(found[0] < stop and start < found[1] for start, stop in dates)
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -2312,16 +2318,18 @@ def without_message_sign_off(text: str) -> str:
     # number, and its last digits stayed), and a label is read past a date between it and its number ("Penipu, 12
     # Maret 2024 0813...": his; read as one number, it went as hers).
     undated = _undated(words, read)
-    # and what reads as a number where dates are not blanked is one too, but for a date read as one: her number's
-    # groups may look like a date ("Siti 021 31.12.2024": blanked, her number stayed)
+    # and a number read where dates are not blanked that runs into one: her number's last groups may look like a
+    # date ("Siti 021 31.12.2024": blanked, her number stayed)
     dates = [date.span() for date in words.sign_off_date.finditer(read)]
     contacts = _merged([*_contacts_after(words, undated, span[1]),
-                        *(found for found in _contacts_after(words, read, span[1]) if not _in_spans(found[0], dates))])
+                        *(found for found in _contacts_after(words, read, span[1]) if _into_dates(found, dates))])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
-    # A date someone else's label opens its line with is theirs as their number would be ("Penipu (12.03.2024)").
+    # A date someone else's label opens its line with is theirs as their number would be ("Penipu (12.03.2024)"); not
+    # one a label ends a line's contacts before ("... / 0813... (penipu) 12 Maret 2024": his label, her number).
     dated = {date: label for date in words.sign_off_date.finditer(read, end)
-             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
+             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None
+             and not read[read.rfind("\n", 0, label) + 1:label].strip()}
     if OWN_IDENTITY in rest or contacts or dated:
         more, rest = _after_her_contacts(words, read, undated, dates, dated, end, known=OWN_IDENTITY in rest)
         contacts += more
@@ -2352,7 +2360,7 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
     kept, listed = end, -1
     numbers = _merged([*(found.span() for found in _GIVEN_NUMBER.finditer(undated, end)),
                        *(found.span() for found in _GIVEN_NUMBER.finditer(read, end)
-                         if not _in_spans(found.start(), dates))])
+                         if _into_dates(found.span(), dates))])
     found_all = sorted([*((start, stop, None) for start, stop in numbers),
                         *((found.start(), found.end(), None) for found in _SIGNED_HANDLE.finditer(undated, end)),
                         *((date.start(), date.end(), label) for date, label in dated.items())])
