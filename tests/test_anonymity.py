@@ -2233,10 +2233,19 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPak Kades, 12/03/2024"),
     ("Lapor penipuan. Terima kasih, Siti 0812-3456-7001\nPenipu, 12 Maret 2024, nomornya 0813-1112-2233",
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu, 12 Maret 2024, nomornya 0813-1112-2233"),
-    # his number listed after hers, labelled after it, a date ending the line: the label is no opening of the line's
-    ("Lapor penipuan. Terima kasih,\nSiti Rahayu 085724681357 / 0813-1112-2233 (penipu) 12 Maret 2024", None),
+    # his number listed after hers, labelled after it, a date ending the line: his, the label after it read as his
+    ("Lapor penipuan. Terima kasih,\nSiti Rahayu 085724681357 / 0813-1112-2233 (penipu) 12 Maret 2024",
+     "Lapor penipuan. Terima kasih,\n[anonim] [anonim] / 0813-1112-2233 (penipu) 12 Maret 2024"),
     ("Lapor penipuan. Tks, Siti Rahayu 0812-3456-7001 / 0813-1112-2233 (penipu) 12/03/2024",
-     "Lapor penipuan. Tks, Siti Rahayu [anonim] / 0813-1112-2233 (penipu) 12/03/2024"),
+     "Lapor penipuan. Tks, [anonim] [anonim] / 0813-1112-2233 (penipu) 12/03/2024"),
+    ("Lapor penipuan. Tks, Siti Rahayu 0812-3456-7001 / 0813-1112-2233 (penipu) (12.03.2024)",
+     "Lapor penipuan. Tks, [anonim] [anonim] / 0813-1112-2233 (penipu) (12.03.2024)"),
+    ("Lapor penipuan. Terima kasih, Siti 0812-3456-7001, penipu (12.03.2024)",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim], penipu (12.03.2024)"),
+    ("Lapor penipuan. Terima kasih, Siti 081234567002 / 0813-1112-2233 WA penipu 12.03.24",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim] / 0813-1112-2233 WA penipu 12.03.24"),
+    ("Lapor penipuan. Tks, Siti Rahayu 085724681357 / 0813-1112-2233 (WA penipu) 12/03/2024",
+     "Lapor penipuan. Tks, [anonim] [anonim] / 0813-1112-2233 (WA penipu) 12/03/2024"),
     ("Lapor penipuan. Terima kasih, Siti Rahayu 0857-2468-1357\nPenipu Budi, Maret 2024\n0813-1112-2233",
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu Budi, Maret 2024\n0813-1112-2233"),
     ("Penipu sms Selamat anda menang undian, transfer biaya admin ke rek BRI 1234567890, bisa hubungi saya di "

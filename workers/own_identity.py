@@ -523,10 +523,16 @@ def _in_spans(position: int, spans: Iterable[tuple[int, int]]) -> bool:
     return any(start <= position < stop for start, stop in spans)
 
 
-def _into_dates(found: tuple[int, int], dates: list[tuple[int, int]]) -> bool:
-    """Whether the span `found` starts before a date of `dates` and runs into it: a number whose last groups look like
-    a date ("021 31.12.2024"), not a date read as a number."""
-    return not _in_spans(found[0], dates) and any(found[0] < stop and start < found[1] for start, stop in dates)
+def _into_dates(read: str, found: tuple[int, int], dates: list[tuple[int, int]]) -> bool:
+    """Whether the number at `found` in `read` starts before a date of `dates` and runs into it: a number whose last
+    groups look like a date ("021 31.12.2024"), not a date read as a number, a bracket before it or not
+    ("(12.03.24)")."""
+    first = _FIRST_DIGIT.search(read, found[0], found[1])
+    begin = first.start() if first is not None else found[0]
+    return not _in_spans(begin, dates) and any(begin < stop and start < found[1] for start, stop in dates)
+
+
+_FIRST_DIGIT = re.compile(r"\d")
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -1847,7 +1853,8 @@ def _contacts_after(identity: IdentityWords, read: str, position: int) -> list[t
             and (read[found[0]] not in "@\uff20\ufe6b" or _SET_OFF_NAME.match(read, found[1])) \
             and _gives_contact(read[position:found[0]], identity.own_contact_connectors) \
             and not _clause_names_someone_else(identity, read, found[1]) \
-            and not (spans and _labels_as_someone_elses(identity, read, found[1])):
+            and not (spans and (_labels_as_someone_elses(identity, read, found[1])
+                                or _bracketed_theirs(identity, read, found[1]))):
         spans.append(found)
         position = found[1]
     return spans
@@ -2322,14 +2329,12 @@ def without_message_sign_off(text: str) -> str:
     # date ("Siti 021 31.12.2024": blanked, her number stayed)
     dates = [date.span() for date in words.sign_off_date.finditer(read)]
     contacts = _merged([*_contacts_after(words, undated, span[1]),
-                        *(found for found in _contacts_after(words, read, span[1]) if _into_dates(found, dates))])
+                        *(found for found in _contacts_after(words, read, span[1]) if _into_dates(read, found, dates))])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
-    # A date someone else's label opens its line with is theirs as their number would be ("Penipu (12.03.2024)"); not
-    # one a label ends a line's contacts before ("... / 0813... (penipu) 12 Maret 2024": his label, her number).
+    # A date someone else's label stands before is theirs as their number would be ("Penipu (12.03.2024)").
     dated = {date: label for date in words.sign_off_date.finditer(read, end)
-             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None
-             and not read[read.rfind("\n", 0, label) + 1:label].strip()}
+             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
     if OWN_IDENTITY in rest or contacts or dated:
         more, rest = _after_her_contacts(words, read, undated, dates, dated, end, known=OWN_IDENTITY in rest)
         contacts += more
@@ -2360,7 +2365,7 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
     kept, listed = end, -1
     numbers = _merged([*(found.span() for found in _GIVEN_NUMBER.finditer(undated, end)),
                        *(found.span() for found in _GIVEN_NUMBER.finditer(read, end)
-                         if _into_dates(found.span(), dates))])
+                         if _into_dates(read, found.span(), dates))])
     found_all = sorted([*((start, stop, None) for start, stop in numbers),
                         *((found.start(), found.end(), None) for found in _SIGNED_HANDLE.finditer(undated, end)),
                         *((date.start(), date.end(), label) for date, label in dated.items())])
@@ -2378,6 +2383,9 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
             kept = listed = stop  # "No penipu: 0857... / 0813...", "... 0857... / @olshop": theirs
             continue
         label = _their_label(words, undated, start)
+        if label is None and (_labels_as_someone_elses(words, undated, stop)
+                              or _bracketed_theirs(words, undated, stop)):
+            label = start  # labelled after it: "... / 0813... (penipu) 12 Maret 2024", "(WA penipu)"
         if label is None and not known and theirs:
             # Without her number the gateway knows, a contact after someone else's is theirs too, on its line or
             # below it ("No penipu: 0813...\n0821...", "Pelaku 0813... rek 1234...", "... kantor 021-..."): no
@@ -2402,8 +2410,20 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
     return contacts, rest
 
 
+# The words right after a number up to its clause's end (`_bracketed_theirs`).
+_CLAUSE_AFTER = re.compile(r"[^.!?;,\n|:/()]{0,40}")
 # A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
 _BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
+
+
+def _bracketed_theirs(words: IdentityWords, text: str, end: int) -> bool:
+    """Whether the number or handle ending at `end` is labelled someone else's right after it, in brackets or to its
+    clause's end, a contact label's words beside theirs ("0813... (WA penipu)", "0813... WA penipu 12.03.24")."""
+    label = _BRACKETED_LABEL.match(text, end)
+    said = _WORD.findall(label.group(1) if label is not None else _CLAUSE_AFTER.match(text, end).group())  # type: ignore[union-attr]
+    return any(_someone_elses_or_office(words, word) for word in said) and all(
+        _someone_elses_or_office(words, word) or word.lower() in words.contact_label_words
+        or word.lower() in words.claim_lead or word.lower() in words.label_addressing for word in said)
 
 
 def _labelled_hers_after(words: IdentityWords, text: str, end: int) -> bool:
