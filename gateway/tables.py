@@ -102,7 +102,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                      "claim_lead", "label_addressing", "accusing"),
     "own_contact": ("phrases", "connectors", "handles", "reached_by", "asking", "other_of_hers", "list_joining",
                     "next_clause", "next_clause_pleas", "reached_her",
-                    "telling_tags"),
+                    "telling_tags", "hers_in_label"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",

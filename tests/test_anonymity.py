@@ -2246,6 +2246,13 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
      "Lapor penipuan. Terima kasih, [anonim] [anonim] / 0813-1112-2233 WA penipu 12.03.24"),
     ("Lapor penipuan. Tks, Siti Rahayu 085724681357 / 0813-1112-2233 (WA penipu) 12/03/2024",
      "Lapor penipuan. Tks, [anonim] [anonim] / 0813-1112-2233 (WA penipu) 12/03/2024"),
+    # a label of her own after her second number, a post in it or not, is no one else's
+    ("Nama saya Siti Rahayu, HP 0857-2468-1357 / 0812-3456-7002 (saya pegawai). Saya ditipu.",
+     "Nama saya [anonim], HP [anonim] / [anonim] (saya pegawai). Saya ditipu."),
+    ("Nama saya Siti Rahayu, HP 0857-2468-1357 / 0812-3456-7002 (WA petugas). Saya ditipu.",
+     "Nama saya [anonim], HP [anonim] / [anonim] (WA petugas). Saya ditipu."),
+    ("Lapor penipuan. Terima kasih, Siti Rahayu 0857-2468-1357 / 0812-3456-7002 (WA kantor, saya pegawai)",
+     "Lapor penipuan. Terima kasih, [anonim] [anonim] / [anonim] (WA kantor, saya pegawai)"),
     ("Lapor penipuan. Terima kasih, Siti Rahayu 0857-2468-1357\nPenipu Budi, Maret 2024\n0813-1112-2233",
      "Lapor penipuan. Terima kasih, [anonim] [anonim]\nPenipu Budi, Maret 2024\n0813-1112-2233"),
     ("Penipu sms Selamat anda menang undian, transfer biaya admin ke rek BRI 1234567890, bisa hubungi saya di "

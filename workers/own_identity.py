@@ -198,6 +198,8 @@ class IdentityWords:
     # Words of a label in brackets after her number that, with `self_words`, make it her other one (`[own_contact]`
     # other_of_hers: "0813... (nomor saya yg lain)"), lowercase.
     other_of_hers: frozenset[str]
+    # Words of a label after a number that make it hers ("0812... (my number)", "(pribadi)"), with `self_words`.
+    hers_in_label: frozenset[str]
     # Between contacts listed together on a line (`[own_contact]` list_joining or a list's mark: "0857... / 0813...",
     # "0857..., 0813... dan @olshop"), and across lines too (between her known number's OWN_IDENTITY and the next).
     listed_after: re.Pattern[str]
@@ -394,6 +396,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_contact_reached_by=frozenset(word.lower() for word in raw["own_contact"]["reached_by"]),
         own_contact_asking=frozenset(word.lower() for word in raw["own_contact"]["asking"]),
         other_of_hers=frozenset(word.lower() for word in raw["own_contact"]["other_of_hers"]),
+        hers_in_label=frozenset(word.lower() for word in raw["own_contact"]["hers_in_label"]),
         listed_after=_list_join(raw["own_contact"]["list_joining"], r"[^\S\n]"),
         known_listed=_list_join(raw["own_contact"]["list_joining"], r"\s"),
         clause_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
@@ -2312,7 +2315,7 @@ def without_message_sign_off(text: str) -> str:
         below_name = tail.find("\n", len(tail) - len(tail.lstrip()))
         below_name = len(tail) if below_name < 0 else below_name
         counted = tail[:below_name] + _GIVEN_NUMBER.sub(" ", ascii_digits(tail[below_name:]))
-    if len(_WORD.findall(words.sign_off_date.sub(" ", counted))) > MESSAGE_SIGN_OFF_WORDS \
+    if len(_WORD.findall(_without_own_labels(words, words.sign_off_date.sub(" ", counted)))) > MESSAGE_SIGN_OFF_WORDS \
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
@@ -2339,7 +2342,7 @@ def without_message_sign_off(text: str) -> str:
         more, rest = _after_her_contacts(words, read, undated, dates, dated, end, known=OWN_IDENTITY in rest)
         contacts += more
     if any(not word.isdigit() and word.lower() not in words.contact_label_words  # nor a date's, nor a bare label
-           for word in _WORD.findall(_undated(words, rest))):
+           for word in _WORD.findall(_without_own_labels(words, _undated(words, rest)))):
         return text
     return _replaced_spans(text, [span, *contacts])
 
@@ -2405,7 +2408,8 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
     # what is left read for dates as a text of its own: a place and a date right after her contacts on their
     # line are a dateline too ("Tks, Rina 0821... Jakarta, 12 Maret 2024")
     rest = _WORD.sub(lambda word: "" if word.group().lower() in words.contact_label_words else word.group(),
-                     _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", _undated(words, "".join([*outside, read[at:]]))))
+                     _SIGNED_HANDLE.sub("", _GIVEN_NUMBER.sub("", _without_own_labels(
+                         words, _undated(words, "".join([*outside, read[at:]])))))
                      .replace(OWN_IDENTITY, ""))
     return contacts, rest
 
@@ -2416,12 +2420,30 @@ _CLAUSE_AFTER = re.compile(r"[^.!?;,\n|:/()]{0,40}")
 _BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
 
 
+# Any words in brackets (`_without_own_labels`).
+_IN_BRACKETS = re.compile(r"[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
+
+
+def _without_own_labels(words: IdentityWords, text: str) -> str:
+    """`text` without the labels in brackets that say something is hers ("0812... (saya pegawai)", "(WA kantor, saya
+    kades)"): her post in them is no word of another sign-off, and her name stayed beside her numbers."""
+    def own(label: re.Match[str]) -> str:
+        said = [word.lower() for word in _WORD.findall(label.group(1))]
+        hers = any(word in words.self_words or word in words.hers_in_label for word in said)
+        return " " if hers else label.group()
+    return _IN_BRACKETS.sub(own, text)
+
+
 def _bracketed_theirs(words: IdentityWords, text: str, end: int) -> bool:
     """Whether the number or handle ending at `end` is labelled someone else's right after it, in brackets or to its
     clause's end, a contact label's words beside theirs ("0813... (WA penipu)", "0813... WA penipu 12.03.24")."""
     label = _BRACKETED_LABEL.match(text, end)
     said = _WORD.findall(label.group(1) if label is not None else _CLAUSE_AFTER.match(text, end).group())  # type: ignore[union-attr]
-    return any(_someone_elses_or_office(words, word) for word in said) and all(
+    # hers where a word of it is her own ("(saya pegawai)", "(my official number)"), and an office or a post alone
+    # may be hers ("(WA petugas)"): only a word of `[someone_else]` makes it theirs
+    if any(word.lower() in words.self_words or word.lower() in words.hers_in_label for word in said):
+        return False
+    return any(_someone_elses(words, word) for word in said) and all(
         _someone_elses_or_office(words, word) or word.lower() in words.contact_label_words
         or word.lower() in words.claim_lead or word.lower() in words.label_addressing for word in said)
 
