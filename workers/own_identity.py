@@ -399,15 +399,12 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         hers_in_label=frozenset(word.lower() for word in raw["own_contact"]["hers_in_label"]),
         listed_after=_list_join(raw["own_contact"]["list_joining"], r"[^\S\n]"),
         known_listed=_list_join(raw["own_contact"]["list_joining"], r"\s"),
-        clause_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
-            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?$", re.IGNORECASE),
+        clause_after_contact=_after_comma(raw["own_contact"]["next_clause"]),
         reached_her=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["reached_her"]))
                                + r")[^\w+\uff0b(\uff08]*$", re.IGNORECASE),
         telling_tag=re.compile(r"[^\w\n]*(?:" + "|".join(map(phrase_pattern, raw["own_contact"]["telling_tags"]))
                                + r")(?!\w)", re.IGNORECASE),
-        plea_after_contact=re.compile(r",[^\S\n]*(?:(?:" + "|".join(map(
-            phrase_pattern, raw["own_contact"]["next_clause"])) + r")[^\S\n]+)?(?:(?:" + "|".join(map(
-                phrase_pattern, raw["own_contact"]["next_clause_pleas"])) + r")[^\S\n]+){1,2}$", re.IGNORECASE),
+        plea_after_contact=_after_comma(raw["own_contact"]["next_clause"], raw["own_contact"]["next_clause_pleas"]),
         own_name=re.compile(r"(?<!\w)(?:" + "|".join(map(phrase_pattern, raw["own_name"]["phrases"]))
                             + r")(?!\w)", re.IGNORECASE),
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
@@ -492,6 +489,13 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
     )
 
 
+def _after_comma(joining: list[str], pleas: list[str] | None = None) -> re.Pattern[str]:
+    """A comma ending a text, maybe one of `joining` after it, and one or two of `pleas` when given."""
+    join = "|".join(map(phrase_pattern, joining))
+    plea = "" if pleas is None else r"(?:(?:" + "|".join(map(phrase_pattern, pleas)) + r")[^\S\n]+){1,2}"
+    return re.compile(rf",[^\S\n]*(?:(?:{join})[^\S\n]+)?{plea}$", re.IGNORECASE)
+
+
 def _list_join(joining: list[str], space: str) -> re.Pattern[str]:
     """Between contacts listed together: a list's mark or one of `joining`, spaces of `space` around."""
     words = "|".join(map(phrase_pattern, joining))
@@ -549,16 +553,17 @@ def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return joined
 
 
-def _undated(words: IdentityWords, text: str) -> str:
-    """`text` with its dates (`sign_off_date`) blanked out, each character a space: a date's figures are no number and
-    its words no words of a sign-off. A place's words before it stay where one names someone else or an office
-    ("Penipu Budi, Maret 2024\n0813...": his label, which the number below it needs)."""
-    def blank(date: re.Match[str]) -> str:
+def _undated(words: IdentityWords, text: str, found: list[re.Match[str]] | None = None) -> str:
+    """`text` with its dates (`sign_off_date`, or those `found` in it already) blanked out, each character a space: a
+    date's figures are no number and its words no words of a sign-off. A place's words before it stay where one names
+    someone else or an office ("Penipu Budi, Maret 2024\n0813...": his label, which the number below it needs)."""
+    parts, position = [], 0
+    for date in words.sign_off_date.finditer(text) if found is None else found:
         place = date.group("place") or ""
-        if any(_someone_elses_or_office(words, word) for word in _WORD.findall(place)):
-            return place + " " * (len(date.group()) - len(place))
-        return " " * len(date.group())
-    return words.sign_off_date.sub(blank, text)
+        kept = place if any(_someone_elses_or_office(words, word) for word in _WORD.findall(place)) else ""
+        parts += (text[position:date.start()], kept, " " * (len(date.group()) - len(kept)))
+        position = date.end()
+    return "".join(parts) + text[position:]
 
 
 def _word_pair(phrase: str) -> tuple[str, str]:
@@ -2327,17 +2332,18 @@ def without_message_sign_off(text: str) -> str:
     # A date's figures are no number ("...\nSenin, 12 Maret 2024"; "Siti\n12/03/2024\n0857-..." read the date with her
     # number, and its last digits stayed), and a label is read past a date between it and its number ("Penipu, 12
     # Maret 2024 0813...": his; read as one number, it went as hers).
-    undated = _undated(words, read)
+    found_dates = list(words.sign_off_date.finditer(read))
+    undated = _undated(words, read, found_dates)
     # and a number read where dates are not blanked that runs into one: her number's last groups may look like a
     # date ("Siti 021 31.12.2024": blanked, her number stayed)
-    dates = [date.span() for date in words.sign_off_date.finditer(read)]
+    dates = [date.span() for date in found_dates]
     contacts = _merged([*_contacts_after(words, undated, span[1]),
                         *(found for found in _contacts_after(words, read, span[1]) if _into_dates(read, found, dates))])
     end = contacts[-1][1] if contacts else span[1]
     rest = text[end:]
     # A date someone else's label stands before is theirs as their number would be ("Penipu (12.03.2024)").
-    dated = {date: label for date in words.sign_off_date.finditer(read, end)
-             if (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
+    dated = {date: label for date in found_dates if date.start() >= end
+             and (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
     if OWN_IDENTITY in rest or contacts or dated:
         more, rest = _after_her_contacts(words, read, undated, dates, dated, end, known=OWN_IDENTITY in rest)
         contacts += more
