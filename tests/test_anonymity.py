@@ -2193,8 +2193,15 @@ def test_a_date_or_a_year_beside_her_sign_off_leaves_it_no_name(text: str) -> No
     # figures that could be no date are her number's ("(0274) 55.12.34", "0857 24-68-1357"): they went as a date
     ("Saya ditipu. Terima kasih, Siti Rahayu\n(0274) 55.12.34\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
     ("Saya ditipu. Terima kasih, Siti Rahayu\n0857 24-68-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
-    # a day's figures opening the line below her number may be its last, wrapped: they go with it
-    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", " Maret 2024"),
+    # a day's figures opening the line below her number are the date's, not her number's last (they went with it),
+    # with a year or without (without, the month left alone was a word of another sign-off: her name and number stayed)
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 0857-2468-1357\n12 Maret 2024", "\n12 Maret 2024"),
+    ("Saya ditipu. Hormat saya,\nSiti Rahayu 085724681357\n12 Maret", "\n12 Maret"),
+    ("Saya ditipu. Terima kasih\nSiti Rahayu\n0857 2468 1357\n12 Mar", "\n12 Mar"),
+    ("Saya ditipu. Terima kasih, Siti Rahayu 0857-2468-1357\nSenin, 12 Maret", "\nSenin, 12 Maret"),
+    # and on her number's line: a day before a month's name is never her number's last group, as figures may be
+    ("Saya ditipu. Terima kasih, Siti Rahayu 0857-2468-1357 12 Maret", " 12 Maret"),
+    ("Saya ditipu. Terima kasih\nSiti Rahayu 085724681357 1 Mei", " 1 Mei"),
     ("Jalan rusak\nTerima kasih\nSiti Rahayu\n0857-2468-1357\nJakarta, 12 Maret 2024", "\nJakarta, 12 Maret 2024"),
     ("Jalan rusak. Terima kasih, Siti Rahayu 0857-2468-1357, Jum'at 1 Mei 2025", ", Jum'at 1 Mei 2025"),
     ("Jalan rusak. Thank you, Siti Rahayu 0857-2468-1357\nMarch 12, 2024", "\nMarch 12, 2024"),

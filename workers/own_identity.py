@@ -533,10 +533,18 @@ def _in_spans(position: int, spans: Iterable[tuple[int, int]]) -> bool:
 def _into_dates(read: str, found: tuple[int, int], dates: list[tuple[int, int]]) -> bool:
     """Whether the number at `found` in `read` starts before a date of `dates` and runs into it: a number whose last
     groups look like a date ("021 31.12.2024"), not a date read as a number, a bracket before it or not
-    ("(12.03.24)")."""
+    ("(12.03.24)"), nor a number ending its line above a date, nor one before a day a month's name follows: the day
+    is the date's ("Siti 0857...\n12 Maret", "Siti 0857... 12 Maret": read with her number, the day went with it, and
+    the month left alone was a word of another sign-off: her name and number stayed)."""
     first = _FIRST_DIGIT.search(read, found[0], found[1])
     begin = first.start() if first is not None else found[0]
-    return not _in_spans(begin, dates) and any(begin < stop and start < found[1] for start, stop in dates)
+    return not _in_spans(begin, dates) and any(
+        begin < stop and start < found[1] and "\n" not in read[begin:start]
+        and not _NAMED_MONTH.match(read, start, stop) for start, stop in dates)
+
+
+# A date whose figures a word follows: a day and its month's name ("12 Maret", "1 Mei 2025").
+_NAMED_MONTH = re.compile(r"[^\d\n]*\d+[^\S\n]*[,.\-/]?[^\S\n]*[^\W\d_]")
 
 
 _FIRST_DIGIT = re.compile(r"\d")
