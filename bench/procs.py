@@ -40,7 +40,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05,
+             watched: Sequence[Proc] = ()) -> None:
+    """Until `predicate` holds; a RuntimeError once `timeout` has passed, or at once when a process of `watched` (those
+    being waited for) has ended, each with the end of its log. A case store that could not bind its port had ended
+    within a second, and the bench waited out its whole minute to say only that it "did not come up"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -48,8 +52,17 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
                 return
         except (OSError, RedisError, httpx.HTTPError):
             pass
+        ended = [proc for proc in watched if not proc.alive()]
+        if ended:
+            raise RuntimeError(f"{what} did not come up: {_told(ended)}")
         time.sleep(interval)
-    raise RuntimeError(f"{what} did not come up within {timeout}s")
+    raise RuntimeError(f"{what} did not come up within {timeout}s{': ' + _told(watched) if watched else ''}")
+
+
+def _told(procs: Sequence[Proc]) -> str:
+    """What each process said last, and how it ended if it did."""
+    return "; ".join(f"{proc.role} ({'running' if proc.alive() else f'ended with exit status {proc.popen.returncode}'})"
+                     f", its log ends: {proc.log_tail()!r}" for proc in procs)
 
 
 def _cpu_total(process: psutil.Process) -> float:
@@ -109,6 +122,15 @@ class Proc:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def log_tail(self, size: int = 1_000) -> str:
+        """The last lines of its log, whole, within `size` characters (a JSON line cut was hard to read)."""
+        try:
+            tail = self.log_path.read_text(errors="replace").strip()[-size:]
+        except OSError:
+            return ""
+        _, newline, rest = tail.partition("\n")
+        return rest if newline and len(tail) == size else tail
+
     def stop(self, timeout: float = 10) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
@@ -156,7 +178,7 @@ class Stack:
     def check_alive(self) -> None:
         dead = [proc for proc in self.procs if proc.role != "loadgen" and not proc.alive()]
         if dead:
-            tails = "; ".join(f"{p.role}: {p.log_path.read_text(errors='replace')[-400:]}" for p in dead)
+            tails = "; ".join(f"{p.role}: {p.log_tail()}" for p in dead)
             raise RuntimeError(f"process(es) died: {tails}")
 
     def stop(self, timeout: float = 10) -> None:
@@ -176,12 +198,12 @@ def start_redis(stack: Stack) -> str:
     port = free_port()
     directory = stack.workdir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
-    stack.start("redis", [
+    proc = stack.start("redis", [
         find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
         "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
     ])
     client = Redis(port=port, socket_connect_timeout=0.2)
-    wait_for(client.ping, START_TIMEOUT, "redis")
+    wait_for(client.ping, START_TIMEOUT, "redis", watched=[proc])
     client.close()
     return f"redis://127.0.0.1:{port}/0"
 
@@ -213,10 +235,12 @@ def gateway_env(redis_url: str, casestore_port: int, gateway_port: int, data_dir
 START_TIMEOUT = 60.0
 
 
-def wait_http(url: str, timeout: float = START_TIMEOUT) -> None:
-    """Poll `url` until it answers. With the process's one TLS context: a new httpx client builds its own, 57 ms of
-    CPU, and twenty polls a second took the core the process being waited for was starting on."""
-    wait_for(lambda: httpx.get(url, timeout=1, verify=tls_context()).status_code < 500, timeout, url)
+def wait_http(url: str, timeout: float = START_TIMEOUT, watched: Sequence[Proc] = ()) -> None:
+    """Poll `url` until it answers (`wait_for`: `watched`, the processes that should answer). With the process's one
+    TLS context: a new httpx client builds its own, 57 ms of CPU, and twenty polls a second took the core the process
+    being waited for was starting on."""
+    wait_for(lambda: httpx.get(url, timeout=1, verify=tls_context()).status_code < 500, timeout, url,
+             watched=watched)
 
 
 def listening(proc: Proc, port: int) -> bool:
@@ -232,19 +256,20 @@ def wait_listening(procs: Sequence[Proc], port: int, timeout: float = START_TIME
     """Until every one of `procs` listens on `port`. One answering /healthz is not all of them: the kernel spreads
     connections over the sockets bound when they connect, and a closed-loop load keeps its connections, so a
     process that bound late took no share of the whole run."""
-    wait_for(lambda: all(listening(proc, port) for proc in procs), timeout, f"{len(procs)} processes on port {port}")
+    wait_for(lambda: all(listening(proc, port) for proc in procs), timeout, f"{len(procs)} processes on port {port}",
+             watched=procs)
 
 
 def start_casestore(stack: Stack, env: dict[str, str], *, wait: bool = True) -> Proc:
     """Without `wait`, the caller waits for it (`wait_casestore`) once it has started what comes up beside it."""
     proc = stack.start("casestore", [str(VENV_BIN / "lapor-gateway"), "casestore"], env)
     if wait:
-        wait_casestore(env)
+        wait_casestore(env, proc)
     return proc
 
 
-def wait_casestore(env: dict[str, str]) -> None:
-    wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz")
+def wait_casestore(env: dict[str, str], proc: Proc) -> None:
+    wait_http(f"{env['LAPOR_CASESTORE_URL']}/healthz", watched=[proc])
 
 
 def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc:
@@ -252,7 +277,7 @@ def start_gateway(stack: Stack, env: dict[str, str], processes: int = 1) -> Proc
     if processes > 1:
         env = {**env, "LAPOR_HTTP_REUSE_PORT": "true"}
     procs = [stack.start("gateway", [str(VENV_BIN / "lapor-gateway"), "serve"], env) for _ in range(processes)]
-    wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz")
+    wait_http(f"{env['LAPOR_PUBLIC_URL']}/healthz", watched=procs)
     wait_listening(procs, int(env["LAPOR_HTTP_PORT"]))  # each of them, not only the first to answer
     return procs[0]
 

@@ -21,6 +21,7 @@ from bench.procs import (
     REPO_ROOT,
     START_TIMEOUT,
     TWILIO_PATH,
+    Proc,
     Stack,
     free_port,
     gateway_env,
@@ -138,15 +139,15 @@ def _wait_stored(db_path: Path, count: int, timeout: float, stack: Stack) -> Non
         time.sleep(0.05)
 
 
-def _wait_rq_workers(redis_url: str, queue: str, count: int) -> None:
-    """Until `count` RQ workers have registered for `queue`: the naive design's rate and CPU are of its work, not
+def _wait_rq_workers(redis_url: str, queue: str, procs: list[Proc]) -> None:
+    """Until the RQ workers `procs` have registered for `queue`: the naive design's rate and CPU are of its work, not
     of its workers starting up (the gateway's workers are warm by the time e2e measures: its warm-up is stored)."""
     from rq import Queue, Worker
 
     redis = Redis.from_url(redis_url)
     try:
-        wait_for(lambda: Worker.count(queue=Queue(queue, connection=redis)) >= count, START_TIMEOUT,
-                 f"{count} RQ worker(s) on {queue}")
+        wait_for(lambda: Worker.count(queue=Queue(queue, connection=redis)) >= len(procs), START_TIMEOUT,
+                 f"{len(procs)} RQ worker(s) on {queue}", watched=procs)
     finally:
         redis.close()
 
@@ -202,9 +203,9 @@ class Bench:
         stack = self._stack("bare")
         try:
             port = free_port()
-            stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port)])
+            bare = stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port)])
             url = f"http://127.0.0.1:{port}"
-            wait_http(url + "/healthz")
+            wait_http(url + "/healthz", watched=[bare])
             requests = self._sign(url, 2_000)
             if self.use_wrk:
                 path = write_requests(stack.workdir / "bare.txt", requests)
@@ -234,7 +235,7 @@ class Bench:
             bare_procs = [bare_stack.start("bare", [PYTHON, "-m", "bench.bare", "--port", str(port), "--reuse-port"])
                           for _ in range(count)]
             url = f"http://127.0.0.1:{port}"
-            wait_http(url + "/healthz")
+            wait_http(url + "/healthz", watched=bare_procs)
             wait_listening(bare_procs, port)  # every process bound, not only the first
             bare_requests = self._sign(url, 2_000)
             many = bare_requests * max(1, int(self.config.bare_seconds * 3))
@@ -279,9 +280,9 @@ class Bench:
             env = gateway_env(redis_url, casestore_port, gateway_port, stack.workdir / "data")
             # The case store comes up while the gateway does: started one after the other, each waited for, their
             # start-ups (a second or two of imports each) added up in every phase.
-            start_casestore(stack, env, wait=False)
+            casestore = start_casestore(stack, env, wait=False)
             start_gateway(stack, {**env, **(gateway_extra or {})})
-            wait_casestore(env)
+            wait_casestore(env, casestore)
             start_workers(stack, env, workers)
         except BaseException:
             stack.stop()
@@ -434,14 +435,14 @@ class Bench:
             port, casestore_port = free_port(), free_port()
             env = gateway_env(redis_url, casestore_port, port, stack.workdir / "data")
             db_path = stack.workdir / "data" / "casestore.sqlite3"
-            start_casestore(stack, env, wait=False)
-            stack.start("naive-gateway", [PYTHON, "-m", "bench.naive", "--port", str(port)], env)
-            wait_http(env["LAPOR_PUBLIC_URL"] + "/healthz")
-            wait_casestore(env)
-            for _ in range(self.config.naive_workers):
-                stack.start("naive-worker", [str(Path(PYTHON).parent / "rq"), "worker", "-u", redis_url, "--path",
-                                             str(Path(__file__).resolve().parent.parent), "-q", "naive"], env)
-            _wait_rq_workers(redis_url, "naive", self.config.naive_workers)
+            casestore = start_casestore(stack, env, wait=False)
+            gateway = stack.start("naive-gateway", [PYTHON, "-m", "bench.naive", "--port", str(port)], env)
+            wait_http(env["LAPOR_PUBLIC_URL"] + "/healthz", watched=[gateway])
+            wait_casestore(env, casestore)
+            command = [str(Path(PYTHON).parent / "rq"), "worker", "-u", redis_url, "--path",
+                       str(Path(__file__).resolve().parent.parent), "-q", "naive"]
+            workers = [stack.start("naive-worker", command, env) for _ in range(self.config.naive_workers)]
+            _wait_rq_workers(redis_url, "naive", workers)
             requests = self._sign(env["LAPOR_PUBLIC_URL"], self.config.naive_reports)
             stack.mark()
             started = time.time()

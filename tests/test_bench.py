@@ -372,7 +372,7 @@ def test_intake_counts_webhooks_both_answered_and_durable(
         run = bench._intake_run(Stack(tmp_path), "http://127.0.0.1:1", 1, "redis://127.0.0.1:1/0")
         assert (run["rate"], run["verified"]) == (case.rate, case.verified)
         return
-    monkeypatch.setattr(bench_run, "wait_http", lambda _url: None)
+    monkeypatch.setattr(bench_run, "wait_http", lambda _url, **_: None)
     monkeypatch.setattr(bench_run, "wait_listening", lambda _procs, _port: None)
     monkeypatch.setattr(bench_run, "start_redis", lambda _stack: "redis://127.0.0.1:1/0")
     monkeypatch.setattr(bench_run, "start_gateway", lambda *_, **__: None)
@@ -793,3 +793,28 @@ def test_a_phases_processes_are_stopped_together_within_one_grace(tmp_path: Path
     stopped_in = time.monotonic() - started
     assert not any(proc.alive() for proc in procs)
     assert stopped_in < 6, f"{stopped_in:.1f} s: one grace of 2 s for all four, not 2 s each"
+
+
+def test_a_process_that_ends_before_it_comes_up_is_told_at_once_with_its_log(tmp_path: Path) -> None:
+    """The case store's port taken by a socket that takes connections and never answers (another program's): the
+    case store cannot bind it and ends, and the wait says so with its exit status and the end of its log, where it
+    polled the silent socket for its whole timeout and said only that the case store "did not come up"."""
+    import socket
+
+    from bench.procs import free_port, gateway_env, start_casestore, wait_casestore
+
+    stack = Stack(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(16)
+        env = gateway_env("redis://127.0.0.1:1/0", taken.getsockname()[1], free_port(), tmp_path / "data")
+        try:
+            casestore = start_casestore(stack, env, wait=False)
+            with pytest.raises(RuntimeError) as raised:
+                wait_casestore(env, casestore)
+        finally:
+            stack.stop()
+    said = str(raised.value)
+    assert casestore.popen.returncode not in (None, 0)
+    assert f"casestore (ended with exit status {casestore.popen.returncode})" in said, said
+    assert "its log ends: " in said and '"event":"process.port_in_use"' in said, said
