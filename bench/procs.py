@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,10 +35,29 @@ CASESTORE_TOKEN = "bench-casestore-token"
 TWILIO_PATH = "/v1/channels/sms/twilio"
 
 
+# The ports the bench's servers listen on: below the kernel's ephemeral range, which every outgoing connection draws
+# its own port from (the load generator's thousands; the test suite's, around a bench run within it), and below the
+# test suite's bands (tests/conftest.py: 12000-31999). A port bind(0) handed out was in that range: a connection took
+# it before the case store bound it, and the case store ended ("port ... is taken").
+PORT_BAND = range(10_000, 12_000)
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port no one listens on: from PORT_BAND where the ephemeral range lies above it, else the kernel's."""
+    try:
+        ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 0
+    candidates = random.sample(PORT_BAND, 200) if ephemeral_low > PORT_BAND.stop else []
+    for port in [*candidates, 0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError("no free loopback port")  # bind(0) failed too
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05,

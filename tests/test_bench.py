@@ -818,3 +818,14 @@ def test_a_process_that_ends_before_it_comes_up_is_told_at_once_with_its_log(tmp
     assert casestore.popen.returncode not in (None, 0)
     assert f"casestore (ended with exit status {casestore.popen.returncode})" in said, said
     assert "its log ends: " in said and '"event":"process.port_in_use"' in said, said
+
+
+def test_the_bench_listens_on_ports_no_outgoing_connection_draws_its_own_from() -> None:
+    """Below the kernel's ephemeral range, from which the load generator's and the test suite's connections take their
+    own ports (one took a port handed out before its server bound it), and below the test suite's bands."""
+    from bench import procs
+
+    if int(procs.EPHEMERAL_RANGE.read_text().split()[0]) <= procs.PORT_BAND.stop:
+        pytest.skip("this machine's ephemeral range reaches down to the bench's band: the kernel picks its ports")
+    ports = {procs.free_port() for _ in range(50)}
+    assert all(port in procs.PORT_BAND for port in ports), sorted(ports)
