@@ -37,8 +37,8 @@ TWILIO_PATH = "/v1/channels/sms/twilio"
 
 # The ports the bench's servers listen on: below the kernel's ephemeral range, which every outgoing connection draws
 # its own port from (the load generator's thousands; the test suite's, around a bench run within it), and below the
-# test suite's bands (tests/conftest.py: 12000-31999). A port bind(0) handed out was in that range: a connection took
-# it before the case store bound it, and the case store ended ("port ... is taken").
+# test suite's bands (tests/conftest.py: 12000-31999). A port bind(0) hands out is in that range: a connection may take
+# it before the server binds it, which then ends ("port ... is taken"; a case store seen not coming up in a test run).
 PORT_BAND = range(10_000, 12_000)
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
