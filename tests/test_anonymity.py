@@ -2215,6 +2215,24 @@ def test_a_date_in_words_after_her_sign_off_leaves_it_no_name(text: str, date: s
     assert cleaned.endswith(date), cleaned
 
 
+# A date's day stays the date's only after a whole number: after a group of one or two digits it may be her number's
+# last ("... 13 57 Maret 2024": "57" stayed, and "2468 13 57, Maret 2024" was her whole landline), and below an area
+# code alone the figures are the rest of her number ("021\n31.12.2024").
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Saya ditipu. Terima kasih, Siti Rahayu 0857 2468 13 57 Maret 2024",
+     "Saya ditipu. Terima kasih, [anonim] [anonim] Maret 2024"),
+    ("Saya ditipu. Terima kasih, Siti Rahayu telp 2468 13 57, Maret 2024",
+     "Saya ditipu. Terima kasih, [anonim] telp [anonim], Maret 2024"),
+    ("Saya ditipu. Terima kasih, Siti Rahayu (0274) 24 68 13 Maret 2024",
+     "Saya ditipu. Terima kasih, [anonim] [anonim] Maret 2024"),
+    ("Saya ditipu. Hormat saya\nSiti Rahayu\n021\n31.12.2024", "Saya ditipu. Hormat saya\n[anonim]\n[anonim]"),
+    ("Saya ditipu. Terima kasih, Siti Rahayu 0857 2468 13\n57 Maret 2024",
+     "Saya ditipu. Terima kasih, [anonim] [anonim] Maret 2024"),
+])
+def test_a_day_after_her_number_in_pairs_goes_with_her_number(text: str, expected: str) -> None:
+    assert _sms_without_own_identity(text) == expected
+
+
 # The scammer's evidence stays where the readings above could have taken it for hers: a contact after his on his
 # line or the next (from another phone, no number of hers the gateway knows), a plea in his words pasted, a number in
 # his words that words after give as "mine", a date after a line naming him. Her sign-off still goes where it is one.

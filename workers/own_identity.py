@@ -533,18 +533,31 @@ def _in_spans(position: int, spans: Iterable[tuple[int, int]]) -> bool:
 def _into_dates(read: str, found: tuple[int, int], dates: list[tuple[int, int]]) -> bool:
     """Whether the number at `found` in `read` starts before a date of `dates` and runs into it: a number whose last
     groups look like a date ("021 31.12.2024"), not a date read as a number, a bracket before it or not
-    ("(12.03.24)"), nor a number ending its line above a date, nor one before a day a month's name follows: the day
-    is the date's ("Siti 0857...\n12 Maret", "Siti 0857... 12 Maret": read with her number, the day went with it, and
-    the month left alone was a word of another sign-off: her name and number stayed)."""
+    ("(12.03.24)"), nor a whole number before it (seven digits or more, the last group of three or more) that ends its
+    line above the date or stands before a day a month's name follows: the date is whole ("Siti 0857...\n12 Maret",
+    "Siti 0857-2468-1357 12 Maret": read with her number, the day went with it, and the month left alone was a word of
+    another sign-off: her name and number stayed). After a group of one or two digits the day may be her number's last
+    group ("(0274) 24 68 13 Maret 2024", "0857 2468 13 57 Maret 2024"), and below an area code alone its rest ("021\n
+    31.12.2024"): read into it, as before."""
     first = _FIRST_DIGIT.search(read, found[0], found[1])
     begin = first.start() if first is not None else found[0]
     return not _in_spans(begin, dates) and any(
-        begin < stop and start < found[1] and "\n" not in read[begin:start]
-        and not _NAMED_MONTH.match(read, start, stop) for start, stop in dates)
+        begin < stop and start < found[1]
+        and not (("\n" in read[begin:start] or _NAMED_MONTH.match(read, start, stop))
+                 and _whole_number(read[begin:start]))
+        for start, stop in dates)
+
+
+def _whole_number(before: str) -> bool:
+    """Whether the figures before a date are a number by themselves: seven digits or more, the last group of three or
+    more (not an area code alone, nor a number grouped in pairs whose last pair the date's day may be)."""
+    return sum(character.isdigit() for character in before) >= 7 and _LAST_GROUP.search(before) is not None
 
 
 # A date whose figures a word follows: a day and its month's name ("12 Maret", "1 Mei 2025").
 _NAMED_MONTH = re.compile(r"[^\d\n]*\d+[^\S\n]*[,.\-/]?[^\S\n]*[^\W\d_]")
+# A number's last group of three digits or more, what stands before a date after it (its marks, spaces).
+_LAST_GROUP = re.compile(r"\d{3}\D*$")
 
 
 _FIRST_DIGIT = re.compile(r"\d")
