@@ -2443,22 +2443,22 @@ def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: li
 
 # The words right after a number up to its clause's end (`_bracketed_theirs`).
 _CLAUSE_AFTER = re.compile(r"[^.!?;,\n|:/()]{0,40}")
-# A label in brackets right after a number ("0813... (WA saya)", "022... (kantor saya)").
-_BRACKETED_LABEL = re.compile(r"[^\S\n]*[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
-
-
-# Any words in brackets (`_without_own_labels`).
+# Any words in brackets (`_without_own_labels`), and such a label right after a number ("0813... (WA saya)", "022...
+# (kantor saya)").
 _IN_BRACKETS = re.compile(r"[(\uff08]([^)\uff09\n]{1,40})[)\uff09]")
+_BRACKETED_LABEL = re.compile(r"[^\S\n]*" + _IN_BRACKETS.pattern)
+
+
+def _says_hers(words: IdentityWords, said: Iterable[str]) -> bool:
+    """Whether a label's words say what it labels is hers: a word of her own ("saya pegawai", "my official number")."""
+    return any(word.lower() in words.self_words or word.lower() in words.hers_in_label for word in said)
 
 
 def _without_own_labels(words: IdentityWords, text: str) -> str:
     """`text` without the labels in brackets that say something is hers ("0812... (saya pegawai)", "(WA kantor, saya
     kades)"): her post in them is no word of another sign-off, and her name stayed beside her numbers."""
-    def own(label: re.Match[str]) -> str:
-        said = [word.lower() for word in _WORD.findall(label.group(1))]
-        hers = any(word in words.self_words or word in words.hers_in_label for word in said)
-        return " " if hers else label.group()
-    return _IN_BRACKETS.sub(own, text)
+    return _IN_BRACKETS.sub(lambda label: " " if _says_hers(words, _WORD.findall(label.group(1))) else label.group(),
+                            text)
 
 
 def _bracketed_theirs(words: IdentityWords, text: str, end: int) -> bool:
@@ -2468,7 +2468,7 @@ def _bracketed_theirs(words: IdentityWords, text: str, end: int) -> bool:
     said = _WORD.findall(label.group(1) if label is not None else _CLAUSE_AFTER.match(text, end).group())  # type: ignore[union-attr]
     # hers where a word of it is her own ("(saya pegawai)", "(my official number)"), and an office or a post alone
     # may be hers ("(WA petugas)"): only a word of `[someone_else]` makes it theirs
-    if any(word.lower() in words.self_words or word.lower() in words.hers_in_label for word in said):
+    if _says_hers(words, said):
         return False
     return any(_someone_elses(words, word) for word in said) and all(
         _someone_elses_or_office(words, word) or word.lower() in words.contact_label_words
