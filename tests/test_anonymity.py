@@ -2168,6 +2168,24 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     assert "Siti" not in cleaned and "0857" not in cleaned and "022" not in cleaned, cleaned
 
 
+
+# Her name under a name's label below her thanks is her sign-off's as the name alone is ("Hormat saya,\nNama: Siti
+# Rahayu\nHP: 0857..." sent both); a pasted scam's, an official thanked by it, stay.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Kades potong BLT.\nHormat saya,\nNama: Siti Rahayu\nHP: 0857-2222-3333",
+     "Kades potong BLT.\nHormat saya,\nNama: [anonim]\nHP: [anonim]"),
+    ("Kades potong BLT. Terima kasih\nNama : Siti Rahayu", "Kades potong BLT. Terima kasih\nNama : [anonim]"),
+    ("Kades potong BLT. Terima kasih\nNama lengkap: Siti Rahayu 0857-2222-3333",
+     "Kades potong BLT. Terima kasih\nNama lengkap: [anonim] [anonim]"),
+    ("Kades potong BLT. Terima kasih\nNama:\nSiti Rahayu\n0857-2222-3333",
+     "Kades potong BLT. Terima kasih\nNama:\n[anonim]\n[anonim]"),
+    ("Kades potong BLT. Thanks, name: Siti Rahayu", "Kades potong BLT. Thanks, name: [anonim]"),
+    ("Penipu sms: Selamat anda menang 50jt. Terima kasih\nNama: Budi Santoso\nHP: 0813-1112-2233", None),
+    ("Kades potong BLT. Terima kasih\nNama: Pak Kades Hendra", None),
+])
+def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
 @pytest.mark.parametrize("text", [
     "Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001",
     "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n12/03/2024",

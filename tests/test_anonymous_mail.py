@@ -773,6 +773,25 @@ SIGN_OFF_CASES = [
                 "Pelapor: Hendra Gunawan (Kades)",
                 "Kades lapor balik ke polisi. Terima kasih.\nBerikut isi laporan polisinya\n"
                 "Pelapor: Hendra Gunawan (Kades)"),
+    # "Nama:" names no one, but below the closing it is hers as "Pelapor:" is, and her address under it: a letter's
+    # "Hormat saya,\nNama : ...\nAlamat : ...\nNo. HP : ..." sent her name and address, its number alone replaced.
+    *(SignOffCase(f"a name under '{label}' below the closing '{closing}' is hers, and her address", "Warga Peduli",
+                  f"Kades potong BLT.\n\n{closing}\n{label} Siti Rahayu\nAlamat : Jl. Melati 5 RT 03/RW 02 Sukamaju\n"
+                  "No. HP : 0857-2222-3333",
+                  f"Kades potong BLT.\n\n{closing}\n{label} [anonim]\nAlamat : [anonim]\n[anonim]")
+      for closing in ("Hormat saya,", "Salam,", "Terima kasih.", "Terima kasih. Semoga pelaku dihukum.\nWarga RT 03")
+      for label in ("Nama :", "Nama:", "Nama lengkap:", "NAMA :", "1. Nama:", "- Nama:", "Name:", "Full name:")),
+    SignOffCase("a name below 'Nama:' alone below the closing is hers", "Warga Peduli",
+                "Kades potong BLT.\n\nHormat saya,\nNama:\nSiti Rahayu",
+                "Kades potong BLT.\n\nHormat saya,\nNama:\n[anonim]"),
+    # Below a heading or a label of someone else's, or above the closing, "Nama:" names the accused: the evidence.
+    *(SignOffCase(f"a name under 'Nama:' below '{heading}' is someone else's", "Warga Peduli",
+                  f"Kades potong BLT.\n\nTerima kasih.\n{heading}\nNama: Hendra Gunawan\nJabatan: Kepala Desa",
+                  f"Kades potong BLT.\n\nTerima kasih.\n{heading}\nNama: Hendra Gunawan\nJabatan: Kepala Desa")
+      for heading in ("Data pelaku", "Identitas penipu nya", "Pelaku:", "Data terlapor:", "Penipu: akun palsu")),
+    SignOffCase("a name under 'Nama:' above the closing is the report's", "Warga Peduli",
+                "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03",
+                "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03"),
     SignOffCase("'Pelapor:' below a 'Pengirim:' line is a forwarded chat's", "Warga Peduli",
                 "Diteruskan dari WA grup desa\nPengirim: Sekdes Budi\n"
                 "Pelapor: Hendra Gunawan minta warga diam soal BLT",

@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from itertools import islice, pairwise
+from itertools import islice, pairwise, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,8 @@ class IdentityWords:
     reporter_label: re.Pattern[str]
     # The same of a label that is hers only in a sign-off (`[own_name]` sign_off_reporter_labels: "Pelapor: ...").
     sign_off_reporter_label: re.Pattern[str]
+    # The same of a name's label that names no one, hers below a closing alone (`[own_name]` sign_off_name_labels).
+    sign_off_name_label: re.Pattern[str]
     # A word of a label of the accused (`[own_name]` other_party_labels: "terlapor", "tersangka"), as a whole word, a
     # number after it or none ("Terlapor-1"): a line opening with such a label (`_other_party_label`) among the mail's
     # last lines makes a "Pelapor:" there a pasted report's.
@@ -410,6 +412,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_joining=frozenset(word.lower() for word in raw["own_name"]["joining"]),
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
+        sign_off_name_label=_label_opening_a_line(raw["own_name"]["sign_off_name_labels"]),
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
         reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
@@ -2107,11 +2110,14 @@ def without_reporter_label(text: str) -> str:
     between is hers too ("Data pelapor:", `reporter_heading`), and so is the name on the line after the label alone
     there ("Salam,\nPelapor:\nSiti Rahayu"; not one set off by an office, "Hendra Gunawan (Kades)"). Her handle in place
     of a name goes too ("Pelapor: @sitirahayu"), and so does her address under its label on the line right below her
-    label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`)."""
+    label's ("Alamat: Jl. Melati 5 RT 03/RW 02 Sukamaju", `[address_lines]`). A name's label that names no one
+    ("Nama:", `sign_off_name_label`) is hers there as "Pelapor:" is, down to a heading or a label of someone else's
+    (`_heads_someone_elses`: "Data pelaku", "Penipu:"): "Hormat saya,\nNama : Siti Rahayu\nAlamat : ..." sent both."""
     words = load_identity_words()
     lines, written, _ = _sign_off(text)  # lines[0] holds the rest of a longer text: not read
     written = written[-CLOSING_TAIL_LINES:]
     signed_below: set[int] = set()
+    named_below: set[int] = set()  # those of them a name's label alone is hers on
     for place, above in enumerate(written):
         if not _closes(words, lines[above]):
             continue
@@ -2125,7 +2131,8 @@ def without_reporter_label(text: str) -> str:
         for index in written[place + 1:]:
             line = lines[index]
             heading = line.rstrip().endswith(":") and not any(_alone_on_its_line(label, line) for label in (
-                words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
+                words.sign_off_reporter_label, words.sign_off_name_label, words.reporter_label,
+                words.reporter_heading))
             if heading or words.pasted_opener.match(line):
                 break
             below.append(index)
@@ -2134,11 +2141,14 @@ def without_reporter_label(text: str) -> str:
                             if words.sign_off_reporter_label.match(lines[index])):
             continue
         signed_below.update(below)
+        # "Nama:" names no one: hers down to a heading or label of someone else's ("Data pelaku", "Penipu:").
+        named_below.update(takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below))
         break  # the first closing's: a closing's words further down are hers too
     hers: list[int] = []
     for index in written:
         label = words.reporter_label.match(lines[index]) or (
-            words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None)
+            words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None) or (
+            words.sign_off_name_label.match(lines[index]) if index in named_below else None)
         if label is not None:
             hers.append(index)
         if label is None or (span := _given_name(words, lines[index], label.end(), offices_end=False)) is None:
@@ -2148,8 +2158,9 @@ def without_reporter_label(text: str) -> str:
     # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's), but by an office
     # ("Hendra Gunawan (Kades Sukamaju)": a pasted report's reporter, the accused, went as "[anonim] (Kades ...)").
     for index, below in pairwise(written):
-        if index in signed_below and any(_alone_on_its_line(label, lines[index]) for label in (
-                    words.sign_off_reporter_label, words.reporter_label, words.reporter_heading)) \
+        if index in signed_below and (any(_alone_on_its_line(label, lines[index]) for label in (
+                    words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
+                or (index in named_below and _alone_on_its_line(words.sign_off_name_label, lines[index]))) \
                 and _LABELLED_LINE.match(lines[below]) is None \
                 and (span := _given_name(words, lines[below], 0)) is not None \
                 and _SET_OFF_NAME.match(lines[below], span[1]) \
@@ -2330,6 +2341,10 @@ def without_message_sign_off(text: str) -> str:
     position = _said_to_the_reader(words, text, below)
     if _in_quotes(text, position):  # a post quoted ("> ... Terima kasih\n> Budi Santoso"): its signer's, the evidence
         return text
+    # Her name under a name's label ("Hormat saya,\nNama: Siti Rahayu\nHP: 0857...", `sign_off_name_labels`), read as
+    # the name alone there is: both reached the case store.
+    if (label := words.sign_off_name_label.match(text, position)) is not None:
+        position = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
     tail = text[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
@@ -2761,6 +2776,18 @@ def _other_party_label(words: IdentityWords, line: str) -> bool:
     label = _OPENING_LABEL.match(line)
     return label is not None and len(re.findall(r"[^\W_]+", label.group(1))) <= _OTHER_PARTY_LABEL_MAX_WORDS \
         and words.other_party_label.search(label.group(1)) is not None
+
+
+def _heads_someone_elses(words: IdentityWords, line: str) -> bool:
+    """Whether `line` heads or labels someone else's details: a label of at most _OTHER_PARTY_LABEL_MAX_WORDS words,
+    one of them `[someone_else]`'s ("Penipu: ...", "Nama pelaku: ...", "Data terlapor:"), or a line of as many with no
+    colon, its last word such ("Identitas pelaku", "Data penipu nya"); a sentence's word is none ("Semoga pelaku
+    dihukum")."""
+    label = _OPENING_LABEL.match(line)
+    said = re.findall(r"[^\W\d_]+", label.group(1) if label is not None else line)
+    ending = said[:-1] if said and said[-1].lower() == "nya" else said  # "Data penipu nya"
+    read = said if label is not None else ending[-1:]  # a heading ends with whose it is
+    return len(said) <= _OTHER_PARTY_LABEL_MAX_WORDS and any(_someone_elses(words, word) for word in read)
 
 
 def _pleads_after_label(words: IdentityWords, line: str) -> bool:
