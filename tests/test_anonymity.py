@@ -2186,6 +2186,26 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
 def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
 
+
+# Her address's lines below her signed name go as her numbers there do: read as words of the message, they kept her
+# name, address and number ("Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02\nHP: 0857..."). A sentence about a
+# road stays the report's, and so does a pasted scam's signer's address, the evidence.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02/05\nHP: 0857-2222-3333",
+     "Kades potong BLT. Terima kasih\n[anonim]\nAlamat: [anonim]\nHP: [anonim]"),
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\nJl. Melati No. 12 RT 05 RW 02, Kel. Sukamaju\n0857-2222-3333",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\n[anonim]"),
+    ("Kades potong BLT. Terima kasih\nSiti Rahayu\n0857-2222-3333\nalamat : perum griya asri blok c4",
+     "Kades potong BLT. Terima kasih\n[anonim]\n[anonim]\nalamat : [anonim]"),
+    ("Kades potong BLT.\nHormat saya,\nNama: Siti Rahayu\nAlamat: Gg. Kenari 4 RT 01\nWA 0857-2222-3333",
+     "Kades potong BLT.\nHormat saya,\nNama: [anonim]\nAlamat: [anonim]\nWA [anonim]"),
+    ("Terima kasih\nSiti Rahayu\njl raya bogor no 5 lampunya mati", None),
+    ("Penipu sms: Selamat anda menang 50jt. Terima kasih\nBudi Santoso\nAlamat: Jl. Kenanga 4 RT 01\n"
+     "HP: 0813-1112-2233", None),
+])
+def test_her_address_below_her_signed_name_goes(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
 @pytest.mark.parametrize("text", [
     "Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001",
     "Jalan rusak\nTerima kasih\nSiti Rahayu\n0812-3456-7890 / 0857-2468-1357\n12/03/2024",

@@ -2345,7 +2345,11 @@ def without_message_sign_off(text: str) -> str:
     # the name alone there is: both reached the case store.
     if (label := words.sign_off_name_label.match(text, position)) is not None:
         position = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
-    tail = text[position:]
+    # Her address's lines below her name are hers as her numbers there are, and no words of another sign-off
+    # ("Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02/05\nHP: 0857...": read as words, all of it stayed).
+    addresses = _her_address_lines(words, text, position)
+    blanked = _blanked(text, addresses)
+    tail = blanked[position:]
     signer = phrases[-1].group().lower().startswith("hormat")  # "Hormat saya, Bpk Andi Wijaya": the signer's title
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
     # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
@@ -2364,7 +2368,7 @@ def without_message_sign_off(text: str) -> str:
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
     elif span is None or not text[span[0]].isupper():
         return text  # lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813..."
-    read = ascii_digits(text)
+    read = ascii_digits(blanked)
     # A date's figures are no number ("...\nSenin, 12 Maret 2024"; "Siti\n12/03/2024\n0857-..." read the date with her
     # number, and its last digits stayed), and a label is read past a date between it and its number ("Penipu, 12
     # Maret 2024 0813...": his; read as one number, it went as hers).
@@ -2376,7 +2380,7 @@ def without_message_sign_off(text: str) -> str:
     contacts = _merged([*_contacts_after(words, undated, span[1]),
                         *(found for found in _contacts_after(words, read, span[1]) if _into_dates(read, found, dates))])
     end = contacts[-1][1] if contacts else span[1]
-    rest = text[end:]
+    rest = blanked[end:]
     # A date someone else's label stands before is theirs as their number would be ("Penipu (12.03.2024)").
     dated = {date: label for date in found_dates if date.start() >= end
              and (label := _their_label(words, undated, date.start() + len(date.group("place") or ""))) is not None}
@@ -2386,7 +2390,34 @@ def without_message_sign_off(text: str) -> str:
     if any(not word.isdigit() and word.lower() not in words.contact_label_words  # nor a date's, nor a bare label
            for word in _WORD.findall(_without_own_labels(words, _undated(words, rest)))):
         return text
-    return _replaced_spans(text, [span, *contacts])
+    return _replaced_spans(text, [span, *contacts, *addresses])
+
+
+def _her_address_lines(words: IdentityWords, text: str, position: int) -> list[tuple[int, int]]:
+    """The spans of the postal addresses on the lines below the one `position` stands on (her name's, in an SMS's
+    sign-off): a line opening with an address's word under its label ("Alamat: Jl. Mawar 3", `[address_lines]`
+    labels), or without it and with an address's part after it ("Jl. Melati No. 12 RT 05", "Perum Griya Asri Blok C4"),
+    no sentence's word in it ("jl raya bogor no 5 lampunya mati": the report's), from its label's colon on."""
+    spans = []
+    start = text.find("\n", position) + 1
+    while start > 0:
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        opener = words.address_line.match(line)
+        labelled = opener is not None and ":" in opener.group()
+        if opener is not None and not words.sentence_word.search(line) \
+                and (labelled or _address_parts(line[opener.end():], words.address_part)):
+            value = _LABEL_VALUE.match(line) if labelled else None
+            spans.append((start + (value.end() if value else len(line) - len(line.lstrip())), start + len(line)))
+        start = end + 1
+    return spans
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each of `spans` made spaces, every other character in its place."""
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def _after_her_contacts(words: IdentityWords, read: str, undated: str, dates: list[tuple[int, int]],
