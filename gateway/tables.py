@@ -104,7 +104,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                     "next_clause", "next_clause_pleas", "reached_her",
                     "telling_tags", "hers_in_label"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels",
-                 "sign_off_name_labels", "titles",
+                 "sign_off_name_labels", "detail_headings", "titles",
                  "after_title", "other_party_labels", "reporter_headings",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
                  "verb_prefixes", "verb_like_names",

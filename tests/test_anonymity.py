@@ -2182,6 +2182,11 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     ("Kades potong BLT. Thanks, name: Siti Rahayu", "Kades potong BLT. Thanks, name: [anonim]"),
     ("Penipu sms: Selamat anda menang 50jt. Terima kasih\nNama: Budi Santoso\nHP: 0813-1112-2233", None),
     ("Kades potong BLT. Terima kasih\nNama: Pak Kades Hendra", None),
+    # her handle, number or address in the name's place: the label is read as a word of her sign-off, as before
+    ("Jalan desa rusak.\nTerima kasih\nNama: @sitirahayu88", "Jalan desa rusak.\nTerima kasih\n[anonim]: [anonim]"),
+    ("Jalan desa rusak.\nTerima kasih\nNama: 0813 2222 4444", "Jalan desa rusak.\nTerima kasih\n[anonim]: [anonim]"),
+    ("Jalan desa rusak. Terima kasih. Nama: sitirahayu88@gmail.com",
+     "Jalan desa rusak. Terima kasih. [anonim]: [anonim]"),
 ])
 def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2204,6 +2209,28 @@ def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: 
      "HP: 0813-1112-2233", None),
 ])
 def test_her_address_below_her_signed_name_goes(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
+
+# A form of her details opening the report, the number she sent from in it (or one she gives as hers): the name and
+# the address beside it are hers, where only the number went. Each name's label opens the details of its own, and
+# below a label of someone else's, or with their word after the name, they are the one reported's, the evidence.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nLaporan: kades minta pungli 5jt",
+     "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\nLaporan: kades minta pungli 5jt"),
+    ("Nama: Siti Rahayu, HP: 0812-3456-7001. Kades minta pungli", "Nama: [anonim], HP: [anonim]. Kades minta pungli"),
+    ("Nama lengkap: Siti Rahayu\nHP saya: 0857 2222 3333\nkades minta pungli",
+     "Nama lengkap: [anonim]\nHP saya: [anonim]\nkades minta pungli"),
+    ("Nama: Hendra Gunawan\nHP: 0812-9999-8888\nNama: Siti Rahayu\nHP: 0812-3456-7001\nkades minta uang",
+     "Nama: Hendra Gunawan\nHP: 0812-9999-8888\nNama: [anonim]\nHP: [anonim]\nkades minta uang"),
+    ("Penipu:\nNama: Budi Santoso\nHP: 0813-1111-2222\nNo saya: 0812-3456-7001",
+     "Penipu:\nNama: Budi Santoso\nHP: 0813-1111-2222\nNo saya: [anonim]"),
+    ("Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nNo saya: 0812-3456-7001",
+     "Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nNo saya: [anonim]"),
+    ("Nama: Kades Hendra\nNo saya: 0812-3456-7001", "Nama: Kades Hendra\nNo saya: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0813-1111-2222\nkades minta pungli", None),  # no number of hers: nothing to tell
+])
+def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
 
 @pytest.mark.parametrize("text", [

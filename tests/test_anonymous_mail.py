@@ -788,7 +788,27 @@ SIGN_OFF_CASES = [
     *(SignOffCase(f"a name under 'Nama:' below '{heading}' is someone else's", "Warga Peduli",
                   f"Kades potong BLT.\n\nTerima kasih.\n{heading}\nNama: Hendra Gunawan\nJabatan: Kepala Desa",
                   f"Kades potong BLT.\n\nTerima kasih.\n{heading}\nNama: Hendra Gunawan\nJabatan: Kepala Desa")
-      for heading in ("Data pelaku", "Identitas penipu nya", "Pelaku:", "Data terlapor:", "Penipu: akun palsu")),
+      for heading in ("Data pelaku", "Identitas penipu nya", "Pelaku:", "Data terlapor:", "Penipu: akun palsu",
+                      "Identitas pelaku sebagai berikut", "Data pelaku sbb", "Oknum Kades", "Scammer details")),
+    *(SignOffCase(f"a name under 'Nama:' below the closing line '{closing}' is someone else's", "Warga Peduli",
+                  f"Kades potong BLT.\n\n{closing}\nNama: Hendra Gunawan",
+                  f"Kades potong BLT.\n\n{closing}\nNama: Hendra Gunawan")
+      for closing in ("Terima kasih sebelumnya, berikut data pelaku", "Terima kasih. Data pelaku")),
+    # ... but her own as the victim, or thanks to an official, heads nothing of theirs; privacy first.
+    *(SignOffCase(f"a name under 'Nama:' below '{above}' is hers", "Warga Peduli",
+                  f"Kades potong BLT.\n\n{above}\nNama: Siti Rahayu", f"Kades potong BLT.\n\n{above}\nNama: [anonim]")
+      for above in ("Terima kasih\nKorban penipu", "Terima kasih\nSaya korban pinjol", "Terima kasih pak kades",
+                    "Terima kasih pak, tolong tangkap pelaku")),
+    # A name an office opens or the one reported's word follows, or a second name's label below hers, is theirs.
+    SignOffCase("a name under 'Nama:' with the accused's word after it, or an office before it, is theirs",
+                "Warga Peduli",
+                "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra",
+                "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra"),
+    # Her details in a KTP's order: the address two lines below the name, her NIK and number between, goes too.
+    SignOffCase("her address under its label in her details below 'Nama:' goes", "Warga Peduli",
+                "Kades potong BLT.\n\nHormat saya,\nNama: Siti Rahayu\nNIK: 3201234567890001\nAlamat: Jl. Mawar 3\n"
+                "No HP: 0813 2222 4444",
+                "Kades potong BLT.\n\nHormat saya,\nNama: [anonim]\n[anonim]\nAlamat: [anonim]\n[anonim]"),
     SignOffCase("a name under 'Nama:' above the closing is the report's", "Warga Peduli",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03"),

@@ -226,6 +226,8 @@ class IdentityWords:
     sign_off_reporter_label: re.Pattern[str]
     # The same of a name's label that names no one, hers below a closing alone (`[own_name]` sign_off_name_labels).
     sign_off_name_label: re.Pattern[str]
+    # Words opening a line that heads someone else's details below a closing (`[own_name]` detail_headings: "Data").
+    detail_headings: frozenset[str]
     # A word of a label of the accused (`[own_name]` other_party_labels: "terlapor", "tersangka"), as a whole word, a
     # number after it or none ("Terlapor-1"): a line opening with such a label (`_other_party_label`) among the mail's
     # last lines makes a "Pelapor:" there a pasted report's.
@@ -413,6 +415,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         sign_off_name_label=_label_opening_a_line(raw["own_name"]["sign_off_name_labels"]),
+        detail_headings=frozenset(word.lower() for word in raw["own_name"]["detail_headings"]),
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
         reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
@@ -2141,17 +2144,23 @@ def without_reporter_label(text: str) -> str:
                             if words.sign_off_reporter_label.match(lines[index])):
             continue
         signed_below.update(below)
-        # "Nama:" names no one: hers down to a heading or label of someone else's ("Data pelaku", "Penipu:").
-        named_below.update(takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below))
+        # "Nama:" names no one: hers down to a heading or label of someone else's ("Data pelaku", "Penipu:"), one
+        # the closing's line ends with too ("Terima kasih, berikut data pelaku"), the first such label alone (a
+        # second below it names the one reported: "Nama: Siti Rahayu\nHP: ...\nNama: Hendra Gunawan\nHP: ...").
+        if not _heads_someone_elses(words, _after_closing(words, lines[above]), closing=True):
+            named = takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below)
+            named_below.update(islice((index for index in named if words.sign_off_name_label.match(lines[index])), 1))
         break  # the first closing's: a closing's words further down are hers too
     hers: list[int] = []
     for index in written:
+        named = words.sign_off_name_label.match(lines[index]) if index in named_below else None
         label = words.reporter_label.match(lines[index]) or (
-            words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None) or (
-            words.sign_off_name_label.match(lines[index]) if index in named_below else None)
+            words.sign_off_reporter_label.match(lines[index]) if index in signed_below else None) or named
         if label is not None:
             hers.append(index)
-        if label is None or (span := _given_name(words, lines[index], label.end(), offices_end=False)) is None:
+        span = None if label is None else _labelled_name(words, lines[index], label.end()) if named \
+            else _given_name(words, lines[index], label.end(), offices_end=False)
+        if span is None:
             continue
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     # The label alone on its line there, the name on the next ("Salam,\nPelapor:\nSiti Rahayu"), set off as a
@@ -2343,8 +2352,12 @@ def without_message_sign_off(text: str) -> str:
         return text
     # Her name under a name's label ("Hormat saya,\nNama: Siti Rahayu\nHP: 0857...", `sign_off_name_labels`), read as
     # the name alone there is: both reached the case store.
+    # Before anything else (her handle, her number: "Nama: @sitirahayu88") the label is read as her sign-off's word.
     if (label := words.sign_off_name_label.match(text, position)) is not None:
-        position = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
+        named = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
+        span = _given_name(words, text, named)
+        if (span is not None and text[span[0]].isupper()) or text.startswith(OWN_IDENTITY, named - 1):
+            position = named
     # Her address's lines below her name are hers as her numbers there are, and no words of another sign-off
     # ("Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02/05\nHP: 0857...": read as words, all of it stayed).
     addresses = _her_address_lines(words, text, position)
@@ -2809,16 +2822,47 @@ def _other_party_label(words: IdentityWords, line: str) -> bool:
         and words.other_party_label.search(label.group(1)) is not None
 
 
-def _heads_someone_elses(words: IdentityWords, line: str) -> bool:
+def _heads_someone_elses(words: IdentityWords, line: str, closing: bool = False) -> bool:
     """Whether `line` heads or labels someone else's details: a label of at most _OTHER_PARTY_LABEL_MAX_WORDS words,
-    one of them `[someone_else]`'s ("Penipu: ...", "Nama pelaku: ...", "Data terlapor:"), or a line of as many with no
-    colon, its last word such ("Identitas pelaku", "Data penipu nya"); a sentence's word is none ("Semoga pelaku
-    dihukum")."""
+    one of them `[someone_else]`'s ("Penipu: ...", "Nama pelaku: ...", "Data terlapor:"), or a line of at most
+    _HEADING_MAX_WORDS with no colon, holding one or an office ("Data pelaku", "Oknum Kades"), of two words at most or
+    opening with a word of `detail_headings` or holding one of `as_follows` ("Identitas pelaku sebagai berikut", "Data
+    pelaku sbb"); only those two after a closing phrase on its line (`closing`: "Terima kasih, berikut data pelaku";
+    not "Terima kasih pak kades"). A sentence's word is none ("Semoga pelaku dihukum"), and neither is her own as the
+    victim ("Korban penipu", "Saya korban pinjol")."""
     label = _OPENING_LABEL.match(line)
-    said = re.findall(r"[^\W\d_]+", label.group(1) if label is not None else line)
-    ending = said[:-1] if said and said[-1].lower() == "nya" else said  # "Data penipu nya"
-    read = said if label is not None else ending[-1:]  # a heading ends with whose it is
-    return len(said) <= _OTHER_PARTY_LABEL_MAX_WORDS and any(_someone_elses(words, word) for word in read)
+    said = [word.lower() for word in re.findall(r"[^\W\d_]+", label.group(1) if label is not None else line)]
+    if not said or any(match.group("victim") for match in words.someone_else.finditer(line.lower())) \
+            or not words.self_words.isdisjoint(said):
+        return False
+    if label is not None:
+        return len(said) <= _OTHER_PARTY_LABEL_MAX_WORDS and any(_someone_elses(words, word) for word in said)
+    headed = said[0] in words.detail_headings or not words.as_follows.isdisjoint(said)
+    return len(said) <= _HEADING_MAX_WORDS and (headed or (len(said) <= 2 and not closing)) \
+        and any(_someone_elses_or_office(words, word) for word in said)
+
+
+# The most words a line heading someone else's details holds ("Data si penipu nya pak"); more are a sentence's.
+_HEADING_MAX_WORDS = 6
+
+
+def _after_closing(words: IdentityWords, line: str) -> str:
+    """What a line holding a closing phrase says after its last one ("berikut data pelaku" of "Terima kasih, berikut
+    data pelaku")."""
+    phrases = [*words.closing.finditer(line, max(0, len(line) - _CLOSING_REACH))]
+    return line[phrases[-1].end():] if phrases else ""
+
+
+def _labelled_name(words: IdentityWords, line: str, start: int) -> tuple[int, int] | None:
+    """The span of the name after a name's label that names no one ("Nama: Siti Rahayu", ending at `start`), but for
+    one an office opens or someone else's word or an office follows in its clause ("Nama: Kades Hendra", "Nama: Hendra
+    Gunawan (pelaku)", "... (Kades Sukamaju)": the one reported, the evidence)."""
+    span = _given_name(words, line, start, offices_end=False)
+    if span is None or _opens_with_someone_else(words, line, span[0]) \
+            or any(_someone_elses_or_office(words, word)
+                   for word in _WORD.findall(_CLAUSE_AFTER.match(line, span[1]).group())):  # type: ignore[union-attr]
+        return None
+    return span
 
 
 def _pleads_after_label(words: IdentityWords, line: str) -> bool:
@@ -3102,8 +3146,60 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
         kept["text"] = without_quoted_post_addresses(kept["text"])
     if envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value):
         kept = {field: without_relayed_authors(value, OWN_IDENTITY) for field, value in kept.items()}
-    # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact).
-    return {field: without_given_name(without_given_contacts(value)) for field, value in kept.items()}
+    # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact); her
+    # contacts replaced, the form of her details they stand in is read for her name.
+    return {field: without_names_in_her_details(without_given_name(without_given_contacts(value)))
+            for field, value in kept.items()}
+
+
+def without_names_in_her_details(text: str) -> str:
+    """`text` with the name under a name's label that names no one (`sign_off_name_labels`: "Nama: Siti Rahayu") and
+    the address under its label replaced by OWN_IDENTITY, in a run of labelled lines holding a contact of hers replaced
+    before (the number she sent from, "HP saya: ..."): a form of her own details ("Nama: Siti Rahayu\nHP: 0857...\n
+    Alamat: ...\nLaporan: ..." from 0857... sent her name and address, its number alone replaced). Not from a heading
+    or a label of someone else's in the run down (`_heads_someone_elses`: "Penipu:\nNama: Budi\nHP: 0813...\nNo saya:
+    ...": the scammer's, the evidence)."""
+    words = load_identity_words()
+    if OWN_IDENTITY not in text or words.sign_off_name_label.search(text) is None:
+        return text
+    lines = text.split("\n")
+    # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run.
+    labelled = [_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY for line in lines]
+    start = 0
+    while start < len(lines):
+        end = start + 1
+        while end < len(lines) and labelled[end] == labelled[start]:
+            end += 1
+        if labelled[start]:
+            run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
+            # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
+            # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
+            opens = [place for place, index in enumerate(run)
+                     if place and words.sign_off_name_label.match(lines[index])]
+            for first, last in pairwise([0, *opens, len(run)]):
+                if any(OWN_IDENTITY in lines[index] for index in run[first:last]):
+                    for index in run[first:last]:
+                        lines[index] = _details_line_without_hers(words, lines[index])
+        start = end
+    return "\n".join(lines)
+
+
+# The rest of a name's clause on its line: up to a mark ending it ("Siti Rahayu, HP: ...", "Budi (penipu). ...").
+_CLAUSE_AFTER = re.compile(r"[^,.;:!?\n]*")
+
+
+def _details_line_without_hers(words: IdentityWords, line: str) -> str:
+    """A line of her details' form with the name after a name's label, or the address after an address's label,
+    replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02"), but for the one
+    reported (`_labelled_name`)."""
+    if (label := words.sign_off_name_label.match(line)) is not None:
+        span = _labelled_name(words, line, label.end())
+        return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
+    address = words.address_line.match(line)
+    if address is not None and ":" in address.group() and (value := _LABEL_VALUE.match(line)) is not None \
+            and not line.startswith(OWN_IDENTITY, value.end()):
+        return line[:value.end()] + OWN_IDENTITY
+    return line
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
