@@ -2207,6 +2207,10 @@ def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: 
     ("Terima kasih\nSiti Rahayu\njl raya bogor no 5 lampunya mati", None),
     ("Penipu sms: Selamat anda menang 50jt. Terima kasih\nBudi Santoso\nAlamat: Jl. Kenanga 4 RT 01\n"
      "HP: 0813-1112-2233", None),
+    # no address: a postal code's five digits alone, or a line of someone else's and what follows it
+    ("Tolong ditindak. Terima kasih\nSiti Rahayu\nNo tiket 12345", None),
+    ("Jalan rusak. Terima kasih\nSiti Rahayu\n0857-2222-3333\nPenipu: Budi 0813-1112-2233\nAlamat: Jl. Kenanga 7 RT 01",
+     None),
 ])
 def test_her_address_below_her_signed_name_goes(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2229,9 +2233,31 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nNo saya: [anonim]"),
     ("Nama: Kades Hendra\nNo saya: 0812-3456-7001", "Nama: Kades Hendra\nNo saya: [anonim]"),
     ("Nama: Siti Rahayu\nHP: 0813-1111-2222\nkades minta pungli", None),  # no number of hers: nothing to tell
+    # the scammer's details with his number left, hers given beside them; a heading of theirs above the form; her
+    # name replaced under her label below the accused's
+    ("Saya ditipu.\nNama: Budi Santoso\nRek: BCA 1234567890\nHP: 0813-2222-3333\nHP saya: 0857-1234-5678",
+     "Saya ditipu.\nNama: Budi Santoso\nRek: BCA 1234567890\nHP: 0813-2222-3333\nHP saya: [anonim]"),
+    *((f"{heading}\nNama: Budi Santoso\nHP saya: 0857-1234-5678",
+       f"{heading}\nNama: Budi Santoso\nHP saya: [anonim]")
+      for heading in ("Identitas pelaku sebagai berikut", "Data penipu:\n", "Penipu", "Berikut data penipu")),
+    ("Nama: Hendra Gunawan\nJabatan: Kades Sukamaju\nPelapor: Siti Rahayu",
+     "Nama: Hendra Gunawan\nJabatan: Kades Sukamaju\nPelapor: [anonim]"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
+
+
+def test_her_numbers_beside_her_replaced_name_under_a_name_label_go() -> None:
+    """A post's sign-off whose name was her display name's, replaced first: her numbers were read as words from inside
+    the bracket of `[anonim]`, and stayed."""
+    text = ("@lapor1708 Kades potong BLT.\nSalam\nNama: Siti Rahayu, HP 0857-1234-5678\nWA 0857 1234 5678\n"
+            "NIK: 3201234567890123\nPenipu: Budi 0813-2222-3333")
+    envelope = {"tracking_id": "10000004", "channel": "twitter", "channel_message_id": "1", "anonymous": True,
+                "sender": {"kind": "x_user", "id": "1790000000000000042", "display_name": "Siti Rahayu"},
+                "channel_meta": {}, "text": text, "attachments": []}
+    assert own_identity.without_own_identity(envelope, ("text",))["text"] == \
+        "@lapor1708 Kades potong BLT.\nSalam\nNama: [anonim], HP [anonim]\nWA [anonim]\nNIK: [anonim]\n" \
+        "Penipu: Budi 0813-2222-3333"
 
 @pytest.mark.parametrize("text", [
     "Jalan rusak\nTerima kasih\nSiti Rahayu, 12/03/2024\n0812-3456-7001",

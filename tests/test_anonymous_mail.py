@@ -804,6 +804,10 @@ SIGN_OFF_CASES = [
                 "Warga Peduli",
                 "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra",
                 "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra"),
+    # An office after her name is her post, as under "Pelapor:": an insider's name, the whistleblower most at risk.
+    SignOffCase("a name under 'Nama:' with an office after it is hers, her post", "Warga Peduli",
+                "Pungli di kantor desa.\n\nHormat saya,\nNama: Siti Rahayu (Sekdes)\nHP: 0857-1234-5678",
+                "Pungli di kantor desa.\n\nHormat saya,\nNama: [anonim] (Sekdes)\n[anonim]"),
     # Her details in a KTP's order: the address two lines below the name, her NIK and number between, goes too.
     SignOffCase("her address under its label in her details below 'Nama:' goes", "Warga Peduli",
                 "Kades potong BLT.\n\nHormat saya,\nNama: Siti Rahayu\nNIK: 3201234567890001\nAlamat: Jl. Mawar 3\n"

@@ -2367,6 +2367,8 @@ def without_message_sign_off(text: str) -> str:
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
     # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
     # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
+    if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced before: read from its bracket
+        tail = blanked[position - 1:]  # ("Salam\nNama: [anonim], HP 0857...\nWA ...": her numbers counted as words)
     if OWN_IDENTITY in tail:  # nor her own, replaced, nor her handles beside it ("... / @sitirahayu88 (IG saya)")
         counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail).replace(OWN_IDENTITY, " ")))
     else:
@@ -2409,17 +2411,20 @@ def without_message_sign_off(text: str) -> str:
 def _her_address_lines(words: IdentityWords, text: str, position: int) -> list[tuple[int, int]]:
     """The spans of the postal addresses on the lines below the one `position` stands on (her name's, in an SMS's
     sign-off): a line opening with an address's word under its label ("Alamat: Jl. Mawar 3", `[address_lines]`
-    labels), or without it and with an address's part after it ("Jl. Melati No. 12 RT 05", "Perum Griya Asri Blok C4"),
-    no sentence's word in it ("jl raya bogor no 5 lampunya mati": the report's), from its label's colon on."""
+    labels), or without it and with an address's part after it but a postal code ("Jl. Melati No. 12 RT 05", "Perum
+    Griya Asri Blok C4"; not "No tiket 12345"), no sentence's word in it ("jl raya bogor no 5 lampunya mati": the
+    report's), from its label's colon on; down to a line with a word of someone else's ("Penipu: ...")."""
     spans = []
     start = text.find("\n", position) + 1
     while start > 0:
         end = text.find("\n", start)
         line = text[start:] if end < 0 else text[start:end]
+        if any(_someone_elses(words, word) for word in _WORD.findall(line)):
+            break  # "Penipu: Budi 0813...\nAlamat: Jl. Kenanga 7": his, and what follows
         opener = words.address_line.match(line)
         labelled = opener is not None and ":" in opener.group()
         if opener is not None and not words.sentence_word.search(line) \
-                and (labelled or _address_parts(line[opener.end():], words.address_part)):
+                and (labelled or _address_parts(line[opener.end():], words.address_part) - {"postal"}):
             value = _LABEL_VALUE.match(line) if labelled else None
             spans.append((start + (value.end() if value else len(line) - len(line.lstrip())), start + len(line)))
         start = end + 1
@@ -2855,11 +2860,12 @@ def _after_closing(words: IdentityWords, line: str) -> str:
 
 def _labelled_name(words: IdentityWords, line: str, start: int) -> tuple[int, int] | None:
     """The span of the name after a name's label that names no one ("Nama: Siti Rahayu", ending at `start`), but for
-    one an office opens or someone else's word or an office follows in its clause ("Nama: Kades Hendra", "Nama: Hendra
-    Gunawan (pelaku)", "... (Kades Sukamaju)": the one reported, the evidence)."""
+    one an office opens or someone else's word follows in its clause ("Nama: Kades Hendra", "Nama: Hendra Gunawan
+    (pelaku)": the one reported, the evidence). An office after it is her post, as under "Pelapor:" ("Nama: Siti
+    Rahayu (Sekdes)": an insider's, the whistleblower most at risk)."""
     span = _given_name(words, line, start, offices_end=False)
     if span is None or _opens_with_someone_else(words, line, span[0]) \
-            or any(_someone_elses_or_office(words, word)
+            or any(_someone_elses(words, word)
                    for word in _WORD.findall(_CLAUSE_AFTER.match(line, span[1]).group())):  # type: ignore[union-attr]
         return None
     return span
@@ -3147,8 +3153,11 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     if envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value):
         kept = {field: without_relayed_authors(value, OWN_IDENTITY) for field, value in kept.items()}
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact); her
-    # contacts replaced, the form of her details they stand in is read for her name.
-    return {field: without_names_in_her_details(without_given_name(without_given_contacts(value)))
+    # contacts replaced, the form of her details they stand in is read for her name (not in a post's, where a relayed
+    # author is OWN_IDENTITY too).
+    social = envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value)
+    return {field: (without_given_name(without_given_contacts(value)) if social
+                    else without_names_in_her_details(without_given_name(without_given_contacts(value))))
             for field, value in kept.items()}
 
 
@@ -3170,18 +3179,36 @@ def without_names_in_her_details(text: str) -> str:
         end = start + 1
         while end < len(lines) and labelled[end] == labelled[start]:
             end += 1
-        if labelled[start]:
+        above = next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")
+        if labelled[start] and not _heads_someone_elses(words, above):  # "Data penipu\nNama: ...": theirs
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
             opens = [place for place, index in enumerate(run)
                      if place and words.sign_off_name_label.match(lines[index])]
             for first, last in pairwise([0, *opens, len(run)]):
-                if any(OWN_IDENTITY in lines[index] for index in run[first:last]):
+                if _beside_her_contact(words, [lines[index] for index in run[first:last]]):
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
     return "\n".join(lines)
+
+
+def _beside_her_contact(words: IdentityWords, details: list[str]) -> bool:
+    """Whether the lines of one name's details hold a contact of hers replaced before (OWN_IDENTITY under a label no
+    name's: "HP: [anonim]", not "Pelapor: [anonim]") and no phone number left, someone else's ("Nama: Budi\nRek: BCA
+    ...\nHP: 0813...\nHP saya: [anonim]": the scammer's details, her number given beside them)."""
+    return any(_holds_her_contact(words, line) for line in details) \
+        and _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
+
+
+def _holds_her_contact(words: IdentityWords, line: str) -> bool:
+    """Whether `line` holds OWN_IDENTITY other than a name replaced under a name's label ("Nama: [anonim], HP:
+    [anonim]" does, "Pelapor: [anonim]" does not)."""
+    label = words.reporter_label.match(line) or words.sign_off_reporter_label.match(line) \
+        or words.sign_off_name_label.match(line)
+    rest = line[label.end():].lstrip() if label is not None else line
+    return OWN_IDENTITY in (rest.removeprefix(OWN_IDENTITY) if label is not None else rest)
 
 
 # The rest of a name's clause on its line: up to a mark ending it ("Siti Rahayu, HP: ...", "Budi (penipu). ...").
