@@ -2180,6 +2180,11 @@ def test_her_sign_off_with_numbers_of_hers_below_goes(text: str) -> None:
     ("Kades potong BLT. Terima kasih\nNama:\nSiti Rahayu\n0857-2222-3333",
      "Kades potong BLT. Terima kasih\nNama:\n[anonim]\n[anonim]"),
     ("Kades potong BLT. Thanks, name: Siti Rahayu", "Kades potong BLT. Thanks, name: [anonim]"),
+    # the label says it is a name, in lowercase too; a plea or someone else's in its place stays
+    ("Kades potong BLT.\nHormat saya,\nNama : siti rahayu\nHP: 0857-2222-3333",
+     "Kades potong BLT.\nHormat saya,\nNama : [anonim]\nHP: [anonim]"),
+    ("Kades potong BLT. Terima kasih\nNama: rahasia", None),
+    ("Kades potong BLT. Terima kasih\nNama: penipu budi 0813-1111-2222", None),
     ("Penipu sms: Selamat anda menang 50jt. Terima kasih\nNama: Budi Santoso\nHP: 0813-1112-2233", None),
     ("Kades potong BLT. Terima kasih\nNama: Pak Kades Hendra", None),
     # her handle, number or address in the name's place: the label is read as a word of her sign-off, as before

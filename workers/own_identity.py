@@ -2352,12 +2352,13 @@ def without_message_sign_off(text: str) -> str:
         return text
     # Her name under a name's label ("Hormat saya,\nNama: Siti Rahayu\nHP: 0857...", `sign_off_name_labels`), read as
     # the name alone there is: both reached the case store.
-    # Before anything else (her handle, her number: "Nama: @sitirahayu88") the label is read as her sign-off's word.
+    # The label says it is a name, in lowercase too ("Nama: siti rahayu"); before anything else (her handle, her
+    # number: "Nama: @sitirahayu88") the label is read as her sign-off's word.
+    labelled = False
     if (label := words.sign_off_name_label.match(text, position)) is not None:
         named = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
-        span = _given_name(words, text, named)
-        if (span is not None and text[span[0]].isupper()) or text.startswith(OWN_IDENTITY, named - 1):
-            position = named
+        if _given_name(words, text, named) is not None or text.startswith(OWN_IDENTITY, named - 1):
+            position, labelled = named, True
     # Her address's lines below her name are hers as her numbers there are, and no words of another sign-off
     # ("Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02/05\nHP: 0857...": read as words, all of it stayed).
     addresses = _her_address_lines(words, text, position)
@@ -2381,7 +2382,7 @@ def without_message_sign_off(text: str) -> str:
     span = _given_name(words, text, position)
     if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
-    elif span is None or not text[span[0]].isupper():
+    elif span is None or not (text[span[0]].isupper() or labelled):
         return text  # lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813..."
     read = ascii_digits(blanked)
     # A date's figures are no number ("...\nSenin, 12 Maret 2024"; "Siti\n12/03/2024\n0857-..." read the date with her
