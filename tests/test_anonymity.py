@@ -2197,6 +2197,21 @@ def test_her_name_under_a_name_label_after_her_thanks_goes(text: str, expected: 
     assert _sms_without_own_identity(text) == (expected or text)
 
 
+
+# A name in lowercase right before the number she sent from, ending the message after her thanks, is hers ("thx, siti
+# 0812..." kept "siti"); her number's label, her own words or someone else's there stay, and so does what stands before
+# someone else's number.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Tolong ditindak\nthx, siti 0812-3456-7001", "Tolong ditindak\nthx, [anonim] [anonim]"),
+    ("Jalan rusak. Terima kasih ya pak, siti rahayu 081234567001.",
+     "Jalan rusak. Terima kasih ya pak, [anonim] [anonim]."),
+    ("Jalan rusak. Terima kasih, nomor saya 0812-3456-7001", "Jalan rusak. Terima kasih, nomor saya [anonim]"),
+    ("Jalan rusak. Makasih, penipu 0812-3456-7001", "Jalan rusak. Makasih, penipu [anonim]"),
+    ("Jalan rusak. Makasih, yg nelpon 0813-1111-2222", None),
+])
+def test_a_lowercase_name_before_her_own_number_after_her_thanks_goes(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
 # Her address's lines below her signed name go as her numbers there do: read as words of the message, they kept her
 # name, address and number ("Terima kasih\nSiti Rahayu\nAlamat: Jl. Mawar 3 RT 02\nHP: 0857..."). A sentence about a
 # road stays the report's, and so does a pasted scam's signer's address, the evidence.

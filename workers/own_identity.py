@@ -2382,7 +2382,9 @@ def without_message_sign_off(text: str) -> str:
     span = _given_name(words, text, position)
     if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
-    elif span is None or not (text[span[0]].isupper() or labelled):
+    elif span is None and (lowercase := _lowercase_name_before_her_own(words, text, position)) is not None:
+        span = lowercase
+    elif span is None or not (text[span[0]].isupper() or labelled or _HER_OWN_ENDING.match(text, span[1])):
         return text  # lowercase there: "terima kasih atas perhatiannya", "makasih, yg nelpon 0813..."
     read = ascii_digits(blanked)
     # A date's figures are no number ("...\nSenin, 12 Maret 2024"; "Siti\n12/03/2024\n0857-..." read the date with her
@@ -2407,6 +2409,29 @@ def without_message_sign_off(text: str) -> str:
            for word in _WORD.findall(_without_own_labels(words, _undated(words, rest)))):
         return text
     return _replaced_spans(text, [span, *contacts, *addresses])
+
+
+# Her own identity, replaced before (the number she sent from), right after a name and ending the message: a name in
+# lowercase there is hers too ("thx, siti 0857..." from 0857... kept "siti"); lowercase words before someone else's
+# number stay ("makasih, yg nelpon 0813...").
+_HER_OWN_ENDING = re.compile(r"[^\S\n]*[,:]?[^\S\n]*" + re.escape(OWN_IDENTITY) + r"[\s.!]*\Z")
+
+
+def _lowercase_name_before_her_own(words: IdentityWords, text: str, position: int) -> tuple[int, int] | None:
+    """The span of one or two lowercase words at `position` right before her own identity ending the message
+    (`_HER_OWN_ENDING`: "thx, siti [anonim]"), none a contact's label, her own word or someone else's ("nomor saya",
+    "penipu")."""
+    name = _TWO_WORDS.match(text, position)
+    if name is None or not _HER_OWN_ENDING.match(text, name.end()):
+        return None
+    said = [word.lower() for word in _WORD.findall(name.group())]
+    if any(word in words.contact_label_words or word in words.self_words or _someone_elses_or_office(words, word)
+           for word in said):
+        return None
+    return name.span()
+
+
+_TWO_WORDS = re.compile(r"[^\W\d_]+(?:[^\S\n]+[^\W\d_]+)?")
 
 
 def _her_address_lines(words: IdentityWords, text: str, position: int) -> list[tuple[int, int]]:
