@@ -2351,9 +2351,8 @@ def without_message_sign_off(text: str) -> str:
     if _in_quotes(text, position):  # a post quoted ("> ... Terima kasih\n> Budi Santoso"): its signer's, the evidence
         return text
     # Her name under a name's label ("Hormat saya,\nNama: Siti Rahayu\nHP: 0857...", `sign_off_name_labels`), read as
-    # the name alone there is: both reached the case store.
-    # The label says it is a name, in lowercase too ("Nama: siti rahayu"); before anything else (her handle, her
-    # number: "Nama: @sitirahayu88") the label is read as her sign-off's word.
+    # the name alone there is (both reached the case store), in lowercase too: the label says it is a name. Before
+    # anything else (her handle, her number: "Nama: @sitirahayu88") the label is read as her sign-off's word.
     labelled = False
     if (label := words.sign_off_name_label.match(text, position)) is not None:
         named = _BELOW_CLOSING.match(text, label.end()).end()  # type: ignore[union-attr]  # matches empty
@@ -3205,8 +3204,9 @@ def without_names_in_her_details(text: str) -> str:
         end = start + 1
         while end < len(lines) and labelled[end] == labelled[start]:
             end += 1
-        above = next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")
-        if labelled[start] and not _heads_someone_elses(words, above):  # "Data penipu\nNama: ...": theirs
+        # the line of words above the run may head it as someone else's ("Data penipu\nNama: ...")
+        if labelled[start] and not _heads_someone_elses(
+                words, next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")):
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
