@@ -804,6 +804,14 @@ SIGN_OFF_CASES = [
                 "Warga Peduli",
                 "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra",
                 "Kades potong BLT.\n\nTerima kasih\nNama: Hendra Gunawan (pelaku)\n\nSalam,\nNama: Kades Hendra"),
+    # A label of the accused below her details makes no pasted report of them (it does of a "Pelapor:" above it).
+    SignOffCase("a name under 'Nama:' above the accused's label below the closing is hers", "Warga Peduli",
+                "Kades minta uang.\n\nHormat saya,\nNama: Siti Rahayu\nAlamat: Jl. Mawar 3 RT 02\n\n"
+                "Terlapor: Kades Hendra",
+                "Kades minta uang.\n\nHormat saya,\nNama: [anonim]\nAlamat: [anonim]\n\nTerlapor: Kades Hendra"),
+    SignOffCase("a name below 'Nama:' alone above the accused's label below the closing is hers", "Warga Peduli",
+                "Kades minta uang.\n\nSalam,\nNama:\nSiti Rahayu\n\nTerlapor: Kades Hendra",
+                "Kades minta uang.\n\nSalam,\nNama:\n[anonim]\n\nTerlapor: Kades Hendra"),
     # An office after her name is her post, as under "Pelapor:": an insider's name, the whistleblower most at risk.
     SignOffCase("a name under 'Nama:' with an office after it is hers, her post", "Warga Peduli",
                 "Pungli di kantor desa.\n\nHormat saya,\nNama: Siti Rahayu (Sekdes)\nHP: 0857-1234-5678",

@@ -2139,17 +2139,18 @@ def without_reporter_label(text: str) -> str:
             if heading or words.pasted_opener.match(line):
                 break
             below.append(index)
+        # "Nama:" names no one: hers down to a heading or label of someone else's ("Data pelaku", "Penipu:",
+        # "Terlapor:", which below it makes no pasted report of her details), one the closing's line ends with too
+        # ("Terima kasih, berikut data pelaku"), the first such label alone (a second below it names the one
+        # reported: "Nama: Siti Rahayu\nHP: ...\nNama: Hendra Gunawan\nHP: ...").
+        if not named_below and not _heads_someone_elses(words, _after_closing(words, lines[above]), closing=True):
+            named = takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below)
+            named_below.update(islice((index for index in named if words.sign_off_name_label.match(lines[index])), 1))
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
                 and not any(_pleads_after_label(words, lines[index]) for index in below
                             if words.sign_off_reporter_label.match(lines[index])):
             continue
         signed_below.update(below)
-        # "Nama:" names no one: hers down to a heading or label of someone else's ("Data pelaku", "Penipu:"), one
-        # the closing's line ends with too ("Terima kasih, berikut data pelaku"), the first such label alone (a
-        # second below it names the one reported: "Nama: Siti Rahayu\nHP: ...\nNama: Hendra Gunawan\nHP: ...").
-        if not _heads_someone_elses(words, _after_closing(words, lines[above]), closing=True):
-            named = takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below)
-            named_below.update(islice((index for index in named if words.sign_off_name_label.match(lines[index])), 1))
         break  # the first closing's: a closing's words further down are hers too
     hers: list[int] = []
     for index in written:
@@ -2167,8 +2168,8 @@ def without_reporter_label(text: str) -> str:
     # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's), but by an office
     # ("Hendra Gunawan (Kades Sukamaju)": a pasted report's reporter, the accused, went as "[anonim] (Kades ...)").
     for index, below in pairwise(written):
-        if index in signed_below and (any(_alone_on_its_line(label, lines[index]) for label in (
-                    words.sign_off_reporter_label, words.reporter_label, words.reporter_heading))
+        if ((index in signed_below and any(_alone_on_its_line(label, lines[index]) for label in (
+                    words.sign_off_reporter_label, words.reporter_label, words.reporter_heading)))
                 or (index in named_below and _alone_on_its_line(words.sign_off_name_label, lines[index]))) \
                 and _LABELLED_LINE.match(lines[below]) is None \
                 and (span := _given_name(words, lines[below], 0)) is not None \
