@@ -2262,9 +2262,28 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
       for heading in ("Identitas pelaku sebagai berikut", "Data penipu:\n", "Penipu", "Berikut data penipu")),
     ("Nama: Hendra Gunawan\nJabatan: Kades Sukamaju\nPelapor: Siti Rahayu",
      "Nama: Hendra Gunawan\nJabatan: Kades Sukamaju\nPelapor: [anonim]"),
+    # her NIK and second number under bare labels are hers, no one else's numbers left beside her details
+    ("Nama: Siti Rahayu\nNIK: 3201234567890001\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nLaporan: pungli",
+     "Nama: [anonim]\n[anonim]\nHP: [anonim]\nAlamat: [anonim]\nLaporan: pungli"),
+    ("Data pelapor:\nNama: Siti Rahayu\nHP: 0812-3456-7001\nHP 2: 0813 2468 1357\nLaporan: pungli",
+     "Data pelapor:\nNama: [anonim]\nHP: [anonim]\nHP 2: [anonim]\nLaporan: pungli"),
+    # someone else's word after the name past a comma, his address below it; "berikut" after her own words
+    ("Saya ditipu.\nNama: Joko Susilo, penipu\nAlamat: Jl. Kenanga 12\nNo saya: 0812-3456-7001",
+     "Saya ditipu.\nNama: Joko Susilo, penipu\nAlamat: Jl. Kenanga 12\nNo saya: [anonim]"),
+    ("Saya melaporkan oknum berikut:\nNama: Hendra Gunawan\nJabatan: Kades\nHP saya: 0812-3456-7001",
+     "Saya melaporkan oknum berikut:\nNama: Hendra Gunawan\nJabatan: Kades\nHP saya: [anonim]"),
+    ("Nama: Siti Rahayu. Pelaku: Kades Hendra\nHP: 0812-3456-7001",
+     "Nama: [anonim]. Pelaku: Kades Hendra\nHP: [anonim]"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
+
+
+def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:
+    """Someone else's label after a bar keeps the sign-off (`_bracketed_theirs`): a pattern of the same name defined
+    again for the name's label read the label's words there, and her name and number went."""
+    text = "Saya ditipu. Terima kasih, Siti 0813 2468 1357 / 0821 7777 1212 | penipu"
+    assert _sms_without_own_identity(text) == text
 
 
 def test_her_numbers_beside_her_replaced_name_under_a_name_label_go() -> None:

@@ -812,6 +812,21 @@ SIGN_OFF_CASES = [
     SignOffCase("a name below 'Nama:' alone above the accused's label below the closing is hers", "Warga Peduli",
                 "Kades minta uang.\n\nSalam,\nNama:\nSiti Rahayu\n\nTerlapor: Kades Hendra",
                 "Kades minta uang.\n\nSalam,\nNama:\n[anonim]\n\nTerlapor: Kades Hendra"),
+    # Her number on her name's line goes with it; her post on a line above is no heading of someone else's; a second
+    # name below hers is theirs, its contact replaced by the sign-off; someone else's words past a comma keep it.
+    SignOffCase("her number on her name's line under 'Nama:' goes", "Warga Peduli",
+                "Dana desa.\n\nHormat saya,\nNama: Siti Rahayu 0813 2468 1357\nAlamat: Jl. Mawar 3 RT 02",
+                "Dana desa.\n\nHormat saya,\nNama: [anonim]\nAlamat: [anonim]"),
+    SignOffCase("her post on its line above 'Nama:' is hers", "Warga Peduli",
+                "Dana desa.\n\nHormat saya,\nBendahara Desa\nNama: Siti Rahayu\nHP: 0813 2468 1357",
+                "Dana desa.\n\nHormat saya,\nBendahara Desa\nNama: [anonim]\n[anonim]"),
+    SignOffCase("a second name under 'Nama:' below hers is someone else's", "Warga Peduli",
+                "Jalan desa rusak.\nThank you,\nnama: WULAN SARI\nHP: 0857 1234 5678\nNama: Sugeng Riyadi\n"
+                "HP: 0812-9999-8888",
+                "Jalan desa rusak.\nThank you,\nnama: [anonim]\n[anonim]\nNama: Sugeng Riyadi\n[anonim]"),
+    SignOffCase("someone else's words past a comma after the name under 'Nama:' keep it", "Warga Peduli",
+                "Dana desa.\n\nHormat saya,\nNama: Hendra Gunawan, yang memeras warga",
+                "Dana desa.\n\nHormat saya,\nNama: Hendra Gunawan, yang memeras warga"),
     # An office after her name is her post, as under "Pelapor:": an insider's name, the whistleblower most at risk.
     SignOffCase("a name under 'Nama:' with an office after it is hers, her post", "Warga Peduli",
                 "Pungli di kantor desa.\n\nHormat saya,\nNama: Siti Rahayu (Sekdes)\nHP: 0857-1234-5678",

@@ -2863,14 +2863,19 @@ def _heads_someone_elses(words: IdentityWords, line: str, closing: bool = False)
     victim ("Korban penipu", "Saya korban pinjol")."""
     label = _OPENING_LABEL.match(line)
     said = [word.lower() for word in re.findall(r"[^\W\d_]+", label.group(1) if label is not None else line)]
-    if not said or any(match.group("victim") for match in words.someone_else.finditer(line.lower())) \
-            or not words.self_words.isdisjoint(said):
+    if not said or any(match.group("victim") for match in words.someone_else.finditer(line.lower())):
+        return False
+    following = not words.as_follows.isdisjoint(said)  # "Saya melaporkan oknum berikut:"
+    if not words.self_words.isdisjoint(said) and not following:
         return False
     if label is not None:
         return len(said) <= _OTHER_PARTY_LABEL_MAX_WORDS and any(_someone_elses(words, word) for word in said)
-    headed = said[0] in words.detail_headings or not words.as_follows.isdisjoint(said)
-    return len(said) <= _HEADING_MAX_WORDS and (headed or (len(said) <= 2 and not closing)) \
-        and any(_someone_elses_or_office(words, word) for word in said)
+    # An office alone is her post as well ("Bendahara Desa\nNama: Siti Rahayu": an insider's): a heading's word or
+    # "berikut" with it, or someone else's word ("Oknum Kades").
+    headed = said[0] in words.detail_headings or following
+    return len(said) <= _HEADING_MAX_WORDS and (
+        (headed and any(_someone_elses_or_office(words, word) for word in said))
+        or (len(said) <= 2 and not closing and any(_someone_elses(words, word) for word in said)))
 
 
 # The most words a line heading someone else's details holds ("Data si penipu nya pak"); more are a sentence's.
@@ -2890,11 +2895,19 @@ def _labelled_name(words: IdentityWords, line: str, start: int) -> tuple[int, in
     (pelaku)": the one reported, the evidence). An office after it is her post, as under "Pelapor:" ("Nama: Siti
     Rahayu (Sekdes)": an insider's, the whistleblower most at risk)."""
     span = _given_name(words, line, start, offices_end=False)
-    if span is None or _opens_with_someone_else(words, line, span[0]) \
-            or any(_someone_elses(words, word)
-                   for word in _WORD.findall(_CLAUSE_AFTER.match(line, span[1]).group())):  # type: ignore[union-attr]
+    if span is None or _opens_with_someone_else(words, line, span[0]):
         return None
-    return span
+    said = _BEFORE_NEXT_LABEL.match(line, span[1]).group().lower()  # type: ignore[union-attr]  # matches empty
+    if any(found.group("victim") is None for found in words.someone_else.finditer(said)):
+        return None  # "Nama: Joko Susilo, penipu", "..., yang memeras warga"; not "..., korban penipu"
+    number = _NUMBER_BESIDE_NAME.match(line, span[1])  # her number on her name's line ("Nama: Siti Rahayu 0813...")
+    return (span[0], number.end()) if number is not None else span
+
+
+# A phone number right after a name on its line, a comma, a slash or a dash between or none.
+_NUMBER_BESIDE_NAME = re.compile(r"[^\S\n]*[,/\-]?[^\S\n]*(?:" + _GIVEN_NUMBER.pattern + ")")
+# What follows a name on its line, up to the next label ("Siti Rahayu. Pelaku: Kades ...": "Pelaku" is that label's).
+_BEFORE_NEXT_LABEL = re.compile(r"(?:(?![^\W\d_]+[^\S\n]*:)[^\n])*")
 
 
 def _pleads_after_label(words: IdentityWords, line: str) -> bool:
@@ -3213,20 +3226,38 @@ def without_names_in_her_details(text: str) -> str:
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
             opens = [place for place, index in enumerate(run)
                      if place and words.sign_off_name_label.match(lines[index])]
-            for first, last in pairwise([0, *opens, len(run)]):
-                if _beside_her_contact(words, [lines[index] for index in run[first:last]]):
+            for first, last in pairwise([0, *opens, len(run)] if run else []):
+                if _names_the_one_reported(words, lines[run[first]]):
+                    continue  # "Nama: Joko Susilo, penipu\nAlamat: ...": his details, his address too
+                if _beside_her_contact(words, [lines[index] for index in run[first:last]], first=not first):
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
     return "\n".join(lines)
 
 
-def _beside_her_contact(words: IdentityWords, details: list[str]) -> bool:
+def _names_the_one_reported(words: IdentityWords, line: str) -> bool:
+    """Whether `line` is a name's label and a name that is the one reported's (`_labelled_name`)."""
+    label = words.sign_off_name_label.match(line)
+    return label is not None and _given_name(words, line, label.end(), offices_end=False) is not None \
+        and _labelled_name(words, line, label.end()) is None
+
+
+def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -> bool:
     """Whether the lines of one name's details hold a contact of hers replaced before (OWN_IDENTITY under a label no
-    name's: "HP: [anonim]", not "Pelapor: [anonim]") and no phone number left, someone else's ("Nama: Budi\nRek: BCA
-    ...\nHP: 0813...\nHP saya: [anonim]": the scammer's details, her number given beside them)."""
-    return any(_holds_her_contact(words, line) for line in details) \
-        and _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
+    name's: "HP: [anonim]", not "Pelapor: [anonim]"; a line replaced whole only in the first name's details: a mail's
+    sign-off replaces every contact line in it, the accused's below hers too). Not where each is given as hers ("HP
+    saya: [anonim]") beside a phone number left: the form is someone else's ("Nama: Budi\nRek: BCA ...\nHP: 0813...
+    \nHP saya: [anonim]": the scammer's details, her number given beside them); under a bare label her contact is the
+    form's ("Nama: Siti Rahayu\nNIK: 3201...\nHP: [anonim]": her NIK is no one else's number)."""
+    contacts = [line for line in details if _holds_her_contact(words, line) and (first or line.strip() != OWN_IDENTITY)]
+    if not contacts:
+        return False
+    given_as_hers = all(not words.self_words.isdisjoint(word.lower() for word in _WORD.findall(label.group(1)))
+                        for line in contacts if (label := _OPENING_LABEL.match(line)) is not None) \
+        and all(_OPENING_LABEL.match(line) is not None for line in contacts)
+    return not given_as_hers \
+        or _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
 
 
 def _holds_her_contact(words: IdentityWords, line: str) -> bool:
@@ -3238,14 +3269,10 @@ def _holds_her_contact(words: IdentityWords, line: str) -> bool:
     return OWN_IDENTITY in (rest.removeprefix(OWN_IDENTITY) if label is not None else rest)
 
 
-# The rest of a name's clause on its line: up to a mark ending it ("Siti Rahayu, HP: ...", "Budi (penipu). ...").
-_CLAUSE_AFTER = re.compile(r"[^,.;:!?\n]*")
-
-
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
-    """A line of her details' form with the name after a name's label, or the address after an address's label,
-    replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02"), but for the one
-    reported (`_labelled_name`)."""
+    """A line of her details' form with the name after a name's label, the address after an address's label or her
+    numbers replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02", "NIK: 3201..."),
+    but for the one reported (`_labelled_name`)."""
     if (label := words.sign_off_name_label.match(line)) is not None:
         span = _labelled_name(words, line, label.end())
         return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
@@ -3253,7 +3280,10 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     if address is not None and ":" in address.group() and (value := _LABEL_VALUE.match(line)) is not None \
             and not line.startswith(OWN_IDENTITY, value.end()):
         return line[:value.end()] + OWN_IDENTITY
-    return line
+    # her other numbers there: a second phone's, her NIK ("HP 2: 0813...", "NIK: 3201...")
+    read = ascii_digits(line)
+    return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
+                                  for found in pattern.finditer(read)])
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
