@@ -11,6 +11,7 @@ chain.
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -158,17 +159,29 @@ def test_an_import_against_the_flow_is_found_with_its_chain(
 
 
 def _defined_twice(tree: ast.Module) -> list[str]:
-    """The module-level functions and classes defined again further down: the later one takes the name for every
-    caller, the earlier one's included (a module's helper `_next_word` defined a second time, with a dot kept on the
-    word, had the sign-off code that called the first read "Rahayu." as no name of hers)."""
+    """The module-level functions, classes and constants defined again further down: the later one takes the name for
+    every caller, the earlier one's included (a module's helper `_next_word` defined a second time, with a dot kept on
+    the word, had the sign-off code that called the first read "Rahayu." as no name of hers; a pattern `_CLAUSE_AFTER`
+    defined again for another use changed what the first's callers read)."""
     seen: dict[str, int] = {}
     twice = []
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if node.name in seen:
-                twice.append(f"{node.name} (lines {seen[node.name]} and {node.lineno})")
-            seen[node.name] = node.lineno
+        for name in _names_defined(node):
+            if name in seen:
+                twice.append(f"{name} (lines {seen[name]} and {node.lineno})")
+            seen[name] = node.lineno
     return twice
+
+
+def _names_defined(node: ast.stmt) -> list[str]:
+    """The function's or class's name a statement defines, or the constants (names in capitals) it assigns."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return [target.id for target in targets if isinstance(target, ast.Name) and _CONSTANT.fullmatch(target.id)]
+
+
+_CONSTANT = re.compile(r"_?[A-Z][A-Z0-9_]*")
 
 
 def test_no_module_defines_a_function_or_class_twice() -> None:
@@ -180,3 +193,5 @@ def test_a_function_defined_twice_is_found() -> None:
     """The checker itself: a rule that finds nothing must be because nothing is there."""
     source = "def _next_word(line):\n    pass\n\nclass A:\n    pass\n\ndef _next_word(text):\n    pass\n"
     assert _defined_twice(ast.parse(source)) == ["_next_word (lines 1 and 7)"]
+    source = "_CLAUSE = re.compile('a')\nlimit = 1\nlimit = 2\n_CLAUSE: re.Pattern[str] = re.compile('b')\n"
+    assert _defined_twice(ast.parse(source)) == ["_CLAUSE (lines 1 and 4)"]
