@@ -2274,6 +2274,21 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Saya melaporkan oknum berikut:\nNama: Hendra Gunawan\nJabatan: Kades\nHP saya: [anonim]"),
     ("Nama: Siti Rahayu. Pelaku: Kades Hendra\nHP: 0812-3456-7001",
      "Nama: [anonim]. Pelaku: Kades Hendra\nHP: [anonim]"),
+    # a heading of hers opening the run, her number alone on its line; her own clause naming the accused after her
+    # name; her post before "berikut data saya"; an odd name beside her number under a bare label: her address goes
+    ("Data pelapor:\nNama: Dewi Lestari\n081234567001\nAlamat: Jl. Mawar 3 RT 02",
+     "Data pelapor:\nNama: [anonim]\n[anonim]\nAlamat: [anonim]"),
+    ("Nama: Siti Rahayu, melaporkan oknum kades\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02",
+     "Nama: [anonim], melaporkan oknum kades\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Saya staf kades, berikut data saya\nNama: Siti Rahayu\nHP: 0812-3456-7001",
+     "Saya staf kades, berikut data saya\nNama: [anonim]\nHP: [anonim]"),
+    ("Nama lengkap: Bambang Irawan - oknum\nHP: 0812-3456-7001\nAlamat: Jl. Melati No. 5 RT 03",
+     "Nama lengkap: Bambang Irawan - oknum\nHP: [anonim]\nAlamat: [anonim]"),
+    # the numbers her account gives are the evidence, not hers, and so are a quoted message's
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n> Nama: Joko Susilo\n> HP: 0812-9999-8888",
+     "Nama: [anonim]\nHP: [anonim]\n> Nama: Joko Susilo\n> HP: 0812-9999-8888"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nLaporan: penipu menelpon dari 081299998888 minta Rp 15000000",
+     "Nama: [anonim]\nHP: [anonim]\nLaporan: penipu menelpon dari 081299998888 minta Rp 15000000"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)

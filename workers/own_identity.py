@@ -2866,8 +2866,14 @@ def _heads_someone_elses(words: IdentityWords, line: str, closing: bool = False)
     if not said or any(match.group("victim") for match in words.someone_else.finditer(line.lower())):
         return False
     following = not words.as_follows.isdisjoint(said)  # "Saya melaporkan oknum berikut:"
-    if not words.self_words.isdisjoint(said) and not following:
-        return False
+    if not words.self_words.isdisjoint(said):
+        # her own words head someone else's only naming them before "berikut", none of hers after it ("Saya staf
+        # kades, berikut data saya": her post and her details)
+        after = said[max(index for index, word in enumerate(said) if word in words.as_follows) + 1:] if following \
+            else []
+        if not following or not words.self_words.isdisjoint(after) \
+                or not any(_someone_elses(words, word) for word in said):
+            return False
     if label is not None:
         return len(said) <= _OTHER_PARTY_LABEL_MAX_WORDS and any(_someone_elses(words, word) for word in said)
     # An office alone is her post as well ("Bendahara Desa\nNama: Siti Rahayu": an insider's): a heading's word or
@@ -2897,17 +2903,27 @@ def _labelled_name(words: IdentityWords, line: str, start: int) -> tuple[int, in
     span = _given_name(words, line, start, offices_end=False)
     if span is None or _opens_with_someone_else(words, line, span[0]):
         return None
-    said = _BEFORE_NEXT_LABEL.match(line, span[1]).group().lower()  # type: ignore[union-attr]  # matches empty
-    if any(found.group("victim") is None for found in words.someone_else.finditer(said)):
-        return None  # "Nama: Joko Susilo, penipu", "..., yang memeras warga"; not "..., korban penipu"
+    # Someone else's word in the name's clause ("Hendra Gunawan (pelaku)") or opening the next one ("Joko Susilo,
+    # penipu", "..., yang memeras warga"); not further ("Siti Rahayu, melaporkan oknum kades"), nor a victim's.
+    clause = _NAME_CLAUSE.match(line, span[1])
+    own = clause.group(1)  # type: ignore[union-attr]  # matches empty
+    if line.startswith(":", clause.end(1)):  # type: ignore[union-attr]
+        own = own[:len(own.rstrip()) - len(own.split()[-1])] if own.split() else own  # the next label's word
+    said = (own + " " + (clause.group(2) or "")[:_OPENING_REACH]).lower()  # type: ignore[union-attr]
+    if any(found.group("victim") is None and (found.start() < len(own) or found.start() == len(own) + 1)
+           for found in words.someone_else.finditer(said)):
+        return None
     number = _NUMBER_BESIDE_NAME.match(line, span[1])  # her number on her name's line ("Nama: Siti Rahayu 0813...")
     return (span[0], number.end()) if number is not None else span
 
 
 # A phone number right after a name on its line, a comma, a slash or a dash between or none.
 _NUMBER_BESIDE_NAME = re.compile(r"[^\S\n]*[,/\-]?[^\S\n]*(?:" + _GIVEN_NUMBER.pattern + ")")
-# What follows a name on its line, up to the next label ("Siti Rahayu. Pelaku: Kades ...": "Pelaku" is that label's).
-_BEFORE_NEXT_LABEL = re.compile(r"(?:(?![^\W\d_]+[^\S\n]*:)[^\n])*")
+# What follows a name on its line: the rest of its clause (group 1), and after a comma or a semicolon the next clause
+# (group 2), up to a mark or a label ("Siti Rahayu. Pelaku: Kades ...": "Pelaku" is that label's).
+_NAME_CLAUSE = re.compile(r"([^,.;:!?\n]*)(?:[,;][^\S\n]*([^,.;:!?\n]*))?")
+# How far into the next clause a word of someone else's may open it ("yang memeras").
+_OPENING_REACH = 30
 
 
 def _pleads_after_label(words: IdentityWords, line: str) -> bool:
@@ -3211,8 +3227,10 @@ def without_names_in_her_details(text: str) -> str:
     if OWN_IDENTITY not in text or words.sign_off_name_label.search(text) is None:
         return text
     lines = text.split("\n")
-    # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run.
-    labelled = [_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY for line in lines]
+    # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run; a quoted one is someone else's
+    # ("> Nama: Budi\n> HP: 0896...").
+    labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
+                and not line.lstrip().startswith(">") for line in lines]
     start = 0
     while start < len(lines):
         end = start + 1
@@ -3224,12 +3242,11 @@ def without_names_in_her_details(text: str) -> str:
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
-            opens = [place for place, index in enumerate(run)
-                     if place and words.sign_off_name_label.match(lines[index])]
-            for first, last in pairwise([0, *opens, len(run)] if run else []):
-                if _names_the_one_reported(words, lines[run[first]]):
-                    continue  # "Nama: Joko Susilo, penipu\nAlamat: ...": his details, his address too
-                if _beside_her_contact(words, [lines[index] for index in run[first:last]], first=not first):
+            named = [place for place, index in enumerate(run) if words.sign_off_name_label.match(lines[index])]
+            first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
+            for first, last in pairwise([0, *(place for place in named if place), len(run)] if run else []):
+                details = [lines[index] for index in run[first:last]]
+                if _beside_her_contact(words, details, first=first <= first_named < last or not named):
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
@@ -3249,15 +3266,19 @@ def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -
     sign-off replaces every contact line in it, the accused's below hers too). Not where each is given as hers ("HP
     saya: [anonim]") beside a phone number left: the form is someone else's ("Nama: Budi\nRek: BCA ...\nHP: 0813...
     \nHP saya: [anonim]": the scammer's details, her number given beside them); under a bare label her contact is the
-    form's ("Nama: Siti Rahayu\nNIK: 3201...\nHP: [anonim]": her NIK is no one else's number)."""
+    form's ("Nama: Siti Rahayu\nNIK: 3201...\nHP: [anonim]": her NIK is no one else's number), her address with it
+    whoever the name is."""
     contacts = [line for line in details if _holds_her_contact(words, line) and (first or line.strip() != OWN_IDENTITY)]
     if not contacts:
         return False
     given_as_hers = all(not words.self_words.isdisjoint(word.lower() for word in _WORD.findall(label.group(1)))
                         for line in contacts if (label := _OPENING_LABEL.match(line)) is not None) \
         and all(_OPENING_LABEL.match(line) is not None for line in contacts)
-    return not given_as_hers \
-        or _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
+    # Given as hers beside the one reported ("Nama: Joko Susilo, penipu\nAlamat: ...\nNo saya: [anonim]"): his
+    # details, his address too.
+    return not given_as_hers or (
+        _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
+        and not any(_names_the_one_reported(words, line) for line in details))
 
 
 def _holds_her_contact(words: IdentityWords, line: str) -> bool:
@@ -3280,10 +3301,19 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     if address is not None and ":" in address.group() and (value := _LABEL_VALUE.match(line)) is not None \
             and not line.startswith(OWN_IDENTITY, value.end()):
         return line[:value.end()] + OWN_IDENTITY
-    # her other numbers there: a second phone's, her NIK ("HP 2: 0813...", "NIK: 3201...")
+    # her other numbers under a contact's label: a second phone's, her NIK ("HP 2: 0813...", "NIK: 3201..."); not
+    # those her account of what happened gives ("Laporan: penipu menelpon dari 0812...")
+    label = _OPENING_LABEL.match(line)
+    said = [word.lower() for word in _WORD.findall(label.group(1))] if label is not None else []
+    if not said or not all(word in words.contact_label_words or word in _ID_LABELS for word in said if word.isalpha()):
+        return line
     read = ascii_digits(line)
     return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
                                   for found in pattern.finditer(read)])
+
+
+# The labels of a national identity number, besides the contacts' (`[contact_labels]`).
+_ID_LABELS = frozenset({"nik", "ktp", "no", "nomor"})
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
