@@ -2284,6 +2284,20 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Saya staf kades, berikut data saya\nNama: [anonim]\nHP: [anonim]"),
     ("Nama lengkap: Bambang Irawan - oknum\nHP: 0812-3456-7001\nAlamat: Jl. Melati No. 5 RT 03",
      "Nama lengkap: Bambang Irawan - oknum\nHP: [anonim]\nAlamat: [anonim]"),
+    # her other numbers anywhere in her details but her account's; a label after a comma is no word of someone else's;
+    # what stands above her first name's label is hers; a pronoun before the word saying who he is
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nNo KK: 3201234567890002\nRek saya: BCA 1234567890",
+     "Nama: [anonim]\nHP: [anonim]\nNo KK: [anonim]\nRek saya: BCA [anonim]"),
+    ("Terima kasih\nNama: Siti Rahayu, Pelaku: Kades Hendra\nHP: 0812-3456-7001",
+     "Terima kasih\nNama: [anonim], Pelaku: Kades Hendra\nHP: [anonim]"),
+    ("Terima kasih\nData pelapor:\nAlamat: Jl. Mawar 3 RT 02\n081234567001\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12",
+     "Terima kasih\nData pelapor:\nAlamat: [anonim]\n[anonim]\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12"),
+    ("Terima kasih\nNama: Joko Susilo, dia penipu\nAlamat: Jl. Kenanga 12\nNo saya: 0812-3456-7001",
+     "Terima kasih\nNama: Joko Susilo, dia penipu\nAlamat: Jl. Kenanga 12\nNo saya: [anonim]"),
+    ("Nama: Siti Rahayu, istri pelaku\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3",
+     "Nama: [anonim], istri pelaku\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nNo HP penipu: 081299998888",
+     "Nama: [anonim]\nHP: [anonim]\nNo HP penipu: 081299998888"),
     # the numbers her account gives are the evidence, not hers, and so are a quoted message's
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n> Nama: Joko Susilo\n> HP: 0812-9999-8888",
      "Nama: [anonim]\nHP: [anonim]\n> Nama: Joko Susilo\n> HP: 0812-9999-8888"),

@@ -228,6 +228,8 @@ class IdentityWords:
     sign_off_name_label: re.Pattern[str]
     # Words opening a line that heads someone else's details below a closing (`[own_name]` detail_headings: "Data").
     detail_headings: frozenset[str]
+    # The labels of her account of what happened in a form of her details (`[own_name]` account_labels), folded.
+    account_labels: frozenset[str]
     # A word of a label of the accused (`[own_name]` other_party_labels: "terlapor", "tersangka"), as a whole word, a
     # number after it or none ("Terlapor-1"): a line opening with such a label (`_other_party_label`) among the mail's
     # last lines makes a "Pelapor:" there a pasted report's.
@@ -416,6 +418,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         sign_off_name_label=_label_opening_a_line(raw["own_name"]["sign_off_name_labels"]),
         detail_headings=frozenset(word.lower() for word in raw["own_name"]["detail_headings"]),
+        account_labels=frozenset(_folded(word) for word in raw["own_name"]["account_labels"]),
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
         reporter_heading=_label_opening_a_line(raw["own_name"]["reporter_headings"]),
@@ -2909,7 +2912,11 @@ def _labelled_name(words: IdentityWords, line: str, start: int) -> tuple[int, in
     own = clause.group(1)  # type: ignore[union-attr]  # matches empty
     if line.startswith(":", clause.end(1)):  # type: ignore[union-attr]
         own = own[:len(own.rstrip()) - len(own.split()[-1])] if own.split() else own  # the next label's word
-    said = (own + " " + (clause.group(2) or "")[:_OPENING_REACH]).lower()  # type: ignore[union-attr]
+    following = clause.group(2) or ""  # type: ignore[union-attr]
+    if line.startswith(":", clause.end(2)):  # type: ignore[union-attr]  # the next label ("Siti Rahayu, Pelaku: ...")
+        following = ""
+    following = _POINTING_TO_HIM.sub("", following, count=1)  # "Joko Susilo, dia penipu"
+    said = (own + " " + following[:_OPENING_REACH]).lower()
     if any(found.group("victim") is None and (found.start() < len(own) or found.start() == len(own) + 1)
            for found in words.someone_else.finditer(said)):
         return None
@@ -2924,6 +2931,8 @@ _NUMBER_BESIDE_NAME = re.compile(r"[^\S\n]*[,/\-]?[^\S\n]*(?:" + _GIVEN_NUMBER.p
 _NAME_CLAUSE = re.compile(r"([^,.;:!?\n]*)(?:[,;][^\S\n]*([^,.;:!?\n]*))?")
 # How far into the next clause a word of someone else's may open it ("yang memeras").
 _OPENING_REACH = 30
+# A pronoun opening that clause, before the word saying who he is ("dia penipu", "ia pelakunya").
+_POINTING_TO_HIM = re.compile(r"^(?:dia|ia|beliau|orang ini|org ini)[^\S\n]+", re.IGNORECASE)
 
 
 def _pleads_after_label(words: IdentityWords, line: str) -> bool:
@@ -3246,7 +3255,7 @@ def without_names_in_her_details(text: str) -> str:
             first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
             for first, last in pairwise([0, *(place for place in named if place), len(run)] if run else []):
                 details = [lines[index] for index in run[first:last]]
-                if _beside_her_contact(words, details, first=first <= first_named < last or not named):
+                if _beside_her_contact(words, details, first=first <= first_named < last or not first):
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
@@ -3301,19 +3310,20 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     if address is not None and ":" in address.group() and (value := _LABEL_VALUE.match(line)) is not None \
             and not line.startswith(OWN_IDENTITY, value.end()):
         return line[:value.end()] + OWN_IDENTITY
-    # her other numbers under a contact's label: a second phone's, her NIK ("HP 2: 0813...", "NIK: 3201..."); not
-    # those her account of what happened gives ("Laporan: penipu menelpon dari 0812...")
+    # her other numbers there: a second phone's, her NIK, her account's ("HP 2: 0813...", "NIK: 3201...", "Rek saya:
+    # ..."); not those her account of what happened gives, under its label (`account_labels`: "Laporan: penipu
+    # menelpon dari 0812...") or beside a word of someone else's ("No HP penipu: ...")
     label = _OPENING_LABEL.match(line)
-    said = [word.lower() for word in _WORD.findall(label.group(1))] if label is not None else []
-    if not said or not all(word in words.contact_label_words or word in _ID_LABELS for word in said if word.isalpha()):
+    if label is None or any(_folded(word) in words.account_labels or _someone_elses(words, word)
+                            for word in _WORD.findall(line)[:_ACCOUNT_LABEL_WORDS]):
         return line
     read = ascii_digits(line)
     return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
                                   for found in pattern.finditer(read)])
 
 
-# The labels of a national identity number, besides the contacts' (`[contact_labels]`).
-_ID_LABELS = frozenset({"nik", "ktp", "no", "nomor"})
+# The words of a line's start read for a label of her account ("Isi laporan:", "Kronologi kejadian:").
+_ACCOUNT_LABEL_WORDS = 3
 
 
 def own_identity_remover(envelope: Mapping[str, Any]) -> Callable[[str], str]:
