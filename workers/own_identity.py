@@ -2147,8 +2147,9 @@ def without_reporter_label(text: str) -> str:
         # ("Terima kasih, berikut data pelaku"), the first such label alone (a second below it names the one
         # reported: "Nama: Siti Rahayu\nHP: ...\nNama: Hendra Gunawan\nHP: ...").
         if not named_below and not _heads_someone_elses(words, _after_closing(words, lines[above]), closing=True):
-            named = takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below)
-            named_below.update(islice((index for index in named if words.sign_off_name_label.match(lines[index])), 1))
+            unheaded = takewhile(lambda index: not _heads_someone_elses(words, lines[index]), below)
+            named_below.update(islice((index for index in unheaded if words.sign_off_name_label.match(lines[index])),
+                                      1))
         if any(_other_party_label(words, lines[index]) for index in written if index > above) \
                 and not any(_pleads_after_label(words, lines[index]) for index in below
                             if words.sign_off_reporter_label.match(lines[index])):
@@ -2186,10 +2187,17 @@ def without_reporter_label(text: str) -> str:
         if value is not None and (handle := HANDLE.match(lines[index], value.end())) is not None \
                 and _SET_OFF_NAME.match(lines[index], handle.end()):
             lines[index] = lines[index][:handle.start()] + OWN_IDENTITY + lines[index][handle.end():]
-        if index + 1 < len(lines) and (address := words.address_line.match(lines[index + 1])) is not None \
-                and (value := _LABEL_VALUE.match(lines[index + 1])) is not None and value.end() <= address.end():
-            lines[index + 1] = lines[index + 1][:value.end()] + OWN_IDENTITY
+        if index + 1 < len(lines) and (value_at := _labelled_address(words, lines[index + 1])) is not None:
+            lines[index + 1] = lines[index + 1][:value_at] + OWN_IDENTITY
     return "\n".join(lines)
+
+
+def _labelled_address(words: IdentityWords, line: str) -> int | None:
+    """Where the address of a line opening with an address's label and word starts ("Alamat: Jl. Melati 5", after its
+    colon and spaces); None for any other line (`[address_lines]`)."""
+    address = words.address_line.match(line)
+    value = _LABEL_VALUE.match(line) if address is not None else None
+    return value.end() if value is not None and value.end() <= address.end() else None  # type: ignore[union-attr]
 
 
 # Where a label may open a clause of a message: its start, a line's, after a sentence's or a clause's mark, a colon, a
@@ -2371,8 +2379,11 @@ def without_message_sign_off(text: str) -> str:
     # Numbers are contacts, not words: "HP saya 0812..., nomor pelaku 0857-2222-3333" counted its groups of digits.
     # Only beside her own number: a pasted scam's "CS Joko 0813... / 0812... / 0856..." is no one's sign-off of hers.
     # Her contacts' lines below the name count none either ("Siti Rahayu\nHP 0857... / 0813..." from another phone).
-    if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced before: read from its bracket
-        tail = blanked[position - 1:]  # ("Salam\nNama: [anonim], HP 0857...\nWA ...": her numbers counted as words)
+    # her name replaced before (her display name's): read from its bracket ("Salam\nNama: [anonim], HP 0857...\nWA
+    # ...": from inside it her numbers counted as words)
+    replaced = bool(position) and text.startswith(OWN_IDENTITY, position - 1)
+    if replaced:
+        tail = blanked[position - 1:]
     if OWN_IDENTITY in tail:  # nor her own, replaced, nor her handles beside it ("... / @sitirahayu88 (IG saya)")
         counted = _SIGNED_HANDLE.sub(" ", _GIVEN_NUMBER.sub(" ", ascii_digits(tail).replace(OWN_IDENTITY, " ")))
     else:
@@ -2383,7 +2394,7 @@ def without_message_sign_off(text: str) -> str:
             or _opens_with_someone_else(words, text, position, signer):
         return text
     span = _given_name(words, text, position)
-    if position and text.startswith(OWN_IDENTITY, position - 1):  # her name replaced (her display name's): contacts
+    if replaced:  # her contacts after it
         span = (position - 1, position - 1 + len(OWN_IDENTITY))
     elif span is None and (lowercase := _lowercase_name_before_her_own(words, text, position)) is not None:
         span = lowercase
@@ -2451,11 +2462,11 @@ def _her_address_lines(words: IdentityWords, text: str, position: int) -> list[t
         if any(_someone_elses(words, word) for word in _WORD.findall(line)):
             break  # "Penipu: Budi 0813...\nAlamat: Jl. Kenanga 7": his, and what follows
         opener = words.address_line.match(line)
-        labelled = opener is not None and ":" in opener.group()
+        value_at = _labelled_address(words, line)
         if opener is not None and not words.sentence_word.search(line) \
-                and (labelled or _address_parts(line[opener.end():], words.address_part) - {"postal"}):
-            value = _LABEL_VALUE.match(line) if labelled else None
-            spans.append((start + (value.end() if value else len(line) - len(line.lstrip())), start + len(line)))
+                and (value_at is not None or _address_parts(line[opener.end():], words.address_part) - {"postal"}):
+            spans.append((start + (value_at if value_at is not None else len(line) - len(line.lstrip())),
+                          start + len(line)))
         start = end + 1
     return spans
 
@@ -3214,12 +3225,12 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
             for field, value in kept.items()}
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
-    if envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value):
+    social = envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value)
+    if social:
         kept = {field: without_relayed_authors(value, OWN_IDENTITY) for field, value in kept.items()}
     # Last: the sign-off's lines are read whole above ("HP saya: 0813..." is a line of the sender's contact); her
     # contacts replaced, the form of her details they stand in is read for her name (not in a post's, where a relayed
     # author is OWN_IDENTITY too).
-    social = envelope.get("channel") in (Channel.TWITTER.value, Channel.INSTAGRAM.value)
     return {field: (without_given_name(without_given_contacts(value)) if social
                     else without_names_in_her_details(without_given_name(without_given_contacts(value))))
             for field, value in kept.items()}
@@ -3255,7 +3266,7 @@ def without_names_in_her_details(text: str) -> str:
             first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
             for first, last in pairwise([0, *(place for place in named if place), len(run)] if run else []):
                 details = [lines[index] for index in run[first:last]]
-                if _beside_her_contact(words, details, first=first <= first_named < last or not first):
+                if _beside_her_contact(words, details, first=first in (0, first_named)):
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
@@ -3280,9 +3291,9 @@ def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -
     contacts = [line for line in details if _holds_her_contact(words, line) and (first or line.strip() != OWN_IDENTITY)]
     if not contacts:
         return False
-    given_as_hers = all(not words.self_words.isdisjoint(word.lower() for word in _WORD.findall(label.group(1)))
-                        for line in contacts if (label := _OPENING_LABEL.match(line)) is not None) \
-        and all(_OPENING_LABEL.match(line) is not None for line in contacts)
+    labels = [_OPENING_LABEL.match(line) for line in contacts]
+    given_as_hers = all(label is not None and not words.self_words.isdisjoint(
+        word.lower() for word in _WORD.findall(label.group(1))) for label in labels)
     # Given as hers beside the one reported ("Nama: Joko Susilo, penipu\nAlamat: ...\nNo saya: [anonim]"): his
     # details, his address too.
     return not given_as_hers or (
@@ -3295,8 +3306,9 @@ def _holds_her_contact(words: IdentityWords, line: str) -> bool:
     [anonim]" does, "Pelapor: [anonim]" does not)."""
     label = words.reporter_label.match(line) or words.sign_off_reporter_label.match(line) \
         or words.sign_off_name_label.match(line)
-    rest = line[label.end():].lstrip() if label is not None else line
-    return OWN_IDENTITY in (rest.removeprefix(OWN_IDENTITY) if label is not None else rest)
+    if label is None:
+        return OWN_IDENTITY in line
+    return OWN_IDENTITY in line[label.end():].lstrip().removeprefix(OWN_IDENTITY)
 
 
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
@@ -3306,10 +3318,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     if (label := words.sign_off_name_label.match(line)) is not None:
         span = _labelled_name(words, line, label.end())
         return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
-    address = words.address_line.match(line)
-    if address is not None and ":" in address.group() and (value := _LABEL_VALUE.match(line)) is not None \
-            and not line.startswith(OWN_IDENTITY, value.end()):
-        return line[:value.end()] + OWN_IDENTITY
+    if (value_at := _labelled_address(words, line)) is not None and not line.startswith(OWN_IDENTITY, value_at):
+        return line[:value_at] + OWN_IDENTITY
     # her other numbers there: a second phone's, her NIK, her account's ("HP 2: 0813...", "NIK: 3201...", "Rek saya:
     # ..."); not those her account of what happened gives, under its label (`account_labels`: "Laporan: penipu
     # menelpon dari 0812...") or beside a word of someone else's ("No HP penipu: ...")
