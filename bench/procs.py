@@ -41,22 +41,52 @@ TWILIO_PATH = "/v1/channels/sms/twilio"
 # it before the server binds it, which then ends ("port ... is taken"; a case store seen not coming up in a test run).
 PORT_BAND = range(10_000, 12_000)
 EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# A part of the band for runs side by side, `BENCH_PORTS=10000-10249` (the test suite gives each of its processes
+# one): two runs drawing from the whole band at once handed the same port to two servers, and the later one ended
+# "address already in use".
+PORTS_VARIABLE = "BENCH_PORTS"
+# Ports handed out lately by this process: a port is free until its server binds it, so two asked for back to back
+# (a gateway's and its case store's) could be the same one.
+_handed_out: dict[int, None] = {}
+_HANDED_OUT_KEPT = 64
+
+
+def port_band() -> range:
+    """PORT_BAND, or the part of it `BENCH_PORTS` names (`low-high`, both in the band); a value that is not one is
+    refused rather than read as the whole band, which would let two runs meet again."""
+    value = os.environ.get(PORTS_VARIABLE, "").strip()
+    if not value:
+        return PORT_BAND
+    low, _, high = value.partition("-")
+    try:
+        band = range(int(low), int(high) + 1)
+    except ValueError:
+        band = range(0)
+    if len(band) < 2 or band.start < PORT_BAND.start or band.stop > PORT_BAND.stop:
+        raise ValueError(f"{PORTS_VARIABLE}={value!r}: expected low-high within {PORT_BAND.start}-{PORT_BAND.stop - 1}")
+    return band
 
 
 def free_port() -> int:
-    """A loopback port no one listens on: from PORT_BAND where the ephemeral range lies above it, else the kernel's."""
+    """A loopback port no one listens on and not handed out lately here: from `port_band()` where the ephemeral range
+    lies above it, else the kernel's."""
+    band = port_band()
     try:
         ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         ephemeral_low = 0
-    candidates = random.sample(PORT_BAND, 200) if ephemeral_low > PORT_BAND.stop else []
-    for port in [*candidates, 0]:
+    candidates = random.sample(band, min(200, len(band))) if ephemeral_low > band.stop else []
+    for port in [*(port for port in candidates if port not in _handed_out), 0]:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return int(probe.getsockname()[1])
+            chosen = int(probe.getsockname()[1])
+        _handed_out[chosen] = None
+        while len(_handed_out) > min(_HANDED_OUT_KEPT, len(band) // 2):
+            del _handed_out[next(iter(_handed_out))]
+        return chosen
     raise RuntimeError("no free loopback port")  # bind(0) failed too
 
 

@@ -145,6 +145,21 @@ async def async_wait_until(predicate: Callable[[], object], timeout: float = 10.
 
 
 @pytest.fixture(autouse=True, scope="session")
+def bench_ports_of_this_worker() -> Iterator[None]:
+    """The bench's servers listen on a part of its band of their own per xdist worker (`BENCH_PORTS`), as the tests'
+    do on theirs: two bench tests running at once drew from the whole band and handed one port to two servers."""
+    from bench.procs import PORT_BAND as BENCH_BAND
+    from bench.procs import PORTS_VARIABLE
+
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0) % PORT_BANDS
+    width = len(BENCH_BAND) // PORT_BANDS
+    low = BENCH_BAND.start + worker * width
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PORTS_VARIABLE, f"{low}-{low + width - 1}")
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def json_logs() -> None:
     """Log as the processes do: JSON lines through the redaction processor."""
     configure_logging("info")

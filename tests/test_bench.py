@@ -829,3 +829,48 @@ def test_the_bench_listens_on_ports_no_outgoing_connection_draws_its_own_from() 
         pytest.skip("this machine's ephemeral range reaches down to the bench's band: the kernel picks its ports")
     ports = {procs.free_port() for _ in range(50)}
     assert all(port in procs.PORT_BAND for port in ports), sorted(ports)
+
+
+def test_two_ports_asked_for_back_to_back_are_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port is free until its server binds it: a gateway's and its case store's, asked for one after the other,
+    were the same port now and then, and the later server ended "address already in use". In a band of two ports,
+    each pair asked for is both."""
+    from bench import procs
+
+    if int(procs.EPHEMERAL_RANGE.read_text().split()[0]) <= procs.PORT_BAND.stop:
+        pytest.skip("this machine's ephemeral range reaches down to the bench's band: the kernel picks its ports")
+    monkeypatch.setenv(procs.PORTS_VARIABLE, "11990-11991")
+    pairs = [(procs.free_port(), procs.free_port()) for _ in range(20)]
+    assert all(sorted(pair) == [11990, 11991] for pair in pairs), pairs
+
+
+@pytest.mark.parametrize(("value", "band"), [
+    ("", range(10_000, 12_000)),
+    ("10250-10499", range(10_250, 10_500)),
+    (" 11000-11001 ", range(11_000, 11_002)),
+])
+def test_bench_ports_names_a_part_of_the_band(value: str, band: range, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import procs
+
+    monkeypatch.setenv(procs.PORTS_VARIABLE, value)
+    assert procs.port_band() == band
+
+
+@pytest.mark.parametrize("value", ["10250", "10499-10250", "9000-9999", "11900-12100", "a-b", "11000-11000"])
+def test_bench_ports_that_is_no_part_of_the_band_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as the whole band instead, two runs side by side could meet on a port again."""
+    from bench import procs
+
+    monkeypatch.setenv(procs.PORTS_VARIABLE, value)
+    with pytest.raises(ValueError, match="BENCH_PORTS="):
+        procs.port_band()
+
+
+def test_each_test_process_runs_its_benches_on_ports_of_its_own() -> None:
+    """Bench tests run side by side in the xdist workers: each worker's part of the band is apart from the others'."""
+    from bench import procs
+
+    band = procs.port_band()
+    assert band != procs.PORT_BAND and len(band) == len(procs.PORT_BAND) // 8
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0) % 8
+    assert band.start == procs.PORT_BAND.start + worker * len(band)
