@@ -23,8 +23,10 @@ from normalizer.text import fold_word
 # line (workers/own_identity.py reads a signature's lines with them too).
 MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
 HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
-# What separates the words of a contact's label: "No. HP/WA", "Telp / WA".
-_LABEL_PARTS = re.compile(r"[\s./]+")
+# What separates the words of a contact's label: "No. HP/WA", "Telp / WA", "HP & WA".
+_LABEL_PARTS = re.compile(r"[\s./&+]+")
+# Joins a name's label to a contact's ("Nama dan Alamat").
+_JOINING = "dan"
 _MAILBOX_WORD = re.compile(r"[^\W\d_]+")
 _MIN_MAILBOX_NAME_WORD = 3
 
@@ -36,6 +38,8 @@ class SignatureWords:
     # `[contact_labels]` labels and the words a label made only of is one too, lowercase.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
+    # A name's label that names no one (`[own_name]` sign_off_name_labels), lowercase: "nama", "nama lengkap".
+    name_labels: frozenset[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded: "warga@", "info@" spell no name.
     not_a_name: frozenset[str]
 
@@ -48,6 +52,7 @@ def signature_words(path: Path = CONFIG_DIR / "identity.toml") -> SignatureWords
     return SignatureWords(
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
+        name_labels=frozenset(label.lower() for label in raw["own_name"]["sign_off_name_labels"]),
         not_a_name=frozenset(fold_word(word) for word in raw["not_a_name"]["words"]),
     )
 
@@ -63,7 +68,7 @@ def signature_line(line: str) -> bool:
         return False
     label = label.strip().rstrip(":").strip().lower()
     return not any(char.isalnum() for char in label) or is_contact_label(label, words.contact_labels,
-                                                                           words.contact_label_words)
+                                                                           words.contact_label_words, words.name_labels)
 
 
 def _without_contacts(line: str) -> str | None:
@@ -76,10 +81,16 @@ def _without_contacts(line: str) -> str | None:
     return "".join(char for at, char in enumerate(line) if not any(start <= at < end for start, end in spans))
 
 
-def is_contact_label(label: str, labels: frozenset[str], label_words: frozenset[str]) -> bool:
+def is_contact_label(label: str, labels: frozenset[str], label_words: frozenset[str],
+                     name_labels: frozenset[str] = frozenset()) -> bool:
     """Whether a line's label (lowercase) is a contact's: one of `[contact_labels]` (`labels`), or made only of their
-    `words` (`label_words`: "no. hp/wa", "nomor whatsapp", "kontak pelapor")."""
+    `words` (`label_words`: "no. hp/wa", "nomor whatsapp", "kontak pelapor"), a name's label before them too
+    (`name_labels`: "nama/hp", "nama & no. wa", "nama dan alamat": a name and a contact, as a signature gives them)."""
     parts = [part for part in _LABEL_PARTS.split(label) if part]
+    for size in (2, 1):
+        if len(parts) > size and " ".join(parts[:size]) in name_labels:
+            parts = parts[size + (parts[size] == _JOINING):]
+            break
     return label in labels or (bool(parts) and all(part in label_words for part in parts))
 
 

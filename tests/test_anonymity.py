@@ -2308,6 +2308,31 @@ def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expect
     assert _sms_without_own_identity(text) == (expected or text)
 
 
+# A name's label joined to a contact's ("Nama/HP:", "Nama & No. WA:", "Nama dan Alamat:") gives her name and her
+# contact together: her number replaced alone left her name on its line, and her address below it, in the case store.
+# The one reported's stays: an office opening the name, his word after it, a heading or a label of his above.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pungli di kantor desa.\nNama/HP: Siti Rahayu / 0812-3456-7001", "Pungli di kantor desa.\nNama/HP: [anonim]"),
+    ("Pungli di kantor desa.\nNama/HP: Siti Rahayu / 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02",
+     "Pungli di kantor desa.\nNama/HP: [anonim]\nAlamat: [anonim]"),
+    ("Nama & No. WA: siti rahayu 081234567001\nkades minta pungli", "Nama & No. WA: [anonim]\nkades minta pungli"),
+    ("Nama / No HP: Siti Rahayu (Sekdes) / 0812-3456-7001", "Nama / No HP: [anonim]"),
+    ("Nama/HP: Siti Rahayu / 0812-3456-7001 / 0857-1111-2222", "Nama/HP: [anonim]"),
+    ("Nama dan Alamat: Siti Rahayu, Jl. Mawar 3 RT 02\nHP: 0812-3456-7001", "Nama dan Alamat: [anonim]\nHP: [anonim]"),
+    ("Terima kasih\nNama lengkap/WA: Siti Rahayu - 0812 3456 7001", "Terima kasih\nNama lengkap/WA: [anonim]"),
+    ("Nama/HP: Kades Hendra / 0812-3456-7001", "Nama/HP: Kades Hendra / [anonim]"),
+    ("Nama/HP: Hendra Gunawan (penipu) / 0813-9999-8888\nNama/HP: Siti Rahayu / 0812-3456-7001",
+     "Nama/HP: Hendra Gunawan (penipu) / 0813-9999-8888\nNama/HP: [anonim]"),
+    ("Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888\nHP saya: 0812-3456-7001",
+     "Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888\nHP saya: [anonim]"),
+    ("Nama/HP pelaku: Hendra Gunawan / 0813-9999-8888\nHP saya: 0812-3456-7001",
+     "Nama/HP pelaku: Hendra Gunawan / 0813-9999-8888\nHP saya: [anonim]"),
+    ("Nama/HP: Hendra Gunawan / 0813-9999-8888", None),  # nothing of hers on it: no one's to tell
+])
+def test_a_name_joined_to_her_contact_under_one_label_goes_with_it(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
+
 def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:
     """Someone else's label after a bar keeps the sign-off (`_bracketed_theirs`): a pattern of the same name defined
     again for the name's label read the label's words there, and her name and number went."""

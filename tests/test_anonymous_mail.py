@@ -836,6 +836,19 @@ SIGN_OFF_CASES = [
                 "Kades potong BLT.\n\nHormat saya,\nNama: Siti Rahayu\nNIK: 3201234567890001\nAlamat: Jl. Mawar 3\n"
                 "No HP: 0813 2222 4444",
                 "Kades potong BLT.\n\nHormat saya,\nNama: [anonim]\n[anonim]\nAlamat: [anonim]\n[anonim]"),
+    # A name's label joined to a contact's: a signature's line of contacts, her name with them (the number and the
+    # address below it stayed, the name replaced alone where the From gave it).
+    *(SignOffCase(f"a name's label joined to a contact's below the closing is hers ({name})", name,
+                  "Pungli di kantor desa.\n\nHormat saya,\nNama/HP: Siti Rahayu / 0857-1111-2222\n"
+                  "Alamat: Jl. Mawar 3 RT 02",
+                  "Pungli di kantor desa.\n\nHormat saya,\n[anonim]") for name in ("Warga Peduli", "Siti Rahayu")),
+    SignOffCase("her name replaced under a name's label joined to a contact's takes her number with it",
+                "Siti Rahayu", "Pungli di kantor desa.\nNama & No. WA: Siti Rahayu 0857-1111-2222\n"
+                "Alamat: Jl. Mawar 3 RT 02\nKades minta uang.",
+                "Pungli di kantor desa.\nNama & No. WA: [anonim]\nAlamat: [anonim]\nKades minta uang."),
+    SignOffCase("a name's label joined to a contact's with his word after the name stays", "Warga Peduli",
+                "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888",
+                "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888"),
     SignOffCase("a name under 'Nama:' above the closing is the report's", "Warga Peduli",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03"),

@@ -170,6 +170,9 @@ class IdentityWords:
     # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
+    # A name's label that names no one (`[own_name]` sign_off_name_labels), lowercase: one joined to a contact's words
+    # is a contact's ("Nama/HP", `normalizer.signature.is_contact_label`).
+    name_labels: frozenset[str]
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
@@ -226,6 +229,8 @@ class IdentityWords:
     sign_off_reporter_label: re.Pattern[str]
     # The same of a name's label that names no one, hers below a closing alone (`[own_name]` sign_off_name_labels).
     sign_off_name_label: re.Pattern[str]
+    # One of those joined to a contact's label's words ("Nama/HP:", "Nama & No. WA:"): her name and contact after it.
+    joined_name_label: re.Pattern[str]
     # Words opening a line that heads someone else's details below a closing (`[own_name]` detail_headings: "Data").
     detail_headings: frozenset[str]
     # The labels of her account of what happened in a form of her details (`[own_name]` account_labels), folded.
@@ -359,6 +364,15 @@ def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
                       + "|".join(map(phrase_pattern, labels)) + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
 
+def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) -> re.Pattern[str]:
+    """One of `labels` joined by a slash, "&", "+" or "dan" to a run of `contact_words` ("Nama/HP:", "Nama & No. WA:",
+    "Nama dan Alamat:"), opening a line as `_label_opening_a_line` reads it, and its colon."""
+    word = r"(?:" + "|".join(re.escape(word) for word in sorted(contact_words, key=len, reverse=True)) + r")\.?"
+    return re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
+                      + "|".join(map(phrase_pattern, labels)) + r")[^\S\n]*(?:/|&|\+|\bdan\b)[^\S\n]*"
+                      + word + r"(?:[^\S\n]*/?[^\S\n]*" + word + r")*\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4)
 def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWords:
     """config/identity.toml compiled into `IdentityWords`, once per path: every anonymous mail is read with them, and
@@ -381,6 +395,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
+        name_labels=frozenset(label.lower() for label in raw["own_name"]["sign_off_name_labels"]),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(phrase_pattern, raw["someone_else"]["victim"]))
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
@@ -417,6 +432,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         sign_off_name_label=_label_opening_a_line(raw["own_name"]["sign_off_name_labels"]),
+        joined_name_label=_joined_label_opening_a_line(raw["own_name"]["sign_off_name_labels"],
+                                                       raw["contact_labels"]["words"]),
         detail_headings=frozenset(word.lower() for word in raw["own_name"]["detail_headings"]),
         account_labels=frozenset(_folded(word) for word in raw["own_name"]["account_labels"]),
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
@@ -3041,7 +3058,7 @@ def _is_senders_bare_contact(lines: list[str], index: int) -> bool:
 def _is_contact_label(label: str) -> bool:
     """Whether a line's label (lowercase) is a signature's contact's (`normalizer.signature.is_contact_label`)."""
     words = load_identity_words()
-    return is_contact_label(label, words.contact_labels, words.contact_label_words)
+    return is_contact_label(label, words.contact_labels, words.contact_label_words, words.name_labels)
 
 
 def _is_citizens_line(line: str) -> bool:
@@ -3244,9 +3261,10 @@ def without_names_in_her_details(text: str) -> str:
     or a label of someone else's in the run down (`_heads_someone_elses`: "Penipu:\nNama: Budi\nHP: 0813...\nNo saya:
     ...": the scammer's, the evidence)."""
     words = load_identity_words()
-    if OWN_IDENTITY not in text or words.sign_off_name_label.search(text) is None:
+    if OWN_IDENTITY not in text or (words.sign_off_name_label.search(text) is None
+                                    and words.joined_name_label.search(text) is None):
         return text
-    lines = text.split("\n")
+    lines = [_joined_details_without_hers(words, line) for line in text.split("\n")]
     # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run; a quoted one is someone else's
     # ("> Nama: Budi\n> HP: 0896...").
     labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
@@ -3262,7 +3280,8 @@ def without_names_in_her_details(text: str) -> str:
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
-            named = [place for place, index in enumerate(run) if words.sign_off_name_label.match(lines[index])]
+            named = [place for place, index in enumerate(run)
+                     if words.sign_off_name_label.match(lines[index]) or words.joined_name_label.match(lines[index])]
             first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
             for first, last in pairwise([0, *(place for place in named if place), len(run)] if run else []):
                 details = [lines[index] for index in run[first:last]]
@@ -3271,6 +3290,24 @@ def without_names_in_her_details(text: str) -> str:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
     return "\n".join(lines)
+
+
+def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: bool = False) -> str:
+    """A line under a name's label joined to a contact's (`joined_name_label`: "Nama/HP: Siti Rahayu / 0857...") with
+    her name or her contact replaced before, or in a form of her details (`in_her_form`): all it gives is hers, her
+    number beside her name, her name beside her number ("Nama/HP: Siti Rahayu / [anonim]" sent her name; a mail's
+    "Nama/HP: [anonim] / 0857..." her number; "Nama/Alamat: Siti Rahayu, Jl. Mawar 3\nHP: [anonim]" both). Not the one
+    reported's (`_labelled_name`: "Nama/HP: Hendra Gunawan (penipu) / ..."), nor beside a word of someone else's ("...
+    / 0813... (nomor penipu)")."""
+    label = words.joined_name_label.match(line)
+    if label is None or not (in_her_form or OWN_IDENTITY in line[label.end():]):
+        return line
+    value = line[label.end():]
+    if any(_someone_elses(words, word) for word in _WORD.findall(value)):
+        return line
+    if not value.lstrip().startswith(OWN_IDENTITY) and _labelled_name(words, line, label.end()) is None:
+        return line
+    return line[:label.end()] + value[:len(value) - len(value.lstrip())] + OWN_IDENTITY
 
 
 def _names_the_one_reported(words: IdentityWords, line: str) -> bool:
@@ -3315,6 +3352,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     """A line of her details' form with the name after a name's label, the address after an address's label or her
     numbers replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02", "NIK: 3201..."),
     but for the one reported (`_labelled_name`)."""
+    if (joined := _joined_details_without_hers(words, line, in_her_form=True)) != line:
+        return joined
     if (label := words.sign_off_name_label.match(line)) is not None:
         span = _labelled_name(words, line, label.end())
         return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
