@@ -2253,6 +2253,12 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nNo saya: [anonim]"),
     ("Nama: Kades Hendra\nNo saya: 0812-3456-7001", "Nama: Kades Hendra\nNo saya: [anonim]"),
     ("Nama: Siti Rahayu\nHP: 0813-1111-2222\nkades minta pungli", None),  # no number of hers: nothing to tell
+    # no name read under the label (one word in lowercase, as a feature phone types it): its few words are hers there,
+    # but someone else's word or an office
+    ("Terima kasih\nNama: siti\nHP: 0812-3456-7001", "Terima kasih\nNama: [anonim]\nHP: [anonim]"),
+    ("Nama: siti, HP: 0812-3456-7001", "Nama: [anonim], HP: [anonim]"),
+    ("Nama: penipu\nHP: 0812-3456-7001", "Nama: penipu\nHP: [anonim]"),
+    ("Nama: kades\nHP: 0812-3456-7001", "Nama: kades\nHP: [anonim]"),
     # the scammer's details with his number left, hers given beside them; a heading of theirs above the form; her
     # name replaced under her label below the accused's
     ("Saya ditipu.\nNama: Budi Santoso\nRek: BCA 1234567890\nHP: 0813-2222-3333\nHP saya: 0857-1234-5678",

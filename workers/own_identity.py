@@ -3356,6 +3356,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
         return joined
     if (label := words.sign_off_name_label.match(line)) is not None:
         span = _labelled_name(words, line, label.end())
+        if span is None and _given_name(words, line, label.end(), offices_end=False) is None:  # no name read there
+            span = _few_plain_words(words, line, label.end())
         return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
     if (value_at := _labelled_address(words, line)) is not None and not line.startswith(OWN_IDENTITY, value_at):
         return line[:value_at] + OWN_IDENTITY
@@ -3369,6 +3371,23 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     read = ascii_digits(line)
     return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
                                   for found in pattern.finditer(read)])
+
+
+def _few_plain_words(words: IdentityWords, line: str, start: int) -> tuple[int, int] | None:
+    """The span of the words after a name's label in a form of her details where no name is read there (`_given_name`:
+    "Nama: siti", one word in lowercase, as a feature phone types it; it stayed): hers, up to `_FEW_WORDS` words of
+    letters ending the clause, none of someone else's or an office ("Nama: penipu", "Nama: kades" stay)."""
+    clause = _PLAIN_CLAUSE.match(line, start)
+    found = _WORD.findall(clause.group(1)) if clause is not None else []  # type: ignore[union-attr]
+    if not 0 < len(found) <= _FEW_WORDS or any(not word.isalpha() or _someone_elses_or_office(words, word)
+                                                  for word in found):
+        return None
+    return clause.start(1), clause.end(1)  # type: ignore[union-attr]
+
+
+# The words after a name's label up to the end of their clause, spaces around them apart.
+_PLAIN_CLAUSE = re.compile(r"[^\S\n]*([^,;.!?()\[\]\n]*?)[^\S\n]*(?=[,;.!?]|$)", re.MULTILINE)
+_FEW_WORDS = 3
 
 
 # The words of a line's start read for a label of her account ("Isi laporan:", "Kronologi kejadian:").
