@@ -3378,15 +3378,19 @@ def _few_plain_words(words: IdentityWords, line: str, start: int) -> tuple[int, 
     "Nama: siti", one word in lowercase, as a feature phone types it; it stayed): hers, up to `_FEW_WORDS` words of
     letters ending the clause, none of someone else's or an office ("Nama: penipu", "Nama: kades" stay)."""
     clause = _PLAIN_CLAUSE.match(line, start)
-    found = _WORD.findall(clause.group(1)) if clause is not None else []  # type: ignore[union-attr]
-    if not 0 < len(found) <= _FEW_WORDS or any(not word.isalpha() or _someone_elses_or_office(words, word)
-                                                  for word in found):
+    end = clause.end()  # type: ignore[union-attr]  # matches empty at least
+    if end < len(line) and line[end] not in _CLAUSE_ENDS:  # a bracket, another line: not a clause of words alone
         return None
-    return clause.start(1), clause.end(1)  # type: ignore[union-attr]
+    found = [*_WORD.finditer(line, start, end)]
+    if not 0 < len(found) <= _FEW_WORDS or any(not word.group().isalpha() or _someone_elses_or_office(
+            words, word.group()) for word in found):
+        return None
+    return found[0].start(), found[-1].end()
 
 
-# The words after a name's label up to the end of their clause, spaces around them apart.
-_PLAIN_CLAUSE = re.compile(r"[^\S\n]*([^,;.!?()\[\]\n]*?)[^\S\n]*(?=[,;.!?]|$)", re.MULTILINE)
+# The words after a name's label up to the end of their clause (`_CLAUSE_ENDS` or the line's end).
+_PLAIN_CLAUSE = re.compile(r"[^,;.!?()\[\]\n]*")
+_CLAUSE_ENDS = ",;.!?"
 _FEW_WORDS = 3
 
 
