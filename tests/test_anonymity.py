@@ -22,6 +22,8 @@ import hashlib
 import io
 import re
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +47,7 @@ from normalizer.keywords import parse_text
 from normalizer.pipeline import normalize
 from normalizer.quoted_posts import without_relayed_authors
 from tests.aggregator_support import AggregatorApi, aggregator_api, drain, post_callback, running_gateway
-from tests.conftest import CaseStoreServer, GatewayServer, LoopbackServer, free_port
+from tests.conftest import REPO_ROOT, CaseStoreServer, GatewayServer, LoopbackServer, free_port
 from tests.email_support import SmtpServerThread, run_replies
 from tests.email_support import fixture as email_fixture
 from tests.image_support import OWNER, SERIAL, fixture, frames_of, identifying_metadata
@@ -2334,9 +2336,40 @@ def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expect
     ("Nama/HP pelaku: Hendra Gunawan / 0813-9999-8888\nHP saya: 0812-3456-7001",
      "Nama/HP pelaku: Hendra Gunawan / 0813-9999-8888\nHP saya: [anonim]"),
     ("Nama/HP: Hendra Gunawan / 0813-9999-8888", None),  # nothing of hers on it: no one's to tell
+    # a joined line of hers below her name's label is a line of her details, not details of their own (her name, NIK
+    # and address above it stayed)
+    ("Pungli.\nNama: Siti Rahayu\nNama/HP: 0812-3456-7001", "Pungli.\nNama: [anonim]\nNama/HP: [anonim]"),
+    ("Pungli.\nNama: Siti Rahayu\nAlamat: Jl. Mawar 3 RT 02\nNama & No. WA: Siti / 0812-3456-7001",
+     "Pungli.\nNama: [anonim]\nAlamat: [anonim]\nNama & No. WA: [anonim]"),
+    ("Pungli.\nNama: Siti Rahayu\nNIK: 3201234567890001\nNama/HP: Siti / 0812-3456-7001",
+     "Pungli.\nNama: [anonim]\n[anonim]\nNama/HP: [anonim]"),
+    # his, below a heading of his or hers further on his line alone, or his name the one reported's in her form
+    ("Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di 0812-3456-7001",
+     "Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di [anonim]"),
+    ("Nama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di 0812-3456-7001",
+     "Nama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di [anonim]"),
+    ("Penipuan.\n\ntks\nNama/HP: Kades Hendra / 0813-9999-8888\nKorban: Siti Rahayu / 0812-3456-7001",
+     "Penipuan.\n\ntks\nNama/HP: Kades Hendra / 0813-9999-8888\nKorban: Siti Rahayu / [anonim]"),
+    ("Nama: Siti\nHP: 0812-3456-7001\nNama/HP: Budi (penipu) / 0813-9999-8888",
+     "Nama: [anonim]\nHP: [anonim]\nNama/HP: Budi (penipu) / 0813-9999-8888"),
 ])
 def test_a_name_joined_to_her_contact_under_one_label_goes_with_it(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
+
+
+@pytest.mark.timeout(120)  # a guard against a hang only
+def test_a_joined_label_that_never_ends_in_a_colon_is_read_once() -> None:
+    """Each space between a joined label's words could be read two ways (an optional space on each side of an optional
+    slash): "Nama/hp hp hp ... x" took 2^n steps, 36 s for an SMS of 80 characters. In a process of its own, ended
+    if it does not answer."""
+    code = ("from workers.own_identity import without_own_identity\n"
+            "text = 'Pungli, HP saya 0812-3456-7001.\\nNama/' + 'hp ' * 60 + 'x\\nNama / ' + 'No. ' * 60 + 'x'\n"
+            "sender = {'kind': 'msisdn', 'id': '+6281234567001', 'display_name': None}\n"
+            "envelope = {'channel': 'sms', 'anonymous': True, 'sender': sender, 'channel_meta': {}, 'text': text}\n"
+            "print(without_own_identity(envelope, ('text',))['text'])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Pungli, HP saya [anonim].")
 
 
 def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:

@@ -849,6 +849,17 @@ SIGN_OFF_CASES = [
     SignOffCase("a name's label joined to a contact's with his word after the name stays", "Warga Peduli",
                 "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888",
                 "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888"),
+    # his below the closing, read as her signature's contact line, went whole, or his number beside hers
+    *(SignOffCase(f"a name's label joined to a contact's naming the one reported stays ({his})", name,
+                  f"Penipuan lewat WA.\n\nHormat saya,\nNama/HP: {his} / 0813-9999-8888\nHP saya: 0812-3456-7001",
+                  f"Penipuan lewat WA.\n\nHormat saya,\nNama/HP: {his} / 0813-9999-8888\n[anonim]")
+      for his in ("Kades Hendra", "Budi Santoso (penipu)") for name in ("Warga Peduli", "Siti Rahayu")),
+    SignOffCase("a name's label joined to a contact's naming an official below the closing stays", "Warga Peduli",
+                "Penipuan lewat WA.\n\nTerima kasih\nNama/HP: Kades Hendra / 0813-9999-8888",
+                "Penipuan lewat WA.\n\nTerima kasih\nNama/HP: Kades Hendra / 0813-9999-8888"),
+    SignOffCase("a joined line under the accused's label with her name further on stays his", "Siti Rahayu",
+                "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu Siti Rahayu)",
+                "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu [anonim])"),
     SignOffCase("a name under 'Nama:' above the closing is the report's", "Warga Peduli",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03"),

@@ -368,9 +368,12 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
     """One of `labels` joined by a slash, "&", "+" or "dan" to a run of `contact_words` ("Nama/HP:", "Nama & No. WA:",
     "Nama dan Alamat:"), opening a line as `_label_opening_a_line` reads it, and its colon."""
     word = r"(?:" + "|".join(re.escape(word) for word in sorted(contact_words, key=len, reverse=True)) + r")\.?"
+    # Between two words one way to read each space alone: an optional space on either side of an optional slash read
+    # the spaces of "Nama/hp hp hp ... x" in 2^n ways, a worker held for seconds by an SMS of a hundred characters.
+    between = r"(?:[^\S\n]*/[^\S\n]*|[^\S\n]+|(?<=\.))"
     return re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
                       + "|".join(map(phrase_pattern, labels)) + r")[^\S\n]*(?:/|&|\+|\bdan\b)[^\S\n]*"
-                      + word + r"(?:[^\S\n]*/?[^\S\n]*" + word + r")*\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
+                      + word + r"(?:" + between + word + r")*\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -3072,6 +3075,8 @@ def _is_citizens_line(line: str) -> bool:
     labelled = _LABELLED_LINE.match(line)
     if labelled and not _is_contact_label(labelled.group(1).strip().lower()):
         return True
+    if _joined_someone_elses(load_identity_words(), line):  # "Nama/HP: Kades Hendra / 0813...": the accused's
+        return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words) \
         and not _written_as_an_address(line)
@@ -3264,7 +3269,7 @@ def without_names_in_her_details(text: str) -> str:
     if OWN_IDENTITY not in text or (words.sign_off_name_label.search(text) is None
                                     and words.joined_name_label.search(text) is None):
         return text
-    lines = [_joined_details_without_hers(words, line) for line in text.split("\n")]
+    lines = text.split("\n")
     # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run; a quoted one is someone else's
     # ("> Nama: Budi\n> HP: 0896...").
     labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
@@ -3280,8 +3285,9 @@ def without_names_in_her_details(text: str) -> str:
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
-            named = [place for place, index in enumerate(run)
-                     if words.sign_off_name_label.match(lines[index]) or words.joined_name_label.match(lines[index])]
+            named = _name_openers(words, [lines[index] for index in run])
+            for index in run:
+                lines[index] = _joined_details_without_hers(words, lines[index])
             first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
             for first, last in pairwise([0, *(place for place in named if place), len(run)] if run else []):
                 details = [lines[index] for index in run[first:last]]
@@ -3293,21 +3299,56 @@ def without_names_in_her_details(text: str) -> str:
 
 
 def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: bool = False) -> str:
-    """A line under a name's label joined to a contact's (`joined_name_label`: "Nama/HP: Siti Rahayu / 0857...") with
-    her name or her contact replaced before, or in a form of her details (`in_her_form`): all it gives is hers, her
-    number beside her name, her name beside her number ("Nama/HP: Siti Rahayu / [anonim]" sent her name; a mail's
-    "Nama/HP: [anonim] / 0857..." her number; "Nama/Alamat: Siti Rahayu, Jl. Mawar 3\nHP: [anonim]" both). Not the one
-    reported's (`_labelled_name`: "Nama/HP: Hendra Gunawan (penipu) / ..."), nor beside a word of someone else's ("...
-    / 0813... (nomor penipu)")."""
+    """A line under a name's label joined to a contact's (`joined_name_label`: "Nama/HP: Siti Rahayu / 0857...") opening
+    with her name or her contact replaced before, her contact right after her name, or in a form of her details
+    (`in_her_form`): all it gives is hers, her number beside her name, her name beside her number ("Nama/HP: Siti
+    Rahayu / [anonim]" sent her name; a mail's "Nama/HP: [anonim] / 0857..." her number; "Nama/Alamat: Siti Rahayu,
+    Jl. Mawar 3\nHP: [anonim]" both). Not someone else's (`_joined_someone_elses`), nor with hers further on alone
+    ("Nama/HP: Hendra Gunawan / 0813..., menelpon saya di [anonim]": his, the evidence)."""
     label = words.joined_name_label.match(line)
-    if label is None or not (in_her_form or OWN_IDENTITY in line[label.end():]):
+    if label is None or _joined_someone_elses(words, line):
         return line
     value = line[label.end():]
-    if any(_someone_elses(words, word) for word in _WORD.findall(value)):
-        return line
-    if not value.lstrip().startswith(OWN_IDENTITY) and _labelled_name(words, line, label.end()) is None:
-        return line
+    if not value.lstrip().startswith(OWN_IDENTITY):
+        name = _labelled_name(words, line, label.end())
+        if name is None or not (in_her_form or _HERS_BESIDE_NAME.match(line, name[1])):
+            return line
     return line[:label.end()] + value[:len(value) - len(value.lstrip())] + OWN_IDENTITY
+
+
+# Her contact already replaced right after a name, her post in brackets ("Siti Rahayu (Sekdes) / ..."), a comma, a
+# slash, a dash or a bar between or none.
+_HERS_BESIDE_NAME = re.compile(r"[^\S\n]*(?:\([^()\n]{1,40}\))?[^\S\n]*[,/\-|]?[^\S\n]*" + re.escape(OWN_IDENTITY))
+
+
+def _joined_someone_elses(words: IdentityWords, line: str) -> bool:
+    """Whether `line` is a joined name's label (`joined_name_label`) and someone else's details: a word of someone
+    else's after it ("Nama/HP: Budi Santoso (penipu) / 0813..."), or a name that is the one reported's
+    (`_labelled_name`: "Nama/HP: Kades Hendra / 0813...")."""
+    label = words.joined_name_label.match(line)
+    if label is None:
+        return False
+    if any(_someone_elses(words, word) for word in _WORD.findall(line, label.end())):
+        return True
+    return _given_name(words, line, label.end(), offices_end=False) is not None \
+        and _labelled_name(words, line, label.end()) is None
+
+
+def _name_openers(words: IdentityWords, run: list[str]) -> list[int]:
+    """The places in a run of labelled lines where a name's label opens details of their own: each "Nama:", and each
+    joined one ("Nama/HP:") giving a name that shares no word with the name above it; one giving none or the same
+    name again is a line of the details it stands in ("Nama: Siti Rahayu\nAlamat: ...\nNama/HP: Siti / 0812...":
+    read apart, her name and address above stayed)."""
+    openers: list[int] = []
+    above: set[str] = set()
+    for place, line in enumerate(run):
+        label = words.sign_off_name_label.match(line) or words.joined_name_label.match(line)
+        span = _given_name(words, line, label.end(), offices_end=False) if label is not None else None
+        given = {word.lower() for word in _WORD.findall(line, *span)} if span is not None else set()
+        if (label is not None and label.re is words.sign_off_name_label) or (given and given.isdisjoint(above)):
+            openers.append(place)
+        above = given or above
+    return openers
 
 
 def _names_the_one_reported(words: IdentityWords, line: str) -> bool:
@@ -3340,7 +3381,11 @@ def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -
 
 def _holds_her_contact(words: IdentityWords, line: str) -> bool:
     """Whether `line` holds OWN_IDENTITY other than a name replaced under a name's label ("Nama: [anonim], HP:
-    [anonim]" does, "Pelapor: [anonim]" does not)."""
+    [anonim]" does, "Pelapor: [anonim]" does not); under a joined one, read as hers whole
+    (`_joined_details_without_hers`: "Nama/HP: [anonim]", not "Nama/HP: Hendra / 0813..., menelpon saya di
+    [anonim]")."""
+    if (joined := words.joined_name_label.match(line)) is not None:  # hers read whole, not further on alone
+        return line[joined.end():].strip() == OWN_IDENTITY
     label = words.reporter_label.match(line) or words.sign_off_reporter_label.match(line) \
         or words.sign_off_name_label.match(line)
     if label is None:
@@ -3352,6 +3397,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     """A line of her details' form with the name after a name's label, the address after an address's label or her
     numbers replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02", "NIK: 3201..."),
     but for the one reported (`_labelled_name`)."""
+    if _joined_someone_elses(words, line):
+        return line
     if (joined := _joined_details_without_hers(words, line, in_her_form=True)) != line:
         return joined
     if (label := words.sign_off_name_label.match(line)) is not None:
