@@ -2343,6 +2343,8 @@ def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expect
      "Pungli.\nNama: [anonim]\nAlamat: [anonim]\nNama & No. WA: [anonim]"),
     ("Pungli.\nNama: Siti Rahayu\nNIK: 3201234567890001\nNama/HP: Siti / 0812-3456-7001",
      "Pungli.\nNama: [anonim]\n[anonim]\nNama/HP: [anonim]"),
+    ("Pungli.\nNama: Siti Rahayu\nNama/WA: siti / 0812-3456-7001\nAlamat: Jl. Mawar 3",
+     "Pungli.\nNama: [anonim]\nNama/WA: [anonim]\nAlamat: [anonim]"),
     # his, below a heading of his or hers further on his line alone, or his name the one reported's in her form
     ("Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di 0812-3456-7001",
      "Penipu:\nNama/HP: Hendra Gunawan / 0813-9999-8888, menelpon saya di [anonim]"),

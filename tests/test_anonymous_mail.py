@@ -849,14 +849,32 @@ SIGN_OFF_CASES = [
     SignOffCase("a name's label joined to a contact's with his word after the name stays", "Warga Peduli",
                 "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888",
                 "Penipuan.\n\nHormat saya,\nNama/HP: Hendra Gunawan (penipu) / 0813-9999-8888"),
-    # his below the closing, read as her signature's contact line, went whole, or his number beside hers
-    *(SignOffCase(f"a name's label joined to a contact's naming the one reported stays ({his})", name,
-                  f"Penipuan lewat WA.\n\nHormat saya,\nNama/HP: {his} / 0813-9999-8888\nHP saya: 0812-3456-7001",
-                  f"Penipuan lewat WA.\n\nHormat saya,\nNama/HP: {his} / 0813-9999-8888\n[anonim]")
-      for his in ("Kades Hendra", "Budi Santoso (penipu)") for name in ("Warga Peduli", "Siti Rahayu")),
-    SignOffCase("a name's label joined to a contact's naming an official below the closing stays", "Warga Peduli",
-                "Penipuan lewat WA.\n\nTerima kasih\nNama/HP: Kades Hendra / 0813-9999-8888",
-                "Penipuan lewat WA.\n\nTerima kasih\nNama/HP: Kades Hendra / 0813-9999-8888"),
+    # her number right after her name under her label went with it only where nothing below kept the sign-off's
+    # contacts: a line of the report after it ("Pelaku: ...") left it in the case store
+    *(SignOffCase(f"her number right after her name under 'Pelapor:' goes with it above '{below}'", "Warga Peduli",
+                  f"Penipuan lewat WA.\n\nTerima kasih\nPelapor: Siti Rahayu 0812-3456-7001\n{below}",
+                  f"Penipuan lewat WA.\n\nTerima kasih\nPelapor: [anonim]\n{below}")
+      for below in ("Pelaku: Kades Hendra 0813-9999-8888", "Korban: Dewi Lestari 0813-9999-8888")),
+    # his word after the name keeps his line below the closing, beside her own contact's line
+    *(SignOffCase(f"a name's label joined to a contact's with his word after the name stays beside hers ({name})",
+                  name, "Penipuan lewat WA.\n\nHormat saya,\nNama/HP: Budi Santoso (penipu) / 0813-9999-8888\n"
+                  "HP saya: 0812-3456-7001",
+                  "Penipuan lewat WA.\n\nHormat saya,\nNama/HP: Budi Santoso (penipu) / 0813-9999-8888\n[anonim]")
+      for name in ("Warga Peduli", "Siti Rahayu")),
+    # An office opening the name is no word of someone else's there: the line is her signature's, privacy first. Read
+    # as the report's, it ended her signature above it ("Pelapor: Siti Rahayu 0812...\nNama & WA: Kades Hendra / ..."
+    # kept her line) and kept her number written in it ("... (menelpon ke 0812...)", hers unknown to the gateway).
+    *(SignOffCase(f"a joined label's line below the closing is her signature's whatever office opens it ({case})",
+                  "Warga Peduli", text, expected) for case, text, expected in (
+        ("alone", "Penipuan lewat WA.\n\nTerima kasih\nNama/HP: Kades Hendra / 0813-9999-8888",
+         "Penipuan lewat WA.\n\nTerima kasih\n[anonim]"),
+        ("her number in it",
+         "Penipuan.\n\nSalam,\nNama & WA: Kades Hendra / 0813-9999-8888 (menelpon ke 0812-3456-7001)",
+         "Penipuan.\n\nSalam,\n[anonim]"),
+        ("below her line", "Pungli.\nPelapor: Siti Rahayu 0812-3456-7001\nNama & WA: Kades Hendra / 0813-9999-8888",
+         "Pungli.\nPelapor: [anonim]\n[anonim]"),
+        ("above hers", "Pungli.\n\nWassalam\nNama & WA: Kades Hendra / 0813-9999-8888\nNama & WA: Siti Rahayu / "
+         "0812-3456-7001", "Pungli.\n\nWassalam\n[anonim]"))),
     SignOffCase("a joined line under the accused's label with her name further on stays his", "Siti Rahayu",
                 "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu Siti Rahayu)",
                 "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu [anonim])"),

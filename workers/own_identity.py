@@ -2187,6 +2187,10 @@ def without_reporter_label(text: str) -> str:
             else _given_name(words, lines[index], label.end(), offices_end=False)
         if span is None:
             continue
+        # her number right after her name ("Pelapor: Siti Rahayu 0812...": the name went, the number stayed where a
+        # line of the report below kept the sign-off's contacts, "Pelaku: Kades Hendra 0813...")
+        if (number := _NUMBER_BESIDE_NAME.match(lines[index], span[1])) is not None:
+            span = (span[0], number.end())
         lines[index] = lines[index][:span[0]] + OWN_IDENTITY + lines[index][span[1]:]
     # The label alone on its line there, the name on the next ("Salam,\nPelapor:\nSiti Rahayu"), set off as a
     # sign-off's is ("Siti Rahayu, warga RT 03"; not "Kades Hendra minta uang ...", a sentence's), but by an office
@@ -3075,8 +3079,6 @@ def _is_citizens_line(line: str) -> bool:
     labelled = _LABELLED_LINE.match(line)
     if labelled and not _is_contact_label(labelled.group(1).strip().lower()):
         return True
-    if _joined_someone_elses(load_identity_words(), line):  # "Nama/HP: Kades Hendra / 0813...": the accused's
-        return True
     words = [token for token in line.split() if token[:1].isalpha()]
     return len(words) >= _PROSE_MIN_WORDS and 2 * sum(word[0].islower() for word in words) > len(words) \
         and not _written_as_an_address(line)
@@ -3310,8 +3312,10 @@ def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: b
         return line
     value = line[label.end():]
     if not value.lstrip().startswith(OWN_IDENTITY):
+        # no name read there ("Nama/WA: siti / [anonim]", not someone else's): nothing on it is anyone else's
         name = _labelled_name(words, line, label.end())
-        if name is None or not (in_her_form or _HERS_BESIDE_NAME.match(line, name[1])):
+        if not in_her_form and (OWN_IDENTITY not in value if name is None
+                                else _HERS_BESIDE_NAME.match(line, name[1]) is None):
             return line
     return line[:label.end()] + value[:len(value) - len(value.lstrip())] + OWN_IDENTITY
 
