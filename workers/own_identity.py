@@ -3332,10 +3332,8 @@ def _joined_someone_elses(words: IdentityWords, line: str) -> bool:
     label = words.joined_name_label.match(line)
     if label is None:
         return False
-    if any(_someone_elses(words, word) for word in _WORD.findall(line, label.end())):
-        return True
-    return _given_name(words, line, label.end(), offices_end=False) is not None \
-        and _labelled_name(words, line, label.end()) is None
+    return any(_someone_elses(words, word) for word in _WORD.findall(line, label.end())) \
+        or _reported_after(words, line, label.end())
 
 
 def _name_openers(words: IdentityWords, run: list[str]) -> list[int]:
@@ -3358,8 +3356,13 @@ def _name_openers(words: IdentityWords, run: list[str]) -> list[int]:
 def _names_the_one_reported(words: IdentityWords, line: str) -> bool:
     """Whether `line` is a name's label and a name that is the one reported's (`_labelled_name`)."""
     label = words.sign_off_name_label.match(line)
-    return label is not None and _given_name(words, line, label.end(), offices_end=False) is not None \
-        and _labelled_name(words, line, label.end()) is None
+    return label is not None and _reported_after(words, line, label.end())
+
+
+def _reported_after(words: IdentityWords, line: str, start: int) -> bool:
+    """Whether a name is read after a name's label ending at `start` and it is the one reported's (`_labelled_name`
+    reads none there)."""
+    return _given_name(words, line, start, offices_end=False) is not None and _labelled_name(words, line, start) is None
 
 
 def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -> bool:
@@ -3401,10 +3404,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     """A line of her details' form with the name after a name's label, the address after an address's label or her
     numbers replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02", "NIK: 3201..."),
     but for the one reported (`_labelled_name`)."""
-    if _joined_someone_elses(words, line):
-        return line
-    if (joined := _joined_details_without_hers(words, line, in_her_form=True)) != line:
-        return joined
+    if words.joined_name_label.match(line) is not None:  # hers whole, but someone else's
+        return _joined_details_without_hers(words, line, in_her_form=True)
     if (label := words.sign_off_name_label.match(line)) is not None:
         span = _labelled_name(words, line, label.end())
         if span is None and _given_name(words, line, label.end(), offices_end=False) is None:  # no name read there
