@@ -2255,6 +2255,16 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nNo saya: [anonim]"),
     ("Nama: Kades Hendra\nNo saya: 0812-3456-7001", "Nama: Kades Hendra\nNo saya: [anonim]"),
     ("Nama: Siti Rahayu\nHP: 0813-1111-2222\nkades minta pungli", None),  # no number of hers: nothing to tell
+    # no name's label: her address beside her number is hers all the same; not the accused's, nor the place of it
+    ("Kades minta pungli 200rb.\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
+     "Kades minta pungli 200rb.\nAlamat: [anonim]\nHP saya: [anonim]"),
+    ("Kades minta pungli 200rb.\nAlamat: Jl. Mawar 3 RT 02\nHP: 0812-3456-7001",
+     "Kades minta pungli 200rb.\nAlamat: [anonim]\nHP: [anonim]"),
+    ("Saya ditipu.\nAlamat penipu: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
+     "Saya ditipu.\nAlamat penipu: Jl. Kenanga 12\nHP saya: [anonim]"),
+    ("Data penipu:\nAlamat: Jl. Kenanga 12\nHP: 0813-1111-2222\nHP saya: 0812-3456-7001",
+     "Data penipu:\nAlamat: Jl. Kenanga 12\nHP: 0813-1111-2222\nHP saya: [anonim]"),
+    ("Lokasi: Jl. Kenanga 12\nHP saya: 0812-3456-7001", "Lokasi: Jl. Kenanga 12\nHP saya: [anonim]"),
     # no name read under the label (one word in lowercase, as a feature phone types it): its few words are hers there,
     # but someone else's word or an office
     ("Terima kasih\nNama: siti\nHP: 0812-3456-7001", "Terima kasih\nNama: [anonim]\nHP: [anonim]"),
@@ -2314,6 +2324,40 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
+
+
+def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> str:
+    envelope = {"tracking_id": "10000004", "channel": "email", "channel_message_id": "m-1", "anonymous": True,
+                "sender": {"kind": "email", "id": "siti.rahayu@contoh-desa.net", "display_name": display_name},
+                "channel_meta": {}, "text": text, "attachments": []}
+    return own_identity.without_own_identity(envelope, ("text",))["text"]
+
+
+# A mail's form of her details: the gateway knows no number of a mail's sender, so her name under a name's label (the
+# From's, replaced) is what tells the form hers; her number and address beside it reached the case store. The one
+# reported's details below a heading or a label of his, or with his word after the name, stay; so does a form whose
+# name is not the From's.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Kades minta pungli 200rb.\nNama: Siti Rahayu\nHP: 0857-2222-3333\nAlamat: Jl. Mawar 3 RT 02",
+     "Kades minta pungli 200rb.\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Data pelapor:\nNama lengkap: Siti Rahayu\nNo. WA: 0857 2222 3333\nNIK: 3201234567890001\nLaporan: pungli",
+     "Data pelapor:\nNama lengkap: [anonim]\nNo. WA: [anonim]\n[anonim]\nLaporan: pungli"),
+    ("Nama: Siti Rahayu, HP: 0857-2222-3333. Kades minta pungli", "Nama: [anonim], HP: [anonim]. Kades minta pungli"),
+    ("Nama: Siti Rahayu, NIK: 3201234567890001; WA: 0857 2222 3333\nKades minta pungli",
+     "Nama: [anonim], NIK: [anonim]; WA: [anonim]\nKades minta pungli"),
+    ("Nama: Siti Rahayu, HP penipu: 0813-1111-2222\nKades minta pungli", "Nama: [anonim], HP penipu: 0813-1111-2222\n"
+     "Kades minta pungli"),
+    # his form below hers, a heading of his, his word after the name, a name that is not hers
+    ("Nama: Siti Rahayu\nHP: 0857-2222-3333\nNama: Hendra Gunawan\nHP: 0813-1111-2222",
+     "Nama: [anonim]\nHP: [anonim]\nNama: Hendra Gunawan\nHP: 0813-1111-2222"),
+    ("Data penipu:\nNama: Budi Santoso\nHP: 0813-1111-2222", None),
+    ("Nama: Budi Santoso (penipu)\nHP: 0813-1111-2222\nAlamat: Jl. Kenanga 12", None),
+    ("Kades minta pungli.\nNama: Hendra Gunawan\nHP: 0813-1111-2222\nAlamat: Jl. Kenanga 12", None),
+    ("Nama: Siti Rahayu\nHP: 0857-2222-3333\nNo HP penipu: 081299998888",
+     "Nama: [anonim]\nHP: [anonim]\nNo HP penipu: 081299998888"),
+])
+def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
+    assert _mail_without_own_identity(text) == (expected or text)
 
 
 # A name's label joined to a contact's ("Nama/HP:", "Nama & No. WA:", "Nama dan Alamat:") gives her name and her

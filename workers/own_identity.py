@@ -3263,15 +3263,19 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
 def without_names_in_her_details(text: str) -> str:
     """`text` with the name under a name's label that names no one (`sign_off_name_labels`: "Nama: Siti Rahayu") and
     the address under its label replaced by OWN_IDENTITY, in a run of labelled lines holding a contact of hers replaced
-    before (the number she sent from, "HP saya: ..."): a form of her own details ("Nama: Siti Rahayu\nHP: 0857...\n
-    Alamat: ...\nLaporan: ..." from 0857... sent her name and address, its number alone replaced). Not from a heading
-    or a label of someone else's in the run down (`_heads_someone_elses`: "Penipu:\nNama: Budi\nHP: 0813...\nNo saya:
-    ...": the scammer's, the evidence)."""
+    before (the number she sent from, "HP saya: ...", or the name a mail's From gives): a form of her own details
+    ("Nama: Siti Rahayu\nHP: 0857...\nAlamat: ...\nLaporan: ..." from 0857... sent her name and address, its number
+    alone replaced; from "Siti Rahayu <...>" her number and address), with a name's label or not ("Alamat: ...\nHP saya:
+    ..."). Not from a heading or a label of someone else's in the run down (`_heads_someone_elses`: "Penipu:\nNama:
+    Budi\nHP: 0813...\nNo saya: ...": the scammer's, the evidence)."""
     words = load_identity_words()
-    if OWN_IDENTITY not in text or (words.sign_off_name_label.search(text) is None
-                                    and words.joined_name_label.search(text) is None):
+    if OWN_IDENTITY not in text:
         return text
     lines = text.split("\n")
+    # A form of hers may give no name, her address beside her contact ("Alamat: Jl. Mawar 3\nHP saya: [anonim]")
+    if (words.sign_off_name_label.search(text) is None and words.joined_name_label.search(text) is None
+            and not any(_labelled_address(words, line) is not None for line in lines)):
+        return text
     # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run; a quoted one is someone else's
     # ("> Nama: Budi\n> HP: 0896...").
     labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
@@ -3387,8 +3391,9 @@ def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -
 
 
 def _holds_her_contact(words: IdentityWords, line: str) -> bool:
-    """Whether `line` holds OWN_IDENTITY other than a name replaced under a name's label ("Nama: [anonim], HP:
-    [anonim]" does, "Pelapor: [anonim]" does not); under a joined one, read as hers whole
+    """Whether `line` holds OWN_IDENTITY other than a name replaced under a reporter's label ("Nama: [anonim], HP:
+    [anonim]" does, "Pelapor: [anonim]" does not), or her name replaced under a name's label (a mail's "Nama:
+    [anonim]": the From's name, her number unknown to the gateway); under a joined one, read as hers whole
     (`_joined_details_without_hers`: "Nama/HP: [anonim]", not "Nama/HP: Hendra / 0813..., menelpon saya di
     [anonim]")."""
     if (joined := words.joined_name_label.match(line)) is not None:  # hers read whole, not further on alone
@@ -3397,7 +3402,16 @@ def _holds_her_contact(words: IdentityWords, line: str) -> bool:
         or words.sign_off_name_label.match(line)
     if label is None:
         return OWN_IDENTITY in line
-    return OWN_IDENTITY in line[label.end():].lstrip().removeprefix(OWN_IDENTITY)
+    value = line[label.end():].lstrip()
+    # Her name replaced whole under a name's label: only the name she is known by is (a mail's From, whose number the
+    # gateway does not know); a reporter's label's name is replaced whoever it is
+    if label.re is words.sign_off_name_label and _HER_NAME_WHOLE.match(value) is not None:
+        return True
+    return OWN_IDENTITY in value.removeprefix(OWN_IDENTITY)
+
+
+# A name's value that is her name replaced and nothing more of its clause ("[anonim]", "[anonim], HP: ...").
+_HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:[,;.]|$)")
 
 
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
@@ -3410,7 +3424,8 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
         span = _labelled_name(words, line, label.end())
         if span is None and _given_name(words, line, label.end(), offices_end=False) is None:  # no name read there
             span = _few_plain_words(words, line, label.end())
-        return line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
+        line = line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
+        return _contact_clauses_without_hers(words, line, label.end())
     if (value_at := _labelled_address(words, line)) is not None and not line.startswith(OWN_IDENTITY, value_at):
         return line[:value_at] + OWN_IDENTITY
     # her other numbers there: a second phone's, her NIK, her account's ("HP 2: 0813...", "NIK: 3201...", "Rek saya:
@@ -3423,6 +3438,22 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     read = ascii_digits(line)
     return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
                                   for found in pattern.finditer(read)])
+
+
+def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -> str:
+    """Her name's line in a form of her details with the numbers in its clauses under a contact's label after `start`
+    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know); not
+    under a label of someone else's ("Nama: [anonim], HP penipu: 0813...")."""
+    read = ascii_digits(line)
+    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start)
+             if _is_contact_label(clause.group(1).strip().lower())
+             and not any(_someone_elses(words, word) for word in _WORD.findall(clause.group(1)))
+             for pattern in (_GIVEN_NUMBER, _NIK) for found in pattern.finditer(read, clause.start(2), clause.end(2))]
+    return _replaced_spans(line, spans) if spans else line
+
+
+# A clause of a line opening with a label and its colon after a comma or a semicolon (", HP: 0857...").
+_CONTACT_CLAUSE = re.compile(r"[,;][^\S\n]*([^:,;\n]{1,40}):([^,;\n]*)")
 
 
 def _few_plain_words(words: IdentityWords, line: str, start: int) -> tuple[int, int] | None:
