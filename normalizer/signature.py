@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +26,11 @@ MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
 HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
 # What separates the words of a contact's label: "No. HP/WA", "Telp / WA", "HP & WA".
 _LABEL_PARTS = re.compile(r"[\s./&+]+")
-# Joins a name's label to a contact's ("Nama dan Alamat").
-_JOINING = "dan"
+# What joins a name's label to a contact's: a mark ("Nama/HP", "Nama & No. WA", "Nama, HP", "Nama - HP", "Nama|HP") or
+# a word ("Nama dan Alamat", "Nama serta HP"), or the contact's in brackets after it ("Nama (HP)").
+# workers/own_identity.py reads a joined label's line with the same.
+JOINING_MARKS = "/&+,|-\u2013\u2014"
+JOINING_WORDS = ("dan", "serta")
 _MAILBOX_WORD = re.compile(r"[^\W\d_]+")
 _MIN_MAILBOX_NAME_WORD = 3
 
@@ -38,7 +42,7 @@ class SignatureWords:
     # `[contact_labels]` labels and the words a label made only of is one too, lowercase.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
-    # A name's label that names no one (`[own_name]` sign_off_name_labels), lowercase: "nama", "nama lengkap".
+    # A name's label, joined to a contact's (`joined_name_labels`), lowercase: "nama", "nama pelapor", "identitas".
     name_labels: frozenset[str]
     # A mailbox's ordinary words (`[not_a_name]`), folded: "warga@", "info@" spell no name.
     not_a_name: frozenset[str]
@@ -52,9 +56,16 @@ def signature_words(path: Path = CONFIG_DIR / "identity.toml") -> SignatureWords
     return SignatureWords(
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
-        name_labels=frozenset(label.lower() for label in raw["own_name"]["sign_off_name_labels"]),
+        name_labels=frozenset(label.lower() for label in joined_name_labels(raw["own_name"])),
         not_a_name=frozenset(fold_word(word) for word in raw["not_a_name"]["words"]),
     )
+
+
+def joined_name_labels(own_name: Mapping[str, list[str]]) -> list[str]:
+    """The labels a name's is when a contact's is joined to it ("Nama/HP:", "Nama Pelapor/HP:", "Identitas/HP:"), from
+    config/identity.toml's `[own_name]`: sign_off_name_labels, reporter_labels and joined_name_labels (one a name's only
+    so: "Identitas:" alone heads details)."""
+    return [*own_name["sign_off_name_labels"], *own_name["reporter_labels"], *own_name["joined_name_labels"]]
 
 
 def signature_line(line: str) -> bool:
@@ -84,14 +95,29 @@ def _without_contacts(line: str) -> str | None:
 def is_contact_label(label: str, labels: frozenset[str], label_words: frozenset[str],
                      name_labels: frozenset[str] = frozenset()) -> bool:
     """Whether a line's label (lowercase) is a contact's: one of `[contact_labels]` (`labels`), or made only of their
-    `words` (`label_words`: "no. hp/wa", "nomor whatsapp", "kontak pelapor"), a name's label before them too
-    (`name_labels`: "nama/hp", "nama & no. wa", "nama dan alamat": a name and a contact, as a signature gives them)."""
+    `words` (`label_words`: "no. hp/wa", "nomor whatsapp", "kontak pelapor"), a name's label joined to them too
+    (`name_labels`, `JOINING_MARKS`, `JOINING_WORDS`: "nama/hp", "nama & no. wa", "nama dan alamat", "nama, hp",
+    "nama (hp)", "identitas/hp": a name and a contact, as a signature gives them; a space or a dot joins them too)."""
+    if label in labels:
+        return True
+    if name_labels and (joined := _joined_name_label(name_labels).match(label)) is not None:
+        rest = label[joined.end():]
+        if joined.group("bracket") is not None:
+            rest = rest.removesuffix(")") if rest.endswith(")") else ""
+        if rest.strip():
+            label = rest
     parts = [part for part in _LABEL_PARTS.split(label) if part]
-    for size in (2, 1):
-        if len(parts) > size and " ".join(parts[:size]) in name_labels:
-            parts = parts[size + (parts[size] == _JOINING):]
-            break
-    return label in labels or (bool(parts) and all(part in label_words for part in parts))
+    return bool(parts) and all(part in label_words for part in parts)
+
+
+@lru_cache(maxsize=4)
+def _joined_name_label(name_labels: frozenset[str]) -> re.Pattern[str]:
+    """One of `name_labels` opening a label and what joins a contact's to it (`JOINING_MARKS`, `JOINING_WORDS`, a space
+    or a dot), or the bracket opening the contact's (group `bracket`)."""
+    names = "|".join(r"\s+".join(map(re.escape, name.split())) for name in sorted(name_labels, key=len, reverse=True))
+    joining = "|".join(map(re.escape, JOINING_WORDS))
+    return re.compile(rf"(?:{names})(?:[\s.]*(?:[{re.escape(JOINING_MARKS)}]|(?:{joining})(?=[\s.]))[\s.]*"
+                      r"|[\s.]*(?P<bracket>\()[\s.]*|[\s.]+)")
 
 
 def mailbox_name(address: str) -> tuple[frozenset[str], str | None]:

@@ -2403,13 +2403,48 @@ def test_a_name_joined_to_her_contact_under_one_label_goes_with_it(text: str, ex
     assert _sms_without_own_identity(text) == (expected or text)
 
 
+# The same labels joined by a comma, a dash, a bar or "serta", the contact's in brackets after the name's, and a
+# reporter's or an identity's label joined so: read as none, her name and address stayed, her number replaced alone.
+JOINED_LABELS = ("Nama, HP:", "Nama - HP:", "Nama (HP):", "Nama|HP:", "Nama serta HP:", "Nama Pelapor/HP:",
+                 "Identitas/HP:")
+# The one reported's details under such a label: his word in the label itself.
+JOINED_LABELS_OF_HIS = ("Nama, HP pelaku:", "Nama - HP pelaku:", "Nama (HP pelaku):", "Nama|HP pelaku:",
+                        "Nama serta HP pelaku:", "Identitas/HP pelaku:")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    *((f"Pungli di kantor desa.\n{label} Siti Rahayu / 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02",
+       f"Pungli di kantor desa.\n{label} [anonim]\nAlamat: [anonim]") for label in JOINED_LABELS),
+    *((f"Pungli.\nNama: Siti Rahayu\n{label} siti / 0812-3456-7001\nAlamat: Jl. Mawar 3",
+       f"Pungli.\nNama: [anonim]\n{label} [anonim]\nAlamat: [anonim]") for label in JOINED_LABELS),
+    *((f"{label} Hendra Gunawan (penipu) / 0813-9999-8888\n{label} Siti Rahayu / 0812-3456-7001",
+       f"{label} Hendra Gunawan (penipu) / 0813-9999-8888\n{label} [anonim]") for label in JOINED_LABELS),
+    # the one reported's stays: below a heading of his, an office opening the name, his word in the label
+    *((f"Penipu:\n{label} Hendra Gunawan / 0813-9999-8888\nHP saya: 0812-3456-7001",
+       f"Penipu:\n{label} Hendra Gunawan / 0813-9999-8888\nHP saya: [anonim]") for label in JOINED_LABELS),
+    *((f"{label} Kades Hendra / 0812-3456-7001", f"{label} Kades Hendra / [anonim]") for label in JOINED_LABELS),
+    *((f"{label} Kades Hendra / 0813-9999-8888\nHP saya: 0812-3456-7001",
+       f"{label} Kades Hendra / 0813-9999-8888\nHP saya: [anonim]") for label in JOINED_LABELS_OF_HIS),
+    # no colon right after the contact's words: a sentence, no label
+    ("Nama, alamat dan HP saya rahasia, kades minta pungli 500rb", None),
+    ("Nama, alamat dan HP saya rahasia: kades minta pungli 500rb. 0812-3456-7001",
+     "Nama, alamat dan HP saya rahasia: kades minta pungli 500rb. [anonim]"),
+])
+def test_a_name_joined_to_her_contact_by_a_comma_dash_bar_or_brackets_goes_with_it(text: str,
+                                                                                    expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
+
 @pytest.mark.timeout(120)  # a guard against a hang only
 def test_a_joined_label_that_never_ends_in_a_colon_is_read_once() -> None:
     """Each space between a joined label's words could be read two ways (an optional space on each side of an optional
-    slash): "Nama/hp hp hp ... x" took 2^n steps, 36 s for an SMS of 80 characters. In a process of its own, ended
-    if it does not answer."""
+    slash): "Nama/hp hp hp ... x" took 2^n steps, 36 s for an SMS of 80 characters; so with the other marks, words
+    and brackets joining them ("Nama, hp, hp, ... x", "Nama (hp hp ... x", "Nama serta hp hp ... x"). In a process of
+    its own, ended if it does not answer."""
     code = ("from workers.own_identity import without_own_identity\n"
-            "text = 'Pungli, HP saya 0812-3456-7001.\\nNama/' + 'hp ' * 60 + 'x\\nNama / ' + 'No. ' * 60 + 'x'\n"
+            "text = 'Pungli, HP saya 0812-3456-7001.\\nNama/' + 'hp ' * 60 + 'x\\nNama / ' + 'No. ' * 60 + 'x'"
+            " + '\\nNama, ' + 'hp, ' * 25 + 'x\\nNama, ' + 'hp ' * 60 + 'x\\nNama (' + 'hp ' * 60 + 'x'"
+            " + '\\nNama serta ' + 'hp ' * 60 + 'x\\nIdentitas - ' + 'No. ' * 60 + 'x'\n"
             "sender = {'kind': 'msisdn', 'id': '+6281234567001', 'display_name': None}\n"
             "envelope = {'channel': 'sms', 'anonymous': True, 'sender': sender, 'channel_meta': {}, 'text': text}\n"
             "print(without_own_identity(envelope, ('text',))['text'])")

@@ -878,6 +878,42 @@ SIGN_OFF_CASES = [
     SignOffCase("a joined line under the accused's label with her name further on stays his", "Siti Rahayu",
                 "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu Siti Rahayu)",
                 "Penipuan lewat WA.\nTerlapor:\nNama/HP: Hendra Gunawan / 0813-9999-8888 (menipu [anonim])"),
+    # The same joined by a comma, a dash, a bar or "serta", the contact's in brackets after the name's, a reporter's or
+    # an identity's label joined so ("Nama - HP:", "Identitas/HP:": her name and number, her address below, stayed).
+    *(SignOffCase(f"a name's label joined by another mark below the closing is hers ({label} {name})", name,
+                  f"Pungli di kantor desa.\n\nHormat saya,\n{label} Siti Rahayu / 0857-1111-2222\n"
+                  "Alamat: Jl. Mawar 3 RT 02",
+                  "Pungli di kantor desa.\n\nHormat saya,\n[anonim]")
+      for label in ("Nama, HP:", "Nama - HP:", "Nama (HP):", "Nama|HP:", "Nama serta HP:", "Identitas/HP:",
+                    "Nama / No. HP:") for name in ("Warga Peduli", "Siti Rahayu")),
+    # "Nama Pelapor" is a closing phrase itself: the line read as the sign-off's opening, as "Nama Pelapor:" is
+    SignOffCase("a reporter's label joined to a contact's below the closing is hers", "Warga Peduli",
+                "Pungli di kantor desa.\n\nHormat saya,\nNama Pelapor/HP: Siti Rahayu / 0857-1111-2222\n"
+                "Alamat: Jl. Mawar 3 RT 02", "Pungli di kantor desa.\n\nHormat saya,\nNama Pelapor/[anonim]\n[anonim]"),
+    *(SignOffCase(f"her name replaced under a name's label joined by another mark takes her number ({label})",
+                  "Siti Rahayu", f"Pungli di kantor desa.\n{label} Siti Rahayu 0857-1111-2222\n"
+                  "Alamat: Jl. Mawar 3 RT 02\nKades minta uang.\n\nTerima kasih",
+                  f"Pungli di kantor desa.\n{label} [anonim]\nAlamat: [anonim]\nKades minta uang.\n\nTerima kasih")
+      for label in ("Nama, No. WA:", "Nama - No. WA:", "Nama (No. WA):", "Nama|No. WA:", "Nama serta No. WA:",
+                    "Nama Pelapor & No. WA:", "Identitas & No. WA:")),
+    # the one reported's stays: his word after the name or in the label, a label of his above
+    *(SignOffCase(f"a name's label joined by another mark with his word after the name stays ({label})",
+                  "Warga Peduli", f"Penipuan.\n\nHormat saya,\n{label} Hendra Gunawan (penipu) / 0813-9999-8888",
+                  f"Penipuan.\n\nHormat saya,\n{label} Hendra Gunawan (penipu) / 0813-9999-8888")
+      for label in ("Nama, HP:", "Nama - HP:", "Nama (HP):", "Nama|HP:", "Nama serta HP:", "Identitas/HP:")),
+    *(SignOffCase(f"a joined label's line naming the one reported in it stays below her signature ({label})",
+                  "Siti Rahayu", f"Penipuan.\n\nHormat saya,\nSiti Rahayu\n{label} Kades Hendra / 0813-9999-8888",
+                  f"Penipuan.\n\nHormat saya,\n[anonim]\n{label} Kades Hendra / 0813-9999-8888")
+      for label in ("Nama/HP pelaku:", "Nama, HP pelaku:", "Nama - HP pelaku:", "Nama (HP pelaku):",
+                    "Nama|HP pelaku:", "Nama serta HP pelaku:", "Identitas/HP pelaku:")),
+    *(SignOffCase(f"a joined line by another mark under the accused's label stays his ({label})", "Siti Rahayu",
+                  f"Penipuan lewat WA.\nTerlapor:\n{label} Hendra Gunawan / 0813-9999-8888 (menipu Siti Rahayu)",
+                  f"Penipuan lewat WA.\nTerlapor:\n{label} Hendra Gunawan / 0813-9999-8888 (menipu [anonim])")
+      for label in ("Nama, HP:", "Nama - HP:", "Nama (HP):", "Nama|HP:", "Nama serta HP:", "Identitas/HP:")),
+    # a sentence naming those labels' words, no colon right after them, is the report's
+    SignOffCase("a sentence of a name's and a contact's words below the closing stays", "Warga Peduli",
+                "Penipuan.\n\nHormat saya,\nWarga RT 03\nNama, alamat dan HP saya rahasia",
+                "Penipuan.\n\nHormat saya,\nWarga RT 03\nNama, alamat dan HP saya rahasia"),
     SignOffCase("a name under 'Nama:' above the closing is the report's", "Warga Peduli",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03",
                 "Pelaku:\nNama: Hendra Gunawan\n\nHormat saya,\nWarga RT 03"),

@@ -76,7 +76,14 @@ from normalizer.envelope import (
     SenderKind,
 )
 from normalizer.quoted_posts import without_quoted_post_addresses, without_relayed_authors
-from normalizer.signature import HANDLE, MAIL_ADDRESS, is_contact_label
+from normalizer.signature import (
+    HANDLE,
+    JOINING_MARKS,
+    JOINING_WORDS,
+    MAIL_ADDRESS,
+    is_contact_label,
+    joined_name_labels,
+)
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
@@ -170,8 +177,8 @@ class IdentityWords:
     # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
-    # A name's label that names no one (`[own_name]` sign_off_name_labels), lowercase: one joined to a contact's words
-    # is a contact's ("Nama/HP", `normalizer.signature.is_contact_label`).
+    # A name's label (`normalizer.signature.joined_name_labels`: "nama", "nama pelapor", "identitas"), lowercase: one
+    # joined to a contact's words is a contact's ("Nama/HP", `normalizer.signature.is_contact_label`).
     name_labels: frozenset[str]
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
@@ -229,7 +236,8 @@ class IdentityWords:
     sign_off_reporter_label: re.Pattern[str]
     # The same of a name's label that names no one, hers below a closing alone (`[own_name]` sign_off_name_labels).
     sign_off_name_label: re.Pattern[str]
-    # One of those joined to a contact's label's words ("Nama/HP:", "Nama & No. WA:"): her name and contact after it.
+    # One of those, a reporter's or `[own_name]` joined_name_labels joined to a contact's label's words ("Nama/HP:",
+    # "Nama & No. WA:", "Nama, HP:", "Nama (HP):", "Identitas/HP:"): her name and contact after it.
     joined_name_label: re.Pattern[str]
     # Words opening a line that heads someone else's details below a closing (`[own_name]` detail_headings: "Data").
     detail_headings: frozenset[str]
@@ -365,15 +373,23 @@ def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
 
 
 def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) -> re.Pattern[str]:
-    """One of `labels` joined by a slash, "&", "+" or "dan" to a run of `contact_words` ("Nama/HP:", "Nama & No. WA:",
-    "Nama dan Alamat:"), opening a line as `_label_opening_a_line` reads it, and its colon."""
+    """One of `labels` joined to a run of `contact_words` by a mark or a word (`normalizer.signature.JOINING_MARKS`,
+    `JOINING_WORDS`: "Nama/HP:", "Nama & No. WA:", "Nama, HP:", "Nama - HP:", "Nama|HP:", "Nama dan Alamat:", "Nama
+    serta HP:"), or the run in brackets after it ("Nama (HP):"), opening a line as `_label_opening_a_line` reads it,
+    and its colon."""
     word = r"(?:" + "|".join(re.escape(word) for word in sorted(contact_words, key=len, reverse=True)) + r")\.?"
     # Between two words one way to read each space alone: an optional space on either side of an optional slash read
     # the spaces of "Nama/hp hp hp ... x" in 2^n ways, a worker held for seconds by an SMS of a hundred characters.
     between = r"(?:[^\S\n]*/[^\S\n]*|[^\S\n]+|(?<=\.))"
-    return re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
-                      + "|".join(map(phrase_pattern, labels)) + r")[^\S\n]*(?:/|&|\+|\bdan\b)[^\S\n]*"
-                      + word + r"(?:" + between + word + r")*\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
+    run = word + r"(?:" + between + word + r")*"
+    # The same of what joins them: the spaces before a mark or a word all read before it, those after it after it.
+    joining = r"[^\S\n]*(?:[" + re.escape(JOINING_MARKS) + r"]|\b(?:" + "|".join(map(re.escape, JOINING_WORDS)) \
+        + r")\b)[^\S\n]*"
+    bracketed = r"[^\S\n]*\([^\S\n]*" + run + r"[^\S\n]*\)"
+    # Searched for, never from within a run of spaces: read from each of them, a text of spaces took n^2 steps.
+    return re.compile(r"(?<![^\S\n])[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
+                      + "|".join(map(phrase_pattern, labels)) + r")(?:" + joining + run + r"|" + bracketed
+                      + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -398,7 +414,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
-        name_labels=frozenset(label.lower() for label in raw["own_name"]["sign_off_name_labels"]),
+        name_labels=frozenset(label.lower() for label in joined_name_labels(raw["own_name"])),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(phrase_pattern, raw["someone_else"]["victim"]))
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
@@ -435,7 +451,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         reporter_label=_label_opening_a_line(raw["own_name"]["reporter_labels"]),
         sign_off_reporter_label=_label_opening_a_line(raw["own_name"]["sign_off_reporter_labels"]),
         sign_off_name_label=_label_opening_a_line(raw["own_name"]["sign_off_name_labels"]),
-        joined_name_label=_joined_label_opening_a_line(raw["own_name"]["sign_off_name_labels"],
+        joined_name_label=_joined_label_opening_a_line(joined_name_labels(raw["own_name"]),
                                                        raw["contact_labels"]["words"]),
         detail_headings=frozenset(word.lower() for word in raw["own_name"]["detail_headings"]),
         account_labels=frozenset(_folded(word) for word in raw["own_name"]["account_labels"]),
