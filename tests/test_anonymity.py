@@ -2453,6 +2453,23 @@ def test_a_joined_label_that_never_ends_in_a_colon_is_read_once() -> None:
     assert result.stdout.startswith("Pungli, HP saya [anonim].")
 
 
+@pytest.mark.timeout(120)  # a guard against a hang only
+def test_a_long_run_of_spaces_is_looked_through_for_a_form_once() -> None:
+    """A name's label was looked for with a search from each space of a run of them, reading the rest of the run each
+    time: 8,000 spaces held a worker 9 s, 200,000 (a mail's text may be megabytes) hours. In a process of its own,
+    ended if it does not answer."""
+    code = ("from workers.own_identity import without_own_identity\n"
+            "text = 'HP saya 0812-3456-7001, kades minta pungli' + ' ' * 200_000 + 'x\\n' + '\\t' * 200_000 + 'x'\n"
+            "for sender in ({'kind': 'msisdn', 'id': '+6281234567001', 'display_name': None},\n"
+            "               {'kind': 'email', 'id': 'warga@contoh.net', 'display_name': 'Warga Peduli'}):\n"
+            "    envelope = {'channel': 'sms' if sender['kind'] == 'msisdn' else 'email', 'anonymous': True,\n"
+            "                'sender': sender, 'channel_meta': {}, 'text': text}\n"
+            "    print(without_own_identity(envelope, ('text',))['text'][:42])")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["HP saya [anonim], kades minta pungli" + " " * 6] * 2
+
+
 def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:
     """Someone else's label after a bar keeps the sign-off (`_bracketed_theirs`): a pattern of the same name defined
     again for the name's label read the label's words there, and her name and number went."""
