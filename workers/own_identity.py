@@ -241,6 +241,8 @@ class IdentityWords:
     joined_name_label: re.Pattern[str]
     # Words opening a line that heads someone else's details below a closing (`[own_name]` detail_headings: "Data").
     detail_headings: frozenset[str]
+    # Words ending a line of theirs that leads into a form giving no name below it (`[own_name]` address_leads: "di").
+    address_leads: frozenset[str]
     # The labels of her account of what happened in a form of her details (`[own_name]` account_labels), folded.
     account_labels: frozenset[str]
     # A word of a label of the accused (`[own_name]` other_party_labels: "terlapor", "tersangka"), as a whole word, a
@@ -454,6 +456,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         joined_name_label=_joined_label_opening_a_line(joined_name_labels(raw["own_name"]),
                                                        raw["contact_labels"]["words"]),
         detail_headings=frozenset(word.lower() for word in raw["own_name"]["detail_headings"]),
+        address_leads=frozenset(word.lower() for word in raw["own_name"]["address_leads"]),
         account_labels=frozenset(_folded(word) for word in raw["own_name"]["account_labels"]),
         other_party_label=re.compile(r"(?<![^\W\d_])(?:" + "|".join(
             map(phrase_pattern, raw["own_name"]["other_party_labels"])) + r")(?![^\W\d_])", re.IGNORECASE),
@@ -2942,6 +2945,19 @@ def _heads_someone_elses(words: IdentityWords, line: str, closing: bool = False)
 _HEADING_MAX_WORDS = 6
 
 
+def _leads_into_theirs(words: IdentityWords, line: str) -> bool:
+    """Whether `line`, above a form giving no name, leads into someone else's details: at most _HEADING_MAX_WORDS words,
+    a word of someone else's (not her own as the victim) or an office among them, none of hers, ending with a word of
+    `address_leads` or `as_follows` or a colon ("Penipu tinggal di", "Rumah kades Hendra di"; not "Kades minta pungli
+    200rb", a sentence of her report, nor "Pegawai Kecamatan" alone: an insider's post above her own address)."""
+    said = _WORD.findall(line)
+    if not said or len(said) > _HEADING_MAX_WORDS or _theirs_after(words, line, 0) is None \
+            or not words.self_words.isdisjoint(word.lower() for word in said):
+        return False
+    return said[-1].lower() in words.address_leads or said[-1].lower() in words.as_follows \
+        or line.rstrip().endswith(":")
+
+
 def _after_closing(words: IdentityWords, line: str) -> str:
     """What a line holding a closing phrase says after its last one ("berikut data pelaku" of "Terima kasih, berikut
     data pelaku")."""
@@ -3305,8 +3321,11 @@ def without_names_in_her_details(text: str) -> str:
         while end < len(lines) and labelled[end] == labelled[start]:
             end += 1
         # the line of words above the run may head it as someone else's ("Data penipu\nNama: ...")
-        if labelled[start] and not _heads_someone_elses(
-                words, next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")):
+        above = next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")
+        if labelled[start] and not _heads_someone_elses(words, above) and not (
+                _leads_into_theirs(words, above) and not any(
+                    words.sign_off_name_label.match(line) or words.joined_name_label.match(line)
+                    for line in lines[start:end])):
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
@@ -3436,7 +3455,8 @@ _HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:[,;.]|$)")
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
     """A line of her details' form with the name after a name's label, the address after an address's label or her
     numbers replaced by OWN_IDENTITY ("Nama: Siti Rahayu, HP: [anonim]", "Alamat: Jl. Mawar 3 RT 02", "NIK: 3201..."),
-    but for the one reported (`_labelled_name`)."""
+    but for the one reported (`_labelled_name`) and what a word of someone else's or an office marks theirs on the line
+    (`_theirs_after`: "Alamat: Jl. Kenanga 12 (rumah kades)", "HP: 0813... (nomor penipu)")."""
     if words.joined_name_label.match(line) is not None:  # hers whole, but someone else's
         return _joined_details_without_hers(words, line, in_her_form=True)
     if (label := words.sign_off_name_label.match(line)) is not None:
@@ -3444,35 +3464,78 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
         if span is None and _given_name(words, line, label.end(), offices_end=False) is None:  # no name read there
             span = _few_plain_words(words, line, label.end())
         line = line if span is None else line[:span[0]] + OWN_IDENTITY + line[span[1]:]
+        if not line[label.end():].lstrip().startswith(OWN_IDENTITY):  # the one reported's: his numbers after it
+            return line
         return _contact_clauses_without_hers(words, line, label.end())
-    if (value_at := _labelled_address(words, line)) is not None and not line.startswith(OWN_IDENTITY, value_at):
-        return line[:value_at] + OWN_IDENTITY
+    if (value_at := _labelled_address(words, line)) is not None:
+        if line.startswith(OWN_IDENTITY, value_at):
+            return line
+        hers_end = _hers_end(words, line, value_at)
+        kept = line[value_at:hers_end].rstrip()
+        return line if not kept else line[:value_at] + OWN_IDENTITY + line[value_at + len(kept):]
     # her other numbers there: a second phone's, her NIK, her account's ("HP 2: 0813...", "NIK: 3201...", "Rek saya:
     # ..."); not those her account of what happened gives, under its label (`account_labels`: "Laporan: penipu
-    # menelpon dari 0812...") or beside a word of someone else's ("No HP penipu: ...")
+    # menelpon dari 0812...") or beside a word of someone else's or an office ("No HP penipu: ...", "HP kades: ...")
     label = _OPENING_LABEL.match(line)
-    if label is None or any(_folded(word) in words.account_labels or _someone_elses(words, word)
+    if label is None or any(_folded(word) in words.account_labels or _someone_elses_or_office(words, word)
                             for word in _WORD.findall(line)[:_ACCOUNT_LABEL_WORDS]):
         return line
     read = ascii_digits(line)
+    hers_end = _hers_end(words, line, label.end())
     return _replaced_spans(line, [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
-                                  for found in pattern.finditer(read)])
+                                  for found in pattern.finditer(read, 0, hers_end)])
+
+
+def _hers_end(words: IdentityWords, line: str, start: int) -> int:
+    """Where what is hers on a line of her form ends, from `start` (a label's value): at the clause a word of someone
+    else's or an office opens with a number in it ("Jl. Mawar 3 (penipu tinggal di Jl. Kenanga 12)", ", No penipu:
+    0813..."); `start` itself where such a clause holds none, marking what stands before it ("Jl. Kenanga 12 (rumah
+    kades)", "0813... (nomor penipu)"); the line's end where none is there (her own as the victim, "korban penipu", is
+    none)."""
+    theirs = _theirs_after(words, line, start)
+    if theirs is None:
+        return len(line)
+    openers = [*takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
+    opener = openers[-1] if openers else None
+    if opener is None:
+        return start
+    if opener.group() == ".":  # a sentence of theirs after hers ("HP: 0857.... Kades minta pungli")
+        return opener.start()
+    ends = [at for at in (line.find(mark, theirs) for mark in "),;") if at >= 0]
+    clause = ascii_digits(line[opener.start():min(ends, default=len(line))])
+    return opener.start() if any(char.isdigit() for char in clause) else start
+
+
+def _theirs_after(words: IdentityWords, line: str, start: int) -> int | None:
+    """Where the first word of someone else's (not her own as the victim: "korban penipu") or an office after `start`
+    stands on `line`."""
+    found = [match.start() for match in words.someone_else.finditer(line, start) if not match.group("victim")]
+    found += [word.start() for word in _WORD.finditer(line, start) if words.office_after_name.fullmatch(word.group())]
+    return min(found, default=None)
 
 
 def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -> str:
     """Her name's line in a form of her details with the numbers in its clauses under a contact's label after `start`
-    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know); not
-    under a label of someone else's ("Nama: [anonim], HP penipu: 0813...")."""
+    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know), up to a
+    word of someone else's or an office (`_hers_end`: "Nama: [anonim], Terlapor: Kades Hendra, HP: 0813...", "HP:
+    0813... (nomor penipu)"); not under a label of someone else's ("Nama: [anonim], HP penipu: 0813...")."""
+    hers_end = _hers_end(words, line, start)
+    if hers_end == start and (theirs := _theirs_after(words, line, start)) is not None:
+        # a clause marking what stands before it his: its number's clause with it ("HP: 0813... (nomor penipu)")
+        hers_end = max(start, line.rfind(",", start, theirs), line.rfind(";", start, theirs))
     read = ascii_digits(line)
-    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start)
+    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start, hers_end)
              if _is_contact_label(clause.group(1).strip().lower())
-             and not any(_someone_elses(words, word) for word in _WORD.findall(clause.group(1)))
              for pattern in (_GIVEN_NUMBER, _NIK) for found in pattern.finditer(read, clause.start(2), clause.end(2))]
     return _replaced_spans(line, spans) if spans else line
 
 
-# A clause of a line opening with a label and its colon after a comma or a semicolon (", HP: 0857...").
-_CONTACT_CLAUSE = re.compile(r"[,;][^\S\n]*([^:,;\n]{1,40}):([^,;\n]*)")
+# What opens a clause on a line of her form: a bracket, a comma, a semicolon, a sentence's end (after a number or a word
+# longer than an abbreviation's, "Jl. Mawar", before a capital).
+_CLAUSE_OPENER = re.compile(r"[(,;]|(?:(?<=\d)|(?<=[^\W\d_]{4}))\.(?=[^\S\n]+[A-Z])")
+# A clause of a line opening with a label and its colon after a comma or a semicolon (", HP: 0857..."), its value up
+# to a bracket ("HP: 0857... (nomor penipu 0813...)").
+_CONTACT_CLAUSE = re.compile(r"[,;][^\S\n]*([^:,;(\n]{1,40}):([^,;(\n]*)")
 
 
 def _few_plain_words(words: IdentityWords, line: str, start: int) -> tuple[int, int] | None:
