@@ -20,6 +20,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import json
 import re
 import sqlite3
 import subprocess
@@ -2482,39 +2483,45 @@ def test_a_name_joined_to_her_contact_by_a_comma_dash_bar_or_brackets_goes_with_
     assert _sms_without_own_identity(text) == (expected or text)
 
 
+_IN_A_PROCESS = """
+import json, sys
+from workers.own_identity import without_own_identity
+text, senders = json.load(sys.stdin)
+print(json.dumps([without_own_identity({'channel': 'sms' if sender['kind'] == 'msisdn' else 'email', 'anonymous': True,
+                                        'sender': sender, 'channel_meta': {}, 'text': text}, ('text',))['text']
+                  for sender in senders]))
+"""
+_WARGA = {"kind": "email", "id": "warga@contoh.net", "display_name": "Warga Peduli"}
+
+
+def _cleaned_in_a_process_of_its_own(text: str, *senders: dict[str, Any]) -> list[str]:
+    """The text an anonymous report of `text` from each of `senders` reaches the case store with, cleaned in a process
+    of its own: ended if it does not answer within a minute, a hang fails the test instead of holding the suite."""
+    result = subprocess.run([sys.executable, "-c", _IN_A_PROCESS], input=json.dumps([text, senders]), cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout))
+
+
 @pytest.mark.timeout(120)  # a guard against a hang only
 def test_a_joined_label_that_never_ends_in_a_colon_is_read_once() -> None:
     """Each space between a joined label's words could be read two ways (an optional space on each side of an optional
     slash): "Nama/hp hp hp ... x" took 2^n steps, 36 s for an SMS of 80 characters; so with the other marks, words
-    and brackets joining them ("Nama, hp, hp, ... x", "Nama (hp hp ... x", "Nama serta hp hp ... x"). In a process of
-    its own, ended if it does not answer."""
-    code = ("from workers.own_identity import without_own_identity\n"
-            "text = 'Pungli, HP saya 0812-3456-7001.\\nNama/' + 'hp ' * 60 + 'x\\nNama / ' + 'No. ' * 60 + 'x'"
-            " + '\\nNama, ' + 'hp, ' * 25 + 'x\\nNama, ' + 'hp ' * 60 + 'x\\nNama (' + 'hp ' * 60 + 'x'"
-            " + '\\nNama serta ' + 'hp ' * 60 + 'x\\nIdentitas - ' + 'No. ' * 60 + 'x'\n"
-            "sender = {'kind': 'msisdn', 'id': '+6281234567001', 'display_name': None}\n"
-            "envelope = {'channel': 'sms', 'anonymous': True, 'sender': sender, 'channel_meta': {}, 'text': text}\n"
-            "print(without_own_identity(envelope, ('text',))['text'])")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Pungli, HP saya [anonim].")
+    and brackets joining them ("Nama, hp, hp, ... x", "Nama (hp hp ... x", "Nama serta hp hp ... x")."""
+    text = ("Pungli, HP saya 0812-3456-7001.\nNama/" + "hp " * 60 + "x\nNama / " + "No. " * 60 + "x\nNama, "
+            + "hp, " * 25 + "x\nNama, " + "hp " * 60 + "x\nNama (" + "hp " * 60 + "x\nNama serta " + "hp " * 60
+            + "x\nIdentitas - " + "No. " * 60 + "x")
+    [cleaned] = _cleaned_in_a_process_of_its_own(text, SMS_SENDER)
+    assert cleaned.startswith("Pungli, HP saya [anonim].")
 
 
 @pytest.mark.timeout(120)  # a guard against a hang only
 def test_a_long_run_of_spaces_is_looked_through_for_a_form_once() -> None:
     """A name's label was looked for with a search from each space of a run of them, reading the rest of the run each
-    time: 8,000 spaces held a worker 9 s, 200,000 (a mail's text may be megabytes) hours. In a process of its own,
-    ended if it does not answer."""
-    code = ("from workers.own_identity import without_own_identity\n"
-            "text = 'HP saya 0812-3456-7001, kades minta pungli' + ' ' * 200_000 + 'x\\n' + '\\t' * 200_000 + 'x'\n"
-            "for sender in ({'kind': 'msisdn', 'id': '+6281234567001', 'display_name': None},\n"
-            "               {'kind': 'email', 'id': 'warga@contoh.net', 'display_name': 'Warga Peduli'}):\n"
-            "    envelope = {'channel': 'sms' if sender['kind'] == 'msisdn' else 'email', 'anonymous': True,\n"
-            "                'sender': sender, 'channel_meta': {}, 'text': text}\n"
-            "    print(without_own_identity(envelope, ('text',))['text'][:42])")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["HP saya [anonim], kades minta pungli" + " " * 6] * 2
+    time: 8,000 spaces held a worker 9 s, 200,000 (a mail's text may be megabytes) hours."""
+    text = "HP saya 0812-3456-7001, kades minta pungli" + " " * 200_000 + "x\n" + "\t" * 200_000 + "x"
+    cleaned = _cleaned_in_a_process_of_its_own(text, SMS_SENDER, _WARGA)
+    assert [each[:42] for each in cleaned] == ["HP saya [anonim], kades minta pungli" + " " * 6] * 2
 
 
 def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:
