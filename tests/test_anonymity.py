@@ -2273,9 +2273,21 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Kades minta pungli.\nAlamat: Jl. Kenanga 12 (rumah kades)\nHP saya: [anonim]"),
     ("Penipu tinggal di\nAlamat: Jl. Kenanga 12\nNo saya: 0812-3456-7001",
      "Penipu tinggal di\nAlamat: Jl. Kenanga 12\nNo saya: [anonim]"),
+    ("Saya ditipu.\nPenipu tinggal di\nAlamat: Jl. Kenanga 12\nAlamat saya: Jl. Mawar 3 RT 02\nHP: 0812-3456-7001",
+     "Saya ditipu.\nPenipu tinggal di\nAlamat: Jl. Kenanga 12\nAlamat saya: [anonim]\nHP: [anonim]"),
+    # an office above the form may be her post (an insider's): privacy first; words describing her address are hers
     ("Rumah kades Hendra di\nAlamat: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
-     "Rumah kades Hendra di\nAlamat: Jl. Kenanga 12\nHP saya: [anonim]"),
-    # an office above with nothing leading into the form may be her post (an insider's): privacy first
+     "Rumah kades Hendra di\nAlamat: [anonim]\nHP saya: [anonim]"),
+    ("Pegawai kecamatan di\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
+     "Pegawai kecamatan di\nAlamat: [anonim]\nHP saya: [anonim]"),
+    ("Kades minta pungli.\nNama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02 (dekat rumah kades)",
+     "Kades minta pungli.\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
+    *((f"Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02{tail}",
+       "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]")
+      for tail in (" (penipu tahu rumah saya)", " (korban pungli kades)", ", Desa Sukamaju (wilayah camat Hendra)",
+                   ", samping rumah pak kades")),
+    ("Nama: Siti Rahayu\nNIK: 3201234567890001, dipegang petugas\nHP: 0812-3456-7001",
+     "Nama: [anonim]\n[anonim], dipegang petugas\nHP: [anonim]"),
     ("Pegawai Kecamatan\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
      "Pegawai Kecamatan\nAlamat: [anonim]\nHP saya: [anonim]"),
     ("Saya pegawai kecamatan, tinggal di\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
@@ -2403,6 +2415,20 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     ("Nama: Siti Rahayu\nAlamat: Jl. Mawar 3 RT 02, No penipu: 0813-1111-2222",
      "Nama: [anonim]\nAlamat: [anonim], No penipu: 0813-1111-2222"),
     ("Nama: Siti Rahayu\nHP: 0857-2222-3333 (korban penipu)", "Nama: [anonim]\nHP: [anonim] (korban penipu)"),
+    # words describing hers with someone else's or an office are hers; her post on her name's line too
+    *((f"Nama: Siti Rahayu\nHP: 0857-2222-3333{tail}\nAlamat: Jl. Mawar 3 RT 02",
+       f"Nama: [anonim]\nHP: [anonim]{tail}\nAlamat: [anonim]")
+      for tail in (" (pernah ditelpon penipu)", "; dihubungi penipu", ", ditipu kades", ". camat minta pungli.")),
+    ("Nama: Siti Rahayu\nhp: 0857-2222-3333. bendahara pakai nomor 0813-1111-2222",
+     "Nama: [anonim]\nhp: [anonim]. bendahara pakai nomor 0813-1111-2222"),
+    ("Nama: Siti Rahayu\nNIK: 3201234567890001 (KTP diurus Bendahara)\nHP: 0857-2222-3333",
+     "Nama: [anonim]\n[anonim] (KTP diurus Bendahara)\nHP: [anonim]"),
+    ("Nama: Siti Rahayu, camat desa, HP: 0857 2222 3333", "Nama: [anonim], camat desa, HP: [anonim]"),
+    ("Nama: Siti Rahayu, Pekerjaan: Petugas kecamatan, HP: 0857-2222-3333",
+     "Nama: [anonim], Pekerjaan: Petugas kecamatan, HP: [anonim]"),
+    ("nama: siti rahayu, hp: 0857 2222 3333 (dulu dipakai kades)", "nama: [anonim], hp: [anonim] (dulu dipakai kades)"),
+    ("Nama: Siti Rahayu (Kades desa), HP: 0857 2222 3333", "Nama: [anonim] (Kades desa), HP: [anonim]"),
+    ("Nama: Siti Rahayu, HP: 0813-1111-2222, nomor penipu", "Nama: [anonim], HP: 0813-1111-2222, nomor penipu"),
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)

@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from itertools import islice, pairwise, takewhile
+from itertools import dropwhile, islice, pairwise, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,8 @@ class IdentityWords:
     # A word of someone else's, the one reported (`[someone_else]`), as a whole word; its group `victim` the word
     # before it that makes it the sender's own description ("korban penipu"): see `_about_someone_else`.
     someone_else: re.Pattern[str]
+    # Words before one of theirs marking a number or an address theirs (`[someone_else]` belongings: "nomor", "rumah").
+    belongings: frozenset[str]
     # Words saying whose the words before them were (`[someone_else]` attribution: "kata", "isi sms"), lowercase.
     attribution: frozenset[str]
     # Words opening what someone else said after their word (`[someone_else]` speech_openers: "kata pelaku saya ..."),
@@ -421,6 +423,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
                                 + r")(?!\w)",
                                 re.IGNORECASE),
+        belongings=frozenset(word.lower() for word in raw["someone_else"]["belongings"]),
         attribution=frozenset(word.lower() for word in raw["someone_else"]["attribution"]),
         speech_openers=frozenset(word.lower() for word in raw["someone_else"]["speech_openers"]),
         determiners=frozenset(word.lower() for word in raw["someone_else"]["determiners"]),
@@ -2947,11 +2950,11 @@ _HEADING_MAX_WORDS = 6
 
 def _leads_into_theirs(words: IdentityWords, line: str) -> bool:
     """Whether `line`, above a form giving no name, leads into someone else's details: at most _HEADING_MAX_WORDS words,
-    a word of someone else's (not her own as the victim) or an office among them, none of hers, ending with a word of
-    `address_leads` or `as_follows` or a colon ("Penipu tinggal di", "Rumah kades Hendra di"; not "Kades minta pungli
-    200rb", a sentence of her report, nor "Pegawai Kecamatan" alone: an insider's post above her own address)."""
+    a word of someone else's among them (not her own as the victim; not an office, maybe her post: "Pegawai kecamatan
+    di", an insider's), none of hers, ending with a word of `address_leads` or `as_follows` or a colon ("Penipu tinggal
+    di", "Data penipu sbb"; not "Penipu minta transfer 200rb", a sentence of her report)."""
     said = _WORD.findall(line)
-    if not said or len(said) > _HEADING_MAX_WORDS or _theirs_after(words, line, 0) is None \
+    if not said or len(said) > _HEADING_MAX_WORDS or _theirs_after(words, line, 0, offices=False) is None \
             or not words.self_words.isdisjoint(word.lower() for word in said):
         return False
     return said[-1].lower() in words.address_leads or said[-1].lower() in words.as_follows \
@@ -3322,11 +3325,14 @@ def without_names_in_her_details(text: str) -> str:
             end += 1
         # the line of words above the run may head it as someone else's ("Data penipu\nNama: ...")
         above = next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")
-        if labelled[start] and not _heads_someone_elses(words, above) and not (
-                _leads_into_theirs(words, above) and not any(
-                    words.sign_off_name_label.match(line) or words.joined_name_label.match(line)
-                    for line in lines[start:end])):
+        if labelled[start] and not _heads_someone_elses(words, above):
             run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
+            # a form giving no name below a line of theirs leading into it is theirs, down to a label of hers
+            # ("Penipu tinggal di\nAlamat: Jl. Kenanga 12\nAlamat saya: ...\nHP: [anonim]": hers from there on)
+            if _leads_into_theirs(words, above) and not any(
+                    words.sign_off_name_label.match(lines[index]) or words.joined_name_label.match(lines[index])
+                    for index in run):
+                run = [*dropwhile(lambda index: not _label_says_hers(words, lines[index]), run)]
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
             named = _name_openers(words, [lines[index] for index in run])
@@ -3418,14 +3424,18 @@ def _beside_her_contact(words: IdentityWords, details: list[str], first: bool) -
     contacts = [line for line in details if _holds_her_contact(words, line) and (first or line.strip() != OWN_IDENTITY)]
     if not contacts:
         return False
-    labels = [_OPENING_LABEL.match(line) for line in contacts]
-    given_as_hers = all(label is not None and not words.self_words.isdisjoint(
-        word.lower() for word in _WORD.findall(label.group(1))) for label in labels)
+    given_as_hers = all(_label_says_hers(words, line) for line in contacts)
     # Given as hers beside the one reported ("Nama: Joko Susilo, penipu\nAlamat: ...\nNo saya: [anonim]"): his
     # details, his address too.
     return not given_as_hers or (
         _GIVEN_NUMBER.search(ascii_digits("\n".join(details).replace(OWN_IDENTITY, " "))) is None
         and not any(_names_the_one_reported(words, line) for line in details))
+
+
+def _label_says_hers(words: IdentityWords, line: str) -> bool:
+    """Whether `line` opens with a label one of her own words is in ("HP saya:", "Alamat saya:")."""
+    label = _OPENING_LABEL.match(line)
+    return label is not None and not words.self_words.isdisjoint(word.lower() for word in _WORD.findall(label.group(1)))
 
 
 def _holds_her_contact(words: IdentityWords, line: str) -> bool:
@@ -3448,8 +3458,9 @@ def _holds_her_contact(words: IdentityWords, line: str) -> bool:
     return OWN_IDENTITY in value.removeprefix(OWN_IDENTITY)
 
 
-# A name's value that is her name replaced and nothing more of its clause ("[anonim]", "[anonim], HP: ...").
-_HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:[,;.]|$)")
+# A name's value that is her name replaced and nothing more of its clause but her post in brackets ("[anonim]",
+# "[anonim], HP: ...", "[anonim] (Sekdes), HP: ...").
+_HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:\([^()\n]{1,40}\)[^\S\n]*)?(?:[,;.]|$)")
 
 
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
@@ -3487,52 +3498,82 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
 
 
 def _hers_end(words: IdentityWords, line: str, start: int) -> int:
-    """Where what is hers on a line of her form ends, from `start` (a label's value): at the clause a word of someone
-    else's or an office opens with a number in it ("Jl. Mawar 3 (penipu tinggal di Jl. Kenanga 12)", ", No penipu:
-    0813..."); `start` itself where such a clause holds none, marking what stands before it ("Jl. Kenanga 12 (rumah
-    kades)", "0813... (nomor penipu)"); the line's end where none is there (her own as the victim, "korban penipu", is
-    none)."""
+    """Where what is hers on a line of her form ends, from `start` (a label's value), at a word of someone else's or an
+    office: `start` itself before a bracket or a clause marking what stands before it theirs (`_marks_theirs`: "Jl.
+    Kenanga 12 (rumah kades)", "0813..., nomor penipu"); the clause holding it where that has a number of its own or is
+    a sentence (", No penipu: 0813...", "(penipu tinggal di Jl. Kenanga 12)", ". Kades minta ..."); else the line's end:
+    words describing hers are hers with it ("Jl. Mawar 3 (dekat rumah kades)", "0857... (pernah ditelpon penipu)"), and
+    so is her own as the victim ("korban penipu")."""
     theirs = _theirs_after(words, line, start)
     if theirs is None:
         return len(line)
     openers = [*takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
-    opener = openers[-1] if openers else None
-    if opener is None:
-        return start
-    if opener.group() == ".":  # a sentence of theirs after hers ("HP: 0857.... Kades minta pungli")
+    if not openers:
+        return len(line)
+    opener = openers[-1]
+    if opener.group() == ".":  # a sentence after hers ("HP: 0857.... Kades minta pungli")
         return opener.start()
-    ends = [at for at in (line.find(mark, theirs) for mark in "),;") if at >= 0]
-    clause = ascii_digits(line[opener.start():min(ends, default=len(line))])
-    return opener.start() if any(char.isdigit() for char in clause) else start
+    clause = line[opener.end():_clause_end(line, theirs)]
+    if _marks_theirs(words, clause):
+        return start
+    return opener.start() if any(char.isdigit() for char in ascii_digits(clause)) else len(line)
 
 
-def _theirs_after(words: IdentityWords, line: str, start: int) -> int | None:
-    """Where the first word of someone else's (not her own as the victim: "korban penipu") or an office after `start`
-    stands on `line`."""
+def _clause_end(line: str, at: int) -> int:
+    """Where the clause holding `at` ends: a closing bracket, a comma, a semicolon or the line's end."""
+    return min((found for found in (line.find(mark, at) for mark in "),;") if found >= 0), default=len(line))
+
+
+def _marks_theirs(words: IdentityWords, clause: str) -> bool:
+    """Whether a bracket's or a clause's words mark what stands before them theirs: a word of someone else's or an
+    office, one of `belongings` before it or none, two words after it at most, none of hers, no number ("nomor
+    penipu", "rumah kades Hendra", "penipu")."""
+    said = [word.lower() for word in _WORD.findall(clause)]
+    if said and said[0] in words.belongings:
+        said = said[1:]
+    return 0 < len(said) <= 3 and _someone_elses_or_office(words, said[0]) and words.self_words.isdisjoint(said) \
+        and not any(char.isdigit() for char in ascii_digits(clause))
+
+
+def _theirs_after(words: IdentityWords, line: str, start: int, offices: bool = True) -> int | None:
+    """Where the first word of someone else's (not her own as the victim: "korban penipu") or an office (`offices`)
+    after `start` stands on `line`."""
     found = [match.start() for match in words.someone_else.finditer(line, start) if not match.group("victim")]
-    found += [word.start() for word in _WORD.finditer(line, start) if words.office_after_name.fullmatch(word.group())]
+    if offices:
+        found += [word.start() for word in _WORD.finditer(line, start)
+                  if words.office_after_name.fullmatch(word.group())]
     return min(found, default=None)
 
 
 def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -> str:
     """Her name's line in a form of her details with the numbers in its clauses under a contact's label after `start`
-    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know), up to a
-    word of someone else's or an office (`_hers_end`: "Nama: [anonim], Terlapor: Kades Hendra, HP: 0813...", "HP:
-    0813... (nomor penipu)"); not under a label of someone else's ("Nama: [anonim], HP penipu: 0813...")."""
-    hers_end = _hers_end(words, line, start)
-    if hers_end == start and (theirs := _theirs_after(words, line, start)) is not None:
-        # a clause marking what stands before it his: its number's clause with it ("HP: 0813... (nomor penipu)")
-        hers_end = max(start, line.rfind(",", start, theirs), line.rfind(";", start, theirs))
+    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know), up to the
+    clause of a word of someone else's ("Nama: [anonim], Terlapor: Kades Hendra, HP: 0813..."; an office there is her
+    post, "Nama: [anonim], camat desa, HP: ..."), but one marked theirs by what follows it (`_marks_theirs`: "HP:
+    0813... (nomor penipu)") or under a label of someone else's ("HP penipu: 0813...")."""
+    theirs = _theirs_after(words, line, start, offices=False)
+    openers = [] if theirs is None else [
+        *takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
+    limit = len(line) if theirs is None else openers[-1].start() if openers else start
     read = ascii_digits(line)
-    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start, hers_end)
+    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start, limit)
              if _is_contact_label(clause.group(1).strip().lower())
+             and not _marked_theirs_after(words, line, clause.end())
              for pattern in (_GIVEN_NUMBER, _NIK) for found in pattern.finditer(read, clause.start(2), clause.end(2))]
     return _replaced_spans(line, spans) if spans else line
 
 
+def _marked_theirs_after(words: IdentityWords, line: str, at: int) -> bool:
+    """Whether the bracket or the clause right after `at` marks what stands before it theirs (`_marks_theirs`)."""
+    following = _NEXT_CLAUSE.match(line, at)
+    return following is not None and _marks_theirs(words, following.group(1))
+
+
+# A bracket or a clause right after a value: its words up to its end ("(nomor penipu)", ", rumah kades").
+_NEXT_CLAUSE = re.compile(r"[^\S\n]*[(,;]([^(),;\n]*)")
 # What opens a clause on a line of her form: a bracket, a comma, a semicolon, a sentence's end (after a number or a word
-# longer than an abbreviation's, "Jl. Mawar", before a capital).
-_CLAUSE_OPENER = re.compile(r"[(,;]|(?:(?<=\d)|(?<=[^\W\d_]{4}))\.(?=[^\S\n]+[A-Z])")
+# longer than an abbreviation's, "Jl. Mawar", before a word).
+_CLAUSE_OPENER = re.compile(r"[(,;]|(?:(?<=\d)|(?<=[^\W\d_]{4}))\.(?=[^\S\n]+\w)")
 # A clause of a line opening with a label and its colon after a comma or a semicolon (", HP: 0857..."), its value up
 # to a bracket ("HP: 0857... (nomor penipu 0813...)").
 _CONTACT_CLAUSE = re.compile(r"[,;][^\S\n]*([^:,;(\n]{1,40}):([^,;(\n]*)")
