@@ -2429,6 +2429,12 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     ("nama: siti rahayu, hp: 0857 2222 3333 (dulu dipakai kades)", "nama: [anonim], hp: [anonim] (dulu dipakai kades)"),
     ("Nama: Siti Rahayu (Kades desa), HP: 0857 2222 3333", "Nama: [anonim] (Kades desa), HP: [anonim]"),
     ("Nama: Siti Rahayu, HP: 0813-1111-2222, nomor penipu", "Nama: [anonim], HP: 0813-1111-2222, nomor penipu"),
+    # her name again on a joined line below her name replaced: a line of her details, but the one reported's
+    *((f"Pungli.\nNama: Siti Rahayu\n{label} Siti / 0857-2222-3333\nAlamat: Jl. Mawar 3 RT 02",
+       f"Pungli.\nNama: [anonim]\n{label} [anonim]\nAlamat: [anonim]")
+      for label in ("Nama/HP:", "Nama, HP:", "Nama \u2013 HP:", "Identitas/HP:")),
+    ("Pungli.\nNama: Siti Rahayu\nHP: 0857-2222-3333\nNama/HP: Kades Hendra / 0813-1111-2222",
+     "Pungli.\nNama: [anonim]\nHP: [anonim]\nNama/HP: Kades Hendra / 0813-1111-2222"),
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)
@@ -2503,6 +2509,11 @@ JOINED_LABELS_OF_HIS = ("Nama, HP pelaku:", "Nama - HP pelaku:", "Nama (HP pelak
     ("Nama, alamat dan HP saya rahasia, kades minta pungli 500rb", None),
     ("Nama, alamat dan HP saya rahasia: kades minta pungli 500rb. 0812-3456-7001",
      "Nama, alamat dan HP saya rahasia: kades minta pungli 500rb. [anonim]"),
+    # any mark between her name and her number on the line: her details below it go too
+    *((f"Pungli.\n{label} HP: Siti Rahayu{mark}0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nNIK: 3201234567890001",
+       f"Pungli.\n{label} HP: [anonim]\nAlamat: [anonim]\n[anonim]")
+      for label, mark in (("Identitas \u2013", " \u2014 "), ("Nama \u2013", " \u2013 "), ("Nama,", "; "),
+                          ("Nama,", ": "), ("Nama,", ". "), ("Nama|", " \u2013 "), ("Nama/", " \u2013 "))),
 ])
 def test_a_name_joined_to_her_contact_by_a_comma_dash_bar_or_brackets_goes_with_it(text: str,
                                                                                     expected: str | None) -> None:

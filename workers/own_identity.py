@@ -3368,9 +3368,10 @@ def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: b
     return line[:label.end()] + value[:len(value) - len(value.lstrip())] + OWN_IDENTITY
 
 
-# Her contact already replaced right after a name, her post in brackets ("Siti Rahayu (Sekdes) / ..."), a comma, a
-# slash, a dash or a bar between or none.
-_HERS_BESIDE_NAME = re.compile(r"[^\S\n]*(?:\([^()\n]{1,40}\))?[^\S\n]*[,/\-|]?[^\S\n]*" + re.escape(OWN_IDENTITY))
+# Her contact already replaced right after a name, her post in brackets ("Siti Rahayu (Sekdes) / ..."), a mark
+# between (a comma, a semicolon, a colon, a full stop, a slash, a dash of any length, a bar) or none.
+_HERS_BESIDE_NAME = re.compile(r"[^\S\n]*(?:\([^()\n]{1,40}\))?[^\S\n]*[,;:./\-|\u2013\u2014]?[^\S\n]*"
+                               + re.escape(OWN_IDENTITY))
 
 
 def _joined_someone_elses(words: IdentityWords, line: str) -> bool:
@@ -3388,15 +3389,20 @@ def _name_openers(words: IdentityWords, run: list[str]) -> list[int]:
     """The places in a run of labelled lines where a name's label opens details of their own: each "Nama:", and each
     joined one ("Nama/HP:") giving a name that shares no word with the name above it; one giving none or the same
     name again is a line of the details it stands in ("Nama: Siti Rahayu\nAlamat: ...\nNama/HP: Siti / 0812...":
-    read apart, her name and address above stayed)."""
+    read apart, her name and address above stayed); so is one below her name replaced under "Nama:" (a mail's From's,
+    whose words are gone: "Nama: [anonim]\nNama, HP: Siti / 0857..." kept her number and address)."""
     openers: list[int] = []
     above: set[str] = set()
+    hers_above = False
     for place, line in enumerate(run):
         label = words.sign_off_name_label.match(line) or words.joined_name_label.match(line)
         span = _given_name(words, line, label.end(), offices_end=False) if label is not None else None
         given = {word.lower() for word in _WORD.findall(line, *span)} if span is not None else set()
-        if (label is not None and label.re is words.sign_off_name_label) or (given and given.isdisjoint(above)):
+        named = label is not None and label.re is words.sign_off_name_label
+        if named or (given and given.isdisjoint(above) and not hers_above):
             openers.append(place)
+        if named:
+            hers_above = _HER_NAME_WHOLE.match(line[label.end():].lstrip()) is not None  # type: ignore[union-attr]
         above = given or above
     return openers
 
