@@ -2286,6 +2286,8 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
        "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]")
       for tail in (" (penipu tahu rumah saya)", " (korban pungli kades)", ", Desa Sukamaju (wilayah camat Hendra)",
                    ", samping rumah pak kades")),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 (kades)",
+     "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
     ("Nama: Siti Rahayu\nNIK: 3201234567890001, dipegang petugas\nHP: 0812-3456-7001",
      "Nama: [anonim]\n[anonim], dipegang petugas\nHP: [anonim]"),
     ("Pegawai Kecamatan\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
@@ -2429,6 +2431,14 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     ("nama: siti rahayu, hp: 0857 2222 3333 (dulu dipakai kades)", "nama: [anonim], hp: [anonim] (dulu dipakai kades)"),
     ("Nama: Siti Rahayu (Kades desa), HP: 0857 2222 3333", "Nama: [anonim] (Kades desa), HP: [anonim]"),
     ("Nama: Siti Rahayu, HP: 0813-1111-2222, nomor penipu", "Nama: [anonim], HP: 0813-1111-2222, nomor penipu"),
+    ("Nama: Siti Rahayu, HP: 0857 2222 3333; pelaku", "Nama: [anonim], HP: [anonim]; pelaku"),
+    # her address as a clause of her name's line, to the next label; not marked theirs
+    ("Nama: Siti Rahayu, HP: 0857-2222-3333, Alamat: Jl. Mawar 3 RT 02, Kel. Sukajadi, NIK: 3201234567890001",
+     "Nama: [anonim], HP: [anonim], Alamat: [anonim], NIK: [anonim]"),
+    ("Nama: Siti Rahayu, Alamat: Jl. Mawar 3 RT 02; pelaku: Kades Hendra, Alamat: Jl. Kenanga 12",
+     "Nama: [anonim], Alamat: [anonim]; pelaku: Kades Hendra, Alamat: Jl. Kenanga 12"),
+    ("Nama: Siti Rahayu, Alamat: Jl. Kenanga 12 (rumah penipu)",
+     "Nama: [anonim], Alamat: Jl. Kenanga 12 (rumah penipu)"),
     # her name again on a joined line below her name replaced: a line of her details, but the one reported's
     *((f"Pungli.\nNama: Siti Rahayu\n{label} Siti / 0857-2222-3333\nAlamat: Jl. Mawar 3 RT 02",
        f"Pungli.\nNama: [anonim]\n{label} [anonim]\nAlamat: [anonim]")

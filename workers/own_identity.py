@@ -1985,13 +1985,13 @@ _LABEL_WORDS = 5
 
 def _replaced_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` with each of `spans` replaced by OWN_IDENTITY, one overlapping an earlier one left out."""
-    kept: list[tuple[int, int]] = []
-    for span in sorted(spans):
-        if not kept or span[0] >= kept[-1][1]:
-            kept.append(span)
-    for start, end in reversed(kept):
-        text = text[:start] + OWN_IDENTITY + text[end:]
-    return text
+    parts: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start >= position:  # one overlapping an earlier one left out
+            parts += (text[position:start], OWN_IDENTITY)
+            position = end
+    return "".join(parts) + text[position:]
 
 
 # How far before the words giving her name a plea's words are looked for in their clause (`_pleads_before`).
@@ -3520,7 +3520,7 @@ def _hers_end(words: IdentityWords, line: str, start: int) -> int:
     if opener.group() == ".":  # a sentence after hers ("HP: 0857.... Kades minta pungli")
         return opener.start()
     clause = line[opener.end():_clause_end(line, theirs)]
-    if _marks_theirs(words, clause):
+    if opener.group() in "(," and _marks_theirs(words, clause):  # a semicolon opens an item of its own
         return start
     return opener.start() if any(char.isdigit() for char in ascii_digits(clause)) else len(line)
 
@@ -3531,13 +3531,15 @@ def _clause_end(line: str, at: int) -> int:
 
 
 def _marks_theirs(words: IdentityWords, clause: str) -> bool:
-    """Whether a bracket's or a clause's words mark what stands before them theirs: a word of someone else's or an
-    office, one of `belongings` before it or none, two words after it at most, none of hers, no number ("nomor
-    penipu", "rumah kades Hendra", "penipu")."""
+    """Whether a bracket's or a clause's words mark what stands before them theirs: one of `belongings` and a word of
+    someone else's or an office, or that word of someone else's alone, two words after it at most, none of hers, no
+    number, no label ("nomor penipu", "rumah kades Hendra", "penipu"; not "kades" alone, maybe her post, nor "pelaku:
+    Kades Hendra", a label of theirs opening their own details)."""
     said = [word.lower() for word in _WORD.findall(clause)]
-    if said and said[0] in words.belongings:
-        said = said[1:]
-    return 0 < len(said) <= 3 and _someone_elses_or_office(words, said[0]) and words.self_words.isdisjoint(said) \
+    owned = bool(said) and said[0] in words.belongings
+    said = said[1:] if owned else said
+    return 0 < len(said) <= 3 and ":" not in clause and words.self_words.isdisjoint(said) \
+        and (_someone_elses_or_office(words, said[0]) if owned else _someone_elses(words, said[0])) \
         and not any(char.isdigit() for char in ascii_digits(clause))
 
 
@@ -3562,10 +3564,19 @@ def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -
         *takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
     limit = len(line) if theirs is None else openers[-1].start() if openers else start
     read = ascii_digits(line)
-    spans = [found.span() for clause in _CONTACT_CLAUSE.finditer(line, start, limit)
-             if _is_contact_label(clause.group(1).strip().lower())
-             and not _marked_theirs_after(words, line, clause.end())
-             for pattern in (_GIVEN_NUMBER, _NIK) for found in pattern.finditer(read, clause.start(2), clause.end(2))]
+    spans: list[tuple[int, int]] = []
+    for clause in _CONTACT_CLAUSE.finditer(line, start, limit):
+        if _marked_theirs_after(words, line, clause.end()):
+            continue
+        if _labelled_address(words, line[clause.start(1):clause.end(2)]) is not None:
+            # her address as a clause ("Nama: Siti Rahayu, HP: ..., Alamat: Jl. Mawar 3 RT 02"), to the next label's
+            labelled = _LABELLED_CLAUSE.search(line, clause.end(2), limit)
+            value = line[clause.start(2):labelled.start() if labelled is not None else limit]
+            at = clause.start(2) + len(value) - len(value.lstrip())
+            spans.append((at, at + len(value.strip())))
+        elif _is_contact_label(clause.group(1).strip().lower()):
+            spans += [found.span() for pattern in (_GIVEN_NUMBER, _NIK)
+                      for found in pattern.finditer(read, clause.start(2), clause.end(2))]
     return _replaced_spans(line, spans) if spans else line
 
 
@@ -3575,8 +3586,11 @@ def _marked_theirs_after(words: IdentityWords, line: str, at: int) -> bool:
     return following is not None and _marks_theirs(words, following.group(1))
 
 
-# A bracket or a clause right after a value: its words up to its end ("(nomor penipu)", ", rumah kades").
-_NEXT_CLAUSE = re.compile(r"[^\S\n]*[(,;]([^(),;\n]*)")
+# A clause opening with a label and its colon after a comma or a semicolon (", HP:").
+_LABELLED_CLAUSE = re.compile(r"[,;][^\S\n]*[^:,;(\n]{1,40}:")
+# A bracket or a clause right after a value: its words up to its end ("(nomor penipu)", ", rumah kades"; a semicolon
+# opens an item of its own).
+_NEXT_CLAUSE = re.compile(r"[^\S\n]*[(,]([^(),;\n]*)")
 # What opens a clause on a line of her form: a bracket, a comma, a semicolon, a sentence's end (after a number or a word
 # longer than an abbreviation's, "Jl. Mawar", before a word).
 _CLAUSE_OPENER = re.compile(r"[(,;]|(?:(?<=\d)|(?<=[^\W\d_]{4}))\.(?=[^\S\n]+\w)")
