@@ -2288,6 +2288,10 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
                    ", samping rumah pak kades")),
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 (kades)",
      "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nNIK: 3201234567890001 (Sekdes)\nWA: 085722223333 (kades)",
+     "Nama: [anonim]\nHP: [anonim]\n[anonim] (Sekdes)\nWA: [anonim] (kades)"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nHP kades: 0813-9999-8888 (pelaku: Budi)",
+     "Nama: [anonim]\nHP: [anonim]\nHP kades: 0813-9999-8888 (pelaku: Budi)"),
     ("Nama: Siti Rahayu\nNIK: 3201234567890001, dipegang petugas\nHP: 0812-3456-7001",
      "Nama: [anonim]\n[anonim], dipegang petugas\nHP: [anonim]"),
     ("Pegawai Kecamatan\nAlamat: Jl. Mawar 3 RT 02\nHP saya: 0812-3456-7001",
@@ -2432,6 +2436,7 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     ("Nama: Siti Rahayu (Kades desa), HP: 0857 2222 3333", "Nama: [anonim] (Kades desa), HP: [anonim]"),
     ("Nama: Siti Rahayu, HP: 0813-1111-2222, nomor penipu", "Nama: [anonim], HP: 0813-1111-2222, nomor penipu"),
     ("Nama: Siti Rahayu, HP: 0857 2222 3333; pelaku", "Nama: [anonim], HP: [anonim]; pelaku"),
+    ("Nama: Siti Rahayu\nHP: 0813-9999-8888 (pelaku: Budi)", "Nama: [anonim]\nHP: 0813-9999-8888 (pelaku: Budi)"),
     # her address as a clause of her name's line, to the next label; not marked theirs
     ("Nama: Siti Rahayu, HP: 0857-2222-3333, Alamat: Jl. Mawar 3 RT 02, Kel. Sukajadi, NIK: 3201234567890001",
      "Nama: [anonim], HP: [anonim], Alamat: [anonim], NIK: [anonim]"),

@@ -3492,10 +3492,12 @@ def _details_line_without_hers(words: IdentityWords, line: str) -> str:
         return line if not kept else line[:value_at] + OWN_IDENTITY + line[value_at + len(kept):]
     # her other numbers there: a second phone's, her NIK, her account's ("HP 2: 0813...", "NIK: 3201...", "Rek saya:
     # ..."); not those her account of what happened gives, under its label (`account_labels`: "Laporan: penipu
-    # menelpon dari 0812...") or beside a word of someone else's or an office ("No HP penipu: ...", "HP kades: ...")
+    # menelpon dari 0812...") or beside a word of someone else's ("No HP penipu: ..."), or an office in its label ("HP
+    # kades: ..."; one after the number may be her post, "NIK: 3201... (Sekdes)")
     label = _OPENING_LABEL.match(line)
-    if label is None or any(_folded(word) in words.account_labels or _someone_elses_or_office(words, word)
-                            for word in _WORD.findall(line)[:_ACCOUNT_LABEL_WORDS]):
+    if label is None or any(_folded(word) in words.account_labels or _someone_elses(words, word)
+                            for word in _WORD.findall(line)[:_ACCOUNT_LABEL_WORDS]) \
+            or any(words.office_after_name.fullmatch(word) for word in _WORD.findall(label.group(1))):
         return line
     read = ascii_digits(line)
     hers_end = _hers_end(words, line, label.end())
@@ -3520,7 +3522,7 @@ def _hers_end(words: IdentityWords, line: str, start: int) -> int:
     if opener.group() == ".":  # a sentence after hers ("HP: 0857.... Kades minta pungli")
         return opener.start()
     clause = line[opener.end():_clause_end(line, theirs)]
-    if opener.group() in "(," and _marks_theirs(words, clause):  # a semicolon opens an item of its own
+    if opener.group() in "(," and _marks_theirs(words, clause, opener.group() == "("):  # ";" opens an item of its own
         return start
     return opener.start() if any(char.isdigit() for char in ascii_digits(clause)) else len(line)
 
@@ -3530,11 +3532,14 @@ def _clause_end(line: str, at: int) -> int:
     return min((found for found in (line.find(mark, at) for mark in "),;") if found >= 0), default=len(line))
 
 
-def _marks_theirs(words: IdentityWords, clause: str) -> bool:
+def _marks_theirs(words: IdentityWords, clause: str, bracket: bool = False) -> bool:
     """Whether a bracket's or a clause's words mark what stands before them theirs: one of `belongings` and a word of
     someone else's or an office, or that word of someone else's alone, two words after it at most, none of hers, no
-    number, no label ("nomor penipu", "rumah kades Hendra", "penipu"; not "kades" alone, maybe her post, nor "pelaku:
-    Kades Hendra", a label of theirs opening their own details)."""
+    number ("nomor penipu", "rumah kades Hendra", "penipu"; not "kades" alone, maybe her post); a label of theirs in
+    a bracket (`bracket`: "(pelaku: Budi)"), but not in a clause, where it opens their own details (", pelaku: Kades
+    Hendra")."""
+    if bracket:
+        clause = clause.replace(":", " ", 1)
     said = [word.lower() for word in _WORD.findall(clause)]
     owned = bool(said) and said[0] in words.belongings
     said = said[1:] if owned else said
@@ -3583,7 +3588,7 @@ def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -
 def _marked_theirs_after(words: IdentityWords, line: str, at: int) -> bool:
     """Whether the bracket or the clause right after `at` marks what stands before it theirs (`_marks_theirs`)."""
     following = _NEXT_CLAUSE.match(line, at)
-    return following is not None and _marks_theirs(words, following.group(1))
+    return following is not None and _marks_theirs(words, following.group(1), "(" in following.group())
 
 
 # A clause opening with a label and its colon after a comma or a semicolon (", HP:").
