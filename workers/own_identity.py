@@ -3559,8 +3559,9 @@ def _theirs_after(words: IdentityWords, line: str, start: int, offices: bool = T
 
 
 def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -> str:
-    """Her name's line in a form of her details with the numbers in its clauses under a contact's label after `start`
-    replaced ("Nama: [anonim], HP: 0857..., NIK: 3201...": a mail's, whose number the gateway does not know), up to the
+    """Her name's line in a form of her details with the numbers in its clauses under a contact's label, and the address
+    in one under an address's label, after `start` replaced ("Nama: [anonim], HP: 0857..., NIK: 3201..., Alamat: ...":
+    a mail's, whose number the gateway does not know), up to the
     clause of a word of someone else's ("Nama: [anonim], Terlapor: Kades Hendra, HP: 0813..."; an office there is her
     post, "Nama: [anonim], camat desa, HP: ..."), but one marked theirs by what follows it (`_marks_theirs`: "HP:
     0813... (nomor penipu)") or under a label of someone else's ("HP penipu: 0813...")."""
