@@ -103,9 +103,13 @@ PORT_BASE, PORT_BAND, PORT_BANDS = 12_000, 2_500, 8  # 12000-31999: up to eight 
 _issued_ports: dict[int, None] = {}  # in the order handed out
 
 
+def xdist_worker() -> int:
+    """This test process's index among pytest-xdist's workers (gw0, gw1, ...): 0 without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
 def free_port() -> int:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    low = PORT_BASE + (int(worker[2:] or 0) % PORT_BANDS) * PORT_BAND
+    low = PORT_BASE + (xdist_worker() % PORT_BANDS) * PORT_BAND
     for attempt in range(1000):
         if attempt == 500 or len(_issued_ports) >= PORT_BAND * 9 // 10:
             for port in list(_issued_ports)[:len(_issued_ports) // 2]:
@@ -151,9 +155,8 @@ def bench_ports_of_this_worker() -> Iterator[None]:
     from bench.procs import PORT_BAND as BENCH_BAND
     from bench.procs import PORTS_VARIABLE
 
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0) % PORT_BANDS
     width = len(BENCH_BAND) // PORT_BANDS
-    low = BENCH_BAND.start + worker * width
+    low = BENCH_BAND.start + (xdist_worker() % PORT_BANDS) * width
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PORTS_VARIABLE, f"{low}-{low + width - 1}")
         yield
@@ -218,8 +221,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         parsed = urlparse(configured)
         assert parsed.hostname in ("127.0.0.1", "localhost", "::1"), "tests flush their Redis: use a loopback REDIS_URL"
         # Parallel test workers (pytest-xdist gw0, gw1, ...) each flush a database of their own.
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-        database = int(parsed.path.lstrip("/") or 0) + int(worker.removeprefix("gw") or 0)
+        database = int(parsed.path.lstrip("/") or 0) + xdist_worker()
         yield parsed._replace(path=f"/{database}").geturl()
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as embedded:

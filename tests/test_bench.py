@@ -30,7 +30,7 @@ from bench.verify import stored_rows, verify
 from casestore.storage import ReportStore
 from gateway.queues import envelope_key
 from gateway.tracking import format_tracking_id
-from tests.conftest import TestEnvironment, free_port
+from tests.conftest import PORT_BANDS, TestEnvironment, free_port, xdist_worker
 from tests.email_support import SmtpServerThread
 from tests.test_envelope_schema import sample_envelope
 
@@ -871,6 +871,5 @@ def test_each_test_process_runs_its_benches_on_ports_of_its_own() -> None:
     from bench import procs
 
     band = procs.port_band()
-    assert band != procs.PORT_BAND and len(band) == len(procs.PORT_BAND) // 8
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0) % 8
-    assert band.start == procs.PORT_BAND.start + worker * len(band)
+    assert band != procs.PORT_BAND and len(band) == len(procs.PORT_BAND) // PORT_BANDS
+    assert band.start == procs.PORT_BAND.start + (xdist_worker() % PORT_BANDS) * len(band)

@@ -3513,18 +3513,20 @@ def _hers_end(words: IdentityWords, line: str, start: int) -> int:
     words describing hers are hers with it ("Jl. Mawar 3 (dekat rumah kades)", "0857... (pernah ditelpon penipu)"), and
     so is her own as the victim ("korban penipu")."""
     theirs = _theirs_after(words, line, start)
-    if theirs is None:
+    opener = None if theirs is None else _last_opener(line, start, theirs)
+    if theirs is None or opener is None:
         return len(line)
-    openers = [*takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
-    if not openers:
-        return len(line)
-    opener = openers[-1]
     if opener.group() == ".":  # a sentence after hers ("HP: 0857.... Kades minta pungli")
         return opener.start()
     clause = line[opener.end():_clause_end(line, theirs)]
     if opener.group() in "(," and _marks_theirs(words, clause, opener.group() == "("):  # ";" opens an item of its own
         return start
     return opener.start() if any(char.isdigit() for char in ascii_digits(clause)) else len(line)
+
+
+def _last_opener(line: str, start: int, end: int) -> re.Match[str] | None:
+    """The last mark opening a clause (`_CLAUSE_OPENER`) between `start` and `end` on `line`."""
+    return next(reversed([*takewhile(lambda found: found.start() < end, _CLAUSE_OPENER.finditer(line, start))]), None)
 
 
 def _clause_end(line: str, at: int) -> int:
@@ -3561,14 +3563,13 @@ def _theirs_after(words: IdentityWords, line: str, start: int, offices: bool = T
 def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -> str:
     """Her name's line in a form of her details with the numbers in its clauses under a contact's label, and the address
     in one under an address's label, after `start` replaced ("Nama: [anonim], HP: 0857..., NIK: 3201..., Alamat: ...":
-    a mail's, whose number the gateway does not know), up to the
-    clause of a word of someone else's ("Nama: [anonim], Terlapor: Kades Hendra, HP: 0813..."; an office there is her
-    post, "Nama: [anonim], camat desa, HP: ..."), but one marked theirs by what follows it (`_marks_theirs`: "HP:
-    0813... (nomor penipu)") or under a label of someone else's ("HP penipu: 0813...")."""
+    a mail's, whose number the gateway does not know), up to the clause of a word of someone else's ("Nama: [anonim],
+    Terlapor: Kades Hendra, HP: 0813..."; an office there is her post, "Nama: [anonim], camat desa, HP: ..."), but one
+    marked theirs by what follows it (`_marks_theirs`: "HP: 0813... (nomor penipu)") or under a label of someone
+    else's ("HP penipu: 0813...")."""
     theirs = _theirs_after(words, line, start, offices=False)
-    openers = [] if theirs is None else [
-        *takewhile(lambda found: found.start() < theirs, _CLAUSE_OPENER.finditer(line, start))]
-    limit = len(line) if theirs is None else openers[-1].start() if openers else start
+    opener = None if theirs is None else _last_opener(line, start, theirs)
+    limit = len(line) if theirs is None else start if opener is None else opener.start()
     read = ascii_digits(line)
     spans: list[tuple[int, int]] = []
     for clause in _CONTACT_CLAUSE.finditer(line, start, limit):
