@@ -526,10 +526,12 @@ class GatewayServer:
 
 @contextlib.asynccontextmanager
 async def serving_gateway(settings: Settings, redis: Redis, *, timeout: float = 10,
-                          app: web.Application | None = None) -> AsyncIterator[GatewayServer]:
+                          app: web.Application | None = None,
+                          lingering_time: float = 10.0) -> AsyncIterator[GatewayServer]:
     """The gateway's app (`app`, or one made here) on `settings.http.port` of this test's loop, with a client for it;
-    cleaned up after."""
-    runner = web.AppRunner(app or create_app(settings, redis), access_log=None)
+    cleaned up after. `lingering_time`: how long aiohttp reads and drops the unread rest of a request's body after
+    answering it before it closes the connection (aiohttp's default, as `lapor-gateway serve` runs it: 10 s)."""
+    runner = web.AppRunner(app or create_app(settings, redis), access_log=None, lingering_time=lingering_time)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.http.port).start()
     runner.app[GATEWAY_KEY].now_listening()  # as `lapor-gateway serve` once bound: the beat starts
