@@ -30,7 +30,7 @@ from channels.base import Outcome, WebhookAdapter
 from channels.gsm7 import SINGLE_PART, is_gsm7, septets
 from channels.twilio_sms import TwilioSmsAdapter
 from gateway import app as app_module
-from gateway.app import GATEWAY_KEY, Gateway, create_app
+from gateway.app import GATEWAY_KEY, READY_CHECK_SECONDS, Gateway, create_app
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.errors import NotDurable
 from gateway.outbound import _COUNT_IN_FLOOD_WINDOWS, FloodCounter, RecentSenders, _flood_args, flood_key
@@ -532,6 +532,8 @@ async def test_a_hung_spool_disk_does_not_stall_the_gateway_and_is_not_ready(
         release.wait(30)
 
     monkeypatch.setattr(spool, "check_writable", hung_disk)
+    # Its bound (2 s) waited out twice while the disk hangs: 1 s here, as long for the Redis write beside it.
+    monkeypatch.setattr(app_module, "READY_CHECK_SECONDS", 1.0)
     async with serving_gateway(settings, redis, app=app) as server:
         try:
             pending = asyncio.ensure_future(server.client.get("/readyz"))
@@ -543,6 +545,7 @@ async def test_a_hung_spool_disk_does_not_stall_the_gateway_and_is_not_ready(
             assert len(probes) == 1
         finally:
             release.set()
+        monkeypatch.setattr(app_module, "READY_CHECK_SECONDS", READY_CHECK_SECONDS)
         await async_wait_until(lambda: app[GATEWAY_KEY].spool_probe.done())  # type: ignore[union-attr]
         assert (await server.client.get("/readyz")).status_code == 200
 
@@ -562,6 +565,8 @@ async def test_a_hung_redis_holds_one_thread_of_readyz_own_however_often_it_is_a
         release.wait(30)
 
     monkeypatch.setattr(app_module, "_accepts_a_write", hung_redis)
+    # Its bound (2 s) waited out twice while Redis hangs: 1 s here, as long for the spool probe beside it.
+    monkeypatch.setattr(app_module, "READY_CHECK_SECONDS", 1.0)
     async with serving_gateway(settings, redis, app=app) as server:
         try:
             pending = asyncio.ensure_future(server.client.get("/readyz"))
@@ -572,6 +577,7 @@ async def test_a_hung_redis_holds_one_thread_of_readyz_own_however_often_it_is_a
             assert len(writes) == 1 and writes[0].startswith("lapor-redis-probe")
         finally:
             release.set()
+        monkeypatch.setattr(app_module, "READY_CHECK_SECONDS", READY_CHECK_SECONDS)
         await async_wait_until(lambda: app[GATEWAY_KEY].redis_probe.done())  # type: ignore[union-attr]
         assert (await server.client.get("/readyz")).json() == {"status": "ready", "redis": "ok"}
 
