@@ -183,8 +183,9 @@ def test_quickest_bench_run_end_to_end_checks_every_report(tmp_path: Path, monke
     reports; the run's own check finds each sent report stored exactly once. One forward worker: each trains its
     triage model as it starts (3 s of CPU), and a second one here only trained it again for the same 270 reports."""
     monkeypatch.setenv("BENCH_NO_INSTALL", "1")
-    # A bare ceiling under a second: wrk runs whole seconds, so the bare phases run their second as before, and the
-    # scale phase's closed loop on the bare servers sends each of its 2,000 webhooks once (at 1 s, three times each).
+    # A bare ceiling under a second: the bare phases and the scale phase's closed loop on the bare servers send each
+    # of their 2,000 webhooks once (at 1 s, wrk would run a second after a second's warm-up, and scale three times
+    # each).
     code = bench_main([
         "--quick", "--intake-reports", "200", "--intake-repeats", "3", "--e2e-reports", "200", "--naive-reports", "5",
         "--warmup", "20",
@@ -638,6 +639,48 @@ def test_wrk_runs_as_long_as_asked_in_whole_seconds(
     [command] = commands
     assert command[command.index("-d") + 1] == argument
     assert (result.ok, result.seconds) == (1, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "loads"),
+    [
+        pytest.param(2.0, [("wrk", 1), ("wrk", 2.0)], id="a-second-or-more-runs-wrk-that-long-after-its-warm-up"),
+        pytest.param(0.3, [("once", 2_000), ("once", 2_000)], id="under-a-second-sends-each-request-once"),
+    ],
+)
+def test_a_bare_ceiling_under_a_second_sends_each_request_once(
+    seconds: float, loads: list[tuple[str, float]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wrk runs whole seconds: a bare ceiling under one ran its warm-up's second and a second of its own, both cores
+    loaded for two seconds a bare phase (twice a run). It sends each request once instead, after a warm-up of the
+    same, as the scale phase's closed loop does; a ceiling of a second or more is wrk's, for as long as asked."""
+    import bench.run as bench_run
+    from bench.load import WrkResult
+    from bench.procs import Proc
+
+    seen: list[tuple[str, float]] = []
+
+    def run_wrk(_stack: Stack, _url: str, _path: Path, *, connections: int, duration: float) -> WrkResult:
+        seen.append(("wrk", duration))
+        return WrkResult(requests=10, seconds=1.0, ok=10, bad=0, extra=0, p50_ms=1.0, p99_ms=2.0, errors=0)
+
+    def closed_loop(_stack: Stack, _url: str, _port: int, requests: list[SignedRequest], _connections: int,
+                    use_wrk: bool) -> dict[str, float]:
+        assert use_wrk
+        seen.append(("once", len(requests)))
+        return {"seconds": 1.0, "ok": len(requests), "bad": 0, "p50_ms": 1.0, "p99_ms": 2.0, "errors": 0}
+
+    monkeypatch.setattr(Stack, "start", lambda _stack, role, *_: Proc(role, subprocess.Popen(["true"]), tmp_path))
+    monkeypatch.setattr(bench_run, "wait_http", lambda _url, **_: None)
+    monkeypatch.setattr(bench_run, "run_wrk", run_wrk)
+    monkeypatch.setattr(bench_run, "_closed_loop", closed_loop)
+    monkeypatch.setattr("bench.load.RequestValidator.compute_signature", lambda *_: "signature")
+    bench = Bench(Config.quick(), tmp_path)
+    bench.use_wrk = True
+    bench.config.bare_seconds = seconds
+    result = bench.bare()
+    assert seen == loads
+    assert result["rate"] > 0
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
