@@ -165,8 +165,8 @@ def _steps_reading(probe: Path, pid: int) -> tuple[dict[str, tuple[int, int]], t
     """The probe's totals once it has written what came before, and the gateway's CPU seconds on its event-loop
     (main) thread and on all its other threads.
 
-    The probe writes twice a second, each write a new file put in place. The second write seen after this call began
-    took its totals after the first had ended, so after the call: waited for, instead of a fixed 1.2 s."""
+    The probe writes ten times a second, each write a new file put in place. The second write seen after this call
+    began took its totals after the first had ended, so after the call: waited for, instead of a fixed 1.2 s."""
     seen: list[tuple[int, int] | None] = [_written(probe)]
 
     def written_twice() -> bool:

@@ -4,7 +4,9 @@ Alone in a loop a step runs from the caches; under load the requests around it e
 three times as much, so the split of a webhook's CPU can only be read under load. The probe is loaded into the
 gateway process the phase starts (`bench/probe/sitecustomize.py`, on its PYTHONPATH, when `LAPOR_BENCH_STEPS` names
 a file) and wraps each step below with the thread's own CPU clock, counted on the main thread only (the committer
-thread's work is read from its thread's CPU time). It writes its running totals to that file twice a second.
+thread's work is read from its thread's CPU time). It writes its running totals to that file ten times a second: a
+reading waits for two writes, and at twice a second each of the phase's two readings waited about a second (a write is
+well under a millisecond of another thread's CPU).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def _timed_handlers(make_handler: Callable[..., Any], total: list[int]) -> Calla
     return webhook_handler
 
 
-def install(path: Path, interval: float = 0.5) -> None:
+def install(path: Path, interval: float = 0.1) -> None:
     """Wrap every step and write the totals ({label: [ns, calls]}) to `path` every `interval` seconds."""
     totals: dict[str, list[int]] = {}
     for module_name, attribute, label in STEPS:
