@@ -39,6 +39,7 @@ from gateway.intake import Intake, Receipt, SpoolReplayer, _Waiting, build_intak
 from gateway.logs import scrub
 from gateway.private_files import open_private
 from gateway.queues import FORWARD_QUEUE, envelope_key, queue, redis_connection
+from gateway.same_text import SAME_TEXT_KEY
 from gateway.settings import CONFIG_DIR, Settings
 from gateway.spool import (
     REPLAY_STUCK_KEY,
@@ -1813,6 +1814,21 @@ def test_reserves_dropped_when_the_raise_past_them_meets_redis_down_are_raised_p
 SAME_TEXT = ("sms-aggregator", 600)  # an SMS channel's same-text window: (its name, seconds)
 
 
+def window_over(intake: Intake, redis_url: str | None, seconds: float = 1.1) -> None:
+    """`seconds` later for a same-text window, not waited out: intake's memory of the first texts it committed reads
+    a clock moved on by them, and the same-text keys Redis holds (set for a window's seconds or what was left of it,
+    here a second: `short_window`) are gone, as they expire, where `redis_url` names the Redis that is up."""
+    recent = intake._recent_texts
+    clock = recent._clock
+    recent._clock = lambda: clock() + seconds
+    if redis_url is not None:
+        redis = Redis.from_url(redis_url)
+        keys = list(redis.scan_iter(SAME_TEXT_KEY.format(source="*", digest="*")))
+        if keys:
+            redis.delete(*keys)
+        redis.close()
+
+
 @pytest.mark.parametrize("when", ["after-the-replay", "during-the-replay"])
 async def test_a_providers_retry_of_a_report_spooled_beside_an_earlier_one_of_its_text_keeps_its_spooled_id(
     intake: Intake, other_gateway: Intake, own_redis: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, when: str
@@ -1955,7 +1971,7 @@ async def test_a_providers_retry_of_a_first_spooled_before_the_next_first_of_its
     await intake.submit(draft("warm-up", "LAPOR lampu jalan mati"))  # its reserve leased, as a running gateway's
     own_redis.stop()
     first = await intake.submit(draft("first", "LAPOR air PDAM tidak mengalir"), short_window)
-    await asyncio.sleep(1.1)  # the window is over
+    window_over(intake, None)  # Redis is down: the window is in intake's memory alone
     later = await intake.submit(draft("later", "LAPOR air PDAM tidak mengalir"), short_window)
     assert first.spooled and not later.duplicate and later.tracking_id != first.tracking_id
     if retried_when == "after-the-replay":
@@ -1981,7 +1997,7 @@ async def test_a_providers_retry_of_a_repeat_answered_during_an_outage_is_one_re
     if retried_when == "after-the-replay":
         own_redis.start()
         await asyncio.to_thread(intake.replay_spool)
-    await asyncio.sleep(1.1)  # the window is over
+    window_over(intake, own_redis.url if retried_when == "after-the-replay" else None)
     retried = await intake.submit(draft("again", "LAPOR air PDAM tidak mengalir"), short_window)
     assert (retried.tracking_id, retried.duplicate, retried.same_text) == (first.tracking_id, True, True)
 
@@ -1996,7 +2012,7 @@ async def test_a_providers_retry_of_a_repeat_in_the_batch_of_its_first_during_an
     receipts = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), short_window)
                                       for n in range(3)))
     assert len({r.tracking_id for r in receipts}) == 1, receipts
-    await asyncio.sleep(1.1)  # the window is over
+    window_over(intake, None)  # Redis is down: the window is in intake's memory alone
     retried = await asyncio.gather(*(intake.submit(draft(f"send-{n}", "LAPOR air PDAM mati"), short_window)
                                      for n in range(3)))
     assert {r.tracking_id for r in retried} == {receipts[0].tracking_id}, retried
