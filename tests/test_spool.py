@@ -958,12 +958,12 @@ def test_the_spools_leftovers_of_killed_processes_are_removed_at_start_once_old_
 ) -> None:
     """A process killed between making a spool file and naming it leaves `.<name>.opening` (empty), one killed
     while taking or dropping a saved reserve `.<reserve>.taken-<pid>` (sequence numbers only), one killed while
-    probing `.probe-<pid>-<thread>`: never removed. They go at start once old (here 1 s, `ORPHAN_SECONDS`), but
+    probing `.probe-<pid>-<thread>`: never removed. They go at start once old (here 0.5 s, `ORPHAN_SECONDS`), but
     never one a live process holds, nor a reserve renamed a moment ago (its mtime, its saver's, is hours old)."""
     settings = test_env.settings()
     directory = settings.data_dir / "spool"
     directory.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setattr(spool_module, "ORPHAN_SECONDS", 1.0)
+    monkeypatch.setattr(spool_module, "ORPHAN_SECONDS", 0.5)
     rows = [  # name, contents, removed
         (".vm-p1f-t1.spool.opening", b"", True),
         (".vm-p2f-t2.spool.opening", b"", False),  # its maker alive, holding its lock
@@ -985,7 +985,7 @@ def test_the_spools_leftovers_of_killed_processes_are_removed_at_start_once_old_
          str(directory / ".vm-p2f-t2.spool.opening")], stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
-        time.sleep(1.2)
+        time.sleep(0.6)
         saved.rename(directory / ".reserve-vm2.json.taken-4243")  # taken a moment ago by a live process
         (directory / ".vm-p4f-t4.spool.opening").write_bytes(b"")  # its maker about to lock it
         locked, real_flock = [], fcntl.flock
