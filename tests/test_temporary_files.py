@@ -38,6 +38,7 @@ from gateway.settings import Settings, load_settings
 from gateway.spool import QUARANTINE_DIR as SPOOL_QUARANTINE_DIR
 from gateway.spool import SPOOL_DIR, Spool
 from gateway.tracking import format_tracking_id
+from tests.cli_process import run_cli
 from tests.conftest import FIXTURES, REPO_ROOT, VENV_BIN, TestEnvironment, log_events
 from workers.retention import purge, remove_orphaned_temporaries
 
@@ -280,16 +281,14 @@ def test_a_reply_writer_killed_mid_write_leaves_the_address_only_until_the_next_
     [left] = files_under(outbox_dir(settings))
     assert left.name.startswith(".") and left.name.endswith(".tmp") and ADDRESS.encode() in left.read_bytes()
 
-    started = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-reply", "--burst"],
-                             env=test_env.process_env(LAPOR_PROFILE="development"), capture_output=True, text=True,
-                             timeout=60)
+    # Each start a worker's, forked from the tests' server of the CLI (tests/cli_process.py), not a new interpreter.
+    worker = ["worker", "--queues", "lapor-reply", "--burst"]
+    started = run_cli(worker, test_env.process_env(LAPOR_PROFILE="development"))
     assert started.returncode == 0, started.stdout + started.stderr
     assert left.exists()  # it might be a live write still: kept
 
     aged(left, ORPHAN_SECONDS + 1)
-    started = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", "lapor-reply", "--burst"],
-                             env=test_env.process_env(LAPOR_PROFILE="development"), capture_output=True, text=True,
-                             timeout=60)
+    started = run_cli(worker, test_env.process_env(LAPOR_PROFILE="development"))
     assert started.returncode == 0, started.stdout + started.stderr
     assert files_under(outbox_dir(settings)) == []
     assert '"private_file.orphans_removed"' in started.stdout and ADDRESS not in started.stdout
