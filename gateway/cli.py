@@ -515,10 +515,11 @@ def _refuse_a_redis_not_the_deployments(redis: Any, settings: Settings) -> None:
     deployment (a typo in REDIS_URL's database number) was said to hold `Dead letters (0 in all)`, exit 0, read as all
     clear, where `status` said UNKNOWN, exit 2, and `attachments purge` refused. Said as `status` says it."""
     from gateway.embedded_redis import named_redis
-    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS, deployment_seen, no_deployment_document
+    from gateway.health.documents import deployment_seen, no_deployment_document
     from gateway.health.rules import SERVING_COMMANDS
 
-    if deployment_seen(redis, SERVING_COMMANDS, wait=DEPLOYMENT_WAIT_SECONDS):  # a moment's look, as `status` takes
+    # A moment's look, as `status` takes.
+    if deployment_seen(redis, SERVING_COMMANDS, wait=settings.health.deployment_wait_seconds):
         return
     unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
     console.print(f"[red]UNKNOWN:[/red] {escape(unknown['reason'])}")
@@ -1609,7 +1610,7 @@ def status(
 
     from channels.registry import disabled_channels
     from gateway.embedded_redis import named_redis
-    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS, deployment_seen, no_deployment_document
+    from gateway.health.documents import deployment_seen, no_deployment_document
     from gateway.health.monitor import HealthMonitor, published_disabled
     from gateway.health.rules import load_rules
     from gateway.lease import polled_accounts
@@ -1629,7 +1630,7 @@ def status(
     try:
         # A Redis that is not the deployment's (a wrong database number) read as one gave "overall: OK" while its
         # rules' grace ran, and got the monitor's keys written into it: it is said so, and nothing is written.
-        if not deployment_seen(redis, monitor.rules.watched, wait=DEPLOYMENT_WAIT_SECONDS):
+        if not deployment_seen(redis, monitor.rules.watched, wait=settings.health.deployment_wait_seconds):
             unknown = no_deployment_document(named_redis(redis, settings.data_dir, database=True), time.time())
             if as_json:
                 _write_json(unknown)

@@ -505,6 +505,9 @@ class HealthSettings(_Section):
     # How long a status view (/status, /v1/status, /metrics) waits for its look at Redis before it answers without
     # it (503, "Redis not answering"), in seconds.
     view_check_seconds: FinitePositive
+    # How long an operator's command looks again for a sign of the deployment in a Redis that shows none, in seconds
+    # (0: one look).
+    deployment_wait_seconds: float = Field(ge=0)
 
     def rules_path(self) -> Path:
         path = Path(self.rules_file)

@@ -31,6 +31,7 @@ from redis import Redis
 
 from channels.email.store import Quarantine, QuarantinedMail
 from channels.registry import channel_names
+from gateway.embedded_redis import EmbeddedRedis
 from gateway.liveness import ServingBeat
 from gateway.queues import FORWARD_FUNC, FORWARD_QUEUE, REPLY_QUEUE, envelope_key
 from gateway.supervisor import hold_data_dir
@@ -1704,8 +1705,8 @@ def test_a_command_that_finds_nothing_in_a_redis_with_no_sign_of_the_deployment_
         args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
     """A typo in REDIS_URL's database number: `Dead letters (0 in all)`, `requeued 0`, `Unfiled messages (0)`, exit
     0, read at 2 a.m. as all clear, where `status` said UNKNOWN (exit 2) of the same Redis. Said as `status` says it;
-    nothing is written to that Redis."""
-    result = cli(test_env, *args)
+    nothing is written to that Redis. One look, not the 2.5 s of looks of a deployment starting (the next tests)."""
+    result = cli(test_env, *args, LAPOR_HEALTH_DEPLOYMENT_WAIT_SECONDS="0")
     assert result.returncode == 2 and no_traceback(result), result.stdout + result.stderr
     assert result.stdout.startswith("UNKNOWN: no sign of this deployment in the Redis server REDIS_URL names ("), \
         result.stdout
@@ -1737,6 +1738,27 @@ def test_a_command_looks_again_for_a_deployment_starting_as_it_is_typed(test_env
         _refuse_a_redis_not_the_deployments(redis, test_env.settings())
     assert refused.value.exit_code == 2
     assert time.monotonic() - started >= DEPLOYMENT_WAIT_SECONDS  # it looked the whole while first
+
+
+@pytest.mark.parametrize("args", [("status",), ("deadletters", "list")])
+def test_the_look_for_a_deployment_lasts_as_long_as_its_setting_says(
+        args: tuple[str, ...], test_env: TestEnvironment, own_redis: EmbeddedRedis) -> None:
+    """`health.deployment_wait_seconds` (2.5 s, `DEPLOYMENT_WAIT_SECONDS`) is how long a command looks again for a
+    sign of the deployment: counted in its looks (EXISTS, on a Redis of the test's own), one when it is 0."""
+    from gateway.health.documents import DEPLOYMENT_WAIT_SECONDS
+
+    assert test_env.settings().health.deployment_wait_seconds == DEPLOYMENT_WAIT_SECONDS
+    redis = Redis.from_url(own_redis.url)
+    try:
+        looks = []
+        for wait in ("0", "0.6"):
+            redis.config_resetstat()
+            result = cli(test_env, *args, REDIS_URL=own_redis.url, LAPOR_HEALTH_DEPLOYMENT_WAIT_SECONDS=wait)
+            assert result.returncode == 2 and "UNKNOWN: no sign of this deployment" in result.stdout, result.stdout
+            looks.append(redis.info("commandstats")["cmdstat_exists"]["calls"])
+        assert looks[0] == 1 and looks[1] >= 2, looks  # looked again 0.25 s later, until 0.6 s had passed
+    finally:
+        redis.close()
 
 
 def test_serve_help_names_every_page_the_gateway_serves(test_env: TestEnvironment, redis: Redis) -> None:

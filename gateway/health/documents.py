@@ -171,7 +171,8 @@ def redis_trouble(error: BaseException) -> str:
 
 
 # How long `lapor-gateway status` waits for a sign of the deployment in a Redis that shows none (a deployment started
-# a moment ago beats within one beat, gateway.liveness.BEAT_SECONDS, 2 s), and how often it looks meanwhile.
+# a moment ago beats within one beat, gateway.liveness.BEAT_SECONDS, 2 s): the default of health.deployment_wait_seconds
+# (config/defaults.toml); and how often it looks meanwhile.
 DEPLOYMENT_WAIT_SECONDS = 2.5
 DEPLOYMENT_LOOK_SECONDS = 0.25
 
