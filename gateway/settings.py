@@ -180,6 +180,8 @@ class QueueSettings(_Section):
     reply_order_wait_seconds: float = Field(ge=0)
     # Below the 5-second lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
     liveness_timeout_seconds: float = Field(gt=0, lt=5)
+    # The first wait after a run that quit on an error no waiting ends, doubled at each quit in a row.
+    quit_first_wait_seconds: FinitePositive
 
 
 class PrivacySettings(_Section):

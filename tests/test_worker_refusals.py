@@ -35,6 +35,9 @@ from gateway.settings import CONFIG_DIR
 from tests.conftest import ProcessHandle, log_events, wait_until
 from workers.reaper import forget_worker_quit, note_worker_quit, note_worker_seen
 
+# The worker's first wait after a run that quit on an error no waiting ends (queues.quit_first_wait_seconds, 1 s).
+QUIT_FIRST_WAIT = 0.5
+
 
 def events(handle: ProcessHandle) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in handle.output().splitlines() if line.startswith("{")]
@@ -192,18 +195,21 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
 ) -> None:
     """A WRONGTYPE on a key of the worker's (a SET by hand) ends its run, and no waiting ends it: RQ's traceback and
     `worker.quit_unasked` came about once a second, forever. The first quit keeps the traceback; the runs after it
-    wait 2, 4, ... s, each quit a line with the repeats counted and what Redis said; its scheduler lives on. Once the
-    key is mended, the next run works."""
+    wait 2, 4, ... times the first wait (1 s; half a second here, `queues.quit_first_wait_seconds`), each quit a line
+    with the repeats counted and what Redis said; its scheduler lives on. Once the key is mended, the next run
+    works."""
     redis = Redis.from_url(own_redis.url)
     try:
         redis.set(key, "written by hand")
-        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
+                               LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS=str(QUIT_FIRST_WAIT))
         wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 3, timeout=30)
-        time.sleep(1.5)  # the next run is 4 s away
+        time.sleep(QUIT_FIRST_WAIT * 1.5)  # the next run is 4 waits (2 s) away
         output = worker.output()
         quits = [e for e in events(worker) if e["event"] == "worker.quit_unasked"]
         assert [(e["retry_in"], e["repeats"], e["error"]) for e in quits] == [
-            (1.0, 1, "ResponseError"), (2.0, 2, "ResponseError"), (4.0, 3, "ResponseError")], output[-4000:]
+            (QUIT_FIRST_WAIT, 1, "ResponseError"), (QUIT_FIRST_WAIT * 2, 2, "ResponseError"),
+            (QUIT_FIRST_WAIT * 4, 3, "ResponseError")], output[-4000:]
         assert "WRONGTYPE" in str(quits[0]["trouble"]), quits[0]
         assert {e["reason"] for e in quits} == {"run_start_error" if at_its_start else "rq_loop_error"}
         tracebacks = [e for e in events(worker) if "exception" in e]
@@ -220,12 +226,12 @@ def test_a_worker_whose_key_holds_another_type_keeps_the_traceback_once_and_back
             # of a wait, and the beat of each run that could not start counted a live worker for 5 s, one a run.
             x = reply_health(redis)
             assert (x["state"], [finding["rule"] for finding in x["findings"]]) == ("degraded", ["worker_quitting"]), x
-            # The next run 4 s after the third quit: on a loaded host the view may read it as due.
+            # The next run 2 s after the third quit: on a loaded host the view may read it as due.
             assert re.match(f"{REPLY_QUEUE}: its worker's runs end on an error as it begins, 3 in a row, the next "
                             r"(in \d+ s|due now) \(", str(x["reason"])), x["reason"]
             assert "The key rq:workers in Redis holds another type" in str(x["reason"]), x["reason"]
         ready = worker.output().count('"worker.ready"')
-        redis.delete(key)  # mended: the next run, at most 4 s away, works
+        redis.delete(key)  # mended: the next run, at most 2 s away, works
         wait_until(lambda: worker.output().count('"worker.ready"') > ready, timeout=10)
         wait_until(lambda: redis.hlen(WORKER_QUITS_KEY) == 0)  # its run began: its last quit no longer told
         if at_its_start:
@@ -246,9 +252,10 @@ def test_a_worker_stopped_between_runs_that_quit_leaves_no_quit_for_the_views(
     redis = Redis.from_url(own_redis.url)
     try:
         redis.set("rq:workers", "written by hand")
-        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url)
+        worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own_redis.url,
+                               LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS=str(QUIT_FIRST_WAIT))
         wait_until(lambda: worker.output().count('"worker.quit_unasked"') >= 2, timeout=30)
-        wait_until(lambda: reply_health(redis)["state"] == "degraded")  # quitting: the next run 2 s away
+        wait_until(lambda: reply_health(redis)["state"] == "degraded")  # quitting: the next run 1 s away
         assert [field.split(b"\t")[0] for field in redis.hkeys(WORKER_QUITS_KEY)] == [REPLY_QUEUE.encode()]
         os.kill(worker.process.pid, signal.SIGTERM)
         assert worker.process.wait(timeout=10) == 0

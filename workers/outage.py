@@ -40,7 +40,8 @@ RQ_QUIT_LINE = "found an unhandled exception, quitting"
 # milliseconds: a run that has gone this long without quitting on it is one that works again.
 REFUSAL_HELD_SECONDS = 3.0
 # The waits between runs of RQ's loop that quit on an error no waiting ends (WRONGTYPE on a queue key, an unknown
-# command, a bug): the first, doubled at each quit in a row, up to the last. A run that lasted the longest wait
+# command, a bug): the first (the default of queues.quit_first_wait_seconds), doubled at each quit in a row, up to the
+# last. A run that lasted the longest wait
 # before it quit starts the count afresh.
 QUIT_FIRST_WAIT_SECONDS = 1.0
 QUIT_LONGEST_WAIT_SECONDS = 60.0
@@ -131,9 +132,11 @@ class LoopQuits:
     second. Shared by the runs of one worker process (`began` at the start of each); thread-safe."""
 
     def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic,
-                 record: Callable[[WorkerQuit], None] | None = None) -> None:
+                 record: Callable[[WorkerQuit], None] | None = None,
+                 first_wait: float = QUIT_FIRST_WAIT_SECONDS) -> None:
         self.queue = queue
         self._clock = clock
+        self._first_wait = first_wait  # queues.quit_first_wait_seconds
         self._record = record  # where the views read each quit (`note_worker_quit`)
         self.recorded: WorkerQuit | None = None  # the last quit given to `record`
         self._lock = threading.Lock()
@@ -199,7 +202,7 @@ class LoopQuits:
             self._afresh()
             self._quits += 1
             quits = self._quits
-            wait = min(QUIT_LONGEST_WAIT_SECONDS, QUIT_FIRST_WAIT_SECONDS * 2 ** (quits - 1))
+            wait = min(QUIT_LONGEST_WAIT_SECONDS, self._first_wait * 2 ** (quits - 1))
             error, repeats = self._error, self._repeats
             self._error = None
         fields: dict[str, object] = {"error": type(error).__name__, "repeats": repeats} if error is not None else {}

@@ -477,7 +477,8 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
         ChildrenDieWithWorker().register()
         context = WorkerContext.build(settings)
         use_context(context)
-        quits = LoopQuits(queue_name, record=partial(note_worker_quit, context.watch, queue_name, worker_id))
+        quits = LoopQuits(queue_name, record=partial(note_worker_quit, context.watch, queue_name, worker_id),
+                          first_wait=settings.queues.quit_first_wait_seconds)
         # Before the warm-up (the forward worker's triage model: seconds), so a worker starting where its queue's
         # last worker was seen long ago (a restart after a stop, a new deployment on an old Redis) is not shown as
         # missing meanwhile. An outage here is the loop's below to tell.
