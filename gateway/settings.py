@@ -178,10 +178,21 @@ class QueueSettings(_Section):
     # How long a reply queued to follow another (a status answer after its "the answer follows") waits for that one
     # to be sent or given up (workers.reply_order); 0: it never waits, and the other is not sent after it.
     reply_order_wait_seconds: float = Field(ge=0)
-    # Below the 5-second lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
-    liveness_timeout_seconds: float = Field(gt=0, lt=5)
+    # Below the lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
+    liveness_timeout_seconds: FinitePositive
+    # That lifetime (workers.reaper.Liveness's ttl: 5 s).
+    liveness_ttl_seconds: FinitePositive
     # The first wait after a run that quit on an error no waiting ends, doubled at each quit in a row.
     quit_first_wait_seconds: FinitePositive
+
+    @model_validator(mode="after")
+    def _beats_wait_less_than_a_lifetime(self) -> QueueSettings:
+        if self.liveness_timeout_seconds >= self.liveness_ttl_seconds:
+            raise ValueError(f"queues.liveness_timeout_seconds (LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS: "
+                             f"{self.liveness_timeout_seconds}) is not below queues.liveness_ttl_seconds "
+                             f"(LAPOR_QUEUES_LIVENESS_TTL_SECONDS: {self.liveness_ttl_seconds}): a worker whose beat "
+                             "waits that long is taken for dead by the others")
+        return self
 
 
 class PrivacySettings(_Section):

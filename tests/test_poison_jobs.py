@@ -197,6 +197,24 @@ def test_a_status_query_given_up_by_the_reaper_is_answered_as_one_whose_retries_
         (STATUS_QUEUE, STATUS_FUNC, "10000029", "sms-aggregator")}
 
 
+@pytest.mark.parametrize(("timeout", "ttl", "refused"), [("1", "2", False), ("2", "2", True), ("3", "2", True),
+                                                         ("6", "10", False), ("5", "5", True)])
+def test_a_liveness_timeout_not_below_the_liveness_keys_lifetime_is_refused(
+        timeout: str, ttl: str, refused: bool) -> None:
+    """A worker whose beat may wait longer than its liveness key lives is taken for dead by the other workers."""
+    from gateway.settings import SettingsError, load_settings
+    from tests.test_settings import PRODUCTION_SECRETS
+
+    env = {**PRODUCTION_SECRETS, "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": timeout,
+           "LAPOR_QUEUES_LIVENESS_TTL_SECONDS": ttl}
+    if refused:
+        with pytest.raises(SettingsError, match=r"queues\.liveness_timeout_seconds .* is not below "
+                                                r"queues\.liveness_ttl_seconds"):
+            load_settings(env)
+    else:
+        assert load_settings(env).queues.liveness_ttl_seconds == float(ttl)
+
+
 def test_the_limit_is_a_setting(redis: Redis, test_env: TestEnvironment) -> None:
     settings = test_env.settings(LAPOR_QUEUES_MAX_WORKER_DEATHS="1")
     started_by(redis, settings, REPLY_QUEUE, REPLY_FUNC, reply_args())
@@ -233,10 +251,12 @@ def test_a_job_that_kills_every_worker_is_dead_lettered_and_the_queue_moves_on(
 ) -> None:
     """Real worker processes on the reply queue; the job SIGKILLs each one that runs it. After two deaths
     (LAPOR_QUEUES_MAX_WORKER_DEATHS=2) the next worker's reaper dead-letters it, and that worker goes on with the
-    next job."""
+    next job. Each death is found once the dead worker's liveness key lapsed and the next worker's reaper beat for as
+    long: 2 s here (`queues.liveness_ttl_seconds`, 5 s), where each death cost 5 s."""
     limit = 2
     poison = enqueue_calls(redis, settings, REPLY_QUEUE, KILLER_FUNC, [("boom",)])[0]
-    env = {"LAPOR_QUEUES_MAX_WORKER_DEATHS": str(limit), "PYTHONPATH": str(REPO_ROOT)}
+    env = {"LAPOR_QUEUES_MAX_WORKER_DEATHS": str(limit), "PYTHONPATH": str(REPO_ROOT),
+           "LAPOR_QUEUES_LIVENESS_TTL_SECONDS": "2", "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": "1"}
     started = time.monotonic()
     workers: list[ProcessHandle] = []
     deadline = started + 60
@@ -256,6 +276,9 @@ def test_a_job_that_kills_every_worker_is_dead_lettered_and_the_queue_moves_on(
     after = queue(REPLY_QUEUE, redis).enqueue_call(func="builtins.len", args=("the next reply",))
     wait_until(lambda: after.get_status(refresh=True) == "finished", timeout=15)
     assert survivor.process.poll() is None
+    # The survivor's liveness key (the dead workers' lapsed before their jobs were reaped) lives as long as set.
+    lifetimes = [redis.pttl(key) for key in redis.scan_iter(ALIVE_KEY.format(name="*"))]
+    assert lifetimes and all(0 < lifetime <= 2000 for lifetime in lifetimes), lifetimes
     assert "worker.job_poisoned" in survivor.output()
     assert not redis.exists(poison.key)
     print(f"\nfigures[poison]: dead-lettered after {limit} worker deaths, {time.monotonic() - started:.1f} s")
