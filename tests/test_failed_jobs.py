@@ -77,7 +77,8 @@ def test_a_reply_job_that_fails_unexpectedly_is_dead_lettered_and_can_be_requeue
 
 
 class StallingCaseStore:
-    """A case store whose status lookups outlast the worker's job timeout until told to answer."""
+    """A case store whose status lookups outlast the worker's job timeout until told to answer: a lookup stalled
+    then ends at once (its job long timed out), where the server's stop waited out what was left of its stall."""
 
     def __init__(self, stall_seconds: float) -> None:
         self.stall_seconds = stall_seconds
@@ -86,7 +87,9 @@ class StallingCaseStore:
     def app(self) -> web.Application:
         async def report(request: web.Request) -> web.Response:
             if self.stalling:
-                await asyncio.sleep(self.stall_seconds)
+                deadline = asyncio.get_running_loop().time() + self.stall_seconds
+                while self.stalling and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.05)
                 return web.json_response({"error": "too_slow"}, status=503)
             return web.json_response({"tracking_id": request.match_info["tracking_id"], "status": "resolved"})
 
