@@ -274,8 +274,9 @@ def test_a_dead_letter_named_that_is_not_there_is_said_as_typed(
 def test_the_forked_cli_answers_as_the_console_script(
         args: tuple[str, ...], test_env: TestEnvironment, redis: Redis) -> None:
     """The tests run operator commands forked from a server that imported the libraries once (tests/cli_process.py):
-    each answers as the console script an operator runs, word for word, with the same exit status."""
-    env = test_env.process_env(COLUMNS="200")
+    each answers as the console script an operator runs, word for word, with the same exit status. (Of a Redis with
+    no sign of the deployment: UNKNOWN after one look, not 2.5 s of them, each.)"""
+    env = test_env.process_env(COLUMNS="200", LAPOR_HEALTH_DEPLOYMENT_WAIT_SECONDS="0")
     real = subprocess.run([str(VENV_BIN / "lapor-gateway"), *args], env=env, capture_output=True, text=True,
                           timeout=60)
     forked = run_cli(list(args), env)
@@ -370,8 +371,9 @@ def test_a_command_whose_reader_stops_reading_exits_as_a_shell_command_killed_by
         test_env: TestEnvironment, redis: Redis) -> None:
     """`lapor-gateway status | head -1`: the reader gone, click ended the command with exit 1, `status`'s exit for a
     degraded system, and a script under `set -o pipefail` read a healthy one as degraded. 141, as a shell reports a
-    command killed by SIGPIPE; nothing on stderr."""
-    env = test_env.process_env(COLUMNS="200")
+    command killed by SIGPIPE; nothing on stderr. (Its line: the UNKNOWN of a Redis with no sign of the deployment,
+    after one look.)"""
+    env = test_env.process_env(COLUMNS="200", LAPOR_HEALTH_DEPLOYMENT_WAIT_SECONDS="0")
     process = subprocess.Popen([str(VENV_BIN / "lapor-gateway"), "status"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
