@@ -193,7 +193,8 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
             from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
-            redis = named_redis(redis_connection(_require_redis_url(settings)), settings.data_dir)
+            redis = named_redis(redis_connection(_require_redis_url(settings),
+                                                 timeout=settings.operator_redis_timeout_seconds), settings.data_dir)
             # A Redis that answered with an error, or took the connection and answered too late, runs: the trouble
             # says where to look, where "is it running" sent the operator to start one.
             check = ("." if outage_reason(error) in ("refusing", "not_answering") and not connect_timed_out(error)
@@ -530,7 +531,7 @@ def _dead_letters(settings: Settings) -> DeadLetters:
     from gateway.queues import redis_connection
     from workers.deadletters import DeadLetters
 
-    return DeadLetters(redis_connection(_require_redis_url(settings)))
+    return DeadLetters(redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds))
 
 
 # A requeue shows a progress bar from this many dead letters on, and commits them this many at a time.
@@ -883,7 +884,7 @@ def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
     from gateway.queues import redis_connection
     from workers.handover import HandoverError, NotATrackingId, UnknownReport, report_files
 
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
     try:
         return report_files(settings, redis, tracking_id)
     except HandoverError as error:
@@ -1052,7 +1053,7 @@ def attachments_purge(
     from workers.retention import DAY_SECONDS, NotTheGatewaysRedis, PurgeError, RedisUnavailable, purge
 
     settings = _operator_settings()
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
     try:
         result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
     except PurgeError as error:
@@ -1261,7 +1262,7 @@ def quarantine_reprocess(
                        if starting else f"no quarantined mail has a key starting {_printable(key)}")
                       + " (see `lapor-gateway email quarantine list`)")
     entries = quarantine.list() if all_ else [entry for entry in named.values() if entry is not None]
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
 
     async def run() -> tuple[int, int]:
         intake = Intake(redis, settings)
@@ -1314,7 +1315,7 @@ def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, s
     from gateway.queues import redis_connection
     from gateway.unfiled import UnfiledMessages
 
-    redis = redis_connection(_require_redis_url(settings))
+    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
     store = UnfiledMessages(redis)
     return redis, store, *store.read()
 

@@ -573,6 +573,8 @@ class Settings(_Section):
     public_url: str
     redis_url: str
     operator_timezone: str
+    # How long an operator's command (deadletters, unfiled, attachments, quarantine reprocess) waits for Redis.
+    operator_redis_timeout_seconds: FinitePositive
     http: HttpSettings
     smtp: SmtpSettings
     casestore: CaseStoreSettings

@@ -96,18 +96,31 @@ def test_a_command_meeting_a_redis_that_takes_the_connection_and_never_answers_s
         test_env: TestEnvironment) -> None:
     """A Redis that hangs (paused, busy with a long script) was said "Redis unreachable (TimeoutError) ... is it
     running?": it runs, and the operator looked for one stopped. The kernel takes the connection on a listening
-    socket that never accepts it, and nothing answers."""
+    socket that never accepts it, and nothing answers: for 1 s here, not the 5 s of
+    `LAPOR_OPERATOR_REDIS_TIMEOUT_SECONDS` (the next test)."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        result = cli(test_env, "deadletters", "list", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        result = cli(test_env, "deadletters", "list", REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                     LAPOR_OPERATOR_REDIS_TIMEOUT_SECONDS="1")
 
     said = " ".join(result.stdout.split())
     assert result.returncode == 1 and no_traceback(result), result.stdout + result.stderr
     assert said.startswith("Redis does not answer in time (TimeoutError: it takes the connection"), said
     assert f"(127.0.0.1:{port}). The command stopped there; run it again once Redis answers" in said, said
     assert "unreachable" not in said and "is it running" not in said, said
+
+
+def test_an_operators_command_waits_for_redis_as_long_as_its_setting_says(test_env: TestEnvironment) -> None:
+    """`operator_redis_timeout_seconds` (5 s) is the socket timeout of every operator command's Redis client."""
+    from gateway import cli as commands
+
+    assert test_env.settings().operator_redis_timeout_seconds == 5.0
+    settings = test_env.settings(LAPOR_OPERATOR_REDIS_TIMEOUT_SECONDS="1.5")
+    redis, _, _, _ = commands._unfiled(settings)
+    clients = [commands._dead_letters(settings).redis, redis]
+    assert [client.connection_pool.connection_kwargs["socket_timeout"] for client in clients] == [1.5, 1.5]
 
 
 # A mail quarantined by a parser fixed since: reprocessed, it becomes a report.
