@@ -184,6 +184,8 @@ class QueueSettings(_Section):
     liveness_ttl_seconds: FinitePositive
     # The first wait after a run that quit on an error no waiting ends, doubled at each quit in a row.
     quit_first_wait_seconds: FinitePositive
+    # RQ's maintenance and the longest wait for a job (workers.run.LaporWorker); RQ counts it in whole seconds.
+    maintenance_interval_seconds: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _beats_wait_less_than_a_lifetime(self) -> QueueSettings:

@@ -2889,9 +2889,10 @@ def test_a_worker_that_found_the_scheduler_lock_taken_schedules_retries_once_it_
     scheduler (RQ's lock lasts a minute) and starts none; RQ's maintenance takes the lock later, but runs only
     between dequeues, and an idle worker's blocking dequeue waited 405 s: the retries of the replies a killed reply
     worker left (the only one on its queue) waited nearly seven minutes on a quiet queue. The dequeue now gives the
-    loop back every maintenance interval, so the scheduler starts within one of the lock's end."""
+    loop back every maintenance interval, so the scheduler starts within one of the lock's end. The interval is 2 s
+    here (30 s by default), the deadline the default's: the dequeue's 405 s still outlast it."""
     redis.set(f"rq:scheduler-lock:{FORWARD_QUEUE}", "a-killed-workers-scheduler", ex=120)
-    handle = start_process("worker", "--queues", FORWARD_QUEUE)
+    handle = start_process("worker", "--queues", FORWARD_QUEUE, LAPOR_QUEUES_MAINTENANCE_INTERVAL_SECONDS="2")
     wait_until(lambda: _blocked_in_dequeue(redis, FORWARD_QUEUE) or handle.process.poll() is not None, timeout=90)
     assert handle.process.poll() is None, handle.output()[-3000:]
     assert not psutil.Process(handle.process.pid).children()  # no scheduler: the lock was taken
@@ -2899,6 +2900,27 @@ def test_a_worker_that_found_the_scheduler_lock_taken_schedules_retries_once_it_
     job = enqueue_later(redis, test_env.settings(), FORWARD_QUEUE, FORWARD_FUNC, [[]], 1)
     wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED,
                timeout=run.MAINTENANCE_INTERVAL_SECONDS + 20, interval=0.5)
+
+
+def test_a_workers_maintenance_interval_and_longest_wait_for_a_job_are_its_setting(
+    test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`queues.maintenance_interval_seconds`: how often RQ runs the worker's maintenance, the longest one wait for a
+    job, and how long a kept retry scheduler that ended waits to be started again."""
+    settings = test_env.settings(LAPOR_QUEUES_MAINTENANCE_INTERVAL_SECONDS="7")
+    worker = run.worker_on(SimpleNamespace(redis=redis, settings=settings, watch=redis), FORWARD_QUEUE)  # type: ignore[arg-type]
+    waits: list[int | None] = []
+    monkeypatch.setattr(SimpleWorker, "dequeue_job_and_maintain_ttl",
+                        lambda _self, timeout, max_idle_time=None: waits.append(timeout))
+    worker.dequeue_job_and_maintain_ttl(405)
+    assert (worker.maintenance_interval, waits) == (7, [7])
+    clock = {"now": 100.0}
+    keeper = run.SchedulerKeeper(clock=lambda: clock["now"], interval=7)
+    keeper.started(None)  # type: ignore[arg-type]
+    clock["now"] += 6.9
+    assert not keeper.may_start()
+    clock["now"] += 0.1
+    assert keeper.may_start()
 
 
 # Forks in a process with ChildrenDieWithWorker registered; each child exits with the parent-death signal it was

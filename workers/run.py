@@ -62,7 +62,8 @@ REDIS_RETRY_SECONDS = 1.0
 # How long a worker that stops waits for its retry scheduler (a child process, stopping at its next loop: within a
 # second or two) before it kills it; at once while Redis does not answer, which the scheduler waits on.
 SCHEDULER_STOP_SECONDS = 5.0
-# RQ's own maintenance (expired registries) runs every ten minutes by default.
+# RQ's own maintenance (expired registries) runs every ten minutes by default; a worker's runs every
+# `queues.maintenance_interval_seconds` (30 s), this for a worker built without settings.
 MAINTENANCE_INTERVAL_SECONDS = 30
 
 
@@ -147,9 +148,11 @@ class SchedulerKeeper:
     One that ended (a bug of its own) is started again by the next run at most once a maintenance interval, as RQ's
     maintenance would."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 interval: float = MAINTENANCE_INTERVAL_SECONDS) -> None:
         self.scheduler: OutageProofScheduler | None = None
         self._clock = clock
+        self._interval = interval
         self._started_at: float | None = None
 
     def alive(self) -> OutageProofScheduler | None:
@@ -161,7 +164,7 @@ class SchedulerKeeper:
 
     def may_start(self) -> bool:
         """Whether a run may start a scheduler: none started yet, or the last one a maintenance interval ago."""
-        return self._started_at is None or self._clock() - self._started_at >= MAINTENANCE_INTERVAL_SECONDS
+        return self._started_at is None or self._clock() - self._started_at >= self._interval
 
     def started(self, scheduler: OutageProofScheduler) -> None:
         self.scheduler = scheduler
@@ -213,6 +216,9 @@ class LaporWorker(SimpleWorker):
         self._keeps_scheduler = keeper is not None
         self.keeper = keeper or SchedulerKeeper()
         self._settings = settings
+        # The longest one wait for a job lasts (`dequeue_job_and_maintain_ttl`): the worker's maintenance interval.
+        self._longest_wait = (settings.queues.maintenance_interval_seconds if settings is not None
+                              else MAINTENANCE_INTERVAL_SECONDS)
         # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
         self._watch = watch
         self._watching: Redis | None = None  # the one of the run in progress
@@ -264,7 +270,7 @@ class LaporWorker(SimpleWorker):
         acknowledgements of a reply worker restarted after a kill, the only one on its queue). RQ's loop goes on
         waiting after each of these shorter waits; the connection's socket timeout stays RQ's."""
         if timeout is not None:
-            timeout = min(timeout, MAINTENANCE_INTERVAL_SECONDS)
+            timeout = min(timeout, self._longest_wait)
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def clean_registries(self) -> None:
@@ -442,7 +448,8 @@ def worker_on(context: WorkerContext, queue_names: str | Sequence[str], stop: St
     names = [queue_names] if isinstance(queue_names, str) else list(queue_names)
     return LaporWorker(
         [queue(name, context.redis) for name in names], connection=context.redis, serializer=JSONSerializer,
-        name=worker_name(), maintenance_interval=MAINTENANCE_INTERVAL_SECONDS, stop=stop, settings=context.settings,
+        name=worker_name(), maintenance_interval=context.settings.queues.maintenance_interval_seconds, stop=stop,
+        settings=context.settings,
         outage=outage, watch=context.watch, exception_handlers=[dead_letter_failed_job],
         scheduler_name=scheduler_name, quits=quits, keeper=keeper,
     )
@@ -467,7 +474,7 @@ def run_worker(settings: Settings, queue_name: str, *, burst: bool = False) -> b
     stop = StopRequest()
     outage = RedisOutage(queue_name)
     quits: LoopQuits | None = None
-    keeper = SchedulerKeeper()
+    keeper = SchedulerKeeper(interval=settings.queues.maintenance_interval_seconds)
     scheduler_name = uuid.uuid4().hex  # one for every run of this process (LaporWorker.scheduler_name)
     worker_id = uuid.uuid4().hex[:12]  # the process's own record of its quits (`note_worker_quit`)
     previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
