@@ -279,6 +279,16 @@ async def test_the_case_store_down_for_a_minute_and_back(
     print(f"\nfigures[casestore]: backlog of 200 stored {time.monotonic() - back:.1f} s after the case store returned")
 
 
+async def answer_late(request: web.Request, seconds: float) -> None:
+    """Wait `seconds` before a case store answers, or until its client gave up (its connection closed): a case store
+    slower than the worker. A test's server stopped (`LoopbackServer.stop`) waits for each answer in flight, and a
+    stall the worker gave up on a second into it kept the test waiting out the rest."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0 and request.transport is not None and not request.transport.is_closing():
+        await asyncio.sleep(min(0.05, left))
+
+
 def slow_case_store(store_server: CaseStoreServer, delay: float) -> Callable[[], web.Application]:
     """The reference case store behind a slow network: every write takes `delay` seconds to be answered."""
 
@@ -286,7 +296,7 @@ def slow_case_store(store_server: CaseStoreServer, delay: float) -> Callable[[],
         @web.middleware
         async def slow(request: web.Request, handler: Callable[..., object]) -> web.StreamResponse:
             if request.method == "POST":
-                await asyncio.sleep(delay)
+                await answer_late(request, delay)
             return await handler(request)  # type: ignore[misc,no-any-return]
 
         app = create_casestore_app(store_server.store, CASESTORE_TOKEN)

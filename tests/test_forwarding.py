@@ -73,6 +73,7 @@ from tests.conftest import (
     log_events,
     wait_until,
 )
+from tests.test_faults import answer_late
 from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from triage.engine import TriageEngine
@@ -840,7 +841,7 @@ def timing_out_on_one_case_store(bad: str, how: str, requests: list[int],
             requests.append(len(reports))
             if any(report["tracking_id"] == bad for report in reports):
                 if how == "slow":
-                    await asyncio.sleep(2.0)
+                    await answer_late(request, 2.0)
                     return web.json_response({"error": "too_slow"}, status=503)
                 return web.Response(text=f"<html><body>{how} timed out</body></html>", status=int(how),
                                     content_type="text/html")
@@ -1107,7 +1108,7 @@ def hung_case_store(requests: list[str]) -> Callable[[], web.Application]:
     def build() -> web.Application:
         async def hang(request: web.Request) -> web.Response:
             requests.append(f"{request.method} {request.path}")
-            await asyncio.sleep(1.0)
+            await answer_late(request, 1.0)
             return web.json_response({"error": "too_slow"}, status=503)
 
         app = web.Application()
@@ -1151,7 +1152,7 @@ def sized_timing_out_case_store(bad: str, requests: list[list[str]], stored: lis
             if len(reports) > largest:
                 return web.json_response({"error": "too_large"}, status=413)
             if any(report["tracking_id"] == bad for report in reports):
-                await asyncio.sleep(2.0)
+                await answer_late(request, 2.0)
                 return web.json_response({"error": "too_slow"}, status=503)
             return taken(reports, stored, batch=batch)
 
@@ -2189,8 +2190,8 @@ def stalling_case_store(delay: float) -> Callable[[], web.Application]:
     """A case store that takes `delay` seconds to answer a batch (slow, yet inside the HTTP timeout)."""
 
     def build() -> web.Application:
-        async def stall(_: web.Request) -> web.Response:
-            await asyncio.sleep(delay)
+        async def stall(request: web.Request) -> web.Response:
+            await answer_late(request, delay)
             return web.json_response({"error": "too_slow"}, status=503)
 
         app = web.Application()
@@ -2245,8 +2246,8 @@ def test_a_moved_forward_whose_try_runs_out_of_time_leaves_no_note_of_its_move(
         use_context(None)
     assert redis.exists(forward.MOVED_KEY.format(job_id=job_id))
 
-    async def stall(_: web.Request) -> web.Response:
-        await asyncio.sleep(3.0)
+    async def stall(request: web.Request) -> web.Response:
+        await answer_late(request, 3.0)
         return web.json_response({"error": "too_slow"}, status=503)
 
     stalling = LoopbackServer(lambda: case_store_app(stall), settings.casestore.port)
@@ -2268,7 +2269,7 @@ def one_slow_report_case_store(slow: str, delay: float, stored: list[str]) -> Ca
         async def post(request: web.Request) -> web.Response:
             tracking_id = (await request.json())["tracking_id"]
             if tracking_id == slow:
-                await asyncio.sleep(delay)
+                await answer_late(request, delay)
                 return web.json_response({"error": "too_slow"}, status=503)
             stored.append(tracking_id)
             return web.json_response({"tracking_id": tracking_id, "created": True}, status=201)
