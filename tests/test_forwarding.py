@@ -63,7 +63,6 @@ from tests.cli_process import run_cli
 from tests.conftest import (
     CASESTORE_TOKEN,
     REPO_ROOT,
-    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     LoopbackServer,
@@ -73,6 +72,7 @@ from tests.conftest import (
     log_events,
     wait_until,
 )
+from tests.script_process import run_script
 from tests.test_faults import answer_late
 from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
@@ -2981,8 +2981,7 @@ print(code)
     ],
 )
 def test_only_the_workers_own_children_are_tied_to_it(where: str, signal_given: int) -> None:
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", FORK_SCOPE_SCRIPT, where], capture_output=True,
-                            text=True, timeout=30, cwd=REPO_ROOT)
+    result = run_script(FORK_SCOPE_SCRIPT, where, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip()) == signal_given
 
@@ -3041,9 +3040,7 @@ print(run.run_workers(None, list(plan), burst=burst), flush=True)
 def run_workers_as_planned(tmp_path: Path, plan: str, *extra: str, burst: bool = False,
                            ) -> tuple[int, list[dict[str, object]], set[str]]:
     """run_workers' result, its log lines and the marks its children left, in a process of its own."""
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", RUN_WORKERS_SCRIPT, str(tmp_path), plan,
-                             "burst" if burst else "run", *extra],
-                            capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
+    result = run_script(RUN_WORKERS_SCRIPT, str(tmp_path), plan, "burst" if burst else "run", *extra, cwd=REPO_ROOT)
     lines = result.stdout.splitlines()
     assert result.returncode == 0 and lines, result.stdout + result.stderr
     events = [orjson.loads(line) for line in lines[:-1] if line.startswith("{")]
@@ -3126,8 +3123,7 @@ def test_a_crashed_worker_child_is_seen_when_the_command_was_started_with_sigchl
 def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path: Path) -> None:
     """A forked child keeps none of the other threads, but every lock they held (the log writer's,
     prometheus_client's) stays held in it for good: refused, before any child is forked."""
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", RUN_WORKERS_SCRIPT, str(tmp_path), "a=done,b=done",
-                             "burst", "with-a-thread"], capture_output=True, text=True, timeout=30, cwd=REPO_ROOT)
+    result = run_script(RUN_WORKERS_SCRIPT, str(tmp_path), "a=done,b=done", "burst", "with-a-thread", cwd=REPO_ROOT)
     assert result.returncode != 0
     assert "RuntimeError" in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []
