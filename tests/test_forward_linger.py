@@ -4,7 +4,6 @@ later, and nothing held is ever lost or released twice (another gateway, a worke
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,9 +17,9 @@ from gateway.queues import FORWARD_QUEUE, HELD_FORWARD_KEY, envelope_key, queue,
 from gateway.settings import Settings
 from gateway.supervisor import hold_data_dir
 from gateway.tls import tls_context
+from tests.cli_process import run_cli
 from tests.conftest import (
     REPO_ROOT,
-    VENV_BIN,
     CaseStoreServer,
     GatewayServer,
     ProcessHandle,
@@ -153,8 +152,7 @@ async def test_a_burst_worker_started_by_hand_finds_the_embedded_redis_and_drain
     url_file.parent.mkdir(parents=True)
     url_file.write_text(env.pop("REDIS_URL") + "\n")
     with hold_data_dir(test_env.settings().data_dir, wait=0):  # as the running supervisor does
-        result = subprocess.run([str(VENV_BIN / "lapor-gateway"), "worker", "--queues", FORWARD_QUEUE, "--burst"],
-                                env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        result = run_cli(["worker", "--queues", FORWARD_QUEUE, "--burst"], env, cwd=REPO_ROOT, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert casestore.get(receipt.tracking_id) is not None
     assert redis.llen(HELD_FORWARD_KEY) == 0
