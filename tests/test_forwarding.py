@@ -3421,7 +3421,11 @@ def test_a_worker_process_logs_a_real_redis_outage_once_and_its_end(
     try:
         worker = start_process("worker", "--queues", REPLY_QUEUE, REDIS_URL=own.url)
         wait_until(lambda: '"worker.ready"' in worker.output(), timeout=30)
-        time.sleep(1)
+        watching = redis_connection(own.url)
+        try:  # live: waiting for jobs in RQ's loop
+            wait_until(lambda: _blocked_in_dequeue(watching, REPLY_QUEUE), timeout=30)
+        finally:
+            watching.close()
         own.stop()
         time.sleep(6)
         own = EmbeddedRedis(tmp_path / "redis", port=own.port).start()
