@@ -78,6 +78,7 @@ from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from triage.engine import TriageEngine
 from workers import forward, run
+from workers import outage as outage_module
 from workers.context import WorkerContext, current, use_context
 from workers.deadletters import ENTRIES_KEY, DeadLetters, Requeued
 from workers.media import FETCHED_KEY
@@ -3181,6 +3182,7 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
 
     monkeypatch.setattr(SimpleWorker, "work", work)
     monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(outage_module, "QUIT_FIRST_WAIT_SECONDS", 0.01)  # the wait after RQ's loop quit unasked
     # Process-wide effects a worker process wants and a test process must not keep (a frozen heap, fork hooks).
     monkeypatch.setattr(run, "settle_heap", lambda: None)
     registrations: list[object] = []
