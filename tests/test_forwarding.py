@@ -3367,6 +3367,7 @@ def run_stopped_at_the_second_build(settings: Settings, monkeypatch: pytest.Monk
     monkeypatch.setattr(SimpleWorker, "work", lambda worker, *args, **kwargs: work(worker, len(built)))
     monkeypatch.setattr(run, "worker_on", worker_on)
     monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(outage_module, "QUIT_FIRST_WAIT_SECONDS", 0.01)  # the wait after RQ's loop quit unasked
     monkeypatch.setattr(run, "settle_heap", lambda: None)
     monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
     original = signal.getsignal(signal.SIGTERM)
