@@ -2033,7 +2033,8 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time_and_sa
 ) -> None:
     """A Redis that takes connections but never answers (paused, swapping, a partition that drops packets) costs each
     command the socket timeout twice (5 s and a retry): the views answer from what they have before Prometheus's
-    10 s scrape timeout, as they do for a Redis that refuses connections."""
+    10 s scrape timeout, as they do for a Redis that refuses connections. (The Redis client as `lapor-gateway serve`
+    makes it, with `intake.redis_timeout_seconds`: each look below waits that out.)"""
     import signal
 
     from gateway.queues import redis_connection
@@ -2045,7 +2046,7 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time_and_sa
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     try:
-        hanging = redis_connection(f"redis://127.0.0.1:{port}/0")
+        hanging = redis_connection(f"redis://127.0.0.1:{port}/0", timeout=settings.intake.redis_timeout_seconds)
         for _ in range(50):  # until it listens
             try:
                 hanging.ping()
