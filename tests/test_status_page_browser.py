@@ -163,14 +163,17 @@ STALE_JS = """() => {
 }"""
 
 
-async def _wait_for(page: object, test: object, timeout: float = 15) -> dict[str, str | None]:
-    """The page as STALE_JS reads it, once `test` holds of it."""
+async def _wait_for(page: object, test: object, timeout: float = 15, tick_ms: int = 0) -> dict[str, str | None]:
+    """The page as STALE_JS reads it, once `test` holds of it. `tick_ms`: the page's clock (installed with
+    `page.clock.install()`) is moved on by that much at each look, firing the page's timers that come due."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         shown = await page.evaluate(STALE_JS)  # type: ignore[attr-defined]
         if test(shown):  # type: ignore[operator]
             return shown
         assert asyncio.get_running_loop().time() < deadline, f"never: {shown}"
+        if tick_ms:
+            await page.clock.fast_forward(tick_ms)  # type: ignore[attr-defined]
         await asyncio.sleep(0.1)
 
 
@@ -218,6 +221,12 @@ async def test_the_status_page_says_since_when_the_gateway_is_unreachable_and_co
     a proxy's 502 page replaced it as well). It keeps the last data, dimmed, under a banner that says since when the
     gateway is unreachable (UTC and the operators' zone), why, and when that data was generated, the same "since"
     however many tries fail; once the gateway answers again the page is its own again, without a click."""
+    # `hung`: the page gives up on a fetch after 10 s, by a timer of its own. Its clock (playwright's, flowing as the
+    # real one until moved) is moved on a second at each look while the test waits for that, not waited out.
+    hung_tick_ms = 0
+    if kind == "hung":
+        await page.clock.install()  # type: ignore[attr-defined]
+        hung_tick_ms = 1000
     async with serving_gateway(settings, redis) as gateway:
         await page.goto(f"{gateway.url}/status?refresh=1")  # type: ignore[attr-defined]
         # A refresh by the script, not a load: the document stays while its body is replaced.
@@ -231,7 +240,7 @@ async def test_the_status_page_says_since_when_the_gateway_is_unreachable_and_co
     async with standing_in(kind, settings.http.port):
         # (a try between the gateway's stop and the stand-in's start meets no connection: the banner then says why of
         # the try after it, the since of the first)
-        gone = await _wait_for(page, lambda shown: why in (shown["banner"] or ""), timeout=25)
+        gone = await _wait_for(page, lambda shown: why in (shown["banner"] or ""), timeout=25, tick_ms=hung_tick_ms)
         assert gone["url"] == f"{gateway.url}/status?refresh=1"
         banner = gone["banner"] or ""
         since = re.search(r"^gateway unreachable since (\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ) "
