@@ -1646,7 +1646,7 @@ def status(
             monitor.disabled = published
         # A process or worker silent is looked at again for a beat: just after Redis came back from a pause, every
         # beat read as old as the pause, and the channels DOWN (exit 2) while their processes beat again.
-        document = monitor.settled_status()
+        document = monitor.settled_status(wait=settings.health.status_beats_wait_seconds)
     except RedisError as error:
         # The spool size is this data dir's: on the gateway's host, that of the gateways running there.
         down = monitor.redis_down(error)

@@ -523,6 +523,9 @@ class HealthSettings(_Section):
     # How long an operator's command looks again for a sign of the deployment in a Redis that shows none, in seconds
     # (0: one look).
     deployment_wait_seconds: float = Field(ge=0)
+    # How long `lapor-gateway status` looks again for a beat while a process or a worker reads as silent, in seconds
+    # (`HealthMonitor.settled_status`): 0 gives its first look.
+    status_beats_wait_seconds: float = Field(ge=0)
 
     def rules_path(self) -> Path:
         path = Path(self.rules_file)

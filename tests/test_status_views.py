@@ -151,6 +151,19 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+# `lapor-gateway status` looks again for a beat (3 s by default) only while a process or a worker reads as silent:
+# just after Redis came back from a pause. Here the channels it finds down are down: it looks once more, not for 3 s,
+# each time. The test of that wait sets its own (`test_the_cli_just_after_redis_came_back_...`).
+BEATS_WAIT = {"LAPOR_HEALTH_STATUS_BEATS_WAIT_SECONDS": "0.5"}
+
+
+@pytest.fixture
+def test_env(test_env: TestEnvironment) -> TestEnvironment:
+    """conftest's, with `lapor-gateway status` looking again for a beat half a second (BEATS_WAIT)."""
+    test_env.values.update(BEATS_WAIT)
+    return test_env
+
+
 @pytest.fixture
 async def fast_gateway(test_env: TestEnvironment, redis: Redis) -> AsyncIterator[GatewayServer]:
     """The gateway with the health loop evaluating every 0.1 s and a heartbeat every 0.2 s."""
@@ -1453,6 +1466,7 @@ def test_the_cli_just_after_redis_came_back_from_a_pause_says_ok_once_the_proces
     written 39 s ago, then each process beating again a moment after `lapor-gateway status` first read them (the
     command's read of the channels' signals notes when monitoring of one began: the processes beat once that is
     there). Exit 2, "DOWN: ... no SMTP server process alive (last seen 39 s ago)", where it now says ok."""
+    shipped_wait = {"LAPOR_HEALTH_STATUS_BEATS_WAIT_SECONDS": str(health_monitor.BEATS_WAIT_SECONDS)}
     every_process_beating(redis, time.time() - PAUSED_SECONDS)
     first_read = SIGNALS_KEY.format(channel="email")
     assert not redis.exists(first_read)
@@ -1464,7 +1478,7 @@ def test_the_cli_just_after_redis_came_back_from_a_pause_says_ok_once_the_proces
     resumed = threading.Thread(target=processes_back)
     resumed.start()
     try:
-        shown = cli(test_env, "status", "--json")
+        shown = cli(test_env, "status", "--json", **shipped_wait)
     finally:
         resumed.join()
     document = orjson.loads(shown.stdout)
@@ -1475,9 +1489,25 @@ def test_the_cli_just_after_redis_came_back_from_a_pause_says_ok_once_the_proces
     redis.delete(*redis.keys("lapor:health:serving*"))
     every_process_beating(redis, time.time() - PAUSED_SECONDS)
     started = time.monotonic()
-    gone = cli(test_env, "status")
+    gone = cli(test_env, "status", **shipped_wait)
     assert gone.returncode == 2 and "no SMTP server process alive (last seen 4" in gone.stdout, gone.stdout
     assert time.monotonic() - started >= health_monitor.BEATS_WAIT_SECONDS
+
+    # Told not to look again (LAPOR_HEALTH_STATUS_BEATS_WAIT_SECONDS=0): its first look, the beats as old as the
+    # pause there, though each process beats again as it reads them.
+    redis.delete(*redis.keys("lapor:health:serving*"), first_read)
+    every_process_beating(redis, time.time() - PAUSED_SECONDS)
+    resumed = threading.Thread(target=processes_back)
+    resumed.start()
+    try:
+        once = cli(test_env, "status", "--json", LAPOR_HEALTH_STATUS_BEATS_WAIT_SECONDS="0")
+    finally:
+        resumed.join()
+    document = orjson.loads(once.stdout)
+    assert (once.returncode, document["overall"]) == (2, "down"), once.stdout
+    seen = re.fullmatch(r"no SMTP server process alive \(last seen (\d+) s ago\)",
+                        next(c for c in document["channels"] if c["channel"] == "email")["reason"])
+    assert seen is not None and int(seen.group(1)) >= PAUSED_SECONDS, once.stdout
 
 
 @pytest.mark.parametrize(("url", "named"), [
