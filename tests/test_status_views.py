@@ -78,7 +78,14 @@ from gateway.health.monitor import (
     publish_disabled,
 )
 from gateway.health.rules import OFF_REASON, load_rules
-from gateway.health.signals import DEADLETTERS_KEY, ERRORS_KEY, SIGNALS_KEY, WORKER_SEEN_KEY, HealthSignals
+from gateway.health.signals import (
+    DEADLETTERS_KEY,
+    ERRORS_KEY,
+    SERVING_KEY,
+    SIGNALS_KEY,
+    WORKER_SEEN_KEY,
+    HealthSignals,
+)
 from gateway.intake import Intake
 from gateway.lease import LEASE_KEY, Lease, mailbox_digest
 from gateway.liveness import BEAT_SECONDS, ServingBeat
@@ -3406,7 +3413,17 @@ async def test_a_killed_smtp_or_pollers_process_takes_its_channel_down_until_one
 
             smtp.stop(signal.SIGKILL)
             pollers.stop(signal.SIGKILL)
+            # Their last beats, which nothing moves on once they are killed, aged by the rule's 8 s: moved back by
+            # that much rather than waited out; still where they were moved to once the channels read down.
+            aged = {}
+            for name in ("email", "x", "instagram"):
+                key = SERVING_KEY.format(channel=name)
+                last = own_redis.zrange(key, 0, -1, withscores=True)
+                assert last, key
+                own_redis.zadd(key, {member: seen - 8 for member, seen in last})
+                aged[key] = own_redis.zrange(key, 0, -1, withscores=True)
             down = await wait_for(email="down", x="down", instagram="down")
+            assert {key: own_redis.zrange(key, 0, -1, withscores=True) for key in aged} == aged
             assert re.fullmatch(r"no SMTP server process alive \(last seen \d+ s ago\)", str(down["email"]["reason"]))
             assert re.fullmatch(r"no pollers process polling Instagram alive \(last seen \d+ s ago\)",
                                 str(down["instagram"]["reason"]))
