@@ -28,7 +28,9 @@ run: $(STAMP)
 # each has its own Redis database (REDIS_URL's number plus its index: keep it at 8 or below) and port band; fault
 # tests run in one group. Measured on a shared two-core machine: 6,959 tests in 4:24 with eight, from a clean clone
 # (3,811 took 4:14 with eight; 2,721 took 5:25-6:10 with five); 11,004 tests on another: 6:04 to 6:24 with eight,
-# 7:13 with six, 7:18 with twelve (the cores busy throughout: more processes only share them).
+# 7:13 with six, 7:18 with twelve (the cores busy throughout: more processes only share them); 11,698 tests in 5:40
+# to 5:58 with eight on an EPYC once the tests' fixed waits were cut (twelve: 6:04, and past eight the test processes
+# share the port bands of the first eight).
 PYTEST_WORKERS ?= 8
 
 # Each test process rewrites the asserts of every test module and pytest plugin module it imports;
