@@ -78,7 +78,6 @@ from tests.test_spool import draft
 from tests.test_twilio_intake import tracking_id_in, twiml_message
 from triage.engine import TriageEngine
 from workers import forward, run
-from workers import outage as outage_module
 from workers.context import WorkerContext, current, use_context
 from workers.deadletters import ENTRIES_KEY, DeadLetters, Requeued
 from workers.media import FETCHED_KEY
@@ -2908,14 +2907,18 @@ def test_a_workers_maintenance_interval_and_longest_wait_for_a_job_are_its_setti
     test_env: TestEnvironment, redis: Redis, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`queues.maintenance_interval_seconds`: how often RQ runs the worker's maintenance, the longest one wait for a
-    job, and how long a kept retry scheduler that ended waits to be started again."""
-    settings = test_env.settings(LAPOR_QUEUES_MAINTENANCE_INTERVAL_SECONDS="7")
+    job, and how long a kept retry scheduler that ended waits to be started again. A worker built alone (`worker_on`,
+    `build_worker`: no run's shared scheduler keeper nor quits) keeps to it too, and to `queues.quit_first_wait_seconds`
+    (they kept 30 s and 1 s whatever the settings said)."""
+    settings = test_env.settings(LAPOR_QUEUES_MAINTENANCE_INTERVAL_SECONDS="7",
+                                 LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS="0.25")
     worker = run.worker_on(SimpleNamespace(redis=redis, settings=settings, watch=redis), FORWARD_QUEUE)  # type: ignore[arg-type]
     waits: list[int | None] = []
     monkeypatch.setattr(SimpleWorker, "dequeue_job_and_maintain_ttl",
                         lambda _self, timeout, max_idle_time=None: waits.append(timeout))
     worker.dequeue_job_and_maintain_ttl(405)
     assert (worker.maintenance_interval, waits) == (7, [7])
+    assert (worker.keeper._interval, worker.quits._first_wait) == (7, 0.25)
     clock = {"now": 100.0}
     keeper = run.SchedulerKeeper(clock=lambda: clock["now"], interval=7)
     keeper.started(None)  # type: ignore[arg-type]
@@ -3130,6 +3133,10 @@ def test_the_worker_children_are_not_forked_from_a_process_with_threads(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+# The wait after RQ's loop quit unasked (a second: queues.quit_first_wait_seconds) made short where a test waits it out.
+SHORT_QUIT_WAIT = {"LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS": "0.01"}
+
+
 # How RQ's loop meets an outage: its teardown raises the Redis error (the connection is still gone), or, when the
 # connection is back by then, it returns as if done: it quits on any error inside its loop (a timeout included).
 # The outage is logged when it starts, and when the next run's first beat finds Redis back. With RQ's loop faked no run
@@ -3182,7 +3189,6 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
 
     monkeypatch.setattr(SimpleWorker, "work", work)
     monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
-    monkeypatch.setattr(outage_module, "QUIT_FIRST_WAIT_SECONDS", 0.01)  # the wait after RQ's loop quit unasked
     # Process-wide effects a worker process wants and a test process must not keep (a frozen heap, fork hooks).
     monkeypatch.setattr(run, "settle_heap", lambda: None)
     registrations: list[object] = []
@@ -3190,7 +3196,7 @@ def test_a_forward_worker_back_from_a_redis_outage_keeps_its_context_and_trained
 
     handlers = {signum: signal.getsignal(signum) for signum in run.STOP_SIGNALS}
     try:
-        assert run.run_worker(test_env.settings(LAPOR_TRIAGE_ENABLED="true"), FORWARD_QUEUE) is True
+        assert run.run_worker(test_env.settings(LAPOR_TRIAGE_ENABLED="true", **SHORT_QUIT_WAIT), FORWARD_QUEUE) is True
         context = current()
     finally:
         use_context(None)
@@ -3367,7 +3373,6 @@ def run_stopped_at_the_second_build(settings: Settings, monkeypatch: pytest.Monk
     monkeypatch.setattr(SimpleWorker, "work", lambda worker, *args, **kwargs: work(worker, len(built)))
     monkeypatch.setattr(run, "worker_on", worker_on)
     monkeypatch.setattr(run, "REDIS_RETRY_SECONDS", 0.01)
-    monkeypatch.setattr(outage_module, "QUIT_FIRST_WAIT_SECONDS", 0.01)  # the wait after RQ's loop quit unasked
     monkeypatch.setattr(run, "settle_heap", lambda: None)
     monkeypatch.setattr(run.ChildrenDieWithWorker, "register", lambda self: None)
     original = signal.getsignal(signal.SIGTERM)
@@ -3388,7 +3393,7 @@ def test_rq_quitting_on_an_outage_already_told_is_not_an_unasked_quit(
             worker.log.error("Worker %s: Redis connection timeout, quitting...", worker.name)  # rq 2.12's words
         return False
 
-    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
+    run_stopped_at_the_second_build(test_env.settings(**SHORT_QUIT_WAIT), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
     assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None), ("worker.stopped", None)]
 
@@ -3410,7 +3415,7 @@ def test_rq_quitting_on_a_hang_that_ends_during_its_goodbye_is_not_an_unasked_qu
 
     # Redis answers again while RQ's goodbye waits on it; the liveness thread's beat tells it first.
     monkeypatch.setattr(run.LaporWorker, "register_death", lambda worker: worker.outage.back())
-    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
+    run_stopped_at_the_second_build(test_env.settings(**SHORT_QUIT_WAIT), monkeypatch, work)
     lines = [(e["event"], e.get("reason")) for e in log_events(log_stream) if str(e["event"]).startswith("worker.")]
     assert lines == [("worker.redis_lost", "not_answering"), ("worker.redis_back", None), ("worker.stopped", None)]
 
@@ -3566,7 +3571,7 @@ def test_sigterm_while_the_next_worker_is_built_stops_it_cleanly(
         signal.signal(signal.SIGTERM, worker.request_stop)  # as RQ's work() does, and leaves
         return False  # the first run quit on an error, unasked
 
-    run_stopped_at_the_second_build(test_env.settings(), monkeypatch, work)
+    run_stopped_at_the_second_build(test_env.settings(**SHORT_QUIT_WAIT), monkeypatch, work)
     assert len(runs) == 2  # the run that started after the stop (RQ's loop would end at once: see the next test)
     events = [event["event"] for event in log_events(log_stream) if str(event["event"]).startswith("worker.")]
     assert events == ["worker.quit_unasked", "worker.stopped"]

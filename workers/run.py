@@ -210,15 +210,16 @@ class LaporWorker(SimpleWorker):
         # that outlasts a run is logged once.
         self.stop = stop or StopRequest()
         self.outage = outage or RedisOutage(",".join(q.name for q in self.queues))
-        self.quits = quits or LoopQuits(self.outage.queue)
-        # The retry scheduler kept between runs (`SchedulerKeeper`); one of its own for a worker built alone, whose
-        # scheduler stops with its run, as RQ's does.
-        self._keeps_scheduler = keeper is not None
-        self.keeper = keeper or SchedulerKeeper()
-        self._settings = settings
         # The longest one wait for a job lasts (`dequeue_job_and_maintain_ttl`): the worker's maintenance interval.
         self._longest_wait = (settings.queues.maintenance_interval_seconds if settings is not None
                               else MAINTENANCE_INTERVAL_SECONDS)
+        self.quits = quits or (LoopQuits(self.outage.queue) if settings is None else
+                               LoopQuits(self.outage.queue, first_wait=settings.queues.quit_first_wait_seconds))
+        # The retry scheduler kept between runs (`SchedulerKeeper`); one of its own for a worker built alone, whose
+        # scheduler stops with its run, as RQ's does.
+        self._keeps_scheduler = keeper is not None
+        self.keeper = keeper or SchedulerKeeper(interval=self._longest_wait)
+        self._settings = settings
         # The client the liveness thread watches Redis with (`answer_within`); None: one of its own for each run.
         self._watch = watch
         self._watching: Redis | None = None  # the one of the run in progress
