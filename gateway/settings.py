@@ -180,10 +180,12 @@ class QueueSettings(_Section):
     reply_order_wait_seconds: float = Field(ge=0)
     # Below the lifetime of a worker's liveness key (workers.reaper.Liveness), which it waits to refresh.
     liveness_timeout_seconds: FinitePositive
-    # That lifetime (workers.reaper.Liveness's ttl: 5 s).
-    liveness_ttl_seconds: FinitePositive
-    # The first wait after a run that quit on an error no waiting ends, doubled at each quit in a row.
-    quit_first_wait_seconds: FinitePositive
+    # That lifetime (workers.reaper.Liveness's ttl: 5 s), beaten every fifth of it: at least a second (a lifetime
+    # under a millisecond was refused by Redis at every beat, and a beat every few microseconds spun).
+    liveness_ttl_seconds: FinitePositive = Field(ge=1)
+    # The first wait after a run that quit on an error no waiting ends, doubled at each quit in a row up to a minute
+    # (workers.outage.QUIT_LONGEST_WAIT_SECONDS): at most that minute.
+    quit_first_wait_seconds: FinitePositive = Field(le=60)
     # RQ's maintenance and the longest wait for a job (workers.run.LaporWorker); RQ counts it in whole seconds.
     maintenance_interval_seconds: int = Field(ge=1)
 

@@ -482,6 +482,21 @@ def test_a_liveness_timeout_outside_the_liveness_keys_lifetime_is_refused(value:
         load_settings({**PRODUCTION_SECRETS, "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": value})
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("LAPOR_QUEUES_LIVENESS_TTL_SECONDS", "0.5"),  # beaten every 0.1 s; under a millisecond Redis refused every beat
+    ("LAPOR_QUEUES_LIVENESS_TTL_SECONDS", "0.0004"),
+    ("LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS", "61"),  # past the longest wait, which caps every wait
+    ("LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS", "0"),
+    ("LAPOR_QUEUES_QUIT_FIRST_WAIT_SECONDS", "nan"),
+])
+def test_a_worker_timer_outside_its_bounds_is_refused_naming_it(variable: str, value: str) -> None:
+    """A liveness key's lifetime under a second, a first wait after an unasked quit past the minute that caps them."""
+    setting = variable.removeprefix("LAPOR_QUEUES_").lower()
+    with pytest.raises(SettingsError, match=rf"queues\.{setting}"):
+        # The liveness timeout below each lifetime tried, so that only the lifetime's own bound can refuse it.
+        load_settings({**PRODUCTION_SECRETS, "LAPOR_QUEUES_LIVENESS_TIMEOUT_SECONDS": "0.0001", variable: value})
+
+
 @pytest.mark.parametrize("value", ["1001", "5000"])
 def test_a_forward_batch_larger_than_the_case_store_takes_is_refused(value: str) -> None:
     """The case store refuses a batch of more than 1,000 reports with 422: every forward job of that size would be

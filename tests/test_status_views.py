@@ -2069,9 +2069,9 @@ async def test_with_redis_hanging_the_operator_views_still_answer_in_time_and_sa
     settings: object, tmp_path: object
 ) -> None:
     """A Redis that takes connections but never answers (paused, swapping, a partition that drops packets) costs each
-    command the socket timeout twice (5 s and a retry): the views answer from what they have before Prometheus's
-    10 s scrape timeout, as they do for a Redis that refuses connections. (The Redis client as `lapor-gateway serve`
-    makes it, with `intake.redis_timeout_seconds`: each look below waits that out.)"""
+    command its socket timeout (the gateway's 2 s, `intake.redis_timeout_seconds`): the views answer from what they
+    have before Prometheus's 10 s scrape timeout, as they do for a Redis that refuses connections. (The Redis client
+    as `lapor-gateway serve` makes it, with `intake.redis_timeout_seconds`: each look below waits that out.)"""
     import signal
 
     from gateway.queues import redis_connection

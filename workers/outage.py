@@ -41,8 +41,7 @@ RQ_QUIT_LINE = "found an unhandled exception, quitting"
 REFUSAL_HELD_SECONDS = 3.0
 # The waits between runs of RQ's loop that quit on an error no waiting ends (WRONGTYPE on a queue key, an unknown
 # command, a bug): the first (the default of queues.quit_first_wait_seconds), doubled at each quit in a row, up to the
-# last. A run that lasted the longest wait
-# before it quit starts the count afresh.
+# last. A run that lasted the longest wait before it quit starts the count afresh.
 QUIT_FIRST_WAIT_SECONDS = 1.0
 QUIT_LONGEST_WAIT_SECONDS = 60.0
 
@@ -123,13 +122,14 @@ class RedisOutage(BaseOutage):
 
 
 class LoopQuits:
-    """RQ's loop quitting, in a row, on errors no waiting ends (WRONGTYPE on a queue key, an unknown command, a bug of
-    RQ's or ours): the worker ran it again a second later, and it logged RQ's traceback and `worker.quit_unasked`
+    """RQ's loop quitting, in a row, on errors no waiting ends (WRONGTYPE on a queue key, an unknown command, a bug
+    of RQ's or ours): the worker ran it again a second later, and it logged RQ's traceback and `worker.quit_unasked`
     about once a second, forever. The first quit on an error keeps RQ's traceback; the runs after it wait longer and
-    longer (`QUIT_FIRST_WAIT_SECONDS` doubled up to `QUIT_LONGEST_WAIT_SECONDS`), and a quit on the same error again
-    (its type, where it was raised) is counted on `worker.quit_unasked` instead of a traceback. A run that worked the
-    longest wait before it quit (a bug met by one job an hour later) starts afresh: its traceback, a wait of a
-    second. Shared by the runs of one worker process (`began` at the start of each); thread-safe."""
+    longer (`first_wait`, queues.quit_first_wait_seconds, doubled up to `QUIT_LONGEST_WAIT_SECONDS`), and a quit on
+    the same error again (its type, where it was raised) is counted on `worker.quit_unasked` instead of a traceback.
+    A run that worked the longest wait before it quit (a bug met by one job an hour later) starts afresh: its
+    traceback, its first wait again. Shared by the runs of one worker process (`began` at the start of each);
+    thread-safe."""
 
     def __init__(self, queue: str, *, clock: Callable[[], float] = time.monotonic,
                  record: Callable[[WorkerQuit], None] | None = None,
