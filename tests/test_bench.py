@@ -420,7 +420,7 @@ def test_open_loop_sweep_counts_only_durable_webhooks(
 
 
 def test_scale_loads_the_bare_servers_only_once_each_listens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two bare servers on one port, the second binding a second late (a loaded machine's slow start): the closed loop
+    """Two bare servers on one port, the second binding 2 s late (a loaded machine's slow start): the closed loop
     begins only once both listen, or the second takes no connection and 'two processes' measure one."""
     import bench.run as bench_run
     from bench.procs import listening
@@ -430,7 +430,9 @@ def test_scale_loads_the_bare_servers_only_once_each_listens(tmp_path: Path, mon
 
     def start(stack: Stack, role: str, command: list[str], env: dict[str, str] | None = None) -> object:
         if role == "bare" and any(proc.role == "bare" for proc in stack.procs):
-            late = ("import runpy, sys, time; time.sleep(1); sys.argv = ['bench.bare'] + sys.argv[1:]; "
+            # 2 s, not 1: on a loaded machine the first server's own start took longer than a second, and the late one
+            # was up before the loop even without the wait for it (the test passed without what it guards).
+            late = ("import runpy, sys, time; time.sleep(2); sys.argv = ['bench.bare'] + sys.argv[1:]; "
                     "runpy.run_module('bench.bare', run_name='__main__')")
             command = [command[0], "-c", late, *command[3:]]
         return real_start(stack, role, command, env)
