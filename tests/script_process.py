@@ -18,10 +18,13 @@ from pathlib import Path
 from tests.cli_process import fork
 
 
-def _script(script: str, argv: list[str], cwd: str, stdout: str, stderr: str) -> None:
-    """The child: its output to the files, its directory, `sys.argv` as `python -c` gives it, then the script as
-    `__main__`. An exception it raises exits 1 with its traceback on stderr (multiprocessing's), as the interpreter's
-    would; SystemExit its code."""
+def _script(script: str, argv: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
+    """The child: the caller's environment (the server's is that of the test process that started it, earlier), its
+    output to the files, its directory, `sys.argv` as `python -c` gives it, then the script as `__main__`. An
+    exception it raises exits 1 with its traceback on stderr (multiprocessing's), as the interpreter's would;
+    SystemExit its code."""
+    os.environ.clear()
+    os.environ.update(env)
     for fd, path in ((1, stdout), (2, stderr)):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(target, fd)
@@ -38,7 +41,7 @@ def run_script(script: str, *argv: str, cwd: str | Path, timeout: float = 30) ->
     args = [sys.executable, "-c", script, *argv]
     with tempfile.TemporaryDirectory(prefix="lapor-script-") as scratch:
         stdout, stderr = os.path.join(scratch, "stdout"), os.path.join(scratch, "stderr")
-        child = fork(args, _script, script, list(argv), str(cwd), stdout, stderr)
+        child = fork(args, _script, script, list(argv), dict(os.environ), str(cwd), stdout, stderr)
         try:
             code = child.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -2928,6 +2928,16 @@ def test_a_workers_maintenance_interval_and_longest_wait_for_a_job_are_its_setti
     assert keeper.may_start()
 
 
+def test_a_forked_script_runs_in_the_environment_its_caller_has_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_script` as `subprocess.run`: the child reads the caller's environment as it is at the call, not the one the
+    fork server was started in (the first call below starts it, if no test did before)."""
+    probe = "import os; print(os.environ.get('LAPOR_SCRIPT_PROBE'))"
+    assert run_script(probe, cwd=REPO_ROOT).stdout == "None\n"
+    monkeypatch.setenv("LAPOR_SCRIPT_PROBE", "set after the server started")
+    result = run_script(probe, cwd=REPO_ROOT)
+    assert (result.returncode, result.stdout) == (0, "set after the server started\n")
+
+
 # Forks in a process with ChildrenDieWithWorker registered; each child exits with the parent-death signal it was
 # given (PR_GET_PDEATHSIG), so 9 means "dies with the worker" and 0 "left alone".
 FORK_SCOPE_SCRIPT = """
