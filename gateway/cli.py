@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     import threading
     from zoneinfo import ZoneInfo
 
+    from redis import Redis
+
     from workers.deadletters import DeadLetter, DeadLetters
     from workers.handover import ReportFiles
 
@@ -134,6 +136,15 @@ def _tables(process: str, *, as_json: bool = False) -> None:
         _cannot_start("configuration error:", f" {error}", error="configuration_error", as_json=as_json)
 
 
+def _operator_redis(settings: Settings) -> Redis:
+    """The Redis client of an operator's command (`deadletters`, `unfiled`, `attachments`, `email quarantine
+    reprocess`, and the look at Redis a command that met it failing says): REDIS_URL's or the running `make run`'s,
+    waiting `operator_redis_timeout_seconds` for each answer (one home: each had its own client and timeout)."""
+    from gateway.queues import redis_connection
+
+    return redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
+
+
 def _require_redis_url(settings: Settings, *, as_json: bool = False) -> str:
     """REDIS_URL, or the embedded Redis a running `make run` wrote down under the data dir (so an operator's
     `lapor-gateway status` or `deadletters list` finds it without looking up its port). Without either it says which
@@ -190,11 +201,9 @@ def _tells_an_unreachable_redis(command: Callable[P, R]) -> Callable[P, R]:
         except (RedisConnectionError, RedisTimeoutError, ResponseError) as error:
             from gateway.embedded_redis import named_redis
             from gateway.outage import connect_timed_out, outage_reason
-            from gateway.queues import redis_connection
 
             settings = load_settings()  # loaded by the command already: not `_settings`, which warns again
-            redis = named_redis(redis_connection(_require_redis_url(settings),
-                                                 timeout=settings.operator_redis_timeout_seconds), settings.data_dir)
+            redis = named_redis(_operator_redis(settings), settings.data_dir)
             # A Redis that answered with an error, or took the connection and answered too late, runs: the trouble
             # says where to look, where "is it running" sent the operator to start one.
             check = ("." if outage_reason(error) in ("refusing", "not_answering") and not connect_timed_out(error)
@@ -528,10 +537,9 @@ def _refuse_a_redis_not_the_deployments(redis: Any, settings: Settings) -> None:
 
 
 def _dead_letters(settings: Settings) -> DeadLetters:
-    from gateway.queues import redis_connection
     from workers.deadletters import DeadLetters
 
-    return DeadLetters(redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds))
+    return DeadLetters(_operator_redis(settings))
 
 
 # A requeue shows a progress bar from this many dead letters on, and commits them this many at a time.
@@ -881,10 +889,9 @@ def _report_files(settings: Settings, tracking_id: str) -> ReportFiles:
     """The report's attachments as workers.handover sees them; a clear line and exit 1 (2 for no Tracking ID) for
     what it cannot show. An ID no gateway minted, on a Redis with no sign of the deployment, is said as `status`
     says that Redis (UNKNOWN, exit 2): the wrong Redis, not a report that is not there."""
-    from gateway.queues import redis_connection
     from workers.handover import HandoverError, NotATrackingId, UnknownReport, report_files
 
-    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
+    redis = _operator_redis(settings)
     try:
         return report_files(settings, redis, tracking_id)
     except HandoverError as error:
@@ -1049,11 +1056,10 @@ def attachments_purge(
     """Delete the kept files no envelope in Redis names, quarantined mail and spool records, e-mail and SMS outbox
     replies, unfiled messages and dead letters, unused for the retention (cron)."""
     from gateway.embedded_redis import named_redis
-    from gateway.queues import redis_connection
     from workers.retention import DAY_SECONDS, NotTheGatewaysRedis, PurgeError, RedisUnavailable, purge
 
     settings = _operator_settings()
-    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
+    redis = _operator_redis(settings)
     try:
         result = purge(settings, redis, older_than_days=older_than, dry_run=dry_run)
     except PurgeError as error:
@@ -1248,7 +1254,6 @@ def quarantine_reprocess(
     from gateway.embedded_redis import named_redis
     from gateway.errors import NotDurable
     from gateway.intake import Intake
-    from gateway.queues import redis_connection
 
     _refuse_names_and_all("quarantine keys", keys, all_)
     quarantine = Quarantine(settings.data_dir)
@@ -1262,7 +1267,7 @@ def quarantine_reprocess(
                        if starting else f"no quarantined mail has a key starting {_printable(key)}")
                       + " (see `lapor-gateway email quarantine list`)")
     entries = quarantine.list() if all_ else [entry for entry in named.values() if entry is not None]
-    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
+    redis = _operator_redis(settings)
 
     async def run() -> tuple[int, int]:
         intake = Intake(redis, settings)
@@ -1312,10 +1317,9 @@ app.add_typer(unfiled_app, name="unfiled")
 def _unfiled(settings: Settings) -> tuple[Any, Any, list[Any], list[tuple[str, str]]]:
     """Redis, its store of unfiled messages, every one of them (oldest first), and the entries that could not be read
     back (channel, key)."""
-    from gateway.queues import redis_connection
     from gateway.unfiled import UnfiledMessages
 
-    redis = redis_connection(_require_redis_url(settings), timeout=settings.operator_redis_timeout_seconds)
+    redis = _operator_redis(settings)
     store = UnfiledMessages(redis)
     return redis, store, *store.read()
 

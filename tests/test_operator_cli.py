@@ -119,8 +119,8 @@ def test_an_operators_command_waits_for_redis_as_long_as_its_setting_says(test_e
     assert test_env.settings().operator_redis_timeout_seconds == 5.0
     settings = test_env.settings(LAPOR_OPERATOR_REDIS_TIMEOUT_SECONDS="1.5")
     redis, _, _, _ = commands._unfiled(settings)
-    clients = [commands._dead_letters(settings).redis, redis]
-    assert [client.connection_pool.connection_kwargs["socket_timeout"] for client in clients] == [1.5, 1.5]
+    clients = [commands._dead_letters(settings).redis, redis, commands._operator_redis(settings)]
+    assert [client.connection_pool.connection_kwargs["socket_timeout"] for client in clients] == [1.5, 1.5, 1.5]
 
 
 # A mail quarantined by a parser fixed since: reprocessed, it becomes a report.
