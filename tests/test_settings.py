@@ -562,6 +562,21 @@ def _fields_with_a_default(model: type[BaseModel], prefix: str = "") -> list[str
     return found
 
 
+@pytest.mark.parametrize(("module", "constant", "section", "key"), [
+    ("gateway.health.documents", "DEPLOYMENT_WAIT_SECONDS", "health", "deployment_wait_seconds"),
+    ("gateway.health.monitor", "BEATS_WAIT_SECONDS", "health", "status_beats_wait_seconds"),
+    ("workers.outage", "QUIT_FIRST_WAIT_SECONDS", "queues", "quit_first_wait_seconds"),
+    ("workers.run", "MAINTENANCE_INTERVAL_SECONDS", "queues", "maintenance_interval_seconds"),
+])
+def test_a_timers_default_in_code_is_its_settings_default(module: str, constant: str, section: str, key: str) -> None:
+    """The timers the tests set short are settings, and their code keeps a default for an object built without
+    settings (a monitor, a worker's quits or scheduler keeper made alone): the same value as config/defaults.toml."""
+    import importlib
+
+    shipped = getattr(getattr(load_settings(PRODUCTION_SECRETS), section), key)
+    assert getattr(importlib.import_module(module), constant) == shipped
+
+
 def test_every_default_is_in_the_toml_file_alone() -> None:
     """A default in the model as well would drift from config/defaults.toml (the rate limit's once did: 50/s in the
     model, 1000/s in the file); with none, the file is the one source and a key missing there is an error."""

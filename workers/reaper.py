@@ -403,7 +403,8 @@ class Liveness:
     """Keeps this worker's liveness key fresh and runs the reaper, from one daemon thread."""
 
     def __init__(self, redis: Redis, name: str, queue_names: Sequence[str], settings: Settings, *,
-                 ttl: float = 5.0, held: HeldForwardWatch | None = None, outage: RedisOutage | None = None) -> None:
+                 ttl: float | None = None, held: HeldForwardWatch | None = None,
+                 outage: RedisOutage | None = None) -> None:
         self._redis = redis
         # Told of every beat that fails or goes through: a lost Redis is logged once, not at every beat.
         self._outage = outage or RedisOutage(",".join(queue_names))
@@ -411,7 +412,8 @@ class Liveness:
         self._key = ALIVE_KEY.format(name=name)
         self._rq_key = Worker.redis_worker_namespace_prefix + name
         self._queue_names = list(queue_names)
-        self._ttl = ttl
+        # The liveness key's lifetime: queues.liveness_ttl_seconds, or a test's own.
+        self._ttl = settings.queues.liveness_ttl_seconds if ttl is None else ttl
         self._held = held
         # Since when (monotonic) every beat reached Redis; None after one that did not.
         self._answering_since: float | None = None

@@ -409,8 +409,7 @@ class LaporWorker(SimpleWorker):
 
                 # A thread of its own, not the liveness thread's: a probe may wait out the case store's timeout.
                 probe = CaseStoreProbe(watch, settings, self.name)
-            liveness = Liveness(watch, self.name, names, settings, ttl=settings.queues.liveness_ttl_seconds,
-                                held=held, outage=self.outage)
+            liveness = Liveness(watch, self.name, names, settings, held=held, outage=self.outage)
             liveness.start()
             if probe is not None:
                 probe.start()
