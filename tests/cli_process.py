@@ -56,6 +56,16 @@ def _command(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
+    output_to(stdout, stderr)
+    sys.argv = [str(Path(sys.executable).parent / "lapor-gateway"), *args]
+    from gateway.cli import main
+
+    as_a_script(main)
+
+
+def output_to(stdout: str, stderr: str) -> None:
+    """A forked child's stdout and stderr written to these files (one file for both when they are the same path, as
+    `stderr=subprocess.STDOUT`), and no input, as `subprocess.run` gives a child without a terminal to read."""
     opened: dict[str, int] = {}
     for fd, path in ((1, stdout), (2, stderr)):
         if path not in opened:
@@ -63,11 +73,7 @@ def _command(args: list[str], env: dict[str, str], cwd: str, stdout: str, stderr
         os.dup2(opened[path], fd)
     for target in opened.values():
         os.close(target)
-    sys.stdin = open(os.devnull)  # noqa: SIM115 (as `subprocess.run` without input: no terminal to read)
-    sys.argv = [str(Path(sys.executable).parent / "lapor-gateway"), *args]
-    from gateway.cli import main
-
-    as_a_script(main)
+    sys.stdin = open(os.devnull)  # noqa: SIM115
 
 
 def as_a_script(main: Callable[[], object]) -> None:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.cli_process import fork
+from tests.cli_process import fork, output_to
 
 
 def _script(script: str, argv: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
@@ -25,11 +25,7 @@ def _script(script: str, argv: list[str], env: dict[str, str], cwd: str, stdout:
     SystemExit its code."""
     os.environ.clear()
     os.environ.update(env)
-    for fd, path in ((1, stdout), (2, stderr)):
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(target, fd)
-        os.close(target)
-    sys.stdin = open(os.devnull)  # noqa: SIM115 (as `subprocess.run` without input)
+    output_to(stdout, stderr)
     os.chdir(cwd)
     sys.path.insert(0, "")  # as `python -c`: the working directory first
     sys.argv = ["-c", *argv]

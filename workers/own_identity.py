@@ -3577,7 +3577,7 @@ def _contact_clauses_without_hers(words: IdentityWords, line: str, start: int) -
             continue
         if _labelled_address(words, line[clause.start(1):clause.end(2)]) is not None:
             # her address as a clause ("Nama: Siti Rahayu, HP: ..., Alamat: Jl. Mawar 3 RT 02"), to the next label's
-            labelled = _LABELLED_CLAUSE.search(line, clause.end(2), limit)
+            labelled = _CONTACT_CLAUSE.search(line, clause.end(2), limit)
             value = line[clause.start(2):labelled.start() if labelled is not None else limit]
             at = clause.start(2) + len(value) - len(value.lstrip())
             spans.append((at, at + len(value.strip())))
@@ -3593,8 +3593,6 @@ def _marked_theirs_after(words: IdentityWords, line: str, at: int) -> bool:
     return following is not None and _marks_theirs(words, following.group(1), "(" in following.group())
 
 
-# A clause opening with a label and its colon after a comma or a semicolon (", HP:").
-_LABELLED_CLAUSE = re.compile(r"[,;][^\S\n]*[^:,;(\n]{1,40}:")
 # A bracket or a clause right after a value: its words up to its end ("(nomor penipu)", ", rumah kades"; a semicolon
 # opens an item of its own).
 _NEXT_CLAUSE = re.compile(r"[^\S\n]*[(,]([^(),;\n]*)")
