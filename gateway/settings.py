@@ -537,6 +537,7 @@ class HealthSettings(_Section):
 class TriageSettings(_Section):
     enabled: bool
     training_data: str
+    model_dir: str
     duplicate_window_seconds: int = Field(ge=1)  # a Redis expiry, as intake.dedup_ttl_seconds
     # Estimated Jaccard similarities (0..1): above 1 nothing was ever a duplicate, or a campaign.
     duplicate_threshold: float = Field(ge=0, le=1)

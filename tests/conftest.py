@@ -181,11 +181,11 @@ def no_log_context_from_an_earlier_test() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def triage_model_trained_once_per_examples() -> Iterator[None]:
-    """Each triage model this process trains, trained once for its examples. Every forward worker built in-process
-    (a `drain`, a WorkerContext) trained the same model from the same examples again: 16 trainings of 0.7 to 2 s of
-    CPU in the triage, anonymity and forwarding tests. Training is deterministic (its classifiers' random_state is
-    fixed), so each test still gets the model it would have trained; other examples are trained as before, and a
-    training that fails is not kept. Worker processes the tests start train their own, as in production."""
+    """Each triage model this process trains, trained once for its examples: the tests that train one themselves
+    (the feature row's, the evaluation's) trained the same again, 0.7 to 2 s of CPU each; forward workers read the
+    model one of them kept (`kept_triage_models`). Training is deterministic (its classifiers' random_state is fixed),
+    so each test still gets the model it would have trained; other examples are trained as before, and a training
+    that fails is not kept."""
     from triage.model import Example, TextModel
 
     trained: dict[tuple[Example, ...], TextModel] = {}
@@ -288,8 +288,18 @@ def deployed(redis: Redis) -> Redis:
     return redis
 
 
+@pytest.fixture(scope="session")
+def kept_triage_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory of kept triage models for the whole run, every test process's (their common temporary root):
+    the processes and workers the tests build read the model one of them trained, as a deployment's workers do from
+    its data dir, where each test's own data dir made each train again (0.6 to 2 s of CPU, and scikit-learn's import).
+    The tests of where a model is kept set their own."""
+    root = tmp_path_factory.getbasetemp()
+    return (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "kept-triage-models"
+
+
 @pytest.fixture
-def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
+def test_env(redis: Redis, redis_url: str, tmp_path: Path, kept_triage_models: Path) -> TestEnvironment:
     gateway_port, casestore_port = free_port(), free_port()
     return TestEnvironment(
         {
@@ -310,6 +320,7 @@ def test_env(redis: Redis, redis_url: str, tmp_path: Path) -> TestEnvironment:
             "LAPOR_QUEUES_RETRY_INTERVALS": ",".join(["1"] * 10 + ["2"] * 10 + ["5"] * 20),
             # Triage trains a model in every forward worker (~2 s of CPU): only its own tests switch it on.
             "LAPOR_TRIAGE_ENABLED": "false",
+            "LAPOR_TRIAGE_MODEL_DIR": str(kept_triage_models),
             "LAPOR_AGGREGATOR_SECRET": AGGREGATOR_SECRET,
             "LAPOR_AGGREGATOR_SEND_URL": AGGREGATOR_SEND_URL,
             # No provider's media host is ever reached: a test that fetches attachments allows them under respx

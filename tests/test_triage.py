@@ -5,6 +5,7 @@ The engine is trained once per session (about two seconds); duplicate tests use 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -62,9 +63,10 @@ def triage_on(test_env: TestEnvironment) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine() -> TriageEngine:
+def engine(kept_triage_models: Path) -> TriageEngine:
     """One engine for the session, without Redis (duplicate tests build their own index on the test Redis)."""
-    settings = load_settings({"LAPOR_PROFILE": "development", "REDIS_URL": os.environ.get("REDIS_URL", "")})
+    settings = load_settings({"LAPOR_PROFILE": "development", "REDIS_URL": os.environ.get("REDIS_URL", ""),
+                              "LAPOR_TRIAGE_MODEL_DIR": str(kept_triage_models)})
     return TriageEngine.build(settings, None)
 
 
@@ -845,13 +847,28 @@ def test_cli_show_warns_of_a_variable_that_names_no_setting_on_stderr(tmp_path: 
     assert str(tmp_path / "export.csv") not in done.stderr  # its name only, as the other commands say it
 
 
-@pytest.mark.parametrize("text", [
+NGRAM_TEXTS = [
     "Jalan rusak parah di depan SDN 3 Kab. Bandung, mohon segera diperbaiki",
     "Pungli di kantor kelurahan, diminta uang 50rb untuk KTP",
     "LAMPU JALAN MATI!!! sudah 2 minggu",
     "zzzz qqqq",  # no term of the vocabulary
     "",
-])
+]
+
+
+@functools.cache
+def seed_vectorizers() -> tuple[Any, ...]:
+    """scikit-learn's vectorizers of the model, fitted to the seed set as its training fits them."""
+    from triage.model import SEED_PATH, build_vectorizers
+
+    texts = [example.text for example in read_examples(SEED_PATH, load_categories())]
+    vectorizers = build_vectorizers()
+    for vectorizer in vectorizers:
+        vectorizer.fit(texts)
+    return vectorizers
+
+
+@pytest.mark.parametrize("text", NGRAM_TEXTS)
 def test_the_fast_feature_row_is_scikit_learns(text: str) -> None:
     """`TextModel.fast_features` computes what each fitted vectorizer's `transform` gives, side by side, without
     scikit-learn's per-call overhead: the same columns and values, for prediction as the classifiers were trained."""
@@ -859,12 +876,204 @@ def test_the_fast_feature_row_is_scikit_learns(text: str) -> None:
 
     from triage.model import SEED_PATH, TextModel
 
+    vectorizers = seed_vectorizers()
     model = TextModel.train(read_examples(SEED_PATH, load_categories()))
-    expected = sparse.hstack([v.transform([text]) for v in model.vectorizers]).tocsr()
+    assert [v.columns for v in model.vocabularies] == [v.vocabulary_ for v in vectorizers]
+    expected = sparse.hstack([v.transform([text]) for v in vectorizers]).tocsr()
     columns, values = model.fast_features(text)
     order = np.argsort(columns)
     assert list(columns[order]) == list(expected.indices[np.argsort(expected.indices)])
     assert np.allclose(values[order], expected.data[np.argsort(expected.indices)])
+
+
+def test_the_character_ngrams_are_scikit_learns_char_wb() -> None:
+    """`char_ngrams`, written out so a kept model is used without scikit-learn, gives what scikit-learn's `char_wb`
+    analyzer gives over the folded text (the model's features until then), for every text of the seed set and for
+    words shorter than, as long as and longer than each n-gram, runs of other whitespace and NUL characters."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from triage.model import CHAR_NGRAMS, SEED_PATH, char_ngrams
+    from triage.text import fold
+
+    scikit_learns = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, preprocessor=fold).build_analyzer()
+    texts = [example.text for example in read_examples(SEED_PATH, load_categories())] + NGRAM_TEXTS + [
+        " ", "a", "ab", "abc", "abcd", "abcdefgh", "a  b\t\nc\r\n", "\u00a0x\u2003y\u3000z", "x\x00 y\x00",
+        "Ｆｕｌｌ ﬁ", "İstanbul ŞEHİR", "é ü ñ", "🙏🙏 jalan 😡"]
+    assert [text for text in texts if char_ngrams(text) != scikit_learns(text)] == []
+
+
+def counted_trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of examples of each model trained from here on."""
+    from triage.model import TextModel
+
+    trained: list[int] = []
+    train = TextModel.train
+
+    def counted(examples: Any) -> TextModel:
+        trained.append(len(examples))
+        return train(examples)
+
+    monkeypatch.setattr(TextModel, "train", staticmethod(counted))
+    return trained
+
+
+def test_a_worker_reads_the_model_an_earlier_start_kept_under_its_data_dir(
+        test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forward worker's start trained the model (importing scikit-learn: three seconds of CPU) every time; the
+    first keeps it under <data_dir>/triage/models, readable by the gateway's user alone (its words are the training
+    reports'), and a later start reads it: the same suggestions, no training."""
+    settings = test_env.settings(LAPOR_TRIAGE_MODEL_DIR="")
+    trained = counted_trainings(monkeypatch)
+    first = TriageEngine.build(settings, None)
+    [kept] = (settings.data_dir / "triage" / "models").iterdir()
+    assert re.fullmatch(r"text-model-[0-9a-f]{32}\.npz", kept.name) and kept.stat().st_mode & 0o777 == 0o600
+    assert len(trained) == 1
+    second = TriageEngine.build(settings, None)
+    assert len(trained) == 1
+    for text in [*NGRAM_TEXTS, "Anak saya tidak dapat KIP padahal keluarga miskin", "bus sekolah tidak datang"]:
+        assert second.triage(envelope(text)) == first.triage(envelope(text))
+
+
+def test_a_kept_model_is_read_without_importing_scikit_learn(test_env: TestEnvironment, tmp_path: Path) -> None:
+    """What makes the start quick: a worker that reads a kept model imports neither scikit-learn nor SciPy."""
+    settings = test_env.settings(LAPOR_TRIAGE_MODEL_DIR=str(tmp_path / "models"))
+    TriageEngine.build(settings, None)
+    script = ("import json, sys\nfrom gateway.settings import load_settings\nfrom triage.engine import TriageEngine\n"
+              "engine = TriageEngine.build(load_settings(), None)\n"
+              "print(json.dumps([engine.model.predict('jalan rusak parah')[0].labels[0], "
+              "sorted({name.split('.')[0] for name in sys.modules} & {'sklearn', 'scipy'})]))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env=test_env.process_env(LAPOR_TRIAGE_MODEL_DIR=str(tmp_path / "models")), check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    label, imported = orjson.loads(result.stdout)
+    assert label in load_categories().names and imported == []
+
+
+@pytest.mark.parametrize("change", ["an example's text", "an example's category", "an example's kind",
+                                    "an example more", "scikit-learn's version", "the triage code"])
+def test_a_model_is_kept_under_a_digest_of_all_its_training_read(
+        change: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A kept model read for other examples, another scikit-learn or other feature code would suggest from another
+    training than the one its reports name: each such change names another file."""
+    from triage import model as model_module
+    from triage.model import Example, model_key
+
+    examples = few_examples()
+    before = model_key(examples)
+    assert model_key(few_examples()) == before  # the same training, the same file
+    first = examples[0]
+    if change == "an example's text":
+        examples[0] = replace(first, text=first.text + " lagi")
+    elif change == "an example's category":
+        examples[0] = replace(first, category=next(e.category for e in examples if e.category != first.category))
+    elif change == "an example's kind":
+        examples[0] = replace(first, kind=ReportKind.ASPIRATION if first.kind != ReportKind.ASPIRATION
+                              else ReportKind.COMPLAINT)
+    elif change == "an example more":
+        examples.append(Example("jembatan putus", first.category))
+    elif change == "scikit-learn's version":
+        real = model_module.metadata.version
+        monkeypatch.setattr(model_module.metadata, "version",
+                            lambda name: "0.0.1" if name == "scikit-learn" else real(name))
+    else:
+        code = tmp_path / "model.py"
+        code.write_bytes(Path(model_module.__file__).read_bytes() + b"\n# changed\n")
+        monkeypatch.setattr(model_module, "__file__", str(code))
+    assert model_key(examples) != before
+
+
+def _truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _not_a_zip(path: Path) -> None:
+    path.write_bytes(b"not a model")
+
+
+def _pickled(path: Path) -> None:
+    """A file whose terms are a pickled object: numpy would run it when read with pickles allowed."""
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    arrays["terms_0"] = np.array([object()], dtype=object)
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _parts_that_do_not_fit(path: Path) -> None:
+    with np.load(path) as saved:
+        arrays = dict(saved)
+    arrays["idf_1"] = arrays["idf_1"][:-1]
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _a_part_missing(path: Path) -> None:
+    with np.load(path) as saved:
+        arrays = {name: value for name, value in saved.items() if name != "topic_coef"}
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def few_examples() -> list[Any]:
+    """Forty reports of the seed set: a model trained in a tenth of the time, for the tests of where it is kept."""
+    from triage.model import SEED_PATH
+
+    return read_examples(SEED_PATH, load_categories())[:40]
+
+
+@pytest.mark.parametrize("spoil", [_truncated, _not_a_zip, _pickled, _parts_that_do_not_fit, _a_part_missing],
+                         ids=["cut-short", "not-a-zip", "pickled", "parts-that-do-not-fit", "a-part-missing"])
+def test_a_kept_model_that_cannot_be_read_is_trained_again_and_replaced(
+        spoil: Any, monkeypatch: pytest.MonkeyPatch, log_stream: Any, tmp_path: Path) -> None:
+    """A file cut short by a full disk or spoiled by hand never stops a worker, nor is anything in it run: it is
+    logged, the model trained again and the file replaced."""
+    from triage.model import kept_or_trained
+
+    first = kept_or_trained(few_examples(), tmp_path)
+    [kept] = tmp_path.iterdir()
+    spoil(kept)
+    trained = counted_trainings(monkeypatch)
+    again = kept_or_trained(few_examples(), tmp_path)
+    assert len(trained) == 1
+    for text in NGRAM_TEXTS:
+        assert again.predict(text) == first.predict(text)
+    [line] = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if '"triage.model_unreadable"' in line]
+    assert line["file"] == kept.name and line["level"] == "warning"
+    kept_or_trained(few_examples(), tmp_path)
+    assert len(trained) == 1  # replaced: read by the next start
+
+
+def test_a_model_that_cannot_be_kept_is_trained_at_each_start_and_said_so(
+        test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch, log_stream: Any, tmp_path: Path) -> None:
+    """A model directory the worker cannot write (here a file stands where it would be) costs each start its
+    training, as before, and a warning: never the worker."""
+    (tmp_path / "occupied").write_text("")
+    settings = test_env.settings(LAPOR_TRIAGE_MODEL_DIR=str(tmp_path / "occupied" / "models"))
+    trained = counted_trainings(monkeypatch)
+    engine = TriageEngine.build(settings, None)
+    TriageEngine.build(settings, None)
+    assert len(trained) == 2
+    assert engine.triage(envelope("lampu jalan mati sebulan")).topic.category in load_categories().names
+    lines = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if '"triage.model_not_kept"' in line]
+    assert len(lines) == 2 and lines[0]["error"] == "NotADirectoryError"
+
+
+def test_only_the_most_recently_written_models_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each change of the training data names a new file (about 2 MB): the directory keeps the last KEPT_MODELS."""
+    from triage.model import KEPT_MODELS, Example, kept_or_trained
+
+    def examples(more: int) -> list[Example]:
+        return [*few_examples(), *[Example(f"contoh {index}", few_examples()[0].category) for index in range(more)]]
+
+    for more in range(KEPT_MODELS + 2):
+        kept_or_trained(examples(more), tmp_path)
+        time.sleep(0.01)  # distinct modification times
+    assert len(list(tmp_path.iterdir())) == KEPT_MODELS
+    trained = counted_trainings(monkeypatch)
+    kept_or_trained(examples(KEPT_MODELS + 1), tmp_path)
+    assert trained == []  # the newest is still kept
+    kept_or_trained(examples(0), tmp_path)
+    assert len(trained) == 1  # the oldest went
 
 
 def _shipped_table_with(tmp_path: Path, name: str, old: str, new: str) -> Path:

@@ -1,9 +1,8 @@
 """The triage engine: everything a report gets, from one envelope, in a few milliseconds.
 
-Built once per worker process (training the text model takes about two seconds) and then used for every report
-the forward worker sends. Suggestions never change the envelope's own fields: an explicit keyword kind is reported
-as the kind suggestion with source "keyword".
-"""
+Built once per worker process (training the text model takes about two seconds; a model a worker kept is read back in
+milliseconds, triage/model.py) and then used for every report the forward worker sends. Suggestions never change the
+envelope's own fields: an explicit keyword kind is reported as the kind suggestion with source "keyword"."""
 
 from __future__ import annotations
 
@@ -25,12 +24,22 @@ from normalizer.envelope import (
 )
 from triage.duplicates import DuplicateIndex, DuplicatePolicy
 from triage.language import LANGUAGES_PATH, LanguageDetector
-from triage.model import CATEGORIES_PATH, SEED_PATH, Categories, Example, TextModel, load_categories, read_examples
+from triage.model import (
+    CATEGORIES_PATH,
+    SEED_PATH,
+    Categories,
+    Example,
+    TextModel,
+    kept_or_trained,
+    load_categories,
+    read_examples,
+)
 from triage.region import REGIONS_PATH, Gazetteer, RegionMatcher, load_region_config
 from triage.spam import SPAM_PATH, SpamFilter
 from triage.text import indonesian_root_words, indonesian_stop_words
 
 OPERATOR_TRAINING_FILE = Path("triage") / "training.csv"
+KEPT_MODELS_DIR = Path("triage") / "models"
 # Suggestions read the start of a long mail only: the cost per report stays bounded (stemming unseen words is the
 # slow step), and what a report is about is said early.
 MAX_TRIAGE_CHARS = 4000
@@ -42,6 +51,11 @@ def training_data_path(settings: Settings) -> Path:
         return Path(settings.triage.training_data)
     installed = settings.data_dir / OPERATOR_TRAINING_FILE
     return installed if installed.exists() else SEED_PATH
+
+
+def kept_models_dir(settings: Settings) -> Path:
+    """Where forward workers keep the models they trained: `triage.model_dir`, else under the data dir."""
+    return Path(settings.triage.model_dir) if settings.triage.model_dir else settings.data_dir / KEPT_MODELS_DIR
 
 
 def duplicate_policy(settings: Settings) -> DuplicatePolicy:
@@ -72,9 +86,10 @@ class TriageEngine:
     @classmethod
     def build(cls, settings: Settings, redis: Redis | None, training_path: Path | None = None,
               examples: list[Example] | None = None) -> TriageEngine:
-        """Everything read from files first, the training (seconds) last: a worker whose build fails tries again
-        with its next job, and a configuration file it cannot read (a TOML typo in spam.toml) cost every forward
-        job a training before that failure, slowing the whole forward queue to a batch every few seconds."""
+        """Everything read from files first, the model (trained in seconds, or read where a worker kept it) last: a
+        worker whose build fails tries again with its next job, and a configuration file it cannot read (a TOML typo
+        in spam.toml) cost every forward job a training before that failure, slowing the whole forward queue to a
+        batch every few seconds."""
         path = training_path or training_data_path(settings)
         categories = load_categories()
         if examples is None:
@@ -86,7 +101,7 @@ class TriageEngine:
         index = None
         if redis is not None:
             index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret)
-        model = TextModel.train(examples + categories.keyword_examples())
+        model = kept_or_trained(examples + categories.keyword_examples(), kept_models_dir(settings))
         return cls(version=version, categories=categories, model=model, regions=regions, language=language,
                    spam=spam, duplicates=index)
 

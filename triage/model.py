@@ -1,9 +1,12 @@
 """Topic and kind: TF-IDF features and two linear classifiers (logistic loss), trained from labelled CSV data.
 
-The model is trained when a process first needs it (about a second on the seed set) instead of being shipped as a
-pickle: the training data is the artefact, readable and reviewable in the repository, and nothing executable is
-ever loaded from disk. The model version is a digest of the training data and the category list, so a forwarded
-report says exactly which data its suggestions came from.
+The model is trained from the training data instead of being shipped as a pickle: the training data is the artefact,
+readable and reviewable in the repository, and nothing executable is ever loaded from disk. A worker keeps what it
+trained (the vocabularies, idf weights and coefficients: numbers and words in a numpy `.npz` file, read with pickles
+refused) under a name that is a digest of everything the training read, so the next start reads it in a few
+milliseconds instead of importing scikit-learn and training (three seconds of CPU): other examples, another version
+of this code or of the libraries that trained it name another file. The model version is a digest of the training
+data and the category list, so a forwarded report says exactly which data its suggestions came from.
 
 Features: stemmed content words (Sastrawi stemmer, Sastrawi stop words removed) as unigrams and bigrams, plus
 character n-grams within words, which carry typos, SMS spellings and Javanese/Sundanese affixes. The classifier
@@ -15,24 +18,34 @@ start-up stays cheap.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import itertools
+import json
+import re
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sparse
 
 if TYPE_CHECKING:  # scikit-learn is loaded by the functions that build a model: 1.6 s of CPU for a process that only
     # imports this module (a gateway, the CLI, every test process collecting the triage tests)
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
 
+from gateway.logs import get_logger
+from gateway.private_files import remove_orphans, write_atomically
 from gateway.settings import CONFIG_DIR
 from gateway.tables import read_table
 from normalizer.envelope import ReportKind
+from triage import text as text_module
 from triage.text import fold, indonesian_stop_words, make_stemmer, words
+
+log = get_logger()
 
 SEED_PATH = Path(__file__).resolve().parent / "data" / "seed_reports.csv"
 CATEGORIES_PATH = CONFIG_DIR / "triage" / "categories.toml"
@@ -156,18 +169,38 @@ class Prediction:
     evidence: bool = True  # False: no word of the text is known to the model, the probabilities are its priors
 
 
-class TextModel:
-    """The fitted vectorizers and the topic and kind classifiers."""
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """One fitted TF-IDF vectorizer as prediction reads it: each known term's column and its idf weight."""
 
-    def __init__(self, vectorizers: tuple[TfidfVectorizer, ...], topic: SGDClassifier,
-                 kind: SGDClassifier | None) -> None:
-        self.vectorizers = vectorizers
+    columns: dict[str, int]
+    idf: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Linear:
+    """One fitted one-vs-rest logistic classifier as prediction reads it (SGDClassifier's `classes_`, `coef_`,
+    `intercept_`): two classes have one row of coefficients, more have one row each."""
+
+    classes: tuple[str, ...]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+
+class TextModel:
+    """The fitted vocabularies and the topic and kind classifiers: plain arrays, so a kept model is read back without
+    scikit-learn."""
+
+    def __init__(self, vocabularies: tuple[Vocabulary, ...], topic: Linear, kind: Linear | None) -> None:
+        self.vocabularies = vocabularies
         self.topic = topic
         self.kind = kind
-        self._analyzers = [v.build_analyzer() for v in vectorizers]
+        self._analyzers = analyzers()
 
     @classmethod
     def train(cls, examples: Sequence[Example]) -> TextModel:
+        import scipy.sparse as sparse
+
         vectorizers = build_vectorizers()
         texts = [e.text for e in examples]
         matrix = sparse.hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
@@ -176,7 +209,17 @@ class TextModel:
         kind = None
         if len({k for _, k in kinds}) >= 2:
             kind = _classifier(balanced=True).fit(matrix[[i for i, _ in kinds]], [k for _, k in kinds])
-        return cls(vectorizers, topic, kind)
+        return cls.fitted(vectorizers, topic, kind)
+
+    @classmethod
+    def fitted(cls, vectorizers: Sequence[TfidfVectorizer], topic: SGDClassifier,
+               kind: SGDClassifier | None) -> TextModel:
+        """What prediction reads of scikit-learn's fitted objects."""
+        def linear(classifier: SGDClassifier) -> Linear:
+            return Linear(tuple(str(label) for label in classifier.classes_), classifier.coef_, classifier.intercept_)
+
+        return cls(tuple(Vocabulary(dict(v.vocabulary_), v.idf_) for v in vectorizers), linear(topic),
+                   linear(kind) if kind is not None else None)
 
     def fast_features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The model's feature row for a text, as (column indices, values): the row scikit-learn's `transform` of each
@@ -189,21 +232,21 @@ class TextModel:
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
         offset = 0
-        for vectorizer, analyze in zip(self.vectorizers, self._analyzers, strict=True):
-            vocabulary = vectorizer.vocabulary_
+        for vocabulary, analyze in zip(self.vocabularies, self._analyzers, strict=True):
+            known = vocabulary.columns
             counts: dict[int, int] = {}
             for term in analyze(text):
-                index = vocabulary.get(term)
+                index = known.get(term)
                 if index is not None:
                     counts[index] = counts.get(index, 0) + 1
             if counts:
                 index_array = np.fromiter(counts, dtype=np.int64, count=len(counts))
                 weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))))
-                weights *= vectorizer.idf_[index_array]
+                weights *= vocabulary.idf[index_array]
                 weights /= np.linalg.norm(weights) or 1.0
                 columns.append(index_array + offset)
                 values.append(weights)
-            offset += len(vocabulary)
+            offset += len(known)
         if not columns:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(columns), np.concatenate(values)
@@ -225,18 +268,17 @@ def _classifier(balanced: bool = False) -> SGDClassifier:
                          class_weight="balanced" if balanced else None)
 
 
-def _ranked(classifier: SGDClassifier, columns: np.ndarray, values: np.ndarray) -> Prediction:
+def _ranked(classifier: Linear, columns: np.ndarray, values: np.ndarray) -> Prediction:
     """SGDClassifier.predict_proba for one row (one-vs-rest logistic, normalised), without its per-call checks."""
-    scores = classifier.coef_[:, columns] @ values + classifier.intercept_
-    if len(classifier.classes_) == 2:
+    scores = classifier.coef[:, columns] @ values + classifier.intercept
+    if len(classifier.classes) == 2:
         positive = 1.0 / (1.0 + np.exp(-scores[0]))
         probabilities = np.array([1.0 - positive, positive])
     else:
         probabilities = 1.0 / (1.0 + np.exp(-scores))
         probabilities /= probabilities.sum() or 1.0
     order = np.argsort(-probabilities, kind="stable")
-    return Prediction(tuple(str(classifier.classes_[i]) for i in order),
-                      tuple(float(probabilities[i]) for i in order))
+    return Prediction(tuple(classifier.classes[i] for i in order), tuple(float(probabilities[i]) for i in order))
 
 
 def content_analyzer() -> Callable[[str], list[str]]:
@@ -251,11 +293,132 @@ def content_analyzer() -> Callable[[str], list[str]]:
     return analyze
 
 
+# Models kept in a directory, the most recently written: a change of the training data or an upgrade names a new
+# file (about 2 MB each on the seed set), and the older ones go.
+KEPT_MODELS = 4
+KEPT_MODEL_FILE = re.compile(r"text-model-[0-9a-f]{32}\.npz")
+
+# Character n-grams of these lengths, within each word padded with a space on both sides.
+CHAR_NGRAMS = (3, 5)
+
+
+def char_ngrams(text: str) -> list[str]:
+    """scikit-learn's `char_wb` analyzer over the folded text: each word padded with a space, its n-grams of each
+    length (a word shorter than the shortest n-gram, padded, counted once as it is). Written out here so a kept model
+    is used without importing scikit-learn; `tests/test_triage.py` holds it to scikit-learn's."""
+    shortest, longest = CHAR_NGRAMS
+    grams: list[str] = []
+    for word in fold(text).split():
+        padded = f" {word} "
+        for n in range(shortest, longest + 1):
+            grams.extend(padded[start:start + n] for start in range(max(len(padded) - n, 0) + 1))
+            if len(padded) <= n:
+                break
+    return grams
+
+
+def analyzers() -> tuple[Callable[[str], list[str]], ...]:
+    """The terms each vectorizer reads of a text, in the order of `build_vectorizers`."""
+    return content_analyzer(), char_ngrams
+
+
 def build_vectorizers() -> tuple[TfidfVectorizer, ...]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    content, characters = analyzers()
     return (
-        TfidfVectorizer(analyzer=content_analyzer(), sublinear_tf=True, min_df=1),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=fold, sublinear_tf=True, min_df=2,
-                        max_features=20_000),
+        TfidfVectorizer(analyzer=content, sublinear_tf=True, min_df=1),
+        TfidfVectorizer(analyzer=characters, sublinear_tf=True, min_df=2, max_features=20_000),
     )
+
+
+def model_key(examples: Sequence[Example]) -> str:
+    """A digest of everything a trained model depends on: its examples, the code that turns texts into features and
+    fits them (this module, triage/text.py), and the versions of the libraries that stem, vectorize and fit."""
+    digest = hashlib.sha256()
+    for path in (Path(__file__), Path(text_module.__file__)):
+        digest.update(path.read_bytes())
+    for library in ("scikit-learn", "numpy", "scipy", "pysastrawi"):
+        digest.update(f"{library} {metadata.version(library)}\n".encode())
+    for example in examples:
+        digest.update(json.dumps([example.text, example.category, example.kind and example.kind.value]).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:32]
+
+
+def kept_or_trained(examples: Sequence[Example], directory: Path) -> TextModel:
+    """The model these examples train: read from `directory` when a process trained it before, else trained and kept
+    there. A kept file that cannot be read (cut short, written by hand) is trained again and replaced; one that
+    cannot be written is logged, and the next start trains again."""
+    path = directory / f"text-model-{model_key(examples)}.npz"
+    try:
+        return read_model(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        log.warning("triage.model_unreadable", file=path.name, error=type(error).__name__, detail=str(error)[:200])
+    model = TextModel.train(examples)
+    try:
+        write_atomically(path, model_bytes(model), what="triage model")
+        _forget_older(directory)
+    except OSError as error:
+        log.warning("triage.model_not_kept", directory=str(directory), error=type(error).__name__,
+                    detail=error.strerror or str(error))
+    return model
+
+
+def _forget_older(directory: Path) -> None:
+    """All but the KEPT_MODELS most recently written models removed, and any write a killed process left behind.
+    A worker still using a removed one keeps its copy in memory; its next start trains again."""
+    remove_orphans(directory)
+    kept = sorted((entry.stat().st_mtime, entry) for entry in directory.iterdir()
+                  if KEPT_MODEL_FILE.fullmatch(entry.name))
+    for _, entry in kept[:-KEPT_MODELS]:
+        entry.unlink(missing_ok=True)
+
+
+def _json_bytes(value: object) -> np.ndarray:
+    """Words as a JSON document in a byte array: numpy's fixed-width strings drop a word's trailing NUL characters."""
+    return np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
+
+
+def _from_json(array: np.ndarray) -> Any:
+    return json.loads(array.tobytes().decode())
+
+
+def model_bytes(model: TextModel) -> bytes:
+    arrays: dict[str, np.ndarray] = {}
+    for index, vocabulary in enumerate(model.vocabularies):
+        arrays[f"terms_{index}"] = _json_bytes(sorted(vocabulary.columns, key=vocabulary.columns.__getitem__))
+        arrays[f"idf_{index}"] = vocabulary.idf
+    for name, linear in (("topic", model.topic), ("kind", model.kind)):
+        if linear is not None:
+            arrays[f"{name}_classes"] = _json_bytes(list(linear.classes))
+            arrays[f"{name}_coef"], arrays[f"{name}_intercept"] = linear.coef, linear.intercept
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def read_model(path: Path) -> TextModel:
+    """A model `model_bytes` wrote; a ValueError when its parts do not fit together. Pickles are refused: nothing in
+    the file is executed."""
+    with np.load(path, allow_pickle=False) as saved:
+        vocabularies = []
+        for index in range(len(analyzers())):
+            terms, idf = _from_json(saved[f"terms_{index}"]), saved[f"idf_{index}"]
+            if len(set(terms)) != len(terms) or idf.shape != (len(terms),):
+                raise ValueError(f"vocabulary {index}: {len(terms)} terms, idf {idf.shape}")
+            vocabularies.append(Vocabulary({term: column for column, term in enumerate(terms)}, idf))
+        width = sum(len(terms.columns) for terms in vocabularies)
+        linears = {name: _linear(saved, name, width) for name in ("topic", "kind") if f"{name}_coef" in saved}
+    return TextModel(tuple(vocabularies), linears["topic"], linears.get("kind"))
+
+
+def _linear(saved: Any, name: str, width: int) -> Linear:
+    classes = tuple(str(label) for label in _from_json(saved[f"{name}_classes"]))
+    coef, intercept = saved[f"{name}_coef"], saved[f"{name}_intercept"]
+    rows = 1 if len(classes) == 2 else len(classes)
+    if len(classes) < 2 or coef.shape != (rows, width) or intercept.shape != (rows,):
+        raise ValueError(f"{name}: {len(classes)} classes, coefficients {coef.shape}, intercepts {intercept.shape}")
+    return Linear(classes, coef, intercept)
