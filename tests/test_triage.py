@@ -1076,6 +1076,26 @@ def test_only_the_most_recently_written_models_are_kept(monkeypatch: pytest.Monk
     assert len(trained) == 1  # the oldest went
 
 
+def test_a_model_another_worker_removes_meanwhile_is_no_failure_to_keep(
+        monkeypatch: pytest.MonkeyPatch, log_stream: Any, tmp_path: Path) -> None:
+    """Two workers starting at once each remove the older models: a file the other removed between this one's
+    listing and its look at the file's age is gone, not a model this worker failed to keep."""
+    from triage.model import Example, kept_or_trained
+
+    older = kept_or_trained([*few_examples(), Example("contoh lama", few_examples()[0].category)], tmp_path)
+    assert older is not None
+    real_stat = Path.stat
+
+    def removed_meanwhile(path: Path, **options: Any) -> Any:
+        if path.parent == tmp_path and path.name.startswith("text-model-"):
+            path.unlink(missing_ok=True)
+        return real_stat(path, **options)
+
+    monkeypatch.setattr(Path, "stat", removed_meanwhile)
+    kept_or_trained(few_examples(), tmp_path)
+    assert '"triage.model_not_kept"' not in log_stream.getvalue()
+
+
 def _shipped_table_with(tmp_path: Path, name: str, old: str, new: str) -> Path:
     """A copy of config/triage/`name` with its `old` text replaced by `new` (a lone surrogate written as the byte it
     stands for: an editor's Latin-1 save)."""

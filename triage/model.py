@@ -17,6 +17,7 @@ start-up stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -371,9 +372,12 @@ def _forget_older(directory: Path) -> None:
     """All but the KEPT_MODELS most recently written models removed, and any write a killed process left behind.
     A worker still using a removed one keeps its copy in memory; its next start trains again."""
     remove_orphans(directory)
-    kept = sorted((entry.stat().st_mtime, entry) for entry in directory.iterdir()
-                  if KEPT_MODEL_FILE.fullmatch(entry.name))
-    for _, entry in kept[:-KEPT_MODELS]:
+    kept = []
+    for entry in directory.iterdir():
+        if KEPT_MODEL_FILE.fullmatch(entry.name):
+            with contextlib.suppress(FileNotFoundError):  # another worker's start removed it a moment ago
+                kept.append((entry.stat().st_mtime, entry))
+    for _, entry in sorted(kept)[:-KEPT_MODELS]:
         entry.unlink(missing_ok=True)
 
 
