@@ -57,9 +57,12 @@ TRIAGE_FIXTURES = FIXTURES / "triage"
 
 
 @pytest.fixture(autouse=True)
-def triage_on(test_env: TestEnvironment) -> None:
-    """The suite switches triage off by default (it costs each worker a model training); these tests need it."""
+def triage_on(test_env: TestEnvironment, kept_triage_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite switches triage off by default (it costs each worker a model training); these tests need it. The
+    commands they run keep their models with the run's, never under the repository's ./var (the development profile's
+    data dir)."""
     test_env.values["LAPOR_TRIAGE_ENABLED"] = "true"
+    monkeypatch.setenv("LAPOR_TRIAGE_MODEL_DIR", str(kept_triage_models))
 
 
 @pytest.fixture(scope="session")
@@ -419,9 +422,15 @@ def test_cli_train_installs_the_export_and_show_uses_it(tmp_path: Path, monkeypa
 
     monkeypatch.setenv("LAPOR_PROFILE", "development")
     monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LAPOR_TRIAGE_MODEL_DIR")
     runner = CliRunner()
+    # What a worker kept of the earlier training data holds its words: `train` removes it.
+    earlier = runner.invoke(app, ["triage", "Jalan rusak parah di Kab. Bandung", "--json"])
+    assert earlier.exit_code == 0, earlier.output
+    [kept] = (tmp_path / "triage" / "models").iterdir()
     result = runner.invoke(app, ["triage", "train", str(TRIAGE_FIXTURES / "operator_export.csv")])
     assert result.exit_code == 0, result.output
+    assert not kept.exists() and "1 kept model(s) of the earlier training data removed" in result.output
     installed = (tmp_path / "triage" / "training.csv").read_text()
     assert "Jalan poros desa ambles" in installed and "Puskesmas di desa kami" in installed  # seed kept
     refused = runner.invoke(app, ["triage", "train", str(TRIAGE_FIXTURES / "bad_export.csv")])
@@ -503,6 +512,7 @@ def test_cli_train_says_what_is_wrong_with_an_export_and_leaves_no_file_behind(
 
     monkeypatch.setenv("LAPOR_PROFILE", "development")
     monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LAPOR_TRIAGE_MODEL_DIR")  # `train` removes the kept models: the data dir's, not the run's
     export = tmp_path / "export.csv"
     export.write_bytes(content)
     result = CliRunner().invoke(app, ["triage", "train", str(export), "--replace"], env={"COLUMNS": "200"})
@@ -528,6 +538,7 @@ def test_cli_train_adds_an_export_of_one_category_to_the_seed_set(
 
     monkeypatch.setenv("LAPOR_PROFILE", "development")
     monkeypatch.setenv("LAPOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LAPOR_TRIAGE_MODEL_DIR")  # `train` removes the kept models: the data dir's, not the run's
     export = tmp_path / "export.csv"
     export.write_bytes(content)
     result = CliRunner().invoke(app, ["triage", "train", str(export)], env={"COLUMNS": "200"})
@@ -749,12 +760,16 @@ def test_a_long_mail_is_triaged_on_its_start(engine: TriageEngine) -> None:
     assert block.region is not None and block.region.code == "32.05"
 
 
-def test_cli_evaluate_prints_every_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evaluate_prints_every_figure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The evaluation's models, trained on part of the data, are kept nowhere: kept, they pushed the workers' own
+    out of the directory."""
     from gateway.cli import app
 
     monkeypatch.setenv("LAPOR_PROFILE", "development")
+    monkeypatch.setenv("LAPOR_TRIAGE_MODEL_DIR", str(tmp_path / "models"))
     result = CliRunner().invoke(app, ["triage", "evaluate"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    assert not (tmp_path / "models").exists()
     figures = {}
     for line in result.output.splitlines():
         cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
@@ -950,7 +965,9 @@ def test_a_kept_model_is_read_without_importing_scikit_learn(test_env: TestEnvir
 
 
 @pytest.mark.parametrize("change", ["an example's text", "an example's category", "an example's kind",
-                                    "an example more", "scikit-learn's version", "the triage code"])
+                                    "an example more", "scikit-learn's version", "NumPy's version", "SciPy's version",
+                                    "Sastrawi's version", "Python's Unicode tables", "the model's code",
+                                    "the text's code"])
 def test_a_model_is_kept_under_a_digest_of_all_its_training_read(
         change: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A kept model read for other examples, another scikit-learn or other feature code would suggest from another
@@ -971,14 +988,18 @@ def test_a_model_is_kept_under_a_digest_of_all_its_training_read(
                               else ReportKind.COMPLAINT)
     elif change == "an example more":
         examples.append(Example("jembatan putus", first.category))
-    elif change == "scikit-learn's version":
+    elif change.endswith("'s version"):
+        library = {"scikit-learn": "scikit-learn", "NumPy": "numpy", "SciPy": "scipy", "Sastrawi": "pysastrawi"}[
+            change.removesuffix("'s version")]
         real = model_module.metadata.version
-        monkeypatch.setattr(model_module.metadata, "version",
-                            lambda name: "0.0.1" if name == "scikit-learn" else real(name))
+        monkeypatch.setattr(model_module.metadata, "version", lambda name: "0.0.1" if name == library else real(name))
+    elif change == "Python's Unicode tables":
+        monkeypatch.setattr(model_module.unicodedata, "unidata_version", "1.1.0")
     else:
-        code = tmp_path / "model.py"
-        code.write_bytes(Path(model_module.__file__).read_bytes() + b"\n# changed\n")
-        monkeypatch.setattr(model_module, "__file__", str(code))
+        module = model_module if change == "the model's code" else model_module.text_module
+        code = tmp_path / "code.py"
+        code.write_bytes(Path(module.__file__).read_bytes() + b"\n# changed\n")
+        monkeypatch.setattr(module, "__file__", str(code))
     assert model_key(examples) != before
 
 
@@ -986,32 +1007,85 @@ def _truncated(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:1000])
 
 
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
 def _not_a_zip(path: Path) -> None:
     path.write_bytes(b"not a model")
 
 
-def _pickled(path: Path) -> None:
-    """A file whose terms are a pickled object: numpy would run it when read with pickles allowed."""
+def _an_npy(path: Path) -> None:
+    """One array where the model's parts were (`np.save`'s format under the model's name)."""
+    with path.open("wb") as handle:
+        np.save(handle, np.zeros(3))
+
+
+class _Runs:
+    """Unpickled, it makes the directory it names: the mark of a file that was executed."""
+
+    def __init__(self, mark: Path) -> None:
+        self.mark = mark
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return os.mkdir, (str(self.mark),)
+
+
+def _resaved(path: Path, **changed: Any) -> None:
     with np.load(path) as saved:
-        arrays = dict(saved)
-    arrays["terms_0"] = np.array([object()], dtype=object)
+        arrays = {name: value for name, value in saved.items() if name not in changed}
+    arrays.update({name: value for name, value in changed.items() if value is not None})
     with path.open("wb") as handle:
         np.savez(handle, **arrays)
+
+
+def _pickled(path: Path) -> None:
+    """Its terms a pickled object that would run code if read with pickles allowed."""
+    _resaved(path, terms_0=np.array([_Runs(path.parent / "ran")], dtype=object))
 
 
 def _parts_that_do_not_fit(path: Path) -> None:
     with np.load(path) as saved:
-        arrays = dict(saved)
-    arrays["idf_1"] = arrays["idf_1"][:-1]
-    with path.open("wb") as handle:
-        np.savez(handle, **arrays)
+        idf = saved["idf_1"][:-1]
+    _resaved(path, idf_1=idf)
 
 
 def _a_part_missing(path: Path) -> None:
+    _resaved(path, topic_coef=None)
+
+
+def _terms_not_words(path: Path) -> None:
+    _resaved(path, terms_0=np.frombuffer(b"[[1, 2], 5]", dtype=np.uint8))
+
+
+def _weights_as_text(path: Path) -> None:
     with np.load(path) as saved:
-        arrays = {name: value for name, value in saved.items() if name != "topic_coef"}
-    with path.open("wb") as handle:
-        np.savez(handle, **arrays)
+        idf = saved["idf_0"].astype(str)
+    _resaved(path, idf_0=idf)
+
+
+def _a_fifo(path: Path) -> None:
+    """A FIFO at the model's name (a directory others may write to): reading it held the worker's start."""
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _a_link(path: Path) -> None:
+    """A link to a model elsewhere: only a regular file is read."""
+    elsewhere = path.with_name("elsewhere.npz")
+    path.rename(elsewhere)
+    path.symlink_to(elsewhere)
+
+
+def _another_users(path: Path) -> None:
+    """A model written by another account: it could steer the suggestions."""
+    os.chown(path, 65534, 65534)
+
+
+SPOILS = [_truncated, _empty, _not_a_zip, _an_npy, _pickled, _parts_that_do_not_fit, _a_part_missing, _terms_not_words,
+          _weights_as_text, _a_fifo, _a_link]
+if os.geteuid() == 0:  # only root gives a file away
+    SPOILS.append(_another_users)
 
 
 def few_examples() -> list[Any]:
@@ -1021,26 +1095,25 @@ def few_examples() -> list[Any]:
     return read_examples(SEED_PATH, load_categories())[:40]
 
 
-@pytest.mark.parametrize("spoil", [_truncated, _not_a_zip, _pickled, _parts_that_do_not_fit, _a_part_missing],
-                         ids=["cut-short", "not-a-zip", "pickled", "parts-that-do-not-fit", "a-part-missing"])
+@pytest.mark.parametrize("spoil", SPOILS, ids=lambda spoil: spoil.__name__.strip("_"))
 def test_a_kept_model_that_cannot_be_read_is_trained_again_and_replaced(
         spoil: Any, monkeypatch: pytest.MonkeyPatch, log_stream: Any, tmp_path: Path) -> None:
-    """A file cut short by a full disk or spoiled by hand never stops a worker, nor is anything in it run: it is
-    logged, the model trained again and the file replaced."""
-    from triage.model import kept_or_trained
+    """A file cut short by a full disk, spoiled by hand or put there by another account never stops a worker, nor
+    is anything in it run: it is logged, the model trained again and the file replaced."""
+    from triage.model import kept_or_trained, read_model
 
     first = kept_or_trained(few_examples(), tmp_path)
     [kept] = tmp_path.iterdir()
     spoil(kept)
     trained = counted_trainings(monkeypatch)
-    again = kept_or_trained(few_examples(), tmp_path)
-    assert len(trained) == 1
-    for text in NGRAM_TEXTS:
-        assert again.predict(text) == first.predict(text)
-    [line] = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if '"triage.model_unreadable"' in line]
-    assert line["file"] == kept.name and line["level"] == "warning"
     kept_or_trained(few_examples(), tmp_path)
-    assert len(trained) == 1  # replaced: read by the next start
+    assert len(trained) == 1 and not (tmp_path / "ran").exists()
+    [line] = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if '"triage.model_unreadable"' in line]
+    assert line["file"] == kept.name and line["level"] == "warning" and str(tmp_path) not in line["detail"]
+    for text in NGRAM_TEXTS:  # replaced by a file of the model, read by the next start without a training
+        assert read_model(kept).predict(text) == first.predict(text)
+    kept_or_trained(few_examples(), tmp_path)
+    assert len(trained) == 1
 
 
 def test_a_model_that_cannot_be_kept_is_trained_at_each_start_and_said_so(

@@ -140,9 +140,16 @@ def train(
     replace: Annotated[bool, typer.Option(help="Train on the export alone instead of the seed set plus it.")] = False,
 ) -> None:
     """Retrain topic and kind from an operator's export; workers pick it up when they restart."""
-    from triage.engine import OPERATOR_TRAINING_FILE, model_version
+    from triage.engine import OPERATOR_TRAINING_FILE, kept_models_dir, model_version
     from triage.evaluate import held_out_shortfall, split
-    from triage.model import SEED_PATH, TextModel, TrainingDataError, load_categories, read_examples
+    from triage.model import (
+        SEED_PATH,
+        TextModel,
+        TrainingDataError,
+        forget_kept_models,
+        load_categories,
+        read_examples,
+    )
 
     settings = _settings()
     try:
@@ -174,6 +181,11 @@ def train(
     writer.writerows([e.text, e.category, e.kind.value if e.kind else "", e.language or ""] for e in examples)
     write_atomically(target, text.getvalue().encode("utf-8"), what="training_data")
     console.print(f"{len(examples)} examples in {len({e.category for e in examples})} categories -> {target}")
+    # The models workers kept hold the words of the data they were trained on: gone with it (a report taken out of
+    # the export leaves the disk), and each worker trains on the new data at its restart.
+    forgotten = forget_kept_models(kept_models_dir(settings))
+    if forgotten:
+        console.print(f"{forgotten} kept model(s) of the earlier training data removed")
     # The version the workers' reports will carry (`triage.model_version`) once they train on it: a digest of this
     # file alone, under another formula, matched no report's, so nobody could tell which workers had picked it up.
     console.print(f"{measured}; model version {model_version(target)}")

@@ -85,11 +85,12 @@ class TriageEngine:
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis | None, training_path: Path | None = None,
-              examples: list[Example] | None = None) -> TriageEngine:
+              examples: list[Example] | None = None, keep: bool = True) -> TriageEngine:
         """Everything read from files first, the model (trained in seconds, or read where a worker kept it) last: a
         worker whose build fails tries again with its next job, and a configuration file it cannot read (a TOML typo
         in spam.toml) cost every forward job a training before that failure, slowing the whole forward queue to a
-        batch every few seconds."""
+        batch every few seconds. `keep` False trains a model of its own, kept nowhere (an evaluation's, on part of
+        the data: kept, it would push the workers' models out of the directory)."""
         path = training_path or training_data_path(settings)
         categories = load_categories()
         if examples is None:
@@ -101,7 +102,8 @@ class TriageEngine:
         index = None
         if redis is not None:
             index = DuplicateIndex(redis, duplicate_policy(settings), settings.privacy.reply_handle_secret)
-        model = kept_or_trained(examples + categories.keyword_examples(), kept_models_dir(settings))
+        examples = examples + categories.keyword_examples()
+        model = kept_or_trained(examples, kept_models_dir(settings)) if keep else TextModel.train(examples)
         return cls(version=version, categories=categories, model=model, regions=regions, language=language,
                    spam=spam, duplicates=index)
 

@@ -77,7 +77,7 @@ def evaluate(settings: Settings, redis: Redis, training_path: Path = SEED_PATH,
     result.add("labelled examples", len(examples))
     result.add("held-out examples", len(test))
     result.add("categories in data", len({e.category for e in examples}))
-    engine = TriageEngine.build(settings, redis, training_path=training_path, examples=train)
+    engine = TriageEngine.build(settings, redis, training_path=training_path, examples=train, keep=False)
     _topic_and_kind(result, engine, train, test, categories.min_probability)
     _language(result, engine, examples)
     _regions(result, engine, region_cases)

@@ -23,7 +23,11 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import re
+import stat
+import sys
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -335,12 +339,15 @@ def build_vectorizers() -> tuple[TfidfVectorizer, ...]:
 
 def model_key(examples: Sequence[Example]) -> str:
     """A digest of everything a trained model depends on: its examples, the code that turns texts into features and
-    fits them (this module, triage/text.py), and the versions of the libraries that stem, vectorize and fit."""
+    fits them (this module, triage/text.py), and the versions of the libraries that stem, vectorize and fit and of
+    Python's Unicode tables."""
     digest = hashlib.sha256()
     for path in (Path(__file__), Path(text_module.__file__)):
         digest.update(path.read_bytes())
     for library in ("scikit-learn", "numpy", "scipy", "pysastrawi"):
         digest.update(f"{library} {metadata.version(library)}\n".encode())
+    # Folding and splitting words read Python's Unicode tables: another Python may read a text otherwise.
+    digest.update(f"python {sys.version_info[:3]} unicode {unicodedata.unidata_version}\n".encode())
     for example in examples:
         digest.update(json.dumps([example.text, example.category, example.kind and example.kind.value]).encode())
         digest.update(b"\n")
@@ -349,23 +356,34 @@ def model_key(examples: Sequence[Example]) -> str:
 
 def kept_or_trained(examples: Sequence[Example], directory: Path) -> TextModel:
     """The model these examples train: read from `directory` when a process trained it before, else trained and kept
-    there. A kept file that cannot be read (cut short, written by hand) is trained again and replaced; one that
-    cannot be written is logged, and the next start trains again."""
+    there. A kept file that cannot be read (cut short, written by hand, not a regular file of the gateway's user) is
+    trained again and replaced; one that cannot be written is logged, and the next start trains again."""
     path = directory / f"text-model-{model_key(examples)}.npz"
     try:
         return read_model(path)
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        log.warning("triage.model_unreadable", file=path.name, error=type(error).__name__, detail=str(error)[:200])
+    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        log.warning("triage.model_unreadable", file=path.name, error=type(error).__name__, detail=detail[:200])
     model = TextModel.train(examples)
     try:
         write_atomically(path, model_bytes(model), what="triage model")
         _forget_older(directory)
     except OSError as error:
-        log.warning("triage.model_not_kept", directory=str(directory), error=type(error).__name__,
-                    detail=error.strerror or str(error))
+        log.warning("triage.model_not_kept", error=type(error).__name__, detail=error.strerror or type(error).__name__)
     return model
+
+
+def forget_kept_models(directory: Path) -> int:
+    """Every kept model removed (new training data: the old data's words leave the disk with them); how many."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in directory.iterdir():
+            if KEPT_MODEL_FILE.fullmatch(entry.name):
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _forget_older(directory: Path) -> None:
@@ -405,23 +423,45 @@ def model_bytes(model: TextModel) -> bytes:
 
 
 def read_model(path: Path) -> TextModel:
-    """A model `model_bytes` wrote; a ValueError when its parts do not fit together. Pickles are refused: nothing in
-    the file is executed."""
-    with np.load(path, allow_pickle=False) as saved:
-        vocabularies = []
-        for index in range(len(analyzers())):
-            terms, idf = _from_json(saved[f"terms_{index}"]), saved[f"idf_{index}"]
-            if len(set(terms)) != len(terms) or idf.shape != (len(terms),):
-                raise ValueError(f"vocabulary {index}: {len(terms)} terms, idf {idf.shape}")
-            vocabularies.append(Vocabulary({term: column for column, term in enumerate(terms)}, idf))
-        width = sum(len(terms.columns) for terms in vocabularies)
-        linears = {name: _linear(saved, name, width) for name in ("topic", "kind") if f"{name}_coef" in saved}
+    """A model `model_bytes` wrote; a ValueError when it is not one. Pickles are refused: nothing in the file is
+    executed. Only a regular file of the gateway's own user is read: in a directory others may write to, a file
+    put there would steer the suggestions, and a FIFO would hold the worker's start."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.geteuid():
+            raise ValueError("not a regular file of the gateway's user")
+        saved = np.load(handle, allow_pickle=False)
+        if not isinstance(saved, np.lib.npyio.NpzFile):
+            raise ValueError("not a model's .npz")
+        with saved:
+            vocabularies = []
+            for index in range(len(analyzers())):
+                terms, idf = _words(saved[f"terms_{index}"]), _numbers(saved[f"idf_{index}"], 1)
+                if len(set(terms)) != len(terms) or idf.shape != (len(terms),):
+                    raise ValueError(f"vocabulary {index}: {len(terms)} terms, idf {idf.shape}")
+                vocabularies.append(Vocabulary({term: column for column, term in enumerate(terms)}, idf))
+            width = sum(len(terms.columns) for terms in vocabularies)
+            linears = {name: _linear(saved, name, width) for name in ("topic", "kind") if f"{name}_coef" in saved}
     return TextModel(tuple(vocabularies), linears["topic"], linears.get("kind"))
 
 
+def _words(array: np.ndarray) -> list[str]:
+    words = _from_json(array) if array.dtype == np.uint8 and array.ndim == 1 else None
+    if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+        raise ValueError("not a list of words")
+    return words
+
+
+def _numbers(array: np.ndarray, dimensions: int) -> np.ndarray:
+    if array.dtype != np.float64 or array.ndim != dimensions or not np.isfinite(array).all():
+        raise ValueError(f"not {dimensions}-dimensional finite floats: {array.dtype}, {array.ndim} dimensions")
+    return array
+
+
 def _linear(saved: Any, name: str, width: int) -> Linear:
-    classes = tuple(str(label) for label in _from_json(saved[f"{name}_classes"]))
-    coef, intercept = saved[f"{name}_coef"], saved[f"{name}_intercept"]
+    classes = tuple(_words(saved[f"{name}_classes"]))
+    coef, intercept = _numbers(saved[f"{name}_coef"], 2), _numbers(saved[f"{name}_intercept"], 1)
     rows = 1 if len(classes) == 2 else len(classes)
     if len(classes) < 2 or coef.shape != (rows, width) or intercept.shape != (rows,):
         raise ValueError(f"{name}: {len(classes)} classes, coefficients {coef.shape}, intercepts {intercept.shape}")
