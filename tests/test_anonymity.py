@@ -2369,6 +2369,18 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: [anonim]\nHP: [anonim]\n> Nama: Joko Susilo\n> HP: 0812-9999-8888"),
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nLaporan: penipu menelpon dari 081299998888 minta Rp 15000000",
      "Nama: [anonim]\nHP: [anonim]\nLaporan: penipu menelpon dari 081299998888 minta Rp 15000000"),
+    # her details as a list, marked or numbered: her address under its label went with her name and number only
+    # unmarked ("- Alamat: Jl. Mawar 3" reached the case store)
+    ("Pungli di kelurahan.\n- Nama: Siti Rahayu\n- HP: 0812-3456-7001\n- Alamat: Jl. Mawar 3 RT 02",
+     "Pungli di kelurahan.\n- Nama: [anonim]\n- HP: [anonim]\n- Alamat: [anonim]"),
+    ("Pungli.\n1. Nama: Siti Rahayu\n2. Alamat rumah: Jl. Mawar 3 RT 02\n3) HP: 0812-3456-7001",
+     "Pungli.\n1. Nama: [anonim]\n2. Alamat rumah: [anonim]\n3) HP: [anonim]"),
+    ("Pungli.\n\u2022 Alamat: Jl. Mawar 3 RT 02\n\u2022 HP saya: 0812-3456-7001",
+     "Pungli.\n\u2022 Alamat: [anonim]\n\u2022 HP saya: [anonim]"),
+    ("Penipu:\n- Nama: Joko Susilo\n- Alamat: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
+     "Penipu:\n- Nama: Joko Susilo\n- Alamat: Jl. Kenanga 12\nHP saya: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n- Alamat kejadian: Jl. Kenanga 12",
+     "Nama: [anonim]\nHP: [anonim]\n- Alamat kejadian: Jl. Kenanga 12"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2493,6 +2505,17 @@ def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str
      "Penipuan.\n\ntks\nNama/HP: Kades Hendra / 0813-9999-8888\nKorban: Siti Rahayu / [anonim]"),
     ("Nama: Siti\nHP: 0812-3456-7001\nNama/HP: Budi (penipu) / 0813-9999-8888",
      "Nama: [anonim]\nHP: [anonim]\nNama/HP: Budi (penipu) / 0813-9999-8888"),
+    # the contacts' words joined to each other as to the name ("Nama, HP, Alamat:" was no label: her name and address
+    # stayed, her number alone replaced)
+    ("Pungli.\nNama, HP, Alamat: Siti Rahayu, 0812-3456-7001, Jl. Mawar 3 RT 02",
+     "Pungli.\nNama, HP, Alamat: [anonim]"),
+    ("Pungli.\nNama, No HP dan Alamat: Siti Rahayu / 0812-3456-7001 / Jl. Mawar 3",
+     "Pungli.\nNama, No HP dan Alamat: [anonim]"),
+    ("Pungli.\nNama / WA / Alamat: Siti Rahayu / 0812-3456-7001 / Jl. Mawar 3",
+     "Pungli.\nNama / WA / Alamat: [anonim]"),
+    ("Penipu:\nNama, HP, Alamat: Hendra Gunawan, 0813-9999-8888, Jl. Kenanga 12\nHP saya: 0812-3456-7001",
+     "Penipu:\nNama, HP, Alamat: Hendra Gunawan, 0813-9999-8888, Jl. Kenanga 12\nHP saya: [anonim]"),
+    ("Nama, HP, Alamat: Kades Hendra, 0813-9999-8888, Jl. Kenanga 12", None),
 ])
 def test_a_name_joined_to_her_contact_under_one_label_goes_with_it(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)

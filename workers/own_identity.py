@@ -87,6 +87,8 @@ from normalizer.signature import (
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
+# A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ".
+_LIST_MARK = r"(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)"
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
 # any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）);
 # the other marks a keypad or a habit puts between groups too (0812_3456_7001, 0812*3456*7001, 0812:3456:7001,
@@ -382,13 +384,14 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
     serta HP:"), or the run in brackets after it ("Nama (HP):"), opening a line as `_label_opening_a_line` reads it,
     and its colon."""
     word = r"(?:" + "|".join(re.escape(word) for word in sorted(contact_words, key=len, reverse=True)) + r")\.?"
-    # Between two words one way to read each space alone: an optional space on either side of an optional slash read
-    # the spaces of "Nama/hp hp hp ... x" in 2^n ways, a worker held for seconds by an SMS of a hundred characters.
-    between = r"(?:[^\S\n]*/[^\S\n]*|[^\S\n]+|(?<=\.))"
-    run = word + r"(?:" + between + word + r")*"
-    # The same of what joins them: the spaces before a mark or a word all read before it, those after it after it.
+    # What joins them: the spaces before a mark or a word all read before it, those after it after it.
     joining = r"[^\S\n]*(?:[" + re.escape(JOINING_MARKS) + r"]|\b(?:" + "|".join(map(re.escape, JOINING_WORDS)) \
         + r")\b)[^\S\n]*"
+    # Between two words of the run the same, or spaces alone ("Nama, HP, Alamat:", "Nama/No HP dan Alamat:"): one way
+    # to read each space. An optional space on either side of an optional slash read the spaces of "Nama/hp hp hp ...
+    # x" in 2^n ways, a worker held for seconds by an SMS of a hundred characters.
+    between = r"(?:" + joining + r"|[^\S\n]+|(?<=\.))"
+    run = word + r"(?:" + between + word + r")*"
     bracketed = r"[^\S\n]*\([^\S\n]*" + run + r"[^\S\n]*\)"
     # Searched for, never from within a run of spaces: read from each of them, a text of spaces took n^2 steps.
     return re.compile(r"(?<![^\S\n])[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
@@ -513,7 +516,8 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
-        address_line=re.compile(r"\s*(?:(?:" + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
+        address_line=re.compile(r"\s*(?:" + _LIST_MARK + "?(?:"
+                                + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
                                 + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_part=re.compile(
@@ -2897,7 +2901,7 @@ _LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and 
 
 
 # A label opening a line and its colon, a list's mark or number before it or none: "Terlapor 1:", "- Pihak Terlapor :".
-_OPENING_LABEL = re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?([^:\n]{1,60}?):")
+_OPENING_LABEL = re.compile(r"[^\S\n]*" + _LIST_MARK + r"?([^:\n]{1,60}?):")
 # The most words a label of another party holds ("Nama Terlapor 1", "Terlapor dan Saksi"); more are a sentence's.
 _OTHER_PARTY_LABEL_MAX_WORDS = 4
 
