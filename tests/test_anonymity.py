@@ -1509,6 +1509,18 @@ OWN_IDENTITY_CASES = [
                    "SAYA URUS AKTA KELAHIRAN DIMINTA 300RB", "SAYA KESULITAN MENGURUS SERTIFIKAT",
                    "SAYA PENGENDARA MOTOR DITILANG", "SAYA TERTIPU 0813-4444-5555",
                    "SAYA MENTRANSFER 0813-4444-5555 SEBESAR 1JT")),
+    # Her name set off by commas after "Saya," as a letter opens ("Saya, Siti Rahayu, warga RT 02, ...") reached the
+    # case store; an office, a plain word or names listed with hers still say no one's.
+    *(OwnIdentityCase(f"sms: a name after 'Saya,': {text!r}", SMS_SENDER, text, expected or text)
+      for text, expected in (
+          ("Saya, Siti Rahayu, warga RT 02, melaporkan pungli", "Saya, [anonim], warga RT 02, melaporkan pungli"),
+          ("Saya, Siti Rahayu dari Desa Sukamaju, melaporkan", "Saya, [anonim] dari Desa Sukamaju, melaporkan"),
+          ("kades minta uang. Saya, Ibu Siti Rahayu, mohon ditindak",
+           "kades minta uang. Saya, [anonim], mohon ditindak"),
+          ("Saya, Kades Hendra dan warga melihat pungli", None),
+          ("Saya, Budi dan Ani melihat kades menerima uang", None),
+          ("Saya, Warga Desa Sukamaju, melaporkan pungli", None),
+          ("kata dia: Saya, Budi Santoso, transfer sekarang", None))),
     # A role before her name is hers to lose with it ("Saya Anggota BPD Siti Rahayu, ...").
     OwnIdentityCase("sms: a role before her name after a bare 'Saya'", SMS_SENDER,
                     "Saya Anggota BPD Siti Rahayu, melaporkan kades", "Saya [anonim], melaporkan kades"),

@@ -477,7 +477,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
         self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))" + _MENTIONS + r"[^\S\n]*(" + "|".join(map(
-            phrase_pattern, raw["own_name"]["self_words"])) + r")[^\S\n]+(?=[A-Z]|" + re.escape(OWN_IDENTITY) + ")",
+            phrase_pattern, raw["own_name"]["self_words"])) + r"),?[^\S\n]+(?=[A-Z]|" + re.escape(OWN_IDENTITY) + ")",
                               re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
         verb_prefixes=tuple(word.lower() for word in raw["own_name"]["verb_prefixes"]),
