@@ -2393,8 +2393,41 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Penipu:\n- Nama: Joko Susilo\n- Alamat: Jl. Kenanga 12\nHP saya: [anonim]"),
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n- Alamat kejadian: Jl. Kenanga 12",
      "Nama: [anonim]\nHP: [anonim]\n- Alamat kejadian: Jl. Kenanga 12"),
+    # her address under the other labels a form gives it ("Domisili:", "Alamat Lengkap :")
+    ("Pungli.\nNama Lengkap: Siti Rahayu\nNo WA: 0812 3456 7001\nDomisili: Jl. Mawar 3 RT 02",
+     "Pungli.\nNama Lengkap: [anonim]\nNo WA: [anonim]\nDomisili: [anonim]"),
+    ("Pungli.\nNama : Siti Rahayu\nNo. HP : 0812 3456 7001\nAlamat Lengkap : Jl. Mawar 3 RT 02",
+     "Pungli.\nNama : [anonim]\nNo. HP : [anonim]\nAlamat Lengkap : [anonim]"),
+    ("Pungli.\nNama: Siti\nHP: 0812 3456 7001\nTempat tinggal: Perum Griya Asri Blok C5",
+     "Pungli.\nNama: [anonim]\nHP: [anonim]\nTempat tinggal: [anonim]"),
+    ("Penipu:\nNama: Joko Susilo\nDomisili: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
+     "Penipu:\nNama: Joko Susilo\nDomisili: Jl. Kenanga 12\nHP saya: [anonim]"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
+    assert _sms_without_own_identity(text) == (expected or text)
+
+
+# Her details below her own label in a message, with no contact of hers beside them: her address on the line right
+# below her name under a reporter's label, and the form below a heading of her details alone on its line, reached the
+# case store whole (a mail's sign-off already lost them). The accused's below a label or a heading of his stay.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pungli.\nNama pelapor: Siti Rahayu\nAlamat: Jl. Mawar 3 RT 02",
+     "Pungli.\nNama pelapor: [anonim]\nAlamat: [anonim]"),
+    ("Pungli.\nPelapor: Siti Rahayu\nDomisili: Jl. Mawar 3 RT 02", "Pungli.\nPelapor: [anonim]\nDomisili: [anonim]"),
+    ("Pungli.\nData pelapor:\nNama: Siti Rahayu\nAlamat: Jl. Mawar 3\nNIK: 3275014501900002",
+     "Pungli.\nData pelapor:\nNama: [anonim]\nAlamat: [anonim]\n[anonim]"),
+    ("Pungli.\nIdentitas pelapor:\n- Nama: Siti Rahayu\n- Alamat: Jl. Mawar 3",
+     "Pungli.\nIdentitas pelapor:\n- Nama: [anonim]\n- Alamat: [anonim]"),
+    # his: an address marked his, a label of his between, a heading of his, the one reported named, a quoted line
+    ("Pungli.\nPelapor: Siti Rahayu\nAlamat: Jl. Kenanga 12 (rumah kades)",
+     "Pungli.\nPelapor: [anonim]\nAlamat: Jl. Kenanga 12 (rumah kades)"),
+    ("Pelapor: Siti Rahayu\nTerlapor: Kades Hendra\nAlamat: Jl. Kenanga 12",
+     "Pelapor: [anonim]\nTerlapor: Kades Hendra\nAlamat: Jl. Kenanga 12"),
+    ("Data pelapor:\nPenipu:\nNama: Budi Santoso\nAlamat: Jl. Kenanga 12", None),
+    ("Data pelapor:\nNama: Kades Hendra\nAlamat: Jl. Kenanga 12", None),
+    ("Pungli.\n> Data pelapor:\n> Nama: Budi Santoso\n> Alamat: Jl. Kenanga 12", None),
+])
+def test_her_details_below_her_own_label_in_a_message_go_with_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
 
 

@@ -2242,6 +2242,38 @@ def without_reporter_label(text: str) -> str:
     return "\n".join(lines)
 
 
+def without_details_below_her_labels(text: str) -> str:
+    """An SMS's or a mention's text with her details below her own label replaced by OWN_IDENTITY, as a mail's
+    sign-off's are (`without_reporter_label`): the address under its label on the line right below her name replaced
+    under a reporter's label ("Nama Pelapor: [anonim]\nAlamat: Jl. Mawar 3": the address reached the case store), and
+    the name under a name's label opening the run of labelled lines right below a heading of her details alone on its
+    line ("Data pelapor:\nNama: Siti Rahayu\nAlamat: ...": the name and the address reached it; her form's other
+    details then go as beside her name, `without_names_in_her_details`). Not a quoted line, nor below a heading or a
+    label of someone else's in the run (`_heads_someone_elses`)."""
+    words = load_identity_words()
+    lines = text.split("\n")
+    for index, line in enumerate(lines[:-1]):
+        if line.lstrip().startswith(">") or lines[index + 1].lstrip().startswith(">"):
+            continue
+        label = words.reporter_label.match(line) or words.sign_off_reporter_label.match(line)
+        if label is not None and line[label.end():].strip(" \t:").startswith(OWN_IDENTITY):
+            below = lines[index + 1]
+            value_at = _labelled_address(words, below)
+            if value_at is not None and not below.startswith(OWN_IDENTITY, value_at):
+                kept = below[value_at:_hers_end(words, below, value_at)].rstrip()
+                lines[index + 1] = below[:value_at] + OWN_IDENTITY + below[value_at + len(kept):] if kept else below
+        elif _alone_on_its_line(words.reporter_heading, line):
+            for place in range(index + 1, len(lines)):
+                if _OPENING_LABEL.match(lines[place]) is None or _heads_someone_elses(words, lines[place]):
+                    break
+                if (name_label := words.sign_off_name_label.match(lines[place])) is not None:
+                    span = _labelled_name(words, lines[place], name_label.end())
+                    if span is not None:
+                        lines[place] = lines[place][:span[0]] + OWN_IDENTITY + lines[place][span[1]:]
+                    break
+    return "\n".join(lines)
+
+
 def _labelled_address(words: IdentityWords, line: str) -> int | None:
     """Where the address of a line opening with an address's label and word starts ("Alamat: Jl. Melati 5", after its
     colon and spaces); None for any other line (`[address_lines]`)."""
@@ -3284,7 +3316,7 @@ def without_own_identity(envelope: Mapping[str, Any], fields: Iterable[str] = ("
     # A mail's text is read for its sign-off's label; any other text (an SMS's, a mention's, a subject) whole, and for
     # a sign-off ending it.
     kept = {field: without_reporter_label(value) if mail_text and field == "text"
-            else without_message_sign_off(without_reporter_labels_in_message(value))
+            else without_message_sign_off(without_details_below_her_labels(without_reporter_labels_in_message(value)))
             for field, value in kept.items()}
     if envelope.get("channel") == Channel.TWITTER.value and "text" in kept:
         kept["text"] = without_quoted_post_addresses(kept["text"])
