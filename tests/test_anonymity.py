@@ -2402,6 +2402,17 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Pungli.\nNama: [anonim]\nHP: [anonim]\nTempat tinggal: [anonim]"),
     ("Penipu:\nNama: Joko Susilo\nDomisili: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
      "Penipu:\nNama: Joko Susilo\nDomisili: Jl. Kenanga 12\nHP saya: [anonim]"),
+    # bold's asterisks around the labels (a chat app's *bold*)
+    ("Pungli.\n- *Nama:* Siti Rahayu\n- *HP:* 0812-3456-7001\n- *Alamat:* Jl. Mawar 3 RT 02",
+     "Pungli.\n- *Nama:* [anonim]\n- *HP:* [anonim]\n- *Alamat:* [anonim]"),
+    ("Pungli.\n**Alamat**: Jl. Mawar 3\nHP saya: 0812-3456-7001", "Pungli.\n**Alamat**: [anonim]\nHP saya: [anonim]"),
+    # a heading of another part of the message below her details opens it: the incident's place stays
+    ("Nama: Siti\nHP: 0812-3456-7001\nLokasi kejadian:\n- Alamat: Jl. Kenanga 12\n- Waktu: 3 Mei",
+     "Nama: [anonim]\nHP: [anonim]\nLokasi kejadian:\n- Alamat: Jl. Kenanga 12\n- Waktu: 3 Mei"),
+    ("Nama: Siti\nHP: 0812-3456-7001\nKantor desa:\nAlamat: Jl. Kenanga 12",
+     "Nama: [anonim]\nHP: [anonim]\nKantor desa:\nAlamat: Jl. Kenanga 12"),
+    ("Data pelapor:\nNama: Siti\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3",
+     "Data pelapor:\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2558,6 +2569,8 @@ def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str
      "Pungli.\nNama, No HP dan Alamat: [anonim]"),
     ("Pungli.\nNama / WA / Alamat: Siti Rahayu / 0812-3456-7001 / Jl. Mawar 3",
      "Pungli.\nNama / WA / Alamat: [anonim]"),
+    ("Pungli.\nNama, HP, dan Alamat: Siti Rahayu, 0812-3456-7001, Jl. Mawar 3",
+     "Pungli.\nNama, HP, dan Alamat: [anonim]"),
     ("Penipu:\nNama, HP, Alamat: Hendra Gunawan, 0813-9999-8888, Jl. Kenanga 12\nHP saya: 0812-3456-7001",
      "Penipu:\nNama, HP, Alamat: Hendra Gunawan, 0813-9999-8888, Jl. Kenanga 12\nHP saya: [anonim]"),
     ("Nama, HP, Alamat: Kades Hendra, 0813-9999-8888, Jl. Kenanga 12", None),

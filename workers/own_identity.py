@@ -179,6 +179,7 @@ class IdentityWords:
     # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
+    address_labels: frozenset[str]  # `[address_lines]` labels, lowercase
     # A name's label (`normalizer.signature.joined_name_labels`: "nama", "nama pelapor", "identitas"), lowercase: one
     # joined to a contact's words is a contact's ("Nama/HP", `normalizer.signature.is_contact_label`).
     name_labels: frozenset[str]
@@ -385,8 +386,10 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
     and its colon."""
     word = r"(?:" + "|".join(re.escape(word) for word in sorted(contact_words, key=len, reverse=True)) + r")\.?"
     # What joins them: the spaces before a mark or a word all read before it, those after it after it.
-    joining = r"[^\S\n]*(?:[" + re.escape(JOINING_MARKS) + r"]|\b(?:" + "|".join(map(re.escape, JOINING_WORDS)) \
-        + r")\b)[^\S\n]*"
+    # A mark, a word, or a mark and a word ("Nama, HP, dan Alamat:").
+    word_joining = r"\b(?:" + "|".join(map(re.escape, JOINING_WORDS)) + r")\b"
+    joining = r"[^\S\n]*(?:[" + re.escape(JOINING_MARKS) + r"](?:[^\S\n]*" + word_joining + r")?|" + word_joining \
+        + r")[^\S\n]*"
     # Between two words of the run the same, or spaces alone ("Nama, HP, Alamat:", "Nama/No HP dan Alamat:"): one way
     # to read each space. An optional space on either side of an optional slash read the spaces of "Nama/hp hp hp ...
     # x" in 2^n ways, a worker held for seconds by an SMS of a hundred characters.
@@ -421,6 +424,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
+        address_labels=frozenset(label.lower() for label in raw["address_lines"]["labels"]),
         name_labels=frozenset(label.lower() for label in joined_name_labels(raw["own_name"])),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(phrase_pattern, raw["someone_else"]["victim"]))
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
@@ -516,9 +520,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         to_the_reader=re.compile(r"\s*(?:\w+\s+)?(?:" + "|".join(map(phrase_pattern, raw["own_name"]["to_the_reader"]))
                                  + r")(?!\w)", re.IGNORECASE),
         sentence_words=frozenset(word.lower() for word in raw["address_lines"]["sentence_words"]),
-        address_line=re.compile(r"\s*(?:" + _LIST_MARK + "?(?:"
+        address_line=re.compile(r"\s*(?:" + _LIST_MARK + r"?\*{0,2}(?:"
                                 + "|".join(map(phrase_pattern, raw["address_lines"]["labels"]))
-                                + r")\s*:\s*)?(?:" + "|".join(map(re.escape, raw["address_lines"]["openers"]))
+                                + r")\*{0,2}\s*:\*{0,2}\s*)?(?:"
+                                + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_part=re.compile(
             r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
@@ -2929,7 +2934,8 @@ def _in_quotes(text: str, position: int) -> bool:
         or before.rfind("\u201c") > before.rfind("\u201d")
 
 
-_LABEL_VALUE = re.compile(r"[^:\n]*:[^\S\n]*")  # a line's label, its colon and the spaces after it: "Alamat: "
+# A line's label, its colon (bold's asterisks after it) and the spaces after it: "Alamat: ", "*Alamat:* ".
+_LABEL_VALUE = re.compile(r"[^:\n]*:\**[^\S\n]*")
 
 
 # A label opening a line and its colon, a list's mark or number before it or none: "Terlapor 1:", "- Pihak Terlapor :".
@@ -3362,7 +3368,11 @@ def without_names_in_her_details(text: str) -> str:
         # the line of words above the run may head it as someone else's ("Data penipu\nNama: ...")
         above = next((lines[index] for index in range(start - 1, -1, -1) if lines[index].strip()), "")
         if labelled[start] and not _heads_someone_elses(words, above):
-            run = [*takewhile(lambda index: not _heads_someone_elses(words, lines[index]), range(start, end))]
+            # down to a heading of someone else's, or of another part of the message ("Lokasi kejadian:\n- Alamat:
+            # Jl. Kenanga 12": the incident's place, not hers), but hers ("Data pelapor:")
+            run = [start, *takewhile(lambda index: not _heads_someone_elses(words, lines[index])
+                                     and not _heads_another_part(words, lines[index]), range(start + 1, end))]
+            run = run if not _heads_someone_elses(words, lines[start]) else []
             # a form giving no name below a line of theirs leading into it is theirs, down to a label of hers
             # ("Penipu tinggal di\nAlamat: Jl. Kenanga 12\nAlamat saya: ...\nHP: [anonim]": hers from there on)
             if _leads_into_theirs(words, above) and not any(
@@ -3382,6 +3392,19 @@ def without_names_in_her_details(text: str) -> str:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
     return "\n".join(lines)
+
+
+def _heads_another_part(words: IdentityWords, line: str) -> bool:
+    """Whether `line` is a heading alone on its line (a label and its colon, nothing after them: "Lokasi kejadian:",
+    "Kronologi:") other than a heading of her details (`reporter_heading`: "Data pelapor:") or a label of hers whose
+    value is on the line below ("Nama:", "Alamat:", "HP saya:")."""
+    label = _OPENING_LABEL.match(line)
+    if label is None or line[label.end():].strip(" \t*"):
+        return False
+    said = [word.lower() for word in _WORD.findall(label.group(1))]
+    return not (words.reporter_heading.match(line) or words.sign_off_name_label.match(line)
+                or " ".join(said) in words.address_labels or _label_says_hers(words, line)
+                or (said and set(said) <= words.contact_label_words))
 
 
 def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: bool = False) -> str:
