@@ -687,25 +687,19 @@ def test_the_jobs_time_limit_reached_during_triage_ends_the_job() -> None:
 
 
 def test_a_configuration_file_triage_cannot_read_fails_its_build_before_the_training(
-        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+        test_env: TestEnvironment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The build is tried again with every forward job while it fails: a broken spam.toml cost each job the model's
-    training (seconds) before the build failed, so the forward queue crawled."""
+    training (seconds) before the build failed, so the forward queue crawled. No model kept (the run's would be read,
+    not trained, whatever the order)."""
+    settings = test_env.settings(LAPOR_TRIAGE_MODEL_DIR=str(tmp_path / "models"))
     import tomllib
 
     from triage import engine as engine_module
-    from triage.model import TextModel
-
-    trained: list[int] = []
-    train = TextModel.train
-
-    def counted(examples: Any) -> TextModel:
-        trained.append(len(examples))
-        return train(examples)
 
     def broken(*_: Any) -> None:
         raise tomllib.TOMLDecodeError("Expected '=' after a key in a key/value pair (at line 3, column 7)")
 
-    monkeypatch.setattr(TextModel, "train", staticmethod(counted))
+    trained = counted_trainings(monkeypatch)
     monkeypatch.setattr(engine_module.SpamFilter, "load", broken)
     with pytest.raises(tomllib.TOMLDecodeError):
         TriageEngine.build(settings, None)
