@@ -105,7 +105,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
                     "telling_tags", "hers_in_label"),
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels",
                  "sign_off_name_labels", "joined_name_labels", "detail_headings", "address_leads", "account_labels",
-                 "titles", "after_title", "other_party_labels", "reporter_headings",
+                 "titles", "after_title", "other_party_labels", "reporter_headings", "other_part_words",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
                  "verb_prefixes", "verb_like_names",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",

@@ -179,7 +179,7 @@ class IdentityWords:
     # A signature's contact labels (`[contact_labels]`), lowercase; and the words a label made only of is one too.
     contact_labels: frozenset[str]
     contact_label_words: frozenset[str]
-    address_labels: frozenset[str]  # `[address_lines]` labels, lowercase
+    other_part_words: frozenset[str]  # `[own_name]` other_part_words, folded
     # A name's label (`normalizer.signature.joined_name_labels`: "nama", "nama pelapor", "identitas"), lowercase: one
     # joined to a contact's words is a contact's ("Nama/HP", `normalizer.signature.is_contact_label`).
     name_labels: frozenset[str]
@@ -424,7 +424,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
         not_a_name=frozenset(_folded(word) for word in raw["not_a_name"]["words"]),
         contact_labels=frozenset(label.lower() for label in raw["contact_labels"]["labels"]),
         contact_label_words=frozenset(word.lower() for word in raw["contact_labels"]["words"]),
-        address_labels=frozenset(label.lower() for label in raw["address_lines"]["labels"]),
+        other_part_words=frozenset(_folded(word) for word in raw["own_name"]["other_part_words"]),
         name_labels=frozenset(label.lower() for label in joined_name_labels(raw["own_name"])),
         someone_else=re.compile(r"(?<!\w)(?:(?P<victim>" + "|".join(map(phrase_pattern, raw["someone_else"]["victim"]))
                                 + r")\s+)?(?:" + "|".join(map(phrase_pattern, raw["someone_else"]["words"]))
@@ -1743,11 +1743,18 @@ def without_given_name(text: str) -> str:
                                        or _contacts_after_description(words, read, named))]
             continue
         span = _given_name(words, text, end, _pleads_before(words, text, start))
+        # "Saya, Ibu Yanti, dan adik ditipu ...": the names listed with hers after "Saya," are the others'
+        if span is not None and bare and "," in text[start:end] and _LISTED_AFTER.match(text, span[1]):
+            continue
         if span is None or (bare and (not _full_name(words, text, span) or (
                 _told_by_someone_else(words, text, start) and not _her_words_after(words, text, span[1])))):
             continue
         spans += [span, *(_contacts_after(words, read, span[1]) or _contacts_after_description(words, read, span[1]))]
     return _replaced_spans(text, spans)
+
+
+# A list's joining word after a name, a comma before it or none ("..., dan adik", "... dan Joko Susilo").
+_LISTED_AFTER = re.compile(r"[^\S\n]*,?[^\S\n]*(?:dan|serta|&)(?!\w)", re.IGNORECASE)
 
 
 def _contacts_after_unaccused(identity: IdentityWords, read: str, position: int) -> list[tuple[int, int]]:
@@ -2254,9 +2261,14 @@ def without_details_below_her_labels(text: str) -> str:
     the name under a name's label opening the run of labelled lines right below a heading of her details alone on its
     line ("Data pelapor:\nNama: Siti Rahayu\nAlamat: ...": the name and the address reached it; her form's other
     details then go as beside her name, `without_names_in_her_details`). Not a quoted line, nor below a heading or a
-    label of someone else's in the run (`_heads_someone_elses`)."""
+    label of someone else's in the run (`_heads_someone_elses`), nor a heading below a line leading into someone
+    else's or opening what was pasted ("Berikut laporan polisinya\nData pelapor:\n..."), nor one not saying the
+    reporter's below a line naming someone else ("Ini KTP yang dikirim penipu.\nData diri:\n..."), nor anything in a
+    pasted report naming its parties ("Terlapor: ...")."""
     words = load_identity_words()
     lines = text.split("\n")
+    if any(_other_party_label(words, line) for line in lines):
+        return text
     for index, line in enumerate(lines[:-1]):
         if line.lstrip().startswith(">") or lines[index + 1].lstrip().startswith(">"):
             continue
@@ -2268,8 +2280,18 @@ def without_details_below_her_labels(text: str) -> str:
                 kept = below[value_at:_hers_end(words, below, value_at)].rstrip()
                 lines[index + 1] = below[:value_at] + OWN_IDENTITY + below[value_at + len(kept):] if kept else below
         elif _alone_on_its_line(words.reporter_heading, line):
-            for place in range(index + 1, len(lines)):
-                if _OPENING_LABEL.match(lines[place]) is None or _heads_someone_elses(words, lines[place]):
+            above = next((lines[place] for place in range(index - 1, -1, -1) if lines[place].strip()), "")
+            # a heading not saying the reporter's ("Data diri:") below a line naming someone else ("Ini KTP yang
+            # dikirim penipu.") heads theirs
+            if _leads_into_theirs(words, above) or words.pasted_opener.match(above) \
+                    or _heads_someone_elses(words, above) or ("pelapor" not in line.lower() and any(
+                        _someone_elses(words, word) for word in _WORD.findall(above))):
+                continue
+            # the run of her form's lines, down to the next heading alone on its line: each heading's run read once
+            for place in range(index + 1, min(len(lines), index + 1 + _FORM_MAX_LINES)):
+                opening = _OPENING_LABEL.match(lines[place])
+                if opening is None or not lines[place][opening.end():].strip(" \t*") \
+                        or _heads_someone_elses(words, lines[place]):
                     break
                 if (name_label := words.sign_off_name_label.match(lines[place])) is not None:
                     span = _labelled_name(words, lines[place], name_label.end())
@@ -2277,6 +2299,10 @@ def without_details_below_her_labels(text: str) -> str:
                         lines[place] = lines[place][:span[0]] + OWN_IDENTITY + lines[place][span[1]:]
                     break
     return "\n".join(lines)
+
+
+# The most lines of a form of her details read below its heading for her name.
+_FORM_MAX_LINES = 12
 
 
 def _labelled_address(words: IdentityWords, line: str) -> int | None:
@@ -3395,16 +3421,13 @@ def without_names_in_her_details(text: str) -> str:
 
 
 def _heads_another_part(words: IdentityWords, line: str) -> bool:
-    """Whether `line` is a heading alone on its line (a label and its colon, nothing after them: "Lokasi kejadian:",
-    "Kronologi:") other than a heading of her details (`reporter_heading`: "Data pelapor:") or a label of hers whose
-    value is on the line below ("Nama:", "Alamat:", "HP saya:")."""
+    """Whether `line` is a heading alone on its line (a label and its colon, nothing after them) of another part of
+    the message (`[own_name]` other_part_words among its words: "Lokasi kejadian:", "TKP:", "Kronologi:"). Any other
+    ("Pekerjaan:", an empty field of her form; "Biodata:") leaves her details running on below it."""
     label = _OPENING_LABEL.match(line)
     if label is None or line[label.end():].strip(" \t*"):
         return False
-    said = [word.lower() for word in _WORD.findall(label.group(1))]
-    return not (words.reporter_heading.match(line) or words.sign_off_name_label.match(line)
-                or " ".join(said) in words.address_labels or _label_says_hers(words, line)
-                or (said and set(said) <= words.contact_label_words))
+    return not words.other_part_words.isdisjoint(_folded(word) for word in _WORD.findall(label.group(1)))
 
 
 def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: bool = False) -> str:
