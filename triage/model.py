@@ -377,13 +377,10 @@ def kept_or_trained(examples: Sequence[Example], directory: Path) -> TextModel:
 
 def forget_kept_models(directory: Path) -> int:
     """Every kept model removed (new training data: the old data's words leave the disk with them); how many."""
-    removed = 0
-    with contextlib.suppress(FileNotFoundError):
-        for entry in directory.iterdir():
-            if KEPT_MODEL_FILE.fullmatch(entry.name):
-                entry.unlink(missing_ok=True)
-                removed += 1
-    return removed
+    kept = _kept_models(directory)
+    for entry in kept:
+        entry.unlink(missing_ok=True)
+    return len(kept)
 
 
 def _forget_older(directory: Path) -> None:
@@ -391,12 +388,19 @@ def _forget_older(directory: Path) -> None:
     A worker still using a removed one keeps its copy in memory; its next start trains again."""
     remove_orphans(directory)
     kept = []
-    for entry in directory.iterdir():
-        if KEPT_MODEL_FILE.fullmatch(entry.name):
-            with contextlib.suppress(FileNotFoundError):  # another worker's start removed it a moment ago
-                kept.append((entry.stat().st_mtime, entry))
+    for entry in _kept_models(directory):
+        with contextlib.suppress(FileNotFoundError):  # another worker's start removed it a moment ago
+            kept.append((entry.stat().st_mtime, entry))
     for _, entry in sorted(kept)[:-KEPT_MODELS]:
         entry.unlink(missing_ok=True)
+
+
+def _kept_models(directory: Path) -> list[Path]:
+    """The models kept in `directory` (none where there is no such directory)."""
+    try:
+        return [entry for entry in directory.iterdir() if KEPT_MODEL_FILE.fullmatch(entry.name)]
+    except FileNotFoundError:
+        return []
 
 
 def _json_bytes(value: object) -> np.ndarray:

@@ -375,7 +375,7 @@ _MENTIONS = r"(?:[^\S\n]*" + _AT_SIGN + _HANDLE_CHAR + r"+(?=[^\S\n]))*"
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
     """One of `labels` opening a line and its colon: a list's mark or number before it too ("- Nama Pelapor:", "1. Nama
     Pelapor:", as `_LIST_ITEM` reads them), and bold's asterisks around it ("*Nama Pelapor:*", "**Nama Pelapor**:")."""
-    return re.compile(r"[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
+    return re.compile(r"[^\S\n]*" + _LIST_MARK + r"?\*{0,2}(?:"
                       + "|".join(map(phrase_pattern, labels)) + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
 
@@ -397,7 +397,7 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
     run = word + r"(?:" + between + word + r")*"
     bracketed = r"[^\S\n]*\([^\S\n]*" + run + r"[^\S\n]*\)"
     # Searched for, never from within a run of spaces: read from each of them, a text of spaces took n^2 steps.
-    return re.compile(r"(?<![^\S\n])[^\S\n]*(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)?\*{0,2}(?:"
+    return re.compile(r"(?<![^\S\n])[^\S\n]*" + _LIST_MARK + r"?\*{0,2}(?:"
                       + "|".join(map(phrase_pattern, labels)) + r")(?:" + joining + run + r"|" + bracketed
                       + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 

@@ -47,7 +47,7 @@ from gateway.runtime import die_with_parent, libc_prctl, settle_heap, tied_to_th
 from gateway.settings import Settings
 from workers.context import WorkerContext, current, use_context
 from workers.failures import FilingJob, dead_letter_failed_job
-from workers.outage import LoopQuits, RedisOutage
+from workers.outage import QUIT_FIRST_WAIT_SECONDS, LoopQuits, RedisOutage
 from workers.reaper import (
     HeldForwardWatch,
     Liveness,
@@ -213,8 +213,8 @@ class LaporWorker(SimpleWorker):
         # The longest one wait for a job lasts (`dequeue_job_and_maintain_ttl`): the worker's maintenance interval.
         self._longest_wait = (settings.queues.maintenance_interval_seconds if settings is not None
                               else MAINTENANCE_INTERVAL_SECONDS)
-        self.quits = quits or (LoopQuits(self.outage.queue) if settings is None else
-                               LoopQuits(self.outage.queue, first_wait=settings.queues.quit_first_wait_seconds))
+        self.quits = quits or LoopQuits(self.outage.queue, first_wait=(
+            settings.queues.quit_first_wait_seconds if settings is not None else QUIT_FIRST_WAIT_SECONDS))
         # The retry scheduler kept between runs (`SchedulerKeeper`); one of its own for a worker built alone, whose
         # scheduler stops with its run, as RQ's does.
         self._keeps_scheduler = keeper is not None
