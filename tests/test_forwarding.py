@@ -1726,7 +1726,9 @@ def test_files_uploaded_before_the_job_timed_out_are_not_uploaded_again(
                                    drafts=drafts)
     assert sorted(report["tracking_id"] for report in store.reports()) == sorted(tracking_ids)
     assert all(store.store.get_attachment(str(d.attachments[0].sha256)) is not None for d in drafts)
-    assert len(puts) <= len(set(puts)) + 1  # the upload a timeout cut short may go again, no other
+    # The upload each timeout cut short may go again, no other: one per try after the first ("0,0": two more tries;
+    # on a loaded machine the second try may time out too, in the upload of a file the first never reached).
+    assert max(Counter(puts).values()) <= 2 and len(puts) - len(set(puts)) <= 2
     assert DeadLetters(redis).list() == []
     store.store.close()
 
