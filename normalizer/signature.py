@@ -26,10 +26,10 @@ MAIL_ADDRESS = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.\w+")
 HANDLE = re.compile(r"(?<![\w.@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}")
 # What separates the words of a contact's label: "No. HP/WA", "Telp / WA", "HP & WA".
 _LABEL_PARTS = re.compile(r"[\s./&+]+")
-# What joins a name's label to a contact's: a mark ("Nama/HP", "Nama & No. WA", "Nama, HP", "Nama - HP", "Nama|HP") or
+# What joins a name's label to a contact's: a mark ("Nama/HP", "Nama & No. WA", "Nama, HP", "Nama; HP", "Nama|HP") or
 # a word ("Nama dan Alamat", "Nama serta HP"), or the contact's in brackets after it ("Nama (HP)").
 # workers/own_identity.py reads a joined label's line with the same.
-JOINING_MARKS = "/&+,|-\u2013\u2014"
+JOINING_MARKS = "/&+,;|-\u2013\u2014"
 JOINING_WORDS = ("dan", "serta")
 _MAILBOX_WORD = re.compile(r"[^\W\d_]+")
 _MIN_MAILBOX_NAME_WORD = 3

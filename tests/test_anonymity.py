@@ -2421,6 +2421,49 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: [anonim]\nHP: [anonim]\nPekerjaan:\nAlamat: [anonim]"),
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nBiodata:\nAlamat: Jl. Mawar 3 RT 02",
      "Nama: [anonim]\nHP: [anonim]\nBiodata:\nAlamat: [anonim]"),
+    # the other marks a list is written with: her name and address under them reached the case store
+    *((f"Pungli.\n{one} Nama: Siti Rahayu\n{two} HP: 0812-3456-7001\n{three} Alamat: Jl. Mawar 3 RT 02",
+       f"Pungli.\n{one} Nama: [anonim]\n{two} HP: [anonim]\n{three} Alamat: [anonim]")
+      for one, two, three in (("\u2013",) * 3, ("\u25cf",) * 3, ("a.", "b.", "c."), ("A)", "B)", "C)"),
+                              ("(1)", "(2)", "(3)"), ("\u27a1\ufe0f",) * 3, ("\U0001f449",) * 3, ("\u2705",) * 3)),
+    ("Penipu:\na. Nama: Joko Susilo\nb. Alamat: Jl. Kenanga 12\nHP saya: 0812-3456-7001",
+     "Penipu:\na. Nama: Joko Susilo\nb. Alamat: Jl. Kenanga 12\nHP saya: [anonim]"),
+    # a blank line between her form's lines, a value on the line below its label alone: each line read apart
+    ("Pungli.\nNama: Siti Rahayu\n\nHP: 0812-3456-7001\n\nAlamat: Jl. Mawar 3 RT 02",
+     "Pungli.\nNama: [anonim]\n\nHP: [anonim]\n\nAlamat: [anonim]"),
+    ("Pungli.\nNama:\nSiti Rahayu\nHP:\n0812-3456-7001\nAlamat:\n  Jl. Mawar 3 RT 02",
+     "Pungli.\nNama:\n[anonim]\nHP:\n[anonim]\nAlamat:\n  [anonim]"),
+    ("Penipu:\n\nNama: Joko Susilo\n\nAlamat: Jl. Kenanga 12\n\nHP saya: 0812-3456-7001",
+     "Penipu:\n\nNama: Joko Susilo\n\nAlamat: Jl. Kenanga 12\n\nHP saya: [anonim]"),
+    ("Saya ditipu.\nNama:\nJoko Susilo\nHP:\n0813-2222-3333\nHP saya: 0812-3456-7001",
+     "Saya ditipu.\nNama:\nJoko Susilo\nHP:\n0813-2222-3333\nHP saya: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n\nLokasi kejadian:\nJl. Kenanga 12",
+     "Nama: [anonim]\nHP: [anonim]\n\nLokasi kejadian:\nJl. Kenanga 12"),
+    # her form in a line of prose, after a sentence's end (an SMS is one line); not after a list's letter
+    ("LAPOR pungli di pasar. Nama: Siti Rahayu, HP: 0812-3456-7001, Alamat: Jl. Mawar 3 RT 02",
+     "LAPOR pungli di pasar. Nama: [anonim], HP: [anonim], Alamat: [anonim]"),
+    ("Pungli di pasar!  Nama/HP: Siti Rahayu / 0812-3456-7001", "Pungli di pasar!  Nama/HP: [anonim]"),
+    ("Data penipu. Nama: Joko Susilo, Alamat: Jl. Kenanga 12. HP saya: 0812-3456-7001",
+     "Data penipu. Nama: Joko Susilo, Alamat: Jl. Kenanga 12. HP saya: [anonim]"),
+    # a label joined by semicolons, or giving her address before her number
+    ("Pungli.\nNama; HP; Alamat: Siti Rahayu; 0812-3456-7001; Jl. Mawar 3 RT 02",
+     "Pungli.\nNama; HP; Alamat: [anonim]"),
+    ("Pungli.\nNama, Alamat, HP: Siti Rahayu, Jl. Mawar 3 RT 02, 0812-3456-7001",
+     "Pungli.\nNama, Alamat, HP: [anonim]"),
+    ("Nama, Alamat, HP: Joko Susilo, Jl. Kenanga 12, 0813-2222-3333, nomor saya 0812-3456-7001",
+     "Nama, Alamat, HP: Joko Susilo, Jl. Kenanga 12, 0813-2222-3333, nomor saya [anonim]"),
+    ("Nama, Alamat, HP: Joko Susilo (penipu), Jl. Kenanga 12, 0812-3456-7001",
+     "Nama, Alamat, HP: Joko Susilo (penipu), Jl. Kenanga 12, [anonim]"),
+    # her address's lines below its label's, down to the report's
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju, Kec. Cibinong\n"
+     "Kota Bogor 16911\nMohon ditindak.",
+     "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\n[anonim]\n[anonim]\nMohon ditindak."),
+    ("Nama: Siti Rahayu\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju\nHP: 0812-3456-7001",
+     "Nama: [anonim]\nAlamat: [anonim]\n[anonim]\nHP: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3\nRT 05 sering banjir tidak ditangani",
+     "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\nRT 05 sering banjir tidak ditangani"),
+    ("Penipu:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12\nKel. Sukamaju\nHP saya: 0812-3456-7001",
+     "Penipu:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12\nKel. Sukamaju\nHP saya: [anonim]"),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2456,6 +2499,30 @@ def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expect
 ])
 def test_her_details_below_her_own_label_in_a_message_go_with_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
+
+
+class ScannedSearches:
+    """A pattern adding up the characters it is asked to search through."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.scanned = 0
+
+    def search(self, text: str, start: int = 0, end: int = sys.maxsize) -> re.Match[str] | None:
+        self.scanned += min(end, len(text)) - start
+        return self.pattern.search(text, start, end)
+
+
+@pytest.mark.parametrize("unit", ["1. ", "a. ", "x. Nama "], ids=["numbers", "letters", "name-words"])
+def test_many_sentence_ends_in_a_line_are_read_for_a_form_in_time_linear_in_their_number(
+        unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each sentence's end is read for a word of prose before it, since the last one alone (a form of hers may open
+    after it: "Pungli di pasar. Nama: ..."): from the line's start, a line of list numbers took time quadratic."""
+    counted = ScannedSearches(own_identity._PROSE_WORD)
+    monkeypatch.setattr(own_identity, "_PROSE_WORD", counted)
+    text = unit * 5_000 + "\nHP: [anonim]"
+    assert own_identity.without_names_in_her_details(text) == text
+    assert counted.scanned <= len(text)
 
 
 @pytest.mark.parametrize("unit", ["Data pelapor:\n", "Data pelapor:\nHP: 0812\nNIK: 1\nRT: 2\n"],
@@ -2547,6 +2614,13 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
       for label in ("Nama/HP:", "Nama, HP:", "Nama \u2013 HP:", "Identitas/HP:")),
     ("Pungli.\nNama: Siti Rahayu\nHP: 0857-2222-3333\nNama/HP: Kades Hendra / 0813-1111-2222",
      "Pungli.\nNama: [anonim]\nHP: [anonim]\nNama/HP: Kades Hendra / 0813-1111-2222"),
+    # a mail's paragraphs: a blank line between her form's lines, her address's lines below its label's, a value
+    # below its label, another list's marks
+    ("Pungli.\n\nNama: Siti Rahayu\n\nHP: 0857-2222-3333\n\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju, Kec. Cibinong",
+     "Pungli.\n\nNama: [anonim]\n\nHP: [anonim]\n\nAlamat: [anonim]\n[anonim]"),
+    ("Pungli.\nNama:\nSiti Rahayu\nAlamat:\nJl. Mawar 3 RT 02", "Pungli.\nNama:\n[anonim]\nAlamat:\n[anonim]"),
+    ("Pungli.\n\u25cf Nama: Siti Rahayu\n\u25cf No. HP: 0857-2222-3333\n\u25cf Domisili: Jl. Mawar 3 RT 02",
+     "Pungli.\n\u25cf Nama: [anonim]\n\u25cf No. HP: [anonim]\n\u25cf Domisili: [anonim]"),
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)

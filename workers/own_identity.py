@@ -87,8 +87,12 @@ from normalizer.signature import (
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
-# A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ".
-_LIST_MARK = r"(?:(?:\d{1,3}[.)]|[-*\u2022])[^\S\n]*)"
+# A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ", "(3) ", "a. ", "b) ",
+# and the marks a phone's keyboard or a copied document lists with ("– ", "● ", "▪ ", "➤ ", "➡️ ", "👉 ", "✅ "): her
+# details listed so reached the case store whole, her name and address under their labels read as no label.
+_LIST_MARK = (r"(?:(?:\d{1,3}[.)]|\(\d{1,3}\)|[A-Za-z][.)](?=[^\S\n])|[-*\u2022\u2013\u2014\u00b7\u25aa\u25ab"
+              r"\u25cf\u25cb\u25a0\u25a1\u25e6\u25b6\u25ba\u2023\u2043\u2192\u2794\u27a2\u27a4\u27a1\u2713"
+              r"\u2714\u2705\u261e\U0001f449\U0001f539\U0001f538]\ufe0f?)[^\S\n]*)")
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
 # any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）);
 # the other marks a keypad or a habit puts between groups too (0812_3456_7001, 0812*3456*7001, 0812:3456:7001,
@@ -343,6 +347,8 @@ class IdentityWords:
     sentence_words: frozenset[str]
     # A word opening a postal address's line (`[address_lines]`), a dot after it or none.
     address_line: re.Pattern[str]
+    # An address's label opening a line and its colon (`[address_lines]` labels: "Alamat:", "- Domisili :").
+    address_label: re.Pattern[str]
     # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
     address_part: re.Pattern[str]
     # A word of `[address_lines]` openers anywhere in a line, a dot after it or none.
@@ -373,8 +379,9 @@ _MENTIONS = r"(?:[^\S\n]*" + _AT_SIGN + _HANDLE_CHAR + r"+(?=[^\S\n]))*"
 
 
 def _label_opening_a_line(labels: list[str]) -> re.Pattern[str]:
-    """One of `labels` opening a line and its colon: a list's mark or number before it too ("- Nama Pelapor:", "1. Nama
-    Pelapor:", as `_LIST_ITEM` reads them), and bold's asterisks around it ("*Nama Pelapor:*", "**Nama Pelapor**:")."""
+    """One of `labels` opening a line and its colon: a list's mark or number before it too (`_LIST_MARK`: "- Nama
+    Pelapor:", "1. Nama Pelapor:", "a. Nama Pelapor:"), and bold's asterisks around it ("*Nama Pelapor:*", "**Nama
+    Pelapor**:")."""
     return re.compile(r"[^\S\n]*" + _LIST_MARK + r"?\*{0,2}(?:"
                       + "|".join(map(phrase_pattern, labels)) + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
 
@@ -525,6 +532,7 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + r")\*{0,2}\s*:\*{0,2}\s*)?(?:"
                                 + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
+        address_label=_label_opening_a_line(raw["address_lines"]["labels"]),
         address_part=re.compile(
             r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
             + r")\.?\s*[a-z]?\d|(?P<area>" + "|".join(map(re.escape, raw["address_lines"]["areas"]))
@@ -3374,7 +3382,8 @@ def without_names_in_her_details(text: str) -> str:
     words = load_identity_words()
     if OWN_IDENTITY not in text:
         return text
-    lines = text.split("\n")
+    form = _form_lines(words, text)
+    lines = [line.read for line in form]
     # A form of hers may give no name, her address beside her contact ("Alamat: Jl. Mawar 3\nHP saya: [anonim]"). The
     # labels are looked for with each run of spaces made one: searched from within a long run, their patterns took
     # time quadratic in it (8,000 spaces in an SMS held a worker 9 s).
@@ -3386,6 +3395,16 @@ def without_names_in_her_details(text: str) -> str:
     # ("> Nama: Budi\n> HP: 0896...").
     labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
                 and not line.lstrip().startswith(">") for line in lines]
+    # An address's line right below an address under its label is one of their run, replaced with it below
+    # ("Alamat: Jl. Mawar 3\nKel. Sukamaju, Kec. Cibinong"); so is a blank line between two labelled lines ("Nama: Siti
+    # Rahayu\n\nHP: [anonim]\n\nAlamat: ...": each line a run of its own, her name and address stayed).
+    continued = [False] * len(lines)
+    for index in range(1, len(lines)):
+        if not labelled[index] and (continued[index - 1] or _labelled_address(words, lines[index - 1]) is not None):
+            labelled[index] = continued[index] = _continues_address(words, lines[index])
+        if not lines[index].strip():
+            labelled[index] = labelled[index - 1]
+    written = list(lines)
     start = 0
     while start < len(lines):
         end = start + 1
@@ -3417,7 +3436,95 @@ def without_names_in_her_details(text: str) -> str:
                     for index in run[first:last]:
                         lines[index] = _details_line_without_hers(words, lines[index])
         start = end
-    return "\n".join(lines)
+    for index in range(1, len(lines)):
+        if continued[index] and lines[index - 1] != written[index - 1] and lines[index - 1].endswith(OWN_IDENTITY):
+            lines[index] = lines[index][:len(lines[index]) - len(lines[index].lstrip())] + OWN_IDENTITY
+    return "".join(line.written(read) + line.after for line, read in zip(form, lines, strict=True))
+
+
+# The most characters of an address's line below her address's.
+_ADDRESS_LINE_MAX = 80
+
+
+def _continues_address(words: IdentityWords, line: str) -> bool:
+    """Whether `line` reads as a line of a postal address below another, no label's and no quoted one's: opening with
+    an address's word or holding its parts ("Kel. Sukamaju, Kec. Cibinong", "Kota Bogor 16911"), no sentence's word
+    ("RT 05 sering banjir" is the report's)."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > _ADDRESS_LINE_MAX or stripped.startswith(">") \
+            or _OPENING_LABEL.match(line) is not None or words.sentence_word.search(line):
+        return False
+    return words.address_line.match(line) is not None or bool(_address_parts(line, words.address_part))
+
+
+@dataclass(frozen=True)
+class _FormLine:
+    """A line of a text as a form of details is read (`_form_lines`): `read`, and `after` it what followed it in the
+    text; for a value read on its label's line, the label's line (`label`) and what stood between them (`gap`)."""
+
+    read: str
+    after: str
+    label: str = ""
+    gap: str = ""
+
+    def written(self, read: str) -> str:
+        """`read` (this line as read, its value replaced or not) as the text had it: the value below its label."""
+        if self.label and read.startswith(self.label + " "):
+            return self.label + self.gap + read[len(self.label) + 1:]
+        return read
+
+
+# A sentence's end and the spaces after it, where a name's label may open a form of details in a line of prose; a
+# word of prose before it (not a list's letter: "a. Nama: ..." is one line of a list).
+_SENTENCE_GAP = re.compile(r"[.!?][^\S\n]+")
+_PROSE_WORD = re.compile(r"[^\W\d_]{3}")
+
+
+def _form_lines(words: IdentityWords, text: str) -> list[_FormLine]:
+    """The lines of `text` as a form of details is read in them: a name's label after a sentence's end opening a line
+    of its own ("Pungli di pasar. Nama: Siti Rahayu, HP: ...": an SMS is one line, her name and address stayed), and
+    the value on the line below a name's or an address's label alone on its line read on the label's ("Nama:\nSiti
+    Rahayu\nAlamat:\nJl. Mawar 3": each reached the case store)."""
+    split: list[_FormLine] = []
+    for line in text.split("\n"):
+        start = read = 0  # the line's part not yet split off; how far it was read for a word of prose
+        prose = False
+        if not line.lstrip().startswith(">"):
+            for gap in _SENTENCE_GAP.finditer(line):
+                prose = prose or _PROSE_WORD.search(line, read, gap.start()) is not None
+                read = gap.start()
+                # matched from the mark: a joined label is never read from within a run of spaces
+                if prose and (words.sign_off_name_label.match(line, gap.start() + 1) is not None
+                              or words.joined_name_label.match(line, gap.start() + 1) is not None):
+                    split.append(_FormLine(line[start:gap.start() + 1], line[gap.start() + 1:gap.end()]))
+                    start = read = gap.end()
+                    prose = False
+        split.append(_FormLine(line[start:], "\n"))
+    split[-1] = _FormLine(split[-1].read, "")
+    form: list[_FormLine] = []
+    index = 0
+    while index < len(split):
+        line = split[index]
+        below = split[index + 1] if index + 1 < len(split) and line.after == "\n" else None
+        if below is not None and _value_below(words, line.read, below.read):
+            value = below.read.lstrip()
+            form.append(_FormLine(f"{line.read} {value}", below.after, line.read,
+                                  "\n" + below.read[:len(below.read) - len(value)]))
+            index += 2
+        else:
+            form.append(line)
+            index += 1
+    return form
+
+
+def _value_below(words: IdentityWords, line: str, below: str) -> bool:
+    """Whether `line` is a name's or an address's label alone on its line ("Nama:", "Alamat :") and `below` its value:
+    a line of words, no label nor a quoted line's."""
+    if line.lstrip().startswith(">") or not below.strip() or below.lstrip().startswith(">") \
+            or _OPENING_LABEL.match(below) is not None:
+        return False
+    labels = (label.match(line) for label in (words.sign_off_name_label, words.joined_name_label, words.address_label))
+    return any(found is not None and not line[found.end():].strip(" \t*") for found in labels)
 
 
 def _heads_another_part(words: IdentityWords, line: str) -> bool:
@@ -3445,7 +3552,7 @@ def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: b
         # no name read there ("Nama/WA: siti / [anonim]", not someone else's): nothing on it is anyone else's
         name = _labelled_name(words, line, label.end())
         if not in_her_form and (OWN_IDENTITY not in value if name is None
-                                else _HERS_BESIDE_NAME.match(line, name[1]) is None):
+                                else _HERS_BESIDE_NAME.match(line, name[1]) is None and not _listed_whole(value)):
             return line
     return line[:label.end()] + value[:len(value) - len(value.lstrip())] + OWN_IDENTITY
 
@@ -3454,6 +3561,18 @@ def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: b
 # between (a comma, a semicolon, a colon, a full stop, a slash, a dash of any length, a bar) or none.
 _HERS_BESIDE_NAME = re.compile(r"[^\S\n]*(?:\([^()\n]{1,40}\))?[^\S\n]*[,;:./\-|\u2013\u2014]?[^\S\n]*"
                                + re.escape(OWN_IDENTITY))
+
+
+# What parts the items of a joined label's value: "Siti Rahayu, Jl. Mawar 3; [anonim] / ...".
+_VALUE_ITEMS = re.compile(r"[,;/|]")
+
+
+def _listed_whole(value: str) -> bool:
+    """Whether her contact replaced before is one item of a joined label's value, and no other number is left in it:
+    the label's items in its order ("Nama, Alamat, HP: Siti Rahayu, Jl. Mawar 3, [anonim]": her name and address
+    stayed), not a clause of someone else's ("..., menelpon saya di [anonim]")."""
+    items = [item.strip() for item in _VALUE_ITEMS.split(value)]
+    return OWN_IDENTITY in items and _GIVEN_NUMBER.search(ascii_digits(value.replace(OWN_IDENTITY, " "))) is None
 
 
 def _joined_someone_elses(words: IdentityWords, line: str) -> bool:
