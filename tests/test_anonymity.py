@@ -2454,6 +2454,27 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama, Alamat, HP: Joko Susilo, Jl. Kenanga 12, 0813-2222-3333, nomor saya [anonim]"),
     ("Nama, Alamat, HP: Joko Susilo (penipu), Jl. Kenanga 12, 0812-3456-7001",
      "Nama, Alamat, HP: Joko Susilo (penipu), Jl. Kenanga 12, [anonim]"),
+    # her form's labels typed without a colon (a colon takes keys on a phone's keypad): the accused's stay
+    ("Pungli.\nNama Siti Rahayu\nHP 0812-3456-7001\nAlamat Jl. Mawar 3 RT 02",
+     "Pungli.\nNama [anonim]\nHP [anonim]\nAlamat [anonim]"),
+    ("pungli di pasar\nnama siti rahayu\nhp 0812-3456-7001\nalamat jl mawar 3 rt 02",
+     "pungli di pasar\nnama [anonim]\nhp [anonim]\nalamat [anonim]"),
+    *((f"Pungli.\nNama{mark}Siti Rahayu\nHP{mark}0812-3456-7001\nAlamat{mark}Jl. Mawar 3 RT 02",
+       f"Pungli.\nNama{mark}[anonim]\nHP{mark}[anonim]\nAlamat{mark}[anonim]")
+      for mark in (" - ", " = ", ". ", " \u2013 ")),
+    ("LAPOR pungli di pasar. Nama Siti Rahayu HP 0812-3456-7001 Alamat Jl. Mawar 3 RT 02",
+     "LAPOR pungli di pasar. Nama [anonim] HP [anonim] Alamat [anonim]"),
+    ("LAPOR pungli di pasar. nama saya Siti Rahayu, alamat jl mawar 3, hp 0812-3456-7001",
+     "LAPOR pungli di pasar. nama saya [anonim], alamat [anonim], hp [anonim]"),
+    ("Pungli.\nNama Wa Ode Nurhaliza\nHP 0812-3456-7001", "Pungli.\nNama [anonim]\nHP [anonim]"),
+    ("Penipu\nNama Budi Santoso\nWA 0813-2222-3333\nNo saya 0812-3456-7001",
+     "Penipu\nNama Budi Santoso\nWA 0813-2222-3333\nNo saya [anonim]"),
+    ("Nama pelaku Budi Santoso\nAlamat Jl. Kenanga 12\nHP saya 0812-3456-7001",
+     "Nama pelaku Budi Santoso\nAlamat Jl. Kenanga 12\nHP saya [anonim]"),
+    ("Saya ditipu. Nama Budi Santoso, HP 0813-2222-3333. HP saya 0812-3456-7001",
+     "Saya ditipu. Nama Budi Santoso, HP 0813-2222-3333. HP saya [anonim]"),
+    ("Nama pelakunya tidak tahu\nHP saya: 0812-3456-7001\nAlamat kejadian Jl. Kenanga 12",
+     "Nama pelakunya tidak tahu\nHP saya: [anonim]\nAlamat kejadian Jl. Kenanga 12"),
     # her address's lines below its label's, down to the report's
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju, Kec. Cibinong\n"
      "Kota Bogor 16911\nMohon ditindak.",
@@ -2513,7 +2534,7 @@ class ScannedSearches:
         return self.pattern.search(text, start, end)
 
 
-@pytest.mark.parametrize("unit", ["1. ", "a. ", "x. Nama "], ids=["numbers", "letters", "name-words"])
+@pytest.mark.parametrize("unit", ["1. ", "a. ", "x. Namanya "], ids=["numbers", "letters", "prose-words"])
 def test_many_sentence_ends_in_a_line_are_read_for_a_form_in_time_linear_in_their_number(
         unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each sentence's end is read for a word of prose before it, since the last one alone (a form of hers may open

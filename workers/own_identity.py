@@ -349,6 +349,11 @@ class IdentityWords:
     address_line: re.Pattern[str]
     # An address's label opening a line and its colon (`[address_lines]` labels: "Alamat:", "- Domisili :").
     address_label: re.Pattern[str]
+    # `[own_name]` bare_form_labels opening a line (a list's mark before it or none) without a colon, a dash, an equals
+    # sign or a full stop after it or spaces alone, then a value ("Nama Siti Rahayu", "HP - 0812..."): groups `label`
+    # and `gap`; and one within a line past a comma, a semicolon or spaces (", HP 0812...").
+    bare_form_label: re.Pattern[str]
+    bare_form_label_within: re.Pattern[str]
     # An address's parts in such a line (`[address_lines]` numbered, areas; a postal code): group `part` names which.
     address_part: re.Pattern[str]
     # A word of `[address_lines]` openers anywhere in a line, a dot after it or none.
@@ -407,6 +412,14 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
     return re.compile(r"(?<![^\S\n])[^\S\n]*" + _LIST_MARK + r"?\*{0,2}(?:"
                       + "|".join(map(phrase_pattern, labels)) + r")(?:" + joining + run + r"|" + bracketed
                       + r")\*{0,2}[^\S\n]*:\*{0,2}", re.IGNORECASE)
+
+
+def _bare_label(labels: list[str], self_words: list[str], before: str) -> re.Pattern[str]:
+    """One of `labels` after `before`, one of `self_words` after it or none ("HP saya 0812...": given as hers, as "HP
+    saya:" is), then a dash, an equals sign or a full stop or spaces alone, then a value."""
+    return re.compile(before + r"(?P<label>(?:" + "|".join(map(phrase_pattern, labels)) + r")(?:[^\S\n]+(?:"
+                      + "|".join(map(re.escape, self_words)) + r")(?!\w))?)"
+                      + r"(?P<gap>[^\S\n]*[-=.\u2013\u2014][^\S\n]+|[^\S\n]+)(?=[^\s:=\-.])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -533,6 +546,11 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_label=_label_opening_a_line(raw["address_lines"]["labels"]),
+        bare_form_label=_bare_label(raw["own_name"]["bare_form_labels"], raw["own_name"]["self_words"],
+                                    r"[^\S\n]*" + _LIST_MARK + "?"),
+        # from a comma or the first space of a run, never from within one (from each space, a run of them took n^2)
+        bare_form_label_within=_bare_label(raw["own_name"]["bare_form_labels"], raw["own_name"]["self_words"],
+                                           r"(?:[,;][^\S\n]*|(?<![^\S\n])[^\S\n]+)"),
         address_part=re.compile(
             r"(?<!\w)(?:(?P<numbered>" + "|".join(map(re.escape, raw["address_lines"]["numbered"]))
             + r")\.?\s*[a-z]?\d|(?P<area>" + "|".join(map(re.escape, raw["address_lines"]["areas"]))
@@ -3387,7 +3405,7 @@ def without_names_in_her_details(text: str) -> str:
     # A form of hers may give no name, her address beside her contact ("Alamat: Jl. Mawar 3\nHP saya: [anonim]"). The
     # labels are looked for with each run of spaces made one: searched from within a long run, their patterns took
     # time quadratic in it (8,000 spaces in an SMS held a worker 9 s).
-    squeezed = _WORD_GAP.sub(" ", text)
+    squeezed = _WORD_GAP.sub(" ", "\n".join(lines))
     if (words.sign_off_name_label.search(squeezed) is None and words.joined_name_label.search(squeezed) is None
             and not any(_labelled_address(words, line) is not None for line in lines)):
         return text
@@ -3460,17 +3478,18 @@ def _continues_address(words: IdentityWords, line: str) -> bool:
 @dataclass(frozen=True)
 class _FormLine:
     """A line of a text as a form of details is read (`_form_lines`): `read`, and `after` it what followed it in the
-    text; for a value read on its label's line, the label's line (`label`) and what stood between them (`gap`)."""
+    text; where its label was read otherwise than written, the label as read (`label_read`: "Nama: ") and as written
+    (`label_written`: "Nama:\n" above its value, "Nama - " or "Nama " without a colon)."""
 
     read: str
     after: str
-    label: str = ""
-    gap: str = ""
+    label_read: str = ""
+    label_written: str = ""
 
     def written(self, read: str) -> str:
-        """`read` (this line as read, its value replaced or not) as the text had it: the value below its label."""
-        if self.label and read.startswith(self.label + " "):
-            return self.label + self.gap + read[len(self.label) + 1:]
+        """`read` (this line as read, its value replaced or not) as the text had it."""
+        if self.label_read and read.startswith(self.label_read):
+            return self.label_written + read[len(self.label_read):]
         return read
 
 
@@ -3482,9 +3501,31 @@ _PROSE_WORD = re.compile(r"[^\W\d_]{3}")
 
 def _form_lines(words: IdentityWords, text: str) -> list[_FormLine]:
     """The lines of `text` as a form of details is read in them: a name's label after a sentence's end opening a line
-    of its own ("Pungli di pasar. Nama: Siti Rahayu, HP: ...": an SMS is one line, her name and address stayed), and
+    of its own ("Pungli di pasar. Nama: Siti Rahayu, HP: ...": an SMS is one line, her name and address stayed), a
+    form's labels typed without their colon read with one (`_with_bare_labels`: "Nama Siti Rahayu HP 0812..."), and
     the value on the line below a name's or an address's label alone on its line read on the label's ("Nama:\nSiti
-    Rahayu\nAlamat:\nJl. Mawar 3": each reached the case store)."""
+    Rahayu\nAlamat:\nJl. Mawar 3"): each reached the case store."""
+    split = _with_bare_labels(words, _split_at_sentences(words, text))
+    form: list[_FormLine] = []
+    index = 0
+    while index < len(split):
+        line = split[index]
+        below = split[index + 1] if index + 1 < len(split) and line.after == "\n" else None
+        if below is not None and not line.label_read and not below.label_read \
+                and _value_below(words, line.read, below.read):
+            value = below.read.lstrip()
+            form.append(_FormLine(f"{line.read} {value}", below.after, f"{line.read} ",
+                                  line.read + "\n" + below.read[:len(below.read) - len(value)]))
+            index += 2
+        else:
+            form.append(line)
+            index += 1
+    return form
+
+
+def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
+    """The lines of `text`, each split where a name's label or a bare one (`_with_bare_labels`) may open a form after a
+    sentence's end in it."""
     split: list[_FormLine] = []
     for line in text.split("\n"):
         start = read = 0  # the line's part not yet split off; how far it was read for a word of prose
@@ -3494,27 +3535,55 @@ def _form_lines(words: IdentityWords, text: str) -> list[_FormLine]:
                 prose = prose or _PROSE_WORD.search(line, read, gap.start()) is not None
                 read = gap.start()
                 # matched from the mark: a joined label is never read from within a run of spaces
-                if prose and (words.sign_off_name_label.match(line, gap.start() + 1) is not None
-                              or words.joined_name_label.match(line, gap.start() + 1) is not None):
+                if prose and any(label.match(line, gap.start() + 1) is not None for label in (
+                        words.sign_off_name_label, words.joined_name_label, words.bare_form_label)):
                     split.append(_FormLine(line[start:gap.start() + 1], line[gap.start() + 1:gap.end()]))
                     start = read = gap.end()
                     prose = False
         split.append(_FormLine(line[start:], "\n"))
     split[-1] = _FormLine(split[-1].read, "")
-    form: list[_FormLine] = []
-    index = 0
-    while index < len(split):
-        line = split[index]
-        below = split[index + 1] if index + 1 < len(split) and line.after == "\n" else None
-        if below is not None and _value_below(words, line.read, below.read):
-            value = below.read.lstrip()
-            form.append(_FormLine(f"{line.read} {value}", below.after, line.read,
-                                  "\n" + below.read[:len(below.read) - len(value)]))
-            index += 2
-        else:
-            form.append(line)
-            index += 1
-    return form
+    return split
+
+
+def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_FormLine]:
+    """`lines` with a form's labels typed without a colon (`[own_name]` bare_form_labels: "Nama Siti Rahayu", "HP -
+    0812...", "Alamat = Jl. Mawar 3"; a colon takes keys on a phone's keypad) read with one, each on a line of its own
+    ("Nama Siti Rahayu, HP 0812..., Alamat Jl. Mawar 3"): where a line opens with one and another follows in it, or a
+    line next to it opens with a label; each value without a sentence's word ("Nama pelakunya tidak tahu" is one)."""
+    labels = [_bare_labels(words, line.read) if not line.label_read else [] for line in lines]
+    opens = [bool(found) or _OPENING_LABEL.match(line.read) is not None for found, line in zip(labels, lines,
+                                                                                              strict=True)]
+    read: list[_FormLine] = []
+    for index, (line, found) in enumerate(zip(lines, labels, strict=True)):
+        beside = (index > 0 and opens[index - 1] and lines[index - 1].after == "\n") \
+            or (index + 1 < len(lines) and opens[index + 1] and line.after == "\n")
+        if not found or (len(found) == 1 and not beside):
+            read.append(line)
+            continue
+        for place, (label, value) in enumerate(zip(found, [*found[1:], None], strict=True)):
+            end = len(line.read) if value is None else value.start()
+            after = line.after if value is None else line.read[end:value.start("label")]
+            written = line.read[label.start("label"):label.end()] if place else line.read[:label.end()]
+            read.append(_FormLine(f"{written[:len(written) - len(label.group('gap'))]}: "
+                                  + line.read[label.end():end], after,
+                                  f"{written[:len(written) - len(label.group('gap'))]}: ", written))
+    return read
+
+
+def _bare_labels(words: IdentityWords, line: str) -> list[re.Match[str]]:
+    """The bare labels of a form in `line` (`_with_bare_labels`): one opening it, and each after it past a comma, a
+    semicolon or spaces; none where the line has a colon's label, is quoted, or a value holds a sentence's word."""
+    if line.lstrip().startswith(">") or _OPENING_LABEL.match(line) is not None:
+        return []
+    opening = words.bare_form_label.match(line)
+    if opening is None:
+        return []
+    # searched from past the opening label's spaces: a label's word right after it is its value's ("Nama Wa Ode ...")
+    found = [opening, *words.bare_form_label_within.finditer(line, opening.end())]
+    ends = [label.start() for label in found[1:]] + [len(line)]
+    if any(words.sentence_word.search(line, label.end(), end) for label, end in zip(found, ends, strict=True)):
+        return []
+    return found
 
 
 def _value_below(words: IdentityWords, line: str, below: str) -> bool:
