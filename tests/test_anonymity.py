@@ -633,6 +633,11 @@ OWN_IDENTITY_CASES = [
                     "Pungli di kelurahan. Balas ke 0812-3456-7001 / +62 812 3456 7001 / 6281234567001 / "
                     "(0812) 3456.7001 / 81234567001",
                     "Pungli di kelurahan. Balas ke [anonim] / [anonim] / [anonim] / [anonim] / [anonim]"),
+    # In brackets: the closing one went on alone after it ("[anonim])").
+    OwnIdentityCase("sms: the number in brackets", SMS_SENDER,
+                    "Saya, Siti Rahayu (0812-3456-7001), melaporkan. Balas (０８１２－３４５６－７００１) atau "
+                    "(0812) 3456 7001.",
+                    "Saya, [anonim] [anonim], melaporkan. Balas [anonim] atau [anonim]."),
     # The trunk 0 kept after the country code, as many write their number in a form's "+62" field.
     OwnIdentityCase("sms: the number with its trunk 0 after the country code", SMS_SENDER,
                     "Balas ke +620812-3456-7001 / 6208123456 7001 / +62 (0)812 3456 7001 / 0062 0812 3456 7001",
@@ -1515,6 +1520,8 @@ OWN_IDENTITY_CASES = [
       for text, expected in (
           ("Saya, Siti Rahayu, warga RT 02, melaporkan pungli", "Saya, [anonim], warga RT 02, melaporkan pungli"),
           ("Saya, Siti Rahayu dari Desa Sukamaju, melaporkan", "Saya, [anonim] dari Desa Sukamaju, melaporkan"),
+          ("Saya,Siti Rahayu, warga RT 02, melaporkan pungli", "Saya,[anonim], warga RT 02, melaporkan pungli"),
+          ("Saya,Ibu Yanti, dan adik ditipu oleh Budi Santoso.", None),
           ("kades minta uang. Saya, Ibu Siti Rahayu, mohon ditindak",
            "kades minta uang. Saya, [anonim], mohon ditindak"),
           ("Saya, Kades Hendra dan warga melihat pungli", None),

@@ -500,9 +500,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                                               *raw["own_name"]["after_title"]] if " " not in word),
         own_name_describing=frozenset(_folded(word) for word in raw["own_name"]["describing"]),
         own_name_after=frozenset(word.lower() for word in raw["own_name"]["after_name"]),
+        # "Saya Siti Rahayu", "Saya, Siti Rahayu", "Saya,Siti Rahayu" (no space after its comma)
         self_intro=re.compile(r"(?:^|(?<=[.!?;,]\s)|(?<=\n))" + _MENTIONS + r"[^\S\n]*(" + "|".join(map(
-            phrase_pattern, raw["own_name"]["self_words"])) + r"),?[^\S\n]+(?=[A-Z]|" + re.escape(OWN_IDENTITY) + ")",
-                              re.IGNORECASE),
+            phrase_pattern, raw["own_name"]["self_words"])) + r")(?:,[^\S\n]*|[^\S\n]+)(?=[A-Z]|"
+                              + re.escape(OWN_IDENTITY) + ")", re.IGNORECASE),
         not_after_self=frozenset(_folded(word) for word in raw["own_name"]["not_after_self"]),
         verb_prefixes=tuple(word.lower() for word in raw["own_name"]["verb_prefixes"]),
         verb_like_names=frozenset(_folded(word) for word in raw["own_name"]["verb_like_names"]),
@@ -3914,10 +3915,16 @@ def _replaced(pattern: re.Pattern[str], value: str) -> str:
     `０８１２ ３４５６ ７００１` (fullwidth) or `٠٨١٢...` (Arabic-Indic) is the sender's number as `0812...` is.
     ascii_digits keeps every character's place, so a match in the digits read is a match in the text as typed."""
     read = ascii_digits(value)
-    if read == value:
-        return pattern.sub(OWN_IDENTITY, value)
     parts, position = [], 0
     for match in pattern.finditer(read):
+        end = match.end()
+        # a number's opening bracket is read with it, and so is its closing one ("(0812-3456-7001)" left "[anonim])")
+        if read.startswith(_OPENING_BRACKETS, match.start()) and read.startswith(_CLOSING_BRACKETS, end):
+            end += 1
         parts += (value[position:match.start()], OWN_IDENTITY)
-        position = match.end()
+        position = end
     return "".join(parts) + value[position:]
+
+
+_OPENING_BRACKETS = ("(", "\uff08")
+_CLOSING_BRACKETS = (")", "\uff09")
