@@ -2482,6 +2482,49 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Saya ditipu. Nama Budi Santoso, HP 0813-2222-3333. HP saya [anonim]"),
     ("Nama pelakunya tidak tahu\nHP saya: 0812-3456-7001\nAlamat kejadian Jl. Kenanga 12",
      "Nama pelakunya tidak tahu\nHP saya: [anonim]\nAlamat kejadian Jl. Kenanga 12"),
+    # labels of the accused's or of a word making them a value's ("atas nama", "a.n."), compounds of a label's word
+    # ("Nama baik", "WA grup"), and the longest label first ("Alamat rumah", "Nama lengkap"); a dash joined to a
+    # value, blank lines between
+    ("Penipuan online\nWA 0813-2222-3333 atas nama Joko Susilo\nHP 0812-3456-7001",
+     "Penipuan online\nWA 0813-2222-3333 atas nama Joko Susilo\nHP [anonim]"),
+    ("Penipu minta transfer ke BRI 1234567890 a.n. Joko Susilo, HP saya 0812-3456-7001",
+     "Penipu minta transfer ke BRI 1234567890 a.n. Joko Susilo, HP saya [anonim]"),
+    ("Nama baik keluarga tercemar\nHP 0812-3456-7001", "Nama baik keluarga tercemar\nHP [anonim]"),
+    ("WA grup RT ramai\nHP 0812-3456-7001", "WA grup RT ramai\nHP [anonim]"),
+    ("nama-nama korban banyak\nHP 0812-3456-7001", "nama-nama korban banyak\nHP [anonim]"),
+    ("Pungli.\nNama Siti Rahayu\nHP 0812-3456-7001\nAlamat rumah Jl. Mawar 3",
+     "Pungli.\nNama [anonim]\nHP [anonim]\nAlamat rumah [anonim]"),
+    ("Pungli.\nNama lengkap. Siti Rahayu\nHP. 0812-3456-7001", "Pungli.\nNama lengkap. [anonim]\nHP. [anonim]"),
+    ("Pungli.\nNama lengkap - Siti Rahayu\nTlp 0812-3456-7001\nAlmt Jl. Mawar 3",
+     "Pungli.\nNama lengkap - [anonim]\nTlp [anonim]\nAlmt [anonim]"),
+    ("Nama-Siti Rahayu\nHP-0812-3456-7001\nAlamat-Jl. Mawar 3", "Nama-[anonim]\nHP-[anonim]\nAlamat-[anonim]"),
+    ("LAPOR pungli. Nama Siti Rahayu, Alamat Jl. Mawar 3, Hp-0812-3456-7001",
+     "LAPOR pungli. Nama [anonim], Alamat [anonim], Hp-[anonim]"),
+    ("Pungli.\nNama Siti Rahayu\n\nHP 0812-3456-7001\n\nAlamat Jl. Mawar 3",
+     "Pungli.\nNama [anonim]\n\nHP [anonim]\n\nAlamat [anonim]"),
+    # her form in one line, each of its labels after a sentence's end: read as the same form on lines is
+    ("Pungli di pasar. Nama: Siti Rahayu. No. HP: 0812-3456-7001. Alamat: Jl. Mawar No. 3 RT 02",
+     "Pungli di pasar. Nama: [anonim]. No. HP: [anonim]. Alamat: [anonim]"),
+    ("Saya ditipu orang. Nama: Joko Susilo, HP: 0813-2222-3333. HP saya: 0812-3456-7001",
+     "Saya ditipu orang. Nama: Joko Susilo, HP: 0813-2222-3333. HP saya: [anonim]"),
+    # a blank line joins no block headed apart (someone else's, another part's) to hers
+    ("Terlapor:\nNama: Joko Susilo\nJabatan: Kades\n\nPelapor:\nNama: Siti Rahayu\nHP: 0812-3456-7001\n"
+     "Alamat: Jl. Mawar 3",
+     "Terlapor:\nNama: Joko Susilo\nJabatan: Kades\n\nPelapor:\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Penipu:\nNama: Joko Susilo\n\nHP saya: 0812-3456-7001\nAlamat: Jl. Mawar 3",
+     "Penipu:\nNama: Joko Susilo\n\nHP saya: [anonim]\nAlamat: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n\nTKP: Pasar Cibinong\nAlamat: Jl. Kenanga 12",
+     "Nama: [anonim]\nHP: [anonim]\n\nTKP: Pasar Cibinong\nAlamat: Jl. Kenanga 12"),
+    # lines ending in a carriage return (a text file attached as it was written)
+    ("Pungli.\r\nNama:\r\nSiti Rahayu\r\nHP: 0812-3456-7001\r\nAlamat: Jl. Mawar 3\r\nKel. Sukamaju\r\nMohon",
+     "Pungli.\r\nNama:\r\n[anonim]\r\nHP: [anonim]\r\nAlamat: [anonim]\r\n[anonim]\r\nMohon"),
+    # more of a list's marks, her contact an item with a word after it or a full stop
+    *((f"Pungli.\n{one} Nama: Siti Rahayu\n{two} HP: 0812-3456-7001\n{three} Alamat: Jl. Mawar 3 RT 02",
+       f"Pungli.\n{one} Nama: [anonim]\n{two} HP: [anonim]\n{three} Alamat: [anonim]")
+      for one, two, three in (("\U0001f449\U0001f3fb",) * 3, ("[1]", "[2]", "[3]"), ("ii.", "iii.", "iv."),
+                              ("1.1", "1.2", "1.3"), ("\u25c6",) * 3, ("\u2212",) * 3)),
+    ("Pungli.\nNama, Alamat, HP: Siti Rahayu, Jl. Mawar 3, 0812 3456 7001 (WA).",
+     "Pungli.\nNama, Alamat, HP: [anonim]"),
     # her address's lines below its label's, down to the report's
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju, Kec. Cibinong\n"
      "Kota Bogor 16911\nMohon ditindak.",
@@ -2492,6 +2535,10 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\nRT 05 sering banjir tidak ditangani"),
     ("Penipu:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12\nKel. Sukamaju\nHP saya: 0812-3456-7001",
      "Penipu:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12\nKel. Sukamaju\nHP saya: [anonim]"),
+    *((f"Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3\n{line}",
+       f"Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\n{line}")
+      for line in ("No HP penipu 0813-2222-3333", "Jl. Kenanga 12 rumah pelaku", "Desa Sukamaju kades korupsi",
+                   "Pasar Cibinong Blok A no 5")),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2541,7 +2588,8 @@ class ScannedSearches:
         return self.pattern.search(text, start, end)
 
 
-@pytest.mark.parametrize("unit", ["1. ", "a. ", "x. Namanya "], ids=["numbers", "letters", "prose-words"])
+@pytest.mark.parametrize("unit", ["1. ", "a. ", "x. Nama ", "Nama: x. y. "], ids=["numbers", "letters", "name-words",
+                                                                              "form-labels"])
 def test_many_sentence_ends_in_a_line_are_read_for_a_form_in_time_linear_in_their_number(
         unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each sentence's end is read for a word of prose before it, since the last one alone (a form of hers may open
@@ -2549,7 +2597,7 @@ def test_many_sentence_ends_in_a_line_are_read_for_a_form_in_time_linear_in_thei
     counted = ScannedSearches(own_identity._PROSE_WORD)
     monkeypatch.setattr(own_identity, "_PROSE_WORD", counted)
     text = unit * 5_000 + "\nHP: [anonim]"
-    assert own_identity.without_names_in_her_details(text) == text
+    own_identity.without_names_in_her_details(text)
     assert counted.scanned <= len(text)
 
 
@@ -2649,6 +2697,10 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     ("Pungli.\nNama:\nSiti Rahayu\nAlamat:\nJl. Mawar 3 RT 02", "Pungli.\nNama:\n[anonim]\nAlamat:\n[anonim]"),
     ("Pungli.\n\u25cf Nama: Siti Rahayu\n\u25cf No. HP: 0857-2222-3333\n\u25cf Domisili: Jl. Mawar 3 RT 02",
      "Pungli.\n\u25cf Nama: [anonim]\n\u25cf No. HP: [anonim]\n\u25cf Domisili: [anonim]"),
+    ("Data penipu\nNama: Joko Susilo\n\nNama: Siti Rahayu\nHP: 0857-2222-3333\nAlamat: Jl. Mawar 3",
+     "Data penipu\nNama: Joko Susilo\n\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
+    ("Pungli di kantor desa. Nama: Siti Rahayu. HP: 0857-2222-3333. Alamat: Jl. Mawar 3 RT 02",
+     "Pungli di kantor desa. Nama: [anonim]. HP: [anonim]. Alamat: [anonim]"),
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)

@@ -87,12 +87,15 @@ from normalizer.signature import (
 from normalizer.text import phrase_pattern
 
 OWN_IDENTITY = "[anonim]"
-# A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ", "(3) ", "a. ", "b) ",
-# and the marks a phone's keyboard or a copied document lists with ("– ", "● ", "▪ ", "➤ ", "➡️ ", "👉 ", "✅ "): her
-# details listed so reached the case store whole, her name and address under their labels read as no label.
-_LIST_MARK = (r"(?:(?:\d{1,3}[.)]|\(\d{1,3}\)|[A-Za-z][.)](?=[^\S\n])|[-*\u2022\u2013\u2014\u00b7\u25aa\u25ab"
-              r"\u25cf\u25cb\u25a0\u25a1\u25e6\u25b6\u25ba\u2023\u2043\u2192\u2794\u27a2\u27a4\u27a1\u2713"
-              r"\u2714\u2705\u261e\U0001f449\U0001f539\U0001f538]\ufe0f?)[^\S\n]*)")
+# A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ", "1.1 ", "(3) ",
+# "[4] ", "a. ", "b) ", "(c) ", "ii. ", and the marks a phone's keyboard or a copied document lists with ("– ", "● ",
+# "▪ ", "◆ ", "★ ", "➤ ", "➡️ ", "👉🏻 ", "✅ ", "☑ "): her details listed so reached the case store whole, her name and
+# address under their labels read as no label.
+_LIST_MARK = (r"(?:(?:\d{1,3}[.)]|\d{1,3}\.\d{1,2}[.)]?(?=[^\S\n])|[(\[](?:\d{1,3}|[A-Za-z])[)\]]"
+              r"|(?:[A-Za-z]|[ivxIVX]{2,4})[.)](?=[^\S\n])"
+              r"|[-*\u2022\u2013\u2014\u2212\uff0d\u00b7\u25aa\u25ab\u25cf\u25cb\u25a0\u25a1\u25c6\u25c7\u25e6\u25b6"
+              r"\u25b8\u25b9\u25ba\u2023\u2043\u2192\u2794\u27a2\u27a4\u27a1\u2796\u2605\u2606\u2611\u2713\u2714"
+              r"\u2705\u261e\U0001f449\U0001f539\U0001f538][\U0001f3fb-\U0001f3ff]?\ufe0f?)[^\S\n]*)")
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
 # any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）);
 # the other marks a keypad or a habit puts between groups too (0812_3456_7001, 0812*3456*7001, 0812:3456:7001,
@@ -349,6 +352,12 @@ class IdentityWords:
     address_line: re.Pattern[str]
     # An address's label opening a line and its colon (`[address_lines]` labels: "Alamat:", "- Domisili :").
     address_label: re.Pattern[str]
+    # A label of a form of details opening a line and its colon: a name's, an address's or a contact's (`[own_name]`
+    # sign_off_name_labels, `[address_lines]` labels, `[contact_labels]` labels: "Nama:", "Alamat:", "No. HP:").
+    form_label: re.Pattern[str]
+    # `[own_name]` before_bare_labels ending a text, a full stop and spaces after it or none: a word making a bare
+    # label after it part of a value ("atas nama Budi", "a.n. Budi").
+    before_bare_label: re.Pattern[str]
     # `[own_name]` bare_form_labels opening a line (a list's mark before it or none) without a colon, a dash, an equals
     # sign or a full stop after it or spaces alone, then a value ("Nama Siti Rahayu", "HP - 0812..."): groups `label`
     # and `gap`; and one within a line past a comma, a semicolon or spaces (", HP 0812...").
@@ -415,11 +424,15 @@ def _joined_label_opening_a_line(labels: list[str], contact_words: list[str]) ->
 
 
 def _bare_label(labels: list[str], self_words: list[str], before: str) -> re.Pattern[str]:
-    """One of `labels` after `before`, one of `self_words` after it or none ("HP saya 0812...": given as hers, as "HP
-    saya:" is), then a dash, an equals sign or a full stop or spaces alone, then a value."""
-    return re.compile(before + r"(?P<label>(?:" + "|".join(map(phrase_pattern, labels)) + r")(?:[^\S\n]+(?:"
+    """One of `labels` after `before` (the longest first: "Alamat rumah Jl. ..." is no "Alamat" of "rumah Jl. ..."), one
+    of `self_words` after it or none ("HP saya 0812...": given as hers, as "HP saya:" is), then a dash, an equals sign
+    or a full stop with spaces after it or a capital, a digit or a bracket ("HP-0812...", "Nama-Siti"; not "nama-nama",
+    a plural), or spaces alone (group `gap`), then a value."""
+    longest_first = sorted(labels, key=len, reverse=True)
+    return re.compile(before + r"(?P<label>(?:" + "|".join(map(phrase_pattern, longest_first)) + r")(?:[^\S\n]+(?:"
                       + "|".join(map(re.escape, self_words)) + r")(?!\w))?)"
-                      + r"(?P<gap>[^\S\n]*[-=.\u2013\u2014][^\S\n]+|[^\S\n]+)(?=[^\s:=\-.])", re.IGNORECASE)
+                      + r"(?P<gap>[^\S\n]*[-=.\u2013\u2014](?:[^\S\n]+|(?=(?-i:[A-Z0-9+(\[])))|[^\S\n]+)"
+                      + r"(?=[^\s:=\-.])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -547,6 +560,10 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_label=_label_opening_a_line(raw["address_lines"]["labels"]),
+        form_label=_label_opening_a_line([*raw["own_name"]["sign_off_name_labels"], *raw["address_lines"]["labels"],
+                                          *raw["contact_labels"]["labels"]]),
+        before_bare_label=re.compile(r"(?<!\w)(?:" + "|".join(map(
+            phrase_pattern, raw["own_name"]["before_bare_labels"])) + r")\.?[^\S\n]*$", re.IGNORECASE),
         bare_form_label=_bare_label(raw["own_name"]["bare_form_labels"], raw["own_name"]["self_words"],
                                     r"[^\S\n]*" + _LIST_MARK + "?"),
         # from a comma or the first space of a run, never from within one (from each space, a run of them took n^2)
@@ -3415,14 +3432,15 @@ def without_names_in_her_details(text: str) -> str:
     labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
                 and not line.lstrip().startswith(">") for line in lines]
     # An address's line right below an address under its label is one of their run, replaced with it below
-    # ("Alamat: Jl. Mawar 3\nKel. Sukamaju, Kec. Cibinong"); so is a blank line between two labelled lines ("Nama: Siti
-    # Rahayu\n\nHP: [anonim]\n\nAlamat: ...": each line a run of its own, her name and address stayed).
+    # ("Alamat: Jl. Mawar 3\nKel. Sukamaju, Kec. Cibinong"); so is a blank line between two labelled lines where it
+    # parts no block of their own (`_joining_blank_lines`: "Nama: Siti Rahayu\n\nHP: [anonim]\n\nAlamat: ...": each
+    # line a run of its own, her name and address stayed).
     continued = [False] * len(lines)
     for index in range(1, len(lines)):
         if not labelled[index] and (continued[index - 1] or _labelled_address(words, lines[index - 1]) is not None):
             labelled[index] = continued[index] = _continues_address(words, lines[index])
-        if not lines[index].strip():
-            labelled[index] = labelled[index - 1]
+    labelled = [hers or joining for hers, joining in zip(labelled, _joining_blank_lines(words, lines, labelled),
+                                                         strict=True)]
     written = list(lines)
     start = 0
     while start < len(lines):
@@ -3461,6 +3479,49 @@ def without_names_in_her_details(text: str) -> str:
     return "".join(line.written(read) + line.after for line, read in zip(form, lines, strict=True))
 
 
+def _joining_blank_lines(words: IdentityWords, lines: list[str], labelled: list[bool]) -> list[bool]:
+    """Which of `lines` are blank lines between two `labelled` ones that part no blocks of their own: not above a
+    heading alone on its line ("Pelapor:", "Data saya:") or a label of another part of the message ("TKP: Pasar
+    Cibinong\nAlamat: ...", "Lokasi kejadian:"), nor between a block of someone else's (headed so above it or in it)
+    and another's details (`_opens_anothers`: "Data penipu\nNama: Budi\n\nNama: Siti ...": one run read as his,
+    hers went with it); the rest of his block joins his ("Penipu:\n\nNama: Budi\n\nAlamat: ...")."""
+    below: list[int | None] = [None] * len(lines)  # the next line of words below each
+    following = None
+    for index in range(len(lines) - 1, -1, -1):
+        below[index] = following
+        following = index if lines[index].strip() else following
+    joining = [False] * len(lines)
+    above = ""  # the last line of words
+    theirs = False  # whether the block of labelled lines going on is someone else's
+    for index, line in enumerate(lines):
+        if not line.strip():
+            next_line = below[index]
+            joining[index] = index > 0 and (labelled[index - 1] or joining[index - 1]) \
+                and next_line is not None and labelled[next_line] and not _opens_apart(words, lines[next_line]) \
+                and not (theirs and _opens_anothers(words, lines[next_line]))
+            continue
+        if labelled[index] and (index == 0 or not (labelled[index - 1] or joining[index - 1])):
+            theirs = _heads_someone_elses(words, above) or _leads_into_theirs(words, above)  # a block's first line
+        theirs = theirs or (labelled[index] and _heads_someone_elses(words, line))
+        above = line
+    return joining
+
+
+def _opens_anothers(words: IdentityWords, line: str) -> bool:
+    """Whether a labelled line below a blank one opens the details of another than the block of someone else's above
+    it: a name's label ("Data penipu\nNama: Budi\n\nNama: Siti ..."), or a label saying hers ("HP saya: ...")."""
+    return words.sign_off_name_label.match(line) is not None or words.joined_name_label.match(line) is not None \
+        or _label_says_hers(words, line)
+
+
+def _opens_apart(words: IdentityWords, line: str) -> bool:
+    """Whether a labelled line below a blank one opens a block of its own: a heading alone on its line, someone
+    else's, or a label of another part of the message (`[own_name]` other_part_words: "TKP: ...", "Kantor: ...")."""
+    label = _OPENING_LABEL.match(line)
+    return label is not None and (not line[label.end():].strip(" \t*") or _heads_someone_elses(words, line)
+                                  or not words.other_part_words.isdisjoint(map(_folded, _WORD.findall(label.group(1)))))
+
+
 # The most characters of an address's line below her address's.
 _ADDRESS_LINE_MAX = 80
 
@@ -3471,9 +3532,18 @@ def _continues_address(words: IdentityWords, line: str) -> bool:
     ("RT 05 sering banjir" is the report's)."""
     stripped = line.strip()
     if not stripped or len(stripped) > _ADDRESS_LINE_MAX or stripped.startswith(">") \
-            or _OPENING_LABEL.match(line) is not None or words.sentence_word.search(line):
+            or _OPENING_LABEL.match(line) is not None or words.sentence_word.search(line) \
+            or _GIVEN_NUMBER.search(ascii_digits(line)) is not None \
+            or any(_someone_elses_or_office(words, word) for word in _WORD.findall(line)):
         return False
-    return words.address_line.match(line) is not None or bool(_address_parts(line, words.address_part))
+    # the parts of an address below its street's: its neighbourhood, area, town, postal code ("No HP ...", "Jl.
+    # Kenanga 12" and "Pasar Cibinong Blok A" open another's)
+    parts = _address_parts(line, words.address_part) - {"numbered"}
+    return bool(parts) or _NEIGHBOURHOOD.match(line) is not None
+
+
+# A neighbourhood's number opening a line ("RT 02 RW 05").
+_NEIGHBOURHOOD = re.compile(r"\s*(?:rt|rw)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -3511,12 +3581,12 @@ def _form_lines(words: IdentityWords, text: str) -> list[_FormLine]:
     index = 0
     while index < len(split):
         line = split[index]
-        below = split[index + 1] if index + 1 < len(split) and line.after == "\n" else None
+        below = split[index + 1] if index + 1 < len(split) and line.after.endswith("\n") else None
         if below is not None and not line.label_read and not below.label_read \
                 and _value_below(words, line.read, below.read):
             value = below.read.lstrip()
             form.append(_FormLine(f"{line.read} {value}", below.after, f"{line.read} ",
-                                  line.read + "\n" + below.read[:len(below.read) - len(value)]))
+                                  line.read + line.after + below.read[:len(below.read) - len(value)]))
             index += 2
         else:
             form.append(line)
@@ -3525,23 +3595,34 @@ def _form_lines(words: IdentityWords, text: str) -> list[_FormLine]:
 
 
 def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
-    """The lines of `text`, each split where a name's label or a bare one (`_with_bare_labels`) may open a form after a
-    sentence's end in it."""
+    """The lines of `text` (a carriage return before a line's end read as part of it), each split where a name's
+    label or a bare one (`_with_bare_labels`) may open a form after a sentence's end in it, and in such a form where
+    another of its labels does ("Nama: Siti Rahayu. HP: 0857.... Alamat: ...": each read as a line of its own, as the
+    same form on lines is)."""
     split: list[_FormLine] = []
     for line in text.split("\n"):
+        ending = "\r\n" if line.endswith("\r") else "\n"
+        line = line.removesuffix("\r")
         start = read = 0  # the line's part not yet split off; how far it was read for a word of prose
         prose = False
+        opening = words.form_label.match(line)  # the label of a form opening the part of the line going on
         if not line.lstrip().startswith(">"):
             for gap in _SENTENCE_GAP.finditer(line):
                 prose = prose or _PROSE_WORD.search(line, read, gap.start()) is not None
                 read = gap.start()
-                # matched from the mark: a joined label is never read from within a run of spaces
-                if prose and any(label.match(line, gap.start() + 1) is not None for label in (
-                        words.sign_off_name_label, words.joined_name_label, words.bare_form_label)):
-                    split.append(_FormLine(line[start:gap.start() + 1], line[gap.start() + 1:gap.end()]))
+                # matched from the mark: a joined label is never read from within a run of spaces; in a form, after
+                # its value whatever it is ("HP: 0857.... Alamat: ...")
+                opens = prose and any(label.match(line, gap.start() + 1) is not None for label in (
+                    words.sign_off_name_label, words.joined_name_label, words.bare_form_label))
+                follows = opening is not None and opening.end() <= gap.start() \
+                    and words.form_label.match(line, gap.start() + 1) is not None
+                if opens or follows:
+                    # the sentence's mark read with what follows it, not as the end of a value ("Siti Rahayu.")
+                    split.append(_FormLine(line[start:gap.start()], line[gap.start():gap.end()]))
                     start = read = gap.end()
                     prose = False
-        split.append(_FormLine(line[start:], "\n"))
+                    opening = words.form_label.match(line, start)
+        split.append(_FormLine(line[start:], ending))
     split[-1] = _FormLine(split[-1].read, "")
     return split
 
@@ -3549,42 +3630,73 @@ def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
 def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_FormLine]:
     """`lines` with a form's labels typed without a colon (`[own_name]` bare_form_labels: "Nama Siti Rahayu", "HP -
     0812...", "Alamat = Jl. Mawar 3"; a colon takes keys on a phone's keypad) read with one, each on a line of its own
-    ("Nama Siti Rahayu, HP 0812..., Alamat Jl. Mawar 3"): where a line opens with one and another follows in it, or a
-    line next to it opens with a label; each value without a sentence's word ("Nama pelakunya tidak tahu" is one)."""
-    labels = [_bare_labels(words, line.read) if not line.label_read else [] for line in lines]
-    opens = [bool(found) or _OPENING_LABEL.match(line.read) is not None for found, line in zip(labels, lines,
-                                                                                              strict=True)]
+    ("Nama Siti Rahayu, HP 0812..., Alamat Jl. Mawar 3"): where a line opens with one and another follows in it, or the
+    line of words next to it opens with a label; each value without a sentence's word ("Nama pelakunya tidak tahu")."""
+    found = [_bare_labels(words, line.read) if not line.label_read else [] for line in lines]
+    opens = [bool(labels) or _OPENING_LABEL.match(line.read) is not None for labels, line in zip(found, lines,
+                                                                                                strict=True)]
+    worded = [index for index, line in enumerate(lines) if line.read.strip()]
     read: list[_FormLine] = []
-    for index, (line, found) in enumerate(zip(lines, labels, strict=True)):
-        beside = (index > 0 and opens[index - 1] and lines[index - 1].after == "\n") \
-            or (index + 1 < len(lines) and opens[index + 1] and line.after == "\n")
-        if not found or (len(found) == 1 and not beside):
+    for index, (line, labels) in enumerate(zip(lines, found, strict=True)):
+        place = bisect_left(worded, index)
+        beside = any(opens[other] for other in (worded[place - 1] if place else None,
+                                                worded[place + 1] if place + 1 < len(worded) else None)
+                     if other is not None and abs(other - index) <= _BLANK_LINES_APART + 1)
+        if not labels or (len(labels) == 1 and not beside):
             read.append(line)
             continue
-        for place, (label, value) in enumerate(zip(found, [*found[1:], None], strict=True)):
-            end = len(line.read) if value is None else value.start()
-            after = line.after if value is None else line.read[end:value.start("label")]
-            written = line.read[label.start("label"):label.end()] if place else line.read[:label.end()]
-            read.append(_FormLine(f"{written[:len(written) - len(label.group('gap'))]}: "
-                                  + line.read[label.end():end], after,
-                                  f"{written[:len(written) - len(label.group('gap'))]}: ", written))
+        starts = [0, *(label.start("label") for label in labels[1:])]
+        ends = [*starts[1:], len(line.read)]
+        for label, start, end, next_label in zip(labels, starts, ends, [*labels[1:], None], strict=True):
+            as_read = f"{line.read[start:label.start('gap')]}: "
+            after = line.after if next_label is None else line.read[next_label.start():next_label.start("label")]
+            value_end = end if next_label is None else next_label.start()
+            read.append(_FormLine(as_read + line.read[label.end():value_end], after, as_read,
+                                  line.read[start:label.end()]))
     return read
+
+
+# The most blank lines between two lines of a form typed without colons.
+_BLANK_LINES_APART = 2
 
 
 def _bare_labels(words: IdentityWords, line: str) -> list[re.Match[str]]:
     """The bare labels of a form in `line` (`_with_bare_labels`): one opening it, and each after it past a comma, a
-    semicolon or spaces; none where the line has a colon's label, is quoted, or a value holds a sentence's word."""
+    semicolon or spaces, but after a word making it the value's (`[own_name]` before_bare_labels: "atas nama Budi",
+    "a.n. Budi"); none where the line has a colon's label or is quoted, a capitalized label is a compound's ("Nama
+    baik", "Nama desa ...", "WA grup ..."), or a value holds a sentence's word."""
     if line.lstrip().startswith(">") or _OPENING_LABEL.match(line) is not None:
         return []
     opening = words.bare_form_label.match(line)
-    if opening is None:
+    if opening is None or _compound(words, opening):
         return []
     # searched from past the opening label's spaces: a label's word right after it is its value's ("Nama Wa Ode ...")
-    found = [opening, *words.bare_form_label_within.finditer(line, opening.end())]
+    found = [opening, *(label for label in words.bare_form_label_within.finditer(line, opening.end())
+                        if not _compound(words, label) and not _value_word_before(words, line, label.start()))]
     ends = [label.start() for label in found[1:]] + [len(line)]
     if any(words.sentence_word.search(line, label.end(), end) for label, end in zip(found, ends, strict=True)):
         return []
     return found
+
+
+def _compound(words: IdentityWords, label: re.Match[str]) -> bool:
+    """Whether a bare label in capitals or Title Case has a lowercase word after it: a compound, not a label ("Nama
+    baik keluarga", "Nama rekening Budi", "WA grup RT"); but a word of someone else's, which makes it their label
+    ("Nama pelaku Budi": read as "Nama: pelaku Budi", the accused's); a label typed in lowercase has any value ("nama
+    siti")."""
+    after = _WORD.match(label.string, label.end())
+    return label.group("label")[:1].isupper() and after is not None and after.group()[:1].islower() \
+        and not _someone_elses(words, after.group())
+
+
+# How far before a bare label a word making it part of the value is looked for ("atas nama ", "a.n. ").
+_VALUE_WORD_REACH = 12
+
+
+def _value_word_before(words: IdentityWords, line: str, position: int) -> bool:
+    """Whether the word right before `position` makes the bare label after it part of a value (`[own_name]`
+    before_bare_labels: "WA 0813... atas nama Budi Santoso": the scammer's name, not a label of hers)."""
+    return words.before_bare_label.search(line, max(0, position - _VALUE_WORD_REACH), position) is not None
 
 
 def _value_below(words: IdentityWords, line: str, below: str) -> bool:
@@ -3641,8 +3753,13 @@ def _listed_whole(value: str) -> bool:
     """Whether her contact replaced before is one item of a joined label's value, and no other number is left in it:
     the label's items in its order ("Nama, Alamat, HP: Siti Rahayu, Jl. Mawar 3, [anonim]": her name and address
     stayed), not a clause of someone else's ("..., menelpon saya di [anonim]")."""
-    items = [item.strip() for item in _VALUE_ITEMS.split(value)]
-    return OWN_IDENTITY in items and _GIVEN_NUMBER.search(ascii_digits(value.replace(OWN_IDENTITY, " "))) is None
+    return any(_LISTED_HERS.fullmatch(item) for item in _VALUE_ITEMS.split(value)) \
+        and _GIVEN_NUMBER.search(ascii_digits(value.replace(OWN_IDENTITY, " "))) is None
+
+
+# An item of a joined label's value that is her contact replaced before alone, a word in brackets after it or a full
+# stop ending it or none ("[anonim] (WA).").
+_LISTED_HERS = re.compile(r"\s*" + re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:\([^()\n]{1,20}\))?[^\S\n]*\.?\s*")
 
 
 def _joined_someone_elses(words: IdentityWords, line: str) -> bool:
