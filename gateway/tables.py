@@ -106,7 +106,7 @@ IDENTITY_REQUIRED: dict[str, tuple[str, ...]] = {
     "own_name": ("phrases", "joining", "plea_words", "reporter_labels", "sign_off_reporter_labels",
                  "sign_off_name_labels", "joined_name_labels", "detail_headings", "address_leads", "account_labels",
                  "titles", "after_title", "other_party_labels", "reporter_headings", "other_part_words",
-                 "bare_form_labels", "before_bare_labels",
+                 "bare_form_labels", "before_bare_labels", "label_compounds",
                  "pasted_openers", "pleas_before", "describing", "after_name", "self_words", "not_after_self",
                  "verb_prefixes", "verb_like_names",
                  "told_before_self", "message_sign_offs", "quoting_words", "labels_after",

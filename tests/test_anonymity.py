@@ -2525,6 +2525,31 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
                               ("1.1", "1.2", "1.3"), ("\u25c6",) * 3, ("\u2212",) * 3)),
     ("Pungli.\nNama, Alamat, HP: Siti Rahayu, Jl. Mawar 3, 0812 3456 7001 (WA).",
      "Pungli.\nNama, Alamat, HP: [anonim]"),
+    # a blank line below a block of someone else's joins nothing to it; a name below her contact with no name above
+    # it is hers; her NIK, and the report's sentences after her form in one line
+    ("Terlapor:\nNama: Joko Susilo\nHP: 0813-2222-3333\n\nAlamat: Jl. Mawar 3\nHP: 0812-3456-7001",
+     "Terlapor:\nNama: Joko Susilo\nHP: 0813-2222-3333\n\nAlamat: [anonim]\nHP: [anonim]"),
+    ("Terlapor:\nNama: Joko Susilo\nHP: 0813-2222-3333\n\nNIK: 3201234567890001\nNama: Siti Rahayu\n"
+     "HP: 0812-3456-7001",
+     "Terlapor:\nNama: Joko Susilo\nHP: 0813-2222-3333\n\n[anonim]\nNama: [anonim]\nHP: [anonim]"),
+    ("Pungli.\nHP: 0812-3456-7001\nNama: Siti Rahayu", "Pungli.\nHP: [anonim]\nNama: [anonim]"),
+    ("Pungli di pasar\nAlamat: Jl. Mawar 3. HP: 0812-3456-7001. Nama: Siti Rahayu. Kades minta 2jt",
+     "Pungli di pasar\nAlamat: [anonim]. HP: [anonim]. Nama: [anonim]. Kades minta 2jt"),
+    ("HP saya: 0812-3456-7001\nNama: Joko Susilo\nHP: 0813-2222-3333",
+     "HP saya: [anonim]\nNama: Joko Susilo\nHP: 0813-2222-3333"),
+    ("Pungli di pasar. Nama: Siti Rahayu. NIK: 3201234567890001. HP: 0812-3456-7001",
+     "Pungli di pasar. Nama: [anonim]. [anonim]. HP: [anonim]"),
+    ("Pungli. Nama: Siti Rahayu. HP: 0812-3456-7001. Alamat: Jl. Mawar 3. Pak Joko Susilo minta 2jt.",
+     "Pungli. Nama: [anonim]. HP: [anonim]. Alamat: [anonim]. Pak Joko Susilo minta 2jt."),
+    ("Nama: Siti Rahayu, HP: 0812-3456-7001, Alamat: Jl. Mawar 3 RT 02. Kades minta pungli 2jt",
+     "Nama: [anonim], HP: [anonim], Alamat: [anonim]. Kades minta pungli 2jt"),
+    # a phone capitalizes a line's first letter alone; a form marked with a chat's emoji; another part's label
+    ("Pungli di pasar\nNama siti rahayu\nHp 081234567001\nAlamat jl mawar 3 rt 02",
+     "Pungli di pasar\nNama [anonim]\nHp [anonim]\nAlamat [anonim]"),
+    ("Pungli.\n\U0001f4cc Nama: Siti Rahayu\n\U0001f4de HP: 0812-3456-7001\n\U0001f3e0 Alamat: Jl. Mawar 3",
+     "Pungli.\n\U0001f4cc Nama: [anonim]\n\U0001f4de HP: [anonim]\n\U0001f3e0 Alamat: [anonim]"),
+    ("Nama: Siti Rahayu\nHP: 0812-3456-7001\n\nWaktu: Senin\nAlamat: Jl. Kenanga 12",
+     "Nama: [anonim]\nHP: [anonim]\n\nWaktu: Senin\nAlamat: Jl. Kenanga 12"),
     # her address's lines below its label's, down to the report's
     ("Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3 RT 02\nKel. Sukamaju, Kec. Cibinong\n"
      "Kota Bogor 16911\nMohon ditindak.",
@@ -2538,7 +2563,7 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
     *((f"Nama: Siti Rahayu\nHP: 0812-3456-7001\nAlamat: Jl. Mawar 3\n{line}",
        f"Nama: [anonim]\nHP: [anonim]\nAlamat: [anonim]\n{line}")
       for line in ("No HP penipu 0813-2222-3333", "Jl. Kenanga 12 rumah pelaku", "Desa Sukamaju kades korupsi",
-                   "Pasar Cibinong Blok A no 5")),
+                   "Pasar Cibinong Blok A no 5", "Kecamatan Cibinong korupsi dana desa")),
 ])
 def test_her_details_form_beside_her_own_number_loses_her_name(text: str, expected: str | None) -> None:
     assert _sms_without_own_identity(text) == (expected or text)
@@ -2701,6 +2726,12 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
      "Data penipu\nNama: Joko Susilo\n\nNama: [anonim]\nHP: [anonim]\nAlamat: [anonim]"),
     ("Pungli di kantor desa. Nama: Siti Rahayu. HP: 0857-2222-3333. Alamat: Jl. Mawar 3 RT 02",
      "Pungli di kantor desa. Nama: [anonim]. HP: [anonim]. Alamat: [anonim]"),
+    # her form in one line, its labels apart by spaces, a dash or a bar; her number above her name
+    ("LAPOR pungli. Nama: Siti Rahayu HP: 0857-1111-2222 Alamat: Jl. Mawar 3",
+     "LAPOR pungli. Nama: [anonim] HP: [anonim] Alamat: [anonim]"),
+    *((f"Pungli. Nama: Siti Rahayu{mark}HP: 0857-1111-2222", f"Pungli. Nama: [anonim]{mark}HP: [anonim]")
+      for mark in (" - ", " | ")),
+    ("LAPOR pungli. HP: 0857-1111-2222. Nama: Siti Rahayu", "LAPOR pungli. HP: [anonim]. Nama: [anonim]"),
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)

@@ -56,7 +56,7 @@ import tomllib
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import lru_cache
 from itertools import dropwhile, islice, pairwise, takewhile
@@ -89,13 +89,14 @@ from normalizer.text import phrase_pattern
 OWN_IDENTITY = "[anonim]"
 # A list's mark or number opening a line, and the spaces after it: "- ", "* ", "• ", "1. ", "2) ", "1.1 ", "(3) ",
 # "[4] ", "a. ", "b) ", "(c) ", "ii. ", and the marks a phone's keyboard or a copied document lists with ("– ", "● ",
-# "▪ ", "◆ ", "★ ", "➤ ", "➡️ ", "👉🏻 ", "✅ ", "☑ "): her details listed so reached the case store whole, her name and
-# address under their labels read as no label.
+# "▪ ", "◆ ", "★ ", "➤ ", "➡️ ", "👉🏻 ", "✅ ", "☑ ", "📌 ", "👤 ", "📞 ", "🏠 ", "📍 "): her details listed so
+# reached the case store whole, her name and address under their labels read as no label.
 _LIST_MARK = (r"(?:(?:\d{1,3}[.)]|\d{1,3}\.\d{1,2}[.)]?(?=[^\S\n])|[(\[](?:\d{1,3}|[A-Za-z])[)\]]"
               r"|(?:[A-Za-z]|[ivxIVX]{2,4})[.)](?=[^\S\n])"
               r"|[-*\u2022\u2013\u2014\u2212\uff0d\u00b7\u25aa\u25ab\u25cf\u25cb\u25a0\u25a1\u25c6\u25c7\u25e6\u25b6"
               r"\u25b8\u25b9\u25ba\u2023\u2043\u2192\u2794\u27a2\u27a4\u27a1\u2796\u2605\u2606\u2611\u2713\u2714"
-              r"\u2705\u261e\U0001f449\U0001f539\U0001f538][\U0001f3fb-\U0001f3ff]?\ufe0f?)[^\S\n]*)")
+              r"\u2705\u261e\u260e\u2709\U0001f449\U0001f539\U0001f538\U0001f4cc\U0001f4cd\U0001f4de\U0001f4f1"
+              r"\U0001f3e0\U0001f464\U0001f4e7][\U0001f3fb-\U0001f3ff]?\ufe0f?)[^\S\n]*)")
 # What may stand between the digits of a number as people write it: 0812-3456-7001, (0812) 3456 7001, +62 812.3456,
 # any dash (en dash, minus sign), and the fullwidth forms of an Asian phone keyboard (０８１２－３４５６, （０８１２）);
 # the other marks a keypad or a habit puts between groups too (0812_3456_7001, 0812*3456*7001, 0812:3456:7001,
@@ -355,9 +356,15 @@ class IdentityWords:
     # A label of a form of details opening a line and its colon: a name's, an address's or a contact's (`[own_name]`
     # sign_off_name_labels, `[address_lines]` labels, `[contact_labels]` labels: "Nama:", "Alamat:", "No. HP:").
     form_label: re.Pattern[str]
+    # What parts one of them from the value before it in a line: a bar, a slash, a dash between spaces, or spaces
+    # ("Nama: Siti Rahayu HP: 0857...", "Nama: Siti Rahayu - HP: ..."); not a comma or a semicolon, whose clauses
+    # the line's own reading tells hers or someone else's ("..., dihubungi penipu Budi, HP: 0813...").
+    form_label_within: re.Pattern[str]
     # `[own_name]` before_bare_labels ending a text, a full stop and spaces after it or none: a word making a bare
     # label after it part of a value ("atas nama Budi", "a.n. Budi").
     before_bare_label: re.Pattern[str]
+    # `[own_name]` label_compounds, lowercase: a word after a bare label's making a compound of them ("Nama baik").
+    label_compounds: frozenset[str]
     # `[own_name]` bare_form_labels opening a line (a list's mark before it or none) without a colon, a dash, an equals
     # sign or a full stop after it or spaces alone, then a value ("Nama Siti Rahayu", "HP - 0812..."): groups `label`
     # and `gap`; and one within a line past a comma, a semicolon or spaces (", HP 0812...").
@@ -560,8 +567,13 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
                                 + "|".join(map(re.escape, raw["address_lines"]["openers"]))
                                 + r")(?:\.|(?!\w))", re.IGNORECASE),
         address_label=_label_opening_a_line(raw["address_lines"]["labels"]),
-        form_label=_label_opening_a_line([*raw["own_name"]["sign_off_name_labels"], *raw["address_lines"]["labels"],
-                                          *raw["contact_labels"]["labels"]]),
+        form_label=_label_opening_a_line(form_labels := [
+            *raw["own_name"]["sign_off_name_labels"], *raw["address_lines"]["labels"], *raw["contact_labels"]["labels"],
+            *raw["own_name"]["bare_form_labels"]]),
+        form_label_within=re.compile(
+            r"(?:[^\S\n]*[|/\u2013\u2014][^\S\n]*|[^\S\n]+-[^\S\n]+|(?<![,;])(?<![^\S\n])[^\S\n]+)(?=" + _LIST_MARK
+            + r"?\*{0,2}(?:" + "|".join(map(phrase_pattern, form_labels)) + r")\*{0,2}[^\S\n]*:)", re.IGNORECASE),
+        label_compounds=frozenset(word.lower() for word in raw["own_name"]["label_compounds"]),
         before_bare_label=re.compile(r"(?<!\w)(?:" + "|".join(map(
             phrase_pattern, raw["own_name"]["before_bare_labels"])) + r")\.?[^\S\n]*$", re.IGNORECASE),
         bare_form_label=_bare_label(raw["own_name"]["bare_form_labels"], raw["own_name"]["self_words"],
@@ -3429,8 +3441,8 @@ def without_names_in_her_details(text: str) -> str:
         return text
     # A line of hers replaced whole ("NIK: 3201..." as "[anonim]") is one of the run; a quoted one is someone else's
     # ("> Nama: Budi\n> HP: 0896...").
-    labelled = [(_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
-                and not line.lstrip().startswith(">") for line in lines]
+    labelled = [((_OPENING_LABEL.match(line) is not None or line.strip() == OWN_IDENTITY)
+                 and not line.lstrip().startswith(">")) or part.aside for line, part in zip(lines, form, strict=True)]
     # An address's line right below an address under its label is one of their run, replaced with it below
     # ("Alamat: Jl. Mawar 3\nKel. Sukamaju, Kec. Cibinong"); so is a blank line between two labelled lines where it
     # parts no block of their own (`_joining_blank_lines`: "Nama: Siti Rahayu\n\nHP: [anonim]\n\nAlamat: ...": each
@@ -3464,6 +3476,12 @@ def without_names_in_her_details(text: str) -> str:
             # Each name's label opens the details of its own: hers those beside her contact ("Nama: Hendra Gunawan\n
             # HP: 0812...\nNama: Siti Rahayu\nHP: [anonim]" kept the first).
             named = _name_openers(words, [lines[index] for index in run])
+            # the lines above the first name (no name of anyone's) and the name's details are one's where either holds
+            # her contact ("Alamat: ...\nHP: [anonim]\nNama: Siti Rahayu": her name went on alone; a mail's "HP:
+            # 0857...\nNama: [anonim]", her From's name: her number), but where the name's details give again what
+            # those above gave ("Alamat: ...\n[anonim]\nNama: Joko\nAlamat: ...": another's details)
+            if named and named[0] and _one_persons(words, [lines[index] for index in run], named):
+                named = named[1:]
             for index in run:
                 lines[index] = _joined_details_without_hers(words, lines[index])
             first_named = named[0] if named else 0  # the first name's details (a heading above it: "Data pelapor:")
@@ -3483,8 +3501,8 @@ def _joining_blank_lines(words: IdentityWords, lines: list[str], labelled: list[
     """Which of `lines` are blank lines between two `labelled` ones that part no blocks of their own: not above a
     heading alone on its line ("Pelapor:", "Data saya:") or a label of another part of the message ("TKP: Pasar
     Cibinong\nAlamat: ...", "Lokasi kejadian:"), nor between a block of someone else's (headed so above it or in it)
-    and another's details (`_opens_anothers`: "Data penipu\nNama: Budi\n\nNama: Siti ...": one run read as his,
-    hers went with it); the rest of his block joins his ("Penipu:\n\nNama: Budi\n\nAlamat: ...")."""
+    and another's details (`_anothers_below`: "Data penipu\nNama: Budi\n\nNama: Siti ...": one run read as his, hers
+    went with it); the rest of his joins his ("Penipu:\n\nNama: Budi\n\nAlamat: Jl. Kenanga 12")."""
     below: list[int | None] = [None] * len(lines)  # the next line of words below each
     following = None
     for index in range(len(lines) - 1, -1, -1):
@@ -3498,7 +3516,7 @@ def _joining_blank_lines(words: IdentityWords, lines: list[str], labelled: list[
             next_line = below[index]
             joining[index] = index > 0 and (labelled[index - 1] or joining[index - 1]) \
                 and next_line is not None and labelled[next_line] and not _opens_apart(words, lines[next_line]) \
-                and not (theirs and _opens_anothers(words, lines[next_line]))
+                and not (theirs and _anothers_below(words, lines, next_line))
             continue
         if labelled[index] and (index == 0 or not (labelled[index - 1] or joining[index - 1])):
             theirs = _heads_someone_elses(words, above) or _leads_into_theirs(words, above)  # a block's first line
@@ -3507,11 +3525,15 @@ def _joining_blank_lines(words: IdentityWords, lines: list[str], labelled: list[
     return joining
 
 
-def _opens_anothers(words: IdentityWords, line: str) -> bool:
-    """Whether a labelled line below a blank one opens the details of another than the block of someone else's above
-    it: a name's label ("Data penipu\nNama: Budi\n\nNama: Siti ..."), or a label saying hers ("HP saya: ...")."""
-    return words.sign_off_name_label.match(line) is not None or words.joined_name_label.match(line) is not None \
-        or _label_says_hers(words, line)
+def _anothers_below(words: IdentityWords, lines: list[str], start: int) -> bool:
+    """Whether the lines from `start` down to the next blank one hold the details of another than a block of someone
+    else's above them: a name's label, a label saying hers ("HP saya:"), or her contact replaced before ("Terlapor:\n
+    Nama: Budi\n\nAlamat: Jl. Mawar 3\nHP: [anonim]": read as his, her address went with it)."""
+    for line in takewhile(str.strip, islice(lines, start, None)):
+        if OWN_IDENTITY in line or _label_says_hers(words, line) or words.sign_off_name_label.match(line) is not None \
+                or words.joined_name_label.match(line) is not None:
+            return True
+    return False
 
 
 def _opens_apart(words: IdentityWords, line: str) -> bool:
@@ -3556,6 +3578,7 @@ class _FormLine:
     after: str
     label_read: str = ""
     label_written: str = ""
+    aside: bool = False  # the report's sentence within a line of a form: one of the form's run, read as no label's
 
     def written(self, read: str) -> str:
         """`read` (this line as read, its value replaced or not) as the text had it."""
@@ -3604,27 +3627,63 @@ def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
         ending = "\r\n" if line.endswith("\r") else "\n"
         line = line.removesuffix("\r")
         start = read = 0  # the line's part not yet split off; how far it was read for a word of prose
-        prose = False
+        prose = aside = False  # whether that part holds a word of prose; whether it is the report's within a form
         opening = words.form_label.match(line)  # the label of a form opening the part of the line going on
         if not line.lstrip().startswith(">"):
             for gap in _SENTENCE_GAP.finditer(line):
                 prose = prose or _PROSE_WORD.search(line, read, gap.start()) is not None
                 read = gap.start()
                 # matched from the mark: a joined label is never read from within a run of spaces; in a form, after
-                # its value whatever it is ("HP: 0857.... Alamat: ...")
+                # its value whatever it is ("HP: 0857.... Alamat: ..."), and before the report's sentence
                 opens = prose and any(label.match(line, gap.start() + 1) is not None for label in (
                     words.sign_off_name_label, words.joined_name_label, words.bare_form_label))
-                follows = opening is not None and opening.end() <= gap.start() \
-                    and words.form_label.match(line, gap.start() + 1) is not None
-                if opens or follows:
+                in_form = opening is not None and opening.end() <= gap.start()
+                follows = in_form and words.form_label.match(line, gap.start() + 1) is not None
+                report = in_form and not (opens or follows) and _sentence_after(words, line, gap)
+                if opens or follows or report:
                     # the sentence's mark read with what follows it, not as the end of a value ("Siti Rahayu.")
-                    split.append(_FormLine(line[start:gap.start()], line[gap.start():gap.end()]))
+                    split.append(_FormLine(line[start:gap.start()], line[gap.start():gap.end()], aside=aside))
                     start = read = gap.end()
-                    prose = False
+                    prose, aside = False, report
                     opening = words.form_label.match(line, start)
-        split.append(_FormLine(line[start:], ending))
-    split[-1] = _FormLine(split[-1].read, "")
-    return split
+        split.append(_FormLine(line[start:], ending, aside=aside))
+    split[-1] = replace(split[-1], after="")
+    return [part for line in split for part in _split_at_labels(words, line)]
+
+
+def _sentence_after(words: IdentityWords, line: str, gap: re.Match[str]) -> bool:
+    """Whether the sentence after `gap` (a full stop and spaces in a form's value) is the report's, not more of the
+    value: a sentence's word in it, no address's word opening it, and no abbreviation's full stop ("Alamat: Jl. Mawar
+    3. Pak Budi minta 2jt." lost the report's words with her address; "Jl. Mawar 3. Kel. Sukamaju" is one address)."""
+    before = _LAST_TOKEN.search(line, max(0, gap.start() - _ABBREVIATION_MAX - 1), gap.start())
+    if before is not None and before.group().isalpha() and len(before.group()) <= _ABBREVIATION_MAX:
+        return False  # "Jl.", "Gg.", "No.", "Bpk."
+    following = _SENTENCE_GAP.search(line, gap.end())
+    end = following.start() if following is not None else len(line)
+    return words.address_word.match(line, gap.end()) is None and words.sentence_word.search(line, gap.end(), end) \
+        is not None
+
+
+# The word before a full stop, and the most letters of one the full stop abbreviates ("Jl.", "Kec.", "Bpk.").
+_LAST_TOKEN = re.compile(r"\w+$")
+_ABBREVIATION_MAX = 3
+
+
+def _split_at_labels(words: IdentityWords, line: _FormLine) -> list[_FormLine]:
+    """`line`, where it opens with a form's label (`form_label`), split before each of its labels after that one
+    parted from the value before it by spaces, a bar, a slash or a dash (`form_label_within`: "Nama: Siti Rahayu HP:
+    0857... Alamat: ..."): each read as the same form on lines is (a mail's number after her name in one line
+    reached the case store)."""
+    opening = words.form_label.match(line.read)
+    if opening is None or line.read.lstrip().startswith(">"):
+        return [line]
+    parts, start, position = [], 0, opening.end()
+    while (separator := words.form_label_within.search(line.read, position)) is not None:
+        parts.append(_FormLine(line.read[start:separator.start()], separator.group()))
+        start = separator.end()
+        label = words.form_label.match(line.read, start)  # the label the separator's lookahead read
+        position = label.end() if label is not None else start + 1
+    return [*parts, _FormLine(line.read[start:], line.after)]
 
 
 def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_FormLine]:
@@ -3632,7 +3691,7 @@ def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_For
     0812...", "Alamat = Jl. Mawar 3"; a colon takes keys on a phone's keypad) read with one, each on a line of its own
     ("Nama Siti Rahayu, HP 0812..., Alamat Jl. Mawar 3"): where a line opens with one and another follows in it, or the
     line of words next to it opens with a label; each value without a sentence's word ("Nama pelakunya tidak tahu")."""
-    found = [_bare_labels(words, line.read) if not line.label_read else [] for line in lines]
+    found = [_bare_labels(words, line.read) if not (line.label_read or line.aside) else [] for line in lines]
     opens = [bool(labels) or _OPENING_LABEL.match(line.read) is not None for labels, line in zip(found, lines,
                                                                                                 strict=True)]
     worded = [index for index, line in enumerate(lines) if line.read.strip()]
@@ -3663,8 +3722,8 @@ _BLANK_LINES_APART = 2
 def _bare_labels(words: IdentityWords, line: str) -> list[re.Match[str]]:
     """The bare labels of a form in `line` (`_with_bare_labels`): one opening it, and each after it past a comma, a
     semicolon or spaces, but after a word making it the value's (`[own_name]` before_bare_labels: "atas nama Budi",
-    "a.n. Budi"); none where the line has a colon's label or is quoted, a capitalized label is a compound's ("Nama
-    baik", "Nama desa ...", "WA grup ..."), or a value holds a sentence's word."""
+    "a.n. Budi"); none where the line has a colon's label or is quoted, a label is a compound's word (`_compound`:
+    "Nama baik", "Nama desa ...", "WA grup ..."), or a value holds a sentence's word."""
     if line.lstrip().startswith(">") or _OPENING_LABEL.match(line) is not None:
         return []
     opening = words.bare_form_label.match(line)
@@ -3680,13 +3739,11 @@ def _bare_labels(words: IdentityWords, line: str) -> list[re.Match[str]]:
 
 
 def _compound(words: IdentityWords, label: re.Match[str]) -> bool:
-    """Whether a bare label in capitals or Title Case has a lowercase word after it: a compound, not a label ("Nama
-    baik keluarga", "Nama rekening Budi", "WA grup RT"); but a word of someone else's, which makes it their label
-    ("Nama pelaku Budi": read as "Nama: pelaku Budi", the accused's); a label typed in lowercase has any value ("nama
-    siti")."""
+    """Whether a bare label's word is a compound's with the word after it (`[own_name]` label_compounds: "Nama baik
+    keluarga", "Nama rekening Budi", "WA grup RT"), not a label; any other word is its value, in lowercase too ("Nama
+    siti rahayu": a phone capitalizes a line's first letter alone; "Nama pelaku Budi": the accused's)."""
     after = _WORD.match(label.string, label.end())
-    return label.group("label")[:1].isupper() and after is not None and after.group()[:1].islower() \
-        and not _someone_elses(words, after.group())
+    return after is not None and after.group().lower() in words.label_compounds
 
 
 # How far before a bare label a word making it part of the value is looked for ("atas nama ", "a.n. ").
@@ -3707,6 +3764,22 @@ def _value_below(words: IdentityWords, line: str, below: str) -> bool:
         return False
     labels = (label.match(line) for label in (words.sign_off_name_label, words.joined_name_label, words.address_label))
     return any(found is not None and not line[found.end():].strip(" \t*") for found in labels)
+
+
+def _one_persons(words: IdentityWords, run: list[str], named: list[int]) -> bool:
+    """Whether the lines of `run` above its first name's label (`named[0]`) and that name's details are one person's:
+    either holds her contact, and no label above is given again below it."""
+    details_end = named[1] if len(named) > 1 else len(run)
+    if not any(_holds_her_contact(words, line) for line in run[:details_end]):
+        return False
+    above = {_label_words(line) for line in run[:named[0]]} - {""}
+    return above.isdisjoint(_label_words(line) for line in run[named[0] + 1:details_end])
+
+
+def _label_words(line: str) -> str:
+    """A line's label as its words, folded ("No. HP :" as "no hp"); "" for a line with none."""
+    label = _OPENING_LABEL.match(line)
+    return " ".join(_folded(word) for word in _WORD.findall(label.group(1))) if label is not None else ""
 
 
 def _heads_another_part(words: IdentityWords, line: str) -> bool:
