@@ -3628,7 +3628,7 @@ def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
         line = line.removesuffix("\r")
         start = read = 0  # the line's part not yet split off; how far it was read for a word of prose
         prose = aside = False  # whether that part holds a word of prose; whether it is the report's within a form
-        opening = words.form_label.match(line)  # the label of a form opening the part of the line going on
+        opening = _form_opening(words, line, 0)  # the label of a form opening the part of the line going on
         if not line.lstrip().startswith(">"):
             for gap in _SENTENCE_GAP.finditer(line):
                 prose = prose or _PROSE_WORD.search(line, read, gap.start()) is not None
@@ -3638,17 +3638,25 @@ def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
                 opens = prose and any(label.match(line, gap.start() + 1) is not None for label in (
                     words.sign_off_name_label, words.joined_name_label, words.bare_form_label))
                 in_form = opening is not None and opening.end() <= gap.start()
-                follows = in_form and words.form_label.match(line, gap.start() + 1) is not None
+                follows = in_form and _form_opening(words, line, gap.start() + 1) is not None
                 report = in_form and not (opens or follows) and _sentence_after(words, line, gap)
                 if opens or follows or report:
                     # the sentence's mark read with what follows it, not as the end of a value ("Siti Rahayu.")
                     split.append(_FormLine(line[start:gap.start()], line[gap.start():gap.end()], aside=aside))
                     start = read = gap.end()
                     prose, aside = False, report
-                    opening = words.form_label.match(line, start)
+                    opening = _form_opening(words, line, start)
         split.append(_FormLine(line[start:], ending, aside=aside))
     split[-1] = replace(split[-1], after="")
     return [part for line in split for part in _split_at_labels(words, line)]
+
+
+def _form_opening(words: IdentityWords, line: str, position: int) -> re.Match[str] | None:
+    """A form's label at `position` in `line`, with its colon or typed without one (`bare_form_label`: "- NIK =
+    3201...", "HP 0812..."), but a name's joined to a contact's ("Nama & No. WA: ...": one label)."""
+    if words.joined_name_label.match(line, position) is not None:
+        return None
+    return words.form_label.match(line, position) or words.bare_form_label.match(line, position)
 
 
 def _sentence_after(words: IdentityWords, line: str, gap: re.Match[str]) -> bool:
