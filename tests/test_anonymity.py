@@ -2543,6 +2543,11 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "- [anonim]. \u25c6 NAMA:[anonim]. 1. No WA \u2013 [anonim]. Kades minta 2jt"),
     ("Pungli. Nama: Siti Rahayu. HP 0812-3456-7001. Alamat Jl. Mawar 3",
      "Pungli. Nama: [anonim]. HP [anonim]. Alamat [anonim]"),
+    # a label of two words in one line ("No HP:") is one label, not "No" and a label
+    ("Nama: Siti Rahayu, No HP: 0812-3456-7001, Alamat: Jl. Mawar 3",
+     "Nama: [anonim], No HP: [anonim], Alamat: [anonim]"),
+    ("Alamat: Jl. Mawar 3, Nomor HP: 0812-3456-7001, Nama: Siti Rahayu", "Alamat: [anonim]"),
+    ("HP: 0812-3456-7001 | Nama: Siti Rahayu | NIK 3201234567890001", "HP: [anonim] | Nama: [anonim] | [anonim]"),
     ("Pungli. Nama: Siti Rahayu. HP: 0812-3456-7001. Alamat: Jl. Mawar 3. Pak Joko Susilo minta 2jt.",
      "Pungli. Nama: [anonim]. HP: [anonim]. Alamat: [anonim]. Pak Joko Susilo minta 2jt."),
     ("Nama: Siti Rahayu, HP: 0812-3456-7001, Alamat: Jl. Mawar 3 RT 02. Kades minta pungli 2jt",
@@ -2736,6 +2741,11 @@ def _mail_without_own_identity(text: str, display_name: str = "Siti Rahayu") -> 
     *((f"Pungli. Nama: Siti Rahayu{mark}HP: 0857-1111-2222", f"Pungli. Nama: [anonim]{mark}HP: [anonim]")
       for mark in (" - ", " | ")),
     ("LAPOR pungli. HP: 0857-1111-2222. Nama: Siti Rahayu", "LAPOR pungli. HP: [anonim]. Nama: [anonim]"),
+    # her number's label typed without a colon, or of two words, or numbered, after her name in one line
+    ("Pungli. Nama: Siti Rahayu HP 0857-1111-2222", "Pungli. Nama: [anonim] HP [anonim]"),
+    ("Pungli. Nama: Siti Rahayu No. HP: 0857-1111-2222", "Pungli. Nama: [anonim] No. HP: [anonim]"),
+    ("LAPOR pungli di pasar. 1. Nama: Siti Rahayu 2. HP: 0857-1111-2222 3. Alamat: Jl. Mawar 3",
+     "LAPOR pungli di pasar. 1. Nama: [anonim] 2. HP: [anonim]. Alamat: [anonim]"),  # "3" read with her number
 ])
 def test_her_details_form_in_a_mail_beside_her_name_loses_her_contacts(text: str, expected: str | None) -> None:
     assert _mail_without_own_identity(text) == (expected or text)

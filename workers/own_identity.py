@@ -356,9 +356,10 @@ class IdentityWords:
     # A label of a form of details opening a line and its colon: a name's, an address's or a contact's (`[own_name]`
     # sign_off_name_labels, `[address_lines]` labels, `[contact_labels]` labels: "Nama:", "Alamat:", "No. HP:").
     form_label: re.Pattern[str]
-    # What parts one of them from the value before it in a line: a bar, a slash, a dash between spaces, or spaces
-    # ("Nama: Siti Rahayu HP: 0857...", "Nama: Siti Rahayu - HP: ..."); not a comma or a semicolon, whose clauses
-    # the line's own reading tells hers or someone else's ("..., dihubungi penipu Budi, HP: 0813...").
+    # What parts one of them (or a bare one before a number: "HP 0857...") from the value before it in a line: a bar,
+    # a slash, a dash between spaces, or spaces ("Nama: Siti Rahayu HP: 0857...", "Nama: Siti Rahayu - HP: ...");
+    # not a comma or a semicolon, whose clauses the line's own reading tells hers or someone else's ("..., dihubungi
+    # penipu Budi, HP: 0813...").
     form_label_within: re.Pattern[str]
     # `[own_name]` before_bare_labels ending a text, a full stop and spaces after it or none: a word making a bare
     # label after it part of a value ("atas nama Budi", "a.n. Budi").
@@ -572,7 +573,9 @@ def load_identity_words(path: Path = CONFIG_DIR / "identity.toml") -> IdentityWo
             *raw["own_name"]["bare_form_labels"]]),
         form_label_within=re.compile(
             r"(?:[^\S\n]*[|/\u2013\u2014][^\S\n]*|[^\S\n]+-[^\S\n]+|(?<![,;])(?<![^\S\n])[^\S\n]+)(?=" + _LIST_MARK
-            + r"?\*{0,2}(?:" + "|".join(map(phrase_pattern, form_labels)) + r")\*{0,2}[^\S\n]*:)", re.IGNORECASE),
+            + r"?\*{0,2}(?:(?:" + "|".join(map(phrase_pattern, form_labels)) + r")\*{0,2}[^\S\n]*:|(?:"
+            + "|".join(map(phrase_pattern, raw["own_name"]["bare_form_labels"])) + r")(?:[^\S\n]*[-=.\u2013\u2014])?"
+            + r"[^\S\n]*(?=[+(\d\[])))", re.IGNORECASE),
         label_compounds=frozenset(word.lower() for word in raw["own_name"]["label_compounds"]),
         before_bare_label=re.compile(r"(?<!\w)(?:" + "|".join(map(
             phrase_pattern, raw["own_name"]["before_bare_labels"])) + r")\.?[^\S\n]*$", re.IGNORECASE),
@@ -3638,7 +3641,8 @@ def _split_at_sentences(words: IdentityWords, text: str) -> list[_FormLine]:
                 opens = prose and any(label.match(line, gap.start() + 1) is not None for label in (
                     words.sign_off_name_label, words.joined_name_label, words.bare_form_label))
                 in_form = opening is not None and opening.end() <= gap.start()
-                follows = in_form and _form_opening(words, line, gap.start() + 1) is not None
+                following = _form_opening(words, line, gap.start() + 1) if in_form else None
+                follows = following is not None and not _within_a_label(words, line, gap.start(), following.end())
                 report = in_form and not (opens or follows) and _sentence_after(words, line, gap)
                 if opens or follows or report:
                     # the sentence's mark read with what follows it, not as the end of a value ("Siti Rahayu.")
@@ -3687,11 +3691,32 @@ def _split_at_labels(words: IdentityWords, line: _FormLine) -> list[_FormLine]:
         return [line]
     parts, start, position = [], 0, opening.end()
     while (separator := words.form_label_within.search(line.read, position)) is not None:
+        label = _form_opening(words, line.read, separator.end())  # the label the separator's lookahead read
+        position = label.end() if label is not None else separator.end() + 1
+        if _within_a_label(words, line.read, separator.start(), position):
+            continue  # the space of "No HP:" ("..., No HP: ..." kept "No" on the name's value)
         parts.append(_FormLine(line.read[start:separator.start()], separator.group()))
         start = separator.end()
-        label = words.form_label.match(line.read, start)  # the label the separator's lookahead read
-        position = label.end() if label is not None else start + 1
     return [*parts, _FormLine(line.read[start:], line.after)]
+
+
+# How far before a label a longer one holding it is looked for ("Nomor HP:" of "HP:").
+_LONGER_LABEL_REACH = 12
+
+
+def _within_a_label(words: IdentityWords, line: str, position: int, label_end: int) -> bool:
+    """Whether a form's label starting at a word just before `position` runs on to `label_end`: the space at
+    `position` is one within a label ("No HP:", "Nomor HP:")."""
+    for word in _LABEL_WORD.finditer(line, max(0, position - _LONGER_LABEL_REACH), position):
+        if not word.group()[:2].isalpha():
+            continue  # a number or a list's letter ("3. HP:" is a house number and a label)
+        longer = words.form_label.match(line, word.start())
+        if longer is not None and longer.end() >= label_end:
+            return True
+    return False
+
+
+_LABEL_WORD = re.compile(r"(?<![\w.])[\w.]+")
 
 
 def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_FormLine]:
@@ -3934,8 +3959,8 @@ def _holds_her_contact(words: IdentityWords, line: str) -> bool:
 
 
 # A name's value that is her name replaced and nothing more of its clause but her post in brackets ("[anonim]",
-# "[anonim], HP: ...", "[anonim] (Sekdes), HP: ...").
-_HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:\([^()\n]{1,40}\)[^\S\n]*)?(?:[,;.]|$)")
+# "[anonim], HP: ...", "[anonim] (Sekdes), HP: ..."), or the next item's number of a list in one line ("[anonim] 2").
+_HER_NAME_WHOLE = re.compile(re.escape(OWN_IDENTITY) + r"[^\S\n]*(?:\([^()\n]{1,40}\)[^\S\n]*)?(?:[,;.]|\d{1,3}$|$)")
 
 
 def _details_line_without_hers(words: IdentityWords, line: str) -> str:
