@@ -2548,6 +2548,11 @@ def test_her_address_below_her_signed_name_goes(text: str, expected: str | None)
      "Nama: [anonim], No HP: [anonim], Alamat: [anonim]"),
     ("Alamat: Jl. Mawar 3, Nomor HP: 0812-3456-7001, Nama: Siti Rahayu", "Alamat: [anonim]"),
     ("HP: 0812-3456-7001 | Nama: Siti Rahayu | NIK 3201234567890001", "HP: [anonim] | Nama: [anonim] | [anonim]"),
+    # a heading ending the line above a name, or another's number between them: the name is not hers
+    ("No saya 0812-3456-7001. Pelakunya:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12",
+     "No saya [anonim]. Pelakunya:\nNama: Joko Susilo\nAlamat: Jl. Kenanga 12"),
+    ("Pungli.\nHP: 0812-3456-7001\nHP: 0813-2222-3333\nNama: Joko Susilo",
+     "Pungli.\nHP: [anonim]\nHP: [anonim]\nNama: Joko Susilo"),
     ("Pungli. Nama: Siti Rahayu. HP: 0812-3456-7001. Alamat: Jl. Mawar 3. Pak Joko Susilo minta 2jt.",
      "Pungli. Nama: [anonim]. HP: [anonim]. Alamat: [anonim]. Pak Joko Susilo minta 2jt."),
     ("Nama: Siti Rahayu, HP: 0812-3456-7001, Alamat: Jl. Mawar 3 RT 02. Kades minta pungli 2jt",

@@ -3801,9 +3801,19 @@ def _value_below(words: IdentityWords, line: str, below: str) -> bool:
 
 def _one_persons(words: IdentityWords, run: list[str], named: list[int]) -> bool:
     """Whether the lines of `run` above its first name's label (`named[0]`) and that name's details are one person's:
-    either holds her contact, and no label above is given again below it."""
+    either holds her contact, and no label above is given again below it; not below a line ending in a heading ("No
+    saya ... Pelakunya:\nNama: Budi"), nor with a number left above beside hers ("HP: [anonim]\nHP: 0813...\nNama:
+    Budi": another's)."""
     details_end = named[1] if len(named) > 1 else len(run)
-    if not any(_holds_her_contact(words, line) for line in run[:details_end]):
+    above_name = run[named[0] - 1]
+    if above_name.rstrip(" \t*").endswith(":"):
+        return False
+    hers_above = any(_holds_her_contact(words, line) for line in run[:named[0]])
+    # her contact above, and a phone's number not hers with it (her NIK is hers)
+    left = _NIK.sub(" ", ascii_digits("\n".join(run[:named[0]]).replace(OWN_IDENTITY, " ")))
+    if hers_above and _GIVEN_NUMBER.search(left) is not None:
+        return False
+    if not hers_above and not any(_holds_her_contact(words, line) for line in run[named[0]:details_end]):
         return False
     above = {_label_words(line) for line in run[:named[0]]} - {""}
     return above.isdisjoint(_label_words(line) for line in run[named[0] + 1:details_end])
