@@ -2890,6 +2890,15 @@ def test_a_long_run_of_spaces_is_looked_through_for_a_form_once() -> None:
     assert [each[:42] for each in cleaned] == ["HP saya [anonim], kades minta pungli" + " " * 6] * 2
 
 
+@pytest.mark.timeout(120)  # a guard against a hang only
+def test_a_long_run_of_spaces_after_her_name_is_read_once() -> None:
+    """The spaces after a mail's sender's name were read on either side of an optional line break before an address
+    beside it: a run of them took time quadratic in it (100,000: 45 s; 200,000: three minutes)."""
+    text = "Pungli. Nama: Budi Santoso" + " " * 200_000 + "HP: 0857-1111-2222"
+    [cleaned] = _cleaned_in_a_process_of_its_own(text, MAIL_SENDER)
+    assert cleaned.startswith("Pungli. Nama: [anonim]") and "Budi" not in cleaned
+
+
 def test_a_contact_labelled_his_after_her_two_numbers_keeps_her_sign_off_as_before() -> None:
     """Someone else's label after a bar keeps the sign-off (`_bracketed_theirs`): a pattern of the same name defined
     again for the name's label read the label's words there, and her name and number went."""
