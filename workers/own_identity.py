@@ -3542,10 +3542,10 @@ def _anothers_below(words: IdentityWords, lines: list[str], start: int) -> bool:
 
 def _opens_apart(words: IdentityWords, line: str) -> bool:
     """Whether a labelled line below a blank one opens a block of its own: a heading alone on its line, someone
-    else's, or a label of another part of the message (`[own_name]` other_part_words: "TKP: ...", "Kantor: ...")."""
-    label = _OPENING_LABEL.match(line)
-    return label is not None and (not line[label.end():].strip(" \t*") or _heads_someone_elses(words, line)
-                                  or not words.other_part_words.isdisjoint(map(_folded, _WORD.findall(label.group(1)))))
+    else's, or a label of another part of the message (`_labels_another_part`: "TKP: ...", "Kantor: ...")."""
+    return _OPENING_LABEL.match(line) is not None and (
+        _alone_on_its_line(_OPENING_LABEL, line) or _heads_someone_elses(words, line)
+        or _labels_another_part(words, line))
 
 
 # The most characters of an address's line below her address's.
@@ -3738,14 +3738,16 @@ def _with_bare_labels(words: IdentityWords, lines: list[_FormLine]) -> list[_For
         if not labels or (len(labels) == 1 and not beside):
             read.append(line)
             continue
-        starts = [0, *(label.start("label") for label in labels[1:])]
-        ends = [*starts[1:], len(line.read)]
-        for label, start, end, next_label in zip(labels, starts, ends, [*labels[1:], None], strict=True):
+        start = 0  # where each label's part begins: the line's start, then the label itself past its separator
+        for label, next_label in zip(labels, [*labels[1:], None], strict=True):
             as_read = f"{line.read[start:label.start('gap')]}: "
-            after = line.after if next_label is None else line.read[next_label.start():next_label.start("label")]
-            value_end = end if next_label is None else next_label.start()
+            if next_label is None:
+                value_end, after = len(line.read), line.after
+            else:
+                value_end, after = next_label.start(), line.read[next_label.start():next_label.start("label")]
             read.append(_FormLine(as_read + line.read[label.end():value_end], after, as_read,
                                   line.read[start:label.end()]))
+            start = next_label.start("label") if next_label is not None else start
     return read
 
 
@@ -3796,8 +3798,8 @@ def _value_below(words: IdentityWords, line: str, below: str) -> bool:
     if line.lstrip().startswith(">") or not below.strip() or below.lstrip().startswith(">") \
             or _OPENING_LABEL.match(below) is not None:
         return False
-    labels = (label.match(line) for label in (words.sign_off_name_label, words.joined_name_label, words.address_label))
-    return any(found is not None and not line[found.end():].strip(" \t*") for found in labels)
+    return any(_alone_on_its_line(label, line)
+               for label in (words.sign_off_name_label, words.joined_name_label, words.address_label))
 
 
 def _one_persons(words: IdentityWords, run: list[str], named: list[int]) -> bool:
@@ -3828,12 +3830,15 @@ def _label_words(line: str) -> str:
 
 def _heads_another_part(words: IdentityWords, line: str) -> bool:
     """Whether `line` is a heading alone on its line (a label and its colon, nothing after them) of another part of
-    the message (`[own_name]` other_part_words among its words: "Lokasi kejadian:", "TKP:", "Kronologi:"). Any other
-    ("Pekerjaan:", an empty field of her form; "Biodata:") leaves her details running on below it."""
-    label = _OPENING_LABEL.match(line)
-    if label is None or line[label.end():].strip(" \t*"):
-        return False
-    return not words.other_part_words.isdisjoint(_folded(word) for word in _WORD.findall(label.group(1)))
+    the message (`_labels_another_part`: "Lokasi kejadian:", "TKP:", "Kronologi:"). Any other ("Pekerjaan:", an empty
+    field of her form; "Biodata:") leaves her details running on below it."""
+    return _alone_on_its_line(_OPENING_LABEL, line) and _labels_another_part(words, line)
+
+
+def _labels_another_part(words: IdentityWords, line: str) -> bool:
+    """Whether `line` opens with a label of another part of the message (`[own_name]` other_part_words among its
+    words)."""
+    return not words.other_part_words.isdisjoint(_label_words(line).split())
 
 
 def _joined_details_without_hers(words: IdentityWords, line: str, in_her_form: bool = False) -> str:
